@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto';
+import type { Collection, Store } from '../store/store.ts';
+import { randomId } from '../core/ids.ts';
+import { safeEqual } from '../core/secret-box.ts';
+
+interface BootstrapRecord {
+  id: 'admin-bootstrap';
+  secretHash: string;
+  createdAt: number;
+  usedAt?: number;
+}
+
+function records(store: Store): Collection<BootstrapRecord> {
+  return store.collection<BootstrapRecord>('bootstrap');
+}
+
+function hash(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url');
+}
+
+/** On first start there is no administrator and no default password: a one-time secret is minted instead. */
+export async function mintBootstrapSecretIfNeeded(store: Store, now: number): Promise<string | undefined> {
+  if (await records(store).get('admin-bootstrap')) return undefined;
+  const secret = randomId(18);
+  await records(store).put({ id: 'admin-bootstrap', secretHash: hash(secret), createdAt: now });
+  return secret;
+}
+
+/** Spends the secret: true exactly once, for the right secret. */
+export async function redeemBootstrapSecret(store: Store, secret: string, now: number): Promise<boolean> {
+  const record = await records(store).get('admin-bootstrap');
+  if (!record || record.usedAt !== undefined || !safeEqual(hash(secret), record.secretHash)) return false;
+  await records(store).put({ ...record, usedAt: now });
+  return true;
+}

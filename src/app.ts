@@ -1,0 +1,38 @@
+import express, { type Express } from 'express';
+import { fileURLToPath } from 'node:url';
+import type { Services } from './services.ts';
+import { requestContext } from './http/request-context.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { errorHandler } from './http/error-handler.ts';
+import { healthRoutes } from './http/health-routes.ts';
+import { loginRoutes } from './login/routes.ts';
+import { logoutRoutes } from './session/logout-routes.ts';
+import { samlRoutes } from './saml/routes.ts';
+import { mountOidc } from './oidc/mount.ts';
+import { AppError } from './core/errors.ts';
+
+const ASSETS = fileURLToPath(new URL('../views/assets', import.meta.url));
+
+/** Builds the HTTP application; no listen (tests and main call that). */
+export async function createApp(services: Services): Promise<Express> {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', services.config.server.trustedProxies.length ? [...services.config.server.trustedProxies] : false);
+  app.use(requestContext(services.logger));
+  app.use(securityHeaders);
+  app.use('/assets', express.static(ASSETS, { fallthrough: false, index: false }));
+  app.use(healthRoutes(services));
+
+  // oidc-provider parses its own bodies, so it is mounted before our body parser.
+  await mountOidc(app, services);
+
+  const formLimit = `${Math.ceil((services.config.saml.maxRequestBytes * 4) / 3 / 1024) + 8}kb`;
+  app.use(express.urlencoded({ extended: false, limit: formLimit, parameterLimit: 50 }));
+  app.use(loginRoutes({ interaction: services.interaction, directory: services.directory, regulator: services.regulator }));
+  app.use(logoutRoutes(services));
+  app.use(await samlRoutes(services));
+
+  app.use((req, _res, next) => next(new AppError('NOT_FOUND', { detail: { path: req.path } })));
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,48 @@
+import type { Config } from './config/schema.ts';
+import { createLogger, type Logger } from './core/log.ts';
+import { systemClock, type Clock } from './core/clock.ts';
+import { SecretBox } from './core/secret-box.ts';
+import { LowdbStore } from './store/lowdb-store.ts';
+import { loadSecretKey } from './config/secret-key.ts';
+import { LocalDirectory } from './directory/local-directory.ts';
+import { localUsers } from './directory/local-users.ts';
+import type { Directory } from './directory/directory.ts';
+import { SessionService } from './session/session-service.ts';
+import { Regulator } from './regulation/regulator.ts';
+import { TransactionStore } from './login/transaction.ts';
+import { LoginInteraction } from './login/interaction.ts';
+import { CookieJar } from './http/cookies.ts';
+import { Csrf } from './http/csrf.ts';
+import { SigningKeys, type SigningKeyRecord } from './keys/signing-keys.ts';
+import type { Services } from './services.ts';
+
+export interface BuildOptions {
+  logger?: Logger;
+  clock?: Clock;
+}
+
+/** The composition root: builds every implementation once and passes them down. */
+export async function buildServices(config: Config, options: BuildOptions = {}): Promise<Services & { secretKeyGeneratedAt?: string }> {
+  const logger = options.logger ?? createLogger(config.log.level);
+  const clock = options.clock ?? systemClock;
+  const dataIsFresh = LowdbStore.isFresh(config.dataDir);
+  const { key, generatedAt } = loadSecretKey(config, { dataIsFresh });
+  const box = new SecretBox(key);
+  const store = await new LowdbStore(config.dataDir, clock).open();
+  const directory = await createDirectory(config, store, logger, clock);
+  const cookies = new CookieJar(config.server.publicUrl);
+  const csrf = new Csrf(box, cookies, config.server.publicUrl);
+  const sessions = new SessionService(store.kv, config.session, clock, cookies);
+  const regulator = new Regulator(store.kv, config.regulation, clock);
+  const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit });
+  const keys = new SigningKeys(store.collection<SigningKeyRecord>('signing-keys'), box, clock, new URL(config.server.publicUrl).hostname);
+  await keys.ensure();
+  return { config, logger, clock, box, store, directory, sessions, regulator, interaction, cookies, csrf, keys, secretKeyGeneratedAt: generatedAt };
+}
+
+async function createDirectory(config: Config, store: LowdbStore, logger: Logger, clock: Clock): Promise<Directory> {
+  if (config.directory.kind === 'local') return new LocalDirectory(localUsers(store), config.directory, clock);
+  // Loaded only when configured, so the embedded default does not pull in the LDAP client.
+  const { LdapDirectory } = await import('./directory/ldap-directory.ts');
+  return new LdapDirectory(config.directory, { logger: logger.child({ component: 'ldap' }) });
+}

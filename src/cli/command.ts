@@ -1,0 +1,58 @@
+import type { Config } from '../config/schema.ts';
+import type { Store } from '../store/store.ts';
+import type { SecretBox } from '../core/secret-box.ts';
+import type { Clock } from '../core/clock.ts';
+
+export interface ParsedArgs {
+  /** Words after the command name. */
+  positional: string[];
+  /** --name value, --flag (true). Repeated options keep the last value. */
+  options: Record<string, string | boolean>;
+}
+
+/** What a command gets: the validated config and, opened on first use, the store and secret box. */
+export interface CliContext {
+  config: Config;
+  store(): Promise<Store>;
+  box(): SecretBox;
+  clock: Clock;
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export interface CliCommand {
+  /** One or two words, e.g. "sp add". */
+  name: string;
+  summary: string;
+  /** Full help text shown by --help (usage line, options, examples). */
+  help: string;
+  /** Returns the process exit code: 0 ok, 1 refused/failed, 2 usage error. */
+  run(args: ParsedArgs, context: CliContext): Promise<number>;
+}
+
+export function parseArgs(words: string[]): ParsedArgs {
+  const positional: string[] = [];
+  const options: Record<string, string | boolean> = {};
+  for (let index = 0; index < words.length; index++) {
+    const word = words[index]!;
+    if (word.startsWith('--')) {
+      const [name, inline] = word.slice(2).split(/=(.*)/s, 2);
+      if (inline !== undefined) options[name!] = inline;
+      else if (words[index + 1] !== undefined && !words[index + 1]!.startsWith('--')) options[name!] = words[++index]!;
+      else options[name!] = true;
+    } else positional.push(word);
+  }
+  return { positional, options };
+}
+
+export function stringOption(args: ParsedArgs, name: string): string | undefined {
+  const value = args.options[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}

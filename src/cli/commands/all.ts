@@ -1,0 +1,9 @@
+import type { CliCommand } from '../command.ts';
+import { spCommands } from './sp.ts';
+import { clientCommands } from './client.ts';
+import { userCommands } from './user.ts';
+import { directoryCommands } from './directory.ts';
+import { policyCommands } from './policy.ts';
+import { mfaCommands } from './mfa.ts';
+
+export const COMMANDS: CliCommand[] = [...userCommands, ...directoryCommands, ...spCommands, ...clientCommands, ...policyCommands, ...mfaCommands];

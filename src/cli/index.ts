@@ -1,0 +1,31 @@
+import { loadConfig, ConfigError } from '../config/load.ts';
+import { LowdbStore } from '../store/lowdb-store.ts';
+import { loadSecretKey } from '../config/secret-key.ts';
+import { SecretBox } from '../core/secret-box.ts';
+import { systemClock } from '../core/clock.ts';
+import type { Config } from '../config/schema.ts';
+import type { Store } from '../store/store.ts';
+import { runCli } from './run-cli.ts';
+import { COMMANDS } from './commands/all.ts';
+
+/** `npm run cli -- <command>`: admin tasks on the same data directory the server uses. */
+let config: Config | undefined;
+let store: Promise<Store> | undefined;
+let box: SecretBox | undefined;
+const getConfig = () => (config ??= loadConfig());
+
+try {
+  const code = await runCli(COMMANDS, process.argv.slice(2), {
+    config: getConfig,
+    store: () => (store ??= new LowdbStore(getConfig().dataDir, systemClock).open()),
+    box: () => (box ??= new SecretBox(loadSecretKey(getConfig(), { dataIsFresh: LowdbStore.isFresh(getConfig().dataDir) }).key)),
+    clock: systemClock,
+    out: (line) => process.stdout.write(line + '\n'),
+    err: (line) => process.stderr.write(line + '\n'),
+  });
+  if (store) await (await store).close();
+  process.exitCode = code;
+} catch (error) {
+  process.stderr.write(error instanceof ConfigError ? `${error.message}\n` : `Error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = error instanceof ConfigError ? 2 : 1;
+}

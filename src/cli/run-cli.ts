@@ -1,0 +1,34 @@
+import type { CliCommand, CliContext } from './command.ts';
+import { parseArgs, UsageError } from './command.ts';
+
+/** Finds the command by its longest matching name and runs it; prints help for --help or unknown input. */
+export async function runCli(commands: CliCommand[], words: string[], context: Omit<CliContext, 'config'> & { config: () => CliContext['config'] }): Promise<number> {
+  const byLength = [...commands].sort((a, b) => b.name.split(' ').length - a.name.split(' ').length);
+  const command = byLength.find((candidate) => {
+    const parts = candidate.name.split(' ');
+    return parts.every((part, index) => words[index] === part);
+  });
+  const wantsHelp = words.includes('--help') || words.includes('-h');
+  if (!command) {
+    if (words.length && !wantsHelp && words[0] !== 'help') context.err(`Unknown command: ${words.join(' ')}\n`);
+    const prefix = words.filter((word) => !word.startsWith('-') && word !== 'help');
+    const matching = commands.filter((candidate) => prefix.every((word, index) => candidate.name.split(' ')[index] === word));
+    context.out('Usage: npm run cli -- <command> [options]   (each command takes --help)\n\nCommands:');
+    for (const candidate of matching.length ? matching : commands) context.out(`  ${candidate.name.padEnd(22)} ${candidate.summary}`);
+    return words.length && !wantsHelp && words[0] !== 'help' ? 2 : 0;
+  }
+  if (wantsHelp) {
+    context.out(command.help.trim());
+    return 0;
+  }
+  const args = parseArgs(words.slice(command.name.split(' ').length));
+  try {
+    return await command.run(args, { ...context, config: context.config() });
+  } catch (error) {
+    if (error instanceof UsageError) {
+      context.err(`${error.message}\n\n${command.help.trim()}`);
+      return 2;
+    }
+    throw error;
+  }
+}

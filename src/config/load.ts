@@ -1,0 +1,71 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { configSchema, type Config, type ConfigInput } from './schema.ts';
+
+export class ConfigError extends Error {
+  readonly issues: string[];
+  constructor(issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** The only place that reads process.env. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigInput = {}): Config {
+  const file = env.STEPGATE_CONFIG ?? (existsSync('stepgate.config.json') ? 'stepgate.config.json' : undefined);
+  let fromFile: Record<string, unknown> = {};
+  if (file) {
+    try {
+      fromFile = JSON.parse(readFileSync(resolve(file), 'utf8'));
+    } catch (error) {
+      throw new ConfigError([`${file}: cannot be read as JSON (${(error as Error).message})`]);
+    }
+  }
+  const merged = deepMerge(deepMerge(fromFile, envOverrides(env)), overrides as Record<string, unknown>);
+  return parseConfig(merged);
+}
+
+export function parseConfig(input: unknown): Config {
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
+  }
+  const config = parsed.data;
+  const publicUrl = (config.server.publicUrl ?? `http://localhost:${config.server.port}`).replace(/\/+$/, '');
+  return deepFreeze({ ...config, server: { ...config.server, publicUrl } });
+}
+
+function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const server: Record<string, unknown> = {};
+  if (env.PORT !== undefined) server.port = Number(env.PORT);
+  if (env.HOST) server.host = env.HOST;
+  if (env.PUBLIC_URL) server.publicUrl = env.PUBLIC_URL;
+  const out: Record<string, unknown> = { server };
+  if (env.STEPGATE_DATA_DIR) out.dataDir = env.STEPGATE_DATA_DIR;
+  if (env.STEPGATE_SECRET_KEY) out.secretKey = env.STEPGATE_SECRET_KEY;
+  if (env.STEPGATE_SECRET_KEY_FILE) out.secretKeyFile = env.STEPGATE_SECRET_KEY_FILE;
+  if (env.LOG_LEVEL) out.log = { level: env.LOG_LEVEL };
+  if (env.STEPGATE_DEMO === '1') out.demo = true;
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepMerge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    out[key] = isPlainObject(value) && isPlainObject(out[key]) ? deepMerge(out[key] as Record<string, unknown>, value) : value;
+  }
+  return out;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,32 @@
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ConfigError } from './load.ts';
+import type { Config } from './schema.ts';
+
+/**
+ * The key that encrypts secrets at rest. On a fresh data directory with no key configured, one is
+ * generated into <dataDir>/secret.key (mode 0600). Once data exists, a missing key is a start-up error:
+ * generating a new one would make every stored secret unreadable.
+ */
+export function loadSecretKey(config: Config, options: { dataIsFresh: boolean }): { key: Buffer; generatedAt?: string } {
+  if (config.secretKey) return { key: decode(config.secretKey, 'secretKey (STEPGATE_SECRET_KEY)') };
+  const file = config.secretKeyFile ?? join(config.dataDir, 'secret.key');
+  if (existsSync(file)) return { key: decode(readFileSync(file, 'utf8').trim(), `secretKeyFile (${file})`) };
+  if (config.secretKeyFile || !options.dataIsFresh) {
+    throw new ConfigError([
+      `secretKey: the encryption key for stored secrets is missing (looked for ${file}). ` +
+        'Set STEPGATE_SECRET_KEY or secretKeyFile to the key this data directory was created with.',
+    ]);
+  }
+  const key = randomBytes(32);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  return { key, generatedAt: file };
+}
+
+function decode(value: string, where: string): Buffer {
+  const key = Buffer.from(value, 'base64');
+  if (key.length !== 32) throw new ConfigError([`${where}: must be the base64 encoding of exactly 32 random bytes`]);
+  return key;
+}

@@ -1,0 +1,53 @@
+/**
+ * Every failure that can reach a user or a client is an AppError with a stable code.
+ * `expose` says whether `message` is safe to show to the end user as is.
+ */
+export const ERROR_CATALOGUE = {
+  LOGIN_FAILED: { status: 401, message: 'Invalid username or password.' },
+  ACCOUNT_DISABLED: { status: 403, message: 'Your account is disabled. Contact your helpdesk.' },
+  ACCOUNT_LOCKED: { status: 403, message: 'Your account is locked. Contact your helpdesk or try again later.' },
+  ACCOUNT_EXPIRED: { status: 403, message: 'Your account has expired. Contact your helpdesk.' },
+  PASSWORD_EXPIRED: { status: 403, message: 'Your password has expired.' },
+  PASSWORD_MUST_CHANGE: { status: 403, message: 'You must change your password before signing in.' },
+  PASSWORD_CHANGE_REFUSED: { status: 400, message: 'The new password was refused.' },
+  RATE_LIMITED: { status: 429, message: 'Too many attempts. Please wait and try again.' },
+  CSRF_FAILED: { status: 403, message: 'Your form expired or was sent from another site. Go back, reload the page and try again.' },
+  TRANSACTION_UNKNOWN: { status: 400, message: 'This sign-in has expired or is not valid any more. Go back to the application and start again.' },
+  RP_UNKNOWN: { status: 400, message: 'The application that sent you here is not registered with this identity provider.' },
+  BAD_REQUEST: { status: 400, message: 'The request was not valid.' },
+  REQUEST_TOO_LARGE: { status: 413, message: 'The request is too large.' },
+  SAML_REQUEST_INVALID: { status: 400, message: 'The SAML request from the application was not valid.' },
+  SAML_SIGNATURE_INVALID: { status: 400, message: 'The SAML request signature could not be verified.' },
+  ACS_NOT_REGISTERED: { status: 400, message: 'The application asked to send the answer to an address that is not registered for it.' },
+  ACCESS_DENIED: { status: 403, message: 'You are not allowed to use this application.' },
+  METADATA_INVALID: { status: 400, message: 'The metadata is not valid.' },
+  NOT_FOUND: { status: 404, message: 'Not found.' },
+  DIRECTORY_UNAVAILABLE: { status: 503, message: 'The sign-in service cannot reach the user directory right now. Try again in a few minutes.' },
+  CONFIG_INVALID: { status: 500, message: 'The configuration is not valid.' },
+  INTERNAL: { status: 500, message: 'Something went wrong on our side. Try again, and contact your helpdesk if it keeps happening.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Shown to the user instead of the catalogue text; must never contain internals. */
+  readonly userMessage: string;
+  /** Extra structured facts for the log, never shown to users. */
+  readonly detail?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, options: { userMessage?: string; detail?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(options.userMessage ?? ERROR_CATALOGUE[code].message, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERROR_CATALOGUE[code].status;
+    this.userMessage = options.userMessage ?? ERROR_CATALOGUE[code].message;
+    this.detail = options.detail;
+  }
+}
+
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  return new AppError('INTERNAL', { cause: error });
+}

@@ -1,0 +1,53 @@
+import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual, createHmac } from 'node:crypto';
+
+const VERSION = 'v1';
+
+/**
+ * Encrypts secrets at rest (TOTP seeds, signing keys, client secrets) with AES-256-GCM.
+ * The additional data binds a ciphertext to its purpose so one cannot be swapped for another.
+ */
+export class SecretBox {
+  readonly #key: Buffer;
+
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new Error('secret key must be 32 bytes');
+    this.#key = key;
+  }
+
+  seal(plaintext: string | Buffer, purpose: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
+    cipher.setAAD(Buffer.from(purpose));
+    const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return [VERSION, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
+  }
+
+  open(sealed: string, purpose: string): Buffer {
+    const [version, iv, tag, body] = sealed.split('.');
+    if (version !== VERSION || !iv || !tag || body === undefined) throw new Error('sealed value has an unknown format');
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64url'));
+    decipher.setAAD(Buffer.from(purpose));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]);
+  }
+
+  openText(sealed: string, purpose: string): string {
+    return this.open(sealed, purpose).toString('utf8');
+  }
+
+  /** Keyed MAC for stateless tokens (CSRF) and for deriving stable opaque identifiers. */
+  mac(purpose: string, value: string): string {
+    return createHmac('sha256', this.#key).update(purpose).update('\0').update(value).digest('base64url');
+  }
+}
+
+/** Constant-time string comparison that does not leak length through early exit. */
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  if (left.length !== right.length) {
+    timingSafeEqual(left, left);
+    return false;
+  }
+  return timingSafeEqual(left, right);
+}

@@ -1,0 +1,29 @@
+import type { User } from '../core/types.ts';
+
+/** Account states that are only revealed after the password was verified. */
+export type AccountState = 'disabled' | 'locked' | 'expired' | 'password-expired' | 'must-change';
+
+export type AuthOutcome =
+  | { ok: true; user: User; passwordExpiresInDays?: number }
+  | { ok: false; reason: 'invalid-credentials' }
+  /** Password verified, but the account may not sign in as it is. */
+  | { ok: false; reason: 'account-state'; state: AccountState; user: User }
+  | { ok: false; reason: 'unavailable'; detail: string };
+
+export type PasswordChangeOutcome = { ok: true } | { ok: false; message: string };
+
+/** Primary authentication. Implementations: local (store), ldap (LDAP / Active Directory). */
+export interface Directory {
+  readonly kind: 'local' | 'ldap';
+  /** Verifies a password. Never throws for bad credentials; the outcome says what happened. */
+  authenticate(login: string, password: string): Promise<AuthOutcome>;
+  /** Re-reads a user by stable id (SSO reuse, userinfo, refresh). */
+  findUserById(id: string): Promise<User | null>;
+  /** Looks a user up by login name (admin tools, policy explain). */
+  findUser(login: string): Promise<User | null>;
+  /** Changes a password with the directory's own mechanism; `message` is the server's policy error in plain words. */
+  changePassword(login: string, oldPassword: string, newPassword: string): Promise<PasswordChangeOutcome>;
+  /** Throws with a precise message when the directory cannot be used. */
+  startupCheck(): Promise<void>;
+  close(): Promise<void>;
+}

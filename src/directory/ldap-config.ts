@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/** Configuration of the LDAP / Active Directory directory. Owned here, imported by the config schema. */
+export const ldapDirectorySchema = z.object({
+  kind: z.literal('ldap'),
+  /** Primary first, then backups, tried in order when a server cannot be reached. ldap:// or ldaps://. */
+  urls: z.array(z.string().regex(/^ldaps?:\/\/[^\s/]+\/?$/, 'must be ldap://host[:port] or ldaps://host[:port]')).min(1),
+  startTls: z.boolean().default(false),
+  tls: z
+    .object({
+      /** PEM file with the CA(s) that signed the directory's certificate. */
+      caFile: z.string().optional(),
+      /** Turning certificate validation off must be explicit. */
+      rejectUnauthorized: z.boolean().default(true),
+    })
+    .default({ rejectUnauthorized: true }),
+  connectTimeoutMs: z.number().int().positive().default(15_000),
+  searchTimeoutMs: z.number().int().positive().default(10_000),
+  bind: z.object({ dn: z.string().min(1), password: z.string().min(1) }),
+  backupBind: z.object({ dn: z.string().min(1), password: z.string().min(1) }).optional(),
+  users: z.object({
+    baseDn: z.string().min(1),
+    /** `<username>` is replaced by the RFC 4515-escaped, normalised username. */
+    filter: z.string().includes('<username>').default('(uid=<username>)'),
+    /** Alternate login attributes tried when the filter finds nobody, e.g. ['mail']. */
+    alternateLoginAttributes: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/)).default([]),
+    idAttribute: z.string().default('entryUUID'),
+    usernameAttribute: z.string().default('uid'),
+    nameAttribute: z.string().default('cn'),
+    emailAttribute: z.string().default('mail'),
+    stripDomainPrefix: z.boolean().default(true),
+    stripUpnSuffix: z.boolean().default(true),
+  }),
+  groups: z
+    .object({
+      /** `member`: search groups whose member attribute holds the user DN; `memberOf`: AD reverse lookup with the in-chain rule. */
+      mode: z.enum(['member', 'memberOf']).default('member'),
+      baseDn: z.string().optional(),
+      filter: z.string().default('(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))'),
+      memberAttribute: z.enum(['member', 'uniqueMember']).default('member'),
+      nameAttribute: z.string().default('cn'),
+      nestedDepth: z.number().int().min(0).max(10).default(2),
+    })
+    .default({ mode: 'member', filter: '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))', memberAttribute: 'member', nameAttribute: 'cn', nestedDepth: 2 }),
+  accountState: z
+    .object({
+      flavour: z.enum(['openldap-ppolicy', 'active-directory', 'none']).default('openldap-ppolicy'),
+      passwordExpiryWarningDays: z.number().int().min(0).default(14),
+    })
+    .default({ flavour: 'openldap-ppolicy', passwordExpiryWarningDays: 14 }),
+  /** Connections per pool: one pool of service-bound connections for searches, one for user binds. */
+  pool: z.object({ size: z.number().int().min(1).max(64).default(4) }).default({ size: 4 }),
+});
+
+export type LdapDirectoryConfig = z.infer<typeof ldapDirectorySchema>;

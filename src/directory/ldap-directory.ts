@@ -1,0 +1,239 @@
+/** LDAP / Active Directory as the primary directory: service search, user bind, groups, account state. */
+import { PasswordPolicyControl, type Entry, type SearchOptions } from 'ldapts';
+import type { Logger } from 'pino';
+import type { User } from '../core/types.ts';
+import type { AuthOutcome, Directory, PasswordChangeOutcome } from './directory.ts';
+import type { LdapDirectoryConfig } from './ldap-config.ts';
+import { LdapConnector, LdapPool, LdapUnavailableError, describeError, isLdapResult, type PoolStats } from './ldap-pool.ts';
+import { compileFilter, entryValue, entryValues, equalityFilter, findUserEntry, normaliseLogin, type SearchFn } from './ldap-filter.ts';
+import { domainRootOf, resolveGroups } from './ldap-groups.ts';
+import { adBindFailureVerdict, adEntryVerdict, isDisabled, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
+import { MESSAGES, changeWithPasswordModify, changeWithUnicodePwd } from './ldap-password.ts';
+
+/** Never copied into User.attributes. */
+const SECRET_ATTRIBUTES = new Set(['userpassword', 'unicodepwd', 'pwdhistory', 'sambantpassword', 'sambalmpassword', 'authpassword']);
+
+/** objectGUID bytes as the usual GUID text (the first three groups are little-endian). */
+export function formatGuid(b: Buffer): string {
+  const h = (i: number, n: number, le: boolean): string => {
+    const part = Buffer.from(b.subarray(i, i + n));
+    return (le ? part.reverse() : part).toString('hex');
+  };
+  return `${h(0, 4, true)}-${h(4, 2, true)}-${h(6, 2, true)}-${h(8, 2, false)}-${h(10, 6, false)}`;
+}
+
+const UUID = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i;
+
+function guidBytes(guid: string): Buffer | null {
+  const m = UUID.exec(guid);
+  if (!m) return null;
+  const le = (s: string): Buffer => Buffer.from(s, 'hex').reverse();
+  return Buffer.concat([le(m[1]!), le(m[2]!), le(m[3]!), Buffer.from(m[4]! + m[5]!, 'hex')]);
+}
+
+export class LdapDirectory implements Directory {
+  readonly kind = 'ldap' as const;
+  readonly #config: LdapDirectoryConfig;
+  readonly #logger?: Logger;
+  /** Service-bound connections for searches. */
+  readonly #search: LdapPool;
+  /** Connections used only for user binds (each bind replaces the previous identity). */
+  readonly #auth: LdapPool;
+  readonly #searchFn: SearchFn;
+  readonly #stateAttrs: string[];
+  #maxPwdAgeMs?: Promise<number | undefined>;
+
+  constructor(config: LdapDirectoryConfig, deps: { logger?: Logger } = {}) {
+    this.#config = config;
+    this.#logger = deps.logger?.child({ component: 'ldap' });
+    const connector = new LdapConnector(config, this.#logger);
+    this.#search = new LdapPool(connector, { size: config.pool.size, serviceBound: true });
+    this.#auth = new LdapPool(connector, { size: config.pool.size, serviceBound: false });
+    this.#searchFn = (base: string, options: SearchOptions) => this.#search.use(({ client }) => client.search(base, options));
+    this.#stateAttrs = stateAttributes(config.accountState.flavour);
+    if (!config.startTls && config.urls.some((u) => u.startsWith('ldap://'))) {
+      this.#logger?.warn({ event: 'ldap.plaintext' }, 'passwords travel unencrypted: use ldaps:// or startTls');
+    }
+  }
+
+  poolStats(): { search: PoolStats; auth: PoolStats } {
+    return { search: this.#search.stats(), auth: this.#auth.stats() };
+  }
+
+  get #attributes(): string[] {
+    const memberOf = this.#config.groups.mode === 'memberOf' ? ['memberOf'] : [];
+    return ['*', this.#config.users.idAttribute, ...this.#stateAttrs, ...memberOf];
+  }
+
+  async authenticate(login: string, password: string): Promise<AuthOutcome> {
+    const loginForLog = login.slice(0, 64);
+    // an empty password would be an unauthenticated bind, which servers report as success
+    if (password.length === 0) return this.#refuse(loginForLog, 'empty-password');
+    try {
+      const found = await findUserEntry(this.#searchFn, this.#config.users, login, this.#attributes, this.#logger);
+      if (!found.entry) return this.#refuse(loginForLog, found.reason);
+      const entry = found.entry;
+      const groups = resolveGroups(this.#searchFn, this.#config.groups, this.#config.users.baseDn, { dn: entry.dn, memberOf: this.#memberOf(entry) });
+      groups.catch(() => undefined); // awaited below only when the password was right
+      const verdict = await this.#verify(entry, password);
+      if (verdict.kind === 'invalid') return this.#refuse(loginForLog, verdict.reason, entry.dn);
+      const user = this.#toUser(entry, await groups);
+      if (verdict.kind === 'state') {
+        this.#logger?.info({ event: 'ldap.auth.state', dn: entry.dn, state: verdict.state }, 'password verified, account state blocks sign-in');
+        return { ok: false, reason: 'account-state', state: verdict.state, user };
+      }
+      this.#logger?.debug({ event: 'ldap.auth.ok', dn: entry.dn }, 'user authenticated');
+      return verdict.passwordExpiresInDays === undefined ? { ok: true, user } : { ok: true, user, passwordExpiresInDays: verdict.passwordExpiresInDays };
+    } catch (err) {
+      const detail = describeError(err);
+      this.#logger?.error({ event: 'ldap.unavailable', error: detail }, 'directory unavailable');
+      return { ok: false, reason: 'unavailable', detail };
+    }
+  }
+
+  #refuse(login: string, reason: string, dn?: string): AuthOutcome {
+    this.#logger?.info({ event: 'ldap.auth.refused', login, dn, reason }, 'sign-in refused');
+    return { ok: false, reason: 'invalid-credentials' };
+  }
+
+  /** Binds as the user on an auth connection and reads what the directory says about the account. */
+  async #verify(entry: Entry, password: string): Promise<Verdict> {
+    const { flavour, passwordExpiryWarningDays: warningDays } = this.#config.accountState;
+    const control = flavour === 'openldap-ppolicy' ? new PasswordPolicyControl() : undefined;
+    const bind = await this.#auth.use(async ({ client }) => {
+      try {
+        await client.bind(entry.dn, password, control);
+        return { ok: true as const };
+      } catch (err) {
+        if (!isLdapResult(err)) throw err;
+        return { ok: false as const, code: err.code, message: err.message };
+      }
+    });
+    if (flavour === 'openldap-ppolicy') {
+      let lockedTime = entryValue(entry, 'pwdAccountLockedTime');
+      // slapd may have just cleared an expired lockout during this bind: read it again
+      if (bind.ok && lockedTime) lockedTime = entryValue((await this.#readEntry(entry.dn, ['pwdAccountLockedTime'])) ?? { dn: '' }, 'pwdAccountLockedTime');
+      return ppolicyVerdict({ bindOk: bind.ok, resultCode: bind.ok ? 0 : bind.code, control: control?.value, lockedTime, warningDays });
+    }
+    if (flavour === 'active-directory') {
+      if (!bind.ok) return bind.code === 49 ? adBindFailureVerdict(bind.message) : { kind: 'invalid', reason: `bind-result-${bind.code}` };
+      return adEntryVerdict(entry, Date.now(), warningDays, await this.#domainMaxPwdAge());
+    }
+    return bind.ok ? { kind: 'ok' } : { kind: 'invalid', reason: 'wrong-password' };
+  }
+
+  async #readEntry(dn: string, attributes: string[]): Promise<Entry | undefined> {
+    const { searchEntries } = await this.#searchFn(dn, { scope: 'base', attributes });
+    return searchEntries[0];
+  }
+
+  #domainMaxPwdAge(): Promise<number | undefined> {
+    this.#maxPwdAgeMs ??= this.#readEntry(domainRootOf(this.#config.users.baseDn), ['maxPwdAge'])
+      .then((e) => maxPwdAgeToMs(e && entryValue(e, 'maxPwdAge')))
+      .catch(() => undefined);
+    return this.#maxPwdAgeMs;
+  }
+
+  #memberOf(entry: Entry): string[] {
+    return entryValues(entry, 'memberOf');
+  }
+
+  #toUser(entry: Entry, groups: string[]): User {
+    const { idAttribute, usernameAttribute, nameAttribute, emailAttribute } = this.#config.users;
+    const hidden = new Set([...SECRET_ATTRIBUTES, ...this.#stateAttrs.map((a) => a.toLowerCase())]);
+    const attributes: Record<string, string[]> = {};
+    let id: string | undefined;
+    for (const [key, raw] of Object.entries(entry)) {
+      const values = (Array.isArray(raw) ? raw : [raw]) as Array<string | Buffer>;
+      if (key.toLowerCase() === idAttribute.toLowerCase() && values[0] !== undefined) {
+        id = Buffer.isBuffer(values[0]) ? formatGuid(values[0]) : values[0];
+      }
+      // ldapts lists requested-but-absent attributes (even '*') with no values: an attribute without values does not exist
+      if (key === 'dn' || hidden.has(key.toLowerCase()) || values.length === 0) continue;
+      attributes[key.toLowerCase()] = values.map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : v));
+    }
+    if (!id) throw new LdapUnavailableError(`entry ${entry.dn} has no ${idAttribute}; check users.idAttribute`);
+    return {
+      id,
+      username: entryValue(entry, usernameAttribute) ?? '',
+      name: entryValue(entry, nameAttribute),
+      email: entryValue(entry, emailAttribute),
+      groups,
+      attributes,
+    };
+  }
+
+  async #userFromEntry(entry: Entry): Promise<User> {
+    const groups = await resolveGroups(this.#searchFn, this.#config.groups, this.#config.users.baseDn, { dn: entry.dn, memberOf: this.#memberOf(entry) });
+    return this.#toUser(entry, groups);
+  }
+
+  async findUserById(id: string): Promise<User | null> {
+    const { idAttribute, baseDn } = this.#config.users;
+    const kind = idAttribute.toLowerCase();
+    // UUID-syntax attributes reject malformed values with an error rather than "no match"
+    if (!id || ((kind === 'objectguid' || kind === 'entryuuid') && !UUID.test(id))) return null;
+    const value = kind === 'objectguid' ? guidBytes(id)! : id;
+    const { searchEntries } = await this.#searchFn(baseDn, { scope: 'sub', filter: compileFilter(equalityFilter(idAttribute, value)), attributes: this.#attributes, sizeLimit: 2 });
+    const entry = searchEntries.length === 1 ? searchEntries[0] : undefined;
+    if (!entry || isDisabled(entry, this.#config.accountState.flavour)) return null;
+    return this.#userFromEntry(entry);
+  }
+
+  async findUser(login: string): Promise<User | null> {
+    const found = await findUserEntry(this.#searchFn, this.#config.users, login, this.#attributes, this.#logger);
+    return found.entry ? this.#userFromEntry(found.entry) : null;
+  }
+
+  async changePassword(login: string, oldPassword: string, newPassword: string): Promise<PasswordChangeOutcome> {
+    if (!oldPassword) return { ok: false, message: MESSAGES.oldRequired };
+    if (!newPassword) return { ok: false, message: 'Enter a new password.' };
+    if (normaliseLogin(login, this.#config.users) === null) return { ok: false, message: MESSAGES.wrongCurrent };
+    try {
+      const found = await findUserEntry(this.#searchFn, this.#config.users, login, ['1.1'], this.#logger);
+      if (!found.entry) return { ok: false, message: MESSAGES.wrongCurrent };
+      const dn = found.entry.dn;
+      const outcome =
+        this.#config.accountState.flavour === 'active-directory'
+          ? await this.#changeAd(dn, oldPassword, newPassword)
+          : await this.#auth.use(({ client }) => changeWithPasswordModify(client, dn, oldPassword, newPassword), { retry: false });
+      this.#logger?.info({ event: 'ldap.password.change', dn, ok: outcome.ok, message: outcome.ok ? undefined : outcome.message }, 'password change');
+      return outcome;
+    } catch (err) {
+      this.#logger?.error({ event: 'ldap.unavailable', error: describeError(err) }, 'password change failed');
+      return { ok: false, message: 'The directory is not reachable right now. Try again later.' };
+    }
+  }
+
+  /** AD: a user who must change (773) or whose password expired (532) cannot bind, so the change runs on the service connection. */
+  async #changeAd(dn: string, oldPassword: string, newPassword: string): Promise<PasswordChangeOutcome> {
+    return this.#auth.use(
+      async ({ client, secure }) => {
+        try {
+          await client.bind(dn, oldPassword);
+        } catch (err) {
+          if (!isLdapResult(err)) throw err;
+          const verdict = adBindFailureVerdict(err.message);
+          if (verdict.kind !== 'state' || (verdict.state !== 'must-change' && verdict.state !== 'password-expired')) return { ok: false, message: MESSAGES.wrongCurrent };
+          return this.#search.use((c) => changeWithUnicodePwd(c.client, c.secure, dn, oldPassword, newPassword), { retry: false });
+        }
+        return changeWithUnicodePwd(client, secure, dn, oldPassword, newPassword);
+      },
+      { retry: false },
+    );
+  }
+
+  async startupCheck(): Promise<void> {
+    const { baseDn } = this.#config.users;
+    try {
+      await this.#readEntry(baseDn, ['1.1']);
+    } catch (err) {
+      const why = isLdapResult(err) && err.code === 32 ? `users.baseDn ${baseDn} does not exist` : describeError(err);
+      throw new LdapUnavailableError(`LDAP directory check failed: ${why}`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#search.close(), this.#auth.close()]);
+  }
+}

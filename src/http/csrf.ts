@@ -1,0 +1,51 @@
+import type { Request, Response } from 'express';
+import { randomId } from '../core/ids.ts';
+import { AppError } from '../core/errors.ts';
+import { safeEqual, type SecretBox } from '../core/secret-box.ts';
+import type { CookieJar } from './cookies.ts';
+
+const BINDING_COOKIE = 'sg_bb';
+
+/**
+ * Every browser gets a random binding cookie; form tokens are a MAC of it. Stateless, and a token
+ * from one browser is useless in another. The Origin header, when sent, must be our own origin.
+ */
+export class Csrf {
+  readonly #box: SecretBox;
+  readonly #cookies: CookieJar;
+  readonly #origin: string;
+
+  constructor(box: SecretBox, cookies: CookieJar, publicUrl: string) {
+    this.#box = box;
+    this.#cookies = cookies;
+    this.#origin = new URL(publicUrl).origin;
+  }
+
+  /** The browser binding of this request, created (and set as a cookie) when absent. */
+  binding(req: Request, res: Response): string {
+    const existing = this.#cookies.read(req, BINDING_COOKIE) ?? (res.locals.browserBinding as string | undefined);
+    if (existing) return existing;
+    const created = randomId(24);
+    res.locals.browserBinding = created;
+    this.#cookies.set(res, BINDING_COOKIE, created);
+    return created;
+  }
+
+  existingBinding(req: Request): string | undefined {
+    return this.#cookies.read(req, BINDING_COOKIE);
+  }
+
+  token(req: Request, res: Response): string {
+    return this.#box.mac('csrf', this.binding(req, res));
+  }
+
+  verify(req: Request): void {
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== this.#origin) throw new AppError('CSRF_FAILED', { detail: { origin } });
+    const binding = this.#cookies.read(req, BINDING_COOKIE);
+    const sent = typeof req.body?._csrf === 'string' ? req.body._csrf : '';
+    if (!binding || !sent || !safeEqual(sent, this.#box.mac('csrf', binding))) {
+      throw new AppError('CSRF_FAILED', { detail: { hasBinding: !!binding, hasToken: !!sent } });
+    }
+  }
+}

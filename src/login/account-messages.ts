@@ -1,0 +1,18 @@
+import type { AccountState } from '../directory/directory.ts';
+import type { ErrorCode } from '../core/errors.ts';
+
+/** Shown only after the password was verified, so they reveal nothing to someone guessing. */
+export const ACCOUNT_STATE_ERRORS: Record<AccountState, ErrorCode> = {
+  disabled: 'ACCOUNT_DISABLED',
+  locked: 'ACCOUNT_LOCKED',
+  expired: 'ACCOUNT_EXPIRED',
+  'password-expired': 'PASSWORD_EXPIRED',
+  'must-change': 'PASSWORD_MUST_CHANGE',
+};
+
+export const PASSWORD_CHANGE_REASONS = {
+  'password-expired': 'Your password has expired. Choose a new one to continue.',
+  'must-change': 'You must choose a new password before you continue.',
+} as const;
+
+export const PASSWORD_CHANGE_NOT_ALLOWED = ' This application does not allow changing it here: change it through your usual password service, then sign in again.';

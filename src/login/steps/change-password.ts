@@ -1,0 +1,50 @@
+import type { Request, Response } from 'express';
+import type { LoginTransaction } from '../transaction.ts';
+import { stepUrl } from '../interaction.ts';
+import type { PasswordStepDeps } from './password.ts';
+import { AppError } from '../../core/errors.ts';
+import { sendPage } from '../../http/render.ts';
+import { changePasswordPage } from '../../../views/login/change-password.ts';
+import { PASSWORD_CHANGE_REASONS } from '../account-messages.ts';
+
+function usernameFor(tx: LoginTransaction): string {
+  const username = tx.pendingPasswordChange?.username ?? tx.pendingExpiryWarning?.username;
+  if (!username) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'no-password-change-pending' } });
+  return username;
+}
+
+export function showChangePassword(req: Request, res: Response, deps: PasswordStepDeps, tx: LoginTransaction, options: { error?: string; status?: number } = {}): void {
+  usernameFor(tx);
+  const reason = tx.pendingPasswordChange ? PASSWORD_CHANGE_REASONS[tx.pendingPasswordChange.state] : 'Choose a new password.';
+  sendPage(res, changePasswordPage({ action: stepUrl(tx, '/change-password'), csrf: deps.interaction.deps.csrf.token(req, res), reason, error: options.error }), options.status ?? 200);
+}
+
+/** Writes the new password with the directory's own mechanism, then signs the user in with it. */
+export async function submitChangePassword(req: Request, res: Response, deps: PasswordStepDeps, tx: LoginTransaction): Promise<void> {
+  const username = usernameFor(tx);
+  const { audit, clock, sessions, transactions } = deps.interaction.deps;
+  const field = (name: string) => (typeof req.body?.[name] === 'string' ? (req.body[name] as string) : '');
+  const current = field('currentPassword');
+  const next = field('newPassword');
+  if (!current || !next) return showChangePassword(req, res, deps, tx, { error: 'Fill in all three fields.', status: 400 });
+  if (next !== field('confirmPassword')) return showChangePassword(req, res, deps, tx, { error: 'The two new passwords are not the same.', status: 400 });
+  if (next === current) return showChangePassword(req, res, deps, tx, { error: 'The new password must differ from the current one.', status: 400 });
+
+  const verdict = await deps.regulator.check(username, req.clientIp);
+  if (!verdict.allowed) throw new AppError('RATE_LIMITED');
+  const changed = await deps.directory.changePassword(username, current, next);
+  const base = { type: 'password.change', username, rp: tx.request.rpId, ip: req.clientIp, requestId: req.requestId };
+  if (!changed.ok) {
+    await deps.regulator.recordFailure(username, req.clientIp);
+    await audit.record({ ...base, outcome: 'failure', reason: changed.message });
+    return showChangePassword(req, res, deps, tx, { error: changed.message, status: 400 });
+  }
+  await audit.record({ ...base, outcome: 'success' });
+
+  const outcome = await deps.directory.authenticate(username, next);
+  if (!outcome.ok) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: outcome.reason } });
+  const session = await sessions.start(req, res, outcome.user, [{ method: 'pwd', at: clock.now() }]);
+  const updated: LoginTransaction = { ...tx, pendingPasswordChange: undefined, pendingExpiryWarning: undefined, passwordVerifiedAt: clock.now() };
+  await transactions.save(updated);
+  await deps.interaction.advanceWith(res, updated, session);
+}

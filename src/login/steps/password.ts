@@ -1,0 +1,81 @@
+import type { Request, Response } from 'express';
+import type { Directory } from '../../directory/directory.ts';
+import type { Regulator } from '../../regulation/regulator.ts';
+import type { LoginInteraction } from '../interaction.ts';
+import { stepUrl } from '../interaction.ts';
+import type { LoginTransaction } from '../transaction.ts';
+import { AppError, ERROR_CATALOGUE } from '../../core/errors.ts';
+import { sendPage } from '../../http/render.ts';
+import { passwordPage } from '../../../views/login/password.ts';
+import { ACCOUNT_STATE_ERRORS, PASSWORD_CHANGE_NOT_ALLOWED } from '../account-messages.ts';
+
+const MAX_USERNAME_LENGTH = 256;
+const MAX_PASSWORD_LENGTH = 1024;
+
+export interface PasswordStepDeps {
+  interaction: LoginInteraction;
+  directory: Directory;
+  regulator: Regulator;
+}
+
+export function showPassword(req: Request, res: Response, deps: PasswordStepDeps, tx: LoginTransaction, options: { error?: string; username?: string; status?: number } = {}): void {
+  const page = passwordPage({ action: stepUrl(tx, '/password'), csrf: deps.interaction.deps.csrf.token(req, res), rpName: tx.request.rpName, username: options.username ?? tx.request.loginHint, error: options.error });
+  sendPage(res, page, options.status ?? 200);
+}
+
+/** Checks username and password. Every failure before the password is verified reads the same. */
+export async function submitPassword(req: Request, res: Response, deps: PasswordStepDeps, tx: LoginTransaction): Promise<void> {
+  const { interaction, directory, regulator } = deps;
+  const { audit, clock, sessions } = interaction.deps;
+  const username = typeof req.body?.username === 'string' ? req.body.username.trim() : '';
+  const password = typeof req.body?.password === 'string' ? req.body.password : '';
+  const base = { type: 'login.password', rp: tx.request.rpId, ip: req.clientIp, requestId: req.requestId, username: username.slice(0, MAX_USERNAME_LENGTH) };
+  const failed = ERROR_CATALOGUE.LOGIN_FAILED.message;
+
+  if (!username || !password || username.length > MAX_USERNAME_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+    await audit.record({ ...base, outcome: 'failure', reason: 'malformed' });
+    return showPassword(req, res, deps, tx, { error: failed, username, status: 401 });
+  }
+  const verdict = await regulator.check(username, req.clientIp);
+  if (!verdict.allowed) {
+    await audit.record({ ...base, outcome: 'failure', reason: `rate-limited-${verdict.scope}` });
+    const minutes = Math.max(1, Math.ceil((verdict.until - clock.now()) / 60_000));
+    return showPassword(req, res, deps, tx, { error: `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, username, status: 429 });
+  }
+
+  const outcome = await directory.authenticate(username, password);
+  if (!outcome.ok && outcome.reason === 'unavailable') {
+    req.log.error({ detail: outcome.detail }, 'directory unavailable');
+    await audit.record({ ...base, outcome: 'failure', reason: 'directory-unavailable' });
+    throw new AppError('DIRECTORY_UNAVAILABLE', { detail: { directory: outcome.detail } });
+  }
+  if (!outcome.ok && outcome.reason === 'invalid-credentials') {
+    await regulator.recordFailure(username, req.clientIp);
+    await audit.record({ ...base, outcome: 'failure', reason: 'invalid-credentials' });
+    return showPassword(req, res, deps, tx, { error: failed, username, status: 401 });
+  }
+  if (!outcome.ok && outcome.reason === 'account-state') {
+    await regulator.recordSuccess(username);
+    await audit.record({ ...base, userId: outcome.user.id, outcome: 'failure', reason: `account-${outcome.state}` });
+    if ((outcome.state === 'password-expired' || outcome.state === 'must-change') && tx.request.rp.allowPasswordChange) {
+      await interaction.deps.transactions.save({ ...tx, pendingPasswordChange: { username: outcome.user.username, state: outcome.state } });
+      res.redirect(303, stepUrl(tx, '/change-password'));
+      return;
+    }
+    const code = ACCOUNT_STATE_ERRORS[outcome.state];
+    const changeHint = outcome.state === 'password-expired' || outcome.state === 'must-change' ? PASSWORD_CHANGE_NOT_ALLOWED : '';
+    throw new AppError(code, { userMessage: ERROR_CATALOGUE[code].message + changeHint, detail: { state: outcome.state } });
+  }
+  if (!outcome.ok) throw new AppError('INTERNAL');
+
+  await regulator.recordSuccess(username);
+  const session = await sessions.start(req, res, outcome.user, [{ method: 'pwd', at: clock.now() }]);
+  await audit.record({ ...base, username: outcome.user.username, userId: outcome.user.id, outcome: 'success' });
+  const next: LoginTransaction = {
+    ...tx,
+    passwordVerifiedAt: clock.now(),
+    pendingExpiryWarning: outcome.passwordExpiresInDays !== undefined ? { days: outcome.passwordExpiresInDays, username: outcome.user.username } : undefined,
+  };
+  await interaction.deps.transactions.save(next);
+  await interaction.advanceWith(res, next, session);
+}

@@ -1,0 +1,54 @@
+import type { KeyValue } from '../store/store.ts';
+import type { Clock } from '../core/clock.ts';
+import type { LoginRequest, LoginResult } from '../core/types.ts';
+import type { AccountState } from '../directory/directory.ts';
+import { randomId } from '../core/ids.ts';
+
+const NAMESPACE = 'login-tx';
+const LIFETIME_SECONDS = 15 * 60;
+
+/** One sign-in attempt for one relying-party request, from the protocol's request to its result. */
+export interface LoginTransaction {
+  id: string;
+  request: LoginRequest;
+  /** The browser this transaction belongs to (binding cookie); bound on first use. */
+  browserBinding?: string;
+  createdAt: number;
+  /** Set when the password was verified within this transaction (ForceAuthn, max_age, prompt=login). */
+  passwordVerifiedAt?: number;
+  /** Password verified, but it must be changed before the sign-in can go on. */
+  pendingPasswordChange?: { username: string; state: Extract<AccountState, 'password-expired' | 'must-change'> };
+  /** Password verified and still valid, but expiring soon: warn once. */
+  pendingExpiryWarning?: { days: number; username: string };
+  result?: LoginResult;
+}
+
+export class TransactionStore {
+  readonly #kv: KeyValue;
+  readonly #clock: Clock;
+
+  constructor(kv: KeyValue, clock: Clock) {
+    this.#kv = kv;
+    this.#clock = clock;
+  }
+
+  async create(request: LoginRequest, browserBinding?: string): Promise<LoginTransaction> {
+    const tx: LoginTransaction = { id: randomId(), request, browserBinding, createdAt: this.#clock.now() };
+    await this.save(tx);
+    return tx;
+  }
+
+  get(id: string): Promise<LoginTransaction | undefined> {
+    return this.#kv.get<LoginTransaction>(NAMESPACE, id);
+  }
+
+  async save(tx: LoginTransaction): Promise<void> {
+    const remaining = Math.ceil((tx.createdAt + LIFETIME_SECONDS * 1000 - this.#clock.now()) / 1000);
+    // Short-lived and cheap to redo: kept in memory only, never a disk write per sign-in.
+    await this.#kv.set(NAMESPACE, tx.id, tx, { ttlSeconds: Math.max(1, remaining), durable: false });
+  }
+
+  consume(id: string): Promise<LoginTransaction | undefined> {
+    return this.#kv.consume<LoginTransaction>(NAMESPACE, id);
+  }
+}

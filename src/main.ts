@@ -1,0 +1,51 @@
+import { loadConfig, ConfigError } from './config/load.ts';
+import { buildServices } from './build-services.ts';
+import { createApp } from './app.ts';
+import { mintBootstrapSecretIfNeeded } from './admin/bootstrap.ts';
+import { seedDemo } from './demo/seed.ts';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const services = await buildServices(config);
+  const { logger } = services;
+  if (services.secretKeyGeneratedAt) logger.warn({ file: services.secretKeyGeneratedAt }, 'generated a new key for secrets at rest; back it up with the data directory');
+  await services.directory.startupCheck().catch((error) => logger.error({ err: error }, 'directory start-up check failed; sign-ins will fail until it is reachable'));
+  if (config.demo) await seedDemo(services);
+  const app = await createApp(services);
+  const server = app.listen(config.server.port, config.server.host);
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const base = config.server.publicUrl;
+  const lines = [
+    `Stepgate is running on http://${config.server.host}:${port}`,
+    `  Public URL:          ${base}`,
+    `  SAML metadata:       ${base}/saml/metadata`,
+    `  OIDC discovery:      ${base}/.well-known/openid-configuration`,
+    `  Directory:           ${config.directory.kind}   Data: ${config.dataDir}`,
+  ];
+  const bootstrap = await mintBootstrapSecretIfNeeded(services.store, services.clock.now());
+  if (bootstrap) lines.push('', `  One-time admin bootstrap secret: ${bootstrap}`, `  Create the first administrator at ${base}/admin/bootstrap (shown only this once).`);
+  process.stdout.write(lines.join('\n') + '\n');
+  logger.info({ port, publicUrl: base }, 'listening');
+
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    server.close();
+    server.closeAllConnections();
+    await services.directory.close();
+    await services.store.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((error) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`Stepgate failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,28 @@
+import type { Config } from './config/schema.ts';
+import type { Logger } from './core/log.ts';
+import type { Clock } from './core/clock.ts';
+import type { SecretBox } from './core/secret-box.ts';
+import type { Store } from './store/store.ts';
+import type { Directory } from './directory/directory.ts';
+import type { SessionService } from './session/session-service.ts';
+import type { Regulator } from './regulation/regulator.ts';
+import type { LoginInteraction } from './login/interaction.ts';
+import type { CookieJar } from './http/cookies.ts';
+import type { Csrf } from './http/csrf.ts';
+import type { SigningKeys } from './keys/signing-keys.ts';
+
+/** Everything the HTTP layer and the CLI use, built once by the composition root. */
+export interface Services {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  box: SecretBox;
+  store: Store;
+  directory: Directory;
+  sessions: SessionService;
+  regulator: Regulator;
+  interaction: LoginInteraction;
+  cookies: CookieJar;
+  csrf: Csrf;
+  keys: SigningKeys;
+}

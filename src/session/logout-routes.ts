@@ -1,0 +1,24 @@
+import { Router } from 'express';
+import type { Services } from '../services.ts';
+import { sendPage } from '../http/render.ts';
+import { logoutConfirmPage } from '../../views/logout.ts';
+import { messagePage } from '../../views/message.ts';
+
+/** IdP-initiated logout: a confirmation page (so a cross-site link cannot sign anyone out) and the POST that ends the session. */
+export function logoutRoutes(services: Services): Router {
+  const router = Router();
+  router.get('/logout', async (req, res) => {
+    const session = await services.sessions.current(req);
+    sendPage(res, logoutConfirmPage({ csrf: services.csrf.token(req, res), username: session?.user.username }));
+  });
+  router.post('/logout', async (req, res) => {
+    services.csrf.verify(req);
+    const ended = await services.sessions.end(req, res);
+    if (ended) await services.store.audit.record({ type: 'logout', outcome: 'success', userId: ended.user.id, username: ended.user.username, ip: req.clientIp, requestId: req.requestId });
+    res.redirect(303, '/signed-out');
+  });
+  router.get('/signed-out', (_req, res) => {
+    sendPage(res, messagePage({ title: 'Signed out', message: 'You are signed out. You can close this window.' }));
+  });
+  return router;
+}

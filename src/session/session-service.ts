@@ -1,0 +1,98 @@
+import type { Request, Response } from 'express';
+import type { KeyValue } from '../store/store.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Factor, User } from '../core/types.ts';
+import { randomId } from '../core/ids.ts';
+import type { SessionParticipant, SsoSession } from './sso-session.ts';
+import type { CookieJar } from '../http/cookies.ts';
+
+const NAMESPACE = 'sso-session';
+/** lastSeenAt is refreshed at most this often, so reading a session is not a write on every request. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export interface SessionSettings {
+  cookieName: string;
+  idleTimeoutMinutes: number;
+  absoluteTimeoutHours: number;
+}
+
+export class SessionService {
+  readonly #kv: KeyValue;
+  readonly #settings: SessionSettings;
+  readonly #clock: Clock;
+  readonly #cookies: CookieJar;
+
+  constructor(kv: KeyValue, settings: SessionSettings, clock: Clock, cookies: CookieJar) {
+    this.#kv = kv;
+    this.#settings = settings;
+    this.#clock = clock;
+    this.#cookies = cookies;
+  }
+
+  get #idleMs(): number {
+    return this.#settings.idleTimeoutMinutes * 60_000;
+  }
+
+  get #absoluteMs(): number {
+    return this.#settings.absoluteTimeoutHours * 3_600_000;
+  }
+
+  /** The live session of this browser, or undefined when absent, idle too long or past its absolute lifetime. */
+  async current(req: Request): Promise<SsoSession | undefined> {
+    const id = this.#cookies.read(req, this.#settings.cookieName);
+    return id ? this.byId(id) : undefined;
+  }
+
+  async byId(id: string): Promise<SsoSession | undefined> {
+    const session = await this.#kv.get<SsoSession>(NAMESPACE, id);
+    if (!session) return undefined;
+    const now = this.#clock.now();
+    if (now - session.lastSeenAt > this.#idleMs || now - session.createdAt > this.#absoluteMs) {
+      await this.#kv.delete(NAMESPACE, id);
+      return undefined;
+    }
+    if (now - session.lastSeenAt > TOUCH_INTERVAL_MS) {
+      session.lastSeenAt = now;
+      await this.#save(session);
+    }
+    return session;
+  }
+
+  /** Starts a new session after primary authentication; any previous one of this browser ends (no fixation). */
+  async start(req: Request, res: Response, user: User, factors: Factor[]): Promise<SsoSession> {
+    await this.end(req, res);
+    const now = this.#clock.now();
+    const session: SsoSession = { id: randomId(), user, createdAt: now, lastSeenAt: now, authTime: now, factors, participants: [] };
+    await this.#save(session);
+    this.#cookies.set(res, this.#settings.cookieName, session.id, { maxAgeSeconds: this.#absoluteMs / 1000 });
+    return session;
+  }
+
+  async addFactor(session: SsoSession, factor: Factor): Promise<SsoSession> {
+    const updated = { ...session, factors: [...session.factors.filter((f) => f.method !== factor.method), factor] };
+    await this.#save(updated);
+    return updated;
+  }
+
+  async addParticipant(session: SsoSession, participant: SessionParticipant): Promise<void> {
+    const others = session.participants.filter((p) => !(p.protocol === participant.protocol && p.rpId === participant.rpId));
+    await this.#save({ ...session, participants: [...others, participant] });
+  }
+
+  async end(req: Request, res: Response): Promise<SsoSession | undefined> {
+    const id = this.#cookies.read(req, this.#settings.cookieName);
+    this.#cookies.clear(res, this.#settings.cookieName);
+    if (!id) return undefined;
+    const session = await this.#kv.consume<SsoSession>(NAMESPACE, id);
+    return session;
+  }
+
+  async endById(id: string): Promise<void> {
+    await this.#kv.delete(NAMESPACE, id);
+  }
+
+  async #save(session: SsoSession): Promise<void> {
+    const remainingMs = session.createdAt + this.#absoluteMs - this.#clock.now();
+    await this.#kv.set(NAMESPACE, session.id, session, { ttlSeconds: Math.max(1, Math.ceil(remainingMs / 1000)) });
+  }
+}

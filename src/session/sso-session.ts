@@ -1,0 +1,23 @@
+import type { Factor, Protocol, User } from '../core/types.ts';
+
+/** A relying party this browser session signed in to; SAML needs it for Single Logout. */
+export interface SessionParticipant {
+  protocol: Protocol;
+  rpId: string;
+  at: number;
+  nameId?: string;
+  nameIdFormat?: string;
+  sessionIndex?: string;
+}
+
+/** The one SSO session both protocols share. Stored server-side; the cookie holds only its random id. */
+export interface SsoSession {
+  id: string;
+  user: User;
+  createdAt: number;
+  lastSeenAt: number;
+  /** Time of the last primary (password) authentication, epoch ms. */
+  authTime: number;
+  factors: Factor[];
+  participants: SessionParticipant[];
+}

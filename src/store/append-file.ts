@@ -1,0 +1,72 @@
+import { open, rename, writeFile, type FileHandle } from 'node:fs/promises';
+
+/**
+ * Appends lines to a file with group commit: concurrent appends share one write(2), and each caller's
+ * promise resolves once its line is in the file (so it survives a kill -9 of this process).
+ */
+export class AppendFile {
+  readonly path: string;
+  #handle: FileHandle | undefined;
+  #pending: Array<{ line: string; done: (error?: unknown) => void }> = [];
+  #writing: Promise<void> | undefined;
+  #rewriting = false;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  async open(): Promise<void> {
+    this.#handle = await open(this.path, 'a');
+  }
+
+  append(line: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ line, done: (error) => (error ? reject(error) : resolve()) });
+      this.#kick();
+    });
+  }
+
+  #kick(): void {
+    if (!this.#writing && !this.#rewriting) this.#writing = this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending;
+      this.#pending = [];
+      try {
+        if (!this.#handle) throw new Error(`${this.path} is not open`);
+        await this.#handle.write(batch.map((item) => item.line + '\n').join(''));
+        for (const item of batch) item.done();
+      } catch (error) {
+        for (const item of batch) item.done(error);
+      }
+    }
+    this.#writing = undefined;
+  }
+
+  /**
+   * Atomically replaces the whole file (compaction). `content` is computed after earlier appends are
+   * written; appends made meanwhile wait and then go to the new file.
+   */
+  async rewrite(content: () => string): Promise<void> {
+    this.#rewriting = true;
+    try {
+      while (this.#writing) await this.#writing;
+      const temporary = `${this.path}.tmp`;
+      await writeFile(temporary, content());
+      await this.#handle?.close();
+      await rename(temporary, this.path);
+      this.#handle = await open(this.path, 'a');
+    } finally {
+      this.#rewriting = false;
+      this.#kick();
+    }
+  }
+
+  async close(): Promise<void> {
+    while (this.#writing) await this.#writing;
+    await this.#handle?.close();
+    this.#handle = undefined;
+  }
+}

@@ -1,0 +1,175 @@
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { AppendFile } from './append-file.ts';
+import type { KeyValue, SetOptions } from './store.ts';
+import type { Clock } from '../core/clock.ts';
+
+interface Entry {
+  /** Serialised JSON: isolates callers from each other and makes compare-and-set a string compare. */
+  json: string;
+  expiresAt?: number;
+  durable: boolean;
+}
+
+type JournalLine = { o: 's'; n: string; k: string; v: string; e?: number } | { o: 'd'; n: string; k: string };
+
+const COMPACT_MIN_LINES = 20_000;
+
+/**
+ * Key-value store held in memory and made durable by an append-only journal. Each write appends one
+ * line (O(1) in the number of entries); the journal is compacted when it grows well beyond the live set.
+ */
+export class JournalKeyValue implements KeyValue {
+  readonly #namespaces = new Map<string, Map<string, Entry>>();
+  readonly #journal: AppendFile;
+  readonly #clock: Clock;
+  #journalLines = 0;
+  #compacting: Promise<void> | undefined;
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(path: string, clock: Clock) {
+    this.#journal = new AppendFile(path);
+    this.#clock = clock;
+  }
+
+  async open(): Promise<void> {
+    if (existsSync(this.#journal.path)) await this.#replay(await readFile(this.#journal.path, 'utf8'));
+    await this.#journal.open();
+    await this.#journal.rewrite(() => this.#snapshot());
+    this.#sweeper = setInterval(() => this.#sweep(), 60_000);
+    this.#sweeper.unref();
+  }
+
+  async #replay(text: string): Promise<void> {
+    const now = this.#clock.now();
+    for (const raw of text.split('\n')) {
+      if (!raw) continue;
+      let line: JournalLine;
+      try {
+        line = JSON.parse(raw);
+      } catch {
+        continue; // a torn last line after a crash: everything before it is intact
+      }
+      if (line.o === 's') {
+        if (line.e !== undefined && line.e <= now) this.#map(line.n).delete(line.k);
+        else this.#map(line.n).set(line.k, { json: line.v, expiresAt: line.e, durable: true });
+      } else {
+        this.#map(line.n).delete(line.k);
+      }
+    }
+  }
+
+  #snapshot(): string {
+    const lines: string[] = [];
+    const now = this.#clock.now();
+    for (const [namespace, entries] of this.#namespaces) {
+      for (const [key, entry] of entries) {
+        if (!entry.durable || (entry.expiresAt !== undefined && entry.expiresAt <= now)) continue;
+        lines.push(JSON.stringify({ o: 's', n: namespace, k: key, v: entry.json, e: entry.expiresAt } satisfies JournalLine));
+      }
+    }
+    this.#journalLines = lines.length;
+    return lines.length ? lines.join('\n') + '\n' : '';
+  }
+
+  #map(namespace: string): Map<string, Entry> {
+    let entries = this.#namespaces.get(namespace);
+    if (!entries) {
+      entries = new Map();
+      this.#namespaces.set(namespace, entries);
+    }
+    return entries;
+  }
+
+  #live(namespace: string, key: string): Entry | undefined {
+    const entries = this.#namespaces.get(namespace);
+    const entry = entries?.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt !== undefined && entry.expiresAt <= this.#clock.now()) {
+      entries!.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  #sweep(): void {
+    const now = this.#clock.now();
+    for (const entries of this.#namespaces.values()) {
+      for (const [key, entry] of entries) if (entry.expiresAt !== undefined && entry.expiresAt <= now) entries.delete(key);
+    }
+  }
+
+  async #write(line: JournalLine): Promise<void> {
+    this.#journalLines += 1;
+    await this.#journal.append(JSON.stringify(line));
+    if (this.#journalLines > COMPACT_MIN_LINES && this.#journalLines > 4 * this.#durableCount() && !this.#compacting) {
+      this.#compacting = this.#journal.rewrite(() => this.#snapshot()).finally(() => (this.#compacting = undefined));
+    }
+  }
+
+  #durableCount(): number {
+    let count = 0;
+    for (const entries of this.#namespaces.values()) for (const entry of entries.values()) if (entry.durable) count += 1;
+    return count;
+  }
+
+  async get<T>(namespace: string, key: string): Promise<T | undefined> {
+    const entry = this.#live(namespace, key);
+    return entry ? (JSON.parse(entry.json) as T) : undefined;
+  }
+
+  async set<T>(namespace: string, key: string, value: T, options: SetOptions = {}): Promise<void> {
+    await this.#put(namespace, key, JSON.stringify(value), options);
+  }
+
+  async #put(namespace: string, key: string, json: string, options: SetOptions): Promise<void> {
+    const durable = options.durable !== false;
+    const expiresAt = options.ttlSeconds !== undefined ? this.#clock.now() + options.ttlSeconds * 1000 : undefined;
+    const previous = this.#map(namespace).get(key);
+    this.#map(namespace).set(key, { json, expiresAt, durable });
+    if (durable) await this.#write({ o: 's', n: namespace, k: key, v: json, e: expiresAt });
+    else if (previous?.durable) await this.#write({ o: 'd', n: namespace, k: key });
+  }
+
+  async delete(namespace: string, key: string): Promise<void> {
+    const entry = this.#namespaces.get(namespace)?.get(key);
+    this.#namespaces.get(namespace)?.delete(key);
+    if (entry?.durable) await this.#write({ o: 'd', n: namespace, k: key });
+  }
+
+  async consume<T>(namespace: string, key: string): Promise<T | undefined> {
+    const entry = this.#live(namespace, key);
+    if (!entry) return undefined;
+    this.#namespaces.get(namespace)!.delete(key);
+    if (entry.durable) await this.#write({ o: 'd', n: namespace, k: key });
+    return JSON.parse(entry.json) as T;
+  }
+
+  async compareAndSet<T>(namespace: string, key: string, expected: T | undefined, next: T, options: SetOptions = {}): Promise<boolean> {
+    // Check and write happen in the same synchronous turn, so no other caller can interleave.
+    const current = this.#live(namespace, key);
+    const expectedJson = expected === undefined ? undefined : JSON.stringify(expected);
+    if ((current?.json ?? undefined) !== expectedJson) return false;
+    await this.#put(namespace, key, JSON.stringify(next), options);
+    return true;
+  }
+
+  async entries<T>(namespace: string): Promise<Array<[string, T]>> {
+    const out: Array<[string, T]> = [];
+    for (const key of [...(this.#namespaces.get(namespace)?.keys() ?? [])]) {
+      const entry = this.#live(namespace, key);
+      if (entry) out.push([key, JSON.parse(entry.json) as T]);
+    }
+    return out;
+  }
+
+  async count(namespace: string): Promise<number> {
+    return (await this.entries(namespace)).length;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+    await this.#compacting;
+    await this.#journal.close();
+  }
+}

@@ -1,0 +1,67 @@
+import { stat } from 'node:fs/promises';
+import { Low } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
+import type { Collection } from './store.ts';
+
+type Document = { version: number; collections: Record<string, Record<string, unknown>> };
+
+const RELOAD_CHECK_MS = 1000;
+
+/**
+ * Admin-written records in one lowdb JSON file. The file is re-read when another process (the CLI)
+ * changed it, so `npm run cli -- sp add` reaches a running server within a second.
+ */
+export class LowdbCollections {
+  readonly #db: Low<Document>;
+  readonly #path: string;
+  #mtimeMs = 0;
+  #checkedAt = 0;
+
+  constructor(path: string) {
+    this.#path = path;
+    this.#db = new Low<Document>(new JSONFile<Document>(path), { version: 1, collections: {} });
+  }
+
+  async open(): Promise<void> {
+    await this.#db.read();
+    await this.#db.write();
+    this.#mtimeMs = (await stat(this.#path)).mtimeMs;
+    this.#checkedAt = Date.now();
+  }
+
+  async #fresh(): Promise<Document> {
+    if (Date.now() - this.#checkedAt >= RELOAD_CHECK_MS) {
+      this.#checkedAt = Date.now();
+      const { mtimeMs } = await stat(this.#path);
+      if (mtimeMs !== this.#mtimeMs) {
+        await this.#db.read();
+        this.#mtimeMs = mtimeMs;
+      }
+    }
+    return this.#db.data;
+  }
+
+  async #mutate(change: (document: Document) => void): Promise<void> {
+    await this.#db.read(); // merge with writes made by other processes since our last read
+    change(this.#db.data);
+    await this.#db.write();
+    this.#mtimeMs = (await stat(this.#path)).mtimeMs;
+  }
+
+  collection<T extends { id: string }>(name: string): Collection<T> {
+    const records = (document: Document) => (document.collections[name] ??= {}) as Record<string, T>;
+    return {
+      get: async (id) => structuredClone(records(await this.#fresh())[id]),
+      list: async () => structuredClone(Object.values(records(await this.#fresh()))),
+      put: (item) => this.#mutate((document) => void (records(document)[item.id] = structuredClone(item))),
+      remove: async (id) => {
+        let removed = false;
+        await this.#mutate((document) => {
+          removed = id in records(document);
+          delete records(document)[id];
+        });
+        return removed;
+      },
+    };
+  }
+}

@@ -1,0 +1,59 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AuditEvent, AuditLog, Collection, Store } from './store.ts';
+import { LowdbCollections } from './lowdb-collections.ts';
+import { JournalKeyValue } from './journal-kv.ts';
+import { AppendFile } from './append-file.ts';
+import type { Clock } from '../core/clock.ts';
+
+/** The embedded default store: everything under one data directory, no external service. */
+export class LowdbStore implements Store {
+  readonly kv: JournalKeyValue;
+  readonly audit: AuditLog;
+  readonly #collections: LowdbCollections;
+  readonly #auditFile: AppendFile;
+  readonly #dataDir: string;
+
+  constructor(dataDir: string, clock: Clock) {
+    this.#dataDir = dataDir;
+    this.#collections = new LowdbCollections(join(dataDir, 'db.json'));
+    this.kv = new JournalKeyValue(join(dataDir, 'kv.journal'), clock);
+    this.#auditFile = new AppendFile(join(dataDir, 'audit.log'));
+    const auditFile = this.#auditFile;
+    this.audit = {
+      record: (event: AuditEvent) => auditFile.append(JSON.stringify({ at: new Date(clock.now()).toISOString(), ...event })),
+      recent: async (limit: number) => {
+        if (!existsSync(auditFile.path)) return [];
+        const lines = (await readFile(auditFile.path, 'utf8')).trimEnd().split('\n').filter(Boolean);
+        return lines.slice(-limit).reverse().map((line) => JSON.parse(line));
+      },
+    };
+  }
+
+  /** True when no data directory content exists yet (first start). */
+  static isFresh(dataDir: string): boolean {
+    return !existsSync(join(dataDir, 'db.json'));
+  }
+
+  async open(): Promise<this> {
+    await mkdir(this.#dataDir, { recursive: true, mode: 0o700 });
+    await this.#collections.open();
+    await this.kv.open();
+    await this.#auditFile.open();
+    return this;
+  }
+
+  collection<T extends { id: string }>(name: string): Collection<T> {
+    return this.#collections.collection<T>(name);
+  }
+
+  async startupCheck(): Promise<void> {
+    await this.collection('health').list();
+  }
+
+  async close(): Promise<void> {
+    await this.kv.close();
+    await this.#auditFile.close();
+  }
+}

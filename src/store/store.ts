@@ -1,0 +1,66 @@
+/**
+ * The persistence seam. lowdb + an append-only journal today; Redis/PostgreSQL later implement the same.
+ *
+ * - `collection(name)`: small, admin-written records (users, relying parties, keys). Writes may rewrite a file.
+ * - `kv`: hot per-sign-in state (sessions, transactions, replay markers, oidc-provider models). Every write
+ *   is O(1) in the number of stored entries; `durable: false` entries live in memory only.
+ * - `audit`: append-only security events.
+ */
+export interface Store {
+  collection<T extends { id: string }>(name: string): Collection<T>;
+  readonly kv: KeyValue;
+  readonly audit: AuditLog;
+  startupCheck(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Collection<T extends { id: string }> {
+  get(id: string): Promise<T | undefined>;
+  list(): Promise<T[]>;
+  /** Inserts or replaces by id. */
+  put(item: T): Promise<void>;
+  remove(id: string): Promise<boolean>;
+}
+
+export interface SetOptions {
+  /** Entry disappears after this many seconds. */
+  ttlSeconds?: number;
+  /** false: memory only, lost on restart (short-lived artifacts). Default true. */
+  durable?: boolean;
+}
+
+export interface KeyValue {
+  get<T>(namespace: string, key: string): Promise<T | undefined>;
+  set<T>(namespace: string, key: string, value: T, options?: SetOptions): Promise<void>;
+  delete(namespace: string, key: string): Promise<void>;
+  /** Returns the value and removes it in one step: a second consume gets undefined. */
+  consume<T>(namespace: string, key: string): Promise<T | undefined>;
+  /**
+   * Writes `next` only if the current value equals `expected` (deep JSON equality; undefined = absent).
+   * Returns whether it wrote. Two concurrent callers with the same `expected` cannot both win.
+   */
+  compareAndSet<T>(namespace: string, key: string, expected: T | undefined, next: T, options?: SetOptions): Promise<boolean>;
+  /** Live entries of a namespace (admin and maintenance use; not on the sign-in path). */
+  entries<T>(namespace: string): Promise<Array<[string, T]>>;
+  /** Number of live entries in a namespace. */
+  count(namespace: string): Promise<number>;
+}
+
+export interface AuditEvent {
+  type: string;
+  outcome: 'success' | 'failure' | 'info';
+  username?: string;
+  userId?: string;
+  rp?: string;
+  ip?: string;
+  method?: string;
+  reason?: string;
+  requestId?: string;
+  [key: string]: unknown;
+}
+
+export interface AuditLog {
+  record(event: AuditEvent): Promise<void>;
+  /** Newest first. */
+  recent(limit: number): Promise<Array<AuditEvent & { at: string }>>;
+}

@@ -1,0 +1,63 @@
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { parseConfig } from '../../src/config/load.ts';
+import type { ConfigInput } from '../../src/config/schema.ts';
+import { buildServices } from '../../src/build-services.ts';
+import { createApp } from '../../src/app.ts';
+import { createLogger } from '../../src/core/log.ts';
+import type { Services } from '../../src/services.ts';
+import type { Clock } from '../../src/core/clock.ts';
+
+export interface Booted {
+  /** http://localhost:PORT — the public URL (localhost, so WebAuthn and cookies behave as in production). */
+  url: string;
+  port: number;
+  services: Services;
+  dataDir: string;
+  /** Every structured log line written so far. */
+  logs: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/** Starts Stepgate on a free loopback port with a temp data directory; `close()` stops it and removes the directory. */
+export async function boot(overrides: ConfigInput = {}, options: { clock?: Clock; dataDir?: string; secretKey?: string } = {}): Promise<Booted> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'stepgate-test-')));
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line));
+      callback();
+    },
+  });
+  const config = parseConfig({
+    ...overrides,
+    server: { ...(overrides.server ?? {}), host: '127.0.0.1', port, publicUrl: `http://localhost:${port}` },
+    dataDir,
+    secretKey: options.secretKey ?? randomBytes(32).toString('base64'),
+    log: { level: 'debug' },
+  });
+  const services = await buildServices(config, { logger: createLogger('debug', sink), clock: options.clock });
+  const app = await createApp(services);
+  server.on('request', app);
+  return {
+    url: `http://localhost:${port}`,
+    port,
+    services,
+    dataDir,
+    logs,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await services.directory.close();
+      await services.store.close();
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import { html, type SafeHtml } from '../../src/http/html.ts';
+import { layout } from '../layout.ts';
+import { csrfField, errorBox, field } from '../partials/form.ts';
+
+export function passwordPage(options: { action: string; csrf: string; rpName: string; username?: string; error?: string }): SafeHtml {
+  return layout({
+    title: 'Sign in',
+    body: html`<h1>Sign in</h1>
+<p>to continue to <strong>${options.rpName}</strong></p>
+${errorBox(options.error)}
+<form method="post" action="${options.action}">
+${csrfField(options.csrf)}
+${field({ name: 'username', label: 'Username', value: options.username, autocomplete: 'username', autofocus: !options.username })}
+${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: !!options.username })}
+<button type="submit">Sign in</button>
+</form>`,
+  });
+}

@@ -17,7 +17,7 @@ const getConfig = () => (config ??= loadConfig());
 try {
   const code = await runCli(COMMANDS, process.argv.slice(2), {
     config: getConfig,
-    store: () => (store ??= new LowdbStore(getConfig().dataDir, systemClock).open()),
+    store: () => (store ??= new LowdbStore(getConfig().dataDir, systemClock, { owner: false }).open()),
     box: () => (box ??= new SecretBox(loadSecretKey(getConfig(), { dataIsFresh: LowdbStore.isFresh(getConfig().dataDir) }).key)),
     clock: systemClock,
     out: (line) => process.stdout.write(line + '\n'),

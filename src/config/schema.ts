@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ldapDirectorySchema } from '../directory/ldap-config.ts';
+import { parseCidr } from '../policy/networks.ts';
 
 const cidr = z.string().refine((value) => /^[0-9a-fA-F:.]+\/\d{1,3}$/.test(value), 'must be a CIDR like 10.0.0.0/8 or ::1/128');
 
@@ -19,6 +20,25 @@ export const localDirectorySchema = z.object({
     .default({ minLength: 12, requireLetter: true, requireDigit: true, requireMixedCase: false, requireSpecial: false, maxAgeDays: 0, expiryWarningDays: 14 }),
 });
 
+const strictCidr = z.string().refine((value) => parseCidr(value) !== undefined, 'must be an IPv4 or IPv6 CIDR like 192.0.2.0/24 or 2001:db8::/32');
+
+export const totpSchema = z.object({
+  /** Shown in the authenticator app next to the account name. */
+  issuer: z.string().min(1).max(64).default('Stepgate'),
+  digits: z.union([z.literal(6), z.literal(7), z.literal(8)]).default(6),
+  periodSeconds: z.number().int().min(15).max(120).default(30),
+  algorithm: z.enum(['sha1', 'sha256', 'sha512']).default('sha1'),
+  /** Codes from time steps within this many seconds of the server clock are accepted. */
+  clockSkewSeconds: z.number().int().min(0).max(300).default(30),
+  /** Wrong codes in a row that lock the user's second factor. */
+  maxFailures: z.number().int().min(1).max(10).default(5),
+  /** The lock lifts by itself after this long; null: only an administrator unlocks (`mfa unlock`). */
+  autoUnlockMinutes: z.number().int().min(1).max(90 * 24 * 60).nullable().default(15),
+  backupCodes: z.number().int().min(0).max(20).default(10),
+});
+
+const TOTP_DEFAULTS = { issuer: 'Stepgate', digits: 6, periodSeconds: 30, algorithm: 'sha1', clockSkewSeconds: 30, maxFailures: 5, autoUnlockMinutes: 15, backupCodes: 10 } as const;
+
 export const configSchema = z.object({
   server: z
     .object({
@@ -34,7 +54,7 @@ export const configSchema = z.object({
   /** Key that encrypts secrets at rest. Base64 of 32 bytes, or a file holding it. */
   secretKey: z.string().optional(),
   secretKeyFile: z.string().optional(),
-  directory: z.discriminatedUnion('kind', [localDirectorySchema, ldapDirectorySchema]).default({ kind: 'local' } as never),
+  directory: z.discriminatedUnion('kind', [localDirectorySchema, ldapDirectorySchema]).prefault({ kind: 'local' }),
   session: z
     .object({
       cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/).default('sg_session'),
@@ -69,6 +89,17 @@ export const configSchema = z.object({
       authorizationCodeTtlSeconds: z.number().int().positive().default(60),
     })
     .default({ accessTokenTtlSeconds: 3600, idTokenTtlSeconds: 3600, refreshTokenTtlSeconds: 1209600, authorizationCodeTtlSeconds: 60 }),
+  mfa: z.object({ totp: totpSchema.default(TOTP_DEFAULTS) }).default({ totp: TOTP_DEFAULTS }),
+  /** Named client networks policies can refer to, e.g. { "office": ["192.0.2.0/24", "2001:db8::/48"] }. */
+  trustedNetworks: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'network names use letters, digits, ".", "_" and "-"'), z.array(strictCidr).min(1)).default({}),
+  policies: z
+    .object({
+      /** Policy of relying parties that name none: a built-in name or a custom policy saved with `policy set`. */
+      default: z.string().min(1).default('permit-everyone'),
+      /** Policy of the "my security" page (/account/security). */
+      account: z.string().min(1).default('require-mfa-if-enrolled'),
+    })
+    .default({ default: 'permit-everyone', account: 'require-mfa-if-enrolled' }),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
   /** Demo mode seeds a demo user and sample apps. Never enable in production. */
   demo: z.boolean().default(false),

@@ -27,7 +27,7 @@ export class AppendFile {
   }
 
   #kick(): void {
-    if (!this.#writing && !this.#rewriting) this.#writing = this.#drain();
+    if (!this.#writing && !this.#rewriting && this.#pending.length > 0) this.#writing = this.#drain();
   }
 
   async #drain(): Promise<void> {

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, open as openFile, stat } from 'node:fs/promises';
+import { randomId } from '../core/ids.ts';
 import { existsSync } from 'node:fs';
 import { AppendFile } from './append-file.ts';
 import type { KeyValue, SetOptions } from './store.ts';
@@ -11,9 +12,16 @@ interface Entry {
   durable: boolean;
 }
 
-type JournalLine = { o: 's'; n: string; k: string; v: string; e?: number } | { o: 'd'; n: string; k: string };
+/** `w` names the writing process, so a process tailing the journal skips its own lines. */
+type JournalLine = ({ o: 's'; n: string; k: string; v: string; e?: number } | { o: 'd'; n: string; k: string }) & { w?: string };
+
+export interface JournalOptions {
+  /** The server owns the journal and compacts it; a short-lived CLI process must not. */
+  owner: boolean;
+}
 
 const COMPACT_MIN_LINES = 20_000;
+const TAIL_INTERVAL_MS = 500;
 
 /**
  * Key-value store held in memory and made durable by an append-only journal. Each write appends one
@@ -25,22 +33,55 @@ export class JournalKeyValue implements KeyValue {
   readonly #clock: Clock;
   #journalLines = 0;
   #compacting: Promise<void> | undefined;
-  #sweeper: NodeJS.Timeout | undefined;
+  #timers: NodeJS.Timeout[] = [];
+  readonly #writer = randomId(6);
+  readonly #options: JournalOptions;
+  /** How far this process has read the journal; lines past it were written by another process. */
+  #readOffset = 0;
+  #tailing = false;
 
-  constructor(path: string, clock: Clock) {
+  constructor(path: string, clock: Clock, options: JournalOptions = { owner: true }) {
     this.#journal = new AppendFile(path);
     this.#clock = clock;
+    this.#options = options;
   }
 
   async open(): Promise<void> {
-    if (existsSync(this.#journal.path)) await this.#replay(await readFile(this.#journal.path, 'utf8'));
+    if (existsSync(this.#journal.path)) this.#replay(await readFile(this.#journal.path, 'utf8'), false);
     await this.#journal.open();
-    await this.#journal.rewrite(() => this.#snapshot());
-    this.#sweeper = setInterval(() => this.#sweep(), 60_000);
-    this.#sweeper.unref();
+    if (this.#options.owner) {
+      await this.#journal.rewrite(() => this.#snapshot());
+      this.#readOffset = (await stat(this.#journal.path)).size;
+      this.#timers = [setInterval(() => this.#sweep(), 60_000), setInterval(() => void this.#tail(), TAIL_INTERVAL_MS)];
+      for (const timer of this.#timers) timer.unref();
+    }
   }
 
-  async #replay(text: string): Promise<void> {
+  /** Applies lines another process (the admin CLI) appended, so `mfa unlock` reaches a running server. */
+  async #tail(): Promise<void> {
+    if (this.#tailing || this.#compacting) return;
+    this.#tailing = true;
+    try {
+      const { size } = await stat(this.#journal.path);
+      if (size <= this.#readOffset) return;
+      const handle = await openFile(this.#journal.path, 'r');
+      try {
+        const buffer = Buffer.alloc(size - this.#readOffset);
+        await handle.read(buffer, 0, buffer.length, this.#readOffset);
+        const complete = buffer.lastIndexOf(0x0a) + 1; // a line still being written waits for the next round
+        this.#readOffset += complete;
+        this.#replay(buffer.subarray(0, complete).toString('utf8'), true);
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      // the journal is being compacted; the next round reads again
+    } finally {
+      this.#tailing = false;
+    }
+  }
+
+  #replay(text: string, foreignOnly: boolean): void {
     const now = this.#clock.now();
     for (const raw of text.split('\n')) {
       if (!raw) continue;
@@ -50,6 +91,7 @@ export class JournalKeyValue implements KeyValue {
       } catch {
         continue; // a torn last line after a crash: everything before it is intact
       }
+      if (foreignOnly && line.w === this.#writer) continue;
       if (line.o === 's') {
         if (line.e !== undefined && line.e <= now) this.#map(line.n).delete(line.k);
         else this.#map(line.n).set(line.k, { json: line.v, expiresAt: line.e, durable: true });
@@ -101,9 +143,12 @@ export class JournalKeyValue implements KeyValue {
 
   async #write(line: JournalLine): Promise<void> {
     this.#journalLines += 1;
-    await this.#journal.append(JSON.stringify(line));
-    if (this.#journalLines > COMPACT_MIN_LINES && this.#journalLines > 4 * this.#durableCount() && !this.#compacting) {
-      this.#compacting = this.#journal.rewrite(() => this.#snapshot()).finally(() => (this.#compacting = undefined));
+    await this.#journal.append(JSON.stringify({ ...line, w: this.#writer }));
+    if (this.#options.owner && this.#journalLines > COMPACT_MIN_LINES && this.#journalLines > 4 * this.#durableCount() && !this.#compacting) {
+      this.#compacting = this.#journal
+        .rewrite(() => this.#snapshot())
+        .then(async () => void (this.#readOffset = (await stat(this.#journal.path)).size))
+        .finally(() => (this.#compacting = undefined));
     }
   }
 
@@ -168,7 +213,7 @@ export class JournalKeyValue implements KeyValue {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#sweeper);
+    for (const timer of this.#timers) clearInterval(timer);
     await this.#compacting;
     await this.#journal.close();
   }

@@ -15,10 +15,11 @@ export class LowdbStore implements Store {
   readonly #auditFile: AppendFile;
   readonly #dataDir: string;
 
-  constructor(dataDir: string, clock: Clock) {
+  /** `owner: false` for the admin CLI: it appends to the journal but leaves compaction to the server. */
+  constructor(dataDir: string, clock: Clock, options: { owner: boolean } = { owner: true }) {
     this.#dataDir = dataDir;
     this.#collections = new LowdbCollections(join(dataDir, 'db.json'));
-    this.kv = new JournalKeyValue(join(dataDir, 'kv.journal'), clock);
+    this.kv = new JournalKeyValue(join(dataDir, 'kv.journal'), clock, options);
     this.#auditFile = new AppendFile(join(dataDir, 'audit.log'));
     const auditFile = this.#auditFile;
     this.audit = {

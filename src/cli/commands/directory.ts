@@ -1,3 +1,41 @@
 import type { CliCommand } from '../command.ts';
+import { stringOption } from '../command.ts';
 
-export const directoryCommands: CliCommand[] = [];
+export const directoryCommands: CliCommand[] = [
+  {
+    name: 'directory test',
+    summary: 'check the directory: connect, service bind, user lookup, groups',
+    help: `Usage: npm run cli -- directory test [--user alice]
+
+Checks the configured directory step by step and says exactly which step fails:
+  connect        each LDAP server in order (primary, then backups)
+  service-bind   the service account (and the backup account)
+  user-lookup    finds --user with the configured filter
+  groups         resolves the user's groups (nested to the configured depth)
+For the local directory it checks the store and, with --user, that the user exists.
+Exit code 0 when every step passed, 1 otherwise.`,
+    async run(args, context) {
+      const user = stringOption(args, 'user');
+      const { config } = context;
+      if (config.directory.kind === 'local') {
+        const { LocalUserAdmin } = await import('../../directory/local-user-admin.ts');
+        const admin = new LocalUserAdmin(await context.store(), config, context.clock);
+        context.out(`ok    store            local directory in ${config.dataDir}`);
+        if (!user) return 0;
+        try {
+          const record = await admin.get(user);
+          context.out(`ok    user-lookup      ${record.username} (id ${record.id})${record.disabled ? ' — disabled' : ''}`);
+          context.out(`ok    groups           ${record.groups.join(', ') || '(none)'}`);
+          return 0;
+        } catch (error) {
+          context.out(`FAIL  user-lookup      ${(error as Error).message}`);
+          return 1;
+        }
+      }
+      const { diagnoseLdap } = await import('../../directory/ldap-diagnose.ts');
+      const steps = await diagnoseLdap(config.directory, { user });
+      for (const step of steps) context.out(`${step.ok ? 'ok  ' : 'FAIL'}  ${step.step.padEnd(16)} ${step.detail} (${Math.round(step.ms)} ms)`);
+      return steps.every((step) => step.ok) ? 0 : 1;
+    },
+  },
+];

@@ -1,3 +1,153 @@
-import type { CliCommand } from '../command.ts';
+import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
+import { stringOption, UsageError } from '../command.ts';
+import { LocalUserAdmin, type UserChanges } from '../../directory/local-user-admin.ts';
+import { readSecretOption } from '../read-secret.ts';
 
-export const userCommands: CliCommand[] = [];
+const COMMON_OPTIONS = `  --name "Full Name"        display name
+  --email address           email address
+  --group G                 add to group G (comma-separated for several)
+  --remove-group G          remove from group G (comma-separated)
+  --attribute key=value     free attribute (comma-separated values)
+  --must-change             the user must change the password at next sign-in
+  --one-time                the account is disabled after its first sign-in
+  --expires YYYY-MM-DD      the account cannot sign in after this day ('never' clears it)
+  --password-file FILE      set the password from FILE (or --password-stdin)`;
+
+function changesFrom(args: ParsedArgs): UserChanges {
+  const list = (name: string) => stringOption(args, name)?.split(',').map((value) => value.trim()).filter(Boolean);
+  const attribute = stringOption(args, 'attribute');
+  let attributes: Record<string, string[]> | undefined;
+  if (attribute) {
+    const [key, values] = attribute.split(/=(.*)/s, 2);
+    if (!key || values === undefined) throw new UsageError('--attribute takes key=value');
+    attributes = { [key]: values.split(',') };
+  }
+  const expires = stringOption(args, 'expires');
+  let expiresAt: number | null | undefined;
+  if (expires === 'never') expiresAt = null;
+  else if (expires) {
+    expiresAt = Date.parse(`${expires}T23:59:59Z`);
+    if (Number.isNaN(expiresAt)) throw new UsageError('--expires takes a date YYYY-MM-DD or never');
+  }
+  return {
+    name: stringOption(args, 'name'),
+    email: stringOption(args, 'email'),
+    addGroups: list('group'),
+    removeGroups: list('remove-group'),
+    attributes,
+    mustChangePassword: args.options['must-change'] === true ? true : undefined,
+    oneTimeUse: args.options['one-time'] === true ? true : undefined,
+    expiresAt,
+  };
+}
+
+async function admin(context: CliContext): Promise<LocalUserAdmin> {
+  return new LocalUserAdmin(await context.store(), context.config, context.clock);
+}
+
+function username(args: ParsedArgs): string {
+  const name = args.positional[0];
+  if (!name) throw new UsageError('a username is required');
+  return name;
+}
+
+async function applyPassword(context: CliContext, users: LocalUserAdmin, name: string, password: string | undefined, mustChange: boolean): Promise<number> {
+  if (password === undefined) return 0;
+  const problem = await users.setPassword(name, password, { mustChange });
+  if (problem) {
+    context.err(`Password refused: ${problem}`);
+    return 1;
+  }
+  context.out(`Password set for ${name}.`);
+  return 0;
+}
+
+export const userCommands: CliCommand[] = [
+  {
+    name: 'user add',
+    summary: 'add a local user',
+    help: `Usage: npm run cli -- user add <username> [options]\n\nAdds a user to the local directory.\n\nOptions:\n${COMMON_OPTIONS}\n\nExample:\n  npm run cli -- user add alice --name "Alice Doe" --email alice@example.org --group staff --password-file alice.pw`,
+    async run(args, context) {
+      const password = readSecretOption(args); // read first: a refused option must not leave a half-made user
+      const changes = changesFrom(args);
+      const users = await admin(context);
+      const record = await users.add(username(args), changes);
+      context.out(`Added ${record.username} (id ${record.id}).`);
+      return applyPassword(context, users, record.username, password, args.options['must-change'] === true);
+    },
+  },
+  {
+    name: 'user update',
+    summary: 'change a local user (name, email, groups, attributes, password)',
+    help: `Usage: npm run cli -- user update <username> [options]\n\nOptions:\n${COMMON_OPTIONS}`,
+    async run(args, context) {
+      const password = readSecretOption(args);
+      const changes = changesFrom(args);
+      const users = await admin(context);
+      const record = await users.update(username(args), changes);
+      context.out(`Updated ${record.username}.`);
+      return applyPassword(context, users, record.username, password, args.options['must-change'] === true);
+    },
+  },
+  {
+    name: 'user set-password',
+    summary: 'set a local user\'s password',
+    help: 'Usage: npm run cli -- user set-password <username> (--password-file FILE | --password-stdin) [--must-change]\n\nThe password must follow the configured password rules.',
+    async run(args, context) {
+      const password = readSecretOption(args);
+      if (password === undefined) throw new UsageError('give --password-file FILE or --password-stdin');
+      return applyPassword(context, await admin(context), username(args), password, args.options['must-change'] === true);
+    },
+  },
+  {
+    name: 'user disable',
+    summary: 'disable a local user',
+    help: 'Usage: npm run cli -- user disable <username>\n\nThe user can no longer sign in; existing sessions end at their next check.',
+    async run(args, context) {
+      await (await admin(context)).update(username(args), { disabled: true });
+      context.out(`Disabled ${username(args)}.`);
+      return 0;
+    },
+  },
+  {
+    name: 'user enable',
+    summary: 'enable a disabled local user',
+    help: 'Usage: npm run cli -- user enable <username>',
+    async run(args, context) {
+      await (await admin(context)).update(username(args), { disabled: false });
+      context.out(`Enabled ${username(args)}.`);
+      return 0;
+    },
+  },
+  {
+    name: 'user list',
+    summary: 'list local users',
+    help: 'Usage: npm run cli -- user list [--json]',
+    async run(args, context) {
+      const users = await (await admin(context)).list();
+      if (args.options.json) context.out(JSON.stringify(users.map(({ passwordHash, previousPasswordHashes, ...rest }) => rest), null, 2));
+      else for (const user of users) context.out(`${user.username.padEnd(24)} ${user.disabled ? 'disabled' : 'active  '} ${user.email ?? ''} [${user.groups.join(', ')}]`);
+      return 0;
+    },
+  },
+  {
+    name: 'user show',
+    summary: 'show one local user',
+    help: 'Usage: npm run cli -- user show <username>',
+    async run(args, context) {
+      const { passwordHash, previousPasswordHashes, ...user } = await (await admin(context)).get(username(args));
+      context.out(JSON.stringify({ ...user, hasPassword: !!passwordHash }, null, 2));
+      return 0;
+    },
+  },
+  {
+    name: 'user remove',
+    summary: 'delete a local user',
+    help: 'Usage: npm run cli -- user remove <username>',
+    async run(args, context) {
+      await (await admin(context)).remove(username(args));
+      context.out(`Removed ${username(args)}.`);
+      return 0;
+    },
+  },
+];

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../store/store.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Config } from '../config/schema.ts';
+import { LocalDirectory } from './local-directory.ts';
+import { findLocalUserByName, localUsers, type LocalUserRecord } from './local-users.ts';
+
+export interface UserChanges {
+  name?: string;
+  email?: string;
+  addGroups?: string[];
+  removeGroups?: string[];
+  attributes?: Record<string, string[]>;
+  disabled?: boolean;
+  mustChangePassword?: boolean;
+  oneTimeUse?: boolean;
+  expiresAt?: number | null;
+}
+
+const USERNAME = /^[A-Za-z0-9._@-]{1,64}$/;
+
+/** Admin operations on the local directory, shared by the CLI and (later) the admin console. */
+export class LocalUserAdmin {
+  readonly #store: Store;
+  readonly #directory: LocalDirectory;
+  readonly #clock: Clock;
+
+  constructor(store: Store, config: Config, clock: Clock) {
+    if (config.directory.kind !== 'local') throw new Error('the configured directory is LDAP; local users are managed in the local store only');
+    this.#store = store;
+    this.#clock = clock;
+    this.#directory = new LocalDirectory(localUsers(store), config.directory, clock);
+  }
+
+  async add(username: string, changes: UserChanges): Promise<LocalUserRecord> {
+    if (!USERNAME.test(username)) throw new Error('username may contain letters, digits and . _ @ - (at most 64 characters)');
+    if (await findLocalUserByName(localUsers(this.#store), username)) throw new Error(`user ${username} already exists`);
+    const record: LocalUserRecord = {
+      id: randomUUID(),
+      username,
+      groups: [],
+      attributes: {},
+      previousPasswordHashes: [],
+      mustChangePassword: false,
+      disabled: false,
+      oneTimeUse: false,
+      createdAt: this.#clock.now(),
+    };
+    return this.#apply(record, changes);
+  }
+
+  async update(username: string, changes: UserChanges): Promise<LocalUserRecord> {
+    return this.#apply(await this.get(username), changes);
+  }
+
+  async get(username: string): Promise<LocalUserRecord> {
+    const record = await findLocalUserByName(localUsers(this.#store), username);
+    if (!record) throw new Error(`no local user ${username}`);
+    return record;
+  }
+
+  list(): Promise<LocalUserRecord[]> {
+    return localUsers(this.#store).list();
+  }
+
+  async remove(username: string): Promise<void> {
+    await localUsers(this.#store).remove((await this.get(username)).id);
+  }
+
+  /** Sets a password under the same rules users get; returns the rule violations, if any. */
+  async setPassword(username: string, password: string, options: { mustChange?: boolean } = {}): Promise<string | undefined> {
+    const outcome = await this.#directory.setPassword(await this.get(username), password, options);
+    return outcome.ok ? undefined : outcome.message;
+  }
+
+  async #apply(record: LocalUserRecord, changes: UserChanges): Promise<LocalUserRecord> {
+    if (changes.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(changes.email)) throw new Error(`not an email address: ${changes.email}`);
+    const groups = new Set(record.groups);
+    for (const group of changes.addGroups ?? []) groups.add(group);
+    for (const group of changes.removeGroups ?? []) groups.delete(group);
+    const updated: LocalUserRecord = {
+      ...record,
+      name: changes.name ?? record.name,
+      email: changes.email ?? record.email,
+      groups: [...groups].sort(),
+      attributes: { ...record.attributes, ...lowerKeys(changes.attributes ?? {}) },
+      disabled: changes.disabled ?? record.disabled,
+      mustChangePassword: changes.mustChangePassword ?? record.mustChangePassword,
+      oneTimeUse: changes.oneTimeUse ?? record.oneTimeUse,
+      expiresAt: changes.expiresAt === null ? undefined : (changes.expiresAt ?? record.expiresAt),
+    };
+    await localUsers(this.#store).put(updated);
+    return updated;
+  }
+}
+
+function lowerKeys(attributes: Record<string, string[]>): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(attributes).map(([key, values]) => [key.toLowerCase(), values]));
+}

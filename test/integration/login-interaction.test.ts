@@ -1,0 +1,210 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { boot, type Booted } from '../helpers/boot.ts';
+import { TestBrowser } from '../helpers/browser.ts';
+import { addLocalUser } from '../helpers/local-users.ts';
+import type { LoginRequest } from '../../src/core/types.ts';
+
+const PASSWORD = 'Correct-horse-42';
+let now = Date.parse('2026-11-22T10:00:00Z');
+const clock = { now: () => now };
+
+function request(overrides: Partial<LoginRequest> = {}): LoginRequest {
+  return { protocol: 'oidc', rpId: 'test-app', rpName: 'Test App', rp: { allowPasswordChange: true }, resumePath: '/resume', forceAuthn: false, passive: false, ...overrides };
+}
+
+describe('sign-in interaction (local directory)', () => {
+  let app: Booted;
+
+  async function open(browser: TestBrowser, overrides: Partial<LoginRequest> = {}) {
+    const tx = await app.services.interaction.deps.transactions.create(request(overrides));
+    return { tx, page: await browser.get(`${app.url}/login/${tx.id}`) };
+  }
+
+  async function resultOf(txId: string) {
+    return (await app.services.interaction.deps.transactions.get(txId))?.result;
+  }
+
+  before(async () => {
+    app = await boot({ server: { trustedProxies: ['127.0.0.1/32'] }, regulation: { maxFailuresPerUser: 3, maxFailuresPerIp: 100, windowSeconds: 300, lockoutSeconds: 600 }, directory: { kind: 'local', passwordRules: { maxAgeDays: 90, expiryWarningDays: 14 } } }, { clock });
+    await addLocalUser(app.services, 'alice', PASSWORD, { addGroups: ['staff'] });
+    await addLocalUser(app.services, 'dora', PASSWORD, { disabled: true });
+    await addLocalUser(app.services, 'mike', PASSWORD, { mustChangePassword: true });
+    await addLocalUser(app.services, 'lockme', PASSWORD);
+  });
+  after(() => app.close());
+
+  test('password page is accessible, has CSRF and no-store, and shows the application name', async () => {
+    const { page } = await open(new TestBrowser());
+    assert.equal(page.status, 200);
+    assert.match(page.body, /<label for="field-username">Username<\/label>/);
+    assert.match(page.body, /name="_csrf" value="[^"]+"/);
+    assert.match(page.body, /Test App/);
+    assert.equal(page.headers.get('cache-control'), 'no-store');
+    assert.match(page.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+  });
+
+  test('wrong password and unknown user read the same; nothing is signed in', async () => {
+    const browser = new TestBrowser();
+    const { tx, page } = await open(browser);
+    const wrong = await browser.submit(page, { username: 'alice', password: 'nope-nope-nope' });
+    const unknown = await browser.submit(page, { username: 'nobody', password: 'nope-nope-nope' });
+    for (const result of [wrong, unknown]) {
+      assert.equal(result.status, 401);
+      assert.match(result.body, /Invalid username or password\./);
+    }
+    assert.equal(await resultOf(tx.id), undefined);
+    assert.equal(browser.cookieHeader(app.url).includes('sg_session'), false);
+  });
+
+  test('correct password starts a strict session cookie and completes the transaction', async () => {
+    const browser = new TestBrowser();
+    const { tx, page } = await open(browser);
+    const response = await fetch(page.url.replace(/\/login\/.*/, `/login/${tx.id}/password`), {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: browser.cookieHeader(app.url), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!, username: 'alice', password: PASSWORD }),
+    });
+    assert.equal(response.status, 303);
+    assert.match(response.headers.get('location')!, new RegExp(`^/resume\\?tx=${tx.id}`));
+    const cookie = response.headers.getSetCookie().find((line) => line.startsWith('sg_session='))!;
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Lax/);
+    assert.doesNotMatch(cookie, /Secure/); // http://localhost: Secure only when the public URL is https
+    const result = await resultOf(tx.id);
+    assert.equal(result?.ok, true);
+    assert.ok(result?.ok && result.user.username === 'alice' && result.amr.includes('pwd'));
+  });
+
+  test('a second request reuses the SSO session without a password; ForceAuthn and max_age ask again', async () => {
+    const browser = new TestBrowser();
+    const first = await open(browser);
+    await browser.submit(first.page, { username: 'alice', password: PASSWORD });
+    const reuse = await open(browser);
+    assert.match(reuse.page.url, /\/resume\?tx=/);
+    assert.equal((await resultOf(reuse.tx.id))?.ok, true);
+    const forced = await open(browser, { forceAuthn: true });
+    assert.match(forced.page.body, /name="password"/);
+    now += 120_000;
+    const aged = await open(browser, { maxAgeSec: 60 });
+    assert.match(aged.page.body, /name="password"/);
+    const passive = await open(new TestBrowser(), { passive: true });
+    assert.match(passive.page.url, /\/resume\?tx=/);
+    const passiveResult = await resultOf(passive.tx.id);
+    assert.equal(passiveResult?.ok, false);
+    assert.ok(passiveResult && !passiveResult.ok && passiveResult.error === 'login_required');
+  });
+
+  test('a POST without the CSRF token, or from another origin, is refused and logged', async () => {
+    const browser = new TestBrowser();
+    const { tx, page } = await open(browser);
+    const noToken = await browser.request(`${app.url}/login/${tx.id}/password`, { method: 'POST', body: new URLSearchParams({ username: 'alice', password: PASSWORD }) });
+    assert.equal(noToken.status, 403);
+    assert.match(noToken.body, /Your form expired or was sent from another site/);
+    const crossOrigin = await browser.submit(page, { username: 'alice', password: PASSWORD }, undefined, { origin: 'https://evil.example' });
+    assert.equal(crossOrigin.status, 403);
+    assert.equal(await resultOf(tx.id), undefined);
+    assert.ok(app.logs.some((line) => line.code === 'CSRF_FAILED'));
+  });
+
+  test('a transaction belongs to the browser that opened it', async () => {
+    const { tx } = await open(new TestBrowser());
+    const other = await new TestBrowser().get(`${app.url}/login/${tx.id}`);
+    assert.equal(other.status, 400);
+    assert.match(other.body, /This sign-in has expired/);
+    const unknown = await new TestBrowser().get(`${app.url}/login/not-a-transaction`);
+    assert.equal(unknown.status, 400);
+    assert.doesNotMatch(unknown.body, /at .*\.ts/); // no stack traces
+  });
+
+  test('account state is revealed only after the right password', async () => {
+    const browser = new TestBrowser();
+    const { page } = await open(browser);
+    const wrong = await browser.submit(page, { username: 'dora', password: 'wrong-password-1' });
+    assert.match(wrong.body, /Invalid username or password\./);
+    const right = await browser.submit(page, { username: 'dora', password: PASSWORD });
+    assert.equal(right.status, 403);
+    assert.match(right.body, /Your account is disabled/);
+  });
+
+  test('must-change: refused in plain words where the app forbids it, changed where allowed', async () => {
+    const refused = new TestBrowser();
+    const blocked = await open(refused, { rp: { allowPasswordChange: false } });
+    const refusal = await refused.submit(blocked.page, { username: 'mike', password: PASSWORD });
+    assert.equal(refusal.status, 403);
+    assert.match(refusal.body, /You must change your password before signing in\. This application does not allow changing it here/);
+
+    const browser = new TestBrowser();
+    const { tx, page } = await open(browser);
+    const changePage = await browser.submit(page, { username: 'mike', password: PASSWORD });
+    assert.match(changePage.body, /Change your password/);
+    const mismatch = await browser.submit(changePage, { currentPassword: PASSWORD, newPassword: 'Another-pass-77', confirmPassword: 'Different-pass-77' });
+    assert.match(mismatch.body, /The two new passwords are not the same/);
+    const weak = await browser.submit(changePage, { currentPassword: PASSWORD, newPassword: 'short', confirmPassword: 'short' });
+    assert.match(weak.body, /at least 12 characters/);
+    const done = await browser.submit(changePage, { currentPassword: PASSWORD, newPassword: 'Another-pass-77', confirmPassword: 'Another-pass-77' });
+    assert.match(done.url, /\/resume\?tx=/);
+    assert.equal((await resultOf(tx.id))?.ok, true);
+    const oldPassword = await open(new TestBrowser());
+    const stale = await new TestBrowser().submit(oldPassword.page, { username: 'mike', password: PASSWORD });
+    assert.match(stale.body, /Invalid username or password\./);
+  });
+
+  test('password expiry warning shows days left and lets the user continue', async () => {
+    const warnUserAt = now;
+    await addLocalUser(app.services, 'wendy', PASSWORD);
+    now = warnUserAt + 80 * 86_400_000; // 90-day maximum age, 14-day warning
+    try {
+      const browser = new TestBrowser();
+      const { tx, page } = await open(browser);
+      const warning = await browser.submit(page, { username: 'wendy', password: PASSWORD });
+      assert.match(warning.body, /Your password expires in 10 days/);
+      const continued = await browser.submit(warning, {}, '/continue');
+      assert.match(continued.url, /\/resume\?tx=/);
+      assert.equal((await resultOf(tx.id))?.ok, true);
+    } finally {
+      now = warnUserAt;
+    }
+  });
+
+  test('repeated failures lock the username for a while, then it unlocks by itself', async () => {
+    const browser = new TestBrowser();
+    const { page } = await open(browser);
+    for (let i = 0; i < 3; i++) await browser.submit(page, { username: 'lockme', password: `wrong-${i}-password` });
+    const locked = await browser.submit(page, { username: 'lockme', password: PASSWORD });
+    assert.equal(locked.status, 429);
+    assert.match(locked.body, /Too many failed attempts\. Try again in 10 minutes\./);
+    const variant = await browser.submit(page, { username: 'EXAMPLE\\LockMe', password: PASSWORD });
+    assert.equal(variant.status, 429);
+    now += 601_000;
+    const unlocked = await browser.submit(page, { username: 'lockme', password: PASSWORD });
+    assert.match(unlocked.url, /\/resume\?tx=/);
+  });
+
+  test('client IP comes from X-Forwarded-For only through a trusted proxy', async () => {
+    const browser = new TestBrowser();
+    const { page } = await open(browser);
+    await browser.submit(page, { username: 'ghost', password: 'whatever-1234' }, undefined, { 'x-forwarded-for': '203.0.113.7' });
+    const events = await app.services.store.audit.recent(5);
+    assert.equal(events.find((event) => event.username === 'ghost')?.ip, '203.0.113.7');
+  });
+
+  test('a finished result is refused after logout (no reuse of an interaction)', async () => {
+    const browser = new TestBrowser();
+    const { tx, page } = await open(browser);
+    await browser.submit(page, { username: 'alice', password: PASSWORD });
+    const logoutPage = await browser.get(`${app.url}/logout`);
+    const signedOut = await browser.submit(logoutPage);
+    assert.match(signedOut.body, /You are signed out/);
+    const fakeReq = { headers: { cookie: browser.cookieHeader(app.url) } } as never;
+    await assert.rejects(app.services.interaction.takeResult(fakeReq, tx.id, 'oidc'), /This sign-in has expired/);
+  });
+
+  test('oversized form bodies are refused with 413', async () => {
+    const browser = new TestBrowser();
+    const { tx } = await open(browser);
+    const big = await browser.request(`${app.url}/login/${tx.id}/password`, { method: 'POST', body: new URLSearchParams({ username: 'a'.repeat(200_000), password: 'x' }) });
+    assert.equal(big.status, 413);
+  });
+});

@@ -1,0 +1,158 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { JournalKeyValue } from '../../src/store/journal-kv.ts';
+import { LowdbStore } from '../../src/store/lowdb-store.ts';
+
+function fakeClock(start = 1_000_000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => void (now += ms) };
+}
+
+async function withDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'stepgate-kv-'));
+  try {
+    return await run(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe('journal key-value store', () => {
+  test('set/get/delete, values are copies, TTL expiry', () =>
+    withDir(async (dir) => {
+      const clock = fakeClock();
+      const kv = new JournalKeyValue(join(dir, 'kv.journal'), clock);
+      await kv.open();
+      const value = { a: 1 };
+      await kv.set('ns', 'k', value, { ttlSeconds: 10 });
+      value.a = 2;
+      assert.deepEqual(await kv.get('ns', 'k'), { a: 1 });
+      clock.advance(10_001);
+      assert.equal(await kv.get('ns', 'k'), undefined);
+      await kv.set('ns', 'x', 'y');
+      await kv.delete('ns', 'x');
+      assert.equal(await kv.get('ns', 'x'), undefined);
+      await kv.close();
+    }));
+
+  test('consume returns a value exactly once', () =>
+    withDir(async (dir) => {
+      const kv = new JournalKeyValue(join(dir, 'kv.journal'), fakeClock());
+      await kv.open();
+      await kv.set('ns', 'code', { user: 'alice' });
+      const results = await Promise.all([kv.consume('ns', 'code'), kv.consume('ns', 'code'), kv.consume('ns', 'code')]);
+      assert.equal(results.filter(Boolean).length, 1);
+      await kv.close();
+    }));
+
+  test('compareAndSet: of many concurrent writers with the same expectation exactly one wins', () =>
+    withDir(async (dir) => {
+      const kv = new JournalKeyValue(join(dir, 'kv.journal'), fakeClock());
+      await kv.open();
+      await kv.set('totp', 'alice', { step: 10 });
+      const wins = await Promise.all(Array.from({ length: 20 }, (_, i) => kv.compareAndSet('totp', 'alice', { step: 10 }, { step: 11 + i })));
+      assert.equal(wins.filter(Boolean).length, 1);
+      assert.equal(await kv.compareAndSet('fresh', 'key', undefined, 1), true);
+      assert.equal(await kv.compareAndSet('fresh', 'key', undefined, 2), false);
+      await kv.close();
+    }));
+
+  test('durable entries survive a reopen; memory-only and expired ones do not', () =>
+    withDir(async (dir) => {
+      const clock = fakeClock();
+      const path = join(dir, 'kv.journal');
+      const first = new JournalKeyValue(path, clock);
+      await first.open();
+      await first.set('s', 'durable', 1);
+      await first.set('s', 'memory', 2, { durable: false });
+      await first.set('s', 'short', 3, { ttlSeconds: 1 });
+      await first.set('s', 'gone', 4);
+      await first.delete('s', 'gone');
+      await first.close();
+      clock.advance(2000);
+      const second = new JournalKeyValue(path, clock);
+      await second.open();
+      assert.equal(await second.get('s', 'durable'), 1);
+      assert.equal(await second.get('s', 'memory'), undefined);
+      assert.equal(await second.get('s', 'short'), undefined);
+      assert.equal(await second.get('s', 'gone'), undefined);
+      await second.close();
+    }));
+
+  test('a write is on disk when its promise resolves (kill -9 right after loses nothing)', () =>
+    withDir(async (dir) => {
+      const script = `
+        import { JournalKeyValue } from ${JSON.stringify(new URL('../../src/store/journal-kv.ts', import.meta.url).href)};
+        const kv = new JournalKeyValue(${JSON.stringify(join(dir, 'kv.journal'))}, { now: () => Date.now() });
+        await kv.open();
+        await Promise.all(Array.from({ length: 200 }, (_, i) => kv.set('sessions', 's' + i, { i })));
+        process.stdout.write('written\\n');
+        setInterval(() => {}, 1000);
+      `;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve) => child.stdout.on('data', (chunk) => chunk.toString().includes('written') && resolve()));
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      const kv = new JournalKeyValue(join(dir, 'kv.journal'), { now: () => Date.now() });
+      await kv.open();
+      assert.equal(await kv.count('sessions'), 200);
+      await kv.close();
+    }));
+
+  test('writes made by another process (the CLI) reach the owner within a second', () =>
+    withDir(async (dir) => {
+      const clock = { now: () => Date.now() };
+      const server = new JournalKeyValue(join(dir, 'kv.journal'), clock);
+      await server.open();
+      await server.set('mfa', 'alice', { locked: true });
+      const cli = new JournalKeyValue(join(dir, 'kv.journal'), clock, { owner: false });
+      await cli.open();
+      await cli.set('mfa', 'alice', { locked: false });
+      await cli.delete('mfa', 'bob');
+      await cli.close();
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      assert.deepEqual(await server.get('mfa', 'alice'), { locked: false });
+      await server.close();
+    }));
+
+  test('per-write cost does not grow with the number of entries: one appended line per set', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'kv.journal');
+      const kv = new JournalKeyValue(path, fakeClock());
+      await kv.open();
+      for (let i = 0; i < 5000; i++) await kv.set('sessions', `s${i}`, { i });
+      const before = (await readFile(path, 'utf8')).length;
+      await kv.set('sessions', 'one-more', { i: -1 });
+      const grown = (await readFile(path, 'utf8')).length - before;
+      assert.ok(grown < 200, `one set appended ${grown} bytes`);
+      await kv.close();
+    }));
+});
+
+describe('lowdb store', () => {
+  test('collections written by another process are seen by a running one', () =>
+    withDir(async (dir) => {
+      const clock = { now: () => Date.now() };
+      const server = await new LowdbStore(dir, clock).open();
+      const cli = await new LowdbStore(dir, clock, { owner: false }).open();
+      await cli.collection<{ id: string; name: string }>('sp').put({ id: 'https://sp.example', name: 'SP' });
+      await cli.close();
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      assert.deepEqual(await server.collection('sp').get('https://sp.example'), { id: 'https://sp.example', name: 'SP' });
+      await server.close();
+    }));
+
+  test('audit events are appended and read newest first', () =>
+    withDir(async (dir) => {
+      const store = await new LowdbStore(dir, { now: () => Date.now() }).open();
+      await store.audit.record({ type: 'login', outcome: 'failure', username: 'a' });
+      await store.audit.record({ type: 'login', outcome: 'success', username: 'b' });
+      const recent = await store.audit.recent(10);
+      assert.deepEqual(recent.map((event) => event.username), ['b', 'a']);
+      await store.close();
+    }));
+});

@@ -8,6 +8,7 @@ import { healthRoutes } from './http/health-routes.ts';
 import { loginRoutes } from './login/routes.ts';
 import { logoutRoutes } from './session/logout-routes.ts';
 import { samlRoutes } from './saml/routes.ts';
+import { bootstrapRoutes } from './admin/bootstrap-routes.ts';
 import { mountOidc } from './oidc/mount.ts';
 import { AppError } from './core/errors.ts';
 
@@ -30,6 +31,7 @@ export async function createApp(services: Services): Promise<Express> {
   app.use(express.urlencoded({ extended: false, limit: formLimit, parameterLimit: 50 }));
   app.use(loginRoutes({ interaction: services.interaction, directory: services.directory, regulator: services.regulator }));
   app.use(logoutRoutes(services));
+  app.use(bootstrapRoutes(services));
   app.use(await samlRoutes(services));
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', { detail: { path: req.path } })));

@@ -7,7 +7,8 @@ import type { SecretBox } from '../core/secret-box.ts';
 import type { Clock } from '../core/clock.ts';
 import { randomId } from '../core/ids.ts';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+// Node and DOM lib typings of WebCrypto differ only nominally.
+x509.cryptoProvider.set(webcrypto as never);
 
 export type KeyAlgorithm = 'RS256' | 'ES256';
 
@@ -77,7 +78,7 @@ export class SigningKeys {
         name: `CN=${this.#subject}`,
         notBefore: new Date(now.getTime() - 60_000),
         notAfter: new Date(now.getFullYear() + CERT_YEARS, now.getMonth(), now.getDate()),
-        keys,
+        keys: keys as never,
         signingAlgorithm: params,
       });
       certificatePem = certificate.toString('pem');

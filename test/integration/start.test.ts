@@ -1,0 +1,95 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Runs `npm start`'s command the way an admin would, and waits for its banner. */
+async function start(dataDir: string, port: number): Promise<{ child: ChildProcess; banner: string; ms: number }> {
+  const started = Date.now();
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN], {
+    env: { ...process.env, STEPGATE_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', STEPGATE_SECRET_KEY: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let banner = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no banner within 10 s:\n${banner}`)), 10_000);
+    child.stdout!.on('data', (chunk) => {
+      banner += chunk.toString();
+      if (banner.includes('OIDC discovery') && (banner.includes('bootstrap') || banner.includes('Directory:'))) {
+        clearTimeout(timer);
+        setTimeout(resolve, 50);
+      }
+    });
+    child.stderr!.on('data', (chunk) => (banner += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${banner}`)));
+  });
+  return { child, banner, ms: Date.now() - started };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+describe('npm start on embedded defaults', () => {
+  test('serves health, SAML metadata and OIDC discovery within 10 s; prints the bootstrap secret only once', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-start-'));
+    try {
+      const port = await freePort();
+      const first = await start(dataDir, port);
+      const base = `http://localhost:${port}`;
+      try {
+        assert.match(first.banner, new RegExp(`SAML metadata: +${base}/saml/metadata`));
+        assert.match(first.banner, /One-time admin bootstrap secret: \S{20,}/);
+        assert.equal((await fetch(`${base}/healthz`)).status, 200);
+        assert.equal((await fetch(`${base}/readyz`)).status, 200);
+        const metadata = await fetch(`${base}/saml/metadata`);
+        assert.equal(metadata.status, 200);
+        assert.match(await metadata.text(), /IDPSSODescriptor/);
+        const discovery = await fetch(`${base}/.well-known/openid-configuration`);
+        assert.equal(discovery.status, 200);
+        assert.equal((await discovery.json()).issuer, base);
+        assert.equal(((await stat(join(dataDir, 'secret.key'))).mode & 0o077), 0, 'secret.key must be private');
+      } finally {
+        await stop(first.child);
+      }
+      const second = await start(dataDir, port);
+      await stop(second.child);
+      assert.doesNotMatch(second.banner, /bootstrap secret/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a data directory without its key refuses to start with a clear message', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-start-'));
+    try {
+      const port = await freePort();
+      const first = await start(dataDir, port);
+      await stop(first.child);
+      await rm(join(dataDir, 'secret.key'));
+      const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN], { env: { ...process.env, STEPGATE_DATA_DIR: dataDir, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stderr!.on('data', (chunk) => (output += chunk.toString()));
+      const code = await new Promise((resolve) => child.once('exit', resolve));
+      assert.equal(code, 2);
+      assert.match(output, /secretKey: the encryption key for stored secrets is missing/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,7 +1,28 @@
 import { Router } from 'express';
 import type { Services } from '../services.ts';
+import { createSamlContext } from './saml-context.ts';
+import { startIdpInitiated, startSso } from './sso-start.ts';
+import { finishSso } from './sso-finish.ts';
+import { sloContinue, sloPost, sloRedirect } from './slo.ts';
 
-/** Placeholder until the SAML adapter lands: no SAML routes. */
-export async function samlRoutes(_services: Services): Promise<Router> {
-  return Router();
+/**
+ * The SAML 2.0 IdP routes. Each translates: request → LoginRequest → interaction → LoginResult →
+ * response. Sign-in steps and policy live in login/ and policy/, never here.
+ */
+export async function samlRoutes(services: Services): Promise<Router> {
+  const ctx = createSamlContext(services);
+  await ctx.metadata.xml(); // sign the metadata once now, and fail at start-up rather than on the first request
+  const router = Router();
+  router.get('/saml/metadata', async (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.type('application/samlmetadata+xml').send(await ctx.metadata.xml());
+  });
+  router.get('/saml/sso', (req, res) => startSso(req, res, 'redirect', ctx));
+  router.post('/saml/sso', (req, res) => startSso(req, res, 'post', ctx));
+  router.get('/saml/idp-init', (req, res) => startIdpInitiated(req, res, ctx));
+  router.get('/saml/resume', (req, res) => finishSso(req, res, ctx));
+  router.get('/saml/slo', (req, res) => sloRedirect(req, res, ctx));
+  router.post('/saml/slo', (req, res) => sloPost(req, res, ctx));
+  router.get('/saml/slo/continue', (req, res) => sloContinue(req, res, ctx));
+  return router;
 }

@@ -16,6 +16,8 @@ export class LowdbCollections {
   readonly #path: string;
   #mtimeMs = 0;
   #checkedAt = 0;
+  /** Read-change-write cycles run one after another; concurrent puts would otherwise overwrite each other. */
+  #writes: Promise<void> = Promise.resolve();
 
   constructor(path: string) {
     this.#path = path;
@@ -41,11 +43,15 @@ export class LowdbCollections {
     return this.#db.data;
   }
 
-  async #mutate(change: (document: Document) => void): Promise<void> {
-    await this.#db.read(); // merge with writes made by other processes since our last read
-    change(this.#db.data);
-    await this.#db.write();
-    this.#mtimeMs = (await stat(this.#path)).mtimeMs;
+  #mutate(change: (document: Document) => void): Promise<void> {
+    const run = this.#writes.then(async () => {
+      await this.#db.read(); // merge with writes made by other processes since our last read
+      change(this.#db.data);
+      await this.#db.write();
+      this.#mtimeMs = (await stat(this.#path)).mtimeMs;
+    });
+    this.#writes = run.catch(() => undefined);
+    return run;
   }
 
   collection<T extends { id: string }>(name: string): Collection<T> {

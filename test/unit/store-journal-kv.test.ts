@@ -146,6 +146,15 @@ describe('lowdb store', () => {
       await server.close();
     }));
 
+  test('concurrent puts to a collection are all kept', () =>
+    withDir(async (dir) => {
+      const store = await new LowdbStore(dir, { now: () => Date.now() }).open();
+      const records = store.collection<{ id: string }>('many');
+      await Promise.all(Array.from({ length: 25 }, (_, i) => records.put({ id: `r${i}` })));
+      assert.equal((await records.list()).length, 25);
+      await store.close();
+    }));
+
   test('audit events are appended and read newest first', () =>
     withDir(async (dir) => {
       const store = await new LowdbStore(dir, { now: () => Date.now() }).open();

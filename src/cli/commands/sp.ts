@@ -1,3 +1,162 @@
-import type { CliCommand } from '../command.ts';
+import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
+import { stringOption, UsageError } from '../command.ts';
+import { AppError } from '../../core/errors.ts';
+import { BINDING, NAMEID_FORMAT, type NameIdFormatName } from '../../saml/constants.ts';
+import { readMetadataSource } from '../../saml/metadata-source.ts';
+import { createSpRegistry, type SpRegistrationOptions, type SpRegistry } from '../../saml/sp-registry.ts';
+import type { ServiceProviderRecord, SignWhat } from '../../saml/sp-types.ts';
 
-export const spCommands: CliCommand[] = [];
+const SIGN_CHOICES: readonly SignWhat[] = ['response', 'assertion', 'both'];
+const ADD_OPTIONS = ['name', 'policy', 'encrypt', 'no-encrypt', 'sign', 'nameid', 'allow-password-change'];
+
+async function registry(context: CliContext): Promise<SpRegistry> {
+  return createSpRegistry(await context.store(), context.clock);
+}
+
+function entityIdArgument(args: ParsedArgs): string {
+  const entityId = args.positional[0];
+  if (!entityId) throw new UsageError('an entityID is required');
+  return entityId;
+}
+
+function registrationOptions(args: ParsedArgs): SpRegistrationOptions {
+  const unknown = Object.keys(args.options).filter((name) => !ADD_OPTIONS.includes(name));
+  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
+  if (args.options.encrypt === true && args.options['no-encrypt'] === true) throw new UsageError('choose one of --encrypt and --no-encrypt');
+  const sign = stringOption(args, 'sign');
+  if (args.options.sign !== undefined && !SIGN_CHOICES.includes(sign as SignWhat)) throw new UsageError(`--sign takes ${SIGN_CHOICES.join(', ')}`);
+  const nameId = stringOption(args, 'nameid');
+  if (args.options.nameid !== undefined && !(nameId! in NAMEID_FORMAT)) throw new UsageError(`--nameid takes ${Object.keys(NAMEID_FORMAT).join(', ')}`);
+  for (const name of ['name', 'policy']) if (args.options[name] !== undefined && !stringOption(args, name)?.trim()) throw new UsageError(`--${name} needs a value`);
+  return {
+    name: stringOption(args, 'name'),
+    policy: stringOption(args, 'policy'),
+    encrypt: args.options.encrypt === true ? true : args.options['no-encrypt'] === true ? false : undefined,
+    sign: sign as SignWhat | undefined,
+    nameId: nameId as NameIdFormatName | undefined,
+    allowPasswordChange: args.options['allow-password-change'] === true,
+  };
+}
+
+function describe(sp: ServiceProviderRecord, now: number): string[] {
+  const { settings } = sp;
+  const signed = settings.wantAssertionsSigned && settings.wantResponseSigned ? 'response and assertion' : settings.wantResponseSigned ? 'response' : 'assertion';
+  const certificate = (use: string, info: ServiceProviderRecord['signingCertificates'][number]) =>
+    `  ${use} certificate: ${info.subject}, expires ${info.notAfter.slice(0, 10)}${Date.parse(info.notAfter) < now ? ' (EXPIRED)' : ''}, SHA-256 ${info.fingerprint256}`;
+  return [
+    `entityID:   ${sp.id}`,
+    `name:       ${sp.name}`,
+    ...sp.acs.map((endpoint) => `  ACS #${endpoint.index}${endpoint.isDefault ? ' (default)' : ''}: ${endpoint.binding.split(':').pop()} ${endpoint.location}`),
+    ...sp.slo.map((endpoint) => `  SLO: ${BINDING[endpoint.binding].split(':').pop()} ${endpoint.location}${endpoint.responseLocation ? ` (responses to ${endpoint.responseLocation})` : ''}`),
+    ...sp.signingCertificates.map((info) => certificate('signing', info)),
+    ...(sp.encryptionCertificate ? [certificate('encryption', sp.encryptionCertificate)] : []),
+    `signed:     ${signed} (RSA-SHA256)`,
+    `encrypted:  ${settings.encryptAssertions ? 'yes (AES-256-GCM, RSA-OAEP)' : 'no'}`,
+    `NameID:     ${settings.nameIdFormat} by default`,
+    `requests:   ${settings.requireSignedRequests ? 'must be signed' : 'signature checked when present'}`,
+    `attributes: ${settings.attributes.map((mapping) => mapping.friendlyName ?? mapping.name).join(', ')}`,
+    `policy:     ${settings.policy ?? '(default)'}`,
+    `password change during sign-in: ${settings.allowPasswordChange ? 'allowed' : 'not allowed'}`,
+  ];
+}
+
+/** METADATA_INVALID is the administrator's own input: print its precise message and refuse. */
+async function refusedOnInvalidMetadata(context: CliContext, action: () => Promise<number>): Promise<number> {
+  try {
+    return await action();
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'METADATA_INVALID') {
+      context.err(error.userMessage);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+export const spCommands: CliCommand[] = [
+  {
+    name: 'sp add',
+    summary: 'register a SAML service provider from its metadata',
+    help: `Usage: npm run cli -- sp add <metadata file | https URL> [options]
+
+Validates the SP's SAML 2.0 metadata and registers it. Nothing is written when anything is wrong
+(exit code 1). The metadata must hold one EntityDescriptor with one SPSSODescriptor, at least one
+AssertionConsumerService with the HTTP-POST binding, http(s) endpoint URLs, RSA X.509 certificates,
+no DOCTYPE, at most 256 KB; its entityID must not be registered yet (sp remove it first).
+URLs must be https (fetched with a 10 s timeout). Expired certificates are accepted with a warning.
+
+Options:
+  --name N                   display name on the sign-in page (default: the entityID's host)
+  --policy P                 access policy for this SP (default: the default policy)
+  --encrypt / --no-encrypt   encrypt assertions (default: yes when the metadata has a
+                             KeyDescriptor use="encryption"; --encrypt may use an unqualified one)
+  --sign response|assertion|both
+                             what to sign (default: the response, plus the assertion when the
+                             metadata says WantAssertionsSigned="true")
+  --nameid persistent|transient|email|unspecified
+                             NameID format when the request does not name one (default: the first
+                             supported format the metadata lists, else persistent)
+  --allow-password-change    users with an expired password may change it during sign-in here
+
+Requests must be signed when the metadata says AuthnRequestsSigned="true".
+
+Examples:
+  npm run cli -- sp add metadata/sp/demo-sp.xml --name "Demo app"
+  npm run cli -- sp add https://wiki.example.org/saml/metadata --sign both --nameid email`,
+    async run(args, context) {
+      const source = args.positional[0];
+      if (!source) throw new UsageError('a metadata file or https URL is required');
+      const options = registrationOptions(args);
+      return refusedOnInvalidMetadata(context, async () => {
+        const { record, warnings } = await (await registry(context)).add(await readMetadataSource(source), options);
+        for (const warning of warnings) context.err(`Warning: ${warning}`);
+        context.out(`Registered SAML SP ${record.id}.`);
+        for (const line of describe(record, context.clock.now())) context.out(line);
+        return 0;
+      });
+    },
+  },
+  {
+    name: 'sp list',
+    summary: 'list registered SAML service providers',
+    help: 'Usage: npm run cli -- sp list\n\nLists every registered SAML SP: entityID, name, default NameID format, and the earliest certificate expiry.',
+    async run(_args, context) {
+      const sps = await (await registry(context)).list();
+      if (sps.length === 0) context.out('No SAML service providers registered.');
+      for (const sp of sps) {
+        const expiries = [...sp.signingCertificates, ...(sp.encryptionCertificate ? [sp.encryptionCertificate] : [])].map((info) => info.notAfter.slice(0, 10)).sort();
+        context.out(`${sp.id}  "${sp.name}"  nameid=${sp.settings.nameIdFormat}  certificates until ${expiries[0] ?? '-'}`);
+      }
+      return 0;
+    },
+  },
+  {
+    name: 'sp show',
+    summary: 'show one SAML service provider',
+    help: 'Usage: npm run cli -- sp show <entityID>\n\nShows the endpoints, certificates (with expiry) and settings of one registered SAML SP.',
+    async run(args, context) {
+      const entityId = entityIdArgument(args);
+      const sp = await (await registry(context)).get(entityId);
+      if (!sp) {
+        context.err(`No SAML SP with entityID ${entityId}.`);
+        return 1;
+      }
+      for (const line of describe(sp, context.clock.now())) context.out(line);
+      return 0;
+    },
+  },
+  {
+    name: 'sp remove',
+    summary: 'remove a SAML service provider',
+    help: 'Usage: npm run cli -- sp remove <entityID>\n\nRemoves the SP from the registry; its users can no longer sign in to it. Existing SSO sessions are not ended.',
+    async run(args, context) {
+      const entityId = entityIdArgument(args);
+      if (!(await (await registry(context)).remove(entityId))) {
+        context.err(`No SAML SP with entityID ${entityId}.`);
+        return 1;
+      }
+      context.out(`Removed SAML SP ${entityId}.`);
+      return 0;
+    },
+  },
+];

@@ -1,0 +1,59 @@
+import type { RequestedAuthnContext } from '../core/types.ts';
+import { ACR, ACR_LEVELS, levelOf } from './levels.ts';
+
+/** Inclusive range of levels (indexes into ACR_LEVELS) the application accepts in the result. */
+export interface LevelRange {
+  lo: number;
+  hi: number;
+}
+
+export const ALL_LEVELS: LevelRange = { lo: 0, hi: ACR_LEVELS.length - 1 };
+
+/** Friendly names accepted in policies' `requested` condition next to the URIs. */
+const ALIASES: Readonly<Record<string, string>> = { password: ACR.password, mfa: ACR.mfa };
+
+export function resolveAcr(value: string): string {
+  return ALIASES[value] ?? value;
+}
+
+export function isKnownAcr(value: string): boolean {
+  return levelOf(resolveAcr(value)) >= 0;
+}
+
+/**
+ * The levels that satisfy a RequestedAuthnContext (SAML core §3.3.2.2.1; OIDC acr_values use `exact`).
+ * Values we do not know are ignored. Undefined when the request names no level we know, or asks for
+ * something no level can give ("better" than the strongest, "maximum" below the weakest).
+ */
+export function acceptableLevels(requested: RequestedAuthnContext): LevelRange | undefined {
+  const known = requested.values.map((value) => levelOf(value)).filter((level) => level >= 0);
+  if (known.length === 0) return undefined;
+  const weakest = Math.min(...known);
+  const strongest = Math.max(...known);
+  let range: LevelRange;
+  switch (requested.comparison) {
+    case 'exact':
+      // Our levels are contiguous, so "one of the listed" is the span when both are listed.
+      range = { lo: weakest, hi: strongest };
+      break;
+    case 'minimum':
+      range = { lo: weakest, hi: ALL_LEVELS.hi };
+      break;
+    case 'better':
+      // "Stronger than any of the listed": stronger than the strongest one.
+      range = { lo: strongest + 1, hi: ALL_LEVELS.hi };
+      break;
+    case 'maximum':
+      range = { lo: 0, hi: strongest };
+      break;
+  }
+  return range.lo <= range.hi ? range : undefined;
+}
+
+/**
+ * SAML RequestedAuthnContext and an essential OIDC `acr` claim bind: unmet means an error. Plain
+ * OIDC `acr_values` are a wish: honoured when possible, otherwise ignored (OIDC Core §3.1.2.1).
+ */
+export function isBinding(requested: RequestedAuthnContext, protocol: 'saml' | 'oidc'): boolean {
+  return protocol === 'saml' || requested.essential === true;
+}

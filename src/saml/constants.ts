@@ -1,0 +1,67 @@
+/** SAML 2.0 and XML-DSig identifiers used across the adapter (one place, so a typo cannot hide in a route). */
+
+export const NS = {
+  protocol: 'urn:oasis:names:tc:SAML:2.0:protocol',
+  assertion: 'urn:oasis:names:tc:SAML:2.0:assertion',
+  metadata: 'urn:oasis:names:tc:SAML:2.0:metadata',
+  dsig: 'http://www.w3.org/2000/09/xmldsig#',
+} as const;
+
+export const BINDING = {
+  redirect: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect',
+  post: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST',
+} as const;
+
+export type BindingName = keyof typeof BINDING;
+
+export const NAMEID_FORMAT = {
+  persistent: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+  transient: 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient',
+  email: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress',
+  unspecified: 'urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified',
+} as const;
+
+export type NameIdFormatName = keyof typeof NAMEID_FORMAT;
+
+export const STATUS = {
+  success: 'urn:oasis:names:tc:SAML:2.0:status:Success',
+  requester: 'urn:oasis:names:tc:SAML:2.0:status:Requester',
+  responder: 'urn:oasis:names:tc:SAML:2.0:status:Responder',
+  invalidNameIdPolicy: 'urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy',
+  noPassive: 'urn:oasis:names:tc:SAML:2.0:status:NoPassive',
+  noAuthnContext: 'urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext',
+  requestDenied: 'urn:oasis:names:tc:SAML:2.0:status:RequestDenied',
+  partialLogout: 'urn:oasis:names:tc:SAML:2.0:status:PartialLogout',
+} as const;
+
+export const ATTRNAME_FORMAT = {
+  uri: 'urn:oasis:names:tc:SAML:2.0:attrname-format:uri',
+  basic: 'urn:oasis:names:tc:SAML:2.0:attrname-format:basic',
+  unspecified: 'urn:oasis:names:tc:SAML:2.0:attrname-format:unspecified',
+} as const;
+
+export const ALGORITHM = {
+  rsaSha256: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  rsaSha512: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
+  sha256: 'http://www.w3.org/2001/04/xmlenc#sha256',
+  sha512: 'http://www.w3.org/2001/04/xmlenc#sha512',
+  envelopedSignature: 'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
+  excC14n: 'http://www.w3.org/2001/10/xml-exc-c14n#',
+  aes256Gcm: 'http://www.w3.org/2009/xmlenc11#aes256-gcm',
+  rsaOaepMgf1p: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
+} as const;
+
+/** Signature algorithms accepted on inbound messages; SHA-1 is refused (collision-broken, saml-sec-consider §6.5). */
+export const ACCEPTED_SIGNATURE_ALGORITHMS: ReadonlyMap<string, string> = new Map([
+  [ALGORITHM.rsaSha256, 'sha256'],
+  [ALGORITHM.rsaSha512, 'sha512'],
+]);
+
+export const ACCEPTED_DIGEST_ALGORITHMS: ReadonlySet<string> = new Set([ALGORITHM.sha256, ALGORITHM.sha512]);
+
+export const PROTOCOL_SUPPORT = NS.protocol;
+
+export const SUBJECT_CONFIRMATION_BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
+
+/** saml-bindings §3.4.3 says 80 bytes; real SPs send URLs, so Stepgate allows more but still bounds it. */
+export const MAX_RELAY_STATE_BYTES = 1024;

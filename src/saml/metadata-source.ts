@@ -1,0 +1,54 @@
+import { open } from 'node:fs/promises';
+import { AppError } from '../core/errors.ts';
+import { MAX_METADATA_BYTES } from './sp-metadata.ts';
+
+const FETCH_TIMEOUT_MS = 10_000;
+
+/**
+ * Reads SP metadata from a file or an https URL, never more than MAX_METADATA_BYTES (+1 to detect
+ * "too large"). Plain http is refused: metadata is the trust anchor, so it must not be alterable in transit.
+ */
+export async function readMetadataSource(source: string, options: { fetchTimeoutMs?: number } = {}): Promise<string> {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) return fetchMetadata(source, options.fetchTimeoutMs ?? FETCH_TIMEOUT_MS);
+  let handle;
+  try {
+    handle = await open(source, 'r');
+  } catch (error) {
+    throw refuse(`cannot read ${source} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  try {
+    const buffer = Buffer.alloc(MAX_METADATA_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > MAX_METADATA_BYTES) throw refuse(`${source} is larger than ${MAX_METADATA_BYTES / 1024} KB`);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+async function fetchMetadata(url: string, timeoutMs: number): Promise<string> {
+  if (!url.startsWith('https://')) throw refuse(`only https:// metadata URLs are accepted, not ${url.split(':')[0]}://`);
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error', headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
+  } catch (error) {
+    throw refuse(`cannot fetch ${url} (${(error as Error).message})`);
+  }
+  if (!response.ok || !response.body) throw refuse(`fetching ${url} answered HTTP ${response.status}`);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (let part = await reader.read(); !part.done; part = await reader.read()) {
+    size += part.value.byteLength;
+    if (size > MAX_METADATA_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw refuse(`${url} is larger than ${MAX_METADATA_BYTES / 1024} KB`);
+    }
+    chunks.push(part.value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function refuse(message: string): AppError {
+  return new AppError('METADATA_INVALID', { userMessage: `The metadata was refused: ${message.replace(/\.$/, '')}.`, detail: { reason: message } });
+}

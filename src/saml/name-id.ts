@@ -1,0 +1,36 @@
+import type { User } from '../core/types.ts';
+import type { SecretBox } from '../core/secret-box.ts';
+import { randomId } from '../core/ids.ts';
+import { NAMEID_FORMAT, type NameIdFormatName } from './constants.ts';
+import type { ServiceProviderRecord } from './sp-types.ts';
+
+const NAMES = Object.keys(NAMEID_FORMAT) as NameIdFormatName[];
+
+/**
+ * The NameID format to answer with, or undefined when the request's NameIDPolicy cannot be honoured
+ * (answered with InvalidNameIDPolicy). "unspecified" or no policy leaves the choice to the SP's setting.
+ * AllowCreate needs no handling: persistent identifiers are derived, never stored.
+ */
+export function chooseNameIdFormat(policy: { format?: string; spNameQualifier?: string }, sp: ServiceProviderRecord): NameIdFormatName | undefined {
+  if (policy.spNameQualifier !== undefined && policy.spNameQualifier !== sp.id) return undefined; // affiliations are not supported
+  if (policy.format === undefined || policy.format === NAMEID_FORMAT.unspecified) return sp.settings.nameIdFormat;
+  return NAMES.find((name) => NAMEID_FORMAT[name] === policy.format);
+}
+
+/**
+ * The NameID value for a user at an SP; undefined when the user has no value for that format.
+ * - persistent: a keyed MAC of SP and user id: stable per pair, differs between SPs, reveals nothing.
+ * - transient: random per response.
+ */
+export function nameIdValue(format: NameIdFormatName, user: User, sp: ServiceProviderRecord, box: SecretBox): string | undefined {
+  switch (format) {
+    case 'persistent':
+      return box.mac('saml-persistent-nameid', `${sp.id}\0${user.id}`);
+    case 'transient':
+      return `_${randomId(20)}`;
+    case 'email':
+      return user.email;
+    case 'unspecified':
+      return user.username;
+  }
+}

@@ -1,0 +1,69 @@
+import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
+import { AppError } from '../core/errors.ts';
+import { ACCEPTED_SIGNATURE_ALGORITHMS, ALGORITHM } from './constants.ts';
+
+export type MessageParam = 'SAMLRequest' | 'SAMLResponse';
+
+export interface RedirectQuery {
+  message: string;
+  relayState?: string;
+  sigAlg?: string;
+  signature?: string;
+  /** What the sender signed: the parameters exactly as they appear on the wire (saml-bindings §3.4.4.1). */
+  signedOctets?: string;
+}
+
+const NAMES = ['SAMLRequest', 'SAMLResponse', 'RelayState', 'SigAlg', 'Signature'] as const;
+
+/**
+ * Reads the HTTP-Redirect parameters from the raw query string. The signature covers the still
+ * URL-encoded values, and the sender's own encoding may differ from ours, so they are kept raw.
+ */
+export function readRedirectQuery(rawQuery: string, param: MessageParam): RedirectQuery {
+  const raw = new Map<string, string>();
+  for (const part of rawQuery.split('&')) {
+    const index = part.indexOf('=');
+    const name = index < 0 ? part : part.slice(0, index);
+    if (!(NAMES as readonly string[]).includes(name)) continue;
+    if (raw.has(name)) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'duplicate-parameter', name } });
+    raw.set(name, index < 0 ? '' : part.slice(index + 1));
+  }
+  const value = (name: string) => (raw.has(name) ? formDecode(raw.get(name)!) : undefined);
+  const message = value(param);
+  if (!message) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: `missing-${param}` } });
+  const sigAlg = raw.get('SigAlg');
+  const signedOctets = sigAlg === undefined ? undefined : [`${param}=${raw.get(param)}`, ...(raw.has('RelayState') ? [`RelayState=${raw.get('RelayState')}`] : []), `SigAlg=${sigAlg}`].join('&');
+  return { message, relayState: value('RelayState'), sigAlg: value('SigAlg'), signature: value('Signature'), signedOctets };
+}
+
+/** Verifies the detached signature against any of the SP's signing certificates (two during their key rollover). */
+export function verifyRedirectSignature(query: RedirectQuery, certificatesPem: readonly string[]): void {
+  const hash = query.sigAlg ? ACCEPTED_SIGNATURE_ALGORITHMS.get(query.sigAlg) : undefined;
+  if (!hash) throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'signature-algorithm', sigAlg: query.sigAlg } });
+  if (!query.signature || !/^[A-Za-z0-9+/]+={0,2}$/.test(query.signature) || !query.signedOctets) {
+    throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'malformed-signature' } });
+  }
+  const signature = Buffer.from(query.signature, 'base64');
+  const octets = Buffer.from(query.signedOctets, 'utf8');
+  const ok = certificatesPem.some((pem) => verify(hash, octets, createPublicKey(pem), signature));
+  if (!ok) throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'redirect-signature-mismatch' } });
+}
+
+/** Builds a signed HTTP-Redirect URL for an outbound message (rsa-sha256). */
+export function signedRedirectUrl(location: string, param: MessageParam, xml: string, relayState: string | undefined, privateKey: KeyObject): string {
+  const parts = [`${param}=${encodeURIComponent(deflateRawSync(Buffer.from(xml, 'utf8')).toString('base64'))}`];
+  if (relayState) parts.push(`RelayState=${encodeURIComponent(relayState)}`);
+  parts.push(`SigAlg=${encodeURIComponent(ALGORITHM.rsaSha256)}`);
+  const octets = parts.join('&');
+  const signature = sign('sha256', Buffer.from(octets, 'utf8'), privateKey).toString('base64');
+  return `${location}${location.includes('?') ? '&' : '?'}${octets}&Signature=${encodeURIComponent(signature)}`;
+}
+
+function formDecode(value: string): string {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'malformed-url-encoding' } });
+  }
+}

@@ -1,0 +1,56 @@
+import samlify from 'samlify';
+import { ALGORITHM, BINDING, NAMEID_FORMAT } from './constants.ts';
+import { certificateBody, type IdpEndpoints, type IdpSigner } from './idp-identity.ts';
+import type { ServiceProviderRecord } from './sp-types.ts';
+
+type IdentityProvider = ReturnType<typeof samlify.IdentityProvider>;
+type ServiceProvider = ReturnType<typeof samlify.ServiceProvider>;
+type IdentityProviderSettings = Parameters<typeof samlify.IdentityProvider>[0];
+
+/**
+ * samlify entity objects, built once per signing key and per SP record version (building one parses
+ * metadata XML, too slow for every request). samlify reads from them: the SP's signing certificates
+ * when verifying a POST signature, its encryption certificate and our algorithms when encrypting.
+ */
+export class SamlifyEntities {
+  readonly #endpoints: IdpEndpoints;
+  #idp: { keyId: string; entity: IdentityProvider } | undefined;
+  readonly #sps = new Map<string, { updatedAt: number; entity: ServiceProvider }>();
+
+  constructor(endpoints: IdpEndpoints) {
+    this.#endpoints = endpoints;
+  }
+
+  idp(signer: IdpSigner): IdentityProvider {
+    if (this.#idp?.keyId !== signer.keyId) {
+      const settings = {
+        entityID: this.#endpoints.entityId,
+        signingCert: signer.certificateBody,
+        requestSignatureAlgorithm: ALGORITHM.rsaSha256,
+        nameIDFormat: Object.values(NAMEID_FORMAT),
+        singleSignOnService: Object.values(BINDING).map((Binding) => ({ Binding, Location: this.#endpoints.sso })),
+        singleLogoutService: Object.values(BINDING).map((Binding) => ({ Binding, Location: this.#endpoints.slo })),
+        // Encryption happens only for SPs whose settings ask for it; this entity is only the source of these settings.
+        isAssertionEncrypted: true,
+        // AES-GCM rather than samlify's CBC default: CBC in XML Encryption is open to padding-oracle attacks.
+        dataEncryptionAlgorithm: ALGORITHM.aes256Gcm,
+        keyEncryptionAlgorithm: ALGORITHM.rsaOaepMgf1p,
+      };
+      this.#idp = { keyId: signer.keyId, entity: samlify.IdentityProvider(settings as IdentityProviderSettings) };
+    }
+    return this.#idp.entity;
+  }
+
+  sp(record: ServiceProviderRecord): ServiceProvider {
+    const cached = this.#sps.get(record.id);
+    if (cached?.updatedAt === record.updatedAt) return cached.entity;
+    const entity = samlify.ServiceProvider({
+      entityID: record.id,
+      signingCert: record.signingCertificates.map((certificate) => certificateBody(certificate.pem)),
+      ...(record.encryptionCertificate ? { encryptCert: certificateBody(record.encryptionCertificate.pem) } : {}),
+      assertionConsumerService: record.acs.map((endpoint) => ({ Binding: endpoint.binding, Location: endpoint.location })),
+    });
+    this.#sps.set(record.id, { updatedAt: record.updatedAt, entity });
+    return entity;
+  }
+}

@@ -1,0 +1,63 @@
+import xpath from 'xpath';
+import { AppError } from '../core/errors.ts';
+import { ACCEPTED_DIGEST_ALGORITHMS, ACCEPTED_SIGNATURE_ALGORITHMS, ALGORITHM, NS } from './constants.ts';
+
+const select = xpath.useNamespaces({ ds: NS.dsig });
+const ALLOWED_TRANSFORMS: ReadonlySet<string> = new Set([ALGORITHM.envelopedSignature, ALGORITHM.excC14n]);
+
+/**
+ * Stepgate's own check that an enveloped XML signature covers exactly the element we go on to read.
+ *
+ * A cryptographically valid signature only proves that *some* element with the referenced ID was
+ * signed; signature-wrapping attacks (GHSA-63ch-w8pw-4mf2, samlify#634) move that element and put an
+ * unsigned one where the reader looks. So, independently of samlify/xml-crypto, we require: one
+ * ds:Signature in the whole document, as a direct child of the root, with one Reference whose URI
+ * is `#` + the root's ID, that ID unique in the document, and only enveloped-signature + exc-c14n
+ * transforms with SHA-2 algorithms. Throws SAML_SIGNATURE_INVALID.
+ */
+export function assertSignatureCoversRoot(doc: Document): void {
+  const root = doc.documentElement;
+  const signatures = nodes<Element>('//ds:Signature', doc);
+  if (signatures.length !== 1) fail('signature-count', { count: signatures.length });
+  const signature = signatures[0]!;
+  if (signature.parentNode !== root) fail('signature-not-child-of-root', { parent: (signature.parentNode as Element | null)?.localName });
+
+  const rootId = root.getAttribute('ID');
+  if (!rootId) fail('root-without-id');
+  const ids = nodes<Attr>('//@ID | //@Id | //@id', doc).map((attr) => attr.value);
+  if (ids.filter((id) => id === rootId).length !== 1 || new Set(ids).size !== ids.length) fail('duplicate-id');
+
+  const references = nodes<Element>('.//ds:Reference', signature);
+  if (references.length !== 1) fail('reference-count', { count: references.length });
+  const reference = references[0]!;
+  if (reference.parentNode !== first('./ds:SignedInfo', signature)) fail('reference-outside-signed-info');
+  if (reference.getAttribute('URI') !== `#${rootId}`) fail('reference-not-root', { uri: reference.getAttribute('URI') });
+
+  const transforms = nodes<Attr>('./ds:Transforms/ds:Transform/@Algorithm', reference).map((attr) => attr.value);
+  if (!transforms.includes(ALGORITHM.envelopedSignature) || transforms.some((algorithm) => !ALLOWED_TRANSFORMS.has(algorithm))) fail('transforms', { transforms });
+
+  const canonicalization = first('./ds:SignedInfo/ds:CanonicalizationMethod', signature)?.getAttribute('Algorithm');
+  if (canonicalization !== ALGORITHM.excC14n) fail('canonicalization', { canonicalization });
+  const signatureMethod = first('./ds:SignedInfo/ds:SignatureMethod', signature)?.getAttribute('Algorithm') ?? '';
+  if (!ACCEPTED_SIGNATURE_ALGORITHMS.has(signatureMethod)) fail('signature-algorithm', { signatureMethod });
+  const digestMethod = first('./ds:DigestMethod', reference)?.getAttribute('Algorithm') ?? '';
+  if (!ACCEPTED_DIGEST_ALGORITHMS.has(digestMethod)) fail('digest-algorithm', { digestMethod });
+}
+
+/** True when the document carries any ds:Signature at all (a POST message that claims to be signed). */
+export function hasSignatureElement(doc: Document): boolean {
+  return nodes('//ds:Signature', doc).length > 0;
+}
+
+function nodes<T extends Node>(expression: string, context: Node): T[] {
+  const result = select(expression, context);
+  return Array.isArray(result) ? (result as T[]) : [];
+}
+
+function first(expression: string, context: Node): Element | undefined {
+  return nodes<Element>(expression, context)[0];
+}
+
+function fail(reason: string, detail: Record<string, unknown> = {}): never {
+  throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason, ...detail } });
+}

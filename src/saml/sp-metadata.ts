@@ -1,0 +1,151 @@
+import { X509Certificate } from 'node:crypto';
+import xpath from 'xpath';
+import { AppError } from '../core/errors.ts';
+import { BINDING, NS, PROTOCOL_SUPPORT, type BindingName } from './constants.ts';
+import { SchemaViolation, type SamlSchemas } from './schema-validator.ts';
+import { attribute, booleanAttribute, elementChildren, parseStrict, textOf } from './xml-dom.ts';
+import type { AcsEndpoint, CertificateInfo, SloEndpoint } from './sp-types.ts';
+
+export const MAX_METADATA_BYTES = 256 * 1024;
+
+const select = xpath.useNamespaces({ ds: NS.dsig });
+
+export interface ParsedSpMetadata {
+  entityId: string;
+  authnRequestsSigned: boolean;
+  wantAssertionsSigned: boolean;
+  acs: AcsEndpoint[];
+  slo: SloEndpoint[];
+  /** use="signing" plus unqualified KeyDescriptors (usable for both). */
+  signingCertificates: CertificateInfo[];
+  /** use="encryption" only. */
+  encryptionCertificates: CertificateInfo[];
+  /** Unqualified KeyDescriptors: may encrypt to them when an administrator asks for it. */
+  unqualifiedCertificates: CertificateInfo[];
+  nameIdFormats: string[];
+}
+
+export interface MetadataCheck {
+  metadata: ParsedSpMetadata;
+  /** Accepted but worth telling the administrator (expired certificates, plain http endpoints ...). */
+  warnings: string[];
+}
+
+/**
+ * Validates SP metadata and reads what Stepgate needs from it. Refusals are METADATA_INVALID with a
+ * message precise enough for the administrator (shown by the CLI as is).
+ */
+export function parseSpMetadata(xml: string, schemas: SamlSchemas, now: number): MetadataCheck {
+  if (Buffer.byteLength(xml, 'utf8') > MAX_METADATA_BYTES) refuse(`it is larger than ${MAX_METADATA_BYTES / 1024} KB`);
+  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) refuse('it contains a DOCTYPE or ENTITY declaration, which SAML metadata never needs');
+  try {
+    schemas.validateSpMetadata(xml);
+  } catch (error) {
+    if (error instanceof SchemaViolation) refuse(`it does not match the SP metadata schema: ${error.message}`);
+    throw error;
+  }
+  const root = parseStrict(xml, 'METADATA_INVALID').documentElement;
+  const entityId = root.getAttribute('entityID')!;
+  const descriptor = elementChildren(root, NS.metadata, 'SPSSODescriptor')[0]!;
+  if (!(descriptor.getAttribute('protocolSupportEnumeration') ?? '').split(/\s+/).includes(PROTOCOL_SUPPORT)) {
+    refuse(`SPSSODescriptor does not list ${PROTOCOL_SUPPORT} in protocolSupportEnumeration`);
+  }
+  const warnings: string[] = [];
+  const certificates = readKeyDescriptors(descriptor, now, warnings);
+  const acs = readAcs(descriptor, warnings);
+  const slo = readSlo(descriptor, warnings);
+  const authnRequestsSigned = booleanAttribute(descriptor, 'AuthnRequestsSigned');
+  const signingCertificates = [...certificates.signing, ...certificates.unqualified];
+  if (authnRequestsSigned && signingCertificates.length === 0) refuse('AuthnRequestsSigned="true" but the metadata has no signing certificate');
+  const validUntil = attribute(root, 'validUntil');
+  if (validUntil && Date.parse(validUntil) < now) warnings.push(`the metadata's validUntil (${validUntil}) is in the past`);
+  return {
+    metadata: {
+      entityId,
+      authnRequestsSigned,
+      wantAssertionsSigned: booleanAttribute(descriptor, 'WantAssertionsSigned'),
+      acs,
+      slo,
+      signingCertificates,
+      encryptionCertificates: certificates.encryption,
+      unqualifiedCertificates: certificates.unqualified,
+      nameIdFormats: elementChildren(descriptor, NS.metadata, 'NameIDFormat').map((element) => textOf(element) ?? ''),
+    },
+    warnings,
+  };
+}
+
+function readKeyDescriptors(descriptor: Element, now: number, warnings: string[]) {
+  const out = { signing: [] as CertificateInfo[], encryption: [] as CertificateInfo[], unqualified: [] as CertificateInfo[] };
+  elementChildren(descriptor, NS.metadata, 'KeyDescriptor').forEach((keyDescriptor, index) => {
+    const label = `KeyDescriptor #${index + 1}`;
+    const bodies = (select('./ds:KeyInfo/ds:X509Data/ds:X509Certificate', keyDescriptor) as Element[]).map((element) => (element.textContent ?? '').replace(/\s+/g, ''));
+    if (bodies.length === 0) refuse(`${label} has no ds:X509Certificate (only X.509 certificates are supported)`);
+    for (const body of bodies) {
+      const info = readCertificate(body, label);
+      if (Date.parse(info.notAfter) < now) warnings.push(`${label}: certificate ${info.subject} expired on ${info.notAfter}`);
+      const use = keyDescriptor.getAttribute('use');
+      (use === 'signing' ? out.signing : use === 'encryption' ? out.encryption : out.unqualified).push(info);
+    }
+  });
+  return out;
+}
+
+function readCertificate(body: string, label: string): CertificateInfo {
+  const pem = `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)?.join('\n') ?? ''}\n-----END CERTIFICATE-----\n`;
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(pem);
+  } catch (error) {
+    return refuse(`${label}: the certificate cannot be parsed (${(error as Error).message})`);
+  }
+  if (certificate.publicKey.asymmetricKeyType !== 'rsa') refuse(`${label}: only RSA keys are supported, this one is ${certificate.publicKey.asymmetricKeyType}`);
+  return { pem, subject: certificate.subject.replace(/\n/g, ', '), notAfter: new Date(certificate.validTo).toISOString(), fingerprint256: certificate.fingerprint256 };
+}
+
+function readAcs(descriptor: Element, warnings: string[]): AcsEndpoint[] {
+  const acs = elementChildren(descriptor, NS.metadata, 'AssertionConsumerService').map((element) => ({
+    binding: element.getAttribute('Binding')!,
+    location: checkedUrl(element.getAttribute('Location')!, 'AssertionConsumerService', warnings),
+    index: Number(element.getAttribute('index')),
+    ...(element.hasAttribute('isDefault') ? { isDefault: booleanAttribute(element, 'isDefault') } : {}),
+  }));
+  if (new Set(acs.map((endpoint) => endpoint.index)).size !== acs.length) refuse('two AssertionConsumerService elements have the same index');
+  if (!acs.some((endpoint) => endpoint.binding === BINDING.post)) refuse(`no AssertionConsumerService with the HTTP-POST binding (${BINDING.post}); Stepgate sends responses by POST only`);
+  return acs;
+}
+
+function readSlo(descriptor: Element, warnings: string[]): SloEndpoint[] {
+  const out: SloEndpoint[] = [];
+  for (const element of elementChildren(descriptor, NS.metadata, 'SingleLogoutService')) {
+    const binding = (Object.keys(BINDING) as BindingName[]).find((name) => BINDING[name] === element.getAttribute('Binding'));
+    if (!binding) {
+      warnings.push(`SingleLogoutService with binding ${element.getAttribute('Binding')} ignored (only HTTP-Redirect and HTTP-POST are supported)`);
+      continue;
+    }
+    const responseLocation = attribute(element, 'ResponseLocation');
+    out.push({
+      binding,
+      location: checkedUrl(element.getAttribute('Location')!, 'SingleLogoutService', warnings),
+      ...(responseLocation ? { responseLocation: checkedUrl(responseLocation, 'SingleLogoutService ResponseLocation', warnings) } : {}),
+    });
+  }
+  return out;
+}
+
+/** Endpoints become form actions and redirect targets: only absolute http(s) URLs, never javascript: or data:. */
+function checkedUrl(value: string, what: string, warnings: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return refuse(`${what} Location "${value}" is not an absolute URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') refuse(`${what} Location "${value}" must use https (or http)`);
+  if (url.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) warnings.push(`${what} ${value} uses plain http: responses carrying user data would travel unencrypted`);
+  return value;
+}
+
+function refuse(message: string): never {
+  throw new AppError('METADATA_INVALID', { userMessage: `The metadata was refused: ${message.replace(/\.$/, '')}.`, detail: { reason: message } });
+}

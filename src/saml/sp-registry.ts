@@ -1,0 +1,132 @@
+import type { Collection, Store } from '../store/store.ts';
+import type { Clock } from '../core/clock.ts';
+import { AppError } from '../core/errors.ts';
+import { DEFAULT_SAML_ATTRIBUTES } from '../rp/claims.ts';
+import { NAMEID_FORMAT, type NameIdFormatName } from './constants.ts';
+import { samlSchemas, type SamlSchemas } from './schema-validator.ts';
+import { parseSpMetadata, type ParsedSpMetadata } from './sp-metadata.ts';
+import { SP_COLLECTION, type ServiceProviderRecord, type SignWhat, type SpSettings } from './sp-types.ts';
+
+export interface SpRegistrationOptions {
+  name?: string;
+  policy?: string;
+  /** undefined: encrypt when the metadata has a use="encryption" KeyDescriptor. */
+  encrypt?: boolean;
+  /** undefined: the response always, the assertion too when the metadata says WantAssertionsSigned="true". */
+  sign?: SignWhat;
+  /** undefined: the first format the metadata lists that Stepgate supports, else persistent. */
+  nameId?: NameIdFormatName;
+  allowPasswordChange?: boolean;
+}
+
+export interface SpRegistration {
+  record: ServiceProviderRecord;
+  warnings: string[];
+}
+
+/**
+ * The one writer of the SP registry: validates metadata and settings, then stores. The CLI calls it
+ * today and an admin console can call the same methods later.
+ */
+export class SpRegistry {
+  readonly #records: Collection<ServiceProviderRecord>;
+  readonly #schemas: SamlSchemas;
+  readonly #clock: Clock;
+
+  constructor(records: Collection<ServiceProviderRecord>, schemas: SamlSchemas, clock: Clock) {
+    this.#records = records;
+    this.#schemas = schemas;
+    this.#clock = clock;
+  }
+
+  get(entityId: string): Promise<ServiceProviderRecord | undefined> {
+    return this.#records.get(entityId);
+  }
+
+  async list(): Promise<ServiceProviderRecord[]> {
+    return (await this.#records.list()).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  remove(entityId: string): Promise<boolean> {
+    return this.#records.remove(entityId);
+  }
+
+  /** Validates metadata and options and returns the record that `add` would store; writes nothing. */
+  check(metadataXml: string, options: SpRegistrationOptions = {}): SpRegistration {
+    const now = this.#clock.now();
+    const { metadata, warnings } = parseSpMetadata(metadataXml, this.#schemas, now);
+    // An unqualified KeyDescriptor may encrypt too, but only when an administrator turns encryption on.
+    const encryptionCertificate = metadata.encryptionCertificates[0] ?? metadata.unqualifiedCertificates[0];
+    const encryptAssertions = options.encrypt ?? metadata.encryptionCertificates.length > 0;
+    if (encryptAssertions && !encryptionCertificate) refuse('--encrypt needs a KeyDescriptor with a certificate in the metadata');
+    const record: ServiceProviderRecord = {
+      id: metadata.entityId,
+      name: options.name?.trim() || defaultName(metadata.entityId),
+      metadataXml,
+      acs: metadata.acs,
+      slo: metadata.slo,
+      signingCertificates: metadata.signingCertificates,
+      ...(encryptionCertificate ? { encryptionCertificate } : {}),
+      nameIdFormats: metadata.nameIdFormats,
+      settings: settingsFor(metadata, options, encryptAssertions),
+      createdAt: now,
+      updatedAt: now,
+    };
+    return { record, warnings };
+  }
+
+  /** Changes an SP's settings (attribute release, signing, NameID ...); its metadata stays as registered. */
+  async updateSettings(entityId: string, changes: Partial<SpSettings>): Promise<ServiceProviderRecord> {
+    const record = await this.#records.get(entityId);
+    if (!record) throw new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId } });
+    const settings = { ...record.settings, ...changes };
+    if (!settings.wantAssertionsSigned && !settings.wantResponseSigned) refuse('the response or the assertion must be signed');
+    if (settings.encryptAssertions && !record.encryptionCertificate) refuse('encryption needs a certificate in the metadata');
+    // updatedAt must move: cached samlify entities are keyed by it.
+    const updated = { ...record, settings, updatedAt: Math.max(this.#clock.now(), record.updatedAt + 1) };
+    await this.#records.put(updated);
+    return updated;
+  }
+
+  /** Registers a new SP; an entityID that is already registered is refused (remove it first). */
+  async add(metadataXml: string, options: SpRegistrationOptions = {}): Promise<SpRegistration> {
+    const registration = this.check(metadataXml, options);
+    if (await this.#records.get(registration.record.id)) refuse(`an SP with entityID ${registration.record.id} is already registered; remove it first`);
+    await this.#records.put(registration.record);
+    return registration;
+  }
+}
+
+/** The registry over the store: the server, the CLI and tests all register through this. */
+export function createSpRegistry(store: Store, clock: Clock, schemas: SamlSchemas = samlSchemas()): SpRegistry {
+  return new SpRegistry(store.collection<ServiceProviderRecord>(SP_COLLECTION), schemas, clock);
+}
+
+function settingsFor(metadata: ParsedSpMetadata, options: SpRegistrationOptions, encryptAssertions: boolean): SpSettings {
+  const sign = options.sign ?? (metadata.wantAssertionsSigned ? 'both' : 'response');
+  const names = Object.keys(NAMEID_FORMAT) as NameIdFormatName[];
+  const firstListed = metadata.nameIdFormats.map((uri) => names.find((name) => NAMEID_FORMAT[name] === uri)).find((name) => name !== undefined);
+  const policy = options.policy?.trim();
+  return {
+    wantAssertionsSigned: sign !== 'response',
+    wantResponseSigned: sign !== 'assertion',
+    requireSignedRequests: metadata.authnRequestsSigned,
+    encryptAssertions,
+    nameIdFormat: options.nameId ?? firstListed ?? 'persistent',
+    attributes: DEFAULT_SAML_ATTRIBUTES.map((mapping) => ({ ...mapping })),
+    allowPasswordChange: options.allowPasswordChange ?? false,
+    ...(policy ? { policy } : {}),
+  };
+}
+
+function defaultName(entityId: string): string {
+  try {
+    return new URL(entityId).hostname || entityId;
+  } catch {
+    return entityId;
+  }
+}
+
+function refuse(message: string): never {
+  throw new AppError('METADATA_INVALID', { userMessage: `The registration was refused: ${message.replace(/\.$/, '')}.`, detail: { reason: message } });
+}

@@ -1,0 +1,51 @@
+import type { Request, Response } from 'express';
+import { AppError } from '../core/errors.ts';
+import { samlAttributes } from '../rp/claims.ts';
+import { NAMEID_FORMAT } from './constants.ts';
+import { satisfiesRequestedContext } from './authn-context.ts';
+import { rawQuery } from './inbound.ts';
+import { nameIdValue } from './name-id.ts';
+import { resumePath, takePendingSso } from './pending-sso.ts';
+import { sendStatusResponse } from './status-response.ts';
+import { sendPostForm } from './post-form.ts';
+import { NO_AUTHN_CONTEXT, NO_NAMEID_VALUE, statusForLoginError } from './status.ts';
+import type { SamlContext } from './saml-context.ts';
+
+/** GET /saml/resume?p=..&tx=..: the interaction's LoginResult becomes a SAMLResponse to the ACS. */
+export async function finishSso(req: Request, res: Response, ctx: SamlContext): Promise<void> {
+  const { services } = ctx;
+  const query = new URLSearchParams(rawQuery(req));
+  const pendingId = query.get('p') ?? '';
+  const { request, result } = await services.interaction.takeResult(req, query.get('tx') ?? '', 'saml');
+  // The resume path is part of the transaction, so a `p` swapped in the URL cannot pair with it.
+  if (request.resumePath !== resumePath(pendingId)) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'pending-mismatch' } });
+  const pending = await takePendingSso(services.store.kv, pendingId);
+  if (!pending) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'pending-expired' } });
+  const sp = await ctx.registry.get(pending.spId);
+  if (!sp) throw new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId: pending.spId, removedDuringSignIn: true } });
+
+  if (!result.ok) return sendStatusResponse(res, ctx, sp, pending, statusForLoginError(result.error));
+  if (pending.requestedAuthnContext && !satisfiesRequestedContext(pending.requestedAuthnContext, result.acr)) return sendStatusResponse(res, ctx, sp, pending, NO_AUTHN_CONTEXT);
+  const nameId = nameIdValue(pending.nameIdFormat, result.user, sp, services.box);
+  if (!nameId) return sendStatusResponse(res, ctx, sp, pending, NO_NAMEID_VALUE);
+  const session = await services.sessions.byId(result.sessionId);
+  if (!session) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'session-ended' } });
+
+  // Opaque and per SP: the SP sees an index it can quote in a LogoutRequest, never the session id.
+  const sessionIndex = services.box.mac('saml-session-index', `${session.id}\0${sp.id}`);
+  const format = NAMEID_FORMAT[pending.nameIdFormat];
+  const samlResponse = await ctx.responses.success(
+    { sp, acsUrl: pending.acsUrl, inResponseTo: pending.requestId },
+    {
+      nameId: { value: nameId, format, ...(pending.nameIdFormat === 'persistent' ? { nameQualifier: ctx.endpoints.entityId, spNameQualifier: sp.id } : {}) },
+      authnInstant: new Date(result.authTime),
+      sessionIndex,
+      authnContextClassRef: result.acr,
+      attributes: samlAttributes(result.user, sp.settings.attributes),
+    },
+  );
+  await services.sessions.addParticipant(session, { protocol: 'saml', rpId: sp.id, at: services.clock.now(), nameId, nameIdFormat: format, sessionIndex });
+  await services.store.audit.record({ type: 'saml.sso', outcome: 'success', rp: sp.id, userId: result.user.id, username: result.user.username, ip: req.clientIp, requestId: req.requestId, acr: result.acr, idpInitiated: !pending.requestId });
+  req.log.info({ sp: sp.id, nameIdFormat: pending.nameIdFormat, acr: result.acr, encrypted: sp.settings.encryptAssertions }, 'saml: response sent');
+  sendPostForm(res, { action: pending.acsUrl, fields: { SAMLResponse: samlResponse, RelayState: pending.relayState }, appName: sp.name });
+}

@@ -1,0 +1,59 @@
+import type { Request, Response } from 'express';
+import { AppError } from '../core/errors.ts';
+import { MAX_RELAY_STATE_BYTES, type BindingName } from './constants.ts';
+import { resolveAcs } from './acs.ts';
+import { readAuthnRequest } from './authn-request.ts';
+import { isSatisfiable } from './authn-context.ts';
+import { rawQuery, readInboundRequest } from './inbound.ts';
+import { chooseNameIdFormat } from './name-id.ts';
+import { resumePath, savePendingSso, type PendingSso } from './pending-sso.ts';
+import { rememberRequestId } from './replay.ts';
+import { sendStatusResponse } from './status-response.ts';
+import { INVALID_NAMEID_POLICY, NO_AUTHN_CONTEXT } from './status.ts';
+import type { SamlContext } from './saml-context.ts';
+import type { ServiceProviderRecord } from './sp-types.ts';
+
+/** GET/POST /saml/sso: a verified AuthnRequest becomes a LoginRequest for the interaction. */
+export async function startSso(req: Request, res: Response, binding: BindingName, ctx: SamlContext): Promise<void> {
+  const request = await readInboundRequest(req, 'AuthnRequest', binding, ctx.inbound);
+  const authn = readAuthnRequest(request);
+  const nameIdFormat = chooseNameIdFormat(authn.nameIdPolicy, request.sp);
+  await rememberRequestId(ctx.services.store.kv, request, ctx.services.config.saml);
+
+  const base = { spId: request.sp.id, requestId: request.id, acsUrl: authn.acs.location, relayState: request.relayState };
+  if (!nameIdFormat) {
+    req.log.warn({ sp: request.sp.id, requested: authn.nameIdPolicy }, 'saml: NameIDPolicy cannot be honoured');
+    return sendStatusResponse(res, ctx, request.sp, base, INVALID_NAMEID_POLICY);
+  }
+  if (authn.requestsDeclRef || (authn.requestedAuthnContext && !isSatisfiable(authn.requestedAuthnContext))) {
+    req.log.warn({ sp: request.sp.id, requested: authn.requestedAuthnContext }, 'saml: requested authentication context cannot be satisfied');
+    return sendStatusResponse(res, ctx, request.sp, base, NO_AUTHN_CONTEXT);
+  }
+  await beginLogin(req, res, ctx, request.sp, { ...base, nameIdFormat, requestedAuthnContext: authn.requestedAuthnContext }, { forceAuthn: authn.forceAuthn, passive: authn.passive });
+}
+
+/** GET /saml/idp-init?sp=<entityID>&RelayState=...: an unsolicited response to the SP's default ACS. */
+export async function startIdpInitiated(req: Request, res: Response, ctx: SamlContext): Promise<void> {
+  const query = new URLSearchParams(rawQuery(req));
+  const spId = query.get('sp') ?? '';
+  const relayState = query.get('RelayState') ?? undefined;
+  const sp = spId ? await ctx.registry.get(spId) : undefined;
+  if (!sp) throw new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId: spId.slice(0, 256), idpInitiated: true } });
+  if (relayState !== undefined && Buffer.byteLength(relayState) > MAX_RELAY_STATE_BYTES) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'relay-state-too-long' } });
+  const pending: PendingSso = { spId: sp.id, acsUrl: resolveAcs(sp).location, relayState, nameIdFormat: sp.settings.nameIdFormat };
+  await beginLogin(req, res, ctx, sp, pending, { forceAuthn: false, passive: false });
+}
+
+async function beginLogin(req: Request, res: Response, ctx: SamlContext, sp: ServiceProviderRecord, pending: PendingSso, flags: { forceAuthn: boolean; passive: boolean }): Promise<void> {
+  const pendingId = await savePendingSso(ctx.services.store.kv, pending);
+  await ctx.services.interaction.start(req, res, {
+    protocol: 'saml',
+    rpId: sp.id,
+    rpName: sp.name,
+    rp: { allowPasswordChange: sp.settings.allowPasswordChange, ...(sp.settings.policy ? { policy: sp.settings.policy } : {}) },
+    resumePath: resumePath(pendingId),
+    forceAuthn: flags.forceAuthn,
+    passive: flags.passive,
+    ...(pending.requestedAuthnContext ? { requestedAuthnContext: pending.requestedAuthnContext } : {}),
+  });
+}

@@ -1,0 +1,235 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
+import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
+import { boot, type Booted } from '../helpers/boot.ts';
+import { TestBrowser, type Page } from '../helpers/browser.ts';
+import { addLocalUser } from '../helpers/local-users.ts';
+import { TestSp, isPasswordPage } from '../helpers/saml-sp.ts';
+import { createSpRegistry } from '../../src/saml/sp-registry.ts';
+
+const KV_NAMESPACES = ['login-tx', 'saml-request-id', 'saml-pending', 'sso-session', 'saml-slo'];
+const PROTOCOL = 'urn:oasis:names:tc:SAML:2.0:protocol';
+const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
+
+let offsetMs = 0;
+const clock = { now: () => Date.now() + offsetMs };
+
+describe('SAML input safety: every bad request is refused, logged, and writes nothing', () => {
+  let app: Booted;
+  let signing: TestSp;
+  let signingPost: TestSp;
+  let plain: TestSp;
+
+  before(async () => {
+    app = await boot({}, { clock });
+    await addLocalUser(app.services, 'alice', 'Correct-horse-42');
+    [signing, signingPost, plain] = await Promise.all([
+      TestSp.create(app, { name: 'signing' }),
+      TestSp.create(app, { name: 'signing-post', binding: 'post' }),
+      TestSp.create(app, { name: 'plain', signRequests: false }),
+    ]);
+  });
+  after(() => app.close());
+
+  async function storeState() {
+    const kv = app.services.store.kv;
+    return {
+      kv: await Promise.all(KV_NAMESPACES.map(async (namespace) => [namespace, await kv.count(namespace)])),
+      sps: (await createSpRegistry(app.services.store, app.services.clock).list()).map((sp) => sp.updatedAt),
+      audit: (await app.services.store.audit.recent(10_000)).length,
+    };
+  }
+
+  /** Sends a bad request and checks the whole contract: status, error page, warn log with the code, nothing written. */
+  async function assertRefused(send: (browser: TestBrowser) => Promise<Page>, expected: { status: number; code: string | string[]; reason?: string; message: RegExp }): Promise<void> {
+    const browser = new TestBrowser();
+    const before = await storeState();
+    const logsBefore = app.logs.length;
+    const page = await send(browser);
+    assert.equal(page.status, expected.status, page.body.slice(0, 400));
+    assert.match(page.body, expected.message);
+    assert.doesNotMatch(page.body, /name="SAMLResponse"/);
+    const codes = [expected.code].flat();
+    const line = app.logs.slice(logsBefore).find((entry) => entry.level === 40 && codes.includes(entry.code as string));
+    assert.ok(line, `a warn line with ${expected.code}; got ${JSON.stringify(app.logs.slice(logsBefore).map((entry) => [entry.level, entry.code, entry.detail]))}`);
+    if (expected.reason) assert.equal((line.detail as { reason?: string } | undefined)?.reason, expected.reason);
+    assert.deepEqual(await storeState(), before, 'nothing written to the store');
+    assert.equal(browser.cookieHeader(app.url).includes('sg_session'), false, 'no session');
+  }
+
+  const INVALID = /The SAML request from the application was not valid\./;
+  const SIGNATURE = /The SAML request signature could not be verified\./;
+
+  function authnRequestXml(options: { issuer?: string; id?: string; issueInstant?: string; attributes?: string; before?: string } = {}): string {
+    const attributes = options.attributes ?? `Destination="${app.url}/saml/sso"`;
+    return `${options.before ?? ''}<samlp:AuthnRequest xmlns:samlp="${PROTOCOL}" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${options.id ?? `_${randomUUID()}`}" Version="2.0" IssueInstant="${options.issueInstant ?? new Date(clock.now()).toISOString()}" ${attributes}><saml:Issuer>${options.issuer ?? plain.entityId}</saml:Issuer></samlp:AuthnRequest>`;
+  }
+  const redirect = (browser: TestBrowser, xml: string, extra = '') => browser.get(`${app.url}/saml/sso?SAMLRequest=${encodeURIComponent(deflateRawSync(Buffer.from(xml)).toString('base64'))}${extra}`);
+  const post = (browser: TestBrowser, fields: Record<string, string>) => browser.request(`${app.url}/saml/sso`, { method: 'POST', body: new URLSearchParams(fields) });
+  const postXml = (browser: TestBrowser, xml: string) => post(browser, { SAMLRequest: Buffer.from(xml).toString('base64') });
+
+  test('a well-formed unsigned request from an SP that does not sign is accepted (control case)', async () => {
+    assert.ok(isPasswordPage(await redirect(new TestBrowser(), authnRequestXml())));
+    assert.ok(isPasswordPage(await postXml(new TestBrowser(), authnRequestXml({ attributes: `Destination="${app.url}/saml/sso" AssertionConsumerServiceIndex="1"` }))));
+  });
+
+  test('malformed base64, not DEFLATE, not XML, not UTF-8', async () => {
+    await assertRefused((b) => b.get(`${app.url}/saml/sso?SAMLRequest=${encodeURIComponent('!!not base64!!')}`), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'malformed-base64', message: INVALID });
+    await assertRefused((b) => post(b, { SAMLRequest: 'QUJD$$==' }), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'malformed-base64', message: INVALID });
+    await assertRefused((b) => b.get(`${app.url}/saml/sso?SAMLRequest=${encodeURIComponent(Buffer.from(authnRequestXml()).toString('base64'))}`), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'malformed-deflate', message: INVALID });
+    await assertRefused((b) => postXml(b, '<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"'), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'schema', message: INVALID });
+    await assertRefused((b) => post(b, { SAMLRequest: Buffer.from([0x3c, 0xff, 0xfe, 0x3e]).toString('base64') }), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'not-utf8', message: INVALID });
+  });
+
+  test('schema violations: unknown element, missing required attribute, wrong message type', async () => {
+    const unknown = authnRequestXml().replace('</saml:Issuer>', '</saml:Issuer><samlp:Bogus/>');
+    await assertRefused((b) => postXml(b, unknown), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'schema', message: INVALID });
+    await assertRefused((b) => postXml(b, authnRequestXml().replace(/ Version="2.0"/, '')), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'schema', message: INVALID });
+    const logout = `<samlp:LogoutRequest xmlns:samlp="${PROTOCOL}" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_x${randomUUID()}" Version="2.0" IssueInstant="${new Date(clock.now()).toISOString()}"><saml:Issuer>${plain.entityId}</saml:Issuer><saml:NameID>n</saml:NameID></samlp:LogoutRequest>`;
+    await assertRefused((b) => postXml(b, logout), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'unexpected-message', message: INVALID });
+  });
+
+  test('oversized SAMLRequest: refused by length before decoding, and by the body limit', async () => {
+    await assertRefused((b) => post(b, { SAMLRequest: 'A'.repeat(90_000) }), { status: 413, code: 'REQUEST_TOO_LARGE', reason: 'saml-message-too-large', message: /too large/ });
+    await assertRefused((b) => post(b, { SAMLRequest: 'A'.repeat(200_000) }), { status: 413, code: 'REQUEST_TOO_LARGE', message: /too large/ });
+  });
+
+  test('a DEFLATE bomb on the Redirect binding stops at maxInflatedBytes', async () => {
+    const bomb = authnRequestXml().replace('</saml:Issuer>', `</saml:Issuer><!--${' '.repeat(4 * 1024 * 1024)}-->`);
+    const started = performance.now();
+    await assertRefused((b) => redirect(b, bomb), { status: 413, code: 'REQUEST_TOO_LARGE', reason: 'inflated-message-too-large', message: /too large/ });
+    assert.ok(performance.now() - started < 5_000);
+  });
+
+  test('DOCTYPE and ENTITY declarations are refused before parsing (XXE, billion laughs)', async () => {
+    const xxe = authnRequestXml({ before: '<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>' }).replace(plain.entityId, '&x;');
+    await assertRefused((b) => postXml(b, xxe), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'doctype-or-entity', message: INVALID });
+    const laughs = `<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>`;
+    await assertRefused((b) => redirect(b, authnRequestXml({ before: laughs })), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'doctype-or-entity', message: INVALID });
+  });
+
+  test('an unknown SP is refused with RP_UNKNOWN', async () => {
+    await assertRefused((b) => redirect(b, authnRequestXml({ issuer: 'https://unknown.example/sp' })), { status: 400, code: 'RP_UNKNOWN', message: /not registered/ });
+    await assertRefused((b) => b.get(`${app.url}/saml/idp-init?sp=${encodeURIComponent('https://unknown.example/sp')}`), { status: 400, code: 'RP_UNKNOWN', message: /not registered/ });
+  });
+
+  test('signatures: missing where required, tampered, SHA-1', async () => {
+    const url = new URL((await signing.authnRequest('state')).url);
+    const unsigned = new URL(url);
+    unsigned.searchParams.delete('Signature');
+    unsigned.searchParams.delete('SigAlg');
+    await assertRefused((b) => b.get(unsigned.toString()), { status: 400, code: 'SAML_SIGNATURE_INVALID', reason: 'unsigned-request', message: SIGNATURE });
+    const tampered = url.toString().replace('RelayState=state', 'RelayState=other');
+    await assertRefused((b) => b.get(tampered), { status: 400, code: 'SAML_SIGNATURE_INVALID', reason: 'redirect-signature-mismatch', message: SIGNATURE });
+    const sha1 = (await signing.authnRequest('', { signatureAlgorithm: 'sha1' })).url;
+    await assertRefused((b) => b.get(sha1), { status: 400, code: 'SAML_SIGNATURE_INVALID', reason: 'signature-algorithm', message: SIGNATURE });
+    const postUnsigned = authnRequestXml({ issuer: signingPost.entityId });
+    await assertRefused((b) => postXml(b, postUnsigned), { status: 400, code: 'SAML_SIGNATURE_INVALID', reason: 'unsigned-request', message: SIGNATURE });
+  });
+
+  test('a replayed request is refused; the first one was accepted', async () => {
+    const { url } = await signing.authnRequest();
+    assert.ok(isPasswordPage(await new TestBrowser().get(url)));
+    await assertRefused((b) => b.get(url), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'replayed', message: INVALID });
+  });
+
+  test('expired and future-dated requests are refused (requestMaxAgeSeconds, clockSkewSeconds)', async () => {
+    const { url } = await signing.authnRequest();
+    offsetMs = (app.services.config.saml.requestMaxAgeSeconds + app.services.config.saml.clockSkewSeconds + 5) * 1000;
+    try {
+      await assertRefused((b) => b.get(url), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'request-expired', message: INVALID });
+    } finally {
+      offsetMs = 0;
+    }
+    const future = authnRequestXml({ issueInstant: new Date(Date.now() + 10 * 60_000).toISOString() });
+    await assertRefused((b) => redirect(b, future), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'issue-instant-in-future', message: INVALID });
+  });
+
+  test('a wrong Destination is refused, even with a valid signature', async () => {
+    const elsewhere = new URL((await signing.authnRequest('', { entryPoint: 'https://elsewhere.example/saml/sso' })).url);
+    await assertRefused((b) => b.get(`${app.url}/saml/sso${elsewhere.search}`), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'wrong-destination', message: INVALID });
+  });
+
+  test('an ACS URL or index missing from the metadata is refused with an error page, never a redirect', async () => {
+    const evil = await signing.authnRequest('', { callbackUrl: 'https://evil.example/acs' });
+    await assertRefused(async (b) => {
+      const page = await b.get(evil.url, { followRedirects: false });
+      assert.doesNotMatch(page.body, /evil\.example/);
+      assert.equal(page.headers.get('location'), null);
+      return page;
+    }, { status: 400, code: 'ACS_NOT_REGISTERED', message: /not registered for it/ });
+    const index = authnRequestXml({ attributes: `Destination="${app.url}/saml/sso" AssertionConsumerServiceIndex="9"` });
+    await assertRefused((b) => redirect(b, index), { status: 400, code: 'ACS_NOT_REGISTERED', message: /not registered for it/ });
+  });
+
+  test('a RelayState over 1 KB is refused', async () => {
+    await assertRefused((b) => redirect(b, authnRequestXml(), `&RelayState=${'r'.repeat(1025)}`), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'relay-state-too-long', message: INVALID });
+    await assertRefused((b) => b.get(`${app.url}/saml/idp-init?sp=${encodeURIComponent(plain.entityId)}&RelayState=${'r'.repeat(1025)}`), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'relay-state-too-long', message: INVALID });
+  });
+
+  describe('signature wrapping (POST binding, signed AuthnRequest)', () => {
+    let signedXml: string;
+    const parse = (xml: string) => new DOMParser().parseFromString(xml, 'text/xml');
+    const serialize = (doc: Document) => new XMLSerializer().serializeToString(doc);
+
+    /** A foreign-namespace wrapper inside samlp:Extensions (schema-valid: Extensions takes ##other, lax). */
+    function extensionsWith(doc: Document, ...children: Node[]): Element {
+      const extensions = doc.createElementNS(PROTOCOL, 'samlp:Extensions');
+      const wrapper = doc.createElementNS('urn:example:evil', 'evil:Wrapper');
+      for (const child of children) wrapper.appendChild(child);
+      extensions.appendChild(wrapper);
+      return extensions;
+    }
+    const signatureOf = (doc: Document) => doc.getElementsByTagNameNS(DSIG, 'Signature')[0]!;
+
+    before(async () => {
+      const { fields } = await signingPost.authnRequest();
+      signedXml = Buffer.from(fields!.SAMLRequest!, 'base64').toString('utf8');
+    });
+
+    /** Whichever layer stops it (schema: duplicate xs:ID; samlify; our signature-shape check), it must be stopped. */
+    const refusedWrapped = (xml: string) => assertRefused((b) => postXml(b, xml), { status: 400, code: ['SAML_SIGNATURE_INVALID', 'SAML_REQUEST_INVALID'], message: /could not be verified|was not valid/ });
+
+    test('control: the unmodified signed request is accepted', async () => {
+      const { fields } = await signingPost.authnRequest();
+      assert.ok(isPasswordPage(await post(new TestBrowser(), fields!)));
+    });
+
+    test('signed request wrapped in Extensions under a forged root carrying its signature', async () => {
+      const original = parse(signedXml);
+      const forged = parse(signedXml);
+      const root = forged.documentElement;
+      root.setAttribute('ID', `_forged${randomUUID()}`);
+      root.setAttribute('AssertionConsumerServiceURL', 'https://evil.example/acs');
+      const wrapped = forged.importNode(original.documentElement, true);
+      wrapped.removeChild(wrapped.getElementsByTagNameNS(DSIG, 'Signature')[0]!); // the copy stays referenced by ID only
+      root.insertBefore(extensionsWith(forged, wrapped), signatureOf(forged).nextSibling);
+      await refusedWrapped(serialize(forged));
+    });
+
+    test('duplicated signature', async () => {
+      const doc = parse(signedXml);
+      doc.documentElement.insertBefore(extensionsWith(doc, signatureOf(doc).cloneNode(true)), signatureOf(doc).nextSibling);
+      await refusedWrapped(serialize(doc));
+    });
+
+    test('signed element moved: the signature is no longer a child of the root', async () => {
+      const doc = parse(signedXml);
+      const signature = signatureOf(doc);
+      doc.documentElement.removeChild(signature);
+      doc.documentElement.insertBefore(extensionsWith(doc, signature), doc.documentElement.getElementsByTagNameNS('urn:oasis:names:tc:SAML:2.0:assertion', 'Issuer')[0]!.nextSibling);
+      await refusedWrapped(serialize(doc));
+    });
+
+    test('a second, unsigned request with the same ID inserted', async () => {
+      const doc = parse(signedXml);
+      const copy = doc.documentElement.cloneNode(true) as Element;
+      copy.removeChild(copy.getElementsByTagNameNS(DSIG, 'Signature')[0]!);
+      copy.setAttribute('AssertionConsumerServiceURL', 'https://evil.example/acs');
+      doc.documentElement.insertBefore(extensionsWith(doc, copy), signatureOf(doc).nextSibling);
+      await refusedWrapped(serialize(doc));
+    });
+  });
+});

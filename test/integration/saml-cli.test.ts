@@ -1,0 +1,150 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { runCli } from '../../src/cli/run-cli.ts';
+import { spCommands } from '../../src/cli/commands/sp.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { SecretBox } from '../../src/core/secret-box.ts';
+import { systemClock } from '../../src/core/clock.ts';
+import { createSpRegistry } from '../../src/saml/sp-registry.ts';
+import type { Store } from '../../src/store/store.ts';
+
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/saml/${name}`, import.meta.url));
+const DEMO_SP = fileURLToPath(new URL('../../metadata/sp/demo-sp.xml', import.meta.url));
+const WIKI = 'https://wiki.example.org/saml/metadata';
+
+describe('sp CLI commands', () => {
+  let dir: string;
+  let store: Store;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stepgate-sp-cli-'));
+    store = await new LowdbStore(dir, systemClock).open();
+  });
+  after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function cli(...words: string[]): Promise<{ code: number; out: string; err: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(spCommands, words, {
+      config: () => parseConfig({ dataDir: dir }),
+      store: async () => store,
+      box: () => new SecretBox(randomBytes(32)),
+      clock: systemClock,
+      out: (line) => out.push(line),
+      err: (line) => err.push(line),
+    });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+  const registered = async () => (await createSpRegistry(store, systemClock).list()).map((sp) => sp.id);
+
+  test('every command has help text', async () => {
+    for (const command of ['add', 'list', 'show', 'remove']) {
+      const { code, out } = await cli('sp', command, '--help');
+      assert.equal(code, 0);
+      assert.match(out, new RegExp(`^Usage: npm run cli -- sp ${command}`));
+    }
+    assert.match((await cli('sp', 'add', '--help')).out, /--sign response\|assertion\|both[\s\S]*--nameid persistent\|transient\|email\|unspecified[\s\S]*--allow-password-change/);
+  });
+
+  test('sp add registers valid metadata with settings derived from it and from the options', async () => {
+    const { code, out } = await cli('sp', 'add', fixture('sp-valid.xml'), '--name', 'Wiki', '--policy', 'staff-only', '--allow-password-change');
+    assert.equal(code, 0, out);
+    assert.match(out, /Registered SAML SP https:\/\/wiki\.example\.org\/saml\/metadata\./);
+    assert.match(out, /signing certificate: CN=wiki\.example\.org signing, expires 2046-01-01/);
+    assert.match(out, /ACS #1 \(default\): HTTP-POST https:\/\/wiki\.example\.org\/saml\/acs/);
+    const sp = await createSpRegistry(store, systemClock).get(WIKI);
+    assert.ok(sp);
+    assert.equal(sp.name, 'Wiki');
+    assert.deepEqual(sp.settings, {
+      wantAssertionsSigned: true,
+      wantResponseSigned: true,
+      requireSignedRequests: true,
+      encryptAssertions: true,
+      nameIdFormat: 'email',
+      attributes: sp.settings.attributes,
+      allowPasswordChange: true,
+      policy: 'staff-only',
+    });
+    assert.equal(sp.settings.attributes.length, 4);
+    assert.match(sp.encryptionCertificate?.subject ?? '', /encryption/);
+    assert.deepEqual(sp.slo, [
+      { binding: 'redirect', location: 'https://wiki.example.org/saml/slo' },
+      { binding: 'post', location: 'https://wiki.example.org/saml/slo', responseLocation: 'https://wiki.example.org/saml/slo-done' },
+    ]);
+    assert.equal(sp.metadataXml, await readFile(fixture('sp-valid.xml'), 'utf8'));
+  });
+
+  test('the same entityID cannot be added twice', async () => {
+    const before = await createSpRegistry(store, systemClock).get(WIKI);
+    const { code, err } = await cli('sp', 'add', fixture('sp-valid.xml'), '--sign', 'response');
+    assert.equal(code, 1);
+    assert.match(err, /already registered; remove it first/);
+    assert.deepEqual(await createSpRegistry(store, systemClock).get(WIKI), before);
+  });
+
+  test('an expired certificate is accepted with a warning; the unqualified key encrypts only on --encrypt', async () => {
+    const { code, err, out } = await cli('sp', 'add', fixture('sp-expired-cert.xml'), '--encrypt', '--sign', 'assertion', '--nameid', 'transient');
+    assert.equal(code, 0, err);
+    assert.match(err, /Warning: KeyDescriptor #1: certificate CN=legacy\.example\.org expired on 2020-01-01/);
+    assert.match(out, /\(EXPIRED\)/);
+    const sp = await createSpRegistry(store, systemClock).get('https://legacy.example.org/sp');
+    assert.deepEqual([sp?.settings.encryptAssertions, sp?.settings.wantResponseSigned, sp?.settings.wantAssertionsSigned, sp?.settings.nameIdFormat], [true, false, true, 'transient']);
+  });
+
+  test('the demo sample registers as documented', async () => {
+    const { code } = await cli('sp', 'add', DEMO_SP);
+    assert.equal(code, 0);
+    const sp = await createSpRegistry(store, systemClock).get('http://localhost:3000/saml/metadata');
+    assert.deepEqual([sp?.settings.requireSignedRequests, sp?.settings.encryptAssertions, sp?.settings.wantAssertionsSigned, sp?.settings.nameIdFormat], [false, false, true, 'persistent']);
+  });
+
+  test('bad metadata is refused with a precise message, exit code 1, and nothing written', async () => {
+    const big = join(dir, 'big.xml');
+    await writeFile(big, `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://big.example/sp"><!--${'x'.repeat(300 * 1024)}--></md:EntityDescriptor>`);
+    const cases: Array<[string, RegExp]> = [
+      [fixture('sp-doctype.xml'), /DOCTYPE or ENTITY declaration/],
+      [fixture('sp-missing-entityid.xml'), /does not match the SP metadata schema: .*entityID.*required/],
+      [fixture('sp-no-post-acs.xml'), /no AssertionConsumerService with the HTTP-POST binding/],
+      [fixture('sp-bad-certificate.xml'), /KeyDescriptor #1: the certificate cannot be parsed/],
+      [fixture('sp-javascript-acs.xml'), /AssertionConsumerService Location "javascript:alert\(document\.cookie\)" must use https/],
+      [fixture('sp-signed-without-certificate.xml'), /AuthnRequestsSigned="true" but the metadata has no signing certificate/],
+      [big, /larger than 256 KB/],
+      ['http://wiki.example.org/saml/metadata', /only https:\/\/ metadata URLs are accepted/],
+      [join(dir, 'missing.xml'), /cannot read .*missing\.xml \(ENOENT\)/],
+    ];
+    for (const [source, message] of cases) {
+      const before = await registered();
+      const { code, err } = await cli('sp', 'add', source);
+      assert.equal(code, 1, source);
+      assert.match(err, message, source);
+      assert.deepEqual(await registered(), before, `${source}: nothing written`);
+    }
+  });
+
+  test('usage errors exit with 2', async () => {
+    for (const words of [['sp', 'add'], ['sp', 'add', DEMO_SP, '--sign', 'everything'], ['sp', 'add', DEMO_SP, '--nameid', 'x509'], ['sp', 'add', DEMO_SP, '--encrypt', '--no-encrypt'], ['sp', 'add', DEMO_SP, '--colour', 'red'], ['sp', 'show']]) {
+      assert.equal((await cli(...words)).code, 2, words.join(' '));
+    }
+  });
+
+  test('sp list, show and remove', async () => {
+    const list = await cli('sp', 'list');
+    assert.equal(list.code, 0);
+    assert.match(list.out, /https:\/\/wiki\.example\.org\/saml\/metadata  "Wiki"  nameid=email  certificates until 2046-01-01/);
+    const show = await cli('sp', 'show', WIKI);
+    assert.match(show.out, /encrypted:  yes \(AES-256-GCM, RSA-OAEP\)[\s\S]*policy:     staff-only/);
+    assert.equal((await cli('sp', 'show', 'https://nobody.example/sp')).code, 1);
+    assert.equal((await cli('sp', 'remove', WIKI)).code, 0);
+    assert.equal((await cli('sp', 'remove', WIKI)).code, 1);
+    assert.ok(!(await registered()).includes(WIKI));
+  });
+});

@@ -1,0 +1,112 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Profile } from '@node-saml/node-saml';
+import { boot, type Booted } from '../helpers/boot.ts';
+import { TestBrowser, type Page } from '../helpers/browser.ts';
+import { addLocalUser } from '../helpers/local-users.ts';
+import { TestSp, isPasswordPage, redirectMessageXml, samlPostForm, sendAuthnRequest, xmlsecVerify } from '../helpers/saml-sp.ts';
+
+const PASSWORD = 'Correct-horse-42';
+const LOGOUT_RESPONSE_ID = ['urn:oasis:names:tc:SAML:2.0:protocol:LogoutResponse'];
+
+describe('SAML Single Logout', () => {
+  let app: Booted;
+  let redirectSp: TestSp;
+  let postSp: TestSp;
+  let bystander: TestSp;
+
+  before(async () => {
+    app = await boot();
+    await addLocalUser(app.services, 'alice', PASSWORD);
+    [redirectSp, postSp, bystander] = await Promise.all([
+      TestSp.create(app, { name: 'slo-redirect', redirectSlo: true }),
+      TestSp.create(app, { name: 'slo-post', binding: 'post' }),
+      TestSp.create(app, { name: 'bystander' }),
+    ]);
+  });
+  after(() => app.close());
+
+  /** Signs in at `sp` (with a password unless the browser already has a session) and returns node-saml's profile. */
+  async function signedInAt(browser: TestBrowser, sp: TestSp): Promise<Profile> {
+    let page: Page = await sendAuthnRequest(browser, sp);
+    if (isPasswordPage(page)) page = await browser.submit(page, { username: 'alice', password: PASSWORD });
+    const { profile } = await sp.validate(samlPostForm(page).fields.SAMLResponse!);
+    return profile!;
+  }
+
+  const sessions = () => app.services.store.kv.count('sso-session');
+
+  test('HTTP-Redirect: the session ends and a signed LogoutResponse goes back by redirect', async () => {
+    const browser = new TestBrowser();
+    const profile = await signedInAt(browser, redirectSp);
+    const before = await sessions();
+    const answer = await browser.get(await redirectSp.logoutUrl(profile, 'bye'), { followRedirects: false });
+    assert.equal(answer.status, 303);
+    const location = answer.headers.get('location')!;
+    assert.ok(location.startsWith(`${redirectSp.sloUrl}?SAMLResponse=`));
+    const query = new URL(location).searchParams;
+    assert.equal(query.get('RelayState'), 'bye');
+    assert.equal(query.get('SigAlg'), 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+    const result = await redirectSp.client().validateRedirectAsync(Object.fromEntries(query), new URL(location).search.slice(1));
+    assert.equal(result.loggedOut, true);
+    assert.match(redirectMessageXml(location, 'SAMLResponse'), /status:Success"\/>/);
+    assert.equal(await sessions(), before - 1);
+    assert.ok(isPasswordPage(await sendAuthnRequest(browser, redirectSp)), 'the next AuthnRequest asks for the password');
+  });
+
+  test('HTTP-POST: signed LogoutRequest, 303 to pick up the session cookie, LogoutResponse by POST', async () => {
+    const browser = new TestBrowser();
+    const profile = await signedInAt(browser, postSp);
+    const fields = await postSp.logoutPostFields(profile, 'post-bye');
+    const hop = await browser.request(`${app.url}/saml/slo`, { method: 'POST', body: new URLSearchParams(fields), followRedirects: false });
+    assert.equal(hop.status, 303);
+    assert.match(hop.headers.get('location')!, /^\/saml\/slo\/continue\?id=/);
+    const page = await browser.get(new URL(hop.headers.get('location')!, app.url).toString());
+    const form = samlPostForm(page);
+    assert.equal(form.action, postSp.sloUrl);
+    assert.equal(form.fields.RelayState, 'post-bye');
+    const xml = Buffer.from(form.fields.SAMLResponse!, 'base64').toString('utf8');
+    assert.ok((await xmlsecVerify(xml, postSp.idpCertPems[0]!, { idAttributes: LOGOUT_RESPONSE_ID })).ok);
+    assert.deepEqual(await postSp.validate(form.fields.SAMLResponse!), { profile: null, loggedOut: true });
+    assert.ok(isPasswordPage(await sendAuthnRequest(browser, postSp)));
+  });
+
+  test('other participants remain uninformed: the status says PartialLogout', async () => {
+    const browser = new TestBrowser();
+    const profile = await signedInAt(browser, redirectSp);
+    await signedInAt(browser, bystander);
+    const answer = await browser.get(await redirectSp.logoutUrl(profile), { followRedirects: false });
+    assert.match(redirectMessageXml(answer.headers.get('location')!, 'SAMLResponse'), /status:Success"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:PartialLogout"\/>/);
+    assert.ok(isPasswordPage(await sendAuthnRequest(browser, bystander)), 'the IdP session is gone for everyone');
+  });
+
+  test('a LogoutRequest for no session here still answers Success and ends nothing', async () => {
+    const holder = new TestBrowser();
+    const profile = await signedInAt(holder, redirectSp);
+    const before = await sessions();
+    const answer = await new TestBrowser().get(await redirectSp.logoutUrl(profile), { followRedirects: false });
+    assert.match(redirectMessageXml(answer.headers.get('location')!, 'SAMLResponse'), /status:Success"\/>/);
+    assert.equal(await sessions(), before);
+    assert.ok(samlPostForm(await sendAuthnRequest(holder, redirectSp)), 'the other browser is still signed in');
+  });
+
+  test('a LogoutRequest naming another session index leaves this session alone', async () => {
+    const browser = new TestBrowser();
+    const profile = await signedInAt(browser, redirectSp);
+    const answer = await browser.get(await redirectSp.logoutUrl({ ...profile, sessionIndex: 'not-this-one' }), { followRedirects: false });
+    assert.equal(answer.status, 303);
+    assert.ok(samlPostForm(await sendAuthnRequest(browser, redirectSp)), 'still signed in');
+  });
+
+  test('an unsigned LogoutRequest from an SP that signs is refused and ends nothing', async () => {
+    const browser = new TestBrowser();
+    const profile = await signedInAt(browser, redirectSp);
+    const url = new URL(await redirectSp.logoutUrl(profile));
+    url.searchParams.delete('Signature');
+    url.searchParams.delete('SigAlg');
+    const refused = await browser.get(url.toString(), { followRedirects: false });
+    assert.equal(refused.status, 400);
+    assert.ok(app.logs.some((line) => line.code === 'SAML_SIGNATURE_INVALID' && line.level === 40));
+    assert.ok(samlPostForm(await sendAuthnRequest(browser, redirectSp)), 'still signed in');
+  });
+});

@@ -2,7 +2,6 @@ import { loadConfig, ConfigError } from './config/load.ts';
 import { buildServices } from './build-services.ts';
 import { createApp } from './app.ts';
 import { mintBootstrapSecretIfNeeded } from './admin/bootstrap.ts';
-import { seedDemo } from './demo/seed.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -10,7 +9,6 @@ async function main(): Promise<void> {
   const { logger } = services;
   if (services.secretKeyGeneratedAt) logger.warn({ file: services.secretKeyGeneratedAt }, 'generated a new key for secrets at rest; back it up with the data directory');
   await services.directory.startupCheck().catch((error) => logger.error({ err: error }, 'directory start-up check failed; sign-ins will fail until it is reachable'));
-  if (config.demo) await seedDemo(services);
   const app = await createApp(services);
   const server = app.listen(config.server.port, config.server.host);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));

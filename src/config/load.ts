@@ -46,7 +46,6 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.STEPGATE_SECRET_KEY) out.secretKey = env.STEPGATE_SECRET_KEY;
   if (env.STEPGATE_SECRET_KEY_FILE) out.secretKeyFile = env.STEPGATE_SECRET_KEY_FILE;
   if (env.LOG_LEVEL) out.log = { level: env.LOG_LEVEL };
-  if (env.STEPGATE_DEMO === '1') out.demo = true;
   return out;
 }
 

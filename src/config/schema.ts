@@ -101,8 +101,6 @@ export const configSchema = z.object({
     })
     .default({ default: 'permit-everyone', account: 'require-mfa-if-enrolled' }),
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
-  /** Demo mode seeds a demo user and sample apps. Never enable in production. */
-  demo: z.boolean().default(false),
 });
 
 export type Config = z.infer<typeof configSchema> & { server: { publicUrl: string } };

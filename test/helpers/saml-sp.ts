@@ -46,11 +46,6 @@ export class TestSp {
   readonly metadataXml: string;
   readonly options: TestSpOptions;
   readonly #idp: Booted;
-  /**
-   * Registrations run one at a time: LowdbCollections' read-change-write loses one of two concurrent
-   * puts (reported to the store owner), and tests create SPs in parallel to overlap the openssl runs.
-   */
-  static #registrations: Promise<unknown> = Promise.resolve();
   /** Shared by every client of this SP, so InResponseTo checks see the IDs of requests it sent. */
   readonly #cache = new Map<string, string>();
 
@@ -76,9 +71,7 @@ export class TestSp {
       await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'sp.key'), '-out', join(dir, 'sp.pem'), '-days', '365', '-subj', `/CN=${options.name}.sp.test`]);
       const [keyPem, certPem] = await Promise.all([readFile(join(dir, 'sp.key'), 'utf8'), readFile(join(dir, 'sp.pem'), 'utf8')]);
       const sp = new TestSp(idp, options, keyPem, certPem, await idpCertificates(idp.url));
-      const registration = TestSp.#registrations.then(() => createSpRegistry(idp.services.store, idp.services.clock).add(sp.metadataXml, { name: options.name, ...options.register }));
-      TestSp.#registrations = registration.catch(() => undefined);
-      await registration;
+      await createSpRegistry(idp.services.store, idp.services.clock).add(sp.metadataXml, { name: options.name, ...options.register });
       return sp;
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -1,0 +1,73 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestBrowser } from '../helpers/browser.ts';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('npm run demo', () => {
+  let child: ChildProcess;
+  let dataDir: string;
+  let output = '';
+  let ports: { idp: number; sp: number; rp: number };
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'stepgate-demo-'));
+    ports = { idp: await freePort(), sp: await freePort(), rp: await freePort() };
+    child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'scripts/demo/run.ts'], {
+      env: { ...process.env, DEMO_IDP_PORT: String(ports.idp), DEMO_SP_PORT: String(ports.sp), DEMO_RP_PORT: String(ports.rp), DEMO_DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`demo not ready in 30 s:\n${output}`)), 30_000);
+      child.stdout!.on('data', (chunk) => {
+        output += chunk.toString();
+        if (output.includes('Press Ctrl+C')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.stderr!.on('data', (chunk) => (output += chunk.toString()));
+      child.once('exit', (code) => reject(new Error(`demo exited with ${code}:\n${output}`)));
+    });
+  });
+
+  after(async () => {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const password = () => /Demo password: +(\S+)/.exec(output)![1]!;
+
+  test('the SAML sample app signs the demo user in and shows the attributes', async () => {
+    const browser = new TestBrowser();
+    const login = await browser.get(`http://localhost:${ports.sp}/login`);
+    assert.match(login.body, /Demo SAML app/);
+    const postForm = await browser.submit(login, { username: 'demo', password: password() });
+    const landed = await browser.submit(postForm);
+    assert.match(landed.body, /signed in/);
+    assert.match(landed.body, /demo@example\.org/);
+  });
+
+  test('the OIDC sample app signs the demo user in and shows the claims', async () => {
+    const browser = new TestBrowser();
+    const login = await browser.get(`http://localhost:${ports.rp}/login`);
+    assert.match(login.body, /Demo OIDC app/);
+    const landed = await browser.submit(login, { username: 'demo', password: password() });
+    assert.match(landed.body, /signed in/);
+    assert.match(landed.body, /preferred_username/);
+    assert.match(landed.body, /demo@example\.org/);
+  });
+});

@@ -6,6 +6,7 @@ import { securityHeaders } from './http/security-headers.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { loginRoutes } from './login/routes.ts';
+import { accountRoutes } from './account/account-routes.ts';
 import { logoutRoutes } from './session/logout-routes.ts';
 import { samlRoutes } from './saml/routes.ts';
 import { bootstrapRoutes } from './admin/bootstrap-routes.ts';
@@ -30,6 +31,7 @@ export async function createApp(services: Services): Promise<Express> {
   const formLimit = `${Math.ceil((services.config.saml.maxRequestBytes * 4) / 3 / 1024) + 8}kb`;
   app.use(express.urlencoded({ extended: false, limit: formLimit, parameterLimit: 50 }));
   app.use(loginRoutes({ interaction: services.interaction, directory: services.directory, regulator: services.regulator }));
+  app.use(accountRoutes(services));
   app.use(logoutRoutes(services));
   app.use(bootstrapRoutes(services));
   app.use(await samlRoutes(services));

@@ -14,7 +14,10 @@ import { LoginInteraction } from './login/interaction.ts';
 import { CookieJar } from './http/cookies.ts';
 import { Csrf } from './http/csrf.ts';
 import { SigningKeys, type SigningKeyRecord } from './keys/signing-keys.ts';
+import { buildPolicies, checkConfiguredPolicies } from './policy/build-policies.ts';
+import { buildMfa } from './mfa/build-mfa.ts';
 import type { Services } from './services.ts';
+import type { Store } from './store/store.ts';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -34,13 +37,17 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   const csrf = new Csrf(box, cookies, config.server.publicUrl);
   const sessions = new SessionService(store.kv, config.session, clock, cookies);
   const regulator = new Regulator(store.kv, config.regulation, clock);
-  const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit });
+  const { policies, networks } = buildPolicies(config, store, clock);
+  await checkConfiguredPolicies(config, policies);
+  const mfa = buildMfa(config, store, box, clock);
+  const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit, policies, networks, mfa: mfa.registry });
   const keys = new SigningKeys(store.collection<SigningKeyRecord>('signing-keys'), box, clock, new URL(config.server.publicUrl).hostname);
   await keys.ensure();
-  return { config, logger, clock, box, store, directory, sessions, regulator, interaction, cookies, csrf, keys, secretKeyGeneratedAt: generatedAt };
+  return { config, logger, clock, box, store, directory, sessions, regulator, interaction, cookies, csrf, keys, policies, networks, mfa, secretKeyGeneratedAt: generatedAt };
 }
 
-async function createDirectory(config: Config, store: LowdbStore, logger: Logger, clock: Clock): Promise<Directory> {
+/** Also used by CLI commands that need to look users up (policy explain). */
+export async function createDirectory(config: Config, store: Store, logger: Logger, clock: Clock): Promise<Directory> {
   if (config.directory.kind === 'local') return new LocalDirectory(localUsers(store), config.directory, clock);
   // Loaded only when configured, so the embedded default does not pull in the LDAP client.
   const { LdapDirectory } = await import('./directory/ldap-directory.ts');

@@ -10,6 +10,9 @@ import type { LoginInteraction } from './login/interaction.ts';
 import type { CookieJar } from './http/cookies.ts';
 import type { Csrf } from './http/csrf.ts';
 import type { SigningKeys } from './keys/signing-keys.ts';
+import type { PolicyStore } from './policy/policy-store.ts';
+import type { TrustedNetworks } from './policy/networks.ts';
+import type { MfaServices } from './mfa/build-mfa.ts';
 
 /** Everything the HTTP layer and the CLI use, built once by the composition root. */
 export interface Services {
@@ -25,4 +28,7 @@ export interface Services {
   cookies: CookieJar;
   csrf: Csrf;
   keys: SigningKeys;
+  policies: PolicyStore;
+  networks: TrustedNetworks;
+  mfa: MfaServices;
 }

@@ -6,8 +6,10 @@ import type { Clock } from '../core/clock.ts';
 export interface ParsedArgs {
   /** Words after the command name. */
   positional: string[];
-  /** --name value, --flag (true). Repeated options keep the last value. */
+  /** --name value, --flag (true). A repeated option keeps its last value here... */
   options: Record<string, string | boolean>;
+  /** ...and every value here, in order. */
+  repeated: Record<string, string[]>;
 }
 
 /** What a command gets: the validated config and, opened on first use, the store and secret box. */
@@ -33,16 +35,22 @@ export interface CliCommand {
 export function parseArgs(words: string[]): ParsedArgs {
   const positional: string[] = [];
   const options: Record<string, string | boolean> = {};
+  const repeated: Record<string, string[]> = {};
   for (let index = 0; index < words.length; index++) {
     const word = words[index]!;
     if (word.startsWith('--')) {
-      const [name, inline] = word.slice(2).split(/=(.*)/s, 2);
-      if (inline !== undefined) options[name!] = inline;
-      else if (words[index + 1] !== undefined && !words[index + 1]!.startsWith('--')) options[name!] = words[++index]!;
-      else options[name!] = true;
+      const [name, inline] = word.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+      const value = inline ?? (words[index + 1] !== undefined && !words[index + 1]!.startsWith('--') ? words[++index]! : true);
+      options[name] = value;
+      if (typeof value === 'string') (repeated[name] ??= []).push(value);
     } else positional.push(word);
   }
-  return { positional, options };
+  return { positional, options, repeated };
+}
+
+/** Every value of a list option, whether repeated (--x a --x b) or space-separated (--x "a b"). */
+export function listOption(args: ParsedArgs, name: string): string[] {
+  return (args.repeated[name] ?? []).flatMap((value) => value.split(/\s+/)).filter(Boolean);
 }
 
 export function stringOption(args: ParsedArgs, name: string): string | undefined {

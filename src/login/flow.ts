@@ -1,33 +1,92 @@
 import type { LoginResult } from '../core/types.ts';
 import type { SsoSession } from '../session/sso-session.ts';
 import type { LoginTransaction } from './transaction.ts';
-import { acrFor, amrFor } from '../policy/levels.ts';
+import type { Policy } from '../policy/policy-types.ts';
+import type { TrustedNetworks } from '../policy/networks.ts';
+import type { MfaMethodId } from '../policy/levels.ts';
+import { amrFor } from '../policy/levels.ts';
+import { decide } from '../policy/policy-engine.ts';
 
 export type FlowStep =
   | { kind: 'password' }
   | { kind: 'change-password' }
   | { kind: 'expiry-warning'; days: number }
+  /** Ask for a second factor; `methods`: enrolled methods the policy accepts. */
+  | { kind: 'mfa-challenge'; methods: MfaMethodId[] }
+  /** The policy needs a second factor the user has not set up yet but can set up now. */
+  | { kind: 'mfa-enroll'; methods: MfaMethodId[] }
+  /** The policy refuses: shown to the user, who may go back to the application with `result`. */
+  | { kind: 'denied'; message: string; result: LoginResult; policy: string; rule: string }
   | { kind: 'complete'; result: LoginResult };
 
+/** What the interaction looked up for one decision; the flow itself does no I/O. */
+export interface FlowFacts {
+  now: number;
+  /** The relying party's policy, already resolved (LoginRequest.rp.policy, or the default). */
+  policy: Policy;
+  networks: TrustedNetworks;
+  /** Client IP of the current request. */
+  ip: string;
+  /** Methods the session's user has set up. */
+  enrolledMethods: MfaMethodId[];
+  /** Methods a user can set up by themselves. */
+  enrollableMethods: MfaMethodId[];
+}
+
+const NO_USABLE_METHOD = 'This application needs a kind of second factor that you have not set up and cannot set up here. Contact your helpdesk.';
+
+function failure(error: Extract<LoginResult, { ok: false }>['error'], message: string): FlowStep {
+  return { kind: 'complete', result: { ok: false, error, message } };
+}
+
 /**
- * Decides the next sign-in step from the transaction and the SSO session. Pure: no I/O.
- * Policy and MFA steps slot in between "password ok" and "complete".
+ * Decides the next sign-in step from the transaction, the SSO session and the facts. Pure: no I/O.
+ * Order: password (and its account-state detours), then the policy decision, then second factor.
  */
-export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, now: number): FlowStep {
+export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, facts: FlowFacts): FlowStep {
   if (tx.pendingPasswordChange) return { kind: 'change-password' };
   if (tx.pendingExpiryWarning) return { kind: 'expiry-warning', days: tx.pendingExpiryWarning.days };
 
   const { request } = tx;
-  const freshPassword = tx.passwordVerifiedAt !== undefined;
-  const tooOld = request.maxAgeSec !== undefined && session !== undefined && now - session.authTime > request.maxAgeSec * 1000;
-  const needsPassword = !session || (!freshPassword && (request.forceAuthn || tooOld));
-  if (needsPassword) {
-    if (request.passive) return { kind: 'complete', result: { ok: false, error: 'login_required', message: 'The user is not signed in and the application asked not to show a sign-in page.' } };
+  const freshPassword = session !== undefined && tx.passwordSessionId === session.id;
+  const tooOld = request.maxAgeSec !== undefined && session !== undefined && facts.now - session.authTime > request.maxAgeSec * 1000;
+  if (!session || (!freshPassword && (request.forceAuthn || tooOld))) {
+    if (request.passive) return failure('login_required', 'The user is not signed in and the application asked not to show a sign-in page.');
     return { kind: 'password' };
   }
 
-  return {
-    kind: 'complete',
-    result: { ok: true, user: session.user, sessionId: session.id, authTime: session.authTime, factors: session.factors, amr: amrFor(session.factors), acr: acrFor(session.factors) },
-  };
+  const decision = decide(
+    {
+      policy: facts.policy,
+      user: session.user,
+      enrolledMethods: facts.enrolledMethods,
+      factors: session.factors,
+      network: { ip: facts.ip },
+      protocol: request.protocol,
+      requested: request.requestedAuthnContext,
+      now: facts.now,
+    },
+    facts.networks,
+  );
+  switch (decision.effect) {
+    case 'deny': {
+      const result: LoginResult = { ok: false, error: 'access_denied', message: decision.message };
+      return request.passive ? { kind: 'complete', result } : { kind: 'denied', message: decision.message, result, policy: decision.policy, rule: decision.rule.name };
+    }
+    case 'unmet':
+      return failure('unmet_authn_context', decision.message);
+    case 'allow':
+      return {
+        kind: 'complete',
+        result: { ok: true, user: session.user, sessionId: session.id, authTime: session.authTime, factors: session.factors, amr: amrFor(session.factors), acr: decision.acr },
+      };
+    case 'step-up': {
+      if (request.passive) return failure('interaction_required', 'The application needs a second factor and asked not to show a sign-in page.');
+      const usable = decision.anyOf.filter((method) => facts.enrolledMethods.includes(method));
+      if (usable.length > 0) return { kind: 'mfa-challenge', methods: usable };
+      const enrollable = decision.anyOf.filter((method) => facts.enrollableMethods.includes(method));
+      if (enrollable.length > 0) return { kind: 'mfa-enroll', methods: enrollable };
+      return { kind: 'denied', message: NO_USABLE_METHOD, result: { ok: false, error: 'access_denied', message: NO_USABLE_METHOD }, policy: decision.policy, rule: decision.rule.name };
+    }
+  }
 }

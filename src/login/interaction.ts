@@ -5,9 +5,12 @@ import type { SessionService } from '../session/session-service.ts';
 import type { SsoSession } from '../session/sso-session.ts';
 import type { Csrf } from '../http/csrf.ts';
 import type { AuditLog } from '../store/store.ts';
+import type { PolicyStore } from '../policy/policy-store.ts';
+import type { TrustedNetworks } from '../policy/networks.ts';
+import type { MfaRegistry } from '../mfa/registry.ts';
 import { AppError } from '../core/errors.ts';
 import { safeEqual } from '../core/secret-box.ts';
-import { nextStep, type FlowStep } from './flow.ts';
+import { nextStep, type FlowFacts, type FlowStep } from './flow.ts';
 import type { LoginTransaction, TransactionStore } from './transaction.ts';
 
 export interface InteractionDeps {
@@ -16,6 +19,9 @@ export interface InteractionDeps {
   csrf: Csrf;
   clock: Clock;
   audit: AuditLog;
+  policies: PolicyStore;
+  networks: TrustedNetworks;
+  mfa: MfaRegistry;
 }
 
 /**
@@ -44,20 +50,51 @@ export class LoginInteraction {
 
   /** Completes the transaction when no page is needed (redirect to the protocol), else redirects to the step page. */
   async advance(req: Request, res: Response, tx: LoginTransaction): Promise<void> {
-    const step = await this.step(req, tx);
-    if (step.kind === 'complete') await this.complete(res, tx, step.result);
-    else res.redirect(303, stepUrl(tx));
+    await this.advanceWith(req, res, tx, await this.deps.sessions.current(req));
   }
 
-  /** Same as advance, with a session just started in this request (its cookie is not back yet). */
-  async advanceWith(res: Response, tx: LoginTransaction, session: SsoSession): Promise<void> {
-    const step = nextStep(tx, session, this.deps.clock.now());
+  /** Same as advance, with a session started or changed in this request (its cookie may not be back yet). */
+  async advanceWith(req: Request, res: Response, tx: LoginTransaction, session: SsoSession | undefined): Promise<void> {
+    const step = await this.stepWith(req, tx, session);
     if (step.kind === 'complete') await this.complete(res, tx, step.result);
     else res.redirect(303, stepUrl(tx));
   }
 
   async step(req: Request, tx: LoginTransaction): Promise<FlowStep> {
-    return nextStep(tx, await this.deps.sessions.current(req), this.deps.clock.now());
+    return this.stepWith(req, tx, await this.deps.sessions.current(req));
+  }
+
+  /** Gathers the facts the pure flow needs (policy, enrolled methods, client IP) and asks it. */
+  async stepWith(req: Request, tx: LoginTransaction, session: SsoSession | undefined): Promise<FlowStep> {
+    const { policies, networks, mfa, clock } = this.deps;
+    const facts: FlowFacts = {
+      now: clock.now(),
+      policy: await policies.resolve(tx.request.rp.policy),
+      networks,
+      ip: req.clientIp,
+      enrolledMethods: session ? await mfa.enrolledMethods(session.user) : [],
+      enrollableMethods: mfa.enrollableMethods(),
+    };
+    return nextStep(tx, session, facts);
+  }
+
+  /**
+   * What the flow would do for `request` with this session, without a transaction: for protocol
+   * adapters that check whether an existing session can answer silently.
+   */
+  async preview(req: Request, request: LoginRequest, session: SsoSession | undefined): Promise<FlowStep> {
+    return this.stepWith(req, { id: 'preview', request, createdAt: this.deps.clock.now() }, session);
+  }
+
+  /**
+   * Records which session and user an MFA step is shown for; answers are accepted only from them.
+   * Showing the step again for another session (after logout and a new sign-in) rebinds it.
+   */
+  async bindMfa(tx: LoginTransaction, session: SsoSession): Promise<LoginTransaction> {
+    if (tx.mfa?.sessionId === session.id && tx.mfa.userId === session.user.id) return tx;
+    const bound = { ...tx, mfa: { sessionId: session.id, userId: session.user.id } };
+    await this.deps.transactions.save(bound);
+    return bound;
   }
 
   async complete(res: Response, tx: LoginTransaction, result: LoginResult): Promise<void> {

@@ -14,8 +14,16 @@ export interface LoginTransaction {
   /** The browser this transaction belongs to (binding cookie); bound on first use. */
   browserBinding?: string;
   createdAt: number;
-  /** Set when the password was verified within this transaction (ForceAuthn, max_age, prompt=login). */
-  passwordVerifiedAt?: number;
+  /**
+   * The SSO session whose password was verified within this transaction (ForceAuthn, max_age,
+   * prompt=login). Bound to the session, so a later session of this browser does not inherit it.
+   */
+  passwordSessionId?: string;
+  /**
+   * The session and user a second-factor step was shown for. MFA answers are accepted only from that
+   * session: not after a logout, and not for a transaction that never showed the step.
+   */
+  mfa?: { sessionId: string; userId: string };
   /** Password verified, but it must be changed before the sign-in can go on. */
   pendingPasswordChange?: { username: string; state: Extract<AccountState, 'password-expired' | 'must-change'> };
   /** Password verified and still valid, but expiring soon: warn once. */

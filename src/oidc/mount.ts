@@ -1,5 +1,27 @@
 import type { Express } from 'express';
 import type { Services } from '../services.ts';
+import { clientRegistry } from './client-registry.ts';
+import { SsoLinks } from './sso-links.ts';
+import { SsoState } from './sso-state.ts';
+import { SessionSync } from './session-sync.ts';
+import { buildProvider, sessionTtlSeconds } from './provider.ts';
+import { logProviderEvents } from './events.ts';
+import { interactionRoutes } from './interaction-routes.ts';
+import { providerBridge } from './koa-bridge.ts';
 
-/** Placeholder until the OIDC adapter lands. */
-export async function mountOidc(_app: Express, _services: Services): Promise<void> {}
+/**
+ * The OpenID Connect provider: oidc-provider answers the protocol, Stepgate's sign-in answers
+ * "who is this" through the interaction routes, and the SSO session is shared (see session-sync.ts,
+ * session-adapter.ts, sso-state.ts). Mounted before the body parser: oidc-provider reads its own bodies.
+ */
+export async function mountOidc(app: Express, services: Services): Promise<void> {
+  const clients = clientRegistry(services.store, services.box, services.clock);
+  const links = new SsoLinks(services.store.kv, services.sessions, sessionTtlSeconds(services));
+  const sso = new SsoState({ sessions: services.sessions, clients, links, interaction: services.interaction });
+  const provider = await buildProvider(services, { clients, links, sso });
+  const sync = new SessionSync({ provider, sso, links, sessions: services.sessions, audit: services.store.audit });
+  provider.use(sync.middleware());
+  logProviderEvents(provider, services.logger);
+  app.use(interactionRoutes({ provider, services, clients, sync }));
+  app.use(providerBridge(provider, services.config.server.publicUrl));
+}

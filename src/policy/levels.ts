@@ -28,3 +28,22 @@ export function amrFor(factors: Factor[]): Amr[] {
 export function acrFor(factors: Factor[]): AcrValue {
   return amrFor(factors).includes('mfa') ? ACR.mfa : ACR.password;
 }
+
+/** Second-factor methods Stepgate can drive; policies name them to say which count. */
+export const MFA_METHOD_IDS = ['totp', 'webauthn', 'push'] as const;
+export type MfaMethodId = (typeof MFA_METHOD_IDS)[number];
+
+/** The RFC 8176 value each method records in the session when it succeeds. */
+export const METHOD_AMR: Readonly<Record<MfaMethodId, Amr>> = { totp: 'otp', webauthn: 'hwk', push: 'swk' };
+
+/**
+ * The level a session reached for one decision: MFA counts only when the second factor is one of the
+ * allowed methods and not older than `freshSince` (epoch ms).
+ */
+export function levelReached(factors: readonly Factor[], allowed: readonly MfaMethodId[], freshSince = -Infinity): number {
+  const amrs = new Set(allowed.map((method) => METHOD_AMR[method]));
+  const password = factors.some((factor) => factor.method === 'pwd');
+  const second = factors.some((factor) => amrs.has(factor.method) && factor.at >= freshSince);
+  if (password && second) return levelOf(ACR.mfa);
+  return password ? levelOf(ACR.password) : -1;
+}

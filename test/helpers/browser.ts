@@ -20,6 +20,11 @@ export class TestBrowser {
   readonly cookies = new Map<string, Map<string, string>>();
   /** Every URL visited, in order, including redirects. */
   readonly history: string[] = [];
+  /**
+   * Redirects to a URL starting with one of these are not followed: the redirect itself is returned
+   * (its Location is e.g. a relying party's callback that nothing listens on).
+   */
+  readonly stopAt: string[] = [];
 
   cookieHeader(url: string): string {
     const host = new URL(url).host;
@@ -54,8 +59,9 @@ export class TestBrowser {
       const response = await fetch(current, { method, body, headers, redirect: 'manual' });
       this.#store(current, response);
       const location = response.headers.get('location');
-      if (init.followRedirects !== false && location && response.status >= 300 && response.status < 400) {
-        current = new URL(location, current).toString();
+      const next = location ? new URL(location, current).toString() : undefined;
+      if (init.followRedirects !== false && next && response.status >= 300 && response.status < 400 && !this.stopAt.some((prefix) => next.startsWith(prefix))) {
+        current = next;
         if (response.status !== 307 && response.status !== 308) {
           method = 'GET';
           body = undefined;

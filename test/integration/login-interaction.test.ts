@@ -146,8 +146,9 @@ describe('sign-in interaction (local directory)', () => {
     const done = await browser.submit(changePage, { currentPassword: PASSWORD, newPassword: 'Another-pass-77', confirmPassword: 'Another-pass-77' });
     assert.match(done.url, /\/resume\?tx=/);
     assert.equal((await resultOf(tx.id))?.ok, true);
-    const oldPassword = await open(new TestBrowser());
-    const stale = await new TestBrowser().submit(oldPassword.page, { username: 'mike', password: PASSWORD });
+    const fresh = new TestBrowser();
+    const oldPassword = await open(fresh);
+    const stale = await fresh.submit(oldPassword.page, { username: 'mike', password: PASSWORD });
     assert.match(stale.body, /Invalid username or password\./);
   });
 

@@ -1,3 +1,121 @@
-import type { CliCommand } from '../command.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { CliCommand, CliContext } from '../command.ts';
+import { stringOption, UsageError } from '../command.ts';
+import { readSecretOption } from '../read-secret.ts';
+import { buildMfa } from '../../mfa/build-mfa.ts';
+import type { TotpAdmin, TotpStatusRow } from '../../mfa/totp/totp-admin.ts';
+import { exportTotp, importTotp, MIN_EXPORT_PASSWORD_LENGTH } from '../../mfa/totp/totp-transfer.ts';
 
-export const mfaCommands: CliCommand[] = [];
+async function mfaServices(context: CliContext) {
+  return buildMfa(context.config, await context.store(), context.box(), context.clock);
+}
+
+function time(at: number | undefined): string {
+  return at === undefined ? '-' : new Date(at).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+function statusText(row: TotpStatusRow): string {
+  if (row.status !== 'Locked') return row.status;
+  return row.lockedUntil === null ? 'Locked (until unlocked)' : `Locked (until ${time(row.lockedUntil)})`;
+}
+
+async function userArgument(context: CliContext, admin: TotpAdmin, username: string | undefined) {
+  if (!username) throw new UsageError('a username is required');
+  const user = await admin.find(username);
+  if (!user) context.err(`No user "${username}" with a TOTP registration${context.config.directory.kind === 'local' ? ' or in the local directory' : ''}.`);
+  return user;
+}
+
+function password(args: Parameters<CliCommand['run']>[0]): string {
+  const value = readSecretOption(args);
+  if (value === undefined) throw new UsageError('--password-file FILE (or --password-stdin) is required');
+  if (value.length < MIN_EXPORT_PASSWORD_LENGTH) throw new UsageError(`the password must have at least ${MIN_EXPORT_PASSWORD_LENGTH} characters`);
+  return value;
+}
+
+export const mfaCommands: CliCommand[] = [
+  {
+    name: 'mfa list',
+    summary: 'TOTP status per user: Active / Locked / Unregistered, last attempt and success',
+    help: `Usage: npm run cli -- mfa list [--search '*jo*']
+
+One line per user: status, registration date, last attempt (time, client IP, result), last successful
+code (time, client IP) and backup codes left. --search filters usernames with * wildcards (case-insensitive).
+Users of the local directory are listed even without a registration; LDAP users once registered.`,
+    async run(args, context) {
+      const rows = await (await mfaServices(context)).totpAdmin.list(stringOption(args, 'search') ?? '*');
+      context.out(`${'USER'.padEnd(20)} ${'STATUS'.padEnd(32)} ${'REGISTERED'.padEnd(16)} ${'LAST ATTEMPT'.padEnd(40)} ${'LAST SUCCESS'.padEnd(36)} BACKUP`);
+      for (const row of rows) {
+        const attempt = row.lastAttempt ? `${time(row.lastAttempt.at)} ${row.lastAttempt.ip} ${row.lastAttempt.ok ? 'ok' : 'failed'}` : '-';
+        const success = row.lastSuccess ? `${time(row.lastSuccess.at)} ${row.lastSuccess.ip}` : '-';
+        context.out(`${row.username.padEnd(20)} ${statusText(row).padEnd(32)} ${time(row.registeredAt).padEnd(16)} ${attempt.padEnd(40)} ${success.padEnd(36)} ${row.status === 'Unregistered' ? '-' : row.backupCodesLeft}`);
+      }
+      if (rows.length === 0) context.out('(no matching users)');
+      return 0;
+    },
+  },
+  {
+    name: 'mfa unlock',
+    summary: "lift a user's TOTP lock after too many wrong codes",
+    help: 'Usage: npm run cli -- mfa unlock USERNAME\n\nClears the lock and the count of wrong codes. A running server sees it within a second.',
+    async run(args, context) {
+      const { totpAdmin } = await mfaServices(context);
+      const user = await userArgument(context, totpAdmin, args.positional[0]);
+      if (!user) return 1;
+      await totpAdmin.unlock(user.id);
+      await (await context.store()).audit.record({ type: 'mfa.unlock', outcome: 'success', userId: user.id, username: user.username, reason: 'cli' });
+      context.out(`Unlocked ${user.username}.`);
+      return 0;
+    },
+  },
+  {
+    name: 'mfa reset',
+    summary: "remove a user's TOTP registration and backup codes",
+    help: 'Usage: npm run cli -- mfa reset USERNAME\n\nThe user sets up an authenticator app again at the next sign-in that needs a second factor.',
+    async run(args, context) {
+      const { totpAdmin } = await mfaServices(context);
+      const user = await userArgument(context, totpAdmin, args.positional[0]);
+      if (!user) return 1;
+      const removed = await totpAdmin.reset(user.id);
+      await (await context.store()).audit.record({ type: 'mfa.reset', outcome: 'success', userId: user.id, username: user.username, reason: 'cli' });
+      context.out(removed ? `Removed the TOTP registration of ${user.username}.` : `${user.username} had no TOTP registration; counters cleared.`);
+      return 0;
+    },
+  },
+  {
+    name: 'mfa export',
+    summary: 'write every TOTP registration to a password-encrypted file',
+    help: `Usage: npm run cli -- mfa export --out FILE --password-file PWFILE
+
+Encrypts with a key derived from the password (scrypt, AES-256-GCM); at least ${MIN_EXPORT_PASSWORD_LENGTH} characters.
+Backup codes are not exported (their hashes are keyed to this installation): users make new ones.`,
+    async run(args, context) {
+      const out = stringOption(args, 'out');
+      if (!out) throw new UsageError('--out FILE is required');
+      const { text, count } = await exportTotp((await mfaServices(context)).enrollments, password(args));
+      writeFileSync(out, text, { mode: 0o600 });
+      context.out(`Exported ${count} TOTP registration${count === 1 ? '' : 's'} to ${out}.`);
+      return 0;
+    },
+  },
+  {
+    name: 'mfa import',
+    summary: 'add TOTP registrations from a file made by mfa export',
+    help: `Usage: npm run cli -- mfa import --in FILE --password-file PWFILE [--replace]
+
+Existing registrations are kept (and listed as skipped) unless --replace is given.`,
+    async run(args, context) {
+      const file = stringOption(args, 'in');
+      if (!file) throw new UsageError('--in FILE is required');
+      try {
+        const { imported, skipped } = await importTotp((await mfaServices(context)).enrollments, readFileSync(file, 'utf8'), password(args), { replace: args.options.replace === true });
+        context.out(`Imported ${imported} TOTP registration${imported === 1 ? '' : 's'}.${skipped.length ? ` Skipped (already registered): ${skipped.join(', ')}.` : ''}`);
+        return 0;
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        context.err(`Import failed: ${(error as Error).message}.`);
+        return 1;
+      }
+    },
+  },
+];

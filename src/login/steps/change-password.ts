@@ -44,7 +44,7 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   const outcome = await deps.directory.authenticate(username, next);
   if (!outcome.ok) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: outcome.reason } });
   const session = await sessions.start(req, res, outcome.user, [{ method: 'pwd', at: clock.now() }]);
-  const updated: LoginTransaction = { ...tx, pendingPasswordChange: undefined, pendingExpiryWarning: undefined, passwordVerifiedAt: clock.now() };
+  const updated: LoginTransaction = { ...tx, pendingPasswordChange: undefined, pendingExpiryWarning: undefined, passwordSessionId: session.id };
   await transactions.save(updated);
-  await deps.interaction.advanceWith(res, updated, session);
+  await deps.interaction.advanceWith(req, res, updated, session);
 }

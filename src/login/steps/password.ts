@@ -73,9 +73,9 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   await audit.record({ ...base, username: outcome.user.username, userId: outcome.user.id, outcome: 'success' });
   const next: LoginTransaction = {
     ...tx,
-    passwordVerifiedAt: clock.now(),
+    passwordSessionId: session.id,
     pendingExpiryWarning: outcome.passwordExpiresInDays !== undefined ? { days: outcome.passwordExpiresInDays, username: outcome.user.username } : undefined,
   };
   await interaction.deps.transactions.save(next);
-  await interaction.advanceWith(res, next, session);
+  await interaction.advanceWith(req, res, next, session);
 }

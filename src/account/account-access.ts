@@ -1,0 +1,51 @@
+import type { Request } from 'express';
+import type { KeyValue } from '../store/store.ts';
+import type { LoginRequest } from '../core/types.ts';
+import type { SessionService } from '../session/session-service.ts';
+import type { SsoSession } from '../session/sso-session.ts';
+import type { MfaRegistry } from '../mfa/registry.ts';
+
+const NAMESPACE = 'account-grant';
+/** Like "sudo" mode: account changes are allowed this long after the account policy was satisfied. */
+const GRANT_SECONDS = 10 * 60;
+export const ACCOUNT_RP_ID = 'stepgate:account';
+
+/**
+ * The "my security" page signs in through the same interaction as any application, under its own
+ * policy (config policies.account, by default MFA for users who have it). Protocol 'oidc' only labels
+ * the transaction; the account routes take its result themselves.
+ */
+export function accountLoginRequest(policy: string): LoginRequest {
+  return { protocol: 'oidc', rpId: ACCOUNT_RP_ID, rpName: 'your security settings', rp: { policy, allowPasswordChange: true }, resumePath: '/account/resume', forceAuthn: false, passive: false };
+}
+
+/**
+ * Which SSO sessions passed the account policy recently. A grant dies with its session, and also when
+ * the user's enrolled methods change: a grant earned with a password only, before the user had a second
+ * factor, must not reach backup codes of a factor set up afterwards (possibly by someone else).
+ */
+export class AccountAccess {
+  readonly #kv: KeyValue;
+  readonly #sessions: SessionService;
+  readonly #mfa: MfaRegistry;
+
+  constructor(kv: KeyValue, sessions: SessionService, mfa: MfaRegistry) {
+    this.#kv = kv;
+    this.#sessions = sessions;
+    this.#mfa = mfa;
+  }
+
+  async grant(session: SsoSession): Promise<void> {
+    const enrolled = await this.#mfa.enrolledMethods(session.user);
+    await this.#kv.set(NAMESPACE, session.id, { enrolled }, { ttlSeconds: GRANT_SECONDS, durable: false });
+  }
+
+  /** The current session when it holds a live grant for the user's current methods. */
+  async session(req: Request): Promise<SsoSession | undefined> {
+    const session = await this.#sessions.current(req);
+    if (!session) return undefined;
+    const grant = await this.#kv.get<{ enrolled: string[] }>(NAMESPACE, session.id);
+    const enrolled = await this.#mfa.enrolledMethods(session.user);
+    return grant && grant.enrolled.join() === enrolled.join() ? session : undefined;
+  }
+}

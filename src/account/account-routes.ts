@@ -1,0 +1,94 @@
+import { Router, type Request, type Response } from 'express';
+import type { Services } from '../services.ts';
+import type { SsoSession } from '../session/sso-session.ts';
+import { AppError } from '../core/errors.ts';
+import { sendPage } from '../http/render.ts';
+import { qrCodeDataUri } from '../mfa/qr-code.ts';
+import { AccountAccess, ACCOUNT_RP_ID, accountLoginRequest } from './account-access.ts';
+import { securityPage } from '../../views/account/security.ts';
+import { totpEnrollPage } from '../../views/mfa/totp-enroll.ts';
+import { backupCodesPage } from '../../views/mfa/backup-codes.ts';
+import { codeProblemMessage, type CodeProblem } from '../../views/mfa/messages.ts';
+import { messagePage } from '../../views/message.ts';
+
+const HOME = '/account/security';
+
+/** "My security": TOTP status, self-enrollment, backup codes. Reached through the account policy. */
+export function accountRoutes(services: Services): Router {
+  const router = Router();
+  const { csrf, sessions, interaction, clock, config } = services;
+  const { totp, totpAdmin } = services.mfa;
+  const access = new AccountAccess(services.store.kv, sessions, services.mfa.registry);
+  const audit = (req: Request, session: SsoSession, type: string, outcome: 'success' | 'failure', reason?: string) =>
+    services.store.audit.record({ type, outcome, reason, rp: ACCOUNT_RP_ID, userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId, method: 'totp' });
+
+  /** The granted session, or undefined after sending the browser through the sign-in. */
+  async function granted(req: Request, res: Response): Promise<SsoSession | undefined> {
+    const session = await access.session(req);
+    if (!session) await interaction.start(req, res, accountLoginRequest(config.policies.account));
+    return session;
+  }
+
+  async function showEnroll(req: Request, res: Response, session: SsoSession, problem?: CodeProblem): Promise<void> {
+    const view = await totp.enrollment.begin(session.user);
+    const page = totpEnrollPage({
+      action: `${HOME}/totp`,
+      csrf: csrf.token(req, res),
+      reason: 'With an authenticator app, signing in needs your password and a code from your phone.',
+      secret: view.secret,
+      qrDataUri: await qrCodeDataUri(view.uri),
+      digits: view.digits,
+      periodSeconds: view.periodSeconds,
+      algorithm: view.algorithm,
+      error: problem && codeProblemMessage(problem, view.digits, { backupCodesAccepted: false }),
+    });
+    sendPage(res, page, problem ? 400 : 200);
+  }
+
+  router.get(HOME, async (req, res) => {
+    const session = await granted(req, res);
+    if (!session) return;
+    const status = await totpAdmin.statusOf(session.user);
+    sendPage(res, securityPage({ status, now: clock.now(), csrf: csrf.token(req, res), enrollHref: `${HOME}/totp`, regenerateAction: `${HOME}/backup-codes` }));
+  });
+
+  router.get('/account/resume', async (req, res) => {
+    const { request, result } = await interaction.takeResult(req, String(req.query.tx ?? ''), 'oidc');
+    if (request.rpId !== ACCOUNT_RP_ID) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'not-an-account-transaction' } });
+    if (!result.ok) return sendPage(res, messagePage({ title: 'Access denied', message: result.message }), 403);
+    const session = await sessions.byId(result.sessionId);
+    if (!session) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'session-ended' } });
+    await access.grant(session);
+    res.redirect(303, HOME);
+  });
+
+  router.get(`${HOME}/totp`, async (req, res) => {
+    const session = await granted(req, res);
+    if (!session) return;
+    if (await totp.isEnrolled(session.user)) return res.redirect(303, HOME);
+    await showEnroll(req, res, session);
+  });
+
+  router.post(`${HOME}/totp`, async (req, res) => {
+    csrf.verify(req);
+    const session = await granted(req, res);
+    if (!session) return;
+    const result = await totp.enrollment.finish({ user: session.user, ip: req.clientIp }, req.body?.code);
+    await audit(req, session, 'mfa.enroll', result.ok ? 'success' : 'failure', result.ok ? undefined : result.reason);
+    if (!result.ok) return showEnroll(req, res, session, result.reason);
+    await access.grant(await sessions.addFactor(session, { method: result.amr, at: clock.now() }));
+    sendPage(res, backupCodesPage({ codes: result.backupCodes, notice: 'Your authenticator app is set up.', next: { href: HOME, label: 'Back to my security settings' } }));
+  });
+
+  router.post(`${HOME}/backup-codes`, async (req, res) => {
+    csrf.verify(req);
+    const session = await granted(req, res);
+    if (!session) return;
+    if (!(await totp.isEnrolled(session.user))) return res.redirect(303, HOME);
+    const codes = await services.mfa.backupCodes.regenerate(session.user.id, config.mfa.totp.backupCodes, clock.now());
+    await audit(req, session, 'mfa.backup-codes.regenerate', 'success');
+    sendPage(res, backupCodesPage({ codes, notice: 'New backup codes were made; the old ones no longer work.', next: { href: HOME, label: 'Back to my security settings' } }));
+  });
+
+  return router;
+}

@@ -1,0 +1,48 @@
+import type { Request, Response } from 'express';
+import type { LoginInteraction } from '../interaction.ts';
+import { stepUrl } from '../interaction.ts';
+import type { LoginTransaction } from '../transaction.ts';
+import type { SsoSession } from '../../session/sso-session.ts';
+import type { MfaMethod } from '../../mfa/mfa-method.ts';
+import { sendPage } from '../../http/render.ts';
+import { totpChallengePage } from '../../../views/mfa/totp-challenge.ts';
+import { codeProblemMessage, lockMessage } from '../../../views/mfa/messages.ts';
+import { mfaAnswerContext } from './mfa-guard.ts';
+
+const STATUS = { invalid: 401, replayed: 401, malformed: 400, locked: 429 } as const;
+
+type Problem = Exclude<keyof typeof STATUS, 'locked'>;
+
+/** The code page; while the method is locked it says until when instead of showing the form. */
+export async function showMfaChallenge(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, session: SsoSession, method: MfaMethod, problem?: Problem): Promise<void> {
+  const { csrf, clock } = interaction.deps;
+  const view = await method.startChallenge({ user: session.user, ip: req.clientIp });
+  const digits = view.digits ?? 6;
+  const locked = view.lockedUntil !== undefined ? lockMessage(view.lockedUntil, clock.now()) : undefined;
+  const page = totpChallengePage({
+    action: stepUrl(tx, `/mfa/${method.id}`),
+    csrf: csrf.token(req, res),
+    rpName: tx.request.rpName,
+    digits,
+    locked,
+    backupCodesLeft: view.backupCodesLeft ?? 0,
+    error: problem && codeProblemMessage(problem, digits, { backupCodesAccepted: true }),
+  });
+  sendPage(res, page, locked ? STATUS.locked : problem ? STATUS[problem] : 200);
+}
+
+/** Checks the answer; on success the session records the factor and the flow goes on. */
+export async function submitMfaChallenge(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, methodParam: string): Promise<void> {
+  const { session, method } = await mfaAnswerContext(req, interaction, tx, 'mfa-challenge', methodParam);
+  const { audit, clock, sessions } = interaction.deps;
+  const result = await method.verify({ user: session.user, ip: req.clientIp }, req.body?.code);
+  const base = { type: 'login.mfa', method: method.id, rp: tx.request.rpId, userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId };
+  if (result.ok) {
+    await audit.record({ ...base, outcome: 'success', ...(result.backupCodesLeft !== undefined ? { reason: 'backup-code', backupCodesLeft: result.backupCodesLeft } : {}) });
+    const updated = await sessions.addFactor(session, { method: result.amr, at: clock.now() });
+    await interaction.advanceWith(req, res, tx, updated);
+    return;
+  }
+  await audit.record({ ...base, outcome: 'failure', reason: result.reason });
+  await showMfaChallenge(req, res, interaction, tx, session, method, result.reason === 'locked' ? undefined : result.reason);
+}

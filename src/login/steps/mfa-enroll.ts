@@ -1,0 +1,48 @@
+import type { Request, Response } from 'express';
+import type { LoginInteraction } from '../interaction.ts';
+import { stepUrl } from '../interaction.ts';
+import type { LoginTransaction } from '../transaction.ts';
+import type { SsoSession } from '../../session/sso-session.ts';
+import type { MfaMethod } from '../../mfa/mfa-method.ts';
+import { AppError } from '../../core/errors.ts';
+import { sendPage } from '../../http/render.ts';
+import { qrCodeDataUri } from '../../mfa/qr-code.ts';
+import { totpEnrollPage } from '../../../views/mfa/totp-enroll.ts';
+import { backupCodesPage } from '../../../views/mfa/backup-codes.ts';
+import { codeProblemMessage, type CodeProblem } from '../../../views/mfa/messages.ts';
+import { mfaAnswerContext } from './mfa-guard.ts';
+
+function enrollmentOf(method: MfaMethod) {
+  if (!method.enrollment) throw new AppError('INTERNAL', { detail: { reason: 'method-without-enrollment', method: method.id } });
+  return method.enrollment;
+}
+
+/** Setup page: the secret as QR code and as text; reloading shows the same secret until it expires. */
+export async function showMfaEnroll(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, session: SsoSession, method: MfaMethod, problem?: CodeProblem): Promise<void> {
+  const view = await enrollmentOf(method).begin(session.user);
+  const page = totpEnrollPage({
+    action: stepUrl(tx, `/mfa/${method.id}/enroll`),
+    csrf: interaction.deps.csrf.token(req, res),
+    reason: `${tx.request.rpName} needs a second step when you sign in, and you have not set one up yet. It takes a minute.`,
+    secret: view.secret,
+    qrDataUri: await qrCodeDataUri(view.uri),
+    digits: view.digits,
+    periodSeconds: view.periodSeconds,
+    algorithm: view.algorithm,
+    error: problem && codeProblemMessage(problem, view.digits, { backupCodesAccepted: false }),
+  });
+  sendPage(res, page, problem ? (problem === 'malformed' ? 400 : 401) : 200);
+}
+
+/** Activates the method with a current code, records the factor, and shows the backup codes once. */
+export async function submitMfaEnroll(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, methodParam: string): Promise<void> {
+  const { session, method } = await mfaAnswerContext(req, interaction, tx, 'mfa-enroll', methodParam);
+  const { audit, clock, sessions, csrf } = interaction.deps;
+  const result = await enrollmentOf(method).finish({ user: session.user, ip: req.clientIp }, req.body?.code);
+  const base = { type: 'mfa.enroll', method: method.id, rp: tx.request.rpId, userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId };
+  await audit.record({ ...base, outcome: result.ok ? 'success' : 'failure', ...(result.ok ? {} : { reason: result.reason }) });
+  if (!result.ok) return showMfaEnroll(req, res, interaction, tx, session, method, result.reason);
+  const updated = await sessions.addFactor(session, { method: result.amr, at: clock.now() });
+  if (result.backupCodes.length === 0) return interaction.advanceWith(req, res, tx, updated);
+  sendPage(res, backupCodesPage({ codes: result.backupCodes, notice: 'Your authenticator app is set up.', next: { action: stepUrl(tx, '/continue'), csrf: csrf.token(req, res), label: `Continue to ${tx.request.rpName}` } }));
+}

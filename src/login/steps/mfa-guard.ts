@@ -1,0 +1,33 @@
+import type { Request } from 'express';
+import type { LoginInteraction } from '../interaction.ts';
+import type { LoginTransaction } from '../transaction.ts';
+import type { SsoSession } from '../../session/sso-session.ts';
+import type { MfaMethod, MfaMethodId } from '../../mfa/mfa-method.ts';
+import { MFA_METHOD_IDS } from '../../policy/levels.ts';
+import { AppError } from '../../core/errors.ts';
+
+/**
+ * An MFA answer counts only when (1) this transaction showed the MFA step to (2) the session that is
+ * still current, and (3) the flow, asked again now, still wants exactly this step and method. This
+ * closes posting a code to another interaction, reusing one after logout, and skipping steps.
+ */
+export async function mfaAnswerContext(req: Request, interaction: LoginInteraction, tx: LoginTransaction, expected: 'mfa-challenge' | 'mfa-enroll', methodParam: string): Promise<{ session: SsoSession; method: MfaMethod }> {
+  const session = await interaction.deps.sessions.current(req);
+  if (!session || !tx.mfa || tx.mfa.sessionId !== session.id || tx.mfa.userId !== session.user.id) {
+    throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'mfa-answer-not-bound-to-this-session', hasSession: !!session, shown: !!tx.mfa } });
+  }
+  const step = await interaction.stepWith(req, tx, session);
+  const methodId = MFA_METHOD_IDS.find((id) => id === methodParam);
+  const method = methodId && interaction.deps.mfa.get(methodId);
+  if (step.kind !== expected || !method || !step.methods.includes(method.id)) {
+    throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'mfa-step-not-due', step: step.kind, method: methodParam } });
+  }
+  return { session, method };
+}
+
+/** The method a step page shows: the first the policy accepts (TOTP is the only one so far). */
+export function firstMethod(interaction: LoginInteraction, methods: readonly MfaMethodId[]): MfaMethod {
+  const method = methods.map((id) => interaction.deps.mfa.get(id)).find((candidate) => candidate !== undefined);
+  if (!method) throw new AppError('INTERNAL', { detail: { reason: 'no-registered-mfa-method', methods } });
+  return method;
+}

@@ -1,0 +1,55 @@
+import type { Amr, User } from '../core/types.ts';
+import type { MfaMethodId } from '../policy/levels.ts';
+
+export type { MfaMethodId } from '../policy/levels.ts';
+
+/** Who is answering a challenge, and from where (lockout status and audit show the IP). */
+export interface ChallengeContext {
+  user: User;
+  ip: string;
+}
+
+/** What a challenge page needs to show. */
+export interface ChallengeView {
+  method: MfaMethodId;
+  /** Set while the method is locked: epoch ms when it unlocks, or null when only an administrator can unlock it. */
+  lockedUntil?: number | null;
+  /** Length of the expected code, for code-based methods. */
+  digits?: number;
+  backupCodesLeft?: number;
+}
+
+export type VerifyResult =
+  | { ok: true; amr: Amr; backupCodesLeft?: number }
+  /**
+   * malformed: not shaped like a code (not counted as a failure); replayed: a correct code used before;
+   * locked: too many wrong codes (`lockedUntil` as in ChallengeView).
+   */
+  | { ok: false; reason: 'invalid' | 'malformed' | 'replayed' | 'locked'; lockedUntil?: number | null };
+
+/** A secret to show while enrolling, as text and as an otpauth:// URI (rendered as a QR code). */
+export interface EnrollmentView {
+  method: MfaMethodId;
+  secret: string;
+  uri: string;
+  digits: number;
+  periodSeconds: number;
+  algorithm: string;
+}
+
+export type EnrollmentResult = { ok: true; amr: Amr; backupCodes: string[] } | { ok: false; reason: 'invalid' | 'malformed' | 'expired' };
+
+/** Self-service setup, activated only once the user proves the new authenticator works. */
+export interface MfaEnrollment {
+  begin(user: User): Promise<EnrollmentView>;
+  finish(context: ChallengeContext, response: unknown): Promise<EnrollmentResult>;
+}
+
+/** One second-factor method. Implementations own their storage; the login flow only sees this seam. */
+export interface MfaMethod {
+  readonly id: MfaMethodId;
+  isEnrolled(user: User): Promise<boolean>;
+  startChallenge(context: ChallengeContext): Promise<ChallengeView>;
+  verify(context: ChallengeContext, response: unknown): Promise<VerifyResult>;
+  enrollment?: MfaEnrollment;
+}

@@ -1,0 +1,73 @@
+import type { Collection, KeyValue } from '../../store/store.ts';
+import type { SecretBox } from '../../core/secret-box.ts';
+import type { TotpParameters } from './totp-codes.ts';
+
+/** AAD of sealed TOTP secrets: a sealed value made for another purpose cannot be passed off as one. */
+export const SECRET_PURPOSE = 'totp-secret';
+const PENDING_NAMESPACE = 'mfa-totp-pending';
+const PENDING_TTL_SECONDS = 15 * 60;
+
+/** An active TOTP registration (collection 'mfa-enrollments', id = user id). The secret is sealed, never stored in clear. */
+export interface TotpEnrollment extends TotpParameters {
+  id: string;
+  username: string;
+  sealedSecret: string;
+  createdAt: number;
+}
+
+/** A secret shown to the user but not confirmed with a code yet. */
+interface PendingEnrollment extends TotpParameters {
+  sealedSecret: string;
+  createdAt: number;
+}
+
+/** Where TOTP registrations live: confirmed ones in a collection, pending ones briefly in memory. */
+export class TotpEnrollments {
+  readonly #records: Collection<TotpEnrollment>;
+  readonly #kv: KeyValue;
+  readonly #box: SecretBox;
+
+  constructor(records: Collection<TotpEnrollment>, kv: KeyValue, box: SecretBox) {
+    this.#records = records;
+    this.#kv = kv;
+    this.#box = box;
+  }
+
+  get(userId: string): Promise<TotpEnrollment | undefined> {
+    return this.#records.get(userId);
+  }
+
+  list(): Promise<TotpEnrollment[]> {
+    return this.#records.list();
+  }
+
+  secretOf(enrollment: { sealedSecret: string }): string {
+    return this.#box.openText(enrollment.sealedSecret, SECRET_PURPOSE);
+  }
+
+  async put(userId: string, username: string, secret: string, parameters: TotpParameters, createdAt: number): Promise<void> {
+    await this.#records.put({ id: userId, username, sealedSecret: this.#box.seal(secret, SECRET_PURPOSE), ...parameters, createdAt });
+  }
+
+  remove(userId: string): Promise<boolean> {
+    return this.#records.remove(userId);
+  }
+
+  /** Memory only and short-lived: an unconfirmed secret is worthless after a restart, and is sealed anyway. */
+  async setPending(userId: string, secret: string, parameters: TotpParameters, createdAt: number): Promise<void> {
+    const pending: PendingEnrollment = { sealedSecret: this.#box.seal(secret, SECRET_PURPOSE), ...parameters, createdAt };
+    await this.#kv.set(PENDING_NAMESPACE, userId, pending, { ttlSeconds: PENDING_TTL_SECONDS, durable: false });
+  }
+
+  async pending(userId: string): Promise<(TotpParameters & { secret: string; createdAt: number }) | undefined> {
+    const pending = await this.#kv.get<PendingEnrollment>(PENDING_NAMESPACE, userId);
+    if (!pending) return undefined;
+    const { sealedSecret, ...rest } = pending;
+    return { ...rest, secret: this.secretOf({ sealedSecret }) };
+  }
+
+  /** Taken once: two confirmations of the same pending secret cannot both activate it. */
+  async takePending(userId: string): Promise<boolean> {
+    return (await this.#kv.consume(PENDING_NAMESPACE, userId)) !== undefined;
+  }
+}

@@ -1,0 +1,116 @@
+import type { User } from '../../core/types.ts';
+import type { Clock } from '../../core/clock.ts';
+import type { ChallengeContext, ChallengeView, EnrollmentResult, EnrollmentView, MfaEnrollment, MfaMethod, VerifyResult } from '../mfa-method.ts';
+import type { TotpEnrollments } from './totp-enrollments.ts';
+import type { BackupCodes } from './backup-codes.ts';
+import { afterFailure, afterSuccess, lockedUntil, type LockoutSettings, type TotpState, type TotpStateStore } from './totp-state.ts';
+import { classifyCode, matchingTimeStep, newTotpSecret, otpauthUri, type TotpParameters } from './totp-codes.ts';
+
+export interface TotpSettings extends TotpParameters, LockoutSettings {
+  issuer: string;
+  clockSkewSeconds: number;
+  backupCodes: number;
+}
+
+export interface TotpDeps {
+  enrollments: TotpEnrollments;
+  state: TotpStateStore;
+  backupCodes: BackupCodes;
+  clock: Clock;
+  settings: TotpSettings;
+}
+
+type Outcome = { next?: TotpState; result: VerifyResult };
+
+/** TOTP (RFC 6238, otplib) with replay protection, lockout and single-use backup codes. */
+export class TotpMethod implements MfaMethod {
+  readonly id = 'totp' as const;
+  readonly enrollment: MfaEnrollment;
+  readonly #deps: TotpDeps;
+
+  constructor(deps: TotpDeps) {
+    this.#deps = deps;
+    this.enrollment = { begin: (user) => this.#begin(user), finish: (context, response) => this.#finish(context, response) };
+  }
+
+  async isEnrolled(user: User): Promise<boolean> {
+    return (await this.#deps.enrollments.get(user.id)) !== undefined;
+  }
+
+  async startChallenge({ user }: ChallengeContext): Promise<ChallengeView> {
+    const { enrollments, state, backupCodes, clock, settings } = this.#deps;
+    const enrollment = await enrollments.get(user.id);
+    const until = lockedUntil(await state.read(user.id), clock.now(), settings);
+    return { method: this.id, digits: enrollment?.digits ?? settings.digits, backupCodesLeft: await backupCodes.remaining(user.id), ...(until !== undefined ? { lockedUntil: until } : {}) };
+  }
+
+  async verify({ user, ip }: ChallengeContext, response: unknown): Promise<VerifyResult> {
+    const { enrollments, state, backupCodes, clock, settings } = this.#deps;
+    const enrollment = await enrollments.get(user.id);
+    if (!enrollment) return { ok: false, reason: 'invalid' };
+    const input = classifyCode(response, enrollment.digits);
+    const now = clock.now();
+    const locked = (current: TotpState): Outcome | undefined => {
+      const until = lockedUntil(current, now, settings);
+      return until === undefined ? undefined : { next: { ...current, lastAttempt: { at: now, ip, ok: false } }, result: { ok: false, reason: 'locked', lockedUntil: until } };
+    };
+    const failed = (current: TotpState): Outcome => {
+      const next = afterFailure(current, now, ip, settings);
+      const until = lockedUntil(next, now, settings);
+      return { next, result: until === undefined ? { ok: false, reason: 'invalid' } : { ok: false, reason: 'locked', lockedUntil: until } };
+    };
+
+    if (input.kind === 'malformed') return state.update(user.id, (current) => locked(current) ?? { result: { ok: false, reason: 'malformed' } });
+
+    if (input.kind === 'totp') {
+      const step = await matchingTimeStep(enrollments.secretOf(enrollment), input.code, enrollment, now, settings.clockSkewSeconds);
+      // Lock, replay and success are decided on the same state value and written with one compare-and-set.
+      return state.update(user.id, (current) => {
+        const refusal = locked(current);
+        if (refusal) return refusal;
+        if (step === undefined) return failed(current);
+        if (current.lastStep !== undefined && step <= current.lastStep) return { next: { ...current, lastAttempt: { at: now, ip, ok: false } }, result: { ok: false, reason: 'replayed' } };
+        return { next: afterSuccess(current, now, ip, step), result: { ok: true, amr: 'otp' } };
+      });
+    }
+
+    // Backup codes share the lock: they are a second factor as guessable as any other code.
+    const refusal = await state.update(user.id, (current) => locked(current) ?? { result: undefined });
+    if (refusal) return refusal;
+    const left = await backupCodes.consume(user.id, input.code);
+    if (left === undefined) return state.update(user.id, failed);
+    await state.update(user.id, (current) => ({ next: afterSuccess(current, now, ip), result: undefined }));
+    return { ok: true, amr: 'otp', backupCodesLeft: left };
+  }
+
+  async #begin(user: User): Promise<EnrollmentView> {
+    const { enrollments, clock, settings } = this.#deps;
+    // A reload shows the same secret, so a QR code already scanned stays valid.
+    let pending = await enrollments.pending(user.id);
+    if (!pending) {
+      const parameters: TotpParameters = { digits: settings.digits, periodSeconds: settings.periodSeconds, algorithm: settings.algorithm };
+      pending = { ...parameters, secret: newTotpSecret(), createdAt: clock.now() };
+      await enrollments.setPending(user.id, pending.secret, parameters, pending.createdAt);
+    }
+    const { secret, digits, periodSeconds, algorithm } = pending;
+    return { method: this.id, secret, digits, periodSeconds, algorithm, uri: otpauthUri({ issuer: settings.issuer, label: user.username, secret, parameters: pending }) };
+  }
+
+  /** Activates the pending secret once the user typed a current code from it; returns fresh backup codes. */
+  async #finish({ user, ip }: ChallengeContext, response: unknown): Promise<EnrollmentResult> {
+    const { enrollments, state, backupCodes, clock, settings } = this.#deps;
+    const pending = await enrollments.pending(user.id);
+    if (!pending || (await this.isEnrolled(user))) return { ok: false, reason: 'expired' };
+    const input = classifyCode(response, pending.digits);
+    if (input.kind !== 'totp') return { ok: false, reason: 'malformed' };
+    const now = clock.now();
+    const step = await matchingTimeStep(pending.secret, input.code, pending, now, settings.clockSkewSeconds);
+    if (step === undefined) return { ok: false, reason: 'invalid' };
+    if (!(await enrollments.takePending(user.id))) return { ok: false, reason: 'expired' }; // a concurrent confirmation won
+    const parameters: TotpParameters = { digits: pending.digits, periodSeconds: pending.periodSeconds, algorithm: pending.algorithm };
+    await enrollments.put(user.id, user.username, pending.secret, parameters, now);
+    // The confirming code counts as used: it cannot be replayed at the next challenge.
+    await state.update(user.id, () => ({ next: afterSuccess({ failures: 0 }, now, ip, step), result: undefined }));
+    return { ok: true, amr: 'otp', backupCodes: await backupCodes.regenerate(user.id, settings.backupCodes, now) };
+  }
+}

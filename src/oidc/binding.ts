@@ -1,0 +1,99 @@
+import type { InteractionResults } from 'oidc-provider';
+import type { LoginRequest, LoginResult, RequestedAuthnContext } from '../core/types.ts';
+import { relyingPartySettings, type OidcClientRecord } from './client-registry.ts';
+
+/** The parts of an authorization request (as oidc-provider parsed it) that shape a sign-in. */
+export interface AuthorizationFacts {
+  params: Record<string, unknown>;
+  /** Why oidc-provider's login prompt asked for an interaction (empty when only previewing). */
+  reasons: readonly string[];
+  resumePath: string;
+}
+
+/** The key of the interaction result that names the Stepgate SSO session behind a login. */
+export const SSO_RESULT_KEY = 'ssoSession';
+
+/** Login prompt reasons that mean "the current sign-in is the wrong one": a fresh authentication is needed. */
+const REAUTHENTICATE_REASONS = new Set(['login_prompt', 'id_token_hint', 'claims_id_token_sub_value']);
+
+export type OidcSignInError = 'login_required' | 'access_denied' | 'interaction_required' | 'unmet_authentication_requirements';
+
+const ERRORS: Record<Extract<LoginResult, { ok: false }>['error'], OidcSignInError> = {
+  login_required: 'login_required',
+  access_denied: 'access_denied',
+  interaction_required: 'interaction_required',
+  unmet_authn_context: 'unmet_authentication_requirements',
+};
+
+export function oidcError(error: Extract<LoginResult, { ok: false }>['error']): OidcSignInError {
+  return ERRORS[error];
+}
+
+export function resumePathFor(uid: string): string {
+  return `/oidc/interaction/${encodeURIComponent(uid)}/finish`;
+}
+
+/** Translates an OIDC authorization request into the protocol-neutral LoginRequest. */
+export function toLoginRequest(facts: AuthorizationFacts, client: OidcClientRecord): LoginRequest {
+  const { params } = facts;
+  const prompts = new Set(stringParam(params.prompt)?.split(' ') ?? []);
+  const maxAge = params.max_age === undefined ? undefined : Number(params.max_age);
+  return {
+    protocol: 'oidc',
+    rpId: client.id,
+    rpName: client.name,
+    rp: relyingPartySettings(client),
+    resumePath: facts.resumePath,
+    forceAuthn: prompts.has('login') || facts.reasons.some((reason) => REAUTHENTICATE_REASONS.has(reason)),
+    passive: prompts.has('none'),
+    maxAgeSec: maxAge !== undefined && Number.isSafeInteger(maxAge) && maxAge >= 0 ? maxAge : undefined,
+    requestedAuthnContext: requestedAuthnContext(params),
+    loginHint: stringParam(params.login_hint),
+  };
+}
+
+/** `claims.id_token.acr` with essential:true is a hard requirement; `acr_values` is a preference (OIDC Core 5.5.1.1). */
+export function requestedAuthnContext(params: Record<string, unknown>): RequestedAuthnContext | undefined {
+  const acrClaim = idTokenAcrClaim(stringParam(params.claims));
+  if (acrClaim?.essential) {
+    const values = acrClaim.value !== undefined ? [acrClaim.value] : (acrClaim.values ?? []);
+    if (values.length) return { values, comparison: 'exact', essential: true };
+  }
+  const acrValues = stringParam(params.acr_values)?.split(' ').filter(Boolean);
+  return acrValues?.length ? { values: acrValues, comparison: 'exact', essential: false } : undefined;
+}
+
+/** Translates the sign-in outcome into what oidc-provider's interactionFinished expects. */
+export function toInteractionResult(request: LoginRequest, result: LoginResult): InteractionResults {
+  if (!result.ok) return { error: ERRORS[result.error], error_description: result.message };
+  const wanted = request.requestedAuthnContext;
+  // oidc-provider's own essential-acr check (exact match) would start another interaction, endlessly;
+  // the spec's answer to an essential acr that was not obtained is this error.
+  if (wanted?.essential && !wanted.values.includes(result.acr)) {
+    return { error: 'unmet_authentication_requirements', error_description: 'The requested authentication context could not be obtained.' };
+  }
+  return {
+    login: { accountId: result.user.id, acr: result.acr, amr: result.amr, ts: Math.floor(result.authTime / 1000), remember: true },
+    [SSO_RESULT_KEY]: result.sessionId,
+  };
+}
+
+function stringParam(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function idTokenAcrClaim(claims: string | undefined): { essential?: boolean; value?: string; values?: string[] } | undefined {
+  if (!claims) return undefined;
+  try {
+    const acr = (JSON.parse(claims) as { id_token?: { acr?: unknown } }).id_token?.acr;
+    if (!acr || typeof acr !== 'object') return undefined;
+    const { essential, value, values } = acr as Record<string, unknown>;
+    return {
+      essential: essential === true,
+      value: typeof value === 'string' ? value : undefined,
+      values: Array.isArray(values) ? values.filter((item): item is string => typeof item === 'string') : undefined,
+    };
+  } catch {
+    return undefined; // oidc-provider rejects malformed claims before an interaction starts
+  }
+}

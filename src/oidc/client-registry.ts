@@ -1,0 +1,135 @@
+import type { Collection, Store } from '../store/store.ts';
+import type { SecretBox } from '../core/secret-box.ts';
+import type { Clock } from '../core/clock.ts';
+import type { RelyingPartySettings } from '../core/types.ts';
+import { randomId } from '../core/ids.ts';
+import { redirectUriProblem } from './redirect-uri.ts';
+
+export const OIDC_CLIENTS = 'oidc-clients';
+/** Scopes Stepgate can serve; a client may be limited to a subset. */
+export const SUPPORTED_SCOPES = ['openid', 'profile', 'email', 'groups'] as const;
+export const ID_TOKEN_ALGS = ['RS256', 'ES256'] as const;
+export const SECRET_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
+
+export type IdTokenAlg = (typeof ID_TOKEN_ALGS)[number];
+export type TokenEndpointAuthMethod = (typeof SECRET_AUTH_METHODS)[number] | 'none';
+
+/** An OIDC relying party as the administrator registered it. The secret is sealed, never stored in clear. */
+export interface OidcClientRecord {
+  /** The client_id. */
+  id: string;
+  name: string;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  /** 'none' marks a public client (no secret, PKCE S256 mandatory). */
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  sealedSecret?: string;
+  grantTypes: Array<'authorization_code' | 'refresh_token'>;
+  scopes: string[];
+  idTokenSignedResponseAlg: IdTokenAlg;
+  policy?: string;
+  allowPasswordChange: boolean;
+  createdAt: number;
+}
+
+export interface NewClient {
+  name: string;
+  redirectUris: string[];
+  postLogoutRedirectUris?: string[];
+  public?: boolean;
+  authMethod?: (typeof SECRET_AUTH_METHODS)[number];
+  scopes?: string[];
+  idTokenAlg?: IdTokenAlg;
+  refreshTokens?: boolean;
+  policy?: string;
+  allowPasswordChange?: boolean;
+}
+
+export type AddOutcome = { ok: true; client: OidcClientRecord; secret?: string } | { ok: false; problems: string[] };
+
+/** The one writer and reader of OIDC client registrations; the CLI and the provider's Client adapter use it. */
+export class ClientRegistry {
+  readonly #clients: Collection<OidcClientRecord>;
+  readonly #box: SecretBox;
+  readonly #clock: Clock;
+
+  constructor(clients: Collection<OidcClientRecord>, box: SecretBox, clock: Clock) {
+    this.#clients = clients;
+    this.#box = box;
+    this.#clock = clock;
+  }
+
+  async add(input: NewClient): Promise<AddOutcome> {
+    const problems = validate(input);
+    if (problems.length) return { ok: false, problems };
+    const id = randomId(18);
+    const secret = input.public ? undefined : randomId(32);
+    const client: OidcClientRecord = {
+      id,
+      name: input.name.trim(),
+      redirectUris: [...new Set(input.redirectUris)],
+      postLogoutRedirectUris: [...new Set(input.postLogoutRedirectUris ?? [])],
+      tokenEndpointAuthMethod: input.public ? 'none' : (input.authMethod ?? 'client_secret_basic'),
+      sealedSecret: secret === undefined ? undefined : this.#box.seal(secret, secretPurpose(id)),
+      grantTypes: input.refreshTokens === false ? ['authorization_code'] : ['authorization_code', 'refresh_token'],
+      scopes: [...new Set(input.scopes ?? SUPPORTED_SCOPES)],
+      idTokenSignedResponseAlg: input.idTokenAlg ?? 'RS256',
+      policy: input.policy,
+      allowPasswordChange: input.allowPasswordChange ?? false,
+      createdAt: this.#clock.now(),
+    };
+    await this.#clients.put(client);
+    return { ok: true, client, secret };
+  }
+
+  get(id: string): Promise<OidcClientRecord | undefined> {
+    return this.#clients.get(id);
+  }
+
+  async list(): Promise<OidcClientRecord[]> {
+    return (await this.#clients.list()).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  remove(id: string): Promise<boolean> {
+    return this.#clients.remove(id);
+  }
+
+  /** The clear secret, for oidc-provider's client authentication only. */
+  secretOf(client: OidcClientRecord): string | undefined {
+    // The client id is part of the purpose, so a sealed secret copied onto another client does not open.
+    return client.sealedSecret === undefined ? undefined : this.#box.openText(client.sealedSecret, secretPurpose(client.id));
+  }
+}
+
+export function clientRegistry(store: Store, box: SecretBox, clock: Clock): ClientRegistry {
+  return new ClientRegistry(store.collection<OidcClientRecord>(OIDC_CLIENTS), box, clock);
+}
+
+/** The protocol-neutral settings a client contributes to a LoginRequest. */
+export function relyingPartySettings(client: OidcClientRecord): RelyingPartySettings {
+  return { policy: client.policy, allowPasswordChange: client.allowPasswordChange };
+}
+
+function secretPurpose(clientId: string): string {
+  return `oidc-client-secret:${clientId}`;
+}
+
+function validate(input: NewClient): string[] {
+  const problems: string[] = [];
+  if (!input.name.trim()) problems.push('--name must not be empty');
+  if (!input.redirectUris.length) problems.push('at least one --redirect-uri is required');
+  for (const uri of input.redirectUris) {
+    const problem = redirectUriProblem(uri);
+    if (problem) problems.push(`redirect URI ${uri}: ${problem}`);
+  }
+  for (const uri of input.postLogoutRedirectUris ?? []) {
+    const problem = redirectUriProblem(uri);
+    if (problem) problems.push(`post-logout redirect URI ${uri}: ${problem}`);
+  }
+  const scopes = input.scopes ?? [...SUPPORTED_SCOPES];
+  const unknown = scopes.filter((scope) => !(SUPPORTED_SCOPES as readonly string[]).includes(scope));
+  if (unknown.length) problems.push(`unknown scope(s): ${unknown.join(', ')} (supported: ${SUPPORTED_SCOPES.join(' ')})`);
+  if (!scopes.includes('openid')) problems.push('the scopes must include openid');
+  if (input.public && input.authMethod) problems.push('a public client has no secret, so it takes no --auth-method');
+  return problems;
+}

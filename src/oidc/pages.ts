@@ -1,0 +1,50 @@
+import type { Request } from 'express';
+import { errors, type ErrorOut, type KoaContextWithOIDC } from 'oidc-provider';
+import { ERROR_CATALOGUE } from '../core/errors.ts';
+import type { SafeHtml } from '../http/html.ts';
+import { messagePage } from '../../views/message.ts';
+import { oidcErrorPage } from '../../views/oidc/error.ts';
+import { oidcLogoutConfirmPage } from '../../views/oidc/logout-confirm.ts';
+
+/** The pages oidc-provider renders itself, in Stepgate's layout. */
+
+function send(ctx: KoaContextWithOIDC, page: SafeHtml): void {
+  ctx.type = 'html';
+  ctx.body = page.value;
+}
+
+function requestId(ctx: KoaContextWithOIDC): string | undefined {
+  // Under Express, ctx.req is the Express request that requestContext() gave an id.
+  return (ctx.req as Request).requestId;
+}
+
+/** Errors that cannot be sent back to the application (no trusted redirect_uri), in plain words. */
+export async function renderError(ctx: KoaContextWithOIDC, out: ErrorOut, error: Error): Promise<void> {
+  const { title, message } = describe(out, error);
+  // A server error's description says nothing useful to anyone; its details are in the log.
+  const description = out.error === 'server_error' ? undefined : out.error_description;
+  send(ctx, oidcErrorPage({ title, message, error: out.error, description, requestId: requestId(ctx) }));
+}
+
+function describe(out: ErrorOut, error: Error): { title: string; message: string } {
+  if (error instanceof errors.SessionNotFound) return { title: 'Sign-in expired', message: ERROR_CATALOGUE.TRANSACTION_UNKNOWN.message };
+  switch (out.error) {
+    case 'invalid_client':
+      return { title: 'Unknown application', message: ERROR_CATALOGUE.RP_UNKNOWN.message };
+    case 'invalid_redirect_uri':
+      return { title: 'Address not registered', message: 'The application asked to send you back to an address that is not registered for it.' };
+    case 'server_error':
+      return { title: 'Something went wrong', message: ERROR_CATALOGUE.INTERNAL.message };
+    default:
+      return { title: 'Request not accepted', message: 'The application sent a sign-in request that this identity provider cannot accept.' };
+  }
+}
+
+export async function logoutSource(ctx: KoaContextWithOIDC): Promise<void> {
+  const xsrf = String(ctx.oidc.session!.state!.secret);
+  send(ctx, oidcLogoutConfirmPage({ action: ctx.oidc.urlFor('end_session_confirm'), xsrf, clientName: ctx.oidc.client?.clientName }));
+}
+
+export async function postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void> {
+  send(ctx, messagePage({ title: 'Signed out', message: 'You are signed out. You can close this window.' }));
+}

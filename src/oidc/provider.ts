@@ -1,0 +1,121 @@
+import Provider, { type Adapter, type Configuration, type JWK } from 'oidc-provider';
+import type { Services } from '../services.ts';
+import { ACR_LEVELS } from '../policy/levels.ts';
+import { KvAdapter } from './adapter.ts';
+import { SessionAdapter } from './session-adapter.ts';
+import { ClientAdapter } from './client-adapter.ts';
+import type { ClientRegistry } from './client-registry.ts';
+import { ID_TOKEN_ALGS } from './client-registry.ts';
+import type { SsoLinks } from './sso-links.ts';
+import type { SsoState } from './sso-state.ts';
+import { accountFinder } from './account.ts';
+import { providerClaims } from './claims.ts';
+import { loadOrCreateGrant } from './grants.ts';
+import { stepgatePolicy } from './interaction-policy.ts';
+import { PASSIVE_SSO_HOOK, passiveSso } from './passive-sso.ts';
+import { logoutSource, postLogoutSuccessSource, renderError } from './pages.ts';
+
+/** Every endpoint lives under /oidc/; only discovery stays at the issuer's well-known path. */
+const ROUTES = {
+  authorization: '/oidc/auth',
+  token: '/oidc/token',
+  userinfo: '/oidc/me',
+  jwks: '/oidc/jwks',
+  end_session: '/oidc/session/end',
+  revocation: '/oidc/token/revocation',
+  introspection: '/oidc/token/introspection',
+  pushed_authorization_request: '/oidc/request',
+  registration: '/oidc/reg',
+  code_verification: '/oidc/device',
+  device_authorization: '/oidc/device/auth',
+  backchannel_authentication: '/oidc/backchannel',
+  challenge: '/oidc/challenge',
+  credential: '/oidc/credential',
+} as const;
+
+/**
+ * Revocation and introspection only for the client's own tokens: Stepgate's access tokens are for
+ * its userinfo endpoint, there are no separate resource servers that would need to look at others'.
+ */
+const ownTokensOnly = async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId;
+
+export const INTERACTION_PATH = '/oidc/interaction';
+/** Sign-in transactions last 15 minutes (login/transaction.ts); the OIDC interaction matches them. */
+const INTERACTION_TTL_SECONDS = 15 * 60;
+
+export interface ProviderDeps {
+  clients: ClientRegistry;
+  links: SsoLinks;
+  sso: SsoState;
+}
+
+/** Builds oidc-provider's configuration from Stepgate's services: keys, storage, sign-in and pages. */
+export async function buildProvider(services: Services, deps: ProviderDeps): Promise<Provider> {
+  const { config, store, clock, box } = services;
+  const secure = config.server.publicUrl.startsWith('https:');
+  const sessionTtl = sessionTtlSeconds(services);
+  // oidc-provider calls this once per model and keeps the instance.
+  const adapter = (name: string): Adapter => {
+    if (name === 'Client') return new ClientAdapter(deps.clients);
+    const kv = new KvAdapter(store.kv, clock, name);
+    return name === 'Session' ? new SessionAdapter(kv, deps.links) : kv;
+  };
+
+  const configuration: Configuration = {
+    adapter,
+    // Published in this order: active keys sign, the others stay verifiable through a rotation.
+    jwks: { keys: (await services.keys.privateJwks()) as JWK[] },
+    enabledJWA: { idTokenSigningAlgValues: [...ID_TOKEN_ALGS] },
+    responseTypes: ['code'],
+    // What `client add` can register; JWT client authentication is not offered.
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    // Scopes come from the claims table; offline_access is not offered (refresh tokens end with the SSO session).
+    scopes: ['openid'],
+    claims: providerClaims(),
+    acrValues: [...ACR_LEVELS],
+    // Profile claims in the ID Token too, not only at userinfo: most relying parties read only the ID Token.
+    conformIdTokenClaims: false,
+    allowOmittingSingleRegisteredRedirectUri: false,
+    findAccount: accountFinder(services.directory),
+    loadExistingGrant: loadOrCreateGrant,
+    // Refresh tokens for every client allowed the grant; each is bound to the session (expiresWithSession).
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    extraParams: { [PASSIVE_SSO_HOOK]: passiveSso(deps.sso, deps.links) },
+    interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`, policy: stepgatePolicy(deps.sso) },
+    features: {
+      devInteractions: { enabled: false },
+      claimsParameter: { enabled: true },
+      revocation: { enabled: true, allowedPolicy: ownTokensOnly },
+      introspection: { enabled: true, allowedPolicy: ownTokensOnly },
+      userinfo: { enabled: true },
+      pushedAuthorizationRequests: { enabled: false },
+      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+    },
+    renderError,
+    routes: ROUTES,
+    cookies: {
+      // Derived from the data key: stable across restarts and never written in the configuration.
+      keys: [box.mac('oidc-cookie-signing', 'v1')],
+      names: { session: 'sg_oidc_session', interaction: 'sg_oidc_interaction', resume: 'sg_oidc_resume' },
+      long: { httpOnly: true, sameSite: 'lax', secure },
+      short: { httpOnly: true, sameSite: 'lax', secure },
+    },
+    ttl: {
+      AccessToken: config.oidc.accessTokenTtlSeconds,
+      AuthorizationCode: config.oidc.authorizationCodeTtlSeconds,
+      IdToken: config.oidc.idTokenTtlSeconds,
+      RefreshToken: config.oidc.refreshTokenTtlSeconds,
+      Grant: config.oidc.refreshTokenTtlSeconds,
+      Interaction: INTERACTION_TTL_SECONDS,
+      // An upper bound only: SessionAdapter ends the provider session with the Stepgate session.
+      Session: sessionTtl,
+    },
+  };
+  return new Provider(config.server.publicUrl, configuration);
+}
+
+/** The longest a Stepgate SSO session can live; provider sessions and their links never need longer. */
+export function sessionTtlSeconds(services: Services): number {
+  return Math.ceil(services.config.session.absoluteTimeoutHours * 3600);
+}

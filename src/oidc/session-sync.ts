@@ -1,0 +1,82 @@
+import type { Request, Response } from 'express';
+import type { KoaContextWithOIDC, default as Provider } from 'oidc-provider';
+import type { SessionService } from '../session/session-service.ts';
+import type { AuditLog } from '../store/store.ts';
+import type { SilentLogin, SsoState } from './sso-state.ts';
+import type { SsoLinks } from './sso-links.ts';
+import { SSO_RESULT_KEY } from './binding.ts';
+
+export interface SessionSyncDeps {
+  provider: Provider;
+  sso: SsoState;
+  links: SsoLinks;
+  sessions: SessionService;
+  audit: AuditLog;
+}
+
+/**
+ * Keeps oidc-provider's session a mirror of the Stepgate SSO session at the moments they change
+ * hands: when Stepgate's sign-in hands a login back, and when a relying party logs the user out.
+ * (A Stepgate logout or timeout needs nothing here: `SessionAdapter` refuses the mirror from then on.)
+ */
+export class SessionSync {
+  readonly #deps: SessionSyncDeps;
+
+  constructor(deps: SessionSyncDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Before a finished interaction resumes. If the browser already had a provider session, it now
+   * mirrors the SSO session that produced the login (a re-authentication starts a new SSO session);
+   * if the login is another user's, the old provider session ends and the resume starts a fresh one
+   * (instead of oidc-provider's own "sign out the previous user?" page).
+   */
+  async prepareResume(interactionUid: string, login: SilentLogin): Promise<void> {
+    const interaction = await this.#deps.provider.Interaction.find(interactionUid);
+    const previous = interaction?.session;
+    if (!interaction || !previous) return;
+    if (previous.accountId === login.user.id) {
+      await this.#deps.links.set(previous.uid, login.sessionId);
+      return;
+    }
+    await this.#deps.provider.Session.adapter.destroy(previous.cookie);
+    await this.#deps.links.delete(previous.uid);
+    interaction.session = undefined;
+    await interaction.persist();
+  }
+
+  /** Koa middleware around oidc-provider's routes. */
+  middleware() {
+    return async (ctx: KoaContextWithOIDC, next: () => Promise<unknown>): Promise<void> => {
+      await next();
+      // ctx.oidc only exists when one of oidc-provider's routes handled the request.
+      const route = ctx.oidc?.route;
+      if (route === 'resume') await this.#afterResume(ctx);
+      else if (route === 'end_session_confirm') await this.#afterLogout(ctx);
+    };
+  }
+
+  /** A new provider session was just created by the resume: record which SSO session it mirrors. */
+  async #afterResume(ctx: KoaContextWithOIDC): Promise<void> {
+    const { result, session } = ctx.oidc;
+    const ssoSessionId = result?.[SSO_RESULT_KEY];
+    if (result?.login && typeof ssoSessionId === 'string' && session?.accountId === result.login.accountId) {
+      await this.#deps.links.set(session.uid, ssoSessionId);
+    }
+  }
+
+  /** RP-initiated logout the user confirmed ("yes, sign me out") ends the Stepgate SSO session too. */
+  async #afterLogout(ctx: KoaContextWithOIDC): Promise<void> {
+    const { session, params, client } = ctx.oidc;
+    if (!session?.accountId || !params?.logout) return;
+    await this.#deps.links.delete(session.uid);
+    const sso = await this.#deps.sso.current(ctx);
+    // Only the SSO session this provider session mirrored, never another one the browser holds.
+    if (sso?.user.id !== session.accountId) return;
+    // Mounted under Express, koa's ctx.req / ctx.res are the Express request and response objects.
+    await this.#deps.sessions.end(ctx.req as Request, ctx.res as Response);
+    const requestId = (ctx.req as Request).requestId;
+    await this.#deps.audit.record({ type: 'logout', outcome: 'success', userId: sso.user.id, username: sso.user.username, rp: client?.clientId, reason: 'oidc-rp-initiated', requestId });
+  }
+}

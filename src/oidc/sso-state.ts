@@ -1,0 +1,92 @@
+import type { Request } from 'express';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { LoginResult } from '../core/types.ts';
+import type { SessionService } from '../session/session-service.ts';
+import type { SsoSession } from '../session/sso-session.ts';
+import type { LoginInteraction } from '../login/interaction.ts';
+import type { FlowStep } from '../login/flow.ts';
+import type { ClientRegistry } from './client-registry.ts';
+import type { SsoLinks } from './sso-links.ts';
+import { oidcError, toLoginRequest, type OidcSignInError } from './binding.ts';
+
+export type SilentLogin = Extract<LoginResult, { ok: true }>;
+
+/** 'covered': oidc-provider's session may answer; otherwise the OIDC error a prompt=none request gets. */
+export type SsoVerdict = 'covered' | OidcSignInError;
+
+export interface SsoStateDeps {
+  sessions: SessionService;
+  clients: ClientRegistry;
+  links: SsoLinks;
+  interaction: LoginInteraction;
+}
+
+/**
+ * How this browser's Stepgate SSO session relates to the authorization request oidc-provider is
+ * handling. Whether a sign-in needs a page (password, MFA step-up, policy refusal) stays Stepgate's
+ * decision: this only asks the flow for a preview, so a policy change reaches OIDC sessions that
+ * already exist.
+ */
+export class SsoState {
+  readonly #deps: SsoStateDeps;
+  /** Keyed by the request (several checks and hooks ask during one request; the answer is computed once). */
+  readonly #current = new WeakMap<object, Promise<SsoSession | undefined>>();
+  readonly #verdicts = new WeakMap<object, Promise<SsoVerdict>>();
+
+  constructor(deps: SsoStateDeps) {
+    this.#deps = deps;
+  }
+
+  current(ctx: KoaContextWithOIDC): Promise<SsoSession | undefined> {
+    let sso = this.#current.get(ctx.req);
+    if (!sso) {
+      // Mounted under Express, koa's ctx.req is the Express request object itself.
+      sso = this.#deps.sessions.current(ctx.req as Request);
+      this.#current.set(ctx.req, sso);
+    }
+    return sso;
+  }
+
+  verdict(ctx: KoaContextWithOIDC): Promise<SsoVerdict> {
+    let verdict = this.#verdicts.get(ctx.req);
+    if (!verdict) {
+      verdict = this.#judge(ctx);
+      this.#verdicts.set(ctx.req, verdict);
+    }
+    return verdict;
+  }
+
+  /**
+   * Covered when oidc-provider's session mirrors this browser's SSO session and Stepgate's flow
+   * would finish the request silently with the same acr. Otherwise: why a page would be needed.
+   */
+  async #judge(ctx: KoaContextWithOIDC): Promise<SsoVerdict> {
+    const { oidc } = ctx;
+    // The Stepgate flow has just produced this login for this very request.
+    if (oidc.route === 'resume' && oidc.result?.login) return 'covered';
+    const sso = await this.current(ctx);
+    if (!sso) return 'login_required';
+    const step = await this.preview(ctx, sso);
+    if (!step || step.kind === 'password') return 'login_required';
+    if (step.kind === 'denied') return 'access_denied';
+    if (step.kind !== 'complete') return 'interaction_required';
+    if (!step.result.ok) return oidcError(step.result.error);
+    const session = oidc.session!;
+    const mirrored = session.accountId === sso.user.id && (await this.#deps.links.get(session.uid)) === sso.id;
+    // Not mirrored yet, or the flow now gives another acr: a (silent) pass through Stepgate syncs it.
+    return mirrored && step.result.acr === session.acr ? 'covered' : 'login_required';
+  }
+
+  /** The result Stepgate's flow would produce for this request without showing a page, if it would. */
+  async silentLogin(ctx: KoaContextWithOIDC, sso: SsoSession): Promise<SilentLogin | undefined> {
+    const step = await this.preview(ctx, sso);
+    return step?.kind === 'complete' && step.result.ok ? step.result : undefined;
+  }
+
+  async preview(ctx: KoaContextWithOIDC, sso: SsoSession): Promise<FlowStep | undefined> {
+    const client = await this.#deps.clients.get(ctx.oidc.client!.clientId);
+    if (!client) return undefined;
+    const request = toLoginRequest({ params: { ...ctx.oidc.params }, reasons: [], resumePath: '' }, client);
+    return this.#deps.interaction.preview(ctx.req as Request, request, sso);
+  }
+}

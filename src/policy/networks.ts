@@ -1,0 +1,63 @@
+import ipaddr from 'ipaddr.js';
+
+type Address = ReturnType<typeof ipaddr.parse>;
+export type Cidr = [Address, number];
+
+/** Named trusted networks ("office", "vpn"), each a list of IPv4/IPv6 ranges. Built once from config. */
+export type TrustedNetworks = ReadonlyMap<string, readonly Cidr[]>;
+
+/** In a policy's `networks` condition: every configured trusted network. */
+export const ANY_TRUSTED_NETWORK = '*';
+
+/**
+ * Strict CIDR parsing: IPv4 needs all four parts (ipaddr.js alone would accept "10.0/8"), and the
+ * prefix must fit the address family.
+ */
+export function parseCidr(text: string): Cidr | undefined {
+  const trimmed = text.trim();
+  const isV4 = ipaddr.IPv4.isValidCIDRFourPartDecimal(trimmed);
+  if (!isV4 && !ipaddr.IPv6.isValidCIDR(trimmed)) return undefined;
+  return ipaddr.parseCIDR(trimmed);
+}
+
+export function isCidrLiteral(reference: string): boolean {
+  return reference.includes('/');
+}
+
+export function compileNetworks(config: Readonly<Record<string, readonly string[]>>): TrustedNetworks {
+  const networks = new Map<string, Cidr[]>();
+  for (const [name, ranges] of Object.entries(config)) {
+    networks.set(
+      name,
+      ranges.map((range) => {
+        const cidr = parseCidr(range);
+        if (!cidr) throw new Error(`trustedNetworks.${name}: "${range}" is not a CIDR`);
+        return cidr;
+      }),
+    );
+  }
+  return networks;
+}
+
+/** Parses a client IP; IPv4-mapped IPv6 (::ffff:192.0.2.1) counts as the IPv4 address. */
+function parseIp(ip: string): Address | undefined {
+  return ipaddr.isValid(ip) ? ipaddr.process(ip) : undefined;
+}
+
+function inside(address: Address, cidr: Cidr): boolean {
+  return address.kind() === cidr[0].kind() && address.match(cidr);
+}
+
+/** Whether `ip` lies in any of the referenced networks (names, `*`, or CIDR literals). Unknown IPs are outside. */
+export function ipInNetworks(ip: string, references: readonly string[], networks: TrustedNetworks): boolean {
+  const address = parseIp(ip);
+  if (!address) return false;
+  return references.some((reference) => {
+    if (reference === ANY_TRUSTED_NETWORK) return [...networks.values()].some((ranges) => ranges.some((cidr) => inside(address, cidr)));
+    if (isCidrLiteral(reference)) {
+      const cidr = parseCidr(reference);
+      return cidr !== undefined && inside(address, cidr);
+    }
+    return (networks.get(reference) ?? []).some((cidr) => inside(address, cidr));
+  });
+}

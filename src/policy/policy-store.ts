@@ -1,0 +1,79 @@
+import type { Collection } from '../store/store.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Policy, PolicyDefinition } from './policy-types.ts';
+import { BUILT_IN_POLICIES, toPolicy } from './templates.ts';
+import { validatePolicyDefinition, type ValidationResult } from './policy-validation.ts';
+
+/** A custom policy as stored in the 'policies' collection; the id is the policy name. */
+export interface PolicyRecord {
+  id: string;
+  definition: PolicyDefinition;
+  updatedAt: number;
+}
+
+export interface PolicySettings {
+  /** Applies to relying parties that name no policy. */
+  defaultPolicy: string;
+  networkNames: readonly string[];
+}
+
+export type RemoveOutcome = 'removed' | 'not-found' | 'built-in' | 'is-default';
+
+const MISSING_MESSAGE = 'This application cannot be used right now: its access policy is not set up. Contact your helpdesk.';
+
+/** Built-in policies from code plus custom ones from the store (CLI writes reach a running server). */
+export class PolicyStore {
+  readonly #records: Collection<PolicyRecord>;
+  readonly #settings: PolicySettings;
+  readonly #clock: Clock;
+
+  constructor(records: Collection<PolicyRecord>, settings: PolicySettings, clock: Clock) {
+    this.#records = records;
+    this.#settings = settings;
+    this.#clock = clock;
+  }
+
+  get defaultPolicy(): string {
+    return this.#settings.defaultPolicy;
+  }
+
+  async get(name: string): Promise<Policy | undefined> {
+    const builtIn = BUILT_IN_POLICIES.find((policy) => policy.name === name);
+    if (builtIn) return builtIn;
+    const record = await this.#records.get(name);
+    return record ? toPolicy(record.definition, 'custom') : undefined;
+  }
+
+  /** The policy for a relying party. A name that does not exist denies everyone rather than letting anyone through. */
+  async resolve(name: string | undefined): Promise<Policy> {
+    const wanted = name ?? this.#settings.defaultPolicy;
+    return (await this.get(wanted)) ?? { name: wanted, description: 'does not exist: denies everyone', source: 'missing', rules: [{ name: 'policy missing', then: { effect: 'deny', message: MISSING_MESSAGE } }] };
+  }
+
+  async list(): Promise<Policy[]> {
+    const custom = (await this.#records.list()).map((record) => toPolicy(record.definition, 'custom'));
+    return [...BUILT_IN_POLICIES, ...custom.sort((a, b) => a.name.localeCompare(b.name))];
+  }
+
+  /** Raw definition of a custom policy, for `policy show` and export. */
+  async definition(name: string): Promise<PolicyDefinition | undefined> {
+    return (await this.#records.get(name))?.definition;
+  }
+
+  validate(input: unknown): ValidationResult {
+    return validatePolicyDefinition(input, { networkNames: this.#settings.networkNames, reservedNames: BUILT_IN_POLICIES.map((policy) => policy.name) });
+  }
+
+  /** Validates, then saves (insert or replace). Nothing is saved when there is any problem. */
+  async save(input: unknown): Promise<ValidationResult> {
+    const result = this.validate(input);
+    if (result.ok) await this.#records.put({ id: result.definition.name, definition: result.definition, updatedAt: this.#clock.now() });
+    return result;
+  }
+
+  async remove(name: string): Promise<RemoveOutcome> {
+    if (BUILT_IN_POLICIES.some((policy) => policy.name === name)) return 'built-in';
+    if (name === this.#settings.defaultPolicy) return 'is-default';
+    return (await this.#records.remove(name)) ? 'removed' : 'not-found';
+  }
+}

@@ -1,0 +1,105 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { boot, type Booted } from '../helpers/boot.ts';
+import { TestBrowser } from '../helpers/browser.ts';
+import { createUser } from '../helpers/oidc-rp.ts';
+import { oathtoolTotp } from '../helpers/oathtool.ts';
+import { runCli } from '../../src/cli/run-cli.ts';
+import { COMMANDS } from '../../src/cli/commands/all.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { buildServices } from '../../src/build-services.ts';
+import { createLogger } from '../../src/core/log.ts';
+
+const PASSWORD = 'correct horse 42';
+let now = Date.parse('2026-11-22T10:00:15Z');
+const clock = { now: () => now };
+let dataDir: string;
+let app: Booted;
+let secret = '';
+
+async function cli(...words: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { services } = app;
+  const code = await runCli(COMMANDS, words, { config: () => services.config, store: async () => services.store, box: () => services.box, clock, out: (line) => out.push(line), err: (line) => err.push(line) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const verify = async (code: string) => {
+  const user = (await app.services.directory.findUser('alice'))!;
+  return app.services.mfa.totp.verify({ user, ip: '198.51.100.20' }, code);
+};
+
+before(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'stepgate-mfa-admin-'));
+  app = await boot({ mfa: { totp: { maxFailures: 2, autoUnlockMinutes: null } } }, { clock, dataDir });
+  await createUser(app, { username: 'alice', password: PASSWORD });
+  await createUser(app, { username: 'joe', password: PASSWORD });
+  // Set up TOTP through the browser, as a user would (the default policy plus acr_values-like requirement).
+  const browser = new TestBrowser();
+  const tx = await app.services.interaction.deps.transactions.create({ protocol: 'oidc', rpId: 'a', rpName: 'App', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, resumePath: '/resume', forceAuthn: false, passive: false });
+  const setup = await browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username: 'alice', password: PASSWORD });
+  secret = /<code id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(setup.body)![1]!.replace(/ /g, '');
+  assert.match(await (await browser.submit(setup, { code: oathtoolTotp(secret, now) })).body, /Your backup codes/);
+});
+after(async () => {
+  await app?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+test('the TOTP secret is never in clear in db.json or the kv journal', async () => {
+  for (const file of ['db.json', 'kv.journal']) {
+    const text = await readFile(join(dataDir, file), 'utf8');
+    assert.equal(text.includes(secret), false, file);
+  }
+  assert.match(await readFile(join(dataDir, 'db.json'), 'utf8'), /"mfa-enrollments"/);
+});
+
+test('mfa list shows Active / Locked / Unregistered with last attempt and IP; unlock lifts an admin-only lock', async () => {
+  const listed = await cli('mfa', 'list', '--search', '*LI*');
+  assert.match(listed.out, /^alice +Active +2026-11-22 10:00 +2026-11-22 10:00 127\.0\.0\.1 ok +2026-11-22 10:00 127\.0\.0\.1 +10$/m);
+  assert.doesNotMatch(listed.out, /^joe/m);
+  assert.match((await cli('mfa', 'list')).out, /^joe +Unregistered/m);
+
+  now += 60_000;
+  await verify('000000' === oathtoolTotp(secret, now) ? '111111' : '000000');
+  const locked = await verify('000000' === oathtoolTotp(secret, now) ? '111111' : '000000');
+  assert.deepEqual(locked, { ok: false, reason: 'locked', lockedUntil: null });
+  assert.match((await cli('mfa', 'list', '--search', 'alice')).out, /^alice +Locked \(until unlocked\) .* 198\.51\.100\.20 failed/m);
+  const unlocked = await cli('mfa', 'unlock', 'alice');
+  assert.deepEqual([unlocked.code, unlocked.out], [0, 'Unlocked alice.']);
+  assert.deepEqual(await verify(oathtoolTotp(secret, now)), { ok: true, amr: 'otp' });
+  assert.equal((await cli('mfa', 'unlock', 'nobody')).code, 1);
+});
+
+test('export to a password-encrypted file, reset, import: the same app keeps working', async () => {
+  const passwordFile = join(dataDir, 'export-password');
+  const out = join(dataDir, 'totp-export.json');
+  await writeFile(passwordFile, 'a long export password\n');
+  const exported = await cli('mfa', 'export', '--out', out, '--password-file', passwordFile);
+  assert.deepEqual([exported.code, exported.out], [0, `Exported 1 TOTP registration to ${out}.`]);
+  assert.equal((await readFile(out, 'utf8')).includes(secret), false);
+  assert.equal((await cli('mfa', 'export', '--out', out, '--password', 'inline')).code, 2, 'no passwords on the command line');
+
+  assert.equal((await cli('mfa', 'reset', 'alice')).code, 0);
+  assert.match((await cli('mfa', 'list', '--search', 'alice')).out, /^alice +Unregistered/m);
+  await writeFile(join(dataDir, 'wrong-password'), 'not the right password');
+  const wrong = await cli('mfa', 'import', '--in', out, '--password-file', join(dataDir, 'wrong-password'));
+  assert.deepEqual([wrong.code, wrong.err], [1, 'Import failed: the password is wrong or the file was altered.']);
+  const imported = await cli('mfa', 'import', '--in', out, '--password-file', passwordFile);
+  assert.deepEqual([imported.code, imported.out], [0, 'Imported 1 TOTP registration.']);
+  now += 60_000;
+  assert.deepEqual(await verify(oathtoolTotp(secret, now)), { ok: true, amr: 'otp' });
+});
+
+test('a missing encryption key is a clear start-up error once secrets exist', async () => {
+  const config = parseConfig({ dataDir, server: { port: 0 } });
+  await assert.rejects(buildServices(config, { logger: createLogger('silent'), clock }), (error: Error) => {
+    assert.equal(error.name, 'ConfigError');
+    assert.match(error.message, /secretKey: the encryption key for stored secrets is missing .* Set STEPGATE_SECRET_KEY or secretKeyFile/);
+    return true;
+  });
+});

@@ -1,0 +1,154 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as oidc from 'openid-client';
+import { boot, type Booted } from '../helpers/boot.ts';
+import type { TestBrowser } from '../helpers/browser.ts';
+import { ALL_SCOPES, authRequest, callbackOf, createRp, createUser, isPasswordPage, redeem, rpBrowser, signIn, stored, type TestRp } from '../helpers/oidc-rp.ts';
+
+const ALICE = { username: 'alice', password: 'correct horse 1' };
+const CODE_TTL_SECONDS = 2;
+let app: Booted;
+let aliceId: string;
+let rp: TestRp;
+let publicRp: TestRp;
+
+before(async () => {
+  app = await boot({ oidc: { authorizationCodeTtlSeconds: CODE_TTL_SECONDS } });
+  aliceId = await createUser(app, { ...ALICE });
+  rp = await createRp(app);
+  publicRp = await createRp(app, { public: true });
+});
+after(async () => {
+  await app?.close();
+});
+
+/** Everything a refused request must not have written: provider sessions, grants, tokens, and the browser's cookies. */
+async function snapshot(browser?: TestBrowser): Promise<Record<string, unknown>> {
+  const counts: Record<string, unknown> = {};
+  for (const model of ['Session', 'Grant', 'AccessToken', 'RefreshToken', 'AuthorizationCode', 'Interaction']) counts[model] = await stored(app, model);
+  counts.ssoSessions = await app.services.store.kv.count('sso-session');
+  if (browser) counts.cookies = [...(browser.cookies.get(new URL(app.url).host)?.keys() ?? [])].sort();
+  return counts;
+}
+
+function logged(event: string, error: string, since: number): Record<string, unknown> | undefined {
+  return app.logs.slice(since).find((line) => line.event === event && line.error === error);
+}
+
+/** An authorization request URL built by hand, for what openid-client would refuse to build. */
+function authUrl(params: Record<string, string>): string {
+  return `${app.url}/oidc/auth?${new URLSearchParams({ response_type: 'code', scope: ALL_SCOPES, state: 's', nonce: 'n', ...params })}`;
+}
+
+test('unknown client_id: an error page, no redirect, a log line, nothing written', async () => {
+  const browser = rpBrowser();
+  const before = await snapshot(browser);
+  const mark = app.logs.length;
+  const page = await browser.get(authUrl({ client_id: 'no-such-client', redirect_uri: rp.redirectUri, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }));
+  assert.equal(page.status, 400);
+  assert.equal(page.headers.get('location'), null);
+  assert.match(page.body, /not registered/);
+  assert.match(page.body, /invalid_client/);
+  assert.doesNotMatch(page.body, /at .*\.js:\d+/, 'no stack trace');
+  const line = logged('authorization.error', 'invalid_client', mark);
+  assert.ok(line, 'logged');
+  assert.equal(line.clientId, 'no-such-client');
+  assert.ok(typeof line.reqId === 'string' && page.body.includes(line.reqId), 'the page shows the logged request id');
+  assert.deepEqual(await snapshot(browser), before);
+});
+
+test('unregistered redirect_uri: an error page, never a redirect to it, nothing written', async () => {
+  const browser = rpBrowser();
+  await signIn(rp, browser, ALICE);
+  const before = await snapshot(browser);
+  const mark = app.logs.length;
+  const evil = 'https://attacker.example/steal';
+  const page = await browser.get(authUrl({ client_id: rp.client.id, redirect_uri: evil, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }));
+  assert.equal(page.status, 400);
+  assert.equal(page.headers.get('location'), null);
+  assert.ok(!browser.history.some((url) => url.startsWith(evil)));
+  assert.match(page.body, /invalid_redirect_uri/);
+  assert.ok(logged('authorization.error', 'invalid_redirect_uri', mark));
+  assert.deepEqual(await snapshot(browser), before);
+});
+
+test('PKCE verifier mismatch: invalid_grant, logged, no token issued', async () => {
+  const browser = rpBrowser();
+  await signIn(rp, browser, ALICE);
+  const request = await authRequest(rp);
+  const callback = callbackOf(rp, await browser.get(request.url.toString()));
+  const before = await snapshot();
+  const mark = app.logs.length;
+  await assert.rejects(redeem(rp, { ...request, verifier: oidc.randomPKCECodeVerifier() }, callback), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+  assert.ok(logged('grant.error', 'invalid_grant', mark));
+  const after = await snapshot();
+  assert.deepEqual({ ...after, AuthorizationCode: before.AuthorizationCode }, before, 'no token written');
+});
+
+test('a public client without PKCE, or with plain PKCE, is refused before any sign-in', async () => {
+  const cases: Array<Record<string, string>> = [{}, { code_challenge: 'x'.repeat(43), code_challenge_method: 'plain' }];
+  for (const pkce of cases) {
+    const browser = rpBrowser();
+    const before = await snapshot(browser);
+    const mark = app.logs.length;
+    const page = await browser.get(authUrl({ client_id: publicRp.client.id, redirect_uri: publicRp.redirectUri, ...pkce }));
+    assert.ok(!isPasswordPage(page));
+    const callback = callbackOf(publicRp, page);
+    assert.equal(callback.searchParams.get('error'), 'invalid_request', JSON.stringify(pkce));
+    assert.equal(callback.searchParams.get('state'), 's');
+    assert.ok(logged('authorization.error', 'invalid_request', mark));
+    assert.deepEqual(await snapshot(browser), before);
+  }
+});
+
+test('a tampered code and an expired code are invalid_grant', async () => {
+  const browser = rpBrowser();
+  await signIn(rp, browser, ALICE);
+  const tampered = await authRequest(rp);
+  const callback = callbackOf(rp, await browser.get(tampered.url.toString()));
+  callback.searchParams.set('code', `${callback.searchParams.get('code')!.slice(0, -2)}xy`);
+  const late = await authRequest(rp);
+  const lateCallback = callbackOf(rp, await browser.get(late.url.toString()));
+  const before = await snapshot();
+  const mark = app.logs.length;
+  await assert.rejects(redeem(rp, tampered, callback), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+  assert.ok(logged('grant.error', 'invalid_grant', mark));
+
+  await sleep(CODE_TTL_SECONDS * 1000 + 200);
+  const lateMark = app.logs.length;
+  await assert.rejects(redeem(rp, late, lateCallback), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+  assert.ok(logged('grant.error', 'invalid_grant', lateMark));
+  const after = await snapshot();
+  assert.deepEqual({ ...after, AuthorizationCode: before.AuthorizationCode }, before, 'no token written');
+});
+
+test('a code used twice: the second use fails and revokes what the first one issued', async () => {
+  const browser = rpBrowser();
+  const first = await signIn(rp, browser, ALICE);
+  assert.equal(first.claims.sub, aliceId);
+  const request = await authRequest(rp);
+  const callback = callbackOf(rp, await browser.get(request.url.toString()));
+  const tokens = await redeem(rp, request, callback);
+  const mark = app.logs.length;
+  await assert.rejects(redeem(rp, request, callback), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+  assert.ok(logged('grant.error', 'invalid_grant', mark));
+  await assert.rejects(oidc.fetchUserInfo(rp.config, tokens.access_token, aliceId));
+  await assert.rejects(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+});
+
+test('a removed client stops working at once', async () => {
+  const doomed = await createRp(app);
+  const { tokens } = await signIn(doomed, rpBrowser(), ALICE);
+  await app.services.store.collection('oidc-clients').remove(doomed.client.id);
+  await assert.rejects(oidc.refreshTokenGrant(doomed.config, tokens.refresh_token!));
+  await assert.rejects(oidc.fetchUserInfo(doomed.config, tokens.access_token, aliceId));
+});
+
+test('an interaction page without its cookie (expired, or another browser) is an expired sign-in, not a crash', async () => {
+  const page = await rpBrowser().get(`${app.url}/oidc/interaction/not-a-real-uid`);
+  assert.equal(page.status, 400);
+  assert.match(page.body, /Sign-in expired/);
+  const finish = await rpBrowser().get(`${app.url}/oidc/interaction/not-a-real-uid/finish?tx=nope`);
+  assert.equal(finish.status, 400);
+});

@@ -1,0 +1,141 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { decide, type DecisionFacts } from '../../src/policy/policy-engine.ts';
+import { compileNetworks, ipInNetworks } from '../../src/policy/networks.ts';
+import { wildcardMatch, inGroup } from '../../src/policy/patterns.ts';
+import { ACR } from '../../src/policy/levels.ts';
+import { nextStep } from '../../src/login/flow.ts';
+import type { Policy, Rule } from '../../src/policy/policy-types.ts';
+import type { RequestedAuthnContext, User } from '../../src/core/types.ts';
+
+const NOW = 1_800_000_000_000;
+const networks = compileNetworks({ office: ['192.0.2.0/24'], vpn: ['2001:db8:aa::/48'] });
+const alice: User = {
+  id: 'a',
+  username: 'alice',
+  groups: ['engineers', 'staff'],
+  attributes: { memberof: ['CN=Admins,OU=Groups,DC=corp,DC=example', 'CN=Staff,OU=Groups,DC=corp,DC=example'], c: ['DE'], department: ['Research'] },
+};
+const pwd = [{ method: 'pwd' as const, at: NOW }];
+const withOtp = [...pwd, { method: 'otp' as const, at: NOW - 30_000 }];
+
+function policy(...rules: Rule[]): Policy {
+  return { name: 'custom', description: '', source: 'custom', rules };
+}
+
+function facts(p: Policy, overrides: Partial<DecisionFacts> = {}): DecisionFacts {
+  return { policy: p, user: alice, enrolledMethods: ['totp'], factors: pwd, network: { ip: '198.51.100.1' }, protocol: 'saml', now: NOW, ...overrides };
+}
+
+describe('conditions', () => {
+  test('wildcards are case-insensitive, whole-value, and treat regex characters literally', () => {
+    assert.ok(wildcardMatch('cn=*admins*', 'CN=Admins,OU=Groups'));
+    assert.ok(wildcardMatch('ext-*', 'EXT-bob'));
+    assert.ok(!wildcardMatch('ext-*', 'bob-ext-1'));
+    assert.ok(!wildcardMatch('a.c', 'abc'));
+    assert.ok(wildcardMatch('*', ''));
+  });
+
+  test('groups by name or DN; DNs compare normalised with memberOf', () => {
+    assert.ok(inGroup(alice, 'ENGINEERS'));
+    assert.ok(inGroup(alice, 'cn=admins, ou=groups, dc=corp, dc=example'));
+    assert.ok(inGroup(alice, 'cn=staff,ou=elsewhere,dc=x'), 'a DN also matches a resolved (nested) group of the same name');
+    assert.ok(!inGroup(alice, 'sales'));
+  });
+
+  test('networks: names, *, IPv4 and IPv6 CIDRs, IPv4-mapped IPv6, garbage is outside', () => {
+    assert.ok(ipInNetworks('192.0.2.9', ['office'], networks));
+    assert.ok(ipInNetworks('::ffff:192.0.2.9', ['office'], networks));
+    assert.ok(ipInNetworks('2001:db8:aa::1', ['*'], networks));
+    assert.ok(!ipInNetworks('2001:db8:bb::1', ['*'], networks));
+    assert.ok(ipInNetworks('203.0.113.200', ['203.0.113.128/25'], networks));
+    assert.ok(!ipInNetworks('unknown', ['*', '0.0.0.0/0'], networks));
+    assert.ok(!ipInNetworks('192.0.2.9', ['vpn'], networks), 'an IPv4 address is never inside an IPv6 range');
+  });
+});
+
+describe('custom rules', () => {
+  const rules = policy(
+    { name: 'external accounts', when: { username: ['ext-*'] }, then: { effect: 'deny', message: 'External accounts cannot use this.' } },
+    { name: 'admins need FIDO', when: { attributes: { memberOf: ['cn=admins,*'] } }, then: { effect: 'require-mfa', methods: ['webauthn'] } },
+    { name: 'office', when: { networks: ['office'] }, then: { effect: 'permit' } },
+    { name: 'not enrolled yet', when: { mfaEnrolled: false }, then: { effect: 'require-mfa', methods: ['totp'] } },
+    { name: 'German research outside', when: { attributes: { c: ['de'], department: ['res*'] }, not: { networks: ['*'] } }, then: { effect: 'require-mfa', maxAgeSec: 60 } },
+  );
+
+  test('first match decides, and the decision names the rule', () => {
+    const ext = decide(facts(rules, { user: { ...alice, username: 'ext-bob' } }), networks);
+    assert.deepEqual([ext.effect, ext.rule], ['deny', { index: 0, name: 'external accounts' }]);
+    assert.equal(ext.effect === 'deny' && ext.message, 'External accounts cannot use this.');
+    const admin = decide(facts(rules, { network: { ip: '192.0.2.1' } }), networks);
+    assert.equal(admin.rule.name, 'admins need FIDO', 'rule order wins over the office rule');
+  });
+
+  test('only the listed methods count: a TOTP session does not satisfy "FIDO only"', () => {
+    const decision = decide(facts(rules, { factors: withOtp }), networks);
+    assert.equal(decision.effect, 'step-up');
+    assert.deepEqual(decision.effect === 'step-up' && decision.anyOf, ['webauthn']);
+    const tx = { id: 't', createdAt: NOW, request: { protocol: 'saml' as const, rpId: 'x', rpName: 'X', rp: { allowPasswordChange: false }, resumePath: '/', forceAuthn: false, passive: false } };
+    const session = { id: 's', user: alice, createdAt: NOW, lastSeenAt: NOW, authTime: NOW, factors: withOtp, participants: [] };
+    const step = nextStep(tx, session, { now: NOW, policy: rules, networks, ip: '198.51.100.1', enrolledMethods: ['totp'], enrollableMethods: ['totp'] });
+    assert.equal(step.kind, 'denied', 'no usable and no self-enrollable method: a clear refusal, not a bypass');
+  });
+
+  test('attribute AND, not(networks), mfaEnrolled and maxAgeSec', () => {
+    const carol: User = { ...alice, username: 'carol', attributes: { c: ['DE'], department: ['Research'] } };
+    assert.equal(decide(facts(rules, { user: carol, enrolledMethods: [] }), networks).rule.name, 'not enrolled yet');
+    const outside = decide(facts(rules, { user: carol, factors: withOtp }), networks);
+    assert.deepEqual([outside.rule.name, outside.effect], ['German research outside', 'allow']);
+    const stale = decide(facts(rules, { user: carol, factors: withOtp, now: NOW + 60_000 }), networks);
+    assert.equal(stale.effect, 'step-up', 'the OTP factor is older than the 60 s window');
+    const inside = decide(facts(rules, { user: carol, network: { ip: '2001:db8:aa::5' } }), networks);
+    assert.deepEqual([inside.effect, inside.rule.index], ['deny', -1], 'no rule matched: deny');
+  });
+
+  test('the requested condition sees acr_values / RequestedAuthnContext', () => {
+    const p = policy({ when: { requested: ['mfa'] }, then: { effect: 'deny', message: 'no' } }, { then: { effect: 'permit' } });
+    assert.equal(decide(facts(p, { requested: { values: [ACR.mfa], comparison: 'exact' } }), networks).effect, 'deny');
+    assert.equal(decide(facts(p), networks).effect, 'allow');
+  });
+});
+
+describe('requested authentication context', () => {
+  const permit = policy({ then: { effect: 'permit' } });
+  const mfa = policy({ then: { effect: 'require-mfa' } });
+  const req = (values: string[], comparison: RequestedAuthnContext['comparison'], essential?: boolean): RequestedAuthnContext => ({ values, comparison, essential });
+  const table: Array<[string, Policy, Partial<DecisionFacts>, string, string?]> = [
+    ['SAML exact PPT, password session', permit, { requested: req([ACR.password], 'exact') }, 'allow', ACR.password],
+    ['SAML exact PPT, MFA session reports PPT', permit, { requested: req([ACR.password], 'exact'), factors: withOtp }, 'allow', ACR.password],
+    ['SAML minimum PPT, MFA session reports MFA', permit, { requested: req([ACR.password], 'minimum'), factors: withOtp }, 'allow', ACR.mfa],
+    ['SAML minimum MFA steps up', permit, { requested: req([ACR.mfa], 'minimum') }, 'step-up', ACR.mfa],
+    ['SAML better than PPT steps up', permit, { requested: req([ACR.password], 'better') }, 'step-up', ACR.mfa],
+    ['SAML better than MFA is impossible', permit, { requested: req([ACR.mfa], 'better') }, 'unmet'],
+    ['SAML maximum PPT under an MFA policy is impossible', mfa, { requested: req([ACR.password], 'maximum') }, 'unmet'],
+    ['SAML maximum MFA, password policy', permit, { requested: req([ACR.mfa], 'maximum') }, 'allow', ACR.password],
+    ['SAML exact PPT under an MFA policy is impossible', mfa, { requested: req([ACR.password], 'exact') }, 'unmet'],
+    ['SAML unknown class only', permit, { requested: req(['urn:example:smartcard'], 'exact') }, 'unmet'],
+    ['SAML unknown plus known: the known one counts', permit, { requested: req(['urn:example:smartcard', ACR.mfa], 'exact') }, 'step-up', ACR.mfa],
+    ['OIDC acr_values mfa steps up', permit, { protocol: 'oidc', requested: req([ACR.mfa], 'exact', false) }, 'step-up', ACR.mfa],
+    ['OIDC acr_values unknown are ignored', permit, { protocol: 'oidc', requested: req(['gold'], 'exact', false) }, 'allow', ACR.password],
+    ['OIDC acr_values password under an MFA policy are ignored', mfa, { protocol: 'oidc', requested: req([ACR.password], 'exact', false), factors: withOtp }, 'allow', ACR.mfa],
+    ['OIDC essential unknown acr is unmet', permit, { protocol: 'oidc', requested: req(['gold'], 'exact', true) }, 'unmet'],
+    ['OIDC essential password under an MFA policy is unmet', mfa, { protocol: 'oidc', requested: req([ACR.password], 'exact', true) }, 'unmet'],
+  ];
+  for (const [label, p, overrides, effect, acr] of table) {
+    test(label, () => {
+      const decision = decide(facts(p, overrides), networks);
+      assert.equal(decision.effect, effect);
+      if (acr) assert.equal('acr' in decision && decision.acr, acr);
+    });
+  }
+
+  test('passive requests never show a page: step-up becomes interaction_required, deny a plain error', () => {
+    const tx = { id: 't', createdAt: NOW, request: { protocol: 'oidc' as const, rpId: 'x', rpName: 'X', rp: { allowPasswordChange: false }, resumePath: '/', forceAuthn: false, passive: true } };
+    const session = { id: 's', user: alice, createdAt: NOW, lastSeenAt: NOW, authTime: NOW, factors: pwd, participants: [] };
+    const base = { now: NOW, networks, ip: '198.51.100.1', enrolledMethods: ['totp' as const], enrollableMethods: ['totp' as const] };
+    const stepUp = nextStep(tx, session, { ...base, policy: mfa });
+    assert.ok(stepUp.kind === 'complete' && !stepUp.result.ok && stepUp.result.error === 'interaction_required');
+    const denied = nextStep(tx, session, { ...base, policy: policy({ then: { effect: 'deny' } }) });
+    assert.ok(denied.kind === 'complete' && !denied.result.ok && denied.result.error === 'access_denied');
+  });
+});

@@ -1,0 +1,80 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { PolicyStore, type PolicyRecord } from '../../src/policy/policy-store.ts';
+import type { Collection } from '../../src/store/store.ts';
+import { parseConfig } from '../../src/config/load.ts';
+
+function memoryCollection(): Collection<PolicyRecord> & { size(): number } {
+  const items = new Map<string, PolicyRecord>();
+  return {
+    get: async (id) => structuredClone(items.get(id)),
+    list: async () => [...items.values()],
+    put: async (item) => void items.set(item.id, structuredClone(item)),
+    remove: async (id) => items.delete(id),
+    size: () => items.size,
+  };
+}
+
+function store() {
+  const records = memoryCollection();
+  return { records, policies: new PolicyStore(records, { defaultPolicy: 'permit-everyone', networkNames: ['office'] }, { now: () => 0 }) };
+}
+
+const rule = (when: unknown, then: unknown = { effect: 'permit' }) => ({ name: 'p', rules: [{ when, then }] });
+
+describe('policy validation: clear errors, nothing saved', () => {
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['unknown group syntax', rule({ groups: ['cn=admins,,dc=x'] }), /rules\[0\]\.when\.groups\[0\]: "cn=admins,,dc=x" looks like a DN but is not one/],
+    ['wildcard in a group', rule({ groups: ['admin*'] }), /is not a group name or DN/],
+    ['bad CIDR', rule({ networks: ['10.0.0.0/33'] }), /rules\[0\]\.when\.networks\[0\]: "10\.0\.0\.0\/33" is not a valid IPv4 or IPv6 CIDR/],
+    ['short IPv4 CIDR', rule({ networks: ['10.0/8'] }), /is not a valid IPv4 or IPv6 CIDR/],
+    ['unknown network name', rule({ networks: ['branch'] }), /unknown trusted network "branch" \(configured: office/],
+    ['unknown method', rule(undefined, { effect: 'require-mfa', methods: ['sms'] }), /rules\[0\]\.then\.methods\[0\]: unknown method "sms"/],
+    ['unknown effect', rule(undefined, { effect: 'allow' }), /rules\[0\]\.then\.effect/],
+    ['typo in a condition', rule({ grups: ['staff'] }), /Unrecognized key.*grups/],
+    ['unknown acr', rule({ requested: ['gold'] }), /"gold" is not a known authentication context/],
+    ['nested not is checked too', rule({ not: { networks: ['1.2.3.4/99'] } }), /rules\[0\]\.when\.not\.networks\[0\]/],
+    ['template without its groups', { name: 't', template: 'permit-specific-groups' }, /parameters\.groups: template permit-specific-groups needs at least one group/],
+    ['unknown template', { name: 't', template: 'permit-friends' }, /template: unknown template "permit-friends"/],
+    ['built-in name', { name: 'deny-everyone', rules: [{ then: { effect: 'permit' } }] }, /built-in policy and cannot be redefined/],
+    ['no rules', { name: 'empty', rules: [] }, /at least one rule/],
+    ['bad name', { name: 'has space', rules: [{ then: { effect: 'permit' } }] }, /name:/],
+  ];
+  for (const [label, input, message] of cases) {
+    test(label, async () => {
+      const { records, policies } = store();
+      const result = await policies.save(input);
+      assert.equal(result.ok, false);
+      assert.match(!result.ok ? result.errors.join('\n') : '', message);
+      assert.equal(records.size(), 0, 'nothing saved');
+    });
+  }
+
+  test('every problem is reported at once', async () => {
+    const result = await store().policies.save(rule({ groups: ['a,b'], networks: ['nowhere', '300.1.1.1/8'] }));
+    assert.equal(!result.ok && result.errors.length, 3);
+  });
+
+  test('a valid policy is saved and resolves; a missing one denies everyone', async () => {
+    const { policies } = store();
+    const saved = await policies.save({ name: 'admins', rules: [{ when: { groups: ['cn=admins,ou=groups,dc=example,dc=org'], networks: ['office', '2001:db8::/32', '*'] }, then: { effect: 'require-mfa', methods: ['webauthn'], maxAgeSec: 3600 } }] });
+    assert.equal(saved.ok, true);
+    assert.equal((await policies.resolve('admins')).rules.length, 1);
+    const missing = await policies.resolve('gone');
+    assert.equal(missing.source, 'missing');
+    assert.equal(missing.rules[0]!.then.effect, 'deny');
+    assert.equal((await policies.resolve(undefined)).name, 'permit-everyone');
+    assert.equal(await policies.remove('permit-everyone'), 'built-in');
+    assert.equal(await policies.remove('admins'), 'removed');
+  });
+
+  test('configuration: bad trusted-network CIDRs and TOTP settings are start-up errors with paths', () => {
+    assert.throws(
+      () => parseConfig({ trustedNetworks: { office: ['10.0.0.0/8', '10.1/16'] }, mfa: { totp: { digits: 5, clockSkewSeconds: 900 } } }),
+      (error: Error & { issues?: string[] }) => {
+        const text = error.issues!.join('\n');
+        return /trustedNetworks\.office\.1: must be an IPv4 or IPv6 CIDR/.test(text) && /mfa\.totp\.digits/.test(text) && /mfa\.totp\.clockSkewSeconds/.test(text);
+      },
+    );
+  });
+});

@@ -1,0 +1,211 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { SecretBox } from '../../src/core/secret-box.ts';
+import { TotpMethod, type TotpSettings } from '../../src/mfa/totp/totp-method.ts';
+import { TotpEnrollments, type TotpEnrollment } from '../../src/mfa/totp/totp-enrollments.ts';
+import { TotpStateStore } from '../../src/mfa/totp/totp-state.ts';
+import { BackupCodes } from '../../src/mfa/totp/backup-codes.ts';
+import { TotpAdmin } from '../../src/mfa/totp/totp-admin.ts';
+import type { User } from '../../src/core/types.ts';
+import { oathtoolTotp, type OathOptions } from '../helpers/oathtool.ts';
+
+const STEP = 30_000;
+/** 15 s into a time step, so ±30 s lands in the neighbouring steps and not on a boundary. */
+const START = Math.floor(Date.parse('2026-11-22T10:00:00Z') / STEP) * STEP + 15_000;
+let now = START;
+const clock = { now: () => now };
+const DEFAULTS: TotpSettings = { issuer: 'Stepgate Test', digits: 6, periodSeconds: 30, algorithm: 'sha1', clockSkewSeconds: 30, maxFailures: 5, autoUnlockMinutes: 15, backupCodes: 10 };
+
+let dir: string;
+let store: LowdbStore;
+let box: SecretBox;
+let counter = 0;
+
+function build(settings: Partial<TotpSettings> = {}) {
+  const all = { ...DEFAULTS, ...settings };
+  const enrollments = new TotpEnrollments(store.collection<TotpEnrollment>('mfa-enrollments'), store.kv, box);
+  const state = new TotpStateStore(store.kv);
+  const backupCodes = new BackupCodes(store.kv, box);
+  const method = new TotpMethod({ enrollments, state, backupCodes, clock, settings: all });
+  const admin = new TotpAdmin({ enrollments, state, backupCodes, clock, settings: all, knownUsers: async () => [] });
+  return { method, state, admin };
+}
+
+function newUser(): User {
+  counter += 1;
+  return { id: `user-${counter}`, username: `user${counter}`, groups: [], attributes: {} };
+}
+
+/** Enrolls a fresh user with a code made by oathtool; returns the secret and backup codes. Time then moves past every skew window. */
+async function enrolled(settings: Partial<TotpSettings> = {}, oath: OathOptions = {}) {
+  const built = build(settings);
+  const user = newUser();
+  const view = await built.method.enrollment.begin(user);
+  const result = await built.method.enrollment.finish({ user, ip: '192.0.2.1' }, oathtoolTotp(view.secret, now, oath));
+  assert.ok(result.ok, 'enrollment confirms');
+  now += 10 * STEP; // the confirming code's step is spent; keep it out of reach of the skew tests
+  const code = (at = now) => oathtoolTotp(view.secret, at, oath);
+  const verify = (response: unknown) => built.method.verify({ user, ip: '198.51.100.7' }, response);
+  return { ...built, user, secret: view.secret, backupCodes: result.backupCodes, code, verify };
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'stepgate-totp-'));
+  store = await new LowdbStore(dir, clock).open();
+  box = new SecretBox(randomBytes(32));
+});
+after(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('TOTP enrollment', () => {
+  test('activated only by a current code; a wrong or malformed code leaves it pending', async () => {
+    const { method } = build();
+    const user = newUser();
+    const view = await method.enrollment.begin(user);
+    assert.match(view.secret, /^[A-Z2-7]{32}$/);
+    assert.match(view.uri, /^otpauth:\/\/totp\/Stepgate%20Test:user\d+\?/);
+    assert.equal((await method.enrollment.begin(user)).secret, view.secret, 'a reload shows the same secret');
+    const wrong = String((Number(oathtoolTotp(view.secret, now)) + 1) % 1_000_000).padStart(6, '0');
+    assert.deepEqual(await method.enrollment.finish({ user, ip: '192.0.2.1' }, wrong), { ok: false, reason: 'invalid' });
+    assert.deepEqual(await method.enrollment.finish({ user, ip: '192.0.2.1' }, 'abcdef'), { ok: false, reason: 'malformed' });
+    assert.equal(await method.isEnrolled(user), false);
+    const done = await method.enrollment.finish({ user, ip: '192.0.2.1' }, oathtoolTotp(view.secret, now));
+    assert.ok(done.ok && done.amr === 'otp');
+    assert.equal(done.ok && done.backupCodes.length, 10);
+    assert.ok(done.ok && done.backupCodes.every((code) => /^[a-z2-7]{5}-[a-z2-7]{5}$/.test(code)));
+    assert.equal(await method.isEnrolled(user), true);
+    assert.deepEqual(await method.enrollment.finish({ user, ip: '192.0.2.1' }, oathtoolTotp(view.secret, now)), { ok: false, reason: 'expired' }, 'no second activation');
+    assert.deepEqual(await method.verify({ user, ip: '192.0.2.1' }, oathtoolTotp(view.secret, now)), { ok: false, reason: 'replayed' }, 'the confirming code is spent');
+  });
+
+  test('the secret is stored sealed: not in clear in db.json or the kv journal', async () => {
+    const { secret } = await enrolled();
+    const files = await Promise.all(['db.json', 'kv.journal'].map((name) => readFile(join(dir, name), 'utf8').catch(() => '')));
+    for (const text of files) assert.equal(text.includes(secret), false);
+    assert.match(files[0]!, /"sealedSecret": "v1\./);
+  });
+
+  test('digits, period and algorithm are configurable (8 digits, 60 s, SHA-256)', async () => {
+    const oath = { digits: 8, periodSeconds: 60, algorithm: 'sha256' as const };
+    const { verify, code } = await enrolled({ digits: 8, periodSeconds: 60, algorithm: 'sha256' }, oath);
+    now += 60_000;
+    assert.match(code(), /^\d{8}$/);
+    assert.deepEqual(await verify(code()), { ok: true, amr: 'otp' });
+  });
+});
+
+describe('TOTP verification', () => {
+  test('replay: a code accepted once is refused the second time', async () => {
+    const { verify, code } = await enrolled();
+    const first = code();
+    assert.deepEqual(await verify(first), { ok: true, amr: 'otp' });
+    assert.deepEqual(await verify(first), { ok: false, reason: 'replayed' });
+    now += STEP;
+    assert.deepEqual(await verify(code()), { ok: true, amr: 'otp' }, 'the next step is fine');
+  });
+
+  test('replay: two concurrent requests with the same code, exactly one passes', async () => {
+    for (let round = 0; round < 5; round++) {
+      const { verify, code } = await enrolled();
+      const same = code();
+      const results = await Promise.all([verify(same), verify(same), verify(same)]);
+      assert.equal(results.filter((result) => result.ok).length, 1, JSON.stringify(results));
+      assert.ok(results.filter((result) => !result.ok).every((result) => !result.ok && result.reason === 'replayed'));
+    }
+  });
+
+  const skewCases: Array<[number, number, boolean]> = [
+    [30, -60_000, false],
+    [30, -30_000, true],
+    [30, 0, true],
+    [30, 30_000, true],
+    [30, 60_000, false],
+    [0, -30_000, false],
+    [0, 30_000, false],
+    [90, -90_000, true],
+    [90, -120_000, false],
+    [90, 90_000, true],
+    [90, 120_000, false],
+  ];
+  for (const [skew, offset, accepted] of skewCases) {
+    test(`clock skew ${skew} s: a code from ${offset / 1000} s is ${accepted ? 'accepted' : 'refused'}`, async () => {
+      const { verify, code } = await enrolled({ clockSkewSeconds: skew });
+      const result = await verify(code(now + offset));
+      assert.equal(result.ok, accepted, JSON.stringify(result));
+    });
+  }
+
+  test('wrong length and non-numeric input is refused as malformed and does not count towards the lock', async () => {
+    const { verify, code, state, user } = await enrolled({ maxFailures: 2 });
+    for (const input of ['12345', '1234567', 'abcdef', '12a456', '', '   ', undefined, 123456, ['123456'], '١٢٣٤٥٦', 'x'.repeat(100)]) {
+      assert.deepEqual(await verify(input), { ok: false, reason: 'malformed' }, JSON.stringify(input));
+    }
+    assert.equal((await state.read(user.id)).failures, 0);
+    const spaced = code().replace(/^(\d{3})/, '$1 ');
+    assert.deepEqual(await verify(spaced), { ok: true, amr: 'otp' }, 'a space in the middle is tolerated');
+  });
+
+  test('N wrong codes lock; the correct code is refused while locked; the lock lifts by itself', async () => {
+    const { verify, code, admin, user } = await enrolled({ maxFailures: 3, autoUnlockMinutes: 15 });
+    const wrong = () => String((Number(code()) + 7) % 1_000_000).padStart(6, '0');
+    assert.deepEqual(await verify(wrong()), { ok: false, reason: 'invalid' });
+    assert.deepEqual(await verify(wrong()), { ok: false, reason: 'invalid' });
+    assert.deepEqual(await verify(wrong()), { ok: false, reason: 'locked', lockedUntil: now + 15 * 60_000 });
+    const lockedAt = now;
+    assert.equal((await admin.statusOf(user)).status, 'Locked');
+    now += STEP;
+    assert.deepEqual(await verify(code()), { ok: false, reason: 'locked', lockedUntil: lockedAt + 15 * 60_000 });
+    assert.deepEqual(await verify('abc'), { ok: false, reason: 'locked', lockedUntil: lockedAt + 15 * 60_000 });
+    now = lockedAt + 15 * 60_000;
+    assert.equal((await admin.statusOf(user)).status, 'Active');
+    assert.deepEqual(await verify(code()), { ok: true, amr: 'otp' });
+    now += STEP;
+    assert.deepEqual(await verify(wrong()), { ok: false, reason: 'invalid' }, 'the count starts again from zero');
+  });
+
+  test('without auto-unlock only an administrator lifts the lock; status shows last attempt and success with IP', async () => {
+    const { verify, code, admin, user } = await enrolled({ maxFailures: 1, autoUnlockMinutes: null });
+    assert.deepEqual(await verify('000000' === code() ? '111111' : '000000'), { ok: false, reason: 'locked', lockedUntil: null });
+    now += 90 * 86_400_000;
+    assert.equal((await verify(code())).ok, false);
+    const locked = await admin.statusOf(user);
+    assert.equal(locked.status, 'Locked');
+    assert.equal(locked.lockedUntil, null);
+    assert.deepEqual(locked.lastAttempt, { at: now, ip: '198.51.100.7', ok: false });
+    await admin.unlock(user.id);
+    assert.deepEqual(await verify(code()), { ok: true, amr: 'otp' });
+    const active = await admin.statusOf(user);
+    assert.deepEqual([active.status, active.lastSuccess], ['Active', { at: now, ip: '198.51.100.7' }]);
+  });
+
+  test('backup codes: single use, any case, with or without the dash; concurrent use passes once', async () => {
+    const { verify, backupCodes, admin, user } = await enrolled();
+    const [first, second, third] = backupCodes as [string, string, string];
+    assert.deepEqual(await verify(first.toUpperCase()), { ok: true, amr: 'otp', backupCodesLeft: 9 });
+    assert.deepEqual(await verify(first), { ok: false, reason: 'invalid' }, 'spent');
+    assert.deepEqual(await verify(second.replace('-', '')), { ok: true, amr: 'otp', backupCodesLeft: 8 });
+    const racing = await Promise.all([verify(third), verify(third)]);
+    assert.equal(racing.filter((result) => result.ok).length, 1);
+    assert.equal((await admin.statusOf(user)).backupCodesLeft, 7);
+  });
+
+  test('backup codes are refused while locked', async () => {
+    const { verify, backupCodes } = await enrolled({ maxFailures: 1 });
+    await verify('aaaaa-aaaaa');
+    assert.equal((await verify(backupCodes[0])).ok, false);
+  });
+
+  test('administrator table: search with wildcards, reset removes the registration', async () => {
+    const { admin, user } = await enrolled();
+    assert.deepEqual((await admin.list(`*${user.username.slice(2)}`)).map((row) => row.username), [user.username]);
+    assert.equal(await admin.reset(user.id), true);
+    assert.equal((await admin.statusOf(user)).status, 'Unregistered');
+  });
+});

@@ -1,0 +1,39 @@
+import { html, type SafeHtml } from '../../src/http/html.ts';
+import { layout } from '../layout.ts';
+import { csrfField, errorBox } from '../partials/form.ts';
+import { lockMessage } from '../mfa/messages.ts';
+import type { TotpStatusRow } from '../../src/mfa/totp/totp-admin.ts';
+
+function when(at: number): string {
+  return `${new Date(at).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+const STATUS_TEXT = { Active: 'Active', Locked: 'Locked', Unregistered: 'Not set up' } as const;
+
+/** The user's own second-factor status, with the actions that fit it. */
+export function securityPage(options: { status: TotpStatusRow; now: number; csrf: string; enrollHref: string; regenerateAction: string }): SafeHtml {
+  const { status } = options;
+  const registered = status.status !== 'Unregistered';
+  const attempt = status.lastAttempt;
+  return layout({
+    title: 'My security settings',
+    body: html`<h1>My security settings</h1>
+<p>Signed in as <strong>${status.username}</strong>.</p>
+<h2>Authenticator app</h2>
+<dl>
+<dt>Status</dt><dd id="totp-status">${STATUS_TEXT[status.status]}</dd>
+${status.registeredAt !== undefined ? html`<dt>Set up</dt><dd>${when(status.registeredAt)}</dd>` : ''}
+${status.lastSuccess ? html`<dt>Last successful code</dt><dd>${when(status.lastSuccess.at)} from ${status.lastSuccess.ip}</dd>` : ''}
+${attempt ? html`<dt>Last attempt</dt><dd>${when(attempt.at)} from ${attempt.ip} (${attempt.ok ? 'accepted' : 'refused'})</dd>` : ''}
+${registered ? html`<dt>Backup codes left</dt><dd id="backup-codes-left">${status.backupCodesLeft}</dd>` : ''}
+</dl>
+${errorBox(status.lockedUntil !== undefined ? lockMessage(status.lockedUntil, options.now) : undefined)}
+${registered
+  ? html`<form method="post" action="${options.regenerateAction}">
+${csrfField(options.csrf)}
+<button type="submit" class="secondary">Make new backup codes</button>
+</form>`
+  : html`<p>Add a second step to your sign-in: a code from an authenticator app on your phone.</p>
+<p><a class="button" href="${options.enrollHref}">Set up an authenticator app</a></p>`}`,
+  });
+}

@@ -1,0 +1,24 @@
+/** Plain-words texts of the second-factor pages, in one place so every page says the same thing. */
+
+export function lockMessage(lockedUntil: number | null, now: number): string {
+  if (lockedUntil === null) return 'Too many wrong codes were entered, so sign-in codes are blocked for your account until your helpdesk unlocks them.';
+  const minutes = Math.max(1, Math.ceil((lockedUntil - now) / 60_000));
+  const at = new Date(lockedUntil).toISOString().slice(11, 16);
+  const wait = minutes < 120 ? `${minutes} minute${minutes === 1 ? '' : 's'}` : `${Math.ceil(minutes / 60)} hours`;
+  return `Too many wrong codes were entered, so sign-in codes are blocked for your account for ${wait} (until ${at} UTC). Try again after that, or ask your helpdesk to unlock it.`;
+}
+
+export type CodeProblem = 'invalid' | 'malformed' | 'replayed' | 'expired';
+
+export function codeProblemMessage(problem: CodeProblem, digits: number, options: { backupCodesAccepted: boolean }): string {
+  switch (problem) {
+    case 'invalid':
+      return 'That code is not correct. Check the code in your authenticator app and try again.';
+    case 'malformed':
+      return options.backupCodesAccepted ? `Enter the ${digits}-digit code from your authenticator app, or one of your backup codes.` : `Enter the ${digits}-digit code from your authenticator app.`;
+    case 'replayed':
+      return 'That code was already used. Wait until your app shows a new code, then enter it.';
+    case 'expired':
+      return 'This setup expired or was finished elsewhere. Scan the new code below and try again.';
+  }
+}

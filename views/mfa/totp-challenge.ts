@@ -1,0 +1,32 @@
+import { html, type SafeHtml } from '../../src/http/html.ts';
+import { layout } from '../layout.ts';
+import { csrfField, errorBox, field } from '../partials/form.ts';
+
+export interface TotpChallengeOptions {
+  action: string;
+  csrf: string;
+  rpName: string;
+  digits: number;
+  /** Plain-words lock text; when set, the form is not shown. */
+  locked?: string;
+  backupCodesLeft: number;
+  error?: string;
+}
+
+export function totpChallengePage(options: TotpChallengeOptions): SafeHtml {
+  const backup = options.backupCodesLeft > 0 ? html`<p>No access to your app? Enter one of your backup codes instead (${options.backupCodesLeft} left).</p>` : '';
+  return layout({
+    title: 'Enter your code',
+    body: html`<h1>Enter your code</h1>
+<p><strong>${options.rpName}</strong> asks for a second step: the ${options.digits}-digit code from your authenticator app.</p>
+${errorBox(options.locked ?? options.error)}
+${options.locked
+  ? ''
+  : html`<form method="post" action="${options.action}">
+${csrfField(options.csrf)}
+${field({ name: 'code', label: 'Code', autocomplete: 'one-time-code', autofocus: true })}
+<button type="submit">Verify</button>
+</form>
+${backup}`}`,
+  });
+}

@@ -47,6 +47,20 @@ export interface NewClient {
 
 export type AddOutcome = { ok: true; client: OidcClientRecord; secret?: string } | { ok: false; problems: string[] };
 
+/** What `update` may change; a field left out keeps its value. The client_id, type and secret stay. */
+export interface ClientChanges {
+  name?: string;
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
+  scopes?: string[];
+  idTokenAlg?: IdTokenAlg;
+  policy?: string;
+  allowPasswordChange?: boolean;
+}
+
+/** `notFound` marks an unknown client_id (its one problem says so). */
+export type ChangeOutcome = { ok: true; client: OidcClientRecord; secret?: string } | { ok: false; problems: string[]; notFound?: true };
+
 /** The one writer and reader of OIDC client registrations; the CLI and the provider's Client adapter use it. */
 export class ClientRegistry {
   readonly #clients: Collection<OidcClientRecord>;
@@ -82,6 +96,45 @@ export class ClientRegistry {
     return { ok: true, client, secret };
   }
 
+  /** Changes a registration in place, validated like `add`: every problem is listed and nothing is written when there is one. */
+  async update(id: string, changes: ClientChanges): Promise<ChangeOutcome> {
+    const record = await this.#clients.get(id);
+    if (!record) return notFound(id);
+    const merged: NewClient = {
+      name: changes.name ?? record.name,
+      redirectUris: changes.redirectUris ?? record.redirectUris,
+      postLogoutRedirectUris: changes.postLogoutRedirectUris ?? record.postLogoutRedirectUris,
+      public: record.tokenEndpointAuthMethod === 'none',
+      scopes: changes.scopes ?? record.scopes,
+    };
+    const problems = validate(merged);
+    if (changes.idTokenAlg !== undefined && !(ID_TOKEN_ALGS as readonly string[]).includes(changes.idTokenAlg)) problems.push(`the ID Token algorithm must be one of ${ID_TOKEN_ALGS.join(', ')}`);
+    if (problems.length) return { ok: false, problems };
+    const client: OidcClientRecord = {
+      ...record,
+      name: merged.name.trim(),
+      redirectUris: [...new Set(merged.redirectUris)],
+      postLogoutRedirectUris: [...new Set(merged.postLogoutRedirectUris)],
+      scopes: [...new Set(merged.scopes)],
+      idTokenSignedResponseAlg: changes.idTokenAlg ?? record.idTokenSignedResponseAlg,
+      policy: changes.policy ?? record.policy,
+      allowPasswordChange: changes.allowPasswordChange ?? record.allowPasswordChange,
+    };
+    await this.#clients.put(client);
+    return { ok: true, client };
+  }
+
+  /** Replaces a confidential client's secret; the old one stops working at once. The new secret is returned once, in clear. */
+  async rotateSecret(id: string): Promise<ChangeOutcome> {
+    const record = await this.#clients.get(id);
+    if (!record) return notFound(id);
+    if (record.tokenEndpointAuthMethod === 'none') return { ok: false, problems: ['a public client has no secret to rotate'] };
+    const secret = randomId(32);
+    const client: OidcClientRecord = { ...record, sealedSecret: this.#box.seal(secret, secretPurpose(id)) };
+    await this.#clients.put(client);
+    return { ok: true, client, secret };
+  }
+
   get(id: string): Promise<OidcClientRecord | undefined> {
     return this.#clients.get(id);
   }
@@ -108,6 +161,10 @@ export function clientRegistry(store: Store, box: SecretBox, clock: Clock): Clie
 /** The protocol-neutral settings a client contributes to a LoginRequest. */
 export function relyingPartySettings(client: OidcClientRecord): RelyingPartySettings {
   return { policy: client.policy, allowPasswordChange: client.allowPasswordChange };
+}
+
+function notFound(id: string): ChangeOutcome {
+  return { ok: false, problems: [`no OpenID Connect client ${id}`], notFound: true };
 }
 
 function secretPurpose(clientId: string): string {

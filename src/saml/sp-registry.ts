@@ -75,15 +75,19 @@ export class SpRegistry {
     return { record, warnings };
   }
 
-  /** Changes an SP's settings (attribute release, signing, NameID ...); its metadata stays as registered. */
-  async updateSettings(entityId: string, changes: Partial<SpSettings>): Promise<ServiceProviderRecord> {
+  /**
+   * Changes an SP's settings (attribute release, signing, NameID ...) and, when given, its display name;
+   * its metadata stays as registered. Refusals (METADATA_INVALID) and an unknown entityID (RP_UNKNOWN) write nothing.
+   */
+  async updateSettings(entityId: string, changes: Partial<SpSettings>, name?: string): Promise<ServiceProviderRecord> {
     const record = await this.#records.get(entityId);
     if (!record) throw new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId } });
     const settings = { ...record.settings, ...changes };
-    if (!settings.wantAssertionsSigned && !settings.wantResponseSigned) refuse('the response or the assertion must be signed');
-    if (settings.encryptAssertions && !record.encryptionCertificate) refuse('encryption needs a certificate in the metadata');
+    if (name !== undefined && !name.trim()) refuse('the name must not be empty', 'change');
+    if (!settings.wantAssertionsSigned && !settings.wantResponseSigned) refuse('the response or the assertion must be signed', 'change');
+    if (settings.encryptAssertions && !record.encryptionCertificate) refuse('encryption needs a KeyDescriptor with a certificate in the metadata', 'change');
     // updatedAt must move: cached samlify entities are keyed by it.
-    const updated = { ...record, settings, updatedAt: Math.max(this.#clock.now(), record.updatedAt + 1) };
+    const updated = { ...record, name: name?.trim() || record.name, settings, updatedAt: Math.max(this.#clock.now(), record.updatedAt + 1) };
     await this.#records.put(updated);
     return updated;
   }
@@ -127,6 +131,6 @@ function defaultName(entityId: string): string {
   }
 }
 
-function refuse(message: string): never {
-  throw new AppError('METADATA_INVALID', { userMessage: `The registration was refused: ${message.replace(/\.$/, '')}.`, detail: { reason: message } });
+function refuse(message: string, what: 'registration' | 'change' = 'registration'): never {
+  throw new AppError('METADATA_INVALID', { userMessage: `The ${what} was refused: ${message.replace(/\.$/, '')}.`, detail: { reason: message } });
 }

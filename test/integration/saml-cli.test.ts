@@ -47,16 +47,24 @@ describe('sp CLI commands', () => {
   const registered = async () => (await createSpRegistry(store, systemClock).list()).map((sp) => sp.id);
 
   test('every command has help text', async () => {
-    for (const command of ['add', 'list', 'show', 'remove']) {
+    for (const command of ['add', 'set', 'list', 'show', 'remove']) {
       const { code, out } = await cli('sp', command, '--help');
       assert.equal(code, 0);
       assert.match(out, new RegExp(`^Usage: npm run cli -- sp ${command}`));
     }
     assert.match((await cli('sp', 'add', '--help')).out, /--sign response\|assertion\|both[\s\S]*--nameid persistent\|transient\|email\|unspecified[\s\S]*--allow-password-change/);
+    assert.match((await cli('sp', 'set', '--help')).out, /--name N[\s\S]*--policy P[\s\S]*--encrypt \/ --no-encrypt[\s\S]*--sign response\|assertion\|both[\s\S]*--nameid persistent\|transient\|email\|unspecified[\s\S]*--allow-password-change \/ --no-allow-password-change/);
+  });
+
+  test('sp add refuses a policy that does not exist and writes nothing', async () => {
+    const { code, err } = await cli('sp', 'add', fixture('sp-valid.xml'), '--policy', 'no-such-policy');
+    assert.equal(code, 1);
+    assert.match(err, /No policy named "no-such-policy"/);
+    assert.equal(await createSpRegistry(store, systemClock).get(WIKI), undefined);
   });
 
   test('sp add registers valid metadata with settings derived from it and from the options', async () => {
-    const { code, out } = await cli('sp', 'add', fixture('sp-valid.xml'), '--name', 'Wiki', '--policy', 'staff-only', '--allow-password-change');
+    const { code, out } = await cli('sp', 'add', fixture('sp-valid.xml'), '--name', 'Wiki', '--policy', 'permit-everyone-require-mfa', '--allow-password-change');
     assert.equal(code, 0, out);
     assert.match(out, /Registered SAML SP https:\/\/wiki\.example\.org\/saml\/metadata\./);
     assert.match(out, /signing certificate: CN=wiki\.example\.org signing, expires 2046-01-01/);
@@ -72,7 +80,7 @@ describe('sp CLI commands', () => {
       nameIdFormat: 'email',
       attributes: sp.settings.attributes,
       allowPasswordChange: true,
-      policy: 'staff-only',
+      policy: 'permit-everyone-require-mfa',
     });
     assert.equal(sp.settings.attributes.length, 4);
     assert.match(sp.encryptionCertificate?.subject ?? '', /encryption/);
@@ -141,10 +149,78 @@ describe('sp CLI commands', () => {
     assert.equal(list.code, 0);
     assert.match(list.out, /https:\/\/wiki\.example\.org\/saml\/metadata  "Wiki"  nameid=email  certificates until 2046-01-01/);
     const show = await cli('sp', 'show', WIKI);
-    assert.match(show.out, /encrypted:  yes \(AES-256-GCM, RSA-OAEP\)[\s\S]*policy:     staff-only/);
+    assert.match(show.out, /encrypted:  yes \(AES-256-GCM, RSA-OAEP\)[\s\S]*policy:     permit-everyone-require-mfa/);
     assert.equal((await cli('sp', 'show', 'https://nobody.example/sp')).code, 1);
     assert.equal((await cli('sp', 'remove', WIKI)).code, 0);
     assert.equal((await cli('sp', 'remove', WIKI)).code, 1);
     assert.ok(!(await registered()).includes(WIKI));
+  });
+
+  describe('sp set', () => {
+    const DEMO = 'http://localhost:3000/saml/metadata';
+    const LEGACY = 'https://legacy.example.org/sp';
+    const record = (entityId: string) => createSpRegistry(store, systemClock).get(entityId);
+
+    test('changes the settings in place: visible in show, held by the registry record', async () => {
+      const before = (await record(DEMO))!;
+      const { code, out, err } = await cli('sp', 'set', DEMO, '--name', 'Demo app', '--policy', 'permit-everyone-require-mfa', '--sign', 'both', '--nameid', 'email', '--allow-password-change');
+      assert.equal(code, 0, err);
+      assert.match(out, /^Updated SAML SP http:\/\/localhost:3000\/saml\/metadata\./);
+      const after = (await record(DEMO))!;
+      assert.equal(after.name, 'Demo app');
+      assert.deepEqual(after.settings, { ...before.settings, policy: 'permit-everyone-require-mfa', wantAssertionsSigned: true, wantResponseSigned: true, nameIdFormat: 'email', allowPasswordChange: true });
+      assert.deepEqual([after.metadataXml, after.acs, after.createdAt], [before.metadataXml, before.acs, before.createdAt], 'the metadata stays as registered');
+      assert.ok(after.updatedAt > before.updatedAt, 'updatedAt moves, so cached samlify entities are rebuilt');
+      const show = await cli('sp', 'show', DEMO);
+      assert.match(show.out, /name:       Demo app[\s\S]*signed:     response and assertion[\s\S]*NameID:     email by default[\s\S]*policy:     permit-everyone-require-mfa\npassword change during sign-in: allowed/);
+
+      // Only the options given change.
+      assert.equal((await cli('sp', 'set', DEMO, '--no-allow-password-change', '--sign', 'assertion')).code, 0);
+      const again = (await record(DEMO))!;
+      assert.deepEqual(again.settings, { ...after.settings, allowPasswordChange: false, wantResponseSigned: false });
+      assert.equal(again.name, 'Demo app');
+    });
+
+    test('encryption can be turned off and on where the metadata has a certificate', async () => {
+      assert.equal((await cli('sp', 'set', LEGACY, '--no-encrypt')).code, 0);
+      assert.equal((await record(LEGACY))?.settings.encryptAssertions, false);
+      assert.match((await cli('sp', 'show', LEGACY)).out, /encrypted:  no/);
+      assert.equal((await cli('sp', 'set', LEGACY, '--encrypt')).code, 0);
+      assert.equal((await record(LEGACY))?.settings.encryptAssertions, true);
+    });
+
+    test('an unknown policy, --encrypt without a certificate, and an unknown entityID are refused with nothing written', async () => {
+      const before = await createSpRegistry(store, systemClock).list();
+      const unknownPolicy = await cli('sp', 'set', DEMO, '--name', 'Renamed', '--policy', 'nope');
+      assert.equal(unknownPolicy.code, 1);
+      assert.match(unknownPolicy.err, /No policy named "nope"\. Known policies: .*permit-everyone-require-mfa/);
+      const noCertificate = await cli('sp', 'set', DEMO, '--name', 'Renamed', '--encrypt');
+      assert.equal(noCertificate.code, 1);
+      assert.match(noCertificate.err, /The change was refused: encryption needs a KeyDescriptor with a certificate in the metadata\./);
+      const unknownSp = await cli('sp', 'set', 'https://nobody.example/sp', '--name', 'Nobody');
+      assert.equal(unknownSp.code, 1);
+      assert.match(unknownSp.err, /No SAML SP with entityID https:\/\/nobody\.example\/sp\./);
+      assert.deepEqual(await createSpRegistry(store, systemClock).list(), before);
+    });
+
+    test('usage errors exit with 2 and write nothing', async () => {
+      const before = await createSpRegistry(store, systemClock).list();
+      for (const words of [
+        ['sp', 'set'],
+        ['sp', 'set', DEMO],
+        ['sp', 'set', DEMO, LEGACY, '--encrypt'],
+        ['sp', 'set', '--no-encrypt', DEMO],
+        ['sp', 'set', DEMO, '--sign', 'everything'],
+        ['sp', 'set', DEMO, '--nameid', 'x509'],
+        ['sp', 'set', DEMO, '--encrypt', '--no-encrypt'],
+        ['sp', 'set', DEMO, '--allow-password-change', '--no-allow-password-change'],
+        ['sp', 'set', DEMO, '--policy'],
+        ['sp', 'set', DEMO, '--name', ' '],
+        ['sp', 'set', DEMO, '--colour', 'red'],
+      ]) {
+        assert.equal((await cli(...words)).code, 2, words.join(' '));
+      }
+      assert.deepEqual(await createSpRegistry(store, systemClock).list(), before);
+    });
   });
 });

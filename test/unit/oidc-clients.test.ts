@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { redirectUriProblem } from '../../src/oidc/redirect-uri.ts';
-import { clientRegistry } from '../../src/oidc/client-registry.ts';
+import { clientRegistry, relyingPartySettings } from '../../src/oidc/client-registry.ts';
+import { ClientAdapter } from '../../src/oidc/client-adapter.ts';
 import { clientCommands } from '../../src/cli/commands/client.ts';
 import { runCli } from '../../src/cli/run-cli.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
@@ -116,9 +117,121 @@ describe('client registry and CLI', () => {
     assert.equal(await cli('client', 'remove', added.client.id), 0);
     assert.equal(await cli('client', 'show', added.client.id), 1);
     assert.equal(await cli('client', 'remove', added.client.id), 1);
-    for (const command of ['add', 'list', 'show', 'remove']) {
+    for (const command of ['add', 'set', 'list', 'show', 'remove']) {
       assert.equal(await cli('client', command, '--help'), 0);
       assert.match(out.join('\n'), new RegExp(`Usage: client ${command}`));
     }
+  });
+
+  describe('client set', () => {
+    const registry = () => clientRegistry(store, box, systemClock);
+    async function confidential(): Promise<{ id: string; secret: string }> {
+      const added = await registry().add({ name: 'Grafana', redirectUris: ['https://grafana.example.org/cb'], postLogoutRedirectUris: ['https://grafana.example.org/bye'] });
+      assert.ok(added.ok && added.secret);
+      return { id: added.client.id, secret: added.secret };
+    }
+
+    test('changes the registration in place: same client_id and secret, visible in show, used by the provider', async () => {
+      const { id, secret } = await confidential();
+      const before = (await registry().get(id))!;
+      const code = await cli('client', 'set', id, '--name', 'Grafana 2', '--redirect-uri', 'https://grafana.example.org/cb2', '--redirect-uri', 'http://localhost:3000/cb https://grafana.example.org/cb2',
+        '--post-logout-redirect-uri', '', '--scopes', 'openid email', '--policy', 'permit-everyone-require-mfa', '--allow-password-change', '--id-token-alg', 'ES256');
+      assert.equal(code, 0, err.join('\n'));
+      assert.doesNotMatch(out.join('\n'), /client_secret:/);
+      const after = (await registry().get(id))!;
+      assert.deepEqual(after, {
+        ...before,
+        name: 'Grafana 2',
+        redirectUris: ['https://grafana.example.org/cb2', 'http://localhost:3000/cb'],
+        postLogoutRedirectUris: [],
+        scopes: ['openid', 'email'],
+        policy: 'permit-everyone-require-mfa',
+        allowPasswordChange: true,
+        idTokenSignedResponseAlg: 'ES256',
+      });
+      assert.equal(registry().secretOf(after), secret, 'the secret stays');
+      assert.deepEqual(relyingPartySettings(after), { policy: 'permit-everyone-require-mfa', allowPasswordChange: true });
+      const metadata = await new ClientAdapter(registry()).find(id);
+      assert.deepEqual([metadata?.client_name, metadata?.redirect_uris, metadata?.scope, metadata?.id_token_signed_response_alg], ['Grafana 2', after.redirectUris, 'openid email', 'ES256']);
+
+      assert.equal(await cli('client', 'show', id), 0);
+      assert.match(out.join('\n'), /name:\s+Grafana 2[\s\S]*redirect URIs:\s+https:\/\/grafana\.example\.org\/cb2 http:\/\/localhost:3000\/cb\npost-logout redirect URIs: \(none\)\nscopes:\s+openid email[\s\S]*ID Token algorithm:\s+ES256\npolicy:\s+permit-everyone-require-mfa\npassword change:\s+allowed/);
+
+      // Only the options given change.
+      assert.equal(await cli('client', 'set', id, '--no-allow-password-change'), 0);
+      assert.deepEqual(await registry().get(id), { ...after, allowPasswordChange: false });
+    });
+
+    test('invalid values, an unknown policy and an unknown client_id are refused with every problem listed and nothing written', async () => {
+      const { id } = await confidential();
+      const before = await registry().list();
+      assert.equal(await cli('client', 'set', id, '--name', 'Renamed', '--redirect-uri', 'http://app.example.org/cb https://app.example.org/cb#x', '--post-logout-redirect-uri', '/bye', '--scopes', 'profile offline_access'), 1);
+      const problems = err.join('\n');
+      assert.match(problems, /^The client was not changed:/);
+      for (const expected of [/redirect URI http:\/\/app\.example\.org\/cb: .*http is only allowed for localhost/, /redirect URI https:\/\/app\.example\.org\/cb#x: .*fragment/, /post-logout redirect URI \/bye:/, /unknown scope\(s\): offline_access/, /must include openid/]) {
+        assert.match(problems, expected);
+      }
+      assert.equal(await cli('client', 'set', id, '--name', 'Renamed', '--redirect-uri', ''), 1);
+      assert.match(err.join('\n'), /at least one --redirect-uri is required/);
+      assert.equal(await cli('client', 'set', id, '--name', 'Renamed', '--policy', 'nope'), 1);
+      assert.match(err.join('\n'), /No policy named "nope"/);
+      assert.equal(await cli('client', 'set', 'no-such-client', '--name', 'Renamed'), 1);
+      assert.match(err.join('\n'), /No OpenID Connect client no-such-client\./);
+      assert.equal(await cli('client', 'set', 'no-such-client', '--rotate-secret'), 1);
+      assert.deepEqual(await registry().list(), before);
+
+      const outcome = await registry().update(id, { redirectUris: ['javascript:alert(1)'], scopes: [] });
+      assert.ok(!outcome.ok && outcome.problems.length === 2, JSON.stringify(outcome));
+      assert.deepEqual(await registry().update('no-such-client', { name: 'X' }), { ok: false, problems: ['no OpenID Connect client no-such-client'], notFound: true });
+      assert.deepEqual(await registry().list(), before);
+    });
+
+    test('--rotate-secret prints a new secret once; the old one no longer works', async () => {
+      const { id, secret: oldSecret } = await confidential();
+      const before = (await registry().get(id))!;
+      assert.equal(await cli('client', 'set', id, '--rotate-secret', '--name', 'Grafana rotated'), 0, err.join('\n'));
+      const newSecret = /client_secret:\s+(\S+)/.exec(out.join('\n'))![1]!;
+      assert.notEqual(newSecret, oldSecret);
+      const after = (await registry().get(id))!;
+      assert.equal(after.name, 'Grafana rotated');
+      assert.notEqual(after.sealedSecret, before.sealedSecret);
+      assert.equal(registry().secretOf(after), newSecret, 'the sealed secret opens to the new one');
+      assert.notEqual(registry().secretOf(after), oldSecret);
+      assert.equal((await new ClientAdapter(registry()).find(id))?.client_secret, newSecret, 'the provider checks the new secret');
+      await store.close();
+      for (const file of await readdir(dir)) assert.ok(!(await readFile(join(dir, file), 'utf8')).includes(newSecret), `${file} holds the new secret in clear`);
+      store = await new LowdbStore(dir, systemClock).open();
+      assert.equal(await cli('client', 'show', id), 0);
+      assert.ok(!out.join('\n').includes(newSecret));
+    });
+
+    test('a public client has no secret to rotate; nothing is written', async () => {
+      const added = await registry().add({ name: 'SPA', public: true, redirectUris: ['http://localhost:5173/cb'] });
+      assert.ok(added.ok);
+      assert.equal(await cli('client', 'set', added.client.id, '--name', 'SPA 2', '--rotate-secret'), 1);
+      assert.match(err.join('\n'), /public client: it has no secret to rotate/);
+      assert.deepEqual(await registry().get(added.client.id), added.client);
+      assert.deepEqual(await registry().rotateSecret(added.client.id), { ok: false, problems: ['a public client has no secret to rotate'] });
+    });
+
+    test('usage errors exit with 2', async () => {
+      const { id } = await confidential();
+      const before = await registry().get(id);
+      for (const words of [
+        ['client', 'set'],
+        ['client', 'set', id],
+        ['client', 'set', id, 'other', '--name', 'X'],
+        ['client', 'set', id, '--rotate-secret', 'yes'],
+        ['client', 'set', id, '--policy'],
+        ['client', 'set', id, '--redirect-uri'],
+        ['client', 'set', id, '--id-token-alg', 'HS256'],
+        ['client', 'set', id, '--allow-password-change', '--no-allow-password-change'],
+        ['client', 'set', id, '--public'],
+      ]) {
+        assert.equal(await cli(...words), 2, words.join(' '));
+        assert.match(err.join('\n'), /Usage: client set/);
+      }
+      assert.deepEqual(await registry().get(id), before);
+    });
   });
 });

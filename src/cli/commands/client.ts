@@ -1,6 +1,7 @@
 import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
 import { listOption, stringOption, UsageError } from '../command.ts';
-import { clientRegistry, ID_TOKEN_ALGS, type IdTokenAlg, type OidcClientRecord } from '../../oidc/client-registry.ts';
+import { clientRegistry, ID_TOKEN_ALGS, type ClientChanges, type IdTokenAlg, type OidcClientRecord } from '../../oidc/client-registry.ts';
+import type { Store } from '../../store/store.ts';
 import { buildPolicies } from '../../policy/build-policies.ts';
 
 const ADD_HELP = `Usage: client add --name NAME --redirect-uri URI [options]
@@ -40,13 +41,7 @@ async function add(args: ParsedArgs, context: CliContext): Promise<number> {
   if (idTokenAlg !== undefined && !(ID_TOKEN_ALGS as readonly string[]).includes(idTokenAlg)) throw new UsageError(`--id-token-alg is one of ${ID_TOKEN_ALGS.join(', ')}`);
   const store = await context.store();
   const policy = stringOption(args, 'policy');
-  if (policy !== undefined) {
-    const { policies } = buildPolicies(context.config, store, context.clock);
-    if (!(await policies.get(policy))) {
-      context.err(`No policy named "${policy}". Known policies: ${(await policies.list()).map((known) => known.name).join(', ')}`);
-      return 1;
-    }
-  }
+  if (policy !== undefined && !(await policyExists(context, store, policy))) return 1;
   const outcome = await clientRegistry(store, context.box(), context.clock).add({
     name,
     redirectUris,
@@ -66,6 +61,119 @@ async function add(args: ParsedArgs, context: CliContext): Promise<number> {
   context.out(`Registered "${outcome.client.name}".`);
   context.out(`client_id:     ${outcome.client.id}`);
   if (outcome.secret) context.out(`client_secret: ${outcome.secret}\n(shown only now: store it in the application's configuration)`);
+  return 0;
+}
+
+/** The policy must exist (built-in or saved with `policy set`); prints the known names when it does not. */
+async function policyExists(context: CliContext, store: Store, policy: string): Promise<boolean> {
+  const { policies } = buildPolicies(context.config, store, context.clock);
+  if (await policies.get(policy)) return true;
+  context.err(`No policy named "${policy}". Known policies: ${(await policies.list()).map((known) => known.name).join(', ')}`);
+  return false;
+}
+
+const SET_FLAGS = ['allow-password-change', 'no-allow-password-change', 'rotate-secret'];
+const SET_VALUES = ['name', 'redirect-uri', 'post-logout-redirect-uri', 'scopes', 'policy', 'id-token-alg'];
+
+const SET_HELP = `Usage: client set CLIENT_ID [options]
+
+Changes a registered OpenID Connect client in place: its client_id stays, and so does its secret unless
+--rotate-secret is given. Only the options given change. The values are checked like those of client add;
+every problem is listed and nothing is written when there is one (exit code 1), and also when the
+client_id or the policy does not exist. Changes apply to the next request the client makes.
+
+Options:
+  --name NAME                      Display name, shown on the sign-in page.
+  --redirect-uri "URI [URI...]"    Replaces the redirect URIs (same rules as client add: https only,
+                                   except http://localhost, http://127.0.0.1, http://[::1]; absolute,
+                                   without #fragment).
+  --post-logout-redirect-uri "URI [URI...]"
+                                   Replaces the post-logout redirect URIs; "" removes them all.
+  --scopes "openid profile email groups"
+                                   Replaces the scopes it may request. openid is required.
+  --id-token-alg RS256|ES256       ID Token signature algorithm.
+  --policy NAME                    Access policy for this application.
+  --allow-password-change / --no-allow-password-change
+                                   Whether users whose password expired may change it here and continue.
+  --rotate-secret                  Confidential clients only: replace the secret with a new one, printed
+                                   once, here. The old secret stops working at once: put the new one in
+                                   the application's configuration.
+
+A public client cannot become confidential (or the other way round), and --auth-method and
+--no-refresh-tokens cannot be changed: client remove, then client add, for that (this changes the client_id).
+
+Examples:
+  npm run cli -- client set CLIENT_ID --redirect-uri "https://grafana.example.org/login/generic_oauth https://grafana2.example.org/login/generic_oauth"
+  npm run cli -- client set CLIENT_ID --policy permit-everyone-require-mfa --no-allow-password-change
+  npm run cli -- client set CLIENT_ID --rotate-secret`;
+
+/** The registration changes the options ask for; a usage error for an unknown, empty or contradictory option. */
+function clientChanges(args: ParsedArgs): ClientChanges {
+  const unknown = Object.keys(args.options).filter((name) => !SET_FLAGS.includes(name) && !SET_VALUES.includes(name));
+  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
+  // A value after a flag would otherwise be swallowed silently.
+  for (const flag of SET_FLAGS) if (typeof args.options[flag] === 'string') throw new UsageError(`--${flag} takes no value`);
+  for (const name of SET_VALUES) if (args.options[name] === true) throw new UsageError(`--${name} needs a value`);
+  if (args.options['allow-password-change'] === true && args.options['no-allow-password-change'] === true) {
+    throw new UsageError('choose one of --allow-password-change and --no-allow-password-change');
+  }
+  if (Object.keys(args.options).length === 0) throw new UsageError('nothing to change: give at least one option');
+  const idTokenAlg = stringOption(args, 'id-token-alg');
+  if (idTokenAlg !== undefined && !(ID_TOKEN_ALGS as readonly string[]).includes(idTokenAlg)) throw new UsageError(`--id-token-alg is one of ${ID_TOKEN_ALGS.join(', ')}`);
+  const policy = stringOption(args, 'policy')?.trim();
+  if (args.options.policy !== undefined && !policy) throw new UsageError('--policy needs a value');
+  const list = (name: string) => (args.options[name] === undefined ? undefined : listOption(args, name));
+  const changes: ClientChanges = {};
+  const name = stringOption(args, 'name');
+  if (name !== undefined) changes.name = name;
+  const redirectUris = list('redirect-uri');
+  if (redirectUris) changes.redirectUris = redirectUris;
+  const postLogoutRedirectUris = list('post-logout-redirect-uri');
+  if (postLogoutRedirectUris) changes.postLogoutRedirectUris = postLogoutRedirectUris;
+  const scopes = list('scopes');
+  if (scopes) changes.scopes = scopes;
+  if (idTokenAlg) changes.idTokenAlg = idTokenAlg as IdTokenAlg;
+  if (policy) changes.policy = policy;
+  if (args.options['allow-password-change'] === true) changes.allowPasswordChange = true;
+  if (args.options['no-allow-password-change'] === true) changes.allowPasswordChange = false;
+  return changes;
+}
+
+async function set(args: ParsedArgs, context: CliContext): Promise<number> {
+  const id = oneId(args, 'set');
+  const changes = clientChanges(args);
+  const rotate = args.options['rotate-secret'] === true;
+  const store = await context.store();
+  const registry = clientRegistry(store, context.box(), context.clock);
+  const current = await registry.get(id);
+  if (!current) {
+    context.err(`No OpenID Connect client ${id}.`);
+    return 1;
+  }
+  if (changes.policy !== undefined && !(await policyExists(context, store, changes.policy))) return 1;
+  if (rotate && current.tokenEndpointAuthMethod === 'none') {
+    context.err(`The client was not changed:\n  - ${id} is a public client: it has no secret to rotate`);
+    return 1;
+  }
+  const refused = (outcome: { problems: string[]; notFound?: true }) => {
+    context.err(outcome.notFound ? `No OpenID Connect client ${id}.` : `The client was not changed:\n${outcome.problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    return 1;
+  };
+  let client = current;
+  if (Object.keys(changes).length) {
+    const outcome = await registry.update(id, changes);
+    if (!outcome.ok) return refused(outcome);
+    client = outcome.client;
+  }
+  let secret: string | undefined;
+  if (rotate) {
+    const outcome = await registry.rotateSecret(id);
+    if (!outcome.ok) return refused(outcome);
+    ({ client, secret } = outcome);
+  }
+  context.out(`Updated "${client.name}".`);
+  for (const line of describe(client)) context.out(line);
+  if (secret) context.out(`client_secret:             ${secret}\n(shown only now: store it in the application's configuration; the old secret no longer works)`);
   return 0;
 }
 
@@ -93,6 +201,7 @@ function oneId(args: ParsedArgs, command: string): string {
 
 export const clientCommands: CliCommand[] = [
   { name: 'client add', summary: 'Register an OpenID Connect client', help: ADD_HELP, run: add },
+  { name: 'client set', summary: 'Change an OpenID Connect client (or rotate its secret)', help: SET_HELP, run: set },
   {
     name: 'client list',
     summary: 'List the OpenID Connect clients',

@@ -4,10 +4,13 @@ import { AppError } from '../../core/errors.ts';
 import { BINDING, NAMEID_FORMAT, type NameIdFormatName } from '../../saml/constants.ts';
 import { readMetadataSource } from '../../saml/metadata-source.ts';
 import { createSpRegistry, type SpRegistrationOptions, type SpRegistry } from '../../saml/sp-registry.ts';
-import type { ServiceProviderRecord, SignWhat } from '../../saml/sp-types.ts';
+import type { ServiceProviderRecord, SignWhat, SpSettings } from '../../saml/sp-types.ts';
+import { buildPolicies } from '../../policy/build-policies.ts';
 
 const SIGN_CHOICES: readonly SignWhat[] = ['response', 'assertion', 'both'];
 const ADD_OPTIONS = ['name', 'policy', 'encrypt', 'no-encrypt', 'sign', 'nameid', 'allow-password-change'];
+const SET_FLAGS = ['encrypt', 'no-encrypt', 'allow-password-change', 'no-allow-password-change'];
+const SET_OPTIONS = ['name', 'policy', 'sign', 'nameid', ...SET_FLAGS];
 
 async function registry(context: CliContext): Promise<SpRegistry> {
   return createSpRegistry(await context.store(), context.clock);
@@ -36,6 +39,46 @@ function registrationOptions(args: ParsedArgs): SpRegistrationOptions {
     nameId: nameId as NameIdFormatName | undefined,
     allowPasswordChange: args.options['allow-password-change'] === true,
   };
+}
+
+/** What `sp set` changes: only the options given; the rest of the SP's settings stay. */
+function settingChanges(args: ParsedArgs): { changes: Partial<SpSettings>; name?: string } {
+  if (args.positional.length > 1) throw new UsageError('sp set takes exactly one entityID');
+  const unknown = Object.keys(args.options).filter((name) => !SET_OPTIONS.includes(name));
+  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
+  // A value after a flag would otherwise be swallowed silently (e.g. the entityID in "sp set --encrypt <entityID>").
+  for (const flag of SET_FLAGS) if (typeof args.options[flag] === 'string') throw new UsageError(`--${flag} takes no value`);
+  for (const flag of ['encrypt', 'allow-password-change']) {
+    if (args.options[flag] === true && args.options[`no-${flag}`] === true) throw new UsageError(`choose one of --${flag} and --no-${flag}`);
+  }
+  const sign = stringOption(args, 'sign');
+  if (args.options.sign !== undefined && !SIGN_CHOICES.includes(sign as SignWhat)) throw new UsageError(`--sign takes ${SIGN_CHOICES.join(', ')}`);
+  const nameId = stringOption(args, 'nameid');
+  if (args.options.nameid !== undefined && !(nameId! in NAMEID_FORMAT)) throw new UsageError(`--nameid takes ${Object.keys(NAMEID_FORMAT).join(', ')}`);
+  for (const name of ['name', 'policy']) if (args.options[name] !== undefined && !stringOption(args, name)?.trim()) throw new UsageError(`--${name} needs a value`);
+  if (Object.keys(args.options).length === 0) throw new UsageError('nothing to change: give at least one option');
+  const flag = (name: string): boolean | undefined => (args.options[name] === true ? true : args.options[`no-${name}`] === true ? false : undefined);
+  const changes: Partial<SpSettings> = {};
+  const policy = stringOption(args, 'policy')?.trim();
+  if (policy) changes.policy = policy;
+  const encrypt = flag('encrypt');
+  if (encrypt !== undefined) changes.encryptAssertions = encrypt;
+  if (sign) {
+    changes.wantAssertionsSigned = sign !== 'response';
+    changes.wantResponseSigned = sign !== 'assertion';
+  }
+  if (nameId) changes.nameIdFormat = nameId as NameIdFormatName;
+  const allowPasswordChange = flag('allow-password-change');
+  if (allowPasswordChange !== undefined) changes.allowPasswordChange = allowPasswordChange;
+  return { changes, name: stringOption(args, 'name')?.trim() };
+}
+
+/** A policy name must exist (built-in or saved with `policy set`), as `client add --policy` requires; prints the known names when not. */
+async function policyExists(context: CliContext, policy: string): Promise<boolean> {
+  const { policies } = buildPolicies(context.config, await context.store(), context.clock);
+  if (await policies.get(policy)) return true;
+  context.err(`No policy named "${policy}". Known policies: ${(await policies.list()).map((known) => known.name).join(', ')}`);
+  return false;
 }
 
 function describe(sp: ServiceProviderRecord, now: number): string[] {
@@ -107,12 +150,62 @@ Examples:
       const source = args.positional[0];
       if (!source) throw new UsageError('a metadata file or https URL is required');
       const options = registrationOptions(args);
+      if (options.policy !== undefined && !(await policyExists(context, options.policy))) return 1;
       return refusedOnInvalidMetadata(context, async () => {
         const { record, warnings } = await (await registry(context)).add(await readMetadataSource(source), options);
         for (const warning of warnings) context.err(`Warning: ${warning}`);
         context.out(`Registered SAML SP ${record.id}.`);
         for (const line of describe(record, context.clock.now())) context.out(line);
         return 0;
+      });
+    },
+  },
+  {
+    name: 'sp set',
+    summary: "change a SAML service provider's settings",
+    help: `Usage: npm run cli -- sp set <entityID> [options]
+
+Changes the settings of a registered SAML SP in place; only the options given change, the rest stay.
+The metadata (endpoints, certificates) stays as registered: to replace it, sp remove and sp add the SP.
+Nothing is written when anything is wrong (exit code 1): an unknown entityID, a policy that does not
+exist, or --encrypt for an SP whose metadata has no certificate to encrypt with.
+
+Options:
+  --name N                   display name on the sign-in page
+  --policy P                 access policy for this SP (built-in or saved with policy set; see policy list)
+  --encrypt / --no-encrypt   encrypt assertions or not (--encrypt needs a KeyDescriptor with a
+                             certificate, use="encryption" or unqualified, in the metadata)
+  --sign response|assertion|both
+                             what to sign
+  --nameid persistent|transient|email|unspecified
+                             NameID format when the request does not name one
+  --allow-password-change / --no-allow-password-change
+                             whether users with an expired password may change it during sign-in here
+
+Examples:
+  npm run cli -- sp set https://wiki.example.org/saml/metadata --policy permit-everyone-require-mfa
+  npm run cli -- sp set http://localhost:3000/saml/metadata --name "Demo app" --sign both --no-encrypt`,
+    async run(args, context) {
+      const entityId = entityIdArgument(args);
+      const { changes, name } = settingChanges(args);
+      const registered = await registry(context);
+      const unknownEntity = () => {
+        context.err(`No SAML SP with entityID ${entityId}. (sp list shows the registered ones.)`);
+        return 1;
+      };
+      if (!(await registered.get(entityId))) return unknownEntity();
+      if (changes.policy !== undefined && !(await policyExists(context, changes.policy))) return 1;
+      return refusedOnInvalidMetadata(context, async () => {
+        try {
+          const updated = await registered.updateSettings(entityId, changes, name);
+          context.out(`Updated SAML SP ${updated.id}.`);
+          for (const line of describe(updated, context.clock.now())) context.out(line);
+          return 0;
+        } catch (error) {
+          // Removed since the check above.
+          if (error instanceof AppError && error.code === 'RP_UNKNOWN') return unknownEntity();
+          throw error;
+        }
       });
     },
   },

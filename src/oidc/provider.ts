@@ -76,7 +76,7 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     // Profile claims in the ID Token too, not only at userinfo: most relying parties read only the ID Token.
     conformIdTokenClaims: false,
     allowOmittingSingleRegisteredRedirectUri: false,
-    findAccount: accountFinder(services.directory),
+    findAccount: accountFinder(services.directory, () => services.clock.now()),
     loadExistingGrant: loadOrCreateGrant,
     // Refresh tokens for every client allowed the grant; each is bound to the session (expiresWithSession).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),

@@ -1,0 +1,124 @@
+/**
+ * The state one bench run shares: the directory, the keys and TOTP seed every IdP instance is seeded
+ * with, the driver's shared TOTP-step bookkeeping, and the IdP instances it started (to stop them).
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parseConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
+import type { User } from '../../src/core/types.ts';
+import { ACR } from '../../src/policy/levels.ts';
+import { freePort, type SlapdHandle } from '../slapd.ts';
+import type { BenchOptions } from './options.ts';
+import { directoryConfig, LdapOpCounter } from './ldap.ts';
+import { seed, type SeedResult } from './seed.ts';
+import { startIdp, idpConfig, type IdpHandle } from './idp.ts';
+import { discoverOidc, discoverSaml } from './discovery.ts';
+import { runPhase, type PhaseOptions, type PhaseOutcome } from './driver/pool.ts';
+import type { DriverSetup, RefreshToken, ScenarioName, SignInRecord } from './driver/protocol.ts';
+import { rssKbOf } from './proc.ts';
+import { round } from './stats.ts';
+
+export const say = (text = '') => void process.stdout.write(text + '\n');
+
+/** One running IdP with its data directory and what the relying parties learned from it. */
+export interface Instance {
+  name: string;
+  config: Config;
+  seeded: SeedResult;
+  idp: IdpHandle;
+  setup: DriverSetup;
+  port: number;
+  dataDir: string;
+  /** RSS right after start, before any sign-in (with the seeded sessions loaded). */
+  idleRssMb: number;
+}
+
+export class Bench {
+  readonly options: BenchOptions;
+  readonly tmp: string;
+  readonly slapd: SlapdHandle;
+  readonly secretKey = randomBytes(32).toString('base64');
+  readonly totpSeed = randomBytes(8).toString('hex');
+  readonly #stepBuffer: SharedArrayBuffer;
+  readonly #cursorBuffer = new SharedArrayBuffer(4);
+  readonly #running = new Set<IdpHandle>();
+  readonly #ldapOps: LdapOpCounter;
+  /** Directory profiles, looked up once and reused by every seed. */
+  #profiles: User[] | undefined;
+
+  constructor(options: BenchOptions, tmp: string, slapd: SlapdHandle) {
+    this.options = options;
+    this.tmp = tmp;
+    this.slapd = slapd;
+    this.#stepBuffer = new SharedArrayBuffer(4 * options.users);
+    this.#ldapOps = new LdapOpCounter(slapd);
+  }
+
+  /**
+   * Seeds a fresh data directory with `sessions` sessions and starts an IdP on it; with `restart`,
+   * starts the IdP again on that instance's data (and port), optionally under the CPU profiler.
+   */
+  async start(name: string, sessions: number, restart?: Instance, cpuProfileDir?: string): Promise<Instance> {
+    const port = restart?.port ?? (await freePort());
+    const dataDir = restart?.dataDir ?? join(this.tmp, name);
+    const idpOptions = { dataDir, configPath: join(this.tmp, `${name}.config.json`), port, secretKey: this.secretKey, directory: directoryConfig(this.slapd), logLevel: this.options.logLevel, cpuProfileDir };
+    const config = parseConfig(idpConfig(idpOptions));
+    let seeded = restart?.seeded;
+    if (!seeded) {
+      await mkdir(dataDir, { recursive: true });
+      const start = performance.now();
+      seeded = await seed({ config, secretKey: this.secretKey, users: this.options.users, sessions, totpSeed: this.totpSeed, workDir: this.tmp, profiles: this.#profiles });
+      this.#profiles = seeded.profiles;
+      say(`  seeded ${name}: ${this.options.users} TOTP enrollments, ${sessions} SSO sessions, 1 SAML SP, 1 OIDC client in ${Math.round(performance.now() - start)} ms ${JSON.stringify(seeded.timings)}`);
+    }
+    const start = performance.now();
+    const idp = await startIdp(idpOptions);
+    this.#running.add(idp);
+    const idleRssMb = round(rssKbOf(idp.pid) / 1024, 1);
+    say(`  IdP ${name} started (pid ${idp.pid}) in ${Math.round(performance.now() - start)} ms, idle RSS ${idleRssMb} MB`);
+    const setup: DriverSetup = {
+      idpUrl: idp.url,
+      users: this.options.users,
+      totpSeed: this.totpSeed,
+      stepBuffer: this.#stepBuffer,
+      cursorBuffer: this.#cursorBuffer,
+      mfaAcr: ACR.mfa,
+      oidc: await discoverOidc(idp.url, seeded),
+      saml: await discoverSaml(idp.url, seeded),
+    };
+    return { name, config, seeded, idp, setup, port, dataDir, idleRssMb };
+  }
+
+  async stop(instance: Instance): Promise<void> {
+    await instance.idp.stop();
+    this.#running.delete(instance.idp);
+  }
+
+  /** kill -9 of every IdP still running (the run failed or was interrupted). */
+  async killAll(): Promise<void> {
+    for (const idp of this.#running) await idp.kill().catch(() => undefined);
+    this.#running.clear();
+    await this.#ldapOps.close();
+  }
+
+  phase(instance: Instance, scenario: ScenarioName, concurrency: number, extra: Partial<PhaseOptions> = {}): Promise<PhaseOutcome> {
+    return runPhase(instance.setup, {
+      scenario,
+      concurrency,
+      workers: this.options.workers,
+      warmupMs: this.options.warmup * 1000,
+      durationMs: this.options.duration * 1000,
+      idpPid: instance.idp.pid,
+      slapdPid: this.slapd.pid,
+      dataDir: instance.dataDir,
+      ldapOps: this.#ldapOps,
+      ...extra,
+    });
+  }
+}
+
+export function refreshTokensOf(records: SignInRecord[]): RefreshToken[] {
+  return records.filter((record) => record.refreshToken).map((record) => ({ value: record.refreshToken!, user: record.user }));
+}

@@ -1,0 +1,116 @@
+/**
+ * One load-driver thread: `job.loops` concurrent sign-in loops of one scenario, each with a fresh
+ * cookie jar per sign-in. Counts and times only sign-ins that finish inside the measured window.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createLocalJWKSet } from 'jose';
+import { HttpClient } from './http.ts';
+import { UserPicker } from './users.ts';
+import { oidcSignIn, refreshGrant, ssoReuse, type OidcContext } from './oidc.ts';
+import { samlContext, samlSignIn } from './saml.ts';
+import type { DriverSetup, PhaseClock, PhaseJob, PhaseResult, RefreshToken, SignInOutcome, SignInRecord, WorkerMessage } from './protocol.ts';
+
+const { setup, job } = workerData as { setup: DriverSetup; job: PhaseJob };
+const post = (message: WorkerMessage) => parentPort!.postMessage(message);
+
+type Iteration = (loop: number, round: number) => Promise<SignInOutcome | void>;
+
+const deferred: Array<{ verify: () => void; inWindow: boolean }> = [];
+
+function iteration(http: HttpClient, result: PhaseResult): Iteration {
+  const users = new UserPicker(setup);
+  const oidc = (): OidcContext => {
+    if (!setup.oidc) throw new Error('the IdP has no OIDC client for the bench');
+    return { http, setup: setup.oidc, users, mfaAcr: setup.mfaAcr, jwks: createLocalJWKSet(setup.oidc.jwks as never) };
+  };
+  switch (job.scenario) {
+    case 'oidc': {
+      const ctx = oidc();
+      return () => oidcSignIn(ctx);
+    }
+    case 'saml': {
+      if (!setup.saml) throw new Error('the IdP has no SAML SP for the bench');
+      const ctx = samlContext(http, setup.saml, users, setup.mfaAcr);
+      return () => samlSignIn(ctx);
+    }
+    case 'sso': {
+      const ctx = oidc();
+      const sessions = job.sessions ?? [];
+      if (sessions.length === 0) throw new Error('no pre-existing sessions for this worker');
+      return (loop, round) => ssoReuse(ctx, sessions[(round * job.loops + loop) % sessions.length]!);
+    }
+    case 'refresh': {
+      const ctx = oidc();
+      const tokens: RefreshToken[] = job.refreshTokens ?? [];
+      result.refreshTokens = tokens;
+      if (tokens.length < job.loops) throw new Error(`${tokens.length} refresh tokens for ${job.loops} loops: run the OIDC scenario first`);
+      // loop i owns tokens i, i+loops, ...: a rotated token is never used by two loops at once
+      const owned = Math.floor(tokens.length / job.loops);
+      return async (loop, round) => {
+        const index = loop + (round % owned) * job.loops;
+        const token = tokens[index]!;
+        tokens[index] = { value: await refreshGrant(ctx, token), user: token.user };
+      };
+    }
+  }
+}
+
+let kept = 0;
+
+/** A ring of the newest records: the durability check wants the sign-ins finished last. */
+function keep(result: PhaseResult, record: SignInRecord): void {
+  if (job.recordLimit <= 0) return;
+  result.records[kept++ % job.recordLimit] = record;
+}
+
+async function runLoop(run: Iteration, loop: number, result: PhaseResult, go: PhaseClock): Promise<void> {
+  for (let round = 0; Date.now() < go.measureEnd; round++) {
+    const started = performance.now();
+    try {
+      const outcome = await run(loop, round);
+      const finished = Date.now();
+      const inWindow = finished >= go.measureStart && finished <= go.measureEnd;
+      if (inWindow) {
+        result.completed++;
+        result.latencies.push(performance.now() - started);
+      } else result.outside++;
+      if (outcome) {
+        if (outcome.verify) deferred.push({ verify: outcome.verify, inWindow });
+        keep(result, outcome.record);
+      }
+    } catch (error) {
+      if (Date.now() < go.measureStart) result.warmupErrors++;
+      else result.errors++;
+      const message = error instanceof Error ? error.message : String(error);
+      if (result.errorSamples.length < 5 && !result.errorSamples.includes(message)) result.errorSamples.push(message);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const result: PhaseResult = { completed: 0, latencies: [], errors: 0, warmupErrors: 0, outside: 0, errorSamples: [], records: [] };
+  const http = new HttpClient(setup.idpUrl);
+  const run = iteration(http, result);
+  const go = await new Promise<PhaseClock>((resolve) => {
+    parentPort!.once('message', resolve);
+    post({ type: 'ready' });
+  });
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, go.startAt - Date.now())));
+  await Promise.all(Array.from({ length: job.loops }, (_, loop) => runLoop(run, loop, result, go)));
+  http.close();
+  for (const { verify, inWindow } of deferred) {
+    try {
+      verify();
+    } catch (error) {
+      if (inWindow) {
+        result.completed--;
+        result.errors++;
+      } else result.warmupErrors++;
+      const message = error instanceof Error ? error.message : String(error);
+      if (result.errorSamples.length < 5 && !result.errorSamples.includes(message)) result.errorSamples.push(message);
+    }
+  }
+  post({ type: 'done', result });
+}
+
+main().catch((error: unknown) => post({ type: 'failed', error: error instanceof Error ? (error.stack ?? error.message) : String(error) }));

@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A few seconds of `npm run bench` at concurrency 2, so the benchmark cannot rot. No timing assertions. */
+test('the benchmark runs every scenario end to end without errors and writes its JSON', { timeout: 200_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'stepgate-bench-smoke-'));
+  const json = join(dir, 'bench.json');
+  try {
+    const args = ['--disable-warning=ExperimentalWarning', 'scripts/bench/run.ts', '--duration', '1', '--warmup', '0.5', '--concurrency', '2', '--users', '200', '--groups', '20', '--sessions', '500', '--scale-sessions', '1000', '--scale-concurrency', '2', '--limit-seconds', '0.2', '--json', json];
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // the bench stops its IdP and slapd on SIGTERM; a hung run must not outlive the test
+    const guard = setTimeout(() => child.kill('SIGTERM'), 180_000);
+    const code = await exited.finally(() => clearTimeout(guard));
+    assert.equal(code, 0, output);
+
+    const result = JSON.parse(await readFile(json, 'utf8'));
+    assert.deepEqual(result.phases.map((phase: { scenario: string }) => phase.scenario), ['oidc', 'saml', 'refresh', 'sso']);
+    for (const phase of result.phases) {
+      assert.equal(phase.concurrency, 2);
+      assert.equal(phase.errors + phase.warmupErrors, 0, `${phase.scenario}: ${phase.errorSamples.join('; ')}`);
+      assert.ok(phase.completed > 0, `${phase.scenario} completed no sign-in`);
+      assert.ok(phase.idpCpuMsPerSignIn > 0 && phase.idpRssPeakMb > 0, `${phase.scenario}: IdP CPU and RSS are measured`);
+    }
+    for (const name of ['rs256Sign', 'es256Sign', 'totpVerify', 'ldapSearchBind']) assert.ok(result.limits[name].perSecond > 0, name);
+    assert.equal(result.durability.passed, true, JSON.stringify(result.durability));
+    assert.ok(result.durability.completedBeforeKill > 0);
+    assert.equal(result.scale.rows.length, 2);
+    for (const row of result.scale.rows) assert.equal(row.errors + row.warmupErrors, 0, row.errorSamples.join('; '));
+    assert.ok(result.targets.length > 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -17,19 +17,28 @@ const CACHE_ENTRIES = 10_000;
  * current groups. Answers are reused for a few seconds because one sign-in calls this at the
  * authorization, token and userinfo steps, and each LDAP lookup is a user search plus group searches.
  */
-export function accountFinder(directory: Directory, now: () => number = Date.now): FindAccount {
+export type UserLookup = (id: string) => Promise<User | null>;
+
+/** The directory's findUserById with answers reused for CACHE_MS; shared by every OIDC step of a sign-in. */
+export function cachedUserLookup(directory: Directory, now: () => number): UserLookup {
   const recent = new Map<string, { at: number; user: Promise<User | null> }>();
-  return async (_ctx, sub) => {
-    let cached = recent.get(sub);
+  return (id) => {
+    let cached = recent.get(id);
     if (!cached || now() - cached.at > CACHE_MS) {
-      cached = { at: now(), user: directory.findUserById(sub) };
-      recent.delete(sub);
-      recent.set(sub, cached);
+      cached = { at: now(), user: directory.findUserById(id) };
+      recent.delete(id);
+      recent.set(id, cached);
       if (recent.size > CACHE_ENTRIES) recent.delete(recent.keys().next().value!);
       // A failed lookup is not remembered: the next call asks the directory again.
-      cached.user.catch(() => recent.delete(sub));
+      cached.user.catch(() => recent.delete(id));
     }
-    const found = await cached.user;
+    return cached.user;
+  };
+}
+
+export function accountFinder(lookup: UserLookup): FindAccount {
+  return async (_ctx, sub) => {
+    const found = await lookup(sub);
     return found ? toAccount(found) : undefined;
   };
 }

@@ -7,11 +7,13 @@ import type { ClientRegistry } from './client-registry.ts';
 import type { SessionSync } from './session-sync.ts';
 import { INTERACTION_PATH } from './provider.ts';
 import { resumePathFor, toInteractionResult, toLoginRequest } from './binding.ts';
+import type { UserLookup } from './account.ts';
 
 export interface InteractionRouteDeps {
   provider: Provider;
   services: Services;
   clients: ClientRegistry;
+  users: UserLookup;
   sync: SessionSync;
 }
 
@@ -37,7 +39,7 @@ export function interactionRoutes(deps: InteractionRouteDeps): Router {
     const { request, result } = await services.interaction.takeResult(req, String(req.query.tx ?? ''), 'oidc');
     // A result belongs to the interaction that asked for it, not to whichever one this browser finishes.
     if (request.resumePath !== resumePathFor(uid)) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'other-interaction' } });
-    const outcome = await usableResult(services, result);
+    const outcome = await usableResult(deps.users, result);
     const answer = toInteractionResult(request, outcome);
     if (answer.login && outcome.ok) await sync.prepareResume(uid, outcome);
     await audit(req, services, request, outcome, typeof answer.error === 'string' ? answer.error : undefined);
@@ -51,8 +53,8 @@ export function interactionRoutes(deps: InteractionRouteDeps): Router {
  * The token subject must resolve through findAccount later; a user removed from the directory since
  * the SSO session began is refused here rather than half-way through oidc-provider's response.
  */
-async function usableResult(services: Services, result: LoginResult): Promise<LoginResult> {
-  if (!result.ok || (await services.directory.findUserById(result.user.id))) return result;
+async function usableResult(users: UserLookup, result: LoginResult): Promise<LoginResult> {
+  if (!result.ok || (await users(result.user.id))) return result;
   return { ok: false, error: 'access_denied', message: 'This account cannot be used to sign in.' };
 }
 

@@ -8,7 +8,7 @@ import type { ClientRegistry } from './client-registry.ts';
 import { ID_TOKEN_ALGS } from './client-registry.ts';
 import type { SsoLinks } from './sso-links.ts';
 import type { SsoState } from './sso-state.ts';
-import { accountFinder } from './account.ts';
+import { accountFinder, type UserLookup } from './account.ts';
 import { providerClaims } from './claims.ts';
 import { loadOrCreateGrant } from './grants.ts';
 import { stepgatePolicy } from './interaction-policy.ts';
@@ -45,6 +45,7 @@ const INTERACTION_TTL_SECONDS = 15 * 60;
 
 export interface ProviderDeps {
   clients: ClientRegistry;
+  users: UserLookup;
   links: SsoLinks;
   sso: SsoState;
 }
@@ -76,7 +77,7 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     // Profile claims in the ID Token too, not only at userinfo: most relying parties read only the ID Token.
     conformIdTokenClaims: false,
     allowOmittingSingleRegisteredRedirectUri: false,
-    findAccount: accountFinder(services.directory, () => services.clock.now()),
+    findAccount: accountFinder(deps.users),
     loadExistingGrant: loadOrCreateGrant,
     // Refresh tokens for every client allowed the grant; each is bound to the session (expiresWithSession).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),

@@ -121,8 +121,4 @@ export class SigningKeys {
   async samlCertificates(): Promise<string[]> {
     return (await this.all()).filter((key) => key.alg === 'RS256' && key.status !== 'retired' && key.certificatePem).map((key) => key.certificatePem!);
   }
-
-  publicKeyPem(key: LoadedKey): string {
-    return createPublicKey(key.privateKeyPem).export({ format: 'pem', type: 'spki' }).toString();
-  }
 }

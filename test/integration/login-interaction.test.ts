@@ -4,6 +4,8 @@ import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
 import type { LoginRequest } from '../../src/core/types.ts';
+import { runCli } from '../../src/cli/run-cli.ts';
+import { userCommands } from '../../src/cli/commands/user.ts';
 
 const PASSWORD = 'Correct-horse-42';
 let now = Date.parse('2026-11-22T10:00:00Z');
@@ -180,6 +182,27 @@ describe('sign-in interaction (local directory)', () => {
     assert.equal(variant.status, 429);
     now += 601_000;
     const unlocked = await browser.submit(page, { username: 'lockme', password: PASSWORD });
+    assert.match(unlocked.url, /\/resume\?tx=/);
+  });
+
+  test('helpdesk unlock (user unlock) lifts a password lock at once', async () => {
+    await addLocalUser(app.services, 'unlockme', PASSWORD);
+    const browser = new TestBrowser();
+    const { page } = await open(browser);
+    for (let i = 0; i < 3; i++) await browser.submit(page, { username: 'unlockme', password: `wrong-${i}-password` });
+    assert.equal((await browser.submit(page, { username: 'unlockme', password: PASSWORD })).status, 429);
+    const out: string[] = [];
+    const code = await runCli(userCommands, ['user', 'unlock', 'unlockme'], {
+      config: () => app.services.config,
+      store: async () => app.services.store,
+      box: () => app.services.box,
+      clock,
+      out: (line) => out.push(line),
+      err: (line) => out.push(line),
+    });
+    assert.equal(code, 0);
+    assert.deepEqual(out, ['Unlocked unlockme.']);
+    const unlocked = await browser.submit(page, { username: 'unlockme', password: PASSWORD });
     assert.match(unlocked.url, /\/resume\?tx=/);
   });
 

@@ -2,6 +2,7 @@ import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
 import { LocalUserAdmin, type UserChanges } from '../../directory/local-user-admin.ts';
 import { readSecretOption } from '../read-secret.ts';
+import { Regulator } from '../../regulation/regulator.ts';
 
 const COMMON_OPTIONS = `  --name "Full Name"        display name
   --email address           email address
@@ -116,6 +117,18 @@ export const userCommands: CliCommand[] = [
     async run(args, context) {
       await (await admin(context)).update(username(args), { disabled: false });
       context.out(`Enabled ${username(args)}.`);
+      return 0;
+    },
+  },
+  {
+    name: 'user unlock',
+    summary: 'lift a temporary lock after too many wrong passwords',
+    help: 'Usage: npm run cli -- user unlock <username>\n\nClears the failed-password count of this username (any directory). A running server sees it within a second.\nLocks also lift by themselves after regulation.lockoutSeconds.',
+    async run(args, context) {
+      const store = await context.store();
+      await new Regulator(store.kv, context.config.regulation, context.clock).unlock(username(args));
+      await store.audit.record({ type: 'password.unlock', outcome: 'success', username: username(args), reason: 'cli' });
+      context.out(`Unlocked ${username(args)}.`);
       return 0;
     },
   },

@@ -1,0 +1,101 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Route } from 'playwright-core';
+import { boot, type Booted } from '../helpers/boot.ts';
+import { addLocalUser } from '../helpers/local-users.ts';
+import { TestSp } from '../helpers/saml-sp.ts';
+import { oathtoolTotp } from '../helpers/oathtool.ts';
+import { launchChromium, watchedPage } from '../helpers/chromium.ts';
+import { ACR } from '../../src/policy/levels.ts';
+
+const PASSWORD = 'Browser-pass-2026';
+
+/** Catches what the browser posts to an SP's ACS (the SP's host does not exist) and answers 200. */
+function captureAcs(route: Route, sink: (fields: URLSearchParams) => void): Promise<void> {
+  sink(new URLSearchParams(route.request().postData() ?? ''));
+  return route.fulfill({ status: 200, contentType: 'text/html', body: '<p>received</p>' });
+}
+
+describe('pages in real headless Chromium', () => {
+  let app: Booted;
+  let browser: Browser;
+  let mfaSp: TestSp;
+  let plainSp: TestSp;
+
+  before(async () => {
+    app = await boot();
+    await addLocalUser(app.services, 'carol', PASSWORD);
+    mfaSp = await TestSp.create(app, { name: 'chromium-mfa', register: { policy: 'permit-everyone-require-mfa' } });
+    plainSp = await TestSp.create(app, { name: 'chromium-plain' });
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  test('SAML sign-in with TOTP enrollment: forms, QR code and the auto-posted response work under the CSP', { timeout: 60_000 }, async () => {
+    const context = await browser.newContext();
+    const { page, problems } = await watchedPage(context);
+    let posted: URLSearchParams | undefined;
+    await page.route('https://chromium-mfa.sp.test/**', (route) => captureAcs(route, (fields) => (posted = fields)));
+
+    const { url } = await mfaSp.authnRequest('relay-1', { disableRequestedAuthnContext: true });
+    await page.goto(url);
+    await page.getByLabel('Username').fill('carol');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+
+    await page.getByRole('heading', { name: /Set up your authenticator app/ }).waitFor();
+    const qrWidth = await page.locator('img.qr').evaluate((image: HTMLImageElement) => image.naturalWidth);
+    assert.ok(qrWidth > 0, 'the server-rendered QR code loads');
+    const secret = (await page.locator('#totp-secret').innerText()).replace(/\s+/g, '');
+    await page.getByLabel('Code from the app').fill(oathtoolTotp(secret, Date.now()));
+    await page.getByRole('button', { name: 'Confirm and activate' }).click();
+
+    await page.getByRole('heading', { name: /Your backup codes/ }).waitFor();
+    await page.locator('form button[type=submit]').last().click();
+    await page.waitForURL('https://chromium-mfa.sp.test/**');
+
+    assert.ok(posted, 'the browser posted the SAMLResponse to the ACS by itself');
+    assert.equal(posted.get('RelayState'), 'relay-1');
+    const { profile } = await mfaSp.validate(posted.get('SAMLResponse')!);
+    assert.ok(profile?.nameID);
+    const xml = Buffer.from(posted.get('SAMLResponse')!, 'base64').toString('utf8');
+    assert.match(xml, new RegExp(`<saml:AuthnContextClassRef>${ACR.mfa.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}</saml:AuthnContextClassRef>`));
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  test('without JavaScript every step still works: sign in, then the visible Continue button posts the response', { timeout: 60_000 }, async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const { page, problems } = await watchedPage(context);
+    let posted: URLSearchParams | undefined;
+    await page.route('https://chromium-plain.sp.test/**', (route) => captureAcs(route, (fields) => (posted = fields)));
+
+    await page.goto((await plainSp.authnRequest()).url);
+    await page.getByLabel('Username').fill('carol');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: /Continue/ }).click();
+    await page.waitForURL('https://chromium-plain.sp.test/**');
+
+    assert.ok(posted);
+    const { profile } = await plainSp.validate(posted.get('SAMLResponse')!);
+    assert.equal(profile?.email, 'carol@example.org');
+    assert.deepEqual(problems, []);
+    await context.close();
+  });
+
+  test('a wrong password shows the error in an alert region and keeps the username', { timeout: 30_000 }, async () => {
+    const context = await browser.newContext();
+    const { page } = await watchedPage(context);
+    await page.goto((await plainSp.authnRequest()).url);
+    await page.getByLabel('Username').fill('carol');
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await assert.doesNotReject(page.getByRole('alert').filter({ hasText: 'Invalid username or password.' }).waitFor());
+    assert.equal(await page.getByLabel('Username').inputValue(), 'carol');
+    await context.close();
+  });
+});

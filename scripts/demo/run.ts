@@ -86,23 +86,12 @@ async function idpCertificates(): Promise<string[]> {
   return [...new Set([...xml.matchAll(/<(?:ds:)?X509Certificate>([^<]+)</g)].map((match) => match[1]!.replace(/\s+/g, '')))];
 }
 
-/** The running IdP re-reads registrations written by another process within about a second. */
-async function waitUntilIdpKnowsSp(entityId: string): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const probe = await fetch(`${idpUrl}/saml/idp-init?sp=${encodeURIComponent(entityId)}`, { redirect: 'manual' });
-    if (probe.status !== 400) return;
-    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
-  }
-  throw new Error('Stepgate did not pick up the demo SP registration');
-}
-
 const { password, clientId, clientSecret } = await seed();
 const idp = await startIdp();
 const sp = demoSamlSp({ idpUrl, spUrl, keys: await spKeys(), idpCertificates: await idpCertificates() });
 const store = await openStore();
 await createSpRegistry(store, systemClock).add(sp.metadataXml, { name: 'Demo SAML app' });
 await store.close();
-await waitUntilIdpKnowsSp(`${spUrl}/metadata`);
 const servers = [await sp.start(spPort), await (await demoOidcRp({ issuer: idpUrl, rpUrl, clientId, clientSecret })).start(rpPort)];
 
 process.stdout.write(`

@@ -31,8 +31,9 @@ export class LowdbCollections {
     this.#checkedAt = Date.now();
   }
 
-  async #fresh(): Promise<Document> {
-    if (Date.now() - this.#checkedAt >= RELOAD_CHECK_MS) {
+  /** `force`: look at the file now, not only once a second (a miss may be a record another process just wrote). */
+  async #fresh(force = false): Promise<Document> {
+    if (force || Date.now() - this.#checkedAt >= RELOAD_CHECK_MS) {
       this.#checkedAt = Date.now();
       const { mtimeMs } = await stat(this.#path);
       if (mtimeMs !== this.#mtimeMs) {
@@ -57,7 +58,7 @@ export class LowdbCollections {
   collection<T extends { id: string }>(name: string): Collection<T> {
     const records = (document: Document) => (document.collections[name] ??= {}) as Record<string, T>;
     return {
-      get: async (id) => structuredClone(records(await this.#fresh())[id]),
+      get: async (id) => structuredClone(records(await this.#fresh())[id] ?? records(await this.#fresh(true))[id]),
       list: async () => structuredClone(Object.values(records(await this.#fresh()))),
       put: (item) => this.#mutate((document) => void (records(document)[item.id] = structuredClone(item))),
       remove: async (id) => {

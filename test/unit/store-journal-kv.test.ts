@@ -141,8 +141,13 @@ describe('lowdb store', () => {
       const cli = await new LowdbStore(dir, clock, { owner: false }).open();
       await cli.collection<{ id: string; name: string }>('sp').put({ id: 'https://sp.example', name: 'SP' });
       await cli.close();
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // A miss looks at the file at once, so a record registered by the CLI is found without waiting.
       assert.deepEqual(await server.collection('sp').get('https://sp.example'), { id: 'https://sp.example', name: 'SP' });
+      await cli.open();
+      await cli.collection<{ id: string; name: string }>('sp').put({ id: 'https://sp.example', name: 'Renamed' });
+      await cli.close();
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      assert.equal((await server.collection<{ id: string; name: string }>('sp').get('https://sp.example'))?.name, 'Renamed');
       await server.close();
     }));
 

@@ -9,14 +9,15 @@ const NAMESPACE = 'account-grant';
 /** Like "sudo" mode: account changes are allowed this long after the account policy was satisfied. */
 const GRANT_SECONDS = 10 * 60;
 export const ACCOUNT_RP_ID = 'stepgate:account';
+export const ACCOUNT_FINISHER = 'account';
 
 /**
  * The "my security" page signs in through the same interaction as any application, under its own
  * policy (config policies.account, by default MFA for users who have it). Protocol 'oidc' only labels
- * the transaction; the account routes take its result themselves.
+ * the transaction; the account routes' own finisher takes its result.
  */
 export function accountLoginRequest(policy: string): LoginRequest {
-  return { protocol: 'oidc', rpId: ACCOUNT_RP_ID, rpName: 'your security settings', rp: { policy, allowPasswordChange: true }, resumePath: '/account/resume', forceAuthn: false, passive: false };
+  return { protocol: 'oidc', rpId: ACCOUNT_RP_ID, rpName: 'your security settings', rp: { policy, allowPasswordChange: true }, handoff: { finisher: ACCOUNT_FINISHER, ref: '' }, forceAuthn: false, passive: false };
 }
 
 /**

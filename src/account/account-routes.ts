@@ -4,7 +4,7 @@ import type { SsoSession } from '../session/sso-session.ts';
 import { AppError } from '../core/errors.ts';
 import { sendPage } from '../http/render.ts';
 import { qrCodeDataUri } from '../mfa/qr-code.ts';
-import { AccountAccess, ACCOUNT_RP_ID, accountLoginRequest } from './account-access.ts';
+import { AccountAccess, ACCOUNT_FINISHER, ACCOUNT_RP_ID, accountLoginRequest } from './account-access.ts';
 import { securityPage } from '../../views/account/security.ts';
 import { totpEnrollPage } from '../../views/mfa/totp-enroll.ts';
 import { backupCodesPage } from '../../views/mfa/backup-codes.ts';
@@ -52,9 +52,7 @@ export function accountRoutes(services: Services): Router {
     sendPage(res, securityPage({ status, now: clock.now(), csrf: csrf.token(req, res), enrollHref: `${HOME}/totp`, regenerateAction: `${HOME}/backup-codes` }));
   });
 
-  router.get('/account/resume', async (req, res) => {
-    const { request, result } = await interaction.takeResult(req, String(req.query.tx ?? ''), 'oidc');
-    if (request.rpId !== ACCOUNT_RP_ID) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'not-an-account-transaction' } });
+  interaction.registerFinisher(ACCOUNT_FINISHER, async (_req, res, { result }) => {
     if (!result.ok) return sendPage(res, messagePage({ title: 'Access denied', message: result.message }), 403);
     const session = await sessions.byId(result.sessionId);
     if (!session) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'session-ended' } });

@@ -36,6 +36,16 @@ export interface RelyingPartySettings {
   allowPasswordChange: boolean;
 }
 
+/**
+ * The finisher (registered with the interaction under this name) that turns a sign-in's result into
+ * the protocol's answer, and the reference it needs to find its pending request (an OIDC interaction
+ * uid, a SAML pending-request id).
+ */
+export interface Handoff {
+  finisher: string;
+  ref: string;
+}
+
 /** What a protocol adapter asks of the interaction; protocol-neutral. */
 export interface LoginRequest {
   protocol: Protocol;
@@ -43,8 +53,8 @@ export interface LoginRequest {
   rpId: string;
   rpName: string;
   rp: RelyingPartySettings;
-  /** Where the browser goes back to when the interaction has a result (a path on this server). */
-  resumePath: string;
+  /** Who answers the relying party once the interaction has a result. */
+  handoff: Handoff;
   forceAuthn: boolean;
   passive: boolean;
   /** Authentication older than this (seconds) is not accepted (OIDC max_age). */

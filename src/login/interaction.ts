@@ -12,6 +12,8 @@ import { AppError } from '../core/errors.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import { nextStep, type FlowFacts, type FlowStep } from './flow.ts';
 import type { LoginTransaction, TransactionStore } from './transaction.ts';
+import { stepUrl } from './step-url.ts';
+import { showStep } from './step-pages.ts';
 
 export interface InteractionDeps {
   transactions: TransactionStore;
@@ -24,40 +26,64 @@ export interface InteractionDeps {
   mfa: MfaRegistry;
 }
 
+/** A sign-in that has its result, handed to the protocol adapter that asked for it. */
+export interface FinishedSignIn {
+  txId: string;
+  request: LoginRequest;
+  result: LoginResult;
+}
+
+/** A protocol adapter's answer to a finished sign-in (a redirect, an auto-post form), sent in the response to the last step. */
+export type Finisher = (req: Request, res: Response, finished: FinishedSignIn) => Promise<void>;
+
 /**
- * The one place that drives sign-in steps for every protocol. Protocol adapters call `start` with a
- * LoginRequest and later `takeResult` on their resume route; the steps in between live in ./steps.
+ * The one place that drives sign-in steps for every protocol. Protocol adapters register a finisher
+ * and call `start` with a LoginRequest naming it; the steps in between live in ./steps. Each answer
+ * is the next page itself, and the last step's answer is the finisher's, so a sign-in costs the
+ * browser no extra redirect hops.
  */
 export class LoginInteraction {
   readonly deps: InteractionDeps;
+  readonly #finishers = new Map<string, Finisher>();
 
   constructor(deps: InteractionDeps) {
     this.deps = deps;
   }
 
-  /** Opens a transaction for a relying party's request and sends the browser to its next step. */
+  registerFinisher(name: string, finisher: Finisher): void {
+    if (this.#finishers.has(name)) throw new Error(`a finisher named ${name} is already registered`);
+    this.#finishers.set(name, finisher);
+  }
+
+  /** Opens a transaction for a relying party's request and answers with its first step. */
   async start(req: Request, res: Response, request: LoginRequest): Promise<void> {
+    if (!this.#finishers.has(request.handoff.finisher)) throw new AppError('INTERNAL', { detail: { reason: 'no-finisher', finisher: request.handoff.finisher } });
     const binding = this.deps.csrf.existingBinding(req);
-    const tx = await this.deps.transactions.create(request, binding);
-    // Without a binding cookie (first visit, or a cross-site POST that carries no cookies) the
-    // decision waits for the GET of /login/:tx, where this browser's cookies are visible.
-    if (!binding) {
-      res.redirect(303, stepUrl(tx));
+    // A cross-site POST (SAML POST binding) carries none of this site's SameSite=Lax cookies, so the
+    // session is invisible here: the decision waits for the GET of /login/:tx. A GET navigation
+    // carries them, so a missing binding cookie means a new browser, bound here and now.
+    if (!binding && req.method !== 'GET') {
+      res.redirect(303, stepUrl(await this.deps.transactions.create(request)));
       return;
     }
+    const tx = await this.deps.transactions.create(request, binding ?? this.deps.csrf.binding(req, res));
     await this.advance(req, res, tx);
   }
 
-  /** Completes the transaction when no page is needed (redirect to the protocol), else redirects to the step page. */
+  /** Answers with the transaction's next step: its page, or the protocol's response when no page is needed. */
   async advance(req: Request, res: Response, tx: LoginTransaction): Promise<void> {
     await this.advanceWith(req, res, tx, await this.deps.sessions.current(req));
   }
 
   /** Same as advance, with a session started or changed in this request (its cookie may not be back yet). */
   async advanceWith(req: Request, res: Response, tx: LoginTransaction, session: SsoSession | undefined): Promise<void> {
-    const step = await this.stepWith(req, tx, session);
-    if (step.kind === 'complete') await this.complete(res, tx, step.result);
-    else res.redirect(303, stepUrl(tx));
+    await this.show(req, res, tx, session, await this.stepWith(req, tx, session));
+  }
+
+  /** Answers with a step the flow decided: the finisher's response for 'complete', else the step's page. */
+  async show(req: Request, res: Response, tx: LoginTransaction, session: SsoSession | undefined, step: FlowStep): Promise<void> {
+    if (step.kind === 'complete') await this.complete(req, res, tx, step.result);
+    else await showStep(req, res, this, tx, session, step);
   }
 
   async step(req: Request, tx: LoginTransaction): Promise<FlowStep> {
@@ -97,15 +123,21 @@ export class LoginInteraction {
     return bound;
   }
 
-  async complete(res: Response, tx: LoginTransaction, result: LoginResult): Promise<void> {
-    await this.deps.transactions.save({ ...tx, result });
-    res.redirect(303, resumeUrl(tx));
+  /**
+   * Ends the transaction and hands its result to the protocol's finisher, in this response. The
+   * transaction is consumed first, so of two concurrent submissions exactly one gets an answer.
+   */
+  async complete(req: Request, res: Response, tx: LoginTransaction, result: LoginResult): Promise<void> {
+    const finisher = this.#finishers.get(tx.request.handoff.finisher);
+    if (!finisher) throw new AppError('INTERNAL', { detail: { reason: 'no-finisher', finisher: tx.request.handoff.finisher } });
+    if (!(await this.deps.transactions.consume(tx.id))) throw new AppError('TRANSACTION_UNKNOWN', { detail: { tx: tx.id.slice(0, 8), reason: 'already-finished' } });
+    await finisher(req, res, { txId: tx.id, request: tx.request, result });
   }
 
   /** Loads a transaction for this browser, binding it on first use. */
   async load(req: Request, res: Response, id: string): Promise<LoginTransaction> {
     const tx = await this.deps.transactions.get(id);
-    if (!tx || tx.result) throw new AppError('TRANSACTION_UNKNOWN', { detail: { tx: id.slice(0, 8), finished: !!tx?.result } });
+    if (!tx) throw new AppError('TRANSACTION_UNKNOWN', { detail: { tx: id.slice(0, 8) } });
     const binding = this.deps.csrf.binding(req, res);
     if (!tx.browserBinding) {
       const bound = { ...tx, browserBinding: binding };
@@ -115,30 +147,4 @@ export class LoginInteraction {
     if (!safeEqual(tx.browserBinding, binding)) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'other-browser' } });
     return tx;
   }
-
-  /**
-   * Hands the finished result to the protocol adapter, once. The result only counts while the SSO
-   * session it was issued for is still alive (a logout in between voids it).
-   */
-  async takeResult(req: Request, id: string, protocol: LoginRequest['protocol']): Promise<{ request: LoginRequest; result: LoginResult }> {
-    const tx = await this.deps.transactions.consume(id);
-    const binding = this.deps.csrf.existingBinding(req);
-    if (!tx?.result || tx.request.protocol !== protocol || !tx.browserBinding || !binding || !safeEqual(tx.browserBinding, binding)) {
-      throw new AppError('TRANSACTION_UNKNOWN', { detail: { tx: id.slice(0, 8), reason: 'no-result-or-other-browser' } });
-    }
-    if (tx.result.ok) {
-      const session = await this.deps.sessions.current(req);
-      if (!session || session.id !== tx.result.sessionId) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'session-ended' } });
-    }
-    return { request: tx.request, result: tx.result };
-  }
-}
-
-export function stepUrl(tx: LoginTransaction, suffix = ''): string {
-  return `/login/${encodeURIComponent(tx.id)}${suffix}`;
-}
-
-function resumeUrl(tx: LoginTransaction): string {
-  const separator = tx.request.resumePath.includes('?') ? '&' : '?';
-  return `${tx.request.resumePath}${separator}tx=${encodeURIComponent(tx.id)}`;
 }

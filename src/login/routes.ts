@@ -1,14 +1,9 @@
 import { Router, type Request, type Response } from 'express';
-import type { PasswordStepDeps } from './steps/password.ts';
-import { showPassword, submitPassword } from './steps/password.ts';
+import { submitPassword, type PasswordStepDeps } from './steps/password.ts';
+import { submitMfaChallenge } from './steps/mfa-challenge.ts';
+import { submitMfaEnroll } from './steps/mfa-enroll.ts';
 import { showChangePassword, submitChangePassword } from './steps/change-password.ts';
-import { showMfaChallenge, submitMfaChallenge } from './steps/mfa-challenge.ts';
-import { showMfaEnroll, submitMfaEnroll } from './steps/mfa-enroll.ts';
-import { firstMethod } from './steps/mfa-guard.ts';
-import { stepUrl } from './interaction.ts';
-import { sendPage } from '../http/render.ts';
-import { expiryWarningPage } from '../../views/login/expiry-warning.ts';
-import { messagePage } from '../../views/message.ts';
+import { stepUrl } from './step-url.ts';
 
 /** /login/:tx/... — the pages of one sign-in transaction. */
 export function loginRoutes(deps: PasswordStepDeps): Router {
@@ -20,25 +15,7 @@ export function loginRoutes(deps: PasswordStepDeps): Router {
   router.get('/login/:tx', async (req: Request, res: Response) => {
     const tx = await load(req, res);
     const session = await sessions.current(req);
-    const step = await interaction.stepWith(req, tx, session);
-    switch (step.kind) {
-      case 'complete':
-        return interaction.complete(res, tx, step.result);
-      case 'password':
-        return showPassword(req, res, deps, tx);
-      case 'change-password':
-        return showChangePassword(req, res, deps, tx);
-      case 'expiry-warning':
-        return sendPage(res, expiryWarningPage({ days: step.days, changeAction: stepUrl(tx, '/change-password'), continueAction: stepUrl(tx, '/continue'), csrf: csrf.token(req, res) }));
-      // The flow asks for a second factor only when there is a session (the password comes first).
-      case 'mfa-challenge':
-        return showMfaChallenge(req, res, interaction, await interaction.bindMfa(tx, session!), session!, firstMethod(interaction, step.methods));
-      case 'mfa-enroll':
-        return showMfaEnroll(req, res, interaction, await interaction.bindMfa(tx, session!), session!, firstMethod(interaction, step.methods));
-      case 'denied':
-        await interaction.deps.audit.record({ type: 'login.policy', outcome: 'failure', rp: tx.request.rpId, userId: session?.user.id, username: session?.user.username, ip: req.clientIp, requestId: req.requestId, policy: step.policy, rule: step.rule, reason: step.message });
-        return sendPage(res, messagePage({ title: 'Access denied', message: step.message, link: { href: stepUrl(tx, '/back'), label: `Back to ${tx.request.rpName}` } }), 403);
-    }
+    await interaction.show(req, res, tx, session, await interaction.stepWith(req, tx, session));
   });
 
   router.post('/login/:tx/password', async (req, res) => {
@@ -47,7 +24,7 @@ export function loginRoutes(deps: PasswordStepDeps): Router {
   });
 
   router.get('/login/:tx/change-password', async (req, res) => {
-    showChangePassword(req, res, deps, await load(req, res));
+    showChangePassword(req, res, interaction, await load(req, res));
   });
 
   router.post('/login/:tx/change-password', async (req, res) => {
@@ -78,7 +55,7 @@ export function loginRoutes(deps: PasswordStepDeps): Router {
   router.get('/login/:tx/back', async (req, res) => {
     const tx = await load(req, res);
     const step = await interaction.step(req, tx);
-    if (step.kind === 'denied') await interaction.complete(res, tx, step.result);
+    if (step.kind === 'denied') await interaction.complete(req, res, tx, step.result);
     else res.redirect(303, stepUrl(tx));
   });
 

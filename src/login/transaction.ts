@@ -1,6 +1,6 @@
 import type { KeyValue } from '../store/store.ts';
 import type { Clock } from '../core/clock.ts';
-import type { LoginRequest, LoginResult } from '../core/types.ts';
+import type { LoginRequest } from '../core/types.ts';
 import type { AccountState } from '../directory/directory.ts';
 import { randomId } from '../core/ids.ts';
 
@@ -28,7 +28,6 @@ export interface LoginTransaction {
   pendingPasswordChange?: { username: string; state: Extract<AccountState, 'password-expired' | 'must-change'> };
   /** Password verified and still valid, but expiring soon: warn once. */
   pendingExpiryWarning?: { days: number; username: string };
-  result?: LoginResult;
 }
 
 export class TransactionStore {

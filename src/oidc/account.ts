@@ -17,28 +17,48 @@ const CACHE_ENTRIES = 10_000;
  * current groups. Answers are reused for a few seconds because one sign-in calls this at the
  * authorization, token and userinfo steps, and each LDAP lookup is a user search plus group searches.
  */
-export type UserLookup = (id: string) => Promise<User | null>;
-
 /** The directory's findUserById with answers reused for CACHE_MS; shared by every OIDC step of a sign-in. */
-export function cachedUserLookup(directory: Directory, now: () => number): UserLookup {
-  const recent = new Map<string, { at: number; user: Promise<User | null> }>();
-  return (id) => {
-    let cached = recent.get(id);
-    if (!cached || now() - cached.at > CACHE_MS) {
-      cached = { at: now(), user: directory.findUserById(id) };
-      recent.delete(id);
-      recent.set(id, cached);
-      if (recent.size > CACHE_ENTRIES) recent.delete(recent.keys().next().value!);
-      // A failed lookup is not remembered: the next call asks the directory again.
-      cached.user.catch(() => recent.delete(id));
-    }
-    return cached.user;
-  };
+export class UserLookup {
+  readonly #directory: Directory;
+  readonly #now: () => number;
+  readonly #recent = new Map<string, { at: number; user: Promise<User | null> }>();
+
+  constructor(directory: Directory, now: () => number) {
+    this.#directory = directory;
+    this.#now = now;
+  }
+
+  find(id: string): Promise<User | null> {
+    const cached = this.#recent.get(id);
+    if (cached && this.#now() - cached.at <= CACHE_MS) return cached.user;
+    const user = this.#directory.findUserById(id);
+    this.#keep(id, this.#now(), user);
+    // A failed lookup is not remembered: the next call asks the directory again.
+    user.catch(() => this.#recent.delete(id));
+    return user;
+  }
+
+  /**
+   * A directory answer the sign-in itself got at `answeredAt` (the password step): within CACHE_MS it
+   * is as current as a lookup of ours would be, so the steps after it need not ask again.
+   */
+  remember(user: User, answeredAt: number): void {
+    if (this.#now() - answeredAt > CACHE_MS) return;
+    const cached = this.#recent.get(user.id);
+    if (cached && cached.at >= answeredAt) return;
+    this.#keep(user.id, answeredAt, Promise.resolve(user));
+  }
+
+  #keep(id: string, at: number, user: Promise<User | null>): void {
+    this.#recent.delete(id);
+    this.#recent.set(id, { at, user });
+    if (this.#recent.size > CACHE_ENTRIES) this.#recent.delete(this.#recent.keys().next().value!);
+  }
 }
 
 export function accountFinder(lookup: UserLookup): FindAccount {
   return async (_ctx, sub) => {
-    const found = await lookup(sub);
+    const found = await lookup.find(sub);
     return found ? toAccount(found) : undefined;
   };
 }

@@ -7,8 +7,12 @@ export interface AuthorizationFacts {
   params: Record<string, unknown>;
   /** Why oidc-provider's login prompt asked for an interaction (empty when only previewing). */
   reasons: readonly string[];
-  resumePath: string;
+  /** oidc-provider's interaction, which the result goes back to (empty when only previewing). */
+  interactionUid: string;
 }
+
+/** The name the OIDC finisher is registered under with the interaction. */
+export const OIDC_FINISHER = 'oidc';
 
 /** The key of the interaction result that names the Stepgate SSO session behind a login. */
 export const SSO_RESULT_KEY = 'ssoSession';
@@ -29,10 +33,6 @@ export function oidcError(error: Extract<LoginResult, { ok: false }>['error']): 
   return ERRORS[error];
 }
 
-export function resumePathFor(uid: string): string {
-  return `/oidc/interaction/${encodeURIComponent(uid)}/finish`;
-}
-
 /** Translates an OIDC authorization request into the protocol-neutral LoginRequest. */
 export function toLoginRequest(facts: AuthorizationFacts, client: OidcClientRecord): LoginRequest {
   const { params } = facts;
@@ -43,7 +43,7 @@ export function toLoginRequest(facts: AuthorizationFacts, client: OidcClientReco
     rpId: client.id,
     rpName: client.name,
     rp: relyingPartySettings(client),
-    resumePath: facts.resumePath,
+    handoff: { finisher: OIDC_FINISHER, ref: facts.interactionUid },
     forceAuthn: prompts.has('login') || facts.reasons.some((reason) => REAUTHENTICATE_REASONS.has(reason)),
     passive: prompts.has('none'),
     maxAgeSec: maxAge !== undefined && Number.isSafeInteger(maxAge) && maxAge >= 0 ? maxAge : undefined,
@@ -63,7 +63,7 @@ export function requestedAuthnContext(params: Record<string, unknown>): Requeste
   return acrValues?.length ? { values: acrValues, comparison: 'exact', essential: false } : undefined;
 }
 
-/** Translates the sign-in outcome into what oidc-provider's interactionFinished expects. */
+/** Translates the sign-in outcome into an oidc-provider interaction result. */
 export function toInteractionResult(request: LoginRequest, result: LoginResult): InteractionResults {
   if (!result.ok) return { error: ERRORS[result.error], error_description: result.message };
   const wanted = request.requestedAuthnContext;

@@ -1,12 +1,13 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { errors, type default as Provider } from 'oidc-provider';
 import type { Services } from '../services.ts';
 import type { LoginRequest, LoginResult } from '../core/types.ts';
+import type { FinishedSignIn } from '../login/interaction.ts';
 import { AppError } from '../core/errors.ts';
 import type { ClientRegistry } from './client-registry.ts';
 import type { SessionSync } from './session-sync.ts';
 import { INTERACTION_PATH } from './provider.ts';
-import { resumePathFor, toInteractionResult, toLoginRequest } from './binding.ts';
+import { OIDC_FINISHER, toInteractionResult, toLoginRequest } from './binding.ts';
 import type { UserLookup } from './account.ts';
 
 export interface InteractionRouteDeps {
@@ -18,43 +19,59 @@ export interface InteractionRouteDeps {
 }
 
 /**
- * Where oidc-provider sends the browser when a sign-in is needed, and where Stepgate's sign-in sends
- * it back. Both only translate: the pages and decisions in between belong to login/.
+ * Where oidc-provider sends the browser when a sign-in is needed, and the finisher that hands
+ * Stepgate's result back to it. Both only translate: the pages and decisions in between belong to login/.
  */
 export function interactionRoutes(deps: InteractionRouteDeps): Router {
-  const { provider, services, clients, sync } = deps;
+  const { provider, services, clients } = deps;
   const router = Router();
+  services.interaction.registerFinisher(OIDC_FINISHER, (req, res, finished) => finishInteraction(deps, req, res, finished));
 
   router.get(`${INTERACTION_PATH}/:uid`, async (req, res) => {
     const details = await providerCall(() => provider.interactionDetails(req, res));
     if (details.uid !== req.params.uid) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'interaction-cookie-mismatch' } });
     const client = await clients.get(String(details.params.client_id));
     if (!client) throw new AppError('RP_UNKNOWN', { detail: { clientId: details.params.client_id } });
-    const request = toLoginRequest({ params: details.params, reasons: details.prompt.reasons, resumePath: resumePathFor(details.uid) }, client);
+    const request = toLoginRequest({ params: details.params, reasons: details.prompt.reasons, interactionUid: details.uid }, client);
     await services.interaction.start(req, res, request);
-  });
-
-  router.get(`${INTERACTION_PATH}/:uid/finish`, async (req, res) => {
-    const uid = String(req.params.uid);
-    const { request, result } = await services.interaction.takeResult(req, String(req.query.tx ?? ''), 'oidc');
-    // A result belongs to the interaction that asked for it, not to whichever one this browser finishes.
-    if (request.resumePath !== resumePathFor(uid)) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'other-interaction' } });
-    const outcome = await usableResult(deps.users, result);
-    const answer = toInteractionResult(request, outcome);
-    if (answer.login && outcome.ok) await sync.prepareResume(uid, outcome);
-    await audit(req, services, request, outcome, typeof answer.error === 'string' ? answer.error : undefined);
-    await providerCall(() => provider.interactionFinished(req, res, answer, { mergeWithLastSubmission: false }));
   });
 
   return router;
 }
 
 /**
+ * Stores the result on oidc-provider's interaction and sends the browser to resume the authorization
+ * request. The interaction cookie tied this browser to the interaction when the sign-in started; the
+ * sign-in transaction (bound to the same browser) names the interaction, so no second check is needed.
+ */
+async function finishInteraction(deps: InteractionRouteDeps, req: Request, res: Response, { request, result }: FinishedSignIn): Promise<void> {
+  const { provider, services, sync } = deps;
+  const interaction = await provider.Interaction.find(request.handoff.ref);
+  if (!interaction) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'interaction-expired' } });
+  const outcome = await usableResult(deps.users, result);
+  const answer = toInteractionResult(request, outcome);
+  if (answer.login && outcome.ok) await sync.prepareResume(interaction, outcome);
+  // As oidc-provider's own interactionResult: the provider session the request began under (now
+  // mirroring the session of this login) must still be there.
+  if (interaction.session?.uid) {
+    const session = await provider.Session.findByUid(interaction.session.uid);
+    if (!session || session.accountId !== interaction.session.accountId) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'provider-session-ended' } });
+  }
+  await audit(req, services, request, outcome, typeof answer.error === 'string' ? answer.error : undefined);
+  interaction.result = answer;
+  await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+  res.redirect(303, interaction.returnTo);
+}
+
+/**
  * The token subject must resolve through findAccount later; a user removed from the directory since
- * the SSO session began is refused here rather than half-way through oidc-provider's response.
+ * the SSO session began is refused here rather than half-way through oidc-provider's response. A
+ * password step moments ago already asked the directory, and its answer is reused.
  */
 async function usableResult(users: UserLookup, result: LoginResult): Promise<LoginResult> {
-  if (!result.ok || (await users(result.user.id))) return result;
+  if (!result.ok) return result;
+  users.remember(result.user, result.authTime);
+  if (await users.find(result.user.id)) return result;
   return { ok: false, error: 'access_denied', message: 'This account cannot be used to sign in.' };
 }
 

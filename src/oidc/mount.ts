@@ -8,7 +8,7 @@ import { buildProvider, sessionTtlSeconds } from './provider.ts';
 import { logProviderEvents } from './events.ts';
 import { interactionRoutes } from './interaction-routes.ts';
 import { providerBridge } from './koa-bridge.ts';
-import { cachedUserLookup } from './account.ts';
+import { UserLookup } from './account.ts';
 
 /**
  * The OpenID Connect provider: oidc-provider answers the protocol, Stepgate's sign-in answers
@@ -19,7 +19,7 @@ export async function mountOidc(app: Express, services: Services): Promise<void>
   const clients = clientRegistry(services.store, services.box, services.clock);
   const links = new SsoLinks(services.store.kv, services.sessions, sessionTtlSeconds(services));
   const sso = new SsoState({ sessions: services.sessions, clients, links, interaction: services.interaction });
-  const users = cachedUserLookup(services.directory, () => services.clock.now());
+  const users = new UserLookup(services.directory, () => services.clock.now());
   const provider = await buildProvider(services, { clients, users, links, sso });
   const sync = new SessionSync({ provider, sso, links, sessions: services.sessions, audit: services.store.audit });
   provider.use(sync.middleware());

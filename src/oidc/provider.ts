@@ -13,6 +13,7 @@ import { providerClaims } from './claims.ts';
 import { loadOrCreateGrant } from './grants.ts';
 import { stepgatePolicy } from './interaction-policy.ts';
 import { PASSIVE_SSO_HOOK, passiveSso } from './passive-sso.ts';
+import { CookieSigner } from './cookie-signer.ts';
 import { logoutSource, postLogoutSuccessSource, renderError } from './pages.ts';
 
 /** Every endpoint lives under /oidc/; only discovery stays at the issuer's well-known path. */
@@ -97,7 +98,7 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     routes: ROUTES,
     cookies: {
       // Derived from the data key: stable across restarts and never written in the configuration.
-      keys: [box.mac('oidc-cookie-signing', 'v1')],
+      keys: new CookieSigner(box.mac('oidc-cookie-signing', 'v1')) as unknown as string[],
       names: { session: 'sg_oidc_session', interaction: 'sg_oidc_interaction', resume: 'sg_oidc_resume' },
       long: { httpOnly: true, sameSite: 'lax', secure },
       short: { httpOnly: true, sameSite: 'lax', secure },

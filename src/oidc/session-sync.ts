@@ -32,18 +32,17 @@ export class SessionSync {
    * if the login is another user's, the old provider session ends and the resume starts a fresh one
    * (instead of oidc-provider's own "sign out the previous user?" page).
    */
-  async prepareResume(interactionUid: string, login: SilentLogin): Promise<void> {
-    const interaction = await this.#deps.provider.Interaction.find(interactionUid);
-    const previous = interaction?.session;
-    if (!interaction || !previous) return;
+  async prepareResume(interaction: InstanceType<Provider['Interaction']>, login: SilentLogin): Promise<void> {
+    const previous = interaction.session;
+    if (!previous) return;
     if (previous.accountId === login.user.id) {
       await this.#deps.links.set(previous.uid, login.sessionId);
       return;
     }
     await this.#deps.provider.Session.adapter.destroy(previous.cookie);
     await this.#deps.links.delete(previous.uid);
+    // The caller saves the interaction with its result.
     interaction.session = undefined;
-    await interaction.persist();
   }
 
   /** Koa middleware around oidc-provider's routes. */

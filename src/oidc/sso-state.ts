@@ -86,7 +86,7 @@ export class SsoState {
   async preview(ctx: KoaContextWithOIDC, sso: SsoSession): Promise<FlowStep | undefined> {
     const client = await this.#deps.clients.get(ctx.oidc.client!.clientId);
     if (!client) return undefined;
-    const request = toLoginRequest({ params: { ...ctx.oidc.params }, reasons: [], resumePath: '' }, client);
+    const request = toLoginRequest({ params: { ...ctx.oidc.params }, reasons: [], interactionUid: '' }, client);
     return this.#deps.interaction.preview(ctx.req as Request, request, sso);
   }
 }

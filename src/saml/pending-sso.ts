@@ -29,6 +29,5 @@ export function takePendingSso(kv: KeyValue, id: string): Promise<PendingSso | u
   return kv.consume<PendingSso>(NAMESPACE, id);
 }
 
-export function resumePath(pendingId: string): string {
-  return `/saml/resume?p=${encodeURIComponent(pendingId)}`;
-}
+/** The name the SAML finisher is registered under with the interaction. */
+export const SAML_FINISHER = 'saml';

@@ -3,6 +3,7 @@ import type { Services } from '../services.ts';
 import { createSamlContext } from './saml-context.ts';
 import { startIdpInitiated, startSso } from './sso-start.ts';
 import { finishSso } from './sso-finish.ts';
+import { SAML_FINISHER } from './pending-sso.ts';
 import { sloContinue, sloPost, sloRedirect } from './slo.ts';
 
 /**
@@ -12,6 +13,7 @@ import { sloContinue, sloPost, sloRedirect } from './slo.ts';
 export async function samlRoutes(services: Services): Promise<Router> {
   const ctx = createSamlContext(services);
   await ctx.metadata.xml(); // sign the metadata once now, and fail at start-up rather than on the first request
+  services.interaction.registerFinisher(SAML_FINISHER, (req, res, finished) => finishSso(req, res, ctx, finished));
   const router = Router();
   router.get('/saml/metadata', async (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');
@@ -20,7 +22,6 @@ export async function samlRoutes(services: Services): Promise<Router> {
   router.get('/saml/sso', (req, res) => startSso(req, res, 'redirect', ctx));
   router.post('/saml/sso', (req, res) => startSso(req, res, 'post', ctx));
   router.get('/saml/idp-init', (req, res) => startIdpInitiated(req, res, ctx));
-  router.get('/saml/resume', (req, res) => finishSso(req, res, ctx));
   router.get('/saml/slo', (req, res) => sloRedirect(req, res, ctx));
   router.post('/saml/slo', (req, res) => sloPost(req, res, ctx));
   router.get('/saml/slo/continue', (req, res) => sloContinue(req, res, ctx));

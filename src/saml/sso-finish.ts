@@ -3,23 +3,18 @@ import { AppError } from '../core/errors.ts';
 import { samlAttributes } from '../rp/claims.ts';
 import { NAMEID_FORMAT } from './constants.ts';
 import { satisfiesRequestedContext } from './authn-context.ts';
-import { rawQuery } from './inbound.ts';
 import { nameIdValue } from './name-id.ts';
-import { resumePath, takePendingSso } from './pending-sso.ts';
+import { takePendingSso } from './pending-sso.ts';
+import type { FinishedSignIn } from '../login/interaction.ts';
 import { sendStatusResponse } from './status-response.ts';
 import { sendPostForm } from './post-form.ts';
 import { NO_AUTHN_CONTEXT, NO_NAMEID_VALUE, statusForLoginError } from './status.ts';
 import type { SamlContext } from './saml-context.ts';
 
-/** GET /saml/resume?p=..&tx=..: the interaction's LoginResult becomes a SAMLResponse to the ACS. */
-export async function finishSso(req: Request, res: Response, ctx: SamlContext): Promise<void> {
+/** The SAML finisher: the interaction's LoginResult becomes a SAMLResponse, auto-posted to the ACS. */
+export async function finishSso(req: Request, res: Response, ctx: SamlContext, { request, result }: FinishedSignIn): Promise<void> {
   const { services } = ctx;
-  const query = new URLSearchParams(rawQuery(req));
-  const pendingId = query.get('p') ?? '';
-  const { request, result } = await services.interaction.takeResult(req, query.get('tx') ?? '', 'saml');
-  // The resume path is part of the transaction, so a `p` swapped in the URL cannot pair with it.
-  if (request.resumePath !== resumePath(pendingId)) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'pending-mismatch' } });
-  const pending = await takePendingSso(services.store.kv, pendingId);
+  const pending = await takePendingSso(services.store.kv, request.handoff.ref);
   if (!pending) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'pending-expired' } });
   const sp = await ctx.registry.get(pending.spId);
   if (!sp) throw new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId: pending.spId, removedDuringSignIn: true } });

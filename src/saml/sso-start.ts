@@ -6,7 +6,7 @@ import { readAuthnRequest } from './authn-request.ts';
 import { isSatisfiable } from './authn-context.ts';
 import { rawQuery, readInboundRequest } from './inbound.ts';
 import { chooseNameIdFormat } from './name-id.ts';
-import { resumePath, savePendingSso, type PendingSso } from './pending-sso.ts';
+import { SAML_FINISHER, savePendingSso, type PendingSso } from './pending-sso.ts';
 import { rememberRequestId } from './replay.ts';
 import { sendStatusResponse } from './status-response.ts';
 import { INVALID_NAMEID_POLICY, NO_AUTHN_CONTEXT } from './status.ts';
@@ -51,7 +51,7 @@ async function beginLogin(req: Request, res: Response, ctx: SamlContext, sp: Ser
     rpId: sp.id,
     rpName: sp.name,
     rp: { allowPasswordChange: sp.settings.allowPasswordChange, ...(sp.settings.policy ? { policy: sp.settings.policy } : {}) },
-    resumePath: resumePath(pendingId),
+    handoff: { finisher: SAML_FINISHER, ref: pendingId },
     forceAuthn: flags.forceAuthn,
     passive: flags.passive,
     ...(pending.requestedAuthnContext ? { requestedAuthnContext: pending.requestedAuthnContext } : {}),

@@ -11,6 +11,10 @@ import { createApp } from '../../src/app.ts';
 import { createLogger } from '../../src/core/log.ts';
 import type { Services } from '../../src/services.ts';
 import type { Clock } from '../../src/core/clock.ts';
+import type { LoginResult } from '../../src/core/types.ts';
+
+/** The finisher name a test's hand-made LoginRequest uses (see Booted.finished). */
+export const TEST_FINISHER = 'test';
 
 export interface Booted {
   /** http://localhost:PORT — the public URL (localhost, so WebAuthn and cookies behave as in production). */
@@ -20,6 +24,11 @@ export interface Booted {
   dataDir: string;
   /** Every structured log line written so far. */
   logs: Array<Record<string, unknown>>;
+  /**
+   * Results of sign-ins whose LoginRequest names the TEST_FINISHER, by transaction id; that finisher
+   * answers with a redirect to /resume?tx=<id>.
+   */
+  finished: Map<string, LoginResult>;
   close(): Promise<void>;
 }
 
@@ -45,6 +54,11 @@ export async function boot(overrides: ConfigInput = {}, options: { clock?: Clock
   });
   const services = await buildServices(config, { logger: createLogger('debug', sink), clock: options.clock });
   const app = await createApp(services);
+  const finished = new Map<string, LoginResult>();
+  services.interaction.registerFinisher(TEST_FINISHER, async (_req, res, { txId, result }) => {
+    finished.set(txId, result);
+    res.redirect(303, `/resume?tx=${encodeURIComponent(txId)}`);
+  });
   server.on('request', app);
   return {
     url: `http://localhost:${port}`,
@@ -52,6 +66,7 @@ export async function boot(overrides: ConfigInput = {}, options: { clock?: Clock
     services,
     dataDir,
     logs,
+    finished,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

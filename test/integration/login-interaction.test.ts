@@ -12,7 +12,7 @@ let now = Date.parse('2026-11-22T10:00:00Z');
 const clock = { now: () => now };
 
 function request(overrides: Partial<LoginRequest> = {}): LoginRequest {
-  return { protocol: 'oidc', rpId: 'test-app', rpName: 'Test App', rp: { allowPasswordChange: true }, resumePath: '/resume', forceAuthn: false, passive: false, ...overrides };
+  return { protocol: 'oidc', rpId: 'test-app', rpName: 'Test App', rp: { allowPasswordChange: true }, handoff: { finisher: 'test', ref: '' }, forceAuthn: false, passive: false, ...overrides };
 }
 
 describe('sign-in interaction (local directory)', () => {
@@ -24,7 +24,7 @@ describe('sign-in interaction (local directory)', () => {
   }
 
   async function resultOf(txId: string) {
-    return (await app.services.interaction.deps.transactions.get(txId))?.result;
+    return app.finished.get(txId);
   }
 
   before(async () => {
@@ -214,15 +214,19 @@ describe('sign-in interaction (local directory)', () => {
     assert.equal(events.find((event) => event.username === 'ghost')?.ip, '203.0.113.7');
   });
 
-  test('a finished result is refused after logout (no reuse of an interaction)', async () => {
+  test('a finished sign-in is handed over once: its pages and forms are gone afterwards', async () => {
     const browser = new TestBrowser();
     const { tx, page } = await open(browser);
-    await browser.submit(page, { username: 'alice', password: PASSWORD });
-    const logoutPage = await browser.get(`${app.url}/logout`);
-    const signedOut = await browser.submit(logoutPage);
-    assert.match(signedOut.body, /You are signed out/);
-    const fakeReq = { headers: { cookie: browser.cookieHeader(app.url) } } as never;
-    await assert.rejects(app.services.interaction.takeResult(fakeReq, tx.id, 'oidc'), /This sign-in has expired/);
+    const done = await browser.submit(page, { username: 'alice', password: PASSWORD });
+    assert.match(done.url, new RegExp(`/resume\\?tx=${tx.id}`));
+    const first = app.finished.get(tx.id);
+    assert.equal(first?.ok, true);
+    app.finished.delete(tx.id);
+    const again = await browser.get(`${app.url}/login/${tx.id}`);
+    assert.match(again.body, /This sign-in has expired/);
+    const resubmitted = await browser.submit(page, { username: 'alice', password: PASSWORD });
+    assert.match(resubmitted.body, /This sign-in has expired/);
+    assert.equal(app.finished.has(tx.id), false, 'no second hand-over');
   });
 
   test('oversized form bodies are refused with 413', async () => {

@@ -40,7 +40,7 @@ before(async () => {
   await createUser(app, { username: 'joe', password: PASSWORD });
   // Set up TOTP through the browser, as a user would (the default policy plus acr_values-like requirement).
   const browser = new TestBrowser();
-  const tx = await app.services.interaction.deps.transactions.create({ protocol: 'oidc', rpId: 'a', rpName: 'App', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, resumePath: '/resume', forceAuthn: false, passive: false });
+  const tx = await app.services.interaction.deps.transactions.create({ protocol: 'oidc', rpId: 'a', rpName: 'App', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: 'test', ref: '' }, forceAuthn: false, passive: false });
   const setup = await browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username: 'alice', password: PASSWORD });
   secret = /<code id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(setup.body)![1]!.replace(/ /g, '');
   assert.match(await (await browser.submit(setup, { code: oathtoolTotp(secret, now) })).body, /Your backup codes/);

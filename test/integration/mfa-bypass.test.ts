@@ -13,7 +13,7 @@ const nextTimeStep = () => void (now += 30_000);
 let app: Booted;
 
 function request(policy: string): LoginRequest {
-  return { protocol: 'oidc', rpId: `app-${policy}`, rpName: 'Test App', rp: { policy, allowPasswordChange: false }, resumePath: '/resume', forceAuthn: false, passive: false };
+  return { protocol: 'oidc', rpId: `app-${policy}`, rpName: 'Test App', rp: { policy, allowPasswordChange: false }, handoff: { finisher: 'test', ref: '' }, forceAuthn: false, passive: false };
 }
 
 async function open(browser: TestBrowser, policy = 'permit-everyone-require-mfa') {
@@ -21,7 +21,7 @@ async function open(browser: TestBrowser, policy = 'permit-everyone-require-mfa'
   return { tx, page: await browser.get(`${app.url}/login/${tx.id}`) };
 }
 
-const resultOf = async (id: string) => (await app.services.interaction.deps.transactions.get(id))?.result;
+const resultOf = async (id: string) => app.finished.get(id);
 const csrfOf = (page: Page) => /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
 
 /** Posts a form field set straight to a URL with this browser's cookies (what a forged or replayed form does). */

@@ -41,7 +41,7 @@ function outcome(page: Page): string {
 async function browserOutcome(policy: string, username: string, ip: string): Promise<string> {
   const headers = { 'x-forwarded-for': ip };
   const browser = new TestBrowser();
-  const tx = await app.services.interaction.deps.transactions.create({ protocol: 'saml', rpId: `sp-${policy}`, rpName: 'SP', rp: { policy, allowPasswordChange: false }, resumePath: '/resume', forceAuthn: false, passive: false });
+  const tx = await app.services.interaction.deps.transactions.create({ protocol: 'saml', rpId: `sp-${policy}`, rpName: 'SP', rp: { policy, allowPasswordChange: false }, handoff: { finisher: 'test', ref: '' }, forceAuthn: false, passive: false });
   const login = await browser.get(`${app.url}/login/${tx.id}`, { headers });
   return outcome(await browser.submit(login, { username, password: PASSWORD }, undefined, headers));
 }

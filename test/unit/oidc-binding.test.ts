@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { requestedAuthnContext, resumePathFor, toInteractionResult, toLoginRequest } from '../../src/oidc/binding.ts';
+import { requestedAuthnContext, toInteractionResult, toLoginRequest } from '../../src/oidc/binding.ts';
 import type { OidcClientRecord } from '../../src/oidc/client-registry.ts';
 import type { LoginResult, User } from '../../src/core/types.ts';
 import { ACR } from '../../src/policy/levels.ts';
@@ -22,15 +22,15 @@ const user: User = { id: 'u-1', username: 'alice', groups: [], attributes: {} };
 const ok: LoginResult = { ok: true, user, sessionId: 'sso-1', authTime: 1_700_000_000_999, factors: [{ method: 'pwd', at: 1 }], amr: ['pwd'], acr: ACR.password };
 
 function request(params: Record<string, unknown>, reasons: string[] = []) {
-  return toLoginRequest({ params, reasons, resumePath: resumePathFor('uid/1') }, client);
+  return toLoginRequest({ params, reasons, interactionUid: 'uid/1' }, client);
 }
 
 describe('OIDC authorization request → LoginRequest', () => {
   test('client settings and resume path', () => {
     const login = request({ client_id: 'client-1' });
     assert.deepEqual(
-      { protocol: login.protocol, rpId: login.rpId, rpName: login.rpName, rp: login.rp, resumePath: login.resumePath, forceAuthn: login.forceAuthn, passive: login.passive },
-      { protocol: 'oidc', rpId: 'client-1', rpName: 'Wiki', rp: { policy: 'staff-only', allowPasswordChange: true }, resumePath: '/oidc/interaction/uid%2F1/finish', forceAuthn: false, passive: false },
+      { protocol: login.protocol, rpId: login.rpId, rpName: login.rpName, rp: login.rp, handoff: login.handoff, forceAuthn: login.forceAuthn, passive: login.passive },
+      { protocol: 'oidc', rpId: 'client-1', rpName: 'Wiki', rp: { policy: 'staff-only', allowPasswordChange: true }, handoff: { finisher: 'oidc', ref: 'uid/1' }, forceAuthn: false, passive: false },
     );
   });
 

@@ -71,7 +71,7 @@ describe('policy engine: every built-in template', () => {
 
               // The flow turns the decision into the step the browser sees.
               const session: SsoSession = { id: 's1', user: facts.user, createdAt: NOW - 120_000, lastSeenAt: NOW, authTime: NOW - 120_000, factors: facts.factors, participants: [] };
-              const tx: LoginTransaction = { id: 't1', createdAt: NOW, request: { protocol: 'saml', rpId: 'sp', rpName: 'SP', rp: { policy: template, allowPasswordChange: false }, resumePath: '/r', forceAuthn: false, passive: false } };
+              const tx: LoginTransaction = { id: 't1', createdAt: NOW, request: { protocol: 'saml', rpId: 'sp', rpName: 'SP', rp: { policy: template, allowPasswordChange: false }, handoff: { finisher: 'test', ref: '' }, forceAuthn: false, passive: false } };
               const step = nextStep(tx, session, { now: NOW, policy, networks, ip: facts.network.ip, enrolledMethods: [...facts.enrolledMethods], enrollableMethods: ['totp'] });
               const wantStep = { allow: 'complete', deny: 'denied', 'step-up': enrolled ? 'mfa-challenge' : 'mfa-enroll' }[want];
               assert.equal(step.kind, wantStep, label);

@@ -75,7 +75,7 @@ describe('custom rules', () => {
     const decision = decide(facts(rules, { factors: withOtp }), networks);
     assert.equal(decision.effect, 'step-up');
     assert.deepEqual(decision.effect === 'step-up' && decision.anyOf, ['webauthn']);
-    const tx = { id: 't', createdAt: NOW, request: { protocol: 'saml' as const, rpId: 'x', rpName: 'X', rp: { allowPasswordChange: false }, resumePath: '/', forceAuthn: false, passive: false } };
+    const tx = { id: 't', createdAt: NOW, request: { protocol: 'saml' as const, rpId: 'x', rpName: 'X', rp: { allowPasswordChange: false }, handoff: { finisher: 'test', ref: '' }, forceAuthn: false, passive: false } };
     const session = { id: 's', user: alice, createdAt: NOW, lastSeenAt: NOW, authTime: NOW, factors: withOtp, participants: [] };
     const step = nextStep(tx, session, { now: NOW, policy: rules, networks, ip: '198.51.100.1', enrolledMethods: ['totp'], enrollableMethods: ['totp'] });
     assert.equal(step.kind, 'denied', 'no usable and no self-enrollable method: a clear refusal, not a bypass');
@@ -130,7 +130,7 @@ describe('requested authentication context', () => {
   }
 
   test('passive requests never show a page: step-up becomes interaction_required, deny a plain error', () => {
-    const tx = { id: 't', createdAt: NOW, request: { protocol: 'oidc' as const, rpId: 'x', rpName: 'X', rp: { allowPasswordChange: false }, resumePath: '/', forceAuthn: false, passive: true } };
+    const tx = { id: 't', createdAt: NOW, request: { protocol: 'oidc' as const, rpId: 'x', rpName: 'X', rp: { allowPasswordChange: false }, handoff: { finisher: 'test', ref: '' }, forceAuthn: false, passive: true } };
     const session = { id: 's', user: alice, createdAt: NOW, lastSeenAt: NOW, authTime: NOW, factors: pwd, participants: [] };
     const base = { now: NOW, networks, ip: '198.51.100.1', enrolledMethods: ['totp' as const], enrollableMethods: ['totp' as const] };
     const stepUp = nextStep(tx, session, { ...base, policy: mfa });

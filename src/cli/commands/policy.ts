@@ -97,7 +97,7 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
       context.out(`app       ${app ? `${app.name} (${protocol} ${appId})` : '(none: --policy given)'}   client IP ${ip}`);
       for (const line of explainDecision(policy, decision, { user, enrolledMethods, ip, requested }, networks)) context.out(line);
       const session = { id: 'explain', user, createdAt: now, lastSeenAt: now, authTime: now, factors, participants: [] };
-      const request = { protocol, rpId: appId ?? 'explain', rpName: app?.name ?? 'explain', rp: { policy: policy.name, allowPasswordChange: false }, resumePath: '/', forceAuthn: false, passive: false, requestedAuthnContext: requested };
+      const request = { protocol, rpId: appId ?? 'explain', rpName: app?.name ?? 'explain', rp: { policy: policy.name, allowPasswordChange: false }, handoff: { finisher: 'explain', ref: '' }, forceAuthn: false, passive: false, requestedAuthnContext: requested };
       const step = nextStep({ id: 'explain', request, createdAt: now, passwordSessionId: session.id }, session, { now, policy, networks, ip, enrolledMethods, enrollableMethods: mfa.registry.enrollableMethods() });
       context.out(`browser   ${describeStep(step)}`);
       return 0;

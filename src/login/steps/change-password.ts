@@ -1,7 +1,8 @@
 import type { Request, Response } from 'express';
 import type { LoginTransaction } from '../transaction.ts';
-import { stepUrl } from '../interaction.ts';
+import { stepUrl } from '../step-url.ts';
 import type { PasswordStepDeps } from './password.ts';
+import type { LoginInteraction } from '../interaction.ts';
 import { AppError } from '../../core/errors.ts';
 import { sendPage } from '../../http/render.ts';
 import { changePasswordPage } from '../../../views/login/change-password.ts';
@@ -13,10 +14,10 @@ function usernameFor(tx: LoginTransaction): string {
   return username;
 }
 
-export function showChangePassword(req: Request, res: Response, deps: PasswordStepDeps, tx: LoginTransaction, options: { error?: string; status?: number } = {}): void {
+export function showChangePassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, options: { error?: string; status?: number } = {}): void {
   usernameFor(tx);
   const reason = tx.pendingPasswordChange ? PASSWORD_CHANGE_REASONS[tx.pendingPasswordChange.state] : 'Choose a new password.';
-  sendPage(res, changePasswordPage({ action: stepUrl(tx, '/change-password'), csrf: deps.interaction.deps.csrf.token(req, res), reason, error: options.error }), options.status ?? 200);
+  sendPage(res, changePasswordPage({ action: stepUrl(tx, '/change-password'), csrf: interaction.deps.csrf.token(req, res), reason, error: options.error }), options.status ?? 200);
 }
 
 /** Writes the new password with the directory's own mechanism, then signs the user in with it. */
@@ -26,9 +27,9 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   const field = (name: string) => (typeof req.body?.[name] === 'string' ? (req.body[name] as string) : '');
   const current = field('currentPassword');
   const next = field('newPassword');
-  if (!current || !next) return showChangePassword(req, res, deps, tx, { error: 'Fill in all three fields.', status: 400 });
-  if (next !== field('confirmPassword')) return showChangePassword(req, res, deps, tx, { error: 'The two new passwords are not the same.', status: 400 });
-  if (next === current) return showChangePassword(req, res, deps, tx, { error: 'The new password must differ from the current one.', status: 400 });
+  if (!current || !next) return showChangePassword(req, res, deps.interaction, tx, { error: 'Fill in all three fields.', status: 400 });
+  if (next !== field('confirmPassword')) return showChangePassword(req, res, deps.interaction, tx, { error: 'The two new passwords are not the same.', status: 400 });
+  if (next === current) return showChangePassword(req, res, deps.interaction, tx, { error: 'The new password must differ from the current one.', status: 400 });
 
   const verdict = await deps.regulator.check(username, req.clientIp);
   if (!verdict.allowed) throw new AppError('RATE_LIMITED');
@@ -37,7 +38,7 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   if (!changed.ok) {
     await deps.regulator.recordFailure(username, req.clientIp);
     await audit.record({ ...base, outcome: 'failure', reason: changed.message });
-    return showChangePassword(req, res, deps, tx, { error: changed.message, status: 400 });
+    return showChangePassword(req, res, deps.interaction, tx, { error: changed.message, status: 400 });
   }
   await audit.record({ ...base, outcome: 'success' });
 

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { LoginInteraction } from '../interaction.ts';
-import { stepUrl } from '../interaction.ts';
+import { stepUrl } from '../step-url.ts';
 import type { LoginTransaction } from '../transaction.ts';
 import type { SsoSession } from '../../session/sso-session.ts';
 import type { MfaMethod } from '../../mfa/mfa-method.ts';

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { Directory } from '../../directory/directory.ts';
 import type { Regulator } from '../../regulation/regulator.ts';
 import type { LoginInteraction } from '../interaction.ts';
-import { stepUrl } from '../interaction.ts';
+import { stepUrl } from '../step-url.ts';
 import type { LoginTransaction } from '../transaction.ts';
 import { AppError, ERROR_CATALOGUE } from '../../core/errors.ts';
 import { sendPage } from '../../http/render.ts';
@@ -18,8 +18,8 @@ export interface PasswordStepDeps {
   regulator: Regulator;
 }
 
-export function showPassword(req: Request, res: Response, deps: PasswordStepDeps, tx: LoginTransaction, options: { error?: string; username?: string; status?: number } = {}): void {
-  const page = passwordPage({ action: stepUrl(tx, '/password'), csrf: deps.interaction.deps.csrf.token(req, res), rpName: tx.request.rpName, username: options.username ?? tx.request.loginHint, error: options.error });
+export function showPassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, options: { error?: string; username?: string; status?: number } = {}): void {
+  const page = passwordPage({ action: stepUrl(tx, '/password'), csrf: interaction.deps.csrf.token(req, res), rpName: tx.request.rpName, username: options.username ?? tx.request.loginHint, error: options.error });
   sendPage(res, page, options.status ?? 200);
 }
 
@@ -34,13 +34,13 @@ export async function submitPassword(req: Request, res: Response, deps: Password
 
   if (!username || !password || username.length > MAX_USERNAME_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
     await audit.record({ ...base, outcome: 'failure', reason: 'malformed' });
-    return showPassword(req, res, deps, tx, { error: failed, username, status: 401 });
+    return showPassword(req, res, interaction, tx, { error: failed, username, status: 401 });
   }
   const verdict = await regulator.check(username, req.clientIp);
   if (!verdict.allowed) {
     await audit.record({ ...base, outcome: 'failure', reason: `rate-limited-${verdict.scope}` });
     const minutes = Math.max(1, Math.ceil((verdict.until - clock.now()) / 60_000));
-    return showPassword(req, res, deps, tx, { error: `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, username, status: 429 });
+    return showPassword(req, res, interaction, tx, { error: `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, username, status: 429 });
   }
 
   const outcome = await directory.authenticate(username, password);
@@ -52,7 +52,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   if (!outcome.ok && outcome.reason === 'invalid-credentials') {
     await regulator.recordFailure(username, req.clientIp);
     await audit.record({ ...base, outcome: 'failure', reason: 'invalid-credentials' });
-    return showPassword(req, res, deps, tx, { error: failed, username, status: 401 });
+    return showPassword(req, res, interaction, tx, { error: failed, username, status: 401 });
   }
   if (!outcome.ok && outcome.reason === 'account-state') {
     await regulator.recordSuccess(username);

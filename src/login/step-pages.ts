@@ -1,0 +1,37 @@
+import type { Request, Response } from 'express';
+import type { LoginInteraction } from './interaction.ts';
+import type { LoginTransaction } from './transaction.ts';
+import type { FlowStep } from './flow.ts';
+import type { SsoSession } from '../session/sso-session.ts';
+import { stepUrl } from './step-url.ts';
+import { showPassword } from './steps/password.ts';
+import { showChangePassword } from './steps/change-password.ts';
+import { showMfaChallenge } from './steps/mfa-challenge.ts';
+import { showMfaEnroll } from './steps/mfa-enroll.ts';
+import { firstMethod } from './steps/mfa-guard.ts';
+import { sendPage } from '../http/render.ts';
+import { expiryWarningPage } from '../../views/login/expiry-warning.ts';
+import { messagePage } from '../../views/message.ts';
+
+export type PageStep = Exclude<FlowStep, { kind: 'complete' }>;
+
+/** Renders the page of a step the flow asked for, in the response to whatever request led here. */
+export async function showStep(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, session: SsoSession | undefined, step: PageStep): Promise<void> {
+  const { csrf, audit } = interaction.deps;
+  switch (step.kind) {
+    case 'password':
+      return showPassword(req, res, interaction, tx);
+    case 'change-password':
+      return showChangePassword(req, res, interaction, tx);
+    case 'expiry-warning':
+      return sendPage(res, expiryWarningPage({ days: step.days, changeAction: stepUrl(tx, '/change-password'), continueAction: stepUrl(tx, '/continue'), csrf: csrf.token(req, res) }));
+    // The flow asks for a second factor only when there is a session (the password comes first).
+    case 'mfa-challenge':
+      return showMfaChallenge(req, res, interaction, await interaction.bindMfa(tx, session!), session!, firstMethod(interaction, step.methods));
+    case 'mfa-enroll':
+      return showMfaEnroll(req, res, interaction, await interaction.bindMfa(tx, session!), session!, firstMethod(interaction, step.methods));
+    case 'denied':
+      await audit.record({ type: 'login.policy', outcome: 'failure', rp: tx.request.rpId, userId: session?.user.id, username: session?.user.username, ip: req.clientIp, requestId: req.requestId, policy: step.policy, rule: step.rule, reason: step.message });
+      return sendPage(res, messagePage({ title: 'Access denied', message: step.message, link: { href: stepUrl(tx, '/back'), label: `Back to ${tx.request.rpName}` } }), 403);
+  }
+}

@@ -1,4 +1,6 @@
-import { open, rename, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, rename, type FileHandle } from 'node:fs/promises';
+
+const REWRITE_BATCH_CHARS = 1 << 20;
 
 /**
  * Appends lines to a file with group commit: concurrent appends share one write(2), and each caller's
@@ -46,15 +48,29 @@ export class AppendFile {
   }
 
   /**
-   * Atomically replaces the whole file (compaction). `content` is computed after earlier appends are
-   * written; appends made meanwhile wait and then go to the new file.
+   * Atomically replaces the whole file (compaction) with `lines`, read after earlier appends are
+   * written; appends made meanwhile wait and then go to the new file. Written in batches, so a large
+   * file never exists as one string in memory (a peak the heap would keep long after).
    */
-  async rewrite(content: () => string): Promise<void> {
+  async rewrite(lines: () => Iterable<string>): Promise<void> {
     this.#rewriting = true;
     try {
       while (this.#writing) await this.#writing;
       const temporary = `${this.path}.tmp`;
-      await writeFile(temporary, content());
+      const out = await open(temporary, 'w');
+      try {
+        let batch = '';
+        for (const line of lines()) {
+          batch += line + '\n';
+          if (batch.length >= REWRITE_BATCH_CHARS) {
+            await out.write(batch);
+            batch = '';
+          }
+        }
+        if (batch) await out.write(batch);
+      } finally {
+        await out.close();
+      }
       await this.#handle?.close();
       await rename(temporary, this.path);
       this.#handle = await open(this.path, 'a');

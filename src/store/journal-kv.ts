@@ -1,4 +1,5 @@
-import { readFile, open as openFile, stat } from 'node:fs/promises';
+import { open as openFile, stat } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { randomId } from '../core/ids.ts';
 import { existsSync } from 'node:fs';
 import { AppendFile } from './append-file.ts';
@@ -21,6 +22,8 @@ export interface JournalOptions {
 }
 
 const COMPACT_MIN_LINES = 20_000;
+/** The journal is read at start in chunks of this size, never as one string. */
+const READ_CHUNK_BYTES = 1 << 20;
 const TAIL_INTERVAL_MS = 500;
 
 /**
@@ -48,13 +51,33 @@ export class JournalKeyValue implements KeyValue {
   }
 
   async open(): Promise<void> {
-    if (existsSync(this.#journal.path)) this.#replay(await readFile(this.#journal.path, 'utf8'), false);
+    if (existsSync(this.#journal.path)) await this.#load();
     await this.#journal.open();
     if (this.#options.owner) {
       await this.#journal.rewrite(() => this.#snapshot());
       this.#readOffset = (await stat(this.#journal.path)).size;
       this.#timers = [setInterval(() => this.#sweep(), 60_000), setInterval(() => void this.#tail(), TAIL_INTERVAL_MS)];
       for (const timer of this.#timers) timer.unref();
+    }
+  }
+
+  async #load(): Promise<void> {
+    const handle = await openFile(this.#journal.path, 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+      const decoder = new StringDecoder('utf8');
+      let carry = '';
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, 0, READ_CHUNK_BYTES, null);
+        if (bytesRead === 0) break;
+        const text = carry + decoder.write(buffer.subarray(0, bytesRead));
+        const complete = text.lastIndexOf('\n') + 1;
+        this.#replay(text.slice(0, complete), false);
+        carry = text.slice(complete);
+      }
+      this.#replay(carry + decoder.end(), false);
+    } finally {
+      await handle.close();
     }
   }
 
@@ -102,18 +125,18 @@ export class JournalKeyValue implements KeyValue {
     }
   }
 
-  #snapshot(): string {
-    const lines: string[] = [];
+  *#snapshot(): Generator<string> {
     const now = this.#clock.now();
+    let count = 0;
     for (const [namespace, entries] of this.#namespaces) {
       for (const [key, entry] of entries) {
         if (!entry.durable || (entry.expiresAt !== undefined && entry.expiresAt <= now)) continue;
-        lines.push(JSON.stringify({ o: 's', n: namespace, k: key, v: entry.json, e: entry.expiresAt } satisfies JournalLine));
+        count += 1;
+        yield JSON.stringify({ o: 's', n: namespace, k: key, v: entry.json, e: entry.expiresAt } satisfies JournalLine);
       }
     }
-    this.#journalLines = lines.length;
-    this.#liveAtLastCompaction = lines.length;
-    return lines.length ? lines.join('\n') + '\n' : '';
+    this.#journalLines = count;
+    this.#liveAtLastCompaction = count;
   }
 
   #map(namespace: string): Map<string, Entry> {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
@@ -26,7 +27,7 @@ export class LowdbCollections {
 
   async open(): Promise<void> {
     await this.#db.read();
-    await this.#db.write();
+    if (!existsSync(this.#path)) await this.#db.write();
     this.#mtimeMs = (await stat(this.#path)).mtimeMs;
     this.#checkedAt = Date.now();
   }

@@ -3,6 +3,7 @@
  * as an admin starts it, so its CPU and memory are measured apart from the load driver.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,10 +46,19 @@ export function idpConfig(options: IdpOptions): ConfigInput {
   };
 }
 
+/**
+ * The Node flags of `npm start` (package.json), so the bench measures the IdP exactly as admins run
+ * it, heap sizing included.
+ */
+export function startFlags(): string[] {
+  const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
+  return start.slice(start.indexOf('node') + 1, start.indexOf('src/main.ts'));
+}
+
 export async function startIdp(options: IdpOptions): Promise<IdpHandle> {
   await writeFile(options.configPath, JSON.stringify(idpConfig(options), null, 2));
   const profiling = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
-  const child: ChildProcess = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...profiling, join(ROOT, 'src/main.ts')], {
+  const child: ChildProcess = spawn(process.execPath, [...startFlags(), ...profiling, join(ROOT, 'src/main.ts')], {
     cwd: ROOT,
     env: { ...process.env, STEPGATE_CONFIG: options.configPath, LOG_LEVEL: options.logLevel, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],

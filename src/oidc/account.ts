@@ -52,7 +52,12 @@ export class UserLookup {
   #keep(id: string, at: number, user: Promise<User | null>): void {
     this.#recent.delete(id);
     this.#recent.set(id, { at, user });
-    if (this.#recent.size > CACHE_ENTRIES) this.#recent.delete(this.#recent.keys().next().value!);
+    // Oldest first (insertion order): answers past their use are dropped, not kept until the cap.
+    const now = this.#now();
+    for (const [oldId, entry] of this.#recent) {
+      if (this.#recent.size <= CACHE_ENTRIES && now - entry.at <= CACHE_MS) break;
+      this.#recent.delete(oldId);
+    }
   }
 }
 

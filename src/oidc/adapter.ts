@@ -54,10 +54,13 @@ export class KvAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const expiresAt = expiresIn ? this.#clock.now() + expiresIn * 1000 : undefined;
     const options = this.#options(expiresAt);
-    await this.#kv.set<Entry>(this.#records, id, { payload, expiresAt }, options);
-    if (payload.grantId) await this.#kv.set(this.#grantIndex(payload.grantId), id, true, options);
-    if (payload.uid) await this.#kv.set(this.#index('uid'), payload.uid, id, options);
-    if (payload.userCode) await this.#kv.set(this.#index('user-code'), payload.userCode, id, options);
+    // Issued together, so the journal's group commit writes the record and its index entries in one append.
+    await Promise.all([
+      this.#kv.set<Entry>(this.#records, id, { payload, expiresAt }, options),
+      payload.grantId && this.#kv.set(this.#grantIndex(payload.grantId), id, true, options),
+      payload.uid && this.#kv.set(this.#index('uid'), payload.uid, id, options),
+      payload.userCode && this.#kv.set(this.#index('user-code'), payload.userCode, id, options),
+    ]);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {

@@ -33,6 +33,8 @@ export class AppendFile {
   }
 
   async #drain(): Promise<void> {
+    // Starts a microtask later, so appends made in the same synchronous run share the first write.
+    await null;
     while (this.#pending.length > 0) {
       const batch = this.#pending;
       this.#pending = [];

@@ -5,6 +5,9 @@ export const NS = {
   assertion: 'urn:oasis:names:tc:SAML:2.0:assertion',
   metadata: 'urn:oasis:names:tc:SAML:2.0:metadata',
   dsig: 'http://www.w3.org/2000/09/xmldsig#',
+  excC14n: 'http://www.w3.org/2001/10/xml-exc-c14n#',
+  xs: 'http://www.w3.org/2001/XMLSchema',
+  xsi: 'http://www.w3.org/2001/XMLSchema-instance',
 } as const;
 
 export const BINDING = {

@@ -46,8 +46,22 @@ export function verifyRedirectSignature(query: RedirectQuery, certificatesPem: r
   }
   const signature = Buffer.from(query.signature, 'base64');
   const octets = Buffer.from(query.signedOctets, 'utf8');
-  const ok = certificatesPem.some((pem) => verify(hash, octets, createPublicKey(pem), signature));
+  const ok = certificatesPem.some((pem) => verify(hash, octets, publicKeyOf(pem), signature));
   if (!ok) throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'redirect-signature-mismatch' } });
+}
+
+/** SP certificates parsed once (about 0.15 ms each), not per request; a changed certificate is a new PEM, hence a new key. */
+const publicKeys = new Map<string, KeyObject>();
+const MAX_PARSED_CERTIFICATES = 1000;
+
+function publicKeyOf(pem: string): KeyObject {
+  let key = publicKeys.get(pem);
+  if (!key) {
+    key = createPublicKey(pem);
+    if (publicKeys.size >= MAX_PARSED_CERTIFICATES) publicKeys.delete(publicKeys.keys().next().value!);
+    publicKeys.set(pem, key);
+  }
+  return key;
 }
 
 /** Builds a signed HTTP-Redirect URL for an outbound message (rsa-sha256). */

@@ -1,9 +1,10 @@
 import type { ReleasedAttribute } from '../rp/claims.ts';
 import { ATTRNAME_FORMAT, NS, STATUS, SUBJECT_CONFIRMATION_BEARER } from './constants.ts';
+import { element, text } from './canonical-xml.ts';
 
 /**
- * The XML Stepgate sends, written out rather than templated through samlify: every value passes
- * through `esc`, and the element order is the schema's.
+ * The XML Stepgate sends, written out rather than templated through samlify, in the schema's element
+ * order and already in exclusive canonical form (canonical-xml.ts), so signing needs no DOM.
  */
 
 export interface MessageHeader {
@@ -32,62 +33,79 @@ export interface AssertionContent {
   attributes: ReleasedAttribute[];
 }
 
+const SAMLP = { samlp: NS.protocol };
+const SAML = { saml: NS.assertion };
+
 export function successResponseXml(header: MessageHeader, assertion: AssertionContent): string {
-  return `<samlp:Response xmlns:samlp="${NS.protocol}" xmlns:saml="${NS.assertion}"${headerAttributes(header)}>`
-    + `<saml:Issuer>${esc(header.issuer)}</saml:Issuer>${statusXml({ top: STATUS.success })}${assertionXml(header, assertion)}</samlp:Response>`;
+  return element('samlp:Response', { ns: SAMLP, attributes: headerAttributes(header) }, issuerXml(header), statusXml({ top: STATUS.success }), assertionXml(header, assertion));
 }
 
 /** A Response carrying only an error status (no assertion), e.g. Requester/InvalidNameIDPolicy. */
 export function statusResponseXml(header: MessageHeader, status: SamlStatus): string {
-  return `<samlp:Response xmlns:samlp="${NS.protocol}" xmlns:saml="${NS.assertion}"${headerAttributes(header)}>`
-    + `<saml:Issuer>${esc(header.issuer)}</saml:Issuer>${statusXml(status)}</samlp:Response>`;
+  return element('samlp:Response', { ns: SAMLP, attributes: headerAttributes(header) }, issuerXml(header), statusXml(status));
 }
 
 export function logoutResponseXml(header: MessageHeader, status: SamlStatus): string {
-  return `<samlp:LogoutResponse xmlns:samlp="${NS.protocol}" xmlns:saml="${NS.assertion}"${headerAttributes(header)}>`
-    + `<saml:Issuer>${esc(header.issuer)}</saml:Issuer>${statusXml(status)}</samlp:LogoutResponse>`;
+  return element('samlp:LogoutResponse', { ns: SAMLP, attributes: headerAttributes(header) }, issuerXml(header), statusXml(status));
 }
 
-function headerAttributes(header: MessageHeader): string {
-  const inResponseTo = header.inResponseTo ? ` InResponseTo="${esc(header.inResponseTo)}"` : '';
-  return ` ID="${esc(header.id)}" Version="2.0" IssueInstant="${header.issueInstant.toISOString()}" Destination="${esc(header.destination)}"${inResponseTo}`;
+function headerAttributes(header: MessageHeader): Record<string, string | undefined> {
+  return { ID: header.id, Version: '2.0', IssueInstant: header.issueInstant.toISOString(), Destination: header.destination, InResponseTo: header.inResponseTo };
+}
+
+/** The message's Issuer declares saml: itself: in canonical form the root does not (it does not use it). */
+function issuerXml(header: MessageHeader): string {
+  return element('saml:Issuer', { ns: SAML }, text(header.issuer));
 }
 
 function statusXml(status: SamlStatus): string {
-  const code = status.second
-    ? `<samlp:StatusCode Value="${esc(status.top)}"><samlp:StatusCode Value="${esc(status.second)}"/></samlp:StatusCode>`
-    : `<samlp:StatusCode Value="${esc(status.top)}"/>`;
-  const message = status.message ? `<samlp:StatusMessage>${esc(status.message)}</samlp:StatusMessage>` : '';
-  return `<samlp:Status>${code}${message}</samlp:Status>`;
+  const second = status.second ? element('samlp:StatusCode', { attributes: { Value: status.second } }) : '';
+  const message = status.message ? element('samlp:StatusMessage', {}, text(status.message)) : '';
+  return element('samlp:Status', {}, element('samlp:StatusCode', { attributes: { Value: status.top } }, second), message);
 }
 
 function assertionXml(header: MessageHeader, a: AssertionContent): string {
   const instant = header.issueInstant.toISOString();
   const notOnOrAfter = a.notOnOrAfter.toISOString();
-  const inResponseTo = header.inResponseTo ? ` InResponseTo="${esc(header.inResponseTo)}"` : '';
-  const qualifiers = (a.nameId.nameQualifier ? ` NameQualifier="${esc(a.nameId.nameQualifier)}"` : '') + (a.nameId.spNameQualifier ? ` SPNameQualifier="${esc(a.nameId.spNameQualifier)}"` : '');
-  return `<saml:Assertion ID="${esc(a.id)}" Version="2.0" IssueInstant="${instant}">`
-    + `<saml:Issuer>${esc(header.issuer)}</saml:Issuer>`
-    + `<saml:Subject><saml:NameID Format="${esc(a.nameId.format)}"${qualifiers}>${esc(a.nameId.value)}</saml:NameID>`
-    + `<saml:SubjectConfirmation Method="${SUBJECT_CONFIRMATION_BEARER}"><saml:SubjectConfirmationData NotOnOrAfter="${notOnOrAfter}" Recipient="${esc(header.destination)}"${inResponseTo}/></saml:SubjectConfirmation></saml:Subject>`
-    + `<saml:Conditions NotBefore="${instant}" NotOnOrAfter="${notOnOrAfter}"><saml:AudienceRestriction><saml:Audience>${esc(a.audience)}</saml:Audience></saml:AudienceRestriction></saml:Conditions>`
-    + `<saml:AuthnStatement AuthnInstant="${a.authnInstant.toISOString()}" SessionIndex="${esc(a.sessionIndex)}"><saml:AuthnContext><saml:AuthnContextClassRef>${esc(a.authnContextClassRef)}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`
-    + (a.attributes.length ? `<saml:AttributeStatement>${a.attributes.map(attributeXml).join('')}</saml:AttributeStatement>` : '')
-    + '</saml:Assertion>';
+  return element(
+    'saml:Assertion',
+    { ns: SAML, attributes: { ID: a.id, Version: '2.0', IssueInstant: instant } },
+    element('saml:Issuer', {}, text(header.issuer)),
+    element(
+      'saml:Subject',
+      {},
+      element('saml:NameID', { attributes: { Format: a.nameId.format, NameQualifier: a.nameId.nameQualifier, SPNameQualifier: a.nameId.spNameQualifier } }, text(a.nameId.value)),
+      element(
+        'saml:SubjectConfirmation',
+        { attributes: { Method: SUBJECT_CONFIRMATION_BEARER } },
+        element('saml:SubjectConfirmationData', { attributes: { NotOnOrAfter: notOnOrAfter, Recipient: header.destination, InResponseTo: header.inResponseTo } }),
+      ),
+    ),
+    element('saml:Conditions', { attributes: { NotBefore: instant, NotOnOrAfter: notOnOrAfter } }, element('saml:AudienceRestriction', {}, element('saml:Audience', {}, text(a.audience)))),
+    element(
+      'saml:AuthnStatement',
+      { attributes: { AuthnInstant: a.authnInstant.toISOString(), SessionIndex: a.sessionIndex } },
+      element('saml:AuthnContext', {}, element('saml:AuthnContextClassRef', {}, text(a.authnContextClassRef))),
+    ),
+    a.attributes.length ? element('saml:AttributeStatement', {}, ...a.attributes.map(attributeXml)) : '',
+  );
 }
 
+/**
+ * xs/xsi are declared on each value, so an extracted assertion stays self-contained. xsi is used by
+ * xsi:type and so kept by exc-c14n; xs only appears inside a value, which is why signatures name it
+ * in their InclusiveNamespaces PrefixList (canonical-signature.ts).
+ */
 function attributeXml(attribute: ReleasedAttribute): string {
-  const friendly = attribute.friendlyName ? ` FriendlyName="${esc(attribute.friendlyName)}"` : '';
-  // xs/xsi are declared on each value so an extracted assertion stays self-contained.
-  const values = attribute.values
-    .map((value) => `<saml:AttributeValue xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">${esc(value)}</saml:AttributeValue>`)
-    .join('');
-  return `<saml:Attribute Name="${esc(attribute.name)}" NameFormat="${ATTRNAME_FORMAT[attribute.nameFormat]}"${friendly}>${values}</saml:Attribute>`;
+  const values = attribute.values.map((value) =>
+    element('saml:AttributeValue', { ns: { xs: NS.xs, xsi: NS.xsi }, attributes: { 'xsi:type': 'xs:string' }, attributeNs: { xsi: NS.xsi } }, text(value)),
+  );
+  return element('saml:Attribute', { attributes: { Name: attribute.name, NameFormat: ATTRNAME_FORMAT[attribute.nameFormat], FriendlyName: attribute.friendlyName } }, ...values);
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
-/** XML-escapes text and attribute values; strips characters XML 1.0 cannot carry at all. */
+/** XML-escapes text and attribute values for XML that is not signed from its text (metadata); strips characters XML 1.0 cannot carry at all. */
 export function esc(value: string): string {
   // eslint-disable-next-line no-control-regex
   return value.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '').replace(/[&<>"']/g, (character) => ESCAPES[character]!);

@@ -12,7 +12,7 @@ import { signedRedirectUrl } from './redirect-binding.ts';
 import { rememberRequestId } from './replay.ts';
 import { newMessageId } from './response-builder.ts';
 import { logoutResponseXml, type SamlStatus } from './response-xml.ts';
-import { signXml } from './xml-sign.ts';
+import { signCanonical } from './canonical-signature.ts';
 import type { SamlContext } from './saml-context.ts';
 import type { ServiceProviderRecord, SloEndpoint } from './sp-types.ts';
 
@@ -91,7 +91,7 @@ async function sendLogoutResponse(res: Response, ctx: SamlContext, sp: ServicePr
     res.redirect(303, signedRedirectUrl(destination, 'SAMLResponse', xml, logout.relayState, signer.privateKey));
     return;
   }
-  const samlResponse = Buffer.from(signXml(xml, 'LogoutResponse', signer), 'utf8').toString('base64');
+  const samlResponse = Buffer.from(signCanonical(xml, 'LogoutResponse', signer), 'utf8').toString('base64');
   sendPostForm(res, { action: destination, fields: { SAMLResponse: samlResponse, RelayState: logout.relayState }, appName: sp.name });
 }
 

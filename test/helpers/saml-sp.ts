@@ -164,8 +164,8 @@ const ID_ATTRIBUTES = ['urn:oasis:names:tc:SAML:2.0:protocol:Response', 'urn:oas
 
 /** Checks the root's signature and a plain assertion's signature with xmlsec1; a message with neither fails. */
 export async function assertXmlsecVerifies(xml: string, certPem: string): Promise<void> {
-  const rootSigned = /^(<\?xml[^>]*>)?<samlp:(Logout)?Response\b[^>]*>\s*<saml:Issuer>[^<]*<\/saml:Issuer>\s*<ds:Signature[ >]/.test(xml);
-  const assertionSigned = /<saml:Assertion\b[^>]*>\s*<saml:Issuer>[^<]*<\/saml:Issuer>\s*<ds:Signature[ >]/.test(xml);
+  const rootSigned = /^(<\?xml[^>]*>)?<samlp:(Logout)?Response\b[^>]*>\s*<saml:Issuer\b[^>]*>[^<]*<\/saml:Issuer>\s*<ds:Signature[ >]/.test(xml);
+  const assertionSigned = /<saml:Assertion\b[^>]*>\s*<saml:Issuer\b[^>]*>[^<]*<\/saml:Issuer>\s*<ds:Signature[ >]/.test(xml);
   if (!rootSigned && !assertionSigned && !/<saml:EncryptedAssertion/.test(xml)) throw new Error('the message carries no signature xmlsec1 could check');
   for (const [signed, nodeXpath] of [[rootSigned, "/*/*[local-name()='Signature']"], [assertionSigned, "//*[local-name()='Assertion']/*[local-name()='Signature']"]] as const) {
     if (!signed) continue;

@@ -21,10 +21,12 @@ export function requestContext(logger: Logger) {
     req.clientIp = normaliseIp(req.ip ?? req.socket.remoteAddress ?? 'unknown');
     req.log = logger.child({ reqId: req.requestId });
     res.setHeader('X-Request-Id', req.requestId);
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      req.log.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ip: req.clientIp }, 'request');
-    });
+    if (req.log.isLevelEnabled('debug')) {
+      const started = process.hrtime.bigint();
+      res.on('finish', () => {
+        req.log.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ip: req.clientIp }, 'request');
+      });
+    }
     next();
   };
 }

@@ -62,10 +62,17 @@ export interface ClientChanges {
 export type ChangeOutcome = { ok: true; client: OidcClientRecord; secret?: string } | { ok: false; problems: string[]; notFound?: true };
 
 /** The one writer and reader of OIDC client registrations; the CLI and the provider's Client adapter use it. */
+const MAX_OPENED_SECRETS = 1000;
+
 export class ClientRegistry {
   readonly #clients: Collection<OidcClientRecord>;
   readonly #box: SecretBox;
   readonly #clock: Clock;
+  /**
+   * Secrets opened once per sealed value (oidc-provider reads the client on every request it
+   * answers); a rotated secret is a new sealed value, so the old clear one is never served again.
+   */
+  readonly #opened = new Map<string, string>();
 
   constructor(clients: Collection<OidcClientRecord>, box: SecretBox, clock: Clock) {
     this.#clients = clients;
@@ -150,7 +157,15 @@ export class ClientRegistry {
   /** The clear secret, for oidc-provider's client authentication only. */
   secretOf(client: OidcClientRecord): string | undefined {
     // The client id is part of the purpose, so a sealed secret copied onto another client does not open.
-    return client.sealedSecret === undefined ? undefined : this.#box.openText(client.sealedSecret, secretPurpose(client.id));
+    if (client.sealedSecret === undefined) return undefined;
+    const key = `${client.id}\0${client.sealedSecret}`;
+    let secret = this.#opened.get(key);
+    if (secret === undefined) {
+      secret = this.#box.openText(client.sealedSecret, secretPurpose(client.id));
+      if (this.#opened.size >= MAX_OPENED_SECRETS) this.#opened.delete(this.#opened.keys().next().value!);
+      this.#opened.set(key, secret);
+    }
+    return secret;
   }
 }
 

@@ -1,10 +1,13 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
+import { pendingInteraction } from './inline-interaction.ts';
 import type Provider from 'oidc-provider';
-import { INTERACTION_PATH } from './provider.ts';
+import { ROUTES } from './provider.ts';
 
-/** Requests oidc-provider answers: discovery at the issuer's well-known path and /oidc/* except Stepgate's interaction pages. */
+const PROVIDER_ROUTES: readonly string[] = Object.values(ROUTES);
+
+/** Requests oidc-provider answers: discovery at the issuer's well-known path, and its routes (and their sub-paths). */
 export function isProviderPath(path: string): boolean {
-  return path === '/.well-known/openid-configuration' || (path.startsWith('/oidc/') && !path.startsWith(`${INTERACTION_PATH}/`));
+  return path === '/.well-known/openid-configuration' || PROVIDER_ROUTES.some((route) => path === route || path.startsWith(`${route}/`));
 }
 
 /**
@@ -16,7 +19,7 @@ export function isProviderPath(path: string): boolean {
  * cookies Secure exactly when the public URL is https, as Stepgate's own cookies are) and the client
  * address Express computed.
  */
-export function providerBridge(provider: Provider, publicUrl: string): RequestHandler {
+export function providerBridge(provider: Provider, publicUrl: string, startInteraction: (req: Request, res: Response, uid: string) => Promise<void>): RequestHandler {
   const handle = provider.callback();
   const { protocol, host } = new URL(publicUrl);
   provider.proxy = true;
@@ -24,7 +27,12 @@ export function providerBridge(provider: Provider, publicUrl: string): RequestHa
     if (!isProviderPath(req.path)) return next();
     pinForwardedHeaders(req, protocol.slice(0, -1), host);
     allowHashedScripts(res);
-    handle(req, res).catch(next);
+    handle(req, res)
+      .then(() => {
+        const uid = pendingInteraction(req);
+        return uid === undefined ? undefined : startInteraction(req, res, uid);
+      })
+      .catch(next);
   };
 }
 

@@ -6,8 +6,9 @@ import { SsoState } from './sso-state.ts';
 import { SessionSync } from './session-sync.ts';
 import { buildProvider, sessionTtlSeconds } from './provider.ts';
 import { logProviderEvents } from './events.ts';
-import { interactionRoutes } from './interaction-routes.ts';
+import { oidcInteractions } from './interactions.ts';
 import { providerBridge } from './koa-bridge.ts';
+import { inlineInteractions } from './inline-interaction.ts';
 import { UserLookup } from './account.ts';
 
 /**
@@ -23,7 +24,8 @@ export async function mountOidc(app: Express, services: Services): Promise<void>
   const provider = await buildProvider(services, { clients, users, links, sso });
   const sync = new SessionSync({ provider, sso, links, sessions: services.sessions, audit: services.store.audit });
   provider.use(sync.middleware());
+  provider.use(inlineInteractions());
   logProviderEvents(provider, services.logger);
-  app.use(interactionRoutes({ provider, services, clients, users, sync }));
-  app.use(providerBridge(provider, services.config.server.publicUrl));
+  const interactions = oidcInteractions({ provider, services, clients, users, sync });
+  app.use(providerBridge(provider, services.config.server.publicUrl, interactions.start));
 }

@@ -17,7 +17,7 @@ import { CookieSigner } from './cookie-signer.ts';
 import { logoutSource, postLogoutSuccessSource, renderError } from './pages.ts';
 
 /** Every endpoint lives under /oidc/; only discovery stays at the issuer's well-known path. */
-const ROUTES = {
+export const ROUTES = {
   authorization: '/oidc/auth',
   token: '/oidc/token',
   userinfo: '/oidc/me',

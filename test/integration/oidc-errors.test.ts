@@ -145,8 +145,10 @@ test('a removed client stops working at once', async () => {
   await assert.rejects(oidc.fetchUserInfo(doomed.config, tokens.access_token, aliceId));
 });
 
-test('an interaction page without its cookie (expired, or another browser) is an expired sign-in, not a crash', async () => {
-  const page = await rpBrowser().get(`${app.url}/oidc/interaction/not-a-real-uid`);
-  assert.equal(page.status, 400);
-  assert.match(page.body, /Sign-in expired/);
+test('interaction URLs are not pages (the sign-in answers the authorization request itself); unknown /oidc/ paths get the HTML 404', async () => {
+  for (const path of ['/oidc/interaction/not-a-real-uid', '/oidc/nothing-here']) {
+    const page = await rpBrowser().get(`${app.url}${path}`);
+    assert.equal(page.status, 404, path);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/, path);
+  }
 });

@@ -78,20 +78,18 @@ before(async () => {
 after(() => app?.close());
 
 describe('a sign-in costs the browser no extra hops', () => {
-  test('OIDC, fresh browser, password + TOTP under a require-MFA policy: five requests, one redirect into and one out of the sign-in', async () => {
+  test('OIDC, fresh browser, password + TOTP under a require-MFA policy: four requests, the authorization request answered with the password page', async () => {
     const userId = await createUser(app, { username: 'hops-oidc', password: PASSWORD });
     await enrollTotp(userId, 'hops-oidc', OIDC_SECRET);
     const rp = await createRp(app, { policy: 'permit-everyone-require-mfa' });
     const request = await authRequest(rp);
     const recorder = new HopRecorder();
 
-    const toInteraction = await recorder.request(request.url.toString());
-    assert.equal(toInteraction.status, 303);
-    const uid = /^\/oidc\/interaction\/([^/?]+)$/.exec(recorder.hops[0]!.location!.pathname)?.[1];
-    assert.ok(uid, `redirected to the interaction, got ${toInteraction.headers.get('location')}`);
-
-    const passwordPage = await recorder.follow(toInteraction);
-    assert.ok(isPasswordPage(passwordPage), `the interaction answers with the password page itself, got ${passwordPage.status}\n${passwordPage.body.slice(0, 400)}`);
+    const passwordPage = await recorder.request(request.url.toString());
+    assert.ok(isPasswordPage(passwordPage), `the authorization request answers with the password page itself, got ${passwordPage.status}\n${passwordPage.body.slice(0, 400)}`);
+    const cookies = recorder.browser.cookieHeader(app.url);
+    assert.match(cookies, /sg_oidc_interaction=/, 'oidc-provider\'s interaction cookie is kept');
+    assert.match(cookies, /sg_oidc_resume=/, 'and its resume cookie');
     const tx = /^\/login\/([^/]+)\/password$/.exec(formAction(passwordPage))?.[1];
     assert.ok(tx, `the password form posts to /login/<tx>/password, got ${formAction(passwordPage)}`);
 
@@ -100,11 +98,12 @@ describe('a sign-in costs the browser no extra hops', () => {
     assert.equal(formAction(codePage), `/login/${tx}/mfa/totp`);
 
     const resume = await recorder.submit(codePage, { code: oathtoolTotp(OIDC_SECRET, Date.now()) });
+    const uid = /^\/oidc\/auth\/([^/?]+)$/.exec(recorder.hops.at(-1)!.location!.pathname)?.[1];
+    assert.ok(uid, `the code step sends the browser to resume the authorization, got ${resume.headers.get('location')}`);
     await recorder.follow(resume);
 
     assert.deepEqual(recorder.summary(), [
-      `GET /oidc/auth → 303 /oidc/interaction/${uid}`,
-      `GET /oidc/interaction/${uid} → 200`,
+      `GET /oidc/auth → 200`,
       `POST /login/${tx}/password → 200`,
       `POST /login/${tx}/mfa/totp → 303 /oidc/auth/${uid}`,
       `GET /oidc/auth/${uid} → 303 ${rp.redirectUri}`,

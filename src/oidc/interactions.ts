@@ -1,12 +1,11 @@
-import { Router, type Request, type Response } from 'express';
-import { errors, type default as Provider } from 'oidc-provider';
+import type { Request, Response } from 'express';
+import type { default as Provider } from 'oidc-provider';
 import type { Services } from '../services.ts';
 import type { LoginRequest, LoginResult } from '../core/types.ts';
 import type { FinishedSignIn } from '../login/interaction.ts';
 import { AppError } from '../core/errors.ts';
 import type { ClientRegistry } from './client-registry.ts';
 import type { SessionSync } from './session-sync.ts';
-import { INTERACTION_PATH } from './provider.ts';
 import { OIDC_FINISHER, toInteractionResult, toLoginRequest } from './binding.ts';
 import type { UserLookup } from './account.ts';
 
@@ -19,24 +18,23 @@ export interface InteractionRouteDeps {
 }
 
 /**
- * Where oidc-provider sends the browser when a sign-in is needed, and the finisher that hands
+ * The two ends of an OIDC sign-in: the start, in the response to the authorization request whose
+ * interaction oidc-provider just created (inline-interaction.ts), and the finisher that hands
  * Stepgate's result back to it. Both only translate: the pages and decisions in between belong to login/.
  */
-export function interactionRoutes(deps: InteractionRouteDeps): Router {
+export function oidcInteractions(deps: InteractionRouteDeps): { start: (req: Request, res: Response, uid: string) => Promise<void> } {
   const { provider, services, clients } = deps;
-  const router = Router();
   services.interaction.registerFinisher(OIDC_FINISHER, (req, res, finished) => finishInteraction(deps, req, res, finished));
-
-  router.get(`${INTERACTION_PATH}/:uid`, async (req, res) => {
-    const details = await providerCall(() => provider.interactionDetails(req, res));
-    if (details.uid !== req.params.uid) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'interaction-cookie-mismatch' } });
-    const client = await clients.get(String(details.params.client_id));
-    if (!client) throw new AppError('RP_UNKNOWN', { detail: { clientId: details.params.client_id } });
-    const request = toLoginRequest({ params: details.params, reasons: details.prompt.reasons, interactionUid: details.uid }, client);
-    await services.interaction.start(req, res, request);
-  });
-
-  return router;
+  return {
+    start: async (req, res, uid) => {
+      const details = await provider.Interaction.find(uid);
+      if (!details) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'interaction-not-saved' } });
+      const client = await clients.get(String(details.params.client_id));
+      if (!client) throw new AppError('RP_UNKNOWN', { detail: { clientId: details.params.client_id } });
+      const request = toLoginRequest({ params: details.params, reasons: details.prompt.reasons, interactionUid: details.uid }, client);
+      await services.interaction.start(req, res, request);
+    },
+  };
 }
 
 /**
@@ -86,16 +84,4 @@ async function audit(req: Request, services: Services, request: LoginRequest, re
     ip: req.clientIp,
     requestId: req.requestId,
   });
-}
-
-/** oidc-provider's "interaction not found / expired" errors become Stepgate's expired sign-in page. */
-async function providerCall<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof errors.OIDCProviderError) {
-      throw new AppError('TRANSACTION_UNKNOWN', { cause: error, detail: { error: error.error, description: error.error_description } });
-    }
-    throw error;
-  }
 }

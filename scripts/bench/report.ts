@@ -70,7 +70,7 @@ export function table(rows: PhaseRow[]): string {
         row.partsCpuMs.toFixed(2),
         `${row.cpuRatio.toFixed(1)}x`,
         `${row.ldapSearchesPerSignIn.toFixed(1)}+${row.ldapBindsPerSignIn.toFixed(1)}`,
-        row.storeBytesPerSignIn,
+        row.storeBytesPerSignIn ?? 'compacted',
         row.slapdCpuMsPerSignIn.toFixed(2),
         row.driverCpuMsPerSignIn.toFixed(2),
       ]),

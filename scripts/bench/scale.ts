@@ -43,7 +43,7 @@ export async function scaleRun(bench: Bench, limits: MachineLimits): Promise<Sca
     const row = toRow(outcome, partsCpuMs(partsOf('oidc', { signatures: 0, signedRequests: false }), limits), count + outcome.completed);
     rows.push(row);
     idleRssMb.push(instance.idleRssMb);
-    say(`  ${count} sessions: ${row.signInsPerSecond}/s, IdP ${row.idpCpuMsPerSignIn} ms CPU and ${row.storeBytesPerSignIn} bytes appended to the store per sign-in, idle RSS ${instance.idleRssMb} MB, peak ${row.idpRssPeakMb} MB, ${row.errors + row.warmupErrors} errors`);
+    say(`  ${count} sessions: ${row.signInsPerSecond}/s, IdP ${row.idpCpuMsPerSignIn} ms CPU and ${row.storeBytesPerSignIn ?? '(journal compacted during the phase: n/a)'} bytes appended to the store per sign-in, idle RSS ${instance.idleRssMb} MB, peak ${row.idpRssPeakMb} MB, ${row.errors + row.warmupErrors} errors`);
   }
   const [base, large] = rows as [PhaseRow, PhaseRow];
   return { ratio: base.signInsPerSecond ? round(large.signInsPerSecond / base.signInsPerSecond, 3) : 0, base: base.signInsPerSecond, scaled: large.signInsPerSecond, sessions: [sessions, scaleSessions], rows, idleRssMb, profile };

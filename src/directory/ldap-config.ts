@@ -40,8 +40,10 @@ export const ldapDirectorySchema = z.object({
       memberAttribute: z.enum(['member', 'uniqueMember']).default('member'),
       nameAttribute: z.string().default('cn'),
       nestedDepth: z.number().int().min(0).max(10).default(2),
+      /** How long group-in-group links (not a user's own memberships) are reused; 0 reads them at every sign-in. */
+      nestedCacheSeconds: z.number().int().min(0).max(3600).default(60),
     })
-    .default({ mode: 'member', filter: '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))', memberAttribute: 'member', nameAttribute: 'cn', nestedDepth: 2 }),
+    .default({ mode: 'member', filter: '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))', memberAttribute: 'member', nameAttribute: 'cn', nestedDepth: 2, nestedCacheSeconds: 60 }),
   accountState: z
     .object({
       flavour: z.enum(['openldap-ppolicy', 'active-directory', 'none']).default('openldap-ppolicy'),

@@ -7,6 +7,7 @@ import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { LdapConnector, LdapPool, LdapUnavailableError, describeError, isLdapResult, type PoolStats } from './ldap-pool.ts';
 import { compileFilter, entryValue, entryValues, equalityFilter, findUserEntry, normaliseLogin, type SearchFn } from './ldap-filter.ts';
 import { domainRootOf, resolveGroups } from './ldap-groups.ts';
+import { GroupParents } from './ldap-group-parents.ts';
 import { adBindFailureVerdict, adEntryVerdict, isDisabled, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
 import { MESSAGES, changeWithPasswordModify, changeWithUnicodePwd } from './ldap-password.ts';
 
@@ -41,6 +42,7 @@ export class LdapDirectory implements Directory {
   readonly #auth: LdapPool;
   readonly #searchFn: SearchFn;
   readonly #stateAttrs: string[];
+  readonly #groupParents: GroupParents | undefined;
   #maxPwdAgeMs?: Promise<number | undefined>;
 
   constructor(config: LdapDirectoryConfig, deps: { logger?: Logger } = {}) {
@@ -51,6 +53,7 @@ export class LdapDirectory implements Directory {
     this.#auth = new LdapPool(connector, { size: config.pool.size, serviceBound: false });
     this.#searchFn = (base: string, options: SearchOptions) => this.#search.use(({ client }) => client.search(base, options));
     this.#stateAttrs = stateAttributes(config.accountState.flavour);
+    this.#groupParents = config.groups.nestedCacheSeconds > 0 ? new GroupParents(config.groups.nestedCacheSeconds * 1000) : undefined;
     if (!config.startTls && config.urls.some((u) => u.startsWith('ldap://'))) {
       this.#logger?.warn({ event: 'ldap.plaintext' }, 'passwords travel unencrypted: use ldaps:// or startTls');
     }
@@ -73,7 +76,7 @@ export class LdapDirectory implements Directory {
       const found = await findUserEntry(this.#searchFn, this.#config.users, login, this.#attributes, this.#logger);
       if (!found.entry) return this.#refuse(loginForLog, found.reason);
       const entry = found.entry;
-      const groups = resolveGroups(this.#searchFn, this.#config.groups, this.#config.users.baseDn, { dn: entry.dn, memberOf: this.#memberOf(entry) });
+      const groups = resolveGroups(this.#searchFn, this.#config.groups, this.#config.users.baseDn, { dn: entry.dn, memberOf: this.#memberOf(entry) }, this.#groupParents);
       groups.catch(() => undefined); // awaited below only when the password was right
       const verdict = await this.#verify(entry, password);
       if (verdict.kind === 'invalid') return this.#refuse(loginForLog, verdict.reason, entry.dn);
@@ -164,7 +167,7 @@ export class LdapDirectory implements Directory {
   }
 
   async #userFromEntry(entry: Entry): Promise<User> {
-    const groups = await resolveGroups(this.#searchFn, this.#config.groups, this.#config.users.baseDn, { dn: entry.dn, memberOf: this.#memberOf(entry) });
+    const groups = await resolveGroups(this.#searchFn, this.#config.groups, this.#config.users.baseDn, { dn: entry.dn, memberOf: this.#memberOf(entry) }, this.#groupParents);
     return this.#toUser(entry, groups);
   }
 

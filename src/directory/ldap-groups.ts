@@ -1,6 +1,7 @@
 /** Group membership: member/uniqueMember searches with bounded, cycle-safe nesting, or AD in-chain lookup. */
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { compileFilter, entryValue, equalityFilter, escapeFilterValue, type SearchFn } from './ldap-filter.ts';
+import type { GroupParents, GroupRef } from './ldap-group-parents.ts';
 
 type GroupsConfig = LdapDirectoryConfig['groups'];
 
@@ -31,13 +32,15 @@ export function inChainFilter(groups: GroupsConfig, userDn: string): string {
  * Resolves group names for a user. `member` mode searches groups whose member attribute holds the
  * user (level 0), then groups holding those groups, up to `nestedDepth` extra levels; a visited set
  * makes cycles harmless. `memberOf` mode asks AD for the whole chain in one search (nestedDepth 0:
- * the user's direct `memberOf` values only).
+ * the user's direct `memberOf` values only). With `parents`, the levels above the user's own groups
+ * come from that cache where it knows them (one search per unknown group otherwise).
  */
 export async function resolveGroups(
   search: SearchFn,
   groups: GroupsConfig,
   usersBaseDn: string,
   user: { dn: string; memberOf?: string[] },
+  parents?: GroupParents,
 ): Promise<string[]> {
   const base = groups.baseDn ?? domainRootOf(usersBaseDn);
   const attributes = [groups.nameAttribute];
@@ -47,22 +50,42 @@ export async function resolveGroups(
     return [...new Set(searchEntries.map((e) => entryValue(e, groups.nameAttribute) ?? rdnValue(e.dn)))];
   }
 
+  const holding = async (members: string[]): Promise<GroupRef[]> => {
+    const found: GroupRef[] = [];
+    for (let i = 0; i < members.length; i += BATCH) {
+      const clauses = members.slice(i, i + BATCH).map((dn) => equalityFilter(groups.memberAttribute, dn));
+      const filter = `(&${groups.filter}${clauses.length === 1 ? clauses[0] : `(|${clauses.join('')})`})`;
+      const { searchEntries } = await search(base, { scope: 'sub', filter: compileFilter(filter), attributes });
+      for (const entry of searchEntries) found.push({ dn: entry.dn, name: entryValue(entry, groups.nameAttribute) ?? rdnValue(entry.dn) });
+    }
+    return found;
+  };
+
   const seen = new Set<string>([user.dn.toLowerCase()]);
   const names: string[] = [];
   let frontier = [user.dn];
   for (let depth = 0; depth <= groups.nestedDepth && frontier.length > 0; depth++) {
-    const next: string[] = [];
-    for (let i = 0; i < frontier.length; i += BATCH) {
-      const members = frontier.slice(i, i + BATCH).map((dn) => equalityFilter(groups.memberAttribute, dn));
-      const filter = `(&${groups.filter}${members.length === 1 ? members[0] : `(|${members.join('')})`})`;
-      const { searchEntries } = await search(base, { scope: 'sub', filter: compileFilter(filter), attributes });
-      for (const entry of searchEntries) {
-        const key = entry.dn.toLowerCase();
-        if (seen.has(key)) continue;
-        seen.add(key);
-        next.push(entry.dn);
-        names.push(entryValue(entry, groups.nameAttribute) ?? rdnValue(entry.dn));
+    let found: GroupRef[];
+    if (depth === 0 || !parents) found = await holding(frontier);
+    else {
+      // Group-in-group links from the cache; the unknown groups are asked one by one, so each answer is theirs alone.
+      found = [];
+      for (const dn of frontier) {
+        let above = parents.get(dn);
+        if (!above) {
+          above = await holding([dn]);
+          parents.set(dn, above);
+        }
+        found.push(...above);
       }
+    }
+    const next: string[] = [];
+    for (const group of found) {
+      const key = group.dn.toLowerCase();
+      if (seen.has(key)) continue;
+      seen.add(key);
+      next.push(group.dn);
+      names.push(group.name);
     }
     frontier = next;
   }

@@ -13,7 +13,8 @@ test('the benchmark runs every scenario end to end without errors and writes its
   const dir = await mkdtemp(join(tmpdir(), 'stepgate-bench-smoke-'));
   const json = join(dir, 'bench.json');
   try {
-    const args = ['--disable-warning=ExperimentalWarning', 'scripts/bench/run.ts', '--duration', '1', '--warmup', '0.5', '--concurrency', '2', '--users', '200', '--groups', '20', '--sessions', '500', '--scale-sessions', '1000', '--scale-concurrency', '2', '--limit-seconds', '0.2', '--json', json];
+    // Each user's TOTP code counts once per 30 s step: 1,000 users allow ~2,000 sign-ins per step window, enough for every phase.
+    const args = ['--disable-warning=ExperimentalWarning', 'scripts/bench/run.ts', '--duration', '1', '--warmup', '0.5', '--concurrency', '2', '--users', '1000', '--groups', '20', '--sessions', '500', '--scale-sessions', '1000', '--scale-concurrency', '2', '--limit-seconds', '0.2', '--json', json];
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -50,7 +50,8 @@ export interface PhaseOutcome {
   idpCpuCores: number;
   idpRssPeakMb: number;
   /** Growth of the data directory's files per sign-in (journal, audit log): what the store appends. */
-  storeBytesPerSignIn: number;
+  /** null when the journal was compacted during the phase. */
+  storeBytesPerSignIn: number | null;
   slapdCpuMsPerSignIn: number;
   /** LDAP operations the IdP sent per sign-in (the minimum is one search and one bind). */
   ldapSearchesPerSignIn: number;
@@ -153,7 +154,8 @@ export async function runPhase(setup: DriverSetup, options: PhaseOptions): Promi
     idpCpuMsPerSignIn: per(after.idp.cpuMs - before.idp.cpuMs),
     idpCpuCores: round((after.idp.cpuMs - before.idp.cpuMs) / options.durationMs, 2),
     idpRssPeakMb: round(peakKb / 1024, 1),
-    storeBytesPerSignIn: Math.round(per(after.store - before.store)),
+    // A compaction during the phase rewrote the journal: the size difference says nothing about appends.
+    storeBytesPerSignIn: after.store.inodes === before.store.inodes ? Math.round(per(after.store.bytes - before.store.bytes)) : null,
     slapdCpuMsPerSignIn: per(after.slapd - before.slapd),
     ldapSearchesPerSignIn: round(per(ldap.searches), 2),
     ldapBindsPerSignIn: round(per(ldap.binds), 2),
@@ -165,17 +167,21 @@ export async function runPhase(setup: DriverSetup, options: PhaseOptions): Promi
 }
 
 /** Total size of the files directly in `dir` (a compaction in the window makes the growth smaller, never larger). */
-function dirBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
+/** Bytes of the data directory's files, and their inodes: a compaction replaces the journal (new inode). */
+function dirBytes(dir: string): { bytes: number; inodes: string } {
+  let bytes = 0;
+  const inodes: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
     try {
       const stats = statSync(join(dir, name));
-      if (stats.isFile()) total += stats.size;
+      if (!stats.isFile()) continue;
+      bytes += stats.size;
+      inodes.push(`${name}:${stats.ino}`);
     } catch {
-      /* replaced during a compaction */
+      inodes.push(`${name}:replaced`); // replaced during a compaction
     }
   }
-  return total;
+  return { bytes, inodes: inodes.join(',') };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

@@ -1,0 +1,42 @@
+/** A group as the nesting walk sees it: its DN and the name users and policies know it by. */
+export interface GroupRef {
+  dn: string;
+  name: string;
+}
+
+const MAX_GROUPS = 50_000;
+
+/**
+ * Which groups contain a group (one level up), remembered for a while. A user's own memberships
+ * are always read fresh; only the group-in-group structure above them is reused, so a nested group
+ * change reaches sign-ins within `ttlMs` while each sign-in needs one group search instead of one
+ * per nesting level.
+ */
+export class GroupParents {
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #entries = new Map<string, { at: number; parents: GroupRef[] }>();
+
+  constructor(ttlMs: number, now: () => number = Date.now) {
+    this.#ttlMs = ttlMs;
+    this.#now = now;
+  }
+
+  get(groupDn: string): GroupRef[] | undefined {
+    const key = groupDn.toLowerCase();
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    if (this.#now() - entry.at > this.#ttlMs) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.parents;
+  }
+
+  set(groupDn: string, parents: GroupRef[]): void {
+    const key = groupDn.toLowerCase();
+    this.#entries.delete(key);
+    if (this.#entries.size >= MAX_GROUPS) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(key, { at: this.#now(), parents });
+  }
+}

@@ -15,6 +15,8 @@ export interface InteractionRouteDeps {
   clients: ClientRegistry;
   users: UserLookup;
   sync: SessionSync;
+  /** Continues the authorization request in this response (koa-bridge.ts). */
+  resume: (req: Request, res: Response, uid: string) => Promise<void>;
 }
 
 /**
@@ -38,9 +40,9 @@ export function oidcInteractions(deps: InteractionRouteDeps): { start: (req: Req
 }
 
 /**
- * Stores the result on oidc-provider's interaction and sends the browser to resume the authorization
- * request. The interaction cookie tied this browser to the interaction when the sign-in started; the
- * sign-in transaction (bound to the same browser) names the interaction, so no second check is needed.
+ * Stores the result on oidc-provider's interaction and resumes the authorization request in this
+ * response, so the browser goes straight back to the client. The sign-in transaction, bound to this
+ * browser, names the interaction: the binding oidc-provider's resume cookie would otherwise prove.
  */
 async function finishInteraction(deps: InteractionRouteDeps, req: Request, res: Response, { request, result }: FinishedSignIn): Promise<void> {
   const { provider, services, sync } = deps;
@@ -58,7 +60,7 @@ async function finishInteraction(deps: InteractionRouteDeps, req: Request, res: 
   await audit(req, services, request, outcome, typeof answer.error === 'string' ? answer.error : undefined);
   interaction.result = answer;
   await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
-  res.redirect(303, interaction.returnTo);
+  await deps.resume(req, res, interaction.uid);
 }
 
 /**

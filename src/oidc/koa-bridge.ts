@@ -1,7 +1,8 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { pendingInteraction } from './inline-interaction.ts';
 import type Provider from 'oidc-provider';
-import { ROUTES } from './provider.ts';
+import { RESUME_COOKIE, ROUTES } from './provider.ts';
+import type { CookieSigner } from './cookie-signer.ts';
 
 const PROVIDER_ROUTES: readonly string[] = Object.values(ROUTES);
 
@@ -19,20 +20,55 @@ export function isProviderPath(path: string): boolean {
  * cookies Secure exactly when the public URL is https, as Stepgate's own cookies are) and the client
  * address Express computed.
  */
-export function providerBridge(provider: Provider, publicUrl: string, startInteraction: (req: Request, res: Response, uid: string) => Promise<void>): RequestHandler {
+export interface BridgeDeps {
+  /** Answers an interaction oidc-provider created in this request (see inline-interaction.ts). */
+  startInteraction: (req: Request, res: Response, uid: string) => Promise<void>;
+  cookieSigner: CookieSigner;
+}
+
+export interface ProviderBridge {
+  middleware: RequestHandler;
+  /**
+   * Continues the authorization request in this same response, as the browser would after a 303 to
+   * /oidc/auth/<uid>: the request is re-addressed to oidc-provider's resume route and carries the
+   * resume cookie that route checks. For the OIDC finisher only, whose sign-in transaction is bound
+   * to this browser and names the interaction: the very binding that cookie proves.
+   */
+  resume: (req: Request, res: Response, uid: string) => Promise<void>;
+}
+
+export function providerBridge(provider: Provider, publicUrl: string, deps: BridgeDeps): ProviderBridge {
   const handle = provider.callback();
   const { protocol, host } = new URL(publicUrl);
   provider.proxy = true;
-  return (req, res, next) => {
-    if (!isProviderPath(req.path)) return next();
+  const dispatch = async (req: Request, res: Response): Promise<void> => {
     pinForwardedHeaders(req, protocol.slice(0, -1), host);
     allowHashedScripts(res);
-    handle(req, res)
-      .then(() => {
-        const uid = pendingInteraction(req);
-        return uid === undefined ? undefined : startInteraction(req, res, uid);
-      })
-      .catch(next);
+    await handle(req, res);
+    const uid = pendingInteraction(req);
+    if (uid !== undefined) await deps.startInteraction(req, res, uid);
+  };
+  return {
+    middleware: (req, res, next) => {
+      if (!isProviderPath(req.path)) return next();
+      dispatch(req, res).catch(next);
+    },
+    resume: async (req, res, uid) => {
+      // Within a request oidc-provider itself answered (a silent sign-in on the authorization
+      // request), its own cookies from this response are not in the request: the browser resumes.
+      if (pendingInteraction(req) !== undefined) {
+        res.redirect(303, `${ROUTES.authorization}/${encodeURIComponent(uid)}`);
+        return;
+      }
+      const cookie = `${RESUME_COOKIE}=${uid}`;
+      const others = (req.headers.cookie ?? '').split(/;\s*/).filter((pair) => pair && !pair.startsWith(`${RESUME_COOKIE}=`) && !pair.startsWith(`${RESUME_COOKIE}.sig=`));
+      req.headers.cookie = [...others, cookie, `${RESUME_COOKIE}.sig=${deps.cookieSigner.sign(cookie)}`].join('; ');
+      req.method = 'GET';
+      req.url = `${ROUTES.authorization}/${encodeURIComponent(uid)}`;
+      delete req.headers['content-type'];
+      delete req.headers['content-length'];
+      await dispatch(req, res);
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import { oidcInteractions } from './interactions.ts';
 import { providerBridge } from './koa-bridge.ts';
 import { inlineInteractions } from './inline-interaction.ts';
 import { UserLookup } from './account.ts';
+import { CookieSigner } from './cookie-signer.ts';
 
 /**
  * The OpenID Connect provider: oidc-provider answers the protocol, Stepgate's sign-in answers
@@ -21,11 +22,14 @@ export async function mountOidc(app: Express, services: Services): Promise<void>
   const links = new SsoLinks(services.store.kv, services.sessions, sessionTtlSeconds(services));
   const sso = new SsoState({ sessions: services.sessions, clients, links, interaction: services.interaction });
   const users = new UserLookup(services.directory, () => services.clock.now());
-  const provider = await buildProvider(services, { clients, users, links, sso });
+  const cookieSigner = new CookieSigner(services.box.mac('oidc-cookie-signing', 'v1'));
+  const provider = await buildProvider(services, { cookieSigner, clients, users, links, sso });
   const sync = new SessionSync({ provider, sso, links, sessions: services.sessions, audit: services.store.audit });
   provider.use(sync.middleware());
   provider.use(inlineInteractions());
   logProviderEvents(provider, services.logger);
-  const interactions = oidcInteractions({ provider, services, clients, users, sync });
-  app.use(providerBridge(provider, services.config.server.publicUrl, interactions.start));
+  // The bridge starts interactions; the interactions' finisher resumes through the bridge.
+  const bridge = providerBridge(provider, services.config.server.publicUrl, { cookieSigner, startInteraction: (req, res, uid) => interactions.start(req, res, uid) });
+  const interactions = oidcInteractions({ provider, services, clients, users, sync, resume: bridge.resume });
+  app.use(bridge.middleware);
 }

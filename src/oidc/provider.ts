@@ -44,7 +44,12 @@ export const INTERACTION_PATH = '/oidc/interaction';
 /** Sign-in transactions last 15 minutes (login/transaction.ts); the OIDC interaction matches them. */
 const INTERACTION_TTL_SECONDS = 15 * 60;
 
+/** The cookie that ties a browser to the authorization request it resumes (path /oidc/auth/<uid>). */
+export const RESUME_COOKIE = 'sg_oidc_resume';
+
 export interface ProviderDeps {
+  /** Signs oidc-provider's cookies; derived from the data key, so stable across restarts and never in the configuration. */
+  cookieSigner: CookieSigner;
   clients: ClientRegistry;
   users: UserLookup;
   links: SsoLinks;
@@ -53,7 +58,7 @@ export interface ProviderDeps {
 
 /** Builds oidc-provider's configuration from Stepgate's services: keys, storage, sign-in and pages. */
 export async function buildProvider(services: Services, deps: ProviderDeps): Promise<Provider> {
-  const { config, store, clock, box } = services;
+  const { config, store, clock } = services;
   const secure = config.server.publicUrl.startsWith('https:');
   const sessionTtl = sessionTtlSeconds(services);
   // oidc-provider calls this once per model and keeps the instance.
@@ -97,9 +102,8 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     renderError,
     routes: ROUTES,
     cookies: {
-      // Derived from the data key: stable across restarts and never written in the configuration.
-      keys: new CookieSigner(box.mac('oidc-cookie-signing', 'v1')) as unknown as string[],
-      names: { session: 'sg_oidc_session', interaction: 'sg_oidc_interaction', resume: 'sg_oidc_resume' },
+      keys: deps.cookieSigner as unknown as string[],
+      names: { session: 'sg_oidc_session', interaction: 'sg_oidc_interaction', resume: RESUME_COOKIE },
       long: { httpOnly: true, sameSite: 'lax', secure },
       short: { httpOnly: true, sameSite: 'lax', secure },
     },

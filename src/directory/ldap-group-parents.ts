@@ -1,3 +1,5 @@
+import { BoundedMap } from '../core/bounded-map.ts';
+
 /** A group as the nesting walk sees it: its DN and the name users and policies know it by. */
 export interface GroupRef {
   dn: string;
@@ -15,7 +17,7 @@ const MAX_GROUPS = 50_000;
 export class GroupParents {
   readonly #ttlMs: number;
   readonly #now: () => number;
-  readonly #entries = new Map<string, { at: number; parents: GroupRef[] }>();
+  readonly #entries = new BoundedMap<string, { at: number; parents: GroupRef[] }>(MAX_GROUPS);
 
   constructor(ttlMs: number, now: () => number = Date.now) {
     this.#ttlMs = ttlMs;
@@ -34,9 +36,6 @@ export class GroupParents {
   }
 
   set(groupDn: string, parents: GroupRef[]): void {
-    const key = groupDn.toLowerCase();
-    this.#entries.delete(key);
-    if (this.#entries.size >= MAX_GROUPS) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(key, { at: this.#now(), parents });
+    this.#entries.set(groupDn.toLowerCase(), { at: this.#now(), parents });
   }
 }

@@ -1,6 +1,7 @@
 import type { Account, FindAccount } from 'oidc-provider';
 import type { Directory } from '../directory/directory.ts';
 import type { User } from '../core/types.ts';
+import { BoundedMap } from '../core/bounded-map.ts';
 import { oidcClaims } from '../rp/claims.ts';
 import { SCOPE_CLAIMS } from './claims.ts';
 
@@ -21,7 +22,7 @@ const CACHE_ENTRIES = 10_000;
 export class UserLookup {
   readonly #directory: Directory;
   readonly #now: () => number;
-  readonly #recent = new Map<string, { at: number; user: Promise<User | null> }>();
+  readonly #recent = new BoundedMap<string, { at: number; user: Promise<User | null> }>(CACHE_ENTRIES);
 
   constructor(directory: Directory, now: () => number) {
     this.#directory = directory;
@@ -50,12 +51,11 @@ export class UserLookup {
   }
 
   #keep(id: string, at: number, user: Promise<User | null>): void {
-    this.#recent.delete(id);
     this.#recent.set(id, { at, user });
     // Oldest first (insertion order): answers past their use are dropped, not kept until the cap.
     const now = this.#now();
     for (const [oldId, entry] of this.#recent) {
-      if (this.#recent.size <= CACHE_ENTRIES && now - entry.at <= CACHE_MS) break;
+      if (now - entry.at <= CACHE_MS) break;
       this.#recent.delete(oldId);
     }
   }

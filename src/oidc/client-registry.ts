@@ -1,4 +1,5 @@
 import type { Collection, Store } from '../store/store.ts';
+import { BoundedMap } from '../core/bounded-map.ts';
 import type { SecretBox } from '../core/secret-box.ts';
 import type { Clock } from '../core/clock.ts';
 import type { RelyingPartySettings } from '../core/types.ts';
@@ -72,7 +73,7 @@ export class ClientRegistry {
    * Secrets opened once per sealed value (oidc-provider reads the client on every request it
    * answers); a rotated secret is a new sealed value, so the old clear one is never served again.
    */
-  readonly #opened = new Map<string, string>();
+  readonly #opened = new BoundedMap<string, string>(MAX_OPENED_SECRETS);
 
   constructor(clients: Collection<OidcClientRecord>, box: SecretBox, clock: Clock) {
     this.#clients = clients;
@@ -162,7 +163,6 @@ export class ClientRegistry {
     let secret = this.#opened.get(key);
     if (secret === undefined) {
       secret = this.#box.openText(client.sealedSecret, secretPurpose(client.id));
-      if (this.#opened.size >= MAX_OPENED_SECRETS) this.#opened.delete(this.#opened.keys().next().value!);
       this.#opened.set(key, secret);
     }
     return secret;

@@ -1,6 +1,7 @@
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { AppError } from '../core/errors.ts';
+import { BoundedMap } from '../core/bounded-map.ts';
 import { ACCEPTED_SIGNATURE_ALGORITHMS, ALGORITHM } from './constants.ts';
 
 export type MessageParam = 'SAMLRequest' | 'SAMLResponse';
@@ -51,14 +52,12 @@ export function verifyRedirectSignature(query: RedirectQuery, certificatesPem: r
 }
 
 /** SP certificates parsed once (about 0.15 ms each), not per request; a changed certificate is a new PEM, hence a new key. */
-const publicKeys = new Map<string, KeyObject>();
-const MAX_PARSED_CERTIFICATES = 1000;
+const publicKeys = new BoundedMap<string, KeyObject>(1000);
 
 function publicKeyOf(pem: string): KeyObject {
   let key = publicKeys.get(pem);
   if (!key) {
     key = createPublicKey(pem);
-    if (publicKeys.size >= MAX_PARSED_CERTIFICATES) publicKeys.delete(publicKeys.keys().next().value!);
     publicKeys.set(pem, key);
   }
   return key;

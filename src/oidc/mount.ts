@@ -14,7 +14,7 @@ import { CookieSigner } from './cookie-signer.ts';
 
 /**
  * The OpenID Connect provider: oidc-provider answers the protocol, Stepgate's sign-in answers
- * "who is this" through the interaction routes, and the SSO session is shared (see session-sync.ts,
+ * "who is this" in between (interactions.ts, inline-interaction.ts), and the SSO session is shared (see session-sync.ts,
  * session-adapter.ts, sso-state.ts). Mounted before the body parser: oidc-provider reads its own bodies.
  */
 export async function mountOidc(app: Express, services: Services): Promise<void> {

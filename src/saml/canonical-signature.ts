@@ -1,4 +1,4 @@
-import { createHash, sign } from 'node:crypto';
+import { createHash, sign, type KeyObject } from 'node:crypto';
 import { ALGORITHM, NS } from './constants.ts';
 import { element } from './canonical-xml.ts';
 import type { IdpSigner } from './idp-identity.ts';
@@ -20,8 +20,10 @@ const INCLUSIVE_PREFIXES = 'xs';
  * canonical form: the referenced element's text is its canonical form, so the digest is one hash of a
  * substring, and only SignedInfo is signed. It goes after the element's Issuer (saml-core §2.3.3,
  * §3.2.1). The same bytes an SP's verifier canonicalises are checked with xmlsec1 and xml-crypto in tests.
+ * The RSA signature runs in the thread pool: it is most of the work, and the main thread is what
+ * limits how many sign-ins one process answers.
  */
-export function signCanonical(xml: string, signed: CanonicalSigned, signer: IdpSigner): string {
+export async function signCanonical(xml: string, signed: CanonicalSigned, signer: IdpSigner): Promise<string> {
   const { start: startTag, end: endTag } = TAGS[signed];
   const start = xml.indexOf(startTag);
   const end = xml.indexOf(endTag, start);
@@ -32,7 +34,7 @@ export function signCanonical(xml: string, signed: CanonicalSigned, signer: IdpS
   if (!id) throw new Error(`the ${signed} element has no ID`);
   const digest = createHash('sha256').update(subtree).digest('base64');
   // Canonical SignedInfo on its own declares ds:; inside ds:Signature the declaration is the parent's.
-  const value = sign('sha256', Buffer.from(signedInfo(id, digest, { ds: NS.dsig })), signer.privateKey).toString('base64');
+  const value = (await rsaSha256(Buffer.from(signedInfo(id, digest, { ds: NS.dsig })), signer.privateKey)).toString('base64');
   const signature = element(
     'ds:Signature',
     { ns: { ds: NS.dsig } },
@@ -44,6 +46,10 @@ export function signCanonical(xml: string, signed: CanonicalSigned, signer: IdpS
   if (afterIssuer < 0 || afterIssuer > end) throw new Error(`the ${signed} element has no Issuer`);
   const at = afterIssuer + ISSUER_END.length;
   return xml.slice(0, at) + signature + xml.slice(at);
+}
+
+function rsaSha256(data: Buffer, key: KeyObject): Promise<Buffer> {
+  return new Promise((resolve, reject) => sign('sha256', data, key, (error, signature) => (error ? reject(error) : resolve(signature))));
 }
 
 function signedInfo(id: string, digest: string, ns?: Record<string, string>): string {

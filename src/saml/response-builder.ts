@@ -48,19 +48,19 @@ export class ResponseBuilder {
     const header = this.#header(target);
     const notOnOrAfter = new Date(header.issueInstant.getTime() + this.#deps.assertionLifetimeSeconds * 1000);
     let xml = successResponseXml(header, { ...assertion, id: newMessageId(), audience: sp.id, notOnOrAfter });
-    if (sp.settings.wantAssertionsSigned) xml = signCanonical(xml, 'Assertion', signer);
+    if (sp.settings.wantAssertionsSigned) xml = await signCanonical(xml, 'Assertion', signer);
     if (sp.settings.encryptAssertions) {
       xml = await this.#encrypt(xml, sp, signer);
       // The EncryptedAssertion is xml-encryption's text, not ours in canonical form: sign through a DOM.
       if (sp.settings.wantResponseSigned) xml = signXml(xml, 'Response', signer);
-    } else if (sp.settings.wantResponseSigned) xml = signCanonical(xml, 'Response', signer);
+    } else if (sp.settings.wantResponseSigned) xml = await signCanonical(xml, 'Response', signer);
     return Buffer.from(xml, 'utf8').toString('base64');
   }
 
   /** Base64 SAMLResponse with an error status and no assertion; always signed (it speaks for the IdP). */
   async status(target: ResponseTarget, status: SamlStatus): Promise<string> {
     const signer = await activeSigner(this.#deps.keys);
-    return Buffer.from(signCanonical(statusResponseXml(this.#header(target), status), 'Response', signer), 'utf8').toString('base64');
+    return Buffer.from(await signCanonical(statusResponseXml(this.#header(target), status), 'Response', signer), 'utf8').toString('base64');
   }
 
   #header(target: ResponseTarget): MessageHeader {

@@ -91,7 +91,7 @@ async function sendLogoutResponse(res: Response, ctx: SamlContext, sp: ServicePr
     res.redirect(303, signedRedirectUrl(destination, 'SAMLResponse', xml, logout.relayState, signer.privateKey));
     return;
   }
-  const samlResponse = Buffer.from(signCanonical(xml, 'LogoutResponse', signer), 'utf8').toString('base64');
+  const samlResponse = Buffer.from(await signCanonical(xml, 'LogoutResponse', signer), 'utf8').toString('base64');
   sendPostForm(res, { action: destination, fields: { SAMLResponse: samlResponse, RelayState: logout.relayState }, appName: sp.name });
 }
 

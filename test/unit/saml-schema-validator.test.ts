@@ -35,7 +35,7 @@ describe('SAML schema validation (libxml2-wasm, in-process)', () => {
         { id: '_r1', issueInstant, issuer: 'https://idp.test/saml/metadata', destination: 'https://sp.example/acs', inResponseTo: '_a1' },
         { id: '_as1', audience: 'https://sp.example/metadata', nameId: { value: 'opaque-id', format: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent' }, notOnOrAfter: new Date(issueInstant.getTime() + 300_000), authnInstant: issueInstant, sessionIndex: 'idx', authnContextClassRef: 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport', attributes: samlAttributes(user, DEFAULT_SAML_ATTRIBUTES) },
       );
-      signedResponse = signCanonical(signCanonical(xml, 'Assertion', signer), 'Response', signer);
+      signedResponse = await signCanonical(await signCanonical(xml, 'Assertion', signer), 'Response', signer);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -9,7 +9,7 @@ import type { SessionSync } from './session-sync.ts';
 import { OIDC_FINISHER, toInteractionResult, toLoginRequest } from './binding.ts';
 import type { UserLookup } from './account.ts';
 
-export interface InteractionRouteDeps {
+export interface OidcInteractionDeps {
   provider: Provider;
   services: Services;
   clients: ClientRegistry;
@@ -24,7 +24,7 @@ export interface InteractionRouteDeps {
  * interaction oidc-provider just created (inline-interaction.ts), and the finisher that hands
  * Stepgate's result back to it. Both only translate: the pages and decisions in between belong to login/.
  */
-export function oidcInteractions(deps: InteractionRouteDeps): { start: (req: Request, res: Response, uid: string) => Promise<void> } {
+export function oidcInteractions(deps: OidcInteractionDeps): { start: (req: Request, res: Response, uid: string) => Promise<void> } {
   const { provider, services, clients } = deps;
   services.interaction.registerFinisher(OIDC_FINISHER, (req, res, finished) => finishInteraction(deps, req, res, finished));
   return {
@@ -44,7 +44,7 @@ export function oidcInteractions(deps: InteractionRouteDeps): { start: (req: Req
  * response, so the browser goes straight back to the client. The sign-in transaction, bound to this
  * browser, names the interaction: the binding oidc-provider's resume cookie would otherwise prove.
  */
-async function finishInteraction(deps: InteractionRouteDeps, req: Request, res: Response, { request, result }: FinishedSignIn): Promise<void> {
+async function finishInteraction(deps: OidcInteractionDeps, req: Request, res: Response, { request, result }: FinishedSignIn): Promise<void> {
   const { provider, services, sync } = deps;
   const interaction = await provider.Interaction.find(request.handoff.ref);
   if (!interaction) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'interaction-expired' } });

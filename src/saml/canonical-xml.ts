@@ -50,7 +50,8 @@ function attributes(parts: ElementParts): string {
     .join('');
 }
 
-function attributeValue(value: string): string {
+/** An attribute value, escaped as c14n prints it (also valid for XML that is not signed from its text). */
+export function attributeValue(value: string): string {
   return stripUnrepresentable(value).replace(/[&<"\t\n\r]/g, (character) => ATTRIBUTE_ESCAPES[character]!);
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { SigningKeys } from '../keys/signing-keys.ts';
 import { BINDING, NAMEID_FORMAT, NS, PROTOCOL_SUPPORT } from './constants.ts';
 import { activeSigner, certificateBody, type IdpEndpoints } from './idp-identity.ts';
-import { esc } from './response-xml.ts';
+import { attributeValue } from './canonical-xml.ts';
 import { signXml } from './xml-sign.ts';
 
 /**
@@ -34,12 +34,12 @@ export class IdpMetadata {
 
 function metadataXml(id: string, endpoints: IdpEndpoints, certificates: string[]): string {
   const services = (element: string, location: string) =>
-    Object.values(BINDING).map((binding) => `<md:${element} Binding="${binding}" Location="${esc(location)}"/>`).join('');
+    Object.values(BINDING).map((binding) => `<md:${element} Binding="${binding}" Location="${attributeValue(location)}"/>`).join('');
   const keys = certificates
     .map((body) => `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${body}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`)
     .join('');
   // Element order follows the schema: KeyDescriptor, SingleLogoutService, NameIDFormat, SingleSignOnService.
-  return `<md:EntityDescriptor xmlns:md="${NS.metadata}" xmlns:ds="${NS.dsig}" ID="${id}" entityID="${esc(endpoints.entityId)}">`
+  return `<md:EntityDescriptor xmlns:md="${NS.metadata}" xmlns:ds="${NS.dsig}" ID="${id}" entityID="${attributeValue(endpoints.entityId)}">`
     + `<md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="${PROTOCOL_SUPPORT}">`
     + keys
     + services('SingleLogoutService', endpoints.slo)

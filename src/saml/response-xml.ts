@@ -102,11 +102,3 @@ function attributeXml(attribute: ReleasedAttribute): string {
   );
   return element('saml:Attribute', { attributes: { Name: attribute.name, NameFormat: ATTRNAME_FORMAT[attribute.nameFormat], FriendlyName: attribute.friendlyName } }, ...values);
 }
-
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
-
-/** XML-escapes text and attribute values for XML that is not signed from its text (metadata); strips characters XML 1.0 cannot carry at all. */
-export function esc(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '').replace(/[&<>"']/g, (character) => ESCAPES[character]!);
-}

@@ -1,5 +1,4 @@
 import { open as openFile, stat } from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
 import { randomId } from '../core/ids.ts';
 import { existsSync } from 'node:fs';
 import { AppendFile } from './append-file.ts';
@@ -51,7 +50,7 @@ export class JournalKeyValue implements KeyValue {
   }
 
   async open(): Promise<void> {
-    if (existsSync(this.#journal.path)) await this.#load();
+    if (existsSync(this.#journal.path)) await this.#replayRange(0, (await stat(this.#journal.path)).size, false);
     await this.#journal.open();
     if (this.#options.owner) {
       await this.#journal.rewrite(() => this.#snapshot());
@@ -61,21 +60,29 @@ export class JournalKeyValue implements KeyValue {
     }
   }
 
-  async #load(): Promise<void> {
+  /**
+   * Replays the complete lines of the journal between byte offsets `start` and `end`, a chunk at a
+   * time (never the whole file as one string), and returns how many bytes they span: an unfinished
+   * last line (still being written, or torn by a crash) is left out.
+   */
+  async #replayRange(start: number, end: number, foreignOnly: boolean): Promise<number> {
     const handle = await openFile(this.#journal.path, 'r');
     try {
-      const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-      const decoder = new StringDecoder('utf8');
-      let carry = '';
-      for (;;) {
-        const { bytesRead } = await handle.read(buffer, 0, READ_CHUNK_BYTES, null);
+      let carry = Buffer.alloc(0);
+      let consumed = 0;
+      for (let position = start; position < end; ) {
+        const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, end - position));
+        const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
         if (bytesRead === 0) break;
-        const text = carry + decoder.write(buffer.subarray(0, bytesRead));
-        const complete = text.lastIndexOf('\n') + 1;
-        this.#replay(text.slice(0, complete), false);
-        carry = text.slice(complete);
+        position += bytesRead;
+        const bytes = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+        // A newline byte never occurs inside a multi-byte UTF-8 character, so lines split cleanly here.
+        const complete = bytes.lastIndexOf(0x0a) + 1;
+        this.#replay(bytes.toString('utf8', 0, complete), foreignOnly);
+        consumed += complete;
+        carry = bytes.subarray(complete);
       }
-      this.#replay(carry + decoder.end(), false);
+      return consumed;
     } finally {
       await handle.close();
     }
@@ -87,17 +94,7 @@ export class JournalKeyValue implements KeyValue {
     this.#tailing = true;
     try {
       const { size } = await stat(this.#journal.path);
-      if (size <= this.#readOffset) return;
-      const handle = await openFile(this.#journal.path, 'r');
-      try {
-        const buffer = Buffer.alloc(size - this.#readOffset);
-        await handle.read(buffer, 0, buffer.length, this.#readOffset);
-        const complete = buffer.lastIndexOf(0x0a) + 1; // a line still being written waits for the next round
-        this.#readOffset += complete;
-        this.#replay(buffer.subarray(0, complete).toString('utf8'), true);
-      } finally {
-        await handle.close();
-      }
+      if (size > this.#readOffset) this.#readOffset += await this.#replayRange(this.#readOffset, size, true);
     } catch {
       // the journal is being compacted; the next round reads again
     } finally {

@@ -24,6 +24,9 @@ export interface BenchOptions {
   /** Profile the IdP (--cpu-prof) during an extra OIDC phase and print the top functions. */
   profile: boolean;
   profileScenario: ScenarioName;
+  /** Sign-ins per round of the per-request CPU breakdown (0: skip it). */
+  stepFlows: number;
+  stepRounds: number;
   logLevel: string;
   keep: boolean;
 }
@@ -44,6 +47,8 @@ export const USAGE = `npm run bench -- [flags]
   --workers <n>           load-driver threads (default: max(2, CPUs))
   --profile               also profile the IdP (--cpu-prof) during an extra phase at concurrency 8 and print the top functions
   --profile-scenario <s>  scenario of that phase (default oidc)
+  --step-flows <n>        sign-ins per round of the per-request CPU breakdown of an OIDC sign-in (default 800; 0 = skip)
+  --step-rounds <n>       rounds of that breakdown, the first one warming up (default 5)
   --json <path>           write the results as JSON
   --log-level <level>     IdP log level (default warn)
   --keep                  keep the temp directory (data, config, profiles)
@@ -78,6 +83,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       workers: { type: 'string', default: String(Math.max(2, availableParallelism())) },
       profile: { type: 'boolean', default: false },
       'profile-scenario': { type: 'string', default: 'oidc' },
+      'step-flows': { type: 'string', default: '800' },
+      'step-rounds': { type: 'string', default: '5' },
       json: { type: 'string' },
       'log-level': { type: 'string', default: 'warn' },
       keep: { type: 'boolean', default: false },
@@ -107,6 +114,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     json: values.json,
     profile: values.profile,
     profileScenario: values['profile-scenario'] as ScenarioName,
+    stepFlows: Math.round(positive('step-flows', values['step-flows'], true)),
+    stepRounds: Math.round(positive('step-rounds', values['step-rounds'])),
     logLevel: values['log-level'],
     keep: values.keep,
   };

@@ -20,6 +20,7 @@ import { profileRun, type ProfileSummary } from './profile.ts';
 import { durabilityRun, type DurabilityResult } from './durability.ts';
 import { scaleRun, type ScaleResult } from './scale.ts';
 import { round } from './stats.ts';
+import { stepCosts, stepsTable, type StepsResult } from './steps.ts';
 
 interface MainRun {
   main: Instance;
@@ -88,6 +89,11 @@ async function run(options: BenchOptions, tmp: string): Promise<void> {
 
     const result = await mainRun(bench, limits);
     let { main } = result;
+    let steps: StepsResult | undefined;
+    if (options.stepFlows > 0 && options.scenarios.includes('oidc')) {
+      steps = await stepCosts(main, { flows: options.stepFlows, rounds: options.stepRounds, concurrency: 8 });
+      say(`\n${stepsTable(steps)}`);
+    }
     let profile: ProfileSummary | undefined;
     if (options.profile) ({ main, summary: profile } = await profileRun(bench, main, options.profileScenario, result.refreshTokens));
     let durability: DurabilityResult | undefined;
@@ -105,11 +111,12 @@ async function run(options: BenchOptions, tmp: string): Promise<void> {
     say('  LDAP ops: searches+binds the IdP sent per sign-in (slapd counters). store B: bytes appended to the data directory per sign-in.');
     say('  slapd ms, driver ms: CPU of slapd and of the load driver per sign-in (they share the machine with the IdP).');
     say(`  IdP RSS right after start with ${options.sessions} sessions: ${result.main.idleRssMb} MB.`);
+    if (steps) say(`\n${stepsTable(steps)}`);
     say('\nTargets:');
     say(verdictText(targets));
     if (options.json) {
       const end = { finishedAt: finishedAt.toISOString(), loadAverageAtEnd: loadavg().map((value) => round(value, 2)) };
-      const document = { meta: { ...meta, ...end }, limits, samlShape: result.samlShape, idleRssMb: result.main.idleRssMb, idpLogBytesDuringLoad: result.idpLogBytesDuringLoad, phases: rows, scale, durability, profile, targets };
+      const document = { meta: { ...meta, ...end }, limits, samlShape: result.samlShape, idleRssMb: result.main.idleRssMb, idpLogBytesDuringLoad: result.idpLogBytesDuringLoad, phases: rows, steps, scale, durability, profile, targets };
       await writeFile(options.json, JSON.stringify(document, null, 2));
       say(`\nJSON written to ${options.json}`);
     }

@@ -12,8 +12,68 @@ interface Entry {
   durable: boolean;
 }
 
-/** `w` names the writing process, so a process tailing the journal skips its own lines. */
-type JournalLine = ({ o: 's'; n: string; k: string; v: string; e?: number } | { o: 'd'; n: string; k: string }) & { w?: string };
+/**
+ * One journal line: `S` (set) or `D` (delete), tab-separated, then the value's JSON as is:
+ *   S <writer> <expiresAt> <value length> <"namespace"> <"key"> <value JSON>
+ * The value is stored verbatim (never JSON inside JSON), so writing and compacting cost no escaping
+ * and replay parses no values. Namespace and key are JSON strings, and JSON never holds a raw tab or
+ * newline, so the fields split cleanly. The length catches a line torn by a crash and glued to the
+ * next append. `writer` names the writing process, so a process tailing the journal skips its own lines.
+ * Lines of the first format (one JSON object each, starting with `{`) are still read.
+ */
+const SET = 'S';
+const DELETE = 'D';
+
+function setLine(writer: string, namespace: string, key: string, entry: Entry): string {
+  return `${SET}\t${writer}\t${entry.expiresAt ?? ''}\t${entry.json.length}\t${JSON.stringify(namespace)}\t${JSON.stringify(key)}\t${entry.json}`;
+}
+
+function deleteLine(writer: string, namespace: string, key: string): string {
+  return `${DELETE}\t${writer}\t\t\t${JSON.stringify(namespace)}\t${JSON.stringify(key)}`;
+}
+
+interface ParsedLine {
+  set: boolean;
+  writer: string;
+  namespace: string;
+  key: string;
+  entry?: Entry;
+}
+
+/** undefined: a torn or foreign-format line, skipped (everything before it is intact). */
+function parseLine(raw: string): ParsedLine | undefined {
+  try {
+    if (raw.startsWith('{')) return parseFirstFormat(raw);
+    const fields: string[] = [];
+    let start = 0;
+    for (let index = 0; index < 6; index++) {
+      const tab = raw.indexOf('\t', start);
+      if (tab < 0) {
+        if (index !== 5) return undefined;
+        fields.push(raw.slice(start));
+        start = raw.length + 1;
+        break;
+      }
+      fields.push(raw.slice(start, tab));
+      start = tab + 1;
+    }
+    const [op, writer, expires, length, namespace, key] = fields as [string, string, string, string, string, string];
+    const base = { writer, namespace: JSON.parse(namespace) as string, key: JSON.parse(key) as string };
+    if (op === DELETE) return { set: false, ...base };
+    if (op !== SET) return undefined;
+    const json = raw.slice(start);
+    if (json.length !== Number(length)) return undefined;
+    return { set: true, ...base, entry: { json, expiresAt: expires ? Number(expires) : undefined, durable: true } };
+  } catch {
+    return undefined;
+  }
+}
+
+function parseFirstFormat(raw: string): ParsedLine {
+  const line = JSON.parse(raw) as { o: 's' | 'd'; n: string; k: string; v?: string; e?: number; w?: string };
+  const base = { writer: line.w ?? '', namespace: line.n, key: line.k };
+  return line.o === 's' ? { set: true, ...base, entry: { json: line.v!, expiresAt: line.e, durable: true } } : { set: false, ...base };
+}
 
 export interface JournalOptions {
   /** The server owns the journal and compacts it; a short-lived CLI process must not. */
@@ -50,8 +110,14 @@ export class JournalKeyValue implements KeyValue {
   }
 
   async open(): Promise<void> {
-    if (existsSync(this.#journal.path)) await this.#replayRange(0, (await stat(this.#journal.path)).size, false);
+    let tornTail = false;
+    if (existsSync(this.#journal.path)) {
+      const { size } = await stat(this.#journal.path);
+      tornTail = (await this.#replayRange(0, size, false)) < size;
+    }
     await this.#journal.open();
+    // A crash cut the last line short: end it, so our first line does not glue onto it (the owner's compaction drops it anyway).
+    if (tornTail && !this.#options.owner) await this.#journal.append('');
     if (this.#options.owner) {
       await this.#journal.rewrite(() => this.#snapshot());
       this.#readOffset = (await stat(this.#journal.path)).size;
@@ -104,21 +170,16 @@ export class JournalKeyValue implements KeyValue {
 
   #replay(text: string, foreignOnly: boolean): void {
     const now = this.#clock.now();
+    const ownSet = `${SET}\t${this.#writer}\t`;
+    const ownDelete = `${DELETE}\t${this.#writer}\t`;
     for (const raw of text.split('\n')) {
       if (!raw) continue;
-      let line: JournalLine;
-      try {
-        line = JSON.parse(raw);
-      } catch {
-        continue; // a torn last line after a crash: everything before it is intact
-      }
-      if (foreignOnly && line.w === this.#writer) continue;
-      if (line.o === 's') {
-        if (line.e !== undefined && line.e <= now) this.#map(line.n).delete(line.k);
-        else this.#map(line.n).set(line.k, { json: line.v, expiresAt: line.e, durable: true });
-      } else {
-        this.#map(line.n).delete(line.k);
-      }
+      // Tailing reads back every line this process wrote too: skip those before parsing anything.
+      if (foreignOnly && (raw.startsWith(ownSet) || raw.startsWith(ownDelete))) continue;
+      const line = parseLine(raw);
+      if (!line || (foreignOnly && line.writer === this.#writer)) continue;
+      if (line.entry && !(line.entry.expiresAt !== undefined && line.entry.expiresAt <= now)) this.#map(line.namespace).set(line.key, line.entry);
+      else this.#map(line.namespace).delete(line.key);
     }
   }
 
@@ -129,7 +190,7 @@ export class JournalKeyValue implements KeyValue {
       for (const [key, entry] of entries) {
         if (!entry.durable || (entry.expiresAt !== undefined && entry.expiresAt <= now)) continue;
         count += 1;
-        yield JSON.stringify({ o: 's', n: namespace, k: key, v: entry.json, e: entry.expiresAt } satisfies JournalLine);
+        yield setLine('', namespace, key, entry);
       }
     }
     this.#journalLines = count;
@@ -163,9 +224,9 @@ export class JournalKeyValue implements KeyValue {
     }
   }
 
-  async #write(line: JournalLine): Promise<void> {
+  async #write(line: string): Promise<void> {
     this.#journalLines += 1;
-    await this.#journal.append(JSON.stringify({ ...line, w: this.#writer }));
+    await this.#journal.append(line);
     // Compared with the live set of the last compaction, not a fresh count: counting every entry on
     // every write made each write O(n). Compaction is O(n) but happens once per 4x growth: amortised O(1).
     if (this.#options.owner && this.#journalLines > COMPACT_MIN_LINES && this.#journalLines > 4 * this.#liveAtLastCompaction && !this.#compacting) {
@@ -188,23 +249,25 @@ export class JournalKeyValue implements KeyValue {
   async #put(namespace: string, key: string, json: string, options: SetOptions): Promise<void> {
     const durable = options.durable !== false;
     const expiresAt = options.ttlSeconds !== undefined ? this.#clock.now() + options.ttlSeconds * 1000 : undefined;
-    const previous = this.#map(namespace).get(key);
-    this.#map(namespace).set(key, { json, expiresAt, durable });
-    if (durable) await this.#write({ o: 's', n: namespace, k: key, v: json, e: expiresAt });
-    else if (previous?.durable) await this.#write({ o: 'd', n: namespace, k: key });
+    const entries = this.#map(namespace);
+    const previous = entries.get(key);
+    const entry: Entry = { json, expiresAt, durable };
+    entries.set(key, entry);
+    if (durable) await this.#write(setLine(this.#writer, namespace, key, entry));
+    else if (previous?.durable) await this.#write(deleteLine(this.#writer, namespace, key));
   }
 
   async delete(namespace: string, key: string): Promise<void> {
     const entry = this.#namespaces.get(namespace)?.get(key);
     this.#namespaces.get(namespace)?.delete(key);
-    if (entry?.durable) await this.#write({ o: 'd', n: namespace, k: key });
+    if (entry?.durable) await this.#write(deleteLine(this.#writer, namespace, key));
   }
 
   async consume<T>(namespace: string, key: string): Promise<T | undefined> {
     const entry = this.#live(namespace, key);
     if (!entry) return undefined;
     this.#namespaces.get(namespace)!.delete(key);
-    if (entry.durable) await this.#write({ o: 'd', n: namespace, k: key });
+    if (entry.durable) await this.#write(deleteLine(this.#writer, namespace, key));
     return JSON.parse(entry.json) as T;
   }
 

@@ -14,7 +14,7 @@ test('the benchmark runs every scenario end to end without errors and writes its
   const json = join(dir, 'bench.json');
   try {
     // Each user's TOTP code counts once per 30 s step: 1,000 users allow ~2,000 sign-ins per step window, enough for every phase.
-    const args = ['--disable-warning=ExperimentalWarning', 'scripts/bench/run.ts', '--duration', '1', '--warmup', '0.5', '--concurrency', '2', '--users', '1000', '--groups', '20', '--sessions', '500', '--scale-sessions', '1000', '--scale-concurrency', '2', '--limit-seconds', '0.2', '--json', json];
+    const args = ['--disable-warning=ExperimentalWarning', 'scripts/bench/run.ts', '--duration', '1', '--warmup', '0.5', '--concurrency', '2', '--users', '1000', '--groups', '20', '--sessions', '500', '--scale-sessions', '1000', '--scale-concurrency', '2', '--limit-seconds', '0.2', '--step-flows', '10', '--step-rounds', '2', '--json', json];
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -38,6 +38,8 @@ test('the benchmark runs every scenario end to end without errors and writes its
     assert.ok(result.durability.completedBeforeKill > 0);
     assert.equal(result.scale.rows.length, 2);
     for (const row of result.scale.rows) assert.equal(row.errors + row.warmupErrors, 0, row.errorSamples.join('; '));
+    assert.deepEqual(result.steps.steps.map((step: { request: string }) => step.request.split(' ')[0]), ['GET', 'POST', 'POST', 'POST']);
+    for (const step of result.steps.steps) assert.ok(step.cpuMs > 0, `${step.request}: the IdP's CPU is measured`);
     assert.ok(result.targets.length > 0);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -146,6 +146,70 @@ describe('journal key-value store', () => {
       await new Promise((resolve) => setTimeout(resolve, 1200));
       assert.deepEqual(await server.get('mfa', 'alice'), { locked: false });
       await server.close();
+    }));
+
+  test('values are stored verbatim: tabs, newlines, quotes and non-ASCII in namespaces, keys and values survive a reopen', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'kv.journal');
+      const kv = new JournalKeyValue(path, fakeClock());
+      await kv.open();
+      const awkward = 'tab\there\nnewline "quoted" \\ back€😀\u2028';
+      await kv.set(`ns\t${awkward}`, `key\n${awkward}`, { text: awkward, nested: { list: [awkward, 1, null] } }, { ttlSeconds: 60 });
+      await kv.close();
+      const line = (await readFile(path, 'utf8')).split('\n').filter(Boolean).at(-1)!;
+      assert.ok(line.endsWith(JSON.stringify({ text: awkward, nested: { list: [awkward, 1, null] } })), 'the value is the JSON itself, not JSON inside a JSON string');
+      const reopened = new JournalKeyValue(path, fakeClock());
+      await reopened.open();
+      assert.deepEqual(await reopened.get(`ns\t${awkward}`, `key\n${awkward}`), { text: awkward, nested: { list: [awkward, 1, null] } });
+      await reopened.close();
+    }));
+
+  test('journals written in the first line format (one JSON object per line) are still read', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'kv.journal');
+      const lines = [
+        { o: 's', n: 'sessions', k: 'a', v: JSON.stringify({ user: 'alice' }), w: 'old' },
+        { o: 's', n: 'sessions', k: 'b', v: JSON.stringify({ user: 'bob' }), e: Date.now() + 60_000 },
+        { o: 's', n: 'sessions', k: 'c', v: JSON.stringify({ user: 'carol' }) },
+        { o: 'd', n: 'sessions', k: 'c' },
+      ];
+      await writeFile(path, lines.map((line) => JSON.stringify(line) + '\n').join(''));
+      const kv = new JournalKeyValue(path, { now: () => Date.now() });
+      await kv.open();
+      assert.deepEqual(await kv.get('sessions', 'a'), { user: 'alice' });
+      assert.deepEqual(await kv.get('sessions', 'b'), { user: 'bob' });
+      assert.equal(await kv.get('sessions', 'c'), undefined);
+      await kv.close();
+    }));
+
+  test('a line torn by a crash is skipped; a later append by another process is kept, not glued to it', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'kv.journal');
+      const kv = new JournalKeyValue(path, fakeClock());
+      await kv.open();
+      await kv.set('s', 'before', { n: 1 });
+      await kv.set('s', 'torn', { n: 2, padding: 'x'.repeat(40) });
+      await kv.close();
+      const text = await readFile(path, 'utf8');
+      // The last write was cut short by a crash; a short-lived process (the CLI) then appended its line.
+      await writeFile(path, text.slice(0, text.length - 12));
+      const cli = new JournalKeyValue(path, fakeClock(), { owner: false });
+      await cli.open();
+      await cli.set('s', 'after', { n: 3 });
+      await cli.close();
+      const reopened = new JournalKeyValue(path, fakeClock());
+      await reopened.open();
+      assert.deepEqual(await reopened.get('s', 'before'), { n: 1 });
+      assert.equal(await reopened.get('s', 'torn'), undefined, 'the torn value is not read as corrupt JSON');
+      assert.deepEqual(await reopened.get('s', 'after'), { n: 3 });
+      await reopened.close();
+      // Glued by hand (as an older writer would have): the length check refuses the damaged line.
+      const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
+      await writeFile(path, lines[0]!.slice(0, -5) + lines[1] + '\n');
+      const glued = new JournalKeyValue(path, fakeClock());
+      await glued.open();
+      assert.equal(await glued.count('s'), 0);
+      await glued.close();
     }));
 
   test('per-write cost does not grow with the number of entries: one appended line per set', () =>

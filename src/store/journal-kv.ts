@@ -34,7 +34,6 @@ function deleteLine(writer: string, namespace: string, key: string): string {
 
 interface ParsedLine {
   set: boolean;
-  writer: string;
   namespace: string;
   key: string;
   entry?: Entry;
@@ -44,34 +43,22 @@ interface ParsedLine {
 function parseLine(raw: string): ParsedLine | undefined {
   try {
     if (raw.startsWith('{')) return parseFirstFormat(raw);
-    const fields: string[] = [];
-    let start = 0;
-    for (let index = 0; index < 6; index++) {
-      const tab = raw.indexOf('\t', start);
-      if (tab < 0) {
-        if (index !== 5) return undefined;
-        fields.push(raw.slice(start));
-        start = raw.length + 1;
-        break;
-      }
-      fields.push(raw.slice(start, tab));
-      start = tab + 1;
-    }
-    const [op, writer, expires, length, namespace, key] = fields as [string, string, string, string, string, string];
-    const base = { writer, namespace: JSON.parse(namespace) as string, key: JSON.parse(key) as string };
+    // The value holds no raw tab, so a whole set line has exactly 7 fields and a delete line 6.
+    const fields = raw.split('\t');
+    const [op, , expires, length, namespace, key, json] = fields as [string, string, string, string, string, string, string | undefined];
+    if (!(op === SET && fields.length === 7) && !(op === DELETE && fields.length === 6)) return undefined;
+    const base = { namespace: JSON.parse(namespace) as string, key: JSON.parse(key) as string };
     if (op === DELETE) return { set: false, ...base };
-    if (op !== SET) return undefined;
-    const json = raw.slice(start);
-    if (json.length !== Number(length)) return undefined;
-    return { set: true, ...base, entry: { json, expiresAt: expires ? Number(expires) : undefined, durable: true } };
+    if (json!.length !== Number(length)) return undefined;
+    return { set: true, ...base, entry: { json: json!, expiresAt: expires ? Number(expires) : undefined, durable: true } };
   } catch {
     return undefined;
   }
 }
 
 function parseFirstFormat(raw: string): ParsedLine {
-  const line = JSON.parse(raw) as { o: 's' | 'd'; n: string; k: string; v?: string; e?: number; w?: string };
-  const base = { writer: line.w ?? '', namespace: line.n, key: line.k };
+  const line = JSON.parse(raw) as { o: 's' | 'd'; n: string; k: string; v?: string; e?: number };
+  const base = { namespace: line.n, key: line.k };
   return line.o === 's' ? { set: true, ...base, entry: { json: line.v!, expiresAt: line.e, durable: true } } : { set: false, ...base };
 }
 
@@ -177,7 +164,7 @@ export class JournalKeyValue implements KeyValue {
       // Tailing reads back every line this process wrote too: skip those before parsing anything.
       if (foreignOnly && (raw.startsWith(ownSet) || raw.startsWith(ownDelete))) continue;
       const line = parseLine(raw);
-      if (!line || (foreignOnly && line.writer === this.#writer)) continue;
+      if (!line) continue;
       if (line.entry && !(line.entry.expiresAt !== undefined && line.entry.expiresAt <= now)) this.#map(line.namespace).set(line.key, line.entry);
       else this.#map(line.namespace).delete(line.key);
     }

@@ -69,9 +69,9 @@ export class Bench {
     if (!seeded) {
       await mkdir(dataDir, { recursive: true });
       const start = performance.now();
-      seeded = await seed({ config, secretKey: this.secretKey, users: this.options.users, sessions, totpSeed: this.totpSeed, workDir: this.tmp, profiles: this.#profiles });
+      seeded = await seed({ config, secretKey: this.secretKey, users: this.options.users, sessions, totpSeed: this.totpSeed, workDir: this.tmp, profiles: this.#profiles, idTokenAlg: this.options.idTokenAlg });
       this.#profiles = seeded.profiles;
-      say(`  seeded ${name}: ${this.options.users} TOTP enrollments, ${sessions} SSO sessions, 1 SAML SP, 1 OIDC client in ${Math.round(performance.now() - start)} ms ${JSON.stringify(seeded.timings)}`);
+      say(`  seeded ${name}: ${this.options.users} TOTP enrollments, ${sessions} SSO sessions, 1 SAML SP, 1 OIDC client (${this.options.idTokenAlg} ID Tokens) in ${Math.round(performance.now() - start)} ms ${JSON.stringify(seeded.timings)}`);
     }
     const start = performance.now();
     const idp = await startIdp(idpOptions);

@@ -28,6 +28,7 @@ export async function discoverOidc(idpUrl: string, seeded: SeedResult): Promise<
     jwks,
     clientId: seeded.client.id,
     clientSecret: seeded.client.secret,
+    idTokenAlg: seeded.client.idTokenAlg,
     redirectUri: CLIENT_REDIRECT_URI,
     scope: 'openid profile email',
     extraParams: {},

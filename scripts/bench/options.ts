@@ -2,6 +2,9 @@
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { SCENARIOS, type ScenarioName } from './driver/protocol.ts';
+import { ID_TOKEN_ALGS } from '../../src/oidc/client-registry.ts';
+
+export type IdTokenAlg = (typeof ID_TOKEN_ALGS)[number];
 
 export interface BenchOptions {
   /** Measured seconds per phase (after warm-up). */
@@ -27,6 +30,8 @@ export interface BenchOptions {
   /** Sign-ins per round of the per-request CPU breakdown (0: skip it). */
   stepFlows: number;
   stepRounds: number;
+  /** The bench client's ID Token algorithm (its registration's `--id-token-alg`). */
+  idTokenAlg: IdTokenAlg;
   logLevel: string;
   keep: boolean;
 }
@@ -49,6 +54,7 @@ export const USAGE = `npm run bench -- [flags]
   --profile-scenario <s>  scenario of that phase (default oidc)
   --step-flows <n>        sign-ins per round of the per-request CPU breakdown of an OIDC sign-in (default 800; 0 = skip)
   --step-rounds <n>       rounds of that breakdown, the first one warming up (default 5)
+  --id-token-alg <alg>    ID Token algorithm of the bench's OIDC client: RS256 (default) or ES256
   --json <path>           write the results as JSON
   --log-level <level>     IdP log level (default warn)
   --keep                  keep the temp directory (data, config, profiles)
@@ -85,6 +91,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'profile-scenario': { type: 'string', default: 'oidc' },
       'step-flows': { type: 'string', default: '800' },
       'step-rounds': { type: 'string', default: '5' },
+      'id-token-alg': { type: 'string', default: 'RS256' },
       json: { type: 'string' },
       'log-level': { type: 'string', default: 'warn' },
       keep: { type: 'boolean', default: false },
@@ -98,6 +105,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   const scenarios = list(values.scenarios);
   const unknown = [...scenarios, values['profile-scenario']].filter((name) => !(SCENARIOS as readonly string[]).includes(name));
   if (unknown.length) throw new Error(`--scenarios: unknown ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
+  const idTokenAlg = values['id-token-alg'];
+  if (!(ID_TOKEN_ALGS as readonly string[]).includes(idTokenAlg)) throw new Error(`--id-token-alg: expected one of ${ID_TOKEN_ALGS.join(', ')}, got "${idTokenAlg}"`);
   const options: BenchOptions = {
     duration: positive('duration', values.duration),
     warmup: positive('warmup', values.warmup, true),
@@ -116,6 +125,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     profileScenario: values['profile-scenario'] as ScenarioName,
     stepFlows: Math.round(positive('step-flows', values['step-flows'], true)),
     stepRounds: Math.round(positive('step-rounds', values['step-rounds'])),
+    idTokenAlg: idTokenAlg as IdTokenAlg,
     logLevel: values['log-level'],
     keep: values.keep,
   };

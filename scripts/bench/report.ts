@@ -3,6 +3,7 @@ import type { MachineLimits } from './limits.ts';
 import type { PhaseOutcome } from './driver/pool.ts';
 import { SCENARIO_TITLES, type ScenarioName } from './driver/protocol.ts';
 import { round } from './stats.ts';
+import type { IdTokenAlg } from './options.ts';
 
 /** What each scenario must do at minimum, in measured parts. */
 export interface FlowParts {
@@ -10,23 +11,37 @@ export interface FlowParts {
   totpVerify: number;
   rs256Sign: number;
   rs256Verify: number;
+  es256Sign: number;
 }
 
-export function partsOf(scenario: ScenarioName, saml: { signatures: number; signedRequests: boolean }): FlowParts {
+/** What the bench's relying parties ask for: the SP's signatures, the client's ID Token algorithm. */
+export interface FlowShape {
+  saml: { signatures: number; signedRequests: boolean };
+  idTokenAlg: IdTokenAlg;
+}
+
+export function partsOf(scenario: ScenarioName, shape: FlowShape): FlowParts {
+  // One ID Token per OIDC sign-in, refresh grant or SSO reuse, signed with the client's algorithm.
+  const idToken = { rs256Sign: shape.idTokenAlg === 'RS256' ? 1 : 0, es256Sign: shape.idTokenAlg === 'ES256' ? 1 : 0, rs256Verify: 0 };
   switch (scenario) {
     case 'oidc':
-      return { ldapSearchBind: 1, totpVerify: 1, rs256Sign: 1, rs256Verify: 0 }; // id_token
+      return { ldapSearchBind: 1, totpVerify: 1, ...idToken };
     case 'saml':
-      return { ldapSearchBind: 1, totpVerify: 1, rs256Sign: saml.signatures, rs256Verify: saml.signedRequests ? 1 : 0 };
+      return { ldapSearchBind: 1, totpVerify: 1, rs256Sign: shape.saml.signatures, rs256Verify: shape.saml.signedRequests ? 1 : 0, es256Sign: 0 };
     case 'refresh':
     case 'sso':
-      return { ldapSearchBind: 0, totpVerify: 0, rs256Sign: 1, rs256Verify: 0 }; // a new id_token
+      return { ldapSearchBind: 0, totpVerify: 0, ...idToken };
   }
 }
 
 /** CPU ms the parts cost on this machine (LDAP: the client side of a search+bind, as the IdP pays it). */
 export function partsCpuMs(parts: FlowParts, limits: MachineLimits): number {
-  const us = parts.ldapSearchBind * limits.ldapSearchBind.cpuUsPerOp + parts.totpVerify * limits.totpVerify.cpuUsPerOp + parts.rs256Sign * limits.rs256Sign.cpuUsPerOp + parts.rs256Verify * limits.rs256Verify.cpuUsPerOp;
+  const us =
+    parts.ldapSearchBind * limits.ldapSearchBind.cpuUsPerOp +
+    parts.totpVerify * limits.totpVerify.cpuUsPerOp +
+    parts.rs256Sign * limits.rs256Sign.cpuUsPerOp +
+    parts.rs256Verify * limits.rs256Verify.cpuUsPerOp +
+    parts.es256Sign * limits.es256Sign.cpuUsPerOp;
   return us / 1000;
 }
 

@@ -36,6 +36,7 @@ async function mainRun(bench: Bench, limits: MachineLimits): Promise<MainRun> {
   say('\nMain run:');
   const main = await bench.start('main', options.sessions);
   const samlShape = { signatures: main.seeded.sp.signatures, signedRequests: main.seeded.sp.signedRequests };
+  const shape = { saml: samlShape, idTokenAlg: options.idTokenAlg };
   say(`  driver self-check: ${(await selfCheck(main.setup)).join(' and ')} sign-ins verified, forged id_token and tampered SAML responses refused`);
   const rows: PhaseRow[] = [];
   let liveSessions = options.sessions;
@@ -57,7 +58,7 @@ async function mainRun(bench: Bench, limits: MachineLimits): Promise<MainRun> {
       if (scenario === 'oidc') refreshTokens.push(...refreshTokensOf(outcome.records));
       if (scenario === 'refresh') refreshTokens = outcome.refreshTokens;
       if (scenario === 'oidc' || scenario === 'saml') liveSessions += outcome.completed + outcome.outside;
-      const row = toRow(outcome, partsCpuMs(partsOf(scenario, samlShape), limits), liveSessions);
+      const row = toRow(outcome, partsCpuMs(partsOf(scenario, shape), limits), liveSessions);
       rows.push(row);
       const errors = row.errors + row.warmupErrors;
       say(`  ${scenario} c=${concurrency}: ${row.signInsPerSecond}/s p99 ${row.latencyMs.p99} ms, ${errors} errors, IdP ${row.idpCpuMsPerSignIn} ms CPU/sign-in${row.errorSamples.length ? `\n    errors: ${row.errorSamples.join('\n            ')}` : ''}`);

@@ -40,7 +40,7 @@ export async function scaleRun(bench: Bench, limits: MachineLimits): Promise<Sca
       profile = await stopAndSummarise(bench, profiled, dir, await bench.phase(profiled, 'oidc', scaleConcurrency));
     }
     await rm(instance.dataDir, { recursive: true, force: true });
-    const row = toRow(outcome, partsCpuMs(partsOf('oidc', { signatures: 0, signedRequests: false }), limits), count + outcome.completed);
+    const row = toRow(outcome, partsCpuMs(partsOf('oidc', { saml: { signatures: 0, signedRequests: false }, idTokenAlg: bench.options.idTokenAlg }), limits), count + outcome.completed);
     rows.push(row);
     idleRssMb.push(instance.idleRssMb);
     say(`  ${count} sessions: ${row.signInsPerSecond}/s, IdP ${row.idpCpuMsPerSignIn} ms CPU and ${row.storeBytesPerSignIn ?? '(journal compacted during the phase: n/a)'} bytes appended to the store per sign-in, idle RSS ${instance.idleRssMb} MB, peak ${row.idpRssPeakMb} MB, ${row.errors + row.warmupErrors} errors`);

@@ -25,6 +25,7 @@ import { clientRegistry } from '../../src/oidc/client-registry.ts';
 import { benchSecret } from './driver/totp.ts';
 import { userId } from './ldap.ts';
 import type { SeededSession } from './driver/protocol.ts';
+import type { IdTokenAlg } from './options.ts';
 
 /** The policy both bench relying parties name: built in, password + second factor for everyone. */
 export const BENCH_POLICY = 'permit-everyone-require-mfa';
@@ -43,11 +44,12 @@ export interface SeedOptions {
   workDir: string;
   /** Directory profiles from an earlier seed of the same directory (the lookups are the slow part). */
   profiles?: User[];
+  idTokenAlg: IdTokenAlg;
 }
 
 export interface SeedResult {
   sessions: SeededSession[];
-  client: { id: string; secret: string };
+  client: { id: string; secret: string; idTokenAlg: IdTokenAlg };
   sp: { entityId: string; acsUrl: string; privateKeyPem: string; signatures: number; signedRequests: boolean };
   profiles: User[];
   timings: Record<string, number>;
@@ -150,7 +152,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
   try {
     const { keyPem, certBody } = spKeyPair(options.workDir);
     const { record: sp } = await createSpRegistry(store, clock).add(spMetadata(certBody), { name: 'Bench SP', policy: BENCH_POLICY });
-    const added = await clientRegistry(store, box, clock).add({ name: 'Bench app', redirectUris: [CLIENT_REDIRECT_URI], scopes: ['openid', 'profile', 'email'], refreshTokens: true, policy: BENCH_POLICY });
+    const added = await clientRegistry(store, box, clock).add({ name: 'Bench app', redirectUris: [CLIENT_REDIRECT_URI], scopes: ['openid', 'profile', 'email'], refreshTokens: true, policy: BENCH_POLICY, idTokenAlg: options.idTokenAlg });
     if (!added.ok || !added.secret) throw new Error(`client registration refused: ${added.ok ? 'no secret' : added.problems.join('; ')}`);
 
     const { store: collectingStore, collected } = collecting(store);
@@ -187,7 +189,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
     const signatures = Number(sp.settings.wantAssertionsSigned) + Number(sp.settings.wantResponseSigned);
     return {
       sessions,
-      client: { id: added.client.id, secret: added.secret },
+      client: { id: added.client.id, secret: added.secret, idTokenAlg: options.idTokenAlg },
       sp: { entityId: sp.id, acsUrl: SP_ACS_URL, privateKeyPem: keyPem, signatures, signedRequests: sp.settings.requireSignedRequests },
       profiles,
       timings,

@@ -166,7 +166,7 @@ export class JournalKeyValue implements KeyValue {
       const line = parseLine(raw);
       if (!line) continue;
       if (line.entry && !(line.entry.expiresAt !== undefined && line.entry.expiresAt <= now)) this.#map(line.namespace).set(line.key, line.entry);
-      else this.#map(line.namespace).delete(line.key);
+      else this.#remove(line.namespace, line.key);
     }
   }
 
@@ -193,12 +193,24 @@ export class JournalKeyValue implements KeyValue {
     return entries;
   }
 
-  #live(namespace: string, key: string): Entry | undefined {
+  /**
+   * Removes an entry, and its namespace once empty: some namespaces are per grant (the OIDC adapter's
+   * token indexes), and a map left behind for every grant that ever existed would grow without end.
+   */
+  #remove(namespace: string, key: string): Entry | undefined {
     const entries = this.#namespaces.get(namespace);
     const entry = entries?.get(key);
+    if (!entries || !entry) return undefined;
+    entries.delete(key);
+    if (entries.size === 0) this.#namespaces.delete(namespace);
+    return entry;
+  }
+
+  #live(namespace: string, key: string): Entry | undefined {
+    const entry = this.#namespaces.get(namespace)?.get(key);
     if (!entry) return undefined;
     if (entry.expiresAt !== undefined && entry.expiresAt <= this.#clock.now()) {
-      entries!.delete(key);
+      this.#remove(namespace, key);
       return undefined;
     }
     return entry;
@@ -206,8 +218,9 @@ export class JournalKeyValue implements KeyValue {
 
   #sweep(): void {
     const now = this.#clock.now();
-    for (const entries of this.#namespaces.values()) {
+    for (const [namespace, entries] of this.#namespaces) {
       for (const [key, entry] of entries) if (entry.expiresAt !== undefined && entry.expiresAt <= now) entries.delete(key);
+      if (entries.size === 0) this.#namespaces.delete(namespace);
     }
   }
 
@@ -245,15 +258,14 @@ export class JournalKeyValue implements KeyValue {
   }
 
   async delete(namespace: string, key: string): Promise<void> {
-    const entry = this.#namespaces.get(namespace)?.get(key);
-    this.#namespaces.get(namespace)?.delete(key);
+    const entry = this.#remove(namespace, key);
     if (entry?.durable) await this.#write(deleteLine(this.#writer, namespace, key));
   }
 
   async consume<T>(namespace: string, key: string): Promise<T | undefined> {
     const entry = this.#live(namespace, key);
     if (!entry) return undefined;
-    this.#namespaces.get(namespace)!.delete(key);
+    this.#remove(namespace, key);
     if (entry.durable) await this.#write(deleteLine(this.#writer, namespace, key));
     return JSON.parse(entry.json) as T;
   }
@@ -278,6 +290,11 @@ export class JournalKeyValue implements KeyValue {
 
   async count(namespace: string): Promise<number> {
     return (await this.entries(namespace)).length;
+  }
+
+  /** Namespaces held in memory (diagnostics: an emptied namespace must not stay behind). */
+  get namespaceCount(): number {
+    return this.#namespaces.size;
   }
 
   async close(): Promise<void> {

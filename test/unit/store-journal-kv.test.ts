@@ -212,6 +212,30 @@ describe('journal key-value store', () => {
       await glued.close();
     }));
 
+  test('a namespace emptied by deletes, consumes or expiry is dropped from memory (per-grant indexes do not pile up)', () =>
+    withDir(async (dir) => {
+      const clock = fakeClock();
+      const kv = new JournalKeyValue(join(dir, 'kv.journal'), clock);
+      await kv.open();
+      await kv.set('kept', 'k', 1);
+      const before = kv.namespaceCount;
+      for (let grant = 0; grant < 300; grant++) {
+        await kv.set(`grant:${grant}`, 'token', true, { ttlSeconds: 60 });
+        await kv.set(`code:${grant}`, 'c', 'x', { durable: false });
+      }
+      assert.equal(kv.namespaceCount, before + 600);
+      for (let grant = 0; grant < 100; grant++) await kv.delete(`grant:${grant}`, 'token');
+      for (let grant = 0; grant < 300; grant++) assert.equal(await kv.consume(`code:${grant}`, 'c'), 'x');
+      assert.equal(kv.namespaceCount, before + 200);
+      clock.advance(61_000);
+      for (let grant = 100; grant < 300; grant++) assert.equal(await kv.get(`grant:${grant}`, 'token'), undefined);
+      assert.equal(kv.namespaceCount, before);
+      assert.equal(await kv.get('kept', 'k'), 1);
+      await kv.set('grant:7', 'token', true);
+      assert.equal(await kv.get('grant:7', 'token'), true, 'a dropped namespace comes back on the next write');
+      await kv.close();
+    }));
+
   test('per-write cost does not grow with the number of entries: one appended line per set', () =>
     withDir(async (dir) => {
       const path = join(dir, 'kv.journal');

@@ -72,7 +72,7 @@ async function tokenRequest(ctx: OidcContext, body: Record<string, string>, step
 
 async function checkIdToken(ctx: OidcContext, tokens: TokenResponse, expected: { user: number; nonce?: string }, step: string): Promise<JWTPayload> {
   if (!tokens.id_token) throw new BenchError(step, 'no id_token');
-  const { payload } = await jwtVerify(tokens.id_token, ctx.jwks, { issuer: ctx.setup.issuer, audience: ctx.setup.clientId, algorithms: ['RS256', 'ES256'] }).catch((error: Error) => {
+  const { payload } = await jwtVerify(tokens.id_token, ctx.jwks, { issuer: ctx.setup.issuer, audience: ctx.setup.clientId, algorithms: [ctx.setup.idTokenAlg] }).catch((error: Error) => {
     throw new BenchError(step, `id_token rejected: ${error.message}`);
   });
   if (payload.sub !== userId(expected.user)) throw new BenchError(step, `sub ${payload.sub} is not user${expected.user}`);

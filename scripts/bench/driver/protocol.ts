@@ -18,6 +18,8 @@ export interface OidcSetup {
   jwks: { keys: Array<Record<string, unknown>> };
   clientId: string;
   clientSecret: string;
+  /** The only algorithm the client accepts for its ID Tokens (as registered). */
+  idTokenAlg: string;
   redirectUri: string;
   scope: string;
   /** Extra authorization parameters the IdP needs for refresh tokens (e.g. prompt=consent). */

@@ -108,7 +108,7 @@ async function run(options: BenchOptions, tmp: string): Promise<void> {
     say(`\nResults (${meta.startedAt} – ${finishedAt.toISOString()}, load average now ${loadavg().map((value) => value.toFixed(2)).join(' ')}):`);
     say(table(rows));
     say('\n  IdP CPU ms: user+system CPU of the IdP process per sign-in (/proc). parts ms: one LDAP search+bind (client side),');
-    say('  one TOTP check and the RSA signatures (and request-signature check) the flow needs, as measured above. CPU/parts: their ratio.');
+    say('  one TOTP check and the signatures (and request-signature check) the flow needs, as measured above. CPU/parts: their ratio.');
     say('  LDAP ops: searches+binds the IdP sent per sign-in (slapd counters). store B: bytes appended to the data directory per sign-in.');
     say('  slapd ms, driver ms: CPU of slapd and of the load driver per sign-in (they share the machine with the IdP).');
     say(`  IdP RSS right after start with ${options.sessions} sessions: ${result.main.idleRssMb} MB.`);

@@ -11,7 +11,10 @@ export class AppendFile {
   #handle: FileHandle | undefined;
   #pending: Array<{ line: string; done: (error?: unknown) => void }> = [];
   #writing: Promise<void> | undefined;
-  #rewriting = false;
+  /** While a rewrite runs: what was appended to the current file meanwhile, to be copied into the new one. */
+  #appendedDuringRewrite: string[] | undefined;
+  /** The short moment a rewrite copies those appends and swaps the files: new appends wait. */
+  #swapping = false;
 
   constructor(path: string) {
     this.path = path;
@@ -29,19 +32,21 @@ export class AppendFile {
   }
 
   #kick(): void {
-    if (!this.#writing && !this.#rewriting && this.#pending.length > 0) this.#writing = this.#drain();
+    if (!this.#writing && !this.#swapping && this.#pending.length > 0) this.#writing = this.#drain();
   }
 
   async #drain(): Promise<void> {
     // Starts after the event loop's current poll phase, so appends from every request handled in this
     // turn (under load, several sockets are read per turn) share one write(2) and one thread-pool hop.
     await new Promise((resolve) => setImmediate(resolve));
-    while (this.#pending.length > 0) {
+    while (this.#pending.length > 0 && !this.#swapping) {
       const batch = this.#pending;
       this.#pending = [];
       try {
         if (!this.#handle) throw new Error(`${this.path} is not open`);
-        await this.#handle.write(batch.map((item) => item.line + '\n').join(''));
+        const text = batch.map((item) => item.line + '\n').join('');
+        await this.#handle.write(text);
+        this.#appendedDuringRewrite?.push(text);
         for (const item of batch) item.done();
       } catch (error) {
         for (const item of batch) item.done(error);
@@ -51,34 +56,48 @@ export class AppendFile {
   }
 
   /**
-   * Atomically replaces the whole file (compaction) with `lines`, read after earlier appends are
-   * written; appends made meanwhile wait and then go to the new file. Written in batches, so a large
-   * file never exists as one string in memory (a peak the heap would keep long after).
+   * Atomically replaces the whole file (compaction) with `lines`, followed by whatever was appended
+   * while they were written, and returns the new file's size in bytes. Appends go on during the
+   * rewrite, to the current file, so a rewrite of a large file never stalls the writers (every
+   * sign-in waits for its appends); they wait only while the rewrite copies them and swaps the files.
+   * `lines` is written in batches, so a large file never exists as one string in memory.
    */
-  async rewrite(lines: () => Iterable<string>): Promise<void> {
-    this.#rewriting = true;
+  async rewrite(lines: () => Iterable<string>): Promise<number> {
+    if (this.#appendedDuringRewrite) throw new Error(`${this.path} is already being rewritten`);
+    this.#appendedDuringRewrite = [];
+    const temporary = `${this.path}.tmp`;
     try {
-      while (this.#writing) await this.#writing;
-      const temporary = `${this.path}.tmp`;
       const out = await open(temporary, 'w');
+      let bytes = 0;
+      const write = async (text: string) => {
+        await out.write(text);
+        bytes += Buffer.byteLength(text);
+      };
       try {
         let batch = '';
         for (const line of lines()) {
           batch += line + '\n';
           if (batch.length >= REWRITE_BATCH_CHARS) {
-            await out.write(batch);
+            await write(batch);
             batch = '';
           }
         }
-        if (batch) await out.write(batch);
+        if (batch) await write(batch);
+        this.#swapping = true;
+        while (this.#writing) await this.#writing;
+        // Replayed after the snapshot, these end on the current value of every key they touched.
+        await write(this.#appendedDuringRewrite.join(''));
       } finally {
         await out.close();
       }
-      await this.#handle?.close();
+      // Renamed first: if that fails, the current file (still complete) stays open for appends.
       await rename(temporary, this.path);
+      await this.#handle?.close();
       this.#handle = await open(this.path, 'a');
+      return bytes;
     } finally {
-      this.#rewriting = false;
+      this.#appendedDuringRewrite = undefined;
+      this.#swapping = false;
       this.#kick();
     }
   }

@@ -106,8 +106,7 @@ export class JournalKeyValue implements KeyValue {
     // A crash cut the last line short: end it, so our first line does not glue onto it (the owner's compaction drops it anyway).
     if (tornTail && !this.#options.owner) await this.#journal.append('');
     if (this.#options.owner) {
-      await this.#journal.rewrite(() => this.#snapshot());
-      this.#readOffset = (await stat(this.#journal.path)).size;
+      this.#readOffset = await this.#journal.rewrite(() => this.#snapshot());
       this.#timers = [setInterval(() => this.#sweep(), 60_000), setInterval(() => void this.#tail(), TAIL_INTERVAL_MS)];
       for (const timer of this.#timers) timer.unref();
     }
@@ -232,7 +231,9 @@ export class JournalKeyValue implements KeyValue {
     if (this.#options.owner && this.#journalLines > COMPACT_MIN_LINES && this.#journalLines > 4 * this.#liveAtLastCompaction && !this.#compacting) {
       this.#compacting = this.#journal
         .rewrite(() => this.#snapshot())
-        .then(async () => void (this.#readOffset = (await stat(this.#journal.path)).size))
+        .then((size) => void (this.#readOffset = size))
+        // The journal is still whole (a failed rewrite leaves it in place): try again once it has doubled.
+        .catch(() => void (this.#liveAtLastCompaction = Math.ceil(this.#journalLines / 2)))
         .finally(() => (this.#compacting = undefined));
     }
   }

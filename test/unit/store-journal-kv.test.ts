@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { JournalKeyValue } from '../../src/store/journal-kv.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { AppendFile } from '../../src/store/append-file.ts';
 
 function fakeClock(start = 1_000_000) {
   let now = start;
@@ -247,6 +248,53 @@ describe('journal key-value store', () => {
       const grown = (await readFile(path, 'utf8')).length - before;
       assert.ok(grown < 200, `one set appended ${grown} bytes`);
       await kv.close();
+    }));
+});
+
+describe('append file', () => {
+  test('appends made during a rewrite are not held until it ends, and the new file keeps them after the snapshot', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'log');
+      const file = new AppendFile(path);
+      await file.open();
+      await file.append('old line');
+      const order: string[] = [];
+      let during: Promise<void> | undefined;
+      // About 6 MB: six batches, each a separate write, so the rewrite takes several thread-pool round trips.
+      function* snapshot() {
+        for (let i = 0; i < 60_000; i++) {
+          if (i === 100) during = file.append('appended during the rewrite').then(() => void order.push('append'));
+          yield `snapshot ${i} ${'x'.repeat(90)}`;
+        }
+      }
+      const size = await file.rewrite(snapshot);
+      order.push('rewrite');
+      await during;
+      assert.deepEqual(order, ['append', 'rewrite'], 'the append was written while the rewrite ran');
+      await file.append('appended after');
+      await file.close();
+      const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
+      assert.equal(lines.length, 60_000 + 2);
+      assert.equal(lines[0], `snapshot 0 ${'x'.repeat(90)}`);
+      assert.deepEqual(lines.slice(-2), ['appended during the rewrite', 'appended after']);
+      assert.ok(!lines.includes('old line'), 'the old content is replaced');
+      assert.equal(size, (await readFile(path)).length - Buffer.byteLength('appended after\n'), 'rewrite returns the size of what it wrote');
+    }));
+
+  test('a rewrite that fails leaves the file whole, and appends go on to it', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'log');
+      const file = new AppendFile(path);
+      await file.open();
+      await file.append('first');
+      function* broken() {
+        yield 'replacement';
+        throw new Error('snapshot failed');
+      }
+      await assert.rejects(file.rewrite(broken), /snapshot failed/);
+      await file.append('second');
+      await file.close();
+      assert.equal(await readFile(path, 'utf8'), 'first\nsecond\n');
     }));
 });
 

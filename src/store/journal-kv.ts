@@ -100,13 +100,14 @@ export class JournalKeyValue implements KeyValue {
     let tornTail = false;
     if (existsSync(this.#journal.path)) {
       const { size } = await stat(this.#journal.path);
-      tornTail = (await this.#replayRange(0, size, false)) < size;
+      this.#readOffset = await this.#replayRange(0, size, false);
+      tornTail = this.#readOffset < size;
     }
     await this.#journal.open();
     // A crash cut the last line short: end it, so our first line does not glue onto it (the owner's compaction drops it anyway).
     if (tornTail && !this.#options.owner) await this.#journal.append('');
     if (this.#options.owner) {
-      this.#readOffset = await this.#journal.rewrite(() => this.#snapshot());
+      this.#readOffset = await this.#journal.rewrite(() => this.#snapshot(), () => this.#takeForeignLines());
       this.#timers = [setInterval(() => this.#sweep(), 60_000), setInterval(() => void this.#tail(), TAIL_INTERVAL_MS)];
       for (const timer of this.#timers) timer.unref();
     }
@@ -117,7 +118,7 @@ export class JournalKeyValue implements KeyValue {
    * time (never the whole file as one string), and returns how many bytes they span: an unfinished
    * last line (still being written, or torn by a crash) is left out.
    */
-  async #replayRange(start: number, end: number, foreignOnly: boolean): Promise<number> {
+  async #replayRange(start: number, end: number, foreignOnly: boolean, applied?: string[]): Promise<number> {
     const handle = await openFile(this.#journal.path, 'r');
     try {
       let carry = Buffer.alloc(0);
@@ -130,7 +131,7 @@ export class JournalKeyValue implements KeyValue {
         const bytes = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
         // A newline byte never occurs inside a multi-byte UTF-8 character, so lines split cleanly here.
         const complete = bytes.lastIndexOf(0x0a) + 1;
-        this.#replay(bytes.toString('utf8', 0, complete), foreignOnly);
+        this.#replay(bytes.toString('utf8', 0, complete), foreignOnly, applied);
         consumed += complete;
         carry = bytes.subarray(complete);
       }
@@ -154,7 +155,18 @@ export class JournalKeyValue implements KeyValue {
     }
   }
 
-  #replay(text: string, foreignOnly: boolean): void {
+  /**
+   * At a compaction's swap: applies what other processes appended since the last tail (the tailer
+   * pauses during a compaction) and returns those lines, so the new journal keeps them too.
+   */
+  async #takeForeignLines(): Promise<string[]> {
+    const applied: string[] = [];
+    const { size } = await stat(this.#journal.path);
+    if (size > this.#readOffset) await this.#replayRange(this.#readOffset, size, true, applied);
+    return applied;
+  }
+
+  #replay(text: string, foreignOnly: boolean, applied?: string[]): void {
     const now = this.#clock.now();
     const ownSet = `${SET}\t${this.#writer}\t`;
     const ownDelete = `${DELETE}\t${this.#writer}\t`;
@@ -164,6 +176,7 @@ export class JournalKeyValue implements KeyValue {
       if (foreignOnly && (raw.startsWith(ownSet) || raw.startsWith(ownDelete))) continue;
       const line = parseLine(raw);
       if (!line) continue;
+      applied?.push(raw);
       if (line.entry && !(line.entry.expiresAt !== undefined && line.entry.expiresAt <= now)) this.#map(line.namespace).set(line.key, line.entry);
       else this.#remove(line.namespace, line.key);
     }
@@ -228,9 +241,9 @@ export class JournalKeyValue implements KeyValue {
     await this.#journal.append(line);
     // Compared with the live set of the last compaction, not a fresh count: counting every entry on
     // every write made each write O(n). Compaction is O(n) but happens once per 4x growth: amortised O(1).
-    if (this.#options.owner && this.#journalLines > COMPACT_MIN_LINES && this.#journalLines > 4 * this.#liveAtLastCompaction && !this.#compacting) {
+    if (this.#options.owner && this.#journalLines > COMPACT_MIN_LINES && this.#journalLines > 4 * this.#liveAtLastCompaction && !this.#compacting && !this.#tailing) {
       this.#compacting = this.#journal
-        .rewrite(() => this.#snapshot())
+        .rewrite(() => this.#snapshot(), () => this.#takeForeignLines())
         .then((size) => void (this.#readOffset = size))
         // The journal is still whole (a failed rewrite leaves it in place): try again once it has doubled.
         .catch(() => void (this.#liveAtLastCompaction = Math.ceil(this.#journalLines / 2)))

@@ -149,6 +149,31 @@ describe('journal key-value store', () => {
       await server.close();
     }));
 
+  test('a line the CLI appends just before a compaction is applied and kept in the compacted journal', () =>
+    withDir(async (dir) => {
+      const clock = { now: () => Date.now() };
+      const path = join(dir, 'kv.journal');
+      const server = new JournalKeyValue(path, clock);
+      await server.open();
+      // One line short of the 20,000 that allow a compaction.
+      for (let i = 0; i < 19_999; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, 19_999 - i) }, (_, j) => server.set('bulk', `k${i + j}`, i + j)));
+      const cli = new JournalKeyValue(path, clock, { owner: false });
+      await cli.open();
+      await cli.set('mfa', 'carol', { locked: false });
+      await cli.close();
+      // Before the tailer's next round (every 500 ms): these two writes start the compaction.
+      await server.set('bulk', 'last', 1);
+      await server.set('bulk', 'trigger', 2);
+      await server.close(); // waits for the compaction
+      const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
+      assert.ok(lines.filter((line) => line.startsWith('S\t\t')).length >= 20_000, 'the journal was compacted (snapshot lines carry no writer)');
+      const reopened = new JournalKeyValue(path, clock);
+      await reopened.open();
+      assert.deepEqual(await reopened.get('mfa', 'carol'), { locked: false });
+      assert.equal(await reopened.count('bulk'), 20_001);
+      await reopened.close();
+    }));
+
   test('values are stored verbatim: tabs, newlines, quotes and non-ASCII in namespaces, keys and values survive a reopen', () =>
     withDir(async (dir) => {
       const path = join(dir, 'kv.journal');

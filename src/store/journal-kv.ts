@@ -71,6 +71,9 @@ const COMPACT_MIN_LINES = 20_000;
 /** The journal is read at start in chunks of this size, never as one string. */
 const READ_CHUNK_BYTES = 1 << 20;
 const TAIL_INTERVAL_MS = 500;
+const SWEEP_INTERVAL_MS = 60_000;
+/** Entries the expiry sweep visits between two turns of the event loop. */
+const SWEEP_SLICE = 10_000;
 
 /**
  * Key-value store held in memory and made durable by an append-only journal. Each write appends one
@@ -89,6 +92,7 @@ export class JournalKeyValue implements KeyValue {
   /** How far this process has read the journal; lines past it were written by another process. */
   #readOffset = 0;
   #tailing = false;
+  #sweeping = false;
 
   constructor(path: string, clock: Clock, options: JournalOptions = { owner: true }) {
     this.#journal = new AppendFile(path);
@@ -108,7 +112,7 @@ export class JournalKeyValue implements KeyValue {
     if (tornTail && !this.#options.owner) await this.#journal.append('');
     if (this.#options.owner) {
       this.#readOffset = await this.#journal.rewrite(() => this.#snapshot(), () => this.#takeForeignLines());
-      this.#timers = [setInterval(() => this.#sweep(), 60_000), setInterval(() => void this.#tail(), TAIL_INTERVAL_MS)];
+      this.#timers = [setInterval(() => void this.#sweep(), SWEEP_INTERVAL_MS), setInterval(() => void this.#tail(), TAIL_INTERVAL_MS)];
       for (const timer of this.#timers) timer.unref();
     }
   }
@@ -228,11 +232,29 @@ export class JournalKeyValue implements KeyValue {
     return entry;
   }
 
-  #sweep(): void {
-    const now = this.#clock.now();
-    for (const [namespace, entries] of this.#namespaces) {
-      for (const [key, entry] of entries) if (entry.expiresAt !== undefined && entry.expiresAt <= now) entries.delete(key);
-      if (entries.size === 0) this.#namespaces.delete(namespace);
+  /**
+   * Drops expired entries (reads skip them anyway; this returns their memory), a slice at a time:
+   * one pass over 300k entries blocks the event loop for 20–35 ms here.
+   */
+  async #sweep(): Promise<void> {
+    if (this.#sweeping) return;
+    this.#sweeping = true;
+    try {
+      let now = this.#clock.now();
+      let visited = 0;
+      for (const [namespace, entries] of this.#namespaces) {
+        for (const [key, entry] of entries) {
+          if (entry.expiresAt !== undefined && entry.expiresAt <= now) entries.delete(key);
+          if (++visited % SWEEP_SLICE === 0) {
+            await new Promise((resolve) => setImmediate(resolve));
+            now = this.#clock.now();
+          }
+        }
+        // Between slices the namespace may have been emptied and created anew: drop only this map.
+        if (entries.size === 0 && this.#namespaces.get(namespace) === entries) this.#namespaces.delete(namespace);
+      }
+    } finally {
+      this.#sweeping = false;
     }
   }
 

@@ -1,4 +1,4 @@
-import { test, describe } from 'node:test';
+import { test, describe, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -260,6 +260,30 @@ describe('journal key-value store', () => {
       await kv.set('grant:7', 'token', true);
       assert.equal(await kv.get('grant:7', 'token'), true, 'a dropped namespace comes back on the next write');
       await kv.close();
+    }));
+
+  test('the minute sweep drops expired entries a slice at a time, yielding to the event loop between slices', () =>
+    withDir(async (dir) => {
+      mock.timers.enable({ apis: ['setInterval'] });
+      try {
+        const clock = fakeClock();
+        const kv = new JournalKeyValue(join(dir, 'kv.journal'), clock);
+        await kv.open();
+        await kv.set('kept', 'k', 1);
+        for (let n = 0; n < 40; n++) await Promise.all(Array.from({ length: 1000 }, (_, i) => kv.set(`ns${n}`, `k${i}`, i, { ttlSeconds: 30, durable: false })));
+        assert.equal(kv.namespaceCount, 41);
+        clock.advance(31_000);
+        mock.timers.tick(60_000); // starts the sweep
+        assert.ok(kv.namespaceCount > 1, 'the first slice ends before every namespace is swept');
+        let turns = 0;
+        while (kv.namespaceCount > 1 && turns++ < 100) await new Promise((resolve) => setImmediate(resolve));
+        assert.equal(kv.namespaceCount, 1, 'every expired entry (and its emptied namespace) is gone');
+        assert.ok(turns >= 3, `the sweep took several turns of the event loop (${turns})`);
+        assert.equal(await kv.get('kept', 'k'), 1);
+        await kv.close();
+      } finally {
+        mock.timers.reset();
+      }
     }));
 
   test('per-write cost does not grow with the number of entries: one appended line per set', () =>

@@ -57,11 +57,12 @@ export class AppendFile {
 
   /**
    * Atomically replaces the whole file (compaction) with `lines`, followed by whatever was appended
-   * while they were written and the lines `atSwap` returns (called once appends are held, just
-   * before the swap: for lines other processes appended), and returns the new file's size in bytes. Appends go on during the
-   * rewrite, to the current file, so a rewrite of a large file never stalls the writers (every
-   * sign-in waits for its appends); they wait only while the rewrite copies them and swaps the files.
-   * `lines` is written in batches, so a large file never exists as one string in memory.
+   * while they were written and the lines `atSwap` returns (called once appends are held, just before
+   * the swap: for lines other processes appended), and returns the new file's size in bytes.
+   *
+   * Appends go on during the rewrite, to the current file, so rewriting a large file never stalls
+   * the writers (every sign-in waits for its appends); they wait only while the rewrite copies them
+   * and swaps the files. `lines` is written in batches, so a large file never exists as one string.
    */
   async rewrite(lines: () => Iterable<string>, atSwap: () => Promise<string[]> = async () => []): Promise<number> {
     if (this.#appendedDuringRewrite) throw new Error(`${this.path} is already being rewritten`);
@@ -88,7 +89,8 @@ export class AppendFile {
         while (this.#writing) await this.#writing;
         // Replayed after the snapshot, these end on the current value of every key they touched.
         const others = await atSwap();
-        await write(this.#appendedDuringRewrite.join('') + others.map((line) => line + '\n').join(''));
+        const late = this.#appendedDuringRewrite.join('') + others.map((line) => line + '\n').join('');
+        if (late) await write(late);
       } finally {
         await out.close();
       }

@@ -16,8 +16,9 @@ import { seed, type SeedResult } from './seed.ts';
 import { startIdp, idpConfig, type IdpHandle } from './idp.ts';
 import { discoverOidc, discoverSaml } from './discovery.ts';
 import { runPhase, type PhaseOptions, type PhaseOutcome } from './driver/pool.ts';
-import type { DriverSetup, RefreshToken, ScenarioName, SignInRecord } from './driver/protocol.ts';
+import type { DriverSetup, OidcSetup, PhaseScenario, RefreshToken, SamlSetup, ScenarioName, SignInRecord } from './driver/protocol.ts';
 import { rssKbOf } from './proc.ts';
+import { startServer, type ServerHandle, type ServerSpec } from './child.ts';
 import { round } from './stats.ts';
 
 export const say = (text = '') => void process.stdout.write(text + '\n');
@@ -43,7 +44,7 @@ export class Bench {
   readonly totpSeed = randomBytes(8).toString('hex');
   readonly #stepBuffer: SharedArrayBuffer;
   readonly #cursorBuffer = new SharedArrayBuffer(4);
-  readonly #running = new Set<IdpHandle>();
+  readonly #running = new Set<ServerHandle>();
   readonly #ldapOps: LdapOpCounter;
   /** Directory profiles, looked up once and reused by every seed. */
   #profiles: User[] | undefined;
@@ -78,22 +79,29 @@ export class Bench {
     this.#running.add(idp);
     const idleRssMb = round(rssKbOf(idp.pid) / 1024, 1);
     say(`  IdP ${name} started (pid ${idp.pid}) in ${Math.round(performance.now() - start)} ms, idle RSS ${idleRssMb} MB`);
-    const setup: DriverSetup = {
-      idpUrl: idp.url,
-      users: this.options.users,
-      totpSeed: this.totpSeed,
-      stepBuffer: this.#stepBuffer,
-      cursorBuffer: this.#cursorBuffer,
-      mfaAcr: ACR.mfa,
-      oidc: await discoverOidc(idp.url, seeded),
-      saml: await discoverSaml(idp.url, seeded),
-    };
+    const setup = this.driverSetup(idp.url, await discoverOidc(idp.url, seeded.client), await discoverSaml(idp.url, seeded));
     return { name, config, seeded, idp, setup, port, dataDir, idleRssMb };
   }
 
+  /** What the driver workers need to sign in to the server at `url`; the TOTP bookkeeping is shared by every server of the run. */
+  driverSetup(url: string, oidc: OidcSetup, saml?: SamlSetup): DriverSetup {
+    return { idpUrl: url, users: this.options.users, totpSeed: this.totpSeed, stepBuffer: this.#stepBuffer, cursorBuffer: this.#cursorBuffer, mfaAcr: ACR.mfa, oidc, saml };
+  }
+
   async stop(instance: Instance): Promise<void> {
-    await instance.idp.stop();
-    this.#running.delete(instance.idp);
+    await this.stopServer(instance.idp);
+  }
+
+  /** Starts a server that `killAll` ends if the run fails. */
+  async startServer(spec: ServerSpec): Promise<ServerHandle> {
+    const server = await startServer(spec);
+    this.#running.add(server);
+    return server;
+  }
+
+  async stopServer(server: ServerHandle): Promise<void> {
+    await server.stop();
+    this.#running.delete(server);
   }
 
   /** kill -9 of every IdP still running (the run failed or was interrupted). */
@@ -104,15 +112,20 @@ export class Bench {
   }
 
   phase(instance: Instance, scenario: ScenarioName, concurrency: number, extra: Partial<PhaseOptions> = {}): Promise<PhaseOutcome> {
-    return runPhase(instance.setup, {
+    return this.phaseOn({ setup: instance.setup, pid: instance.idp.pid, dataDir: instance.dataDir }, scenario, concurrency, extra);
+  }
+
+  /** A phase against any server of the run (a Stepgate instance or the library floor's provider). */
+  phaseOn(server: { setup: DriverSetup; pid: number; dataDir: string }, scenario: PhaseScenario, concurrency: number, extra: Partial<PhaseOptions> = {}): Promise<PhaseOutcome> {
+    return runPhase(server.setup, {
       scenario,
       concurrency,
       workers: this.options.workers,
       warmupMs: this.options.warmup * 1000,
       durationMs: this.options.duration * 1000,
-      idpPid: instance.idp.pid,
+      idpPid: server.pid,
       slapdPid: this.slapd.pid,
-      dataDir: instance.dataDir,
+      dataDir: server.dataDir,
       ldapOps: this.#ldapOps,
       ...extra,
     });

@@ -18,7 +18,7 @@ async function get(url: string, accept: string): Promise<string> {
 }
 
 /** Endpoints are published with the public host name; the driver connects to loopback and keeps the Host. */
-export async function discoverOidc(idpUrl: string, seeded: SeedResult): Promise<OidcSetup> {
+export async function discoverOidc(idpUrl: string, client: SeedResult['client']): Promise<OidcSetup> {
   const discovery = JSON.parse(await get(`${idpUrl}/.well-known/openid-configuration`, 'application/json')) as Record<string, string>;
   const jwks = JSON.parse(await get(discovery.jwks_uri!, 'application/json')) as OidcSetup['jwks'];
   return {
@@ -26,9 +26,9 @@ export async function discoverOidc(idpUrl: string, seeded: SeedResult): Promise<
     authorizationEndpoint: discovery.authorization_endpoint!,
     tokenEndpoint: discovery.token_endpoint!,
     jwks,
-    clientId: seeded.client.id,
-    clientSecret: seeded.client.secret,
-    idTokenAlg: seeded.client.idTokenAlg,
+    clientId: client.id,
+    clientSecret: client.secret,
+    idTokenAlg: client.idTokenAlg,
     redirectUri: CLIENT_REDIRECT_URI,
     scope: 'openid profile email',
     extraParams: {},

@@ -20,6 +20,8 @@ export interface BenchOptions {
   /** Concurrency of that scale run. */
   scaleConcurrency: number;
   durability: boolean;
+  /** Also run the OIDC flows against oidc-provider alone (the library floor). */
+  floor: boolean;
   /** Seconds each machine-limit measurement runs. */
   limitSeconds: number;
   workers: number;
@@ -48,6 +50,7 @@ export const USAGE = `npm run bench -- [flags]
   --scale-sessions <n>    repeat OIDC at --scale-concurrency with this many sessions (default 100000; 0 = skip)
   --scale-concurrency <n> (default 8)
   --no-durability         skip the kill -9 restart check
+  --no-floor              skip the library floor (the OIDC code flow and refresh grant against oidc-provider alone)
   --limit-seconds <s>     seconds per machine-limit measurement (default 2)
   --workers <n>           load-driver threads (default: max(2, CPUs))
   --profile               also profile the IdP (--cpu-prof) during an extra phase at concurrency 8 and print the top functions
@@ -85,6 +88,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'scale-sessions': { type: 'string', default: '100000' },
       'scale-concurrency': { type: 'string', default: '8' },
       'no-durability': { type: 'boolean', default: false },
+      'no-floor': { type: 'boolean', default: false },
       'limit-seconds': { type: 'string', default: '2' },
       workers: { type: 'string', default: String(Math.max(2, availableParallelism())) },
       profile: { type: 'boolean', default: false },
@@ -118,6 +122,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     scaleSessions: Math.round(positive('scale-sessions', values['scale-sessions'], true)),
     scaleConcurrency: Math.round(positive('scale-concurrency', values['scale-concurrency'])),
     durability: !values['no-durability'],
+    floor: !values['no-floor'],
     limitSeconds: positive('limit-seconds', values['limit-seconds']),
     workers: Math.round(positive('workers', values.workers)),
     json: values.json,

@@ -15,7 +15,8 @@ import { measureLimits, type MachineLimits } from './limits.ts';
 import { Bench, refreshTokensOf, say, type Instance } from './bench.ts';
 import { SCENARIOS, type RefreshToken } from './driver/protocol.ts';
 import { selfCheck } from './driver/self-check.ts';
-import { limitsTable, partsCpuMs, partsOf, table, toRow, verdicts, verdictText, type PhaseRow } from './report.ts';
+import { floorGap, limitsTable, partsCpuMs, partsOf, table, toRow, verdicts, verdictText, type PhaseRow } from './report.ts';
+import { libraryFloor } from './floor.ts';
 import { profileRun, type ProfileSummary } from './profile.ts';
 import { durabilityRun, type DurabilityResult } from './durability.ts';
 import { scaleRun, type ScaleResult } from './scale.ts';
@@ -90,6 +91,13 @@ async function run(options: BenchOptions, tmp: string): Promise<void> {
 
     const result = await mainRun(bench, limits);
     let { main } = result;
+    // Right after the main phases, so the host's drift weighs on both alike.
+    let floor: PhaseRow[] | undefined;
+    if (options.floor && (options.scenarios.includes('oidc') || options.scenarios.includes('refresh'))) {
+      say('\nLibrary floor (the same OIDC flows against oidc-provider alone):');
+      floor = await libraryFloor(bench, limits, options.concurrency.includes(8) ? 8 : Math.max(...options.concurrency));
+      for (const row of floor) say(`  ${row.scenario} c=${row.concurrency}: ${row.signInsPerSecond}/s, ${row.errors + row.warmupErrors} errors, ${row.idpCpuMsPerSignIn} ms CPU/sign-in${row.errorSamples.length ? `\n    errors: ${row.errorSamples.join('\n            ')}` : ''}`);
+    }
     let steps: StepsResult | undefined;
     if (options.stepFlows > 0 && options.scenarios.includes('oidc')) {
       steps = await stepCosts(main, { flows: options.stepFlows, rounds: options.stepRounds, concurrency: 8 });
@@ -104,7 +112,7 @@ async function run(options: BenchOptions, tmp: string): Promise<void> {
 
     const { rows } = result;
     const finishedAt = new Date();
-    const targets = verdicts(rows, { seededSessions: options.sessions, scale, durability });
+    const targets = verdicts(rows, { seededSessions: options.sessions, scale, durability, floor });
     say(`\nResults (${meta.startedAt} – ${finishedAt.toISOString()}, load average now ${loadavg().map((value) => value.toFixed(2)).join(' ')}):`);
     say(table(rows));
     say('\n  IdP CPU ms: user+system CPU of the IdP process per sign-in (/proc). parts ms: one LDAP search+bind (client side),');
@@ -112,16 +120,17 @@ async function run(options: BenchOptions, tmp: string): Promise<void> {
     say('  LDAP ops: searches+binds the IdP sent per sign-in (slapd counters). store B: bytes appended to the data directory per sign-in.');
     say('  slapd ms, driver ms: CPU of slapd and of the load driver per sign-in (they share the machine with the IdP).');
     say(`  IdP RSS right after start with ${options.sessions} sessions: ${result.main.idleRssMb} MB.`);
+    if (floor) say(`\noidc-provider alone, same driver and ID Token algorithm (in memory; no directory, MFA, pages, policy, store or audit):\n${table(floor)}\n${floorGap(rows, floor)}`);
     if (steps) say(`\n${stepsTable(steps)}`);
     say('\nTargets:');
     say(verdictText(targets));
     if (options.json) {
       const end = { finishedAt: finishedAt.toISOString(), loadAverageAtEnd: loadavg().map((value) => round(value, 2)) };
-      const document = { meta: { ...meta, ...end }, limits, samlShape: result.samlShape, idleRssMb: result.main.idleRssMb, idpLogBytesDuringLoad: result.idpLogBytesDuringLoad, phases: rows, steps, scale, durability, profile, targets };
+      const document = { meta: { ...meta, ...end }, limits, samlShape: result.samlShape, idleRssMb: result.main.idleRssMb, idpLogBytesDuringLoad: result.idpLogBytesDuringLoad, phases: rows, libraryFloor: floor, steps, scale, durability, profile, targets };
       await writeFile(options.json, JSON.stringify(document, null, 2));
       say(`\nJSON written to ${options.json}`);
     }
-    const failed = rows.some((row) => row.errors + row.warmupErrors > 0) || scale?.rows.some((row) => row.errors + row.warmupErrors > 0) || (durability && !durability.passed);
+    const failed = [...rows, ...(floor ?? [])].some((row) => row.errors + row.warmupErrors > 0) || scale?.rows.some((row) => row.errors + row.warmupErrors > 0) || (durability && !durability.passed);
     if (failed) process.exitCode = 1;
   } finally {
     await bench?.killAll();

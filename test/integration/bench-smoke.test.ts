@@ -33,6 +33,12 @@ test('the benchmark runs every scenario end to end without errors and writes its
       assert.ok(phase.completed > 0, `${phase.scenario} completed no sign-in`);
       assert.ok(phase.idpCpuMsPerSignIn > 0 && phase.idpRssPeakMb > 0, `${phase.scenario}: IdP CPU and RSS are measured`);
     }
+    assert.deepEqual(result.libraryFloor.map((row: { scenario: string }) => row.scenario), ['floor-oidc', 'floor-refresh']);
+    for (const row of result.libraryFloor) {
+      assert.equal(row.errors + row.warmupErrors, 0, `${row.scenario}: ${row.errorSamples.join('; ')}`);
+      assert.ok(row.completed > 0 && row.idpCpuMsPerSignIn > 0, `${row.scenario}: sign-ins completed and the provider's CPU measured`);
+    }
+    assert.match(output, /oidc: Stepgate [\d.]+ ms, oidc-provider alone [\d.]+ ms: Stepgate adds/);
     for (const name of ['rs256Sign', 'es256Sign', 'totpVerify', 'ldapSearchBind']) assert.ok(result.limits[name].perSecond > 0, name);
     assert.equal(result.durability.passed, true, JSON.stringify(result.durability));
     assert.ok(result.durability.completedBeforeKill > 0);

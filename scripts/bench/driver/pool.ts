@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { sample, cpuMsOf, RssWatcher } from '../proc.ts';
 import { percentiles, round, type Percentiles } from '../stats.ts';
 import type { LdapOpCounter } from '../ldap.ts';
-import type { DriverSetup, PhaseClock, PhaseJob, PhaseResult, RefreshToken, ScenarioName, SeededSession, SignInRecord, WorkerMessage } from './protocol.ts';
+import type { DriverSetup, PhaseClock, PhaseJob, PhaseResult, PhaseScenario, RefreshToken, SeededSession, SignInRecord, WorkerMessage } from './protocol.ts';
 
 const WORKER = new URL('./worker.ts', import.meta.url);
 
 export interface PhaseOptions {
-  scenario: ScenarioName;
+  scenario: PhaseScenario;
   concurrency: number;
   /** Driver threads (each runs concurrency/workers loops). */
   workers: number;
@@ -33,7 +33,7 @@ export interface PhaseOptions {
 }
 
 export interface PhaseOutcome {
-  scenario: ScenarioName;
+  scenario: PhaseScenario;
   concurrency: number;
   workers: number;
   durationS: number;

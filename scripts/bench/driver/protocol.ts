@@ -3,11 +3,18 @@
 export const SCENARIOS = ['oidc', 'saml', 'refresh', 'sso'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
-export const SCENARIO_TITLES: Record<ScenarioName, string> = {
+/** The same OIDC flows against oidc-provider alone (scripts/bench/floor-provider.ts): the library floor. */
+export const FLOOR_SCENARIOS = ['floor-oidc', 'floor-refresh'] as const;
+export type FloorScenarioName = (typeof FLOOR_SCENARIOS)[number];
+export type PhaseScenario = ScenarioName | FloorScenarioName;
+
+export const SCENARIO_TITLES: Record<PhaseScenario, string> = {
   oidc: '(a) OIDC code+PKCE, password+TOTP, token exchange',
   saml: '(b) SAML Redirect, password+TOTP, signed Response',
   refresh: '(c) OIDC refresh-token grant',
   sso: '(d) SSO reuse, second app, no prompt',
+  'floor-oidc': 'oidc-provider alone: code+PKCE, token exchange (no directory, MFA, pages or disk)',
+  'floor-refresh': 'oidc-provider alone: refresh-token grant',
 };
 
 export interface OidcSetup {
@@ -53,7 +60,7 @@ export interface DriverSetup {
 }
 
 export interface PhaseJob {
-  scenario: ScenarioName;
+  scenario: PhaseScenario;
   /** Concurrent sign-in loops in this worker. */
   loops: number;
   /** refresh: the refresh tokens this worker owns (rotated in place). */

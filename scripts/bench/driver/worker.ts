@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createLocalJWKSet } from 'jose';
 import { HttpClient } from './http.ts';
 import { UserPicker } from './users.ts';
-import { oidcSignIn, refreshGrant, ssoReuse, type OidcContext } from './oidc.ts';
+import { floorSignIn, oidcSignIn, refreshGrant, ssoReuse, type OidcContext } from './oidc.ts';
 import { samlContext, samlSignIn } from './saml.ts';
 import type { DriverSetup, PhaseClock, PhaseJob, PhaseResult, RefreshToken, SignInOutcome, SignInRecord, WorkerMessage } from './protocol.ts';
 
@@ -39,7 +39,12 @@ function iteration(http: HttpClient, result: PhaseResult): Iteration {
       if (sessions.length === 0) throw new Error('no pre-existing sessions for this worker');
       return (loop, round) => ssoReuse(ctx, sessions[(round * job.loops + loop) % sessions.length]!);
     }
-    case 'refresh': {
+    case 'floor-oidc': {
+      const ctx = oidc();
+      return () => floorSignIn(ctx);
+    }
+    case 'refresh':
+    case 'floor-refresh': {
       const ctx = oidc();
       const tokens: RefreshToken[] = job.refreshTokens ?? [];
       result.refreshTokens = tokens;

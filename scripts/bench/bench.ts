@@ -104,7 +104,7 @@ export class Bench {
     this.#running.delete(server);
   }
 
-  /** kill -9 of every IdP still running (the run failed or was interrupted). */
+  /** kill -9 of every server still running (the run failed or was interrupted). */
   async killAll(): Promise<void> {
     for (const idp of this.#running) await idp.kill().catch(() => undefined);
     this.#running.clear();

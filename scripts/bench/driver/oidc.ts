@@ -91,15 +91,21 @@ async function finish(ctx: OidcContext, reply: Reply, flow: { state: string; non
   return tokens;
 }
 
-/** (a) A new browser: authorization request, password, TOTP, code, token exchange. */
-export async function oidcSignIn(ctx: OidcContext): Promise<SignInOutcome> {
-  const jar = new Jar();
+/** A fresh state, nonce and PKCE verifier, and the authorization request with them, redirects followed. */
+async function authorize(ctx: OidcContext, jar: Jar, extraQuery = ''): Promise<{ reply: Reply; state: string; nonce: string; verifier: string }> {
   const state = random();
   const nonce = random();
   const verifier = random(32);
-  const first = await ctx.http.follow('GET', authorizationUrl(ctx.setup, state, nonce, verifier), { jar });
+  const reply = await ctx.http.follow('GET', authorizationUrl(ctx.setup, state, nonce, verifier) + extraQuery, { jar });
+  return { reply, state, nonce, verifier };
+}
+
+/** (a) A new browser: authorization request, password, TOTP, code, token exchange. */
+export async function oidcSignIn(ctx: OidcContext): Promise<SignInOutcome> {
+  const jar = new Jar();
+  const { reply: first, ...flow } = await authorize(ctx, jar);
   const { reply, user, step } = await passwordThenTotp(ctx.http, jar, first, ctx.users);
-  const tokens = await finish(ctx, reply, { state, nonce, verifier, user });
+  const tokens = await finish(ctx, reply, { ...flow, user });
   return { record: { user, totpStep: step, sessionId: jar.get('sg_session'), refreshToken: tokens.refresh_token, at: Date.now() }, evidence: { idToken: tokens.id_token } };
 }
 
@@ -109,13 +115,9 @@ export async function oidcSignIn(ctx: OidcContext): Promise<SignInOutcome> {
  * token exchange and id_token checks.
  */
 export async function floorSignIn(ctx: OidcContext): Promise<SignInOutcome> {
-  const jar = new Jar();
-  const state = random();
-  const nonce = random();
-  const verifier = random(32);
   const user = ctx.users.next();
-  const reply = await ctx.http.follow('GET', `${authorizationUrl(ctx.setup, state, nonce, verifier)}&login_hint=${userId(user)}`, { jar });
-  const tokens = await finish(ctx, reply, { state, nonce, verifier, user });
+  const { reply, ...flow } = await authorize(ctx, new Jar(), `&login_hint=${userId(user)}`);
+  const tokens = await finish(ctx, reply, { ...flow, user });
   return { record: { user, refreshToken: tokens.refresh_token, at: Date.now() }, evidence: { idToken: tokens.id_token } };
 }
 
@@ -124,12 +126,9 @@ export async function ssoReuse(ctx: OidcContext, session: { id: string; user: nu
   const jar = new Jar();
   jar.set('sg_session', session.id);
   jar.set('sg_bb', random(18)); // the browser-binding cookie a returning browser already has
-  const state = random();
-  const nonce = random();
-  const verifier = random(32);
-  const reply = await ctx.http.follow('GET', authorizationUrl(ctx.setup, state, nonce, verifier), { jar });
+  const { reply, ...flow } = await authorize(ctx, jar);
   if (reply.status === 200) throw new BenchError('sso reuse', `a page was shown instead of a redirect: ${reply.body.replace(/\s+/g, ' ').slice(0, 200)}`);
-  const tokens = await finish(ctx, reply, { state, nonce, verifier, user: session.user });
+  const tokens = await finish(ctx, reply, { ...flow, user: session.user });
   return { record: { user: session.user, sessionId: session.id, at: Date.now() }, evidence: { idToken: tokens.id_token } };
 }
 

@@ -20,7 +20,7 @@ export interface BenchOptions {
   /** Concurrency of that scale run. */
   scaleConcurrency: number;
   durability: boolean;
-  /** Also run the OIDC flows against oidc-provider alone (the library floor). */
+  /** Also run the OIDC flows against oidc-provider alone (the library floor) and the minimal server (the machine floor). */
   floor: boolean;
   /** Seconds each machine-limit measurement runs. */
   limitSeconds: number;
@@ -50,7 +50,8 @@ export const USAGE = `npm run bench -- [flags]
   --scale-sessions <n>    repeat OIDC at --scale-concurrency with this many sessions (default 100000; 0 = skip)
   --scale-concurrency <n> (default 8)
   --no-durability         skip the kill -9 restart check
-  --no-floor              skip the library floor (the OIDC code flow and refresh grant against oidc-provider alone)
+  --no-floor              skip the floors: the OIDC code flow and refresh grant against oidc-provider alone
+                          and against the minimal server (LDAP search+bind, TOTP, one signature, nothing else)
   --limit-seconds <s>     seconds per machine-limit measurement (default 2)
   --workers <n>           load-driver threads (default: max(2, CPUs))
   --profile               also profile the IdP (--cpu-prof) during an extra phase at concurrency 8 and print the top functions

@@ -16,7 +16,7 @@ import { Bench, refreshTokensOf, say, type Instance } from './bench.ts';
 import { SCENARIOS, type RefreshToken } from './driver/protocol.ts';
 import { selfCheck } from './driver/self-check.ts';
 import { floorGap, limitsTable, partsCpuMs, partsOf, table, toRow, verdicts, verdictText, type PhaseRow } from './report.ts';
-import { libraryFloor } from './floor.ts';
+import { libraryFloor, machineFloor } from './floor.ts';
 import { profileRun, type ProfileSummary } from './profile.ts';
 import { durabilityRun, type DurabilityResult } from './durability.ts';
 import { scaleRun, type ScaleResult } from './scale.ts';
@@ -91,11 +91,12 @@ async function run(options: BenchOptions, tmp: string): Promise<void> {
 
     const result = await mainRun(bench, limits);
     let { main } = result;
-    // Right after the main phases, so the host's drift weighs on both alike.
+    // Right after the main phases, so the host's drift weighs on all alike.
     let floor: PhaseRow[] | undefined;
     if (options.floor && (options.scenarios.includes('oidc') || options.scenarios.includes('refresh'))) {
-      say('\nLibrary floor (the same OIDC flows against oidc-provider alone):');
-      floor = await libraryFloor(bench, limits, options.concurrency.includes(8) ? 8 : Math.max(...options.concurrency));
+      say('\nFloors (the same OIDC flows against oidc-provider alone, then against the minimal server):');
+      const concurrency = options.concurrency.includes(8) ? 8 : Math.max(...options.concurrency);
+      floor = [...(await libraryFloor(bench, limits, concurrency)), ...(await machineFloor(bench, limits, concurrency))];
       for (const row of floor) say(`  ${row.scenario} c=${row.concurrency}: ${row.signInsPerSecond}/s, ${row.errors + row.warmupErrors} errors, ${row.idpCpuMsPerSignIn} ms CPU/sign-in${row.errorSamples.length ? `\n    errors: ${row.errorSamples.join('\n            ')}` : ''}`);
     }
     let steps: StepsResult | undefined;
@@ -120,13 +121,16 @@ async function run(options: BenchOptions, tmp: string): Promise<void> {
     say('  LDAP ops: searches+binds the IdP sent per sign-in (slapd counters). store B: bytes appended to the data directory per sign-in.');
     say('  slapd ms, driver ms: CPU of slapd and of the load driver per sign-in (they share the machine with the IdP).');
     say(`  IdP RSS right after start with ${options.sessions} sessions: ${result.main.idleRssMb} MB.`);
-    if (floor) say(`\noidc-provider alone, same driver and ID Token algorithm (in memory; no directory, MFA, pages, policy, store or audit):\n${table(floor)}\n${floorGap(rows, floor)}`);
+    if (floor) {
+      say('\nFloors, same driver and ID Token algorithm: oidc-provider alone (in memory; no directory, MFA, pages, policy, store or audit),');
+      say(`and the minimal server (LDAP search+bind, TOTP check, one signature; in memory, nothing else):\n${table(floor)}\n${floorGap(rows, floor)}`);
+    }
     if (steps) say(`\n${stepsTable(steps)}`);
     say('\nTargets:');
     say(verdictText(targets));
     if (options.json) {
       const end = { finishedAt: finishedAt.toISOString(), loadAverageAtEnd: loadavg().map((value) => round(value, 2)) };
-      const document = { meta: { ...meta, ...end }, limits, samlShape: result.samlShape, idleRssMb: result.main.idleRssMb, idpLogBytesDuringLoad: result.idpLogBytesDuringLoad, phases: rows, libraryFloor: floor, steps, scale, durability, profile, targets };
+      const document = { meta: { ...meta, ...end }, limits, samlShape: result.samlShape, idleRssMb: result.main.idleRssMb, idpLogBytesDuringLoad: result.idpLogBytesDuringLoad, phases: rows, libraryFloor: floor?.filter((row) => row.scenario.startsWith('floor-')), machineFloor: floor?.filter((row) => row.scenario.startsWith('minimal-')), steps, scale, durability, profile, targets };
       await writeFile(options.json, JSON.stringify(document, null, 2));
       say(`\nJSON written to ${options.json}`);
     }

@@ -3,8 +3,11 @@
 export const SCENARIOS = ['oidc', 'saml', 'refresh', 'sso'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
-/** The same OIDC flows against oidc-provider alone (scripts/bench/floor-provider.ts): the library floor. */
-export const FLOOR_SCENARIOS = ['floor-oidc', 'floor-refresh'] as const;
+/**
+ * The same OIDC flows against the two reference servers: oidc-provider alone (scripts/bench/floor-provider.ts,
+ * the library floor) and the issue's minimal server (scripts/bench/minimal-idp.ts, the machine floor).
+ */
+export const FLOOR_SCENARIOS = ['floor-oidc', 'floor-refresh', 'minimal-oidc', 'minimal-refresh'] as const;
 export type FloorScenarioName = (typeof FLOOR_SCENARIOS)[number];
 export type PhaseScenario = ScenarioName | FloorScenarioName;
 
@@ -15,6 +18,8 @@ export const SCENARIO_TITLES: Record<PhaseScenario, string> = {
   sso: '(d) SSO reuse, second app, no prompt',
   'floor-oidc': 'oidc-provider alone: code+PKCE, token exchange (no directory, MFA, pages or disk)',
   'floor-refresh': 'oidc-provider alone: refresh-token grant',
+  'minimal-oidc': 'minimal server: code+PKCE, password+TOTP, token exchange (LDAP search+bind, TOTP, one signature, nothing else)',
+  'minimal-refresh': 'minimal server: refresh-token grant',
 };
 
 export interface OidcSetup {

@@ -24,7 +24,8 @@ function iteration(http: HttpClient, result: PhaseResult): Iteration {
     return { http, setup: setup.oidc, users, mfaAcr: setup.mfaAcr, jwks: createLocalJWKSet(setup.oidc.jwks as never) };
   };
   switch (job.scenario) {
-    case 'oidc': {
+    case 'oidc':
+    case 'minimal-oidc': {
       const ctx = oidc();
       return () => oidcSignIn(ctx);
     }
@@ -44,7 +45,8 @@ function iteration(http: HttpClient, result: PhaseResult): Iteration {
       return () => floorSignIn(ctx);
     }
     case 'refresh':
-    case 'floor-refresh': {
+    case 'floor-refresh':
+    case 'minimal-refresh': {
       const ctx = oidc();
       const tokens: RefreshToken[] = job.refreshTokens ?? [];
       result.refreshTokens = tokens;

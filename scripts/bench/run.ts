@@ -123,7 +123,7 @@ async function run(options: BenchOptions, tmp: string): Promise<void> {
     say(`  IdP RSS right after start with ${options.sessions} sessions: ${result.main.idleRssMb} MB.`);
     if (floor) {
       say('\nFloors, same driver and ID Token algorithm: oidc-provider alone (in memory; no directory, MFA, pages, policy, store or audit),');
-      say(`and the minimal server (LDAP search+bind, TOTP check, one signature; in memory, nothing else):\n${table(floor)}\n${floorGap(rows, floor)}`);
+      say(`and the minimal server (LDAP search+bind, TOTP check, one signature; in memory, nothing else):\n${table(floor)}\n${floorGap(rows, floor, options.idTokenAlg)}`);
     }
     if (steps) say(`\n${stepsTable(steps)}`);
     say('\nTargets:');

@@ -22,12 +22,13 @@ import type { MinimalIdpConfig } from './minimal-idp.ts';
 import type { PhaseScenario } from './driver/protocol.ts';
 import { partsCpuMs, partsOf, toRow, type PhaseRow } from './report.ts';
 import type { MachineLimits } from './limits.ts';
+import type { IdTokenAlg } from './options.ts';
 
 interface Reference {
   name: string;
   script: string;
   /** The server's configuration, as the environment variable it reads. */
-  env: (port: number, client: { id: string; secret: string }) => Record<string, string>;
+  env: (port: number, client: { id: string; secret: string; idTokenAlg: IdTokenAlg; redirectUri: string }) => Record<string, string>;
   readyText: string;
   /** A sign-in (whose refresh tokens the second phase uses), then a refresh grant. */
   scenarios: [PhaseScenario, PhaseScenario];
@@ -36,7 +37,7 @@ interface Reference {
 async function referencePhases(bench: Bench, limits: MachineLimits, concurrency: number, reference: Reference): Promise<PhaseRow[]> {
   const { options } = bench;
   const port = await freePort();
-  const client = { id: 'bench-reference', secret: randomBytes(24).toString('base64url'), idTokenAlg: options.idTokenAlg };
+  const client = { id: 'bench-reference', secret: randomBytes(24).toString('base64url'), idTokenAlg: options.idTokenAlg, redirectUri: CLIENT_REDIRECT_URI };
   const dataDir = join(bench.tmp, reference.scenarios[0]); // stays empty: the references keep everything in memory
   await mkdir(dataDir, { recursive: true });
   const url = `http://localhost:${port}`;
@@ -58,7 +59,7 @@ export function libraryFloor(bench: Bench, limits: MachineLimits, concurrency: n
   return referencePhases(bench, limits, concurrency, {
     name: 'the floor provider',
     script: 'scripts/bench/floor-provider.ts',
-    env: (port, client) => ({ FLOOR_PROVIDER: JSON.stringify({ port, client: { ...client, idTokenAlg: bench.options.idTokenAlg, redirectUri: CLIENT_REDIRECT_URI } } satisfies FloorProviderConfig) }),
+    env: (port, client) => ({ FLOOR_PROVIDER: JSON.stringify({ port, client } satisfies FloorProviderConfig) }),
     readyText: 'floor provider ready',
     scenarios: ['floor-oidc', 'floor-refresh'],
   });
@@ -75,7 +76,7 @@ export function machineFloor(bench: Bench, limits: MachineLimits, concurrency: n
         port,
         ldap: { url: slapd.url, bindDn: slapd.serviceDn, password: slapd.servicePassword, usersBaseDn: `ou=people,${BASE_DN}` },
         totpSeed: bench.totpSeed,
-        client: { ...client, idTokenAlg: bench.options.idTokenAlg, redirectUri: CLIENT_REDIRECT_URI },
+        client,
         mfaAcr: ACR.mfa,
       } satisfies MinimalIdpConfig),
     }),

@@ -1,5 +1,5 @@
 /**
- * The machine minimum: the issue's "minimal Node 24 server doing the same work" (an LDAP search and
+ * The machine floor: the issue's "minimal Node 24 server doing the same work" (an LDAP search and
  * bind, a TOTP check, one ID Token signature, the HTTP round trips), built to speak the same OIDC code
  * flow as Stepgate, so the bench's unchanged OIDC sign-in and refresh scenarios run against it and
  * check every answer (forms, redirect, PKCE, client authentication, id_token signature and claims).

@@ -11,9 +11,10 @@
  * Run by `npm run bench` (scripts/bench/floor.ts) with MINIMAL_IDP set; prints "minimal idp ready".
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createHash, generateKeyPairSync, randomBytes, sign, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { Client, EqualityFilter } from 'ldapts';
 import { base32Decode, benchSecret, verifyTotp } from './driver/totp.ts';
+import { safeEqual } from '../../src/core/secret-box.ts';
 
 export interface MinimalIdpConfig {
   port: number;
@@ -86,12 +87,6 @@ const json = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('ba
 
 class Refused extends Error {}
 
-function same(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
-}
-
 async function form(req: IncomingMessage): Promise<URLSearchParams> {
   let body = '';
   req.setEncoding('utf8');
@@ -158,14 +153,14 @@ function totp(res: ServerResponse, tx: string, fields: URLSearchParams): void {
 function token(req: IncomingMessage, res: ServerResponse, fields: URLSearchParams): void {
   const [scheme, credentials] = (req.headers.authorization ?? '').split(' ');
   const [clientId, secret] = Buffer.from(credentials ?? '', 'base64').toString().split(':').map(decodeURIComponent);
-  if (scheme !== 'Basic' || clientId !== config.client.id || !same(secret ?? '', config.client.secret)) throw new Refused('invalid_client');
+  if (scheme !== 'Basic' || clientId !== config.client.id || !safeEqual(secret ?? '', config.client.secret)) throw new Refused('invalid_client');
   let grant: Grant | undefined;
   if (fields.get('grant_type') === 'authorization_code') {
     const code = fields.get('code') ?? '';
     grant = codes.get(code);
     codes.delete(code);
     const verifier = createHash('sha256').update(fields.get('code_verifier') ?? '').digest('base64url');
-    if (!grant || fields.get('redirect_uri') !== config.client.redirectUri || !same(verifier, grant.challenge)) throw new Refused('invalid_grant');
+    if (!grant || fields.get('redirect_uri') !== config.client.redirectUri || !safeEqual(verifier, grant.challenge)) throw new Refused('invalid_grant');
   } else if (fields.get('grant_type') === 'refresh_token') {
     const presented = fields.get('refresh_token') ?? '';
     const sub = refreshTokens.get(presented);

@@ -1,6 +1,15 @@
-import { open, rename, type FileHandle } from 'node:fs/promises';
+import { open, rename, stat, type FileHandle } from 'node:fs/promises';
+import { FileLock } from './file-lock.ts';
 
 const REWRITE_BATCH_CHARS = 1 << 20;
+
+/**
+ * `owner`: the one process that rewrites (compacts) the file. `guest`: another process that only
+ * appends (the admin CLI). A rewrite swaps in a new file by rename; a guest's handle may still be
+ * on the old one, and a line written there would be lost. So the owner swaps, and a guest checks it
+ * holds the current file and writes, under one lock between them.
+ */
+export type AppendRole = 'owner' | 'guest';
 
 /**
  * Appends lines to a file with group commit: concurrent appends share one write(2), and each caller's
@@ -8,6 +17,8 @@ const REWRITE_BATCH_CHARS = 1 << 20;
  */
 export class AppendFile {
   readonly path: string;
+  readonly #role: AppendRole;
+  readonly #swapLock: FileLock;
   #handle: FileHandle | undefined;
   #pending: Array<{ line: string; done: (error?: unknown) => void }> = [];
   #writing: Promise<void> | undefined;
@@ -16,8 +27,10 @@ export class AppendFile {
   /** The short moment a rewrite copies those appends and swaps the files: new appends wait. */
   #swapping = false;
 
-  constructor(path: string) {
+  constructor(path: string, role: AppendRole = 'owner') {
     this.path = path;
+    this.#role = role;
+    this.#swapLock = new FileLock(`${path}.lock`);
   }
 
   async open(): Promise<void> {
@@ -43,9 +56,9 @@ export class AppendFile {
       const batch = this.#pending;
       this.#pending = [];
       try {
-        if (!this.#handle) throw new Error(`${this.path} is not open`);
         const text = batch.map((item) => item.line + '\n').join('');
-        await this.#handle.write(text);
+        if (this.#role === 'guest') await this.#swapLock.hold(() => this.#writeToCurrentFile(text));
+        else await this.#openHandle().write(text);
         this.#appendedDuringRewrite?.push(text);
         for (const item of batch) item.done();
       } catch (error) {
@@ -53,6 +66,21 @@ export class AppendFile {
       }
     }
     this.#writing = undefined;
+  }
+
+  #openHandle(): FileHandle {
+    if (!this.#handle) throw new Error(`${this.path} is not open`);
+    return this.#handle;
+  }
+
+  /** A guest's write: if the owner swapped the file since this handle was opened, reopen by path first. */
+  async #writeToCurrentFile(text: string): Promise<void> {
+    const [held, current] = await Promise.all([this.#openHandle().stat(), stat(this.path)]);
+    if (held.ino !== current.ino || held.dev !== current.dev) {
+      await this.#handle!.close();
+      this.#handle = await open(this.path, 'a');
+    }
+    await this.#handle!.write(text);
   }
 
   /**
@@ -87,15 +115,23 @@ export class AppendFile {
         if (batch) await write(batch);
         this.#swapping = true;
         while (this.#writing) await this.#writing;
-        // Replayed after the snapshot, these end on the current value of every key they touched.
-        const others = await atSwap();
-        const late = this.#appendedDuringRewrite.join('') + others.map((line) => line + '\n').join('');
-        if (late) await write(late);
-      } finally {
+      } catch (error) {
         await out.close();
+        throw error;
       }
-      // Renamed first: if that fails, the current file (still complete) stays open for appends.
-      await rename(temporary, this.path);
+      // Guests wait from here to the swap, so none appends to the old file after its lines were read.
+      await this.#swapLock.hold(async () => {
+        try {
+          // Replayed after the snapshot, these end on the current value of every key they touched.
+          const others = await atSwap();
+          const late = this.#appendedDuringRewrite!.join('') + others.map((line) => line + '\n').join('');
+          if (late) await write(late);
+        } finally {
+          await out.close();
+        }
+        // Renamed first: if that fails, the current file (still complete) stays open for appends.
+        await rename(temporary, this.path);
+      });
       await this.#handle?.close();
       this.#handle = await open(this.path, 'a');
       return bytes;

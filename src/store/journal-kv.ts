@@ -95,7 +95,7 @@ export class JournalKeyValue implements KeyValue {
   #sweeping = false;
 
   constructor(path: string, clock: Clock, options: JournalOptions = { owner: true }) {
-    this.#journal = new AppendFile(path);
+    this.#journal = new AppendFile(path, options.owner ? 'owner' : 'guest');
     this.#clock = clock;
     this.#options = options;
   }

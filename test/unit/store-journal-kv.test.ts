@@ -1,12 +1,13 @@
 import { test, describe, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, writeFile, utimes, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { JournalKeyValue } from '../../src/store/journal-kv.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { AppendFile } from '../../src/store/append-file.ts';
+import { FileLock } from '../../src/store/file-lock.ts';
 
 function fakeClock(start = 1_000_000) {
   let now = start;
@@ -171,6 +172,57 @@ describe('journal key-value store', () => {
       await reopened.open();
       assert.deepEqual(await reopened.get('mfa', 'carol'), { locked: false });
       assert.equal(await reopened.count('bulk'), 20_001);
+      await reopened.close();
+    }));
+
+  test('a CLI that opened the journal before a compaction swapped it still writes into the journal the server reads', () =>
+    withDir(async (dir) => {
+      const clock = { now: () => Date.now() };
+      const path = join(dir, 'kv.journal');
+      const cli = new JournalKeyValue(path, clock, { owner: false });
+      await cli.open();
+      // The server's start compacts (rewrites and renames) the journal the CLI already holds open.
+      const server = new JournalKeyValue(path, clock);
+      await server.open();
+      await cli.set('mfa', 'dave', { locked: false });
+      await cli.close();
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      assert.deepEqual(await server.get('mfa', 'dave'), { locked: false }, 'the running server picked the line up');
+      await server.close();
+      const reopened = new JournalKeyValue(path, clock);
+      await reopened.open();
+      assert.deepEqual(await reopened.get('mfa', 'dave'), { locked: false }, 'the line is in the journal on disk');
+      await reopened.close();
+    }));
+
+  test('CLI writes racing repeated compactions are all kept', () =>
+    withDir(async (dir) => {
+      const clock = { now: () => Date.now() };
+      const path = join(dir, 'kv.journal');
+      const server = new JournalKeyValue(path, clock);
+      await server.open();
+      const cli = new JournalKeyValue(path, clock, { owner: false });
+      await cli.open();
+      let serverDone = false;
+      // A small live set rewritten over and over: a compaction every 20,000 lines.
+      const churn = (async () => {
+        for (let round = 0; round < 80; round += 1) await Promise.all(Array.from({ length: 1000 }, (_, i) => server.set('churn', `k${i % 50}`, round)));
+        serverDone = true;
+      })();
+      let written = 0;
+      while (!serverDone) {
+        await cli.set('cli', `k${written}`, written);
+        written += 1;
+      }
+      await churn;
+      await cli.close();
+      await server.close();
+      assert.ok(written > 20, `the CLI wrote during the churn (${written} writes)`);
+      const reopened = new JournalKeyValue(path, clock);
+      await reopened.open();
+      const missing = [];
+      for (let i = 0; i < written; i += 1) if ((await reopened.get('cli', `k${i}`)) !== i) missing.push(i);
+      assert.deepEqual(missing, [], 'no CLI write was lost');
       await reopened.close();
     }));
 
@@ -344,6 +396,64 @@ describe('append file', () => {
       await file.append('second');
       await file.close();
       assert.equal(await readFile(path, 'utf8'), 'first\nsecond\n');
+    }));
+});
+
+describe('file lock', () => {
+  test('one holder at a time; the next waits for the release', () =>
+    withDir(async (dir) => {
+      const lock = new FileLock(join(dir, 'x.lock'));
+      const order: string[] = [];
+      let releaseFirst!: () => void;
+      const first = lock.hold(async () => {
+        order.push('first in');
+        await new Promise<void>((resolve) => (releaseFirst = resolve));
+        order.push('first out');
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const second = lock.hold(async () => void order.push('second in'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(order, ['first in'], 'the second holder waits');
+      releaseFirst();
+      await Promise.all([first, second]);
+      assert.deepEqual(order, ['first in', 'first out', 'second in']);
+      await assert.rejects(access(join(dir, 'x.lock')), 'no lock file is left behind');
+    }));
+
+  test('a lock left by a process that died holding it is taken over', () =>
+    withDir(async (dir) => {
+      const child = spawn(process.execPath, ['-e', '']);
+      await new Promise((resolve) => child.once('exit', resolve));
+      await writeFile(join(dir, 'x.lock'), `${child.pid} abc`);
+      let ran = false;
+      await new FileLock(join(dir, 'x.lock')).hold(async () => void (ran = true));
+      assert.ok(ran);
+    }));
+
+  test('a lock file whose holder died before writing its pid is taken over after a while, not at once', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'x.lock');
+      await writeFile(path, '');
+      const lock = new FileLock(path);
+      const started = Date.now();
+      // Fresh and empty: maybe a holder between creating it and writing its pid, so it is waited for.
+      const waited = lock.hold(async () => Date.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const old = new Date(Date.now() - 10_000);
+      await utimes(path, old, old);
+      assert.ok((await waited) >= 100);
+    }));
+
+  test('a lock held by a live process is not taken over', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'x.lock');
+      const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600)']);
+      await writeFile(path, `${child.pid} abc`);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const started = Date.now();
+      await new FileLock(path).hold(async () => undefined);
+      await exited;
+      assert.ok(Date.now() - started >= 400, 'it waited for the holder to end');
     }));
 });
 

@@ -1,0 +1,75 @@
+import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { randomId } from '../core/ids.ts';
+
+/** How long a holder may keep others waiting; holds last milliseconds (one write, or a file swap). */
+const WAIT_LIMIT_MS = 10_000;
+/** A lock file still without a pid this long after its creation was left by a holder that died creating it. */
+const UNWRITTEN_LIMIT_MS = 2_000;
+
+/**
+ * A short lock between processes on one machine: a lock file created exclusively (O_EXCL), holding
+ * the holder's pid. Node has no flock(2); this is its portable equivalent. A holder that died while
+ * holding it (kill -9) leaves the file behind: a waiter that finds its pid gone removes it.
+ */
+export class FileLock {
+  readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  async hold<T>(work: () => Promise<T>): Promise<T> {
+    const token = await this.#acquire();
+    try {
+      return await work();
+    } finally {
+      await this.#release(token);
+    }
+  }
+
+  async #acquire(): Promise<string> {
+    const token = `${process.pid} ${randomId(9)}`;
+    const deadline = Date.now() + WAIT_LIMIT_MS;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const handle = await open(this.path, 'wx');
+        try {
+          await handle.writeFile(token);
+        } finally {
+          await handle.close();
+        }
+        return token;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      if (await this.#heldByTheDead()) {
+        await unlink(this.path).catch(() => undefined);
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`${this.path} has been locked for over ${WAIT_LIMIT_MS / 1000} s by a running process`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1 + attempt, 10)));
+    }
+  }
+
+  async #heldByTheDead(): Promise<boolean> {
+    const holder = await readFile(this.path, 'utf8').catch(() => undefined);
+    if (holder === undefined) return false; // released meanwhile: try again
+    const pid = Number(holder.split(' ')[0]);
+    if (!holder || !Number.isInteger(pid) || pid <= 0) {
+      const created = await stat(this.path).then((info) => info.mtimeMs).catch(() => Date.now());
+      return Date.now() - created > UNWRITTEN_LIMIT_MS;
+    }
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  }
+
+  /** Removes the lock file only while it is still ours (a waiter may have judged us dead and taken over). */
+  async #release(token: string): Promise<void> {
+    const holder = await readFile(this.path, 'utf8').catch(() => '');
+    if (holder === token) await unlink(this.path).catch(() => undefined);
+  }
+}

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import type { Collection } from './store.ts';
+import { FileLock } from './file-lock.ts';
 
 type Document = { version: number; collections: Record<string, Record<string, unknown>> };
 
@@ -36,15 +37,20 @@ export class LowdbCollections {
   #checkedAt = 0;
   /** Read-change-write cycles run one after another; concurrent puts would otherwise overwrite each other. */
   #writes: Promise<void> = Promise.resolve();
+  /** The same between processes (the server and the CLI): lowdb also writes through one shared temp file name. */
+  readonly #lock: FileLock;
 
   constructor(path: string) {
     this.#path = path;
+    this.#lock = new FileLock(`${path}.lock`);
     this.#db = new Low<Document>(new JSONFile<Document>(path), { version: 1, collections: {} });
   }
 
   async open(): Promise<void> {
-    await this.#db.read();
-    if (!existsSync(this.#path)) await this.#db.write();
+    await this.#lock.hold(async () => {
+      await this.#db.read();
+      if (!existsSync(this.#path)) await this.#db.write();
+    });
     this.#mtimeMs = (await stat(this.#path)).mtimeMs;
     this.#checkedAt = Date.now();
   }
@@ -63,12 +69,14 @@ export class LowdbCollections {
   }
 
   #mutate(change: (document: Document) => void): Promise<void> {
-    const run = this.#writes.then(async () => {
-      await this.#db.read(); // merge with writes made by other processes since our last read
-      change(this.#db.data);
-      await this.#db.write();
-      this.#mtimeMs = (await stat(this.#path)).mtimeMs;
-    });
+    const run = this.#writes.then(() =>
+      this.#lock.hold(async () => {
+        await this.#db.read(); // merge with writes made by other processes since our last read
+        change(this.#db.data);
+        await this.#db.write();
+        this.#mtimeMs = (await stat(this.#path)).mtimeMs;
+      }),
+    );
     this.#writes = run.catch(() => undefined);
     return run;
   }

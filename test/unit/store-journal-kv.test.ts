@@ -484,6 +484,22 @@ describe('lowdb store', () => {
       await store.close();
     }));
 
+  test('puts from two processes at once are all kept (each read-change-write holds the file lock)', () =>
+    withDir(async (dir) => {
+      // Two stores on one data directory stand for the server and the admin CLI.
+      const server = await new LowdbStore(dir, { now: () => Date.now() }).open();
+      const cli = await new LowdbStore(dir, { now: () => Date.now() }, { owner: false }).open();
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => [server.collection<{ id: string }>('sp').put({ id: `server${i}` }), cli.collection<{ id: string }>('sp').put({ id: `cli${i}` })]).flat(),
+      );
+      await cli.close();
+      await server.close();
+      const reopened = await new LowdbStore(dir, { now: () => Date.now() }).open();
+      const ids = (await reopened.collection<{ id: string }>('sp').list()).map((record) => record.id);
+      assert.equal(ids.length, 40, `kept: ${ids.sort().join(' ')}`);
+      await reopened.close();
+    }));
+
   test('audit events are appended and read newest first', () =>
     withDir(async (dir) => {
       const store = await new LowdbStore(dir, { now: () => Date.now() }).open();

@@ -10,7 +10,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import type { Config } from '../../src/config/schema.ts';
-import type { Collection, Store } from '../../src/store/store.ts';
+import type { Collection, CollectionOptions, Store } from '../../src/store/store.ts';
 import type { User } from '../../src/core/types.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
@@ -84,10 +84,11 @@ function spMetadata(certBody: string): string {
  */
 function collecting(store: Store): { store: Store; collected: Map<string, Map<string, { id: string }>> } {
   const collected = new Map<string, Map<string, { id: string }>>();
-  const collection = <T extends { id: string }>(name: string): Collection<T> => {
+  const collection = <T extends { id: string }>(name: string, options: CollectionOptions<T> = {}): Collection<T> => {
     const records = (collected.get(name) ?? collected.set(name, new Map()).get(name)!) as unknown as Map<string, T>;
     return {
       get: async (id) => records.get(id),
+      lookup: async (key) => [...records.values()].find((record) => options.lookupKeys?.(record).includes(key)),
       list: async () => [...records.values()],
       put: async (item) => void records.set(item.id, item),
       remove: async (id) => records.delete(id),

@@ -20,11 +20,13 @@ export interface LocalUserRecord {
   createdAt: number;
 }
 
+/** A user signs in with their username or email, in any case; a username wins over another user's email. */
+const signInNames = (user: LocalUserRecord) => [user.username.toLowerCase(), user.email?.toLowerCase()];
+
 export function localUsers(store: Store): Collection<LocalUserRecord> {
-  return store.collection<LocalUserRecord>('local-users');
+  return store.collection<LocalUserRecord>('local-users', { lookupKeys: signInNames });
 }
 
-export async function findLocalUserByName(users: Collection<LocalUserRecord>, username: string): Promise<LocalUserRecord | undefined> {
-  const wanted = username.toLowerCase();
-  return (await users.list()).find((user) => user.username.toLowerCase() === wanted || user.email?.toLowerCase() === wanted);
+export function findLocalUserByName(users: Collection<LocalUserRecord>, username: string): Promise<LocalUserRecord | undefined> {
+  return users.lookup(username.toLowerCase());
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
-import type { Collection } from './store.ts';
+import type { Collection, CollectionOptions } from './store.ts';
 import { FileLock } from './file-lock.ts';
 
 type Document = { version: number; collections: Record<string, Record<string, unknown>> };
@@ -39,6 +39,9 @@ export class LowdbCollections {
   #writes: Promise<void> = Promise.resolve();
   /** The same between processes (the server and the CLI): lowdb also writes through one shared temp file name. */
   readonly #lock: FileLock;
+  /** Bumped whenever the document may have changed (re-read, or written here): the lookup indexes are rebuilt after it. */
+  #generation = 0;
+  readonly #indexes = new Map<string, { generation: number; ids: Map<string, string> }>();
 
   constructor(path: string) {
     this.#path = path;
@@ -63,6 +66,7 @@ export class LowdbCollections {
       if (mtimeMs !== this.#mtimeMs) {
         await this.#db.read();
         this.#mtimeMs = mtimeMs;
+        this.#generation += 1;
       }
     }
     return this.#db.data;
@@ -72,6 +76,7 @@ export class LowdbCollections {
     const run = this.#writes.then(() =>
       this.#lock.hold(async () => {
         await this.#db.read(); // merge with writes made by other processes since our last read
+        this.#generation += 1;
         change(this.#db.data);
         await this.#db.write();
         this.#mtimeMs = (await stat(this.#path)).mtimeMs;
@@ -81,10 +86,35 @@ export class LowdbCollections {
     return run;
   }
 
-  collection<T extends { id: string }>(name: string): Collection<T> {
+  /** The id each lookup key leads to, built once per generation of the document (admin writes are rare; sign-ins look up often). */
+  #index<T extends { id: string }>(name: string, records: Record<string, T>, lookupKeys: (item: T) => Array<string | undefined>): Map<string, string> {
+    const cached = this.#indexes.get(name);
+    if (cached?.generation === this.#generation) return cached.ids;
+    const ids = new Map<string, string>();
+    const perRecord = Object.values(records).map((record) => ({ id: record.id, keys: lookupKeys(record) }));
+    const width = Math.max(0, ...perRecord.map(({ keys }) => keys.length));
+    // Position by position, each key kept by the first record claiming it: position 0 (usernames) before 1 (emails).
+    for (let position = 0; position < width; position += 1) {
+      for (const { id, keys } of perRecord) {
+        const key = keys[position];
+        if (key !== undefined && !ids.has(key)) ids.set(key, id);
+      }
+    }
+    this.#indexes.set(name, { generation: this.#generation, ids });
+    return ids;
+  }
+
+  collection<T extends { id: string }>(name: string, options: CollectionOptions<T> = {}): Collection<T> {
     const records = (document: Document) => (document.collections[name] ??= {}) as Record<string, T>;
+    const lookupIn = (document: Document, key: string): T | undefined => {
+      if (!options.lookupKeys) throw new Error(`collection ${name} has no lookup keys`);
+      const all = records(document);
+      const id = this.#index(name, all, options.lookupKeys).get(key);
+      return id === undefined ? undefined : all[id];
+    };
     return {
       get: async (id) => copyOf(records(await this.#fresh())[id] ?? records(await this.#fresh(true))[id]),
+      lookup: async (key) => copyOf(lookupIn(await this.#fresh(), key) ?? lookupIn(await this.#fresh(true), key)),
       list: async () => Object.values(records(await this.#fresh())).map((record) => copyOf(record)!),
       put: (item) => this.#mutate((document) => void (records(document)[item.id] = structuredClone(item))),
       remove: async (id) => {

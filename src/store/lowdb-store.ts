@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuditEvent, AuditLog, Collection, Store } from './store.ts';
+import type { AuditEvent, AuditLog, Collection, CollectionOptions, Store } from './store.ts';
 import { LowdbCollections } from './lowdb-collections.ts';
 import { JournalKeyValue } from './journal-kv.ts';
 import { AppendFile } from './append-file.ts';
@@ -45,8 +45,8 @@ export class LowdbStore implements Store {
     return this;
   }
 
-  collection<T extends { id: string }>(name: string): Collection<T> {
-    return this.#collections.collection<T>(name);
+  collection<T extends { id: string }>(name: string, options?: CollectionOptions<T>): Collection<T> {
+    return this.#collections.collection<T>(name, options);
   }
 
   async startupCheck(): Promise<void> {

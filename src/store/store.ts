@@ -7,15 +7,26 @@
  * - `audit`: append-only security events.
  */
 export interface Store {
-  collection<T extends { id: string }>(name: string): Collection<T>;
+  collection<T extends { id: string }>(name: string, options?: CollectionOptions<T>): Collection<T>;
   readonly kv: KeyValue;
   readonly audit: AuditLog;
   startupCheck(): Promise<void>;
   close(): Promise<void>;
 }
 
+export interface CollectionOptions<T> {
+  /**
+   * Secondary keys of a record (e.g. its lower-cased username and email), for `lookup`. Earlier keys
+   * win over later ones when two records share a key: a username beats another user's email.
+   * Give the same function every time a collection is opened.
+   */
+  lookupKeys?: (item: T) => Array<string | undefined>;
+}
+
 export interface Collection<T extends { id: string }> {
   get(id: string): Promise<T | undefined>;
+  /** The record one of whose `lookupKeys` is `key`: an index, not a scan of every record. */
+  lookup(key: string): Promise<T | undefined>;
   list(): Promise<T[]>;
   /** Inserts or replaces by id. */
   put(item: T): Promise<void>;

@@ -8,6 +8,7 @@ function memoryCollection(): Collection<PolicyRecord> & { size(): number } {
   const items = new Map<string, PolicyRecord>();
   return {
     get: async (id) => structuredClone(items.get(id)),
+    lookup: async () => assert.fail('policies are found by id'),
     list: async () => [...items.values()],
     put: async (item) => void items.set(item.id, structuredClone(item)),
     remove: async (id) => items.delete(id),

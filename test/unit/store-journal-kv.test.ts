@@ -8,6 +8,7 @@ import { JournalKeyValue } from '../../src/store/journal-kv.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { AppendFile } from '../../src/store/append-file.ts';
 import { FileLock } from '../../src/store/file-lock.ts';
+import { findLocalUserByName, localUsers, type LocalUserRecord } from '../../src/directory/local-users.ts';
 
 function fakeClock(start = 1_000_000) {
   let now = start;
@@ -498,6 +499,42 @@ describe('lowdb store', () => {
       const ids = (await reopened.collection<{ id: string }>('sp').list()).map((record) => record.id);
       assert.equal(ids.length, 40, `kept: ${ids.sort().join(' ')}`);
       await reopened.close();
+    }));
+
+  test('local users are found by username or email in any case, through an index built once per change', () =>
+    withDir(async (dir) => {
+      const store = await new LowdbStore(dir, { now: () => Date.now() }).open();
+      const user = (id: string, username: string, email?: string): LocalUserRecord => ({ id, username, email, groups: [], attributes: {}, previousPasswordHashes: [], mustChangePassword: false, disabled: false, oneTimeUse: false, createdAt: 0 });
+      const users = localUsers(store);
+      await users.put(user('1', 'Alice', 'alice@example.org'));
+      await users.put(user('2', 'bob', 'ALICE2@example.org'));
+      // Carol's email is Dave's username: the username wins.
+      await users.put(user('3', 'carol', 'dave'));
+      await users.put(user('4', 'dave'));
+      assert.equal((await findLocalUserByName(users, 'ALICE'))?.id, '1');
+      assert.equal((await findLocalUserByName(users, 'alice2@EXAMPLE.org'))?.id, '2');
+      assert.equal((await findLocalUserByName(users, 'dave'))?.id, '4');
+      assert.equal(await findLocalUserByName(users, 'nobody'), undefined);
+      await users.put(user('1', 'alicia', 'alice@example.org'));
+      assert.equal(await findLocalUserByName(users, 'alice'), undefined, 'a renamed user is not found by the old name');
+      assert.equal((await findLocalUserByName(users, 'Alicia'))?.id, '1');
+      await users.remove('2');
+      assert.equal(await findLocalUserByName(users, 'bob'), undefined);
+
+      // Another process (the CLI) adds a user: found at once, not after the once-a-second file check.
+      const cli = await new LowdbStore(dir, { now: () => Date.now() }, { owner: false }).open();
+      await localUsers(cli).put(user('5', 'erin'));
+      await cli.close();
+      assert.equal((await findLocalUserByName(users, 'erin'))?.id, '5');
+
+      // Lookups between changes use the index: each record's keys are computed once, not per lookup.
+      let keyCalls = 0;
+      const countingStore = await new LowdbStore(dir, { now: () => Date.now() }).open();
+      const fresh = countingStore.collection<LocalUserRecord>('local-users', { lookupKeys: (record) => (keyCalls += 1, [record.username]) });
+      for (let i = 0; i < 50; i += 1) assert.equal((await fresh.lookup('carol'))?.id, '3');
+      assert.equal(keyCalls, 4, 'one call per stored user for 50 lookups');
+      await countingStore.close();
+      await store.close();
     }));
 
   test('audit events are appended and read newest first', () =>

@@ -32,9 +32,10 @@ export async function createApp(services: Services): Promise<Express> {
   app.use(express.urlencoded({ extended: false, limit: formLimit, parameterLimit: 50 }));
   app.use(loginRoutes({ interaction: services.interaction, directory: services.directory, regulator: services.regulator }));
   app.use(accountRoutes(services));
-  app.use(logoutRoutes(services));
+  const saml = await samlRoutes(services);
+  app.use(logoutRoutes(services, saml.propagateLogout));
   app.use(bootstrapRoutes(services));
-  app.use(await samlRoutes(services));
+  app.use(saml.router);
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', { detail: { path: req.path } })));
   app.use(errorHandler);

@@ -4,11 +4,12 @@ import { element } from './canonical-xml.ts';
 import type { IdpSigner } from './idp-identity.ts';
 
 /** Elements of Stepgate's own messages (response-xml.ts) that are signed from their text. */
-export type CanonicalSigned = 'Response' | 'LogoutResponse' | 'Assertion';
+export type CanonicalSigned = 'Response' | 'LogoutResponse' | 'LogoutRequest' | 'Assertion';
 
 const TAGS: Record<CanonicalSigned, { start: string; end: string }> = {
   Response: { start: '<samlp:Response ', end: '</samlp:Response>' },
   LogoutResponse: { start: '<samlp:LogoutResponse ', end: '</samlp:LogoutResponse>' },
+  LogoutRequest: { start: '<samlp:LogoutRequest ', end: '</samlp:LogoutRequest>' },
   Assertion: { start: '<saml:Assertion ', end: '</saml:Assertion>' },
 };
 const ISSUER_END = '</saml:Issuer>';

@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.ts';
 import { AppError } from '../core/errors.ts';
 import { MAX_RELAY_STATE_BYTES, NS, type BindingName } from './constants.ts';
 import type { IdpEndpoints } from './idp-identity.ts';
-import { readRedirectQuery, verifyRedirectSignature } from './redirect-binding.ts';
+import { readRedirectQuery, verifyRedirectSignature, type MessageParam } from './redirect-binding.ts';
 import type { SamlifyEntities } from './samlify-entities.ts';
 import { SchemaViolation, type SamlSchemas } from './schema-validator.ts';
 import { assertSignatureCoversRoot, hasSignatureElement } from './signature-shape.ts';
@@ -13,7 +13,8 @@ import type { ServiceProviderRecord } from './sp-types.ts';
 import { decodeMessage, type InputLimits } from './xml-input.ts';
 import { optionalChild, parseStrict, textOf } from './xml-dom.ts';
 
-export type RequestKind = 'AuthnRequest' | 'LogoutRequest';
+/** What an SP sends us: requests, and the LogoutResponses that answer our own LogoutRequests. */
+export type MessageKind = 'AuthnRequest' | 'LogoutRequest' | 'LogoutResponse';
 
 export interface InboundDeps {
   limits: InputLimits & { clockSkewSeconds: number; requestMaxAgeSeconds: number };
@@ -24,9 +25,9 @@ export interface InboundDeps {
   clock: Clock;
 }
 
-/** A request from a registered SP whose signature (if any, or if required) was verified. */
+/** A message from a registered SP whose signature (if any, or if required) was verified. */
 export interface InboundRequest {
-  kind: RequestKind;
+  kind: MessageKind;
   binding: BindingName;
   /** The root element: the element the signature was shown to cover, and the only one read. */
   root: Element;
@@ -37,12 +38,15 @@ export interface InboundRequest {
 }
 
 /**
- * Every check an inbound SP request passes before anything is written or any session is touched:
+ * Every check an inbound SP message passes before anything is written or any session is touched:
  * size, encoding, DOCTYPE, schema, message type, known issuer, signature, Destination and age.
+ * A LogoutResponse passes the same checks as a request: the SP signs both with the same key, and
+ * `requireSignedRequests` covers both.
  */
-export async function readInboundRequest(req: Request, kind: RequestKind, binding: BindingName, deps: InboundDeps): Promise<InboundRequest> {
-  const redirect = binding === 'redirect' ? readRedirectQuery(rawQuery(req), 'SAMLRequest') : undefined;
-  const { message, relayState } = redirect ?? postParams(req);
+export async function readInboundRequest(req: Request, kind: MessageKind, binding: BindingName, deps: InboundDeps): Promise<InboundRequest> {
+  const param: MessageParam = kind === 'LogoutResponse' ? 'SAMLResponse' : 'SAMLRequest';
+  const redirect = binding === 'redirect' ? readRedirectQuery(rawQuery(req), param) : undefined;
+  const { message, relayState } = redirect ?? postParams(req, param);
   if (relayState !== undefined && Buffer.byteLength(relayState) > MAX_RELAY_STATE_BYTES) {
     throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'relay-state-too-long', bytes: Buffer.byteLength(relayState) } });
   }
@@ -86,15 +90,15 @@ export function rawQuery(req: Request): string {
   return index < 0 ? '' : req.originalUrl.slice(index + 1);
 }
 
-function postParams(req: Request): { message: string; relayState?: string } {
+function postParams(req: Request, param: MessageParam): { message: string; relayState?: string } {
   const body = (req.body ?? {}) as Record<string, unknown>;
-  const message = body.SAMLRequest;
+  const message = body[param];
   const relayState = body.RelayState;
   // A repeated field arrives as an array: which copy was meant is ambiguous, so neither is used.
-  for (const [name, value] of [['SAMLRequest', message], ['RelayState', relayState]] as const) {
+  for (const [name, value] of [[param, message], ['RelayState', relayState]] as const) {
     if (Array.isArray(value)) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'duplicate-parameter', name } });
   }
-  if (typeof message !== 'string' || !message) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'missing-SAMLRequest' } });
+  if (typeof message !== 'string' || !message) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: `missing-${param}` } });
   if (relayState !== undefined && typeof relayState !== 'string') throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'malformed-RelayState' } });
   return { message, relayState };
 }

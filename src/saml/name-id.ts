@@ -34,3 +34,8 @@ export function nameIdValue(format: NameIdFormatName, user: User, sp: ServicePro
       return user.username;
   }
 }
+
+/** A persistent NameID is scoped by both entities (saml-core §8.3.7); a LogoutRequest names it the same way. */
+export function persistentQualifiers(idpEntityId: string, spId: string): { nameQualifier: string; spNameQualifier: string } {
+  return { nameQualifier: idpEntityId, spNameQualifier: spId };
+}

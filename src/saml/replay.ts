@@ -6,8 +6,8 @@ import type { InboundRequest } from './inbound.ts';
 const NAMESPACE = 'saml-request-id';
 
 /**
- * Remembers a request ID until the request would be refused as too old anyway, so a captured request
- * cannot be played again. Durable: a restart must not reopen the window. Called only once every
+ * Remembers a message ID (a request's, or a LogoutResponse's) until the message would be refused as
+ * too old anyway, so a captured message cannot be played again. Durable: a restart must not reopen the window. Called only once every
  * other check passed, so refused input writes nothing.
  */
 export async function rememberRequestId(kv: KeyValue, request: InboundRequest, limits: { requestMaxAgeSeconds: number; clockSkewSeconds: number }): Promise<void> {

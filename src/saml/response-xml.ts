@@ -21,10 +21,17 @@ export interface SamlStatus {
   message?: string;
 }
 
+export interface NameIdContent {
+  value: string;
+  format?: string;
+  nameQualifier?: string;
+  spNameQualifier?: string;
+}
+
 export interface AssertionContent {
   id: string;
   audience: string;
-  nameId: { value: string; format: string; nameQualifier?: string; spNameQualifier?: string };
+  nameId: NameIdContent & { format: string };
   /** End of the bearer confirmation and of the Conditions window. */
   notOnOrAfter: Date;
   authnInstant: Date;
@@ -49,6 +56,29 @@ export function logoutResponseXml(header: MessageHeader, status: SamlStatus): st
   return element('samlp:LogoutResponse', { ns: SAMLP, attributes: headerAttributes(header) }, issuerXml(header), statusXml(status));
 }
 
+/** saml-core §3.7.3: the principal asked to end the session (as opposed to an administrator). */
+const LOGOUT_REASON_USER = 'urn:oasis:names:tc:SAML:2.0:logout:user';
+
+export interface LogoutRequestContent {
+  nameId: NameIdContent;
+  sessionIndex?: string;
+  /** After this the SP must not act on the request any more (saml-core §3.7.1). */
+  notOnOrAfter: Date;
+}
+
+/** Sent to each other participant of an ended session (Single Logout propagation). */
+export function logoutRequestXml(header: MessageHeader, content: LogoutRequestContent): string {
+  const attributes = { ...headerAttributes(header), NotOnOrAfter: content.notOnOrAfter.toISOString(), Reason: LOGOUT_REASON_USER };
+  return element(
+    'samlp:LogoutRequest',
+    { ns: SAMLP, attributes },
+    issuerXml(header),
+    // Its sibling Issuer's declaration is not in scope here, so the NameID declares saml: itself.
+    nameIdXml(content.nameId, SAML),
+    content.sessionIndex ? element('samlp:SessionIndex', {}, text(content.sessionIndex)) : '',
+  );
+}
+
 function headerAttributes(header: MessageHeader): Record<string, string | undefined> {
   return { ID: header.id, Version: '2.0', IssueInstant: header.issueInstant.toISOString(), Destination: header.destination, InResponseTo: header.inResponseTo };
 }
@@ -64,6 +94,10 @@ function statusXml(status: SamlStatus): string {
   return element('samlp:Status', {}, element('samlp:StatusCode', { attributes: { Value: status.top } }, second), message);
 }
 
+function nameIdXml(nameId: NameIdContent, ns?: Record<string, string>): string {
+  return element('saml:NameID', { ns, attributes: { Format: nameId.format, NameQualifier: nameId.nameQualifier, SPNameQualifier: nameId.spNameQualifier } }, text(nameId.value));
+}
+
 function assertionXml(header: MessageHeader, a: AssertionContent): string {
   const instant = header.issueInstant.toISOString();
   const notOnOrAfter = a.notOnOrAfter.toISOString();
@@ -74,7 +108,7 @@ function assertionXml(header: MessageHeader, a: AssertionContent): string {
     element(
       'saml:Subject',
       {},
-      element('saml:NameID', { attributes: { Format: a.nameId.format, NameQualifier: a.nameId.nameQualifier, SPNameQualifier: a.nameId.spNameQualifier } }, text(a.nameId.value)),
+      nameIdXml(a.nameId),
       element(
         'saml:SubjectConfirmation',
         { attributes: { Method: SUBJECT_CONFIRMATION_BEARER } },

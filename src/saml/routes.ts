@@ -1,16 +1,19 @@
 import { Router } from 'express';
+import type { LogoutPropagation } from '../session/logout-routes.ts';
 import type { Services } from '../services.ts';
 import { createSamlContext } from './saml-context.ts';
 import { startIdpInitiated, startSso } from './sso-start.ts';
 import { finishSso } from './sso-finish.ts';
 import { SAML_FINISHER } from './pending-sso.ts';
 import { sloContinue, sloPost, sloRedirect } from './slo.ts';
+import { startLogoutRun } from './slo-propagation.ts';
 
 /**
  * The SAML 2.0 IdP routes. Each translates: request → LoginRequest → interaction → LoginResult →
- * response. Sign-in steps and policy live in login/ and policy/, never here.
+ * response. Sign-in steps and policy live in login/ and policy/, never here. `propagateLogout` tells
+ * the SAML participants of a session ended by the IdP's own logout page.
  */
-export async function samlRoutes(services: Services): Promise<Router> {
+export async function samlRoutes(services: Services): Promise<{ router: Router; propagateLogout: LogoutPropagation }> {
   const ctx = createSamlContext(services);
   await ctx.metadata.xml(); // sign the metadata once now, and fail at start-up rather than on the first request
   services.interaction.registerFinisher(SAML_FINISHER, (req, res, finished) => finishSso(req, res, ctx, finished));
@@ -25,5 +28,5 @@ export async function samlRoutes(services: Services): Promise<Router> {
   router.get('/saml/slo', (req, res) => sloRedirect(req, res, ctx));
   router.post('/saml/slo', (req, res) => sloPost(req, res, ctx));
   router.get('/saml/slo/continue', (req, res) => sloContinue(req, res, ctx));
-  return router;
+  return { router, propagateLogout: (req, res, ended) => startLogoutRun(req, res, ctx, ended, { kind: 'idp' }) };
 }

@@ -5,6 +5,7 @@ import type { InboundDeps } from './inbound.ts';
 import { ResponseBuilder } from './response-builder.ts';
 import { SamlifyEntities } from './samlify-entities.ts';
 import { registerWithSamlify, samlSchemas } from './schema-validator.ts';
+import { SloRuns } from './slo-run.ts';
 import { createSpRegistry, type SpRegistry } from './sp-registry.ts';
 
 /** Everything the SAML routes share, built once when the routes are mounted. */
@@ -15,6 +16,7 @@ export interface SamlContext {
   inbound: InboundDeps;
   responses: ResponseBuilder;
   metadata: IdpMetadata;
+  sloRuns: SloRuns;
 }
 
 export function createSamlContext(services: Services): SamlContext {
@@ -31,5 +33,6 @@ export function createSamlContext(services: Services): SamlContext {
     inbound: { limits: saml, schemas, registry, entities, endpoints, clock: services.clock },
     responses: new ResponseBuilder({ keys: services.keys, entities, endpoints, clock: services.clock, assertionLifetimeSeconds: saml.assertionLifetimeSeconds }),
     metadata: new IdpMetadata(services.keys, endpoints),
+    sloRuns: new SloRuns(services.store.kv, services.box, services.csrf),
   };
 }

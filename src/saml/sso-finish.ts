@@ -3,7 +3,7 @@ import { AppError } from '../core/errors.ts';
 import { samlAttributes } from '../rp/claims.ts';
 import { NAMEID_FORMAT } from './constants.ts';
 import { satisfiesRequestedContext } from './authn-context.ts';
-import { nameIdValue } from './name-id.ts';
+import { nameIdValue, persistentQualifiers } from './name-id.ts';
 import { takePendingSso } from './pending-sso.ts';
 import type { FinishedSignIn } from '../login/interaction.ts';
 import { sendStatusResponse } from './status-response.ts';
@@ -32,7 +32,7 @@ export async function finishSso(req: Request, res: Response, ctx: SamlContext, {
   const samlResponse = await ctx.responses.success(
     { sp, acsUrl: pending.acsUrl, inResponseTo: pending.requestId },
     {
-      nameId: { value: nameId, format, ...(pending.nameIdFormat === 'persistent' ? { nameQualifier: ctx.endpoints.entityId, spNameQualifier: sp.id } : {}) },
+      nameId: { value: nameId, format, ...(pending.nameIdFormat === 'persistent' ? persistentQualifiers(ctx.endpoints.entityId, sp.id) : {}) },
       authnInstant: new Date(result.authTime),
       sessionIndex,
       authnContextClassRef: result.acr,

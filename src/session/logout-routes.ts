@@ -1,11 +1,18 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { Services } from '../services.ts';
 import { sendPage } from '../http/render.ts';
 import { logoutConfirmPage } from '../../views/logout.ts';
 import { messagePage } from '../../views/message.ts';
+import type { SsoSession } from './sso-session.ts';
+
+/**
+ * Tells the applications of a session this logout ended, through the browser (SAML front-channel
+ * logout). Returns false, having answered nothing, when it has nobody to tell.
+ */
+export type LogoutPropagation = (req: Request, res: Response, ended: SsoSession) => Promise<boolean>;
 
 /** IdP-initiated logout: a confirmation page (so a cross-site link cannot sign anyone out) and the POST that ends the session. */
-export function logoutRoutes(services: Services): Router {
+export function logoutRoutes(services: Services, propagate?: LogoutPropagation): Router {
   const router = Router();
   router.get('/logout', async (req, res) => {
     const session = await services.sessions.current(req);
@@ -15,6 +22,7 @@ export function logoutRoutes(services: Services): Router {
     services.csrf.verify(req);
     const ended = await services.sessions.end(req, res);
     if (ended) await services.store.audit.record({ type: 'logout', outcome: 'success', userId: ended.user.id, username: ended.user.username, ip: req.clientIp, requestId: req.requestId });
+    if (ended && propagate && (await propagate(req, res, ended))) return;
     res.redirect(303, '/signed-out');
   });
   router.get('/signed-out', (_req, res) => {

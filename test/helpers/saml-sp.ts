@@ -28,6 +28,8 @@ export interface TestSpOptions {
   wantAuthnResponseSigned?: boolean;
   /** Also list an HTTP-Redirect SingleLogoutService (node-saml only writes HTTP-POST). */
   redirectSlo?: boolean;
+  /** List no SingleLogoutService at all. */
+  noSlo?: boolean;
   register?: SpRegistrationOptions;
 }
 
@@ -59,6 +61,7 @@ export class TestSp {
     this.certPem = certPem;
     this.idpCertPems = idpCertPems;
     let metadata = this.client().generateServiceProviderMetadata(options.encryption ? certPem : null, options.signRequests === false ? null : certPem);
+    if (options.noSlo) metadata = metadata.replace(/<SingleLogoutService\b[^>]*\/>/g, '');
     if (options.redirectSlo) {
       metadata = metadata.replace('<SingleLogoutService', `<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${this.sloUrl}"/><SingleLogoutService`);
     }
@@ -143,6 +146,68 @@ export class TestSp {
     }
     return { SAMLRequest: Buffer.from(xml).toString('base64'), ...(relayState ? { RelayState: relayState } : {}) };
   }
+
+  /**
+   * The LogoutRequest Stepgate sent this SP, as the browser carries it (a 303 to the SLO URL, or an
+   * HTTP-POST form), checked by node-saml: signature (query or enveloped; xmlsec1 too on POST),
+   * Issuer, NotOnOrAfter. Throws when the page is neither or anything does not verify.
+   */
+  async receiveLogoutRequest(page: Page): Promise<ReceivedLogoutRequest> {
+    const location = page.headers.get('location');
+    if (page.status === 303 && location?.startsWith(`${this.sloUrl}?`)) {
+      const url = new URL(location);
+      const query = Object.fromEntries(url.searchParams);
+      // node-saml accepts a Redirect message without a signature; Stepgate must always sign.
+      if (!query.Signature || query.SigAlg !== RSA_SHA256) throw new Error(`unsigned LogoutRequest: ${location}`);
+      const { profile } = await this.client().validateRedirectAsync(query, url.search.slice(1));
+      return { binding: 'redirect', profile: profile!, relayState: query.RelayState ?? '', xml: redirectMessageXml(location, 'SAMLRequest') };
+    }
+    const form = parseForms(page.body, page.url).find((candidate) => 'SAMLRequest' in candidate.fields);
+    if (!form || form.action !== this.sloUrl) throw new Error(`no LogoutRequest for ${this.entityId} on ${page.url} (status ${page.status}, location ${location}):\n${page.body.slice(0, 600)}`);
+    const xml = Buffer.from(form.fields.SAMLRequest!, 'base64').toString('utf8');
+    const checked = await xmlsecVerify(xml, this.idpCertPems[0]!, { idAttributes: ['urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest'] });
+    if (!checked.ok) throw new Error(`xmlsec1 refused the LogoutRequest:\n${checked.output}`);
+    const { profile } = await this.client().validatePostRequestAsync({ SAMLRequest: form.fields.SAMLRequest! });
+    return { binding: 'post', profile: profile!, relayState: form.fields.RelayState ?? '', xml };
+  }
+
+  /**
+   * This SP's LogoutResponse (node-saml) to a received LogoutRequest, as the browser carries it back:
+   * a signed Redirect URL, or POST fields with an enveloped signature. Options make it wrong on purpose.
+   */
+  async logoutResponse(
+    request: Profile,
+    relayState: string,
+    options: { binding?: 'redirect' | 'post'; status?: { top: string; second?: string }; inResponseTo?: string; signWith?: { keyPem: string; certPem: string } } = {},
+  ): Promise<{ url: string; fields?: Record<string, string> }> {
+    const key = options.signWith ?? { keyPem: this.keyPem, certPem: this.certPem };
+    const saml = this.client({ skipRequestCompression: false, privateKey: key.keyPem, publicCert: key.certPem });
+    let xml = saml._generateLogoutResponse({ ...request, ID: options.inResponseTo ?? request.ID }, true);
+    if (options.status) {
+      const second = options.status.second ? `<samlp:StatusCode Value="${options.status.second}"/>` : '';
+      xml = xml.replace(/<samlp:Status>[\s\S]*<\/samlp:Status>/, `<samlp:Status><samlp:StatusCode Value="${options.status.top}">${second}</samlp:StatusCode></samlp:Status>`);
+    }
+    if (options.binding === 'post') {
+      const signed = signSamlPost(xml, '/*[local-name(.)="LogoutResponse"]', { privateKey: key.keyPem, publicCert: key.certPem, signatureAlgorithm: 'sha256', digestAlgorithm: 'sha256' });
+      return { url: `${this.#idp.url}/saml/slo`, fields: { SAMLResponse: Buffer.from(signed).toString('base64'), RelayState: relayState } };
+    }
+    return { url: await saml._requestToUrlAsync(null, xml, 'logout', saml._getAdditionalParams(relayState, 'logout')) };
+  }
+}
+
+export interface ReceivedLogoutRequest {
+  binding: 'redirect' | 'post';
+  /** node-saml's reading: ID, issuer, nameID, nameIDFormat, sessionIndex. */
+  profile: Profile;
+  relayState: string;
+  xml: string;
+}
+
+const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
+
+/** Carries a message to Stepgate as the browser would: a GET of the Redirect URL, or a POST of the form. */
+export function sendToIdp(browser: TestBrowser, message: { url: string; fields?: Record<string, string> }, options: { followRedirects?: boolean } = {}): Promise<Page> {
+  return message.fields ? browser.request(message.url, { method: 'POST', body: new URLSearchParams(message.fields), ...options }) : browser.get(message.url, options);
 }
 
 /** The signing certificates from Stepgate's published metadata, as PEM. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DOMParser } from '@xmldom/xmldom';
 import { ExclusiveCanonicalization, SignedXml } from 'xml-crypto';
-import { successResponseXml, statusResponseXml, logoutResponseXml, type AssertionContent, type MessageHeader } from '../../src/saml/response-xml.ts';
+import { successResponseXml, statusResponseXml, logoutRequestXml, logoutResponseXml, type AssertionContent, type MessageHeader } from '../../src/saml/response-xml.ts';
 import { signCanonical } from '../../src/saml/canonical-signature.ts';
 import { certificateBody, type IdpSigner } from '../../src/saml/idp-identity.ts';
 import { STATUS } from '../../src/saml/constants.ts';
@@ -103,6 +103,26 @@ describe('SAML messages signed from their canonical text', () => {
       samlSchemas().validateProtocol(signed);
       checkWithXmlCrypto(signed, certificatePem);
       const result = await xmlsecVerify(signed, certificatePem, { idAttributes: ['urn:oasis:names:tc:SAML:2.0:protocol:Response', 'urn:oasis:names:tc:SAML:2.0:protocol:LogoutResponse'] });
+      assert.ok(result.ok, result.output);
+    }
+  });
+
+  test('logout requests are canonical, schema-valid, and signed the same way', async () => {
+    const content = { nameId: { value: TRICKY, format: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent', nameQualifier: 'https://idp.test/saml/metadata', spNameQualifier: 'https://sp.example/"metadata"' }, sessionIndex: 'idx<&>', notOnOrAfter: new Date('2026-11-22T10:05:00Z') };
+    const { inResponseTo: _none, ...requestHeader } = header({ id: '_lr1', destination: 'https://sp.example/slo?x=<1>' });
+    const xml = logoutRequestXml(requestHeader, content);
+    assert.equal(canonicalOf(xml, '_lr1'), xml, 'the LogoutRequest text is canonical');
+    assert.match(xml, /^<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" Destination="[^"]+" ID="_lr1" IssueInstant="2026-11-22T10:00:00.123Z" NotOnOrAfter="2026-11-22T10:05:00.000Z" Reason="urn:oasis:names:tc:SAML:2.0:logout:user" Version="2.0"/);
+    assert.match(xml, /<samlp:SessionIndex>idx&lt;&amp;&gt;<\/samlp:SessionIndex><\/samlp:LogoutRequest>$/);
+    const withoutIndex = logoutRequestXml(requestHeader, { ...content, sessionIndex: undefined });
+    assert.doesNotMatch(withoutIndex, /SessionIndex/);
+    for (const unsigned of [xml, withoutIndex]) {
+      samlSchemas().validateProtocol(unsigned);
+      const signed = await signCanonical(unsigned, 'LogoutRequest', signer);
+      samlSchemas().validateProtocol(signed);
+      assert.match(signed, /^<samlp:LogoutRequest (?:[^>"]|"[^"]*")*><saml:Issuer (?:[^>"]|"[^"]*")*>[^<]*<\/saml:Issuer><ds:Signature /);
+      checkWithXmlCrypto(signed, certificatePem);
+      const result = await xmlsecVerify(signed, certificatePem, { idAttributes: ['urn:oasis:names:tc:SAML:2.0:protocol:LogoutRequest'] });
       assert.ok(result.ok, result.output);
     }
   });

@@ -1,0 +1,27 @@
+import { AppError } from '../core/errors.ts';
+import { NS } from './constants.ts';
+import type { InboundRequest } from './inbound.ts';
+import { attribute, optionalChild } from './xml-dom.ts';
+
+/** A verified LogoutResponse from an SP we sent a LogoutRequest to, reduced to what the logout run needs. */
+export interface LogoutAnswer {
+  spId: string;
+  responseId: string;
+  inResponseTo?: string;
+  /** Top-level StatusCode, and the second-level one when given. */
+  status: { top: string; second?: string };
+}
+
+/** Reads a verified LogoutResponse's root (the schema already requires Status/StatusCode/@Value). */
+export function readLogoutResponse(message: InboundRequest): LogoutAnswer {
+  const status = optionalChild(message.root, NS.protocol, 'Status');
+  const top = status && optionalChild(status, NS.protocol, 'StatusCode');
+  if (!top) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'logout-response-without-status' } });
+  const second = optionalChild(top, NS.protocol, 'StatusCode');
+  return {
+    spId: message.sp.id,
+    responseId: message.id,
+    inResponseTo: attribute(message.root, 'InResponseTo'),
+    status: { top: attribute(top, 'Value') ?? '', ...(second ? { second: attribute(second, 'Value') ?? '' } : {}) },
+  };
+}

@@ -1,0 +1,250 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { deflateRawSync } from 'node:zlib';
+import type { Profile } from '@node-saml/node-saml';
+import { boot, type Booted } from '../helpers/boot.ts';
+import { TestBrowser, type Page } from '../helpers/browser.ts';
+import { addLocalUser } from '../helpers/local-users.ts';
+import { TestSp, isPasswordPage, redirectMessageXml, samlPostForm, sendAuthnRequest, sendToIdp, xmlsecVerify, type ReceivedLogoutRequest } from '../helpers/saml-sp.ts';
+
+const PASSWORD = 'Correct-horse-42';
+const STATUS = 'urn:oasis:names:tc:SAML:2.0:status:';
+const PLAIN_SUCCESS = new RegExp(`<samlp:StatusCode Value="${STATUS}Success"></samlp:StatusCode></samlp:Status>`);
+const PARTIAL_LOGOUT = new RegExp(`<samlp:StatusCode Value="${STATUS}Success"><samlp:StatusCode Value="${STATUS}PartialLogout"></samlp:StatusCode></samlp:StatusCode>`);
+
+describe('SAML Single Logout propagation (front channel)', () => {
+  let app: Booted;
+  /** Redirect SLO; the SP that asks in most tests. */
+  let spA: TestSp;
+  /** Redirect SLO; its name needs escaping on pages. */
+  let spB: TestSp;
+  /** HTTP-POST only (sign-in and SLO). */
+  let spC: TestSp;
+  /** No SingleLogoutService at all. */
+  let noSlo: TestSp;
+
+  before(async () => {
+    app = await boot();
+    await addLocalUser(app.services, 'alice', PASSWORD);
+    [spA, spB, spC, noSlo] = await Promise.all([
+      TestSp.create(app, { name: 'prop-a', redirectSlo: true }),
+      TestSp.create(app, { name: 'prop-b', redirectSlo: true, register: { name: 'B & <Co>' } }),
+      TestSp.create(app, { name: 'prop-c', binding: 'post' }),
+      TestSp.create(app, { name: 'prop-noslo', noSlo: true }),
+    ]);
+  });
+  after(() => app.close());
+
+  /** A browser that stops at every SP (https://…) instead of following Stepgate's redirects there. */
+  function spBrowser(): TestBrowser {
+    const browser = new TestBrowser();
+    browser.stopAt.push('https://');
+    return browser;
+  }
+
+  async function signedInAt(browser: TestBrowser, sp: TestSp): Promise<Profile> {
+    let page: Page = await sendAuthnRequest(browser, sp);
+    if (isPasswordPage(page)) page = await browser.submit(page, { username: 'alice', password: PASSWORD });
+    const { profile } = await sp.validate(samlPostForm(page).fields.SAMLResponse!);
+    return profile!;
+  }
+
+  /** `sp`'s Success LogoutResponse to `told`, carried back by the browser by the SP's own binding. */
+  async function confirm(browser: TestBrowser, sp: TestSp, told: ReceivedLogoutRequest): Promise<Page> {
+    return sendToIdp(browser, await sp.logoutResponse(told.profile, told.relayState, { binding: told.binding }));
+  }
+
+  const runs = () => app.services.store.kv.entries('saml-slo-run');
+  const sessions = () => app.services.store.kv.count('sso-session');
+  const propagationAudit = async (username = 'alice') =>
+    (await app.services.store.audit.recent(500)).filter((event) => event.type === 'logout' && event.via === 'saml-slo-propagation' && event.username === username);
+
+  test('SP-initiated: B (Redirect) and C (POST) are told in turn, then A gets plain Success', async () => {
+    const browser = spBrowser();
+    const profileA = await signedInAt(browser, spA);
+    const profileB = await signedInAt(browser, spB);
+    const profileC = await signedInAt(browser, spC);
+    const before = await sessions();
+    const auditBefore = (await propagationAudit()).length;
+
+    const toB = await spB.receiveLogoutRequest(await browser.get(await spA.logoutUrl(profileA, 'a-state')));
+    assert.equal(await sessions(), before - 1, 'the SSO session ends before anyone else is told');
+    assert.equal(toB.binding, 'redirect');
+    assert.equal(toB.profile.issuer, `${app.url}/saml/metadata`);
+    assert.equal(toB.profile.nameID, profileB.nameID);
+    assert.equal(toB.profile.nameIDFormat, profileB.nameIDFormat);
+    assert.equal(toB.profile.sessionIndex, profileB.sessionIndex);
+    assert.match(toB.xml, /Destination="https:\/\/prop-b\.sp\.test\/slo"/);
+    assert.match(toB.xml, /NotOnOrAfter="[^"]+"/);
+    assert.notEqual(toB.relayState, 'a-state', 'the RelayState to B is the run, not A\'s');
+
+    const toC = await spC.receiveLogoutRequest(await confirm(browser, spB, toB));
+    assert.equal(toC.binding, 'post');
+    assert.equal(toC.profile.nameID, profileC.nameID);
+    assert.equal(toC.profile.sessionIndex, profileC.sessionIndex);
+
+    const final = await confirm(browser, spC, toC);
+    const location = final.headers.get('location')!;
+    assert.equal(final.status, 303);
+    assert.ok(location.startsWith(`${spA.sloUrl}?SAMLResponse=`), location);
+    const query = new URL(location).searchParams;
+    assert.equal(query.get('RelayState'), 'a-state');
+    assert.equal(query.get('SigAlg'), 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+    assert.equal((await spA.client().validateRedirectAsync(Object.fromEntries(query), new URL(location).search.slice(1))).loggedOut, true);
+    assert.match(redirectMessageXml(location, 'SAMLResponse'), PLAIN_SUCCESS);
+
+    assert.deepEqual(await runs(), [], 'the finished run is gone');
+    const allAudit = await propagationAudit();
+    const audit = allAudit.slice(0, allAudit.length - auditBefore);
+    assert.deepEqual(audit.map((event) => [event.rp, event.outcome, event.result]).sort(), [
+      [spB.entityId, 'success', 'signed-out'],
+      [spC.entityId, 'success', 'signed-out'],
+    ]);
+    assert.ok(app.logs.some((line) => line.msg === 'saml: logout propagated' && line.sp === spC.entityId && line.outcome === 'signed-out'));
+    assert.ok(isPasswordPage(await sendAuthnRequest(browser, spB)), 'signed out everywhere');
+  });
+
+  test('a participant answering Responder makes the LogoutResponse (POST, xmlsec1-verified) say PartialLogout', async () => {
+    const browser = spBrowser();
+    const profileC = await signedInAt(browser, spC);
+    await signedInAt(browser, spB);
+    const parked = await browser.request(`${app.url}/saml/slo`, { method: 'POST', body: new URLSearchParams(await spC.logoutPostFields(profileC, 'c-state')) });
+    const toB = await spB.receiveLogoutRequest(parked);
+
+    const refusal = await spB.logoutResponse(toB.profile, toB.relayState, { status: { top: `${STATUS}Responder` } });
+    const form = samlPostForm(await sendToIdp(browser, refusal));
+    assert.equal(form.action, spC.sloUrl);
+    assert.equal(form.fields.RelayState, 'c-state');
+    const xml = Buffer.from(form.fields.SAMLResponse!, 'base64').toString('utf8');
+    assert.ok((await xmlsecVerify(xml, spC.idpCertPems[0]!, { idAttributes: ['urn:oasis:names:tc:SAML:2.0:protocol:LogoutResponse'] })).ok);
+    assert.deepEqual(await spC.validate(form.fields.SAMLResponse!), { profile: null, loggedOut: true });
+    assert.match(xml, PARTIAL_LOGOUT);
+    const [event] = await propagationAudit();
+    assert.deepEqual([event?.rp, event?.outcome, event?.result, event?.reason], [spB.entityId, 'failure', 'refused', `${STATUS}Responder`]);
+  });
+
+  test('a participant without an SLO endpoint cannot be asked: PartialLogout at once', async () => {
+    const browser = spBrowser();
+    const profileA = await signedInAt(browser, spA);
+    await signedInAt(browser, noSlo);
+    const answer = await browser.get(await spA.logoutUrl(profileA));
+    const location = answer.headers.get('location')!;
+    assert.ok(location.startsWith(`${spA.sloUrl}?SAMLResponse=`), location);
+    assert.match(redirectMessageXml(location, 'SAMLResponse'), PARTIAL_LOGOUT);
+    const [event] = await propagationAudit();
+    assert.deepEqual([event?.rp, event?.result, event?.reason], [noSlo.entityId, 'not-asked', 'no-slo-endpoint']);
+    assert.deepEqual(await runs(), [], 'nothing to wait for, nothing stored');
+  });
+
+  test('POST /logout: the chain runs through B and C and the page lists both as signed out', async () => {
+    const browser = spBrowser();
+    await signedInAt(browser, spB);
+    await signedInAt(browser, spC);
+    const toB = await spB.receiveLogoutRequest(await browser.submit(await browser.get(`${app.url}/logout`), {}, '/logout'));
+    const toC = await spC.receiveLogoutRequest(await confirm(browser, spB, toB));
+    const page = await confirm(browser, spC, toC);
+    assert.equal(page.status, 200);
+    assert.equal(new URL(page.url).pathname, '/saml/slo/continue', 'C answered by POST, so the page follows the same-site hop');
+    assert.match(page.body, /You are signed out/);
+    const confirmed = /<ul class="apps-confirmed">([\s\S]*?)<\/ul>/.exec(page.body)?.[1];
+    assert.equal(confirmed, '<li>B &amp; &lt;Co&gt;</li><li>prop-c</li>', 'both listed, names escaped');
+    assert.doesNotMatch(page.body, /Not confirmed/);
+    assert.deepEqual(await runs(), []);
+  });
+
+  test('POST /logout with a participant that cannot be asked lists it as not confirmed', async () => {
+    const browser = spBrowser();
+    await signedInAt(browser, noSlo);
+    const page = await browser.submit(await browser.get(`${app.url}/logout`), {}, '/logout');
+    assert.equal(page.status, 200);
+    assert.match(/<ul class="apps-unconfirmed">([\s\S]*?)<\/ul>/.exec(page.body)?.[1] ?? '', /<li>prop-noslo<\/li>/);
+    assert.doesNotMatch(page.body, /apps-confirmed/);
+  });
+
+  describe('refused LogoutResponses leave the run as it was', () => {
+    let browser: TestBrowser;
+    let profileA: Profile;
+    let toB: ReceivedLogoutRequest;
+    let run: Awaited<ReturnType<typeof runs>>;
+
+    before(async () => {
+      browser = spBrowser();
+      profileA = await signedInAt(browser, spA);
+      await signedInAt(browser, spB);
+      await signedInAt(browser, spC);
+      toB = await spB.receiveLogoutRequest(await browser.get(await spA.logoutUrl(profileA, 'a-state')));
+      run = await runs();
+      assert.equal(run.length, 1);
+    });
+
+    /** The page is a 400 error page, a warning names `code` and `reason`, and the run did not move. */
+    async function refused(page: Page, code: string, reason: string | RegExp): Promise<void> {
+      assert.equal(page.status, 400, page.body.slice(0, 300));
+      assert.doesNotMatch(page.body, /SAMLRequest|SAMLResponse|at .*\.ts:\d+/, 'an error page, no message, no stack');
+      const warned = app.logs.slice(-20).some((line) => line.level === 40 && line.code === code && (typeof reason === 'string' ? (line.detail as { reason?: string })?.reason === reason : reason.test(String((line.detail as { reason?: string })?.reason))));
+      assert.ok(warned, `a warning with ${code} / ${reason}`);
+      assert.deepEqual(await runs(), run, 'the run is unchanged');
+    }
+
+    test('signed with another key', async () => {
+      const forged = await spB.logoutResponse(toB.profile, toB.relayState, { signWith: { keyPem: spC.keyPem, certPem: spC.certPem } });
+      await refused(await sendToIdp(browser, forged), 'SAML_SIGNATURE_INVALID', 'redirect-signature-mismatch');
+    });
+
+    test('unsigned, from an SP that signs', async () => {
+      const url = new URL((await spB.logoutResponse(toB.profile, toB.relayState)).url);
+      url.searchParams.delete('Signature');
+      url.searchParams.delete('SigAlg');
+      await refused(await browser.get(url.toString()), 'SAML_SIGNATURE_INVALID', 'unsigned-request');
+    });
+
+    test('answering another request (InResponseTo)', async () => {
+      const other = await spB.logoutResponse(toB.profile, toB.relayState, { inResponseTo: '_not-the-request-we-sent' });
+      await refused(await sendToIdp(browser, other), 'SAML_REQUEST_INVALID', 'logout-response-wrong-in-response-to');
+    });
+
+    test('issued by another SP than the one asked', async () => {
+      const intruder = await spA.logoutResponse(toB.profile, toB.relayState);
+      await refused(await sendToIdp(browser, intruder), 'SAML_REQUEST_INVALID', 'logout-response-from-unexpected-sp');
+    });
+
+    test('naming no run, or a run id that does not exist', async () => {
+      await refused(await sendToIdp(browser, await spB.logoutResponse(toB.profile, '')), 'SAML_REQUEST_INVALID', 'unexpected-logout-response');
+      const page = await sendToIdp(browser, await spB.logoutResponse(toB.profile, 'A'.repeat(43)));
+      await refused(page, 'SAML_REQUEST_INVALID', 'unexpected-logout-response');
+      assert.match(page.body, /not in progress in this browser/);
+    });
+
+    test('the right answer carried by another browser', async () => {
+      const stranger = spBrowser();
+      await stranger.get(`${app.url}/logout`); // it has a browser binding cookie of its own
+      await refused(await sendToIdp(stranger, await spB.logoutResponse(toB.profile, toB.relayState)), 'SAML_REQUEST_INVALID', 'logout-run-of-another-browser');
+    });
+
+    test('malformed XML', async () => {
+      const broken = deflateRawSync(Buffer.from('<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_x"')).toString('base64');
+      const url = `${app.url}/saml/slo?SAMLResponse=${encodeURIComponent(broken)}&RelayState=${encodeURIComponent(toB.relayState)}`;
+      await refused(await browser.get(url), 'SAML_REQUEST_INVALID', 'schema');
+    });
+
+    test('the right answer still works afterwards; replaying an accepted answer is refused', async () => {
+      const answerB = await spB.logoutResponse(toB.profile, toB.relayState);
+      const toC = await spC.receiveLogoutRequest(await sendToIdp(browser, answerB));
+      run = await runs();
+      await refused(await sendToIdp(browser, answerB), 'SAML_REQUEST_INVALID', /^logout-response-/);
+
+      // C answers by POST: verified, parked, and the browser sent on with a 303. The same POST again
+      // (before the browser got there) is a replay.
+      const answerC = await spC.logoutResponse(toC.profile, toC.relayState, { binding: 'post' });
+      const parked = await sendToIdp(browser, answerC, { followRedirects: false });
+      assert.equal(parked.status, 303);
+      await refused(await sendToIdp(browser, answerC, { followRedirects: false }), 'SAML_REQUEST_INVALID', 'replayed');
+
+      const final = await browser.get(new URL(parked.headers.get('location')!, app.url).toString());
+      const location = final.headers.get('location')!;
+      assert.ok(location.startsWith(`${spA.sloUrl}?SAMLResponse=`), location);
+      assert.match(redirectMessageXml(location, 'SAMLResponse'), PLAIN_SUCCESS);
+      assert.deepEqual(await runs(), []);
+    });
+  });
+});

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { webcrypto, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import type { Collection } from '../store/store.ts';
+import type { Collection, Store } from '../store/store.ts';
 import type { SecretBox } from '../core/secret-box.ts';
 import type { Clock } from '../core/clock.ts';
 import { randomId } from '../core/ids.ts';
@@ -35,6 +35,21 @@ export interface LoadedKey {
 
 const PURPOSE = 'signing-key';
 const CERT_YEARS = 10;
+/** How often a running server looks for keys the admin CLI added, activated or removed. */
+const RELOAD_CHECK_MS = 1000;
+
+/** A refusal of a key operation, worded for the admin. */
+export class KeyRotationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyRotationError';
+  }
+}
+
+/** The server's and the CLI's way to the keys: one collection, certificates named after the public host. */
+export function signingKeys(store: Store, box: SecretBox, clock: Clock, publicUrl: string): SigningKeys {
+  return new SigningKeys(store.collection<SigningKeyRecord>('signing-keys'), box, clock, new URL(publicUrl).hostname);
+}
 
 /** The one source of signing keys for both protocols; generated on first start, persisted sealed. */
 export class SigningKeys {
@@ -43,6 +58,9 @@ export class SigningKeys {
   readonly #clock: Clock;
   readonly #subject: string;
   #cache: LoadedKey[] | undefined;
+  #checkedAt = 0;
+  /** Changes whenever the set of keys or a status changes: consumers that built something from the keys rebuild it. */
+  #version = 0;
 
   constructor(records: Collection<SigningKeyRecord>, box: SecretBox, clock: Clock, subjectCommonName: string) {
     this.#records = records;
@@ -86,19 +104,81 @@ export class SigningKeys {
     return { id: randomId(12), alg, status, createdAt: this.#clock.now(), sealedPrivateKeyPem: this.#box.seal(privateKeyPem, PURPOSE), certificatePem };
   }
 
+  /**
+   * Every key, newest first. Re-read at most once a second, so a rotation made with the CLI reaches a
+   * running server; an unchanged key keeps its object (and whatever callers parsed from it).
+   */
   async all(): Promise<LoadedKey[]> {
-    if (!this.#cache) {
+    const now = this.#clock.now();
+    if (!this.#cache || now - this.#checkedAt >= RELOAD_CHECK_MS) {
+      this.#checkedAt = now;
       const records = (await this.#records.list()).sort((a, b) => b.createdAt - a.createdAt);
-      this.#cache = records.map((record) => ({
-        id: record.id,
-        alg: record.alg,
-        status: record.status,
-        privateKeyPem: this.#box.openText(record.sealedPrivateKeyPem, PURPOSE),
-        certificatePem: record.certificatePem,
-        notAfter: record.certificatePem ? new Date(new X509Certificate(record.certificatePem).validTo) : undefined,
-      }));
+      const previous = new Map((this.#cache ?? []).map((key) => [key.id, key]));
+      const loaded = records.map((record) => {
+        const known = previous.get(record.id);
+        if (known && known.status === record.status) return known;
+        return {
+          id: record.id,
+          alg: record.alg,
+          status: record.status,
+          privateKeyPem: known?.privateKeyPem ?? this.#box.openText(record.sealedPrivateKeyPem, PURPOSE),
+          certificatePem: record.certificatePem,
+          notAfter: record.certificatePem ? new Date(new X509Certificate(record.certificatePem).validTo) : undefined,
+        };
+      });
+      const changed = !this.#cache || loaded.length !== this.#cache.length || loaded.some((key, index) => key !== this.#cache![index]);
+      if (changed) {
+        this.#cache = loaded;
+        this.#version += 1;
+      }
     }
-    return this.#cache;
+    return this.#cache!;
+  }
+
+  /** See `#version`; reading it refreshes the keys first. */
+  async version(): Promise<number> {
+    await this.all();
+    return this.#version;
+  }
+
+  /** Rotation, step 1: a new key published (JWKS, SAML metadata) but not signing yet, so relying parties learn it first. */
+  async addNext(alg: KeyAlgorithm): Promise<SigningKeyRecord> {
+    const records = await this.#records.list();
+    const waiting = records.find((record) => record.alg === alg && record.status === 'next');
+    if (waiting) throw new KeyRotationError(`an ${alg} key is already waiting to be activated: ${waiting.id}`);
+    const record = await this.generate(alg, 'next');
+    await this.#records.put(record);
+    this.#cache = undefined;
+    return record;
+  }
+
+  /** Rotation, step 2: the waiting key signs from now on; the one it replaces stays published (retired) for tokens it signed. */
+  async activate(id: string): Promise<{ activated: SigningKeyRecord; retired?: SigningKeyRecord }> {
+    const records = await this.#records.list();
+    const next = records.find((record) => record.id === id);
+    if (!next) throw new KeyRotationError(`no signing key ${id}`);
+    if (next.status !== 'next') throw new KeyRotationError(`key ${id} is ${next.status}; only a key added with "keys add" (status next) can be activated`);
+    const current = records.find((record) => record.alg === next.alg && record.status === 'active');
+    // The new key first: were the second write to fail, two active keys are harmless (the newest signs), none is not.
+    const activated = { ...next, status: 'active' as const };
+    await this.#records.put(activated);
+    let retired: SigningKeyRecord | undefined;
+    if (current) {
+      retired = { ...current, status: 'retired' };
+      await this.#records.put(retired);
+    }
+    this.#cache = undefined;
+    return { activated, retired };
+  }
+
+  /** Rotation, step 3: a retired key is no longer published once nothing it signed is still valid. */
+  async remove(id: string): Promise<SigningKeyRecord> {
+    const record = await this.#records.get(id);
+    if (!record) throw new KeyRotationError(`no signing key ${id}`);
+    if (record.status !== 'retired') throw new KeyRotationError(`key ${id} is ${record.status}; only a retired key can be removed`);
+    await this.#records.remove(id);
+    this.#cache = undefined;
+    return record;
   }
 
   /** The key that signs now for an algorithm. */

@@ -32,6 +32,7 @@ export class ClientAdapter implements Adapter {
       response_types: ['code'],
       scope: client.scopes.join(' '),
       id_token_signed_response_alg: client.idTokenSignedResponseAlg,
+      ...(client.backchannelLogoutUri && { backchannel_logout_uri: client.backchannelLogoutUri, backchannel_logout_session_required: client.backchannelLogoutSessionRequired ?? false }),
     };
   }
 

@@ -30,6 +30,10 @@ export interface OidcClientRecord {
   idTokenSignedResponseAlg: IdTokenAlg;
   policy?: string;
   allowPasswordChange: boolean;
+  /** OpenID Connect Back-Channel Logout: where Logout Tokens are POSTed; absent when the client takes none. */
+  backchannelLogoutUri?: string;
+  /** The Logout Token (and so the ID Token) carries sid. Only set with a backchannelLogoutUri. */
+  backchannelLogoutSessionRequired?: boolean;
   createdAt: number;
 }
 
@@ -44,6 +48,8 @@ export interface NewClient {
   refreshTokens?: boolean;
   policy?: string;
   allowPasswordChange?: boolean;
+  backchannelLogoutUri?: string;
+  backchannelLogoutSessionRequired?: boolean;
 }
 
 export type AddOutcome = { ok: true; client: OidcClientRecord; secret?: string } | { ok: false; problems: string[] };
@@ -57,6 +63,9 @@ export interface ClientChanges {
   idTokenAlg?: IdTokenAlg;
   policy?: string;
   allowPasswordChange?: boolean;
+  /** '' removes back-channel logout (and the sid requirement with it). */
+  backchannelLogoutUri?: string;
+  backchannelLogoutSessionRequired?: boolean;
 }
 
 /** `notFound` marks an unknown client_id (its one problem says so). */
@@ -98,6 +107,7 @@ export class ClientRegistry {
       idTokenSignedResponseAlg: input.idTokenAlg ?? 'RS256',
       policy: input.policy,
       allowPasswordChange: input.allowPasswordChange ?? false,
+      ...backchannelFields(input),
       createdAt: this.#clock.now(),
     };
     await this.#clients.put(client);
@@ -114,12 +124,14 @@ export class ClientRegistry {
       postLogoutRedirectUris: changes.postLogoutRedirectUris ?? record.postLogoutRedirectUris,
       public: record.tokenEndpointAuthMethod === 'none',
       scopes: changes.scopes ?? record.scopes,
+      ...mergedBackchannel(record, changes),
     };
     const problems = validate(merged);
     if (changes.idTokenAlg !== undefined && !(ID_TOKEN_ALGS as readonly string[]).includes(changes.idTokenAlg)) problems.push(`the ID Token algorithm must be one of ${ID_TOKEN_ALGS.join(', ')}`);
     if (problems.length) return { ok: false, problems };
+    const { backchannelLogoutUri: _uri, backchannelLogoutSessionRequired: _sid, ...unchanged } = record;
     const client: OidcClientRecord = {
-      ...record,
+      ...unchanged,
       name: merged.name.trim(),
       redirectUris: [...new Set(merged.redirectUris)],
       postLogoutRedirectUris: [...new Set(merged.postLogoutRedirectUris)],
@@ -127,6 +139,7 @@ export class ClientRegistry {
       idTokenSignedResponseAlg: changes.idTokenAlg ?? record.idTokenSignedResponseAlg,
       policy: changes.policy ?? record.policy,
       allowPasswordChange: changes.allowPasswordChange ?? record.allowPasswordChange,
+      ...backchannelFields(merged),
     };
     await this.#clients.put(client);
     return { ok: true, client };
@@ -186,6 +199,19 @@ function secretPurpose(clientId: string): string {
   return `oidc-client-secret:${clientId}`;
 }
 
+/** Stored only for a client that takes Logout Tokens, so existing records keep their shape. */
+function backchannelFields(input: NewClient): Pick<OidcClientRecord, 'backchannelLogoutUri' | 'backchannelLogoutSessionRequired'> {
+  if (!input.backchannelLogoutUri) return {};
+  return { backchannelLogoutUri: input.backchannelLogoutUri, backchannelLogoutSessionRequired: input.backchannelLogoutSessionRequired ?? false };
+}
+
+/** A removed URI takes the sid requirement with it, unless the same change asks for it again (which is refused). */
+function mergedBackchannel(record: OidcClientRecord, changes: ClientChanges): Pick<NewClient, 'backchannelLogoutUri' | 'backchannelLogoutSessionRequired'> {
+  const backchannelLogoutUri = changes.backchannelLogoutUri ?? record.backchannelLogoutUri;
+  const kept = backchannelLogoutUri ? record.backchannelLogoutSessionRequired : undefined;
+  return { backchannelLogoutUri, backchannelLogoutSessionRequired: changes.backchannelLogoutSessionRequired ?? kept };
+}
+
 function validate(input: NewClient): string[] {
   const problems: string[] = [];
   if (!input.name.trim()) problems.push('--name must not be empty');
@@ -203,5 +229,12 @@ function validate(input: NewClient): string[] {
   if (unknown.length) problems.push(`unknown scope(s): ${unknown.join(', ')} (supported: ${SUPPORTED_SCOPES.join(' ')})`);
   if (!scopes.includes('openid')) problems.push('the scopes must include openid');
   if (input.public && input.authMethod) problems.push('a public client has no secret, so it takes no --auth-method');
+  if (input.backchannelLogoutUri) {
+    // Same rules as redirect URIs: the Logout Token is a credential for ending the user's session at the client.
+    const problem = redirectUriProblem(input.backchannelLogoutUri);
+    if (problem) problems.push(`--backchannel-logout-uri ${input.backchannelLogoutUri}: ${problem}`);
+  } else if (input.backchannelLogoutSessionRequired) {
+    problems.push('--backchannel-logout-session-required needs a --backchannel-logout-uri');
+  }
   return problems;
 }

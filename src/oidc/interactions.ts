@@ -6,8 +6,14 @@ import type { FinishedSignIn } from '../login/interaction.ts';
 import { AppError } from '../core/errors.ts';
 import type { ClientRegistry } from './client-registry.ts';
 import type { SessionSync } from './session-sync.ts';
-import { OIDC_FINISHER, toInteractionResult, toLoginRequest } from './binding.ts';
+import { toInteractionResult, toLoginRequest } from './binding.ts';
 import type { UserLookup } from './account.ts';
+
+export interface OidcInteractions {
+  start(req: Request, res: Response, uid: string): Promise<void>;
+  /** The login interaction's finisher for OIDC_FINISHER (registered once by mount.ts). */
+  finish(req: Request, res: Response, finished: FinishedSignIn): Promise<void>;
+}
 
 export interface OidcInteractionDeps {
   provider: Provider;
@@ -24,10 +30,10 @@ export interface OidcInteractionDeps {
  * interaction oidc-provider just created (inline-interaction.ts), and the finisher that hands
  * Stepgate's result back to it. Both only translate: the pages and decisions in between belong to login/.
  */
-export function oidcInteractions(deps: OidcInteractionDeps): { start: (req: Request, res: Response, uid: string) => Promise<void> } {
+export function oidcInteractions(deps: OidcInteractionDeps): OidcInteractions {
   const { provider, services, clients } = deps;
-  services.interaction.registerFinisher(OIDC_FINISHER, (req, res, finished) => finishInteraction(deps, req, res, finished));
   return {
+    finish: (req, res, finished) => finishInteraction(deps, req, res, finished),
     start: async (req, res, uid) => {
       const details = await provider.Interaction.find(uid);
       if (!details) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'interaction-not-saved' } });

@@ -1,35 +1,89 @@
 import type { Express } from 'express';
 import type { Services } from '../services.ts';
-import { clientRegistry } from './client-registry.ts';
+import { clientRegistry, type ClientRegistry } from './client-registry.ts';
 import { SsoLinks } from './sso-links.ts';
 import { SsoState } from './sso-state.ts';
 import { SessionSync } from './session-sync.ts';
 import { buildProvider, sessionTtlSeconds } from './provider.ts';
 import { logProviderEvents } from './events.ts';
-import { oidcInteractions } from './interactions.ts';
-import { providerBridge } from './koa-bridge.ts';
+import { oidcInteractions, type OidcInteractions } from './interactions.ts';
+import { isProviderPath, providerBridge, type ProviderBridge } from './koa-bridge.ts';
 import { inlineInteractions } from './inline-interaction.ts';
 import { UserLookup } from './account.ts';
 import { CookieSigner } from './cookie-signer.ts';
+import { OIDC_FINISHER } from './binding.ts';
+import { KvAdapter } from './adapter.ts';
+import { BackchannelLogout } from './backchannel-logout.ts';
+
+/** What outlives a provider: none of it holds keys. */
+interface Shared {
+  clients: ClientRegistry;
+  links: SsoLinks;
+  sso: SsoState;
+  users: UserLookup;
+  cookieSigner: CookieSigner;
+}
+
+interface ProviderGeneration {
+  bridge: ProviderBridge;
+  interactions: OidcInteractions;
+  backchannel: BackchannelLogout;
+}
 
 /**
  * The OpenID Connect provider: oidc-provider answers the protocol, Stepgate's sign-in answers
  * "who is this" in between (interactions.ts, inline-interaction.ts), and the SSO session is shared (see session-sync.ts,
- * session-adapter.ts, sso-state.ts). Mounted before the body parser: oidc-provider reads its own bodies.
+ * session-adapter.ts, sso-state.ts); its logout reaches the clients (backchannel-logout.ts).
+ * Mounted before the body parser: oidc-provider reads its own bodies.
+ *
+ * oidc-provider takes its signing keys once, when built. A key rotation made with the CLI (keys
+ * add/activate/remove) is picked up by building a new provider on the same storage and shared parts;
+ * requests already under way finish on the old one.
  */
 export async function mountOidc(app: Express, services: Services): Promise<void> {
   const clients = clientRegistry(services.store, services.box, services.clock);
   const links = new SsoLinks(services.store.kv, services.sessions, sessionTtlSeconds(services));
-  const sso = new SsoState({ sessions: services.sessions, clients, links, interaction: services.interaction });
-  const users = new UserLookup(services.directory, () => services.clock.now());
-  const cookieSigner = new CookieSigner(services.box.mac('oidc-cookie-signing', 'v1'));
+  const shared: Shared = {
+    clients,
+    links,
+    sso: new SsoState({ sessions: services.sessions, clients, links, interaction: services.interaction }),
+    users: new UserLookup(services.directory, () => services.clock.now()),
+    cookieSigner: new CookieSigner(services.box.mac('oidc-cookie-signing', 'v1')),
+  };
+  let keysVersion = await services.keys.version();
+  let current = await assemble(services, shared);
+  let rebuilding: Promise<void> | undefined;
+  const upToDate = async (): Promise<void> => {
+    const version = await services.keys.version();
+    if (version === keysVersion) return;
+    rebuilding ??= assemble(services, shared)
+      .then((next) => {
+        current = next;
+        keysVersion = version;
+        services.logger.info({ keysVersion: version }, 'oidc: signing keys changed; provider rebuilt');
+      })
+      .finally(() => (rebuilding = undefined));
+    await rebuilding;
+  };
+  // Registered once: they reach whichever provider is current.
+  services.interaction.registerFinisher(OIDC_FINISHER, (req, res, finished) => current.interactions.finish(req, res, finished));
+  services.sessions.onLogout((ended, req) => current.backchannel.afterLogout(ended, req));
+  app.use((req, res, next) => {
+    if (!isProviderPath(req.path)) return next();
+    upToDate().then(() => current.bridge.middleware(req, res, next), next);
+  });
+}
+
+async function assemble(services: Services, shared: Shared): Promise<ProviderGeneration> {
+  const { clients, users, links, sso, cookieSigner } = shared;
   const provider = await buildProvider(services, { cookieSigner, clients, users, links, sso });
   const sync = new SessionSync({ provider, sso, links, sessions: services.sessions, audit: services.store.audit });
   provider.use(sync.middleware());
   provider.use(inlineInteractions());
   logProviderEvents(provider, services.logger);
+  const backchannel = new BackchannelLogout({ provider, providerSessions: new KvAdapter(services.store.kv, services.clock, 'Session'), links, audit: services.store.audit, logger: services.logger });
   // The bridge starts interactions; the interactions' finisher resumes through the bridge.
   const bridge = providerBridge(provider, services.config.server.publicUrl, { cookieSigner, startInteraction: (req, res, uid) => interactions.start(req, res, uid) });
   const interactions = oidcInteractions({ provider, services, clients, users, sync, resume: bridge.resume });
-  app.use(bridge.middleware);
+  return { bridge, interactions, backchannel };
 }

@@ -15,6 +15,7 @@ import { stepgatePolicy } from './interaction-policy.ts';
 import { PASSIVE_SSO_HOOK, passiveSso } from './passive-sso.ts';
 import { CookieSigner } from './cookie-signer.ts';
 import { logoutSource, postLogoutSuccessSource, renderError } from './pages.ts';
+import { logoutTokenFetch } from './backchannel-logout.ts';
 
 /** Every endpoint lives under /oidc/; only discovery stays at the issuer's well-known path. */
 export const ROUTES = {
@@ -98,7 +99,10 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
       userinfo: { enabled: true },
       pushedAuthorizationRequests: { enabled: false },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+      // Discovery advertises it, ID Tokens carry sid for clients that require it; see backchannel-logout.ts.
+      backchannelLogout: { enabled: true },
     },
+    fetch: logoutTokenFetch,
     renderError,
     routes: ROUTES,
     cookies: {

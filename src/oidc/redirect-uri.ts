@@ -1,9 +1,10 @@
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
- * Why a redirect (or post-logout redirect) URI cannot be registered, or undefined when it can.
- * Codes and tokens travel in the query of this URI, so it must be absolute, exact (no fragment)
- * and protected by TLS; plain http is only accepted on the loopback interface (RFC 8252 §7.3).
+ * Why a redirect (or post-logout redirect, or back-channel logout) URI cannot be registered, or
+ * undefined when it can. Codes and tokens (Logout Tokens for the back-channel one) are sent to this
+ * URI, so it must be absolute, exact (no fragment) and protected by TLS; plain http is only accepted
+ * on the loopback interface (RFC 8252 §7.3).
  */
 export function redirectUriProblem(uri: string): string | undefined {
   let url: URL;
@@ -13,6 +14,8 @@ export function redirectUriProblem(uri: string): string | undefined {
     return 'not an absolute URL';
   }
   if (uri.includes('#')) return 'must not contain a fragment (#)';
+  // The URL parser would quietly percent-encode them, registering another URI than the one given.
+  if (/\s/.test(uri)) return 'must not contain spaces';
   if (url.username || url.password) return 'must not contain credentials';
   if (url.protocol === 'https:') return undefined;
   if (url.protocol === 'http:') return LOOPBACK_HOSTS.has(url.hostname) ? undefined : 'http is only allowed for localhost, 127.0.0.1 or [::1]; use https';

@@ -17,7 +17,8 @@ export interface SessionSyncDeps {
 /**
  * Keeps oidc-provider's session a mirror of the Stepgate SSO session at the moments they change
  * hands: when Stepgate's sign-in hands a login back, and when a relying party logs the user out.
- * (A Stepgate logout or timeout needs nothing here: `SessionAdapter` refuses the mirror from then on.)
+ * (A Stepgate logout or timeout needs nothing here: `SessionAdapter` refuses the mirror from then on,
+ * and `BackchannelLogout` tells the clients of a logout.)
  */
 export class SessionSync {
   readonly #deps: SessionSyncDeps;
@@ -69,6 +70,8 @@ export class SessionSync {
   async #afterLogout(ctx: KoaContextWithOIDC): Promise<void> {
     const { session, params, client } = ctx.oidc;
     if (!session?.accountId || !params?.logout) return;
+    // oidc-provider has just sent this session's clients their Logout Tokens and destroyed it; with
+    // its link gone too, BackchannelLogout (run by sessions.end below) cannot send them a second one.
     await this.#deps.links.delete(session.uid);
     const sso = await this.#deps.sso.current(ctx);
     // Only the SSO session this provider session mirrored, never another one the browser holds.

@@ -3,11 +3,17 @@ import type { SessionService } from '../session/session-service.ts';
 
 const NAMESPACE = 'oidc-sso-link';
 
+/** One small namespace per SSO session (like the adapter's grant index): its entries are the provider session uids that mirror it. */
+function mirrorsNamespace(ssoSessionId: string): string {
+  return `oidc-sso-mirrors:${ssoSessionId}`;
+}
+
 /**
  * Which Stepgate SSO session each oidc-provider session mirrors, keyed by the provider session's
  * `uid` (stable while its cookie id rotates). oidc-provider's session model has no room for foreign
  * data, hence this side table; it is what lets a token request (no browser, no cookie) find out
- * whether the sign-in it came from has ended.
+ * whether the sign-in it came from has ended. The reverse direction (which provider sessions mirror
+ * an SSO session) is what a logout needs to tell their relying parties (backchannel-logout.ts).
  */
 export class SsoLinks {
   readonly #kv: KeyValue;
@@ -25,12 +31,26 @@ export class SsoLinks {
   }
 
   async set(providerSessionUid: string, ssoSessionId: string): Promise<void> {
-    if ((await this.get(providerSessionUid)) === ssoSessionId) return;
-    await this.#kv.set(NAMESPACE, providerSessionUid, ssoSessionId, { ttlSeconds: this.#ttlSeconds });
+    const previous = await this.get(providerSessionUid);
+    if (previous === ssoSessionId) return;
+    const options = { ttlSeconds: this.#ttlSeconds };
+    await Promise.all([
+      this.#kv.set(NAMESPACE, providerSessionUid, ssoSessionId, options),
+      this.#kv.set(mirrorsNamespace(ssoSessionId), providerSessionUid, true, options),
+      previous && this.#kv.delete(mirrorsNamespace(previous), providerSessionUid),
+    ]);
   }
 
-  delete(providerSessionUid: string): Promise<void> {
-    return this.#kv.delete(NAMESPACE, providerSessionUid);
+  async delete(providerSessionUid: string): Promise<void> {
+    const ssoSessionId = await this.get(providerSessionUid);
+    await Promise.all([this.#kv.delete(NAMESPACE, providerSessionUid), ssoSessionId && this.#kv.delete(mirrorsNamespace(ssoSessionId), providerSessionUid)]);
+  }
+
+  /** The provider session uids that mirror this SSO session now (whether or not it is still alive). */
+  async mirrorsOf(ssoSessionId: string): Promise<string[]> {
+    const uids = (await this.#kv.entries<boolean>(mirrorsNamespace(ssoSessionId))).map(([uid]) => uid);
+    const current = await Promise.all(uids.map(async (uid) => ((await this.get(uid)) === ssoSessionId ? uid : undefined)));
+    return current.filter((uid) => uid !== undefined);
   }
 
   /** True while the linked SSO session is alive (not logged out, idle or past its lifetime) and is this account's. */

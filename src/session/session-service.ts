@@ -16,11 +16,19 @@ export interface SessionSettings {
   absoluteTimeoutHours: number;
 }
 
+/**
+ * Told when a user signs out of an SSO session (not when it times out, nor when a new sign-in in the
+ * same browser replaces it): protocols that must tell their relying parties register one. Must not
+ * throw for a relying party's failure; a rejection is logged and the logout goes on.
+ */
+export type LogoutListener = (ended: SsoSession, req: Request) => Promise<void>;
+
 export class SessionService {
   readonly #kv: KeyValue;
   readonly #settings: SessionSettings;
   readonly #clock: Clock;
   readonly #cookies: CookieJar;
+  readonly #logoutListeners: LogoutListener[] = [];
 
   constructor(kv: KeyValue, settings: SessionSettings, clock: Clock, cookies: CookieJar) {
     this.#kv = kv;
@@ -58,9 +66,15 @@ export class SessionService {
     return session;
   }
 
+  onLogout(listener: LogoutListener): void {
+    this.#logoutListeners.push(listener);
+  }
+
   /** Starts a new session after primary authentication; any previous one of this browser ends (no fixation). */
   async start(req: Request, res: Response, user: User, factors: Factor[]): Promise<SsoSession> {
-    await this.end(req, res);
+    // Not a logout: a re-authentication of the same user carries the applications' sessions over
+    // to the new SSO session (oidc/session-sync.ts), so nobody is told.
+    await this.#remove(req, res);
     const now = this.#clock.now();
     const session: SsoSession = { id: randomId(), user, createdAt: now, lastSeenAt: now, authTime: now, factors, participants: [] };
     await this.#save(session);
@@ -79,12 +93,23 @@ export class SessionService {
     await this.#save({ ...session, participants: [...others, participant] });
   }
 
+  /** The user signs out: this browser's session ends and the logout listeners are told (they run in parallel). */
   async end(req: Request, res: Response): Promise<SsoSession | undefined> {
+    const session = await this.#remove(req, res);
+    if (!session) return undefined;
+    const outcomes = await Promise.allSettled(this.#logoutListeners.map((listener) => listener(session, req)));
+    for (const outcome of outcomes) {
+      // Never the session id: it is the cookie's value.
+      if (outcome.status === 'rejected') req.log.error({ err: outcome.reason, userId: session.user.id }, 'session: a logout listener failed');
+    }
+    return session;
+  }
+
+  async #remove(req: Request, res: Response): Promise<SsoSession | undefined> {
     const id = this.#cookies.read(req, this.#settings.cookieName);
     this.#cookies.clear(res, this.#settings.cookieName);
     if (!id) return undefined;
-    const session = await this.#kv.consume<SsoSession>(NAMESPACE, id);
-    return session;
+    return this.#kv.consume<SsoSession>(NAMESPACE, id);
   }
 
   async endById(id: string): Promise<void> {

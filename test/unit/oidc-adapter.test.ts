@@ -132,3 +132,29 @@ describe('provider sessions mirror the Stepgate SSO session', () => {
       assert.equal(await links.get('u1'), undefined);
     }));
 });
+
+describe('SSO links in both directions', () => {
+  test('mirrorsOf lists the provider sessions that mirror an SSO session now: relinked and deleted ones drop out, entries expire with the links', () =>
+    withKv(async (kv, reopen, clock) => {
+      const sessions = { byId: async () => undefined } as unknown as SessionService;
+      const links = new SsoLinks(kv, sessions, 60);
+      await links.set('u1', 'sso-a');
+      await links.set('u2', 'sso-a');
+      await links.set('u3', 'sso-b');
+      assert.deepEqual((await links.mirrorsOf('sso-a')).sort(), ['u1', 'u2']);
+      assert.deepEqual(await links.mirrorsOf('sso-b'), ['u3']);
+
+      // A re-authentication moves a provider session to the new SSO session.
+      await links.set('u2', 'sso-b');
+      assert.deepEqual(await links.mirrorsOf('sso-a'), ['u1']);
+      assert.deepEqual((await links.mirrorsOf('sso-b')).sort(), ['u2', 'u3']);
+      await links.delete('u1');
+      assert.deepEqual(await links.mirrorsOf('sso-a'), []);
+      assert.equal(await kv.count('oidc-sso-mirrors:sso-a'), 0, 'no entry left behind');
+
+      const restarted = new SsoLinks(await reopen(), sessions, 60);
+      assert.deepEqual((await restarted.mirrorsOf('sso-b')).sort(), ['u2', 'u3'], 'durable like the links');
+      clock.advance(61_000);
+      assert.deepEqual(await restarted.mirrorsOf('sso-b'), []);
+    }));
+});

@@ -31,6 +31,7 @@ describe('redirect URI rules', () => {
       ['javascript:alert(1)', false],
       ['com.example.app:/cb', false],
       ['https://user:pw@app.example.org/cb', false],
+      ['https://app.example.org/a b', false],
     ];
     for (const [uri, accepted] of cases) assert.equal(redirectUriProblem(uri) === undefined, accepted, `${uri}: ${redirectUriProblem(uri)}`);
   });
@@ -121,6 +122,96 @@ describe('client registry and CLI', () => {
       assert.equal(await cli('client', command, '--help'), 0);
       assert.match(out.join('\n'), new RegExp(`Usage: client ${command}`));
     }
+  });
+
+  describe('back-channel logout registration', () => {
+    const registry = () => clientRegistry(store, box, systemClock);
+    const idOf = () => /client_id:\s+(\S+)/.exec(out.join('\n'))![1]!;
+
+    test('client add stores the URI and the sid requirement; show prints them; the provider gets them as metadata', async () => {
+      assert.equal(await cli('client', 'add', '--name', 'Wiki', '--redirect-uri', 'https://wiki.example.org/cb', '--backchannel-logout-uri', 'https://wiki.example.org/bcl?tenant=a', '--backchannel-logout-session-required'), 0, err.join('\n'));
+      const id = idOf();
+      const record = (await registry().get(id))!;
+      assert.deepEqual([record.backchannelLogoutUri, record.backchannelLogoutSessionRequired], ['https://wiki.example.org/bcl?tenant=a', true]);
+      const metadata = await new ClientAdapter(registry()).find(id);
+      assert.deepEqual([metadata?.backchannel_logout_uri, metadata?.backchannel_logout_session_required], ['https://wiki.example.org/bcl?tenant=a', true]);
+      assert.equal(await cli('client', 'show', id), 0);
+      assert.match(out.join('\n'), /\nback-channel logout:\s+https:\/\/wiki\.example\.org\/bcl\?tenant=a \(sid required\)\n/);
+
+      for (const uri of ['http://localhost:3000/bcl', 'http://127.0.0.1/bcl', 'http://[::1]:8080/bcl']) {
+        assert.equal(await cli('client', 'add', '--name', 'Dev', '--redirect-uri', 'http://localhost:3000/cb', '--backchannel-logout-uri', uri), 0, `${uri}: ${err.join('\n')}`);
+        assert.deepEqual([(await registry().get(idOf()))?.backchannelLogoutUri, (await registry().get(idOf()))?.backchannelLogoutSessionRequired], [uri, false]);
+      }
+
+      assert.equal(await cli('client', 'add', '--name', 'Plain', '--redirect-uri', 'https://plain.example.org/cb'), 0);
+      const plain = (await registry().get(idOf()))!;
+      assert.equal('backchannelLogoutUri' in plain || 'backchannelLogoutSessionRequired' in plain, false);
+      assert.equal('backchannel_logout_uri' in (await new ClientAdapter(registry()).find(plain.id))!, false);
+      assert.equal(await cli('client', 'show', plain.id), 0);
+      assert.match(out.join('\n'), /\nback-channel logout:\s+\(none\)\n/);
+    });
+
+    test('client add refuses a bad URI with an error naming the flag, and writes nothing', async () => {
+      const before = await registry().list();
+      const cases: Array<[string, RegExp]> = [
+        ['http://rp.example.org/bcl', /http is only allowed for localhost, 127\.0\.0\.1 or \[::1\]; use https/],
+        ['http://localhost.evil.example/bcl', /http is only allowed for localhost/],
+        ['https://rp.example.org/bcl#frag', /must not contain a fragment/],
+        ['/bcl', /not an absolute URL/],
+        ['rp.example.org/bcl', /not an absolute URL/],
+        ['ftp://rp.example.org/bcl', /scheme ftp: is not allowed; use https/],
+        ['https://user:pw@rp.example.org/bcl', /must not contain credentials/],
+        ['https://rp.example.org/b cl', /must not contain spaces/],
+      ];
+      for (const [uri, reason] of cases) {
+        assert.equal(await cli('client', 'add', '--name', 'X', '--redirect-uri', 'https://x.example/cb', '--backchannel-logout-uri', uri), 1, uri);
+        const message = err.join('\n');
+        assert.match(message, /^The client was not registered:/);
+        assert.ok(message.includes(`--backchannel-logout-uri ${uri}: `), message);
+        assert.match(message, reason);
+      }
+      assert.equal(await cli('client', 'add', '--name', 'X', '--redirect-uri', 'https://x.example/cb', '--backchannel-logout-session-required'), 1);
+      assert.match(err.join('\n'), /--backchannel-logout-session-required needs a --backchannel-logout-uri/);
+      for (const words of [
+        ['--backchannel-logout-uri'],
+        ['--backchannel-logout-uri', ''],
+        ['--backchannel-logout-uri', 'https://x.example/bcl', '--backchannel-logout-session-required', 'yes'],
+      ]) {
+        assert.equal(await cli('client', 'add', '--name', 'X', '--redirect-uri', 'https://x.example/cb', ...words), 2, words.join(' '));
+        assert.match(err.join('\n'), /backchannel-logout/);
+        assert.match(err.join('\n'), /Usage: client add/);
+      }
+      assert.deepEqual(await registry().list(), before);
+    });
+
+    test('client set adds, changes and removes it; bad values change nothing', async () => {
+      const added = await registry().add({ name: 'Grafana', redirectUris: ['https://grafana.example.org/cb'] });
+      assert.ok(added.ok);
+      const { id } = added.client;
+      assert.equal(await cli('client', 'set', id, '--backchannel-logout-uri', 'https://grafana.example.org/bcl'), 0, err.join('\n'));
+      assert.deepEqual([(await registry().get(id))?.backchannelLogoutUri, (await registry().get(id))?.backchannelLogoutSessionRequired], ['https://grafana.example.org/bcl', false]);
+      assert.match(out.join('\n'), /back-channel logout:\s+https:\/\/grafana\.example\.org\/bcl \(sid not required\)/);
+      assert.equal(await cli('client', 'set', id, '--backchannel-logout-session-required'), 0, err.join('\n'));
+      assert.equal((await registry().get(id))?.backchannelLogoutSessionRequired, true);
+      assert.equal(await cli('client', 'set', id, '--name', 'Grafana 2'), 0);
+      assert.deepEqual([(await registry().get(id))?.backchannelLogoutUri, (await registry().get(id))?.backchannelLogoutSessionRequired], ['https://grafana.example.org/bcl', true], 'other changes keep it');
+
+      const before = await registry().get(id);
+      assert.equal(await cli('client', 'set', id, '--name', 'Renamed', '--backchannel-logout-uri', 'http://grafana.example.org/bcl'), 1);
+      assert.match(err.join('\n'), /^The client was not changed:\n {2}- --backchannel-logout-uri http:\/\/grafana\.example\.org\/bcl: http is only allowed/);
+      assert.equal(await cli('client', 'set', id, '--backchannel-logout-uri', '', '--backchannel-logout-session-required'), 1);
+      assert.match(err.join('\n'), /--backchannel-logout-session-required needs a --backchannel-logout-uri/);
+      for (const words of [['--backchannel-logout-uri'], ['--no-backchannel-logout-session-required', 'x'], ['--backchannel-logout-session-required', '--no-backchannel-logout-session-required']]) {
+        assert.equal(await cli('client', 'set', id, ...words), 2, words.join(' '));
+        assert.match(err.join('\n'), /Usage: client set/);
+      }
+      assert.deepEqual(await registry().get(id), before);
+
+      assert.equal(await cli('client', 'set', id, '--backchannel-logout-uri', ''), 0, err.join('\n'));
+      const removed = (await registry().get(id))!;
+      assert.equal('backchannelLogoutUri' in removed || 'backchannelLogoutSessionRequired' in removed, false, 'removing the URI removes the sid requirement too');
+      assert.equal('backchannel_logout_uri' in (await new ClientAdapter(registry()).find(id))!, false);
+    });
   });
 
   describe('client set', () => {

@@ -5,5 +5,6 @@ import { userCommands } from './user.ts';
 import { directoryCommands } from './directory.ts';
 import { policyCommands } from './policy.ts';
 import { mfaCommands } from './mfa.ts';
+import { keysCommands } from './keys.ts';
 
-export const COMMANDS: CliCommand[] = [...userCommands, ...directoryCommands, ...spCommands, ...clientCommands, ...policyCommands, ...mfaCommands];
+export const COMMANDS: CliCommand[] = [...userCommands, ...directoryCommands, ...spCommands, ...clientCommands, ...policyCommands, ...mfaCommands, ...keysCommands];

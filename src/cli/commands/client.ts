@@ -26,9 +26,14 @@ Options:
   --no-refresh-tokens              Do not issue refresh tokens to this client.
   --policy NAME                    Access policy for this application (default: the configured default).
   --allow-password-change          Users whose password expired may change it here and continue.
+  --backchannel-logout-uri URI     OpenID Connect Back-Channel Logout: when the user signs out of Stepgate,
+                                   a Logout Token is POSTed here (same rules as redirect URIs).
+  --backchannel-logout-session-required
+                                   The Logout Token, and the ID Tokens, carry the session id (sid).
 
 Examples:
   npm run cli -- client add --name Grafana --redirect-uri https://grafana.example.org/login/generic_oauth
+  npm run cli -- client add --name Wiki --redirect-uri https://wiki.example.org/cb --backchannel-logout-uri https://wiki.example.org/backchannel-logout --backchannel-logout-session-required
   npm run cli -- client add --name "Dev SPA" --public --redirect-uri "http://localhost:5173/cb http://127.0.0.1:5173/cb"`;
 
 async function add(args: ParsedArgs, context: CliContext): Promise<number> {
@@ -39,10 +44,14 @@ async function add(args: ParsedArgs, context: CliContext): Promise<number> {
   if (authMethod !== undefined && authMethod !== 'basic' && authMethod !== 'post') throw new UsageError('--auth-method is basic or post');
   const idTokenAlg = stringOption(args, 'id-token-alg');
   if (idTokenAlg !== undefined && !(ID_TOKEN_ALGS as readonly string[]).includes(idTokenAlg)) throw new UsageError(`--id-token-alg is one of ${ID_TOKEN_ALGS.join(', ')}`);
+  const backchannel = backchannelOptions(args);
+  // An empty value is how `client set` removes the URI; here it would silently register none.
+  if (backchannel.backchannelLogoutUri === '') throw new UsageError('--backchannel-logout-uri needs a value');
   const store = await context.store();
   const policy = stringOption(args, 'policy');
   if (policy !== undefined && !(await policyExists(context, store, policy))) return 1;
   const outcome = await clientRegistry(store, context.box(), context.clock).add({
+    ...backchannel,
     name,
     redirectUris,
     postLogoutRedirectUris: listOption(args, 'post-logout-redirect-uri'),
@@ -64,6 +73,18 @@ async function add(args: ParsedArgs, context: CliContext): Promise<number> {
   return 0;
 }
 
+/** Shared by add and set; flags that take no value and values that are missing are usage errors. */
+function backchannelOptions(args: ParsedArgs): Pick<ClientChanges, 'backchannelLogoutUri' | 'backchannelLogoutSessionRequired'> {
+  const uri = args.options['backchannel-logout-uri'];
+  if (uri === true) throw new UsageError('--backchannel-logout-uri needs a value');
+  const required = args.options['backchannel-logout-session-required'];
+  const notRequired = args.options['no-backchannel-logout-session-required'];
+  if (typeof required === 'string') throw new UsageError('--backchannel-logout-session-required takes no value');
+  if (typeof notRequired === 'string') throw new UsageError('--no-backchannel-logout-session-required takes no value');
+  if (required && notRequired) throw new UsageError('choose one of --backchannel-logout-session-required and --no-backchannel-logout-session-required');
+  return { backchannelLogoutUri: typeof uri === 'string' ? uri : undefined, backchannelLogoutSessionRequired: required ? true : notRequired ? false : undefined };
+}
+
 /** The policy must exist (built-in or saved with `policy set`); prints the known names when it does not. */
 async function policyExists(context: CliContext, store: Store, policy: string): Promise<boolean> {
   const { policies } = buildPolicies(context.config, store, context.clock);
@@ -72,8 +93,8 @@ async function policyExists(context: CliContext, store: Store, policy: string): 
   return false;
 }
 
-const SET_FLAGS = ['allow-password-change', 'no-allow-password-change', 'rotate-secret'];
-const SET_VALUES = ['name', 'redirect-uri', 'post-logout-redirect-uri', 'scopes', 'policy', 'id-token-alg'];
+const SET_FLAGS = ['allow-password-change', 'no-allow-password-change', 'rotate-secret', 'backchannel-logout-session-required', 'no-backchannel-logout-session-required'];
+const SET_VALUES = ['name', 'redirect-uri', 'post-logout-redirect-uri', 'scopes', 'policy', 'id-token-alg', 'backchannel-logout-uri'];
 
 const SET_HELP = `Usage: client set CLIENT_ID [options]
 
@@ -95,6 +116,10 @@ Options:
   --policy NAME                    Access policy for this application.
   --allow-password-change / --no-allow-password-change
                                    Whether users whose password expired may change it here and continue.
+  --backchannel-logout-uri URI     Where Logout Tokens are POSTed when the user signs out of Stepgate
+                                   (same rules as redirect URIs); "" turns back-channel logout off.
+  --backchannel-logout-session-required / --no-backchannel-logout-session-required
+                                   Whether the Logout Token, and the ID Tokens, carry the session id (sid).
   --rotate-secret                  Confidential clients only: replace the secret with a new one, printed
                                    once, here. The old secret stops working at once: put the new one in
                                    the application's configuration.
@@ -136,6 +161,9 @@ function clientChanges(args: ParsedArgs): ClientChanges {
   if (policy) changes.policy = policy;
   if (args.options['allow-password-change'] === true) changes.allowPasswordChange = true;
   if (args.options['no-allow-password-change'] === true) changes.allowPasswordChange = false;
+  const backchannel = backchannelOptions(args);
+  if (backchannel.backchannelLogoutUri !== undefined) changes.backchannelLogoutUri = backchannel.backchannelLogoutUri;
+  if (backchannel.backchannelLogoutSessionRequired !== undefined) changes.backchannelLogoutSessionRequired = backchannel.backchannelLogoutSessionRequired;
   return changes;
 }
 
@@ -189,6 +217,7 @@ function describe(client: OidcClientRecord): string[] {
     `ID Token algorithm:        ${client.idTokenSignedResponseAlg}`,
     `policy:                    ${client.policy ?? '(default)'}`,
     `password change:           ${client.allowPasswordChange ? 'allowed' : 'not allowed'}`,
+    `back-channel logout:       ${client.backchannelLogoutUri ? `${client.backchannelLogoutUri} (${client.backchannelLogoutSessionRequired ? 'sid required' : 'sid not required'})` : '(none)'}`,
     `registered:                ${new Date(client.createdAt).toISOString()}`,
   ];
 }

@@ -1,0 +1,129 @@
+import type { Request } from 'express';
+import type { default as Provider, KoaContextWithOIDC } from 'oidc-provider';
+import type { AuditLog } from '../store/store.ts';
+import type { Logger } from '../core/log.ts';
+import type { SsoSession } from '../session/sso-session.ts';
+import type { KvAdapter } from './adapter.ts';
+import type { SsoLinks } from './sso-links.ts';
+
+/** The part of oidc-provider's Client model used here; its published types lack backchannelLogout. */
+interface LogoutClient {
+  clientId: string;
+  backchannelLogoutUri?: string;
+  /** Builds and signs the Logout Token (sid only when the client requires it) and POSTs it; rejects unless 200 or 204. */
+  backchannelLogout(sub: string, sid: string | undefined): Promise<void>;
+}
+
+interface Notice {
+  clientId: string;
+  accountId: string;
+  sid?: string;
+}
+
+/** Where a logout came from, for the log and the audit. */
+type Trigger = 'sso-logout' | 'oidc-rp-initiated';
+
+export interface BackchannelLogoutDeps {
+  provider: Provider;
+  /** The Session model's own storage, without SessionAdapter: that one refuses (and deletes) mirrors of an ended SSO session, which is what this reads. */
+  providerSessions: KvAdapter;
+  links: SsoLinks;
+  audit: AuditLog;
+  logger: Logger;
+}
+
+/**
+ * OpenID Connect Back-Channel Logout 1.0: when the user signs out of a Stepgate SSO session (Stepgate's
+ * logout page, SAML Single Logout, or a relying party's logout), every client that signed in through
+ * it and registered a back-channel logout URI is sent a Logout Token, and the provider sessions
+ * mirroring it end. oidc-provider builds, signs and sends the tokens (Client#backchannelLogout); its
+ * own end_session already does this for the provider session a relying party logs out of, so that
+ * session's link is removed first (session-sync.ts) and only its events are reported here.
+ */
+export class BackchannelLogout {
+  readonly #deps: BackchannelLogoutDeps;
+
+  constructor(deps: BackchannelLogoutDeps) {
+    this.#deps = deps;
+    this.#reportProviderEvents();
+  }
+
+  /** SessionService logout listener. Never rejects for a relying party's failure: each one is logged and audited. */
+  async afterLogout(sso: SsoSession, req: Request): Promise<void> {
+    const notices: Notice[] = [];
+    for (const uid of await this.#deps.links.mirrorsOf(sso.id)) {
+      const session = await this.#deps.providerSessions.findByUid(uid);
+      await this.#deps.links.delete(uid);
+      if (!session?.accountId) continue;
+      // Ended here rather than at its next read, so nothing (a token request, a prompt=none) finds it in between.
+      await this.#deps.providerSessions.destroy(String(session.jti));
+      const authorizations = (session.authorizations ?? {}) as Record<string, { sid?: string }>;
+      for (const [clientId, { sid }] of Object.entries(authorizations)) notices.push({ clientId, accountId: String(session.accountId), sid });
+    }
+    // In parallel, each capped by oidc-provider's 2.5 s request timeout: the user's answer waits at most that long.
+    await Promise.all(notices.map((notice) => this.#notify(notice, req)));
+  }
+
+  async #notify(notice: Notice, req: Request): Promise<void> {
+    let client: LogoutClient | undefined;
+    try {
+      client = (await this.#deps.provider.Client.find(notice.clientId)) as unknown as LogoutClient | undefined;
+      if (!client?.backchannelLogoutUri) return;
+      await client.backchannelLogout(notice.accountId, notice.sid);
+    } catch (error) {
+      await this.#report(req, 'sso-logout', notice, error);
+      return;
+    }
+    await this.#report(req, 'sso-logout', notice);
+  }
+
+  /** oidc-provider's end_session (RP-initiated logout) sends its own Logout Tokens and only tells through events. */
+  #reportProviderEvents(): void {
+    const { provider } = this.#deps;
+    const report = (ctx: KoaContextWithOIDC, client: { clientId: string }, accountId: string, sid: string, error?: unknown) => {
+      // Mounted under Express, koa's ctx.req is the Express request.
+      void this.#report(ctx.req as Request, 'oidc-rp-initiated', { clientId: client.clientId, accountId, sid }, error);
+    };
+    provider.on('backchannel.success', (ctx, client, accountId, sid) => report(ctx, client, accountId, sid));
+    provider.on('backchannel.error', (ctx, error, client, accountId, sid) => report(ctx, client, accountId, sid, error));
+  }
+
+  /** One log line and one audit event per relying party told; never the token itself. */
+  async #report(req: Request, trigger: Trigger, notice: Notice, error?: unknown): Promise<void> {
+    const log = req.log ?? this.#deps.logger;
+    const failure = error === undefined ? undefined : describeFailure(error);
+    const facts = { event: 'oidc.backchannel-logout', clientId: notice.clientId, userId: notice.accountId, trigger };
+    if (failure) log.warn({ ...facts, outcome: 'failure', ...failure }, `oidc: back-channel logout of ${notice.clientId} failed: ${failure.reason}`);
+    // oidc-provider resolves only on 200 or 204 and does not hand the response on.
+    else log.info({ ...facts, outcome: 'success' }, `oidc: back-channel logout of ${notice.clientId} accepted (200/204)`);
+    try {
+      await this.#deps.audit.record({ type: 'oidc.backchannel-logout', outcome: failure ? 'failure' : 'success', rp: notice.clientId, userId: notice.accountId, reason: failure?.reason, status: failure?.status, via: trigger, requestId: req.requestId });
+    } catch (auditError) {
+      log.error({ err: auditError, clientId: notice.clientId }, 'oidc: back-channel logout audit event not written');
+    }
+  }
+}
+
+/** A short, token-free reason: the relying party's HTTP status, a timeout, or the network error's code. */
+function describeFailure(error: unknown): { reason: string; status?: number } {
+  const failure = error as { name?: string; message?: string; response?: { status?: number }; cause?: { code?: string; message?: string } };
+  const status = failure.response?.status;
+  if (typeof status === 'number') return { reason: `answered ${status}`, status };
+  if (failure.name === 'TimeoutError' || failure.name === 'AbortError') return { reason: 'no answer in time' };
+  // fetch's own "fetch failed" says nothing; its cause has the connection error.
+  const cause = failure.cause?.code ?? failure.cause?.message;
+  if (cause) return { reason: `not reachable (${cause})` };
+  return { reason: failure.message ?? String(error) };
+}
+
+/**
+ * oidc-provider's `fetch`, used only for Logout Tokens: dynamic registration, request_uri, client
+ * metadata documents, client jwks_uri and CIBA pings are all off. The library's default agent refuses
+ * loopback and private addresses (against server-side request forgery by self-registered clients);
+ * Stepgate's clients are registered by the administrator, and their back-channel endpoints often sit
+ * on private networks, so that agent is not used. Its 2.5 s timeout and `redirect: 'manual'` stay.
+ */
+export function logoutTokenFetch(url: string | URL | globalThis.Request, init?: RequestInit): Promise<Response> {
+  const { dispatcher: _ssrfAgent, ...options } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+  return globalThis.fetch(url, options);
+}

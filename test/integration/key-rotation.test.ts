@@ -1,0 +1,133 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import * as jose from 'jose';
+import { boot, type Booted } from '../helpers/boot.ts';
+import { TestBrowser } from '../helpers/browser.ts';
+import { addLocalUser } from '../helpers/local-users.ts';
+import { createRp, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
+import { TestSp, assertXmlsecVerifies, isPasswordPage, samlPostForm, sendAuthnRequest } from '../helpers/saml-sp.ts';
+import { runCli } from '../../src/cli/run-cli.ts';
+import { keysCommands } from '../../src/cli/commands/keys.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { loadSecretKey } from '../../src/config/secret-key.ts';
+import { SecretBox } from '../../src/core/secret-box.ts';
+import { systemClock } from '../../src/core/clock.ts';
+import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import type { Store } from '../../src/store/store.ts';
+
+const PASSWORD = 'Correct-horse-42';
+const SECRET_KEY = randomBytes(32).toString('base64');
+let app: Booted;
+let rp: TestRp;
+let sp: TestSp;
+/** The admin CLI's own store on the server's data directory, as `npm run cli` opens it. */
+let cliStore: Store;
+
+before(async () => {
+  app = await boot({}, { secretKey: SECRET_KEY });
+  await addLocalUser(app.services, 'alice', PASSWORD);
+  rp = await createRp(app);
+  sp = await TestSp.create(app, { name: 'rotation', register: { sign: 'both' } });
+  cliStore = await new LowdbStore(app.dataDir, systemClock, { owner: false }).open();
+});
+after(async () => {
+  await cliStore?.close();
+  await app?.close();
+});
+
+async function keys(...words: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const config = parseConfig({ dataDir: app.dataDir, secretKey: SECRET_KEY, server: { publicUrl: app.url } });
+  const code = await runCli(keysCommands, ['keys', ...words], {
+    config: () => config,
+    store: async () => cliStore,
+    box: () => new SecretBox(loadSecretKey(config, { dataIsFresh: false }).key),
+    clock: systemClock,
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+  });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/** A running server looks at the keys once a second. */
+const serverNotices = () => new Promise((resolve) => setTimeout(resolve, 1100));
+
+async function jwks(): Promise<jose.JSONWebKeySet> {
+  return (await (await fetch(`${app.url}/oidc/jwks`)).json()) as jose.JSONWebKeySet;
+}
+
+/** Signs in at the OIDC client and returns the ID Token's kid, after verifying the token against the published JWKS. */
+async function oidcSigningKid(): Promise<string> {
+  const { tokens } = await signIn(rp, rpBrowser(), { username: 'alice', password: PASSWORD });
+  const { protectedHeader } = await jose.jwtVerify(tokens.id_token!, jose.createLocalJWKSet(await jwks()), { issuer: app.url, audience: rp.client.id });
+  return protectedHeader.kid!;
+}
+
+/** The certificates the IdP metadata publishes for signing (its KeyDescriptors, not the metadata's own signature). */
+async function publishedCertificates(): Promise<string[]> {
+  const xml = await (await fetch(`${app.url}/saml/metadata`)).text();
+  return [...xml.matchAll(/<md:KeyDescriptor use="signing">.*?<ds:X509Certificate>([^<]+)<\/ds:X509Certificate>/g)].map((match) => match[1]!);
+}
+
+const bodyOf = (pem: string) => pem.replace(/-----[^-]+-----|\s/g, '');
+
+async function samlResponseXml(): Promise<string> {
+  const browser = new TestBrowser();
+  const page = await sendAuthnRequest(browser, sp);
+  assert.ok(isPasswordPage(page));
+  return Buffer.from(samlPostForm(await browser.submit(page, { username: 'alice', password: PASSWORD })).fields.SAMLResponse!, 'base64').toString('utf8');
+}
+
+test('key rotation with the CLI reaches the running server: publish, activate, retire, remove', async () => {
+  const initial = (await app.services.keys.all()).filter((key) => key.status === 'active');
+  const oldRsa = initial.find((key) => key.alg === 'RS256')!;
+  assert.equal(initial.length, 2, 'an active RS256 and ES256 key after first start');
+  assert.equal(await oidcSigningKid(), oldRsa.id);
+
+  const added = await keys('add', '--alg', 'RS256');
+  assert.equal(added.code, 0, added.err);
+  const newId = /key (\S+) \(next\)/.exec(added.out)![1]!;
+  const again = await keys('add', '--alg', 'RS256');
+  assert.equal(again.code, 1);
+  assert.match(again.err, new RegExp(`already waiting to be activated: ${newId}`));
+  assert.match((await keys('list')).out, new RegExp(`${newId}  RS256  next`));
+
+  await serverNotices();
+  assert.ok((await jwks()).keys.some((key) => key.kid === newId), 'published before it signs');
+  assert.equal((await publishedCertificates()).length, 2, 'SAML metadata lists the next certificate too');
+  assert.equal(await oidcSigningKid(), oldRsa.id, 'the old key still signs');
+
+  const activated = await keys('activate', newId);
+  assert.equal(activated.code, 0, activated.err);
+  assert.match(activated.out, new RegExp(`${oldRsa.id} is retired`));
+  await serverNotices();
+  assert.equal(await oidcSigningKid(), newId, 'ID Tokens are signed with the new key');
+  const newCertificate = (await app.services.keys.active('RS256')).certificatePem!;
+  assert.equal((await app.services.keys.active('RS256')).id, newId);
+  const response = await samlResponseXml();
+  assert.ok(response.includes(bodyOf(newCertificate)), 'the SAML signature names the new certificate');
+  await assertXmlsecVerifies(response, newCertificate);
+  assert.ok((await jwks()).keys.some((key) => key.kid === oldRsa.id), 'the retired key stays published for tokens it signed');
+
+  // Refusals change nothing.
+  for (const [words, message] of [
+    [['remove', newId], /is active; only a retired key can be removed/],
+    [['activate', oldRsa.id], /is retired; only a key added with "keys add"/],
+    [['activate', 'no-such-key'], /no signing key no-such-key/],
+    [['remove', 'no-such-key'], /no signing key no-such-key/],
+  ] as const) {
+    const refused = await keys(...words);
+    assert.equal(refused.code, 1, words.join(' '));
+    assert.match(refused.err, message);
+  }
+  assert.equal((await keys('add', '--alg', 'HS256')).code, 2, 'an unknown algorithm is a usage error');
+  assert.equal(await oidcSigningKid(), newId);
+
+  const removed = await keys('remove', oldRsa.id);
+  assert.equal(removed.code, 0, removed.err);
+  await serverNotices();
+  assert.ok(!(await jwks()).keys.some((key) => key.kid === oldRsa.id), 'a removed key is no longer published');
+  assert.deepEqual(await publishedCertificates(), [bodyOf(newCertificate)], 'SAML metadata publishes only the active certificate');
+});

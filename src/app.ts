@@ -25,14 +25,14 @@ export async function createApp(services: Services): Promise<Express> {
   app.use('/assets', express.static(ASSETS, { fallthrough: false, index: false }));
   app.use(healthRoutes(services));
 
+  const saml = await samlRoutes(services);
   // oidc-provider parses its own bodies, so it is mounted before our body parser.
-  await mountOidc(app, services);
+  await mountOidc(app, services, saml.propagateLogout);
 
   const formLimit = `${Math.ceil((services.config.saml.maxRequestBytes * 4) / 3 / 1024) + 8}kb`;
   app.use(express.urlencoded({ extended: false, limit: formLimit, parameterLimit: 50 }));
   app.use(loginRoutes({ interaction: services.interaction, directory: services.directory, regulator: services.regulator }));
   app.use(accountRoutes(services));
-  const saml = await samlRoutes(services);
   app.use(logoutRoutes(services, saml.propagateLogout));
   app.use(bootstrapRoutes(services));
   app.use(saml.router);

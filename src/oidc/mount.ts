@@ -12,11 +12,13 @@ import { inlineInteractions } from './inline-interaction.ts';
 import { UserLookup } from './account.ts';
 import { CookieSigner } from './cookie-signer.ts';
 import { OIDC_FINISHER } from './binding.ts';
+import type { LogoutPropagation } from '../session/logout-routes.ts';
 import { KvAdapter } from './adapter.ts';
 import { BackchannelLogout } from './backchannel-logout.ts';
 
 /** What outlives a provider: none of it holds keys. */
 interface Shared {
+  propagateLogout?: LogoutPropagation;
   clients: ClientRegistry;
   links: SsoLinks;
   sso: SsoState;
@@ -40,10 +42,11 @@ interface ProviderGeneration {
  * add/activate/remove) is picked up by building a new provider on the same storage and shared parts;
  * requests already under way finish on the old one.
  */
-export async function mountOidc(app: Express, services: Services): Promise<void> {
+export async function mountOidc(app: Express, services: Services, propagateLogout?: LogoutPropagation): Promise<void> {
   const clients = clientRegistry(services.store, services.box, services.clock);
   const links = new SsoLinks(services.store.kv, services.sessions, sessionTtlSeconds(services));
   const shared: Shared = {
+    propagateLogout,
     clients,
     links,
     sso: new SsoState({ sessions: services.sessions, clients, links, interaction: services.interaction }),
@@ -77,7 +80,7 @@ export async function mountOidc(app: Express, services: Services): Promise<void>
 async function assemble(services: Services, shared: Shared): Promise<ProviderGeneration> {
   const { clients, users, links, sso, cookieSigner } = shared;
   const provider = await buildProvider(services, { cookieSigner, clients, users, links, sso });
-  const sync = new SessionSync({ provider, sso, links, sessions: services.sessions, audit: services.store.audit });
+  const sync = new SessionSync({ provider, sso, links, sessions: services.sessions, audit: services.store.audit, propagateLogout: shared.propagateLogout });
   provider.use(sync.middleware());
   provider.use(inlineInteractions());
   logProviderEvents(provider, services.logger);

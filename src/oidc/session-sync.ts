@@ -1,6 +1,8 @@
 import type { Request, Response } from 'express';
 import type { KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import type { SessionService } from '../session/session-service.ts';
+import type { SsoSession } from '../session/sso-session.ts';
+import type { LogoutPropagation } from '../session/logout-routes.ts';
 import type { AuditLog } from '../store/store.ts';
 import type { SilentLogin, SsoState } from './sso-state.ts';
 import type { SsoLinks } from './sso-links.ts';
@@ -8,6 +10,8 @@ import { SSO_RESULT_KEY } from './binding.ts';
 
 export interface SessionSyncDeps {
   provider: Provider;
+  /** Tells the session's SAML participants through the browser before it goes on (saml/slo-propagation.ts). */
+  propagateLogout?: LogoutPropagation;
   sso: SsoState;
   links: SsoLinks;
   sessions: SessionService;
@@ -80,5 +84,21 @@ export class SessionSync {
     await this.#deps.sessions.end(ctx.req as Request, ctx.res as Response);
     const requestId = (ctx.req as Request).requestId;
     await this.#deps.audit.record({ type: 'logout', outcome: 'success', userId: sso.user.id, username: sso.user.username, rp: client?.clientId, reason: 'oidc-rp-initiated', requestId });
+    await this.#propagate(ctx, sso);
+  }
+
+  /**
+   * oidc-provider has answered (a redirect to the client's post-logout URI, or its signed-out page)
+   * but not sent it yet. When the session had SAML participants, the browser visits them first and
+   * then goes where oidc-provider would have sent it; koa then leaves the response alone.
+   */
+  async #propagate(ctx: KoaContextWithOIDC, ended: SsoSession): Promise<void> {
+    if (!this.#deps.propagateLogout) return;
+    const continueTo = ctx.status >= 300 && ctx.status < 400 ? ctx.response.get('Location') : undefined;
+    // The SAML hop may answer with a POST form page (200), which must not carry this redirect's Location.
+    if (continueTo) ctx.remove('Location');
+    const told = await this.#deps.propagateLogout(ctx.req as Request, ctx.res as Response, ended, continueTo || undefined);
+    if (told) ctx.respond = false;
+    else if (continueTo) ctx.set('Location', continueTo);
   }
 }

@@ -11,7 +11,7 @@ import { startLogoutRun } from './slo-propagation.ts';
 /**
  * The SAML 2.0 IdP routes. Each translates: request → LoginRequest → interaction → LoginResult →
  * response. Sign-in steps and policy live in login/ and policy/, never here. `propagateLogout` tells
- * the SAML participants of a session ended by the IdP's own logout page.
+ * the SAML participants of a session ended by the IdP's own logout page or an OIDC client's logout.
  */
 export async function samlRoutes(services: Services): Promise<{ router: Router; propagateLogout: LogoutPropagation }> {
   const ctx = createSamlContext(services);
@@ -28,5 +28,5 @@ export async function samlRoutes(services: Services): Promise<{ router: Router; 
   router.get('/saml/slo', (req, res) => sloRedirect(req, res, ctx));
   router.post('/saml/slo', (req, res) => sloPost(req, res, ctx));
   router.get('/saml/slo/continue', (req, res) => sloContinue(req, res, ctx));
-  return { router, propagateLogout: (req, res, ended) => startLogoutRun(req, res, ctx, ended, { kind: 'idp' }) };
+  return { router, propagateLogout: (req, res, ended, continueTo) => startLogoutRun(req, res, ctx, ended, continueTo === undefined ? { kind: 'idp' } : { kind: 'redirect', url: continueTo }) };
 }

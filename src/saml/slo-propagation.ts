@@ -24,14 +24,14 @@ import type { ServiceProviderRecord, SloEndpoint } from './sp-types.ts';
 
 /**
  * Starts a run for an ended session. `except` is the participant that asked (it is answered last).
- * Returns false, having answered nothing, when an IdP-initiated logout has no SAML participant to tell.
+ * Returns false, having answered nothing, when a logout not asked for by an SP has no SAML participant to tell.
  */
 export async function startLogoutRun(req: Request, res: Response, ctx: SamlContext, ended: SsoSession, origin: SloOrigin, except?: SessionParticipant): Promise<boolean> {
   const queue: SloTarget[] = ended.participants
     .filter((participant) => participant.protocol === 'saml' && participant !== except)
     .map(({ rpId, nameId, nameIdFormat, sessionIndex }) => ({ rpId, nameId, nameIdFormat, sessionIndex }));
   if (queue.length === 0) {
-    if (origin.kind === 'idp') return false;
+    if (origin.kind !== 'sp') return false;
     await answerOriginator(req, res, ctx, origin, []);
     return true;
   }
@@ -90,7 +90,12 @@ export async function answerOriginator(req: Request, res: Response, ctx: SamlCon
     }
     // An SP without an SLO endpoint cannot be answered: the person is told instead.
   }
-  const sessionEnded = origin.kind === 'idp' || origin.sessionEnded;
+  if (origin.kind === 'redirect') {
+    req.log.info({ participants: results.length, partial }, 'saml: logout run done; back to the OIDC client');
+    res.redirect(303, origin.url);
+    return;
+  }
+  const sessionEnded = origin.kind !== 'sp' || origin.sessionEnded;
   const names = (outcome: (result: SloResult) => boolean) => results.filter(outcome).map((result) => result.name);
   sendPage(res, signedOutPage({ sessionEnded, confirmed: names((r) => r.outcome === 'signed-out'), unconfirmed: names((r) => r.outcome !== 'signed-out') }));
 }

@@ -35,7 +35,9 @@ export interface SloResult {
 /** Who asked for the logout, and so who gets the final answer. */
 export type SloOrigin =
   | { kind: 'sp'; spId: string; requestId: string; binding: BindingName; relayState?: string; sessionEnded: boolean }
-  | { kind: 'idp' };
+  | { kind: 'idp' }
+  /** An OIDC client's logout: the browser ends at its post-logout redirect URI (checked by oidc-provider). */
+  | { kind: 'redirect'; url: string };
 
 /** One front-channel logout run: the browser visits each other SAML participant in turn. */
 export interface SloRun {

@@ -7,9 +7,10 @@ import type { SsoSession } from './sso-session.ts';
 
 /**
  * Tells the applications of a session this logout ended, through the browser (SAML front-channel
- * logout). Returns false, having answered nothing, when it has nobody to tell.
+ * logout), then sends the browser on to `continueTo` (an OIDC client's post-logout redirect) or shows
+ * which applications confirmed. Returns false, having answered nothing, when it has nobody to tell.
  */
-export type LogoutPropagation = (req: Request, res: Response, ended: SsoSession) => Promise<boolean>;
+export type LogoutPropagation = (req: Request, res: Response, ended: SsoSession, continueTo?: string) => Promise<boolean>;
 
 /** IdP-initiated logout: a confirmation page (so a cross-site link cannot sign anyone out) and the POST that ends the session. */
 export function logoutRoutes(services: Services, propagate?: LogoutPropagation): Router {

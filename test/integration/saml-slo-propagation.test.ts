@@ -5,6 +5,8 @@ import type { Profile } from '@node-saml/node-saml';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
+import { CALLBACK_BASE, createRp, signIn, type TestRp } from '../helpers/oidc-rp.ts';
+import * as oidc from 'openid-client';
 import { TestSp, isPasswordPage, redirectMessageXml, samlPostForm, sendAuthnRequest, sendToIdp, xmlsecVerify, type ReceivedLogoutRequest } from '../helpers/saml-sp.ts';
 
 const PASSWORD = 'Correct-horse-42';
@@ -150,6 +152,27 @@ describe('SAML Single Logout propagation (front channel)', () => {
     assert.equal(confirmed, '<li>B &amp; &lt;Co&gt;</li><li>prop-c</li>', 'both listed, names escaped');
     assert.doesNotMatch(page.body, /Not confirmed/);
     assert.deepEqual(await runs(), []);
+  });
+
+  test('OIDC RP-initiated logout: the SAML participants are told first, then the browser goes on to the client with its state', async () => {
+    const rp: TestRp = await createRp(app);
+    const browser = spBrowser();
+    browser.stopAt.push(CALLBACK_BASE);
+    const profileB = await signedInAt(browser, spB);
+    await signedInAt(browser, spC);
+    // The OIDC sign-in reuses the SSO session: no password page.
+    const { tokens } = await signIn(rp, browser, undefined);
+    const confirmPage = await browser.get(oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: rp.postLogoutRedirectUri, state: 'bye' }).toString());
+    const toB = await spB.receiveLogoutRequest(await browser.submit(confirmPage, { logout: 'yes' }));
+    assert.equal(toB.profile.nameID, profileB.nameID);
+    const toC = await spC.receiveLogoutRequest(await confirm(browser, spB, toB));
+    const last = await confirm(browser, spC, toC);
+    assert.equal(last.status, 303);
+    const back = new URL(last.headers.get('location')!);
+    assert.equal(`${back.origin}${back.pathname}`, rp.postLogoutRedirectUri);
+    assert.equal(back.searchParams.get('state'), 'bye', 'the state oidc-provider added is kept');
+    assert.deepEqual(await runs(), []);
+    assert.ok((await propagationAudit()).some((event) => event.rp === spC.entityId && event.result === 'signed-out'));
   });
 
   test('POST /logout with a participant that cannot be asked lists it as not confirmed', async () => {

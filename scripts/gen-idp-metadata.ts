@@ -20,7 +20,7 @@ const output = resolve(process.argv[2] ?? fileURLToPath(new URL('../metadata/idp
 const config = loadConfig();
 const services = await buildServices(config, { logger: createLogger('warn') });
 try {
-  const xml = await new IdpMetadata(services.keys, idpEndpoints(config)).xml();
+  const xml = await new IdpMetadata(services.keys, idpEndpoints(config), config.saml.wantAuthnRequestsSigned).xml();
   await mkdir(dirname(output), { recursive: true });
   await writeFile(output, `<?xml version="1.0" encoding="utf-8"?>\n${xml}\n`);
   process.stdout.write(`Wrote ${output} (entityID ${idpEndpoints(config).entityId}, ${(await services.keys.samlCertificates()).length} signing certificate(s)).\n`);

@@ -79,8 +79,10 @@ export const configSchema = z.object({
       maxRequestBytes: z.number().int().positive().default(64 * 1024),
       maxInflatedBytes: z.number().int().positive().default(256 * 1024),
       assertionLifetimeSeconds: z.number().int().positive().default(300),
+      /** Every SP must sign its AuthnRequests (published as WantAuthnRequestsSigned); otherwise only SPs whose metadata says they sign. */
+      wantAuthnRequestsSigned: z.boolean().default(false),
     })
-    .default({ clockSkewSeconds: 120, requestMaxAgeSeconds: 300, maxRequestBytes: 65536, maxInflatedBytes: 262144, assertionLifetimeSeconds: 300 }),
+    .default({ clockSkewSeconds: 120, requestMaxAgeSeconds: 300, maxRequestBytes: 65536, maxInflatedBytes: 262144, assertionLifetimeSeconds: 300, wantAuthnRequestsSigned: false }),
   oidc: z
     .object({
       accessTokenTtlSeconds: z.number().int().positive().default(3600),

@@ -12,11 +12,13 @@ import { signXml } from './xml-sign.ts';
 export class IdpMetadata {
   readonly #keys: SigningKeys;
   readonly #endpoints: IdpEndpoints;
+  readonly #wantAuthnRequestsSigned: boolean;
   #cached: { keySet: string; xml: string } | undefined;
 
-  constructor(keys: SigningKeys, endpoints: IdpEndpoints) {
+  constructor(keys: SigningKeys, endpoints: IdpEndpoints, wantAuthnRequestsSigned: boolean) {
     this.#keys = keys;
     this.#endpoints = endpoints;
+    this.#wantAuthnRequestsSigned = wantAuthnRequestsSigned;
   }
 
   async xml(): Promise<string> {
@@ -26,13 +28,13 @@ export class IdpMetadata {
     const keySet = [signer.keyId, ...certificates].join('|');
     if (this.#cached?.keySet !== keySet) {
       const id = `_${createHash('sha256').update(keySet).digest('hex').slice(0, 40)}`;
-      this.#cached = { keySet, xml: signXml(metadataXml(id, this.#endpoints, certificates), 'EntityDescriptor', signer) };
+      this.#cached = { keySet, xml: signXml(metadataXml(id, this.#endpoints, certificates, this.#wantAuthnRequestsSigned), 'EntityDescriptor', signer) };
     }
     return this.#cached.xml;
   }
 }
 
-function metadataXml(id: string, endpoints: IdpEndpoints, certificates: string[]): string {
+function metadataXml(id: string, endpoints: IdpEndpoints, certificates: string[], wantAuthnRequestsSigned: boolean): string {
   const services = (element: string, location: string) =>
     Object.values(BINDING).map((binding) => `<md:${element} Binding="${binding}" Location="${attributeValue(location)}"/>`).join('');
   const keys = certificates
@@ -40,7 +42,7 @@ function metadataXml(id: string, endpoints: IdpEndpoints, certificates: string[]
     .join('');
   // Element order follows the schema: KeyDescriptor, SingleLogoutService, NameIDFormat, SingleSignOnService.
   return `<md:EntityDescriptor xmlns:md="${NS.metadata}" xmlns:ds="${NS.dsig}" ID="${id}" entityID="${attributeValue(endpoints.entityId)}">`
-    + `<md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="${PROTOCOL_SUPPORT}">`
+    + `<md:IDPSSODescriptor WantAuthnRequestsSigned="${wantAuthnRequestsSigned}" protocolSupportEnumeration="${PROTOCOL_SUPPORT}">`
     + keys
     + services('SingleLogoutService', endpoints.slo)
     + Object.values(NAMEID_FORMAT).map((format) => `<md:NameIDFormat>${format}</md:NameIDFormat>`).join('')

@@ -17,7 +17,7 @@ import { optionalChild, parseStrict, textOf } from './xml-dom.ts';
 export type MessageKind = 'AuthnRequest' | 'LogoutRequest' | 'LogoutResponse';
 
 export interface InboundDeps {
-  limits: InputLimits & { clockSkewSeconds: number; requestMaxAgeSeconds: number };
+  limits: InputLimits & { clockSkewSeconds: number; requestMaxAgeSeconds: number; wantAuthnRequestsSigned: boolean };
   schemas: SamlSchemas;
   registry: SpRegistry;
   entities: SamlifyEntities;
@@ -77,7 +77,9 @@ export async function readInboundRequest(req: Request, kind: MessageKind, bindin
     signed = hasSignatureElement(doc);
     if (signed) verifyPostSignature(xml, doc, sp, deps.entities);
   }
-  if (!signed && sp.settings.requireSignedRequests) throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'unsigned-request', sp: sp.id } });
+  if (!signed && (sp.settings.requireSignedRequests || (kind === 'AuthnRequest' && deps.limits.wantAuthnRequestsSigned))) {
+    throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'unsigned-request', sp: sp.id } });
+  }
 
   checkDestination(root, signed, kind === 'AuthnRequest' ? deps.endpoints.sso : deps.endpoints.slo);
   checkIssueInstant(root, deps);

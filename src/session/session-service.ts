@@ -72,9 +72,11 @@ export class SessionService {
 
   /** Starts a new session after primary authentication; any previous one of this browser ends (no fixation). */
   async start(req: Request, res: Response, user: User, factors: Factor[]): Promise<SsoSession> {
-    // Not a logout: a re-authentication of the same user carries the applications' sessions over
-    // to the new SSO session (oidc/session-sync.ts), so nobody is told.
-    await this.#remove(req, res);
+    // A re-authentication of the same user carries the applications' sessions over to the new SSO
+    // session (oidc/session-sync.ts): nobody is told. Another person signing in on this browser
+    // ends the previous one's sign-in, and that is a logout for their applications.
+    const previous = await this.#remove(req, res);
+    if (previous && previous.user.id !== user.id) await this.#tellLogout(previous, req);
     const now = this.#clock.now();
     const session: SsoSession = { id: randomId(), user, createdAt: now, lastSeenAt: now, authTime: now, factors, participants: [] };
     await this.#save(session);
@@ -96,13 +98,16 @@ export class SessionService {
   /** The user signs out: this browser's session ends and the logout listeners are told (they run in parallel). */
   async end(req: Request, res: Response): Promise<SsoSession | undefined> {
     const session = await this.#remove(req, res);
-    if (!session) return undefined;
-    const outcomes = await Promise.allSettled(this.#logoutListeners.map((listener) => listener(session, req)));
+    if (session) await this.#tellLogout(session, req);
+    return session;
+  }
+
+  async #tellLogout(ended: SsoSession, req: Request): Promise<void> {
+    const outcomes = await Promise.allSettled(this.#logoutListeners.map((listener) => listener(ended, req)));
     for (const outcome of outcomes) {
       // Never the session id: it is the cookie's value.
-      if (outcome.status === 'rejected') req.log.error({ err: outcome.reason, userId: session.user.id }, 'session: a logout listener failed');
+      if (outcome.status === 'rejected') req.log.error({ err: outcome.reason, userId: ended.user.id }, 'session: a logout listener failed');
     }
-    return session;
   }
 
   async #remove(req: Request, res: Response): Promise<SsoSession | undefined> {

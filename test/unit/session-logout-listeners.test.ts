@@ -12,6 +12,7 @@ import { systemClock } from '../../src/core/clock.ts';
 import type { User } from '../../src/core/types.ts';
 
 const ALICE = { id: 'alice-id', username: 'alice', groups: [], attributes: {} } as unknown as User;
+const BOB = { id: 'bob-id', username: 'bob', groups: [], attributes: {} } as unknown as User;
 
 /** Just enough of Express for SessionService: the cookie header in, Set-Cookie out, and a request logger. */
 function browser() {
@@ -60,7 +61,7 @@ test('a logout tells every listener the ended session; a failing listener is log
     assert.equal(told.length, 1, 'no session, nobody told');
   }));
 
-test('a new sign-in that replaces the session is not a logout: nobody is told', () =>
+test('a re-authentication of the same user replaces the session without a logout: nobody is told', () =>
   withSessions(async (sessions) => {
     let told = 0;
     sessions.onLogout(async () => void told++);
@@ -70,4 +71,16 @@ test('a new sign-in that replaces the session is not a logout: nobody is told', 
     assert.notEqual(first.id, second.id);
     assert.equal(await sessions.byId(first.id), undefined);
     assert.equal(told, 0);
+  }));
+
+test('another person signing in on the same browser ends the previous user\'s sign-in as a logout', () =>
+  withSessions(async (sessions) => {
+    const told: string[] = [];
+    sessions.onLogout(async (ended) => void told.push(ended.user.id));
+    const b = browser();
+    const first = await sessions.start(b.req(), b.res(), ALICE, []);
+    const second = await sessions.start(b.req(), b.res(), BOB, []);
+    assert.equal(await sessions.byId(first.id), undefined);
+    assert.equal((await sessions.byId(second.id))?.user.id, 'bob-id');
+    assert.deepEqual(told, ['alice-id']);
   }));

@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import { NAMEID_FORMAT, type BindingName } from './constants.ts';
 import { signCanonical } from './canonical-signature.ts';
-import { activeSigner } from './idp-identity.ts';
+import { activeSigner, type IdpSigner } from './idp-identity.ts';
 import { persistentQualifiers } from './name-id.ts';
 import { sendPostForm } from './post-form.ts';
 import { signedRedirectUrl } from './redirect-binding.ts';
@@ -39,12 +39,7 @@ export async function sendLogoutRequest(
     sessionIndex: target.sessionIndex,
     notOnOrAfter: new Date(now + RUN_TTL_SECONDS * 1000),
   });
-  if (endpoint.binding === 'redirect') {
-    res.redirect(303, signedRedirectUrl(endpoint.location, 'SAMLRequest', xml, relayState, signer.privateKey));
-    return;
-  }
-  const samlRequest = Buffer.from(await signCanonical(xml, 'LogoutRequest', signer), 'utf8').toString('base64');
-  sendPostForm(res, { action: endpoint.location, fields: { SAMLRequest: samlRequest, RelayState: relayState }, appName: sp.name });
+  await sendSigned(res, { binding: endpoint.binding, destination: endpoint.location, appName: sp.name }, { param: 'SAMLRequest', kind: 'LogoutRequest', xml, relayState }, signer);
 }
 
 export async function sendLogoutResponse(
@@ -59,10 +54,20 @@ export async function sendLogoutResponse(
   const signer = await activeSigner(ctx.services.keys);
   const header = { id: newMessageId(), issueInstant: new Date(ctx.services.clock.now()), issuer: ctx.endpoints.entityId, destination, inResponseTo: request.requestId };
   const xml = logoutResponseXml(header, status);
-  if (endpoint.binding === 'redirect') {
-    res.redirect(303, signedRedirectUrl(destination, 'SAMLResponse', xml, request.relayState, signer.privateKey));
+  await sendSigned(res, { binding: endpoint.binding, destination, appName: sp.name }, { param: 'SAMLResponse', kind: 'LogoutResponse', xml, relayState: request.relayState }, signer);
+}
+
+/** By the endpoint's binding: the signature in the query of a redirect, or enveloped in the XML of a POST form. */
+async function sendSigned(
+  res: Response,
+  to: { binding: BindingName; destination: string; appName: string },
+  message: { param: 'SAMLRequest' | 'SAMLResponse'; kind: 'LogoutRequest' | 'LogoutResponse'; xml: string; relayState?: string },
+  signer: IdpSigner,
+): Promise<void> {
+  if (to.binding === 'redirect') {
+    res.redirect(303, signedRedirectUrl(to.destination, message.param, message.xml, message.relayState, signer.privateKey));
     return;
   }
-  const samlResponse = Buffer.from(await signCanonical(xml, 'LogoutResponse', signer), 'utf8').toString('base64');
-  sendPostForm(res, { action: destination, fields: { SAMLResponse: samlResponse, RelayState: request.relayState }, appName: sp.name });
+  const encoded = Buffer.from(await signCanonical(message.xml, message.kind, signer), 'utf8').toString('base64');
+  sendPostForm(res, { action: to.destination, fields: { [message.param]: encoded, RelayState: message.relayState }, appName: to.appName });
 }

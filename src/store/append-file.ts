@@ -113,25 +113,22 @@ export class AppendFile {
           }
         }
         if (batch) await write(batch);
-        this.#swapping = true;
-        while (this.#writing) await this.#writing;
-      } catch (error) {
-        await out.close();
-        throw error;
-      }
-      // Guests wait from here to the swap, so none appends to the old file after its lines were read.
-      await this.#swapLock.hold(async () => {
-        try {
+        // Guests wait from here to the swap, so none appends to the old file after its lines were read.
+        // Taken before this process's own appends are held: waiting for a guest never stalls sign-ins.
+        await this.#swapLock.hold(async () => {
+          this.#swapping = true;
+          while (this.#writing) await this.#writing;
           // Replayed after the snapshot, these end on the current value of every key they touched.
           const others = await atSwap();
           const late = this.#appendedDuringRewrite!.join('') + others.map((line) => line + '\n').join('');
           if (late) await write(late);
-        } finally {
           await out.close();
-        }
-        // Renamed first: if that fails, the current file (still complete) stays open for appends.
-        await rename(temporary, this.path);
-      });
+          // Renamed first: if that fails, the current file (still complete) stays open for appends.
+          await rename(temporary, this.path);
+        });
+      } finally {
+        await out.close(); // already closed on success (a no-op then); on a failure, closed here
+      }
       await this.#handle?.close();
       this.#handle = await open(this.path, 'a');
       return bytes;

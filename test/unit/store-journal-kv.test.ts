@@ -1,6 +1,6 @@
 import { test, describe, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readFile, writeFile, utimes, access } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, writeFile, utimes, access, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -204,21 +204,24 @@ describe('journal key-value store', () => {
       await server.open();
       const cli = new JournalKeyValue(path, clock, { owner: false });
       await cli.open();
-      let serverDone = false;
-      // A small live set rewritten over and over: a compaction every 20,000 lines.
+      let cliDone = false;
+      // A small live set rewritten over and over: a compaction (a new journal file) every 20,000 lines,
+      // for as long as the CLI writes.
       const churn = (async () => {
-        for (let round = 0; round < 80; round += 1) await Promise.all(Array.from({ length: 1000 }, (_, i) => server.set('churn', `k${i % 50}`, round)));
-        serverDone = true;
+        for (let round = 0; !cliDone; round += 1) await Promise.all(Array.from({ length: 1000 }, (_, i) => server.set('churn', `k${i % 50}`, round)));
       })();
+      const filesSeen = new Set<number>();
       let written = 0;
-      while (!serverDone) {
+      // Until the journal was swapped under the CLI at least three times.
+      while (filesSeen.size < 4 || written < 20) {
         await cli.set('cli', `k${written}`, written);
         written += 1;
+        filesSeen.add((await stat(path)).ino);
       }
+      cliDone = true;
       await churn;
       await cli.close();
       await server.close();
-      assert.ok(written > 20, `the CLI wrote during the churn (${written} writes)`);
       const reopened = new JournalKeyValue(path, clock);
       await reopened.open();
       const missing = [];

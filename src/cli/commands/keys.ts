@@ -30,7 +30,7 @@ A running server picks up each step within a second.`;
 export const keysCommands: CliCommand[] = [
   {
     name: 'keys list',
-    summary: 'list signing keys: id, algorithm, status (active, next, retired), created, certificate expiry',
+    summary: 'list signing keys: id, algorithm, status (active, next, retired), certificate expiry',
     help: `Usage: npm run cli -- keys list\n\n${ROTATION}`,
     async run(_args, context) {
       for (const key of await (await keysOf(context)).all()) {

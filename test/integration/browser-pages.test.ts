@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Route } from 'playwright-core';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
-import { TestSp } from '../helpers/saml-sp.ts';
+import { TestSp, redirectMessageXml } from '../helpers/saml-sp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 import { launchChromium, watchedPage } from '../helpers/chromium.ts';
 import { ACR } from '../../src/policy/levels.ts';
@@ -96,6 +96,56 @@ describe('pages in real headless Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await assert.doesNotReject(page.getByRole('alert').filter({ hasText: 'Invalid username or password.' }).waitFor());
     assert.equal(await page.getByLabel('Username').inputValue(), 'carol');
+    await context.close();
+  });
+  test('Single Logout through the browser: the POST hop to another SP auto-submits under its CSP, the SP\'s cross-site POST answer is taken up in the same browser, and the first SP gets Success', { timeout: 60_000 }, async () => {
+    const redirectSp = await TestSp.create(app, { name: 'chromium-slo-a', redirectSlo: true });
+    const postSp = await TestSp.create(app, { name: 'chromium-slo-c', binding: 'post' });
+    const context = await browser.newContext();
+    const { page, problems } = await watchedPage(context);
+    const acs: Record<string, URLSearchParams> = {};
+    let toC: { samlRequest: string; relayState: string } | undefined;
+    let finalUrl: string | undefined;
+    await page.route('https://chromium-slo-a.sp.test/**', (route) => {
+      if (route.request().url().startsWith(redirectSp.sloUrl)) {
+        finalUrl = route.request().url();
+        return route.fulfill({ status: 200, contentType: 'text/html', body: '<p>signed out at A</p>' });
+      }
+      return captureAcs(route, (fields) => (acs.a = fields));
+    });
+    await page.route('https://chromium-slo-c.sp.test/**', async (route) => {
+      if (!route.request().url().startsWith(postSp.sloUrl)) return captureAcs(route, (fields) => (acs.c = fields));
+      const fields = new URLSearchParams(route.request().postData() ?? '');
+      toC = { samlRequest: fields.get('SAMLRequest')!, relayState: fields.get('RelayState')! };
+      const { profile } = await postSp.client().validatePostRequestAsync({ SAMLRequest: toC.samlRequest });
+      // The SP answers as SPs do: an auto-submitting form posting its LogoutResponse back cross-site.
+      const answer = await postSp.logoutResponse(profile!, toC.relayState, { binding: 'post' });
+      const inputs = Object.entries(answer.fields!).map(([name, value]) => `<input type="hidden" name="${name}" value="${value}">`).join('');
+      return route.fulfill({ status: 200, contentType: 'text/html', body: `<form method="post" action="${answer.url}">${inputs}</form><script>document.forms[0].submit()</script>` });
+    });
+
+    await page.goto((await redirectSp.authnRequest()).url);
+    await page.getByLabel('Username').fill('carol');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL('https://chromium-slo-a.sp.test/**');
+    const { profile: profileA } = await redirectSp.validate(acs.a!.get('SAMLResponse')!);
+    // Single sign-on at C: no password, the response auto-posts.
+    const atC = await postSp.authnRequest();
+    await page.setContent(`<form method="post" action="${atC.url}">${Object.entries(atC.fields!).map(([name, value]) => `<input type="hidden" name="${name}" value="${value}">`).join('')}</form>`);
+    await page.locator('form').evaluate((form: HTMLFormElement) => form.submit());
+    await page.waitForURL('https://chromium-slo-c.sp.test/**');
+    assert.ok(acs.c?.get('SAMLResponse'), 'signed in at C by single sign-on');
+
+    await page.goto(await redirectSp.logoutUrl(profileA!, 'bye'));
+    await page.waitForURL(`${redirectSp.sloUrl}?**`);
+    assert.ok(toC, 'the browser carried a LogoutRequest to C by itself');
+    const final = new URL(finalUrl!);
+    assert.equal(final.searchParams.get('RelayState'), 'bye');
+    assert.equal((await redirectSp.client().validateRedirectAsync(Object.fromEntries(final.searchParams), final.search.slice(1))).loggedOut, true);
+    assert.match(redirectMessageXml(finalUrl!, 'SAMLResponse'), /<samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"><\/samlp:StatusCode><\/samlp:Status>/, 'plain Success: C confirmed');
+    assert.deepEqual(await app.services.store.kv.entries('saml-slo-run'), [], 'the run finished');
+    assert.deepEqual(problems, []);
     await context.close();
   });
 });

@@ -92,7 +92,7 @@ export class LowdbCollections {
     if (cached?.generation === this.#generation) return cached.ids;
     const ids = new Map<string, string>();
     const perRecord = Object.values(records).map((record) => ({ id: record.id, keys: lookupKeys(record) }));
-    const width = Math.max(0, ...perRecord.map(({ keys }) => keys.length));
+    const width = perRecord.reduce((widest, { keys }) => Math.max(widest, keys.length), 0);
     // Position by position, each key kept by the first record claiming it: position 0 (usernames) before 1 (emails).
     for (let position = 0; position < width; position += 1) {
       for (const { id, keys } of perRecord) {

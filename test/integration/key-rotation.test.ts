@@ -129,5 +129,7 @@ test('key rotation with the CLI reaches the running server: publish, activate, r
   assert.equal(removed.code, 0, removed.err);
   await serverNotices();
   assert.ok(!(await jwks()).keys.some((key) => key.kid === oldRsa.id), 'a removed key is no longer published');
+  const steps = (await app.services.store.audit.recent(50)).filter((event) => String(event.type).startsWith('keys.')).map((event) => [event.type, event.keyId]);
+  assert.deepEqual(steps.reverse(), [['keys.add', newId], ['keys.activate', newId], ['keys.remove', oldRsa.id]], 'each step is audited once; refusals are not');
   assert.deepEqual(await publishedCertificates(), [bodyOf(newCertificate)], 'SAML metadata publishes only the active certificate');
 });

@@ -8,6 +8,11 @@ async function keysOf(context: CliContext) {
   return signingKeys(await context.store(), context.box(), context.clock, context.config.server.publicUrl);
 }
 
+/** Every rotation step is in the audit log: which key, what happened, that the CLI did it. */
+async function audit(context: CliContext, type: 'keys.add' | 'keys.activate' | 'keys.remove', keyId: string, alg: string): Promise<void> {
+  await (await context.store()).audit.record({ type, outcome: 'success', keyId, alg, reason: 'cli' });
+}
+
 /** A refused rotation step is the admin's answer, not a crash: say why and exit 1. */
 async function refusable(context: CliContext, step: () => Promise<void>): Promise<number> {
   try {
@@ -50,6 +55,7 @@ export const keysCommands: CliCommand[] = [
       const keys = await keysOf(context);
       return refusable(context, async () => {
         const record = await keys.addNext(alg as KeyAlgorithm);
+        await audit(context, 'keys.add', record.id, record.alg);
         context.out(`added ${alg} key ${record.id} (next): published now; activate it with: npm run cli -- keys activate ${record.id}`);
       });
     },
@@ -64,6 +70,7 @@ export const keysCommands: CliCommand[] = [
       const keys = await keysOf(context);
       return refusable(context, async () => {
         const { activated, retired } = await keys.activate(id);
+        await audit(context, 'keys.activate', activated.id, activated.alg);
         context.out(`${activated.alg} key ${activated.id} is active${retired ? `; ${retired.id} is retired (still published)` : ''}`);
       });
     },
@@ -78,6 +85,7 @@ export const keysCommands: CliCommand[] = [
       const keys = await keysOf(context);
       return refusable(context, async () => {
         const record = await keys.remove(id);
+        await audit(context, 'keys.remove', record.id, record.alg);
         context.out(`removed retired ${record.alg} key ${record.id}`);
       });
     },

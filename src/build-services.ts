@@ -13,7 +13,7 @@ import { TransactionStore } from './login/transaction.ts';
 import { LoginInteraction } from './login/interaction.ts';
 import { CookieJar } from './http/cookies.ts';
 import { Csrf } from './http/csrf.ts';
-import { SigningKeys, type SigningKeyRecord } from './keys/signing-keys.ts';
+import { signingKeys } from './keys/signing-keys.ts';
 import { buildPolicies, checkConfiguredPolicies } from './policy/build-policies.ts';
 import { buildMfa } from './mfa/build-mfa.ts';
 import type { Services } from './services.ts';
@@ -41,7 +41,7 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   await checkConfiguredPolicies(config, policies);
   const mfa = buildMfa(config, store, box, clock);
   const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit, policies, networks, mfa: mfa.registry });
-  const keys = new SigningKeys(store.collection<SigningKeyRecord>('signing-keys'), box, clock, new URL(config.server.publicUrl).hostname);
+  const keys = signingKeys(store, box, clock, config.server.publicUrl);
   await keys.ensure();
   return { config, logger, clock, box, store, directory, sessions, regulator, interaction, cookies, csrf, keys, policies, networks, mfa, secretKeyGeneratedAt: generatedAt };
 }

@@ -12,7 +12,7 @@ import { inlineInteractions } from './inline-interaction.ts';
 import { UserLookup } from './account.ts';
 import { CookieSigner } from './cookie-signer.ts';
 import { OIDC_FINISHER } from './binding.ts';
-import type { LogoutPropagation } from '../session/logout-routes.ts';
+import type { LogoutPropagation } from '../session/logout-propagation.ts';
 import { KvAdapter } from './adapter.ts';
 import { BackchannelLogout } from './backchannel-logout.ts';
 

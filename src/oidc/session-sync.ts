@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import type { SessionService } from '../session/session-service.ts';
 import type { SsoSession } from '../session/sso-session.ts';
-import type { LogoutPropagation } from '../session/logout-routes.ts';
+import type { LogoutPropagation } from '../session/logout-propagation.ts';
 import type { AuditLog } from '../store/store.ts';
 import type { SilentLogin, SsoState } from './sso-state.ts';
 import type { SsoLinks } from './sso-links.ts';

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { LogoutPropagation } from '../session/logout-routes.ts';
+import type { LogoutPropagation } from '../session/logout-propagation.ts';
 import type { Services } from '../services.ts';
 import { createSamlContext } from './saml-context.ts';
 import { startIdpInitiated, startSso } from './sso-start.ts';

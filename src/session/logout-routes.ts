@@ -1,16 +1,9 @@
-import { Router, type Request, type Response } from 'express';
+import { Router } from 'express';
 import type { Services } from '../services.ts';
 import { sendPage } from '../http/render.ts';
 import { logoutConfirmPage } from '../../views/logout.ts';
 import { messagePage } from '../../views/message.ts';
-import type { SsoSession } from './sso-session.ts';
-
-/**
- * Tells the applications of a session this logout ended, through the browser (SAML front-channel
- * logout), then sends the browser on to `continueTo` (an OIDC client's post-logout redirect) or shows
- * which applications confirmed. Returns false, having answered nothing, when it has nobody to tell.
- */
-export type LogoutPropagation = (req: Request, res: Response, ended: SsoSession, continueTo?: string) => Promise<boolean>;
+import type { LogoutPropagation } from './logout-propagation.ts';
 
 /** IdP-initiated logout: a confirmation page (so a cross-site link cannot sign anyone out) and the POST that ends the session. */
 export function logoutRoutes(services: Services, propagate?: LogoutPropagation): Router {

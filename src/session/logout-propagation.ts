@@ -1,0 +1,9 @@
+import type { Request, Response } from 'express';
+import type { SsoSession } from './sso-session.ts';
+
+/**
+ * Tells the applications of a session this logout ended, through the browser (SAML front-channel
+ * logout), then sends the browser on to `continueTo` (an OIDC client's post-logout redirect) or shows
+ * which applications confirmed. Returns false, having answered nothing, when it has nobody to tell.
+ */
+export type LogoutPropagation = (req: Request, res: Response, ended: SsoSession, continueTo?: string) => Promise<boolean>;

@@ -10,7 +10,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import type { Config } from '../../src/config/schema.ts';
-import type { Collection, CollectionOptions, Store } from '../../src/store/store.ts';
+import type { Collection, CollectionOptions, CollectionWrite, Store } from '../../src/store/store.ts';
 import type { User } from '../../src/core/types.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
@@ -94,7 +94,10 @@ function collecting(store: Store): { store: Store; collected: Map<string, Map<st
       remove: async (id) => records.delete(id),
     };
   };
-  return { store: { collection, kv: store.kv, audit: store.audit, startupCheck: () => store.startupCheck(), close: () => store.close() }, collected };
+  const putAll = async (writes: readonly CollectionWrite[]) => {
+    for (const { collection: name, item } of writes) await collection(name).put(item);
+  };
+  return { store: { collection, putAll, kv: store.kv, audit: store.audit, startupCheck: () => store.startupCheck(), close: () => store.close() }, collected };
 }
 
 /** Adds records to db.json's collections in one atomic write (the lowdb document: { collections: { name: { id: record } } }). */

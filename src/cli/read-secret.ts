@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ParsedArgs } from './command.ts';
 import { stringOption, UsageError } from './command.ts';
+import { MIN_PASSWORD_LENGTH } from '../core/password-envelope.ts';
 
 /**
  * Secrets never travel as command-line arguments (they would show in `ps` and shell history):
@@ -12,4 +13,12 @@ export function readSecretOption(args: ParsedArgs, name = 'password'): string | 
   if (args.options[`${name}-stdin`] === true) return readFileSync(0, 'utf8').replace(/\r?\n$/, '');
   if (args.options[name] !== undefined) throw new UsageError(`--${name} is not accepted on the command line; use --${name}-file FILE or --${name}-stdin`);
   return undefined;
+}
+
+/** The password of an encrypted export file (mfa export, config export) and of its import: required, and long enough. */
+export function readExportPassword(args: ParsedArgs): string {
+  const value = readSecretOption(args);
+  if (value === undefined) throw new UsageError('--password-file FILE (or --password-stdin) is required');
+  if (value.length < MIN_PASSWORD_LENGTH) throw new UsageError(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+  return value;
 }

@@ -19,6 +19,15 @@ export interface UserChanges {
 
 const USERNAME = /^[A-Za-z0-9._@-]{1,64}$/;
 
+/** Why a name cannot be a local username, or undefined when it can. */
+export function usernameProblem(username: string): string | undefined {
+  return USERNAME.test(username) ? undefined : 'username may contain letters, digits and . _ @ - (at most 64 characters)';
+}
+
+export function emailProblem(email: string): string | undefined {
+  return /^[^\s@]+@[^\s@]+$/.test(email) ? undefined : `not an email address: ${email}`;
+}
+
 /** Admin operations on the local directory, shared by the CLI and (later) the admin console. */
 export class LocalUserAdmin {
   readonly #store: Store;
@@ -33,7 +42,8 @@ export class LocalUserAdmin {
   }
 
   async add(username: string, changes: UserChanges): Promise<LocalUserRecord> {
-    if (!USERNAME.test(username)) throw new Error('username may contain letters, digits and . _ @ - (at most 64 characters)');
+    const problem = usernameProblem(username);
+    if (problem) throw new Error(problem);
     if (await findLocalUserByName(localUsers(this.#store), username)) throw new Error(`user ${username} already exists`);
     const record: LocalUserRecord = {
       id: randomUUID(),
@@ -74,7 +84,8 @@ export class LocalUserAdmin {
   }
 
   async #apply(record: LocalUserRecord, changes: UserChanges): Promise<LocalUserRecord> {
-    if (changes.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(changes.email)) throw new Error(`not an email address: ${changes.email}`);
+    const problem = changes.email === undefined ? undefined : emailProblem(changes.email);
+    if (problem) throw new Error(problem);
     const groups = new Set(record.groups);
     for (const group of changes.addGroups ?? []) groups.add(group);
     for (const group of changes.removeGroups ?? []) groups.delete(group);

@@ -21,10 +21,12 @@ export interface LocalUserRecord {
 }
 
 /** A user signs in with their username or email, in any case; a username wins over another user's email. */
-const signInNames = (user: LocalUserRecord) => [user.username.toLowerCase(), user.email?.toLowerCase()];
+export const signInNames = (user: LocalUserRecord) => [user.username.toLowerCase(), user.email?.toLowerCase()];
+
+export const LOCAL_USERS_COLLECTION = 'local-users';
 
 export function localUsers(store: Store): Collection<LocalUserRecord> {
-  return store.collection<LocalUserRecord>('local-users', { lookupKeys: signInNames });
+  return store.collection<LocalUserRecord>(LOCAL_USERS_COLLECTION, { lookupKeys: signInNames });
 }
 
 export function findLocalUserByName(users: Collection<LocalUserRecord>, username: string): Promise<LocalUserRecord | undefined> {

@@ -19,6 +19,14 @@ export async function hashPassword(password: string): Promise<string> {
   return ['scrypt', N, R, P, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
+/** Whether `encoded` has the shape `hashPassword` writes (hashes from another installation are checked before they are stored). */
+export function isPasswordHash(encoded: string): boolean {
+  const [scheme, n, r, p, salt, hash, ...rest] = encoded.split('$');
+  const positive = (value: string | undefined) => /^[1-9][0-9]{0,9}$/.test(value ?? '');
+  const base64url = (value: string | undefined) => /^[A-Za-z0-9_-]{16,}$/.test(value ?? '');
+  return scheme === 'scrypt' && rest.length === 0 && positive(n) && positive(r) && positive(p) && base64url(salt) && base64url(hash);
+}
+
 export async function verifyPassword(password: string, encoded: string): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = encoded.split('$');
   if (scheme !== 'scrypt' || !salt || !hash) return false;

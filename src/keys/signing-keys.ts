@@ -33,10 +33,21 @@ export interface LoadedKey {
   notAfter?: Date;
 }
 
+export const SIGNING_KEY_COLLECTION = 'signing-keys';
 const PURPOSE = 'signing-key';
 const CERT_YEARS = 10;
 /** How often a running server looks for keys the admin CLI added, activated or removed. */
 const RELOAD_CHECK_MS = 1000;
+
+/** A private key as stored: sealed with the data key. */
+export function sealPrivateKey(box: SecretBox, privateKeyPem: string): string {
+  return box.seal(privateKeyPem, PURPOSE);
+}
+
+/** The clear private key of a stored record: for signing, and for the (encrypted) configuration export. */
+export function openPrivateKey(box: SecretBox, record: SigningKeyRecord): string {
+  return box.openText(record.sealedPrivateKeyPem, PURPOSE);
+}
 
 /** A refusal of a key operation, worded for the admin. */
 export class KeyRotationError extends Error {
@@ -48,7 +59,7 @@ export class KeyRotationError extends Error {
 
 /** The server's and the CLI's way to the keys: one collection, certificates named after the public host. */
 export function signingKeys(store: Store, box: SecretBox, clock: Clock, publicUrl: string): SigningKeys {
-  return new SigningKeys(store.collection<SigningKeyRecord>('signing-keys'), box, clock, new URL(publicUrl).hostname);
+  return new SigningKeys(store.collection<SigningKeyRecord>(SIGNING_KEY_COLLECTION), box, clock, new URL(publicUrl).hostname);
 }
 
 /** The one source of signing keys for both protocols; generated on first start, persisted sealed. */
@@ -101,7 +112,7 @@ export class SigningKeys {
       });
       certificatePem = certificate.toString('pem');
     }
-    return { id: randomId(12), alg, status, createdAt: this.#clock.now(), sealedPrivateKeyPem: this.#box.seal(privateKeyPem, PURPOSE), certificatePem };
+    return { id: randomId(12), alg, status, createdAt: this.#clock.now(), sealedPrivateKeyPem: sealPrivateKey(this.#box, privateKeyPem), certificatePem };
   }
 
   /**
@@ -121,7 +132,7 @@ export class SigningKeys {
           id: record.id,
           alg: record.alg,
           status: record.status,
-          privateKeyPem: known?.privateKeyPem ?? this.#box.openText(record.sealedPrivateKeyPem, PURPOSE),
+          privateKeyPem: known?.privateKeyPem ?? openPrivateKey(this.#box, record),
           certificatePem: record.certificatePem,
           notAfter: record.certificatePem ? new Date(new X509Certificate(record.certificatePem).validTo) : undefined,
         };

@@ -91,7 +91,7 @@ export class ClientRegistry {
   }
 
   async add(input: NewClient): Promise<AddOutcome> {
-    const problems = validate(input);
+    const problems = clientProblems(input);
     if (problems.length) return { ok: false, problems };
     const id = randomId(18);
     const secret = input.public ? undefined : randomId(32);
@@ -101,7 +101,7 @@ export class ClientRegistry {
       redirectUris: [...new Set(input.redirectUris)],
       postLogoutRedirectUris: [...new Set(input.postLogoutRedirectUris ?? [])],
       tokenEndpointAuthMethod: input.public ? 'none' : (input.authMethod ?? 'client_secret_basic'),
-      sealedSecret: secret === undefined ? undefined : this.#box.seal(secret, secretPurpose(id)),
+      sealedSecret: secret === undefined ? undefined : sealClientSecret(this.#box, id, secret),
       grantTypes: input.refreshTokens === false ? ['authorization_code'] : ['authorization_code', 'refresh_token'],
       scopes: [...new Set(input.scopes ?? SUPPORTED_SCOPES)],
       idTokenSignedResponseAlg: input.idTokenAlg ?? 'RS256',
@@ -126,7 +126,7 @@ export class ClientRegistry {
       scopes: changes.scopes ?? record.scopes,
       ...mergedBackchannel(record, changes),
     };
-    const problems = validate(merged);
+    const problems = clientProblems(merged);
     if (changes.idTokenAlg !== undefined && !(ID_TOKEN_ALGS as readonly string[]).includes(changes.idTokenAlg)) problems.push(`the ID Token algorithm must be one of ${ID_TOKEN_ALGS.join(', ')}`);
     if (problems.length) return { ok: false, problems };
     const { backchannelLogoutUri: _uri, backchannelLogoutSessionRequired: _sid, ...unchanged } = record;
@@ -151,7 +151,7 @@ export class ClientRegistry {
     if (!record) return notFound(id);
     if (record.tokenEndpointAuthMethod === 'none') return { ok: false, problems: ['a public client has no secret to rotate'] };
     const secret = randomId(32);
-    const client: OidcClientRecord = { ...record, sealedSecret: this.#box.seal(secret, secretPurpose(id)) };
+    const client: OidcClientRecord = { ...record, sealedSecret: sealClientSecret(this.#box, id, secret) };
     await this.#clients.put(client);
     return { ok: true, client, secret };
   }
@@ -199,6 +199,11 @@ function secretPurpose(clientId: string): string {
   return `oidc-client-secret:${clientId}`;
 }
 
+/** A client's secret as stored: sealed with the data key, bound to the client id. */
+export function sealClientSecret(box: SecretBox, clientId: string, secret: string): string {
+  return box.seal(secret, secretPurpose(clientId));
+}
+
 /** Stored only for a client that takes Logout Tokens, so existing records keep their shape. */
 function backchannelFields(input: NewClient): Pick<OidcClientRecord, 'backchannelLogoutUri' | 'backchannelLogoutSessionRequired'> {
   if (!input.backchannelLogoutUri) return {};
@@ -212,7 +217,8 @@ function mergedBackchannel(record: OidcClientRecord, changes: ClientChanges): Pi
   return { backchannelLogoutUri, backchannelLogoutSessionRequired: changes.backchannelLogoutSessionRequired ?? kept };
 }
 
-function validate(input: NewClient): string[] {
+/** Every reason the registration cannot be stored, worded for the admin; empty when it can. */
+export function clientProblems(input: NewClient): string[] {
   const problems: string[] = [];
   if (!input.name.trim()) problems.push('--name must not be empty');
   if (!input.redirectUris.length) problems.push('at least one --redirect-uri is required');

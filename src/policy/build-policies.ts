@@ -2,14 +2,14 @@ import type { Config } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { Clock } from '../core/clock.ts';
 import { ConfigError } from '../config/load.ts';
-import { PolicyStore, type PolicyRecord } from './policy-store.ts';
+import { POLICY_COLLECTION, PolicyStore, type PolicyRecord } from './policy-store.ts';
 import { compileNetworks, type TrustedNetworks } from './networks.ts';
 import { BUILT_IN_POLICIES } from './templates.ts';
 
 /** The policy store and trusted networks; shared by the server's composition root and the CLI. */
 export function buildPolicies(config: Config, store: Store, clock: Clock): { policies: PolicyStore; networks: TrustedNetworks } {
   const networks = compileNetworks(config.trustedNetworks);
-  const policies = new PolicyStore(store.collection<PolicyRecord>('policies'), { defaultPolicy: config.policies.default, networkNames: Object.keys(config.trustedNetworks) }, clock);
+  const policies = new PolicyStore(store.collection<PolicyRecord>(POLICY_COLLECTION), { defaultPolicy: config.policies.default, networkNames: Object.keys(config.trustedNetworks) }, clock);
   return { policies, networks };
 }
 

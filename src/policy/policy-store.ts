@@ -4,7 +4,9 @@ import type { Policy, PolicyDefinition } from './policy-types.ts';
 import { BUILT_IN_POLICIES, toPolicy } from './templates.ts';
 import { validatePolicyDefinition, type ValidationResult } from './policy-validation.ts';
 
-/** A custom policy as stored in the 'policies' collection; the id is the policy name. */
+export const POLICY_COLLECTION = 'policies';
+
+/** A custom policy as stored in the POLICY_COLLECTION; the id is the policy name. */
 export interface PolicyRecord {
   id: string;
   definition: PolicyDefinition;

@@ -76,6 +76,23 @@ export class SpRegistry {
   }
 
   /**
+   * Validates an SP carried over from another installation (configuration import) as `check` does,
+   * keeping the settings it had there; writes nothing. Everything read from the metadata (endpoints,
+   * certificates) is read again here rather than trusted from the file.
+   */
+  checkTransferred(transferred: Pick<ServiceProviderRecord, 'id' | 'name' | 'metadataXml' | 'settings' | 'createdAt' | 'updatedAt'>): SpRegistration {
+    const { settings } = transferred;
+    if (!settings.wantAssertionsSigned && !settings.wantResponseSigned) refuse('the response or the assertion must be signed');
+    const sign: SignWhat = !settings.wantAssertionsSigned ? 'response' : !settings.wantResponseSigned ? 'assertion' : 'both';
+    const options = { name: transferred.name, policy: settings.policy, encrypt: settings.encryptAssertions, sign, nameId: settings.nameIdFormat, allowPasswordChange: settings.allowPasswordChange };
+    const { record, warnings } = this.check(transferred.metadataXml, options);
+    if (record.id !== transferred.id) refuse(`the metadata is for entityID ${record.id}`);
+    // Never weaker than the metadata asks: an SP that signs its requests expects them to be checked.
+    const requireSignedRequests = record.settings.requireSignedRequests || settings.requireSignedRequests;
+    return { record: { ...record, settings: { ...record.settings, attributes: settings.attributes, requireSignedRequests }, createdAt: transferred.createdAt, updatedAt: transferred.updatedAt }, warnings };
+  }
+
+  /**
    * Changes an SP's settings (attribute release, signing, NameID ...) and, when given, its display name;
    * its metadata stays as registered. Refusals (METADATA_INVALID) and an unknown entityID (RP_UNKNOWN) write nothing.
    */

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
-import type { Collection, CollectionOptions } from './store.ts';
+import type { Collection, CollectionOptions, CollectionWrite } from './store.ts';
 import { FileLock } from './file-lock.ts';
 
 type Document = { version: number; collections: Record<string, Record<string, unknown>> };
@@ -102,6 +102,15 @@ export class LowdbCollections {
     }
     this.#indexes.set(name, { generation: this.#generation, ids });
     return ids;
+  }
+
+  /** Every write in one read-change-write of the file, under its lock: lowdb replaces the file whole, so it holds all of them or none. */
+  putAll(writes: readonly CollectionWrite[]): Promise<void> {
+    return this.#mutate((document) => {
+      // Copied before the first change: a record that cannot be copied must not leave the others half applied.
+      const copies = writes.map(({ collection, item }) => ({ collection, item: structuredClone(item) }));
+      for (const { collection, item } of copies) (document.collections[collection] ??= {})[item.id] = item;
+    });
   }
 
   collection<T extends { id: string }>(name: string, options: CollectionOptions<T> = {}): Collection<T> {

@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuditEvent, AuditLog, Collection, CollectionOptions, Store } from './store.ts';
+import type { AuditEvent, AuditLog, Collection, CollectionOptions, CollectionWrite, Store } from './store.ts';
 import { LowdbCollections } from './lowdb-collections.ts';
 import { JournalKeyValue } from './journal-kv.ts';
 import { AppendFile } from './append-file.ts';
@@ -47,6 +47,10 @@ export class LowdbStore implements Store {
 
   collection<T extends { id: string }>(name: string, options?: CollectionOptions<T>): Collection<T> {
     return this.#collections.collection<T>(name, options);
+  }
+
+  putAll(writes: readonly CollectionWrite[]): Promise<void> {
+    return this.#collections.putAll(writes);
   }
 
   async startupCheck(): Promise<void> {

@@ -8,10 +8,21 @@
  */
 export interface Store {
   collection<T extends { id: string }>(name: string, options?: CollectionOptions<T>): Collection<T>;
+  /**
+   * Inserts or replaces records of several collections in one write: afterwards either all of them
+   * are stored or, when it fails, none (an import must never leave half its records behind).
+   */
+  putAll(writes: readonly CollectionWrite[]): Promise<void>;
   readonly kv: KeyValue;
   readonly audit: AuditLog;
   startupCheck(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One record for `putAll`: stored in `collection` under `item.id`, as `Collection.put` would. */
+export interface CollectionWrite {
+  collection: string;
+  item: { id: string };
 }
 
 export interface CollectionOptions<T> {

@@ -6,5 +6,6 @@ import { directoryCommands } from './directory.ts';
 import { policyCommands } from './policy.ts';
 import { mfaCommands } from './mfa.ts';
 import { keysCommands } from './keys.ts';
+import { configCommands } from './config.ts';
 
-export const COMMANDS: CliCommand[] = [...userCommands, ...directoryCommands, ...spCommands, ...clientCommands, ...policyCommands, ...mfaCommands, ...keysCommands];
+export const COMMANDS: CliCommand[] = [...userCommands, ...directoryCommands, ...spCommands, ...clientCommands, ...policyCommands, ...mfaCommands, ...keysCommands, ...configCommands];

@@ -1,10 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { CliCommand, CliContext } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
-import { readSecretOption } from '../read-secret.ts';
+import { readExportPassword } from '../read-secret.ts';
 import { buildMfa } from '../../mfa/build-mfa.ts';
 import type { TotpAdmin, TotpStatusRow } from '../../mfa/totp/totp-admin.ts';
-import { exportTotp, importTotp, MIN_EXPORT_PASSWORD_LENGTH } from '../../mfa/totp/totp-transfer.ts';
+import { exportTotp, importTotp } from '../../mfa/totp/totp-transfer.ts';
+import { MIN_PASSWORD_LENGTH } from '../../core/password-envelope.ts';
 
 async function mfaServices(context: CliContext) {
   return buildMfa(context.config, await context.store(), context.box(), context.clock);
@@ -24,13 +25,6 @@ async function userArgument(context: CliContext, admin: TotpAdmin, username: str
   const user = await admin.find(username);
   if (!user) context.err(`No user "${username}" with a TOTP registration${context.config.directory.kind === 'local' ? ' or in the local directory' : ''}.`);
   return user;
-}
-
-function password(args: Parameters<CliCommand['run']>[0]): string {
-  const value = readSecretOption(args);
-  if (value === undefined) throw new UsageError('--password-file FILE (or --password-stdin) is required');
-  if (value.length < MIN_EXPORT_PASSWORD_LENGTH) throw new UsageError(`the password must have at least ${MIN_EXPORT_PASSWORD_LENGTH} characters`);
-  return value;
 }
 
 export const mfaCommands: CliCommand[] = [
@@ -87,12 +81,12 @@ Users of the local directory are listed even without a registration; LDAP users 
     summary: 'write every TOTP registration to a password-encrypted file',
     help: `Usage: npm run cli -- mfa export --out FILE --password-file PWFILE
 
-Encrypts with a key derived from the password (scrypt, AES-256-GCM); at least ${MIN_EXPORT_PASSWORD_LENGTH} characters.
+Encrypts with a key derived from the password (scrypt, AES-256-GCM); at least ${MIN_PASSWORD_LENGTH} characters.
 Backup codes are not exported (their hashes are keyed to this installation): users make new ones.`,
     async run(args, context) {
       const out = stringOption(args, 'out');
       if (!out) throw new UsageError('--out FILE is required');
-      const { text, count } = await exportTotp((await mfaServices(context)).enrollments, password(args));
+      const { text, count } = await exportTotp((await mfaServices(context)).enrollments, readExportPassword(args));
       writeFileSync(out, text, { mode: 0o600 });
       context.out(`Exported ${count} TOTP registration${count === 1 ? '' : 's'} to ${out}.`);
       return 0;
@@ -108,7 +102,7 @@ Existing registrations are kept (and listed as skipped) unless --replace is give
       const file = stringOption(args, 'in');
       if (!file) throw new UsageError('--in FILE is required');
       try {
-        const { imported, skipped } = await importTotp((await mfaServices(context)).enrollments, readFileSync(file, 'utf8'), password(args), { replace: args.options.replace === true });
+        const { imported, skipped } = await importTotp((await mfaServices(context)).enrollments, readFileSync(file, 'utf8'), readExportPassword(args), { replace: args.options.replace === true });
         context.out(`Imported ${imported} TOTP registration${imported === 1 ? '' : 's'}.${skipped.length ? ` Skipped (already registered): ${skipped.join(', ')}.` : ''}`);
         return 0;
       } catch (error) {

@@ -1,11 +1,8 @@
-import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
 import type { TotpEnrollments } from './totp-enrollments.ts';
 import type { TotpParameters } from './totp-codes.ts';
+import { openWithPassword, sealWithPassword, type EnvelopeFormat } from '../../core/password-envelope.ts';
 
-const FORMAT = 'stepgate-totp-export';
-const AAD = Buffer.from(`${FORMAT}/1`);
-const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
-export const MIN_EXPORT_PASSWORD_LENGTH = 12;
+const TOTP_EXPORT: EnvelopeFormat = { id: 'stepgate-totp-export', description: 'a Stepgate TOTP export' };
 
 /** What the encrypted file holds per user. Backup codes are not included: their hashes are keyed to this installation. */
 interface ExportedUser extends TotpParameters {
@@ -15,26 +12,8 @@ interface ExportedUser extends TotpParameters {
   createdAt: number;
 }
 
-interface ExportFile {
-  format: typeof FORMAT;
-  version: 1;
-  kdf: { name: 'scrypt'; salt: string; N: number; r: number; p: number };
-  iv: string;
-  tag: string;
-  data: string;
-}
-
-function keyFor(password: string, salt: Buffer, kdf: { N: number; r: number; p: number }): Buffer {
-  return scryptSync(password.normalize('NFC'), salt, 32, { ...kdf, maxmem: SCRYPT.maxmem });
-}
-
-function checkPassword(password: string): void {
-  if (password.length < MIN_EXPORT_PASSWORD_LENGTH) throw new Error(`the export password must have at least ${MIN_EXPORT_PASSWORD_LENGTH} characters`);
-}
-
 /** Every TOTP registration, secrets in clear but the whole file encrypted with a password (scrypt + AES-256-GCM). */
 export async function exportTotp(enrollments: TotpEnrollments, password: string): Promise<{ text: string; count: number }> {
-  checkPassword(password);
   const users: ExportedUser[] = (await enrollments.list()).map((enrollment) => ({
     userId: enrollment.id,
     username: enrollment.username,
@@ -44,38 +23,12 @@ export async function exportTotp(enrollments: TotpEnrollments, password: string)
     algorithm: enrollment.algorithm,
     createdAt: enrollment.createdAt,
   }));
-  const salt = randomBytes(16);
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', keyFor(password, salt, SCRYPT), iv).setAAD(AAD);
-  const data = Buffer.concat([cipher.update(JSON.stringify({ users })), cipher.final()]);
-  const file: ExportFile = {
-    format: FORMAT,
-    version: 1,
-    kdf: { name: 'scrypt', salt: salt.toString('base64'), N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p },
-    iv: iv.toString('base64'),
-    tag: cipher.getAuthTag().toString('base64'),
-    data: data.toString('base64'),
-  };
-  return { text: JSON.stringify(file, null, 2) + '\n', count: users.length };
+  return { text: sealWithPassword({ users }, password, TOTP_EXPORT), count: users.length };
 }
 
 /** Adds the registrations of an export file; existing registrations are kept unless `replace` is set. */
 export async function importTotp(enrollments: TotpEnrollments, text: string, password: string, options: { replace: boolean }): Promise<{ imported: number; skipped: string[] }> {
-  let file: ExportFile;
-  try {
-    file = JSON.parse(text);
-  } catch {
-    throw new Error('the file is not a Stepgate TOTP export (not JSON)');
-  }
-  if (file?.format !== FORMAT || file.version !== 1 || file.kdf?.name !== 'scrypt') throw new Error('the file is not a Stepgate TOTP export (unknown format or version)');
-  let users: ExportedUser[];
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', keyFor(password, Buffer.from(file.kdf.salt, 'base64'), file.kdf), Buffer.from(file.iv, 'base64')).setAAD(AAD);
-    decipher.setAuthTag(Buffer.from(file.tag, 'base64'));
-    users = JSON.parse(Buffer.concat([decipher.update(Buffer.from(file.data, 'base64')), decipher.final()]).toString('utf8')).users;
-  } catch {
-    throw new Error('the password is wrong or the file was altered');
-  }
+  const { users } = openWithPassword(text, password, TOTP_EXPORT) as { users: ExportedUser[] };
   const skipped: string[] = [];
   let imported = 0;
   for (const user of users) {

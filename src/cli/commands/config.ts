@@ -1,0 +1,165 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
+import { stringOption, UsageError } from '../command.ts';
+import { readExportPassword } from '../read-secret.ts';
+import { FileExistsError, writePrivateFile } from '../write-private-file.ts';
+import { EnvelopeError, MIN_PASSWORD_LENGTH } from '../../core/password-envelope.ts';
+import type { AuditEvent } from '../../store/store.ts';
+import type { TransferContext } from '../../config-transfer/record-transfer.ts';
+import { exportConfiguration, type RecordCounts } from '../../config-transfer/config-export.ts';
+import { planCounts, planImport, type ImportAction, type ImportPlan } from '../../config-transfer/config-import.ts';
+
+const PASSWORD_OPTIONS = ['password-file', 'password-stdin'];
+
+const CONTENTS = `The file holds the SAML service providers, OIDC clients (with their secrets), custom access
+policies, signing keys (with their private keys) and local users (with their password hashes),
+encrypted with a key derived from the password (scrypt, AES-256-GCM; at least ${MIN_PASSWORD_LENGTH} characters).
+Not in it: MFA registrations (use mfa export / mfa import), the settings of the config file
+(stepgate.config.json: directory, trusted networks, timeouts ...; copy that file yourself), the secret
+key, sessions and sign-in state, the audit log and the administrator bootstrap.`;
+
+/** Only the options a command knows, and flags without values: a value after a flag would otherwise be swallowed silently. */
+function checkOptions(args: ParsedArgs, values: string[], flags: string[]): void {
+  if (args.positional.length) throw new UsageError(`unexpected argument ${args.positional[0]}`);
+  const unknown = Object.keys(args.options).filter((name) => !values.includes(name) && !flags.includes(name));
+  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
+  for (const flag of flags) if (typeof args.options[flag] === 'string') throw new UsageError(`--${flag} takes no value`);
+}
+
+async function transferContext(context: CliContext): Promise<TransferContext> {
+  return { config: context.config, store: await context.store(), box: context.box(), clock: context.clock };
+}
+
+function plural(count: number, noun: string, nouns = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : nouns}`;
+}
+
+function describeCounts(counts: RecordCounts): string {
+  return [plural(counts.samlServiceProviders, 'SAML SP'), plural(counts.oidcClients, 'OIDC client'), plural(counts.policies, 'custom policy', 'custom policies'), plural(counts.signingKeys, 'signing key'), plural(counts.localUsers, 'local user')].join(', ');
+}
+
+function summary(plan: ImportPlan): string {
+  const total = (action: ImportAction) => plan.records.filter((record) => record.action === action).length;
+  const retired = plan.retiredKeys.length ? `, ${plural(plan.retiredKeys.length, 'signing key')} of this installation retired` : '';
+  return `${total('add')} added, ${total('replace')} replaced, ${total('unchanged')} unchanged${retired}`;
+}
+
+function printPlan(context: CliContext, plan: ImportPlan): void {
+  for (const record of plan.records) context.out(`  ${record.action.padEnd(10)} ${record.noun} ${record.id}`);
+  for (const key of plan.retiredKeys) context.out(`  ${'retire'.padEnd(10)} signing key ${key.id} (${key.alg}) of this installation`);
+  for (const warning of plan.warnings) context.out(`Warning: ${warning}`);
+}
+
+/** A refused import changes nothing but is still worth an audit line: a wrong password may be someone guessing. */
+async function refuse(context: CliContext, event: Omit<AuditEvent, 'type' | 'outcome'>, message: string, items: string[] = []): Promise<number> {
+  await (await context.store()).audit.record({ type: 'config.import', outcome: 'failure', ...event });
+  context.err([`The configuration was not imported (nothing was changed): ${message}`, ...items.map((item) => `  - ${item}`)].join('\n'));
+  return 1;
+}
+
+export const configCommands: CliCommand[] = [
+  {
+    name: 'config export',
+    summary: 'write the configuration (SPs, clients, policies, keys, local users) to a password-encrypted file',
+    help: `Usage: npm run cli -- config export --out FILE --password-file PWFILE [--force] [--quiet]
+
+${CONTENTS}
+
+The file is written readable by its owner only (mode 0600). An existing FILE is kept unless --force.
+--password-stdin reads the password from standard input instead. --quiet prints nothing on success.`,
+    async run(args, context) {
+      checkOptions(args, ['out', ...PASSWORD_OPTIONS], ['force', 'quiet']);
+      const out = stringOption(args, 'out');
+      if (!out) throw new UsageError('--out FILE is required');
+      const password = readExportPassword(args);
+      const overwrite = args.options.force === true;
+      // Checked before the work, and again by the write itself (the file may appear meanwhile).
+      if (!overwrite && existsSync(out)) {
+        context.err(new FileExistsError(out).message);
+        return 1;
+      }
+      const transfer = await transferContext(context);
+      const { text, counts } = await exportConfiguration(transfer, password);
+      try {
+        writePrivateFile(out, text, { overwrite });
+      } catch (error) {
+        if (!(error instanceof FileExistsError)) throw error;
+        context.err(error.message);
+        return 1;
+      }
+      await transfer.store.audit.record({ type: 'config.export', outcome: 'success', reason: 'cli', file: out, ...counts });
+      if (args.options.quiet !== true) context.out(`Exported ${describeCounts(counts)} to ${out}.`);
+      return 0;
+    },
+  },
+  {
+    name: 'config import',
+    summary: 'add the configuration from a file made by config export (all of it or nothing)',
+    help: `Usage: npm run cli -- config import --in FILE --password-file PWFILE [--replace] [--dry-run] [--quiet]
+
+${CONTENTS}
+
+Everything in the file is checked before anything is written, as if an admin entered it here: SAML
+metadata, redirect URIs, policies (against this installation's trusted networks), policy names that
+SPs and clients use (in the file or here), keys, password hashes. Any problem refuses the whole
+import, and then nothing is written; otherwise everything is written in one step.
+Secrets (client secrets, private keys) are sealed with this installation's secret key.
+
+A record whose id exists here with the same content is left as is. One with different content is
+refused, and listed, unless --replace is given: then the file's version replaces it.
+Signing keys keep their status, so relying parties need no change. This installation's active (or
+waiting) key of an algorithm the file brings one for would be retired (still published in the
+JWKS): that also needs --replace. A fresh installation made its own keys at first start, so
+importing into it needs --replace.
+Persistent SAML NameIDs are derived from the secret key: with another secret key than the
+exporting installation's, SPs see other NameIDs for the same users (the import warns).
+
+--dry-run   checks everything and prints what would be added, replaced or left unchanged; writes nothing
+--quiet     prints nothing on success
+--password-stdin reads the password from standard input instead.`,
+    async run(args, context) {
+      checkOptions(args, ['in', ...PASSWORD_OPTIONS], ['replace', 'dry-run', 'quiet']);
+      const file = stringOption(args, 'in');
+      if (!file) throw new UsageError('--in FILE is required');
+      const password = readExportPassword(args);
+      const replace = args.options.replace === true;
+      const dryRun = args.options['dry-run'] === true;
+      const quiet = args.options.quiet === true;
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        context.err(`Cannot read ${file}: ${(error as Error).message}`);
+        return 1;
+      }
+      const transfer = await transferContext(context);
+      let plan: ImportPlan;
+      try {
+        plan = await planImport(transfer, text, password);
+      } catch (error) {
+        if (!(error instanceof EnvelopeError)) throw error;
+        return refuse(context, { reason: 'unreadable', file }, `${error.message}.`);
+      }
+      if (plan.problems.length) return refuse(context, { reason: 'invalid', file, problems: plan.problems.length }, 'the file has these problems:', plan.problems);
+      if (plan.conflicts.length && !replace) {
+        return refuse(context, { reason: 'conflicts', file, conflicts: plan.conflicts.length }, 'it would change these records of this installation; give --replace to replace them:', plan.conflicts);
+      }
+      const counts = planCounts(plan);
+      if (dryRun) {
+        if (!quiet) {
+          printPlan(context, plan);
+          context.out(`Dry run: nothing was written. Without --dry-run: ${summary(plan)}.`);
+        }
+        await transfer.store.audit.record({ type: 'config.import', outcome: 'info', reason: 'dry-run', file, ...counts, retiredKeys: plan.retiredKeys.length });
+        return 0;
+      }
+      if (plan.writes.length) await transfer.store.putAll(plan.writes);
+      await transfer.store.audit.record({ type: 'config.import', outcome: 'success', reason: 'cli', file, ...counts, retiredKeys: plan.retiredKeys.length });
+      if (!quiet) {
+        printPlan(context, plan);
+        context.out(`Imported: ${summary(plan)}.`);
+      }
+      return 0;
+    },
+  },
+];

@@ -1,0 +1,150 @@
+import { openWithPassword } from '../core/password-envelope.ts';
+import { safeEqual } from '../core/secret-box.ts';
+import type { CollectionWrite } from '../store/store.ts';
+import type { SigningKeyRecord } from '../keys/signing-keys.ts';
+import { NAMEID_FORMAT } from '../saml/constants.ts';
+import { buildPolicies } from '../policy/build-policies.ts';
+import type { RecordTransfer, TransferContext } from './record-transfer.ts';
+import { CONFIG_EXPORT, keyCheck, PAYLOAD_VERSION, payloadSchema, recordTransfers, type RecordList } from './config-payload.ts';
+import { displacedKeys, keyStatusProblems } from './signing-key-transfer.ts';
+import { signInNameClashes } from './local-user-transfer.ts';
+
+export type ImportAction = 'add' | 'replace' | 'unchanged';
+
+export interface PlannedRecord {
+  list: RecordList;
+  noun: string;
+  id: string;
+  action: ImportAction;
+}
+
+/** What importing a file would do here, worked out completely before anything is written. */
+export interface ImportPlan {
+  records: PlannedRecord[];
+  /** This installation's signing keys that the imported ones displace: they become retired. */
+  retiredKeys: SigningKeyRecord[];
+  /** Why the file cannot be imported here at all. */
+  problems: string[];
+  /** What the import would change of this installation's records: refused unless the admin asks for it (--replace). */
+  conflicts: string[];
+  warnings: string[];
+  /** Everything the import stores, as one batch. */
+  writes: CollectionWrite[];
+}
+
+/**
+ * Opens the file (throws EnvelopeError for a wrong password or an altered file) and checks every
+ * record as this installation checks an admin's input: shapes, metadata, redirect URIs, policies,
+ * key material, references between records, clashes with what is here. Writes nothing.
+ */
+export async function planImport(context: TransferContext, text: string, password: string): Promise<ImportPlan> {
+  const payload = openWithPassword(text, password, CONFIG_EXPORT);
+  const plan: ImportPlan = { records: [], retiredKeys: [], problems: [], conflicts: [], warnings: [], writes: [] };
+  const version = (payload as { version?: unknown } | null)?.version;
+  if (version !== PAYLOAD_VERSION) {
+    plan.problems.push(`the file holds version ${JSON.stringify(version)} of the configuration format; this Stepgate reads version ${PAYLOAD_VERSION}`);
+    return plan;
+  }
+  const parsed = payloadSchema.safeParse(payload);
+  if (!parsed.success) {
+    plan.problems.push(...parsed.error.issues.map((issue) => `the file: ${issue.path.join('.') || '(top level)'}: ${issue.message}`));
+    return plan;
+  }
+  const file = parsed.data;
+  const transfers = recordTransfers(context);
+  const policies = await planList('policies', transfers.policies, file.policies, plan);
+  const sps = await planList('samlServiceProviders', transfers.samlServiceProviders, file.samlServiceProviders, plan);
+  const clients = await planList('oidcClients', transfers.oidcClients, file.oidcClients, plan);
+  const keys = await planList('signingKeys', transfers.signingKeys, file.signingKeys, plan);
+  const users = await planList('localUsers', transfers.localUsers, file.localUsers, plan);
+
+  const { policies: policyStore } = buildPolicies(context.config, context.store, context.clock);
+  const policiesInFile = new Set(policies.admitted.map((policy) => policy.id));
+  const references = [...sps.admitted.map((sp) => [transfers.samlServiceProviders.noun, sp.id, sp.settings.policy]), ...clients.admitted.map((client) => [transfers.oidcClients.noun, client.id, client.policy])];
+  for (const [noun, id, policy] of references) {
+    if (policy !== undefined && !policiesInFile.has(policy) && !(await policyStore.get(policy))) plan.problems.push(`${noun} ${id}: its policy "${policy}" is neither in the file nor here`);
+  }
+
+  const keysHere = new Map(keys.here.map((key) => [key.id, key]));
+  const displaced = displacedKeys(keys.here, keys.admitted);
+  plan.problems.push(...keyStatusProblems(keys.admitted, overlay(keys.here, [...keys.admitted, ...displaced])));
+  for (const key of displaced) {
+    plan.retiredKeys.push(key);
+    plan.conflicts.push(`signing key ${key.id} (${key.alg}, ${keysHere.get(key.id)!.status} here) would be retired: the imported ${key.alg} key takes its place`);
+    plan.writes.push({ collection: transfers.signingKeys.collection, item: key });
+  }
+
+  plan.problems.push(...signInNameClashes(overlay(users.here, users.admitted), new Set(users.admitted.map((user) => user.id))));
+  if (users.admitted.length && context.config.directory.kind !== 'local') plan.warnings.push('local users: the configured directory is LDAP, so nobody signs in with them here');
+
+  const persistent = sps.admitted.filter((sp) => sp.settings.nameIdFormat === 'persistent' || sp.nameIdFormats.includes(NAMEID_FORMAT.persistent));
+  if (persistent.length && !safeEqual(file.source.keyCheck, keyCheck(context.box))) {
+    plan.warnings.push(
+      `this installation's secret key is not the one of ${file.source.publicUrl}: persistent NameIDs are derived from it, so ${persistent.map((sp) => sp.id).join(', ')} will see other NameIDs for the same users. To keep them, use the exporting installation's secret key here.`,
+    );
+  }
+  return plan;
+}
+
+/** Counts per kind of record and action, for the summary and the audit log. */
+export function planCounts(plan: ImportPlan): Partial<Record<RecordList, Record<ImportAction, number>>> {
+  const counts: Partial<Record<RecordList, Record<ImportAction, number>>> = {};
+  for (const record of plan.records) (counts[record.list] ??= { add: 0, replace: 0, unchanged: 0 })[record.action] += 1;
+  return counts;
+}
+
+/** Checks one list of the file and adds its records to the plan; returns the records here and those the file would store. */
+async function planList<Exported extends { id: string }, Stored extends { id: string }>(list: RecordList, transfer: RecordTransfer<Exported, Stored>, items: readonly unknown[], plan: ImportPlan): Promise<{ here: Stored[]; admitted: Stored[] }> {
+  const here = await transfer.list();
+  const hereById = new Map(here.map((record) => [record.id, record]));
+  const admitted: Stored[] = [];
+  const seen = new Set<string>();
+  items.forEach((item, index) => {
+    const parsed = transfer.schema.safeParse(item);
+    if (!parsed.success) {
+      plan.problems.push(...parsed.error.issues.map((issue) => `${transfer.noun} #${index + 1} in the file: ${issue.path.join('.') || '(record)'}: ${issue.message}`));
+      return;
+    }
+    const record = parsed.data;
+    const name = `${transfer.noun} ${record.id}`;
+    if (seen.has(record.id)) {
+      plan.problems.push(`${name}: listed more than once in the file`);
+      return;
+    }
+    seen.add(record.id);
+    const replacing = hereById.get(record.id);
+    const admission = transfer.admit(record, replacing);
+    if (!admission.ok) {
+      plan.problems.push(...admission.problems.map((problem) => `${name}: ${problem}`));
+      return;
+    }
+    plan.warnings.push(...admission.warnings.map((warning) => `${name}: ${warning}`));
+    admitted.push(admission.record);
+    const action: ImportAction = replacing === undefined ? 'add' : sameContent(transfer.exported(replacing), record) ? 'unchanged' : 'replace';
+    plan.records.push({ list, noun: transfer.noun, id: record.id, action });
+    if (action === 'replace') plan.conflicts.push(`${name} exists here with different content`);
+    if (action !== 'unchanged') plan.writes.push({ collection: transfer.collection, item: admission.record });
+  });
+  return { here, admitted };
+}
+
+/**
+ * The same record apart from when it was made or last changed (those differ between installations
+ * that were set up alike). Constant-time: exported records hold secrets in clear.
+ */
+function sameContent(a: object, b: object): boolean {
+  return safeEqual(canonicalJson(a), canonicalJson(b));
+}
+
+function canonicalJson(value: object): string {
+  return JSON.stringify(value, (key, inner: unknown) => {
+    if (key === 'createdAt' || key === 'updatedAt') return undefined;
+    if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) return inner;
+    return Object.fromEntries(Object.entries(inner).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)));
+  });
+}
+
+/** `records` with `replacements` put in place by id: what the collection holds after the import. */
+function overlay<T extends { id: string }>(records: readonly T[], replacements: readonly T[]): T[] {
+  return [...new Map([...records, ...replacements].map((record) => [record.id, record])).values()];
+}

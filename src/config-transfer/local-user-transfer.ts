@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { LOCAL_USERS_COLLECTION, localUsers, signInNames, type LocalUserRecord } from '../directory/local-users.ts';
+import { emailProblem, usernameProblem } from '../directory/local-user-admin.ts';
+import { isPasswordHash } from '../directory/password-hash.ts';
+import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
+
+/** A local user as stored: the scrypt hashes carry their own salt and parameters, so they work on any installation. */
+const exportedUserSchema = z.strictObject({
+  id: z.string().min(1).max(256),
+  username: z.string(),
+  name: z.string().optional(),
+  email: z.string().optional(),
+  groups: z.array(z.string()),
+  attributes: z.record(z.string(), z.array(z.string())),
+  passwordHash: z.string().optional(),
+  previousPasswordHashes: z.array(z.string()),
+  passwordChangedAt: timestampSchema.optional(),
+  mustChangePassword: z.boolean(),
+  disabled: z.boolean(),
+  expiresAt: timestampSchema.optional(),
+  oneTimeUse: z.boolean(),
+  createdAt: timestampSchema,
+});
+
+export function localUserTransfer(context: TransferContext): RecordTransfer<LocalUserRecord, LocalUserRecord> {
+  const users = localUsers(context.store);
+  return {
+    noun: 'local user',
+    collection: LOCAL_USERS_COLLECTION,
+    schema: exportedUserSchema,
+    list: () => users.list(),
+    exported: (user) => user,
+    admit(user) {
+      const problems = [usernameProblem(user.username), user.email === undefined ? undefined : emailProblem(user.email)].filter((problem) => problem !== undefined);
+      const hashes = [...(user.passwordHash === undefined ? [] : [user.passwordHash]), ...user.previousPasswordHashes];
+      if (!hashes.every(isPasswordHash)) problems.push('a password hash is not a Stepgate scrypt hash');
+      return problems.length ? { ok: false, problems } : { ok: true, record: user, warnings: [] };
+    },
+  };
+}
+
+/**
+ * Sign-in names (usernames and emails, in any case) that would lead to two users once the import is
+ * stored: sign-in would pick one of them silently. `after` is every user here with the imported ones
+ * in place; only clashes that involve an imported user are reported.
+ */
+export function signInNameClashes(after: readonly LocalUserRecord[], importedIds: ReadonlySet<string>): string[] {
+  const owners = new Map<string, LocalUserRecord[]>();
+  for (const user of after) {
+    for (const name of new Set(signInNames(user).filter((key) => key !== undefined))) owners.set(name, [...(owners.get(name) ?? []), user]);
+  }
+  return [...owners.entries()]
+    .filter(([, sharing]) => sharing.length > 1 && sharing.some((user) => importedIds.has(user.id)))
+    .map(([name, sharing]) => `local users: "${name}" would be the username or email of ${sharing.map((user) => `${user.username} (id ${user.id})`).join(' and ')}; rename or remove one first`);
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { clientProblems, clientRegistry, ID_TOKEN_ALGS, OIDC_CLIENTS, SECRET_AUTH_METHODS, sealClientSecret, type OidcClientRecord } from '../oidc/client-registry.ts';
+import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
+
+/** A client as the file holds it: the secret in clear (the file is encrypted), to be sealed with the importing installation's key. */
+const exportedClientSchema = z.strictObject({
+  id: z.string().min(1).max(256),
+  name: z.string(),
+  redirectUris: z.array(z.string()),
+  postLogoutRedirectUris: z.array(z.string()),
+  tokenEndpointAuthMethod: z.enum([...SECRET_AUTH_METHODS, 'none']),
+  secret: z.string().min(1).optional(),
+  grantTypes: z.array(z.enum(['authorization_code', 'refresh_token'])).refine((grants) => grants.includes('authorization_code'), 'must include authorization_code'),
+  scopes: z.array(z.string()),
+  idTokenSignedResponseAlg: z.enum(ID_TOKEN_ALGS),
+  policy: z.string().min(1).optional(),
+  allowPasswordChange: z.boolean(),
+  backchannelLogoutUri: z.string().optional(),
+  backchannelLogoutSessionRequired: z.boolean().optional(),
+  createdAt: timestampSchema,
+});
+
+export type ExportedClient = z.infer<typeof exportedClientSchema>;
+
+export function oidcClientTransfer(context: TransferContext): RecordTransfer<ExportedClient, OidcClientRecord> {
+  const registry = clientRegistry(context.store, context.box, context.clock);
+  return {
+    noun: 'OIDC client',
+    collection: OIDC_CLIENTS,
+    schema: exportedClientSchema,
+    list: () => registry.list(),
+    exported(client) {
+      const { sealedSecret: _sealed, ...rest } = client;
+      const secret = registry.secretOf(client);
+      return { ...rest, ...(secret === undefined ? {} : { secret }) };
+    },
+    admit(client) {
+      const isPublic = client.tokenEndpointAuthMethod === 'none';
+      // The same rules `client add` applies (redirect URIs, scopes, back-channel logout URI).
+      const problems = clientProblems({
+        name: client.name,
+        redirectUris: client.redirectUris,
+        postLogoutRedirectUris: client.postLogoutRedirectUris,
+        public: isPublic,
+        scopes: client.scopes,
+        backchannelLogoutUri: client.backchannelLogoutUri,
+        backchannelLogoutSessionRequired: client.backchannelLogoutSessionRequired,
+      });
+      if (isPublic && client.secret !== undefined) problems.push('a public client has no secret');
+      if (!isPublic && client.secret === undefined) problems.push('a confidential client needs its secret');
+      if (problems.length) return { ok: false, problems };
+      const { secret, ...rest } = client;
+      return { ok: true, record: { ...rest, ...(secret === undefined ? {} : { sealedSecret: sealClientSecret(context.box, client.id, secret) }) }, warnings: [] };
+    },
+  };
+}

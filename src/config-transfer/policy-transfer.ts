@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { buildPolicies } from '../policy/build-policies.ts';
+import { POLICY_COLLECTION, type PolicyRecord } from '../policy/policy-store.ts';
+import type { PolicyDefinition } from '../policy/policy-types.ts';
+import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
+
+/** The definition's shape is left to the policy validator, which reports every problem with its path. */
+const exportedPolicySchema = z.strictObject({ id: z.string().min(1), definition: z.custom<PolicyDefinition>(), updatedAt: timestampSchema });
+
+export type ExportedPolicy = z.infer<typeof exportedPolicySchema>;
+
+export function policyTransfer(context: TransferContext): RecordTransfer<ExportedPolicy, PolicyRecord> {
+  const { policies } = buildPolicies(context.config, context.store, context.clock);
+  const records = context.store.collection<PolicyRecord>(POLICY_COLLECTION);
+  return {
+    noun: 'policy',
+    collection: POLICY_COLLECTION,
+    schema: exportedPolicySchema,
+    list: () => records.list(),
+    exported: ({ id, definition, updatedAt }) => ({ id, definition, updatedAt }),
+    admit(policy) {
+      // Validated against this installation: its trusted network names and its built-in policies.
+      const result = policies.validate(policy.definition);
+      if (!result.ok) return { ok: false, problems: result.errors };
+      if (result.definition.name !== policy.id) return { ok: false, problems: [`its definition is named "${result.definition.name}"`] };
+      return { ok: true, record: { id: policy.id, definition: result.definition, updatedAt: policy.updatedAt }, warnings: [] };
+    },
+  };
+}

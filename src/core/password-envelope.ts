@@ -1,0 +1,95 @@
+import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
+import { z } from 'zod';
+
+/** Export files leave the data directory, so their password is all that protects the secrets inside. */
+export const MIN_PASSWORD_LENGTH = 12;
+
+/** What kind of export a file holds: `id` is written in the file and bound to the ciphertext; `description` names it in errors. */
+export interface EnvelopeFormat {
+  id: string;
+  /** e.g. "a Stepgate TOTP export", as in "the file is not a Stepgate TOTP export". */
+  description: string;
+}
+
+/** Why a file could not be opened (or sealed), worded for the admin. */
+export class EnvelopeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnvelopeError';
+  }
+}
+
+const VERSION = 1;
+const SCRYPT = { N: 2 ** 15, r: 8, p: 1 };
+/** Bounds on the parameters a file may name: a file must not make us spend gigabytes or minutes before the password is even checked. */
+const MAX_SCRYPT_MEMORY = 256 * 1024 * 1024;
+const SALT_BYTES = 16;
+const IV_BYTES = 12;
+/** Always the full tag: GCM would otherwise accept a truncated one, which is far easier to forge. */
+const TAG_BYTES = 16;
+
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
+const envelopeSchema = z.object({
+  format: z.string(),
+  version: z.literal(VERSION),
+  kdf: z
+    .object({ name: z.literal('scrypt'), salt: base64, N: z.number().int().min(2 ** 14), r: z.number().int().min(1).max(32), p: z.number().int().min(1).max(16) })
+    .refine((kdf) => (kdf.N & (kdf.N - 1)) === 0 && 128 * kdf.N * kdf.r <= MAX_SCRYPT_MEMORY),
+  iv: base64,
+  tag: base64,
+  data: base64,
+});
+
+type Envelope = z.infer<typeof envelopeSchema>;
+
+/** The format and version travel in clear but are authenticated: a file relabelled as another kind of export does not open. */
+function additionalData(format: EnvelopeFormat): Buffer {
+  return Buffer.from(`${format.id}/${VERSION}`);
+}
+
+function keyFor(password: string, salt: Buffer, kdf: { N: number; r: number; p: number }): Buffer {
+  // NFC: the same password typed on another system may arrive composed differently.
+  return scryptSync(password.normalize('NFC'), salt, 32, { N: kdf.N, r: kdf.r, p: kdf.p, maxmem: MAX_SCRYPT_MEMORY + 1024 * 1024 });
+}
+
+/** `value` as JSON, encrypted with a key derived from the password (scrypt, AES-256-GCM); returns the file's text. */
+export function sealWithPassword(value: unknown, password: string, format: EnvelopeFormat): string {
+  if (password.length < MIN_PASSWORD_LENGTH) throw new EnvelopeError(`the export password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+  const salt = randomBytes(SALT_BYTES);
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', keyFor(password, salt, SCRYPT), iv, { authTagLength: TAG_BYTES }).setAAD(additionalData(format));
+  const data = Buffer.concat([cipher.update(JSON.stringify(value)), cipher.final()]);
+  const envelope: Envelope = {
+    format: format.id,
+    version: VERSION,
+    kdf: { name: 'scrypt', salt: salt.toString('base64'), ...SCRYPT },
+    iv: iv.toString('base64'),
+    tag: cipher.getAuthTag().toString('base64'),
+    data: data.toString('base64'),
+  };
+  return JSON.stringify(envelope, null, 2) + '\n';
+}
+
+/** The value `sealWithPassword` sealed; throws an EnvelopeError for another kind of file, a wrong password or any alteration. */
+export function openWithPassword(text: string, password: string, format: EnvelopeFormat): unknown {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new EnvelopeError(`the file is not ${format.description} (not JSON)`);
+  }
+  const parsed = envelopeSchema.safeParse(json);
+  if (!parsed.success || parsed.data.format !== format.id) throw new EnvelopeError(`the file is not ${format.description} (unknown format or version)`);
+  const envelope = parsed.data;
+  try {
+    const iv = Buffer.from(envelope.iv, 'base64');
+    const tag = Buffer.from(envelope.tag, 'base64');
+    if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw new Error('bad length');
+    const decipher = createDecipheriv('aes-256-gcm', keyFor(password, Buffer.from(envelope.kdf.salt, 'base64'), envelope.kdf), iv, { authTagLength: TAG_BYTES }).setAAD(additionalData(format));
+    decipher.setAuthTag(tag);
+    return JSON.parse(Buffer.concat([decipher.update(Buffer.from(envelope.data, 'base64')), decipher.final()]).toString('utf8'));
+  } catch {
+    // One message for every failure: which part failed would tell an attacker what to change next.
+    throw new EnvelopeError('the password is wrong or the file was altered');
+  }
+}

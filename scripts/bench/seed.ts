@@ -6,7 +6,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import type { Config } from '../../src/config/schema.ts';
@@ -100,18 +99,6 @@ function collecting(store: Store): { store: Store; collected: Map<string, Map<st
   return { store: { collection, putAll, kv: store.kv, audit: store.audit, startupCheck: () => store.startupCheck(), close: () => store.close() }, collected };
 }
 
-/** Adds records to db.json's collections in one atomic write (the lowdb document: { collections: { name: { id: record } } }). */
-async function bulkPut(dataDir: string, collected: Map<string, Map<string, { id: string }>>): Promise<void> {
-  const path = join(dataDir, 'db.json');
-  const document = JSON.parse(await readFile(path, 'utf8')) as { collections: Record<string, Record<string, unknown>> };
-  for (const [name, records] of collected) {
-    const target = (document.collections[name] ??= {});
-    for (const [id, record] of records) target[id] = record;
-  }
-  await writeFile(`${path}.tmp`, JSON.stringify(document));
-  await rename(`${path}.tmp`, path);
-}
-
 async function inBatches<T>(count: number, size: number, run: (index: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
   for (let start = 0; start < count; start += size) {
@@ -188,8 +175,9 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
         return { id: session.id, user };
       }),
     );
+    // One atomic write of the admin-record file, as a configuration import does.
+    await timed('bulkWrite', () => store.putAll([...collected].flatMap(([collection, records]) => [...records.values()].map((item) => ({ collection, item })))));
     await store.close();
-    await timed('bulkWrite', () => bulkPut(config.dataDir, collected));
     const signatures = Number(sp.settings.wantAssertionsSigned) + Number(sp.settings.wantResponseSigned);
     return {
       sessions,

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boot, type Booted } from '../helpers/boot.ts';
@@ -83,6 +83,14 @@ test('export to a password-encrypted file, reset, import: the same app keeps wor
   assert.deepEqual([exported.code, exported.out], [0, `Exported 1 TOTP registration to ${out}.`]);
   assert.equal((await readFile(out, 'utf8')).includes(secret), false);
   assert.equal((await cli('mfa', 'export', '--out', out, '--password', 'inline')).code, 2, 'no passwords on the command line');
+  // An existing file is not overwritten unless asked; when it is, the secrets never land in a file others can read.
+  const existing = join(dataDir, 'readable-export.json');
+  await writeFile(existing, 'old', { mode: 0o644 });
+  const refused = await cli('mfa', 'export', '--out', existing, '--password-file', passwordFile);
+  assert.deepEqual([refused.code, refused.err], [1, `${existing} exists; give --force to overwrite it`]);
+  assert.equal(await readFile(existing, 'utf8'), 'old');
+  assert.equal((await cli('mfa', 'export', '--out', existing, '--password-file', passwordFile, '--force')).code, 0);
+  assert.equal((await stat(existing)).mode & 0o777, 0o600);
 
   assert.equal((await cli('mfa', 'reset', 'alice')).code, 0);
   assert.match((await cli('mfa', 'list', '--search', 'alice')).out, /^alice +Unregistered/m);

@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { FileExistsError, writePrivateFile } from '../write-private-file.ts';
 import type { CliCommand, CliContext } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
 import { readExportPassword } from '../read-secret.ts';
@@ -79,7 +80,9 @@ Users of the local directory are listed even without a registration; LDAP users 
   {
     name: 'mfa export',
     summary: 'write every TOTP registration to a password-encrypted file',
-    help: `Usage: npm run cli -- mfa export --out FILE --password-file PWFILE
+    help: `Usage: npm run cli -- mfa export --out FILE --password-file PWFILE [--force]
+
+The file is readable by its owner only (mode 0600); an existing FILE is replaced only with --force.
 
 Encrypts with a key derived from the password (scrypt, AES-256-GCM); at least ${MIN_PASSWORD_LENGTH} characters.
 Backup codes are not exported (their hashes are keyed to this installation): users make new ones.`,
@@ -87,7 +90,13 @@ Backup codes are not exported (their hashes are keyed to this installation): use
       const out = stringOption(args, 'out');
       if (!out) throw new UsageError('--out FILE is required');
       const { text, count } = await exportTotp((await mfaServices(context)).enrollments, readExportPassword(args));
-      writeFileSync(out, text, { mode: 0o600 });
+      try {
+        writePrivateFile(out, text, { overwrite: args.options.force === true });
+      } catch (error) {
+        if (!(error instanceof FileExistsError)) throw error;
+        context.err(error.message);
+        return 1;
+      }
       context.out(`Exported ${count} TOTP registration${count === 1 ? '' : 's'} to ${out}.`);
       return 0;
     },

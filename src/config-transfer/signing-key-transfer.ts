@@ -1,14 +1,12 @@
 import { z } from 'zod';
-import { openPrivateKey, sealPrivateKey, SIGNING_KEY_COLLECTION, type KeyAlgorithm, type SigningKeyRecord } from '../keys/signing-keys.ts';
+import { KEY_ALGORITHMS, openPrivateKey, sealPrivateKey, SIGNING_KEY_COLLECTION, type SigningKeyRecord } from '../keys/signing-keys.ts';
 import { signingKeyProblems } from '../keys/key-material.ts';
 import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
-
-const ALGORITHMS: readonly KeyAlgorithm[] = ['RS256', 'ES256'];
 
 /** A key as the file holds it: the private key in clear (the file is encrypted), to be sealed with the importing installation's key. */
 const exportedKeySchema = z.strictObject({
   id: z.string().min(1).max(128),
-  alg: z.enum(ALGORITHMS),
+  alg: z.enum(KEY_ALGORITHMS),
   status: z.enum(['active', 'next', 'retired']),
   createdAt: timestampSchema,
   privateKeyPem: z.string().min(1),
@@ -63,7 +61,7 @@ export function displacedKeys(here: readonly SigningKeyRecord[], imported: reado
  */
 export function keyStatusProblems(imported: readonly SigningKeyRecord[], after: readonly SigningKeyRecord[]): string[] {
   const problems: string[] = [];
-  for (const alg of ALGORITHMS.filter((candidate) => imported.some((key) => key.alg === candidate))) {
+  for (const alg of KEY_ALGORITHMS.filter((candidate) => imported.some((key) => key.alg === candidate))) {
     const active = after.filter((key) => key.alg === alg && key.status === 'active').length;
     const next = after.filter((key) => key.alg === alg && key.status === 'next').length;
     if (active !== 1) problems.push(`signing keys: after the import there would be ${active} active ${alg} keys (exactly one must sign)`);

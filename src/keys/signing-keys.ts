@@ -10,7 +10,9 @@ import { randomId } from '../core/ids.ts';
 // Node and DOM lib typings of WebCrypto differ only nominally.
 x509.cryptoProvider.set(webcrypto as never);
 
-export type KeyAlgorithm = 'RS256' | 'ES256';
+/** The algorithms Stepgate keeps a signing key for: one key of each signs at a time. */
+export const KEY_ALGORITHMS = ['RS256', 'ES256'] as const;
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 
 /** A signing key as stored: the private part sealed with the data key, never in clear on disk. */
 export interface SigningKeyRecord {
@@ -84,7 +86,7 @@ export class SigningKeys {
   async ensure(): Promise<{ generated: KeyAlgorithm[] }> {
     const existing = await this.#records.list();
     const generated: KeyAlgorithm[] = [];
-    for (const alg of ['RS256', 'ES256'] as const) {
+    for (const alg of KEY_ALGORITHMS) {
       if (!existing.some((record) => record.alg === alg && record.status === 'active')) {
         await this.#records.put(await this.generate(alg, 'active'));
         generated.push(alg);

@@ -1,8 +1,6 @@
 import type { CliCommand, CliContext } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
-import { KeyRotationError, signingKeys, type KeyAlgorithm } from '../../keys/signing-keys.ts';
-
-const ALGORITHMS: readonly KeyAlgorithm[] = ['RS256', 'ES256'];
+import { KEY_ALGORITHMS, KeyRotationError, signingKeys, type KeyAlgorithm } from '../../keys/signing-keys.ts';
 
 async function keysOf(context: CliContext) {
   return signingKeys(await context.store(), context.box(), context.clock, context.config.server.publicUrl);
@@ -51,7 +49,7 @@ export const keysCommands: CliCommand[] = [
     help: `Usage: npm run cli -- keys add --alg RS256|ES256\n\n${ROTATION}`,
     async run(args, context) {
       const alg = stringOption(args, 'alg');
-      if (!alg || !(ALGORITHMS as readonly string[]).includes(alg)) throw new UsageError(`keys add needs --alg ${ALGORITHMS.join(' or ')}`);
+      if (!alg || !(KEY_ALGORITHMS as readonly string[]).includes(alg)) throw new UsageError(`keys add needs --alg ${KEY_ALGORITHMS.join(' or ')}`);
       const keys = await keysOf(context);
       return refusable(context, async () => {
         const record = await keys.addNext(alg as KeyAlgorithm);

@@ -7,6 +7,7 @@ import { loadSecretKey } from './config/secret-key.ts';
 import { LocalDirectory } from './directory/local-directory.ts';
 import { localUsers } from './directory/local-users.ts';
 import type { Directory } from './directory/directory.ts';
+import { UserLookup } from './directory/user-lookup.ts';
 import { SessionService } from './session/session-service.ts';
 import { Regulator } from './regulation/regulator.ts';
 import { TransactionStore } from './login/transaction.ts';
@@ -40,10 +41,11 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   const { policies, networks } = buildPolicies(config, store, clock);
   await checkConfiguredPolicies(config, policies);
   const mfa = buildMfa(config, store, box, clock);
-  const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit, policies, networks, mfa: mfa.registry });
+  const users = new UserLookup(directory, () => clock.now());
+  const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit, policies, networks, mfa: mfa.registry, users });
   const keys = signingKeys(store, box, clock, config.server.publicUrl);
   await keys.ensure();
-  return { config, logger, clock, box, store, directory, sessions, regulator, interaction, cookies, csrf, keys, policies, networks, mfa, secretKeyGeneratedAt: generatedAt };
+  return { config, logger, clock, box, store, directory, users, sessions, regulator, interaction, cookies, csrf, keys, policies, networks, mfa, secretKeyGeneratedAt: generatedAt };
 }
 
 /** Also used by CLI commands that need to look users up (policy explain). */

@@ -4,6 +4,7 @@ import type { Clock } from './core/clock.ts';
 import type { SecretBox } from './core/secret-box.ts';
 import type { Store } from './store/store.ts';
 import type { Directory } from './directory/directory.ts';
+import type { UserLookup } from './directory/user-lookup.ts';
 import type { SessionService } from './session/session-service.ts';
 import type { Regulator } from './regulation/regulator.ts';
 import type { LoginInteraction } from './login/interaction.ts';
@@ -22,6 +23,8 @@ export interface Services {
   box: SecretBox;
   store: Store;
   directory: Directory;
+  /** The directory's current answer for a user id, reused for a few seconds (SSO reuse, OIDC tokens). */
+  users: UserLookup;
   sessions: SessionService;
   regulator: Regulator;
   interaction: LoginInteraction;

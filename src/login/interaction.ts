@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
-import type { LoginRequest, LoginResult } from '../core/types.ts';
+import { isDeepStrictEqual } from 'node:util';
+import type { LoginRequest, LoginResult, User } from '../core/types.ts';
 import type { Clock } from '../core/clock.ts';
 import type { SessionService } from '../session/session-service.ts';
 import type { SsoSession } from '../session/sso-session.ts';
@@ -8,6 +9,7 @@ import type { AuditLog } from '../store/store.ts';
 import type { PolicyStore } from '../policy/policy-store.ts';
 import type { TrustedNetworks } from '../policy/networks.ts';
 import type { MfaRegistry } from '../mfa/registry.ts';
+import type { UserLookup } from '../directory/user-lookup.ts';
 import { AppError } from '../core/errors.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import { nextStep, type FlowFacts, type FlowStep } from './flow.ts';
@@ -24,6 +26,7 @@ export interface InteractionDeps {
   policies: PolicyStore;
   networks: TrustedNetworks;
   mfa: MfaRegistry;
+  users: UserLookup;
 }
 
 /** A sign-in that has its result, handed to the protocol adapter that asked for it. */
@@ -90,9 +93,10 @@ export class LoginInteraction {
     return this.stepWith(req, tx, await this.deps.sessions.current(req));
   }
 
-  /** Gathers the facts the pure flow needs (policy, enrolled methods, client IP) and asks it. */
-  async stepWith(req: Request, tx: LoginTransaction, session: SsoSession | undefined): Promise<FlowStep> {
+  /** Gathers the facts the pure flow needs (the user as the directory has them now, policy, enrolled methods, client IP) and asks it. */
+  async stepWith(req: Request, tx: LoginTransaction, existing: SsoSession | undefined): Promise<FlowStep> {
     const { policies, networks, mfa, clock } = this.deps;
+    const session = existing && (await this.#withCurrentUser(req, tx, existing));
     const facts: FlowFacts = {
       now: clock.now(),
       policy: await policies.resolve(tx.request.rp.policy),
@@ -102,6 +106,43 @@ export class LoginInteraction {
       enrollableMethods: mfa.enrollableMethods(),
     };
     return nextStep(tx, session, facts);
+  }
+
+  /**
+   * Starts the SSO session of a user whose password the directory has just verified; its answer
+   * stands for the next few seconds' lookups (user-lookup.ts), so the steps right after ask no more.
+   */
+  async startSession(req: Request, res: Response, user: User): Promise<SsoSession> {
+    const now = this.deps.clock.now();
+    this.deps.users.remember(user, now);
+    return this.deps.sessions.start(req, res, user, [{ method: 'pwd', at: now }]);
+  }
+
+  /**
+   * The session with its user as the directory has them now, since a session may be reused for
+   * hours: groups and attributes are the current ones for the policy and for what the relying party
+   * is told. A user the directory no longer knows, or whose account is disabled, ends the session
+   * (its applications are told as for a sign-out) and counts as no session: the flow asks for the
+   * password, which then says why. A directory that cannot answer refuses the reuse (fails closed).
+   */
+  async #withCurrentUser(req: Request, tx: LoginTransaction, session: SsoSession): Promise<SsoSession | undefined> {
+    // The password step of this very transaction has just read the user.
+    if (tx.passwordSessionId === session.id) return session;
+    let user: User | null;
+    try {
+      user = await this.deps.users.find(session.user.id);
+    } catch (error) {
+      req.log.error({ err: error, userId: session.user.id }, 'directory unavailable: an SSO session cannot be reused');
+      throw new AppError('DIRECTORY_UNAVAILABLE', { detail: { reason: 'sso-reuse-lookup' } });
+    }
+    if (!user) {
+      if (await this.deps.sessions.revoke(session, req)) {
+        req.log.warn({ userId: session.user.id }, 'session: ended, the directory no longer has this account or it is disabled');
+        await this.deps.audit.record({ type: 'session.ended', outcome: 'info', reason: 'account-unavailable', userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId });
+      }
+      return undefined;
+    }
+    return isDeepStrictEqual(user, session.user) ? session : this.deps.sessions.replaceUser(session, user);
   }
 
   /**

@@ -7,7 +7,6 @@ import { AppError } from '../core/errors.ts';
 import type { ClientRegistry } from './client-registry.ts';
 import type { SessionSync } from './session-sync.ts';
 import { toInteractionResult, toLoginRequest } from './binding.ts';
-import type { UserLookup } from './account.ts';
 
 export interface OidcInteractions {
   start(req: Request, res: Response, uid: string): Promise<void>;
@@ -19,7 +18,6 @@ export interface OidcInteractionDeps {
   provider: Provider;
   services: Services;
   clients: ClientRegistry;
-  users: UserLookup;
   sync: SessionSync;
   /** Continues the authorization request in this response (koa-bridge.ts). */
   resume: (req: Request, res: Response, uid: string) => Promise<void>;
@@ -54,31 +52,18 @@ async function finishInteraction(deps: OidcInteractionDeps, req: Request, res: R
   const { provider, services, sync } = deps;
   const interaction = await provider.Interaction.find(request.handoff.ref);
   if (!interaction) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'interaction-expired' } });
-  const outcome = await usableResult(deps.users, result);
-  const answer = toInteractionResult(request, outcome);
-  if (answer.login && outcome.ok) await sync.prepareResume(interaction, outcome);
+  const answer = toInteractionResult(request, result);
+  if (answer.login && result.ok) await sync.prepareResume(interaction, result);
   // As oidc-provider's own interactionResult: the provider session the request began under (now
   // mirroring the session of this login) must still be there.
   if (interaction.session?.uid) {
     const session = await provider.Session.findByUid(interaction.session.uid);
     if (!session || session.accountId !== interaction.session.accountId) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'provider-session-ended' } });
   }
-  await audit(req, services, request, outcome, typeof answer.error === 'string' ? answer.error : undefined);
+  await audit(req, services, request, result, typeof answer.error === 'string' ? answer.error : undefined);
   interaction.result = answer;
   await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
   await deps.resume(req, res, interaction.uid);
-}
-
-/**
- * The token subject must resolve through findAccount later; a user removed from the directory since
- * the SSO session began is refused here rather than half-way through oidc-provider's response. A
- * password step moments ago already asked the directory, and its answer is reused.
- */
-async function usableResult(users: UserLookup, result: LoginResult): Promise<LoginResult> {
-  if (!result.ok) return result;
-  users.remember(result.user, result.authTime);
-  if (await users.find(result.user.id)) return result;
-  return { ok: false, error: 'access_denied', message: 'This account cannot be used to sign in.' };
 }
 
 async function audit(req: Request, services: Services, request: LoginRequest, result: LoginResult, error: string | undefined): Promise<void> {

@@ -9,7 +9,6 @@ import { logProviderEvents } from './events.ts';
 import { oidcInteractions, type OidcInteractions } from './interactions.ts';
 import { isProviderPath, providerBridge, type ProviderBridge } from './koa-bridge.ts';
 import { inlineInteractions } from './inline-interaction.ts';
-import { UserLookup } from './account.ts';
 import { CookieSigner } from './cookie-signer.ts';
 import { OIDC_FINISHER } from './binding.ts';
 import type { LogoutPropagation } from '../session/logout-propagation.ts';
@@ -22,7 +21,6 @@ interface Shared {
   clients: ClientRegistry;
   links: SsoLinks;
   sso: SsoState;
-  users: UserLookup;
   cookieSigner: CookieSigner;
 }
 
@@ -50,7 +48,6 @@ export async function mountOidc(app: Express, services: Services, propagateLogou
     clients,
     links,
     sso: new SsoState({ sessions: services.sessions, clients, links, interaction: services.interaction }),
-    users: new UserLookup(services.directory, () => services.clock.now()),
     cookieSigner: new CookieSigner(services.box.mac('oidc-cookie-signing', 'v1')),
   };
   let keysVersion = await services.keys.version();
@@ -78,8 +75,8 @@ export async function mountOidc(app: Express, services: Services, propagateLogou
 }
 
 async function assemble(services: Services, shared: Shared): Promise<ProviderGeneration> {
-  const { clients, users, links, sso, cookieSigner } = shared;
-  const provider = await buildProvider(services, { cookieSigner, clients, users, links, sso });
+  const { clients, links, sso, cookieSigner } = shared;
+  const provider = await buildProvider(services, { cookieSigner, clients, users: services.users, links, sso });
   const sync = new SessionSync({ provider, sso, links, sessions: services.sessions, audit: services.store.audit, propagateLogout: shared.propagateLogout });
   provider.use(sync.middleware());
   provider.use(inlineInteractions());
@@ -87,6 +84,6 @@ async function assemble(services: Services, shared: Shared): Promise<ProviderGen
   const backchannel = new BackchannelLogout({ provider, providerSessions: new KvAdapter(services.store.kv, services.clock, 'Session'), links, audit: services.store.audit, logger: services.logger });
   // The bridge starts interactions; the interactions' finisher resumes through the bridge.
   const bridge = providerBridge(provider, services.config.server.publicUrl, { cookieSigner, startInteraction: (req, res, uid) => interactions.start(req, res, uid) });
-  const interactions = oidcInteractions({ provider, services, clients, users, sync, resume: bridge.resume });
+  const interactions = oidcInteractions({ provider, services, clients, sync, resume: bridge.resume });
   return { bridge, interactions, backchannel };
 }

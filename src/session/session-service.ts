@@ -117,6 +117,24 @@ export class SessionService {
     return this.#kv.consume<SsoSession>(NAMESPACE, id);
   }
 
+  /**
+   * Ends a session from outside its browser (its account is gone): the logout listeners are told as
+   * for a sign-out. False when it had already ended.
+   */
+  async revoke(session: SsoSession, req: Request): Promise<boolean> {
+    const ended = await this.#kv.consume<SsoSession>(NAMESPACE, session.id);
+    if (ended) await this.#tellLogout(ended, req);
+    return ended !== undefined;
+  }
+
+  /** The directory's current answer for the session's user (same id): groups, names, attributes. */
+  async replaceUser(session: SsoSession, user: User): Promise<SsoSession> {
+    const updated = { ...session, user };
+    await this.#save(updated);
+    return updated;
+  }
+
+  /** Removes a session without telling anyone, as its timeout does. */
   async endById(id: string): Promise<void> {
     await this.#kv.delete(NAMESPACE, id);
   }

@@ -1,6 +1,6 @@
 import { test, describe, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { UserLookup } from '../../src/oidc/account.ts';
+import { UserLookup } from '../../src/directory/user-lookup.ts';
 import type { Directory } from '../../src/directory/directory.ts';
 import type { User } from '../../src/core/types.ts';
 
@@ -27,7 +27,7 @@ beforeEach(() => {
   now = 1_700_000_000_000;
 });
 
-describe('UserLookup: the directory answers reused across OIDC steps', () => {
+describe('UserLookup: the directory answers reused across sign-in steps and SSO reuse', () => {
   test('find caches an answer for 10 s, then asks the directory again', async () => {
     const { directory, calls } = fakeDirectory(async (id) => (id === alice.id ? alice : null));
     const lookup = new UserLookup(directory, clock);

@@ -23,7 +23,7 @@ export function showChangePassword(req: Request, res: Response, interaction: Log
 /** Writes the new password with the directory's own mechanism, then signs the user in with it. */
 export async function submitChangePassword(req: Request, res: Response, deps: PasswordStepDeps, tx: LoginTransaction): Promise<void> {
   const username = usernameFor(tx);
-  const { audit, clock, sessions, transactions } = deps.interaction.deps;
+  const { audit, transactions } = deps.interaction.deps;
   const field = (name: string) => (typeof req.body?.[name] === 'string' ? (req.body[name] as string) : '');
   const current = field('currentPassword');
   const next = field('newPassword');
@@ -44,7 +44,7 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
 
   const outcome = await deps.directory.authenticate(username, next);
   if (!outcome.ok) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: outcome.reason } });
-  const session = await sessions.start(req, res, outcome.user, [{ method: 'pwd', at: clock.now() }]);
+  const session = await deps.interaction.startSession(req, res, outcome.user);
   const updated: LoginTransaction = { ...tx, pendingPasswordChange: undefined, pendingExpiryWarning: undefined, passwordSessionId: session.id };
   await transactions.save(updated);
   await deps.interaction.advanceWith(req, res, updated, session);

@@ -26,7 +26,7 @@ export function showPassword(req: Request, res: Response, interaction: LoginInte
 /** Checks username and password. Every failure before the password is verified reads the same. */
 export async function submitPassword(req: Request, res: Response, deps: PasswordStepDeps, tx: LoginTransaction): Promise<void> {
   const { interaction, directory, regulator } = deps;
-  const { audit, clock, sessions } = interaction.deps;
+  const { audit, clock } = interaction.deps;
   const username = typeof req.body?.username === 'string' ? req.body.username.trim() : '';
   const password = typeof req.body?.password === 'string' ? req.body.password : '';
   const base = { type: 'login.password', rp: tx.request.rpId, ip: req.clientIp, requestId: req.requestId, username: username.slice(0, MAX_USERNAME_LENGTH) };
@@ -69,7 +69,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   if (!outcome.ok) throw new AppError('INTERNAL');
 
   await regulator.recordSuccess(username);
-  const session = await sessions.start(req, res, outcome.user, [{ method: 'pwd', at: clock.now() }]);
+  const session = await interaction.startSession(req, res, outcome.user);
   await audit.record({ ...base, username: outcome.user.username, userId: outcome.user.id, outcome: 'success' });
   const next: LoginTransaction = {
     ...tx,

@@ -1,0 +1,248 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { Attribute, Change, Client } from 'ldapts';
+import * as oidc from 'openid-client';
+import { boot, type Booted } from '../helpers/boot.ts';
+import { TestBrowser, type Page } from '../helpers/browser.ts';
+import { TestSp, isPasswordPage, samlPostForm, sendAuthnRequest } from '../helpers/saml-sp.ts';
+import { authRequest, callbackOf, createRp, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
+import { addLocalUser } from '../helpers/local-users.ts';
+import { startSlapd, renderLdifTemplate, type SlapdHandle } from '../../scripts/slapd.ts';
+import { PPOLICY_DISABLED_TIME } from '../../src/directory/ldap-account-state.ts';
+import { LocalUserAdmin } from '../../src/directory/local-user-admin.ts';
+import type { SsoSession } from '../../src/session/sso-session.ts';
+
+// An SSO session is reused for hours; the directory's answer for its user only for a few seconds
+// (src/directory/user-lookup.ts). Instead of waiting, the tests move the IdP's clock past that. It
+// starts behind real time and never gets ahead of it (the SPs would refuse assertions from the
+// future), nor further behind than the IdP's allowed clock skew for the SPs' requests (120 s).
+const PAST_LOOKUP_CACHE_MS = 11_000;
+const CLOCK_START_BEHIND_MS = 100_000;
+const ALICE_DN = 'uid=alice,ou=people,dc=example,dc=org';
+const ALICE = { username: 'alice', password: 'Passw0rd!alice' };
+const ENGINEERS = 'cn=engineers,ou=groups,dc=example,dc=org';
+const IS_MEMBER_OF = 'urn:oid:1.3.6.1.4.1.5923.1.5.1.1';
+
+function testClock(): { now(): number; passLookupCache(): void } {
+  let offset = -CLOCK_START_BEHIND_MS;
+  return {
+    now: () => Date.now() + offset,
+    passLookupCache: () => {
+      offset += PAST_LOOKUP_CACHE_MS;
+      assert.ok(offset < 0, 'the IdP clock stays behind real time');
+    },
+  };
+}
+
+/** A TCP relay to slapd that can be cut and restored on the same port: a directory that goes away and comes back. */
+async function relayTo(port: number): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let relayPort = 0;
+  const listen = async (): Promise<void> => {
+    server = createServer((downstream) => {
+      const upstream = connect(port, '127.0.0.1');
+      for (const [from, to] of [[downstream, upstream], [upstream, downstream]] as const) {
+        sockets.add(from);
+        from.pipe(to);
+        from.on('error', () => undefined).on('close', () => (sockets.delete(from), to.destroy()));
+      }
+    });
+    await new Promise<void>((resolve) => server!.listen(relayPort, '127.0.0.1', resolve));
+    relayPort = (server.address() as { port: number }).port;
+  };
+  const cut = async (): Promise<void> => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server = undefined;
+  };
+  await listen();
+  return { url: `ldap://127.0.0.1:${relayPort}`, cut, restore: listen, close: cut };
+}
+
+async function ldapChange(slapd: SlapdHandle, dn: string, change: Change): Promise<void> {
+  const client = new Client({ url: slapd.url });
+  try {
+    await client.bind(slapd.rootDn, slapd.rootPassword);
+    await client.modify(dn, change);
+  } finally {
+    await client.unbind();
+  }
+}
+
+const removeFromEngineers = (slapd: SlapdHandle) => ldapChange(slapd, ENGINEERS, new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [ALICE_DN] }) }));
+const addToEngineers = (slapd: SlapdHandle) => ldapChange(slapd, ENGINEERS, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [ALICE_DN] }) }));
+const disableAlice = (slapd: SlapdHandle) => ldapChange(slapd, ALICE_DN, new Change({ operation: 'replace', modification: new Attribute({ type: 'pwdAccountLockedTime', values: [PPOLICY_DISABLED_TIME] }) }));
+const enableAlice = (slapd: SlapdHandle) => ldapChange(slapd, ALICE_DN, new Change({ operation: 'delete', modification: new Attribute({ type: 'pwdAccountLockedTime' }) }));
+
+/** The isMemberOf values of a response, as node-saml reads them after checking its signatures; [] when none is released. */
+async function isMemberOf(sp: TestSp, samlResponse: string): Promise<string[]> {
+  const { profile } = await sp.validate(samlResponse);
+  const values = profile?.[IS_MEMBER_OF] as string | string[] | undefined;
+  return values === undefined ? [] : [values].flat().sort();
+}
+
+async function samlSignIn(browser: TestBrowser, sp: TestSp): Promise<Page> {
+  const page = await sendAuthnRequest(browser, sp);
+  assert.ok(isPasswordPage(page), `expected the password page, got ${page.status} ${page.url}`);
+  return browser.submit(page, ALICE);
+}
+
+function ssoSessionCount(app: Booted): Promise<number> {
+  return app.services.store.kv.count('sso-session');
+}
+
+describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', () => {
+  let slapd: SlapdHandle;
+  let relay: Awaited<ReturnType<typeof relayTo>>;
+  let app: Booted;
+  const clock = testClock();
+  let everyone: TestSp;
+  let engineersOnly: TestSp;
+  let rp: TestRp;
+
+  before(async () => {
+    const dir = new URL('../fixtures/ldap/', import.meta.url);
+    const ldif = await Promise.all(['policies.ldif', 'users.ldif', 'groups.ldif'].map(async (f) => renderLdifTemplate(await readFile(new URL(f, dir), 'utf8'))));
+    slapd = await startSlapd({ ldif });
+    relay = await relayTo(slapd.port);
+    app = await boot(
+      {
+        directory: {
+          kind: 'ldap',
+          urls: [relay.url],
+          connectTimeoutMs: 1000,
+          searchTimeoutMs: 1000,
+          bind: { dn: slapd.serviceDn, password: slapd.servicePassword },
+          users: { baseDn: 'ou=people,dc=example,dc=org' },
+          groups: { nestedCacheSeconds: 0 },
+        },
+      },
+      { clock },
+    );
+    assert.ok((await app.services.policies.save({ name: 'engineers-only', template: 'permit-specific-groups', parameters: { groups: ['engineers'], message: 'Only engineers may use the build system.' } })).ok);
+    [everyone, engineersOnly] = await Promise.all([TestSp.create(app, { name: 'wiki' }), TestSp.create(app, { name: 'build', register: { policy: 'engineers-only' } })]);
+    rp = await createRp(app, { policy: 'engineers-only' });
+  });
+
+  after(async () => {
+    await app?.close();
+    await relay?.close();
+    await slapd?.stop();
+  });
+
+  test('groups changed after sign-in: the policy and the released groups follow the directory, and the session records them', async () => {
+    const browser = new TestBrowser();
+    const first = samlPostForm(await samlSignIn(browser, everyone)).fields.SAMLResponse!;
+    assert.deepEqual(await isMemberOf(everyone, first), ['all-staff', 'engineers', 'staff']);
+    await removeFromEngineers(slapd);
+    try {
+      clock.passLookupCache();
+      const refused = await sendAuthnRequest(browser, engineersOnly);
+      assert.equal(refused.status, 403);
+      assert.match(refused.body, /Only engineers may use the build system\./);
+      assert.doesNotMatch(refused.body, /SAMLResponse/);
+
+      const reused = samlPostForm(await sendAuthnRequest(browser, everyone)).fields.SAMLResponse!;
+      assert.deepEqual(await isMemberOf(everyone, reused), [], 'engineers, and staff and all-staff through it, are gone');
+      const sessions = await app.services.store.kv.entries<SsoSession>('sso-session');
+      assert.deepEqual(sessions.find(([, s]) => s.user.username === 'alice')?.[1].user.groups, []);
+
+      // The OIDC client of the same policy: its authorization request gets the refusal page, not a code.
+      const request = await authRequest(rp);
+      const page = await browser.get(request.url.toString());
+      assert.equal(page.status, 403);
+      assert.match(page.body, /Only engineers may use the build system\./);
+    } finally {
+      await addToEngineers(slapd);
+    }
+    clock.passLookupCache();
+    assert.deepEqual(await isMemberOf(engineersOnly, samlPostForm(await sendAuthnRequest(browser, engineersOnly)).fields.SAMLResponse!), ['all-staff', 'engineers', 'staff']);
+  });
+
+  test('an account disabled after sign-in: its session ends at the next reuse, and the password no longer opens a new one', async () => {
+    const browser = rpBrowser();
+    const { tokens } = await signIn(rp, browser, ALICE);
+    const before = await ssoSessionCount(app);
+    await disableAlice(slapd);
+    try {
+      clock.passLookupCache();
+      const reuse = await sendAuthnRequest(browser, everyone);
+      assert.ok(isPasswordPage(reuse), `a password page, not an assertion: got ${reuse.status} ${reuse.url}`);
+      assert.equal(await ssoSessionCount(app), before - 1, 'the SSO session was ended');
+      const events = await app.services.store.audit.recent(20);
+      assert.ok(events.some((e) => e.type === 'session.ended' && e.reason === 'account-unavailable' && e.username === 'alice'));
+
+      // slapd's ppolicy refuses the bind of a disabled account before it checks the password, so
+      // the page cannot tell more than a wrong password would (ldap-directory.test.ts).
+      const answer = await browser.submit(reuse, ALICE);
+      assert.equal(answer.status, 401);
+      assert.match(answer.body, /name="password"/);
+
+      const silent = await authRequest(rp, { prompt: 'none' });
+      const callback = callbackOf(rp, await browser.get(silent.url.toString()));
+      assert.equal(callback.searchParams.get('error'), 'login_required');
+      await assert.rejects(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+    } finally {
+      await enableAlice(slapd);
+    }
+    // Enabled again: the ended session stays ended.
+    clock.passLookupCache();
+    assert.ok(isPasswordPage(await sendAuthnRequest(browser, everyone)));
+  });
+
+  test('directory unreachable: the reuse is refused with a clear page, nothing is issued, and the session survives it', async () => {
+    const browser = new TestBrowser();
+    await samlSignIn(browser, everyone);
+    const sessions = await ssoSessionCount(app);
+    await relay.cut();
+    try {
+      clock.passLookupCache();
+      const page = await sendAuthnRequest(browser, everyone);
+      assert.equal(page.status, 503);
+      assert.match(page.body, /cannot reach the user directory/);
+      assert.doesNotMatch(page.body, /SAMLResponse|at .*\.ts:\d+/);
+      assert.equal(await ssoSessionCount(app), sessions);
+      assert.ok(app.logs.some((l) => l['msg'] === 'directory unavailable: an SSO session cannot be reused'));
+    } finally {
+      await relay.restore();
+    }
+    assert.ok(samlPostForm(await sendAuthnRequest(browser, everyone)).fields.SAMLResponse, 'the directory is back: the same session answers without a password');
+  });
+});
+
+test('local directory: a user disabled by the admin gets nothing from an existing session, and its OIDC client gets a Logout Token', async () => {
+  const clock = testClock();
+  const app = await boot({}, { clock });
+  const logoutTokens: string[] = [];
+  const receiver = createHttpServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => (logoutTokens.push(new URLSearchParams(body).get('logout_token') ?? ''), res.writeHead(200).end()));
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  try {
+    const doraId = await addLocalUser(app.services, 'dora', 'Correct-horse-42');
+    const sp = await TestSp.create(app, { name: 'first' });
+    const rp = await createRp(app, { backchannelLogoutUri: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/backchannel` });
+    const browser = rpBrowser();
+    await signIn(rp, browser, { username: 'dora', password: 'Correct-horse-42' });
+    await new LocalUserAdmin(app.services.store, app.services.config, app.services.clock).update('dora', { disabled: true });
+    clock.passLookupCache();
+
+    assert.ok(isPasswordPage(await sendAuthnRequest(browser, sp)), 'no assertion: the password page');
+    assert.equal(await ssoSessionCount(app), 0);
+    assert.equal(logoutTokens.length, 1, 'the client of the ended session was told once');
+    const { payload } = await jwtVerify(logoutTokens[0]!, createRemoteJWKSet(new URL(`${app.url}/oidc/jwks`)), { issuer: app.url, audience: rp.client.id, typ: 'logout+jwt' });
+    assert.equal(payload.sub, doraId);
+    assert.deepEqual(payload['events'], { 'http://schemas.openid.net/event/backchannel-logout': {} });
+  } finally {
+    await app.close();
+    receiver.closeAllConnections();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  }
+});

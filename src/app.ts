@@ -28,6 +28,9 @@ export async function createApp(services: Services): Promise<Express> {
   const saml = await samlRoutes(services);
   // oidc-provider parses its own bodies, so it is mounted before our body parser.
   await mountOidc(app, services, saml.propagateLogout);
+  // The listeners that tell applications are registered now; sessions ended with the CLI reach them.
+  services.adminLogouts.start(services.logger.child({ component: 'session' }));
+  services.directoryHealth?.start();
 
   const formLimit = `${Math.ceil((services.config.saml.maxRequestBytes * 4) / 3 / 1024) + 8}kb`;
   app.use(express.urlencoded({ extended: false, limit: formLimit, parameterLimit: 50 }));

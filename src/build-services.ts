@@ -8,7 +8,9 @@ import { LocalDirectory } from './directory/local-directory.ts';
 import { localUsers } from './directory/local-users.ts';
 import type { Directory } from './directory/directory.ts';
 import { UserLookup } from './directory/user-lookup.ts';
+import { DirectoryHealth } from './directory/directory-health.ts';
 import { SessionService } from './session/session-service.ts';
+import { AdminLogouts } from './session/admin-logouts.ts';
 import { Regulator } from './regulation/regulator.ts';
 import { TransactionStore } from './login/transaction.ts';
 import { LoginInteraction } from './login/interaction.ts';
@@ -45,7 +47,17 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit, policies, networks, mfa: mfa.registry, users });
   const keys = signingKeys(store, box, clock, config.server.publicUrl);
   await keys.ensure();
-  return { config, logger, clock, box, store, directory, users, sessions, regulator, interaction, cookies, csrf, keys, policies, networks, mfa, secretKeyGeneratedAt: generatedAt };
+  const directoryHealth = await createDirectoryHealth(config, logger);
+  return { config, logger, clock, box, store, directory, directoryHealth, users, sessions, adminLogouts: new AdminLogouts(store.kv, sessions), regulator, interaction, cookies, csrf, keys, policies, networks, mfa, secretKeyGeneratedAt: generatedAt };
+}
+
+/** The periodic check of an LDAP directory's servers (none for the local directory). */
+async function createDirectoryHealth(config: Config, logger: Logger): Promise<DirectoryHealth | undefined> {
+  if (config.directory.kind !== 'ldap') return undefined;
+  const ldap = config.directory;
+  const { diagnoseLdap } = await import('./directory/ldap-diagnose.ts');
+  const ldapLogger = logger.child({ component: 'ldap' });
+  return new DirectoryHealth(() => diagnoseLdap(ldap, { logger: ldapLogger }), ldapLogger, ldap.healthCheckSeconds);
 }
 
 /** Also used by CLI commands that need to look users up (policy explain). */

@@ -31,6 +31,8 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     server.close();
     server.closeAllConnections();
+    services.adminLogouts.stop();
+    services.directoryHealth?.stop();
     await services.directory.close();
     await services.store.close();
     process.exit(0);

@@ -5,7 +5,9 @@ import type { SecretBox } from './core/secret-box.ts';
 import type { Store } from './store/store.ts';
 import type { Directory } from './directory/directory.ts';
 import type { UserLookup } from './directory/user-lookup.ts';
+import type { DirectoryHealth } from './directory/directory-health.ts';
 import type { SessionService } from './session/session-service.ts';
+import type { AdminLogouts } from './session/admin-logouts.ts';
 import type { Regulator } from './regulation/regulator.ts';
 import type { LoginInteraction } from './login/interaction.ts';
 import type { CookieJar } from './http/cookies.ts';
@@ -23,9 +25,12 @@ export interface Services {
   box: SecretBox;
   store: Store;
   directory: Directory;
+  /** LDAP only: the periodic check of every configured server. */
+  directoryHealth?: DirectoryHealth;
   /** The directory's current answer for a user id, reused for a few seconds (SSO reuse, OIDC tokens). */
   users: UserLookup;
   sessions: SessionService;
+  adminLogouts: AdminLogouts;
   regulator: Regulator;
   interaction: LoginInteraction;
   cookies: CookieJar;

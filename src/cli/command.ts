@@ -64,3 +64,11 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/** Only the options a command knows, and flags without values: a value after a flag would otherwise be swallowed silently. */
+export function checkOptions(args: ParsedArgs, values: string[], flags: string[]): void {
+  if (args.positional.length) throw new UsageError(`unexpected argument ${args.positional[0]}`);
+  const unknown = Object.keys(args.options).filter((name) => !values.includes(name) && !flags.includes(name));
+  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
+  for (const flag of flags) if (typeof args.options[flag] === 'string') throw new UsageError(`--${flag} takes no value`);
+}

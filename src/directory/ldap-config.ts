@@ -14,6 +14,8 @@ export const ldapDirectorySchema = z.object({
       rejectUnauthorized: z.boolean().default(true),
     })
     .default({ rejectUnauthorized: true }),
+  /** Every this many seconds the server connects to each server and binds as the service account, and logs what changed; 0: never. */
+  healthCheckSeconds: z.number().int().min(0).max(86_400).default(60),
   connectTimeoutMs: z.number().int().positive().default(15_000),
   searchTimeoutMs: z.number().int().positive().default(10_000),
   bind: z.object({ dn: z.string().min(1), password: z.string().min(1) }),

@@ -11,19 +11,21 @@ import { resolveGroups } from './ldap-groups.ts';
 
 export interface DiagnoseStep {
   step: 'connect' | 'service-bind' | 'user-lookup' | 'groups';
+  /** The server the step ran against. */
+  url: string;
   ok: boolean;
   detail: string;
   ms: number;
 }
 
-async function timed(step: DiagnoseStep['step'], steps: DiagnoseStep[], fn: () => Promise<string>): Promise<boolean> {
+async function timed(step: DiagnoseStep['step'], url: string, steps: DiagnoseStep[], fn: () => Promise<string>): Promise<boolean> {
   const start = performance.now();
   try {
     const detail = await fn();
-    steps.push({ step, ok: true, detail, ms: Math.round(performance.now() - start) });
+    steps.push({ step, url, ok: true, detail, ms: Math.round(performance.now() - start) });
     return true;
   } catch (err) {
-    steps.push({ step, ok: false, detail: describeError(err), ms: Math.round(performance.now() - start) });
+    steps.push({ step, url, ok: false, detail: describeError(err), ms: Math.round(performance.now() - start) });
     return false;
   }
 }
@@ -38,7 +40,7 @@ export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?
   const connections: Connection[] = [];
   try {
     for (const url of config.urls) {
-      await timed('connect', steps, async () => {
+      await timed('connect', url, steps, async () => {
         const connection = await connector.connectTo(url);
         connections.push(connection);
         return `${url} reachable${connection.secure ? ' (TLS)' : ' (not encrypted)'}`;
@@ -47,14 +49,14 @@ export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?
     const first = connections[0];
     if (!first) return steps;
     const client: Client = first.client;
-    const bound = await timed('service-bind', steps, async () => `bound as ${await connector.serviceBind(client)} on ${first.url}`);
+    const bound = await timed('service-bind', first.url, steps, async () => `bound as ${await connector.serviceBind(client)} on ${first.url}`);
     if (!bound || options.user === undefined) return steps;
 
     const search: SearchFn = (base: string, searchOptions: SearchOptions) => client.search(base, searchOptions);
     let userDn: string | undefined;
     let memberOf: string[] = [];
     const user = options.user;
-    const found = await timed('user-lookup', steps, async () => {
+    const found = await timed('user-lookup', first.url, steps, async () => {
       const result = await findUserEntry(search, config.users, user, ['1.1', 'memberOf']);
       if (!result.entry) {
         const why = { 'invalid-login': 'is not a valid login', 'not-found': 'matches no entry', ambiguous: 'matches more than one entry (the filter must find 0 or 1)' };
@@ -66,7 +68,7 @@ export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?
     });
     if (!found || !userDn) return steps;
     const dn = userDn;
-    await timed('groups', steps, async () => {
+    await timed('groups', first.url, steps, async () => {
       const groups = await resolveGroups(search, config.groups, config.users.baseDn, { dn, memberOf });
       return groups.length ? `${groups.length} group(s): ${groups.join(', ')}` : 'member of no group';
     });

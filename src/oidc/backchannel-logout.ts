@@ -3,6 +3,7 @@ import type { default as Provider, KoaContextWithOIDC } from 'oidc-provider';
 import type { AuditLog } from '../store/store.ts';
 import type { Logger } from '../core/log.ts';
 import type { SsoSession } from '../session/sso-session.ts';
+import type { LogoutContext } from '../session/session-service.ts';
 import type { KvAdapter } from './adapter.ts';
 import type { SsoLinks } from './sso-links.ts';
 
@@ -49,7 +50,7 @@ export class BackchannelLogout {
   }
 
   /** SessionService logout listener. Never rejects for a relying party's failure: each one is logged and audited. */
-  async afterLogout(sso: SsoSession, req: Request): Promise<void> {
+  async afterLogout(sso: SsoSession, context: LogoutContext): Promise<void> {
     const notices: Notice[] = [];
     for (const uid of await this.#deps.links.mirrorsOf(sso.id)) {
       const session = await this.#deps.providerSessions.findByUid(uid);
@@ -61,20 +62,20 @@ export class BackchannelLogout {
       for (const [clientId, { sid }] of Object.entries(authorizations)) notices.push({ clientId, accountId: String(session.accountId), sid });
     }
     // In parallel, each capped by oidc-provider's 2.5 s request timeout: the user's answer waits at most that long.
-    await Promise.all(notices.map((notice) => this.#notify(notice, req)));
+    await Promise.all(notices.map((notice) => this.#notify(notice, context)));
   }
 
-  async #notify(notice: Notice, req: Request): Promise<void> {
+  async #notify(notice: Notice, context: LogoutContext): Promise<void> {
     let client: LogoutClient | undefined;
     try {
       client = (await this.#deps.provider.Client.find(notice.clientId)) as unknown as LogoutClient | undefined;
       if (!client?.backchannelLogoutUri) return;
       await client.backchannelLogout(notice.accountId, notice.sid);
     } catch (error) {
-      await this.#report(req, 'sso-logout', notice, error);
+      await this.#report(context, 'sso-logout', notice, error);
       return;
     }
-    await this.#report(req, 'sso-logout', notice);
+    await this.#report(context, 'sso-logout', notice);
   }
 
   /** oidc-provider's end_session (RP-initiated logout) sends its own Logout Tokens and only tells through events. */
@@ -89,15 +90,15 @@ export class BackchannelLogout {
   }
 
   /** One log line and one audit event per relying party told; never the token itself. */
-  async #report(req: Request, trigger: Trigger, notice: Notice, error?: unknown): Promise<void> {
-    const log = req.log ?? this.#deps.logger;
+  async #report(context: Partial<LogoutContext>, trigger: Trigger, notice: Notice, error?: unknown): Promise<void> {
+    const log = context.log ?? this.#deps.logger;
     const failure = error === undefined ? undefined : describeFailure(error);
     const facts = { event: 'oidc.backchannel-logout', clientId: notice.clientId, userId: notice.accountId, trigger };
     if (failure) log.warn({ ...facts, outcome: 'failure', ...failure }, `oidc: back-channel logout of ${notice.clientId} failed: ${failure.reason}`);
     // oidc-provider resolves only on 200 or 204 and does not hand the response on.
     else log.info({ ...facts, outcome: 'success' }, `oidc: back-channel logout of ${notice.clientId} accepted (200/204)`);
     try {
-      await this.#deps.audit.record({ type: 'oidc.backchannel-logout', outcome: failure ? 'failure' : 'success', rp: notice.clientId, userId: notice.accountId, reason: failure?.reason, status: failure?.status, via: trigger, requestId: req.requestId });
+      await this.#deps.audit.record({ type: 'oidc.backchannel-logout', outcome: failure ? 'failure' : 'success', rp: notice.clientId, userId: notice.accountId, reason: failure?.reason, status: failure?.status, via: trigger, requestId: context.requestId });
     } catch (auditError) {
       log.error({ err: auditError, clientId: notice.clientId }, 'oidc: back-channel logout audit event not written');
     }

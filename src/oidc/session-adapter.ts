@@ -4,9 +4,12 @@ import type { SsoLinks } from './sso-links.ts';
 
 /**
  * The adapter of oidc-provider's Session model. A signed-in provider session is only returned while
- * the Stepgate SSO session it mirrors is alive; otherwise it is destroyed on sight. Every reader goes
- * through here (the cookie lookup of the authorization and logout endpoints, and the session binding
- * check of codes, access and refresh tokens), so none of them can outlive a Stepgate logout or timeout.
+ * the Stepgate SSO session it mirrors is alive. Every reader goes through here (the cookie lookup of
+ * the authorization and logout endpoints, and the session binding check of codes, access and refresh
+ * tokens), so none of them can outlive a Stepgate logout or timeout. A session refused because its
+ * SSO session ended is left as it is, not destroyed: the logout that ended it may not have told its
+ * clients yet (backchannel-logout.ts reads it and its link to do so, then removes both); otherwise
+ * it goes when it expires.
  */
 export class SessionAdapter implements Adapter {
   readonly #inner: KvAdapter;
@@ -18,21 +21,24 @@ export class SessionAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    return this.#backed(id, await this.#inner.find(id));
+    return this.#backed(await this.#inner.find(id));
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
     const payload = await this.#inner.findByUid(uid);
-    // Session payloads always carry their id (jti): oidc-provider stores it in every model's payload.
-    return payload && this.#backed(String(payload.jti), payload);
+    return payload && this.#backed(payload);
   }
 
-  async #backed(id: string, payload: AdapterPayload | undefined): Promise<AdapterPayload | undefined> {
+  async #backed(payload: AdapterPayload | undefined): Promise<AdapterPayload | undefined> {
     // A session nobody signed in to yet (logout state only) mirrors nothing.
     if (!payload?.accountId) return payload;
-    if (payload.uid && (await this.#links.backs(payload.uid, payload.accountId))) return payload;
-    await this.#inner.destroy(id);
-    if (payload.uid) await this.#links.delete(payload.uid);
+    const backing = payload.uid ? await this.#links.backing(payload.uid, payload.accountId) : 'unlinked';
+    if (backing === 'backed') return payload;
+    // Linked to another person's SSO session: nobody must ever be told about it, nor use it.
+    if (backing === 'other-account') {
+      await this.#inner.destroy(String(payload.jti));
+      await this.#links.delete(String(payload.uid));
+    }
     return undefined;
   }
 

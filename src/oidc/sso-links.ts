@@ -53,11 +53,15 @@ export class SsoLinks {
     return current.filter((uid) => uid !== undefined);
   }
 
-  /** True while the linked SSO session is alive (not logged out, idle or past its lifetime) and is this account's. */
-  async backs(providerSessionUid: string, accountId: string): Promise<boolean> {
+  /**
+   * 'backed' while the linked SSO session is alive (not logged out, idle or past its lifetime) and is
+   * this account's; 'ended' when it is gone; 'unlinked' or 'other-account' when it never was this one's.
+   */
+  async backing(providerSessionUid: string, accountId: string): Promise<'backed' | 'ended' | 'unlinked' | 'other-account'> {
     const ssoSessionId = await this.get(providerSessionUid);
-    if (!ssoSessionId) return false;
+    if (!ssoSessionId) return 'unlinked';
     const sso = await this.#sessions.byId(ssoSessionId);
-    return sso?.user.id === accountId;
+    if (!sso) return 'ended';
+    return sso.user.id === accountId ? 'backed' : 'other-account';
   }
 }

@@ -48,6 +48,21 @@ function inside(address: Address, cidr: Cidr): boolean {
   return address.kind() === cidr[0].kind() && address.match(cidr);
 }
 
+/** An IP or a CIDR, as a range: a single address is its own /32 or /128. As strict as `parseCidr`. */
+export function parseIpOrCidr(text: string): Cidr | undefined {
+  const trimmed = text.trim();
+  if (isCidrLiteral(trimmed)) return parseCidr(trimmed);
+  if (!ipaddr.IPv4.isValidFourPartDecimal(trimmed) && !ipaddr.IPv6.isValid(trimmed)) return undefined;
+  const address = ipaddr.process(trimmed);
+  return [address, address.kind() === 'ipv4' ? 32 : 128];
+}
+
+/** Whether `ip` lies in `range`. An IP that does not parse lies nowhere. */
+export function ipInRange(ip: string, range: Cidr): boolean {
+  const address = parseIp(ip);
+  return address !== undefined && inside(address, range);
+}
+
 /** Whether `ip` lies in any of the referenced networks (names, `*`, or CIDR literals). Unknown IPs are outside. */
 export function ipInNetworks(ip: string, references: readonly string[], networks: TrustedNetworks): boolean {
   const address = parseIp(ip);

@@ -5,6 +5,7 @@ import type { Factor, User } from '../core/types.ts';
 import { randomId } from '../core/ids.ts';
 import type { SessionParticipant, SsoSession } from './sso-session.ts';
 import type { CookieJar } from '../http/cookies.ts';
+import type { Logger } from '../core/log.ts';
 
 const NAMESPACE = 'sso-session';
 /** lastSeenAt is refreshed at most this often, so reading a session is not a write on every request. */
@@ -17,11 +18,21 @@ export interface SessionSettings {
 }
 
 /**
- * Told when a user signs out of an SSO session (not when it times out, nor when a new sign-in in the
- * same browser replaces it): protocols that must tell their relying parties register one. Must not
- * throw for a relying party's failure; a rejection is logged and the logout goes on.
+ * Where a logout happens, for the listeners' logs and audit: a browser's request (an Express request
+ * is one), or the server acting on an administrator's command with no browser involved.
  */
-export type LogoutListener = (ended: SsoSession, req: Request) => Promise<void>;
+export interface LogoutContext {
+  log: Logger;
+  requestId?: string;
+}
+
+/**
+ * Told when an SSO session ends by a sign-out, an administrator, or its account's removal (not when
+ * it times out, nor when the same user's new sign-in in the same browser replaces it): protocols
+ * that must tell their relying parties register one. Must not throw for a relying party's failure;
+ * a rejection is logged and the logout goes on.
+ */
+export type LogoutListener = (ended: SsoSession, context: LogoutContext) => Promise<void>;
 
 export class SessionService {
   readonly #kv: KeyValue;
@@ -76,7 +87,7 @@ export class SessionService {
     // session (oidc/session-sync.ts): nobody is told. Another person signing in on this browser
     // ends the previous one's sign-in, and that is a logout for their applications.
     const previous = await this.#remove(req, res);
-    if (previous && previous.user.id !== user.id) await this.#tellLogout(previous, req);
+    if (previous && previous.user.id !== user.id) await this.announceLogout(previous, req);
     const now = this.#clock.now();
     const session: SsoSession = { id: randomId(), user, createdAt: now, lastSeenAt: now, authTime: now, factors, participants: [] };
     await this.#save(session);
@@ -98,33 +109,45 @@ export class SessionService {
   /** The user signs out: this browser's session ends and the logout listeners are told (they run in parallel). */
   async end(req: Request, res: Response): Promise<SsoSession | undefined> {
     const session = await this.#remove(req, res);
-    if (session) await this.#tellLogout(session, req);
+    if (session) await this.announceLogout(session, req);
     return session;
   }
 
-  async #tellLogout(ended: SsoSession, req: Request): Promise<void> {
-    const outcomes = await Promise.allSettled(this.#logoutListeners.map((listener) => listener(ended, req)));
+  /** Tells the logout listeners that `ended` ended (it must be gone from the store already). */
+  async announceLogout(ended: SsoSession, context: LogoutContext): Promise<void> {
+    const outcomes = await Promise.allSettled(this.#logoutListeners.map((listener) => listener(ended, context)));
     for (const outcome of outcomes) {
       // Never the session id: it is the cookie's value.
-      if (outcome.status === 'rejected') req.log.error({ err: outcome.reason, userId: ended.user.id }, 'session: a logout listener failed');
+      if (outcome.status === 'rejected') context.log.error({ err: outcome.reason, userId: ended.user.id }, 'session: a logout listener failed');
     }
+  }
+
+  /** Every live session (administration: `session list`, `session end`); not for the sign-in path. */
+  async live(): Promise<SsoSession[]> {
+    const now = this.#clock.now();
+    return (await this.#kv.entries<SsoSession>(NAMESPACE)).map(([, session]) => session).filter((session) => now - session.lastSeenAt <= this.#idleMs && now - session.createdAt <= this.#absoluteMs);
   }
 
   async #remove(req: Request, res: Response): Promise<SsoSession | undefined> {
     const id = this.#cookies.read(req, this.#settings.cookieName);
     this.#cookies.clear(res, this.#settings.cookieName);
     if (!id) return undefined;
-    return this.#kv.consume<SsoSession>(NAMESPACE, id);
+    return this.take(id);
   }
 
   /**
    * Ends a session from outside its browser (its account is gone): the logout listeners are told as
    * for a sign-out. False when it had already ended.
    */
-  async revoke(session: SsoSession, req: Request): Promise<boolean> {
-    const ended = await this.#kv.consume<SsoSession>(NAMESPACE, session.id);
-    if (ended) await this.#tellLogout(ended, req);
+  async revoke(session: SsoSession, context: LogoutContext): Promise<boolean> {
+    const ended = await this.take(session.id);
+    if (ended) await this.announceLogout(ended, context);
     return ended !== undefined;
+  }
+
+  /** Removes a session and returns it, without telling anyone; undefined when it was not there. */
+  take(id: string): Promise<SsoSession | undefined> {
+    return this.#kv.consume<SsoSession>(NAMESPACE, id);
   }
 
   /** The directory's current answer for the session's user (same id): groups, names, attributes. */

@@ -1,18 +1,17 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuditEvent, AuditLog, Collection, CollectionOptions, CollectionWrite, Store } from './store.ts';
+import type { Collection, CollectionOptions, CollectionWrite, Store } from './store.ts';
 import { LowdbCollections } from './lowdb-collections.ts';
 import { JournalKeyValue } from './journal-kv.ts';
-import { AppendFile } from './append-file.ts';
+import { FileAuditLog } from './audit-file.ts';
 import type { Clock } from '../core/clock.ts';
 
 /** The embedded default store: everything under one data directory, no external service. */
 export class LowdbStore implements Store {
   readonly kv: JournalKeyValue;
-  readonly audit: AuditLog;
+  readonly audit: FileAuditLog;
   readonly #collections: LowdbCollections;
-  readonly #auditFile: AppendFile;
   readonly #dataDir: string;
 
   /** `owner: false` for the admin CLI: it appends to the journal but leaves compaction to the server. */
@@ -20,16 +19,7 @@ export class LowdbStore implements Store {
     this.#dataDir = dataDir;
     this.#collections = new LowdbCollections(join(dataDir, 'db.json'));
     this.kv = new JournalKeyValue(join(dataDir, 'kv.journal'), clock, options);
-    this.#auditFile = new AppendFile(join(dataDir, 'audit.log'));
-    const auditFile = this.#auditFile;
-    this.audit = {
-      record: (event: AuditEvent) => auditFile.append(JSON.stringify({ at: new Date(clock.now()).toISOString(), ...event })),
-      recent: async (limit: number) => {
-        if (!existsSync(auditFile.path)) return [];
-        const lines = (await readFile(auditFile.path, 'utf8')).trimEnd().split('\n').filter(Boolean);
-        return lines.slice(-limit).reverse().map((line) => JSON.parse(line));
-      },
-    };
+    this.audit = new FileAuditLog(join(dataDir, 'audit.log'), clock);
   }
 
   /** True when no data directory content exists yet (first start). */
@@ -41,7 +31,7 @@ export class LowdbStore implements Store {
     await mkdir(this.#dataDir, { recursive: true, mode: 0o700 });
     await this.#collections.open();
     await this.kv.open();
-    await this.#auditFile.open();
+    await this.audit.open();
     return this;
   }
 
@@ -59,6 +49,6 @@ export class LowdbStore implements Store {
 
   async close(): Promise<void> {
     await this.kv.close();
-    await this.#auditFile.close();
+    await this.audit.close();
   }
 }

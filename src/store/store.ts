@@ -81,8 +81,36 @@ export interface AuditEvent {
   [key: string]: unknown;
 }
 
+/** An event as stored: with the time it was recorded (ISO 8601, UTC). */
+export type StoredAuditEvent = AuditEvent & { at: string };
+
+/** What `AuditLog.query` selects: events that match every field given. */
+export interface AuditQuery {
+  /** Exact types (`login.password`) or prefixes ending in `*` (`login.*`); an event matches if any one does. */
+  types?: readonly string[];
+  /** The event's `username` (case-insensitive) or its `userId` (exact). */
+  user?: string;
+  rp?: string;
+  outcome?: AuditEvent['outcome'];
+  /** A single IP or a CIDR (IPv4 or IPv6). */
+  ip?: string;
+  /** Events recorded at or after this time. */
+  since?: Date;
+  /** Events recorded before this time. */
+  until?: Date;
+  /** Only the last `limit` matches (a positive integer); without it, every match. */
+  limit?: number;
+}
+
+export interface AuditQueryResult {
+  /** Oldest first. */
+  events: StoredAuditEvent[];
+  /** Entries that could not be read (torn by a crash, not JSON): counted, so one bad line never hides the rest. */
+  skipped: number;
+}
+
 export interface AuditLog {
   record(event: AuditEvent): Promise<void>;
-  /** Newest first. */
-  recent(limit: number): Promise<Array<AuditEvent & { at: string }>>;
+  /** Throws `AuditQueryError` for a filter that cannot be applied (an IP that does not parse, a bad limit). */
+  query(filter: AuditQuery): Promise<AuditQueryResult>;
 }

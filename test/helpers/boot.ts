@@ -70,6 +70,8 @@ export async function boot(overrides: ConfigInput = {}, options: { clock?: Clock
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      services.adminLogouts.stop();
+      services.directoryHealth?.stop();
       await services.directory.close();
       await services.store.close();
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });

@@ -6,49 +6,27 @@ import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
 import { createRp, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
+import { cliProcess, type CliRun } from '../helpers/cli.ts';
 import { TestSp, assertXmlsecVerifies, isPasswordPage, samlPostForm, sendAuthnRequest } from '../helpers/saml-sp.ts';
-import { runCli } from '../../src/cli/run-cli.ts';
-import { keysCommands } from '../../src/cli/commands/keys.ts';
-import { parseConfig } from '../../src/config/load.ts';
-import { loadSecretKey } from '../../src/config/secret-key.ts';
-import { SecretBox } from '../../src/core/secret-box.ts';
-import { systemClock } from '../../src/core/clock.ts';
-import { LowdbStore } from '../../src/store/lowdb-store.ts';
-import type { Store } from '../../src/store/store.ts';
 
 const PASSWORD = 'Correct-horse-42';
 const SECRET_KEY = randomBytes(32).toString('base64');
 let app: Booted;
 let rp: TestRp;
 let sp: TestSp;
-/** The admin CLI's own store on the server's data directory, as `npm run cli` opens it. */
-let cliStore: Store;
 
 before(async () => {
   app = await boot({}, { secretKey: SECRET_KEY });
   await addLocalUser(app.services, 'alice', PASSWORD);
   rp = await createRp(app);
   sp = await TestSp.create(app, { name: 'rotation', register: { sign: 'both' } });
-  cliStore = await new LowdbStore(app.dataDir, systemClock, { owner: false }).open();
 });
 after(async () => {
-  await cliStore?.close();
   await app?.close();
 });
 
-async function keys(...words: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const config = parseConfig({ dataDir: app.dataDir, secretKey: SECRET_KEY, server: { publicUrl: app.url } });
-  const code = await runCli(keysCommands, ['keys', ...words], {
-    config: () => config,
-    store: async () => cliStore,
-    box: () => new SecretBox(loadSecretKey(config, { dataIsFresh: false }).key),
-    clock: systemClock,
-    out: (line) => out.push(line),
-    err: (line) => err.push(line),
-  });
-  return { code, out: out.join('\n'), err: err.join('\n') };
+function keys(...words: string[]): Promise<CliRun> {
+  return cliProcess(app, SECRET_KEY, ['keys', ...words]);
 }
 
 /** A running server looks at the keys once a second. */
@@ -129,7 +107,7 @@ test('key rotation with the CLI reaches the running server: publish, activate, r
   assert.equal(removed.code, 0, removed.err);
   await serverNotices();
   assert.ok(!(await jwks()).keys.some((key) => key.kid === oldRsa.id), 'a removed key is no longer published');
-  const steps = (await app.services.store.audit.recent(50)).filter((event) => String(event.type).startsWith('keys.')).map((event) => [event.type, event.keyId]);
-  assert.deepEqual(steps.reverse(), [['keys.add', newId], ['keys.activate', newId], ['keys.remove', oldRsa.id]], 'each step is audited once; refusals are not');
+  const steps = (await app.services.store.audit.query({ limit: 50 })).events.filter((event) => String(event.type).startsWith('keys.')).map((event) => [event.type, event.keyId]);
+  assert.deepEqual(steps, [['keys.add', newId], ['keys.activate', newId], ['keys.remove', oldRsa.id]], 'each step is audited once; refusals are not');
   assert.deepEqual(await publishedCertificates(), [bodyOf(newCertificate)], 'SAML metadata publishes only the active certificate');
 });

@@ -210,8 +210,8 @@ describe('sign-in interaction (local directory)', () => {
     const browser = new TestBrowser();
     const { page } = await open(browser);
     await browser.submit(page, { username: 'ghost', password: 'whatever-1234' }, undefined, { 'x-forwarded-for': '203.0.113.7' });
-    const events = await app.services.store.audit.recent(5);
-    assert.equal(events.find((event) => event.username === 'ghost')?.ip, '203.0.113.7');
+    const { events } = await app.services.store.audit.query({ limit: 5 });
+    assert.equal(events.findLast((event) => event.username === 'ghost')?.ip, '203.0.113.7');
   });
 
   test('a finished sign-in is handed over once: its pages and forms are gone afterwards', async () => {

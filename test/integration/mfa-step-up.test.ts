@@ -153,7 +153,7 @@ describe('MFA step-up through the real protocols', () => {
       return browser.get(new URL(/href="([^"]+\/back)"/.exec(denied.body)![1]!, denied.url).toString());
     });
     assert.equal(result.error, 'access_denied');
-    const refusals = (await app.services.store.audit.recent(50)).filter((event) => event.type === 'login.policy' && event.username === 'greg');
+    const refusals = (await app.services.store.audit.query({ limit: 50 })).events.filter((event) => event.type === 'login.policy' && event.username === 'greg');
     assert.deepEqual(refusals.map((event) => [event.policy, event.rule, event.outcome]), [['staff-only', 'deny everyone else', 'failure']], 'audited once, with the rule');
   });
 

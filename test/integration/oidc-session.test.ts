@@ -125,7 +125,7 @@ test('RP-initiated logout (confirmed) ends the Stepgate session and returns to t
   assert.equal(cookie(browser, app.services.config.session.cookieName), undefined, 'Stepgate session cookie cleared');
   const page = await browser.get((await authRequest(rp)).url.toString());
   assert.ok(isPasswordPage(page), 'next authorization shows the password page');
-  assert.ok((await app.services.store.audit.recent(20)).some((event) => event.type === 'logout' && event.reason === 'oidc-rp-initiated' && event.userId === aliceId));
+  assert.ok((await app.services.store.audit.query({ limit: 20 })).events.some((event) => event.type === 'logout' && event.reason === 'oidc-rp-initiated' && event.userId === aliceId));
 });
 
 test('RP-initiated logout refused ("stay signed in") keeps the SSO session', async () => {

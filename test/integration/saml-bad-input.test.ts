@@ -38,7 +38,7 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
     return {
       kv: await Promise.all(KV_NAMESPACES.map(async (namespace) => [namespace, await kv.count(namespace)])),
       sps: (await createSpRegistry(app.services.store, app.services.clock).list()).map((sp) => sp.updatedAt),
-      audit: (await app.services.store.audit.recent(10_000)).length,
+      audit: (await app.services.store.audit.query({ limit: 10_000 })).events.length,
     };
   }
 

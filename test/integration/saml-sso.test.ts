@@ -90,7 +90,7 @@ describe('SAML SSO with a node-saml SP', () => {
     const session = (await app.services.store.kv.entries<SsoSession>('sso-session')).map(([, value]) => value).find((candidate) => candidate.participants.some((p) => p.rpId === signedBoth.entityId));
     const participant = session?.participants.find((p) => p.rpId === signedBoth.entityId);
     assert.deepEqual({ nameId: participant?.nameId, format: participant?.nameIdFormat, sessionIndex: participant?.sessionIndex }, { nameId: profile.nameID, format: PERSISTENT, sessionIndex: profile.sessionIndex });
-    assert.ok((await app.services.store.audit.recent(20)).some((event) => event.type === 'saml.sso' && event.outcome === 'success' && event.rp === signedBoth.entityId));
+    assert.ok((await app.services.store.audit.query({ limit: 20 })).events.some((event) => event.type === 'saml.sso' && event.outcome === 'success' && event.rp === signedBoth.entityId));
   });
 
   test('HTTP-POST binding, assertion-only signature, transient NameID', async () => {

@@ -1,12 +1,12 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { Attribute, Change, Client } from 'ldapts';
 import * as oidc from 'openid-client';
 import { boot, type Booted } from '../helpers/boot.ts';
+import { TcpRelay } from '../helpers/tcp-relay.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { TestSp, isPasswordPage, samlPostForm, sendAuthnRequest } from '../helpers/saml-sp.ts';
 import { authRequest, callbackOf, createRp, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
@@ -36,32 +36,6 @@ function testClock(): { now(): number; passLookupCache(): void } {
       assert.ok(offset < 0, 'the IdP clock stays behind real time');
     },
   };
-}
-
-/** A TCP relay to slapd that can be cut and restored on the same port: a directory that goes away and comes back. */
-async function relayTo(port: number): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let relayPort = 0;
-  const listen = async (): Promise<void> => {
-    server = createServer((downstream) => {
-      const upstream = connect(port, '127.0.0.1');
-      for (const [from, to] of [[downstream, upstream], [upstream, downstream]] as const) {
-        sockets.add(from);
-        from.pipe(to);
-        from.on('error', () => undefined).on('close', () => (sockets.delete(from), to.destroy()));
-      }
-    });
-    await new Promise<void>((resolve) => server!.listen(relayPort, '127.0.0.1', resolve));
-    relayPort = (server.address() as { port: number }).port;
-  };
-  const cut = async (): Promise<void> => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    server = undefined;
-  };
-  await listen();
-  return { url: `ldap://127.0.0.1:${relayPort}`, cut, restore: listen, close: cut };
 }
 
 async function ldapChange(slapd: SlapdHandle, dn: string, change: Change): Promise<void> {
@@ -98,7 +72,7 @@ function ssoSessionCount(app: Booted): Promise<number> {
 
 describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', () => {
   let slapd: SlapdHandle;
-  let relay: Awaited<ReturnType<typeof relayTo>>;
+  let relay: TcpRelay;
   let app: Booted;
   const clock = testClock();
   let everyone: TestSp;
@@ -109,7 +83,7 @@ describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', (
     const dir = new URL('../fixtures/ldap/', import.meta.url);
     const ldif = await Promise.all(['policies.ldif', 'users.ldif', 'groups.ldif'].map(async (f) => renderLdifTemplate(await readFile(new URL(f, dir), 'utf8'))));
     slapd = await startSlapd({ ldif });
-    relay = await relayTo(slapd.port);
+    relay = await TcpRelay.to(slapd.port);
     app = await boot(
       {
         directory: {
@@ -131,7 +105,7 @@ describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', (
 
   after(async () => {
     await app?.close();
-    await relay?.close();
+    await relay?.cut();
     await slapd?.stop();
   });
 
@@ -174,7 +148,7 @@ describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', (
       const reuse = await sendAuthnRequest(browser, everyone);
       assert.ok(isPasswordPage(reuse), `a password page, not an assertion: got ${reuse.status} ${reuse.url}`);
       assert.equal(await ssoSessionCount(app), before - 1, 'the SSO session was ended');
-      const events = await app.services.store.audit.recent(20);
+      const { events } = await app.services.store.audit.query({ limit: 20 });
       assert.ok(events.some((e) => e.type === 'session.ended' && e.reason === 'account-unavailable' && e.username === 'alice'));
 
       // slapd's ppolicy refuses the bind of a disabled account before it checks the password, so

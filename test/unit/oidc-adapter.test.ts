@@ -105,7 +105,7 @@ describe('oidc-provider adapter on Store.kv', () => {
 });
 
 describe('provider sessions mirror the Stepgate SSO session', () => {
-  test('a signed-in provider session is returned only while its SSO session lives and is the same account', () =>
+  test('a signed-in provider session is returned only while its SSO session lives and is the same account; a refused one stays for the logout to find', () =>
     withKv(async (kv, _reopen, clock) => {
       const live = new Map<string, SsoSession>([['sso-1', { id: 'sso-1', user: { id: 'alice', username: 'alice', groups: [], attributes: {} } } as unknown as SsoSession]]);
       const sessions = { byId: async (id: string) => live.get(id) } as unknown as SessionService;
@@ -125,11 +125,15 @@ describe('provider sessions mirror the Stepgate SSO session', () => {
       await adapter.upsert('p2', { jti: 'p2', uid: 'u2', accountId: 'mallory' }, 60);
       await links.set('u2', 'sso-1');
       assert.equal(await adapter.find('p2'), undefined, 'another account than the SSO session: refused');
+      assert.equal(await new KvAdapter(kv, clock, 'Session').find('p2'), undefined, 'and destroyed, never to be told about');
+      assert.equal(await links.get('u2'), undefined);
 
       live.delete('sso-1');
       assert.equal(await adapter.findByUid('u1'), undefined, 'SSO session ended: refused');
-      assert.equal(await new KvAdapter(kv, clock, 'Session').find('p1'), undefined, 'and destroyed');
-      assert.equal(await links.get('u1'), undefined);
+      assert.equal(await adapter.find('p1'), undefined);
+      // Left for the logout that ended it, which may not have told the session's clients yet.
+      assert.equal((await new KvAdapter(kv, clock, 'Session').find('p1'))?.accountId, 'alice', 'kept, for the back-channel logout');
+      assert.deepEqual(await links.mirrorsOf('sso-1'), ['u1'], 'the logout still finds it');
     }));
 });
 

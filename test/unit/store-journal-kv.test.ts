@@ -540,13 +540,13 @@ describe('lowdb store', () => {
       await store.close();
     }));
 
-  test('audit events are appended and read newest first', () =>
+  test('audit events are appended and read oldest first', () =>
     withDir(async (dir) => {
       const store = await new LowdbStore(dir, { now: () => Date.now() }).open();
       await store.audit.record({ type: 'login', outcome: 'failure', username: 'a' });
       await store.audit.record({ type: 'login', outcome: 'success', username: 'b' });
-      const recent = await store.audit.recent(10);
-      assert.deepEqual(recent.map((event) => event.username), ['b', 'a']);
+      const { events } = await store.audit.query({ limit: 10 });
+      assert.deepEqual(events.map((event) => event.username), ['a', 'b']);
       await store.close();
     }));
 });

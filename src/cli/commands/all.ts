@@ -7,5 +7,7 @@ import { policyCommands } from './policy.ts';
 import { mfaCommands } from './mfa.ts';
 import { keysCommands } from './keys.ts';
 import { configCommands } from './config.ts';
+import { auditCommands } from './audit.ts';
+import { sessionCommands } from './session.ts';
 
-export const COMMANDS: CliCommand[] = [...userCommands, ...directoryCommands, ...spCommands, ...clientCommands, ...policyCommands, ...mfaCommands, ...keysCommands, ...configCommands];
+export const COMMANDS: CliCommand[] = [...userCommands, ...sessionCommands, ...directoryCommands, ...spCommands, ...clientCommands, ...policyCommands, ...mfaCommands, ...keysCommands, ...configCommands, ...auditCommands];

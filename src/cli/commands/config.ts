@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
-import { stringOption, UsageError } from '../command.ts';
+import type { CliCommand, CliContext } from '../command.ts';
+import { checkOptions, stringOption, UsageError } from '../command.ts';
 import { readExportPassword } from '../read-secret.ts';
 import { FileExistsError, writePrivateFile } from '../write-private-file.ts';
 import { EnvelopeError, MIN_PASSWORD_LENGTH } from '../../core/password-envelope.ts';
@@ -17,14 +17,6 @@ encrypted with a key derived from the password (scrypt, AES-256-GCM; at least ${
 Not in it: MFA registrations (use mfa export / mfa import), the settings of the config file
 (stepgate.config.json: directory, trusted networks, timeouts ...; copy that file yourself), the secret
 key, sessions and sign-in state, the audit log and the administrator bootstrap.`;
-
-/** Only the options a command knows, and flags without values: a value after a flag would otherwise be swallowed silently. */
-function checkOptions(args: ParsedArgs, values: string[], flags: string[]): void {
-  if (args.positional.length) throw new UsageError(`unexpected argument ${args.positional[0]}`);
-  const unknown = Object.keys(args.options).filter((name) => !values.includes(name) && !flags.includes(name));
-  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
-  for (const flag of flags) if (typeof args.options[flag] === 'string') throw new UsageError(`--${flag} takes no value`);
-}
 
 async function transferContext(context: CliContext): Promise<TransferContext> {
   return { config: context.config, store: await context.store(), box: context.box(), clock: context.clock };

@@ -3,6 +3,16 @@ import { stringOption, UsageError } from '../command.ts';
 import { LocalUserAdmin, type UserChanges } from '../../directory/local-user-admin.ts';
 import { readSecretOption } from '../read-secret.ts';
 import { Regulator } from '../../regulation/regulator.ts';
+import { SessionAdmin } from '../session-admin.ts';
+
+/** A local account that can no longer sign in keeps no session either. */
+async function endSessionsOf(context: CliContext, userId: string, reason: string): Promise<void> {
+  const sessions = await SessionAdmin.open(context);
+  const ended = await sessions.end(await sessions.list(userId), reason);
+  if (ended.length === 0) return;
+  context.out(`Ended ${ended.length} SSO session${ended.length === 1 ? '' : 's'}.`);
+  for (const line of SessionAdmin.afterEnd(ended)) context.out(line);
+}
 
 const COMMON_OPTIONS = `  --name "Full Name"        display name
   --email address           email address
@@ -103,10 +113,11 @@ export const userCommands: CliCommand[] = [
   {
     name: 'user disable',
     summary: 'disable a local user',
-    help: 'Usage: npm run cli -- user disable <username>\n\nThe user can no longer sign in; existing sessions end at their next check.',
+    help: 'Usage: npm run cli -- user disable <username>\n\nThe user can no longer sign in, and their SSO sessions end now (as with "session end --user").',
     async run(args, context) {
-      await (await admin(context)).update(username(args), { disabled: true });
+      const record = await (await admin(context)).update(username(args), { disabled: true });
       context.out(`Disabled ${username(args)}.`);
+      await endSessionsOf(context, record.id, 'account-disabled');
       return 0;
     },
   },
@@ -156,10 +167,13 @@ export const userCommands: CliCommand[] = [
   {
     name: 'user remove',
     summary: 'delete a local user',
-    help: 'Usage: npm run cli -- user remove <username>',
+    help: 'Usage: npm run cli -- user remove <username>\n\nThe user\'s SSO sessions end too (as with "session end --user").',
     async run(args, context) {
-      await (await admin(context)).remove(username(args));
+      const users = await admin(context);
+      const record = await users.get(username(args));
+      await users.remove(username(args));
       context.out(`Removed ${username(args)}.`);
+      await endSessionsOf(context, record.id, 'account-removed');
       return 0;
     },
   },

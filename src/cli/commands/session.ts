@@ -1,0 +1,68 @@
+import type { CliCommand } from '../command.ts';
+import { stringOption, UsageError } from '../command.ts';
+import { SessionAdmin } from '../session-admin.ts';
+import type { SsoSession } from '../../session/sso-session.ts';
+
+const time = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+
+function describe(admin: SessionAdmin, session: SsoSession): string {
+  const factors = session.factors.map((factor) => factor.method).join(',');
+  const apps = session.participants.filter((p) => p.protocol === 'saml').map((p) => p.rpId);
+  return [
+    admin.handle(session),
+    session.user.username,
+    `signed in ${time(session.authTime)}`,
+    `last seen ${time(session.lastSeenAt)}`,
+    `factors ${factors || '-'}`,
+    ...(apps.length ? [`saml ${apps.join(' ')}`] : []),
+  ].join('  ');
+}
+
+export const sessionCommands: CliCommand[] = [
+  {
+    name: 'session list',
+    summary: 'list live SSO sessions (all, or one user\'s): handle, user, sign-in, last seen, factors, SAML apps',
+    help: `Usage: npm run cli -- session list [--user <username or user id>]
+
+One line per live SSO session, oldest sign-in first. The handle names a session for "session end";
+it is derived from the session with the secret key (the session's own id is the browser's cookie
+and is never shown). OIDC clients are not listed: their sign-ins ride on the same session.`,
+    async run(args, context) {
+      const admin = await SessionAdmin.open(context);
+      const sessions = await admin.list(stringOption(args, 'user'));
+      if (sessions.length === 0) context.err('no live sessions');
+      for (const session of sessions) context.out(describe(admin, session));
+      return 0;
+    },
+  },
+  {
+    name: 'session end',
+    summary: 'end SSO sessions now: one (by handle), a user\'s, or all (a stolen laptop, an incident)',
+    help: `Usage: npm run cli -- session end <handle> | --user <username or user id> | --all
+
+Each session ends within a second: the next request of its browser gets the password page, and OIDC
+refresh tokens tied to it stop working. The running server tells the session's OIDC clients that
+have a back-channel logout URI within seconds. SAML service providers cannot be told without the
+user's browser; their own sessions last until they expire. Each ended session is audited
+(session.ended, reason administrator). Exit 1 when nothing matched.`,
+    async run(args, context) {
+      const handle = args.positional[0];
+      const user = stringOption(args, 'user');
+      const all = args.options['all'] === true;
+      if ([handle !== undefined, user !== undefined, all].filter(Boolean).length !== 1) {
+        throw new UsageError('session end needs exactly one of: a handle (from "session list"), --user <username>, --all');
+      }
+      const admin = await SessionAdmin.open(context);
+      const live = await admin.list(user);
+      const chosen = handle === undefined ? live : live.filter((session) => admin.handle(session) === handle);
+      if (chosen.length === 0) {
+        context.err(handle !== undefined ? `no live session has the handle ${handle}` : user !== undefined ? `${user} has no live session` : 'no live sessions');
+        return 1;
+      }
+      const ended = await admin.end(chosen, 'administrator');
+      context.out(`Ended ${ended.length} session${ended.length === 1 ? '' : 's'}${user !== undefined ? ` of ${user}` : ''}.`);
+      for (const line of SessionAdmin.afterEnd(ended)) context.out(line);
+      return 0;
+    },
+  },
+];

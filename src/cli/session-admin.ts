@@ -1,0 +1,62 @@
+import type { CliContext } from './command.ts';
+import type { SsoSession } from '../session/sso-session.ts';
+import { SessionService } from '../session/session-service.ts';
+import { AdminLogouts } from '../session/admin-logouts.ts';
+import { CookieJar } from '../http/cookies.ts';
+
+/**
+ * SSO sessions as an administrator sees them from the CLI: never their ids (an id is the browser's
+ * cookie value), only a handle derived from it with the secret key.
+ */
+export class SessionAdmin {
+  readonly #context: CliContext;
+  readonly #sessions: SessionService;
+  readonly #logouts: AdminLogouts;
+
+  private constructor(context: CliContext, sessions: SessionService, logouts: AdminLogouts) {
+    this.#context = context;
+    this.#sessions = sessions;
+    this.#logouts = logouts;
+  }
+
+  static async open(context: CliContext): Promise<SessionAdmin> {
+    const { config, clock } = context;
+    const { kv } = await context.store();
+    const sessions = new SessionService(kv, config.session, clock, new CookieJar(config.server.publicUrl));
+    return new SessionAdmin(context, sessions, new AdminLogouts(kv, sessions));
+  }
+
+  handle(session: SsoSession): string {
+    return this.#context.box().mac('session-handle', session.id).slice(0, 12);
+  }
+
+  /** Live sessions, oldest sign-in first; `user` matches a username (any case) or a user id. */
+  async list(user?: string): Promise<SsoSession[]> {
+    const wanted = user?.toLowerCase();
+    const sessions = await this.#sessions.live();
+    return sessions.filter((session) => wanted === undefined || session.user.username.toLowerCase() === wanted || session.user.id === user).sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /**
+   * Ends the sessions (the running server refuses them within a second) and has the server tell
+   * their OIDC clients (back-channel logout). Each one ended is audited.
+   */
+  async end(sessions: readonly SsoSession[], reason: string): Promise<SsoSession[]> {
+    const ended = await this.#logouts.end(sessions);
+    const { audit } = await this.#context.store();
+    for (const session of ended) {
+      await audit.record({ type: 'session.ended', outcome: 'info', reason, userId: session.user.id, username: session.user.username, session: this.handle(session), via: 'cli' });
+    }
+    return ended;
+  }
+
+  /** What the admin should know about the applications of sessions just ended. */
+  static afterEnd(ended: readonly SsoSession[]): string[] {
+    const samlApps = [...new Set(ended.flatMap((session) => session.participants.filter((p) => p.protocol === 'saml').map((p) => p.rpId)))];
+    const lines = ['OIDC clients with a back-channel logout URI are told by the running server within seconds; their refresh tokens tied to these sessions stop working now.'];
+    if (samlApps.length > 0) {
+      lines.push(`Not told (SAML logout needs the user's browser); their own sessions last until they expire: ${samlApps.join(', ')}`);
+    }
+    return lines;
+  }
+}

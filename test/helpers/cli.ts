@@ -1,0 +1,38 @@
+import type { Booted } from './boot.ts';
+import { runCli } from '../../src/cli/run-cli.ts';
+import { COMMANDS } from '../../src/cli/commands/all.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { loadSecretKey } from '../../src/config/secret-key.ts';
+import { SecretBox } from '../../src/core/secret-box.ts';
+import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { systemClock } from '../../src/core/clock.ts';
+
+export interface CliRun {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/**
+ * `npm run cli -- <words>` as its own process runs it against a booted server: the server's data
+ * directory and secret key, and the CLI's own store, opened for this one command and closed after.
+ */
+export async function cliProcess(app: Booted, secretKey: string, words: string[]): Promise<CliRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const config = parseConfig({ dataDir: app.dataDir, secretKey, server: { publicUrl: app.url } });
+  const store = await new LowdbStore(app.dataDir, systemClock, { owner: false }).open();
+  try {
+    const code = await runCli(COMMANDS, words, {
+      config: () => config,
+      store: async () => store,
+      box: () => new SecretBox(loadSecretKey(config, { dataIsFresh: false }).key),
+      clock: systemClock,
+      out: (line) => out.push(line),
+      err: (line) => err.push(line),
+    });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    await store.close();
+  }
+}

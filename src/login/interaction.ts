@@ -123,7 +123,8 @@ export class LoginInteraction {
    * hours: groups and attributes are the current ones for the policy and for what the relying party
    * is told. A user the directory no longer knows, or whose account is disabled, ends the session
    * (its applications are told as for a sign-out) and counts as no session: the flow asks for the
-   * password, which then says why. A directory that cannot answer refuses the reuse (fails closed).
+   * password, which the directory then refuses. A directory that cannot answer refuses the reuse
+   * (fails closed) and the session stays for when it is back.
    */
   async #withCurrentUser(req: Request, tx: LoginTransaction, session: SsoSession): Promise<SsoSession | undefined> {
     // The password step of this very transaction has just read the user.

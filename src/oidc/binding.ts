@@ -20,7 +20,8 @@ export const SSO_RESULT_KEY = 'ssoSession';
 /** Login prompt reasons that mean "the current sign-in is the wrong one": a fresh authentication is needed. */
 const REAUTHENTICATE_REASONS = new Set(['login_prompt', 'id_token_hint', 'claims_id_token_sub_value']);
 
-export type OidcSignInError = 'login_required' | 'access_denied' | 'interaction_required' | 'unmet_authentication_requirements';
+/** What a prompt=none request can be answered with; temporarily_unavailable (RFC 6749): the directory cannot be reached. */
+export type OidcSignInError = 'login_required' | 'access_denied' | 'interaction_required' | 'unmet_authentication_requirements' | 'temporarily_unavailable';
 
 const ERRORS: Record<Extract<LoginResult, { ok: false }>['error'], OidcSignInError> = {
   login_required: 'login_required',

@@ -10,6 +10,7 @@ const STEPGATE_CHECKS: ReadonlyArray<[reason: string, error: OidcSignInError, de
   ['stepgate_interaction', 'interaction_required', 'Stepgate needs to show the End-User a page (e.g. a second factor)'],
   ['stepgate_policy', 'access_denied', 'the access policy of this application refuses the End-User'],
   ['stepgate_acr', 'unmet_authentication_requirements', 'the requested authentication context cannot be obtained'],
+  ['stepgate_directory', 'temporarily_unavailable', 'the user directory cannot be reached to check the End-User'],
 ];
 
 /**

@@ -8,6 +8,7 @@ import type { FlowStep } from '../login/flow.ts';
 import type { ClientRegistry } from './client-registry.ts';
 import type { SsoLinks } from './sso-links.ts';
 import { oidcError, toLoginRequest, type OidcSignInError } from './binding.ts';
+import { AppError } from '../core/errors.ts';
 
 export type SilentLogin = Extract<LoginResult, { ok: true }>;
 
@@ -66,7 +67,15 @@ export class SsoState {
     if (oidc.route === 'resume' && oidc.result?.login) return 'covered';
     const sso = await this.current(ctx);
     if (!sso) return 'login_required';
-    const step = await this.preview(ctx, sso);
+    let step: FlowStep | undefined;
+    try {
+      step = await this.preview(ctx, sso);
+    } catch (error) {
+      // A prompt=none request gets an answer it can act on; any other goes on to Stepgate's sign-in,
+      // which shows the same failure as a page.
+      if (error instanceof AppError && error.code === 'DIRECTORY_UNAVAILABLE') return 'temporarily_unavailable';
+      throw error;
+    }
     if (!step || step.kind === 'password') return 'login_required';
     if (step.kind === 'denied') return 'access_denied';
     if (step.kind !== 'complete') return 'interaction_required';
@@ -79,7 +88,11 @@ export class SsoState {
 
   /** The result Stepgate's flow would produce for this request without showing a page, if it would. */
   async silentLogin(ctx: KoaContextWithOIDC, sso: SsoSession): Promise<SilentLogin | undefined> {
-    const step = await this.preview(ctx, sso);
+    const step = await this.preview(ctx, sso).catch((error: unknown) => {
+      // Not silently: the login prompt's verdict turns it into the answer (see #judge).
+      if (error instanceof AppError && error.code === 'DIRECTORY_UNAVAILABLE') return undefined;
+      throw error;
+    });
     return step?.kind === 'complete' && step.result.ok ? step.result : undefined;
   }
 

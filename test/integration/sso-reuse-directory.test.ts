@@ -169,8 +169,8 @@ describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', (
     assert.ok(isPasswordPage(await sendAuthnRequest(browser, everyone)));
   });
 
-  test('directory unreachable: the reuse is refused with a clear page, nothing is issued, and the session survives it', async () => {
-    const browser = new TestBrowser();
+  test('directory unreachable: the reuse is refused with a clear page (prompt=none: temporarily_unavailable), nothing is issued, and the session survives it', async () => {
+    const browser = rpBrowser();
     await samlSignIn(browser, everyone);
     const sessions = await ssoSessionCount(app);
     await relay.cut();
@@ -180,6 +180,16 @@ describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', (
       assert.equal(page.status, 503);
       assert.match(page.body, /cannot reach the user directory/);
       assert.doesNotMatch(page.body, /SAMLResponse|at .*\.ts:\d+/);
+
+      const oidcPage = await browser.get((await authRequest(rp)).url.toString());
+      assert.equal(oidcPage.status, 503);
+      assert.match(oidcPage.body, /cannot reach the user directory/);
+      const silent = await authRequest(rp, { prompt: 'none' });
+      const callback = callbackOf(rp, await browser.get(silent.url.toString()));
+      assert.equal(callback.searchParams.get('error'), 'temporarily_unavailable');
+      assert.equal(callback.searchParams.get('state'), silent.state);
+      assert.equal(callback.searchParams.get('code'), null);
+
       assert.equal(await ssoSessionCount(app), sessions);
       assert.ok(app.logs.some((l) => l['msg'] === 'directory unavailable: an SSO session cannot be reused'));
     } finally {

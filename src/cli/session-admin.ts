@@ -3,6 +3,7 @@ import type { SsoSession } from '../session/sso-session.ts';
 import { SessionService } from '../session/session-service.ts';
 import { AdminLogouts } from '../session/admin-logouts.ts';
 import { CookieJar } from '../http/cookies.ts';
+import { auditAdminAction } from './admin-audit.ts';
 
 /**
  * SSO sessions as an administrator sees them from the CLI: never their ids (an id is the browser's
@@ -43,9 +44,8 @@ export class SessionAdmin {
    */
   async end(sessions: readonly SsoSession[], reason: string): Promise<SsoSession[]> {
     const ended = await this.#logouts.end(sessions);
-    const { audit } = await this.#context.store();
     for (const session of ended) {
-      await audit.record({ type: 'session.ended', outcome: 'info', reason, userId: session.user.id, username: session.user.username, session: this.handle(session), via: 'cli' });
+      await auditAdminAction(this.#context, { type: 'session.ended', outcome: 'info', reason, userId: session.user.id, username: session.user.username, session: this.handle(session) });
     }
     return ended;
   }

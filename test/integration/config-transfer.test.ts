@@ -21,6 +21,7 @@ import { openWithPassword, sealWithPassword } from '../../src/core/password-enve
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { clientRegistry } from '../../src/oidc/client-registry.ts';
 import { CONFIG_EXPORT } from '../../src/config-transfer/config-payload.ts';
+import { userInfo } from 'node:os';
 
 const USER_PASSWORD = 'Correct-horse-42';
 const EXPORT_PASSWORD = 'a long export passphrase';
@@ -166,7 +167,7 @@ test('config export writes one private file, encrypted; a short password and an 
   assert.equal(await dbJson(source), sourceBefore, 'exporting changes no record');
   const events = await auditEvents(source, 'config.export');
   assert.equal(events.length, 2);
-  assert.deepEqual({ ...events[1], at: undefined }, { at: undefined, type: 'config.export', outcome: 'success', reason: 'cli', file: exportFile, policies: 1, samlServiceProviders: 1, oidcClients: 1, signingKeys: 2, localUsers: 1 });
+  assert.deepEqual({ ...events[1], at: undefined }, { at: undefined, type: 'config.export', outcome: 'success', via: 'cli', osUser: userInfo().username, file: exportFile, policies: 1, samlServiceProviders: 1, oidcClients: 1, signingKeys: 2, localUsers: 1 });
 });
 
 test('import refuses a wrong password, an altered file, another format or version, writing nothing', async () => {
@@ -278,7 +279,8 @@ test('import --replace into a fresh installation with another secret key: the cl
     at: undefined,
     type: 'config.import',
     outcome: 'success',
-    reason: 'cli',
+    via: 'cli',
+    osUser: userInfo().username,
     file: exportFile,
     policies: { add: 1, replace: 0, unchanged: 0 },
     samlServiceProviders: { add: 1, replace: 0, unchanged: 0 },

@@ -3,6 +3,7 @@ import { listOption, stringOption, UsageError } from '../command.ts';
 import { clientRegistry, ID_TOKEN_ALGS, type ClientChanges, type IdTokenAlg, type OidcClientRecord } from '../../oidc/client-registry.ts';
 import type { Store } from '../../store/store.ts';
 import { buildPolicies } from '../../policy/build-policies.ts';
+import { auditAdminAction } from '../admin-audit.ts';
 
 const ADD_HELP = `Usage: client add --name NAME --redirect-uri URI [options]
 
@@ -68,6 +69,7 @@ async function add(args: ParsedArgs, context: CliContext): Promise<number> {
     return 1;
   }
   context.out(`Registered "${outcome.client.name}".`);
+  await auditAdminAction(context, { type: 'client.add', rp: outcome.client.id, name: outcome.client.name, policy: outcome.client.policy });
   context.out(`client_id:     ${outcome.client.id}`);
   if (outcome.secret) context.out(`client_secret: ${outcome.secret}\n(shown only now: store it in the application's configuration)`);
   return 0;
@@ -200,6 +202,7 @@ async function set(args: ParsedArgs, context: CliContext): Promise<number> {
     ({ client, secret } = outcome);
   }
   context.out(`Updated "${client.name}".`);
+  await auditAdminAction(context, { type: 'client.set', rp: client.id, changed: Object.keys(changes), secretRotated: rotate });
   for (const line of describe(client)) context.out(line);
   if (secret) context.out(`client_secret:             ${secret}\n(shown only now: store it in the application's configuration; the old secret no longer works)`);
   return 0;
@@ -268,6 +271,7 @@ export const clientCommands: CliCommand[] = [
         return 1;
       }
       context.out(`Removed client ${id}.`);
+      await auditAdminAction(context, { type: 'client.remove', rp: id });
       return 0;
     },
   },

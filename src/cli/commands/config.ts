@@ -8,6 +8,7 @@ import type { AuditEvent } from '../../store/store.ts';
 import type { TransferContext } from '../../config-transfer/record-transfer.ts';
 import { exportConfiguration, type RecordCounts } from '../../config-transfer/config-export.ts';
 import { planCounts, planImport, type ImportAction, type ImportPlan } from '../../config-transfer/config-import.ts';
+import { auditAdminAction } from '../admin-audit.ts';
 
 const PASSWORD_OPTIONS = ['password-file', 'password-stdin'];
 
@@ -44,7 +45,7 @@ function printPlan(context: CliContext, plan: ImportPlan): void {
 
 /** A refused import changes nothing but is still worth an audit line: a wrong password may be someone guessing. */
 async function refuse(context: CliContext, event: Omit<AuditEvent, 'type' | 'outcome'>, message: string, items: string[] = []): Promise<number> {
-  await (await context.store()).audit.record({ type: 'config.import', outcome: 'failure', ...event });
+  await auditAdminAction(context, { type: 'config.import', outcome: 'failure', ...event });
   context.err([`The configuration was not imported (nothing was changed): ${message}`, ...items.map((item) => `  - ${item}`)].join('\n'));
   return 1;
 }
@@ -79,7 +80,7 @@ The file is written readable by its owner only (mode 0600). An existing FILE is 
         context.err(error.message);
         return 1;
       }
-      await transfer.store.audit.record({ type: 'config.export', outcome: 'success', reason: 'cli', file: out, ...counts });
+      await auditAdminAction(context, { type: 'config.export', file: out, ...counts });
       if (args.options.quiet !== true) context.out(`Exported ${describeCounts(counts)} to ${out}.`);
       return 0;
     },
@@ -142,11 +143,11 @@ exporting installation's, SPs see other NameIDs for the same users (the import w
           printPlan(context, plan);
           context.out(`Dry run: nothing was written. Without --dry-run: ${summary(plan)}.`);
         }
-        await transfer.store.audit.record({ type: 'config.import', outcome: 'info', reason: 'dry-run', file, ...counts, retiredKeys: plan.retiredKeys.length });
+        await auditAdminAction(context, { type: 'config.import', outcome: 'info', reason: 'dry-run', file, ...counts, retiredKeys: plan.retiredKeys.length });
         return 0;
       }
       if (plan.writes.length) await transfer.store.putAll(plan.writes);
-      await transfer.store.audit.record({ type: 'config.import', outcome: 'success', reason: 'cli', file, ...counts, retiredKeys: plan.retiredKeys.length });
+      await auditAdminAction(context, { type: 'config.import', file, ...counts, retiredKeys: plan.retiredKeys.length });
       if (!quiet) {
         printPlan(context, plan);
         context.out(`Imported: ${summary(plan)}.`);

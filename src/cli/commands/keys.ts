@@ -1,14 +1,15 @@
 import type { CliCommand, CliContext } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
 import { KEY_ALGORITHMS, KeyRotationError, signingKeys, type KeyAlgorithm } from '../../keys/signing-keys.ts';
+import { auditAdminAction } from '../admin-audit.ts';
 
 async function keysOf(context: CliContext) {
   return signingKeys(await context.store(), context.box(), context.clock, context.config.server.publicUrl);
 }
 
 /** Every rotation step is in the audit log: which key, what happened, that the CLI did it. */
-async function audit(context: CliContext, type: 'keys.add' | 'keys.activate' | 'keys.remove', keyId: string, alg: string): Promise<void> {
-  await (await context.store()).audit.record({ type, outcome: 'success', keyId, alg, reason: 'cli' });
+function audit(context: CliContext, type: 'keys.add' | 'keys.activate' | 'keys.remove', keyId: string, alg: string): Promise<void> {
+  return auditAdminAction(context, { type, keyId, alg });
 }
 
 /** A refused rotation step is the admin's answer, not a crash: say why and exit 1. */

@@ -7,6 +7,7 @@ import { buildMfa } from '../../mfa/build-mfa.ts';
 import type { TotpAdmin, TotpStatusRow } from '../../mfa/totp/totp-admin.ts';
 import { exportTotp, importTotp } from '../../mfa/totp/totp-transfer.ts';
 import { MIN_PASSWORD_LENGTH } from '../../core/password-envelope.ts';
+import { auditAdminAction } from '../admin-audit.ts';
 
 async function mfaServices(context: CliContext) {
   return buildMfa(context.config, await context.store(), context.box(), context.clock);
@@ -58,7 +59,7 @@ Users of the local directory are listed even without a registration; LDAP users 
       const user = await userArgument(context, totpAdmin, args.positional[0]);
       if (!user) return 1;
       await totpAdmin.unlock(user.id);
-      await (await context.store()).audit.record({ type: 'mfa.unlock', outcome: 'success', userId: user.id, username: user.username, reason: 'cli' });
+      await auditAdminAction(context, { type: 'mfa.unlock', userId: user.id, username: user.username });
       context.out(`Unlocked ${user.username}.`);
       return 0;
     },
@@ -72,7 +73,7 @@ Users of the local directory are listed even without a registration; LDAP users 
       const user = await userArgument(context, totpAdmin, args.positional[0]);
       if (!user) return 1;
       const removed = await totpAdmin.reset(user.id);
-      await (await context.store()).audit.record({ type: 'mfa.reset', outcome: 'success', userId: user.id, username: user.username, reason: 'cli' });
+      await auditAdminAction(context, { type: 'mfa.reset', userId: user.id, username: user.username });
       context.out(removed ? `Removed the TOTP registration of ${user.username}.` : `${user.username} had no TOTP registration; counters cleared.`);
       return 0;
     },

@@ -13,6 +13,7 @@ import { createDirectory } from '../../build-services.ts';
 import { createLogger } from '../../core/log.ts';
 import { SP_COLLECTION, type ServiceProviderRecord } from '../../saml/sp-types.ts';
 import { OIDC_CLIENTS, type OidcClientRecord } from '../../oidc/client-registry.ts';
+import { auditAdminAction } from '../admin-audit.ts';
 
 async function policyStore(context: CliContext) {
   return buildPolicies(context.config, await context.store(), context.clock);
@@ -169,6 +170,7 @@ Every problem is reported and nothing is saved unless the whole policy is valid.
         return 1;
       }
       context.out(`Saved policy ${result.definition.name}.`);
+      await auditAdminAction(context, { type: 'policy.set', policy: result.definition.name, file });
       return 0;
     },
   },
@@ -182,8 +184,13 @@ Every problem is reported and nothing is saved unless the whole policy is valid.
       const { policies } = await policyStore(context);
       const outcome = await policies.remove(name);
       const messages = { removed: `Removed policy ${name}.`, 'not-found': `No custom policy named "${name}".`, 'built-in': `"${name}" is built in and cannot be removed.`, 'is-default': `"${name}" is the configured default policy (policies.default); change the configuration first.` };
-      (outcome === 'removed' ? context.out : context.err)(messages[outcome]);
-      return outcome === 'removed' ? 0 : 1;
+      if (outcome !== 'removed') {
+        context.err(messages[outcome]);
+        return 1;
+      }
+      context.out(messages[outcome]);
+      await auditAdminAction(context, { type: 'policy.remove', policy: name });
+      return 0;
     },
   },
   explain,

@@ -6,6 +6,7 @@ import { readMetadataSource } from '../../saml/metadata-source.ts';
 import { createSpRegistry, type SpRegistrationOptions, type SpRegistry } from '../../saml/sp-registry.ts';
 import type { ServiceProviderRecord, SignWhat, SpSettings } from '../../saml/sp-types.ts';
 import { buildPolicies } from '../../policy/build-policies.ts';
+import { auditAdminAction } from '../admin-audit.ts';
 
 const SIGN_CHOICES: readonly SignWhat[] = ['response', 'assertion', 'both'];
 const ADD_OPTIONS = ['name', 'policy', 'encrypt', 'no-encrypt', 'sign', 'nameid', 'allow-password-change'];
@@ -155,6 +156,7 @@ Examples:
         const { record, warnings } = await (await registry(context)).add(await readMetadataSource(source), options);
         for (const warning of warnings) context.err(`Warning: ${warning}`);
         context.out(`Registered SAML SP ${record.id}.`);
+        await auditAdminAction(context, { type: 'sp.add', rp: record.id, policy: record.settings.policy });
         for (const line of describe(record, context.clock.now())) context.out(line);
         return 0;
       });
@@ -199,6 +201,7 @@ Examples:
         try {
           const updated = await registered.updateSettings(entityId, changes, name);
           context.out(`Updated SAML SP ${updated.id}.`);
+          await auditAdminAction(context, { type: 'sp.set', rp: updated.id, changed: [...Object.keys(changes), ...(name === undefined ? [] : ['name'])] });
           for (const line of describe(updated, context.clock.now())) context.out(line);
           return 0;
         } catch (error) {
@@ -249,6 +252,7 @@ Examples:
         return 1;
       }
       context.out(`Removed SAML SP ${entityId}.`);
+      await auditAdminAction(context, { type: 'sp.remove', rp: entityId });
       return 0;
     },
   },

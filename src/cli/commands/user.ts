@@ -4,6 +4,7 @@ import { LocalUserAdmin, type UserChanges } from '../../directory/local-user-adm
 import { readSecretOption } from '../read-secret.ts';
 import { Regulator } from '../../regulation/regulator.ts';
 import { SessionAdmin } from '../session-admin.ts';
+import { auditAdminAction } from '../admin-audit.ts';
 
 /** A local account that can no longer sign in keeps no session either. */
 async function endSessionsOf(context: CliContext, userId: string, reason: string): Promise<void> {
@@ -70,7 +71,13 @@ async function applyPassword(context: CliContext, users: LocalUserAdmin, name: s
     return 1;
   }
   context.out(`Password set for ${name}.`);
+  await auditAdminAction(context, { type: 'user.set-password', username: name, mustChange });
   return 0;
+}
+
+/** The names of the fields an admin command changes, for the audit log (never their values: a password change is its own event). */
+function changedFields(changes: UserChanges): string[] {
+  return Object.entries(changes).filter(([, value]) => value !== undefined).map(([field]) => field);
 }
 
 export const userCommands: CliCommand[] = [
@@ -84,6 +91,7 @@ export const userCommands: CliCommand[] = [
       const users = await admin(context);
       const record = await users.add(username(args), changes);
       context.out(`Added ${record.username} (id ${record.id}).`);
+      await auditAdminAction(context, { type: 'user.add', username: record.username, userId: record.id, changed: changedFields(changes) });
       return applyPassword(context, users, record.username, password, args.options['must-change'] === true);
     },
   },
@@ -97,6 +105,7 @@ export const userCommands: CliCommand[] = [
       const users = await admin(context);
       const record = await users.update(username(args), changes);
       context.out(`Updated ${record.username}.`);
+      await auditAdminAction(context, { type: 'user.update', username: record.username, userId: record.id, changed: changedFields(changes) });
       return applyPassword(context, users, record.username, password, args.options['must-change'] === true);
     },
   },
@@ -117,6 +126,7 @@ export const userCommands: CliCommand[] = [
     async run(args, context) {
       const record = await (await admin(context)).update(username(args), { disabled: true });
       context.out(`Disabled ${username(args)}.`);
+      await auditAdminAction(context, { type: 'user.disable', username: record.username, userId: record.id });
       await endSessionsOf(context, record.id, 'account-disabled');
       return 0;
     },
@@ -126,8 +136,9 @@ export const userCommands: CliCommand[] = [
     summary: 'enable a disabled local user',
     help: 'Usage: npm run cli -- user enable <username>',
     async run(args, context) {
-      await (await admin(context)).update(username(args), { disabled: false });
+      const record = await (await admin(context)).update(username(args), { disabled: false });
       context.out(`Enabled ${username(args)}.`);
+      await auditAdminAction(context, { type: 'user.enable', username: record.username, userId: record.id });
       return 0;
     },
   },
@@ -138,7 +149,7 @@ export const userCommands: CliCommand[] = [
     async run(args, context) {
       const store = await context.store();
       await new Regulator(store.kv, context.config.regulation, context.clock).unlock(username(args));
-      await store.audit.record({ type: 'password.unlock', outcome: 'success', username: username(args), reason: 'cli' });
+      await auditAdminAction(context, { type: 'password.unlock', username: username(args) });
       context.out(`Unlocked ${username(args)}.`);
       return 0;
     },
@@ -173,6 +184,7 @@ export const userCommands: CliCommand[] = [
       const record = await users.get(username(args));
       await users.remove(username(args));
       context.out(`Removed ${username(args)}.`);
+      await auditAdminAction(context, { type: 'user.remove', username: record.username, userId: record.id });
       await endSessionsOf(context, record.id, 'account-removed');
       return 0;
     },

@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { boot } from '../helpers/boot.ts';
+import { cliProcess } from '../helpers/cli.ts';
+
+const SECRET_KEY = randomBytes(32).toString('base64');
+const DEMO_SP = 'http://localhost:3000/saml/metadata';
+
+test('every change an administrator makes with the CLI is in the audit log: what, to which record, via the CLI, by which OS account; never a secret', async () => {
+  const app = await boot({}, { secretKey: SECRET_KEY });
+  const work = await mkdtemp(join(tmpdir(), 'stepgate-admin-audit-'));
+  const cli = async (...words: string[]) => {
+    const run = await cliProcess(app, SECRET_KEY, words);
+    assert.equal(run.code, 0, `${words.join(' ')}: ${run.err}`);
+    return run;
+  };
+  try {
+    const [password, nextPassword] = ['a-long-Passw0rd-1', 'another-long-Passw0rd-2'];
+    const [passwordFile, nextPasswordFile] = [join(work, 'first.pw'), join(work, 'next.pw')];
+    await writeFile(passwordFile, `${password}\n`);
+    await writeFile(nextPasswordFile, `${nextPassword}\n`);
+    const policyFile = join(work, 'policy.json');
+    await writeFile(policyFile, JSON.stringify({ name: 'staff-only', template: 'permit-specific-groups', parameters: { groups: ['staff'] } }));
+
+    await cli('user', 'add', 'alice', '--email', 'alice@example.org', '--group', 'staff', '--password-file', passwordFile);
+    await cli('user', 'update', 'alice', '--name', 'Alice Doe', '--remove-group', 'staff');
+    await cli('user', 'set-password', 'alice', '--password-file', nextPasswordFile, '--must-change');
+    await cli('user', 'disable', 'alice');
+    await cli('user', 'enable', 'alice');
+    await cli('user', 'unlock', 'alice');
+    await cli('policy', 'set', '--file', policyFile);
+    await cli('sp', 'add', 'metadata/sp/demo-sp.xml', '--name', 'Demo app', '--policy', 'staff-only');
+    await cli('sp', 'set', DEMO_SP, '--sign', 'both');
+    const added = await cli('client', 'add', '--name', 'Wiki', '--redirect-uri', 'https://wiki.example.org/cb');
+    const clientId = /client_id:\s+(\S+)/.exec(added.out)![1]!;
+    const firstSecret = /client_secret: (\S+)/.exec(added.out)![1]!;
+    const rotated = await cli('client', 'set', clientId, '--rotate-secret', '--scopes', 'openid email');
+    const secondSecret = /client_secret:\s+(\S+)/.exec(rotated.out)![1]!;
+    await cli('client', 'remove', clientId);
+    await cli('sp', 'remove', DEMO_SP);
+    await cli('policy', 'remove', 'staff-only');
+    await cli('user', 'remove', 'alice');
+
+    const read = await cli('audit', '--json', '--since', '1h', '--limit', '1000');
+    const events = read.out.split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const pick = ({ type, username, rp, policy, changed, secretRotated, mustChange }: Record<string, unknown>) => ({ type, username, rp, policy, changed, secretRotated, mustChange });
+    assert.deepEqual(events.map(pick), [
+      { type: 'user.add', username: 'alice', rp: undefined, policy: undefined, changed: ['email', 'addGroups'], secretRotated: undefined, mustChange: undefined },
+      { type: 'user.set-password', username: 'alice', rp: undefined, policy: undefined, changed: undefined, secretRotated: undefined, mustChange: false },
+      { type: 'user.update', username: 'alice', rp: undefined, policy: undefined, changed: ['name', 'removeGroups'], secretRotated: undefined, mustChange: undefined },
+      { type: 'user.set-password', username: 'alice', rp: undefined, policy: undefined, changed: undefined, secretRotated: undefined, mustChange: true },
+      { type: 'user.disable', username: 'alice', rp: undefined, policy: undefined, changed: undefined, secretRotated: undefined, mustChange: undefined },
+      { type: 'user.enable', username: 'alice', rp: undefined, policy: undefined, changed: undefined, secretRotated: undefined, mustChange: undefined },
+      { type: 'password.unlock', username: 'alice', rp: undefined, policy: undefined, changed: undefined, secretRotated: undefined, mustChange: undefined },
+      { type: 'policy.set', username: undefined, rp: undefined, policy: 'staff-only', changed: undefined, secretRotated: undefined, mustChange: undefined },
+      { type: 'sp.add', username: undefined, rp: DEMO_SP, policy: 'staff-only', changed: undefined, secretRotated: undefined, mustChange: undefined },
+      { type: 'sp.set', username: undefined, rp: DEMO_SP, policy: undefined, changed: ['wantAssertionsSigned', 'wantResponseSigned'], secretRotated: undefined, mustChange: undefined },
+      { type: 'client.add', username: undefined, rp: clientId, policy: undefined, changed: undefined, secretRotated: undefined, mustChange: undefined },
+      { type: 'client.set', username: undefined, rp: clientId, policy: undefined, changed: ['scopes'], secretRotated: true, mustChange: undefined },
+      { type: 'client.remove', username: undefined, rp: clientId, policy: undefined, changed: undefined, secretRotated: undefined, mustChange: undefined },
+      { type: 'sp.remove', username: undefined, rp: DEMO_SP, policy: undefined, changed: undefined, secretRotated: undefined, mustChange: undefined },
+      { type: 'policy.remove', username: undefined, rp: undefined, policy: 'staff-only', changed: undefined, secretRotated: undefined, mustChange: undefined },
+      { type: 'user.remove', username: 'alice', rp: undefined, policy: undefined, changed: undefined, secretRotated: undefined, mustChange: undefined },
+    ]);
+    for (const event of events) {
+      assert.equal(event['via'], 'cli');
+      assert.equal(event['osUser'], userInfo().username);
+      assert.equal(event['outcome'], 'success');
+    }
+    const log = await readFile(join(app.dataDir, 'audit.log'), 'utf8');
+    for (const secret of [password, nextPassword, firstSecret, secondSecret]) assert.ok(!log.includes(secret), 'no password or client secret in the audit log');
+  } finally {
+    await app.close();
+    await rm(work, { recursive: true, force: true });
+  }
+});

@@ -77,6 +77,8 @@ function auditQuery(args: ParsedArgs, now: number): AuditQuery {
  * from faking a field, and escaping keeps control characters from acting on the admin's terminal.
  */
 function token(value: unknown): string {
+  // A list of names (the fields a change touched) reads best as a,b,c.
+  if (Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' && item !== '' && !item.includes(','))) return token(value.join(','));
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   if (text !== '' && !/[\s"=\\\p{C}]/u.test(text)) return text;
   return JSON.stringify(text).replace(/[\p{C}\u2028\u2029]/gu, (char) => `\\u{${char.codePointAt(0)!.toString(16)}}`);

@@ -21,7 +21,7 @@ export async function createApp(services: Services): Promise<Express> {
   app.disable('x-powered-by');
   app.set('trust proxy', services.config.server.trustedProxies.length ? [...services.config.server.trustedProxies] : false);
   app.use(requestContext(services.logger));
-  app.use(securityHeaders);
+  app.use(securityHeaders(services.config.server.publicUrl));
   app.use('/assets', express.static(ASSETS, { fallthrough: false, index: false }));
   app.use(healthRoutes(services));
 

@@ -1,13 +1,25 @@
 import type { NextFunction, Request, Response } from 'express';
 
-/** Strict defaults for every response; pages that auto-post a form pass a script nonce through `res.locals.cspNonce`. */
-export function securityHeaders(req: Request, res: Response, next: NextFunction): void {
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('X-Frame-Options', 'DENY');
-  // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on our own form
-  // POSTs, which the CSRF check must refuse. Other sites still never see our URLs (they carry tx ids).
-  res.setHeader('Referrer-Policy', 'same-origin');
-  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-  res.setHeader('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'");
-  next();
+/** A year: browsers keep to https for this long after one visit. */
+const HSTS_MAX_AGE_SECONDS = 31_536_000;
+
+/**
+ * Strict defaults for every response; pages that auto-post a form pass a script nonce through
+ * `res.locals.cspNonce`. Served as https (publicUrl), browsers are also told never to use plain
+ * http for this host again (HSTS), so a network attacker cannot strip TLS from a later visit.
+ * Not for subdomains: other hosts of the organisation may not be on https.
+ */
+export function securityHeaders(publicUrl: string): (req: Request, res: Response, next: NextFunction) => void {
+  const hsts = publicUrl.startsWith('https:') ? `max-age=${HSTS_MAX_AGE_SECONDS}` : undefined;
+  return (_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('X-Frame-Options', 'DENY');
+    // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on our own form
+    // POSTs, which the CSRF check must refuse. Other sites still never see our URLs (they carry tx ids).
+    res.setHeader('Referrer-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'");
+    if (hsts) res.setHeader('Strict-Transport-Security', hsts);
+    next();
+  };
 }

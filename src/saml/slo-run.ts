@@ -98,8 +98,8 @@ export class SloRuns {
 
   /** Writes `next` only over `expected` (absent for a new run): of two answers racing, one wins. */
   async replace(id: string, expected: SloRun | undefined, next: SloRun): Promise<void> {
-    // Memory only: a restart loses the runs in flight, whose sessions have ended anyway.
-    const written = await this.#kv.compareAndSet(NAMESPACE, id, expected, next, { ttlSeconds: RUN_TTL_SECONDS, durable: false });
+    // Durable: a restart in the middle of a run must not leave the remaining applications untold.
+    const written = await this.#kv.compareAndSet(NAMESPACE, id, expected, next, { ttlSeconds: RUN_TTL_SECONDS });
     if (!written) throw notInProgress('logout-run-changed');
   }
 

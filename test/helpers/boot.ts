@@ -33,9 +33,10 @@ export interface Booted {
 }
 
 /** Starts Stepgate on a free loopback port with a temp data directory; `close()` stops it and removes the directory. */
-export async function boot(overrides: ConfigInput = {}, options: { clock?: Clock; dataDir?: string; secretKey?: string } = {}): Promise<Booted> {
+export async function boot(overrides: ConfigInput = {}, options: { clock?: Clock; dataDir?: string; secretKey?: string; port?: number } = {}): Promise<Booted> {
   const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // A given port: the same IdP (URLs, entityID, issuer) started again, e.g. on its data directory after a restart.
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'stepgate-test-')));
   const logs: Array<Record<string, unknown>> = [];

@@ -1,6 +1,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateRawSync } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Profile } from '@node-saml/node-saml';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
@@ -269,4 +273,34 @@ describe('SAML Single Logout propagation (front channel)', () => {
       assert.deepEqual(await runs(), []);
     });
   });
+});
+
+test('a restart in the middle of a logout run loses nothing: the next participant\'s answer goes on with the run', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-slo-restart-'));
+  const secretKey = randomBytes(32).toString('base64');
+  let app = await boot({}, { dataDir, secretKey });
+  try {
+    await addLocalUser(app.services, 'alice', PASSWORD);
+    const [spA, spB] = await Promise.all([TestSp.create(app, { name: 'restart-a', redirectSlo: true }), TestSp.create(app, { name: 'restart-b', redirectSlo: true })]);
+    const browser = new TestBrowser();
+    browser.stopAt.push('https://');
+    const page = await sendAuthnRequest(browser, spA);
+    const { profile: profileA } = await spA.validate(samlPostForm(await browser.submit(page, { username: 'alice', password: PASSWORD })).fields.SAMLResponse!);
+    assert.ok(samlPostForm(await sendAuthnRequest(browser, spB)).fields.SAMLResponse);
+    const toB = await spB.receiveLogoutRequest(await browser.get(await spA.logoutUrl(profileA!, 'a-state')));
+
+    const { port } = app;
+    await app.close();
+    app = await boot({}, { dataDir, secretKey, port });
+
+    const final = await sendToIdp(browser, await spB.logoutResponse(toB.profile, toB.relayState, { binding: toB.binding }));
+    const location = final.headers.get('location') ?? '';
+    assert.ok(location.startsWith(`${spA.sloUrl}?SAMLResponse=`), `A gets its answer after the restart: ${final.status} ${location || final.body.slice(0, 200)}`);
+    assert.equal(new URL(location).searchParams.get('RelayState'), 'a-state');
+    assert.match(redirectMessageXml(location, 'SAMLResponse'), PLAIN_SUCCESS, 'B confirmed, so plain Success');
+    assert.deepEqual(await app.services.store.kv.entries('saml-slo-run'), [], 'the finished run is gone');
+  } finally {
+    await app.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });

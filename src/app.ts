@@ -41,6 +41,6 @@ export async function createApp(services: Services): Promise<Express> {
   app.use(saml.router);
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', { detail: { path: req.path } })));
-  app.use(errorHandler);
+  app.use(errorHandler(services.config.messages.helpdesk));
   return app;
 }

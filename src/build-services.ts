@@ -44,7 +44,7 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   await checkConfiguredPolicies(config, policies);
   const mfa = buildMfa(config, store, box, clock);
   const users = new UserLookup(directory, () => clock.now());
-  const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit, policies, networks, mfa: mfa.registry, users });
+  const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit, policies, networks, mfa: mfa.registry, users, messages: config.messages });
   const keys = signingKeys(store, box, clock, config.server.publicUrl);
   await keys.ensure();
   const directoryHealth = await createDirectoryHealth(config, logger);

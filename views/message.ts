@@ -1,13 +1,17 @@
 import { html, type SafeHtml } from '../src/http/html.ts';
 import { layout } from './layout.ts';
 
-/** Errors, refusals and "signed out": a title, a plain-words message, never internals. */
-export function messagePage(options: { title: string; message: string; requestId?: string; link?: { href: string; label: string } }): SafeHtml {
+/**
+ * Errors, refusals and "signed out": a title, a plain-words message, never internals. `helpdesk`:
+ * whom to contact (messages.helpdesk), on errors and refusals.
+ */
+export function messagePage(options: { title: string; message: string; requestId?: string; link?: { href: string; label: string }; helpdesk?: string }): SafeHtml {
   return layout({
     title: options.title,
     body: html`<h1>${options.title}</h1>
 <p role="alert">${options.message}</p>
 ${options.link ? html`<p><a href="${options.link.href}">${options.link.label}</a></p>` : ''}
+${options.helpdesk ? html`<p class="helpdesk">${options.helpdesk}</p>` : ''}
 ${options.requestId ? html`<p class="reference">Reference: <code>${options.requestId}</code></p>` : ''}`,
   });
 }

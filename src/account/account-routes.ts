@@ -53,7 +53,7 @@ export function accountRoutes(services: Services): Router {
   });
 
   interaction.registerFinisher(ACCOUNT_FINISHER, async (_req, res, { result }) => {
-    if (!result.ok) return sendPage(res, messagePage({ title: 'Access denied', message: result.message }), 403);
+    if (!result.ok) return sendPage(res, messagePage({ title: 'Access denied', message: result.message, helpdesk: services.config.messages.helpdesk }), 403);
     const session = await sessions.byId(result.sessionId);
     if (!session) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'session-ended' } });
     await access.grant(session);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ldapDirectorySchema } from '../directory/ldap-config.ts';
 import { parseCidr } from '../policy/networks.ts';
+import { userMessagesSchema } from './user-messages.ts';
 
 const cidr = z.string().refine((value) => /^[0-9a-fA-F:.]+\/\d{1,3}$/.test(value), 'must be a CIDR like 10.0.0.0/8 or ::1/128');
 
@@ -102,6 +103,7 @@ export const configSchema = z.object({
       account: z.string().min(1).default('require-mfa-if-enrolled'),
     })
     .default({ default: 'permit-everyone', account: 'require-mfa-if-enrolled' }),
+  messages: userMessagesSchema,
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
 });
 

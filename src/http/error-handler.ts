@@ -10,8 +10,13 @@ const TITLES: Partial<Record<AppError['code'], string>> = {
   ACCESS_DENIED: 'Access denied',
 };
 
-/** Turns anything thrown into an AppError, logs it once, and answers without internals. */
-export function errorHandler(error: unknown, req: Request, res: Response, _next: NextFunction): void {
+/** Turns anything thrown into an AppError, logs it once, and answers without internals (and, given, whom to contact). */
+export function errorHandler(helpdesk: string | undefined): (error: unknown, req: Request, res: Response, next: NextFunction) => void {
+  // Four parameters: that is how Express tells an error handler from other middleware.
+  return (error, req, res, _next) => handleError(error, req, res, helpdesk);
+}
+
+function handleError(error: unknown, req: Request, res: Response, helpdesk: string | undefined): void {
   const appError = fromHttpError(error) ?? toAppError(error);
   const log = req.log ?? console;
   const entry = { code: appError.code, status: appError.status, detail: appError.detail, path: req.path, ip: req.clientIp, err: appError.status >= 500 ? (appError.cause ?? error) : undefined };
@@ -22,7 +27,7 @@ export function errorHandler(error: unknown, req: Request, res: Response, _next:
     res.status(appError.status).json({ error: appError.code, message: appError.userMessage, requestId: req.requestId });
     return;
   }
-  sendPage(res, messagePage({ title: TITLES[appError.code] ?? 'Something went wrong', message: appError.userMessage, requestId: req.requestId }), appError.status);
+  sendPage(res, messagePage({ title: TITLES[appError.code] ?? 'Something went wrong', message: appError.userMessage, requestId: req.requestId, helpdesk }), appError.status);
 }
 
 /** body-parser and friends throw errors with a `type` and `status`; map the ones users can cause. */

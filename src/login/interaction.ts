@@ -10,6 +10,7 @@ import type { PolicyStore } from '../policy/policy-store.ts';
 import type { TrustedNetworks } from '../policy/networks.ts';
 import type { MfaRegistry } from '../mfa/registry.ts';
 import type { UserLookup } from '../directory/user-lookup.ts';
+import type { UserMessages } from '../config/user-messages.ts';
 import { AppError } from '../core/errors.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import { nextStep, type FlowFacts, type FlowStep } from './flow.ts';
@@ -27,6 +28,8 @@ export interface InteractionDeps {
   networks: TrustedNetworks;
   mfa: MfaRegistry;
   users: UserLookup;
+  /** The administrator's texts for the sign-in pages. */
+  messages: UserMessages;
 }
 
 /** A sign-in that has its result, handed to the protocol adapter that asked for it. */

@@ -32,6 +32,6 @@ export async function showStep(req: Request, res: Response, interaction: LoginIn
       return showMfaEnroll(req, res, interaction, await interaction.bindMfa(tx, session!), session!, firstMethod(interaction, step.methods));
     case 'denied':
       await audit.record({ type: 'login.policy', outcome: 'failure', rp: tx.request.rpId, userId: session?.user.id, username: session?.user.username, ip: req.clientIp, requestId: req.requestId, policy: step.policy, rule: step.rule, reason: step.message });
-      return sendPage(res, messagePage({ title: 'Access denied', message: step.message, link: { href: stepUrl(tx, '/back'), label: `Back to ${tx.request.rpName}` } }), 403);
+      return sendPage(res, messagePage({ title: 'Access denied', message: step.message, link: { href: stepUrl(tx, '/back'), label: `Back to ${tx.request.rpName}` }, helpdesk: interaction.deps.messages.helpdesk }), 403);
   }
 }

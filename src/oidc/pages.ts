@@ -18,12 +18,14 @@ function requestId(ctx: KoaContextWithOIDC): string | undefined {
   return (ctx.req as Request).requestId;
 }
 
-/** Errors that cannot be sent back to the application (no trusted redirect_uri), in plain words. */
-export async function renderError(ctx: KoaContextWithOIDC, out: ErrorOut, error: Error): Promise<void> {
-  const { title, message } = describe(out, error);
-  // A server error's description says nothing useful to anyone; its details are in the log.
-  const description = out.error === 'server_error' ? undefined : out.error_description;
-  send(ctx, oidcErrorPage({ title, message, error: out.error, description, requestId: requestId(ctx) }));
+/** Errors that cannot be sent back to the application (no trusted redirect_uri), in plain words, and whom to contact. */
+export function errorRenderer(helpdesk: string | undefined): (ctx: KoaContextWithOIDC, out: ErrorOut, error: Error) => Promise<void> {
+  return async (ctx, out, error) => {
+    const { title, message } = describe(out, error);
+    // A server error's description says nothing useful to anyone; its details are in the log.
+    const description = out.error === 'server_error' ? undefined : out.error_description;
+    send(ctx, oidcErrorPage({ title, message, error: out.error, description, requestId: requestId(ctx), helpdesk }));
+  };
 }
 
 function describe(out: ErrorOut, error: Error): { title: string; message: string } {

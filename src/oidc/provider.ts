@@ -15,7 +15,7 @@ import { loadOrCreateGrant } from './grants.ts';
 import { stepgatePolicy } from './interaction-policy.ts';
 import { PASSIVE_SSO_HOOK, passiveSso } from './passive-sso.ts';
 import { CookieSigner } from './cookie-signer.ts';
-import { logoutSource, postLogoutSuccessSource, renderError } from './pages.ts';
+import { errorRenderer, logoutSource, postLogoutSuccessSource } from './pages.ts';
 import { logoutTokenFetch } from './backchannel-logout.ts';
 
 /** Every endpoint lives under /oidc/; only discovery stays at the issuer's well-known path. */
@@ -104,7 +104,7 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
       backchannelLogout: { enabled: true },
     },
     fetch: logoutTokenFetch,
-    renderError,
+    renderError: errorRenderer(config.messages.helpdesk),
     routes: ROUTES,
     cookies: {
       keys: deps.cookieSigner as unknown as string[],

@@ -2,11 +2,13 @@ import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
 import { csrfField, errorBox, field } from '../partials/form.ts';
 
-export function passwordPage(options: { action: string; csrf: string; rpName: string; username?: string; error?: string }): SafeHtml {
+/** `hint`: the administrator's sign-in hint (messages.signInHint), already filled in. */
+export function passwordPage(options: { action: string; csrf: string; rpName: string; username?: string; error?: string; hint?: string }): SafeHtml {
   return layout({
     title: 'Sign in',
     body: html`<h1>Sign in</h1>
 <p>to continue to <strong>${options.rpName}</strong></p>
+${options.hint ? html`<p class="hint">${options.hint}</p>` : ''}
 ${errorBox(options.error)}
 <form method="post" action="${options.action}">
 ${csrfField(options.csrf)}

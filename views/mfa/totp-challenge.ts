@@ -11,6 +11,8 @@ export interface TotpChallengeOptions {
   locked?: string;
   backupCodesLeft: number;
   error?: string;
+  /** The administrator's text (messages.totpPrompt), already filled in, instead of the standard sentence. */
+  prompt?: string;
 }
 
 export function totpChallengePage(options: TotpChallengeOptions): SafeHtml {
@@ -18,7 +20,7 @@ export function totpChallengePage(options: TotpChallengeOptions): SafeHtml {
   return layout({
     title: 'Enter your code',
     body: html`<h1>Enter your code</h1>
-<p><strong>${options.rpName}</strong> asks for a second step: the ${options.digits}-digit code from your authenticator app.</p>
+${options.prompt ? html`<p>${options.prompt}</p>` : html`<p><strong>${options.rpName}</strong> asks for a second step: the ${options.digits}-digit code from your authenticator app.</p>`}
 ${errorBox(options.locked ?? options.error)}
 ${options.locked
   ? ''

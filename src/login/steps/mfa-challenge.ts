@@ -8,6 +8,7 @@ import { sendPage } from '../../http/render.ts';
 import { totpChallengePage } from '../../../views/mfa/totp-challenge.ts';
 import { codeProblemMessage, lockMessage } from '../../../views/mfa/messages.ts';
 import { mfaAnswerContext } from './mfa-guard.ts';
+import { fillMessage } from '../../config/user-messages.ts';
 
 const STATUS = { invalid: 401, replayed: 401, malformed: 400, locked: 429 } as const;
 
@@ -15,7 +16,7 @@ type Problem = Exclude<keyof typeof STATUS, 'locked'>;
 
 /** The code page; while the method is locked it says until when instead of showing the form. */
 export async function showMfaChallenge(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, session: SsoSession, method: MfaMethod, problem?: Problem): Promise<void> {
-  const { csrf, clock } = interaction.deps;
+  const { csrf, clock, messages } = interaction.deps;
   const view = await method.startChallenge({ user: session.user, ip: req.clientIp });
   const digits = view.digits ?? 6;
   const locked = view.lockedUntil !== undefined ? lockMessage(view.lockedUntil, clock.now()) : undefined;
@@ -27,6 +28,7 @@ export async function showMfaChallenge(req: Request, res: Response, interaction:
     locked,
     backupCodesLeft: view.backupCodesLeft ?? 0,
     error: problem && codeProblemMessage(problem, digits, { backupCodesAccepted: true }),
+    prompt: messages.totpPrompt && fillMessage(messages.totpPrompt, { username: session.user.name ?? session.user.username, app: tx.request.rpName }),
   });
   sendPage(res, page, locked ? STATUS.locked : problem ? STATUS[problem] : 200);
 }

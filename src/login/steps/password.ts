@@ -8,6 +8,7 @@ import { AppError, ERROR_CATALOGUE } from '../../core/errors.ts';
 import { sendPage } from '../../http/render.ts';
 import { passwordPage } from '../../../views/login/password.ts';
 import { ACCOUNT_STATE_ERRORS, PASSWORD_CHANGE_NOT_ALLOWED } from '../account-messages.ts';
+import { fillMessage } from '../../config/user-messages.ts';
 
 const MAX_USERNAME_LENGTH = 256;
 const MAX_PASSWORD_LENGTH = 1024;
@@ -19,7 +20,9 @@ export interface PasswordStepDeps {
 }
 
 export function showPassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, options: { error?: string; username?: string; status?: number } = {}): void {
-  const page = passwordPage({ action: stepUrl(tx, '/password'), csrf: interaction.deps.csrf.token(req, res), rpName: tx.request.rpName, username: options.username ?? tx.request.loginHint, error: options.error });
+  const { signInHint } = interaction.deps.messages;
+  const hint = signInHint && fillMessage(signInHint, { app: tx.request.rpName });
+  const page = passwordPage({ action: stepUrl(tx, '/password'), csrf: interaction.deps.csrf.token(req, res), rpName: tx.request.rpName, username: options.username ?? tx.request.loginHint, error: options.error, hint });
   sendPage(res, page, options.status ?? 200);
 }
 

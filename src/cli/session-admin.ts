@@ -2,6 +2,8 @@ import type { CliContext } from './command.ts';
 import type { SsoSession } from '../session/sso-session.ts';
 import { SessionService } from '../session/session-service.ts';
 import { AdminLogouts } from '../session/admin-logouts.ts';
+import { oidcClientsOf } from '../oidc/session-clients.ts';
+import type { KeyValue } from '../store/store.ts';
 import { CookieJar } from '../http/cookies.ts';
 import { auditAdminAction } from './admin-audit.ts';
 
@@ -13,9 +15,11 @@ export class SessionAdmin {
   readonly #context: CliContext;
   readonly #sessions: SessionService;
   readonly #logouts: AdminLogouts;
+  readonly #kvOf: KeyValue;
 
-  private constructor(context: CliContext, sessions: SessionService, logouts: AdminLogouts) {
+  private constructor(context: CliContext, kv: KeyValue, sessions: SessionService, logouts: AdminLogouts) {
     this.#context = context;
+    this.#kvOf = kv;
     this.#sessions = sessions;
     this.#logouts = logouts;
   }
@@ -24,7 +28,12 @@ export class SessionAdmin {
     const { config, clock } = context;
     const { kv } = await context.store();
     const sessions = new SessionService(kv, config.session, clock, new CookieJar(config.server.publicUrl));
-    return new SessionAdmin(context, sessions, new AdminLogouts(kv, sessions));
+    return new SessionAdmin(context, kv, sessions, new AdminLogouts(kv, sessions));
+  }
+
+  /** The OIDC clients the session signed in to (SAML ones are its participants). */
+  oidcClients(session: SsoSession): Promise<string[]> {
+    return oidcClientsOf(this.#kvOf, this.#context.clock, this.#sessions, session.id);
   }
 
   handle(session: SsoSession): string {

@@ -119,7 +119,9 @@ describe('administrators end SSO sessions with the CLI', () => {
     const alices = await cli(app, 'session', 'list', '--user', 'ALICE');
     const lines = alices.out.split('\n');
     assert.equal(lines.length, 2);
-    assert.match(lines[0]!, /^[A-Za-z0-9_-]{12}  alice  signed in \d{4}-\d\d-\d\d \d\d:\d\d  last seen .*  factors pwd  saml https:\/\/wiki\.sp\.test\/metadata$/);
+    const date = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d`;
+    assert.match(lines[0]!, new RegExp(String.raw`^[A-Za-z0-9_-]{12}  alice  signed in ${date}  last seen ${date}  factors pwd  saml https://wiki\.sp\.test/metadata  oidc ${rp.client.id}$`), 'the laptop: SAML and OIDC');
+    assert.match(lines[1]!, new RegExp(`  factors pwd  oidc ${rp.client.id}$`), 'the phone: OIDC only');
     const laptopHandle = lines[0]!.slice(0, 12);
 
     const ended = await cli(app, 'session', 'end', laptopHandle);

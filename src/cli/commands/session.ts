@@ -5,33 +5,36 @@ import type { SsoSession } from '../../session/sso-session.ts';
 
 const time = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
-function describe(admin: SessionAdmin, session: SsoSession): string {
+async function describe(admin: SessionAdmin, session: SsoSession): Promise<string> {
   const factors = session.factors.map((factor) => factor.method).join(',');
-  const apps = session.participants.filter((p) => p.protocol === 'saml').map((p) => p.rpId);
+  const samlApps = session.participants.filter((p) => p.protocol === 'saml').map((p) => p.rpId);
+  const oidcClients = await admin.oidcClients(session);
   return [
     admin.handle(session),
     session.user.username,
     `signed in ${time(session.authTime)}`,
     `last seen ${time(session.lastSeenAt)}`,
     `factors ${factors || '-'}`,
-    ...(apps.length ? [`saml ${apps.join(' ')}`] : []),
+    ...(samlApps.length ? [`saml ${samlApps.join(' ')}`] : []),
+    ...(oidcClients.length ? [`oidc ${oidcClients.join(' ')}`] : []),
   ].join('  ');
 }
 
 export const sessionCommands: CliCommand[] = [
   {
     name: 'session list',
-    summary: 'list live SSO sessions (all, or one user\'s): handle, user, sign-in, last seen, factors, SAML apps',
+    summary: 'list live SSO sessions (all, or one user\'s): handle, user, sign-in, last seen, factors, applications',
     help: `Usage: npm run cli -- session list [--user <username or user id>]
 
 One line per live SSO session, oldest sign-in first. The handle names a session for "session end";
 it is derived from the session with the secret key (the session's own id is the browser's cookie
-and is never shown). OIDC clients are not listed: their sign-ins ride on the same session.`,
+and is never shown). Applications: the SAML SPs (entityIDs) and OIDC clients (client_ids) the session
+signed in to.`,
     async run(args, context) {
       const admin = await SessionAdmin.open(context);
       const sessions = await admin.list(stringOption(args, 'user'));
       if (sessions.length === 0) context.err('no live sessions');
-      for (const session of sessions) context.out(describe(admin, session));
+      for (const session of sessions) context.out(await describe(admin, session));
       return 0;
     },
   },

@@ -37,6 +37,13 @@ async function main(): Promise<void> {
     await services.store.close();
     process.exit(0);
   };
+  // logrotate's postrotate: `kill -HUP <pid>`; audit.log is then a new file, the rotated one keeps every earlier line.
+  process.on('SIGHUP', () => {
+    services.store.reopenLogs().then(
+      () => logger.info({ event: 'store.logs-reopened' }, 'audit log reopened after rotation'),
+      (error) => logger.error({ err: error }, 'audit log could not be reopened; events go on to the rotated file'),
+    );
+  });
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 }

@@ -96,7 +96,7 @@ function collecting(store: Store): { store: Store; collected: Map<string, Map<st
   const putAll = async (writes: readonly CollectionWrite[]) => {
     for (const { collection: name, item } of writes) await collection(name).put(item);
   };
-  return { store: { collection, putAll, kv: store.kv, audit: store.audit, startupCheck: () => store.startupCheck(), close: () => store.close() }, collected };
+  return { store: { collection, putAll, kv: store.kv, audit: store.audit, startupCheck: () => store.startupCheck(), reopenLogs: () => store.reopenLogs(), close: () => store.close() }, collected };
 }
 
 async function inBatches<T>(count: number, size: number, run: (index: number) => Promise<T>): Promise<T[]> {

@@ -139,6 +139,23 @@ export class AppendFile {
     }
   }
 
+  /**
+   * After log rotation moved the file away: later appends go to a new file at the path. Lines
+   * already being written finish in the moved file, so none is lost between the two.
+   */
+  async reopen(): Promise<void> {
+    this.#swapping = true;
+    try {
+      while (this.#writing) await this.#writing;
+      const moved = this.#handle;
+      this.#handle = await open(this.path, 'a');
+      await moved?.close();
+    } finally {
+      this.#swapping = false;
+      this.#kick();
+    }
+  }
+
   async close(): Promise<void> {
     while (this.#writing) await this.#writing;
     await this.#handle?.close();

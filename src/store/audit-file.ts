@@ -75,6 +75,11 @@ export class FileAuditLog implements AuditLog {
     return this.#file.close();
   }
 
+  /** After the administrator's log rotation renamed the file (SIGHUP): a new audit.log from here on. */
+  reopen(): Promise<void> {
+    return this.#file.reopen();
+  }
+
   record(event: AuditEvent): Promise<void> {
     return this.#file.append(JSON.stringify({ at: new Date(this.#clock.now()).toISOString(), ...event }));
   }

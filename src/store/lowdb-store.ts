@@ -47,6 +47,10 @@ export class LowdbStore implements Store {
     await this.collection('health').list();
   }
 
+  reopenLogs(): Promise<void> {
+    return this.audit.reopen();
+  }
+
   async close(): Promise<void> {
     await this.kv.close();
     await this.audit.close();

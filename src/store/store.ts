@@ -16,6 +16,8 @@ export interface Store {
   readonly kv: KeyValue;
   readonly audit: AuditLog;
   startupCheck(): Promise<void>;
+  /** The administrator rotated the log files (SIGHUP): write to new ones at their paths. A store without files does nothing. */
+  reopenLogs(): Promise<void>;
   close(): Promise<void>;
 }
 

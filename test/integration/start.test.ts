@@ -1,7 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { TestBrowser } from '../helpers/browser.ts';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,3 +94,37 @@ describe('npm start on embedded defaults', () => {
     }
   });
 });
+
+test('SIGHUP after log rotation: audit.log starts anew and the rotated file keeps every earlier event', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-rotate-'));
+  try {
+    const port = await freePort();
+    const { child } = await start(dataDir, port);
+    const base = `http://localhost:${port}`;
+    const auditLog = join(dataDir, 'audit.log');
+    const lines = async (path: string) => (await readFile(path, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string });
+    /** One audited event: a wrong bootstrap secret. */
+    const wrongSecret = async () => {
+      const browser = new TestBrowser();
+      const page = await browser.get(`${base}/admin/bootstrap`);
+      const password = 'Correct-horse-battery-42';
+      assert.equal((await browser.submit(page, { secret: 'not-the-secret', username: 'operator', password, confirmPassword: password })).status, 403);
+    };
+    try {
+      await wrongSecret();
+      await rename(auditLog, `${auditLog}.1`);
+      child.kill('SIGHUP');
+      // The reopen creates the new file before anything is written to it.
+      for (let waited = 0; !(await stat(auditLog).catch(() => undefined)) && waited < 100; waited++) await new Promise((resolve) => setTimeout(resolve, 50));
+      await wrongSecret();
+      assert.deepEqual((await lines(`${auditLog}.1`)).map((event) => event.type), ['admin.bootstrap'], 'the rotated file keeps the earlier event');
+      assert.deepEqual((await lines(auditLog)).map((event) => event.type), ['admin.bootstrap'], 'the later one is in the new audit.log');
+      assert.equal(child.exitCode, null, 'SIGHUP does not stop the server');
+    } finally {
+      await stop(child);
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileAuditLog } from '../../src/store/audit-file.ts';
@@ -179,4 +179,22 @@ describe('FileAuditLog.query on damaged or absent files', () => {
     assert.deepEqual(filtered.events.map((event) => event.n), lines.map((_, index) => index).filter((index) => index >= 50_000 && index % 10 === 0 && index % 7 === 3));
     assert.deepEqual(filtered.skipped, 0);
   });
+});
+
+test('rotation with copytruncate: after the file is copied and emptied, new events start it again, with no gap or stale bytes', async () => {
+  const { log, path } = await freshLog('rotated');
+  try {
+    await log.record(EVENTS[0]!);
+    await log.record(EVENTS[1]!);
+    await writeFile(`${path}.1`, await readFile(path));
+    await truncate(path, 0);
+    await log.record(EVENTS[2]!);
+    const text = await readFile(path, 'utf8');
+    assert.equal(text.split('\n').filter(Boolean).length, 1);
+    assert.ok(!text.includes('\0'), 'appends go to the new end, not to the old offset');
+    assert.deepEqual((await log.query({})).events.map((event) => event.requestId), ['r3']);
+    assert.deepEqual((await log.query({})).skipped, 0);
+  } finally {
+    await log.close();
+  }
 });

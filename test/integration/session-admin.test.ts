@@ -57,7 +57,7 @@ function cli(app: Booted, ...words: string[]): Promise<CliRun> {
 }
 
 async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
-  for (let attempt = 0; attempt < 100; attempt++) {
+  for (let attempt = 0; attempt < 300; attempt++) {
     const value = await read();
     if (ok(value)) return value;
     await sleep(50);

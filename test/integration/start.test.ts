@@ -115,7 +115,7 @@ test('SIGHUP after log rotation: audit.log starts anew and the rotated file keep
       await rename(auditLog, `${auditLog}.1`);
       child.kill('SIGHUP');
       // The reopen creates the new file before anything is written to it.
-      for (let waited = 0; !(await stat(auditLog).catch(() => undefined)) && waited < 100; waited++) await new Promise((resolve) => setTimeout(resolve, 50));
+      for (let waited = 0; !(await stat(auditLog).catch(() => undefined)) && waited < 300; waited++) await new Promise((resolve) => setTimeout(resolve, 50));
       await wrongSecret();
       assert.deepEqual((await lines(`${auditLog}.1`)).map((event) => event.type), ['admin.bootstrap'], 'the rotated file keeps the earlier event');
       assert.deepEqual((await lines(auditLog)).map((event) => event.type), ['admin.bootstrap'], 'the later one is in the new audit.log');

@@ -48,21 +48,20 @@ export class SessionAdmin {
   }
 
   /**
-   * Ends the sessions (the running server refuses them within a second) and has the server tell
-   * their OIDC clients (back-channel logout). Each one ended is audited.
+   * Has the server end the sessions (within about two seconds; when it is down, as it starts) and
+   * tell their OIDC clients (back-channel logout). Each one is audited.
    */
-  async end(sessions: readonly SsoSession[], reason: string): Promise<SsoSession[]> {
-    const ended = await this.#logouts.end(sessions);
-    for (const session of ended) {
+  async end(sessions: readonly SsoSession[], reason: string): Promise<void> {
+    await this.#logouts.end(sessions);
+    for (const session of sessions) {
       await auditAdminAction(this.#context, { type: 'session.ended', outcome: 'info', reason, userId: session.user.id, username: session.user.username, session: this.handle(session) });
     }
-    return ended;
   }
 
   /** What the admin should know about the applications of sessions just ended. */
   static afterEnd(ended: readonly SsoSession[]): string[] {
     const samlApps = [...new Set(ended.flatMap((session) => session.participants.filter((p) => p.protocol === 'saml').map((p) => p.rpId)))];
-    const lines = ['OIDC clients with a back-channel logout URI are told by the running server within seconds; their refresh tokens tied to these sessions stop working now.'];
+    const lines = ['The running server ends them within seconds: their browsers must sign in again, their refresh tokens stop working, and OIDC clients with a back-channel logout URI are told.'];
     if (samlApps.length > 0) {
       lines.push(`Not told (SAML logout needs the user's browser); their own sessions last until they expire: ${samlApps.join(', ')}`);
     }

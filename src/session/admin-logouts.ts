@@ -10,11 +10,12 @@ const NOTICE_TTL_SECONDS = 86_400;
 const POLL_MS = 1_000;
 
 /**
- * Logouts an administrator makes with the CLI. The CLI cannot tell the applications itself (the
- * server holds the protocols' clients and keys), so it ends the sessions in the shared store and
- * leaves a notice per session; the running server takes each notice once and tells the session's
- * applications as a sign-out would (SessionService's logout listeners). A notice waits for a server
- * that is down.
+ * Logouts an administrator makes with the CLI. The CLI leaves a notice per session; the running
+ * server takes each notice once, ends the session and tells its applications as a sign-out would
+ * (SessionService's logout listeners: the CLI has neither the protocols' clients nor their keys).
+ * The server, not the CLI, removes the session: it is the only writer of sessions, so a request
+ * that touches the session in the same moment can never write it back after the removal (the
+ * journal replays writes in file order at the next start). A notice waits for a server that is down.
  */
 export class AdminLogouts {
   readonly #kv: KeyValue;
@@ -27,23 +28,16 @@ export class AdminLogouts {
     this.#sessions = sessions;
   }
 
-  /**
-   * The CLI: ends these sessions now and leaves their notices. The notice is written before the
-   * session is removed, so a removed session never lacks one. Returns the sessions that were still there.
-   */
-  async end(sessions: readonly SsoSession[]): Promise<SsoSession[]> {
-    const ended: SsoSession[] = [];
-    for (const session of sessions) {
-      await this.#kv.set(NAMESPACE, session.id, session, { ttlSeconds: NOTICE_TTL_SECONDS });
-      if (await this.#sessions.take(session.id)) ended.push(session);
-      else await this.#kv.delete(NAMESPACE, session.id);
-    }
-    return ended;
+  /** The CLI: asks the server to end these sessions (within about two seconds: it reads the CLI's lines twice a second). */
+  async end(sessions: readonly SsoSession[]): Promise<void> {
+    for (const session of sessions) await this.#kv.set(NAMESPACE, session.id, session, { ttlSeconds: NOTICE_TTL_SECONDS });
   }
 
-  /** The server: delivers notices about once a second. */
+  /** The server: delivers the notices left while it was down at once, then about once a second. */
   start(logger: Logger): void {
-    this.#timer ??= setInterval(() => void this.deliver({ log: logger }), POLL_MS);
+    if (this.#timer) return;
+    void this.deliver({ log: logger });
+    this.#timer = setInterval(() => void this.deliver({ log: logger }), POLL_MS);
     this.#timer.unref();
   }
 
@@ -59,10 +53,11 @@ export class AdminLogouts {
     let delivered = 0;
     try {
       for (const [id] of await this.#kv.entries<SsoSession>(NAMESPACE)) {
-        const ended = await this.#kv.consume<SsoSession>(NAMESPACE, id);
+        const notice = await this.#kv.consume<SsoSession>(NAMESPACE, id);
+        if (!notice) continue;
+        // Gone already when the user signed out meanwhile: then its applications were told then.
+        const ended = await this.#sessions.take(id);
         if (!ended) continue;
-        // Already gone unless the CLI's removal has not reached this process yet.
-        await this.#sessions.take(id);
         await this.#sessions.announceLogout(ended, context);
         delivered++;
       }

@@ -200,3 +200,29 @@ test('sessions ended while the server is down: their clients are told when it st
     await rm(dataDir, { recursive: true, force: true });
   }
 });
+
+test('a session in use at the moment it is ended stays ended after a restart (the server alone removes sessions)', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-test-'));
+  let app = await boot({}, { secretKey: SECRET_KEY, dataDir });
+  try {
+    await addLocalUser(app.services, 'alice', PASSWORD);
+    const [wiki, intranet] = await Promise.all([TestSp.create(app, { name: 'wiki' }), TestSp.create(app, { name: 'intranet' })]);
+    const browser = rpBrowser();
+    await samlSignIn(browser, wiki, 'alice');
+
+    const ended = await cli(app, 'session', 'end', '--user', 'alice');
+    assert.equal(ended.code, 0, ended.err);
+    // At once, before the server has read the CLI's notice: this reuse writes the session (a new participant).
+    assert.ok(samlPostForm(await sendAuthnRequest(browser, intranet)).fields.SAMLResponse);
+    await until(() => app.services.store.kv.count('sso-session'), (count) => count === 0, 'the server to end the session');
+
+    const { port } = app;
+    await app.close();
+    app = await boot({}, { secretKey: SECRET_KEY, dataDir, port });
+    assert.equal(await app.services.store.kv.count('sso-session'), 0, 'not written back by the reuse');
+    assert.ok(isPasswordPage(await sendAuthnRequest(browser, wiki)));
+  } finally {
+    await app.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

@@ -43,9 +43,9 @@ signed in to.`,
     summary: 'end SSO sessions now: one (by handle), a user\'s, or all (a stolen laptop, an incident)',
     help: `Usage: npm run cli -- session end <handle> | --user <username or user id> | --all
 
-Each session ends within a second: the next request of its browser gets the password page, and OIDC
-refresh tokens tied to it stop working. The running server tells the session's OIDC clients that
-have a back-channel logout URI within seconds. SAML service providers cannot be told without the
+The running server ends each session within about two seconds (a server that is down does so as it
+starts): the next request of its browser gets the password page, and OIDC refresh tokens tied to it
+stop working; the session's OIDC clients that have a back-channel logout URI are told. SAML service providers cannot be told without the
 user's browser; their own sessions last until they expire. Each ended session is audited
 (session.ended, reason administrator). Exit 1 when nothing matched.`,
     async run(args, context) {
@@ -62,9 +62,9 @@ user's browser; their own sessions last until they expire. Each ended session is
         context.err(handle !== undefined ? `no live session has the handle ${handle}` : user !== undefined ? `${user} has no live session` : 'no live sessions');
         return 1;
       }
-      const ended = await admin.end(chosen, 'administrator');
-      context.out(`Ended ${ended.length} session${ended.length === 1 ? '' : 's'}${user !== undefined ? ` of ${user}` : ''}.`);
-      for (const line of SessionAdmin.afterEnd(ended)) context.out(line);
+      await admin.end(chosen, 'administrator');
+      context.out(`Ended ${chosen.length} session${chosen.length === 1 ? '' : 's'}${user !== undefined ? ` of ${user}` : ''}.`);
+      for (const line of SessionAdmin.afterEnd(chosen)) context.out(line);
       return 0;
     },
   },

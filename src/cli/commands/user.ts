@@ -9,8 +9,9 @@ import { auditAdminAction } from '../admin-audit.ts';
 /** A local account that can no longer sign in keeps no session either. */
 async function endSessionsOf(context: CliContext, userId: string, reason: string): Promise<void> {
   const sessions = await SessionAdmin.open(context);
-  const ended = await sessions.end(await sessions.list(userId), reason);
+  const ended = await sessions.list(userId);
   if (ended.length === 0) return;
+  await sessions.end(ended, reason);
   context.out(`Ended ${ended.length} SSO session${ended.length === 1 ? '' : 's'}.`);
   for (const line of SessionAdmin.afterEnd(ended)) context.out(line);
 }

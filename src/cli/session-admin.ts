@@ -15,11 +15,11 @@ export class SessionAdmin {
   readonly #context: CliContext;
   readonly #sessions: SessionService;
   readonly #logouts: AdminLogouts;
-  readonly #kvOf: KeyValue;
+  readonly #kv: KeyValue;
 
   private constructor(context: CliContext, kv: KeyValue, sessions: SessionService, logouts: AdminLogouts) {
     this.#context = context;
-    this.#kvOf = kv;
+    this.#kv = kv;
     this.#sessions = sessions;
     this.#logouts = logouts;
   }
@@ -33,7 +33,7 @@ export class SessionAdmin {
 
   /** The OIDC clients the session signed in to (SAML ones are its participants). */
   oidcClients(session: SsoSession): Promise<string[]> {
-    return oidcClientsOf(this.#kvOf, this.#context.clock, this.#sessions, session.id);
+    return oidcClientsOf(this.#kv, this.#context.clock, this.#sessions, session.id);
   }
 
   handle(session: SsoSession): string {

@@ -66,7 +66,7 @@ export class SessionService {
     const session = await this.#kv.get<SsoSession>(NAMESPACE, id);
     if (!session) return undefined;
     const now = this.#clock.now();
-    if (now - session.lastSeenAt > this.#idleMs || now - session.createdAt > this.#absoluteMs) {
+    if (this.#expired(session, now)) {
       await this.#kv.delete(NAMESPACE, id);
       return undefined;
     }
@@ -125,7 +125,12 @@ export class SessionService {
   /** Every live session (administration: `session list`, `session end`); not for the sign-in path. */
   async live(): Promise<SsoSession[]> {
     const now = this.#clock.now();
-    return (await this.#kv.entries<SsoSession>(NAMESPACE)).map(([, session]) => session).filter((session) => now - session.lastSeenAt <= this.#idleMs && now - session.createdAt <= this.#absoluteMs);
+    return (await this.#kv.entries<SsoSession>(NAMESPACE)).map(([, session]) => session).filter((session) => !this.#expired(session, now));
+  }
+
+  /** Idle too long, or past its absolute lifetime. */
+  #expired(session: SsoSession, now: number): boolean {
+    return now - session.lastSeenAt > this.#idleMs || now - session.createdAt > this.#absoluteMs;
   }
 
   async #remove(req: Request, res: Response): Promise<SsoSession | undefined> {
@@ -155,11 +160,6 @@ export class SessionService {
     const updated = { ...session, user };
     await this.#save(updated);
     return updated;
-  }
-
-  /** Removes a session without telling anyone, as its timeout does. */
-  async endById(id: string): Promise<void> {
-    await this.#kv.delete(NAMESPACE, id);
   }
 
   async #save(session: SsoSession): Promise<void> {

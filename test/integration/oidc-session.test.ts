@@ -145,6 +145,6 @@ test('a session-bound refresh token keeps working while the SSO session lives an
   const rotated = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
   // Ending the Stepgate session server-side (as its idle timeout does) is enough; no browser involved.
   const [ssoId] = [...(await links())].filter(([uid]) => !linked.has(uid)).map(([, id]) => id);
-  await app.services.sessions.endById(ssoId!);
+  await app.services.sessions.take(ssoId!);
   await assert.rejects(oidc.refreshTokenGrant(rp.config, rotated.refresh_token!), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
 });

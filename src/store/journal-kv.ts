@@ -62,6 +62,9 @@ function parseFirstFormat(raw: string): ParsedLine {
   return line.o === 's' ? { set: true, ...base, entry: { json: line.v!, expiresAt: line.e, durable: true } } : { set: false, ...base };
 }
 
+/** `start`: every line, at open. `tail`: other processes' lines, while running. `swap`: other processes' lines, at a compaction's swap. */
+type ReplayMode = 'start' | 'tail' | 'swap';
+
 export interface JournalOptions {
   /** The server owns the journal and compacts it; a short-lived CLI process must not. */
   owner: boolean;
@@ -104,7 +107,7 @@ export class JournalKeyValue implements KeyValue {
     let tornTail = false;
     if (existsSync(this.#journal.path)) {
       const { size } = await stat(this.#journal.path);
-      this.#readOffset = await this.#replayRange(0, size, false);
+      this.#readOffset = await this.#replayRange(0, size, 'start');
       tornTail = this.#readOffset < size;
     }
     await this.#journal.open();
@@ -122,7 +125,7 @@ export class JournalKeyValue implements KeyValue {
    * time (never the whole file as one string), and returns how many bytes they span: an unfinished
    * last line (still being written, or torn by a crash) is left out.
    */
-  async #replayRange(start: number, end: number, foreignOnly: boolean, applied?: string[]): Promise<number> {
+  async #replayRange(start: number, end: number, mode: ReplayMode, applied?: string[]): Promise<number> {
     const handle = await openFile(this.#journal.path, 'r');
     try {
       let carry = Buffer.alloc(0);
@@ -135,7 +138,7 @@ export class JournalKeyValue implements KeyValue {
         const bytes = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
         // A newline byte never occurs inside a multi-byte UTF-8 character, so lines split cleanly here.
         const complete = bytes.lastIndexOf(0x0a) + 1;
-        this.#replay(bytes.toString('utf8', 0, complete), foreignOnly, applied);
+        this.#replay(bytes.toString('utf8', 0, complete), mode, applied);
         consumed += complete;
         carry = bytes.subarray(complete);
       }
@@ -151,7 +154,7 @@ export class JournalKeyValue implements KeyValue {
     this.#tailing = true;
     try {
       const { size } = await stat(this.#journal.path);
-      if (size > this.#readOffset) this.#readOffset += await this.#replayRange(this.#readOffset, size, true);
+      if (size > this.#readOffset) this.#readOffset += await this.#replayRange(this.#readOffset, size, 'tail');
     } catch {
       // the journal is being compacted; the next round reads again
     } finally {
@@ -166,12 +169,13 @@ export class JournalKeyValue implements KeyValue {
   async #takeForeignLines(): Promise<string[]> {
     const applied: string[] = [];
     const { size } = await stat(this.#journal.path);
-    if (size > this.#readOffset) await this.#replayRange(this.#readOffset, size, true, applied);
+    if (size > this.#readOffset) await this.#replayRange(this.#readOffset, size, 'swap', applied);
     return applied;
   }
 
-  #replay(text: string, foreignOnly: boolean, applied?: string[]): void {
+  #replay(text: string, mode: ReplayMode, applied?: string[]): void {
     const now = this.#clock.now();
+    const foreignOnly = mode !== 'start';
     const ownSet = `${SET}\t${this.#writer}\t`;
     const ownDelete = `${DELETE}\t${this.#writer}\t`;
     for (const raw of text.split('\n')) {
@@ -181,9 +185,26 @@ export class JournalKeyValue implements KeyValue {
       const line = parseLine(raw);
       if (!line) continue;
       applied?.push(raw);
-      if (line.entry && !(line.entry.expiresAt !== undefined && line.entry.expiresAt <= now)) this.#map(line.namespace).set(line.key, line.entry);
+      const live = line.entry && !(line.entry.expiresAt !== undefined && line.entry.expiresAt <= now) ? line.entry : undefined;
+      if (live) this.#map(line.namespace).set(line.key, live);
       else this.#remove(line.namespace, line.key);
+      if (mode === 'tail') this.#echo(line.namespace, line.key, live);
     }
+  }
+
+  /**
+   * Writes a line another process appended again, as this process's own, in the same synchronous turn
+   * that applied it. The other line may sit in the file before a write this process made to the same
+   * key a moment earlier (from the value it held before it read that line); replayed in file order at
+   * the next start, that write would win, while this process went on with the other's value: an
+   * administrator's `user unlock` would come back as the lock it lifted. The copy ends the key's lines
+   * with the value this process holds. Lines applied at a compaction's swap need none: they are
+   * written after every line of this process already.
+   */
+  #echo(namespace: string, key: string, entry: Entry | undefined): void {
+    const line = entry ? setLine(this.#writer, namespace, key, entry) : deleteLine(this.#writer, namespace, key);
+    // A failed append (disk full) leaves the file as it was before this fix; the next write reports the disk.
+    this.#write(line).catch(() => undefined);
   }
 
   *#snapshot(): Generator<string> {

@@ -151,6 +151,36 @@ describe('journal key-value store', () => {
       await server.close();
     }));
 
+  test("a CLI write that lands in the file before the server's own write to the same key still wins after a restart, as it did in the running server", () =>
+    withDir(async (dir) => {
+      // The tailer's timer is driven by hand, so the server's write surely falls between the CLI's append and the tail.
+      mock.timers.enable({ apis: ['setInterval'] });
+      try {
+        const clock = { now: () => Date.now() };
+        const path = join(dir, 'kv.journal');
+        const server = new JournalKeyValue(path, clock);
+        await server.open();
+        await server.set('regulation', 'u:alice', { failures: 4 });
+        const cli = new JournalKeyValue(path, clock, { owner: false });
+        await cli.open();
+        await cli.delete('regulation', 'u:alice'); // the administrator's unlock
+        await cli.close();
+        await server.set('regulation', 'u:alice', { failures: 5, lockedUntil: 1 }); // a wrong password counted from the value before the unlock
+        mock.timers.tick(500);
+        for (let waited = 0; (await server.get('regulation', 'u:alice')) !== undefined; waited += 10) {
+          assert.ok(waited < 5000, 'the server applies the CLI line');
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await server.close();
+        const restarted = new JournalKeyValue(path, clock);
+        await restarted.open();
+        assert.equal(await restarted.get('regulation', 'u:alice'), undefined, 'the unlock holds after a restart');
+        await restarted.close();
+      } finally {
+        mock.timers.reset();
+      }
+    }));
+
   test('a line the CLI appends just before a compaction is applied and kept in the compacted journal', () =>
     withDir(async (dir) => {
       const clock = { now: () => Date.now() };

@@ -68,6 +68,7 @@ export async function mountOidc(app: Express, services: Services, propagateLogou
   // Registered once: they reach whichever provider is current.
   services.interaction.registerFinisher(OIDC_FINISHER, (req, res, finished) => current.interactions.finish(req, res, finished));
   services.sessions.onLogout((ended, req) => current.backchannel.afterLogout(ended, req));
+  services.sessions.onReplaced((previous, next) => shared.links.moveAll(previous.id, next.id));
   app.use((req, res, next) => {
     if (!isProviderPath(req.path)) return next();
     upToDate().then(() => current.bridge.middleware(req, res, next), next);

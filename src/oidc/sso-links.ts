@@ -53,6 +53,11 @@ export class SsoLinks {
     return current.filter((uid) => uid !== undefined);
   }
 
+  /** The same user re-authenticated: the provider sessions that mirrored `previousId` mirror `nextId` now. */
+  async moveAll(previousId: string, nextId: string): Promise<void> {
+    await Promise.all((await this.mirrorsOf(previousId)).map((uid) => this.set(uid, nextId)));
+  }
+
   /**
    * 'backed' while the linked SSO session is alive (not logged out, idle or past its lifetime) and is
    * this account's; 'ended' when it is gone; 'unlinked' or 'other-account' when it never was this one's.

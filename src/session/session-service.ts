@@ -34,12 +34,20 @@ export interface LogoutContext {
  */
 export type LogoutListener = (ended: SsoSession, context: LogoutContext) => Promise<void>;
 
+/**
+ * Told when the same user's new sign-in in a browser (a re-authentication: ForceAuthn, prompt=login,
+ * max_age) replaces its SSO session with a new one: whatever refers to the old session's id must
+ * refer to the new one, whichever protocol asked for the re-authentication.
+ */
+export type SessionReplacedListener = (previous: SsoSession, next: SsoSession) => Promise<void>;
+
 export class SessionService {
   readonly #kv: KeyValue;
   readonly #settings: SessionSettings;
   readonly #clock: Clock;
   readonly #cookies: CookieJar;
   readonly #logoutListeners: LogoutListener[] = [];
+  readonly #replacedListeners: SessionReplacedListener[] = [];
 
   constructor(kv: KeyValue, settings: SessionSettings, clock: Clock, cookies: CookieJar) {
     this.#kv = kv;
@@ -81,16 +89,25 @@ export class SessionService {
     this.#logoutListeners.push(listener);
   }
 
-  /** Starts a new session after primary authentication; any previous one of this browser ends (no fixation). */
+  onReplaced(listener: SessionReplacedListener): void {
+    this.#replacedListeners.push(listener);
+  }
+
+  /**
+   * Starts a new session after primary authentication, under a new id (no fixation); any previous one
+   * of this browser ends. A re-authentication of the same user carries the applications it signed in
+   * to over to the new session (its SAML participants here, the OIDC clients' sessions through the
+   * replaced listeners): nobody is told, and a later logout still reaches them all. Another person
+   * signing in on this browser ends the previous one's sign-in, and that is a logout for their applications.
+   */
   async start(req: Request, res: Response, user: User, factors: Factor[]): Promise<SsoSession> {
-    // A re-authentication of the same user carries the applications' sessions over to the new SSO
-    // session (oidc/session-sync.ts): nobody is told. Another person signing in on this browser
-    // ends the previous one's sign-in, and that is a logout for their applications.
     const previous = await this.#remove(req, res);
-    if (previous && previous.user.id !== user.id) await this.announceLogout(previous, req);
+    const reauthentication = previous?.user.id === user.id ? previous : undefined;
+    if (previous && !reauthentication) await this.announceLogout(previous, req);
     const now = this.#clock.now();
-    const session: SsoSession = { id: randomId(), user, createdAt: now, lastSeenAt: now, authTime: now, factors, participants: [] };
+    const session: SsoSession = { id: randomId(), user, createdAt: now, lastSeenAt: now, authTime: now, factors, participants: reauthentication?.participants ?? [] };
     await this.#save(session);
+    if (reauthentication) await Promise.all(this.#replacedListeners.map((listener) => listener(reauthentication, session)));
     this.#cookies.set(res, this.#settings.cookieName, session.id, { maxAgeSeconds: this.#absoluteMs / 1000 });
     return session;
   }

@@ -8,8 +8,8 @@ import { adminAccounts, createAdminAccount } from './admin-accounts.ts';
 import { passwordProblems } from '../directory/password-rules.ts';
 
 const ADMIN_PASSWORD_RULES = { minLength: 14, requireLetter: true, requireDigit: true, requireMixedCase: false, requireSpecial: false };
-/** Guesses at the secret count against this one bucket in the regulator, like failed sign-ins. */
-const REGULATION_KEY = 'admin-bootstrap';
+/** Guesses at the secret count against this subject in the regulator, apart from every sign-in name (none can lock it). */
+const GUESSED_SECRET = { secret: 'admin-bootstrap' };
 
 /** /admin/bootstrap: trades the one-time secret printed at first start for the first administrator account. */
 export function bootstrapRoutes(services: Services): Router {
@@ -27,17 +27,18 @@ export function bootstrapRoutes(services: Services): Router {
     const field = (name: string) => (typeof req.body?.[name] === 'string' ? (req.body[name] as string) : '');
     const username = field('username').trim();
     const again = (error: string, status: number) => sendPage(res, bootstrapPage({ csrf: services.csrf.token(req, res), error, username }), status);
-    const verdict = await services.regulator.check(REGULATION_KEY, req.clientIp);
-    if (!verdict.allowed) return again('Too many wrong secrets. Wait and try again.', 429);
     if (!/^[A-Za-z0-9._@-]{3,64}$/.test(username)) return again('The username may use letters, digits and . _ @ - (3 to 64 characters).', 400);
     const problems = passwordProblems(ADMIN_PASSWORD_RULES, field('password'), username);
     if (problems.length) return again(`The password was refused. ${problems.join(' ')}`, 400);
     if (field('password') !== field('confirmPassword')) return again('The two passwords are not the same.', 400);
+    const admission = await services.regulator.admit(GUESSED_SECRET, req.clientIp);
+    if (!admission.allowed) return again('Too many wrong secrets. Wait and try again.', 429);
     if (!(await redeemBootstrapSecret(services.store, field('secret'), services.clock.now()))) {
-      await services.regulator.recordFailure(REGULATION_KEY, req.clientIp);
+      await admission.attempt.failed();
       await services.store.audit.record({ type: 'admin.bootstrap', outcome: 'failure', ip: req.clientIp, requestId: req.requestId, reason: 'wrong-secret' });
       return again('That bootstrap secret is not valid.', 403);
     }
+    await admission.attempt.succeeded();
     await createAdminAccount(services.store, username, field('password'), services.clock.now());
     await services.store.audit.record({ type: 'admin.bootstrap', outcome: 'success', username, ip: req.clientIp, requestId: req.requestId });
     sendPage(res, messagePage({ title: 'Administrator created', message: `The administrator ${username} was created. The bootstrap secret is now spent.` }));

@@ -10,6 +10,8 @@ interface BootstrapRecord {
   usedAt?: number;
 }
 
+const CLAIM_NAMESPACE = 'admin-bootstrap-claim';
+
 function records(store: Store): Collection<BootstrapRecord> {
   return store.collection<BootstrapRecord>('bootstrap');
 }
@@ -26,10 +28,15 @@ export async function mintBootstrapSecretIfNeeded(store: Store, now: number): Pr
   return secret;
 }
 
-/** Spends the secret: true exactly once, for the right secret. */
+/**
+ * Spends the secret: true exactly once, for the right secret, even for requests that arrive together.
+ * The claim is a compare-and-set in the kv store, because the record's collection has no atomic
+ * read-change-write across the awaits between reading `usedAt` and writing it.
+ */
 export async function redeemBootstrapSecret(store: Store, secret: string, now: number): Promise<boolean> {
   const record = await records(store).get('admin-bootstrap');
   if (!record || record.usedAt !== undefined || !safeEqual(hash(secret), record.secretHash)) return false;
+  if (!(await store.kv.compareAndSet(CLAIM_NAMESPACE, record.secretHash, undefined, now))) return false;
   await records(store).put({ ...record, usedAt: now });
   return true;
 }

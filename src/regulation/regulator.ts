@@ -2,6 +2,12 @@ import type { KeyValue } from '../store/store.ts';
 import type { Clock } from '../core/clock.ts';
 
 const NAMESPACE = 'regulation';
+/**
+ * How long an admitted attempt holds its place without an outcome: longer than any directory call
+ * (connect and search timeouts are seconds), so only an attempt whose request died is forgotten.
+ */
+const IN_FLIGHT_MS = 60_000;
+const MAX_CAS_ATTEMPTS = 20;
 
 export interface RegulationSettings {
   maxFailuresPerUser: number;
@@ -10,16 +16,36 @@ export interface RegulationSettings {
   lockoutSeconds: number;
 }
 
+/** Whose guesses are counted: a name typed at a sign-in, or a secret that is guessed at (the admin bootstrap's). */
+export type Subject = { login: string } | { secret: string };
+
 interface Counter {
+  /** Wrong guesses inside the window (epoch ms). */
   failures: number[];
+  /** Attempts admitted and not settled yet (epoch ms of admission). */
+  inFlight?: number[];
   lockedUntil?: number;
 }
 
-export type RegulationVerdict = { allowed: true } | { allowed: false; until: number; scope: 'user' | 'ip' };
+/** An admitted guess: say how it ended, once. */
+export interface Attempt {
+  /** Wrong password or secret: counts towards the lock of the subject and of the IP. */
+  failed(): Promise<void>;
+  /** Right: the subject's count starts again; the IP's keeps counting guesses at other subjects. */
+  succeeded(): Promise<void>;
+  /** Neither (the directory could not be asked): nothing counts. */
+  abandoned(): Promise<void>;
+}
+
+export type Admission = { allowed: true; attempt: Attempt } | { allowed: false; until: number; scope: 'user' | 'ip' };
 
 /**
- * Counts failed attempts per username and per client IP and bans temporarily. Counters exist for
+ * Counts failed guesses per subject and per client IP and bans temporarily. Counters exist for
  * usernames that do not exist too, so a ban reveals nothing about which accounts exist.
+ *
+ * A guess holds its place from admission until it is settled, so guesses sent in parallel count
+ * against the limit before their passwords are checked: of any number of concurrent guesses, at most
+ * the limit are ever checked (a check-then-count made every guess in flight pass the check).
  */
 export class Regulator {
   readonly #kv: KeyValue;
@@ -32,49 +58,110 @@ export class Regulator {
     this.#clock = clock;
   }
 
-  async check(username: string, ip: string): Promise<RegulationVerdict> {
-    const now = this.#clock.now();
-    for (const [scope, key] of [['user', userKey(username)], ['ip', ipKey(ip)]] as const) {
-      const counter = await this.#kv.get<Counter>(NAMESPACE, key);
-      if (counter?.lockedUntil && counter.lockedUntil > now) return { allowed: false, until: counter.lockedUntil, scope };
+  async admit(subject: Subject, ip: string): Promise<Admission> {
+    const at = this.#clock.now();
+    const subjectKey = keyOf(subject);
+    const onSubject = await this.#reserve(subjectKey, at, this.#settings.maxFailuresPerUser);
+    if (onSubject !== undefined) return { allowed: false, until: onSubject, scope: 'user' };
+    const onIp = await this.#reserve(ipKey(ip), at, this.#settings.maxFailuresPerIp);
+    if (onIp !== undefined) {
+      await this.#settle(subjectKey, at, 'release');
+      return { allowed: false, until: onIp, scope: 'ip' };
     }
-    return { allowed: true };
+    let settled = false;
+    const once = async (work: () => Promise<void>) => {
+      if (settled) return;
+      settled = true;
+      await work();
+    };
+    return {
+      allowed: true,
+      attempt: {
+        failed: () => once(async () => void (await Promise.all([this.#settle(subjectKey, at, 'failure'), this.#settle(ipKey(ip), at, 'failure')]))),
+        succeeded: () => once(async () => void (await Promise.all([this.#settle(subjectKey, at, 'reset'), this.#settle(ipKey(ip), at, 'release')]))),
+        abandoned: () => once(async () => void (await Promise.all([this.#settle(subjectKey, at, 'release'), this.#settle(ipKey(ip), at, 'release')]))),
+      },
+    };
   }
 
-  async recordFailure(username: string, ip: string): Promise<void> {
-    await this.#bump(userKey(username), this.#settings.maxFailuresPerUser);
-    await this.#bump(ipKey(ip), this.#settings.maxFailuresPerIp);
+  /** Admin unlock of a login name (any spelling of it). */
+  async unlock(login: string): Promise<void> {
+    await this.#kv.delete(NAMESPACE, keyOf({ login }));
   }
 
-  /** A successful sign-in clears the user's counter; the IP counter keeps counting other usernames. */
-  async recordSuccess(username: string): Promise<void> {
-    await this.#kv.delete(NAMESPACE, userKey(username));
+  /** Takes a place for an attempt; returns when the ban (or the attempts already in flight) lift instead when there is none. */
+  async #reserve(key: string, at: number, max: number): Promise<number | undefined> {
+    return this.#change(key, (counter) => {
+      if (counter.lockedUntil !== undefined && counter.lockedUntil > at) return { refusedUntil: counter.lockedUntil };
+      if (counter.failures.length + (counter.inFlight?.length ?? 0) >= max) return { refusedUntil: at + 1_000 };
+      return { next: { ...counter, inFlight: [...(counter.inFlight ?? []), at] } };
+    });
   }
 
-  /** Admin unlock. */
-  async unlock(username: string): Promise<void> {
-    await this.#kv.delete(NAMESPACE, userKey(username));
+  /** `failure` counts; `release` frees the attempt's place; `reset` also clears the count and the ban (a right password). */
+  async #settle(key: string, at: number, outcome: 'failure' | 'release' | 'reset'): Promise<void> {
+    await this.#change(key, (counter) => {
+      const index = counter.inFlight?.indexOf(at) ?? -1;
+      const inFlight = index < 0 ? counter.inFlight : counter.inFlight!.toSpliced(index, 1);
+      // Other attempts still in flight keep their places.
+      if (outcome === 'reset') return { next: { failures: [], ...(inFlight?.length ? { inFlight } : {}) } };
+      const next: Counter = { ...counter, inFlight };
+      if (outcome === 'failure') {
+        const now = this.#clock.now();
+        next.failures = [...counter.failures, now];
+        const max = key.startsWith('ip:') ? this.#settings.maxFailuresPerIp : this.#settings.maxFailuresPerUser;
+        if (next.failures.length >= max) next.lockedUntil = now + this.#settings.lockoutSeconds * 1000;
+      }
+      return { next };
+    });
   }
 
-  async #bump(key: string, max: number): Promise<void> {
+  /** Reads, changes and writes back one counter atomically (compare-and-set, retried on contention). */
+  async #change(key: string, change: (counter: Counter) => { next?: Counter; refusedUntil?: number }): Promise<number | undefined> {
+    const ttlSeconds = this.#settings.windowSeconds + this.#settings.lockoutSeconds;
+    for (let round = 0; round < MAX_CAS_ATTEMPTS; round++) {
+      const stored = await this.#kv.get<Counter>(NAMESPACE, key);
+      const { next, refusedUntil } = change(this.#current(stored));
+      if (refusedUntil !== undefined) return refusedUntil;
+      if (await this.#kv.compareAndSet(NAMESPACE, key, stored, next!, { ttlSeconds })) return undefined;
+    }
+    // Twenty concurrent writers on one counter: refuse rather than let a guess through uncounted.
+    return this.#clock.now() + 1_000;
+  }
+
+  /** The counter without what has aged out: failures outside the window, attempts whose request died, a lapsed ban. */
+  #current(stored: Counter | undefined): Counter {
     const now = this.#clock.now();
     const windowStart = now - this.#settings.windowSeconds * 1000;
-    // Retry on contention: concurrent failures for one user must all be counted.
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const current = await this.#kv.get<Counter>(NAMESPACE, key);
-      const failures = [...(current?.failures ?? []).filter((at) => at > windowStart), now];
-      const next: Counter = { failures };
-      if (failures.length >= max) next.lockedUntil = now + this.#settings.lockoutSeconds * 1000;
-      else if (current?.lockedUntil && current.lockedUntil > now) next.lockedUntil = current.lockedUntil;
-      const ttlSeconds = this.#settings.windowSeconds + this.#settings.lockoutSeconds;
-      if (await this.#kv.compareAndSet(NAMESPACE, key, current, next, { ttlSeconds })) return;
-    }
+    const counter: Counter = { failures: (stored?.failures ?? []).filter((at) => at > windowStart) };
+    const inFlight = (stored?.inFlight ?? []).filter((at) => at > now - IN_FLIGHT_MS);
+    if (inFlight.length) counter.inFlight = inFlight;
+    if (stored?.lockedUntil !== undefined && stored.lockedUntil > now) counter.lockedUntil = stored.lockedUntil;
+    return counter;
   }
 }
 
-/** Buckets DOMAIN\\alice, alice@corp and ALICE together so spelling variants cannot dodge the counter. */
-function userKey(username: string): string {
-  return `u:${username.trim().toLowerCase().replace(/^[^\\]*\\/, '').replace(/@.*$/, '')}`;
+function keyOf(subject: Subject): string {
+  return 'login' in subject ? `u:${loginBucket(subject.login)}` : `s:${subject.secret}`;
+}
+
+/**
+ * Every spelling that can reach one account shares a bucket: DOMAIN\alice, alice@corp, ALICE, the
+ * fullwidth ａｌｉｃｅ and decomposed accents (NFKC; LDAP's caseIgnoreMatch folds these too, RFC 4518),
+ * characters LDAP matching ignores (soft hyphen, zero-width), and case folding beyond lower case
+ * (upper then lower maps ß to ss). Merging more spellings than the directory does only makes a
+ * lock stricter.
+ */
+export function loginBucket(login: string): string {
+  return login
+    .normalize('NFKC')
+    .replace(/\p{Default_Ignorable_Code_Point}/gu, '')
+    .replace(/\s+/gu, ' ')
+    .trim()
+    .replace(/^[^\\]*\\/u, '')
+    .replace(/@.*$/su, '')
+    .toUpperCase()
+    .toLowerCase();
 }
 
 function ipKey(ip: string): string {

@@ -4,6 +4,7 @@ import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser } from '../helpers/browser.ts';
 import { mintBootstrapSecretIfNeeded } from '../../src/admin/bootstrap.ts';
 import { adminAccounts } from '../../src/admin/admin-accounts.ts';
+import { request as loginRequest } from '../helpers/login-request.ts';
 
 describe('first administrator bootstrap', () => {
   let app: Booted;
@@ -37,5 +38,42 @@ describe('first administrator bootstrap', () => {
     assert.equal((await adminAccounts(app.services.store).list()).length, 1);
     const again = await new TestBrowser().get(`${app.url}/admin/bootstrap`);
     assert.equal(again.status, 410);
+  });
+});
+
+describe('first administrator bootstrap under attack', () => {
+  let app: Booted;
+  let secret: string;
+  const values = (username: string) => ({ username, password: 'Very-long-admin-pass-1', confirmPassword: 'Very-long-admin-pass-1' });
+
+  before(async () => {
+    app = await boot({ regulation: { maxFailuresPerUser: 3, maxFailuresPerIp: 1000, windowSeconds: 300, lockoutSeconds: 600 } });
+    secret = (await mintBootstrapSecretIfNeeded(app.services.store, Date.now()))!;
+  });
+  after(() => app.close());
+
+  test('failed sign-ins with the username admin-bootstrap do not lock the bootstrap page', async () => {
+    const browser = new TestBrowser();
+    const tx = await app.services.interaction.deps.transactions.create(loginRequest());
+    const page = await browser.get(`${app.url}/login/${tx.id}`);
+    for (const username of ['admin-bootstrap', 'ADMIN-BOOTSTRAP', 'corp\\admin-bootstrap', 's:admin-bootstrap']) {
+      for (let i = 0; i < 3; i++) await browser.submit(page, { username, password: `wrong-${i}-password` });
+    }
+    assert.equal((await browser.submit(page, { username: 'admin-bootstrap', password: 'wrong-password' })).status, 429, 'that username is locked at sign-in');
+    const form = await browser.get(`${app.url}/admin/bootstrap`);
+    assert.equal((await browser.submit(form, { ...values('first'), secret: 'guess' })).status, 403, 'the bootstrap counts its own guesses');
+  });
+
+  test('the secret sent in eight requests at once creates exactly one administrator', async () => {
+    const attempts = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const browser = new TestBrowser();
+        const form = await browser.get(`${app.url}/admin/bootstrap`);
+        return { browser, form, i };
+      }),
+    );
+    const answers = await Promise.all(attempts.map(({ browser, form, i }) => browser.submit(form, { ...values(`admin${i}`), secret })));
+    assert.equal(answers.filter((page) => page.status === 200).length, 1, answers.map((page) => page.status).join(' '));
+    assert.equal((await adminAccounts(app.services.store).list()).length, 1);
   });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
+import { request } from '../helpers/login-request.ts';
 import type { LoginRequest } from '../../src/core/types.ts';
 import { runCli } from '../../src/cli/run-cli.ts';
 import { userCommands } from '../../src/cli/commands/user.ts';
@@ -11,9 +12,6 @@ const PASSWORD = 'Correct-horse-42';
 let now = Date.parse('2026-11-22T10:00:00Z');
 const clock = { now: () => now };
 
-function request(overrides: Partial<LoginRequest> = {}): LoginRequest {
-  return { protocol: 'oidc', rpId: 'test-app', rpName: 'Test App', rp: { allowPasswordChange: true }, handoff: { finisher: 'test', ref: '' }, forceAuthn: false, passive: false, ...overrides };
-}
 
 describe('sign-in interaction (local directory)', () => {
   let app: Booted;
@@ -178,11 +176,30 @@ describe('sign-in interaction (local directory)', () => {
     const locked = await browser.submit(page, { username: 'lockme', password: PASSWORD });
     assert.equal(locked.status, 429);
     assert.match(locked.body, /Too many failed attempts\. Try again in 10 minutes\./);
-    const variant = await browser.submit(page, { username: 'EXAMPLE\\LockMe', password: PASSWORD });
-    assert.equal(variant.status, 429);
+    // Every spelling a directory could match to the account: domain and suffix, case, fullwidth
+    // letters (NFKC), an ignorable soft hyphen, surrounding spaces.
+    for (const username of ['EXAMPLE\\LockMe', 'lockme@example.org', 'ＬＯＣＫme', 'lock\u00adme', ' lockme ']) {
+      assert.equal((await browser.submit(page, { username, password: PASSWORD })).status, 429, `${JSON.stringify(username)} shares the lock`);
+    }
     now += 601_000;
     const unlocked = await browser.submit(page, { username: 'lockme', password: PASSWORD });
     assert.match(unlocked.url, /\/resume\?tx=/);
+  });
+
+  test('guesses sent at once are counted before their passwords are checked: no more than the limit are ever tried', async () => {
+    await addLocalUser(app.services, 'parallel', PASSWORD);
+    const guesses = await Promise.all(
+      Array.from({ length: 12 }, async (_, i) => {
+        const browser = new TestBrowser();
+        return { browser, page: (await open(browser)).page, password: i === 11 ? PASSWORD : `wrong-${i}-password` };
+      }),
+    );
+    const answers = await Promise.all(guesses.map(({ browser, page, password }) => browser.submit(page, { username: 'parallel', password })));
+    const statuses = answers.map((page) => page.status);
+    const checked = (await app.services.store.audit.query({ types: ['login.password'], user: 'parallel' })).events.filter((event) => event.reason === 'invalid-credentials');
+    assert.ok(checked.length <= 3, `at most maxFailuresPerUser (3) wrong passwords are checked, not ${checked.length} (${statuses.join(' ')})`);
+    assert.equal(statuses.filter((status) => status === 401).length, checked.length);
+    assert.ok(statuses.filter((status) => status === 429).length >= 8, statuses.join(' '));
   });
 
   test('helpdesk unlock (user unlock) lifts a password lock at once', async () => {

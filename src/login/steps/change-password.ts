@@ -31,15 +31,19 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   if (next !== field('confirmPassword')) return showChangePassword(req, res, deps.interaction, tx, { error: 'The two new passwords are not the same.', status: 400 });
   if (next === current) return showChangePassword(req, res, deps.interaction, tx, { error: 'The new password must differ from the current one.', status: 400 });
 
-  const verdict = await deps.regulator.check(username, req.clientIp);
-  if (!verdict.allowed) throw new AppError('RATE_LIMITED');
-  const changed = await deps.directory.changePassword(username, current, next);
+  const admission = await deps.regulator.admit({ login: username }, req.clientIp);
+  if (!admission.allowed) throw new AppError('RATE_LIMITED');
+  const changed = await deps.directory.changePassword(username, current, next).catch(async (error: unknown) => {
+    await admission.attempt.abandoned();
+    throw error;
+  });
   const base = { type: 'password.change', username, rp: tx.request.rpId, ip: req.clientIp, requestId: req.requestId };
   if (!changed.ok) {
-    await deps.regulator.recordFailure(username, req.clientIp);
+    await admission.attempt.failed();
     await audit.record({ ...base, outcome: 'failure', reason: changed.message });
     return showChangePassword(req, res, deps.interaction, tx, { error: changed.message, status: 400 });
   }
+  await admission.attempt.succeeded();
   await audit.record({ ...base, outcome: 'success' });
 
   const outcome = await deps.directory.authenticate(username, next);

@@ -39,26 +39,31 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     await audit.record({ ...base, outcome: 'failure', reason: 'malformed' });
     return showPassword(req, res, interaction, tx, { error: failed, username, status: 401 });
   }
-  const verdict = await regulator.check(username, req.clientIp);
-  if (!verdict.allowed) {
-    await audit.record({ ...base, outcome: 'failure', reason: `rate-limited-${verdict.scope}` });
-    const minutes = Math.max(1, Math.ceil((verdict.until - clock.now()) / 60_000));
+  const admission = await regulator.admit({ login: username }, req.clientIp);
+  if (!admission.allowed) {
+    await audit.record({ ...base, outcome: 'failure', reason: `rate-limited-${admission.scope}` });
+    const minutes = Math.max(1, Math.ceil((admission.until - clock.now()) / 60_000));
     return showPassword(req, res, interaction, tx, { error: `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, username, status: 429 });
   }
+  const { attempt } = admission;
 
-  const outcome = await directory.authenticate(username, password);
+  const outcome = await directory.authenticate(username, password).catch(async (error: unknown) => {
+    await attempt.abandoned();
+    throw error;
+  });
   if (!outcome.ok && outcome.reason === 'unavailable') {
+    await attempt.abandoned();
     req.log.error({ detail: outcome.detail }, 'directory unavailable');
     await audit.record({ ...base, outcome: 'failure', reason: 'directory-unavailable' });
     throw new AppError('DIRECTORY_UNAVAILABLE', { detail: { directory: outcome.detail } });
   }
   if (!outcome.ok && outcome.reason === 'invalid-credentials') {
-    await regulator.recordFailure(username, req.clientIp);
+    await attempt.failed();
     await audit.record({ ...base, outcome: 'failure', reason: 'invalid-credentials' });
     return showPassword(req, res, interaction, tx, { error: failed, username, status: 401 });
   }
   if (!outcome.ok && outcome.reason === 'account-state') {
-    await regulator.recordSuccess(username);
+    await attempt.succeeded();
     await audit.record({ ...base, userId: outcome.user.id, outcome: 'failure', reason: `account-${outcome.state}` });
     if ((outcome.state === 'password-expired' || outcome.state === 'must-change') && tx.request.rp.allowPasswordChange) {
       await interaction.deps.transactions.save({ ...tx, pendingPasswordChange: { username: outcome.user.username, state: outcome.state } });
@@ -69,9 +74,12 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     const changeHint = outcome.state === 'password-expired' || outcome.state === 'must-change' ? PASSWORD_CHANGE_NOT_ALLOWED : '';
     throw new AppError(code, { userMessage: ERROR_CATALOGUE[code].message + changeHint, detail: { state: outcome.state } });
   }
-  if (!outcome.ok) throw new AppError('INTERNAL');
+  if (!outcome.ok) {
+    await attempt.abandoned();
+    throw new AppError('INTERNAL');
+  }
 
-  await regulator.recordSuccess(username);
+  await attempt.succeeded();
   const session = await interaction.startSession(req, res, outcome.user);
   await audit.record({ ...base, username: outcome.user.username, userId: outcome.user.id, outcome: 'success' });
   const next: LoginTransaction = {

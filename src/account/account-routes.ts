@@ -30,7 +30,7 @@ export function accountRoutes(services: Services): Router {
   }
 
   async function showEnroll(req: Request, res: Response, session: SsoSession, problem?: CodeProblem): Promise<void> {
-    const view = await totp.enrollment.begin(session.user);
+    const view = await totp.enrollment.begin({ user: session.user, sessionId: session.id });
     const page = totpEnrollPage({
       action: `${HOME}/totp`,
       csrf: csrf.token(req, res),
@@ -71,7 +71,7 @@ export function accountRoutes(services: Services): Router {
     csrf.verify(req);
     const session = await granted(req, res);
     if (!session) return;
-    const result = await totp.enrollment.finish({ user: session.user, ip: req.clientIp }, req.body?.code);
+    const result = await totp.enrollment.finish({ user: session.user, sessionId: session.id, ip: req.clientIp }, req.body?.code);
     await audit(req, session, 'mfa.enroll', result.ok ? 'success' : 'failure', result.ok ? undefined : result.reason);
     if (!result.ok) return showEnroll(req, res, session, result.reason);
     await access.grant(await sessions.addFactor(session, { method: result.amr, at: clock.now() }));

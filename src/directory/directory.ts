@@ -5,7 +5,11 @@ export type AccountState = 'disabled' | 'locked' | 'expired' | 'password-expired
 
 export type AuthOutcome =
   | { ok: true; user: User; passwordExpiresInDays?: number }
-  | { ok: false; reason: 'invalid-credentials' }
+  /**
+   * `accountId`: the id of the account the login named when there is one, so that guesses at one
+   * account by its several login names (username, email) count together. Never shown to the user.
+   */
+  | { ok: false; reason: 'invalid-credentials'; accountId?: string }
   /** Password verified, but the account may not sign in as it is. */
   | { ok: false; reason: 'account-state'; state: AccountState; user: User }
   | { ok: false; reason: 'unavailable'; detail: string };

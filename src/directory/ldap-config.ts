@@ -24,7 +24,7 @@ export const ldapDirectorySchema = z.object({
     baseDn: z.string().min(1),
     /** `<username>` is replaced by the RFC 4515-escaped, normalised username. */
     filter: z.string().includes('<username>').default('(uid=<username>)'),
-    /** Alternate login attributes tried when the filter finds nobody, e.g. ['mail']. */
+    /** Alternate login attributes, e.g. ['mail']: a match of the filter wins over a match of these. */
     alternateLoginAttributes: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/)).default([]),
     idAttribute: z.string().default('entryUUID'),
     usernameAttribute: z.string().default('uid'),

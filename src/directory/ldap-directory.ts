@@ -1,4 +1,5 @@
 /** LDAP / Active Directory as the primary directory: service search, user bind, groups, account state. */
+import { randomBytes } from 'node:crypto';
 import { PasswordPolicyControl, type Entry, type SearchOptions } from 'ldapts';
 import type { Logger } from 'pino';
 import type { User } from '../core/types.ts';
@@ -23,6 +24,8 @@ export function formatGuid(b: Buffer): string {
   return `${h(0, 4, true)}-${h(4, 2, true)}-${h(6, 2, true)}-${h(8, 2, false)}-${h(10, 6, false)}`;
 }
 
+type BindResult = { ok: true } | { ok: false; code: number; message: string };
+
 const UUID = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i;
 
 function guidBytes(guid: string): Buffer | null {
@@ -43,6 +46,11 @@ export class LdapDirectory implements Directory {
   readonly #searchFn: SearchFn;
   readonly #stateAttrs: string[];
   readonly #groupParents: GroupParents | undefined;
+  /**
+   * Where an unknown login's password is sent: under the users' base DN, like a real user, with a
+   * random name nobody can have created, so no real account ever counts the failure.
+   */
+  readonly #absentDn: string;
   #maxPwdAgeMs?: Promise<number | undefined>;
 
   constructor(config: LdapDirectoryConfig, deps: { logger?: Logger } = {}) {
@@ -53,6 +61,7 @@ export class LdapDirectory implements Directory {
     this.#auth = new LdapPool(connector, { size: config.pool.size, serviceBound: false });
     this.#searchFn = (base: string, options: SearchOptions) => this.#search.use(({ client }) => client.search(base, options));
     this.#stateAttrs = stateAttributes(config.accountState.flavour);
+    this.#absentDn = `cn=stepgate-absent-${randomBytes(16).toString('hex')},${config.users.baseDn}`;
     this.#groupParents = config.groups.nestedCacheSeconds > 0 ? new GroupParents(config.groups.nestedCacheSeconds * 1000) : undefined;
     if (!config.startTls && config.urls.some((u) => u.startsWith('ldap://'))) {
       this.#logger?.warn({ event: 'ldap.plaintext' }, 'passwords travel unencrypted: use ldaps:// or startTls');
@@ -74,13 +83,18 @@ export class LdapDirectory implements Directory {
     if (password.length === 0) return this.#refuse(loginForLog, 'empty-password');
     try {
       const found = await findUserEntry(this.#searchFn, this.#config.users, login, this.#attributes, this.#logger);
-      if (!found.entry) return this.#refuse(loginForLog, found.reason);
+      if (!found.entry) {
+        // An unknown login is bound too (as nobody), so it costs the round trips of a known one with a
+        // wrong password and response times do not tell which logins exist. A login refused for its
+        // shape alone says nothing about who exists and costs no traffic.
+        if (found.reason !== 'invalid-login') await this.#bind(this.#absentDn, password, this.#passwordPolicyControl());
+        return this.#refuse(loginForLog, found.reason);
+      }
       const entry = found.entry;
-      const groups = resolveGroups(this.#searchFn, this.#config.groups, this.#config.users.baseDn, { dn: entry.dn, memberOf: this.#memberOf(entry) }, this.#groupParents);
-      groups.catch(() => undefined); // awaited below only when the password was right
       const verdict = await this.#verify(entry, password);
-      if (verdict.kind === 'invalid') return this.#refuse(loginForLog, verdict.reason, entry.dn);
-      const user = this.#toUser(entry, await groups);
+      if (verdict.kind === 'invalid') return this.#refuse(loginForLog, verdict.reason, entry);
+      // Groups only once the password is right: a wrong password must cost no more than an unknown login.
+      const user = await this.#userFromEntry(entry);
       if (verdict.kind === 'state') {
         this.#logger?.info({ event: 'ldap.auth.state', dn: entry.dn, state: verdict.state }, 'password verified, account state blocks sign-in');
         return { ok: false, reason: 'account-state', state: verdict.state, user };
@@ -94,24 +108,44 @@ export class LdapDirectory implements Directory {
     }
   }
 
-  #refuse(login: string, reason: string, dn?: string): AuthOutcome {
-    this.#logger?.info({ event: 'ldap.auth.refused', login, dn, reason }, 'sign-in refused');
-    return { ok: false, reason: 'invalid-credentials' };
+  #refuse(login: string, reason: string, entry?: Entry): AuthOutcome {
+    this.#logger?.info({ event: 'ldap.auth.refused', login, dn: entry?.dn, reason }, 'sign-in refused');
+    const accountId = entry && this.#idOf(entry);
+    return accountId === undefined ? { ok: false, reason: 'invalid-credentials' } : { ok: false, reason: 'invalid-credentials', accountId };
   }
 
-  /** Binds as the user on an auth connection and reads what the directory says about the account. */
-  async #verify(entry: Entry, password: string): Promise<Verdict> {
-    const { flavour, passwordExpiryWarningDays: warningDays } = this.#config.accountState;
-    const control = flavour === 'openldap-ppolicy' ? new PasswordPolicyControl() : undefined;
-    const bind = await this.#auth.use(async ({ client }) => {
+  /** The entry's stable id (`users.idAttribute`; AD's binary objectGUID in its usual text form). */
+  #idOf(entry: Entry): string | undefined {
+    const wanted = this.#config.users.idAttribute.toLowerCase();
+    const key = Object.keys(entry).find((name) => name.toLowerCase() === wanted);
+    const [value] = key === undefined ? [] : ([entry[key]].flat() as Array<string | Buffer>);
+    if (value === undefined) return undefined;
+    return Buffer.isBuffer(value) ? formatGuid(value) : value;
+  }
+
+  /** ppolicy answers with the account's state (must change, expiring) only when asked with this control. */
+  #passwordPolicyControl(): PasswordPolicyControl | undefined {
+    return this.#config.accountState.flavour === 'openldap-ppolicy' ? new PasswordPolicyControl() : undefined;
+  }
+
+  /** A bind on an auth connection; the directory's refusal is a result, a transport failure throws. */
+  #bind(dn: string, password: string, control: PasswordPolicyControl | undefined): Promise<BindResult> {
+    return this.#auth.use(async ({ client }) => {
       try {
-        await client.bind(entry.dn, password, control);
+        await client.bind(dn, password, control);
         return { ok: true as const };
       } catch (err) {
         if (!isLdapResult(err)) throw err;
         return { ok: false as const, code: err.code, message: err.message };
       }
     });
+  }
+
+  /** Binds as the user on an auth connection and reads what the directory says about the account. */
+  async #verify(entry: Entry, password: string): Promise<Verdict> {
+    const { flavour, passwordExpiryWarningDays: warningDays } = this.#config.accountState;
+    const control = this.#passwordPolicyControl();
+    const bind = await this.#bind(entry.dn, password, control);
     if (flavour === 'openldap-ppolicy') {
       let lockedTime = entryValue(entry, 'pwdAccountLockedTime');
       // slapd may have just cleared an expired lockout during this bind: read it again
@@ -145,12 +179,9 @@ export class LdapDirectory implements Directory {
     const { idAttribute, usernameAttribute, nameAttribute, emailAttribute } = this.#config.users;
     const hidden = new Set([...SECRET_ATTRIBUTES, ...this.#stateAttrs.map((a) => a.toLowerCase())]);
     const attributes: Record<string, string[]> = {};
-    let id: string | undefined;
+    const id = this.#idOf(entry);
     for (const [key, raw] of Object.entries(entry)) {
       const values = (Array.isArray(raw) ? raw : [raw]) as Array<string | Buffer>;
-      if (key.toLowerCase() === idAttribute.toLowerCase() && values[0] !== undefined) {
-        id = Buffer.isBuffer(values[0]) ? formatGuid(values[0]) : values[0];
-      }
       // ldapts lists requested-but-absent attributes (even '*') with no values: an attribute without values does not exist
       if (key === 'dn' || hidden.has(key.toLowerCase()) || values.length === 0) continue;
       attributes[key.toLowerCase()] = values.map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : v));

@@ -135,7 +135,9 @@ export type UserLookup = { entry: Entry } | { entry: null; reason: 'invalid-logi
 
 /**
  * Finds the single entry for a login: the configured filter first, then the alternate attributes.
- * More than one match is refused (and logged), never resolved by picking one.
+ * More than one match is refused (and logged), never resolved by picking one. Every filter is searched
+ * even when the first one matches, so a login that exists costs the same searches as one that does
+ * not: response times do not tell which logins exist.
  */
 export async function findUserEntry(
   search: SearchFn,
@@ -149,8 +151,8 @@ export async function findUserEntry(
   const filters = [fillUserFilter(users.filter, name)];
   const alternate = alternateFilter(users, login);
   if (alternate) filters.push(alternate);
-  for (const filter of filters) {
-    const { searchEntries } = await search(users.baseDn, { scope: 'sub', filter: compileFilter(filter), attributes, sizeLimit: 2 });
+  const results = await Promise.all(filters.map(async (filter) => ({ filter, ...(await search(users.baseDn, { scope: 'sub', filter: compileFilter(filter), attributes, sizeLimit: 2 })) })));
+  for (const { filter, searchEntries } of results) {
     if (searchEntries.length > 1) {
       logger?.warn({ event: 'ldap.user.ambiguous', filter, matches: searchEntries.length }, 'user filter matched more than one entry; refusing');
       return { entry: null, reason: 'ambiguous' };

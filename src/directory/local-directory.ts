@@ -43,7 +43,7 @@ export class LocalDirectory implements Directory {
       await verifyPassword(password || 'x', await DUMMY_HASH_PROMISE); // same cost as a real check
       return { ok: false, reason: 'invalid-credentials' };
     }
-    if (!(await verifyPassword(password, record.passwordHash))) return { ok: false, reason: 'invalid-credentials' };
+    if (!(await verifyPassword(password, record.passwordHash))) return { ok: false, reason: 'invalid-credentials', accountId: record.id };
 
     const user = toUser(record);
     const now = this.#clock.now();

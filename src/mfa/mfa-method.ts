@@ -39,10 +39,21 @@ export interface EnrollmentView {
 
 export type EnrollmentResult = { ok: true; amr: Amr; backupCodes: string[] } | { ok: false; reason: 'invalid' | 'malformed' | 'expired' };
 
+/**
+ * Who is setting up a method, and in which browser. A secret shown during setup belongs to that one
+ * SSO session: someone else who knows the password signs in with a session of their own, so never
+ * sees it, and cannot confirm a secret they were shown themselves once the user has set up theirs.
+ */
+export interface EnrollmentContext {
+  user: User;
+  /** The SSO session (one browser) the setup page is shown to. */
+  sessionId: string;
+}
+
 /** Self-service setup, activated only once the user proves the new authenticator works. */
 export interface MfaEnrollment {
-  begin(user: User): Promise<EnrollmentView>;
-  finish(context: ChallengeContext, response: unknown): Promise<EnrollmentResult>;
+  begin(context: EnrollmentContext): Promise<EnrollmentView>;
+  finish(context: ChallengeContext & EnrollmentContext, response: unknown): Promise<EnrollmentResult>;
 }
 
 /** One second-factor method. Implementations own their storage; the login flow only sees this seam. */

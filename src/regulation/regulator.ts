@@ -16,8 +16,12 @@ export interface RegulationSettings {
   lockoutSeconds: number;
 }
 
-/** Whose guesses are counted: a name typed at a sign-in, or a secret that is guessed at (the admin bootstrap's). */
-export type Subject = { login: string } | { secret: string };
+/**
+ * Whose guesses are counted: a name typed at a sign-in, the account a directory found for it (its
+ * stable id: every login name of one account, username, email or another login attribute, counts
+ * there together), or a secret that is guessed at (the admin bootstrap's).
+ */
+export type Subject = { login: string } | { account: string } | { secret: string };
 
 interface Counter {
   /** Wrong guesses inside the window (epoch ms). */
@@ -27,13 +31,13 @@ interface Counter {
   lockedUntil?: number;
 }
 
-/** An admitted guess: say how it ended, once. */
+/** An admitted guess: say how it ended, once. `account`: the account the directory found for the login, when it found one. */
 export interface Attempt {
-  /** Wrong password or secret: counts towards the lock of the subject and of the IP. */
-  failed(): Promise<void>;
-  /** Right: the subject's count starts again; the IP's keeps counting guesses at other subjects. */
-  succeeded(): Promise<void>;
-  /** Neither (the directory could not be asked): nothing counts. */
+  /** Wrong password or secret: counts towards the lock of the subject, of the account and of the IP. */
+  failed(account?: string): Promise<void>;
+  /** Right: the subject's and the account's counts start again; the IP's keeps counting guesses at other subjects. */
+  succeeded(account?: string): Promise<void>;
+  /** Neither (the directory could not be asked, or the account is locked): nothing counts. */
   abandoned(): Promise<void>;
 }
 
@@ -77,16 +81,31 @@ export class Regulator {
     return {
       allowed: true,
       attempt: {
-        failed: () => once(async () => void (await Promise.all([this.#settle(subjectKey, at, 'failure'), this.#settle(ipKey(ip), at, 'failure')]))),
-        succeeded: () => once(async () => void (await Promise.all([this.#settle(subjectKey, at, 'reset'), this.#settle(ipKey(ip), at, 'release')]))),
+        failed: (account) =>
+          once(async () => void (await Promise.all([this.#settle(subjectKey, at, 'failure'), this.#settle(ipKey(ip), at, 'failure'), ...this.#alsoAccount(subjectKey, account, at, 'failure')]))),
+        succeeded: (account) =>
+          once(async () => void (await Promise.all([this.#settle(subjectKey, at, 'reset'), this.#settle(ipKey(ip), at, 'release'), ...this.#alsoAccount(subjectKey, account, at, 'reset')]))),
         abandoned: () => once(async () => void (await Promise.all([this.#settle(subjectKey, at, 'release'), this.#settle(ipKey(ip), at, 'release')]))),
       },
     };
   }
 
-  /** Admin unlock of a login name (any spelling of it). */
-  async unlock(login: string): Promise<void> {
-    await this.#kv.delete(NAMESPACE, keyOf({ login }));
+  /**
+   * When the ban on a subject lifts, or undefined when there is none: for the account a login turned
+   * out to name, known only after the directory was asked.
+   */
+  async lockedUntil(subject: Subject): Promise<number | undefined> {
+    return this.#current(await this.#kv.get<Counter>(NAMESPACE, keyOf(subject))).lockedUntil;
+  }
+
+  /** Admin unlock of a login name (any spelling of it) and of the account it names, when known. */
+  async unlock(login: string, account?: string): Promise<void> {
+    await Promise.all([this.#kv.delete(NAMESPACE, keyOf({ login })), account !== undefined && this.#kv.delete(NAMESPACE, keyOf({ account }))]);
+  }
+
+  #alsoAccount(subjectKey: string, account: string | undefined, at: number, outcome: 'failure' | 'reset'): Array<Promise<void>> {
+    const key = account === undefined ? undefined : keyOf({ account });
+    return key === undefined || key === subjectKey ? [] : [this.#settle(key, at, outcome)];
   }
 
   /** Takes a place for an attempt; returns when the ban (or the attempts already in flight) lift instead when there is none. */
@@ -142,7 +161,8 @@ export class Regulator {
 }
 
 function keyOf(subject: Subject): string {
-  return 'login' in subject ? `u:${loginBucket(subject.login)}` : `s:${subject.secret}`;
+  if ('login' in subject) return `u:${loginBucket(subject.login)}`;
+  return 'account' in subject ? `a:${subject.account}` : `s:${subject.secret}`;
 }
 
 /**

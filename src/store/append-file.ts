@@ -2,6 +2,27 @@ import { open, rename, stat, type FileHandle } from 'node:fs/promises';
 import { FileLock } from './file-lock.ts';
 
 const REWRITE_BATCH_CHARS = 1 << 20;
+/**
+ * Mode of the files in the data directory, for this user only: the journal holds session ids (cookie
+ * values), the audit log who signed in from where, db.json users and relying parties.
+ */
+export const PRIVATE_FILE_MODE = 0o600;
+
+/**
+ * Opens (creating when absent) a file only its owner may read, whatever the umask. A file that already
+ * existed keeps its mode when opened, so it is set again: one left behind by an older version, a
+ * crash's temporary file, or a file the administrator's log rotation created.
+ */
+async function openPrivate(path: string, flags: 'a' | 'w'): Promise<FileHandle> {
+  const handle = await open(path, flags, PRIVATE_FILE_MODE);
+  try {
+    await handle.chmod(PRIVATE_FILE_MODE);
+    return handle;
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
 
 /**
  * `owner`: the one process that rewrites (compacts) the file. `guest`: another process that only
@@ -34,7 +55,7 @@ export class AppendFile {
   }
 
   async open(): Promise<void> {
-    this.#handle = await open(this.path, 'a');
+    this.#handle = await openPrivate(this.path, 'a');
   }
 
   append(line: string): Promise<void> {
@@ -78,7 +99,7 @@ export class AppendFile {
     const [held, current] = await Promise.all([this.#openHandle().stat(), stat(this.path)]);
     if (held.ino !== current.ino || held.dev !== current.dev) {
       await this.#handle!.close();
-      this.#handle = await open(this.path, 'a');
+      this.#handle = await openPrivate(this.path, 'a');
     }
     await this.#handle!.write(text);
   }
@@ -97,7 +118,7 @@ export class AppendFile {
     this.#appendedDuringRewrite = [];
     const temporary = `${this.path}.tmp`;
     try {
-      const out = await open(temporary, 'w');
+      const out = await openPrivate(temporary, 'w');
       let bytes = 0;
       const write = async (text: string) => {
         await out.write(text);
@@ -130,7 +151,7 @@ export class AppendFile {
         await out.close(); // already closed on success (a no-op then); on a failure, closed here
       }
       await this.#handle?.close();
-      this.#handle = await open(this.path, 'a');
+      this.#handle = await openPrivate(this.path, 'a');
       return bytes;
     } finally {
       this.#appendedDuringRewrite = undefined;
@@ -148,7 +169,7 @@ export class AppendFile {
     try {
       while (this.#writing) await this.#writing;
       const moved = this.#handle;
-      this.#handle = await open(this.path, 'a');
+      this.#handle = await openPrivate(this.path, 'a');
       await moved?.close();
     } finally {
       this.#swapping = false;

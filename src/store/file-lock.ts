@@ -32,7 +32,8 @@ export class FileLock {
     const deadline = Date.now() + WAIT_LIMIT_MS;
     for (let attempt = 0; ; attempt += 1) {
       try {
-        const handle = await open(this.path, 'wx');
+        // Only this user may read it, like the file it guards.
+        const handle = await open(this.path, 'wx', 0o600);
         try {
           await handle.writeFile(token);
         } finally {

@@ -1,11 +1,16 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Logger } from '../core/log.ts';
 import type { Collection, CollectionOptions, CollectionWrite, Store } from './store.ts';
 import { LowdbCollections } from './lowdb-collections.ts';
 import { JournalKeyValue } from './journal-kv.ts';
 import { FileAuditLog } from './audit-file.ts';
+import { PRIVATE_FILE_MODE } from './append-file.ts';
 import type { Clock } from '../core/clock.ts';
+
+/** Only this user may list or enter the data directory. */
+const PRIVATE_DIR_MODE = 0o700;
 
 /** The embedded default store: everything under one data directory, no external service. */
 export class LowdbStore implements Store {
@@ -13,12 +18,17 @@ export class LowdbStore implements Store {
   readonly audit: FileAuditLog;
   readonly #collections: LowdbCollections;
   readonly #dataDir: string;
+  readonly #logger: Logger | undefined;
 
-  /** `owner: false` for the admin CLI: it appends to the journal but leaves compaction to the server. */
-  constructor(dataDir: string, clock: Clock, options: { owner: boolean } = { owner: true }) {
+  /**
+   * `owner: false` for the admin CLI: it appends to the journal but leaves compaction to the server.
+   * `logger`: where a data directory readable by others is reported when it is made private.
+   */
+  constructor(dataDir: string, clock: Clock, options: { owner?: boolean; logger?: Logger } = {}) {
     this.#dataDir = dataDir;
+    this.#logger = options.logger;
     this.#collections = new LowdbCollections(join(dataDir, 'db.json'));
-    this.kv = new JournalKeyValue(join(dataDir, 'kv.journal'), clock, options);
+    this.kv = new JournalKeyValue(join(dataDir, 'kv.journal'), clock, { owner: options.owner ?? true });
     this.audit = new FileAuditLog(join(dataDir, 'audit.log'), clock);
   }
 
@@ -28,11 +38,31 @@ export class LowdbStore implements Store {
   }
 
   async open(): Promise<this> {
-    await mkdir(this.#dataDir, { recursive: true, mode: 0o700 });
+    // lowdb writes db.json as a new temporary file renamed over it, created with the mode the umask
+    // leaves; so every file this process creates is private to its user (as PostgreSQL does).
+    process.umask(0o077);
+    await this.#makeDataDirPrivate();
     await this.#collections.open();
+    await chmod(join(this.#dataDir, 'db.json'), PRIVATE_FILE_MODE); // created by an older version, or by hand
     await this.kv.open();
     await this.audit.open();
     return this;
+  }
+
+  /** A directory that already existed (a Docker volume, systemd's StateDirectory=) often comes with 0755. */
+  async #makeDataDirPrivate(): Promise<void> {
+    await mkdir(this.#dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    const mode = (await stat(this.#dataDir)).mode & 0o777;
+    if ((mode & ~PRIVATE_DIR_MODE) === 0) return;
+    const log = { event: 'store.data-dir.private', dataDir: this.#dataDir, mode: mode.toString(8) };
+    try {
+      await chmod(this.#dataDir, PRIVATE_DIR_MODE);
+    } catch (error) {
+      // Not this user's directory: the files in it are private all the same, so starting is still safe.
+      this.#logger?.warn({ ...log, error: (error as NodeJS.ErrnoException).code }, 'the data directory is open to other users and could not be made private (0700)');
+      return;
+    }
+    this.#logger?.warn(log, 'the data directory was open to other users; made it private (0700)');
   }
 
   collection<T extends { id: string }>(name: string, options?: CollectionOptions<T>): Collection<T> {

@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { startSlapd, renderLdifTemplate, freePort, type SlapdHandle } from '../../scripts/slapd.ts';
 import { createTestCa, type TestCa } from '../helpers/tls-ca.ts';
 import { LdapDirectory } from '../../src/directory/ldap-directory.ts';
+import type { AuthOutcome } from '../../src/directory/directory.ts';
 import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
 import { diagnoseLdap } from '../../src/directory/ldap-diagnose.ts';
 import { compileFilter, escapeFilterValue, normaliseLogin } from '../../src/directory/ldap-filter.ts';
@@ -18,6 +19,8 @@ const PEOPLE = 'ou=people,dc=example,dc=org';
 const ALICE_ID = '5a1e0000-0000-4000-8000-000000000001';
 const pw = (uid: string): string => `Passw0rd!${uid}`;
 const INVALID = { ok: false, reason: 'invalid-credentials' };
+/** What the user is told of a refusal (the account id a refusal may carry is for counting guesses only). */
+const refusal = (outcome: AuthOutcome) => (outcome.ok ? outcome : { ok: outcome.ok, reason: outcome.reason });
 
 let ca: TestCa;
 let wrongCa: TestCa;
@@ -31,16 +34,20 @@ async function loadFixtures(): Promise<string[]> {
 }
 
 /** Counters from cn=Monitor over one long-lived rootdn connection, so reading them adds nothing. */
-async function counters(h: SlapdHandle): Promise<{ connections: number; binds: number }> {
+async function counters(h: SlapdHandle): Promise<{ connections: number; binds: number; operations: Record<string, number> }> {
   let client = monitors.get(h);
   if (!client) {
     client = new Client({ url: h.url });
     await client.bind(h.rootDn, h.rootPassword);
     monitors.set(h, client);
   }
-  const { searchEntries } = await client.search('cn=Monitor', { scope: 'sub', filter: '(|(cn=Total)(cn=Bind))', attributes: ['monitorCounter', 'monitorOpInitiated'] });
+  const { searchEntries } = await client.search('cn=Monitor', { scope: 'sub', filter: '(|(cn=Total)(monitorOpInitiated=*))', attributes: ['monitorCounter', 'monitorOpInitiated'] });
   const get = (rdn: string, a: string): number => Number(searchEntries.find((e) => e.dn.startsWith(rdn))?.[a]);
-  return { connections: get('cn=Total,cn=Connections', 'monitorCounter'), binds: get('cn=Bind,cn=Operations', 'monitorOpInitiated') };
+  /** Initiated operations by kind (Bind, Search, Modify, Extended…), from the entries under cn=Operations. */
+  const operations = Object.fromEntries(
+    searchEntries.filter((e) => /^cn=[^,]+,cn=Operations,cn=Monitor$/i.test(e.dn)).map((e) => [e.dn.slice(3, e.dn.indexOf(',')), Number(e['monitorOpInitiated'])]),
+  );
+  return { connections: get('cn=Total,cn=Connections', 'monitorCounter'), binds: get('cn=Bind,cn=Operations', 'monitorOpInitiated'), operations };
 }
 
 function configFor(overrides: Record<string, unknown> = {}, users: Record<string, unknown> = {}): LdapDirectoryConfig {
@@ -117,8 +124,32 @@ describe('sign-in', () => {
 
   test('wrong password and unknown user give the same invalid-credentials', async () => {
     await withDirectory(configFor(), async (d) => {
-      assert.deepEqual(await d.authenticate('alice', 'wrong-password'), INVALID);
-      assert.deepEqual(await d.authenticate('nobody', 'wrong-password'), INVALID);
+      const wrong = await d.authenticate('alice', 'wrong-password');
+      assert.deepEqual(refusal(wrong), INVALID);
+      assert.deepEqual(await d.authenticate('nobody', 'wrong-password'), INVALID, 'an unknown login names no account');
+      const right = await d.authenticate('alice', pw('alice')); // resets the ppolicy failure count
+      assert.ok(right.ok);
+      assert.equal(!wrong.ok && wrong.reason === 'invalid-credentials' && wrong.accountId, right.user.id, "a wrong password names the account, for the regulator's count per account");
+    });
+  });
+
+  test('an unknown login costs the same LDAP operations as a known one with a wrong password (no group search before the password is right)', async () => {
+    /** Operations of each kind (and new connections) slapd saw during `fn`. */
+    const operationsDuring = async (fn: () => Promise<unknown>): Promise<Record<string, number>> => {
+      const before = await counters(main);
+      await fn();
+      const afterwards = await counters(main);
+      const kinds = Object.keys(afterwards.operations).filter((kind) => afterwards.operations[kind] !== before.operations[kind]);
+      return { ...Object.fromEntries(kinds.map((kind) => [kind, afterwards.operations[kind]! - before.operations[kind]!])), connections: afterwards.connections - before.connections };
+    };
+    await withDirectory(configFor(), async (d) => {
+      // open the pools' connections first, so neither measured sign-in pays for connecting
+      await d.authenticate('alice', 'wrong-password');
+      await d.authenticate('nobody', 'wrong-password');
+      const known = await operationsDuring(async () => assert.deepEqual(refusal(await d.authenticate('alice', 'wrong-password')), INVALID));
+      const unknown = await operationsDuring(async () => assert.deepEqual(refusal(await d.authenticate('nobody', 'wrong-password')), INVALID));
+      assert.deepEqual(unknown, known);
+      assert.equal(known['Bind'], 1, 'one bind: the password is tried in both cases');
       assert.equal((await d.authenticate('alice', pw('alice'))).ok, true); // resets the ppolicy failure count
     });
   });
@@ -126,8 +157,8 @@ describe('sign-in', () => {
   test('an empty password is refused without any bind or connection', async () => {
     const before = await counters(main);
     await withDirectory(configFor(), async (d) => {
-      assert.deepEqual(await d.authenticate('alice', ''), INVALID);
-      assert.deepEqual(await d.authenticate('nobody', ''), INVALID);
+      assert.deepEqual(refusal(await d.authenticate('alice', '')), INVALID);
+      assert.deepEqual(refusal(await d.authenticate('nobody', '')), INVALID);
       assert.deepEqual(d.poolStats().auth.created + d.poolStats().search.created, 0);
     });
     const afterwards = await counters(main);
@@ -139,7 +170,7 @@ describe('sign-in', () => {
     const attacks = ['*)(uid=*', '*', 'alice)(|(uid=*', '\\00', 'alice\\00', 'alice\u0000', 'alice*', '(uid=alice)', 'al*ce'];
     await withDirectory(configFor(), async (d) => {
       for (const login of attacks) {
-        assert.deepEqual(await d.authenticate(login, pw('alice')), INVALID, login);
+        assert.deepEqual(refusal(await d.authenticate(login, pw('alice'))), INVALID, login);
         assert.equal(await d.findUser(login), null, login);
       }
     });
@@ -170,7 +201,7 @@ describe('sign-in', () => {
       async (d) => {
         const outcome = await d.authenticate('c.jones@example.org', pw('carol'));
         assert.equal(outcome.ok && outcome.user.username, 'carol');
-        assert.deepEqual(await d.authenticate('shared@example.org', pw('erin')), INVALID);
+        assert.deepEqual(refusal(await d.authenticate('shared@example.org', pw('erin'))), INVALID);
       },
       logger,
     );
@@ -213,7 +244,7 @@ describe('account state (ppolicy)', () => {
       assert.equal(await state('marked-disabled'), 'disabled:marked-disabled');
       assert.equal(await state('marked-locked'), 'locked:marked-locked');
       for (const uid of ['mustchange', 'expired', 'expiring', 'marked-disabled', 'marked-locked']) {
-        assert.deepEqual(await d.authenticate(uid, 'wrong-password'), INVALID, uid);
+        assert.deepEqual(refusal(await d.authenticate(uid, 'wrong-password')), INVALID, uid);
       }
     });
   });
@@ -224,11 +255,11 @@ describe('account state (ppolicy)', () => {
       configFor(),
       async (d) => {
         for (const uid of ['locked', 'disabled']) {
-          assert.deepEqual(await d.authenticate(uid, pw(uid)), INVALID);
-          assert.deepEqual(await d.authenticate(uid, 'wrong-password'), INVALID);
+          assert.deepEqual(refusal(await d.authenticate(uid, pw(uid))), INVALID);
+          assert.deepEqual(refusal(await d.authenticate(uid, 'wrong-password')), INVALID);
         }
-        for (let i = 0; i < 3; i++) assert.deepEqual(await d.authenticate('victim', 'wrong-password'), INVALID);
-        assert.deepEqual(await d.authenticate('victim', pw('victim')), INVALID, 'locked by pwdMaxFailure');
+        for (let i = 0; i < 3; i++) assert.deepEqual(refusal(await d.authenticate('victim', 'wrong-password')), INVALID);
+        assert.deepEqual(refusal(await d.authenticate('victim', pw('victim'))), INVALID, 'locked by pwdMaxFailure');
       },
       logger,
     );
@@ -253,7 +284,7 @@ describe('password change', () => {
       assert.deepEqual(await d.changePassword('dave', pw('dave'), pw('dave')), { ok: false, message: MESSAGES.history });
       assert.deepEqual(await d.changePassword('dave', 'not-my-password', 'Brand-new-1!'), { ok: false, message: MESSAGES.wrongCurrent });
       assert.deepEqual(await d.changePassword('dave', pw('dave'), 'Brand-new-1!'), { ok: true });
-      assert.deepEqual(await d.authenticate('dave', pw('dave')), INVALID);
+      assert.deepEqual(refusal(await d.authenticate('dave', pw('dave'))), INVALID);
       assert.equal((await d.authenticate('dave', 'Brand-new-1!')).ok, true);
       assert.deepEqual(await d.changePassword('dave', 'Brand-new-1!', pw('dave')), { ok: false, message: MESSAGES.history });
     });

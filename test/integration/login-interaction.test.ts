@@ -202,6 +202,21 @@ describe('sign-in interaction (local directory)', () => {
     assert.ok(statuses.filter((status) => status === 429).length >= 8, statuses.join(' '));
   });
 
+  test("an account's login names share one count: guesses by username lock sign-in by email, and the other way round", async () => {
+    await addLocalUser(app.services, 'twonames', PASSWORD, { email: 'someone.else@example.org' });
+    const browser = new TestBrowser();
+    const { page } = await open(browser);
+    await browser.submit(page, { username: 'twonames', password: 'wrong-1-password' });
+    await browser.submit(page, { username: 'someone.else@example.org', password: 'wrong-2-password' });
+    await browser.submit(page, { username: 'twonames', password: 'wrong-3-password' });
+    for (const username of ['someone.else@example.org', 'twonames']) {
+      const right = await browser.submit(page, { username, password: PASSWORD });
+      assert.equal(right.status, 429, `${username}: locked with the right password`);
+    }
+    const wrong = await browser.submit(page, { username: 'someone.else@example.org', password: 'wrong-4-password' });
+    assert.equal(wrong.status, 429, 'and with a wrong one: the answer does not tell the two apart');
+  });
+
   test('helpdesk unlock (user unlock) lifts a password lock at once', async () => {
     await addLocalUser(app.services, 'unlockme', PASSWORD);
     const browser = new TestBrowser();

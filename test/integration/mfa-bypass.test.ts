@@ -34,8 +34,8 @@ async function enrolledUser(username: string): Promise<{ user: User; secret: str
   const id = await createUser(app, { username, password: PASSWORD, groups: ['staff'] });
   const user = (await app.services.directory.findUserById(id))!;
   const { totp } = app.services.mfa;
-  const view = await totp.enrollment.begin(user);
-  const done = await totp.enrollment.finish({ user, ip: '127.0.0.1' }, oathtoolTotp(view.secret, now));
+  const view = await totp.enrollment.begin({ user, sessionId: 'enrolled-elsewhere' });
+  const done = await totp.enrollment.finish({ user, sessionId: 'enrolled-elsewhere', ip: '127.0.0.1' }, oathtoolTotp(view.secret, now));
   assert.ok(done.ok);
   return { user, secret: view.secret, backupCodes: done.backupCodes };
 }

@@ -56,8 +56,8 @@ before(async () => {
     const id = await createUser(app, { username, password: PASSWORD, groups: [...groups] });
     if (!username.endsWith('-mfa')) continue;
     const user = (await app.services.directory.findUserById(id))!;
-    const view = await app.services.mfa.totp.enrollment.begin(user);
-    assert.ok((await app.services.mfa.totp.enrollment.finish({ user, ip: '127.0.0.1' }, oathtoolTotp(view.secret, Date.now()))).ok);
+    const view = await app.services.mfa.totp.enrollment.begin({ user, sessionId: 'setup' });
+    assert.ok((await app.services.mfa.totp.enrollment.finish({ user, sessionId: 'setup', ip: '127.0.0.1' }, oathtoolTotp(view.secret, Date.now()))).ok);
   }
 });
 after(() => app?.close());

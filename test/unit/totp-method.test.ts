@@ -25,6 +25,8 @@ let dir: string;
 let store: LowdbStore;
 let box: SecretBox;
 let counter = 0;
+/** The SSO session (browser) enrolling: pending secrets belong to one. */
+const SESSION = 'session-1';
 
 function build(settings: Partial<TotpSettings> = {}) {
   const all = { ...DEFAULTS, ...settings };
@@ -45,8 +47,8 @@ function newUser(): User {
 async function enrolled(settings: Partial<TotpSettings> = {}, oath: OathOptions = {}) {
   const built = build(settings);
   const user = newUser();
-  const view = await built.method.enrollment.begin(user);
-  const result = await built.method.enrollment.finish({ user, ip: '192.0.2.1' }, oathtoolTotp(view.secret, now, oath));
+  const view = await built.method.enrollment.begin({ user, sessionId: SESSION });
+  const result = await built.method.enrollment.finish({ user, sessionId: SESSION, ip: '192.0.2.1' }, oathtoolTotp(view.secret, now, oath));
   assert.ok(result.ok, 'enrollment confirms');
   now += 10 * STEP; // the confirming code's step is spent; keep it out of reach of the skew tests
   const code = (at = now) => oathtoolTotp(view.secret, at, oath);
@@ -68,20 +70,20 @@ describe('TOTP enrollment', () => {
   test('activated only by a current code; a wrong or malformed code leaves it pending', async () => {
     const { method } = build();
     const user = newUser();
-    const view = await method.enrollment.begin(user);
+    const view = await method.enrollment.begin({ user, sessionId: SESSION });
     assert.match(view.secret, /^[A-Z2-7]{32}$/);
     assert.match(view.uri, /^otpauth:\/\/totp\/Stepgate%20Test:user\d+\?/);
-    assert.equal((await method.enrollment.begin(user)).secret, view.secret, 'a reload shows the same secret');
+    assert.equal((await method.enrollment.begin({ user, sessionId: SESSION })).secret, view.secret, 'a reload shows the same secret');
     const wrong = String((Number(oathtoolTotp(view.secret, now)) + 1) % 1_000_000).padStart(6, '0');
-    assert.deepEqual(await method.enrollment.finish({ user, ip: '192.0.2.1' }, wrong), { ok: false, reason: 'invalid' });
-    assert.deepEqual(await method.enrollment.finish({ user, ip: '192.0.2.1' }, 'abcdef'), { ok: false, reason: 'malformed' });
+    assert.deepEqual(await method.enrollment.finish({ user, sessionId: SESSION, ip: '192.0.2.1' }, wrong), { ok: false, reason: 'invalid' });
+    assert.deepEqual(await method.enrollment.finish({ user, sessionId: SESSION, ip: '192.0.2.1' }, 'abcdef'), { ok: false, reason: 'malformed' });
     assert.equal(await method.isEnrolled(user), false);
-    const done = await method.enrollment.finish({ user, ip: '192.0.2.1' }, oathtoolTotp(view.secret, now));
+    const done = await method.enrollment.finish({ user, sessionId: SESSION, ip: '192.0.2.1' }, oathtoolTotp(view.secret, now));
     assert.ok(done.ok && done.amr === 'otp');
     assert.equal(done.ok && done.backupCodes.length, 10);
     assert.ok(done.ok && done.backupCodes.every((code) => /^[a-z2-7]{5}-[a-z2-7]{5}$/.test(code)));
     assert.equal(await method.isEnrolled(user), true);
-    assert.deepEqual(await method.enrollment.finish({ user, ip: '192.0.2.1' }, oathtoolTotp(view.secret, now)), { ok: false, reason: 'expired' }, 'no second activation');
+    assert.deepEqual(await method.enrollment.finish({ user, sessionId: SESSION, ip: '192.0.2.1' }, oathtoolTotp(view.secret, now)), { ok: false, reason: 'expired' }, 'no second activation');
     assert.deepEqual(await method.verify({ user, ip: '192.0.2.1' }, oathtoolTotp(view.secret, now)), { ok: false, reason: 'replayed' }, 'the confirming code is spent');
   });
 

@@ -5,6 +5,8 @@ import { readSecretOption } from '../read-secret.ts';
 import { Regulator } from '../../regulation/regulator.ts';
 import { SessionAdmin } from '../session-admin.ts';
 import { auditAdminAction } from '../admin-audit.ts';
+import { createDirectory } from '../../build-services.ts';
+import { createLogger } from '../../core/log.ts';
 
 /** A local account that can no longer sign in keeps no session either. */
 async function endSessionsOf(context: CliContext, userId: string, reason: string): Promise<void> {
@@ -146,12 +148,20 @@ export const userCommands: CliCommand[] = [
   {
     name: 'user unlock',
     summary: 'lift a temporary lock after too many wrong passwords',
-    help: 'Usage: npm run cli -- user unlock <username>\n\nClears the failed-password count of this username (any directory). A running server sees it within a second.\nLocks also lift by themselves after regulation.lockoutSeconds.',
+    help:
+      'Usage: npm run cli -- user unlock <username>\n\nClears the failed-password count of this username (any directory, any spelling) and of the account it names (counted over all its login names). A running server sees it within a second.\nLocks also lift by themselves after regulation.lockoutSeconds.',
     async run(args, context) {
       const store = await context.store();
-      await new Regulator(store.kv, context.config.regulation, context.clock).unlock(username(args));
-      await auditAdminAction(context, { type: 'password.unlock', username: username(args) });
-      context.out(`Unlocked ${username(args)}.`);
+      const login = username(args);
+      const directory = await createDirectory(context.config, store, createLogger('error'), context.clock);
+      const account = await directory
+        .findUser(login)
+        .catch(() => undefined)
+        .finally(() => directory.close());
+      if (account === undefined) context.err(`The ${context.config.directory.kind} directory could not be asked which account "${login}" is: only the name is unlocked.`);
+      await new Regulator(store.kv, context.config.regulation, context.clock).unlock(login, account?.id);
+      await auditAdminAction(context, { type: 'password.unlock', username: login, ...(account ? { userId: account.id } : {}) });
+      context.out(`Unlocked ${login}.`);
       return 0;
     },
   },

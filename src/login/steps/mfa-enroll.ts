@@ -17,9 +17,9 @@ function enrollmentOf(method: MfaMethod) {
   return method.enrollment;
 }
 
-/** Setup page: the secret as QR code and as text; reloading shows the same secret until it expires. */
+/** Setup page: the secret as QR code and as text; reloading in this browser shows the same secret until it expires. */
 export async function showMfaEnroll(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, session: SsoSession, method: MfaMethod, problem?: CodeProblem): Promise<void> {
-  const view = await enrollmentOf(method).begin(session.user);
+  const view = await enrollmentOf(method).begin({ user: session.user, sessionId: session.id });
   const page = totpEnrollPage({
     action: stepUrl(tx, `/mfa/${method.id}/enroll`),
     csrf: interaction.deps.csrf.token(req, res),
@@ -38,7 +38,7 @@ export async function showMfaEnroll(req: Request, res: Response, interaction: Lo
 export async function submitMfaEnroll(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, methodParam: string): Promise<void> {
   const { session, method } = await mfaAnswerContext(req, interaction, tx, 'mfa-enroll', methodParam);
   const { audit, clock, sessions, csrf } = interaction.deps;
-  const result = await enrollmentOf(method).finish({ user: session.user, ip: req.clientIp }, req.body?.code);
+  const result = await enrollmentOf(method).finish({ user: session.user, sessionId: session.id, ip: req.clientIp }, req.body?.code);
   const base = { type: 'mfa.enroll', method: method.id, rp: tx.request.rpId, userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId };
   await audit.record({ ...base, outcome: result.ok ? 'success' : 'failure', ...(result.ok ? {} : { reason: result.reason }) });
   if (!result.ok) return showMfaEnroll(req, res, interaction, tx, session, method, result.reason);

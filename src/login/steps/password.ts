@@ -39,12 +39,13 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     await audit.record({ ...base, outcome: 'failure', reason: 'malformed' });
     return showPassword(req, res, interaction, tx, { error: failed, username, status: 401 });
   }
+  const refuseLocked = async (until: number, scope: string) => {
+    await audit.record({ ...base, outcome: 'failure', reason: `rate-limited-${scope}` });
+    const minutes = Math.max(1, Math.ceil((until - clock.now()) / 60_000));
+    showPassword(req, res, interaction, tx, { error: `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, username, status: 429 });
+  };
   const admission = await regulator.admit({ login: username }, req.clientIp);
-  if (!admission.allowed) {
-    await audit.record({ ...base, outcome: 'failure', reason: `rate-limited-${admission.scope}` });
-    const minutes = Math.max(1, Math.ceil((admission.until - clock.now()) / 60_000));
-    return showPassword(req, res, interaction, tx, { error: `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, username, status: 429 });
-  }
+  if (!admission.allowed) return refuseLocked(admission.until, admission.scope);
   const { attempt } = admission;
 
   const outcome = await directory.authenticate(username, password).catch(async (error: unknown) => {
@@ -57,13 +58,24 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     await audit.record({ ...base, outcome: 'failure', reason: 'directory-unavailable' });
     throw new AppError('DIRECTORY_UNAVAILABLE', { detail: { directory: outcome.detail } });
   }
+  // Known only now: the account this login names. Guesses at it under another of its login names
+  // (an email instead of the username) may have locked it.
+  const accountId = outcome.ok || outcome.reason === 'account-state' ? outcome.user.id : outcome.reason === 'invalid-credentials' ? outcome.accountId : undefined;
+  const accountLockedUntil = accountId === undefined ? undefined : await regulator.lockedUntil({ account: accountId });
+  if (accountLockedUntil !== undefined) {
+    // The same answer for a right and a wrong password, so the lock does not tell which this was.
+    // A wrong one still counts for the name typed, which bounds the guesses the directory checks meanwhile.
+    if (!outcome.ok && outcome.reason === 'invalid-credentials') await attempt.failed();
+    else await attempt.abandoned();
+    return refuseLocked(accountLockedUntil, 'account');
+  }
   if (!outcome.ok && outcome.reason === 'invalid-credentials') {
-    await attempt.failed();
+    await attempt.failed(accountId);
     await audit.record({ ...base, outcome: 'failure', reason: 'invalid-credentials' });
     return showPassword(req, res, interaction, tx, { error: failed, username, status: 401 });
   }
   if (!outcome.ok && outcome.reason === 'account-state') {
-    await attempt.succeeded();
+    await attempt.succeeded(accountId);
     await audit.record({ ...base, userId: outcome.user.id, outcome: 'failure', reason: `account-${outcome.state}` });
     if ((outcome.state === 'password-expired' || outcome.state === 'must-change') && tx.request.rp.allowPasswordChange) {
       await interaction.deps.transactions.save({ ...tx, pendingPasswordChange: { username: outcome.user.username, state: outcome.state } });
@@ -79,7 +91,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     throw new AppError('INTERNAL');
   }
 
-  await attempt.succeeded();
+  await attempt.succeeded(accountId);
   const session = await interaction.startSession(req, res, outcome.user);
   await audit.record({ ...base, username: outcome.user.username, userId: outcome.user.id, outcome: 'success' });
   const next: LoginTransaction = {

@@ -85,7 +85,7 @@ export class TotpAdmin {
   async reset(userId: string): Promise<boolean> {
     const { enrollments, state, backupCodes } = this.#deps;
     const removed = await enrollments.remove(userId);
-    await enrollments.takePending(userId);
+    await enrollments.discardPending(userId);
     await backupCodes.delete(userId);
     await state.delete(userId);
     return removed;

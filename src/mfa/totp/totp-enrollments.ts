@@ -17,8 +17,17 @@ export interface TotpEnrollment extends TotpParameters {
 
 /** A secret shown to the user but not confirmed with a code yet. */
 interface PendingEnrollment extends TotpParameters {
+  userId: string;
   sealedSecret: string;
   createdAt: number;
+}
+
+/**
+ * Pending secrets are keyed by user and SSO session: each browser is shown a secret of its own, and
+ * only the browser that was shown a secret can confirm it.
+ */
+function pendingKey(userId: string, sessionId: string): string {
+  return JSON.stringify([userId, sessionId]);
 }
 
 /** Where TOTP registrations live: confirmed ones in a collection, pending ones briefly in memory. */
@@ -54,20 +63,26 @@ export class TotpEnrollments {
   }
 
   /** Memory only and short-lived: an unconfirmed secret is worthless after a restart, and is sealed anyway. */
-  async setPending(userId: string, secret: string, parameters: TotpParameters, createdAt: number): Promise<void> {
-    const pending: PendingEnrollment = { sealedSecret: this.#box.seal(secret, SECRET_PURPOSE), ...parameters, createdAt };
-    await this.#kv.set(PENDING_NAMESPACE, userId, pending, { ttlSeconds: PENDING_TTL_SECONDS, durable: false });
+  async setPending(userId: string, sessionId: string, secret: string, parameters: TotpParameters, createdAt: number): Promise<void> {
+    const pending: PendingEnrollment = { userId, sealedSecret: this.#box.seal(secret, SECRET_PURPOSE), ...parameters, createdAt };
+    await this.#kv.set(PENDING_NAMESPACE, pendingKey(userId, sessionId), pending, { ttlSeconds: PENDING_TTL_SECONDS, durable: false });
   }
 
-  async pending(userId: string): Promise<(TotpParameters & { secret: string; createdAt: number }) | undefined> {
-    const pending = await this.#kv.get<PendingEnrollment>(PENDING_NAMESPACE, userId);
+  async pending(userId: string, sessionId: string): Promise<(TotpParameters & { secret: string; createdAt: number }) | undefined> {
+    const pending = await this.#kv.get<PendingEnrollment>(PENDING_NAMESPACE, pendingKey(userId, sessionId));
     if (!pending) return undefined;
-    const { sealedSecret, ...rest } = pending;
-    return { ...rest, secret: this.secretOf({ sealedSecret }) };
+    const { digits, periodSeconds, algorithm, createdAt } = pending;
+    return { digits, periodSeconds, algorithm, createdAt, secret: this.secretOf(pending) };
   }
 
   /** Taken once: two confirmations of the same pending secret cannot both activate it. */
-  async takePending(userId: string): Promise<boolean> {
-    return (await this.#kv.consume(PENDING_NAMESPACE, userId)) !== undefined;
+  async takePending(userId: string, sessionId: string): Promise<boolean> {
+    return (await this.#kv.consume(PENDING_NAMESPACE, pendingKey(userId, sessionId))) !== undefined;
+  }
+
+  /** Drops the user's pending secrets in every browser (an administrator's reset). */
+  async discardPending(userId: string): Promise<void> {
+    const entries = await this.#kv.entries<PendingEnrollment>(PENDING_NAMESPACE);
+    await Promise.all(entries.filter(([, pending]) => pending.userId === userId).map(([key]) => this.#kv.delete(PENDING_NAMESPACE, key)));
   }
 }

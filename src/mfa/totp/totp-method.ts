@@ -1,6 +1,6 @@
 import type { User } from '../../core/types.ts';
 import type { Clock } from '../../core/clock.ts';
-import type { ChallengeContext, ChallengeView, EnrollmentResult, EnrollmentView, MfaEnrollment, MfaMethod, VerifyResult } from '../mfa-method.ts';
+import type { ChallengeContext, ChallengeView, EnrollmentContext, EnrollmentResult, EnrollmentView, MfaEnrollment, MfaMethod, VerifyResult } from '../mfa-method.ts';
 import type { TotpEnrollments } from './totp-enrollments.ts';
 import type { BackupCodes } from './backup-codes.ts';
 import { afterFailure, afterSuccess, lockedUntil, type LockoutSettings, type TotpState, type TotpStateStore } from './totp-state.ts';
@@ -30,7 +30,7 @@ export class TotpMethod implements MfaMethod {
 
   constructor(deps: TotpDeps) {
     this.#deps = deps;
-    this.enrollment = { begin: (user) => this.#begin(user), finish: (context, response) => this.#finish(context, response) };
+    this.enrollment = { begin: (context) => this.#begin(context), finish: (context, response) => this.#finish(context, response) };
   }
 
   async isEnrolled(user: User): Promise<boolean> {
@@ -83,30 +83,30 @@ export class TotpMethod implements MfaMethod {
     return { ok: true, amr: 'otp', backupCodesLeft: left };
   }
 
-  async #begin(user: User): Promise<EnrollmentView> {
+  async #begin({ user, sessionId }: EnrollmentContext): Promise<EnrollmentView> {
     const { enrollments, clock, settings } = this.#deps;
-    // A reload shows the same secret, so a QR code already scanned stays valid.
-    let pending = await enrollments.pending(user.id);
+    // A reload in the same browser shows the same secret, so a QR code already scanned stays valid.
+    let pending = await enrollments.pending(user.id, sessionId);
     if (!pending) {
       const parameters: TotpParameters = { digits: settings.digits, periodSeconds: settings.periodSeconds, algorithm: settings.algorithm };
       pending = { ...parameters, secret: newTotpSecret(), createdAt: clock.now() };
-      await enrollments.setPending(user.id, pending.secret, parameters, pending.createdAt);
+      await enrollments.setPending(user.id, sessionId, pending.secret, parameters, pending.createdAt);
     }
     const { secret, digits, periodSeconds, algorithm } = pending;
     return { method: this.id, secret, digits, periodSeconds, algorithm, uri: otpauthUri({ issuer: settings.issuer, label: user.username, secret, parameters: pending }) };
   }
 
-  /** Activates the pending secret once the user typed a current code from it; returns fresh backup codes. */
-  async #finish({ user, ip }: ChallengeContext, response: unknown): Promise<EnrollmentResult> {
+  /** Activates this browser's pending secret once the user typed a current code from it; returns fresh backup codes. */
+  async #finish({ user, ip, sessionId }: ChallengeContext & EnrollmentContext, response: unknown): Promise<EnrollmentResult> {
     const { enrollments, state, backupCodes, clock, settings } = this.#deps;
-    const pending = await enrollments.pending(user.id);
+    const pending = await enrollments.pending(user.id, sessionId);
     if (!pending || (await this.isEnrolled(user))) return { ok: false, reason: 'expired' };
     const input = classifyCode(response, pending.digits);
     if (input.kind !== 'totp') return { ok: false, reason: 'malformed' };
     const now = clock.now();
     const step = await matchingTimeStep(pending.secret, input.code, pending, now, settings.clockSkewSeconds);
     if (step === undefined) return { ok: false, reason: 'invalid' };
-    if (!(await enrollments.takePending(user.id))) return { ok: false, reason: 'expired' }; // a concurrent confirmation won
+    if (!(await enrollments.takePending(user.id, sessionId))) return { ok: false, reason: 'expired' }; // a concurrent confirmation won
     const parameters: TotpParameters = { digits: pending.digits, periodSeconds: pending.periodSeconds, algorithm: pending.algorithm };
     await enrollments.put(user.id, user.username, pending.secret, parameters, now);
     // The confirming code counts as used: it cannot be replayed at the next challenge.

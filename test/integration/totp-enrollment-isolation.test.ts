@@ -1,0 +1,102 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
+import { TestBrowser, type Page } from '../helpers/browser.ts';
+import { createUser } from '../helpers/oidc-rp.ts';
+import { oathtoolTotp } from '../helpers/oathtool.ts';
+
+const PASSWORD = 'correct horse 42';
+let now = Date.parse('2026-11-22T10:00:15Z');
+const clock = { now: () => now };
+/** Codes are single use: each new code needs a new time step. */
+const nextTimeStep = () => void (now += 30_000);
+let app: Booted;
+
+/** Signs in to an application that requires MFA; returns the page after the password. */
+async function signIn(browser: TestBrowser, username: string): Promise<{ txId: string; page: Page }> {
+  const tx = await app.services.interaction.deps.transactions.create({
+    protocol: 'oidc',
+    rpId: 'mfa-app',
+    rpName: 'MFA App',
+    rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false },
+    handoff: { finisher: TEST_FINISHER, ref: '' },
+    forceAuthn: false,
+    passive: false,
+  });
+  const login = await browser.get(`${app.url}/login/${tx.id}`);
+  return { txId: tx.id, page: await browser.submit(login, { username, password: PASSWORD }) };
+}
+
+function shownSecret(page: Page): string {
+  const match = /<code id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(page.body);
+  assert.ok(match, `expected the TOTP setup page, got ${page.status} ${page.url}\n${page.body.slice(0, 400)}`);
+  return match[1]!.replace(/ /g, '');
+}
+
+const isBackupCodesPage = (page: Page) => /Your backup codes/.test(page.body);
+
+before(async () => {
+  app = await boot({}, { clock });
+});
+after(() => app?.close());
+
+describe('a pending TOTP secret belongs to the browser it was shown to', () => {
+  test('sign-in setup: each browser gets its own secret, confirms only its own, and a secret copied before the user confirmed never passes the code step', async () => {
+    const vera = (await app.services.directory.findUserById(await createUser(app, { username: 'vera', password: PASSWORD })))!;
+    const victim = new TestBrowser();
+    const attacker = new TestBrowser();
+    const { txId: victimTx, page: victimSetup } = await signIn(victim, 'vera');
+    const { page: attackerSetup } = await signIn(attacker, 'vera');
+    const victimSecret = shownSecret(victimSetup);
+    const attackerSecret = shownSecret(attackerSetup);
+    assert.notEqual(attackerSecret, victimSecret, 'another browser gets a secret of its own');
+    assert.equal(shownSecret(await victim.get(`${app.url}/login/${victimTx}`)), victimSecret, 'a reload in the same browser shows the same secret');
+
+    const crossed = await attacker.submit(attackerSetup, { code: oathtoolTotp(victimSecret, now) });
+    assert.equal(crossed.status, 401, "a code from the victim's secret does not confirm the attacker's setup");
+    assert.equal(await app.services.mfa.totp.isEnrolled(vera), false);
+
+    const confirmed = await victim.submit(victimSetup, { code: oathtoolTotp(victimSecret, now) });
+    assert.ok(isBackupCodesPage(confirmed), 'the victim confirms the secret shown in their browser');
+
+    nextTimeStep();
+    const lateConfirmation = await attacker.submit(crossed, { code: oathtoolTotp(attackerSecret, now) });
+    assert.equal(isBackupCodesPage(lateConfirmation), false, "the attacker's own pending secret cannot be activated once the user has one");
+
+    const { page: codePage } = await signIn(attacker, 'vera');
+    assert.match(codePage.body, /Enter your code/, 'the password alone now leads to the code step');
+    const copied = await attacker.submit(codePage, { code: oathtoolTotp(attackerSecret, now) });
+    assert.equal(copied.status, 401, "the secret the attacker was shown is not the user's");
+  });
+
+  test('"my security" setup: two browsers get different secrets; a code from the other browser\'s secret does not enroll', async () => {
+    await createUser(app, { username: 'walt', password: PASSWORD });
+    const setupIn = async (browser: TestBrowser) => {
+      const login = await browser.get(`${app.url}/account/security`);
+      await browser.submit(login, { username: 'walt', password: PASSWORD });
+      return browser.get(`${app.url}/account/security/totp`);
+    };
+    const first = new TestBrowser();
+    const second = new TestBrowser();
+    const firstSetup = await setupIn(first);
+    const secondSetup = await setupIn(second);
+    const firstSecret = shownSecret(firstSetup);
+    assert.notEqual(shownSecret(secondSetup), firstSecret);
+
+    const crossed = await second.submit(secondSetup, { code: oathtoolTotp(firstSecret, now) });
+    assert.equal(crossed.status, 400);
+    assert.equal(isBackupCodesPage(crossed), false);
+    assert.ok(isBackupCodesPage(await first.submit(firstSetup, { code: oathtoolTotp(firstSecret, now) })));
+  });
+
+  test('an administrator\'s reset drops the pending secrets of every browser', async () => {
+    const userId = await createUser(app, { username: 'xena', password: PASSWORD });
+    const browsers = [new TestBrowser(), new TestBrowser()];
+    const before = await Promise.all(browsers.map(async (browser) => ({ browser, ...(await signIn(browser, 'xena')) })));
+    await app.services.mfa.totpAdmin.reset(userId);
+    for (const { browser, txId, page } of before) {
+      const reloaded = await browser.get(`${app.url}/login/${txId}`);
+      assert.notEqual(shownSecret(reloaded), shownSecret(page), 'a new secret after the reset');
+    }
+  });
+});

@@ -17,25 +17,34 @@ export function errorHandler(helpdesk: string | undefined): (error: unknown, req
 }
 
 function handleError(error: unknown, req: Request, res: Response, helpdesk: string | undefined): void {
-  const appError = fromHttpError(error) ?? toAppError(error);
+  const client = clientError(error);
+  const appError = client?.appError ?? toAppError(error);
+  const status = client?.status ?? appError.status;
   const log = req.log ?? console;
-  const entry = { code: appError.code, status: appError.status, detail: appError.detail, path: req.path, ip: req.clientIp, err: appError.status >= 500 ? (appError.cause ?? error) : undefined };
-  if (appError.status >= 500) log.error(entry, appError.message);
+  const entry = { code: appError.code, status, detail: appError.detail, path: req.path, ip: req.clientIp, err: status >= 500 ? (appError.cause ?? error) : undefined };
+  if (status >= 500) log.error(entry, appError.message);
   else log.warn(entry, appError.message);
   if (res.headersSent) return;
   if (wantsJson(req)) {
-    res.status(appError.status).json({ error: appError.code, message: appError.userMessage, requestId: req.requestId });
+    res.status(status).json({ error: appError.code, message: appError.userMessage, requestId: req.requestId });
     return;
   }
-  sendPage(res, messagePage({ title: TITLES[appError.code] ?? 'Something went wrong', message: appError.userMessage, requestId: req.requestId, helpdesk }), appError.status);
+  sendPage(res, messagePage({ title: TITLES[appError.code] ?? 'Something went wrong', message: appError.userMessage, requestId: req.requestId, helpdesk }), status);
 }
 
-/** body-parser and friends throw errors with a `type` and `status`; map the ones users can cause. */
-function fromHttpError(error: unknown): AppError | undefined {
-  const type = (error as { type?: string })?.type;
-  if (type === 'entity.too.large' || type === 'parameters.too.many') return new AppError('REQUEST_TOO_LARGE', { cause: error });
-  if (type === 'entity.parse.failed' || type === 'encoding.unsupported' || type === 'charset.unsupported') return new AppError('BAD_REQUEST', { cause: error });
-  return undefined;
+/**
+ * A request the client got wrong, as Express and its parsers report it (http-errors, or the router's
+ * URIError for a path that does not percent-decode): a status 400-499 on the error. It is answered
+ * with that status and logged as a warning without a stack: the client can send as many as it likes.
+ */
+function clientError(error: unknown): { appError: AppError; status: number } | undefined {
+  if (error instanceof AppError || !(error instanceof Error)) return undefined;
+  const { status, statusCode, type } = error as { status?: unknown; statusCode?: unknown; type?: unknown };
+  const code = typeof status === 'number' ? status : statusCode;
+  if (typeof code !== 'number' || code < 400 || code > 499) return undefined;
+  const detail = { reason: typeof type === 'string' ? type : error.name, message: error.message };
+  const appError = new AppError(code === 413 ? 'REQUEST_TOO_LARGE' : code === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', { detail, cause: error });
+  return { appError, status: code };
 }
 
 function wantsJson(req: Request): boolean {

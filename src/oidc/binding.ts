@@ -1,4 +1,4 @@
-import type { InteractionResults } from 'oidc-provider';
+import { errors, type InteractionResults } from 'oidc-provider';
 import type { LoginRequest, LoginResult, RequestedAuthnContext } from '../core/types.ts';
 import { relyingPartySettings, type OidcClientRecord } from './client-registry.ts';
 
@@ -53,15 +53,47 @@ export function toLoginRequest(facts: AuthorizationFacts, client: OidcClientReco
   };
 }
 
-/** `claims.id_token.acr` with essential:true is a hard requirement; `acr_values` is a preference (OIDC Core 5.5.1.1). */
+/**
+ * `claims.id_token.acr` with essential is a hard requirement; `acr_values` is a preference (OIDC Core 5.5.1.1).
+ * Stepgate asks its flow for exactly the acrs oidc-provider's checks then accept (see essentialAcrs): were
+ * it to accept one they refuse, they would start another interaction and the browser would go round forever.
+ */
 export function requestedAuthnContext(params: Record<string, unknown>): RequestedAuthnContext | undefined {
-  const acrClaim = idTokenAcrClaim(stringParam(params.claims));
-  if (acrClaim?.essential) {
-    const values = acrClaim.value !== undefined ? [acrClaim.value] : (acrClaim.values ?? []);
-    if (values.length) return { values, comparison: 'exact', essential: true };
-  }
+  const essential = essentialAcrs(parsedClaims(stringParam(params.claims)));
+  if (essential) return { values: essential, comparison: 'exact', essential: true };
   const acrValues = stringParam(params.acr_values)?.split(' ').filter(Boolean);
   return acrValues?.length ? { values: acrValues, comparison: 'exact', essential: false } : undefined;
+}
+
+/**
+ * The acrs an essential `claims.id_token.acr` request accepts, read as oidc-provider's login checks
+ * `essential_acr` and `essential_acrs` read it: any truthy `essential`; a truthy `value` must equal the
+ * acr, a truthy `values` must be an array holding it, and both apply when both are given. Undefined: no
+ * essential acr request. Empty: no acr can satisfy it (a `value` that is not a string, `values` without
+ * a string, a `value` missing from `values`).
+ *
+ * Stepgate is stricter in one case: with `acr_values` too, oidc-provider lets that replace the claims
+ * request, Stepgate still holds to the essential one (the spec makes essential binding).
+ */
+export function essentialAcrs(claims: unknown): string[] | undefined {
+  const acr = (claims as { id_token?: { acr?: unknown } } | undefined)?.id_token?.acr;
+  if (!acr || typeof acr !== 'object') return undefined;
+  const { essential, value, values } = acr as Record<string, unknown>;
+  if (!essential || (!value && !values)) return undefined;
+  const listed = values ? (Array.isArray(values) ? values.filter((item): item is string => typeof item === 'string') : []) : undefined;
+  if (!value) return listed;
+  if (typeof value !== 'string') return [];
+  return !listed || listed.includes(value) ? [value] : [];
+}
+
+/**
+ * oidc-provider's claims parameter hook: an essential acr request no sign-in can satisfy is the
+ * client's error, answered at its redirect URI before anyone is asked to sign in.
+ */
+export function assertSatisfiableAcr(_ctx: unknown, claims: unknown): void {
+  if (essentialAcrs(claims)?.length === 0) {
+    throw new errors.InvalidRequest('claims.id_token.acr: an essential acr needs a string value and/or an array of string values that contains it');
+  }
 }
 
 /** Translates the sign-in outcome into an oidc-provider interaction result. */
@@ -83,17 +115,10 @@ function stringParam(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-function idTokenAcrClaim(claims: string | undefined): { essential?: boolean; value?: string; values?: string[] } | undefined {
+function parsedClaims(claims: string | undefined): unknown {
   if (!claims) return undefined;
   try {
-    const acr = (JSON.parse(claims) as { id_token?: { acr?: unknown } }).id_token?.acr;
-    if (!acr || typeof acr !== 'object') return undefined;
-    const { essential, value, values } = acr as Record<string, unknown>;
-    return {
-      essential: essential === true,
-      value: typeof value === 'string' ? value : undefined,
-      values: Array.isArray(values) ? values.filter((item): item is string => typeof item === 'string') : undefined,
-    };
+    return JSON.parse(claims);
   } catch {
     return undefined; // oidc-provider rejects malformed claims before an interaction starts
   }

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { default as Provider } from 'oidc-provider';
+import type { default as Provider, InteractionResults, KoaContextWithOIDC } from 'oidc-provider';
 import type { Services } from '../services.ts';
 import type { LoginRequest, LoginResult } from '../core/types.ts';
 import type { FinishedSignIn } from '../login/interaction.ts';
@@ -12,7 +12,18 @@ export interface OidcInteractions {
   start(req: Request, res: Response, uid: string): Promise<void>;
   /** The login interaction's finisher for OIDC_FINISHER (registered once by mount.ts). */
   finish(req: Request, res: Response, finished: FinishedSignIn): Promise<void>;
+  /**
+   * Koa middleware around oidc-provider's routes: the `oidc.sign-in` success is audited when
+   * oidc-provider accepts the login a resume hands it, not when Stepgate hands it over (it may refuse it).
+   */
+  auditAccepted(): (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => Promise<void>;
 }
+
+/** The key of the interaction result that carries what the success audit event needs and oidc-provider does not keep. */
+const AUDIT_RESULT_KEY = 'stepgateAudit';
+
+/** Login prompt reasons that are about the acr (oidc-provider's essential_acr and essential_acrs checks). */
+const ACR_REASONS = new Set(['essential_acr', 'essential_acrs']);
 
 export interface OidcInteractionDeps {
   provider: Provider;
@@ -40,6 +51,18 @@ export function oidcInteractions(deps: OidcInteractionDeps): OidcInteractions {
       const request = toLoginRequest({ params: details.params, reasons: details.prompt.reasons, interactionUid: details.uid }, client);
       await services.interaction.start(req, res, request);
     },
+    auditAccepted: () => {
+      const accepted = new WeakSet<object>();
+      provider.on('authorization.accepted', (ctx: KoaContextWithOIDC) => accepted.add(ctx));
+      return async (ctx, next) => {
+        await next();
+        const result = ctx.oidc?.result;
+        if (!accepted.has(ctx) || ctx.oidc.route !== 'resume' || !result?.login) return;
+        const req = ctx.req as Request;
+        const facts = result[AUDIT_RESULT_KEY] as { rp: string; username: string } | undefined;
+        await services.store.audit.record({ type: 'oidc.sign-in', outcome: 'success', rp: facts?.rp, userId: result.login.accountId, username: facts?.username, ip: req.clientIp, requestId: req.requestId });
+      };
+    },
   };
 }
 
@@ -52,7 +75,14 @@ async function finishInteraction(deps: OidcInteractionDeps, req: Request, res: R
   const { provider, services, sync } = deps;
   const interaction = await provider.Interaction.find(request.handoff.ref);
   if (!interaction) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'interaction-expired' } });
-  const answer = toInteractionResult(request, result);
+  let answer = toInteractionResult(request, result);
+  if (answer.login && sameAsRefused(interaction.lastSubmission, answer)) {
+    const reasons = interaction.prompt.reasons;
+    req.log.warn({ code: 'OIDC_LOGIN_REFUSED_AGAIN', rp: request.rpId, reasons }, 'oidc: the provider refused this login once already; the request ends with an error');
+    answer = reasons.some((reason) => ACR_REASONS.has(reason))
+      ? { error: 'unmet_authentication_requirements', error_description: 'The requested authentication context could not be obtained.' }
+      : { error: 'login_required', error_description: `The sign-in does not satisfy the request (${reasons.join(', ')}).` };
+  }
   if (answer.login && result.ok) await sync.prepareResume(interaction, result);
   // As oidc-provider's own interactionResult: the provider session the request began under (now
   // mirroring the session of this login) must still be there.
@@ -60,16 +90,30 @@ async function finishInteraction(deps: OidcInteractionDeps, req: Request, res: R
     const session = await provider.Session.findByUid(interaction.session.uid);
     if (!session || session.accountId !== interaction.session.accountId) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'provider-session-ended' } });
   }
-  await audit(req, services, request, result, typeof answer.error === 'string' ? answer.error : undefined);
+  if (answer.login && result.ok) answer[AUDIT_RESULT_KEY] = { rp: request.rpId, username: result.user.username };
+  else await auditFailure(req, services, request, result, typeof answer.error === 'string' ? answer.error : undefined);
   interaction.result = answer;
   await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
   await deps.resume(req, res, interaction.uid);
 }
 
-async function audit(req: Request, services: Services, request: LoginRequest, result: LoginResult, error: string | undefined): Promise<void> {
+/**
+ * oidc-provider starts an interaction on a resume only when it refused the login the resume handed
+ * it (kept as lastSubmission). Its checks of a resumed login look at the account and the acr only
+ * (max_age is met by any fresh login), so a login with the same two would be refused again, round
+ * after round; another user signing in is a different answer and goes on.
+ */
+function sameAsRefused(lastSubmission: InteractionResults | undefined, answer: InteractionResults): boolean {
+  const refused = lastSubmission?.login;
+  const login = answer.login!;
+  return !!refused && refused.accountId === login.accountId && refused.acr === login.acr;
+}
+
+/** A refusal is Stepgate's own decision, audited as it is handed over; a success waits for oidc-provider (auditAccepted). */
+async function auditFailure(req: Request, services: Services, request: LoginRequest, result: LoginResult, error: string | undefined): Promise<void> {
   await services.store.audit.record({
     type: 'oidc.sign-in',
-    outcome: error ? 'failure' : 'success',
+    outcome: 'failure',
     rp: request.rpId,
     userId: result.ok ? result.user.id : undefined,
     username: result.ok ? result.user.username : undefined,

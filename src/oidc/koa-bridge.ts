@@ -1,10 +1,17 @@
-import type { Request, RequestHandler, Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { AppError } from '../core/errors.ts';
 import { pendingInteraction } from './inline-interaction.ts';
 import type Provider from 'oidc-provider';
 import { RESUME_COOKIE, ROUTES } from './provider.ts';
 import type { CookieSigner } from './cookie-signer.ts';
 
 const PROVIDER_ROUTES: readonly string[] = Object.values(ROUTES);
+
+/** The endpoints a client may also send the browser to by form POST (OIDC Core 3.1.2.1, RP-Initiated Logout 1.0 §2). */
+const FORM_POST_ROUTES: ReadonlySet<string> = new Set([ROUTES.authorization, ROUTES.end_session]);
+
+/** The parameters must fit in the GET they become, under Node's 16 KiB limit for the request head (cookies included). */
+const readForm = express.text({ type: 'application/x-www-form-urlencoded', limit: '8kb' });
 
 /** Requests oidc-provider answers: discovery at the issuer's well-known path, and its routes (and their sub-paths). */
 export function isProviderPath(path: string): boolean {
@@ -51,6 +58,7 @@ export function providerBridge(provider: Provider, publicUrl: string, deps: Brid
   return {
     middleware: (req, res, next) => {
       if (!isProviderPath(req.path)) return next();
+      if (req.method === 'POST' && FORM_POST_ROUTES.has(req.path)) return formPostAsGet(req, res, next);
       dispatch(req, res).catch(next);
     },
     resume: async (req, res, uid) => {
@@ -70,6 +78,23 @@ export function providerBridge(provider: Provider, publicUrl: string, deps: Brid
       await dispatch(req, res);
     },
   };
+}
+
+/**
+ * A form POST to the authorization or end-session endpoint is answered with a 303 to the same endpoint
+ * with the parameters as its query. A cross-site POST carries none of this site's SameSite=Lax cookies
+ * (Stepgate's SSO session, oidc-provider's session), so answered as it is, it would show the password
+ * page to a signed-in user and replace the provider session. The GET is a top-level navigation, which
+ * carries them. oidc-provider's own POST support (enableHttpPostMethods) needs its session cookie
+ * SameSite=None, which browsers refuse without Secure, i.e. on an http public URL.
+ */
+function formPostAsGet(req: Request, res: Response, next: NextFunction): void {
+  readForm(req, res, (error?: unknown) => {
+    if (error) return next(error);
+    if (typeof req.body !== 'string') return next(new AppError('BAD_REQUEST', { detail: { reason: 'oidc-post-not-a-form', contentType: req.headers['content-type'] } }));
+    const query = new URLSearchParams(req.body).toString();
+    res.redirect(303, query ? `${req.path}?${query}` : req.path);
+  });
 }
 
 function pinForwardedHeaders(req: Request, protocol: string, host: string): void {

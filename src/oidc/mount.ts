@@ -81,10 +81,12 @@ async function assemble(services: Services, shared: Shared): Promise<ProviderGen
   const sync = new SessionSync({ provider, sso, links, sessions: services.sessions, audit: services.store.audit, propagateLogout: shared.propagateLogout });
   provider.use(sync.middleware());
   provider.use(inlineInteractions());
+  // The bridge starts interactions; the interactions' finisher resumes through the bridge.
+  const interactions = oidcInteractions({ provider, services, clients, sync, resume: (req, res, uid) => bridge.resume(req, res, uid) });
+  provider.use(interactions.auditAccepted());
   logProviderEvents(provider, services.logger);
   const backchannel = new BackchannelLogout({ provider, providerSessions: new KvAdapter(services.store.kv, services.clock, 'Session'), links, audit: services.store.audit, logger: services.logger });
-  // The bridge starts interactions; the interactions' finisher resumes through the bridge.
-  const bridge = providerBridge(provider, services.config.server.publicUrl, { cookieSigner, startInteraction: (req, res, uid) => interactions.start(req, res, uid) });
-  const interactions = oidcInteractions({ provider, services, clients, sync, resume: bridge.resume });
+  // Last: it takes oidc-provider's middleware as it is now.
+  const bridge = providerBridge(provider, services.config.server.publicUrl, { cookieSigner, startInteraction: interactions.start });
   return { bridge, interactions, backchannel };
 }

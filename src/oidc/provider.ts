@@ -17,6 +17,7 @@ import { PASSIVE_SSO_HOOK, passiveSso } from './passive-sso.ts';
 import { CookieSigner } from './cookie-signer.ts';
 import { errorRenderer, logoutSource, postLogoutSuccessSource } from './pages.ts';
 import { logoutTokenFetch } from './backchannel-logout.ts';
+import { assertSatisfiableAcr } from './binding.ts';
 
 /** Every endpoint lives under /oidc/; only discovery stays at the issuer's well-known path. */
 export const ROUTES = {
@@ -94,7 +95,7 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`, policy: stepgatePolicy(deps.sso) },
     features: {
       devInteractions: { enabled: false },
-      claimsParameter: { enabled: true },
+      claimsParameter: { enabled: true, assertClaimsParameter: assertSatisfiableAcr },
       revocation: { enabled: true, allowedPolicy: ownTokensOnly },
       introspection: { enabled: true, allowedPolicy: ownTokensOnly },
       userinfo: { enabled: true },

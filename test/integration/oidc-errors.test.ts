@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as oidc from 'openid-client';
 import { boot, type Booted } from '../helpers/boot.ts';
-import type { TestBrowser } from '../helpers/browser.ts';
+import type { Page, TestBrowser } from '../helpers/browser.ts';
 import { ALL_SCOPES, authRequest, callbackOf, createRp, createUser, isPasswordPage, redeem, rpBrowser, signIn, stored, type TestRp } from '../helpers/oidc-rp.ts';
 
 const ALICE = { username: 'alice', password: 'correct horse 1' };
@@ -151,4 +151,47 @@ test('interaction URLs are not pages (the sign-in answers the authorization requ
     assert.equal(page.status, 404, path);
     assert.match(page.headers.get('content-type') ?? '', /text\/html/, path);
   }
+});
+
+/**
+ * A client's auto-submitting form, posted cross-site: the browser sends none of Stepgate's
+ * SameSite=Lax cookies with it (so it is sent here without any), but does with the GET it is sent on to.
+ */
+async function crossSitePost(browser: TestBrowser, url: URL): Promise<Page> {
+  const response = await fetch(`${url.origin}${url.pathname}`, { method: 'POST', body: url.searchParams, redirect: 'manual' });
+  assert.equal(response.status, 303, await response.text());
+  assert.deepEqual(response.headers.getSetCookie(), [], 'the POST answer depends on no cookie and sets none');
+  const location = new URL(response.headers.get('location')!, url);
+  assert.equal(location.pathname, url.pathname);
+  return browser.get(location.toString());
+}
+
+test('authorization request by form POST (OIDC Core 3.1.2.1): a sign-in, then SSO though the POST carries no cookie', async () => {
+  const browser = rpBrowser();
+  const first = await authRequest(rp);
+  const login = await crossSitePost(browser, first.url);
+  assert.ok(isPasswordPage(login), `expected the password page, got ${login.status} ${login.url}`);
+  const signedIn = await redeem(rp, first, callbackOf(rp, await browser.submit(login, { ...ALICE })));
+  assert.equal(signedIn.claims()!.sub, aliceId);
+  const second = await authRequest(rp);
+  const sso = await redeem(rp, second, callbackOf(rp, await crossSitePost(browser, second.url)));
+  assert.equal(sso.claims()!.sub, aliceId, 'the signed-in browser is recognised, no password page');
+});
+
+test('end-session by form POST (RP-Initiated Logout 1.0 §2) shows the logout confirmation, which still signs out', async () => {
+  const browser = rpBrowser();
+  const { tokens } = await signIn(rp, browser, ALICE);
+  const url = oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: rp.postLogoutRedirectUri, state: 'bye' });
+  const confirm = await crossSitePost(browser, url);
+  assert.ok(confirm.status === 200 && /Sign out/.test(confirm.body), `expected the logout confirmation, got ${confirm.status}`);
+  const back = (await browser.submit(confirm, { logout: 'yes' })).headers.get('location') ?? '';
+  assert.ok(back.startsWith(`${rp.postLogoutRedirectUri}?`) && back.endsWith('state=bye'), back);
+  assert.ok(isPasswordPage(await browser.get((await authRequest(rp)).url.toString())), 'signed out');
+});
+
+test('a POST to those endpoints that is not a form, or too large for the GET it would become, is refused there', async () => {
+  const json = await fetch(`${app.url}/oidc/auth`, { method: 'POST', body: '{"client_id":"x"}', headers: { 'content-type': 'application/json', accept: 'text/html' }, redirect: 'manual' });
+  assert.equal(json.status, 400);
+  const large = await fetch(`${app.url}/oidc/session/end`, { method: 'POST', body: new URLSearchParams({ id_token_hint: 'x'.repeat(9000) }), headers: { accept: 'text/html' }, redirect: 'manual' });
+  assert.equal(large.status, 413);
 });

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { requestedAuthnContext, toInteractionResult, toLoginRequest } from '../../src/oidc/binding.ts';
+import { essentialAcrs, requestedAuthnContext, toInteractionResult, toLoginRequest } from '../../src/oidc/binding.ts';
 import type { OidcClientRecord } from '../../src/oidc/client-registry.ts';
 import type { LoginResult, User } from '../../src/core/types.ts';
 import { ACR } from '../../src/policy/levels.ts';
@@ -60,6 +60,25 @@ describe('OIDC authorization request → LoginRequest', () => {
     // Not essential: the claims request is a wish like acr_values, which then wins.
     assert.deepEqual(requestedAuthnContext({ claims: JSON.stringify({ id_token: { acr: { values: [ACR.mfa] } } }), acr_values: ACR.password }), { values: [ACR.password], comparison: 'exact', essential: false });
     assert.equal(requestedAuthnContext({ claims: '{not json' }), undefined);
+  });
+});
+
+describe('essential acr requests, read as oidc-provider reads them', () => {
+  const acr = (request: unknown) => essentialAcrs({ id_token: { acr: request } });
+  test('any truthy essential counts; value and values both bind', () => {
+    assert.deepEqual(acr({ essential: true, value: ACR.mfa }), [ACR.mfa]);
+    assert.deepEqual(acr({ essential: 'true', value: ACR.mfa }), [ACR.mfa]);
+    assert.deepEqual(acr({ essential: 1, values: [ACR.password, 7, ACR.mfa] }), [ACR.password, ACR.mfa]);
+    assert.deepEqual(acr({ essential: true, value: ACR.mfa, values: [ACR.password, ACR.mfa] }), [ACR.mfa]);
+  });
+  test('not essential, or nothing asked: no requirement', () => {
+    for (const request of [{ value: ACR.mfa }, { essential: false, value: ACR.mfa }, { essential: true }, 'x', null]) assert.equal(acr(request), undefined, JSON.stringify(request));
+    assert.equal(essentialAcrs(undefined), undefined);
+  });
+  test('a request no acr can satisfy is empty (refused with invalid_request before any page)', () => {
+    for (const request of [{ essential: true, value: [ACR.mfa] }, { essential: true, value: 1 }, { essential: true, values: 'x' }, { essential: true, values: [1] }, { essential: true, value: ACR.mfa, values: [ACR.password] }]) {
+      assert.deepEqual(acr(request), [], JSON.stringify(request));
+    }
   });
 });
 

@@ -1,9 +1,11 @@
 import { test, describe, before, after } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { createUser } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
+import { cliProcess } from '../helpers/cli.ts';
 
 const PASSWORD = 'correct horse 42';
 let now = Date.parse('2026-11-22T10:00:15Z');
@@ -35,8 +37,10 @@ function shownSecret(page: Page): string {
 
 const isBackupCodesPage = (page: Page) => /Your backup codes/.test(page.body);
 
+const SECRET_KEY = randomBytes(32).toString('base64');
+
 before(async () => {
-  app = await boot({}, { clock });
+  app = await boot({}, { clock, secretKey: SECRET_KEY });
 });
 after(() => app?.close());
 
@@ -87,6 +91,27 @@ describe('a pending TOTP secret belongs to the browser it was shown to', () => {
     assert.equal(crossed.status, 400);
     assert.equal(isBackupCodesPage(crossed), false);
     assert.ok(isBackupCodesPage(await first.submit(firstSetup, { code: oathtoolTotp(firstSecret, now) })));
+  });
+
+  test("a secret another browser was shown before the user confirmed theirs cannot be confirmed after an administrator's reset", async () => {
+    const userId = await createUser(app, { username: 'yuri', password: PASSWORD });
+    const victim = new TestBrowser();
+    const attacker = new TestBrowser();
+    const { page: attackerSetup } = await signIn(attacker, 'yuri');
+    const attackerSecret = shownSecret(attackerSetup);
+    const { page: victimSetup } = await signIn(victim, 'yuri');
+    assert.ok(isBackupCodesPage(await victim.submit(victimSetup, { code: oathtoolTotp(shownSecret(victimSetup), now) })));
+    // The user lost their phone; the helpdesk resets with the CLI, a process that cannot see the server's memory.
+    assert.equal((await cliProcess(app, SECRET_KEY, ['mfa', 'reset', 'yuri'])).code, 0);
+    const yuri = (await app.services.directory.findUserById(userId))!;
+    for (let waited = 0; await app.services.mfa.totp.isEnrolled(yuri); waited += 100) {
+      assert.ok(waited < 5_000, 'the server sees the reset within a second or so');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    nextTimeStep();
+    const late = await attacker.submit(attackerSetup, { code: oathtoolTotp(attackerSecret, now) });
+    assert.equal(isBackupCodesPage(late), false, 'the old pending secret is gone');
+    assert.equal(await app.services.mfa.totp.isEnrolled(yuri), false);
   });
 
   test('an administrator\'s reset drops the pending secrets of every browser', async () => {

@@ -109,6 +109,9 @@ export class TotpMethod implements MfaMethod {
     if (!(await enrollments.takePending(user.id, sessionId))) return { ok: false, reason: 'expired' }; // a concurrent confirmation won
     const parameters: TotpParameters = { digits: pending.digits, periodSeconds: pending.periodSeconds, algorithm: pending.algorithm };
     await enrollments.put(user.id, user.username, pending.secret, parameters, now);
+    // Secrets other browsers were shown go now: after an administrator's reset one of them would
+    // otherwise be confirmable again, and it may have been shown to someone who had only the password.
+    await enrollments.discardPending(user.id);
     // The confirming code counts as used: it cannot be replayed at the next challenge.
     await state.update(user.id, () => ({ next: afterSuccess({ failures: 0 }, now, ip, step), result: undefined }));
     return { ok: true, amr: 'otp', backupCodes: await backupCodes.regenerate(user.id, settings.backupCodes, now) };

@@ -1,6 +1,7 @@
 import { loadConfig, ConfigError } from './config/load.ts';
 import { buildServices } from './build-services.ts';
 import { createApp } from './app.ts';
+import { createHttpServer } from './http/http-server.ts';
 import { mintBootstrapSecretIfNeeded } from './admin/bootstrap.ts';
 
 async function main(): Promise<void> {
@@ -10,7 +11,9 @@ async function main(): Promise<void> {
   if (services.secretKeyGeneratedAt) logger.warn({ file: services.secretKeyGeneratedAt }, 'generated a new key for secrets at rest; back it up with the data directory');
   await services.directory.startupCheck().catch((error) => logger.error({ err: error }, 'directory start-up check failed; sign-ins will fail until it is reachable'));
   const app = await createApp(services);
-  const server = app.listen(config.server.port, config.server.host);
+  const server = createHttpServer(config, logger);
+  server.on('request', app);
+  server.listen(config.server.port, config.server.host);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;

@@ -24,8 +24,14 @@ export function usernameProblem(username: string): string | undefined {
   return USERNAME.test(username) ? undefined : 'username may contain letters, digits and . _ @ - (at most 64 characters)';
 }
 
+/** Control characters cannot travel in SAML (XML 1.0) and are invisible on screen: two such addresses would look like one. */
 export function emailProblem(email: string): string | undefined {
-  return /^[^\s@]+@[^\s@]+$/.test(email) ? undefined : `not an email address: ${email}`;
+  return /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u.test(email) ? undefined : `not an email address: ${JSON.stringify(email)}`;
+}
+
+/** A display name is free text, but not control characters (see emailProblem). */
+export function nameProblem(name: string): string | undefined {
+  return /\p{Cc}/u.test(name) ? `the name must not contain control characters: ${JSON.stringify(name)}` : undefined;
 }
 
 /** Admin operations on the local directory, shared by the CLI and (later) the admin console. */
@@ -84,7 +90,7 @@ export class LocalUserAdmin {
   }
 
   async #apply(record: LocalUserRecord, changes: UserChanges): Promise<LocalUserRecord> {
-    const problem = changes.email === undefined ? undefined : emailProblem(changes.email);
+    const problem = (changes.email === undefined ? undefined : emailProblem(changes.email)) ?? (changes.name === undefined ? undefined : nameProblem(changes.name));
     if (problem) throw new Error(problem);
     const groups = new Set(record.groups);
     for (const group of changes.addGroups ?? []) groups.add(group);

@@ -22,7 +22,7 @@ export function element(name: string, parts: ElementParts, ...content: string[])
 
 /** Character content, escaped as c14n prints it. */
 export function text(value: string): string {
-  return stripUnrepresentable(value).replace(/[&<>\r]/g, (character) => TEXT_ESCAPES[character]!);
+  return representable(value).replace(/[&<>\r]/g, (character) => TEXT_ESCAPES[character]!);
 }
 
 function declarations(ns: Record<string, string> | undefined): string {
@@ -52,13 +52,24 @@ function attributes(parts: ElementParts): string {
 
 /** An attribute value, escaped as c14n prints it (also valid for XML that is not signed from its text). */
 export function attributeValue(value: string): string {
-  return stripUnrepresentable(value).replace(/[&<"\t\n\r]/g, (character) => ATTRIBUTE_ESCAPES[character]!);
+  return representable(value).replace(/[&<"\t\n\r]/g, (character) => ATTRIBUTE_ESCAPES[character]!);
 }
 
-/** Characters XML 1.0 cannot carry at all are dropped rather than sent. */
-function stripUnrepresentable(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '');
+/** Anything outside XML 1.0's Char production: most C0 controls, U+FFFE/U+FFFF, and lone surrogates (the `u` flag sees those as code points). */
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/** Whether XML 1.0 can carry the value at all (no escape exists for a control character). */
+export function xmlRepresentable(value: string): boolean {
+  return !NOT_XML_CHAR.test(value);
+}
+
+/**
+ * Dropping such a character would send another value than the one held, e.g. one user's email as
+ * another's NameID; callers leave such values out (sso-finish.ts), so one arriving here is a bug.
+ */
+function representable(value: string): string {
+  if (!xmlRepresentable(value)) throw new Error('a value with a character XML 1.0 cannot carry reached the SAML writer');
+  return value;
 }
 
 function byCodeUnits(a: string, b: string): number {

@@ -9,11 +9,13 @@ export interface IdpEndpoints {
   /** SLO for both bindings. */
   slo: string;
   metadata: string;
+  /** The IdP's own sign-out page, named where a request to sign out cannot be honoured. */
+  logout: string;
 }
 
 export function idpEndpoints(config: Config): IdpEndpoints {
   const base = config.server.publicUrl;
-  return { entityId: config.saml.entityId ?? `${base}/saml/metadata`, sso: `${base}/saml/sso`, slo: `${base}/saml/slo`, metadata: `${base}/saml/metadata` };
+  return { entityId: config.saml.entityId ?? `${base}/saml/metadata`, sso: `${base}/saml/sso`, slo: `${base}/saml/slo`, metadata: `${base}/saml/metadata`, logout: `${base}/logout` };
 }
 
 /** The RS256 key that signs now, in the shapes node:crypto (KeyObject) and ds:X509Certificate (base64 DER) want. */

@@ -77,6 +77,14 @@ export async function readInboundRequest(req: Request, kind: MessageKind, bindin
     signed = hasSignatureElement(doc);
     if (signed) verifyPostSignature(xml, doc, sp, deps.entities);
   }
+  // saml-profiles §4.4.4.1: over Redirect or POST a LogoutRequest MUST be signed, whatever the SP's
+  // metadata says; unsigned, it is a plain link any site can make a browser follow to end its session.
+  if (!signed && kind === 'LogoutRequest') {
+    throw new AppError('SAML_SIGNATURE_INVALID', {
+      userMessage: `The application asked to sign you out, but its request was not signed, so you are still signed in. To sign out, go to ${deps.endpoints.logout}.`,
+      detail: { reason: 'unsigned-logout-request', sp: sp.id },
+    });
+  }
   if (!signed && (sp.settings.requireSignedRequests || (kind === 'AuthnRequest' && deps.limits.wantAuthnRequestsSigned))) {
     throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'unsigned-request', sp: sp.id } });
   }
@@ -114,16 +122,23 @@ function signingCertificates(sp: ServiceProviderRecord): string[] {
   return sp.signingCertificates.map((certificate) => certificate.pem);
 }
 
-/** samlify (xml-crypto) checks the cryptography; our own check then pins the signature to the root element. */
+/**
+ * samlify (xml-crypto) checks the cryptography, with each of the SP's signing certificates in turn
+ * (two during its key rollover); our own check then pins the signature to the root element.
+ */
 function verifyPostSignature(xml: string, doc: Document, sp: ServiceProviderRecord, entities: SamlifyEntities): void {
-  signingCertificates(sp); // samlify reads the same certificates from the entity built from this record
-  let verified: boolean;
-  try {
-    [verified] = samlify.SamlLib.verifySignature(xml, { metadata: entities.sp(sp).entityMeta });
-  } catch (error) {
-    throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'samlify-refused', message: (error as Error).message }, cause: error });
-  }
-  if (!verified) throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'signature-mismatch', sp: sp.id } });
+  signingCertificates(sp); // samlify reads the same certificates from the entities built from this record
+  const refusals: string[] = [];
+  const verified = entities.signatureVerifiers(sp).some((metadata) => {
+    try {
+      return samlify.SamlLib.verifySignature(xml, { metadata })[0];
+    } catch (error) {
+      // A wrong key throws too, as does a KeyInfo naming another of the SP's certificates: that one gets its turn.
+      refusals.push((error as Error).message);
+      return false;
+    }
+  });
+  if (!verified) throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'signature-mismatch', sp: sp.id, refusals } });
   assertSignatureCoversRoot(doc);
 }
 

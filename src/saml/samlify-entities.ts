@@ -6,6 +6,7 @@ import type { ServiceProviderRecord } from './sp-types.ts';
 type IdentityProvider = ReturnType<typeof samlify.IdentityProvider>;
 type ServiceProvider = ReturnType<typeof samlify.ServiceProvider>;
 type IdentityProviderSettings = Parameters<typeof samlify.IdentityProvider>[0];
+type SpMetadata = ServiceProvider['entityMeta'];
 
 /**
  * samlify entity objects, built once per signing key and per SP record version (building one parses
@@ -15,7 +16,7 @@ type IdentityProviderSettings = Parameters<typeof samlify.IdentityProvider>[0];
 export class SamlifyEntities {
   readonly #endpoints: IdpEndpoints;
   #idp: { keyId: string; entity: IdentityProvider } | undefined;
-  readonly #sps = new Map<string, { updatedAt: number; entity: ServiceProvider }>();
+  readonly #sps = new Map<string, { updatedAt: number; entity: ServiceProvider; verifiers: SpMetadata[] }>();
 
   constructor(endpoints: IdpEndpoints) {
     this.#endpoints = endpoints;
@@ -42,15 +43,30 @@ export class SamlifyEntities {
   }
 
   sp(record: ServiceProviderRecord): ServiceProvider {
+    return this.#built(record).entity;
+  }
+
+  /**
+   * One metadata per signing certificate, to verify a POST signature with each in turn: given a
+   * signature without KeyInfo, samlify tries only the first certificate, and an SP signing with its
+   * next key during a rollover would be refused.
+   */
+  signatureVerifiers(record: ServiceProviderRecord): SpMetadata[] {
+    return this.#built(record).verifiers;
+  }
+
+  #built(record: ServiceProviderRecord): { entity: ServiceProvider; verifiers: SpMetadata[] } {
     const cached = this.#sps.get(record.id);
-    if (cached?.updatedAt === record.updatedAt) return cached.entity;
+    if (cached?.updatedAt === record.updatedAt) return cached;
     const entity = samlify.ServiceProvider({
       entityID: record.id,
       signingCert: record.signingCertificates.map((certificate) => certificateBody(certificate.pem)),
       ...(record.encryptionCertificate ? { encryptCert: certificateBody(record.encryptionCertificate.pem) } : {}),
       assertionConsumerService: record.acs.map((endpoint) => ({ Binding: endpoint.binding, Location: endpoint.location })),
     });
-    this.#sps.set(record.id, { updatedAt: record.updatedAt, entity });
-    return entity;
+    const verifiers = record.signingCertificates.map((certificate) => samlify.ServiceProvider({ entityID: record.id, signingCert: certificateBody(certificate.pem) }).entityMeta);
+    const built = { updatedAt: record.updatedAt, entity, verifiers };
+    this.#sps.set(record.id, built);
+    return built;
   }
 }

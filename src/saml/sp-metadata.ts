@@ -3,7 +3,7 @@ import xpath from 'xpath';
 import { AppError } from '../core/errors.ts';
 import { BINDING, NS, PROTOCOL_SUPPORT, type BindingName } from './constants.ts';
 import { SchemaViolation, type SamlSchemas } from './schema-validator.ts';
-import { attribute, booleanAttribute, elementChildren, parseStrict, textOf } from './xml-dom.ts';
+import { attribute, booleanAttribute, elementChildren, parseStrict, textOf, uriAttribute } from './xml-dom.ts';
 import type { AcsEndpoint, CertificateInfo, SloEndpoint } from './sp-types.ts';
 
 export const MAX_METADATA_BYTES = 256 * 1024;
@@ -45,7 +45,8 @@ export function parseSpMetadata(xml: string, schemas: SamlSchemas, now: number):
     throw error;
   }
   const root = parseStrict(xml, 'METADATA_INVALID').documentElement;
-  const entityId = root.getAttribute('entityID')!;
+  // Collapsed as the schema reads it: a trailing space must not register the same SP a second time.
+  const entityId = uriAttribute(root, 'entityID', refuse)!;
   const descriptor = elementChildren(root, NS.metadata, 'SPSSODescriptor')[0]!;
   if (!(descriptor.getAttribute('protocolSupportEnumeration') ?? '').split(/\s+/).includes(PROTOCOL_SUPPORT)) {
     refuse(`SPSSODescriptor does not list ${PROTOCOL_SUPPORT} in protocolSupportEnumeration`);
@@ -54,16 +55,17 @@ export function parseSpMetadata(xml: string, schemas: SamlSchemas, now: number):
   const certificates = readKeyDescriptors(descriptor, now, warnings);
   const acs = readAcs(descriptor, warnings);
   const slo = readSlo(descriptor, warnings);
-  const authnRequestsSigned = booleanAttribute(descriptor, 'AuthnRequestsSigned');
+  const authnRequestsSigned = booleanAttribute(descriptor, 'AuthnRequestsSigned', refuse);
   const signingCertificates = [...certificates.signing, ...certificates.unqualified];
   if (authnRequestsSigned && signingCertificates.length === 0) refuse('AuthnRequestsSigned="true" but the metadata has no signing certificate');
+  if (slo.length > 0 && signingCertificates.length === 0) warnings.push('SingleLogoutService is listed but there is no signing certificate: the LogoutRequests of this SP will be refused (they must be signed)');
   const validUntil = attribute(root, 'validUntil');
   if (validUntil && Date.parse(validUntil) < now) warnings.push(`the metadata's validUntil (${validUntil}) is in the past`);
   return {
     metadata: {
       entityId,
       authnRequestsSigned,
-      wantAssertionsSigned: booleanAttribute(descriptor, 'WantAssertionsSigned'),
+      wantAssertionsSigned: booleanAttribute(descriptor, 'WantAssertionsSigned', refuse),
       acs,
       slo,
       signingCertificates,
@@ -105,10 +107,10 @@ function readCertificate(body: string, label: string): CertificateInfo {
 
 function readAcs(descriptor: Element, warnings: string[]): AcsEndpoint[] {
   const acs = elementChildren(descriptor, NS.metadata, 'AssertionConsumerService').map((element) => ({
-    binding: element.getAttribute('Binding')!,
-    location: checkedUrl(element.getAttribute('Location')!, 'AssertionConsumerService', warnings),
+    binding: uriAttribute(element, 'Binding', refuse)!,
+    location: checkedUrl(uriAttribute(element, 'Location', refuse)!, 'AssertionConsumerService', warnings),
     index: Number(element.getAttribute('index')),
-    ...(element.hasAttribute('isDefault') ? { isDefault: booleanAttribute(element, 'isDefault') } : {}),
+    ...(element.hasAttribute('isDefault') ? { isDefault: booleanAttribute(element, 'isDefault', refuse) } : {}),
   }));
   if (new Set(acs.map((endpoint) => endpoint.index)).size !== acs.length) refuse('two AssertionConsumerService elements have the same index');
   if (!acs.some((endpoint) => endpoint.binding === BINDING.post)) refuse(`no AssertionConsumerService with the HTTP-POST binding (${BINDING.post}); Stepgate sends responses by POST only`);
@@ -118,15 +120,16 @@ function readAcs(descriptor: Element, warnings: string[]): AcsEndpoint[] {
 function readSlo(descriptor: Element, warnings: string[]): SloEndpoint[] {
   const out: SloEndpoint[] = [];
   for (const element of elementChildren(descriptor, NS.metadata, 'SingleLogoutService')) {
-    const binding = (Object.keys(BINDING) as BindingName[]).find((name) => BINDING[name] === element.getAttribute('Binding'));
+    const bindingUri = uriAttribute(element, 'Binding', refuse);
+    const binding = (Object.keys(BINDING) as BindingName[]).find((name) => BINDING[name] === bindingUri);
     if (!binding) {
-      warnings.push(`SingleLogoutService with binding ${element.getAttribute('Binding')} ignored (only HTTP-Redirect and HTTP-POST are supported)`);
+      warnings.push(`SingleLogoutService with binding ${bindingUri} ignored (only HTTP-Redirect and HTTP-POST are supported)`);
       continue;
     }
-    const responseLocation = attribute(element, 'ResponseLocation');
+    const responseLocation = uriAttribute(element, 'ResponseLocation', refuse);
     out.push({
       binding,
-      location: checkedUrl(element.getAttribute('Location')!, 'SingleLogoutService', warnings),
+      location: checkedUrl(uriAttribute(element, 'Location', refuse)!, 'SingleLogoutService', warnings),
       ...(responseLocation ? { responseLocation: checkedUrl(responseLocation, 'SingleLogoutService ResponseLocation', warnings) } : {}),
     });
   }

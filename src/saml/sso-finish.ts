@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { AppError } from '../core/errors.ts';
-import { samlAttributes } from '../rp/claims.ts';
+import { samlAttributes, type ReleasedAttribute } from '../rp/claims.ts';
+import { xmlRepresentable } from './canonical-xml.ts';
 import { NAMEID_FORMAT } from './constants.ts';
 import { satisfiesRequestedContext } from './authn-context.ts';
 import { nameIdValue, persistentQualifiers } from './name-id.ts';
@@ -23,6 +24,11 @@ export async function finishSso(req: Request, res: Response, ctx: SamlContext, {
   if (pending.requestedAuthnContext && !satisfiesRequestedContext(pending.requestedAuthnContext, result.acr)) return sendStatusResponse(res, ctx, sp, pending, NO_AUTHN_CONTEXT);
   const nameId = nameIdValue(pending.nameIdFormat, result.user, sp, services.box);
   if (!nameId) return sendStatusResponse(res, ctx, sp, pending, NO_NAMEID_VALUE);
+  if (!xmlRepresentable(nameId)) {
+    // Altered to fit (a control character dropped), it could be another user's NameID: the SP is told there is no usable value.
+    req.log.warn({ code: 'SAML_NAMEID_UNREPRESENTABLE', sp: sp.id, userId: result.user.id, nameIdFormat: pending.nameIdFormat }, "saml: the user's NameID value has a character XML cannot carry; not issued");
+    return sendStatusResponse(res, ctx, sp, pending, NO_NAMEID_VALUE);
+  }
   const session = await services.sessions.byId(result.sessionId);
   if (!session) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'session-ended' } });
 
@@ -36,11 +42,24 @@ export async function finishSso(req: Request, res: Response, ctx: SamlContext, {
       authnInstant: new Date(result.authTime),
       sessionIndex,
       authnContextClassRef: result.acr,
-      attributes: samlAttributes(result.user, sp.settings.attributes),
+      attributes: representableAttributes(req, sp.id, samlAttributes(result.user, sp.settings.attributes)),
     },
   );
   await services.sessions.addParticipant(session, { protocol: 'saml', rpId: sp.id, at: services.clock.now(), nameId, nameIdFormat: format, sessionIndex });
   await services.store.audit.record({ type: 'saml.sso', outcome: 'success', rp: sp.id, userId: result.user.id, username: result.user.username, ip: req.clientIp, requestId: req.requestId, acr: result.acr, idpInitiated: !pending.requestId });
   req.log.info({ sp: sp.id, nameIdFormat: pending.nameIdFormat, acr: result.acr, encrypted: sp.settings.encryptAssertions }, 'saml: response sent');
   sendPostForm(res, { action: pending.acsUrl, fields: { SAMLResponse: samlResponse, RelayState: pending.relayState }, appName: sp.name });
+}
+
+/**
+ * Leaves out attribute values XML 1.0 cannot carry (a directory may hold control characters). Left
+ * out rather than altered: an altered value could equal another user's (a mail an SP matches
+ * accounts by); and rather than refusing the sign-in, which would lock the user out of the SP over
+ * one value it may not even use. An attribute left with no value is not sent.
+ */
+function representableAttributes(req: Request, spId: string, attributes: ReleasedAttribute[]): ReleasedAttribute[] {
+  const kept = attributes.map((attribute) => ({ ...attribute, values: attribute.values.filter(xmlRepresentable) }));
+  const dropped = kept.filter((attribute, index) => attribute.values.length < attributes[index]!.values.length).map((attribute) => attribute.friendlyName ?? attribute.name);
+  if (dropped.length) req.log.warn({ code: 'SAML_ATTRIBUTE_VALUE_UNREPRESENTABLE', sp: spId, attributes: dropped }, 'saml: attribute values with a character XML cannot carry left out');
+  return kept.filter((attribute) => attribute.values.length > 0);
 }

@@ -2,6 +2,8 @@ import { DOMParser } from '@xmldom/xmldom';
 import { AppError, type ErrorCode } from '../core/errors.ts';
 
 const ELEMENT_NODE = 1;
+/** XML's four whitespace characters (not JavaScript's wider \s) at either end of a value. */
+const XML_WHITESPACE_EDGES = /^[ \t\r\n]+|[ \t\r\n]+$/g;
 
 /**
  * Parses with @xmldom/xmldom, treating every parser warning as fatal: a document the parser had to
@@ -40,7 +42,36 @@ export function attribute(element: Element, name: string): string | undefined {
   return element.hasAttribute(name) ? element.getAttribute(name)! : undefined;
 }
 
-export function booleanAttribute(element: Element, name: string): boolean {
+/** How a malformed value is refused: by default as a malformed SAML message; metadata says it to the administrator. */
+export type Refusal = (problem: string) => never;
+
+const malformedMessage: Refusal = (problem) => {
+  throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'malformed-attribute', problem: problem.slice(0, 300) } });
+};
+
+/**
+ * An xs:boolean attribute, false when absent. The schema collapses whitespace before reading the
+ * value, so " true" is true: comparing the raw text would quietly turn a requested ForceAuthn or
+ * AuthnRequestsSigned into false.
+ */
+export function booleanAttribute(element: Element, name: string, refuse: Refusal = malformedMessage): boolean {
   const value = attribute(element, name);
-  return value === 'true' || value === '1';
+  if (value === undefined) return false;
+  const lexical = value.replace(XML_WHITESPACE_EDGES, '');
+  if (lexical === 'true' || lexical === '1') return true;
+  if (lexical === 'false' || lexical === '0') return false;
+  return refuse(`${name}="${value}" is not an xs:boolean (true, false, 1 or 0)`);
+}
+
+/**
+ * An xs:anyURI attribute as the schema reads it (whiteSpace collapse), so " https://sp/ " and
+ * "https://sp/" are one identifier rather than two that look alike. A URI has no inner whitespace
+ * (RFC 3986), so a value still holding some after collapsing is refused.
+ */
+export function uriAttribute(element: Element, name: string, refuse: Refusal = malformedMessage): string | undefined {
+  const value = attribute(element, name);
+  if (value === undefined) return undefined;
+  const collapsed = value.replace(XML_WHITESPACE_EDGES, '');
+  if (/[ \t\r\n]/.test(collapsed)) refuse(`${name}="${value}" contains whitespace, which a URI cannot`);
+  return collapsed;
 }

@@ -12,13 +12,18 @@ export interface InputLimits {
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/** The longest base64 text of a message within maxRequestBytes (3 bytes become 4 characters), with 4 characters of slack. */
+export function maxEncodedLength(maxRequestBytes: number): number {
+  return Math.ceil(maxRequestBytes / 3) * 4 + 4;
+}
+
 /**
  * Turns a SAMLRequest/SAMLResponse parameter into XML text, refusing anything oversized, not strict
  * base64, not UTF-8, a DEFLATE bomb, or carrying a DOCTYPE/ENTITY declaration (XXE, billion laughs).
  */
 export function decodeMessage(encoded: string, binding: BindingName, limits: InputLimits): string {
-  // base64 makes 3 bytes into 4 characters; refuse by length before spending any work on it.
-  if (encoded.length > Math.ceil(limits.maxRequestBytes / 3) * 4 + 4) {
+  // Refused by length before any work is spent on it.
+  if (encoded.length > maxEncodedLength(limits.maxRequestBytes)) {
     throw new AppError('REQUEST_TOO_LARGE', { detail: { reason: 'saml-message-too-large', encodedLength: encoded.length, maxRequestBytes: limits.maxRequestBytes } });
   }
   const compact = encoded.replace(/[\r\n\t ]/g, ''); // some SPs line-wrap base64 in POST forms

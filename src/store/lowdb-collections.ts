@@ -27,6 +27,19 @@ function copyOf<T>(record: T | undefined): T | undefined {
 }
 
 /**
+ * A record by id, own properties only: ids come from outside (a SAML Issuer, a query parameter), and
+ * "__proto__" or "constructor" must find nothing rather than what every object inherits.
+ */
+function ownRecord<T>(records: Record<string, T>, id: string): T | undefined {
+  return Object.hasOwn(records, id) ? records[id] : undefined;
+}
+
+/** Stores under the id as a plain own property: assigning to records["__proto__"] would replace the object's prototype instead. */
+function setRecord<T>(records: Record<string, T>, id: string, record: T): void {
+  Object.defineProperty(records, id, { value: record, writable: true, enumerable: true, configurable: true });
+}
+
+/**
  * Admin-written records in one lowdb JSON file. The file is re-read when another process (the CLI)
  * changed it, so `npm run cli -- sp add` reaches a running server within a second.
  */
@@ -109,7 +122,7 @@ export class LowdbCollections {
     return this.#mutate((document) => {
       // Copied before the first change: a record that cannot be copied must not leave the others half applied.
       const copies = writes.map(({ collection, item }) => ({ collection, item: structuredClone(item) }));
-      for (const { collection, item } of copies) (document.collections[collection] ??= {})[item.id] = item;
+      for (const { collection, item } of copies) setRecord((document.collections[collection] ??= {}), item.id, item);
     });
   }
 
@@ -119,17 +132,17 @@ export class LowdbCollections {
       if (!options.lookupKeys) throw new Error(`collection ${name} has no lookup keys`);
       const all = records(document);
       const id = this.#index(name, all, options.lookupKeys).get(key);
-      return id === undefined ? undefined : all[id];
+      return id === undefined ? undefined : ownRecord(all, id);
     };
     return {
-      get: async (id) => copyOf(records(await this.#fresh())[id] ?? records(await this.#fresh(true))[id]),
+      get: async (id) => copyOf(ownRecord(records(await this.#fresh()), id) ?? ownRecord(records(await this.#fresh(true)), id)),
       lookup: async (key) => copyOf(lookupIn(await this.#fresh(), key) ?? lookupIn(await this.#fresh(true), key)),
       list: async () => Object.values(records(await this.#fresh())).map((record) => copyOf(record)!),
-      put: (item) => this.#mutate((document) => void (records(document)[item.id] = structuredClone(item))),
+      put: (item) => this.#mutate((document) => setRecord(records(document), item.id, structuredClone(item))),
       remove: async (id) => {
         let removed = false;
         await this.#mutate((document) => {
-          removed = id in records(document);
+          removed = Object.hasOwn(records(document), id);
           delete records(document)[id];
         });
         return removed;

@@ -6,7 +6,7 @@ import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
-import { TestSp, isPasswordPage } from '../helpers/saml-sp.ts';
+import { TestSp, isPasswordPage, samlPostForm } from '../helpers/saml-sp.ts';
 import { createSpRegistry } from '../../src/saml/sp-registry.ts';
 
 const KV_NAMESPACES = ['login-tx', 'saml-request-id', 'saml-pending', 'sso-session', 'saml-slo'];
@@ -75,6 +75,16 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
     assert.ok(isPasswordPage(await postXml(new TestBrowser(), authnRequestXml({ attributes: `Destination="${app.url}/saml/sso" AssertionConsumerServiceIndex="1"` }))));
   });
 
+  test('xs:boolean attributes are read after whitespace collapse: ForceAuthn=" true" asks for the password, IsPassive=" true " answers NoPassive', async () => {
+    const withAttribute = (attribute: string) => authnRequestXml({ attributes: `Destination="${app.url}/saml/sso" ${attribute}` });
+    const browser = new TestBrowser();
+    assert.ok(samlPostForm(await browser.submit(await redirect(browser, authnRequestXml()), { username: 'alice', password: 'Correct-horse-42' })), 'signed in');
+    for (const value of [' true', 'true ', ' 1 ']) assert.ok(isPasswordPage(await redirect(browser, withAttribute(`ForceAuthn="${value}"`))), `ForceAuthn="${value}"`);
+    assert.ok(samlPostForm(await redirect(browser, withAttribute('ForceAuthn=" false "'))), 'ForceAuthn=" false " reuses the session');
+    const passive = samlPostForm(await redirect(new TestBrowser(), withAttribute('IsPassive=" true "')));
+    assert.match(Buffer.from(passive.fields.SAMLResponse!, 'base64').toString('utf8'), /StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:NoPassive"/);
+  });
+
   test('malformed base64, not DEFLATE, not XML, not UTF-8', async () => {
     await assertRefused((b) => b.get(`${app.url}/saml/sso?SAMLRequest=${encodeURIComponent('!!not base64!!')}`), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'malformed-base64', message: INVALID });
     await assertRefused((b) => post(b, { SAMLRequest: 'QUJD$$==' }), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'malformed-base64', message: INVALID });
@@ -113,6 +123,13 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
   test('an unknown SP is refused with RP_UNKNOWN', async () => {
     await assertRefused((b) => redirect(b, authnRequestXml({ issuer: 'https://unknown.example/sp' })), { status: 400, code: 'RP_UNKNOWN', message: /not registered/ });
     await assertRefused((b) => b.get(`${app.url}/saml/idp-init?sp=${encodeURIComponent('https://unknown.example/sp')}`), { status: 400, code: 'RP_UNKNOWN', message: /not registered/ });
+  });
+
+  test('an Issuer or sp named like an Object property (__proto__, constructor ...) is an unknown SP, not a server error', async () => {
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      await assertRefused((b) => redirect(b, authnRequestXml({ issuer: name })), { status: 400, code: 'RP_UNKNOWN', message: /not registered/ });
+      await assertRefused((b) => b.get(`${app.url}/saml/idp-init?sp=${name}`), { status: 400, code: 'RP_UNKNOWN', message: /not registered/ });
+    }
   });
 
   test('signatures: missing where required, tampered, SHA-1', async () => {

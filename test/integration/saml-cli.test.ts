@@ -46,6 +46,15 @@ describe('sp CLI commands', () => {
   }
   const registered = async () => (await createSpRegistry(store, systemClock).list()).map((sp) => sp.id);
 
+  /** `sp add <source>` exits 1 with the message and writes nothing. */
+  async function assertAddRefused(source: string, message: RegExp): Promise<void> {
+    const before = await registered();
+    const { code, err } = await cli('sp', 'add', source);
+    assert.equal(code, 1, source);
+    assert.match(err, message, source);
+    assert.deepEqual(await registered(), before, `${source}: nothing written`);
+  }
+
   test('every command has help text', async () => {
     for (const command of ['add', 'set', 'list', 'show', 'remove']) {
       const { code, out } = await cli('sp', command, '--help');
@@ -99,6 +108,37 @@ describe('sp CLI commands', () => {
     assert.deepEqual(await createSpRegistry(store, systemClock).get(WIKI), before);
   });
 
+  test('an entityID differing only by surrounding whitespace is the same entityID (xs:anyURI collapses it); inner whitespace is refused', async () => {
+    const valid = await readFile(fixture('sp-valid.xml'), 'utf8');
+    const variants: Array<[string, RegExp]> = [
+      [`entityID="${WIKI} "`, /an SP with entityID https:\/\/wiki\.example\.org\/saml\/metadata is already registered/],
+      [`entityID="&#9;${WIKI}&#9;"`, /an SP with entityID https:\/\/wiki\.example\.org\/saml\/metadata is already registered/],
+      [`entityID="https://wiki.example.org/saml metadata"`, /entityID="https:\/\/wiki\.example\.org\/saml metadata" contains whitespace/],
+    ];
+    for (const [entityId, message] of variants) {
+      const file = join(dir, 'whitespace-entityid.xml');
+      await writeFile(file, valid.replace(`entityID="${WIKI}"`, entityId));
+      await assertAddRefused(file, message);
+    }
+  });
+
+  test('xs:boolean attributes are read after whitespace collapse: " true" is true', async () => {
+    const file = join(dir, 'whitespace-booleans.xml');
+    const valid = await readFile(fixture('sp-valid.xml'), 'utf8');
+    await writeFile(
+      file,
+      valid
+        .replace(`entityID="${WIKI}"`, 'entityID="https://booleans.example.org/sp"')
+        .replace('AuthnRequestsSigned="true" WantAssertionsSigned="true"', 'AuthnRequestsSigned=" true" WantAssertionsSigned="1 "')
+        .replace('index="0"/>', 'index="0" isDefault=" false"/>'),
+    );
+    const { code, err } = await cli('sp', 'add', file, '--no-encrypt');
+    assert.equal(code, 0, err);
+    const sp = await createSpRegistry(store, systemClock).get('https://booleans.example.org/sp');
+    assert.deepEqual([sp?.settings.requireSignedRequests, sp?.settings.wantAssertionsSigned, sp?.acs[0]?.isDefault], [true, true, false]);
+    assert.equal((await cli('sp', 'remove', 'https://booleans.example.org/sp')).code, 0);
+  });
+
   test('an expired certificate is accepted with a warning; the unqualified key encrypts only on --encrypt', async () => {
     const { code, err, out } = await cli('sp', 'add', fixture('sp-expired-cert.xml'), '--encrypt', '--sign', 'assertion', '--nameid', 'transient');
     assert.equal(code, 0, err);
@@ -109,8 +149,9 @@ describe('sp CLI commands', () => {
   });
 
   test('the demo sample registers as documented', async () => {
-    const { code } = await cli('sp', 'add', DEMO_SP);
+    const { code, err } = await cli('sp', 'add', DEMO_SP);
     assert.equal(code, 0);
+    assert.match(err, /Warning: SingleLogoutService is listed but there is no signing certificate: the LogoutRequests of this SP will be refused/);
     const sp = await createSpRegistry(store, systemClock).get('http://localhost:3000/saml/metadata');
     assert.deepEqual([sp?.settings.requireSignedRequests, sp?.settings.encryptAssertions, sp?.settings.wantAssertionsSigned, sp?.settings.nameIdFormat], [false, false, true, 'persistent']);
   });
@@ -129,13 +170,7 @@ describe('sp CLI commands', () => {
       ['http://wiki.example.org/saml/metadata', /only https:\/\/ metadata URLs are accepted/],
       [join(dir, 'missing.xml'), /cannot read .*missing\.xml \(ENOENT\)/],
     ];
-    for (const [source, message] of cases) {
-      const before = await registered();
-      const { code, err } = await cli('sp', 'add', source);
-      assert.equal(code, 1, source);
-      assert.match(err, message, source);
-      assert.deepEqual(await registered(), before, `${source}: nothing written`);
-    }
+    for (const [source, message] of cases) await assertAddRefused(source, message);
   });
 
   test('usage errors exit with 2', async () => {

@@ -14,14 +14,16 @@ describe('SAML Single Logout', () => {
   let redirectSp: TestSp;
   let postSp: TestSp;
   let bystander: TestSp;
+  let unsignedSp: TestSp;
 
   before(async () => {
     app = await boot();
     await addLocalUser(app.services, 'alice', PASSWORD);
-    [redirectSp, postSp, bystander] = await Promise.all([
+    [redirectSp, postSp, bystander, unsignedSp] = await Promise.all([
       TestSp.create(app, { name: 'slo-redirect', redirectSlo: true }),
       TestSp.create(app, { name: 'slo-post', binding: 'post' }),
       TestSp.create(app, { name: 'bystander' }),
+      TestSp.create(app, { name: 'slo-unsigned', signRequests: false }),
     ]);
   });
   after(() => app.close());
@@ -114,5 +116,21 @@ describe('SAML Single Logout', () => {
     assert.equal(refused.status, 400);
     assert.ok(app.logs.some((line) => line.code === 'SAML_SIGNATURE_INVALID' && line.level === 40));
     assert.ok(samlPostForm(await sendAuthnRequest(browser, redirectSp)), 'still signed in');
+  });
+
+  test('an unsigned LogoutRequest is refused from an SP that does not sign either (a plain link must not end a session)', async () => {
+    const browser = new TestBrowser();
+    const profile = await signedInAt(browser, unsignedSp);
+    const redirectUrl = await unsignedSp.logoutUrl(profile, 'bye');
+    assert.ok(!new URL(redirectUrl).searchParams.has('Signature'), 'the control: node-saml sent it unsigned');
+    const postFields = await unsignedSp.logoutPostFields(profile, 'bye');
+    for (const send of [() => browser.get(redirectUrl, { followRedirects: false }), () => browser.request(`${app.url}/saml/slo`, { method: 'POST', body: new URLSearchParams(postFields), followRedirects: false })]) {
+      const logsBefore = app.logs.length;
+      const refused = await send();
+      assert.equal(refused.status, 400);
+      assert.match(refused.body, /its request was not signed, so you are still signed in\. To sign out, go to http:\/\/localhost:\d+\/logout\./);
+      assert.ok(app.logs.slice(logsBefore).some((line) => line.code === 'SAML_SIGNATURE_INVALID' && line.level === 40 && (line.detail as { reason?: string }).reason === 'unsigned-logout-request'));
+    }
+    assert.ok(samlPostForm(await sendAuthnRequest(browser, unsignedSp)), 'still signed in');
   });
 });

@@ -10,13 +10,14 @@ import { DOMParser } from '@xmldom/xmldom';
 import { ExclusiveCanonicalization, SignedXml } from 'xml-crypto';
 import { successResponseXml, statusResponseXml, logoutRequestXml, logoutResponseXml, type AssertionContent, type MessageHeader } from '../../src/saml/response-xml.ts';
 import { signCanonical } from '../../src/saml/canonical-signature.ts';
+import { xmlRepresentable } from '../../src/saml/canonical-xml.ts';
 import { certificateBody, type IdpSigner } from '../../src/saml/idp-identity.ts';
 import { STATUS } from '../../src/saml/constants.ts';
 import { samlSchemas } from '../../src/saml/schema-validator.ts';
 import { xmlsecVerify } from '../helpers/saml-sp.ts';
 
 /** Values that exercise every escaping rule of c14n (text and attributes), non-ASCII and astral characters. */
-const TRICKY = `Ann & "Bob" <o'Neil> \t tab\nnew line\r\ncarriage é€😀 ]]> \u0001dropped`;
+const TRICKY = `Ann & "Bob" <o'Neil> \t tab\nnew line\r\ncarriage é€😀 ]]>`;
 
 const header = (overrides: Partial<MessageHeader> = {}): MessageHeader => ({ id: '_r1', issueInstant: new Date('2026-11-22T10:00:00.123Z'), issuer: 'https://idp.test/saml/metadata?a=1&b="2"', destination: 'https://sp.example/acs?x=<1>', inResponseTo: '_a1', ...overrides });
 
@@ -77,7 +78,15 @@ describe('SAML messages signed from their canonical text', () => {
     assert.equal(canonicalOf(xml, '_as1'), assertionText, 'the Assertion text is canonical on its own');
     const signed = await signCanonical(await signCanonical(xml, 'Assertion', signer), 'Response', signer);
     assert.equal(canonicalOf(signed, '_r1'), signed.replace(/<ds:Signature [^]*?<\/ds:Signature>(?=<samlp:Status>)/, ''), 'still canonical with the assertion\'s signature inside');
-    assert.ok(!signed.includes('\u0001'), 'characters XML cannot carry are dropped');
+  });
+
+  test('a value XML 1.0 cannot carry is refused, never altered to fit', () => {
+    for (const value of ['alice@example.org\u0001', 'a\u001Fb', 'lone \uD800 surrogate', 'x\uFFFE']) {
+      assert.equal(xmlRepresentable(value), false, JSON.stringify(value));
+      assert.throws(() => successResponseXml(header(), { ...assertion(), nameId: { ...assertion().nameId, value } }), /cannot carry/);
+      assert.throws(() => successResponseXml(header({ destination: `https://sp.example/${value}` }), assertion()), /cannot carry/);
+    }
+    assert.equal(xmlRepresentable(TRICKY), true);
   });
 
   test('assertion and response signatures verify with xmlsec1 and xml-crypto, and the message is schema-valid', async () => {

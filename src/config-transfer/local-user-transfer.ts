@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LOCAL_USERS_COLLECTION, localUsers, signInNames, type LocalUserRecord } from '../directory/local-users.ts';
-import { emailProblem, usernameProblem } from '../directory/local-user-admin.ts';
+import { emailProblem, nameProblem, usernameProblem } from '../directory/local-user-admin.ts';
 import { isPasswordHash } from '../directory/password-hash.ts';
 import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
 
@@ -31,7 +31,7 @@ export function localUserTransfer(context: TransferContext): RecordTransfer<Loca
     list: () => users.list(),
     exported: (user) => user,
     admit(user) {
-      const problems = [usernameProblem(user.username), user.email === undefined ? undefined : emailProblem(user.email)].filter((problem) => problem !== undefined);
+      const problems = [usernameProblem(user.username), user.email === undefined ? undefined : emailProblem(user.email), user.name === undefined ? undefined : nameProblem(user.name)].filter((problem) => problem !== undefined);
       const hashes = [...(user.passwordHash === undefined ? [] : [user.passwordHash]), ...user.previousPasswordHashes];
       if (!hashes.every(isPasswordHash)) problems.push('a password hash is not a Stepgate scrypt hash');
       return problems.length ? { ok: false, problems } : { ok: true, record: user, warnings: [] };

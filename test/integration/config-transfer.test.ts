@@ -221,6 +221,8 @@ test('import checks every record as an admin entry here would be checked, and wr
     ["a key with another key's certificate", (payload) => (rs256(payload).certificatePem = sp.certPem), /signing key \S+: the certificate is not for this private key/],
     ['two active keys of one algorithm', (payload) => payload.signingKeys.push({ ...rs256(payload), id: 'second-rsa' }), /after the import there would be 2 active RS256 keys/],
     ['another key under the id of a key here', (payload) => (rs256(payload).id = targetRsa), new RegExp(`signing key ${targetRsa}: this installation has a different key under the same id`)],
+    ['an email with a control character', (payload) => (payload.localUsers[0].email = 'alice@example.org\u0001'), /local user \S+: not an email address: "alice@example\.org\\u0001"/],
+    ['a name with a control character', (payload) => (payload.localUsers[0].name = 'Alice\u0007'), /local user \S+: the name must not contain control characters/],
     ['a password hash Stepgate cannot verify', (payload) => (payload.localUsers[0].passwordHash = 'md5$0123456789abcdef'), /local user \S+: a password hash is not a Stepgate scrypt hash/],
     ['two users with one sign-in name', (payload) => payload.localUsers.push({ ...payload.localUsers[0], id: 'another-id' }), /"alice" would be the username or email of alice \(id \S+\) and alice \(id another-id\)/],
   ];

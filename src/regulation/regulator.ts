@@ -2,11 +2,6 @@ import type { KeyValue } from '../store/store.ts';
 import type { Clock } from '../core/clock.ts';
 
 const NAMESPACE = 'regulation';
-/**
- * How long an admitted attempt holds its place without an outcome: longer than any directory call
- * (connect and search timeouts are seconds), so only an attempt whose request died is forgotten.
- */
-const IN_FLIGHT_MS = 60_000;
 const MAX_CAS_ATTEMPTS = 20;
 
 export interface RegulationSettings {
@@ -26,8 +21,6 @@ export type Subject = { login: string } | { account: string } | { secret: string
 interface Counter {
   /** Wrong guesses inside the window (epoch ms). */
   failures: number[];
-  /** Attempts admitted and not settled yet (epoch ms of admission). */
-  inFlight?: number[];
   lockedUntil?: number;
 }
 
@@ -49,12 +42,16 @@ export type Admission = { allowed: true; attempt: Attempt } | { allowed: false; 
  *
  * A guess holds its place from admission until it is settled, so guesses sent in parallel count
  * against the limit before their passwords are checked: of any number of concurrent guesses, at most
- * the limit are ever checked (a check-then-count made every guess in flight pass the check).
+ * the limit are ever checked (a check-then-count let every guess in flight pass the check). Places
+ * are held in memory: only the server admits guesses, and a place has no meaning after a restart,
+ * so a sign-in pays no store write for them; failures are stored, as before.
  */
 export class Regulator {
   readonly #kv: KeyValue;
   readonly #settings: RegulationSettings;
   readonly #clock: Clock;
+  /** Guesses admitted and not settled yet, per counter key. */
+  readonly #inFlight = new Map<string, number>();
 
   constructor(kv: KeyValue, settings: RegulationSettings, clock: Clock) {
     this.#kv = kv;
@@ -63,29 +60,33 @@ export class Regulator {
   }
 
   async admit(subject: Subject, ip: string): Promise<Admission> {
-    const at = this.#clock.now();
     const subjectKey = keyOf(subject);
-    const onSubject = await this.#reserve(subjectKey, at, this.#settings.maxFailuresPerUser);
+    const onSubject = await this.#reserve(subjectKey, this.#settings.maxFailuresPerUser);
     if (onSubject !== undefined) return { allowed: false, until: onSubject, scope: 'user' };
-    const onIp = await this.#reserve(ipKey(ip), at, this.#settings.maxFailuresPerIp);
+    const onIp = await this.#reserve(ipKey(ip), this.#settings.maxFailuresPerIp);
     if (onIp !== undefined) {
-      await this.#settle(subjectKey, at, 'release');
+      this.#release(subjectKey);
       return { allowed: false, until: onIp, scope: 'ip' };
     }
     let settled = false;
-    const once = async (work: () => Promise<void>) => {
+    // The places are given back only after the outcome is stored: a guess admitted meanwhile counts the place or the failure, never neither.
+    const once = async (work: () => Promise<unknown>) => {
       if (settled) return;
       settled = true;
-      await work();
+      try {
+        await work();
+      } finally {
+        this.#release(subjectKey);
+        this.#release(ipKey(ip));
+      }
     };
+    const accountKey = (account: string | undefined) => (account === undefined || keyOf({ account }) === subjectKey ? [] : [keyOf({ account })]);
     return {
       allowed: true,
       attempt: {
-        failed: (account) =>
-          once(async () => void (await Promise.all([this.#settle(subjectKey, at, 'failure'), this.#settle(ipKey(ip), at, 'failure'), ...this.#alsoAccount(subjectKey, account, at, 'failure')]))),
-        succeeded: (account) =>
-          once(async () => void (await Promise.all([this.#settle(subjectKey, at, 'reset'), this.#settle(ipKey(ip), at, 'release'), ...this.#alsoAccount(subjectKey, account, at, 'reset')]))),
-        abandoned: () => once(async () => void (await Promise.all([this.#settle(subjectKey, at, 'release'), this.#settle(ipKey(ip), at, 'release')]))),
+        failed: (account) => once(() => Promise.all([subjectKey, ipKey(ip), ...accountKey(account)].map((key) => this.#recordFailure(key)))),
+        succeeded: (account) => once(() => Promise.all([subjectKey, ...accountKey(account)].map((key) => this.#kv.delete(NAMESPACE, key)))),
+        abandoned: () => once(async () => undefined),
       },
     };
   }
@@ -103,58 +104,54 @@ export class Regulator {
     await Promise.all([this.#kv.delete(NAMESPACE, keyOf({ login })), account !== undefined && this.#kv.delete(NAMESPACE, keyOf({ account }))]);
   }
 
-  #alsoAccount(subjectKey: string, account: string | undefined, at: number, outcome: 'failure' | 'reset'): Array<Promise<void>> {
-    const key = account === undefined ? undefined : keyOf({ account });
-    return key === undefined || key === subjectKey ? [] : [this.#settle(key, at, outcome)];
+  /**
+   * Takes a place for a guess; returns when the ban (or the guesses already in flight) lift instead
+   * when there is none. The places are counted before the stored failures are read: a guess gives
+   * its place back only after its failure is stored, so it is counted in one of the two, never in
+   * neither (it may be in both for a moment, which only refuses sooner).
+   */
+  async #reserve(key: string, max: number): Promise<number | undefined> {
+    const places = (this.#inFlight.get(key) ?? 0) + 1;
+    this.#inFlight.set(key, places);
+    try {
+      const counter = this.#current(await this.#kv.get<Counter>(NAMESPACE, key));
+      const refused = counter.lockedUntil ?? (counter.failures.length + places > max ? this.#clock.now() + 1_000 : undefined);
+      // Full with guesses in flight: they end within a directory round trip, hence the short wait.
+      if (refused !== undefined) this.#release(key);
+      return refused;
+    } catch (error) {
+      this.#release(key);
+      throw error;
+    }
   }
 
-  /** Takes a place for an attempt; returns when the ban (or the attempts already in flight) lift instead when there is none. */
-  async #reserve(key: string, at: number, max: number): Promise<number | undefined> {
-    return this.#change(key, (counter) => {
-      if (counter.lockedUntil !== undefined && counter.lockedUntil > at) return { refusedUntil: counter.lockedUntil };
-      if (counter.failures.length + (counter.inFlight?.length ?? 0) >= max) return { refusedUntil: at + 1_000 };
-      return { next: { ...counter, inFlight: [...(counter.inFlight ?? []), at] } };
-    });
+  #release(key: string): void {
+    const left = (this.#inFlight.get(key) ?? 1) - 1;
+    if (left > 0) this.#inFlight.set(key, left);
+    else this.#inFlight.delete(key);
   }
 
-  /** `failure` counts; `release` frees the attempt's place; `reset` also clears the count and the ban (a right password). */
-  async #settle(key: string, at: number, outcome: 'failure' | 'release' | 'reset'): Promise<void> {
-    await this.#change(key, (counter) => {
-      const index = counter.inFlight?.indexOf(at) ?? -1;
-      const inFlight = index < 0 ? counter.inFlight : counter.inFlight!.toSpliced(index, 1);
-      // Other attempts still in flight keep their places.
-      if (outcome === 'reset') return { next: { failures: [], ...(inFlight?.length ? { inFlight } : {}) } };
-      const next: Counter = { ...counter, inFlight };
-      if (outcome === 'failure') {
-        const now = this.#clock.now();
-        next.failures = [...counter.failures, now];
-        const max = key.startsWith('ip:') ? this.#settings.maxFailuresPerIp : this.#settings.maxFailuresPerUser;
-        if (next.failures.length >= max) next.lockedUntil = now + this.#settings.lockoutSeconds * 1000;
-      }
-      return { next };
-    });
-  }
-
-  /** Reads, changes and writes back one counter atomically (compare-and-set, retried on contention). */
-  async #change(key: string, change: (counter: Counter) => { next?: Counter; refusedUntil?: number }): Promise<number | undefined> {
+  /** One more failure, atomically (compare-and-set, retried on contention); the ban starts at the limit. */
+  async #recordFailure(key: string): Promise<void> {
     const ttlSeconds = this.#settings.windowSeconds + this.#settings.lockoutSeconds;
+    const max = key.startsWith('ip:') ? this.#settings.maxFailuresPerIp : this.#settings.maxFailuresPerUser;
     for (let round = 0; round < MAX_CAS_ATTEMPTS; round++) {
       const stored = await this.#kv.get<Counter>(NAMESPACE, key);
-      const { next, refusedUntil } = change(this.#current(stored));
-      if (refusedUntil !== undefined) return refusedUntil;
-      if (await this.#kv.compareAndSet(NAMESPACE, key, stored, next!, { ttlSeconds })) return undefined;
+      const now = this.#clock.now();
+      const counter = this.#current(stored);
+      const next: Counter = { failures: [...counter.failures, now] };
+      if (next.failures.length >= max) next.lockedUntil = now + this.#settings.lockoutSeconds * 1000;
+      else if (counter.lockedUntil !== undefined) next.lockedUntil = counter.lockedUntil;
+      if (await this.#kv.compareAndSet(NAMESPACE, key, stored, next, { ttlSeconds })) return;
     }
-    // Twenty concurrent writers on one counter: refuse rather than let a guess through uncounted.
-    return this.#clock.now() + 1_000;
+    throw new Error(`regulation counter ${key} kept changing under concurrent updates`);
   }
 
-  /** The counter without what has aged out: failures outside the window, attempts whose request died, a lapsed ban. */
+  /** The counter without what has aged out: failures outside the window, a lapsed ban. */
   #current(stored: Counter | undefined): Counter {
     const now = this.#clock.now();
     const windowStart = now - this.#settings.windowSeconds * 1000;
     const counter: Counter = { failures: (stored?.failures ?? []).filter((at) => at > windowStart) };
-    const inFlight = (stored?.inFlight ?? []).filter((at) => at > now - IN_FLIGHT_MS);
-    if (inFlight.length) counter.inFlight = inFlight;
     if (stored?.lockedUntil !== undefined && stored.lockedUntil > now) counter.lockedUntil = stored.lockedUntil;
     return counter;
   }
@@ -169,7 +166,7 @@ function keyOf(subject: Subject): string {
  * Every spelling that can reach one account shares a bucket: DOMAIN\alice, alice@corp, ALICE, the
  * fullwidth ａｌｉｃｅ and decomposed accents (NFKC; LDAP's caseIgnoreMatch folds these too, RFC 4518),
  * characters LDAP matching ignores (soft hyphen, zero-width), and case folding beyond lower case
- * (upper then lower maps ß to ss). Merging more spellings than the directory does only makes a
+ * (lower, upper, lower again maps ß and ẞ to ss). Merging more spellings than the directory does only makes a
  * lock stricter.
  */
 export function loginBucket(login: string): string {
@@ -180,6 +177,7 @@ export function loginBucket(login: string): string {
     .trim()
     .replace(/^[^\\]*\\/u, '')
     .replace(/@.*$/su, '')
+    .toLowerCase()
     .toUpperCase()
     .toLowerCase();
 }

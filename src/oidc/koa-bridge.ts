@@ -10,7 +10,7 @@ const PROVIDER_ROUTES: readonly string[] = Object.values(ROUTES);
 /** The endpoints a client may also send the browser to by form POST (OIDC Core 3.1.2.1, RP-Initiated Logout 1.0 §2). */
 const FORM_POST_ROUTES: ReadonlySet<string> = new Set([ROUTES.authorization, ROUTES.end_session]);
 
-/** The parameters must fit in the GET they become, under Node's 16 KiB limit for the request head (cookies included). */
+/** The parameters must fit in the URL of the GET they become, which proxies in front of Stepgate may limit to 8–16 KiB. */
 const readForm = express.text({ type: 'application/x-www-form-urlencoded', limit: '8kb' });
 
 /** Requests oidc-provider answers: discovery at the issuer's well-known path, and its routes (and their sub-paths). */

@@ -13,12 +13,23 @@ let config: Config | undefined;
 let store: Promise<Store> | undefined;
 let box: SecretBox | undefined;
 const getConfig = () => (config ??= loadConfig());
+const getBox = () => (box ??= new SecretBox(loadSecretKey(getConfig(), { dataIsFresh: LowdbStore.isFresh(getConfig().dataDir) }).key));
+
+/**
+ * A command run before the server's first start creates the data directory: it makes the key for
+ * secrets at rest first, as the server would, or the server would find data without its key and
+ * refuse to start.
+ */
+function openStore(): Promise<Store> {
+  if (LowdbStore.isFresh(getConfig().dataDir)) getBox();
+  return new LowdbStore(getConfig().dataDir, systemClock, { owner: false }).open();
+}
 
 try {
   const code = await runCli(COMMANDS, process.argv.slice(2), {
     config: getConfig,
-    store: () => (store ??= new LowdbStore(getConfig().dataDir, systemClock, { owner: false }).open()),
-    box: () => (box ??= new SecretBox(loadSecretKey(getConfig(), { dataIsFresh: LowdbStore.isFresh(getConfig().dataDir) }).key)),
+    store: () => (store ??= openStore()),
+    box: getBox,
     clock: systemClock,
     out: (line) => process.stdout.write(line + '\n'),
     err: (line) => process.stderr.write(line + '\n'),

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+const CLI = new URL('../../src/cli/index.ts', import.meta.url).pathname;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -71,6 +72,26 @@ describe('npm start on embedded defaults', () => {
       const second = await start(dataDir, port);
       await stop(second.child);
       assert.doesNotMatch(second.banner, /bootstrap secret/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a CLI command run before the first start leaves a data directory the server starts on', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-start-'));
+    try {
+      const cli = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, 'user', 'add', 'early', '--email', 'early@example.org'], {
+        env: { ...process.env, STEPGATE_DATA_DIR: dataDir, STEPGATE_SECRET_KEY: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      cli.stdout!.on('data', (chunk) => (output += chunk.toString()));
+      cli.stderr!.on('data', (chunk) => (output += chunk.toString()));
+      assert.equal(await new Promise((resolve) => cli.once('exit', resolve)), 0, output);
+      assert.equal(((await stat(join(dataDir, 'secret.key'))).mode & 0o077), 0, 'the CLI made the key, private');
+      const server = await start(dataDir, await freePort());
+      await stop(server.child);
+      assert.match(server.banner, /bootstrap secret/);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   if (services.secretKeyGeneratedAt) logger.warn({ file: services.secretKeyGeneratedAt }, 'generated a new key for secrets at rest; back it up with the data directory');
   await services.directory.startupCheck().catch((error) => logger.error({ err: error }, 'directory start-up check failed; sign-ins will fail until it is reachable'));
   const app = await createApp(services);
-  const server = createHttpServer(config, logger);
+  const server = createHttpServer(logger);
   server.on('request', app);
   server.listen(config.server.port, config.server.host);
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));

@@ -1,21 +1,17 @@
 import { createServer, STATUS_CODES, type Server } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Config } from '../config/schema.ts';
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import { longestRedirectQuery } from '../saml/redirect-binding.ts';
-
-/** Node's default header limit, kept for everything in a request's head besides a SAML Redirect query (path, cookies, other headers). */
-const NODE_DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
 
 /**
- * The HTTP server Stepgate listens with (the Express app is attached by the caller). Its header
- * limit takes any Redirect-binding message `saml.maxRequestBytes` allows, so the SAML layer answers
- * such a message, not Node's parser with a bare 431.
+ * The HTTP server Stepgate listens with (the Express app is attached by the caller). Node's 16 KiB
+ * limit on a request's head (URL and headers) is kept: it bounds what every open connection can make
+ * the server hold, and SAML Redirect-binding messages (a few KB) fit in it. A request over it, or
+ * one Node cannot parse, still gets an answer and a log line instead of a bare status.
  */
-export function createHttpServer(config: Config, logger: Logger): Server {
-  const server = createServer({ maxHeaderSize: longestRedirectQuery(config.saml.maxRequestBytes) + NODE_DEFAULT_MAX_HEADER_SIZE });
+export function createHttpServer(logger: Logger): Server {
+  const server = createServer();
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, logger));
   return server;
 }

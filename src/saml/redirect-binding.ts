@@ -2,8 +2,7 @@ import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { AppError } from '../core/errors.ts';
 import { BoundedMap } from '../core/bounded-map.ts';
-import { ACCEPTED_SIGNATURE_ALGORITHMS, ALGORITHM, MAX_RELAY_STATE_BYTES } from './constants.ts';
-import { maxEncodedLength } from './xml-input.ts';
+import { ACCEPTED_SIGNATURE_ALGORITHMS, ALGORITHM } from './constants.ts';
 
 export type MessageParam = 'SAMLRequest' | 'SAMLResponse';
 
@@ -17,22 +16,6 @@ export interface RedirectQuery {
 }
 
 const NAMES = ['SAMLRequest', 'SAMLResponse', 'RelayState', 'SigAlg', 'Signature'] as const;
-
-/** Percent-encoding makes one character (or UTF-8 byte) into at most three ("+" becomes "%2B"). */
-const PERCENT_ENCODED = 3;
-/** An RSA signature is as long as the key: 8192-bit keys, the largest in use, sign in 1024 bytes. */
-const MAX_SIGNATURE_BYTES = 1024;
-/** Parameter names, separators and SigAlg, with room to spare. */
-const QUERY_OVERHEAD = 512;
-
-/**
- * The longest query a Redirect-binding message within the SAML limits can arrive in: the message,
- * RelayState and Signature each percent-encoded throughout. The HTTP server must take a request
- * line this long, or such a message is refused before any SAML check can answer it.
- */
-export function longestRedirectQuery(maxRequestBytes: number): number {
-  return PERCENT_ENCODED * (maxEncodedLength(maxRequestBytes) + MAX_RELAY_STATE_BYTES + maxEncodedLength(MAX_SIGNATURE_BYTES)) + QUERY_OVERHEAD;
-}
 
 /**
  * Reads the HTTP-Redirect parameters from the raw query string. The signature covers the still

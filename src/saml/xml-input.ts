@@ -13,7 +13,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The longest base64 text of a message within maxRequestBytes (3 bytes become 4 characters), with 4 characters of slack. */
-export function maxEncodedLength(maxRequestBytes: number): number {
+function maxEncodedLength(maxRequestBytes: number): number {
   return Math.ceil(maxRequestBytes / 3) * 4 + 4;
 }
 

@@ -67,7 +67,12 @@ export async function mountOidc(app: Express, services: Services, propagateLogou
   };
   // Registered once: they reach whichever provider is current.
   services.interaction.registerFinisher(OIDC_FINISHER, (req, res, finished) => current.interactions.finish(req, res, finished));
-  services.sessions.onLogout((ended, req) => current.backchannel.afterLogout(ended, req));
+  // A logout may come with no request to /oidc/* since a key rotation (SAML SLO, the CLI): the
+  // Logout Tokens must be signed with the keys the JWKS publishes now, not the provider's old ones.
+  services.sessions.onLogout(async (ended, context) => {
+    await upToDate();
+    await current.backchannel.afterLogout(ended, context);
+  });
   services.sessions.onReplaced((previous, next) => shared.links.moveAll(previous.id, next.id));
   app.use((req, res, next) => {
     if (!isProviderPath(req.path)) return next();

@@ -7,6 +7,7 @@ import { TestBrowser } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
 import { createRp, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
 import { cliProcess, type CliRun } from '../helpers/cli.ts';
+import { BackchannelReceiver } from '../helpers/backchannel-receiver.ts';
 import { TestSp, assertXmlsecVerifies, isPasswordPage, samlPostForm, sendAuthnRequest } from '../helpers/saml-sp.ts';
 
 const PASSWORD = 'Correct-horse-42';
@@ -110,4 +111,33 @@ test('key rotation with the CLI reaches the running server: publish, activate, r
   const steps = (await app.services.store.audit.query({ limit: 50 })).events.filter((event) => String(event.type).startsWith('keys.')).map((event) => [event.type, event.keyId]);
   assert.deepEqual(steps, [['keys.add', newId], ['keys.activate', newId], ['keys.remove', oldRsa.id]], 'each step is audited once; refusals are not');
   assert.deepEqual(await publishedCertificates(), [bodyOf(newCertificate)], 'SAML metadata publishes only the active certificate');
+});
+
+test("a logout right after a rotation, with no request to /oidc/* since, sends Logout Tokens signed with a key the JWKS publishes", async () => {
+  const receiver = new BackchannelReceiver();
+  await receiver.start();
+  try {
+    const uri = receiver.endpoint();
+    const client = await createRp(app, { backchannelLogoutUri: uri, backchannelLogoutSessionRequired: true });
+    const browser = rpBrowser();
+    await signIn(client, browser, { username: 'alice', password: PASSWORD });
+    const before = (await app.services.keys.active('RS256')).id;
+    const added = await keys('add', '--alg', 'RS256');
+    const next = /key (\S+) \(next\)/.exec(added.out)![1]!;
+    assert.equal((await keys('activate', next)).code, 0);
+    assert.equal((await keys('remove', before)).code, 0);
+    await serverNotices();
+
+    // Stepgate's own logout page: not an /oidc/* request.
+    await browser.submit(await browser.get(`${app.url}/logout`), {}, '/logout');
+    for (let waited = 0; receiver.tokensAt(uri).length === 0; waited += 50) {
+      assert.ok(waited < 5_000, 'the Logout Token arrives');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const [token] = receiver.tokensAt(uri);
+    const { protectedHeader } = await jose.jwtVerify(token!, jose.createLocalJWKSet(await jwks()), { issuer: app.url, audience: client.client.id, typ: 'logout+jwt' });
+    assert.equal(protectedHeader.kid, next, 'signed with the key active now');
+  } finally {
+    await receiver.stop();
+  }
 });

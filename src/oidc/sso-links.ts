@@ -65,7 +65,8 @@ export class SsoLinks {
   async backing(providerSessionUid: string, accountId: string): Promise<'backed' | 'ended' | 'unlinked' | 'other-account'> {
     const ssoSessionId = await this.get(providerSessionUid);
     if (!ssoSessionId) return 'unlinked';
-    const sso = await this.#sessions.byId(ssoSessionId);
+    // Not a use of the session: this runs for token requests too, which come from the client's back end.
+    const sso = await this.#sessions.peek(ssoSessionId);
     if (!sso) return 'ended';
     return sso.user.id === accountId ? 'backed' : 'other-account';
   }

@@ -85,6 +85,16 @@ export class SessionService {
     return session;
   }
 
+  /**
+   * The session if it is live, without counting the read as use. For a relying party's calls from
+   * its back end (a refresh grant asks whether the sign-in still stands): those are not the user's
+   * activity, and counted as such they kept an idle session alive as long as the client refreshed.
+   */
+  async peek(id: string): Promise<SsoSession | undefined> {
+    const session = await this.#kv.get<SsoSession>(NAMESPACE, id);
+    return session && !this.#expired(session, this.#clock.now()) ? session : undefined;
+  }
+
   onLogout(listener: LogoutListener): void {
     this.#logoutListeners.push(listener);
   }

@@ -108,7 +108,7 @@ describe('provider sessions mirror the Stepgate SSO session', () => {
   test('a signed-in provider session is returned only while its SSO session lives and is the same account; a refused one stays for the logout to find', () =>
     withKv(async (kv, _reopen, clock) => {
       const live = new Map<string, SsoSession>([['sso-1', { id: 'sso-1', user: { id: 'alice', username: 'alice', groups: [], attributes: {} } } as unknown as SsoSession]]);
-      const sessions = { byId: async (id: string) => live.get(id) } as unknown as SessionService;
+      const sessions = { peek: async (id: string) => live.get(id) } as unknown as SessionService;
       const links = new SsoLinks(kv, sessions, 3600);
       const adapter = new SessionAdapter(new KvAdapter(kv, clock, 'Session'), links);
 
@@ -140,7 +140,7 @@ describe('provider sessions mirror the Stepgate SSO session', () => {
 describe('SSO links in both directions', () => {
   test('mirrorsOf lists the provider sessions that mirror an SSO session now: relinked and deleted ones drop out, entries expire with the links', () =>
     withKv(async (kv, reopen, clock) => {
-      const sessions = { byId: async () => undefined } as unknown as SessionService;
+      const sessions = { peek: async () => undefined } as unknown as SessionService;
       const links = new SsoLinks(kv, sessions, 60);
       await links.set('u1', 'sso-a');
       await links.set('u2', 'sso-a');

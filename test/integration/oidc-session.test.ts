@@ -96,6 +96,11 @@ test("prompt=login as another user switches the browser cleanly; the first user'
   assert.equal(bob.claims.sub, bobId);
   assert.equal((await signIn(rp, browser, undefined)).claims.sub, bobId);
   await assert.rejects(oidc.refreshTokenGrant(rp.config, alice.tokens.refresh_token!), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+  const ended = (await app.services.store.audit.query({ types: ['session.ended'], user: aliceId })).events;
+  assert.deepEqual(ended.map((event) => event.reason), ['another-user-signed-in'], "the end of alice's session is audited with its cause");
+  assert.deepEqual((await app.services.store.audit.query({ types: ['session.ended'], user: bobId })).events, [], "bob's own re-authentications end nothing");
+  await signIn(rp, browser, BOB, { prompt: 'login' });
+  assert.equal((await app.services.store.audit.query({ types: ['session.ended'] })).events.length, 1);
 });
 
 test('max_age: an old enough sign-in asks for the password again, a recent one does not', async () => {

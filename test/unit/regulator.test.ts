@@ -95,6 +95,8 @@ describe('Regulator', () => {
   test('login names are bucketed as directories match them', () => {
     for (const spelling of ['alice', 'ALICE', 'CORP\\alice', 'alice@corp.example', 'ａｌｉｃｅ', 'ali\u00adce', 'ali\u200bce', ' alice ']) assert.equal(loginBucket(spelling), 'alice', JSON.stringify(spelling));
     assert.equal(loginBucket('jo\u0308rg'), loginBucket('jörg'));
+    assert.equal(loginBucket('jörg'), 'jorg', 'accents go: directories fold them differently');
+    for (const spelling of ['ALİCE', 'alİce', 'Alıce']) assert.equal(loginBucket(spelling), 'alice', `${spelling}: dotted and dotless i`);
     assert.equal(loginBucket('STRAẞE'), loginBucket('strasse'));
   });
 });

@@ -3,7 +3,7 @@ import { NS } from './constants.ts';
 import { resolveAcs } from './acs.ts';
 import type { InboundRequest } from './inbound.ts';
 import type { AcsEndpoint } from './sp-types.ts';
-import { attribute, booleanAttribute, elementChildren, optionalChild, textOf } from './xml-dom.ts';
+import { attribute, booleanAttribute, elementChildren, optionalChild, textOf, uriAttribute } from './xml-dom.ts';
 
 export interface AuthnRequestInfo {
   acs: AcsEndpoint;
@@ -20,9 +20,10 @@ export function readAuthnRequest(request: InboundRequest): AuthnRequestInfo {
   const { root, sp } = request;
   const index = attribute(root, 'AssertionConsumerServiceIndex');
   const acs = resolveAcs(sp, {
-    url: attribute(root, 'AssertionConsumerServiceURL'),
+    // xs:anyURI, as the schema reads it: " https://sp/acs" is the registered URL, not an unknown one.
+    url: uriAttribute(root, 'AssertionConsumerServiceURL'),
     index: index === undefined ? undefined : Number(index),
-    protocolBinding: attribute(root, 'ProtocolBinding'),
+    protocolBinding: uriAttribute(root, 'ProtocolBinding'),
   });
   const policy = optionalChild(root, NS.protocol, 'NameIDPolicy');
   const context = optionalChild(root, NS.protocol, 'RequestedAuthnContext');

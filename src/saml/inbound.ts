@@ -11,7 +11,7 @@ import { assertSignatureCoversRoot, hasSignatureElement } from './signature-shap
 import type { SpRegistry } from './sp-registry.ts';
 import type { ServiceProviderRecord } from './sp-types.ts';
 import { decodeMessage, type InputLimits } from './xml-input.ts';
-import { optionalChild, parseStrict, textOf } from './xml-dom.ts';
+import { optionalChild, parseStrict, textOf, uriAttribute } from './xml-dom.ts';
 
 /** What an SP sends us: requests, and the LogoutResponses that answer our own LogoutRequests. */
 export type MessageKind = 'AuthnRequest' | 'LogoutRequest' | 'LogoutResponse';
@@ -144,7 +144,7 @@ function verifyPostSignature(xml: string, doc: Document, sp: ServiceProviderReco
 
 /** saml-bindings §3.4.5.2/§3.5.5.2: a signed message must name us as Destination; an unsigned one may omit it. */
 function checkDestination(root: Element, signed: boolean, expected: string): void {
-  const destination = root.hasAttribute('Destination') ? root.getAttribute('Destination') : undefined;
+  const destination = uriAttribute(root, 'Destination');
   if (destination === undefined ? signed : destination !== expected) {
     throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'wrong-destination', destination, expected } });
   }

@@ -85,6 +85,11 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
     assert.match(Buffer.from(passive.fields.SAMLResponse!, 'base64').toString('utf8'), /StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:NoPassive"/);
   });
 
+  test('xs:anyURI attributes are read after whitespace collapse: Destination, AssertionConsumerServiceURL and ProtocolBinding with spaces around them', async () => {
+    const attributes = `Destination=" ${app.url}/saml/sso " AssertionConsumerServiceURL="${plain.acsUrl}	" ProtocolBinding=" urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"`;
+    assert.ok(isPasswordPage(await redirect(new TestBrowser(), authnRequestXml({ attributes }))));
+  });
+
   test('malformed base64, not DEFLATE, not XML, not UTF-8', async () => {
     await assertRefused((b) => b.get(`${app.url}/saml/sso?SAMLRequest=${encodeURIComponent('!!not base64!!')}`), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'malformed-base64', message: INVALID });
     await assertRefused((b) => post(b, { SAMLRequest: 'QUJD$$==' }), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'malformed-base64', message: INVALID });

@@ -3,7 +3,7 @@ import { createLogger, type Logger } from './core/log.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { SecretBox } from './core/secret-box.ts';
 import { LowdbStore } from './store/lowdb-store.ts';
-import { loadSecretKey } from './config/secret-key.ts';
+import { loadSecretKey, secretKeyMismatch } from './config/secret-key.ts';
 import { LocalDirectory } from './directory/local-directory.ts';
 import { localUsers } from './directory/local-users.ts';
 import type { Directory } from './directory/directory.ts';
@@ -35,6 +35,11 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   const { key, generatedAt } = loadSecretKey(config, { dataIsFresh });
   const box = new SecretBox(key);
   const store = await new LowdbStore(config.dataDir, clock, { logger }).open();
+  const keys = signingKeys(store, box, clock, config.server.publicUrl);
+  if (!(await keys.opensWithBox())) {
+    await store.close();
+    throw secretKeyMismatch(config);
+  }
   const directory = await createDirectory(config, store, logger, clock);
   const cookies = new CookieJar(config.server.publicUrl);
   const csrf = new Csrf(box, cookies, config.server.publicUrl);
@@ -45,7 +50,6 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   const mfa = buildMfa(config, store, box, clock);
   const users = new UserLookup(directory, () => clock.now());
   const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit, policies, networks, mfa: mfa.registry, users, messages: config.messages });
-  const keys = signingKeys(store, box, clock, config.server.publicUrl);
   await keys.ensure();
   const directoryHealth = await createDirectoryHealth(config, logger);
   return { config, logger, clock, box, store, directory, directoryHealth, users, sessions, adminLogouts: new AdminLogouts(store.kv, sessions), regulator, interaction, cookies, csrf, keys, policies, networks, mfa, secretKeyGeneratedAt: generatedAt };

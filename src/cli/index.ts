@@ -1,6 +1,7 @@
 import { loadConfig, ConfigError } from '../config/load.ts';
 import { LowdbStore } from '../store/lowdb-store.ts';
-import { loadSecretKey } from '../config/secret-key.ts';
+import { loadSecretKey, secretKeyIsSet, secretKeyMismatch } from '../config/secret-key.ts';
+import { signingKeys } from '../keys/signing-keys.ts';
 import { SecretBox } from '../core/secret-box.ts';
 import { systemClock } from '../core/clock.ts';
 import type { Config } from '../config/schema.ts';
@@ -18,11 +19,18 @@ const getBox = () => (box ??= new SecretBox(loadSecretKey(getConfig(), { dataIsF
 /**
  * A command run before the server's first start creates the data directory: it makes the key for
  * secrets at rest first, as the server would, or the server would find data without its key and
- * refuse to start.
+ * refuse to start. A key that does not open the directory's secrets is refused as the server
+ * refuses it, before a command seals anything with it (keys add, client add): those secrets would
+ * open with that key only.
  */
-function openStore(): Promise<Store> {
+async function openStore(): Promise<Store> {
   if (LowdbStore.isFresh(getConfig().dataDir)) getBox();
-  return new LowdbStore(getConfig().dataDir, systemClock, { owner: false }).open();
+  const opened = await new LowdbStore(getConfig().dataDir, systemClock, { owner: false }).open();
+  if (secretKeyIsSet(getConfig()) && !(await signingKeys(opened, getBox(), systemClock, getConfig().server.publicUrl).opensWithBox())) {
+    await opened.close();
+    throw secretKeyMismatch(getConfig());
+  }
+  return opened;
 }
 
 try {

@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
+import { unknownKeys } from './unknown-keys.ts';
 
 export class ConfigError extends Error {
   readonly issues: string[];
@@ -28,9 +29,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
 
 export function parseConfig(input: unknown): Config {
   const parsed = configSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
-  }
+  const issues = [...unknownKeys(configSchema, input), ...(parsed.error?.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`) ?? [])];
+  if (!parsed.success || issues.length > 0) throw new ConfigError(issues);
   const config = parsed.data;
   const publicUrl = (config.server.publicUrl ?? `http://localhost:${config.server.port}`).replace(/\/+$/, '');
   return deepFreeze({ ...config, server: { ...config.server, publicUrl } });

@@ -11,7 +11,7 @@ import type { Config } from './schema.ts';
  */
 export function loadSecretKey(config: Config, options: { dataIsFresh: boolean }): { key: Buffer; generatedAt?: string } {
   if (config.secretKey) return { key: decode(config.secretKey, 'secretKey (STEPGATE_SECRET_KEY)') };
-  const file = config.secretKeyFile ?? join(config.dataDir, 'secret.key');
+  const file = keyFile(config);
   if (existsSync(file)) return { key: decode(readFileSync(file, 'utf8').trim(), `secretKeyFile (${file})`) };
   if (config.secretKeyFile || !options.dataIsFresh) {
     throw new ConfigError([
@@ -25,8 +25,30 @@ export function loadSecretKey(config: Config, options: { dataIsFresh: boolean })
   return { key, generatedAt: file };
 }
 
+/** Whether a key is set or its file exists: a command that seals or opens nothing runs without one. */
+export function secretKeyIsSet(config: Config): boolean {
+  return Boolean(config.secretKey) || existsSync(keyFile(config));
+}
+
+function keyFile(config: Config): string {
+  return config.secretKeyFile ?? join(config.dataDir, 'secret.key');
+}
+
 function decode(value: string, where: string): Buffer {
   const key = Buffer.from(value, 'base64');
   if (key.length !== 32) throw new ConfigError([`${where}: must be the base64 encoding of exactly 32 random bytes`]);
   return key;
+}
+
+/**
+ * The configured key does not open the secrets a data directory holds: usually the key of another
+ * installation, or a new one made after secret.key was lost. Named like a missing key, so the admin
+ * looks for the right key rather than at AES-GCM.
+ */
+export function secretKeyMismatch(config: Config): ConfigError {
+  const from = config.secretKey ? 'secretKey (STEPGATE_SECRET_KEY)' : `secretKeyFile (${keyFile(config)})`;
+  return new ConfigError([
+    `secretKey: the key from ${from} does not open the secrets stored in ${config.dataDir}. ` +
+      'Set STEPGATE_SECRET_KEY or secretKeyFile to the key this data directory was created with.',
+  ]);
 }

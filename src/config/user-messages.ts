@@ -40,7 +40,6 @@ export const userMessagesSchema = z
     /** On every error and refusal page: whom to contact. */
     helpdesk: messageText('helpdesk'),
   })
-  .strict()
   .default({});
 
 export type UserMessages = z.infer<typeof userMessagesSchema>;

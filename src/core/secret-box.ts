@@ -3,6 +3,17 @@ import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBy
 const VERSION = 'v1';
 
 /**
+ * AES-GCM refused a sealed value: it was sealed with another key or for another purpose, or altered
+ * since. A class of its own so that start-up can tell a wrong key from a malformed value.
+ */
+export class SealedValueRejected extends Error {
+  constructor(purpose: string, options: { cause: unknown }) {
+    super(`a sealed ${purpose} does not open with this key`, options);
+    this.name = 'SealedValueRejected';
+  }
+}
+
+/**
  * Encrypts secrets at rest (TOTP seeds, signing keys, client secrets) with AES-256-GCM.
  * The additional data binds a ciphertext to its purpose so one cannot be swapped for another.
  */
@@ -32,7 +43,13 @@ export class SecretBox {
     const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64url'));
     decipher.setAAD(Buffer.from(purpose));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]);
+    const head = decipher.update(Buffer.from(body, 'base64url'));
+    try {
+      // GCM checks the tag in final(): this is where a wrong key shows.
+      return Buffer.concat([head, decipher.final()]);
+    } catch (error) {
+      throw new SealedValueRejected(purpose, { cause: error });
+    }
   }
 
   openText(sealed: string, purpose: string): string {

@@ -34,6 +34,14 @@ export function nameProblem(name: string): string | undefined {
   return /\p{Cc}/u.test(name) ? `the name must not contain control characters: ${JSON.stringify(name)}` : undefined;
 }
 
+/** A change the local directory refuses (a name taken, a password the rules refuse): the admin's answer, not a failure. */
+export class UserChangeRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserChangeRefused';
+  }
+}
+
 /** Admin operations on the local directory, shared by the CLI and (later) the admin console. */
 export class LocalUserAdmin {
   readonly #store: Store;
@@ -47,11 +55,26 @@ export class LocalUserAdmin {
     this.#directory = new LocalDirectory(localUsers(store), config.directory, clock);
   }
 
-  async add(username: string, changes: UserChanges): Promise<LocalUserRecord> {
+  /**
+   * Everything is checked before the one write, the password against the rules included: a refused
+   * add leaves no user behind, so the same command can simply be run again.
+   */
+  async add(username: string, changes: UserChanges, password?: { password: string; mustChange: boolean }): Promise<LocalUserRecord> {
     const problem = usernameProblem(username);
-    if (problem) throw new Error(problem);
-    if (await findLocalUserByName(localUsers(this.#store), username)) throw new Error(`user ${username} already exists`);
-    const record: LocalUserRecord = {
+    if (problem) throw new UserChangeRefused(problem);
+    if (await findLocalUserByName(localUsers(this.#store), username)) throw new UserChangeRefused(`user ${username} already exists`);
+    const record = this.#changed(this.#newRecord(username), changes);
+    if (!password) {
+      await localUsers(this.#store).put(record);
+      return record;
+    }
+    const outcome = await this.#directory.setPassword(record, password.password, { mustChange: password.mustChange });
+    if (!outcome.ok) throw new UserChangeRefused(`Password refused: ${outcome.message}`);
+    return this.get(username);
+  }
+
+  #newRecord(username: string): LocalUserRecord {
+    return {
       id: randomUUID(),
       username,
       groups: [],
@@ -62,7 +85,6 @@ export class LocalUserAdmin {
       oneTimeUse: false,
       createdAt: this.#clock.now(),
     };
-    return this.#apply(record, changes);
   }
 
   async update(username: string, changes: UserChanges): Promise<LocalUserRecord> {
@@ -90,12 +112,18 @@ export class LocalUserAdmin {
   }
 
   async #apply(record: LocalUserRecord, changes: UserChanges): Promise<LocalUserRecord> {
+    const updated = this.#changed(record, changes);
+    await localUsers(this.#store).put(updated);
+    return updated;
+  }
+
+  #changed(record: LocalUserRecord, changes: UserChanges): LocalUserRecord {
     const problem = (changes.email === undefined ? undefined : emailProblem(changes.email)) ?? (changes.name === undefined ? undefined : nameProblem(changes.name));
-    if (problem) throw new Error(problem);
+    if (problem) throw new UserChangeRefused(problem);
     const groups = new Set(record.groups);
     for (const group of changes.addGroups ?? []) groups.add(group);
     for (const group of changes.removeGroups ?? []) groups.delete(group);
-    const updated: LocalUserRecord = {
+    return {
       ...record,
       name: changes.name ?? record.name,
       email: changes.email ?? record.email,
@@ -106,8 +134,6 @@ export class LocalUserAdmin {
       oneTimeUse: changes.oneTimeUse ?? record.oneTimeUse,
       expiresAt: changes.expiresAt === null ? undefined : (changes.expiresAt ?? record.expiresAt),
     };
-    await localUsers(this.#store).put(updated);
-    return updated;
   }
 }
 

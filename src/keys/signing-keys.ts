@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { webcrypto, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import type { Collection, Store } from '../store/store.ts';
-import type { SecretBox } from '../core/secret-box.ts';
+import { SealedValueRejected, type SecretBox } from '../core/secret-box.ts';
 import type { Clock } from '../core/clock.ts';
 import { randomId } from '../core/ids.ts';
 
@@ -94,6 +94,22 @@ export class SigningKeys {
     }
     this.#cache = undefined;
     return { generated };
+  }
+
+  /**
+   * Whether the box opens the newest stored key; true when none is stored yet. The first sealed
+   * value start-up opens: only AES-GCM's refusal counts, any other failure is thrown as it is.
+   */
+  async opensWithBox(): Promise<boolean> {
+    const [newest] = (await this.#records.list()).sort((a, b) => b.createdAt - a.createdAt);
+    if (!newest) return true;
+    try {
+      openPrivateKey(this.#box, newest);
+      return true;
+    } catch (error) {
+      if (error instanceof SealedValueRejected) return false;
+      throw error;
+    }
   }
 
   async generate(alg: KeyAlgorithm, status: SigningKeyRecord['status']): Promise<SigningKeyRecord> {

@@ -80,3 +80,24 @@ test('every change an administrator makes with the CLI is in the audit log: what
     await rm(work, { recursive: true, force: true });
   }
 });
+
+test('user add with a password the rules refuse adds nothing, and adding it again is refused in one line: no user, no event', async () => {
+  const app = await boot({}, { secretKey: SECRET_KEY });
+  const work = await mkdtemp(join(tmpdir(), 'stepgate-user-add-'));
+  try {
+    const [shortFile, goodFile] = [join(work, 'short.pw'), join(work, 'good.pw')];
+    await writeFile(shortFile, 'short\n');
+    await writeFile(goodFile, 'a-long-Passw0rd-1\n');
+    const refused = await cliProcess(app, SECRET_KEY, ['user', 'add', 'carol', '--email', 'carol@example.org', '--password-file', shortFile]);
+    assert.deepEqual(refused, { code: 1, out: '', err: 'Password refused: It must be at least 12 characters long. It must contain a digit.' });
+    assert.equal((await cliProcess(app, SECRET_KEY, ['user', 'list'])).out, '', 'no carol without a password');
+    assert.deepEqual((await app.services.store.audit.query({ limit: 10 })).events.map((event) => event.type), []);
+
+    assert.equal((await cliProcess(app, SECRET_KEY, ['user', 'add', 'carol', '--password-file', goodFile])).code, 0, 'the same name, once the password is right');
+    assert.deepEqual(await cliProcess(app, SECRET_KEY, ['user', 'add', 'carol', '--password-file', goodFile]), { code: 1, out: '', err: 'user carol already exists' });
+    assert.deepEqual((await app.services.store.audit.query({ limit: 10 })).events.map((event) => event.type).sort(), ['user.add', 'user.set-password']);
+  } finally {
+    await app.close();
+    await rm(work, { recursive: true, force: true });
+  }
+});

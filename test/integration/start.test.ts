@@ -6,6 +6,7 @@ import { TestBrowser } from '../helpers/browser.ts';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const CLI = new URL('../../src/cli/index.ts', import.meta.url).pathname;
@@ -104,17 +105,47 @@ describe('npm start on embedded defaults', () => {
       const first = await start(dataDir, port);
       await stop(first.child);
       await rm(join(dataDir, 'secret.key'));
-      const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN], { env: { ...process.env, STEPGATE_DATA_DIR: dataDir, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      child.stderr!.on('data', (chunk) => (output += chunk.toString()));
-      const code = await new Promise((resolve) => child.once('exit', resolve));
+      const { code, output } = await run(MAIN, [], { ...process.env, STEPGATE_DATA_DIR: dataDir, PORT: String(port) });
       assert.equal(code, 2);
       assert.match(output, /secretKey: the encryption key for stored secrets is missing/);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
   });
+
+  test('another key on existing data refuses to start, and the CLI refuses it, naming the setting', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-start-'));
+    try {
+      const port = await freePort();
+      const first = await start(dataDir, port);
+      await stop(first.child);
+      const env = { ...process.env, STEPGATE_DATA_DIR: dataDir, PORT: String(port), STEPGATE_SECRET_KEY: randomBytes(32).toString('base64') };
+      const expected = `secretKey: the key from secretKey (STEPGATE_SECRET_KEY) does not open the secrets stored in ${dataDir}. Set STEPGATE_SECRET_KEY or secretKeyFile to the key this data directory was created with.`;
+      const server = await run(MAIN, [], env);
+      assert.equal(server.code, 2, server.output);
+      assert.equal(server.output, `Invalid configuration:\n  - ${expected}\n`);
+      const keysBefore = await readFile(join(dataDir, 'db.json'), 'utf8');
+      const cli = await run(CLI, ['keys', 'add', '--alg', 'ES256'], env);
+      assert.equal(cli.code, 2, cli.output);
+      assert.equal(cli.output, `Invalid configuration:\n  - ${expected}\n`);
+      assert.equal(await readFile(join(dataDir, 'db.json'), 'utf8'), keysBefore, 'no key sealed with the wrong one is added');
+      const listed = await run(CLI, ['user', 'list'], { ...env, STEPGATE_SECRET_KEY: '' });
+      assert.equal(listed.code, 0, `its own key still opens the directory: ${listed.output}`);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** Runs a script as its own process to its end: exit code and everything it wrote. */
+async function run(script: string, words: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...words], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, output };
+}
 
 test('SIGHUP after log rotation: audit.log starts anew and the rotated file keeps every earlier event', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-rotate-'));

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { loadConfig, parseConfig, ConfigError } from '../../src/config/load.ts';
 import { loadSecretKey } from '../../src/config/secret-key.ts';
 
@@ -33,6 +34,55 @@ describe('configuration', () => {
         assert.match(text, new RegExp(`^${key.replace(/\./g, '\\.')}:`, 'm'), `missing ${key} in\n${text}`);
       }
     }
+  });
+
+  test('a misspelt key is refused, named with its full path and the key it probably meant, with every other problem', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stepgate-config-'));
+    try {
+      const file = join(dir, 'typo.json');
+      await writeFile(file, JSON.stringify({ saml: { wantAuthnRequestSigned: true }, sesion: { idleTimeoutMinutes: 5 }, regulation: { maxFailurePerUser: 3 }, server: { port: 'eighty' } }));
+      assert.throws(
+        () => loadConfig({ STEPGATE_CONFIG: file, HOST: '0.0.0.0', PUBLIC_URL: 'https://idp.example.org', STEPGATE_DATA_DIR: dir, STEPGATE_SECRET_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn' }),
+        (error: Error) => {
+          assert.ok(error instanceof ConfigError);
+          assert.deepEqual([...error.issues].sort(), [
+            'regulation.maxFailurePerUser: unknown key (did you mean maxFailuresPerUser?)',
+            'saml.wantAuthnRequestSigned: unknown key (did you mean wantAuthnRequestsSigned?)',
+            'server.port: Invalid input: expected number, received string',
+            'sesion: unknown key (did you mean session?)',
+          ].sort());
+          return true;
+        },
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('unknown keys inside the chosen directory kind and the messages; a key far from every known one gets no guess', () => {
+    assert.throws(
+      () => parseConfig({
+        directory: { kind: 'ldap', urls: ['ldap://dc1'], bind: { dn: 'cn=svc', password: 'x' }, users: { baseDn: 'dc=x', filtr: '(uid=<username>)' }, passwordRules: { minLength: 16 } },
+        messages: { welcome: 'Hi' },
+        log: { colour: true },
+      }),
+      (error: Error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.issues, [
+          'directory.users.filtr: unknown key (did you mean filter?)',
+          'directory.passwordRules: unknown key',
+          'messages.welcome: unknown key',
+          'log.colour: unknown key',
+        ]);
+        return true;
+      },
+    );
+    assert.throws(() => parseConfig({ directory: { kind: 'local', passwordRules: { minLenght: 16 } } }), /^  - directory\.passwordRules\.minLenght: unknown key \(did you mean minLength\?\)$/m);
+  });
+
+  test('free-form maps keep their own keys: trusted network names', () => {
+    const config = parseConfig({ trustedNetworks: { office: ['192.0.2.0/24'], 'branch-2.vpn': ['2001:db8::/48'] } });
+    assert.deepEqual(Object.keys(config.trustedNetworks), ['office', 'branch-2.vpn']);
   });
 
   test('a config file that is not JSON names the file', async () => {

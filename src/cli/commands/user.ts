@@ -1,6 +1,6 @@
 import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
-import { LocalUserAdmin, type UserChanges } from '../../directory/local-user-admin.ts';
+import { LocalUserAdmin, UserChangeRefused, type UserChanges } from '../../directory/local-user-admin.ts';
 import { readSecretOption } from '../read-secret.ts';
 import { Regulator } from '../../regulation/regulator.ts';
 import { SessionAdmin } from '../session-admin.ts';
@@ -73,9 +73,13 @@ async function applyPassword(context: CliContext, users: LocalUserAdmin, name: s
     context.err(`Password refused: ${problem}`);
     return 1;
   }
+  await passwordSet(context, name, mustChange);
+  return 0;
+}
+
+async function passwordSet(context: CliContext, name: string, mustChange: boolean): Promise<void> {
   context.out(`Password set for ${name}.`);
   await auditAdminAction(context, { type: 'user.set-password', username: name, mustChange });
-  return 0;
 }
 
 /** The names of the fields an admin command changes, for the audit log (never their values: a password change is its own event). */
@@ -91,11 +95,19 @@ export const userCommands: CliCommand[] = [
     async run(args, context) {
       const password = readSecretOption(args); // read first: a refused option must not leave a half-made user
       const changes = changesFrom(args);
-      const users = await admin(context);
-      const record = await users.add(username(args), changes);
+      const mustChange = args.options['must-change'] === true;
+      let record;
+      try {
+        record = await (await admin(context)).add(username(args), changes, password === undefined ? undefined : { password, mustChange });
+      } catch (error) {
+        if (!(error instanceof UserChangeRefused)) throw error;
+        context.err(error.message);
+        return 1;
+      }
       context.out(`Added ${record.username} (id ${record.id}).`);
       await auditAdminAction(context, { type: 'user.add', username: record.username, userId: record.id, changed: changedFields(changes) });
-      return applyPassword(context, users, record.username, password, args.options['must-change'] === true);
+      if (password !== undefined) await passwordSet(context, record.username, mustChange);
+      return 0;
     },
   },
   {

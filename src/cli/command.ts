@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { SecretBox } from '../core/secret-box.ts';
@@ -56,6 +57,21 @@ export function listOption(args: ParsedArgs, name: string): string[] {
 export function stringOption(args: ParsedArgs, name: string): string | undefined {
   const value = args.options[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * A file path the administrator typed, made absolute from the folder they typed it in: npm runs
+ * `npm run cli` in the project folder, and says where the command was typed in INIT_CWD. (The data
+ * directory and the config file stay relative to the project folder, as for `npm start`.)
+ */
+export function typedPath(path: string): string {
+  return resolve(process.env.INIT_CWD ?? process.cwd(), path);
+}
+
+/** A path option (--out, --in, --password-file), made absolute as typedPath does. */
+export function pathOption(args: ParsedArgs, name: string): string | undefined {
+  const value = stringOption(args, name);
+  return value === undefined ? undefined : typedPath(value);
 }
 
 export class UsageError extends Error {

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { loadConfig, ConfigError } from '../config/load.ts';
 import { LowdbStore } from '../store/lowdb-store.ts';
 import { loadSecretKey, secretKeyIsSet, secretKeyMismatch } from '../config/secret-key.ts';
@@ -24,7 +25,11 @@ const getBox = () => (box ??= new SecretBox(loadSecretKey(getConfig(), { dataIsF
  * open with that key only.
  */
 async function openStore(): Promise<Store> {
-  if (LowdbStore.isFresh(getConfig().dataDir)) getBox();
+  if (LowdbStore.isFresh(getConfig().dataDir)) {
+    getBox();
+    // Most often a typo or a missing STEPGATE_CONFIG: the command would otherwise act, silently, on an empty store.
+    process.stderr.write(`Note: ${resolve(getConfig().dataDir)} had no Stepgate data; it is a new, empty data directory now. If the server uses another one, give this command the same STEPGATE_CONFIG or STEPGATE_DATA_DIR.\n`);
+  }
   const opened = await new LowdbStore(getConfig().dataDir, systemClock, { owner: false }).open();
   if (secretKeyIsSet(getConfig()) && !(await signingKeys(opened, getBox(), systemClock, getConfig().server.publicUrl).opensWithBox())) {
     await opened.close();

@@ -147,12 +147,17 @@ export class Regulator {
     throw new Error(`regulation counter ${key} kept changing under concurrent updates`);
   }
 
-  /** The counter without what has aged out: failures outside the window, a lapsed ban. */
+  /**
+   * The counter without what has aged out: failures outside the window; and once a ban has lapsed,
+   * the failures that caused it (the count starts again from zero, as a directory's lockout does),
+   * so a lock lasts lockoutSeconds even when the window is longer.
+   */
   #current(stored: Counter | undefined): Counter {
     const now = this.#clock.now();
+    if (stored?.lockedUntil !== undefined && stored.lockedUntil <= now) return { failures: [] };
     const windowStart = now - this.#settings.windowSeconds * 1000;
     const counter: Counter = { failures: (stored?.failures ?? []).filter((at) => at > windowStart) };
-    if (stored?.lockedUntil !== undefined && stored.lockedUntil > now) counter.lockedUntil = stored.lockedUntil;
+    if (stored?.lockedUntil !== undefined) counter.lockedUntil = stored.lockedUntil;
     return counter;
   }
 }

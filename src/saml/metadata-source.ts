@@ -4,12 +4,17 @@ import { MAX_METADATA_BYTES } from './sp-metadata.ts';
 
 const FETCH_TIMEOUT_MS = 10_000;
 
+/** A metadata source that is a URL (fetched) rather than a file. */
+export function isUrl(source: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(source);
+}
+
 /**
  * Reads SP metadata from a file or an https URL, never more than MAX_METADATA_BYTES (+1 to detect
  * "too large"). Plain http is refused: metadata is the trust anchor, so it must not be alterable in transit.
  */
 export async function readMetadataSource(source: string, options: { fetchTimeoutMs?: number } = {}): Promise<string> {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) return fetchMetadata(source, options.fetchTimeoutMs ?? FETCH_TIMEOUT_MS);
+  if (isUrl(source)) return fetchMetadata(source, options.fetchTimeoutMs ?? FETCH_TIMEOUT_MS);
   let handle;
   try {
     handle = await open(source, 'r');

@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { TestBrowser } from '../helpers/browser.ts';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -89,12 +89,41 @@ describe('npm start on embedded defaults', () => {
       cli.stdout!.on('data', (chunk) => (output += chunk.toString()));
       cli.stderr!.on('data', (chunk) => (output += chunk.toString()));
       assert.equal(await new Promise((resolve) => cli.once('exit', resolve)), 0, output);
+      assert.match(output, new RegExp(`Note: ${dataDir} had no Stepgate data; it is a new, empty data directory now`), 'a typo in the path would not go unnoticed');
       assert.equal(((await stat(join(dataDir, 'secret.key'))).mode & 0o077), 0, 'the CLI made the key, private');
       const server = await start(dataDir, await freePort());
       await stop(server.child);
       assert.match(server.banner, /bootstrap secret/);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('file paths given to the CLI are read from the folder the command was typed in (npm runs it in the project folder)', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-start-'));
+    const typedIn = await mkdtemp(join(tmpdir(), 'stepgate-typed-'));
+    try {
+      await writeFile(join(typedIn, 'pw'), 'Correct-horse-battery-42\n');
+      const run = (...words: string[]) =>
+        new Promise<{ code: number | null; output: string }>((resolve) => {
+          const cli = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, ...words], {
+            cwd: new URL('../..', import.meta.url).pathname,
+            env: { ...process.env, STEPGATE_DATA_DIR: dataDir, STEPGATE_SECRET_KEY: '', INIT_CWD: typedIn },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let output = '';
+          cli.stdout!.on('data', (chunk) => (output += chunk.toString()));
+          cli.stderr!.on('data', (chunk) => (output += chunk.toString()));
+          cli.once('exit', (code) => resolve({ code, output }));
+        });
+      const added = await run('user', 'add', 'typed', '--password-file', 'pw');
+      assert.equal(added.code, 0, added.output);
+      const missing = await run('user', 'set-password', 'typed', '--password-file', 'nothing-here');
+      assert.equal(missing.code, 2);
+      assert.match(missing.output, new RegExp(`--password-file: cannot read ${join(typedIn, 'nothing-here')} \\(ENOENT\\)`), 'the full path, not a stack');
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(typedIn, { recursive: true, force: true });
     }
   });
 

@@ -37,6 +37,20 @@ describe('Regulator', () => {
     assert.equal((await regulator.admit({ login: 'alice' }, '192.0.2.1')).allowed, true, 'the lock lifts by itself');
   });
 
+  test('a lock lasts lockoutSeconds even when the window is longer: then the count starts again', async () => {
+    const regulator = new Regulator(kv, { ...SETTINGS, windowSeconds: 3600, lockoutSeconds: 60 }, clock);
+    for (let i = 0; i < 5; i++) {
+      const guess = await regulator.admit({ login: 'frank' }, '192.0.2.1');
+      assert.ok(guess.allowed);
+      await guess.attempt.failed();
+    }
+    assert.equal((await regulator.admit({ login: 'frank' }, '192.0.2.1')).allowed, false);
+    now += 61_000;
+    const after = admitted(await Promise.all(Array.from({ length: 8 }, () => regulator.admit({ login: 'frank' }, '192.0.2.1'))));
+    assert.equal(after.length, 5, 'the full limit again, not one guess and not none until the window ends');
+    await Promise.all(after.map((guess) => guess.attempt.abandoned()));
+  });
+
   test('a guess whose store read is slow, while the guesses in flight are settled as failures, is still refused', async () => {
     // A store that answers one read late (as a networked store may): it reads the value at the call and
     // answers after the others have stored their failures and given their places back.

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { CliCommand, CliContext } from '../command.ts';
-import { checkOptions, stringOption, UsageError } from '../command.ts';
+import { checkOptions, pathOption, stringOption, UsageError } from '../command.ts';
 import { readExportPassword } from '../read-secret.ts';
 import { FileExistsError, writePrivateFile } from '../write-private-file.ts';
 import { EnvelopeError, MIN_PASSWORD_LENGTH } from '../../core/password-envelope.ts';
@@ -62,7 +62,7 @@ The file is written readable by its owner only (mode 0600). An existing FILE is 
 --password-stdin reads the password from standard input instead. --quiet prints nothing on success.`,
     async run(args, context) {
       checkOptions(args, ['out', ...PASSWORD_OPTIONS], ['force', 'quiet']);
-      const out = stringOption(args, 'out');
+      const out = pathOption(args, 'out');
       if (!out) throw new UsageError('--out FILE is required');
       const password = readExportPassword(args);
       const overwrite = args.options.force === true;
@@ -112,7 +112,7 @@ exporting installation's, SPs see other NameIDs for the same users (the import w
 --password-stdin reads the password from standard input instead.`,
     async run(args, context) {
       checkOptions(args, ['in', ...PASSWORD_OPTIONS], ['replace', 'dry-run', 'quiet']);
-      const file = stringOption(args, 'in');
+      const file = pathOption(args, 'in');
       if (!file) throw new UsageError('--in FILE is required');
       const password = readExportPassword(args);
       const replace = args.options.replace === true;

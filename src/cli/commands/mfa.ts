@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { FileExistsError, writePrivateFile } from '../write-private-file.ts';
 import type { CliCommand, CliContext } from '../command.ts';
-import { stringOption, UsageError } from '../command.ts';
-import { readExportPassword } from '../read-secret.ts';
+import { pathOption, stringOption, UsageError } from '../command.ts';
+import { readExportPassword, readTextFile } from '../read-secret.ts';
 import { buildMfa } from '../../mfa/build-mfa.ts';
 import type { TotpAdmin, TotpStatusRow } from '../../mfa/totp/totp-admin.ts';
 import { exportTotp, importTotp } from '../../mfa/totp/totp-transfer.ts';
@@ -88,7 +87,7 @@ The file is readable by its owner only (mode 0600); an existing FILE is replaced
 Encrypts with a key derived from the password (scrypt, AES-256-GCM); at least ${MIN_PASSWORD_LENGTH} characters.
 Backup codes are not exported (their hashes are keyed to this installation): users make new ones.`,
     async run(args, context) {
-      const out = stringOption(args, 'out');
+      const out = pathOption(args, 'out');
       if (!out) throw new UsageError('--out FILE is required');
       const { text, count } = await exportTotp((await mfaServices(context)).enrollments, readExportPassword(args));
       try {
@@ -109,10 +108,10 @@ Backup codes are not exported (their hashes are keyed to this installation): use
 
 Existing registrations are kept (and listed as skipped) unless --replace is given.`,
     async run(args, context) {
-      const file = stringOption(args, 'in');
+      const file = pathOption(args, 'in');
       if (!file) throw new UsageError('--in FILE is required');
       try {
-        const { imported, skipped } = await importTotp((await mfaServices(context)).enrollments, readFileSync(file, 'utf8'), readExportPassword(args), { replace: args.options.replace === true });
+        const { imported, skipped } = await importTotp((await mfaServices(context)).enrollments, readTextFile(file, '--in'), readExportPassword(args), { replace: args.options.replace === true });
         context.out(`Imported ${imported} TOTP registration${imported === 1 ? '' : 's'}.${skipped.length ? ` Skipped (already registered): ${skipped.join(', ')}.` : ''}`);
         return 0;
       } catch (error) {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
-import { stringOption, UsageError } from '../command.ts';
+import { pathOption, stringOption, UsageError } from '../command.ts';
 import type { Protocol, RequestedAuthnContext } from '../../core/types.ts';
 import type { FlowStep } from '../../login/flow.ts';
 import { nextStep } from '../../login/flow.ts';
@@ -154,7 +154,7 @@ Templates: permit-everyone, permit-everyone-require-mfa, permit-specific-groups,
 permit-everyone-require-mfa-outside-trusted-networks, permit-everyone-require-mfa-for-groups, deny-everyone.
 Every problem is reported and nothing is saved unless the whole policy is valid.`,
     async run(args, context) {
-      const file = stringOption(args, 'file');
+      const file = pathOption(args, 'file');
       if (!file) throw new UsageError('--file is required');
       let input: unknown;
       try {

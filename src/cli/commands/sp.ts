@@ -1,8 +1,8 @@
 import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
-import { stringOption, UsageError } from '../command.ts';
+import { stringOption, typedPath, UsageError } from '../command.ts';
 import { AppError } from '../../core/errors.ts';
 import { BINDING, NAMEID_FORMAT, type NameIdFormatName } from '../../saml/constants.ts';
-import { readMetadataSource } from '../../saml/metadata-source.ts';
+import { isUrl, readMetadataSource } from '../../saml/metadata-source.ts';
 import { createSpRegistry, type SpRegistrationOptions, type SpRegistry } from '../../saml/sp-registry.ts';
 import type { ServiceProviderRecord, SignWhat, SpSettings } from '../../saml/sp-types.ts';
 import { buildPolicies } from '../../policy/build-policies.ts';
@@ -153,7 +153,7 @@ Examples:
       const options = registrationOptions(args);
       if (options.policy !== undefined && !(await policyExists(context, options.policy))) return 1;
       return refusedOnInvalidMetadata(context, async () => {
-        const { record, warnings } = await (await registry(context)).add(await readMetadataSource(source), options);
+        const { record, warnings } = await (await registry(context)).add(await readMetadataSource(isUrl(source) ? source : typedPath(source)), options);
         for (const warning of warnings) context.err(`Warning: ${warning}`);
         context.out(`Registered SAML SP ${record.id}.`);
         await auditAdminAction(context, { type: 'sp.add', rp: record.id, policy: record.settings.policy });

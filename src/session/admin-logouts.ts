@@ -8,6 +8,13 @@ const NAMESPACE = 'sso-admin-logout';
 /** A notice the server has not delivered within a day (it was down) is dropped: the applications' own sessions are long over. */
 const NOTICE_TTL_SECONDS = 86_400;
 const POLL_MS = 1_000;
+/**
+ * How long one notice may take (its session's removal and its applications' notifications, each of
+ * which has its own 2.5 s limit). One that takes longer is logged and left to finish on its own, so
+ * that it cannot hold back every later notice: before, one await that never returned stopped every
+ * later `session end` without a word.
+ */
+const NOTICE_LIMIT_MS = 30_000;
 
 /**
  * Logouts an administrator makes with the CLI. The CLI leaves a notice per session; the running
@@ -23,9 +30,12 @@ export class AdminLogouts {
   #timer: NodeJS.Timeout | undefined;
   #delivering = false;
 
-  constructor(kv: KeyValue, sessions: SessionService) {
+  readonly #noticeLimitMs: number;
+
+  constructor(kv: KeyValue, sessions: SessionService, options: { noticeLimitMs?: number } = {}) {
     this.#kv = kv;
     this.#sessions = sessions;
+    this.#noticeLimitMs = options.noticeLimitMs ?? NOTICE_LIMIT_MS;
   }
 
   /** The CLI: asks the server to end these sessions (within about two seconds: it reads the CLI's lines twice a second). */
@@ -53,13 +63,9 @@ export class AdminLogouts {
     let delivered = 0;
     try {
       for (const [id] of await this.#kv.entries<SsoSession>(NAMESPACE)) {
-        const notice = await this.#kv.consume<SsoSession>(NAMESPACE, id);
-        if (!notice) continue;
-        // Gone already when the user signed out meanwhile: then its applications were told then.
-        const ended = await this.#sessions.take(id);
-        if (!ended) continue;
-        await this.#sessions.announceLogout(ended, context);
-        delivered++;
+        const outcome = await withinLimit(this.#deliverOne(id, context), this.#noticeLimitMs);
+        if (outcome === 'delivered') delivered++;
+        if (outcome === 'over-limit') context.log.error({ code: 'ADMIN_LOGOUT_STALLED', limitMs: this.#noticeLimitMs }, 'session: ending a session an administrator ended takes too long; going on with the next ones');
       }
     } catch (error) {
       context.log.error({ err: error }, 'session: telling the applications of sessions an administrator ended failed; retried in a second');
@@ -68,4 +74,22 @@ export class AdminLogouts {
     }
     return delivered;
   }
+
+  async #deliverOne(id: string, context: LogoutContext): Promise<'delivered' | 'none'> {
+    const notice = await this.#kv.consume<SsoSession>(NAMESPACE, id);
+    if (!notice) return 'none';
+    // Gone already when the user signed out meanwhile: then its applications were told then.
+    const ended = await this.#sessions.take(id);
+    if (!ended) return 'none';
+    await this.#sessions.announceLogout(ended, context);
+    return 'delivered';
+  }
+}
+
+/** The work's own answer, or 'over-limit' once `ms` have passed (the work goes on; a failure after that is logged by it or lost). */
+function withinLimit<T>(work: Promise<T>, ms: number): Promise<T | 'over-limit'> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<'over-limit'>((resolve) => (timer = setTimeout(() => resolve('over-limit'), ms)));
+  work.catch(() => undefined); // a rejection after the limit must not be unhandled
+  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }

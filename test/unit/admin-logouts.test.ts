@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Request, Response } from 'express';
+import { JournalKeyValue } from '../../src/store/journal-kv.ts';
+import { SessionService } from '../../src/session/session-service.ts';
+import { AdminLogouts } from '../../src/session/admin-logouts.ts';
+import { CookieJar } from '../../src/http/cookies.ts';
+import { systemClock } from '../../src/core/clock.ts';
+import type { Logger } from '../../src/core/log.ts';
+import type { User } from '../../src/core/types.ts';
+
+const user = (name: string) => ({ id: `${name}-id`, username: name, groups: [], attributes: {} }) as unknown as User;
+const request = () => ({ headers: { cookie: '' }, log: { error: () => undefined } }) as unknown as Request;
+const response = () => ({ append: () => undefined }) as unknown as Response;
+
+test('a notice whose logout never finishes is logged after the limit and does not hold back the next ones', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'stepgate-admin-logouts-'));
+  const kv = new JournalKeyValue(join(dir, 'kv.journal'), systemClock);
+  await kv.open();
+  try {
+    const sessions = new SessionService(kv, { cookieName: 'sg_session', idleTimeoutMinutes: 30, absoluteTimeoutHours: 10 }, systemClock, new CookieJar('http://localhost'));
+    const stuck = await sessions.start(request(), response(), user('stuck'), []);
+    const fine = await sessions.start(request(), response(), user('fine'), []);
+    const told: string[] = [];
+    // A relying party's notification, or a store call, that never returns.
+    sessions.onLogout((ended) => (ended.id === stuck.id ? new Promise<void>(() => undefined) : (told.push(ended.user.username), Promise.resolve())));
+    const errors: Array<Record<string, unknown>> = [];
+    const log = { error: (facts: Record<string, unknown>) => errors.push(facts) } as unknown as Logger;
+
+    const logouts = new AdminLogouts(kv, sessions, { noticeLimitMs: 200 });
+    await logouts.end([stuck, fine]);
+    assert.equal(await logouts.deliver({ log }), 1);
+    assert.deepEqual(told, ['fine'], 'the session after the stuck one is ended and its applications told');
+    assert.deepEqual(errors.map((facts) => facts.code), ['ADMIN_LOGOUT_STALLED']);
+
+    const later = await sessions.start(request(), response(), user('later'), []);
+    await logouts.end([later]);
+    assert.equal(await logouts.deliver({ log }), 1, 'later notices go through too');
+    assert.deepEqual(told, ['fine', 'later']);
+  } finally {
+    await kv.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -1,8 +1,13 @@
 import { Router } from 'express';
 import type { Services } from '../services.ts';
+import { OVER_LIMIT, withinLimit } from '../core/time-limit.ts';
 
-/** /healthz: the process answers. /readyz: the store and the directory can be used. */
-export function healthRoutes(services: Services): Router {
+/** A check that has not answered in this long counts as failed: a stalled store or directory must not look ready. */
+const CHECK_LIMIT_MS = 5_000;
+
+/** /healthz: the process answers. /readyz: the store and the directory can be used, each within CHECK_LIMIT_MS. */
+export function healthRoutes(services: Services, options: { checkLimitMs?: number } = {}): Router {
+  const limitMs = options.checkLimitMs ?? CHECK_LIMIT_MS;
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -11,7 +16,7 @@ export function healthRoutes(services: Services): Router {
     const checks: Record<string, string> = {};
     for (const [name, check] of [['store', () => services.store.startupCheck()], ['directory', () => services.directory.startupCheck()]] as const) {
       try {
-        await check();
+        if ((await withinLimit(check(), limitMs)) === OVER_LIMIT) throw new Error(`no answer within ${limitMs} ms`);
         checks[name] = 'ok';
       } catch (error) {
         req.log.warn({ check: name, err: error }, 'readiness check failed');

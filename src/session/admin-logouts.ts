@@ -1,4 +1,5 @@
 import type { KeyValue } from '../store/store.ts';
+import { OVER_LIMIT, withinLimit } from '../core/time-limit.ts';
 import type { Logger } from '../core/log.ts';
 import type { SsoSession } from './sso-session.ts';
 import type { LogoutContext, SessionService } from './session-service.ts';
@@ -65,7 +66,7 @@ export class AdminLogouts {
       for (const [id] of await this.#kv.entries<SsoSession>(NAMESPACE)) {
         const outcome = await withinLimit(this.#deliverOne(id, context), this.#noticeLimitMs);
         if (outcome === 'delivered') delivered++;
-        if (outcome === 'over-limit') context.log.error({ code: 'ADMIN_LOGOUT_STALLED', limitMs: this.#noticeLimitMs }, 'session: ending a session an administrator ended takes too long; going on with the next ones');
+        if (outcome === OVER_LIMIT) context.log.error({ code: 'ADMIN_LOGOUT_STALLED', limitMs: this.#noticeLimitMs }, 'session: ending a session an administrator ended takes too long; going on with the next ones');
       }
     } catch (error) {
       context.log.error({ err: error }, 'session: telling the applications of sessions an administrator ended failed; retried in a second');
@@ -84,12 +85,4 @@ export class AdminLogouts {
     await this.#sessions.announceLogout(ended, context);
     return 'delivered';
   }
-}
-
-/** The work's own answer, or 'over-limit' once `ms` have passed (the work goes on; a failure after that is logged by it or lost). */
-function withinLimit<T>(work: Promise<T>, ms: number): Promise<T | 'over-limit'> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<'over-limit'>((resolve) => (timer = setTimeout(() => resolve('over-limit'), ms)));
-  work.catch(() => undefined); // a rejection after the limit must not be unhandled
-  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }

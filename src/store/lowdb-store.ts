@@ -73,8 +73,10 @@ export class LowdbStore implements Store {
     return this.#collections.putAll(writes);
   }
 
+  /** Both files can be used: db.json is read, and a line reaches the journal (the append every sign-in waits for). */
   async startupCheck(): Promise<void> {
     await this.collection('health').list();
+    await this.kv.set('health', 'probe', Date.now(), { ttlSeconds: 60 });
   }
 
   reopenLogs(): Promise<void> {

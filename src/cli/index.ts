@@ -38,13 +38,26 @@ async function openStore(): Promise<Store> {
   return opened;
 }
 
+/**
+ * A reader that stops early (`audit | head -1`) is not a failure of the command: the rest of its
+ * output is dropped and the command still runs to its end, so a change it made is audited and the
+ * store is closed. Stopping at once instead could lose the audit event of a change already written.
+ */
+let stdoutClosed = false;
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  stdoutClosed = true;
+});
+
 try {
   const code = await runCli(COMMANDS, process.argv.slice(2), {
     config: getConfig,
     store: () => (store ??= openStore()),
     box: getBox,
     clock: systemClock,
-    out: (line) => process.stdout.write(line + '\n'),
+    out: (line) => {
+      if (!stdoutClosed) process.stdout.write(line + '\n');
+    },
     err: (line) => process.stderr.write(line + '\n'),
   });
   if (store) await (await store).close();

@@ -3,8 +3,6 @@ import { ldapDirectorySchema } from '../directory/ldap-config.ts';
 import { parseCidr } from '../policy/networks.ts';
 import { userMessagesSchema } from './user-messages.ts';
 
-const cidr = z.string().refine((value) => /^[0-9a-fA-F:.]+\/\d{1,3}$/.test(value), 'must be a CIDR like 10.0.0.0/8 or ::1/128');
-
 export const localDirectorySchema = z.object({
   kind: z.literal('local'),
   passwordRules: z
@@ -22,6 +20,11 @@ export const localDirectorySchema = z.object({
 });
 
 const strictCidr = z.string().refine((value) => parseCidr(value) !== undefined, 'must be an IPv4 or IPv6 CIDR like 192.0.2.0/24 or 2001:db8::/32');
+/**
+ * Express hands trusted proxies to proxy-addr, whose error for a bad range (or spaces around one,
+ * which parseCidr would trim) came only as the server started and named no key.
+ */
+const proxyCidr = z.string().refine((value) => value === value.trim() && parseCidr(value) !== undefined, 'must be an IPv4 or IPv6 CIDR like 10.0.0.0/8 or ::1/128');
 
 export const totpSchema = z.object({
   /** Shown in the authenticator app next to the account name. */
@@ -48,7 +51,7 @@ export const configSchema = z.object({
       /** The base URL users and relying parties see; also the OIDC issuer. Defaults to http://localhost:<port>. */
       publicUrl: z.url().optional(),
       /** Only requests from these proxies may set the client IP through X-Forwarded-For. */
-      trustedProxies: z.array(cidr).default([]),
+      trustedProxies: z.array(proxyCidr).default([]),
     })
     .default({ host: '127.0.0.1', port: 8080, trustedProxies: [] }),
   dataDir: z.string().default('./data'),

@@ -1,13 +1,20 @@
 import { z } from 'zod';
 import type { Conditions, PolicyDefinition, Rule } from './policy-types.ts';
 import { TEMPLATE_IDS } from './policy-types.ts';
-import { MFA_METHOD_IDS } from './levels.ts';
+import { MFA_METHOD_IDS, type MfaMethodId } from './levels.ts';
 import { ANY_TRUSTED_NETWORK, isCidrLiteral, parseCidr } from './networks.ts';
 import { groupReferenceProblem } from './patterns.ts';
 import { isKnownAcr } from './requested-context.ts';
 
+/**
+ * The second factors this installation has: the MFA registry (src/mfa/build-mfa.ts) holds TOTP only.
+ * The policy format also names methods still to come (MFA_METHOD_IDS); a rule that counts only those
+ * would refuse every sign-in it decides, with nothing said when the policy was saved.
+ */
+export const AVAILABLE_MFA_METHODS: readonly MfaMethodId[] = ['totp'];
+
 const nonEmptyList = z.array(z.string().min(1)).min(1);
-const method = z.enum(MFA_METHOD_IDS, { error: (issue) => `unknown method ${JSON.stringify(issue.input)} (known: ${MFA_METHOD_IDS.join(', ')})` });
+const method = z.enum(MFA_METHOD_IDS, { error: (issue) => `unknown method ${JSON.stringify(issue.input)} (available in this installation: ${AVAILABLE_MFA_METHODS.join(', ')})` });
 const maxAgeSec = z.number().int().positive();
 
 const conditionsSchema: z.ZodType<Conditions> = z.lazy(() =>
@@ -70,6 +77,12 @@ function checkNetwork(network: string, path: string, context: ValidationContext,
   }
 }
 
+function checkMethods(methods: readonly MfaMethodId[] | undefined, path: string, owner: string, errors: string[]): void {
+  methods?.forEach((method, i) => {
+    if (!AVAILABLE_MFA_METHODS.includes(method)) errors.push(`${path}[${i}]: ${owner} asks for "${method}", which this installation does not have (available: ${AVAILABLE_MFA_METHODS.join(', ')})`);
+  });
+}
+
 /** rules[0].then.methods[1], the same style as the semantic checks below. */
 function formatPath(path: readonly PropertyKey[]): string {
   return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i ? '.' : ''}${String(key)}`)).join('');
@@ -90,8 +103,12 @@ export function validatePolicyDefinition(input: unknown, context: ValidationCont
     if (needsGroups && !parameters.groups) errors.push(`parameters.groups: template ${definition.template} needs at least one group`);
     checkConditions({ groups: parameters.groups }, 'parameters', context, errors);
     parameters.networks?.forEach((network, i) => checkNetwork(network, `parameters.networks[${i}]`, context, errors));
+    checkMethods(parameters.methods, 'parameters.methods', `template ${definition.template}`, errors);
   } else {
-    definition.rules.forEach((rule: Rule, i) => rule.when && checkConditions(rule.when, `rules[${i}].when`, context, errors));
+    definition.rules.forEach((rule: Rule, i) => {
+      if (rule.when) checkConditions(rule.when, `rules[${i}].when`, context, errors);
+      if (rule.then.effect === 'require-mfa') checkMethods(rule.then.methods, `rules[${i}].then.methods`, rule.name ? `rule "${rule.name}"` : `rule #${i + 1}`, errors);
+    });
   }
   return errors.length ? { ok: false, errors } : { ok: true, definition };
 }

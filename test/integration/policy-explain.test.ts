@@ -88,6 +88,22 @@ describe('policy explain agrees with the browser', () => {
     const unknown = await cli('policy', 'explain', '--user', 'outsider', '--app', 'nope');
     assert.equal(unknown.code, 1);
     assert.match(unknown.err, /No SAML service provider or OIDC client is registered as "nope"/);
+    const both = await cli('policy', 'explain', '--user', 'outsider', '--app', rp.client.id, '--policy', 'permit-everyone');
+    assert.equal(both.code, 2, 'the application has its own policy: a --policy beside it is refused, not ignored');
+    assert.match(both.err, /^give --app or --policy, not both/);
+    assert.equal(both.out, '');
+  });
+
+  test('explain and policy set know only the second factors this installation has', async () => {
+    const explained = await cli('policy', 'explain', '--user', 'outsider', '--policy', 'permit-everyone-require-mfa');
+    assert.equal(explained.code, 0, explained.err);
+    assert.match(explained.out, /^decision {2}step up — a second factor \(totp\) — then acr /m);
+    const file = join(app.dataDir, 'fido-policy.json');
+    await writeFile(file, JSON.stringify({ name: 'fido', rules: [{ name: 'admins', then: { effect: 'require-mfa', methods: ['webauthn'] } }] }));
+    const refused = await cli('policy', 'set', '--file', file);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.err, 'Policy not saved:\n  - rules[0].then.methods[0]: rule "admins" asks for "webauthn", which this installation does not have (available: totp)');
+    assert.equal(await app.services.policies.get('fido'), undefined);
   });
 
   test('policy set validates before saving; list, show and remove', async () => {

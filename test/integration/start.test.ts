@@ -127,6 +127,31 @@ describe('npm start on embedded defaults', () => {
     }
   });
 
+  test('a reader that stops early (| head -1) ends the CLI quietly, and a change made is still audited', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-start-'));
+    try {
+      const env = { ...process.env, STEPGATE_DATA_DIR: dataDir, STEPGATE_SECRET_KEY: '' };
+      /** The reader has gone before the CLI writes its first line, as `head` has after its line. */
+      const withClosedStdout = (words: string[]) =>
+        new Promise<{ code: number | null; stderr: string }>((resolve) => {
+          const cli = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, ...words], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+          cli.stdout!.destroy();
+          let stderr = '';
+          cli.stderr!.on('data', (chunk) => (stderr += chunk.toString()));
+          cli.once('exit', (code) => resolve({ code, stderr }));
+        });
+      assert.equal((await run(CLI, ['user', 'add', 'early', '--email', 'early@example.org'], env)).code, 0);
+      const audit = await withClosedStdout(['audit']);
+      assert.deepEqual(audit, { code: 0, stderr: '' }, 'no EPIPE stack, exit 0');
+      const added = await withClosedStdout(['user', 'add', 'late', '--email', 'late@example.org']);
+      assert.deepEqual(added, { code: 0, stderr: '' });
+      const events = await run(CLI, ['audit', '--user', 'late', '--json'], env);
+      assert.deepEqual(events.output.trim().split('\n').map((line) => JSON.parse(line).type), ['user.add'], 'the command ran to its end');
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   test('a data directory without its key refuses to start with a clear message', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-start-'));
     try {

@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import express from 'express';
 import { loadConfig, parseConfig, ConfigError } from '../../src/config/load.ts';
 import { loadSecretKey } from '../../src/config/secret-key.ts';
 
@@ -83,6 +84,25 @@ describe('configuration', () => {
   test('free-form maps keep their own keys: trusted network names', () => {
     const config = parseConfig({ trustedNetworks: { office: ['192.0.2.0/24'], 'branch-2.vpn': ['2001:db8::/48'] } });
     assert.deepEqual(Object.keys(config.trustedNetworks), ['office', 'branch-2.vpn']);
+  });
+
+  test('CIDRs are checked with the policy engine parser, each named with its key; what passes, Express accepts as trusted proxies', () => {
+    assert.throws(
+      () => parseConfig({ server: { trustedProxies: ['999.1.1.1/99', ' 10.0.0.0/8', '10.0.0.0/8', '2001:db8::/32'] }, trustedNetworks: { office: ['192.0.2.0/24', '10.0/8', '192.0.2.0/33'] } }),
+      (error: Error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.deepEqual(error.issues, [
+          'server.trustedProxies.0: must be an IPv4 or IPv6 CIDR like 10.0.0.0/8 or ::1/128',
+          'server.trustedProxies.1: must be an IPv4 or IPv6 CIDR like 10.0.0.0/8 or ::1/128',
+          'trustedNetworks.office.1: must be an IPv4 or IPv6 CIDR like 192.0.2.0/24 or 2001:db8::/32',
+          'trustedNetworks.office.2: must be an IPv4 or IPv6 CIDR like 192.0.2.0/24 or 2001:db8::/32',
+        ]);
+        return true;
+      },
+    );
+    const { trustedProxies } = parseConfig({ server: { trustedProxies: ['10.0.0.0/8', '2001:db8::/32', '::ffff:192.0.2.0/120'] } }).server;
+    // The server hands them to Express as they are (src/app.ts); a range it refused stopped the start without naming the key.
+    assert.doesNotThrow(() => express().set('trust proxy', [...trustedProxies]));
   });
 
   test('a config file that is not JSON names the file', async () => {

@@ -1,7 +1,12 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { PolicyStore, type PolicyRecord } from '../../src/policy/policy-store.ts';
-import type { Collection } from '../../src/store/store.ts';
+import { randomBytes } from 'node:crypto';
+import type { Collection, Store } from '../../src/store/store.ts';
+import { AVAILABLE_MFA_METHODS } from '../../src/policy/policy-validation.ts';
+import { MFA_METHOD_IDS } from '../../src/policy/levels.ts';
+import { buildMfa } from '../../src/mfa/build-mfa.ts';
+import { SecretBox } from '../../src/core/secret-box.ts';
 import { parseConfig } from '../../src/config/load.ts';
 
 function memoryCollection(): Collection<PolicyRecord> & { size(): number } {
@@ -30,7 +35,14 @@ describe('policy validation: clear errors, nothing saved', () => {
     ['bad CIDR', rule({ networks: ['10.0.0.0/33'] }), /rules\[0\]\.when\.networks\[0\]: "10\.0\.0\.0\/33" is not a valid IPv4 or IPv6 CIDR/],
     ['short IPv4 CIDR', rule({ networks: ['10.0/8'] }), /is not a valid IPv4 or IPv6 CIDR/],
     ['unknown network name', rule({ networks: ['branch'] }), /unknown trusted network "branch" \(configured: office/],
-    ['unknown method', rule(undefined, { effect: 'require-mfa', methods: ['sms'] }), /rules\[0\]\.then\.methods\[0\]: unknown method "sms"/],
+    ['unknown method', rule(undefined, { effect: 'require-mfa', methods: ['sms'] }), /rules\[0\]\.then\.methods\[0\]: unknown method "sms" \(available in this installation: totp\)$/],
+    [
+      'a method this installation does not have, in a named rule',
+      { name: 'p', rules: [{ name: 'admins need FIDO', then: { effect: 'require-mfa', methods: ['totp', 'webauthn'] } }] },
+      /^rules\[0\]\.then\.methods\[1\]: rule "admins need FIDO" asks for "webauthn", which this installation does not have \(available: totp\)$/,
+    ],
+    ['a method this installation does not have, in an unnamed rule', { name: 'p', rules: [{ then: { effect: 'permit' } }, { then: { effect: 'require-mfa', methods: ['push'] } }] }, /^rules\[1\]\.then\.methods\[0\]: rule #2 asks for "push"/],
+    ['a method this installation does not have, in a template', { name: 't', template: 'permit-everyone-require-mfa', parameters: { methods: ['webauthn'] } }, /^parameters\.methods\[0\]: template permit-everyone-require-mfa asks for "webauthn", which this installation does not have \(available: totp\)$/],
     ['unknown effect', rule(undefined, { effect: 'allow' }), /rules\[0\]\.then\.effect/],
     ['typo in a condition', rule({ grups: ['staff'] }), /Unrecognized key.*grups/],
     ['unknown acr', rule({ requested: ['gold'] }), /"gold" is not a known authentication context/],
@@ -58,8 +70,8 @@ describe('policy validation: clear errors, nothing saved', () => {
 
   test('a valid policy is saved and resolves; a missing one denies everyone', async () => {
     const { policies } = store();
-    const saved = await policies.save({ name: 'admins', rules: [{ when: { groups: ['cn=admins,ou=groups,dc=example,dc=org'], networks: ['office', '2001:db8::/32', '*'] }, then: { effect: 'require-mfa', methods: ['webauthn'], maxAgeSec: 3600 } }] });
-    assert.equal(saved.ok, true);
+    const saved = await policies.save({ name: 'admins', rules: [{ when: { groups: ['cn=admins,ou=groups,dc=example,dc=org'], networks: ['office', '2001:db8::/32', '*'] }, then: { effect: 'require-mfa', methods: ['totp'], maxAgeSec: 3600 } }] });
+    assert.equal(saved.ok, true, JSON.stringify(saved));
     assert.equal((await policies.resolve('admins')).rules.length, 1);
     const missing = await policies.resolve('gone');
     assert.equal(missing.source, 'missing');
@@ -67,6 +79,11 @@ describe('policy validation: clear errors, nothing saved', () => {
     assert.equal((await policies.resolve(undefined)).name, 'permit-everyone');
     assert.equal(await policies.remove('permit-everyone'), 'built-in');
     assert.equal(await policies.remove('admins'), 'removed');
+  });
+
+  test('the methods policies may name are the ones the MFA registry has', () => {
+    const { registry } = buildMfa(parseConfig({}), { collection: () => ({}), kv: {} } as unknown as Store, new SecretBox(randomBytes(32)), { now: () => 0 });
+    assert.deepEqual(MFA_METHOD_IDS.filter((method) => registry.get(method)), AVAILABLE_MFA_METHODS);
   });
 
   test('configuration: bad trusted-network CIDRs and TOTP settings are start-up errors with paths', () => {

@@ -7,6 +7,7 @@ import { nextStep } from '../../login/flow.ts';
 import { buildPolicies } from '../../policy/build-policies.ts';
 import { decide } from '../../policy/policy-engine.ts';
 import { explainDecision } from '../../policy/explain.ts';
+import { AVAILABLE_MFA_METHODS } from '../../policy/policy-validation.ts';
 import { resolveAcr } from '../../policy/requested-context.ts';
 import { buildMfa } from '../../mfa/build-mfa.ts';
 import { createDirectory } from '../../build-services.ts';
@@ -70,6 +71,8 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
     const username = stringOption(args, 'user');
     const appId = stringOption(args, 'app');
     if (!username || (!appId && !stringOption(args, 'policy'))) throw new UsageError('--user and --app (or --policy) are required');
+    // The application's own policy decides for it; a --policy beside it would be ignored while the output seemed to answer for it.
+    if (appId && stringOption(args, 'policy')) throw new UsageError('give --app or --policy, not both (with --app the application\'s own policy is explained)');
     const app = appId ? await findApp(context, appId) : undefined;
     if (appId && !app) {
       context.err(`No SAML service provider or OIDC client is registered as "${appId}".`);
@@ -93,7 +96,10 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
       const ip = stringOption(args, 'ip') ?? 'unknown';
       const protocol: Protocol = app?.protocol ?? (stringOption(args, 'protocol') === 'saml' ? 'saml' : 'oidc');
       const requested = requestedFrom(args);
-      const decision = decide({ policy, user, enrolledMethods, factors, network: { ip }, protocol, requested, now }, networks);
+      const decided = decide({ policy, user, enrolledMethods, factors, network: { ip }, protocol, requested, now }, networks);
+      // A rule without methods lets the engine count every method the policy format knows; only the ones installed here can be asked for.
+      const installed = decided.effect === 'step-up' ? decided.anyOf.filter((method) => mfa.registry.get(method)) : [];
+      const decision = decided.effect === 'step-up' && installed.length ? { ...decided, anyOf: installed } : decided;
       context.out(`user      ${user.username} (groups: ${user.groups.join(', ') || 'none'}; second factors: ${enrolledMethods.join(', ') || 'none'})`);
       context.out(`app       ${app ? `${app.name} (${protocol} ${appId})` : '(none: --policy given)'}   client IP ${ip}`);
       for (const line of explainDecision(policy, decision, { user, enrolledMethods, ip, requested }, networks)) context.out(line);
@@ -144,12 +150,13 @@ export const policyCommands: CliCommand[] = [
 The file holds either a template with parameters:
   {"name": "staff-only", "template": "permit-specific-groups", "parameters": {"groups": ["staff"], "message": "Staff only."}}
 or ordered rules (first match decides):
-  {"name": "admins-fido", "rules": [
-    {"name": "admins", "when": {"groups": ["cn=admins,ou=groups,dc=example,dc=org"]}, "then": {"effect": "require-mfa", "methods": ["webauthn"], "maxAgeSec": 3600}},
+  {"name": "admins-fresh-mfa", "rules": [
+    {"name": "admins", "when": {"groups": ["cn=admins,ou=groups,dc=example,dc=org"]}, "then": {"effect": "require-mfa", "methods": ["totp"], "maxAgeSec": 3600}},
     {"name": "office", "when": {"networks": ["office"]}, "then": {"effect": "permit"}},
-    {"name": "others", "then": {"effect": "require-mfa", "methods": ["totp", "push"]}}]}
+    {"name": "others", "then": {"effect": "require-mfa"}}]}
 Conditions: groups, attributes {"memberof": ["cn=*admins*"]}, username ["ext-*"], networks (names, "*", CIDRs),
 requested ["mfa"], mfaEnrolled true|false, not {...}. Actions: permit, deny (message), require-mfa (methods, maxAgeSec).
+Methods: ${AVAILABLE_MFA_METHODS.join(', ')} (what this installation has; a policy naming another method is refused).
 Templates: permit-everyone, permit-everyone-require-mfa, permit-specific-groups,
 permit-everyone-require-mfa-outside-trusted-networks, permit-everyone-require-mfa-for-groups, deny-everyone.
 Every problem is reported and nothing is saved unless the whole policy is valid.`,

@@ -81,14 +81,8 @@ describe('npm start on embedded defaults', () => {
   test('a CLI command run before the first start leaves a data directory the server starts on', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-start-'));
     try {
-      const cli = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, 'user', 'add', 'early', '--email', 'early@example.org'], {
-        env: { ...process.env, STEPGATE_DATA_DIR: dataDir, STEPGATE_SECRET_KEY: '' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      cli.stdout!.on('data', (chunk) => (output += chunk.toString()));
-      cli.stderr!.on('data', (chunk) => (output += chunk.toString()));
-      assert.equal(await new Promise((resolve) => cli.once('exit', resolve)), 0, output);
+      const { code, output } = await run(CLI, ['user', 'add', 'early', '--email', 'early@example.org'], { ...process.env, STEPGATE_DATA_DIR: dataDir, STEPGATE_SECRET_KEY: '' });
+      assert.equal(code, 0, output);
       assert.match(output, new RegExp(`Note: ${dataDir} had no Stepgate data; it is a new, empty data directory now`), 'a typo in the path would not go unnoticed');
       assert.equal(((await stat(join(dataDir, 'secret.key'))).mode & 0o077), 0, 'the CLI made the key, private');
       const server = await start(dataDir, await freePort());
@@ -104,21 +98,11 @@ describe('npm start on embedded defaults', () => {
     const typedIn = await mkdtemp(join(tmpdir(), 'stepgate-typed-'));
     try {
       await writeFile(join(typedIn, 'pw'), 'Correct-horse-battery-42\n');
-      const run = (...words: string[]) =>
-        new Promise<{ code: number | null; output: string }>((resolve) => {
-          const cli = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, ...words], {
-            cwd: new URL('../..', import.meta.url).pathname,
-            env: { ...process.env, STEPGATE_DATA_DIR: dataDir, STEPGATE_SECRET_KEY: '', INIT_CWD: typedIn },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
-          let output = '';
-          cli.stdout!.on('data', (chunk) => (output += chunk.toString()));
-          cli.stderr!.on('data', (chunk) => (output += chunk.toString()));
-          cli.once('exit', (code) => resolve({ code, output }));
-        });
-      const added = await run('user', 'add', 'typed', '--password-file', 'pw');
+      // As npm runs it: in the project folder, with INIT_CWD naming where the command was typed.
+      const asNpm = (...words: string[]) => run(CLI, words, { ...process.env, STEPGATE_DATA_DIR: dataDir, STEPGATE_SECRET_KEY: '', INIT_CWD: typedIn }, new URL('../..', import.meta.url).pathname);
+      const added = await asNpm('user', 'add', 'typed', '--password-file', 'pw');
       assert.equal(added.code, 0, added.output);
-      const missing = await run('user', 'set-password', 'typed', '--password-file', 'nothing-here');
+      const missing = await asNpm('user', 'set-password', 'typed', '--password-file', 'nothing-here');
       assert.equal(missing.code, 2);
       assert.match(missing.output, new RegExp(`--password-file: cannot read ${join(typedIn, 'nothing-here')} \\(ENOENT\\)`), 'the full path, not a stack');
     } finally {
@@ -192,8 +176,8 @@ describe('npm start on embedded defaults', () => {
 });
 
 /** Runs a script as its own process to its end: exit code and everything it wrote. */
-async function run(script: string, words: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...words], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+async function run(script: string, words: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...words], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk) => (output += chunk.toString()));

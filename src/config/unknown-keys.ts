@@ -15,6 +15,8 @@ export function unknownKeys(schema: z.ZodType, input: unknown, path: readonly st
     case 'default':
     case 'prefault':
       return unknownKeys(def.innerType as z.ZodType, input, path);
+    case 'pipe': // a transform after the object: the input is the object's
+      return unknownKeys(def.in as z.ZodType, input, path);
     case 'object': {
       if (!isPlainObject(input)) return [];
       const shape = (schema as z.ZodObject).shape;

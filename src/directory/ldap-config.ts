@@ -1,6 +1,9 @@
 import { z } from 'zod';
 
 /** Configuration of the LDAP / Active Directory directory. Owned here, imported by the config schema. */
+const OPENLDAP_GROUPS = '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))';
+const AD_GROUPS = '(objectClass=group)';
+
 export const ldapDirectorySchema = z.object({
   kind: z.literal('ldap'),
   /** Primary first, then backups, tried in order when a server cannot be reached. ldap:// or ldaps://. */
@@ -38,14 +41,17 @@ export const ldapDirectorySchema = z.object({
       /** `member`: search groups whose member attribute holds the user DN; `memberOf`: AD reverse lookup with the in-chain rule. */
       mode: z.enum(['member', 'memberOf']).default('member'),
       baseDn: z.string().optional(),
-      filter: z.string().default('(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))'),
+      /** Which entries are groups; by default those of the mode's directory (OPENLDAP_GROUPS, or AD's `group`). */
+      filter: z.string().optional(),
       memberAttribute: z.enum(['member', 'uniqueMember']).default('member'),
       nameAttribute: z.string().default('cn'),
       nestedDepth: z.number().int().min(0).max(10).default(2),
       /** How long group-in-group links (not a user's own memberships) are reused; 0 reads them at every sign-in. */
       nestedCacheSeconds: z.number().int().min(0).max(3600).default(60),
     })
-    .default({ mode: 'member', filter: '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))', memberAttribute: 'member', nameAttribute: 'cn', nestedDepth: 2, nestedCacheSeconds: 60 }),
+    // AD's groups are objectClass=group: with OpenLDAP's filter the in-chain search of memberOf mode found none.
+    .transform((groups) => ({ ...groups, filter: groups.filter ?? (groups.mode === 'memberOf' ? AD_GROUPS : OPENLDAP_GROUPS) }))
+    .default({ mode: 'member', filter: OPENLDAP_GROUPS, memberAttribute: 'member', nameAttribute: 'cn', nestedDepth: 2, nestedCacheSeconds: 60 }),
   accountState: z
     .object({
       flavour: z.enum(['openldap-ppolicy', 'active-directory', 'none']).default('openldap-ppolicy'),

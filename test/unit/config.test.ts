@@ -79,6 +79,21 @@ describe('configuration', () => {
       },
     );
     assert.throws(() => parseConfig({ directory: { kind: 'local', passwordRules: { minLenght: 16 } } }), /^  - directory\.passwordRules\.minLenght: unknown key \(did you mean minLength\?\)$/m);
+    const ldap = { kind: 'ldap', urls: ['ldap://dc1'], bind: { dn: 'cn=svc', password: 'x' }, users: { baseDn: 'dc=x' } } as const;
+    assert.throws(() => parseConfig({ directory: { ...ldap, groups: { mode: 'memberOf', membr: 'member' } } }), /^  - directory\.groups\.membr: unknown key/m, 'groups are checked too');
+  });
+
+  test("the group filter defaults to the groups of the mode's directory: OpenLDAP's classes, or Active Directory's group", () => {
+    const ldap = { kind: 'ldap', urls: ['ldap://dc1'], bind: { dn: 'cn=svc', password: 'x' }, users: { baseDn: 'dc=x' } } as const;
+    const groupsOf = (groups?: Record<string, unknown>) => {
+      const { directory } = parseConfig({ directory: { ...ldap, ...(groups ? { groups } : {}) } });
+      assert.equal(directory.kind, 'ldap');
+      return directory.kind === 'ldap' ? directory.groups : undefined;
+    };
+    assert.equal(groupsOf()!.filter, '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))');
+    assert.equal(groupsOf({ mode: 'member' })!.filter, '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))');
+    assert.equal(groupsOf({ mode: 'memberOf' })!.filter, '(objectClass=group)');
+    assert.equal(groupsOf({ mode: 'memberOf', filter: '(objectClass=myGroup)' })!.filter, '(objectClass=myGroup)');
   });
 
   test('free-form maps keep their own keys: trusted network names', () => {

@@ -165,7 +165,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
         const user = index % needed;
         const exchange = fakeExchange();
         const now = clock.now();
-        const session = await service.start(exchange.req, exchange.res, profiles[user]!, [
+        const { session } = await service.start(exchange.req, exchange.res, profiles[user]!, [
           { method: 'pwd', at: now },
           { method: 'otp', at: now },
         ]);

@@ -118,11 +118,10 @@ export class LoginInteraction {
   async startSession(req: Request, res: Response, user: User): Promise<SsoSession> {
     const now = this.deps.clock.now();
     this.deps.users.remember(user, now);
-    const previous = await this.deps.sessions.current(req);
-    const session = await this.deps.sessions.start(req, res, user, [{ method: 'pwd', at: now }]);
-    if (previous && previous.user.id !== user.id) {
+    const { session, endedForAnotherUser: ended } = await this.deps.sessions.start(req, res, user, [{ method: 'pwd', at: now }]);
+    if (ended) {
       // Another person signing in on this browser ended the previous one's sign-in (their OIDC clients were told).
-      await this.deps.audit.record({ type: 'session.ended', outcome: 'info', reason: 'another-user-signed-in', userId: previous.user.id, username: previous.user.username, ip: req.clientIp, requestId: req.requestId });
+      await this.deps.audit.record({ type: 'session.ended', outcome: 'info', reason: 'another-user-signed-in', userId: ended.user.id, username: ended.user.username, ip: req.clientIp, requestId: req.requestId });
     }
     return session;
   }

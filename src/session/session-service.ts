@@ -41,6 +41,12 @@ export type LogoutListener = (ended: SsoSession, context: LogoutContext) => Prom
  */
 export type SessionReplacedListener = (previous: SsoSession, next: SsoSession) => Promise<void>;
 
+/** A started session, and the previous user's session this browser held, which the start ended. */
+export interface StartedSession {
+  session: SsoSession;
+  endedForAnotherUser?: SsoSession;
+}
+
 export class SessionService {
   readonly #kv: KeyValue;
   readonly #settings: SessionSettings;
@@ -110,7 +116,7 @@ export class SessionService {
    * replaced listeners): nobody is told, and a later logout still reaches them all. Another person
    * signing in on this browser ends the previous one's sign-in, and that is a logout for their applications.
    */
-  async start(req: Request, res: Response, user: User, factors: Factor[]): Promise<SsoSession> {
+  async start(req: Request, res: Response, user: User, factors: Factor[]): Promise<StartedSession> {
     const previous = await this.#remove(req, res);
     const reauthentication = previous?.user.id === user.id ? previous : undefined;
     if (previous && !reauthentication) await this.announceLogout(previous, req);
@@ -119,7 +125,7 @@ export class SessionService {
     await this.#save(session);
     if (reauthentication) await Promise.all(this.#replacedListeners.map((listener) => listener(reauthentication, session)));
     this.#cookies.set(res, this.#settings.cookieName, session.id, { maxAgeSeconds: this.#absoluteMs / 1000 });
-    return session;
+    return previous && !reauthentication ? { session, endedForAnotherUser: previous } : { session };
   }
 
   async addFactor(session: SsoSession, factor: Factor): Promise<SsoSession> {

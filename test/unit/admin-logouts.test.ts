@@ -22,8 +22,8 @@ test('a notice whose logout never finishes is logged after the limit and does no
   await kv.open();
   try {
     const sessions = new SessionService(kv, { cookieName: 'sg_session', idleTimeoutMinutes: 30, absoluteTimeoutHours: 10 }, systemClock, new CookieJar('http://localhost'));
-    const stuck = await sessions.start(request(), response(), user('stuck'), []);
-    const fine = await sessions.start(request(), response(), user('fine'), []);
+    const stuck = (await sessions.start(request(), response(), user('stuck'), [])).session;
+    const fine = (await sessions.start(request(), response(), user('fine'), [])).session;
     const told: string[] = [];
     // A relying party's notification, or a store call, that never returns.
     sessions.onLogout((ended) => (ended.id === stuck.id ? new Promise<void>(() => undefined) : (told.push(ended.user.username), Promise.resolve())));
@@ -36,7 +36,7 @@ test('a notice whose logout never finishes is logged after the limit and does no
     assert.deepEqual(told, ['fine'], 'the session after the stuck one is ended and its applications told');
     assert.deepEqual(errors.map((facts) => facts.code), ['ADMIN_LOGOUT_STALLED']);
 
-    const later = await sessions.start(request(), response(), user('later'), []);
+    const later = (await sessions.start(request(), response(), user('later'), [])).session;
     await logouts.end([later]);
     assert.equal(await logouts.deliver({ log }), 1, 'later notices go through too');
     assert.deepEqual(told, ['fine', 'later']);

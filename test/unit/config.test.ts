@@ -8,6 +8,9 @@ import express from 'express';
 import { loadConfig, parseConfig, ConfigError } from '../../src/config/load.ts';
 import { loadSecretKey } from '../../src/config/secret-key.ts';
 
+/** The least an LDAP directory needs. */
+const LDAP = { kind: 'ldap', urls: ['ldap://dc1'], bind: { dn: 'cn=svc', password: 'x' }, users: { baseDn: 'dc=x' } } as const;
+
 describe('configuration', () => {
   test('embedded defaults: local directory, ./data, port 8080, public URL from the port', () => {
     const config = parseConfig({});
@@ -79,14 +82,12 @@ describe('configuration', () => {
       },
     );
     assert.throws(() => parseConfig({ directory: { kind: 'local', passwordRules: { minLenght: 16 } } }), /^  - directory\.passwordRules\.minLenght: unknown key \(did you mean minLength\?\)$/m);
-    const ldap = { kind: 'ldap', urls: ['ldap://dc1'], bind: { dn: 'cn=svc', password: 'x' }, users: { baseDn: 'dc=x' } } as const;
-    assert.throws(() => parseConfig({ directory: { ...ldap, groups: { mode: 'memberOf', membr: 'member' } } }), /^  - directory\.groups\.membr: unknown key/m, 'groups are checked too');
+    assert.throws(() => parseConfig({ directory: { ...LDAP, groups: { mode: 'memberOf', membr: 'member' } } }), /^  - directory\.groups\.membr: unknown key/m, 'groups are checked too');
   });
 
   test("the group filter defaults to the groups of the mode's directory: OpenLDAP's classes, or Active Directory's group", () => {
-    const ldap = { kind: 'ldap', urls: ['ldap://dc1'], bind: { dn: 'cn=svc', password: 'x' }, users: { baseDn: 'dc=x' } } as const;
     const groupsOf = (groups?: Record<string, unknown>) => {
-      const { directory } = parseConfig({ directory: { ...ldap, ...(groups ? { groups } : {}) } });
+      const { directory } = parseConfig({ directory: { ...LDAP, ...(groups ? { groups } : {}) } });
       assert.equal(directory.kind, 'ldap');
       return directory.kind === 'ldap' ? directory.groups : undefined;
     };

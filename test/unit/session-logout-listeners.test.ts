@@ -49,7 +49,7 @@ test('a logout tells every listener the ended session; a failing listener is log
     });
     sessions.onLogout(async (ended) => void told.push(['second', ended]));
     const b = browser();
-    const started = await sessions.start(b.req(), b.res(), ALICE, []);
+    const started = (await sessions.start(b.req(), b.res(), ALICE, [])).session;
     const ended = await sessions.end(b.req(), b.res());
     assert.equal(ended?.id, started.id);
     assert.deepEqual(told.map(([name, session]) => [name, session.id, session.user.id]), [['second', started.id, 'alice-id']]);
@@ -66,8 +66,8 @@ test('a re-authentication of the same user replaces the session without a logout
     let told = 0;
     sessions.onLogout(async () => void told++);
     const b = browser();
-    const first = await sessions.start(b.req(), b.res(), ALICE, []);
-    const second = await sessions.start(b.req(), b.res(), ALICE, []);
+    const first = (await sessions.start(b.req(), b.res(), ALICE, [])).session;
+    const second = (await sessions.start(b.req(), b.res(), ALICE, [])).session;
     assert.notEqual(first.id, second.id);
     assert.equal(await sessions.byId(first.id), undefined);
     assert.equal(told, 0);
@@ -78,8 +78,8 @@ test('another person signing in on the same browser ends the previous user\'s si
     const told: string[] = [];
     sessions.onLogout(async (ended) => void told.push(ended.user.id));
     const b = browser();
-    const first = await sessions.start(b.req(), b.res(), ALICE, []);
-    const second = await sessions.start(b.req(), b.res(), BOB, []);
+    const first = (await sessions.start(b.req(), b.res(), ALICE, [])).session;
+    const second = (await sessions.start(b.req(), b.res(), BOB, [])).session;
     assert.equal(await sessions.byId(first.id), undefined);
     assert.equal((await sessions.byId(second.id))?.user.id, 'bob-id');
     assert.deepEqual(told, ['alice-id']);

@@ -17,7 +17,9 @@ export const ACCOUNT_FINISHER = 'account';
  * the transaction; the account routes' own finisher takes its result.
  */
 export function accountLoginRequest(policy: string): LoginRequest {
-  return { protocol: 'oidc', rpId: ACCOUNT_RP_ID, rpName: 'your security settings', rp: { policy, allowPasswordChange: true }, handoff: { finisher: ACCOUNT_FINISHER, ref: '' }, forceAuthn: false, passive: false };
+  // A password older than the grant is asked again (and the factors that go with a new sign-in): a
+  // browser left signed in for hours must not let whoever sits at it set up or read second factors.
+  return { protocol: 'oidc', rpId: ACCOUNT_RP_ID, rpName: 'your security settings', rp: { policy, allowPasswordChange: true }, handoff: { finisher: ACCOUNT_FINISHER, ref: '' }, forceAuthn: false, passive: false, maxAgeSec: GRANT_SECONDS };
 }
 
 /**

@@ -71,9 +71,11 @@ export function accountRoutes(services: Services): Router {
     csrf.verify(req);
     const session = await granted(req, res);
     if (!session) return;
+    // Set up meanwhile (a second click, another browser): a new secret shown now could never be confirmed.
+    if (await totp.isEnrolled(session.user)) return res.redirect(303, HOME);
     const result = await totp.enrollment.finish({ user: session.user, sessionId: session.id, ip: req.clientIp }, req.body?.code);
     await audit(req, session, 'mfa.enroll', result.ok ? 'success' : 'failure', result.ok ? undefined : result.reason);
-    if (!result.ok) return showEnroll(req, res, session, result.reason);
+    if (!result.ok) return (await totp.isEnrolled(session.user)) ? res.redirect(303, HOME) : showEnroll(req, res, session, result.reason);
     await access.grant(await sessions.addFactor(session, { method: result.amr, at: clock.now() }));
     sendPage(res, backupCodesPage({ codes: result.backupCodes, notice: 'Your authenticator app is set up.', next: { href: HOME, label: 'Back to my security settings' } }));
   });

@@ -5,6 +5,8 @@ export interface User {
   name?: string;
   email?: string;
   groups: string[];
+  /** The DNs of those groups, when the directory has DNs (LDAP): a policy naming a group by DN matches only them. */
+  groupDns?: string[];
   /** Raw directory attributes, multi-valued, attribute names lower-cased. */
   attributes: Record<string, string[]>;
 }

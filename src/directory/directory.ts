@@ -14,7 +14,8 @@ export type AuthOutcome =
   | { ok: false; reason: 'account-state'; state: AccountState; user: User }
   | { ok: false; reason: 'unavailable'; detail: string };
 
-export type PasswordChangeOutcome = { ok: true } | { ok: false; message: string };
+/** `wrongCurrent`: the current password was not right, so the refusal counts as a failed password guess (a refused new password does not). */
+export type PasswordChangeOutcome = { ok: true } | { ok: false; message: string; wrongCurrent: boolean };
 
 /** Primary authentication. Implementations: local (store), ldap (LDAP / Active Directory). */
 export interface Directory {

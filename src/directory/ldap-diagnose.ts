@@ -69,7 +69,7 @@ export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?
     if (!found || !userDn) return steps;
     const dn = userDn;
     await timed('groups', first.url, steps, async () => {
-      const groups = await resolveGroups(search, config.groups, config.users.baseDn, { dn, memberOf });
+      const groups = (await resolveGroups(search, config.groups, config.users.baseDn, { dn, memberOf })).names;
       return groups.length ? `${groups.length} group(s): ${groups.join(', ')}` : 'member of no group';
     });
     return steps;

@@ -7,10 +7,10 @@ import type { AuthOutcome, Directory, PasswordChangeOutcome } from './directory.
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { LdapConnector, LdapPool, LdapUnavailableError, describeError, isLdapResult, type PoolStats } from './ldap-pool.ts';
 import { compileFilter, entryValue, entryValues, equalityFilter, findUserEntry, normaliseLogin, type SearchFn } from './ldap-filter.ts';
-import { domainRootOf, resolveGroups } from './ldap-groups.ts';
+import { domainRootOf, resolveGroups, type ResolvedGroups } from './ldap-groups.ts';
 import { GroupParents } from './ldap-group-parents.ts';
 import { adBindFailureVerdict, adEntryVerdict, isDisabled, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
-import { MESSAGES, changeWithPasswordModify, changeWithUnicodePwd } from './ldap-password.ts';
+import { MESSAGES, WRONG_CURRENT, changeWithPasswordModify, changeWithUnicodePwd } from './ldap-password.ts';
 
 /** Never copied into User.attributes. */
 const SECRET_ATTRIBUTES = new Set(['userpassword', 'unicodepwd', 'pwdhistory', 'sambantpassword', 'sambalmpassword', 'authpassword']);
@@ -175,7 +175,7 @@ export class LdapDirectory implements Directory {
     return entryValues(entry, 'memberOf');
   }
 
-  #toUser(entry: Entry, groups: string[]): User {
+  #toUser(entry: Entry, groups: ResolvedGroups): User {
     const { idAttribute, usernameAttribute, nameAttribute, emailAttribute } = this.#config.users;
     const hidden = new Set([...SECRET_ATTRIBUTES, ...this.#stateAttrs.map((a) => a.toLowerCase())]);
     const attributes: Record<string, string[]> = {};
@@ -192,7 +192,8 @@ export class LdapDirectory implements Directory {
       username: entryValue(entry, usernameAttribute) ?? '',
       name: entryValue(entry, nameAttribute),
       email: entryValue(entry, emailAttribute),
-      groups,
+      groups: groups.names,
+      groupDns: groups.dns,
       attributes,
     };
   }
@@ -220,12 +221,12 @@ export class LdapDirectory implements Directory {
   }
 
   async changePassword(login: string, oldPassword: string, newPassword: string): Promise<PasswordChangeOutcome> {
-    if (!oldPassword) return { ok: false, message: MESSAGES.oldRequired };
-    if (!newPassword) return { ok: false, message: 'Enter a new password.' };
-    if (normaliseLogin(login, this.#config.users) === null) return { ok: false, message: MESSAGES.wrongCurrent };
+    if (!oldPassword) return { ok: false, message: MESSAGES.oldRequired, wrongCurrent: false };
+    if (!newPassword) return { ok: false, message: 'Enter a new password.', wrongCurrent: false };
+    if (normaliseLogin(login, this.#config.users) === null) return WRONG_CURRENT;
     try {
       const found = await findUserEntry(this.#searchFn, this.#config.users, login, ['1.1'], this.#logger);
-      if (!found.entry) return { ok: false, message: MESSAGES.wrongCurrent };
+      if (!found.entry) return WRONG_CURRENT;
       const dn = found.entry.dn;
       const outcome =
         this.#config.accountState.flavour === 'active-directory'
@@ -235,7 +236,7 @@ export class LdapDirectory implements Directory {
       return outcome;
     } catch (err) {
       this.#logger?.error({ event: 'ldap.unavailable', error: describeError(err) }, 'password change failed');
-      return { ok: false, message: 'The directory is not reachable right now. Try again later.' };
+      return { ok: false, message: 'The directory is not reachable right now. Try again later.', wrongCurrent: false };
     }
   }
 
@@ -248,7 +249,7 @@ export class LdapDirectory implements Directory {
         } catch (err) {
           if (!isLdapResult(err)) throw err;
           const verdict = adBindFailureVerdict(err.message);
-          if (verdict.kind !== 'state' || (verdict.state !== 'must-change' && verdict.state !== 'password-expired')) return { ok: false, message: MESSAGES.wrongCurrent };
+          if (verdict.kind !== 'state' || (verdict.state !== 'must-change' && verdict.state !== 'password-expired')) return WRONG_CURRENT;
           return this.#search.use((c) => changeWithUnicodePwd(c.client, c.secure, dn, oldPassword, newPassword), { retry: false });
         }
         return changeWithUnicodePwd(client, secure, dn, oldPassword, newPassword);

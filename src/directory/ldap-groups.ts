@@ -41,13 +41,13 @@ export async function resolveGroups(
   usersBaseDn: string,
   user: { dn: string; memberOf?: string[] },
   parents?: GroupParents,
-): Promise<string[]> {
+): Promise<ResolvedGroups> {
   const base = groups.baseDn ?? domainRootOf(usersBaseDn);
   const attributes = [groups.nameAttribute];
   if (groups.mode === 'memberOf') {
-    if (groups.nestedDepth === 0) return [...new Set((user.memberOf ?? []).map(rdnValue))];
+    if (groups.nestedDepth === 0) return resolved((user.memberOf ?? []).map((dn) => ({ dn, name: rdnValue(dn) })));
     const { searchEntries } = await search(base, { scope: 'sub', filter: compileFilter(inChainFilter(groups, user.dn)), attributes });
-    return [...new Set(searchEntries.map((e) => entryValue(e, groups.nameAttribute) ?? rdnValue(e.dn)))];
+    return resolved(searchEntries.map((e) => ({ dn: e.dn, name: entryValue(e, groups.nameAttribute) ?? rdnValue(e.dn) })));
   }
 
   const holding = async (members: string[]): Promise<GroupRef[]> => {
@@ -62,7 +62,7 @@ export async function resolveGroups(
   };
 
   const seen = new Set<string>([user.dn.toLowerCase()]);
-  const names: string[] = [];
+  const all: GroupRef[] = [];
   let frontier = [user.dn];
   for (let depth = 0; depth <= groups.nestedDepth && frontier.length > 0; depth++) {
     let found: GroupRef[];
@@ -85,9 +85,19 @@ export async function resolveGroups(
       if (seen.has(key)) continue;
       seen.add(key);
       next.push(group.dn);
-      names.push(group.name);
+      all.push(group);
     }
     frontier = next;
   }
-  return [...new Set(names)];
+  return resolved(all);
+}
+
+/** A user's groups: names (what policies and relying parties mostly use) and DNs (what a policy naming a group by DN matches). */
+export interface ResolvedGroups {
+  names: string[];
+  dns: string[];
+}
+
+function resolved(groups: readonly GroupRef[]): ResolvedGroups {
+  return { names: [...new Set(groups.map((group) => group.name))], dns: [...new Set(groups.map((group) => group.dn))] };
 }

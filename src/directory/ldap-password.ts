@@ -46,6 +46,13 @@ const BY_TEXT: Array<[RegExp, string]> = [
 ];
 
 /** Plain words for a failed change; the ppolicy control code is more precise than the text. */
+/** A refused change in plain words; it counts as a failed guess only when the directory said the current password is wrong. */
+export function refusal(message: string): PasswordChangeOutcome {
+  return { ok: false, message, wrongCurrent: message === MESSAGES.wrongCurrent };
+}
+
+export const WRONG_CURRENT = refusal(MESSAGES.wrongCurrent);
+
 export function passwordChangeMessage(err: unknown, ppolicyError?: number): string {
   if (ppolicyError !== undefined && BY_PPOLICY_ERROR[ppolicyError]) return BY_PPOLICY_ERROR[ppolicyError];
   const text = err instanceof Error ? err.message : String(err);
@@ -83,7 +90,7 @@ export async function changeWithPasswordModify(client: Client, userDn: string, o
   } catch (err) {
     if (!isLdapResult(err)) throw err;
     const expired = bindControl.value?.error === PasswordPolicyError.PasswordExpired;
-    return { ok: false, message: expired ? MESSAGES.expiredNoGrace : MESSAGES.wrongCurrent };
+    return expired ? refusal(MESSAGES.expiredNoGrace) : WRONG_CURRENT;
   }
   const control = new PasswordPolicyControl();
   try {
@@ -91,7 +98,7 @@ export async function changeWithPasswordModify(client: Client, userDn: string, o
     return { ok: true };
   } catch (err) {
     if (!isLdapResult(err)) throw err;
-    return { ok: false, message: passwordChangeMessage(err, control.value?.error) };
+    return refusal(passwordChangeMessage(err, control.value?.error));
   }
 }
 
@@ -100,7 +107,7 @@ export async function changeWithPasswordModify(client: Client, userDn: string, o
  * value itself; the connection must be encrypted or AD refuses any unicodePwd change.
  */
 export async function changeWithUnicodePwd(client: Client, secure: boolean, userDn: string, oldPassword: string, newPassword: string): Promise<PasswordChangeOutcome> {
-  if (!secure) return { ok: false, message: MESSAGES.needsTls };
+  if (!secure) return refusal(MESSAGES.needsTls);
   try {
     await client.modify(userDn, [
       new Change({ operation: 'delete', modification: new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(oldPassword)] }) }),
@@ -109,6 +116,6 @@ export async function changeWithUnicodePwd(client: Client, secure: boolean, user
     return { ok: true };
   } catch (err) {
     if (!isLdapResult(err)) throw err;
-    return { ok: false, message: passwordChangeMessage(err) };
+    return refusal(passwordChangeMessage(err));
   }
 }

@@ -3,6 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import type { AuthOutcome, Directory, PasswordChangeOutcome } from './directory.ts';
 import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from './password-hash.ts';
 import { passwordProblems } from './password-rules.ts';
+import { ExclusiveKeys } from '../core/exclusive-keys.ts';
 import { findLocalUserByName, type LocalUserRecord } from './local-users.ts';
 import type { Collection } from '../store/store.ts';
 import type { z } from 'zod';
@@ -30,6 +31,7 @@ export class LocalDirectory implements Directory {
   readonly #users: Collection<LocalUserRecord>;
   readonly #config: LocalDirectoryConfig;
   readonly #clock: Clock;
+  readonly #spending = new ExclusiveKeys();
 
   constructor(users: Collection<LocalUserRecord>, config: LocalDirectoryConfig, clock: Clock) {
     this.#users = users;
@@ -51,14 +53,27 @@ export class LocalDirectory implements Directory {
     if (record.expiresAt !== undefined && record.expiresAt <= now) return { ok: false, reason: 'account-state', state: 'expired', user };
     if (record.mustChangePassword) return { ok: false, reason: 'account-state', state: 'must-change', user };
     const { maxAgeDays, expiryWarningDays } = this.#config.passwordRules;
+    let daysLeft: number | undefined;
     if (maxAgeDays > 0 && record.passwordChangedAt !== undefined) {
       const expiresAt = record.passwordChangedAt + maxAgeDays * DAY_MS;
       if (expiresAt <= now) return { ok: false, reason: 'account-state', state: 'password-expired', user };
-      const daysLeft = Math.ceil((expiresAt - now) / DAY_MS);
-      if (daysLeft <= expiryWarningDays) return { ok: true, user, passwordExpiresInDays: daysLeft };
+      daysLeft = Math.ceil((expiresAt - now) / DAY_MS);
     }
-    if (record.oneTimeUse) await this.#users.put({ ...record, disabled: true });
-    return { ok: true, user };
+    if (record.oneTimeUse && !(await this.#spendOneTimeUse(record.id))) return { ok: false, reason: 'account-state', state: 'disabled', user };
+    return daysLeft !== undefined && daysLeft <= expiryWarningDays ? { ok: true, user, passwordExpiresInDays: daysLeft } : { ok: true, user };
+  }
+
+  /**
+   * Disables a one-time account as it signs in; false when another sign-in spent it first. Sign-ins
+   * that verified the password in parallel all read the account before any of them disabled it.
+   */
+  async #spendOneTimeUse(id: string): Promise<boolean> {
+    return this.#spending.run(id, async () => {
+      const current = await this.#users.get(id);
+      if (!current || current.disabled) return false;
+      await this.#users.put({ ...current, disabled: true });
+      return true;
+    });
   }
 
   async findUserById(id: string): Promise<User | null> {
@@ -80,7 +95,7 @@ export class LocalDirectory implements Directory {
         break;
       }
     }
-    if (problems.length > 0) return { ok: false, message: problems.join(' ') };
+    if (problems.length > 0) return { ok: false, message: problems.join(' '), wrongCurrent: false };
     const previousPasswordHashes = [record.passwordHash, ...record.previousPasswordHashes].filter((hash): hash is string => !!hash).slice(0, PREVIOUS_PASSWORDS_KEPT);
     await this.#users.put({
       ...record,
@@ -95,9 +110,9 @@ export class LocalDirectory implements Directory {
   async changePassword(login: string, oldPassword: string, newPassword: string): Promise<PasswordChangeOutcome> {
     const record = await findLocalUserByName(this.#users, login.trim());
     if (!record?.passwordHash || !(await verifyPassword(oldPassword, record.passwordHash))) {
-      return { ok: false, message: 'The current password is not correct.' };
+      return { ok: false, message: 'The current password is not correct.', wrongCurrent: true };
     }
-    if (record.disabled) return { ok: false, message: 'Your account is disabled.' };
+    if (record.disabled) return { ok: false, message: 'Your account is disabled.', wrongCurrent: false };
     return this.setPassword(record, newPassword);
   }
 

@@ -8,6 +8,21 @@ const TITLES: Partial<Record<AppError['code'], string>> = {
   TRANSACTION_UNKNOWN: 'Sign-in expired',
   RATE_LIMITED: 'Too many attempts',
   ACCESS_DENIED: 'Access denied',
+  LOGIN_FAILED: 'Sign-in failed',
+  ACCOUNT_DISABLED: 'Account disabled',
+  ACCOUNT_LOCKED: 'Account locked',
+  ACCOUNT_EXPIRED: 'Account expired',
+  PASSWORD_EXPIRED: 'Password expired',
+  PASSWORD_MUST_CHANGE: 'Password change needed',
+  PASSWORD_CHANGE_REFUSED: 'Password not changed',
+  RP_UNKNOWN: 'Unknown application',
+  ACS_NOT_REGISTERED: 'Unknown return address',
+  SAML_REQUEST_INVALID: 'Request not valid',
+  SAML_SIGNATURE_INVALID: 'Request not valid',
+  BAD_REQUEST: 'Request not valid',
+  REQUEST_TOO_LARGE: 'Request too large',
+  NOT_FOUND: 'Page not found',
+  DIRECTORY_UNAVAILABLE: 'Service unavailable',
 };
 
 /** Turns anything thrown into an AppError, logs it once, and answers without internals (and, given, whom to contact). */

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { isDeepStrictEqual } from 'node:util';
-import type { LoginRequest, LoginResult, User } from '../core/types.ts';
+import type { LoginRequest, LoginResult, RelyingPartySettings, User } from '../core/types.ts';
 import type { Clock } from '../core/clock.ts';
 import type { SessionService } from '../session/session-service.ts';
 import type { SsoSession } from '../session/sso-session.ts';
@@ -14,6 +14,7 @@ import type { UserMessages } from '../config/user-messages.ts';
 import { AppError } from '../core/errors.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import { nextStep, type FlowFacts, type FlowStep } from './flow.ts';
+import { decide } from '../policy/policy-engine.ts';
 import type { LoginTransaction, TransactionStore } from './transaction.ts';
 import { stepUrl } from './step-url.ts';
 import { showStep } from './step-pages.ts';
@@ -42,6 +43,9 @@ export interface FinishedSignIn {
 /** A protocol adapter's answer to a finished sign-in (a redirect, an auto-post form), sent in the response to the last step. */
 export type Finisher = (req: Request, res: Response, finished: FinishedSignIn) => Promise<void>;
 
+/** A relying party's settings as registered now (by id); undefined once it is no longer registered. */
+export type RelyingPartyLookup = (rpId: string) => Promise<RelyingPartySettings | undefined>;
+
 /**
  * The one place that drives sign-in steps for every protocol. Protocol adapters register a finisher
  * and call `start` with a LoginRequest naming it; the steps in between live in ./steps. Each answer
@@ -51,14 +55,21 @@ export type Finisher = (req: Request, res: Response, finished: FinishedSignIn) =
 export class LoginInteraction {
   readonly deps: InteractionDeps;
   readonly #finishers = new Map<string, Finisher>();
+  readonly #relyingParties = new Map<string, RelyingPartyLookup>();
 
   constructor(deps: InteractionDeps) {
     this.deps = deps;
   }
 
-  registerFinisher(name: string, finisher: Finisher): void {
+  /**
+   * `relyingParties`: where the finisher's relying parties are registered. Each step then decides by
+   * the policy the relying party has at that moment: an administrator's change reaches sign-ins
+   * already under way (their request keeps the settings it started with only without a lookup).
+   */
+  registerFinisher(name: string, finisher: Finisher, relyingParties?: RelyingPartyLookup): void {
     if (this.#finishers.has(name)) throw new Error(`a finisher named ${name} is already registered`);
     this.#finishers.set(name, finisher);
+    if (relyingParties) this.#relyingParties.set(name, relyingParties);
   }
 
   /** Opens a transaction for a relying party's request and answers with its first step. */
@@ -102,13 +113,21 @@ export class LoginInteraction {
     const session = existing && (await this.#withCurrentUser(req, tx, existing));
     const facts: FlowFacts = {
       now: clock.now(),
-      policy: await policies.resolve(tx.request.rp.policy),
+      policy: await policies.resolve((await this.#currentSettings(tx.request)).policy),
       networks,
       ip: req.clientIp,
       enrolledMethods: session ? await mfa.enrolledMethods(session.user) : [],
       enrollableMethods: mfa.enrollableMethods(),
     };
     return nextStep(tx, session, facts);
+  }
+
+  async #currentSettings(request: LoginRequest): Promise<RelyingPartySettings> {
+    const lookup = this.#relyingParties.get(request.handoff.finisher);
+    if (!lookup) return request.rp;
+    const settings = await lookup(request.rpId);
+    if (!settings) throw new AppError('RP_UNKNOWN', { detail: { rp: request.rpId, reason: 'removed-during-sign-in' } });
+    return settings;
   }
 
   /**
@@ -152,6 +171,33 @@ export class LoginInteraction {
       return undefined;
     }
     return isDeepStrictEqual(user, session.user) ? session : this.deps.sessions.replaceUser(session, user);
+  }
+
+  /**
+   * Whether the relying party's policy still lets the session's user in, for a refresh grant (no
+   * browser, no page): the user as the directory has them now, the network the session signed in
+   * from, and the session's factors whatever their age (freshness is a sign-in's matter; a refresh
+   * proves nothing new). false when the policy now denies the user, or needs a factor the session
+   * never had: a group removed or a policy tightened reaches tokens already issued.
+   */
+  async permitsRefresh(req: Request, request: LoginRequest, session: SsoSession): Promise<boolean> {
+    const { policies, networks, mfa, clock, users } = this.deps;
+    const user = await users.find(session.user.id);
+    if (!user) return false;
+    const now = clock.now();
+    const decision = decide(
+      {
+        policy: await policies.resolve(request.rp.policy),
+        user,
+        enrolledMethods: await mfa.enrolledMethods(user),
+        factors: session.factors.map((factor) => ({ ...factor, at: now })),
+        network: { ip: session.signInIp ?? req.clientIp },
+        protocol: request.protocol,
+        now,
+      },
+      networks,
+    );
+    return decision.effect === 'allow';
   }
 
   /**

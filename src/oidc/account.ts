@@ -1,4 +1,4 @@
-import type { Account, FindAccount } from 'oidc-provider';
+import type { Account, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
 import type { User } from '../core/types.ts';
 import type { UserLookup } from '../directory/user-lookup.ts';
 import { oidcClaims } from '../rp/claims.ts';
@@ -6,9 +6,16 @@ import { SCOPE_CLAIMS } from './claims.ts';
 
 const ALL_SCOPES: ReadonlySet<string> = new Set(Object.keys(SCOPE_CLAIMS));
 
-/** oidc-provider's `findAccount`: the directory, never the SSO session's snapshot, says who the subject is now. */
-export function accountFinder(lookup: UserLookup): FindAccount {
-  return async (_ctx, sub) => {
+/** Whether the client's policy still lets the user in, for a refresh token bound to this provider session. */
+export type RefreshCheck = (ctx: KoaContextWithOIDC, sessionUid: string | undefined) => Promise<boolean>;
+
+/**
+ * oidc-provider's `findAccount`: the directory, never the SSO session's snapshot, says who the subject
+ * is now. For a refresh grant the client's policy is asked too: no account means invalid_grant.
+ */
+export function accountFinder(lookup: UserLookup, permitsRefresh: RefreshCheck): FindAccount {
+  return async (ctx, sub, token) => {
+    if (token?.kind === 'RefreshToken' && !(await permitsRefresh(ctx, (token as { sessionUid?: string }).sessionUid))) return undefined;
     const found = await lookup.find(sub);
     return found ? toAccount(found) : undefined;
   };

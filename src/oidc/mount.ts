@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import type { Services } from '../services.ts';
-import { clientRegistry, type ClientRegistry } from './client-registry.ts';
+import { clientRegistry, relyingPartySettings, type ClientRegistry } from './client-registry.ts';
 import { SsoLinks } from './sso-links.ts';
 import { SsoState } from './sso-state.ts';
 import { SessionSync } from './session-sync.ts';
@@ -66,7 +66,14 @@ export async function mountOidc(app: Express, services: Services, propagateLogou
     await rebuilding;
   };
   // Registered once: they reach whichever provider is current.
-  services.interaction.registerFinisher(OIDC_FINISHER, (req, res, finished) => current.interactions.finish(req, res, finished));
+  services.interaction.registerFinisher(
+    OIDC_FINISHER,
+    (req, res, finished) => current.interactions.finish(req, res, finished),
+    async (clientId) => {
+      const client = await clients.get(clientId);
+      return client && relyingPartySettings(client);
+    },
+  );
   // A logout may come with no request to /oidc/* since a key rotation (SAML SLO, the CLI): the
   // Logout Tokens must be signed with the keys the JWKS publishes now, not the provider's old ones.
   services.sessions.onLogout(async (ended, context) => {

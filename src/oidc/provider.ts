@@ -1,5 +1,6 @@
 import Provider, { type Adapter, type Configuration, type JWK } from 'oidc-provider';
 import type { Services } from '../services.ts';
+import type { Request } from 'express';
 import { ACR_LEVELS } from '../policy/levels.ts';
 import { KvAdapter } from './adapter.ts';
 import { SessionAdapter } from './session-adapter.ts';
@@ -86,7 +87,14 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     // Profile claims in the ID Token too, not only at userinfo: most relying parties read only the ID Token.
     conformIdTokenClaims: false,
     allowOmittingSingleRegisteredRedirectUri: false,
-    findAccount: accountFinder(deps.users),
+    findAccount: accountFinder(deps.users, async (ctx, sessionUid) => {
+      if (await deps.sso.permitsRefresh(ctx, sessionUid)) return true;
+      const req = ctx.req as Request;
+      const [userId, rp] = [ctx.oidc.entities.RefreshToken?.accountId, ctx.oidc.client?.clientId];
+      req.log.warn({ code: 'OIDC_REFRESH_POLICY', clientId: rp, userId }, 'oidc: refresh refused, the access policy no longer lets this user in (or the sign-in has ended)');
+      await store.audit.record({ type: 'oidc.refresh', outcome: 'failure', reason: 'policy', rp, userId, ip: req.clientIp, requestId: req.requestId });
+      return false;
+    }),
     loadExistingGrant: loadOrCreateGrant,
     // Refresh tokens for every client allowed the grant; each is bound to the session (expiresWithSession).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),

@@ -96,6 +96,19 @@ export class SsoState {
     return step?.kind === 'complete' && step.result.ok ? step.result : undefined;
   }
 
+  /**
+   * A refresh grant: whether the client's policy still lets the user of the SSO session the token
+   * is bound to in. Its own SessionAdapter check refuses a token whose SSO session ended.
+   */
+  async permitsRefresh(ctx: KoaContextWithOIDC, sessionUid: string | undefined): Promise<boolean> {
+    const client = ctx.oidc.client && (await this.#deps.clients.get(ctx.oidc.client.clientId));
+    const ssoId = sessionUid && (await this.#deps.links.get(sessionUid));
+    const sso = ssoId ? await this.#deps.sessions.peek(ssoId) : undefined;
+    if (!client || !sso) return false;
+    const request = toLoginRequest({ params: {}, reasons: [], interactionUid: '' }, client);
+    return this.#deps.interaction.permitsRefresh(ctx.req as Request, request, sso);
+  }
+
   async preview(ctx: KoaContextWithOIDC, sso: SsoSession): Promise<FlowStep | undefined> {
     const client = await this.#deps.clients.get(ctx.oidc.client!.clientId);
     if (!client) return undefined;

@@ -1,4 +1,5 @@
 import type { RequestedAuthnContext, User } from '../core/types.ts';
+import { attributeValues } from '../core/user-attributes.ts';
 import type { Conditions } from './policy-types.ts';
 import type { MfaMethodId } from './levels.ts';
 import { ipInNetworks, type TrustedNetworks } from './networks.ts';
@@ -15,7 +16,7 @@ export interface SubjectFacts {
 
 function attributesMatch(user: User, wanted: Record<string, string[]>): boolean {
   return Object.entries(wanted).every(([name, patterns]) => {
-    const values = user.attributes[name.toLowerCase()] ?? [];
+    const values = attributeValues(user, name);
     return values.some((value) => patterns.some((pattern) => wildcardMatch(pattern, value)));
   });
 }

@@ -17,7 +17,10 @@ export function parseCidr(text: string): Cidr | undefined {
   const trimmed = text.trim();
   const isV4 = ipaddr.IPv4.isValidCIDRFourPartDecimal(trimmed);
   if (!isV4 && !ipaddr.IPv6.isValidCIDR(trimmed)) return undefined;
-  return ipaddr.parseCIDR(trimmed);
+  const [address, prefix] = ipaddr.parseCIDR(trimmed);
+  // Client IPs in the mapped form count as IPv4 (parseIp), so a mapped range must be one too, or it would never match.
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() && prefix >= 96) return [(address as ipaddr.IPv6).toIPv4Address(), prefix - 96];
+  return [address, prefix];
 }
 
 export function isCidrLiteral(reference: string): boolean {

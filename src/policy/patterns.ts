@@ -29,19 +29,16 @@ function normaliseDn(dn: string): string {
     .toLowerCase();
 }
 
-function rdnValue(dn: string): string {
-  const first = dn.split(/(?<!\\),/)[0] ?? dn;
-  return first.slice(first.indexOf('=') + 1).replace(/\\(.)/g, '$1').trim();
-}
-
 /**
  * Group membership, nested groups included (the directory resolves nesting into `user.groups`).
- * A DN reference matches a `memberOf` value equal to it, or a resolved group named like its first RDN.
+ * A name matches a group of that name anywhere; a DN matches only that group (a resolved group's DN,
+ * or a `memberOf` value): `cn=admins,ou=it,…` must not admit members of another OU's `admins`.
  */
 export function inGroup(user: User, reference: string): boolean {
-  const names = user.groups.map((group) => group.toLowerCase());
-  if (!reference.includes('=')) return names.includes(reference.trim().toLowerCase());
+  if (!reference.includes('=')) {
+    const wanted = reference.trim().toLowerCase();
+    return user.groups.some((group) => group.toLowerCase() === wanted);
+  }
   const wanted = normaliseDn(reference);
-  if ((user.attributes.memberof ?? []).some((dn) => normaliseDn(dn) === wanted)) return true;
-  return names.includes(rdnValue(reference).toLowerCase());
+  return [...(user.groupDns ?? []), ...(user.attributes.memberof ?? [])].some((dn) => normaliseDn(dn) === wanted);
 }

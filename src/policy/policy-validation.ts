@@ -14,13 +14,24 @@ import { isKnownAcr } from './requested-context.ts';
 export const AVAILABLE_MFA_METHODS: readonly MfaMethodId[] = ['totp'];
 
 const nonEmptyList = z.array(z.string().min(1)).min(1);
+/** An LDAP attribute description (name, options) or an OID: never a name like `__proto__`, which an object lookup would misread. */
+const ATTRIBUTE_NAME = /^(?:[A-Za-z][A-Za-z0-9-]*(?:;[A-Za-z0-9-]+)*|\d+(?:\.\d+)*)$/;
 const method = z.enum(MFA_METHOD_IDS, { error: (issue) => `unknown method ${JSON.stringify(issue.input)} (available in this installation: ${AVAILABLE_MFA_METHODS.join(', ')})` });
 const maxAgeSec = z.number().int().positive();
 
 const conditionsSchema: z.ZodType<Conditions> = z.lazy(() =>
   z.strictObject({
     groups: nonEmptyList.optional(),
-    attributes: z.record(z.string().min(1), nonEmptyList).optional(),
+    attributes: z
+      .record(z.string(), nonEmptyList)
+      .superRefine((attributes, ctx) => {
+        // A `__proto__` key never gets here (the record drops it), so its condition arrives empty: refused below.
+        if (Object.keys(attributes).length === 0) ctx.addIssue({ code: 'custom', message: 'names no attribute (a condition on no attribute would hold for everyone)' });
+        for (const name of Object.keys(attributes)) {
+          if (!ATTRIBUTE_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is not an attribute name (letters, digits and "-", starting with a letter)` });
+        }
+      })
+      .optional(),
     username: nonEmptyList.optional(),
     networks: nonEmptyList.optional(),
     requested: nonEmptyList.optional(),

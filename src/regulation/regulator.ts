@@ -34,7 +34,13 @@ export interface Attempt {
   abandoned(): Promise<void>;
 }
 
-export type Admission = { allowed: true; attempt: Attempt } | { allowed: false; until: number; scope: 'user' | 'ip' };
+/** Refused: `busy` when the count is full only with guesses still being checked (not a lock: they end within a moment). */
+export type Admission = { allowed: true; attempt: Attempt } | { allowed: false; until: number; scope: 'user' | 'ip'; busy: boolean };
+
+interface Refusal {
+  until: number;
+  busy: boolean;
+}
 
 /**
  * Counts failed guesses per subject and per client IP and bans temporarily. Counters exist for
@@ -62,11 +68,11 @@ export class Regulator {
   async admit(subject: Subject, ip: string): Promise<Admission> {
     const subjectKey = keyOf(subject);
     const onSubject = await this.#reserve(subjectKey, this.#settings.maxFailuresPerUser);
-    if (onSubject !== undefined) return { allowed: false, until: onSubject, scope: 'user' };
+    if (onSubject !== undefined) return { allowed: false, ...onSubject, scope: 'user' };
     const onIp = await this.#reserve(ipKey(ip), this.#settings.maxFailuresPerIp);
     if (onIp !== undefined) {
       this.#release(subjectKey);
-      return { allowed: false, until: onIp, scope: 'ip' };
+      return { allowed: false, ...onIp, scope: 'ip' };
     }
     let settled = false;
     // The places are given back only after the outcome is stored: a guess admitted meanwhile counts the place or the failure, never neither.
@@ -110,13 +116,14 @@ export class Regulator {
    * its place back only after its failure is stored, so it is counted in one of the two, never in
    * neither (it may be in both for a moment, which only refuses sooner).
    */
-  async #reserve(key: string, max: number): Promise<number | undefined> {
+  async #reserve(key: string, max: number): Promise<Refusal | undefined> {
     const places = (this.#inFlight.get(key) ?? 0) + 1;
     this.#inFlight.set(key, places);
     try {
       const counter = this.#current(await this.#kv.get<Counter>(NAMESPACE, key));
-      const refused = counter.lockedUntil ?? (counter.failures.length + places > max ? this.#clock.now() + 1_000 : undefined);
       // Full with guesses in flight: they end within a directory round trip, hence the short wait.
+      const refused: Refusal | undefined =
+        counter.lockedUntil !== undefined ? { until: counter.lockedUntil, busy: false } : counter.failures.length + places > max ? { until: this.#clock.now() + 1_000, busy: true } : undefined;
       if (refused !== undefined) this.#release(key);
       return refused;
     } catch (error) {

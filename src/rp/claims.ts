@@ -1,4 +1,5 @@
 import type { User } from '../core/types.ts';
+import { attributeValues } from '../core/user-attributes.ts';
 
 /** Where an attribute's values come from: a profile field, the groups, or a raw directory attribute. */
 export type AttributeSource = 'id' | 'username' | 'name' | 'email' | 'groups' | `attribute:${string}`;
@@ -33,7 +34,7 @@ export function valuesOf(user: User, source: AttributeSource): string[] {
     case 'groups':
       return [...user.groups];
     default:
-      return user.attributes[source.slice('attribute:'.length).toLowerCase()] ?? [];
+      return attributeValues(user, source.slice('attribute:'.length));
   }
 }
 

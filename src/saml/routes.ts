@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { LogoutPropagation } from '../session/logout-propagation.ts';
 import type { Services } from '../services.ts';
 import { createSamlContext } from './saml-context.ts';
-import { startIdpInitiated, startSso } from './sso-start.ts';
+import { spLoginSettings, startIdpInitiated, startSso } from './sso-start.ts';
 import { finishSso } from './sso-finish.ts';
 import { SAML_FINISHER } from './pending-sso.ts';
 import { sloContinue, sloPost, sloRedirect } from './slo.ts';
@@ -16,7 +16,14 @@ import { startLogoutRun } from './slo-propagation.ts';
 export async function samlRoutes(services: Services): Promise<{ router: Router; propagateLogout: LogoutPropagation }> {
   const ctx = createSamlContext(services);
   await ctx.metadata.xml(); // sign the metadata once now, and fail at start-up rather than on the first request
-  services.interaction.registerFinisher(SAML_FINISHER, (req, res, finished) => finishSso(req, res, ctx, finished));
+  services.interaction.registerFinisher(
+    SAML_FINISHER,
+    (req, res, finished) => finishSso(req, res, ctx, finished),
+    async (entityId) => {
+      const sp = await ctx.registry.get(entityId);
+      return sp && spLoginSettings(sp);
+    },
+  );
   const router = Router();
   router.get('/saml/metadata', async (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=300');

@@ -35,6 +35,8 @@ export async function finishSso(req: Request, res: Response, ctx: SamlContext, {
   // Opaque and per SP: the SP sees an index it can quote in a LogoutRequest, never the session id.
   const sessionIndex = services.box.mac('saml-session-index', `${session.id}\0${sp.id}`);
   const format = NAMEID_FORMAT[pending.nameIdFormat];
+  // Recorded first: a session ended meanwhile (a logout in another tab) gets no assertion.
+  await services.sessions.addParticipant(session, { protocol: 'saml', rpId: sp.id, at: services.clock.now(), nameId, nameIdFormat: format, sessionIndex });
   const samlResponse = await ctx.responses.success(
     { sp, acsUrl: pending.acsUrl, inResponseTo: pending.requestId },
     {
@@ -45,7 +47,6 @@ export async function finishSso(req: Request, res: Response, ctx: SamlContext, {
       attributes: representableAttributes(req, sp.id, samlAttributes(result.user, sp.settings.attributes)),
     },
   );
-  await services.sessions.addParticipant(session, { protocol: 'saml', rpId: sp.id, at: services.clock.now(), nameId, nameIdFormat: format, sessionIndex });
   await services.store.audit.record({ type: 'saml.sso', outcome: 'success', rp: sp.id, userId: result.user.id, username: result.user.username, ip: req.clientIp, requestId: req.requestId, acr: result.acr, idpInitiated: !pending.requestId });
   req.log.info({ sp: sp.id, nameIdFormat: pending.nameIdFormat, acr: result.acr, encrypted: sp.settings.encryptAssertions }, 'saml: response sent');
   sendPostForm(res, { action: pending.acsUrl, fields: { SAMLResponse: samlResponse, RelayState: pending.relayState }, appName: sp.name });

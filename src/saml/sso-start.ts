@@ -12,6 +12,7 @@ import { sendStatusResponse } from './status-response.ts';
 import { INVALID_NAMEID_POLICY, NO_AUTHN_CONTEXT } from './status.ts';
 import type { SamlContext } from './saml-context.ts';
 import type { ServiceProviderRecord } from './sp-types.ts';
+import type { RelyingPartySettings } from '../core/types.ts';
 
 /** GET/POST /saml/sso: a verified AuthnRequest becomes a LoginRequest for the interaction. */
 export async function startSso(req: Request, res: Response, binding: BindingName, ctx: SamlContext): Promise<void> {
@@ -44,13 +45,18 @@ export async function startIdpInitiated(req: Request, res: Response, ctx: SamlCo
   await beginLogin(req, res, ctx, sp, pending, { forceAuthn: false, passive: false });
 }
 
+/** What the sign-in needs to know of an SP's settings. */
+export function spLoginSettings(sp: ServiceProviderRecord): RelyingPartySettings {
+  return { allowPasswordChange: sp.settings.allowPasswordChange, ...(sp.settings.policy ? { policy: sp.settings.policy } : {}) };
+}
+
 async function beginLogin(req: Request, res: Response, ctx: SamlContext, sp: ServiceProviderRecord, pending: PendingSso, flags: { forceAuthn: boolean; passive: boolean }): Promise<void> {
   const pendingId = await savePendingSso(ctx.services.store.kv, pending);
   await ctx.services.interaction.start(req, res, {
     protocol: 'saml',
     rpId: sp.id,
     rpName: sp.name,
-    rp: { allowPasswordChange: sp.settings.allowPasswordChange, ...(sp.settings.policy ? { policy: sp.settings.policy } : {}) },
+    rp: spLoginSettings(sp),
     handoff: { finisher: SAML_FINISHER, ref: pendingId },
     forceAuthn: flags.forceAuthn,
     passive: flags.passive,

@@ -3,6 +3,7 @@ import type { KeyValue } from '../store/store.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Factor, User } from '../core/types.ts';
 import { randomId } from '../core/ids.ts';
+import { AppError } from '../core/errors.ts';
 import type { SessionParticipant, SsoSession } from './sso-session.ts';
 import type { CookieJar } from '../http/cookies.ts';
 import type { Logger } from '../core/log.ts';
@@ -10,6 +11,8 @@ import type { Logger } from '../core/log.ts';
 const NAMESPACE = 'sso-session';
 /** lastSeenAt is refreshed at most this often, so reading a session is not a write on every request. */
 const TOUCH_INTERVAL_MS = 60_000;
+/** A change that lost its compare-and-set to another change of the same session is tried again, this often at most. */
+const UPDATE_ATTEMPTS = 10;
 
 export interface SessionSettings {
   cookieName: string;
@@ -84,10 +87,7 @@ export class SessionService {
       await this.#kv.delete(NAMESPACE, id);
       return undefined;
     }
-    if (now - session.lastSeenAt > TOUCH_INTERVAL_MS) {
-      session.lastSeenAt = now;
-      await this.#save(session);
-    }
+    if (now - session.lastSeenAt > TOUCH_INTERVAL_MS) return this.#update(id, (current) => ({ ...current, lastSeenAt: now }));
     return session;
   }
 
@@ -121,22 +121,24 @@ export class SessionService {
     const reauthentication = previous?.user.id === user.id ? previous : undefined;
     if (previous && !reauthentication) await this.announceLogout(previous, req);
     const now = this.#clock.now();
-    const session: SsoSession = { id: randomId(), user, createdAt: now, lastSeenAt: now, authTime: now, factors, participants: reauthentication?.participants ?? [] };
+    const session: SsoSession = { id: randomId(), user, createdAt: now, lastSeenAt: now, authTime: now, factors, participants: reauthentication?.participants ?? [], signInIp: req.clientIp };
     await this.#save(session);
     if (reauthentication) await Promise.all(this.#replacedListeners.map((listener) => listener(reauthentication, session)));
     this.#cookies.set(res, this.#settings.cookieName, session.id, { maxAgeSeconds: this.#absoluteMs / 1000 });
     return previous && !reauthentication ? { session, endedForAnotherUser: previous } : { session };
   }
 
+  /** Throws TRANSACTION_UNKNOWN when the session ended meanwhile (a logout while the code was checked). */
   async addFactor(session: SsoSession, factor: Factor): Promise<SsoSession> {
-    const updated = { ...session, factors: [...session.factors.filter((f) => f.method !== factor.method), factor] };
-    await this.#save(updated);
-    return updated;
+    return this.#updateLive(session.id, (current) => ({ ...current, factors: [...current.factors.filter((f) => f.method !== factor.method), factor] }));
   }
 
+  /** Throws TRANSACTION_UNKNOWN when the session ended meanwhile. */
   async addParticipant(session: SsoSession, participant: SessionParticipant): Promise<void> {
-    const others = session.participants.filter((p) => !(p.protocol === participant.protocol && p.rpId === participant.rpId));
-    await this.#save({ ...session, participants: [...others, participant] });
+    await this.#updateLive(session.id, (current) => {
+      const others = current.participants.filter((p) => !(p.protocol === participant.protocol && p.rpId === participant.rpId));
+      return { ...current, participants: [...others, participant] };
+    });
   }
 
   /** The user signs out: this browser's session ends and the logout listeners are told (they run in parallel). */
@@ -190,13 +192,37 @@ export class SessionService {
 
   /** The directory's current answer for the session's user (same id): groups, names, attributes. */
   async replaceUser(session: SsoSession, user: User): Promise<SsoSession> {
-    const updated = { ...session, user };
-    await this.#save(updated);
+    return this.#updateLive(session.id, (current) => ({ ...current, user }));
+  }
+
+  async #updateLive(id: string, change: (current: SsoSession) => SsoSession): Promise<SsoSession> {
+    const updated = await this.#update(id, change);
+    if (!updated) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'session-ended' } });
     return updated;
   }
 
+  /**
+   * Changes a session only while it still exists, and only from its current value. A request holds
+   * its copy across awaits (a code check, a directory lookup); a plain write of that copy after a
+   * logout or an administrator's `session end` brought the ended session back, with the new factor.
+   * undefined when the session is gone.
+   */
+  async #update(id: string, change: (current: SsoSession) => SsoSession): Promise<SsoSession | undefined> {
+    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
+      const current = await this.#kv.get<SsoSession>(NAMESPACE, id);
+      if (!current) return undefined;
+      const next = change(current);
+      if (await this.#kv.compareAndSet(NAMESPACE, id, current, next, this.#storeOptions(next))) return next;
+    }
+    throw new Error(`session: ${UPDATE_ATTEMPTS} concurrent changes in a row, giving up`);
+  }
+
   async #save(session: SsoSession): Promise<void> {
+    await this.#kv.set(NAMESPACE, session.id, session, this.#storeOptions(session));
+  }
+
+  #storeOptions(session: SsoSession): { ttlSeconds: number } {
     const remainingMs = session.createdAt + this.#absoluteMs - this.#clock.now();
-    await this.#kv.set(NAMESPACE, session.id, session, { ttlSeconds: Math.max(1, Math.ceil(remainingMs / 1000)) });
+    return { ttlSeconds: Math.max(1, Math.ceil(remainingMs / 1000)) };
   }
 }

@@ -20,4 +20,6 @@ export interface SsoSession {
   authTime: number;
   factors: Factor[];
   participants: SessionParticipant[];
+  /** The client IP of the sign-in: the network a refresh grant (from the client's back end, not the browser) is judged by. Absent in sessions of older versions. */
+  signInIp?: string;
 }

@@ -280,13 +280,13 @@ describe('account state (ppolicy)', () => {
 describe('password change', () => {
   test('policy refusals in plain words, then old password fails and new works', async () => {
     await withDirectory(configFor(), async (d) => {
-      assert.deepEqual(await d.changePassword('dave', pw('dave'), 'short'), { ok: false, message: MESSAGES.tooShort });
-      assert.deepEqual(await d.changePassword('dave', pw('dave'), pw('dave')), { ok: false, message: MESSAGES.history });
-      assert.deepEqual(await d.changePassword('dave', 'not-my-password', 'Brand-new-1!'), { ok: false, message: MESSAGES.wrongCurrent });
+      assert.deepEqual(await d.changePassword('dave', pw('dave'), 'short'), { ok: false, message: MESSAGES.tooShort, wrongCurrent: false }, 'a refused new password is not a guess');
+      assert.deepEqual(await d.changePassword('dave', pw('dave'), pw('dave')), { ok: false, message: MESSAGES.history, wrongCurrent: false }, 'a refused new password is not a guess');
+      assert.deepEqual(await d.changePassword('dave', 'not-my-password', 'Brand-new-1!'), { ok: false, message: MESSAGES.wrongCurrent, wrongCurrent: true });
       assert.deepEqual(await d.changePassword('dave', pw('dave'), 'Brand-new-1!'), { ok: true });
       assert.deepEqual(refusal(await d.authenticate('dave', pw('dave'))), INVALID);
       assert.equal((await d.authenticate('dave', 'Brand-new-1!')).ok, true);
-      assert.deepEqual(await d.changePassword('dave', 'Brand-new-1!', pw('dave')), { ok: false, message: MESSAGES.history });
+      assert.deepEqual(await d.changePassword('dave', 'Brand-new-1!', pw('dave')), { ok: false, message: MESSAGES.history, wrongCurrent: false }, 'a refused new password is not a guess');
     });
   });
 

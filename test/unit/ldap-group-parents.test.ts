@@ -36,25 +36,25 @@ describe('nested groups with cached group-in-group links', () => {
     let now = 1_000_000;
     const parents = new GroupParents(60_000, () => now);
 
-    assert.deepEqual(await resolveGroups(directory.search, groupsConfig, 'ou=people,dc=x', ALICE, parents), ['engineers', 'staff', 'all']);
+    assert.deepEqual((await resolveGroups(directory.search, groupsConfig, 'ou=people,dc=x', ALICE, parents)).names, ['engineers', 'staff', 'all']);
     assert.equal(directory.calls.length, 3, 'cold: own groups, then one search per unknown group');
 
     directory.calls.length = 0;
-    assert.deepEqual(await resolveGroups(directory.search, groupsConfig, 'ou=people,dc=x', ALICE, parents), ['engineers', 'staff', 'all']);
+    assert.deepEqual((await resolveGroups(directory.search, groupsConfig, 'ou=people,dc=x', ALICE, parents)).names, ['engineers', 'staff', 'all']);
     assert.equal(directory.calls.length, 1, 'warm: only the user\'s own memberships are read');
 
     // A direct membership change counts at once.
     tree['cn=ops,ou=groups,dc=x'] = [ALICE.dn];
     directory.calls.length = 0;
-    assert.deepEqual(await resolveGroups(directory.search, groupsConfig, 'ou=people,dc=x', ALICE, parents), ['engineers', 'ops', 'staff', 'all']);
+    assert.deepEqual((await resolveGroups(directory.search, groupsConfig, 'ou=people,dc=x', ALICE, parents)).names, ['engineers', 'ops', 'staff', 'all']);
     assert.equal(directory.calls.length, 2, 'the new group\'s parents are looked up once');
 
     // A group-in-group change counts once its cached link is older than the cache time.
     tree['cn=all,ou=groups,dc=x'] = [];
     tree['cn=auditors,ou=groups,dc=x'] = ['cn=staff,ou=groups,dc=x'];
-    assert.deepEqual(await resolveGroups(directory.search, groupsConfig, 'ou=people,dc=x', ALICE, parents), ['engineers', 'ops', 'staff', 'all'], 'within the cache time');
+    assert.deepEqual((await resolveGroups(directory.search, groupsConfig, 'ou=people,dc=x', ALICE, parents)).names, ['engineers', 'ops', 'staff', 'all'], 'within the cache time');
     now += 60_001;
-    assert.deepEqual(await resolveGroups(directory.search, groupsConfig, 'ou=people,dc=x', ALICE, parents), ['engineers', 'ops', 'staff', 'auditors']);
+    assert.deepEqual((await resolveGroups(directory.search, groupsConfig, 'ou=people,dc=x', ALICE, parents)).names, ['engineers', 'ops', 'staff', 'auditors']);
   });
 
   test('without a cache, one batched search per level gives the same answer; cycles end', async () => {
@@ -65,9 +65,9 @@ describe('nested groups with cached group-in-group links', () => {
     };
     const config = { ...groupsConfig, nestedDepth: 10 };
     const cold = fakeDirectory(tree);
-    const withCache = await resolveGroups(cold.search, config, 'ou=people,dc=x', ALICE, new GroupParents(60_000));
+    const withCache = (await resolveGroups(cold.search, config, 'ou=people,dc=x', ALICE, new GroupParents(60_000))).names;
     const plain = fakeDirectory(tree);
-    assert.deepEqual(await resolveGroups(plain.search, config, 'ou=people,dc=x', ALICE), withCache);
+    assert.deepEqual((await resolveGroups(plain.search, config, 'ou=people,dc=x', ALICE)).names, withCache);
     assert.deepEqual(withCache, ['a', 'b', 'c']);
   });
 });

@@ -39,13 +39,29 @@ describe('conditions', () => {
   test('groups by name or DN; DNs compare normalised with memberOf', () => {
     assert.ok(inGroup(alice, 'ENGINEERS'));
     assert.ok(inGroup(alice, 'cn=admins, ou=groups, dc=corp, dc=example'));
-    assert.ok(inGroup(alice, 'cn=staff,ou=elsewhere,dc=x'), 'a DN also matches a resolved (nested) group of the same name');
     assert.ok(!inGroup(alice, 'sales'));
+  });
+
+  test('a group DN matches only that group, never another group of the same name', () => {
+    const ldapUser: User = { id: 'l', username: 'lena', groups: ['admins', 'staff'], groupDns: ['cn=admins,ou=lab,dc=example,dc=org', 'cn=staff,ou=groups,dc=example,dc=org'], attributes: {} };
+    assert.ok(inGroup(ldapUser, 'CN=Staff, OU=Groups, DC=example, DC=org'), "a resolved group's DN, compared normalised");
+    assert.ok(!inGroup(ldapUser, 'cn=admins,ou=it,dc=example,dc=org'), "the lab's admins are not IT's admins");
+    assert.ok(!inGroup(alice, 'cn=staff,ou=elsewhere,dc=x'), 'a local group name does not stand for a DN');
+    assert.ok(inGroup(ldapUser, 'admins'), 'a plain name matches a group of that name anywhere');
+  });
+
+  test('attribute conditions read only the user\'s own attributes', () => {
+    const p = policy({ when: { attributes: { constructor: ['*'] } }, then: { effect: 'permit' } });
+    assert.equal(decide(facts(p), networks).effect, 'deny', 'no attribute named constructor: the rule does not hold (and nothing throws)');
   });
 
   test('networks: names, *, IPv4 and IPv6 CIDRs, IPv4-mapped IPv6, garbage is outside', () => {
     assert.ok(ipInNetworks('192.0.2.9', ['office'], networks));
     assert.ok(ipInNetworks('::ffff:192.0.2.9', ['office'], networks));
+    const mapped = compileNetworks({ lab: ['::ffff:198.51.100.0/120'] });
+    assert.ok(ipInNetworks('198.51.100.7', ['lab'], mapped), 'a range written in the IPv4-mapped form holds IPv4 clients');
+    assert.ok(ipInNetworks('::ffff:198.51.100.7', ['lab'], mapped));
+    assert.ok(!ipInNetworks('198.51.101.7', ['lab'], mapped));
     assert.ok(ipInNetworks('2001:db8:aa::1', ['*'], networks));
     assert.ok(!ipInNetworks('2001:db8:bb::1', ['*'], networks));
     assert.ok(ipInNetworks('203.0.113.200', ['203.0.113.128/25'], networks));

@@ -32,6 +32,8 @@ describe('policy validation: clear errors, nothing saved', () => {
   const cases: Array<[string, unknown, RegExp]> = [
     ['unknown group syntax', rule({ groups: ['cn=admins,,dc=x'] }), /rules\[0\]\.when\.groups\[0\]: "cn=admins,,dc=x" looks like a DN but is not one/],
     ['wildcard in a group', rule({ groups: ['admin*'] }), /is not a group name or DN/],
+    ['an attribute named __proto__ (an object lookup would read the prototype)', JSON.parse('{"name":"p","rules":[{"when":{"attributes":{"__proto__":["*"]}},"then":{"effect":"permit"}}]}'), /rules\[0\]\.when\.attributes: /],
+    ['a condition on no attribute (it would hold for everyone)', rule({ attributes: {} }), /names no attribute/],
     ['bad CIDR', rule({ networks: ['10.0.0.0/33'] }), /rules\[0\]\.when\.networks\[0\]: "10\.0\.0\.0\/33" is not a valid IPv4 or IPv6 CIDR/],
     ['short IPv4 CIDR', rule({ networks: ['10.0/8'] }), /is not a valid IPv4 or IPv6 CIDR/],
     ['unknown network name', rule({ networks: ['branch'] }), /unknown trusted network "branch" \(configured: office/],
@@ -95,4 +97,10 @@ describe('policy validation: clear errors, nothing saved', () => {
       },
     );
   });
+});
+
+test('a name that is not an attribute name is refused, and named', async () => {
+  const { policies } = store();
+  const refused = await policies.save(rule({ attributes: { 'bad name!': ['*'] } }));
+  assert.match(!refused.ok ? refused.errors.join('\n') : '', /is not an attribute name/);
 });

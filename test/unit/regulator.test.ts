@@ -30,9 +30,10 @@ describe('Regulator', () => {
     const regulator = new Regulator(kv, SETTINGS, clock);
     const first = await Promise.all(Array.from({ length: 20 }, () => regulator.admit({ login: 'alice' }, '192.0.2.1')));
     assert.equal(admitted(first).length, 5);
+    assert.ok(first.every((admission) => admission.allowed || admission.busy), 'full only with guesses being checked: busy, not locked (the page says "wait a few seconds")');
     await Promise.all(admitted(first).map((admission) => admission.attempt.failed()));
     const locked = await regulator.admit({ login: 'ALICE' }, '192.0.2.9');
-    assert.deepEqual(locked, { allowed: false, until: now + 600_000, scope: 'user' });
+    assert.deepEqual(locked, { allowed: false, until: now + 600_000, scope: 'user', busy: false });
     now += 601_000;
     assert.equal((await regulator.admit({ login: 'alice' }, '192.0.2.1')).allowed, true, 'the lock lifts by itself');
   });

@@ -84,3 +84,29 @@ test('another person signing in on the same browser ends the previous user\'s si
     assert.equal((await sessions.byId(second.id))?.user.id, 'bob-id');
     assert.deepEqual(told, ['alice-id']);
   }));
+
+test('a change made from a copy read before a logout never brings the ended session back', () =>
+  withSessions(async (sessions) => {
+    const b = browser();
+    const started = (await sessions.start(b.req(), b.res(), ALICE, [{ method: 'pwd', at: Date.now() }])).session;
+    // A code check read the session, then the user signed out while it waited for the answer.
+    const copy = structuredClone(started);
+    await sessions.end(b.req(), b.res());
+    await assert.rejects(sessions.addFactor(copy, { method: 'otp', at: Date.now() }), (error: Error & { code?: string }) => error.code === 'TRANSACTION_UNKNOWN');
+    await assert.rejects(sessions.addParticipant(copy, { protocol: 'saml', rpId: 'https://sp.example', at: Date.now() }));
+    await assert.rejects(sessions.replaceUser(copy, { ...ALICE, groups: ['admins'] }));
+    assert.equal(await sessions.peek(started.id), undefined, 'the ended session stays ended');
+  }));
+
+test('changes of one session made from stale copies all stay: each applies to the current value', () =>
+  withSessions(async (sessions) => {
+    const b = browser();
+    const started = (await sessions.start(b.req(), b.res(), ALICE, [{ method: 'pwd', at: Date.now() }])).session;
+    const stale = structuredClone(started);
+    await sessions.addParticipant(started, { protocol: 'saml', rpId: 'https://one.example', at: Date.now() });
+    await sessions.addParticipant(stale, { protocol: 'saml', rpId: 'https://two.example', at: Date.now() });
+    await sessions.addFactor(stale, { method: 'otp', at: Date.now() });
+    const now = (await sessions.peek(started.id))!;
+    assert.deepEqual(now.participants.map((p) => p.rpId).sort(), ['https://one.example', 'https://two.example']);
+    assert.deepEqual(now.factors.map((f) => f.method), ['pwd', 'otp']);
+  }));

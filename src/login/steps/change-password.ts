@@ -7,6 +7,7 @@ import { AppError } from '../../core/errors.ts';
 import { sendPage } from '../../http/render.ts';
 import { changePasswordPage } from '../../../views/login/change-password.ts';
 import { PASSWORD_CHANGE_REASONS } from '../account-messages.ts';
+import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
 
 function usernameFor(tx: LoginTransaction): string {
   const username = tx.pendingPasswordChange?.username ?? tx.pendingExpiryWarning?.username;
@@ -30,23 +31,29 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   if (!current || !next) return showChangePassword(req, res, deps.interaction, tx, { error: 'Fill in all three fields.', status: 400 });
   if (next !== field('confirmPassword')) return showChangePassword(req, res, deps.interaction, tx, { error: 'The two new passwords are not the same.', status: 400 });
   if (next === current) return showChangePassword(req, res, deps.interaction, tx, { error: 'The new password must differ from the current one.', status: 400 });
+  if (next.length > MAX_PASSWORD_LENGTH) return showChangePassword(req, res, deps.interaction, tx, { error: `The new password must be at most ${MAX_PASSWORD_LENGTH} characters long.`, status: 400 });
 
+  const base = { type: 'password.change', username, rp: tx.request.rpId, ip: req.clientIp, requestId: req.requestId };
   const admission = await deps.regulator.admit({ login: username }, req.clientIp);
-  if (!admission.allowed) throw new AppError('RATE_LIMITED');
+  if (!admission.allowed) {
+    await audit.record({ ...base, outcome: 'failure', reason: 'rate-limited' });
+    throw new AppError('RATE_LIMITED');
+  }
   const changed = await deps.directory.changePassword(username, current, next).catch(async (error: unknown) => {
     await admission.attempt.abandoned();
     throw error;
   });
-  const base = { type: 'password.change', username, rp: tx.request.rpId, ip: req.clientIp, requestId: req.requestId };
   if (!changed.ok) {
-    await admission.attempt.failed();
+    // Only a wrong current password is a guess; a new password the rules refuse is not, or a user
+    // trying to find an acceptable one would lock themselves out.
+    await (changed.wrongCurrent ? admission.attempt.failed() : admission.attempt.abandoned());
     await audit.record({ ...base, outcome: 'failure', reason: changed.message });
     return showChangePassword(req, res, deps.interaction, tx, { error: changed.message, status: 400 });
   }
   await admission.attempt.succeeded();
-  await audit.record({ ...base, outcome: 'success' });
 
   const outcome = await deps.directory.authenticate(username, next);
+  await audit.record({ ...base, outcome: 'success', ...(outcome.ok ? { userId: outcome.user.id } : {}) });
   if (!outcome.ok) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: outcome.reason } });
   const session = await deps.interaction.startSession(req, res, outcome.user);
   const updated: LoginTransaction = { ...tx, pendingPasswordChange: undefined, pendingExpiryWarning: undefined, passwordSessionId: session.id };

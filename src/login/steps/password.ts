@@ -9,9 +9,9 @@ import { sendPage } from '../../http/render.ts';
 import { passwordPage } from '../../../views/login/password.ts';
 import { ACCOUNT_STATE_ERRORS, PASSWORD_CHANGE_NOT_ALLOWED } from '../account-messages.ts';
 import { fillMessage } from '../../config/user-messages.ts';
+import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
 
 const MAX_USERNAME_LENGTH = 256;
-const MAX_PASSWORD_LENGTH = 1024;
 
 export interface PasswordStepDeps {
   interaction: LoginInteraction;
@@ -39,13 +39,15 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     await audit.record({ ...base, outcome: 'failure', reason: 'malformed' });
     return showPassword(req, res, interaction, tx, { error: failed, username, status: 401 });
   }
-  const refuseLocked = async (until: number, scope: string) => {
+  const refuseLocked = async (until: number, scope: string, busy = false) => {
     await audit.record({ ...base, outcome: 'failure', reason: `rate-limited-${scope}` });
     const minutes = Math.max(1, Math.ceil((until - clock.now()) / 60_000));
-    showPassword(req, res, interaction, tx, { error: `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`, username, status: 429 });
+    // Busy: the limit is full only with sign-ins still being checked, which is not a lock (and may be the user's own double click).
+    const error = busy ? 'Too many sign-in attempts at the same moment. Wait a few seconds and try again.' : `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+    showPassword(req, res, interaction, tx, { error, username, status: 429 });
   };
   const admission = await regulator.admit({ login: username }, req.clientIp);
-  if (!admission.allowed) return refuseLocked(admission.until, admission.scope);
+  if (!admission.allowed) return refuseLocked(admission.until, admission.scope, admission.busy);
   const { attempt } = admission;
 
   const outcome = await directory.authenticate(username, password).catch(async (error: unknown) => {

@@ -2,6 +2,7 @@ import type { User } from '../../core/types.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { ChallengeContext, ChallengeView, EnrollmentContext, EnrollmentResult, EnrollmentView, MfaEnrollment, MfaMethod, VerifyResult } from '../mfa-method.ts';
 import type { TotpEnrollments } from './totp-enrollments.ts';
+import { ExclusiveKeys } from '../../core/exclusive-keys.ts';
 import type { BackupCodes } from './backup-codes.ts';
 import { afterFailure, afterSuccess, lockedUntil, type LockoutSettings, type TotpState, type TotpStateStore } from './totp-state.ts';
 import { classifyCode, matchingTimeStep, newTotpSecret, otpauthUri, type TotpParameters } from './totp-codes.ts';
@@ -27,6 +28,7 @@ export class TotpMethod implements MfaMethod {
   readonly id = 'totp' as const;
   readonly enrollment: MfaEnrollment;
   readonly #deps: TotpDeps;
+  readonly #activating = new ExclusiveKeys();
 
   constructor(deps: TotpDeps) {
     this.#deps = deps;
@@ -106,12 +108,19 @@ export class TotpMethod implements MfaMethod {
     const now = clock.now();
     const step = await matchingTimeStep(pending.secret, input.code, pending, now, settings.clockSkewSeconds);
     if (step === undefined) return { ok: false, reason: 'invalid' };
-    if (!(await enrollments.takePending(user.id, sessionId))) return { ok: false, reason: 'expired' }; // a concurrent confirmation won
-    const parameters: TotpParameters = { digits: pending.digits, periodSeconds: pending.periodSeconds, algorithm: pending.algorithm };
-    await enrollments.put(user.id, user.username, pending.secret, parameters, now);
-    // Secrets other browsers were shown go now: after an administrator's reset one of them would
-    // otherwise be confirmable again, and it may have been shown to someone who had only the password.
-    await enrollments.discardPending(user.id);
+    // One activation per user at a time, checked again inside: two browsers confirming their own
+    // secrets at once must not both be told "set up" while only the last one written works.
+    const activated = await this.#activating.run(user.id, async () => {
+      if (await this.isEnrolled(user)) return false;
+      if (!(await enrollments.takePending(user.id, sessionId))) return false; // a concurrent confirmation won
+      const parameters: TotpParameters = { digits: pending.digits, periodSeconds: pending.periodSeconds, algorithm: pending.algorithm };
+      await enrollments.put(user.id, user.username, pending.secret, parameters, now);
+      // Secrets other browsers were shown go now: after an administrator's reset one of them would
+      // otherwise be confirmable again, and it may have been shown to someone who had only the password.
+      await enrollments.discardPending(user.id);
+      return true;
+    });
+    if (!activated) return { ok: false, reason: 'expired' };
     // The confirming code counts as used: it cannot be replayed at the next challenge.
     await state.update(user.id, () => ({ next: afterSuccess({ failures: 0 }, now, ip, step), result: undefined }));
     return { ok: true, amr: 'otp', backupCodes: await backupCodes.regenerate(user.id, settings.backupCodes, now) };

@@ -13,6 +13,13 @@ export interface AuthnRequestInfo {
   requestedAuthnContext?: RequestedAuthnContext;
   /** AuthnContextDeclRef was requested: Stepgate only speaks class refs. */
   requestsDeclRef: boolean;
+  /** The request names its subject (saml-core §3.4.1): the assertion's must strongly match it. `nameId` absent: named some other way (BaseID, EncryptedID). */
+  subject?: RequestedSubject;
+}
+
+export interface RequestedSubject {
+  nameId?: string;
+  format?: string;
 }
 
 /** Reads what the sign-in needs from a verified AuthnRequest; only the root element is read. */
@@ -41,5 +48,15 @@ export function readAuthnRequest(request: InboundRequest): AuthnRequestInfo {
     nameIdPolicy: policy ? { format: attribute(policy, 'Format'), spNameQualifier: attribute(policy, 'SPNameQualifier') } : {},
     requestedAuthnContext,
     requestsDeclRef: context ? elementChildren(context, NS.assertion, 'AuthnContextDeclRef').length > 0 : false,
+    ...requestedSubject(root),
   };
+}
+
+function requestedSubject(root: Element): { subject?: RequestedSubject } {
+  const subject = optionalChild(root, NS.assertion, 'Subject');
+  if (!subject) return {};
+  const nameId = optionalChild(subject, NS.assertion, 'NameID');
+  if (!nameId) return { subject: {} };
+  const format = uriAttribute(nameId, 'Format');
+  return { subject: { nameId: textOf(nameId) ?? '', ...(format ? { format } : {}) } };
 }

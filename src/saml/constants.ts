@@ -34,6 +34,7 @@ export const STATUS = {
   noPassive: 'urn:oasis:names:tc:SAML:2.0:status:NoPassive',
   noAuthnContext: 'urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext',
   requestDenied: 'urn:oasis:names:tc:SAML:2.0:status:RequestDenied',
+  unknownPrincipal: 'urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal',
   partialLogout: 'urn:oasis:names:tc:SAML:2.0:status:PartialLogout',
 } as const;
 
@@ -50,8 +51,6 @@ export const ALGORITHM = {
   sha512: 'http://www.w3.org/2001/04/xmlenc#sha512',
   envelopedSignature: 'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
   excC14n: 'http://www.w3.org/2001/10/xml-exc-c14n#',
-  aes256Gcm: 'http://www.w3.org/2009/xmlenc11#aes256-gcm',
-  rsaOaepMgf1p: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p',
 } as const;
 
 /** Signature algorithms accepted on inbound messages; SHA-1 is refused (collision-broken, saml-sec-consider §6.5). */

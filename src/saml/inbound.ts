@@ -62,8 +62,12 @@ export async function readInboundRequest(req: Request, kind: MessageKind, bindin
   if (root.namespaceURI !== NS.protocol || root.localName !== kind) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'unexpected-message', expected: kind, got: root.localName } });
   if (root.getAttribute('Version') !== '2.0') throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'version', version: root.getAttribute('Version') } });
 
-  const issuer = textOf(optionalChild(root, NS.assertion, 'Issuer'));
+  const issuerElement = optionalChild(root, NS.assertion, 'Issuer');
+  const issuer = textOf(issuerElement);
   if (!issuer) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'missing-issuer' } });
+  // saml-profiles §4.1.4.1, §4.4.4.1: an SP's Issuer is its entityID; any other Format names something else.
+  const issuerFormat = uriAttribute(issuerElement!, 'Format');
+  if (issuerFormat !== undefined && issuerFormat !== ENTITY_FORMAT) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'issuer-format', format: issuerFormat.slice(0, 200) } });
   const sp = await deps.registry.get(issuer);
   if (!sp) throw new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId: issuer.slice(0, 256) } });
 
@@ -93,6 +97,8 @@ export async function readInboundRequest(req: Request, kind: MessageKind, bindin
   checkIssueInstant(root, deps);
   return { kind, binding, root, id: root.getAttribute('ID')!, sp, signed, relayState };
 }
+
+const ENTITY_FORMAT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:entity';
 
 /** The query string exactly as received: the Redirect signature covers the encoded bytes. */
 export function rawQuery(req: Request): string {

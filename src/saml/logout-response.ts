@@ -10,6 +10,8 @@ export interface LogoutAnswer {
   inResponseTo?: string;
   /** Top-level StatusCode, and the second-level one when given. */
   status: { top: string; second?: string };
+  /** Unsigned, it proves nothing (saml-profiles §4.4.4.2: the responder MUST authenticate itself): the sign-out counts as unconfirmed. */
+  signed: boolean;
 }
 
 /** Reads a verified LogoutResponse's root (the schema already requires Status/StatusCode/@Value). */
@@ -23,5 +25,6 @@ export function readLogoutResponse(message: InboundRequest): LogoutAnswer {
     responseId: message.id,
     inResponseTo: attribute(message.root, 'InResponseTo'),
     status: { top: attribute(top, 'Value') ?? '', ...(second ? { second: attribute(second, 'Value') ?? '' } : {}) },
+    signed: message.signed,
   };
 }

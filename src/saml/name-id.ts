@@ -3,6 +3,7 @@ import type { SecretBox } from '../core/secret-box.ts';
 import { randomId } from '../core/ids.ts';
 import { NAMEID_FORMAT, type NameIdFormatName } from './constants.ts';
 import type { ServiceProviderRecord } from './sp-types.ts';
+import type { RequestedSubject } from './authn-request.ts';
 
 const NAMES = Object.keys(NAMEID_FORMAT) as NameIdFormatName[];
 
@@ -33,6 +34,19 @@ export function nameIdValue(format: NameIdFormatName, user: User, sp: ServicePro
     case 'unspecified':
       return user.username;
   }
+}
+
+/**
+ * Whether the user is the subject an AuthnRequest named (saml-core §3.4.1.4: the assertion's subject
+ * must strongly match it): the same value in the named format (an email in any case). A subject
+ * named otherwise than by a NameID, or in a format with no stable value (transient), never matches.
+ */
+export function isRequestedSubject(subject: RequestedSubject, user: User, sp: ServiceProviderRecord, box: SecretBox): boolean {
+  const format = subject.format === undefined ? 'unspecified' : NAMES.find((name) => NAMEID_FORMAT[name] === subject.format);
+  if (subject.nameId === undefined || format === undefined || format === 'transient') return false;
+  const value = nameIdValue(format, user, sp, box);
+  if (value === undefined) return false;
+  return format === 'email' ? value.toLowerCase() === subject.nameId.toLowerCase() : value === subject.nameId;
 }
 
 /** A persistent NameID is scoped by both entities (saml-core §8.3.7); a LogoutRequest names it the same way. */

@@ -2,6 +2,7 @@ import type { RequestedAuthnContext } from '../core/types.ts';
 import type { KeyValue } from '../store/store.ts';
 import { randomId } from '../core/ids.ts';
 import type { NameIdFormatName } from './constants.ts';
+import type { RequestedSubject } from './authn-request.ts';
 
 const NAMESPACE = 'saml-pending';
 /** As long as a login transaction lives. */
@@ -16,6 +17,8 @@ export interface PendingSso {
   relayState?: string;
   nameIdFormat: NameIdFormatName;
   requestedAuthnContext?: RequestedAuthnContext;
+  /** The subject the AuthnRequest named: the assertion is issued only for it. */
+  subject?: RequestedSubject;
 }
 
 /** Memory-only: short-lived, redone by the SP if lost, never a disk write per sign-in. */

@@ -4,6 +4,7 @@ import type { SigningKeys } from '../keys/signing-keys.ts';
 import type { Clock } from '../core/clock.ts';
 import { activeSigner, type IdpEndpoints, type IdpSigner } from './idp-identity.ts';
 import type { SamlifyEntities } from './samlify-entities.ts';
+import { chooseEncryption, DEFAULT_ENCRYPTION } from './encryption-algorithms.ts';
 import { signXml } from './xml-sign.ts';
 import { signCanonical } from './canonical-signature.ts';
 import { statusResponseXml, successResponseXml, type AssertionContent, type MessageHeader, type SamlStatus } from './response-xml.ts';
@@ -69,7 +70,9 @@ export class ResponseBuilder {
 
   async #encrypt(xml: string, sp: ServiceProviderRecord, signer: IdpSigner): Promise<string> {
     const { entities } = this.#deps;
-    const encrypted = await samlify.SamlLib.encryptAssertion(entities.idp(signer), entities.sp(sp), xml);
+    // Registration refused algorithms the SP could not decrypt; a record from before that check gets the defaults.
+    const choice = chooseEncryption(sp.encryptionCertificate?.encryptionMethods);
+    const encrypted = await samlify.SamlLib.encryptAssertion(entities.idp(signer, choice.ok ? choice.algorithms : DEFAULT_ENCRYPTION), entities.sp(sp), xml);
     return Buffer.from(encrypted, 'base64').toString('utf8');
   }
 }

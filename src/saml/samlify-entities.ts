@@ -2,6 +2,7 @@ import samlify from 'samlify';
 import { ALGORITHM, BINDING, NAMEID_FORMAT } from './constants.ts';
 import { certificateBody, type IdpEndpoints, type IdpSigner } from './idp-identity.ts';
 import type { ServiceProviderRecord } from './sp-types.ts';
+import { DEFAULT_ENCRYPTION, type EncryptionAlgorithms } from './encryption-algorithms.ts';
 
 type IdentityProvider = ReturnType<typeof samlify.IdentityProvider>;
 type ServiceProvider = ReturnType<typeof samlify.ServiceProvider>;
@@ -15,15 +16,18 @@ type SpMetadata = ServiceProvider['entityMeta'];
  */
 export class SamlifyEntities {
   readonly #endpoints: IdpEndpoints;
-  #idp: { keyId: string; entity: IdentityProvider } | undefined;
+  /** By signing key and encryption algorithms (samlify reads the algorithms from the IdP entity). */
+  readonly #idps = new Map<string, IdentityProvider>();
   readonly #sps = new Map<string, { updatedAt: number; entity: ServiceProvider; verifiers: SpMetadata[] }>();
 
   constructor(endpoints: IdpEndpoints) {
     this.#endpoints = endpoints;
   }
 
-  idp(signer: IdpSigner): IdentityProvider {
-    if (this.#idp?.keyId !== signer.keyId) {
+  idp(signer: IdpSigner, encryption: EncryptionAlgorithms = DEFAULT_ENCRYPTION): IdentityProvider {
+    const key = `${signer.keyId} ${encryption.data} ${encryption.key}`;
+    let entity = this.#idps.get(key);
+    if (!entity) {
       const settings = {
         entityID: this.#endpoints.entityId,
         signingCert: signer.certificateBody,
@@ -33,13 +37,16 @@ export class SamlifyEntities {
         singleLogoutService: Object.values(BINDING).map((Binding) => ({ Binding, Location: this.#endpoints.slo })),
         // Encryption happens only for SPs whose settings ask for it; this entity is only the source of these settings.
         isAssertionEncrypted: true,
-        // AES-GCM rather than samlify's CBC default: CBC in XML Encryption is open to padding-oracle attacks.
-        dataEncryptionAlgorithm: ALGORITHM.aes256Gcm,
-        keyEncryptionAlgorithm: ALGORITHM.rsaOaepMgf1p,
+        // The SP's choice among what Stepgate allows (encryption-algorithms.ts), never samlify's CBC default.
+        dataEncryptionAlgorithm: encryption.data,
+        keyEncryptionAlgorithm: encryption.key,
       };
-      this.#idp = { keyId: signer.keyId, entity: samlify.IdentityProvider(settings as IdentityProviderSettings) };
+      entity = samlify.IdentityProvider(settings as IdentityProviderSettings);
+      // Keys rotate rarely; entities of a retired key are dropped.
+      for (const old of this.#idps.keys()) if (!old.startsWith(`${signer.keyId} `)) this.#idps.delete(old);
+      this.#idps.set(key, entity);
     }
-    return this.#idp.entity;
+    return entity;
   }
 
   sp(record: ServiceProviderRecord): ServiceProvider {

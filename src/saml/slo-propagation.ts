@@ -66,12 +66,13 @@ export async function recordAnswer(req: Request, res: Response, ctx: SamlContext
     throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'logout-run-changed' } });
   }
   const sp = await ctx.registry.get(awaiting.rpId);
-  const success = answer.status.top === STATUS.success;
+  if (!answer.signed) req.log.warn({ code: 'SAML_LOGOUT_RESPONSE_UNSIGNED', sp: awaiting.rpId }, 'saml: an unsigned LogoutResponse does not confirm the sign-out');
+  const success = answer.signed && answer.status.top === STATUS.success;
   const result: SloResult = {
     rpId: awaiting.rpId,
     name: sp?.name ?? awaiting.rpId,
     outcome: success ? 'signed-out' : 'refused',
-    ...(success ? {} : { detail: [answer.status.top, answer.status.second].filter(Boolean).join(' ') }),
+    ...(success ? {} : { detail: answer.signed ? [answer.status.top, answer.status.second].filter(Boolean).join(' ') : 'unsigned LogoutResponse' }),
   };
   const { awaiting: _answered, ...rest } = run;
   await proceed(req, res, ctx, id, run, { ...rest, results: [...run.results, result] });

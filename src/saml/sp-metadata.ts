@@ -83,10 +83,11 @@ function readKeyDescriptors(descriptor: Element, now: number, warnings: string[]
     const label = `KeyDescriptor #${index + 1}`;
     const bodies = (select('./ds:KeyInfo/ds:X509Data/ds:X509Certificate', keyDescriptor) as Element[]).map((element) => (element.textContent ?? '').replace(/\s+/g, ''));
     if (bodies.length === 0) refuse(`${label} has no ds:X509Certificate (only X.509 certificates are supported)`);
+    const use = keyDescriptor.getAttribute('use');
+    const methods = use === 'signing' ? [] : elementChildren(keyDescriptor, NS.metadata, 'EncryptionMethod').flatMap((element) => uriAttribute(element, 'Algorithm') ?? []);
     for (const body of bodies) {
-      const info = readCertificate(body, label);
+      const info: CertificateInfo = { ...readCertificate(body, label), ...(methods.length ? { encryptionMethods: methods } : {}) };
       if (Date.parse(info.notAfter) < now) warnings.push(`${label}: certificate ${info.subject} expired on ${info.notAfter}`);
-      const use = keyDescriptor.getAttribute('use');
       (use === 'signing' ? out.signing : use === 'encryption' ? out.encryption : out.unqualified).push(info);
     }
   });

@@ -5,7 +5,8 @@ import { DEFAULT_SAML_ATTRIBUTES } from '../rp/claims.ts';
 import { NAMEID_FORMAT, type NameIdFormatName } from './constants.ts';
 import { samlSchemas, type SamlSchemas } from './schema-validator.ts';
 import { parseSpMetadata, type ParsedSpMetadata } from './sp-metadata.ts';
-import { SP_COLLECTION, type ServiceProviderRecord, type SignWhat, type SpSettings } from './sp-types.ts';
+import { SP_COLLECTION, type CertificateInfo, type ServiceProviderRecord, type SignWhat, type SpSettings } from './sp-types.ts';
+import { chooseEncryption } from './encryption-algorithms.ts';
 
 export interface SpRegistrationOptions {
   name?: string;
@@ -59,6 +60,7 @@ export class SpRegistry {
     const encryptionCertificate = metadata.encryptionCertificates[0] ?? metadata.unqualifiedCertificates[0];
     const encryptAssertions = options.encrypt ?? metadata.encryptionCertificates.length > 0;
     if (encryptAssertions && !encryptionCertificate) refuse('--encrypt needs a KeyDescriptor with a certificate in the metadata');
+    if (encryptAssertions) warnings.push(...encryptionWarnings(encryptionCertificate!, 'registration'));
     const record: ServiceProviderRecord = {
       id: metadata.entityId,
       name: options.name?.trim() || defaultName(metadata.entityId),
@@ -103,6 +105,7 @@ export class SpRegistry {
     if (name !== undefined && !name.trim()) refuse('the name must not be empty', 'change');
     if (!settings.wantAssertionsSigned && !settings.wantResponseSigned) refuse('the response or the assertion must be signed', 'change');
     if (settings.encryptAssertions && !record.encryptionCertificate) refuse('encryption needs a KeyDescriptor with a certificate in the metadata', 'change');
+    if (settings.encryptAssertions && !record.settings.encryptAssertions) encryptionWarnings(record.encryptionCertificate!, 'change');
     // updatedAt must move: cached samlify entities are keyed by it.
     const updated = { ...record, name: name?.trim() || record.name, settings, updatedAt: Math.max(this.#clock.now(), record.updatedAt + 1) };
     await this.#records.put(updated);
@@ -119,6 +122,13 @@ export class SpRegistry {
 }
 
 /** The registry over the store: the server, the CLI and tests all register through this. */
+/** Refuses encryption an SP could not decrypt (the algorithms its metadata lists); returns what to tell the administrator. */
+function encryptionWarnings(certificate: CertificateInfo, during: 'registration' | 'change'): string[] {
+  const choice = chooseEncryption(certificate.encryptionMethods);
+  if (!choice.ok) refuse(`assertions cannot be encrypted for this SP: ${choice.problem}. Register it with --no-encrypt, or let the SP accept AES-GCM with RSA-OAEP`, during);
+  return choice.warning ? [choice.warning] : [];
+}
+
 export function createSpRegistry(store: Store, clock: Clock, schemas: SamlSchemas = samlSchemas()): SpRegistry {
   return new SpRegistry(store.collection<ServiceProviderRecord>(SP_COLLECTION), schemas, clock);
 }

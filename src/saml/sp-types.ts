@@ -24,6 +24,8 @@ export interface CertificateInfo {
   /** ISO 8601. */
   notAfter: string;
   fingerprint256: string;
+  /** The EncryptionMethod algorithms of its KeyDescriptor: what the SP can decrypt (absent or empty: it states no limit). */
+  encryptionMethods?: string[];
 }
 
 export type SignWhat = 'response' | 'assertion' | 'both';

@@ -4,12 +4,12 @@ import { samlAttributes, type ReleasedAttribute } from '../rp/claims.ts';
 import { xmlRepresentable } from './canonical-xml.ts';
 import { NAMEID_FORMAT } from './constants.ts';
 import { satisfiesRequestedContext } from './authn-context.ts';
-import { nameIdValue, persistentQualifiers } from './name-id.ts';
+import { isRequestedSubject, nameIdValue, persistentQualifiers } from './name-id.ts';
 import { takePendingSso } from './pending-sso.ts';
 import type { FinishedSignIn } from '../login/interaction.ts';
 import { sendStatusResponse } from './status-response.ts';
 import { sendPostForm } from './post-form.ts';
-import { NO_AUTHN_CONTEXT, NO_NAMEID_VALUE, statusForLoginError } from './status.ts';
+import { NO_AUTHN_CONTEXT, NO_NAMEID_VALUE, OTHER_PRINCIPAL, statusForLoginError } from './status.ts';
 import type { SamlContext } from './saml-context.ts';
 
 /** The SAML finisher: the interaction's LoginResult becomes a SAMLResponse, auto-posted to the ACS. */
@@ -22,6 +22,10 @@ export async function finishSso(req: Request, res: Response, ctx: SamlContext, {
 
   if (!result.ok) return sendStatusResponse(res, ctx, sp, pending, statusForLoginError(result.error));
   if (pending.requestedAuthnContext && !satisfiesRequestedContext(pending.requestedAuthnContext, result.acr)) return sendStatusResponse(res, ctx, sp, pending, NO_AUTHN_CONTEXT);
+  if (pending.subject && !isRequestedSubject(pending.subject, result.user, sp, services.box)) {
+    req.log.warn({ code: 'SAML_SUBJECT_MISMATCH', sp: sp.id, userId: result.user.id, format: pending.subject.format }, 'saml: the AuthnRequest names another subject than the signed-in user; no assertion');
+    return sendStatusResponse(res, ctx, sp, pending, OTHER_PRINCIPAL);
+  }
   const nameId = nameIdValue(pending.nameIdFormat, result.user, sp, services.box);
   if (!nameId) return sendStatusResponse(res, ctx, sp, pending, NO_NAMEID_VALUE);
   if (!xmlRepresentable(nameId)) {

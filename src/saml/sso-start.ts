@@ -1,8 +1,8 @@
 import type { Request, Response } from 'express';
 import { AppError } from '../core/errors.ts';
-import { MAX_RELAY_STATE_BYTES, type BindingName } from './constants.ts';
+import { MAX_RELAY_STATE_BYTES, NAMEID_FORMAT, type BindingName } from './constants.ts';
 import { resolveAcs } from './acs.ts';
-import { readAuthnRequest } from './authn-request.ts';
+import { readAuthnRequest, type RequestedSubject } from './authn-request.ts';
 import { isSatisfiable } from './authn-context.ts';
 import { rawQuery, readInboundRequest } from './inbound.ts';
 import { chooseNameIdFormat } from './name-id.ts';
@@ -30,7 +30,8 @@ export async function startSso(req: Request, res: Response, binding: BindingName
     req.log.warn({ sp: request.sp.id, requested: authn.requestedAuthnContext }, 'saml: requested authentication context cannot be satisfied');
     return sendStatusResponse(res, ctx, request.sp, base, NO_AUTHN_CONTEXT);
   }
-  await beginLogin(req, res, ctx, request.sp, { ...base, nameIdFormat, requestedAuthnContext: authn.requestedAuthnContext }, { forceAuthn: authn.forceAuthn, passive: authn.passive });
+  const subject = authn.subject ? { subject: authn.subject } : {};
+  await beginLogin(req, res, ctx, request.sp, { ...base, nameIdFormat, requestedAuthnContext: authn.requestedAuthnContext, ...subject }, { forceAuthn: authn.forceAuthn, passive: authn.passive });
 }
 
 /** GET /saml/idp-init?sp=<entityID>&RelayState=...: an unsolicited response to the SP's default ACS. */
@@ -61,5 +62,12 @@ async function beginLogin(req: Request, res: Response, ctx: SamlContext, sp: Ser
     forceAuthn: flags.forceAuthn,
     passive: flags.passive,
     ...(pending.requestedAuthnContext ? { requestedAuthnContext: pending.requestedAuthnContext } : {}),
+    ...(loginHintOf(pending.subject) ? { loginHint: loginHintOf(pending.subject) } : {}),
   });
+}
+
+/** A subject named by email or username pre-fills the sign-in form; an opaque one (persistent, transient) cannot. */
+function loginHintOf(subject: RequestedSubject | undefined): string | undefined {
+  const format = subject?.format ?? NAMEID_FORMAT.unspecified;
+  return subject?.nameId && (format === NAMEID_FORMAT.email || format === NAMEID_FORMAT.unspecified) ? subject.nameId : undefined;
 }

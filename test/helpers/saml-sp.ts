@@ -19,6 +19,8 @@ export interface TestSpOptions {
   signRequests?: boolean;
   /** The SP publishes a use="encryption" certificate and can decrypt. Default false. */
   encryption?: boolean;
+  /** The EncryptionMethod algorithms its metadata lists instead of node-saml's (what it says it can decrypt). */
+  encryptionMethods?: string[];
   /** AuthnRequest binding. Default redirect. */
   binding?: 'redirect' | 'post';
   /** NameIDFormat sent in the NameIDPolicy and listed in metadata; null: none. */
@@ -61,6 +63,10 @@ export class TestSp {
     this.certPem = certPem;
     this.idpCertPems = idpCertPems;
     let metadata = this.client().generateServiceProviderMetadata(options.encryption ? certPem : null, options.signRequests === false ? null : certPem);
+    if (options.encryptionMethods) {
+      const listed = options.encryptionMethods.map((algorithm) => `<EncryptionMethod Algorithm="${algorithm}"/>`).join('');
+      metadata = metadata.replace(/(<EncryptionMethod\b[^>]*\/>\s*)+/, listed);
+    }
     if (options.noSlo) metadata = metadata.replace(/<SingleLogoutService\b[^>]*\/>/g, '');
     if (options.redirectSlo) {
       metadata = metadata.replace('<SingleLogoutService', `<SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="${this.sloUrl}"/><SingleLogoutService`);

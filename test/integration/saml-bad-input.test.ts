@@ -62,9 +62,10 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
   const INVALID = /The SAML request from the application was not valid\./;
   const SIGNATURE = /The SAML request signature could not be verified\./;
 
-  function authnRequestXml(options: { issuer?: string; id?: string; issueInstant?: string; attributes?: string; before?: string } = {}): string {
+  function authnRequestXml(options: { issuer?: string; issuerFormat?: string; id?: string; issueInstant?: string; attributes?: string; before?: string; afterIssuer?: string } = {}): string {
     const attributes = options.attributes ?? `Destination="${app.url}/saml/sso"`;
-    return `${options.before ?? ''}<samlp:AuthnRequest xmlns:samlp="${PROTOCOL}" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${options.id ?? `_${randomUUID()}`}" Version="2.0" IssueInstant="${options.issueInstant ?? new Date(clock.now()).toISOString()}" ${attributes}><saml:Issuer>${options.issuer ?? plain.entityId}</saml:Issuer></samlp:AuthnRequest>`;
+    const issuerFormat = options.issuerFormat ? ` Format="${options.issuerFormat}"` : '';
+    return `${options.before ?? ''}<samlp:AuthnRequest xmlns:samlp="${PROTOCOL}" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${options.id ?? `_${randomUUID()}`}" Version="2.0" IssueInstant="${options.issueInstant ?? new Date(clock.now()).toISOString()}" ${attributes}><saml:Issuer${issuerFormat}>${options.issuer ?? plain.entityId}</saml:Issuer>${options.afterIssuer ?? ''}</samlp:AuthnRequest>`;
   }
   const redirect = (browser: TestBrowser, xml: string, extra = '') => browser.get(`${app.url}/saml/sso?SAMLRequest=${encodeURIComponent(deflateRawSync(Buffer.from(xml)).toString('base64'))}${extra}`);
   const post = (browser: TestBrowser, fields: Record<string, string>) => browser.request(`${app.url}/saml/sso`, { method: 'POST', body: new URLSearchParams(fields) });
@@ -88,6 +89,27 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
   test('xs:anyURI attributes are read after whitespace collapse: Destination, AssertionConsumerServiceURL and ProtocolBinding with spaces around them', async () => {
     const attributes = `Destination=" ${app.url}/saml/sso " AssertionConsumerServiceURL="${plain.acsUrl}	" ProtocolBinding=" urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"`;
     assert.ok(isPasswordPage(await redirect(new TestBrowser(), authnRequestXml({ attributes }))));
+  });
+
+  test('an Issuer whose Format is not entity names something other than an SP: refused', async () => {
+    await assertRefused((browser) => redirect(browser, authnRequestXml({ issuerFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' })), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'issuer-format', message: INVALID });
+    assert.ok(isPasswordPage(await redirect(new TestBrowser(), authnRequestXml({ issuerFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:entity' }))), 'the entity format is the Issuer\'s own');
+  });
+
+  test('a request that names its subject gets an assertion only for that subject (saml-core §3.4.1.4)', async () => {
+    await addLocalUser(app.services, 'bob', 'Correct-horse-42');
+    const EMAIL = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
+    const naming = (value: string) => authnRequestXml({ afterIssuer: `<saml:Subject><saml:NameID Format="${EMAIL}">${value}</saml:NameID></saml:Subject>` });
+    const statusOf = (page: Page) => Buffer.from(samlPostForm(page).fields.SAMLResponse!, 'base64').toString('utf8');
+    const browser = new TestBrowser();
+    const passwordPage = await redirect(browser, naming('bob@example.org'));
+    assert.match(passwordPage.body, /value="bob@example\.org"/, 'the named subject pre-fills the sign-in form');
+    const asAlice = statusOf(await browser.submit(passwordPage, { username: 'alice', password: 'Correct-horse-42' }));
+    assert.match(asAlice, /StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal"/);
+    assert.doesNotMatch(asAlice, /Assertion/, 'no assertion for someone the SP did not ask about');
+    assert.ok(app.logs.some((line) => line.code === 'SAML_SUBJECT_MISMATCH'));
+    const own = statusOf(await redirect(browser, naming('ALICE@example.org')));
+    assert.match(own, /StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/, "alice's own email, in any case, is her");
   });
 
   test('malformed base64, not DEFLATE, not XML, not UTF-8', async () => {

@@ -128,6 +128,25 @@ describe('SAML Single Logout propagation (front channel)', () => {
     assert.deepEqual([event?.rp, event?.outcome, event?.result, event?.reason], [spB.entityId, 'failure', 'refused', `${STATUS}Responder`]);
   });
 
+  test('an unsigned LogoutResponse (saml-profiles §4.4.4.2) does not confirm the sign-out: the asking SP gets PartialLogout', async () => {
+    // An SP that signs nothing (its metadata says so): its unsigned answer is read, but proves nothing.
+    const unsigning = await TestSp.create(app, { name: 'prop-unsigned', redirectSlo: true, signRequests: false });
+    const browser = spBrowser();
+    const profileA = await signedInAt(browser, spA);
+    await signedInAt(browser, unsigning);
+    const toB = await unsigning.receiveLogoutRequest(await browser.get(await spA.logoutUrl(profileA, 'a-state')));
+    const signed = new URL((await unsigning.logoutResponse(toB.profile, toB.relayState, { binding: 'redirect' })).url);
+    signed.searchParams.delete('Signature');
+    signed.searchParams.delete('SigAlg');
+    const final = await sendToIdp(browser, { url: signed.toString() });
+    const location = final.headers.get('location') ?? assert.fail(`${final.status} ${final.url}\n${final.body.slice(0, 600)}`);
+    assert.ok(location.startsWith(`${spA.sloUrl}?SAMLResponse=`), location);
+    assert.match(redirectMessageXml(location, 'SAMLResponse'), PARTIAL_LOGOUT);
+    const audit = (await propagationAudit()).filter((event) => event.rp === unsigning.entityId);
+    assert.equal(audit.at(-1)?.result, 'refused');
+    assert.ok(app.logs.some((line) => line.code === 'SAML_LOGOUT_RESPONSE_UNSIGNED' && line.sp === unsigning.entityId));
+  });
+
   test('a participant without an SLO endpoint cannot be asked: PartialLogout at once', async () => {
     const browser = spBrowser();
     const profileA = await signedInAt(browser, spA);

@@ -9,6 +9,7 @@ import type { SsoSession } from '../../src/session/sso-session.ts';
 import type { SigningKeyRecord } from '../../src/keys/signing-keys.ts';
 import { createSpRegistry } from '../../src/saml/sp-registry.ts';
 import { DEFAULT_SAML_ATTRIBUTES } from '../../src/rp/claims.ts';
+import type { AppError } from '../../src/core/errors.ts';
 
 const PASSWORD = 'Correct-horse-42';
 const PERSISTENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent';
@@ -128,6 +129,24 @@ describe('SAML SSO with a node-saml SP', () => {
     assert.equal(profile?.['urn:oid:0.9.2342.19200300.100.1.1'], 'alice');
     // node-saml verified the decrypted assertion's own signature; xmlsec1 checks it again on the decrypted XML.
     assert.ok((await xmlsecVerify(profile!.getAssertionXml!(), idpCert, { idAttributes: ['urn:oasis:names:tc:SAML:2.0:assertion:Assertion'] })).ok);
+  });
+
+  test('encryption uses the algorithms the SP lists (saml-metadata §2.4.1.1); one it could not decrypt is refused at registration', async () => {
+    const cbcOnly = await TestSp.create(app, { name: 'cbc-only', binding: 'post', encryption: true, encryptionMethods: ['http://www.w3.org/2001/04/xmlenc#aes128-cbc', 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p'] });
+    const fields = samlPostForm(await signIn(new TestBrowser(), cbcOnly)).fields;
+    const xml = Buffer.from(fields.SAMLResponse!, 'base64').toString('utf8');
+    assert.match(xml, /<xenc:EncryptionMethod Algorithm="http:\/\/www\.w3\.org\/2001\/04\/xmlenc#aes128-cbc"/);
+    assert.doesNotMatch(xml, /aes256-gcm/);
+    assert.equal((await cbcOnly.validate(fields.SAMLResponse!)).profile?.['urn:oid:0.9.2342.19200300.100.1.1'], 'alice', 'the SP decrypts what it said it can');
+
+    const registry = createSpRegistry(app.services.store, app.services.clock);
+    const rsa15Only = cbcOnly.metadataXml
+      .replace('https://cbc-only.sp.test/metadata', 'https://rsa15-only.sp.test/metadata')
+      .replace('http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p', 'http://www.w3.org/2001/04/xmlenc#rsa-1_5');
+    const before = (await registry.list()).length;
+    await assert.rejects(registry.add(rsa15Only), (error: AppError) => error.code === 'METADATA_INVALID' && /RSA 1\.5/.test(error.userMessage) && /--no-encrypt/.test(error.userMessage));
+    assert.equal((await registry.list()).length, before, 'nothing registered');
+    assert.ok((await registry.add(rsa15Only, { encrypt: false })).record, 'without encryption it registers');
   });
 
   test('persistent NameID: stable across sign-ins, different per SP, not the username', async () => {

@@ -118,6 +118,7 @@ describe('custom rules', () => {
 describe('requested authentication context', () => {
   const permit = policy({ then: { effect: 'permit' } });
   const mfa = policy({ then: { effect: 'require-mfa' } });
+  const PASSWORD_CLASS = 'urn:oasis:names:tc:SAML:2.0:ac:classes:Password';
   const req = (values: string[], comparison: RequestedAuthnContext['comparison'], essential?: boolean): RequestedAuthnContext => ({ values, comparison, essential });
   const table: Array<[string, Policy, Partial<DecisionFacts>, string, string?]> = [
     ['SAML exact PPT, password session', permit, { requested: req([ACR.password], 'exact') }, 'allow', ACR.password],
@@ -129,6 +130,11 @@ describe('requested authentication context', () => {
     ['SAML maximum PPT under an MFA policy is impossible', mfa, { requested: req([ACR.password], 'maximum') }, 'unmet'],
     ['SAML maximum MFA, password policy', permit, { requested: req([ACR.mfa], 'maximum') }, 'allow', ACR.password],
     ['SAML exact PPT under an MFA policy is impossible', mfa, { requested: req([ACR.password], 'exact') }, 'unmet'],
+    ['SAML minimum Password (clear-text password, weaker than every level): PPT meets it', permit, { requested: req([PASSWORD_CLASS], 'minimum') }, 'allow', ACR.password],
+    ['SAML better than Password: PPT is better', permit, { requested: req([PASSWORD_CLASS], 'better') }, 'allow', ACR.password],
+    ['SAML exact Password is never given', permit, { requested: req([PASSWORD_CLASS], 'exact') }, 'unmet'],
+    ['SAML maximum Password is never given', permit, { requested: req([PASSWORD_CLASS], 'maximum') }, 'unmet'],
+    ['SAML exact Password or MFA: only MFA is listed and given', permit, { requested: req([PASSWORD_CLASS, ACR.mfa], 'exact') }, 'step-up', ACR.mfa],
     ['SAML unknown class only', permit, { requested: req(['urn:example:smartcard'], 'exact') }, 'unmet'],
     ['SAML unknown plus known: the known one counts', permit, { requested: req(['urn:example:smartcard', ACR.mfa], 'exact') }, 'step-up', ACR.mfa],
     ['OIDC acr_values mfa steps up', permit, { protocol: 'oidc', requested: req([ACR.mfa], 'exact', false) }, 'step-up', ACR.mfa],

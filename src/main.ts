@@ -4,6 +4,9 @@ import { createApp } from './app.ts';
 import { createHttpServer } from './http/http-server.ts';
 import { mintBootstrapSecretIfNeeded } from './admin/bootstrap.ts';
 
+/** How long a stop (SIGTERM, SIGINT) waits for requests under way before cutting them off. */
+const SHUTDOWN_DRAIN_MS = 10_000;
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const services = await buildServices(config);
@@ -32,8 +35,19 @@ async function main(): Promise<void> {
 
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    server.close();
-    server.closeAllConnections();
+    // Requests under way are answered (a sign-in cut off mid-way looks like a failure to the user); idle connections close now.
+    await new Promise<void>((resolve) => {
+      const cutOff = setTimeout(() => {
+        logger.warn({ drainMs: SHUTDOWN_DRAIN_MS }, 'requests still under way at shutdown were cut off');
+        server.closeAllConnections();
+        resolve();
+      }, SHUTDOWN_DRAIN_MS);
+      server.close(() => {
+        clearTimeout(cutOff);
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
     services.adminLogouts.stop();
     services.directoryHealth?.stop();
     await services.directory.close();

@@ -38,7 +38,8 @@ export function parseConfig(input: unknown): Config {
 
 function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const server: Record<string, unknown> = {};
-  if (env.PORT !== undefined) server.port = Number(env.PORT);
+  // Only digits are a number: Number('') and Number(' ') are 0 (a random port, and an issuer URL ending in :0).
+  if (env.PORT !== undefined) server.port = /^\d+$/.test(env.PORT) ? Number(env.PORT) : env.PORT;
   if (env.HOST) server.host = env.HOST;
   if (env.PUBLIC_URL) server.publicUrl = env.PUBLIC_URL;
   const out: Record<string, unknown> = { server };

@@ -25,6 +25,20 @@ async function openPrivate(path: string, flags: 'a' | 'w'): Promise<FileHandle> 
 }
 
 /**
+ * Writes all of `text` or throws. write(2) may write only part of it and report the shorter length
+ * without an error (a full disk); the rest is tried again, and that try reports the error.
+ */
+async function writeAll(handle: FileHandle, text: string): Promise<number> {
+  const bytes = Buffer.from(text, 'utf8');
+  for (let offset = 0; offset < bytes.length; ) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    if (bytesWritten === 0) throw new Error(`wrote nothing of ${bytes.length - offset} bytes`);
+    offset += bytesWritten;
+  }
+  return bytes.length;
+}
+
+/**
  * `owner`: the one process that rewrites (compacts) the file. `guest`: another process that only
  * appends (the admin CLI). A rewrite swaps in a new file by rename; a guest's handle may still be
  * on the old one, and a line written there would be lost. So the owner swaps, and a guest checks it
@@ -47,6 +61,12 @@ export class AppendFile {
   #appendedDuringRewrite: string[] | undefined;
   /** The short moment a rewrite copies those appends and swaps the files: new appends wait. */
   #swapping = false;
+  /**
+   * A failed write may have left part of its lines at the end of the file. The next write starts
+   * with a newline, so its first line does not glue onto that fragment (a reader would then drop
+   * both: the torn line is refused by its length, and the glued one with it).
+   */
+  #mayEndTorn = false;
 
   constructor(path: string, role: AppendRole = 'owner') {
     this.path = path;
@@ -77,12 +97,14 @@ export class AppendFile {
       const batch = this.#pending;
       this.#pending = [];
       try {
-        const text = batch.map((item) => item.line + '\n').join('');
+        const text = (this.#mayEndTorn ? '\n' : '') + batch.map((item) => item.line + '\n').join('');
         if (this.#role === 'guest') await this.#swapLock.hold(() => this.#writeToCurrentFile(text));
-        else await this.#openHandle().write(text);
+        else await writeAll(this.#openHandle(), text);
+        this.#mayEndTorn = false;
         this.#appendedDuringRewrite?.push(text);
         for (const item of batch) item.done();
       } catch (error) {
+        this.#mayEndTorn = true;
         for (const item of batch) item.done(error);
       }
     }
@@ -101,7 +123,7 @@ export class AppendFile {
       await this.#handle!.close();
       this.#handle = await openPrivate(this.path, 'a');
     }
-    await this.#handle!.write(text);
+    await writeAll(this.#handle!, text);
   }
 
   /**
@@ -121,8 +143,7 @@ export class AppendFile {
       const out = await openPrivate(temporary, 'w');
       let bytes = 0;
       const write = async (text: string) => {
-        await out.write(text);
-        bytes += Buffer.byteLength(text);
+        bytes += await writeAll(out, text);
       };
       try {
         let batch = '';

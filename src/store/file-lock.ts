@@ -7,6 +7,12 @@ const WAIT_LIMIT_MS = 10_000;
 const UNWRITTEN_LIMIT_MS = 2_000;
 
 /**
+ * Marks every token this process writes. A lock file with this process's pid but another mark was
+ * left by an earlier process that had the same pid (a container's pid 1 killed with -9): dead.
+ */
+const THIS_PROCESS = randomId(9);
+
+/**
  * A short lock between processes on one machine: a lock file created exclusively (O_EXCL), holding
  * the holder's pid. Node has no flock(2); this is its portable equivalent. A holder that died while
  * holding it (kill -9) leaves the file behind: a waiter that finds its pid gone removes it.
@@ -28,7 +34,7 @@ export class FileLock {
   }
 
   async #acquire(): Promise<string> {
-    const token = `${process.pid} ${randomId(9)}`;
+    const token = `${process.pid} ${THIS_PROCESS}.${randomId(9)}`;
     const deadline = Date.now() + WAIT_LIMIT_MS;
     for (let attempt = 0; ; attempt += 1) {
       try {
@@ -56,6 +62,7 @@ export class FileLock {
     const holder = await readFile(this.path, 'utf8').catch(() => undefined);
     if (holder === undefined) return false; // released meanwhile: try again
     const pid = Number(holder.split(' ')[0]);
+    if (pid === process.pid) return !(holder.split(' ')[1] ?? '').startsWith(`${THIS_PROCESS}.`);
     if (!holder || !Number.isInteger(pid) || pid <= 0) {
       const created = await stat(this.path).then((info) => info.mtimeMs).catch(() => Date.now());
       return Date.now() - created > UNWRITTEN_LIMIT_MS;

@@ -1,4 +1,4 @@
-import { open as openFile, stat } from 'node:fs/promises';
+import { appendFile, open as openFile, stat } from 'node:fs/promises';
 import { randomId } from '../core/ids.ts';
 import { existsSync } from 'node:fs';
 import { AppendFile } from './append-file.ts';
@@ -39,8 +39,12 @@ interface ParsedLine {
   entry?: Entry;
 }
 
-/** undefined: a torn or foreign-format line, skipped (everything before it is intact). */
-function parseLine(raw: string): ParsedLine | undefined {
+/**
+ * undefined: a torn, damaged or foreign-format line, skipped (everything before it is intact).
+ * `validateValues`: parse the value too (at start: a value damaged in place would otherwise be found
+ * only when read, as a server error on every request that reads it).
+ */
+function parseLine(raw: string, validateValues = false): ParsedLine | undefined {
   try {
     if (raw.startsWith('{')) return parseFirstFormat(raw);
     // The value holds no raw tab, so a whole set line has exactly 7 fields and a delete line 6.
@@ -50,6 +54,7 @@ function parseLine(raw: string): ParsedLine | undefined {
     const base = { namespace: JSON.parse(namespace) as string, key: JSON.parse(key) as string };
     if (op === DELETE) return { set: false, ...base };
     if (json!.length !== Number(length)) return undefined;
+    if (validateValues) JSON.parse(json!);
     return { set: true, ...base, entry: { json: json!, expiresAt: expires ? Number(expires) : undefined, durable: true } };
   } catch {
     return undefined;
@@ -96,6 +101,8 @@ export class JournalKeyValue implements KeyValue {
   #readOffset = 0;
   #tailing = false;
   #sweeping = false;
+  /** Lines found damaged at open (not the torn last line a crash leaves): kept aside, never silently dropped. */
+  #rejected: string[] = [];
 
   constructor(path: string, clock: Clock, options: JournalOptions = { owner: true }) {
     this.#journal = new AppendFile(path, options.owner ? 'owner' : 'guest');
@@ -110,6 +117,8 @@ export class JournalKeyValue implements KeyValue {
       this.#readOffset = await this.#replayRange(0, size, 'start');
       tornTail = this.#readOffset < size;
     }
+    // Kept before the compaction below writes the journal without them, for whoever repairs the data.
+    if (this.#rejected.length > 0 && this.#options.owner) await appendFile(this.rejectedPath, this.#rejected.map((line) => `${line}\n`).join(''), { mode: 0o600 });
     await this.#journal.open();
     // A crash cut the last line short: end it, so our first line does not glue onto it (the owner's compaction drops it anyway).
     if (tornTail && !this.#options.owner) await this.#journal.append('');
@@ -182,8 +191,11 @@ export class JournalKeyValue implements KeyValue {
       if (!raw) continue;
       // Tailing reads back every line this process wrote too: skip those before parsing anything.
       if (foreignOnly && (raw.startsWith(ownSet) || raw.startsWith(ownDelete))) continue;
-      const line = parseLine(raw);
-      if (!line) continue;
+      const line = parseLine(raw, mode === 'start');
+      if (!line) {
+        if (mode === 'start') this.#rejected.push(raw);
+        continue;
+      }
       applied?.push(raw);
       const live = line.entry && !(line.entry.expiresAt !== undefined && line.entry.expiresAt <= now) ? line.entry : undefined;
       if (live) this.#map(line.namespace).set(line.key, live);
@@ -347,6 +359,15 @@ export class JournalKeyValue implements KeyValue {
 
   async count(namespace: string): Promise<number> {
     return (await this.entries(namespace)).length;
+  }
+
+  /** How many damaged lines open found (their text is in `rejectedPath`). */
+  get rejectedLines(): number {
+    return this.#rejected.length;
+  }
+
+  get rejectedPath(): string {
+    return `${this.#journal.path}.rejected`;
   }
 
   /** Namespaces held in memory (diagnostics: an emptied namespace must not stay behind). */

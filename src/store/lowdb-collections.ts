@@ -4,6 +4,7 @@ import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import type { Collection, CollectionOptions, CollectionWrite } from './store.ts';
 import { FileLock } from './file-lock.ts';
+import { DataDirectoryError } from './data-directory-error.ts';
 
 type Document = { version: number; collections: Record<string, Record<string, unknown>> };
 
@@ -64,11 +65,30 @@ export class LowdbCollections {
 
   async open(): Promise<void> {
     await this.#lock.hold(async () => {
-      await this.#db.read();
+      const empty = this.#db.data;
+      await this.#read();
       if (!existsSync(this.#path)) await this.#db.write();
+      // lowdb keeps its empty default when the file holds null: written back, it would replace every record.
+      else if (this.#db.data === empty) throw this.#unusable('it holds no data');
     });
     this.#mtimeMs = (await stat(this.#path)).mtimeMs;
     this.#checkedAt = Date.now();
+  }
+
+  /** Reads the file; one that is not Stepgate's document (cut short, emptied, edited by hand) stops here, named, and is never written over. */
+  async #read(): Promise<void> {
+    try {
+      await this.#db.read();
+    } catch (error) {
+      throw this.#unusable((error as Error).message);
+    }
+    const data = this.#db.data as unknown;
+    const isDocument = typeof data === 'object' && data !== null && typeof (data as Document).collections === 'object' && (data as Document).collections !== null;
+    if (!isDocument) throw this.#unusable('it is not a Stepgate data file');
+  }
+
+  #unusable(why: string): DataDirectoryError {
+    return new DataDirectoryError(`${this.#path} cannot be used: ${why}. Restore it from your backup (the journal and the audit log beside it are kept as they are).`);
   }
 
   /** `force`: look at the file now, not only once a second (a miss may be a record another process just wrote). */
@@ -77,7 +97,7 @@ export class LowdbCollections {
       this.#checkedAt = Date.now();
       const { mtimeMs } = await stat(this.#path);
       if (mtimeMs !== this.#mtimeMs) {
-        await this.#db.read();
+        await this.#read();
         this.#mtimeMs = mtimeMs;
         this.#generation += 1;
       }

@@ -1,13 +1,22 @@
 import { chmod, mkdir, stat } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../core/log.ts';
 import type { Collection, CollectionOptions, CollectionWrite, Store } from './store.ts';
 import { LowdbCollections } from './lowdb-collections.ts';
 import { JournalKeyValue } from './journal-kv.ts';
+import { DataDirectoryError } from './data-directory-error.ts';
 import { FileAuditLog } from './audit-file.ts';
 import { PRIVATE_FILE_MODE } from './append-file.ts';
 import type { Clock } from '../core/clock.ts';
+
+function nonEmpty(path: string): boolean {
+  try {
+    return statSync(path).size > 0;
+  } catch {
+    return false;
+  }
+}
 
 /** Only this user may list or enter the data directory. */
 const PRIVATE_DIR_MODE = 0o700;
@@ -32,9 +41,20 @@ export class LowdbStore implements Store {
     this.audit = new FileAuditLog(join(dataDir, 'audit.log'), clock);
   }
 
-  /** True when no data directory content exists yet (first start). */
+  /**
+   * True when no data directory content exists yet (first start). Throws when db.json is gone but the
+   * journal or the audit log show the directory was used: starting anew would make new signing keys
+   * and a new administrator over the old sessions, and lose every user and relying party without a word.
+   */
   static isFresh(dataDir: string): boolean {
-    return !existsSync(join(dataDir, 'db.json'));
+    if (existsSync(join(dataDir, 'db.json'))) return false;
+    const used = ['kv.journal', 'audit.log'].filter((name) => nonEmpty(join(dataDir, name)));
+    if (used.length > 0) {
+      throw new DataDirectoryError(
+        `${join(dataDir, 'db.json')} is missing, but ${used.join(' and ')} show this data directory has been used. Restore db.json from your backup; to start a new installation instead, move the directory away first.`,
+      );
+    }
+    return true;
   }
 
   async open(): Promise<this> {
@@ -45,6 +65,9 @@ export class LowdbStore implements Store {
     await this.#collections.open();
     await chmod(join(this.#dataDir, 'db.json'), PRIVATE_FILE_MODE); // created by an older version, or by hand
     await this.kv.open();
+    if (this.kv.rejectedLines > 0) {
+      this.#logger?.error({ event: 'store.journal.damaged', lines: this.kv.rejectedLines, keptIn: this.kv.rejectedPath }, 'the journal had damaged lines; their entries are missing (sessions, locks, replay markers): the lines are kept for inspection');
+    }
     await this.audit.open();
     return this;
   }

@@ -218,3 +218,31 @@ test('SIGHUP after log rotation: audit.log starts anew and the rotated file keep
   }
 });
 
+
+test('SIGTERM answers the request under way before the server stops', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-drain-'));
+  try {
+    const port = await freePort();
+    const { child } = await start(dataDir, port);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { request } = await import('node:http');
+    const body = 'secret=not-the-secret&username=operator';
+    // The body is sent in two parts: the request is under way when SIGTERM arrives.
+    const answer = new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/admin/bootstrap', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      setTimeout(() => {
+        child.kill('SIGTERM');
+        setTimeout(() => req.end(body.slice(10)), 300);
+      }, 100);
+    });
+    assert.equal(await answer, 403, 'the request got its answer (a CSRF refusal: it carries no token), not a cut connection');
+    assert.equal(await exited, 0, 'and then the server stopped');
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});

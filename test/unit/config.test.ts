@@ -27,6 +27,10 @@ describe('configuration', () => {
     assert.equal(config.server.publicUrl, 'https://idp.example.org');
   });
 
+  test('an empty or blank PORT is refused, naming the key (it is not port 0)', () => {
+    for (const PORT of ['', ' ', '80a']) assert.throws(() => loadConfig({ PORT }), (error: Error) => error instanceof ConfigError && /server\.port/.test(error.message), JSON.stringify(PORT));
+  });
+
   test('every problem is reported at once, each naming its key', () => {
     try {
       parseConfig({ server: { port: 'eighty', trustedProxies: ['10.0.0.0'] }, directory: { kind: 'ldap', urls: ['http://dc1'] }, session: { idleTimeoutMinutes: -1 } });

@@ -464,6 +464,16 @@ describe('file lock', () => {
       assert.ok(ran);
     }));
 
+  test("a lock left by an earlier process with this process's pid (a container's pid 1 after a kill -9) is taken over at once", () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, 'x.lock'), `${process.pid} left-by-an-earlier-life`);
+      const started = Date.now();
+      let ran = false;
+      await new FileLock(join(dir, 'x.lock')).hold(async () => void (ran = true));
+      assert.ok(ran);
+      assert.ok(Date.now() - started < 2_000, 'not after the 10 s wait for a live holder');
+    }));
+
   test('a lock file whose holder died before writing its pid is taken over after a while, not at once', () =>
     withDir(async (dir) => {
       const path = join(dir, 'x.lock');
@@ -578,5 +588,98 @@ describe('lowdb store', () => {
       const { events } = await store.audit.query({ limit: 10 });
       assert.deepEqual(events.map((event) => event.username), ['a', 'b']);
       await store.close();
+    }));
+});
+
+describe('a full disk', () => {
+  test('a write cut short is an error, not an acknowledged write; the next line after space returns is kept whole', () =>
+    withDir(async (dir) => {
+      const { open } = await import('node:fs/promises');
+      const probe = await open(join(dir, 'probe'), 'w');
+      const fileHandle = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> };
+      await probe.close();
+      const path = join(dir, 'kv.journal');
+      const kv = new JournalKeyValue(path, fakeClock());
+      await kv.open();
+      await kv.set('sessions', 'before', { user: 'alice' });
+
+      // As write(2) behaves when the disk fills: part of the bytes and a shorter count, then ENOSPC.
+      const original = fileHandle.write;
+      let calls = 0;
+      fileHandle.write = async function (this: unknown, buffer: unknown, offset: unknown, length: unknown) {
+        calls += 1;
+        if (calls === 1) {
+          const bytes = Buffer.isBuffer(buffer) ? buffer.subarray(offset as number, (offset as number) + (length as number)) : Buffer.from(buffer as string);
+          return original.call(this, bytes, 0, Math.floor(bytes.length / 2));
+        }
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      };
+      try {
+        await assert.rejects(kv.set('sessions', 'during', { user: 'bob', padding: 'x'.repeat(200) }), /ENOSPC/);
+      } finally {
+        fileHandle.write = original;
+      }
+      await kv.set('sessions', 'after', { user: 'carol' });
+      await kv.close();
+
+      const reopened = new JournalKeyValue(path, fakeClock());
+      await reopened.open();
+      assert.deepEqual(await reopened.get('sessions', 'before'), { user: 'alice' });
+      assert.deepEqual(await reopened.get('sessions', 'after'), { user: 'carol' }, 'the line after the torn one is not glued onto it');
+      assert.equal(await reopened.get('sessions', 'during'), undefined, 'the failed write was never acknowledged');
+      await reopened.close();
+    }));
+});
+
+describe('a data directory that lost or broke db.json', () => {
+  test('db.json gone while the journal and audit log remain: refused, never taken for a first start', () =>
+    withDir(async (dir) => {
+      const store = await new LowdbStore(dir, fakeClock()).open();
+      await localUsers(store).put({ id: 'u1', username: 'alice' } as unknown as LocalUserRecord);
+      await store.kv.set('sso-session', 's1', { user: 'alice' });
+      await store.close();
+      await rm(join(dir, 'db.json'));
+      assert.throws(() => LowdbStore.isFresh(dir), (error: Error) => error.name === 'Error' && /db\.json is missing, but kv\.journal/.test(error.message) && /Restore db\.json/.test(error.message));
+      assert.equal(LowdbStore.isFresh(await mkdtemp(join(tmpdir(), 'stepgate-empty-'))), true, 'an empty directory is a first start');
+    }));
+
+  for (const [label, content] of [
+    ['null', 'null'],
+    ['an empty object', '{}'],
+    ['cut short', '{"version":1,"collections":{"local-users":{"u1":{"id":"u1","usern'],
+    ['empty', ''],
+  ] as const) {
+    test(`db.json ${label}: refused with its path, and left as it was`, () =>
+      withDir(async (dir) => {
+        await writeFile(join(dir, 'db.json'), content);
+        await assert.rejects(new LowdbStore(dir, fakeClock()).open(), (error: Error) => error.message.includes(join(dir, 'db.json')) && /cannot be used/.test(error.message));
+        assert.equal(await readFile(join(dir, 'db.json'), 'utf8'), content, 'not written over');
+      }));
+  }
+});
+
+describe('damaged journal lines', () => {
+  test('are counted and kept aside at open, never read as values and never silently deleted', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'kv.journal');
+      const kv = new JournalKeyValue(path, fakeClock());
+      await kv.open();
+      await kv.set('mfa-totp-state', 'alice', { failures: 1 });
+      await kv.set('mfa-totp-state', 'bob', { failures: 2 });
+      await kv.set('mfa-totp-state', 'carol', { failures: 3 });
+      await kv.close();
+      const lines = (await readFile(path, 'utf8')).split('\n');
+      const damagedInPlace = lines[1]!.replace('{"failures"', '["failures"');
+      await writeFile(path, [lines[0], damagedInPlace, 'GARBAGE LINE!!', lines[2], ''].join('\n'));
+
+      const reopened = new JournalKeyValue(path, fakeClock());
+      await reopened.open();
+      assert.equal(reopened.rejectedLines, 2);
+      assert.deepEqual(await reopened.get('mfa-totp-state', 'alice'), { failures: 1 });
+      assert.equal(await reopened.get('mfa-totp-state', 'bob'), undefined, 'a value damaged in place is not served (it would fail every read)');
+      assert.deepEqual(await reopened.get('mfa-totp-state', 'carol'), { failures: 3 });
+      assert.deepEqual((await readFile(reopened.rejectedPath, 'utf8')).split('\n').filter(Boolean), [damagedInPlace, 'GARBAGE LINE!!']);
+      assert.equal(((await stat(reopened.rejectedPath)).mode & 0o777).toString(8), '600');
+      await reopened.close();
     }));
 });

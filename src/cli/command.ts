@@ -5,13 +5,16 @@ import type { SecretBox } from '../core/secret-box.ts';
 import type { Clock } from '../core/clock.ts';
 
 export interface ParsedArgs {
-  /** Words after the command name. */
+  /** Words after the command name that are not options. */
   positional: string[];
-  /** --name value, --flag (true). A repeated option keeps its last value here... */
-  options: Record<string, string | boolean>;
-  /** ...and every value here, in order. */
-  repeated: Record<string, string[]>;
+  /** A string option's value; true for a flag given. */
+  options: Record<string, string | true>;
+  /** Every value of a list option, in order (--group a --group b). */
+  lists: Record<string, string[]>;
 }
+
+/** A flag takes no value (--force); a string option takes one (--out FILE); a list option may be repeated, each value kept. */
+export type OptionKind = 'flag' | 'string' | 'list';
 
 /** What a command gets: the validated config and, opened on first use, the store and secret box. */
 export interface CliContext {
@@ -29,34 +32,27 @@ export interface CliCommand {
   summary: string;
   /** Full help text shown by --help (usage line, options, examples). */
   help: string;
+  /** Every option the command knows, by name without the dashes: any other is a usage error. */
+  options: Readonly<Record<string, OptionKind>>;
+  /** The positional arguments as the usage line names them; "[name]" is optional. More words are a usage error. */
+  arguments: readonly string[];
   /** Returns the process exit code: 0 ok, 1 refused/failed, 2 usage error. */
   run(args: ParsedArgs, context: CliContext): Promise<number>;
 }
 
-export function parseArgs(words: string[]): ParsedArgs {
-  const positional: string[] = [];
-  const options: Record<string, string | boolean> = {};
-  const repeated: Record<string, string[]> = {};
-  for (let index = 0; index < words.length; index++) {
-    const word = words[index]!;
-    if (word.startsWith('--')) {
-      const [name, inline] = word.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-      const value = inline ?? (words[index + 1] !== undefined && !words[index + 1]!.startsWith('--') ? words[++index]! : true);
-      options[name] = value;
-      if (typeof value === 'string') (repeated[name] ??= []).push(value);
-    } else positional.push(word);
-  }
-  return { positional, options, repeated };
-}
-
 /** Every value of a list option, whether repeated (--x a --x b) or space-separated (--x "a b"). */
 export function listOption(args: ParsedArgs, name: string): string[] {
-  return (args.repeated[name] ?? []).flatMap((value) => value.split(/\s+/)).filter(Boolean);
+  return (args.lists[name] ?? []).flatMap((value) => value.split(/\s+/)).filter(Boolean);
 }
 
 export function stringOption(args: ParsedArgs, name: string): string | undefined {
   const value = args.options[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** Whether any option at all was given (a command that changes only what is asked needs one). */
+export function anyOptionGiven(args: ParsedArgs): boolean {
+  return Object.keys(args.options).length > 0 || Object.keys(args.lists).length > 0;
 }
 
 /**
@@ -79,12 +75,4 @@ export class UsageError extends Error {
     super(message);
     this.name = 'UsageError';
   }
-}
-
-/** Only the options a command knows, and flags without values: a value after a flag would otherwise be swallowed silently. */
-export function checkOptions(args: ParsedArgs, values: string[], flags: string[]): void {
-  if (args.positional.length) throw new UsageError(`unexpected argument ${args.positional[0]}`);
-  const unknown = Object.keys(args.options).filter((name) => !values.includes(name) && !flags.includes(name));
-  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
-  for (const flag of flags) if (typeof args.options[flag] === 'string') throw new UsageError(`--${flag} takes no value`);
 }

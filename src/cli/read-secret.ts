@@ -1,7 +1,17 @@
 import { readFileSync } from 'node:fs';
-import type { ParsedArgs } from './command.ts';
+import { isatty } from 'node:tty';
+import type { OptionKind, ParsedArgs } from './command.ts';
 import { pathOption, UsageError } from './command.ts';
 import { MIN_PASSWORD_LENGTH } from '../core/password-envelope.ts';
+
+/** The options of a command that reads a password. --password is declared only to be refused with a pointer to the others. */
+export const PASSWORD_OPTIONS = { 'password-file': 'string', 'password-stdin': 'flag', password: 'string' } as const satisfies Record<string, OptionKind>;
+
+/** Fewer different characters than this makes an export password trivially guessable, whatever its length ("aaaaaaaaaaaa"). */
+export const MIN_DISTINCT_PASSWORD_CHARACTERS = 6;
+
+/** A password never ends with a line break: an editor's final newline (or two, or CRLF) is not part of it. */
+const withoutLineEnd = (text: string) => text.replace(/[\r\n]+$/, '');
 
 /**
  * Secrets never travel as command-line arguments (they would show in `ps` and shell history):
@@ -9,17 +19,31 @@ import { MIN_PASSWORD_LENGTH } from '../core/password-envelope.ts';
  */
 export function readSecretOption(args: ParsedArgs, name = 'password'): string | undefined {
   const file = pathOption(args, `${name}-file`);
-  if (file) return readTextFile(file, `--${name}-file`).replace(/\r?\n$/, '');
-  if (args.options[`${name}-stdin`] === true) return readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+  if (file) return withoutLineEnd(readTextFile(file, `--${name}-file`));
+  if (args.options[`${name}-stdin`] === true) {
+    // A terminal would echo the password as it is typed, on screen and in any recording of the session.
+    if (isatty(0)) throw new UsageError(`--${name}-stdin reads a pipe (printf '%s' "$PW" | ...), not a terminal, which would show the password as it is typed; or use --${name}-file FILE`);
+    return withoutLineEnd(readFileSync(0, 'utf8'));
+  }
   if (args.options[name] !== undefined) throw new UsageError(`--${name} is not accepted on the command line; use --${name}-file FILE or --${name}-stdin`);
   return undefined;
 }
 
-/** The password of an encrypted export file (mfa export, config export) and of its import: required, and long enough. */
+/** The password of an encrypted export file, to import it (mfa import, config import): required, and long enough. */
 export function readExportPassword(args: ParsedArgs): string {
   const value = readSecretOption(args);
   if (value === undefined) throw new UsageError('--password-file FILE (or --password-stdin) is required');
   if (value.length < MIN_PASSWORD_LENGTH) throw new UsageError(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+  return value;
+}
+
+/**
+ * The password to encrypt a new export with (mfa export, config export): also varied enough. Only
+ * new files: a file made before this rule must still open.
+ */
+export function readNewExportPassword(args: ParsedArgs): string {
+  const value = readExportPassword(args);
+  if (new Set(value).size < MIN_DISTINCT_PASSWORD_CHARACTERS) throw new UsageError(`the password is too easy to guess: use at least ${MIN_DISTINCT_PASSWORD_CHARACTERS} different characters`);
   return value;
 }
 

@@ -1,5 +1,6 @@
 import type { CliCommand, CliContext } from './command.ts';
-import { parseArgs, UsageError } from './command.ts';
+import { UsageError } from './command.ts';
+import { END_OF_OPTIONS, parseArgs } from './parse-args.ts';
 
 /** Finds the command by its longest matching name and runs it; prints help for --help or unknown input. */
 export async function runCli(commands: CliCommand[], words: string[], context: Omit<CliContext, 'config'> & { config: () => CliContext['config'] }): Promise<number> {
@@ -8,7 +9,8 @@ export async function runCli(commands: CliCommand[], words: string[], context: O
     const parts = candidate.name.split(' ');
     return parts.every((part, index) => words[index] === part);
   });
-  const wantsHelp = words.includes('--help') || words.includes('-h');
+  const beforeEnd = words.includes(END_OF_OPTIONS) ? words.slice(0, words.indexOf(END_OF_OPTIONS)) : words;
+  const wantsHelp = beforeEnd.includes('--help') || beforeEnd.includes('-h');
   if (!command) {
     if (words.length && !wantsHelp && words[0] !== 'help') context.err(`Unknown command: ${words.join(' ')}\n`);
     const prefix = words.filter((word) => !word.startsWith('-') && word !== 'help');
@@ -21,8 +23,8 @@ export async function runCli(commands: CliCommand[], words: string[], context: O
     context.out(command.help.trim());
     return 0;
   }
-  const args = parseArgs(words.slice(command.name.split(' ').length));
   try {
+    const args = parseArgs(words.slice(command.name.split(' ').length), command);
     return await command.run(args, { ...context, config: context.config() });
   } catch (error) {
     if (error instanceof UsageError) {

@@ -36,8 +36,9 @@ export class SessionAdmin {
     return oidcClientsOf(this.#kv, this.#context.clock, this.#sessions, session.id);
   }
 
+  /** 12 characters (72 bits) of the MAC; leading "-" skipped, or the command line would read the handle as an option. */
   handle(session: SsoSession): string {
-    return this.#context.box().mac('session-handle', session.id).slice(0, 12);
+    return this.#context.box().mac('session-handle', session.id).replace(/^-+/, '').slice(0, 12);
   }
 
   /** Live sessions, oldest sign-in first; `user` matches a username (any case) or a user id. */

@@ -2,12 +2,27 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+/** A file the CLI was asked to write and did not: the admin's answer (exit 1), with the full path. */
+export class FileWriteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FileWriteError';
+  }
+}
+
 /** Refused to overwrite a file the admin did not ask to overwrite. */
-export class FileExistsError extends Error {
+export class FileExistsError extends FileWriteError {
   constructor(path: string) {
     super(`${path} exists; give --force to overwrite it`);
     this.name = 'FileExistsError';
   }
+}
+
+/** The system's reason (a missing folder, no permission), as one line naming the file rather than a stack. */
+function cannotWrite(path: string, error: unknown): FileWriteError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const reasons: Record<string, string> = { ENOENT: 'its folder does not exist', EACCES: 'permission denied', EISDIR: 'it is a folder', ENOTDIR: 'a part of its path is not a folder', EROFS: 'read-only file system', ENOSPC: 'no space left on the device' };
+  return new FileWriteError(`cannot write ${path}: ${(code && reasons[code]) ?? (error as Error).message}`);
 }
 
 /**
@@ -21,7 +36,7 @@ export function writePrivateFile(path: string, text: string, options: { overwrit
       writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new FileExistsError(path);
-      throw error;
+      throw cannotWrite(path, error);
     }
     return;
   }
@@ -31,6 +46,6 @@ export function writePrivateFile(path: string, text: string, options: { overwrit
     renameSync(temporary, path);
   } catch (error) {
     rmSync(temporary, { force: true });
-    throw error;
+    throw cannotWrite(path, error);
   }
 }

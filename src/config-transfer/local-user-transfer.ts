@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { LOCAL_USERS_COLLECTION, localUsers, signInNames, type LocalUserRecord } from '../directory/local-users.ts';
-import { emailProblem, nameProblem, usernameProblem } from '../directory/local-user-admin.ts';
+import { LOCAL_USERS_COLLECTION, localUsers, type LocalUserRecord } from '../directory/local-users.ts';
+import { emailProblem, nameProblem, sharedSignInNames, usernameProblem } from '../directory/local-user-admin.ts';
 import { isPasswordHash } from '../directory/password-hash.ts';
 import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
 
@@ -41,15 +41,9 @@ export function localUserTransfer(context: TransferContext): RecordTransfer<Loca
 
 /**
  * Sign-in names (usernames and emails, in any case) that would lead to two users once the import is
- * stored: sign-in would pick one of them silently. `after` is every user here with the imported ones
- * in place; only clashes that involve an imported user are reported.
+ * stored (the rule user add and user update follow too). `after` is every user here with the
+ * imported ones in place; only clashes that involve an imported user are reported.
  */
 export function signInNameClashes(after: readonly LocalUserRecord[], importedIds: ReadonlySet<string>): string[] {
-  const owners = new Map<string, LocalUserRecord[]>();
-  for (const user of after) {
-    for (const name of new Set(signInNames(user).filter((key) => key !== undefined))) owners.set(name, [...(owners.get(name) ?? []), user]);
-  }
-  return [...owners.entries()]
-    .filter(([, sharing]) => sharing.length > 1 && sharing.some((user) => importedIds.has(user.id)))
-    .map(([name, sharing]) => `local users: "${name}" would be the username or email of ${sharing.map((user) => `${user.username} (id ${user.id})`).join(' and ')}; rename or remove one first`);
+  return sharedSignInNames(after, importedIds).map(({ name, users }) => `local users: "${name}" would be the username or email of ${users.map((user) => `${user.username} (id ${user.id})`).join(' and ')}; rename or remove one first`);
 }

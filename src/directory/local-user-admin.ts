@@ -3,7 +3,7 @@ import type { Store } from '../store/store.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../config/schema.ts';
 import { LocalDirectory } from './local-directory.ts';
-import { findLocalUserByName, localUsers, type LocalUserRecord } from './local-users.ts';
+import { findLocalUserByName, localUsers, signInNames, type LocalUserRecord } from './local-users.ts';
 
 export interface UserChanges {
   name?: string;
@@ -34,12 +34,36 @@ export function nameProblem(name: string): string | undefined {
   return /\p{Cc}/u.test(name) ? `the name must not contain control characters: ${JSON.stringify(name)}` : undefined;
 }
 
+/** A sign-in name (username or email, lowercased) that several users would have. */
+export interface SharedSignInName {
+  name: string;
+  users: LocalUserRecord[];
+}
+
+/**
+ * Sign-in names (usernames and emails, in any case) that two of `users` would share: sign-in would
+ * pick one of them silently, and their SAML email NameIDs would look alike. Only names shared by a
+ * user in `involving` are reported. The one rule of user add / user update and of config import.
+ */
+export function sharedSignInNames(users: readonly LocalUserRecord[], involving: ReadonlySet<string>): SharedSignInName[] {
+  const owners = new Map<string, LocalUserRecord[]>();
+  for (const user of users) {
+    for (const name of new Set(signInNames(user).filter((key) => key !== undefined))) owners.set(name, [...(owners.get(name) ?? []), user]);
+  }
+  return [...owners.entries()].filter(([, sharing]) => sharing.length > 1 && sharing.some((user) => involving.has(user.id))).map(([name, sharing]) => ({ name, users: sharing }));
+}
+
 /** A change the local directory refuses (a name taken, a password the rules refuse): the admin's answer, not a failure. */
 export class UserChangeRefused extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'UserChangeRefused';
   }
+}
+
+export interface NewPassword {
+  password: string;
+  mustChange: boolean;
 }
 
 /** Admin operations on the local directory, shared by the CLI and (later) the admin console. */
@@ -59,18 +83,13 @@ export class LocalUserAdmin {
    * Everything is checked before the one write, the password against the rules included: a refused
    * add leaves no user behind, so the same command can simply be run again.
    */
-  async add(username: string, changes: UserChanges, password?: { password: string; mustChange: boolean }): Promise<LocalUserRecord> {
+  async add(username: string, changes: UserChanges, password?: NewPassword): Promise<LocalUserRecord> {
     const problem = usernameProblem(username);
     if (problem) throw new UserChangeRefused(problem);
     if (await findLocalUserByName(localUsers(this.#store), username)) throw new UserChangeRefused(`user ${username} already exists`);
     const record = this.#changed(this.#newRecord(username), changes);
-    if (!password) {
-      await localUsers(this.#store).put(record);
-      return record;
-    }
-    const outcome = await this.#directory.setPassword(record, password.password, { mustChange: password.mustChange });
-    if (!outcome.ok) throw new UserChangeRefused(`Password refused: ${outcome.message}`);
-    return this.get(username);
+    await this.#refuseSharedSignInNames(record);
+    return this.#write(record, password);
   }
 
   #newRecord(username: string): LocalUserRecord {
@@ -87,8 +106,12 @@ export class LocalUserAdmin {
     };
   }
 
-  async update(username: string, changes: UserChanges): Promise<LocalUserRecord> {
-    return this.#apply(await this.get(username), changes);
+  /** Checked as add checks, the password included, before the one write: a refused update changes nothing. */
+  async update(username: string, changes: UserChanges, password?: NewPassword): Promise<LocalUserRecord> {
+    const record = this.#changed(await this.get(username), changes);
+    // Only a new email can make a name shared; an older clash stays editable.
+    if (changes.email !== undefined) await this.#refuseSharedSignInNames(record);
+    return this.#write(record, password);
   }
 
   async get(username: string): Promise<LocalUserRecord> {
@@ -111,10 +134,23 @@ export class LocalUserAdmin {
     return outcome.ok ? undefined : outcome.message;
   }
 
-  async #apply(record: LocalUserRecord, changes: UserChanges): Promise<LocalUserRecord> {
-    const updated = this.#changed(record, changes);
-    await localUsers(this.#store).put(updated);
-    return updated;
+  async #write(record: LocalUserRecord, password: NewPassword | undefined): Promise<LocalUserRecord> {
+    if (!password) {
+      await localUsers(this.#store).put(record);
+      return record;
+    }
+    // setPassword checks the rules and then writes the record with the new hash, or writes nothing.
+    const outcome = await this.#directory.setPassword(record, password.password, { mustChange: password.mustChange });
+    if (!outcome.ok) throw new UserChangeRefused(`Password refused: ${outcome.message}`);
+    return this.get(record.username);
+  }
+
+  async #refuseSharedSignInNames(record: LocalUserRecord): Promise<void> {
+    const others = (await localUsers(this.#store).list()).filter((user) => user.id !== record.id);
+    const shared = sharedSignInNames([...others, record], new Set([record.id]));
+    if (shared.length === 0) return;
+    const owners = (names: SharedSignInName) => names.users.filter((user) => user.id !== record.id).map((user) => user.username).join(' and ');
+    throw new UserChangeRefused(shared.map((names) => `"${names.name}" is already the username or email of ${owners(names)} (sign-in names are compared in any case)`).join('; '));
   }
 
   #changed(record: LocalUserRecord, changes: UserChanges): LocalUserRecord {

@@ -94,6 +94,27 @@ describe('policy explain agrees with the browser', () => {
     assert.equal(both.out, '');
   });
 
+  test('invalid input is a usage error that names the option, not an answer for something else', async () => {
+    const base = ['policy', 'explain', '--user', 'outsider', '--policy', 'permit-everyone'];
+    for (const [extra, message] of [
+      [['--ip', '999.1.1.1'], /^--ip takes an IP address/],
+      [['--mfa-age', '-3'], /^--mfa-age takes a number of seconds/],
+      [['--acr', 'mfa', '--comparison', 'foo'], /^--comparison takes exact, minimum, better or maximum/],
+      [['--comparison', 'minimum'], /^--comparison and --essential need --acr/],
+      [['--protocol', 'foo'], /^--protocol takes saml or oidc/],
+      [['--acr', 'bogus'], /^--acr takes password, mfa or ACR URIs, not "bogus"/],
+    ] as const) {
+      const result = await cli(...base, ...extra);
+      assert.equal(result.code, 2, extra.join(' '));
+      assert.match(result.err, message, extra.join(' '));
+      assert.equal(result.out, '', extra.join(' '));
+    }
+    const nope = await cli('policy', 'explain', '--user', 'outsider', '--policy', 'nope');
+    assert.equal(nope.code, 2);
+    assert.match(nope.err, /^--policy: no policy named "nope"/);
+    assert.equal((await cli(...base, '--acr', 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport,mfa', '--comparison', 'minimum', '--ip', '2001:db8::1', '--mfa-age', '0', '--protocol', 'saml')).code, 0);
+  });
+
   test('explain and policy set know only the second factors this installation has', async () => {
     const explained = await cli('policy', 'explain', '--user', 'outsider', '--policy', 'permit-everyone-require-mfa');
     assert.equal(explained.code, 0, explained.err);

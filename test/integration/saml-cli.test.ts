@@ -184,7 +184,7 @@ describe('sp CLI commands', () => {
     assert.equal(list.code, 0);
     assert.match(list.out, /https:\/\/wiki\.example\.org\/saml\/metadata  "Wiki"  nameid=email  certificates until 2046-01-01/);
     const show = await cli('sp', 'show', WIKI);
-    assert.match(show.out, /encrypted:  yes \(AES-256-GCM, RSA-OAEP\)[\s\S]*policy:     permit-everyone-require-mfa/);
+    assert.match(show.out, /encrypted:  yes \(aes256-gcm, rsa-oaep-mgf1p\)[\s\S]*policy:     permit-everyone-require-mfa/);
     assert.equal((await cli('sp', 'show', 'https://nobody.example/sp')).code, 1);
     assert.equal((await cli('sp', 'remove', WIKI)).code, 0);
     assert.equal((await cli('sp', 'remove', WIKI)).code, 1);
@@ -244,7 +244,7 @@ describe('sp CLI commands', () => {
         ['sp', 'set'],
         ['sp', 'set', DEMO],
         ['sp', 'set', DEMO, LEGACY, '--encrypt'],
-        ['sp', 'set', '--no-encrypt', DEMO],
+        ['sp', 'set', DEMO, '--no-encrypt', 'yes'],
         ['sp', 'set', DEMO, '--sign', 'everything'],
         ['sp', 'set', DEMO, '--nameid', 'x509'],
         ['sp', 'set', DEMO, '--encrypt', '--no-encrypt'],

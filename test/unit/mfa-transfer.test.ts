@@ -30,6 +30,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+const everyone = async () => true;
+
 test('export and import move registrations between installations, encrypted with a password', async () => {
   const source = await installation('a');
   await source.put('id-1', 'alice', 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', { digits: 6, periodSeconds: 30, algorithm: 'sha1' }, 1);
@@ -41,21 +43,32 @@ test('export and import move registrations between installations, encrypted with
 
   const target = await installation('b');
   await target.put('id-2', 'bob', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', { digits: 6, periodSeconds: 30, algorithm: 'sha1' }, 3);
-  assert.deepEqual(await importTotp(target, text, PASSWORD, { replace: false }), { imported: 1, skipped: ['bob'] });
+  assert.deepEqual(await importTotp(target, text, PASSWORD, { replace: false, userExists: everyone }), { imported: 1, skipped: ['bob'], unknownUsers: [] });
   assert.equal(target.secretOf((await target.get('id-1'))!), 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
   assert.equal(target.secretOf((await target.get('id-2'))!), 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'kept without --replace');
-  assert.deepEqual(await importTotp(target, text, PASSWORD, { replace: true }), { imported: 2, skipped: [] });
+  assert.deepEqual(await importTotp(target, text, PASSWORD, { replace: true, userExists: everyone }), { imported: 2, skipped: [], unknownUsers: [] });
   assert.deepEqual({ ...(await target.get('id-2'))!, sealedSecret: '' }, { id: 'id-2', username: 'bob', sealedSecret: '', digits: 8, periodSeconds: 60, algorithm: 'sha256', createdAt: 2 });
+});
+
+test('registrations of users this installation does not have are named and not imported', async () => {
+  const source = await installation('d');
+  await source.put('id-1', 'alice', 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', { digits: 6, periodSeconds: 30, algorithm: 'sha1' }, 1);
+  await source.put('id-gone', 'ghost', 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU', { digits: 6, periodSeconds: 30, algorithm: 'sha1' }, 2);
+  const { text } = await exportTotp(source, PASSWORD);
+  const target = await installation('e');
+  const outcome = await importTotp(target, text, PASSWORD, { replace: false, userExists: async (id) => id === 'id-1' });
+  assert.deepEqual(outcome, { imported: 1, skipped: [], unknownUsers: ['ghost (id id-gone)'] });
+  assert.equal(await target.get('id-gone'), undefined);
 });
 
 test('wrong password, altered file, short password and foreign files are refused', async () => {
   const source = await installation('c');
   await source.put('id-1', 'alice', 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', { digits: 6, periodSeconds: 30, algorithm: 'sha1' }, 1);
   const { text } = await exportTotp(source, PASSWORD);
-  await assert.rejects(importTotp(source, text, 'another long password', { replace: true }), /password is wrong or the file was altered/);
+  await assert.rejects(importTotp(source, text, 'another long password', { replace: true, userExists: everyone }), /password is wrong or the file was altered/);
   const altered = JSON.parse(text);
   altered.data = Buffer.from(Buffer.from(altered.data, 'base64').map((byte, i) => (i === 3 ? byte ^ 1 : byte))).toString('base64');
-  await assert.rejects(importTotp(source, JSON.stringify(altered), PASSWORD, { replace: true }), /password is wrong or the file was altered/);
+  await assert.rejects(importTotp(source, JSON.stringify(altered), PASSWORD, { replace: true, userExists: everyone }), /password is wrong or the file was altered/);
   await assert.rejects(exportTotp(source, 'short'), /at least 12 characters/);
-  await assert.rejects(importTotp(source, '{"format":"other"}', PASSWORD, { replace: true }), /not a Stepgate TOTP export/);
+  await assert.rejects(importTotp(source, '{"format":"other"}', PASSWORD, { replace: true, userExists: everyone }), /not a Stepgate TOTP export/);
 });

@@ -1,11 +1,10 @@
 import type { CliCommand, ParsedArgs } from '../command.ts';
-import { checkOptions, listOption, stringOption, UsageError } from '../command.ts';
+import { listOption, stringOption, UsageError } from '../command.ts';
 import { parseTimeOption } from '../time-option.ts';
 import { parseIpOrCidr } from '../../policy/networks.ts';
 import type { AuditEvent, AuditQuery, StoredAuditEvent } from '../../store/store.ts';
 
-const VALUE_OPTIONS = ['type', 'user', 'rp', 'outcome', 'ip', 'since', 'until', 'limit'];
-const FLAGS = ['json'];
+const OPTIONS = { type: 'list', user: 'string', rp: 'string', outcome: 'string', ip: 'string', since: 'string', until: 'string', limit: 'string', json: 'flag' } as const;
 const OUTCOMES: ReadonlyArray<AuditEvent['outcome']> = ['success', 'failure', 'info'];
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 100_000;
@@ -60,8 +59,8 @@ function isOutcome(text: string): text is AuditEvent['outcome'] {
 
 /** Every option checked before the log is read: a mistyped filter must not look like "nothing happened". */
 function auditQuery(args: ParsedArgs, now: number): AuditQuery {
-  checkOptions(args, VALUE_OPTIONS, FLAGS);
-  for (const name of VALUE_OPTIONS) if (args.options[name] === true || args.options[name] === '') throw new UsageError(`--${name} needs a value`);
+  const empty = [...Object.entries(args.options), ...Object.entries(args.lists).flatMap(([name, values]) => values.map((value) => [name, value] as const))].find(([, value]) => value === '');
+  if (empty) throw new UsageError(`--${empty[0]} needs a value`);
   const outcome = stringOption(args, 'outcome');
   if (outcome !== undefined && !isOutcome(outcome)) throw new UsageError(`--outcome is one of ${OUTCOMES.join(', ')}, not "${outcome}"`);
   const ip = stringOption(args, 'ip');
@@ -105,6 +104,8 @@ export const auditCommands: CliCommand[] = [
     name: 'audit',
     summary: 'read the audit log: sign-ins, logouts, MFA and admin changes, filtered by user, type, time ...',
     help: HELP,
+    options: OPTIONS,
+    arguments: [],
     async run(args, context) {
       const query = auditQuery(args, context.clock.now());
       const { events, skipped } = await (await context.store()).audit.query(query);

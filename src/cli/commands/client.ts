@@ -1,5 +1,6 @@
 import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
-import { listOption, stringOption, UsageError } from '../command.ts';
+import { anyOptionGiven, listOption, stringOption, UsageError } from '../command.ts';
+import { displayNameOption } from '../display-name.ts';
 import { clientRegistry, ID_TOKEN_ALGS, type ClientChanges, type IdTokenAlg, type OidcClientRecord } from '../../oidc/client-registry.ts';
 import type { Store } from '../../store/store.ts';
 import { buildPolicies } from '../../policy/build-policies.ts';
@@ -11,7 +12,7 @@ Registers an OpenID Connect client (relying party) and prints its client_id. A c
 secret is printed once, here; Stepgate keeps it only encrypted and cannot show it again.
 
 Options:
-  --name NAME                      Display name, shown on the sign-in page.
+  --name NAME                      Display name, shown on the sign-in page (no control characters).
   --redirect-uri "URI [URI...]"    Where codes are sent. Several URIs: separate them with spaces.
                                    https only, except http://localhost, http://127.0.0.1, http://[::1];
                                    absolute, without #fragment. Compared exactly.
@@ -37,8 +38,23 @@ Examples:
   npm run cli -- client add --name Wiki --redirect-uri https://wiki.example.org/cb --backchannel-logout-uri https://wiki.example.org/backchannel-logout --backchannel-logout-session-required
   npm run cli -- client add --name "Dev SPA" --public --redirect-uri "http://localhost:5173/cb http://127.0.0.1:5173/cb"`;
 
+const ADD_OPTIONS = {
+  name: 'string',
+  'redirect-uri': 'list',
+  'post-logout-redirect-uri': 'list',
+  public: 'flag',
+  'auth-method': 'string',
+  scopes: 'list',
+  'id-token-alg': 'string',
+  'no-refresh-tokens': 'flag',
+  policy: 'string',
+  'allow-password-change': 'flag',
+  'backchannel-logout-uri': 'string',
+  'backchannel-logout-session-required': 'flag',
+} as const;
+
 async function add(args: ParsedArgs, context: CliContext): Promise<number> {
-  const name = stringOption(args, 'name');
+  const name = displayNameOption(args);
   const redirectUris = listOption(args, 'redirect-uri');
   if (!name || !redirectUris.length) throw new UsageError('client add needs --name and --redirect-uri');
   const authMethod = stringOption(args, 'auth-method');
@@ -58,7 +74,7 @@ async function add(args: ParsedArgs, context: CliContext): Promise<number> {
     postLogoutRedirectUris: listOption(args, 'post-logout-redirect-uri'),
     public: args.options.public === true,
     authMethod: authMethod === undefined ? undefined : authMethod === 'post' ? 'client_secret_post' : 'client_secret_basic',
-    scopes: args.options.scopes === undefined ? undefined : listOption(args, 'scopes'),
+    scopes: args.lists.scopes === undefined ? undefined : listOption(args, 'scopes'),
     idTokenAlg: idTokenAlg as IdTokenAlg | undefined,
     refreshTokens: args.options['no-refresh-tokens'] !== true,
     policy,
@@ -75,16 +91,12 @@ async function add(args: ParsedArgs, context: CliContext): Promise<number> {
   return 0;
 }
 
-/** Shared by add and set; flags that take no value and values that are missing are usage errors. */
+/** Shared by add and set. */
 function backchannelOptions(args: ParsedArgs): Pick<ClientChanges, 'backchannelLogoutUri' | 'backchannelLogoutSessionRequired'> {
-  const uri = args.options['backchannel-logout-uri'];
-  if (uri === true) throw new UsageError('--backchannel-logout-uri needs a value');
-  const required = args.options['backchannel-logout-session-required'];
-  const notRequired = args.options['no-backchannel-logout-session-required'];
-  if (typeof required === 'string') throw new UsageError('--backchannel-logout-session-required takes no value');
-  if (typeof notRequired === 'string') throw new UsageError('--no-backchannel-logout-session-required takes no value');
+  const required = args.options['backchannel-logout-session-required'] === true;
+  const notRequired = args.options['no-backchannel-logout-session-required'] === true;
   if (required && notRequired) throw new UsageError('choose one of --backchannel-logout-session-required and --no-backchannel-logout-session-required');
-  return { backchannelLogoutUri: typeof uri === 'string' ? uri : undefined, backchannelLogoutSessionRequired: required ? true : notRequired ? false : undefined };
+  return { backchannelLogoutUri: stringOption(args, 'backchannel-logout-uri'), backchannelLogoutSessionRequired: required ? true : notRequired ? false : undefined };
 }
 
 /** The policy must exist (built-in or saved with `policy set`); prints the known names when it does not. */
@@ -95,10 +107,22 @@ async function policyExists(context: CliContext, store: Store, policy: string): 
   return false;
 }
 
-const SET_FLAGS = ['allow-password-change', 'no-allow-password-change', 'rotate-secret', 'backchannel-logout-session-required', 'no-backchannel-logout-session-required'];
-const SET_VALUES = ['name', 'redirect-uri', 'post-logout-redirect-uri', 'scopes', 'policy', 'id-token-alg', 'backchannel-logout-uri'];
+const SET_OPTIONS = {
+  name: 'string',
+  'redirect-uri': 'list',
+  'post-logout-redirect-uri': 'list',
+  scopes: 'list',
+  'id-token-alg': 'string',
+  policy: 'string',
+  'allow-password-change': 'flag',
+  'no-allow-password-change': 'flag',
+  'backchannel-logout-uri': 'string',
+  'backchannel-logout-session-required': 'flag',
+  'no-backchannel-logout-session-required': 'flag',
+  'rotate-secret': 'flag',
+} as const;
 
-const SET_HELP = `Usage: client set CLIENT_ID [options]
+const SET_HELP = `Usage: client set CLIENT_ID [options]     (a CLIENT_ID that starts with "--": client set [options] -- CLIENT_ID)
 
 Changes a registered OpenID Connect client in place: its client_id stays, and so does its secret unless
 --rotate-secret is given. Only the options given change. The values are checked like those of client add;
@@ -106,7 +130,7 @@ every problem is listed and nothing is written when there is one (exit code 1), 
 client_id or the policy does not exist. Changes apply to the next request the client makes.
 
 Options:
-  --name NAME                      Display name, shown on the sign-in page.
+  --name NAME                      Display name, shown on the sign-in page (no control characters).
   --redirect-uri "URI [URI...]"    Replaces the redirect URIs (same rules as client add: https only,
                                    except http://localhost, http://127.0.0.1, http://[::1]; absolute,
                                    without #fragment).
@@ -134,24 +158,19 @@ Examples:
   npm run cli -- client set CLIENT_ID --policy permit-everyone-require-mfa --no-allow-password-change
   npm run cli -- client set CLIENT_ID --rotate-secret`;
 
-/** The registration changes the options ask for; a usage error for an unknown, empty or contradictory option. */
+/** The registration changes the options ask for; a usage error for an empty or contradictory option. */
 function clientChanges(args: ParsedArgs): ClientChanges {
-  const unknown = Object.keys(args.options).filter((name) => !SET_FLAGS.includes(name) && !SET_VALUES.includes(name));
-  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
-  // A value after a flag would otherwise be swallowed silently.
-  for (const flag of SET_FLAGS) if (typeof args.options[flag] === 'string') throw new UsageError(`--${flag} takes no value`);
-  for (const name of SET_VALUES) if (args.options[name] === true) throw new UsageError(`--${name} needs a value`);
   if (args.options['allow-password-change'] === true && args.options['no-allow-password-change'] === true) {
     throw new UsageError('choose one of --allow-password-change and --no-allow-password-change');
   }
-  if (Object.keys(args.options).length === 0) throw new UsageError('nothing to change: give at least one option');
+  if (!anyOptionGiven(args)) throw new UsageError('nothing to change: give at least one option');
   const idTokenAlg = stringOption(args, 'id-token-alg');
   if (idTokenAlg !== undefined && !(ID_TOKEN_ALGS as readonly string[]).includes(idTokenAlg)) throw new UsageError(`--id-token-alg is one of ${ID_TOKEN_ALGS.join(', ')}`);
   const policy = stringOption(args, 'policy')?.trim();
   if (args.options.policy !== undefined && !policy) throw new UsageError('--policy needs a value');
-  const list = (name: string) => (args.options[name] === undefined ? undefined : listOption(args, name));
+  const list = (name: string) => (args.lists[name] === undefined ? undefined : listOption(args, name));
   const changes: ClientChanges = {};
-  const name = stringOption(args, 'name');
+  const name = displayNameOption(args);
   if (name !== undefined) changes.name = name;
   const redirectUris = list('redirect-uri');
   if (redirectUris) changes.redirectUris = redirectUris;
@@ -170,7 +189,7 @@ function clientChanges(args: ParsedArgs): ClientChanges {
 }
 
 async function set(args: ParsedArgs, context: CliContext): Promise<number> {
-  const id = oneId(args, 'set');
+  const id = clientId(args);
   const changes = clientChanges(args);
   const rotate = args.options['rotate-secret'] === true;
   const store = await context.store();
@@ -225,19 +244,18 @@ function describe(client: OidcClientRecord): string[] {
   ];
 }
 
-function oneId(args: ParsedArgs, command: string): string {
-  const [id, ...rest] = args.positional;
-  if (!id || rest.length) throw new UsageError(`client ${command} takes exactly one client_id`);
-  return id;
-}
+/** Declared as the one required argument of the commands that name a client. */
+const clientId = (args: ParsedArgs): string => args.positional[0]!;
 
 export const clientCommands: CliCommand[] = [
-  { name: 'client add', summary: 'Register an OpenID Connect client', help: ADD_HELP, run: add },
-  { name: 'client set', summary: 'Change an OpenID Connect client (or rotate its secret)', help: SET_HELP, run: set },
+  { name: 'client add', summary: 'Register an OpenID Connect client', help: ADD_HELP, options: ADD_OPTIONS, arguments: [], run: add },
+  { name: 'client set', summary: 'Change an OpenID Connect client (or rotate its secret)', help: SET_HELP, options: SET_OPTIONS, arguments: ['CLIENT_ID'], run: set },
   {
     name: 'client list',
     summary: 'List the OpenID Connect clients',
     help: 'Usage: client list\n\nLists registered OpenID Connect clients: client_id, type and name. Secrets are never shown.',
+    options: {},
+    arguments: [],
     async run(_args, context) {
       const clients = await clientRegistry(await context.store(), context.box(), context.clock).list();
       if (!clients.length) context.out('No OpenID Connect clients. Add one with: client add --help');
@@ -249,8 +267,10 @@ export const clientCommands: CliCommand[] = [
     name: 'client show',
     summary: 'Show one OpenID Connect client',
     help: 'Usage: client show CLIENT_ID\n\nPrints the registration of one client. The secret is never shown: it is stored encrypted and\nwas printed once, by `client add`.',
+    options: {},
+    arguments: ['CLIENT_ID'],
     async run(args, context) {
-      const id = oneId(args, 'show');
+      const id = clientId(args);
       const client = await clientRegistry(await context.store(), context.box(), context.clock).get(id);
       if (!client) {
         context.err(`No OpenID Connect client ${id}.`);
@@ -264,8 +284,10 @@ export const clientCommands: CliCommand[] = [
     name: 'client remove',
     summary: 'Remove an OpenID Connect client',
     help: 'Usage: client remove CLIENT_ID\n\nRemoves a client. Its tokens stop working at once: every token use looks the client up.',
+    options: {},
+    arguments: ['CLIENT_ID'],
     async run(args, context) {
-      const id = oneId(args, 'remove');
+      const id = clientId(args);
       if (!(await clientRegistry(await context.store(), context.box(), context.clock).remove(id))) {
         context.err(`No OpenID Connect client ${id}.`);
         return 1;

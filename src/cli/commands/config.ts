@@ -1,16 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { CliCommand, CliContext } from '../command.ts';
-import { checkOptions, pathOption, stringOption, UsageError } from '../command.ts';
-import { readExportPassword } from '../read-secret.ts';
-import { FileExistsError, writePrivateFile } from '../write-private-file.ts';
+import { pathOption, UsageError } from '../command.ts';
+import { MIN_DISTINCT_PASSWORD_CHARACTERS, PASSWORD_OPTIONS, readExportPassword, readNewExportPassword } from '../read-secret.ts';
+import { FileExistsError, FileWriteError, writePrivateFile } from '../write-private-file.ts';
 import { EnvelopeError, MIN_PASSWORD_LENGTH } from '../../core/password-envelope.ts';
 import type { AuditEvent } from '../../store/store.ts';
 import type { TransferContext } from '../../config-transfer/record-transfer.ts';
 import { exportConfiguration, type RecordCounts } from '../../config-transfer/config-export.ts';
 import { planCounts, planImport, type ImportAction, type ImportPlan } from '../../config-transfer/config-import.ts';
 import { auditAdminAction } from '../admin-audit.ts';
-
-const PASSWORD_OPTIONS = ['password-file', 'password-stdin'];
 
 const CONTENTS = `The file holds the SAML service providers, OIDC clients (with their secrets), custom access
 policies, signing keys (with their private keys) and local users (with their password hashes),
@@ -58,13 +56,15 @@ export const configCommands: CliCommand[] = [
 
 ${CONTENTS}
 
+The password must have at least ${MIN_DISTINCT_PASSWORD_CHARACTERS} different characters.
 The file is written readable by its owner only (mode 0600). An existing FILE is kept unless --force.
---password-stdin reads the password from standard input instead. --quiet prints nothing on success.`,
+--password-stdin reads the password from a pipe instead. --quiet prints nothing on success.`,
+    options: { out: 'string', force: 'flag', quiet: 'flag', ...PASSWORD_OPTIONS },
+    arguments: [],
     async run(args, context) {
-      checkOptions(args, ['out', ...PASSWORD_OPTIONS], ['force', 'quiet']);
       const out = pathOption(args, 'out');
       if (!out) throw new UsageError('--out FILE is required');
-      const password = readExportPassword(args);
+      const password = readNewExportPassword(args);
       const overwrite = args.options.force === true;
       // Checked before the work, and again by the write itself (the file may appear meanwhile).
       if (!overwrite && existsSync(out)) {
@@ -76,7 +76,7 @@ The file is written readable by its owner only (mode 0600). An existing FILE is 
       try {
         writePrivateFile(out, text, { overwrite });
       } catch (error) {
-        if (!(error instanceof FileExistsError)) throw error;
+        if (!(error instanceof FileWriteError)) throw error;
         context.err(error.message);
         return 1;
       }
@@ -109,9 +109,10 @@ exporting installation's, SPs see other NameIDs for the same users (the import w
 
 --dry-run   checks everything and prints what would be added, replaced or left unchanged; writes nothing
 --quiet     prints nothing on success
---password-stdin reads the password from standard input instead.`,
+--password-stdin reads the password from a pipe instead.`,
+    options: { in: 'string', replace: 'flag', 'dry-run': 'flag', quiet: 'flag', ...PASSWORD_OPTIONS },
+    arguments: [],
     async run(args, context) {
-      checkOptions(args, ['in', ...PASSWORD_OPTIONS], ['replace', 'dry-run', 'quiet']);
       const file = pathOption(args, 'in');
       if (!file) throw new UsageError('--in FILE is required');
       const password = readExportPassword(args);

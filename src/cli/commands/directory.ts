@@ -14,6 +14,8 @@ Checks the configured directory step by step and says exactly which step fails:
   groups         resolves the user's groups (nested to the configured depth)
 For the local directory it checks the store and, with --user, that the user exists.
 Exit code 0 when every step passed, 1 otherwise.`,
+    options: { user: 'string' },
+    arguments: [],
     async run(args, context) {
       const user = stringOption(args, 'user');
       const { config } = context;

@@ -36,6 +36,8 @@ export const keysCommands: CliCommand[] = [
     name: 'keys list',
     summary: 'list signing keys: id, algorithm, status (active, next, retired), certificate expiry',
     help: `Usage: npm run cli -- keys list\n\n${ROTATION}`,
+    options: {},
+    arguments: [],
     async run(_args, context) {
       for (const key of await (await keysOf(context)).all()) {
         const expiry = key.notAfter ? `  certificate until ${key.notAfter.toISOString().slice(0, 10)}` : '';
@@ -48,6 +50,8 @@ export const keysCommands: CliCommand[] = [
     name: 'keys add',
     summary: 'rotation step 1: add a key that is published but does not sign yet',
     help: `Usage: npm run cli -- keys add --alg RS256|ES256\n\n${ROTATION}`,
+    options: { alg: 'string' },
+    arguments: [],
     async run(args, context) {
       const alg = stringOption(args, 'alg');
       if (!alg || !(KEY_ALGORITHMS as readonly string[]).includes(alg)) throw new UsageError(`keys add needs --alg ${KEY_ALGORITHMS.join(' or ')}`);
@@ -62,10 +66,11 @@ export const keysCommands: CliCommand[] = [
   {
     name: 'keys activate',
     summary: 'rotation step 3: the waiting key signs from now on; the previous one is retired',
-    help: `Usage: npm run cli -- keys activate <id>\n\n${ROTATION}`,
+    help: `Usage: npm run cli -- keys activate <id>\n\nAn id that starts with "--" goes after "--": keys activate -- --id\n\n${ROTATION}`,
+    options: {},
+    arguments: ['<id>'],
     async run(args, context) {
-      const id = args.positional[0];
-      if (!id) throw new UsageError('keys activate needs the id of a key added with "keys add"');
+      const id = args.positional[0]!;
       const keys = await keysOf(context);
       return refusable(context, async () => {
         const { activated, retired } = await keys.activate(id);
@@ -77,10 +82,11 @@ export const keysCommands: CliCommand[] = [
   {
     name: 'keys remove',
     summary: 'rotation step 4: stop publishing a retired key',
-    help: `Usage: npm run cli -- keys remove <id>\n\nOnly a retired key can be removed.\n\n${ROTATION}`,
+    help: `Usage: npm run cli -- keys remove <id>\n\nOnly a retired key can be removed. An id that starts with "--" goes after "--": keys remove -- --id\n\n${ROTATION}`,
+    options: {},
+    arguments: ['<id>'],
     async run(args, context) {
-      const id = args.positional[0];
-      if (!id) throw new UsageError('keys remove needs the id of a retired key');
+      const id = args.positional[0]!;
       const keys = await keysOf(context);
       return refusable(context, async () => {
         const record = await keys.remove(id);

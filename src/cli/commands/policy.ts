@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
 import { pathOption, stringOption, UsageError } from '../command.ts';
@@ -8,7 +9,7 @@ import { buildPolicies } from '../../policy/build-policies.ts';
 import { decide } from '../../policy/policy-engine.ts';
 import { explainDecision } from '../../policy/explain.ts';
 import { AVAILABLE_MFA_METHODS } from '../../policy/policy-validation.ts';
-import { resolveAcr } from '../../policy/requested-context.ts';
+import { isKnownAcr, resolveAcr } from '../../policy/requested-context.ts';
 import { buildMfa } from '../../mfa/build-mfa.ts';
 import { createDirectory } from '../../build-services.ts';
 import { createLogger } from '../../core/log.ts';
@@ -45,12 +46,36 @@ export function describeStep(step: FlowStep): string {
   }
 }
 
+const COMPARISONS = ['exact', 'minimum', 'better', 'maximum'];
+
+/** An alias (password, mfa), a level Stepgate knows, or a class URI an application may request. */
+const acrProblem = (value: string) => (isKnownAcr(value) || /^(urn:|https?:\/\/)/.test(value) ? undefined : `--acr takes password, mfa or ACR URIs, not ${JSON.stringify(value)}`);
+
 function requestedFrom(args: ParsedArgs): RequestedAuthnContext | undefined {
+  const comparison = stringOption(args, 'comparison');
+  if (comparison !== undefined && !COMPARISONS.includes(comparison)) throw new UsageError(`--comparison takes exact, minimum, better or maximum, not ${JSON.stringify(comparison)}`);
   const acr = stringOption(args, 'acr');
-  if (!acr) return undefined;
-  const comparison = stringOption(args, 'comparison') ?? 'exact';
-  if (!['exact', 'minimum', 'better', 'maximum'].includes(comparison)) throw new UsageError('--comparison takes exact, minimum, better or maximum');
-  return { values: acr.split(',').map((value) => resolveAcr(value.trim())), comparison: comparison as RequestedAuthnContext['comparison'], essential: args.options.essential === true };
+  if (acr === undefined) {
+    // Without --acr these would be ignored while the output seemed to answer for them.
+    if (comparison !== undefined || args.options.essential === true) throw new UsageError('--comparison and --essential need --acr');
+    return undefined;
+  }
+  const values = acr.split(',').map((value) => value.trim());
+  const problem = values.map(acrProblem).find((found) => found !== undefined);
+  if (problem) throw new UsageError(problem);
+  return { values: values.map(resolveAcr), comparison: (comparison ?? 'exact') as RequestedAuthnContext['comparison'], essential: args.options.essential === true };
+}
+
+/** The options that describe the sign-in, checked before anything is looked up. */
+function signInOptions(args: ParsedArgs): { ip?: string; mfaAgeSeconds?: number; protocol?: Protocol; requested?: RequestedAuthnContext } {
+  const ip = stringOption(args, 'ip');
+  if (ip !== undefined && isIP(ip) === 0) throw new UsageError(`--ip takes an IP address (203.0.113.7, 2001:db8::1), not ${JSON.stringify(ip)}`);
+  const mfaAge = stringOption(args, 'mfa-age');
+  if (mfaAge !== undefined && !/^\d+$/.test(mfaAge)) throw new UsageError(`--mfa-age takes a number of seconds (0 or more), not ${JSON.stringify(mfaAge)}`);
+  const protocol = stringOption(args, 'protocol');
+  if (protocol !== undefined && protocol !== 'saml' && protocol !== 'oidc') throw new UsageError(`--protocol takes saml or oidc, not ${JSON.stringify(protocol)}`);
+  if (protocol !== undefined && stringOption(args, 'app') !== undefined) throw new UsageError("give --protocol with --policy only (with --app the application's own protocol is used)");
+  return { ip, mfaAgeSeconds: mfaAge === undefined ? undefined : Number(mfaAge), protocol, requested: requestedFrom(args) };
 }
 
 const explain: CliCommand = {
@@ -66,13 +91,17 @@ each rule up to the one that decided, the decision, and what the browser then sh
   --comparison C        exact (default), minimum, better or maximum
   --essential           the request binds (OIDC essential acr claim; SAML always binds)
   --protocol saml|oidc  with --policy (default oidc)
+Each value is checked (a policy that does not exist, an invalid IP ...): a wrong one is a usage error (exit 2).
 Example: npm run cli -- policy explain --user alice --app https://sp.example.org --ip 203.0.113.7`,
+  options: { user: 'string', app: 'string', policy: 'string', ip: 'string', 'mfa-age': 'string', acr: 'string', comparison: 'string', essential: 'flag', protocol: 'string' },
+  arguments: [],
   async run(args, context) {
     const username = stringOption(args, 'user');
     const appId = stringOption(args, 'app');
     if (!username || (!appId && !stringOption(args, 'policy'))) throw new UsageError('--user and --app (or --policy) are required');
     // The application's own policy decides for it; a --policy beside it would be ignored while the output seemed to answer for it.
     if (appId && stringOption(args, 'policy')) throw new UsageError('give --app or --policy, not both (with --app the application\'s own policy is explained)');
+    const signIn = signInOptions(args);
     const app = appId ? await findApp(context, appId) : undefined;
     if (appId && !app) {
       context.err(`No SAML service provider or OIDC client is registered as "${appId}".`);
@@ -87,15 +116,16 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
         return 1;
       }
       const { policies, networks } = await policyStore(context);
-      const policy = await policies.resolve(app ? app.policy : stringOption(args, 'policy'));
+      const named = stringOption(args, 'policy');
+      if (named !== undefined && !(await policies.get(named))) throw new UsageError(`--policy: no policy named ${JSON.stringify(named)}. Known policies: ${(await policies.list()).map((known) => known.name).join(', ')}`);
+      const policy = await policies.resolve(app ? app.policy : named);
       const mfa = buildMfa(context.config, store, context.box(), context.clock);
       const now = context.clock.now();
-      const mfaAge = stringOption(args, 'mfa-age');
-      const factors = [{ method: 'pwd' as const, at: now }, ...(mfaAge !== undefined ? [{ method: 'otp' as const, at: now - Number(mfaAge) * 1000 }] : [])];
+      const factors = [{ method: 'pwd' as const, at: now }, ...(signIn.mfaAgeSeconds !== undefined ? [{ method: 'otp' as const, at: now - signIn.mfaAgeSeconds * 1000 }] : [])];
       const enrolledMethods = await mfa.registry.enrolledMethods(user);
-      const ip = stringOption(args, 'ip') ?? 'unknown';
-      const protocol: Protocol = app?.protocol ?? (stringOption(args, 'protocol') === 'saml' ? 'saml' : 'oidc');
-      const requested = requestedFrom(args);
+      const ip = signIn.ip ?? 'unknown';
+      const protocol: Protocol = app?.protocol ?? signIn.protocol ?? 'oidc';
+      const { requested } = signIn;
       const decided = decide({ policy, user, enrolledMethods, factors, network: { ip }, protocol, requested, now }, networks);
       // A rule without methods lets the engine count every method the policy format knows; only the ones installed here can be asked for.
       const installed = decided.effect === 'step-up' ? decided.anyOf.filter((method) => mfa.registry.get(method)) : [];
@@ -119,6 +149,8 @@ export const policyCommands: CliCommand[] = [
     name: 'policy list',
     summary: 'list access policies (built-in and custom)',
     help: 'Usage: npm run cli -- policy list\n\nLists every policy by name; the configured default is marked with *.',
+    options: {},
+    arguments: [],
     async run(_args, context) {
       const { policies } = await policyStore(context);
       for (const policy of await policies.list()) context.out(`${policy.name === policies.defaultPolicy ? '*' : ' '} ${policy.name.padEnd(54)} ${policy.source.padEnd(8)} ${policy.description}`);
@@ -129,9 +161,10 @@ export const policyCommands: CliCommand[] = [
     name: 'policy show',
     summary: 'print a policy and its rules as JSON',
     help: 'Usage: npm run cli -- policy show NAME\n\nPrints the definition (custom policies) and the rules the engine evaluates, in order.',
+    options: {},
+    arguments: ['NAME'],
     async run(args, context) {
-      const name = args.positional[0];
-      if (!name) throw new UsageError('a policy name is required');
+      const name = args.positional[0]!;
       const { policies } = await policyStore(context);
       const policy = await policies.get(name);
       if (!policy) {
@@ -160,6 +193,8 @@ Methods: ${AVAILABLE_MFA_METHODS.join(', ')} (what this installation has; a poli
 Templates: permit-everyone, permit-everyone-require-mfa, permit-specific-groups,
 permit-everyone-require-mfa-outside-trusted-networks, permit-everyone-require-mfa-for-groups, deny-everyone.
 Every problem is reported and nothing is saved unless the whole policy is valid.`,
+    options: { file: 'string' },
+    arguments: [],
     async run(args, context) {
       const file = pathOption(args, 'file');
       if (!file) throw new UsageError('--file is required');
@@ -185,9 +220,10 @@ Every problem is reported and nothing is saved unless the whole policy is valid.
     name: 'policy remove',
     summary: 'remove a custom policy',
     help: 'Usage: npm run cli -- policy remove NAME\n\nBuilt-in policies and the configured default cannot be removed. Applications that still name a removed policy deny every sign-in.',
+    options: {},
+    arguments: ['NAME'],
     async run(args, context) {
-      const name = args.positional[0];
-      if (!name) throw new UsageError('a policy name is required');
+      const name = args.positional[0]!;
       const { policies } = await policyStore(context);
       const outcome = await policies.remove(name);
       const messages = { removed: `Removed policy ${name}.`, 'not-found': `No custom policy named "${name}".`, 'built-in': `"${name}" is built in and cannot be removed.`, 'is-default': `"${name}" is the configured default policy (policies.default); change the configuration first.` };

@@ -30,6 +30,8 @@ One line per live SSO session, oldest sign-in first. The handle names a session 
 it is derived from the session with the secret key (the session's own id is the browser's cookie
 and is never shown). Applications: the SAML SPs (entityIDs) and OIDC clients (client_ids) the session
 signed in to.`,
+    options: { user: 'string' },
+    arguments: [],
     async run(args, context) {
       const admin = await SessionAdmin.open(context);
       const sessions = await admin.list(stringOption(args, 'user'));
@@ -47,7 +49,10 @@ The running server ends each session within about two seconds (a server that is 
 starts): the next request of its browser gets the password page, and OIDC refresh tokens tied to it
 stop working; the session's OIDC clients that have a back-channel logout URI are told. SAML service providers cannot be told without the
 user's browser; their own sessions last until they expire. Each ended session is audited
-(session.ended, reason administrator). Exit 1 when nothing matched.`,
+(session.ended, reason administrator). Exit 1 when nothing matched.
+A handle that starts with "--" goes after "--": session end -- --handle`,
+    options: { user: 'string', all: 'flag' },
+    arguments: ['[handle]'],
     async run(args, context) {
       const handle = args.positional[0];
       const user = stringOption(args, 'user');

@@ -1,5 +1,7 @@
+import { statSync } from 'node:fs';
 import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
-import { stringOption, typedPath, UsageError } from '../command.ts';
+import { anyOptionGiven, stringOption, typedPath, UsageError } from '../command.ts';
+import { displayNameOption } from '../display-name.ts';
 import { AppError } from '../../core/errors.ts';
 import { BINDING, NAMEID_FORMAT, type NameIdFormatName } from '../../saml/constants.ts';
 import { isUrl, readMetadataSource } from '../../saml/metadata-source.ts';
@@ -7,25 +9,20 @@ import { createSpRegistry, type SpRegistrationOptions, type SpRegistry } from '.
 import type { ServiceProviderRecord, SignWhat, SpSettings } from '../../saml/sp-types.ts';
 import { buildPolicies } from '../../policy/build-policies.ts';
 import { auditAdminAction } from '../admin-audit.ts';
+import { describeEncryption } from '../../saml/encryption-algorithms.ts';
 
 const SIGN_CHOICES: readonly SignWhat[] = ['response', 'assertion', 'both'];
-const ADD_OPTIONS = ['name', 'policy', 'encrypt', 'no-encrypt', 'sign', 'nameid', 'allow-password-change'];
-const SET_FLAGS = ['encrypt', 'no-encrypt', 'allow-password-change', 'no-allow-password-change'];
-const SET_OPTIONS = ['name', 'policy', 'sign', 'nameid', ...SET_FLAGS];
+const ADD_OPTIONS = { name: 'string', policy: 'string', encrypt: 'flag', 'no-encrypt': 'flag', sign: 'string', nameid: 'string', 'allow-password-change': 'flag' } as const;
+const SET_OPTIONS = { ...ADD_OPTIONS, 'no-allow-password-change': 'flag' } as const;
 
 async function registry(context: CliContext): Promise<SpRegistry> {
   return createSpRegistry(await context.store(), context.clock);
 }
 
-function entityIdArgument(args: ParsedArgs): string {
-  const entityId = args.positional[0];
-  if (!entityId) throw new UsageError('an entityID is required');
-  return entityId;
-}
+/** Declared as the one required argument of the commands that name an SP. */
+const entityIdArgument = (args: ParsedArgs): string => args.positional[0]!;
 
 function registrationOptions(args: ParsedArgs): SpRegistrationOptions {
-  const unknown = Object.keys(args.options).filter((name) => !ADD_OPTIONS.includes(name));
-  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
   if (args.options.encrypt === true && args.options['no-encrypt'] === true) throw new UsageError('choose one of --encrypt and --no-encrypt');
   const sign = stringOption(args, 'sign');
   if (args.options.sign !== undefined && !SIGN_CHOICES.includes(sign as SignWhat)) throw new UsageError(`--sign takes ${SIGN_CHOICES.join(', ')}`);
@@ -33,7 +30,7 @@ function registrationOptions(args: ParsedArgs): SpRegistrationOptions {
   if (args.options.nameid !== undefined && !(nameId! in NAMEID_FORMAT)) throw new UsageError(`--nameid takes ${Object.keys(NAMEID_FORMAT).join(', ')}`);
   for (const name of ['name', 'policy']) if (args.options[name] !== undefined && !stringOption(args, name)?.trim()) throw new UsageError(`--${name} needs a value`);
   return {
-    name: stringOption(args, 'name'),
+    name: displayNameOption(args),
     policy: stringOption(args, 'policy'),
     encrypt: args.options.encrypt === true ? true : args.options['no-encrypt'] === true ? false : undefined,
     sign: sign as SignWhat | undefined,
@@ -44,11 +41,6 @@ function registrationOptions(args: ParsedArgs): SpRegistrationOptions {
 
 /** What `sp set` changes: only the options given; the rest of the SP's settings stay. */
 function settingChanges(args: ParsedArgs): { changes: Partial<SpSettings>; name?: string } {
-  if (args.positional.length > 1) throw new UsageError('sp set takes exactly one entityID');
-  const unknown = Object.keys(args.options).filter((name) => !SET_OPTIONS.includes(name));
-  if (unknown.length) throw new UsageError(`unknown option --${unknown[0]}`);
-  // A value after a flag would otherwise be swallowed silently (e.g. the entityID in "sp set --encrypt <entityID>").
-  for (const flag of SET_FLAGS) if (typeof args.options[flag] === 'string') throw new UsageError(`--${flag} takes no value`);
   for (const flag of ['encrypt', 'allow-password-change']) {
     if (args.options[flag] === true && args.options[`no-${flag}`] === true) throw new UsageError(`choose one of --${flag} and --no-${flag}`);
   }
@@ -57,7 +49,7 @@ function settingChanges(args: ParsedArgs): { changes: Partial<SpSettings>; name?
   const nameId = stringOption(args, 'nameid');
   if (args.options.nameid !== undefined && !(nameId! in NAMEID_FORMAT)) throw new UsageError(`--nameid takes ${Object.keys(NAMEID_FORMAT).join(', ')}`);
   for (const name of ['name', 'policy']) if (args.options[name] !== undefined && !stringOption(args, name)?.trim()) throw new UsageError(`--${name} needs a value`);
-  if (Object.keys(args.options).length === 0) throw new UsageError('nothing to change: give at least one option');
+  if (!anyOptionGiven(args)) throw new UsageError('nothing to change: give at least one option');
   const flag = (name: string): boolean | undefined => (args.options[name] === true ? true : args.options[`no-${name}`] === true ? false : undefined);
   const changes: Partial<SpSettings> = {};
   const policy = stringOption(args, 'policy')?.trim();
@@ -71,7 +63,7 @@ function settingChanges(args: ParsedArgs): { changes: Partial<SpSettings>; name?
   if (nameId) changes.nameIdFormat = nameId as NameIdFormatName;
   const allowPasswordChange = flag('allow-password-change');
   if (allowPasswordChange !== undefined) changes.allowPasswordChange = allowPasswordChange;
-  return { changes, name: stringOption(args, 'name')?.trim() };
+  return { changes, name: displayNameOption(args)?.trim() };
 }
 
 /** A policy name must exist (built-in or saved with `policy set`), as `client add --policy` requires; prints the known names when not. */
@@ -95,7 +87,7 @@ function describe(sp: ServiceProviderRecord, now: number): string[] {
     ...sp.signingCertificates.map((info) => certificate('signing', info)),
     ...(sp.encryptionCertificate ? [certificate('encryption', sp.encryptionCertificate)] : []),
     `signed:     ${signed} (RSA-SHA256)`,
-    `encrypted:  ${settings.encryptAssertions ? 'yes (AES-256-GCM, RSA-OAEP)' : 'no'}`,
+    `encrypted:  ${settings.encryptAssertions ? `yes (${describeEncryption(sp.encryptionCertificate?.encryptionMethods)})` : 'no'}`,
     `NameID:     ${settings.nameIdFormat} by default`,
     `requests:   ${settings.requireSignedRequests ? 'must be signed' : 'signature checked when present'}`,
     `attributes: ${settings.attributes.map((mapping) => mapping.friendlyName ?? mapping.name).join(', ')}`,
@@ -130,7 +122,7 @@ no DOCTYPE, at most 256 KB; its entityID must not be registered yet (sp remove i
 URLs must be https (fetched with a 10 s timeout). Expired certificates are accepted with a warning.
 
 Options:
-  --name N                   display name on the sign-in page (default: the entityID's host)
+  --name N                   display name on the sign-in page, no control characters (default: the entityID's host)
   --policy P                 access policy for this SP (default: the default policy)
   --encrypt / --no-encrypt   encrypt assertions (default: yes when the metadata has a
                              KeyDescriptor use="encryption"; --encrypt may use an unqualified one)
@@ -147,10 +139,16 @@ Requests must be signed when the metadata says AuthnRequestsSigned="true".
 Examples:
   npm run cli -- sp add metadata/sp/demo-sp.xml --name "Demo app"
   npm run cli -- sp add https://wiki.example.org/saml/metadata --sign both --nameid email`,
+    options: ADD_OPTIONS,
+    arguments: ['<metadata file | https URL>'],
     async run(args, context) {
-      const source = args.positional[0];
-      if (!source) throw new UsageError('a metadata file or https URL is required');
+      const source = args.positional[0]!;
       const options = registrationOptions(args);
+      // Opening a folder succeeds and only the read fails, with a bare EISDIR.
+      if (!isUrl(source) && statSync(typedPath(source), { throwIfNoEntry: false })?.isDirectory()) {
+        context.err(`${typedPath(source)} is a folder, not a metadata file.`);
+        return 1;
+      }
       if (options.policy !== undefined && !(await policyExists(context, options.policy))) return 1;
       return refusedOnInvalidMetadata(context, async () => {
         const { record, warnings } = await (await registry(context)).add(await readMetadataSource(isUrl(source) ? source : typedPath(source)), options);
@@ -173,7 +171,7 @@ Nothing is written when anything is wrong (exit code 1): an unknown entityID, a 
 exist, or --encrypt for an SP whose metadata has no certificate to encrypt with.
 
 Options:
-  --name N                   display name on the sign-in page
+  --name N                   display name on the sign-in page (no control characters)
   --policy P                 access policy for this SP (built-in or saved with policy set; see policy list)
   --encrypt / --no-encrypt   encrypt assertions or not (--encrypt needs a KeyDescriptor with a
                              certificate, use="encryption" or unqualified, in the metadata)
@@ -187,6 +185,8 @@ Options:
 Examples:
   npm run cli -- sp set https://wiki.example.org/saml/metadata --policy permit-everyone-require-mfa
   npm run cli -- sp set http://localhost:3000/saml/metadata --name "Demo app" --sign both --no-encrypt`,
+    options: SET_OPTIONS,
+    arguments: ['<entityID>'],
     async run(args, context) {
       const entityId = entityIdArgument(args);
       const { changes, name } = settingChanges(args);
@@ -216,6 +216,8 @@ Examples:
     name: 'sp list',
     summary: 'list registered SAML service providers',
     help: 'Usage: npm run cli -- sp list\n\nLists every registered SAML SP: entityID, name, default NameID format, and the earliest certificate expiry.',
+    options: {},
+    arguments: [],
     async run(_args, context) {
       const sps = await (await registry(context)).list();
       if (sps.length === 0) context.out('No SAML service providers registered.');
@@ -230,6 +232,8 @@ Examples:
     name: 'sp show',
     summary: 'show one SAML service provider',
     help: 'Usage: npm run cli -- sp show <entityID>\n\nShows the endpoints, certificates (with expiry) and settings of one registered SAML SP.',
+    options: {},
+    arguments: ['<entityID>'],
     async run(args, context) {
       const entityId = entityIdArgument(args);
       const sp = await (await registry(context)).get(entityId);
@@ -245,6 +249,8 @@ Examples:
     name: 'sp remove',
     summary: 'remove a SAML service provider',
     help: 'Usage: npm run cli -- sp remove <entityID>\n\nRemoves the SP from the registry; its users can no longer sign in to it. Existing SSO sessions are not ended.',
+    options: {},
+    arguments: ['<entityID>'],
     async run(args, context) {
       const entityId = entityIdArgument(args);
       if (!(await (await registry(context)).remove(entityId))) {

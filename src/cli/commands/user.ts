@@ -1,7 +1,8 @@
 import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
-import { stringOption, UsageError } from '../command.ts';
-import { LocalUserAdmin, UserChangeRefused, type UserChanges } from '../../directory/local-user-admin.ts';
-import { readSecretOption } from '../read-secret.ts';
+import { listOption, stringOption, UsageError } from '../command.ts';
+import { LocalUserAdmin, UserChangeRefused, type NewPassword, type UserChanges } from '../../directory/local-user-admin.ts';
+import { PASSWORD_OPTIONS, readSecretOption } from '../read-secret.ts';
+import { buildMfa } from '../../mfa/build-mfa.ts';
 import { Regulator } from '../../regulation/regulator.ts';
 import { SessionAdmin } from '../session-admin.ts';
 import { auditAdminAction } from '../admin-audit.ts';
@@ -18,25 +19,44 @@ async function endSessionsOf(context: CliContext, userId: string, reason: string
   for (const line of SessionAdmin.afterEnd(ended)) context.out(line);
 }
 
+const CHANGE_OPTIONS = {
+  name: 'string',
+  email: 'string',
+  group: 'list',
+  'remove-group': 'list',
+  attribute: 'list',
+  'must-change': 'flag',
+  'one-time': 'flag',
+  expires: 'string',
+  ...PASSWORD_OPTIONS,
+} as const;
+
 const COMMON_OPTIONS = `  --name "Full Name"        display name
-  --email address           email address
-  --group G                 add to group G (comma-separated for several)
-  --remove-group G          remove from group G (comma-separated)
-  --attribute key=value     free attribute (comma-separated values)
+  --email address           email address; no other local user may have it as username or email (any case)
+  --group G                 add to group G (repeat, or comma-separated, for several)
+  --remove-group G          remove from group G (repeat, or comma-separated)
+  --attribute key=value     free attribute (comma-separated values; repeat for several attributes)
   --must-change             the user must change the password at next sign-in
   --one-time                the account is disabled after its first sign-in
   --expires YYYY-MM-DD      the account cannot sign in after this day ('never' clears it)
-  --password-file FILE      set the password from FILE (or --password-stdin)`;
+  --password-file FILE      set the password from FILE (line breaks at its end are not part of it)
+  --password-stdin          read the password from a pipe instead (not from a terminal)`;
+
+/** Every value of every --attribute key=a,b; a key given twice keeps the values of both. */
+function attributesFrom(args: ParsedArgs): Record<string, string[]> | undefined {
+  const given = args.lists.attribute;
+  if (!given) return undefined;
+  const attributes: Record<string, string[]> = {};
+  for (const attribute of given) {
+    const [key, values] = attribute.split(/=(.*)/s, 2);
+    if (!key || values === undefined) throw new UsageError(`--attribute takes key=value, not ${JSON.stringify(attribute)}`);
+    attributes[key] = [...(attributes[key] ?? []), ...values.split(',')];
+  }
+  return attributes;
+}
 
 function changesFrom(args: ParsedArgs): UserChanges {
-  const list = (name: string) => stringOption(args, name)?.split(',').map((value) => value.trim()).filter(Boolean);
-  const attribute = stringOption(args, 'attribute');
-  let attributes: Record<string, string[]> | undefined;
-  if (attribute) {
-    const [key, values] = attribute.split(/=(.*)/s, 2);
-    if (!key || values === undefined) throw new UsageError('--attribute takes key=value');
-    attributes = { [key]: values.split(',') };
-  }
+  const list = (name: string) => (args.lists[name] === undefined ? undefined : listOption(args, name).flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean));
   const expires = stringOption(args, 'expires');
   let expiresAt: number | null | undefined;
   if (expires === 'never') expiresAt = null;
@@ -49,7 +69,7 @@ function changesFrom(args: ParsedArgs): UserChanges {
     email: stringOption(args, 'email'),
     addGroups: list('group'),
     removeGroups: list('remove-group'),
-    attributes,
+    attributes: attributesFrom(args),
     mustChangePassword: args.options['must-change'] === true ? true : undefined,
     oneTimeUse: args.options['one-time'] === true ? true : undefined,
     expiresAt,
@@ -60,21 +80,24 @@ async function admin(context: CliContext): Promise<LocalUserAdmin> {
   return new LocalUserAdmin(await context.store(), context.config, context.clock);
 }
 
-function username(args: ParsedArgs): string {
-  const name = args.positional[0];
-  if (!name) throw new UsageError('a username is required');
-  return name;
+/** Declared as the one required argument of every command that names a user. */
+const username = (args: ParsedArgs): string => args.positional[0]!;
+
+/** The password the options give, with the --must-change that goes with it. */
+function newPassword(args: ParsedArgs): NewPassword | undefined {
+  const password = readSecretOption(args);
+  return password === undefined ? undefined : { password, mustChange: args.options['must-change'] === true };
 }
 
-async function applyPassword(context: CliContext, users: LocalUserAdmin, name: string, password: string | undefined, mustChange: boolean): Promise<number> {
-  if (password === undefined) return 0;
-  const problem = await users.setPassword(name, password, { mustChange });
-  if (problem) {
-    context.err(`Password refused: ${problem}`);
+/** A refused change (a name taken, a password the rules refuse) is the admin's answer: say why, exit 1. */
+async function refusable(context: CliContext, change: () => Promise<number>): Promise<number> {
+  try {
+    return await change();
+  } catch (error) {
+    if (!(error instanceof UserChangeRefused)) throw error;
+    context.err(error.message);
     return 1;
   }
-  await passwordSet(context, name, mustChange);
-  return 0;
 }
 
 async function passwordSet(context: CliContext, name: string, mustChange: boolean): Promise<void> {
@@ -91,53 +114,61 @@ export const userCommands: CliCommand[] = [
   {
     name: 'user add',
     summary: 'add a local user',
-    help: `Usage: npm run cli -- user add <username> [options]\n\nAdds a user to the local directory.\n\nOptions:\n${COMMON_OPTIONS}\n\nExample:\n  npm run cli -- user add alice --name "Alice Doe" --email alice@example.org --group staff --password-file alice.pw`,
+    help: `Usage: npm run cli -- user add <username> [options]\n\nAdds a user to the local directory. Everything is checked first: a refused option, name, email or password adds no user.\n\nOptions:\n${COMMON_OPTIONS}\n\nExample:\n  npm run cli -- user add alice --name "Alice Doe" --email alice@example.org --group staff --password-file alice.pw`,
+    options: CHANGE_OPTIONS,
+    arguments: ['<username>'],
     async run(args, context) {
-      const password = readSecretOption(args); // read first: a refused option must not leave a half-made user
+      const password = newPassword(args); // read first: a refused option must not leave a half-made user
       const changes = changesFrom(args);
-      const mustChange = args.options['must-change'] === true;
-      let record;
-      try {
-        record = await (await admin(context)).add(username(args), changes, password === undefined ? undefined : { password, mustChange });
-      } catch (error) {
-        if (!(error instanceof UserChangeRefused)) throw error;
-        context.err(error.message);
-        return 1;
-      }
-      context.out(`Added ${record.username} (id ${record.id}).`);
-      await auditAdminAction(context, { type: 'user.add', username: record.username, userId: record.id, changed: changedFields(changes) });
-      if (password !== undefined) await passwordSet(context, record.username, mustChange);
-      return 0;
+      return refusable(context, async () => {
+        const record = await (await admin(context)).add(username(args), changes, password);
+        context.out(`Added ${record.username} (id ${record.id}).`);
+        await auditAdminAction(context, { type: 'user.add', username: record.username, userId: record.id, changed: changedFields(changes) });
+        if (password) await passwordSet(context, record.username, password.mustChange);
+        return 0;
+      });
     },
   },
   {
     name: 'user update',
     summary: 'change a local user (name, email, groups, attributes, password)',
-    help: `Usage: npm run cli -- user update <username> [options]\n\nOptions:\n${COMMON_OPTIONS}`,
+    help: `Usage: npm run cli -- user update <username> [options]\n\nEverything is checked first, the password included: a refused update changes nothing.\n\nOptions:\n${COMMON_OPTIONS}`,
+    options: CHANGE_OPTIONS,
+    arguments: ['<username>'],
     async run(args, context) {
-      const password = readSecretOption(args);
+      const password = newPassword(args);
       const changes = changesFrom(args);
-      const users = await admin(context);
-      const record = await users.update(username(args), changes);
-      context.out(`Updated ${record.username}.`);
-      await auditAdminAction(context, { type: 'user.update', username: record.username, userId: record.id, changed: changedFields(changes) });
-      return applyPassword(context, users, record.username, password, args.options['must-change'] === true);
+      return refusable(context, async () => {
+        const record = await (await admin(context)).update(username(args), changes, password);
+        context.out(`Updated ${record.username}.`);
+        await auditAdminAction(context, { type: 'user.update', username: record.username, userId: record.id, changed: changedFields(changes) });
+        if (password) await passwordSet(context, record.username, password.mustChange);
+        return 0;
+      });
     },
   },
   {
     name: 'user set-password',
     summary: 'set a local user\'s password',
-    help: 'Usage: npm run cli -- user set-password <username> (--password-file FILE | --password-stdin) [--must-change]\n\nThe password must follow the configured password rules.',
+    help: 'Usage: npm run cli -- user set-password <username> (--password-file FILE | --password-stdin) [--must-change]\n\nThe password must follow the configured password rules. Line breaks at the end of the file are not part of it; --password-stdin reads a pipe, not a terminal.',
+    options: { ...PASSWORD_OPTIONS, 'must-change': 'flag' },
+    arguments: ['<username>'],
     async run(args, context) {
-      const password = readSecretOption(args);
-      if (password === undefined) throw new UsageError('give --password-file FILE or --password-stdin');
-      return applyPassword(context, await admin(context), username(args), password, args.options['must-change'] === true);
+      const password = newPassword(args);
+      if (!password) throw new UsageError('give --password-file FILE or --password-stdin');
+      return refusable(context, async () => {
+        const record = await (await admin(context)).update(username(args), {}, password);
+        await passwordSet(context, record.username, password.mustChange);
+        return 0;
+      });
     },
   },
   {
     name: 'user disable',
     summary: 'disable a local user',
     help: 'Usage: npm run cli -- user disable <username>\n\nThe user can no longer sign in, and their SSO sessions end now (as with "session end --user").',
+    options: {},
+    arguments: ['<username>'],
     async run(args, context) {
       const record = await (await admin(context)).update(username(args), { disabled: true });
       context.out(`Disabled ${username(args)}.`);
@@ -150,6 +181,8 @@ export const userCommands: CliCommand[] = [
     name: 'user enable',
     summary: 'enable a disabled local user',
     help: 'Usage: npm run cli -- user enable <username>',
+    options: {},
+    arguments: ['<username>'],
     async run(args, context) {
       const record = await (await admin(context)).update(username(args), { disabled: false });
       context.out(`Enabled ${username(args)}.`);
@@ -162,6 +195,8 @@ export const userCommands: CliCommand[] = [
     summary: 'lift a temporary lock after too many wrong passwords',
     help:
       'Usage: npm run cli -- user unlock <username>\n\nClears the failed-password count of this username (any directory, any spelling) and of the account it names (counted over all its login names). A running server sees it within a second.\nLocks also lift by themselves after regulation.lockoutSeconds.',
+    options: {},
+    arguments: ['<username>'],
     async run(args, context) {
       const store = await context.store();
       const login = username(args);
@@ -181,6 +216,8 @@ export const userCommands: CliCommand[] = [
     name: 'user list',
     summary: 'list local users',
     help: 'Usage: npm run cli -- user list [--json]',
+    options: { json: 'flag' },
+    arguments: [],
     async run(args, context) {
       const users = await (await admin(context)).list();
       if (args.options.json) context.out(JSON.stringify(users.map(({ passwordHash, previousPasswordHashes, ...rest }) => rest), null, 2));
@@ -192,6 +229,8 @@ export const userCommands: CliCommand[] = [
     name: 'user show',
     summary: 'show one local user',
     help: 'Usage: npm run cli -- user show <username>',
+    options: {},
+    arguments: ['<username>'],
     async run(args, context) {
       const { passwordHash, previousPasswordHashes, ...user } = await (await admin(context)).get(username(args));
       context.out(JSON.stringify({ ...user, hasPassword: !!passwordHash }, null, 2));
@@ -201,11 +240,15 @@ export const userCommands: CliCommand[] = [
   {
     name: 'user remove',
     summary: 'delete a local user',
-    help: 'Usage: npm run cli -- user remove <username>\n\nThe user\'s SSO sessions end too (as with "session end --user").',
+    help: 'Usage: npm run cli -- user remove <username>\n\nThe user\'s SSO sessions end too (as with "session end --user"), and their TOTP registration, backup codes and TOTP counters are removed (as with "mfa reset").',
+    options: {},
+    arguments: ['<username>'],
     async run(args, context) {
       const users = await admin(context);
       const record = await users.get(username(args));
       await users.remove(username(args));
+      // Left behind, the registration would still be listed as the removed user's, and a new user of the same name would inherit it in mfa reset.
+      await buildMfa(context.config, await context.store(), context.box(), context.clock).totpAdmin.reset(record.id);
       context.out(`Removed ${username(args)}.`);
       await auditAdminAction(context, { type: 'user.remove', username: record.username, userId: record.id });
       await endSessionsOf(context, record.id, 'account-removed');

@@ -26,12 +26,35 @@ export async function exportTotp(enrollments: TotpEnrollments, password: string)
   return { text: sealWithPassword({ users }, password, TOTP_EXPORT), count: users.length };
 }
 
-/** Adds the registrations of an export file; existing registrations are kept unless `replace` is set. */
-export async function importTotp(enrollments: TotpEnrollments, text: string, password: string, options: { replace: boolean }): Promise<{ imported: number; skipped: string[] }> {
+export interface TotpImportOptions {
+  replace: boolean;
+  /** Whether this installation's directory has the user: a registration of no user here is never used and would only be listed. */
+  userExists(userId: string): Promise<boolean>;
+}
+
+export interface TotpImportOutcome {
+  imported: number;
+  /** Usernames already registered here (kept without `replace`). */
+  skipped: string[];
+  /** Usernames (with their ids) of registrations whose user this installation does not have: not imported. */
+  unknownUsers: string[];
+}
+
+/**
+ * Adds the registrations of an export file; existing registrations are kept unless `replace` is set.
+ * Every user is looked up before anything is written, so a lookup that fails writes nothing.
+ */
+export async function importTotp(enrollments: TotpEnrollments, text: string, password: string, options: TotpImportOptions): Promise<TotpImportOutcome> {
   const { users } = openWithPassword(text, password, TOTP_EXPORT) as { users: ExportedUser[] };
+  const known: ExportedUser[] = [];
+  const unknownUsers: string[] = [];
+  for (const user of users) {
+    if (await options.userExists(user.userId)) known.push(user);
+    else unknownUsers.push(`${user.username} (id ${user.userId})`);
+  }
   const skipped: string[] = [];
   let imported = 0;
-  for (const user of users) {
+  for (const user of known) {
     if (!options.replace && (await enrollments.get(user.userId))) {
       skipped.push(user.username);
       continue;
@@ -39,5 +62,5 @@ export async function importTotp(enrollments: TotpEnrollments, text: string, pas
     await enrollments.put(user.userId, user.username, user.secret, { digits: user.digits, periodSeconds: user.periodSeconds, algorithm: user.algorithm }, user.createdAt);
     imported += 1;
   }
-  return { imported, skipped };
+  return { imported, skipped, unknownUsers };
 }

@@ -1,0 +1,242 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { runCli } from '../../src/cli/run-cli.ts';
+import { COMMANDS } from '../../src/cli/commands/all.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { SecretBox } from '../../src/core/secret-box.ts';
+import { systemClock } from '../../src/core/clock.ts';
+import { randomId } from '../../src/core/ids.ts';
+import { buildMfa } from '../../src/mfa/build-mfa.ts';
+import { localUsers } from '../../src/directory/local-users.ts';
+import { clientRegistry } from '../../src/oidc/client-registry.ts';
+import { createSpRegistry } from '../../src/saml/sp-registry.ts';
+import { SessionAdmin } from '../../src/cli/session-admin.ts';
+import type { CliContext } from '../../src/cli/command.ts';
+import type { Store } from '../../src/store/store.ts';
+
+const DEMO_SP = fileURLToPath(new URL('../../metadata/sp/demo-sp.xml', import.meta.url));
+const GOOD_PASSWORD = 'a-long-Passw0rd!x';
+const EXPORT_PASSWORD = 'export password 42';
+const TOTP = { digits: 6, periodSeconds: 30, algorithm: 'sha1' } as const;
+
+describe('the admin CLI does what was typed, or refuses it', () => {
+  let dir: string;
+  let files: string;
+  let store: Store;
+  const box = new SecretBox(randomBytes(32));
+  const config = () => parseConfig({ dataDir: dir });
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'stepgate-cli-strict-'));
+    files = join(dir, 'files');
+    await mkdir(files);
+    store = await new LowdbStore(dir, systemClock).open();
+  });
+  after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function cli(...words: string[]): Promise<{ code: number; out: string; err: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(COMMANDS, words, { config, store: async () => store, box: () => box, clock: systemClock, out: (line) => out.push(line), err: (line) => err.push(line) });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+  async function file(name: string, text: string): Promise<string> {
+    const path = join(files, name);
+    await writeFile(path, text, { mode: 0o600 });
+    return path;
+  }
+  const user = async (name: string) => (await localUsers(store).list()).find((record) => record.username === name);
+  const auditTypes = async () => (await store.audit.query({ limit: 1000 })).events.map((event) => `${event.type} ${event.outcome}`);
+  const mfa = () => buildMfa(config(), store, box, systemClock);
+
+  /** Exit 2, a message that names the problem, and nothing written. */
+  async function assertUsageError(words: string[], message: RegExp): Promise<void> {
+    const users = JSON.stringify(await localUsers(store).list());
+    const clients = (await clientRegistry(store, box, systemClock).list()).length;
+    const sps = (await createSpRegistry(store, systemClock).list()).length;
+    const result = await cli(...words);
+    assert.equal(result.code, 2, words.join(' '));
+    assert.match(result.err, message, words.join(' '));
+    assert.equal(JSON.stringify(await localUsers(store).list()), users, `${words.join(' ')}: no user changed`);
+    assert.equal((await clientRegistry(store, box, systemClock).list()).length, clients, `${words.join(' ')}: no client added`);
+    assert.equal((await createSpRegistry(store, systemClock).list()).length, sps, `${words.join(' ')}: no SP added`);
+  }
+
+  test('user add and user update refuse a username or email that is already another user\'s sign-in name, as config import does', async () => {
+    assert.equal((await cli('user', 'add', 'alice', '--email', 'alice@example.org')).code, 0);
+    const taken = await cli('user', 'add', 'eve', '--email', 'Alice@Example.org');
+    assert.equal(taken.code, 1);
+    assert.match(taken.err, /"alice@example\.org" is already the username or email of alice/);
+    assert.equal(await user('eve'), undefined);
+    assert.equal((await cli('user', 'add', 'ops@example.org')).code, 0);
+    const byUsername = await cli('user', 'add', 'bob', '--email', 'OPS@example.org');
+    assert.equal(byUsername.code, 1);
+    assert.match(byUsername.err, /"ops@example\.org" is already the username or email of ops@example\.org/);
+    assert.equal(await user('bob'), undefined);
+    assert.equal((await cli('user', 'add', 'carol', '--email', 'carol@example.org')).code, 0);
+    const update = await cli('user', 'update', 'carol', '--email', 'ALICE@example.org');
+    assert.equal(update.code, 1);
+    assert.match(update.err, /"alice@example\.org" is already the username or email of alice/);
+    assert.equal((await user('carol'))!.email, 'carol@example.org');
+    assert.equal((await cli('user', 'update', 'carol', '--email', 'Carol@Example.org')).code, 0, 'a user may keep (or recase) their own email');
+  });
+
+  test('user update checks the password before it writes anything', async () => {
+    const weak = await file('weak.pw', 'x\n');
+    const before = await user('carol');
+    const result = await cli('user', 'update', 'carol', '--email', 'carol2@example.org', '--password-file', weak);
+    assert.equal(result.code, 1);
+    assert.match(result.err, /Password refused/);
+    assert.deepEqual(await user('carol'), before);
+  });
+
+  test('every value of a repeated list option is kept', async () => {
+    assert.equal((await cli('user', 'add', 'dave', '--group', 'a', '--group', 'b,c', '--attribute', 'dept=x', '--attribute', 'site=y', '--attribute', 'dept=z')).code, 0);
+    const dave = (await user('dave'))!;
+    assert.deepEqual(dave.groups, ['a', 'b', 'c']);
+    assert.deepEqual(dave.attributes, { dept: ['x', 'z'], site: ['y'] });
+    assert.equal((await cli('user', 'update', 'dave', '--remove-group', 'a', '--remove-group', 'c')).code, 0);
+    assert.deepEqual((await user('dave'))!.groups, ['b']);
+  });
+
+  test('misspelt options, values given to flags, missing values and extra arguments are usage errors that name them', async () => {
+    const pw = await file('good.pw', `${GOOD_PASSWORD}\n`);
+    await assertUsageError(['user', 'add', 'frank', '--pasword-file', pw], /unknown option --pasword-file/);
+    await assertUsageError(['user', 'add', 'frank', '--must-change', 'yes'], /--must-change takes no value \(unexpected argument "yes"\)/);
+    await assertUsageError(['user', 'add', 'frank', '--one-time', 'true'], /--one-time takes no value/);
+    await assertUsageError(['user', 'add', 'frank', '--one-time=true'], /--one-time takes no value/);
+    await assertUsageError(['user', 'add', 'frank', '--email'], /--email needs a value/);
+    await assertUsageError(['user', 'add', 'frank', '--email', '--one-time'], /--email needs a value/);
+    await assertUsageError(['user', 'add', 'frank', '--name', 'A', '--name', 'B'], /--name is given twice/);
+    await assertUsageError(['user', 'add'], /<username> is required/);
+    await assertUsageError(['user', 'disable', 'alice', 'carol'], /unexpected argument "carol"/);
+    await assertUsageError(['user', 'list', 'everyone'], /unexpected argument "everyone"/);
+    await assertUsageError(['client', 'add', '--name', 'X', '--redirect-uri', 'https://x.example/cb', '--plicy', 'deny-everyone'], /unknown option --plicy/);
+    await assertUsageError(['client', 'add', '--name', 'X', '--redirect-uri', 'https://x.example/cb', '--public', 'yes'], /--public takes no value/);
+    await assertUsageError(['sp', 'add', DEMO_SP, 'extra'], /unexpected argument "extra"/);
+    await assertUsageError(['sp', 'add', DEMO_SP, '--no-encrypt', 'yes'], /--no-encrypt takes no value/);
+    await assertUsageError(['sp', 'remove', 'http://localhost:3000/saml/metadata', 'extra'], /unexpected argument "extra"/);
+    await assertUsageError(['mfa', 'list', '--serach', 'a*'], /unknown option --serach/);
+    await assertUsageError(['session', 'list', '--usr', 'alice'], /unknown option --usr/);
+    await assertUsageError(['directory', 'test', '--usr', 'alice'], /unknown option --usr/);
+    await assertUsageError(['policy', 'explain', '--user', 'alice', '--policy', 'permit-everyone', '--bogus'], /unknown option --bogus/);
+    assert.equal(await user('frank'), undefined);
+  });
+
+  test('every command declares its options and arguments', () => {
+    for (const command of COMMANDS) {
+      assert.equal(typeof command.options, 'object', command.name);
+      assert.ok(Array.isArray(command.arguments), command.name);
+      for (const name of Object.keys(command.options)) assert.match(command.help, new RegExp(`--${name}\\b`), `${command.name}: --${name} is in its help`);
+    }
+  });
+
+  test('"--" ends the options, so an id that starts with "--" can be given', async () => {
+    const added = await clientRegistry(store, box, systemClock).add({ name: 'Dashes', redirectUris: ['https://d.example/cb'] });
+    assert.ok(added.ok);
+    // Ids this installation makes never start with "-"; one from elsewhere (or from before) may.
+    const id = `--${added.client.id.slice(2)}`;
+    await store.collection(('oidc-clients')).put({ ...added.client, id });
+    assert.equal((await cli('client', 'show', id)).code, 2, 'without the marker it is an option');
+    const shown = await cli('client', 'show', '--', id);
+    assert.equal(shown.code, 0, shown.err);
+    assert.match(shown.out, /name:\s+Dashes/);
+    assert.equal((await cli('client', 'remove', '--', id, '--help')).code, 2, 'after "--", even --help is an argument');
+  });
+
+  test('generated ids and session handles never start with "-"', async () => {
+    for (let i = 0; i < 20_000; i++) assert.ok(!randomId(12).startsWith('-'));
+    const sessions = await SessionAdmin.open({ config: config(), store: async () => store, box: () => box, clock: systemClock, out() {}, err() {} } satisfies CliContext);
+    let checked = 0;
+    for (let i = 0; checked < 5; i++) {
+      const id = `session-${i}`;
+      if (!box.mac('session-handle', id).startsWith('-')) continue;
+      const handle = sessions.handle({ id } as Parameters<SessionAdmin['handle']>[0]);
+      assert.ok(!handle.startsWith('-') && handle.length === 12, handle);
+      checked++;
+    }
+  });
+
+  test('user remove also removes the TOTP registration, backup codes and TOTP state', async () => {
+    assert.equal((await cli('user', 'add', 'gina')).code, 0);
+    const gina = (await user('gina'))!;
+    await mfa().enrollments.put(gina.id, 'gina', 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', TOTP, Date.now());
+    assert.match((await cli('mfa', 'list', '--search', 'gina')).out, /gina\s+Active/);
+    assert.equal((await cli('user', 'remove', 'gina')).code, 0);
+    assert.equal(await mfa().enrollments.get(gina.id), undefined);
+    assert.match((await cli('mfa', 'list', '--search', 'gina')).out, /no matching users/);
+    assert.equal((await cli('user', 'add', 'gina')).code, 0);
+    assert.match((await cli('mfa', 'list', '--search', 'gina')).out, /gina\s+Unregistered/);
+  });
+
+  test('mfa export and import are audited, skip users that do not exist here, and say clearly why a file cannot be written', async () => {
+    const alice = (await user('alice'))!;
+    await mfa().enrollments.put(alice.id, 'alice', 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', TOTP, Date.now());
+    await mfa().enrollments.put('id-of-nobody-here', 'ghost', 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU', TOTP, Date.now());
+    const pw = await file('export.pw', `${EXPORT_PASSWORD}\n`);
+    const out = join(files, 'totp.export');
+    assert.equal((await cli('mfa', 'export', '--out', out, '--password-file', pw)).code, 0);
+    const missingFolder = await cli('mfa', 'export', '--out', join(files, 'no-such-folder', 'x'), '--password-file', pw);
+    assert.equal(missingFolder.code, 1);
+    assert.match(missingFolder.err, /cannot write .*no-such-folder\/x: its folder does not exist/);
+    assert.doesNotMatch(missingFolder.err, /ENOENT/);
+
+    await mfa().totpAdmin.reset('id-of-nobody-here');
+    const imported = await cli('mfa', 'import', '--in', out, '--password-file', pw, '--replace');
+    assert.equal(imported.code, 0, imported.err);
+    assert.match(imported.err, /not imported, no such user here: ghost \(id id-of-nobody-here\)/);
+    assert.match(imported.out, /Imported 1 TOTP registration\./);
+    assert.equal(await mfa().enrollments.get('id-of-nobody-here'), undefined);
+
+    const wrong = await file('wrong.pw', 'another export password');
+    assert.equal((await cli('mfa', 'import', '--in', out, '--password-file', wrong)).code, 1);
+    const types = await auditTypes();
+    for (const event of ['mfa.export success', 'mfa.export failure', 'mfa.import success', 'mfa.import failure']) assert.ok(types.includes(event), `${event} in ${types.join(', ')}`);
+  });
+
+  test('passwords: trailing line breaks are not part of them; trivially weak export passwords are refused', async () => {
+    const pw = await file('crlf.pw', `${GOOD_PASSWORD}\r\n\n`);
+    assert.equal((await cli('user', 'add', 'hank', '--password-file', pw)).code, 0);
+    const tried = await localUsers(store).list();
+    assert.ok(tried.find((record) => record.username === 'hank')!.passwordHash);
+    const sameWithout = await file('plain.pw', GOOD_PASSWORD);
+    const reuse = await cli('user', 'set-password', 'hank', '--password-file', sameWithout);
+    assert.equal(reuse.code, 1, 'the same password without the line breaks is the one already set');
+    assert.match(reuse.err, /previous passwords/);
+    const weak = await file('weak-export.pw', 'abababababababab');
+    await assertUsageError(['config', 'export', '--out', join(files, 'weak.export'), '--password-file', weak], /too easy to guess: use at least 6 different characters/);
+    await assertUsageError(['mfa', 'export', '--out', join(files, 'weak.export'), '--password-file', weak], /too easy to guess/);
+  });
+
+  test('--password-stdin refuses a terminal, which would echo the password', { skip: spawnSync('script', ['--version']).error ? 'needs script(1) for a pseudo-terminal' : false }, async () => {
+    const cliEntry = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
+    const command = `'${process.execPath}' --disable-warning=ExperimentalWarning '${cliEntry}' user add tty --password-stdin; echo "exit=$?"`;
+    const dataDir = join(dir, 'tty-data');
+    const run = spawnSync('script', ['-qc', command, '/dev/null'], { env: { ...process.env, STEPGATE_DATA_DIR: dataDir }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    assert.match(run.stdout, /--password-stdin reads a pipe .* not a terminal/);
+    assert.match(run.stdout, /exit=2/);
+  });
+
+  test('application names with control characters are refused', async () => {
+    await assertUsageError(['client', 'add', '--name', 'Evil\u001b[2J', '--redirect-uri', 'https://x.example/cb'], /--name must not contain control characters/);
+    await assertUsageError(['sp', 'add', DEMO_SP, '--name', 'two\nlines'], /--name must not contain control characters/);
+    const client = (await clientRegistry(store, box, systemClock).list())[0]!;
+    await assertUsageError(['client', 'set', client.id, '--name', 'bell\u0007'], /--name must not contain control characters/);
+  });
+
+  test('sp add of a folder says so, without a raw EISDIR', async () => {
+    const result = await cli('sp', 'add', files);
+    assert.equal(result.code, 1);
+    assert.match(result.err, /is a folder, not a metadata file/);
+  });
+});

@@ -1,3 +1,5 @@
+import { canonicalFormIfDifferent } from '../core/url-form.ts';
+
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /**
@@ -17,6 +19,10 @@ export function redirectUriProblem(uri: string): string | undefined {
   // The URL parser would quietly percent-encode them, registering another URI than the one given.
   if (/\s/.test(uri)) return 'must not contain spaces';
   if (url.username || url.password) return 'must not contain credentials';
+  if (uri.includes('*')) return 'is matched exactly, character for character: wildcards are not supported; register each URI';
+  const canonical = canonicalFormIfDifferent(uri);
+  // Compared as strings: a client sends the parser's spelling, which would never match this one.
+  if (canonical) return `is written unusually; clients send it as ${canonical}: register that`;
   if (url.protocol === 'https:') return undefined;
   if (url.protocol === 'http:') return LOOPBACK_HOSTS.has(url.hostname) ? undefined : 'http is only allowed for localhost, 127.0.0.1 or [::1]; use https';
   return `scheme ${url.protocol} is not allowed; use https`;

@@ -1,12 +1,14 @@
 import { X509Certificate } from 'node:crypto';
 import xpath from 'xpath';
 import { AppError } from '../core/errors.ts';
+import { canonicalFormIfDifferent } from '../core/url-form.ts';
 import { BINDING, NS, PROTOCOL_SUPPORT, type BindingName } from './constants.ts';
 import { SchemaViolation, type SamlSchemas } from './schema-validator.ts';
 import { attribute, booleanAttribute, elementChildren, parseStrict, textOf, uriAttribute } from './xml-dom.ts';
 import type { AcsEndpoint, CertificateInfo, SloEndpoint } from './sp-types.ts';
 
 export const MAX_METADATA_BYTES = 256 * 1024;
+const MIN_RSA_BITS = 2048;
 
 const select = xpath.useNamespaces({ ds: NS.dsig });
 
@@ -59,8 +61,12 @@ export function parseSpMetadata(xml: string, schemas: SamlSchemas, now: number):
   const signingCertificates = [...certificates.signing, ...certificates.unqualified];
   if (authnRequestsSigned && signingCertificates.length === 0) refuse('AuthnRequestsSigned="true" but the metadata has no signing certificate');
   if (slo.length > 0 && signingCertificates.length === 0) warnings.push('SingleLogoutService is listed but there is no signing certificate: the LogoutRequests of this SP will be refused (they must be signed)');
-  const validUntil = attribute(root, 'validUntil');
-  if (validUntil && Date.parse(validUntil) < now) warnings.push(`the metadata's validUntil (${validUntil}) is in the past`);
+  for (const [element, what] of [[root, 'EntityDescriptor'], [descriptor, 'SPSSODescriptor']] as const) {
+    const validUntil = attribute(element, 'validUntil');
+    if (validUntil && Date.parse(validUntil) < now) warnings.push(`the ${what}'s validUntil (${validUntil}) is in the past`);
+  }
+  // Only a trust anchor (a federation's signing certificate) could make a signature here mean anything, and Stepgate has none.
+  if (elementChildren(root, NS.dsig, 'Signature').length > 0) warnings.push('the metadata is signed, but its signature was not checked: make sure the file came from the SP (for a URL, https vouches for the server)');
   return {
     metadata: {
       entityId,
@@ -86,15 +92,19 @@ function readKeyDescriptors(descriptor: Element, now: number, warnings: string[]
     const use = keyDescriptor.getAttribute('use');
     const methods = use === 'signing' ? [] : elementChildren(keyDescriptor, NS.metadata, 'EncryptionMethod').flatMap((element) => uriAttribute(element, 'Algorithm') ?? []);
     for (const body of bodies) {
-      const info: CertificateInfo = { ...readCertificate(body, label), ...(methods.length ? { encryptionMethods: methods } : {}) };
+      const { stored, notBefore, keyBits } = readCertificate(body, label);
+      const info: CertificateInfo = { ...stored, ...(methods.length ? { encryptionMethods: methods } : {}) };
       if (Date.parse(info.notAfter) < now) warnings.push(`${label}: certificate ${info.subject} expired on ${info.notAfter}`);
+      if (Date.parse(notBefore) > now) warnings.push(`${label}: certificate ${info.subject} is not valid before ${notBefore}`);
+      if (keyBits < MIN_RSA_BITS) warnings.push(`${label}: certificate ${info.subject} has a ${keyBits}-bit RSA key; ${MIN_RSA_BITS} bits is the least considered safe`);
       (use === 'signing' ? out.signing : use === 'encryption' ? out.encryption : out.unqualified).push(info);
     }
   });
   return out;
 }
 
-function readCertificate(body: string, label: string): CertificateInfo {
+/** What is stored of a certificate, and what its checks read besides. */
+function readCertificate(body: string, label: string): { stored: CertificateInfo; notBefore: string; keyBits: number } {
   const pem = `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)?.join('\n') ?? ''}\n-----END CERTIFICATE-----\n`;
   let certificate: X509Certificate;
   try {
@@ -103,7 +113,11 @@ function readCertificate(body: string, label: string): CertificateInfo {
     return refuse(`${label}: the certificate cannot be parsed (${(error as Error).message})`);
   }
   if (certificate.publicKey.asymmetricKeyType !== 'rsa') refuse(`${label}: only RSA keys are supported, this one is ${certificate.publicKey.asymmetricKeyType}`);
-  return { pem, subject: certificate.subject.replace(/\n/g, ', '), notAfter: new Date(certificate.validTo).toISOString(), fingerprint256: certificate.fingerprint256 };
+  return {
+    stored: { pem, subject: certificate.subject.replace(/\n/g, ', '), notAfter: new Date(certificate.validTo).toISOString(), fingerprint256: certificate.fingerprint256 },
+    notBefore: new Date(certificate.validFrom).toISOString(),
+    keyBits: certificate.publicKey.asymmetricKeyDetails?.modulusLength ?? 0,
+  };
 }
 
 function readAcs(descriptor: Element, warnings: string[]): AcsEndpoint[] {
@@ -146,6 +160,10 @@ function checkedUrl(value: string, what: string, warnings: string[]): string {
     return refuse(`${what} Location "${value}" is not an absolute URL`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') refuse(`${what} Location "${value}" must use https (or http)`);
+  if (value.includes('#')) refuse(`${what} Location "${value}" has a fragment (#), which a browser never sends`);
+  if (url.username || url.password) refuse(`${what} Location "${value}" contains credentials`);
+  const canonical = canonicalFormIfDifferent(value);
+  if (canonical) warnings.push(`${what} ${value} is written unusually (browsers use ${canonical}); it is kept as written, and requests must name it exactly so`);
   if (url.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) warnings.push(`${what} ${value} uses plain http: responses carrying user data would travel unencrypted`);
   return value;
 }

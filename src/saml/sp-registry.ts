@@ -116,12 +116,25 @@ export class SpRegistry {
   async add(metadataXml: string, options: SpRegistrationOptions = {}): Promise<SpRegistration> {
     const registration = this.check(metadataXml, options);
     if (await this.#records.get(registration.record.id)) refuse(`an SP with entityID ${registration.record.id} is already registered; remove it first`);
+    const lookalike = (await this.list()).find((sp) => comparableEntityId(sp.id) === comparableEntityId(registration.record.id));
+    // EntityIDs compare exactly (saml-core §8.3.6), so this is another SP; most often it is the same one registered twice by mistake.
+    const warnings = lookalike ? [...registration.warnings, `another SP's entityID differs from this one only in case, port or a trailing slash: ${lookalike.id}; remove one if they are the same SP`] : registration.warnings;
     await this.#records.put(registration.record);
-    return registration;
+    return { ...registration, warnings };
   }
 }
 
-/** The registry over the store: the server, the CLI and tests all register through this. */
+/** An entityID as a person would read it: case, a default port and a trailing slash do not tell SPs apart. */
+function comparableEntityId(entityId: string): string {
+  let text = entityId.toLowerCase();
+  try {
+    text = new URL(entityId).href.toLowerCase();
+  } catch {
+    // a URN: compared in lower case
+  }
+  return text.replace(/\/+$/, '');
+}
+
 /** Refuses encryption an SP could not decrypt (the algorithms its metadata lists); returns what to tell the administrator. */
 function encryptionWarnings(certificate: CertificateInfo, during: 'registration' | 'change'): string[] {
   const choice = chooseEncryption(certificate.encryptionMethods);
@@ -129,6 +142,7 @@ function encryptionWarnings(certificate: CertificateInfo, during: 'registration'
   return choice.warning ? [choice.warning] : [];
 }
 
+/** The registry over the store: the server, the CLI and tests all register through this. */
 export function createSpRegistry(store: Store, clock: Clock, schemas: SamlSchemas = samlSchemas()): SpRegistry {
   return new SpRegistry(store.collection<ServiceProviderRecord>(SP_COLLECTION), schemas, clock);
 }

@@ -4,7 +4,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
 import { runCli } from '../../src/cli/run-cli.ts';
 import { spCommands } from '../../src/cli/commands/sp.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -137,6 +139,48 @@ describe('sp CLI commands', () => {
     const sp = await createSpRegistry(store, systemClock).get('https://booleans.example.org/sp');
     assert.deepEqual([sp?.settings.requireSignedRequests, sp?.settings.wantAssertionsSigned, sp?.acs[0]?.isDefault], [true, true, false]);
     assert.equal((await cli('sp', 'remove', 'https://booleans.example.org/sp')).code, 0);
+  });
+
+  test('endpoint URLs: a fragment or credentials are refused; an unusual spelling, a past validUntil, a signature, a weak or not-yet-valid certificate and a look-alike entityID are named', async () => {
+    const valid = await readFile(fixture('sp-valid.xml'), 'utf8');
+    const acs = 'Location="https://wiki.example.org/saml/acs" index="1"';
+    const variant = async (name: string, change: (xml: string) => string) => {
+      const file = join(dir, `${name}.xml`);
+      await writeFile(file, change(valid.replace(`entityID="${WIKI}"`, `entityID="https://${name}.example.org/sp"`)));
+      return file;
+    };
+    await assertAddRefused(await variant('fragment', (xml) => xml.replace(acs, 'Location="https://wiki.example.org/saml/acs#top" index="1"')), /has a fragment/);
+    await assertAddRefused(await variant('credentials', (xml) => xml.replace(acs, 'Location="https://user:pw@wiki.example.org/saml/acs" index="1"')), /contains credentials/);
+
+    const odd = await cli('sp', 'add', await variant('oddspelling', (xml) => xml.replace(acs, 'Location="HTTPS://WIKI.example.org/saml/acs" index="1"')), '--no-encrypt');
+    assert.equal(odd.code, 0, odd.err);
+    assert.match(odd.err, /Warning: AssertionConsumerService HTTPS:\/\/WIKI\.example\.org\/saml\/acs is written unusually \(browsers use https:\/\/wiki\.example\.org\/saml\/acs\)/);
+
+    const signature = '<ds:Signature><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI=""><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue>AA==</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>AA==</ds:SignatureValue></ds:Signature>';
+    const expiredDescriptor = await cli(
+      'sp', 'add',
+      await variant('signedexpired', (xml) => xml.replace('<md:SPSSODescriptor ', '<md:SPSSODescriptor validUntil="2001-01-01T00:00:00Z" ').replace(/(<md:EntityDescriptor [^>]*>)/, `$1${signature}`)),
+      '--no-encrypt',
+    );
+    assert.equal(expiredDescriptor.code, 0, expiredDescriptor.err);
+    assert.match(expiredDescriptor.err, /the SPSSODescriptor's validUntil \(2001-01-01T00:00:00Z\) is in the past/);
+    assert.match(expiredDescriptor.err, /the metadata is signed, but its signature was not checked/);
+
+    const keys = await webcrypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 1024 }, true, ['sign', 'verify']);
+    const later = new Date(Date.now() + 365 * 86_400_000);
+    const weak = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: '01', name: 'CN=weak.example.org', notBefore: later, notAfter: new Date(later.getTime() + 86_400_000), keys: keys as never, signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } });
+    const body = weak.toString('base64');
+    const weakCert = await cli('sp', 'add', await variant('weakcert', (xml) => xml.replace(/(<md:KeyDescriptor use="signing">\s*<ds:KeyInfo><ds:X509Data><ds:X509Certificate>)[^<]*/, `$1${body}`)), '--no-encrypt');
+    assert.equal(weakCert.code, 0, weakCert.err);
+    assert.match(weakCert.err, /has a 1024-bit RSA key; 2048 bits is the least considered safe/);
+    assert.match(weakCert.err, /is not valid before /);
+
+    const lookalike = await cli('sp', 'add', await variant('oddspelling', (xml) => xml).then(async (file) => {
+      await writeFile(file, (await readFile(file, 'utf8')).replace('entityID="https://oddspelling.example.org/sp"', 'entityID="https://ODDSPELLING.example.org/sp/"'));
+      return file;
+    }), '--no-encrypt');
+    assert.equal(lookalike.code, 0, lookalike.err);
+    assert.match(lookalike.err, /another SP's entityID differs from this one only in case, port or a trailing slash: https:\/\/oddspelling\.example\.org\/sp/);
   });
 
   test('an expired certificate is accepted with a warning; the unqualified key encrypts only on --encrypt', async () => {

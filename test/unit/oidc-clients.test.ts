@@ -32,8 +32,20 @@ describe('redirect URI rules', () => {
       ['com.example.app:/cb', false],
       ['https://user:pw@app.example.org/cb', false],
       ['https://app.example.org/a b', false],
+      ['https://app.example.org', true],
+      ['https://*.example.org/cb', false],
+      ['https://app.example.org/*', false],
+      ['HTTPS://APP.example.org/cb', false],
+      ['https:/app.example.org/cb', false],
+      ['http://2130706433/cb', false],
+      ['https://app.example.org:443/cb', false],
     ];
     for (const [uri, accepted] of cases) assert.equal(redirectUriProblem(uri) === undefined, accepted, `${uri}: ${redirectUriProblem(uri)}`);
+  });
+
+  test('a URI that clients would send spelt otherwise is refused with the spelling to register; wildcards are named', () => {
+    assert.match(redirectUriProblem('HTTPS://APP.example.org/cb')!, /clients send it as https:\/\/app\.example\.org\/cb/);
+    assert.match(redirectUriProblem('https://*.example.org/cb')!, /wildcards are not supported/);
   });
 });
 

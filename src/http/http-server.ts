@@ -3,6 +3,7 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import { BoundedMap } from '../core/bounded-map.ts';
 
 /**
  * The HTTP server Stepgate listens with (the Express app is attached by the caller). Node's 16 KiB
@@ -12,8 +13,38 @@ import type { Logger } from '../core/log.ts';
  */
 export function createHttpServer(logger: Logger): Server {
   const server = createServer();
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, logger));
+  const warnings = new RefusalWarnings(logger);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, warnings));
   return server;
+}
+
+/** One warning per client address and reason per minute at most; the next one says how many were not written. */
+const WARNING_INTERVAL_MS = 60_000;
+
+/**
+ * Warnings of refused connections, thinned out: one client opening thousands of slow or broken
+ * connections wrote a line for each (13,000 lines in minutes), burying everything else in the log.
+ */
+class RefusalWarnings {
+  readonly #logger: Logger;
+  readonly #last = new BoundedMap<string, { at: number; suppressed: number }>(10_000);
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  warn(facts: { code: ErrorCode; status: number; reason?: string; ip?: string }): void {
+    const key = `${facts.ip} ${facts.reason}`;
+    const now = Date.now();
+    const last = this.#last.get(key);
+    if (last && now - last.at < WARNING_INTERVAL_MS) {
+      last.suppressed += 1;
+      return;
+    }
+    this.#last.set(key, { at: now, suppressed: 0 });
+    const { code, status, reason, ip } = facts;
+    this.#logger.warn({ code, status, detail: { reason }, ip, ...(last?.suppressed ? { alsoRefusedSinceLastWarning: last.suppressed } : {}) }, 'http: request refused before it reached the application');
+  }
 }
 
 /** What Node answers a request its parser refused, as a status and the catalogue code logged for it. */
@@ -26,14 +57,14 @@ const REFUSALS: Record<string, { status: number; code: ErrorCode }> = {
  * A request Node's parser refused never reaches Express (no page, no log line from the error
  * handler): it gets a short plain answer here, and a warning with the code, as other refusals do.
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, warnings: RefusalWarnings): void {
   // A client that went away, or a socket already answered, has no one left to read an answer.
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
   const { status, code } = REFUSALS[error.code ?? ''] ?? { status: 400, code: 'BAD_REQUEST' };
-  logger.warn({ code, status, detail: { reason: error.code }, ip: socket instanceof Socket ? socket.remoteAddress : undefined }, 'http: request refused before it reached the application');
+  warnings.warn({ code, status, reason: error.code, ip: socket instanceof Socket ? socket.remoteAddress : undefined });
   const body = `${ERROR_CATALOGUE[code].message}\n`;
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

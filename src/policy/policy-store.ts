@@ -69,6 +69,12 @@ export class PolicyStore {
   /** Validates, then saves (insert or replace). Nothing is saved when there is any problem. */
   async save(input: unknown): Promise<ValidationResult> {
     const result = this.validate(input);
+    if (result.ok) {
+      // Names are compared as typed elsewhere, but two that differ only in case are one mistake away from each other.
+      const name = result.definition.name;
+      const lookalike = [...BUILT_IN_POLICIES.map((policy) => policy.name), ...(await this.#records.list()).map((record) => record.id)].find((other) => other !== name && other.toLowerCase() === name.toLowerCase());
+      if (lookalike) return { ok: false, errors: [`name: "${name}" differs from the existing policy "${lookalike}" only in case; use that name or another one`] };
+    }
     if (result.ok) await this.#records.put({ id: result.definition.name, definition: result.definition, updatedAt: this.#clock.now() });
     return result;
   }

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { runCli } from '../../src/cli/run-cli.ts';
 import { COMMANDS } from '../../src/cli/commands/all.ts';
+import { buildPolicies } from '../../src/policy/build-policies.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
@@ -238,5 +239,23 @@ describe('the admin CLI does what was typed, or refuses it', () => {
     const result = await cli('sp', 'add', files);
     assert.equal(result.code, 1);
     assert.match(result.err, /is a folder, not a metadata file/);
+  });
+  test('policy remove refuses a policy applications still name (naming them) unless --force; names differing only in case are refused', async () => {
+    const policyFile = await file('lab-only.json', JSON.stringify({ name: 'lab-only', template: 'permit-specific-groups', parameters: { groups: ['lab'] } }));
+    assert.equal((await cli('policy', 'set', '--file', policyFile)).code, 0);
+    const added = await cli('client', 'add', '--name', 'Lab wiki', '--redirect-uri', 'https://lab.example.org/cb', '--policy', 'lab-only');
+    assert.equal(added.code, 0, added.err);
+    const refused = await cli('policy', 'remove', 'lab-only');
+    assert.equal(refused.code, 1);
+    assert.match(refused.err, /"lab-only" is the policy of OIDC client .* \(Lab wiki\)/);
+    assert.ok(await buildPolicies(config(), store, systemClock).policies.definition('lab-only'), 'still there');
+
+    const lookalike = await file('Lab-Only.json', JSON.stringify({ name: 'Lab-Only', template: 'permit-everyone' }));
+    const clash = await cli('policy', 'set', '--file', lookalike);
+    assert.equal(clash.code, 1);
+    assert.match(clash.err, /differs from the existing policy "lab-only" only in case/);
+
+    assert.equal((await cli('policy', 'remove', 'lab-only', '--force')).code, 0);
+    assert.equal(await buildPolicies(config(), store, systemClock).policies.definition('lab-only'), undefined);
   });
 });

@@ -135,5 +135,12 @@ describe('SAML hardening', () => {
           assert.deepEqual(warnings(since, 'REQUEST_TOO_LARGE').map((line) => (line.detail as { reason?: string }).reason), ['HPE_HEADER_OVERFLOW']);
         }));
     }
+
+    test('one client sending many such requests gets an answer to each, and the log one warning a minute', () =>
+      withServer(async (base) => {
+        const since = app.logs.length;
+        for (let i = 0; i < 20; i++) assert.equal((await fetch(`${base}/healthz`, { headers: { 'x-pad': 'p'.repeat(20_000) } })).status, 431);
+        assert.equal(warnings(since, 'REQUEST_TOO_LARGE').length, 1, 'not a line per refused connection, which buried the rest of the log');
+      }));
   });
 });

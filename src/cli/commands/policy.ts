@@ -21,6 +21,14 @@ async function policyStore(context: CliContext) {
   return buildPolicies(context.config, await context.store(), context.clock);
 }
 
+/** What names the policy: SAML SPs, OIDC clients, and the "my security" page's setting. */
+async function policyUsers(context: CliContext, name: string): Promise<string[]> {
+  const store = await context.store();
+  const sps = (await store.collection<ServiceProviderRecord>(SP_COLLECTION).list()).filter((sp) => sp.settings.policy === name).map((sp) => `SAML SP ${sp.id}`);
+  const clients = (await store.collection<OidcClientRecord>(OIDC_CLIENTS).list()).filter((client) => client.policy === name).map((client) => `OIDC client ${client.id} (${client.name})`);
+  return [...sps, ...clients, ...(context.config.policies.account === name ? ['the "my security" page (policies.account)'] : [])];
+}
+
 /** A relying party by SAML entityID or OIDC client_id, as far as policy cares. */
 async function findApp(context: CliContext, id: string): Promise<{ protocol: Protocol; name: string; policy?: string } | undefined> {
   const store = await context.store();
@@ -219,12 +227,22 @@ Every problem is reported and nothing is saved unless the whole policy is valid.
   {
     name: 'policy remove',
     summary: 'remove a custom policy',
-    help: 'Usage: npm run cli -- policy remove NAME\n\nBuilt-in policies and the configured default cannot be removed. Applications that still name a removed policy deny every sign-in.',
-    options: {},
+    help: `Usage: npm run cli -- policy remove NAME [--force]
+
+Built-in policies and the configured default cannot be removed. A policy that SAML SPs, OIDC clients
+or the "my security" page (policies.account) still name is not removed: the command names them, so
+you can move them to another policy first (sp set / client set --policy). --force removes it anyway,
+and those applications then deny every sign-in.`,
+    options: { force: 'flag' },
     arguments: ['NAME'],
     async run(args, context) {
       const name = args.positional[0]!;
       const { policies } = await policyStore(context);
+      const users = await policyUsers(context, name);
+      if (users.length > 0 && args.options.force !== true) {
+        context.err(`"${name}" is the policy of ${users.join(', ')}; give them another policy first (sp set / client set --policy), or add --force (they would deny every sign-in).`);
+        return 1;
+      }
       const outcome = await policies.remove(name);
       const messages = { removed: `Removed policy ${name}.`, 'not-found': `No custom policy named "${name}".`, 'built-in': `"${name}" is built in and cannot be removed.`, 'is-default': `"${name}" is the configured default policy (policies.default); change the configuration first.` };
       if (outcome !== 'removed') {

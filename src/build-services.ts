@@ -11,6 +11,7 @@ import { UserLookup } from './directory/user-lookup.ts';
 import { DirectoryHealth } from './directory/directory-health.ts';
 import { SessionService } from './session/session-service.ts';
 import { AdminLogouts } from './session/admin-logouts.ts';
+import { StartLimiter } from './regulation/start-limiter.ts';
 import { Regulator } from './regulation/regulator.ts';
 import { TransactionStore } from './login/transaction.ts';
 import { LoginInteraction } from './login/interaction.ts';
@@ -49,7 +50,7 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   await checkConfiguredPolicies(config, policies);
   const mfa = buildMfa(config, store, box, clock);
   const users = new UserLookup(directory, () => clock.now());
-  const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit, policies, networks, mfa: mfa.registry, users, messages: config.messages });
+  const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit, policies, networks, mfa: mfa.registry, users, messages: config.messages, starts: new StartLimiter(config.regulation.signInStartsPerIpPerMinute, clock) });
   await keys.ensure();
   const directoryHealth = await createDirectoryHealth(config, logger);
   return { config, logger, clock, box, store, directory, directoryHealth, users, sessions, adminLogouts: new AdminLogouts(store.kv, sessions), regulator, interaction, cookies, csrf, keys, policies, networks, mfa, secretKeyGeneratedAt: generatedAt };

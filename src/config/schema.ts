@@ -72,8 +72,10 @@ export const configSchema = z.object({
       maxFailuresPerIp: z.number().int().positive().default(50),
       windowSeconds: z.number().int().positive().default(300),
       lockoutSeconds: z.number().int().positive().default(900),
+      /** Sign-ins one client IP may start per minute (each is held in memory for 15 minutes). */
+      signInStartsPerIpPerMinute: z.number().int().positive().default(600),
     })
-    .default({ maxFailuresPerUser: 5, maxFailuresPerIp: 50, windowSeconds: 300, lockoutSeconds: 900 }),
+    .default({ maxFailuresPerUser: 5, maxFailuresPerIp: 50, windowSeconds: 300, lockoutSeconds: 900, signInStartsPerIpPerMinute: 600 }),
   saml: z
     .object({
       /** Defaults to <publicUrl>/saml/metadata. */

@@ -11,6 +11,7 @@ import type { TrustedNetworks } from '../policy/networks.ts';
 import type { MfaRegistry } from '../mfa/registry.ts';
 import type { UserLookup } from '../directory/user-lookup.ts';
 import type { UserMessages } from '../config/user-messages.ts';
+import type { StartLimiter } from '../regulation/start-limiter.ts';
 import { AppError } from '../core/errors.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import { nextStep, type FlowFacts, type FlowStep } from './flow.ts';
@@ -31,6 +32,8 @@ export interface InteractionDeps {
   users: UserLookup;
   /** The administrator's texts for the sign-in pages. */
   messages: UserMessages;
+  /** How many sign-ins a client IP may start. */
+  starts: StartLimiter;
 }
 
 /** A sign-in that has its result, handed to the protocol adapter that asked for it. */
@@ -75,6 +78,7 @@ export class LoginInteraction {
   /** Opens a transaction for a relying party's request and answers with its first step. */
   async start(req: Request, res: Response, request: LoginRequest): Promise<void> {
     if (!this.#finishers.has(request.handoff.finisher)) throw new AppError('INTERNAL', { detail: { reason: 'no-finisher', finisher: request.handoff.finisher } });
+    if (!this.deps.starts.take(req.clientIp)) throw new AppError('RATE_LIMITED', { detail: { reason: 'sign-in-starts-per-ip', ip: req.clientIp } });
     const binding = this.deps.csrf.existingBinding(req);
     // A cross-site POST (SAML POST binding) carries none of this site's SameSite=Lax cookies, so the
     // session is invisible here: the decision waits for the GET of /login/:tx. A GET navigation

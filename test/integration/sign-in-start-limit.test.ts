@@ -1,0 +1,28 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { boot, type Booted } from '../helpers/boot.ts';
+
+let now = Date.parse('2026-11-23T10:00:00Z');
+const clock = { now: () => now };
+let app: Booted;
+
+before(async () => {
+  app = await boot({ regulation: { signInStartsPerIpPerMinute: 3 } }, { clock });
+});
+after(() => app?.close());
+
+const start = () => fetch(`${app.url}/account/security`, { headers: { accept: 'text/html' } });
+
+test('one client IP starts at most signInStartsPerIpPerMinute sign-ins; the bucket refills at that rate', async () => {
+  const held = () => app.services.store.kv.count('login-tx');
+  for (let i = 0; i < 3; i++) assert.equal((await start()).status, 200, `start ${i + 1}`);
+  const before = await held();
+  const refused = await start();
+  assert.equal(refused.status, 429);
+  assert.match(await refused.text(), /Too many attempts/);
+  assert.equal(await held(), before, 'a refused start holds nothing in memory');
+  assert.ok(app.logs.some((line) => line.code === 'RATE_LIMITED' && (line.detail as { reason?: string }).reason === 'sign-in-starts-per-ip'));
+  now += 20_000; // 3 a minute: one more every 20 s
+  assert.equal((await start()).status, 200);
+  assert.equal((await start()).status, 429);
+});

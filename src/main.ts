@@ -17,7 +17,12 @@ async function main(): Promise<void> {
   const server = createHttpServer(logger);
   server.on('request', app);
   server.listen(config.server.port, config.server.host);
-  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject));
+  await new Promise<void>((resolve, reject) =>
+    server.once('listening', resolve).once('error', (error: NodeJS.ErrnoException) => {
+      // Node's message names the address but not where it came from.
+      reject(new Error(`cannot listen on ${config.server.host}:${config.server.port} (server.host / HOST, server.port / PORT): ${error.message}`));
+    }),
+  );
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const base = config.server.publicUrl;

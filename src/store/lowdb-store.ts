@@ -64,12 +64,22 @@ export class LowdbStore implements Store {
     await this.#makeDataDirPrivate();
     await this.#collections.open();
     await chmod(join(this.#dataDir, 'db.json'), PRIVATE_FILE_MODE); // created by an older version, or by hand
-    await this.kv.open();
+    await this.#opening('kv.journal', () => this.kv.open());
     if (this.kv.rejectedLines > 0) {
       this.#logger?.error({ event: 'store.journal.damaged', lines: this.kv.rejectedLines, keptIn: this.kv.rejectedPath }, 'the journal had damaged lines; their entries are missing (sessions, locks, replay markers): the lines are kept for inspection');
     }
-    await this.audit.open();
+    await this.#opening('audit.log', () => this.audit.open());
     return this;
+  }
+
+  /** A file that cannot be opened (a directory in its place, no permission) is named with its path; the errno message alone named neither. */
+  async #opening(file: string, open: () => Promise<void>): Promise<void> {
+    try {
+      await open();
+    } catch (error) {
+      if (error instanceof DataDirectoryError || !(error as NodeJS.ErrnoException).code) throw error;
+      throw new DataDirectoryError(`${join(this.#dataDir, file)} cannot be used: ${(error as Error).message}`);
+    }
   }
 
   /** A directory that already existed (a Docker volume, systemd's StateDirectory=) often comes with 0755. */

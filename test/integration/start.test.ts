@@ -20,10 +20,10 @@ async function freePort(): Promise<number> {
 }
 
 /** Runs `npm start`'s command the way an admin would, and waits for its banner. */
-async function start(dataDir: string, port: number): Promise<{ child: ChildProcess; banner: string; ms: number }> {
+async function start(dataDir: string, port: number, env: Record<string, string> = {}): Promise<{ child: ChildProcess; banner: string; ms: number }> {
   const started = Date.now();
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN], {
-    env: { ...process.env, STEPGATE_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', STEPGATE_SECRET_KEY: '' },
+    env: { ...process.env, STEPGATE_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', STEPGATE_SECRET_KEY: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let banner = '';
@@ -242,6 +242,15 @@ test('SIGTERM answers the request under way before the server stops', async () =
     });
     assert.equal(await answer, 403, 'the request got its answer (a CSRF refusal: it carries no token), not a cut connection');
     assert.equal(await exited, 0, 'and then the server stopped');
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('an address it cannot listen on stops start-up naming the settings it came from', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-listen-'));
+  try {
+    await assert.rejects(start(dataDir, await freePort(), { HOST: 'no.such.host.invalid' }), /exited with 1:[\s\S]*cannot listen on no\.such\.host\.invalid:\d+ \(server\.host \/ HOST, server\.port \/ PORT\)/);
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -643,6 +643,13 @@ describe('a data directory that lost or broke db.json', () => {
       assert.equal(LowdbStore.isFresh(await mkdtemp(join(tmpdir(), 'stepgate-empty-'))), true, 'an empty directory is a first start');
     }));
 
+  test('a journal that cannot be opened (a directory in its place) is named with its path', () =>
+    withDir(async (dir) => {
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(join(dir, 'kv.journal'));
+      await assert.rejects(new LowdbStore(dir, fakeClock()).open(), (error: Error) => error.message.startsWith(`${join(dir, 'kv.journal')} cannot be used: EISDIR`));
+    }));
+
   for (const [label, content] of [
     ['null', 'null'],
     ['an empty object', '{}'],

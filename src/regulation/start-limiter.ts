@@ -24,7 +24,9 @@ export class StartLimiter {
   take(ip: string): boolean {
     const now = this.#clock.now();
     const bucket = this.#buckets.get(ip);
-    const tokens = bucket ? Math.min(this.#perMinute, bucket.tokens + ((now - bucket.at) * this.#perMinute) / 60_000) : this.#perMinute;
+    // A clock set back (NTP) refills nothing; it must not drain the bucket for as long as it went back.
+    const elapsed = bucket ? Math.max(0, now - bucket.at) : 0;
+    const tokens = bucket ? Math.min(this.#perMinute, bucket.tokens + (elapsed * this.#perMinute) / 60_000) : this.#perMinute;
     const allowed = tokens >= 1;
     this.#buckets.set(ip, { tokens: allowed ? tokens - 1 : tokens, at: now });
     return allowed;

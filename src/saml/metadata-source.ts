@@ -32,26 +32,41 @@ export async function readMetadataSource(source: string, options: { fetchTimeout
 }
 
 async function fetchMetadata(url: string, timeoutMs: number): Promise<string> {
-  if (!url.startsWith('https://')) throw refuse(`only https:// metadata URLs are accepted, not ${url.split(':')[0]}://`);
+  if (!/^https:\/\//i.test(url)) throw refuse(`only https:// metadata URLs are accepted, not ${url.split(':')[0]}://`);
   let response: Response;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error', headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
+    // No redirects: each would be another server to trust, and https could turn into http on the way.
+    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual', headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
   } catch (error) {
-    throw refuse(`cannot fetch ${url} (${(error as Error).message})`);
+    throw refuse(`cannot fetch ${url} (${fetchFailure(error)})`);
   }
+  if (response.status >= 300 && response.status < 400) throw refuse(`${url} redirects (HTTP ${response.status} to ${response.headers.get('location') ?? 'nowhere'}); redirects are not followed: give the final https URL`);
   if (!response.ok || !response.body) throw refuse(`fetching ${url} answered HTTP ${response.status}`);
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (let part = await reader.read(); !part.done; part = await reader.read()) {
-    size += part.value.byteLength;
-    if (size > MAX_METADATA_BYTES) {
-      await reader.cancel().catch(() => undefined);
-      throw refuse(`${url} is larger than ${MAX_METADATA_BYTES / 1024} KB`);
+  try {
+    for (let part = await reader.read(); !part.done; part = await reader.read()) {
+      size += part.value.byteLength;
+      if (size > MAX_METADATA_BYTES) {
+        await reader.cancel().catch(() => undefined);
+        throw refuse(`${url} is larger than ${MAX_METADATA_BYTES / 1024} KB`);
+      }
+      chunks.push(part.value);
     }
-    chunks.push(part.value);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw refuse(`reading ${url} failed (${fetchFailure(error)}; the limit is ${timeoutMs / 1000} s for the whole answer)`);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** fetch says "fetch failed" and keeps the reason (an untrusted certificate, a refused connection) in its cause. */
+function fetchFailure(error: unknown): string {
+  const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
+  const reason = cause?.code ?? cause?.message ?? (error as Error).message;
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/i.test(reason)) return `${reason}: the server's certificate is not trusted; for a private CA, start the CLI with NODE_EXTRA_CA_CERTS=/path/to/ca.pem`;
+  return reason;
 }
 
 function refuse(message: string): AppError {

@@ -26,3 +26,12 @@ test('one client IP starts at most signInStartsPerIpPerMinute sign-ins; the buck
   assert.equal((await start()).status, 200);
   assert.equal((await start()).status, 429);
 });
+
+test('a clock set back does not drain the bucket', async () => {
+  now += 120_000;
+  assert.equal((await start()).status, 200, 'refilled: two starts left after this one');
+  const setBack = now;
+  now -= 3_600_000;
+  assert.equal((await start()).status, 200, 'an hour back: still the tokens it had');
+  now = setBack;
+});

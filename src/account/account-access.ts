@@ -4,9 +4,10 @@ import type { LoginRequest } from '../core/types.ts';
 import type { SessionService } from '../session/session-service.ts';
 import type { SsoSession } from '../session/sso-session.ts';
 import type { MfaRegistry } from '../mfa/registry.ts';
+import type { Clock } from '../core/clock.ts';
 
 const NAMESPACE = 'account-grant';
-/** Like "sudo" mode: account changes are allowed this long after the account policy was satisfied. */
+/** Like "sudo" mode: account changes are allowed until the sign-in (the password) is this old. */
 const GRANT_SECONDS = 10 * 60;
 export const ACCOUNT_RP_ID = 'stepgate:account';
 export const ACCOUNT_FINISHER = 'account';
@@ -31,22 +32,27 @@ export class AccountAccess {
   readonly #kv: KeyValue;
   readonly #sessions: SessionService;
   readonly #mfa: MfaRegistry;
+  readonly #clock: Clock;
 
-  constructor(kv: KeyValue, sessions: SessionService, mfa: MfaRegistry) {
+  constructor(kv: KeyValue, sessions: SessionService, mfa: MfaRegistry, clock: Clock) {
+    this.#clock = clock;
     this.#kv = kv;
     this.#sessions = sessions;
     this.#mfa = mfa;
   }
 
+  /** Lasts until the sign-in is GRANT_SECONDS old: opening the page late in that time gives no more. */
   async grant(session: SsoSession): Promise<void> {
     const enrolled = await this.#mfa.enrolledMethods(session.user);
-    await this.#kv.set(NAMESPACE, session.id, { enrolled }, { ttlSeconds: GRANT_SECONDS, durable: false });
+    const secondsLeft = Math.ceil((session.authTime + GRANT_SECONDS * 1000 - this.#clock.now()) / 1000);
+    if (secondsLeft > 0) await this.#kv.set(NAMESPACE, session.id, { enrolled }, { ttlSeconds: secondsLeft, durable: false });
   }
 
   /** The current session when it holds a live grant for the user's current methods. */
   async session(req: Request): Promise<SsoSession | undefined> {
     const session = await this.#sessions.current(req);
     if (!session) return undefined;
+    if (this.#clock.now() - session.authTime > GRANT_SECONDS * 1000) return undefined;
     const grant = await this.#kv.get<{ enrolled: string[] }>(NAMESPACE, session.id);
     const enrolled = await this.#mfa.enrolledMethods(session.user);
     return grant && grant.enrolled.join() === enrolled.join() ? session : undefined;

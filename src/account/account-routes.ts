@@ -18,7 +18,7 @@ export function accountRoutes(services: Services): Router {
   const router = Router();
   const { csrf, sessions, interaction, clock, config } = services;
   const { totp, totpAdmin } = services.mfa;
-  const access = new AccountAccess(services.store.kv, sessions, services.mfa.registry);
+  const access = new AccountAccess(services.store.kv, sessions, services.mfa.registry, services.clock);
   const audit = (req: Request, session: SsoSession, type: string, outcome: 'success' | 'failure', reason?: string) =>
     services.store.audit.record({ type, outcome, reason, rp: ACCOUNT_RP_ID, userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId, method: 'totp' });
 

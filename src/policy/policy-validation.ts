@@ -5,6 +5,7 @@ import { MFA_METHOD_IDS, type MfaMethodId } from './levels.ts';
 import { ANY_TRUSTED_NETWORK, isCidrLiteral, parseCidr } from './networks.ts';
 import { groupReferenceProblem } from './patterns.ts';
 import { isKnownAcr } from './requested-context.ts';
+import { isAttributeName, protoKeyPaths } from '../core/user-attributes.ts';
 
 /**
  * The second factors this installation has: the MFA registry (src/mfa/build-mfa.ts) holds TOTP only.
@@ -14,8 +15,6 @@ import { isKnownAcr } from './requested-context.ts';
 export const AVAILABLE_MFA_METHODS: readonly MfaMethodId[] = ['totp'];
 
 const nonEmptyList = z.array(z.string().min(1)).min(1);
-/** An LDAP attribute description (name, options) or an OID: never a name like `__proto__`, which an object lookup would misread. */
-const ATTRIBUTE_NAME = /^(?:[A-Za-z][A-Za-z0-9-]*(?:;[A-Za-z0-9-]+)*|\d+(?:\.\d+)*)$/;
 const method = z.enum(MFA_METHOD_IDS, { error: (issue) => `unknown method ${JSON.stringify(issue.input)} (available in this installation: ${AVAILABLE_MFA_METHODS.join(', ')})` });
 const maxAgeSec = z.number().int().positive();
 
@@ -25,10 +24,10 @@ const conditionsSchema: z.ZodType<Conditions> = z.lazy(() =>
     attributes: z
       .record(z.string(), nonEmptyList)
       .superRefine((attributes, ctx) => {
-        // A `__proto__` key never gets here (the record drops it), so its condition arrives empty: refused below.
+        // A `__proto__` key never gets here (the record drops it): validatePolicyDefinition refuses it before.
         if (Object.keys(attributes).length === 0) ctx.addIssue({ code: 'custom', message: 'names no attribute (a condition on no attribute would hold for everyone)' });
         for (const name of Object.keys(attributes)) {
-          if (!ATTRIBUTE_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is not an attribute name (letters, digits and "-", starting with a letter)` });
+          if (!isAttributeName(name)) ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is not an attribute name (letters, digits and "-", starting with a letter)` });
         }
       })
       .optional(),
@@ -102,6 +101,8 @@ function formatPath(path: readonly PropertyKey[]): string {
 /** Checks a policy as an administrator wrote it; every problem is reported with its path, nothing is half-accepted. */
 export function validatePolicyDefinition(input: unknown, context: ValidationContext): ValidationResult {
   // Chosen by shape rather than z.union, so errors point into the branch the author meant.
+  const protoKeys = protoKeyPaths(input);
+  if (protoKeys.length > 0) return { ok: false, errors: protoKeys.map((path) => `${path}: the key "__proto__" is not allowed (it would be dropped, and the rule with it would hold more widely)`) };
   const isTemplate = typeof input === 'object' && input !== null && 'template' in input;
   const parsed = (isTemplate ? templateDefinition : rulesDefinition).safeParse(input);
   if (!parsed.success) return { ok: false, errors: parsed.error.issues.map((issue) => `${formatPath(issue.path) || '(policy)'}: ${issue.message}`) };

@@ -38,7 +38,7 @@ export function nameIdValue(format: NameIdFormatName, user: User, sp: ServicePro
 
 /**
  * Whether the user is the subject an AuthnRequest named (saml-core §3.4.1.4: the assertion's subject
- * must strongly match it): the same value in the named format (an email in any case). A subject
+ * must strongly match it): the same value in the named format (an email or username in any case). A subject
  * named otherwise than by a NameID, or in a format with no stable value (transient), never matches.
  */
 export function isRequestedSubject(subject: RequestedSubject, user: User, sp: ServiceProviderRecord, box: SecretBox): boolean {
@@ -46,7 +46,8 @@ export function isRequestedSubject(subject: RequestedSubject, user: User, sp: Se
   if (subject.nameId === undefined || format === undefined || format === 'transient') return false;
   const value = nameIdValue(format, user, sp, box);
   if (value === undefined) return false;
-  return format === 'email' ? value.toLowerCase() === subject.nameId.toLowerCase() : value === subject.nameId;
+  // Emails and usernames are signed in with in any case, so they name the user in any case.
+  return format === 'email' || format === 'unspecified' ? value.toLowerCase() === subject.nameId.toLowerCase() : value === subject.nameId;
 }
 
 /** A persistent NameID is scoped by both entities (saml-core §8.3.7); a LogoutRequest names it the same way. */

@@ -45,7 +45,17 @@ export async function startLogoutRun(req: Request, res: Response, ctx: SamlConte
  * to. The browser check is the caller's (a cross-site POST brings no cookie).
  */
 export async function verifiedAnswer(req: Request, ctx: SamlContext, binding: BindingName, run: SloRun): Promise<LogoutAnswer> {
-  const message = await readInboundRequest(req, 'LogoutResponse', binding, ctx.inbound);
+  let message;
+  try {
+    message = await readInboundRequest(req, 'LogoutResponse', binding, ctx.inbound);
+  } catch (error) {
+    // A signing SP's answer whose signature is missing or does not verify proves nothing, as an
+    // unsigned one does: the run goes on without that SP's confirmation, rather than stop at an
+    // error page and leave the SPs after it, and the one that asked, untold.
+    if (!(error instanceof AppError && error.code === 'SAML_SIGNATURE_INVALID') || !run.awaiting) throw error;
+    req.log.warn({ code: 'SAML_LOGOUT_RESPONSE_UNVERIFIED', sp: run.awaiting.rpId, detail: error.detail }, 'saml: a LogoutResponse whose signature did not verify; the sign-out counts as unconfirmed');
+    return { spId: run.awaiting.rpId, responseId: '', inResponseTo: run.awaiting.requestId, status: { top: '' }, signed: false };
+  }
   const answer = readLogoutResponse(message);
   const awaiting = run.awaiting;
   if (!awaiting || answer.spId !== awaiting.rpId) {

@@ -258,4 +258,12 @@ describe('the admin CLI does what was typed, or refuses it', () => {
     assert.equal((await cli('policy', 'remove', 'lab-only', '--force')).code, 0);
     assert.equal(await buildPolicies(config(), store, systemClock).policies.definition('lab-only'), undefined);
   });
+  test('--attribute names must be attribute names: constructor and __proto__ are refused, not a crash', async () => {
+    for (const name of ['__proto__', 'bad name']) {
+      await assertUsageError(['user', 'add', 'attr-user', '--attribute', `${name}=x`], /is not an attribute name/);
+    }
+    const added = await cli('user', 'add', 'attr-user', '--attribute', 'constructor=x', '--attribute', 'department=lab');
+    assert.equal(added.code, 0, added.err);
+    assert.deepEqual((await user('attr-user'))?.attributes, { constructor: ['x'], department: ['lab'] });
+  });
 });

@@ -110,6 +110,8 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
     assert.ok(app.logs.some((line) => line.code === 'SAML_SUBJECT_MISMATCH'));
     const own = statusOf(await redirect(browser, naming('ALICE@example.org')));
     assert.match(own, /StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/, "alice's own email, in any case, is her");
+    const byUsername = authnRequestXml({ afterIssuer: '<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified">ALICE</saml:NameID></saml:Subject>' });
+    assert.match(statusOf(await redirect(browser, byUsername)), /status:Success/, 'and so is her username in any case, as she signs in with it');
   });
 
   test('malformed base64, not DEFLATE, not XML, not UTF-8', async () => {

@@ -80,6 +80,19 @@ describe('password change at sign-in', () => {
     const refusedAudit = (await app.services.store.audit.query({ types: ['password.change'], user: 'walt' })).events;
     assert.equal(refusedAudit.at(-1)?.reason, 'rate-limited', 'the refused attempt is audited too');
   });
+
+  test('every refused change is audited, including those of the form itself', async () => {
+    await addLocalUser(app.services, 'xena', PASSWORD, { mustChangePassword: true });
+    const browser = new TestBrowser();
+    const { page } = await open(browser);
+    const changePage = await browser.submit(page, { username: 'xena', password: PASSWORD });
+    await browser.submit(changePage, { currentPassword: PASSWORD, newPassword: 'Another-pass-77', confirmPassword: 'Another-pass-78' });
+    await browser.submit(changePage, { currentPassword: PASSWORD, newPassword: PASSWORD, confirmPassword: PASSWORD });
+    const huge = `Aa1-${'x'.repeat(1100)}`;
+    await browser.submit(changePage, { currentPassword: PASSWORD, newPassword: huge, confirmPassword: huge });
+    const reasons = (await app.services.store.audit.query({ types: ['password.change'], user: 'xena' })).events.map((event) => event.reason);
+    assert.deepEqual(reasons, ['confirmation-differs', 'same-as-current', 'too-long']);
+  });
 });
 
 describe('one-time accounts', () => {
@@ -158,6 +171,37 @@ describe('"my security"', () => {
     for (const [i, answer] of answers.entries()) {
       if (i === winner) continue;
       assert.doesNotMatch(answer.body, /totp-secret/, 'a loser is not shown a new secret that could never be confirmed');
+    }
+  });
+
+  test('opening the page late in the ten minutes after a sign-in gives no more time: the password is asked once the sign-in is ten minutes old', async () => {
+    await addLocalUser(app.services, 'vic', PASSWORD);
+    const browser = new TestBrowser();
+    const { page } = await open(browser);
+    await browser.submit(page, { username: 'vic', password: PASSWORD });
+    const signedInAt = now;
+    try {
+      now = signedInAt + 9 * 60_000;
+      assert.match((await browser.get(`${app.url}/account/security`)).body, /My security settings/, 'nine minutes after the sign-in');
+      now = signedInAt + 11 * 60_000;
+      assert.ok(isPasswordPage(await browser.get(`${app.url}/account/security`)), 'eleven minutes after it, though the page was opened two minutes ago');
+    } finally {
+      now = signedInAt;
+    }
+  });
+
+  test('one browser confirming the same setup three times at once (a triple click, two tabs) is told "set up" once; the others land on the settings page', async () => {
+    await addLocalUser(app.services, 'wes', PASSWORD);
+    const browser = new TestBrowser();
+    const login = await browser.get(`${app.url}/account/security`);
+    await browser.submit(login, { username: 'wes', password: PASSWORD });
+    const setup = await browser.get(`${app.url}/account/security/totp`);
+    const code = oathtoolTotp(shownSecret(setup), now);
+    const answers = await Promise.all([1, 2, 3].map(() => browser.submit(setup, { code })));
+    assert.equal(answers.filter((answer) => /Your backup codes/.test(answer.body)).length, 1);
+    for (const answer of answers.filter((page) => !/Your backup codes/.test(page.body))) {
+      assert.doesNotMatch(answer.body, /totp-secret/, 'no new secret that could never be confirmed');
+      assert.match(answer.url, /\/account\/security$/);
     }
   });
 

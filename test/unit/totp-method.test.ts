@@ -211,3 +211,28 @@ describe('TOTP verification', () => {
     assert.equal((await admin.statusOf(user)).status, 'Unregistered');
   });
 });
+
+describe('confirming a setup while another confirmation of the same user is being written', () => {
+  test('the later one waits, then finds the user set up: "expired", never a confirmation that lost its pending secret half way', async () => {
+    const enrollments = new TotpEnrollments(store.collection<TotpEnrollment>('mfa-enrollments'), store.kv, box);
+    // The registration write is slow (a busy disk): the window in which a second click used to see its pending secret gone but no registration yet.
+    const slowPut = enrollments.put.bind(enrollments);
+    enrollments.put = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return slowPut(...args);
+    };
+    const method = new TotpMethod({ enrollments, state: new TotpStateStore(store.kv), backupCodes: new BackupCodes(store.kv, box), clock, settings: DEFAULTS });
+    const user = newUser();
+    const view = await method.enrollment.begin({ user, sessionId: SESSION });
+    const code = oathtoolTotp(view.secret, now);
+    const first = method.enrollment.finish({ user, sessionId: SESSION, ip: '192.0.2.1' }, code);
+    await new Promise((resolve) => setTimeout(resolve, 10)); // the first has taken the pending secret and is writing
+    const second = method.enrollment.finish({ user, sessionId: SESSION, ip: '192.0.2.1' }, code);
+    const secondResult = await second;
+    const setUpWhenAnswered = await method.isEnrolled(user);
+    assert.deepEqual(secondResult, { ok: false, reason: 'expired' });
+    assert.equal(setUpWhenAnswered, true, 'when it answers, the user is set up, so the page says so instead of showing a new secret');
+    assert.equal((await first).ok, true);
+    now += 10 * STEP;
+  });
+});

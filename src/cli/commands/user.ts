@@ -8,6 +8,7 @@ import { SessionAdmin } from '../session-admin.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 import { createDirectory } from '../../build-services.ts';
 import { createLogger } from '../../core/log.ts';
+import { isAttributeName } from '../../core/user-attributes.ts';
 
 /** A local account that can no longer sign in keeps no session either. */
 async function endSessionsOf(context: CliContext, userId: string, reason: string): Promise<void> {
@@ -50,7 +51,8 @@ function attributesFrom(args: ParsedArgs): Record<string, string[]> | undefined 
   for (const attribute of given) {
     const [key, values] = attribute.split(/=(.*)/s, 2);
     if (!key || values === undefined) throw new UsageError(`--attribute takes key=value, not ${JSON.stringify(attribute)}`);
-    attributes[key] = [...(attributes[key] ?? []), ...values.split(',')];
+    if (!isAttributeName(key)) throw new UsageError(`--attribute ${JSON.stringify(key)} is not an attribute name (letters, digits and "-", starting with a letter)`);
+    attributes[key] = [...(Object.hasOwn(attributes, key) ? attributes[key]! : []), ...values.split(',')];
   }
   return attributes;
 }

@@ -28,12 +28,16 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   const field = (name: string) => (typeof req.body?.[name] === 'string' ? (req.body[name] as string) : '');
   const current = field('currentPassword');
   const next = field('newPassword');
-  if (!current || !next) return showChangePassword(req, res, deps.interaction, tx, { error: 'Fill in all three fields.', status: 400 });
-  if (next !== field('confirmPassword')) return showChangePassword(req, res, deps.interaction, tx, { error: 'The two new passwords are not the same.', status: 400 });
-  if (next === current) return showChangePassword(req, res, deps.interaction, tx, { error: 'The new password must differ from the current one.', status: 400 });
-  if (next.length > MAX_PASSWORD_LENGTH) return showChangePassword(req, res, deps.interaction, tx, { error: `The new password must be at most ${MAX_PASSWORD_LENGTH} characters long.`, status: 400 });
-
   const base = { type: 'password.change', username, rp: tx.request.rpId, ip: req.clientIp, requestId: req.requestId };
+  const refuseForm = async (reason: string, error: string) => {
+    await audit.record({ ...base, outcome: 'failure', reason });
+    showChangePassword(req, res, deps.interaction, tx, { error, status: 400 });
+  };
+  if (!current || !next) return refuseForm('incomplete', 'Fill in all three fields.');
+  if (next !== field('confirmPassword')) return refuseForm('confirmation-differs', 'The two new passwords are not the same.');
+  if (next === current) return refuseForm('same-as-current', 'The new password must differ from the current one.');
+  if (next.length > MAX_PASSWORD_LENGTH) return refuseForm('too-long', `The new password must be at most ${MAX_PASSWORD_LENGTH} characters long.`);
+
   const admission = await deps.regulator.admit({ login: username }, req.clientIp);
   if (!admission.allowed) {
     await audit.record({ ...base, outcome: 'failure', reason: 'rate-limited' });

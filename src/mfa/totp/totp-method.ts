@@ -98,8 +98,17 @@ export class TotpMethod implements MfaMethod {
     return { method: this.id, secret, digits, periodSeconds, algorithm, uri: otpauthUri({ issuer: settings.issuer, label: user.username, secret, parameters: pending }) };
   }
 
-  /** Activates this browser's pending secret once the user typed a current code from it; returns fresh backup codes. */
-  async #finish({ user, ip, sessionId }: ChallengeContext & EnrollmentContext, response: unknown): Promise<EnrollmentResult> {
+  /**
+   * Activates this browser's pending secret once the user typed a current code from it; returns fresh
+   * backup codes. One confirmation per user at a time, from its first read to its last write: the ones
+   * after it (another browser, a second click) find the user set up and are told "expired", never
+   * "set up" for a secret that is not the one registered, nor shown a new one that can never be confirmed.
+   */
+  #finish(context: ChallengeContext & EnrollmentContext, response: unknown): Promise<EnrollmentResult> {
+    return this.#activating.run(context.user.id, () => this.#confirm(context, response));
+  }
+
+  async #confirm({ user, ip, sessionId }: ChallengeContext & EnrollmentContext, response: unknown): Promise<EnrollmentResult> {
     const { enrollments, state, backupCodes, clock, settings } = this.#deps;
     const pending = await enrollments.pending(user.id, sessionId);
     if (!pending || (await this.isEnrolled(user))) return { ok: false, reason: 'expired' };
@@ -108,19 +117,12 @@ export class TotpMethod implements MfaMethod {
     const now = clock.now();
     const step = await matchingTimeStep(pending.secret, input.code, pending, now, settings.clockSkewSeconds);
     if (step === undefined) return { ok: false, reason: 'invalid' };
-    // One activation per user at a time, checked again inside: two browsers confirming their own
-    // secrets at once must not both be told "set up" while only the last one written works.
-    const activated = await this.#activating.run(user.id, async () => {
-      if (await this.isEnrolled(user)) return false;
-      if (!(await enrollments.takePending(user.id, sessionId))) return false; // a concurrent confirmation won
-      const parameters: TotpParameters = { digits: pending.digits, periodSeconds: pending.periodSeconds, algorithm: pending.algorithm };
-      await enrollments.put(user.id, user.username, pending.secret, parameters, now);
-      // Secrets other browsers were shown go now: after an administrator's reset one of them would
-      // otherwise be confirmable again, and it may have been shown to someone who had only the password.
-      await enrollments.discardPending(user.id);
-      return true;
-    });
-    if (!activated) return { ok: false, reason: 'expired' };
+    if (!(await enrollments.takePending(user.id, sessionId))) return { ok: false, reason: 'expired' };
+    const parameters: TotpParameters = { digits: pending.digits, periodSeconds: pending.periodSeconds, algorithm: pending.algorithm };
+    await enrollments.put(user.id, user.username, pending.secret, parameters, now);
+    // Secrets other browsers were shown go now: after an administrator's reset one of them would
+    // otherwise be confirmable again, and it may have been shown to someone who had only the password.
+    await enrollments.discardPending(user.id);
     // The confirming code counts as used: it cannot be replayed at the next challenge.
     await state.update(user.id, () => ({ next: afterSuccess({ failures: 0 }, now, ip, step), result: undefined }));
     return { ok: true, amr: 'otp', backupCodes: await backupCodes.regenerate(user.id, settings.backupCodes, now) };

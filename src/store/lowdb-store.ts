@@ -51,7 +51,7 @@ export class LowdbStore implements Store {
     const used = ['kv.journal', 'audit.log'].filter((name) => nonEmpty(join(dataDir, name)));
     if (used.length > 0) {
       throw new DataDirectoryError(
-        `${join(dataDir, 'db.json')} is missing, but ${used.join(' and ')} show this data directory has been used. Restore db.json from your backup; to start a new installation instead, move the directory away first.`,
+        `${join(dataDir, 'db.json')} is missing, but ${used.join(' and ')} ${used.length === 1 ? 'shows' : 'show'} this data directory has been used. Restore db.json from your backup; to start a new installation instead, move the directory away first.`,
       );
     }
     return true;

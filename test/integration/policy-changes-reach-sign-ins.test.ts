@@ -5,6 +5,7 @@ import { boot, type Booted } from '../helpers/boot.ts';
 import { ALL_SCOPES, authRequest, callbackOf, createRp, createUser, redeem, rpBrowser } from '../helpers/oidc-rp.ts';
 import { clientRegistry } from '../../src/oidc/client-registry.ts';
 import { localUsers } from '../../src/directory/local-users.ts';
+import { oathtoolTotp } from '../helpers/oathtool.ts';
 
 const PASSWORD = 'correct horse 42';
 let now = Date.now();
@@ -83,5 +84,18 @@ describe('a sign-in under way is decided by the policy its application has when 
     const next = await browser.submit(passwordPage, { username: 'gus', password: PASSWORD });
     assert.equal(next.status, 400);
     assert.match(next.body, /not registered/);
+  });
+
+  test('a client moved to deny-everyone while its user types the code: the refusal of the policy, not "sign-in expired"', async () => {
+    await createUser(app, { username: 'hal', password: PASSWORD });
+    const rp = await createRp(app, { policy: 'permit-everyone-require-mfa' });
+    const browser = rpBrowser();
+    const request = await authRequest(rp, { scope: ALL_SCOPES });
+    const setup = await browser.submit(await browser.get(request.url.toString()), { username: 'hal', password: PASSWORD });
+    const secret = /<code id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(setup.body)![1]!.replace(/ /g, '');
+    assert.ok((await clientRegistry(app.services.store, app.services.box, app.services.clock).update(rp.client.id, { policy: 'deny-everyone' })).ok);
+    const answer = await browser.submit(setup, { code: oathtoolTotp(secret, now) });
+    assert.equal(answer.status, 403);
+    assert.match(answer.body, /You are not allowed to use this application/);
   });
 });

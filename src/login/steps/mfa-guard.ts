@@ -19,6 +19,8 @@ export async function mfaAnswerContext(req: Request, interaction: LoginInteracti
   const step = await interaction.stepWith(req, tx, session);
   const methodId = MFA_METHOD_IDS.find((id) => id === methodParam);
   const method = methodId && interaction.deps.mfa.get(methodId);
+  // The application's policy changed while the code was being typed and now refuses the user: say so, as the page would.
+  if (step.kind === 'denied') throw new AppError('ACCESS_DENIED', { userMessage: step.message, detail: { reason: 'policy-denies-now', policy: step.policy, rule: step.rule } });
   if (step.kind !== expected || !method || !step.methods.includes(method.id)) {
     throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'mfa-step-not-due', step: step.kind, method: methodParam } });
   }

@@ -17,13 +17,3 @@ const ATTRIBUTE_NAME = /^(?:[A-Za-z][A-Za-z0-9-]*(?:;[A-Za-z0-9-]+)*|\d+(?:\.\d+
 export function isAttributeName(name: string): boolean {
   return ATTRIBUTE_NAME.test(name);
 }
-
-/**
- * Where raw input (parsed JSON) has an own key named `__proto__`: a schema reading it into a new object
- * drops it without a word, which for a condition means one condition less (a wider rule).
- */
-export function protoKeyPaths(value: unknown, path = ''): string[] {
-  if (typeof value !== 'object' || value === null) return [];
-  const here = Object.hasOwn(value, '__proto__') ? [path || '(top)'] : [];
-  return [...here, ...Object.entries(value).flatMap(([key, child]) => protoKeyPaths(child, path ? `${path}.${key}` : key))];
-}

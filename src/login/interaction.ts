@@ -66,8 +66,8 @@ export class LoginInteraction {
 
   /**
    * `relyingParties`: where the finisher's relying parties are registered. Each step then decides by
-   * the policy the relying party has at that moment: an administrator's change reaches sign-ins
-   * already under way (their request keeps the settings it started with only without a lookup).
+   * the policy the relying party has at that moment, so an administrator's change reaches sign-ins
+   * already under way. Without it, a sign-in keeps the settings its request started with.
    */
   registerFinisher(name: string, finisher: Finisher, relyingParties?: RelyingPartyLookup): void {
     if (this.#finishers.has(name)) throw new Error(`a finisher named ${name} is already registered`);

@@ -5,7 +5,7 @@ import { MFA_METHOD_IDS, type MfaMethodId } from './levels.ts';
 import { ANY_TRUSTED_NETWORK, isCidrLiteral, parseCidr } from './networks.ts';
 import { groupReferenceProblem } from './patterns.ts';
 import { isKnownAcr } from './requested-context.ts';
-import { isAttributeName, protoKeyPaths } from '../core/user-attributes.ts';
+import { isAttributeName } from '../core/user-attributes.ts';
 
 /**
  * The second factors this installation has: the MFA registry (src/mfa/build-mfa.ts) holds TOTP only.
@@ -98,11 +98,22 @@ function formatPath(path: readonly PropertyKey[]): string {
   return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i ? '.' : ''}${String(key)}`)).join('');
 }
 
+/**
+ * Where raw input (parsed JSON) has an own key named `__proto__`: a schema reading it into a new object
+ * drops it without a word, which for a condition means one condition less (a wider rule).
+ */
+function protoKeyPaths(value: unknown, path: PropertyKey[] = []): PropertyKey[][] {
+  if (typeof value !== 'object' || value === null) return [];
+  const here = Object.hasOwn(value, '__proto__') ? [path] : [];
+  const children = Array.isArray(value) ? value.map((child, index) => [index, child] as const) : Object.entries(value);
+  return [...here, ...children.flatMap(([key, child]) => protoKeyPaths(child, [...path, key]))];
+}
+
 /** Checks a policy as an administrator wrote it; every problem is reported with its path, nothing is half-accepted. */
 export function validatePolicyDefinition(input: unknown, context: ValidationContext): ValidationResult {
-  // Chosen by shape rather than z.union, so errors point into the branch the author meant.
   const protoKeys = protoKeyPaths(input);
-  if (protoKeys.length > 0) return { ok: false, errors: protoKeys.map((path) => `${path}: the key "__proto__" is not allowed (it would be dropped, and the rule with it would hold more widely)`) };
+  if (protoKeys.length > 0) return { ok: false, errors: protoKeys.map((path) => `${formatPath(path) || '(policy)'}: the key "__proto__" is not allowed (it would be dropped, and the rule with it would hold more widely)`) };
+  // Chosen by shape rather than z.union, so errors point into the branch the author meant.
   const isTemplate = typeof input === 'object' && input !== null && 'template' in input;
   const parsed = (isTemplate ? templateDefinition : rulesDefinition).safeParse(input);
   if (!parsed.success) return { ok: false, errors: parsed.error.issues.map((issue) => `${formatPath(issue.path) || '(policy)'}: ${issue.message}`) };

@@ -32,9 +32,9 @@ describe('policy validation: clear errors, nothing saved', () => {
   const cases: Array<[string, unknown, RegExp]> = [
     ['unknown group syntax', rule({ groups: ['cn=admins,,dc=x'] }), /rules\[0\]\.when\.groups\[0\]: "cn=admins,,dc=x" looks like a DN but is not one/],
     ['wildcard in a group', rule({ groups: ['admin*'] }), /is not a group name or DN/],
-    ['an attribute named __proto__ (an object lookup would read the prototype)', JSON.parse('{"name":"p","rules":[{"when":{"attributes":{"__proto__":["*"]}},"then":{"effect":"permit"}}]}'), /rules\.0\.when\.attributes: the key "__proto__" is not allowed/],
+    ['an attribute named __proto__ (an object lookup would read the prototype)', JSON.parse('{"name":"p","rules":[{"when":{"attributes":{"__proto__":["*"]}},"then":{"effect":"permit"}}]}'), /rules\[0\]\.when\.attributes: the key "__proto__" is not allowed/],
     ['a condition on no attribute (it would hold for everyone)', rule({ attributes: {} }), /names no attribute/],
-    ['__proto__ beside another attribute (it would be dropped, widening the rule)', JSON.parse('{"name":"p","rules":[{"when":{"attributes":{"__proto__":["secret"],"department":["*"]}},"then":{"effect":"permit"}}]}'), /rules\.0\.when\.attributes: the key "__proto__" is not allowed/],
+    ['__proto__ beside another attribute (it would be dropped, widening the rule)', JSON.parse('{"name":"p","rules":[{"when":{"attributes":{"__proto__":["secret"],"department":["*"]}},"then":{"effect":"permit"}}]}'), /rules\[0\]\.when\.attributes: the key "__proto__" is not allowed/],
     ['bad CIDR', rule({ networks: ['10.0.0.0/33'] }), /rules\[0\]\.when\.networks\[0\]: "10\.0\.0\.0\/33" is not a valid IPv4 or IPv6 CIDR/],
     ['short IPv4 CIDR', rule({ networks: ['10.0/8'] }), /is not a valid IPv4 or IPv6 CIDR/],
     ['unknown network name', rule({ networks: ['branch'] }), /unknown trusted network "branch" \(configured: office/],

@@ -117,7 +117,7 @@ export class LoginInteraction {
     const session = existing && (await this.#withCurrentUser(req, tx, existing));
     const facts: FlowFacts = {
       now: clock.now(),
-      policy: await policies.resolve((await this.#currentSettings(tx.request)).policy),
+      policy: await policies.resolve((await this.currentSettings(tx.request)).policy),
       networks,
       ip: req.clientIp,
       enrolledMethods: session ? await mfa.enrolledMethods(session.user) : [],
@@ -126,7 +126,8 @@ export class LoginInteraction {
     return nextStep(tx, session, facts);
   }
 
-  async #currentSettings(request: LoginRequest): Promise<RelyingPartySettings> {
+  /** The relying party's settings as registered now (see registerFinisher); RP_UNKNOWN once it is gone. */
+  async currentSettings(request: LoginRequest): Promise<RelyingPartySettings> {
     const lookup = this.#relyingParties.get(request.handoff.finisher);
     if (!lookup) return request.rp;
     const settings = await lookup(request.rpId);

@@ -98,4 +98,17 @@ describe('a sign-in under way is decided by the policy its application has when 
     assert.equal(answer.status, 403);
     assert.match(answer.body, /You are not allowed to use this application/);
   });
+
+  test('a client allowed to let users change an expired password while its user is at the password page offers the change', async () => {
+    const id = await createUser(app, { username: 'ivy', password: PASSWORD });
+    const users = localUsers(app.services.store);
+    await users.put({ ...(await users.get(id))!, mustChangePassword: true });
+    const rp = await createRp(app, { policy: 'permit-everyone' });
+    const browser = rpBrowser();
+    const request = await authRequest(rp, { scope: ALL_SCOPES });
+    const passwordPage = await browser.get(request.url.toString());
+    assert.ok((await clientRegistry(app.services.store, app.services.box, app.services.clock).update(rp.client.id, { allowPasswordChange: true })).ok);
+    const next = await browser.submit(passwordPage, { username: 'ivy', password: PASSWORD });
+    assert.match(next.body, /Change your password/, `got ${next.status}: ${next.body.slice(0, 200)}`);
+  });
 });

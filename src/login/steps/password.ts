@@ -79,7 +79,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   if (!outcome.ok && outcome.reason === 'account-state') {
     await attempt.succeeded(accountId);
     await audit.record({ ...base, userId: outcome.user.id, outcome: 'failure', reason: `account-${outcome.state}` });
-    if ((outcome.state === 'password-expired' || outcome.state === 'must-change') && tx.request.rp.allowPasswordChange) {
+    if ((outcome.state === 'password-expired' || outcome.state === 'must-change') && (await interaction.currentSettings(tx.request)).allowPasswordChange) {
       await interaction.deps.transactions.save({ ...tx, pendingPasswordChange: { username: outcome.user.username, state: outcome.state } });
       res.redirect(303, stepUrl(tx, '/change-password'));
       return;

@@ -47,13 +47,14 @@ export const configSchema = z.object({
   server: z
     .object({
       host: z.string().default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(8080),
+      // Not 0: a random port would make the public URL (the OIDC issuer, the SAML entityID) end in :0.
+      port: z.number().int().min(1).max(65535).default(8080),
       /** The base URL users and relying parties see; also the OIDC issuer. Defaults to http://localhost:<port>. */
       // The issuer and every endpoint URL derive from it: only a web origin with a path, nothing a browser would not send back.
       publicUrl: z
         .url()
-        .refine((value) => /^https?:$/.test(new URL(value).protocol), 'must be an http:// or https:// URL')
-        .refine((value) => !new URL(value).search && !new URL(value).hash && !new URL(value).username, 'must have no query, fragment or credentials')
+        .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http:// or https:// URL')
+        .refine((value) => !URL.canParse(value) || (!new URL(value).search && !new URL(value).hash && !new URL(value).username), 'must have no query, fragment or credentials')
         .optional(),
       /** Only requests from these proxies may set the client IP through X-Forwarded-For. */
       trustedProxies: z.array(proxyCidr).default([]),

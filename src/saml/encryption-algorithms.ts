@@ -32,8 +32,10 @@ export function chooseEncryption(listed: readonly string[] = []): EncryptionChoi
   const listsKey = listed.some((algorithm) => !isDataAlgorithm(algorithm));
   const data = listsData ? DATA_ALGORITHMS.find((algorithm) => offered.has(algorithm)) : DEFAULT_ENCRYPTION.data;
   const key = listsKey ? KEY_ALGORITHMS.find((algorithm) => offered.has(algorithm)) : DEFAULT_ENCRYPTION.key;
-  if (!data) return { ok: false, problem: `its metadata lists only data encryption algorithms Stepgate does not use (${listed.join(', ')}); it supports ${DATA_ALGORITHMS.join(', ')}` };
-  if (!key) return { ok: false, problem: `its metadata lists only key transport algorithms Stepgate does not use (${listed.join(', ')}); it supports ${KEY_ALGORITHMS.join(', ')} (not RSA 1.5, which is breakable)` };
+  const dataListed = listed.filter((algorithm) => isDataAlgorithm(algorithm));
+  const keyListed = listed.filter((algorithm) => !isDataAlgorithm(algorithm));
+  if (!data) return { ok: false, problem: `its metadata lists only data encryption algorithms Stepgate does not use (${dataListed.join(', ')}); it uses ${DATA_ALGORITHMS.join(', ')}` };
+  if (!key) return { ok: false, problem: `its metadata lists only key transport algorithms Stepgate does not use (${keyListed.join(', ')}); it uses ${KEY_ALGORITHMS.join(', ')} only (not RSA 1.5, which is breakable; the XML Encryption 1.1 rsa-oaep identifier is not supported by the encryption library)` };
   const warning = CBC.has(data) ? `assertions are encrypted with ${data}, the best the SP lists; CBC is weaker than GCM (padding oracles): enable AES-GCM at the SP if it can` : undefined;
   return { ok: true, algorithms: { data, key }, ...(warning ? { warning } : {}) };
 }

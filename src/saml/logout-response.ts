@@ -10,8 +10,11 @@ export interface LogoutAnswer {
   inResponseTo?: string;
   /** Top-level StatusCode, and the second-level one when given. */
   status: { top: string; second?: string };
-  /** Unsigned, it proves nothing (saml-profiles §4.4.4.2: the responder MUST authenticate itself): the sign-out counts as unconfirmed. */
-  signed: boolean;
+  /**
+   * 'absent' or 'invalid': it proves nothing (saml-profiles §4.4.4.2: the responder MUST authenticate
+   * itself), so the sign-out counts as unconfirmed. 'invalid' answers are not read at all.
+   */
+  signature: 'valid' | 'absent' | 'invalid';
 }
 
 /** Reads a verified LogoutResponse's root (the schema already requires Status/StatusCode/@Value). */
@@ -25,6 +28,6 @@ export function readLogoutResponse(message: InboundRequest): LogoutAnswer {
     responseId: message.id,
     inResponseTo: attribute(message.root, 'InResponseTo'),
     status: { top: attribute(top, 'Value') ?? '', ...(second ? { second: attribute(second, 'Value') ?? '' } : {}) },
-    signed: message.signed,
+    signature: message.signed ? 'valid' : 'absent',
   };
 }

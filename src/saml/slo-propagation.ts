@@ -54,7 +54,7 @@ export async function verifiedAnswer(req: Request, ctx: SamlContext, binding: Bi
     // error page and leave the SPs after it, and the one that asked, untold.
     if (!(error instanceof AppError && error.code === 'SAML_SIGNATURE_INVALID') || !run.awaiting) throw error;
     req.log.warn({ code: 'SAML_LOGOUT_RESPONSE_UNVERIFIED', sp: run.awaiting.rpId, detail: error.detail }, 'saml: a LogoutResponse whose signature did not verify; the sign-out counts as unconfirmed');
-    return { spId: run.awaiting.rpId, responseId: '', inResponseTo: run.awaiting.requestId, status: { top: '' }, signed: false };
+    return { spId: run.awaiting.rpId, responseId: '', inResponseTo: run.awaiting.requestId, status: { top: '' }, signature: 'invalid' };
   }
   const answer = readLogoutResponse(message);
   const awaiting = run.awaiting;
@@ -76,13 +76,13 @@ export async function recordAnswer(req: Request, res: Response, ctx: SamlContext
     throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'logout-run-changed' } });
   }
   const sp = await ctx.registry.get(awaiting.rpId);
-  if (!answer.signed) req.log.warn({ code: 'SAML_LOGOUT_RESPONSE_UNSIGNED', sp: awaiting.rpId }, 'saml: an unsigned LogoutResponse does not confirm the sign-out');
-  const success = answer.signed && answer.status.top === STATUS.success;
+  if (answer.signature === 'absent') req.log.warn({ code: 'SAML_LOGOUT_RESPONSE_UNSIGNED', sp: awaiting.rpId }, 'saml: an unsigned LogoutResponse does not confirm the sign-out');
+  const success = answer.signature === 'valid' && answer.status.top === STATUS.success;
   const result: SloResult = {
     rpId: awaiting.rpId,
     name: sp?.name ?? awaiting.rpId,
     outcome: success ? 'signed-out' : 'refused',
-    ...(success ? {} : { detail: answer.signed ? [answer.status.top, answer.status.second].filter(Boolean).join(' ') : 'unsigned LogoutResponse' }),
+    ...(success ? {} : { detail: answer.signature === 'valid' ? [answer.status.top, answer.status.second].filter(Boolean).join(' ') : `LogoutResponse signature ${answer.signature}` }),
   };
   const { awaiting: _answered, ...rest } = run;
   await proceed(req, res, ctx, id, run, { ...rest, results: [...run.results, result] });

@@ -266,4 +266,10 @@ describe('the admin CLI does what was typed, or refuses it', () => {
     assert.equal(added.code, 0, added.err);
     assert.deepEqual((await user('attr-user'))?.attributes, { constructor: ['x'], department: ['lab'] });
   });
+  test('user add takes no --remove-group (a new user is in no group): refused, and not in its help', async () => {
+    await assertUsageError(['user', 'add', 'new-user', '--remove-group', 'staff'], /unknown option --remove-group/);
+    const help = await cli('user', 'add', '--help');
+    assert.doesNotMatch(help.out, /--remove-group/);
+    assert.match((await cli('user', 'update', '--help')).out, /--remove-group/);
+  });
 });

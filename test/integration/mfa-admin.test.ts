@@ -104,7 +104,7 @@ test('export to a password-encrypted file, reset, import: the same app keeps wor
 });
 
 test('a missing encryption key is a clear start-up error once secrets exist', async () => {
-  const config = parseConfig({ dataDir, server: { port: 0 } });
+  const config = parseConfig({ dataDir, server: { port: 18099 } });
   await assert.rejects(buildServices(config, { logger: createLogger('silent'), clock }), (error: Error) => {
     assert.equal(error.name, 'ConfigError');
     assert.match(error.message, /secretKey: the encryption key for stored secrets is missing .* Set STEPGATE_SECRET_KEY or secretKeyFile/);

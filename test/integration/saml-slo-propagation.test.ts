@@ -167,6 +167,7 @@ describe('SAML Single Logout propagation (front channel)', () => {
       assert.ok(location.startsWith(`${spA.sloUrl}?SAMLResponse=`), location);
       assert.match(redirectMessageXml(location, 'SAMLResponse'), PARTIAL_LOGOUT);
       assert.ok(app.logs.slice(since).some((line) => line.code === 'SAML_LOGOUT_RESPONSE_UNVERIFIED' && line.sp === spB.entityId));
+      assert.equal(app.logs.slice(since).filter((line) => line.code === 'SAML_LOGOUT_RESPONSE_UNSIGNED').length, 0, 'one warning for one answer');
       assert.deepEqual(await runs(), [], 'the run finished');
     });
   }

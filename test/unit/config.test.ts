@@ -28,13 +28,13 @@ describe('configuration', () => {
   });
 
   test('a PUBLIC_URL that is not a web origin is refused, naming the key', () => {
-    for (const PUBLIC_URL of ['ftp://idp.example.org', 'https://idp.example.org/?x=1', 'https://user:pw@idp.example.org']) {
+    for (const PUBLIC_URL of ['ftp://idp.example.org', 'https://idp.example.org/?x=1', 'https://user:pw@idp.example.org', 'idp.example.org']) {
       assert.throws(() => loadConfig({ PUBLIC_URL }), (error: Error) => error instanceof ConfigError && /server\.publicUrl/.test(error.message), PUBLIC_URL);
     }
   });
 
   test('an empty or blank PORT is refused, naming the key (it is not port 0)', () => {
-    for (const PORT of ['', ' ', '80a']) assert.throws(() => loadConfig({ PORT }), (error: Error) => error instanceof ConfigError && /server\.port/.test(error.message), JSON.stringify(PORT));
+    for (const PORT of ['', ' ', '80a', '0']) assert.throws(() => loadConfig({ PORT }), (error: Error) => error instanceof ConfigError && /server\.port/.test(error.message), JSON.stringify(PORT));
   });
 
   test('every problem is reported at once, each naming its key', () => {

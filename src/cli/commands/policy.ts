@@ -240,7 +240,8 @@ and those applications then deny every sign-in.`,
       const { policies } = await policyStore(context);
       const users = await policyUsers(context, name);
       if (users.length > 0 && args.options.force !== true) {
-        context.err(`"${name}" is the policy of ${users.join(', ')}; give them another policy first (sp set / client set --policy), or add --force (they would deny every sign-in).`);
+        const how = [users.some((user) => !user.startsWith('the "my security"')) && 'sp set / client set --policy', users.some((user) => user.startsWith('the "my security"')) && 'policies.account in the configuration file'].filter(Boolean).join('; ');
+        context.err(`"${name}" is the policy of ${users.join(', ')}; give them another policy first (${how}), or add --force (they would deny every sign-in).`);
         return 1;
       }
       const outcome = await policies.remove(name);

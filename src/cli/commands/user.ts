@@ -20,11 +20,10 @@ async function endSessionsOf(context: CliContext, userId: string, reason: string
   for (const line of SessionAdmin.afterEnd(ended)) context.out(line);
 }
 
-const CHANGE_OPTIONS = {
+const ADD_OPTIONS = {
   name: 'string',
   email: 'string',
   group: 'list',
-  'remove-group': 'list',
   attribute: 'list',
   'must-change': 'flag',
   'one-time': 'flag',
@@ -32,16 +31,22 @@ const CHANGE_OPTIONS = {
   ...PASSWORD_OPTIONS,
 } as const;
 
-const COMMON_OPTIONS = `  --name "Full Name"        display name
+/** A new user is in no group and has no expiry yet: removing either is an update's business. */
+const CHANGE_OPTIONS = { ...ADD_OPTIONS, 'remove-group': 'list' } as const;
+
+const ADD_HELP = `  --name "Full Name"        display name
   --email address           email address; no other local user may have it as username or email (any case)
   --group G                 add to group G (repeat, or comma-separated, for several)
-  --remove-group G          remove from group G (repeat, or comma-separated)
   --attribute key=value     free attribute (comma-separated values; repeat for several attributes)
   --must-change             the user must change the password at next sign-in
   --one-time                the account is disabled after its first sign-in
-  --expires YYYY-MM-DD      the account cannot sign in after this day ('never' clears it)
+  --expires YYYY-MM-DD      the account cannot sign in after this day
   --password-file FILE      set the password from FILE (line breaks at its end are not part of it)
   --password-stdin          read the password from a pipe instead (not from a terminal)`;
+
+const CHANGE_HELP = `${ADD_HELP}
+  --remove-group G          remove from group G (repeat, or comma-separated)
+  --expires never           clear the expiry date`;
 
 /** Every value of every --attribute key=a,b; a key given twice keeps the values of both. */
 function attributesFrom(args: ParsedArgs): Record<string, string[]> | undefined {
@@ -116,8 +121,8 @@ export const userCommands: CliCommand[] = [
   {
     name: 'user add',
     summary: 'add a local user',
-    help: `Usage: npm run cli -- user add <username> [options]\n\nAdds a user to the local directory. Everything is checked first: a refused option, name, email or password adds no user.\n\nOptions:\n${COMMON_OPTIONS}\n\nExample:\n  npm run cli -- user add alice --name "Alice Doe" --email alice@example.org --group staff --password-file alice.pw`,
-    options: CHANGE_OPTIONS,
+    help: `Usage: npm run cli -- user add <username> [options]\n\nAdds a user to the local directory. Everything is checked first: a refused option, name, email or password adds no user.\n\nOptions:\n${ADD_HELP}\n\nExample:\n  npm run cli -- user add alice --name "Alice Doe" --email alice@example.org --group staff --password-file alice.pw`,
+    options: ADD_OPTIONS,
     arguments: ['<username>'],
     async run(args, context) {
       const password = newPassword(args); // read first: a refused option must not leave a half-made user
@@ -134,7 +139,7 @@ export const userCommands: CliCommand[] = [
   {
     name: 'user update',
     summary: 'change a local user (name, email, groups, attributes, password)',
-    help: `Usage: npm run cli -- user update <username> [options]\n\nEverything is checked first, the password included: a refused update changes nothing.\n\nOptions:\n${COMMON_OPTIONS}`,
+    help: `Usage: npm run cli -- user update <username> [options]\n\nEverything is checked first, the password included: a refused update changes nothing.\n\nOptions:\n${CHANGE_HELP}`,
     options: CHANGE_OPTIONS,
     arguments: ['<username>'],
     async run(args, context) {

@@ -14,6 +14,7 @@ import { compileFilter, escapeFilterValue, normaliseLogin } from '../../src/dire
 import { inChainFilter } from '../../src/directory/ldap-groups.ts';
 import { adBindFailureVerdict, adEntryVerdict } from '../../src/directory/ldap-account-state.ts';
 import { MESSAGES, passwordChangeMessage, passwordModifyRequestValue, unicodePwdValue } from '../../src/directory/ldap-password.ts';
+import { inGroup } from '../../src/policy/patterns.ts';
 
 const PEOPLE = 'ou=people,dc=example,dc=org';
 const ALICE_ID = '5a1e0000-0000-4000-8000-000000000001';
@@ -115,6 +116,9 @@ describe('sign-in', () => {
     assert.equal(user.name, 'Alice Adams');
     assert.equal(user.email, 'alice@example.org');
     assert.deepEqual(user.groups, ['engineers', 'staff', 'all-staff']);
+    assert.deepEqual(user.groupDns, ['cn=engineers,ou=groups,dc=example,dc=org', 'cn=staff,ou=groups,dc=example,dc=org', 'cn=all-staff,ou=groups,dc=example,dc=org'], 'the DNs a policy naming a group by DN matches');
+    assert.ok(inGroup(user, 'CN=Staff, OU=Groups, DC=example, DC=org'), 'a nested group, by DN');
+    assert.ok(!inGroup(user, 'cn=staff,ou=elsewhere,dc=example,dc=org'), 'a group of the same name elsewhere is another group');
     assert.deepEqual(user.attributes['departmentnumber'], ['Engineering']);
     assert.deepEqual(user.attributes['telephonenumber'], ['+1 555 0101']);
     assert.equal(user.attributes['userpassword'], undefined, 'password hashes never leave the directory');

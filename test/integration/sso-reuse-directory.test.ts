@@ -113,9 +113,12 @@ describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', (
     const browser = new TestBrowser();
     const first = samlPostForm(await samlSignIn(browser, everyone)).fields.SAMLResponse!;
     assert.deepEqual(await isMemberOf(everyone, first), ['all-staff', 'engineers', 'staff']);
+    const { tokens } = await signIn(rp, rpBrowser(), ALICE);
     await removeFromEngineers(slapd);
     try {
       clock.passLookupCache();
+      // The client's refresh token, issued while alice was an engineer, renews nothing now.
+      await assert.rejects(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
       const refused = await sendAuthnRequest(browser, engineersOnly);
       assert.equal(refused.status, 403);
       assert.match(refused.body, /Only engineers may use the build system\./);

@@ -49,7 +49,14 @@ export function oidcInteractions(deps: OidcInteractionDeps): OidcInteractions {
       const client = await clients.get(String(details.params.client_id));
       if (!client) throw new AppError('RP_UNKNOWN', { detail: { clientId: details.params.client_id } });
       const request = toLoginRequest({ params: details.params, reasons: details.prompt.reasons, interactionUid: details.uid }, client);
-      await services.interaction.start(req, res, request);
+      try {
+        await services.interaction.start(req, res, request);
+      } catch (error) {
+        // oidc-provider saved its interaction before the start limiter could refuse; kept for its 15
+        // minutes, refused starts would still fill the memory the limiter protects.
+        if (error instanceof AppError && error.code === 'RATE_LIMITED') await details.destroy();
+        throw error;
+      }
     },
     auditAccepted: () => {
       const accepted = new WeakSet<object>();

@@ -6,7 +6,7 @@ import { readAuthnRequest, type RequestedSubject } from './authn-request.ts';
 import { isSatisfiable } from './authn-context.ts';
 import { rawQuery, readInboundRequest } from './inbound.ts';
 import { chooseNameIdFormat } from './name-id.ts';
-import { SAML_FINISHER, savePendingSso, type PendingSso } from './pending-sso.ts';
+import { SAML_FINISHER, savePendingSso, takePendingSso, type PendingSso } from './pending-sso.ts';
 import { rememberRequestId } from './replay.ts';
 import { sendStatusResponse } from './status-response.ts';
 import { INVALID_NAMEID_POLICY, NO_AUTHN_CONTEXT } from './status.ts';
@@ -53,7 +53,7 @@ export function spLoginSettings(sp: ServiceProviderRecord): RelyingPartySettings
 
 async function beginLogin(req: Request, res: Response, ctx: SamlContext, sp: ServiceProviderRecord, pending: PendingSso, flags: { forceAuthn: boolean; passive: boolean }): Promise<void> {
   const pendingId = await savePendingSso(ctx.services.store.kv, pending);
-  await ctx.services.interaction.start(req, res, {
+  await startOrForget(ctx, pendingId, () => ctx.services.interaction.start(req, res, {
     protocol: 'saml',
     rpId: sp.id,
     rpName: sp.name,
@@ -63,7 +63,17 @@ async function beginLogin(req: Request, res: Response, ctx: SamlContext, sp: Ser
     passive: flags.passive,
     ...(pending.requestedAuthnContext ? { requestedAuthnContext: pending.requestedAuthnContext } : {}),
     ...(loginHintOf(pending.subject) ? { loginHint: loginHintOf(pending.subject) } : {}),
-  });
+  }));
+}
+
+/** A start refused by the start limiter keeps nothing: otherwise refused starts would still fill memory for 15 minutes. */
+async function startOrForget(ctx: SamlContext, pendingId: string, start: () => Promise<void>): Promise<void> {
+  try {
+    await start();
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'RATE_LIMITED') await takePendingSso(ctx.services.store.kv, pendingId);
+    throw error;
+  }
 }
 
 /** A subject named by email or username pre-fills the sign-in form; an opaque one (persistent, transient) cannot. */

@@ -1,6 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { boot, type Booted } from '../helpers/boot.ts';
+import { authRequest, createRp, rpBrowser, stored } from '../helpers/oidc-rp.ts';
+import { TestSp } from '../helpers/saml-sp.ts';
 
 let now = Date.parse('2026-11-23T10:00:00Z');
 const clock = { now: () => now };
@@ -34,4 +36,27 @@ test('a clock set back does not drain the bucket', async () => {
   now -= 3_600_000;
   assert.equal((await start()).status, 200, 'an hour back: still the tokens it had');
   now = setBack;
+});
+
+test('an OIDC authorization request refused by the start limit leaves no oidc-provider interaction behind', async () => {
+  now += 120_000;
+  const rp = await createRp(app);
+  const authorize = async () => rpBrowser().get((await authRequest(rp)).url.toString());
+  for (let i = 0; i < 3; i++) assert.equal((await authorize()).status, 200, `start ${i + 1}`);
+  const interactions = await stored(app, 'Interaction');
+  const refused = await authorize();
+  assert.equal(refused.status, 429);
+  assert.match(refused.body, /Too many attempts/);
+  assert.equal(await stored(app, 'Interaction'), interactions, 'the refused request holds no interaction for 15 minutes');
+});
+
+test('a SAML sign-in refused by the start limit leaves no pending SAML sign-in behind', async () => {
+  now += 120_000;
+  const sp = await TestSp.create(app, { name: 'limited', signRequests: false });
+  const idpInitiated = () => rpBrowser().get(`${app.url}/saml/idp-init?sp=${encodeURIComponent(sp.entityId)}`);
+  for (let i = 0; i < 3; i++) assert.equal((await idpInitiated()).status, 200, `start ${i + 1}`);
+  const pending = await app.services.store.kv.count('saml-pending');
+  const refused = await idpInitiated();
+  assert.equal(refused.status, 429);
+  assert.equal(await app.services.store.kv.count('saml-pending'), pending, 'the refused request holds no pending sign-in for 15 minutes');
 });

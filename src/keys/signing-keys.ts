@@ -18,7 +18,7 @@ export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 export interface SigningKeyRecord {
   id: string;
   alg: KeyAlgorithm;
-  /** active: signs now; next: published for rollover, not yet signing; retired: still published, never signs. */
+  /** active: signs now; next: published for rollover, not yet signing; retired: never signs, still in the JWKS (ID Tokens it signed stay verifiable) but no longer in the SAML metadata (a SAML response is checked as it arrives). */
   status: 'active' | 'next' | 'retired';
   createdAt: number;
   sealedPrivateKeyPem: string;

@@ -28,7 +28,7 @@ export class IdpMetadata {
     const keySet = [signer.keyId, ...certificates].join('|');
     if (this.#cached?.keySet !== keySet) {
       const id = `_${createHash('sha256').update(keySet).digest('hex').slice(0, 40)}`;
-      this.#cached = { keySet, xml: signXml(metadataXml(id, this.#endpoints, certificates, this.#wantAuthnRequestsSigned), 'EntityDescriptor', signer) };
+      this.#cached = { keySet, xml: await signXml(metadataXml(id, this.#endpoints, certificates, this.#wantAuthnRequestsSigned), 'EntityDescriptor', signer) };
     }
     return this.#cached.xml;
   }

@@ -1,8 +1,9 @@
-import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { AppError } from '../core/errors.ts';
 import { BoundedMap } from '../core/bounded-map.ts';
 import { ACCEPTED_SIGNATURE_ALGORITHMS, ALGORITHM } from './constants.ts';
+import { rsaSha256 } from './canonical-signature.ts';
 
 export type MessageParam = 'SAMLRequest' | 'SAMLResponse';
 
@@ -64,12 +65,12 @@ function publicKeyOf(pem: string): KeyObject {
 }
 
 /** Builds a signed HTTP-Redirect URL for an outbound message (rsa-sha256). */
-export function signedRedirectUrl(location: string, param: MessageParam, xml: string, relayState: string | undefined, privateKey: KeyObject): string {
+export async function signedRedirectUrl(location: string, param: MessageParam, xml: string, relayState: string | undefined, privateKey: KeyObject): Promise<string> {
   const parts = [`${param}=${encodeURIComponent(deflateRawSync(Buffer.from(xml, 'utf8')).toString('base64'))}`];
   if (relayState) parts.push(`RelayState=${encodeURIComponent(relayState)}`);
   parts.push(`SigAlg=${encodeURIComponent(ALGORITHM.rsaSha256)}`);
   const octets = parts.join('&');
-  const signature = sign('sha256', Buffer.from(octets, 'utf8'), privateKey).toString('base64');
+  const signature = (await rsaSha256(Buffer.from(octets, 'utf8'), privateKey)).toString('base64');
   return `${location}${location.includes('?') ? '&' : '?'}${octets}&Signature=${encodeURIComponent(signature)}`;
 }
 

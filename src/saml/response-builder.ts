@@ -53,7 +53,7 @@ export class ResponseBuilder {
     if (sp.settings.encryptAssertions) {
       xml = await this.#encrypt(xml, sp, signer);
       // The EncryptedAssertion is xml-encryption's text, not ours in canonical form: sign through a DOM.
-      if (sp.settings.wantResponseSigned) xml = signXml(xml, 'Response', signer);
+      if (sp.settings.wantResponseSigned) xml = await signXml(xml, 'Response', signer);
     } else if (sp.settings.wantResponseSigned) xml = await signCanonical(xml, 'Response', signer);
     return Buffer.from(xml, 'utf8').toString('base64');
   }

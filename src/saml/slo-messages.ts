@@ -65,7 +65,7 @@ async function sendSigned(
   signer: IdpSigner,
 ): Promise<void> {
   if (to.binding === 'redirect') {
-    res.redirect(303, signedRedirectUrl(to.destination, message.param, message.xml, message.relayState, signer.privateKey));
+    res.redirect(303, await signedRedirectUrl(to.destination, message.param, message.xml, message.relayState, signer.privateKey));
     return;
   }
   const encoded = Buffer.from(await signCanonical(message.xml, message.kind, signer), 'utf8').toString('base64');

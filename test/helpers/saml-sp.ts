@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
+import { createPrivateKey } from 'node:crypto';
 import { SAML, ValidateInResponseTo, type Profile, type SamlConfig } from '@node-saml/node-saml';
 import { signSamlPost } from '@node-saml/node-saml/lib/saml-post-signing.js';
 import type { Booted } from './boot.ts';
 import { parseForms, type Page, type TestBrowser } from './browser.ts';
 import { createSpRegistry, type SpRegistrationOptions } from '../../src/saml/sp-registry.ts';
+import { certificateBody, type IdpSigner } from '../../src/saml/idp-identity.ts';
 
 const run = promisify(execFile);
 
@@ -280,4 +282,16 @@ export function samlPostForm(page: Page): { action: string; fields: Record<strin
 
 export function isPasswordPage(page: Page): boolean {
   return page.status === 200 && /name="password"/.test(page.body);
+}
+
+/** An IdP signer with a fresh RSA key and self-signed certificate (openssl), for tests that sign without a running IdP. */
+export async function createTestSigner(): Promise<{ signer: IdpSigner; certificatePem: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'stepgate-signer-'));
+  try {
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '2', '-subj', '/CN=idp.test']);
+    const certificatePem = await readFile(join(dir, 'c.pem'), 'utf8');
+    return { certificatePem, signer: { keyId: 'k', privateKey: createPrivateKey(await readFile(join(dir, 'k.pem'), 'utf8')), certificateBody: certificateBody(certificatePem) } };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

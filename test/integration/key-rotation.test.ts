@@ -89,6 +89,8 @@ test('key rotation with the CLI reaches the running server: publish, activate, r
   assert.ok(response.includes(bodyOf(newCertificate)), 'the SAML signature names the new certificate');
   await assertXmlsecVerifies(response, newCertificate);
   assert.ok((await jwks()).keys.some((key) => key.kid === oldRsa.id), 'the retired key stays published for tokens it signed');
+  assert.match(activated.out, /still in the JWKS, no longer in the SAML metadata/, 'the CLI says where the retired key is still published');
+  assert.deepEqual(await publishedCertificates(), [bodyOf(newCertificate)], 'SAML metadata lists only the signing certificate once the old one is retired');
 
   // Refusals change nothing.
   for (const [words, message] of [

@@ -73,8 +73,8 @@ describe('HTTP-Redirect query and detached signatures', () => {
     assert.throws(() => readRedirectQuery('SAMLRequest=%E0%A4%A', 'SAMLRequest'), refusal('SAML_REQUEST_INVALID', 'malformed-url-encoding'));
   });
 
-  test('outbound URLs are signed so that the receiver can verify them', () => {
-    const url = new URL(signedRedirectUrl('https://sp.test/slo?existing=1', 'SAMLResponse', XML, 'rs', current.privateKey));
+  test('outbound URLs are signed so that the receiver can verify them', async () => {
+    const url = new URL(await signedRedirectUrl('https://sp.test/slo?existing=1', 'SAMLResponse', XML, 'rs', current.privateKey));
     assert.equal(url.searchParams.get('existing'), '1');
     const query = readRedirectQuery(url.search.slice(1), 'SAMLResponse');
     verifyRedirectSignature(query, [pem(current)]);

@@ -1,20 +1,14 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createPrivateKey } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { DOMParser } from '@xmldom/xmldom';
 import { ExclusiveCanonicalization, SignedXml } from 'xml-crypto';
 import { successResponseXml, statusResponseXml, logoutRequestXml, logoutResponseXml, type AssertionContent, type MessageHeader } from '../../src/saml/response-xml.ts';
 import { signCanonical } from '../../src/saml/canonical-signature.ts';
 import { xmlRepresentable } from '../../src/saml/canonical-xml.ts';
-import { certificateBody, type IdpSigner } from '../../src/saml/idp-identity.ts';
+import type { IdpSigner } from '../../src/saml/idp-identity.ts';
 import { STATUS } from '../../src/saml/constants.ts';
 import { samlSchemas } from '../../src/saml/schema-validator.ts';
-import { xmlsecVerify } from '../helpers/saml-sp.ts';
+import { xmlsecVerify, createTestSigner } from '../helpers/saml-sp.ts';
 
 /** Values that exercise every escaping rule of c14n (text and attributes), non-ASCII and astral characters. */
 const TRICKY = `Ann & "Bob" <o'Neil> \t tab\nnew line\r\ncarriage é€😀 ]]>`;
@@ -61,14 +55,7 @@ describe('SAML messages signed from their canonical text', () => {
   let certificatePem: string;
 
   before(async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'stepgate-c14n-'));
-    try {
-      await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '2', '-subj', '/CN=idp.test']);
-      certificatePem = await readFile(join(dir, 'c.pem'), 'utf8');
-      signer = { keyId: 'k', privateKey: createPrivateKey(await readFile(join(dir, 'k.pem'), 'utf8')), certificateBody: certificateBody(certificatePem) };
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    ({ signer, certificatePem } = await createTestSigner());
   });
 
   test('the written XML is its own exclusive canonical form (compared with xml-crypto\'s canonicalizer)', async () => {

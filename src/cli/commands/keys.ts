@@ -27,7 +27,8 @@ async function refusable(context: CliContext, step: () => Promise<void>): Promis
 const ROTATION = `Rotation, without downtime:
   1. keys add --alg RS256        a new key is published (JWKS, SAML metadata) but does not sign yet
   2. wait until relying parties have fetched it (SAML SPs: re-import the IdP metadata)
-  3. keys activate <id>          it signs from now on; the previous key is retired, still published
+  3. keys activate <id>          it signs from now on; the previous key is retired: still in the
+                                 JWKS, no longer in the SAML metadata
   4. keys remove <old id>        once tokens and assertions it signed have expired
 A running server picks up each step within a second.`;
 
@@ -75,7 +76,7 @@ export const keysCommands: CliCommand[] = [
       return refusable(context, async () => {
         const { activated, retired } = await keys.activate(id);
         await audit(context, 'keys.activate', activated.id, activated.alg);
-        context.out(`${activated.alg} key ${activated.id} is active${retired ? `; ${retired.id} is retired (still published)` : ''}`);
+        context.out(`${activated.alg} key ${activated.id} is active${retired ? `; ${retired.id} is retired (still in the JWKS, no longer in the SAML metadata)` : ''}`);
       });
     },
   },

@@ -1,4 +1,4 @@
-import type { Account, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type Account, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
 import type { User } from '../core/types.ts';
 import type { UserLookup } from '../directory/user-lookup.ts';
 import { oidcClaims } from '../rp/claims.ts';
@@ -17,7 +17,12 @@ export function accountFinder(lookup: UserLookup, permitsRefresh: RefreshCheck):
   return async (ctx, sub, token) => {
     if (token?.kind === 'RefreshToken' && !(await permitsRefresh(ctx, (token as { sessionUid?: string }).sessionUid))) return undefined;
     const found = await lookup.find(sub);
-    return found ? toAccount(found) : undefined;
+    if (found) return toAccount(found);
+    // No account ends a token, code or userinfo request cleanly, but oidc-provider's authorization
+    // chain fails with a TypeError (a 500) when a session's account is gone: it was disabled or
+    // deleted between Stepgate's last look and the resume. The client gets access_denied instead.
+    if (ctx.oidc?.route === 'authorization' || ctx.oidc?.route === 'resume') throw new errors.AccessDenied('the account is no longer available');
+    return undefined;
   };
 }
 

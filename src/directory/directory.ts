@@ -4,7 +4,11 @@ import type { User } from '../core/types.ts';
 export type AccountState = 'disabled' | 'locked' | 'expired' | 'password-expired' | 'must-change';
 
 export type AuthOutcome =
-  | { ok: true; user: User; passwordExpiresInDays?: number }
+  /**
+   * `spentOneTimeAccount`: this sign-in used up a one-time account, which the directory reports
+   * disabled from now on; the sign-in's own later steps go on with the user it verified.
+   */
+  | { ok: true; user: User; passwordExpiresInDays?: number; spentOneTimeAccount?: true }
   /**
    * `accountId`: the id of the account the login named when there is one, so that guesses at one
    * account by its several login names (username, email) count together. Never shown to the user.

@@ -60,7 +60,12 @@ export class LocalDirectory implements Directory {
       daysLeft = Math.ceil((expiresAt - now) / DAY_MS);
     }
     if (record.oneTimeUse && !(await this.#spendOneTimeUse(record.id))) return { ok: false, reason: 'account-state', state: 'disabled', user };
-    return daysLeft !== undefined && daysLeft <= expiryWarningDays ? { ok: true, user, passwordExpiresInDays: daysLeft } : { ok: true, user };
+    return {
+      ok: true,
+      user,
+      ...(daysLeft !== undefined && daysLeft <= expiryWarningDays ? { passwordExpiresInDays: daysLeft } : {}),
+      ...(record.oneTimeUse ? { spentOneTimeAccount: true as const } : {}),
+    };
   }
 
   /**

@@ -114,7 +114,7 @@ export class LoginInteraction {
   /** Gathers the facts the pure flow needs (the user as the directory has them now, policy, enrolled methods, client IP) and asks it. */
   async stepWith(req: Request, tx: LoginTransaction, existing: SsoSession | undefined): Promise<FlowStep> {
     const { policies, networks, mfa, clock } = this.deps;
-    const session = existing && (await this.#withCurrentUser(req, existing));
+    const session = existing && (await this.#withCurrentUser(req, tx, existing));
     const facts: FlowFacts = {
       now: clock.now(),
       policy: await policies.resolve((await this.currentSettings(tx.request)).policy),
@@ -158,10 +158,12 @@ export class LoginInteraction {
    * password, which the directory then refuses. A directory that cannot answer refuses the reuse
    * (fails closed) and the session stays for when it is back.
    */
-  async #withCurrentUser(req: Request, session: SsoSession): Promise<SsoSession | undefined> {
+  async #withCurrentUser(req: Request, tx: LoginTransaction, session: SsoSession): Promise<SsoSession | undefined> {
     // Also for the session this transaction's own password step started: its answer is reused only
     // while it is fresh (user-lookup.ts), and a user disabled or moved out of a group while at the
-    // code page (an attacker with the password, phishing the code) must get nothing.
+    // code page (an attacker with the password, phishing the code) must get nothing. A one-time
+    // account that step used up reads as disabled now, yet its sign-in is the one it was for.
+    if (tx.spentOneTimeAccount && tx.passwordSessionId === session.id) return session;
     let user: User | null;
     try {
       user = await this.deps.users.find(session.user.id);

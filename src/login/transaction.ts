@@ -19,6 +19,8 @@ export interface LoginTransaction {
    * prompt=login). Bound to the session, so a later session of this browser does not inherit it.
    */
   passwordSessionId?: string;
+  /** The password step of this transaction used up a one-time account (see AuthOutcome). */
+  spentOneTimeAccount?: boolean;
   /**
    * The session and user a second-factor step was shown for. MFA answers are accepted only from that
    * session: not after a logout, and not for a transaction that never showed the step.

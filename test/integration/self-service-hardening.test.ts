@@ -128,6 +128,29 @@ describe('one-time accounts', () => {
   });
 });
 
+describe('one-time accounts and the directory re-read', () => {
+  test('a one-time account finishes the sign-in that spent it, however long its TOTP setup takes, and that sign-in only', async () => {
+    await addLocalUser(app.services, 'opal', PASSWORD, { oneTimeUse: true });
+    const requireMfa = { rp: { allowPasswordChange: true, policy: 'permit-everyone-require-mfa' } };
+    const started = now;
+    try {
+      const browser = new TestBrowser();
+      const { tx, page } = await open(browser, requireMfa);
+      const setup = await browser.submit(page, { username: 'opal', password: PASSWORD });
+      const secret = shownSecret(setup);
+      now += 60_000; // the directory now reports the spent account disabled, and its answer of the password step is stale
+      const codes = await browser.submit(setup, { code: oathtoolTotp(secret, now) });
+      assert.match(codes.body, /Your backup codes/);
+      await browser.submit(codes, {});
+      assert.equal(app.finished.get(tx.id)?.ok, true, 'the sign-in the account was for completes');
+      const next = await open(browser, requireMfa);
+      assert.ok(isPasswordPage(next.page), 'a second application gets no reuse of that session');
+    } finally {
+      now = started;
+    }
+  });
+});
+
 describe('"my security"', () => {
   test('a sign-in older than the grant asks for the password again before second factors can be changed', async () => {
     await addLocalUser(app.services, 'sam', PASSWORD);

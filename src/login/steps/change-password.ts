@@ -60,7 +60,7 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   await audit.record({ ...base, outcome: 'success', ...(outcome.ok ? { userId: outcome.user.id } : {}) });
   if (!outcome.ok) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: outcome.reason } });
   const session = await deps.interaction.startSession(req, res, outcome.user);
-  const updated: LoginTransaction = { ...tx, pendingPasswordChange: undefined, pendingExpiryWarning: undefined, passwordSessionId: session.id };
+  const updated: LoginTransaction = { ...tx, pendingPasswordChange: undefined, pendingExpiryWarning: undefined, passwordSessionId: session.id, spentOneTimeAccount: outcome.spentOneTimeAccount };
   await transactions.save(updated);
   await deps.interaction.advanceWith(req, res, updated, session);
 }

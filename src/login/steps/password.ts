@@ -99,6 +99,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   const next: LoginTransaction = {
     ...tx,
     passwordSessionId: session.id,
+    spentOneTimeAccount: outcome.spentOneTimeAccount,
     pendingExpiryWarning: outcome.passwordExpiresInDays !== undefined ? { days: outcome.passwordExpiresInDays, username: outcome.user.username } : undefined,
   };
   await interaction.deps.transactions.save(next);

@@ -30,6 +30,12 @@ export interface SlapdOptions {
   monitor?: boolean;
   /** slapd `loglevel` (e.g. 'stats'); written to <dir>/slapd.log. */
   logLevel?: string;
+  /**
+   * The database's size limit for everyone but the rootdn (slapd's default: 500). slapd caps a paged
+   * search at the same total unless `pagedTotal` lifts that ('unlimited': only unpaged searches are
+   * limited, as AD's MaxPageSize limits only pages).
+   */
+  sizeLimit?: { entries: number; pagedTotal?: number | 'unlimited' };
 }
 
 export interface SlapdHandle {
@@ -157,6 +163,7 @@ function slapdConf(dir: string, o: Required<Pick<SlapdOptions, 'baseDn' | 'rootP
     `directory ${join(dir, 'db')}`,
     'maxsize 2147483648',
     'index objectClass,uid,mail,cn,member,uniqueMember,entryUUID eq',
+    ...(o.sizeLimit ? [`sizelimit size=${o.sizeLimit.entries}${o.sizeLimit.pagedTotal === undefined ? '' : ` size.prtotal=${o.sizeLimit.pagedTotal}`}`] : []),
     // anonymous may only authenticate: a broken service bind must not silently work anonymously
     'access to attrs=userPassword by self write by anonymous auth by * none',
     'access to * by users read by * none',

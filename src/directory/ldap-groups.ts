@@ -1,7 +1,9 @@
 /** Group membership: member/uniqueMember searches with bounded, cycle-safe nesting, or AD in-chain lookup. */
+import type { Entry } from 'ldapts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { compileFilter, entryValue, equalityFilter, escapeFilterValue, type SearchFn } from './ldap-filter.ts';
 import type { GroupParents, GroupRef } from './ldap-group-parents.ts';
+import { LdapUnavailableError, describeError, isLdapResult } from './ldap-pool.ts';
 
 type GroupsConfig = LdapDirectoryConfig['groups'];
 
@@ -9,6 +11,31 @@ type GroupsConfig = LdapDirectoryConfig['groups'];
 export const IN_CHAIN_RULE = '1.2.840.113556.1.4.1941';
 /** Keeps each OR filter well under server filter-size limits. */
 const BATCH = 50;
+/**
+ * Entries per page of a group search. A user can be in more groups than a server returns to one
+ * unpaged search (OpenLDAP's sizelimit, 500 by default; AD's MaxPageSize, 1000), so group searches
+ * are paged, with pages well under those limits.
+ */
+const PAGE_SIZE = 200;
+
+/** Why a paged group search can still be refused: the admin's side of the fix, for the log. */
+const PAGING_REFUSALS: Readonly<Record<number, string>> = {
+  4:
+    `more groups than the directory's size limit, even with paged results (pages of ${PAGE_SIZE}): the server ignores paging or caps paged searches too; ` +
+    'raise the limit for the service account (OpenLDAP: limits dn.exact="<service DN>" size.prtotal=unlimited)',
+  11: `the directory refused paged results (pages of ${PAGE_SIZE}); allow them for the service account (OpenLDAP: its size.pr and size.prtotal limits)`,
+};
+
+async function searchGroupsPaged(search: SearchFn, base: string, filter: string, attributes: string[], userDn: string): Promise<Entry[]> {
+  try {
+    const { searchEntries } = await search(base, { scope: 'sub', filter: compileFilter(filter), attributes, paged: { pageSize: PAGE_SIZE } });
+    return searchEntries;
+  } catch (err) {
+    const refusal = isLdapResult(err) ? PAGING_REFUSALS[err.code] : undefined;
+    if (refusal === undefined) throw err;
+    throw new LdapUnavailableError(`group search for ${userDn} failed (${describeError(err)}): ${refusal}`, { cause: err });
+  }
+}
 
 /** The domain root (the dc= part) of a DN: the default group base, and where AD keeps maxPwdAge. */
 export function domainRootOf(usersBaseDn: string): string {
@@ -46,8 +73,8 @@ export async function resolveGroups(
   const attributes = [groups.nameAttribute];
   if (groups.mode === 'memberOf') {
     if (groups.nestedDepth === 0) return resolved((user.memberOf ?? []).map((dn) => ({ dn, name: rdnValue(dn) })));
-    const { searchEntries } = await search(base, { scope: 'sub', filter: compileFilter(inChainFilter(groups, user.dn)), attributes });
-    return resolved(searchEntries.map((e) => ({ dn: e.dn, name: entryValue(e, groups.nameAttribute) ?? rdnValue(e.dn) })));
+    const entries = await searchGroupsPaged(search, base, inChainFilter(groups, user.dn), attributes, user.dn);
+    return resolved(entries.map((e) => ({ dn: e.dn, name: entryValue(e, groups.nameAttribute) ?? rdnValue(e.dn) })));
   }
 
   const holding = async (members: string[]): Promise<GroupRef[]> => {
@@ -55,8 +82,7 @@ export async function resolveGroups(
     for (let i = 0; i < members.length; i += BATCH) {
       const clauses = members.slice(i, i + BATCH).map((dn) => equalityFilter(groups.memberAttribute, dn));
       const filter = `(&${groups.filter}${clauses.length === 1 ? clauses[0] : `(|${clauses.join('')})`})`;
-      const { searchEntries } = await search(base, { scope: 'sub', filter: compileFilter(filter), attributes });
-      for (const entry of searchEntries) found.push({ dn: entry.dn, name: entryValue(entry, groups.nameAttribute) ?? rdnValue(entry.dn) });
+      for (const entry of await searchGroupsPaged(search, base, filter, attributes, user.dn)) found.push({ dn: entry.dn, name: entryValue(entry, groups.nameAttribute) ?? rdnValue(entry.dn) });
     }
     return found;
   };

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Logger } from '../core/log.ts';
 
 declare global {
@@ -18,8 +19,8 @@ declare global {
 export function requestContext(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
     req.requestId = randomUUID();
-    req.clientIp = normaliseIp(req.ip ?? req.socket.remoteAddress ?? 'unknown');
     req.log = logger.child({ reqId: req.requestId });
+    req.clientIp = clientIpOf(req);
     res.setHeader('X-Request-Id', req.requestId);
     if (req.log.isLevelEnabled('debug')) {
       const started = process.hrtime.bigint();
@@ -29,6 +30,19 @@ export function requestContext(logger: Logger) {
     }
     next();
   };
+}
+
+/**
+ * req.ip is X-Forwarded-For's value when a trusted proxy sent the request, and nothing checks it is an
+ * address: a proxy passing on whatever the client wrote would put markup, control characters or 12 KB
+ * of digits into the logs, the audit log, policies' network checks and the session's sign-in address.
+ */
+function clientIpOf(req: Request): string {
+  const socketIp = req.socket.remoteAddress ?? 'unknown';
+  const claimed = req.ip ?? socketIp;
+  if (claimed === socketIp || isIP(claimed)) return normaliseIp(claimed);
+  req.log.warn({ code: 'FORWARDED_FOR_INVALID', forwardedFor: claimed.slice(0, 100), proxy: socketIp }, 'X-Forwarded-For from a trusted proxy is not an IP address; the proxy address is used');
+  return normaliseIp(socketIp);
 }
 
 function normaliseIp(ip: string): string {

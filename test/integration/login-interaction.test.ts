@@ -57,6 +57,20 @@ describe('sign-in interaction (local directory)', () => {
     assert.equal(browser.cookieHeader(app.url).includes('sg_session'), false);
   });
 
+  test('an X-Forwarded-For from the trusted proxy that is not an IP address is not believed: the proxy address is used, with a warning', async () => {
+    for (const [forwarded, expected] of [['10.9.8.7', '10.9.8.7'], ['not-an-ip<script>', '127.0.0.1'], ['9'.repeat(12_000), '127.0.0.1'], ['\u009b31m', '127.0.0.1']] as const) {
+      const browser = new TestBrowser();
+      const { page } = await open(browser);
+      const mark = app.logs.length;
+      const headers = { 'x-forwarded-for': forwarded };
+      await browser.submit(page, { username: 'nobody', password: 'nope-nope-nope' }, undefined, headers);
+      const { events } = await app.services.store.audit.query({ types: ['login.password'], limit: 1 });
+      assert.equal(events.at(-1)?.ip, expected, forwarded.slice(0, 20));
+      const warned = app.logs.slice(mark).some((line) => line.code === 'FORWARDED_FOR_INVALID');
+      assert.equal(warned, expected === '127.0.0.1', forwarded.slice(0, 20));
+    }
+  });
+
   test('correct password starts a strict session cookie and completes the transaction', async () => {
     const browser = new TestBrowser();
     const { tx, page } = await open(browser);

@@ -1,7 +1,12 @@
 import type { Request, Response } from 'express';
 import { parse, serialize } from 'cookie';
 
-/** One place that decides cookie attributes: HttpOnly, SameSite=Lax, Secure when served over https. */
+/**
+ * One place that decides cookie names and attributes: HttpOnly, SameSite=Lax, Path=/, Secure when
+ * served over https. Over https the names carry the `__Host-` prefix: the browser then accepts the
+ * cookie only from this host, Secure, for Path=/, so a sibling host under the same parent domain (or
+ * an injected plain-http response for one) cannot plant a session or binding cookie of its own.
+ */
 export class CookieJar {
   readonly #secure: boolean;
 
@@ -9,17 +14,27 @@ export class CookieJar {
     this.#secure = publicUrl.startsWith('https:');
   }
 
+  /**
+   * The cookie's value; none when the request carries the name twice. Two cookies of one name mean
+   * one was planted (a more specific Path or another Domain is sent first, and would win).
+   */
   read(req: Request, name: string): string | undefined {
     const header = req.headers.cookie;
     if (!header) return undefined;
-    return parse(header)[name];
+    const wireName = this.#wireName(name);
+    const sent = header.split(';').filter((pair) => pair.trim().startsWith(`${wireName}=`)).length;
+    return sent === 1 ? parse(header)[wireName] : undefined;
   }
 
   set(res: Response, name: string, value: string, options: { maxAgeSeconds?: number } = {}): void {
-    res.append('Set-Cookie', serialize(name, value, { httpOnly: true, sameSite: 'lax', secure: this.#secure, path: '/', maxAge: options.maxAgeSeconds }));
+    res.append('Set-Cookie', serialize(this.#wireName(name), value, { httpOnly: true, sameSite: 'lax', secure: this.#secure, path: '/', maxAge: options.maxAgeSeconds }));
   }
 
   clear(res: Response, name: string): void {
-    res.append('Set-Cookie', serialize(name, '', { httpOnly: true, sameSite: 'lax', secure: this.#secure, path: '/', maxAge: 0 }));
+    res.append('Set-Cookie', serialize(this.#wireName(name), '', { httpOnly: true, sameSite: 'lax', secure: this.#secure, path: '/', maxAge: 0 }));
+  }
+
+  #wireName(name: string): string {
+    return this.#secure ? `__Host-${name}` : name;
   }
 }

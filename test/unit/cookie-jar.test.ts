@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Request, Response } from 'express';
+import { CookieJar } from '../../src/http/cookies.ts';
+
+const requestWith = (cookie: string) => ({ headers: { cookie } }) as unknown as Request;
+
+function written(jar: CookieJar, name: string, value: string): string {
+  const headers: string[] = [];
+  jar.set({ append: (_: string, header: string) => headers.push(header) } as unknown as Response, name, value);
+  return headers[0]!;
+}
+
+test('over https the cookies are __Host- cookies: Secure, Path=/, no Domain; a plain cookie of the same name is not read', () => {
+  const jar = new CookieJar('https://idp.example.org');
+  const header = written(jar, 'sg_session', 'abc');
+  assert.match(header, /^__Host-sg_session=abc; /);
+  assert.match(header, /Path=\//);
+  assert.match(header, /Secure/);
+  assert.doesNotMatch(header, /Domain=/i);
+  assert.equal(jar.read(requestWith('__Host-sg_session=abc'), 'sg_session'), 'abc');
+  assert.equal(jar.read(requestWith('sg_session=planted'), 'sg_session'), undefined, 'a sibling host can set sg_session, never __Host-sg_session');
+});
+
+test('a cookie sent twice (one of them planted with a more specific path or a parent domain) is read as none', () => {
+  for (const [publicUrl, name] of [['https://idp.example.org', '__Host-sg_bb'], ['http://localhost:8080', 'sg_bb']]) {
+    const jar = new CookieJar(publicUrl);
+    assert.equal(jar.read(requestWith(`${name}=attacker; other=1; ${name}=victim`), 'sg_bb'), undefined, publicUrl);
+    assert.equal(jar.read(requestWith(`other=1; ${name}=victim`), 'sg_bb'), 'victim', publicUrl);
+  }
+});

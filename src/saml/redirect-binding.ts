@@ -16,7 +16,9 @@ export interface RedirectQuery {
   signedOctets?: string;
 }
 
-const NAMES = ['SAMLRequest', 'SAMLResponse', 'RelayState', 'SigAlg', 'Signature'] as const;
+const NAMES = ['SAMLRequest', 'SAMLResponse', 'RelayState', 'SigAlg', 'Signature', 'SAMLEncoding'] as const;
+/** The one encoding saml-bindings §3.4.4.1 defines, and the default when the parameter is absent. */
+const DEFLATE_ENCODING = 'urn:oasis:names:tc:SAML:2.0:bindings:URL-Encoding:DEFLATE';
 
 /**
  * Reads the HTTP-Redirect parameters from the raw query string. The signature covers the still
@@ -34,6 +36,8 @@ export function readRedirectQuery(rawQuery: string, param: MessageParam): Redire
   const value = (name: string) => (raw.has(name) ? formDecode(raw.get(name)!) : undefined);
   const message = value(param);
   if (!message) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: `missing-${param}` } });
+  const encoding = value('SAMLEncoding');
+  if (encoding !== undefined && encoding !== DEFLATE_ENCODING) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'unsupported-encoding', encoding: encoding.slice(0, 200) } });
   const sigAlg = raw.get('SigAlg');
   const signedOctets = sigAlg === undefined ? undefined : [`${param}=${raw.get(param)}`, ...(raw.has('RelayState') ? [`RelayState=${raw.get('RelayState')}`] : []), `SigAlg=${sigAlg}`].join('&');
   return { message, relayState: value('RelayState'), sigAlg: value('SigAlg'), signature: value('Signature'), signedOctets };

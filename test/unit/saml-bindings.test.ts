@@ -70,6 +70,8 @@ describe('HTTP-Redirect query and detached signatures', () => {
     assert.throws(() => verifyRedirectSignature(readRedirectQuery(sha1, 'SAMLRequest'), [pem(current)]), refusal('SAML_SIGNATURE_INVALID', 'signature-algorithm'));
     assert.throws(() => readRedirectQuery(`${spQuery(current)}&SAMLRequest=x`, 'SAMLRequest'), refusal('SAML_REQUEST_INVALID', 'duplicate-parameter'));
     assert.throws(() => readRedirectQuery('RelayState=x', 'SAMLRequest'), refusal('SAML_REQUEST_INVALID', 'missing-SAMLRequest'));
+    assert.throws(() => readRedirectQuery(`${spQuery(current)}&SAMLEncoding=urn%3Aexample%3Aother`, 'SAMLRequest'), refusal('SAML_REQUEST_INVALID', 'unsupported-encoding'));
+    assert.equal(readRedirectQuery(`${spQuery(current)}&SAMLEncoding=${encodeURIComponent('urn:oasis:names:tc:SAML:2.0:bindings:URL-Encoding:DEFLATE')}`, 'SAMLRequest').sigAlg, RSA_SHA256, 'DEFLATE named explicitly is the default');
     assert.throws(() => readRedirectQuery('SAMLRequest=%E0%A4%A', 'SAMLRequest'), refusal('SAML_REQUEST_INVALID', 'malformed-url-encoding'));
   });
 

@@ -96,7 +96,21 @@ describe('pages in real headless Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await assert.doesNotReject(page.getByRole('alert').filter({ hasText: 'Invalid username or password.' }).waitFor());
     assert.equal(await page.getByLabel('Username').inputValue(), 'carol');
+    assert.equal(await page.getByLabel('Password').getAttribute('aria-describedby'), 'form-error', 'the error is read with the field');
+    assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.getByLabel('Username').getAttribute('autocapitalize'), 'none', 'phones do not capitalise the username');
     await context.close();
+  });
+
+  test('on a phone-sized screen the sign-in card fits the width', { timeout: 30_000 }, async () => {
+    for (const width of [320, 360, 390]) {
+      const context = await browser.newContext({ viewport: { width, height: 740 } });
+      const { page } = await watchedPage(context);
+      await page.goto((await plainSp.authnRequest()).url);
+      const box = await page.locator('.card').boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= width, `at ${width}px the card spans ${box?.x}..${box ? box.x + box.width : '?'}`);
+      await context.close();
+    }
   });
   test('Single Logout through the browser: the POST hop to another SP auto-submits under its CSP, the SP\'s cross-site POST answer is taken up in the same browser, and the first SP gets Success', { timeout: 60_000 }, async () => {
     const redirectSp = await TestSp.create(app, { name: 'chromium-slo-a', redirectSlo: true });

@@ -11,7 +11,7 @@ ${errorBox(options.error)}
 <form method="post" action="/admin/bootstrap">
 ${csrfField(options.csrf)}
 ${field({ name: 'secret', label: 'Bootstrap secret', type: 'password', autocomplete: 'off', autofocus: true })}
-${field({ name: 'username', label: 'Administrator username', value: options.username, autocomplete: 'username' })}
+${field({ name: 'username', label: 'Administrator username', value: options.username, autocomplete: 'username', verbatim: true })}
 ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password' })}
 ${field({ name: 'confirmPassword', label: 'Password again', type: 'password', autocomplete: 'new-password' })}
 <button type="submit">Create administrator</button>

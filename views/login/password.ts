@@ -12,8 +12,8 @@ ${options.hint ? html`<p class="hint">${options.hint}</p>` : ''}
 ${errorBox(options.error)}
 <form method="post" action="${options.action}">
 ${csrfField(options.csrf)}
-${field({ name: 'username', label: 'Username', value: options.username, autocomplete: 'username', autofocus: !options.username })}
-${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: !!options.username })}
+${field({ name: 'username', label: 'Username', value: options.username, autocomplete: 'username', autofocus: !options.username, verbatim: true })}
+${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: !!options.username, invalid: !!options.error })}
 <button type="submit">Sign in</button>
 </form>`,
   });

@@ -26,7 +26,7 @@ ${options.locked
   ? ''
   : html`<form method="post" action="${options.action}">
 ${csrfField(options.csrf)}
-${field({ name: 'code', label: 'Code', autocomplete: 'one-time-code', autofocus: true })}
+${field({ name: 'code', label: 'Code', autocomplete: 'one-time-code', autofocus: true, invalid: !!options.error })}
 <button type="submit">Verify</button>
 </form>
 ${backup}`}`,

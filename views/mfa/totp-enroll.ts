@@ -38,7 +38,7 @@ ${errorBox(options.error)}
 </ol>
 <form method="post" action="${options.action}">
 ${csrfField(options.csrf)}
-${field({ name: 'code', label: 'Code from the app', autocomplete: 'one-time-code', inputmode: 'numeric', autofocus: true })}
+${field({ name: 'code', label: 'Code from the app', autocomplete: 'one-time-code', inputmode: 'numeric', autofocus: true, invalid: !!options.error })}
 <button type="submit">Confirm and activate</button>
 </form>`,
   });

@@ -12,8 +12,12 @@ export function noticeBox(message: string | undefined): SafeHtml {
   return message ? html`<p class="notice" role="status">${message}</p>` : html``;
 }
 
-export function field(options: { name: string; label: string; type?: string; value?: string; autocomplete?: string; autofocus?: boolean; inputmode?: string }): SafeHtml {
+/**
+ * `verbatim`: a name typed as is (no capital first letter, no spelling fixes from a phone keyboard).
+ * `invalid`: the form's error (errorBox) is about this field, so assistive technology reads it with the field.
+ */
+export function field(options: { name: string; label: string; type?: string; value?: string; autocomplete?: string; autofocus?: boolean; inputmode?: string; verbatim?: boolean; invalid?: boolean }): SafeHtml {
   const id = `field-${options.name}`;
   return html`<label for="${id}">${options.label}</label>
-<input id="${id}" name="${options.name}" type="${options.type ?? 'text'}" value="${options.value ?? ''}" autocomplete="${options.autocomplete ?? 'off'}"${options.inputmode ? html` inputmode="${options.inputmode}"` : ''} required${options.autofocus ? html` autofocus` : ''}>`;
+<input id="${id}" name="${options.name}" type="${options.type ?? 'text'}" value="${options.value ?? ''}" autocomplete="${options.autocomplete ?? 'off'}"${options.inputmode ? html` inputmode="${options.inputmode}"` : ''}${options.verbatim ? html` autocapitalize="none" spellcheck="false"` : ''}${options.invalid ? html` aria-invalid="true" aria-describedby="form-error"` : ''} required${options.autofocus ? html` autofocus` : ''}>`;
 }

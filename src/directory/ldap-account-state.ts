@@ -5,6 +5,9 @@
  * A state is only ever revealed when the directory verified the password. Both slapd's ppolicy and AD
  * refuse a locked account BEFORE checking the password (slapd answers "accountLocked" and AD "data 775"
  * to any password), so those answers stay 'invalid-credentials' and are only logged.
+ *
+ * Only some refusals judge the password at all: a busy or stopping server answers a bind with a result
+ * code too, and treating that as a wrong password would lock out users who typed the right one.
  */
 import { PasswordPolicyError, type Entry, type PasswordPolicyValue } from 'ldapts';
 import type { AccountState } from './directory.ts';
@@ -19,6 +22,24 @@ const DAY_MS = 86_400_000;
 /** ppolicy's marker for "locked until an administrator unlocks it", used by admin tools to disable accounts. */
 export const PPOLICY_DISABLED_TIME = '000001010000Z';
 const LDAP_INVALID_CREDENTIALS = 49;
+
+/**
+ * Bind results by which the server says it could not judge the credentials (out of time or resources,
+ * busy, shutting down, internal failure); AD and OpenLDAP send them under load. They say nothing about
+ * the password, so the sign-in is 'unavailable' and no failure is counted.
+ */
+const UNJUDGED_BIND_RESULTS = new Set([
+  1, // operationsError
+  3, // timeLimitExceeded
+  11, // adminLimitExceeded
+  51, // busy
+  52, // unavailable
+  80, // other
+]);
+
+export function bindResultLeftUnjudged(resultCode: number): boolean {
+  return UNJUDGED_BIND_RESULTS.has(resultCode);
+}
 
 /** Attributes the service search must fetch for each flavour (the id attribute is added by the caller). */
 export function stateAttributes(flavour: 'openldap-ppolicy' | 'active-directory' | 'none'): string[] {

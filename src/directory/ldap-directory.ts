@@ -9,7 +9,7 @@ import { LdapConnector, LdapPool, LdapUnavailableError, describeError, isLdapRes
 import { compileFilter, entryValue, entryValues, equalityFilter, findUserEntry, normaliseLogin, type SearchFn } from './ldap-filter.ts';
 import { domainRootOf, resolveGroups, type ResolvedGroups } from './ldap-groups.ts';
 import { GroupParents } from './ldap-group-parents.ts';
-import { adBindFailureVerdict, adEntryVerdict, isDisabled, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
+import { adBindFailureVerdict, adEntryVerdict, bindResultLeftUnjudged, isDisabled, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
 import { MESSAGES, WRONG_CURRENT, changeWithPasswordModify, changeWithUnicodePwd } from './ldap-password.ts';
 
 /** Never copied into User.attributes. */
@@ -24,7 +24,7 @@ export function formatGuid(b: Buffer): string {
   return `${h(0, 4, true)}-${h(4, 2, true)}-${h(6, 2, true)}-${h(8, 2, false)}-${h(10, 6, false)}`;
 }
 
-type BindResult = { ok: true } | { ok: false; code: number; message: string };
+type BindResult = { ok: true } | { ok: false; code: number; message: string; description: string };
 
 const UUID = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i;
 
@@ -128,17 +128,27 @@ export class LdapDirectory implements Directory {
     return this.#config.accountState.flavour === 'openldap-ppolicy' ? new PasswordPolicyControl() : undefined;
   }
 
-  /** A bind on an auth connection; the directory's refusal is a result, a transport failure throws. */
-  #bind(dn: string, password: string, control: PasswordPolicyControl | undefined): Promise<BindResult> {
-    return this.#auth.use(async ({ client }) => {
+  /**
+   * A password bind on an auth connection. The directory's refusal is a result; an answer by which the
+   * server says it could not judge the password, like a transport failure, throws LdapUnavailableError.
+   * Never retried: the directory counts every wrong password it receives (ppolicy pwdFailureTime, AD
+   * badPwdCount), so a bind that timed out but reached the server would be counted twice.
+   */
+  async #bind(dn: string, password: string, control: PasswordPolicyControl | undefined): Promise<BindResult> {
+    const result = await this.#auth.use(async ({ client }) => {
       try {
         await client.bind(dn, password, control);
         return { ok: true as const };
       } catch (err) {
         if (!isLdapResult(err)) throw err;
-        return { ok: false as const, code: err.code, message: err.message };
+        return { ok: false as const, code: err.code, message: err.message, description: describeError(err) };
       }
-    });
+    }, { retry: false });
+    if (!result.ok && bindResultLeftUnjudged(result.code)) {
+      this.#logger?.warn({ event: 'ldap.bind.unjudged', dn, resultCode: result.code, error: result.description }, 'the directory did not judge the password');
+      throw new LdapUnavailableError(`bind as ${dn} not judged: ${result.description}`);
+    }
+    return result;
   }
 
   /** Binds as the user on an auth connection and reads what the directory says about the account. */
@@ -248,6 +258,7 @@ export class LdapDirectory implements Directory {
           await client.bind(dn, oldPassword);
         } catch (err) {
           if (!isLdapResult(err)) throw err;
+          if (bindResultLeftUnjudged(err.code)) throw new LdapUnavailableError(`bind as ${dn} not judged: ${describeError(err)}`, { cause: err });
           const verdict = adBindFailureVerdict(err.message);
           if (verdict.kind !== 'state' || (verdict.state !== 'must-change' && verdict.state !== 'password-expired')) return WRONG_CURRENT;
           return this.#search.use((c) => changeWithUnicodePwd(c.client, c.secure, dn, oldPassword, newPassword), { retry: false });

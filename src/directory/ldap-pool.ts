@@ -103,6 +103,11 @@ export class LdapConnector {
     }
   }
 
+  /** Whether connecting to `url` failed within the last DOWN_MS. */
+  isDown(url: string): boolean {
+    return (this.#downUntil.get(url) ?? 0) > Date.now();
+  }
+
   /** Tries the servers in configured order, those that failed recently last. */
   async connect(): Promise<Connection> {
     const now = Date.now();
@@ -175,8 +180,10 @@ export class LdapPool {
       if (this.#closed) throw new LdapUnavailableError('directory connection pool is closed');
       const idle = this.#idle.pop();
       if (idle) {
-        // the server may have closed an idle connection; ldapts would silently reconnect unbound
-        if (idle.client.isConnected) return idle;
+        // the server may have closed an idle connection; ldapts would silently reconnect unbound.
+        // A server a new connection failed to reach meanwhile is most likely hung: work that may not
+        // be retried (a password bind) must not go to it when a fresh connection can fail over.
+        if (idle.client.isConnected && !this.#connector.isDown(idle.url)) return idle;
         this.#discard(idle);
         continue;
       }

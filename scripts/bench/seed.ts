@@ -90,6 +90,7 @@ function collecting(store: Store): { store: Store; collected: Map<string, Map<st
       lookup: async (key) => [...records.values()].find((record) => options.lookupKeys?.(record).includes(key)),
       list: async () => [...records.values()],
       put: async (item) => void records.set(item.id, item),
+      update: async (id, change) => records.has(id) && !!records.set(id, change(records.get(id)!)),
       remove: async (id) => records.delete(id),
     };
   };

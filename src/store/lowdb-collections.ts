@@ -159,6 +159,16 @@ export class LowdbCollections {
       lookup: async (key) => copyOf(lookupIn(await this.#fresh(), key) ?? lookupIn(await this.#fresh(true), key)),
       list: async () => Object.values(records(await this.#fresh())).map((record) => copyOf(record)!),
       put: (item) => this.#mutate((document) => setRecord(records(document), item.id, structuredClone(item))),
+      update: async (id, change) => {
+        let updated = false;
+        await this.#mutate((document) => {
+          const current = ownRecord(records(document), id);
+          if (current === undefined) return;
+          setRecord(records(document), id, structuredClone(change(copyOf(current)!)));
+          updated = true;
+        });
+        return updated;
+      },
       remove: async (id) => {
         let removed = false;
         await this.#mutate((document) => {

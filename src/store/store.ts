@@ -43,6 +43,11 @@ export interface Collection<T extends { id: string }> {
   list(): Promise<T[]>;
   /** Inserts or replaces by id. */
   put(item: T): Promise<void>;
+  /**
+   * Changes the record as stored now (re-read under the file's lock, so a concurrent write by another
+   * process is not undone); false, and nothing written, when there is no such record any more.
+   */
+  update(id: string, change: (current: T) => T): Promise<boolean>;
   remove(id: string): Promise<boolean>;
 }
 

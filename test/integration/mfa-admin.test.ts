@@ -60,7 +60,8 @@ test('the TOTP secret is never in clear in db.json or the kv journal', async () 
 
 test('mfa list shows Active / Locked / Unregistered with last attempt and IP; unlock lifts an admin-only lock', async () => {
   const listed = await cli('mfa', 'list', '--search', '*LI*');
-  assert.match(listed.out, /^alice +Active +2026-11-22 10:00 +2026-11-22 10:00 127\.0\.0\.1 ok +2026-11-22 10:00 127\.0\.0\.1 +10$/m);
+  const aliceId = (await app.services.directory.findUser('alice'))!.id;
+  assert.match(listed.out, new RegExp(`^alice +Active +2026-11-22 10:00 +2026-11-22 10:00 127\\.0\\.0\\.1 ok +2026-11-22 10:00 127\\.0\\.0\\.1 +10 +${aliceId}$`, 'm'));
   assert.doesNotMatch(listed.out, /^joe/m);
   assert.match((await cli('mfa', 'list')).out, /^joe +Unregistered/m);
 

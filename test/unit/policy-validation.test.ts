@@ -16,6 +16,7 @@ function memoryCollection(): Collection<PolicyRecord> & { size(): number } {
     lookup: async () => assert.fail('policies are found by id'),
     list: async () => [...items.values()],
     put: async (item) => void items.set(item.id, structuredClone(item)),
+    update: async () => assert.fail('policies are saved whole'),
     remove: async (id) => items.delete(id),
     size: () => items.size,
   };

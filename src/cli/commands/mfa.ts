@@ -1,12 +1,13 @@
 import { FileWriteError, writePrivateFile } from '../write-private-file.ts';
-import type { CliCommand, CliContext } from '../command.ts';
+import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
 import { pathOption, stringOption, UsageError } from '../command.ts';
 import { MIN_DISTINCT_PASSWORD_CHARACTERS, PASSWORD_OPTIONS, readExportPassword, readNewExportPassword, readTextFile } from '../read-secret.ts';
 import { EnvelopeError } from '../../core/password-envelope.ts';
 import { createDirectory } from '../../build-services.ts';
 import { createLogger } from '../../core/log.ts';
 import { buildMfa } from '../../mfa/build-mfa.ts';
-import type { TotpAdmin, TotpStatusRow } from '../../mfa/totp/totp-admin.ts';
+import type { KnownUser, StoredRegistration, TotpAdmin, TotpStatusRow } from '../../mfa/totp/totp-admin.ts';
+import type { Directory } from '../../directory/directory.ts';
 import { exportTotp, importTotp } from '../../mfa/totp/totp-transfer.ts';
 import { MIN_PASSWORD_LENGTH } from '../../core/password-envelope.ts';
 import { auditAdminAction } from '../admin-audit.ts';
@@ -24,11 +25,69 @@ function statusText(row: TotpStatusRow): string {
   return row.lockedUntil === null ? 'Locked (until unlocked)' : `Locked (until ${time(row.lockedUntil)})`;
 }
 
-async function userArgument(context: CliContext, admin: TotpAdmin, username: string | undefined) {
-  if (!username) throw new UsageError('a username is required');
-  const user = await admin.find(username);
-  if (!user) context.err(`No user "${username}" with a TOTP registration${context.config.directory.kind === 'local' ? ' or in the local directory' : ''}.`);
-  return user;
+async function withDirectory<T>(context: CliContext, use: (directory: Directory) => Promise<T>): Promise<T> {
+  const directory = await createDirectory(context.config, await context.store(), createLogger('error'), context.clock);
+  try {
+    return await use(directory);
+  } finally {
+    await directory.close();
+  }
+}
+
+function registrationLine(registration: StoredRegistration): string {
+  const now =
+    registration.currentUsername === undefined ? '' : registration.currentUsername === null ? '  not in the directory now (removed or disabled)' : `  "${registration.currentUsername}" in the directory now`;
+  return `  ${registration.userId}  registered ${time(registration.registeredAt)}${now}`;
+}
+
+/**
+ * The user a command acts on: USERNAME as the configured directory resolves it now, or --id. A name
+ * stored on a registration is never enough on its own: after a rename it may be another user's
+ * name, and resetting the wrong user's TOTP lets whoever has their password set up a new one.
+ */
+async function chosenUser(context: CliContext, admin: TotpAdmin, args: ParsedArgs): Promise<KnownUser | undefined> {
+  const login = args.positional[0];
+  const userId = stringOption(args, 'id');
+  if (login === undefined && userId === undefined) throw new UsageError('a USERNAME or --id USER_ID is required');
+  if (login !== undefined && userId !== undefined) throw new UsageError('give a USERNAME or --id USER_ID, not both');
+  const resolution = await withDirectory(context, (directory) => (userId === undefined ? admin.resolve(login!, directory) : admin.resolveId(userId, directory)));
+  if (resolution.kind === 'found') return resolution.user;
+  const directoryKind = context.config.directory.kind;
+  const who = userId === undefined ? `"${login}"` : `with id ${userId}`;
+  if (resolution.kind === 'unavailable') context.err(`The ${directoryKind} directory could not be asked which user ${who} is: ${resolution.detail}. Nothing was changed.`);
+  else context.err(`No user ${who} in the ${directoryKind} directory${userId === undefined ? '' : ', and no TOTP registration'}.`);
+  if (resolution.storedUnderName.length > 0) {
+    context.err(`TOTP registrations stored under the name "${login}" (the name each user had when they last used TOTP):`);
+    for (const registration of resolution.storedUnderName) context.err(registrationLine(registration));
+    context.err('Make sure which user is meant, then give --id USER_ID.');
+  }
+  return undefined;
+}
+
+const USER_ARGUMENT_HELP = `USERNAME is looked up in the configured directory as a sign-in does (DOMAIN\\user and user@domain
+too), and the command acts on that user's registration, whatever name is stored on it. --id USER_ID
+names the user by id instead (shown by mfa list): for a registration whose user the directory no
+longer has, or while the directory cannot be asked. When it cannot be asked, a USERNAME changes
+nothing: the command lists the registrations stored under that name, with their ids.`;
+
+/**
+ * Names on more than one row: a registration keeps the name its user had when they last used TOTP,
+ * so a renamed user's old name can be another user's name now.
+ */
+function duplicatedNames(rows: TotpStatusRow[]): Map<string, TotpStatusRow[]> {
+  const byName = Map.groupBy(rows, (row) => row.username.toLowerCase());
+  return new Map([...byName].filter(([, sameName]) => sameName.length > 1));
+}
+
+async function explainDuplicates(context: CliContext, admin: TotpAdmin, duplicates: Map<string, TotpStatusRow[]>): Promise<void> {
+  const registered = [...duplicates.values()].flat().filter((row) => row.registeredAt !== undefined);
+  const stored = registered.map((row) => ({ userId: row.userId, storedUsername: row.username, registeredAt: row.registeredAt! }));
+  const current = await withDirectory(context, (directory) => admin.withCurrentNames(stored, directory));
+  context.out('');
+  context.out('* The same name on more than one user: a registration keeps the name its user had when they last');
+  context.out('  used TOTP, so it may be out of date. Act on one of them with --id USER_ID.');
+  if (current.some((registration) => registration.currentUsername === undefined)) context.out(`  (The ${context.config.directory.kind} directory could not be asked for their names now.)`);
+  for (const registration of current) context.out(`${registration.storedUsername.padEnd(20)}${registrationLine(registration)}`);
 }
 
 /** Whether the configured directory has a user of this id; an LDAP directory that cannot be asked fails the import. */
@@ -44,31 +103,42 @@ export const mfaCommands: CliCommand[] = [
     help: `Usage: npm run cli -- mfa list [--search '*jo*']
 
 One line per user: status, registration date, last attempt (time, client IP, result), last successful
-code (time, client IP) and backup codes left. --search filters usernames with * wildcards (case-insensitive).
-Users of the local directory are listed even without a registration; LDAP users once registered.`,
+code (time, client IP), backup codes left and user id. --search filters usernames with * wildcards
+(case-insensitive). Users of the local directory are listed even without a registration; LDAP users
+once registered. An LDAP user's name is the one they had when they last used TOTP; a name on more
+than one line is marked with *, and below the table the directory says whose name it is now.`,
     options: { search: 'string' },
     arguments: [],
     async run(args, context) {
-      const rows = await (await mfaServices(context)).totpAdmin.list(stringOption(args, 'search') ?? '*');
-      context.out(`${'USER'.padEnd(20)} ${'STATUS'.padEnd(32)} ${'REGISTERED'.padEnd(16)} ${'LAST ATTEMPT'.padEnd(40)} ${'LAST SUCCESS'.padEnd(36)} BACKUP`);
+      const { totpAdmin } = await mfaServices(context);
+      const rows = await totpAdmin.list(stringOption(args, 'search') ?? '*');
+      const duplicates = duplicatedNames(rows);
+      context.out(`${'USER'.padEnd(20)} ${'STATUS'.padEnd(32)} ${'REGISTERED'.padEnd(16)} ${'LAST ATTEMPT'.padEnd(40)} ${'LAST SUCCESS'.padEnd(36)} ${'BACKUP'.padEnd(6)} USER ID`);
       for (const row of rows) {
+        const user = duplicates.has(row.username.toLowerCase()) ? `${row.username} *` : row.username;
         const attempt = row.lastAttempt ? `${time(row.lastAttempt.at)} ${row.lastAttempt.ip} ${row.lastAttempt.ok ? 'ok' : 'failed'}` : '-';
         const success = row.lastSuccess ? `${time(row.lastSuccess.at)} ${row.lastSuccess.ip}` : '-';
-        context.out(`${row.username.padEnd(20)} ${statusText(row).padEnd(32)} ${time(row.registeredAt).padEnd(16)} ${attempt.padEnd(40)} ${success.padEnd(36)} ${row.status === 'Unregistered' ? '-' : row.backupCodesLeft}`);
+        const backup = row.status === 'Unregistered' ? '-' : String(row.backupCodesLeft);
+        context.out(`${user.padEnd(20)} ${statusText(row).padEnd(32)} ${time(row.registeredAt).padEnd(16)} ${attempt.padEnd(40)} ${success.padEnd(36)} ${backup.padEnd(6)} ${row.userId}`);
       }
       if (rows.length === 0) context.out('(no matching users)');
+      if (duplicates.size > 0) await explainDuplicates(context, totpAdmin, duplicates);
       return 0;
     },
   },
   {
     name: 'mfa unlock',
     summary: "lift a user's TOTP lock after too many wrong codes",
-    help: 'Usage: npm run cli -- mfa unlock USERNAME\n\nClears the lock and the count of wrong codes. A running server sees it within a second.',
-    options: {},
-    arguments: ['USERNAME'],
+    help: `Usage: npm run cli -- mfa unlock USERNAME | --id USER_ID
+
+Clears the lock and the count of wrong codes. A running server sees it within a second.
+
+${USER_ARGUMENT_HELP}`,
+    options: { id: 'string' },
+    arguments: ['[USERNAME]'],
     async run(args, context) {
       const { totpAdmin } = await mfaServices(context);
-      const user = await userArgument(context, totpAdmin, args.positional[0]);
+      const user = await chosenUser(context, totpAdmin, args);
       if (!user) return 1;
       await totpAdmin.unlock(user.id);
       await auditAdminAction(context, { type: 'mfa.unlock', userId: user.id, username: user.username });
@@ -79,12 +149,16 @@ Users of the local directory are listed even without a registration; LDAP users 
   {
     name: 'mfa reset',
     summary: "remove a user's TOTP registration and backup codes",
-    help: 'Usage: npm run cli -- mfa reset USERNAME\n\nThe user sets up an authenticator app again at the next sign-in that needs a second factor.',
-    options: {},
-    arguments: ['USERNAME'],
+    help: `Usage: npm run cli -- mfa reset USERNAME | --id USER_ID
+
+The user sets up an authenticator app again at the next sign-in that needs a second factor.
+
+${USER_ARGUMENT_HELP}`,
+    options: { id: 'string' },
+    arguments: ['[USERNAME]'],
     async run(args, context) {
       const { totpAdmin } = await mfaServices(context);
-      const user = await userArgument(context, totpAdmin, args.positional[0]);
+      const user = await chosenUser(context, totpAdmin, args);
       if (!user) return 1;
       const removed = await totpAdmin.reset(user.id);
       await auditAdminAction(context, { type: 'mfa.reset', userId: user.id, username: user.username });

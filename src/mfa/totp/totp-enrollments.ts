@@ -10,6 +10,7 @@ const PENDING_TTL_SECONDS = 15 * 60;
 /** An active TOTP registration (collection 'mfa-enrollments', id = user id). The secret is sealed, never stored in clear. */
 export interface TotpEnrollment extends TotpParameters {
   id: string;
+  /** The user's name at their last successful TOTP or backup code; the id is what identifies them. */
   username: string;
   sealedSecret: string;
   createdAt: number;
@@ -56,6 +57,16 @@ export class TotpEnrollments {
 
   async put(userId: string, username: string, secret: string, parameters: TotpParameters, createdAt: number): Promise<void> {
     await this.#records.put({ id: userId, username, sealedSecret: this.#box.seal(secret, SECRET_PURPOSE), ...parameters, createdAt });
+  }
+
+  /**
+   * Stores the user's current name on their registration, for `mfa list` and the export: directories
+   * rename users and keep their id. Writes only when the name changed, so a sign-in costs no file write.
+   */
+  async refreshUsername(userId: string, username: string): Promise<void> {
+    const enrollment = await this.#records.get(userId);
+    // update, not put: an `mfa reset` by the CLI a moment ago must not be written back.
+    if (enrollment && enrollment.username !== username) await this.#records.update(userId, (current) => ({ ...current, username }));
   }
 
   remove(userId: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 import type { User } from '../../core/types.ts';
 import type { Clock } from '../../core/clock.ts';
 import type { ChallengeContext, ChallengeView, EnrollmentContext, EnrollmentResult, EnrollmentView, MfaEnrollment, MfaMethod, VerifyResult } from '../mfa-method.ts';
-import type { TotpEnrollments } from './totp-enrollments.ts';
+import type { TotpEnrollment, TotpEnrollments } from './totp-enrollments.ts';
 import { ExclusiveKeys } from '../../core/exclusive-keys.ts';
 import type { BackupCodes } from './backup-codes.ts';
 import { afterFailure, afterSuccess, lockedUntil, type LockoutSettings, type TotpState, type TotpStateStore } from './totp-state.ts';
@@ -67,13 +67,15 @@ export class TotpMethod implements MfaMethod {
     if (input.kind === 'totp') {
       const step = await matchingTimeStep(enrollments.secretOf(enrollment), input.code, enrollment, now, settings.clockSkewSeconds);
       // Lock, replay and success are decided on the same state value and written with one compare-and-set.
-      return state.update(user.id, (current) => {
+      const result = await state.update<VerifyResult>(user.id, (current) => {
         const refusal = locked(current);
         if (refusal) return refusal;
         if (step === undefined) return failed(current);
         if (current.lastStep !== undefined && step <= current.lastStep) return { next: { ...current, lastAttempt: { at: now, ip, ok: false } }, result: { ok: false, reason: 'replayed' } };
         return { next: afterSuccess(current, now, ip, step), result: { ok: true, amr: 'otp' } };
       });
+      if (result.ok) await this.#refreshUsername(enrollment, user);
+      return result;
     }
 
     // Backup codes share the lock: they are a second factor as guessable as any other code.
@@ -82,7 +84,13 @@ export class TotpMethod implements MfaMethod {
     const left = await backupCodes.consume(user.id, input.code);
     if (left === undefined) return state.update(user.id, failed);
     await state.update(user.id, (current) => ({ next: afterSuccess(current, now, ip), result: undefined }));
+    await this.#refreshUsername(enrollment, user);
     return { ok: true, amr: 'otp', backupCodesLeft: left };
+  }
+
+  /** The administrator's tools show the name a user has now: a renamed user's old name may be someone else's. */
+  async #refreshUsername(enrollment: TotpEnrollment, user: User): Promise<void> {
+    if (enrollment.username !== user.username) await this.#deps.enrollments.refreshUsername(user.id, user.username);
   }
 
   async #begin({ user, sessionId }: EnrollmentContext): Promise<EnrollmentView> {

@@ -55,7 +55,7 @@ export class LdapDirectory implements Directory {
 
   constructor(config: LdapDirectoryConfig, deps: { logger?: Logger } = {}) {
     this.#config = config;
-    this.#logger = deps.logger?.child({ component: 'ldap' });
+    this.#logger = deps.logger;
     const connector = new LdapConnector(config, this.#logger);
     this.#search = new LdapPool(connector, { size: config.pool.size, serviceBound: true });
     this.#auth = new LdapPool(connector, { size: config.pool.size, serviceBound: false });

@@ -55,6 +55,13 @@ export class LdapConnector {
   readonly #logger?: Logger;
   readonly #downUntil = new Map<string, number>();
   #ca?: Promise<Buffer | undefined>;
+  /**
+   * While every server is down, one request at a time tries to connect again and the others are
+   * answered "unavailable" at once, instead of each waiting out the connect timeout in turn (with 16
+   * sign-ins and a pool of 4 the last one waited 50 s). The next request after a failed try tries again.
+   */
+  #probing = false;
+  #lastFailure = '';
 
   constructor(config: LdapDirectoryConfig, logger?: Logger) {
     this.#config = config;
@@ -103,6 +110,14 @@ export class LdapConnector {
     }
   }
 
+  /**
+   * How long a request waits for a pooled connection: as long as one operation may take (connect, then
+   * the operation itself). Longer, and every connection is stuck on a server that stopped answering.
+   */
+  get waitLimitMs(): number {
+    return this.#config.connectTimeoutMs + this.#config.searchTimeoutMs;
+  }
+
   /** Whether connecting to `url` failed within the last DOWN_MS. */
   isDown(url: string): boolean {
     return (this.#downUntil.get(url) ?? 0) > Date.now();
@@ -111,6 +126,17 @@ export class LdapConnector {
   /** Tries the servers in configured order, those that failed recently last. */
   async connect(): Promise<Connection> {
     const now = Date.now();
+    if (!this.#config.urls.every((url) => this.isDown(url))) return this.#connectAny(now);
+    if (this.#probing) throw new LdapUnavailableError(`no directory server reachable (another request is trying again; the last attempt: ${this.#lastFailure})`);
+    this.#probing = true;
+    try {
+      return await this.#connectAny(now);
+    } finally {
+      this.#probing = false;
+    }
+  }
+
+  async #connectAny(now: number): Promise<Connection> {
     const urls = [...this.#config.urls].sort((a, b) => Number((this.#downUntil.get(a) ?? 0) > now) - Number((this.#downUntil.get(b) ?? 0) > now));
     const failures: string[] = [];
     for (const url of urls) {
@@ -124,7 +150,8 @@ export class LdapConnector {
         this.#logger?.warn({ event: 'ldap.connect.failed', url, error: describeError(err) }, 'directory server unreachable');
       }
     }
-    throw new LdapUnavailableError(`no directory server reachable: ${failures.join('; ')}`);
+    this.#lastFailure = failures.join('; ');
+    throw new LdapUnavailableError(`no directory server reachable: ${this.#lastFailure}`);
   }
 
   /** Binds as the service account, then the backup account; returns the DN that worked. */
@@ -197,9 +224,25 @@ export class LdapPool {
           throw err;
         }
       }
-      const handed = await new Promise<Connection | null>((resolve) => this.#waiters.push(resolve));
+      const handed = await this.#wait();
+      if (handed === 'timed-out') throw new LdapUnavailableError(`all ${this.#size} directory connections stayed busy for ${this.#connector.waitLimitMs} ms`);
       if (handed) return handed;
     }
+  }
+
+  /** A connection handed over by a release, null to try again (one was discarded), or 'timed-out'. */
+  #wait(): Promise<Connection | null | 'timed-out'> {
+    return new Promise((resolve) => {
+      const waiter = (connection: Connection | null) => {
+        clearTimeout(timer);
+        resolve(connection);
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        resolve('timed-out');
+      }, this.#connector.waitLimitMs);
+      this.#waiters.push(waiter);
+    });
   }
 
   #discard(connection: Connection): void {

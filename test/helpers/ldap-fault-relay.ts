@@ -7,12 +7,14 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * - answer-user-binds: answers them itself with `resultCode` (51 busy, 52 unavailable, 80 other…),
  *   so the server never sees them: a directory that is busy or shutting down;
  * - hold-user-bind-responses: forwards them, but holds the server's answers for `ms`: a slow server
- *   that has already judged (and counted) the password when the client gives up waiting.
+ *   that has already judged (and counted) the password when the client gives up waiting;
+ * - stall: accepts connections and answers nothing at all, in either direction: a hung server.
  */
 export type LdapFaultMode =
   | { kind: 'pass' }
   | { kind: 'answer-user-binds'; resultCode: number }
-  | { kind: 'hold-user-bind-responses'; ms: number };
+  | { kind: 'hold-user-bind-responses'; ms: number }
+  | { kind: 'stall' };
 
 const BIND_REQUEST = 0x60;
 const BIND_RESPONSE = 0x61;
@@ -88,6 +90,8 @@ export class LdapFaultRelay {
   readonly #timers = new Set<NodeJS.Timeout>();
   #server: Server | undefined;
   #port = 0;
+  /** TCP connections the relay has accepted: how often the client tried the server. */
+  connections = 0;
 
   private constructor(target: number, serviceDn: string) {
     this.#target = target;
@@ -119,6 +123,7 @@ export class LdapFaultRelay {
   }
 
   #relay(client: Socket): void {
+    this.connections += 1;
     const server = connect(this.#target, '127.0.0.1');
     // message IDs of user binds on this connection whose answers are to be held
     const heldIds = new Set<string>();
@@ -130,6 +135,7 @@ export class LdapFaultRelay {
       for (const message of messages) {
         const head = readHead(message);
         const mode = this.mode;
+        if (mode.kind === 'stall') continue;
         if (this.#isUserBind(head) && mode.kind === 'answer-user-binds') {
           client.write(bindResponse(head.messageId, mode.resultCode));
           continue;
@@ -145,6 +151,7 @@ export class LdapFaultRelay {
         const head = readHead(message);
         const id = head.messageId.toString('hex');
         const mode = this.mode;
+        if (mode.kind === 'stall') continue;
         if (head.operationTag === BIND_RESPONSE && heldIds.delete(id) && mode.kind === 'hold-user-bind-responses') this.#later(mode.ms, () => client.destroyed || client.write(message));
         else client.write(message);
       }

@@ -15,6 +15,7 @@ import { inChainFilter } from '../../src/directory/ldap-groups.ts';
 import { adBindFailureVerdict, adEntryVerdict } from '../../src/directory/ldap-account-state.ts';
 import { MESSAGES, passwordChangeMessage, passwordModifyRequestValue, unicodePwdValue } from '../../src/directory/ldap-password.ts';
 import { inGroup } from '../../src/policy/patterns.ts';
+import { LdapFaultRelay } from '../helpers/ldap-fault-relay.ts';
 
 const PEOPLE = 'ou=people,dc=example,dc=org';
 const ALICE_ID = '5a1e0000-0000-4000-8000-000000000001';
@@ -388,6 +389,30 @@ describe('transport and failover', () => {
       await proxy.close();
     }
     assert.ok(lines.some((l) => l['event'] === 'ldap.connect.failed' && l['url'] === proxy.url && /timeout/.test(String(l['error']))));
+  });
+
+  test('a hung only server: parallel sign-ins are answered unavailable at once instead of one connect timeout after another, and it recovers', async () => {
+    const relay = await LdapFaultRelay.to(main.port, main.serviceDn);
+    try {
+      await withDirectory(configFor({ urls: [relay.url], searchTimeoutMs: 400, connectTimeoutMs: 400, pool: { size: 2 } }), async (d) => {
+        assert.equal((await d.authenticate('alice', pw('alice'))).ok, true);
+        relay.mode = { kind: 'stall' };
+        const before = relay.connections;
+        const outcomes = await Promise.all(Array.from({ length: 20 }, () => d.authenticate('alice', pw('alice'))));
+        assert.ok(outcomes.every((o) => !o.ok && o.reason === 'unavailable'), JSON.stringify(outcomes.find((o) => o.ok || o.reason !== 'unavailable')));
+        // The pools' own connections time out; then one probe at a time tries the server, not every sign-in in turn.
+        assert.ok(relay.connections - before <= 4, `${relay.connections - before} connection attempts to the hung server`);
+        relay.mode = { kind: 'pass' };
+        let recovered: AuthOutcome | undefined;
+        for (let i = 0; i < 40 && !recovered?.ok; i++) {
+          recovered = await d.authenticate('alice', pw('alice'));
+          if (!recovered.ok) await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+        assert.equal(recovered?.ok, true, 'back without a restart once the server answers');
+      });
+    } finally {
+      await relay.close();
+    }
   });
 
   test('a failing service bind falls back to backupBind; both failing is unavailable', async () => {

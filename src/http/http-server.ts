@@ -11,8 +11,17 @@ import { BoundedMap } from '../core/bounded-map.ts';
  * the server hold, and SAML Redirect-binding messages (a few KB) fit in it. A request over it, or
  * one Node cannot parse, still gets an answer and a log line instead of a bare status.
  */
-export function createHttpServer(logger: Logger): Server {
-  const server = createServer();
+/**
+ * A whole request (head and body) must arrive within this: Node's default of 300 s let one client
+ * hold a connection for five minutes by sending a form body a byte every few seconds. A sign-in
+ * form or a SAML POST is at most about 100 KB, seconds even on a poor mobile link.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+export function createHttpServer(logger: Logger, options: { requestTimeoutMs?: number } = {}): Server {
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  // Node checks the deadlines only this often (30 s by default, which doubled them).
+  const server = createServer({ requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1_000, requestTimeout) });
   const warnings = new RefusalWarnings(logger);
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, warnings));
   return server;

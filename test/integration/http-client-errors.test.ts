@@ -51,3 +51,21 @@ test('JSON clients get the same status and code', async () => {
   assert.equal(response.status, 400);
   assert.equal(((await response.json()) as { error: string }).error, 'BAD_REQUEST');
 });
+
+test('a form body declared larger than the limit is refused before it is sent, and the connection closed', async () => {
+  const { connect } = await import('node:net');
+  const { port } = new URL(app.url);
+  const socket = connect(Number(port), '127.0.0.1');
+  let answer = '';
+  socket.on('data', (chunk) => (answer += chunk));
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  socket.write(`POST /logout HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 99999999\r\n\r\na=`);
+  try {
+    const waiting = new Promise<'no answer'>((resolve) => setTimeout(() => resolve('no answer'), 5_000).unref());
+    assert.notEqual(await Promise.race([closed, waiting]), 'no answer', 'answered and closed without the 100 MB body');
+    assert.match(answer, /^HTTP\/1\.1 413 /);
+    assert.match(answer, /The request is too large\./);
+  } finally {
+    socket.destroy();
+  }
+});

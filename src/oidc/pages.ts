@@ -5,6 +5,7 @@ import type { SafeHtml } from '../http/html.ts';
 import { messagePage } from '../../views/message.ts';
 import { oidcErrorPage } from '../../views/oidc/error.ts';
 import { oidcLogoutConfirmPage } from '../../views/oidc/logout-confirm.ts';
+import type { UserLookup } from '../directory/user-lookup.ts';
 
 /** The pages oidc-provider renders itself, in Stepgate's layout. */
 
@@ -42,9 +43,28 @@ function describe(out: ErrorOut, error: Error): { title: string; message: string
   }
 }
 
-export async function logoutSource(ctx: KoaContextWithOIDC): Promise<void> {
-  const xsrf = String(ctx.oidc.session!.state!.secret);
-  send(ctx, oidcLogoutConfirmPage({ action: ctx.oidc.urlFor('end_session_confirm'), xsrf, clientName: ctx.oidc.client?.clientName }));
+/**
+ * RP-initiated logout asks first, and names the account signed in on this browser: the one a
+ * confirmation signs out. An id_token_hint for another account (RP-Initiated Logout 1.0 §2: treat
+ * as suspect) is said so, rather than signing out whoever is here without a word.
+ */
+export function logoutSource(users: UserLookup): (ctx: KoaContextWithOIDC) => Promise<void> {
+  return async (ctx) => {
+    const xsrf = String(ctx.oidc.session!.state!.secret);
+    const accountId = ctx.oidc.session?.accountId;
+    const hintSubject = ctx.oidc.entities.IdTokenHint?.payload.sub;
+    const signedIn = accountId ? await users.find(accountId).catch(() => null) : null;
+    send(
+      ctx,
+      oidcLogoutConfirmPage({
+        action: ctx.oidc.urlFor('end_session_confirm'),
+        xsrf,
+        clientName: ctx.oidc.client?.clientName,
+        username: signedIn?.username,
+        hintForAnotherAccount: hintSubject !== undefined && accountId !== undefined && hintSubject !== accountId,
+      }),
+    );
+  };
 }
 
 export async function postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void> {

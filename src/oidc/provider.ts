@@ -108,7 +108,7 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
       introspection: { enabled: true, allowedPolicy: ownTokensOnly },
       userinfo: { enabled: true },
       pushedAuthorizationRequests: { enabled: false },
-      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+      rpInitiatedLogout: { enabled: true, logoutSource: logoutSource(deps.users), postLogoutSuccessSource },
       // Discovery advertises it, ID Tokens carry sid for clients that require it; see backchannel-logout.ts.
       backchannelLogout: { enabled: true },
     },

@@ -133,6 +133,19 @@ test('RP-initiated logout (confirmed) ends the Stepgate session and returns to t
   assert.ok((await app.services.store.audit.query({ limit: 20 })).events.some((event) => event.type === 'logout' && event.reason === 'oidc-rp-initiated' && event.userId === aliceId));
 });
 
+test('RP-initiated logout names the account signed in here, and says so when the hint names another account', async () => {
+  const { tokens: aliceTokens } = await signIn(rp, rpBrowser(), ALICE);
+  const bobBrowser = rpBrowser();
+  const { tokens: bobTokens } = await signIn(rp, bobBrowser, BOB);
+  const own = await bobBrowser.get(oidc.buildEndSessionUrl(rp.config, { id_token_hint: bobTokens.id_token! }).toString());
+  assert.match(own.body, /Signed in here as <strong>bob<\/strong>/);
+  assert.doesNotMatch(own.body, /different account/);
+  const foreign = await bobBrowser.get(oidc.buildEndSessionUrl(rp.config, { id_token_hint: aliceTokens.id_token! }).toString());
+  assert.equal(foreign.status, 200);
+  assert.match(foreign.body, /Signed in here as <strong>bob<\/strong>/);
+  assert.match(foreign.body, /asked to sign out a different account than the one signed in here/);
+});
+
 test('RP-initiated logout refused ("stay signed in") keeps the SSO session', async () => {
   const browser = rpBrowser();
   const { tokens } = await signIn(rp, browser, ALICE);

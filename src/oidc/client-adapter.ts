@@ -1,5 +1,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { ClientRegistry, OidcClientRecord } from './client-registry.ts';
+import type { Logger } from '../core/log.ts';
+import { SealedValueRejected } from '../core/secret-box.ts';
 
 /**
  * oidc-provider's Client model reads the administrator's registrations (collection 'oidc-clients')
@@ -9,14 +11,28 @@ import type { ClientRegistry, OidcClientRecord } from './client-registry.ts';
  */
 export class ClientAdapter implements Adapter {
   readonly #registry: ClientRegistry;
+  readonly #logger: Logger | undefined;
 
-  constructor(registry: ClientRegistry) {
+  constructor(registry: ClientRegistry, logger?: Logger) {
     this.#registry = registry;
+    this.#logger = logger;
   }
 
+  /**
+   * A client whose stored secret does not open (sealed with another installation's key, or altered)
+   * cannot authenticate: it is answered as unknown (invalid_client), not with a server error on every
+   * request, and the log says which client and what to do.
+   */
   async find(id: string): Promise<AdapterPayload | undefined> {
     const client = await this.#registry.get(id);
-    return client && this.#metadata(client);
+    if (!client) return undefined;
+    try {
+      return this.#metadata(client);
+    } catch (error) {
+      if (!(error instanceof SealedValueRejected)) throw error;
+      this.#logger?.error({ code: 'OIDC_CLIENT_SECRET_UNREADABLE', clientId: id }, 'oidc: the stored secret of this client does not open with this installation key; give it a new one with `client set <id> --rotate-secret`');
+      return undefined;
+    }
   }
 
   #metadata(client: OidcClientRecord): AdapterPayload {

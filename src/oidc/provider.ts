@@ -67,7 +67,7 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
   const sessionTtl = sessionTtlSeconds(services);
   // oidc-provider calls this once per model and keeps the instance.
   const adapter = (name: string): Adapter => {
-    if (name === 'Client') return new ClientAdapter(deps.clients);
+    if (name === 'Client') return new ClientAdapter(deps.clients, services.logger);
     const kv = new KvAdapter(store.kv, clock, name);
     return name === 'Session' ? new SessionAdapter(kv, deps.links) : kv;
   };

@@ -11,6 +11,7 @@ import { clientCommands } from '../../src/cli/commands/client.ts';
 import { runCli } from '../../src/cli/run-cli.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
+import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -287,6 +288,15 @@ describe('client registry and CLI', () => {
       assert.ok(!outcome.ok && outcome.problems.length === 2, JSON.stringify(outcome));
       assert.deepEqual(await registry().update('no-such-client', { name: 'X' }), { ok: false, problems: ['no OpenID Connect client no-such-client'], notFound: true });
       assert.deepEqual(await registry().list(), before);
+    });
+
+    test('a client whose stored secret does not open with this key is unknown to the provider (invalid_client), with an error naming it, not a server error', async () => {
+      const { id } = await confidential();
+      const lines: Array<Record<string, unknown>> = [];
+      const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+      const otherKey = clientRegistry(store, new SecretBox(randomBytes(32)), systemClock);
+      assert.equal(await new ClientAdapter(otherKey, logger).find(id), undefined);
+      assert.ok(lines.some((line) => line.code === 'OIDC_CLIENT_SECRET_UNREADABLE' && line.clientId === id && /--rotate-secret/.test(String(line.msg))));
     });
 
     test('--rotate-secret prints a new secret once; the old one no longer works', async () => {

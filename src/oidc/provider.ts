@@ -1,4 +1,4 @@
-import Provider, { type Adapter, type Configuration, type JWK } from 'oidc-provider';
+import Provider, { errors, type Adapter, type Client, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Services } from '../services.ts';
 import type { Request } from 'express';
 import { ACR_LEVELS } from '../policy/levels.ts';
@@ -108,11 +108,20 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
       introspection: { enabled: true, allowedPolicy: ownTokensOnly },
       userinfo: { enabled: true },
       pushedAuthorizationRequests: { enabled: false },
+      // No resource servers are registered: a `resource` parameter gets invalid_target. Said here, not
+      // by oidc-provider's default, which also prints a warning outside the JSON log at every start.
+      resourceIndicators: {
+        enabled: true,
+        getResourceServerInfo: () => {
+          throw new errors.InvalidTarget();
+        },
+      },
       rpInitiatedLogout: { enabled: true, logoutSource: logoutSource(deps.users), postLogoutSuccessSource },
       // Discovery advertises it, ID Tokens carry sid for clients that require it; see backchannel-logout.ts.
       backchannelLogout: { enabled: true },
     },
     fetch: logoutTokenFetch,
+    clientBasedCORS: corsForPublicClients,
     renderError: errorRenderer(config.messages.helpdesk),
     routes: ROUTES,
     cookies: {
@@ -138,4 +147,15 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
 /** The longest a Stepgate SSO session can live; provider sessions and their links never need longer. */
 export function sessionTtlSeconds(services: Services): number {
   return Math.ceil(services.config.session.absoluteTimeoutHours * 3600);
+}
+
+/**
+ * Cross-origin requests from a browser: userinfo for any client, everything else only for public
+ * clients (SPAs), each from the origin of one of its redirect URIs. oidc-provider's default, written
+ * out so it does not print a notice outside the JSON log.
+ */
+function corsForPublicClients(ctx: KoaContextWithOIDC, origin: string, client: Client): boolean {
+  if (origin === 'null') return false;
+  if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
+  return client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) ?? false;
 }

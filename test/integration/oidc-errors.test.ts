@@ -195,3 +195,24 @@ test('a POST to those endpoints that is not a form, or too large for the GET it 
   const large = await fetch(`${app.url}/oidc/session/end`, { method: 'POST', body: new URLSearchParams({ id_token_hint: 'x'.repeat(9000) }), headers: { accept: 'text/html' }, redirect: 'manual' });
   assert.equal(large.status, 413);
 });
+
+test('resource indicators and CORS are decided by Stepgate, with no oidc-provider notices outside the JSON log', async () => {
+  const printed: string[] = [];
+  const original = { info: console.info, warn: console.warn };
+  console.info = (...args: unknown[]) => void printed.push(args.join(' '));
+  console.warn = (...args: unknown[]) => void printed.push(args.join(' '));
+  try {
+    const browser = rpBrowser();
+    await signIn(rp, browser, ALICE);
+    const withResource = await browser.get(authUrl({ client_id: rp.client.id, redirect_uri: rp.redirectUri, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', resource: 'https://api.example.org/' }));
+    assert.equal(callbackOf(rp, withResource).searchParams.get('error'), 'invalid_target');
+
+    const spaOrigin = new URL(publicRp.redirectUri).origin;
+    const token = (origin: string) => fetch(`${app.url}/oidc/token`, { method: 'POST', headers: { origin, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', code: 'nope', client_id: publicRp.client.id, redirect_uri: publicRp.redirectUri, code_verifier: 'x'.repeat(43) }) });
+    assert.equal((await token(spaOrigin)).headers.get('access-control-allow-origin'), spaOrigin, 'a public client from its own origin');
+    assert.equal((await token('https://elsewhere.example')).headers.get('access-control-allow-origin'), null, 'not from another origin');
+  } finally {
+    Object.assign(console, original);
+  }
+  assert.deepEqual(printed.filter((line) => line.includes('oidc-provider')), []);
+});

@@ -12,6 +12,8 @@ import type { LdapDirectoryConfig } from './ldap-config.ts';
 
 /** A server that failed is tried last for this long, so a dead primary does not cost a timeout per connection. */
 const DOWN_MS = 30_000;
+/** After the directory refused the service accounts' passwords, how long before they are tried again. */
+const SERVICE_BIND_BACKOFF_MS = 10_000;
 
 /** The directory cannot be used (network, TLS, service account); `message` is meant for the admin log. */
 export class LdapUnavailableError extends Error {
@@ -62,6 +64,13 @@ export class LdapConnector {
    */
   #probing = false;
   #lastFailure = '';
+  /**
+   * The service accounts' passwords were refused: until then, no bind is tried again with them.
+   * Every sign-in would otherwise send the wrong password once more, and a directory that locks
+   * accounts (AD's lockout threshold applies to service accounts too) would lock the shared one.
+   */
+  #serviceBindRefusedUntil = 0;
+  #serviceBindRefusal = '';
 
   constructor(config: LdapDirectoryConfig, logger?: Logger) {
     this.#config = config;
@@ -156,6 +165,7 @@ export class LdapConnector {
 
   /** Binds as the service account, then the backup account; returns the DN that worked. */
   async serviceBind(client: Client): Promise<string> {
+    if (Date.now() < this.#serviceBindRefusedUntil) throw new LdapUnavailableError(`${this.#serviceBindRefusal} (not tried again until ${new Date(this.#serviceBindRefusedUntil).toISOString()})`);
     const accounts = [this.#config.bind, ...(this.#config.backupBind ? [this.#config.backupBind] : [])];
     const failures: string[] = [];
     for (const [i, account] of accounts.entries()) {
@@ -168,7 +178,9 @@ export class LdapConnector {
         failures.push(`${account.dn}: ${describeError(err)}`);
       }
     }
-    throw new LdapUnavailableError(`service bind failed: ${failures.join('; ')}`);
+    this.#serviceBindRefusal = `service bind failed: ${failures.join('; ')}`;
+    this.#serviceBindRefusedUntil = Date.now() + SERVICE_BIND_BACKOFF_MS;
+    throw new LdapUnavailableError(this.#serviceBindRefusal);
   }
 }
 

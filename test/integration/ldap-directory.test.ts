@@ -415,6 +415,19 @@ describe('transport and failover', () => {
     }
   });
 
+  test('a refused service password is not sent again with every sign-in (a directory with lockout would lock the shared account)', async () => {
+    const before = await counters(main);
+    const outcomes = await withDirectory(configFor({ bind: { dn: main.serviceDn, password: 'wrong' } }), async (d) => {
+      const all: AuthOutcome[] = [];
+      for (let i = 0; i < 10; i++) all.push(await d.authenticate('alice', pw('alice')));
+      return all;
+    });
+    assert.ok(outcomes.every((o) => !o.ok && o.reason === 'unavailable'));
+    assert.match(!outcomes[9]!.ok && outcomes[9]!.reason === 'unavailable' ? outcomes[9]!.detail : '', /service bind failed: .*not tried again until/);
+    const binds = (await counters(main)).binds - before.binds;
+    assert.ok(binds <= 2, `${binds} binds with the wrong service password for 10 sign-ins`);
+  });
+
   test('a failing service bind falls back to backupBind; both failing is unavailable', async () => {
     const { logger, lines } = capture();
     const backup = configFor({ bind: { dn: main.serviceDn, password: 'wrong' }, backupBind: { dn: main.rootDn, password: main.rootPassword } });

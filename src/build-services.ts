@@ -3,6 +3,8 @@ import { createLogger, type Logger } from './core/log.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { SecretBox } from './core/secret-box.ts';
 import { LowdbStore } from './store/lowdb-store.ts';
+import { JournalKeyMismatch } from './store/journal-kv.ts';
+import { journalSealer } from './store/journal-sealer.ts';
 import { loadSecretKey, secretKeyMismatch } from './config/secret-key.ts';
 import { LocalDirectory } from './directory/local-directory.ts';
 import { localUsers } from './directory/local-users.ts';
@@ -35,7 +37,9 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   const dataIsFresh = LowdbStore.isFresh(config.dataDir);
   const { key, generatedAt } = loadSecretKey(config, { dataIsFresh });
   const box = new SecretBox(key);
-  const store = await new LowdbStore(config.dataDir, clock, { logger }).open();
+  const store = await new LowdbStore(config.dataDir, clock, { sealer: journalSealer(box), logger }).open().catch((error: unknown) => {
+    throw error instanceof JournalKeyMismatch ? secretKeyMismatch(config) : error;
+  });
   const keys = signingKeys(store, box, clock, config.server.publicUrl);
   if (!(await keys.opensWithBox())) {
     await store.close();

@@ -10,6 +10,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { journalSealer } from '../../src/store/journal-sealer.ts';
 import { SessionService } from '../../src/session/session-service.ts';
 import { CookieJar } from '../../src/http/cookies.ts';
 import { TotpStateStore } from '../../src/mfa/totp/totp-state.ts';
@@ -37,7 +38,8 @@ export interface DurabilityResult {
 
 /** Reads the killed IdP's data directory the way the IdP itself will on its next start. */
 export async function checkStore(config: Config, secretKey: string, records: SignInRecord[]): Promise<Omit<DurabilityResult, 'afterRestart' | 'passed' | 'completedBeforeKill'>> {
-  const store = await new LowdbStore(config.dataDir, systemClock, { owner: false }).open();
+  const box = new SecretBox(Buffer.from(secretKey, 'base64'));
+  const store = await new LowdbStore(config.dataDir, systemClock, { sealer: journalSealer(box), owner: false }).open();
   const problems: string[] = [];
   let missingSessions = 0;
   let sessionsWithoutTotpFactor = 0;
@@ -46,7 +48,7 @@ export async function checkStore(config: Config, secretKey: string, records: Sig
   try {
     const sessions = new SessionService(store.kv, config.session, systemClock, new CookieJar(config.server.publicUrl));
     const state = new TotpStateStore(store.kv);
-    const { enrollments } = buildMfa(config, store, new SecretBox(Buffer.from(secretKey, 'base64')), systemClock);
+    const { enrollments } = buildMfa(config, store, box, systemClock);
     for (const record of records) {
       const session = record.sessionId ? await sessions.byId(record.sessionId) : undefined;
       if (!session) {

@@ -14,6 +14,7 @@ import type { User } from '../../src/core/types.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { journalSealer } from '../../src/store/journal-sealer.ts';
 import { SessionService } from '../../src/session/session-service.ts';
 import { CookieJar } from '../../src/http/cookies.ts';
 import { createDirectory } from '../../src/build-services.ts';
@@ -140,7 +141,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
   const clock = systemClock;
   const box = new SecretBox(Buffer.from(options.secretKey, 'base64'));
   // Like the admin CLI: append to the journal, leave compaction (and its bookkeeping) to the server.
-  const store = await new LowdbStore(config.dataDir, clock, { owner: false }).open();
+  const store = await new LowdbStore(config.dataDir, clock, { sealer: journalSealer(box), owner: false }).open();
   try {
     const { keyPem, certBody } = spKeyPair(options.workDir);
     const { record: sp } = await createSpRegistry(store, clock).add(spMetadata(certBody), { name: 'Bench SP', policy: BENCH_POLICY });

@@ -10,6 +10,7 @@ import { loadSecretKey } from '../../src/config/secret-key.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { journalSealer } from '../../src/store/journal-sealer.ts';
 import { LocalUserAdmin } from '../../src/directory/local-user-admin.ts';
 import { clientRegistry } from '../../src/oidc/client-registry.ts';
 import { createSpRegistry } from '../../src/saml/sp-registry.ts';
@@ -29,8 +30,8 @@ const spUrl = `http://localhost:${spPort}`;
 const rpUrl = `http://localhost:${rpPort}`;
 const run = promisify(execFile);
 
-async function openStore() {
-  return new LowdbStore(dataDir, systemClock, { owner: false }).open();
+async function openStore(box: SecretBox) {
+  return new LowdbStore(dataDir, systemClock, { sealer: journalSealer(box), owner: false }).open();
 }
 
 function demoPassword(): string {
@@ -38,11 +39,11 @@ function demoPassword(): string {
   return `${words[randomInt(words.length)]}-${words[randomInt(words.length)]}-${randomInt(1000, 9999)}`;
 }
 
-async function seed(): Promise<{ password: string; clientId: string; clientSecret: string }> {
+async function seed(): Promise<{ box: SecretBox; password: string; clientId: string; clientSecret: string }> {
   await rm(dataDir, { recursive: true, force: true });
   const config = parseConfig({ dataDir, server: { port: idpPort } });
   const box = new SecretBox(loadSecretKey(config, { dataIsFresh: true }).key);
-  const store = await openStore();
+  const store = await openStore(box);
   try {
     const users = new LocalUserAdmin(store, config, systemClock);
     const password = demoPassword();
@@ -51,7 +52,7 @@ async function seed(): Promise<{ password: string; clientId: string; clientSecre
     if (problem) throw new Error(problem);
     const added = await clientRegistry(store, box, systemClock).add({ name: 'Demo OIDC app', redirectUris: [`${rpUrl}/callback`] });
     if (!added.ok || !added.secret) throw new Error(`demo client refused: ${added.ok ? 'no secret' : added.problems.join('; ')}`);
-    return { password, clientId: added.client.id, clientSecret: added.secret };
+    return { box, password, clientId: added.client.id, clientSecret: added.secret };
   } finally {
     await store.close();
   }
@@ -86,10 +87,10 @@ async function idpCertificates(): Promise<string[]> {
   return [...new Set([...xml.matchAll(/<(?:ds:)?X509Certificate>([^<]+)</g)].map((match) => match[1]!.replace(/\s+/g, '')))];
 }
 
-const { password, clientId, clientSecret } = await seed();
+const { box, password, clientId, clientSecret } = await seed();
 const idp = await startIdp();
 const sp = demoSamlSp({ idpUrl, spUrl, keys: await spKeys(), idpCertificates: await idpCertificates() });
-const store = await openStore();
+const store = await openStore(box);
 await createSpRegistry(store, systemClock).add(sp.metadataXml, { name: 'Demo SAML app' });
 await store.close();
 const servers = [await sp.start(spPort), await (await demoOidcRp({ issuer: idpUrl, rpUrl, clientId, clientSecret })).start(rpPort)];

@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import { loadConfig, ConfigError } from '../config/load.ts';
 import { LowdbStore } from '../store/lowdb-store.ts';
-import { loadSecretKey, secretKeyIsSet, secretKeyMismatch } from '../config/secret-key.ts';
+import { loadSecretKey, secretKeyMismatch } from '../config/secret-key.ts';
+import { JournalKeyMismatch } from '../store/journal-kv.ts';
+import { journalSealer } from '../store/journal-sealer.ts';
 import { signingKeys } from '../keys/signing-keys.ts';
 import { SecretBox } from '../core/secret-box.ts';
 import { systemClock } from '../core/clock.ts';
@@ -18,20 +20,23 @@ const getConfig = () => (config ??= loadConfig());
 const getBox = () => (box ??= new SecretBox(loadSecretKey(getConfig(), { dataIsFresh: LowdbStore.isFresh(getConfig().dataDir) }).key));
 
 /**
- * A command run before the server's first start creates the data directory: it makes the key for
- * secrets at rest first, as the server would, or the server would find data without its key and
- * refuse to start. A key that does not open the directory's secrets is refused as the server
- * refuses it, before a command seals anything with it (keys add, client add): those secrets would
- * open with that key only.
+ * Every command that opens the store needs the key: the journal is sealed with it. A command run
+ * before the server's first start creates the data directory: it makes the key first, as the server
+ * would, or the server would find data without its key and refuse to start. A key that does not open
+ * the directory's secrets is refused as the server refuses it, before a command seals anything with
+ * it (keys add, client add, any journal line): those would open with that key only.
  */
 async function openStore(): Promise<Store> {
-  if (LowdbStore.isFresh(getConfig().dataDir)) {
-    getBox();
+  const fresh = LowdbStore.isFresh(getConfig().dataDir);
+  const sealer = journalSealer(getBox());
+  if (fresh) {
     // Most often a typo or a missing STEPGATE_CONFIG: the command would otherwise act, silently, on an empty store.
     process.stderr.write(`Note: ${resolve(getConfig().dataDir)} had no Stepgate data; it is a new, empty data directory now. If the server uses another one, give this command the same STEPGATE_CONFIG or STEPGATE_DATA_DIR.\n`);
   }
-  const opened = await new LowdbStore(getConfig().dataDir, systemClock, { owner: false }).open();
-  if (secretKeyIsSet(getConfig()) && !(await signingKeys(opened, getBox(), systemClock, getConfig().server.publicUrl).opensWithBox())) {
+  const opened = await new LowdbStore(getConfig().dataDir, systemClock, { sealer, owner: false }).open().catch((error: unknown) => {
+    throw error instanceof JournalKeyMismatch ? secretKeyMismatch(getConfig()) : error;
+  });
+  if (!(await signingKeys(opened, getBox(), systemClock, getConfig().server.publicUrl).opensWithBox())) {
     await opened.close();
     throw secretKeyMismatch(getConfig());
   }

@@ -5,6 +5,7 @@ import type { Logger } from '../core/log.ts';
 import type { Collection, CollectionOptions, CollectionWrite, Store } from './store.ts';
 import { LowdbCollections } from './lowdb-collections.ts';
 import { JournalKeyValue } from './journal-kv.ts';
+import type { JournalSealer } from './journal-sealer.ts';
 import { DataDirectoryError } from './data-directory-error.ts';
 import { FileAuditLog } from './audit-file.ts';
 import { PRIVATE_FILE_MODE } from './append-file.ts';
@@ -30,14 +31,16 @@ export class LowdbStore implements Store {
   readonly #logger: Logger | undefined;
 
   /**
+   * `sealer`: seals the journal with the installation's secret key (open throws JournalKeyMismatch
+   * when none of the journal's sealed lines opens with it).
    * `owner: false` for the admin CLI: it appends to the journal but leaves compaction to the server.
    * `logger`: where a data directory readable by others is reported when it is made private.
    */
-  constructor(dataDir: string, clock: Clock, options: { owner?: boolean; logger?: Logger } = {}) {
+  constructor(dataDir: string, clock: Clock, options: { sealer: JournalSealer; owner?: boolean; logger?: Logger }) {
     this.#dataDir = dataDir;
     this.#logger = options.logger;
     this.#collections = new LowdbCollections(join(dataDir, 'db.json'));
-    this.kv = new JournalKeyValue(join(dataDir, 'kv.journal'), clock, { owner: options.owner ?? true });
+    this.kv = new JournalKeyValue(join(dataDir, 'kv.journal'), clock, { sealer: options.sealer, owner: options.owner });
     this.audit = new FileAuditLog(join(dataDir, 'audit.log'), clock);
   }
 

@@ -5,6 +5,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { loadSecretKey } from '../../src/config/secret-key.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { journalSealer } from '../../src/store/journal-sealer.ts';
 import { systemClock } from '../../src/core/clock.ts';
 
 export interface CliRun {
@@ -21,12 +22,13 @@ export async function cliProcess(app: Booted, secretKey: string, words: string[]
   const out: string[] = [];
   const err: string[] = [];
   const config = parseConfig({ dataDir: app.dataDir, secretKey, server: { publicUrl: app.url } });
-  const store = await new LowdbStore(app.dataDir, systemClock, { owner: false }).open();
+  const box = new SecretBox(loadSecretKey(config, { dataIsFresh: false }).key);
+  const store = await new LowdbStore(app.dataDir, systemClock, { sealer: journalSealer(box), owner: false }).open();
   try {
     const code = await runCli(COMMANDS, words, {
       config: () => config,
       store: async () => store,
-      box: () => new SecretBox(loadSecretKey(config, { dataIsFresh: false }).key),
+      box: () => box,
       clock: systemClock,
       out: (line) => out.push(line),
       err: (line) => err.push(line),

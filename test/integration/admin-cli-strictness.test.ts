@@ -11,6 +11,7 @@ import { COMMANDS } from '../../src/cli/commands/all.ts';
 import { buildPolicies } from '../../src/policy/build-policies.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { journalSealer } from '../../src/store/journal-sealer.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { randomId } from '../../src/core/ids.ts';
@@ -38,7 +39,7 @@ describe('the admin CLI does what was typed, or refuses it', () => {
     dir = await mkdtemp(join(tmpdir(), 'stepgate-cli-strict-'));
     files = join(dir, 'files');
     await mkdir(files);
-    store = await new LowdbStore(dir, systemClock).open();
+    store = await new LowdbStore(dir, systemClock, { sealer: journalSealer(box) }).open();
   });
   after(async () => {
     await store.close();

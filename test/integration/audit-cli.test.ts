@@ -8,6 +8,7 @@ import { addLocalUser } from '../helpers/local-users.ts';
 import { runCli } from '../../src/cli/run-cli.ts';
 import { COMMANDS } from '../../src/cli/commands/all.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { journalSealer } from '../../src/store/journal-sealer.ts';
 import type { Store } from '../../src/store/store.ts';
 
 const PASSWORD = 'Correct-horse-42';
@@ -43,7 +44,7 @@ async function storedLines(): Promise<string[]> {
 before(async () => {
   app = await boot({ server: { trustedProxies: ['127.0.0.1/32'] }, directory: { kind: 'local' } }, { clock });
   aliceId = await addLocalUser(app.services, 'alice', PASSWORD);
-  cliStore = await new LowdbStore(app.dataDir, clock, { owner: false }).open();
+  cliStore = await new LowdbStore(app.dataDir, clock, { sealer: journalSealer(app.services.box), owner: false }).open();
   // Real events written by the server: two failures at 10:00, alice's sign-in at 12:00; then a CLI step.
   assert.equal(await postPassword('Alice', 'wrong-password-1', '203.0.113.7'), false);
   assert.equal(await postPassword('nobody', 'wrong-password-2', '203.0.113.9'), false);

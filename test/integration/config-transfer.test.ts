@@ -19,6 +19,7 @@ import { SecretBox } from '../../src/core/secret-box.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { openWithPassword, sealWithPassword } from '../../src/core/password-envelope.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { journalSealer } from '../../src/store/journal-sealer.ts';
 import { clientRegistry } from '../../src/oidc/client-registry.ts';
 import { CONFIG_EXPORT } from '../../src/config-transfer/config-payload.ts';
 import { userInfo } from 'node:os';
@@ -54,7 +55,7 @@ async function cli(at: Installation, ...words: string[]): Promise<{ code: number
   const out: string[] = [];
   const err: string[] = [];
   const config = parseConfig({ dataDir: at.app.dataDir, secretKey: at.secretKey, server: { publicUrl: at.app.url } });
-  const store = await new LowdbStore(at.app.dataDir, systemClock, { owner: false }).open();
+  const store = await new LowdbStore(at.app.dataDir, systemClock, { sealer: journalSealer(at.app.services.box), owner: false }).open();
   const code = await runCli(configCommands, ['config', ...words], {
     config: () => config,
     store: async () => store,

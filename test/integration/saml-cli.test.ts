@@ -11,6 +11,7 @@ import { runCli } from '../../src/cli/run-cli.ts';
 import { spCommands } from '../../src/cli/commands/sp.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { testSealer } from '../helpers/journal-sealer.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { createSpRegistry } from '../../src/saml/sp-registry.ts';
@@ -26,7 +27,7 @@ describe('sp CLI commands', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'stepgate-sp-cli-'));
-    store = await new LowdbStore(dir, systemClock).open();
+    store = await new LowdbStore(dir, systemClock, { sealer: testSealer() }).open();
   });
   after(async () => {
     await store.close();

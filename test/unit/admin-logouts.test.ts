@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import { JournalKeyValue } from '../../src/store/journal-kv.ts';
+import { testSealer } from '../helpers/journal-sealer.ts';
 import { SessionService } from '../../src/session/session-service.ts';
 import { AdminLogouts } from '../../src/session/admin-logouts.ts';
 import { CookieJar } from '../../src/http/cookies.ts';
@@ -18,7 +19,7 @@ const response = () => ({ append: () => undefined }) as unknown as Response;
 
 test('a notice whose logout never finishes is logged after the limit and does not hold back the next ones', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'stepgate-admin-logouts-'));
-  const kv = new JournalKeyValue(join(dir, 'kv.journal'), systemClock);
+  const kv = new JournalKeyValue(join(dir, 'kv.journal'), systemClock, { sealer: testSealer() });
   await kv.open();
   try {
     const sessions = new SessionService(kv, { cookieName: 'sg_session', idleTimeoutMinutes: 30, absoluteTimeoutHours: 10 }, systemClock, new CookieJar('http://localhost'));

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { journalSealer } from '../../src/store/journal-sealer.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
 import { TotpEnrollments, type TotpEnrollment } from '../../src/mfa/totp/totp-enrollments.ts';
 import { exportTotp, importTotp } from '../../src/mfa/totp/totp-transfer.ts';
@@ -16,9 +17,10 @@ let stores: LowdbStore[] = [];
 
 /** Two installations with different secret keys: the export must not depend on the key. */
 async function installation(name: string) {
-  const store = await new LowdbStore(join(dir, name), clock).open();
+  const box = new SecretBox(randomBytes(32));
+  const store = await new LowdbStore(join(dir, name), clock, { sealer: journalSealer(box) }).open();
   stores.push(store);
-  return new TotpEnrollments(store.collection<TotpEnrollment>('mfa-enrollments'), store.kv, new SecretBox(randomBytes(32)));
+  return new TotpEnrollments(store.collection<TotpEnrollment>('mfa-enrollments'), store.kv, box);
 }
 
 before(async () => {

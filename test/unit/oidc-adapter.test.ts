@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JournalKeyValue } from '../../src/store/journal-kv.ts';
+import { testSealer } from '../helpers/journal-sealer.ts';
 import { KvAdapter } from '../../src/oidc/adapter.ts';
 import { SessionAdapter } from '../../src/oidc/session-adapter.ts';
 import { SsoLinks } from '../../src/oidc/sso-links.ts';
@@ -18,8 +19,9 @@ function fakeClock(start = 1_000_000) {
 async function withKv<T>(run: (kv: JournalKeyValue, reopen: () => Promise<JournalKeyValue>, clock: ReturnType<typeof fakeClock>) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'stepgate-oidc-'));
   const clock = fakeClock();
+  const sealer = testSealer();
   const open = async () => {
-    const kv = new JournalKeyValue(join(dir, 'kv.journal'), clock);
+    const kv = new JournalKeyValue(join(dir, 'kv.journal'), clock, { sealer });
     await kv.open();
     return kv;
   };

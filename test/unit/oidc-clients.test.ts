@@ -10,6 +10,7 @@ import { ClientAdapter } from '../../src/oidc/client-adapter.ts';
 import { clientCommands } from '../../src/cli/commands/client.ts';
 import { runCli } from '../../src/cli/run-cli.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { journalSealer } from '../../src/store/journal-sealer.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.ts';
@@ -60,7 +61,7 @@ describe('client registry and CLI', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'stepgate-clients-'));
-    store = await new LowdbStore(dir, systemClock).open();
+    store = await new LowdbStore(dir, systemClock, { sealer: journalSealer(box) }).open();
   });
   after(async () => {
     await store.close();
@@ -84,7 +85,7 @@ describe('client registry and CLI', () => {
     assert.equal(registry.secretOf(record), secret);
     await store.close();
     for (const file of await readdir(dir)) assert.ok(!(await readFile(join(dir, file), 'utf8')).includes(secret), `${file} holds the secret in clear`);
-    store = await new LowdbStore(dir, systemClock).open();
+    store = await new LowdbStore(dir, systemClock, { sealer: journalSealer(box) }).open();
 
     assert.equal(await cli('client', 'show', id), 0);
     assert.match(out.join('\n'), /confidential/);
@@ -313,7 +314,7 @@ describe('client registry and CLI', () => {
       assert.equal((await new ClientAdapter(registry()).find(id))?.client_secret, newSecret, 'the provider checks the new secret');
       await store.close();
       for (const file of await readdir(dir)) assert.ok(!(await readFile(join(dir, file), 'utf8')).includes(newSecret), `${file} holds the new secret in clear`);
-      store = await new LowdbStore(dir, systemClock).open();
+      store = await new LowdbStore(dir, systemClock, { sealer: journalSealer(box) }).open();
       assert.equal(await cli('client', 'show', id), 0);
       assert.ok(!out.join('\n').includes(newSecret));
     });

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JournalKeyValue } from '../../src/store/journal-kv.ts';
+import { testSealer } from '../helpers/journal-sealer.ts';
 import type { KeyValue } from '../../src/store/store.ts';
 import { Regulator, loginBucket, type Admission } from '../../src/regulation/regulator.ts';
 
@@ -15,7 +16,7 @@ let kv: JournalKeyValue;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'stepgate-regulator-'));
-  kv = new JournalKeyValue(join(dir, 'kv.journal'), clock);
+  kv = new JournalKeyValue(join(dir, 'kv.journal'), clock, { sealer: testSealer() });
   await kv.open();
 });
 after(async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import { JournalKeyValue } from '../../src/store/journal-kv.ts';
+import { testSealer } from '../helpers/journal-sealer.ts';
 import { SessionService } from '../../src/session/session-service.ts';
 import type { SsoSession } from '../../src/session/sso-session.ts';
 import { CookieJar } from '../../src/http/cookies.ts';
@@ -31,7 +32,7 @@ function browser() {
 
 async function withSessions(run: (sessions: SessionService) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'stepgate-session-'));
-  const kv = new JournalKeyValue(join(dir, 'kv.journal'), systemClock);
+  const kv = new JournalKeyValue(join(dir, 'kv.journal'), systemClock, { sealer: testSealer() });
   await kv.open();
   try {
     await run(new SessionService(kv, { cookieName: 'sg_session', idleTimeoutMinutes: 30, absoluteTimeoutHours: 10 }, systemClock, new CookieJar('http://localhost')));

@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { testSealer } from '../helpers/journal-sealer.ts';
 import { AppendFile } from '../../src/store/append-file.ts';
 import { FileLock } from '../../src/store/file-lock.ts';
 
 const clock = { now: () => Date.now() };
+const sealer = testSealer();
 const modeOf = async (path: string): Promise<string> => ((await stat(path)).mode & 0o777).toString(8);
 
 let base: string;
@@ -34,7 +36,7 @@ describe('files in the data directory are private to the server user', () => {
     const lines: Array<Record<string, unknown>> = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
 
-    const store = await new LowdbStore(dir, clock, { logger }).open();
+    const store = await new LowdbStore(dir, clock, { sealer, logger }).open();
     await store.collection<{ id: string }>('things').put({ id: 'written' });
     await store.kv.set('sessions', 'cookie-value', { user: 'alice' });
     await store.audit.record({ type: 'login.password', outcome: 'success' });
@@ -42,7 +44,7 @@ describe('files in the data directory are private to the server user', () => {
     await store.reopenLogs();
     await store.audit.record({ type: 'login.password', outcome: 'success' });
     await store.close();
-    const reopened = await new LowdbStore(dir, clock).open(); // the owner compacts the journal at open
+    const reopened = await new LowdbStore(dir, clock, { sealer }).open(); // the owner compacts the journal at open
     await reopened.collection<{ id: string }>('things').put({ id: 'written-again' });
     await reopened.close();
 

@@ -4,11 +4,23 @@ import { mkdtemp, rm, readFile, writeFile, utimes, access, stat } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { JournalKeyValue } from '../../src/store/journal-kv.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { AppendFile } from '../../src/store/append-file.ts';
 import { FileLock } from '../../src/store/file-lock.ts';
+import { testSealer } from '../helpers/journal-sealer.ts';
 import { findLocalUserByName, localUsers, type LocalUserRecord } from '../../src/directory/local-users.ts';
+
+const key = randomBytes(32);
+/** One key for the whole file: the stores of a test (a server and a CLI) share the installation's key. */
+const sealer = testSealer(key);
+
+/** The plaintext lines the journal's sealed lines hold, in file order. */
+async function openedLines(path: string): Promise<string[]> {
+  const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
+  return lines.flatMap((line) => sealer.open(line.split('\t')[2]!).split('\n'));
+}
 
 function fakeClock(start = 1_000_000) {
   let now = start;
@@ -29,7 +41,7 @@ describe('journal key-value store', () => {
     withDir(async (dir) => {
       const clock = fakeClock();
       const path = join(dir, 'kv.journal');
-      const kv = new JournalKeyValue(path, clock);
+      const kv = new JournalKeyValue(path, clock, { sealer });
       await kv.open();
       // Odd-length values with 2-, 3- and 4-byte characters, so chunk edges fall inside characters.
       const value = (i: number) => ({ i, text: `é€😀-${i}-`.repeat(40 + (i % 7)) });
@@ -39,16 +51,15 @@ describe('journal key-value store', () => {
       await kv.close();
       assert.ok((await readFile(path)).length > 3 * (1 << 20), 'the journal spans several read chunks');
 
-      const reopened = new JournalKeyValue(path, clock);
+      const reopened = new JournalKeyValue(path, clock, { sealer });
       await reopened.open(); // replays in chunks, then compacts (rewritten in batches)
       assert.equal(await reopened.count('big'), 4000);
       for (const i of [1, 2, 4, 2999, 5999]) assert.deepEqual(await reopened.get('big', `k${i}`), value(i));
       assert.equal(await reopened.get('big', 'k3'), undefined);
       await reopened.close();
 
-      const compacted = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
-      assert.equal(compacted.length, 4000, 'the rewritten journal holds exactly the live entries');
-      const again = new JournalKeyValue(path, clock);
+      assert.equal((await openedLines(path)).length, 4000, 'the rewritten journal holds exactly the live entries');
+      const again = new JournalKeyValue(path, clock, { sealer });
       await again.open();
       assert.deepEqual(await again.get('big', 'k5999'), value(5999));
       await again.close();
@@ -57,7 +68,7 @@ describe('journal key-value store', () => {
   test('set/get/delete, values are copies, TTL expiry', () =>
     withDir(async (dir) => {
       const clock = fakeClock();
-      const kv = new JournalKeyValue(join(dir, 'kv.journal'), clock);
+      const kv = new JournalKeyValue(join(dir, 'kv.journal'), clock, { sealer });
       await kv.open();
       const value = { a: 1 };
       await kv.set('ns', 'k', value, { ttlSeconds: 10 });
@@ -73,7 +84,7 @@ describe('journal key-value store', () => {
 
   test('consume returns a value exactly once', () =>
     withDir(async (dir) => {
-      const kv = new JournalKeyValue(join(dir, 'kv.journal'), fakeClock());
+      const kv = new JournalKeyValue(join(dir, 'kv.journal'), fakeClock(), { sealer });
       await kv.open();
       await kv.set('ns', 'code', { user: 'alice' });
       const results = await Promise.all([kv.consume('ns', 'code'), kv.consume('ns', 'code'), kv.consume('ns', 'code')]);
@@ -83,7 +94,7 @@ describe('journal key-value store', () => {
 
   test('compareAndSet: of many concurrent writers with the same expectation exactly one wins', () =>
     withDir(async (dir) => {
-      const kv = new JournalKeyValue(join(dir, 'kv.journal'), fakeClock());
+      const kv = new JournalKeyValue(join(dir, 'kv.journal'), fakeClock(), { sealer });
       await kv.open();
       await kv.set('totp', 'alice', { step: 10 });
       const wins = await Promise.all(Array.from({ length: 20 }, (_, i) => kv.compareAndSet('totp', 'alice', { step: 10 }, { step: 11 + i })));
@@ -97,7 +108,7 @@ describe('journal key-value store', () => {
     withDir(async (dir) => {
       const clock = fakeClock();
       const path = join(dir, 'kv.journal');
-      const first = new JournalKeyValue(path, clock);
+      const first = new JournalKeyValue(path, clock, { sealer });
       await first.open();
       await first.set('s', 'durable', 1);
       await first.set('s', 'memory', 2, { durable: false });
@@ -106,7 +117,7 @@ describe('journal key-value store', () => {
       await first.delete('s', 'gone');
       await first.close();
       clock.advance(2000);
-      const second = new JournalKeyValue(path, clock);
+      const second = new JournalKeyValue(path, clock, { sealer });
       await second.open();
       assert.equal(await second.get('s', 'durable'), 1);
       assert.equal(await second.get('s', 'memory'), undefined);
@@ -119,7 +130,9 @@ describe('journal key-value store', () => {
     withDir(async (dir) => {
       const script = `
         import { JournalKeyValue } from ${JSON.stringify(new URL('../../src/store/journal-kv.ts', import.meta.url).href)};
-        const kv = new JournalKeyValue(${JSON.stringify(join(dir, 'kv.journal'))}, { now: () => Date.now() });
+        import { testSealer } from ${JSON.stringify(new URL('../helpers/journal-sealer.ts', import.meta.url).href)};
+        const sealer = testSealer(Buffer.from(${JSON.stringify(key.toString('base64'))}, 'base64'));
+        const kv = new JournalKeyValue(${JSON.stringify(join(dir, 'kv.journal'))}, { now: () => Date.now() }, { sealer });
         await kv.open();
         await Promise.all(Array.from({ length: 200 }, (_, i) => kv.set('sessions', 's' + i, { i })));
         process.stdout.write('written\\n');
@@ -129,7 +142,7 @@ describe('journal key-value store', () => {
       await new Promise<void>((resolve) => child.stdout.on('data', (chunk) => chunk.toString().includes('written') && resolve()));
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
-      const kv = new JournalKeyValue(join(dir, 'kv.journal'), { now: () => Date.now() });
+      const kv = new JournalKeyValue(join(dir, 'kv.journal'), { now: () => Date.now() }, { sealer });
       await kv.open();
       assert.equal(await kv.count('sessions'), 200);
       await kv.close();
@@ -138,10 +151,10 @@ describe('journal key-value store', () => {
   test('writes made by another process (the CLI) reach the owner within a second', () =>
     withDir(async (dir) => {
       const clock = { now: () => Date.now() };
-      const server = new JournalKeyValue(join(dir, 'kv.journal'), clock);
+      const server = new JournalKeyValue(join(dir, 'kv.journal'), clock, { sealer });
       await server.open();
       await server.set('mfa', 'alice', { locked: true });
-      const cli = new JournalKeyValue(join(dir, 'kv.journal'), clock, { owner: false });
+      const cli = new JournalKeyValue(join(dir, 'kv.journal'), clock, { sealer, owner: false });
       await cli.open();
       await cli.set('mfa', 'alice', { locked: false });
       await cli.delete('mfa', 'bob');
@@ -158,10 +171,10 @@ describe('journal key-value store', () => {
       try {
         const clock = { now: () => Date.now() };
         const path = join(dir, 'kv.journal');
-        const server = new JournalKeyValue(path, clock);
+        const server = new JournalKeyValue(path, clock, { sealer });
         await server.open();
         await server.set('regulation', 'u:alice', { failures: 4 });
-        const cli = new JournalKeyValue(path, clock, { owner: false });
+        const cli = new JournalKeyValue(path, clock, { sealer, owner: false });
         await cli.open();
         await cli.delete('regulation', 'u:alice'); // the administrator's unlock
         await cli.close();
@@ -172,7 +185,7 @@ describe('journal key-value store', () => {
           await new Promise((resolve) => setTimeout(resolve, 10));
         }
         await server.close();
-        const restarted = new JournalKeyValue(path, clock);
+        const restarted = new JournalKeyValue(path, clock, { sealer });
         await restarted.open();
         assert.equal(await restarted.get('regulation', 'u:alice'), undefined, 'the unlock holds after a restart');
         await restarted.close();
@@ -185,11 +198,11 @@ describe('journal key-value store', () => {
     withDir(async (dir) => {
       const clock = { now: () => Date.now() };
       const path = join(dir, 'kv.journal');
-      const server = new JournalKeyValue(path, clock);
+      const server = new JournalKeyValue(path, clock, { sealer });
       await server.open();
       // One line short of the 20,000 that allow a compaction.
       for (let i = 0; i < 19_999; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, 19_999 - i) }, (_, j) => server.set('bulk', `k${i + j}`, i + j)));
-      const cli = new JournalKeyValue(path, clock, { owner: false });
+      const cli = new JournalKeyValue(path, clock, { sealer, owner: false });
       await cli.open();
       await cli.set('mfa', 'carol', { locked: false });
       await cli.close();
@@ -197,9 +210,8 @@ describe('journal key-value store', () => {
       await server.set('bulk', 'last', 1);
       await server.set('bulk', 'trigger', 2);
       await server.close(); // waits for the compaction
-      const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
-      assert.ok(lines.filter((line) => line.startsWith('S\t\t')).length >= 20_000, 'the journal was compacted (snapshot lines carry no writer)');
-      const reopened = new JournalKeyValue(path, clock);
+      assert.ok((await openedLines(path)).filter((line) => line.startsWith('S\t\t')).length >= 20_000, 'the journal was compacted (snapshot lines carry no writer)');
+      const reopened = new JournalKeyValue(path, clock, { sealer });
       await reopened.open();
       assert.deepEqual(await reopened.get('mfa', 'carol'), { locked: false });
       assert.equal(await reopened.count('bulk'), 20_001);
@@ -210,17 +222,17 @@ describe('journal key-value store', () => {
     withDir(async (dir) => {
       const clock = { now: () => Date.now() };
       const path = join(dir, 'kv.journal');
-      const cli = new JournalKeyValue(path, clock, { owner: false });
+      const cli = new JournalKeyValue(path, clock, { sealer, owner: false });
       await cli.open();
       // The server's start compacts (rewrites and renames) the journal the CLI already holds open.
-      const server = new JournalKeyValue(path, clock);
+      const server = new JournalKeyValue(path, clock, { sealer });
       await server.open();
       await cli.set('mfa', 'dave', { locked: false });
       await cli.close();
       await new Promise((resolve) => setTimeout(resolve, 1200));
       assert.deepEqual(await server.get('mfa', 'dave'), { locked: false }, 'the running server picked the line up');
       await server.close();
-      const reopened = new JournalKeyValue(path, clock);
+      const reopened = new JournalKeyValue(path, clock, { sealer });
       await reopened.open();
       assert.deepEqual(await reopened.get('mfa', 'dave'), { locked: false }, 'the line is in the journal on disk');
       await reopened.close();
@@ -230,9 +242,9 @@ describe('journal key-value store', () => {
     withDir(async (dir) => {
       const clock = { now: () => Date.now() };
       const path = join(dir, 'kv.journal');
-      const server = new JournalKeyValue(path, clock);
+      const server = new JournalKeyValue(path, clock, { sealer });
       await server.open();
-      const cli = new JournalKeyValue(path, clock, { owner: false });
+      const cli = new JournalKeyValue(path, clock, { sealer, owner: false });
       await cli.open();
       let cliDone = false;
       // A small live set rewritten over and over: a compaction (a new journal file) every 20,000 lines,
@@ -252,7 +264,7 @@ describe('journal key-value store', () => {
       await churn;
       await cli.close();
       await server.close();
-      const reopened = new JournalKeyValue(path, clock);
+      const reopened = new JournalKeyValue(path, clock, { sealer });
       await reopened.open();
       const missing = [];
       for (let i = 0; i < written; i += 1) if ((await reopened.get('cli', `k${i}`)) !== i) missing.push(i);
@@ -263,14 +275,14 @@ describe('journal key-value store', () => {
   test('values are stored verbatim: tabs, newlines, quotes and non-ASCII in namespaces, keys and values survive a reopen', () =>
     withDir(async (dir) => {
       const path = join(dir, 'kv.journal');
-      const kv = new JournalKeyValue(path, fakeClock());
+      const kv = new JournalKeyValue(path, fakeClock(), { sealer });
       await kv.open();
       const awkward = 'tab\there\nnewline "quoted" \\ back€😀\u2028';
       await kv.set(`ns\t${awkward}`, `key\n${awkward}`, { text: awkward, nested: { list: [awkward, 1, null] } }, { ttlSeconds: 60 });
       await kv.close();
-      const line = (await readFile(path, 'utf8')).split('\n').filter(Boolean).at(-1)!;
+      const line = (await openedLines(path)).at(-1)!;
       assert.ok(line.endsWith(JSON.stringify({ text: awkward, nested: { list: [awkward, 1, null] } })), 'the value is the JSON itself, not JSON inside a JSON string');
-      const reopened = new JournalKeyValue(path, fakeClock());
+      const reopened = new JournalKeyValue(path, fakeClock(), { sealer });
       await reopened.open();
       assert.deepEqual(await reopened.get(`ns\t${awkward}`, `key\n${awkward}`), { text: awkward, nested: { list: [awkward, 1, null] } });
       await reopened.close();
@@ -286,7 +298,7 @@ describe('journal key-value store', () => {
         { o: 'd', n: 'sessions', k: 'c' },
       ];
       await writeFile(path, lines.map((line) => JSON.stringify(line) + '\n').join(''));
-      const kv = new JournalKeyValue(path, { now: () => Date.now() });
+      const kv = new JournalKeyValue(path, { now: () => Date.now() }, { sealer });
       await kv.open();
       assert.deepEqual(await kv.get('sessions', 'a'), { user: 'alice' });
       assert.deepEqual(await kv.get('sessions', 'b'), { user: 'bob' });
@@ -297,7 +309,7 @@ describe('journal key-value store', () => {
   test('a line torn by a crash is skipped; a later append by another process is kept, not glued to it', () =>
     withDir(async (dir) => {
       const path = join(dir, 'kv.journal');
-      const kv = new JournalKeyValue(path, fakeClock());
+      const kv = new JournalKeyValue(path, fakeClock(), { sealer });
       await kv.open();
       await kv.set('s', 'before', { n: 1 });
       await kv.set('s', 'torn', { n: 2, padding: 'x'.repeat(40) });
@@ -305,29 +317,35 @@ describe('journal key-value store', () => {
       const text = await readFile(path, 'utf8');
       // The last write was cut short by a crash; a short-lived process (the CLI) then appended its line.
       await writeFile(path, text.slice(0, text.length - 12));
-      const cli = new JournalKeyValue(path, fakeClock(), { owner: false });
+      const cli = new JournalKeyValue(path, fakeClock(), { sealer, owner: false });
       await cli.open();
       await cli.set('s', 'after', { n: 3 });
       await cli.close();
-      const reopened = new JournalKeyValue(path, fakeClock());
+      const reopened = new JournalKeyValue(path, fakeClock(), { sealer });
       await reopened.open();
       assert.deepEqual(await reopened.get('s', 'before'), { n: 1 });
       assert.equal(await reopened.get('s', 'torn'), undefined, 'the torn value is not read as corrupt JSON');
       assert.deepEqual(await reopened.get('s', 'after'), { n: 3 });
       await reopened.close();
-      // Glued by hand (as an older writer would have): the length check refuses the damaged line.
-      const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
-      await writeFile(path, lines[0]!.slice(0, -5) + lines[1] + '\n');
-      const glued = new JournalKeyValue(path, fakeClock());
+      // Glued by hand (as an older writer would have): AES-GCM refuses the torn line and the one glued to it.
+      const later = new JournalKeyValue(path, fakeClock(), { sealer, owner: false });
+      await later.open();
+      await later.set('s', 'torn again', { n: 4 });
+      await later.set('s', 'glued', { n: 5 });
+      await later.close();
+      const [snapshot, torn, next] = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
+      await writeFile(path, `${snapshot}\n${torn!.slice(0, -5)}${next}\n`);
+      const glued = new JournalKeyValue(path, fakeClock(), { sealer });
       await glued.open();
-      assert.equal(await glued.count('s'), 0);
+      assert.equal(glued.rejectedLines, 1);
+      assert.equal(await glued.count('s'), 2, 'the lines before the glued one are read');
       await glued.close();
     }));
 
   test('a namespace emptied by deletes, consumes or expiry is dropped from memory (per-grant indexes do not pile up)', () =>
     withDir(async (dir) => {
       const clock = fakeClock();
-      const kv = new JournalKeyValue(join(dir, 'kv.journal'), clock);
+      const kv = new JournalKeyValue(join(dir, 'kv.journal'), clock, { sealer });
       await kv.open();
       await kv.set('kept', 'k', 1);
       const before = kv.namespaceCount;
@@ -353,7 +371,7 @@ describe('journal key-value store', () => {
       mock.timers.enable({ apis: ['setInterval'] });
       try {
         const clock = fakeClock();
-        const kv = new JournalKeyValue(join(dir, 'kv.journal'), clock);
+        const kv = new JournalKeyValue(join(dir, 'kv.journal'), clock, { sealer });
         await kv.open();
         await kv.set('kept', 'k', 1);
         for (let n = 0; n < 40; n++) await Promise.all(Array.from({ length: 1000 }, (_, i) => kv.set(`ns${n}`, `k${i}`, i, { ttlSeconds: 30, durable: false })));
@@ -375,7 +393,7 @@ describe('journal key-value store', () => {
   test('per-write cost does not grow with the number of entries: one appended line per set', () =>
     withDir(async (dir) => {
       const path = join(dir, 'kv.journal');
-      const kv = new JournalKeyValue(path, fakeClock());
+      const kv = new JournalKeyValue(path, fakeClock(), { sealer });
       await kv.open();
       for (let i = 0; i < 5000; i++) await kv.set('sessions', `s${i}`, { i });
       const before = (await readFile(path, 'utf8')).length;
@@ -505,8 +523,8 @@ describe('lowdb store', () => {
   test('collections written by another process are seen by a running one', () =>
     withDir(async (dir) => {
       const clock = { now: () => Date.now() };
-      const server = await new LowdbStore(dir, clock).open();
-      const cli = await new LowdbStore(dir, clock, { owner: false }).open();
+      const server = await new LowdbStore(dir, clock, { sealer }).open();
+      const cli = await new LowdbStore(dir, clock, { sealer, owner: false }).open();
       await cli.collection<{ id: string; name: string }>('sp').put({ id: 'https://sp.example', name: 'SP' });
       await cli.close();
       // A miss looks at the file at once, so a record registered by the CLI is found without waiting.
@@ -521,7 +539,7 @@ describe('lowdb store', () => {
 
   test('concurrent puts to a collection are all kept', () =>
     withDir(async (dir) => {
-      const store = await new LowdbStore(dir, { now: () => Date.now() }).open();
+      const store = await new LowdbStore(dir, { now: () => Date.now() }, { sealer }).open();
       const records = store.collection<{ id: string }>('many');
       await Promise.all(Array.from({ length: 25 }, (_, i) => records.put({ id: `r${i}` })));
       assert.equal((await records.list()).length, 25);
@@ -531,14 +549,14 @@ describe('lowdb store', () => {
   test('puts from two processes at once are all kept (each read-change-write holds the file lock)', () =>
     withDir(async (dir) => {
       // Two stores on one data directory stand for the server and the admin CLI.
-      const server = await new LowdbStore(dir, { now: () => Date.now() }).open();
-      const cli = await new LowdbStore(dir, { now: () => Date.now() }, { owner: false }).open();
+      const server = await new LowdbStore(dir, { now: () => Date.now() }, { sealer }).open();
+      const cli = await new LowdbStore(dir, { now: () => Date.now() }, { sealer, owner: false }).open();
       await Promise.all(
         Array.from({ length: 20 }, (_, i) => [server.collection<{ id: string }>('sp').put({ id: `server${i}` }), cli.collection<{ id: string }>('sp').put({ id: `cli${i}` })]).flat(),
       );
       await cli.close();
       await server.close();
-      const reopened = await new LowdbStore(dir, { now: () => Date.now() }).open();
+      const reopened = await new LowdbStore(dir, { now: () => Date.now() }, { sealer }).open();
       const ids = (await reopened.collection<{ id: string }>('sp').list()).map((record) => record.id);
       assert.equal(ids.length, 40, `kept: ${ids.sort().join(' ')}`);
       await reopened.close();
@@ -546,7 +564,7 @@ describe('lowdb store', () => {
 
   test('local users are found by username or email in any case, through an index built once per change', () =>
     withDir(async (dir) => {
-      const store = await new LowdbStore(dir, { now: () => Date.now() }).open();
+      const store = await new LowdbStore(dir, { now: () => Date.now() }, { sealer }).open();
       const user = (id: string, username: string, email?: string): LocalUserRecord => ({ id, username, email, groups: [], attributes: {}, previousPasswordHashes: [], mustChangePassword: false, disabled: false, oneTimeUse: false, createdAt: 0 });
       const users = localUsers(store);
       await users.put(user('1', 'Alice', 'alice@example.org'));
@@ -565,14 +583,14 @@ describe('lowdb store', () => {
       assert.equal(await findLocalUserByName(users, 'bob'), undefined);
 
       // Another process (the CLI) adds a user: found at once, not after the once-a-second file check.
-      const cli = await new LowdbStore(dir, { now: () => Date.now() }, { owner: false }).open();
+      const cli = await new LowdbStore(dir, { now: () => Date.now() }, { sealer, owner: false }).open();
       await localUsers(cli).put(user('5', 'erin'));
       await cli.close();
       assert.equal((await findLocalUserByName(users, 'erin'))?.id, '5');
 
       // Lookups between changes use the index: each record's keys are computed once, not per lookup.
       let keyCalls = 0;
-      const countingStore = await new LowdbStore(dir, { now: () => Date.now() }).open();
+      const countingStore = await new LowdbStore(dir, { now: () => Date.now() }, { sealer }).open();
       const fresh = countingStore.collection<LocalUserRecord>('local-users', { lookupKeys: (record) => (keyCalls += 1, [record.username]) });
       for (let i = 0; i < 50; i += 1) assert.equal((await fresh.lookup('carol'))?.id, '3');
       assert.equal(keyCalls, 4, 'one call per stored user for 50 lookups');
@@ -582,7 +600,7 @@ describe('lowdb store', () => {
 
   test('audit events are appended and read oldest first', () =>
     withDir(async (dir) => {
-      const store = await new LowdbStore(dir, { now: () => Date.now() }).open();
+      const store = await new LowdbStore(dir, { now: () => Date.now() }, { sealer }).open();
       await store.audit.record({ type: 'login', outcome: 'failure', username: 'a' });
       await store.audit.record({ type: 'login', outcome: 'success', username: 'b' });
       const { events } = await store.audit.query({ limit: 10 });
@@ -599,7 +617,7 @@ describe('a full disk', () => {
       const fileHandle = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<{ bytesWritten: number }> };
       await probe.close();
       const path = join(dir, 'kv.journal');
-      const kv = new JournalKeyValue(path, fakeClock());
+      const kv = new JournalKeyValue(path, fakeClock(), { sealer });
       await kv.open();
       await kv.set('sessions', 'before', { user: 'alice' });
 
@@ -622,7 +640,7 @@ describe('a full disk', () => {
       await kv.set('sessions', 'after', { user: 'carol' });
       await kv.close();
 
-      const reopened = new JournalKeyValue(path, fakeClock());
+      const reopened = new JournalKeyValue(path, fakeClock(), { sealer });
       await reopened.open();
       assert.deepEqual(await reopened.get('sessions', 'before'), { user: 'alice' });
       assert.deepEqual(await reopened.get('sessions', 'after'), { user: 'carol' }, 'the line after the torn one is not glued onto it');
@@ -634,7 +652,7 @@ describe('a full disk', () => {
 describe('a data directory that lost or broke db.json', () => {
   test('db.json gone while the journal and audit log remain: refused, never taken for a first start', () =>
     withDir(async (dir) => {
-      const store = await new LowdbStore(dir, fakeClock()).open();
+      const store = await new LowdbStore(dir, fakeClock(), { sealer }).open();
       await localUsers(store).put({ id: 'u1', username: 'alice' } as unknown as LocalUserRecord);
       await store.kv.set('sso-session', 's1', { user: 'alice' });
       await store.close();
@@ -647,7 +665,7 @@ describe('a data directory that lost or broke db.json', () => {
     withDir(async (dir) => {
       const { mkdir } = await import('node:fs/promises');
       await mkdir(join(dir, 'kv.journal'));
-      await assert.rejects(new LowdbStore(dir, fakeClock()).open(), (error: Error) => error.message.startsWith(`${join(dir, 'kv.journal')} cannot be used: EISDIR`));
+      await assert.rejects(new LowdbStore(dir, fakeClock(), { sealer }).open(), (error: Error) => error.message.startsWith(`${join(dir, 'kv.journal')} cannot be used: EISDIR`));
     }));
 
   for (const [label, content] of [
@@ -659,7 +677,7 @@ describe('a data directory that lost or broke db.json', () => {
     test(`db.json ${label}: refused with its path, and left as it was`, () =>
       withDir(async (dir) => {
         await writeFile(join(dir, 'db.json'), content);
-        await assert.rejects(new LowdbStore(dir, fakeClock()).open(), (error: Error) => error.message.includes(join(dir, 'db.json')) && /cannot be used/.test(error.message));
+        await assert.rejects(new LowdbStore(dir, fakeClock(), { sealer }).open(), (error: Error) => error.message.includes(join(dir, 'db.json')) && /cannot be used/.test(error.message));
         assert.equal(await readFile(join(dir, 'db.json'), 'utf8'), content, 'not written over');
       }));
   }
@@ -669,23 +687,27 @@ describe('damaged journal lines', () => {
   test('are counted and kept aside at open, never read as values and never silently deleted', () =>
     withDir(async (dir) => {
       const path = join(dir, 'kv.journal');
-      const kv = new JournalKeyValue(path, fakeClock());
+      const kv = new JournalKeyValue(path, fakeClock(), { sealer });
       await kv.open();
       await kv.set('mfa-totp-state', 'alice', { failures: 1 });
       await kv.set('mfa-totp-state', 'bob', { failures: 2 });
       await kv.set('mfa-totp-state', 'carol', { failures: 3 });
       await kv.close();
       const lines = (await readFile(path, 'utf8')).split('\n');
-      const damagedInPlace = lines[1]!.replace('{"failures"', '["failures"');
+      // One character of the sealed text changed: AES-GCM refuses the whole line.
+      const flipped = lines[1]!.at(-10) === 'A' ? 'B' : 'A';
+      const damagedInPlace = `${lines[1]!.slice(0, -10)}${flipped}${lines[1]!.slice(-9)}`;
       await writeFile(path, [lines[0], damagedInPlace, 'GARBAGE LINE!!', lines[2], ''].join('\n'));
 
-      const reopened = new JournalKeyValue(path, fakeClock());
+      const reopened = new JournalKeyValue(path, fakeClock(), { sealer });
       await reopened.open();
       assert.equal(reopened.rejectedLines, 2);
       assert.deepEqual(await reopened.get('mfa-totp-state', 'alice'), { failures: 1 });
       assert.equal(await reopened.get('mfa-totp-state', 'bob'), undefined, 'a value damaged in place is not served (it would fail every read)');
       assert.deepEqual(await reopened.get('mfa-totp-state', 'carol'), { failures: 3 });
-      assert.deepEqual((await readFile(reopened.rejectedPath, 'utf8')).split('\n').filter(Boolean), [damagedInPlace, 'GARBAGE LINE!!']);
+      const [keptDamaged, keptGarbage] = (await readFile(reopened.rejectedPath, 'utf8')).split('\n').filter(Boolean);
+      assert.equal(keptDamaged, damagedInPlace);
+      assert.equal(sealer.open(keptGarbage!.split('\t')[2]!), 'GARBAGE LINE!!', 'a plaintext line is kept sealed, like the journal');
       assert.equal(((await stat(reopened.rejectedPath)).mode & 0o777).toString(8), '600');
       await reopened.close();
     }));

@@ -4,12 +4,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { testSealer } from '../helpers/journal-sealer.ts';
 
 const clock = { now: () => Date.now() };
+const sealer = testSealer();
 
 async function withStore(run: (store: LowdbStore, dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'stepgate-put-all-'));
-  const store = await new LowdbStore(dir, clock).open();
+  const store = await new LowdbStore(dir, clock, { sealer }).open();
   try {
     await run(store, dir);
   } finally {
@@ -29,7 +31,7 @@ test('putAll stores records of several collections in one write, inserting and r
     ]);
     assert.deepEqual((await store.collection('a').list()).map((record) => ({ ...record })), [{ id: 'x', v: 2 }, { id: 'y', v: 3 }]);
     assert.deepEqual(await store.collection('b').get('z'), { id: 'z', v: 4 });
-    const other = await new LowdbStore(dir, clock, { owner: false }).open();
+    const other = await new LowdbStore(dir, clock, { sealer, owner: false }).open();
     assert.deepEqual(await other.collection('b').get('z'), { id: 'z', v: 4 }, 'another process reads the batch from the file');
     await other.close();
     const document = JSON.parse(await readFile(join(dir, 'db.json'), 'utf8'));

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { journalSealer } from '../../src/store/journal-sealer.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
 import { TotpMethod, type TotpSettings } from '../../src/mfa/totp/totp-method.ts';
 import { TotpEnrollments, type TotpEnrollment } from '../../src/mfa/totp/totp-enrollments.ts';
@@ -58,8 +59,8 @@ async function enrolled(settings: Partial<TotpSettings> = {}, oath: OathOptions 
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'stepgate-totp-'));
-  store = await new LowdbStore(dir, clock).open();
   box = new SecretBox(randomBytes(32));
+  store = await new LowdbStore(dir, clock, { sealer: journalSealer(box) }).open();
 });
 after(async () => {
   await store.close();

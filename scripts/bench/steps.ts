@@ -13,7 +13,7 @@ import { CODE_FIELD } from './driver/sign-in.ts';
 import { userPassword } from './ldap.ts';
 import { median, round } from './stats.ts';
 
-export const STEP_NAMES = ['GET authorization (password page)', 'POST password (TOTP page)', 'POST TOTP (redirect with code)', 'POST token (code exchange, id_token)'] as const;
+export const STEP_NAMES = ['GET authorization (password page)', 'POST password + GET its redirect (TOTP page)', 'POST TOTP (redirect with code)', 'POST token (code exchange, id_token)'] as const;
 
 export interface StepCost {
   request: (typeof STEP_NAMES)[number];
@@ -71,7 +71,8 @@ function requests(instance: Instance, users: UserPicker): Work[] {
     },
     async (flow, http) => {
       const form = formWith(flow.reply!, 'password', 'password page');
-      flow.reply = await http.send('POST', form.action, { jar: flow.jar, body: encodeForm({ ...form.fields, username: `user${flow.user}`, password: userPassword(flow.user) }) });
+      // Answered with a 303 to the sign-in's page (Post/Redirect/Get), which shows the TOTP step.
+      flow.reply = await http.follow('POST', form.action, { jar: flow.jar, body: encodeForm({ ...form.fields, username: `user${flow.user}`, password: userPassword(flow.user) }) });
       expectStatus(flow.reply, (status) => status === 200, STEP_NAMES[1]);
     },
     async (flow, http) => {

@@ -11,6 +11,8 @@ export type FlowStep =
   | { kind: 'password' }
   | { kind: 'change-password' }
   | { kind: 'expiry-warning'; days: number }
+  /** Backup codes this sign-in's enrollment just issued, shown again until the user continues. */
+  | { kind: 'backup-codes'; codes: string[] }
   /** Ask for a second factor; `methods`: enrolled methods the policy accepts. */
   | { kind: 'mfa-challenge'; methods: MfaMethodId[] }
   /** The policy needs a second factor the user has not set up yet but can set up now. */
@@ -46,6 +48,8 @@ function failure(error: Extract<LoginResult, { ok: false }>['error'], message: s
 export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, facts: FlowFacts): FlowStep {
   if (tx.pendingPasswordChange) return { kind: 'change-password' };
   if (tx.pendingExpiryWarning) return { kind: 'expiry-warning', days: tx.pendingExpiryWarning.days };
+  // Only to the user they were issued to: not to the next person who signs in on this browser.
+  if (tx.pendingBackupCodes && tx.pendingBackupCodes.userId === session?.user.id) return { kind: 'backup-codes', codes: tx.pendingBackupCodes.codes };
 
   const { request } = tx;
   const freshPassword = session !== undefined && tx.passwordSessionId === session.id;

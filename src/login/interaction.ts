@@ -51,9 +51,10 @@ export type RelyingPartyLookup = (rpId: string) => Promise<RelyingPartySettings 
 
 /**
  * The one place that drives sign-in steps for every protocol. Protocol adapters register a finisher
- * and call `start` with a LoginRequest naming it; the steps in between live in ./steps. Each answer
- * is the next page itself, and the last step's answer is the finisher's, so a sign-in costs the
- * browser no extra redirect hops.
+ * and call `start` (first page in the same answer) or `open` (the adapter redirects to it) with a
+ * LoginRequest naming it; the steps in between live in ./steps. A step's accepted form is answered
+ * with a redirect to the transaction's page (`proceed`), except the last, whose answer is the
+ * finisher's: the protocol's response costs no extra hop.
  */
 export class LoginInteraction {
   readonly deps: InteractionDeps;
@@ -77,28 +78,43 @@ export class LoginInteraction {
 
   /** Opens a transaction for a relying party's request and answers with its first step. */
   async start(req: Request, res: Response, request: LoginRequest): Promise<void> {
+    const tx = await this.open(req, res, request);
+    // Unbound: a cross-site POST whose decision waits for the GET of /login/:tx (see open).
+    if (!tx.browserBinding) res.redirect(303, stepUrl(tx));
+    else await this.advance(req, res, tx);
+  }
+
+  /**
+   * Opens a transaction for a relying party's request without answering: the caller sends the
+   * browser to its page (Post/Redirect/Get), e.g. when the request's own URL must not stay in the
+   * browser's history because it cannot be sent twice.
+   */
+  async open(req: Request, res: Response, request: LoginRequest): Promise<LoginTransaction> {
     if (!this.#finishers.has(request.handoff.finisher)) throw new AppError('INTERNAL', { detail: { reason: 'no-finisher', finisher: request.handoff.finisher } });
     if (!this.deps.starts.take(req.clientIp)) throw new AppError('RATE_LIMITED', { detail: { reason: 'sign-in-starts-per-ip', ip: req.clientIp } });
     const binding = this.deps.csrf.existingBinding(req);
     // A cross-site POST (SAML POST binding) carries none of this site's SameSite=Lax cookies, so the
-    // session is invisible here: the decision waits for the GET of /login/:tx. A GET navigation
+    // session is invisible here: the transaction is bound at the GET of /login/:tx. A GET navigation
     // carries them, so a missing binding cookie means a new browser, bound here and now.
-    if (!binding && req.method !== 'GET') {
-      res.redirect(303, stepUrl(await this.deps.transactions.create(request)));
-      return;
-    }
-    const tx = await this.deps.transactions.create(request, binding ?? this.deps.csrf.binding(req, res));
-    await this.advance(req, res, tx);
+    if (!binding && req.method !== 'GET') return this.deps.transactions.create(request);
+    return this.deps.transactions.create(request, binding ?? this.deps.csrf.binding(req, res));
   }
 
   /** Answers with the transaction's next step: its page, or the protocol's response when no page is needed. */
   async advance(req: Request, res: Response, tx: LoginTransaction): Promise<void> {
-    await this.advanceWith(req, res, tx, await this.deps.sessions.current(req));
+    const session = await this.deps.sessions.current(req);
+    await this.show(req, res, tx, session, await this.stepWith(req, tx, session));
   }
 
-  /** Same as advance, with a session started or changed in this request (its cookie may not be back yet). */
-  async advanceWith(req: Request, res: Response, tx: LoginTransaction, session: SsoSession | undefined): Promise<void> {
-    await this.show(req, res, tx, session, await this.stepWith(req, tx, session));
+  /**
+   * After a step's form was accepted: the protocol's response when the sign-in is complete, else a
+   * 303 to the transaction's page (Post/Redirect/Get), so that Reload and Back repeat a GET of the
+   * current step, never the form: a password sent again would start another SSO session.
+   */
+  async proceed(req: Request, res: Response, tx: LoginTransaction, session: SsoSession | undefined): Promise<void> {
+    const step = await this.stepWith(req, tx, session);
+    if (step.kind === 'complete') await this.complete(req, res, tx, step.result);
+    else res.redirect(303, stepUrl(tx));
   }
 
   /** Answers with a step the flow decided: the finisher's response for 'complete', else the step's page. */
@@ -241,7 +257,7 @@ export class LoginInteraction {
   /** Loads a transaction for this browser, binding it on first use. */
   async load(req: Request, res: Response, id: string): Promise<LoginTransaction> {
     const tx = await this.deps.transactions.get(id);
-    if (!tx) throw new AppError('TRANSACTION_UNKNOWN', { detail: { tx: id.slice(0, 8) } });
+    if (!tx) throw await this.#gone(req, id);
     const binding = this.deps.csrf.binding(req, res);
     if (!tx.browserBinding) {
       const bound = { ...tx, browserBinding: binding };
@@ -251,4 +267,27 @@ export class LoginInteraction {
     if (!safeEqual(tx.browserBinding, binding)) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'other-browser' } });
     return tx;
   }
+
+  /** The transaction if it is still open and already belongs to this browser; never binds it. */
+  async openInThisBrowser(req: Request, id: string): Promise<LoginTransaction | undefined> {
+    const tx = await this.deps.transactions.get(id);
+    const binding = this.deps.csrf.existingBinding(req);
+    return tx?.browserBinding && binding && safeEqual(tx.browserBinding, binding) ? tx : undefined;
+  }
+
+  /**
+   * Why a transaction cannot be used. Its own browser, when it only expired, is told which
+   * application to go back to; anyone else gets the generic message, which reveals nothing.
+   */
+  async #gone(req: Request, id: string): Promise<AppError> {
+    const expired = await this.deps.transactions.expired(id);
+    const binding = this.deps.csrf.existingBinding(req);
+    if (!expired?.browserBinding || !binding || !safeEqual(expired.browserBinding, binding)) return new AppError('TRANSACTION_UNKNOWN', { detail: { tx: id.slice(0, 8) } });
+    return new AppError('TRANSACTION_UNKNOWN', { userMessage: expiredSignInMessage(expired.request.rpName), detail: { tx: id.slice(0, 8), reason: 'expired', rp: expired.request.rpId } });
+  }
+}
+
+/** What the browser of an expired sign-in is told: which application, and what to do there. */
+function expiredSignInMessage(rpName: string): string {
+  return `Your sign-in to ${rpName} was not finished within 15 minutes, so it has expired. Go back to ${rpName} and sign in again.`;
 }

@@ -12,10 +12,9 @@ export function loginRoutes(deps: PasswordStepDeps): Router {
   const { csrf, sessions } = interaction.deps;
   const load = (req: Request, res: Response) => interaction.load(req, res, String(req.params.tx));
 
+  // Every step's form answers with a redirect here (Post/Redirect/Get): this shows the current step.
   router.get('/login/:tx', async (req: Request, res: Response) => {
-    const tx = await load(req, res);
-    const session = await sessions.current(req);
-    await interaction.show(req, res, tx, session, await interaction.stepWith(req, tx, session));
+    await interaction.advance(req, res, await load(req, res));
   });
 
   router.post('/login/:tx/password', async (req, res) => {
@@ -32,12 +31,13 @@ export function loginRoutes(deps: PasswordStepDeps): Router {
     await submitChangePassword(req, res, deps, await load(req, res));
   });
 
+  // From the expiry warning and from the backup codes: both have been seen.
   router.post('/login/:tx/continue', async (req, res) => {
     csrf.verify(req);
     const tx = await load(req, res);
-    const updated = { ...tx, pendingExpiryWarning: undefined };
+    const updated = { ...tx, pendingExpiryWarning: undefined, pendingBackupCodes: undefined };
     await interaction.deps.transactions.save(updated);
-    await interaction.advance(req, res, updated);
+    await interaction.proceed(req, res, updated, await sessions.current(req));
   });
 
   router.post('/login/:tx/mfa/:method', async (req, res) => {

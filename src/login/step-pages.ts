@@ -7,7 +7,7 @@ import { stepUrl } from './step-url.ts';
 import { showPassword } from './steps/password.ts';
 import { showChangePassword } from './steps/change-password.ts';
 import { showMfaChallenge } from './steps/mfa-challenge.ts';
-import { showMfaEnroll } from './steps/mfa-enroll.ts';
+import { showIssuedBackupCodes, showMfaEnroll } from './steps/mfa-enroll.ts';
 import { firstMethod } from './steps/mfa-guard.ts';
 import { sendPage } from '../http/render.ts';
 import { expiryWarningPage } from '../../views/login/expiry-warning.ts';
@@ -25,6 +25,8 @@ export async function showStep(req: Request, res: Response, interaction: LoginIn
       return showChangePassword(req, res, interaction, tx);
     case 'expiry-warning':
       return sendPage(res, expiryWarningPage({ days: step.days, changeAction: stepUrl(tx, '/change-password'), continueAction: stepUrl(tx, '/continue'), csrf: csrf.token(req, res) }));
+    case 'backup-codes':
+      return showIssuedBackupCodes(req, res, interaction, tx, step.codes);
     // The flow asks for a second factor only when there is a session (the password comes first).
     case 'mfa-challenge':
       return showMfaChallenge(req, res, interaction, await interaction.bindMfa(tx, session!), session!, firstMethod(interaction, step.methods));

@@ -6,6 +6,11 @@ import { randomId } from '../core/ids.ts';
 
 const NAMESPACE = 'login-tx';
 const LIFETIME_SECONDS = 15 * 60;
+/**
+ * How long an expired transaction is still remembered, only so that its browser can be told which
+ * application to go back to (a sign-in left open over lunch); it can no longer be used.
+ */
+const REMEMBERED_AFTER_EXPIRY_SECONDS = 45 * 60;
 
 /** One sign-in attempt for one relying-party request, from the protocol's request to its result. */
 export interface LoginTransaction {
@@ -30,6 +35,11 @@ export interface LoginTransaction {
   pendingPasswordChange?: { username: string; state: Extract<AccountState, 'password-expired' | 'must-change'> };
   /** Password verified and still valid, but expiring soon: warn once. */
   pendingExpiryWarning?: { days: number; username: string };
+  /**
+   * Backup codes the enrollment in this sign-in just issued to this user, shown again (a reload, the
+   * answer to a second click) until the user continues. In memory only, never past the transaction's life.
+   */
+  pendingBackupCodes?: { codes: string[]; userId: string };
 }
 
 export class TransactionStore {
@@ -47,17 +57,32 @@ export class TransactionStore {
     return tx;
   }
 
-  get(id: string): Promise<LoginTransaction | undefined> {
-    return this.#kv.get<LoginTransaction>(NAMESPACE, id);
+  /** A transaction that can still be used. */
+  async get(id: string): Promise<LoginTransaction | undefined> {
+    const tx = await this.#kv.get<LoginTransaction>(NAMESPACE, id);
+    return tx && !this.#isExpired(tx) ? tx : undefined;
+  }
+
+  /** A transaction whose life is over but that is still remembered (see REMEMBERED_AFTER_EXPIRY_SECONDS). */
+  async expired(id: string): Promise<LoginTransaction | undefined> {
+    const tx = await this.#kv.get<LoginTransaction>(NAMESPACE, id);
+    return tx && this.#isExpired(tx) ? tx : undefined;
   }
 
   async save(tx: LoginTransaction): Promise<void> {
-    const remaining = Math.ceil((tx.createdAt + LIFETIME_SECONDS * 1000 - this.#clock.now()) / 1000);
+    // Backup codes in clear are never kept past the sign-in's own life.
+    const keptSeconds = tx.pendingBackupCodes ? LIFETIME_SECONDS : LIFETIME_SECONDS + REMEMBERED_AFTER_EXPIRY_SECONDS;
+    const remaining = Math.ceil((tx.createdAt + keptSeconds * 1000 - this.#clock.now()) / 1000);
     // Short-lived and cheap to redo: kept in memory only, never a disk write per sign-in.
     await this.#kv.set(NAMESPACE, tx.id, tx, { ttlSeconds: Math.max(1, remaining), durable: false });
   }
 
-  consume(id: string): Promise<LoginTransaction | undefined> {
-    return this.#kv.consume<LoginTransaction>(NAMESPACE, id);
+  async consume(id: string): Promise<LoginTransaction | undefined> {
+    const tx = await this.#kv.consume<LoginTransaction>(NAMESPACE, id);
+    return tx && !this.#isExpired(tx) ? tx : undefined;
+  }
+
+  #isExpired(tx: LoginTransaction): boolean {
+    return this.#clock.now() >= tx.createdAt + LIFETIME_SECONDS * 1000;
   }
 }

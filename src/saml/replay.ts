@@ -4,16 +4,45 @@ import { AppError } from '../core/errors.ts';
 import type { InboundRequest } from './inbound.ts';
 
 const NAMESPACE = 'saml-request-id';
+const SIGN_IN_NAMESPACE = 'saml-request-sign-in';
+/** As long as the sign-in transaction it names lives. */
+const SIGN_IN_LIFETIME_SECONDS = 15 * 60;
+
+type ReplayLimits = { requestMaxAgeSeconds: number; clockSkewSeconds: number };
 
 /**
  * Remembers a message ID (a request's, or a LogoutResponse's) until the message would be refused as
  * too old anyway, so a captured message cannot be played again. Durable: a restart must not reopen the window. Called only once every
  * other check passed, so refused input writes nothing.
  */
-export async function rememberRequestId(kv: KeyValue, request: InboundRequest, limits: { requestMaxAgeSeconds: number; clockSkewSeconds: number }): Promise<void> {
-  // Hashed: IDs are SP-chosen strings of any length; the key stays short and the issuer scopes it.
-  const key = createHash('sha256').update(request.sp.id).update('\0').update(request.id).digest('base64url');
+export async function rememberRequestId(kv: KeyValue, request: InboundRequest, limits: ReplayLimits): Promise<void> {
+  if (!(await isFirstSight(kv, request, limits))) throw replayedRequest(request);
+}
+
+/** As rememberRequestId, for a caller that has an answer of its own to a message seen before. */
+export function isFirstSight(kv: KeyValue, request: InboundRequest, limits: ReplayLimits): Promise<boolean> {
   const ttlSeconds = limits.requestMaxAgeSeconds + 2 * limits.clockSkewSeconds;
-  const fresh = await kv.compareAndSet(NAMESPACE, key, undefined, { kind: request.kind }, { ttlSeconds });
-  if (!fresh) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'replayed', kind: request.kind, sp: request.sp.id } });
+  return kv.compareAndSet(NAMESPACE, keyOf(request), undefined, { kind: request.kind }, { ttlSeconds });
+}
+
+export function replayedRequest(request: InboundRequest): AppError {
+  return new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'replayed', kind: request.kind, sp: request.sp.id } });
+}
+
+/**
+ * Notes which sign-in transaction an AuthnRequest opened, so that the browser it belongs to can be
+ * sent back to it when it sends the request again (Back). Memory only: losing it only means that
+ * browser is refused as any replay is.
+ */
+export async function rememberSignIn(kv: KeyValue, request: InboundRequest, txId: string): Promise<void> {
+  await kv.set(SIGN_IN_NAMESPACE, keyOf(request), txId, { ttlSeconds: SIGN_IN_LIFETIME_SECONDS, durable: false });
+}
+
+export function signInOpenedBy(kv: KeyValue, request: InboundRequest): Promise<string | undefined> {
+  return kv.get<string>(SIGN_IN_NAMESPACE, keyOf(request));
+}
+
+/** Hashed: IDs are SP-chosen strings of any length; the key stays short and the issuer scopes it. */
+function keyOf(request: InboundRequest): string {
+  return createHash('sha256').update(request.sp.id).update('\0').update(request.id).digest('base64url');
 }

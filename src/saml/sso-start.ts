@@ -4,22 +4,28 @@ import { MAX_RELAY_STATE_BYTES, NAMEID_FORMAT, type BindingName } from './consta
 import { resolveAcs } from './acs.ts';
 import { readAuthnRequest, type RequestedSubject } from './authn-request.ts';
 import { isSatisfiable } from './authn-context.ts';
-import { rawQuery, readInboundRequest } from './inbound.ts';
+import { rawQuery, readInboundRequest, type InboundRequest } from './inbound.ts';
 import { chooseNameIdFormat } from './name-id.ts';
 import { SAML_FINISHER, savePendingSso, takePendingSso, type PendingSso } from './pending-sso.ts';
-import { rememberRequestId } from './replay.ts';
+import { isFirstSight, rememberSignIn, replayedRequest, signInOpenedBy } from './replay.ts';
 import { sendStatusResponse } from './status-response.ts';
 import { INVALID_NAMEID_POLICY, NO_AUTHN_CONTEXT } from './status.ts';
 import type { SamlContext } from './saml-context.ts';
 import type { ServiceProviderRecord } from './sp-types.ts';
 import type { RelyingPartySettings } from '../core/types.ts';
+import { stepUrl } from '../login/step-url.ts';
+import type { LoginTransaction } from '../login/transaction.ts';
 
-/** GET/POST /saml/sso: a verified AuthnRequest becomes a LoginRequest for the interaction. */
+/**
+ * GET/POST /saml/sso: a verified AuthnRequest becomes a LoginRequest for the interaction. Answered with
+ * a redirect to the sign-in's page for both bindings, so the browser's history holds that page and
+ * not the request, which Reload or Back would send again.
+ */
 export async function startSso(req: Request, res: Response, binding: BindingName, ctx: SamlContext): Promise<void> {
   const request = await readInboundRequest(req, 'AuthnRequest', binding, ctx.inbound);
   const authn = readAuthnRequest(request);
   const nameIdFormat = chooseNameIdFormat(authn.nameIdPolicy, request.sp);
-  await rememberRequestId(ctx.services.store.kv, request, ctx.services.config.saml);
+  if (!(await isFirstSight(ctx.services.store.kv, request, ctx.services.config.saml))) return resumeOwnSignIn(req, res, ctx, request);
 
   const base = { spId: request.sp.id, requestId: request.id, acsUrl: authn.acs.location, relayState: request.relayState };
   if (!nameIdFormat) {
@@ -31,7 +37,22 @@ export async function startSso(req: Request, res: Response, binding: BindingName
     return sendStatusResponse(res, ctx, request.sp, base, NO_AUTHN_CONTEXT);
   }
   const subject = authn.subject ? { subject: authn.subject } : {};
-  await beginLogin(req, res, ctx, request.sp, { ...base, nameIdFormat, requestedAuthnContext: authn.requestedAuthnContext, ...subject }, { forceAuthn: authn.forceAuthn, passive: authn.passive });
+  const tx = await beginLogin(req, res, ctx, request.sp, { ...base, nameIdFormat, requestedAuthnContext: authn.requestedAuthnContext, ...subject }, { forceAuthn: authn.forceAuthn, passive: authn.passive });
+  await rememberSignIn(ctx.services.store.kv, request, tx.id);
+  res.redirect(303, stepUrl(tx));
+}
+
+/**
+ * An AuthnRequest seen before is a replay, refused, except from the browser whose sign-in it opened
+ * while that sign-in is still open (Back to the application's page that sent it): that browser goes
+ * back to its sign-in, which answers the same request. Another browser, or a finished sign-in, is refused.
+ */
+async function resumeOwnSignIn(req: Request, res: Response, ctx: SamlContext, request: InboundRequest): Promise<void> {
+  const txId = await signInOpenedBy(ctx.services.store.kv, request);
+  const tx = txId && (await ctx.services.interaction.openInThisBrowser(req, txId));
+  if (!tx) throw replayedRequest(request);
+  req.log.info({ sp: request.sp.id }, 'saml: an AuthnRequest sent again by the browser of its open sign-in; resumed');
+  res.redirect(303, stepUrl(tx));
 }
 
 /** GET /saml/idp-init?sp=<entityID>&RelayState=...: an unsolicited response to the SP's default ACS. */
@@ -43,7 +64,7 @@ export async function startIdpInitiated(req: Request, res: Response, ctx: SamlCo
   if (!sp) throw new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId: spId.slice(0, 256), idpInitiated: true } });
   if (relayState !== undefined && Buffer.byteLength(relayState) > MAX_RELAY_STATE_BYTES) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'relay-state-too-long' } });
   const pending: PendingSso = { spId: sp.id, acsUrl: resolveAcs(sp).location, relayState, nameIdFormat: sp.settings.nameIdFormat };
-  await beginLogin(req, res, ctx, sp, pending, { forceAuthn: false, passive: false });
+  res.redirect(303, stepUrl(await beginLogin(req, res, ctx, sp, pending, { forceAuthn: false, passive: false })));
 }
 
 /** What the sign-in needs to know of an SP's settings. */
@@ -51,9 +72,10 @@ export function spLoginSettings(sp: ServiceProviderRecord): RelyingPartySettings
   return { allowPasswordChange: sp.settings.allowPasswordChange, ...(sp.settings.policy ? { policy: sp.settings.policy } : {}) };
 }
 
-async function beginLogin(req: Request, res: Response, ctx: SamlContext, sp: ServiceProviderRecord, pending: PendingSso, flags: { forceAuthn: boolean; passive: boolean }): Promise<void> {
+/** Opens the sign-in; the caller sends the browser to its page. */
+async function beginLogin(req: Request, res: Response, ctx: SamlContext, sp: ServiceProviderRecord, pending: PendingSso, flags: { forceAuthn: boolean; passive: boolean }): Promise<LoginTransaction> {
   const pendingId = await savePendingSso(ctx.services.store.kv, pending);
-  await startOrForget(ctx, pendingId, () => ctx.services.interaction.start(req, res, {
+  return openOrForget(ctx, pendingId, () => ctx.services.interaction.open(req, res, {
     protocol: 'saml',
     rpId: sp.id,
     rpName: sp.name,
@@ -67,9 +89,9 @@ async function beginLogin(req: Request, res: Response, ctx: SamlContext, sp: Ser
 }
 
 /** A start refused by the start limiter keeps nothing: otherwise refused starts would still fill memory for 15 minutes. */
-async function startOrForget(ctx: SamlContext, pendingId: string, start: () => Promise<void>): Promise<void> {
+async function openOrForget(ctx: SamlContext, pendingId: string, open: () => Promise<LoginTransaction>): Promise<LoginTransaction> {
   try {
-    await start();
+    return await open();
   } catch (error) {
     if (error instanceof AppError && error.code === 'RATE_LIMITED') await takePendingSso(ctx.services.store.kv, pendingId);
     throw error;

@@ -68,17 +68,18 @@ describe('OIDC sign-in in real headless Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
 
     await page.getByRole('heading', { name: 'Enter your code' }).waitFor();
-    assert.match(new URL(page.url()).pathname, /^\/login\/[^/]+\/password$/, 'the code page is the answer to the password POST');
+    assert.match(new URL(page.url()).pathname, /^\/login\/[^/]+$/, 'the code page is shown at the sign-in address the password POST redirected to (Reload never sends the password again)');
     await page.getByLabel('Code', { exact: true }).fill(oathtoolTotp(SECRET, Date.now()));
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.waitForURL(`${RP_ORIGIN}/**`);
 
     assert.ok(callback, 'the browser arrived at the relying party callback');
-    const tx = /^POST \/login\/([^/]+)\/password → 200$/.exec(hops[1] ?? '')?.[1];
-    assert.ok(tx, `the password POST answered with the code page: ${hops.join(' | ')}`);
+    const tx = /^POST \/login\/([^/]+)\/password → 303 /.exec(hops[1] ?? '')?.[1];
+    assert.ok(tx, `the password POST answered with a redirect to the code page: ${hops.join(' | ')}`);
     assert.deepEqual(hops, [
       'GET /oidc/auth → 200',
-      `POST /login/${tx}/password → 200`,
+      `POST /login/${tx}/password → 303 /login/${tx}`,
+      `GET /login/${tx} → 200`,
       `POST /login/${tx}/mfa/totp → 303 ${REDIRECT_URI}`,
       `GET ${REDIRECT_URI} → 200`,
     ]);

@@ -77,8 +77,12 @@ before(async () => {
 });
 after(() => app?.close());
 
-describe('a sign-in costs the browser no extra hops', () => {
-  test('OIDC, fresh browser, password + TOTP under a require-MFA policy: three requests, the authorization request answered with the password page and the code step with the redirect to the client', async () => {
+/**
+ * Every accepted form is answered with a 303 to the sign-in's page (Post/Redirect/Get: Reload and Back
+ * never send a form again), except the last, which is answered with the protocol's response itself.
+ */
+describe('the hops a sign-in costs the browser', () => {
+  test('OIDC, fresh browser, password + TOTP under a require-MFA policy: four requests, the authorization request answered with the password page and the code step with the redirect to the client', async () => {
     const userId = await createUser(app, { username: 'hops-oidc', password: PASSWORD });
     await enrollTotp(userId, 'hops-oidc', OIDC_SECRET);
     const rp = await createRp(app, { policy: 'permit-everyone-require-mfa' });
@@ -93,15 +97,16 @@ describe('a sign-in costs the browser no extra hops', () => {
     const tx = /^\/login\/([^/]+)\/password$/.exec(formAction(passwordPage))?.[1];
     assert.ok(tx, `the password form posts to /login/<tx>/password, got ${formAction(passwordPage)}`);
 
-    const codePage = await recorder.submit(passwordPage, { username: 'hops-oidc', password: PASSWORD });
-    assert.ok(isCodePage(codePage), `the password step answers with the code page itself, got ${codePage.status}\n${codePage.body.slice(0, 400)}`);
+    const codePage = await recorder.follow(await recorder.submit(passwordPage, { username: 'hops-oidc', password: PASSWORD }));
+    assert.ok(isCodePage(codePage), `the password step leads to the code page, got ${codePage.status}\n${codePage.body.slice(0, 400)}`);
     assert.equal(formAction(codePage), `/login/${tx}/mfa/totp`);
 
     await recorder.submit(codePage, { code: oathtoolTotp(OIDC_SECRET, Date.now()) });
 
     assert.deepEqual(recorder.summary(), [
       `GET /oidc/auth → 200`,
-      `POST /login/${tx}/password → 200`,
+      `POST /login/${tx}/password → 303 /login/${tx}`,
+      `GET /login/${tx} → 200`,
       `POST /login/${tx}/mfa/totp → 303 ${rp.redirectUri}`,
     ]);
     assert.ok(recorder.hops.every((hop) => hop.url.origin === app.url), 'the browser never leaves Stepgate before the callback');
@@ -116,25 +121,29 @@ describe('a sign-in costs the browser no extra hops', () => {
     assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa']);
   });
 
-  test('SAML Redirect binding, fresh browser, password + TOTP: the SSO request answers with the password page, the code step with the auto-post form', async () => {
+  test('SAML Redirect binding, fresh browser, password + TOTP: the SSO request answers with a 303 to the sign-in page (the request itself is not kept in history), the code step with the auto-post form', async () => {
     const userId = await createUser(app, { username: 'hops-saml', password: PASSWORD });
     await enrollTotp(userId, 'hops-saml', SAML_SECRET);
     const sp = await TestSp.create(app, { name: 'hops-mfa-sp', register: { policy: 'permit-everyone-require-mfa' } });
     const recorder = new HopRecorder();
 
-    const passwordPage = await recorder.request((await sp.authnRequest('relay-1', { disableRequestedAuthnContext: true })).url);
-    assert.ok(isPasswordPage(passwordPage), `GET /saml/sso answers with the password page itself, got ${passwordPage.status}\n${passwordPage.body.slice(0, 400)}`);
+    const redirect = await recorder.request((await sp.authnRequest('relay-1', { disableRequestedAuthnContext: true })).url);
+    assert.equal(redirect.status, 303, `GET /saml/sso answers with a redirect, got ${redirect.status}\n${redirect.body.slice(0, 400)}`);
     assert.ok(recorder.browser.cookieHeader(app.url), 'the first answer binds the browser with a cookie');
+    const passwordPage = await recorder.follow(redirect);
+    assert.ok(isPasswordPage(passwordPage), `expected the password page, got ${passwordPage.status}\n${passwordPage.body.slice(0, 400)}`);
     const tx = /^\/login\/([^/]+)\/password$/.exec(formAction(passwordPage))?.[1];
     assert.ok(tx, `the password form posts to /login/<tx>/password, got ${formAction(passwordPage)}`);
 
-    const codePage = await recorder.submit(passwordPage, { username: 'hops-saml', password: PASSWORD });
-    assert.ok(isCodePage(codePage), `the password step answers with the code page itself, got ${codePage.status}\n${codePage.body.slice(0, 400)}`);
+    const codePage = await recorder.follow(await recorder.submit(passwordPage, { username: 'hops-saml', password: PASSWORD }));
+    assert.ok(isCodePage(codePage), `the password step leads to the code page, got ${codePage.status}\n${codePage.body.slice(0, 400)}`);
     const postPage = await recorder.submit(codePage, { code: oathtoolTotp(SAML_SECRET, Date.now()) });
 
     assert.deepEqual(recorder.summary(), [
-      'GET /saml/sso → 200',
-      `POST /login/${tx}/password → 200`,
+      `GET /saml/sso → 303 /login/${tx}`,
+      `GET /login/${tx} → 200`,
+      `POST /login/${tx}/password → 303 /login/${tx}`,
+      `GET /login/${tx} → 200`,
       `POST /login/${tx}/mfa/totp → 200`,
     ]);
     const form = samlPostForm(postPage);

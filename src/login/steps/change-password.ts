@@ -62,5 +62,5 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   const session = await deps.interaction.startSession(req, res, outcome.user);
   const updated: LoginTransaction = { ...tx, pendingPasswordChange: undefined, pendingExpiryWarning: undefined, passwordSessionId: session.id, spentOneTimeAccount: outcome.spentOneTimeAccount };
   await transactions.save(updated);
-  await deps.interaction.advanceWith(req, res, updated, session);
+  await deps.interaction.proceed(req, res, updated, session);
 }

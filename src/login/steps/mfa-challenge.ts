@@ -35,14 +35,16 @@ export async function showMfaChallenge(req: Request, res: Response, interaction:
 
 /** Checks the answer; on success the session records the factor and the flow goes on. */
 export async function submitMfaChallenge(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, methodParam: string): Promise<void> {
-  const { session, method } = await mfaAnswerContext(req, interaction, tx, 'mfa-challenge', methodParam);
+  const answer = await mfaAnswerContext(req, interaction, tx, 'mfa-challenge', methodParam);
+  if (!answer) return res.redirect(303, stepUrl(tx));
+  const { session, method } = answer;
   const { audit, clock, sessions } = interaction.deps;
   const result = await method.verify({ user: session.user, ip: req.clientIp }, req.body?.code);
   const base = { type: 'login.mfa', method: method.id, rp: tx.request.rpId, userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId };
   if (result.ok) {
     await audit.record({ ...base, outcome: 'success', ...(result.backupCodesLeft !== undefined ? { reason: 'backup-code', backupCodesLeft: result.backupCodesLeft } : {}) });
     const updated = await sessions.addFactor(session, { method: result.amr, at: clock.now() });
-    await interaction.advanceWith(req, res, tx, updated);
+    await interaction.proceed(req, res, tx, updated);
     return;
   }
   await audit.record({ ...base, outcome: 'failure', reason: result.reason });

@@ -34,15 +34,32 @@ export async function showMfaEnroll(req: Request, res: Response, interaction: Lo
   sendPage(res, page, problem ? (problem === 'malformed' ? 400 : 401) : 200);
 }
 
-/** Activates the method with a current code, records the factor, and shows the backup codes once. */
+/**
+ * Activates the method with a current code, records the factor, and has the transaction's page show
+ * the backup codes until the user continues (a reload, or the answer to a second click, shows them again).
+ */
 export async function submitMfaEnroll(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, methodParam: string): Promise<void> {
-  const { session, method } = await mfaAnswerContext(req, interaction, tx, 'mfa-enroll', methodParam);
-  const { audit, clock, sessions, csrf } = interaction.deps;
+  const answer = await mfaAnswerContext(req, interaction, tx, 'mfa-enroll', methodParam);
+  if (!answer) return res.redirect(303, stepUrl(tx));
+  const { session, method } = answer;
+  const { audit, clock, sessions, transactions } = interaction.deps;
   const result = await enrollmentOf(method).finish({ user: session.user, sessionId: session.id, ip: req.clientIp }, req.body?.code);
   const base = { type: 'mfa.enroll', method: method.id, rp: tx.request.rpId, userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId };
   await audit.record({ ...base, outcome: result.ok ? 'success' : 'failure', ...(result.ok ? {} : { reason: result.reason }) });
-  if (!result.ok) return showMfaEnroll(req, res, interaction, tx, session, method, result.reason);
+  if (!result.ok) {
+    // Set up meanwhile by the same form sent twice (a double click, a retry): the first answer's
+    // transaction page goes on, with its backup codes; a new secret here could never be confirmed.
+    if (result.reason === 'expired' && (await method.isEnrolled(session.user))) return res.redirect(303, stepUrl(tx));
+    return showMfaEnroll(req, res, interaction, tx, session, method, result.reason);
+  }
+  const withCodes: LoginTransaction = result.backupCodes.length > 0 ? { ...tx, pendingBackupCodes: { codes: result.backupCodes, userId: session.user.id } } : tx;
+  // Saved before the factor is recorded: a second click's redirect, arriving meanwhile, shows the codes rather than the code page.
+  if (withCodes !== tx) await transactions.save(withCodes);
   const updated = await sessions.addFactor(session, { method: result.amr, at: clock.now() });
-  if (result.backupCodes.length === 0) return interaction.advanceWith(req, res, tx, updated);
-  sendPage(res, backupCodesPage({ codes: result.backupCodes, notice: 'Your authenticator app is set up.', next: { action: stepUrl(tx, '/continue'), csrf: csrf.token(req, res), label: `Continue to ${tx.request.rpName}` } }));
+  await interaction.proceed(req, res, withCodes, updated);
+}
+
+/** The backup codes this sign-in's enrollment just issued; continuing hands the sign-in on. */
+export function showIssuedBackupCodes(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, codes: string[]): void {
+  sendPage(res, backupCodesPage({ codes, notice: 'Your authenticator app is set up.', next: { action: stepUrl(tx, '/continue'), csrf: interaction.deps.csrf.token(req, res), label: `Continue to ${tx.request.rpName}` } }));
 }

@@ -10,11 +10,14 @@ import { AppError } from '../../core/errors.ts';
  * An MFA answer counts only when (1) this transaction showed the MFA step to (2) the session that is
  * still current, and (3) the flow, asked again now, still wants exactly this step and method. This
  * closes posting a code to another interaction, reusing one after logout, and skipping steps.
+ * undefined: the answer is not taken; the caller sends the browser to the transaction's current step
+ * (the session changed in another tab, the step was done there), where nothing is skipped either.
  */
-export async function mfaAnswerContext(req: Request, interaction: LoginInteraction, tx: LoginTransaction, expected: 'mfa-challenge' | 'mfa-enroll', methodParam: string): Promise<{ session: SsoSession; method: MfaMethod }> {
+export async function mfaAnswerContext(req: Request, interaction: LoginInteraction, tx: LoginTransaction, expected: 'mfa-challenge' | 'mfa-enroll', methodParam: string): Promise<{ session: SsoSession; method: MfaMethod } | undefined> {
   const session = await interaction.deps.sessions.current(req);
   if (!session || !tx.mfa || tx.mfa.sessionId !== session.id || tx.mfa.userId !== session.user.id) {
-    throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'mfa-answer-not-bound-to-this-session', hasSession: !!session, shown: !!tx.mfa } });
+    req.log.warn({ reason: 'mfa-answer-not-bound-to-this-session', hasSession: !!session, shown: !!tx.mfa }, 'login: MFA answer not taken; showing the current step');
+    return undefined;
   }
   const step = await interaction.stepWith(req, tx, session);
   const methodId = MFA_METHOD_IDS.find((id) => id === methodParam);
@@ -22,7 +25,8 @@ export async function mfaAnswerContext(req: Request, interaction: LoginInteracti
   // The application's policy changed while the code was being typed and now refuses the user: say so, as the page would.
   if (step.kind === 'denied') throw new AppError('ACCESS_DENIED', { userMessage: step.message, detail: { reason: 'policy-denies-now', policy: step.policy, rule: step.rule } });
   if (step.kind !== expected || !method || !step.methods.includes(method.id)) {
-    throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'mfa-step-not-due', step: step.kind, method: methodParam } });
+    req.log.warn({ reason: 'mfa-step-not-due', step: step.kind, method: methodParam.slice(0, 32) }, 'login: MFA answer not taken; showing the current step');
+    return undefined;
   }
   return { session, method };
 }

@@ -103,5 +103,5 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     pendingExpiryWarning: outcome.passwordExpiresInDays !== undefined ? { days: outcome.passwordExpiresInDays, username: outcome.user.username } : undefined,
   };
   await interaction.deps.transactions.save(next);
-  await interaction.advanceWith(req, res, next, session);
+  await interaction.proceed(req, res, next, session);
 }

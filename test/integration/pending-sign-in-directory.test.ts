@@ -1,7 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { Attribute, Change, Client } from 'ldapts';
+import { Attribute, Change } from 'ldapts';
+import { ldapChange } from '../helpers/ldap-admin.ts';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
@@ -22,16 +23,6 @@ const ALICE = { username: 'alice', password: 'Passw0rd!alice' };
 const ENGINEERS = 'cn=engineers,ou=groups,dc=example,dc=org';
 /** node-saml asks for PasswordProtectedTransport exactly by default, which an MFA policy cannot give. */
 const NO_REQUESTED_CONTEXT = { disableRequestedAuthnContext: true };
-
-async function ldapChange(slapd: SlapdHandle, dn: string, change: Change): Promise<void> {
-  const client = new Client({ url: slapd.url });
-  try {
-    await client.bind(slapd.rootDn, slapd.rootPassword);
-    await client.modify(dn, change);
-  } finally {
-    await client.unbind();
-  }
-}
 
 const memberChange = (operation: 'add' | 'delete') => new Change({ operation, modification: new Attribute({ type: 'member', values: [ALICE_DN] }) });
 const lockChange = (operation: 'replace' | 'delete') => new Change({ operation, modification: new Attribute({ type: 'pwdAccountLockedTime', values: operation === 'replace' ? [PPOLICY_DISABLED_TIME] : [] }) });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { Attribute, Change, Client } from 'ldapts';
+import { Attribute, Change } from 'ldapts';
+import { ldapChange } from '../helpers/ldap-admin.ts';
 import * as oidc from 'openid-client';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TcpRelay } from '../helpers/tcp-relay.ts';
@@ -36,16 +37,6 @@ function testClock(): { now(): number; passLookupCache(): void } {
       assert.ok(offset < 0, 'the IdP clock stays behind real time');
     },
   };
-}
-
-async function ldapChange(slapd: SlapdHandle, dn: string, change: Change): Promise<void> {
-  const client = new Client({ url: slapd.url });
-  try {
-    await client.bind(slapd.rootDn, slapd.rootPassword);
-    await client.modify(dn, change);
-  } finally {
-    await client.unbind();
-  }
 }
 
 const removeFromEngineers = (slapd: SlapdHandle) => ldapChange(slapd, ENGINEERS, new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [ALICE_DN] }) }));

@@ -12,6 +12,13 @@ import { codeProblemMessage, type CodeProblem } from '../../views/mfa/messages.t
 import { messagePage } from '../../views/message.ts';
 
 const HOME = '/account/security';
+const SHOWN_CODES = `${HOME}/backup-codes`;
+/**
+ * Backup codes just made, shown again on a reload for a few minutes (not dropped when the settings page
+ * is opened: a second click's answer may open it before the first click's codes are shown). Memory only.
+ */
+const SHOWN_CODES_NAMESPACE = 'account-backup-codes';
+const SHOWN_CODES_SECONDS = 10 * 60;
 
 /** "My security": TOTP status, self-enrollment, backup codes. Reached through the account policy. */
 export function accountRoutes(services: Services): Router {
@@ -45,6 +52,23 @@ export function accountRoutes(services: Services): Router {
     sendPage(res, page, problem ? 400 : 200);
   }
 
+  /**
+   * New backup codes are shown by a GET after the POST that made them (Post/Redirect/Get): a reload
+   * shows the same codes again instead of making a new set, which would void the set just written down.
+   */
+  async function showCodes(res: Response, session: SsoSession, shown: { codes: string[]; notice: string }): Promise<void> {
+    await services.store.kv.set(SHOWN_CODES_NAMESPACE, session.id, shown, { ttlSeconds: SHOWN_CODES_SECONDS, durable: false });
+    res.redirect(303, SHOWN_CODES);
+  }
+
+  router.get(SHOWN_CODES, async (req, res) => {
+    const session = await granted(req, res);
+    if (!session) return;
+    const shown = await services.store.kv.get<{ codes: string[]; notice: string }>(SHOWN_CODES_NAMESPACE, session.id);
+    if (!shown) return res.redirect(303, HOME);
+    sendPage(res, backupCodesPage({ ...shown, next: { href: HOME, label: 'Back to my security settings' } }));
+  });
+
   router.get(HOME, async (req, res) => {
     const session = await granted(req, res);
     if (!session) return;
@@ -76,8 +100,9 @@ export function accountRoutes(services: Services): Router {
     const result = await totp.enrollment.finish({ user: session.user, sessionId: session.id, ip: req.clientIp }, req.body?.code);
     await audit(req, session, 'mfa.enroll', result.ok ? 'success' : 'failure', result.ok ? undefined : result.reason);
     if (!result.ok) return (await totp.isEnrolled(session.user)) ? res.redirect(303, HOME) : showEnroll(req, res, session, result.reason);
-    await access.grant(await sessions.addFactor(session, { method: result.amr, at: clock.now() }));
-    sendPage(res, backupCodesPage({ codes: result.backupCodes, notice: 'Your authenticator app is set up.', next: { href: HOME, label: 'Back to my security settings' } }));
+    const stepped = await sessions.addFactor(session, { method: result.amr, at: clock.now() });
+    await access.grant(stepped);
+    await showCodes(res, stepped, { codes: result.backupCodes, notice: 'Your authenticator app is set up.' });
   });
 
   router.post(`${HOME}/backup-codes`, async (req, res) => {
@@ -87,7 +112,7 @@ export function accountRoutes(services: Services): Router {
     if (!(await totp.isEnrolled(session.user))) return res.redirect(303, HOME);
     const codes = await services.mfa.backupCodes.regenerate(session.user.id, config.mfa.totp.backupCodes, clock.now());
     await audit(req, session, 'mfa.backup-codes.regenerate', 'success');
-    sendPage(res, backupCodesPage({ codes, notice: 'New backup codes were made; the old ones no longer work.', next: { href: HOME, label: 'Back to my security settings' } }));
+    await showCodes(res, session, { codes, notice: 'New backup codes were made; the old ones no longer work.' });
   });
 
   return router;

@@ -213,6 +213,12 @@ describe('"my security" page', () => {
     const second = [...regenerated.body.matchAll(/<li><code>([a-z2-7-]+)<\/code>/g)].map((match) => match[1]!);
     assert.equal(second.length, 10);
     assert.equal(second.some((code) => first.includes(code)), false);
+    // A reload of the page showing them shows the same set; it does not make (and void) another.
+    assert.equal(regenerated.url, `${app.url}/account/security/backup-codes`, 'shown by a GET after the POST');
+    const reloaded = await browser.get(regenerated.url);
+    assert.deepEqual([...reloaded.body.matchAll(/<li><code>([a-z2-7-]+)<\/code>/g)].map((match) => match[1]!), second);
+    const { events } = await app.services.store.audit.query({ types: ['mfa.backup-codes.regenerate'], limit: 50 });
+    assert.equal(events.filter((event) => event.username === 'hana').length, 1);
 
     const otherBrowser = new TestBrowser();
     const again = await otherBrowser.get(`${app.url}/account/security`);

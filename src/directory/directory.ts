@@ -1,3 +1,4 @@
+import type { Logger } from '../core/log.ts';
 import type { User } from '../core/types.ts';
 
 /** Account states that are only revealed after the password was verified. */
@@ -25,13 +26,14 @@ export type PasswordChangeOutcome = { ok: true } | { ok: false; message: string;
 export interface Directory {
   readonly kind: 'local' | 'ldap';
   /** Verifies a password. Never throws for bad credentials; the outcome says what happened. */
-  authenticate(login: string, password: string): Promise<AuthOutcome>;
+  /** `requestLog`: the sign-in request's logger, so the directory's lines about it carry its request id. */
+  authenticate(login: string, password: string, requestLog?: Logger): Promise<AuthOutcome>;
   /** Re-reads a user by stable id (SSO reuse, userinfo, refresh). */
   findUserById(id: string): Promise<User | null>;
   /** Looks a user up by login name (admin tools, policy explain). */
   findUser(login: string): Promise<User | null>;
   /** Changes a password with the directory's own mechanism; `message` is the server's policy error in plain words. */
-  changePassword(login: string, oldPassword: string, newPassword: string): Promise<PasswordChangeOutcome>;
+  changePassword(login: string, oldPassword: string, newPassword: string, requestLog?: Logger): Promise<PasswordChangeOutcome>;
   /** Throws with a precise message when the directory cannot be used. */
   startupCheck(): Promise<void>;
   close(): Promise<void>;

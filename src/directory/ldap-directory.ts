@@ -77,39 +77,45 @@ export class LdapDirectory implements Directory {
     return ['*', this.#config.users.idAttribute, ...this.#stateAttrs, ...memberOf];
   }
 
-  async authenticate(login: string, password: string): Promise<AuthOutcome> {
+  /** The sign-in's own log (its request id) when given, for the lines about this one sign-in. */
+  #logFor(requestLog: Logger | undefined): Logger | undefined {
+    return requestLog ? requestLog.child({ component: 'ldap' }) : this.#logger;
+  }
+
+  async authenticate(login: string, password: string, requestLog?: Logger): Promise<AuthOutcome> {
+    const log = this.#logFor(requestLog);
     const loginForLog = login.slice(0, 64);
     // an empty password would be an unauthenticated bind, which servers report as success
-    if (password.length === 0) return this.#refuse(loginForLog, 'empty-password');
+    if (password.length === 0) return this.#refuse(log, loginForLog, 'empty-password');
     try {
-      const found = await findUserEntry(this.#searchFn, this.#config.users, login, this.#attributes, this.#logger);
+      const found = await findUserEntry(this.#searchFn, this.#config.users, login, this.#attributes, log);
       if (!found.entry) {
         // An unknown login is bound too (as nobody), so it costs the round trips of a known one with a
         // wrong password and response times do not tell which logins exist. A login refused for its
         // shape alone says nothing about who exists and costs no traffic.
-        if (found.reason !== 'invalid-login') await this.#bind(this.#absentDn, password, this.#passwordPolicyControl());
-        return this.#refuse(loginForLog, found.reason);
+        if (found.reason !== 'invalid-login') await this.#bind(log, this.#absentDn, password, this.#passwordPolicyControl());
+        return this.#refuse(log, loginForLog, found.reason);
       }
       const entry = found.entry;
-      const verdict = await this.#verify(entry, password);
-      if (verdict.kind === 'invalid') return this.#refuse(loginForLog, verdict.reason, entry);
+      const verdict = await this.#verify(log, entry, password);
+      if (verdict.kind === 'invalid') return this.#refuse(log, loginForLog, verdict.reason, entry);
       // Groups only once the password is right: a wrong password must cost no more than an unknown login.
       const user = await this.#userFromEntry(entry);
       if (verdict.kind === 'state') {
-        this.#logger?.info({ event: 'ldap.auth.state', dn: entry.dn, state: verdict.state }, 'password verified, account state blocks sign-in');
+        log?.info({ event: 'ldap.auth.state', dn: entry.dn, state: verdict.state }, 'password verified, account state blocks sign-in');
         return { ok: false, reason: 'account-state', state: verdict.state, user };
       }
-      this.#logger?.debug({ event: 'ldap.auth.ok', dn: entry.dn }, 'user authenticated');
+      log?.debug({ event: 'ldap.auth.ok', dn: entry.dn }, 'user authenticated');
       return verdict.passwordExpiresInDays === undefined ? { ok: true, user } : { ok: true, user, passwordExpiresInDays: verdict.passwordExpiresInDays };
     } catch (err) {
       const detail = describeError(err);
-      this.#logger?.error({ event: 'ldap.unavailable', error: detail }, 'directory unavailable');
+      log?.error({ event: 'ldap.unavailable', error: detail }, 'directory unavailable');
       return { ok: false, reason: 'unavailable', detail };
     }
   }
 
-  #refuse(login: string, reason: string, entry?: Entry): AuthOutcome {
-    this.#logger?.info({ event: 'ldap.auth.refused', login, dn: entry?.dn, reason }, 'sign-in refused');
+  #refuse(log: Logger | undefined, login: string, reason: string, entry?: Entry): AuthOutcome {
+    log?.info({ event: 'ldap.auth.refused', login, dn: entry?.dn, reason }, 'sign-in refused');
     const accountId = entry && this.#idOf(entry);
     return accountId === undefined ? { ok: false, reason: 'invalid-credentials' } : { ok: false, reason: 'invalid-credentials', accountId };
   }
@@ -134,7 +140,7 @@ export class LdapDirectory implements Directory {
    * Never retried: the directory counts every wrong password it receives (ppolicy pwdFailureTime, AD
    * badPwdCount), so a bind that timed out but reached the server would be counted twice.
    */
-  async #bind(dn: string, password: string, control: PasswordPolicyControl | undefined): Promise<BindResult> {
+  async #bind(log: Logger | undefined, dn: string, password: string, control: PasswordPolicyControl | undefined): Promise<BindResult> {
     const result = await this.#auth.use(async ({ client }) => {
       try {
         await client.bind(dn, password, control);
@@ -145,17 +151,17 @@ export class LdapDirectory implements Directory {
       }
     }, { retry: false });
     if (!result.ok && bindResultLeftUnjudged(result.code)) {
-      this.#logger?.warn({ event: 'ldap.bind.unjudged', dn, resultCode: result.code, error: result.description }, 'the directory did not judge the password');
+      log?.warn({ event: 'ldap.bind.unjudged', dn, resultCode: result.code, error: result.description }, 'the directory did not judge the password');
       throw new LdapUnavailableError(`bind as ${dn} not judged: ${result.description}`);
     }
     return result;
   }
 
   /** Binds as the user on an auth connection and reads what the directory says about the account. */
-  async #verify(entry: Entry, password: string): Promise<Verdict> {
+  async #verify(log: Logger | undefined, entry: Entry, password: string): Promise<Verdict> {
     const { flavour, passwordExpiryWarningDays: warningDays } = this.#config.accountState;
     const control = this.#passwordPolicyControl();
-    const bind = await this.#bind(entry.dn, password, control);
+    const bind = await this.#bind(log, entry.dn, password, control);
     if (flavour === 'openldap-ppolicy') {
       let lockedTime = entryValue(entry, 'pwdAccountLockedTime');
       // slapd may have just cleared an expired lockout during this bind: read it again
@@ -230,22 +236,23 @@ export class LdapDirectory implements Directory {
     return found.entry ? this.#userFromEntry(found.entry) : null;
   }
 
-  async changePassword(login: string, oldPassword: string, newPassword: string): Promise<PasswordChangeOutcome> {
+  async changePassword(login: string, oldPassword: string, newPassword: string, requestLog?: Logger): Promise<PasswordChangeOutcome> {
+    const log = this.#logFor(requestLog);
     if (!oldPassword) return { ok: false, message: MESSAGES.oldRequired, wrongCurrent: false };
     if (!newPassword) return { ok: false, message: 'Enter a new password.', wrongCurrent: false };
     if (normaliseLogin(login, this.#config.users) === null) return WRONG_CURRENT;
     try {
-      const found = await findUserEntry(this.#searchFn, this.#config.users, login, ['1.1'], this.#logger);
+      const found = await findUserEntry(this.#searchFn, this.#config.users, login, ['1.1'], log);
       if (!found.entry) return WRONG_CURRENT;
       const dn = found.entry.dn;
       const outcome =
         this.#config.accountState.flavour === 'active-directory'
           ? await this.#changeAd(dn, oldPassword, newPassword)
           : await this.#auth.use(({ client }) => changeWithPasswordModify(client, dn, oldPassword, newPassword), { retry: false });
-      this.#logger?.info({ event: 'ldap.password.change', dn, ok: outcome.ok, message: outcome.ok ? undefined : outcome.message }, 'password change');
+      log?.info({ event: 'ldap.password.change', dn, ok: outcome.ok, message: outcome.ok ? undefined : outcome.message }, 'password change');
       return outcome;
     } catch (err) {
-      this.#logger?.error({ event: 'ldap.unavailable', error: describeError(err) }, 'password change failed');
+      log?.error({ event: 'ldap.unavailable', error: describeError(err) }, 'password change failed');
       return { ok: false, message: 'The directory is not reachable right now. Try again later.', wrongCurrent: false };
     }
   }

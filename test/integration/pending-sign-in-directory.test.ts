@@ -89,6 +89,18 @@ describe('a sign-in waiting at its code step asks the LDAP directory (real slapd
     return page;
   }
 
+  test('the directory lines about a sign-in carry its request id', async () => {
+    const browser = new TestBrowser();
+    const mark = app.logs.length;
+    const refused = await browser.submit(await sendAuthnRequest(browser, sp, '', NO_REQUESTED_CONTEXT), { username: 'alice', password: 'not-her-password' });
+    assert.equal(refused.status, 401);
+    const line = app.logs.slice(mark).find((entry) => entry.event === 'ldap.auth.refused');
+    assert.ok(line, 'the refusal is logged');
+    assert.equal(line.component, 'ldap');
+    assert.ok(typeof line.reqId === 'string' && line.reqId.length > 0, 'with the request id');
+    assert.ok(app.logs.slice(mark).some((entry) => entry.reqId === line.reqId && entry.event !== 'ldap.auth.refused'), 'the same id as the request');
+  });
+
   test('SAML: an account disabled while its user is at the code page gets no assertion, and its session ends', async () => {
     const browser = new TestBrowser();
     const page = await atCodeStep(browser, () => sendAuthnRequest(browser, sp, '', NO_REQUESTED_CONTEXT));

@@ -43,7 +43,7 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
     await audit.record({ ...base, outcome: 'failure', reason: 'rate-limited' });
     throw new AppError('RATE_LIMITED');
   }
-  const changed = await deps.directory.changePassword(username, current, next).catch(async (error: unknown) => {
+  const changed = await deps.directory.changePassword(username, current, next, req.log).catch(async (error: unknown) => {
     await admission.attempt.abandoned();
     throw error;
   });
@@ -56,7 +56,7 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   }
   await admission.attempt.succeeded();
 
-  const outcome = await deps.directory.authenticate(username, next);
+  const outcome = await deps.directory.authenticate(username, next, req.log);
   await audit.record({ ...base, outcome: 'success', ...(outcome.ok ? { userId: outcome.user.id } : {}) });
   if (!outcome.ok) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: outcome.reason } });
   const session = await deps.interaction.startSession(req, res, outcome.user);

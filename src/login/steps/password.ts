@@ -50,7 +50,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   if (!admission.allowed) return refuseLocked(admission.until, admission.scope, admission.busy);
   const { attempt } = admission;
 
-  const outcome = await directory.authenticate(username, password).catch(async (error: unknown) => {
+  const outcome = await directory.authenticate(username, password, req.log).catch(async (error: unknown) => {
     await attempt.abandoned();
     throw error;
   });

@@ -48,8 +48,10 @@ function failure(error: Extract<LoginResult, { ok: false }>['error'], message: s
 export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, facts: FlowFacts): FlowStep {
   if (tx.pendingPasswordChange) return { kind: 'change-password' };
   if (tx.pendingExpiryWarning) return { kind: 'expiry-warning', days: tx.pendingExpiryWarning.days };
-  // Only to the user they were issued to: not to the next person who signs in on this browser.
-  if (tx.pendingBackupCodes && tx.pendingBackupCodes.userId === session?.user.id) return { kind: 'backup-codes', codes: tx.pendingBackupCodes.codes };
+  // Only in the SSO session that set the app up: not to the next person who signs in on this
+  // browser, nor to the same user's name typed again after a sign-out (a password alone).
+  const codes = tx.pendingBackupCodes;
+  if (codes && codes.sessionId === session?.id && codes.userId === session.user.id) return { kind: 'backup-codes', codes: codes.codes };
 
   const { request } = tx;
   const freshPassword = session !== undefined && tx.passwordSessionId === session.id;

@@ -39,7 +39,7 @@ export interface LoginTransaction {
    * Backup codes the enrollment in this sign-in just issued to this user, shown again (a reload, the
    * answer to a second click) until the user continues. In memory only, never past the transaction's life.
    */
-  pendingBackupCodes?: { codes: string[]; userId: string };
+  pendingBackupCodes?: { codes: string[]; userId: string; sessionId: string };
 }
 
 export class TransactionStore {

@@ -256,6 +256,23 @@ describe('reload, Back, other tabs and second clicks during a sign-in', () => {
   });
 });
 
+test('backup codes of a setup are not shown again after a sign-out, to someone who has only the password', async () => {
+  const app = await boot();
+  try {
+    await createUser(app, { username: 'nav-victim', password: PASSWORD });
+    const browser = new TestBrowser();
+    const tx = await app.services.interaction.deps.transactions.create(mfaRequest('Payroll'));
+    const setup = await browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username: 'nav-victim', password: PASSWORD });
+    assert.ok(isBackupCodesPage(await browser.submit(setup, { code: oathtoolTotp(shownSecret(setup), Date.now()) })));
+    await browser.submit(await browser.get(`${app.url}/logout`));
+    const again = await browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username: 'nav-victim', password: PASSWORD });
+    assert.doesNotMatch(again.body, /Your backup codes/, 'the password alone does not show them');
+    assert.ok(isCodePage(again), `the code is asked for, got ${again.status}\n${again.body.slice(0, 300)}`);
+  } finally {
+    await app.close();
+  }
+});
+
 describe('an expired sign-in', () => {
   let app: Booted;
   // The SAML request is dated by the test SP with the real time.

@@ -52,7 +52,7 @@ export async function submitMfaEnroll(req: Request, res: Response, interaction: 
     if (result.reason === 'expired' && (await method.isEnrolled(session.user))) return res.redirect(303, stepUrl(tx));
     return showMfaEnroll(req, res, interaction, tx, session, method, result.reason);
   }
-  const withCodes: LoginTransaction = result.backupCodes.length > 0 ? { ...tx, pendingBackupCodes: { codes: result.backupCodes, userId: session.user.id } } : tx;
+  const withCodes: LoginTransaction = result.backupCodes.length > 0 ? { ...tx, pendingBackupCodes: { codes: result.backupCodes, userId: session.user.id, sessionId: session.id } } : tx;
   // Saved before the factor is recorded: a second click's redirect, arriving meanwhile, shows the codes rather than the code page.
   if (withCodes !== tx) await transactions.save(withCodes);
   const updated = await sessions.addFactor(session, { method: result.amr, at: clock.now() });

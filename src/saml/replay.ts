@@ -22,7 +22,7 @@ export async function rememberRequestId(kv: KeyValue, request: InboundRequest, l
 /** As rememberRequestId, for a caller that has an answer of its own to a message seen before. */
 export function isFirstSight(kv: KeyValue, request: InboundRequest, limits: ReplayLimits): Promise<boolean> {
   const ttlSeconds = limits.requestMaxAgeSeconds + 2 * limits.clockSkewSeconds;
-  return kv.compareAndSet(NAMESPACE, keyOf(request), undefined, { kind: request.kind }, { ttlSeconds });
+  return kv.compareAndSet(NAMESPACE, requestKey(request), undefined, { kind: request.kind }, { ttlSeconds });
 }
 
 export function replayedRequest(request: InboundRequest): AppError {
@@ -35,14 +35,19 @@ export function replayedRequest(request: InboundRequest): AppError {
  * browser is refused as any replay is.
  */
 export async function rememberSignIn(kv: KeyValue, request: InboundRequest, txId: string): Promise<void> {
-  await kv.set(SIGN_IN_NAMESPACE, keyOf(request), txId, { ttlSeconds: SIGN_IN_LIFETIME_SECONDS, durable: false });
+  await kv.set(SIGN_IN_NAMESPACE, requestKey(request), txId, { ttlSeconds: SIGN_IN_LIFETIME_SECONDS, durable: false });
 }
 
 export function signInOpenedBy(kv: KeyValue, request: InboundRequest): Promise<string | undefined> {
-  return kv.get<string>(SIGN_IN_NAMESPACE, keyOf(request));
+  return signInOpenedByKey(kv, requestKey(request));
+}
+
+/** The same, by the request's key (requestKey), for the same-site GET a cross-site POST is sent on to. */
+export function signInOpenedByKey(kv: KeyValue, key: string): Promise<string | undefined> {
+  return kv.get<string>(SIGN_IN_NAMESPACE, key);
 }
 
 /** Hashed: IDs are SP-chosen strings of any length; the key stays short and the issuer scopes it. */
-function keyOf(request: InboundRequest): string {
+export function requestKey(request: InboundRequest): string {
   return createHash('sha256').update(request.sp.id).update('\0').update(request.id).digest('base64url');
 }

@@ -7,7 +7,7 @@ import { isSatisfiable } from './authn-context.ts';
 import { rawQuery, readInboundRequest, type InboundRequest } from './inbound.ts';
 import { chooseNameIdFormat } from './name-id.ts';
 import { SAML_FINISHER, savePendingSso, takePendingSso, type PendingSso } from './pending-sso.ts';
-import { isFirstSight, rememberSignIn, replayedRequest, signInOpenedBy } from './replay.ts';
+import { isFirstSight, rememberSignIn, replayedRequest, requestKey, signInOpenedBy, signInOpenedByKey } from './replay.ts';
 import { sendStatusResponse } from './status-response.ts';
 import { INVALID_NAMEID_POLICY, NO_AUTHN_CONTEXT } from './status.ts';
 import type { SamlContext } from './saml-context.ts';
@@ -15,6 +15,9 @@ import type { ServiceProviderRecord } from './sp-types.ts';
 import type { RelyingPartySettings } from '../core/types.ts';
 import { stepUrl } from '../login/step-url.ts';
 import type { LoginTransaction } from '../login/transaction.ts';
+
+/** Where a resent POST-binding AuthnRequest is sent on to, to be judged with this site's cookies. */
+export const SSO_RESUME_PATH = '/saml/sso/resume';
 
 /**
  * GET/POST /saml/sso: a verified AuthnRequest becomes a LoginRequest for the interaction. Answered with
@@ -49,9 +52,25 @@ export async function startSso(req: Request, res: Response, binding: BindingName
  */
 async function resumeOwnSignIn(req: Request, res: Response, ctx: SamlContext, request: InboundRequest): Promise<void> {
   const txId = await signInOpenedBy(ctx.services.store.kv, request);
-  const tx = txId && (await ctx.services.interaction.openInThisBrowser(req, txId));
-  if (!tx) throw replayedRequest(request);
-  req.log.info({ sp: request.sp.id }, 'saml: an AuthnRequest sent again by the browser of its open sign-in; resumed');
+  if (!txId) throw replayedRequest(request);
+  // A cross-site POST (the POST binding) carries none of this site's SameSite=Lax cookies, so which
+  // browser sent it shows only on a same-site GET: the browser is sent on to one, and judged there.
+  if (!ctx.services.csrf.existingBinding(req)) return res.redirect(303, `${SSO_RESUME_PATH}?r=${requestKey(request)}`);
+  await resumeInThisBrowser(req, res, ctx, txId, { kind: request.kind, sp: request.sp.id });
+}
+
+/** GET /saml/sso/resume?r=<request key>: the same-site step of resumeOwnSignIn for the POST binding. */
+export async function resumeSso(req: Request, res: Response, ctx: SamlContext): Promise<void> {
+  const key = new URLSearchParams(rawQuery(req)).get('r') ?? '';
+  const txId = /^[A-Za-z0-9_-]{43}$/.test(key) ? await signInOpenedByKey(ctx.services.store.kv, key) : undefined;
+  if (!txId) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'replayed', resume: 'unknown-request' } });
+  await resumeInThisBrowser(req, res, ctx, txId, { resume: 'post-binding' });
+}
+
+async function resumeInThisBrowser(req: Request, res: Response, ctx: SamlContext, txId: string, detail: Record<string, string>): Promise<void> {
+  const tx = await ctx.services.interaction.openInThisBrowser(req, txId);
+  if (!tx) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'replayed', ...detail } });
+  req.log.info(detail, 'saml: an AuthnRequest sent again by the browser of its open sign-in; resumed');
   res.redirect(303, stepUrl(tx));
 }
 

@@ -145,6 +145,25 @@ describe('reload, Back, other tabs and second clicks during a sign-in', () => {
     assert.match(afterCompletion.body, /Request not valid/);
   });
 
+  test('a POST-binding AuthnRequest sent again cross-site (without this site cookies) goes back to its open sign-in through a same-site step, only in its own browser', async () => {
+    const sp = await TestSp.create(app, { name: 'nav-replay-post', binding: 'post' });
+    const request = await sp.authnRequest('relay-post');
+    assert.ok(request.fields, 'a POST-binding request');
+    const owner = new TestBrowser();
+    const first = await owner.request(request.url, { method: 'POST', body: new URLSearchParams(request.fields) });
+    assert.ok(isPasswordPage(first), `got ${first.status} ${first.url}`);
+    // A browser sends no SameSite=Lax cookie with a cross-site POST: the resend arrives without any.
+    const resent = await fetch(request.url, { method: 'POST', body: new URLSearchParams(request.fields), redirect: 'manual' });
+    assert.equal(resent.status, 303, await resent.text());
+    const onward = new URL(resent.headers.get('location')!, app.url).toString();
+    const back = await owner.get(onward);
+    assert.ok(isPasswordPage(back), `the owner is back at its sign-in, got ${back.status} ${back.url}`);
+    assert.equal(back.url, first.url);
+    const stranger = await new TestBrowser().get(onward);
+    assert.equal(stranger.status, 400);
+    assert.match(stranger.body, /Request not valid/);
+  });
+
   test('reloading the setup page in Chromium after the password keeps the same secret, and that secret sets up the app', { timeout: 60_000 }, async () => {
     const userId = await createUser(app, { username: 'nav-enroll', password: PASSWORD });
     const tx = await app.services.interaction.deps.transactions.create(mfaRequest('Enroll App'));

@@ -37,14 +37,15 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   const dataIsFresh = LowdbStore.isFresh(config.dataDir);
   const { key, generatedAt } = loadSecretKey(config, { dataIsFresh });
   const box = new SecretBox(key);
-  const store = await new LowdbStore(config.dataDir, clock, { sealer: journalSealer(box), logger }).open().catch((error: unknown) => {
+  const store = new LowdbStore(config.dataDir, clock, { sealer: journalSealer(box), logger });
+  const keys = signingKeys(store, box, clock, config.server.publicUrl);
+  // Checked before the journal is opened: the server's open rewrites it sealed with this key.
+  const checkKey = async () => {
+    if (!(await keys.opensWithBox())) throw secretKeyMismatch(config);
+  };
+  await store.open({ checkKey }).catch((error: unknown) => {
     throw error instanceof JournalKeyMismatch ? secretKeyMismatch(config) : error;
   });
-  const keys = signingKeys(store, box, clock, config.server.publicUrl);
-  if (!(await keys.opensWithBox())) {
-    await store.close();
-    throw secretKeyMismatch(config);
-  }
   const directory = await createDirectory(config, store, logger, clock);
   const cookies = new CookieJar(config.server.publicUrl);
   const csrf = new Csrf(box, cookies, config.server.publicUrl);

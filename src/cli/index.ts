@@ -33,14 +33,13 @@ async function openStore(): Promise<Store> {
     // Most often a typo or a missing STEPGATE_CONFIG: the command would otherwise act, silently, on an empty store.
     process.stderr.write(`Note: ${resolve(getConfig().dataDir)} had no Stepgate data; it is a new, empty data directory now. If the server uses another one, give this command the same STEPGATE_CONFIG or STEPGATE_DATA_DIR.\n`);
   }
-  const opened = await new LowdbStore(getConfig().dataDir, systemClock, { sealer, owner: false }).open().catch((error: unknown) => {
+  const store = new LowdbStore(getConfig().dataDir, systemClock, { sealer, owner: false });
+  const checkKey = async () => {
+    if (!(await signingKeys(store, getBox(), systemClock, getConfig().server.publicUrl).opensWithBox())) throw secretKeyMismatch(getConfig());
+  };
+  return store.open({ checkKey }).catch((error: unknown) => {
     throw error instanceof JournalKeyMismatch ? secretKeyMismatch(getConfig()) : error;
   });
-  if (!(await signingKeys(opened, getBox(), systemClock, getConfig().server.publicUrl).opensWithBox())) {
-    await opened.close();
-    throw secretKeyMismatch(getConfig());
-  }
-  return opened;
 }
 
 /**

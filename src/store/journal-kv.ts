@@ -5,6 +5,7 @@ import { AppendFile } from './append-file.ts';
 import type { KeyValue, SetOptions } from './store.ts';
 import type { Clock } from '../core/clock.ts';
 import type { JournalSealer } from './journal-sealer.ts';
+import type { Logger } from '../core/log.ts';
 
 interface Entry {
   /** Serialised JSON: isolates callers from each other and makes compare-and-set a string compare. */
@@ -27,7 +28,8 @@ interface Entry {
  * newline, so the fields split cleanly. AES-GCM refuses a sealed line torn by a crash, glued to the
  * next append or altered.
  * Plaintext lines of earlier versions (`S` and `D` as above, and the first format, one JSON object per
- * line starting with `{`) are still read; the owner's compaction at open seals them.
+ * line starting with `{`) are still read from a journal that begins with one (the owner's compaction
+ * at open seals them); in a sealed journal they are refused (see #plaintextAllowed).
  */
 const SEALED = 'E';
 const SET = 'S';
@@ -103,6 +105,8 @@ export interface JournalOptions {
   sealer: JournalSealer;
   /** The server owns the journal and compacts it; a short-lived CLI process must not. Default: true. */
   owner?: boolean;
+  /** Where a plaintext line appended to the sealed journal while running is reported. */
+  logger?: Logger;
 }
 
 const COMPACT_MIN_LINES = 20_000;
@@ -135,6 +139,7 @@ export class JournalKeyValue implements KeyValue {
   readonly #writer = randomId(6);
   readonly #sealer: JournalSealer;
   readonly #owner: boolean;
+  readonly #logger: Logger | undefined;
   /** How far this process has read the journal; lines past it were written by another process. */
   #readOffset = 0;
   #tailing = false;
@@ -143,12 +148,22 @@ export class JournalKeyValue implements KeyValue {
   #rejected: string[] = [];
   /** Sealed lines that opened at start: none, while some were refused, means another key. */
   #sealedLinesOpened = 0;
+  /**
+   * Plaintext lines are read only from a journal of an earlier version, to seal it (its first line is
+   * plaintext; the owner's first open rewrites it sealed). In a sealed journal a plaintext line was
+   * written by hand: taken, it would be a session or token made without the key. Decided by the
+   * first line at start; never while running.
+   */
+  #plaintextAllowed: boolean | undefined;
+  /** Plaintext lines found in a sealed journal (at start, or appended while running), refused. */
+  #plaintextRefused = 0;
 
   constructor(path: string, clock: Clock, options: JournalOptions) {
     this.#owner = options.owner ?? true;
     this.#journal = new AppendFile(path, this.#owner ? 'owner' : 'guest');
     this.#clock = clock;
     this.#sealer = options.sealer;
+    this.#logger = options.logger;
   }
 
   async open(): Promise<void> {
@@ -233,13 +248,19 @@ export class JournalKeyValue implements KeyValue {
       if (!raw) continue;
       // Tailing reads back every line this process wrote too: skip those before opening anything.
       if (foreignOnly && raw.startsWith(own)) continue;
+      if (mode === 'start') this.#plaintextAllowed ??= !isSealed(raw);
+      if (!isSealed(raw) && (mode !== 'start' || !this.#plaintextAllowed)) {
+        this.#plaintextRefused += 1;
+        if (mode === 'start') this.#rejected.push(raw);
+        else this.#logger?.error({ event: 'store.journal.plaintext-refused', path: this.#journal.path }, 'a plaintext line was appended to the sealed journal (by hand, or by a CLI of an earlier version): ignored');
+        continue;
+      }
       const lines = this.#parse(raw, mode === 'start');
       if (!lines) {
         if (mode === 'start') this.#rejected.push(raw);
         continue;
       }
-      // A plaintext line of an earlier version's CLI, appended during the swap: the new journal holds it sealed.
-      applied?.push(isSealed(raw) ? raw : this.#sealed('', raw));
+      applied?.push(raw);
       for (const line of lines) {
         const live = line.entry && !(line.entry.expiresAt !== undefined && line.entry.expiresAt <= now) ? line.entry : undefined;
         if (live) this.#map(line.namespace).set(line.key, live);
@@ -443,6 +464,11 @@ export class JournalKeyValue implements KeyValue {
 
   async count(namespace: string): Promise<number> {
     return (await this.entries(namespace)).length;
+  }
+
+  /** Plaintext lines refused since open: written into a sealed journal without the key (see #plaintextAllowed). */
+  get plaintextLinesRefused(): number {
+    return this.#plaintextRefused;
   }
 
   /** How many damaged lines open found (their text is in `rejectedPath`). */

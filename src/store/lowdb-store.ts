@@ -40,7 +40,7 @@ export class LowdbStore implements Store {
     this.#dataDir = dataDir;
     this.#logger = options.logger;
     this.#collections = new LowdbCollections(join(dataDir, 'db.json'));
-    this.kv = new JournalKeyValue(join(dataDir, 'kv.journal'), clock, { sealer: options.sealer, owner: options.owner });
+    this.kv = new JournalKeyValue(join(dataDir, 'kv.journal'), clock, { sealer: options.sealer, owner: options.owner, logger: options.logger });
     this.audit = new FileAuditLog(join(dataDir, 'audit.log'), clock);
   }
 
@@ -60,14 +60,23 @@ export class LowdbStore implements Store {
     return true;
   }
 
-  async open(): Promise<this> {
+  /**
+   * `checkKey`: runs once db.json is read and before the journal is opened, which the owner rewrites
+   * sealed: a journal of an earlier version (plaintext) opened with a wrong key would be sealed with
+   * it, and then not open with the right one.
+   */
+  async open(options: { checkKey?: () => Promise<void> } = {}): Promise<this> {
     // lowdb writes db.json as a new temporary file renamed over it, created with the mode the umask
     // leaves; so every file this process creates is private to its user (as PostgreSQL does).
     process.umask(0o077);
     await this.#makeDataDirPrivate();
     await this.#collections.open();
     await chmod(join(this.#dataDir, 'db.json'), PRIVATE_FILE_MODE); // created by an older version, or by hand
+    await options.checkKey?.();
     await this.#opening('kv.journal', () => this.kv.open());
+    if (this.kv.plaintextLinesRefused > 0) {
+      this.#logger?.error({ event: 'store.journal.plaintext-refused', lines: this.kv.plaintextLinesRefused, keptIn: this.kv.rejectedPath }, 'the sealed journal held plaintext lines, written without the key (by hand, or by a CLI of an earlier version): refused');
+    }
     if (this.kv.rejectedLines > 0) {
       this.#logger?.error({ event: 'store.journal.damaged', lines: this.kv.rejectedLines, keptIn: this.kv.rejectedPath }, 'the journal had damaged lines; their entries are missing (sessions, locks, replay markers): the lines are kept for inspection');
     }

@@ -53,7 +53,11 @@ export async function boot(overrides: ConfigInput = {}, options: { clock?: Clock
     secretKey: options.secretKey ?? randomBytes(32).toString('base64'),
     log: { level: 'debug' },
   });
-  const services = await buildServices(config, { logger: createLogger('debug', sink), clock: options.clock });
+  // A start that fails (a wrong key, a damaged data directory) must not leave the listening socket open.
+  const services = await buildServices(config, { logger: createLogger('debug', sink), clock: options.clock }).catch(async (error: unknown) => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw error;
+  });
   const app = await createApp(services);
   const finished = new Map<string, LoginResult>();
   services.interaction.registerFinisher(TEST_FINISHER, async (_req, res, { txId, result }) => {

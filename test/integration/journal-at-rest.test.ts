@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -41,6 +41,28 @@ test('a copy of kv.journal holds none of a real sign-in: no session cookie, acce
       assert.equal(journal.includes(sessionId), false, 'nor after the compaction at start');
     } finally {
       await restarted.close();
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('upgrading a plaintext journal with a wrong key stops start-up and leaves the journal as it was; the right key then starts and reads it', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-upgrade-key-'));
+  const rightKey = randomBytes(32).toString('base64');
+  try {
+    await (await boot({}, { dataDir, secretKey: rightKey })).close();
+    // A journal as an earlier version wrote it: plaintext lines.
+    const value = JSON.stringify({ user: 'alice' });
+    await writeFile(join(dataDir, 'kv.journal'), `S\t\t${Date.now() + 3_600_000}\t${value.length}\t"sso-session"\t"from-before-the-upgrade"\t${value}\n`);
+    const before = await readFile(join(dataDir, 'kv.journal'));
+    await assert.rejects(boot({}, { dataDir, secretKey: randomBytes(32).toString('base64') }), /secretKey: the key from secretKey/);
+    assert.deepEqual(await readFile(join(dataDir, 'kv.journal')), before, 'not rewritten with the wrong key');
+    const app = await boot({}, { dataDir, secretKey: rightKey });
+    try {
+      assert.deepEqual(await app.services.store.kv.get('sso-session', 'from-before-the-upgrade'), { user: 'alice' });
+    } finally {
+      await app.close();
     }
   } finally {
     await rm(dataDir, { recursive: true, force: true });

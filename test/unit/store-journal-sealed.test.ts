@@ -168,3 +168,43 @@ describe('a journal of an earlier version (plaintext lines)', () => {
       await reopened.close();
     }));
 });
+
+describe('plaintext lines in a sealed journal (written by hand, without the key)', () => {
+  const forged = (key: string) => {
+    const json = JSON.stringify({ id: key, user: { id: 'u-7f3a', username: 'alice.sealed' }, factors: [{ method: 'pwd' }, { method: 'otp' }] });
+    return `S\t\t${Date.now() + 3_600_000}\t${json.length}\t"sso-session"\t${JSON.stringify(key)}\t${json}\n`;
+  };
+
+  test('are refused at start, counted and kept aside, never read', () =>
+    withJournal(async (path) => {
+      const sealer = testSealer();
+      const kv = new JournalKeyValue(path, clock, { sealer });
+      await kv.open();
+      await kv.set('sso-session', 'real', { user: 'alice' }, { ttlSeconds: 3600 });
+      await kv.close();
+      await appendFile(path, forged('FORGED-SESSION-ID'));
+      const reopened = new JournalKeyValue(path, clock, { sealer });
+      await reopened.open();
+      assert.equal(await reopened.get('sso-session', 'FORGED-SESSION-ID'), undefined);
+      assert.deepEqual(await reopened.get('sso-session', 'real'), { user: 'alice' });
+      assert.equal(reopened.plaintextLinesRefused, 1);
+      assert.ok(existsSync(reopened.rejectedPath));
+      await reopened.close();
+      assert.equal((await readFile(path, 'latin1')).includes('FORGED-SESSION-ID'), false, 'not laundered into the sealed journal by the compaction');
+    }));
+
+  test('are ignored when appended while the server runs, with an error in the log', () =>
+    withJournal(async (path) => {
+      const sealer = testSealer();
+      const errors: unknown[] = [];
+      const logger = { error: (fields: unknown) => void errors.push(fields) } as unknown as import('../../src/core/log.ts').Logger;
+      const server = new JournalKeyValue(path, clock, { sealer, logger });
+      await server.open();
+      await appendFile(path, forged('FORGED-WHILE-RUNNING'));
+      await new Promise((resolve) => setTimeout(resolve, 1_200)); // the server reads other processes' lines every 500 ms
+      assert.equal(await server.get('sso-session', 'FORGED-WHILE-RUNNING'), undefined);
+      assert.equal(server.plaintextLinesRefused, 1);
+      assert.ok(errors.some((fields) => (fields as { event?: string }).event === 'store.journal.plaintext-refused'));
+      await server.close();
+    }));
+});

@@ -150,7 +150,7 @@ test('while the directory cannot be asked, a stored name changes nothing and the
   assert.deepEqual([await storedName(FIRST_ALICE_ID), await storedName(newAliceId)], ['alice', 'alice'], 'both registrations are still there');
 
   const byId = await cli(['mfa', 'unlock', '--id', FIRST_ALICE_ID], unreachable);
-  assert.deepEqual([byId.code, byId.out], [0, 'Unlocked alice.']);
+  assert.deepEqual([byId.code, byId.out], [0, 'alice was not locked; the count of wrong codes is cleared.']);
   assert.equal((await lastAudit('mfa.unlock'))?.userId, FIRST_ALICE_ID);
 });
 
@@ -164,7 +164,7 @@ test('mfa reset alice removes the registration of the user named alice now, not 
 
 test('the renamed user is found by her current name, also as DOMAIN\\user, though her registration still carries the old one', async () => {
   const unlocked = await cli(['mfa', 'unlock', 'EXAMPLE\\alice2']);
-  assert.deepEqual([unlocked.code, unlocked.out], [0, 'Unlocked alice2.']);
+  assert.deepEqual([unlocked.code, unlocked.out], [0, 'alice2 was not locked; the count of wrong codes is cleared.']);
   assert.equal((await lastAudit('mfa.unlock'))?.userId, FIRST_ALICE_ID);
 
   const reset = await cli(['mfa', 'reset', 'alice2']);

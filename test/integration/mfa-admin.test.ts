@@ -72,6 +72,9 @@ test('mfa list shows Active / Locked / Unregistered with last attempt and IP; un
   assert.match((await cli('mfa', 'list', '--search', 'alice')).out, /^alice +Locked \(until unlocked\) .* 198\.51\.100\.20 failed/m);
   const unlocked = await cli('mfa', 'unlock', 'alice');
   assert.deepEqual([unlocked.code, unlocked.out], [0, 'Unlocked alice.']);
+  const again = await cli('mfa', 'unlock', 'alice');
+  assert.deepEqual([again.code, again.out], [0, 'alice was not locked; the count of wrong codes is cleared.']);
+  assert.equal((await cli('mfa', 'unlock', 'joe')).out, 'joe has no TOTP registration; there was nothing to unlock.');
   assert.deepEqual(await verify(oathtoolTotp(secret, now)), { ok: true, amr: 'otp' });
   assert.equal((await cli('mfa', 'unlock', 'nobody')).code, 1);
 });

@@ -140,9 +140,13 @@ ${USER_ARGUMENT_HELP}`,
       const { totpAdmin } = await mfaServices(context);
       const user = await chosenUser(context, totpAdmin, args);
       if (!user) return 1;
+      const { status } = await totpAdmin.statusOf(user);
       await totpAdmin.unlock(user.id);
       await auditAdminAction(context, { type: 'mfa.unlock', userId: user.id, username: user.username });
-      context.out(`Unlocked ${user.username}.`);
+      // Said as it was: "Unlocked" for a user who had no lock, or no registration, misleads the helpdesk.
+      if (status === 'Locked') context.out(`Unlocked ${user.username}.`);
+      else if (status === 'Active') context.out(`${user.username} was not locked; the count of wrong codes is cleared.`);
+      else context.out(`${user.username} has no TOTP registration; there was nothing to unlock.`);
       return 0;
     },
   },

@@ -25,11 +25,6 @@ export function loadSecretKey(config: Config, options: { dataIsFresh: boolean })
   return { key, generatedAt: file };
 }
 
-/** Whether a key is set or its file exists: a command that seals or opens nothing runs without one. */
-export function secretKeyIsSet(config: Config): boolean {
-  return Boolean(config.secretKey) || existsSync(keyFile(config));
-}
-
 function keyFile(config: Config): string {
   return config.secretKeyFile ?? join(config.dataDir, 'secret.key');
 }

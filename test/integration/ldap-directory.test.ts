@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Client } from 'ldapts';
-import { pino, type Logger } from 'pino';
 import { startSlapd, renderLdifTemplate, freePort, type SlapdHandle } from '../../scripts/slapd.ts';
 import { createTestCa, type TestCa } from '../helpers/tls-ca.ts';
-import { LdapDirectory } from '../../src/directory/ldap-directory.ts';
+import { capture, withDirectory } from '../helpers/ldap-directory.ts';
 import type { AuthOutcome } from '../../src/directory/directory.ts';
 import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
 import { diagnoseLdap } from '../../src/directory/ldap-diagnose.ts';
@@ -62,20 +61,6 @@ function configFor(overrides: Record<string, unknown> = {}, users: Record<string
     users: { baseDn: PEOPLE, alternateLoginAttributes: ['mail'], ...users },
     ...overrides,
   });
-}
-
-function capture(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  return { lines, logger: pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) }) };
-}
-
-async function withDirectory<T>(config: LdapDirectoryConfig, fn: (d: LdapDirectory) => Promise<T>, logger?: Logger): Promise<T> {
-  const directory = new LdapDirectory(config, { logger });
-  try {
-    return await fn(directory);
-  } finally {
-    await directory.close();
-  }
 }
 
 /** A TCP proxy to slapd that can stop forwarding: a server that hangs without closing connections. */

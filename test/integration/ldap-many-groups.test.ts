@@ -1,9 +1,8 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, SizeLimitExceededError, type SearchOptions } from 'ldapts';
-import { pino, type Logger } from 'pino';
 import { startSlapd, type SlapdHandle, type SlapdOptions } from '../../scripts/slapd.ts';
-import { LdapDirectory } from '../../src/directory/ldap-directory.ts';
+import { capture, withDirectory } from '../helpers/ldap-directory.ts';
 import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
 import type { SearchFn } from '../../src/directory/ldap-filter.ts';
 import { resolveGroups } from '../../src/directory/ldap-groups.ts';
@@ -57,20 +56,6 @@ function directoryConfig(slapd: SlapdHandle, groups: Record<string, unknown> = {
 }
 
 const parseConfig = (slapd: SlapdHandle, groups: Record<string, unknown> = {}): LdapDirectoryConfig => ldapDirectorySchema.parse(directoryConfig(slapd, groups));
-
-function capture(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  return { lines, logger: pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) }) };
-}
-
-async function withDirectory<T>(config: LdapDirectoryConfig, fn: (d: LdapDirectory) => Promise<T>, logger?: Logger): Promise<T> {
-  const directory = new LdapDirectory(config, { logger });
-  try {
-    return await fn(directory);
-  } finally {
-    await directory.close();
-  }
-}
 
 const sorted = (values: readonly string[]): string[] => [...values].sort();
 

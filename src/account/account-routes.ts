@@ -29,11 +29,20 @@ export function accountRoutes(services: Services): Router {
   const audit = (req: Request, session: SsoSession, type: string, outcome: 'success' | 'failure', reason?: string) =>
     services.store.audit.record({ type, outcome, reason, rp: ACCOUNT_RP_ID, userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId, method: 'totp' });
 
-  /** The granted session, or undefined after sending the browser through the sign-in. */
+  /**
+   * The granted session, or undefined after sending the browser through the sign-in. The grant alone
+   * is not enough: like any reuse of a session, each request asks the directory and the account
+   * policy again, so an account disabled or moved out of the policy's groups after the sign-in
+   * cannot set up or read second factors for the rest of the grant.
+   */
   async function granted(req: Request, res: Response): Promise<SsoSession | undefined> {
+    const request = accountLoginRequest(config.policies.account);
     const session = await access.session(req);
-    if (!session) await interaction.start(req, res, accountLoginRequest(config.policies.account));
-    return session;
+    const step = session && (await interaction.preview(req, request, session));
+    // The session as that check left it: its user replaced by the directory's current answer.
+    if (step?.kind === 'complete' && step.result.ok) return sessions.current(req);
+    await interaction.start(req, res, request);
+    return undefined;
   }
 
   async function showEnroll(req: Request, res: Response, session: SsoSession, problem?: CodeProblem): Promise<void> {

@@ -163,6 +163,24 @@ describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', (
     assert.ok(isPasswordPage(await sendAuthnRequest(browser, everyone)));
   });
 
+  test('"my security" asks the directory too: an account disabled after its sign-in there cannot set up a second factor for the rest of the grant', async () => {
+    const browser = rpBrowser();
+    const signInPage = await browser.get(`${app.url}/account/security`);
+    assert.ok(isPasswordPage(signInPage));
+    assert.match((await browser.submit(signInPage, ALICE)).body, /My security settings/);
+    const before = await ssoSessionCount(app);
+    await disableAlice(slapd);
+    try {
+      clock.passLookupCache();
+      const enroll = await browser.get(`${app.url}/account/security/totp`);
+      assert.ok(isPasswordPage(enroll), `the password page, not a TOTP secret: got ${enroll.status} ${enroll.url}`);
+      assert.doesNotMatch(enroll.body, /otpauth|secret/i);
+      assert.equal(await ssoSessionCount(app), before - 1, 'the SSO session was ended');
+    } finally {
+      await enableAlice(slapd);
+    }
+  });
+
   test('directory unreachable: the reuse is refused with a clear page (prompt=none: temporarily_unavailable), nothing is issued, and the session survives it', async () => {
     const browser = rpBrowser();
     await samlSignIn(browser, everyone);

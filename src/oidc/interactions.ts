@@ -6,6 +6,7 @@ import type { FinishedSignIn } from '../login/interaction.ts';
 import { AppError } from '../core/errors.ts';
 import type { ClientRegistry } from './client-registry.ts';
 import type { SessionSync } from './session-sync.ts';
+import type { SsoState } from './sso-state.ts';
 import { toInteractionResult, toLoginRequest } from './binding.ts';
 
 export interface OidcInteractions {
@@ -13,10 +14,12 @@ export interface OidcInteractions {
   /** The login interaction's finisher for OIDC_FINISHER (registered once by mount.ts). */
   finish(req: Request, res: Response, finished: FinishedSignIn): Promise<void>;
   /**
-   * Koa middleware around oidc-provider's routes: the `oidc.sign-in` success is audited when
-   * oidc-provider accepts the login a resume hands it, not when Stepgate hands it over (it may refuse it).
+   * Koa middleware around oidc-provider's routes: an `oidc.sign-in` success is audited when
+   * oidc-provider answers the client with its result, not when Stepgate hands a login over (it may
+   * refuse it). Also when an existing session answers without a page (SSO reuse, prompt=none), as
+   * every SAML assertion is audited.
    */
-  auditAccepted(): (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => Promise<void>;
+  auditIssued(): (ctx: KoaContextWithOIDC, next: () => Promise<unknown>) => Promise<void>;
 }
 
 /** The key of the interaction result that carries what the success audit event needs and oidc-provider does not keep. */
@@ -30,6 +33,7 @@ export interface OidcInteractionDeps {
   services: Services;
   clients: ClientRegistry;
   sync: SessionSync;
+  sso: SsoState;
   /** Continues the authorization request in this response (koa-bridge.ts). */
   resume: (req: Request, res: Response, uid: string) => Promise<void>;
 }
@@ -58,16 +62,27 @@ export function oidcInteractions(deps: OidcInteractionDeps): OidcInteractions {
         throw error;
       }
     },
-    auditAccepted: () => {
-      const accepted = new WeakSet<object>();
-      provider.on('authorization.accepted', (ctx: KoaContextWithOIDC) => accepted.add(ctx));
+    auditIssued: () => {
+      const issued = new WeakSet<object>();
+      provider.on('authorization.success', (ctx: KoaContextWithOIDC) => issued.add(ctx));
       return async (ctx, next) => {
         await next();
-        const result = ctx.oidc?.result;
-        if (!accepted.has(ctx) || ctx.oidc.route !== 'resume' || !result?.login) return;
+        if (!issued.has(ctx)) return;
         const req = ctx.req as Request;
-        const facts = result[AUDIT_RESULT_KEY] as { rp: string; username: string } | undefined;
-        await services.store.audit.record({ type: 'oidc.sign-in', outcome: 'success', rp: facts?.rp, userId: result.login.accountId, username: facts?.username, ip: req.clientIp, requestId: req.requestId });
+        const result = ctx.oidc.route === 'resume' ? ctx.oidc.result : undefined;
+        const facts = result?.[AUDIT_RESULT_KEY] as { rp: string; username: string } | undefined;
+        // No resume: this browser's session answered by itself; the SSO session names its user.
+        const reuse = facts ? undefined : (await deps.sso.current(ctx))?.user;
+        await services.store.audit.record({
+          type: 'oidc.sign-in',
+          outcome: 'success',
+          reason: facts ? undefined : 'sso-reuse',
+          rp: facts?.rp ?? ctx.oidc.client?.clientId,
+          userId: ctx.oidc.session?.accountId,
+          username: facts?.username ?? reuse?.username,
+          ip: req.clientIp,
+          requestId: req.requestId,
+        });
       };
     },
   };

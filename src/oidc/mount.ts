@@ -94,8 +94,8 @@ async function assemble(services: Services, shared: Shared): Promise<ProviderGen
   provider.use(sync.middleware());
   provider.use(inlineInteractions());
   // The bridge starts interactions; the interactions' finisher resumes through the bridge.
-  const interactions = oidcInteractions({ provider, services, clients, sync, resume: (req, res, uid) => bridge.resume(req, res, uid) });
-  provider.use(interactions.auditAccepted());
+  const interactions = oidcInteractions({ provider, services, clients, sync, sso, resume: (req, res, uid) => bridge.resume(req, res, uid) });
+  provider.use(interactions.auditIssued());
   logProviderEvents(provider, services.logger);
   const backchannel = new BackchannelLogout({ provider, providerSessions: new KvAdapter(services.store.kv, services.clock, 'Session'), links, audit: services.store.audit, logger: services.logger });
   // Last: it takes oidc-provider's middleware as it is now.

@@ -112,6 +112,23 @@ test('SSO: a second client signs in without a password, same sub and auth_time',
   assert.equal(third.claims.sub, aliceId);
 });
 
+test('every code issued is audited, also when an existing session answers without a page (prompt=none, SSO reuse)', async () => {
+  const browser = rpBrowser();
+  const accountPage = await browser.get(`${app.url}/account/security`);
+  assert.match((await browser.submit(accountPage, ALICE)).body, /My security settings/, 'signed in to Stepgate, not yet to any client');
+  const other = await createRp(app);
+  const events = async () => (await app.services.store.audit.query({ types: ['oidc.sign-in'], rp: other.client.id, limit: 10 })).events;
+  const silent = callbackOf(other, await browser.get((await authRequest(other, { prompt: 'none' })).url.toString()));
+  assert.ok(silent.searchParams.get('code'), `a code, got ${silent}`);
+  const reused = callbackOf(other, await browser.get((await authRequest(other)).url.toString()));
+  assert.ok(reused.searchParams.get('code'), `a code, got ${reused}`);
+  const audited = await events();
+  assert.equal(audited.length, 2, JSON.stringify(audited));
+  for (const event of audited) {
+    assert.deepEqual([event.outcome, event.reason, event.userId, event.username], ['success', 'sso-reuse', aliceId, 'alice']);
+  }
+});
+
 test('refresh tokens rotate on use; the old one is refused and its reuse revokes the grant', async () => {
   const { tokens } = await signIn(confidential, rpBrowser(), ALICE);
   const refreshed = await oidc.refreshTokenGrant(confidential.config, tokens.refresh_token!);

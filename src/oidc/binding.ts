@@ -45,7 +45,7 @@ export function toLoginRequest(facts: AuthorizationFacts, client: OidcClientReco
     rpName: client.name,
     rp: relyingPartySettings(client),
     handoff: { finisher: OIDC_FINISHER, ref: facts.interactionUid },
-    forceAuthn: prompts.has('login') || facts.reasons.some((reason) => REAUTHENTICATE_REASONS.has(reason)),
+    forceAuthn: prompts.has('login') || prompts.has('select_account') || facts.reasons.some((reason) => REAUTHENTICATE_REASONS.has(reason)),
     passive: prompts.has('none'),
     maxAgeSec: maxAge !== undefined && Number.isSafeInteger(maxAge) && maxAge >= 0 ? maxAge : undefined,
     requestedAuthnContext: requestedAuthnContext(params),

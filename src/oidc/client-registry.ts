@@ -207,7 +207,9 @@ export function sealClientSecret(box: SecretBox, clientId: string, secret: strin
 /** Stored only for a client that takes Logout Tokens, so existing records keep their shape. */
 function backchannelFields(input: NewClient): Pick<OidcClientRecord, 'backchannelLogoutUri' | 'backchannelLogoutSessionRequired'> {
   if (!input.backchannelLogoutUri) return {};
-  return { backchannelLogoutUri: input.backchannelLogoutUri, backchannelLogoutSessionRequired: input.backchannelLogoutSessionRequired ?? false };
+  // sid by default: discovery says the OP supports it (Back-Channel Logout 1.0, 2.1), and without it
+  // an RP that keys its sessions by sid takes one session's logout for all of that user's.
+  return { backchannelLogoutUri: input.backchannelLogoutUri, backchannelLogoutSessionRequired: input.backchannelLogoutSessionRequired ?? true };
 }
 
 /** A removed URI takes the sid requirement with it, unless the same change asks for it again (which is refused). */

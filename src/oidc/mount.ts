@@ -1,5 +1,6 @@
 import type { Express } from 'express';
 import type { Services } from '../services.ts';
+import { noCachePragma } from './no-cache-pragma.ts';
 import { clientRegistry, relyingPartySettings, type ClientRegistry } from './client-registry.ts';
 import { SsoLinks } from './sso-links.ts';
 import { SsoState } from './sso-state.ts';
@@ -91,6 +92,7 @@ async function assemble(services: Services, shared: Shared): Promise<ProviderGen
   const { clients, links, sso, cookieSigner } = shared;
   const provider = await buildProvider(services, { cookieSigner, clients, users: services.users, links, sso });
   const sync = new SessionSync({ provider, sso, links, sessions: services.sessions, audit: services.store.audit, propagateLogout: shared.propagateLogout });
+  provider.use(noCachePragma);
   provider.use(sync.middleware());
   provider.use(inlineInteractions());
   // The bridge starts interactions; the interactions' finisher resumes through the bridge.

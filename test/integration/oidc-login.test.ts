@@ -129,6 +129,32 @@ test('every code issued is audited, also when an existing session answers withou
   }
 });
 
+test('prompt=consent counts as given (clients are first-party); prompt=select_account asks for the password, where another account can be chosen', async () => {
+  const browser = rpBrowser();
+  const first = await signIn(confidential, browser, ALICE);
+  const consented = await signIn(confidential, browser, undefined, { prompt: 'consent' });
+  assert.equal(consented.claims.sub, first.claims.sub);
+  const bob = { username: 'bob-select', password: 'correct horse 2' };
+  const bobId = await createUser(app, bob);
+  const chosen = await signIn(confidential, browser, bob, { prompt: 'select_account' });
+  assert.equal(chosen.claims.sub, bobId);
+  // prompt=none still goes alone (OIDC Core 3.1.2.1).
+  const alone = callbackOf(confidential, await browser.get((await authRequest(confidential, { prompt: 'none consent' })).url.toString()));
+  assert.equal(alone.searchParams.get('error'), 'invalid_request');
+});
+
+test('token responses carry Pragma: no-cache beside Cache-Control: no-store (RFC 6749 5.1)', async () => {
+  const { tokens } = await signIn(confidential, rpBrowser(), ALICE);
+  const response = await fetch(`${app.url}/oidc/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${confidential.client.id}:${confidential.secret}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }),
+  });
+  assert.equal(response.status, 200, await response.clone().text());
+  assert.match(response.headers.get('cache-control') ?? '', /no-store/);
+  assert.equal(response.headers.get('pragma'), 'no-cache');
+});
+
 test('refresh tokens rotate on use; the old one is refused and its reuse revokes the grant', async () => {
   const { tokens } = await signIn(confidential, rpBrowser(), ALICE);
   const refreshed = await oidc.refreshTokenGrant(confidential.config, tokens.refresh_token!);

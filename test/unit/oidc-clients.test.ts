@@ -154,7 +154,7 @@ describe('client registry and CLI', () => {
 
       for (const uri of ['http://localhost:3000/bcl', 'http://127.0.0.1/bcl', 'http://[::1]:8080/bcl']) {
         assert.equal(await cli('client', 'add', '--name', 'Dev', '--redirect-uri', 'http://localhost:3000/cb', '--backchannel-logout-uri', uri), 0, `${uri}: ${err.join('\n')}`);
-        assert.deepEqual([(await registry().get(idOf()))?.backchannelLogoutUri, (await registry().get(idOf()))?.backchannelLogoutSessionRequired], [uri, false]);
+        assert.deepEqual([(await registry().get(idOf()))?.backchannelLogoutUri, (await registry().get(idOf()))?.backchannelLogoutSessionRequired], [uri, true], 'sid by default');
       }
 
       assert.equal(await cli('client', 'add', '--name', 'Plain', '--redirect-uri', 'https://plain.example.org/cb'), 0);
@@ -203,12 +203,12 @@ describe('client registry and CLI', () => {
       assert.ok(added.ok);
       const { id } = added.client;
       assert.equal(await cli('client', 'set', id, '--backchannel-logout-uri', 'https://grafana.example.org/bcl'), 0, err.join('\n'));
-      assert.deepEqual([(await registry().get(id))?.backchannelLogoutUri, (await registry().get(id))?.backchannelLogoutSessionRequired], ['https://grafana.example.org/bcl', false]);
-      assert.match(out.join('\n'), /back-channel logout:\s+https:\/\/grafana\.example\.org\/bcl \(sid not required\)/);
-      assert.equal(await cli('client', 'set', id, '--backchannel-logout-session-required'), 0, err.join('\n'));
-      assert.equal((await registry().get(id))?.backchannelLogoutSessionRequired, true);
+      assert.deepEqual([(await registry().get(id))?.backchannelLogoutUri, (await registry().get(id))?.backchannelLogoutSessionRequired], ['https://grafana.example.org/bcl', true], 'sid by default');
+      assert.match(out.join('\n'), /back-channel logout:\s+https:\/\/grafana\.example\.org\/bcl \(sid required\)/);
+      assert.equal(await cli('client', 'set', id, '--no-backchannel-logout-session-required'), 0, err.join('\n'));
+      assert.equal((await registry().get(id))?.backchannelLogoutSessionRequired, false);
       assert.equal(await cli('client', 'set', id, '--name', 'Grafana 2'), 0);
-      assert.deepEqual([(await registry().get(id))?.backchannelLogoutUri, (await registry().get(id))?.backchannelLogoutSessionRequired], ['https://grafana.example.org/bcl', true], 'other changes keep it');
+      assert.deepEqual([(await registry().get(id))?.backchannelLogoutUri, (await registry().get(id))?.backchannelLogoutSessionRequired], ['https://grafana.example.org/bcl', false], 'other changes keep it');
 
       const before = await registry().get(id);
       assert.equal(await cli('client', 'set', id, '--name', 'Renamed', '--backchannel-logout-uri', 'http://grafana.example.org/bcl'), 1);

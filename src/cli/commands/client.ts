@@ -30,12 +30,13 @@ Options:
   --allow-password-change          Users whose password expired may change it here and continue.
   --backchannel-logout-uri URI     OpenID Connect Back-Channel Logout: when the user signs out of Stepgate,
                                    a Logout Token is POSTed here (same rules as redirect URIs).
-  --backchannel-logout-session-required
-                                   The Logout Token, and the ID Tokens, carry the session id (sid).
+  --no-backchannel-logout-session-required
+                                   The Logout Token, and the ID Tokens, leave out the session id (sid),
+                                   which they carry by default (--backchannel-logout-session-required).
 
 Examples:
   npm run cli -- client add --name Grafana --redirect-uri https://grafana.example.org/login/generic_oauth
-  npm run cli -- client add --name Wiki --redirect-uri https://wiki.example.org/cb --backchannel-logout-uri https://wiki.example.org/backchannel-logout --backchannel-logout-session-required
+  npm run cli -- client add --name Wiki --redirect-uri https://wiki.example.org/cb --backchannel-logout-uri https://wiki.example.org/backchannel-logout
   npm run cli -- client add --name "Dev SPA" --public --redirect-uri "http://localhost:5173/cb http://127.0.0.1:5173/cb"`;
 
 const ADD_OPTIONS = {

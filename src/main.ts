@@ -3,6 +3,7 @@ import { buildServices } from './build-services.ts';
 import { createApp } from './app.ts';
 import { createHttpServer } from './http/http-server.ts';
 import { mintBootstrapSecretIfNeeded } from './admin/bootstrap.ts';
+import { idpEndpoints } from './saml/idp-identity.ts';
 
 /** How long a stop (SIGTERM, SIGINT) waits for requests under way before cutting them off. */
 const SHUTDOWN_DRAIN_MS = 10_000;
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   const lines = [
     `Stepgate is running on http://${config.server.host}:${port}`,
     `  Public URL:          ${base}`,
-    `  SAML metadata:       ${base}/saml/metadata`,
+    `  SAML metadata:       ${idpEndpoints(config).metadata}`,
     `  OIDC discovery:      ${base}/.well-known/openid-configuration`,
     `  Directory:           ${config.directory.kind}   Data: ${config.dataDir}`,
   ];

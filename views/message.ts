@@ -2,7 +2,7 @@ import { html, type SafeHtml } from '../src/http/html.ts';
 import { layout } from './layout.ts';
 
 /**
- * Errors, refusals and "signed out": a title, a plain-words message, never internals. `helpdesk`:
+ * Errors and refusals: a title, a plain-words message, never internals. `helpdesk`:
  * whom to contact (messages.helpdesk), on errors and refusals.
  */
 export function messagePage(options: { title: string; message: string; requestId?: string; link?: { href: string; label: string }; helpdesk?: string }): SafeHtml {

@@ -16,7 +16,7 @@ export const localDirectorySchema = z.object({
       maxAgeDays: z.number().int().min(0).default(0),
       expiryWarningDays: z.number().int().min(0).default(14),
     })
-    .default({ minLength: 12, requireLetter: true, requireDigit: true, requireMixedCase: false, requireSpecial: false, maxAgeDays: 0, expiryWarningDays: 14 }),
+    .prefault({}),
 });
 
 const strictCidr = z.string().refine((value) => parseCidr(value) !== undefined, 'must be an IPv4 or IPv6 CIDR like 192.0.2.0/24 or 2001:db8::/32');
@@ -41,8 +41,6 @@ export const totpSchema = z.object({
   backupCodes: z.number().int().min(0).max(20).default(10),
 });
 
-const TOTP_DEFAULTS = { issuer: 'Stepgate', digits: 6, periodSeconds: 30, algorithm: 'sha1', clockSkewSeconds: 30, maxFailures: 5, autoUnlockMinutes: 15, backupCodes: 10 } as const;
-
 export const configSchema = z.object({
   server: z
     .object({
@@ -59,7 +57,7 @@ export const configSchema = z.object({
       /** Only requests from these proxies may set the client IP through X-Forwarded-For. */
       trustedProxies: z.array(proxyCidr).default([]),
     })
-    .default({ host: '127.0.0.1', port: 8080, trustedProxies: [] }),
+    .prefault({}),
   dataDir: z.string().default('./data'),
   /** Key that encrypts secrets at rest. Base64 of 32 bytes, or a file holding it. */
   secretKey: z.string().optional(),
@@ -71,7 +69,7 @@ export const configSchema = z.object({
       idleTimeoutMinutes: z.number().int().positive().default(30),
       absoluteTimeoutHours: z.number().positive().default(10),
     })
-    .default({ cookieName: 'sg_session', idleTimeoutMinutes: 30, absoluteTimeoutHours: 10 }),
+    .prefault({}),
   regulation: z
     .object({
       maxFailuresPerUser: z.number().int().positive().default(5),
@@ -81,7 +79,7 @@ export const configSchema = z.object({
       /** Sign-ins one client IP may start per minute (each is held in memory for 15 minutes). */
       signInStartsPerIpPerMinute: z.number().int().positive().default(600),
     })
-    .default({ maxFailuresPerUser: 5, maxFailuresPerIp: 50, windowSeconds: 300, lockoutSeconds: 900, signInStartsPerIpPerMinute: 600 }),
+    .prefault({}),
   saml: z
     .object({
       /** Defaults to <publicUrl>/saml/metadata. */
@@ -94,7 +92,7 @@ export const configSchema = z.object({
       /** Every SP must sign its AuthnRequests (published as WantAuthnRequestsSigned); otherwise only SPs whose metadata says they sign. */
       wantAuthnRequestsSigned: z.boolean().default(false),
     })
-    .default({ clockSkewSeconds: 120, requestMaxAgeSeconds: 300, maxRequestBytes: 65536, maxInflatedBytes: 262144, assertionLifetimeSeconds: 300, wantAuthnRequestsSigned: false }),
+    .prefault({}),
   oidc: z
     .object({
       accessTokenTtlSeconds: z.number().int().positive().default(3600),
@@ -102,8 +100,8 @@ export const configSchema = z.object({
       refreshTokenTtlSeconds: z.number().int().positive().default(14 * 24 * 3600),
       authorizationCodeTtlSeconds: z.number().int().positive().default(60),
     })
-    .default({ accessTokenTtlSeconds: 3600, idTokenTtlSeconds: 3600, refreshTokenTtlSeconds: 1209600, authorizationCodeTtlSeconds: 60 }),
-  mfa: z.object({ totp: totpSchema.default(TOTP_DEFAULTS) }).default({ totp: TOTP_DEFAULTS }),
+    .prefault({}),
+  mfa: z.object({ totp: totpSchema.prefault({}) }).prefault({}),
   /** Named client networks policies can refer to, e.g. { "office": ["192.0.2.0/24", "2001:db8::/48"] }. */
   trustedNetworks: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'network names use letters, digits, ".", "_" and "-"'), z.array(strictCidr).min(1)).default({}),
   policies: z
@@ -113,9 +111,9 @@ export const configSchema = z.object({
       /** Policy of the "my security" page (/account/security). */
       account: z.string().min(1).default('require-mfa-if-enrolled'),
     })
-    .default({ default: 'permit-everyone', account: 'require-mfa-if-enrolled' }),
+    .prefault({}),
   messages: userMessagesSchema,
-  log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({ level: 'info' }),
+  log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema> & { server: { publicUrl: string } };

@@ -9,7 +9,6 @@ export const ERROR_CATALOGUE = {
   ACCOUNT_EXPIRED: { status: 403, message: 'Your account has expired. Contact your helpdesk.' },
   PASSWORD_EXPIRED: { status: 403, message: 'Your password has expired.' },
   PASSWORD_MUST_CHANGE: { status: 403, message: 'You must change your password before signing in.' },
-  PASSWORD_CHANGE_REFUSED: { status: 400, message: 'The new password was refused.' },
   RATE_LIMITED: { status: 429, message: 'Too many attempts. Please wait and try again.' },
   CSRF_FAILED: { status: 403, message: 'Your form expired or was sent from another site. Go back, reload the page and try again.' },
   TRANSACTION_UNKNOWN: { status: 400, message: 'This sign-in has expired or is not valid any more. Go back to the application and start again.' },
@@ -23,7 +22,6 @@ export const ERROR_CATALOGUE = {
   METADATA_INVALID: { status: 400, message: 'The metadata is not valid.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   DIRECTORY_UNAVAILABLE: { status: 503, message: 'The sign-in service cannot reach the user directory right now. Try again in a few minutes.' },
-  CONFIG_INVALID: { status: 500, message: 'The configuration is not valid.' },
   INTERNAL: { status: 500, message: 'Something went wrong on our side. Try again, and contact your helpdesk if it keeps happening.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

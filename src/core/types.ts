@@ -69,9 +69,3 @@ export interface LoginRequest {
 export type LoginResult =
   | { ok: true; user: User; sessionId: string; authTime: number; factors: Factor[]; amr: Amr[]; acr: string }
   | { ok: false; error: 'login_required' | 'access_denied' | 'interaction_required' | 'unmet_authn_context'; message: string };
-
-/** Client facts used by policy, audit and rate limits. */
-export interface RequestFacts {
-  ip: string;
-  userAgent?: string;
-}

@@ -25,8 +25,10 @@ export type PasswordChangeOutcome = { ok: true } | { ok: false; message: string;
 /** Primary authentication. Implementations: local (store), ldap (LDAP / Active Directory). */
 export interface Directory {
   readonly kind: 'local' | 'ldap';
-  /** Verifies a password. Never throws for bad credentials; the outcome says what happened. */
-  /** `requestLog`: the sign-in request's logger, so the directory's lines about it carry its request id. */
+  /**
+   * Verifies a password. Never throws for bad credentials; the outcome says what happened.
+   * `requestLog`: the sign-in request's logger, so the directory's lines about it carry its request id.
+   */
   authenticate(login: string, password: string, requestLog?: Logger): Promise<AuthOutcome>;
   /** Re-reads a user by stable id (SSO reuse, userinfo, refresh). */
   findUserById(id: string): Promise<User | null>;

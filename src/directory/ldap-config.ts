@@ -16,7 +16,7 @@ export const ldapDirectorySchema = z.object({
       /** Turning certificate validation off must be explicit. */
       rejectUnauthorized: z.boolean().default(true),
     })
-    .default({ rejectUnauthorized: true }),
+    .prefault({}),
   /** Every this many seconds the server connects to each server and binds as the service account, and logs what changed; 0: never. */
   healthCheckSeconds: z.number().int().min(0).max(86_400).default(60),
   connectTimeoutMs: z.number().int().positive().default(15_000),
@@ -51,15 +51,15 @@ export const ldapDirectorySchema = z.object({
     })
     // AD's groups are objectClass=group: with OpenLDAP's filter the in-chain search of memberOf mode found none.
     .transform((groups) => ({ ...groups, filter: groups.filter ?? (groups.mode === 'memberOf' ? AD_GROUPS : OPENLDAP_GROUPS) }))
-    .default({ mode: 'member', filter: OPENLDAP_GROUPS, memberAttribute: 'member', nameAttribute: 'cn', nestedDepth: 2, nestedCacheSeconds: 60 }),
+    .prefault({}),
   accountState: z
     .object({
       flavour: z.enum(['openldap-ppolicy', 'active-directory', 'none']).default('openldap-ppolicy'),
       passwordExpiryWarningDays: z.number().int().min(0).default(14),
     })
-    .default({ flavour: 'openldap-ppolicy', passwordExpiryWarningDays: 14 }),
+    .prefault({}),
   /** Connections per pool: one pool of service-bound connections for searches, one for user binds. */
-  pool: z.object({ size: z.number().int().min(1).max(64).default(4) }).default({ size: 4 }),
+  pool: z.object({ size: z.number().int().min(1).max(64).default(4) }).prefault({}),
 });
 
 export type LdapDirectoryConfig = z.infer<typeof ldapDirectorySchema>;

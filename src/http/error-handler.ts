@@ -14,7 +14,6 @@ const TITLES: Partial<Record<AppError['code'], string>> = {
   ACCOUNT_EXPIRED: 'Account expired',
   PASSWORD_EXPIRED: 'Password expired',
   PASSWORD_MUST_CHANGE: 'Password change needed',
-  PASSWORD_CHANGE_REFUSED: 'Password not changed',
   RP_UNKNOWN: 'Unknown application',
   ACS_NOT_REGISTERED: 'Unknown return address',
   SAML_REQUEST_INVALID: 'Request not valid',

@@ -1,4 +1,4 @@
-/** HTML built with the `html` tag is escaped by default; only `raw()` values pass through unescaped. */
+/** HTML built with the `html` tag is escaped by default; only SafeHtml values (other `html` results) pass through unescaped. */
 export class SafeHtml {
   readonly value: string;
   constructor(value: string) {
@@ -28,8 +28,4 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
     out += render(value) + strings[index + 1];
   });
   return new SafeHtml(out);
-}
-
-export function raw(value: string): SafeHtml {
-  return new SafeHtml(value);
 }

@@ -6,18 +6,18 @@ import type { Logger } from '../core/log.ts';
 import { BoundedMap } from '../core/bounded-map.ts';
 
 /**
- * The HTTP server Stepgate listens with (the Express app is attached by the caller). Node's 16 KiB
- * limit on a request's head (URL and headers) is kept: it bounds what every open connection can make
- * the server hold, and SAML Redirect-binding messages (a few KB) fit in it. A request over it, or
- * one Node cannot parse, still gets an answer and a log line instead of a bare status.
- */
-/**
  * A whole request (head and body) must arrive within this: Node's default of 300 s let one client
  * hold a connection for five minutes by sending a form body a byte every few seconds. A sign-in
  * form or a SAML POST is at most about 100 KB, seconds even on a poor mobile link.
  */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
+/**
+ * The HTTP server Stepgate listens with (the Express app is attached by the caller). Node's 16 KiB
+ * limit on a request's head (URL and headers) is kept: it bounds what every open connection can make
+ * the server hold, and SAML Redirect-binding messages (a few KB) fit in it. A request over it, or
+ * one Node cannot parse, still gets an answer and a log line instead of a bare status.
+ */
 export function createHttpServer(logger: Logger, options: { requestTimeoutMs?: number } = {}): Server {
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   // Node checks the deadlines only this often (30 s by default, which doubled them).

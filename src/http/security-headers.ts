@@ -4,9 +4,11 @@ import type { NextFunction, Request, Response } from 'express';
 const HSTS_MAX_AGE_SECONDS = 31_536_000;
 
 /**
- * Strict defaults for every response; pages that auto-post a form pass a script nonce through
- * `res.locals.cspNonce`. Served as https (publicUrl), browsers are also told never to use plain
- * http for this host again (HSTS), so a network attacker cannot strip TLS from a later visit.
+ * Strict defaults for every response. Pages that auto-post a form loosen the Content-Security-Policy
+ * for their one inline script: the SAML POST-binding page sets its own with a nonce
+ * (saml/post-form.ts), oidc-provider's pages get a `script-src` to add their script's hash to
+ * (oidc/koa-bridge.ts). Served as https (publicUrl), browsers are also told never to use plain http
+ * for this host again (HSTS), so a network attacker cannot strip TLS from a later visit.
  * Not for subdomains: other hosts of the organisation may not be on https.
  */
 export function securityHeaders(publicUrl: string): (req: Request, res: Response, next: NextFunction) => void {

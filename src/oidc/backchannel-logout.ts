@@ -9,7 +9,6 @@ import type { SsoLinks } from './sso-links.ts';
 
 /** The part of oidc-provider's Client model used here; its published types lack backchannelLogout. */
 interface LogoutClient {
-  clientId: string;
   backchannelLogoutUri?: string;
   /** Builds and signs the Logout Token (sid only when the client requires it) and POSTs it; rejects unless 200 or 204. */
   backchannelLogout(sub: string, sid: string | undefined): Promise<void>;

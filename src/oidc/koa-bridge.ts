@@ -18,15 +18,6 @@ export function isProviderPath(path: string): boolean {
   return path === '/.well-known/openid-configuration' || PROVIDER_ROUTES.some((route) => path === route || path.startsWith(`${route}/`));
 }
 
-/**
- * Hands oidc-provider's requests to it (it is a Koa app) from inside Express.
- *
- * Koa can only trust all forwarded headers or none; Express already decided, per configured proxy
- * CIDR, which client address to believe. So Koa is told to trust the headers and they are set here:
- * the scheme and host of the public URL (the issuer never depends on a Host header, which also makes
- * cookies Secure exactly when the public URL is https, as Stepgate's own cookies are) and the client
- * address Express computed.
- */
 export interface BridgeDeps {
   /** Answers an interaction oidc-provider created in this request (see inline-interaction.ts). */
   startInteraction: (req: Request, res: Response, uid: string) => Promise<void>;
@@ -44,6 +35,15 @@ export interface ProviderBridge {
   resume: (req: Request, res: Response, uid: string) => Promise<void>;
 }
 
+/**
+ * Hands oidc-provider's requests to it (it is a Koa app) from inside Express.
+ *
+ * Koa can only trust all forwarded headers or none; Express already decided, per configured proxy
+ * CIDR, which client address to believe. So Koa is told to trust the headers and they are set here:
+ * the scheme and host of the public URL (the issuer never depends on a Host header, which also makes
+ * cookies Secure exactly when the public URL is https, as Stepgate's own cookies are) and the client
+ * address Express computed.
+ */
 export function providerBridge(provider: Provider, publicUrl: string, deps: BridgeDeps): ProviderBridge {
   const handle = provider.callback();
   const { protocol, host } = new URL(publicUrl);

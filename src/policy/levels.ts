@@ -25,10 +25,6 @@ export function amrFor(factors: Factor[]): Amr[] {
   return methods.some((method) => SECOND_FACTORS.has(method)) && methods.includes('pwd') ? [...methods, 'mfa'] : methods;
 }
 
-export function acrFor(factors: Factor[]): AcrValue {
-  return amrFor(factors).includes('mfa') ? ACR.mfa : ACR.password;
-}
-
 /** Second-factor methods Stepgate can drive; policies name them to say which count. */
 export const MFA_METHOD_IDS = ['totp', 'webauthn', 'push'] as const;
 export type MfaMethodId = (typeof MFA_METHOD_IDS)[number];

@@ -1,4 +1,5 @@
 import type { KeyValue } from '../store/store.ts';
+import { updateWithRetry } from '../store/update-with-retry.ts';
 import type { Clock } from '../core/clock.ts';
 
 const NAMESPACE = 'regulation';
@@ -142,16 +143,20 @@ export class Regulator {
   async #recordFailure(key: string): Promise<void> {
     const ttlSeconds = this.#settings.windowSeconds + this.#settings.lockoutSeconds;
     const max = key.startsWith('ip:') ? this.#settings.maxFailuresPerIp : this.#settings.maxFailuresPerUser;
-    for (let round = 0; round < MAX_CAS_ATTEMPTS; round++) {
-      const stored = await this.#kv.get<Counter>(NAMESPACE, key);
-      const now = this.#clock.now();
-      const counter = this.#current(stored);
-      const next: Counter = { failures: [...counter.failures, now] };
-      if (next.failures.length >= max) next.lockedUntil = now + this.#settings.lockoutSeconds * 1000;
-      else if (counter.lockedUntil !== undefined) next.lockedUntil = counter.lockedUntil;
-      if (await this.#kv.compareAndSet(NAMESPACE, key, stored, next, { ttlSeconds })) return;
-    }
-    throw new Error(`regulation counter ${key} kept changing under concurrent updates`);
+    await updateWithRetry<Counter, void>(
+      this.#kv,
+      NAMESPACE,
+      key,
+      (stored) => {
+        const now = this.#clock.now();
+        const counter = this.#current(stored);
+        const next: Counter = { failures: [...counter.failures, now] };
+        if (next.failures.length >= max) next.lockedUntil = now + this.#settings.lockoutSeconds * 1000;
+        else if (counter.lockedUntil !== undefined) next.lockedUntil = counter.lockedUntil;
+        return { next, options: { ttlSeconds }, result: undefined };
+      },
+      MAX_CAS_ATTEMPTS,
+    );
   }
 
   /**

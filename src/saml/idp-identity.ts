@@ -8,6 +8,7 @@ export interface IdpEndpoints {
   sso: string;
   /** SLO for both bindings. */
   slo: string;
+  /** Where the signed IdP metadata is served; also the entityID unless saml.entityId names another. */
   metadata: string;
   /** The IdP's own sign-out page, named where a request to sign out cannot be honoured. */
   logout: string;
@@ -15,7 +16,8 @@ export interface IdpEndpoints {
 
 export function idpEndpoints(config: Config): IdpEndpoints {
   const base = config.server.publicUrl;
-  return { entityId: config.saml.entityId ?? `${base}/saml/metadata`, sso: `${base}/saml/sso`, slo: `${base}/saml/slo`, metadata: `${base}/saml/metadata`, logout: `${base}/logout` };
+  const metadata = `${base}/saml/metadata`;
+  return { entityId: config.saml.entityId ?? metadata, sso: `${base}/saml/sso`, slo: `${base}/saml/slo`, metadata, logout: `${base}/logout` };
 }
 
 /** The RS256 key that signs now, in the shapes node:crypto (KeyObject) and ds:X509Certificate (base64 DER) want. */

@@ -39,7 +39,7 @@ export class AdminLogouts {
     this.#noticeLimitMs = options.noticeLimitMs ?? NOTICE_LIMIT_MS;
   }
 
-  /** The CLI: asks the server to end these sessions (within about two seconds: it reads the CLI's lines twice a second). */
+  /** The CLI: asks the running server to end these sessions; it does at its first poll after the shared kv store shows it the notices. */
   async end(sessions: readonly SsoSession[]): Promise<void> {
     for (const session of sessions) await this.#kv.set(NAMESPACE, session.id, session, { ttlSeconds: NOTICE_TTL_SECONDS });
   }

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Services } from '../services.ts';
 import { sendPage } from '../http/render.ts';
 import { logoutConfirmPage } from '../../views/logout.ts';
-import { messagePage } from '../../views/message.ts';
+import { signedOutPage } from '../../views/signed-out.ts';
 import type { LogoutPropagation } from './logout-propagation.ts';
 
 /** IdP-initiated logout: a confirmation page (so a cross-site link cannot sign anyone out) and the POST that ends the session. */
@@ -20,7 +20,7 @@ export function logoutRoutes(services: Services, propagate?: LogoutPropagation):
     res.redirect(303, '/signed-out');
   });
   router.get('/signed-out', (_req, res) => {
-    sendPage(res, messagePage({ title: 'Signed out', message: 'You are signed out. You can close this window.' }));
+    sendPage(res, signedOutPage({ sessionEnded: true }));
   });
   return router;
 }

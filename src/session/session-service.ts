@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { KeyValue } from '../store/store.ts';
+import { updateWithRetry } from '../store/update-with-retry.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Factor, User } from '../core/types.ts';
 import { randomId } from '../core/ids.ts';
@@ -208,13 +209,17 @@ export class SessionService {
    * undefined when the session is gone.
    */
   async #update(id: string, change: (current: SsoSession) => SsoSession): Promise<SsoSession | undefined> {
-    for (let attempt = 0; attempt < UPDATE_ATTEMPTS; attempt++) {
-      const current = await this.#kv.get<SsoSession>(NAMESPACE, id);
-      if (!current) return undefined;
-      const next = change(current);
-      if (await this.#kv.compareAndSet(NAMESPACE, id, current, next, this.#storeOptions(next))) return next;
-    }
-    throw new Error(`session: ${UPDATE_ATTEMPTS} concurrent changes in a row, giving up`);
+    return updateWithRetry<SsoSession, SsoSession | undefined>(
+      this.#kv,
+      NAMESPACE,
+      id,
+      (current) => {
+        if (!current) return { result: undefined };
+        const next = change(current);
+        return { next, options: this.#storeOptions(next), result: next };
+      },
+      UPDATE_ATTEMPTS,
+    );
   }
 
   async #save(session: SsoSession): Promise<void> {

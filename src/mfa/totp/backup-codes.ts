@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { KeyValue } from '../../store/store.ts';
+import { updateWithRetry } from '../../store/update-with-retry.ts';
 import type { SecretBox } from '../../core/secret-box.ts';
 
 const NAMESPACE = 'mfa-backup-codes';
@@ -46,13 +47,17 @@ export class BackupCodes {
   /** Spends a code (normalised: lower case, no dash). Returns the number left, or undefined when the code is not valid. */
   async consume(userId: string, code: string): Promise<number | undefined> {
     const hash = this.#hash(userId, code);
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const record = await this.#kv.get<BackupCodeRecord>(NAMESPACE, userId);
-      if (!record?.hashes.includes(hash)) return undefined;
-      const next = { ...record, hashes: record.hashes.filter((candidate) => candidate !== hash) };
-      if (await this.#kv.compareAndSet(NAMESPACE, userId, record, next)) return next.hashes.length;
-    }
-    throw new Error('backup codes kept changing under concurrent updates');
+    return updateWithRetry<BackupCodeRecord, number | undefined>(
+      this.#kv,
+      NAMESPACE,
+      userId,
+      (record) => {
+        if (!record?.hashes.includes(hash)) return { result: undefined };
+        const next = { ...record, hashes: record.hashes.filter((candidate) => candidate !== hash) };
+        return { next, result: next.hashes.length };
+      },
+      MAX_CAS_ATTEMPTS,
+    );
   }
 
   async delete(userId: string): Promise<void> {

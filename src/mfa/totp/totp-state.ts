@@ -1,4 +1,5 @@
 import type { KeyValue } from '../../store/store.ts';
+import { updateWithRetry } from '../../store/update-with-retry.ts';
 
 const NAMESPACE = 'mfa-totp-state';
 const MAX_CAS_ATTEMPTS = 50;
@@ -65,16 +66,7 @@ export class TotpStateStore {
    * value, so two requests can never both act on the same state (e.g. both accept one code).
    */
   async update<R>(userId: string, change: (state: TotpState) => { next?: TotpState; result: R }): Promise<R> {
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const stored = await this.#kv.get<TotpState>(NAMESPACE, userId);
-      const { next, result } = change(stored ?? EMPTY_STATE);
-      if (!next || (await this.#kv.compareAndSet(NAMESPACE, userId, stored, next))) return result;
-    }
-    throw new Error('TOTP state kept changing under concurrent updates');
-  }
-
-  async entries(): Promise<Array<[string, TotpState]>> {
-    return this.#kv.entries<TotpState>(NAMESPACE);
+    return updateWithRetry<TotpState, R>(this.#kv, NAMESPACE, userId, (stored) => change(stored ?? EMPTY_STATE), MAX_CAS_ATTEMPTS);
   }
 
   async delete(userId: string): Promise<void> {

@@ -146,11 +146,15 @@ export class TotpAdmin {
     await this.#deps.state.unlock(userId);
   }
 
-  /** Removes the registration, its backup codes and its counters: the user sets up again at the next sign-in. */
+  /**
+   * Removes the registration, its backup codes and its counters, and voids setups shown but not yet
+   * confirmed (a secret shown before the reset must not become the new registration): the user sets
+   * up again at the next sign-in.
+   */
   async reset(userId: string): Promise<boolean> {
     const { enrollments, state, backupCodes } = this.#deps;
     const removed = await enrollments.remove(userId);
-    await enrollments.discardPending(userId);
+    await enrollments.voidPending(userId);
     await backupCodes.delete(userId);
     await state.delete(userId);
     return removed;

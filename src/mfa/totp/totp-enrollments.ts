@@ -1,11 +1,16 @@
 import type { Collection, KeyValue } from '../../store/store.ts';
 import type { SecretBox } from '../../core/secret-box.ts';
 import type { TotpParameters } from './totp-codes.ts';
+import { randomId } from '../../core/ids.ts';
 
 /** AAD of sealed TOTP secrets: a sealed value made for another purpose cannot be passed off as one. */
 export const SECRET_PURPOSE = 'totp-secret';
 const PENDING_NAMESPACE = 'mfa-totp-pending';
 const PENDING_TTL_SECONDS = 15 * 60;
+/** A mark per administrator reset of a user's registration: setups shown under an older mark are void. */
+const RESET_NAMESPACE = 'mfa-totp-reset';
+/** Well beyond a pending setup's life, which a reload of its page renews. */
+const RESET_MARK_TTL_SECONDS = 24 * 3600;
 
 /** An active TOTP registration (collection 'mfa-enrollments', id = user id). The secret is sealed, never stored in clear. */
 export interface TotpEnrollment extends TotpParameters {
@@ -18,17 +23,19 @@ export interface TotpEnrollment extends TotpParameters {
 
 /** A secret shown to the user but not confirmed with a code yet. */
 interface PendingEnrollment extends TotpParameters {
-  userId: string;
   sealedSecret: string;
   createdAt: number;
+  /** The user's reset mark when the secret was shown (see voidPending). */
+  resetMark?: string;
 }
 
 /**
- * Pending secrets are keyed by user and SSO session: each browser is shown a secret of its own, and
- * only the browser that was shown a secret can confirm it.
+ * Pending secrets are kept per user (one namespace each, so a user's are found without a scan) and
+ * keyed by SSO session: each browser is shown a secret of its own, and only the browser that was
+ * shown a secret can confirm it.
  */
-function pendingKey(userId: string, sessionId: string): string {
-  return JSON.stringify([userId, sessionId]);
+function pendingNamespace(userId: string): string {
+  return `${PENDING_NAMESPACE}/${userId}`;
 }
 
 /** Where TOTP registrations live: confirmed ones in a collection, pending ones briefly in memory. */
@@ -75,25 +82,40 @@ export class TotpEnrollments {
 
   /** Memory only and short-lived: an unconfirmed secret is worthless after a restart, and is sealed anyway. */
   async setPending(userId: string, sessionId: string, secret: string, parameters: TotpParameters, createdAt: number): Promise<void> {
-    const pending: PendingEnrollment = { userId, sealedSecret: this.#box.seal(secret, SECRET_PURPOSE), ...parameters, createdAt };
-    await this.#kv.set(PENDING_NAMESPACE, pendingKey(userId, sessionId), pending, { ttlSeconds: PENDING_TTL_SECONDS, durable: false });
+    const resetMark = await this.#kv.get<string>(RESET_NAMESPACE, userId);
+    const pending: PendingEnrollment = { sealedSecret: this.#box.seal(secret, SECRET_PURPOSE), ...parameters, createdAt, resetMark };
+    await this.#kv.set(pendingNamespace(userId), sessionId, pending, { ttlSeconds: PENDING_TTL_SECONDS, durable: false });
   }
 
   async pending(userId: string, sessionId: string): Promise<(TotpParameters & { secret: string; createdAt: number }) | undefined> {
-    const pending = await this.#kv.get<PendingEnrollment>(PENDING_NAMESPACE, pendingKey(userId, sessionId));
-    if (!pending) return undefined;
+    const pending = await this.#kv.get<PendingEnrollment>(pendingNamespace(userId), sessionId);
+    if (!pending || (await this.#voided(userId, pending))) return undefined;
     const { digits, periodSeconds, algorithm, createdAt } = pending;
     return { digits, periodSeconds, algorithm, createdAt, secret: this.secretOf(pending) };
   }
 
   /** Taken once: two confirmations of the same pending secret cannot both activate it. */
   async takePending(userId: string, sessionId: string): Promise<boolean> {
-    return (await this.#kv.consume(PENDING_NAMESPACE, pendingKey(userId, sessionId))) !== undefined;
+    const pending = await this.#kv.consume<PendingEnrollment>(pendingNamespace(userId), sessionId);
+    return pending !== undefined && !(await this.#voided(userId, pending));
   }
 
-  /** Drops the user's pending secrets in every browser (an administrator's reset). */
+  /**
+   * Voids every setup of the user shown so far. Pending secrets live in the server's memory, out of
+   * reach of the admin CLI that resets; this durable mark reaches the server through the store.
+   */
+  async voidPending(userId: string): Promise<void> {
+    await this.#kv.set(RESET_NAMESPACE, userId, randomId(), { ttlSeconds: RESET_MARK_TTL_SECONDS });
+  }
+
+  async #voided(userId: string, pending: PendingEnrollment): Promise<boolean> {
+    return (await this.#kv.get<string>(RESET_NAMESPACE, userId)) !== pending.resetMark;
+  }
+
+  /** Drops the user's pending secrets in every browser: once one setup is confirmed, the others' secrets would replace it. */
   async discardPending(userId: string): Promise<void> {
-    const entries = await this.#kv.entries<PendingEnrollment>(PENDING_NAMESPACE);
-    await Promise.all(entries.filter(([, pending]) => pending.userId === userId).map(([key]) => this.#kv.delete(PENDING_NAMESPACE, key)));
+    const namespace = pendingNamespace(userId);
+    const entries = await this.#kv.entries<PendingEnrollment>(namespace);
+    await Promise.all(entries.map(([sessionId]) => this.#kv.delete(namespace, sessionId)));
   }
 }

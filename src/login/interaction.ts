@@ -13,6 +13,7 @@ import type { UserLookup } from '../directory/user-lookup.ts';
 import type { UserMessages } from '../config/user-messages.ts';
 import type { StartLimiter } from '../regulation/start-limiter.ts';
 import { AppError } from '../core/errors.ts';
+import { ExclusiveKeys } from '../core/exclusive-keys.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import { nextStep, type FlowFacts, type FlowStep } from './flow.ts';
 import { decide } from '../policy/policy-engine.ts';
@@ -60,6 +61,7 @@ export class LoginInteraction {
   readonly deps: InteractionDeps;
   readonly #finishers = new Map<string, Finisher>();
   readonly #relyingParties = new Map<string, RelyingPartyLookup>();
+  readonly #turns = new ExclusiveKeys();
 
   constructor(deps: InteractionDeps) {
     this.deps = deps;
@@ -244,8 +246,34 @@ export class LoginInteraction {
   }
 
   /**
+   * Runs a request's work on transaction `id` once the requests of the same sign-in before it are
+   * done, with the transaction as they left it: a step reads it, waits on the directory, then writes
+   * or completes it, and a double click or a second tab must never act on the state it started from.
+   */
+  async withTransaction(req: Request, res: Response, id: string, work: (tx: LoginTransaction) => Promise<void>): Promise<void> {
+    await this.#turns.run(id, async () => work(await this.#load(req, res, id)));
+  }
+
+  /**
+   * Takes a step with a form's answer, in the transaction's turn (withTransaction). A form whose
+   * transaction another request of this sign-in changed while it waited answers a step taken
+   * meanwhile (the same password posted ten times at once): it gets that step's Post/Redirect/Get
+   * answer, the transaction's page, or a finished sign-in's answer when that request completed it.
+   * So the password is checked, and an SSO session started, once.
+   */
+  async takeStep(req: Request, res: Response, id: string, step: (tx: LoginTransaction) => Promise<void>): Promise<void> {
+    const found = await this.deps.transactions.get(id);
+    await this.withTransaction(req, res, id, async (tx) => {
+      if (isDeepStrictEqual(tx, found)) return step(tx);
+      req.log.info({ tx: id.slice(0, 8) }, 'login: another request of this sign-in took the step meanwhile; showing the current step');
+      res.redirect(303, stepUrl(tx));
+    });
+  }
+
+  /**
    * Ends the transaction and hands its result to the protocol's finisher, in this response. The
-   * transaction is consumed first, so of two concurrent submissions exactly one gets an answer.
+   * transaction is consumed first, and no save brings a consumed one back (TransactionStore.save):
+   * of two concurrent submissions exactly one gets an answer.
    */
   async complete(req: Request, res: Response, tx: LoginTransaction, result: LoginResult): Promise<void> {
     const finisher = this.#finishers.get(tx.request.handoff.finisher);
@@ -255,7 +283,7 @@ export class LoginInteraction {
   }
 
   /** Loads a transaction for this browser, binding it on first use. */
-  async load(req: Request, res: Response, id: string): Promise<LoginTransaction> {
+  async #load(req: Request, res: Response, id: string): Promise<LoginTransaction> {
     const tx = await this.deps.transactions.get(id);
     if (!tx) throw await this.#gone(req, id);
     const binding = this.deps.csrf.binding(req, res);

@@ -1,8 +1,9 @@
-import type { KeyValue } from '../store/store.ts';
+import type { KeyValue, SetOptions } from '../store/store.ts';
 import type { Clock } from '../core/clock.ts';
 import type { LoginRequest } from '../core/types.ts';
 import type { AccountState } from '../directory/directory.ts';
 import { randomId } from '../core/ids.ts';
+import { AppError } from '../core/errors.ts';
 
 const NAMESPACE = 'login-tx';
 const LIFETIME_SECONDS = 15 * 60;
@@ -53,7 +54,7 @@ export class TransactionStore {
 
   async create(request: LoginRequest, browserBinding?: string): Promise<LoginTransaction> {
     const tx: LoginTransaction = { id: randomId(), request, browserBinding, createdAt: this.#clock.now() };
-    await this.save(tx);
+    await this.#kv.set(NAMESPACE, tx.id, tx, this.#storeOptions(tx));
     return tx;
   }
 
@@ -69,12 +70,22 @@ export class TransactionStore {
     return tx && this.#isExpired(tx) ? tx : undefined;
   }
 
+  /**
+   * Writes a changed transaction only while it can still be used: a request that read it before it
+   * was completed (or expired) must not bring it back, to be completed once more.
+   */
   async save(tx: LoginTransaction): Promise<void> {
+    const stored = await this.#kv.get<LoginTransaction>(NAMESPACE, tx.id);
+    const written = stored !== undefined && !this.#isExpired(stored) && (await this.#kv.compareAndSet(NAMESPACE, tx.id, stored, tx, this.#storeOptions(tx)));
+    if (!written) throw new AppError('TRANSACTION_UNKNOWN', { detail: { tx: tx.id.slice(0, 8), reason: 'closed-meanwhile' } });
+  }
+
+  #storeOptions(tx: LoginTransaction): SetOptions {
     // Backup codes in clear are never kept past the sign-in's own life.
     const keptSeconds = tx.pendingBackupCodes ? LIFETIME_SECONDS : LIFETIME_SECONDS + REMEMBERED_AFTER_EXPIRY_SECONDS;
     const remaining = Math.ceil((tx.createdAt + keptSeconds * 1000 - this.#clock.now()) / 1000);
     // Short-lived and cheap to redo: kept in memory only, never a disk write per sign-in.
-    await this.#kv.set(NAMESPACE, tx.id, tx, { ttlSeconds: Math.max(1, remaining), durable: false });
+    return { ttlSeconds: Math.max(1, remaining), durable: false };
   }
 
   async consume(id: string): Promise<LoginTransaction | undefined> {

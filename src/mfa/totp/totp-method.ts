@@ -78,11 +78,19 @@ export class TotpMethod implements MfaMethod {
       return result;
     }
 
-    // Backup codes share the lock: they are a second factor as guessable as any other code.
-    const refusal = await state.update(user.id, (current) => locked(current) ?? { result: undefined });
-    if (refusal) return refusal;
+    // Backup codes share the lock: they are a second factor as guessable as any other code. A code is
+    // counted as a failure before it is checked, in the compare-and-set that checks the lock, so that
+    // of codes sent at once no more than maxFailures wrong ones are ever checked and none is accepted
+    // once the lock has started. A right one then clears the count, as if it had come first.
+    const place = await state.update<{ refused: VerifyResult } | { ifWrong: VerifyResult }>(user.id, (current) => {
+      const refusal = locked(current);
+      if (refusal) return { next: refusal.next, result: { refused: refusal.result } };
+      const failure = failed(current);
+      return { next: failure.next, result: { ifWrong: failure.result } };
+    });
+    if ('refused' in place) return place.refused;
     const left = await backupCodes.consume(user.id, input.code);
-    if (left === undefined) return state.update(user.id, failed);
+    if (left === undefined) return place.ifWrong;
     await state.update(user.id, (current) => ({ next: afterSuccess(current, now, ip), result: undefined }));
     await this.#refreshUsername(enrollment, user);
     return { ok: true, amr: 'otp', backupCodesLeft: left };

@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.ts';
 import type { AuthOutcome, Directory, PasswordChangeOutcome } from './directory.ts';
 import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from './password-hash.ts';
 import { passwordProblems } from './password-rules.ts';
-import { ExclusiveKeys } from '../core/exclusive-keys.ts';
+import { AppError } from '../core/errors.ts';
 import { findLocalUserByName, type LocalUserRecord } from './local-users.ts';
 import type { Collection } from '../store/store.ts';
 import type { z } from 'zod';
@@ -13,6 +13,23 @@ type LocalDirectoryConfig = z.infer<typeof localDirectorySchema>;
 
 const DAY_MS = 86_400_000;
 const PREVIOUS_PASSWORDS_KEPT = 5;
+
+/**
+ * The stored password is no longer the one a change was checked against (the user, or an admin, set
+ * another meanwhile): written, the change would silently undo that one and drop it from the reuse history.
+ */
+export class PasswordChangedMeanwhile extends Error {
+  constructor() {
+    super('the password was changed meanwhile');
+    this.name = 'PasswordChangedMeanwhile';
+  }
+}
+
+/**
+ * A new password that passed the rules, already hashed. `applyTo` is meant for `Collection.update`:
+ * it sets only the password fields, on the record as stored at the write.
+ */
+export type PreparedPassword = { ok: true; applyTo(current: LocalUserRecord): LocalUserRecord } | { ok: false; message: string };
 
 export function toUser(record: LocalUserRecord): User {
   return {
@@ -31,7 +48,6 @@ export class LocalDirectory implements Directory {
   readonly #users: Collection<LocalUserRecord>;
   readonly #config: LocalDirectoryConfig;
   readonly #clock: Clock;
-  readonly #spending = new ExclusiveKeys();
 
   constructor(users: Collection<LocalUserRecord>, config: LocalDirectoryConfig, clock: Clock) {
     this.#users = users;
@@ -70,15 +86,18 @@ export class LocalDirectory implements Directory {
 
   /**
    * Disables a one-time account as it signs in; false when another sign-in spent it first. Sign-ins
-   * that verified the password in parallel all read the account before any of them disabled it.
+   * that verified the password in parallel all read the account before any of them disabled it; the
+   * check and the write are one step under the file's lock, which also keeps what the CLI changed
+   * meanwhile (a whole record read before would put back its old password or groups).
    */
   async #spendOneTimeUse(id: string): Promise<boolean> {
-    return this.#spending.run(id, async () => {
-      const current = await this.#users.get(id);
-      if (!current || current.disabled) return false;
-      await this.#users.put({ ...current, disabled: true });
-      return true;
+    let spent = false;
+    await this.#users.update(id, (current) => {
+      if (current.disabled) return current;
+      spent = true;
+      return { ...current, disabled: true };
     });
+    return spent;
   }
 
   async findUserById(id: string): Promise<User | null> {
@@ -91,8 +110,11 @@ export class LocalDirectory implements Directory {
     return record ? toUser(record) : null;
   }
 
-  /** Validates and sets a new password; shared by the sign-in password change and the admin CLI. */
-  async setPassword(record: LocalUserRecord, newPassword: string, options: { mustChange?: boolean } = {}): Promise<PasswordChangeOutcome> {
+  /**
+   * Checks a new password against the rules and `record`'s previous passwords, and hashes it: the slow
+   * part (scrypt), done before the write, so that nothing read before it is written back.
+   */
+  async prepareNewPassword(record: LocalUserRecord, newPassword: string, options: { mustChange?: boolean } = {}): Promise<PreparedPassword> {
     const problems = passwordProblems(this.#config.passwordRules, newPassword, record.username);
     for (const previous of [record.passwordHash, ...record.previousPasswordHashes]) {
       if (previous && (await verifyPassword(newPassword, previous))) {
@@ -100,15 +122,28 @@ export class LocalDirectory implements Directory {
         break;
       }
     }
-    if (problems.length > 0) return { ok: false, message: problems.join(' '), wrongCurrent: false };
+    if (problems.length > 0) return { ok: false, message: problems.join(' ') };
+    const passwordHash = await hashPassword(newPassword);
     const previousPasswordHashes = [record.passwordHash, ...record.previousPasswordHashes].filter((hash): hash is string => !!hash).slice(0, PREVIOUS_PASSWORDS_KEPT);
-    await this.#users.put({
-      ...record,
-      passwordHash: await hashPassword(newPassword),
-      previousPasswordHashes,
-      passwordChangedAt: this.#clock.now(),
-      mustChangePassword: options.mustChange ?? false,
-    });
+    return {
+      ok: true,
+      applyTo: (current) => {
+        if (current.passwordHash !== record.passwordHash) throw new PasswordChangedMeanwhile();
+        return { ...current, passwordHash, previousPasswordHashes, passwordChangedAt: this.#clock.now(), mustChangePassword: options.mustChange ?? false };
+      },
+    };
+  }
+
+  /** Validates and sets a new password, for an admin (LocalUserAdmin.setPassword): the refusals are worded for them. */
+  async setPassword(record: LocalUserRecord, newPassword: string, options: { mustChange?: boolean } = {}): Promise<PasswordChangeOutcome> {
+    const prepared = await this.prepareNewPassword(record, newPassword, options);
+    if (!prepared.ok) return { ok: false, message: prepared.message, wrongCurrent: false };
+    try {
+      if (!(await this.#users.update(record.id, prepared.applyTo))) return { ok: false, message: `there is no user ${record.username} any more`, wrongCurrent: false };
+    } catch (error) {
+      if (!(error instanceof PasswordChangedMeanwhile)) throw error;
+      return { ok: false, message: `the password of ${record.username} was changed while this one was being checked: nothing was changed; run the command again`, wrongCurrent: false };
+    }
     return { ok: true };
   }
 
@@ -117,8 +152,27 @@ export class LocalDirectory implements Directory {
     if (!record?.passwordHash || !(await verifyPassword(oldPassword, record.passwordHash))) {
       return { ok: false, message: 'The current password is not correct.', wrongCurrent: true };
     }
-    if (record.disabled) return { ok: false, message: 'Your account is disabled.', wrongCurrent: false };
-    return this.setPassword(record, newPassword);
+    this.#refuseAccountState(record);
+    const prepared = await this.prepareNewPassword(record, newPassword);
+    if (!prepared.ok) return { ok: false, message: prepared.message, wrongCurrent: false };
+    try {
+      // Checked again as stored now: an admin may have disabled the account during the scrypt work above.
+      const written = await this.#users.update(record.id, (current) => {
+        this.#refuseAccountState(current);
+        return prepared.applyTo(current);
+      });
+      if (!written) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: 'account-removed' } });
+    } catch (error) {
+      if (!(error instanceof PasswordChangedMeanwhile)) throw error;
+      return { ok: false, message: 'Your password was changed meanwhile (in another window, or by your helpdesk). Enter the current one.', wrongCurrent: false };
+    }
+    return { ok: true };
+  }
+
+  /** A password change is no way into an account that may not sign in: the same refusal, and words, as at sign-in. */
+  #refuseAccountState(record: LocalUserRecord): void {
+    if (record.disabled) throw new AppError('ACCOUNT_DISABLED', { detail: { state: 'disabled', during: 'password-change' } });
+    if (record.expiresAt !== undefined && record.expiresAt <= this.#clock.now()) throw new AppError('ACCOUNT_EXPIRED', { detail: { state: 'expired', during: 'password-change' } });
   }
 
   async startupCheck(): Promise<void> {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/store.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Config } from '../config/schema.ts';
-import { LocalDirectory } from './local-directory.ts';
+import { LocalDirectory, PasswordChangedMeanwhile, type PreparedPassword } from './local-directory.ts';
 import { findLocalUserByName, localUsers, signInNames, type LocalUserRecord } from './local-users.ts';
 
 export interface UserChanges {
@@ -89,7 +89,9 @@ export class LocalUserAdmin {
     if (await findLocalUserByName(localUsers(this.#store), username)) throw new UserChangeRefused(`user ${username} already exists`);
     const record = this.#changed(this.#newRecord(username), changes);
     await this.#refuseSharedSignInNames(record);
-    return this.#write(record, password);
+    const added = password ? (await this.#prepared(record, password)).applyTo(record) : record;
+    await localUsers(this.#store).put(added);
+    return added;
   }
 
   #newRecord(username: string): LocalUserRecord {
@@ -106,12 +108,29 @@ export class LocalUserAdmin {
     };
   }
 
-  /** Checked as add checks, the password included, before the one write: a refused update changes nothing. */
+  /**
+   * Checked as add checks, the password included, before the one write: a refused update changes nothing.
+   * The write changes the user as stored then, not as read before the password's scrypt work: what the
+   * server did meanwhile (a one-time account used up) or another command changed stays.
+   */
   async update(username: string, changes: UserChanges, password?: NewPassword): Promise<LocalUserRecord> {
     const record = this.#changed(await this.get(username), changes);
     // Only a new email can make a name shared; an older clash stays editable.
     if (changes.email !== undefined) await this.#refuseSharedSignInNames(record);
-    return this.#write(record, password);
+    const prepared = password && (await this.#prepared(record, password));
+    let updated: LocalUserRecord | undefined;
+    try {
+      await localUsers(this.#store).update(record.id, (current) => {
+        const changed = this.#changed(current, changes);
+        updated = prepared ? prepared.applyTo(changed) : changed;
+        return updated;
+      });
+    } catch (error) {
+      if (!(error instanceof PasswordChangedMeanwhile)) throw error;
+      throw new UserChangeRefused(`the password of ${username} was changed while this command ran (by the user, or another command): nothing was changed; run it again`);
+    }
+    if (!updated) throw new Error(`no local user ${username}`);
+    return updated;
   }
 
   async get(username: string): Promise<LocalUserRecord> {
@@ -134,15 +153,10 @@ export class LocalUserAdmin {
     return outcome.ok ? undefined : outcome.message;
   }
 
-  async #write(record: LocalUserRecord, password: NewPassword | undefined): Promise<LocalUserRecord> {
-    if (!password) {
-      await localUsers(this.#store).put(record);
-      return record;
-    }
-    // setPassword checks the rules and then writes the record with the new hash, or writes nothing.
-    const outcome = await this.#directory.setPassword(record, password.password, { mustChange: password.mustChange });
-    if (!outcome.ok) throw new UserChangeRefused(`Password refused: ${outcome.message}`);
-    return this.get(record.username);
+  async #prepared(record: LocalUserRecord, password: NewPassword): Promise<PreparedPassword & { ok: true }> {
+    const prepared = await this.#directory.prepareNewPassword(record, password.password, { mustChange: password.mustChange });
+    if (!prepared.ok) throw new UserChangeRefused(`Password refused: ${prepared.message}`);
+    return prepared;
   }
 
   async #refuseSharedSignInNames(record: LocalUserRecord): Promise<void> {

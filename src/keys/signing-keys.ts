@@ -1,6 +1,6 @@
 // @peculiar/x509 uses tsyringe, which needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
-import { webcrypto, createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { webcrypto, createPrivateKey, X509Certificate } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import type { Collection, Store } from '../store/store.ts';
 import { SealedValueRejected, type SecretBox } from '../core/secret-box.ts';
@@ -181,7 +181,12 @@ export class SigningKeys {
     return record;
   }
 
-  /** Rotation, step 2: the waiting key signs from now on; the one it replaces stays published (retired) for tokens it signed. */
+  /**
+   * Rotation, step 2: the waiting key signs from now on; the one it replaces stays published (retired) for
+   * tokens it signed. Each status changes only from the one it was read with, checked under the file's
+   * lock: of two activations at once (two CLI processes), the one that retires the active key wins, and
+   * the other puts its key back to waiting, rather than leave two active keys neither of which could be removed.
+   */
   async activate(id: string): Promise<{ activated: SigningKeyRecord; retired?: SigningKeyRecord }> {
     const records = await this.#records.list();
     const next = records.find((record) => record.id === id);
@@ -189,15 +194,28 @@ export class SigningKeys {
     if (next.status !== 'next') throw new KeyRotationError(`key ${id} is ${next.status}; only a key added with "keys add" (status next) can be activated`);
     const current = records.find((record) => record.alg === next.alg && record.status === 'active');
     // The new key first: were the second write to fail, two active keys are harmless (the newest signs), none is not.
-    const activated = { ...next, status: 'active' as const };
-    await this.#records.put(activated);
-    let retired: SigningKeyRecord | undefined;
-    if (current) {
-      retired = { ...current, status: 'retired' };
-      await this.#records.put(retired);
-    }
+    const activated = await this.#changeStatus(id, 'next', 'active');
     this.#cache = undefined;
-    return { activated, retired };
+    if (!current) return { activated };
+    try {
+      return { activated, retired: await this.#changeStatus(current.id, 'active', 'retired') };
+    } catch (error) {
+      if (!(error instanceof KeyRotationError)) throw error;
+      await this.#records.update(id, (record) => (record.status === 'active' ? { ...record, status: 'next' } : record));
+      throw new KeyRotationError(`${current.id} is no longer the active ${next.alg} key: another key was activated at the same time (see "keys list"). ${id} is waiting again (next)`);
+    }
+  }
+
+  /** Changes a key's status only if it still has the one it was read with: another command may have changed it since. */
+  async #changeStatus(id: string, from: SigningKeyRecord['status'], to: SigningKeyRecord['status']): Promise<SigningKeyRecord> {
+    let changed: SigningKeyRecord | undefined;
+    const found = await this.#records.update(id, (record) => {
+      if (record.status !== from) throw new KeyRotationError(`key ${id} is ${record.status} now, no longer ${from}: another command changed it meanwhile`);
+      changed = { ...record, status: to };
+      return changed;
+    });
+    if (!found || !changed) throw new KeyRotationError(`no signing key ${id}`);
+    return changed;
   }
 
   /** Rotation, step 3: a retired key is no longer published once nothing it signed is still valid. */

@@ -9,6 +9,7 @@ export const SYSTEM_DEPENDENCIES = [
   { program: '/usr/bin/oathtool', pkg: 'oathtool' },
   { program: '/usr/bin/chromium', pkg: 'chromium' },
   { program: '/usr/bin/openssl', pkg: 'openssl' },
+  { program: '/usr/bin/script', pkg: 'bsdutils' },
 ] as const;
 
 export function missingPackages(): string[] {

@@ -26,6 +26,9 @@ export function formatGuid(b: Buffer): string {
 
 type BindResult = { ok: true } | { ok: false; code: number; message: string; description: string };
 
+/** After a failed read of AD's maxPwdAge, how long sign-ins go without it before it is read again. */
+const MAX_PWD_AGE_RETRY_MS = 60_000;
+
 const UUID = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i;
 
 function guidBytes(guid: string): Buffer | null {
@@ -51,11 +54,17 @@ export class LdapDirectory implements Directory {
    * random name nobody can have created, so no real account ever counts the failure.
    */
   readonly #absentDn: string;
-  #maxPwdAgeMs?: Promise<number | undefined>;
+  readonly #now: () => number;
+  /** The domain's maxPwdAge (AD), kept once read; a failed read is not kept (see #domainMaxPwdAge). */
+  #maxPwdAge?: { ms: number | undefined };
+  #maxPwdAgeReading?: Promise<number | undefined>;
+  #maxPwdAgeFailedAt?: number;
 
-  constructor(config: LdapDirectoryConfig, deps: { logger?: Logger } = {}) {
+  /** `now`: the clock of the retry after a failed maxPwdAge read (tests move it). */
+  constructor(config: LdapDirectoryConfig, deps: { logger?: Logger; now?: () => number } = {}) {
     this.#config = config;
     this.#logger = deps.logger;
+    this.#now = deps.now ?? Date.now;
     const connector = new LdapConnector(config, this.#logger);
     this.#search = new LdapPool(connector, { size: config.pool.size, serviceBound: true });
     this.#auth = new LdapPool(connector, { size: config.pool.size, serviceBound: false });
@@ -180,11 +189,35 @@ export class LdapDirectory implements Directory {
     return searchEntries[0];
   }
 
+  /**
+   * AD's domain-wide maximum password age, the fallback when msDS-UserPasswordExpiryTimeComputed is
+   * missing. Read once and kept; a read that fails is logged and not kept: sign-ins go on without the
+   * fallback (no expiry warning from it) and the next one at least MAX_PWD_AGE_RETRY_MS later reads it again.
+   */
   #domainMaxPwdAge(): Promise<number | undefined> {
-    this.#maxPwdAgeMs ??= this.#readEntry(domainRootOf(this.#config.users.baseDn), ['maxPwdAge'])
-      .then((e) => maxPwdAgeToMs(e && entryValue(e, 'maxPwdAge')))
-      .catch(() => undefined);
-    return this.#maxPwdAgeMs;
+    if (this.#maxPwdAge) return Promise.resolve(this.#maxPwdAge.ms);
+    if (this.#maxPwdAgeReading) return this.#maxPwdAgeReading;
+    if (this.#maxPwdAgeFailedAt !== undefined && this.#now() - this.#maxPwdAgeFailedAt < MAX_PWD_AGE_RETRY_MS) return Promise.resolve(undefined);
+    const domainRoot = domainRootOf(this.#config.users.baseDn);
+    this.#maxPwdAgeReading = this.#readEntry(domainRoot, ['maxPwdAge'])
+      .then(
+        (entry) => {
+          const ms = maxPwdAgeToMs(entry && entryValue(entry, 'maxPwdAge'));
+          this.#maxPwdAge = { ms };
+          this.#maxPwdAgeFailedAt = undefined;
+          return ms;
+        },
+        (err: unknown) => {
+          this.#maxPwdAgeFailedAt = this.#now();
+          this.#logger?.warn(
+            { event: 'ldap.maxPwdAge.unavailable', dn: domainRoot, error: describeError(err), retryInSeconds: MAX_PWD_AGE_RETRY_MS / 1000 },
+            "the domain's maxPwdAge could not be read: password expiry without msDS-UserPasswordExpiryTimeComputed is not known until it is read again",
+          );
+          return undefined;
+        },
+      )
+      .finally(() => (this.#maxPwdAgeReading = undefined));
+    return this.#maxPwdAgeReading;
   }
 
   #memberOf(entry: Entry): string[] {

@@ -24,43 +24,59 @@ export const MESSAGES = {
   generic: 'The directory refused the new password.',
 } as const;
 
-const BY_PPOLICY_ERROR: Record<number, string> = {
-  [PasswordPolicyError.PasswordExpired]: MESSAGES.expiredNoGrace,
-  [PasswordPolicyError.AccountLocked]: MESSAGES.wrongCurrent,
-  [PasswordPolicyError.PasswordModNotAllowed]: MESSAGES.notAllowed,
-  [PasswordPolicyError.MustSupplyOldPassword]: MESSAGES.oldRequired,
-  [PasswordPolicyError.InsufficientPasswordQuality]: MESSAGES.quality,
-  [PasswordPolicyError.PasswordTooShort]: MESSAGES.tooShort,
-  [PasswordPolicyError.PasswordTooYoung]: MESSAGES.tooYoung,
-  [PasswordPolicyError.PasswordInHistory]: MESSAGES.history,
+/**
+ * Why the directory refused a change. Each reason has its words for the user (REFUSAL_TEXT); whether
+ * the refusal counts as a failed password guess follows from the reason, never from the words: a
+ * locked account is told what a wrong current password is told (the page does not reveal the lock),
+ * yet the directory did not say the password was wrong, so it is no guess.
+ */
+export type RefusalReason = keyof typeof MESSAGES | 'accountLocked';
+
+const REFUSAL_TEXT: Readonly<Record<RefusalReason, string>> = { ...MESSAGES, accountLocked: MESSAGES.wrongCurrent };
+
+const BY_PPOLICY_ERROR: Readonly<Record<number, RefusalReason>> = {
+  [PasswordPolicyError.PasswordExpired]: 'expiredNoGrace',
+  [PasswordPolicyError.AccountLocked]: 'accountLocked',
+  [PasswordPolicyError.PasswordModNotAllowed]: 'notAllowed',
+  [PasswordPolicyError.MustSupplyOldPassword]: 'oldRequired',
+  [PasswordPolicyError.InsufficientPasswordQuality]: 'quality',
+  [PasswordPolicyError.PasswordTooShort]: 'tooShort',
+  [PasswordPolicyError.PasswordTooYoung]: 'tooYoung',
+  [PasswordPolicyError.PasswordInHistory]: 'history',
 };
 
 /** Server texts, for servers that send no ppolicy control (first match wins). */
-const BY_TEXT: Array<[RegExp, string]> = [
-  [/history|not being changed from existing/i, MESSAGES.history],
-  [/too short/i, MESSAGES.tooShort],
-  [/too young|too soon|minimum age/i, MESSAGES.tooYoung],
-  [/quality|complex|strength/i, MESSAGES.quality],
-  [/verify old password|old password|invalid credentials/i, MESSAGES.wrongCurrent],
-  [/confidentiality|requires? (tls|ssl)|strong(er)? auth/i, MESSAGES.needsTls],
+const BY_TEXT: Array<[RegExp, RefusalReason]> = [
+  [/history|not being changed from existing/i, 'history'],
+  [/too short/i, 'tooShort'],
+  [/too young|too soon|minimum age/i, 'tooYoung'],
+  [/quality|complex|strength/i, 'quality'],
+  [/verify old password|old password|invalid credentials/i, 'wrongCurrent'],
+  [/confidentiality|requires? (tls|ssl)|strong(er)? auth/i, 'needsTls'],
 ];
 
-/** Plain words for a failed change; the ppolicy control code is more precise than the text. */
 /** A refused change in plain words; it counts as a failed guess only when the directory said the current password is wrong. */
-export function refusal(message: string): PasswordChangeOutcome {
-  return { ok: false, message, wrongCurrent: message === MESSAGES.wrongCurrent };
+export function refusal(reason: RefusalReason): PasswordChangeOutcome {
+  return { ok: false, message: REFUSAL_TEXT[reason], wrongCurrent: reason === 'wrongCurrent' };
 }
 
-export const WRONG_CURRENT = refusal(MESSAGES.wrongCurrent);
+export const WRONG_CURRENT = refusal('wrongCurrent');
 
-export function passwordChangeMessage(err: unknown, ppolicyError?: number): string {
-  if (ppolicyError !== undefined && BY_PPOLICY_ERROR[ppolicyError]) return BY_PPOLICY_ERROR[ppolicyError];
+/** Why a change was refused; the ppolicy control code is more precise than the text. */
+export function passwordChangeRefusalReason(err: unknown, ppolicyError?: number): RefusalReason {
+  const byControl = ppolicyError === undefined ? undefined : BY_PPOLICY_ERROR[ppolicyError];
+  if (byControl) return byControl;
   const text = err instanceof Error ? err.message : String(err);
   const ad = adDataCode(text);
-  if (/^0000052d/i.test(text) || ad === '52d') return MESSAGES.adPolicy;
-  if (/^00000056/i.test(text) || ad === '56' || ad === '52e') return MESSAGES.wrongCurrent;
-  if (/^0000001f/i.test(text)) return MESSAGES.needsTls;
-  return BY_TEXT.find(([re]) => re.test(text))?.[1] ?? MESSAGES.generic;
+  if (/^0000052d/i.test(text) || ad === '52d') return 'adPolicy';
+  if (/^00000056/i.test(text) || ad === '56' || ad === '52e') return 'wrongCurrent';
+  if (/^0000001f/i.test(text)) return 'needsTls';
+  return BY_TEXT.find(([re]) => re.test(text))?.[1] ?? 'generic';
+}
+
+/** Plain words for a failed change. */
+export function passwordChangeMessage(err: unknown, ppolicyError?: number): string {
+  return REFUSAL_TEXT[passwordChangeRefusalReason(err, ppolicyError)];
 }
 
 /** PasswdModifyRequestValue ::= SEQUENCE { userIdentity [0], oldPasswd [1], newPasswd [2] } (all OCTET STRING). */
@@ -89,8 +105,11 @@ export async function changeWithPasswordModify(client: Client, userDn: string, o
     await client.bind(userDn, oldPassword, bindControl);
   } catch (err) {
     if (!isLdapResult(err)) throw err;
-    const expired = bindControl.value?.error === PasswordPolicyError.PasswordExpired;
-    return expired ? refusal(MESSAGES.expiredNoGrace) : WRONG_CURRENT;
+    // ppolicy refuses a locked account's bind before it checks the password (ppolicy_use_lockout).
+    const policyError = bindControl.value?.error;
+    if (policyError === PasswordPolicyError.PasswordExpired) return refusal('expiredNoGrace');
+    if (policyError === PasswordPolicyError.AccountLocked) return refusal('accountLocked');
+    return WRONG_CURRENT;
   }
   const control = new PasswordPolicyControl();
   try {
@@ -98,7 +117,7 @@ export async function changeWithPasswordModify(client: Client, userDn: string, o
     return { ok: true };
   } catch (err) {
     if (!isLdapResult(err)) throw err;
-    return refusal(passwordChangeMessage(err, control.value?.error));
+    return refusal(passwordChangeRefusalReason(err, control.value?.error));
   }
 }
 
@@ -107,7 +126,7 @@ export async function changeWithPasswordModify(client: Client, userDn: string, o
  * value itself; the connection must be encrypted or AD refuses any unicodePwd change.
  */
 export async function changeWithUnicodePwd(client: Client, secure: boolean, userDn: string, oldPassword: string, newPassword: string): Promise<PasswordChangeOutcome> {
-  if (!secure) return refusal(MESSAGES.needsTls);
+  if (!secure) return refusal('needsTls');
   try {
     await client.modify(userDn, [
       new Change({ operation: 'delete', modification: new Attribute({ type: 'unicodePwd', values: [unicodePwdValue(oldPassword)] }) }),
@@ -116,6 +135,6 @@ export async function changeWithUnicodePwd(client: Client, secure: boolean, user
     return { ok: true };
   } catch (err) {
     if (!isLdapResult(err)) throw err;
-    return refusal(passwordChangeMessage(err));
+    return refusal(passwordChangeRefusalReason(err));
   }
 }

@@ -3,9 +3,11 @@ import { errors, type ErrorOut, type KoaContextWithOIDC } from 'oidc-provider';
 import { ERROR_CATALOGUE } from '../core/errors.ts';
 import type { SafeHtml } from '../http/html.ts';
 import { messagePage } from '../../views/message.ts';
+import { signedOutPage } from '../../views/signed-out.ts';
 import { oidcErrorPage } from '../../views/oidc/error.ts';
 import { oidcLogoutConfirmPage } from '../../views/oidc/logout-confirm.ts';
 import type { UserLookup } from '../directory/user-lookup.ts';
+import type { Logger } from '../core/log.ts';
 
 /** The pages oidc-provider renders itself, in Stepgate's layout. */
 
@@ -17,6 +19,11 @@ function send(ctx: KoaContextWithOIDC, page: SafeHtml): void {
 function requestId(ctx: KoaContextWithOIDC): string | undefined {
   // Under Express, ctx.req is the Express request that requestContext() gave an id.
   return (ctx.req as Request).requestId;
+}
+
+/** The request's own logger (its lines carry the request id), from requestContext() like the id. */
+function requestLog(ctx: KoaContextWithOIDC): Logger | undefined {
+  return (ctx.req as Request).log;
 }
 
 /** Errors that cannot be sent back to the application (no trusted redirect_uri), in plain words, and whom to contact. */
@@ -53,7 +60,13 @@ export function logoutSource(users: UserLookup): (ctx: KoaContextWithOIDC) => Pr
     const xsrf = String(ctx.oidc.session!.state!.secret);
     const accountId = ctx.oidc.session?.accountId;
     const hintSubject = ctx.oidc.entities.IdTokenHint?.payload.sub;
-    const signedIn = accountId ? await users.find(accountId).catch(() => null) : null;
+    // Without the directory's answer the page still asks, only without the name; the failure is logged.
+    const signedIn = accountId
+      ? await users.find(accountId).catch((error: unknown) => {
+          requestLog(ctx)?.warn({ event: 'oidc.logout.user-unknown', userId: accountId, error: error instanceof Error ? error.message : String(error) }, 'oidc: the logout page names no account: the directory did not answer who is signed in');
+          return null;
+        })
+      : null;
     send(
       ctx,
       oidcLogoutConfirmPage({
@@ -67,6 +80,15 @@ export function logoutSource(users: UserLookup): (ctx: KoaContextWithOIDC) => Pr
   };
 }
 
+/**
+ * Where RP-initiated logout ends when the client gave no post_logout_redirect_uri. oidc-provider
+ * names the client here (client_id) only when the user chose "Stay signed in": it then signs the
+ * user out of that one client (its grant revoked, its Logout Token sent) and keeps the session, so
+ * the page must not say "signed out" as if everything had ended.
+ */
 export async function postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void> {
-  send(ctx, messagePage({ title: 'Signed out', message: 'You are signed out. You can close this window.' }));
+  const stayed = ctx.oidc.client;
+  if (!stayed) return send(ctx, signedOutPage({ sessionEnded: true }));
+  const application = stayed.clientName ?? 'the application';
+  send(ctx, messagePage({ title: 'Still signed in', message: `You are signed out of ${application} only. You are still signed in here, for your other applications. You can close this window.` }));
 }

@@ -12,6 +12,7 @@ import { TestBrowser } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
 import { createRp, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
 import { TestSp, isPasswordPage, samlPostForm, sendAuthnRequest } from '../helpers/saml-sp.ts';
+import { until } from '../helpers/until.ts';
 import { runCli } from '../../src/cli/run-cli.ts';
 import { configCommands } from '../../src/cli/commands/config.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -104,8 +105,13 @@ async function sameRpAt(app: Booted): Promise<TestRp> {
   return { ...rp, config };
 }
 
-/** A running server sees what the CLI wrote within a second (it looks at db.json and the keys once a second). */
-const serverNotices = () => new Promise((resolve) => setTimeout(resolve, 1100));
+/**
+ * The running server has read what the CLI wrote: it looks at db.json (and its key service at the
+ * keys) at most once a second, so this reads through the server's own services until `ok` holds.
+ */
+function serverSees<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
+  return until(read, ok, `the running server to see ${what}`);
+}
 
 async function jwksOf(app: Booted): Promise<jose.JSONWebKeySet> {
   return (await (await fetch(`${app.url}/oidc/jwks`)).json()) as jose.JSONWebKeySet;
@@ -251,7 +257,7 @@ test('import --replace into a fresh installation with another secret key: the cl
   assert.equal(imported.code, 0, imported.err);
   assert.match(imported.out, /Imported: 6 added, 0 replaced, 0 unchanged, 2 signing keys of this installation retired\./);
   assert.match(imported.out, /Warning: this installation's secret key is not the one of .*: persistent NameIDs are derived from it, so https:\/\/moved\.sp\.test\/metadata will see other NameIDs/);
-  await serverNotices();
+  await serverSees(() => target.app.services.keys.all(), (keys) => keys.some((key) => key.id === sourceKid && key.status === 'active'), 'the imported signing key');
 
   // OIDC: the same client_id and secret at the token endpoint (openid-client), an ID Token signed by the same key as before.
   const { tokens, claims } = await signIn(await sameRpAt(target.app), rpBrowser(), { username: 'alice', password: USER_PASSWORD });
@@ -312,8 +318,7 @@ test('importing again changes nothing; records changed here are conflicts listed
   assert.equal(replaced.code, 0, replaced.err);
   assert.match(replaced.out, new RegExp(`replace +OIDC client ${rp.client.id}`));
   assert.match(replaced.out, /Imported: 0 added, 2 replaced, 4 unchanged\./);
-  await serverNotices();
-  const client = (await registry.get(rp.client.id))!;
+  const client = (await serverSees(() => registry.get(rp.client.id), (found) => found?.name === rp.client.name, 'the replaced client'))!;
   assert.equal(client.name, rp.client.name);
   assert.equal(registry.secretOf(client), rp.secret);
   assert.deepEqual(await target.app.services.policies.definition('staff-only'), await source.app.services.policies.definition('staff-only'));

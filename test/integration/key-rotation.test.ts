@@ -8,6 +8,8 @@ import { addLocalUser } from '../helpers/local-users.ts';
 import { createRp, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
 import { cliProcess, type CliRun } from '../helpers/cli.ts';
 import { BackchannelReceiver } from '../helpers/backchannel-receiver.ts';
+import { until } from '../helpers/until.ts';
+import type { LoadedKey } from '../../src/keys/signing-keys.ts';
 import { TestSp, assertXmlsecVerifies, isPasswordPage, samlPostForm, sendAuthnRequest } from '../helpers/saml-sp.ts';
 
 const PASSWORD = 'Correct-horse-42';
@@ -30,8 +32,15 @@ function keys(...words: string[]): Promise<CliRun> {
   return cliProcess(app, SECRET_KEY, ['keys', ...words]);
 }
 
-/** A running server looks at the keys once a second. */
-const serverNotices = () => new Promise((resolve) => setTimeout(resolve, 1100));
+/**
+ * The running server has seen what the CLI wrote: its key service (which looks at db.json and the
+ * keys at most once a second) lists these statuses. Read in-process, not through /oidc/*, so the
+ * provider itself is left to notice on its own.
+ */
+async function serverSees(expected: Record<string, LoadedKey['status'] | 'removed'>): Promise<void> {
+  const sees = (keys: LoadedKey[]) => Object.entries(expected).every(([id, status]) => (keys.find((key) => key.id === id)?.status ?? 'removed') === status);
+  await until(() => app.services.keys.all(), sees, `the server to see ${JSON.stringify(expected)}`);
+}
 
 async function jwks(): Promise<jose.JSONWebKeySet> {
   return (await (await fetch(`${app.url}/oidc/jwks`)).json()) as jose.JSONWebKeySet;
@@ -73,7 +82,7 @@ test('key rotation with the CLI reaches the running server: publish, activate, r
   assert.match(again.err, new RegExp(`already waiting to be activated: ${newId}`));
   assert.match((await keys('list')).out, new RegExp(`${newId}  RS256  next`));
 
-  await serverNotices();
+  await serverSees({ [newId]: 'next', [oldRsa.id]: 'active' });
   assert.ok((await jwks()).keys.some((key) => key.kid === newId), 'published before it signs');
   assert.equal((await publishedCertificates()).length, 2, 'SAML metadata lists the next certificate too');
   assert.equal(await oidcSigningKid(), oldRsa.id, 'the old key still signs');
@@ -81,7 +90,7 @@ test('key rotation with the CLI reaches the running server: publish, activate, r
   const activated = await keys('activate', newId);
   assert.equal(activated.code, 0, activated.err);
   assert.match(activated.out, new RegExp(`${oldRsa.id} is retired`));
-  await serverNotices();
+  await serverSees({ [newId]: 'active', [oldRsa.id]: 'retired' });
   assert.equal(await oidcSigningKid(), newId, 'ID Tokens are signed with the new key');
   const newCertificate = (await app.services.keys.active('RS256')).certificatePem!;
   assert.equal((await app.services.keys.active('RS256')).id, newId);
@@ -108,7 +117,7 @@ test('key rotation with the CLI reaches the running server: publish, activate, r
 
   const removed = await keys('remove', oldRsa.id);
   assert.equal(removed.code, 0, removed.err);
-  await serverNotices();
+  await serverSees({ [oldRsa.id]: 'removed' });
   assert.ok(!(await jwks()).keys.some((key) => key.kid === oldRsa.id), 'a removed key is no longer published');
   const steps = (await app.services.store.audit.query({ limit: 50 })).events.filter((event) => String(event.type).startsWith('keys.')).map((event) => [event.type, event.keyId]);
   assert.deepEqual(steps, [['keys.add', newId], ['keys.activate', newId], ['keys.remove', oldRsa.id]], 'each step is audited once; refusals are not');
@@ -128,15 +137,11 @@ test("a logout right after a rotation, with no request to /oidc/* since, sends L
     const next = /key (\S+) \(next\)/.exec(added.out)![1]!;
     assert.equal((await keys('activate', next)).code, 0);
     assert.equal((await keys('remove', before)).code, 0);
-    await serverNotices();
+    await serverSees({ [next]: 'active', [before]: 'removed' });
 
     // Stepgate's own logout page: not an /oidc/* request.
     await browser.submit(await browser.get(`${app.url}/logout`), {}, '/logout');
-    for (let waited = 0; receiver.tokensAt(uri).length === 0; waited += 50) {
-      assert.ok(waited < 5_000, 'the Logout Token arrives');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    const [token] = receiver.tokensAt(uri);
+    const [token] = await until(async () => receiver.tokensAt(uri), (tokens) => tokens.length > 0, 'the Logout Token');
     const { protectedHeader } = await jose.jwtVerify(token!, jose.createLocalJWKSet(await jwks()), { issuer: app.url, audience: client.client.id, typ: 'logout+jwt' });
     assert.equal(protectedHeader.kid, next, 'signed with the key active now');
   } finally {

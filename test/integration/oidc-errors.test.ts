@@ -115,6 +115,10 @@ test('a tampered code and an expired code are invalid_grant', async () => {
   await assert.rejects(redeem(rp, tampered, callback), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
   assert.ok(logged('grant.error', 'invalid_grant', mark));
 
+  // Waits out the code's real lifetime, not boot's injected clock: oidc-provider judges expiry
+  // (BaseModel#isExpired: exp <= epochTime()) by its own Date.now(), which no Stepgate clock reaches.
+  // Moving an injected clock would only make Stepgate's store drop the code (its TTL) and leave
+  // oidc-provider's own check out. CODE_TTL_SECONDS is 2 so the wait stays short.
   await sleep(CODE_TTL_SECONDS * 1000 + 200);
   const lateMark = app.logs.length;
   await assert.rejects(redeem(rp, late, lateCallback), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');

@@ -1,9 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as oidc from 'openid-client';
 import { boot, type Booted } from '../helpers/boot.ts';
 import type { TestBrowser } from '../helpers/browser.ts';
+import { BackchannelReceiver } from '../helpers/backchannel-receiver.ts';
 import { authRequest, callbackOf, createRp, createUser, isPasswordPage, redeem, rpBrowser, signIn, stored, type TestRp } from '../helpers/oidc-rp.ts';
 
 const ALICE = { username: 'alice', password: 'correct horse 1' };
@@ -12,15 +12,27 @@ let app: Booted;
 let aliceId: string;
 let bobId: string;
 let rp: TestRp;
+const receiver = new BackchannelReceiver();
+
+/**
+ * Stepgate's clock (sign-in times, auth_time, max_age) is real time plus an offset the tests move
+ * forward instead of sleeping past a second; it never falls behind real time, and stays within
+ * seconds of it, as oidc-provider and openid-client keep their own (real) time.
+ */
+let ahead = 0;
+const clock = { now: () => Date.now() + ahead };
+const secondsLater = (seconds: number) => void (ahead += seconds * 1000);
 
 before(async () => {
-  app = await boot();
+  await receiver.start();
+  app = await boot({}, { clock });
   aliceId = await createUser(app, { ...ALICE, name: 'Alice' });
   bobId = await createUser(app, { ...BOB, name: 'Bob' });
   rp = await createRp(app);
 });
 after(async () => {
   await app?.close();
+  await receiver.stop();
 });
 
 const host = (): string => new URL(app.url).host;
@@ -80,7 +92,7 @@ test('prompt=none follows the Stepgate SSO session even where oidc-provider has 
 test('prompt=login asks for the password despite the session, with a new auth_time', async () => {
   const browser = rpBrowser();
   const first = await signIn(rp, browser, ALICE);
-  await sleep(1100);
+  secondsLater(1.1);
   const again = await signIn(rp, browser, ALICE, { prompt: 'login' });
   assert.equal(again.claims.sub, aliceId);
   assert.ok((again.claims.auth_time as number) > (first.claims.auth_time as number));
@@ -107,11 +119,11 @@ test('max_age: an old enough sign-in asks for the password again, a recent one d
   const browser = rpBrowser();
   await signIn(rp, browser, ALICE);
   await signIn(rp, browser, undefined, { max_age: '60' });
-  await sleep(1100);
+  secondsLater(1.1);
   const fresh = await signIn(rp, browser, ALICE, { max_age: '1' });
-  assert.ok(Math.floor(Date.now() / 1000) - (fresh.claims.auth_time as number) <= 1);
+  assert.ok(Math.floor(clock.now() / 1000) - (fresh.claims.auth_time as number) <= 1);
   const passive = await authRequest(rp, { prompt: 'none', max_age: '0' });
-  await sleep(1100);
+  secondsLater(1.1);
   assert.equal(callbackOf(rp, await browser.get(passive.url.toString())).searchParams.get('error'), 'login_required');
 });
 
@@ -146,12 +158,32 @@ test('RP-initiated logout names the account signed in here, and says so when the
   assert.match(foreign.body, /asked to sign out a different account than the one signed in here/);
 });
 
-test('RP-initiated logout refused ("stay signed in") keeps the SSO session', async () => {
+test('RP-initiated logout refused ("stay signed in") keeps the SSO session: the page says so, and no other application is told of a logout', async () => {
   const browser = rpBrowser();
   const { tokens } = await signIn(rp, browser, ALICE);
+  // Another application of the same SSO session, which would get a Logout Token were the session to end.
+  const otherUri = receiver.endpoint();
+  const other = await createRp(app, { backchannelLogoutUri: otherUri });
+  const otherTokens = (await signIn(other, browser, undefined)).tokens;
+  const logouts = async () => (await app.services.store.audit.query({ types: ['logout', 'oidc.backchannel-logout'], user: aliceId, limit: 100 })).events.length;
+  const logoutsBefore = await logouts();
+
   const confirm = await browser.get(oidc.buildEndSessionUrl(rp.config, { id_token_hint: tokens.id_token! }).toString());
-  await browser.submit(confirm, {});
+  const answer = await browser.submit(confirm, {});
+  // No post_logout_redirect_uri: oidc-provider's own end page, naming the client that asked.
+  assert.equal(answer.status, 200);
+  assert.match(new URL(answer.url).pathname, /^\/oidc\/session\/end\/success$/);
+  assert.match(answer.body, /<h1>Still signed in<\/h1>/);
+  assert.match(answer.body, new RegExp(`You are signed out of ${rp.client.name} only\\. You are still signed in here`));
+  assert.doesNotMatch(answer.body, /You are signed out\. You can close this window/, 'not the page of a logout that ended the session');
+  assert.ok(cookie(browser, app.services.config.session.cookieName), 'the Stepgate session cookie stays');
+
+  // The logout of the asking client is answered only after every Logout Token was sent, so none is on its way.
+  assert.deepEqual(receiver.tokensAt(otherUri), [], 'the other application is sent no Logout Token');
+  assert.equal(await logouts(), logoutsBefore, 'no logout and no back-channel logout is audited');
+  assert.ok((await oidc.refreshTokenGrant(other.config, otherTokens.refresh_token!)).access_token, "the other application's session-bound refresh token still works");
   await signIn(rp, browser, undefined);
+  await signIn(other, browser, undefined);
 });
 
 test('a session-bound refresh token keeps working while the SSO session lives and stops at its idle timeout', async () => {

@@ -5,13 +5,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { boot, type Booted } from '../helpers/boot.ts';
 import type { TestBrowser } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
 import { cliProcess, type CliRun } from '../helpers/cli.ts';
+import { until } from '../helpers/until.ts';
 import { TestSp, isPasswordPage, samlPostForm, sendAuthnRequest } from '../helpers/saml-sp.ts';
 import { authRequest, callbackOf, createRp, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
 import type { SsoSession } from '../../src/session/sso-session.ts';
@@ -54,15 +54,6 @@ class Receiver {
 
 function cli(app: Booted, ...words: string[]): Promise<CliRun> {
   return cliProcess(app, SECRET_KEY, words);
-}
-
-async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string): Promise<T> {
-  for (let attempt = 0; attempt < 300; attempt++) {
-    const value = await read();
-    if (ok(value)) return value;
-    await sleep(50);
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 async function auditLines(app: Booted): Promise<Array<Record<string, unknown>>> {

@@ -1,0 +1,51 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { startSlapd, renderLdifTemplate, type SlapdHandle } from '../../scripts/slapd.ts';
+import { withDirectory } from '../helpers/ldap-directory.ts';
+import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
+import { MESSAGES } from '../../src/directory/ldap-password.ts';
+
+/**
+ * A refused password change counts as a failed password guess (`wrongCurrent`) only when the
+ * directory said the current password is wrong. A real slapd with ppolicy (lockout after 3 failures,
+ * ppolicy_use_lockout) refuses a locked account's bind before it checks the password: that refusal
+ * reads like a wrong password to the user, and is no guess.
+ */
+const pw = (uid: string): string => `Passw0rd!${uid}`;
+const WRONG_CURRENT = { ok: false, message: MESSAGES.wrongCurrent, wrongCurrent: true };
+const LOCKED = { ok: false, message: MESSAGES.wrongCurrent, wrongCurrent: false };
+
+let slapd: SlapdHandle;
+
+before(async () => {
+  const dir = new URL('../fixtures/ldap/', import.meta.url);
+  const ldif = await Promise.all(['policies.ldif', 'users.ldif', 'groups.ldif'].map(async (f) => renderLdifTemplate(await readFile(new URL(f, dir), 'utf8'))));
+  slapd = await startSlapd({ ldif });
+});
+
+after(async () => {
+  await slapd?.stop();
+});
+
+function config(): LdapDirectoryConfig {
+  return ldapDirectorySchema.parse({ kind: 'ldap', urls: [slapd.url], bind: { dn: slapd.serviceDn, password: slapd.servicePassword }, users: { baseDn: 'ou=people,dc=example,dc=org' } });
+}
+
+describe('password change of a locked account (OpenLDAP ppolicy)', () => {
+  test('an account locked in the directory: told as a wrong password, not counted as a guess, whichever password is typed', async () => {
+    await withDirectory(config(), async (d) => {
+      assert.deepEqual(await d.changePassword('locked', pw('locked'), 'Brand-new-1!'), LOCKED, 'the right current password');
+      assert.deepEqual(await d.changePassword('locked', 'not-my-password', 'Brand-new-1!'), LOCKED, 'a wrong one: slapd did not check it');
+    });
+  });
+
+  test('wrong current passwords are guesses until slapd locks the account; from then on the refusals are not', async () => {
+    await withDirectory(config(), async (d) => {
+      // pwdMaxFailure 3: the third wrong password locks the account.
+      for (let i = 0; i < 3; i++) assert.deepEqual(await d.changePassword('victim', 'not-my-password', 'Brand-new-1!'), WRONG_CURRENT, `wrong password ${i + 1}`);
+      assert.deepEqual(await d.changePassword('victim', 'not-my-password', 'Brand-new-1!'), LOCKED);
+      assert.deepEqual(await d.changePassword('victim', pw('victim'), 'Brand-new-1!'), LOCKED, 'the right password does not open a locked account either');
+    });
+  });
+});

@@ -1,5 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -216,19 +217,27 @@ describe('TOTP verification', () => {
 describe('confirming a setup while another confirmation of the same user is being written', () => {
   test('the later one waits, then finds the user set up: "expired", never a confirmation that lost its pending secret half way', async () => {
     const enrollments = new TotpEnrollments(store.collection<TotpEnrollment>('mfa-enrollments'), store.kv, box);
-    // The registration write is slow (a busy disk): the window in which a second click used to see its pending secret gone but no registration yet.
-    const slowPut = enrollments.put.bind(enrollments);
+    // The registration write is held (a busy disk) until the second click has come: the window in
+    // which it used to see its pending secret gone but no registration yet.
+    const put = enrollments.put.bind(enrollments);
+    const { promise: writing, resolve: entered } = Promise.withResolvers<void>();
+    const { promise: released, resolve: release } = Promise.withResolvers<void>();
     enrollments.put = async (...args) => {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      return slowPut(...args);
+      entered();
+      await released;
+      return put(...args);
     };
     const method = new TotpMethod({ enrollments, state: new TotpStateStore(store.kv), backupCodes: new BackupCodes(store.kv, box), clock, settings: DEFAULTS });
     const user = newUser();
     const view = await method.enrollment.begin({ user, sessionId: SESSION });
     const code = oathtoolTotp(view.secret, now);
     const first = method.enrollment.finish({ user, sessionId: SESSION, ip: '192.0.2.1' }, code);
-    await new Promise((resolve) => setTimeout(resolve, 10)); // the first has taken the pending secret and is writing
+    await writing; // the first has taken the pending secret and is writing
     const second = method.enrollment.finish({ user, sessionId: SESSION, ip: '192.0.2.1' }, code);
+    // The timer only bounds how long a broken version would be given to answer out of turn.
+    const meanwhile = await Promise.race([second.then(() => 'answered'), sleep(100).then(() => 'waiting')]);
+    assert.equal(meanwhile, 'waiting', 'the second confirmation waits while the first one writes');
+    release();
     const secondResult = await second;
     const setUpWhenAnswered = await method.isEnrolled(user);
     assert.deepEqual(secondResult, { ok: false, reason: 'expired' });

@@ -33,6 +33,16 @@ export function resolveAcs(sp: ServiceProviderRecord, request: AcsRequest = {}):
   return defaultAcs(posts);
 }
 
+/**
+ * Where an SP that asked for a response binding Stepgate does not send (Artifact, PAOS) is told so:
+ * its default HTTP-POST ACS, never an address from the request. None for a record without a POST ACS
+ * (registration refuses those): that request keeps its error page.
+ */
+export function defaultPostAcs(sp: ServiceProviderRecord): AcsEndpoint | undefined {
+  const posts = sp.acs.filter((endpoint) => endpoint.binding === BINDING.post);
+  return posts.length ? defaultAcs(posts) : undefined;
+}
+
 /** saml-metadata §2.2.3, in document order: isDefault="true", else the first not marked isDefault="false", else the first. */
 function defaultAcs(posts: AcsEndpoint[]): AcsEndpoint {
   return posts.find((endpoint) => endpoint.isDefault === true) ?? posts.find((endpoint) => endpoint.isDefault === undefined) ?? posts[0]!;

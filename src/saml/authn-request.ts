@@ -1,12 +1,14 @@
 import type { RequestedAuthnContext } from '../core/types.ts';
-import { NS } from './constants.ts';
-import { resolveAcs } from './acs.ts';
+import { BINDING, NS } from './constants.ts';
+import { defaultPostAcs, resolveAcs } from './acs.ts';
 import type { InboundRequest } from './inbound.ts';
 import type { AcsEndpoint } from './sp-types.ts';
 import { attribute, booleanAttribute, elementChildren, optionalChild, textOf, uriAttribute } from './xml-dom.ts';
 
 export interface AuthnRequestInfo {
   acs: AcsEndpoint;
+  /** The ProtocolBinding asked for, when Stepgate cannot answer by it: `acs` is then the SP's default POST ACS, where UnsupportedBinding goes. */
+  unsupportedBinding?: string;
   forceAuthn: boolean;
   passive: boolean;
   nameIdPolicy: { format?: string; spNameQualifier?: string };
@@ -26,12 +28,17 @@ export interface RequestedSubject {
 export function readAuthnRequest(request: InboundRequest): AuthnRequestInfo {
   const { root, sp } = request;
   const index = attribute(root, 'AssertionConsumerServiceIndex');
-  const acs = resolveAcs(sp, {
-    // xs:anyURI, as the schema reads it: " https://sp/acs" is the registered URL, not an unknown one.
-    url: uriAttribute(root, 'AssertionConsumerServiceURL'),
-    index: index === undefined ? undefined : Number(index),
-    protocolBinding: uriAttribute(root, 'ProtocolBinding'),
-  });
+  const protocolBinding = uriAttribute(root, 'ProtocolBinding');
+  // saml-core §3.4.1: a verified request for a binding Stepgate does not send is answered, not met with a page.
+  const unsupportedBindingAcs = protocolBinding !== undefined && protocolBinding !== BINDING.post ? defaultPostAcs(sp) : undefined;
+  const acs =
+    unsupportedBindingAcs ??
+    resolveAcs(sp, {
+      // xs:anyURI, as the schema reads it: " https://sp/acs" is the registered URL, not an unknown one.
+      url: uriAttribute(root, 'AssertionConsumerServiceURL'),
+      index: index === undefined ? undefined : Number(index),
+      protocolBinding,
+    });
   const policy = optionalChild(root, NS.protocol, 'NameIDPolicy');
   const context = optionalChild(root, NS.protocol, 'RequestedAuthnContext');
   let requestedAuthnContext: RequestedAuthnContext | undefined;
@@ -43,6 +50,7 @@ export function readAuthnRequest(request: InboundRequest): AuthnRequestInfo {
   }
   return {
     acs,
+    ...(unsupportedBindingAcs ? { unsupportedBinding: protocolBinding } : {}),
     forceAuthn: booleanAttribute(root, 'ForceAuthn'),
     passive: booleanAttribute(root, 'IsPassive'),
     nameIdPolicy: policy ? { format: attribute(policy, 'Format'), spNameQualifier: attribute(policy, 'SPNameQualifier') } : {},

@@ -34,6 +34,7 @@ export const STATUS = {
   noPassive: 'urn:oasis:names:tc:SAML:2.0:status:NoPassive',
   noAuthnContext: 'urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext',
   requestDenied: 'urn:oasis:names:tc:SAML:2.0:status:RequestDenied',
+  unsupportedBinding: 'urn:oasis:names:tc:SAML:2.0:status:UnsupportedBinding',
   unknownPrincipal: 'urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal',
   partialLogout: 'urn:oasis:names:tc:SAML:2.0:status:PartialLogout',
 } as const;
@@ -46,24 +47,38 @@ export const ATTRNAME_FORMAT = {
 
 export const ALGORITHM = {
   rsaSha256: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  rsaSha384: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384',
   rsaSha512: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512',
   sha256: 'http://www.w3.org/2001/04/xmlenc#sha256',
+  sha384: 'http://www.w3.org/2001/04/xmldsig-more#sha384',
   sha512: 'http://www.w3.org/2001/04/xmlenc#sha512',
   envelopedSignature: 'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
   excC14n: 'http://www.w3.org/2001/10/xml-exc-c14n#',
 } as const;
 
-/** Signature algorithms accepted on inbound messages; SHA-1 is refused (collision-broken, saml-sec-consider §6.5). */
+/** Signature algorithms accepted on inbound messages, with their node:crypto hash; SHA-1 is refused (collision-broken, saml-sec-consider §6.5). */
 export const ACCEPTED_SIGNATURE_ALGORITHMS: ReadonlyMap<string, string> = new Map([
   [ALGORITHM.rsaSha256, 'sha256'],
+  [ALGORITHM.rsaSha384, 'sha384'],
   [ALGORITHM.rsaSha512, 'sha512'],
 ]);
 
-export const ACCEPTED_DIGEST_ALGORITHMS: ReadonlySet<string> = new Set([ALGORITHM.sha256, ALGORITHM.sha512]);
+/** Digest algorithms accepted in an inbound message's signature, with their node:crypto hash. */
+export const ACCEPTED_DIGEST_ALGORITHMS: ReadonlyMap<string, string> = new Map([
+  [ALGORITHM.sha256, 'sha256'],
+  [ALGORITHM.sha384, 'sha384'],
+  [ALGORITHM.sha512, 'sha512'],
+]);
+
+/** The SHA-1 identifiers (XML-DSig's rsa-sha1 and sha1): named only to tell an SP that signs with them why it is refused. */
+export const SHA1_ALGORITHMS: ReadonlySet<string> = new Set(['http://www.w3.org/2000/09/xmldsig#rsa-sha1', 'http://www.w3.org/2000/09/xmldsig#sha1']);
 
 export const PROTOCOL_SUPPORT = NS.protocol;
 
 export const SUBJECT_CONFIRMATION_BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 
-/** saml-bindings §3.4.3 says 80 bytes; real SPs send URLs, so Stepgate allows more but still bounds it. */
+/** saml-bindings §3.4.3 says 80 bytes; real SPs send URLs, so Stepgate allows more from an SP but still bounds it. */
 export const MAX_RELAY_STATE_BYTES = 1024;
+
+/** saml-bindings §3.4.3/§3.5.3: the sender's limit, and for an unsolicited Response Stepgate is the sender. */
+export const MAX_IDP_INITIATED_RELAY_STATE_BYTES = 80;

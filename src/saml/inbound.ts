@@ -1,12 +1,11 @@
 import type { Request } from 'express';
-import samlify from 'samlify';
 import type { Clock } from '../core/clock.ts';
 import { AppError } from '../core/errors.ts';
 import { MAX_RELAY_STATE_BYTES, NS, type BindingName } from './constants.ts';
 import type { IdpEndpoints } from './idp-identity.ts';
-import { readRedirectQuery, verifyRedirectSignature, type MessageParam } from './redirect-binding.ts';
-import type { SamlifyEntities } from './samlify-entities.ts';
+import { publicKeyOf, readRedirectQuery, verifyRedirectSignature, type MessageParam } from './redirect-binding.ts';
 import { SchemaViolation, type SamlSchemas } from './schema-validator.ts';
+import { checkEnvelopedSignature } from './signature-algorithms.ts';
 import { assertSignatureCoversRoot, hasSignatureElement } from './signature-shape.ts';
 import type { SpRegistry } from './sp-registry.ts';
 import type { ServiceProviderRecord } from './sp-types.ts';
@@ -20,7 +19,6 @@ export interface InboundDeps {
   limits: InputLimits & { clockSkewSeconds: number; requestMaxAgeSeconds: number; wantAuthnRequestsSigned: boolean };
   schemas: SamlSchemas;
   registry: SpRegistry;
-  entities: SamlifyEntities;
   endpoints: IdpEndpoints;
   clock: Clock;
 }
@@ -79,7 +77,7 @@ export async function readInboundRequest(req: Request, kind: MessageKind, bindin
     if (signed) verifyRedirectSignature(redirect, signingCertificates(sp));
   } else {
     signed = hasSignatureElement(doc);
-    if (signed) verifyPostSignature(xml, doc, sp, deps.entities);
+    if (signed) verifyPostSignature(xml, doc, sp);
   }
   // saml-profiles §4.4.4.1: over Redirect or POST a LogoutRequest MUST be signed, whatever the SP's
   // metadata says; unsigned, it is a plain link any site can make a browser follow to end its session.
@@ -120,8 +118,8 @@ function postParams(req: Request, param: MessageParam): { message: string; relay
 }
 
 /**
- * The keys a signature must verify with. Without one in the metadata there is nothing to trust:
- * samlify would even fall back to the certificate inside the message's own KeyInfo.
+ * The keys a signature must verify with. Without one in the metadata there is nothing to trust: a
+ * certificate inside the message's own KeyInfo proves only that someone signed it.
  */
 function signingCertificates(sp: ServiceProviderRecord): string[] {
   if (sp.signingCertificates.length === 0) throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'sp-has-no-signing-certificate', sp: sp.id } });
@@ -129,23 +127,24 @@ function signingCertificates(sp: ServiceProviderRecord): string[] {
 }
 
 /**
- * samlify (xml-crypto) checks the cryptography, with each of the SP's signing certificates in turn
- * (two during its key rollover); our own check then pins the signature to the root element.
+ * Our check pins the one signature to the root element and to accepted algorithms; xml-crypto then
+ * checks its cryptography with each of the SP's signing certificates in turn (two during its key
+ * rollover), never with a certificate the message carries.
  */
-function verifyPostSignature(xml: string, doc: Document, sp: ServiceProviderRecord, entities: SamlifyEntities): void {
-  signingCertificates(sp); // samlify reads the same certificates from the entities built from this record
+function verifyPostSignature(xml: string, doc: Document, sp: ServiceProviderRecord): void {
+  const certificates = signingCertificates(sp);
+  const signature = assertSignatureCoversRoot(doc);
   const refusals: string[] = [];
-  const verified = entities.signatureVerifiers(sp).some((metadata) => {
+  const verified = certificates.some((pem) => {
     try {
-      return samlify.SamlLib.verifySignature(xml, { metadata })[0];
+      return checkEnvelopedSignature(xml, signature, publicKeyOf(pem));
     } catch (error) {
-      // A wrong key throws too, as does a KeyInfo naming another of the SP's certificates: that one gets its turn.
-      refusals.push((error as Error).message);
+      // A wrong key throws too: the next certificate gets its turn.
+      refusals.push((error as Error).message.slice(0, 200));
       return false;
     }
   });
   if (!verified) throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'signature-mismatch', sp: sp.id, refusals } });
-  assertSignatureCoversRoot(doc);
 }
 
 /** saml-bindings §3.4.5.2/§3.5.5.2: a signed message must name us as Destination; an unsigned one may omit it. */

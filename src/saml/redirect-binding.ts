@@ -4,6 +4,7 @@ import { AppError } from '../core/errors.ts';
 import { BoundedMap } from '../core/bounded-map.ts';
 import { ACCEPTED_SIGNATURE_ALGORITHMS, ALGORITHM } from './constants.ts';
 import { rsaSha256 } from './canonical-signature.ts';
+import { algorithmRefused } from './signature-algorithms.ts';
 
 export type MessageParam = 'SAMLRequest' | 'SAMLResponse';
 
@@ -46,7 +47,7 @@ export function readRedirectQuery(rawQuery: string, param: MessageParam): Redire
 /** Verifies the detached signature against any of the SP's signing certificates (two during their key rollover). */
 export function verifyRedirectSignature(query: RedirectQuery, certificatesPem: readonly string[]): void {
   const hash = query.sigAlg ? ACCEPTED_SIGNATURE_ALGORITHMS.get(query.sigAlg) : undefined;
-  if (!hash) throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'signature-algorithm', sigAlg: query.sigAlg } });
+  if (!hash) throw algorithmRefused('signature-algorithm', query.sigAlg, { sigAlg: query.sigAlg });
   if (!query.signature || !/^[A-Za-z0-9+/]+={0,2}$/.test(query.signature) || !query.signedOctets) {
     throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'malformed-signature' } });
   }
@@ -59,7 +60,7 @@ export function verifyRedirectSignature(query: RedirectQuery, certificatesPem: r
 /** SP certificates parsed once (about 0.15 ms each), not per request; a changed certificate is a new PEM, hence a new key. */
 const publicKeys = new BoundedMap<string, KeyObject>(1000);
 
-function publicKeyOf(pem: string): KeyObject {
+export function publicKeyOf(pem: string): KeyObject {
   let key = publicKeys.get(pem);
   if (!key) {
     key = createPublicKey(pem);

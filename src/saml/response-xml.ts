@@ -40,6 +40,9 @@ export interface AssertionContent {
   attributes: ReleasedAttribute[];
 }
 
+/** An SP whose clock lags ours would find the assertion not yet valid; IdPs backdate NotBefore for it (AD FS NotBeforeSkew, OpenSSO's skew factor). */
+const NOT_BEFORE_BACKDATE_MS = 60_000;
+
 const SAMLP = { samlp: NS.protocol };
 const SAML = { saml: NS.assertion };
 
@@ -115,7 +118,7 @@ function assertionXml(header: MessageHeader, a: AssertionContent): string {
         element('saml:SubjectConfirmationData', { attributes: { NotOnOrAfter: notOnOrAfter, Recipient: header.destination, InResponseTo: header.inResponseTo } }),
       ),
     ),
-    element('saml:Conditions', { attributes: { NotBefore: instant, NotOnOrAfter: notOnOrAfter } }, element('saml:AudienceRestriction', {}, element('saml:Audience', {}, text(a.audience)))),
+    element('saml:Conditions', { attributes: { NotBefore: new Date(header.issueInstant.getTime() - NOT_BEFORE_BACKDATE_MS).toISOString(), NotOnOrAfter: notOnOrAfter } }, element('saml:AudienceRestriction', {}, element('saml:Audience', {}, text(a.audience)))),
     element(
       'saml:AuthnStatement',
       { attributes: { AuthnInstant: a.authnInstant.toISOString(), SessionIndex: a.sessionIndex } },

@@ -30,7 +30,7 @@ export function createSamlContext(services: Services): SamlContext {
     services,
     endpoints,
     registry,
-    inbound: { limits: saml, schemas, registry, entities, endpoints, clock: services.clock },
+    inbound: { limits: saml, schemas, registry, endpoints, clock: services.clock },
     responses: new ResponseBuilder({ keys: services.keys, entities, endpoints, clock: services.clock, assertionLifetimeSeconds: saml.assertionLifetimeSeconds }),
     metadata: new IdpMetadata(services.keys, endpoints, saml.wantAuthnRequestsSigned),
     sloRuns: new SloRuns(services.store.kv, services.box, services.csrf),

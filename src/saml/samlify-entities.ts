@@ -7,18 +7,17 @@ import { DEFAULT_ENCRYPTION, type EncryptionAlgorithms } from './encryption-algo
 type IdentityProvider = ReturnType<typeof samlify.IdentityProvider>;
 type ServiceProvider = ReturnType<typeof samlify.ServiceProvider>;
 type IdentityProviderSettings = Parameters<typeof samlify.IdentityProvider>[0];
-type SpMetadata = ServiceProvider['entityMeta'];
 
 /**
  * samlify entity objects, built once per signing key and per SP record version (building one parses
- * metadata XML, too slow for every request). samlify reads from them: the SP's signing certificates
- * when verifying a POST signature, its encryption certificate and our algorithms when encrypting.
+ * metadata XML, too slow for every request). samlify reads from them the SP's encryption certificate
+ * and our algorithms when encrypting.
  */
 export class SamlifyEntities {
   readonly #endpoints: IdpEndpoints;
   /** By signing key and encryption algorithms (samlify reads the algorithms from the IdP entity). */
   readonly #idps = new Map<string, IdentityProvider>();
-  readonly #sps = new Map<string, { updatedAt: number; entity: ServiceProvider; verifiers: SpMetadata[] }>();
+  readonly #sps = new Map<string, { updatedAt: number; entity: ServiceProvider }>();
 
   constructor(endpoints: IdpEndpoints) {
     this.#endpoints = endpoints;
@@ -50,30 +49,15 @@ export class SamlifyEntities {
   }
 
   sp(record: ServiceProviderRecord): ServiceProvider {
-    return this.#built(record).entity;
-  }
-
-  /**
-   * One metadata per signing certificate, to verify a POST signature with each in turn: given a
-   * signature without KeyInfo, samlify tries only the first certificate, and an SP signing with its
-   * next key during a rollover would be refused.
-   */
-  signatureVerifiers(record: ServiceProviderRecord): SpMetadata[] {
-    return this.#built(record).verifiers;
-  }
-
-  #built(record: ServiceProviderRecord): { entity: ServiceProvider; verifiers: SpMetadata[] } {
     const cached = this.#sps.get(record.id);
-    if (cached?.updatedAt === record.updatedAt) return cached;
+    if (cached?.updatedAt === record.updatedAt) return cached.entity;
     const entity = samlify.ServiceProvider({
       entityID: record.id,
       signingCert: record.signingCertificates.map((certificate) => certificateBody(certificate.pem)),
       ...(record.encryptionCertificate ? { encryptCert: certificateBody(record.encryptionCertificate.pem) } : {}),
       assertionConsumerService: record.acs.map((endpoint) => ({ Binding: endpoint.binding, Location: endpoint.location })),
     });
-    const verifiers = record.signingCertificates.map((certificate) => samlify.ServiceProvider({ entityID: record.id, signingCert: certificateBody(certificate.pem) }).entityMeta);
-    const built = { updatedAt: record.updatedAt, entity, verifiers };
-    this.#sps.set(record.id, built);
-    return built;
+    this.#sps.set(record.id, { updatedAt: record.updatedAt, entity });
+    return entity;
   }
 }

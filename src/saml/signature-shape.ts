@@ -1,6 +1,7 @@
 import xpath from 'xpath';
 import { AppError } from '../core/errors.ts';
 import { ACCEPTED_DIGEST_ALGORITHMS, ACCEPTED_SIGNATURE_ALGORITHMS, ALGORITHM, NS } from './constants.ts';
+import { algorithmRefused } from './signature-algorithms.ts';
 
 const select = xpath.useNamespaces({ ds: NS.dsig });
 const ALLOWED_TRANSFORMS: ReadonlySet<string> = new Set([ALGORITHM.envelopedSignature, ALGORITHM.excC14n]);
@@ -13,9 +14,9 @@ const ALLOWED_TRANSFORMS: ReadonlySet<string> = new Set([ALGORITHM.envelopedSign
  * unsigned one where the reader looks. So, independently of samlify/xml-crypto, we require: one
  * ds:Signature in the whole document, as a direct child of the root, with one Reference whose URI
  * is `#` + the root's ID, that ID unique in the document, and only enveloped-signature + exc-c14n
- * transforms with SHA-2 algorithms. Throws SAML_SIGNATURE_INVALID.
+ * transforms with SHA-2 algorithms. Throws SAML_SIGNATURE_INVALID; returns the ds:Signature.
  */
-export function assertSignatureCoversRoot(doc: Document): void {
+export function assertSignatureCoversRoot(doc: Document): Element {
   const root = doc.documentElement;
   const signatures = nodes<Element>('//ds:Signature', doc);
   if (signatures.length !== 1) fail('signature-count', { count: signatures.length });
@@ -39,9 +40,10 @@ export function assertSignatureCoversRoot(doc: Document): void {
   const canonicalization = first('./ds:SignedInfo/ds:CanonicalizationMethod', signature)?.getAttribute('Algorithm');
   if (canonicalization !== ALGORITHM.excC14n) fail('canonicalization', { canonicalization });
   const signatureMethod = first('./ds:SignedInfo/ds:SignatureMethod', signature)?.getAttribute('Algorithm') ?? '';
-  if (!ACCEPTED_SIGNATURE_ALGORITHMS.has(signatureMethod)) fail('signature-algorithm', { signatureMethod });
+  if (!ACCEPTED_SIGNATURE_ALGORITHMS.has(signatureMethod)) throw algorithmRefused('signature-algorithm', signatureMethod, { signatureMethod });
   const digestMethod = first('./ds:DigestMethod', reference)?.getAttribute('Algorithm') ?? '';
-  if (!ACCEPTED_DIGEST_ALGORITHMS.has(digestMethod)) fail('digest-algorithm', { digestMethod });
+  if (!ACCEPTED_DIGEST_ALGORITHMS.has(digestMethod)) throw algorithmRefused('digest-algorithm', digestMethod, { digestMethod });
+  return signature;
 }
 
 /** True when the document carries any ds:Signature at all (a POST message that claims to be signed). */

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { AppError } from '../core/errors.ts';
-import { MAX_RELAY_STATE_BYTES, NAMEID_FORMAT, type BindingName } from './constants.ts';
+import { MAX_IDP_INITIATED_RELAY_STATE_BYTES, NAMEID_FORMAT, type BindingName } from './constants.ts';
 import { resolveAcs } from './acs.ts';
 import { readAuthnRequest, type RequestedSubject } from './authn-request.ts';
 import { isSatisfiable } from './authn-context.ts';
@@ -9,7 +9,7 @@ import { chooseNameIdFormat } from './name-id.ts';
 import { SAML_FINISHER, savePendingSso, takePendingSso, type PendingSso } from './pending-sso.ts';
 import { isFirstSight, rememberSignIn, replayedRequest, requestKey, signInOpenedBy, signInOpenedByKey } from './replay.ts';
 import { sendStatusResponse } from './status-response.ts';
-import { INVALID_NAMEID_POLICY, NO_AUTHN_CONTEXT } from './status.ts';
+import { INVALID_NAMEID_POLICY, NO_AUTHN_CONTEXT, UNSUPPORTED_BINDING } from './status.ts';
 import type { SamlContext } from './saml-context.ts';
 import type { ServiceProviderRecord } from './sp-types.ts';
 import type { RelyingPartySettings } from '../core/types.ts';
@@ -31,6 +31,10 @@ export async function startSso(req: Request, res: Response, binding: BindingName
   if (!(await isFirstSight(ctx.services.store.kv, request, ctx.services.config.saml))) return resumeOwnSignIn(req, res, ctx, request);
 
   const base = { spId: request.sp.id, requestId: request.id, acsUrl: authn.acs.location, relayState: request.relayState };
+  if (authn.unsupportedBinding) {
+    req.log.warn({ code: 'SAML_UNSUPPORTED_BINDING', sp: request.sp.id, protocolBinding: authn.unsupportedBinding.slice(0, 200) }, 'saml: the AuthnRequest asks for a response binding other than HTTP-POST');
+    return sendStatusResponse(res, ctx, request.sp, base, UNSUPPORTED_BINDING);
+  }
   if (!nameIdFormat) {
     req.log.warn({ sp: request.sp.id, requested: authn.nameIdPolicy }, 'saml: NameIDPolicy cannot be honoured');
     return sendStatusResponse(res, ctx, request.sp, base, INVALID_NAMEID_POLICY);
@@ -81,9 +85,20 @@ export async function startIdpInitiated(req: Request, res: Response, ctx: SamlCo
   const relayState = query.get('RelayState') ?? undefined;
   const sp = spId ? await ctx.registry.get(spId) : undefined;
   if (!sp) throw new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId: spId.slice(0, 256), idpInitiated: true } });
-  if (relayState !== undefined && Buffer.byteLength(relayState) > MAX_RELAY_STATE_BYTES) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'relay-state-too-long' } });
+  if (relayState !== undefined && Buffer.byteLength(relayState) > MAX_IDP_INITIATED_RELAY_STATE_BYTES) throw idpInitiatedRelayStateTooLong(Buffer.byteLength(relayState));
   const pending: PendingSso = { spId: sp.id, acsUrl: resolveAcs(sp).location, relayState, nameIdFormat: sp.settings.nameIdFormat };
   res.redirect(303, stepUrl(await beginLogin(req, res, ctx, sp, pending, { forceAuthn: false, passive: false })));
+}
+
+/**
+ * Here Stepgate sends the RelayState (in an unsolicited Response), so the sender's 80-byte limit is
+ * ours to keep; SPs may refuse more. Whoever made the sign-in link reads this page, so it says the limit.
+ */
+function idpInitiatedRelayStateTooLong(bytes: number): AppError {
+  return new AppError('SAML_REQUEST_INVALID', {
+    userMessage: `The SAML request from the application was not valid. The sign-in link carries a RelayState of ${bytes} bytes, and SAML allows at most ${MAX_IDP_INITIATED_RELAY_STATE_BYTES} bytes. Ask whoever made the link to shorten its RelayState.`,
+    detail: { reason: 'relay-state-too-long', idpInitiated: true, bytes, limit: MAX_IDP_INITIATED_RELAY_STATE_BYTES },
+  });
 }
 
 /** What the sign-in needs to know of an SP's settings. */

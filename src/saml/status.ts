@@ -20,3 +20,4 @@ export const INVALID_NAMEID_POLICY: SamlStatus = { top: STATUS.requester, second
 export const NO_AUTHN_CONTEXT: SamlStatus = { top: STATUS.responder, second: STATUS.noAuthnContext, message: 'The requested authentication context cannot be satisfied.' };
 export const OTHER_PRINCIPAL: SamlStatus = { top: STATUS.responder, second: STATUS.unknownPrincipal, message: 'The signed-in user is not the subject the request names.' };
 export const NO_NAMEID_VALUE: SamlStatus = { top: STATUS.responder, second: STATUS.invalidNameIdPolicy, message: 'The user has no value for the requested NameID format.' };
+export const UNSUPPORTED_BINDING: SamlStatus = { top: STATUS.requester, second: STATUS.unsupportedBinding, message: 'Responses are sent with the HTTP-POST binding only.' };

@@ -1,0 +1,67 @@
+import { createHash, verify, type BinaryLike, type KeyLike } from 'node:crypto';
+import { SignedXml, type ErrorFirstCallback, type HashAlgorithm, type SignatureAlgorithm } from 'xml-crypto';
+import { AppError } from '../core/errors.ts';
+import { ACCEPTED_DIGEST_ALGORITHMS, ACCEPTED_SIGNATURE_ALGORITHMS, SHA1_ALGORITHMS } from './constants.ts';
+
+/**
+ * The page says what the SP's administrator must change: the signature itself may be sound, and
+ * "could not be verified" alone sends them looking for a wrong key. The first sentence is the
+ * catalogue's, so every signature refusal reads alike.
+ */
+const SHA1_REFUSED =
+  'The SAML request signature could not be verified. The application signed its request with SHA-1, which this identity provider refuses: SHA-1 is no longer safe for signatures. The application\'s administrator must switch its request signing to RSA-SHA256 (RSA-SHA384 and RSA-SHA512 are accepted too).';
+const ALGORITHM_REFUSED =
+  'The SAML request signature could not be verified. The application signed its request with an algorithm this identity provider does not accept. The application\'s administrator must switch its request signing to RSA-SHA256, RSA-SHA384 or RSA-SHA512.';
+
+/** The refusal of a signature or digest algorithm outside ACCEPTED_*_ALGORITHMS. */
+export function algorithmRefused(reason: 'signature-algorithm' | 'digest-algorithm', algorithm: string | undefined, detail: Record<string, unknown>): AppError {
+  // Without an algorithm (a Redirect Signature with no SigAlg) there is nothing to advise switching from.
+  const userMessage = algorithm === undefined || algorithm === '' ? undefined : SHA1_ALGORITHMS.has(algorithm) ? SHA1_REFUSED : ALGORITHM_REFUSED;
+  return new AppError('SAML_SIGNATURE_INVALID', { ...(userMessage ? { userMessage } : {}), detail: { reason, ...detail } });
+}
+
+/**
+ * Checks an enveloped signature's cryptography with xml-crypto, knowing only the accepted algorithms:
+ * xml-crypto has no RSA-SHA384, and its defaults would take SHA-1. The key is the one given, never
+ * one from the signature's KeyInfo (xml-crypto's default getCertFromKeyInfo reads none). Throws
+ * xml-crypto's error when the signature does not verify.
+ */
+export function checkEnvelopedSignature(xml: string, signature: Element, publicKey: KeyLike): boolean {
+  const verifier = new SignedXml({ publicCert: publicKey });
+  verifier.SignatureAlgorithms = Object.fromEntries([...ACCEPTED_SIGNATURE_ALGORITHMS].map(([uri, hash]) => [uri, rsaVerifier(uri, hash)]));
+  verifier.HashAlgorithms = Object.fromEntries([...ACCEPTED_DIGEST_ALGORITHMS].map(([uri, hash]) => [uri, digester(uri, hash)]));
+  verifier.loadSignature(signature);
+  return verifier.checkSignature(xml);
+}
+
+function rsaVerifier(uri: string, hash: string): new () => SignatureAlgorithm {
+  return class RsaPkcs1Verifier implements SignatureAlgorithm {
+    getSignature(signedInfo: BinaryLike, privateKey: KeyLike): string;
+    getSignature(signedInfo: BinaryLike, privateKey: KeyLike, callback?: ErrorFirstCallback<string>): void;
+    getSignature(): string | void {
+      throw new Error('verifies only');
+    }
+
+    verifySignature(material: string, key: KeyLike, signatureValue: string): boolean;
+    verifySignature(material: string, key: KeyLike, signatureValue: string, callback?: ErrorFirstCallback<boolean>): void;
+    verifySignature(material: string, key: KeyLike, signatureValue: string): boolean | void {
+      return verify(hash, Buffer.from(material, 'utf8'), key, Buffer.from(signatureValue, 'base64'));
+    }
+
+    getAlgorithmName(): string {
+      return uri;
+    }
+  };
+}
+
+function digester(uri: string, hash: string): new () => HashAlgorithm {
+  return class Digester implements HashAlgorithm {
+    getHash(xml: string): string {
+      return createHash(hash).update(xml, 'utf8').digest('base64');
+    }
+
+    getAlgorithmName(): string {
+      return uri;
+    }
+  };
+}

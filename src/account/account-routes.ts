@@ -91,7 +91,7 @@ export function accountRoutes(services: Services): Router {
     if (!session) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'session-ended' } });
     await access.grant(session);
     res.redirect(303, HOME);
-  });
+  }, undefined, { cancellable: false }); // Stepgate's own page: there is no application to go back to.
 
   router.get(`${HOME}/totp`, async (req, res) => {
     const session = await granted(req, res);

@@ -68,4 +68,4 @@ export interface LoginRequest {
 /** What the interaction hands back to the protocol adapter. */
 export type LoginResult =
   | { ok: true; user: User; sessionId: string; authTime: number; factors: Factor[]; amr: Amr[]; acr: string }
-  | { ok: false; error: 'login_required' | 'access_denied' | 'interaction_required' | 'unmet_authn_context'; message: string };
+  | { ok: false; error: 'login_required' | 'access_denied' | 'interaction_required' | 'unmet_authn_context' | 'cancelled'; message: string };

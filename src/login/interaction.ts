@@ -61,6 +61,8 @@ export class LoginInteraction {
   readonly deps: InteractionDeps;
   readonly #finishers = new Map<string, Finisher>();
   readonly #relyingParties = new Map<string, RelyingPartyLookup>();
+  /** Finishers whose sign-ins offer no "Cancel and go back": there is no application to go back to. */
+  readonly #notCancellable = new Set<string>();
   readonly #turns = new ExclusiveKeys();
 
   constructor(deps: InteractionDeps) {
@@ -71,11 +73,29 @@ export class LoginInteraction {
    * `relyingParties`: where the finisher's relying parties are registered. Each step then decides by
    * the policy the relying party has at that moment, so an administrator's change reaches sign-ins
    * already under way. Without it, a sign-in keeps the settings its request started with.
+   * `cancellable: false`: its pages offer no "Cancel and go back" (Stepgate's own pages).
    */
-  registerFinisher(name: string, finisher: Finisher, relyingParties?: RelyingPartyLookup): void {
+  registerFinisher(name: string, finisher: Finisher, relyingParties?: RelyingPartyLookup, options: { cancellable?: boolean } = {}): void {
     if (this.#finishers.has(name)) throw new Error(`a finisher named ${name} is already registered`);
     this.#finishers.set(name, finisher);
     if (relyingParties) this.#relyingParties.set(name, relyingParties);
+    if (options.cancellable === false) this.#notCancellable.add(name);
+  }
+
+  /** A step page's "Cancel and go back to <application>"; undefined when its finisher offers none. */
+  cancelOption(tx: LoginTransaction): { action: string; rpName: string } | undefined {
+    return this.#notCancellable.has(tx.request.handoff.finisher) ? undefined : { action: stepUrl(tx, '/cancel'), rpName: tx.request.rpName };
+  }
+
+  /**
+   * The user gave up: the application gets the sign-in back without a user (saml-core 3.4.1.4: an IdP
+   * that cannot authenticate the presenter answers with an error status), not a page they are stuck on.
+   */
+  async cancel(req: Request, res: Response, tx: LoginTransaction): Promise<void> {
+    if (!this.cancelOption(tx)) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'not-cancellable' } });
+    const session = await this.deps.sessions.current(req);
+    await this.deps.audit.record({ type: 'login.cancel', outcome: 'info', rp: tx.request.rpId, userId: session?.user.id, username: session?.user.username, ip: req.clientIp, requestId: req.requestId });
+    await this.complete(req, res, tx, { ok: false, error: 'cancelled', message: 'You cancelled the sign-in.' });
   }
 
   /** Opens a transaction for a relying party's request and answers with its first step. */

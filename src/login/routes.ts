@@ -44,6 +44,10 @@ export function loginRoutes(deps: PasswordStepDeps): Router {
     });
   });
 
+  router.post('/login/:tx/cancel', async (req, res) => {
+    await form(req, res, (tx) => interaction.cancel(req, res, tx));
+  });
+
   router.post('/login/:tx/mfa/:method', async (req, res) => {
     await form(req, res, (tx) => submitMfaChallenge(req, res, interaction, tx, String(req.params.method)));
   });

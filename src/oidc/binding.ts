@@ -28,6 +28,8 @@ const ERRORS: Record<Extract<LoginResult, { ok: false }>['error'], OidcSignInErr
   access_denied: 'access_denied',
   interaction_required: 'interaction_required',
   unmet_authn_context: 'unmet_authentication_requirements',
+  // OIDC has no error of its own for a user who gave up; access_denied is what clients handle.
+  cancelled: 'access_denied',
 };
 
 export function oidcError(error: Extract<LoginResult, { ok: false }>['error']): OidcSignInError {

@@ -34,6 +34,7 @@ export const STATUS = {
   noPassive: 'urn:oasis:names:tc:SAML:2.0:status:NoPassive',
   noAuthnContext: 'urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext',
   requestDenied: 'urn:oasis:names:tc:SAML:2.0:status:RequestDenied',
+  authnFailed: 'urn:oasis:names:tc:SAML:2.0:status:AuthnFailed',
   unsupportedBinding: 'urn:oasis:names:tc:SAML:2.0:status:UnsupportedBinding',
   unknownPrincipal: 'urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal',
   partialLogout: 'urn:oasis:names:tc:SAML:2.0:status:PartialLogout',

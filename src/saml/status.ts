@@ -10,6 +10,8 @@ const BY_LOGIN_ERROR: Record<LoginError, SamlStatus> = {
   interaction_required: { top: STATUS.responder, second: STATUS.noPassive },
   unmet_authn_context: { top: STATUS.responder, second: STATUS.noAuthnContext },
   access_denied: { top: STATUS.responder, second: STATUS.requestDenied },
+  // saml-core 3.4.1.4: an IdP unable to authenticate the presenter answers with an error status.
+  cancelled: { top: STATUS.responder, second: STATUS.authnFailed, message: 'The user cancelled the sign-in.' },
 };
 
 export function statusForLoginError(error: LoginError): SamlStatus {

@@ -1,8 +1,8 @@
 import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
-import { csrfField, errorBox, field, noticeBox } from '../partials/form.ts';
+import { cancelForm, csrfField, errorBox, field, noticeBox } from '../partials/form.ts';
 
-export function changePasswordPage(options: { action: string; csrf: string; reason: string; error?: string }): SafeHtml {
+export function changePasswordPage(options: { action: string; csrf: string; reason: string; error?: string; cancel?: { action: string; rpName: string } }): SafeHtml {
   return layout({
     title: 'Change your password',
     body: html`<h1>Change your password</h1>
@@ -14,6 +14,7 @@ ${field({ name: 'currentPassword', label: 'Current password', type: 'password', 
 ${field({ name: 'newPassword', label: 'New password', type: 'password', autocomplete: 'new-password' })}
 ${field({ name: 'confirmPassword', label: 'New password again', type: 'password', autocomplete: 'new-password' })}
 <button type="submit">Change password</button>
-</form>`,
+</form>
+${cancelForm(options.cancel && { ...options.cancel, csrf: options.csrf })}`,
   });
 }

@@ -1,9 +1,9 @@
 import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
-import { csrfField, errorBox, field } from '../partials/form.ts';
+import { cancelForm, csrfField, errorBox, field } from '../partials/form.ts';
 
 /** `hint`: the administrator's sign-in hint (messages.signInHint), already filled in. */
-export function passwordPage(options: { action: string; csrf: string; rpName: string; username?: string; error?: string; hint?: string }): SafeHtml {
+export function passwordPage(options: { action: string; csrf: string; rpName: string; username?: string; error?: string; hint?: string; cancel?: { action: string; rpName: string } }): SafeHtml {
   return layout({
     title: 'Sign in',
     body: html`<h1>Sign in</h1>
@@ -15,6 +15,7 @@ ${csrfField(options.csrf)}
 ${field({ name: 'username', label: 'Username', value: options.username, autocomplete: 'username', autofocus: !options.username, verbatim: true })}
 ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: !!options.username, invalid: !!options.error })}
 <button type="submit">Sign in</button>
-</form>`,
+</form>
+${cancelForm(options.cancel && { ...options.cancel, csrf: options.csrf })}`,
   });
 }

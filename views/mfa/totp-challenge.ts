@@ -1,6 +1,6 @@
 import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
-import { csrfField, errorBox, field } from '../partials/form.ts';
+import { cancelForm, csrfField, errorBox, field } from '../partials/form.ts';
 
 export interface TotpChallengeOptions {
   action: string;
@@ -13,6 +13,8 @@ export interface TotpChallengeOptions {
   error?: string;
   /** The administrator's text (messages.totpPrompt), already filled in, instead of the standard sentence. */
   prompt?: string;
+  /** "Cancel and go back" to the application; also offered while locked, where it is the one way on. */
+  cancel?: { action: string; rpName: string };
 }
 
 export function totpChallengePage(options: TotpChallengeOptions): SafeHtml {
@@ -29,6 +31,7 @@ ${csrfField(options.csrf)}
 ${field({ name: 'code', label: 'Code', autocomplete: 'one-time-code', autofocus: true, invalid: !!options.error })}
 <button type="submit">Verify</button>
 </form>
-${backup}`}`,
+${backup}`}
+${cancelForm(options.cancel && { ...options.cancel, csrf: options.csrf })}`,
   });
 }

@@ -1,6 +1,6 @@
 import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
-import { csrfField, errorBox, field } from '../partials/form.ts';
+import { cancelForm, csrfField, errorBox, field } from '../partials/form.ts';
 
 export interface TotpEnrollOptions {
   action: string;
@@ -14,6 +14,8 @@ export interface TotpEnrollOptions {
   periodSeconds: number;
   algorithm: string;
   error?: string;
+  /** During a sign-in: "Cancel and go back" to this application (not on "My security"). */
+  cancel?: { action: string; rpName: string };
 }
 
 /** Groups of four characters are easier to type. */
@@ -40,6 +42,7 @@ ${errorBox(options.error)}
 ${csrfField(options.csrf)}
 ${field({ name: 'code', label: 'Code from the app', autocomplete: 'one-time-code', inputmode: 'numeric', autofocus: true, invalid: !!options.error })}
 <button type="submit">Confirm and activate</button>
-</form>`,
+</form>
+${cancelForm(options.cancel && { ...options.cancel, csrf: options.csrf })}`,
   });
 }

@@ -8,6 +8,19 @@ export function errorBox(message: string | undefined): SafeHtml {
   return message ? html`<p class="error" role="alert" id="form-error">${message}</p>` : html``;
 }
 
+/**
+ * Ends the sign-in without a user, and the application is told so (a SAML error status, OIDC
+ * access_denied): without it, a user who cannot or will not sign in is stranded on Stepgate's page.
+ */
+export function cancelForm(cancel: { action: string; csrf: string; rpName: string } | undefined): SafeHtml {
+  return cancel
+    ? html`<form method="post" action="${cancel.action}" class="cancel">
+${csrfField(cancel.csrf)}
+<button type="submit" class="secondary">Cancel and go back to ${cancel.rpName}</button>
+</form>`
+    : html``;
+}
+
 export function noticeBox(message: string | undefined): SafeHtml {
   return message ? html`<p class="notice" role="status">${message}</p>` : html``;
 }

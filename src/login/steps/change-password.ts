@@ -18,7 +18,7 @@ function usernameFor(tx: LoginTransaction): string {
 export function showChangePassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, options: { error?: string; status?: number } = {}): void {
   usernameFor(tx);
   const reason = tx.pendingPasswordChange ? PASSWORD_CHANGE_REASONS[tx.pendingPasswordChange.state] : 'Choose a new password.';
-  sendPage(res, changePasswordPage({ action: stepUrl(tx, '/change-password'), csrf: interaction.deps.csrf.token(req, res), reason, error: options.error }), options.status ?? 200);
+  sendPage(res, changePasswordPage({ action: stepUrl(tx, '/change-password'), csrf: interaction.deps.csrf.token(req, res), reason, error: options.error, cancel: interaction.cancelOption(tx) }), options.status ?? 200);
 }
 
 /** Writes the new password with the directory's own mechanism, then signs the user in with it. */

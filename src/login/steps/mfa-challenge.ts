@@ -29,6 +29,7 @@ export async function showMfaChallenge(req: Request, res: Response, interaction:
     backupCodesLeft: view.backupCodesLeft ?? 0,
     error: problem && codeProblemMessage(problem, digits, { backupCodesAccepted: true }),
     prompt: messages.totpPrompt && fillMessage(messages.totpPrompt, { username: session.user.name ?? session.user.username, app: tx.request.rpName }),
+    cancel: interaction.cancelOption(tx),
   });
   sendPage(res, page, locked ? STATUS.locked : problem ? STATUS[problem] : 200);
 }

@@ -30,6 +30,7 @@ export async function showMfaEnroll(req: Request, res: Response, interaction: Lo
     periodSeconds: view.periodSeconds,
     algorithm: view.algorithm,
     error: problem && codeProblemMessage(problem, view.digits, { backupCodesAccepted: false }),
+    cancel: interaction.cancelOption(tx),
   });
   sendPage(res, page, problem ? (problem === 'malformed' ? 400 : 401) : 200);
 }

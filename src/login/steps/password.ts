@@ -22,7 +22,7 @@ export interface PasswordStepDeps {
 export function showPassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, options: { error?: string; username?: string; status?: number } = {}): void {
   const { signInHint } = interaction.deps.messages;
   const hint = signInHint && fillMessage(signInHint, { app: tx.request.rpName });
-  const page = passwordPage({ action: stepUrl(tx, '/password'), csrf: interaction.deps.csrf.token(req, res), rpName: tx.request.rpName, username: options.username ?? tx.request.loginHint, error: options.error, hint });
+  const page = passwordPage({ action: stepUrl(tx, '/password'), csrf: interaction.deps.csrf.token(req, res), rpName: tx.request.rpName, username: options.username ?? tx.request.loginHint, error: options.error, hint, cancel: interaction.cancelOption(tx) });
   sendPage(res, page, options.status ?? 200);
 }
 

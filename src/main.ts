@@ -1,15 +1,22 @@
+import { isIP } from 'node:net';
 import { loadConfig, ConfigError } from './config/load.ts';
 import { buildServices } from './build-services.ts';
 import { createApp } from './app.ts';
 import { createHttpServer } from './http/http-server.ts';
 import { mintBootstrapSecretIfNeeded } from './admin/bootstrap.ts';
 import { idpEndpoints } from './saml/idp-identity.ts';
+import { holdServerLock, type ServerLock } from './store/server-lock.ts';
+import { recordPublicIdentity } from './config/public-identity.ts';
 
 /** How long a stop (SIGTERM, SIGINT) waits for requests under way before cutting them off. */
 const SHUTDOWN_DRAIN_MS = 10_000;
 
+/** Held from before the store opens to the end: a second server on the data directory would lose sign-ins at the first compaction. */
+let serverLock: ServerLock | undefined;
+
 async function main(): Promise<void> {
   const config = loadConfig();
+  serverLock = await holdServerLock(config.dataDir);
   const services = await buildServices(config);
   const { logger } = services;
   if (services.secretKeyGeneratedAt) logger.warn({ file: services.secretKeyGeneratedAt }, 'generated a new key for secrets at rest; back it up with the data directory');
@@ -27,8 +34,11 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const base = config.server.publicUrl;
+  await recordPublicIdentity(services.store, config, logger, services.clock);
+  // An IPv6 address takes brackets in a URL: http://::1:8080 is no address anyone can open.
+  const listenHost = isIP(config.server.host) === 6 ? `[${config.server.host}]` : config.server.host;
   const lines = [
-    `Stepgate is running on http://${config.server.host}:${port}`,
+    `Stepgate is running on http://${listenHost}:${port}`,
     `  Public URL:          ${base}`,
     `  SAML metadata:       ${idpEndpoints(config).metadata}`,
     `  OIDC discovery:      ${base}/.well-known/openid-configuration`,
@@ -58,6 +68,7 @@ async function main(): Promise<void> {
     services.directoryHealth?.stop();
     await services.directory.close();
     await services.store.close();
+    await serverLock?.release();
     process.exit(0);
   };
   // logrotate's postrotate: `kill -HUP <pid>`; audit.log is then a new file, the rotated one keeps every earlier line.
@@ -71,7 +82,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
-main().catch((error) => {
+main().catch(async (error) => {
+  // A start that failed after taking the lock leaves no lock file for the next start to judge.
+  await serverLock?.release().catch(() => undefined);
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(2);

@@ -17,14 +17,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
   const file = env.STEPGATE_CONFIG ?? (existsSync('stepgate.config.json') ? 'stepgate.config.json' : undefined);
   let fromFile: Record<string, unknown> = {};
   if (file) {
+    let parsed: unknown;
     try {
-      fromFile = JSON.parse(readFileSync(resolve(file), 'utf8'));
+      parsed = JSON.parse(readFileSync(resolve(file), 'utf8'));
     } catch (error) {
       throw new ConfigError([`${file}: cannot be read as JSON (${(error as Error).message})`]);
     }
+    // null, [] or "…" would otherwise be taken for "no settings" and every default would apply unseen.
+    if (!isPlainObject(parsed)) throw new ConfigError([`${file}: must hold a JSON object ({ … }) at its top level, not ${describeJson(parsed)}`]);
+    fromFile = parsed;
   }
-  const merged = deepMerge(deepMerge(fromFile, envOverrides(env)), overrides as Record<string, unknown>);
+  const fromEnv = envOverrides(env);
+  if ('secretKey' in fromEnv || 'secretKeyFile' in fromEnv) {
+    // The environment names the key's one source: the file's key or key file must not win over it, nor stand beside it.
+    const { secretKey: _key, secretKeyFile: _keyFile, ...rest } = fromFile;
+    fromFile = rest;
+  }
+  const merged = deepMerge(deepMerge(fromFile, fromEnv), overrides as Record<string, unknown>);
   return parseConfig(merged);
+}
+
+function describeJson(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
 }
 
 export function parseConfig(input: unknown): Config {
@@ -44,8 +60,9 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.PUBLIC_URL) server.publicUrl = env.PUBLIC_URL;
   const out: Record<string, unknown> = { server };
   if (env.STEPGATE_DATA_DIR) out.dataDir = env.STEPGATE_DATA_DIR;
-  if (env.STEPGATE_SECRET_KEY) out.secretKey = env.STEPGATE_SECRET_KEY;
-  if (env.STEPGATE_SECRET_KEY_FILE) out.secretKeyFile = env.STEPGATE_SECRET_KEY_FILE;
+  // Set but empty is kept, so it is refused: taken for unset, it had a new key generated inside the data directory.
+  if (env.STEPGATE_SECRET_KEY !== undefined) out.secretKey = env.STEPGATE_SECRET_KEY;
+  if (env.STEPGATE_SECRET_KEY_FILE !== undefined) out.secretKeyFile = env.STEPGATE_SECRET_KEY_FILE;
   if (env.LOG_LEVEL) out.log = { level: env.LOG_LEVEL };
   return out;
 }

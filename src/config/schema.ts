@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ldapDirectorySchema } from '../directory/ldap-config.ts';
 import { parseCidr } from '../policy/networks.ts';
@@ -26,6 +27,46 @@ const strictCidr = z.string().refine((value) => parseCidr(value) !== undefined, 
  */
 const proxyCidr = z.string().refine((value) => value === value.trim() && parseCidr(value) !== undefined, 'must be an IPv4 or IPv6 CIDR like 10.0.0.0/8 or ::1/128');
 
+/** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */
+const HOST_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** Node listens on every interface for an empty host, which no one asks for by leaving a value out. */
+const listenHost = z
+  .string()
+  .refine((value) => isIP(value) !== 0 || HOST_NAME.test(value), 'must be an IP address or a host name, e.g. 127.0.0.1, ::1, or 0.0.0.0 to listen on every interface (no brackets around IPv6 addresses)');
+
+/**
+ * The public URL is the OIDC issuer and the base of every SAML endpoint, form action, redirect and
+ * cookie: all of them are root-relative, so a path in it would leave every page broken behind it.
+ */
+const publicUrl = z.string().superRefine((value, ctx) => {
+  const problem = publicUrlProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+function publicUrlProblem(value: string): string | undefined {
+  if (!URL.canParse(value) || value !== value.trim()) return 'must be an absolute http:// or https:// URL, e.g. https://idp.example.org';
+  const url = new URL(value);
+  if (!/^https?:$/.test(url.protocol)) return 'must be an http:// or https:// URL';
+  if (url.username || url.password) return 'must have no user name or password';
+  // The parser drops an empty "?" or "#", which would still end up in every URL built on it.
+  if (value.includes('?') || value.includes('#')) return 'must have no query (?…) or fragment (#…)';
+  if (url.pathname !== '/') {
+    return `must have no path (found "${url.pathname}"): Stepgate must be served at the root of its host name, e.g. https://idp.example.org; a reverse proxy can map a host name of its own to it`;
+  }
+  return undefined;
+}
+
+/** SAML metadata types entityID as an absolute anyURI of at most 1024 characters; SPs key their trust on it. */
+const entityId = z
+  .string()
+  .refine((value) => value.length <= 1024 && !/\s/.test(value) && /^[A-Za-z][A-Za-z0-9+.-]*:./.test(value) && URL.canParse(value), 'must be an absolute URI (at most 1024 characters, no spaces), e.g. https://idp.example.org/saml/metadata or urn:example:idp');
+
+/** An empty value left in place of one to be filled in (a template, `VAR=`) must not stand for "not set". */
+function nonEmpty(message: string) {
+  return z.string().refine((value) => value.trim() !== '', message);
+}
+
 export const totpSchema = z.object({
   /** Shown in the authenticator app next to the account name. */
   issuer: z.string().min(1).max(64).default('Stepgate'),
@@ -44,24 +85,19 @@ export const totpSchema = z.object({
 export const configSchema = z.object({
   server: z
     .object({
-      host: z.string().default('127.0.0.1'),
+      host: listenHost.default('127.0.0.1'),
       // Not 0: a random port would make the public URL (the OIDC issuer, the SAML entityID) end in :0.
       port: z.number().int().min(1).max(65535).default(8080),
       /** The base URL users and relying parties see; also the OIDC issuer. Defaults to http://localhost:<port>. */
-      // The issuer and every endpoint URL derive from it: only a web origin with a path, nothing a browser would not send back.
-      publicUrl: z
-        .url()
-        .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http:// or https:// URL')
-        .refine((value) => !URL.canParse(value) || (!new URL(value).search && !new URL(value).hash && !new URL(value).username), 'must have no query, fragment or credentials')
-        .optional(),
+      publicUrl: publicUrl.optional(),
       /** Only requests from these proxies may set the client IP through X-Forwarded-For. */
       trustedProxies: z.array(proxyCidr).default([]),
     })
     .prefault({}),
-  dataDir: z.string().default('./data'),
+  dataDir: nonEmpty('must not be empty: the folder Stepgate keeps its data in, e.g. ./data; leave the key out for the default').default('./data'),
   /** Key that encrypts secrets at rest. Base64 of 32 bytes, or a file holding it. */
-  secretKey: z.string().optional(),
-  secretKeyFile: z.string().optional(),
+  secretKey: nonEmpty('must not be empty (in the config file or STEPGATE_SECRET_KEY): give the base64 of 32 random bytes, or leave it out to use secretKeyFile or <dataDir>/secret.key').optional(),
+  secretKeyFile: nonEmpty('must not be empty (in the config file or STEPGATE_SECRET_KEY_FILE): give the path of the file holding the key, or leave it out to use <dataDir>/secret.key').optional(),
   directory: z.discriminatedUnion('kind', [localDirectorySchema, ldapDirectorySchema]).prefault({ kind: 'local' }),
   session: z
     .object({
@@ -83,7 +119,7 @@ export const configSchema = z.object({
   saml: z
     .object({
       /** Defaults to <publicUrl>/saml/metadata. */
-      entityId: z.string().optional(),
+      entityId: entityId.optional(),
       clockSkewSeconds: z.number().int().min(0).max(600).default(120),
       requestMaxAgeSeconds: z.number().int().positive().default(300),
       maxRequestBytes: z.number().int().positive().default(64 * 1024),
@@ -114,7 +150,15 @@ export const configSchema = z.object({
     .prefault({}),
   messages: userMessagesSchema,
   log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
-});
+}).refine(
+  // Which of two keys wins is a guess the admin cannot see; `when`: reported with every other problem at once.
+  (input) => !(typeof input.secretKey === 'string' && typeof input.secretKeyFile === 'string'),
+  {
+    when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+    path: ['secretKeyFile'],
+    message: 'secretKey is set as well: set only one of secretKey (STEPGATE_SECRET_KEY) and secretKeyFile (STEPGATE_SECRET_KEY_FILE)',
+  },
+);
 
 export type Config = z.infer<typeof configSchema> & { server: { publicUrl: string } };
 export type ConfigInput = z.input<typeof configSchema>;

@@ -10,6 +10,7 @@ import { DataDirectoryError } from './data-directory-error.ts';
 import { FileAuditLog } from './audit-file.ts';
 import { PRIVATE_FILE_MODE } from './append-file.ts';
 import type { Clock } from '../core/clock.ts';
+import { unusableDataDir } from './server-lock.ts';
 
 function nonEmpty(path: string): boolean {
   try {
@@ -22,6 +23,13 @@ function nonEmpty(path: string): boolean {
 /** Only this user may list or enter the data directory. */
 const PRIVATE_DIR_MODE = 0o700;
 
+/**
+ * How long one journal append proves the journal writable to readiness checks. A load balancer probes
+ * every second or more often, and a line per probe filled the journal (86,400 lines a day for one
+ * prober); a full disk still fails the check within this time.
+ */
+const JOURNAL_PROBE_REUSE_MS = 5_000;
+
 /** The embedded default store: everything under one data directory, no external service. */
 export class LowdbStore implements Store {
   readonly kv: JournalKeyValue;
@@ -29,6 +37,8 @@ export class LowdbStore implements Store {
   readonly #collections: LowdbCollections;
   readonly #dataDir: string;
   readonly #logger: Logger | undefined;
+  readonly #clock: Clock;
+  #journalProbe: { at: number; done: boolean; result: Promise<void> } | undefined;
 
   /**
    * `sealer`: seals the journal with the installation's secret key (open throws JournalKeyMismatch
@@ -39,6 +49,7 @@ export class LowdbStore implements Store {
   constructor(dataDir: string, clock: Clock, options: { sealer: JournalSealer; owner?: boolean; logger?: Logger }) {
     this.#dataDir = dataDir;
     this.#logger = options.logger;
+    this.#clock = clock;
     this.#collections = new LowdbCollections(join(dataDir, 'db.json'));
     this.kv = new JournalKeyValue(join(dataDir, 'kv.journal'), clock, { sealer: options.sealer, owner: options.owner, logger: options.logger });
     this.audit = new FileAuditLog(join(dataDir, 'audit.log'), clock);
@@ -69,7 +80,10 @@ export class LowdbStore implements Store {
     // lowdb writes db.json as a new temporary file renamed over it, created with the mode the umask
     // leaves; so every file this process creates is private to its user (as PostgreSQL does).
     process.umask(0o077);
-    await this.#makeDataDirPrivate();
+    // The server names these before it opens the store (server-lock.ts); the CLI and tools reach them here.
+    await this.#makeDataDirPrivate().catch((error: NodeJS.ErrnoException) => {
+      throw error.code ? unusableDataDir(this.#dataDir, error) : error;
+    });
     await this.#collections.open();
     await chmod(join(this.#dataDir, 'db.json'), PRIVATE_FILE_MODE); // created by an older version, or by hand
     await options.checkKey?.();
@@ -118,10 +132,25 @@ export class LowdbStore implements Store {
     return this.#collections.putAll(writes);
   }
 
-  /** Both files can be used: db.json is read, and a line reaches the journal (the append every sign-in waits for). */
+  /**
+   * Both files can be used: db.json is read, the journal is still at its path (a data directory removed
+   * or unmounted under the server fails at once), and a line reaches the journal (the append every
+   * sign-in waits for), appended at most once every JOURNAL_PROBE_REUSE_MS and its answer reused.
+   */
   async startupCheck(): Promise<void> {
     await this.collection('health').list();
-    await this.kv.set('health', 'probe', Date.now(), { ttlSeconds: 60 });
+    await stat(join(this.#dataDir, 'kv.journal'));
+    const now = this.#clock.now();
+    const probe = this.#journalProbe;
+    // A probe still under way is shared, however old: one stalled append must not pile up others behind it.
+    if (probe && (!probe.done || now - probe.at < JOURNAL_PROBE_REUSE_MS)) return probe.result;
+    const next = { at: now, done: false, result: this.kv.set('health', 'probe', now, { ttlSeconds: 60 }) };
+    next.result.then(
+      () => (next.done = true),
+      () => (next.done = true),
+    );
+    this.#journalProbe = next;
+    return next.result;
   }
 
   reopenLogs(): Promise<void> {

@@ -11,6 +11,16 @@ import { randomBytes } from 'node:crypto';
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const CLI = new URL('../../src/cli/index.ts', import.meta.url).pathname;
 
+/**
+ * This process's environment without a secret key: each start here uses the data directory's own
+ * (secret.key). Set but empty, STEPGATE_SECRET_KEY would be refused as a configuration error.
+ */
+function withoutSecretKey(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { STEPGATE_SECRET_KEY: _key, STEPGATE_SECRET_KEY_FILE: _file, ...rest } = env;
+  return rest;
+}
+const INHERITED = withoutSecretKey(process.env);
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -23,7 +33,7 @@ async function freePort(): Promise<number> {
 async function start(dataDir: string, port: number, env: Record<string, string> = {}): Promise<{ child: ChildProcess; banner: string; ms: number }> {
   const started = Date.now();
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN], {
-    env: { ...process.env, STEPGATE_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', STEPGATE_SECRET_KEY: '', ...env },
+    env: { ...INHERITED, STEPGATE_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let banner = '';
@@ -81,7 +91,7 @@ describe('npm start on embedded defaults', () => {
   test('a CLI command run before the first start leaves a data directory the server starts on', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-start-'));
     try {
-      const { code, output } = await run(CLI, ['user', 'add', 'early', '--email', 'early@example.org'], { ...process.env, STEPGATE_DATA_DIR: dataDir, STEPGATE_SECRET_KEY: '' });
+      const { code, output } = await run(CLI, ['user', 'add', 'early', '--email', 'early@example.org'], { ...INHERITED, STEPGATE_DATA_DIR: dataDir });
       assert.equal(code, 0, output);
       assert.match(output, new RegExp(`Note: ${dataDir} had no Stepgate data; it is a new, empty data directory now`), 'a typo in the path would not go unnoticed');
       assert.equal(((await stat(join(dataDir, 'secret.key'))).mode & 0o077), 0, 'the CLI made the key, private');
@@ -99,7 +109,7 @@ describe('npm start on embedded defaults', () => {
     try {
       await writeFile(join(typedIn, 'pw'), 'Correct-horse-battery-42\n');
       // As npm runs it: in the project folder, with INIT_CWD naming where the command was typed.
-      const asNpm = (...words: string[]) => run(CLI, words, { ...process.env, STEPGATE_DATA_DIR: dataDir, STEPGATE_SECRET_KEY: '', INIT_CWD: typedIn }, new URL('../..', import.meta.url).pathname);
+      const asNpm = (...words: string[]) => run(CLI, words, { ...INHERITED, STEPGATE_DATA_DIR: dataDir, INIT_CWD: typedIn }, new URL('../..', import.meta.url).pathname);
       const added = await asNpm('user', 'add', 'typed', '--password-file', 'pw');
       assert.equal(added.code, 0, added.output);
       const missing = await asNpm('user', 'set-password', 'typed', '--password-file', 'nothing-here');
@@ -114,7 +124,7 @@ describe('npm start on embedded defaults', () => {
   test('a reader that stops early (| head -1) ends the CLI quietly, and a change made is still audited', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-start-'));
     try {
-      const env = { ...process.env, STEPGATE_DATA_DIR: dataDir, STEPGATE_SECRET_KEY: '' };
+      const env = { ...INHERITED, STEPGATE_DATA_DIR: dataDir };
       /** The reader has gone before the CLI writes its first line, as `head` has after its line. */
       const withClosedStdout = (words: string[]) =>
         new Promise<{ code: number | null; stderr: string }>((resolve) => {
@@ -143,7 +153,7 @@ describe('npm start on embedded defaults', () => {
       const first = await start(dataDir, port);
       await stop(first.child);
       await rm(join(dataDir, 'secret.key'));
-      const { code, output } = await run(MAIN, [], { ...process.env, STEPGATE_DATA_DIR: dataDir, PORT: String(port) });
+      const { code, output } = await run(MAIN, [], { ...INHERITED, STEPGATE_DATA_DIR: dataDir, PORT: String(port) });
       assert.equal(code, 2);
       assert.match(output, /secretKey: the encryption key for stored secrets is missing/);
     } finally {
@@ -157,7 +167,7 @@ describe('npm start on embedded defaults', () => {
       const port = await freePort();
       const first = await start(dataDir, port);
       await stop(first.child);
-      const env = { ...process.env, STEPGATE_DATA_DIR: dataDir, PORT: String(port), STEPGATE_SECRET_KEY: randomBytes(32).toString('base64') };
+      const env = { ...INHERITED, STEPGATE_DATA_DIR: dataDir, PORT: String(port), STEPGATE_SECRET_KEY: randomBytes(32).toString('base64') };
       const expected = `secretKey: the key from secretKey (STEPGATE_SECRET_KEY) does not open the secrets stored in ${dataDir}. Set STEPGATE_SECRET_KEY or secretKeyFile to the key this data directory was created with.`;
       const server = await run(MAIN, [], env);
       assert.equal(server.code, 2, server.output);
@@ -167,7 +177,7 @@ describe('npm start on embedded defaults', () => {
       assert.equal(cli.code, 2, cli.output);
       assert.equal(cli.output, `Invalid configuration:\n  - ${expected}\n`);
       assert.equal(await readFile(join(dataDir, 'db.json'), 'utf8'), keysBefore, 'no key sealed with the wrong one is added');
-      const listed = await run(CLI, ['user', 'list'], { ...env, STEPGATE_SECRET_KEY: '' });
+      const listed = await run(CLI, ['user', 'list'], withoutSecretKey(env));
       assert.equal(listed.code, 0, `its own key still opens the directory: ${listed.output}`);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
@@ -251,6 +261,22 @@ test('an address it cannot listen on stops start-up naming the settings it came 
   const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-listen-'));
   try {
     await assert.rejects(start(dataDir, await freePort(), { HOST: 'no.such.host.invalid' }), /exited with 1:[\s\S]*cannot listen on no\.such\.host\.invalid:\d+ \(server\.host \/ HOST, server\.port \/ PORT\)/);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('the banner writes an IPv6 listen address in brackets, as a URL that opens', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-v6-'));
+  try {
+    const port = await freePort();
+    const { child, banner } = await start(dataDir, port, { HOST: '::1' });
+    try {
+      assert.match(banner, new RegExp(`Stepgate is running on http://\\[::1\\]:${port}\\n`));
+      assert.equal((await fetch(`http://[::1]:${port}/healthz`)).status, 200);
+    } finally {
+      await stop(child);
+    }
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -1,0 +1,70 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { FileLock } from './file-lock.ts';
+import { DataDirectoryError } from './data-directory-error.ts';
+
+/** The file a running server holds in its data directory, with its pid. */
+export const SERVER_LOCK_FILE = 'server.lock';
+
+/** Another server runs on the data directory: two would compact the journal under each other and lose sign-ins. */
+export class DataDirectoryInUse extends DataDirectoryError {}
+
+export interface ServerLock {
+  readonly path: string;
+  /** Removes the lock file, only while it is still this server's. */
+  release(): Promise<void>;
+}
+
+/**
+ * Makes this process the one server of `dataDir` until `release`. The admin CLI does not take it: it is
+ * a guest writer beside the server. FileLock's logic is reused as it is: a holder whose pid is gone
+ * (kill -9, a crash, a container restarted with the same pid) is taken over, and a live holder is
+ * waited for as long as FileLock waits (10 s), which also lets a restart wait out a server that is
+ * still answering its last requests (SIGTERM drains for up to 10 s).
+ */
+export async function holdServerLock(dataDir: string): Promise<ServerLock> {
+  const path = join(dataDir, SERVER_LOCK_FILE);
+  try {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw unusableDataDir(dataDir, error);
+  }
+  let release!: () => void;
+  const released = new Promise<void>((done) => (release = done));
+  let acquired!: () => void;
+  const taken = new Promise<void>((done) => (acquired = done));
+  const holding = new FileLock(path).hold(() => {
+    acquired();
+    return released;
+  });
+  try {
+    await Promise.race([taken, holding]);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code) throw unusableDataDir(dataDir, error);
+    throw await inUse(dataDir, path);
+  }
+  return {
+    path,
+    async release() {
+      release();
+      await holding;
+    },
+  };
+}
+
+/** Not the user's to write in (owned by another user, read-only, a file in its place): named by key and path, not a bare errno. */
+export function unusableDataDir(dataDir: string, error: unknown): DataDirectoryError {
+  const user = typeof process.getuid === 'function' ? ` (Stepgate runs as uid ${process.getuid()}, which must be able to create files in it)` : '';
+  return new DataDirectoryError(`dataDir: ${resolve(dataDir)} cannot be used${user}: ${(error as Error).message}`);
+}
+
+async function inUse(dataDir: string, path: string): Promise<DataDirectoryInUse> {
+  const holder = await readFile(path, 'utf8').catch(() => '');
+  const pid = Number(holder.split(' ')[0]);
+  const who = Number.isInteger(pid) && pid > 0 ? `pid ${pid}` : 'a process that did not write its pid';
+  return new DataDirectoryInUse(
+    `dataDir: ${resolve(dataDir)} is in use by another Stepgate server (${who}, holding ${resolve(path)}). ` +
+      'Run one server per data directory: stop that one first, or give this one another dataDir (STEPGATE_DATA_DIR). ' +
+      `If that process is not a Stepgate server (its pid reused after a reboot), delete ${resolve(path)}.`,
+  );
+}

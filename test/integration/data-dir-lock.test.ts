@@ -1,0 +1,171 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { DataDirectoryError } from '../../src/store/data-directory-error.ts';
+import { journalSealer } from '../../src/store/journal-sealer.ts';
+import { SecretBox } from '../../src/core/secret-box.ts';
+import { systemClock } from '../../src/core/clock.ts';
+
+const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+const CLI = new URL('../../src/cli/index.ts', import.meta.url).pathname;
+
+/** Each server here uses its data directory's own key (secret.key). */
+const { STEPGATE_SECRET_KEY: _key, STEPGATE_SECRET_KEY_FILE: _keyFile, ...INHERITED } = process.env;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `npm start`'s command as its own process (stopped by each test, by its pid). */
+function launch(dataDir: string, port: number, options: SpawnOptions = {}): Run {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN], {
+    env: { ...INHERITED, STEPGATE_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...options,
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { child, output: () => output, exited };
+}
+
+/** Resolves once the banner is out; rejects when the process ends first. */
+async function started(run: Run): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!/OIDC discovery[\s\S]*(bootstrap|Directory:)/.test(run.output())) {
+    if (run.child.exitCode !== null) throw new Error(`exited with ${run.child.exitCode}:\n${run.output()}`);
+    if (Date.now() > deadline) throw new Error(`no banner within 30 s:\n${run.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function stop(run: Run): Promise<number | null> {
+  if (run.child.exitCode === null && run.child.signalCode === null) process.kill(run.child.pid!, 'SIGTERM');
+  return run.exited;
+}
+
+function cli(dataDir: string, words: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, ...words], { env: { ...INHERITED, STEPGATE_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk) => (output += chunk.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
+}
+
+const exists = (path: string) => stat(path).then(() => true, () => false);
+
+test('a second server on the same data directory stops at start, naming the directory and the first one; the CLI still works beside it; a clean stop removes the lock', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-lock-'));
+  const lock = join(dataDir, 'server.lock');
+  const first = launch(dataDir, await freePort());
+  try {
+    await started(first);
+    const second = launch(dataDir, await freePort());
+    let code: number | null;
+    try {
+      const outcome = await Promise.race([second.exited, started(second).then(() => 'started' as const)]);
+      if (outcome === 'started') assert.fail(`a second server started on ${dataDir}:\n${second.output()}`);
+      code = outcome;
+    } finally {
+      await stop(second);
+    }
+    assert.equal(code, 1, second.output());
+    assert.equal(
+      second.output().split('\n')[0],
+      `Stepgate failed to start: dataDir: ${dataDir} is in use by another Stepgate server (pid ${first.child.pid}, holding ${lock}). ` +
+        `Run one server per data directory: stop that one first, or give this one another dataDir (STEPGATE_DATA_DIR). If that process is not a Stepgate server (its pid reused after a reboot), delete ${lock}.`,
+    );
+    assert.doesNotMatch(second.output(), /^\s+at /m, 'no stack');
+    assert.equal((await readFile(lock, 'utf8')).split(' ')[0], String(first.child.pid), 'the lock holds the first server pid: the refused one left it alone');
+
+    const listed = await cli(dataDir, ['user', 'add', 'beside', '--email', 'beside@example.org']);
+    assert.equal(listed.code, 0, `the admin CLI is a guest writer, not a second server: ${listed.output}`);
+    assert.equal(first.child.exitCode, null, 'the first server still runs');
+  } finally {
+    assert.equal(await stop(first), 0);
+  }
+  try {
+    assert.equal(await exists(lock), false, 'SIGTERM removed the lock');
+    const next = launch(dataDir, await freePort());
+    try {
+      await started(next);
+    } finally {
+      await stop(next);
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a lock left by a server that died (kill -9) is taken over at the next start', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-lock-'));
+  const lock = join(dataDir, 'server.lock');
+  const crashed = launch(dataDir, await freePort());
+  try {
+    await started(crashed);
+    process.kill(crashed.child.pid!, 'SIGKILL');
+    await crashed.exited;
+    assert.equal(await exists(lock), true, 'kill -9 leaves the lock file behind');
+    const next = launch(dataDir, await freePort());
+    try {
+      await started(next);
+      assert.equal((await readFile(lock, 'utf8')).split(' ')[0], String(next.child.pid));
+    } finally {
+      assert.equal(await stop(next), 0);
+    }
+  } finally {
+    await stop(crashed);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('a data directory Stepgate may not write in stops start-up naming dataDir and the path, without a stack', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'stepgate-perm-'));
+  try {
+    const asRoot = process.getuid?.() === 0;
+    // Root writes anywhere: as root the server is run as nobody, in a directory root owns (a volume made by someone else).
+    await chmod(root, 0o755);
+    const dataDir = join(root, 'data');
+    await mkdir(dataDir, { mode: 0o755 });
+    if (!asRoot) await chmod(dataDir, 0o555);
+    await writeFile(join(dataDir, 'README'), 'not Stepgate\'s\n');
+    const run = launch(dataDir, await freePort(), asRoot ? { uid: 65534, gid: 65534, cwd: tmpdir() } : {});
+    const code = await run.exited;
+    assert.equal(code, 1, run.output());
+    assert.match(run.output(), new RegExp(`^Stepgate failed to start: dataDir: ${dataDir} cannot be used \\(Stepgate runs as uid \\d+, which must be able to create files in it\\): EACCES`, 'm'));
+    assert.doesNotMatch(run.output(), /^\s+at /m, 'no stack');
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('a store opened outside the server (the CLI, tools) names dataDir and the path too when the directory cannot be made', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'stepgate-perm-'));
+  try {
+    await writeFile(join(root, 'file'), 'a file where the data directory would go\n');
+    const dataDir = join(root, 'file', 'data');
+    await assert.rejects(
+      new LowdbStore(dataDir, systemClock, { sealer: journalSealer(new SecretBox(randomBytes(32))), owner: false }).open(),
+      (error: Error) => error instanceof DataDirectoryError && error.message.startsWith(`dataDir: ${dataDir} cannot be used`) && /ENOTDIR/.test(error.message),
+    );
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

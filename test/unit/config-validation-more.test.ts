@@ -1,0 +1,154 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadConfig, parseConfig, ConfigError } from '../../src/config/load.ts';
+import type { ConfigInput } from '../../src/config/schema.ts';
+
+/** The issues of a refused configuration (fails the test when it is accepted). */
+function issuesOf(load: () => unknown): string[] {
+  try {
+    load();
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
+    return error.issues;
+  }
+  assert.fail('the configuration was accepted');
+}
+
+function refused(input: unknown): string[] {
+  return issuesOf(() => parseConfig(input));
+}
+
+async function withFile(content: string, work: (file: string) => void | Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'stepgate-config-more-'));
+  try {
+    const file = join(dir, 'stepgate.config.json');
+    await writeFile(file, content);
+    await work(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const KEY = () => randomBytes(32).toString('base64');
+
+describe('server.publicUrl: the root of a host name, nothing more', () => {
+  test('a path is refused, naming the key and saying Stepgate is served at the root of its host name', () => {
+    for (const publicUrl of ['https://idp.example.test/sso/', 'https://idp.example.test/sso', 'http://localhost:8080/a/b']) {
+      const issues = refused({ server: { publicUrl } });
+      assert.equal(issues.length, 1, `${publicUrl}: ${issues.join('; ')}`);
+      assert.match(issues[0]!, /^server\.publicUrl: must have no path \(found "\/[^"]*"\): Stepgate must be served at the root of its host name/, publicUrl);
+      assert.match(issues[0]!, /a reverse proxy can map a host name of its own to it/);
+    }
+  });
+
+  test('the same from PUBLIC_URL', () => {
+    assert.match(issuesOf(() => loadConfig({ PUBLIC_URL: 'https://idp.example.test/sso/' })).join('\n'), /^server\.publicUrl: must have no path/m);
+  });
+
+  test('a trailing slash alone is fine, and is not part of the issuer', () => {
+    assert.equal(parseConfig({ server: { publicUrl: 'https://idp.example.test/' } }).server.publicUrl, 'https://idp.example.test');
+    assert.equal(parseConfig({ server: { publicUrl: 'https://idp.example.test:8443' } }).server.publicUrl, 'https://idp.example.test:8443');
+  });
+
+  test('a query or fragment is refused, even an empty one the URL parser drops', () => {
+    for (const publicUrl of ['https://idp.example.test/?', 'https://idp.example.test/#', 'https://idp.example.test?x=1', 'https://idp.example.test/#top']) {
+      assert.deepEqual(refused({ server: { publicUrl } }), ['server.publicUrl: must have no query (?…) or fragment (#…)'], publicUrl);
+    }
+  });
+
+  test('credentials, a password alone included, are refused', () => {
+    assert.deepEqual(refused({ server: { publicUrl: 'https://:secret@idp.example.test' } }), ['server.publicUrl: must have no user name or password']);
+  });
+
+  test('not a URL: one issue, naming the key', () => {
+    assert.deepEqual(refused({ server: { publicUrl: '/sso' } }), ['server.publicUrl: must be an absolute http:// or https:// URL, e.g. https://idp.example.org']);
+  });
+});
+
+describe('server.host: an IP address or a host name', () => {
+  test('an empty host (every interface, unasked) is refused, naming the key', () => {
+    for (const host of ['', ' ', 'not a host', '[::1]', 'http://idp']) {
+      const issues = refused({ server: { host } });
+      assert.equal(issues.length, 1, JSON.stringify(host));
+      assert.match(issues[0]!, /^server\.host: must be an IP address or a host name/, JSON.stringify(host));
+    }
+  });
+
+  test('addresses and names are accepted', () => {
+    for (const host of ['127.0.0.1', '0.0.0.0', '::', '::1', 'fe80::1%lo', 'localhost', 'idp.example.org', 'idp-1.example.org.']) {
+      assert.equal(parseConfig({ server: { host } }).server.host, host);
+    }
+  });
+});
+
+describe('saml.entityId: an absolute URI', () => {
+  test('empty, relative or with spaces is refused, naming the key', () => {
+    for (const entityId of ['', 'not a uri', 'idp.example.org', '/saml/metadata', 'https://idp.example.org/a b', `urn:${'x'.repeat(1100)}`]) {
+      const issues = refused({ saml: { entityId } });
+      assert.equal(issues.length, 1, entityId);
+      assert.match(issues[0]!, /^saml\.entityId: must be an absolute URI/, entityId);
+    }
+  });
+
+  test('URLs and URNs are accepted', () => {
+    for (const entityId of ['https://idp.example.org/saml/metadata', 'urn:example:idp', 'http://idp.example.org']) {
+      assert.equal(parseConfig({ saml: { entityId } }).saml.entityId, entityId);
+    }
+  });
+});
+
+describe('empty values are not "unset"', () => {
+  test('dataDir, secretKey and secretKeyFile given as "" are refused, each naming its key', () => {
+    const issues = refused({ dataDir: '', secretKeyFile: '' });
+    assert.deepEqual(issues.map((issue) => issue.split(':')[0]), ['dataDir', 'secretKeyFile']);
+    assert.match(refused({ secretKey: '' })[0]!, /^secretKey: must not be empty \(in the config file or STEPGATE_SECRET_KEY\)/);
+    assert.match(refused({ dataDir: '  ' })[0]!, /^dataDir: must not be empty/);
+  });
+
+  test('STEPGATE_SECRET_KEY= and STEPGATE_SECRET_KEY_FILE= are refused, not taken for unset (a key would be generated inside the data directory)', () => {
+    assert.match(issuesOf(() => loadConfig({ STEPGATE_SECRET_KEY: '' })).join('\n'), /^secretKey: must not be empty \(in the config file or STEPGATE_SECRET_KEY\)/m);
+    assert.match(issuesOf(() => loadConfig({ STEPGATE_SECRET_KEY_FILE: '' })).join('\n'), /^secretKeyFile: must not be empty \(in the config file or STEPGATE_SECRET_KEY_FILE\)/m);
+  });
+});
+
+describe('the secret key: one source, and the environment wins over the file', () => {
+  test('STEPGATE_SECRET_KEY_FILE wins over a secretKey in the file', async () => {
+    await withFile(JSON.stringify({ secretKey: KEY() }), (file) => {
+      const config = loadConfig({ STEPGATE_CONFIG: file, STEPGATE_SECRET_KEY_FILE: '/run/secrets/stepgate.key' });
+      assert.equal(config.secretKeyFile, '/run/secrets/stepgate.key');
+      assert.equal(config.secretKey, undefined);
+    });
+  });
+
+  test('STEPGATE_SECRET_KEY wins over a secretKeyFile in the file', async () => {
+    const key = KEY();
+    await withFile(JSON.stringify({ secretKeyFile: '/etc/stepgate/key' }), (file) => {
+      const config = loadConfig({ STEPGATE_CONFIG: file, STEPGATE_SECRET_KEY: key });
+      assert.equal(config.secretKey, key);
+      assert.equal(config.secretKeyFile, undefined);
+    });
+  });
+
+  test('both set in one place is refused, naming both, with every other problem', async () => {
+    const both = 'secretKeyFile: secretKey is set as well: set only one of secretKey (STEPGATE_SECRET_KEY) and secretKeyFile (STEPGATE_SECRET_KEY_FILE)';
+    await withFile(JSON.stringify({ secretKey: KEY(), secretKeyFile: '/etc/stepgate/key', server: { port: 'x' } }), (file) => {
+      assert.deepEqual(issuesOf(() => loadConfig({ STEPGATE_CONFIG: file })).sort(), ['server.port: Invalid input: expected number, received string', both].sort());
+    });
+    assert.deepEqual(issuesOf(() => loadConfig({ STEPGATE_SECRET_KEY: KEY(), STEPGATE_SECRET_KEY_FILE: '/etc/stepgate/key' })), [both]);
+    assert.deepEqual(refused({ secretKey: KEY(), secretKeyFile: '/etc/stepgate/key' } satisfies ConfigInput), [both]);
+  });
+});
+
+describe('the config file', () => {
+  test('a root that is not a JSON object is refused, naming the file', async () => {
+    for (const [content, what] of [['null', 'null'], ['[]', 'an array'], ['"stepgate"', 'a string'], ['8080', 'a number']]) {
+      await withFile(content, (file) => {
+        assert.deepEqual(issuesOf(() => loadConfig({ STEPGATE_CONFIG: file })), [`${file}: must hold a JSON object ({ … }) at its top level, not ${what}`], content);
+      });
+    }
+  });
+});

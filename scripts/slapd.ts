@@ -5,9 +5,10 @@
  * pwdPolicySubentry, pwdAccountLockedTime, pwdChangedTime and pwdReset, whereas ldapmodify refuses
  * pwdChangedTime without the relax control, so fixtures set time-dependent state through slapadd.
  */
+import { freePort } from './free-port.ts';
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile, readFile, mkdir } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -112,16 +113,6 @@ const running = new Set<number>();
 // a crashed test run must not leave our slapd processes behind; only PIDs we started are touched
 process.on('exit', () => running.forEach((pid) => killQuietly(pid, 'SIGKILL')));
 
-/** Binds port 0 to learn a free port; tests also use it for a closed port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const ldifValue = (v: string | number | boolean): string => (typeof v === 'boolean' ? (v ? 'TRUE' : 'FALSE') : String(v));
 

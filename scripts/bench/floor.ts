@@ -11,7 +11,7 @@
 import { mkdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { freePort } from '../slapd.ts';
+import { freePort } from '../free-port.ts';
 import { refreshTokensOf, type Bench } from './bench.ts';
 import { discoverOidc } from './discovery.ts';
 import { BASE_DN } from './ldap.ts';

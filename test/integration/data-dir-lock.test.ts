@@ -1,8 +1,9 @@
+import { withoutSecretKey } from '../helpers/env.ts';
+import { freePort } from '../../scripts/free-port.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -16,15 +17,8 @@ const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const CLI = new URL('../../src/cli/index.ts', import.meta.url).pathname;
 
 /** Each server here uses its data directory's own key (secret.key). */
-const { STEPGATE_SECRET_KEY: _key, STEPGATE_SECRET_KEY_FILE: _keyFile, ...INHERITED } = process.env;
+const INHERITED = withoutSecretKey();
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Run {
   child: ChildProcess;

@@ -1,3 +1,4 @@
+import { withoutSecretKey } from '../helpers/env.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -37,9 +38,8 @@ after(async () => {
 /** `npm run cli -- sp add <url>` as its own process: NODE_EXTRA_CA_CERTS is read only at a process's start. */
 async function spAdd(url: string, env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
   // The data directory's own key: none of the environment's (an empty one is a config error).
-  const { STEPGATE_SECRET_KEY: _key, STEPGATE_SECRET_KEY_FILE: _keyFile, ...inherited } = process.env;
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, 'sp', 'add', url, '--no-encrypt'], {
-    env: { ...inherited, STEPGATE_DATA_DIR: dataDir, NODE_EXTRA_CA_CERTS: '', ...env },
+    env: { ...withoutSecretKey(), STEPGATE_DATA_DIR: dataDir, NODE_EXTRA_CA_CERTS: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

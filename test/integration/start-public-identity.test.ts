@@ -1,8 +1,8 @@
+import { freePort } from '../../scripts/free-port.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -18,13 +18,6 @@ import { journalSealer } from '../../src/store/journal-sealer.ts';
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const { STEPGATE_SECRET_KEY: _key, STEPGATE_SECRET_KEY_FILE: _keyFile, PUBLIC_URL: _publicUrl, ...INHERITED } = process.env;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Starts the server as `npm start` does, waits for its banner, stops it (SIGTERM, by pid); returns its log lines. */
 async function startAndStop(dataDir: string, port: number): Promise<Array<Record<string, unknown>>> {

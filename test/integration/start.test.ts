@@ -1,9 +1,10 @@
+import { withoutSecretKey } from '../helpers/env.ts';
+import { freePort } from '../../scripts/free-port.ts';
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { TestBrowser } from '../helpers/browser.ts';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -15,19 +16,8 @@ const CLI = new URL('../../src/cli/index.ts', import.meta.url).pathname;
  * This process's environment without a secret key: each start here uses the data directory's own
  * (secret.key). Set but empty, STEPGATE_SECRET_KEY would be refused as a configuration error.
  */
-function withoutSecretKey(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const { STEPGATE_SECRET_KEY: _key, STEPGATE_SECRET_KEY_FILE: _file, ...rest } = env;
-  return rest;
-}
 const INHERITED = withoutSecretKey(process.env);
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Runs `npm start`'s command the way an admin would, and waits for its banner. */
 async function start(dataDir: string, port: number, env: Record<string, string> = {}): Promise<{ child: ChildProcess; banner: string; ms: number }> {

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import type { LoginResult } from '../../src/core/types.ts';
 export const TEST_FINISHER = 'test';
 
 export interface Booted {
-  /** http://localhost:PORT — the public URL (localhost, so WebAuthn and cookies behave as in production). */
+  /** http://localhost:PORT (https:// with `tls`) — the public URL (localhost, so WebAuthn and cookies behave as in production). */
   url: string;
   port: number;
   services: Services;
@@ -33,8 +34,10 @@ export interface Booted {
 }
 
 /** Starts Stepgate on a free loopback port with a temp data directory; `close()` stops it and removes the directory. */
-export async function boot(overrides: ConfigInput = {}, options: { clock?: Clock; dataDir?: string; secretKey?: string; port?: number } = {}): Promise<Booted> {
-  const server: Server = createServer();
+/** `tls`: served over https with this certificate (for localhost), the public URL https:// too. */
+export async function boot(overrides: ConfigInput = {}, options: { clock?: Clock; dataDir?: string; secretKey?: string; port?: number; tls?: { cert: Buffer; key: Buffer } } = {}): Promise<Booted> {
+  const server: Server = options.tls ? createHttpsServer(options.tls) : createServer();
+  const scheme = options.tls ? 'https' : 'http';
   // A given port: the same IdP (URLs, entityID, issuer) started again, e.g. on its data directory after a restart.
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
@@ -48,7 +51,7 @@ export async function boot(overrides: ConfigInput = {}, options: { clock?: Clock
   });
   const config = parseConfig({
     ...overrides,
-    server: { ...(overrides.server ?? {}), host: '127.0.0.1', port, publicUrl: `http://localhost:${port}` },
+    server: { ...(overrides.server ?? {}), host: '127.0.0.1', port, publicUrl: `${scheme}://localhost:${port}` },
     dataDir,
     secretKey: options.secretKey ?? randomBytes(32).toString('base64'),
     log: { level: 'debug' },
@@ -66,7 +69,7 @@ export async function boot(overrides: ConfigInput = {}, options: { clock?: Clock
   });
   server.on('request', app);
   return {
-    url: `http://localhost:${port}`,
+    url: `${scheme}://localhost:${port}`,
     port,
     services,
     dataDir,

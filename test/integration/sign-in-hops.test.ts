@@ -43,11 +43,9 @@ class HopRecorder {
     return this.request(new URL(page.headers.get('location')!, page.url).toString());
   }
 
-  /** Submits the page's only form with `values`. */
+  /** Submits the page's only form with `values` (besides "Cancel and go back"). */
   submit(page: Page, values: Record<string, string>): Promise<Page> {
-    const forms = parseForms(page.body, page.url);
-    assert.equal(forms.length, 1, `expected one form on ${page.url}`);
-    const form = forms[0]!;
+    const form = stepForm(page);
     return this.request(form.action, { method: form.method, body: new URLSearchParams({ ...form.fields, ...values }) });
   }
 
@@ -58,10 +56,15 @@ class HopRecorder {
   }
 }
 
+/** The step's own form: besides it, a sign-in page has only "Cancel and go back". */
+function stepForm(page: Page): ReturnType<typeof parseForms>[number] {
+  const forms = parseForms(page.body, page.url).filter((form) => !form.action.endsWith('/cancel'));
+  assert.equal(forms.length, 1, `expected one form besides Cancel on ${page.url} (status ${page.status}):\n${page.body.slice(0, 400)}`);
+  return forms[0]!;
+}
+
 function formAction(page: Page): string {
-  const forms = parseForms(page.body, page.url);
-  assert.equal(forms.length, 1, `expected one form on ${page.url} (status ${page.status}):\n${page.body.slice(0, 400)}`);
-  return new URL(forms[0]!.action).pathname;
+  return new URL(stepForm(page).action).pathname;
 }
 
 function isCodePage(page: Page): boolean {

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, readFile } from 'node:fs/promises';
+import { appendFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser } from '../helpers/browser.ts';
@@ -103,9 +103,17 @@ test('--since / --until: relative ages before now, dates and date-times; --limit
   assert.deepEqual((await cli('audit', '--limit', '1')).out, [recent.out[1]]);
 });
 
-test('nothing matching is said on stderr and is no error', async () => {
+test('nothing matching is said on stderr and is no error; after a rotation, it says where older events are', async () => {
   const none = await cli('audit', '--user', 'someone-else');
   assert.deepEqual([none.code, none.out, none.err], [0, [], 'no audit events match']);
+  const rotated = join(app.dataDir, 'audit.log.1');
+  await appendFile(rotated, '');
+  try {
+    const afterRotation = await cli('audit', '--user', 'someone-else');
+    assert.equal(afterRotation.err, 'no audit events match in audit.log (older events are in rotated files beside it, not read here: audit.log.1)');
+  } finally {
+    await rm(rotated);
+  }
 });
 
 test('every bad option is a usage error (exit 2) that names the option, with nothing on stdout', async () => {

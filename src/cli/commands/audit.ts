@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import type { CliCommand, ParsedArgs } from '../command.ts';
 import { listOption, stringOption, UsageError } from '../command.ts';
 import { parseTimeOption } from '../time-option.ts';
@@ -99,6 +100,12 @@ function eventLine(event: StoredAuditEvent): string {
   return (fields.length ? [...line, fields.join(' ')] : line).join('  ');
 }
 
+/** Only the current file is read: after a rotation, an empty answer says where older events are. */
+async function rotatedFilesHint(dataDir: string): Promise<string> {
+  const rotated = (await readdir(dataDir).catch(() => [] as string[])).filter((name) => name.startsWith('audit.log') && name !== 'audit.log').sort();
+  return rotated.length ? ` in audit.log (older events are in rotated files beside it, not read here: ${rotated.slice(0, 5).join(', ')}${rotated.length > 5 ? ', …' : ''})` : '';
+}
+
 export const auditCommands: CliCommand[] = [
   {
     name: 'audit',
@@ -110,7 +117,7 @@ export const auditCommands: CliCommand[] = [
       const query = auditQuery(args, context.clock.now());
       const { events, skipped } = await (await context.store()).audit.query(query);
       for (const event of events) context.out(args.options.json === true ? JSON.stringify(event) : eventLine(event));
-      if (events.length === 0) context.err('no audit events match');
+      if (events.length === 0) context.err(`no audit events match${await rotatedFilesHint(context.config.dataDir)}`);
       if (skipped > 0) context.err(`${skipped} unreadable line(s) skipped`);
       return 0;
     },

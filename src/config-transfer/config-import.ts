@@ -15,6 +15,8 @@ export interface PlannedRecord {
   list: RecordList;
   noun: string;
   id: string;
+  /** A local user's username: the id alone does not tell an admin reading the audit log whose account it is. */
+  username?: string;
   action: ImportAction;
 }
 
@@ -86,11 +88,44 @@ export async function planImport(context: TransferContext, text: string, passwor
   return plan;
 }
 
+/**
+ * At most this many ids per kind and action in the audit event (the counts beside them stay
+ * complete), and each id at most so long: one event stays a line `audit` and jq read whole.
+ */
+export const AUDITED_IDS = 200;
+const MAX_AUDITED_ID_LENGTH = 512;
+
+/** Per kind of record: how many each action touches and, for the audit log, which records were added or replaced. */
+export type ListChanges = Record<ImportAction, number> & { added?: string[]; replaced?: string[]; addedUsernames?: string[]; replacedUsernames?: string[] };
+
 /** Counts per kind of record and action, for the summary and the audit log. */
 export function planCounts(plan: ImportPlan): Partial<Record<RecordList, Record<ImportAction, number>>> {
   const counts: Partial<Record<RecordList, Record<ImportAction, number>>> = {};
   for (const record of plan.records) (counts[record.list] ??= { add: 0, replace: 0, unchanged: 0 })[record.action] += 1;
   return counts;
+}
+
+/**
+ * What an import changes, as the audit log keeps it: the counts, and the ids of the records it adds
+ * and replaces and of this installation's keys it retires, so an investigation can tell which SP,
+ * client, policy, key or user came from a file. Unchanged records are only counted.
+ */
+export function planChanges(plan: ImportPlan): Partial<Record<RecordList, ListChanges>> & { retiredKeys: number; retiredKeyIds?: string[] } {
+  const changes: Partial<Record<RecordList, ListChanges>> = planCounts(plan);
+  for (const [action, field, usernames] of [['add', 'added', 'addedUsernames'], ['replace', 'replaced', 'replacedUsernames']] as const) {
+    for (const [list, counts] of Object.entries(changes) as Array<[RecordList, ListChanges]>) {
+      const records = plan.records.filter((record) => record.list === list && record.action === action).slice(0, AUDITED_IDS);
+      if (!records.length) continue;
+      counts[field] = records.map((record) => bounded(record.id));
+      if (records.some((record) => record.username !== undefined)) counts[usernames] = records.map((record) => bounded(record.username ?? ''));
+    }
+  }
+  const retiredKeyIds = plan.retiredKeys.slice(0, AUDITED_IDS).map((key) => bounded(key.id));
+  return { ...changes, retiredKeys: plan.retiredKeys.length, ...(retiredKeyIds.length ? { retiredKeyIds } : {}) };
+}
+
+function bounded(id: string): string {
+  return id.slice(0, MAX_AUDITED_ID_LENGTH);
 }
 
 /** Checks one list of the file and adds its records to the plan; returns the records here and those the file would store. */
@@ -121,7 +156,8 @@ async function planList<Exported extends { id: string }, Stored extends { id: st
     plan.warnings.push(...admission.warnings.map((warning) => `${name}: ${warning}`));
     admitted.push(admission.record);
     const action: ImportAction = replacing === undefined ? 'add' : sameContent(transfer.exported(replacing), record) ? 'unchanged' : 'replace';
-    plan.records.push({ list, noun: transfer.noun, id: record.id, action });
+    const username = transfer.username?.(record);
+    plan.records.push({ list, noun: transfer.noun, id: record.id, ...(username !== undefined ? { username } : {}), action });
     if (action === 'replace') plan.conflicts.push(`${name} exists here with different content`);
     if (action !== 'unchanged') plan.writes.push({ collection: transfer.collection, item: admission.record });
   });

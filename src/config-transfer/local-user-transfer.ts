@@ -30,6 +30,7 @@ export function localUserTransfer(context: TransferContext): RecordTransfer<Loca
     schema: exportedUserSchema,
     list: () => users.list(),
     exported: (user) => user,
+    username: (user) => user.username,
     admit(user) {
       const problems = [usernameProblem(user.username), user.email === undefined ? undefined : emailProblem(user.email), user.name === undefined ? undefined : nameProblem(user.name)].filter((problem) => problem !== undefined);
       const hashes = [...(user.passwordHash === undefined ? [] : [user.passwordHash]), ...user.previousPasswordHashes];

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import type { Logger } from '../core/log.ts';
 
 declare global {
@@ -45,6 +46,16 @@ function clientIpOf(req: Request): string {
   return normaliseIp(socketIp);
 }
 
+/**
+ * One spelling per address, whatever the proxy or socket wrote (2001:DB8:0:0::1, ::FFFF:203.0.113.10,
+ * ::ffff:cb00:710a): otherwise one client is several in the audit log, in `audit --ip` answers and in
+ * the rate limits kept per address string, and a mapped IPv4 address would be an IPv6 one. IPv4-mapped
+ * IPv6 becomes IPv4 and IPv6 is compressed lower case (RFC 5952). A zone (fe80::1%eth0) names an
+ * interface of the host that saw the address, not the client, and no policy range can name it: it is
+ * left out, always.
+ */
 function normaliseIp(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+  const address = ip.replace(/%.*$/s, '');
+  if (isIP(address) === 0) return ip;
+  return ipaddr.process(address).toString();
 }

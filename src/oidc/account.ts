@@ -29,6 +29,8 @@ export function accountFinder(lookup: UserLookup, permitsRefresh: RefreshCheck):
 function toAccount(user: User): Account {
   return {
     accountId: user.id,
+    // For the token endpoint's audit event (endpoint-audit.ts), which would otherwise ask the directory again.
+    username: user.username,
     // Everything the user has; oidc-provider releases only what the granted scopes and claims allow.
     claims: () => ({ sub: user.id, ...oidcClaims(user, ALL_SCOPES) }),
   };

@@ -6,6 +6,7 @@ import type { SsoSession } from '../session/sso-session.ts';
 import type { LogoutContext } from '../session/session-service.ts';
 import type { KvAdapter } from './adapter.ts';
 import type { SsoLinks } from './sso-links.ts';
+import type { SsoState } from './sso-state.ts';
 
 /** The part of oidc-provider's Client model used here; its published types lack backchannelLogout. */
 interface LogoutClient {
@@ -17,17 +18,32 @@ interface LogoutClient {
 interface Notice {
   clientId: string;
   accountId: string;
+  /** The SSO session's, for `audit --user <name>`; absent when no SSO session of this account was at hand. */
+  username?: string;
   sid?: string;
 }
 
 /** Where a logout came from, for the log and the audit. */
-type Trigger = 'sso-logout' | 'oidc-rp-initiated';
+type Trigger = 'sso-logout' | 'oidc-rp-initiated' | 'admin';
+
+/**
+ * The session service hands over the browser's request when a logout happens in a browser, and a
+ * context without one (no request id) when the server ends sessions an administrator ended with
+ * the CLI (`session end`, `user disable`, `user remove`). Which browser action it was (Stepgate's
+ * logout page, SAML Single Logout, another user's sign-in) the context does not say; the `logout`
+ * or `session.ended` event with the same requestId does.
+ */
+function triggerOf(context: LogoutContext): Trigger {
+  return context.requestId === undefined ? 'admin' : 'sso-logout';
+}
 
 export interface BackchannelLogoutDeps {
   provider: Provider;
   /** The Session model's own storage, without SessionAdapter: that one refuses (and deletes) mirrors of an ended SSO session, which is what this reads. */
   providerSessions: KvAdapter;
   links: SsoLinks;
+  /** The browser's SSO session during an RP-initiated logout, for the username (read by session-sync.ts in the same request anyway). */
+  sso: SsoState;
   audit: AuditLog;
   logger: Logger;
 }
@@ -58,7 +74,9 @@ export class BackchannelLogout {
       // Ended here rather than at its next read, so nothing (a token request, a prompt=none) finds it in between.
       await this.#deps.providerSessions.destroy(String(session.jti));
       const authorizations = (session.authorizations ?? {}) as Record<string, { sid?: string }>;
-      for (const [clientId, { sid }] of Object.entries(authorizations)) notices.push({ clientId, accountId: String(session.accountId), sid });
+      const accountId = String(session.accountId);
+      const username = sso.user.id === accountId ? sso.user.username : undefined;
+      for (const [clientId, { sid }] of Object.entries(authorizations)) notices.push({ clientId, accountId, username, sid });
     }
     // In parallel, each capped by oidc-provider's 2.5 s request timeout: the user's answer waits at most that long.
     await Promise.all(notices.map((notice) => this.#notify(notice, context)));
@@ -71,21 +89,24 @@ export class BackchannelLogout {
       if (!client?.backchannelLogoutUri) return;
       await client.backchannelLogout(notice.accountId, notice.sid);
     } catch (error) {
-      await this.#report(context, 'sso-logout', notice, error);
+      await this.#report(context, triggerOf(context), notice, error);
       return;
     }
-    await this.#report(context, 'sso-logout', notice);
+    await this.#report(context, triggerOf(context), notice);
   }
 
   /** oidc-provider's end_session (RP-initiated logout) sends its own Logout Tokens and only tells through events. */
   #reportProviderEvents(): void {
     const { provider } = this.#deps;
-    const report = (ctx: KoaContextWithOIDC, client: { clientId: string }, accountId: string, sid: string, error?: unknown) => {
+    const report = async (ctx: KoaContextWithOIDC, client: { clientId: string }, accountId: string, sid: string, error?: unknown) => {
+      // A store that cannot read the session costs the event its username, not the event.
+      const sso = await this.#deps.sso.current(ctx).catch(() => undefined);
+      const username = sso?.user.id === accountId ? sso.user.username : undefined;
       // Mounted under Express, koa's ctx.req is the Express request.
-      void this.#report(ctx.req as Request, 'oidc-rp-initiated', { clientId: client.clientId, accountId, sid }, error);
+      await this.#report(ctx.req as Request, 'oidc-rp-initiated', { clientId: client.clientId, accountId, username, sid }, error);
     };
-    provider.on('backchannel.success', (ctx, client, accountId, sid) => report(ctx, client, accountId, sid));
-    provider.on('backchannel.error', (ctx, error, client, accountId, sid) => report(ctx, client, accountId, sid, error));
+    provider.on('backchannel.success', (ctx, client, accountId, sid) => void report(ctx, client, accountId, sid));
+    provider.on('backchannel.error', (ctx, error, client, accountId, sid) => void report(ctx, client, accountId, sid, error));
   }
 
   /** One log line and one audit event per relying party told; never the token itself. */
@@ -97,7 +118,7 @@ export class BackchannelLogout {
     // oidc-provider resolves only on 200 or 204 and does not hand the response on.
     else log.info({ ...facts, outcome: 'success' }, `oidc: back-channel logout of ${notice.clientId} accepted (200/204)`);
     try {
-      await this.#deps.audit.record({ type: 'oidc.backchannel-logout', outcome: failure ? 'failure' : 'success', rp: notice.clientId, userId: notice.accountId, reason: failure?.reason, status: failure?.status, via: trigger, requestId: context.requestId });
+      await this.#deps.audit.record({ type: 'oidc.backchannel-logout', outcome: failure ? 'failure' : 'success', rp: notice.clientId, userId: notice.accountId, username: notice.username, reason: failure?.reason, status: failure?.status, via: trigger, requestId: context.requestId });
     } catch (auditError) {
       log.error({ err: auditError, clientId: notice.clientId }, 'oidc: back-channel logout audit event not written');
     }

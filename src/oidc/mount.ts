@@ -15,6 +15,7 @@ import { OIDC_FINISHER } from './binding.ts';
 import type { LogoutPropagation } from '../session/logout-propagation.ts';
 import { KvAdapter } from './adapter.ts';
 import { BackchannelLogout } from './backchannel-logout.ts';
+import { EndpointAudit } from './endpoint-audit.ts';
 
 /** What outlives a provider: none of it holds keys. */
 interface Shared {
@@ -90,7 +91,9 @@ export async function mountOidc(app: Express, services: Services, propagateLogou
 
 async function assemble(services: Services, shared: Shared): Promise<ProviderGeneration> {
   const { clients, links, sso, cookieSigner } = shared;
-  const provider = await buildProvider(services, { cookieSigner, clients, users: services.users, links, sso });
+  const endpointAudit = new EndpointAudit(services.store.audit);
+  const provider = await buildProvider(services, { cookieSigner, clients, users: services.users, links, sso, endpointAudit });
+  endpointAudit.watch(provider);
   const sync = new SessionSync({ provider, sso, links, sessions: services.sessions, audit: services.store.audit, propagateLogout: shared.propagateLogout });
   provider.use(noCachePragma);
   provider.use(sync.middleware());
@@ -98,8 +101,9 @@ async function assemble(services: Services, shared: Shared): Promise<ProviderGen
   // The bridge starts interactions; the interactions' finisher resumes through the bridge.
   const interactions = oidcInteractions({ provider, services, clients, sync, sso, resume: (req, res, uid) => bridge.resume(req, res, uid) });
   provider.use(interactions.auditIssued());
+  provider.use(endpointAudit.middleware());
   logProviderEvents(provider, services.logger);
-  const backchannel = new BackchannelLogout({ provider, providerSessions: new KvAdapter(services.store.kv, services.clock, 'Session'), links, audit: services.store.audit, logger: services.logger });
+  const backchannel = new BackchannelLogout({ provider, providerSessions: new KvAdapter(services.store.kv, services.clock, 'Session'), links, sso, audit: services.store.audit, logger: services.logger });
   // Last: it takes oidc-provider's middleware as it is now.
   const bridge = providerBridge(provider, services.config.server.publicUrl, { cookieSigner, startInteraction: interactions.start });
   return { bridge, interactions, backchannel };

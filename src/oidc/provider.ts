@@ -19,6 +19,7 @@ import { CookieSigner } from './cookie-signer.ts';
 import { errorRenderer, logoutSource, postLogoutSuccessSource } from './pages.ts';
 import { logoutTokenFetch } from './backchannel-logout.ts';
 import { assertSatisfiableAcr } from './binding.ts';
+import type { EndpointAudit } from './endpoint-audit.ts';
 
 /** Every endpoint lives under /oidc/; only discovery stays at the issuer's well-known path. */
 export const ROUTES = {
@@ -58,6 +59,7 @@ export interface ProviderDeps {
   users: UserLookup;
   links: SsoLinks;
   sso: SsoState;
+  endpointAudit: EndpointAudit;
 }
 
 /** Builds oidc-provider's configuration from Stepgate's services: keys, storage, sign-in and pages. */
@@ -88,14 +90,22 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     conformIdTokenClaims: false,
     allowOmittingSingleRegisteredRedirectUri: false,
     findAccount: accountFinder(deps.users, async (ctx, sessionUid) => {
-      if (await deps.sso.permitsRefresh(ctx, sessionUid)) return true;
-      const req = ctx.req as Request;
+      const { permitted, sso } = await deps.sso.permitsRefresh(ctx, sessionUid);
+      if (permitted) return true;
       const [userId, rp] = [ctx.oidc.entities.RefreshToken?.accountId, ctx.oidc.client?.clientId];
-      req.log.warn({ code: 'OIDC_REFRESH_POLICY', clientId: rp, userId }, 'oidc: refresh refused, the access policy no longer lets this user in (or the sign-in has ended)');
-      await store.audit.record({ type: 'oidc.refresh', outcome: 'failure', reason: 'policy', rp, userId, ip: req.clientIp, requestId: req.requestId });
+      (ctx.req as Request).log.warn({ code: 'OIDC_REFRESH_POLICY', clientId: rp, userId }, 'oidc: refresh refused, the access policy no longer lets this user in (or the sign-in has ended)');
+      // Audited with the invalid_grant oidc-provider answers next: one event for the request.
+      deps.endpointAudit.refreshRefusedByPolicy(ctx, sso?.user.username);
       return false;
     }),
     loadExistingGrant: loadOrCreateGrant,
+    // oidc-provider's default policy (every revocation takes the grant along, except an access
+    // token's at the revocation endpoint), after a look at a replayed code the revocation deletes.
+    revokeGrantPolicy: async (ctx) => {
+      if (ctx.oidc.route === 'revocation' && ctx.oidc.entities.AccessToken) return false;
+      await deps.endpointAudit.beforeGrantRevoked(ctx);
+      return true;
+    },
     // Refresh tokens for every client allowed the grant; each is bound to the session (expiresWithSession).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,

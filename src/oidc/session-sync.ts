@@ -82,8 +82,8 @@ export class SessionSync {
     if (sso?.user.id !== session.accountId) return;
     // Mounted under Express, koa's ctx.req / ctx.res are the Express request and response objects.
     await this.#deps.sessions.end(ctx.req as Request, ctx.res as Response);
-    const requestId = (ctx.req as Request).requestId;
-    await this.#deps.audit.record({ type: 'logout', outcome: 'success', userId: sso.user.id, username: sso.user.username, rp: client?.clientId, reason: 'oidc-rp-initiated', requestId });
+    const { clientIp: ip, requestId } = ctx.req as Request;
+    await this.#deps.audit.record({ type: 'logout', outcome: 'success', userId: sso.user.id, username: sso.user.username, rp: client?.clientId, reason: 'oidc-rp-initiated', ip, requestId });
     await this.#propagate(ctx, sso);
   }
 

@@ -98,15 +98,16 @@ export class SsoState {
 
   /**
    * A refresh grant: whether the client's policy still lets the user of the SSO session the token
-   * is bound to in. Its own SessionAdapter check refuses a token whose SSO session ended.
+   * is bound to in. Its own SessionAdapter check refuses a token whose SSO session ended. With the
+   * SSO session while it lasts: its user names a refusal in the audit without another lookup.
    */
-  async permitsRefresh(ctx: KoaContextWithOIDC, sessionUid: string | undefined): Promise<boolean> {
+  async permitsRefresh(ctx: KoaContextWithOIDC, sessionUid: string | undefined): Promise<{ permitted: boolean; sso?: SsoSession }> {
     const client = ctx.oidc.client && (await this.#deps.clients.get(ctx.oidc.client.clientId));
     const ssoId = sessionUid && (await this.#deps.links.get(sessionUid));
     const sso = ssoId ? await this.#deps.sessions.peek(ssoId) : undefined;
-    if (!client || !sso) return false;
+    if (!client || !sso) return { permitted: false, sso };
     const request = toLoginRequest({ params: {}, reasons: [], interactionUid: '' }, client);
-    return this.#deps.interaction.permitsRefresh(ctx.req as Request, request, sso);
+    return { permitted: await this.#deps.interaction.permitsRefresh(ctx.req as Request, request, sso), sso };
   }
 
   async preview(ctx: KoaContextWithOIDC, sso: SsoSession): Promise<FlowStep | undefined> {

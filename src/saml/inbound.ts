@@ -11,6 +11,7 @@ import type { SpRegistry } from './sp-registry.ts';
 import type { ServiceProviderRecord } from './sp-types.ts';
 import { decodeMessage, type InputLimits } from './xml-input.ts';
 import { optionalChild, parseStrict, textOf, uriAttribute } from './xml-dom.ts';
+import { noteClaimedIssuer, noteMessageKind, noteRegisteredIssuer, noteSignatureVerified } from './refusal-audit.ts';
 
 /** What an SP sends us: requests, and the LogoutResponses that answer our own LogoutRequests. */
 export type MessageKind = 'AuthnRequest' | 'LogoutRequest' | 'LogoutResponse';
@@ -42,6 +43,7 @@ export interface InboundRequest {
  * `requireSignedRequests` covers both.
  */
 export async function readInboundRequest(req: Request, kind: MessageKind, binding: BindingName, deps: InboundDeps): Promise<InboundRequest> {
+  noteMessageKind(req, kind);
   const param: MessageParam = kind === 'LogoutResponse' ? 'SAMLResponse' : 'SAMLRequest';
   const redirect = binding === 'redirect' ? readRedirectQuery(rawQuery(req), param) : undefined;
   const { message, relayState } = redirect ?? postParams(req, param);
@@ -63,11 +65,13 @@ export async function readInboundRequest(req: Request, kind: MessageKind, bindin
   const issuerElement = optionalChild(root, NS.assertion, 'Issuer');
   const issuer = textOf(issuerElement);
   if (!issuer) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'missing-issuer' } });
+  noteClaimedIssuer(req, issuer);
   // saml-profiles §4.1.4.1, §4.4.4.1: an SP's Issuer is its entityID; any other Format names something else.
   const issuerFormat = uriAttribute(issuerElement!, 'Format');
   if (issuerFormat !== undefined && issuerFormat !== ENTITY_FORMAT) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'issuer-format', format: issuerFormat.slice(0, 200) } });
   const sp = await deps.registry.get(issuer);
   if (!sp) throw new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId: issuer.slice(0, 256) } });
+  noteRegisteredIssuer(req);
 
   let signed: boolean;
   if (redirect) {
@@ -79,6 +83,7 @@ export async function readInboundRequest(req: Request, kind: MessageKind, bindin
     signed = hasSignatureElement(doc);
     if (signed) verifyPostSignature(xml, doc, sp);
   }
+  if (signed) noteSignatureVerified(req);
   // saml-profiles §4.4.4.1: over Redirect or POST a LogoutRequest MUST be signed, whatever the SP's
   // metadata says; unsigned, it is a plain link any site can make a browser follow to end its session.
   if (!signed && kind === 'LogoutRequest') {

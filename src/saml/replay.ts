@@ -30,21 +30,30 @@ export function replayedRequest(request: InboundRequest): AppError {
 }
 
 /**
- * Notes which sign-in transaction an AuthnRequest opened, so that the browser it belongs to can be
- * sent back to it when it sends the request again (Back). Memory only: losing it only means that
- * browser is refused as any replay is.
+ * What an AuthnRequest that opened a sign-in leaves behind: the sign-in, so that the browser it belongs
+ * to can be sent back to it when it sends the request again (Back); and who sent the request and
+ * whether its signature was verified, which the same-site step of a POST (resumeSso) cannot read
+ * again but must audit when it refuses. Memory only: losing it only means that browser is refused as
+ * any replay is.
  */
-export async function rememberSignIn(kv: KeyValue, request: InboundRequest, txId: string): Promise<void> {
-  await kv.set(SIGN_IN_NAMESPACE, requestKey(request), txId, { ttlSeconds: SIGN_IN_LIFETIME_SECONDS, durable: false });
+export interface OpenedSignIn {
+  txId: string;
+  sp: string;
+  signed: boolean;
 }
 
-export function signInOpenedBy(kv: KeyValue, request: InboundRequest): Promise<string | undefined> {
+export async function rememberSignIn(kv: KeyValue, request: InboundRequest, txId: string): Promise<void> {
+  const opened: OpenedSignIn = { txId, sp: request.sp.id, signed: request.signed };
+  await kv.set(SIGN_IN_NAMESPACE, requestKey(request), opened, { ttlSeconds: SIGN_IN_LIFETIME_SECONDS, durable: false });
+}
+
+export function signInOpenedBy(kv: KeyValue, request: InboundRequest): Promise<OpenedSignIn | undefined> {
   return signInOpenedByKey(kv, requestKey(request));
 }
 
 /** The same, by the request's key (requestKey), for the same-site GET a cross-site POST is sent on to. */
-export function signInOpenedByKey(kv: KeyValue, key: string): Promise<string | undefined> {
-  return kv.get<string>(SIGN_IN_NAMESPACE, key);
+export function signInOpenedByKey(kv: KeyValue, key: string): Promise<OpenedSignIn | undefined> {
+  return kv.get<OpenedSignIn>(SIGN_IN_NAMESPACE, key);
 }
 
 /** Hashed: IDs are SP-chosen strings of any length; the key stays short and the issuer scopes it. */

@@ -7,6 +7,7 @@ import { finishSso } from './sso-finish.ts';
 import { SAML_FINISHER } from './pending-sso.ts';
 import { sloContinue, sloPost, sloRedirect } from './slo.ts';
 import { startLogoutRun } from './slo-propagation.ts';
+import { auditRefusedRequests } from './refusal-audit.ts';
 
 /**
  * The SAML 2.0 IdP routes. Each translates: request → LoginRequest → interaction → LoginResult →
@@ -36,5 +37,6 @@ export async function samlRoutes(services: Services): Promise<{ router: Router; 
   router.get('/saml/slo', (req, res) => sloRedirect(req, res, ctx));
   router.post('/saml/slo', (req, res) => sloPost(req, res, ctx));
   router.get('/saml/slo/continue', (req, res) => sloContinue(req, res, ctx));
+  router.use(auditRefusedRequests(services.store.audit));
   return { router, propagateLogout: (req, res, ended, continueTo) => startLogoutRun(req, res, ctx, ended, continueTo === undefined ? { kind: 'idp' } : { kind: 'redirect', url: continueTo }) };
 }

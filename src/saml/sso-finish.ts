@@ -20,18 +20,18 @@ export async function finishSso(req: Request, res: Response, ctx: SamlContext, {
   const sp = await ctx.registry.get(pending.spId);
   if (!sp) throw new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId: pending.spId, removedDuringSignIn: true } });
 
-  if (!result.ok) return sendStatusResponse(res, ctx, sp, pending, statusForLoginError(result.error));
-  if (pending.requestedAuthnContext && !satisfiesRequestedContext(pending.requestedAuthnContext, result.acr)) return sendStatusResponse(res, ctx, sp, pending, NO_AUTHN_CONTEXT);
+  if (!result.ok) return sendStatusResponse(res, ctx, sp, pending, statusForLoginError(result.error), { reason: result.error });
+  if (pending.requestedAuthnContext && !satisfiesRequestedContext(pending.requestedAuthnContext, result.acr)) return sendStatusResponse(res, ctx, sp, pending, NO_AUTHN_CONTEXT, { reason: 'authn-context-not-met', user: result.user });
   if (pending.subject && !isRequestedSubject(pending.subject, result.user, sp, services.box)) {
     req.log.warn({ code: 'SAML_SUBJECT_MISMATCH', sp: sp.id, userId: result.user.id, format: pending.subject.format }, 'saml: the AuthnRequest names another subject than the signed-in user; no assertion');
-    return sendStatusResponse(res, ctx, sp, pending, OTHER_PRINCIPAL);
+    return sendStatusResponse(res, ctx, sp, pending, OTHER_PRINCIPAL, { reason: 'subject-mismatch', user: result.user });
   }
   const nameId = nameIdValue(pending.nameIdFormat, result.user, sp, services.box);
-  if (!nameId) return sendStatusResponse(res, ctx, sp, pending, NO_NAMEID_VALUE);
+  if (!nameId) return sendStatusResponse(res, ctx, sp, pending, NO_NAMEID_VALUE, { reason: 'no-nameid-value', user: result.user });
   if (!xmlRepresentable(nameId)) {
     // Altered to fit (a control character dropped), it could be another user's NameID: the SP is told there is no usable value.
     req.log.warn({ code: 'SAML_NAMEID_UNREPRESENTABLE', sp: sp.id, userId: result.user.id, nameIdFormat: pending.nameIdFormat }, "saml: the user's NameID value has a character XML cannot carry; not issued");
-    return sendStatusResponse(res, ctx, sp, pending, NO_NAMEID_VALUE);
+    return sendStatusResponse(res, ctx, sp, pending, NO_NAMEID_VALUE, { reason: 'nameid-unrepresentable', user: result.user });
   }
   const session = await services.sessions.byId(result.sessionId);
   if (!session) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'session-ended' } });

@@ -9,6 +9,7 @@ import { chooseNameIdFormat } from './name-id.ts';
 import { SAML_FINISHER, savePendingSso, takePendingSso, type PendingSso } from './pending-sso.ts';
 import { isFirstSight, rememberSignIn, replayedRequest, requestKey, signInOpenedBy, signInOpenedByKey } from './replay.ts';
 import { sendStatusResponse } from './status-response.ts';
+import { noteClaimedIssuer, noteMessageKind, noteRegisteredIssuer, noteSignatureVerified } from './refusal-audit.ts';
 import { INVALID_NAMEID_POLICY, NO_AUTHN_CONTEXT, UNSUPPORTED_BINDING } from './status.ts';
 import type { SamlContext } from './saml-context.ts';
 import type { ServiceProviderRecord } from './sp-types.ts';
@@ -33,15 +34,15 @@ export async function startSso(req: Request, res: Response, binding: BindingName
   const base = { spId: request.sp.id, requestId: request.id, acsUrl: authn.acs.location, relayState: request.relayState };
   if (authn.unsupportedBinding) {
     req.log.warn({ code: 'SAML_UNSUPPORTED_BINDING', sp: request.sp.id, protocolBinding: authn.unsupportedBinding.slice(0, 200) }, 'saml: the AuthnRequest asks for a response binding other than HTTP-POST');
-    return sendStatusResponse(res, ctx, request.sp, base, UNSUPPORTED_BINDING);
+    return sendStatusResponse(res, ctx, request.sp, base, UNSUPPORTED_BINDING, { reason: 'unsupported-binding' });
   }
   if (!nameIdFormat) {
     req.log.warn({ sp: request.sp.id, requested: authn.nameIdPolicy }, 'saml: NameIDPolicy cannot be honoured');
-    return sendStatusResponse(res, ctx, request.sp, base, INVALID_NAMEID_POLICY);
+    return sendStatusResponse(res, ctx, request.sp, base, INVALID_NAMEID_POLICY, { reason: 'nameid-policy' });
   }
   if (authn.requestsDeclRef || (authn.requestedAuthnContext && !isSatisfiable(authn.requestedAuthnContext))) {
     req.log.warn({ sp: request.sp.id, requested: authn.requestedAuthnContext }, 'saml: requested authentication context cannot be satisfied');
-    return sendStatusResponse(res, ctx, request.sp, base, NO_AUTHN_CONTEXT);
+    return sendStatusResponse(res, ctx, request.sp, base, NO_AUTHN_CONTEXT, { reason: 'authn-context-unsupported' });
   }
   const subject = authn.subject ? { subject: authn.subject } : {};
   const tx = await beginLogin(req, res, ctx, request.sp, { ...base, nameIdFormat, requestedAuthnContext: authn.requestedAuthnContext, ...subject }, { forceAuthn: authn.forceAuthn, passive: authn.passive });
@@ -55,20 +56,25 @@ export async function startSso(req: Request, res: Response, binding: BindingName
  * back to its sign-in, which answers the same request. Another browser, or a finished sign-in, is refused.
  */
 async function resumeOwnSignIn(req: Request, res: Response, ctx: SamlContext, request: InboundRequest): Promise<void> {
-  const txId = await signInOpenedBy(ctx.services.store.kv, request);
-  if (!txId) throw replayedRequest(request);
+  const opened = await signInOpenedBy(ctx.services.store.kv, request);
+  if (!opened) throw replayedRequest(request);
   // A cross-site POST (the POST binding) carries none of this site's SameSite=Lax cookies, so which
   // browser sent it shows only on a same-site GET: the browser is sent on to one, and judged there.
   if (!ctx.services.csrf.existingBinding(req)) return res.redirect(303, `${SSO_RESUME_PATH}?r=${requestKey(request)}`);
-  await resumeInThisBrowser(req, res, ctx, txId, { kind: request.kind, sp: request.sp.id });
+  await resumeInThisBrowser(req, res, ctx, opened.txId, { kind: request.kind, sp: request.sp.id });
 }
 
 /** GET /saml/sso/resume?r=<request key>: the same-site step of resumeOwnSignIn for the POST binding. */
 export async function resumeSso(req: Request, res: Response, ctx: SamlContext): Promise<void> {
   const key = new URLSearchParams(rawQuery(req)).get('r') ?? '';
-  const txId = /^[A-Za-z0-9_-]{43}$/.test(key) ? await signInOpenedByKey(ctx.services.store.kv, key) : undefined;
-  if (!txId) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'replayed', resume: 'unknown-request' } });
-  await resumeInThisBrowser(req, res, ctx, txId, { resume: 'post-binding' });
+  const opened = /^[A-Za-z0-9_-]{43}$/.test(key) ? await signInOpenedByKey(ctx.services.store.kv, key) : undefined;
+  if (!opened) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'replayed', resume: 'unknown-request' } });
+  // The key names a request this IdP accepted (its signature, if any, verified then): that is what a refusal here is audited as.
+  noteMessageKind(req, 'AuthnRequest');
+  noteClaimedIssuer(req, opened.sp);
+  noteRegisteredIssuer(req);
+  if (opened.signed) noteSignatureVerified(req);
+  await resumeInThisBrowser(req, res, ctx, opened.txId, { resume: 'post-binding' });
 }
 
 async function resumeInThisBrowser(req: Request, res: Response, ctx: SamlContext, txId: string, detail: Record<string, string>): Promise<void> {
@@ -83,7 +89,9 @@ export async function startIdpInitiated(req: Request, res: Response, ctx: SamlCo
   const query = new URLSearchParams(rawQuery(req));
   const spId = query.get('sp') ?? '';
   const relayState = query.get('RelayState') ?? undefined;
+  if (spId) noteClaimedIssuer(req, spId, { idpInitiated: true });
   const sp = spId ? await ctx.registry.get(spId) : undefined;
+  if (sp) noteRegisteredIssuer(req);
   if (!sp) throw new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId: spId.slice(0, 256), idpInitiated: true } });
   if (relayState !== undefined && Buffer.byteLength(relayState) > MAX_IDP_INITIATED_RELAY_STATE_BYTES) throw idpInitiatedRelayStateTooLong(Buffer.byteLength(relayState));
   const pending: PendingSso = { spId: sp.id, acsUrl: resolveAcs(sp).location, relayState, nameIdFormat: sp.settings.nameIdFormat };

@@ -291,13 +291,16 @@ test('import --replace into a fresh installation with another secret key: the cl
     via: 'cli',
     osUser: userInfo().username,
     file: exportFile,
-    policies: { add: 1, replace: 0, unchanged: 0 },
-    samlServiceProviders: { add: 1, replace: 0, unchanged: 0 },
-    oidcClients: { add: 1, replace: 0, unchanged: 0 },
-    signingKeys: { add: 2, replace: 0, unchanged: 0 },
-    localUsers: { add: 1, replace: 0, unchanged: 0 },
+    policies: { add: 1, replace: 0, unchanged: 0, added: ['staff-only'] },
+    samlServiceProviders: { add: 1, replace: 0, unchanged: 0, added: [sp.entityId] },
+    oidcClients: { add: 1, replace: 0, unchanged: 0, added: [rp.client.id] },
+    signingKeys: { add: 2, replace: 0, unchanged: 0, added: (events.at(-1)!.signingKeys as { added: string[] }).added },
+    localUsers: { add: 1, replace: 0, unchanged: 0, added: (events.at(-1)!.localUsers as { added: string[] }).added, addedUsernames: ['alice'] },
     retiredKeys: 2,
+    retiredKeyIds: (events.at(-1)!.retiredKeyIds as string[]),
   });
+  assert.deepEqual([...(events.at(-1)!.retiredKeyIds as string[])].sort(), [...targetKeyIds].sort());
+  assert.ok((events.at(-1)!.signingKeys as { added: string[] }).added.includes(sourceKid));
 });
 
 test('importing again changes nothing; records changed here are conflicts listed without --replace, and replaced with it', async () => {

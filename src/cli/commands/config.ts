@@ -7,7 +7,7 @@ import { EnvelopeError, MIN_PASSWORD_LENGTH } from '../../core/password-envelope
 import type { AuditEvent } from '../../store/store.ts';
 import type { TransferContext } from '../../config-transfer/record-transfer.ts';
 import { exportConfiguration, type RecordCounts } from '../../config-transfer/config-export.ts';
-import { planCounts, planImport, type ImportAction, type ImportPlan } from '../../config-transfer/config-import.ts';
+import { planChanges, planImport, type ImportAction, type ImportPlan } from '../../config-transfer/config-import.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 
 const CONTENTS = `The file holds the SAML service providers, OIDC clients (with their secrets), custom access
@@ -138,17 +138,17 @@ exporting installation's, SPs see other NameIDs for the same users (the import w
       if (plan.conflicts.length && !replace) {
         return refuse(context, { reason: 'conflicts', file, conflicts: plan.conflicts.length }, 'it would change these records of this installation; give --replace to replace them:', plan.conflicts);
       }
-      const counts = planCounts(plan);
+      const changes = planChanges(plan);
       if (dryRun) {
         if (!quiet) {
           printPlan(context, plan);
           context.out(`Dry run: nothing was written. Without --dry-run: ${summary(plan)}.`);
         }
-        await auditAdminAction(context, { type: 'config.import', outcome: 'info', reason: 'dry-run', file, ...counts, retiredKeys: plan.retiredKeys.length });
+        await auditAdminAction(context, { type: 'config.import', outcome: 'info', reason: 'dry-run', file, ...changes });
         return 0;
       }
       if (plan.writes.length) await transfer.store.putAll(plan.writes);
-      await auditAdminAction(context, { type: 'config.import', file, ...counts, retiredKeys: plan.retiredKeys.length });
+      await auditAdminAction(context, { type: 'config.import', file, ...changes });
       if (!quiet) {
         printPlan(context, plan);
         context.out(`Imported: ${summary(plan)}.`);

@@ -7,9 +7,12 @@ async function keysOf(context: CliContext) {
   return signingKeys(await context.store(), context.box(), context.clock, context.config.server.publicUrl);
 }
 
-/** Every rotation step is in the audit log: which key, what happened, that the CLI did it. */
-function audit(context: CliContext, type: 'keys.add' | 'keys.activate' | 'keys.remove', keyId: string, alg: string): Promise<void> {
-  return auditAdminAction(context, { type, keyId, alg });
+/**
+ * Every rotation step is in the audit log: which key, what happened, that the CLI did it. An
+ * activation also names the key it retired: the one that stopped signing, which SPs may still trust alone.
+ */
+function audit(context: CliContext, type: 'keys.add' | 'keys.activate' | 'keys.remove', keyId: string, alg: string, retiredKeyId?: string): Promise<void> {
+  return auditAdminAction(context, { type, keyId, alg, ...(retiredKeyId !== undefined ? { retiredKeyId } : {}) });
 }
 
 /** A refused rotation step is the admin's answer, not a crash: say why and exit 1. */
@@ -75,7 +78,7 @@ export const keysCommands: CliCommand[] = [
       const keys = await keysOf(context);
       return refusable(context, async () => {
         const { activated, retired } = await keys.activate(id);
-        await audit(context, 'keys.activate', activated.id, activated.alg);
+        await audit(context, 'keys.activate', activated.id, activated.alg, retired?.id);
         context.out(`${activated.alg} key ${activated.id} is active${retired ? `; ${retired.id} is retired (still in the JWKS, no longer in the SAML metadata)` : ''}`);
       });
     },

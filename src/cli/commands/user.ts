@@ -107,9 +107,9 @@ async function refusable(context: CliContext, change: () => Promise<number>): Pr
   }
 }
 
-async function passwordSet(context: CliContext, name: string, mustChange: boolean): Promise<void> {
-  context.out(`Password set for ${name}.`);
-  await auditAdminAction(context, { type: 'user.set-password', username: name, mustChange });
+async function passwordSet(context: CliContext, record: { username: string; id: string }, mustChange: boolean): Promise<void> {
+  context.out(`Password set for ${record.username}.`);
+  await auditAdminAction(context, { type: 'user.set-password', username: record.username, userId: record.id, mustChange });
 }
 
 /** The names of the fields an admin command changes, for the audit log (never their values: a password change is its own event). */
@@ -131,7 +131,7 @@ export const userCommands: CliCommand[] = [
         const record = await (await admin(context)).add(username(args), changes, password);
         context.out(`Added ${record.username} (id ${record.id}).`);
         await auditAdminAction(context, { type: 'user.add', username: record.username, userId: record.id, changed: changedFields(changes) });
-        if (password) await passwordSet(context, record.username, password.mustChange);
+        if (password) await passwordSet(context, record, password.mustChange);
         return 0;
       });
     },
@@ -149,7 +149,7 @@ export const userCommands: CliCommand[] = [
         const record = await (await admin(context)).update(username(args), changes, password);
         context.out(`Updated ${record.username}.`);
         await auditAdminAction(context, { type: 'user.update', username: record.username, userId: record.id, changed: changedFields(changes) });
-        if (password) await passwordSet(context, record.username, password.mustChange);
+        if (password) await passwordSet(context, record, password.mustChange);
         return 0;
       });
     },
@@ -165,7 +165,7 @@ export const userCommands: CliCommand[] = [
       if (!password) throw new UsageError('give --password-file FILE or --password-stdin');
       return refusable(context, async () => {
         const record = await (await admin(context)).update(username(args), {}, password);
-        await passwordSet(context, record.username, password.mustChange);
+        await passwordSet(context, record, password.mustChange);
         return 0;
       });
     },

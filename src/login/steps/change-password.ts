@@ -8,6 +8,7 @@ import { sendPage } from '../../http/render.ts';
 import { changePasswordPage } from '../../../views/login/change-password.ts';
 import { PASSWORD_CHANGE_REASONS } from '../account-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
+import type { Directory } from '../../directory/directory.ts';
 
 function usernameFor(tx: LoginTransaction): string {
   const username = tx.pendingPasswordChange?.username ?? tx.pendingExpiryWarning?.username;
@@ -21,6 +22,48 @@ export function showChangePassword(req: Request, res: Response, interaction: Log
   sendPage(res, changePasswordPage({ action: stepUrl(tx, '/change-password'), csrf: interaction.deps.csrf.token(req, res), reason, error: options.error, cancel: interaction.cancelOption(tx) }), options.status ?? 200);
 }
 
+/**
+ * The directory tells why it refused a change in words for the user only; the audit log needs a reason
+ * that stays put when the words change, so the known words are mapped here. Words not known here are
+ * `refused`; the words themselves are kept beside the reason (`message`).
+ */
+export async function passwordChangeRefusal(kind: Directory['kind'], refused: { message: string; wrongCurrent: boolean }): Promise<string> {
+  if (refused.wrongCurrent) return 'wrong-current';
+  if (kind === 'local') {
+    if (refused.message === 'It must differ from your previous passwords.') return 'history';
+    if (refused.message.startsWith('Your password was changed meanwhile')) return 'changed-meanwhile';
+    // The rules' sentences (password-rules.ts) each begin so; the history one may be among them.
+    return refused.message.startsWith('It must ') ? 'rules' : 'refused';
+  }
+  // Loaded already with the LDAP directory; a local installation never loads ldapts for this.
+  const { MESSAGES } = await import('../../directory/ldap-password.ts');
+  const byWords = new Map<string, string>([
+    // ppolicy refuses a locked account with the wrong-current words (the page does not reveal the lock), yet not as a wrong password.
+    [MESSAGES.wrongCurrent, 'account-locked'],
+    [MESSAGES.expiredNoGrace, 'password-expired'],
+    [MESSAGES.notAllowed, 'not-allowed'],
+    [MESSAGES.oldRequired, 'incomplete'],
+    [MESSAGES.quality, 'rules'],
+    [MESSAGES.tooShort, 'rules'],
+    [MESSAGES.adPolicy, 'rules'],
+    [MESSAGES.tooYoung, 'too-young'],
+    [MESSAGES.history, 'history'],
+    [MESSAGES.needsTls, 'needs-tls'],
+    ['Enter a new password.', 'incomplete'],
+    ['The directory is not reachable right now. Try again later.', 'directory-unavailable'],
+  ]);
+  return byWords.get(refused.message) ?? 'refused';
+}
+
+/** How a change the directory refused by throwing (the account may not sign in) is audited; undefined: not such a refusal. */
+const THROWN_REFUSALS: Partial<Record<AppError['code'], string>> = {
+  ACCOUNT_DISABLED: 'account-disabled',
+  ACCOUNT_EXPIRED: 'account-expired',
+  ACCOUNT_LOCKED: 'account-locked',
+  LOGIN_FAILED: 'account-removed',
+  DIRECTORY_UNAVAILABLE: 'directory-unavailable',
+};
+
 /** Writes the new password with the directory's own mechanism, then signs the user in with it. */
 export async function submitChangePassword(req: Request, res: Response, deps: PasswordStepDeps, tx: LoginTransaction): Promise<void> {
   const username = usernameFor(tx);
@@ -29,8 +72,14 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   const current = field('currentPassword');
   const next = field('newPassword');
   const base = { type: 'password.change', username, rp: tx.request.rpId, ip: req.clientIp, requestId: req.requestId };
+  // The transaction keeps the account's username only; its id is asked for when a failure is
+  // audited (a local read, or one LDAP search), so that `audit --user <id>` finds it too.
+  const failed = async (reason: string, message?: string) => {
+    const account = await deps.directory.findUser(username).catch(() => null);
+    await audit.record({ ...base, ...(account ? { userId: account.id } : {}), outcome: 'failure', reason, ...(message !== undefined ? { message } : {}) });
+  };
   const refuseForm = async (reason: string, error: string) => {
-    await audit.record({ ...base, outcome: 'failure', reason });
+    await failed(reason);
     showChangePassword(req, res, deps.interaction, tx, { error, status: 400 });
   };
   if (!current || !next) return refuseForm('incomplete', 'Fill in all three fields.');
@@ -40,18 +89,20 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
 
   const admission = await deps.regulator.admit({ login: username }, req.clientIp);
   if (!admission.allowed) {
-    await audit.record({ ...base, outcome: 'failure', reason: 'rate-limited' });
+    await failed('rate-limited');
     throw new AppError('RATE_LIMITED');
   }
   const changed = await deps.directory.changePassword(username, current, next, req.log).catch(async (error: unknown) => {
     await admission.attempt.abandoned();
+    const reason = error instanceof AppError ? THROWN_REFUSALS[error.code] : undefined;
+    if (reason) await failed(reason);
     throw error;
   });
   if (!changed.ok) {
     // Only a wrong current password is a guess; a new password the rules refuse is not, or a user
     // trying to find an acceptable one would lock themselves out.
     await (changed.wrongCurrent ? admission.attempt.failed() : admission.attempt.abandoned());
-    await audit.record({ ...base, outcome: 'failure', reason: changed.message });
+    await failed(await passwordChangeRefusal(deps.directory.kind, changed), changed.message);
     return showChangePassword(req, res, deps.interaction, tx, { error: changed.message, status: 400 });
   }
   await admission.attempt.succeeded();

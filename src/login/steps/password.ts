@@ -39,8 +39,10 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     await audit.record({ ...base, outcome: 'failure', reason: 'malformed' });
     return showPassword(req, res, interaction, tx, { error: failed, username, status: 401 });
   }
-  const refuseLocked = async (until: number, scope: string, busy = false) => {
-    await audit.record({ ...base, outcome: 'failure', reason: `rate-limited-${scope}` });
+  // `userId`: the account the name belongs to, once the directory said: a guess typed as an email or
+  // DOMAIN\name is then found with the account's other events (audit --user <id>).
+  const refuseLocked = async (until: number, scope: string, busy = false, userId?: string) => {
+    await audit.record({ ...base, ...(userId !== undefined ? { userId } : {}), outcome: 'failure', reason: `rate-limited-${scope}` });
     const minutes = Math.max(1, Math.ceil((until - clock.now()) / 60_000));
     // Busy: the limit is full only with sign-ins still being checked, which is not a lock (and may be the user's own double click).
     const error = busy ? 'Too many sign-in attempts at the same moment. Wait a few seconds and try again.' : `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
@@ -69,11 +71,11 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     // A wrong one still counts for the name typed, which bounds the guesses the directory checks meanwhile.
     if (!outcome.ok && outcome.reason === 'invalid-credentials') await attempt.failed();
     else await attempt.abandoned();
-    return refuseLocked(accountLockedUntil, 'account');
+    return refuseLocked(accountLockedUntil, 'account', false, accountId);
   }
   if (!outcome.ok && outcome.reason === 'invalid-credentials') {
     await attempt.failed(accountId);
-    await audit.record({ ...base, outcome: 'failure', reason: 'invalid-credentials' });
+    await audit.record({ ...base, ...(accountId !== undefined ? { userId: accountId } : {}), outcome: 'failure', reason: 'invalid-credentials' });
     return showPassword(req, res, interaction, tx, { error: failed, username, status: 401 });
   }
   if (!outcome.ok && outcome.reason === 'account-state') {

@@ -1,0 +1,174 @@
+import type { Request } from 'express';
+import type { default as Provider, KoaContextWithOIDC } from 'oidc-provider';
+import type { AuditEvent, AuditLog } from '../store/store.ts';
+
+/** The part of oidc-provider's errors the audit reads: the OAuth error code, never the description (it may quote the request). */
+interface ProviderError {
+  error: string;
+}
+
+/** What oidc-provider's events and Stepgate's own hooks told about one request, for the one audit event written as it ends. */
+interface Told {
+  /** oidc-provider issued the tokens (grant.success). */
+  issued?: boolean;
+  error?: string;
+  grantRevoked?: boolean;
+  /** Stepgate's findAccount refused a refresh (access policy, or the sign-in has ended), with the SSO session's username when it still had one. */
+  refusedByPolicy?: { username?: string };
+  /** The account of a code used a second time, read before the revocation deleted the code. */
+  replayedCodeAccountId?: string;
+}
+
+/** The routes audited here; a success is audited only where it says something an incident review needs. */
+const AUDITED_ROUTES: ReadonlySet<string> = new Set(['token', 'revocation', 'introspection', 'userinfo']);
+
+/** The error events of those routes. */
+const ERROR_EVENTS = ['grant.error', 'revocation.error', 'introspection.error', 'userinfo.error'] as const;
+
+/** Text the caller chose (the client_id of a client that did not authenticate, an unknown grant_type): kept long enough for any real value, no longer. */
+const CALLER_TEXT_MAX_LENGTH = 128;
+
+/** oidc-provider's kinds of token as the OAuth token_type_hint names them (RFC 7009). */
+const TOKEN_KINDS = [
+  ['RefreshToken', 'refresh_token'],
+  ['AccessToken', 'access_token'],
+] as const;
+
+/**
+ * One audit event per request at the token endpoint (`oidc.token` for a code, `oidc.refresh` for a
+ * refresh grant, success or failure), per revocation (`oidc.revoke`), and per refused introspection
+ * (`oidc.introspect`) or userinfo (`oidc.userinfo`) request. oidc-provider answers these requests
+ * itself and tells only through events, several per request (a replayed code revokes its grant, then
+ * fails), so the events only note facts and the middleware writes the event once the answer is
+ * ready, before it is sent. Never a token, code, secret or session id: kinds and ids only.
+ */
+export class EndpointAudit {
+  readonly #audit: AuditLog;
+  readonly #told = new WeakMap<KoaContextWithOIDC, Told>();
+
+  constructor(audit: AuditLog) {
+    this.#audit = audit;
+  }
+
+  /** Subscribes to the provider's events; once per provider. */
+  watch(provider: Provider): void {
+    const on = provider.on.bind(provider) as (event: string, listener: (ctx: KoaContextWithOIDC, error: ProviderError) => void) => void;
+    for (const event of ERROR_EVENTS) on(event, (ctx, error) => this.#tell(ctx, { error: error.error }));
+    provider.on('grant.success', (ctx) => this.#tell(ctx, { issued: true }));
+    // Also emitted by an RP-initiated logout, whose route is not audited here.
+    provider.on('grant.revoked', (ctx) => this.#tell(ctx, { grantRevoked: true }));
+  }
+
+  /** findAccount refused a refresh grant; the failure oidc-provider then reports gets this reason. */
+  refreshRefusedByPolicy(ctx: KoaContextWithOIDC, username: string | undefined): void {
+    this.#tell(ctx, { refusedByPolicy: { username } });
+  }
+
+  /**
+   * Just before oidc-provider revokes a grant. A code used a second time is the only failure whose
+   * account is known nowhere else: the code is not in the request's entities yet, and the revocation
+   * deletes it. One lookup, on that failure only.
+   */
+  async beforeGrantRevoked(ctx: KoaContextWithOIDC): Promise<void> {
+    const { route, params } = ctx.oidc;
+    if (route !== 'token' || params?.grant_type !== 'authorization_code' || typeof params.code !== 'string') return;
+    const code = await ctx.oidc.provider.AuthorizationCode.find(params.code, { ignoreExpiration: true });
+    if (code) this.#tell(ctx, { replayedCodeAccountId: code.accountId });
+  }
+
+  /** Koa middleware around oidc-provider's routes. */
+  middleware() {
+    return async (ctx: KoaContextWithOIDC, next: () => Promise<unknown>): Promise<void> => {
+      await next();
+      // ctx.oidc only exists when one of oidc-provider's routes handled the request.
+      const route = ctx.oidc?.route;
+      if (route === undefined || !AUDITED_ROUTES.has(route)) return;
+      const event = describe(route, ctx, this.#told.get(ctx) ?? {});
+      if (!event) return;
+      const req = ctx.req as Request;
+      await this.#audit.record({ ...event, ip: req.clientIp, requestId: req.requestId });
+    };
+  }
+
+  #tell(ctx: KoaContextWithOIDC, facts: Told): void {
+    this.#told.set(ctx, { ...this.#told.get(ctx), ...facts });
+  }
+}
+
+function describe(route: string, ctx: KoaContextWithOIDC, told: Told): AuditEvent | undefined {
+  if (route === 'token') return tokenEvent(ctx, told);
+  if (route === 'revocation') return told.error ? failure('oidc.revoke', ctx, told.error) : revocationEvent(ctx);
+  if (!told.error) return undefined;
+  return failure(route === 'introspection' ? 'oidc.introspect' : 'oidc.userinfo', ctx, told.error);
+}
+
+function tokenEvent(ctx: KoaContextWithOIDC, told: Told): AuditEvent | undefined {
+  const grantType = ctx.oidc.params?.grant_type;
+  const type = grantType === 'refresh_token' ? 'oidc.refresh' : 'oidc.token';
+  const { entities } = ctx.oidc;
+  const userId = entities.RefreshToken?.accountId ?? entities.AuthorizationCode?.accountId ?? told.replayedCodeAccountId;
+  const username = accountUsername(ctx) ?? told.refusedByPolicy?.username;
+  const facts = { type, userId, username, ...(type === 'oidc.token' && grantType !== 'authorization_code' && { grantType: clip(grantType) }) };
+  if (told.issued) return { ...facts, outcome: 'success', rp: ctx.oidc.client?.clientId };
+  if (!told.error) return undefined;
+  // Both revoke the grant: every token issued from it stops working.
+  if (told.error === 'invalid_grant' && told.grantRevoked) return { ...failure(type, ctx, type === 'oidc.refresh' ? 'refresh-token-reuse' : 'code-reuse'), ...facts, grantRevoked: true };
+  if (told.error === 'invalid_grant' && told.refusedByPolicy) return { ...failure(type, ctx, 'policy'), ...facts };
+  return { ...failure(type, ctx, told.error), ...facts };
+}
+
+/**
+ * A refused request. rp is the client that authenticated; when it did not (invalid_client, or the
+ * request failed before), the client_id it claimed, marked `rpClaimed`.
+ */
+function failure(type: string, ctx: KoaContextWithOIDC, reason: string): AuditEvent {
+  const { client, entities } = ctx.oidc;
+  const authenticated = client && reason !== 'invalid_client';
+  const rp = authenticated ? client.clientId : claimedClientId(ctx);
+  const userId = entities.AccessToken?.accountId;
+  return { type, outcome: 'failure', reason, rp, ...(rp && !authenticated && { rpClaimed: true }), ...(userId && { userId, username: accountUsername(ctx) }) };
+}
+
+/**
+ * RFC 7009 answers 200 whether or not anything was revoked; the audit tells which: the client's own
+ * token, none found, or another client's (left alone). oidc-provider ends every token of the grant
+ * either way, so no `grantRevoked` here: it would tell a difference (whether the grant record goes
+ * too) that changes nothing for the client.
+ */
+function revocationEvent(ctx: KoaContextWithOIDC): AuditEvent {
+  const { client, entities } = ctx.oidc;
+  const rp = client?.clientId;
+  const found = TOKEN_KINDS.map(([entity, tokenKind]) => ({ token: entities[entity] as { clientId?: string; accountId?: string } | undefined, tokenKind })).find(({ token }) => token);
+  if (!found) return { type: 'oidc.revoke', outcome: 'success', reason: 'token-unknown', rp };
+  const facts = { type: 'oidc.revoke', rp, tokenKind: found.tokenKind, userId: found.token!.accountId };
+  // The revocation policy (ownTokensOnly, provider.ts) leaves another client's token alone.
+  if (found.token!.clientId !== rp) return { ...facts, outcome: 'failure', reason: 'other-client-token' };
+  return { ...facts, outcome: 'success' };
+}
+
+/** Stepgate's findAccount puts the directory's username on the account (account.ts): no lookup of its own. */
+function accountUsername(ctx: KoaContextWithOIDC): string | undefined {
+  const username = ctx.oidc.entities.Account?.username;
+  return typeof username === 'string' ? username : undefined;
+}
+
+/** The client_id a request names: as a parameter, or before the colon of its Basic credentials (the secret after it is never read). */
+function claimedClientId(ctx: KoaContextWithOIDC): string | undefined {
+  const param = ctx.oidc.params?.client_id;
+  if (typeof param === 'string') return clip(param);
+  const [scheme, credentials] = (ctx.get('authorization') || '').split(' ');
+  if (scheme?.toLowerCase() !== 'basic' || !credentials) return undefined;
+  const decoded = Buffer.from(credentials, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return undefined;
+  try {
+    // RFC 6749 2.3.1: form-encoded before base64.
+    return clip(decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, '%20')));
+  } catch {
+    return undefined;
+  }
+}
+
+function clip(value: unknown): string | undefined {
+  return typeof value === 'string' ? value.slice(0, CALLER_TEXT_MAX_LENGTH) : undefined;
+}

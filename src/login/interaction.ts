@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { isDeepStrictEqual } from 'node:util';
 import type { LoginRequest, LoginResult, RelyingPartySettings, User } from '../core/types.ts';
 import type { Clock } from '../core/clock.ts';
-import type { SessionService } from '../session/session-service.ts';
+import { logoutIn, type SessionService } from '../session/session-service.ts';
 import type { SsoSession } from '../session/sso-session.ts';
 import type { Csrf } from '../http/csrf.ts';
 import type { AuditLog } from '../store/store.ts';
@@ -210,7 +210,7 @@ export class LoginInteraction {
       throw new AppError('DIRECTORY_UNAVAILABLE', { detail: { reason: 'sso-reuse-lookup' } });
     }
     if (!user) {
-      if (await this.deps.sessions.revoke(session, req)) {
+      if (await this.deps.sessions.revoke(session, logoutIn(req, 'account-unavailable'))) {
         req.log.warn({ userId: session.user.id }, 'session: ended, the directory no longer has this account or it is disabled');
         await this.deps.audit.record({ type: 'session.ended', outcome: 'info', reason: 'account-unavailable', userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId });
       }

@@ -23,19 +23,8 @@ interface Notice {
   sid?: string;
 }
 
-/** Where a logout came from, for the log and the audit. */
-type Trigger = 'sso-logout' | 'oidc-rp-initiated' | 'admin';
-
-/**
- * The session service hands over the browser's request when a logout happens in a browser, and a
- * context without one (no request id) when the server ends sessions an administrator ended with
- * the CLI (`session end`, `user disable`, `user remove`). Which browser action it was (Stepgate's
- * logout page, SAML Single Logout, another user's sign-in) the context does not say; the `logout`
- * or `session.ended` event with the same requestId does.
- */
-function triggerOf(context: LogoutContext): Trigger {
-  return context.requestId === undefined ? 'admin' : 'sso-logout';
-}
+/** Where a logout came from, for the log and the audit: the session service's trigger. */
+type Trigger = LogoutContext['trigger'];
 
 export interface BackchannelLogoutDeps {
   provider: Provider;
@@ -89,10 +78,10 @@ export class BackchannelLogout {
       if (!client?.backchannelLogoutUri) return;
       await client.backchannelLogout(notice.accountId, notice.sid);
     } catch (error) {
-      await this.#report(context, triggerOf(context), notice, error);
+      await this.#report(context, context.trigger, notice, error);
       return;
     }
-    await this.#report(context, triggerOf(context), notice);
+    await this.#report(context, context.trigger, notice);
   }
 
   /** oidc-provider's end_session (RP-initiated logout) sends its own Logout Tokens and only tells through events. */

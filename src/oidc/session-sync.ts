@@ -81,7 +81,7 @@ export class SessionSync {
     // Only the SSO session this provider session mirrored, never another one the browser holds.
     if (sso?.user.id !== session.accountId) return;
     // Mounted under Express, koa's ctx.req / ctx.res are the Express request and response objects.
-    await this.#deps.sessions.end(ctx.req as Request, ctx.res as Response);
+    await this.#deps.sessions.end(ctx.req as Request, ctx.res as Response, 'oidc-rp-initiated');
     const { clientIp: ip, requestId } = ctx.req as Request;
     await this.#deps.audit.record({ type: 'logout', outcome: 'success', userId: sso.user.id, username: sso.user.username, rp: client?.clientId, reason: 'oidc-rp-initiated', ip, requestId });
     await this.#propagate(ctx, sso);

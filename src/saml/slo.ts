@@ -83,7 +83,7 @@ async function completeLogout(req: Request, res: Response, ctx: SamlContext, log
     await answerOriginator(req, res, ctx, origin, []);
     return;
   }
-  await services.sessions.end(req, res);
+  await services.sessions.end(req, res, 'saml-slo');
   await services.store.audit.record({ type: 'logout', outcome: 'success', rp: sp.id, userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId, via: 'saml-slo' });
   await startLogoutRun(req, res, ctx, session, origin, participant);
 }

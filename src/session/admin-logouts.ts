@@ -47,8 +47,8 @@ export class AdminLogouts {
   /** The server: delivers the notices left while it was down at once, then about once a second. */
   start(logger: Logger): void {
     if (this.#timer) return;
-    void this.deliver({ log: logger });
-    this.#timer = setInterval(() => void this.deliver({ log: logger }), POLL_MS);
+    void this.deliver({ log: logger, trigger: 'admin' });
+    this.#timer = setInterval(() => void this.deliver({ log: logger, trigger: 'admin' }), POLL_MS);
     this.#timer.unref();
   }
 

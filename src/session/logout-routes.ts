@@ -14,7 +14,7 @@ export function logoutRoutes(services: Services, propagate?: LogoutPropagation):
   });
   router.post('/logout', async (req, res) => {
     services.csrf.verify(req);
-    const ended = await services.sessions.end(req, res);
+    const ended = await services.sessions.end(req, res, 'sso-logout');
     if (ended) await services.store.audit.record({ type: 'logout', outcome: 'success', userId: ended.user.id, username: ended.user.username, ip: req.clientIp, requestId: req.requestId });
     if (ended && propagate && (await propagate(req, res, ended))) return;
     res.redirect(303, '/signed-out');

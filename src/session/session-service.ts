@@ -28,6 +28,15 @@ export interface SessionSettings {
 export interface LogoutContext {
   log: Logger;
   requestId?: string;
+  /** What ended the session, for the listeners' audit (what they tell relying parties is the same whatever it was). */
+  trigger: LogoutTrigger;
+}
+
+export type LogoutTrigger = 'sso-logout' | 'saml-slo' | 'oidc-rp-initiated' | 'another-user-signed-in' | 'account-unavailable' | 'admin';
+
+/** A browser's request as the context of a logout it caused. */
+export function logoutIn(req: Request, trigger: LogoutTrigger): LogoutContext {
+  return { log: req.log, requestId: req.requestId, trigger };
 }
 
 /**
@@ -120,7 +129,7 @@ export class SessionService {
   async start(req: Request, res: Response, user: User, factors: Factor[]): Promise<StartedSession> {
     const previous = await this.#remove(req, res);
     const reauthentication = previous?.user.id === user.id ? previous : undefined;
-    if (previous && !reauthentication) await this.announceLogout(previous, req);
+    if (previous && !reauthentication) await this.announceLogout(previous, logoutIn(req, 'another-user-signed-in'));
     const now = this.#clock.now();
     const session: SsoSession = { id: randomId(), user, createdAt: now, lastSeenAt: now, authTime: now, factors, participants: reauthentication?.participants ?? [], signInIp: req.clientIp };
     await this.#save(session);
@@ -143,9 +152,9 @@ export class SessionService {
   }
 
   /** The user signs out: this browser's session ends and the logout listeners are told (they run in parallel). */
-  async end(req: Request, res: Response): Promise<SsoSession | undefined> {
+  async end(req: Request, res: Response, trigger: Extract<LogoutTrigger, 'sso-logout' | 'saml-slo' | 'oidc-rp-initiated'>): Promise<SsoSession | undefined> {
     const session = await this.#remove(req, res);
-    if (session) await this.announceLogout(session, req);
+    if (session) await this.announceLogout(session, logoutIn(req, trigger));
     return session;
   }
 

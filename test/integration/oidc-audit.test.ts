@@ -31,7 +31,7 @@ before(async () => {
   await receiver.start();
   // Requests come "through a proxy" at 127.0.0.1, so every step can be made from its own address.
   app = await boot({ server: { trustedProxies: ['127.0.0.1/32'] } }, { secretKey: SECRET_KEY, clock });
-  for (const name of ['alice', 'bea', 'carl', 'dora', 'erin']) userIds[name] = await addLocalUser(app.services, name, PASSWORD);
+  for (const name of ['alice', 'bea', 'carl', 'dora', 'erin', 'fred', 'gina']) userIds[name] = await addLocalUser(app.services, name, PASSWORD);
 });
 after(async () => {
   await app?.close();
@@ -294,6 +294,18 @@ test("an administrator's `session end`: the back-channel event says so (via admi
   assert.equal(ended.code, 0, ended.err);
   const events = await eventually(() => backchannelEvents(rp), (found) => found.length > 0);
   assert.deepEqual(events, [{ type: 'oidc.backchannel-logout', outcome: 'success', rp: rp.client.id, userId: userIds.dora, username: 'dora', via: 'admin' }]);
+});
+
+test('another person signing in on the same browser: the back-channel event says so', async () => {
+  const rp = await newRp({ backchannelLogoutUri: receiver.endpoint() });
+  const { browser } = await signedIn(rp, 'fred');
+  const other = await newRp();
+  // prompt=login: fred's session would answer by itself.
+  const page = await browser.get((await authRequest(other, { prompt: 'login' })).url.toString());
+  const answer = await browser.submit(page, { username: 'gina', password: PASSWORD });
+  secrets.add(callbackOf(other, answer).searchParams.get('code')!);
+  const events = await eventually(() => backchannelEvents(rp), (found) => found.length > 0);
+  assert.deepEqual(events, [{ type: 'oidc.backchannel-logout', outcome: 'success', rp: rp.client.id, userId: userIds.fred, username: 'fred', via: 'another-user-signed-in', requestId: answer.headers.get('x-request-id')! }]);
 });
 
 test('no token, code, client secret or session id is in the audit log', async () => {

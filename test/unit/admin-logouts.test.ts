@@ -33,13 +33,13 @@ test('a notice whose logout never finishes is logged after the limit and does no
 
     const logouts = new AdminLogouts(kv, sessions, { noticeLimitMs: 200 });
     await logouts.end([stuck, fine]);
-    assert.equal(await logouts.deliver({ log }), 1);
+    assert.equal(await logouts.deliver({ log, trigger: 'admin' }), 1);
     assert.deepEqual(told, ['fine'], 'the session after the stuck one is ended and its applications told');
     assert.deepEqual(errors.map((facts) => facts.code), ['ADMIN_LOGOUT_STALLED']);
 
     const later = (await sessions.start(request(), response(), user('later'), [])).session;
     await logouts.end([later]);
-    assert.equal(await logouts.deliver({ log }), 1, 'later notices go through too');
+    assert.equal(await logouts.deliver({ log, trigger: 'admin' }), 1, 'later notices go through too');
     assert.deepEqual(told, ['fine', 'later']);
   } finally {
     await kv.close();

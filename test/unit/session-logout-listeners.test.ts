@@ -51,14 +51,14 @@ test('a logout tells every listener the ended session; a failing listener is log
     sessions.onLogout(async (ended) => void told.push(['second', ended]));
     const b = browser();
     const started = (await sessions.start(b.req(), b.res(), ALICE, [])).session;
-    const ended = await sessions.end(b.req(), b.res());
+    const ended = await sessions.end(b.req(), b.res(), 'sso-logout');
     assert.equal(ended?.id, started.id);
     assert.deepEqual(told.map(([name, session]) => [name, session.id, session.user.id]), [['second', started.id, 'alice-id']]);
     assert.equal(await sessions.byId(started.id), undefined, 'the session is gone');
     assert.equal(b.errors.length, 1);
     assert.equal((b.errors[0]!.err as Error).message, 'relying party exploded');
     assert.equal(JSON.stringify(b.errors).includes(started.id), false, 'the session id (a cookie value) is not logged');
-    assert.equal(await sessions.end(b.req(), b.res()), undefined);
+    assert.equal(await sessions.end(b.req(), b.res(), 'sso-logout'), undefined);
     assert.equal(told.length, 1, 'no session, nobody told');
   }));
 
@@ -92,7 +92,7 @@ test('a change made from a copy read before a logout never brings the ended sess
     const started = (await sessions.start(b.req(), b.res(), ALICE, [{ method: 'pwd', at: Date.now() }])).session;
     // A code check read the session, then the user signed out while it waited for the answer.
     const copy = structuredClone(started);
-    await sessions.end(b.req(), b.res());
+    await sessions.end(b.req(), b.res(), 'sso-logout');
     await assert.rejects(sessions.addFactor(copy, { method: 'otp', at: Date.now() }), (error: Error & { code?: string }) => error.code === 'TRANSACTION_UNKNOWN');
     await assert.rejects(sessions.addParticipant(copy, { protocol: 'saml', rpId: 'https://sp.example', at: Date.now() }));
     await assert.rejects(sessions.replaceUser(copy, { ...ALICE, groups: ['admins'] }));

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { renderLdifTemplate } from '../../scripts/slapd.ts';
 import { pino, type Logger } from 'pino';
 import { LdapDirectory } from '../../src/directory/ldap-directory.ts';
 import type { LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
@@ -16,4 +18,10 @@ export async function withDirectory<T>(config: LdapDirectoryConfig, fn: (d: Ldap
   } finally {
     await directory.close();
   }
+}
+
+/** The fixture directory of test/fixtures/ldap (ppolicy, users, nested groups), rendered for startSlapd's `ldif`. */
+export async function fixtureLdif(): Promise<string[]> {
+  const dir = new URL('../fixtures/ldap/', import.meta.url);
+  return Promise.all(['policies.ldif', 'users.ldif', 'groups.ldif'].map(async (f) => renderLdifTemplate(await readFile(new URL(f, dir), 'utf8'))));
 }

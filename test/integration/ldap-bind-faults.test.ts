@@ -1,8 +1,8 @@
+import { fixtureLdif } from '../helpers/ldap-directory.ts';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { Client } from 'ldapts';
-import { startSlapd, renderLdifTemplate, type SlapdHandle } from '../../scripts/slapd.ts';
+import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { createRp, authRequest, rpBrowser, isPasswordPage, type TestRp } from '../helpers/oidc-rp.ts';
 import type { Page } from '../helpers/browser.ts';
@@ -19,11 +19,6 @@ let slapd: SlapdHandle;
 let relay: LdapFaultRelay;
 let app: Booted;
 let rp: TestRp;
-
-async function loadFixtures(): Promise<string[]> {
-  const dir = new URL('../fixtures/ldap/', import.meta.url);
-  return Promise.all(['policies.ldif', 'users.ldif', 'groups.ldif'].map(async (f) => renderLdifTemplate(await readFile(new URL(f, dir), 'utf8'))));
-}
 
 /** One sign-in in a fresh browser up to the answer to the password form. */
 async function signInWith(username: string, password: string): Promise<Page> {
@@ -51,7 +46,7 @@ async function failureTimes(uid: string): Promise<string[]> {
 }
 
 before(async () => {
-  slapd = await startSlapd({ ldif: await loadFixtures() });
+  slapd = await startSlapd({ ldif: await fixtureLdif() });
   relay = await LdapFaultRelay.to(slapd.port, slapd.serviceDn);
   app = await boot({
     directory: {

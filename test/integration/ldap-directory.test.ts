@@ -1,12 +1,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Client } from 'ldapts';
-import { startSlapd, renderLdifTemplate, type SlapdHandle } from '../../scripts/slapd.ts';
+import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
 import { freePort } from '../../scripts/free-port.ts';
 import { createTestCa, type TestCa } from '../helpers/tls-ca.ts';
-import { capture, withDirectory } from '../helpers/ldap-directory.ts';
+import { capture, withDirectory, fixtureLdif } from '../helpers/ldap-directory.ts';
 import type { AuthOutcome } from '../../src/directory/directory.ts';
 import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
 import { diagnoseLdap } from '../../src/directory/ldap-diagnose.ts';
@@ -29,11 +28,6 @@ let wrongCa: TestCa;
 let main: SlapdHandle;
 let fixtures: string[];
 const monitors = new Map<SlapdHandle, Client>();
-
-async function loadFixtures(): Promise<string[]> {
-  const dir = new URL('../fixtures/ldap/', import.meta.url);
-  return Promise.all(['policies.ldif', 'users.ldif', 'groups.ldif'].map(async (f) => renderLdifTemplate(await readFile(new URL(f, dir), 'utf8'))));
-}
 
 /** Counters from cn=Monitor over one long-lived rootdn connection, so reading them adds nothing. */
 async function counters(h: SlapdHandle): Promise<{ connections: number; binds: number; operations: Record<string, number> }> {
@@ -82,7 +76,7 @@ async function freezableProxy(port: number): Promise<{ url: string; freeze(): vo
 }
 
 before(async () => {
-  [ca, wrongCa, fixtures] = await Promise.all([createTestCa(), createTestCa('Wrong CA'), loadFixtures()]);
+  [ca, wrongCa, fixtures] = await Promise.all([createTestCa(), createTestCa('Wrong CA'), fixtureLdif()]);
   main = await startSlapd({ ldif: fixtures, tls: ca });
 });
 

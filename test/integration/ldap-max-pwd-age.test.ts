@@ -1,9 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { readFile } from 'node:fs/promises';
-import { startSlapd, renderLdifTemplate, type SlapdHandle } from '../../scripts/slapd.ts';
-import { capture } from '../helpers/ldap-directory.ts';
+import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
+import { capture, fixtureLdif } from '../helpers/ldap-directory.ts';
 import { LdapDirectory } from '../../src/directory/ldap-directory.ts';
 import { ldapDirectorySchema } from '../../src/directory/ldap-config.ts';
 
@@ -110,9 +109,7 @@ let slapd: SlapdHandle;
 let relay: DomainRootRelay;
 
 before(async () => {
-  const dir = new URL('../fixtures/ldap/', import.meta.url);
-  const ldif = await Promise.all(['policies.ldif', 'users.ldif', 'groups.ldif'].map(async (f) => renderLdifTemplate(await readFile(new URL(f, dir), 'utf8'))));
-  slapd = await startSlapd({ ldif });
+  slapd = await startSlapd({ ldif: await fixtureLdif() });
   relay = new DomainRootRelay(slapd.port);
 });
 

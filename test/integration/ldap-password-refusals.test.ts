@@ -1,8 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { startSlapd, renderLdifTemplate, type SlapdHandle } from '../../scripts/slapd.ts';
-import { withDirectory } from '../helpers/ldap-directory.ts';
+import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
+import { withDirectory, fixtureLdif } from '../helpers/ldap-directory.ts';
 import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
 import { MESSAGES } from '../../src/directory/ldap-password.ts';
 
@@ -19,9 +18,7 @@ const LOCKED = { ok: false, message: MESSAGES.wrongCurrent, wrongCurrent: false 
 let slapd: SlapdHandle;
 
 before(async () => {
-  const dir = new URL('../fixtures/ldap/', import.meta.url);
-  const ldif = await Promise.all(['policies.ldif', 'users.ldif', 'groups.ldif'].map(async (f) => renderLdifTemplate(await readFile(new URL(f, dir), 'utf8'))));
-  slapd = await startSlapd({ ldif });
+  slapd = await startSlapd({ ldif: await fixtureLdif() });
 });
 
 after(async () => {

@@ -1,11 +1,11 @@
+import { fixtureLdif } from '../helpers/ldap-directory.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import * as oidc from 'openid-client';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TcpRelay } from '../helpers/tcp-relay.ts';
 import { createRp, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
-import { startSlapd, renderLdifTemplate, type SlapdHandle } from '../../scripts/slapd.ts';
+import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
 
 /**
  * RP-initiated logout's pages (src/oidc/pages.ts) with an LDAP directory (real slapd) that stops
@@ -24,9 +24,7 @@ let app: Booted;
 let rp: TestRp;
 
 before(async () => {
-  const dir = new URL('../fixtures/ldap/', import.meta.url);
-  const ldif = await Promise.all(['policies.ldif', 'users.ldif', 'groups.ldif'].map(async (f) => renderLdifTemplate(await readFile(new URL(f, dir), 'utf8'))));
-  slapd = await startSlapd({ ldif });
+  slapd = await startSlapd({ ldif: await fixtureLdif() });
   relay = await TcpRelay.to(slapd.port);
   app = await boot(
     {

@@ -1,6 +1,6 @@
+import { fixtureLdif } from '../helpers/ldap-directory.ts';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { Attribute, Change } from 'ldapts';
 import { ldapChange } from '../helpers/ldap-admin.ts';
 import { boot, type Booted } from '../helpers/boot.ts';
@@ -9,7 +9,7 @@ import { oathtoolTotp } from '../helpers/oathtool.ts';
 import { TestSp, isPasswordPage, sendAuthnRequest } from '../helpers/saml-sp.ts';
 import { authRequest, createRp, rpBrowser, type TestRp } from '../helpers/oidc-rp.ts';
 import { accountFinder } from '../../src/oidc/account.ts';
-import { startSlapd, renderLdifTemplate, type SlapdHandle } from '../../scripts/slapd.ts';
+import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
 import { PPOLICY_DISABLED_TIME } from '../../src/directory/ldap-account-state.ts';
 import type { UserLookup } from '../../src/directory/user-lookup.ts';
 import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -41,9 +41,7 @@ describe('a sign-in waiting at its code step asks the LDAP directory (real slapd
   const samlSuccesses = async () => (await app.services.store.audit.query({ types: ['saml.sso'], outcome: 'success', limit: 500 })).events.length;
 
   before(async () => {
-    const dir = new URL('../fixtures/ldap/', import.meta.url);
-    const ldif = await Promise.all(['policies.ldif', 'users.ldif', 'groups.ldif'].map(async (f) => renderLdifTemplate(await readFile(new URL(f, dir), 'utf8'))));
-    slapd = await startSlapd({ ldif });
+    slapd = await startSlapd({ ldif: await fixtureLdif() });
     app = await boot(
       {
         directory: {

@@ -1,6 +1,6 @@
+import { fixtureLdif } from '../helpers/ldap-directory.ts';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { Attribute, Change } from 'ldapts';
@@ -12,7 +12,7 @@ import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { TestSp, isPasswordPage, samlPostForm, sendAuthnRequest } from '../helpers/saml-sp.ts';
 import { authRequest, callbackOf, createRp, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
-import { startSlapd, renderLdifTemplate, type SlapdHandle } from '../../scripts/slapd.ts';
+import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
 import { PPOLICY_DISABLED_TIME } from '../../src/directory/ldap-account-state.ts';
 import { LocalUserAdmin } from '../../src/directory/local-user-admin.ts';
 import type { SsoSession } from '../../src/session/sso-session.ts';
@@ -71,9 +71,7 @@ describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', (
   let rp: TestRp;
 
   before(async () => {
-    const dir = new URL('../fixtures/ldap/', import.meta.url);
-    const ldif = await Promise.all(['policies.ldif', 'users.ldif', 'groups.ldif'].map(async (f) => renderLdifTemplate(await readFile(new URL(f, dir), 'utf8'))));
-    slapd = await startSlapd({ ldif });
+    slapd = await startSlapd({ ldif: await fixtureLdif() });
     relay = await TcpRelay.to(slapd.port);
     app = await boot(
       {

@@ -8,16 +8,22 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  *   so the server never sees them: a directory that is busy or shutting down;
  * - hold-user-bind-responses: forwards them, but holds the server's answers for `ms`: a slow server
  *   that has already judged (and counted) the password when the client gives up waiting;
- * - stall: accepts connections and answers nothing at all, in either direction: a hung server.
+ * - stall: accepts connections and answers nothing at all, in either direction: a hung server;
+ * - fail-base-reads: answers base-scope searches of the entry `base` itself with `resultCode`, so the
+ *   server fails exactly that read (e.g. AD's domain root, where maxPwdAge is).
  */
 export type LdapFaultMode =
   | { kind: 'pass' }
   | { kind: 'answer-user-binds'; resultCode: number }
   | { kind: 'hold-user-bind-responses'; ms: number }
-  | { kind: 'stall' };
+  | { kind: 'stall' }
+  | { kind: 'fail-base-reads'; base: string; resultCode: number };
 
 const BIND_REQUEST = 0x60;
 const BIND_RESPONSE = 0x61;
+const SEARCH_REQUEST = 0x63;
+const SEARCH_RESULT_DONE = 0x65;
+const BASE_SCOPE = 0;
 
 /** A BER length at `offset`: [value, bytes the length itself takes], or undefined when not all received yet. */
 function berLength(buf: Buffer, offset: number): [number, number] | undefined {
@@ -55,6 +61,8 @@ interface LdapMessageHead {
   operationTag: number;
   /** The name of a BindRequest. */
   bindDn?: string;
+  /** The base object and scope of a SearchRequest. */
+  search?: { base: string; scope: number };
 }
 
 /** LDAPMessage ::= SEQUENCE { messageID INTEGER, protocolOp, controls } ; BindRequest ::= { version, name, auth } */
@@ -63,6 +71,13 @@ function readHead(message: Buffer): LdapMessageHead {
   const opStart = afterTlv(message, idStart);
   const messageId = message.subarray(idStart, opStart);
   const operationTag = message[opStart]!;
+  if (operationTag === SEARCH_REQUEST) {
+    // SearchRequest ::= [APPLICATION 3] SEQUENCE { baseObject LDAPDN, scope ENUMERATED, ... }
+    const baseStart = opStart + 1 + berLength(message, opStart + 1)![1];
+    const [baseLength, baseLengthBytes] = berLength(message, baseStart + 1)!;
+    const base = message.subarray(baseStart + 1 + baseLengthBytes, baseStart + 1 + baseLengthBytes + baseLength).toString('utf8');
+    return { messageId, operationTag, search: { base, scope: message[afterTlv(message, baseStart) + 2]! } };
+  }
   if (operationTag !== BIND_REQUEST) return { messageId, operationTag };
   const versionStart = opStart + 1 + berLength(message, opStart + 1)![1];
   const nameStart = afterTlv(message, versionStart);
@@ -71,9 +86,9 @@ function readHead(message: Buffer): LdapMessageHead {
   return { messageId, operationTag, bindDn: message.subarray(valueStart, valueStart + nameLength).toString('utf8') };
 }
 
-/** A BindResponse with this result code and empty matchedDN and diagnosticMessage. */
-function bindResponse(messageId: Buffer, resultCode: number): Buffer {
-  const operation = Buffer.from([BIND_RESPONSE, 0x07, 0x0a, 0x01, resultCode, 0x04, 0x00, 0x04, 0x00]);
+/** A response made of an LDAPResult alone (BindResponse, SearchResultDone) with this result code, empty matchedDN and diagnosticMessage. */
+function ldapResult(messageId: Buffer, operationTag: number, resultCode: number): Buffer {
+  const operation = Buffer.from([operationTag, 0x07, 0x0a, 0x01, resultCode, 0x04, 0x00, 0x04, 0x00]);
   const body = Buffer.concat([messageId, operation]);
   return Buffer.concat([Buffer.from([0x30, body.length]), body]);
 }
@@ -92,6 +107,8 @@ export class LdapFaultRelay {
   #port = 0;
   /** TCP connections the relay has accepted: how often the client tried the server. */
   connections = 0;
+  /** Base-scope searches sent for each entry (lower-cased DN), answered or failed. */
+  readonly baseReads = new Map<string, number>();
 
   private constructor(target: number, serviceDn: string) {
     this.#target = target;
@@ -136,8 +153,14 @@ export class LdapFaultRelay {
         const head = readHead(message);
         const mode = this.mode;
         if (mode.kind === 'stall') continue;
+        const baseRead = head.search?.scope === BASE_SCOPE ? head.search.base.toLowerCase() : undefined;
+        if (baseRead !== undefined) this.baseReads.set(baseRead, (this.baseReads.get(baseRead) ?? 0) + 1);
+        if (baseRead !== undefined && mode.kind === 'fail-base-reads' && baseRead === mode.base.toLowerCase()) {
+          client.write(ldapResult(head.messageId, SEARCH_RESULT_DONE, mode.resultCode));
+          continue;
+        }
         if (this.#isUserBind(head) && mode.kind === 'answer-user-binds') {
-          client.write(bindResponse(head.messageId, mode.resultCode));
+          client.write(ldapResult(head.messageId, BIND_RESPONSE, mode.resultCode));
           continue;
         }
         if (this.#isUserBind(head) && mode.kind === 'hold-user-bind-responses') heldIds.add(head.messageId.toString('hex'));

@@ -157,6 +157,16 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
     await assertRefused((b) => redirect(b, authnRequestXml({ before: laughs })), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'doctype-or-entity', message: INVALID });
   });
 
+  test('a flood of namespace declarations is refused before parsing (it made the XML parser block the server for seconds)', async () => {
+    const prefixes = Array.from({ length: 4000 }, (_, n) => ` xmlns:a${n}="u"`).join('');
+    const children = '<b xmlns="u"/>'.repeat(2000);
+    const flood = authnRequestXml({ attributes: `Destination="${app.url}/saml/sso"${prefixes}`, afterIssuer: `<samlp:Extensions>${children}</samlp:Extensions>` });
+    await assertRefused((b) => redirect(b, flood), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'too-many-namespace-declarations', message: INVALID });
+    await assertRefused((b) => postXml(b, authnRequestXml({ attributes: `Destination="${app.url}/saml/sso"${prefixes.slice(0, 2000)}` })), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'too-many-namespace-declarations', message: INVALID });
+    // A message with the usual handful still passes (the control case's two, plus a few more).
+    assert.ok(isPasswordPage(await redirect(new TestBrowser(), authnRequestXml({ attributes: `Destination="${app.url}/saml/sso" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" xmlns:xs="http://www.w3.org/2001/XMLSchema"` }))));
+  });
+
   test('an unknown SP is refused with RP_UNKNOWN', async () => {
     await assertRefused((b) => redirect(b, authnRequestXml({ issuer: 'https://unknown.example/sp' })), { status: 400, code: 'RP_UNKNOWN', message: /not registered/ });
     await assertRefused((b) => b.get(`${app.url}/saml/idp-init?sp=${encodeURIComponent('https://unknown.example/sp')}`), { status: 400, code: 'RP_UNKNOWN', message: /not registered/ });

@@ -48,7 +48,9 @@ export function parseConfig(input: unknown): Config {
   const issues = [...unknownKeys(configSchema, input), ...(parsed.error?.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`) ?? [])];
   if (!parsed.success || issues.length > 0) throw new ConfigError(issues);
   const config = parsed.data;
-  const publicUrl = (config.server.publicUrl ?? `http://localhost:${config.server.port}`).replace(/\/+$/, '');
+  // The parser's own form (lower-case scheme and host, punycode, no default port): every "is it https"
+  // check and every URL built on it (issuer, entityID, cookies' __Host- prefix, HSTS) reads it alike.
+  const publicUrl = new URL(config.server.publicUrl ?? `http://localhost:${config.server.port}`).origin;
   return deepFreeze({ ...config, server: { ...config.server, publicUrl } });
 }
 

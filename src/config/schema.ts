@@ -51,8 +51,10 @@ function publicUrlProblem(value: string): string | undefined {
   if (url.username || url.password) return 'must have no user name or password';
   // The parser drops an empty "?" or "#", which would still end up in every URL built on it.
   if (value.includes('?') || value.includes('#')) return 'must have no query (?…) or fragment (#…)';
-  if (url.pathname !== '/') {
-    return `must have no path (found "${url.pathname}"): Stepgate must be served at the root of its host name, e.g. https://idp.example.org; a reverse proxy can map a host name of its own to it`;
+  // Checked on the text as typed: the parser turns "/./", "/%2e/" and backslashes into "/", and drops tabs.
+  const path = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#\\\s]+(.*)$/.exec(value)?.[1];
+  if (path === undefined || !/^\/*$/.test(path)) {
+    return `must have no path (found "${path ?? url.pathname}"): Stepgate must be served at the root of its host name, e.g. https://idp.example.org; a reverse proxy can map a host name of its own to it`;
   }
   return undefined;
 }

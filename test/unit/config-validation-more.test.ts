@@ -54,6 +54,19 @@ describe('server.publicUrl: the root of a host name, nothing more', () => {
     assert.equal(parseConfig({ server: { publicUrl: 'https://idp.example.test:8443' } }).server.publicUrl, 'https://idp.example.test:8443');
   });
 
+  test('a path the URL parser would hide is refused too ("/./", "/%2e/", backslashes, a tab), checked on the text as typed', () => {
+    for (const publicUrl of ['https://idp.example.test/./', 'https://idp.example.test/%2e/', 'https://idp.example.test\\', 'https:\\\\idp.example.test', 'https://idp.exa\tmple.test']) {
+      assert.match(refused({ server: { publicUrl } }).join('\n'), /^server\.publicUrl: must have no path/, JSON.stringify(publicUrl));
+    }
+  });
+
+  test('kept in the parser\'s own form: an upper-case scheme still makes cookies Secure and the issuer lower case; the default port and IDN hosts too', () => {
+    assert.equal(parseConfig({ server: { publicUrl: 'HTTPS://IDP.EXAMPLE.TEST' } }).server.publicUrl, 'https://idp.example.test');
+    assert.equal(parseConfig({ server: { publicUrl: 'https://idp.example.test:443/' } }).server.publicUrl, 'https://idp.example.test');
+    assert.equal(parseConfig({ server: { publicUrl: 'https://bücher.example.test' } }).server.publicUrl, 'https://xn--bcher-kva.example.test');
+    assert.equal(parseConfig({ server: { publicUrl: 'https://[::1]:8443' } }).server.publicUrl, 'https://[::1]:8443');
+  });
+
   test('a query or fragment is refused, even an empty one the URL parser drops', () => {
     for (const publicUrl of ['https://idp.example.test/?', 'https://idp.example.test/#', 'https://idp.example.test?x=1', 'https://idp.example.test/#top']) {
       assert.deepEqual(refused({ server: { publicUrl } }), ['server.publicUrl: must have no query (?…) or fragment (#…)'], publicUrl);

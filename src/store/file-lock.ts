@@ -49,30 +49,55 @@ export class FileLock {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      if (await this.#heldByTheDead()) {
-        await unlink(this.path).catch(() => undefined);
-        continue;
-      }
+      const dead = await this.#deadHolder();
+      if (dead !== undefined && (await this.#takeOver(dead))) continue;
       if (Date.now() > deadline) throw new Error(`${this.path} has been locked for over ${WAIT_LIMIT_MS / 1000} s by a running process`);
       await new Promise((resolve) => setTimeout(resolve, Math.min(1 + attempt, 10)));
     }
   }
 
-  async #heldByTheDead(): Promise<boolean> {
+  /** The lock file's text when its holder is dead; undefined when it is alive (or the file is gone). */
+  async #deadHolder(): Promise<string | undefined> {
     const holder = await readFile(this.path, 'utf8').catch(() => undefined);
-    if (holder === undefined) return false; // released meanwhile: try again
+    if (holder === undefined) return undefined; // released meanwhile: try again
     const pid = Number(holder.split(' ')[0]);
-    if (pid === process.pid) return !(holder.split(' ')[1] ?? '').startsWith(`${THIS_PROCESS}.`);
+    if (pid === process.pid) return (holder.split(' ')[1] ?? '').startsWith(`${THIS_PROCESS}.`) ? undefined : holder;
     if (!holder || !Number.isInteger(pid) || pid <= 0) {
       const created = await stat(this.path).then((info) => info.mtimeMs).catch(() => Date.now());
-      return Date.now() - created > UNWRITTEN_LIMIT_MS;
+      return Date.now() - created > UNWRITTEN_LIMIT_MS ? holder : undefined;
     }
     try {
       process.kill(pid, 0);
-      return false;
+      return undefined;
     } catch (error) {
-      return (error as NodeJS.ErrnoException).code === 'ESRCH';
+      return (error as NodeJS.ErrnoException).code === 'ESRCH' ? holder : undefined;
     }
+  }
+
+  /**
+   * Removes a dead holder's lock file, and only that one. Waiters that judged the same dead holder at
+   * once would otherwise each remove "the" stale file, the slower one removing the lock the faster one
+   * has just made, and both would hold it. So the check and the removal run under a second, short
+   * lock (`.takeover`), and the file is read again there: it goes only while it is still the dead one.
+   */
+  /** False while another waiter is at it: then this one waits its turn like any waiter. */
+  async #takeOver(dead: string): Promise<boolean> {
+    const takeover = `${this.path}.takeover`;
+    try {
+      await (await open(takeover, 'wx', 0o600)).close();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // Held for microseconds; one this old was left by a waiter that died in between.
+      const created = await stat(takeover).then((info) => info.mtimeMs).catch(() => Date.now());
+      if (Date.now() - created > UNWRITTEN_LIMIT_MS) await unlink(takeover).catch(() => undefined);
+      return false;
+    }
+    try {
+      if ((await readFile(this.path, 'utf8').catch(() => undefined)) === dead) await unlink(this.path).catch(() => undefined);
+    } finally {
+      await unlink(takeover).catch(() => undefined);
+    }
+    return true;
   }
 
   /** Removes the lock file only while it is still ours (a waiter may have judged us dead and taken over). */

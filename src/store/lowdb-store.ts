@@ -8,6 +8,7 @@ import { JournalKeyValue } from './journal-kv.ts';
 import type { JournalSealer } from './journal-sealer.ts';
 import { DataDirectoryError } from './data-directory-error.ts';
 import { FileAuditLog } from './audit-file.ts';
+import { ThrottledAuditLog } from './audit-throttle.ts';
 import { PRIVATE_FILE_MODE } from './append-file.ts';
 import type { Clock } from '../core/clock.ts';
 import { unusableDataDir } from './server-lock.ts';
@@ -33,7 +34,7 @@ const JOURNAL_PROBE_REUSE_MS = 5_000;
 /** The embedded default store: everything under one data directory, no external service. */
 export class LowdbStore implements Store {
   readonly kv: JournalKeyValue;
-  readonly audit: FileAuditLog;
+  readonly audit: ThrottledAuditLog;
   readonly #collections: LowdbCollections;
   readonly #dataDir: string;
   readonly #logger: Logger | undefined;
@@ -52,7 +53,8 @@ export class LowdbStore implements Store {
     this.#clock = clock;
     this.#collections = new LowdbCollections(join(dataDir, 'db.json'));
     this.kv = new JournalKeyValue(join(dataDir, 'kv.journal'), clock, { sealer: options.sealer, owner: options.owner, logger: options.logger });
-    this.audit = new FileAuditLog(join(dataDir, 'audit.log'), clock);
+    // Failures from one client IP are capped per minute: a flood without credentials filled the disk.
+    this.audit = new ThrottledAuditLog(new FileAuditLog(join(dataDir, 'audit.log'), clock), clock);
   }
 
   /**

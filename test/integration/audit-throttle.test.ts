@@ -1,0 +1,166 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { FileAuditLog } from '../../src/store/audit-file.ts';
+import { AUDIT_FAILURES_PER_IP, AUDIT_THROTTLE_WINDOW_MS, ThrottledAuditLog } from '../../src/store/audit-throttle.ts';
+import type { AuditLog, StoredAuditEvent } from '../../src/store/store.ts';
+import { testSealer } from '../helpers/journal-sealer.ts';
+import { boot } from '../helpers/boot.ts';
+
+const N = AUDIT_FAILURES_PER_IP;
+const T0 = Date.parse('2026-11-22T10:00:00Z');
+const iso = (ms: number) => new Date(ms).toISOString();
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'stepgate-audit-throttle-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+async function all(log: AuditLog): Promise<StoredAuditEvent[]> {
+  return (await log.query({ limit: 100_000 })).events;
+}
+const count = (events: StoredAuditEvent[], where: (event: StoredAuditEvent) => boolean) => events.filter(where).length;
+const summaries = (events: StoredAuditEvent[]) => events.filter((event) => event.type === 'audit.suppressed');
+
+describe('the store audit log throttles failures per client IP', () => {
+  const clock = { at: T0, now: () => clock.at };
+  let store: LowdbStore;
+  let storeDir: string;
+
+  before(async () => {
+    storeDir = join(dir, 'store');
+    store = await new LowdbStore(storeDir, clock, { sealer: testSealer() }).open();
+  });
+  after(() => store.close());
+
+  test('300 failures from one IP: N written, then one audit.suppressed with the rest; others unaffected', async () => {
+    const writes: Array<Promise<void>> = [];
+    for (let i = 0; i < 300; i++) {
+      const type = i % 3 === 0 ? 'saml.request' : 'oidc.userinfo';
+      writes.push(store.audit.record({ type, outcome: 'failure', reason: 'x', ip: '203.0.113.1', requestId: `a${i}` }));
+      if (i % 50 === 0) {
+        writes.push(store.audit.record({ type: 'login.password', outcome: 'success', ip: '203.0.113.1', userId: 'u-1' }));
+        writes.push(store.audit.record({ type: 'oidc.token', outcome: 'failure', ip: '198.51.100.2' }));
+        writes.push(store.audit.record({ type: 'logout', outcome: 'info', ip: '203.0.113.1' }));
+      }
+      clock.at += 100; // 300 events in 30 s: one window
+    }
+    await Promise.all(writes);
+
+    let events = await all(store.audit);
+    const fromA = (event: StoredAuditEvent) => event.ip === '203.0.113.1' && event.outcome === 'failure';
+    assert.equal(count(events, fromA), N);
+    assert.deepEqual(events.filter(fromA).map((event) => event.requestId), Array.from({ length: N }, (_, i) => `a${i}`), 'the first N are the ones written');
+    assert.equal(count(events, (event) => event.ip === '198.51.100.2'), 6, 'another IP is unaffected');
+    assert.equal(count(events, (event) => event.outcome === 'success'), 6, 'successes are never throttled');
+    assert.equal(count(events, (event) => event.outcome === 'info'), 6, 'info events are never throttled');
+    assert.deepEqual(summaries(events), [], 'no summary before the window ends');
+
+    clock.at = T0 + AUDIT_THROTTLE_WINDOW_MS;
+    await store.audit.record({ type: 'oidc.userinfo', outcome: 'failure', ip: '203.0.113.1', requestId: 'next' });
+    events = await all(store.audit);
+    const [summary, ...more] = summaries(events);
+    assert.deepEqual(more, []);
+    const { at, ...rest } = summary!;
+    assert.equal(at, iso(T0 + AUDIT_THROTTLE_WINDOW_MS));
+    assert.deepEqual(rest, {
+      type: 'audit.suppressed',
+      outcome: 'info',
+      ip: '203.0.113.1',
+      reason: 'too-many-failures',
+      suppressed: 300 - N,
+      types: { 'oidc.userinfo': 200 - 80, 'saml.request': 100 - 40 },
+      windowStart: iso(T0),
+      windowEnd: iso(T0 + AUDIT_THROTTLE_WINDOW_MS),
+    });
+    assert.equal(events.at(-1)!.requestId, 'next', 'the next window writes again, after the summary');
+  });
+
+  test('a failure without an IP (the CLI) is never throttled', async () => {
+    await Promise.all(Array.from({ length: 200 }, () => store.audit.record({ type: 'mfa.import', outcome: 'failure', via: 'cli' })));
+    assert.equal(count(await all(store.audit), (event) => event.type === 'mfa.import'), 200);
+  });
+
+  test('a window that ended is summed up by flushEnded (the timer) without another event from the IP', async () => {
+    const start = clock.at;
+    await Promise.all(Array.from({ length: N + 7 }, () => store.audit.record({ type: 'oidc.token', outcome: 'failure', ip: '192.0.2.3' })));
+    await store.audit.flushEnded();
+    assert.deepEqual(summaries(await all(store.audit)).filter((event) => event.ip === '192.0.2.3'), [], 'not before the window ends');
+    clock.at = start + AUDIT_THROTTLE_WINDOW_MS + 1;
+    await store.audit.flushEnded();
+    const [summary] = summaries(await all(store.audit)).filter((event) => event.ip === '192.0.2.3');
+    assert.equal(summary?.suppressed, 7);
+    assert.deepEqual(summary?.types, { 'oidc.token': 7 });
+  });
+
+  test('close writes the summary of a window still open: no count is lost', async () => {
+    const closeDir = join(dir, 'closing');
+    const start = clock.at;
+    const closing = await new LowdbStore(closeDir, clock, { sealer: testSealer() }).open();
+    await Promise.all(Array.from({ length: N + 5 }, () => closing.audit.record({ type: 'saml.request', outcome: 'failure', ip: '2001:db8::9' })));
+    clock.at += 5_000;
+    await closing.close();
+    const events = await all(new FileAuditLog(join(closeDir, 'audit.log'), clock));
+    assert.equal(events.length, N + 1);
+    assert.deepEqual(
+      summaries(events).map(({ suppressed, windowStart, windowEnd }) => ({ suppressed, windowStart, windowEnd })),
+      [{ suppressed: 5, windowStart: iso(start), windowEnd: iso(start + 5_000) }],
+    );
+  });
+});
+
+test('beyond maxIps, new IPs share one overflow bucket', async () => {
+  const clock = { at: T0, now: () => clock.at };
+  const log = new ThrottledAuditLog(new FileAuditLog(join(dir, 'overflow.log'), clock), clock, { limit: 2, maxIps: 2 });
+  await log.open();
+  for (const ip of ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4']) {
+    for (let i = 0; i < 3; i++) await log.record({ type: 'oidc.token', outcome: 'failure', ip });
+  }
+  await log.close();
+  const events = await all(log);
+  assert.equal(count(events, (event) => event.ip === '192.0.2.1' && event.outcome === 'failure'), 2);
+  assert.equal(count(events, (event) => event.ip === '192.0.2.2' && event.outcome === 'failure'), 2);
+  assert.equal(count(events, (event) => event.ip === '192.0.2.3' && event.outcome === 'failure'), 2, 'the overflow bucket: its first two');
+  assert.equal(count(events, (event) => event.ip === '192.0.2.4' && event.outcome === 'failure'), 0, 'the overflow bucket is spent');
+  assert.deepEqual(
+    summaries(events).map(({ ip, overflow, suppressed }) => ({ ip, overflow, suppressed })),
+    [
+      { ip: '192.0.2.1', overflow: undefined, suppressed: 1 },
+      { ip: '192.0.2.2', overflow: undefined, suppressed: 1 },
+      { ip: undefined, overflow: true, suppressed: 4 },
+    ],
+  );
+});
+
+test('HTTP: a flood of bad /oidc/me requests writes N events, then one summary', async () => {
+  let offset = 0;
+  const app = await boot({ server: { trustedProxies: ['127.0.0.1/32'] } }, { clock: { now: () => Date.now() + offset } });
+  try {
+    const ip = '203.0.113.77';
+    const bad = () =>
+      fetch(`${app.url}/oidc/me`, { headers: { authorization: 'Bearer not-a-token', 'x-forwarded-for': ip } }).then(async (response) => {
+        await response.arrayBuffer();
+        assert.equal(response.status, 401);
+      });
+    for (let i = 0; i < 300; i += 50) await Promise.all(Array.from({ length: 50 }, bad));
+    const fromIp = async () => (await app.services.store.audit.query({ ip, limit: 100_000 })).events;
+    let events = await fromIp();
+    assert.equal(count(events, (event) => event.type === 'oidc.userinfo'), N);
+    assert.deepEqual(summaries(events), []);
+
+    offset += AUDIT_THROTTLE_WINDOW_MS + 1_000;
+    await bad();
+    events = await fromIp();
+    assert.equal(count(events, (event) => event.type === 'oidc.userinfo'), N + 1);
+    assert.deepEqual(
+      summaries(events).map(({ suppressed, types }) => ({ suppressed, types })),
+      [{ suppressed: 300 - N, types: { 'oidc.userinfo': 300 - N } }],
+    );
+  } finally {
+    await app.close();
+  }
+});

@@ -10,6 +10,8 @@ import { recordPublicIdentity } from './config/public-identity.ts';
 
 /** How long a stop (SIGTERM, SIGINT) waits for requests under way before cutting them off. */
 const SHUTDOWN_DRAIN_MS = 10_000;
+/** How often the server checks it still holds server.lock (one small file read). */
+const LOCK_CHECK_MS = 5_000;
 
 /** Held from before the store opens to the end: a second server on the data directory would lose sign-ins at the first compaction. */
 let serverLock: ServerLock | undefined;
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
   logger.info({ port, publicUrl: base }, 'listening');
 
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: string, exitCode = 0) => {
     logger.info({ signal }, 'shutting down');
     // Requests under way are answered (a sign-in cut off mid-way looks like a failure to the user); idle connections close now.
     await new Promise<void>((resolve) => {
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
     await services.directory.close();
     await services.store.close();
     await serverLock?.release();
-    process.exit(0);
+    process.exit(exitCode);
   };
   // logrotate's postrotate: `kill -HUP <pid>`; audit.log is then a new file, the rotated one keeps every earlier line.
   process.on('SIGHUP', () => {
@@ -80,6 +82,17 @@ async function main(): Promise<void> {
   });
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  // The lock removed or replaced by hand (its message says when that is safe) lets a second server
+  // start on this data directory: this one stops rather than lose sign-ins beside it.
+  const lockCheck = setInterval(() => {
+    void serverLock?.stillHeld().then((held) => {
+      if (held) return;
+      clearInterval(lockCheck);
+      logger.fatal({ event: 'server.lock-lost', file: serverLock?.path }, 'server.lock no longer holds this server (removed or replaced): stopping, so that two servers never share the data directory');
+      void shutdown('lock-lost', 1);
+    });
+  }, LOCK_CHECK_MS);
+  lockCheck.unref();
 }
 
 main().catch(async (error) => {

@@ -11,6 +11,8 @@ export class DataDirectoryInUse extends DataDirectoryError {}
 
 export interface ServerLock {
   readonly path: string;
+  /** Whether the lock file still holds this server's token: false once someone removed or replaced it. */
+  stillHeld(): Promise<boolean>;
   /** Removes the lock file, only while it is still this server's. */
   release(): Promise<void>;
 }
@@ -43,8 +45,10 @@ export async function holdServerLock(dataDir: string): Promise<ServerLock> {
     if ((error as NodeJS.ErrnoException).code) throw unusableDataDir(dataDir, error);
     throw await inUse(dataDir, path);
   }
+  const token = await readFile(path, 'utf8');
   return {
     path,
+    stillHeld: async () => (await readFile(path, 'utf8').catch(() => undefined)) === token,
     async release() {
       release();
       await holding;

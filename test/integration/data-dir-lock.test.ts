@@ -7,6 +7,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { DataDirectoryError } from '../../src/store/data-directory-error.ts';
 import { journalSealer } from '../../src/store/journal-sealer.ts';
@@ -64,6 +65,25 @@ function cli(dataDir: string, words: string[]): Promise<{ code: number | null; o
 }
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
+
+test('a server whose lock is removed or replaced while it runs stops (exit 1), and leaves the new lock alone', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-lock-'));
+  const lock = join(dataDir, 'server.lock');
+  const run = launch(dataDir, await freePort());
+  try {
+    await started(run);
+    // What a second server that took the lock over would have written.
+    await writeFile(lock, `${process.pid} another-server.x`);
+    // It checks every 5 s; the bound only keeps a server that never stops from holding the test.
+    const exitCode = await Promise.race([run.exited, sleep(30_000, 'still running', { ref: false })]);
+    assert.equal(exitCode, 1, run.output());
+    assert.match(run.output(), /server\.lock-lost/);
+    assert.equal(await readFile(lock, 'utf8'), `${process.pid} another-server.x`, 'the other lock stays');
+  } finally {
+    await stop(run);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
 
 test('a second server on the same data directory stops at start, naming the directory and the first one; the CLI still works beside it; a clean stop removes the lock', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-lock-'));

@@ -1,9 +1,9 @@
+import { until } from '../helpers/until.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as oidc from 'openid-client';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
@@ -128,13 +128,6 @@ async function refused(call: Promise<unknown>, error: string): Promise<void> {
   });
 }
 
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    const value = await read();
-    if (ok(value) || attempt === 150) return value;
-    await sleep(20);
-  }
-}
 
 test('a code exchange and a refresh: one success event each, with the client, the user, the address and the request', async () => {
   const rp = await newRp();
@@ -272,7 +265,7 @@ test('RP-initiated logout: the logout event has the address, the back-channel ev
   const done = await browser.submit(confirm, { logout: 'yes' });
   const requestId = done.headers.get('x-request-id')!;
 
-  const [backchannel] = await eventually(() => backchannelEvents(rp), (events) => events.length > 0);
+  const [backchannel] = await until(() => backchannelEvents(rp), (events) => events.length > 0, 'the back-channel logout event');
   assert.deepEqual(backchannel, { type: 'oidc.backchannel-logout', outcome: 'success', rp: rp.client.id, userId: userIds.bea, username: 'bea', via: 'oidc-rp-initiated', requestId });
   const logouts = (await eventsOf(requestId)).filter((event) => event.type === 'logout');
   assert.deepEqual(logouts, [{ type: 'logout', outcome: 'success', userId: userIds.bea, username: 'bea', rp: rp.client.id, reason: 'oidc-rp-initiated', ip: '198.51.100.1', requestId }]);
@@ -292,7 +285,7 @@ test("an administrator's `session end`: the back-channel event says so (via admi
   await signedIn(rp, 'dora');
   const ended = await cliProcess(app, SECRET_KEY, ['session', 'end', '--user', 'dora']);
   assert.equal(ended.code, 0, ended.err);
-  const events = await eventually(() => backchannelEvents(rp), (found) => found.length > 0);
+  const events = await until(() => backchannelEvents(rp), (found) => found.length > 0, 'the back-channel logout event');
   assert.deepEqual(events, [{ type: 'oidc.backchannel-logout', outcome: 'success', rp: rp.client.id, userId: userIds.dora, username: 'dora', via: 'admin' }]);
 });
 
@@ -304,7 +297,7 @@ test('another person signing in on the same browser: the back-channel event says
   const page = await browser.get((await authRequest(other, { prompt: 'login' })).url.toString());
   const answer = await browser.submit(page, { username: 'gina', password: PASSWORD });
   secrets.add(callbackOf(other, answer).searchParams.get('code')!);
-  const events = await eventually(() => backchannelEvents(rp), (found) => found.length > 0);
+  const events = await until(() => backchannelEvents(rp), (found) => found.length > 0, 'the back-channel logout event');
   assert.deepEqual(events, [{ type: 'oidc.backchannel-logout', outcome: 'success', rp: rp.client.id, userId: userIds.fred, username: 'fred', via: 'another-user-signed-in', requestId: answer.headers.get('x-request-id')! }]);
 });
 

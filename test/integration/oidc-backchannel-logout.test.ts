@@ -1,7 +1,7 @@
+import { until } from '../helpers/until.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as oidc from 'openid-client';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { boot, type Booted } from '../helpers/boot.ts';
@@ -69,13 +69,6 @@ async function backchannelAudit(): Promise<Array<AuditEvent & { at: string }>> {
 }
 
 /** Audit events of the RP-initiated path are written from oidc-provider's events, just after the response. */
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    const value = await read();
-    if (ok(value) || attempt === 50) return value;
-    await sleep(20);
-  }
-}
 
 test('discovery advertises back-channel logout with sid', async () => {
   const meta = (await (await fetch(`${app.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
@@ -156,7 +149,7 @@ test('RP-initiated logout: the other client is told once, and so is the initiati
   await assert.rejects(oidc.refreshTokenGrant(second.rp.config, two.tokens.refresh_token!), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
 
   const ids = [first.rp.client.id, second.rp.client.id];
-  const audit = await eventually(backchannelAudit, (events) => ids.every((id) => events.some((event) => event.rp === id)));
+  const audit = await until(backchannelAudit, (events) => ids.every((id) => events.some((event) => event.rp === id)), 'a back-channel audit event for every client');
   assert.deepEqual(audit.filter((event) => ids.includes(event.rp!)).map((event) => [event.rp, event.outcome, event.via]).sort(), [
     [first.rp.client.id, 'success', 'oidc-rp-initiated'],
     [second.rp.client.id, 'success', 'oidc-rp-initiated'],

@@ -6,6 +6,7 @@ import { messagePage } from '../../views/message.ts';
 import { redeemBootstrapSecret } from './bootstrap.ts';
 import { adminAccounts, createAdminAccount } from './admin-accounts.ts';
 import { passwordProblems } from '../directory/password-rules.ts';
+import { lockAuditFacts } from '../regulation/regulator.ts';
 
 const ADMIN_PASSWORD_RULES = { minLength: 14, requireLetter: true, requireDigit: true, requireMixedCase: false, requireSpecial: false };
 /** Guesses at the secret count against this subject in the regulator, apart from every sign-in name (none can lock it). */
@@ -34,8 +35,8 @@ export function bootstrapRoutes(services: Services): Router {
     const admission = await services.regulator.admit(GUESSED_SECRET, req.clientIp);
     if (!admission.allowed) return again('Too many wrong secrets. Wait and try again.', 429);
     if (!(await redeemBootstrapSecret(services.store, field('secret'), services.clock.now()))) {
-      await admission.attempt.failed();
-      await services.store.audit.record({ type: 'admin.bootstrap', outcome: 'failure', ip: req.clientIp, requestId: req.requestId, reason: 'wrong-secret' });
+      const locks = await admission.attempt.failed();
+      await services.store.audit.record({ type: 'admin.bootstrap', outcome: 'failure', ip: req.clientIp, requestId: req.requestId, reason: 'wrong-secret', ...lockAuditFacts(locks) });
       return again('That bootstrap secret is not valid.', 403);
     }
     await admission.attempt.succeeded();

@@ -23,9 +23,10 @@ export type VerifyResult =
   | { ok: true; amr: Amr; backupCodesLeft?: number }
   /**
    * malformed: not shaped like a code (not counted as a failure); replayed: a correct code used before;
-   * locked: too many wrong codes (`lockedUntil` as in ChallengeView).
+   * locked: too many wrong codes (`lockedUntil` as in ChallengeView); `lockStarted` when this wrong
+   * code was the one that started the lock (for the audit).
    */
-  | { ok: false; reason: 'invalid' | 'malformed' | 'replayed' | 'locked'; lockedUntil?: number | null };
+  | { ok: false; reason: 'invalid' | 'malformed' | 'replayed' | 'locked'; lockedUntil?: number | null; lockStarted?: true };
 
 /** A secret to show while enrolling, as text and as an otpauth:// URI (rendered as a QR code). */
 export interface EnrollmentView {

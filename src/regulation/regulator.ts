@@ -25,10 +25,26 @@ interface Counter {
   lockedUntil?: number;
 }
 
+/**
+ * A lock this failure started: on the name typed (`login`), the account it names, the client IP, or
+ * a guessed secret. For the audit: the moment a lock starts is what an investigation looks for.
+ */
+export interface StartedLock {
+  scope: 'login' | 'account' | 'ip' | 'secret';
+  /** When it lifts (epoch ms). */
+  until: number;
+}
+
+/** The audit's fields for locks a failure started: which, and when they lift (ISO 8601); none when it started none. */
+export function lockAuditFacts(locks: readonly StartedLock[]): { lockStarted?: Array<StartedLock['scope']>; lockedUntil?: string } {
+  if (locks.length === 0) return {};
+  return { lockStarted: locks.map((lock) => lock.scope), lockedUntil: new Date(Math.max(...locks.map((lock) => lock.until))).toISOString() };
+}
+
 /** An admitted guess: say how it ended, once. `account`: the account the directory found for the login, when it found one. */
 export interface Attempt {
-  /** Wrong password or secret: counts towards the lock of the subject, of the account and of the IP. */
-  failed(account?: string): Promise<void>;
+  /** Wrong password or secret: counts towards the lock of the subject, of the account and of the IP; tells the locks this failure started. */
+  failed(account?: string): Promise<StartedLock[]>;
   /** Right: the subject's and the account's counts start again; the IP's keeps counting guesses at other subjects. */
   succeeded(account?: string): Promise<void>;
   /** Neither (the directory could not be asked, or the account is locked): nothing counts. */
@@ -77,11 +93,11 @@ export class Regulator {
     }
     let settled = false;
     // The places are given back only after the outcome is stored: a guess admitted meanwhile counts the place or the failure, never neither.
-    const once = async (work: () => Promise<unknown>) => {
-      if (settled) return;
+    const once = async <T>(work: () => Promise<T>, settledAlready: T): Promise<T> => {
+      if (settled) return settledAlready;
       settled = true;
       try {
-        await work();
+        return await work();
       } finally {
         this.#release(subjectKey);
         this.#release(ipKey(ip));
@@ -91,9 +107,14 @@ export class Regulator {
     return {
       allowed: true,
       attempt: {
-        failed: (account) => once(() => Promise.all([subjectKey, ipKey(ip), ...accountKey(account)].map((key) => this.#recordFailure(key)))),
-        succeeded: (account) => once(() => Promise.all([subjectKey, ...accountKey(account)].map((key) => this.#kv.delete(NAMESPACE, key)))),
-        abandoned: () => once(async () => undefined),
+        failed: (account) =>
+          once(async () => {
+            const keys = [subjectKey, ipKey(ip), ...accountKey(account)];
+            const started = await Promise.all(keys.map((key) => this.#recordFailure(key)));
+            return keys.flatMap((key, i) => (started[i] === undefined ? [] : [{ scope: scopeOf(key), until: started[i] }]));
+          }, []),
+        succeeded: (account) => once(async () => void (await Promise.all([subjectKey, ...accountKey(account)].map((key) => this.#kv.delete(NAMESPACE, key)))), undefined),
+        abandoned: () => once(async () => undefined, undefined),
       },
     };
   }
@@ -139,11 +160,11 @@ export class Regulator {
     else this.#inFlight.delete(key);
   }
 
-  /** One more failure, atomically (compare-and-set, retried on contention); the ban starts at the limit. */
-  async #recordFailure(key: string): Promise<void> {
+  /** One more failure, atomically (compare-and-set, retried on contention); the ban starts at the limit. When this failure started it: when it lifts. */
+  async #recordFailure(key: string): Promise<number | undefined> {
     const ttlSeconds = this.#settings.windowSeconds + this.#settings.lockoutSeconds;
     const max = key.startsWith('ip:') ? this.#settings.maxFailuresPerIp : this.#settings.maxFailuresPerUser;
-    await updateWithRetry<Counter, void>(
+    return updateWithRetry<Counter, number | undefined>(
       this.#kv,
       NAMESPACE,
       key,
@@ -151,9 +172,10 @@ export class Regulator {
         const now = this.#clock.now();
         const counter = this.#current(stored);
         const next: Counter = { failures: [...counter.failures, now] };
-        if (next.failures.length >= max) next.lockedUntil = now + this.#settings.lockoutSeconds * 1000;
-        else if (counter.lockedUntil !== undefined) next.lockedUntil = counter.lockedUntil;
-        return { next, options: { ttlSeconds }, result: undefined };
+        if (counter.lockedUntil !== undefined) next.lockedUntil = counter.lockedUntil;
+        else if (next.failures.length >= max) next.lockedUntil = now + this.#settings.lockoutSeconds * 1000;
+        const started = counter.lockedUntil === undefined ? next.lockedUntil : undefined;
+        return { next, options: { ttlSeconds }, result: started };
       },
       MAX_CAS_ATTEMPTS,
     );
@@ -195,6 +217,10 @@ export function loginBucket(login: string): string {
     .trim()
     .replace(/^[^\\]*\\/u, '')
     .replace(/@.*$/su, '');
+}
+
+function scopeOf(key: string): StartedLock['scope'] {
+  return key.startsWith('ip:') ? 'ip' : key.startsWith('a:') ? 'account' : key.startsWith('s:') ? 'secret' : 'login';
 }
 
 function ipKey(ip: string): string {

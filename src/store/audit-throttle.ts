@@ -33,8 +33,9 @@ export interface ThrottledInner extends AuditLog {
 /**
  * An AuditLog that writes at most AUDIT_FAILURES_PER_IP failure events (outcome `failure` with an
  * `ip`) per IP and window; the rest are counted and summed up in one `audit.suppressed` event when
- * the window ends (on the IP's next failure, by a timer, or at close). Successes, `info` events and
- * events without an IP (the CLI) are always written.
+ * the window ends (on the IP's next failure, by a timer, or at close). Successes, `info` events,
+ * events without an IP (the CLI) and the failures that started a lock (`lockStarted`: few, since a
+ * lock takes several failures, and the one an investigation looks for) are always written.
  */
 export class ThrottledAuditLog implements AuditLog {
   readonly #inner: ThrottledInner;
@@ -87,7 +88,7 @@ export class ThrottledAuditLog implements AuditLog {
 
   record(event: AuditEvent): Promise<void> {
     const ip = event.ip;
-    if (event.outcome !== 'failure' || typeof ip !== 'string' || ip === '') return this.#inner.record(event);
+    if (event.outcome !== 'failure' || typeof ip !== 'string' || ip === '' || event.lockStarted !== undefined) return this.#inner.record(event);
     const now = this.#clock.now();
     let bucket = this.#buckets.get(ip);
     let overflow = false;

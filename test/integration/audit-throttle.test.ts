@@ -47,17 +47,19 @@ describe('the store audit log throttles failures per client IP', () => {
         writes.push(store.audit.record({ type: 'oidc.token', outcome: 'failure', ip: '198.51.100.2' }));
         writes.push(store.audit.record({ type: 'logout', outcome: 'info', ip: '203.0.113.1' }));
       }
+      if (i === 250) writes.push(store.audit.record({ type: 'login.password', outcome: 'failure', reason: 'invalid-credentials', ip: '203.0.113.1', requestId: 'lock', lockStarted: ['account'] }));
       clock.at += 100; // 300 events in 30 s: one window
     }
     await Promise.all(writes);
 
     let events = await all(store.audit);
-    const fromA = (event: StoredAuditEvent) => event.ip === '203.0.113.1' && event.outcome === 'failure';
+    const fromA = (event: StoredAuditEvent) => event.ip === '203.0.113.1' && event.outcome === 'failure' && event.requestId !== 'lock';
     assert.equal(count(events, fromA), N);
     assert.deepEqual(events.filter(fromA).map((event) => event.requestId), Array.from({ length: N }, (_, i) => `a${i}`), 'the first N are the ones written');
     assert.equal(count(events, (event) => event.ip === '198.51.100.2'), 6, 'another IP is unaffected');
     assert.equal(count(events, (event) => event.outcome === 'success'), 6, 'successes are never throttled');
     assert.equal(count(events, (event) => event.outcome === 'info'), 6, 'info events are never throttled');
+    assert.equal(count(events, (event) => event.requestId === 'lock'), 1, 'the failure that started a lock is written past the cap');
     assert.deepEqual(summaries(events), [], 'no summary before the window ends');
 
     clock.at = T0 + AUDIT_THROTTLE_WINDOW_MS;

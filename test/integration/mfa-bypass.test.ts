@@ -153,6 +153,17 @@ describe('lockout and backup codes in the browser', () => {
     assert.doesNotMatch(locked.body, /name="code"/, 'no form while locked');
     const malformed = await browser.submit(codePage, { code: 'abc' });
     assert.equal(malformed.status, 429, 'even a malformed code sees the lock');
+    const { events } = await app.services.store.audit.query({ types: ['login.mfa'], user: 'erin' });
+    assert.deepEqual(
+      events.map((event) => [event.reason, event.lockStarted, event.lockedUntil]),
+      [
+        ['invalid', undefined, undefined],
+        ['invalid', undefined, undefined],
+        ['locked', ['method'], new Date(now + 15 * 60_000).toISOString()],
+        ['locked', undefined, undefined],
+      ],
+      'the audit tells the wrong code that started the lock, and when it lifts, from the refusals during it',
+    );
 
     now += 15 * 60_000;
     const later = new TestBrowser();

@@ -54,4 +54,10 @@ test('a failed password names the account the directory knows, under whichever o
   const [unknown] = await audit('--user', 'nobody');
   assert.equal(unknown?.userId, undefined, 'a name no account has names no account');
   for (const event of byId) assert.doesNotMatch(JSON.stringify(event), /wrong-password/);
+  assert.deepEqual(
+    byId.map((event) => event.lockStarted),
+    [undefined, ['account'], ['login']],
+    'the second failure on the account started its lock; the refused guess during it was the second at the name c.jones, which it locked',
+  );
+  assert.ok(Date.parse(byId[1]!.lockedUntil as string) > Date.now(), 'with the time it lifts');
 });

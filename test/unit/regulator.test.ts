@@ -32,7 +32,8 @@ describe('Regulator', () => {
     const first = await Promise.all(Array.from({ length: 20 }, () => regulator.admit({ login: 'alice' }, '192.0.2.1')));
     assert.equal(admitted(first).length, 5);
     assert.ok(first.every((admission) => admission.allowed || admission.busy), 'full only with guesses being checked: busy, not locked (the page says "wait a few seconds")');
-    await Promise.all(admitted(first).map((admission) => admission.attempt.failed()));
+    const started = await Promise.all(admitted(first).map((admission) => admission.attempt.failed()));
+    assert.deepEqual(started.flat(), [{ scope: 'login', until: now + 600_000 }], 'exactly one failure tells it started the lock');
     const locked = await regulator.admit({ login: 'ALICE' }, '192.0.2.9');
     assert.deepEqual(locked, { allowed: false, until: now + 600_000, scope: 'user', busy: false });
     now += 601_000;

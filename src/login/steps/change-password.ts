@@ -9,6 +9,7 @@ import { changePasswordPage } from '../../../views/login/change-password.ts';
 import { PASSWORD_CHANGE_REASONS } from '../account-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
 import type { Directory } from '../../directory/directory.ts';
+import { lockAuditFacts, type StartedLock } from '../../regulation/regulator.ts';
 
 function usernameFor(tx: LoginTransaction): string {
   const username = tx.pendingPasswordChange?.username ?? tx.pendingExpiryWarning?.username;
@@ -74,9 +75,9 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   const base = { type: 'password.change', username, rp: tx.request.rpId, ip: req.clientIp, requestId: req.requestId };
   // The transaction keeps the account's username only; its id is asked for when a failure is
   // audited (a local read, or one LDAP search), so that `audit --user <id>` finds it too.
-  const failed = async (reason: string, message?: string) => {
+  const failed = async (reason: string, message?: string, locks: StartedLock[] = []) => {
     const account = await deps.directory.findUser(username).catch(() => null);
-    await audit.record({ ...base, ...(account ? { userId: account.id } : {}), outcome: 'failure', reason, ...(message !== undefined ? { message } : {}) });
+    await audit.record({ ...base, ...(account ? { userId: account.id } : {}), outcome: 'failure', reason, ...(message !== undefined ? { message } : {}), ...lockAuditFacts(locks) });
   };
   const refuseForm = async (reason: string, error: string) => {
     await failed(reason);
@@ -101,8 +102,8 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   if (!changed.ok) {
     // Only a wrong current password is a guess; a new password the rules refuse is not, or a user
     // trying to find an acceptable one would lock themselves out.
-    await (changed.wrongCurrent ? admission.attempt.failed() : admission.attempt.abandoned());
-    await failed(await passwordChangeRefusal(deps.directory.kind, changed), changed.message);
+    const locks = changed.wrongCurrent ? await admission.attempt.failed() : (await admission.attempt.abandoned(), []);
+    await failed(await passwordChangeRefusal(deps.directory.kind, changed), changed.message, locks);
     return showChangePassword(req, res, deps.interaction, tx, { error: changed.message, status: 400 });
   }
   await admission.attempt.succeeded();

@@ -48,6 +48,8 @@ export async function submitMfaChallenge(req: Request, res: Response, interactio
     await interaction.proceed(req, res, tx, updated);
     return;
   }
-  await audit.record({ ...base, outcome: 'failure', reason: result.reason });
+  // A lock that lifts only by an administrator has no end: lockedUntil null.
+  const lock = result.lockStarted ? { lockStarted: ['method'], lockedUntil: result.lockedUntil == null ? null : new Date(result.lockedUntil).toISOString() } : {};
+  await audit.record({ ...base, outcome: 'failure', reason: result.reason, ...lock });
   await showMfaChallenge(req, res, interaction, tx, session, method, result.reason === 'locked' ? undefined : result.reason);
 }

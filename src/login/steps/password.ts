@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Directory } from '../../directory/directory.ts';
-import type { Regulator } from '../../regulation/regulator.ts';
+import { lockAuditFacts, type Regulator, type StartedLock } from '../../regulation/regulator.ts';
 import type { LoginInteraction } from '../interaction.ts';
 import { stepUrl } from '../step-url.ts';
 import type { LoginTransaction } from '../transaction.ts';
@@ -41,8 +41,8 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   }
   // `userId`: the account the name belongs to, once the directory said: a guess typed as an email or
   // DOMAIN\name is then found with the account's other events (audit --user <id>).
-  const refuseLocked = async (until: number, scope: string, busy = false, userId?: string) => {
-    await audit.record({ ...base, ...(userId !== undefined ? { userId } : {}), outcome: 'failure', reason: `rate-limited-${scope}` });
+  const refuseLocked = async (until: number, scope: string, busy = false, userId?: string, locks: StartedLock[] = []) => {
+    await audit.record({ ...base, ...(userId !== undefined ? { userId } : {}), outcome: 'failure', reason: `rate-limited-${scope}`, ...lockAuditFacts(locks) });
     const minutes = Math.max(1, Math.ceil((until - clock.now()) / 60_000));
     // Busy: the limit is full only with sign-ins still being checked, which is not a lock (and may be the user's own double click).
     const error = busy ? 'Too many sign-in attempts at the same moment. Wait a few seconds and try again.' : `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
@@ -69,13 +69,12 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   if (accountLockedUntil !== undefined) {
     // The same answer for a right and a wrong password, so the lock does not tell which this was.
     // A wrong one still counts for the name typed, which bounds the guesses the directory checks meanwhile.
-    if (!outcome.ok && outcome.reason === 'invalid-credentials') await attempt.failed();
-    else await attempt.abandoned();
-    return refuseLocked(accountLockedUntil, 'account', false, accountId);
+    const locks = !outcome.ok && outcome.reason === 'invalid-credentials' ? await attempt.failed() : (await attempt.abandoned(), []);
+    return refuseLocked(accountLockedUntil, 'account', false, accountId, locks);
   }
   if (!outcome.ok && outcome.reason === 'invalid-credentials') {
-    await attempt.failed(accountId);
-    await audit.record({ ...base, ...(accountId !== undefined ? { userId: accountId } : {}), outcome: 'failure', reason: 'invalid-credentials' });
+    const locks = await attempt.failed(accountId);
+    await audit.record({ ...base, ...(accountId !== undefined ? { userId: accountId } : {}), outcome: 'failure', reason: 'invalid-credentials', ...lockAuditFacts(locks) });
     return showPassword(req, res, interaction, tx, { error: failed, username, status: 401 });
   }
   if (!outcome.ok && outcome.reason === 'account-state') {

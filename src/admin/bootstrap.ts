@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Collection, Store } from '../store/store.ts';
 import { randomId } from '../core/ids.ts';
 import { safeEqual } from '../core/secret-box.ts';
+import { adminAccounts } from './admin-accounts.ts';
 
 interface BootstrapRecord {
   id: 'admin-bootstrap';
@@ -23,6 +24,19 @@ function hash(secret: string): string {
 /** On first start there is no administrator and no default password: a one-time secret is minted instead. */
 export async function mintBootstrapSecretIfNeeded(store: Store, now: number): Promise<string | undefined> {
   if (await records(store).get('admin-bootstrap')) return undefined;
+  const secret = randomId(18);
+  await records(store).put({ id: 'admin-bootstrap', secretHash: hash(secret), createdAt: now });
+  return secret;
+}
+
+/**
+ * A new one-time secret in place of the last one, for an administrator who lost the one printed at
+ * first start (or whose bootstrap stopped between spending it and creating the account): undefined
+ * once an administrator exists, since the bootstrap is then closed for good. The old secret stops
+ * working.
+ */
+export async function reissueBootstrapSecret(store: Store, now: number): Promise<string | undefined> {
+  if ((await adminAccounts(store).list()).length > 0) return undefined;
   const secret = randomId(18);
   await records(store).put({ id: 'admin-bootstrap', secretHash: hash(secret), createdAt: now });
   return secret;

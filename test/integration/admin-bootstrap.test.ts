@@ -5,6 +5,9 @@ import { TestBrowser } from '../helpers/browser.ts';
 import { mintBootstrapSecretIfNeeded } from '../../src/admin/bootstrap.ts';
 import { adminAccounts } from '../../src/admin/admin-accounts.ts';
 import { request as loginRequest } from '../helpers/login-request.ts';
+import { cliProcess } from '../helpers/cli.ts';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 describe('first administrator bootstrap', () => {
   let app: Booted;
@@ -75,5 +78,40 @@ describe('first administrator bootstrap under attack', () => {
     const answers = await Promise.all(attempts.map(({ browser, form, i }) => browser.submit(form, { ...values(`admin${i}`), secret })));
     assert.equal(answers.filter((page) => page.status === 200).length, 1, answers.map((page) => page.status).join(' '));
     assert.equal((await adminAccounts(app.services.store).list()).length, 1);
+  });
+});
+
+describe('a lost bootstrap secret', () => {
+  const secretKey = randomBytes(32).toString('base64');
+  let app: Booted;
+  const values = { username: 'second-try', password: 'Very-long-admin-pass-1', confirmPassword: 'Very-long-admin-pass-1' };
+
+  before(async () => {
+    app = await boot({}, { secretKey });
+  });
+  after(() => app.close());
+
+  test('the CLI issues a new one while no administrator exists; the old one stops working; none once one exists', async () => {
+    const lost = (await mintBootstrapSecretIfNeeded(app.services.store, Date.now()))!;
+    const issued = await cliProcess(app, secretKey, ['admin', 'bootstrap-secret']);
+    assert.equal(issued.code, 0, issued.err);
+    const fresh = /secret: (\S+)/.exec(issued.out)?.[1];
+    assert.ok(fresh && fresh !== lost, issued.out);
+    assert.match(issued.out, new RegExp(`at ${app.url}/admin/bootstrap$`, 'm'));
+
+    // A running server re-reads the records the CLI writes within a second (lowdb-collections.ts).
+    await sleep(1_100);
+    const browser = new TestBrowser();
+    const form = await browser.get(`${app.url}/admin/bootstrap`);
+    assert.equal((await browser.submit(form, { ...values, secret: lost })).status, 403, 'the lost secret no longer works');
+    const created = await browser.submit(form, { ...values, secret: fresh });
+    assert.equal(created.status, 200, 'the running server takes the new one');
+    assert.equal((await adminAccounts(app.services.store).list()).length, 1);
+
+    const refused = await cliProcess(app, secretKey, ['admin', 'bootstrap-secret']);
+    assert.deepEqual([refused.code, refused.out], [1, '']);
+    assert.match(refused.err, /An administrator exists already/);
+    const { events } = await app.services.store.audit.query({ types: ['admin.bootstrap-secret'] });
+    assert.equal(events.length, 1, 'the reissue is audited, the refusal changes nothing');
   });
 });

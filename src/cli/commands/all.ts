@@ -9,5 +9,6 @@ import { keysCommands } from './keys.ts';
 import { configCommands } from './config.ts';
 import { auditCommands } from './audit.ts';
 import { sessionCommands } from './session.ts';
+import { adminCommands } from './admin.ts';
 
-export const COMMANDS: CliCommand[] = [...userCommands, ...sessionCommands, ...directoryCommands, ...spCommands, ...clientCommands, ...policyCommands, ...mfaCommands, ...keysCommands, ...configCommands, ...auditCommands];
+export const COMMANDS: CliCommand[] = [...userCommands, ...sessionCommands, ...directoryCommands, ...spCommands, ...clientCommands, ...policyCommands, ...mfaCommands, ...keysCommands, ...configCommands, ...auditCommands, ...adminCommands];

@@ -2,6 +2,9 @@ import type { Logger } from '../core/log.ts';
 import type { User } from '../core/types.ts';
 
 /** Account states that are only revealed after the password was verified. */
+/** The longest login name any directory is asked about; a longer one is refused as malformed before a lookup. */
+export const MAX_LOGIN_LENGTH = 256;
+
 export type AccountState = 'disabled' | 'locked' | 'expired' | 'password-expired' | 'must-change';
 
 export type AuthOutcome =

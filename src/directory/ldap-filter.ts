@@ -17,11 +17,10 @@ import {
 } from 'ldapts';
 import type { Logger } from 'pino';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
+import { MAX_LOGIN_LENGTH } from './directory.ts';
 
 export type SearchFn = (baseDn: string, options: SearchOptions) => Promise<SearchResult>;
 type UsersConfig = LdapDirectoryConfig['users'];
-
-const MAX_LOGIN_LENGTH = 256;
 
 /** All values of an attribute (names are case-insensitive in LDAP; ldapts keeps the server's spelling). */
 export function entryValues(entry: Entry, name: string): string[] {

@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { Directory } from '../../directory/directory.ts';
+import { MAX_LOGIN_LENGTH, type Directory } from '../../directory/directory.ts';
 import { lockAuditFacts, type Regulator, type StartedLock } from '../../regulation/regulator.ts';
 import type { LoginInteraction } from '../interaction.ts';
 import { stepUrl } from '../step-url.ts';
@@ -10,8 +10,6 @@ import { passwordPage } from '../../../views/login/password.ts';
 import { ACCOUNT_STATE_ERRORS, PASSWORD_CHANGE_NOT_ALLOWED } from '../account-messages.ts';
 import { fillMessage } from '../../config/user-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
-
-const MAX_USERNAME_LENGTH = 256;
 
 export interface PasswordStepDeps {
   interaction: LoginInteraction;
@@ -32,10 +30,10 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   const { audit, clock } = interaction.deps;
   const username = typeof req.body?.username === 'string' ? req.body.username.trim() : '';
   const password = typeof req.body?.password === 'string' ? req.body.password : '';
-  const base = { type: 'login.password', rp: tx.request.rpId, ip: req.clientIp, requestId: req.requestId, username: username.slice(0, MAX_USERNAME_LENGTH) };
+  const base = { type: 'login.password', rp: tx.request.rpId, ip: req.clientIp, requestId: req.requestId, username: username.slice(0, MAX_LOGIN_LENGTH) };
   const failed = ERROR_CATALOGUE.LOGIN_FAILED.message;
 
-  if (!username || !password || username.length > MAX_USERNAME_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+  if (!username || !password || username.length > MAX_LOGIN_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
     await audit.record({ ...base, outcome: 'failure', reason: 'malformed' });
     return showPassword(req, res, interaction, tx, { error: failed, username, status: 401 });
   }

@@ -9,6 +9,7 @@ import { changePasswordPage } from '../../../views/login/change-password.ts';
 import { PASSWORD_CHANGE_REASONS } from '../account-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
 import type { Directory } from '../../directory/directory.ts';
+import type { User } from '../../core/types.ts';
 import { lockAuditFacts, type StartedLock } from '../../regulation/regulator.ts';
 
 function usernameFor(tx: LoginTransaction): string {
@@ -73,10 +74,13 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   const current = field('currentPassword');
   const next = field('newPassword');
   const base = { type: 'password.change', username, rp: tx.request.rpId, ip: req.clientIp, requestId: req.requestId };
-  // The transaction keeps the account's username only; its id is asked for when a failure is
-  // audited (a local read, or one LDAP search), so that `audit --user <id>` finds it too.
+  // The transaction keeps the account's username only; its id is asked for once, when a failure is
+  // audited or a guess is counted (a local read, or one LDAP search), so that `audit --user <id>`
+  // finds it too and a lock on the account reaches this form.
+  let accountLookup: Promise<User | null> | undefined;
+  const findAccount = () => (accountLookup ??= deps.directory.findUser(username).catch(() => null));
   const failed = async (reason: string, message?: string, locks: StartedLock[] = []) => {
-    const account = await deps.directory.findUser(username).catch(() => null);
+    const account = await findAccount();
     await audit.record({ ...base, ...(account ? { userId: account.id } : {}), outcome: 'failure', reason, ...(message !== undefined ? { message } : {}), ...lockAuditFacts(locks) });
   };
   const refuseForm = async (reason: string, error: string) => {
@@ -93,6 +97,14 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
     await failed('rate-limited');
     throw new AppError('RATE_LIMITED');
   }
+  // Wrong current passwords typed at the sign-in under another of the account's names (an email)
+  // locked the account, not this name: the form must not check the password meanwhile.
+  const account = await findAccount();
+  if (account && (await deps.regulator.lockedUntil({ account: account.id })) !== undefined) {
+    await admission.attempt.abandoned();
+    await failed('rate-limited-account');
+    throw new AppError('RATE_LIMITED');
+  }
   const changed = await deps.directory.changePassword(username, current, next, req.log).catch(async (error: unknown) => {
     await admission.attempt.abandoned();
     const reason = error instanceof AppError ? THROWN_REFUSALS[error.code] : undefined;
@@ -102,11 +114,11 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   if (!changed.ok) {
     // Only a wrong current password is a guess; a new password the rules refuse is not, or a user
     // trying to find an acceptable one would lock themselves out.
-    const locks = changed.wrongCurrent ? await admission.attempt.failed() : (await admission.attempt.abandoned(), []);
+    const locks = changed.wrongCurrent ? await admission.attempt.failed(account?.id) : (await admission.attempt.abandoned(), []);
     await failed(await passwordChangeRefusal(deps.directory.kind, changed), changed.message, locks);
     return showChangePassword(req, res, deps.interaction, tx, { error: changed.message, status: 400 });
   }
-  await admission.attempt.succeeded();
+  await admission.attempt.succeeded(account?.id);
 
   const outcome = await deps.directory.authenticate(username, next, req.log);
   await audit.record({ ...base, outcome: 'success', ...(outcome.ok ? { userId: outcome.user.id } : {}) });

@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import { fileURLToPath } from 'node:url';
 import type { Services } from './services.ts';
-import { requestContext } from './http/request-context.ts';
+import { requestContext, trustedProxyTest } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { healthRoutes } from './http/health-routes.ts';
@@ -19,7 +19,7 @@ const ASSETS = fileURLToPath(new URL('../views/assets', import.meta.url));
 export async function createApp(services: Services): Promise<Express> {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', services.config.server.trustedProxies.length ? [...services.config.server.trustedProxies] : false);
+  app.set('trust proxy', trustedProxyTest(services.config.server.trustedProxies));
   app.use(requestContext(services.logger));
   app.use(securityHeaders(services.config.server.publicUrl));
   app.use('/assets', express.static(ASSETS, { fallthrough: false, index: false }));

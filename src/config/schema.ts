@@ -22,10 +22,14 @@ export const localDirectorySchema = z.object({
 
 const strictCidr = z.string().refine((value) => parseCidr(value) !== undefined, 'must be an IPv4 or IPv6 CIDR like 192.0.2.0/24 or 2001:db8::/32');
 /**
- * Express hands trusted proxies to proxy-addr, whose error for a bad range (or spaces around one,
- * which parseCidr would trim) came only as the server started and named no key.
+ * A bad range (or spaces around one, which parseCidr would trim) must be refused here, naming its key,
+ * not when the server starts. A /0 trusts every address, so any client could choose its own IP.
  */
-const proxyCidr = z.string().refine((value) => value === value.trim() && parseCidr(value) !== undefined, 'must be an IPv4 or IPv6 CIDR like 10.0.0.0/8 or ::1/128');
+const proxyCidr = z.string().superRefine((value, ctx) => {
+  const cidr = value === value.trim() ? parseCidr(value) : undefined;
+  if (!cidr) ctx.addIssue({ code: 'custom', message: 'must be an IPv4 or IPv6 CIDR like 10.0.0.0/8 or ::1/128' });
+  else if (cidr[1] === 0) ctx.addIssue({ code: 'custom', message: 'must not be a /0 range: trusting every address as a proxy lets any client choose its IP through X-Forwarded-For' });
+});
 
 /** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */
 const HOST_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;

@@ -1,8 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import { isIP } from 'node:net';
-import ipaddr from 'ipaddr.js';
 import type { Logger } from '../core/log.ts';
+import { ipInRange, parseCidr, parseIp } from '../policy/networks.ts';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -11,7 +10,10 @@ declare global {
       /** Correlates log lines, audit events and the reference shown on error pages. */
       requestId: string;
       log: Logger;
-      /** From the socket, or from X-Forwarded-For only when the socket is a configured trusted proxy. */
+      /**
+       * From the socket, or from X-Forwarded-For only when the socket is a configured trusted proxy;
+       * `unknown` when that proxy's value is not an address.
+       */
       clientIp: string;
     }
   }
@@ -34,28 +36,68 @@ export function requestContext(logger: Logger) {
 }
 
 /**
+ * The client address when a trusted proxy's X-Forwarded-For does not give one. It must not fall back
+ * to the proxy's own address: proxies sit on internal addresses, often inside a trusted network, so
+ * every client with a malformed header would count as inside. No policy range holds `unknown`
+ * (ipInNetworks), and every such client shares one per-address rate-limit bucket, so an attacker gets
+ * no fresh bucket per malformed value. The warning logged with the request id has the value and the proxy.
+ */
+const UNKNOWN_CLIENT_IP = 'unknown';
+
+/**
+ * Express's `trust proxy` setting: whether one hop (the socket address, then X-Forwarded-For from the
+ * right) is a configured proxy. A function rather than proxy-addr's list, so a hop written with a port
+ * (Azure Application Gateway, IIS ARR) is recognised as the proxy it is; otherwise the proxy's own
+ * address, port stripped, would become the client's.
+ */
+export function trustedProxyTest(ranges: readonly string[]): ((hop: string | undefined) => boolean) | false {
+  if (ranges.length === 0) return false;
+  const cidrs = ranges.map((range) => parseCidr(range) ?? invalidRange(range));
+  return (hop) => {
+    const address = hop === undefined ? undefined : hopAddress(hop);
+    return address !== undefined && cidrs.some((cidr) => ipInRange(address, cidr));
+  };
+}
+
+function invalidRange(range: string): never {
+  throw new Error(`server.trustedProxies: "${range}" is not a CIDR`);
+}
+
+/**
  * req.ip is X-Forwarded-For's value when a trusted proxy sent the request, and nothing checks it is an
  * address: a proxy passing on whatever the client wrote would put markup, control characters or 12 KB
  * of digits into the logs, the audit log, policies' network checks and the session's sign-in address.
  */
 function clientIpOf(req: Request): string {
-  const socketIp = req.socket.remoteAddress ?? 'unknown';
+  const socketIp = req.socket.remoteAddress;
   const claimed = req.ip ?? socketIp;
-  if (claimed === socketIp || isIP(claimed)) return normaliseIp(claimed);
-  req.log.warn({ code: 'FORWARDED_FOR_INVALID', forwardedFor: claimed.slice(0, 100), proxy: socketIp }, 'X-Forwarded-For from a trusted proxy is not an IP address; the proxy address is used');
-  return normaliseIp(socketIp);
+  if (claimed === undefined) return UNKNOWN_CLIENT_IP;
+  const address = hopAddress(claimed);
+  if (address !== undefined) return address;
+  req.log.warn({ code: 'FORWARDED_FOR_INVALID', forwardedFor: claimed.slice(0, 100), proxy: socketIp }, 'X-Forwarded-For from a trusted proxy is not an IP address; the client address is unknown');
+  return UNKNOWN_CLIENT_IP;
+}
+
+/**
+ * One X-Forwarded-For entry as an address in one spelling, or undefined when it is none. Proxies
+ * write `203.0.113.9`, `203.0.113.9:5555`, `[2001:db8::7]:443` or `[2001:db8::7]`, some in double
+ * quotes as in RFC 7239's Forwarded header; the port says nothing about who the client is.
+ */
+function hopAddress(hop: string): string | undefined {
+  const unquoted = /^"(.*)"$/s.exec(hop)?.[1] ?? hop;
+  const bracketed = /^\[([^\]]*)\](?::\d{1,5})?$/.exec(unquoted)?.[1];
+  if (bracketed !== undefined) return bracketed.includes(':') ? normaliseIp(bracketed) : undefined;
+  return normaliseIp(/^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(unquoted)?.[1] ?? unquoted);
 }
 
 /**
  * One spelling per address, whatever the proxy or socket wrote (2001:DB8:0:0::1, ::FFFF:203.0.113.10,
  * ::ffff:cb00:710a): otherwise one client is several in the audit log, in `audit --ip` answers and in
  * the rate limits kept per address string, and a mapped IPv4 address would be an IPv6 one. IPv4-mapped
- * IPv6 becomes IPv4 and IPv6 is compressed lower case (RFC 5952). A zone (fe80::1%eth0) names an
- * interface of the host that saw the address, not the client, and no policy range can name it: it is
- * left out, always.
+ * IPv6 becomes IPv4 (parseIp: only that form) and IPv6 is compressed lower case (RFC 5952). A zone
+ * (fe80::1%eth0) names an interface of the host that saw the address, not the client, and no policy
+ * range can name it: it is left out, always.
  */
-function normaliseIp(ip: string): string {
-  const address = ip.replace(/%.*$/s, '');
-  if (isIP(address) === 0) return ip;
-  return ipaddr.process(address).toString();
+function normaliseIp(ip: string): string | undefined {
+  return parseIp(ip.replace(/%.*$/s, ''))?.toString();
 }

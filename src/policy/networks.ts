@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 type Address = ReturnType<typeof ipaddr.parse>;
@@ -17,9 +18,11 @@ export function parseCidr(text: string): Cidr | undefined {
   const trimmed = text.trim();
   const isV4 = ipaddr.IPv4.isValidCIDRFourPartDecimal(trimmed);
   if (!isV4 && !ipaddr.IPv6.isValidCIDR(trimmed)) return undefined;
-  const [address, prefix] = ipaddr.parseCIDR(trimmed);
+  const slash = trimmed.lastIndexOf('/');
+  const address = readAddress(trimmed.slice(0, slash));
+  const prefix = Number(trimmed.slice(slash + 1));
   // Client IPs in the mapped form count as IPv4 (parseIp), so a mapped range must be one too, or it would never match.
-  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress() && prefix >= 96) return [(address as ipaddr.IPv6).toIPv4Address(), prefix - 96];
+  if (isIPv4Mapped(address) && prefix >= 96) return [address.toIPv4Address(), prefix - 96];
   return [address, prefix];
 }
 
@@ -42,9 +45,27 @@ export function compileNetworks(config: Readonly<Record<string, readonly string[
   return networks;
 }
 
-/** Parses a client IP; IPv4-mapped IPv6 (::ffff:192.0.2.1) counts as the IPv4 address. */
-function parseIp(ip: string): Address | undefined {
-  return ipaddr.isValid(ip) ? ipaddr.process(ip) : undefined;
+/**
+ * Parses a client IP written as Node writes addresses (four-part decimal IPv4, or IPv6, with a zone
+ * or not). Only IPv4-mapped IPv6 (::ffff:192.0.2.1, RFC 4291 2.5.5.2) counts as the IPv4 address:
+ * an IPv4-compatible one (::10.1.2.3, which Node prints for ::a01:203) is another, IPv6, address.
+ */
+export function parseIp(ip: string): Address | undefined {
+  if (isIP(ip) === 0) return undefined;
+  const address = readAddress(ip);
+  return isIPv4Mapped(address) ? address.toIPv4Address() : address;
+}
+
+/**
+ * ipaddr.js reads the IPv4-compatible spelling `::a.b.c.d` as the IPv4-mapped ::ffff:a.b.c.d, which
+ * would put ::10.1.2.3 inside 10.0.0.0/8; `::0:a.b.c.d` is the same address and parsed as written.
+ */
+function readAddress(valid: string): Address {
+  return ipaddr.parse(valid.replace(/^::(?=\d+\.\d+\.\d+\.\d+(?:%|$))/, '::0:'));
+}
+
+function isIPv4Mapped(address: Address): address is ipaddr.IPv6 {
+  return address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress();
 }
 
 function inside(address: Address, cidr: Cidr): boolean {
@@ -55,9 +76,8 @@ function inside(address: Address, cidr: Cidr): boolean {
 export function parseIpOrCidr(text: string): Cidr | undefined {
   const trimmed = text.trim();
   if (isCidrLiteral(trimmed)) return parseCidr(trimmed);
-  if (!ipaddr.IPv4.isValidFourPartDecimal(trimmed) && !ipaddr.IPv6.isValid(trimmed)) return undefined;
-  const address = ipaddr.process(trimmed);
-  return [address, address.kind() === 'ipv4' ? 32 : 128];
+  const address = parseIp(trimmed);
+  return address && [address, address.kind() === 'ipv4' ? 32 : 128];
 }
 
 /** Whether `ip` lies in `range`. An IP that does not parse lies nowhere. */

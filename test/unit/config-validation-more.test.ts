@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadConfig, parseConfig, ConfigError } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
+import { trustedProxyTest } from '../../src/http/request-context.ts';
 
 /** The issues of a refused configuration (fails the test when it is accepted). */
 function issuesOf(load: () => unknown): string[] {
@@ -163,5 +164,25 @@ describe('the config file', () => {
         assert.deepEqual(issuesOf(() => loadConfig({ STEPGATE_CONFIG: file })), [`${file}: must hold a JSON object ({ … }) at its top level, not ${what}`], content);
       });
     }
+  });
+});
+
+describe('server.trustedProxies: no range that trusts every address', () => {
+  test('/0 in any spelling is refused, naming the key and why', () => {
+    for (const range of ['0.0.0.0/0', '::/0', '::ffff:0.0.0.0/96']) {
+      assert.deepEqual(refused({ server: { trustedProxies: ['10.0.0.0/8', range] } }), [
+        'server.trustedProxies.1: must not be a /0 range: trusting every address as a proxy lets any client choose its IP through X-Forwarded-For',
+      ]);
+    }
+  });
+
+  test("what proxy-addr refused is refused here too, and what passes is accepted by the server's proxy test", () => {
+    for (const range of ['10.0.0.0/33', '::1/129', '10.0.0.0/255.0.0.0', '10.0.0.1', 'loopback', '10.0/8', '10.0.0.0/-1', '10.0.0.0/ 8']) {
+      assert.match(refused({ server: { trustedProxies: [range] } }).join('\n'), /^server\.trustedProxies\.0: must be an IPv4 or IPv6 CIDR/, range);
+    }
+    const { trustedProxies } = parseConfig({ server: { trustedProxies: ['10.0.0.0/8', '2001:db8::/32', '::ffff:192.0.2.0/120', '0.0.0.0/1'] } }).server;
+    const trusted = trustedProxyTest(trustedProxies);
+    assert.ok(trusted && trusted('10.1.2.3') && trusted('192.0.2.7') && trusted('::ffff:192.0.2.7') && trusted('10.1.2.3:443') && trusted('[2001:db8::1]:8443'));
+    assert.ok(trusted && !trusted('192.0.3.7') && !trusted('unknown') && !trusted('::10.1.2.3'));
   });
 });

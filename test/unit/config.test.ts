@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import express from 'express';
 import { loadConfig, parseConfig, ConfigError } from '../../src/config/load.ts';
 import { loadSecretKey } from '../../src/config/secret-key.ts';
+import { trustedProxyTest } from '../../src/http/request-context.ts';
 
 /** The least an LDAP directory needs. */
 const LDAP = { kind: 'ldap', urls: ['ldap://dc1'], bind: { dn: 'cn=svc', password: 'x' }, users: { baseDn: 'dc=x' } } as const;
@@ -112,7 +113,7 @@ describe('configuration', () => {
     assert.deepEqual(Object.keys(config.trustedNetworks), ['office', 'branch-2.vpn']);
   });
 
-  test('CIDRs are checked with the policy engine parser, each named with its key; what passes, Express accepts as trusted proxies', () => {
+  test('CIDRs are checked with the policy engine parser, each named with its key; what passes, the trusted-proxy test accepts', () => {
     assert.throws(
       () => parseConfig({ server: { trustedProxies: ['999.1.1.1/99', ' 10.0.0.0/8', '10.0.0.0/8', '2001:db8::/32'] }, trustedNetworks: { office: ['192.0.2.0/24', '10.0/8', '192.0.2.0/33'] } }),
       (error: Error) => {
@@ -127,8 +128,8 @@ describe('configuration', () => {
       },
     );
     const { trustedProxies } = parseConfig({ server: { trustedProxies: ['10.0.0.0/8', '2001:db8::/32', '::ffff:192.0.2.0/120'] } }).server;
-    // The server hands them to Express as they are (src/app.ts); a range it refused stopped the start without naming the key.
-    assert.doesNotThrow(() => express().set('trust proxy', [...trustedProxies]));
+    // The server's proxy test is built from them (src/app.ts); a range it refused stopped the start without naming the key.
+    assert.doesNotThrow(() => express().set('trust proxy', trustedProxyTest(trustedProxies)));
   });
 
   test('a config file that is not JSON names the file', async () => {

@@ -1,8 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { decide, type DecisionFacts } from '../../src/policy/policy-engine.ts';
-import { compileNetworks, ipInNetworks } from '../../src/policy/networks.ts';
-import { wildcardMatch, inGroup } from '../../src/policy/patterns.ts';
+import { compileNetworks, ipInNetworks, parseCidr, parseIpOrCidr } from '../../src/policy/networks.ts';
+import { wildcardMatch, inGroup, canonicalDn } from '../../src/policy/patterns.ts';
 import { ACR } from '../../src/policy/levels.ts';
 import { nextStep } from '../../src/login/flow.ts';
 import type { Policy, Rule } from '../../src/policy/policy-types.ts';
@@ -36,6 +36,51 @@ describe('conditions', () => {
     assert.ok(wildcardMatch('*', ''));
   });
 
+  test('wildcards fold case beyond ASCII: dotted and dotless I, ß and SS, the Kelvin sign; accents stay', () => {
+    assert.ok(wildcardMatch('admin', 'ADMİN'));
+    assert.ok(wildcardMatch('adm*', 'ADMıN'));
+    assert.ok(wildcardMatch('strasse', 'STRAẞE'));
+    assert.ok(wildcardMatch('ß*', 'SSo'));
+    assert.ok(wildcardMatch('k*', '\u212Aelvin'));
+    assert.ok(wildcardMatch('ＥＸＴ-*', 'ext-1'), 'fullwidth letters are their plain letters');
+    assert.ok(!wildcardMatch('jose', 'josé'));
+    assert.ok(!wildcardMatch('a＊', 'abc'), 'only * is a wildcard, not its fullwidth form');
+    assert.ok(wildcardMatch('😀*', '😀x'));
+  });
+
+  test('DNs compare in canonical form: RFC 4514 escapes decoded, types and values without case, multi-valued RDNs in any order', () => {
+    const same = [
+      ['cn=Sales\\, EMEA,ou=groups,dc=example,dc=org', 'cn=Sales\\2C EMEA,ou=groups,dc=example,dc=org'],
+      ['cn=Sales\\, EMEA,ou=groups,dc=example,dc=org', 'CN = sales\\2c  emea , OU=Groups,DC=example,DC=org'],
+      ['cn=R\\+D,dc=x', 'cn=R\\2BD,dc=x'],
+      ['cn=Jos\\C3\\A9,dc=x', 'cn=JOSÉ,dc=x'],
+      ['cn=a+uid=b,dc=x', 'UID=B + cn=A,dc=x'],
+      ['cn=back\\\\slash,dc=x', 'cn=back\\5Cslash,dc=x'],
+      ['cn=STRASSE,dc=x', 'cn=straße,dc=x'],
+    ];
+    for (const [a, b] of same) assert.equal(canonicalDn(a), canonicalDn(b), `${a} = ${b}`);
+    const different = [
+      ['cn=R\\+D,dc=x', 'cn=R+D,dc=x'],
+      ['cn=Sales\\, EMEA,dc=x', 'cn=Sales,cn=EMEA,dc=x'],
+      ['cn=a,ou=b', 'ou=b,cn=a'],
+      ['cn=jose,dc=x', 'cn=josé,dc=x'],
+    ];
+    for (const [a, b] of different) assert.notEqual(canonicalDn(a), canonicalDn(b), `${a} ≠ ${b}`);
+    for (const bad of ['cn=admins,,dc=x', 'cn=x\\', 'cn=\\C3,dc=x', '=x', 'cn=']) assert.equal(canonicalDn(bad), undefined, bad);
+  });
+
+  test('an escaped group DN matches the directory spelling, in permit, deny and not rules', () => {
+    const smith: User = { id: 's', username: 'smith', groups: ['Sales, EMEA', 'R+D'], groupDns: ['cn=Sales\\2C EMEA,ou=groups,dc=example,dc=org', 'cn=R\\2BD,ou=groups,dc=example,dc=org'], attributes: {} };
+    assert.ok(inGroup(smith, 'cn=Sales\\, EMEA,ou=groups,dc=example,dc=org'));
+    assert.ok(inGroup(smith, 'Sales, EMEA'), 'a plain name with a comma');
+    assert.ok(inGroup(smith, 'SALES, emea'), 'without case');
+    const denyRd = policy({ when: { groups: ['cn=R\\+D,ou=groups,dc=example,dc=org'] }, then: { effect: 'deny', message: 'no' } }, { then: { effect: 'permit' } });
+    assert.equal(decide(facts(denyRd, { user: smith }), networks).effect, 'deny', 'a deny rule on an escaped DN does not fail open');
+    const notSales = policy({ when: { not: { groups: ['cn=Sales\\, EMEA,ou=groups,dc=example,dc=org'] } }, then: { effect: 'deny', message: 'no' } }, { then: { effect: 'permit' } });
+    assert.equal(decide(facts(notSales, { user: smith }), networks).effect, 'allow');
+    assert.equal(decide(facts(notSales, { user: { ...smith, groupDns: [] } }), networks).effect, 'deny');
+  });
+
   test('groups by name or DN; DNs compare normalised with memberOf', () => {
     assert.ok(inGroup(alice, 'ENGINEERS'));
     assert.ok(inGroup(alice, 'cn=admins, ou=groups, dc=corp, dc=example'));
@@ -67,6 +112,18 @@ describe('conditions', () => {
     assert.ok(ipInNetworks('203.0.113.200', ['203.0.113.128/25'], networks));
     assert.ok(!ipInNetworks('unknown', ['*', '0.0.0.0/0'], networks));
     assert.ok(!ipInNetworks('192.0.2.9', ['vpn'], networks), 'an IPv4 address is never inside an IPv6 range');
+  });
+
+  test('IPv4-compatible IPv6 (::10.1.2.3) is not IPv4: only the mapped form ::ffff:a.b.c.d is', () => {
+    const office = compileNetworks({ office: ['10.0.0.0/8'] });
+    assert.ok(!ipInNetworks('::10.1.2.3', ['office'], office));
+    assert.ok(!ipInNetworks('::a01:203', ['office'], office));
+    assert.ok(!ipInNetworks('::10.1.2.3', ['10.0.0.0/8'], office));
+    assert.ok(ipInNetworks('::ffff:10.1.2.3', ['office'], office));
+    assert.ok(ipInNetworks('::10.1.2.3', ['::a00:0/104'], office), 'it is inside an IPv6 range holding it');
+    assert.equal(parseCidr('::10.0.0.0/104')?.join('/'), '::a00:0/104', 'a range in the compatible form stays IPv6');
+    assert.equal(parseCidr('::ffff:10.0.0.0/104')?.join('/'), '10.0.0.0/8');
+    assert.equal(parseIpOrCidr('::10.1.2.3')?.join('/'), '::a01:203/128');
   });
 });
 

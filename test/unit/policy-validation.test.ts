@@ -32,7 +32,9 @@ const rule = (when: unknown, then: unknown = { effect: 'permit' }) => ({ name: '
 describe('policy validation: clear errors, nothing saved', () => {
   const cases: Array<[string, unknown, RegExp]> = [
     ['unknown group syntax', rule({ groups: ['cn=admins,,dc=x'] }), /rules\[0\]\.when\.groups\[0\]: "cn=admins,,dc=x" looks like a DN but is not one/],
-    ['wildcard in a group', rule({ groups: ['admin*'] }), /is not a group name or DN/],
+    ['wildcard in a group', rule({ groups: ['admin*'] }), /"admin\*" has a wildcard, which group conditions do not support; use an attribute pattern on memberOf instead/],
+    ['a DN escape in a plain group name', rule({ groups: ['Sales\\, EMEA'] }), /is a group name with a backslash: a name is written as it is \(Sales, EMEA\), escapes belong in DNs only/],
+    ['a DN with a broken escape', rule({ groups: ['cn=Sales\\C3,dc=x'] }), /looks like a DN but is not one \(expected attr=value,attr=value… with RFC 4514 escapes/],
     ['an attribute named __proto__ (an object lookup would read the prototype)', JSON.parse('{"name":"p","rules":[{"when":{"attributes":{"__proto__":["*"]}},"then":{"effect":"permit"}}]}'), /rules\[0\]\.when\.attributes: the key "__proto__" is not allowed/],
     ['a condition on no attribute (it would hold for everyone)', rule({ attributes: {} }), /names no attribute/],
     ['__proto__ beside another attribute (it would be dropped, widening the rule)', JSON.parse('{"name":"p","rules":[{"when":{"attributes":{"__proto__":["secret"],"department":["*"]}},"then":{"effect":"permit"}}]}'), /rules\[0\]\.when\.attributes: the key "__proto__" is not allowed/],
@@ -68,7 +70,7 @@ describe('policy validation: clear errors, nothing saved', () => {
   }
 
   test('every problem is reported at once', async () => {
-    const result = await store().policies.save(rule({ groups: ['a,b'], networks: ['nowhere', '300.1.1.1/8'] }));
+    const result = await store().policies.save(rule({ groups: ['a*b'], networks: ['nowhere', '300.1.1.1/8'] }));
     assert.equal(!result.ok && result.errors.length, 3);
   });
 
@@ -99,6 +101,12 @@ describe('policy validation: clear errors, nothing saved', () => {
       },
     );
   });
+});
+
+test('group names may have commas, and DNs RFC 4514 escapes and multi-valued RDNs', async () => {
+  const groups = ['Sales, EMEA', 'cn=Sales\\, EMEA,ou=groups,dc=example,dc=org', 'cn=Sales\\2C EMEA,ou=groups,dc=example,dc=org', 'cn=R\\+D+uid=rd,ou=groups,dc=example,dc=org'];
+  const saved = await store().policies.save(rule({ groups }));
+  assert.ok(saved.ok, JSON.stringify(saved));
 });
 
 test('a name that is not an attribute name is refused, and named', async () => {

@@ -8,6 +8,7 @@ export const ERROR_CATALOGUE = {
   ACCOUNT_LOCKED: { status: 403, message: 'Your account is locked. Contact your helpdesk or try again later.' },
   ACCOUNT_EXPIRED: { status: 403, message: 'Your account has expired. Contact your helpdesk.' },
   PASSWORD_EXPIRED: { status: 403, message: 'Your password has expired.' },
+  PASSWORD_EXPIRED_NO_GRACE: { status: 403, message: 'Your password has expired and the directory does not let you change it yourself. Ask your administrator to reset it.' },
   PASSWORD_MUST_CHANGE: { status: 403, message: 'You must change your password before signing in.' },
   RATE_LIMITED: { status: 429, message: 'Too many attempts. Please wait and try again.' },
   CSRF_FAILED: { status: 403, message: 'Your form expired or was sent from another site. Go back, reload the page and try again.' },
@@ -22,6 +23,7 @@ export const ERROR_CATALOGUE = {
   METADATA_INVALID: { status: 400, message: 'The metadata is not valid.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   DIRECTORY_UNAVAILABLE: { status: 503, message: 'The sign-in service cannot reach the user directory right now. Try again in a few minutes.' },
+  DIRECTORY_MISCONFIGURED: { status: 500, message: 'Sign-in is not set up correctly on this service, so it cannot sign you in. Contact your helpdesk.' },
   INTERNAL: { status: 500, message: 'Something went wrong on our side. Try again, and contact your helpdesk if it keeps happening.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

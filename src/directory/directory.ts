@@ -1,11 +1,16 @@
 import type { Logger } from '../core/log.ts';
 import type { User } from '../core/types.ts';
 
-/** Account states that are only revealed after the password was verified. */
 /** The longest login name any directory is asked about; a longer one is refused as malformed before a lookup. */
 export const MAX_LOGIN_LENGTH = 256;
 
-export type AccountState = 'disabled' | 'locked' | 'expired' | 'password-expired' | 'must-change';
+/**
+ * Account states that are only revealed after the password was verified.
+ * `password-expired`: the user may still change it (AD, or a ppolicy grace sign-in);
+ * `password-expired-no-grace`: the directory accepts the expired password for nothing any more, not even
+ * a change (ppolicy without grace sign-ins left), so only an administrator's reset helps.
+ */
+export type AccountState = 'disabled' | 'locked' | 'expired' | 'password-expired' | 'password-expired-no-grace' | 'must-change';
 
 export type AuthOutcome =
   /**
@@ -18,9 +23,23 @@ export type AuthOutcome =
    * account by its several login names (username, email) count together. Never shown to the user.
    */
   | { ok: false; reason: 'invalid-credentials'; accountId?: string }
-  /** Password verified, but the account may not sign in as it is. */
-  | { ok: false; reason: 'account-state'; state: AccountState; user: User }
-  | { ok: false; reason: 'unavailable'; detail: string };
+  /**
+   * Password verified, but the account may not sign in as it is. `heldBindId`: the directory kept the
+   * connection this sign-in bound as the user (a grace sign-in of an expired password, which the directory
+   * counts); given to changePassword, the change runs on it instead of spending another grace sign-in.
+   */
+  | { ok: false; reason: 'account-state'; state: AccountState; user: User; heldBindId?: string }
+  | { ok: false; reason: 'unavailable'; detail: string }
+  /** The directory answered, but its entries do not fit the configuration (`detail` names the setting, for the log). */
+  | { ok: false; reason: 'misconfigured'; detail: string };
+
+/** The directory's entries do not fit the configuration: no retry helps, an administrator must fix it. */
+export class DirectoryMisconfiguredError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DirectoryMisconfiguredError';
+  }
+}
 
 /** `wrongCurrent`: the current password was not right, so the refusal counts as a failed password guess (a refused new password does not). */
 export type PasswordChangeOutcome = { ok: true } | { ok: false; message: string; wrongCurrent: boolean };
@@ -37,8 +56,11 @@ export interface Directory {
   findUserById(id: string): Promise<User | null>;
   /** Looks a user up by login name (admin tools, policy explain). */
   findUser(login: string): Promise<User | null>;
-  /** Changes a password with the directory's own mechanism; `message` is the server's policy error in plain words. */
-  changePassword(login: string, oldPassword: string, newPassword: string, requestLog?: Logger): Promise<PasswordChangeOutcome>;
+  /**
+   * Changes a password with the directory's own mechanism; `message` is the server's policy error in plain words.
+   * `heldBindId`: from the sign-in's account-state outcome, when the directory kept its bound connection.
+   */
+  changePassword(login: string, oldPassword: string, newPassword: string, requestLog?: Logger, options?: { heldBindId?: string }): Promise<PasswordChangeOutcome>;
   /** Throws with a precise message when the directory cannot be used. */
   startupCheck(): Promise<void>;
   close(): Promise<void>;

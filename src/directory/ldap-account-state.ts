@@ -15,7 +15,8 @@ import { entryValue } from './ldap-filter.ts';
 
 export type Verdict =
   | { kind: 'ok'; passwordExpiresInDays?: number }
-  | { kind: 'state'; state: AccountState }
+  /** `graceLogin`: the bind succeeded only by spending one of ppolicy's grace sign-ins of an expired password. */
+  | { kind: 'state'; state: AccountState; graceLogin?: true }
   | { kind: 'invalid'; reason: string };
 
 const DAY_MS = 86_400_000;
@@ -63,8 +64,8 @@ export function ppolicyVerdict(input: { bindOk: boolean; resultCode?: number; co
   const { control } = input;
   if (!input.bindOk) {
     if (input.resultCode !== LDAP_INVALID_CREDENTIALS) return { kind: 'invalid', reason: `bind-result-${input.resultCode}` };
-    // slapd checks expiry only after the password matched
-    if (control?.error === PasswordPolicyError.PasswordExpired) return { kind: 'state', state: 'password-expired' };
+    // slapd checks expiry only after the password matched, and refuses the bind once no grace sign-in is left
+    if (control?.error === PasswordPolicyError.PasswordExpired) return { kind: 'state', state: 'password-expired-no-grace' };
     if (control?.error === PasswordPolicyError.AccountLocked) return { kind: 'invalid', reason: 'locked-password-not-verified' };
     // without ppolicy_use_lockout slapd hides the lock; the marker read by the service search tells us
     return { kind: 'invalid', reason: input.lockedTime ? 'wrong-password-or-locked' : 'wrong-password' };
@@ -73,7 +74,7 @@ export function ppolicyVerdict(input: { bindOk: boolean; resultCode?: number; co
   if (input.lockedTime) return { kind: 'state', state: 'locked' };
   if (control?.error === PasswordPolicyError.ChangeAfterReset) return { kind: 'state', state: 'must-change' };
   // a grace sign-in: the password already expired, the remaining grace binds are for changing it
-  if (control?.graceAuthNsRemaining !== undefined) return { kind: 'state', state: 'password-expired' };
+  if (control?.graceAuthNsRemaining !== undefined) return { kind: 'state', state: 'password-expired', graceLogin: true };
   if (control?.timeBeforeExpiration !== undefined) return warning(control.timeBeforeExpiration * 1000, input.warningDays);
   return { kind: 'ok' };
 }
@@ -115,6 +116,11 @@ export function fileTimeToMs(value: string | undefined): number | undefined {
   return Number(t / 10_000n - FILETIME_EPOCH_MS);
 }
 
+function adAccountExpired(entry: Entry, now: number): boolean {
+  const accountExpires = fileTimeToMs(entryValue(entry, 'accountExpires'));
+  return accountExpires !== undefined && accountExpires <= now;
+}
+
 /**
  * AD verdict after a successful bind, from the entry read by the service search. `maxPwdAgeMs` is the
  * domain's maxPwdAge, used when msDS-UserPasswordExpiryTimeComputed is not available.
@@ -126,8 +132,7 @@ export function adEntryVerdict(entry: Entry, now: number, warningDays: number, m
   if (uac & UF_ACCOUNTDISABLE) return { kind: 'state', state: 'disabled' };
   // lockoutTime stays set after the lockout ends, so only trust it when the computed flag is missing
   if (flags & UF_LOCKOUT || (computedRaw === undefined && (fileTimeToMs(entryValue(entry, 'lockoutTime')) ?? 0) > 0)) return { kind: 'state', state: 'locked' };
-  const accountExpires = fileTimeToMs(entryValue(entry, 'accountExpires'));
-  if (accountExpires !== undefined && accountExpires <= now) return { kind: 'state', state: 'expired' };
+  if (adAccountExpired(entry, now)) return { kind: 'state', state: 'expired' };
   const pwdLastSet = entryValue(entry, 'pwdLastSet');
   if (pwdLastSet === '0') return { kind: 'state', state: 'must-change' };
   if (flags & UF_PASSWORD_EXPIRED) return { kind: 'state', state: 'password-expired' };
@@ -148,9 +153,13 @@ export function maxPwdAgeToMs(value: string | undefined): number | undefined {
   return Number(abs / 10_000n);
 }
 
-/** Whether a user with this entry is administratively disabled (findUserById returns null for them). */
-export function isDisabled(entry: Entry, flavour: 'openldap-ppolicy' | 'active-directory' | 'none'): boolean {
+/**
+ * Whether a user with this entry is administratively disabled, or (AD) past accountExpires: as at the
+ * password step, such an account gets nothing more (findUserById returns null, so SSO reuse, refresh
+ * and userinfo end). A temporary lockout or an expired password does not end what was already signed in.
+ */
+export function isDisabledOrExpired(entry: Entry, flavour: 'openldap-ppolicy' | 'active-directory' | 'none', now: number): boolean {
   if (flavour === 'openldap-ppolicy') return entryValue(entry, 'pwdAccountLockedTime') === PPOLICY_DISABLED_TIME;
-  if (flavour === 'active-directory') return (Number(entryValue(entry, 'userAccountControl') ?? 0) & UF_ACCOUNTDISABLE) !== 0;
-  return false;
+  if (flavour !== 'active-directory') return false;
+  return (Number(entryValue(entry, 'userAccountControl') ?? 0) & UF_ACCOUNTDISABLE) !== 0 || adAccountExpired(entry, now);
 }

@@ -27,7 +27,7 @@ export const ldapDirectorySchema = z.object({
     baseDn: z.string().min(1),
     /** `<username>` is replaced by the RFC 4515-escaped, normalised username. */
     filter: z.string().includes('<username>').default('(uid=<username>)'),
-    /** Alternate login attributes, e.g. ['mail']: a match of the filter wins over a match of these. */
+    /** Alternate login attributes, e.g. ['mail']: a login that the filter and these find in different entries is refused as ambiguous. */
     alternateLoginAttributes: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/)).default([]),
     idAttribute: z.string().default('entryUUID'),
     usernameAttribute: z.string().default('uid'),

@@ -1,16 +1,18 @@
 /**
- * "Test connection" for admins (`directory test [--user alice]`): each step says what worked and
- * where it stopped, with timings, instead of one opaque failure.
+ * "Test connection" for admins (`directory test [--user alice [--password-file F]]`): each step says
+ * what worked and where it stopped, with timings, instead of one opaque failure.
  */
-import type { Client, SearchOptions } from 'ldapts';
-import type { Logger } from 'pino';
+import type { Client, Entry, SearchOptions } from 'ldapts';
+import { pino, type Logger } from 'pino';
+import type { AuthOutcome } from './directory.ts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
+import { LdapDirectory, formatGuid } from './ldap-directory.ts';
 import { LdapConnector, describeError, type Connection } from './ldap-pool.ts';
-import { entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
+import { entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
 import { resolveGroups } from './ldap-groups.ts';
 
 export interface DiagnoseStep {
-  step: 'connect' | 'service-bind' | 'user-lookup' | 'groups';
+  step: 'connect' | 'service-bind' | 'user-lookup' | 'groups' | 'password';
   /** The server the step ran against. */
   url: string;
   ok: boolean;
@@ -30,11 +32,77 @@ async function timed(step: DiagnoseStep['step'], url: string, steps: DiagnoseSte
   }
 }
 
+/** The stable id as sign-ins read it (AD's binary objectGUID in its text form). */
+function idValue(entry: Entry, idAttribute: string): string | undefined {
+  const key = Object.keys(entry).find((name) => name.toLowerCase() === idAttribute.toLowerCase());
+  const [value] = key === undefined ? [] : ([entry[key]].flat() as Array<string | Buffer>);
+  return Buffer.isBuffer(value) ? formatGuid(value) : value;
+}
+
+/**
+ * The user's mapped attributes, as sign-ins will map them. A missing id fails the step: every sign-in
+ * of this user would fail with it.
+ */
+function describeUser(entry: Entry, users: LdapDirectoryConfig['users']): string {
+  const id = idValue(entry, users.idAttribute);
+  if (id === undefined) throw new Error(`found ${entry.dn}, but it has no ${users.idAttribute} (users.idAttribute): every sign-in of this user fails`);
+  const shown = (attribute: string): string => entryValue(entry, attribute) ?? `(no ${attribute})`;
+  return `found ${entry.dn}: id ${id}, username ${shown(users.usernameAttribute)}, name ${shown(users.nameAttribute)}, email ${shown(users.emailAttribute)}`;
+}
+
+/** By AccountState; a state added there and not yet here is shown by its name. */
+const ACCOUNT_STATES: Readonly<Record<string, string>> = {
+  disabled: 'the account is disabled',
+  locked: 'the account is locked',
+  expired: 'the account has expired',
+  'password-expired': 'the password has expired',
+  'password-expired-no-grace': 'the password has expired and only an administrator can reset it',
+  'must-change': 'the password must be changed first',
+};
+
+/** The directory's logged refusal reasons an administrator most often meets, in words; others are shown as logged. */
+const REFUSALS: Readonly<Record<string, string>> = {
+  'wrong-password': 'wrong password',
+  'wrong-password-or-locked': 'wrong password, or the account is locked in the directory',
+  'locked-password-not-verified': 'the directory refuses the account without checking the password (locked or disabled there)',
+};
+
+/**
+ * What a sign-in with this password would meet; throws (a failed step) for anything but a working
+ * sign-in. `refusal`: the reason the directory logged for invalid credentials, which users never see
+ * but an administrator needs (a wrong password, or a lock the directory applies before checking it).
+ */
+function describeOutcome(outcome: AuthOutcome, refusal: string | undefined): string {
+  if (outcome.ok) return outcome.passwordExpiresInDays === undefined ? 'password right, account ok' : `password right, account ok; the password expires in ${outcome.passwordExpiresInDays} day(s)`;
+  if (outcome.reason === 'account-state') throw new Error(`password right, but ${ACCOUNT_STATES[outcome.state] ?? outcome.state}`);
+  if (outcome.reason === 'invalid-credentials') throw new Error(`invalid credentials: ${refusal === undefined ? 'refused' : (REFUSALS[refusal] ?? refusal)}`);
+  throw new Error(`the directory could not check it: ${outcome.detail}`);
+}
+
+/** Signs in as a user would, and says how it went. */
+async function checkPassword(config: LdapDirectoryConfig, login: string, password: string, logger: Logger | undefined): Promise<string> {
+  let refusal: string | undefined;
+  const signInLog = pino({ level: 'info' }, {
+    write: (line: string) => {
+      const fields = JSON.parse(line) as { event?: string; reason?: string };
+      if (fields.event === 'ldap.auth.refused') refusal = fields.reason;
+    },
+  });
+  const directory = new LdapDirectory(config, { logger });
+  try {
+    return describeOutcome(await directory.authenticate(login, password, signInLog), refusal);
+  } finally {
+    await directory.close();
+  }
+}
+
 /**
  * Connects to every configured server (one 'connect' step each), then on the first reachable one:
- * service bind, and with `user` the lookup and group resolution. Steps after a failure are not run.
+ * service bind, and with `user` the lookup and group resolution; with `password` as well, a sign-in
+ * through the real authentication path (which the directory counts like any sign-in: a wrong
+ * password is a failure towards its lockout). Steps after a failure are not run.
  */
-export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?: string; logger?: Logger } = {}): Promise<DiagnoseStep[]> {
+export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?: string; password?: string; logger?: Logger } = {}): Promise<DiagnoseStep[]> {
   const connector = new LdapConnector(config, options.logger);
   const steps: DiagnoseStep[] = [];
   const connections: Connection[] = [];
@@ -57,21 +125,26 @@ export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?
     let memberOf: string[] = [];
     const user = options.user;
     const found = await timed('user-lookup', first.url, steps, async () => {
-      const result = await findUserEntry(search, config.users, user, ['1.1', 'memberOf']);
+      const { idAttribute, usernameAttribute, nameAttribute, emailAttribute } = config.users;
+      const result = await findUserEntry(search, config.users, user, [idAttribute, usernameAttribute, nameAttribute, emailAttribute, 'memberOf']);
       if (!result.entry) {
-        const why = { 'invalid-login': 'is not a valid login', 'not-found': 'matches no entry', ambiguous: 'matches more than one entry (the filter must find 0 or 1)' };
+        if (result.reason === 'ambiguous') throw new Error(`"${user}" names more than one entry under ${config.users.baseDn} (a login must name one): ${result.dns.join('; ')}`);
+        const why = { 'invalid-login': 'is not a valid login', 'not-found': 'matches no entry' };
         throw new Error(`"${user}" ${why[result.reason]} under ${config.users.baseDn}`);
       }
       userDn = result.entry.dn;
       memberOf = entryValues(result.entry, 'memberOf');
-      return `found ${userDn}`;
+      return describeUser(result.entry, config.users);
     });
     if (!found || !userDn) return steps;
     const dn = userDn;
-    await timed('groups', first.url, steps, async () => {
+    const grouped = await timed('groups', first.url, steps, async () => {
       const groups = (await resolveGroups(search, config.groups, config.users.baseDn, { dn, memberOf })).names;
       return groups.length ? `${groups.length} group(s): ${groups.join(', ')}` : 'member of no group';
     });
+    const password = options.password;
+    if (!grouped || password === undefined) return steps;
+    await timed('password', first.url, steps, () => checkPassword(config, user, password, options.logger));
     return steps;
   } finally {
     await Promise.all(connections.map((c) => c.client.unbind().catch(() => undefined)));

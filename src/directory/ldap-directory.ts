@@ -3,14 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { PasswordPolicyControl, type Entry, type SearchOptions } from 'ldapts';
 import type { Logger } from 'pino';
 import type { User } from '../core/types.ts';
-import type { AuthOutcome, Directory, PasswordChangeOutcome } from './directory.ts';
+import { DirectoryMisconfiguredError, type AuthOutcome, type Directory, type PasswordChangeOutcome } from './directory.ts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
-import { LdapConnector, LdapPool, LdapUnavailableError, describeError, isLdapResult, type PoolStats } from './ldap-pool.ts';
+import { LdapConnector, LdapPool, LdapUnavailableError, describeError, isLdapResult, type Connection, type PoolStats } from './ldap-pool.ts';
 import { compileFilter, entryValue, entryValues, equalityFilter, findUserEntry, normaliseLogin, type SearchFn } from './ldap-filter.ts';
 import { domainRootOf, resolveGroups, type ResolvedGroups } from './ldap-groups.ts';
 import { GroupParents } from './ldap-group-parents.ts';
-import { adBindFailureVerdict, adEntryVerdict, bindResultLeftUnjudged, isDisabled, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
-import { MESSAGES, WRONG_CURRENT, changeWithPasswordModify, changeWithUnicodePwd } from './ldap-password.ts';
+import { adBindFailureVerdict, adEntryVerdict, bindResultLeftUnjudged, isDisabledOrExpired, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
+import { MESSAGES, WRONG_CURRENT, changeWithPasswordModify, changeWithUnicodePwd, passwordModify } from './ldap-password.ts';
+import { HeldBinds } from './ldap-held-binds.ts';
 
 /** Never copied into User.attributes. */
 const SECRET_ATTRIBUTES = new Set(['userpassword', 'unicodepwd', 'pwdhistory', 'sambantpassword', 'sambalmpassword', 'authpassword']);
@@ -24,7 +25,8 @@ export function formatGuid(b: Buffer): string {
   return `${h(0, 4, true)}-${h(4, 2, true)}-${h(6, 2, true)}-${h(8, 2, false)}-${h(10, 6, false)}`;
 }
 
-type BindResult = { ok: true } | { ok: false; code: number; message: string; description: string };
+/** `held`: a grace sign-in's connection, taken out of the pool still bound as the user (see HeldBinds). */
+type BindResult = { ok: true; held?: Connection } | { ok: false; code: number; message: string; description: string };
 
 /** After a failed read of AD's maxPwdAge, how long sign-ins go without it before it is read again. */
 const MAX_PWD_AGE_RETRY_MS = 60_000;
@@ -55,16 +57,21 @@ export class LdapDirectory implements Directory {
    */
   readonly #absentDn: string;
   readonly #now: () => number;
+  readonly #heldBinds: HeldBinds;
   /** The domain's maxPwdAge (AD), kept once read; a failed read is not kept (see #domainMaxPwdAge). */
   #maxPwdAge?: { ms: number | undefined };
   #maxPwdAgeReading?: Promise<number | undefined>;
   #maxPwdAgeFailedAt?: number;
 
-  /** `now`: the clock of the retry after a failed maxPwdAge read (tests move it). */
-  constructor(config: LdapDirectoryConfig, deps: { logger?: Logger; now?: () => number } = {}) {
+  /**
+   * `now`: the clock of the retry after a failed maxPwdAge read (tests move it); `heldBindMs`: how long
+   * a grace sign-in's connection waits for the password change (tests shorten it).
+   */
+  constructor(config: LdapDirectoryConfig, deps: { logger?: Logger; now?: () => number; heldBindMs?: number } = {}) {
     this.#config = config;
     this.#logger = deps.logger;
     this.#now = deps.now ?? Date.now;
+    this.#heldBinds = new HeldBinds(deps.heldBindMs);
     const connector = new LdapConnector(config, this.#logger);
     this.#search = new LdapPool(connector, { size: config.pool.size, serviceBound: true });
     this.#auth = new LdapPool(connector, { size: config.pool.size, serviceBound: false });
@@ -106,18 +113,22 @@ export class LdapDirectory implements Directory {
         return this.#refuse(log, loginForLog, found.reason);
       }
       const entry = found.entry;
-      const verdict = await this.#verify(log, entry, password);
+      const { verdict, heldBindId } = await this.#verify(log, entry, password);
       if (verdict.kind === 'invalid') return this.#refuse(log, loginForLog, verdict.reason, entry);
       // Groups only once the password is right: a wrong password must cost no more than an unknown login.
       const user = await this.#userFromEntry(entry);
       if (verdict.kind === 'state') {
-        log?.info({ event: 'ldap.auth.state', dn: entry.dn, state: verdict.state }, 'password verified, account state blocks sign-in');
-        return { ok: false, reason: 'account-state', state: verdict.state, user };
+        log?.info({ event: 'ldap.auth.state', dn: entry.dn, state: verdict.state, heldForChange: heldBindId !== undefined }, 'password verified, account state blocks sign-in');
+        return heldBindId === undefined ? { ok: false, reason: 'account-state', state: verdict.state, user } : { ok: false, reason: 'account-state', state: verdict.state, user, heldBindId };
       }
       log?.debug({ event: 'ldap.auth.ok', dn: entry.dn }, 'user authenticated');
       return verdict.passwordExpiresInDays === undefined ? { ok: true, user } : { ok: true, user, passwordExpiresInDays: verdict.passwordExpiresInDays };
     } catch (err) {
       const detail = describeError(err);
+      if (err instanceof DirectoryMisconfiguredError) {
+        log?.error({ event: 'ldap.misconfigured', error: detail }, 'directory entries do not fit the configuration');
+        return { ok: false, reason: 'misconfigured', detail };
+      }
       log?.error({ event: 'ldap.unavailable', error: detail }, 'directory unavailable');
       return { ok: false, reason: 'unavailable', detail };
     }
@@ -150,10 +161,13 @@ export class LdapDirectory implements Directory {
    * badPwdCount), so a bind that timed out but reached the server would be counted twice.
    */
   async #bind(log: Logger | undefined, dn: string, password: string, control: PasswordPolicyControl | undefined): Promise<BindResult> {
-    const result = await this.#auth.use(async ({ client }) => {
+    const result = await this.#auth.use(async (connection) => {
       try {
-        await client.bind(dn, password, control);
-        return { ok: true as const };
+        await connection.client.bind(dn, password, control);
+        // a grace sign-in: a second bind for the password change would spend another
+        if (control?.value?.graceAuthNsRemaining === undefined) return { ok: true as const };
+        this.#auth.detach(connection);
+        return { ok: true as const, held: connection };
       } catch (err) {
         if (!isLdapResult(err)) throw err;
         return { ok: false as const, code: err.code, message: err.message, description: describeError(err) };
@@ -166,22 +180,35 @@ export class LdapDirectory implements Directory {
     return result;
   }
 
-  /** Binds as the user on an auth connection and reads what the directory says about the account. */
-  async #verify(log: Logger | undefined, entry: Entry, password: string): Promise<Verdict> {
+  /**
+   * Binds as the user on an auth connection and reads what the directory says about the account.
+   * `heldBindId`: a grace sign-in's connection, kept for the password change that must follow.
+   */
+  async #verify(log: Logger | undefined, entry: Entry, password: string): Promise<{ verdict: Verdict; heldBindId?: string }> {
     const { flavour, passwordExpiryWarningDays: warningDays } = this.#config.accountState;
     const control = this.#passwordPolicyControl();
     const bind = await this.#bind(log, entry.dn, password, control);
     if (flavour === 'openldap-ppolicy') {
-      let lockedTime = entryValue(entry, 'pwdAccountLockedTime');
-      // slapd may have just cleared an expired lockout during this bind: read it again
-      if (bind.ok && lockedTime) lockedTime = entryValue((await this.#readEntry(entry.dn, ['pwdAccountLockedTime'])) ?? { dn: '' }, 'pwdAccountLockedTime');
-      return ppolicyVerdict({ bindOk: bind.ok, resultCode: bind.ok ? 0 : bind.code, control: control?.value, lockedTime, warningDays });
+      const held = bind.ok ? bind.held : undefined;
+      let kept = false;
+      try {
+        let lockedTime = entryValue(entry, 'pwdAccountLockedTime');
+        // slapd may have just cleared an expired lockout during this bind: read it again
+        if (bind.ok && lockedTime) lockedTime = entryValue((await this.#readEntry(entry.dn, ['pwdAccountLockedTime'])) ?? { dn: '' }, 'pwdAccountLockedTime');
+        const verdict = ppolicyVerdict({ bindOk: bind.ok, resultCode: bind.ok ? 0 : bind.code, control: control?.value, lockedTime, warningDays });
+        if (!held || verdict.kind !== 'state' || !verdict.graceLogin) return { verdict };
+        kept = true;
+        return { verdict, heldBindId: this.#heldBinds.hold(entry.dn, held) };
+      } finally {
+        // a grace bind of an account that is locked or disabled besides: nothing will be changed on it
+        if (held && !kept) await held.client.unbind().catch(() => undefined);
+      }
     }
     if (flavour === 'active-directory') {
-      if (!bind.ok) return bind.code === 49 ? adBindFailureVerdict(bind.message) : { kind: 'invalid', reason: `bind-result-${bind.code}` };
-      return adEntryVerdict(entry, Date.now(), warningDays, await this.#domainMaxPwdAge());
+      if (!bind.ok) return { verdict: bind.code === 49 ? adBindFailureVerdict(bind.message) : { kind: 'invalid', reason: `bind-result-${bind.code}` } };
+      return { verdict: adEntryVerdict(entry, Date.now(), warningDays, await this.#domainMaxPwdAge()) };
     }
-    return bind.ok ? { kind: 'ok' } : { kind: 'invalid', reason: 'wrong-password' };
+    return { verdict: bind.ok ? { kind: 'ok' } : { kind: 'invalid', reason: 'wrong-password' } };
   }
 
   async #readEntry(dn: string, attributes: string[]): Promise<Entry | undefined> {
@@ -235,7 +262,7 @@ export class LdapDirectory implements Directory {
       if (key === 'dn' || hidden.has(key.toLowerCase()) || values.length === 0) continue;
       attributes[key.toLowerCase()] = values.map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : v));
     }
-    if (!id) throw new LdapUnavailableError(`entry ${entry.dn} has no ${idAttribute}; check users.idAttribute`);
+    if (!id) throw new DirectoryMisconfiguredError(`entry ${entry.dn} has no ${idAttribute}; check users.idAttribute`);
     return {
       id,
       username: entryValue(entry, usernameAttribute) ?? '',
@@ -260,7 +287,7 @@ export class LdapDirectory implements Directory {
     const value = kind === 'objectguid' ? guidBytes(id)! : id;
     const { searchEntries } = await this.#searchFn(baseDn, { scope: 'sub', filter: compileFilter(equalityFilter(idAttribute, value)), attributes: this.#attributes, sizeLimit: 2 });
     const entry = searchEntries.length === 1 ? searchEntries[0] : undefined;
-    if (!entry || isDisabled(entry, this.#config.accountState.flavour)) return null;
+    if (!entry || isDisabledOrExpired(entry, this.#config.accountState.flavour, Date.now())) return null;
     return this.#userFromEntry(entry);
   }
 
@@ -269,7 +296,7 @@ export class LdapDirectory implements Directory {
     return found.entry ? this.#userFromEntry(found.entry) : null;
   }
 
-  async changePassword(login: string, oldPassword: string, newPassword: string, requestLog?: Logger): Promise<PasswordChangeOutcome> {
+  async changePassword(login: string, oldPassword: string, newPassword: string, requestLog?: Logger, options: { heldBindId?: string } = {}): Promise<PasswordChangeOutcome> {
     const log = this.#logFor(requestLog);
     if (!oldPassword) return { ok: false, message: MESSAGES.oldRequired, wrongCurrent: false };
     if (!newPassword) return { ok: false, message: 'Enter a new password.', wrongCurrent: false };
@@ -281,13 +308,19 @@ export class LdapDirectory implements Directory {
       const outcome =
         this.#config.accountState.flavour === 'active-directory'
           ? await this.#changeAd(dn, oldPassword, newPassword)
-          : await this.#auth.use(({ client }) => changeWithPasswordModify(client, dn, oldPassword, newPassword), { retry: false });
+          : await this.#changeWithPasswordModify(dn, oldPassword, newPassword, options.heldBindId);
       log?.info({ event: 'ldap.password.change', dn, ok: outcome.ok, message: outcome.ok ? undefined : outcome.message }, 'password change');
       return outcome;
     } catch (err) {
       log?.error({ event: 'ldap.unavailable', error: describeError(err) }, 'password change failed');
       return { ok: false, message: 'The directory is not reachable right now. Try again later.', wrongCurrent: false };
     }
+  }
+
+  /** On the connection a grace sign-in kept when it is still there: a new bind would spend another grace sign-in. */
+  async #changeWithPasswordModify(dn: string, oldPassword: string, newPassword: string, heldBindId: string | undefined): Promise<PasswordChangeOutcome> {
+    const onHeld = heldBindId === undefined ? undefined : await this.#heldBinds.use(heldBindId, dn, (client) => passwordModify(client, dn, oldPassword, newPassword));
+    return onHeld ?? this.#auth.use(({ client }) => changeWithPasswordModify(client, dn, oldPassword, newPassword, heldBindId !== undefined), { retry: false });
   }
 
   /** AD: a user who must change (773) or whose password expired (532) cannot bind, so the change runs on the service connection. */
@@ -320,6 +353,6 @@ export class LdapDirectory implements Directory {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.#search.close(), this.#auth.close()]);
+    await Promise.all([this.#search.close(), this.#auth.close(), this.#heldBinds.close()]);
   }
 }

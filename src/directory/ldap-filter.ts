@@ -130,13 +130,21 @@ export function alternateFilter(users: UsersConfig, login: string): string | nul
   return parts.length === 1 ? parts[0]! : `(|${parts.join('')})`;
 }
 
-export type UserLookup = { entry: Entry } | { entry: null; reason: 'invalid-login' | 'not-found' | 'ambiguous' };
+export type UserLookup =
+  | { entry: Entry }
+  | { entry: null; reason: 'invalid-login' | 'not-found' }
+  /** `dns`: the entries the login could mean, for the administrator (never shown to the user). */
+  | { entry: null; reason: 'ambiguous'; dns: string[] };
 
 /**
- * Finds the single entry for a login: the configured filter first, then the alternate attributes.
- * More than one match is refused (and logged), never resolved by picking one. Every filter is searched
- * even when the first one matches, so a login that exists costs the same searches as one that does
- * not: response times do not tell which logins exist.
+ * Finds the single entry for a login: the configured filter (with the reduced name) and the alternate
+ * attributes (with the login as typed). A login must name one entry: more than one match of a filter,
+ * or the filter and an alternate attribute finding different entries, is refused (and logged), never
+ * resolved by picking one. Either pick would send one user's password to another's entry: with
+ * stripUpnSuffix, Jane's mail `jsmith@example.org` reduces to John's uid `jsmith`, and John's UPN
+ * `jsmith@corp.example` can be Jane's mail. Every filter is searched even when the first one matches,
+ * so a login that exists costs the same searches as one that does not: response times do not tell
+ * which logins exist.
  */
 export async function findUserEntry(
   search: SearchFn,
@@ -151,12 +159,20 @@ export async function findUserEntry(
   const alternate = alternateFilter(users, login);
   if (alternate) filters.push(alternate);
   const results = await Promise.all(filters.map(async (filter) => ({ filter, ...(await search(users.baseDn, { scope: 'sub', filter: compileFilter(filter), attributes, sizeLimit: 2 })) })));
+  const named = new Map<string, Entry>();
   for (const { filter, searchEntries } of results) {
     if (searchEntries.length > 1) {
       logger?.warn({ event: 'ldap.user.ambiguous', filter, matches: searchEntries.length }, 'user filter matched more than one entry; refusing');
-      return { entry: null, reason: 'ambiguous' };
+      return { entry: null, reason: 'ambiguous', dns: searchEntries.map((entry) => entry.dn) };
     }
-    if (searchEntries[0]) return { entry: searchEntries[0] };
+    const entry = searchEntries[0];
+    if (entry && !named.has(entry.dn.toLowerCase())) named.set(entry.dn.toLowerCase(), entry);
   }
-  return { entry: null, reason: 'not-found' };
+  const [entry, ...others] = named.values();
+  if (others.length > 0) {
+    const dns = [...named.values()].map((e) => e.dn);
+    logger?.warn({ event: 'ldap.user.ambiguous', filters, matches: dns.length, dns }, 'the user filter and an alternate login attribute found different entries; refusing');
+    return { entry: null, reason: 'ambiguous', dns };
+  }
+  return entry ? { entry } : { entry: null, reason: 'not-found' };
 }

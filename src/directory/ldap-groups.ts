@@ -1,7 +1,7 @@
 /** Group membership: member/uniqueMember searches with bounded, cycle-safe nesting, or AD in-chain lookup. */
 import type { Entry } from 'ldapts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
-import { compileFilter, entryValue, equalityFilter, escapeFilterValue, type SearchFn } from './ldap-filter.ts';
+import { compileFilter, entryValue, entryValues, equalityFilter, escapeFilterValue, type SearchFn } from './ldap-filter.ts';
 import type { GroupParents, GroupRef } from './ldap-group-parents.ts';
 import { LdapUnavailableError, describeError, isLdapResult } from './ldap-pool.ts';
 
@@ -50,6 +50,33 @@ export function rdnValue(dn: string): string {
   return first.slice(first.indexOf('=') + 1).replace(/\\(.)/g, '$1').trim();
 }
 
+/**
+ * Which of `children` each parent holds, from the parents' member values; null when that cannot be
+ * told for sure, and the children must be asked one at a time. The server matched the values by DN
+ * rules, but they come back as they were written: a value that is a child's DN spelled otherwise
+ * (case aside: spaces, `commonName=`) or a parent listing none of the children (AD's ranged retrieval
+ * of a long member list) would attribute a parent to too few children, and users would lose a group.
+ * A value whose first RDN has a child's value but is not that child's DN is taken as such a spelling.
+ */
+function attributeParents(children: string[], parents: Array<{ ref: GroupRef; entry: Entry }>, memberAttribute: string): Map<string, GroupRef[]> | null {
+  const byKey = new Map(children.map((dn) => [dn.toLowerCase(), { dn, parents: [] as GroupRef[] }]));
+  const childNames = new Set(children.map((dn) => rdnValue(dn).toLowerCase()));
+  const ranged = `${memberAttribute.toLowerCase()};range=`;
+  for (const { ref, entry } of parents) {
+    if (Object.keys(entry).some((key) => key.toLowerCase().startsWith(ranged))) return null;
+    let holdsOne = false;
+    for (const value of new Set(entryValues(entry, memberAttribute).map((dn) => dn.toLowerCase()))) {
+      const child = byKey.get(value);
+      if (child) {
+        child.parents.push(ref);
+        holdsOne = true;
+      } else if (childNames.has(rdnValue(value))) return null;
+    }
+    if (!holdsOne) return null;
+  }
+  return new Map([...byKey.values()].map(({ dn, parents: held }) => [dn, held]));
+}
+
 /** The in-chain filter of AD mode: every group that contains the user directly or through other groups. */
 export function inChainFilter(groups: GroupsConfig, userDn: string): string {
   return `(&${groups.filter}(member:${IN_CHAIN_RULE}:=${escapeFilterValue(userDn)}))`;
@@ -60,7 +87,8 @@ export function inChainFilter(groups: GroupsConfig, userDn: string): string {
  * user (level 0), then groups holding those groups, up to `nestedDepth` extra levels; a visited set
  * makes cycles harmless. `memberOf` mode asks AD for the whole chain in one search (nestedDepth 0:
  * the user's direct `memberOf` values only). With `parents`, the levels above the user's own groups
- * come from that cache where it knows them (one search per unknown group otherwise).
+ * come from that cache where it knows them; the unknown groups of a level are looked up together (see
+ * parentsOf).
  */
 export async function resolveGroups(
   search: SearchFn,
@@ -77,14 +105,29 @@ export async function resolveGroups(
     return resolved(entries.map((e) => ({ dn: e.dn, name: entryValue(e, groups.nameAttribute) ?? rdnValue(e.dn) })));
   }
 
+  const holdingFilter = (members: string[]): string => {
+    const clauses = members.map((dn) => equalityFilter(groups.memberAttribute, dn));
+    return `(&${groups.filter}${clauses.length === 1 ? clauses[0] : `(|${clauses.join('')})`})`;
+  };
+  const groupRef = (entry: Entry): GroupRef => ({ dn: entry.dn, name: entryValue(entry, groups.nameAttribute) ?? rdnValue(entry.dn) });
   const holding = async (members: string[]): Promise<GroupRef[]> => {
     const found: GroupRef[] = [];
     for (let i = 0; i < members.length; i += BATCH) {
-      const clauses = members.slice(i, i + BATCH).map((dn) => equalityFilter(groups.memberAttribute, dn));
-      const filter = `(&${groups.filter}${clauses.length === 1 ? clauses[0] : `(|${clauses.join('')})`})`;
-      for (const entry of await searchGroupsPaged(search, base, filter, attributes, user.dn)) found.push({ dn: entry.dn, name: entryValue(entry, groups.nameAttribute) ?? rdnValue(entry.dn) });
+      for (const entry of await searchGroupsPaged(search, base, holdingFilter(members.slice(i, i + BATCH)), attributes, user.dn)) found.push(groupRef(entry));
     }
     return found;
+  };
+
+  /** The groups holding each of `children`, for the cache: one search per BATCH children when the answers can be told apart. */
+  const parentsOf = async (children: string[]): Promise<Map<string, GroupRef[]>> => {
+    const result = new Map<string, GroupRef[]>();
+    for (let i = 0; i < children.length; i += BATCH) {
+      const batch = children.slice(i, i + BATCH);
+      const entries = await searchGroupsPaged(search, base, holdingFilter(batch), [groups.nameAttribute, groups.memberAttribute], user.dn);
+      const attributed = attributeParents(batch, entries.map((entry) => ({ ref: groupRef(entry), entry })), groups.memberAttribute);
+      for (const dn of batch) result.set(dn, attributed?.get(dn) ?? (await holding([dn])));
+    }
+    return result;
   };
 
   const seen = new Set<string>([user.dn.toLowerCase()]);
@@ -94,16 +137,19 @@ export async function resolveGroups(
     let found: GroupRef[];
     if (depth === 0 || !parents) found = await holding(frontier);
     else {
-      // Group-in-group links from the cache; the unknown groups are asked one by one, so each answer is theirs alone.
-      found = [];
+      // Held here, not read from the cache again: a link can expire while this level is looked up.
+      const above = new Map<string, GroupRef[]>();
+      const unknown: string[] = [];
       for (const dn of frontier) {
-        let above = parents.get(dn);
-        if (!above) {
-          above = await holding([dn]);
-          parents.set(dn, above);
-        }
-        found.push(...above);
+        const cached = parents.get(dn);
+        if (cached) above.set(dn, cached);
+        else unknown.push(dn);
       }
+      for (const [dn, refs] of await parentsOf(unknown)) {
+        parents.set(dn, refs);
+        above.set(dn, refs);
+      }
+      found = frontier.flatMap((dn) => above.get(dn) ?? []);
     }
     const next: string[] = [];
     for (const group of found) {

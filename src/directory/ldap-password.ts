@@ -13,6 +13,7 @@ export const PASSWORD_MODIFY_OID = '1.3.6.1.4.1.4203.1.11.1';
 export const MESSAGES = {
   wrongCurrent: 'Your current password is not correct.',
   expiredNoGrace: 'Your password has expired and the directory does not let you change it yourself. Ask your administrator to reset it.',
+  graceLapsed: 'The time to change your expired password in this sign-in has run out, and the directory no longer accepts the expired password. Ask your administrator to reset it.',
   notAllowed: 'You are not allowed to change your password here. Ask your administrator.',
   oldRequired: 'Enter your current password.',
   quality: 'The new password does not meet the password rules (for example length or the mix of characters).',
@@ -98,8 +99,9 @@ export function unicodePwdValue(password: string): Buffer {
 /**
  * OpenLDAP: bind as the user (with the ppolicy control: a must-change session may still change the
  * password), then Password Modify with the old password. Transport failures are rethrown.
+ * `heldBindLost`: the sign-in's grace bind was kept for this change but is gone (its time ran out, a restart).
  */
-export async function changeWithPasswordModify(client: Client, userDn: string, oldPassword: string, newPassword: string): Promise<PasswordChangeOutcome> {
+export async function changeWithPasswordModify(client: Client, userDn: string, oldPassword: string, newPassword: string, heldBindLost = false): Promise<PasswordChangeOutcome> {
   const bindControl = new PasswordPolicyControl();
   try {
     await client.bind(userDn, oldPassword, bindControl);
@@ -107,10 +109,15 @@ export async function changeWithPasswordModify(client: Client, userDn: string, o
     if (!isLdapResult(err)) throw err;
     // ppolicy refuses a locked account's bind before it checks the password (ppolicy_use_lockout).
     const policyError = bindControl.value?.error;
-    if (policyError === PasswordPolicyError.PasswordExpired) return refusal('expiredNoGrace');
+    if (policyError === PasswordPolicyError.PasswordExpired) return refusal(heldBindLost ? 'graceLapsed' : 'expiredNoGrace');
     if (policyError === PasswordPolicyError.AccountLocked) return refusal('accountLocked');
     return WRONG_CURRENT;
   }
+  return passwordModify(client, userDn, oldPassword, newPassword);
+}
+
+/** Password Modify on a connection bound as the user; slapd checks the old password itself. */
+export async function passwordModify(client: Client, userDn: string, oldPassword: string, newPassword: string): Promise<PasswordChangeOutcome> {
   const control = new PasswordPolicyControl();
   try {
     await client.exop(PASSWORD_MODIFY_OID, passwordModifyRequestValue(userDn, oldPassword, newPassword), control);

@@ -193,6 +193,7 @@ export class LdapPool {
   readonly #serviceBound: boolean;
   readonly #idle: Connection[] = [];
   readonly #waiters: Array<(c: Connection | null) => void> = [];
+  readonly #detached = new Set<Connection>();
   #open = 0;
   #created = 0;
   #closed = false;
@@ -270,7 +271,20 @@ export class LdapPool {
     }
   }
 
+  /**
+   * Takes the connection `use` lent to its `fn` out of the pool for good, with the identity bound on it:
+   * the caller closes it. The pool opens another in its place when needed.
+   */
+  detach(connection: Connection): void {
+    this.#detached.add(connection);
+  }
+
   #release(connection: Connection, broken: boolean): void {
+    if (this.#detached.delete(connection)) {
+      this.#open -= 1;
+      this.#waiters.shift()?.(null);
+      return;
+    }
     if (broken || this.#closed || !connection.client.isConnected) return this.#discard(connection);
     const waiter = this.#waiters.shift();
     if (waiter) waiter(connection);

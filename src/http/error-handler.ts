@@ -14,6 +14,8 @@ const TITLES: Partial<Record<AppError['code'], string>> = {
   ACCOUNT_EXPIRED: 'Account expired',
   PASSWORD_EXPIRED: 'Password expired',
   PASSWORD_MUST_CHANGE: 'Password change needed',
+  PASSWORD_EXPIRED_NO_GRACE: 'Password expired',
+  DIRECTORY_MISCONFIGURED: 'Sign-in not available',
   RP_UNKNOWN: 'Unknown application',
   ACS_NOT_REGISTERED: 'Unknown return address',
   SAML_REQUEST_INVALID: 'Request not valid',

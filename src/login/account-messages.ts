@@ -7,6 +7,7 @@ export const ACCOUNT_STATE_ERRORS: Record<AccountState, ErrorCode> = {
   locked: 'ACCOUNT_LOCKED',
   expired: 'ACCOUNT_EXPIRED',
   'password-expired': 'PASSWORD_EXPIRED',
+  'password-expired-no-grace': 'PASSWORD_EXPIRED_NO_GRACE',
   'must-change': 'PASSWORD_MUST_CHANGE',
 };
 

@@ -32,8 +32,11 @@ export interface LoginTransaction {
    * session: not after a logout, and not for a transaction that never showed the step.
    */
   mfa?: { sessionId: string; userId: string };
-  /** Password verified, but it must be changed before the sign-in can go on. */
-  pendingPasswordChange?: { username: string; state: Extract<AccountState, 'password-expired' | 'must-change'> };
+  /**
+   * Password verified, but it must be changed before the sign-in can go on. `heldBindId`: the directory
+   * kept the sign-in's bound connection for the change (see AuthOutcome).
+   */
+  pendingPasswordChange?: { username: string; state: Extract<AccountState, 'password-expired' | 'must-change'>; heldBindId?: string };
   /** Password verified and still valid, but expiring soon: warn once. */
   pendingExpiryWarning?: { days: number; username: string };
   /**

@@ -6,6 +6,7 @@ import { capture, withDirectory } from '../helpers/ldap-directory.ts';
 import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
 import type { SearchFn } from '../../src/directory/ldap-filter.ts';
 import { resolveGroups } from '../../src/directory/ldap-groups.ts';
+import { GroupParents } from '../../src/directory/ldap-group-parents.ts';
 import { inGroup } from '../../src/policy/patterns.ts';
 import { boot } from '../helpers/boot.ts';
 import { createRp, rpBrowser, signIn } from '../helpers/oidc-rp.ts';
@@ -96,6 +97,32 @@ describe('paged results lifted for the service account (AD, or OpenLDAP with siz
       });
     });
   }
+
+  test('with the nested-group cache, a cold sign-in looks up the unknown groups of a level in batches, not one search per group', async () => {
+    const client = new Client({ url: slapd.url });
+    try {
+      await client.bind(slapd.serviceDn, slapd.servicePassword);
+      const searches: string[] = [];
+      const search: SearchFn = (base, options) => {
+        searches.push(String(options.filter));
+        return client.search(base, options);
+      };
+      const parents = new GroupParents(60_000);
+      const groups = async () => resolveGroups(search, parseConfig(slapd).groups, PEOPLE, { dn: USER_DN }, parents);
+
+      const cold = await groups();
+      assert.deepEqual(sorted(cold.names), ALL_GROUPS);
+      assert.deepEqual(sorted(cold.dns), ALL_GROUPS.map(groupDn).sort());
+      // the user's own groups: 1; the groups holding those 250: batches of 50, 5; the groups holding the 60 found there: 2
+      assert.equal(searches.length, 1 + OWN_GROUPS / 50 + Math.ceil(PARENT_GROUPS / 50), searches.join('\n'));
+
+      searches.length = 0;
+      assert.deepEqual(sorted((await groups()).names), ALL_GROUPS);
+      assert.equal(searches.length, 1, "warm: only the user's own memberships are read");
+    } finally {
+      await client.unbind();
+    }
+  });
 
   test('a policy that permits only one of the last groups admits the user, and the groups claim lists every group', async () => {
     const app = await boot({ directory: directoryConfig(slapd) });

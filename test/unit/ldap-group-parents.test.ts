@@ -13,6 +13,8 @@ const PEOPLE = `ou=people,${BASE}`;
 const GROUPS = `ou=groups,${BASE}`;
 const ALICE = { dn: `uid=alice,${PEOPLE}` };
 const BOB = { dn: `uid=bob,${PEOPLE}` };
+const CARL = { dn: `uid=carl,${PEOPLE}` };
+const DANA = { dn: `uid=dana,${PEOPLE}` };
 const group = (cn: string): string => `cn=${cn},${GROUPS}`;
 /** groupOfNames must have a member: a group "without members" holds this DN, which is nobody's. */
 const NOBODY = `cn=nobody,${BASE}`;
@@ -29,6 +31,10 @@ const TREE: Record<string, string[]> = {
   a: [BOB.dn, group('c')],
   b: [group('a')],
   c: [group('b')],
+  // carl in qa and dev, dana in qa only; testing holds both, qa under another spelling of its DN
+  qa: [CARL.dn, DANA.dn],
+  dev: [CARL.dn],
+  testing: ['CN=QA, OU=Groups, DC=example, DC=org', group('dev')],
 };
 
 const groupsConfig = ldapDirectorySchema.parse({ kind: 'ldap', urls: ['ldap://127.0.0.1:1'], bind: { dn: 'cn=service,dc=x', password: 'secret' }, users: { baseDn: PEOPLE }, groups: { baseDn: GROUPS, nestedDepth: 2 } }).groups;
@@ -68,7 +74,7 @@ describe('nested groups with cached group-in-group links (real slapd)', () => {
     const names = async () => (await resolveGroups(directory.search, groupsConfig, PEOPLE, ALICE, parents)).names;
 
     assert.deepEqual(await names(), ['engineers', 'staff', 'all'], 'two levels above the own group: everyone is too far');
-    assert.equal(directory.calls.length, 3, 'cold: own groups, then one search per unknown group');
+    assert.equal(directory.calls.length, 3, 'cold: own groups, then one search per level of unknown groups');
 
     directory.calls.length = 0;
     assert.deepEqual(await names(), ['engineers', 'staff', 'all']);
@@ -86,6 +92,15 @@ describe('nested groups with cached group-in-group links (real slapd)', () => {
     assert.deepEqual(await names(), ['engineers', 'ops', 'staff', 'all'], 'within the cache time');
     now += 60_001;
     assert.deepEqual(await names(), ['engineers', 'ops', 'staff', 'auditors']);
+  });
+
+  test("a parent holding a group under another spelling of its DN is still that group's parent in the cache", async () => {
+    const parents = new GroupParents(60_000);
+    const cached = async (user: { dn: string }) => (await resolveGroups(countingSearch().search, groupsConfig, PEOPLE, user, parents)).names;
+    const plain = async (user: { dn: string }) => (await resolveGroups(countingSearch().search, groupsConfig, PEOPLE, user)).names;
+    assert.deepEqual(await cached(CARL), await plain(CARL));
+    assert.deepEqual(await cached(DANA), ['qa', 'testing'], "dana's qa comes from the cache carl's sign-in filled");
+    assert.deepEqual(await plain(DANA), ['qa', 'testing']);
   });
 
   test('without a cache, one batched search per level gives the same answer; cycles end', async () => {

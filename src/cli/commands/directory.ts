@@ -1,25 +1,35 @@
 import type { CliCommand } from '../command.ts';
-import { stringOption } from '../command.ts';
+import { stringOption, UsageError } from '../command.ts';
+import { PASSWORD_OPTIONS, readSecretOption } from '../read-secret.ts';
 
 export const directoryCommands: CliCommand[] = [
   {
     name: 'directory test',
-    summary: 'check the directory: connect, service bind, user lookup, groups',
-    help: `Usage: npm run cli -- directory test [--user alice]
+    summary: 'check the directory: connect, service bind, user lookup, groups, a test user\'s password',
+    help: `Usage: npm run cli -- directory test [--user alice [--password-file FILE | --password-stdin]]
 
 Checks the configured directory step by step and says exactly which step fails:
   connect        each LDAP server in order (primary, then backups)
   service-bind   the service account (and the backup account)
-  user-lookup    finds --user with the configured filter
+  user-lookup    finds --user with the configured filter and alternate login attributes, and shows
+                 the id, username, name and email sign-ins will use (fails when the entry has no
+                 users.idAttribute)
   groups         resolves the user's groups (nested to the configured depth)
+  password       with --password-file FILE or --password-stdin (a pipe): signs in as the user
+                 would and says how it went: ok, invalid credentials, or the account's state
+                 (disabled, locked, expired, password expired, must change). The directory counts
+                 a wrong password as it counts any sign-in (towards its lockout).
 For the local directory it checks the store and, with --user, that the user exists.
 Exit code 0 when every step passed, 1 otherwise.`,
-    options: { user: 'string' },
+    options: { user: 'string', ...PASSWORD_OPTIONS },
     arguments: [],
     async run(args, context) {
       const user = stringOption(args, 'user');
+      const password = readSecretOption(args);
+      if (password !== undefined && user === undefined) throw new UsageError('a password is checked for a user: give --user too');
       const { config } = context;
       if (config.directory.kind === 'local') {
+        if (password !== undefined) throw new UsageError("the password check is for an LDAP directory; a local user's password is set with user set-password");
         const { LocalUserAdmin } = await import('../../directory/local-user-admin.ts');
         const admin = new LocalUserAdmin(await context.store(), config, context.clock);
         context.out(`ok    store            local directory in ${config.dataDir}`);
@@ -35,7 +45,7 @@ Exit code 0 when every step passed, 1 otherwise.`,
         }
       }
       const { diagnoseLdap } = await import('../../directory/ldap-diagnose.ts');
-      const steps = await diagnoseLdap(config.directory, { user });
+      const steps = await diagnoseLdap(config.directory, { user, password });
       for (const step of steps) context.out(`${step.ok ? 'ok  ' : 'FAIL'}  ${step.step.padEnd(16)} ${step.detail} (${Math.round(step.ms)} ms)`);
       return steps.every((step) => step.ok) ? 0 : 1;
     },

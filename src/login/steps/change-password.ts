@@ -43,6 +43,7 @@ export async function passwordChangeRefusal(kind: Directory['kind'], refused: { 
     // ppolicy refuses a locked account with the wrong-current words (the page does not reveal the lock), yet not as a wrong password.
     [MESSAGES.wrongCurrent, 'account-locked'],
     [MESSAGES.expiredNoGrace, 'password-expired'],
+    [MESSAGES.graceLapsed, 'grace-lapsed'],
     [MESSAGES.notAllowed, 'not-allowed'],
     [MESSAGES.oldRequired, 'incomplete'],
     [MESSAGES.quality, 'rules'],
@@ -105,7 +106,8 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
     await failed('rate-limited-account');
     throw new AppError('RATE_LIMITED');
   }
-  const changed = await deps.directory.changePassword(username, current, next, req.log).catch(async (error: unknown) => {
+  const heldBindId = tx.pendingPasswordChange?.heldBindId;
+  const changed = await deps.directory.changePassword(username, current, next, req.log, heldBindId !== undefined ? { heldBindId } : {}).catch(async (error: unknown) => {
     await admission.attempt.abandoned();
     const reason = error instanceof AppError ? THROWN_REFUSALS[error.code] : undefined;
     if (reason) await failed(reason);

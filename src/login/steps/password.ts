@@ -60,6 +60,11 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     await audit.record({ ...base, outcome: 'failure', reason: 'directory-unavailable' });
     throw new AppError('DIRECTORY_UNAVAILABLE', { detail: { directory: outcome.detail } });
   }
+  if (!outcome.ok && outcome.reason === 'misconfigured') {
+    await attempt.abandoned();
+    await audit.record({ ...base, outcome: 'failure', reason: 'directory-misconfigured' });
+    throw new AppError('DIRECTORY_MISCONFIGURED', { detail: { directory: outcome.detail } });
+  }
   // Known only now: the account this login names. Guesses at it under another of its login names
   // (an email instead of the username) may have locked it.
   const accountId = outcome.ok || outcome.reason === 'account-state' ? outcome.user.id : outcome.reason === 'invalid-credentials' ? outcome.accountId : undefined;
@@ -79,7 +84,8 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     await attempt.succeeded(accountId);
     await audit.record({ ...base, userId: outcome.user.id, outcome: 'failure', reason: `account-${outcome.state}` });
     if ((outcome.state === 'password-expired' || outcome.state === 'must-change') && (await interaction.currentSettings(tx.request)).allowPasswordChange) {
-      await interaction.deps.transactions.save({ ...tx, pendingPasswordChange: { username: outcome.user.username, state: outcome.state } });
+      const { heldBindId } = outcome;
+      await interaction.deps.transactions.save({ ...tx, pendingPasswordChange: { username: outcome.user.username, state: outcome.state, ...(heldBindId !== undefined ? { heldBindId } : {}) } });
       res.redirect(303, stepUrl(tx, '/change-password'));
       return;
     }

@@ -66,7 +66,7 @@ export class LocalDirectory implements Directory {
     const user = toUser(record);
     const now = this.#clock.now();
     if (record.disabled) return { ok: false, reason: 'account-state', state: 'disabled', user };
-    if (record.expiresAt !== undefined && record.expiresAt <= now) return { ok: false, reason: 'account-state', state: 'expired', user };
+    if (this.#expired(record)) return { ok: false, reason: 'account-state', state: 'expired', user };
     if (record.mustChangePassword) return { ok: false, reason: 'account-state', state: 'must-change', user };
     const { maxAgeDays, expiryWarningDays } = this.#config.passwordRules;
     let daysLeft: number | undefined;
@@ -100,9 +100,11 @@ export class LocalDirectory implements Directory {
     return spent;
   }
 
+  /** Not found once disabled or past its expiry date, like a disabled LDAP account: no reuse, refresh or token for it. */
   async findUserById(id: string): Promise<User | null> {
     const record = await this.#users.get(id);
-    return record && !record.disabled ? toUser(record) : null;
+    if (!record || record.disabled || this.#expired(record)) return null;
+    return toUser(record);
   }
 
   async findUser(login: string): Promise<User | null> {
@@ -172,7 +174,11 @@ export class LocalDirectory implements Directory {
   /** A password change is no way into an account that may not sign in: the same refusal, and words, as at sign-in. */
   #refuseAccountState(record: LocalUserRecord): void {
     if (record.disabled) throw new AppError('ACCOUNT_DISABLED', { detail: { state: 'disabled', during: 'password-change' } });
-    if (record.expiresAt !== undefined && record.expiresAt <= this.#clock.now()) throw new AppError('ACCOUNT_EXPIRED', { detail: { state: 'expired', during: 'password-change' } });
+    if (this.#expired(record)) throw new AppError('ACCOUNT_EXPIRED', { detail: { state: 'expired', during: 'password-change' } });
+  }
+
+  #expired(record: LocalUserRecord): boolean {
+    return record.expiresAt !== undefined && record.expiresAt <= this.#clock.now();
   }
 
   async startupCheck(): Promise<void> {

@@ -10,6 +10,7 @@ import type { PolicyStore } from '../policy/policy-store.ts';
 import type { TrustedNetworks } from '../policy/networks.ts';
 import type { MfaRegistry } from '../mfa/registry.ts';
 import type { UserLookup } from '../directory/user-lookup.ts';
+import { DirectoryMisconfiguredError } from '../directory/directory.ts';
 import type { UserMessages } from '../config/user-messages.ts';
 import type { StartLimiter } from '../regulation/start-limiter.ts';
 import { AppError } from '../core/errors.ts';
@@ -206,17 +207,28 @@ export class LoginInteraction {
     try {
       user = await this.deps.users.find(session.user.id);
     } catch (error) {
-      req.log.error({ err: error, userId: session.user.id }, 'directory unavailable: an SSO session cannot be reused');
-      throw new AppError('DIRECTORY_UNAVAILABLE', { detail: { reason: 'sso-reuse-lookup' } });
+      // An entry that does not fit the configuration (no users.idAttribute) is the administrator's to fix, not an outage.
+      const code = error instanceof DirectoryMisconfiguredError ? 'DIRECTORY_MISCONFIGURED' : 'DIRECTORY_UNAVAILABLE';
+      req.log.error({ err: error, userId: session.user.id }, code === 'DIRECTORY_MISCONFIGURED' ? 'directory misconfigured: an SSO session cannot be reused' : 'directory unavailable: an SSO session cannot be reused');
+      throw new AppError(code, { detail: { reason: 'sso-reuse-lookup' } });
     }
     if (!user) {
-      if (await this.deps.sessions.revoke(session, logoutIn(req, 'account-unavailable'))) {
-        req.log.warn({ userId: session.user.id }, 'session: ended, the directory no longer has this account or it is disabled');
-        await this.deps.audit.record({ type: 'session.ended', outcome: 'info', reason: 'account-unavailable', userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId });
-      }
+      await this.endSessionOfUnavailableAccount(req, session);
       return undefined;
     }
     return isDeepStrictEqual(user, session.user) ? session : this.deps.sessions.replaceUser(session, user);
+  }
+
+  /**
+   * The directory answered that the session's account is gone (deleted, disabled, expired; not that
+   * it could not be asked): the session ends, its applications are told as for a sign-out, and the
+   * end is audited once. Whoever learns it (a reuse of the session, a refresh, an OIDC token,
+   * userinfo or introspection request) ends the session here, so it does not wait for the browser.
+   */
+  async endSessionOfUnavailableAccount(req: Request, session: SsoSession): Promise<void> {
+    if (!(await this.deps.sessions.revoke(session, logoutIn(req, 'account-unavailable')))) return;
+    req.log.warn({ userId: session.user.id }, 'session: ended, the directory no longer has this account or it is disabled');
+    await this.deps.audit.record({ type: 'session.ended', outcome: 'info', reason: 'account-unavailable', userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId });
   }
 
   /**
@@ -224,12 +236,16 @@ export class LoginInteraction {
    * browser, no page): the user as the directory has them now, the network the session signed in
    * from, and the session's factors whatever their age (freshness is a sign-in's matter; a refresh
    * proves nothing new). false when the policy now denies the user, or needs a factor the session
-   * never had: a group removed or a policy tightened reaches tokens already issued.
+   * never had: a group removed or a policy tightened reaches tokens already issued. An account the
+   * directory no longer has ends the session too.
    */
   async permitsRefresh(req: Request, request: LoginRequest, session: SsoSession): Promise<boolean> {
     const { policies, networks, mfa, clock, users } = this.deps;
     const user = await users.find(session.user.id);
-    if (!user) return false;
+    if (!user) {
+      await this.endSessionOfUnavailableAccount(req, session);
+      return false;
+    }
     const now = clock.now();
     const decision = decide(
       {

@@ -9,7 +9,10 @@ export const PASSIVE_SSO_HOOK = 'stepgate_sso';
  * prompt=none with Stepgate's SSO semantics: a browser signed in to Stepgate (through SAML, another
  * client, or Stepgate's own pages) but without an oidc-provider session yet is signed in silently
  * when Stepgate's flow would finish the request without a page. oidc-provider itself would answer
- * login_required, since it never sends prompt=none to an interaction.
+ * login_required, since it never sends prompt=none to an interaction. The same holds for a provider
+ * session that mirrors this SSO session but is behind it (a step-up at a SAML SP raised the acr):
+ * it is brought up to date with the acr, amr and auth time the flow gives now, which a request
+ * without prompt=none gets by a silent pass through Stepgate.
  *
  * It runs as an extra-parameter validator because that is oidc-provider's only hook that sits after
  * every request check (client, redirect_uri, PKCE, scope, claims: a bad request never gets here, so
@@ -20,12 +23,14 @@ export function passiveSso(sso: SsoState, links: SsoLinks) {
     const { oidc } = ctx;
     if (oidc.route !== 'authorization' || !oidc.promptPending('none')) return;
     const session = oidc.session!;
-    // An existing sign-in is judged by the login prompt and never replaced silently.
-    if (session.accountId) return;
     const current = await sso.current(ctx);
-    const silent = current && (await sso.silentLogin(ctx, current));
-    if (!current || !silent) return;
+    if (!current) return;
+    // Another sign-in (another user's, or another SSO session's) is judged by the login prompt and never replaced silently.
+    const signedIn = session.accountId !== undefined;
+    if (signedIn && !(await sso.mirrors(ctx, current))) return;
+    const silent = await sso.silentLogin(ctx, current);
+    if (!silent) return;
     session.loginAccount({ accountId: silent.user.id, acr: silent.acr, amr: silent.amr, loginTs: Math.floor(silent.authTime / 1000) });
-    await links.set(session.uid, current.id);
+    if (!signedIn) await links.set(session.uid, current.id);
   };
 }

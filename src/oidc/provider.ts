@@ -9,7 +9,7 @@ import type { ClientRegistry } from './client-registry.ts';
 import { ID_TOKEN_ALGS } from './client-registry.ts';
 import type { SsoLinks } from './sso-links.ts';
 import type { SsoState } from './sso-state.ts';
-import { accountFinder } from './account.ts';
+import { accountFinder, liveAccountCheck, type SessionConsequences } from './account.ts';
 import type { UserLookup } from '../directory/user-lookup.ts';
 import { providerClaims } from './claims.ts';
 import { loadOrCreateGrant } from './grants.ts';
@@ -67,6 +67,12 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
   const { config, store, clock } = services;
   const secure = config.server.publicUrl.startsWith('https:');
   const sessionTtl = sessionTtlSeconds(services);
+  const accessTokenTtlMs = config.oidc.accessTokenTtlSeconds * 1000;
+  const ssoConsequences: SessionConsequences = {
+    accountGone: (ctx, sessionUid, accountId) => deps.sso.endSessionOfGoneAccount(ctx, sessionUid, accountId),
+    tokensIssued: (_ctx, sessionUid) => deps.sso.usedByTokens(sessionUid, clock.now() + accessTokenTtlMs),
+  };
+  const liveAccount = liveAccountCheck(deps.users, ssoConsequences.accountGone);
   // oidc-provider calls this once per model and keeps the instance.
   const adapter = (name: string): Adapter => {
     if (name === 'Client') return new ClientAdapter(deps.clients, services.logger);
@@ -89,15 +95,19 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     // Profile claims in the ID Token too, not only at userinfo: most relying parties read only the ID Token.
     conformIdTokenClaims: false,
     allowOmittingSingleRegisteredRedirectUri: false,
-    findAccount: accountFinder(deps.users, async (ctx, sessionUid) => {
-      const { permitted, sso } = await deps.sso.permitsRefresh(ctx, sessionUid);
-      if (permitted) return true;
-      const [userId, rp] = [ctx.oidc.entities.RefreshToken?.accountId, ctx.oidc.client?.clientId];
-      (ctx.req as Request).log.warn({ code: 'OIDC_REFRESH_POLICY', clientId: rp, userId }, 'oidc: refresh refused, the access policy no longer lets this user in (or the sign-in has ended)');
-      // Audited with the invalid_grant oidc-provider answers next: one event for the request.
-      deps.endpointAudit.refreshRefusedByPolicy(ctx, sso?.user.username);
-      return false;
-    }),
+    findAccount: accountFinder(
+      deps.users,
+      async (ctx, sessionUid) => {
+        const { permitted, sso } = await deps.sso.permitsRefresh(ctx, sessionUid);
+        if (permitted) return true;
+        const [userId, rp] = [ctx.oidc.entities.RefreshToken?.accountId, ctx.oidc.client?.clientId];
+        (ctx.req as Request).log.warn({ code: 'OIDC_REFRESH_POLICY', clientId: rp, userId }, 'oidc: refresh refused, the access policy no longer lets this user in (or the sign-in has ended)');
+        // Audited with the invalid_grant oidc-provider answers next: one event for the request.
+        deps.endpointAudit.refreshRefusedByPolicy(ctx, sso?.user.username);
+        return false;
+      },
+      ssoConsequences,
+    ),
     loadExistingGrant: loadOrCreateGrant,
     // oidc-provider's default policy (every revocation takes the grant along, except an access
     // token's at the revocation endpoint), after a look at a replayed code the revocation deletes.
@@ -115,7 +125,8 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true, assertClaimsParameter: assertSatisfiableAcr },
       revocation: { enabled: true, allowedPolicy: ownTokensOnly },
-      introspection: { enabled: true, allowedPolicy: ownTokensOnly },
+      // Inactive too once the directory no longer has the token's account (account.ts).
+      introspection: { enabled: true, allowedPolicy: async (ctx, client, token) => (await ownTokensOnly(ctx, client, token)) && liveAccount(ctx, token) },
       userinfo: { enabled: true },
       pushedAuthorizationRequests: { enabled: false },
       // No resource servers are registered: a `resource` parameter gets invalid_target. Said here, not

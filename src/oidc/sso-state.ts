@@ -80,10 +80,15 @@ export class SsoState {
     if (step.kind === 'denied') return 'access_denied';
     if (step.kind !== 'complete') return 'interaction_required';
     if (!step.result.ok) return oidcError(step.result.error);
-    const session = oidc.session!;
-    const mirrored = session.accountId === sso.user.id && (await this.#deps.links.get(session.uid)) === sso.id;
-    // Not mirrored yet, or the flow now gives another acr: a (silent) pass through Stepgate syncs it.
-    return mirrored && step.result.acr === session.acr ? 'covered' : 'login_required';
+    // Not mirrored yet, or the flow now gives another acr: a (silent) pass through Stepgate syncs it
+    // (for prompt=none, passive-sso.ts has synced it already).
+    return (await this.mirrors(ctx, sso)) && step.result.acr === oidc.session!.acr ? 'covered' : 'login_required';
+  }
+
+  /** Whether oidc-provider's session of this request is the mirror of `sso` (same account, linked to it). */
+  async mirrors(ctx: KoaContextWithOIDC, sso: SsoSession): Promise<boolean> {
+    const session = ctx.oidc.session!;
+    return session.accountId === sso.user.id && (await this.#deps.links.get(session.uid)) === sso.id;
   }
 
   /** The result Stepgate's flow would produce for this request without showing a page, if it would. */
@@ -103,11 +108,34 @@ export class SsoState {
    */
   async permitsRefresh(ctx: KoaContextWithOIDC, sessionUid: string | undefined): Promise<{ permitted: boolean; sso?: SsoSession }> {
     const client = ctx.oidc.client && (await this.#deps.clients.get(ctx.oidc.client.clientId));
-    const ssoId = sessionUid && (await this.#deps.links.get(sessionUid));
-    const sso = ssoId ? await this.#deps.sessions.peek(ssoId) : undefined;
+    const sso = await this.#linked(sessionUid);
     if (!client || !sso) return { permitted: false, sso };
     const request = toLoginRequest({ params: {}, reasons: [], interactionUid: '' }, client);
     return { permitted: await this.#deps.interaction.permitsRefresh(ctx.req as Request, request, sso), sso };
+  }
+
+  /**
+   * A client is being given an access token usable until `until` from a code or refresh token bound
+   * to provider session `sessionUid`: the SSO session it mirrors is in use until then.
+   */
+  async usedByTokens(sessionUid: string | undefined, until: number): Promise<void> {
+    const sso = await this.#linked(sessionUid);
+    if (sso) await this.#deps.sessions.usedByTokensUntil(sso, until);
+  }
+
+  /**
+   * The directory answered that the account of a code or token bound to provider session
+   * `sessionUid` is gone: the SSO session it mirrors ends, as at a reuse of the session.
+   */
+  async endSessionOfGoneAccount(ctx: KoaContextWithOIDC, sessionUid: string | undefined, accountId: string): Promise<void> {
+    const sso = await this.#linked(sessionUid);
+    if (sso?.user.id === accountId) await this.#deps.interaction.endSessionOfUnavailableAccount(ctx.req as Request, sso);
+  }
+
+  /** The live SSO session a provider session mirrors, without counting the look as a use of it. */
+  async #linked(sessionUid: string | undefined): Promise<SsoSession | undefined> {
+    const ssoId = sessionUid && (await this.#deps.links.get(sessionUid));
+    return ssoId ? this.#deps.sessions.peek(ssoId) : undefined;
   }
 
   async preview(ctx: KoaContextWithOIDC, sso: SsoSession): Promise<FlowStep | undefined> {

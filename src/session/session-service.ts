@@ -102,13 +102,26 @@ export class SessionService {
   }
 
   /**
-   * The session if it is live, without counting the read as use. For a relying party's calls from
-   * its back end (a refresh grant asks whether the sign-in still stands): those are not the user's
-   * activity, and counted as such they kept an idle session alive as long as the client refreshed.
+   * The session if it is live, without counting the read as use: for checks of whether a sign-in
+   * still stands that are not a use of it by themselves (a relying party's back end: the session
+   * binding of a code or token, userinfo, introspection, a refresh grant's policy check).
    */
   async peek(id: string): Promise<SsoSession | undefined> {
     const session = await this.#kv.get<SsoSession>(NAMESPACE, id);
     return session && !this.#expired(session, this.#clock.now()) ? session : undefined;
+  }
+
+  /**
+   * An OIDC client was just given an access token from this session (a code exchange, or a refresh
+   * its policy permitted) that it may use until `until`: the session is in use until then, and goes
+   * idle only idleTimeoutMinutes after it. So a client that refreshes when its access token expires
+   * (most do) finds the session it came from, as in Keycloak, where a refresh counts as use. The
+   * absolute lifetime never moves. Written only when it moves the time by more than TOUCH_INTERVAL_MS:
+   * the refresh grant is a hot path, and a minute is fine enough for a timeout counted in minutes.
+   */
+  async usedByTokensUntil(session: SsoSession, until: number): Promise<void> {
+    if (until - (session.tokensUsableUntil ?? 0) <= TOUCH_INTERVAL_MS) return;
+    await this.#update(session.id, (current) => ({ ...current, tokensUsableUntil: Math.max(current.tokensUsableUntil ?? 0, until) }));
   }
 
   onLogout(listener: LogoutListener): void {
@@ -173,9 +186,10 @@ export class SessionService {
     return (await this.#kv.entries<SsoSession>(NAMESPACE)).map(([, session]) => session).filter((session) => !this.#expired(session, now));
   }
 
-  /** Idle too long, or past its absolute lifetime. */
+  /** Idle too long (since the browser's last use, or a client's access token's expiry: whichever is later), or past its absolute lifetime. */
   #expired(session: SsoSession, now: number): boolean {
-    return now - session.lastSeenAt > this.#idleMs || now - session.createdAt > this.#absoluteMs;
+    const lastUse = Math.max(session.lastSeenAt, session.tokensUsableUntil ?? 0);
+    return now - lastUse > this.#idleMs || now - session.createdAt > this.#absoluteMs;
   }
 
   async #remove(req: Request, res: Response): Promise<SsoSession | undefined> {

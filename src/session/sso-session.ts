@@ -16,6 +16,11 @@ export interface SsoSession {
   user: User;
   createdAt: number;
   lastSeenAt: number;
+  /**
+   * Until when an OIDC client holds an access token it got from this session (epoch ms): the session
+   * is in use until then, and its idle time counts from then. Absent until a client gets tokens.
+   */
+  tokensUsableUntil?: number;
   /** Time of the last primary (password) authentication, epoch ms. */
   authTime: number;
   factors: Factor[];

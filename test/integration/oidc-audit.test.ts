@@ -249,7 +249,9 @@ test('userinfo for an account disabled since the token was issued: the failure n
   await new LocalUserAdmin(app.services.store, app.services.config, app.services.clock).update('erin', { disabled: true });
   offset += 11_000; // past the directory answer's reuse time
   await refused(oidc.fetchUserInfo(rp.config, tokens.access_token, oidc.skipSubjectCheck), 'invalid_token');
-  assert.deepEqual(await theEvent(), { type: 'oidc.userinfo', outcome: 'failure', reason: 'invalid_token', rp: rp.client.id, userId: userIds.erin, ip: '192.0.2.10', requestId: lastRequestId });
+  const events = await eventsOf(lastRequestId);
+  assert.deepEqual(events.map((event) => event.type).sort(), ['oidc.userinfo', 'session.ended'], 'the gone account also ends its session');
+  assert.deepEqual(events.find((event) => event.type === 'oidc.userinfo'), { type: 'oidc.userinfo', outcome: 'failure', reason: 'invalid_token', rp: rp.client.id, userId: userIds.erin, ip: '192.0.2.10', requestId: lastRequestId });
 });
 
 /** The back-channel logout events of one client, without their time. */

@@ -2,12 +2,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { boot, type Booted } from '../helpers/boot.ts';
+import type { TestBrowser } from '../helpers/browser.ts';
 import { authRequest, callbackOf, createRp, createUser, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
+import type { SsoSession } from '../../src/session/sso-session.ts';
 
 /**
- * The SSO session's idle timeout counts the user's use of it (their browser), not a relying party's
- * back end refreshing tokens: a client refreshing every 20 minutes must not keep a session alive
- * that nobody has used for longer than session.idleTimeoutMinutes.
+ * The SSO session's idle timeout counts the user's use of it (their browser) and a client's: an
+ * access token it got from the session (at the code exchange or a permitted refresh) keeps the
+ * session in use until the token expires, so a client that refreshes when its access token expires
+ * (most do; the default access token lasts 60 minutes, the idle timeout 30) finds the session. The
+ * absolute lifetime still ends it.
  */
 const ALICE = { username: 'alice', password: 'correct horse 1' };
 let now = Date.now();
@@ -17,31 +21,77 @@ let app: Booted;
 let rp: TestRp;
 
 before(async () => {
-  app = await boot({ session: { idleTimeoutMinutes: 30 } }, { clock });
+  app = await boot({ session: { idleTimeoutMinutes: 30, absoluteTimeoutHours: 3 }, oidc: { accessTokenTtlSeconds: 3600 } }, { clock });
   await createUser(app, ALICE);
   rp = await createRp(app);
 });
 after(() => app?.close());
 
-test("a client's refresh grants do not keep an idle SSO session alive", async () => {
-  const browser = rpBrowser();
-  const { tokens } = await signIn(rp, browser, ALICE);
-  minutes(20);
-  const refreshed = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
-  assert.ok(refreshed.access_token, 'within the idle timeout the refresh works');
-  minutes(20); // 40 minutes since the browser last used the session
+const refused = (error: oidc.ResponseBodyError) => error.error === 'invalid_grant';
 
-  await assert.rejects(oidc.refreshTokenGrant(rp.config, refreshed.refresh_token!), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+async function silentError(browser: TestBrowser): Promise<string | null> {
   const silent = await authRequest(rp, { prompt: 'none' });
-  assert.equal(callbackOf(rp, await browser.get(silent.url.toString())).searchParams.get('error'), 'login_required');
+  return callbackOf(rp, await browser.get(silent.url.toString())).searchParams.get('error');
+}
+
+/** The stored SSO sessions (the browsers of these tests sign in once each). */
+async function storedSessions(): Promise<SsoSession[]> {
+  return (await app.services.store.kv.entries<SsoSession>('sso-session')).map(([, session]) => session);
+}
+
+test('a client that refreshes when its access token expires keeps the session, and the browser its SSO', async () => {
+  const browser = rpBrowser();
+  let { tokens } = await signIn(rp, browser, ALICE);
+  for (let hour = 1; hour <= 2; hour++) {
+    minutes(60); // the access token has just expired; nobody used the browser
+    tokens = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
+    assert.ok(tokens.access_token, `the refresh after ${hour} h works`);
+  }
+  minutes(29);
+  assert.equal(await silentError(browser), null, 'the SSO session stands for the browser too');
 });
 
-test('the browser using the session keeps it alive', async () => {
+test('a client that stops refreshing: the session goes idle idleTimeoutMinutes after its last access token expired', async () => {
   const browser = rpBrowser();
   const { tokens } = await signIn(rp, browser, ALICE);
-  minutes(20);
-  await signIn(rp, browser, undefined); // SSO in the browser: a use
-  minutes(20);
-  const refreshed = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
-  assert.ok(refreshed.access_token, '20 minutes after the last use, the session stands');
+  minutes(60 + 31);
+  await assert.rejects(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!), refused);
+  assert.equal(await silentError(browser), 'login_required');
+});
+
+test('refreshes never extend the session past its absolute lifetime', async () => {
+  const browser = rpBrowser();
+  let { tokens } = await signIn(rp, browser, ALICE);
+  minutes(60);
+  tokens = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
+  minutes(60);
+  tokens = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
+  minutes(61); // 3 h 1 min after the sign-in
+  await assert.rejects(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!), refused);
+  assert.equal(await silentError(browser), 'login_required');
+});
+
+test('refreshes write the session at most once a minute', async () => {
+  for (const session of await storedSessions()) await app.services.store.kv.delete('sso-session', session.id);
+  let { tokens } = await signIn(rp, rpBrowser(), ALICE);
+  const [signedIn] = await storedSessions();
+  tokens = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
+  now += 30_000;
+  tokens = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
+  assert.deepEqual(await storedSessions(), [signedIn], 'the code exchange recorded the use; refreshes within the minute wrote nothing');
+  minutes(2);
+  await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
+  const [refreshed] = await storedSessions();
+  assert.equal(refreshed!.tokensUsableUntil, now + 3_600_000);
+});
+
+test('the browser using the session keeps it alive, for idleTimeoutMinutes after its last use', async () => {
+  const browser = rpBrowser();
+  await signIn(rp, browser, ALICE);
+  minutes(80);
+  assert.equal(await silentError(browser), null, 'a use by the browser (its code is never redeemed: no new tokens)');
+  minutes(29);
+  assert.equal(await silentError(browser), null, '29 minutes after it, the session stands');
+  minutes(31);
+  assert.equal(await silentError(browser), 'login_required');
 });

@@ -3,7 +3,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { Attribute, Change } from 'ldapts';
+import { Attribute, Change, Client } from 'ldapts';
 import { ldapChange } from '../helpers/ldap-admin.ts';
 import * as oidc from 'openid-client';
 import { boot, type Booted } from '../helpers/boot.ts';
@@ -12,6 +12,7 @@ import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { TestSp, isPasswordPage, samlPostForm, sendAuthnRequest } from '../helpers/saml-sp.ts';
 import { authRequest, callbackOf, createRp, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
+import { BackchannelReceiver } from '../helpers/backchannel-receiver.ts';
 import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
 import { PPOLICY_DISABLED_TIME } from '../../src/directory/ldap-account-state.ts';
 import { LocalUserAdmin } from '../../src/directory/local-user-admin.ts';
@@ -21,8 +22,8 @@ import type { SsoSession } from '../../src/session/sso-session.ts';
 // (src/directory/user-lookup.ts). Instead of waiting, the tests move the IdP's clock past that. It
 // starts behind real time and never gets ahead of it (the SPs would refuse assertions from the
 // future), nor further behind than the IdP's allowed clock skew for the SPs' requests (120 s).
-const PAST_LOOKUP_CACHE_MS = 11_000;
-const CLOCK_START_BEHIND_MS = 100_000;
+const PAST_LOOKUP_CACHE_MS = 10_500;
+const CLOCK_START_BEHIND_MS = 115_000;
 const ALICE_DN = 'uid=alice,ou=people,dc=example,dc=org';
 const ALICE = { username: 'alice', password: 'Passw0rd!alice' };
 const ENGINEERS = 'cn=engineers,ou=groups,dc=example,dc=org';
@@ -61,6 +62,19 @@ function ssoSessionCount(app: Booted): Promise<number> {
   return app.services.store.kv.count('sso-session');
 }
 
+/** The `session.ended` events of reason account-unavailable for `username` so far. */
+async function accountUnavailableEnds(app: Booted, username: string): Promise<number> {
+  const { events } = await app.services.store.audit.query({ limit: 200 });
+  return events.filter((e) => e.type === 'session.ended' && e.reason === 'account-unavailable' && e.username === username).length;
+}
+
+/** What a client's back end can do with its tokens, no browser involved: each learns that the account is gone. */
+const TOKEN_USES = {
+  introspection: async (rp: TestRp, tokens: oidc.TokenEndpointResponse) => assert.equal((await oidc.tokenIntrospection(rp.config, tokens.access_token)).active, false),
+  userinfo: async (rp: TestRp, tokens: oidc.TokenEndpointResponse) => assert.rejects(oidc.fetchUserInfo(rp.config, tokens.access_token, oidc.skipSubjectCheck), (error: oidc.WWWAuthenticateChallengeError) => error.status === 401),
+  refresh: async (rp: TestRp, tokens: oidc.TokenEndpointResponse) => assert.rejects(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant'),
+};
+
 describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', () => {
   let slapd: SlapdHandle;
   let relay: TcpRelay;
@@ -69,8 +83,10 @@ describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', (
   let everyone: TestSp;
   let engineersOnly: TestSp;
   let rp: TestRp;
+  const receiver = new BackchannelReceiver();
 
   before(async () => {
+    await receiver.start();
     slapd = await startSlapd({ ldif: await fixtureLdif() });
     relay = await TcpRelay.to(slapd.port);
     app = await boot(
@@ -96,6 +112,7 @@ describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', (
     await app?.close();
     await relay?.cut();
     await slapd?.stop();
+    await receiver.stop();
   });
 
   test('groups changed after sign-in: the policy and the released groups follow the directory, and the session records them', async () => {
@@ -161,6 +178,49 @@ describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', (
     assert.ok(isPasswordPage(await sendAuthnRequest(browser, everyone)));
   });
 
+  for (const [use, check] of Object.entries(TOKEN_USES)) {
+    test(`an account disabled after sign-in: the client's ${use} with its tokens ends the session, without the browser, and the client gets a Logout Token`, async () => {
+      const logoutUri = receiver.endpoint();
+      const client = await createRp(app, { backchannelLogoutUri: logoutUri });
+      const { tokens } = await signIn(client, rpBrowser(), ALICE);
+      const [sessions, ended] = [await ssoSessionCount(app), await accountUnavailableEnds(app, 'alice')];
+      assert.equal((await oidc.tokenIntrospection(client.config, tokens.access_token)).active, true);
+      await disableAlice(slapd);
+      try {
+        clock.passLookupCache();
+        await check(client, tokens);
+        assert.equal(await ssoSessionCount(app), sessions - 1, 'the SSO session was ended');
+        assert.equal(await accountUnavailableEnds(app, 'alice'), ended + 1);
+        assert.equal(receiver.tokensAt(logoutUri).length, 1, 'the client was told once');
+        for (const other of Object.values(TOKEN_USES)) await other(client, tokens);
+        assert.equal(await accountUnavailableEnds(app, 'alice'), ended + 1, 'ended once');
+        assert.equal(receiver.tokensAt(logoutUri).length, 1);
+      } finally {
+        await enableAlice(slapd);
+      }
+    });
+  }
+
+  test('an account deleted after sign-in: the refresh is refused and ends its session at once', async () => {
+    const logoutUri = receiver.endpoint();
+    const client = await createRp(app, { backchannelLogoutUri: logoutUri });
+    const { tokens } = await signIn(client, rpBrowser(), { username: 'dave', password: 'Passw0rd!dave' });
+    const sessions = await ssoSessionCount(app);
+    const admin = new Client({ url: slapd.url });
+    try {
+      await admin.bind(slapd.rootDn, slapd.rootPassword);
+      await admin.del('uid=dave,ou=people,dc=example,dc=org');
+    } finally {
+      await admin.unbind();
+    }
+    clock.passLookupCache();
+    await TOKEN_USES.refresh(client, tokens);
+    assert.equal(await ssoSessionCount(app), sessions - 1);
+    assert.equal(await accountUnavailableEnds(app, 'dave'), 1);
+    assert.equal(receiver.tokensAt(logoutUri).length, 1);
+    assert.equal((await oidc.tokenIntrospection(client.config, tokens.access_token)).active, false);
+  });
+
   test('"my security" asks the directory too: an account disabled after its sign-in there cannot set up a second factor for the rest of the grant', async () => {
     const browser = rpBrowser();
     const signInPage = await browser.get(`${app.url}/account/security`);
@@ -179,13 +239,18 @@ describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', (
     }
   });
 
-  test('directory unreachable: the reuse is refused with a clear page (prompt=none: temporarily_unavailable), nothing is issued, and the session survives it', async () => {
+  test('directory unreachable: the reuse is refused with a clear page (prompt=none: temporarily_unavailable), nothing is issued, and the session and its tokens survive it', async () => {
     const browser = rpBrowser();
     await samlSignIn(browser, everyone);
+    const { tokens } = await signIn(rp, rpBrowser(), ALICE);
     const sessions = await ssoSessionCount(app);
     await relay.cut();
     try {
       clock.passLookupCache();
+      // A client's back end gets an error, not "inactive": the account is not known to be gone.
+      await assert.rejects(oidc.tokenIntrospection(rp.config, tokens.access_token));
+      await assert.rejects(oidc.fetchUserInfo(rp.config, tokens.access_token, oidc.skipSubjectCheck));
+      await assert.rejects(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!));
       const page = await sendAuthnRequest(browser, everyone);
       assert.equal(page.status, 503);
       assert.match(page.body, /cannot reach the user directory/);
@@ -206,6 +271,8 @@ describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', (
       await relay.restore();
     }
     assert.ok(samlPostForm(await sendAuthnRequest(browser, everyone)).fields.SAMLResponse, 'the directory is back: the same session answers without a password');
+    assert.equal((await oidc.tokenIntrospection(rp.config, tokens.access_token)).active, true, "and the client's tokens are good again");
+    assert.ok((await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!)).access_token);
   });
 });
 
@@ -238,5 +305,30 @@ test('local directory: a user disabled by the admin gets nothing from an existin
     await app.close();
     receiver.closeAllConnections();
     await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  }
+});
+
+test('local directory: an account past its expiry date is gone for the sessions it already has, as a disabled one is', async () => {
+  const clock = testClock();
+  const app = await boot({}, { clock });
+  try {
+    await addLocalUser(app.services, 'dora', 'Correct-horse-42');
+    const [first, second] = await Promise.all([TestSp.create(app, { name: 'first' }), TestSp.create(app, { name: 'second' })]);
+    const rp = await createRp(app);
+    const browser = rpBrowser();
+    const signedIn = await sendAuthnRequest(browser, first);
+    assert.ok(samlPostForm(await browser.submit(signedIn, { username: 'dora', password: 'Correct-horse-42' })).fields.SAMLResponse);
+    const { tokens } = await signIn(rp, browser, undefined);
+    await new LocalUserAdmin(app.services.store, app.services.config, app.services.clock).update('dora', { expiresAt: Date.parse('2020-01-01T23:59:59Z') });
+    clock.passLookupCache();
+
+    await assert.rejects(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+    assert.equal(await ssoSessionCount(app), 0, 'the refresh ended the session');
+    assert.equal((await oidc.tokenIntrospection(rp.config, tokens.access_token)).active, false);
+    assert.ok(isPasswordPage(await sendAuthnRequest(browser, second)), 'no assertion at a second SP: the password page');
+    const silent = await authRequest(rp, { prompt: 'none' });
+    assert.equal(callbackOf(rp, await browser.get(silent.url.toString())).searchParams.get('error'), 'login_required');
+  } finally {
+    await app.close();
   }
 });

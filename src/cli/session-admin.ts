@@ -4,8 +4,18 @@ import { SessionService } from '../session/session-service.ts';
 import { AdminLogouts } from '../session/admin-logouts.ts';
 import { oidcClientsOf } from '../oidc/session-clients.ts';
 import type { KeyValue } from '../store/store.ts';
+import type { User } from '../core/types.ts';
 import { CookieJar } from '../http/cookies.ts';
 import { auditAdminAction } from './admin-audit.ts';
+import { withDirectory } from './with-directory.ts';
+
+/** A user's live sessions as `--user` names them, and what the administrator should know about how they were found. */
+export interface UserSessions {
+  /** The directory's name for the user when it knows them, else the name as typed. */
+  name: string;
+  sessions: SsoSession[];
+  notes: string[];
+}
 
 /**
  * SSO sessions as an administrator sees them from the CLI: never their ids (an id is the browser's
@@ -41,11 +51,46 @@ export class SessionAdmin {
     return this.#context.box().mac('session-handle', session.id).replace(/^-+/, '').slice(0, 12);
   }
 
-  /** Live sessions, oldest sign-in first; `user` matches a username (any case) or a user id. */
-  async list(user?: string): Promise<SsoSession[]> {
-    const wanted = user?.toLowerCase();
-    const sessions = await this.#sessions.live();
-    return sessions.filter((session) => wanted === undefined || session.user.username.toLowerCase() === wanted || session.user.id === user).sort((a, b) => a.createdAt - b.createdAt);
+  /** Every live session, oldest sign-in first. */
+  async list(): Promise<SsoSession[]> {
+    return (await this.#sessions.live()).sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /**
+   * The live sessions of the user `login` names. A session stores its user as they were at sign-in
+   * (an LDAP user may have been renamed since), so the directory says who `login` is and sessions
+   * are matched by user id. The stored name is matched only when the directory has no such user (a
+   * removed one may still have sessions) or cannot be asked: when it has one, the sessions stored
+   * under that name with another id are a renamed user's, who is not the one meant.
+   */
+  async sessionsOf(login: string): Promise<UserSessions> {
+    const live = await this.list();
+    const typed = login.trim().toLowerCase();
+    const storedUnderName = (session: SsoSession) => session.user.username.toLowerCase() === typed;
+    const byIdOrStoredName = live.filter((session) => session.user.id === login || storedUnderName(session));
+    let user: User | null;
+    try {
+      user = await withDirectory(this.#context, (directory) => directory.findUser(login));
+    } catch (error) {
+      const note = `The ${this.#context.config.directory.kind} directory could not be asked which user "${login}" is (${(error as Error).message}): matched the user id and the name each session's user had at sign-in instead.`;
+      return { name: login, sessions: byIdOrStoredName, notes: [note] };
+    }
+    if (!user) return { name: login, sessions: byIdOrStoredName, notes: [] };
+    const sessions = live.filter((session) => session.user.id === user.id);
+    const renamed = live.filter((session) => session.user.id !== user.id && storedUnderName(session));
+    const notes = renamed.length === 0 ? [] : [`Not included: ${renamed.length} session${renamed.length === 1 ? '' : 's'} of another user who was "${login}" at sign-in (user id ${[...new Set(renamed.map((session) => session.user.id))].join(', ')}); give --user USER_ID for them.`];
+    return { name: user.username, sessions, notes };
+  }
+
+  /**
+   * Ends every live session of the user: for account changes that must sign them out everywhere
+   * (disabled, removed, a password or a second factor reset). Returns what to tell the administrator.
+   */
+  async endSessionsOf(user: { id: string; username: string }, reason: string): Promise<string[]> {
+    const sessions = (await this.list()).filter((session) => session.user.id === user.id);
+    if (sessions.length === 0) return [`${user.username} had no live SSO session to end.`];
+    await this.end(sessions, reason);
+    return [`Ended ${sessions.length} SSO session${sessions.length === 1 ? '' : 's'}.`, ...SessionAdmin.afterEnd(sessions)];
   }
 
   /**

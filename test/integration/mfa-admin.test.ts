@@ -7,6 +7,7 @@ import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser } from '../helpers/browser.ts';
 import { createUser } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
+import { until } from '../helpers/until.ts';
 import { runCli } from '../../src/cli/run-cli.ts';
 import { COMMANDS } from '../../src/cli/commands/all.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -105,6 +106,41 @@ test('export to a password-encrypted file, reset, import: the same app keeps wor
   assert.deepEqual([imported.code, imported.out], [0, 'Imported 1 TOTP registration.']);
   now += 60_000;
   assert.deepEqual(await verify(oathtoolTotp(secret, now)), { ok: true, amr: 'otp' });
+});
+
+/** A sign-in in `browser` to an application that requires a second factor; returns the page it ends on and whether it finished. */
+async function mfaSignIn(browser: TestBrowser): Promise<{ page: Awaited<ReturnType<TestBrowser['get']>>; finished: boolean }> {
+  const tx = await app.services.interaction.deps.transactions.create({ protocol: 'oidc', rpId: 'a', rpName: 'App', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: 'test', ref: '' }, forceAuthn: false, passive: false });
+  const page = await browser.get(`${app.url}/login/${tx.id}`);
+  return { page, finished: app.finished.get(tx.id)?.ok === true };
+}
+
+test('mfa reset ends the sessions that signed in with the reset factor, and says what it did not do', async () => {
+  // The reset of the test before ended the session of the first setup: the server takes up to a second to remove it.
+  await until(() => app.services.store.kv.count('sso-session'), (count) => count === 0, 'the earlier session to be gone');
+  const browser = new TestBrowser();
+  now += 60_000;
+  const { page } = await mfaSignIn(browser);
+  const codePage = await browser.submit(page, { username: 'alice', password: PASSWORD });
+  assert.match(codePage.body, /Enter your code/);
+  await browser.submit(codePage, { code: oathtoolTotp(secret, now) });
+  assert.equal((await mfaSignIn(browser)).finished, true, 'the session signs in where a second factor is required');
+  assert.match((await cli('session', 'list', '--user', 'alice')).out, /factors pwd,otp/);
+
+  const aliceId = (await app.services.directory.findUser('alice'))!.id;
+  const endedOfAlice = async () => (await app.services.store.audit.query({ types: ['session.ended'] })).events.filter((event) => event.userId === aliceId);
+  const endedBefore = (await endedOfAlice()).length;
+  const reset = await cli('mfa', 'reset', 'alice');
+  assert.equal(reset.code, 0, reset.err);
+  assert.equal(reset.out.split('\n').slice(0, 2).join('\n'), 'Removed the TOTP registration of alice.\nEnded 1 SSO session.');
+  assert.deepEqual((await endedOfAlice()).slice(endedBefore).map((event) => event.reason), ['mfa-reset']);
+  await until(() => app.services.store.kv.count('sso-session'), (count) => count === 0, 'the server to end the session');
+  const after = await mfaSignIn(browser);
+  assert.equal(after.finished, false);
+  assert.match(after.page.body, /name="password"/, 'signed out: the password again, then a new authenticator');
+
+  const noSession = await cli('mfa', 'reset', 'alice');
+  assert.equal(noSession.out, 'alice had no TOTP registration; counters cleared.\nalice had no live SSO session to end.');
 });
 
 test('a missing encryption key is a clear start-up error once secrets exist', async () => {

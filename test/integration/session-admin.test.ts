@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -83,7 +83,7 @@ describe('administrators end SSO sessions with the CLI', () => {
   before(async () => {
     await receiver.start();
     app = await boot({}, { secretKey: SECRET_KEY });
-    for (const name of ['alice', 'bob', 'carol']) ids[name] = await addLocalUser(app.services, name, PASSWORD);
+    for (const name of ['alice', 'bob', 'carol', 'dora']) ids[name] = await addLocalUser(app.services, name, PASSWORD);
     rp = await createRp(app, { backchannelLogoutUri: receiver.url });
     wiki = await TestSp.create(app, { name: 'wiki' });
   });
@@ -163,6 +163,41 @@ describe('administrators end SSO sessions with the CLI', () => {
     assert.match(disabled.out, /Disabled carol\.\nEnded 1 SSO session\./);
     await until(() => silentCode(rp, browser), (answer) => answer === 'login_required', 'carol to be signed out');
     await until(async () => receiver.tokens.length, (count) => count === before + 1, "carol's Logout Token");
+  });
+
+  test('a password an administrator sets ends the user\'s sessions (set-password and update), and says so', async () => {
+    const passwordFile = join(app.dataDir, 'dora.pw');
+    const laptop = rpBrowser();
+    await samlSignIn(laptop, wiki, 'dora');
+    const { tokens } = await signIn(rp, laptop, undefined);
+    const before = receiver.tokens.length;
+
+    await writeFile(passwordFile, 'Another-horse-43\n', { mode: 0o600 });
+    const set = await cli(app, 'user', 'set-password', 'dora', '--password-file', passwordFile);
+    assert.equal(set.code, 0, set.err);
+    assert.match(set.out, /^Password set for dora\.\nEnded 1 SSO session\.\n.*\nNot told \(SAML logout needs the user's browser\).*https:\/\/wiki\.sp\.test\/metadata$/);
+    await until(() => sendAuthnRequest(laptop, wiki), isPasswordPage, "dora's browser to be asked for the password again");
+    await assert.rejects(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant');
+    await until(async () => receiver.tokens.length, (count) => count === before + 1, "dora's Logout Token");
+    const ended = (await auditLines(app)).filter((event) => event['type'] === 'session.ended' && event['userId'] === ids['dora']);
+    assert.deepEqual(ended.map((event) => [event['reason'], event['via']]), [['password-set', 'cli']]);
+
+    const phone = rpBrowser();
+    await signIn(rp, phone, { username: 'dora', password: 'Another-horse-43' });
+    await writeFile(passwordFile, 'Third-horse-44\n', { mode: 0o600 });
+    const updated = await cli(app, 'user', 'update', 'dora', '--name', 'Dora D', '--password-file', passwordFile);
+    assert.equal(updated.code, 0, updated.err);
+    assert.match(updated.out, /^Updated dora\.\nPassword set for dora\.\nEnded 1 SSO session\./);
+    await until(() => silentCode(rp, phone), (answer) => answer === 'login_required', 'the phone to be signed out');
+
+    const again = await cli(app, 'user', 'set-password', 'dora', '--password-file', join(app.dataDir, 'dora.pw'));
+    assert.equal(again.code, 1, 'the same password again is refused (no reuse)');
+    const first = await cli(app, 'user', 'update', 'dora', '--name', 'Dora Doe');
+    assert.equal(first.out, 'Updated dora.', 'no password, no word about sessions');
+    await writeFile(passwordFile, 'Fourth-horse-45\n', { mode: 0o600 });
+    const none = await cli(app, 'user', 'set-password', 'dora', '--password-file', passwordFile);
+    assert.equal(none.out, 'Password set for dora.\ndora had no live SSO session to end.');
+    await rm(passwordFile);
   });
 });
 

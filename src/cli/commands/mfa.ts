@@ -7,10 +7,11 @@ import { createDirectory } from '../../build-services.ts';
 import { createLogger } from '../../core/log.ts';
 import { buildMfa } from '../../mfa/build-mfa.ts';
 import type { KnownUser, StoredRegistration, TotpAdmin, TotpStatusRow } from '../../mfa/totp/totp-admin.ts';
-import type { Directory } from '../../directory/directory.ts';
 import { exportTotp, importTotp } from '../../mfa/totp/totp-transfer.ts';
 import { MIN_PASSWORD_LENGTH } from '../../core/password-envelope.ts';
 import { auditAdminAction } from '../admin-audit.ts';
+import { SessionAdmin } from '../session-admin.ts';
+import { withDirectory } from '../with-directory.ts';
 
 async function mfaServices(context: CliContext) {
   return buildMfa(context.config, await context.store(), context.box(), context.clock);
@@ -23,15 +24,6 @@ function time(at: number | undefined): string {
 function statusText(row: TotpStatusRow): string {
   if (row.status !== 'Locked') return row.status;
   return row.lockedUntil === null ? 'Locked (until unlocked)' : `Locked (until ${time(row.lockedUntil)})`;
-}
-
-async function withDirectory<T>(context: CliContext, use: (directory: Directory) => Promise<T>): Promise<T> {
-  const directory = await createDirectory(context.config, await context.store(), createLogger('error'), context.clock);
-  try {
-    return await use(directory);
-  } finally {
-    await directory.close();
-  }
 }
 
 function registrationLine(registration: StoredRegistration): string {
@@ -156,6 +148,9 @@ ${USER_ARGUMENT_HELP}`,
     help: `Usage: npm run cli -- mfa reset USERNAME | --id USER_ID
 
 The user sets up an authenticator app again at the next sign-in that needs a second factor.
+The user's SSO sessions end too (as with "session end --user"): a session keeps the factors it
+signed in with, so one that used the lost authenticator would go on signing in to applications that
+require a second factor. SAML service providers cannot be told (the command names them).
 
 ${USER_ARGUMENT_HELP}`,
     options: { id: 'string' },
@@ -167,6 +162,7 @@ ${USER_ARGUMENT_HELP}`,
       const removed = await totpAdmin.reset(user.id);
       await auditAdminAction(context, { type: 'mfa.reset', userId: user.id, username: user.username });
       context.out(removed ? `Removed the TOTP registration of ${user.username}.` : `${user.username} had no TOTP registration; counters cleared.`);
+      for (const line of await (await SessionAdmin.open(context)).endSessionsOf(user, 'mfa-reset')) context.out(line);
       return 0;
     },
   },

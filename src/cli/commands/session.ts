@@ -1,6 +1,7 @@
 import type { CliCommand } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
-import { SessionAdmin } from '../session-admin.ts';
+import type { CliContext } from '../command.ts';
+import { SessionAdmin, type UserSessions } from '../session-admin.ts';
 import type { SsoSession } from '../../session/sso-session.ts';
 
 const time = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
@@ -20,6 +21,19 @@ async function describe(admin: SessionAdmin, session: SsoSession): Promise<strin
   ].join('  ');
 }
 
+const USER_HELP = `--user takes a name as a sign-in does (DOMAIN\\user, user@domain, an email, any case), looked up
+in the configured directory, or a user id: after an LDAP rename the new name finds the user's
+sessions. A name the directory does not have (a removed user) matches the name the sessions' user
+had at sign-in; so does any name while the directory cannot be asked (the command says so).`;
+
+/** Every live session, or those of the user --user names (with its notes on stderr). */
+async function chosenSessions(admin: SessionAdmin, context: CliContext, login: string | undefined): Promise<UserSessions> {
+  if (login === undefined) return { name: '', sessions: await admin.list(), notes: [] };
+  const found = await admin.sessionsOf(login);
+  for (const note of found.notes) context.err(note);
+  return found;
+}
+
 export const sessionCommands: CliCommand[] = [
   {
     name: 'session list',
@@ -29,12 +43,14 @@ export const sessionCommands: CliCommand[] = [
 One line per live SSO session, oldest sign-in first. The handle names a session for "session end";
 it is derived from the session with the secret key (the session's own id is the browser's cookie
 and is never shown). Applications: the SAML SPs (entityIDs) and OIDC clients (client_ids) the session
-signed in to.`,
+signed in to.
+
+${USER_HELP}`,
     options: { user: 'string' },
     arguments: [],
     async run(args, context) {
       const admin = await SessionAdmin.open(context);
-      const sessions = await admin.list(stringOption(args, 'user'));
+      const { sessions } = await chosenSessions(admin, context, stringOption(args, 'user'));
       if (sessions.length === 0) context.err('no live sessions');
       for (const session of sessions) context.out(await describe(admin, session));
       return 0;
@@ -50,7 +66,9 @@ starts): the next request of its browser gets the password page, and OIDC refres
 stop working; the session's OIDC clients that have a back-channel logout URI are told. SAML service providers cannot be told without the
 user's browser; their own sessions last until they expire. Each ended session is audited
 (session.ended, reason administrator). Exit 1 when nothing matched.
-A handle that starts with "--" goes after "--": session end -- --handle`,
+A handle that starts with "--" goes after "--": session end -- --handle
+
+${USER_HELP}`,
     options: { user: 'string', all: 'flag' },
     arguments: ['[handle]'],
     async run(args, context) {
@@ -61,14 +79,14 @@ A handle that starts with "--" goes after "--": session end -- --handle`,
         throw new UsageError('session end needs exactly one of: a handle (from "session list"), --user <username>, --all');
       }
       const admin = await SessionAdmin.open(context);
-      const live = await admin.list(user);
+      const { name, sessions: live } = await chosenSessions(admin, context, user);
       const chosen = handle === undefined ? live : live.filter((session) => admin.handle(session) === handle);
       if (chosen.length === 0) {
-        context.err(handle !== undefined ? `no live session has the handle ${handle}` : user !== undefined ? `${user} has no live session` : 'no live sessions');
+        context.err(handle !== undefined ? `no live session has the handle ${handle}` : user !== undefined ? `${name} has no live session` : 'no live sessions');
         return 1;
       }
       await admin.end(chosen, 'administrator');
-      context.out(`Ended ${chosen.length} session${chosen.length === 1 ? '' : 's'}${user !== undefined ? ` of ${user}` : ''}.`);
+      context.out(`Ended ${chosen.length} session${chosen.length === 1 ? '' : 's'}${user !== undefined ? ` of ${name}` : ''}.`);
       for (const line of SessionAdmin.afterEnd(chosen)) context.out(line);
       return 0;
     },

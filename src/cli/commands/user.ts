@@ -5,19 +5,16 @@ import { PASSWORD_OPTIONS, readSecretOption } from '../read-secret.ts';
 import { buildMfa } from '../../mfa/build-mfa.ts';
 import { Regulator } from '../../regulation/regulator.ts';
 import { SessionAdmin } from '../session-admin.ts';
+import { withDirectory } from '../with-directory.ts';
 import { auditAdminAction } from '../admin-audit.ts';
-import { createDirectory } from '../../build-services.ts';
-import { createLogger } from '../../core/log.ts';
 import { isAttributeName } from '../../core/user-attributes.ts';
 
-/** A local account that can no longer sign in keeps no session either. */
-async function endSessionsOf(context: CliContext, userId: string, reason: string): Promise<void> {
-  const sessions = await SessionAdmin.open(context);
-  const ended = await sessions.list(userId);
-  if (ended.length === 0) return;
-  await sessions.end(ended, reason);
-  context.out(`Ended ${ended.length} SSO session${ended.length === 1 ? '' : 's'}.`);
-  for (const line of SessionAdmin.afterEnd(ended)) context.out(line);
+/**
+ * A local account that can no longer sign in keeps no session either; nor does one whose password
+ * an administrator set: the usual reason is that the old one is known to someone else.
+ */
+async function endSessionsOf(context: CliContext, user: { id: string; username: string }, reason: string): Promise<void> {
+  for (const line of await (await SessionAdmin.open(context)).endSessionsOf(user, reason)) context.out(line);
 }
 
 const ADD_OPTIONS = {
@@ -107,9 +104,11 @@ async function refusable(context: CliContext, change: () => Promise<number>): Pr
   }
 }
 
+/** A password an administrator sets replaces one that may be known to someone else: the sessions it opened end too. */
 async function passwordSet(context: CliContext, record: { username: string; id: string }, mustChange: boolean): Promise<void> {
   context.out(`Password set for ${record.username}.`);
   await auditAdminAction(context, { type: 'user.set-password', username: record.username, userId: record.id, mustChange });
+  await endSessionsOf(context, record, 'password-set');
 }
 
 /** The names of the fields an admin command changes, for the audit log (never their values: a password change is its own event). */
@@ -139,7 +138,7 @@ export const userCommands: CliCommand[] = [
   {
     name: 'user update',
     summary: 'change a local user (name, email, groups, attributes, password)',
-    help: `Usage: npm run cli -- user update <username> [options]\n\nEverything is checked first, the password included: a refused update changes nothing.\n\nOptions:\n${CHANGE_HELP}`,
+    help: `Usage: npm run cli -- user update <username> [options]\n\nEverything is checked first, the password included: a refused update changes nothing.\nA new password ends the user's SSO sessions (as with "session end --user").\n\nOptions:\n${CHANGE_HELP}`,
     options: CHANGE_OPTIONS,
     arguments: ['<username>'],
     async run(args, context) {
@@ -157,7 +156,7 @@ export const userCommands: CliCommand[] = [
   {
     name: 'user set-password',
     summary: 'set a local user\'s password',
-    help: 'Usage: npm run cli -- user set-password <username> (--password-file FILE | --password-stdin) [--must-change]\n\nThe password must follow the configured password rules. Line breaks at the end of the file are not part of it; --password-stdin reads a pipe, not a terminal.',
+    help: 'Usage: npm run cli -- user set-password <username> (--password-file FILE | --password-stdin) [--must-change]\n\nThe password must follow the configured password rules. Line breaks at the end of the file are not part of it; --password-stdin reads a pipe, not a terminal.\nThe user\'s SSO sessions end (as with "session end --user"): whoever knew the old password is signed out too.',
     options: { ...PASSWORD_OPTIONS, 'must-change': 'flag' },
     arguments: ['<username>'],
     async run(args, context) {
@@ -180,7 +179,7 @@ export const userCommands: CliCommand[] = [
       const record = await (await admin(context)).update(username(args), { disabled: true });
       context.out(`Disabled ${username(args)}.`);
       await auditAdminAction(context, { type: 'user.disable', username: record.username, userId: record.id });
-      await endSessionsOf(context, record.id, 'account-disabled');
+      await endSessionsOf(context, record, 'account-disabled');
       return 0;
     },
   },
@@ -207,11 +206,7 @@ export const userCommands: CliCommand[] = [
     async run(args, context) {
       const store = await context.store();
       const login = username(args);
-      const directory = await createDirectory(context.config, store, createLogger('error'), context.clock);
-      const account = await directory
-        .findUser(login)
-        .catch(() => undefined)
-        .finally(() => directory.close());
+      const account = await withDirectory(context, (directory) => directory.findUser(login)).catch(() => undefined);
       if (account === undefined) context.err(`The ${context.config.directory.kind} directory could not be asked which account "${login}" is: only the name is unlocked.`);
       await new Regulator(store.kv, context.config.regulation, context.clock).unlock(login, account?.id);
       await auditAdminAction(context, { type: 'password.unlock', username: login, ...(account ? { userId: account.id } : {}) });
@@ -258,7 +253,7 @@ export const userCommands: CliCommand[] = [
       await buildMfa(context.config, await context.store(), context.box(), context.clock).totpAdmin.reset(record.id);
       context.out(`Removed ${username(args)}.`);
       await auditAdminAction(context, { type: 'user.remove', username: record.username, userId: record.id });
-      await endSessionsOf(context, record.id, 'account-removed');
+      await endSessionsOf(context, record, 'account-removed');
       return 0;
     },
   },

@@ -2,19 +2,17 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'ldapts';
 import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
-import { capture, withDirectory } from '../helpers/ldap-directory.ts';
+import { PEOPLE, capture, personLdif, slapdDirectoryInput, withDirectory } from '../helpers/ldap-directory.ts';
 import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
 import { diagnoseLdap } from '../../src/directory/ldap-diagnose.ts';
 
 // Sign-in by email with the default stripUpnSuffix: the local part of Jane's address is John's uid.
 // A login that names two people must not send the password to either of them.
-const PEOPLE = 'ou=people,dc=example,dc=org';
 const JOHN = `uid=jsmith,${PEOPLE}`;
 const JANE = `uid=jane.smith,${PEOPLE}`;
 const JANE_MAIL = 'jsmith@example.org';
 const pw = (uid: string): string => `Passw0rd!${uid}`;
-const person = (uid: string, cn: string, mail: string): string =>
-  `dn: uid=${uid},${PEOPLE}\nobjectClass: inetOrgPerson\nuid: ${uid}\ncn: ${cn}\nsn: Smith\nmail: ${mail}\nuserPassword: ${pw(uid)}\n`;
+const person = (uid: string, cn: string, mail: string): string => personLdif({ uid, cn, sn: 'Smith', mail, password: pw(uid) });
 
 let slapd: SlapdHandle;
 
@@ -27,14 +25,7 @@ after(async () => {
 });
 
 const config = (): LdapDirectoryConfig =>
-  ldapDirectorySchema.parse({
-    kind: 'ldap',
-    urls: [slapd.url],
-    connectTimeoutMs: 2000,
-    searchTimeoutMs: 2000,
-    bind: { dn: slapd.serviceDn, password: slapd.servicePassword },
-    users: { baseDn: PEOPLE, alternateLoginAttributes: ['mail'] },
-  });
+  ldapDirectorySchema.parse(slapdDirectoryInput(slapd, { alternateLoginAttributes: ['mail'] }));
 
 /** What slapd's ppolicy recorded against an entry: failed binds and a lock. */
 async function ppolicyMarks(dn: string): Promise<Record<string, unknown>> {

@@ -1,3 +1,4 @@
+import { PEOPLE, personLdif, slapdDirectoryInput } from '../helpers/ldap-directory.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'ldapts';
@@ -14,19 +15,11 @@ import type { Config } from '../../src/config/schema.ts';
 // The helpdesk names people as the directory names them now: the CLI must act on that person's
 // registration, never on whichever registration still carries the name from before the rename.
 
-const PEOPLE = 'ou=people,dc=example,dc=org';
 /** The first alice: her entryUUID is Stepgate's user id for her, before and after the rename. */
 const FIRST_ALICE_ID = '5a1e0000-0000-4000-8000-000000000001';
 const FIRST_ALICE_PASSWORD = 'Passw0rd!first-alice';
 const NEW_ALICE_PASSWORD = 'Passw0rd!new-alice';
-const FIRST_ALICE_LDIF = `dn: uid=alice,${PEOPLE}
-objectClass: inetOrgPerson
-uid: alice
-cn: Alice Adams
-sn: Adams
-entryUUID: ${FIRST_ALICE_ID}
-userPassword: ${FIRST_ALICE_PASSWORD}
-`;
+const FIRST_ALICE_LDIF = personLdif({ uid: 'alice', cn: 'Alice Adams', sn: 'Adams', entryUUID: FIRST_ALICE_ID, password: FIRST_ALICE_PASSWORD });
 
 let now = Date.parse('2026-11-22T10:00:15Z');
 const clock = { now: () => now };
@@ -100,14 +93,7 @@ before(async () => {
   slapd = await startSlapd({ ldif: [FIRST_ALICE_LDIF], ppolicy: false });
   app = await boot(
     {
-      directory: {
-        kind: 'ldap',
-        urls: [slapd.url],
-        connectTimeoutMs: 2000,
-        searchTimeoutMs: 2000,
-        bind: { dn: slapd.serviceDn, password: slapd.servicePassword },
-        users: { baseDn: PEOPLE },
-      },
+      directory: slapdDirectoryInput(slapd),
     },
     { clock },
   );

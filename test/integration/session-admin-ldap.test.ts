@@ -1,3 +1,4 @@
+import { PEOPLE, personLdif, slapdDirectoryInput } from '../helpers/ldap-directory.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'ldapts';
@@ -15,18 +16,9 @@ import type { Config } from '../../src/config/schema.ts';
 // entryUUID) while she is signed in, and her old name goes to someone else: the helpdesk names
 // people as the directory names them now, by any name they sign in with.
 
-const PEOPLE = 'ou=people,dc=example,dc=org';
 const ERIN_ID = '5e000000-0000-4000-8000-00000000e001';
 const PASSWORD = 'Passw0rd!erin';
-const ERIN_LDIF = `dn: uid=erin,${PEOPLE}
-objectClass: inetOrgPerson
-uid: erin
-cn: Erin Example
-sn: Example
-mail: e.example@example.org
-entryUUID: ${ERIN_ID}
-userPassword: ${PASSWORD}
-`;
+const ERIN_LDIF = personLdif({ uid: 'erin', cn: 'Erin Example', sn: 'Example', mail: 'e.example@example.org', entryUUID: ERIN_ID, password: PASSWORD });
 
 let slapd: SlapdHandle;
 let app: Booted;
@@ -62,14 +54,7 @@ const lines = (text: string) => text.split('\n').filter(Boolean);
 before(async () => {
   slapd = await startSlapd({ ldif: [ERIN_LDIF], ppolicy: false });
   app = await boot({
-    directory: {
-      kind: 'ldap',
-      urls: [slapd.url],
-      connectTimeoutMs: 2000,
-      searchTimeoutMs: 2000,
-      bind: { dn: slapd.serviceDn, password: slapd.servicePassword },
-      users: { baseDn: PEOPLE, alternateLoginAttributes: ['mail'] },
-    },
+    directory: slapdDirectoryInput(slapd, { alternateLoginAttributes: ['mail'] }),
   });
   rp = await createRp(app);
   erinsBrowser = rpBrowser();

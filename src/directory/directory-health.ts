@@ -67,7 +67,7 @@ export class DirectoryHealth {
     const down = Object.entries(report.servers).filter(([, server]) => !server.ok).map(([url]) => url);
     const facts = { event: 'directory.health', usable: report.usable, servers: report.servers, serviceBind: report.serviceBind };
     if (!report.usable) {
-      this.#logger.error(facts, `directory health: sign-ins cannot work: ${down.length === Object.keys(report.servers).length ? 'no server is reachable' : `service bind failed: ${report.serviceBind?.detail}`}`);
+      this.#logger.error(facts, `directory health: sign-ins cannot work: ${down.length === Object.keys(report.servers).length ? 'no server is reachable' : String(report.serviceBind?.detail)}`);
     } else if (down.length > 0) {
       this.#logger.warn(facts, `directory health: unreachable: ${down.join(', ')}; sign-ins use the next server`);
     } else if (!previous || !sameHealth(previous, report)) {

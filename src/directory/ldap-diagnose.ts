@@ -117,7 +117,7 @@ export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?
     const first = connections[0];
     if (!first) return steps;
     const client: Client = first.client;
-    const bound = await timed('service-bind', first.url, steps, async () => `bound as ${await connector.serviceBind(client)} on ${first.url}`);
+    const bound = await timed('service-bind', first.url, steps, async () => `bound as ${await connector.serviceBind(first)} on ${first.url}`);
     if (!bound || options.user === undefined) return steps;
 
     const search: SearchFn = (base: string, searchOptions: SearchOptions) => client.search(base, searchOptions);

@@ -1,18 +1,20 @@
 /**
- * Connections to the directory: failover across `urls`, TLS (ldaps:// or StartTLS) validated against
- * the configured CA, timeouts, service bind with a backup account, and a small pool so a sign-in
- * reuses an open connection instead of paying a TCP(+TLS) handshake.
+ * Connections to the directory: failover across `urls` (and back once a preferred server works
+ * again), TLS (ldaps:// or StartTLS) validated against the configured CA, timeouts, service bind with
+ * a backup account, and a small pool so a sign-in reuses an open connection instead of paying a
+ * TCP(+TLS) handshake.
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import type { ConnectionOptions } from 'node:tls';
+import { connect as connectTls, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { Client, ResultCodeError } from 'ldapts';
 import type { Logger } from 'pino';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
+import { bindResultLeftUnjudged } from './ldap-account-state.ts';
 
 /** A server that failed is tried last for this long, so a dead primary does not cost a timeout per connection. */
 const DOWN_MS = 30_000;
-/** After the directory refused the service accounts' passwords, how long before they are tried again. */
+/** After a server refused a service account's password, how long before that password is sent to it again. */
 const SERVICE_BIND_BACKOFF_MS = 10_000;
 
 /** The directory cannot be used (network, TLS, service account); `message` is meant for the admin log. */
@@ -20,6 +22,16 @@ export class LdapUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'LdapUnavailableError';
+  }
+}
+
+/** One server refused every service account; `refusal` says which server, which accounts and until when. */
+class ServiceBindRefusedError extends LdapUnavailableError {
+  readonly refusal: string;
+  constructor(refusal: string) {
+    super(`service bind failed: ${refusal}`);
+    this.name = 'ServiceBindRefusedError';
+    this.refusal = refusal;
   }
 }
 
@@ -49,13 +61,25 @@ export function describeError(err: unknown): string {
 
 const destroy = (client: Client): Promise<void> => client.unbind().catch(() => undefined);
 
+/** ldapts connects lazily; any answer to a root DSE read (even a refusal) proves the connection works. */
+const readRootDse = (client: Client): Promise<unknown> =>
+  client.search('', { scope: 'base', attributes: ['1.1'] }).catch((e: unknown) => (isLdapResult(e) ? undefined : Promise.reject(e)));
+
 /** Busy / unavailable: the server is going away, so another connection (or server) may do better. */
 const retryable = (err: unknown): boolean => !isLdapResult(err) || err.code === 51 || err.code === 52;
+
+/** A service account's password that one server refused, and when it may be sent there again. */
+type Refusal = { until: number; error: string };
 
 export class LdapConnector {
   readonly #config: LdapDirectoryConfig;
   readonly #logger?: Logger;
+  readonly #downMs: number;
+  readonly #serviceBindBackoffMs: number;
+  /** Servers that failed and have not been reached since: until when they are tried last. */
   readonly #downUntil = new Map<string, number>();
+  /** Background checks of servers whose down window is over (see `outranked`). */
+  readonly #rechecks = new Map<string, Promise<void>>();
   #ca?: Promise<Buffer | undefined>;
   /**
    * While every server is down, one request at a time tries to connect again and the others are
@@ -65,16 +89,23 @@ export class LdapConnector {
   #probing = false;
   #lastFailure = '';
   /**
-   * The service accounts' passwords were refused: until then, no bind is tried again with them.
-   * Every sign-in would otherwise send the wrong password once more, and a directory that locks
-   * accounts (AD's lockout threshold applies to service accounts too) would lock the shared one.
+   * Per server, per service account (by its index: `bind` and `backupBind` may be one DN with an old
+   * and a new password): the password that server refused. It is not sent there again until then:
+   * every new connection would otherwise send it once more, and a directory that locks accounts (AD's
+   * lockout threshold applies to service accounts too) would lock the shared one. Kept after the
+   * back-off until that account binds there again, so connections do not move back to the server
+   * just to try the password once more.
    */
-  #serviceBindRefusedUntil = 0;
-  #serviceBindRefusal = '';
+  readonly #refusals = new Map<string, Map<number, Refusal>>();
+  /** Service binds to one server take turns, so connections opened together send a refused password once. */
+  readonly #serviceBindTurns = new Map<string, Promise<unknown>>();
 
-  constructor(config: LdapDirectoryConfig, logger?: Logger) {
+  /** `timing`: shorter down window and back-off for tests. */
+  constructor(config: LdapDirectoryConfig, logger?: Logger, timing: { downMs?: number; serviceBindBackoffMs?: number } = {}) {
     this.#config = config;
     this.#logger = logger;
+    this.#downMs = timing.downMs ?? DOWN_MS;
+    this.#serviceBindBackoffMs = timing.serviceBindBackoffMs ?? SERVICE_BIND_BACKOFF_MS;
   }
 
   #tlsOptions(hostname: string): Promise<ConnectionOptions> {
@@ -105,17 +136,49 @@ export class LdapConnector {
     const client = new Client({ url, connectTimeout: connectTimeoutMs, timeout: searchTimeoutMs, tlsOptions: ldaps ? tls : undefined });
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`connect timeout after ${connectTimeoutMs} ms`)), connectTimeoutMs)));
-    // ldapts connects lazily; any answer to a root DSE read (even a refusal) proves the connection works
-    const probe = (): Promise<unknown> => client.search('', { scope: 'base', attributes: ['1.1'] }).catch((e: unknown) => (isLdapResult(e) ? undefined : Promise.reject(e)));
     try {
-      await Promise.race([!ldaps && startTls ? client.startTLS(tls) : probe(), deadline]);
+      await Promise.race([!ldaps && startTls ? client.startTLS(tls) : readRootDse(client), deadline]);
       return { client, url, secure: ldaps || startTls };
     } catch (err) {
       await destroy(client);
-      const hint = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(String((err as { code?: unknown }).code)) ? ' (check tls.caFile and the server name)' : '';
-      throw new LdapUnavailableError(`${url}: ${describeError(err)}${hint}`, { cause: err });
+      throw new LdapUnavailableError(`${url}: ${await this.#explainConnectFailure(url, err, tls)}`, { cause: err });
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** The failure with a hint at its usual fix. */
+  async #explainConnectFailure(url: string, err: unknown, tls: ConnectionOptions | undefined): Promise<string> {
+    const code = String((err as { code?: unknown }).code);
+    if (code === 'CERT_HAS_EXPIRED' && tls) {
+      const end = await this.#certificateEnd(url, tls);
+      return `${describeError(err)} (the server's certificate expired${end ? ` on ${end}` : ''}: renew it on the server)`;
+    }
+    // an LDAP answer can only come from the StartTLS request here: the root DSE read takes refusals as success
+    if (isLdapResult(err)) return `the server does not offer StartTLS (${describeError(err)}): use ldaps:// or enable TLS on the server`;
+    const hint = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code) ? ' (check tls.caFile and the server name)' : '';
+    return `${describeError(err)}${hint}`;
+  }
+
+  /**
+   * When the certificate `url` presents ends, read on a second connection that checks no certificate
+   * and sends nothing but the handshake and a root DSE read or StartTLS, never a password.
+   */
+  async #certificateEnd(url: string, tls: ConnectionOptions): Promise<string | undefined> {
+    let socket: TLSSocket | undefined;
+    const capture = ((...args: Parameters<typeof connectTls>) => (socket = connectTls(...args))) as typeof connectTls;
+    const unchecked = { ...tls, rejectUnauthorized: false };
+    const ldaps = url.startsWith('ldaps:');
+    const { connectTimeoutMs, searchTimeoutMs } = this.#config;
+    const client = new Client({ url, connectTimeout: connectTimeoutMs, timeout: searchTimeoutMs, tlsOptions: ldaps ? unchecked : undefined, createSecureConnection: capture });
+    try {
+      await (ldaps ? readRootDse(client) : client.startTLS(unchecked));
+      const end = new Date(socket?.getPeerCertificate().valid_to ?? '');
+      return Number.isNaN(end.getTime()) ? undefined : end.toISOString();
+    } catch {
+      return undefined;
+    } finally {
+      await destroy(client);
     }
   }
 
@@ -127,60 +190,148 @@ export class LdapConnector {
     return this.#config.connectTimeoutMs + this.#config.searchTimeoutMs;
   }
 
-  /** Whether connecting to `url` failed within the last DOWN_MS. */
+  /** Whether connecting to `url` failed within the down window. */
   isDown(url: string): boolean {
     return (this.#downUntil.get(url) ?? 0) > Date.now();
   }
 
-  /** Tries the servers in configured order, those that failed recently last. */
-  async connect(): Promise<Connection> {
+  /**
+   * Whether a connection to `url` should make way for one to a server listed before it that works:
+   * reached since it last failed and, for service-bound connections, not refusing the service account.
+   * A listed-before server whose down window is over is checked in the background, so that no
+   * sign-in waits on a server that may still be down.
+   */
+  outranked(url: string, serviceBound: boolean): boolean {
+    for (const earlier of this.#config.urls) {
+      if (earlier === url) return false;
+      if (serviceBound && this.#refusals.get(earlier)?.size) continue;
+      if (!this.#downUntil.has(earlier)) return true;
+      if (!this.isDown(earlier)) this.#recheck(earlier);
+    }
+    return false;
+  }
+
+  #recheck(url: string): void {
+    if (this.#rechecks.has(url)) return;
+    const recheck = this.connectTo(url)
+      .then(
+        (connection) => {
+          this.#downUntil.delete(url);
+          this.#logger?.info({ event: 'ldap.connect.recovered', url }, 'directory server reachable again: new connections go to it');
+          return destroy(connection.client);
+        },
+        (err: unknown) => void this.#markDown(url, err),
+      )
+      .finally(() => this.#rechecks.delete(url));
+    this.#rechecks.set(url, recheck);
+  }
+
+  /** Waits for background checks still connecting (at close). */
+  async settled(): Promise<void> {
+    await Promise.all(this.#rechecks.values());
+  }
+
+  /** Records the failure; returns it in words. */
+  #markDown(url: string, err: unknown): string {
+    this.#downUntil.set(url, Date.now() + this.#downMs);
+    this.#logger?.warn({ event: 'ldap.connect.failed', url, error: describeError(err) }, 'directory server unreachable');
+    return describeError(err);
+  }
+
+  /**
+   * Tries the servers in configured order, those that failed recently last. `serviceBound`: binds as
+   * the service account too, skipping servers that refused every service account within the back-off.
+   */
+  async connect(options: { serviceBound: boolean }): Promise<Connection> {
     const now = Date.now();
-    if (!this.#config.urls.every((url) => this.isDown(url))) return this.#connectAny(now);
+    const refusing = options.serviceBound ? this.#config.urls.filter((url) => this.#refusesEveryAccount(url, now)) : [];
+    const refusals = refusing.map((url) => this.#refusal(url, true));
+    const urls = this.#config.urls.filter((url) => !refusing.includes(url));
+    if (urls.length === 0) throw new ServiceBindRefusedError(refusals.join('; '));
+    if (!urls.every((url) => this.isDown(url))) return this.#connectAny(urls, now, options.serviceBound, refusals);
     if (this.#probing) throw new LdapUnavailableError(`no directory server reachable (another request is trying again; the last attempt: ${this.#lastFailure})`);
     this.#probing = true;
     try {
-      return await this.#connectAny(now);
+      return await this.#connectAny(urls, now, options.serviceBound, refusals);
     } finally {
       this.#probing = false;
     }
   }
 
-  async #connectAny(now: number): Promise<Connection> {
-    const urls = [...this.#config.urls].sort((a, b) => Number((this.#downUntil.get(a) ?? 0) > now) - Number((this.#downUntil.get(b) ?? 0) > now));
-    const failures: string[] = [];
-    for (const url of urls) {
+  async #connectAny(urls: string[], now: number, serviceBound: boolean, refusals: string[]): Promise<Connection> {
+    const ordered = [...urls].sort((a, b) => Number((this.#downUntil.get(a) ?? 0) > now) - Number((this.#downUntil.get(b) ?? 0) > now));
+    const unreachable: string[] = [];
+    for (const url of ordered) {
+      let connection: Connection;
       try {
-        const connection = await this.connectTo(url);
-        this.#downUntil.delete(url);
+        connection = await this.connectTo(url);
+      } catch (err) {
+        unreachable.push(this.#markDown(url, err));
+        continue;
+      }
+      this.#downUntil.delete(url);
+      if (!serviceBound) return connection;
+      try {
+        await this.serviceBind(connection);
         return connection;
       } catch (err) {
-        this.#downUntil.set(url, Date.now() + DOWN_MS);
-        failures.push(describeError(err));
-        this.#logger?.warn({ event: 'ldap.connect.failed', url, error: describeError(err) }, 'directory server unreachable');
+        await destroy(connection.client);
+        if (err instanceof ServiceBindRefusedError) refusals.push(err.refusal);
+        else unreachable.push(this.#markDown(url, err));
       }
     }
-    this.#lastFailure = failures.join('; ');
-    throw new LdapUnavailableError(`no directory server reachable: ${this.#lastFailure}`);
+    if (refusals.length === 0) this.#lastFailure = unreachable.join('; ');
+    else this.#lastFailure = `service bind failed: ${refusals.join('; ')}${unreachable.length ? `; ${unreachable.join('; ')}` : ''}`;
+    throw new LdapUnavailableError(refusals.length ? this.#lastFailure : `no directory server reachable: ${this.#lastFailure}`);
   }
 
-  /** Binds as the service account, then the backup account; returns the DN that worked. */
-  async serviceBind(client: Client): Promise<string> {
-    if (Date.now() < this.#serviceBindRefusedUntil) throw new LdapUnavailableError(`${this.#serviceBindRefusal} (not tried again until ${new Date(this.#serviceBindRefusedUntil).toISOString()})`);
-    const accounts = [this.#config.bind, ...(this.#config.backupBind ? [this.#config.backupBind] : [])];
-    const failures: string[] = [];
-    for (const [i, account] of accounts.entries()) {
+  get #serviceAccounts(): Array<{ dn: string; password: string }> {
+    return [this.#config.bind, ...(this.#config.backupBind ? [this.#config.backupBind] : [])];
+  }
+
+  #refusesEveryAccount(url: string, now: number): boolean {
+    const refused = this.#refusals.get(url);
+    return this.#serviceAccounts.every((_, i) => (refused?.get(i)?.until ?? 0) > now);
+  }
+
+  /** What `url` refused; for a server left out in the back-off, also when it is tried again. */
+  #refusal(url: string, leftOut: boolean): string {
+    const refused = [...(this.#refusals.get(url)?.values() ?? [])];
+    const retry = leftOut ? `; not tried again until ${new Date(Math.min(...refused.map((r) => r.until))).toISOString()}` : '';
+    return `${refused.map((r) => r.error).join('; ')} (${url}${retry})`;
+  }
+
+  /**
+   * Binds as the service account, then the backup account, leaving out one that this server refused
+   * within the back-off; returns the DN that worked.
+   */
+  serviceBind(connection: Connection): Promise<string> {
+    const bound = (this.#serviceBindTurns.get(connection.url) ?? Promise.resolve()).then(() => this.#bindServiceAccount(connection));
+    this.#serviceBindTurns.set(connection.url, bound.catch(() => undefined));
+    return bound;
+  }
+
+  async #bindServiceAccount({ client, url }: Connection): Promise<string> {
+    let refused = this.#refusals.get(url);
+    if (!refused) this.#refusals.set(url, (refused = new Map()));
+    let sent = false;
+    for (const [i, account] of this.#serviceAccounts.entries()) {
+      if ((refused.get(i)?.until ?? 0) > Date.now()) continue;
+      sent = true;
       try {
         await client.bind(account.dn, account.password);
-        if (i > 0) this.#logger?.warn({ event: 'ldap.bind.backup', dn: account.dn }, 'service bind fell back to the backup account');
-        return account.dn;
       } catch (err) {
-        if (!isLdapResult(err)) throw new LdapUnavailableError(`service bind as ${account.dn}: ${describeError(err)}`, { cause: err });
-        failures.push(`${account.dn}: ${describeError(err)}`);
+        // busy, unavailable…: the server judged no password, so nothing is held against the account
+        if (!isLdapResult(err) || bindResultLeftUnjudged(err.code)) throw new LdapUnavailableError(`${url}: service bind as ${account.dn}: ${describeError(err)}`, { cause: err });
+        refused.set(i, { until: Date.now() + this.#serviceBindBackoffMs, error: `${account.dn}: ${describeError(err)}` });
+        this.#logger?.warn({ event: 'ldap.bind.service-refused', url, dn: account.dn, error: describeError(err) }, 'the directory server refused the service account');
+        continue;
       }
+      refused.delete(i);
+      if (i > 0) this.#logger?.warn({ event: 'ldap.bind.backup', url, dn: account.dn }, 'service bind fell back to the backup account');
+      return account.dn;
     }
-    this.#serviceBindRefusal = `service bind failed: ${failures.join('; ')}`;
-    this.#serviceBindRefusedUntil = Date.now() + SERVICE_BIND_BACKOFF_MS;
-    throw new LdapUnavailableError(this.#serviceBindRefusal);
+    throw new ServiceBindRefusedError(this.#refusal(url, !sent));
   }
 }
 
@@ -209,8 +360,7 @@ export class LdapPool {
   }
 
   async #create(): Promise<Connection> {
-    const connection = await this.#connector.connect();
-    if (this.#serviceBound) await this.#connector.serviceBind(connection.client).catch((err: unknown) => destroy(connection.client).then(() => Promise.reject(err)));
+    const connection = await this.#connector.connect({ serviceBound: this.#serviceBound });
     this.#created += 1;
     return connection;
   }
@@ -222,8 +372,9 @@ export class LdapPool {
       if (idle) {
         // the server may have closed an idle connection; ldapts would silently reconnect unbound.
         // A server a new connection failed to reach meanwhile is most likely hung: work that may not
-        // be retried (a password bind) must not go to it when a fresh connection can fail over.
-        if (idle.client.isConnected && !this.#connector.isDown(idle.url)) return idle;
+        // be retried (a password bind) must not go to it when a fresh connection can fail over. One to a
+        // backup makes way once the primary works again (this loop closes each idle one in turn).
+        if (idle.client.isConnected && !this.#connector.isDown(idle.url) && !this.#connector.outranked(idle.url, this.#serviceBound)) return idle;
         this.#discard(idle);
         continue;
       }
@@ -285,7 +436,7 @@ export class LdapPool {
       this.#waiters.shift()?.(null);
       return;
     }
-    if (broken || this.#closed || !connection.client.isConnected) return this.#discard(connection);
+    if (broken || this.#closed || !connection.client.isConnected || this.#connector.outranked(connection.url, this.#serviceBound)) return this.#discard(connection);
     const waiter = this.#waiters.shift();
     if (waiter) waiter(connection);
     else this.#idle.push(connection);
@@ -318,6 +469,6 @@ export class LdapPool {
     const idle = this.#idle.splice(0);
     this.#open -= idle.length;
     for (const waiter of this.#waiters.splice(0)) waiter(null);
-    await Promise.all(idle.map((c) => destroy(c.client)));
+    await Promise.all([...idle.map((c) => destroy(c.client)), this.#connector.settled()]);
   }
 }

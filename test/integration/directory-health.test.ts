@@ -81,7 +81,9 @@ describe('the periodic directory health check, against a real slapd', () => {
     const report = await new DirectoryHealth(() => diagnoseLdap(config('not-the-password'), { logger }), logger, 60).run();
     assert.equal(report?.usable, false);
     assert.equal(report?.serviceBind?.ok, false);
-    assert.match(String(health().at(-1)!['msg']), /^directory health: sign-ins cannot work: service bind failed: .*invalid credentials/i);
+    const message = String(health().at(-1)!['msg']);
+    assert.match(message, /^directory health: sign-ins cannot work: service bind failed: .*invalid credentials/i);
+    assert.ok(message.includes(`(${primary.url})`), `names the server that refused: ${message}`);
   });
 
   test('the server runs it at start and then every healthCheckSeconds; 0 turns it off', async () => {

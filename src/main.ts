@@ -84,13 +84,24 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   // The lock removed or replaced by hand (its message says when that is safe) lets a second server
   // start on this data directory: this one stops rather than lose sign-ins beside it.
+  // A check that cannot tell (an I/O error) is no sign the lock is gone: it is logged once per run of
+  // failures, and the next check decides.
+  let failedChecks = 0;
   const lockCheck = setInterval(() => {
-    void serverLock?.stillHeld().then((held) => {
-      if (held) return;
-      clearInterval(lockCheck);
-      logger.fatal({ event: 'server.lock-lost', file: serverLock?.path }, 'server.lock no longer holds this server (removed or replaced): stopping, so that two servers never share the data directory');
-      void shutdown('lock-lost', 1);
-    });
+    void serverLock?.stillHeld().then(
+      (held) => {
+        if (failedChecks > 0) logger.info({ event: 'server.lock-check-recovered', failedChecks }, 'server.lock can be checked again');
+        failedChecks = 0;
+        if (held) return;
+        clearInterval(lockCheck);
+        logger.fatal({ event: 'server.lock-lost', file: serverLock?.path }, 'server.lock no longer holds this server (removed or replaced): stopping, so that two servers never share the data directory');
+        void shutdown('lock-lost', 1);
+      },
+      (error: unknown) => {
+        failedChecks += 1;
+        if (failedChecks === 1) logger.warn({ event: 'server.lock-check-failed', file: serverLock?.path, err: error }, 'server.lock could not be checked; the server goes on and checks again in 5 s');
+      },
+    );
   }, LOCK_CHECK_MS);
   lockCheck.unref();
 }

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError, toAppError } from '../core/errors.ts';
+import { WarningBudget } from './warning-budget.ts';
 import { messagePage } from '../../views/message.ts';
 import { sendPage } from './render.ts';
 
@@ -28,18 +29,19 @@ const TITLES: Partial<Record<AppError['code'], string>> = {
 
 /** Turns anything thrown into an AppError, logs it once, and answers without internals (and, given, whom to contact). */
 export function errorHandler(helpdesk: string | undefined): (error: unknown, req: Request, res: Response, next: NextFunction) => void {
+  const warnings = new WarningBudget();
   // Four parameters: that is how Express tells an error handler from other middleware.
-  return (error, req, res, _next) => handleError(error, req, res, helpdesk);
+  return (error, req, res, _next) => handleError(error, req, res, helpdesk, warnings);
 }
 
-function handleError(error: unknown, req: Request, res: Response, helpdesk: string | undefined): void {
+function handleError(error: unknown, req: Request, res: Response, helpdesk: string | undefined, warnings: WarningBudget): void {
   const client = clientError(error);
   const appError = client?.appError ?? toAppError(error);
   const status = client?.status ?? appError.status;
   const log = req.log ?? console;
   const entry = { code: appError.code, status, detail: appError.detail, path: req.path, ip: req.clientIp, err: status >= 500 ? (appError.cause ?? error) : undefined };
   if (status >= 500) log.error(entry, appError.message);
-  else log.warn(entry, appError.message);
+  else if (warnings.admit(appError.code, log)) log.warn(entry, appError.message);
   if (res.headersSent) return;
   if (wantsJson(req)) {
     res.status(status).json({ error: appError.code, message: appError.userMessage, requestId: req.requestId });

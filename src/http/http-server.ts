@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { createServer, STATUS_CODES, type Server } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { BoundedMap } from '../core/bounded-map.ts';
+import { WarningBudget } from './warning-budget.ts';
 
 /**
  * A whole request (head and body) must arrive within this: Node's default of 300 s let one client
@@ -22,9 +24,41 @@ export function createHttpServer(logger: Logger, options: { requestTimeoutMs?: n
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   // Node checks the deadlines only this often (30 s by default, which doubled them).
   const server = createServer({ requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1_000, requestTimeout) });
+  server.maxConnections = maxConnections(descriptorLimit());
   const warnings = new RefusalWarnings(logger);
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, warnings));
   return server;
+}
+
+/** Connections held at most when the descriptor limit allows more: idle ones cost memory, and no sign-in needs that many at once. */
+export const MAX_CONNECTIONS = 10_000;
+/** Descriptors kept for everything but client connections: the journal, audit log, lock file, LDAP connections, Node's own. */
+const RESERVED_DESCRIPTORS = 100;
+
+/**
+ * How many connections the server accepts at once; Node closes any beyond it at once. Without a
+ * bound, 20,000 idle connections used up every file descriptor: health checks could not connect,
+ * and the journal, audit log and LDAP connections could not be opened. A tenth of the limit (at
+ * least RESERVED_DESCRIPTORS) is left for them.
+ */
+export function maxConnections(limit: number | undefined): number {
+  if (limit === undefined) return MAX_CONNECTIONS;
+  return Math.max(1, Math.min(MAX_CONNECTIONS, limit - Math.max(RESERVED_DESCRIPTORS, Math.floor(limit / 10))));
+}
+
+/**
+ * The process's open-file limit (Linux: /proc/self/limits; Node raises the soft limit to the hard one
+ * at start, and this reads what it got); undefined where it cannot be read or is unlimited.
+ */
+export function descriptorLimit(): number | undefined {
+  let limits: string;
+  try {
+    limits = readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const soft = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1]);
+  return Number.isInteger(soft) && soft > 0 ? soft : undefined;
 }
 
 /** One warning per client address and reason per minute at most; the next one says how many were not written. */
@@ -33,10 +67,13 @@ const WARNING_INTERVAL_MS = 60_000;
 /**
  * Warnings of refused connections, thinned out: one client opening thousands of slow or broken
  * connections wrote a line for each (13,000 lines in minutes), burying everything else in the log.
+ * Per address first, then for all addresses together (WarningBudget): many clients at once (27,000
+ * addresses) each got their one line.
  */
 class RefusalWarnings {
   readonly #logger: Logger;
   readonly #last = new BoundedMap<string, { at: number; suppressed: number }>(10_000);
+  readonly #budget = new WarningBudget();
 
   constructor(logger: Logger) {
     this.#logger = logger;
@@ -52,6 +89,7 @@ class RefusalWarnings {
     }
     this.#last.set(key, { at: now, suppressed: 0 });
     const { code, status, reason, ip } = facts;
+    if (!this.#budget.admit(`${code} ${reason}`, this.#logger)) return;
     this.#logger.warn({ code, status, detail: { reason }, ip, ...(last?.suppressed ? { alsoRefusedSinceLastWarning: last.suppressed } : {}) }, 'http: request refused before it reached the application');
   }
 }

@@ -24,6 +24,9 @@ export function inlineInteractions() {
     ctx.respond = false;
     const res = ctx.res as Response;
     res.statusCode = 200;
+    // Koa set the redirect's reason phrase with its status ("200 See Other" on the page). Empty, Node
+    // writes the one of the status the page is finally sent with (200, or 429 for a refused start).
+    res.statusMessage = '';
     for (const header of ['Location', 'Content-Type', 'Content-Length']) res.removeHeader(header);
     (ctx.req as WithPending)[PENDING] = uid;
   };

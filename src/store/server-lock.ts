@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { FileLock } from './file-lock.ts';
 import { DataDirectoryError } from './data-directory-error.ts';
@@ -11,7 +11,10 @@ export class DataDirectoryInUse extends DataDirectoryError {}
 
 export interface ServerLock {
   readonly path: string;
-  /** Whether the lock file still holds this server's token: false once someone removed or replaced it. */
+  /**
+   * Whether the lock file still holds this server's token: false once someone removed or replaced it.
+   * Rejects when that cannot be told (an I/O error): not a sign the lock is gone, so ask again later.
+   */
   stillHeld(): Promise<boolean>;
   /** Removes the lock file, only while it is still this server's. */
   release(): Promise<void>;
@@ -45,15 +48,45 @@ export async function holdServerLock(dataDir: string): Promise<ServerLock> {
     if ((error as NodeJS.ErrnoException).code) throw unusableDataDir(dataDir, error);
     throw await inUse(dataDir, path);
   }
-  const token = await readFile(path, 'utf8');
+  const held = await open(path, 'r').catch(async (error: unknown) => {
+    release();
+    await holding;
+    throw unusableDataDir(dataDir, error);
+  });
+  const token = await readToken(held);
+  const { dev, ino } = await held.stat();
   return {
     path,
-    stillHeld: async () => (await readFile(path, 'utf8').catch(() => undefined)) === token,
+    async stillHeld() {
+      const current = await stat(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (!current || current.dev !== dev || current.ino !== ino) return false;
+      return (await readToken(held)) === token;
+    },
     async release() {
+      await held.close();
       release();
       await holding;
     },
   };
+}
+
+/** More than any token FileLock writes (a pid and two short ids), so a longer text never reads as equal. */
+const TOKEN_READ_BYTES = 256;
+
+/**
+ * The lock's text, read through the descriptor opened at start: the check must not need a new one.
+ * A server flooded with connections up to its descriptor limit could open no file, and took that
+ * for a lost lock (it stopped after about 20,000 idle connections). Holding the file open also keeps
+ * its inode number from being reused while this server runs, so a file put in its place (renamed
+ * over it) always has another number, while a lock written over in place is seen by its text.
+ */
+async function readToken(handle: FileHandle): Promise<string> {
+  const buffer = Buffer.alloc(TOKEN_READ_BYTES);
+  const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+  return buffer.toString('utf8', 0, bytesRead);
 }
 
 /** Not the user's to write in (owned by another user, read-only, a file in its place): named by key and path, not a bare errno. */

@@ -3,12 +3,14 @@ import { freePort } from '../../scripts/free-port.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
+import { maxConnections } from '../../src/http/http-server.ts';
 import { DataDirectoryError } from '../../src/store/data-directory-error.ts';
 import { journalSealer } from '../../src/store/journal-sealer.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
@@ -27,12 +29,18 @@ interface Run {
   exited: Promise<number | null>;
 }
 
-/** `npm start`'s command as its own process (stopped by each test, by its pid). */
-function launch(dataDir: string, port: number, options: SpawnOptions = {}): Run {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN], {
+/**
+ * `npm start`'s command as its own process (stopped by each test, by its pid); with `descriptorLimit`,
+ * under `ulimit -n` (the shell execs Node, so the pid is the server's).
+ */
+function launch(dataDir: string, port: number, options: SpawnOptions & { descriptorLimit?: number } = {}): Run {
+  const { descriptorLimit, ...spawnOptions } = options;
+  const command = ['--disable-warning=ExperimentalWarning', MAIN];
+  const [file, args] = descriptorLimit === undefined ? [process.execPath, command] : ['sh', ['-c', `ulimit -n ${descriptorLimit} && exec "$0" "$@"`, process.execPath, ...command]];
+  const child = spawn(file, args, {
     env: { ...INHERITED, STEPGATE_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...options,
+    ...spawnOptions,
   });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk.toString()));
@@ -81,6 +89,37 @@ test('a server whose lock is removed or replaced while it runs stops (exit 1), a
     assert.equal(await readFile(lock, 'utf8'), `${process.pid} another-server.x`, 'the other lock stays');
   } finally {
     await stop(run);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('idle connections up to and beyond the descriptor limit do not stop the server: the ones over its connection cap are closed, the lock check goes on', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-lock-'));
+  const port = await freePort();
+  const run = launch(dataDir, port, { descriptorLimit: 256 });
+  const sockets: Socket[] = [];
+  try {
+    await started(run);
+    // Plain TCP connects that send nothing, as the flood did; more than the server has descriptors.
+    for (let i = 0; i < 400; i++) {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      sockets.push(socket);
+    }
+    let closedByServer = 0;
+    for (const socket of sockets) socket.once('close', () => (closedByServer += 1));
+    await Promise.all(sockets.map((socket) => new Promise((resolve) => socket.once('connect', resolve).once('close', resolve))));
+    // Two lock checks (every 5 s) while the connections are held; the request timeout (30 s) closes none of them meanwhile.
+    await sleep(11_000);
+    assert.equal(run.child.exitCode, null, run.output());
+    assert.doesNotMatch(run.output(), /server\.lock-lost/);
+    assert.ok(closedByServer >= sockets.length - maxConnections(256), `${closedByServer} connections closed by the server`);
+    for (const socket of sockets) socket.destroy();
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(health.status, 200);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    assert.equal(await stop(run), 0, run.output());
     await rm(dataDir, { recursive: true, force: true });
   }
 });

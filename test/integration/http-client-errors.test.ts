@@ -69,3 +69,12 @@ test('a form body declared larger than the limit is refused before it is sent, a
     socket.destroy();
   }
 });
+
+test('a flood of one error writes its first 100 warnings in a minute in full and counts the rest; other errors are still written', async () => {
+  const notFound = () => app.logs.filter((line) => line.code === 'NOT_FOUND').length;
+  for (let i = 0; i < 15; i++) await Promise.all(Array.from({ length: 10 }, () => fetch(`${app.url}/no-such-page`).then((response) => response.arrayBuffer())));
+  assert.equal(notFound(), 100);
+  const mark = app.logs.length;
+  assert.equal((await fetch(`${app.url}/login/%E0%A4%A`)).status, 400);
+  assert.deepEqual(app.logs.slice(mark).filter((line) => line.code !== undefined).map((line) => line.code), ['BAD_REQUEST']);
+});

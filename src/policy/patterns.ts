@@ -10,13 +10,38 @@ export function foldCase(text: string): string {
   return text.normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().replaceAll('i\u0307', 'i').normalize('NFC');
 }
 
-/** `*` matches any run of characters; everything else is literal; case-insensitive (foldCase), whole value. */
+/**
+ * `*` matches any run of characters; everything else is literal; case-insensitive (foldCase), whole
+ * value. Compared by code point. Not a RegExp: `.*` backtracks polynomially (`*a*a*a*b` against 1,000
+ * characters took 90 s). The value must start with the part before the first `*` and end with the
+ * part after the last; each part between is taken at its leftmost place after the one before, which
+ * is a match whenever one exists, in at most (value length × pattern length) steps.
+ */
 export function wildcardMatch(pattern: string, value: string): boolean {
-  const source = pattern
-    .split('*')
-    .map((part) => foldCase(part).replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${source}$`, 'su').test(foldCase(value));
+  const parts = pattern.split('*').map((part) => Array.from(foldCase(part)));
+  const text = Array.from(foldCase(value));
+  const first = parts[0]!;
+  if (parts.length === 1) return text.length === first.length && occursAt(text, first, 0);
+  const last = parts.at(-1)!;
+  const end = text.length - last.length;
+  if (end < first.length || !occursAt(text, first, 0) || !occursAt(text, last, end)) return false;
+  let from = first.length;
+  for (const part of parts.slice(1, -1)) {
+    const at = indexOfBefore(text, part, from, end);
+    if (at < 0) return false;
+    from = at + part.length;
+  }
+  return true;
+}
+
+function occursAt(text: readonly string[], part: readonly string[], at: number): boolean {
+  return part.every((char, i) => text[at + i] === char);
+}
+
+/** The first place at or after `from` where `part` occurs ending by `end`, or -1. */
+function indexOfBefore(text: readonly string[], part: readonly string[], from: number, end: number): number {
+  for (let at = from; at + part.length <= end; at++) if (occursAt(text, part, at)) return at;
+  return -1;
 }
 
 /** An attribute type: a name of letters, digits and hyphens, or an OID. */

@@ -7,7 +7,14 @@ import type { Clock } from '../core/clock.ts';
  * SAML issuers, guessed passwords) wrote ~1–2 GB of audit log an hour, and is still visible here.
  */
 export const AUDIT_FAILURES_PER_IP = 120;
-/** The fixed window the limit above counts in, from an IP's first failure in it. */
+/**
+ * Failure events written per window from all client IPs together, per-IP summaries included. A flood
+ * from many addresses passes every per-IP cap (200 addresses wrote ~1.5 GB an hour); this keeps the
+ * log at ~1 MB a minute (events are ~350 bytes) however many send, and still writes in full 25 clients
+ * at their per-IP cap, or a failed sign-in every 20 ms from users.
+ */
+export const AUDIT_FAILURES_ALL_CLIENTS = 3_000;
+/** The fixed window the limits above count in, from the first failure in it (of the IP, or of all). */
 export const AUDIT_THROTTLE_WINDOW_MS = 60_000;
 /** IPs tracked at once (a few MB at most); failures from further IPs share one overflow bucket. */
 export const AUDIT_THROTTLE_MAX_IPS = 10_000;
@@ -17,11 +24,15 @@ const FLUSH_EVERY_MS = 10_000;
 interface Bucket {
   start: number;
   end: number;
-  written: number;
+  /** Events that were within this bucket's limit (for an IP: passed on to the limit of all clients). */
+  allowed: number;
   suppressed: number;
   /** Suppressed events by type; only made once one is suppressed. */
   types?: Map<string, number>;
 }
+
+/** Who a summary is about: one IP, the IPs beyond the ones tracked, or all clients. */
+type SummaryScope = { ip: string } | { overflow: true } | { global: true };
 
 /** The log the throttle wraps: an AuditLog that also opens, closes and reopens its file. */
 export interface ThrottledInner extends AuditLog {
@@ -32,26 +43,34 @@ export interface ThrottledInner extends AuditLog {
 
 /**
  * An AuditLog that writes at most AUDIT_FAILURES_PER_IP failure events (outcome `failure` with an
- * `ip`) per IP and window; the rest are counted and summed up in one `audit.suppressed` event when
- * the window ends (on the IP's next failure, by a timer, or at close). Successes, `info` events,
- * events without an IP (the CLI) and the failures that started a lock (`lockStarted`: few, since a
- * lock takes several failures, and the one an investigation looks for) are always written.
+ * `ip`) per IP and window, and at most AUDIT_FAILURES_ALL_CLIENTS of those and of the per-IP
+ * summaries from all IPs together per window. The rest are counted and summed up in one
+ * `audit.suppressed` event when the window ends (on the IP's next failure, by a timer, or at close):
+ * an event beyond its IP's limit in that IP's summary, any other one (a per-IP summary with all its
+ * counts) in the summary of all clients, written last, so every event is counted exactly once.
+ * Successes, `info` events, events without an IP (the CLI) and the failures that started a lock
+ * (`lockStarted`: few, since a lock takes several failures, and the one an investigation looks for)
+ * are always written.
  */
 export class ThrottledAuditLog implements AuditLog {
   readonly #inner: ThrottledInner;
   readonly #clock: Clock;
   readonly #limit: number;
+  readonly #totalLimit: number;
   readonly #windowMs: number;
   readonly #maxIps: number;
   readonly #buckets = new Map<string, Bucket>();
   /** Failures from IPs beyond #maxIps, together. */
   #overflow: Bucket | undefined;
+  /** Failures (and per-IP summaries) from all IPs, against #totalLimit. */
+  #total: Bucket | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(inner: ThrottledInner, clock: Clock, options: { limit?: number; windowMs?: number; maxIps?: number } = {}) {
+  constructor(inner: ThrottledInner, clock: Clock, options: { limit?: number; totalLimit?: number; windowMs?: number; maxIps?: number } = {}) {
     this.#inner = inner;
     this.#clock = clock;
     this.#limit = options.limit ?? AUDIT_FAILURES_PER_IP;
+    this.#totalLimit = options.totalLimit ?? AUDIT_FAILURES_ALL_CLIENTS;
     this.#windowMs = options.windowMs ?? AUDIT_THROTTLE_WINDOW_MS;
     this.#maxIps = options.maxIps ?? AUDIT_THROTTLE_MAX_IPS;
   }
@@ -91,63 +110,102 @@ export class ThrottledAuditLog implements AuditLog {
     if (event.outcome !== 'failure' || typeof ip !== 'string' || ip === '' || event.lockStarted !== undefined) return this.#inner.record(event);
     const now = this.#clock.now();
     let bucket = this.#buckets.get(ip);
-    let overflow = false;
-    if (!bucket && this.#buckets.size >= this.#maxIps) {
-      overflow = true;
-      bucket = this.#overflow;
-    }
-    let summary: Promise<void> | undefined;
+    const overflow = !bucket && this.#buckets.size >= this.#maxIps;
+    if (overflow) bucket = this.#overflow;
+    const writes: Array<Promise<void>> = [];
     if (bucket && bucket.end <= now) {
-      summary = this.#summarize(overflow ? undefined : ip, bucket);
       if (overflow) this.#overflow = undefined;
       else this.#buckets.delete(ip);
+      const summary = this.#summarize(overflow ? { overflow: true } : { ip }, bucket, now);
+      if (summary) writes.push(summary);
       bucket = undefined;
     }
     if (!bucket) {
-      bucket = { start: now, end: now + this.#windowMs, written: 0, suppressed: 0 };
+      bucket = this.#newBucket(now);
       if (overflow) this.#overflow = bucket;
       else this.#buckets.set(ip, bucket);
     }
-    if (bucket.written < this.#limit) {
-      bucket.written += 1;
-      const written = this.#inner.record(event);
-      return summary ? Promise.all([summary, written]).then(() => undefined) : written;
+    if (bucket.allowed < this.#limit) {
+      bucket.allowed += 1;
+      writes.push(this.#recordWithinTotal(now, event));
+    } else {
+      countSuppressed(bucket, event.type, 1);
     }
-    bucket.suppressed += 1;
-    bucket.types ??= new Map();
-    bucket.types.set(event.type, (bucket.types.get(event.type) ?? 0) + 1);
-    return summary ?? Promise.resolve();
+    if (writes.length <= 1) return writes[0] ?? Promise.resolve();
+    return Promise.all(writes).then(() => undefined);
   }
 
   async #flush(due: (bucket: Bucket) => boolean): Promise<void> {
-    const writes: Array<Promise<void>> = [];
+    const now = this.#clock.now();
+    const writes: Array<Promise<void> | undefined> = [];
     for (const [ip, bucket] of this.#buckets) {
       if (!due(bucket)) continue;
       this.#buckets.delete(ip);
-      const summary = this.#summarize(ip, bucket);
-      if (summary) writes.push(summary);
+      writes.push(this.#summarize({ ip }, bucket, now));
     }
     if (this.#overflow && due(this.#overflow)) {
-      const summary = this.#summarize(undefined, this.#overflow);
+      writes.push(this.#summarize({ overflow: true }, this.#overflow, now));
       this.#overflow = undefined;
-      if (summary) writes.push(summary);
+    }
+    // After the per-IP summaries: the ones that did not fit are counted in this one.
+    if (this.#total && due(this.#total)) {
+      writes.push(this.#summarize({ global: true }, this.#total, now));
+      this.#total = undefined;
     }
     await Promise.all(writes);
   }
 
-  /** The `audit.suppressed` event of a window, written; undefined when it suppressed nothing. */
-  #summarize(ip: string | undefined, bucket: Bucket): Promise<void> | undefined {
+  /**
+   * Writes `event` if the window of all clients has room, else counts it in that window: the event
+   * itself, or for a per-IP summary (`summarized`) all that summary counts.
+   */
+  #recordWithinTotal(now: number, event: AuditEvent, summarized?: Bucket): Promise<void> {
+    let ended: Promise<void> | undefined;
+    if (this.#total && this.#total.end <= now) {
+      ended = this.#summarize({ global: true }, this.#total, now);
+      this.#total = undefined;
+    }
+    const total = (this.#total ??= this.#newBucket(now));
+    let written: Promise<void> | undefined;
+    if (total.allowed < this.#totalLimit) {
+      total.allowed += 1;
+      written = this.#inner.record(event);
+    } else if (summarized) {
+      for (const [type, count] of summarized.types ?? []) countSuppressed(total, type, count);
+      total.start = Math.min(total.start, summarized.start);
+    } else {
+      countSuppressed(total, event.type, 1);
+    }
+    if (ended && written) return Promise.all([ended, written]).then(() => undefined);
+    return ended ?? written ?? Promise.resolve();
+  }
+
+  /**
+   * The `audit.suppressed` event of a window, written (a per-IP one within the limit of all clients);
+   * undefined when it suppressed nothing.
+   */
+  #summarize(scope: SummaryScope, bucket: Bucket, now: number): Promise<void> | undefined {
     if (bucket.suppressed === 0) return undefined;
-    const end = Math.min(bucket.end, this.#clock.now());
-    return this.#inner.record({
+    const summary: AuditEvent = {
       type: 'audit.suppressed',
       outcome: 'info',
-      ...(ip === undefined ? { overflow: true } : { ip }),
+      ...scope,
       reason: 'too-many-failures',
       suppressed: bucket.suppressed,
       types: Object.fromEntries(bucket.types ?? []),
       windowStart: new Date(bucket.start).toISOString(),
-      windowEnd: new Date(end).toISOString(),
-    });
+      windowEnd: new Date(Math.min(bucket.end, now)).toISOString(),
+    };
+    return 'global' in scope ? this.#inner.record(summary) : this.#recordWithinTotal(now, summary, bucket);
   }
+
+  #newBucket(now: number): Bucket {
+    return { start: now, end: now + this.#windowMs, allowed: 0, suppressed: 0 };
+  }
+}
+
+function countSuppressed(bucket: Bucket, type: string, count: number): void {
+  bucket.suppressed += count;
+  bucket.types ??= new Map();
+  bucket.types.set(type, (bucket.types.get(type) ?? 0) + count);
 }

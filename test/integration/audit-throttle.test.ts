@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { FileAuditLog } from '../../src/store/audit-file.ts';
-import { AUDIT_FAILURES_PER_IP, AUDIT_THROTTLE_WINDOW_MS, ThrottledAuditLog } from '../../src/store/audit-throttle.ts';
+import { AUDIT_FAILURES_ALL_CLIENTS, AUDIT_FAILURES_PER_IP, AUDIT_THROTTLE_WINDOW_MS, ThrottledAuditLog } from '../../src/store/audit-throttle.ts';
 import type { AuditLog, StoredAuditEvent } from '../../src/store/store.ts';
 import { testSealer } from '../helpers/journal-sealer.ts';
 import { boot } from '../helpers/boot.ts';
@@ -136,6 +136,114 @@ test('beyond maxIps, new IPs share one overflow bucket', async () => {
       { ip: undefined, overflow: true, suppressed: 4 },
     ],
   );
+});
+
+describe('failures from all client IPs together are capped too', () => {
+  const failures = (events: StoredAuditEvent[]) => events.filter((event) => event.outcome === 'failure');
+  const suppressedIn = (events: StoredAuditEvent[]) => summaries(events).reduce((sum, event) => sum + (event.suppressed as number), 0);
+
+  test('many addresses, each under its own cap: the store writes AUDIT_FAILURES_ALL_CLIENTS, then one global summary', async () => {
+    const clock = { at: T0, now: () => clock.at };
+    const storeDir = join(dir, 'many-addresses');
+    const store = await new LowdbStore(storeDir, clock, { sealer: testSealer() }).open();
+    const addresses = Array.from({ length: 200 }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
+    const perAddress = Math.ceil((AUDIT_FAILURES_ALL_CLIENTS * 2) / addresses.length);
+    assert.ok(perAddress < N, 'each address stays under its own cap');
+    const writes: Array<Promise<void>> = [];
+    for (let round = 0; round < perAddress; round++) {
+      for (const ip of addresses) writes.push(store.audit.record({ type: 'saml.request', outcome: 'failure', reason: 'bad-binding', ip }));
+    }
+    writes.push(store.audit.record({ type: 'login.password', outcome: 'success', ip: addresses[0], userId: 'u-1' }));
+    writes.push(store.audit.record({ type: 'login.password', outcome: 'failure', ip: addresses[1], requestId: 'lock', lockStarted: ['account'] }));
+    await Promise.all(writes);
+    let events = await all(store.audit);
+    assert.equal(failures(events).filter((event) => event.requestId !== 'lock').length, AUDIT_FAILURES_ALL_CLIENTS);
+    assert.equal(count(events, (event) => event.outcome === 'success' || event.requestId === 'lock'), 2, 'always-written events are not held back by the budget');
+
+    clock.at = T0 + AUDIT_THROTTLE_WINDOW_MS;
+    await store.audit.flushEnded();
+    events = await all(store.audit);
+    const { at, ...global } = summaries(events)[0]!;
+    assert.equal(at, iso(T0 + AUDIT_THROTTLE_WINDOW_MS));
+    assert.deepEqual(global, {
+      type: 'audit.suppressed',
+      outcome: 'info',
+      global: true,
+      reason: 'too-many-failures',
+      suppressed: perAddress * addresses.length - AUDIT_FAILURES_ALL_CLIENTS,
+      types: { 'saml.request': perAddress * addresses.length - AUDIT_FAILURES_ALL_CLIENTS },
+      windowStart: iso(T0),
+      windowEnd: iso(T0 + AUDIT_THROTTLE_WINDOW_MS),
+    });
+    assert.equal(summaries(events).length, 1);
+    await store.close();
+  });
+
+  test('per-IP summaries share the budget; one that does not fit is counted in the global summary; each event counted once', async () => {
+    const clock = { at: T0, now: () => clock.at };
+    const log = new ThrottledAuditLog(new FileAuditLog(join(dir, 'shared-budget.log'), clock), clock, { limit: 3, totalLimit: 8 });
+    await log.open();
+    let sent = 0;
+    const fail = (ip: string, type = 'oidc.token') => {
+      sent += 1;
+      return log.record({ type, outcome: 'failure', ip });
+    };
+    for (let i = 0; i < 5; i++) await fail('192.0.2.1'); // A: 3 written, 2 over its cap
+    for (let i = 0; i < 5; i++) await fail('192.0.2.2', 'saml.request'); // B: 3 written, 2 over its cap
+    clock.at += 1_000;
+    for (let i = 0; i < 5; i++) await fail('192.0.2.3'); // C: 2 written, 1 over the budget, 2 over its cap
+    clock.at = T0 + AUDIT_THROTTLE_WINDOW_MS - 1;
+    await fail('192.0.2.4'); // D: over the budget
+    let events = await all(log);
+    assert.equal(failures(events).length, 8);
+    assert.equal(count(events, (event) => event.ip === '192.0.2.3'), 2);
+
+    clock.at = T0 + AUDIT_THROTTLE_WINDOW_MS;
+    await fail('192.0.2.1'); // ends the global window and A's: both summaries, then A's failure, in a new budget
+    events = await all(log);
+    assert.deepEqual(
+      events.slice(-3).map(({ type, ip, global, suppressed, types, windowStart }) => ({ type, ip, global, suppressed, types, windowStart })),
+      [
+        { type: 'audit.suppressed', ip: undefined, global: true, suppressed: 2, types: { 'oidc.token': 2 }, windowStart: iso(T0) },
+        { type: 'audit.suppressed', ip: '192.0.2.1', global: undefined, suppressed: 2, types: { 'oidc.token': 2 }, windowStart: iso(T0) },
+        { type: 'oidc.token', ip: '192.0.2.1', global: undefined, suppressed: undefined, types: undefined, windowStart: undefined },
+      ],
+    );
+
+    for (let i = 0; i < 7; i++) await fail(`198.51.100.${i}`); // 6 fill the budget, 1 over it
+    await log.close(); // B's and C's summaries no longer fit: counted in the global one
+    events = await all(log);
+    assert.equal(failures(events).length, 8 + 1 + 6);
+    const last = summaries(events).at(-1)!;
+    assert.equal(summaries(events).length, 3);
+    assert.equal(last.global, true, 'at stop the global summary is written last');
+    assert.equal(last.suppressed, 1 + 2 + 2);
+    assert.deepEqual(last.types, { 'oidc.token': 1 + 2, 'saml.request': 2 });
+    assert.equal(last.windowStart, iso(T0), 'its window reaches back to the start of the per-IP windows it sums up');
+    assert.equal(failures(events).length + suppressedIn(events), sent, 'every failure is written or counted in exactly one summary');
+  });
+
+  test('the global summary is written by the timer once its window ended, and at stop', async () => {
+    const clock = { at: T0, now: () => clock.at };
+    const log = new ThrottledAuditLog(new FileAuditLog(join(dir, 'global-timer.log'), clock), clock, { limit: 5, totalLimit: 4 });
+    await log.open();
+    for (const ip of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) await log.record({ type: 'oidc.userinfo', outcome: 'failure', ip });
+    for (const ip of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) await log.record({ type: 'oidc.userinfo', outcome: 'failure', ip });
+    await log.flushEnded();
+    assert.deepEqual(summaries(await all(log)), [], 'not before the window ends');
+    clock.at = T0 + AUDIT_THROTTLE_WINDOW_MS;
+    await log.flushEnded();
+    assert.deepEqual(summaries(await all(log)).map(({ global, suppressed }) => ({ global, suppressed })), [{ global: true, suppressed: 2 }]);
+
+    for (let i = 0; i < 7; i++) await log.record({ type: 'oidc.token', outcome: 'failure', ip: `203.0.113.${i}` });
+    await log.close();
+    const events = await all(log);
+    assert.equal(failures(events).length, 4 + 4);
+    assert.deepEqual(summaries(events).map(({ global, suppressed, types }) => ({ global, suppressed, types })), [
+      { global: true, suppressed: 2, types: { 'oidc.userinfo': 2 } },
+      { global: true, suppressed: 3, types: { 'oidc.token': 3 } },
+    ]);
+  });
 });
 
 test('HTTP: a flood of bad /oidc/me requests writes N events, then one summary', async () => {

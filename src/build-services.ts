@@ -65,9 +65,11 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
 async function createDirectoryHealth(config: Config, logger: Logger): Promise<DirectoryHealth | undefined> {
   if (config.directory.kind !== 'ldap') return undefined;
   const ldap = config.directory;
-  const { diagnoseLdap } = await import('./directory/ldap-diagnose.ts');
+  const [{ diagnoseLdap }, { LdapConnector }] = await Promise.all([import('./directory/ldap-diagnose.ts'), import('./directory/ldap-connector.ts')]);
   const ldapLogger = logger.child({ component: 'ldap' });
-  return new DirectoryHealth(() => diagnoseLdap(ldap, { logger: ldapLogger }), ldapLogger, ldap.healthCheckSeconds);
+  // One connector for every run: a server's refusal of the service password is then not sent again before its back-off ends.
+  const connector = new LdapConnector(ldap, ldapLogger);
+  return new DirectoryHealth(() => diagnoseLdap(ldap, { logger: ldapLogger, connector }), ldapLogger, ldap.healthCheckSeconds);
 }
 
 /** Also used by CLI commands that need to look users up (policy explain). */

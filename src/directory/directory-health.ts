@@ -1,23 +1,25 @@
 import type { Logger } from '../core/log.ts';
 import type { DiagnoseStep } from './ldap-diagnose.ts';
 
-/** One run: each server's connection, then the service bind on the first reachable one. */
+/** One run: each server's connection, then the service bind on each reachable one in order until one binds. */
 export type HealthCheck = () => Promise<DiagnoseStep[]>;
 
-/** What a run found, by server URL and for the service bind. */
+/** What a run found, by server URL. */
 export interface HealthReport {
   servers: Record<string, { ok: boolean; detail: string; ms: number }>;
-  serviceBind?: { ok: boolean; detail: string };
-  /** Sign-ins can work: some server is reachable and the service account can bind. */
+  /** The servers the service bind was tried on, in order: any that refused it, then the one that bound. */
+  serviceBinds: Record<string, { ok: boolean; detail: string }>;
+  /** Sign-ins can work: some server is reachable and the service account can bind there. */
   usable: boolean;
 }
 
 /**
  * The periodic directory check admins of MFA servers expect: every `intervalSeconds` it connects to
- * each configured server and binds as the service account, so a primary that went down (sign-ins
- * quietly moved to a backup), an expired service password or a dead network shows in the log before
- * users report it. A run that finds a problem logs a warning (or an error when no sign-in can work)
- * every time; a healthy run logs only when it is the first or something recovered.
+ * each configured server and binds as the service account, so a primary that went down or refuses
+ * the service account (sign-ins quietly moved to a backup), an expired service password or a dead
+ * network shows in the log before users report it. A run that finds a problem logs a warning (or an
+ * error when no sign-in can work) every time; a healthy run logs only when it is the first or
+ * something recovered.
  */
 export class DirectoryHealth {
   readonly #check: HealthCheck;
@@ -65,11 +67,14 @@ export class DirectoryHealth {
 
   #log(report: HealthReport, previous: HealthReport | undefined): void {
     const down = Object.entries(report.servers).filter(([, server]) => !server.ok).map(([url]) => url);
-    const facts = { event: 'directory.health', usable: report.usable, servers: report.servers, serviceBind: report.serviceBind };
+    // each failed bind's detail names its server
+    const refused = Object.values(report.serviceBinds).filter((bind) => !bind.ok).map((bind) => bind.detail);
+    const problems = [...(down.length > 0 ? [`unreachable: ${down.join(', ')}`] : []), ...refused];
+    const facts = { event: 'directory.health', usable: report.usable, servers: report.servers, serviceBinds: report.serviceBinds };
     if (!report.usable) {
-      this.#logger.error(facts, `directory health: sign-ins cannot work: ${down.length === Object.keys(report.servers).length ? 'no server is reachable' : String(report.serviceBind?.detail)}`);
-    } else if (down.length > 0) {
-      this.#logger.warn(facts, `directory health: unreachable: ${down.join(', ')}; sign-ins use the next server`);
+      this.#logger.error(facts, `directory health: sign-ins cannot work: ${down.length === Object.keys(report.servers).length ? 'no server is reachable' : problems.join('; ')}`);
+    } else if (problems.length > 0) {
+      this.#logger.warn(facts, `directory health: ${problems.join('; ')}; sign-ins use the next server`);
     } else if (!previous || !sameHealth(previous, report)) {
       this.#logger.info(facts, previous ? 'directory health: every server reachable again' : 'directory health: every server reachable, service bind works');
     }
@@ -78,15 +83,16 @@ export class DirectoryHealth {
 
 function toReport(steps: DiagnoseStep[]): HealthReport {
   const servers: HealthReport['servers'] = {};
-  let serviceBind: HealthReport['serviceBind'];
+  const serviceBinds: HealthReport['serviceBinds'] = {};
   for (const step of steps) {
     if (step.step === 'connect') servers[step.url] = { ok: step.ok, detail: step.detail, ms: step.ms };
-    else if (step.step === 'service-bind') serviceBind = { ok: step.ok, detail: step.detail };
+    else if (step.step === 'service-bind') serviceBinds[step.url] = { ok: step.ok, detail: step.detail };
   }
-  return { servers, serviceBind, usable: serviceBind?.ok === true };
+  return { servers, serviceBinds, usable: Object.values(serviceBinds).some((bind) => bind.ok) };
 }
 
 function sameHealth(a: HealthReport, b: HealthReport): boolean {
-  const state = (report: HealthReport) => JSON.stringify([report.usable, Object.entries(report.servers).map(([url, server]) => [url, server.ok])]);
+  const okByUrl = (byUrl: Record<string, { ok: boolean }>) => Object.entries(byUrl).map(([url, result]) => [url, result.ok]);
+  const state = (report: HealthReport) => JSON.stringify([report.usable, okByUrl(report.servers), okByUrl(report.serviceBinds)]);
   return state(a) === state(b);
 }

@@ -2,12 +2,12 @@
  * "Test connection" for admins (`directory test [--user alice [--password-file F]]`): each step says
  * what worked and where it stopped, with timings, instead of one opaque failure.
  */
-import type { Client, Entry, SearchOptions } from 'ldapts';
+import type { Entry, SearchOptions } from 'ldapts';
 import { pino, type Logger } from 'pino';
 import type { AuthOutcome } from './directory.ts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { LdapDirectory, formatGuid } from './ldap-directory.ts';
-import { LdapConnector, describeError, type Connection } from './ldap-pool.ts';
+import { LdapConnector, describeError, type Connection } from './ldap-connector.ts';
 import { entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
 import { resolveGroups } from './ldap-groups.ts';
 
@@ -97,13 +97,15 @@ async function checkPassword(config: LdapDirectoryConfig, login: string, passwor
 }
 
 /**
- * Connects to every configured server (one 'connect' step each), then on the first reachable one:
- * service bind, and with `user` the lookup and group resolution; with `password` as well, a sign-in
- * through the real authentication path (which the directory counts like any sign-in: a wrong
- * password is a failure towards its lockout). Steps after a failure are not run.
+ * Connects to every configured server (one 'connect' step each), then binds as the service account
+ * on each reachable one in order until one accepts it (one 'service-bind' step each), as sign-ins
+ * move on from a server that refuses it. On that server: with `user` the lookup and group
+ * resolution; with `password` as well, a sign-in through the real authentication path (which the
+ * directory counts like any sign-in: a wrong password is a failure towards its lockout). Apart from
+ * the service binds, steps after a failure are not run.
  */
-export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?: string; password?: string; logger?: Logger } = {}): Promise<DiagnoseStep[]> {
-  const connector = new LdapConnector(config, options.logger);
+export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?: string; password?: string; logger?: Logger; connector?: LdapConnector } = {}): Promise<DiagnoseStep[]> {
+  const connector = options.connector ?? new LdapConnector(config, options.logger);
   const steps: DiagnoseStep[] = [];
   const connections: Connection[] = [];
   try {
@@ -114,17 +116,21 @@ export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?
         return `${url} reachable${connection.secure ? ' (TLS)' : ' (not encrypted)'}`;
       });
     }
-    const first = connections[0];
-    if (!first) return steps;
-    const client: Client = first.client;
-    const bound = await timed('service-bind', first.url, steps, async () => `bound as ${await connector.serviceBind(first)} on ${first.url}`);
+    let bound: Connection | undefined;
+    for (const connection of connections) {
+      if (await timed('service-bind', connection.url, steps, async () => `bound as ${await connector.serviceBind(connection)} on ${connection.url}`)) {
+        bound = connection;
+        break;
+      }
+    }
     if (!bound || options.user === undefined) return steps;
+    const { client, url } = bound;
 
     const search: SearchFn = (base: string, searchOptions: SearchOptions) => client.search(base, searchOptions);
     let userDn: string | undefined;
     let memberOf: string[] = [];
     const user = options.user;
-    const found = await timed('user-lookup', first.url, steps, async () => {
+    const found = await timed('user-lookup', url, steps, async () => {
       const { idAttribute, usernameAttribute, nameAttribute, emailAttribute } = config.users;
       const result = await findUserEntry(search, config.users, user, [idAttribute, usernameAttribute, nameAttribute, emailAttribute, 'memberOf']);
       if (!result.entry) {
@@ -138,13 +144,13 @@ export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?
     });
     if (!found || !userDn) return steps;
     const dn = userDn;
-    const grouped = await timed('groups', first.url, steps, async () => {
+    const grouped = await timed('groups', url, steps, async () => {
       const groups = (await resolveGroups(search, config.groups, config.users.baseDn, { dn, memberOf })).names;
       return groups.length ? `${groups.length} group(s): ${groups.join(', ')}` : 'member of no group';
     });
     const password = options.password;
     if (!grouped || password === undefined) return steps;
-    await timed('password', first.url, steps, () => checkPassword(config, user, password, options.logger));
+    await timed('password', url, steps, () => checkPassword(config, user, password, options.logger));
     return steps;
   } finally {
     await Promise.all(connections.map((c) => c.client.unbind().catch(() => undefined)));

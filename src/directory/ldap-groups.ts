@@ -3,7 +3,7 @@ import type { Entry } from 'ldapts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { compileFilter, entryValue, entryValues, equalityFilter, escapeFilterValue, type SearchFn } from './ldap-filter.ts';
 import type { GroupParents, GroupRef } from './ldap-group-parents.ts';
-import { LdapUnavailableError, describeError, isLdapResult } from './ldap-pool.ts';
+import { LdapUnavailableError, describeError, isLdapResult } from './ldap-connector.ts';
 
 type GroupsConfig = LdapDirectoryConfig['groups'];
 

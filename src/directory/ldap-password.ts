@@ -6,7 +6,7 @@
 import { Attribute, BerWriter, Change, PasswordPolicyControl, PasswordPolicyError, type Client } from 'ldapts';
 import type { PasswordChangeOutcome } from './directory.ts';
 import { adDataCode } from './ldap-account-state.ts';
-import { isLdapResult } from './ldap-pool.ts';
+import { isLdapResult } from './ldap-connector.ts';
 
 export const PASSWORD_MODIFY_OID = '1.3.6.1.4.1.4203.1.11.1';
 

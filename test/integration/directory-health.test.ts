@@ -80,10 +80,10 @@ describe('the periodic directory health check, against a real slapd', () => {
     const { logger, health } = capture();
     const report = await new DirectoryHealth(() => diagnoseLdap(config('not-the-password'), { logger }), logger, 60).run();
     assert.equal(report?.usable, false);
-    assert.equal(report?.serviceBind?.ok, false);
+    assert.deepEqual(Object.entries(report!.serviceBinds).map(([url, bind]) => [url, bind.ok]), [[primary.url, false], [backup.url, false]]);
     const message = String(health().at(-1)!['msg']);
     assert.match(message, /^directory health: sign-ins cannot work: service bind failed: .*invalid credentials/i);
-    assert.ok(message.includes(`(${primary.url})`), `names the server that refused: ${message}`);
+    for (const server of [primary, backup]) assert.ok(message.includes(`(${server.url})`), `names each server that refused: ${message}`);
   });
 
   test('the server runs it at start and then every healthCheckSeconds; 0 turns it off', async () => {

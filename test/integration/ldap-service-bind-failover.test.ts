@@ -1,11 +1,19 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'ldapts';
+import { pino } from 'pino';
 import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { createRp, authRequest, rpBrowser, isPasswordPage, type TestRp } from '../helpers/oidc-rp.ts';
 import { fixtureLdif } from '../helpers/ldap-directory.ts';
 import type { Page } from '../helpers/browser.ts';
+import { DirectoryHealth } from '../../src/directory/directory-health.ts';
+import { diagnoseLdap } from '../../src/directory/ldap-diagnose.ts';
+import { ldapDirectorySchema } from '../../src/directory/ldap-config.ts';
+import { runCli } from '../../src/cli/run-cli.ts';
+import { directoryCommands } from '../../src/cli/commands/directory.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { systemClock } from '../../src/core/clock.ts';
 
 const PEOPLE = 'ou=people,dc=example,dc=org';
 const ALICE_PASSWORD = 'Passw0rd!alice';
@@ -104,5 +112,34 @@ describe('every server refusing the service account', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('the health check and directory test, with the primary refusing the service account', () => {
+  test('the health check reports the directory usable and warns, naming the server that refused', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const report = await new DirectoryHealth(() => diagnoseLdap(ldapDirectorySchema.parse(directory(NEW_PASSWORD)), { logger }), logger, 60).run();
+    assert.equal(report?.usable, true);
+    assert.deepEqual(Object.entries(report!.serviceBinds).map(([url, bind]) => [url, bind.ok]), [[primary.url, false], [backup.url, true]]);
+    const health = lines.filter((line) => line['event'] === 'directory.health');
+    assert.equal(health.length, 1);
+    assert.equal(health[0]!['level'], 40, 'a warning, not "sign-ins cannot work"');
+    assert.match(String(health[0]!['msg']), /^directory health: service bind failed: .*invalid credentials/i);
+    assert.ok(String(health[0]!['msg']).includes(`(${primary.url})`), `names the server that refused: ${String(health[0]!['msg'])}`);
+  });
+
+  test('directory test shows the refused bind on the primary, then the bind and the user lookup on the backup', async () => {
+    const config = parseConfig({ dataDir: '/nonexistent', directory: directory(NEW_PASSWORD) });
+    const out: string[] = [];
+    const unused = (): never => assert.fail('directory test needs no store or secret key');
+    const code = await runCli(directoryCommands, ['directory', 'test', '--user', 'alice'], { config: () => config, store: unused, box: unused, clock: systemClock, out: (line) => out.push(line), err: () => undefined });
+    const shown = out.join('\n');
+    assert.equal(code, 1, 'a server that refuses the service account is a failed step');
+    const binds = out.filter((line) => line.slice(6).startsWith('service-bind '));
+    assert.equal(binds.length, 2, shown);
+    assert.match(binds[0]!, new RegExp(`^FAIL +service-bind +service bind failed: ${SERVICE_DN}: LDAP 49 invalid credentials \\(${primary.url}\\)`));
+    assert.match(binds[1]!, new RegExp(`^ok +service-bind +bound as ${SERVICE_DN} on ${backup.url} `));
+    assert.match(shown, /^ok +user-lookup +found uid=alice,/m);
   });
 });

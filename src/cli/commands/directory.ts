@@ -10,7 +10,7 @@ export const directoryCommands: CliCommand[] = [
 
 Checks the configured directory step by step and says exactly which step fails:
   connect        each LDAP server in order (primary, then backups)
-  service-bind   the service account (and the backup account)
+  service-bind   the service account (and the backup account), on each reachable server in order until one binds
   user-lookup    finds --user with the configured filter and alternate login attributes, and shows
                  the id, username, name and email sign-ins will use (fails when the entry has no
                  users.idAttribute)

@@ -1,0 +1,338 @@
+/**
+ * Making a usable connection to the directory: failover across `urls` (and back once a preferred
+ * server works again), TLS (ldaps:// or StartTLS) validated against the configured CA, timeouts, and
+ * the service bind with a backup account.
+ */
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { connect as connectTls, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { Client, ResultCodeError } from 'ldapts';
+import type { Logger } from 'pino';
+import type { LdapDirectoryConfig } from './ldap-config.ts';
+import { bindResultLeftUnjudged } from './ldap-account-state.ts';
+
+/** A server that failed is tried last for this long, so a dead primary does not cost a timeout per connection. */
+const DOWN_MS = 30_000;
+/** After a server refused a service account's password, how long before that password is sent to it again. */
+const SERVICE_BIND_BACKOFF_MS = 10_000;
+
+/** The directory cannot be used (network, TLS, service account); `message` is meant for the admin log. */
+export class LdapUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LdapUnavailableError';
+  }
+}
+
+/** One server refused every service account; `refusal` says which server, which accounts and until when. */
+class ServiceBindRefusedError extends LdapUnavailableError {
+  readonly refusal: string;
+  constructor(refusal: string) {
+    super(`service bind failed: ${refusal}`);
+    this.name = 'ServiceBindRefusedError';
+    this.refusal = refusal;
+  }
+}
+
+export interface Connection {
+  client: Client;
+  url: string;
+  /** The channel is encrypted (ldaps:// or StartTLS). */
+  secure: boolean;
+}
+
+/** An answer from the server (wrong password, no such object…) as opposed to a transport failure. */
+export function isLdapResult(err: unknown): err is ResultCodeError {
+  return err instanceof ResultCodeError;
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof ResultCodeError) {
+    // ldapts messages are often just "Code: 0x31"; spell the result out ("LDAP 49 invalid credentials")
+    const kind = err.constructor.name.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+    const text = err.message.replace(/\s*Code: 0x[0-9a-f]+$/i, '').trim();
+    return `LDAP ${err.code} ${kind}${text ? `: ${text}` : ''}`;
+  }
+  const e = err as { code?: unknown; message?: string };
+  const code = typeof e?.code === 'string' ? `${e.code}: ` : '';
+  return `${code}${e?.message ?? String(err)}`.replace(/\s+/g, ' ').trim();
+}
+
+export const destroy = (client: Client): Promise<void> => client.unbind().catch(() => undefined);
+
+/** ldapts connects lazily; any answer to a root DSE read (even a refusal) proves the connection works. */
+const readRootDse = (client: Client): Promise<unknown> =>
+  client.search('', { scope: 'base', attributes: ['1.1'] }).catch((e: unknown) => (isLdapResult(e) ? undefined : Promise.reject(e)));
+
+/** A service account's password that one server refused, and when it may be sent there again. */
+/** `times`: refusals in a row, each doubling the back-off (a wrong service password is a configuration error: retrying it every few seconds only walks a directory with lockout towards locking the account). */
+type Refusal = { until: number; error: string; times: number };
+
+/** The longest back-off after refusals in a row. */
+const SERVICE_BIND_BACKOFF_MAX_MS = 5 * 60_000;
+
+export class LdapConnector {
+  readonly #config: LdapDirectoryConfig;
+  readonly #logger?: Logger;
+  readonly #downMs: number;
+  readonly #serviceBindBackoffMs: number;
+  /** Servers that failed and have not been reached since: until when they are tried last. */
+  readonly #downUntil = new Map<string, number>();
+  /** Background checks of servers whose down window is over (see `outranked`). */
+  readonly #rechecks = new Map<string, Promise<void>>();
+  #ca?: Promise<Buffer | undefined>;
+  /**
+   * While every server is down, one request at a time tries to connect again and the others are
+   * answered "unavailable" at once, instead of each waiting out the connect timeout in turn (with 16
+   * sign-ins and a pool of 4 the last one waited 50 s). The next request after a failed try tries again.
+   */
+  #probing = false;
+  #lastFailure = '';
+  /**
+   * Per server, per service account (by its index: `bind` and `backupBind` may be one DN with an old
+   * and a new password): the password that server refused. It is not sent there again until then:
+   * every new connection would otherwise send it once more, and a directory that locks accounts (AD's
+   * lockout threshold applies to service accounts too) would lock the shared one. Kept after the
+   * back-off until that account binds there again, so connections do not move back to the server
+   * just to try the password once more.
+   */
+  readonly #refusals = new Map<string, Map<number, Refusal>>();
+  /** Service binds to one server take turns, so connections opened together send a refused password once. */
+  readonly #serviceBindTurns = new Map<string, Promise<unknown>>();
+
+  /** `timing`: shorter down window and back-off for tests. */
+  constructor(config: LdapDirectoryConfig, logger?: Logger, timing: { downMs?: number; serviceBindBackoffMs?: number } = {}) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#downMs = timing.downMs ?? DOWN_MS;
+    this.#serviceBindBackoffMs = timing.serviceBindBackoffMs ?? SERVICE_BIND_BACKOFF_MS;
+  }
+
+  #tlsOptions(hostname: string): Promise<ConnectionOptions> {
+    const caFile = this.#config.tls.caFile;
+    this.#ca ??= caFile
+      ? readFile(caFile).catch((err: unknown) => {
+          this.#ca = undefined; // a fixed file is picked up on the next attempt
+          throw new LdapUnavailableError(`cannot read tls.caFile ${caFile}: ${describeError(err)}`, { cause: err });
+        })
+      : Promise.resolve(undefined);
+    return this.#ca.then((ca) => ({
+      ca,
+      rejectUnauthorized: this.#config.tls.rejectUnauthorized,
+      host: hostname,
+      // RFC 6066 forbids SNI with an IP address
+      ...(isIP(hostname) ? {} : { servername: hostname }),
+    }));
+  }
+
+  /** Opens a connection to one server: TCP (or TLS for ldaps://), then StartTLS when configured. */
+  async connectTo(url: string): Promise<Connection> {
+    const { connectTimeoutMs, searchTimeoutMs, startTls } = this.#config;
+    const parsed = new URL(url);
+    const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
+    const ldaps = parsed.protocol === 'ldaps:';
+    const tls = ldaps || startTls ? await this.#tlsOptions(hostname) : undefined;
+    // tlsOptions on an ldap:// URL would make ldapts speak TLS right away, so StartTLS gets them later
+    const client = new Client({ url, connectTimeout: connectTimeoutMs, timeout: searchTimeoutMs, tlsOptions: ldaps ? tls : undefined });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`connect timeout after ${connectTimeoutMs} ms`)), connectTimeoutMs)));
+    try {
+      await Promise.race([!ldaps && startTls ? client.startTLS(tls) : readRootDse(client), deadline]);
+      return { client, url, secure: ldaps || startTls };
+    } catch (err) {
+      await destroy(client);
+      throw new LdapUnavailableError(`${url}: ${await this.#explainConnectFailure(url, err, tls)}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The failure with a hint at its usual fix. */
+  async #explainConnectFailure(url: string, err: unknown, tls: ConnectionOptions | undefined): Promise<string> {
+    const code = String((err as { code?: unknown }).code);
+    if (code === 'CERT_HAS_EXPIRED' && tls) {
+      const end = await this.#certificateEnd(url, tls);
+      return `${describeError(err)} (the server's certificate expired${end ? ` on ${end}` : ''}: renew it on the server)`;
+    }
+    // an LDAP answer can only come from the StartTLS request here: the root DSE read takes refusals as success
+    if (isLdapResult(err)) return `the server does not offer StartTLS (${describeError(err)}): use ldaps:// or enable TLS on the server`;
+    const hint = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code) ? ' (check tls.caFile and the server name)' : '';
+    return `${describeError(err)}${hint}`;
+  }
+
+  /**
+   * When the certificate `url` presents ends, read on a second connection that checks no certificate
+   * and sends nothing but the handshake and a root DSE read or StartTLS, never a password.
+   */
+  async #certificateEnd(url: string, tls: ConnectionOptions): Promise<string | undefined> {
+    let socket: TLSSocket | undefined;
+    const capture = ((...args: Parameters<typeof connectTls>) => (socket = connectTls(...args))) as typeof connectTls;
+    const unchecked = { ...tls, rejectUnauthorized: false };
+    const ldaps = url.startsWith('ldaps:');
+    const { connectTimeoutMs, searchTimeoutMs } = this.#config;
+    const client = new Client({ url, connectTimeout: connectTimeoutMs, timeout: searchTimeoutMs, tlsOptions: ldaps ? unchecked : undefined, createSecureConnection: capture });
+    try {
+      await (ldaps ? readRootDse(client) : client.startTLS(unchecked));
+      const end = new Date(socket?.getPeerCertificate().valid_to ?? '');
+      return Number.isNaN(end.getTime()) ? undefined : end.toISOString();
+    } catch {
+      return undefined;
+    } finally {
+      await destroy(client);
+    }
+  }
+
+  /**
+   * How long a request waits for a pooled connection: as long as one operation may take (connect, then
+   * the operation itself). Longer, and every connection is stuck on a server that stopped answering.
+   */
+  get waitLimitMs(): number {
+    return this.#config.connectTimeoutMs + this.#config.searchTimeoutMs;
+  }
+
+  /** Whether connecting to `url` failed within the down window. */
+  isDown(url: string): boolean {
+    return (this.#downUntil.get(url) ?? 0) > Date.now();
+  }
+
+  /**
+   * Whether a connection to `url` should make way for one to a server listed before it that works:
+   * reached since it last failed and, for service-bound connections, not refusing the service account.
+   * A listed-before server whose down window is over is checked in the background, so that no
+   * sign-in waits on a server that may still be down.
+   */
+  outranked(url: string, serviceBound: boolean): boolean {
+    for (const earlier of this.#config.urls) {
+      if (earlier === url) return false;
+      if (serviceBound && this.#refusals.get(earlier)?.size) continue;
+      if (!this.#downUntil.has(earlier)) return true;
+      if (!this.isDown(earlier)) this.#recheck(earlier);
+    }
+    return false;
+  }
+
+  #recheck(url: string): void {
+    if (this.#rechecks.has(url)) return;
+    const recheck = this.connectTo(url)
+      .then(
+        (connection) => {
+          this.#downUntil.delete(url);
+          this.#logger?.info({ event: 'ldap.connect.recovered', url }, 'directory server reachable again: new connections go to it');
+          return destroy(connection.client);
+        },
+        (err: unknown) => void this.#markDown(url, err),
+      )
+      .finally(() => this.#rechecks.delete(url));
+    this.#rechecks.set(url, recheck);
+  }
+
+  /** Waits for background checks still connecting (at close). */
+  async settled(): Promise<void> {
+    await Promise.all(this.#rechecks.values());
+  }
+
+  /** Records the failure; returns it in words. */
+  #markDown(url: string, err: unknown): string {
+    this.#downUntil.set(url, Date.now() + this.#downMs);
+    this.#logger?.warn({ event: 'ldap.connect.failed', url, error: describeError(err) }, 'directory server unreachable');
+    return describeError(err);
+  }
+
+  /**
+   * Tries the servers in configured order, those that failed recently last. `serviceBound`: binds as
+   * the service account too, skipping servers that refused every service account within the back-off.
+   */
+  async connect(options: { serviceBound: boolean }): Promise<Connection> {
+    const now = Date.now();
+    const refusing = options.serviceBound ? this.#config.urls.filter((url) => this.#refusesEveryAccount(url, now)) : [];
+    const refusals = refusing.map((url) => this.#refusal(url, true));
+    const urls = this.#config.urls.filter((url) => !refusing.includes(url));
+    if (urls.length === 0) throw new ServiceBindRefusedError(refusals.join('; '));
+    if (!urls.every((url) => this.isDown(url))) return this.#connectAny(urls, now, options.serviceBound, refusals);
+    if (this.#probing) throw new LdapUnavailableError(`no directory server reachable (another request is trying again; the last attempt: ${this.#lastFailure})`);
+    this.#probing = true;
+    try {
+      return await this.#connectAny(urls, now, options.serviceBound, refusals);
+    } finally {
+      this.#probing = false;
+    }
+  }
+
+  async #connectAny(urls: string[], now: number, serviceBound: boolean, refusals: string[]): Promise<Connection> {
+    const ordered = [...urls].sort((a, b) => Number((this.#downUntil.get(a) ?? 0) > now) - Number((this.#downUntil.get(b) ?? 0) > now));
+    const unreachable: string[] = [];
+    for (const url of ordered) {
+      let connection: Connection;
+      try {
+        connection = await this.connectTo(url);
+      } catch (err) {
+        unreachable.push(this.#markDown(url, err));
+        continue;
+      }
+      this.#downUntil.delete(url);
+      if (!serviceBound) return connection;
+      try {
+        await this.serviceBind(connection);
+        return connection;
+      } catch (err) {
+        await destroy(connection.client);
+        if (err instanceof ServiceBindRefusedError) refusals.push(err.refusal);
+        else unreachable.push(this.#markDown(url, err));
+      }
+    }
+    if (refusals.length === 0) this.#lastFailure = unreachable.join('; ');
+    else this.#lastFailure = `service bind failed: ${refusals.join('; ')}${unreachable.length ? `; ${unreachable.join('; ')}` : ''}`;
+    throw new LdapUnavailableError(refusals.length ? this.#lastFailure : `no directory server reachable: ${this.#lastFailure}`);
+  }
+
+  get #serviceAccounts(): Array<{ dn: string; password: string }> {
+    return [this.#config.bind, ...(this.#config.backupBind ? [this.#config.backupBind] : [])];
+  }
+
+  #refusesEveryAccount(url: string, now: number): boolean {
+    const refused = this.#refusals.get(url);
+    return this.#serviceAccounts.every((_, i) => (refused?.get(i)?.until ?? 0) > now);
+  }
+
+  /** What `url` refused; for a server left out in the back-off, also when it is tried again. */
+  #refusal(url: string, leftOut: boolean): string {
+    const refused = [...(this.#refusals.get(url)?.values() ?? [])];
+    const retry = leftOut ? `; not tried again until ${new Date(Math.min(...refused.map((r) => r.until))).toISOString()}` : '';
+    return `${refused.map((r) => r.error).join('; ')} (${url}${retry})`;
+  }
+
+  /**
+   * Binds as the service account, then the backup account, leaving out one that this server refused
+   * within the back-off; returns the DN that worked.
+   */
+  serviceBind(connection: Connection): Promise<string> {
+    const bound = (this.#serviceBindTurns.get(connection.url) ?? Promise.resolve()).then(() => this.#bindServiceAccount(connection));
+    this.#serviceBindTurns.set(connection.url, bound.catch(() => undefined));
+    return bound;
+  }
+
+  async #bindServiceAccount({ client, url }: Connection): Promise<string> {
+    let refused = this.#refusals.get(url);
+    if (!refused) this.#refusals.set(url, (refused = new Map()));
+    let sent = false;
+    for (const [i, account] of this.#serviceAccounts.entries()) {
+      if ((refused.get(i)?.until ?? 0) > Date.now()) continue;
+      sent = true;
+      try {
+        await client.bind(account.dn, account.password);
+      } catch (err) {
+        // busy, unavailable…: the server judged no password, so nothing is held against the account
+        if (!isLdapResult(err) || bindResultLeftUnjudged(err.code)) throw new LdapUnavailableError(`${url}: service bind as ${account.dn}: ${describeError(err)}`, { cause: err });
+        const times = (refused.get(i)?.times ?? 0) + 1;
+        const backoffMs = Math.min(this.#serviceBindBackoffMs * 2 ** (times - 1), SERVICE_BIND_BACKOFF_MAX_MS);
+        refused.set(i, { until: Date.now() + backoffMs, error: `${account.dn}: ${describeError(err)}`, times });
+        this.#logger?.warn({ event: 'ldap.bind.service-refused', url, dn: account.dn, error: describeError(err) }, 'the directory server refused the service account');
+        continue;
+      }
+      refused.delete(i);
+      if (i > 0) this.#logger?.warn({ event: 'ldap.bind.backup', url, dn: account.dn }, 'service bind fell back to the backup account');
+      return account.dn;
+    }
+    throw new ServiceBindRefusedError(this.#refusal(url, !sent));
+  }
+}

@@ -23,6 +23,7 @@ export const ERROR_CATALOGUE = {
   METADATA_INVALID: { status: 400, message: 'The metadata is not valid.' },
   NOT_FOUND: { status: 404, message: 'Not found.' },
   DIRECTORY_UNAVAILABLE: { status: 503, message: 'The sign-in service cannot reach the user directory right now. Try again in a few minutes.' },
+  SIGN_IN_BUSY: { status: 503, message: 'The sign-in service is busy; try again in a moment.' },
   DIRECTORY_MISCONFIGURED: { status: 500, message: 'Sign-in is not set up correctly on this service, so it cannot sign you in. Contact your helpdesk.' },
   INTERNAL: { status: 500, message: 'Something went wrong on our side. Try again, and contact your helpdesk if it keeps happening.' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -55,6 +55,10 @@ export class LocalDirectory implements Directory {
     this.#clock = clock;
   }
 
+  /**
+   * Throws AppError SIGN_IN_BUSY, before any password is checked, when too many password checks are
+   * under way (password-hash.ts): that is no guess, so the sign-in must not count it as one.
+   */
   async authenticate(login: string, password: string): Promise<AuthOutcome> {
     const record = await findLocalUserByName(this.#users, login.trim());
     if (!record?.passwordHash || password.length === 0) {

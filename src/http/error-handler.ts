@@ -25,7 +25,10 @@ const TITLES: Partial<Record<AppError['code'], string>> = {
   REQUEST_TOO_LARGE: 'Request too large',
   NOT_FOUND: 'Page not found',
   DIRECTORY_UNAVAILABLE: 'Service unavailable',
+  SIGN_IN_BUSY: 'Service busy',
 };
+
+const EXPECTED_UNDER_LOAD: ReadonlySet<AppError['code']> = new Set(['SIGN_IN_BUSY']);
 
 /** Turns anything thrown into an AppError, logs it once, and answers without internals (and, given, whom to contact). */
 export function errorHandler(helpdesk: string | undefined): (error: unknown, req: Request, res: Response, next: NextFunction) => void {
@@ -39,8 +42,10 @@ function handleError(error: unknown, req: Request, res: Response, helpdesk: stri
   const appError = client?.appError ?? toAppError(error);
   const status = client?.status ?? appError.status;
   const log = req.log ?? console;
-  const entry = { code: appError.code, status, detail: appError.detail, path: req.path, ip: req.clientIp, err: status >= 500 ? (appError.cause ?? error) : undefined };
-  if (status >= 500) log.error(entry, appError.message);
+  // Busy (a flood's share of the password checks or the open sign-ins) is the server protecting itself, not a fault: a thinned warning without a stack.
+  const fault = status >= 500 && !EXPECTED_UNDER_LOAD.has(appError.code);
+  const entry = { code: appError.code, status, detail: appError.detail, path: req.path, ip: req.clientIp, err: fault ? (appError.cause ?? error) : undefined };
+  if (fault) log.error(entry, appError.message);
   else if (warnings.admit(appError.code, log)) log.warn(entry, appError.message);
   if (res.headersSent) return;
   if (wantsJson(req)) {

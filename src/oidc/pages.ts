@@ -8,6 +8,7 @@ import { oidcErrorPage } from '../../views/oidc/error.ts';
 import { oidcLogoutConfirmPage } from '../../views/oidc/logout-confirm.ts';
 import type { UserLookup } from '../directory/user-lookup.ts';
 import type { Logger } from '../core/log.ts';
+import type { SsoSession } from '../session/sso-session.ts';
 
 /** The pages oidc-provider renders itself, in Stepgate's layout. */
 
@@ -57,9 +58,7 @@ function describe(out: ErrorOut, error: Error): { title: string; message: string
  */
 export function logoutSource(users: UserLookup): (ctx: KoaContextWithOIDC) => Promise<void> {
   return async (ctx) => {
-    const xsrf = String(ctx.oidc.session!.state!.secret);
     const accountId = ctx.oidc.session?.accountId;
-    const hintSubject = ctx.oidc.entities.IdTokenHint?.payload.sub;
     // Without the directory's answer the page still asks, only without the name; the failure is logged.
     const signedIn = accountId
       ? await users.find(accountId).catch((error: unknown) => {
@@ -67,28 +66,74 @@ export function logoutSource(users: UserLookup): (ctx: KoaContextWithOIDC) => Pr
           return null;
         })
       : null;
-    send(
-      ctx,
-      oidcLogoutConfirmPage({
-        action: ctx.oidc.urlFor('end_session_confirm'),
-        xsrf,
-        clientName: ctx.oidc.client?.clientName,
-        username: signedIn?.username,
-        hintForAnotherAccount: hintSubject !== undefined && accountId !== undefined && hintSubject !== accountId,
-      }),
-    );
+    sendLogoutConfirmation(ctx, { accountId, username: signedIn?.username });
   };
+}
+
+/**
+ * The same question when the browser has a Stepgate SSO session but no provider session (it signed in
+ * to SAML applications only): oidc-provider would confirm on its own, with nobody signed in to ask about.
+ */
+export function ssoLogoutSource(ctx: KoaContextWithOIDC, sso: SsoSession): void {
+  sendLogoutConfirmation(ctx, { accountId: sso.user.id, username: sso.user.username });
+}
+
+function sendLogoutConfirmation(ctx: KoaContextWithOIDC, signedIn: { accountId?: string; username?: string }): void {
+  const hintSubject = ctx.oidc.entities.IdTokenHint?.payload.sub;
+  send(
+    ctx,
+    oidcLogoutConfirmPage({
+      action: ctx.oidc.urlFor('end_session_confirm'),
+      xsrf: String(ctx.oidc.session!.state!.secret),
+      clientName: ctx.oidc.client?.clientName,
+      username: signedIn.username,
+      hintForAnotherAccount: hintSubject !== undefined && signedIn.accountId !== undefined && hintSubject !== signedIn.accountId,
+    }),
+  );
+}
+
+/** What a confirmed RP-initiated logout did, for the page it ends on. */
+export type LogoutOutcome = 'ended' | 'kept';
+
+const LOGOUT_OUTCOME_COOKIE = 'sg_oidc_logout_outcome';
+const LOGOUT_OUTCOME_SECONDS = 60;
+
+function outcomeCookiePath(ctx: KoaContextWithOIDC): string {
+  return new URL(ctx.oidc.urlFor('end_session_success')).pathname;
+}
+
+/**
+ * Tells the page the browser goes to next what the logout did. A signed cookie for that page only,
+ * not a query parameter: a link from anywhere could otherwise make it say "signed out" to someone
+ * still signed in.
+ */
+export function rememberLogoutOutcome(ctx: KoaContextWithOIDC, outcome: LogoutOutcome): void {
+  ctx.cookies.set(LOGOUT_OUTCOME_COOKIE, outcome, { signed: true, httpOnly: true, sameSite: 'lax', path: outcomeCookiePath(ctx), maxAge: LOGOUT_OUTCOME_SECONDS * 1000 });
+}
+
+/** The outcome remembered for this page, read once. */
+function takeLogoutOutcome(ctx: KoaContextWithOIDC): LogoutOutcome | undefined {
+  const outcome = ctx.cookies.get(LOGOUT_OUTCOME_COOKIE, { signed: true });
+  if (outcome === undefined) return undefined;
+  ctx.cookies.set(LOGOUT_OUTCOME_COOKIE, null, { signed: true, httpOnly: true, sameSite: 'lax', path: outcomeCookiePath(ctx) });
+  return outcome === 'ended' || outcome === 'kept' ? outcome : undefined;
 }
 
 /**
  * Where RP-initiated logout ends when the client gave no post_logout_redirect_uri. oidc-provider
  * names the client here (client_id) only when the user chose "Stay signed in": it then signs the
  * user out of that one client (its grant revoked, its Logout Token sent) and keeps the session, so
- * the page must not say "signed out" as if everything had ended.
+ * the page must not say "signed out" as if everything had ended. Otherwise the page says "signed out"
+ * only when session-sync.ts remembered that a session ended: a browser signed in nowhere was asked
+ * nothing and had nothing to end.
  */
 export async function postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void> {
+  const outcome = takeLogoutOutcome(ctx);
   const stayed = ctx.oidc.client;
-  if (!stayed) return send(ctx, signedOutPage({ sessionEnded: true }));
-  const application = stayed.clientName ?? 'the application';
-  send(ctx, messagePage({ title: 'Still signed in', message: `You are signed out of ${application} only. You are still signed in here, for your other applications. You can close this window.` }));
+  if (stayed) {
+    const application = stayed.clientName ?? 'the application';
+    return send(ctx, messagePage({ title: 'Still signed in', message: `You are signed out of ${application} only. You are still signed in here, for your other applications. You can close this window.` }));
+  }
+  if (outcome === 'kept') return send(ctx, messagePage({ title: 'Still signed in', message: 'You are still signed in here. You can close this window.' }));
+  send(ctx, signedOutPage({ sessionEnded: outcome === 'ended' }));
 }

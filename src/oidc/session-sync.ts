@@ -7,6 +7,7 @@ import type { AuditLog } from '../store/store.ts';
 import type { SilentLogin, SsoState } from './sso-state.ts';
 import type { SsoLinks } from './sso-links.ts';
 import { SSO_RESULT_KEY } from './binding.ts';
+import { rememberLogoutOutcome, ssoLogoutSource, type LogoutOutcome } from './pages.ts';
 
 export interface SessionSyncDeps {
   provider: Provider;
@@ -20,7 +21,8 @@ export interface SessionSyncDeps {
 
 /**
  * Keeps oidc-provider's session a mirror of the Stepgate SSO session at the moments they change
- * hands: when Stepgate's sign-in hands a login back, and when a relying party logs the user out.
+ * hands: when Stepgate's sign-in hands a login back, and when a relying party logs the user out
+ * (also from a browser that has an SSO session but no provider session: it signed in to SAML only).
  * (A Stepgate logout or timeout needs nothing here: `SessionAdapter` refuses the mirror from then on,
  * and `BackchannelLogout` tells the clients of a logout.)
  */
@@ -57,6 +59,7 @@ export class SessionSync {
       // ctx.oidc only exists when one of oidc-provider's routes handled the request.
       const route = ctx.oidc?.route;
       if (route === 'resume') await this.#afterResume(ctx);
+      else if (route === 'end_session') await this.#askForSsoSession(ctx);
       else if (route === 'end_session_confirm') await this.#afterLogout(ctx);
     };
   }
@@ -70,21 +73,50 @@ export class SessionSync {
     }
   }
 
-  /** RP-initiated logout the user confirmed ("yes, sign me out") ends the Stepgate SSO session too. */
+  /**
+   * Without a signed-in provider session oidc-provider confirms the logout itself, by a form that
+   * submits at once. When the browser has an SSO session that logout ends it (see #afterLogout), so
+   * the user is asked first, as with a provider session: a link from another site must not sign anyone out.
+   */
+  async #askForSsoSession(ctx: KoaContextWithOIDC): Promise<void> {
+    const { session } = ctx.oidc;
+    // 200: oidc-provider's own confirmation, not an error page about the request.
+    if (ctx.status !== 200 || !session?.state?.secret || session.accountId) return;
+    const sso = await this.#deps.sso.current(ctx);
+    if (sso) ssoLogoutSource(ctx, sso);
+  }
+
+  /**
+   * RP-initiated logout the user confirmed ("yes, sign me out") ends the Stepgate SSO session too:
+   * the one the provider session mirrored, or, without a provider session, the one the confirmation
+   * named (#askForSsoSession).
+   */
   async #afterLogout(ctx: KoaContextWithOIDC): Promise<void> {
     const { session, params, client } = ctx.oidc;
-    if (!session?.accountId || !params?.logout) return;
+    // Anything but oidc-provider's 303 onwards is its refusal (a wrong or stale xsrf): nothing was confirmed.
+    if (ctx.status !== 303) return;
+    if (!params?.logout) return this.#remember(ctx, 'kept');
+    const mirrored = session?.accountId;
     // oidc-provider has just sent this session's clients their Logout Tokens and destroyed it; with
     // its link gone too, BackchannelLogout (run by sessions.end below) cannot send them a second one.
-    await this.#deps.links.delete(session.uid);
+    if (mirrored) await this.#deps.links.delete(session.uid);
     const sso = await this.#deps.sso.current(ctx);
     // Only the SSO session this provider session mirrored, never another one the browser holds.
-    if (sso?.user.id !== session.accountId) return;
+    if (!sso || (mirrored && sso.user.id !== mirrored)) {
+      if (mirrored && !sso) this.#remember(ctx, 'ended');
+      return;
+    }
     // Mounted under Express, koa's ctx.req / ctx.res are the Express request and response objects.
     await this.#deps.sessions.end(ctx.req as Request, ctx.res as Response, 'oidc-rp-initiated');
     const { clientIp: ip, requestId } = ctx.req as Request;
     await this.#deps.audit.record({ type: 'logout', outcome: 'success', userId: sso.user.id, username: sso.user.username, rp: client?.clientId, reason: 'oidc-rp-initiated', ip, requestId });
+    this.#remember(ctx, 'ended');
     await this.#propagate(ctx, sso);
+  }
+
+  /** For Stepgate's page the logout ends on (pages.ts), not for a client's post-logout redirect URI. */
+  #remember(ctx: KoaContextWithOIDC, outcome: LogoutOutcome): void {
+    if (ctx.response.get('Location').startsWith(ctx.oidc.urlFor('end_session_success'))) rememberLogoutOutcome(ctx, outcome);
   }
 
   /**

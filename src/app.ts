@@ -6,6 +6,7 @@ import { securityHeaders } from './http/security-headers.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { loginRoutes } from './login/routes.ts';
+import { FamiliarDevices } from './regulation/familiar-devices.ts';
 import { accountRoutes } from './account/account-routes.ts';
 import { logoutRoutes } from './session/logout-routes.ts';
 import { samlRoutes } from './saml/routes.ts';
@@ -35,7 +36,7 @@ export async function createApp(services: Services): Promise<Express> {
   const formLimitKb = Math.ceil((services.config.saml.maxRequestBytes * 4) / 3 / 1024) + 8;
   app.use(refuseDeclaredOversize(formLimitKb * 1024));
   app.use(express.urlencoded({ extended: false, limit: `${formLimitKb}kb`, parameterLimit: 50 }));
-  app.use(loginRoutes({ interaction: services.interaction, directory: services.directory, regulator: services.regulator }));
+  app.use(loginRoutes({ interaction: services.interaction, directory: services.directory, regulator: services.regulator, devices: new FamiliarDevices(services.box, services.cookies, services.clock) }));
   app.use(accountRoutes(services));
   app.use(logoutRoutes(services, saml.propagateLogout));
   app.use(bootstrapRoutes(services));

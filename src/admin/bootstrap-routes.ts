@@ -3,14 +3,12 @@ import type { Services } from '../services.ts';
 import { sendPage } from '../http/render.ts';
 import { bootstrapPage } from '../../views/admin/bootstrap.ts';
 import { messagePage } from '../../views/message.ts';
-import { redeemBootstrapSecret } from './bootstrap.ts';
+import { GUESSED_BOOTSTRAP_SECRET, redeemBootstrapSecret } from './bootstrap.ts';
 import { adminAccounts, createAdminAccount } from './admin-accounts.ts';
 import { passwordProblems } from '../directory/password-rules.ts';
 import { lockAuditFacts } from '../regulation/regulator.ts';
 
 const ADMIN_PASSWORD_RULES = { minLength: 14, requireLetter: true, requireDigit: true, requireMixedCase: false, requireSpecial: false };
-/** Guesses at the secret count against this subject in the regulator, apart from every sign-in name (none can lock it). */
-const GUESSED_SECRET = { secret: 'admin-bootstrap' };
 
 /** /admin/bootstrap: trades the one-time secret printed at first start for the first administrator account. */
 export function bootstrapRoutes(services: Services): Router {
@@ -32,8 +30,8 @@ export function bootstrapRoutes(services: Services): Router {
     const problems = passwordProblems(ADMIN_PASSWORD_RULES, field('password'), username);
     if (problems.length) return again(`The password was refused. ${problems.join(' ')}`, 400);
     if (field('password') !== field('confirmPassword')) return again('The two passwords are not the same.', 400);
-    const admission = await services.regulator.admit(GUESSED_SECRET, req.clientIp);
-    if (!admission.allowed) return again('Too many wrong secrets. Wait and try again.', 429);
+    const admission = await services.regulator.admit(GUESSED_BOOTSTRAP_SECRET, req.clientIp);
+    if (!admission.allowed) return again('Too many wrong secrets from this address. Wait and try again.', 429);
     if (!(await redeemBootstrapSecret(services.store, field('secret'), services.clock.now()))) {
       const locks = await admission.attempt.failed();
       await services.store.audit.record({ type: 'admin.bootstrap', outcome: 'failure', ip: req.clientIp, requestId: req.requestId, reason: 'wrong-secret', ...lockAuditFacts(locks) });

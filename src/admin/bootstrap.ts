@@ -3,6 +3,7 @@ import type { Collection, Store } from '../store/store.ts';
 import { randomId } from '../core/ids.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import { adminAccounts } from './admin-accounts.ts';
+import { forgetSecretGuesses } from '../regulation/regulator.ts';
 
 interface BootstrapRecord {
   id: 'admin-bootstrap';
@@ -12,6 +13,12 @@ interface BootstrapRecord {
 }
 
 const CLAIM_NAMESPACE = 'admin-bootstrap-claim';
+
+/**
+ * Guesses at the secret count against this subject in the regulator, per client: apart from every
+ * sign-in name, and no client's guesses lock it for another.
+ */
+export const GUESSED_BOOTSTRAP_SECRET = { secret: 'admin-bootstrap' };
 
 function records(store: Store): Collection<BootstrapRecord> {
   return store.collection<BootstrapRecord>('bootstrap');
@@ -33,12 +40,13 @@ export async function mintBootstrapSecretIfNeeded(store: Store, now: number): Pr
  * A new one-time secret in place of the last one, for an administrator who lost the one printed at
  * first start (or whose bootstrap stopped between spending it and creating the account): undefined
  * once an administrator exists, since the bootstrap is then closed for good. The old secret stops
- * working.
+ * working, and the guesses counted at it are forgotten: they do not hold the new one back.
  */
 export async function reissueBootstrapSecret(store: Store, now: number): Promise<string | undefined> {
   if ((await adminAccounts(store).list()).length > 0) return undefined;
   const secret = randomId(18);
   await records(store).put({ id: 'admin-bootstrap', secretHash: hash(secret), createdAt: now });
+  await forgetSecretGuesses(store.kv, GUESSED_BOOTSTRAP_SECRET.secret);
   return secret;
 }
 

@@ -65,6 +65,8 @@ export class LoginInteraction {
   /** Finishers whose sign-ins offer no "Cancel and go back": there is no application to go back to. */
   readonly #notCancellable = new Set<string>();
   readonly #turns = new ExclusiveKeys();
+  /** Requests already counted as a sign-in start (admitStart). */
+  readonly #admitted = new WeakSet<Request>();
 
   constructor(deps: InteractionDeps) {
     this.deps = deps;
@@ -108,13 +110,26 @@ export class LoginInteraction {
   }
 
   /**
+   * Refuses a sign-in start that this client IP (RATE_LIMITED) or the server (SIGN_IN_BUSY: too many
+   * sign-ins open) cannot take now. `open` asks it; a protocol adapter asks it first when it would
+   * otherwise write or sign something for a start that is then refused. A request is one start
+   * however often it asks.
+   */
+  admitStart(req: Request): void {
+    if (this.#admitted.has(req)) return;
+    if (!this.deps.transactions.hasRoom()) throw new AppError('SIGN_IN_BUSY', { detail: { reason: 'open-sign-ins-full' } });
+    if (!this.deps.starts.take(req.clientIp)) throw new AppError('RATE_LIMITED', { detail: { reason: 'sign-in-starts-per-ip', ip: req.clientIp } });
+    this.#admitted.add(req);
+  }
+
+  /**
    * Opens a transaction for a relying party's request without answering: the caller sends the
    * browser to its page (Post/Redirect/Get), e.g. when the request's own URL must not stay in the
    * browser's history because it cannot be sent twice.
    */
   async open(req: Request, res: Response, request: LoginRequest): Promise<LoginTransaction> {
     if (!this.#finishers.has(request.handoff.finisher)) throw new AppError('INTERNAL', { detail: { reason: 'no-finisher', finisher: request.handoff.finisher } });
-    if (!this.deps.starts.take(req.clientIp)) throw new AppError('RATE_LIMITED', { detail: { reason: 'sign-in-starts-per-ip', ip: req.clientIp } });
+    this.admitStart(req);
     const binding = this.deps.csrf.existingBinding(req);
     // A cross-site POST (SAML POST binding) carries none of this site's SameSite=Lax cookies, so the
     // session is invisible here: the transaction is bound at the GET of /login/:tx. A GET navigation
@@ -353,5 +368,5 @@ export class LoginInteraction {
 
 /** What the browser of an expired sign-in is told: which application, and what to do there. */
 function expiredSignInMessage(rpName: string): string {
-  return `Your sign-in to ${rpName} was not finished within 15 minutes, so it has expired. Go back to ${rpName} and sign in again.`;
+  return `Your sign-in to ${rpName} was not finished in time, so it has expired. Go back to ${rpName} and sign in again.`;
 }

@@ -6,12 +6,29 @@ import { randomId } from '../core/ids.ts';
 import { AppError } from '../core/errors.ts';
 
 const NAMESPACE = 'login-tx';
+const EXPIRED_NAMESPACE = 'login-tx-expired';
 const LIFETIME_SECONDS = 15 * 60;
 /**
- * How long an expired transaction is still remembered, only so that its browser can be told which
- * application to go back to (a sign-in left open over lunch); it can no longer be used.
+ * The life of a transaction that nothing used since its start (no password posted, no page of it
+ * loaded): anyone can open one with a link, and a flood of starts is only that. The first use gives
+ * it its full LIFETIME_SECONDS; until then its browser is told where to go back to, as after expiry.
  */
-const REMEMBERED_AFTER_EXPIRY_SECONDS = 45 * 60;
+const UNUSED_LIFETIME_SECONDS = 5 * 60;
+/**
+ * How long after its start a transaction is still remembered, only so that its browser can be told
+ * which application to go back to (a sign-in left open over lunch); it can no longer be used. Only
+ * that (the application's name and the browser) is kept this long, not the transaction.
+ */
+const REMEMBERED_SECONDS = 60 * 60;
+/**
+ * Sign-ins open at once in this process. Each holds its transaction and its protocol's state
+ * (oidc-provider's interaction, a pending SAML request) in memory; the start limiter bounds one
+ * client IP, this bounds them all (flooded from many addresses, memory grew by 1.3 KB a start
+ * without end). Beyond it new starts are refused (SIGN_IN_BUSY) rather than older ones evicted:
+ * a user on the first page cannot be told from junk, and a refused start keeps nothing, while an
+ * evicted transaction would leave its protocol's state behind.
+ */
+export const MAX_OPEN_SIGN_INS = 50_000;
 
 /** One sign-in attempt for one relying-party request, from the protocol's request to its result. */
 export interface LoginTransaction {
@@ -46,31 +63,59 @@ export interface LoginTransaction {
   pendingBackupCodes?: { codes: string[]; userId: string; sessionId: string };
 }
 
+/** What is remembered of a transaction after its life (see REMEMBERED_SECONDS). */
+export interface ExpiredTransaction {
+  request: Pick<LoginRequest, 'rpId' | 'rpName'>;
+  browserBinding?: string;
+}
+
 export class TransactionStore {
   readonly #kv: KeyValue;
   readonly #clock: Clock;
+  /**
+   * Open transactions (id → end of life), counted against MAX_OPEN_SIGN_INS; unused ones (see
+   * UNUSED_LIFETIME_SECONDS) apart, so that in each map the oldest entry ends first and ended
+   * ones are dropped from its front.
+   */
+  readonly #unused = new Map<string, number>();
+  readonly #used = new Map<string, number>();
 
   constructor(kv: KeyValue, clock: Clock) {
     this.#kv = kv;
     this.#clock = clock;
   }
 
+  /** Whether another sign-in may open now (MAX_OPEN_SIGN_INS). */
+  hasRoom(): boolean {
+    const now = this.#clock.now();
+    dropEnded(this.#unused, now);
+    dropEnded(this.#used, now);
+    return this.#unused.size + this.#used.size < MAX_OPEN_SIGN_INS;
+  }
+
   async create(request: LoginRequest, browserBinding?: string): Promise<LoginTransaction> {
     const tx: LoginTransaction = { id: randomId(), request, browserBinding, createdAt: this.#clock.now() };
-    await this.#kv.set(NAMESPACE, tx.id, tx, this.#storeOptions(tx));
+    this.#unused.set(tx.id, tx.createdAt + UNUSED_LIFETIME_SECONDS * 1000);
+    await Promise.all([this.#kv.set(NAMESPACE, tx.id, tx, this.#storeOptions(tx)), this.#remember(tx)]);
     return tx;
   }
 
-  /** A transaction that can still be used. */
+  /** A transaction that can still be used; its first use gives it its full life. */
   async get(id: string): Promise<LoginTransaction | undefined> {
     const tx = await this.#kv.get<LoginTransaction>(NAMESPACE, id);
-    return tx && !this.#isExpired(tx) ? tx : undefined;
+    if (!tx || this.#isExpired(tx)) return undefined;
+    if (this.#unused.delete(id)) {
+      this.#used.set(id, tx.createdAt + LIFETIME_SECONDS * 1000);
+      await this.#kv.compareAndSet(NAMESPACE, id, tx, tx, this.#storeOptions(tx));
+    }
+    return tx;
   }
 
-  /** A transaction whose life is over but that is still remembered (see REMEMBERED_AFTER_EXPIRY_SECONDS). */
-  async expired(id: string): Promise<LoginTransaction | undefined> {
+  /** A transaction whose life is over but that is still remembered (see REMEMBERED_SECONDS). */
+  async expired(id: string): Promise<ExpiredTransaction | undefined> {
     const tx = await this.#kv.get<LoginTransaction>(NAMESPACE, id);
-    return tx && this.#isExpired(tx) ? tx : undefined;
+    if (tx && !this.#isExpired(tx)) return undefined;
+    return this.#kv.get<ExpiredTransaction>(EXPIRED_NAMESPACE, id);
   }
 
   /**
@@ -81,22 +126,40 @@ export class TransactionStore {
     const stored = await this.#kv.get<LoginTransaction>(NAMESPACE, tx.id);
     const written = stored !== undefined && !this.#isExpired(stored) && (await this.#kv.compareAndSet(NAMESPACE, tx.id, stored, tx, this.#storeOptions(tx)));
     if (!written) throw new AppError('TRANSACTION_UNKNOWN', { detail: { tx: tx.id.slice(0, 8), reason: 'closed-meanwhile' } });
-  }
-
-  #storeOptions(tx: LoginTransaction): SetOptions {
-    // Backup codes in clear are never kept past the sign-in's own life.
-    const keptSeconds = tx.pendingBackupCodes ? LIFETIME_SECONDS : LIFETIME_SECONDS + REMEMBERED_AFTER_EXPIRY_SECONDS;
-    const remaining = Math.ceil((tx.createdAt + keptSeconds * 1000 - this.#clock.now()) / 1000);
-    // Short-lived and cheap to redo: kept in memory only, never a disk write per sign-in.
-    return { ttlSeconds: Math.max(1, remaining), durable: false };
+    if (tx.browserBinding !== stored.browserBinding) await this.#remember(tx);
   }
 
   async consume(id: string): Promise<LoginTransaction | undefined> {
-    const tx = await this.#kv.consume<LoginTransaction>(NAMESPACE, id);
+    this.#unused.delete(id);
+    this.#used.delete(id);
+    const [tx] = await Promise.all([this.#kv.consume<LoginTransaction>(NAMESPACE, id), this.#kv.delete(EXPIRED_NAMESPACE, id)]);
     return tx && !this.#isExpired(tx) ? tx : undefined;
   }
 
+  /** Short-lived and cheap to redo: kept in memory only, never a disk write per sign-in. Gone from memory at its end. */
+  #storeOptions(tx: LoginTransaction): SetOptions {
+    return { ttlSeconds: Math.max(1, Math.ceil((this.#endOf(tx) - this.#clock.now()) / 1000)), durable: false };
+  }
+
+  async #remember(tx: LoginTransaction): Promise<void> {
+    const remembered: ExpiredTransaction = { request: { rpId: tx.request.rpId, rpName: tx.request.rpName }, ...(tx.browserBinding ? { browserBinding: tx.browserBinding } : {}) };
+    const ttlSeconds = Math.max(1, Math.ceil((tx.createdAt + REMEMBERED_SECONDS * 1000 - this.#clock.now()) / 1000));
+    await this.#kv.set(EXPIRED_NAMESPACE, tx.id, remembered, { ttlSeconds, durable: false });
+  }
+
+  #endOf(tx: LoginTransaction): number {
+    return tx.createdAt + (this.#unused.has(tx.id) ? UNUSED_LIFETIME_SECONDS : LIFETIME_SECONDS) * 1000;
+  }
+
   #isExpired(tx: LoginTransaction): boolean {
-    return this.#clock.now() >= tx.createdAt + LIFETIME_SECONDS * 1000;
+    return this.#clock.now() >= this.#endOf(tx);
+  }
+}
+
+/** Drops the entries whose end has come, from the front (oldest first); stops at the first still open. */
+function dropEnded(open: Map<string, number>, now: number): void {
+  for (const [id, end] of open) {
+    if (end > now) return;
+    open.delete(id);
   }
 }

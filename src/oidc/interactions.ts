@@ -3,7 +3,7 @@ import type { default as Provider, InteractionResults, KoaContextWithOIDC } from
 import type { Services } from '../services.ts';
 import type { LoginRequest, LoginResult } from '../core/types.ts';
 import type { FinishedSignIn } from '../login/interaction.ts';
-import { AppError } from '../core/errors.ts';
+import { AppError, type ErrorCode } from '../core/errors.ts';
 import type { ClientRegistry } from './client-registry.ts';
 import type { SessionSync } from './session-sync.ts';
 import type { SsoState } from './sso-state.ts';
@@ -24,6 +24,9 @@ export interface OidcInteractions {
 
 /** The key of the interaction result that carries what the success audit event needs and oidc-provider does not keep. */
 const AUDIT_RESULT_KEY = 'stepgateAudit';
+
+/** Why LoginInteraction.admitStart refuses a start. */
+const REFUSED_STARTS = new Set<ErrorCode>(['RATE_LIMITED', 'SIGN_IN_BUSY']);
 
 /** Login prompt reasons that are about the acr (oidc-provider's essential_acr and essential_acrs checks). */
 const ACR_REASONS = new Set(['essential_acr', 'essential_acrs']);
@@ -56,9 +59,10 @@ export function oidcInteractions(deps: OidcInteractionDeps): OidcInteractions {
       try {
         await services.interaction.start(req, res, request);
       } catch (error) {
-        // oidc-provider saved its interaction before the start limiter could refuse; kept for its 15
-        // minutes, refused starts would still fill the memory the limiter protects.
-        if (error instanceof AppError && error.code === 'RATE_LIMITED') await details.destroy();
+        // oidc-provider saved its interaction before the start could be refused (one IP's start limit,
+        // or too many sign-ins open); kept for its 15 minutes, refused starts would still fill the
+        // memory those limits protect.
+        if (error instanceof AppError && REFUSED_STARTS.has(error.code)) await details.destroy();
         throw error;
       }
     },

@@ -1,6 +1,8 @@
 import type { KeyValue } from '../store/store.ts';
 import { updateWithRetry } from '../store/update-with-retry.ts';
 import type { Clock } from '../core/clock.ts';
+import { clientNetwork } from './client-network.ts';
+import { loginBucket } from './login-bucket.ts';
 
 const NAMESPACE = 'regulation';
 const MAX_CAS_ATTEMPTS = 20;
@@ -15,9 +17,23 @@ export interface RegulationSettings {
 /**
  * Whose guesses are counted: a name typed at a sign-in, the account a directory found for it (its
  * stable id: every login name of one account, username, email or another login attribute, counts
- * there together), or a secret that is guessed at (the admin bootstrap's).
+ * there together), or a secret that is guessed at (the admin bootstrap's). A secret's guesses count
+ * per client only: it is unguessable, and one count for every client let anyone lock it for everyone.
  */
 export type Subject = { login: string } | { account: string } | { secret: string };
+
+/**
+ * A browser the account signed in from before, as its familiar-device cookie proves
+ * (familiar-devices.ts). Its guesses at that account count on a counter of its own instead of the
+ * name's and the account's, whose locks do not refuse it: strangers' guesses cannot lock a user out
+ * at their usual browser, and the user's typos there lock only that browser (AD FS Extranet Smart
+ * Lockout's familiar locations, OWASP's device cookies).
+ */
+export interface FamiliarDevice {
+  /** One browser's, kept while its cookie is renewed. */
+  id: string;
+  account: string;
+}
 
 interface Counter {
   /** Wrong guesses inside the window (epoch ms). */
@@ -26,11 +42,12 @@ interface Counter {
 }
 
 /**
- * A lock this failure started: on the name typed (`login`), the account it names, the client IP, or
- * a guessed secret. For the audit: the moment a lock starts is what an investigation looks for.
+ * A lock this failure started: on the name typed (`login`), the account it names, a familiar device,
+ * the client IP, or a guessed secret. For the audit: the moment a lock starts is what an
+ * investigation looks for.
  */
 export interface StartedLock {
-  scope: 'login' | 'account' | 'ip' | 'secret';
+  scope: 'login' | 'account' | 'device' | 'ip' | 'secret';
   /** When it lifts (epoch ms). */
   until: number;
 }
@@ -43,16 +60,27 @@ export function lockAuditFacts(locks: readonly StartedLock[]): { lockStarted?: A
 
 /** An admitted guess: say how it ended, once. `account`: the account the directory found for the login, when it found one. */
 export interface Attempt {
-  /** Wrong password or secret: counts towards the lock of the subject, of the account and of the IP; tells the locks this failure started. */
+  /**
+   * The lock that refuses this guess once the directory said which account the name is (undefined:
+   * none): the account's, which guesses under its other names may have started. A familiar device's
+   * guess at its own account meets none; at another account (the name now names someone else), the
+   * name's lock too, which its admission did not ask.
+   */
+  lockAfterLookup(account: string | undefined): Promise<{ until: number; scope: 'user' | 'account' } | undefined>;
+  /**
+   * Wrong password or secret: counts towards the lock of the subject, of the account and of the IP
+   * (a familiar device's guess at its own account: of the device and of the IP); tells the locks this
+   * failure started.
+   */
   failed(account?: string): Promise<StartedLock[]>;
-  /** Right: the subject's and the account's counts start again; the IP's keeps counting guesses at other subjects. */
+  /** Right: the counts it would have added to start again (not the IP's, which keeps counting guesses at other subjects). */
   succeeded(account?: string): Promise<void>;
   /** Neither (the directory could not be asked, or the account is locked): nothing counts. */
   abandoned(): Promise<void>;
 }
 
 /** Refused: `busy` when the count is full only with guesses still being checked (not a lock: they end within a moment). */
-export type Admission = { allowed: true; attempt: Attempt } | { allowed: false; until: number; scope: 'user' | 'ip'; busy: boolean };
+export type Admission = { allowed: true; attempt: Attempt } | { allowed: false; until: number; scope: 'user' | 'device' | 'ip'; busy: boolean };
 
 interface Refusal {
   until: number;
@@ -60,7 +88,8 @@ interface Refusal {
 }
 
 /**
- * Counts failed guesses per subject and per client IP and bans temporarily. Counters exist for
+ * Counts failed guesses per subject and per client (an IPv4 address, an IPv6 /64: clientNetwork)
+ * and bans temporarily. Counters exist for
  * usernames that do not exist too, so a ban reveals nothing about which accounts exist.
  *
  * A guess holds its place from admission until it is settled, so guesses sent in parallel count
@@ -82,13 +111,16 @@ export class Regulator {
     this.#clock = clock;
   }
 
-  async admit(subject: Subject, ip: string): Promise<Admission> {
-    const subjectKey = keyOf(subject);
-    const onSubject = await this.#reserve(subjectKey, this.#settings.maxFailuresPerUser);
-    if (onSubject !== undefined) return { allowed: false, ...onSubject, scope: 'user' };
-    const onIp = await this.#reserve(ipKey(ip), this.#settings.maxFailuresPerIp);
+  /** `device`: the familiar device the guess came from, when its cookie is for the name typed. */
+  async admit(subject: Subject, ip: string, device?: FamiliarDevice): Promise<Admission> {
+    const subjectKey = keyOf(subject, ip);
+    const clientKey = ipKey(ip);
+    const placeKey = device === undefined ? subjectKey : deviceKey(device);
+    const onSubject = await this.#reserve(placeKey, this.#settings.maxFailuresPerUser);
+    if (onSubject !== undefined) return { allowed: false, ...onSubject, scope: device === undefined ? 'user' : 'device' };
+    const onIp = await this.#reserve(clientKey, this.#settings.maxFailuresPerIp);
     if (onIp !== undefined) {
-      this.#release(subjectKey);
+      this.#release(placeKey);
       return { allowed: false, ...onIp, scope: 'ip' };
     }
     let settled = false;
@@ -99,37 +131,52 @@ export class Regulator {
       try {
         return await work();
       } finally {
-        this.#release(subjectKey);
-        this.#release(ipKey(ip));
+        this.#release(placeKey);
+        this.#release(clientKey);
       }
     };
-    const accountKey = (account: string | undefined) => (account === undefined || keyOf({ account }) === subjectKey ? [] : [keyOf({ account })]);
+    const vouches = (account: string | undefined) => device !== undefined && device.account === account;
+    const accountKeys = (account: string | undefined) => (account === undefined || accountKey(account) === subjectKey ? [] : [accountKey(account)]);
+    // The counts a guess adds to, besides the client's.
+    const countedOn = (account: string | undefined) => (vouches(account) ? [placeKey] : [...new Set([placeKey, subjectKey, ...accountKeys(account)])]);
     return {
       allowed: true,
       attempt: {
+        lockAfterLookup: async (account) => {
+          if (vouches(account)) return undefined;
+          const onName = device === undefined ? undefined : await this.#lockedUntil(subjectKey);
+          if (onName !== undefined) return { until: onName, scope: 'user' };
+          const onAccount = account === undefined ? undefined : await this.#lockedUntil(accountKey(account));
+          return onAccount === undefined ? undefined : { until: onAccount, scope: 'account' };
+        },
         failed: (account) =>
           once(async () => {
-            const keys = [subjectKey, ipKey(ip), ...accountKey(account)];
+            const keys = [...countedOn(account), clientKey];
             const started = await Promise.all(keys.map((key) => this.#recordFailure(key)));
             return keys.flatMap((key, i) => (started[i] === undefined ? [] : [{ scope: scopeOf(key), until: started[i] }]));
           }, []),
-        succeeded: (account) => once(async () => void (await Promise.all([subjectKey, ...accountKey(account)].map((key) => this.#kv.delete(NAMESPACE, key)))), undefined),
+        succeeded: (account) => once(async () => void (await Promise.all(countedOn(account).map((key) => this.#kv.delete(NAMESPACE, key)))), undefined),
         abandoned: () => once(async () => undefined, undefined),
       },
     };
   }
 
   /**
-   * When the ban on a subject lifts, or undefined when there is none: for the account a login turned
-   * out to name, known only after the directory was asked.
+   * When the ban on a login name or an account lifts, or undefined when there is none: for the
+   * account a login turned out to name, known only after the directory was asked.
    */
-  async lockedUntil(subject: Subject): Promise<number | undefined> {
-    return this.#current(await this.#kv.get<Counter>(NAMESPACE, keyOf(subject))).lockedUntil;
+  async lockedUntil(subject: { login: string } | { account: string }): Promise<number | undefined> {
+    return this.#lockedUntil('login' in subject ? loginKey(subject.login) : accountKey(subject.account));
   }
 
-  /** Admin unlock of a login name (any spelling of it) and of the account it names, when known. */
+  /** Admin unlock of a login name (any spelling of it) and, when known, of the account it names and of its familiar devices. */
   async unlock(login: string, account?: string): Promise<void> {
-    await Promise.all([this.#kv.delete(NAMESPACE, keyOf({ login })), account !== undefined && this.#kv.delete(NAMESPACE, keyOf({ account }))]);
+    const devices = account === undefined ? [] : await keysStartingWith(this.#kv, deviceKeyPrefix(account));
+    await Promise.all([loginKey(login), ...(account === undefined ? [] : [accountKey(account)]), ...devices].map((key) => this.#kv.delete(NAMESPACE, key)));
+  }
+
+  async #lockedUntil(key: string): Promise<number | undefined> {
+    return this.#current(await this.#kv.get<Counter>(NAMESPACE, key)).lockedUntil;
   }
 
   /**
@@ -196,33 +243,50 @@ export class Regulator {
   }
 }
 
-function keyOf(subject: Subject): string {
-  if ('login' in subject) return `u:${loginBucket(subject.login)}`;
-  return 'account' in subject ? `a:${subject.account}` : `s:${subject.secret}`;
+/**
+ * Forgets every client's count of guesses at a secret, for when a new secret replaces it (stored
+ * counts only; guesses being checked right now still count when they end). Maintenance, not for
+ * the sign-in path: it reads every counter.
+ */
+export async function forgetSecretGuesses(kv: KeyValue, secret: string): Promise<void> {
+  const keys = await keysStartingWith(kv, secretKeyPrefix(secret));
+  await Promise.all(keys.map((key) => kv.delete(NAMESPACE, key)));
 }
 
-/**
- * Every spelling that can reach one account shares a bucket: DOMAIN\alice, alice@corp, ALICE, the
- * fullwidth ａｌｉｃｅ (compatibility forms, NFKD; LDAP's caseIgnoreMatch folds these, RFC 4518),
- * characters LDAP matching ignores (soft hyphen, zero-width), case folding beyond lower case (lower,
- * upper, lower again maps ß and ẞ to ss), and every combining mark, since directories differ in how
- * they fold accents and dotted letters (slapd takes ALİCE for alice). Merging more spellings than the
- * directory does only makes a lock stricter: jörg and jorg share one.
- */
-export function loginBucket(login: string): string {
-  const folded = login.normalize('NFKD').toLowerCase().toUpperCase().toLowerCase().normalize('NFKD');
-  return folded
-    .replace(/[\p{M}\p{Default_Ignorable_Code_Point}]/gu, '')
-    .replace(/\s+/gu, ' ')
-    .trim()
-    .replace(/^[^\\]*\\/u, '')
-    .replace(/@.*$/su, '');
+async function keysStartingWith(kv: KeyValue, prefix: string): Promise<string[]> {
+  return (await kv.entries<Counter>(NAMESPACE)).map(([key]) => key).filter((key) => key.startsWith(prefix));
+}
+
+function keyOf(subject: Subject, ip: string): string {
+  if ('login' in subject) return loginKey(subject.login);
+  return 'account' in subject ? accountKey(subject.account) : `${secretKeyPrefix(subject.secret)}${clientNetwork(ip)}`;
+}
+
+function loginKey(login: string): string {
+  return `u:${loginBucket(login)}`;
+}
+
+function accountKey(account: string): string {
+  return `a:${account}`;
+}
+
+function secretKeyPrefix(secret: string): string {
+  return `s:${encodeURIComponent(secret)}:`;
+}
+
+/** Encoded, so that no account id can be the start of another's prefix. */
+function deviceKeyPrefix(account: string): string {
+  return `d:${encodeURIComponent(account)}:`;
+}
+
+function deviceKey(device: FamiliarDevice): string {
+  return `${deviceKeyPrefix(device.account)}${device.id}`;
 }
 
 function scopeOf(key: string): StartedLock['scope'] {
-  return key.startsWith('ip:') ? 'ip' : key.startsWith('a:') ? 'account' : key.startsWith('s:') ? 'secret' : 'login';
+  return key.startsWith('ip:') ? 'ip' : key.startsWith('a:') ? 'account' : key.startsWith('d:') ? 'device' : key.startsWith('s:') ? 'secret' : 'login';
 }
 
 function ipKey(ip: string): string {
-  return `ip:${ip}`;
+  return `ip:${clientNetwork(ip)}`;
 }

@@ -6,7 +6,7 @@ import { readAuthnRequest, type RequestedSubject } from './authn-request.ts';
 import { isSatisfiable } from './authn-context.ts';
 import { rawQuery, readInboundRequest, type InboundRequest } from './inbound.ts';
 import { chooseNameIdFormat } from './name-id.ts';
-import { SAML_FINISHER, savePendingSso, takePendingSso, type PendingSso } from './pending-sso.ts';
+import { SAML_FINISHER, savePendingSso, type PendingSso } from './pending-sso.ts';
 import { isFirstSight, rememberSignIn, replayedRequest, requestKey, signInOpenedBy, signInOpenedByKey } from './replay.ts';
 import { sendStatusResponse } from './status-response.ts';
 import { noteClaimedIssuer, noteMessageKind, noteRegisteredIssuer, noteSignatureVerified } from './refusal-audit.ts';
@@ -29,6 +29,10 @@ export async function startSso(req: Request, res: Response, binding: BindingName
   const request = await readInboundRequest(req, 'AuthnRequest', binding, ctx.inbound);
   const authn = readAuthnRequest(request);
   const nameIdFormat = chooseNameIdFormat(authn.nameIdPolicy, request.sp);
+  // Before anything is written or signed for it: a refused start leaves no durable replay marker
+  // behind, and its error Response (an RSA signature) costs nothing. Its ID may then come again,
+  // as any request's may until it is accepted once.
+  ctx.services.interaction.admitStart(req);
   if (!(await isFirstSight(ctx.services.store.kv, request, ctx.services.config.saml))) return resumeOwnSignIn(req, res, ctx, request);
 
   const base = { spId: request.sp.id, requestId: request.id, acsUrl: authn.acs.location, relayState: request.relayState };
@@ -116,8 +120,10 @@ export function spLoginSettings(sp: ServiceProviderRecord): RelyingPartySettings
 
 /** Opens the sign-in; the caller sends the browser to its page. */
 async function beginLogin(req: Request, res: Response, ctx: SamlContext, sp: ServiceProviderRecord, pending: PendingSso, flags: { forceAuthn: boolean; passive: boolean }): Promise<LoginTransaction> {
+  // A refused start keeps nothing: no pending request held for 15 minutes.
+  ctx.services.interaction.admitStart(req);
   const pendingId = await savePendingSso(ctx.services.store.kv, pending);
-  return openOrForget(ctx, pendingId, () => ctx.services.interaction.open(req, res, {
+  return ctx.services.interaction.open(req, res, {
     protocol: 'saml',
     rpId: sp.id,
     rpName: sp.name,
@@ -127,17 +133,7 @@ async function beginLogin(req: Request, res: Response, ctx: SamlContext, sp: Ser
     passive: flags.passive,
     ...(pending.requestedAuthnContext ? { requestedAuthnContext: pending.requestedAuthnContext } : {}),
     ...(loginHintOf(pending.subject) ? { loginHint: loginHintOf(pending.subject) } : {}),
-  }));
-}
-
-/** A start refused by the start limiter keeps nothing: otherwise refused starts would still fill memory for 15 minutes. */
-async function openOrForget(ctx: SamlContext, pendingId: string, open: () => Promise<LoginTransaction>): Promise<LoginTransaction> {
-  try {
-    return await open();
-  } catch (error) {
-    if (error instanceof AppError && error.code === 'RATE_LIMITED') await takePendingSso(ctx.services.store.kv, pendingId);
-    throw error;
-  }
+  });
 }
 
 /** A subject named by email or username pre-fills the sign-in form; an opaque one (persistent, transient) cannot. */

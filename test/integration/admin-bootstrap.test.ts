@@ -115,3 +115,33 @@ describe('a lost bootstrap secret', () => {
     assert.equal(events.length, 1, 'the reissue is audited, the refusal changes nothing');
   });
 });
+
+describe('bootstrap guesses count per client address', () => {
+  const secretKey = randomBytes(32).toString('base64');
+  let app: Booted;
+  const values = { username: 'first-admin', password: 'Very-long-admin-pass-1', confirmPassword: 'Very-long-admin-pass-1' };
+  const from = (ip: string) => ({ 'x-forwarded-for': ip });
+
+  before(async () => {
+    // Behind a trusted proxy (the test itself), so a request can come from any address.
+    app = await boot({ server: { trustedProxies: ['127.0.0.1/32'] }, regulation: { maxFailuresPerUser: 3, maxFailuresPerIp: 1000, windowSeconds: 300, lockoutSeconds: 600 } }, { secretKey });
+    await mintBootstrapSecretIfNeeded(app.services.store, Date.now());
+  });
+  after(() => app.close());
+
+  test('wrong secrets lock out only their own address (an IPv6 client: its /64); a new secret from the CLI clears the count', async () => {
+    const browser = new TestBrowser();
+    const form = await browser.get(`${app.url}/admin/bootstrap`);
+    for (const ip of ['2001:db8:66:1::1', '2001:db8:66:1::2', '2001:db8:66:1:abcd::3']) assert.equal((await browser.submit(form, { ...values, secret: 'guess' }, undefined, from(ip))).status, 403, ip);
+    assert.equal((await browser.submit(form, { ...values, secret: 'guess' }, undefined, from('2001:db8:66:1::99'))).status, 429, 'that /64 is locked out');
+    assert.equal((await browser.submit(form, { ...values, secret: 'guess' }, undefined, from('198.51.100.7'))).status, 403, 'another client still has its secret checked');
+
+    const issued = await cliProcess(app, secretKey, ['admin', 'bootstrap-secret']);
+    assert.equal(issued.code, 0, issued.err);
+    const fresh = /secret: (\S+)/.exec(issued.out)![1]!;
+    // A running server reads the records and the counts the CLI writes within a second.
+    await sleep(1_100);
+    const created = await browser.submit(form, { ...values, secret: fresh }, undefined, from('2001:db8:66:1::99'));
+    assert.equal(created.status, 200, 'the new secret is not held back by the guesses at the old one');
+  });
+});

@@ -313,7 +313,7 @@ describe('an expired sign-in', () => {
     const expired = await browser.submit(passwordPage, { username: 'someone', password: PASSWORD });
     assert.equal(expired.status, 400);
     assert.match(expired.body, /Sign-in expired/);
-    assert.match(expired.body, /Your sign-in to Payroll was not finished within 15 minutes, so it has expired\. Go back to Payroll and sign in again\./);
+    assert.match(expired.body, /Your sign-in to Payroll was not finished in time, so it has expired\. Go back to Payroll and sign in again\./);
     assert.match((await browser.get(passwordPage.url)).body, /Go back to Payroll and sign in again/, 'the page of the sign-in says the same');
 
     for (const [who, page] of [['another browser', await new TestBrowser().get(passwordPage.url)], ['an unknown id', await browser.get(`${app.url}/login/forged-transaction-id`)]] as const) {

@@ -9,11 +9,12 @@ const clock = { now: () => now };
 let app: Booted;
 
 before(async () => {
-  app = await boot({ regulation: { signInStartsPerIpPerMinute: 3 } }, { clock });
+  // Behind a trusted proxy (the test itself), so a request can come from any address.
+  app = await boot({ server: { trustedProxies: ['127.0.0.1/32'] }, regulation: { signInStartsPerIpPerMinute: 3 } }, { clock });
 });
 after(() => app?.close());
 
-const start = () => fetch(`${app.url}/account/security`, { headers: { accept: 'text/html' } });
+const start = (forwardedFor?: string) => fetch(`${app.url}/account/security`, { headers: { accept: 'text/html', ...(forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor }) } });
 
 test('one client IP starts at most signInStartsPerIpPerMinute sign-ins; the bucket refills at that rate', async () => {
   const held = () => app.services.store.kv.count('login-tx');
@@ -59,4 +60,11 @@ test('a SAML sign-in refused by the start limit leaves no pending SAML sign-in b
   const refused = await idpInitiated();
   assert.equal(refused.status, 429);
   assert.equal(await app.services.store.kv.count('saml-pending'), pending, 'the refused request holds no pending sign-in for 15 minutes');
+});
+
+test('an IPv6 client is counted by its /64: a fresh address in it finds the same bucket', async () => {
+  now += 120_000;
+  for (const ip of ['2001:db8:5:6::1', '2001:db8:5:6::2', '2001:db8:5:6:abcd::3']) assert.equal((await start(ip)).status, 200, ip);
+  assert.equal((await start('2001:db8:5:6:1:2:3:4')).status, 429);
+  assert.equal((await start('2001:db8:5:7::1')).status, 200, 'the next /64 is another client');
 });

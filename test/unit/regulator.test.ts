@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { JournalKeyValue } from '../../src/store/journal-kv.ts';
 import { testSealer } from '../helpers/journal-sealer.ts';
 import type { KeyValue } from '../../src/store/store.ts';
-import { Regulator, loginBucket, type Admission } from '../../src/regulation/regulator.ts';
+import { Regulator, forgetSecretGuesses, type Admission } from '../../src/regulation/regulator.ts';
+import { loginBucket } from '../../src/regulation/login-bucket.ts';
 
 const SETTINGS = { maxFailuresPerUser: 5, maxFailuresPerIp: 1000, windowSeconds: 300, lockoutSeconds: 600 };
 let now = 1_000_000_000;
@@ -107,6 +108,66 @@ describe('Regulator', () => {
     assert.equal((await regulator.admit({ login: 'e.smith' }, '192.0.2.1')).allowed, true, 'the name itself is not locked: the password step checks the account');
     await regulator.unlock('erin', 'account-erin');
     assert.equal(await regulator.lockedUntil({ account: 'account-erin' }), undefined);
+  });
+
+  test('per-IP counts take an IPv6 client by its /64, an IPv4 client by its address', async () => {
+    const regulator = new Regulator(kv, { ...SETTINGS, maxFailuresPerIp: 3 }, clock);
+    for (const [i, ip] of ['2001:db8:7:1::a', '2001:DB8:7:1:ffff:1:2:3', '2001:db8:7:1:0:0:0:b'].entries()) {
+      const guess = await regulator.admit({ login: `v6-${i}` }, ip);
+      assert.ok(guess.allowed, ip);
+      await guess.attempt.failed();
+    }
+    assert.deepEqual(await regulator.admit({ login: 'v6-other' }, '2001:db8:7:1::c'), { allowed: false, until: now + 600_000, scope: 'ip', busy: false }, 'another address of the same /64');
+    assert.equal((await regulator.admit({ login: 'v6-other' }, '2001:db8:7:2::a')).allowed, true, 'the next /64 is another client');
+    for (const i of [1, 2, 3]) await (await regulator.admit({ login: `v4-${i}` }, '192.0.2.50') as Extract<Admission, { allowed: true }>).attempt.failed();
+    assert.equal((await regulator.admit({ login: 'v4-other' }, '::ffff:192.0.2.50')).allowed, false, 'the IPv4-mapped spelling is the same client');
+    assert.equal((await regulator.admit({ login: 'v4-other' }, '192.0.2.51')).allowed, true, 'the next IPv4 address is another client');
+  });
+
+  test("a familiar device's guesses count on the device: strangers' locks do not refuse it, its own failures lock only it", async () => {
+    const regulator = new Regulator(kv, SETTINGS, clock);
+    const device = { id: 'browser-1', account: 'account-gina' };
+    for (let i = 0; i < 5; i++) await (await regulator.admit({ login: 'gina' }, '198.51.100.1') as Extract<Admission, { allowed: true }>).attempt.failed('account-gina');
+    assert.equal((await regulator.admit({ login: 'gina' }, '192.0.2.1')).allowed, false, 'a stranger is refused');
+    const atDevice = await regulator.admit({ login: 'GINA' }, '192.0.2.1', device);
+    assert.ok(atDevice.allowed, 'the familiar device is not');
+    assert.equal(await atDevice.attempt.lockAfterLookup('account-gina'), undefined, "nor by the account's lock");
+    await atDevice.attempt.succeeded('account-gina');
+    assert.equal(await regulator.lockedUntil({ login: 'gina' }), now + 600_000, "its sign-in does not lift the strangers' lock");
+
+    const started: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const guess = await regulator.admit({ login: 'gina' }, '192.0.2.1', device);
+      assert.ok(guess.allowed, `guess ${i + 1}`);
+      started.push(...(await guess.attempt.failed('account-gina')).map((lock) => lock.scope));
+    }
+    assert.deepEqual(started, ['device']);
+    assert.deepEqual(await regulator.admit({ login: 'gina' }, '192.0.2.1', device), { allowed: false, until: now + 600_000, scope: 'device', busy: false });
+    assert.equal((await regulator.admit({ login: 'gina' }, '192.0.2.1', { id: 'browser-2', account: 'account-gina' })).allowed, true, 'another familiar device of hers is not locked');
+    await regulator.unlock('gina', 'account-gina');
+    assert.equal((await regulator.admit({ login: 'gina' }, '192.0.2.1', device)).allowed, true, 'user unlock lifts her devices\' locks too');
+  });
+
+  test('a familiar device vouches only for its own account: at another (its name now names someone else), the name\'s lock applies', async () => {
+    const regulator = new Regulator(kv, SETTINGS, clock);
+    for (let i = 0; i < 5; i++) await (await regulator.admit({ login: 'hank' }, '198.51.100.1') as Extract<Admission, { allowed: true }>).attempt.failed();
+    const device = { id: 'browser-3', account: 'account-of-old-hank' };
+    const guess = await regulator.admit({ login: 'hank' }, '192.0.2.1', device);
+    assert.ok(guess.allowed);
+    assert.deepEqual(await guess.attempt.lockAfterLookup('account-of-new-hank'), { until: now + 600_000, scope: 'user' });
+    await guess.attempt.abandoned();
+  });
+
+  test('guesses at a secret count per client, never for everyone; a new secret forgets them', async () => {
+    const regulator = new Regulator(kv, SETTINGS, clock);
+    const secret = { secret: 'bootstrap-test' };
+    for (let i = 0; i < 5; i++) await (await regulator.admit(secret, `2001:db8:9:9::${i + 1}`) as Extract<Admission, { allowed: true }>).attempt.failed();
+    assert.equal((await regulator.admit(secret, '2001:db8:9:9::99')).allowed, false, 'that /64 is locked out of it');
+    const elsewhere = await regulator.admit(secret, '192.0.2.1');
+    assert.ok(elsewhere.allowed, 'every other client is not');
+    await elsewhere.attempt.abandoned();
+    await forgetSecretGuesses(kv, 'bootstrap-test');
+    assert.equal((await regulator.admit(secret, '2001:db8:9:9::99')).allowed, true);
   });
 
   test('login names are bucketed as directories match them', () => {

@@ -93,7 +93,8 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   if (next === current) return refuseForm('same-as-current', 'The new password must differ from the current one.');
   if (next.length > MAX_PASSWORD_LENGTH) return refuseForm('too-long', `The new password must be at most ${MAX_PASSWORD_LENGTH} characters long.`);
 
-  const admission = await deps.regulator.admit({ login: username }, req.clientIp);
+  // The user's own browser (familiar device) is not refused by the locks strangers' guesses set.
+  const admission = await deps.regulator.admit({ login: username }, req.clientIp, deps.devices.recognise(req, username));
   if (!admission.allowed) {
     await failed('rate-limited');
     throw new AppError('RATE_LIMITED');
@@ -101,7 +102,7 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   // Wrong current passwords typed at the sign-in under another of the account's names (an email)
   // locked the account, not this name: the form must not check the password meanwhile.
   const account = await findAccount();
-  if (account && (await deps.regulator.lockedUntil({ account: account.id })) !== undefined) {
+  if ((await admission.attempt.lockAfterLookup(account?.id)) !== undefined) {
     await admission.attempt.abandoned();
     await failed('rate-limited-account');
     throw new AppError('RATE_LIMITED');

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { MAX_LOGIN_LENGTH, type Directory } from '../../directory/directory.ts';
 import { lockAuditFacts, type Regulator, type StartedLock } from '../../regulation/regulator.ts';
+import type { FamiliarDevices } from '../../regulation/familiar-devices.ts';
 import type { LoginInteraction } from '../interaction.ts';
 import { stepUrl } from '../step-url.ts';
 import type { LoginTransaction } from '../transaction.ts';
@@ -15,6 +16,8 @@ export interface PasswordStepDeps {
   interaction: LoginInteraction;
   directory: Directory;
   regulator: Regulator;
+  /** Browsers that signed in before, whose guesses strangers' locks do not refuse. */
+  devices: FamiliarDevices;
 }
 
 export function showPassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, options: { error?: string; username?: string; status?: number } = {}): void {
@@ -26,7 +29,7 @@ export function showPassword(req: Request, res: Response, interaction: LoginInte
 
 /** Checks username and password. Every failure before the password is verified reads the same. */
 export async function submitPassword(req: Request, res: Response, deps: PasswordStepDeps, tx: LoginTransaction): Promise<void> {
-  const { interaction, directory, regulator } = deps;
+  const { interaction, directory, regulator, devices } = deps;
   const { audit, clock } = interaction.deps;
   const username = typeof req.body?.username === 'string' ? req.body.username.trim() : '';
   const password = typeof req.body?.password === 'string' ? req.body.password : '';
@@ -37,16 +40,19 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     await audit.record({ ...base, outcome: 'failure', reason: 'malformed' });
     return showPassword(req, res, interaction, tx, { error: failed, username, status: 401 });
   }
+  const device = devices.recognise(req, username);
+  // A familiar device's guesses are not refused by the name's lock: its events say where they came from.
+  const event = device === undefined ? base : { ...base, familiarDevice: true };
   // `userId`: the account the name belongs to, once the directory said: a guess typed as an email or
   // DOMAIN\name is then found with the account's other events (audit --user <id>).
   const refuseLocked = async (until: number, scope: string, busy = false, userId?: string, locks: StartedLock[] = []) => {
-    await audit.record({ ...base, ...(userId !== undefined ? { userId } : {}), outcome: 'failure', reason: `rate-limited-${scope}`, ...lockAuditFacts(locks) });
+    await audit.record({ ...event, ...(userId !== undefined ? { userId } : {}), outcome: 'failure', reason: `rate-limited-${scope}`, ...lockAuditFacts(locks) });
     const minutes = Math.max(1, Math.ceil((until - clock.now()) / 60_000));
     // Busy: the limit is full only with sign-ins still being checked, which is not a lock (and may be the user's own double click).
     const error = busy ? 'Too many sign-in attempts at the same moment. Wait a few seconds and try again.' : `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
     showPassword(req, res, interaction, tx, { error, username, status: 429 });
   };
-  const admission = await regulator.admit({ login: username }, req.clientIp);
+  const admission = await regulator.admit({ login: username }, req.clientIp, device);
   if (!admission.allowed) return refuseLocked(admission.until, admission.scope, admission.busy);
   const { attempt } = admission;
 
@@ -57,32 +63,32 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   if (!outcome.ok && outcome.reason === 'unavailable') {
     await attempt.abandoned();
     req.log.error({ detail: outcome.detail }, 'directory unavailable');
-    await audit.record({ ...base, outcome: 'failure', reason: 'directory-unavailable' });
+    await audit.record({ ...event, outcome: 'failure', reason: 'directory-unavailable' });
     throw new AppError('DIRECTORY_UNAVAILABLE', { detail: { directory: outcome.detail } });
   }
   if (!outcome.ok && outcome.reason === 'misconfigured') {
     await attempt.abandoned();
-    await audit.record({ ...base, outcome: 'failure', reason: 'directory-misconfigured' });
+    await audit.record({ ...event, outcome: 'failure', reason: 'directory-misconfigured' });
     throw new AppError('DIRECTORY_MISCONFIGURED', { detail: { directory: outcome.detail } });
   }
   // Known only now: the account this login names. Guesses at it under another of its login names
   // (an email instead of the username) may have locked it.
   const accountId = outcome.ok || outcome.reason === 'account-state' ? outcome.user.id : outcome.reason === 'invalid-credentials' ? outcome.accountId : undefined;
-  const accountLockedUntil = accountId === undefined ? undefined : await regulator.lockedUntil({ account: accountId });
-  if (accountLockedUntil !== undefined) {
+  const lock = await attempt.lockAfterLookup(accountId);
+  if (lock !== undefined) {
     // The same answer for a right and a wrong password, so the lock does not tell which this was.
     // A wrong one still counts for the name typed, which bounds the guesses the directory checks meanwhile.
     const locks = !outcome.ok && outcome.reason === 'invalid-credentials' ? await attempt.failed() : (await attempt.abandoned(), []);
-    return refuseLocked(accountLockedUntil, 'account', false, accountId, locks);
+    return refuseLocked(lock.until, lock.scope, false, accountId, locks);
   }
   if (!outcome.ok && outcome.reason === 'invalid-credentials') {
     const locks = await attempt.failed(accountId);
-    await audit.record({ ...base, ...(accountId !== undefined ? { userId: accountId } : {}), outcome: 'failure', reason: 'invalid-credentials', ...lockAuditFacts(locks) });
+    await audit.record({ ...event, ...(accountId !== undefined ? { userId: accountId } : {}), outcome: 'failure', reason: 'invalid-credentials', ...lockAuditFacts(locks) });
     return showPassword(req, res, interaction, tx, { error: failed, username, status: 401 });
   }
   if (!outcome.ok && outcome.reason === 'account-state') {
     await attempt.succeeded(accountId);
-    await audit.record({ ...base, userId: outcome.user.id, outcome: 'failure', reason: `account-${outcome.state}` });
+    await audit.record({ ...event, userId: outcome.user.id, outcome: 'failure', reason: `account-${outcome.state}` });
     if ((outcome.state === 'password-expired' || outcome.state === 'must-change') && (await interaction.currentSettings(tx.request)).allowPasswordChange) {
       const { heldBindId } = outcome;
       await interaction.deps.transactions.save({ ...tx, pendingPasswordChange: { username: outcome.user.username, state: outcome.state, ...(heldBindId !== undefined ? { heldBindId } : {}) } });
@@ -99,8 +105,9 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   }
 
   await attempt.succeeded(accountId);
+  devices.remember(res, outcome.user.id, username, device);
   const session = await interaction.startSession(req, res, outcome.user);
-  await audit.record({ ...base, username: outcome.user.username, userId: outcome.user.id, outcome: 'success' });
+  await audit.record({ ...event, username: outcome.user.username, userId: outcome.user.id, outcome: 'success' });
   const next: LoginTransaction = {
     ...tx,
     passwordSessionId: session.id,

@@ -25,6 +25,9 @@ export function demoSamlSp(options: { idpUrl: string; spUrl: string; keys: DemoS
     wantAssertionsSigned: true,
     wantAuthnResponseSigned: true,
     identifierFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
+    // node-saml asks for exactly PasswordProtectedTransport by default, which a sign-in with a second
+    // factor does not match: asking for no context lets the application's policy in Stepgate decide.
+    disableRequestedAuthnContext: true,
   });
   const app = express();
   app.use(express.urlencoded({ extended: false, limit: '512kb' }));

@@ -162,4 +162,35 @@ describe('pages in real headless Chromium', () => {
     assert.deepEqual(problems, []);
     await context.close();
   });
+
+  test('the boundaries of text fields and of the secondary button contrast 3:1 with the card (WCAG 1.4.11)', { timeout: 30_000 }, async () => {
+    const context = await browser.newContext();
+    const { page } = await watchedPage(context);
+    await page.goto((await plainSp.authnRequest()).url);
+    const styleOf = (selector: string) => page.locator(selector).first().evaluate((element) => {
+      const style = getComputedStyle(element);
+      return { border: style.borderTopColor, borderWidth: parseFloat(style.borderTopWidth), background: style.backgroundColor };
+    });
+    const card = (await styleOf('.card')).background;
+    const field = await styleOf('input[name=username]');
+    assert.ok(field.borderWidth >= 1 && contrast(field.border, card) >= 3, `text field border ${field.border} on ${card}: ${contrast(field.border, card).toFixed(2)}:1`);
+    // "Cancel and go back": its boundary is its border or its fill, whichever stands out from the card.
+    const secondary = await styleOf('button.secondary');
+    const boundary = Math.max(secondary.borderWidth >= 1 ? contrast(secondary.border, card) : 1, contrast(secondary.background, card));
+    assert.ok(boundary >= 3, `secondary button (border ${secondary.border} ${secondary.borderWidth}px, fill ${secondary.background}) on ${card}: ${boundary.toFixed(2)}:1`);
+    await context.close();
+  });
 });
+
+/** WCAG 2 contrast ratio of two opaque CSS colours as getComputedStyle gives them ("rgb(r, g, b)"). */
+function contrast(first: string, second: string): number {
+  const luminance = (color: string) => {
+    const [r, g, b] = color.match(/\d+(\.\d+)?/g)!.slice(0, 3).map((channel) => {
+      const value = Number(channel) / 255;
+      return value <= 0.03928 ? value / 12.92 : ((value + 0.055) / 1.055) ** 2.4;
+    }) as [number, number, number];
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [light, dark] = [luminance(first), luminance(second)].sort((a, b) => b - a) as [number, number];
+  return (light + 0.05) / (dark + 0.05);
+}

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestBrowser } from '../helpers/browser.ts';
+import { oathtoolTotp } from '../helpers/oathtool.ts';
 
 
 describe('npm run demo', () => {
@@ -61,6 +62,31 @@ describe('npm run demo', () => {
     const landed = await browser.submit(login, { username: 'demo', password: password() });
     assert.match(landed.body, /signed in/);
     assert.match(landed.body, /preferred_username/);
+    assert.match(landed.body, /demo@example\.org/);
+  });
+
+  // Last: it changes the SAML app's policy. node-saml asks for exactly PasswordProtectedTransport
+  // unless told otherwise, which a sign-in with a second factor does not match.
+  test('the SAML sample app still signs in once an administrator gives it the MFA policy', async () => {
+    const cli = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/index.ts', 'sp', 'set', `http://localhost:${ports.sp}/metadata`, '--policy', 'permit-everyone-require-mfa'], {
+      env: { ...process.env, STEPGATE_DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let cliOutput = '';
+    cli.stdout!.on('data', (chunk) => (cliOutput += chunk.toString()));
+    cli.stderr!.on('data', (chunk) => (cliOutput += chunk.toString()));
+    assert.equal(await new Promise((resolve) => cli.once('exit', resolve)), 0, cliOutput);
+
+    const browser = new TestBrowser();
+    const login = await browser.get(`http://localhost:${ports.sp}/login`);
+    const setup = await browser.submit(login, { username: 'demo', password: password() });
+    const secret = /<code id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(setup.body)?.[1];
+    assert.ok(secret, `expected the authenticator setup page, got ${setup.status}:\n${setup.body.slice(0, 400)}`);
+    const codes = await browser.submit(setup, { code: oathtoolTotp(secret, Date.now()) });
+    assert.match(codes.body, /Your backup codes/);
+    const postForm = await browser.submit(codes);
+    const landed = await browser.submit(postForm);
+    assert.match(landed.body, /signed in/, landed.body.slice(0, 600));
     assert.match(landed.body, /demo@example\.org/);
   });
 });

@@ -30,6 +30,21 @@ async function signIn(browser: TestBrowser, username: string): Promise<{ txId: s
   return { txId: tx.id, page: await browser.submit(login, { username, password: PASSWORD }) };
 }
 
+/** In another tab of the same browser: a password-only application asks for the password again (prompt=login), which starts a new SSO session. */
+async function signInAgainInAnotherTab(browser: TestBrowser, username: string): Promise<void> {
+  const tx = await app.services.interaction.deps.transactions.create({
+    protocol: 'oidc',
+    rpId: 'plain-app',
+    rpName: 'Plain App',
+    rp: { policy: 'permit-everyone', allowPasswordChange: false },
+    handoff: { finisher: TEST_FINISHER, ref: '' },
+    forceAuthn: true,
+    passive: false,
+  });
+  await browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username, password: PASSWORD });
+  assert.equal(app.finished.get(tx.id)?.ok, true, 'signed in to the other application');
+}
+
 function shownSecret(page: Page): string {
   const match = /<code id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(page.body);
   assert.ok(match, `expected the TOTP setup page, got ${page.status} ${page.url}\n${page.body.slice(0, 400)}`);
@@ -115,6 +130,48 @@ describe('a pending TOTP secret belongs to the browser it was shown to', () => {
     assert.equal(await app.services.mfa.totp.isEnrolled(yuri), false);
   });
 
+  test('a sign-in in another tab of the same browser, by the same user, keeps the setup shown: its code still confirms it', async () => {
+    const userId = await createUser(app, { username: 'uma', password: PASSWORD });
+    const browser = new TestBrowser();
+    const { txId, page: setup } = await signIn(browser, 'uma');
+    await signInAgainInAnotherTab(browser, 'uma');
+    nextTimeStep();
+    const confirmed = await browser.submit(setup, { code: oathtoolTotp(shownSecret(setup), now) });
+    assert.ok(isBackupCodesPage(confirmed), `the code from the secret the app scanned is taken, got ${confirmed.status}:\n${confirmed.body.slice(0, 600)}`);
+    const uma = (await app.services.directory.findUserById(userId))!;
+    assert.equal(await app.services.mfa.totp.isEnrolled(uma), true);
+    await browser.submit(confirmed);
+    assert.equal(app.finished.get(txId)?.ok, true, 'the sign-in that showed the setup goes on to its application');
+  });
+
+  test('a wrong code for a setup carried over to the new session shows the same secret again, with the error', async () => {
+    await createUser(app, { username: 'ursula', password: PASSWORD });
+    const browser = new TestBrowser();
+    const { page: setup } = await signIn(browser, 'ursula');
+    await signInAgainInAnotherTab(browser, 'ursula');
+    const secret = shownSecret(setup);
+    const wrong = String((Number(oathtoolTotp(secret, now)) + 1) % 1_000_000).padStart(6, '0');
+    const refused = await browser.submit(setup, { code: wrong });
+    assert.equal(refused.status, 401);
+    assert.match(refused.body, /That code is not correct/);
+    assert.equal(shownSecret(refused), secret, 'the secret already scanned stays');
+    nextTimeStep();
+    assert.ok(isBackupCodesPage(await browser.submit(refused, { code: oathtoolTotp(secret, now) })));
+  });
+
+  test("another user's sign-in in another tab: the first user's setup code is not taken for either of them", async () => {
+    const victor = (await app.services.directory.findUserById(await createUser(app, { username: 'victor', password: PASSWORD })))!;
+    const wanda = (await app.services.directory.findUserById(await createUser(app, { username: 'wanda', password: PASSWORD })))!;
+    const browser = new TestBrowser();
+    const { page: setup } = await signIn(browser, 'victor');
+    await signInAgainInAnotherTab(browser, 'wanda');
+    nextTimeStep();
+    const answered = await browser.submit(setup, { code: oathtoolTotp(shownSecret(setup), now) });
+    assert.equal(isBackupCodesPage(answered), false);
+    assert.equal(await app.services.mfa.totp.isEnrolled(victor), false);
+    assert.equal(await app.services.mfa.totp.isEnrolled(wanda), false);
+  });
+
   test("an administrator's reset with the CLI, a process apart from the server's memory, voids the secrets every browser was shown", async () => {
     const userId = await createUser(app, { username: 'xena', password: PASSWORD });
     const browsers = [new TestBrowser(), new TestBrowser()];
@@ -124,7 +181,10 @@ describe('a pending TOTP secret belongs to the browser it was shown to', () => {
     await until(() => app.services.store.kv.get('mfa-totp-reset', userId), (mark) => mark !== undefined, 'the server to see the reset');
     nextTimeStep();
     const [first, second] = before;
-    assert.equal(isBackupCodesPage(await first!.browser.submit(first!.page, { code: oathtoolTotp(shownSecret(first!.page), now) })), false, 'a secret shown before the reset is not confirmed');
+    const refused = await first!.browser.submit(first!.page, { code: oathtoolTotp(shownSecret(first!.page), now) });
+    assert.equal(isBackupCodesPage(refused), false, 'a secret shown before the reset is not confirmed');
+    assert.match(refused.body, /This setup expired or was finished elsewhere\. Delete the entry you added for it from your authenticator app, then scan the new code below/, 'the page says why a new code is shown, and what to do with the old entry');
+    assert.notEqual(shownSecret(refused), shownSecret(first!.page));
     const reloaded = await second!.browser.get(`${app.url}/login/${second!.txId}`);
     assert.notEqual(shownSecret(reloaded), shownSecret(second!.page), 'a new secret after the reset');
   });

@@ -17,8 +17,12 @@ export function codeProblemMessage(problem: CodeProblem, digits: number, options
     case 'malformed':
       return options.backupCodesAccepted ? `Enter the ${digits}-digit code from your authenticator app, or one of your backup codes.` : `Enter the ${digits}-digit code from your authenticator app.`;
     case 'replayed':
-      return 'That code was already used. Wait until your app shows a new code, then enter it.';
+      // The method says "used before" for a spent backup code too, without saying which kind it was.
+      return options.backupCodesAccepted
+        ? 'That code was already used. A backup code works only once: enter one you have not used yet. For a code from your authenticator app, wait until the app shows a new code, then enter it.'
+        : 'That code was already used. Wait until your app shows a new code, then enter it.';
     case 'expired':
-      return 'This setup expired or was finished elsewhere. Scan the new code below and try again.';
+      // The app still holds the old entry; its codes would later count as wrong ones at sign-in.
+      return 'This setup expired or was finished elsewhere. Delete the entry you added for it from your authenticator app, then scan the new code below and try again.';
   }
 }

@@ -17,9 +17,13 @@ function enrollmentOf(method: MfaMethod) {
   return method.enrollment;
 }
 
-/** Setup page: the secret as QR code and as text; reloading in this browser shows the same secret until it expires. */
-export async function showMfaEnroll(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, session: SsoSession, method: MfaMethod, problem?: CodeProblem): Promise<void> {
-  const view = await enrollmentOf(method).begin({ user: session.user, sessionId: session.id });
+/**
+ * Setup page: the secret as QR code and as text; reloading in this browser shows the same secret until
+ * it expires. `shownToSessionId`: the session the secret was shown to, when the answer came from a
+ * newer session of the same user (see mfaAnswerContext), so the page shows the secret already scanned.
+ */
+export async function showMfaEnroll(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, session: SsoSession, method: MfaMethod, problem?: CodeProblem, shownToSessionId = session.id): Promise<void> {
+  const view = await enrollmentOf(method).begin({ user: session.user, sessionId: shownToSessionId });
   const page = totpEnrollPage({
     action: stepUrl(tx, `/mfa/${method.id}/enroll`),
     csrf: interaction.deps.csrf.token(req, res),
@@ -42,16 +46,18 @@ export async function showMfaEnroll(req: Request, res: Response, interaction: Lo
 export async function submitMfaEnroll(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, methodParam: string): Promise<void> {
   const answer = await mfaAnswerContext(req, interaction, tx, 'mfa-enroll', methodParam);
   if (!answer) return res.redirect(303, stepUrl(tx));
-  const { session, method } = answer;
+  const { session, method, shownToSessionId } = answer;
   const { audit, clock, sessions, transactions } = interaction.deps;
-  const result = await enrollmentOf(method).finish({ user: session.user, sessionId: session.id, ip: req.clientIp }, req.body?.code);
+  const result = await enrollmentOf(method).finish({ user: session.user, sessionId: shownToSessionId, ip: req.clientIp }, req.body?.code);
   const base = { type: 'mfa.enroll', method: method.id, rp: tx.request.rpId, userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId };
   await audit.record({ ...base, outcome: result.ok ? 'success' : 'failure', ...(result.ok ? {} : { reason: result.reason }) });
   if (!result.ok) {
     // Set up meanwhile by the same form sent twice (a double click, a retry): the first answer's
     // transaction page goes on, with its backup codes; a new secret here could never be confirmed.
     if (result.reason === 'expired' && (await method.isEnrolled(session.user))) return res.redirect(303, stepUrl(tx));
-    return showMfaEnroll(req, res, interaction, tx, session, method, result.reason);
+    // The new secret belongs to the current session, so that a reload shows it again.
+    if (result.reason === 'expired') return showMfaEnroll(req, res, interaction, await interaction.bindMfa(tx, session), session, method, result.reason);
+    return showMfaEnroll(req, res, interaction, tx, session, method, result.reason, shownToSessionId);
   }
   const withCodes: LoginTransaction = result.backupCodes.length > 0 ? { ...tx, pendingBackupCodes: { codes: result.backupCodes, userId: session.user.id, sessionId: session.id } } : tx;
   // Saved before the factor is recorded: a second click's redirect, arriving meanwhile, shows the codes rather than the code page.

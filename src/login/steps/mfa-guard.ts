@@ -6,16 +6,31 @@ import type { MfaMethod, MfaMethodId } from '../../mfa/mfa-method.ts';
 import { MFA_METHOD_IDS } from '../../policy/levels.ts';
 import { AppError } from '../../core/errors.ts';
 
+/** An answer the guard takes: the current session, the method, and the SSO session the step was shown to. */
+export interface MfaAnswer {
+  session: SsoSession;
+  method: MfaMethod;
+  /** The current session's id, or for a setup the id of this user's earlier session in this browser (see mfaAnswerContext). */
+  shownToSessionId: string;
+}
+
 /**
  * An MFA answer counts only when (1) this transaction showed the MFA step to (2) the session that is
  * still current, and (3) the flow, asked again now, still wants exactly this step and method. This
  * closes posting a code to another interaction, reusing one after logout, and skipping steps.
  * undefined: the answer is not taken; the caller sends the browser to the transaction's current step
  * (the session changed in another tab, the step was done there), where nothing is skipped either.
+ *
+ * A setup's answer is also taken from a newer session of the same user (a password typed in another
+ * tab starts one): the transaction is this browser's (its binding cookie is checked before any step),
+ * so the secret was shown to this browser, for this user, and the current session has just proved the
+ * same user's password here. Throwing it away would leave a dead entry in the user's app. The code
+ * still confirms only the secret shown under `shownToSessionId`, never one shown to another browser.
  */
-export async function mfaAnswerContext(req: Request, interaction: LoginInteraction, tx: LoginTransaction, expected: 'mfa-challenge' | 'mfa-enroll', methodParam: string): Promise<{ session: SsoSession; method: MfaMethod } | undefined> {
+export async function mfaAnswerContext(req: Request, interaction: LoginInteraction, tx: LoginTransaction, expected: 'mfa-challenge' | 'mfa-enroll', methodParam: string): Promise<MfaAnswer | undefined> {
   const session = await interaction.deps.sessions.current(req);
-  if (!session || !tx.mfa || tx.mfa.sessionId !== session.id || tx.mfa.userId !== session.user.id) {
+  const sameSession = session !== undefined && tx.mfa?.sessionId === session.id;
+  if (!session || !tx.mfa || tx.mfa.userId !== session.user.id || (!sameSession && expected !== 'mfa-enroll')) {
     req.log.warn({ reason: 'mfa-answer-not-bound-to-this-session', hasSession: !!session, shown: !!tx.mfa }, 'login: MFA answer not taken; showing the current step');
     return undefined;
   }
@@ -28,7 +43,8 @@ export async function mfaAnswerContext(req: Request, interaction: LoginInteracti
     req.log.warn({ reason: 'mfa-step-not-due', step: step.kind, method: methodParam.slice(0, 32) }, 'login: MFA answer not taken; showing the current step');
     return undefined;
   }
-  return { session, method };
+  if (!sameSession) req.log.info({ reason: 'setup-shown-to-earlier-session-of-this-user' }, 'login: setup code taken for the secret shown before this browser signed in again');
+  return { session, method, shownToSessionId: tx.mfa.sessionId };
 }
 
 /** The method a step page shows: the first the policy accepts (TOTP is the only one so far). */

@@ -11,6 +11,11 @@ const MAX_CAS_ATTEMPTS = 50;
 interface BackupCodeRecord {
   /** Keyed MACs of the unused codes: useless without the server's secret key. */
   hashes: string[];
+  /**
+   * Keyed MACs of this set's spent codes, so that one typed again is told "already used" rather than
+   * "not correct". Absent in records of older versions.
+   */
+  usedHashes?: string[];
   generatedAt: number;
 }
 
@@ -53,11 +58,16 @@ export class BackupCodes {
       userId,
       (record) => {
         if (!record?.hashes.includes(hash)) return { result: undefined };
-        const next = { ...record, hashes: record.hashes.filter((candidate) => candidate !== hash) };
+        const next = { ...record, hashes: record.hashes.filter((candidate) => candidate !== hash), usedHashes: [...(record.usedHashes ?? []), hash] };
         return { next, result: next.hashes.length };
       },
       MAX_CAS_ATTEMPTS,
     );
+  }
+
+  /** Whether the code is one of the current set that was spent already (normalised as for consume). */
+  async wasUsed(userId: string, code: string): Promise<boolean> {
+    return (await this.#kv.get<BackupCodeRecord>(NAMESPACE, userId))?.usedHashes?.includes(this.#hash(userId, code)) ?? false;
   }
 
   async delete(userId: string): Promise<void> {

@@ -78,6 +78,13 @@ export class TotpMethod implements MfaMethod {
       return result;
     }
 
+    // A spent backup code typed again is the user's own (crossed off a list they hold), not a guess:
+    // like a replayed app code it is told as such and not counted, while a lock still refuses it.
+    // Telling it reveals nothing: a guess finds a spent code no more often than an unspent one.
+    if (await backupCodes.wasUsed(user.id, input.code)) {
+      return state.update(user.id, (current) => locked(current) ?? { next: { ...current, lastAttempt: { at: now, ip, ok: false } }, result: { ok: false, reason: 'replayed' } });
+    }
+
     // Backup codes share the lock: they are a second factor as guessable as any other code. A code is
     // counted as a failure before it is checked, in the compare-and-set that checks the lock, so that
     // of codes sent at once no more than maxFailures wrong ones are ever checked and none is accepted

@@ -1,0 +1,51 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
+import { TestBrowser, type Page } from '../helpers/browser.ts';
+import { createUser } from '../helpers/oidc-rp.ts';
+import { oathtoolTotp } from '../helpers/oathtool.ts';
+
+const PASSWORD = 'correct horse 42';
+let app: Booted;
+
+before(async () => {
+  app = await boot();
+});
+after(() => app?.close());
+
+/** A fresh browser signs in to an application that requires MFA; returns the transaction and the code page. */
+async function toCodePage(username: string): Promise<{ browser: TestBrowser; txId: string; page: Page }> {
+  const tx = await app.services.interaction.deps.transactions.create({
+    protocol: 'oidc',
+    rpId: 'mfa-app',
+    rpName: 'MFA App',
+    rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false },
+    handoff: { finisher: TEST_FINISHER, ref: '' },
+    forceAuthn: false,
+    passive: false,
+  });
+  const browser = new TestBrowser();
+  const page = await browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username, password: PASSWORD });
+  assert.match(page.body, /Enter your code/);
+  return { browser, txId: tx.id, page };
+}
+
+test('a backup code used before is answered "already used", not "not correct", on the code page', async () => {
+  const user = (await app.services.directory.findUserById(await createUser(app, { username: 'rosa', password: PASSWORD })))!;
+  const { totp } = app.services.mfa;
+  const view = await totp.enrollment.begin({ user, sessionId: 'set-up-elsewhere' });
+  const enrolled = await totp.enrollment.finish({ user, sessionId: 'set-up-elsewhere', ip: '127.0.0.1' }, oathtoolTotp(view.secret, Date.now()));
+  assert.ok(enrolled.ok);
+  const [backupCode] = enrolled.backupCodes as [string];
+
+  const first = await toCodePage('rosa');
+  await first.browser.submit(first.page, { code: backupCode });
+  assert.equal(app.finished.get(first.txId)?.ok, true, 'the backup code signs in once');
+
+  const second = await toCodePage('rosa');
+  const again = await second.browser.submit(second.page, { code: backupCode });
+  assert.equal(again.status, 401);
+  assert.match(again.body, /That code was already used\. A backup code works only once: enter one you have not used yet\./);
+  assert.doesNotMatch(again.body, /not correct/);
+  assert.equal((await totp.startChallenge({ user, ip: '127.0.0.1' })).lockedUntil, undefined);
+});

@@ -63,10 +63,11 @@ test('the client IP is stored in one spelling: IPv6 compressed lower case, IPv4-
 });
 
 test('the per-address limit counts one client under all its spellings', async () => {
-  for (const spelling of ['2001:db8::7', '2001:DB8::7', '2001:db8:0:0:0:0:0:7']) assert.equal((await signInFrom(spelling, `guess-${userCount++}`, 'wrong-password')).status, 401);
-  const refused = await signInFrom('2001:0DB8:0000::0007', `guess-${userCount++}`, 'wrong-password');
+  // A /64 of its own: per-address limits count an IPv6 client by its /64, and the other tests fail passwords in 2001:db8::/64.
+  for (const spelling of ['2001:db8:7::7', '2001:DB8:7::7', '2001:db8:7:0:0:0:0:7']) assert.equal((await signInFrom(spelling, `guess-${userCount++}`, 'wrong-password')).status, 401);
+  const refused = await signInFrom('2001:0DB8:0007::0007', `guess-${userCount++}`, 'wrong-password');
   assert.equal(refused.status, 429, 'the fourth failure from the same address is over the limit of 3');
-  assert.deepEqual([(await lastPasswordEvent()).reason, (await lastPasswordEvent()).ip], ['rate-limited-ip', '2001:db8::7']);
+  assert.deepEqual([(await lastPasswordEvent()).reason, (await lastPasswordEvent()).ip], ['rate-limited-ip', '2001:db8:7::7']);
 });
 
 test('policy networks see the address as before: a mapped IPv4 and an upper-case IPv6 in the lab range are admitted', async () => {

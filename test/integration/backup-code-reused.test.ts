@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
+import { request as loginRequest } from '../helpers/login-request.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { createUser } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
@@ -15,15 +16,7 @@ after(() => app?.close());
 
 /** A fresh browser signs in to an application that requires MFA; returns the transaction and the code page. */
 async function toCodePage(username: string): Promise<{ browser: TestBrowser; txId: string; page: Page }> {
-  const tx = await app.services.interaction.deps.transactions.create({
-    protocol: 'oidc',
-    rpId: 'mfa-app',
-    rpName: 'MFA App',
-    rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false },
-    handoff: { finisher: TEST_FINISHER, ref: '' },
-    forceAuthn: false,
-    passive: false,
-  });
+  const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpId: 'mfa-app', rpName: 'MFA App', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
   const browser = new TestBrowser();
   const page = await browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username, password: PASSWORD });
   assert.match(page.body, /Enter your code/);

@@ -1,7 +1,7 @@
 import { PEOPLE, personLdif, slapdDirectoryInput } from '../helpers/ldap-directory.ts';
+import { asDirectoryAdmin } from '../helpers/ldap-admin.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from 'ldapts';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
@@ -46,17 +46,8 @@ async function unreachableDirectory(): Promise<Config> {
   return { ...config, directory: { ...config.directory, urls: [`ldap://127.0.0.1:${await freePort()}`] } };
 }
 
-async function asDirectoryAdmin(change: (client: Client) => Promise<void>): Promise<void> {
-  const client = new Client({ url: slapd.url });
-  try {
-    await client.bind(slapd.rootDn, slapd.rootPassword);
-    await change(client);
-  } finally {
-    await client.unbind();
-  }
-}
 
-const rename = (from: string, to: string) => asDirectoryAdmin((client) => client.modifyDN(`uid=${from},${PEOPLE}`, `uid=${to}`));
+const rename = (from: string, to: string) => asDirectoryAdmin(slapd, (client) => client.modifyDN(`uid=${from},${PEOPLE}`, `uid=${to}`));
 
 /** Signs in with the password to an application whose policy asks for a second factor; returns the transaction and the page after the password. */
 async function signInWithPassword(username: string, password: string): Promise<{ browser: TestBrowser; txId: string; page: Page }> {
@@ -99,7 +90,7 @@ before(async () => {
   );
   await enrollTotp('alice', FIRST_ALICE_PASSWORD);
   await rename('alice', 'alice2');
-  await asDirectoryAdmin((client) => client.add(`uid=alice,${PEOPLE}`, { objectClass: 'inetOrgPerson', uid: 'alice', cn: 'Alice Archer', sn: 'Archer', userPassword: NEW_ALICE_PASSWORD }));
+  await asDirectoryAdmin(slapd, (client) => client.add(`uid=alice,${PEOPLE}`, { objectClass: 'inetOrgPerson', uid: 'alice', cn: 'Alice Archer', sn: 'Archer', userPassword: NEW_ALICE_PASSWORD }));
   newAliceId = (await app.services.directory.findUser('alice'))!.id;
   assert.notEqual(newAliceId, FIRST_ALICE_ID);
   now += 60_000;

@@ -1,7 +1,7 @@
 import { PEOPLE, personLdif, slapdDirectoryInput } from '../helpers/ldap-directory.ts';
+import { asDirectoryAdmin } from '../helpers/ldap-admin.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from 'ldapts';
 import { boot, type Booted } from '../helpers/boot.ts';
 import type { TestBrowser } from '../helpers/browser.ts';
 import { authRequest, callbackOf, createRp, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
@@ -33,15 +33,6 @@ async function cli(words: string[], config: Config = app.services.config): Promi
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-async function asDirectoryAdmin(change: (client: Client) => Promise<void>): Promise<void> {
-  const client = new Client({ url: slapd.url });
-  try {
-    await client.bind(slapd.rootDn, slapd.rootPassword);
-    await change(client);
-  } finally {
-    await client.unbind();
-  }
-}
 
 async function silentCode(browser: TestBrowser): Promise<string | null> {
   const request = await authRequest(rp, { prompt: 'none' });
@@ -60,8 +51,8 @@ before(async () => {
   erinsBrowser = rpBrowser();
   await signIn(rp, erinsBrowser, { username: 'erin', password: PASSWORD });
   // The directory renames her (the RDN's uid value goes with it), and gives her old name to someone else.
-  await asDirectoryAdmin((client) => client.modifyDN(`uid=erin,${PEOPLE}`, 'uid=erin2'));
-  await asDirectoryAdmin((client) => client.add(`uid=erin,${PEOPLE}`, { objectClass: 'inetOrgPerson', uid: 'erin', cn: 'Erin Other', sn: 'Other', userPassword: 'Passw0rd!other' }));
+  await asDirectoryAdmin(slapd, (client) => client.modifyDN(`uid=erin,${PEOPLE}`, 'uid=erin2'));
+  await asDirectoryAdmin(slapd, (client) => client.add(`uid=erin,${PEOPLE}`, { objectClass: 'inetOrgPerson', uid: 'erin', cn: 'Erin Other', sn: 'Other', userPassword: 'Passw0rd!other' }));
 });
 
 after(async () => {

@@ -1,16 +1,28 @@
 import { html, type SafeHtml } from '../src/http/html.ts';
 import { layout } from './layout.ts';
+import { csrfField } from './partials/form.ts';
+
+/** A refusal inside a sign-in: the button hands it back to the application (as Cancel does), so the user is not stranded here. */
+export interface WayBack {
+  action: string;
+  csrf: string;
+  rpName: string;
+}
 
 /**
  * Errors and refusals: a title, a plain-words message, never internals. `helpdesk`:
  * whom to contact (messages.helpdesk), on errors and refusals.
  */
-export function messagePage(options: { title: string; message: string; requestId?: string; link?: { href: string; label: string }; helpdesk?: string }): SafeHtml {
+export function messagePage(options: { title: string; message: string; requestId?: string; link?: { href: string; label: string }; wayBack?: WayBack; helpdesk?: string }): SafeHtml {
   return layout({
     title: options.title,
     body: html`<h1>${options.title}</h1>
 <p role="alert">${options.message}</p>
 ${options.link ? html`<p><a href="${options.link.href}">${options.link.label}</a></p>` : ''}
+${options.wayBack ? html`<form method="post" action="${options.wayBack.action}" class="cancel">
+${csrfField(options.wayBack.csrf)}
+<button type="submit">Back to ${options.wayBack.rpName}</button>
+</form>` : ''}
 ${options.helpdesk ? html`<p class="helpdesk">${options.helpdesk}</p>` : ''}
 ${options.requestId ? html`<p class="reference">Reference: <code>${options.requestId}</code></p>` : ''}`,
   });

@@ -14,11 +14,14 @@ export class Csrf {
   readonly #box: SecretBox;
   readonly #cookies: CookieJar;
   readonly #origin: string;
+  /** Named on the "cookies blocked" page: where the user must allow them. */
+  readonly #host: string;
 
   constructor(box: SecretBox, cookies: CookieJar, publicUrl: string) {
     this.#box = box;
     this.#cookies = cookies;
     this.#origin = new URL(publicUrl).origin;
+    this.#host = new URL(publicUrl).host;
   }
 
   /** The browser binding of this request, created (and set as a cookie) when absent. */
@@ -35,6 +38,14 @@ export class Csrf {
     return this.#cookies.read(req, BINDING_COOKIE);
   }
 
+  /**
+   * The refusal for a request that should carry the binding cookie (a form, a page of a sign-in
+   * bound to a browser) and carries none: the browser did not keep it. Reloading never helps there.
+   */
+  cookiesBlocked(detail: Record<string, unknown>): AppError {
+    return new AppError('COOKIES_BLOCKED', { userMessage: `Your browser blocks cookies. Allow cookies for ${this.#host} to sign in.`, detail });
+  }
+
   token(req: Request, res: Response): string {
     return this.#box.mac('csrf', this.binding(req, res));
   }
@@ -43,6 +54,7 @@ export class Csrf {
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== this.#origin) throw new AppError('CSRF_FAILED', { detail: { origin } });
     const binding = this.#cookies.read(req, BINDING_COOKIE);
+    if (!binding) throw this.cookiesBlocked({ reason: 'form-without-binding-cookie' });
     const sent = typeof req.body?._csrf === 'string' ? req.body._csrf : '';
     if (!binding || !sent || !safeEqual(sent, this.#box.mac('csrf', binding))) {
       throw new AppError('CSRF_FAILED', { detail: { hasBinding: !!binding, hasToken: !!sent } });

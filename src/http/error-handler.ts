@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError, toAppError } from '../core/errors.ts';
 import { WarningBudget } from './warning-budget.ts';
-import { messagePage } from '../../views/message.ts';
+import { messagePage, type WayBack } from '../../views/message.ts';
 import { sendPage } from './render.ts';
 
 const TITLES: Partial<Record<AppError['code'], string>> = {
@@ -25,8 +25,25 @@ const TITLES: Partial<Record<AppError['code'], string>> = {
   REQUEST_TOO_LARGE: 'Request too large',
   NOT_FOUND: 'Page not found',
   DIRECTORY_UNAVAILABLE: 'Service unavailable',
+  COOKIES_BLOCKED: 'Cookies blocked',
   SIGN_IN_BUSY: 'Service busy',
 };
+
+/** The title of the page that tells a user about `code`. */
+export function errorTitle(code: AppError['code']): string {
+  return TITLES[code] ?? 'Something went wrong';
+}
+
+/** Errors after which a sign-in's "Back to <application>" cannot work: it is gone, or its forms are refused. */
+const NO_WAY_BACK: ReadonlySet<AppError['code']> = new Set(['TRANSACTION_UNKNOWN', 'CSRF_FAILED', 'COOKIES_BLOCKED']);
+
+/**
+ * Says that this request works inside a sign-in that can still be handed back to its application:
+ * an error page then offers "Back to <application>" (as Cancel), so the user is not stranded.
+ */
+export function offerWayBack(res: Response, wayBack: WayBack | undefined): void {
+  res.locals.signInWayBack = wayBack;
+}
 
 const EXPECTED_UNDER_LOAD: ReadonlySet<AppError['code']> = new Set(['SIGN_IN_BUSY']);
 
@@ -52,7 +69,8 @@ function handleError(error: unknown, req: Request, res: Response, helpdesk: stri
     res.status(status).json({ error: appError.code, message: appError.userMessage, requestId: req.requestId });
     return;
   }
-  sendPage(res, messagePage({ title: TITLES[appError.code] ?? 'Something went wrong', message: appError.userMessage, requestId: req.requestId, helpdesk }), status);
+  const wayBack = NO_WAY_BACK.has(appError.code) ? undefined : (res.locals.signInWayBack as WayBack | undefined);
+  sendPage(res, messagePage({ title: errorTitle(appError.code), message: appError.userMessage, requestId: req.requestId, wayBack, helpdesk }), status);
 }
 
 /**

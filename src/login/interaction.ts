@@ -14,6 +14,7 @@ import { DirectoryMisconfiguredError } from '../directory/directory.ts';
 import type { UserMessages } from '../config/user-messages.ts';
 import type { StartLimiter } from '../regulation/start-limiter.ts';
 import { AppError } from '../core/errors.ts';
+import { offerWayBack } from '../http/error-handler.ts';
 import { ExclusiveKeys } from '../core/exclusive-keys.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import { nextStep, type FlowFacts, type FlowStep } from './flow.ts';
@@ -21,6 +22,8 @@ import { decide } from '../policy/policy-engine.ts';
 import type { LoginTransaction, TransactionStore } from './transaction.ts';
 import { stepUrl } from './step-url.ts';
 import { showStep } from './step-pages.ts';
+import type { RefusedStep, StepRefusal } from './step-refusal.ts';
+import type { WayBack } from '../../views/message.ts';
 
 export interface InteractionDeps {
   transactions: TransactionStore;
@@ -90,6 +93,12 @@ export class LoginInteraction {
     return this.#notCancellable.has(tx.request.handoff.finisher) ? undefined : { action: stepUrl(tx, '/cancel'), rpName: tx.request.rpName };
   }
 
+  /** A refusal page's "Back to <application>": the cancel form with this browser's token; undefined when the finisher offers none. */
+  wayBack(req: Request, res: Response, tx: LoginTransaction): WayBack | undefined {
+    const cancel = this.cancelOption(tx);
+    return cancel && { ...cancel, csrf: this.deps.csrf.token(req, res) };
+  }
+
   /**
    * The user gave up: the application gets the sign-in back without a user (saml-core 3.4.1.4: an IdP
    * that cannot authenticate the presenter answers with an error status), not a page they are stuck on.
@@ -153,6 +162,22 @@ export class LoginInteraction {
     const step = await this.stepWith(req, tx, session);
     if (step.kind === 'complete') await this.complete(req, res, tx, step.result);
     else res.redirect(303, stepUrl(tx));
+  }
+
+  /**
+   * Refuses a step's form: the refusal is kept for the step's page and the answer is a 303 to it
+   * (Post/Redirect/Get, as for an accepted form), so Reload and Back never send the form again:
+   * a password sent again would cost one more of the user's tries.
+   */
+  async refuse(res: Response, tx: LoginTransaction, refusal: StepRefusal): Promise<void> {
+    await this.deps.transactions.keepRefusal(tx, refusal);
+    res.redirect(303, stepUrl(tx, refusal.step === 'change-password' ? '/change-password' : ''));
+  }
+
+  /** The refusal of `step`'s form, for the page of that step, once; a refusal of another step is dropped. */
+  async refusalFor<S extends RefusedStep>(tx: LoginTransaction, step: S): Promise<Extract<StepRefusal, { step: S }> | undefined> {
+    const refusal = await this.deps.transactions.takeRefusal(tx.id);
+    return refusal?.step === step ? (refusal as Extract<StepRefusal, { step: S }>) : undefined;
   }
 
   /** Answers with a step the flow decided: the finisher's response for 'complete', else the step's page. */
@@ -302,7 +327,11 @@ export class LoginInteraction {
    * or completes it, and a double click or a second tab must never act on the state it started from.
    */
   async withTransaction(req: Request, res: Response, id: string, work: (tx: LoginTransaction) => Promise<void>): Promise<void> {
-    await this.#turns.run(id, async () => work(await this.#load(req, res, id)));
+    await this.#turns.run(id, async () => {
+      const tx = await this.#load(req, res, id);
+      offerWayBack(res, this.wayBack(req, res, tx));
+      await work(tx);
+    });
   }
 
   /**
@@ -335,8 +364,13 @@ export class LoginInteraction {
 
   /** Loads a transaction for this browser, binding it on first use. */
   async #load(req: Request, res: Response, id: string): Promise<LoginTransaction> {
+    const firstUse = this.deps.transactions.isUnused(id);
     const tx = await this.deps.transactions.get(id);
     if (!tx) throw await this.#gone(req, id);
+    // The request that opened it set the binding cookie and redirected here, and the first page
+    // comes without it: this browser does not keep cookies, so every try would end here. (Later,
+    // a browser without the cookie is another one, told only the generic message.)
+    if (firstUse && tx.browserBinding && !this.deps.csrf.existingBinding(req)) throw this.deps.csrf.cookiesBlocked({ tx: id.slice(0, 8), reason: 'page-without-binding-cookie' });
     const binding = this.deps.csrf.binding(req, res);
     if (!tx.browserBinding) {
       const bound = { ...tx, browserBinding: binding };

@@ -28,7 +28,7 @@ export function loginRoutes(deps: PasswordStepDeps): Router {
   });
 
   router.get('/login/:tx/change-password', async (req, res) => {
-    await page(req, res, async (tx) => showChangePassword(req, res, interaction, tx));
+    await page(req, res, async (tx) => showChangePassword(req, res, interaction, tx, await interaction.refusalFor(tx, 'change-password')));
   });
 
   router.post('/login/:tx/change-password', async (req, res) => {

@@ -20,20 +20,24 @@ export async function showStep(req: Request, res: Response, interaction: LoginIn
   const { csrf, audit } = interaction.deps;
   switch (step.kind) {
     case 'password':
-      return showPassword(req, res, interaction, tx);
+      return showPassword(req, res, interaction, tx, await interaction.refusalFor(tx, 'password'));
     case 'change-password':
-      return showChangePassword(req, res, interaction, tx);
+      return showChangePassword(req, res, interaction, tx, await interaction.refusalFor(tx, 'change-password'));
     case 'expiry-warning':
       return sendPage(res, expiryWarningPage({ days: step.days, changeAction: stepUrl(tx, '/change-password'), continueAction: stepUrl(tx, '/continue'), csrf: csrf.token(req, res) }));
     case 'backup-codes':
       return showIssuedBackupCodes(req, res, interaction, tx, step.codes);
     // The flow asks for a second factor only when there is a session (the password comes first).
     case 'mfa-challenge':
-      return showMfaChallenge(req, res, interaction, await interaction.bindMfa(tx, session!), session!, firstMethod(interaction, step.methods));
-    case 'mfa-enroll':
-      return showMfaEnroll(req, res, interaction, await interaction.bindMfa(tx, session!), session!, firstMethod(interaction, step.methods));
+      return showMfaChallenge(req, res, interaction, await interaction.bindMfa(tx, session!), session!, firstMethod(interaction, step.methods), await interaction.refusalFor(tx, 'mfa-challenge'));
+    case 'mfa-enroll': {
+      const refusal = await interaction.refusalFor(tx, 'mfa-enroll');
+      // The code refused was typed for the secret shown to an earlier session of this user: show that one again.
+      if (refusal?.shownToSessionId !== undefined && tx.mfa?.sessionId === refusal.shownToSessionId) return showMfaEnroll(req, res, interaction, tx, session!, firstMethod(interaction, step.methods), refusal);
+      return showMfaEnroll(req, res, interaction, await interaction.bindMfa(tx, session!), session!, firstMethod(interaction, step.methods), refusal);
+    }
     case 'denied':
       await audit.record({ type: 'login.policy', outcome: 'failure', rp: tx.request.rpId, userId: session?.user.id, username: session?.user.username, ip: req.clientIp, requestId: req.requestId, policy: step.policy, rule: step.rule, reason: step.message });
-      return sendPage(res, messagePage({ title: 'Access denied', message: step.message, link: { href: stepUrl(tx, '/back'), label: `Back to ${tx.request.rpName}` }, helpdesk: interaction.deps.messages.helpdesk }), 403);
+      return sendPage(res, messagePage({ title: 'Access denied', message: step.message, link: { href: stepUrl(tx, '/back'), label: `Back to ${tx.request.rpName}` }, helpdesk: interaction.deps.messages.helpdesk ?? `If you think you should be able to use ${tx.request.rpName}, contact your helpdesk.` }), 403);
   }
 }

@@ -4,9 +4,11 @@ import type { LoginRequest } from '../core/types.ts';
 import type { AccountState } from '../directory/directory.ts';
 import { randomId } from '../core/ids.ts';
 import { AppError } from '../core/errors.ts';
+import type { StepRefusal } from './step-refusal.ts';
 
 const NAMESPACE = 'login-tx';
 const EXPIRED_NAMESPACE = 'login-tx-expired';
+const REFUSAL_NAMESPACE = 'login-tx-refusal';
 const LIFETIME_SECONDS = 15 * 60;
 /**
  * The life of a transaction that nothing used since its start (no password posted, no page of it
@@ -100,6 +102,11 @@ export class TransactionStore {
     return tx;
   }
 
+  /** Whether nothing used this transaction since its start (see UNUSED_LIFETIME_SECONDS). */
+  isUnused(id: string): boolean {
+    return this.#unused.has(id);
+  }
+
   /** A transaction that can still be used; its first use gives it its full life. */
   async get(id: string): Promise<LoginTransaction | undefined> {
     const tx = await this.#kv.get<LoginTransaction>(NAMESPACE, id);
@@ -129,10 +136,24 @@ export class TransactionStore {
     if (tx.browserBinding !== stored.browserBinding) await this.#remember(tx);
   }
 
+  /**
+   * Keeps a step's refusal for the page the form's answer redirects to (see StepRefusal). Beside the
+   * transaction, not in it: a refused form leaves the transaction as it was, so forms of this sign-in
+   * sent at the same moment are each checked (takeStep).
+   */
+  async keepRefusal(tx: LoginTransaction, refusal: StepRefusal): Promise<void> {
+    await this.#kv.set(REFUSAL_NAMESPACE, tx.id, refusal, this.#storeOptions(tx));
+  }
+
+  /** The refusal kept for this transaction's next page, once. */
+  async takeRefusal(id: string): Promise<StepRefusal | undefined> {
+    return this.#kv.consume<StepRefusal>(REFUSAL_NAMESPACE, id);
+  }
+
   async consume(id: string): Promise<LoginTransaction | undefined> {
     this.#unused.delete(id);
     this.#used.delete(id);
-    const [tx] = await Promise.all([this.#kv.consume<LoginTransaction>(NAMESPACE, id), this.#kv.delete(EXPIRED_NAMESPACE, id)]);
+    const [tx] = await Promise.all([this.#kv.consume<LoginTransaction>(NAMESPACE, id), this.#kv.delete(EXPIRED_NAMESPACE, id), this.#kv.delete(REFUSAL_NAMESPACE, id)]);
     return tx && !this.#isExpired(tx) ? tx : undefined;
   }
 

@@ -22,11 +22,12 @@ export interface ChallengeView {
 export type VerifyResult =
   | { ok: true; amr: Amr; backupCodesLeft?: number }
   /**
-   * malformed: not shaped like a code (not counted as a failure); replayed: a correct code used before;
+   * malformed: not shaped like a code (not counted as a failure); replayed: a correct app code used
+   * before; spent-backup-code: a backup code used before (the user's own list, not a guess);
    * locked: too many wrong codes (`lockedUntil` as in ChallengeView); `lockStarted` when this wrong
    * code was the one that started the lock (for the audit).
    */
-  | { ok: false; reason: 'invalid' | 'malformed' | 'replayed' | 'locked'; lockedUntil?: number | null; lockStarted?: true };
+  | { ok: false; reason: 'invalid' | 'malformed' | 'replayed' | 'spent-backup-code' | 'locked'; lockedUntil?: number | null; lockStarted?: true };
 
 /** A secret to show while enrolling, as text and as an otpauth:// URI (rendered as a QR code). */
 export interface EnrollmentView {

@@ -30,14 +30,15 @@ function requestLog(ctx: KoaContextWithOIDC): Logger | undefined {
 /** Errors that cannot be sent back to the application (no trusted redirect_uri), in plain words, and whom to contact. */
 export function errorRenderer(helpdesk: string | undefined): (ctx: KoaContextWithOIDC, out: ErrorOut, error: Error) => Promise<void> {
   return async (ctx, out, error) => {
-    const { title, message } = describe(out, error);
+    const { title, message } = describe(out, error, ctx.oidc?.route === 'end_session');
     // A server error's description says nothing useful to anyone; its details are in the log.
     const description = out.error === 'server_error' ? undefined : out.error_description;
     send(ctx, oidcErrorPage({ title, message, error: out.error, description, requestId: requestId(ctx), helpdesk }));
   };
 }
 
-function describe(out: ErrorOut, error: Error): { title: string; message: string } {
+/** `logout`: the refused request was a sign-out (end_session), not a sign-in. */
+function describe(out: ErrorOut, error: Error, logout: boolean): { title: string; message: string } {
   if (error instanceof errors.SessionNotFound) return { title: 'Sign-in expired', message: ERROR_CATALOGUE.TRANSACTION_UNKNOWN.message };
   switch (out.error) {
     case 'invalid_client':
@@ -47,7 +48,7 @@ function describe(out: ErrorOut, error: Error): { title: string; message: string
     case 'server_error':
       return { title: 'Something went wrong', message: ERROR_CATALOGUE.INTERNAL.message };
     default:
-      return { title: 'Request not accepted', message: 'The application sent a sign-in request that this identity provider cannot accept.' };
+      return { title: 'Request not accepted', message: `The application sent a ${logout ? 'sign-out' : 'sign-in'} request that this identity provider cannot accept.` };
   }
 }
 

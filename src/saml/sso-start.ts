@@ -108,7 +108,7 @@ export async function startIdpInitiated(req: Request, res: Response, ctx: SamlCo
  */
 function idpInitiatedRelayStateTooLong(bytes: number): AppError {
   return new AppError('SAML_REQUEST_INVALID', {
-    userMessage: `The SAML request from the application was not valid. The sign-in link carries a RelayState of ${bytes} bytes, and SAML allows at most ${MAX_IDP_INITIATED_RELAY_STATE_BYTES} bytes. Ask whoever made the link to shorten its RelayState.`,
+    userMessage: `This sign-in link is not valid. It carries a RelayState of ${bytes} bytes, and SAML allows at most ${MAX_IDP_INITIATED_RELAY_STATE_BYTES} bytes. Ask whoever made the link to shorten its RelayState.`,
     detail: { reason: 'relay-state-too-long', idpInitiated: true, bytes, limit: MAX_IDP_INITIATED_RELAY_STATE_BYTES },
   });
 }

@@ -2,7 +2,12 @@ import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
 import { cancelForm, csrfField, errorBox, field, noticeBox } from '../partials/form.ts';
 
-export function changePasswordPage(options: { action: string; csrf: string; reason: string; error?: string; cancel?: { action: string; rpName: string } }): SafeHtml {
+/**
+ * `username`: the account whose password changes, in a hidden field, so that a password manager
+ * knows which entry to update. `error`: about the passwords typed, so the fields point to it.
+ */
+export function changePasswordPage(options: { action: string; csrf: string; username: string; reason: string; error?: string; cancel?: { action: string; rpName: string } }): SafeHtml {
+  const invalid = !!options.error;
   return layout({
     title: 'Change your password',
     body: html`<h1>Change your password</h1>
@@ -10,9 +15,10 @@ ${noticeBox(options.reason)}
 ${errorBox(options.error)}
 <form method="post" action="${options.action}">
 ${csrfField(options.csrf)}
-${field({ name: 'currentPassword', label: 'Current password', type: 'password', autocomplete: 'current-password', autofocus: true })}
-${field({ name: 'newPassword', label: 'New password', type: 'password', autocomplete: 'new-password' })}
-${field({ name: 'confirmPassword', label: 'New password again', type: 'password', autocomplete: 'new-password' })}
+<input type="hidden" name="username" value="${options.username}" autocomplete="username">
+${field({ name: 'currentPassword', label: 'Current password', type: 'password', autocomplete: 'current-password', autofocus: true, invalid })}
+${field({ name: 'newPassword', label: 'New password', type: 'password', autocomplete: 'new-password', invalid })}
+${field({ name: 'confirmPassword', label: 'New password again', type: 'password', autocomplete: 'new-password', invalid })}
 <button type="submit">Change password</button>
 </form>
 ${cancelForm(options.cancel && { ...options.cancel, csrf: options.csrf })}`,

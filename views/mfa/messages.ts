@@ -1,14 +1,17 @@
 /** Plain-words texts of the second-factor pages, in one place so every page says the same thing. */
 
+/** Backup codes share the lock (they are as guessable as app codes), so the locked page offers none and says why. */
+const BACKUP_CODES_TOO = ' Backup codes are blocked too.';
+
 export function lockMessage(lockedUntil: number | null, now: number): string {
-  if (lockedUntil === null) return 'Too many wrong codes were entered, so sign-in codes are blocked for your account until your helpdesk unlocks them.';
+  if (lockedUntil === null) return `Too many wrong codes were entered, so sign-in codes are blocked for your account until your helpdesk unlocks them.${BACKUP_CODES_TOO}`;
   const minutes = Math.max(1, Math.ceil((lockedUntil - now) / 60_000));
   const at = new Date(lockedUntil).toISOString().slice(11, 16);
   const wait = minutes < 120 ? `${minutes} minute${minutes === 1 ? '' : 's'}` : `${Math.ceil(minutes / 60)} hours`;
-  return `Too many wrong codes were entered, so sign-in codes are blocked for your account for ${wait} (until ${at} UTC). Try again after that, or ask your helpdesk to unlock it.`;
+  return `Too many wrong codes were entered, so sign-in codes are blocked for your account for ${wait} (until ${at} UTC).${BACKUP_CODES_TOO} Try again after that, or ask your helpdesk to unlock it.`;
 }
 
-export type CodeProblem = 'invalid' | 'malformed' | 'replayed' | 'expired';
+export type CodeProblem = 'invalid' | 'malformed' | 'replayed' | 'spent-backup-code' | 'expired';
 
 export function codeProblemMessage(problem: CodeProblem, digits: number, options: { backupCodesAccepted: boolean }): string {
   switch (problem) {
@@ -17,10 +20,9 @@ export function codeProblemMessage(problem: CodeProblem, digits: number, options
     case 'malformed':
       return options.backupCodesAccepted ? `Enter the ${digits}-digit code from your authenticator app, or one of your backup codes.` : `Enter the ${digits}-digit code from your authenticator app.`;
     case 'replayed':
-      // The method says "used before" for a spent backup code too, without saying which kind it was.
-      return options.backupCodesAccepted
-        ? 'That code was already used. A backup code works only once: enter one you have not used yet. For a code from your authenticator app, wait until the app shows a new code, then enter it.'
-        : 'That code was already used. Wait until your app shows a new code, then enter it.';
+      return 'That code was already used. Wait until your app shows a new code, then enter it.';
+    case 'spent-backup-code':
+      return 'That backup code was already used. Each backup code works only once: enter one you have not used yet, or the code from your authenticator app.';
     case 'expired':
       // The app still holds the old entry; its codes would later count as wrong ones at sign-in.
       return 'This setup expired or was finished elsewhere. Delete the entry you added for it from your authenticator app, then scan the new code below and try again.';

@@ -3,7 +3,8 @@ import type { LoginTransaction } from '../transaction.ts';
 import { stepUrl } from '../step-url.ts';
 import type { PasswordStepDeps } from './password.ts';
 import type { LoginInteraction } from '../interaction.ts';
-import { AppError } from '../../core/errors.ts';
+import { AppError, ERROR_CATALOGUE } from '../../core/errors.ts';
+import type { StepRefusal } from '../step-refusal.ts';
 import { sendPage } from '../../http/render.ts';
 import { changePasswordPage } from '../../../views/login/change-password.ts';
 import { PASSWORD_CHANGE_REASONS } from '../account-messages.ts';
@@ -18,10 +19,12 @@ function usernameFor(tx: LoginTransaction): string {
   return username;
 }
 
-export function showChangePassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, options: { error?: string; status?: number } = {}): void {
-  usernameFor(tx);
+/** The change form, with the refusal of the form sent before (once). */
+export function showChangePassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, refusal?: Extract<StepRefusal, { step: 'change-password' }>): void {
+  const username = usernameFor(tx);
   const reason = tx.pendingPasswordChange ? PASSWORD_CHANGE_REASONS[tx.pendingPasswordChange.state] : 'Choose a new password.';
-  sendPage(res, changePasswordPage({ action: stepUrl(tx, '/change-password'), csrf: interaction.deps.csrf.token(req, res), reason, error: options.error, cancel: interaction.cancelOption(tx) }), options.status ?? 200);
+  const page = changePasswordPage({ action: stepUrl(tx, '/change-password'), csrf: interaction.deps.csrf.token(req, res), username, reason, error: refusal?.message, cancel: interaction.cancelOption(tx) });
+  sendPage(res, page, refusal?.status ?? 200);
 }
 
 /**
@@ -84,9 +87,10 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
     const account = await findAccount();
     await audit.record({ ...base, ...(account ? { userId: account.id } : {}), outcome: 'failure', reason, ...(message !== undefined ? { message } : {}), ...lockAuditFacts(locks) });
   };
+  const refuse = (message: string, status = 400) => deps.interaction.refuse(res, tx, { step: 'change-password', message, status });
   const refuseForm = async (reason: string, error: string) => {
     await failed(reason);
-    showChangePassword(req, res, deps.interaction, tx, { error, status: 400 });
+    await refuse(error);
   };
   if (!current || !next) return refuseForm('incomplete', 'Fill in all three fields.');
   if (next !== field('confirmPassword')) return refuseForm('confirmation-differs', 'The two new passwords are not the same.');
@@ -97,7 +101,7 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   const admission = await deps.regulator.admit({ login: username }, req.clientIp, deps.devices.recognise(req, username));
   if (!admission.allowed) {
     await failed('rate-limited');
-    throw new AppError('RATE_LIMITED');
+    return refuse(ERROR_CATALOGUE.RATE_LIMITED.message, ERROR_CATALOGUE.RATE_LIMITED.status);
   }
   // Wrong current passwords typed at the sign-in under another of the account's names (an email)
   // locked the account, not this name: the form must not check the password meanwhile.
@@ -105,7 +109,7 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   if ((await admission.attempt.lockAfterLookup(account?.id)) !== undefined) {
     await admission.attempt.abandoned();
     await failed('rate-limited-account');
-    throw new AppError('RATE_LIMITED');
+    return refuse(ERROR_CATALOGUE.RATE_LIMITED.message, ERROR_CATALOGUE.RATE_LIMITED.status);
   }
   const heldBindId = tx.pendingPasswordChange?.heldBindId;
   const changed = await deps.directory.changePassword(username, current, next, req.log, heldBindId !== undefined ? { heldBindId } : {}).catch(async (error: unknown) => {
@@ -119,7 +123,7 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
     // trying to find an acceptable one would lock themselves out.
     const locks = changed.wrongCurrent ? await admission.attempt.failed(account?.id) : (await admission.attempt.abandoned(), []);
     await failed(await passwordChangeRefusal(deps.directory.kind, changed), changed.message, locks);
-    return showChangePassword(req, res, deps.interaction, tx, { error: changed.message, status: 400 });
+    return refuse(changed.message);
   }
   await admission.attempt.succeeded(account?.id);
 

@@ -9,13 +9,17 @@ import { totpChallengePage } from '../../../views/mfa/totp-challenge.ts';
 import { codeProblemMessage, lockMessage } from '../../../views/mfa/messages.ts';
 import { mfaAnswerContext } from './mfa-guard.ts';
 import { fillMessage } from '../../config/user-messages.ts';
+import type { StepRefusal } from '../step-refusal.ts';
 
-const STATUS = { invalid: 401, replayed: 401, malformed: 400, locked: 429 } as const;
+/** The code page's status after a refused code (and while the method is locked). */
+const STATUS = { invalid: 401, replayed: 401, 'spent-backup-code': 401, malformed: 400, locked: 429 } as const;
 
-type Problem = Exclude<keyof typeof STATUS, 'locked'>;
-
-/** The code page; while the method is locked it says until when instead of showing the form. */
-export async function showMfaChallenge(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, session: SsoSession, method: MfaMethod, problem?: Problem): Promise<void> {
+/**
+ * The code page, with the problem of the code sent before (once); while the method is locked it
+ * says until when instead of showing the form.
+ */
+export async function showMfaChallenge(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, session: SsoSession, method: MfaMethod, refusal?: Extract<StepRefusal, { step: 'mfa-challenge' }>): Promise<void> {
+  const problem = refusal?.problem;
   const { csrf, clock, messages } = interaction.deps;
   const view = await method.startChallenge({ user: session.user, ip: req.clientIp });
   const digits = view.digits ?? 6;
@@ -31,7 +35,7 @@ export async function showMfaChallenge(req: Request, res: Response, interaction:
     prompt: messages.totpPrompt && fillMessage(messages.totpPrompt, { username: session.user.name ?? session.user.username, app: tx.request.rpName }),
     cancel: interaction.cancelOption(tx),
   });
-  sendPage(res, page, locked ? STATUS.locked : problem ? STATUS[problem] : 200);
+  sendPage(res, page, locked ? STATUS.locked : (refusal?.status ?? 200));
 }
 
 /** Checks the answer; on success the session records the factor and the flow goes on. */
@@ -51,5 +55,7 @@ export async function submitMfaChallenge(req: Request, res: Response, interactio
   // A lock that lifts only by an administrator has no end: lockedUntil null.
   const lock = result.lockStarted ? { lockStarted: ['method'], lockedUntil: result.lockedUntil == null ? null : new Date(result.lockedUntil).toISOString() } : {};
   await audit.record({ ...base, outcome: 'failure', reason: result.reason, ...lock });
-  await showMfaChallenge(req, res, interaction, tx, session, method, result.reason === 'locked' ? undefined : result.reason);
+  // Locked: the code page says so, and until when.
+  if (result.reason === 'locked') return res.redirect(303, stepUrl(tx));
+  await interaction.refuse(res, tx, { step: 'mfa-challenge', problem: result.reason, status: STATUS[result.reason] });
 }

@@ -9,7 +9,8 @@ import { sendPage } from '../../http/render.ts';
 import { qrCodeDataUri } from '../../mfa/qr-code.ts';
 import { totpEnrollPage } from '../../../views/mfa/totp-enroll.ts';
 import { backupCodesPage } from '../../../views/mfa/backup-codes.ts';
-import { codeProblemMessage, type CodeProblem } from '../../../views/mfa/messages.ts';
+import { codeProblemMessage } from '../../../views/mfa/messages.ts';
+import type { StepRefusal } from '../step-refusal.ts';
 import { mfaAnswerContext } from './mfa-guard.ts';
 
 function enrollmentOf(method: MfaMethod) {
@@ -22,7 +23,9 @@ function enrollmentOf(method: MfaMethod) {
  * it expires. `shownToSessionId`: the session the secret was shown to, when the answer came from a
  * newer session of the same user (see mfaAnswerContext), so the page shows the secret already scanned.
  */
-export async function showMfaEnroll(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, session: SsoSession, method: MfaMethod, problem?: CodeProblem, shownToSessionId = session.id): Promise<void> {
+export async function showMfaEnroll(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, session: SsoSession, method: MfaMethod, refusal?: Extract<StepRefusal, { step: 'mfa-enroll' }>): Promise<void> {
+  const problem = refusal?.problem;
+  const shownToSessionId = refusal?.shownToSessionId ?? session.id;
   const view = await enrollmentOf(method).begin({ user: session.user, sessionId: shownToSessionId });
   const page = totpEnrollPage({
     action: stepUrl(tx, `/mfa/${method.id}/enroll`),
@@ -36,7 +39,7 @@ export async function showMfaEnroll(req: Request, res: Response, interaction: Lo
     error: problem && codeProblemMessage(problem, view.digits, { backupCodesAccepted: false }),
     cancel: interaction.cancelOption(tx),
   });
-  sendPage(res, page, problem ? (problem === 'malformed' ? 400 : 401) : 200);
+  sendPage(res, page, refusal?.status ?? 200);
 }
 
 /**
@@ -55,9 +58,10 @@ export async function submitMfaEnroll(req: Request, res: Response, interaction: 
     // Set up meanwhile by the same form sent twice (a double click, a retry): the first answer's
     // transaction page goes on, with its backup codes; a new secret here could never be confirmed.
     if (result.reason === 'expired' && (await method.isEnrolled(session.user))) return res.redirect(303, stepUrl(tx));
+    const status = result.reason === 'malformed' ? 400 : 401;
     // The new secret belongs to the current session, so that a reload shows it again.
-    if (result.reason === 'expired') return showMfaEnroll(req, res, interaction, await interaction.bindMfa(tx, session), session, method, result.reason);
-    return showMfaEnroll(req, res, interaction, tx, session, method, result.reason, shownToSessionId);
+    if (result.reason === 'expired') return interaction.refuse(res, await interaction.bindMfa(tx, session), { step: 'mfa-enroll', problem: result.reason, status });
+    return interaction.refuse(res, tx, { step: 'mfa-enroll', problem: result.reason, status, ...(shownToSessionId !== session.id ? { shownToSessionId } : {}) });
   }
   const withCodes: LoginTransaction = result.backupCodes.length > 0 ? { ...tx, pendingBackupCodes: { codes: result.backupCodes, userId: session.user.id, sessionId: session.id } } : tx;
   // Saved before the factor is recorded: a second click's redirect, arriving meanwhile, shows the codes rather than the code page.

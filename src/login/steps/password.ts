@@ -11,6 +11,9 @@ import { passwordPage } from '../../../views/login/password.ts';
 import { ACCOUNT_STATE_ERRORS, PASSWORD_CHANGE_NOT_ALLOWED } from '../account-messages.ts';
 import { fillMessage } from '../../config/user-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
+import { messagePage } from '../../../views/message.ts';
+import { errorTitle } from '../../http/error-handler.ts';
+import type { StepRefusal } from '../step-refusal.ts';
 
 export interface PasswordStepDeps {
   interaction: LoginInteraction;
@@ -20,11 +23,19 @@ export interface PasswordStepDeps {
   devices: FamiliarDevices;
 }
 
-export function showPassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, options: { error?: string; username?: string; status?: number } = {}): void {
-  const { signInHint } = interaction.deps.messages;
+/**
+ * The password form, with the refusal of the form sent before (once). An account that may not sign
+ * in gets a page of its own, with the way back to the application (which is told, as on Cancel).
+ */
+export function showPassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, refusal?: Extract<StepRefusal, { step: 'password' }>): void {
+  const { signInHint, helpdesk } = interaction.deps.messages;
+  if (refusal?.account) {
+    const wayBack = interaction.wayBack(req, res, tx);
+    return sendPage(res, messagePage({ title: errorTitle(refusal.account), message: refusal.message, wayBack, link: { href: stepUrl(tx), label: 'Sign in with another account' }, helpdesk }), refusal.status);
+  }
   const hint = signInHint && fillMessage(signInHint, { app: tx.request.rpName });
-  const page = passwordPage({ action: stepUrl(tx, '/password'), csrf: interaction.deps.csrf.token(req, res), rpName: tx.request.rpName, username: options.username ?? tx.request.loginHint, error: options.error, hint, cancel: interaction.cancelOption(tx) });
-  sendPage(res, page, options.status ?? 200);
+  const page = passwordPage({ action: stepUrl(tx, '/password'), csrf: interaction.deps.csrf.token(req, res), rpName: tx.request.rpName, username: refusal?.username ?? tx.request.loginHint, error: refusal?.message, hint, cancel: interaction.cancelOption(tx) });
+  sendPage(res, page, refusal?.status ?? 200);
 }
 
 /** Checks username and password. Every failure before the password is verified reads the same. */
@@ -38,7 +49,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
 
   if (!username || !password || username.length > MAX_LOGIN_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
     await audit.record({ ...base, outcome: 'failure', reason: 'malformed' });
-    return showPassword(req, res, interaction, tx, { error: failed, username, status: 401 });
+    return interaction.refuse(res, tx, { step: 'password', message: failed, username, status: 401 });
   }
   const device = devices.recognise(req, username);
   // A familiar device's guesses are not refused by the name's lock: its events say where they came from.
@@ -50,7 +61,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     const minutes = Math.max(1, Math.ceil((until - clock.now()) / 60_000));
     // Busy: the limit is full only with sign-ins still being checked, which is not a lock (and may be the user's own double click).
     const error = busy ? 'Too many sign-in attempts at the same moment. Wait a few seconds and try again.' : `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
-    showPassword(req, res, interaction, tx, { error, username, status: 429 });
+    await interaction.refuse(res, tx, { step: 'password', message: error, username, status: 429 });
   };
   const admission = await regulator.admit({ login: username }, req.clientIp, device);
   if (!admission.allowed) return refuseLocked(admission.until, admission.scope, admission.busy);
@@ -84,7 +95,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   if (!outcome.ok && outcome.reason === 'invalid-credentials') {
     const locks = await attempt.failed(accountId);
     await audit.record({ ...event, ...(accountId !== undefined ? { userId: accountId } : {}), outcome: 'failure', reason: 'invalid-credentials', ...lockAuditFacts(locks) });
-    return showPassword(req, res, interaction, tx, { error: failed, username, status: 401 });
+    return interaction.refuse(res, tx, { step: 'password', message: failed, username, status: 401 });
   }
   if (!outcome.ok && outcome.reason === 'account-state') {
     await attempt.succeeded(accountId);
@@ -97,7 +108,8 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     }
     const code = ACCOUNT_STATE_ERRORS[outcome.state];
     const changeHint = outcome.state === 'password-expired' || outcome.state === 'must-change' ? PASSWORD_CHANGE_NOT_ALLOWED : '';
-    throw new AppError(code, { userMessage: ERROR_CATALOGUE[code].message + changeHint, detail: { state: outcome.state } });
+    req.log.info({ code, state: outcome.state }, 'login: the account may not sign in');
+    return interaction.refuse(res, tx, { step: 'password', account: code, message: ERROR_CATALOGUE[code].message + changeHint, username, status: ERROR_CATALOGUE[code].status });
   }
   if (!outcome.ok) {
     await attempt.abandoned();

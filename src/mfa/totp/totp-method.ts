@@ -82,7 +82,7 @@ export class TotpMethod implements MfaMethod {
     // like a replayed app code it is told as such and not counted, while a lock still refuses it.
     // Telling it reveals nothing: a guess finds a spent code no more often than an unspent one.
     if (await backupCodes.wasUsed(user.id, input.code)) {
-      return state.update(user.id, (current) => locked(current) ?? { next: { ...current, lastAttempt: { at: now, ip, ok: false } }, result: { ok: false, reason: 'replayed' } });
+      return state.update(user.id, (current) => locked(current) ?? { next: { ...current, lastAttempt: { at: now, ip, ok: false } }, result: { ok: false, reason: 'spent-backup-code' } });
     }
 
     // Backup codes share the lock: they are a second factor as guessable as any other code. A code is

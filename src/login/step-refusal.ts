@@ -1,0 +1,17 @@
+import type { ErrorCode } from '../core/errors.ts';
+import type { CodeProblem } from '../../views/mfa/messages.ts';
+
+/**
+ * Why a step's form was refused, kept for the one page that shows it: the form's answer is a
+ * redirect to that page (Post/Redirect/Get), so Reload and Back never send the form again. The
+ * typed username is kept to fill the form in again; a password never is. `status`: the page's.
+ */
+export type StepRefusal =
+  /** `account`: the password was right, but the account may not sign in (shown instead of the form). */
+  | { step: 'password'; message: string; status: number; username: string; account?: ErrorCode }
+  | { step: 'change-password'; message: string; status: number }
+  | { step: 'mfa-challenge'; problem: Exclude<CodeProblem, 'expired'>; status: number }
+  /** `shownToSessionId`: the session the secret was shown to, when the code came from a newer one of the same user. */
+  | { step: 'mfa-enroll'; problem: CodeProblem; status: number; shownToSessionId?: string };
+
+export type RefusedStep = StepRefusal['step'];

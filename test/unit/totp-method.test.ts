@@ -193,18 +193,18 @@ describe('TOTP verification', () => {
     const { verify, backupCodes, admin, user } = await enrolled();
     const [first, second, third] = backupCodes as [string, string, string];
     assert.deepEqual(await verify(first.toUpperCase()), { ok: true, amr: 'otp', backupCodesLeft: 9 });
-    assert.deepEqual(await verify(first), { ok: false, reason: 'replayed' }, 'spent');
+    assert.deepEqual(await verify(first), { ok: false, reason: 'spent-backup-code' }, 'spent');
     assert.deepEqual(await verify(second.replace('-', '')), { ok: true, amr: 'otp', backupCodesLeft: 8 });
     const racing = await Promise.all([verify(third), verify(third)]);
     assert.equal(racing.filter((result) => result.ok).length, 1);
     assert.equal((await admin.statusOf(user)).backupCodesLeft, 7);
   });
 
-  test('a backup code used before is told apart ("replayed") and does not count towards the lock; the lock still refuses it', async () => {
+  test('a backup code used before is told apart ("spent-backup-code") and does not count towards the lock; the lock still refuses it', async () => {
     const { verify, backupCodes, state, user } = await enrolled({ maxFailures: 2 });
     const [used, unused] = backupCodes as [string, string];
     assert.equal((await verify(used)).ok, true);
-    for (let attempt = 0; attempt < 3; attempt++) assert.deepEqual(await verify(used.toUpperCase()), { ok: false, reason: 'replayed' });
+    for (let attempt = 0; attempt < 3; attempt++) assert.deepEqual(await verify(used.toUpperCase()), { ok: false, reason: 'spent-backup-code' });
     assert.equal((await state.read(user.id)).failures, 0, 'typing a crossed-off code again is no guess');
     assert.deepEqual(await verify('aaaaa-aaaaa'), { ok: false, reason: 'invalid' }, 'a code never issued is still just wrong');
     assert.equal((await verify('bbbbb-bbbbb')).ok, false);

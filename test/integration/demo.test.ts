@@ -1,6 +1,7 @@
 import { freePort } from '../../scripts/free-port.ts';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -76,6 +77,8 @@ describe('npm run demo', () => {
     cli.stdout!.on('data', (chunk) => (cliOutput += chunk.toString()));
     cli.stderr!.on('data', (chunk) => (cliOutput += chunk.toString()));
     assert.equal(await new Promise((resolve) => cli.once('exit', resolve)), 0, cliOutput);
+    // The running IdP re-reads what the CLI writes within a second (lowdb-collections.ts).
+    await sleep(1_100);
 
     const browser = new TestBrowser();
     const login = await browser.get(`http://localhost:${ports.sp}/login`);

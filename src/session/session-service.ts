@@ -93,8 +93,11 @@ export class SessionService {
     const session = await this.#kv.get<SsoSession>(NAMESPACE, id);
     if (!session) return undefined;
     const now = this.#clock.now();
-    if (this.#expired(session, now)) {
-      await this.#kv.delete(NAMESPACE, id);
+    // The browser's own use only: a client's tokens keep the session for the client, not the
+    // browser open (an unattended browser signs out idleTimeoutMinutes after its last use).
+    if (this.#expired(session, now, 'browser')) {
+      // Kept while a client's access token still counts as use: its refresh must find the session.
+      if (this.#expired(session, now, 'tokens')) await this.#kv.delete(NAMESPACE, id);
       return undefined;
     }
     if (now - session.lastSeenAt > TOUCH_INTERVAL_MS) return this.#update(id, (current) => ({ ...current, lastSeenAt: now }));
@@ -108,15 +111,16 @@ export class SessionService {
    */
   async peek(id: string): Promise<SsoSession | undefined> {
     const session = await this.#kv.get<SsoSession>(NAMESPACE, id);
-    return session && !this.#expired(session, this.#clock.now()) ? session : undefined;
+    return session && !this.#expired(session, this.#clock.now(), 'tokens') ? session : undefined;
   }
 
   /**
    * An OIDC client was just given an access token from this session (a code exchange, or a refresh
-   * its policy permitted) that it may use until `until`: the session is in use until then, and goes
-   * idle only idleTimeoutMinutes after it. So a client that refreshes when its access token expires
-   * (most do) finds the session it came from, as in Keycloak, where a refresh counts as use. The
-   * absolute lifetime never moves. Written only when it moves the time by more than TOUCH_INTERVAL_MS:
+   * its policy permitted) that it may use until `until`: for the client's back end (peek: refresh,
+   * userinfo, the provider session's backing) the session is in use until then, and goes idle only
+   * idleTimeoutMinutes after it. So a client that refreshes when its access token expires (most do)
+   * finds the session it came from. The browser's idle timeout does not move: it counts the browser's
+   * own use (byId). The absolute lifetime never moves. Written only when it moves the time by more than TOUCH_INTERVAL_MS:
    * the refresh grant is a hot path, and a minute is fine enough for a timeout counted in minutes.
    */
   async usedByTokensUntil(session: SsoSession, until: number): Promise<void> {
@@ -183,12 +187,15 @@ export class SessionService {
   /** Every live session (administration: `session list`, `session end`); not for the sign-in path. */
   async live(): Promise<SsoSession[]> {
     const now = this.#clock.now();
-    return (await this.#kv.entries<SsoSession>(NAMESPACE)).map(([, session]) => session).filter((session) => !this.#expired(session, now));
+    return (await this.#kv.entries<SsoSession>(NAMESPACE)).map(([, session]) => session).filter((session) => !this.#expired(session, now, 'tokens'));
   }
 
-  /** Idle too long (since the browser's last use, or a client's access token's expiry: whichever is later), or past its absolute lifetime. */
-  #expired(session: SsoSession, now: number): boolean {
-    const lastUse = Math.max(session.lastSeenAt, session.tokensUsableUntil ?? 0);
+  /**
+   * Past its absolute lifetime, or idle too long: since the browser's last use (`browser`), or since
+   * that or a client's access token's expiry, whichever is later (`tokens`).
+   */
+  #expired(session: SsoSession, now: number, counting: 'browser' | 'tokens'): boolean {
+    const lastUse = counting === 'browser' ? session.lastSeenAt : Math.max(session.lastSeenAt, session.tokensUsableUntil ?? 0);
     return now - lastUse > this.#idleMs || now - session.createdAt > this.#absoluteMs;
   }
 

@@ -1,4 +1,5 @@
 import type { User } from '../core/types.ts';
+import { BoundedMap } from '../core/bounded-map.ts';
 
 /**
  * Case folding for names and values compared without case: compatibility forms as their plain letters
@@ -58,6 +59,17 @@ type Ava = readonly [type: string, value: string];
  * and the values of a multi-valued RDN (`cn=a+uid=b`) compared in any order.
  */
 export function canonicalDn(dn: string): string | undefined {
+  // Every decision compares each of the user's group DNs (a user may have hundreds): the same few
+  // thousand DNs again and again, so their canonical forms are kept.
+  if (CANONICAL_DNS.has(dn)) return CANONICAL_DNS.get(dn) ?? undefined;
+  const canonical = canonicalDnOf(dn);
+  CANONICAL_DNS.set(dn, canonical ?? null);
+  return canonical;
+}
+
+const CANONICAL_DNS = new BoundedMap<string, string | null>(20_000);
+
+function canonicalDnOf(dn: string): string | undefined {
   const rdns = splitUnescaped(dn, ',').map((rdn) => splitUnescaped(rdn, '+').map(parseAva));
   if (rdns.some((avas) => avas.some((ava) => ava === undefined))) return undefined;
   return JSON.stringify(rdns.map((avas) => avas.map((ava) => ava!.join('=')).sort()));
@@ -99,9 +111,12 @@ function decodeValue(raw: string): string | undefined {
   return text === undefined ? undefined : foldCase(decoded + text).replace(/\s+/gu, ' ').trim();
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function decodeUtf8(bytes: readonly number[]): string | undefined {
+  if (bytes.length === 0) return '';
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
+    return UTF8.decode(Uint8Array.from(bytes));
   } catch {
     return undefined;
   }

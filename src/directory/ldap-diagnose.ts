@@ -6,8 +6,8 @@ import type { Entry, SearchOptions } from 'ldapts';
 import { pino, type Logger } from 'pino';
 import type { AuthOutcome } from './directory.ts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
-import { LdapDirectory, formatGuid } from './ldap-directory.ts';
-import { LdapConnector, describeError, type Connection } from './ldap-connector.ts';
+import { LdapDirectory, entryId } from './ldap-directory.ts';
+import { LdapConnector, describeError, destroy, type Connection } from './ldap-connector.ts';
 import { entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
 import { resolveGroups } from './ldap-groups.ts';
 
@@ -32,19 +32,12 @@ async function timed(step: DiagnoseStep['step'], url: string, steps: DiagnoseSte
   }
 }
 
-/** The stable id as sign-ins read it (AD's binary objectGUID in its text form). */
-function idValue(entry: Entry, idAttribute: string): string | undefined {
-  const key = Object.keys(entry).find((name) => name.toLowerCase() === idAttribute.toLowerCase());
-  const [value] = key === undefined ? [] : ([entry[key]].flat() as Array<string | Buffer>);
-  return Buffer.isBuffer(value) ? formatGuid(value) : value;
-}
-
 /**
  * The user's mapped attributes, as sign-ins will map them. A missing id fails the step: every sign-in
  * of this user would fail with it.
  */
 function describeUser(entry: Entry, users: LdapDirectoryConfig['users']): string {
-  const id = idValue(entry, users.idAttribute);
+  const id = entryId(entry, users.idAttribute);
   if (id === undefined) throw new Error(`found ${entry.dn}, but it has no ${users.idAttribute} (users.idAttribute): every sign-in of this user fails`);
   const shown = (attribute: string): string => entryValue(entry, attribute) ?? `(no ${attribute})`;
   return `found ${entry.dn}: id ${id}, username ${shown(users.usernameAttribute)}, name ${shown(users.nameAttribute)}, email ${shown(users.emailAttribute)}`;
@@ -153,6 +146,6 @@ export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?
     await timed('password', url, steps, () => checkPassword(config, user, password, options.logger));
     return steps;
   } finally {
-    await Promise.all(connections.map((c) => c.client.unbind().catch(() => undefined)));
+    await Promise.all(connections.map((c) => destroy(c.client)));
   }
 }

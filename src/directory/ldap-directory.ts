@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { User } from '../core/types.ts';
 import { DirectoryMisconfiguredError, type AuthOutcome, type Directory, type PasswordChangeOutcome } from './directory.ts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
-import { LdapConnector, LdapUnavailableError, describeError, isLdapResult, type Connection } from './ldap-connector.ts';
+import { LdapConnector, LdapUnavailableError, describeError, destroy, isLdapResult, type Connection } from './ldap-connector.ts';
 import { LdapPool, type PoolStats } from './ldap-pool.ts';
 import { compileFilter, entryValue, entryValues, equalityFilter, findUserEntry, normaliseLogin, type SearchFn } from './ldap-filter.ts';
 import { domainRootOf, resolveGroups, type ResolvedGroups } from './ldap-groups.ts';
@@ -18,6 +18,15 @@ import { HeldBinds } from './ldap-held-binds.ts';
 const SECRET_ATTRIBUTES = new Set(['userpassword', 'unicodepwd', 'pwdhistory', 'sambantpassword', 'sambalmpassword', 'authpassword']);
 
 /** objectGUID bytes as the usual GUID text (the first three groups are little-endian). */
+/** An entry's stable id (`users.idAttribute`; AD's binary objectGUID in its usual text form), as sign-ins read it. */
+export function entryId(entry: Entry, idAttribute: string): string | undefined {
+  const wanted = idAttribute.toLowerCase();
+  const key = Object.keys(entry).find((name) => name.toLowerCase() === wanted);
+  const [value] = key === undefined ? [] : ([entry[key]].flat() as Array<string | Buffer>);
+  if (value === undefined) return undefined;
+  return Buffer.isBuffer(value) ? formatGuid(value) : value;
+}
+
 export function formatGuid(b: Buffer): string {
   const h = (i: number, n: number, le: boolean): string => {
     const part = Buffer.from(b.subarray(i, i + n));
@@ -141,13 +150,8 @@ export class LdapDirectory implements Directory {
     return accountId === undefined ? { ok: false, reason: 'invalid-credentials' } : { ok: false, reason: 'invalid-credentials', accountId };
   }
 
-  /** The entry's stable id (`users.idAttribute`; AD's binary objectGUID in its usual text form). */
   #idOf(entry: Entry): string | undefined {
-    const wanted = this.#config.users.idAttribute.toLowerCase();
-    const key = Object.keys(entry).find((name) => name.toLowerCase() === wanted);
-    const [value] = key === undefined ? [] : ([entry[key]].flat() as Array<string | Buffer>);
-    if (value === undefined) return undefined;
-    return Buffer.isBuffer(value) ? formatGuid(value) : value;
+    return entryId(entry, this.#config.users.idAttribute);
   }
 
   /** ppolicy answers with the account's state (must change, expiring) only when asked with this control. */
@@ -202,7 +206,7 @@ export class LdapDirectory implements Directory {
         return { verdict, heldBindId: this.#heldBinds.hold(entry.dn, held) };
       } finally {
         // a grace bind of an account that is locked or disabled besides: nothing will be changed on it
-        if (held && !kept) await held.client.unbind().catch(() => undefined);
+        if (held && !kept) await destroy(held.client);
       }
     }
     if (flavour === 'active-directory') {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from 'ldapts';
 import type { PasswordChangeOutcome } from './directory.ts';
-import type { Connection } from './ldap-connector.ts';
+import { destroy, type Connection } from './ldap-connector.ts';
 
 /** How long a grace sign-in's connection waits for the change form: time to read it and type a new password twice. */
 const HELD_BIND_MS = 10 * 60_000;
@@ -10,7 +10,7 @@ const MAX_HELD_BINDS = 64;
 
 type Held = { dn: string; connection: Connection; until: number; timer: NodeJS.Timeout };
 
-const closeConnection = (connection: Connection): Promise<void> => connection.client.unbind().catch(() => undefined);
+const closeConnection = (connection: Connection): Promise<void> => destroy(connection.client);
 
 /**
  * Connections a ppolicy grace sign-in left bound as the user. slapd spends a grace sign-in on every

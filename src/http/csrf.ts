@@ -54,10 +54,13 @@ export class Csrf {
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== this.#origin) throw new AppError('CSRF_FAILED', { detail: { origin } });
     const binding = this.#cookies.read(req, BINDING_COOKIE);
-    if (!binding) throw this.cookiesBlocked({ reason: 'form-without-binding-cookie' });
     const sent = typeof req.body?._csrf === 'string' ? req.body._csrf : '';
-    if (!binding || !sent || !safeEqual(sent, this.#box.mac('csrf', binding))) {
-      throw new AppError('CSRF_FAILED', { detail: { hasBinding: !!binding, hasToken: !!sent } });
+    if (!binding) {
+      // No cookie at all: the browser blocks them. Some cookies but not this one (or it twice, one
+      // planted): the form protection failed, and "allow cookies" would be the wrong advice.
+      if (req.headers.cookie === undefined) throw this.cookiesBlocked({ reason: 'form-without-binding-cookie' });
+      throw new AppError('CSRF_FAILED', { detail: { hasBinding: false, hasToken: !!sent } });
     }
+    if (!sent || !safeEqual(sent, this.#box.mac('csrf', binding))) throw new AppError('CSRF_FAILED', { detail: { hasBinding: true, hasToken: !!sent } });
   }
 }

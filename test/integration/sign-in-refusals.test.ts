@@ -208,5 +208,15 @@ describe('refused forms of a sign-in: Post/Redirect/Get, a way back, plain words
       assert.match(answer.body, /Your browser blocks cookies\. Allow cookies for/);
       assert.doesNotMatch(answer.body, /reload the page/);
     });
+
+    test('a form sent with cookies but not the binding one (lost, or sent twice with a planted copy) is a failed form protection, not "cookies are blocked"', async () => {
+      const browser = new TestBrowser();
+      const { page } = await open(browser);
+      browser.cookies.clear();
+      const answer = await browser.submit(page, { username: 'nocookies', password: PASSWORD }, undefined, { cookie: 'other=1' });
+      assert.equal(answer.status, 403);
+      assert.match(answer.body, /Your form expired or was sent from another site/);
+      assert.doesNotMatch(answer.body, /blocks cookies/);
+    });
   });
 });

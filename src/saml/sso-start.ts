@@ -29,6 +29,9 @@ export async function startSso(req: Request, res: Response, binding: BindingName
   const request = await readInboundRequest(req, 'AuthnRequest', binding, ctx.inbound);
   const authn = readAuthnRequest(request);
   const nameIdFormat = chooseNameIdFormat(authn.nameIdPolicy, request.sp);
+  // The request of a sign-in still open, sent again (Back to the application's page), opens nothing:
+  // not a start, so never refused as one.
+  if (await signInOpenedBy(ctx.services.store.kv, request)) return resumeOwnSignIn(req, res, ctx, request);
   // Before anything is written or signed for it: a refused start leaves no durable replay marker
   // behind, and its error Response (an RSA signature) costs nothing. Its ID may then come again,
   // as any request's may until it is accepted once.

@@ -56,3 +56,14 @@ test('an AuthnRequest refused by the start limit writes nothing durable and sign
   offsetMs += 60_000;
   assert.match((await new TestBrowser().get(await authnRequestUrl(askingForArtifact))).body, /name="SAMLResponse"/, 'within the limit the error Response is sent as before');
 });
+
+test('the request of a sign-in still open, sent again by its browser (Back), is not a start: the limit does not refuse it', async () => {
+  offsetMs += 120_000;
+  const browser = new TestBrowser();
+  const url = await authnRequestUrl();
+  assert.ok(isPasswordPage(await browser.get(url)), 'the first start');
+  assert.ok(isPasswordPage(await new TestBrowser().get(await authnRequestUrl())), 'another start uses the last place');
+  assert.equal((await new TestBrowser().get(await authnRequestUrl())).status, 429, 'the limit is full');
+  const back = await browser.get(url);
+  assert.ok(isPasswordPage(back), `Back resends the request: the browser is back at its sign-in, got ${back.status}`);
+});

@@ -76,8 +76,10 @@ export class TransactionStore {
   readonly #clock: Clock;
   /**
    * Open transactions (id → end of life), counted against MAX_OPEN_SIGN_INS; unused ones (see
-   * UNUSED_LIFETIME_SECONDS) apart, so that in each map the oldest entry ends first and ended
-   * ones are dropped from its front.
+   * UNUSED_LIFETIME_SECONDS) apart. Ended ones are dropped from each map's front. In #unused the
+   * oldest entry ends first; #used is in order of first use, which can differ from the order of ends
+   * by up to the unused lifetime, so an ended entry behind a live one is counted a little longer:
+   * that only makes the cap stricter for those minutes.
    */
   readonly #unused = new Map<string, number>();
   readonly #used = new Map<string, number>();

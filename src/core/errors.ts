@@ -53,3 +53,33 @@ export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   return new AppError('INTERNAL', { cause: error });
 }
+
+const TITLES: Partial<Record<keyof typeof ERROR_CATALOGUE, string>> = {
+  CSRF_FAILED: 'Please try again',
+  TRANSACTION_UNKNOWN: 'Sign-in expired',
+  RATE_LIMITED: 'Too many attempts',
+  ACCESS_DENIED: 'Access denied',
+  LOGIN_FAILED: 'Sign-in failed',
+  ACCOUNT_DISABLED: 'Account disabled',
+  ACCOUNT_LOCKED: 'Account locked',
+  ACCOUNT_EXPIRED: 'Account expired',
+  PASSWORD_EXPIRED: 'Password expired',
+  PASSWORD_MUST_CHANGE: 'Password change needed',
+  PASSWORD_EXPIRED_NO_GRACE: 'Password expired',
+  DIRECTORY_MISCONFIGURED: 'Sign-in not available',
+  RP_UNKNOWN: 'Unknown application',
+  ACS_NOT_REGISTERED: 'Unknown return address',
+  SAML_REQUEST_INVALID: 'Request not valid',
+  SAML_SIGNATURE_INVALID: 'Request not valid',
+  BAD_REQUEST: 'Request not valid',
+  REQUEST_TOO_LARGE: 'Request too large',
+  NOT_FOUND: 'Page not found',
+  DIRECTORY_UNAVAILABLE: 'Service unavailable',
+  COOKIES_BLOCKED: 'Cookies blocked',
+  SIGN_IN_BUSY: 'Service busy',
+};
+
+/** The title of the page that tells a user about `code`. */
+export function errorTitle(code: keyof typeof ERROR_CATALOGUE): string {
+  return TITLES[code] ?? 'Something went wrong';
+}

@@ -5,14 +5,13 @@ import type { FamiliarDevices } from '../../regulation/familiar-devices.ts';
 import type { LoginInteraction } from '../interaction.ts';
 import { stepUrl } from '../step-url.ts';
 import type { LoginTransaction } from '../transaction.ts';
-import { AppError, ERROR_CATALOGUE } from '../../core/errors.ts';
+import { AppError, ERROR_CATALOGUE, errorTitle } from '../../core/errors.ts';
 import { sendPage } from '../../http/render.ts';
 import { passwordPage } from '../../../views/login/password.ts';
 import { ACCOUNT_STATE_ERRORS, PASSWORD_CHANGE_NOT_ALLOWED } from '../account-messages.ts';
 import { fillMessage } from '../../config/user-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
 import { messagePage } from '../../../views/message.ts';
-import { errorTitle } from '../../http/error-handler.ts';
 import type { StepRefusal } from '../step-refusal.ts';
 
 export interface PasswordStepDeps {

@@ -64,8 +64,11 @@ export const destroy = (client: Client): Promise<void> => client.unbind().catch(
 const readRootDse = (client: Client): Promise<unknown> =>
   client.search('', { scope: 'base', attributes: ['1.1'] }).catch((e: unknown) => (isLdapResult(e) ? undefined : Promise.reject(e)));
 
-/** A service account's password that one server refused, and when it may be sent there again. */
-/** `times`: refusals in a row, each doubling the back-off (a wrong service password is a configuration error: retrying it every few seconds only walks a directory with lockout towards locking the account). */
+/**
+ * A service account's password that one server refused, and when it may be sent there again.
+ * `times`: refusals in a row, each doubling the back-off (a wrong service password is a configuration
+ * error: retrying it every few seconds only walks a directory with lockout towards locking the account).
+ */
 type Refusal = { until: number; error: string; times: number };
 
 /** The longest back-off after refusals in a row. */

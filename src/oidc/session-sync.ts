@@ -88,8 +88,8 @@ export class SessionSync {
 
   /**
    * RP-initiated logout the user confirmed ("yes, sign me out") ends the Stepgate SSO session too:
-   * the one the provider session mirrored, or, without a provider session, the one the confirmation
-   * named (#askForSsoSession).
+   * the one the provider session mirrored, or, without a provider session, the browser's SSO session
+   * at the time of the confirmation (the page named its user when it asked, #askForSsoSession).
    */
   async #afterLogout(ctx: KoaContextWithOIDC): Promise<void> {
     const { session, params, client } = ctx.oidc;

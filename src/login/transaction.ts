@@ -55,7 +55,8 @@ export interface LoginTransaction {
    * Password verified, but it must be changed before the sign-in can go on. `heldBindId`: the directory
    * kept the sign-in's bound connection for the change (see AuthOutcome).
    */
-  pendingPasswordChange?: { username: string; state: Extract<AccountState, 'password-expired' | 'must-change'>; heldBindId?: string };
+  /** `login`: the name typed at the password step (a familiar device is recognised by it). */
+  pendingPasswordChange?: { username: string; login?: string; state: Extract<AccountState, 'password-expired' | 'must-change'>; heldBindId?: string };
   /** Password verified and still valid, but expiring soon: warn once. */
   pendingExpiryWarning?: { days: number; username: string };
   /**

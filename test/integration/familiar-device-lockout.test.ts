@@ -4,6 +4,7 @@ import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
 import { request } from '../helpers/login-request.ts';
+import { LocalUserAdmin } from '../../src/directory/local-user-admin.ts';
 
 const PASSWORD = 'Correct-horse-42';
 const BOB_PASSWORD = 'Battery-staple-17';
@@ -119,4 +120,17 @@ test('a browser stays familiar for 90 days after its last sign-in with the passw
   assert.ok(signedIn(await signIn(work, 'alice', PASSWORD, '10.2.2.2')), 'day 160: 80 days after it was renewed');
   assert.equal((await signIn(home, 'alice', PASSWORD, ALICE_IP)).status, 429, 'the browser last signed in on day 0 is a stranger again');
   assert.equal((await lastPasswordEvent()).reason, 'rate-limited-user');
+});
+
+test('a familiar browser that signed in under an email also gets past strangers\' lock at the change-password form', async () => {
+  await addLocalUser(app.services, 'cara', 'Lapwing-horse-31', { email: 'c.smith@example.org' });
+  const laptop = new TestBrowser();
+  assert.ok(signedIn(await signIn(laptop, 'c.smith@example.org', 'Lapwing-horse-31', ALICE_IP)), 'the laptop is familiar now');
+  assert.equal(await new LocalUserAdmin(app.services.store, app.services.config, app.services.clock).setPassword('cara', 'Lapwing-horse-32', { mustChange: true }), undefined);
+  await lockOut('cara', 'Lapwing-horse-32');
+
+  const change = await signIn(laptop, 'c.smith@example.org', 'Lapwing-horse-32', ALICE_IP);
+  assert.match(change.body, /name="newPassword"/, `the change form, got ${change.status}`);
+  const done = await laptop.submit(change, { currentPassword: 'Lapwing-horse-32', newPassword: 'Lapwing-horse-33', confirmPassword: 'Lapwing-horse-33' }, undefined, { 'x-forwarded-for': ALICE_IP });
+  assert.ok(signedIn(done), `the new password is set and the sign-in goes on, got ${done.status} ${done.url}`);
 });

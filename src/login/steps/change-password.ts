@@ -98,7 +98,8 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   if (next.length > MAX_PASSWORD_LENGTH) return refuseForm('too-long', `The new password must be at most ${MAX_PASSWORD_LENGTH} characters long.`);
 
   // The user's own browser (familiar device) is not refused by the locks strangers' guesses set.
-  const admission = await deps.regulator.admit({ login: username }, req.clientIp, deps.devices.recognise(req, username));
+  // The device cookie was issued for the name typed at sign-in (an email, say), not the directory's username.
+  const admission = await deps.regulator.admit({ login: username }, req.clientIp, deps.devices.recognise(req, tx.pendingPasswordChange?.login ?? username));
   if (!admission.allowed) {
     await failed('rate-limited');
     return refuse(ERROR_CATALOGUE.RATE_LIMITED.message, ERROR_CATALOGUE.RATE_LIMITED.status);

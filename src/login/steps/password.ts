@@ -101,7 +101,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     await audit.record({ ...event, userId: outcome.user.id, outcome: 'failure', reason: `account-${outcome.state}` });
     if ((outcome.state === 'password-expired' || outcome.state === 'must-change') && (await interaction.currentSettings(tx.request)).allowPasswordChange) {
       const { heldBindId } = outcome;
-      await interaction.deps.transactions.save({ ...tx, pendingPasswordChange: { username: outcome.user.username, state: outcome.state, ...(heldBindId !== undefined ? { heldBindId } : {}) } });
+      await interaction.deps.transactions.save({ ...tx, pendingPasswordChange: { username: outcome.user.username, login: username, state: outcome.state, ...(heldBindId !== undefined ? { heldBindId } : {}) } });
       res.redirect(303, stepUrl(tx, '/change-password'));
       return;
     }

@@ -23,6 +23,12 @@ const UNUSED_LIFETIME_SECONDS = 5 * 60;
  */
 const REMEMBERED_SECONDS = 60 * 60;
 /**
+ * At most this many are remembered; the oldest are forgotten first (their browsers get the plain
+ * "not valid" page). Every start leaves such a record, for longer than its life, so the cap on open
+ * sign-ins does not bound them: a flood of starts from many addresses would.
+ */
+export const MAX_REMEMBERED_SIGN_INS = 100_000;
+/**
  * Sign-ins open at once in this process. Each holds its transaction and its protocol's state
  * (oidc-provider's interaction, a pending SAML request) in memory; the start limiter bounds one
  * client IP, this bounds them all (flooded from many addresses, memory grew by 1.3 KB a start
@@ -84,10 +90,15 @@ export class TransactionStore {
    */
   readonly #unused = new Map<string, number>();
   readonly #used = new Map<string, number>();
+  /** Remembered transactions (id → end of memory), oldest first: MAX_REMEMBERED_SIGN_INS. */
+  readonly #remembered = new Map<string, number>();
+  readonly #maxRemembered: number;
 
-  constructor(kv: KeyValue, clock: Clock) {
+  /** `maxRemembered`: tests lower MAX_REMEMBERED_SIGN_INS. */
+  constructor(kv: KeyValue, clock: Clock, options: { maxRemembered?: number } = {}) {
     this.#kv = kv;
     this.#clock = clock;
+    this.#maxRemembered = options.maxRemembered ?? MAX_REMEMBERED_SIGN_INS;
   }
 
   /** Whether another sign-in may open now (MAX_OPEN_SIGN_INS). */
@@ -156,6 +167,7 @@ export class TransactionStore {
   async consume(id: string): Promise<LoginTransaction | undefined> {
     this.#unused.delete(id);
     this.#used.delete(id);
+    this.#remembered.delete(id);
     const [tx] = await Promise.all([this.#kv.consume<LoginTransaction>(NAMESPACE, id), this.#kv.delete(EXPIRED_NAMESPACE, id), this.#kv.delete(REFUSAL_NAMESPACE, id)]);
     return tx && !this.#isExpired(tx) ? tx : undefined;
   }
@@ -167,8 +179,19 @@ export class TransactionStore {
 
   async #remember(tx: LoginTransaction): Promise<void> {
     const remembered: ExpiredTransaction = { request: { rpId: tx.request.rpId, rpName: tx.request.rpName }, ...(tx.browserBinding ? { browserBinding: tx.browserBinding } : {}) };
-    const ttlSeconds = Math.max(1, Math.ceil((tx.createdAt + REMEMBERED_SECONDS * 1000 - this.#clock.now()) / 1000));
+    const until = tx.createdAt + REMEMBERED_SECONDS * 1000;
+    const ttlSeconds = Math.max(1, Math.ceil((until - this.#clock.now()) / 1000));
     await this.#kv.set(EXPIRED_NAMESPACE, tx.id, remembered, { ttlSeconds, durable: false });
+    if (this.#remembered.has(tx.id)) return;
+    this.#remembered.set(tx.id, until);
+    dropEnded(this.#remembered, this.#clock.now());
+    const forgotten: Array<Promise<unknown>> = [];
+    for (const [id] of this.#remembered) {
+      if (this.#remembered.size <= this.#maxRemembered) break;
+      this.#remembered.delete(id);
+      forgotten.push(this.#kv.delete(EXPIRED_NAMESPACE, id));
+    }
+    await Promise.all(forgotten);
   }
 
   #endOf(tx: LoginTransaction): number {

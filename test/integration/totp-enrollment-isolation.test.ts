@@ -2,6 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
+import { request as loginRequest } from '../helpers/login-request.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { createUser } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
@@ -17,30 +18,14 @@ let app: Booted;
 
 /** Signs in to an application that requires MFA; returns the page after the password. */
 async function signIn(browser: TestBrowser, username: string): Promise<{ txId: string; page: Page }> {
-  const tx = await app.services.interaction.deps.transactions.create({
-    protocol: 'oidc',
-    rpId: 'mfa-app',
-    rpName: 'MFA App',
-    rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false },
-    handoff: { finisher: TEST_FINISHER, ref: '' },
-    forceAuthn: false,
-    passive: false,
-  });
+  const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpId: 'mfa-app', rpName: 'MFA App', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
   const login = await browser.get(`${app.url}/login/${tx.id}`);
   return { txId: tx.id, page: await browser.submit(login, { username, password: PASSWORD }) };
 }
 
 /** In another tab of the same browser: a password-only application asks for the password again (prompt=login), which starts a new SSO session. */
 async function signInAgainInAnotherTab(browser: TestBrowser, username: string): Promise<void> {
-  const tx = await app.services.interaction.deps.transactions.create({
-    protocol: 'oidc',
-    rpId: 'plain-app',
-    rpName: 'Plain App',
-    rp: { policy: 'permit-everyone', allowPasswordChange: false },
-    handoff: { finisher: TEST_FINISHER, ref: '' },
-    forceAuthn: true,
-    passive: false,
-  });
+  const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpId: 'plain-app', rpName: 'Plain App', rp: { policy: 'permit-everyone', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' }, forceAuthn: true }));
   await browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username, password: PASSWORD });
   assert.equal(app.finished.get(tx.id)?.ok, true, 'signed in to the other application');
 }

@@ -8,47 +8,18 @@ import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { LdapConnector, LdapUnavailableError, describeError, destroy, isLdapResult, type Connection } from './ldap-connector.ts';
 import { LdapPool, type PoolStats } from './ldap-pool.ts';
 import { compileFilter, entryValue, entryValues, equalityFilter, findUserEntry, normaliseLogin, type SearchFn } from './ldap-filter.ts';
-import { domainRootOf, resolveGroups, type ResolvedGroups } from './ldap-groups.ts';
+import { domainRootOf, resolveGroups } from './ldap-groups.ts';
 import { GroupParents } from './ldap-group-parents.ts';
 import { adBindFailureVerdict, adEntryVerdict, bindResultLeftUnjudged, isDisabledOrExpired, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
 import { MESSAGES, WRONG_CURRENT, changeWithPasswordModify, changeWithUnicodePwd, passwordModify } from './ldap-password.ts';
 import { HeldBinds } from './ldap-held-binds.ts';
-
-/** Never copied into User.attributes. */
-const SECRET_ATTRIBUTES = new Set(['userpassword', 'unicodepwd', 'pwdhistory', 'sambantpassword', 'sambalmpassword', 'authpassword']);
-
-/** objectGUID bytes as the usual GUID text (the first three groups are little-endian). */
-/** An entry's stable id (`users.idAttribute`; AD's binary objectGUID in its usual text form), as sign-ins read it. */
-export function entryId(entry: Entry, idAttribute: string): string | undefined {
-  const wanted = idAttribute.toLowerCase();
-  const key = Object.keys(entry).find((name) => name.toLowerCase() === wanted);
-  const [value] = key === undefined ? [] : ([entry[key]].flat() as Array<string | Buffer>);
-  if (value === undefined) return undefined;
-  return Buffer.isBuffer(value) ? formatGuid(value) : value;
-}
-
-export function formatGuid(b: Buffer): string {
-  const h = (i: number, n: number, le: boolean): string => {
-    const part = Buffer.from(b.subarray(i, i + n));
-    return (le ? part.reverse() : part).toString('hex');
-  };
-  return `${h(0, 4, true)}-${h(4, 2, true)}-${h(6, 2, true)}-${h(8, 2, false)}-${h(10, 6, false)}`;
-}
+import { entryId, idSearchValue, userFromEntry } from './ldap-entry.ts';
 
 /** `held`: a grace sign-in's connection, taken out of the pool still bound as the user (see HeldBinds). */
 type BindResult = { ok: true; held?: Connection } | { ok: false; code: number; message: string; description: string };
 
 /** After a failed read of AD's maxPwdAge, how long sign-ins go without it before it is read again. */
 const MAX_PWD_AGE_RETRY_MS = 60_000;
-
-const UUID = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i;
-
-function guidBytes(guid: string): Buffer | null {
-  const m = UUID.exec(guid);
-  if (!m) return null;
-  const le = (s: string): Buffer => Buffer.from(s, 'hex').reverse();
-  return Buffer.concat([le(m[1]!), le(m[2]!), le(m[3]!), Buffer.from(m[4]! + m[5]!, 'hex')]);
-}
 
 export class LdapDirectory implements Directory {
   readonly kind = 'ldap' as const;
@@ -256,40 +227,16 @@ export class LdapDirectory implements Directory {
     return entryValues(entry, 'memberOf');
   }
 
-  #toUser(entry: Entry, groups: ResolvedGroups): User {
-    const { idAttribute, usernameAttribute, nameAttribute, emailAttribute } = this.#config.users;
-    const hidden = new Set([...SECRET_ATTRIBUTES, ...this.#stateAttrs.map((a) => a.toLowerCase())]);
-    const attributes: Record<string, string[]> = {};
-    const id = this.#idOf(entry);
-    for (const [key, raw] of Object.entries(entry)) {
-      const values = (Array.isArray(raw) ? raw : [raw]) as Array<string | Buffer>;
-      // ldapts lists requested-but-absent attributes (even '*') with no values: an attribute without values does not exist
-      if (key === 'dn' || hidden.has(key.toLowerCase()) || values.length === 0) continue;
-      attributes[key.toLowerCase()] = values.map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : v));
-    }
-    if (!id) throw new DirectoryMisconfiguredError(`entry ${entry.dn} has no ${idAttribute}; check users.idAttribute`);
-    return {
-      id,
-      username: entryValue(entry, usernameAttribute) ?? '',
-      name: entryValue(entry, nameAttribute),
-      email: entryValue(entry, emailAttribute),
-      groups: groups.names,
-      groupDns: groups.dns,
-      attributes,
-    };
-  }
-
   async #userFromEntry(entry: Entry): Promise<User> {
     const groups = await resolveGroups(this.#searchFn, this.#config.groups, this.#config.users.baseDn, { dn: entry.dn, memberOf: this.#memberOf(entry) }, this.#groupParents);
-    return this.#toUser(entry, groups);
+    return userFromEntry(entry, groups, this.#config.users, this.#stateAttrs);
   }
 
   async findUserById(id: string): Promise<User | null> {
     const { idAttribute, baseDn } = this.#config.users;
     const kind = idAttribute.toLowerCase();
-    // UUID-syntax attributes reject malformed values with an error rather than "no match"
-    if (!id || ((kind === 'objectguid' || kind === 'entryuuid') && !UUID.test(id))) return null;
-    const value = kind === 'objectguid' ? guidBytes(id)! : id;
+    const value = idSearchValue(id, kind);
+    if (value === null) return null;
     const { searchEntries } = await this.#searchFn(baseDn, { scope: 'sub', filter: compileFilter(equalityFilter(idAttribute, value)), attributes: this.#attributes, sizeLimit: 2 });
     const entry = searchEntries.length === 1 ? searchEntries[0] : undefined;
     if (!entry || isDisabledOrExpired(entry, this.#config.accountState.flavour, Date.now())) return null;

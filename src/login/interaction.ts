@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { isDeepStrictEqual } from 'node:util';
 import type { LoginRequest, LoginResult, RelyingPartySettings, User } from '../core/types.ts';
 import type { Clock } from '../core/clock.ts';
-import { logoutIn, type SessionService } from '../session/session-service.ts';
+import type { SessionService } from '../session/session-service.ts';
 import type { SsoSession } from '../session/sso-session.ts';
 import type { Csrf } from '../http/csrf.ts';
 import type { AuditLog } from '../store/store.ts';
@@ -10,19 +10,18 @@ import type { PolicyStore } from '../policy/policy-store.ts';
 import type { TrustedNetworks } from '../policy/networks.ts';
 import type { MfaRegistry } from '../mfa/registry.ts';
 import type { UserLookup } from '../directory/user-lookup.ts';
-import { DirectoryMisconfiguredError } from '../directory/directory.ts';
 import type { UserMessages } from '../config/user-messages.ts';
 import type { StartLimiter } from '../regulation/start-limiter.ts';
 import { AppError } from '../core/errors.ts';
 import { offerWayBack } from '../http/error-handler.ts';
 import { ExclusiveKeys } from '../core/exclusive-keys.ts';
-import { safeEqual } from '../core/secret-box.ts';
 import { nextStep, type FlowFacts, type FlowStep } from './flow.ts';
-import { decide } from '../policy/policy-engine.ts';
 import type { LoginTransaction, TransactionStore } from './transaction.ts';
 import { stepUrl } from './step-url.ts';
 import { showStep } from './step-pages.ts';
 import type { RefusedStep, StepRefusal } from './step-refusal.ts';
+import { AccountStanding } from './account-standing.ts';
+import { TransactionBinding } from './transaction-binding.ts';
 import type { WayBack } from '../../views/message.ts';
 
 export interface InteractionDeps {
@@ -63,6 +62,8 @@ export type RelyingPartyLookup = (rpId: string) => Promise<RelyingPartySettings 
  */
 export class LoginInteraction {
   readonly deps: InteractionDeps;
+  readonly accounts: AccountStanding;
+  readonly binding: TransactionBinding;
   readonly #finishers = new Map<string, Finisher>();
   readonly #relyingParties = new Map<string, RelyingPartyLookup>();
   /** Finishers whose sign-ins offer no "Cancel and go back": there is no application to go back to. */
@@ -73,6 +74,8 @@ export class LoginInteraction {
 
   constructor(deps: InteractionDeps) {
     this.deps = deps;
+    this.accounts = new AccountStanding(deps);
+    this.binding = new TransactionBinding(deps.transactions, deps.csrf);
   }
 
   /**
@@ -230,76 +233,15 @@ export class LoginInteraction {
   }
 
   /**
-   * The session with its user as the directory has them now, since a session may be reused for
-   * hours: groups and attributes are the current ones for the policy and for what the relying party
-   * is told. A user the directory no longer knows, or whose account is disabled, ends the session
-   * (its applications are told as for a sign-out) and counts as no session: the flow asks for the
-   * password, which the directory then refuses. A directory that cannot answer refuses the reuse
-   * (fails closed) and the session stays for when it is back.
+   * The session with its user as the directory has them now (AccountStanding.current). Also for the
+   * session this transaction's own password step started: its answer is reused only while it is
+   * fresh (user-lookup.ts), and a user disabled or moved out of a group while at the code page (an
+   * attacker with the password, phishing the code) must get nothing. A one-time account that step
+   * used up reads as disabled now, yet its sign-in is the one it was for.
    */
   async #withCurrentUser(req: Request, tx: LoginTransaction, session: SsoSession): Promise<SsoSession | undefined> {
-    // Also for the session this transaction's own password step started: its answer is reused only
-    // while it is fresh (user-lookup.ts), and a user disabled or moved out of a group while at the
-    // code page (an attacker with the password, phishing the code) must get nothing. A one-time
-    // account that step used up reads as disabled now, yet its sign-in is the one it was for.
     if (tx.spentOneTimeAccount && tx.passwordSessionId === session.id) return session;
-    let user: User | null;
-    try {
-      user = await this.deps.users.find(session.user.id);
-    } catch (error) {
-      // An entry that does not fit the configuration (no users.idAttribute) is the administrator's to fix, not an outage.
-      const code = error instanceof DirectoryMisconfiguredError ? 'DIRECTORY_MISCONFIGURED' : 'DIRECTORY_UNAVAILABLE';
-      req.log.error({ err: error, userId: session.user.id }, code === 'DIRECTORY_MISCONFIGURED' ? 'directory misconfigured: an SSO session cannot be reused' : 'directory unavailable: an SSO session cannot be reused');
-      throw new AppError(code, { detail: { reason: 'sso-reuse-lookup' } });
-    }
-    if (!user) {
-      await this.endSessionOfUnavailableAccount(req, session);
-      return undefined;
-    }
-    return isDeepStrictEqual(user, session.user) ? session : this.deps.sessions.replaceUser(session, user);
-  }
-
-  /**
-   * The directory answered that the session's account is gone (deleted, disabled, expired; not that
-   * it could not be asked): the session ends, its applications are told as for a sign-out, and the
-   * end is audited once. Whoever learns it (a reuse of the session, a refresh, an OIDC token,
-   * userinfo or introspection request) ends the session here, so it does not wait for the browser.
-   */
-  async endSessionOfUnavailableAccount(req: Request, session: SsoSession): Promise<void> {
-    if (!(await this.deps.sessions.revoke(session, logoutIn(req, 'account-unavailable')))) return;
-    req.log.warn({ userId: session.user.id }, 'session: ended, the directory no longer has this account or it is disabled');
-    await this.deps.audit.record({ type: 'session.ended', outcome: 'info', reason: 'account-unavailable', userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId });
-  }
-
-  /**
-   * Whether the relying party's policy still lets the session's user in, for a refresh grant (no
-   * browser, no page): the user as the directory has them now, the network the session signed in
-   * from, and the session's factors whatever their age (freshness is a sign-in's matter; a refresh
-   * proves nothing new). false when the policy now denies the user, or needs a factor the session
-   * never had: a group removed or a policy tightened reaches tokens already issued. An account the
-   * directory no longer has ends the session too.
-   */
-  async permitsRefresh(req: Request, request: LoginRequest, session: SsoSession): Promise<boolean> {
-    const { policies, networks, mfa, clock, users } = this.deps;
-    const user = await users.find(session.user.id);
-    if (!user) {
-      await this.endSessionOfUnavailableAccount(req, session);
-      return false;
-    }
-    const now = clock.now();
-    const decision = decide(
-      {
-        policy: await policies.resolve(request.rp.policy),
-        user,
-        enrolledMethods: await mfa.enrolledMethods(user),
-        factors: session.factors.map((factor) => ({ ...factor, at: now })),
-        network: { ip: session.signInIp ?? req.clientIp },
-        protocol: request.protocol,
-        now,
-      },
-      networks,
-    );
-    return decision.effect === 'allow';
+    return this.accounts.current(req, session);
   }
 
   /**
@@ -328,7 +270,7 @@ export class LoginInteraction {
    */
   async withTransaction(req: Request, res: Response, id: string, work: (tx: LoginTransaction) => Promise<void>): Promise<void> {
     await this.#turns.run(id, async () => {
-      const tx = await this.#load(req, res, id);
+      const tx = await this.binding.load(req, res, id);
       offerWayBack(res, this.wayBack(req, res, tx));
       await work(tx);
     });
@@ -361,46 +303,4 @@ export class LoginInteraction {
     if (!(await this.deps.transactions.consume(tx.id))) throw new AppError('TRANSACTION_UNKNOWN', { detail: { tx: tx.id.slice(0, 8), reason: 'already-finished' } });
     await finisher(req, res, { txId: tx.id, request: tx.request, result });
   }
-
-  /** Loads a transaction for this browser, binding it on first use. */
-  async #load(req: Request, res: Response, id: string): Promise<LoginTransaction> {
-    const firstUse = this.deps.transactions.isUnused(id);
-    const tx = await this.deps.transactions.get(id);
-    if (!tx) throw await this.#gone(req, id);
-    // The request that opened it set the binding cookie and redirected here, and the first page
-    // comes without it: this browser does not keep cookies, so every try would end here. (Later,
-    // a browser without the cookie is another one, told only the generic message.)
-    if (firstUse && tx.browserBinding && !this.deps.csrf.existingBinding(req)) throw this.deps.csrf.cookiesBlocked({ tx: id.slice(0, 8), reason: 'page-without-binding-cookie' });
-    const binding = this.deps.csrf.binding(req, res);
-    if (!tx.browserBinding) {
-      const bound = { ...tx, browserBinding: binding };
-      await this.deps.transactions.save(bound);
-      return bound;
-    }
-    if (!safeEqual(tx.browserBinding, binding)) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'other-browser' } });
-    return tx;
-  }
-
-  /** The transaction if it is still open and already belongs to this browser; never binds it. */
-  async openInThisBrowser(req: Request, id: string): Promise<LoginTransaction | undefined> {
-    const tx = await this.deps.transactions.get(id);
-    const binding = this.deps.csrf.existingBinding(req);
-    return tx?.browserBinding && binding && safeEqual(tx.browserBinding, binding) ? tx : undefined;
-  }
-
-  /**
-   * Why a transaction cannot be used. Its own browser, when it only expired, is told which
-   * application to go back to; anyone else gets the generic message, which reveals nothing.
-   */
-  async #gone(req: Request, id: string): Promise<AppError> {
-    const expired = await this.deps.transactions.expired(id);
-    const binding = this.deps.csrf.existingBinding(req);
-    if (!expired?.browserBinding || !binding || !safeEqual(expired.browserBinding, binding)) return new AppError('TRANSACTION_UNKNOWN', { detail: { tx: id.slice(0, 8) } });
-    return new AppError('TRANSACTION_UNKNOWN', { userMessage: expiredSignInMessage(expired.request.rpName), detail: { tx: id.slice(0, 8), reason: 'expired', rp: expired.request.rpId } });
-  }
-}
-
-/** What the browser of an expired sign-in is told: which application, and what to do there. */
-function expiredSignInMessage(rpName: string): string {
-  return `Your sign-in to ${rpName} was not finished in time, so it has expired. Go back to ${rpName} and sign in again.`;
 }

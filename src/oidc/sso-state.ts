@@ -111,7 +111,7 @@ export class SsoState {
     const sso = await this.#linked(sessionUid);
     if (!client || !sso) return { permitted: false, sso };
     const request = toLoginRequest({ params: {}, reasons: [], interactionUid: '' }, client);
-    return { permitted: await this.#deps.interaction.permitsRefresh(ctx.req as Request, request, sso), sso };
+    return { permitted: await this.#deps.interaction.accounts.permitsRefresh(ctx.req as Request, request, sso), sso };
   }
 
   /**
@@ -129,7 +129,7 @@ export class SsoState {
    */
   async endSessionOfGoneAccount(ctx: KoaContextWithOIDC, sessionUid: string | undefined, accountId: string): Promise<void> {
     const sso = await this.#linked(sessionUid);
-    if (sso?.user.id === accountId) await this.#deps.interaction.endSessionOfUnavailableAccount(ctx.req as Request, sso);
+    if (sso?.user.id === accountId) await this.#deps.interaction.accounts.endSessionOfUnavailableAccount(ctx.req as Request, sso);
   }
 
   /** The live SSO session a provider session mirrors, without counting the look as a use of it. */

@@ -1,0 +1,61 @@
+import type { Request, Response } from 'express';
+import type { Csrf } from '../http/csrf.ts';
+import { AppError } from '../core/errors.ts';
+import { safeEqual } from '../core/secret-box.ts';
+import type { LoginTransaction, TransactionStore } from './transaction.ts';
+
+/**
+ * Which browser a sign-in belongs to: the one whose binding cookie it was opened or first shown
+ * with. Any other browser is told only that the sign-in is unknown, which reveals nothing.
+ */
+export class TransactionBinding {
+  readonly #transactions: TransactionStore;
+  readonly #csrf: Csrf;
+
+  constructor(transactions: TransactionStore, csrf: Csrf) {
+    this.#transactions = transactions;
+    this.#csrf = csrf;
+  }
+
+  /** Loads a transaction for this browser, binding it on first use. */
+  async load(req: Request, res: Response, id: string): Promise<LoginTransaction> {
+    const firstUse = this.#transactions.isUnused(id);
+    const tx = await this.#transactions.get(id);
+    if (!tx) throw await this.#gone(req, id);
+    // The request that opened it set the binding cookie and redirected here, and the first page
+    // comes without it: this browser does not keep cookies, so every try would end here. (Later,
+    // a browser without the cookie is another one, told only the generic message.)
+    if (firstUse && tx.browserBinding && !this.#csrf.existingBinding(req)) throw this.#csrf.cookiesBlocked({ tx: id.slice(0, 8), reason: 'page-without-binding-cookie' });
+    const binding = this.#csrf.binding(req, res);
+    if (!tx.browserBinding) {
+      const bound = { ...tx, browserBinding: binding };
+      await this.#transactions.save(bound);
+      return bound;
+    }
+    if (!safeEqual(tx.browserBinding, binding)) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'other-browser' } });
+    return tx;
+  }
+
+  /** The transaction if it is still open and already belongs to this browser; never binds it. */
+  async openInThisBrowser(req: Request, id: string): Promise<LoginTransaction | undefined> {
+    const tx = await this.#transactions.get(id);
+    const binding = this.#csrf.existingBinding(req);
+    return tx?.browserBinding && binding && safeEqual(tx.browserBinding, binding) ? tx : undefined;
+  }
+
+  /**
+   * Why a transaction cannot be used. Its own browser, when it only expired, is told which
+   * application to go back to; anyone else gets the generic message.
+   */
+  async #gone(req: Request, id: string): Promise<AppError> {
+    const expired = await this.#transactions.expired(id);
+    const binding = this.#csrf.existingBinding(req);
+    if (!expired?.browserBinding || !binding || !safeEqual(expired.browserBinding, binding)) return new AppError('TRANSACTION_UNKNOWN', { detail: { tx: id.slice(0, 8) } });
+    return new AppError('TRANSACTION_UNKNOWN', { userMessage: expiredSignInMessage(expired.request.rpName), detail: { tx: id.slice(0, 8), reason: 'expired', rp: expired.request.rpId } });
+  }
+}
+
+/** What the browser of an expired sign-in is told: which application, and what to do there. */
+function expiredSignInMessage(rpName: string): string {
+  return `Your sign-in to ${rpName} was not finished in time, so it has expired. Go back to ${rpName} and sign in again.`;
+}

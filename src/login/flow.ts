@@ -71,6 +71,7 @@ export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, 
       protocol: request.protocol,
       requested: request.requestedAuthnContext,
       now: facts.now,
+      appName: request.rpName,
     },
     facts.networks,
   );

@@ -16,9 +16,14 @@ export interface DecisionFacts {
   protocol: Protocol;
   requested?: RequestedAuthnContext;
   now: number;
+  /** The application's name, for the words of a refusal without the administrator's own text. */
+  appName?: string;
 }
 
-export const NO_RULE_MATCHED_MESSAGE = 'You are not allowed to use this application.';
+/** What a user refused by a rule without its own message (or by no rule) is told. */
+export function notAllowedMessage(appName: string | undefined): string {
+  return `You are not allowed to use ${appName ?? 'this application'}. If you need it, ask your helpdesk for access.`;
+}
 const UNMET_MESSAGE = 'This application asked for a kind of sign-in that its access policy does not allow or that this identity provider cannot provide.';
 
 const PASSWORD = levelOf(ACR.password);
@@ -35,8 +40,8 @@ export function decide(facts: DecisionFacts, networks: TrustedNetworks): Decisio
   const rule: RuleRef = index >= 0 ? { index, name: policy.rules[index]!.name ?? `rule ${index + 1}` } : { index: -1, name: 'no rule matched' };
   const base = { policy: policy.name, rule };
   const action = policy.rules[index]?.then;
-  if (!action) return { ...base, effect: 'deny', message: NO_RULE_MATCHED_MESSAGE };
-  if (action.effect === 'deny') return { ...base, effect: 'deny', message: action.message ?? NO_RULE_MATCHED_MESSAGE };
+  if (!action) return { ...base, effect: 'deny', message: notAllowedMessage(facts.appName) };
+  if (action.effect === 'deny') return { ...base, effect: 'deny', message: action.message ?? notAllowedMessage(facts.appName) };
 
   const policyLevel = action.effect === 'require-mfa' ? MFA : PASSWORD;
   const range = requestedRange(facts, policyLevel);

@@ -96,7 +96,8 @@ describe('a sign-in under way is decided by the policy its application has when 
     assert.ok((await clientRegistry(app.services.store, app.services.box, app.services.clock).update(rp.client.id, { policy: 'deny-everyone' })).ok);
     const answer = await browser.submit(setup, { code: oathtoolTotp(secret, now) });
     assert.equal(answer.status, 403);
-    assert.match(answer.body, /You are not allowed to use this application/);
+    // A rule without the administrator's own words names the application and says whom to ask.
+    assert.ok(answer.body.includes(`You are not allowed to use ${rp.client.name}. If you need it, ask your helpdesk for access.`), answer.body);
   });
 
   test('a client allowed to let users change an expired password while its user is at the password page offers the change', async () => {

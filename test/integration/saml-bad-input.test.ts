@@ -67,8 +67,8 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
     assert.equal(browser.cookieHeader(app.url).includes('sg_session'), false, 'no session');
   }
 
-  const INVALID = /The SAML request from the application was not valid\./;
-  const SIGNATURE = /The SAML request signature could not be verified\./;
+  const INVALID = /The application sent a sign-in request that is not valid, so it was refused\./;
+  const SIGNATURE = /sign-in request could not be verified as coming from it, so it was refused\./;
 
   function authnRequestXml(options: { issuer?: string; issuerFormat?: string; id?: string; issueInstant?: string; attributes?: string; before?: string; afterIssuer?: string } = {}): string {
     const attributes = options.attributes ?? `Destination="${app.url}/saml/sso"`;
@@ -255,7 +255,7 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
     });
 
     /** Whichever layer stops it (schema: duplicate xs:ID; samlify; our signature-shape check), it must be stopped. */
-    const refusedWrapped = (xml: string) => assertRefused((b) => postXml(b, xml), { status: 400, code: ['SAML_SIGNATURE_INVALID', 'SAML_REQUEST_INVALID'], message: /could not be verified|was not valid/ });
+    const refusedWrapped = (xml: string) => assertRefused((b) => postXml(b, xml), { status: 400, code: ['SAML_SIGNATURE_INVALID', 'SAML_REQUEST_INVALID'], message: /could not be verified as coming from it|is not valid, so it was refused/ });
 
     test('control: the unmodified signed request is accepted', async () => {
       const { fields } = await signingPost.authnRequest();

@@ -96,7 +96,7 @@ describe('SAML conformance', () => {
       const since = app.logs.length;
       const page = await new TestBrowser().get(url);
       assert.equal(page.status, 400);
-      assert.match(page.body, /The SAML request from the application was not valid\./);
+      assert.match(page.body, /The application sent a sign-in request that is not valid, so it was refused\./);
       assert.doesNotMatch(page.body, /name="SAMLResponse"/);
       assert.deepEqual(warnings(since, 'SAML_REQUEST_INVALID').map((line) => (line.detail as { reason?: string }).reason), ['unsupported-protocol-binding']);
     });

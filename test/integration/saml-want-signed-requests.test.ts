@@ -27,7 +27,7 @@ test('saml.wantAuthnRequestsSigned: an unsigned AuthnRequest is refused even fro
   const transactionsBefore = await app.services.store.kv.count('login-tx');
   const page = await sendAuthnRequest(browser, plain);
   assert.equal(page.status, 400);
-  assert.match(page.body, /The SAML request signature could not be verified\./);
+  assert.match(page.body, /sign-in request could not be verified as coming from it, so it was refused\./);
   const warned = app.logs.slice(logsBefore).find((line) => line.level === 40 && line.code === 'SAML_SIGNATURE_INVALID');
   assert.equal((warned?.detail as { reason?: string } | undefined)?.reason, 'unsigned-request');
   assert.equal(await app.services.store.kv.count('login-tx'), transactionsBefore, 'no sign-in was started');

@@ -81,3 +81,12 @@ describe('policy engine: every built-in template', () => {
     });
   }
 });
+
+test('a refusal without the administrator\'s own words names the application and says whom to ask; the administrator\'s words stay as written', () => {
+  const facts = { user: user(false), enrolledMethods: [], factors: factors('none'), network: { ip: IPS.untrusted }, protocol: 'oidc' as const, now: NOW, appName: 'Payroll' };
+  const unworded = decide({ ...facts, policy: toPolicy({ name: 'closed', template: 'deny-everyone' }, 'custom') }, networks);
+  assert.equal(unworded.effect, 'deny');
+  assert.equal(unworded.effect === 'deny' && unworded.message, 'You are not allowed to use Payroll. If you need it, ask your helpdesk for access.');
+  const worded = decide({ ...facts, policy: toPolicy({ name: 'closed', template: 'deny-everyone', parameters: { message: DENY_MESSAGE } }, 'custom') }, networks);
+  assert.equal(worded.effect === 'deny' && worded.message, DENY_MESSAGE);
+});

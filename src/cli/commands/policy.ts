@@ -134,7 +134,7 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
       const ip = signIn.ip ?? 'unknown';
       const protocol: Protocol = app?.protocol ?? signIn.protocol ?? 'oidc';
       const { requested } = signIn;
-      const decided = decide({ policy, user, enrolledMethods, factors, network: { ip }, protocol, requested, now }, networks);
+      const decided = decide({ policy, user, enrolledMethods, factors, network: { ip }, protocol, requested, now, appName: app?.name }, networks);
       // A rule without methods lets the engine count every method the policy format knows; only the ones installed here can be asked for.
       const installed = decided.effect === 'step-up' ? decided.anyOf.filter((method) => mfa.registry.get(method)) : [];
       const decision = decided.effect === 'step-up' && installed.length ? { ...decided, anyOf: installed } : decided;

@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
 import { unknownKeys } from './unknown-keys.ts';
+import type { z } from 'zod';
 
 export class ConfigError extends Error {
   readonly issues: string[];
@@ -43,9 +44,14 @@ function describeJson(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+/** A refused record key says what a key must look like (the schema's words), not zod's "Invalid key in record". */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  return issue.code === 'invalid_key' && issue.issues.length > 0 ? `invalid name: ${issue.issues.map((inner) => inner.message).join('; ')}` : issue.message;
+}
+
 export function parseConfig(input: unknown): Config {
   const parsed = configSchema.safeParse(input);
-  const issues = [...unknownKeys(configSchema, input), ...(parsed.error?.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`) ?? [])];
+  const issues = [...unknownKeys(configSchema, input), ...(parsed.error?.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issueMessage(issue)}`) ?? [])];
   if (!parsed.success || issues.length > 0) throw new ConfigError(issues);
   const config = parsed.data;
   // The parser's own form (lower-case scheme and host, punycode, no default port): every "is it https"

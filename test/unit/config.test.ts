@@ -113,6 +113,13 @@ describe('configuration', () => {
     assert.deepEqual(Object.keys(config.trustedNetworks), ['office', 'branch-2.vpn']);
   });
 
+  test('a trusted network name that is not allowed is refused with what a name may hold, naming the key', () => {
+    assert.throws(
+      () => parseConfig({ trustedNetworks: { 'bad name': ['192.0.2.0/24'] } }),
+      (error: unknown) => error instanceof ConfigError && error.issues.includes('trustedNetworks.bad name: invalid name: network names use letters, digits, ".", "_" and "-"'),
+    );
+  });
+
   test('CIDRs are checked with the policy engine parser, each named with its key; what passes, the trusted-proxy test accepts', () => {
     assert.throws(
       () => parseConfig({ server: { trustedProxies: ['999.1.1.1/99', ' 10.0.0.0/8', '10.0.0.0/8', '2001:db8::/32'] }, trustedNetworks: { office: ['192.0.2.0/24', '10.0/8', '192.0.2.0/33'] } }),

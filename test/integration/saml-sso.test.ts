@@ -69,7 +69,7 @@ describe('SAML SSO with a node-saml SP', () => {
     assert.equal(fields.RelayState, 'relay-123');
     const csp = page.headers.get('content-security-policy') ?? '';
     assert.match(csp, /script-src 'nonce-[A-Za-z0-9+/=]+'/);
-    assert.match(csp, /form-action https:\/\/both\.sp\.test(;|$)/);
+    assert.doesNotMatch(csp, /form-action/, 'the SP may redirect the browser on after the POST (see post-form.ts)');
     assert.match(page.body, /<button type="submit">Continue<\/button>/);
 
     const { profile } = await signedBoth.validate(fields.SAMLResponse!);

@@ -127,6 +127,8 @@ export class SigningKeys {
         notAfter: new Date(now.getFullYear() + CERT_YEARS, now.getMonth(), now.getDate()),
         keys: keys as never,
         signingAlgorithm: params,
+        // RFC 5280 §4.1 allows no empty extension list: an end-entity certificate that only signs (SAML messages, metadata).
+        extensions: [new x509.BasicConstraintsExtension(false, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
       });
       certificatePem = certificate.toString('pem');
     }

@@ -128,6 +128,10 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
       // Inactive too once the directory no longer has the token's account (account.ts).
       introspection: { enabled: true, allowedPolicy: async (ctx, client, token) => (await ownTokensOnly(ctx, client, token)) && liveAccount(ctx, token) },
       userinfo: { enabled: true },
+      // A client that sends a DPoP proof (RFC 9449) gets sender-constrained tokens: a stolen access
+      // token is useless without the client's key, and a public client's refresh tokens are bound to
+      // that key too. Clients that send none get Bearer tokens as before. Discovery advertises it.
+      dPoP: { enabled: true },
       pushedAuthorizationRequests: { enabled: false },
       // No resource servers are registered: a `resource` parameter gets invalid_target. Said here, not
       // by oidc-provider's default, which also prints a warning outside the JSON log at every start.

@@ -94,7 +94,7 @@ async function assemble(services: Services, shared: Shared): Promise<ProviderGen
   const endpointAudit = new EndpointAudit(services.store.audit);
   const provider = await buildProvider(services, { cookieSigner, clients, users: services.users, links, sso, endpointAudit });
   endpointAudit.watch(provider);
-  const sync = new SessionSync({ provider, sso, links, sessions: services.sessions, audit: services.store.audit, propagateLogout: shared.propagateLogout });
+  const sync = new SessionSync({ provider, links, sessions: services.sessions, audit: services.store.audit, propagateLogout: shared.propagateLogout });
   provider.use(noCachePragma);
   provider.use(sync.middleware());
   provider.use(inlineInteractions());

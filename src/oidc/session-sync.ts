@@ -4,7 +4,7 @@ import type { SessionService } from '../session/session-service.ts';
 import type { SsoSession } from '../session/sso-session.ts';
 import type { LogoutPropagation } from '../session/logout-propagation.ts';
 import type { AuditLog } from '../store/store.ts';
-import type { SilentLogin, SsoState } from './sso-state.ts';
+import type { SilentLogin } from './sso-state.ts';
 import type { SsoLinks } from './sso-links.ts';
 import { SSO_RESULT_KEY } from './binding.ts';
 import { rememberLogoutOutcome, ssoLogoutSource, type LogoutOutcome } from './pages.ts';
@@ -13,7 +13,6 @@ export interface SessionSyncDeps {
   provider: Provider;
   /** Tells the session's SAML participants through the browser before it goes on (saml/slo-propagation.ts). */
   propagateLogout?: LogoutPropagation;
-  sso: SsoState;
   links: SsoLinks;
   sessions: SessionService;
   audit: AuditLog;
@@ -82,7 +81,7 @@ export class SessionSync {
     const { session } = ctx.oidc;
     // 200: oidc-provider's own confirmation, not an error page about the request.
     if (ctx.status !== 200 || !session?.state?.secret || session.accountId) return;
-    const sso = await this.#deps.sso.current(ctx);
+    const sso = await this.#deps.sessions.toSignOut(ctx.req as Request);
     if (sso) ssoLogoutSource(ctx, sso);
   }
 
@@ -100,7 +99,8 @@ export class SessionSync {
     // oidc-provider has just sent this session's clients their Logout Tokens and destroyed it; with
     // its link gone too, BackchannelLogout (run by sessions.end below) cannot send them a second one.
     if (mirrored) await this.#deps.links.delete(session.uid);
-    const sso = await this.#deps.sso.current(ctx);
+    // Also when the browser went idle: the session may still back other clients' tokens and SAML sessions.
+    const sso = await this.#deps.sessions.toSignOut(ctx.req as Request);
     // Only the SSO session this provider session mirrored, never another one the browser holds.
     if (!sso || (mirrored && sso.user.id !== mirrored)) {
       if (mirrored && !sso) this.#remember(ctx, 'ended');

@@ -74,7 +74,8 @@ async function completeLogout(req: Request, res: Response, ctx: SamlContext, log
   const { services } = ctx;
   const sp = await ctx.registry.get(logout.spId);
   if (!sp) throw new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId: logout.spId } });
-  const session = await services.sessions.current(req);
+  // Also a session whose browser went idle: it may still back its applications' tokens, and it is theirs to end.
+  const session = await services.sessions.toSignOut(req);
   const participant = session?.participants.find((p) => p.protocol === 'saml' && p.rpId === sp.id);
   const matches = !!participant && participant.nameId === logout.nameId && (logout.sessionIndexes.length === 0 || logout.sessionIndexes.includes(participant.sessionIndex ?? ''));
   const origin: SloOrigin = { kind: 'sp', spId: sp.id, requestId: logout.requestId, binding: logout.binding, relayState: logout.relayState, sessionEnded: matches };

@@ -17,7 +17,7 @@ const SIGNED_OUT_SECONDS = 60;
 export function logoutRoutes(services: Services, propagate?: LogoutPropagation): Router {
   const router = Router();
   router.get('/logout', async (req, res) => {
-    const session = await services.sessions.current(req);
+    const session = await services.sessions.toSignOut(req);
     sendPage(res, logoutConfirmPage(session ? { csrf: services.csrf.token(req, res), username: session.user.username } : undefined));
   });
   router.post('/logout', async (req, res) => {
@@ -30,7 +30,7 @@ export function logoutRoutes(services: Services, propagate?: LogoutPropagation):
   });
   router.get('/signed-out', async (req, res) => {
     // Whatever brought the browser here, someone still signed in is shown that, and offered the sign-out.
-    if (await services.sessions.current(req)) return res.redirect(303, '/logout');
+    if (await services.sessions.toSignOut(req)) return res.redirect(303, '/logout');
     sendPage(res, signedOutPage({ sessionEnded: takeSignedOut(services, req, res) }));
   });
   return router;

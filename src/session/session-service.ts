@@ -115,6 +115,22 @@ export class SessionService {
   }
 
   /**
+   * The session this browser's cookie names while it still stands for anyone (its clients' tokens
+   * included), without counting the look as the browser's use: for signing out. A browser idle past
+   * its own timeout has to sign in again, yet its session may still back its applications' tokens;
+   * signing out must end it and tell them, and offering the sign-out must not keep it alive.
+   */
+  async toSignOut(req: Request): Promise<SsoSession | undefined> {
+    const id = this.#cookies.read(req, this.#settings.cookieName);
+    return id ? this.peek(id) : undefined;
+  }
+
+  /** When the session ends whatever its use (its absolute lifetime), epoch ms. */
+  endsAt(session: SsoSession): number {
+    return session.createdAt + this.#absoluteMs;
+  }
+
+  /**
    * An OIDC client was just given an access token from this session (a code exchange, or a refresh
    * its policy permitted) that it may use until `until`: for the client's back end (peek: refresh,
    * userinfo, the provider session's backing) the session is in use until then, and goes idle only
@@ -257,7 +273,7 @@ export class SessionService {
   }
 
   #storeOptions(session: SsoSession): { ttlSeconds: number } {
-    const remainingMs = session.createdAt + this.#absoluteMs - this.#clock.now();
+    const remainingMs = this.endsAt(session) - this.#clock.now();
     return { ttlSeconds: Math.max(1, Math.ceil(remainingMs / 1000)) };
   }
 }

@@ -36,6 +36,11 @@ export interface AssertionContent {
   notOnOrAfter: Date;
   authnInstant: Date;
   sessionIndex: string;
+  /**
+   * When the SSO session ends whatever its use (its absolute lifetime): the SP must not keep its own
+   * session past it (saml-core §2.7.2; Shibboleth SP ends its session then).
+   */
+  sessionNotOnOrAfter?: Date;
   authnContextClassRef: string;
   attributes: ReleasedAttribute[];
 }
@@ -121,7 +126,7 @@ function assertionXml(header: MessageHeader, a: AssertionContent): string {
     element('saml:Conditions', { attributes: { NotBefore: new Date(header.issueInstant.getTime() - NOT_BEFORE_BACKDATE_MS).toISOString(), NotOnOrAfter: notOnOrAfter } }, element('saml:AudienceRestriction', {}, element('saml:Audience', {}, text(a.audience)))),
     element(
       'saml:AuthnStatement',
-      { attributes: { AuthnInstant: a.authnInstant.toISOString(), SessionIndex: a.sessionIndex } },
+      { attributes: { AuthnInstant: a.authnInstant.toISOString(), SessionIndex: a.sessionIndex, SessionNotOnOrAfter: a.sessionNotOnOrAfter?.toISOString() } },
       element('saml:AuthnContext', {}, element('saml:AuthnContextClassRef', {}, text(a.authnContextClassRef))),
     ),
     a.attributes.length ? element('saml:AttributeStatement', {}, ...a.attributes.map(attributeXml)) : '',

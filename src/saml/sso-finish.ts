@@ -47,6 +47,7 @@ export async function finishSso(req: Request, res: Response, ctx: SamlContext, {
       nameId: { value: nameId, format, ...(pending.nameIdFormat === 'persistent' ? persistentQualifiers(ctx.endpoints.entityId, sp.id) : {}) },
       authnInstant: new Date(result.authTime),
       sessionIndex,
+      sessionNotOnOrAfter: new Date(services.sessions.endsAt(session)),
       authnContextClassRef: result.acr,
       attributes: representableAttributes(req, sp.id, samlAttributes(result.user, sp.settings.attributes)),
     },

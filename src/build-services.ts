@@ -53,7 +53,7 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   const regulator = new Regulator(store.kv, config.regulation, clock);
   const { policies, networks } = buildPolicies(config, store, clock);
   await checkConfiguredPolicies(config, policies);
-  const mfa = buildMfa(config, store, box, clock);
+  const mfa = buildMfa(config, store, box, clock, regulator);
   const users = new UserLookup(directory, () => clock.now());
   const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit, policies, networks, mfa: mfa.registry, users, messages: config.messages, starts: new StartLimiter(config.regulation.signInStartsPerIpPerMinute, clock) });
   await keys.ensure();

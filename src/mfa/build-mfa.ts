@@ -9,6 +9,7 @@ import { TotpEnrollments, type TotpEnrollment } from './totp/totp-enrollments.ts
 import { TotpStateStore } from './totp/totp-state.ts';
 import { BackupCodes } from './totp/backup-codes.ts';
 import { TotpAdmin } from './totp/totp-admin.ts';
+import { Regulator } from '../regulation/regulator.ts';
 
 export interface MfaServices {
   registry: MfaRegistry;
@@ -18,13 +19,17 @@ export interface MfaServices {
   backupCodes: BackupCodes;
 }
 
-/** Builds the second-factor methods; shared by the server's composition root and the CLI. */
-export function buildMfa(config: Config, store: Store, box: SecretBox, clock: Clock): MfaServices {
+/**
+ * Builds the second-factor methods; shared by the server's composition root and the CLI. `clients`:
+ * the server's regulator, so wrong codes count on a client's count with its wrong passwords and the
+ * guesses in flight are seen together (the counts themselves are in the store).
+ */
+export function buildMfa(config: Config, store: Store, box: SecretBox, clock: Clock, clients = new Regulator(store.kv, config.regulation, clock)): MfaServices {
   const enrollments = new TotpEnrollments(store.collection<TotpEnrollment>('mfa-enrollments'), store.kv, box);
   const state = new TotpStateStore(store.kv);
   const backupCodes = new BackupCodes(store.kv, box);
   const settings = config.mfa.totp;
-  const totp = new TotpMethod({ enrollments, state, backupCodes, clock, settings });
+  const totp = new TotpMethod({ enrollments, state, backupCodes, clock, settings, clients });
   const knownUsers = async () => (config.directory.kind === 'local' ? (await localUsers(store).list()).map(({ id, username }) => ({ id, username })) : []);
   const totpAdmin = new TotpAdmin({ enrollments, state, backupCodes, clock, settings, knownUsers });
   return { registry: new MfaRegistry([totp]), totp, totpAdmin, enrollments, backupCodes };

@@ -82,6 +82,16 @@ export interface Attempt {
 /** Refused: `busy` when the count is full only with guesses still being checked (not a lock: they end within a moment). */
 export type Admission = { allowed: true; attempt: Attempt } | { allowed: false; until: number; scope: 'user' | 'device' | 'ip'; busy: boolean };
 
+/** An admitted guess counted on its client's count only: say how it ended, once. */
+export interface ClientAttempt {
+  /** Wrong: counts towards the client's lock; tells when the lock it started lifts, if it started one. */
+  failed(): Promise<number | undefined>;
+  /** Right, or no guess after all (a code typed again, a lock refused it): nothing counts. */
+  settled(): Promise<void>;
+}
+
+export type ClientAdmission = { allowed: true; attempt: ClientAttempt } | { allowed: false; until: number; busy: boolean };
+
 interface Refusal {
   until: number;
   busy: boolean;
@@ -123,18 +133,7 @@ export class Regulator {
       this.#release(placeKey);
       return { allowed: false, ...onIp, scope: 'ip' };
     }
-    let settled = false;
-    // The places are given back only after the outcome is stored: a guess admitted meanwhile counts the place or the failure, never neither.
-    const once = async <T>(work: () => Promise<T>, settledAlready: T): Promise<T> => {
-      if (settled) return settledAlready;
-      settled = true;
-      try {
-        return await work();
-      } finally {
-        this.#release(placeKey);
-        this.#release(clientKey);
-      }
-    };
+    const once = this.#settlesOnce([placeKey, clientKey]);
     const vouches = (account: string | undefined) => device !== undefined && device.account === account;
     const accountKeys = (account: string | undefined) => (account === undefined || accountKey(account) === subjectKey ? [] : [accountKey(account)]);
     // The counts a guess adds to, besides the client's.
@@ -162,6 +161,25 @@ export class Regulator {
   }
 
   /**
+   * Admits a guess that its subject counts elsewhere (a second-factor code: the user's count is the
+   * method's, with its own growing locks) on the client's count, the one wrong passwords from that
+   * client count on: whoever has many users' passwords cannot guess their codes from one address
+   * beyond maxFailuresPerIp a window, and a client locked for either is refused both.
+   */
+  async admitClient(ip: string): Promise<ClientAdmission> {
+    const key = ipKey(ip);
+    const refused = await this.#reserve(key, this.#settings.maxFailuresPerIp);
+    if (refused !== undefined) return { allowed: false, ...refused };
+    const once = this.#settlesOnce([key]);
+    return { allowed: true, attempt: { failed: () => once(() => this.#recordFailure(key), undefined), settled: () => once(async () => undefined, undefined) } };
+  }
+
+  /** When the ban on a client (an IPv4 address, an IPv6 /64) lifts, or undefined when there is none. */
+  async clientLockedUntil(ip: string): Promise<number | undefined> {
+    return this.#lockedUntil(ipKey(ip));
+  }
+
+  /**
    * When the ban on a login name or an account lifts, or undefined when there is none: for the
    * account a login turned out to name, known only after the directory was asked.
    */
@@ -169,10 +187,16 @@ export class Regulator {
     return this.#lockedUntil('login' in subject ? loginKey(subject.login) : accountKey(subject.account));
   }
 
-  /** Admin unlock of a login name (any spelling of it) and, when known, of the account it names and of its familiar devices. */
-  async unlock(login: string, account?: string): Promise<void> {
+  /**
+   * Admin unlock of a login name (any spelling of it) and, when known, of the account it names and of
+   * its familiar devices. Tells whether one of them was locked: the audit says if there was a lock to lift.
+   */
+  async unlock(login: string, account?: string): Promise<{ wasLocked: boolean }> {
     const devices = account === undefined ? [] : await keysStartingWith(this.#kv, deviceKeyPrefix(account));
-    await Promise.all([loginKey(login), ...(account === undefined ? [] : [accountKey(account)]), ...devices].map((key) => this.#kv.delete(NAMESPACE, key)));
+    const keys = [loginKey(login), ...(account === undefined ? [] : [accountKey(account)]), ...devices];
+    const locks = await Promise.all(keys.map((key) => this.#lockedUntil(key)));
+    await Promise.all(keys.map((key) => this.#kv.delete(NAMESPACE, key)));
+    return { wasLocked: locks.some((until) => until !== undefined) };
   }
 
   async #lockedUntil(key: string): Promise<number | undefined> {
@@ -199,6 +223,23 @@ export class Regulator {
       this.#release(key);
       throw error;
     }
+  }
+
+  /**
+   * Runs an admitted guess's outcome once; the places are given back only after it is stored: a guess
+   * admitted meanwhile counts the place or the failure, never neither.
+   */
+  #settlesOnce(places: string[]): <T>(work: () => Promise<T>, settledAlready: T) => Promise<T> {
+    let settled = false;
+    return async (work, settledAlready) => {
+      if (settled) return settledAlready;
+      settled = true;
+      try {
+        return await work();
+      } finally {
+        for (const key of places) this.#release(key);
+      }
+    };
   }
 
   #release(key: string): void {

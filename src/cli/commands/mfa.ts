@@ -123,7 +123,8 @@ than one line is marked with *, and below the table the directory says whose nam
     summary: "lift a user's TOTP lock after too many wrong codes",
     help: `Usage: npm run cli -- mfa unlock USERNAME | --id USER_ID
 
-Clears the lock and the count of wrong codes. A running server sees it within a second.
+Clears the lock and the counts of wrong codes and of locks in a row (each lock lasts longer than
+the one before). A running server sees it within a second.
 
 ${USER_ARGUMENT_HELP}`,
     options: { id: 'string' },
@@ -134,7 +135,7 @@ ${USER_ARGUMENT_HELP}`,
       if (!user) return 1;
       const { status } = await totpAdmin.statusOf(user);
       await totpAdmin.unlock(user.id);
-      await auditAdminAction(context, { type: 'mfa.unlock', userId: user.id, username: user.username });
+      await auditAdminAction(context, { type: 'mfa.unlock', userId: user.id, username: user.username, wasLocked: status === 'Locked' });
       // Said as it was: "Unlocked" for a user who had no lock, or no registration, misleads the helpdesk.
       if (status === 'Locked') context.out(`Unlocked ${user.username}.`);
       else if (status === 'Active') context.out(`${user.username} was not locked; the count of wrong codes is cleared.`);

@@ -116,6 +116,18 @@ function changedFields(changes: UserChanges): string[] {
   return Object.entries(changes).filter(([, value]) => value !== undefined).map(([field]) => field);
 }
 
+/**
+ * A helpdesk lifting a password lock for a user who cannot sign in would otherwise send them back to
+ * a second step that is locked as well: a lock of their codes is the other half of the answer.
+ */
+async function tellCodeLock(context: CliContext, login: string, account: { id: string; username: string }): Promise<void> {
+  const { totpAdmin } = buildMfa(context.config, await context.store(), context.box(), context.clock);
+  const { status, lockedUntil } = await totpAdmin.statusOf(account);
+  if (status !== 'Locked') return;
+  const until = lockedUntil == null ? 'an administrator unlocks them' : `${new Date(lockedUntil).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  context.out(`${login}'s sign-in codes are also locked until ${until}; run \`npm run cli -- mfa unlock ${login}\` to lift that lock too.`);
+}
+
 export const userCommands: CliCommand[] = [
   {
     name: 'user add',
@@ -200,7 +212,7 @@ export const userCommands: CliCommand[] = [
     name: 'user unlock',
     summary: 'lift a temporary lock after too many wrong passwords',
     help:
-      'Usage: npm run cli -- user unlock <username>\n\nClears the failed-password count of this username (any directory, any spelling) and of the account it names (counted over all its login names). A running server sees it within a second.\nLocks also lift by themselves after regulation.lockoutSeconds.',
+      'Usage: npm run cli -- user unlock <username>\n\nClears the failed-password count of this username (any directory, any spelling) and of the account it names (counted over all its login names). A running server sees it within a second.\nLocks also lift by themselves after regulation.lockoutSeconds. A lock of the user\'s sign-in codes is not lifted (mfa unlock does that): it is named when there is one.',
     options: {},
     arguments: ['<username>'],
     async run(args, context) {
@@ -208,9 +220,10 @@ export const userCommands: CliCommand[] = [
       const login = username(args);
       const account = await withDirectory(context, (directory) => directory.findUser(login)).catch(() => undefined);
       if (account === undefined) context.err(`The ${context.config.directory.kind} directory could not be asked which account "${login}" is: only the name is unlocked.`);
-      await new Regulator(store.kv, context.config.regulation, context.clock).unlock(login, account?.id);
-      await auditAdminAction(context, { type: 'password.unlock', username: login, ...(account ? { userId: account.id } : {}) });
-      context.out(`Unlocked ${login}.`);
+      const { wasLocked } = await new Regulator(store.kv, context.config.regulation, context.clock).unlock(login, account?.id);
+      await auditAdminAction(context, { type: 'password.unlock', username: login, ...(account ? { userId: account.id } : {}), wasLocked });
+      context.out(wasLocked ? `Unlocked ${login}.` : `${login} was not locked; the count of wrong passwords is cleared.`);
+      if (account) await tellCodeLock(context, login, account);
       return 0;
     },
   },

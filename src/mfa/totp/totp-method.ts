@@ -5,7 +5,8 @@ import type { TotpEnrollment, TotpEnrollments } from './totp-enrollments.ts';
 import { ExclusiveKeys } from '../../core/exclusive-keys.ts';
 import type { BackupCodes } from './backup-codes.ts';
 import { afterFailure, afterSuccess, lockedUntil, type LockoutSettings, type TotpState, type TotpStateStore } from './totp-state.ts';
-import { classifyCode, matchingTimeStep, newTotpSecret, otpauthUri, type TotpParameters } from './totp-codes.ts';
+import { classifyCode, matchingTimeStep, newTotpSecret, otpauthUri, type CodeInput, type TotpParameters } from './totp-codes.ts';
+import type { Regulator } from '../../regulation/regulator.ts';
 
 export interface TotpSettings extends TotpParameters, LockoutSettings {
   issuer: string;
@@ -19,9 +20,19 @@ export interface TotpDeps {
   backupCodes: BackupCodes;
   clock: Clock;
   settings: TotpSettings;
+  /**
+   * Counts wrong codes per client too, on the count wrong passwords from that client go to. Absent
+   * where no code is checked (the CLI's administration commands).
+   */
+  clients?: Pick<Regulator, 'admitClient' | 'clientLockedUntil'>;
 }
 
 type Outcome = { next?: TotpState; result: VerifyResult };
+
+/** A code that was checked and was wrong: counted on the client's count (not one a lock refused, nor the user's own typed again). */
+function wasWrongGuess(result: VerifyResult): boolean {
+  return !result.ok && (result.reason === 'invalid' || result.lockStarted === true);
+}
 
 /** TOTP (RFC 6238, otplib) with replay protection, lockout and single-use backup codes. */
 export class TotpMethod implements MfaMethod {
@@ -29,6 +40,7 @@ export class TotpMethod implements MfaMethod {
   readonly enrollment: MfaEnrollment;
   readonly #deps: TotpDeps;
   readonly #activating = new ExclusiveKeys();
+  readonly #spendingBackupCode = new ExclusiveKeys();
 
   constructor(deps: TotpDeps) {
     this.#deps = deps;
@@ -39,18 +51,39 @@ export class TotpMethod implements MfaMethod {
     return (await this.#deps.enrollments.get(user.id)) !== undefined;
   }
 
-  async startChallenge({ user }: ChallengeContext): Promise<ChallengeView> {
-    const { enrollments, state, backupCodes, clock, settings } = this.#deps;
+  async startChallenge({ user, ip }: ChallengeContext): Promise<ChallengeView> {
+    const { enrollments, state, backupCodes, clock, settings, clients } = this.#deps;
     const enrollment = await enrollments.get(user.id);
-    const until = lockedUntil(await state.read(user.id), clock.now(), settings);
+    const userLock = lockedUntil(await state.read(user.id), clock.now(), settings);
+    const until = userLock !== undefined ? userLock : await clients?.clientLockedUntil(ip);
     return { method: this.id, digits: enrollment?.digits ?? settings.digits, backupCodesLeft: await backupCodes.remaining(user.id), ...(until !== undefined ? { lockedUntil: until } : {}) };
   }
 
-  async verify({ user, ip }: ChallengeContext, response: unknown): Promise<VerifyResult> {
-    const { enrollments, state, backupCodes, clock, settings } = this.#deps;
-    const enrollment = await enrollments.get(user.id);
+  async verify(context: ChallengeContext, response: unknown): Promise<VerifyResult> {
+    const enrollment = await this.#deps.enrollments.get(context.user.id);
     if (!enrollment) return { ok: false, reason: 'invalid' };
     const input = classifyCode(response, enrollment.digits);
+    if (input.kind === 'malformed') return this.#check(context, enrollment, input);
+    return this.#countedOnClient(context.ip, () => this.#check(context, enrollment, input));
+  }
+
+  /** Checks one guess with a place held in its client's count, and counts it there when it was wrong. */
+  async #countedOnClient(ip: string, check: () => Promise<VerifyResult>): Promise<VerifyResult> {
+    const { clients } = this.#deps;
+    if (!clients) return check();
+    const admission = await clients.admitClient(ip);
+    if (!admission.allowed) return { ok: false, reason: 'locked', lockedUntil: admission.until };
+    let result: VerifyResult | undefined;
+    try {
+      result = await check();
+      return result;
+    } finally {
+      await (result !== undefined && wasWrongGuess(result) ? admission.attempt.failed() : admission.attempt.settled());
+    }
+  }
+
+  async #check({ user, ip }: ChallengeContext, enrollment: TotpEnrollment, input: CodeInput): Promise<VerifyResult> {
+    const { enrollments, state, backupCodes, clock, settings } = this.#deps;
     const now = clock.now();
     const locked = (current: TotpState): Outcome | undefined => {
       const until = lockedUntil(current, now, settings);
@@ -78,29 +111,35 @@ export class TotpMethod implements MfaMethod {
       return result;
     }
 
-    // A spent backup code typed again is the user's own (crossed off a list they hold), not a guess:
-    // like a replayed app code it is told as such and not counted, while a lock still refuses it.
-    // Telling it reveals nothing: a guess finds a spent code no more often than an unspent one.
-    if (await backupCodes.wasUsed(user.id, input.code)) {
-      return state.update(user.id, (current) => locked(current) ?? { next: { ...current, lastAttempt: { at: now, ip, ok: false } }, result: { ok: false, reason: 'spent-backup-code' } });
-    }
+    // One backup code of a user at a time, from the "already used" check to the spending: the same
+    // code sent from several tabs at once is spent by the first and found used by the others, never
+    // taken by them for a wrong code (their check ran before the first one spent it).
+    const code = input.code;
+    return this.#spendingBackupCode.run(user.id, async () => {
+      // A spent backup code typed again is the user's own (crossed off a list they hold), not a guess:
+      // like a replayed app code it is told as such and not counted, while a lock still refuses it.
+      // Telling it reveals nothing: a guess finds a spent code no more often than an unspent one.
+      if (await backupCodes.wasUsed(user.id, code)) {
+        return state.update<VerifyResult>(user.id, (current) => locked(current) ?? { next: { ...current, lastAttempt: { at: now, ip, ok: false } }, result: { ok: false, reason: 'spent-backup-code' } });
+      }
 
-    // Backup codes share the lock: they are a second factor as guessable as any other code. A code is
-    // counted as a failure before it is checked, in the compare-and-set that checks the lock, so that
-    // of codes sent at once no more than maxFailures wrong ones are ever checked and none is accepted
-    // once the lock has started. A right one then clears the count, as if it had come first.
-    const place = await state.update<{ refused: VerifyResult } | { ifWrong: VerifyResult }>(user.id, (current) => {
-      const refusal = locked(current);
-      if (refusal) return { next: refusal.next, result: { refused: refusal.result } };
-      const failure = failed(current);
-      return { next: failure.next, result: { ifWrong: failure.result } };
+      // Backup codes share the lock: they are a second factor as guessable as any other code. A code is
+      // counted as a failure before it is checked, in the compare-and-set that checks the lock, so that
+      // of codes sent at once (app codes too) no more than maxFailures wrong ones are ever checked and
+      // none is accepted once the lock has started. A right one then clears the count, as if it had come first.
+      const place = await state.update<{ refused: VerifyResult } | { ifWrong: VerifyResult }>(user.id, (current) => {
+        const refusal = locked(current);
+        if (refusal) return { next: refusal.next, result: { refused: refusal.result } };
+        const failure = failed(current);
+        return { next: failure.next, result: { ifWrong: failure.result } };
+      });
+      if ('refused' in place) return place.refused;
+      const left = await backupCodes.consume(user.id, code);
+      if (left === undefined) return place.ifWrong;
+      await state.update(user.id, (current) => ({ next: afterSuccess(current, now, ip), result: undefined }));
+      await this.#refreshUsername(enrollment, user);
+      return { ok: true, amr: 'otp', backupCodesLeft: left };
     });
-    if ('refused' in place) return place.refused;
-    const left = await backupCodes.consume(user.id, input.code);
-    if (left === undefined) return place.ifWrong;
-    await state.update(user.id, (current) => ({ next: afterSuccess(current, now, ip), result: undefined }));
-    await this.#refreshUsername(enrollment, user);
-    return { ok: true, amr: 'otp', backupCodesLeft: left };
   }
 
   /** The administrator's tools show the name a user has now: a renamed user's old name may be someone else's. */

@@ -3,6 +3,15 @@ import { updateWithRetry } from '../../store/update-with-retry.ts';
 
 const NAMESPACE = 'mfa-totp-state';
 const MAX_CAS_ATTEMPTS = 50;
+/**
+ * Locks in a row (no right code, no administrator unlock between them) after which the next one
+ * lasts until an administrator lifts it: at most 10 × maxFailures (≤ 100) wrong codes are ever
+ * checked for one user, as NIST SP 800-63B 5.2.2 requires; a lock that lifts by itself does not
+ * start the count again, or whoever has the password could guess codes forever.
+ */
+export const LOCKS_BEFORE_ADMIN_UNLOCK = 10;
+/** Each lock lasts twice as long as the one before, up to this (or autoUnlockMinutes, if longer). */
+const LONGEST_AUTO_LOCK_MINUTES = 24 * 60;
 
 /**
  * Per-user hot state of the second factor, one kv entry so that the lock check, the replay check and
@@ -11,10 +20,12 @@ const MAX_CAS_ATTEMPTS = 50;
 export interface TotpState {
   /** Last accepted RFC 6238 time step: a code of this step or an earlier one is a replay. */
   lastStep?: number;
-  /** Wrong codes since the last success or unlock. */
+  /** Wrong codes in a row: since the last right code or administrator unlock, through locks that lifted by themselves. */
   failures: number;
-  /** When the lock started (epoch ms); absent when not locked. */
+  /** When the latest lock started (epoch ms); absent when none has since the last right code or unlock. */
   lockedAt?: number;
+  /** Locks in a row, counted as `failures` are; absent in states of older versions (then 1 with a lock). */
+  locks?: number;
   lastAttempt?: { at: number; ip: string; ok: boolean };
   lastSuccess?: { at: number; ip: string };
 }
@@ -27,27 +38,39 @@ export interface LockoutSettings {
 
 export const EMPTY_STATE: TotpState = { failures: 0 };
 
+export function locksInARow(state: TotpState): number {
+  return state.locks ?? (state.lockedAt === undefined ? 0 : 1);
+}
+
+/**
+ * How long the `lock`th lock in a row lasts (ms): autoUnlockMinutes, then twice as long each time,
+ * up to a day; null from the LOCKS_BEFORE_ADMIN_UNLOCK-th on, or when no lock lifts by itself.
+ */
+export function lockLength(lock: number, settings: LockoutSettings): number | null {
+  if (settings.autoUnlockMinutes === null || lock >= LOCKS_BEFORE_ADMIN_UNLOCK) return null;
+  const longest = Math.max(settings.autoUnlockMinutes, LONGEST_AUTO_LOCK_MINUTES);
+  return Math.min(settings.autoUnlockMinutes * 2 ** (lock - 1), longest) * 60_000;
+}
+
 /** When a lock lifts: epoch ms, null for "only by an administrator", undefined when not locked at `now`. */
 export function lockedUntil(state: TotpState, now: number, settings: LockoutSettings): number | null | undefined {
   if (state.lockedAt === undefined) return undefined;
-  if (settings.autoUnlockMinutes === null) return null;
-  const until = state.lockedAt + settings.autoUnlockMinutes * 60_000;
+  const length = lockLength(locksInARow(state), settings);
+  if (length === null) return null;
+  const until = state.lockedAt + length;
   return until > now ? until : undefined;
 }
 
-/** A lock that ran out is cleared before the next attempt counts, so the user starts again from zero. */
-function current(state: TotpState, now: number, settings: LockoutSettings): TotpState {
-  return state.lockedAt !== undefined && lockedUntil(state, now, settings) === undefined ? { ...state, failures: 0, lockedAt: undefined } : state;
-}
-
+/** The next lock starts at every maxFailures-th wrong code in a row; one that lifted by itself keeps the count. */
 export function afterFailure(state: TotpState, now: number, ip: string, settings: LockoutSettings): TotpState {
-  const live = current(state, now, settings);
-  const failures = live.failures + 1;
-  return { ...live, failures, lastAttempt: { at: now, ip, ok: false }, ...(failures >= settings.maxFailures ? { lockedAt: now } : {}) };
+  const failures = state.failures + 1;
+  const locks = locksInARow(state);
+  const next: TotpState = { ...state, failures, lastAttempt: { at: now, ip, ok: false } };
+  return failures >= (locks + 1) * settings.maxFailures ? { ...next, lockedAt: now, locks: locks + 1 } : next;
 }
 
 export function afterSuccess(state: TotpState, now: number, ip: string, step?: number): TotpState {
-  return { ...state, failures: 0, lockedAt: undefined, lastAttempt: { at: now, ip, ok: true }, lastSuccess: { at: now, ip }, ...(step !== undefined ? { lastStep: step } : {}) };
+  return { ...state, failures: 0, lockedAt: undefined, locks: undefined, lastAttempt: { at: now, ip, ok: true }, lastSuccess: { at: now, ip }, ...(step !== undefined ? { lastStep: step } : {}) };
 }
 
 export class TotpStateStore {
@@ -73,8 +96,8 @@ export class TotpStateStore {
     await this.#kv.delete(NAMESPACE, userId);
   }
 
-  /** Lifts a lock and clears the failure count (administrator action). */
+  /** Lifts a lock and clears the counts of wrong codes and locks in a row (administrator action). */
   async unlock(userId: string): Promise<void> {
-    await this.update(userId, (state) => ({ next: { ...state, failures: 0, lockedAt: undefined }, result: undefined }));
+    await this.update(userId, (state) => ({ next: { ...state, failures: 0, lockedAt: undefined, locks: undefined }, result: undefined }));
   }
 }

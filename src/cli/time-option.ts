@@ -8,7 +8,7 @@ function validDate(ms: number): Date | undefined {
 }
 
 /** Date would roll 2026-02-30 over to March 2 rather than refuse it. */
-function dayExists(day: string): boolean {
+export function dayExists(day: string): boolean {
   return validDate(Date.parse(`${day}T00:00:00Z`))?.toISOString().slice(0, 10) === day;
 }
 

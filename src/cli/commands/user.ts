@@ -8,6 +8,7 @@ import { SessionAdmin } from '../session-admin.ts';
 import { withDirectory } from '../with-directory.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 import { isAttributeName } from '../../core/user-attributes.ts';
+import { dayExists } from '../time-option.ts';
 
 /**
  * A local account that can no longer sign in keeps no session either; nor does one whose password
@@ -65,8 +66,9 @@ function changesFrom(args: ParsedArgs): UserChanges {
   let expiresAt: number | null | undefined;
   if (expires === 'never') expiresAt = null;
   else if (expires) {
+    // A day that does not exist (2027-02-30) is a typo, not the first days of the next month.
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(expires) || !dayExists(expires)) throw new UsageError(`--expires takes a date YYYY-MM-DD that exists, or never (got ${JSON.stringify(expires)})`);
     expiresAt = Date.parse(`${expires}T23:59:59Z`);
-    if (Number.isNaN(expiresAt)) throw new UsageError('--expires takes a date YYYY-MM-DD or never');
   }
   return {
     name: stringOption(args, 'name'),

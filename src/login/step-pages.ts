@@ -32,9 +32,13 @@ export async function showStep(req: Request, res: Response, interaction: LoginIn
       return showMfaChallenge(req, res, interaction, await interaction.bindMfa(tx, session!), session!, firstMethod(interaction, step.methods), await interaction.refusalFor(tx, 'mfa-challenge'));
     case 'mfa-enroll': {
       const refusal = await interaction.refusalFor(tx, 'mfa-enroll');
+      const method = firstMethod(interaction, step.methods);
       // The code refused was typed for the secret shown to an earlier session of this user: show that one again.
-      if (refusal?.shownToSessionId !== undefined && tx.mfa?.sessionId === refusal.shownToSessionId) return showMfaEnroll(req, res, interaction, tx, session!, firstMethod(interaction, step.methods), refusal);
-      return showMfaEnroll(req, res, interaction, await interaction.bindMfa(tx, session!), session!, firstMethod(interaction, step.methods), refusal);
+      if (refusal?.shownToSessionId !== undefined && tx.mfa?.sessionId === refusal.shownToSessionId) return showMfaEnroll(req, res, interaction, tx, session!, method, { refusal });
+      // This sign-in showed its MFA step to an earlier session of this user (ended by an administrator's
+      // reset, a sign-out, or replaced by a sign-in in another tab): the secret shown now is a new one.
+      const signedInAgain = tx.mfa !== undefined && tx.mfa.userId === session!.user.id && tx.mfa.sessionId !== session!.id;
+      return showMfaEnroll(req, res, interaction, await interaction.bindMfa(tx, session!), session!, method, { refusal, signedInAgain });
     }
     case 'denied':
       await audit.record({ type: 'login.policy', outcome: 'failure', rp: tx.request.rpId, userId: session?.user.id, username: session?.user.username, ip: req.clientIp, requestId: req.requestId, policy: step.policy, rule: step.rule, reason: step.message });

@@ -12,6 +12,6 @@ export type StepRefusal =
   | { step: 'change-password'; message: string; status: number }
   | { step: 'mfa-challenge'; problem: Exclude<CodeProblem, 'expired'>; status: number }
   /** `shownToSessionId`: the session the secret was shown to, when the code came from a newer one of the same user. */
-  | { step: 'mfa-enroll'; problem: CodeProblem; status: number; shownToSessionId?: string };
+  | { step: 'mfa-enroll'; problem: Exclude<CodeProblem, 'enrolled-elsewhere'>; status: number; shownToSessionId?: string };
 
 export type RefusedStep = StepRefusal['step'];

@@ -11,7 +11,14 @@ export function lockMessage(lockedUntil: number | null, now: number): string {
   return `Too many wrong codes were entered, so sign-in codes are blocked for your account for ${wait} (until ${at} UTC).${BACKUP_CODES_TOO} Try again after that, or ask your helpdesk to unlock it.`;
 }
 
-export type CodeProblem = 'invalid' | 'malformed' | 'replayed' | 'spent-backup-code' | 'expired';
+/**
+ * The setup page after the user had to sign in again during this sign-in's MFA step (after an
+ * administrator's reset, above all): the app's entry from before would count as wrong codes later.
+ */
+export const SIGNED_IN_AGAIN_NOTICE = 'You had to sign in again, so this is a new setup code. If your authenticator app already has an entry for this account from before, delete it: it will not work (an administrator may have reset your setup). Then scan the code below.';
+
+/** `enrolled-elsewhere`: a setup answered after the user's method was set up in another browser (told on the code page). */
+export type CodeProblem = 'invalid' | 'malformed' | 'replayed' | 'spent-backup-code' | 'expired' | 'enrolled-elsewhere';
 
 export function codeProblemMessage(problem: CodeProblem, digits: number, options: { backupCodesAccepted: boolean }): string {
   switch (problem) {
@@ -26,5 +33,7 @@ export function codeProblemMessage(problem: CodeProblem, digits: number, options
     case 'expired':
       // The app still holds the old entry; its codes would later count as wrong ones at sign-in.
       return 'This setup expired or was finished elsewhere. Delete the entry you added for it from your authenticator app, then scan the new code below and try again.';
+    case 'enrolled-elsewhere':
+      return 'An authenticator app was set up for your account from another browser a moment ago, so the entry you just added will not work: delete it from your app. If you set it up there, enter the code from that entry. If that was not you, contact your helpdesk.';
   }
 }

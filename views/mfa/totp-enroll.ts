@@ -1,6 +1,6 @@
 import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
-import { cancelForm, csrfField, errorBox, field } from '../partials/form.ts';
+import { cancelForm, csrfField, errorBox, field, noticeBox } from '../partials/form.ts';
 
 export interface TotpEnrollOptions {
   action: string;
@@ -14,6 +14,8 @@ export interface TotpEnrollOptions {
   periodSeconds: number;
   algorithm: string;
   error?: string;
+  /** Why a new secret is shown (the user signed in again during setup). */
+  notice?: string;
   /** During a sign-in: "Cancel and go back" to this application (not on "My security"). */
   cancel?: { action: string; rpName: string };
 }
@@ -29,6 +31,7 @@ export function totpEnrollPage(options: TotpEnrollOptions): SafeHtml {
     title: 'Set up your authenticator app',
     body: html`<h1>Set up your authenticator app</h1>
 <p>${options.reason}</p>
+${noticeBox(options.notice)}
 ${errorBox(options.error)}
 <ol>
 <li>Open an authenticator app on your phone and add an account by scanning this code:</li>

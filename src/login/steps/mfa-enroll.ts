@@ -9,7 +9,7 @@ import { sendPage } from '../../http/render.ts';
 import { qrCodeDataUri } from '../../mfa/qr-code.ts';
 import { totpEnrollPage } from '../../../views/mfa/totp-enroll.ts';
 import { backupCodesPage } from '../../../views/mfa/backup-codes.ts';
-import { codeProblemMessage } from '../../../views/mfa/messages.ts';
+import { codeProblemMessage, SIGNED_IN_AGAIN_NOTICE } from '../../../views/mfa/messages.ts';
 import type { StepRefusal } from '../step-refusal.ts';
 import { mfaAnswerContext } from './mfa-guard.ts';
 
@@ -20,10 +20,14 @@ function enrollmentOf(method: MfaMethod) {
 
 /**
  * Setup page: the secret as QR code and as text; reloading in this browser shows the same secret until
- * it expires. `shownToSessionId`: the session the secret was shown to, when the answer came from a
- * newer session of the same user (see mfaAnswerContext), so the page shows the secret already scanned.
+ * it expires. `refusal.shownToSessionId`: the session the secret was shown to, when the answer came from
+ * a newer session of the same user (see mfaAnswerContext), so the page shows the secret already scanned.
+ * `signedInAgain`: this sign-in showed its MFA step to an earlier session of the user, whose secret
+ * (or registration, after an administrator's reset) the app may hold: the page says to delete it,
+ * once, as the new secret is bound to this session.
  */
-export async function showMfaEnroll(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, session: SsoSession, method: MfaMethod, refusal?: Extract<StepRefusal, { step: 'mfa-enroll' }>): Promise<void> {
+export async function showMfaEnroll(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, session: SsoSession, method: MfaMethod, shown: { refusal?: Extract<StepRefusal, { step: 'mfa-enroll' }>; signedInAgain?: boolean } = {}): Promise<void> {
+  const { refusal } = shown;
   const problem = refusal?.problem;
   const shownToSessionId = refusal?.shownToSessionId ?? session.id;
   const view = await enrollmentOf(method).begin({ user: session.user, sessionId: shownToSessionId });
@@ -37,6 +41,7 @@ export async function showMfaEnroll(req: Request, res: Response, interaction: Lo
     periodSeconds: view.periodSeconds,
     algorithm: view.algorithm,
     error: problem && codeProblemMessage(problem, view.digits, { backupCodesAccepted: false }),
+    notice: shown.signedInAgain ? SIGNED_IN_AGAIN_NOTICE : undefined,
     cancel: interaction.cancelOption(tx),
   });
   sendPage(res, page, refusal?.status ?? 200);
@@ -49,10 +54,17 @@ export async function showMfaEnroll(req: Request, res: Response, interaction: Lo
 export async function submitMfaEnroll(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, methodParam: string): Promise<void> {
   const answer = await mfaAnswerContext(req, interaction, tx, 'mfa-enroll', methodParam);
   if (!answer) return res.redirect(303, stepUrl(tx));
-  const { session, method, shownToSessionId } = answer;
+  const { session, method, shownToSessionId, setUpElsewhere } = answer;
   const { audit, clock, sessions, transactions } = interaction.deps;
-  const result = await enrollmentOf(method).finish({ user: session.user, sessionId: shownToSessionId, ip: req.clientIp }, req.body?.code);
   const base = { type: 'mfa.enroll', method: method.id, rp: tx.request.rpId, userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId };
+  if (setUpElsewhere) {
+    // The moment that reveals a factor registered by someone else (or the user's own setup on two
+    // devices): the code page says so, rather than counting codes from the dead entry as wrong ones.
+    await audit.record({ ...base, outcome: 'failure', reason: 'enrolled-elsewhere' });
+    req.log.info({ reason: 'enrolled-elsewhere' }, 'login: setup answered after the user set the method up in another browser; showing the code page');
+    return interaction.refuse(res, tx, { step: 'mfa-challenge', problem: 'enrolled-elsewhere', status: 409 });
+  }
+  const result = await enrollmentOf(method).finish({ user: session.user, sessionId: shownToSessionId, ip: req.clientIp }, req.body?.code);
   await audit.record({ ...base, outcome: result.ok ? 'success' : 'failure', ...(result.ok ? {} : { reason: result.reason }) });
   if (!result.ok) {
     // Set up meanwhile by the same form sent twice (a double click, a retry): the first answer's

@@ -12,6 +12,12 @@ export interface MfaAnswer {
   method: MfaMethod;
   /** The current session's id, or for a setup the id of this user's earlier session in this browser (see mfaAnswerContext). */
   shownToSessionId: string;
+  /**
+   * Setup only: the user set the method up in another browser since this setup page was shown (the
+   * flow now asks for a code). The answer confirms nothing, but is told why (see submitMfaEnroll):
+   * the entry just added to the app would otherwise fail as wrong codes until the method locks.
+   */
+  setUpElsewhere: boolean;
 }
 
 /**
@@ -26,6 +32,7 @@ export interface MfaAnswer {
  * so the secret was shown to this browser, for this user, and the current session has just proved the
  * same user's password here. Throwing it away would leave a dead entry in the user's app. The code
  * still confirms only the secret shown under `shownToSessionId`, never one shown to another browser.
+ * A setup's answer is also taken, as `setUpElsewhere`, when another browser set the method up meanwhile.
  */
 export async function mfaAnswerContext(req: Request, interaction: LoginInteraction, tx: LoginTransaction, expected: 'mfa-challenge' | 'mfa-enroll', methodParam: string): Promise<MfaAnswer | undefined> {
   const session = await interaction.deps.sessions.current(req);
@@ -39,12 +46,14 @@ export async function mfaAnswerContext(req: Request, interaction: LoginInteracti
   const method = methodId && interaction.deps.mfa.get(methodId);
   // The application's policy changed while the code was being typed and now refuses the user: say so, as the page would.
   if (step.kind === 'denied') throw new AppError('ACCESS_DENIED', { userMessage: step.message, detail: { reason: 'policy-denies-now', policy: step.policy, rule: step.rule } });
-  if (step.kind !== expected || !method || !step.methods.includes(method.id)) {
+  const setUpElsewhere = expected === 'mfa-enroll' && step.kind === 'mfa-challenge';
+  const dueMethods = (step.kind === expected || setUpElsewhere) && 'methods' in step ? step.methods : [];
+  if (!method || !dueMethods.includes(method.id)) {
     req.log.warn({ reason: 'mfa-step-not-due', step: step.kind, method: methodParam.slice(0, 32) }, 'login: MFA answer not taken; showing the current step');
     return undefined;
   }
   if (!sameSession) req.log.info({ reason: 'setup-shown-to-earlier-session-of-this-user' }, 'login: setup code taken for the secret shown before this browser signed in again');
-  return { session, method, shownToSessionId: tx.mfa.sessionId };
+  return { session, method, shownToSessionId: tx.mfa.sessionId, setUpElsewhere };
 }
 
 /** The method a step page shows: the first the policy accepts (TOTP is the only one so far). */

@@ -163,8 +163,10 @@ export class TotpMethod implements MfaMethod {
   /**
    * Activates this browser's pending secret once the user typed a current code from it; returns fresh
    * backup codes. One confirmation per user at a time, from its first read to its last write: the ones
-   * after it (another browser, a second click) find the user set up and are told "expired", never
+   * racing it (another browser, a second click) find the user set up and are told "expired", never
    * "set up" for a secret that is not the one registered, nor shown a new one that can never be confirmed.
+   * (A sign-in's setup answered once the user is set up does not get here: its step is then the code
+   * page, which says the method was set up elsewhere; see mfa-guard.ts.)
    */
   #finish(context: ChallengeContext & EnrollmentContext, response: unknown): Promise<EnrollmentResult> {
     return this.#activating.run(context.user.id, () => this.#confirm(context, response));

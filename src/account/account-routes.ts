@@ -4,12 +4,14 @@ import type { SsoSession } from '../session/sso-session.ts';
 import { AppError } from '../core/errors.ts';
 import { sendPage } from '../http/render.ts';
 import { qrCodeDataUri } from '../mfa/qr-code.ts';
+import { maySetUpSecondFactor } from '../mfa/enrollment-networks.ts';
 import { AccountAccess, ACCOUNT_FINISHER, ACCOUNT_RP_ID, accountLoginRequest } from './account-access.ts';
 import { securityPage } from '../../views/account/security.ts';
 import { totpEnrollPage } from '../../views/mfa/totp-enroll.ts';
 import { backupCodesPage } from '../../views/mfa/backup-codes.ts';
 import { codeProblemMessage, type CodeProblem } from '../../views/mfa/messages.ts';
 import { messagePage } from '../../views/message.ts';
+import { setupElsewherePage } from '../../views/mfa/setup-elsewhere.ts';
 
 const HOME = '/account/security';
 const SHOWN_CODES = `${HOME}/backup-codes`;
@@ -43,6 +45,18 @@ export function accountRoutes(services: Services): Router {
     if (step?.kind === 'complete' && step.result.ok) return sessions.current(req);
     await interaction.start(req, res, request);
     return undefined;
+  }
+
+  /**
+   * False after answering with the "not from here" page: a user's first second factor is set up only
+   * from `mfa.enrollment.networks`. Asked for the form's POST too, not only for the page that shows it.
+   */
+  async function setupAllowedHere(req: Request, res: Response, session: SsoSession): Promise<boolean> {
+    const enrolledMethods = await services.mfa.registry.enrolledMethods(session.user);
+    if (maySetUpSecondFactor({ enrolledMethods, ip: req.clientIp, enrollmentNetworks: config.mfa.enrollment.networks, networks: services.networks })) return true;
+    await audit(req, session, 'mfa.enroll', 'failure', 'outside-enrollment-networks');
+    sendPage(res, setupElsewherePage({ back: { href: HOME, label: 'Back to my security settings' }, helpdesk: config.messages.helpdesk }), 403);
+    return false;
   }
 
   async function showEnroll(req: Request, res: Response, session: SsoSession, problem?: CodeProblem): Promise<void> {
@@ -97,6 +111,7 @@ export function accountRoutes(services: Services): Router {
     const session = await granted(req, res);
     if (!session) return;
     if (await totp.isEnrolled(session.user)) return res.redirect(303, HOME);
+    if (!(await setupAllowedHere(req, res, session))) return;
     await showEnroll(req, res, session);
   });
 
@@ -106,6 +121,7 @@ export function accountRoutes(services: Services): Router {
     if (!session) return;
     // Set up meanwhile (a second click, another browser): a new secret shown now could never be confirmed.
     if (await totp.isEnrolled(session.user)) return res.redirect(303, HOME);
+    if (!(await setupAllowedHere(req, res, session))) return;
     const result = await totp.enrollment.finish({ user: session.user, sessionId: session.id, ip: req.clientIp }, req.body?.code);
     await audit(req, session, 'mfa.enroll', result.ok ? 'success' : 'failure', result.ok ? undefined : result.reason);
     if (!result.ok) return (await totp.isEnrolled(session.user)) ? res.redirect(303, HOME) : showEnroll(req, res, session, result.reason);

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ldapDirectorySchema } from '../directory/ldap-config.ts';
-import { parseCidr } from '../policy/networks.ts';
+import { ANY_TRUSTED_NETWORK, isCidrLiteral, parseCidr } from '../policy/networks.ts';
 import { userMessagesSchema } from './user-messages.ts';
 
 export const localDirectorySchema = z.object({
@@ -75,7 +75,13 @@ function nonEmpty(message: string) {
 
 export const totpSchema = z.object({
   /** Shown in the authenticator app next to the account name. */
-  issuer: z.string().min(1).max(64).default('Stepgate'),
+  issuer: z
+    .string()
+    .min(1)
+    .max(64)
+    // Key URI Format: the label is "issuer:account", so apps would cut the name at a colon of its own.
+    .refine((value) => !value.includes(':'), 'must not contain ":": authenticator apps read the first ":" as the end of the issuer name')
+    .default('Stepgate'),
   digits: z.union([z.literal(6), z.literal(7), z.literal(8)]).default(6),
   periodSeconds: z.number().int().min(15).max(120).default(30),
   algorithm: z.enum(['sha1', 'sha256', 'sha512']).default('sha1'),
@@ -86,6 +92,14 @@ export const totpSchema = z.object({
   /** The lock lifts by itself after this long; null: only an administrator unlocks (`mfa unlock`). */
   autoUnlockMinutes: z.number().int().min(1).max(90 * 24 * 60).nullable().default(15),
   backupCodes: z.number().int().min(0).max(20).default(10),
+});
+
+/** A `trustedNetworks` name (checked against them in configSchema), `*` or a CIDR, as in a policy's `networks`. */
+const networkReference = z.string().refine((value) => !isCidrLiteral(value) || parseCidr(value) !== undefined, 'is not a valid IPv4 or IPv6 CIDR');
+
+const enrollmentSchema = z.object({
+  /** Where a user's first second factor may be set up; unset: anywhere. */
+  networks: z.array(networkReference).min(1, 'must name at least one network; leave the key out to allow setting up from anywhere').optional(),
 });
 
 export const configSchema = z.object({
@@ -143,7 +157,7 @@ export const configSchema = z.object({
       authorizationCodeTtlSeconds: z.number().int().positive().default(60),
     })
     .prefault({}),
-  mfa: z.object({ totp: totpSchema.prefault({}) }).prefault({}),
+  mfa: z.object({ totp: totpSchema.prefault({}), enrollment: enrollmentSchema.prefault({}) }).prefault({}),
   /** Named client networks policies can refer to, e.g. { "office": ["192.0.2.0/24", "2001:db8::/48"] }. */
   trustedNetworks: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'network names use letters, digits, ".", "_" and "-"'), z.array(strictCidr).min(1)).default({}),
   policies: z
@@ -164,7 +178,13 @@ export const configSchema = z.object({
     path: ['secretKeyFile'],
     message: 'secretKey is set as well: set only one of secretKey (STEPGATE_SECRET_KEY) and secretKeyFile (STEPGATE_SECRET_KEY_FILE)',
   },
-);
+).superRefine((input, ctx) => {
+  const known = Object.keys(input.trustedNetworks);
+  input.mfa.enrollment.networks?.forEach((reference, i) => {
+    if (reference === ANY_TRUSTED_NETWORK || isCidrLiteral(reference) || known.includes(reference)) return;
+    ctx.addIssue({ code: 'custom', path: ['mfa', 'enrollment', 'networks', i], message: `unknown trusted network "${reference}" (configured under trustedNetworks: ${known.join(', ') || 'none'}; or use "*" or a CIDR)` });
+  });
+});
 
 export type Config = z.infer<typeof configSchema> & { server: { publicUrl: string } };
 export type ConfigInput = z.input<typeof configSchema>;

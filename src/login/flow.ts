@@ -6,6 +6,8 @@ import type { TrustedNetworks } from '../policy/networks.ts';
 import type { MfaMethodId } from '../policy/levels.ts';
 import { amrFor } from '../policy/levels.ts';
 import { decide } from '../policy/policy-engine.ts';
+import { maySetUpSecondFactor } from '../mfa/enrollment-networks.ts';
+import { setupElsewhereMessage } from '../../views/mfa/setup-elsewhere.ts';
 
 export type FlowStep =
   | { kind: 'password' }
@@ -33,6 +35,8 @@ export interface FlowFacts {
   enrolledMethods: MfaMethodId[];
   /** Methods a user can set up by themselves. */
   enrollableMethods: MfaMethodId[];
+  /** Where a first second factor may be set up (`mfa.enrollment.networks`); undefined: anywhere. */
+  enrollmentNetworks?: readonly string[];
 }
 
 const NO_USABLE_METHOD = 'This application needs a kind of second factor that you have not set up and cannot set up here. Contact your helpdesk.';
@@ -92,8 +96,10 @@ export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, 
       const usable = decision.anyOf.filter((method) => facts.enrolledMethods.includes(method));
       if (usable.length > 0) return { kind: 'mfa-challenge', methods: usable };
       const enrollable = decision.anyOf.filter((method) => facts.enrollableMethods.includes(method));
-      if (enrollable.length > 0) return { kind: 'mfa-enroll', methods: enrollable };
-      return { kind: 'denied', message: NO_USABLE_METHOD, result: { ok: false, error: 'access_denied', message: NO_USABLE_METHOD }, policy: decision.policy, rule: decision.rule.name };
+      if (enrollable.length > 0 && maySetUpSecondFactor(facts)) return { kind: 'mfa-enroll', methods: enrollable };
+      // Outside mfa.enrollment.networks the application's second step cannot be met: refused, never skipped.
+      const message = enrollable.length > 0 ? setupElsewhereMessage(request.rpName) : NO_USABLE_METHOD;
+      return { kind: 'denied', message, result: { ok: false, error: 'access_denied', message }, policy: decision.policy, rule: decision.rule.name };
     }
   }
 }

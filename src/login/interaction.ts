@@ -33,6 +33,8 @@ export interface InteractionDeps {
   policies: PolicyStore;
   networks: TrustedNetworks;
   mfa: MfaRegistry;
+  /** `mfa.enrollment.networks`: where a first second factor may be set up; undefined: anywhere. */
+  enrollmentNetworks: readonly string[] | undefined;
   users: UserLookup;
   /** The administrator's texts for the sign-in pages. */
   messages: UserMessages;
@@ -204,6 +206,7 @@ export class LoginInteraction {
       ip: req.clientIp,
       enrolledMethods: session ? await mfa.enrolledMethods(session.user) : [],
       enrollableMethods: mfa.enrollableMethods(),
+      enrollmentNetworks: this.deps.enrollmentNetworks,
     };
     return nextStep(tx, session, facts);
   }

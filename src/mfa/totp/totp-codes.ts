@@ -1,4 +1,4 @@
-import { generateSecret, generateURI, verify } from 'otplib';
+import { generateSecret, verify } from 'otplib';
 
 /** RFC 6238 parameters of one enrollment; kept with it so a config change does not break existing apps. */
 export interface TotpParameters {
@@ -12,9 +12,15 @@ export function newTotpSecret(): string {
   return generateSecret({ length: 20 });
 }
 
+/**
+ * Key URI Format: the label is "issuer:account", each part percent-encoded. Built here because otplib's
+ * generateURI leaves a colon inside the account name as it is, and apps would cut the name there.
+ * The issuer cannot hold one (config refuses it).
+ */
 export function otpauthUri(options: { issuer: string; label: string; secret: string; parameters: TotpParameters }): string {
   const { issuer, label, secret, parameters } = options;
-  return generateURI({ issuer, label, secret, digits: parameters.digits, period: parameters.periodSeconds, algorithm: parameters.algorithm });
+  const query = [`secret=${secret}`, `issuer=${encodeURIComponent(issuer)}`, `algorithm=${parameters.algorithm.toUpperCase()}`, `digits=${parameters.digits}`, `period=${parameters.periodSeconds}`];
+  return `otpauth://totp/${encodeURIComponent(issuer)}:${encodeURIComponent(label)}?${query.join('&')}`;
 }
 
 /** What the user typed: a TOTP code, a backup code, or neither (never sent to otplib, which would throw). */

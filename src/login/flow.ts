@@ -64,13 +64,18 @@ export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, 
     if (request.passive) return failure('login_required', 'The user is not signed in and the application asked not to show a sign-in page.');
     return { kind: 'password' };
   }
+  // A request for a new sign-in (ForceAuthn, prompt=login, max_age) is answered from what was proved
+  // for it: not a factor the re-authentication only kept from the session before, nor one older than max_age.
+  const factors = session.factors.filter(
+    (factor) => !(request.forceAuthn && session.keptFactors?.includes(factor.method)) && (request.maxAgeSec === undefined || facts.now - factor.at <= request.maxAgeSec * 1000),
+  );
 
   const decision = decide(
     {
       policy: facts.policy,
       user: session.user,
       enrolledMethods: facts.enrolledMethods,
-      factors: session.factors,
+      factors,
       network: { ip: facts.ip },
       protocol: request.protocol,
       requested: request.requestedAuthnContext,
@@ -89,7 +94,7 @@ export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, 
     case 'allow':
       return {
         kind: 'complete',
-        result: { ok: true, user: session.user, sessionId: session.id, authTime: session.authTime, factors: session.factors, amr: amrFor(session.factors), acr: decision.acr },
+        result: { ok: true, user: session.user, sessionId: session.id, authTime: session.authTime, factors, amr: amrFor(factors), acr: decision.acr },
       };
     case 'step-up': {
       if (request.passive) return failure('interaction_required', 'The application needs a second factor and asked not to show a sign-in page.');

@@ -156,7 +156,10 @@ export class SessionService {
    * Starts a new session after primary authentication, under a new id (no fixation); any previous one
    * of this browser ends. A re-authentication of the same user carries the applications it signed in
    * to over to the new session (its SAML participants here, the OIDC clients' sessions through the
-   * replaced listeners): nobody is told, and a later logout still reaches them all. Another person
+   * replaced listeners): nobody is told, and a later logout still reaches them all. It also keeps the
+   * second factors the previous session proved, with the times they were proved, marked as kept: an
+   * application that asked for the password again does not take away the MFA its neighbours' tokens
+   * stand on, and a freshness window still counts from when the factor was used. Another person
    * signing in on this browser ends the previous one's sign-in, and that is a logout for their applications.
    */
   async start(req: Request, res: Response, user: User, factors: Factor[]): Promise<StartedSession> {
@@ -164,7 +167,18 @@ export class SessionService {
     const reauthentication = previous?.user.id === user.id ? previous : undefined;
     if (previous && !reauthentication) await this.announceLogout(previous, logoutIn(req, 'another-user-signed-in'));
     const now = this.#clock.now();
-    const session: SsoSession = { id: randomId(), user, createdAt: now, lastSeenAt: now, authTime: now, factors, participants: reauthentication?.participants ?? [], signInIp: req.clientIp };
+    const kept = reauthentication?.factors.filter((earlier) => !factors.some((factor) => factor.method === earlier.method)) ?? [];
+    const session: SsoSession = {
+      id: randomId(),
+      user,
+      createdAt: now,
+      lastSeenAt: now,
+      authTime: now,
+      factors: [...factors, ...kept],
+      ...(kept.length ? { keptFactors: kept.map((factor) => factor.method) } : {}),
+      participants: reauthentication?.participants ?? [],
+      signInIp: req.clientIp,
+    };
     await this.#save(session);
     if (reauthentication) await Promise.all(this.#replacedListeners.map((listener) => listener(reauthentication, session)));
     this.#cookies.set(res, this.#settings.cookieName, session.id, { maxAgeSeconds: this.#absoluteMs / 1000 });
@@ -173,7 +187,11 @@ export class SessionService {
 
   /** Throws TRANSACTION_UNKNOWN when the session ended meanwhile (a logout while the code was checked). */
   async addFactor(session: SsoSession, factor: Factor): Promise<SsoSession> {
-    return this.#updateLive(session.id, (current) => ({ ...current, factors: [...current.factors.filter((f) => f.method !== factor.method), factor] }));
+    return this.#updateLive(session.id, (current) => {
+      const { keptFactors, ...rest } = current;
+      const stillKept = keptFactors?.filter((method) => method !== factor.method) ?? [];
+      return { ...rest, factors: [...current.factors.filter((f) => f.method !== factor.method), factor], ...(stillKept.length ? { keptFactors: stillKept } : {}) };
+    });
   }
 
   /** Throws TRANSACTION_UNKNOWN when the session ended meanwhile. */

@@ -1,4 +1,4 @@
-import type { Factor, Protocol, User } from '../core/types.ts';
+import type { Amr, Factor, Protocol, User } from '../core/types.ts';
 
 /** A relying party this browser session signed in to; SAML needs it for Single Logout. */
 export interface SessionParticipant {
@@ -24,6 +24,12 @@ export interface SsoSession {
   /** Time of the last primary (password) authentication, epoch ms. */
   authTime: number;
   factors: Factor[];
+  /**
+   * The methods among `factors` that a re-authentication kept from the session it replaced and that
+   * were not proved again since: they count for the other applications, not for the request that
+   * asked for the new sign-in (ForceAuthn, prompt=login). Absent when there are none.
+   */
+  keptFactors?: Amr[];
   participants: SessionParticipant[];
   /** The client IP of the sign-in: the network a refresh grant (from the client's back end, not the browser) is judged by. Absent in sessions of older versions. */
   signInIp?: string;

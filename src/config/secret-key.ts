@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from './load.ts';
@@ -12,7 +12,10 @@ import type { Config } from './schema.ts';
 export function loadSecretKey(config: Config, options: { dataIsFresh: boolean }): { key: Buffer; generatedAt?: string } {
   if (config.secretKey) return { key: decode(config.secretKey, 'secretKey (STEPGATE_SECRET_KEY)') };
   const file = keyFile(config);
-  if (existsSync(file)) return { key: decode(readFileSync(file, 'utf8').trim(), `secretKeyFile (${file})`) };
+  if (existsSync(file)) {
+    makePrivate(file);
+    return { key: decode(readFileSync(file, 'utf8').trim(), `secretKeyFile (${file})`) };
+  }
   if (config.secretKeyFile || !options.dataIsFresh) {
     throw new ConfigError([
       `secretKey: the encryption key for stored secrets is missing (looked for ${file}). ` +
@@ -23,6 +26,20 @@ export function loadSecretKey(config: Config, options: { dataIsFresh: boolean })
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
   return { key, generatedAt: file };
+}
+
+/**
+ * Takes group and others' access away from a key file that has it (copied or restored with 0644), as
+ * the store does for its files; the owner's bits are kept (a key installed 0400 stays so). A file
+ * this user may not change (another owner, a read-only mount) is left as it is.
+ */
+function makePrivate(file: string): void {
+  try {
+    const mode = statSync(file).mode & 0o777;
+    if (mode & 0o077) chmodSync(file, mode & 0o700);
+  } catch {
+    // not ours to change: reading it is still possible, and refusing to start would not make it private
+  }
 }
 
 function keyFile(config: Config): string {

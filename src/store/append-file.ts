@@ -1,4 +1,4 @@
-import { open, rename, stat, type FileHandle } from 'node:fs/promises';
+import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { FileLock } from './file-lock.ts';
 
 const REWRITE_BATCH_CHARS = 1 << 20;
@@ -139,46 +139,53 @@ export class AppendFile {
     if (this.#appendedDuringRewrite) throw new Error(`${this.path} is already being rewritten`);
     this.#appendedDuringRewrite = [];
     const temporary = `${this.path}.tmp`;
+    let out: FileHandle | undefined;
     try {
-      const out = await openPrivate(temporary, 'w');
-      let bytes = 0;
-      const write = async (text: string) => {
-        bytes += await writeAll(out, text);
-      };
-      try {
-        let batch = '';
-        for (const line of lines()) {
-          batch += line + '\n';
-          if (batch.length >= REWRITE_BATCH_CHARS) {
-            await write(batch);
-            batch = '';
-          }
-        }
-        if (batch) await write(batch);
-        // Guests wait from here to the swap, so none appends to the old file after its lines were read.
-        // Taken before this process's own appends are held: waiting for a guest never stalls sign-ins.
-        await this.#swapLock.hold(async () => {
-          this.#swapping = true;
-          while (this.#writing) await this.#writing;
-          // Replayed after the snapshot, these end on the current value of every key they touched.
-          const others = await atSwap();
-          const late = this.#appendedDuringRewrite!.join('') + others.map((line) => line + '\n').join('');
-          if (late) await write(late);
-          await out.close();
-          // Renamed first: if that fails, the current file (still complete) stays open for appends.
-          await rename(temporary, this.path);
-        });
-      } finally {
-        await out.close(); // already closed on success (a no-op then); on a failure, closed here
-      }
+      out = await openPrivate(temporary, 'w');
+      const bytes = await this.#writeAndSwap(out, temporary, lines, atSwap);
       await this.#handle?.close();
       this.#handle = await openPrivate(this.path, 'a');
       return bytes;
+    } catch (error) {
+      await out?.close().catch(() => undefined); // already closed after the swap (a no-op then)
+      // A rewrite that did not fit (a full disk) would otherwise keep the space it took from every later write.
+      await unlink(temporary).catch(() => undefined);
+      throw error;
     } finally {
       this.#appendedDuringRewrite = undefined;
       this.#swapping = false;
       this.#kick();
     }
+  }
+
+  async #writeAndSwap(out: FileHandle, temporary: string, lines: () => Iterable<string>, atSwap: () => Promise<string[]>): Promise<number> {
+    let bytes = 0;
+    const write = async (text: string) => {
+      bytes += await writeAll(out, text);
+    };
+    let batch = '';
+    for (const line of lines()) {
+      batch += line + '\n';
+      if (batch.length >= REWRITE_BATCH_CHARS) {
+        await write(batch);
+        batch = '';
+      }
+    }
+    if (batch) await write(batch);
+    // Guests wait from here to the swap, so none appends to the old file after its lines were read.
+    // Taken before this process's own appends are held: waiting for a guest never stalls sign-ins.
+    await this.#swapLock.hold(async () => {
+      this.#swapping = true;
+      while (this.#writing) await this.#writing;
+      // Replayed after the snapshot, these end on the current value of every key they touched.
+      const others = await atSwap();
+      const late = this.#appendedDuringRewrite!.join('') + others.map((line) => line + '\n').join('');
+      if (late) await write(late);
+      await out.close();
+      // Renamed first: if that fails, the current file (still complete) stays open for appends.
+      await rename(temporary, this.path);
+    });
+    return bytes;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { randomId } from '../core/ids.ts';
+import { DataDirectoryError } from './data-directory-error.ts';
 
 /** How long a holder may keep others waiting; holds last milliseconds (one write, or a file swap). */
 const WAIT_LIMIT_MS = 10_000;
@@ -58,8 +59,13 @@ export class FileLock {
 
   /** The lock file's text when its holder is dead; undefined when it is alive (or the file is gone). */
   async #deadHolder(): Promise<string | undefined> {
-    const holder = await readFile(this.path, 'utf8').catch(() => undefined);
-    if (holder === undefined) return undefined; // released meanwhile: try again
+    const holder = await readFile(this.path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined; // released meanwhile: try again
+      // A directory in its place never goes away by waiting: say so now, not after the wait limit.
+      if (error.code === 'EISDIR') throw new DataDirectoryError(`${this.path} is not a file: remove it`);
+      throw error;
+    });
+    if (holder === undefined) return undefined;
     const pid = Number(holder.split(' ')[0]);
     if (pid === process.pid) return (holder.split(' ')[1] ?? '').startsWith(`${THIS_PROCESS}.`) ? undefined : holder;
     if (!holder || !Number.isInteger(pid) || pid <= 0) {

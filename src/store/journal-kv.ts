@@ -1,7 +1,8 @@
 import { appendFile, open as openFile, stat } from 'node:fs/promises';
 import { randomId } from '../core/ids.ts';
 import { existsSync } from 'node:fs';
-import { AppendFile } from './append-file.ts';
+import { AppendFile, PRIVATE_FILE_MODE } from './append-file.ts';
+import { UnsettledChanges } from './unsettled-changes.ts';
 import type { KeyValue, SetOptions } from './store.ts';
 import type { Clock } from '../core/clock.ts';
 import type { JournalSealer } from './journal-sealer.ts';
@@ -78,6 +79,11 @@ function parseFirstFormat(raw: string): ParsedLine {
   return line.o === 's' ? { set: true, ...base, entry: { json: line.v!, expiresAt: line.e, durable: true } } : { set: false, ...base };
 }
 
+/** One string per namespace and key (the length keeps "a"+"bc" apart from "ab"+"c"). */
+function unsettledKey(namespace: string, key: string): string {
+  return `${namespace.length}:${namespace}${key}`;
+}
+
 function isSealed(raw: string): boolean {
   return raw.startsWith(`${SEALED}\t`);
 }
@@ -110,6 +116,11 @@ export interface JournalOptions {
 }
 
 const COMPACT_MIN_LINES = 20_000;
+/**
+ * Errors of a compaction that could not write its new journal (a full disk, a quota, a disk error):
+ * the journal is still whole, so the server runs on it and compacts once it can.
+ */
+const WRITE_FAILURES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EIO']);
 /**
  * Plaintext characters a compaction seals into one journal line. Each seal and open costs several
  * microseconds beyond its bytes: sealed entry by entry, 100,000 sessions took 2.5 s to compact
@@ -146,6 +157,11 @@ export class JournalKeyValue implements KeyValue {
   #sweeping = false;
   /** Lines found damaged at open (not the torn last line a crash leaves): kept aside, never silently dropped. */
   #rejected: string[] = [];
+  #rejectedCount = 0;
+  /** The unfinished last line found at open (a crash or a full disk cut it off), until it is kept aside. */
+  #tornTail: string | undefined;
+  /** Keys whose appends are under way: memory goes back to what the journal holds when one fails. */
+  readonly #unsettled = new UnsettledChanges<Entry>();
   /** Sealed lines that opened at start: none, while some were refused, means another key. */
   #sealedLinesOpened = 0;
   /**
@@ -167,24 +183,81 @@ export class JournalKeyValue implements KeyValue {
   }
 
   async open(): Promise<void> {
-    let tornTail = false;
+    let size = 0;
     if (existsSync(this.#journal.path)) {
-      const { size } = await stat(this.#journal.path);
+      size = (await stat(this.#journal.path)).size;
       this.#readOffset = await this.#replayRange(0, size, 'start');
-      tornTail = this.#readOffset < size;
     }
+    const tornTail = this.#readOffset < size;
+    this.#rejectedCount = this.#rejected.length;
     if (this.#sealedLinesOpened === 0 && this.#rejected.some(isSealed)) throw new JournalKeyMismatch(this.#journal.path);
-    // Kept before the compaction below writes the journal without them, for whoever repairs the data;
-    // sealed like the journal (a damaged plaintext line of an earlier version may hold a session id).
-    if (this.#rejected.length > 0 && this.#owner) await appendFile(this.rejectedPath, this.#rejected.map((line) => `${isSealed(line) ? line : this.#sealed('', line)}\n`).join(''), { mode: 0o600 });
     await this.#journal.open();
-    // A crash cut the last line short: end it, so our first line does not glue onto it (the owner's compaction drops it anyway).
-    if (tornTail && !this.#owner) await this.#journal.append('');
-    if (this.#owner) {
-      this.#readOffset = await this.#journal.rewrite(() => this.#snapshot(), () => this.#takeForeignLines());
-      this.#timers = [setInterval(() => void this.#sweep(), SWEEP_INTERVAL_MS), setInterval(() => void this.#tail(), TAIL_INTERVAL_MS)];
-      for (const timer of this.#timers) timer.unref();
+    if (!this.#owner) {
+      // A crash cut the last line short: end it, so our first line does not glue onto it.
+      if (tornTail) await this.#journal.append('');
+      return;
     }
+    if (tornTail) await this.#keepTornTail(this.#readOffset, size);
+    try {
+      await this.#compact();
+    } catch (error) {
+      if (!WRITE_FAILURES.has((error as NodeJS.ErrnoException).code ?? '')) {
+        await this.#journal.close();
+        throw error;
+      }
+      // Every line was read: starting on the journal as it is loses nothing, while stopping would keep the server down until space is freed.
+      this.#compactionFailed(error);
+      if (tornTail) {
+        this.#readOffset = size; // the tailer must not read the torn line as another process's
+        await this.#journal.append('').catch(() => undefined); // a failure here makes the next append start on a new line
+      }
+    }
+    this.#timers = [setInterval(() => void this.#sweep(), SWEEP_INTERVAL_MS), setInterval(() => void this.#tail(), TAIL_INTERVAL_MS)];
+    for (const timer of this.#timers) timer.unref();
+  }
+
+  /** Holds the unfinished last line, between byte offsets `start` and `end`, to be kept aside with the damaged lines. */
+  async #keepTornTail(start: number, end: number): Promise<void> {
+    const handle = await openFile(this.#journal.path, 'r');
+    try {
+      const fragment = Buffer.alloc(end - start);
+      const { bytesRead } = await handle.read(fragment, 0, fragment.length, start);
+      this.#tornTail = fragment.toString('utf8', 0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+    this.#logger?.warn({ event: 'store.journal.torn', bytes: end - start, keptIn: this.rejectedPath }, 'the journal ended in an unfinished line (cut off by a crash or a full disk): its entry is missing; the line is kept for inspection');
+  }
+
+  /**
+   * Rewrites the journal with the live entries only. The damaged lines and the torn last line found at
+   * open are written aside in the same step, just before the swap that drops them from the journal:
+   * written earlier, a compaction that then failed would leave them in the journal, and the next
+   * start would write them aside once more.
+   */
+  async #compact(): Promise<void> {
+    this.#readOffset = await this.#journal.rewrite(
+      () => this.#snapshot(),
+      async () => {
+        await this.#setAside();
+        return this.#takeForeignLines();
+      },
+    );
+  }
+
+  #compactionFailed(error: unknown): void {
+    // Tried again once the journal has doubled.
+    this.#liveAtLastCompaction = Math.ceil(this.#journalLines / 2);
+    this.#logger?.warn({ event: 'store.journal.compaction-failed', path: this.#journal.path, error: (error as NodeJS.ErrnoException).code ?? (error as Error).message }, 'the journal could not be compacted (is the disk full?): it is used as it is, and compacted later');
+  }
+
+  /** Appends the lines found damaged at open, kept sealed (a damaged plaintext line of an earlier version may hold a session id), to `rejectedPath`. */
+  async #setAside(): Promise<void> {
+    const lines = this.#tornTail === undefined ? this.#rejected : [...this.#rejected, this.#tornTail];
+    if (lines.length === 0) return;
+    await appendFile(this.rejectedPath, lines.map((line) => `${isSealed(line) ? line : this.#sealed('', line)}\n`).join(''), { mode: PRIVATE_FILE_MODE });
+    this.#rejected = [];
+    this.#tornTail = undefined;
   }
 
   /**
@@ -265,7 +338,10 @@ export class JournalKeyValue implements KeyValue {
         const live = line.entry && !(line.entry.expiresAt !== undefined && line.entry.expiresAt <= now) ? line.entry : undefined;
         if (live) this.#map(line.namespace).set(line.key, live);
         else this.#remove(line.namespace, line.key);
-        if (mode === 'tail') this.#echo(line.namespace, line.key, live);
+        if (mode === 'tail') {
+          this.#unsettled.overtaken(unsettledKey(line.namespace, line.key));
+          this.#echo(line.namespace, line.key, live);
+        }
       }
     }
   }
@@ -402,11 +478,9 @@ export class JournalKeyValue implements KeyValue {
     // Compared with the live set of the last compaction, not a fresh count: counting every entry on
     // every write made each write O(n). Compaction is O(n) but happens once per 4x growth: amortised O(1).
     if (this.#owner && this.#journalLines > COMPACT_MIN_LINES && this.#journalLines > 4 * this.#liveAtLastCompaction && !this.#compacting && !this.#tailing) {
-      this.#compacting = this.#journal
-        .rewrite(() => this.#snapshot(), () => this.#takeForeignLines())
-        .then((size) => void (this.#readOffset = size))
-        // The journal is still whole (a failed rewrite leaves it in place): try again once it has doubled.
-        .catch(() => void (this.#liveAtLastCompaction = Math.ceil(this.#journalLines / 2)))
+      this.#compacting = this.#compact()
+        // The journal is still whole (a failed rewrite leaves it in place, and removes what it wrote).
+        .catch((error: unknown) => this.#compactionFailed(error))
         .finally(() => (this.#compacting = undefined));
     }
   }
@@ -427,20 +501,33 @@ export class JournalKeyValue implements KeyValue {
     const previous = entries.get(key);
     const entry: Entry = { json, expiresAt, durable };
     entries.set(key, entry);
-    if (durable) await this.#write(setLine(this.#writer, namespace, key, entry));
-    else if (previous?.durable) await this.#write(deleteLine(this.#writer, namespace, key));
+    if (durable) await this.#change(namespace, key, previous, entry, setLine(this.#writer, namespace, key, entry));
+    else if (previous?.durable) await this.#change(namespace, key, previous, entry, deleteLine(this.#writer, namespace, key));
+    else this.#unsettled.overtaken(unsettledKey(namespace, key));
+  }
+
+  /**
+   * Appends the line of a change already made in memory (from `before` to `after`). When the append
+   * fails, memory goes back to what the journal holds: a write answered with an error must not act
+   * as done until a restart drops it (an enrolment, a logout, a consumed code coming back).
+   */
+  #change(namespace: string, key: string, before: Entry | undefined, after: Entry | undefined, line: string): Promise<void> {
+    return this.#unsettled.settle(unsettledKey(namespace, key), before, after, () => this.#write(line), (onDisk) => {
+      if (onDisk) this.#map(namespace).set(key, onDisk);
+      else this.#remove(namespace, key);
+    });
   }
 
   async delete(namespace: string, key: string): Promise<void> {
     const entry = this.#remove(namespace, key);
-    if (entry?.durable) await this.#write(deleteLine(this.#writer, namespace, key));
+    if (entry?.durable) await this.#change(namespace, key, entry, undefined, deleteLine(this.#writer, namespace, key));
   }
 
   async consume<T>(namespace: string, key: string): Promise<T | undefined> {
     const entry = this.#live(namespace, key);
     if (!entry) return undefined;
     this.#remove(namespace, key);
-    if (entry.durable) await this.#write(deleteLine(this.#writer, namespace, key));
+    if (entry.durable) await this.#change(namespace, key, entry, undefined, deleteLine(this.#writer, namespace, key));
     return JSON.parse(entry.json) as T;
   }
 
@@ -473,7 +560,7 @@ export class JournalKeyValue implements KeyValue {
 
   /** How many damaged lines open found (their text is in `rejectedPath`). */
   get rejectedLines(): number {
-    return this.#rejected.length;
+    return this.#rejectedCount;
   }
 
   get rejectedPath(): string {

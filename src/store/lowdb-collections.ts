@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
 import type { Collection, CollectionOptions, CollectionWrite } from './store.ts';
@@ -47,6 +48,8 @@ function setRecord<T>(records: Record<string, T>, id: string, record: T): void {
 export class LowdbCollections {
   readonly #db: Low<Document>;
   readonly #path: string;
+  /** Where lowdb (steno) writes the new file before renaming it over db.json. */
+  readonly #temporaryPath: string;
   #mtimeMs = 0;
   #checkedAt = 0;
   /** Read-change-write cycles run one after another; concurrent puts would otherwise overwrite each other. */
@@ -59,12 +62,15 @@ export class LowdbCollections {
 
   constructor(path: string) {
     this.#path = path;
+    this.#temporaryPath = join(dirname(path), `.${basename(path)}.tmp`);
     this.#lock = new FileLock(`${path}.lock`);
     this.#db = new Low<Document>(new JSONFile<Document>(path), { version: 1, collections: {} });
   }
 
   async open(): Promise<void> {
     await this.#lock.hold(async () => {
+      // Left by a write that failed or was killed; every writer holds this lock, so none is using it.
+      await rm(this.#temporaryPath, { force: true });
       const empty = this.#db.data;
       await this.#read();
       if (!existsSync(this.#path)) await this.#db.write();
@@ -111,12 +117,30 @@ export class LowdbCollections {
         await this.#db.read(); // merge with writes made by other processes since our last read
         this.#generation += 1;
         change(this.#db.data);
-        await this.#db.write();
+        try {
+          await this.#db.write();
+        } catch (error) {
+          await this.#undo().catch(() => undefined); // the write's error is the one to report
+          throw error;
+        }
         this.#mtimeMs = (await stat(this.#path)).mtimeMs;
       }),
     );
     this.#writes = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * After a failed write (a full disk): memory goes back to the file, which is whole (lowdb writes a
+   * temporary file and renames it), so the change refused to the user is not served as done until a
+   * restart. Re-read only on this rare path: keeping a copy for every write would cost a copy of
+   * the whole document (thousands of enrolments) each time.
+   */
+  async #undo(): Promise<void> {
+    this.#mtimeMs = -1; // should the re-read below fail too, the next read looks at the file again
+    await this.#read();
+    this.#generation += 1;
+    await rm(this.#temporaryPath, { force: true }); // what was written of it holds space a full disk needs
   }
 
   /** The id each lookup key leads to, built once per generation of the document (admin writes are rare; sign-ins look up often). */

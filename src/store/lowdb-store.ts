@@ -86,10 +86,16 @@ export class LowdbStore implements Store {
     await this.#makeDataDirPrivate().catch((error: NodeJS.ErrnoException) => {
       throw error.code ? unusableDataDir(this.#dataDir, error) : error;
     });
-    await this.#collections.open();
+    await this.#collections.open().catch((error: NodeJS.ErrnoException) => {
+      throw error.code ? unusableDataDir(this.#dataDir, error) : error;
+    });
     await chmod(join(this.#dataDir, 'db.json'), PRIVATE_FILE_MODE); // created by an older version, or by hand
     await options.checkKey?.();
     await this.#opening('kv.journal', () => this.kv.open());
+    // Created by an older version, or copied with a looser mode: its lines are sealed, but private like the journal.
+    await chmod(this.kv.rejectedPath, PRIVATE_FILE_MODE).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
     if (this.kv.plaintextLinesRefused > 0) {
       this.#logger?.error({ event: 'store.journal.plaintext-refused', lines: this.kv.plaintextLinesRefused, keptIn: this.kv.rejectedPath }, 'the sealed journal held plaintext lines, written without the key (by hand, or by a CLI of an earlier version): refused');
     }

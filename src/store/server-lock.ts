@@ -45,6 +45,7 @@ export async function holdServerLock(dataDir: string): Promise<ServerLock> {
   try {
     await Promise.race([taken, holding]);
   } catch (error) {
+    if (error instanceof DataDirectoryError) throw error;
     if ((error as NodeJS.ErrnoException).code) throw unusableDataDir(dataDir, error);
     throw await inUse(dataDir, path);
   }
@@ -91,6 +92,10 @@ async function readToken(handle: FileHandle): Promise<string> {
 
 /** Not the user's to write in (owned by another user, read-only, a file in its place): named by key and path, not a bare errno. */
 export function unusableDataDir(dataDir: string, error: unknown): DataDirectoryError {
+  const code = (error as NodeJS.ErrnoException).code;
+  // mkdir's EEXIST: the path is there, and is not a directory.
+  if (code === 'EEXIST') return new DataDirectoryError(`dataDir: ${resolve(dataDir)} is not a directory`);
+  if (code === 'EROFS') return new DataDirectoryError(`dataDir: ${resolve(dataDir)} is on a read-only file system; Stepgate must write its data there (${(error as Error).message})`);
   const user = typeof process.getuid === 'function' ? ` (Stepgate runs as uid ${process.getuid()}, which must be able to create files in it)` : '';
   return new DataDirectoryError(`dataDir: ${resolve(dataDir)} cannot be used${user}: ${(error as Error).message}`);
 }

@@ -14,6 +14,8 @@ export interface ChallengeView {
   method: MfaMethodId;
   /** Set while the method is locked: epoch ms when it unlocks, or null when only an administrator can unlock it. */
   lockedUntil?: number | null;
+  /** Whose lock it is: the user's codes (default), or the client's address (its wrong passwords and codes, any user). */
+  lockedFor?: 'account' | 'client';
   /** Length of the expected code, for code-based methods. */
   digits?: number;
   backupCodesLeft?: number;

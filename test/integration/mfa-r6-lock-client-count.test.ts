@@ -47,6 +47,11 @@ test('the server counts wrong codes on the client: one address guessing codes ac
       // The guess that fills the client's count is answered with its lock.
       assert.equal(current.status, failures < PER_CLIENT ? 401 : 429, `${name}: wrong code ${i + 1}`);
     }
+    if (failures === PER_CLIENT) {
+      // The address is blocked, not the user's codes: the page says which.
+      assert.match(current.body, /Too many wrong passwords or codes were entered from your network, so sign-in from here is blocked for \d+ minutes/);
+      assert.doesNotMatch(current.body, /blocked for your account/);
+    }
   }
   // The client's count is full: a third user's sign-in from the same address is refused, password and code alike.
   const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpId: 'mfa-app', rpName: 'MFA App', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));

@@ -3,12 +3,22 @@
 /** Backup codes share the lock (they are as guessable as app codes), so the locked page offers none and says why. */
 const BACKUP_CODES_TOO = ' Backup codes are blocked too.';
 
-export function lockMessage(lockedUntil: number | null, now: number): string {
+export function lockMessage(lockedUntil: number | null, now: number, lockedFor: 'account' | 'client' = 'account'): string {
+  if (lockedFor === 'client' && lockedUntil !== null) {
+    // Not the user's lock: their account is fine, only this address (a shared office or a guesser on it) is refused for a while.
+    return `Too many wrong passwords or codes were entered from your network, so sign-in from here is blocked for ${waitFor(lockedUntil, now)} (until ${clockTime(lockedUntil)} UTC). Try again after that, or ask your helpdesk.`;
+  }
   if (lockedUntil === null) return `Too many wrong codes were entered, so sign-in codes are blocked for your account until your helpdesk unlocks them.${BACKUP_CODES_TOO}`;
-  const minutes = Math.max(1, Math.ceil((lockedUntil - now) / 60_000));
-  const at = new Date(lockedUntil).toISOString().slice(11, 16);
-  const wait = minutes < 120 ? `${minutes} minute${minutes === 1 ? '' : 's'}` : `${Math.ceil(minutes / 60)} hours`;
-  return `Too many wrong codes were entered, so sign-in codes are blocked for your account for ${wait} (until ${at} UTC).${BACKUP_CODES_TOO} Try again after that, or ask your helpdesk to unlock it.`;
+  return `Too many wrong codes were entered, so sign-in codes are blocked for your account for ${waitFor(lockedUntil, now)} (until ${clockTime(lockedUntil)} UTC).${BACKUP_CODES_TOO} Try again after that, or ask your helpdesk to unlock it.`;
+}
+
+function waitFor(until: number, now: number): string {
+  const minutes = Math.max(1, Math.ceil((until - now) / 60_000));
+  return minutes < 120 ? `${minutes} minute${minutes === 1 ? '' : 's'}` : `${Math.ceil(minutes / 60)} hours`;
+}
+
+function clockTime(at: number): string {
+  return new Date(at).toISOString().slice(11, 16);
 }
 
 /**

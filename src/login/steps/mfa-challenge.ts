@@ -23,7 +23,7 @@ export async function showMfaChallenge(req: Request, res: Response, interaction:
   const { csrf, clock, messages } = interaction.deps;
   const view = await method.startChallenge({ user: session.user, ip: req.clientIp });
   const digits = view.digits ?? 6;
-  const locked = view.lockedUntil !== undefined ? lockMessage(view.lockedUntil, clock.now()) : undefined;
+  const locked = view.lockedUntil !== undefined ? lockMessage(view.lockedUntil, clock.now(), view.lockedFor) : undefined;
   const page = totpChallengePage({
     action: stepUrl(tx, `/mfa/${method.id}`),
     csrf: csrf.token(req, res),

@@ -55,8 +55,9 @@ export class TotpMethod implements MfaMethod {
     const { enrollments, state, backupCodes, clock, settings, clients } = this.#deps;
     const enrollment = await enrollments.get(user.id);
     const userLock = lockedUntil(await state.read(user.id), clock.now(), settings);
-    const until = userLock !== undefined ? userLock : await clients?.clientLockedUntil(ip);
-    return { method: this.id, digits: enrollment?.digits ?? settings.digits, backupCodesLeft: await backupCodes.remaining(user.id), ...(until !== undefined ? { lockedUntil: until } : {}) };
+    const clientLock = userLock === undefined ? await clients?.clientLockedUntil(ip) : undefined;
+    const lock = userLock !== undefined ? { lockedUntil: userLock } : clientLock !== undefined ? { lockedUntil: clientLock, lockedFor: 'client' as const } : {};
+    return { method: this.id, digits: enrollment?.digits ?? settings.digits, backupCodesLeft: await backupCodes.remaining(user.id), ...lock };
   }
 
   async verify(context: ChallengeContext, response: unknown): Promise<VerifyResult> {

@@ -1,6 +1,7 @@
 import type { CliCommand } from '../command.ts';
 import { reissueBootstrapSecret } from '../../admin/bootstrap.ts';
 import { auditAdminAction } from '../admin-audit.ts';
+import { publicIdentityForTool } from '../../config/public-identity.ts';
 
 export const adminCommands: CliCommand[] = [
   {
@@ -10,7 +11,10 @@ export const adminCommands: CliCommand[] = [
 
 Prints a new one-time secret for /admin/bootstrap, for when the one printed at first start was lost.
 The previous secret stops working. Refused (exit 1) once an administrator exists: the bootstrap is
-then closed for good. A running server takes the new secret within a second.`,
+then closed for good. A running server takes the new secret within a second.
+
+The address printed uses the public URL given to this command (PUBLIC_URL, server.publicUrl), or
+else the one the server recorded at its last start on the data directory; it says which.`,
     options: {},
     arguments: [],
     async run(_args, context) {
@@ -21,8 +25,11 @@ then closed for good. A running server takes the new secret within a second.`,
         return 1;
       }
       await auditAdminAction(context, { type: 'admin.bootstrap-secret', outcome: 'info' });
+      const identity = await publicIdentityForTool(store, context.config);
+      if (identity.mismatch) context.err(identity.mismatch);
+      context.err(identity.source);
       context.out(`One-time admin bootstrap secret: ${secret}`);
-      context.out(`Create the first administrator at ${context.config.server.publicUrl}/admin/bootstrap`);
+      context.out(`Create the first administrator at ${identity.config.server.publicUrl}/admin/bootstrap`);
       return 0;
     },
   },

@@ -53,8 +53,9 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   stdoutClosed = true;
 });
 
+const words = process.argv.slice(2);
 try {
-  const code = await runCli(COMMANDS, process.argv.slice(2), {
+  const code = await runCli(COMMANDS, words, {
     config: getConfig,
     store: () => (store ??= openStore()),
     box: getBox,
@@ -65,7 +66,9 @@ try {
     err: (line) => process.stderr.write(line + '\n'),
   });
   if (store) await (await store).close();
-  process.exitCode = code;
+  // No command at all is a usage error, as an unknown one is (a script that forgot its arguments
+  // must not read as a success); runCli lists the commands either way, and --help stays 0.
+  process.exitCode = words.length === 0 ? 2 : code;
 } catch (error) {
   process.stderr.write(error instanceof ConfigError ? `${error.message}\n` : `Error: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = error instanceof ConfigError ? 2 : 1;

@@ -122,7 +122,7 @@ describe('client registry and CLI', () => {
     assert.equal(await cli('client', 'add', '--name', 'X', '--redirect-uri', 'https://x.example/cb', '--policy', 'nope'), 1);
     assert.match(err.join('\n'), /No policy named "nope"/);
     assert.equal(await cli('client', 'add', '--name', 'X'), 2);
-    assert.match(err.join('\n'), /Usage: client add/);
+    assert.match(err.join('\n'), /Usage: npm run cli -- client add/);
     assert.equal(await cli('client', 'add', '--name', 'X', '--public', '--auth-method', 'post', '--redirect-uri', 'https://x.example/cb'), 1);
   });
 
@@ -134,7 +134,7 @@ describe('client registry and CLI', () => {
     assert.equal(await cli('client', 'remove', added.client.id), 1);
     for (const command of ['add', 'set', 'list', 'show', 'remove']) {
       assert.equal(await cli('client', command, '--help'), 0);
-      assert.match(out.join('\n'), new RegExp(`Usage: client ${command}`));
+      assert.match(out.join('\n'), new RegExp(`Usage: npm run cli -- client ${command}`));
     }
   });
 
@@ -193,7 +193,7 @@ describe('client registry and CLI', () => {
       ]) {
         assert.equal(await cli('client', 'add', '--name', 'X', '--redirect-uri', 'https://x.example/cb', ...words), 2, words.join(' '));
         assert.match(err.join('\n'), /backchannel-logout/);
-        assert.match(err.join('\n'), /Usage: client add/);
+        assert.match(err.join('\n'), /Usage: npm run cli -- client add/);
       }
       assert.deepEqual(await registry().list(), before);
     });
@@ -217,7 +217,7 @@ describe('client registry and CLI', () => {
       assert.match(err.join('\n'), /--backchannel-logout-session-required needs a --backchannel-logout-uri/);
       for (const words of [['--backchannel-logout-uri'], ['--no-backchannel-logout-session-required', 'x'], ['--backchannel-logout-session-required', '--no-backchannel-logout-session-required']]) {
         assert.equal(await cli('client', 'set', id, ...words), 2, words.join(' '));
-        assert.match(err.join('\n'), /Usage: client set/);
+        assert.match(err.join('\n'), /Usage: npm run cli -- client set/);
       }
       assert.deepEqual(await registry().get(id), before);
 
@@ -344,7 +344,7 @@ describe('client registry and CLI', () => {
         ['client', 'set', id, '--public'],
       ]) {
         assert.equal(await cli(...words), 2, words.join(' '));
-        assert.match(err.join('\n'), /Usage: client set/);
+        assert.match(err.join('\n'), /Usage: npm run cli -- client set/);
       }
       assert.deepEqual(await registry().get(id), before);
     });

@@ -6,7 +6,7 @@ import type { Store } from '../../store/store.ts';
 import { buildPolicies } from '../../policy/build-policies.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 
-const ADD_HELP = `Usage: client add --name NAME --redirect-uri URI [options]
+const ADD_HELP = `Usage: npm run cli -- client add --name NAME --redirect-uri URI [options]
 
 Registers an OpenID Connect client (relying party) and prints its client_id. A confidential client's
 secret is printed once, here; Stepgate keeps it only encrypted and cannot show it again.
@@ -57,7 +57,7 @@ const ADD_OPTIONS = {
 async function add(args: ParsedArgs, context: CliContext): Promise<number> {
   const name = displayNameOption(args);
   const redirectUris = listOption(args, 'redirect-uri');
-  if (!name || !redirectUris.length) throw new UsageError('client add needs --name and --redirect-uri');
+  if (!name || !redirectUris.length) throw new UsageError(`client add needs ${[!name && '--name', !redirectUris.length && '--redirect-uri'].filter(Boolean).join(' and ')}`);
   const authMethod = stringOption(args, 'auth-method');
   if (authMethod !== undefined && authMethod !== 'basic' && authMethod !== 'post') throw new UsageError('--auth-method is basic or post');
   const idTokenAlg = stringOption(args, 'id-token-alg');
@@ -123,7 +123,9 @@ const SET_OPTIONS = {
   'rotate-secret': 'flag',
 } as const;
 
-const SET_HELP = `Usage: client set CLIENT_ID [options]     (a CLIENT_ID that starts with "--": client set [options] -- CLIENT_ID)
+const SET_HELP = `Usage: npm run cli -- client set CLIENT_ID [options]
+
+A CLIENT_ID that starts with "--" goes after "--": client set [options] -- CLIENT_ID
 
 Changes a registered OpenID Connect client in place: its client_id stays, and so does its secret unless
 --rotate-secret is given. Only the options given change. The values are checked like those of client add;
@@ -249,25 +251,25 @@ function describe(client: OidcClientRecord): string[] {
 const clientId = (args: ParsedArgs): string => args.positional[0]!;
 
 export const clientCommands: CliCommand[] = [
-  { name: 'client add', summary: 'Register an OpenID Connect client', help: ADD_HELP, options: ADD_OPTIONS, arguments: [], run: add },
-  { name: 'client set', summary: 'Change an OpenID Connect client (or rotate its secret)', help: SET_HELP, options: SET_OPTIONS, arguments: ['CLIENT_ID'], run: set },
+  { name: 'client add', summary: 'register an OpenID Connect client', help: ADD_HELP, options: ADD_OPTIONS, arguments: [], run: add },
+  { name: 'client set', summary: 'change an OpenID Connect client (or rotate its secret)', help: SET_HELP, options: SET_OPTIONS, arguments: ['CLIENT_ID'], run: set },
   {
     name: 'client list',
-    summary: 'List the OpenID Connect clients',
-    help: 'Usage: client list\n\nLists registered OpenID Connect clients: client_id, type and name. Secrets are never shown.',
+    summary: 'list the OpenID Connect clients',
+    help: 'Usage: npm run cli -- client list\n\nLists registered OpenID Connect clients: client_id, type and name. Secrets are never shown.',
     options: {},
     arguments: [],
     async run(_args, context) {
       const clients = await clientRegistry(await context.store(), context.box(), context.clock).list();
-      if (!clients.length) context.out('No OpenID Connect clients. Add one with: client add --help');
+      if (!clients.length) context.out('No OpenID Connect clients. Add one with: npm run cli -- client add --help');
       for (const client of clients) context.out(`${client.id}  ${client.tokenEndpointAuthMethod === 'none' ? 'public      ' : 'confidential'}  ${client.name}`);
       return 0;
     },
   },
   {
     name: 'client show',
-    summary: 'Show one OpenID Connect client',
-    help: 'Usage: client show CLIENT_ID\n\nPrints the registration of one client. The secret is never shown: it is stored encrypted and\nwas printed once, by `client add`.',
+    summary: 'show one OpenID Connect client',
+    help: 'Usage: npm run cli -- client show CLIENT_ID\n\nPrints the registration of one client. The secret is never shown: it is stored encrypted and\nwas printed once, by `client add`.',
     options: {},
     arguments: ['CLIENT_ID'],
     async run(args, context) {
@@ -283,8 +285,8 @@ export const clientCommands: CliCommand[] = [
   },
   {
     name: 'client remove',
-    summary: 'Remove an OpenID Connect client',
-    help: 'Usage: client remove CLIENT_ID\n\nRemoves a client. Its tokens stop working at once: every token use looks the client up.',
+    summary: 'remove an OpenID Connect client',
+    help: 'Usage: npm run cli -- client remove CLIENT_ID\n\nRemoves a client. Its tokens stop working at once: every token use looks the client up.',
     options: {},
     arguments: ['CLIENT_ID'],
     async run(args, context) {

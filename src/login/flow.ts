@@ -20,7 +20,8 @@ export type FlowStep =
   /** The policy needs a second factor the user has not set up yet but can set up now. */
   | { kind: 'mfa-enroll'; methods: MfaMethodId[] }
   /** The policy refuses: shown to the user, who may go back to the application with `result`. */
-  | { kind: 'denied'; message: string; result: LoginResult; policy: string; rule: string }
+  /** `outsideEnrollmentNetworks`: the policy needs a second factor the user may set up, but not from this network. */
+  | { kind: 'denied'; message: string; result: LoginResult; policy: string; rule: string; outsideEnrollmentNetworks?: true }
   | { kind: 'complete'; result: LoginResult };
 
 /** What the interaction looked up for one decision; the flow itself does no I/O. */
@@ -103,8 +104,9 @@ export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, 
       const enrollable = decision.anyOf.filter((method) => facts.enrollableMethods.includes(method));
       if (enrollable.length > 0 && maySetUpSecondFactor(facts)) return { kind: 'mfa-enroll', methods: enrollable };
       // Outside mfa.enrollment.networks the application's second step cannot be met: refused, never skipped.
-      const message = enrollable.length > 0 ? setupElsewhereMessage(request.rpName) : NO_USABLE_METHOD;
-      return { kind: 'denied', message, result: { ok: false, error: 'access_denied', message }, policy: decision.policy, rule: decision.rule.name };
+      const outside = enrollable.length > 0;
+      const message = outside ? setupElsewhereMessage(request.rpName) : NO_USABLE_METHOD;
+      return { kind: 'denied', message, result: { ok: false, error: 'access_denied', message }, policy: decision.policy, rule: decision.rule.name, ...(outside ? { outsideEnrollmentNetworks: true as const } : {}) };
     }
   }
 }

@@ -40,8 +40,12 @@ export async function showStep(req: Request, res: Response, interaction: LoginIn
       const signedInAgain = tx.mfa !== undefined && tx.mfa.userId === session!.user.id && tx.mfa.sessionId !== session!.id;
       return showMfaEnroll(req, res, interaction, await interaction.bindMfa(tx, session!), session!, method, { refusal, signedInAgain });
     }
-    case 'denied':
-      await audit.record({ type: 'login.policy', outcome: 'failure', rp: tx.request.rpId, userId: session?.user.id, username: session?.user.username, ip: req.clientIp, requestId: req.requestId, policy: step.policy, rule: step.rule, reason: step.message });
+    case 'denied': {
+      const who = { rp: tx.request.rpId, userId: session?.user.id, username: session?.user.username, ip: req.clientIp, requestId: req.requestId };
+      // A first second factor refused from this network is the setup's refusal, as on "My security", not the policy's.
+      if (step.outsideEnrollmentNetworks) await audit.record({ type: 'mfa.enroll', outcome: 'failure', reason: 'outside-enrollment-networks', ...who });
+      else await audit.record({ type: 'login.policy', outcome: 'failure', ...who, policy: step.policy, rule: step.rule, reason: step.message });
       return sendPage(res, messagePage({ title: 'Access denied', message: step.message, link: { href: stepUrl(tx, '/back'), label: `Back to ${tx.request.rpName}` }, helpdesk: interaction.deps.messages.helpdesk ?? `If you think you should be able to use ${tx.request.rpName}, contact your helpdesk.` }), 403);
+    }
   }
 }

@@ -9,7 +9,7 @@ import { TotpEnrollments, type TotpEnrollment } from './totp/totp-enrollments.ts
 import { TotpStateStore } from './totp/totp-state.ts';
 import { BackupCodes } from './totp/backup-codes.ts';
 import { TotpAdmin } from './totp/totp-admin.ts';
-import { Regulator } from '../regulation/regulator.ts';
+import type { Regulator } from '../regulation/regulator.ts';
 
 export interface MfaServices {
   registry: MfaRegistry;
@@ -21,10 +21,9 @@ export interface MfaServices {
 
 /**
  * Builds the second-factor methods; shared by the server's composition root and the CLI. `clients`:
- * the server's regulator, so wrong codes count on a client's count with its wrong passwords and the
- * guesses in flight are seen together (the counts themselves are in the store).
+ * the server's regulator, which counts wrong codes per client (the CLI checks no codes).
  */
-export function buildMfa(config: Config, store: Store, box: SecretBox, clock: Clock, clients = new Regulator(store.kv, config.regulation, clock)): MfaServices {
+export function buildMfa(config: Config, store: Store, box: SecretBox, clock: Clock, clients?: Regulator): MfaServices {
   const enrollments = new TotpEnrollments(store.collection<TotpEnrollment>('mfa-enrollments'), store.kv, box);
   const state = new TotpStateStore(store.kv);
   const backupCodes = new BackupCodes(store.kv, box);

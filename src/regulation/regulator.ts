@@ -161,22 +161,21 @@ export class Regulator {
   }
 
   /**
-   * Admits a guess that its subject counts elsewhere (a second-factor code: the user's count is the
-   * method's, with its own growing locks) on the client's count, the one wrong passwords from that
-   * client count on: whoever has many users' passwords cannot guess their codes from one address
-   * beyond maxFailuresPerIp a window, and a client locked for either is refused both.
+   * Admits a second-factor code (the user's count is the method's, with its own growing locks) on the
+   * client's count of wrong codes: whoever has many users' passwords cannot guess their codes from one
+   * address beyond maxFailuresPerIp a window. Wrong passwords have a count of their own (codeIpKey).
    */
   async admitClient(ip: string): Promise<ClientAdmission> {
-    const key = ipKey(ip);
+    const key = codeIpKey(ip);
     const refused = await this.#reserve(key, this.#settings.maxFailuresPerIp);
     if (refused !== undefined) return { allowed: false, ...refused };
     const once = this.#settlesOnce([key]);
     return { allowed: true, attempt: { failed: () => once(() => this.#recordFailure(key), undefined), settled: () => once(async () => undefined, undefined) } };
   }
 
-  /** When the ban on a client (an IPv4 address, an IPv6 /64) lifts, or undefined when there is none. */
+  /** When the ban on a client's (an IPv4 address, an IPv6 /64) codes lifts, or undefined when there is none. */
   async clientLockedUntil(ip: string): Promise<number | undefined> {
-    return this.#lockedUntil(ipKey(ip));
+    return this.#lockedUntil(codeIpKey(ip));
   }
 
   /**
@@ -251,7 +250,7 @@ export class Regulator {
   /** One more failure, atomically (compare-and-set, retried on contention); the ban starts at the limit. When this failure started it: when it lifts. */
   async #recordFailure(key: string): Promise<number | undefined> {
     const ttlSeconds = this.#settings.windowSeconds + this.#settings.lockoutSeconds;
-    const max = key.startsWith('ip:') ? this.#settings.maxFailuresPerIp : this.#settings.maxFailuresPerUser;
+    const max = isClientKey(key) ? this.#settings.maxFailuresPerIp : this.#settings.maxFailuresPerUser;
     return updateWithRetry<Counter, number | undefined>(
       this.#kv,
       NAMESPACE,
@@ -325,9 +324,22 @@ function deviceKey(device: FamiliarDevice): string {
 }
 
 function scopeOf(key: string): StartedLock['scope'] {
-  return key.startsWith('ip:') ? 'ip' : key.startsWith('a:') ? 'account' : key.startsWith('d:') ? 'device' : key.startsWith('s:') ? 'secret' : 'login';
+  return isClientKey(key) ? 'ip' : key.startsWith('a:') ? 'account' : key.startsWith('d:') ? 'device' : key.startsWith('s:') ? 'secret' : 'login';
 }
 
 function ipKey(ip: string): string {
   return `ip:${clientNetwork(ip)}`;
+}
+
+/**
+ * A client's count of wrong second-factor codes, apart from its wrong passwords: the users of an
+ * office behind one address mistype codes too, and a lock caused by passwords (a guesser on the same
+ * network) must not also stop the code step of users whose password was right.
+ */
+function codeIpKey(ip: string): string {
+  return `ip-code:${clientNetwork(ip)}`;
+}
+
+function isClientKey(key: string): boolean {
+  return key.startsWith('ip:') || key.startsWith('ip-code:');
 }

@@ -18,7 +18,9 @@ export function logoutRoutes(services: Services, propagate?: LogoutPropagation):
   const router = Router();
   router.get('/logout', async (req, res) => {
     const session = await services.sessions.toSignOut(req);
-    sendPage(res, logoutConfirmPage(session ? { csrf: services.csrf.token(req, res), username: session.user.username } : undefined));
+    // Idled out for the browser: the sign-out still ends it, but the page does not name the user.
+    const named = session && services.sessions.isLiveForBrowser(session);
+    sendPage(res, logoutConfirmPage(session ? { csrf: services.csrf.token(req, res), ...(named ? { username: session.user.username } : {}) } : undefined));
   });
   router.post('/logout', async (req, res) => {
     services.csrf.verify(req);

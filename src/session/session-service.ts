@@ -125,6 +125,11 @@ export class SessionService {
     return id ? this.peek(id) : undefined;
   }
 
+  /** Whether the browser's own idle timeout has not ended the session for it (no read counted as use). */
+  isLiveForBrowser(session: SsoSession): boolean {
+    return !this.#expired(session, this.#clock.now(), 'browser');
+  }
+
   /** When the session ends whatever its use (its absolute lifetime), epoch ms. */
   endsAt(session: SsoSession): number {
     return session.createdAt + this.#absoluteMs;
@@ -157,7 +162,7 @@ export class SessionService {
    * of this browser ends. A re-authentication of the same user carries the applications it signed in
    * to over to the new session (its SAML participants here, the OIDC clients' sessions through the
    * replaced listeners): nobody is told, and a later logout still reaches them all. It also keeps the
-   * second factors the previous session proved, with the times they were proved, marked as kept: an
+   * second factors the previous session proved (if the browser still held it), with the times they were proved, marked as kept: an
    * application that asked for the password again does not take away the MFA its neighbours' tokens
    * stand on, and a freshness window still counts from when the factor was used. Another person
    * signing in on this browser ends the previous one's sign-in, and that is a logout for their applications.
@@ -167,7 +172,11 @@ export class SessionService {
     const reauthentication = previous?.user.id === user.id ? previous : undefined;
     if (previous && !reauthentication) await this.announceLogout(previous, logoutIn(req, 'another-user-signed-in'));
     const now = this.#clock.now();
-    const kept = reauthentication?.factors.filter((earlier) => !factors.some((factor) => factor.method === earlier.method)) ?? [];
+    // Only from a session the browser still holds (not one idled out: whoever sits at an unattended
+    // browser with the password must not inherit its code), and never a proof older than a session may
+    // last: re-authenticating again and again must not keep one code valid past absoluteTimeoutHours.
+    const keepable = reauthentication && !this.#expired(reauthentication, now, 'browser') ? reauthentication.factors : [];
+    const kept = keepable.filter((earlier) => now - earlier.at <= this.#absoluteMs && !factors.some((factor) => factor.method === earlier.method));
     const session: SsoSession = {
       id: randomId(),
       user,

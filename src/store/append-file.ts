@@ -59,6 +59,11 @@ export class AppendFile {
   #writing: Promise<void> | undefined;
   /** While a rewrite runs: what was appended to the current file meanwhile, to be copied into the new one. */
   #appendedDuringRewrite: string[] | undefined;
+  /**
+   * An append that failed while a rewrite ran: its change may already be in the snapshot (read from
+   * memory between the rewrite's writes) though the writer was told it failed, so that rewrite must not swap.
+   */
+  #appendFailedDuringRewrite: unknown;
   /** The short moment a rewrite copies those appends and swaps the files: new appends wait. */
   #swapping = false;
   /**
@@ -105,6 +110,7 @@ export class AppendFile {
         for (const item of batch) item.done();
       } catch (error) {
         this.#mayEndTorn = true;
+        if (this.#appendedDuringRewrite) this.#appendFailedDuringRewrite ??= error;
         for (const item of batch) item.done(error);
       }
     }
@@ -153,6 +159,7 @@ export class AppendFile {
       throw error;
     } finally {
       this.#appendedDuringRewrite = undefined;
+      this.#appendFailedDuringRewrite = undefined;
       this.#swapping = false;
       this.#kick();
     }
@@ -177,6 +184,7 @@ export class AppendFile {
     await this.#swapLock.hold(async () => {
       this.#swapping = true;
       while (this.#writing) await this.#writing;
+      if (this.#appendFailedDuringRewrite) throw this.#appendFailedDuringRewrite;
       // Replayed after the snapshot, these end on the current value of every key they touched.
       const others = await atSwap();
       const late = this.#appendedDuringRewrite!.join('') + others.map((line) => line + '\n').join('');

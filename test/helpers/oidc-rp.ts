@@ -6,6 +6,7 @@ import { TestBrowser, type Page } from './browser.ts';
 import { clientRegistry, type NewClient, type OidcClientRecord } from '../../src/oidc/client-registry.ts';
 import { localUsers } from '../../src/directory/local-users.ts';
 import { hashPassword } from '../../src/directory/password-hash.ts';
+import { oathtoolTotp } from './oathtool.ts';
 
 /** Relying-party callbacks point here: a loopback port nothing listens on; the browser stops before it. */
 export const CALLBACK_BASE = 'http://127.0.0.1:9/rp/';
@@ -53,6 +54,13 @@ export function rpBrowser(): TestBrowser {
   return browser;
 }
 
+/** Stops at relying-party callbacks and at the test SPs (https://), like the two applications' pages would. */
+export function rpAndSpBrowser(): TestBrowser {
+  const browser = rpBrowser();
+  browser.stopAt.push('https://');
+  return browser;
+}
+
 export async function authRequest(rp: TestRp, params: Record<string, string> = {}): Promise<AuthRequest> {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
@@ -80,6 +88,9 @@ export function isPasswordPage(page: Page): boolean {
   return page.status === 200 && /name="password"/.test(page.body);
 }
 
+export const isCodePage = (page: Page) => page.status === 200 && /name="code"/.test(page.body);
+export const isEnrollPage = (page: Page) => page.status === 200 && /Set up your authenticator app/.test(page.body);
+
 /** Redeems the code with PKCE; openid-client verifies the ID Token against the JWKS (signature, iss, aud, nonce). */
 export function redeem(rp: TestRp, request: AuthRequest, callback: URL): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers> {
   return oidc.authorizationCodeGrant(rp.config, callback, { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce, maxAge: request.maxAge, idTokenExpected: true });
@@ -101,6 +112,18 @@ export async function signIn(rp: TestRp, browser: TestBrowser, credentials: Cred
   if (credentials) page = await browser.submit(page, { ...credentials });
   const tokens = await redeem(rp, request, callbackOf(rp, page));
   return { tokens, claims: tokens.claims()!, request };
+}
+
+/** Creates the user and signs in at `rp` (an application that requires MFA) with the password and a new TOTP made by oathtool at `now`; returns the tokens and the TOTP secret. */
+export async function signInSettingUpTotp(app: Booted, rp: TestRp, browser: TestBrowser, credentials: Credentials, now: number) {
+  await createUser(app, credentials);
+  const request = await authRequest(rp);
+  const enrollPage = await browser.submit(await browser.get(request.url.toString()), { ...credentials });
+  assert.ok(isEnrollPage(enrollPage), `expected the TOTP setup, got ${enrollPage.status} ${enrollPage.url}`);
+  const secret = /<code id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(enrollPage.body)![1]!.replace(/ /g, '');
+  const codesPage = await browser.submit(enrollPage, { code: oathtoolTotp(secret, now) });
+  const tokens = await redeem(rp, request, callbackOf(rp, await browser.submit(codesPage, {})));
+  return { tokens, secret };
 }
 
 export async function createUser(app: Booted, user: { username: string; password: string; name?: string; email?: string; groups?: string[] }): Promise<string> {

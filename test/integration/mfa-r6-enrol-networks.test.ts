@@ -73,9 +73,10 @@ describe('mfa.enrollment.networks: a first second factor is set up only from the
     assert.ok(back, 'the refusal offers the way back to the application');
     const callback = callbackOf(rp, await browser.get(new URL(back.replace(/&#x2F;|&#47;/g, '/'), refused.url).toString(), { headers: HOME }));
     assert.equal(callback.searchParams.get('error'), 'access_denied');
-    const audited = await lastAudit('login.policy', hankId);
-    assert.equal(audited?.outcome, 'failure');
-    assert.equal(audited?.ip, '198.51.100.7');
+    // Audited as the setup's refusal, as on "my security", not as a policy denial.
+    const audited = await lastAudit('mfa.enroll', hankId);
+    assert.deepEqual([audited?.outcome, audited?.reason, audited?.ip, audited?.rp], ['failure', 'outside-enrollment-networks', '198.51.100.7', rp.client.id]);
+    assert.equal(await lastAudit('login.policy', hankId), undefined);
   });
 
   test('"my security" from outside: no setup page, not even by posting its form; audited as mfa.enroll outside-enrollment-networks', async () => {

@@ -1,8 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
-import { request as loginRequest } from '../helpers/login-request.ts';
-import { TestBrowser, type Page } from '../helpers/browser.ts';
+import { boot, type Booted } from '../helpers/boot.ts';
+import { TestBrowser } from '../helpers/browser.ts';
+import { signInToMfaApp, toCodePage } from '../helpers/mfa-app-sign-in.ts';
 import { createUser } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 
@@ -24,22 +24,14 @@ async function enrolledUser(username: string): Promise<string> {
   return view.secret;
 }
 
-async function toCodePage(username: string): Promise<{ browser: TestBrowser; txId: string; page: Page }> {
-  const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpId: 'mfa-app', rpName: 'MFA App', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
-  const browser = new TestBrowser();
-  const page = await browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username, password: PASSWORD });
-  assert.match(page.body, /Enter your code/);
-  return { browser, txId: tx.id, page };
-}
-
-test('the server counts wrong codes on the client: one address guessing codes across several users with their passwords is stopped, whatever each user count says', async () => {
+test('the server counts wrong codes on the client: one address guessing codes across several users with their passwords is stopped, whatever each user count says; its passwords are counted apart', async () => {
   const secrets: string[] = [];
   for (const name of ['cara', 'cole', 'cruz']) secrets.push(await enrolledUser(name));
   // Wrong codes spread over the users, below each user's own lock (5).
   const guesses = [['cara', 2], ['cole', 2]] as const;
   let failures = 0;
   for (const [name, count] of guesses) {
-    const { browser, page } = await toCodePage(name);
+    const { browser, page } = await toCodePage(app, { username: name, password: PASSWORD });
     let current = page;
     for (let i = 0; i < count; i += 1) {
       current = await browser.submit(current, { code: '000000' });
@@ -49,18 +41,19 @@ test('the server counts wrong codes on the client: one address guessing codes ac
     }
     if (failures === PER_CLIENT) {
       // The address is blocked, not the user's codes: the page says which.
-      assert.match(current.body, /Too many wrong passwords or codes were entered from your network, so sign-in from here is blocked for \d+ minutes/);
+      assert.match(current.body, /Too many wrong codes were entered from your network, so sign-in codes from here are blocked for \d+ minutes/);
       assert.doesNotMatch(current.body, /blocked for your account/);
     }
   }
-  // The client's count is full: a third user's sign-in from the same address is refused, password and code alike.
-  const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpId: 'mfa-app', rpName: 'MFA App', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
-  const browser = new TestBrowser();
-  const refused = await browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username: 'cruz', password: PASSWORD });
-  assert.equal(refused.status, 429);
-  assert.doesNotMatch(refused.body, /Enter your code/);
-  assert.equal(app.finished.get(tx.id), undefined, 'nothing is issued to a blocked client');
-  const codeFromHere = await app.services.mfa.totp.startChallenge({ user: (await app.services.directory.findUser('cruz'))!, ip: '127.0.0.1' });
-  assert.ok(codeFromHere.lockedUntil !== undefined, 'a code from the blocked client is refused too');
-  assert.equal((await app.services.mfa.totp.startChallenge({ user: (await app.services.directory.findUser('cruz'))!, ip: '10.9.9.9' })).lockedUntil, undefined, 'the user is not locked elsewhere');
+  // The client's count of codes is full: a third user from the same address gets past the password
+  // (passwords are counted apart), and then even a right code is refused.
+  const { txId, page: codePage } = await signInToMfaApp(app, new TestBrowser(), { username: 'cruz', password: PASSWORD });
+  assert.equal(codePage.status, 429);
+  assert.match(codePage.body, /sign-in codes from here are blocked/);
+  assert.doesNotMatch(codePage.body, /name="code"/, 'no code form while the address is blocked');
+  const cruz = (await app.services.directory.findUser('cruz'))!;
+  const rightCode = await app.services.mfa.totp.verify({ user: cruz, ip: '127.0.0.1' }, oathtoolTotp(secrets[2]!, Date.now()));
+  assert.equal(rightCode.ok ? 'ok' : rightCode.reason, 'locked', 'even a right code from the blocked address is refused');
+  assert.equal(app.finished.get(txId), undefined, 'nothing is issued to a blocked client');
+  assert.equal((await app.services.mfa.totp.startChallenge({ user: cruz, ip: '10.9.9.9' })).lockedUntil, undefined, 'the user is not locked elsewhere');
 });

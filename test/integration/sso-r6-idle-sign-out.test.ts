@@ -68,6 +68,9 @@ test('the sign-out page of an idle browser offers the sign-out, which ends the s
   const signedIn = await idleAfterSignIn('r6-idle-logout-page');
   const confirm = await signedIn.browser.get(`${app.url}/logout`);
   assert.match(confirm.body, /<form/, 'a sign-out button, not "You are not signed in."');
+  // Whoever sits at a browser left idle is not told who was signed in on it.
+  assert.doesNotMatch(confirm.body, /signed in as/);
+  assert.match(confirm.body, /A sign-in of this browser is still in use by its applications\./);
   const request = await signedIn.sp.receiveLogoutRequest(await signedIn.browser.submit(confirm, {}));
   assert.equal(request.profile.nameID, signedIn.profile.nameID, 'the SAML SP is sent a LogoutRequest for its session');
   await assertEnded(signedIn);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { boot, type Booted } from '../helpers/boot.ts';
 import type { Page, TestBrowser } from '../helpers/browser.ts';
-import { authRequest, callbackOf, createRp, createUser, redeem, rpBrowser, type TestRp } from '../helpers/oidc-rp.ts';
+import { authRequest, callbackOf, createRp, createUser, isCodePage, isEnrollPage, redeem, rpAndSpBrowser, signInSettingUpTotp, type TestRp } from '../helpers/oidc-rp.ts';
 import { TestSp, isPasswordPage, samlPostForm, sendAuthnRequest } from '../helpers/saml-sp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 
@@ -36,27 +36,10 @@ before(async () => {
 });
 after(() => app?.close());
 
-const isCodePage = (page: Page) => page.status === 200 && /name="code"/.test(page.body);
-const isEnrollPage = (page: Page) => page.status === 200 && /Set up your authenticator app/.test(page.body);
 const noRequestedContext = { disableRequestedAuthnContext: true } as const;
 
-function browserForBoth(): TestBrowser {
-  const browser = rpBrowser();
-  browser.stopAt.push('https://');
-  return browser;
-}
-
 /** Signs in at the MFA client with the password and a new TOTP; returns the tokens and the TOTP secret. */
-async function signInWithMfa(browser: TestBrowser, username: string) {
-  await createUser(app, { username, password: PASSWORD });
-  const request = await authRequest(mfaClient);
-  const enrollPage = await browser.submit(await browser.get(request.url.toString()), { username, password: PASSWORD });
-  assert.ok(isEnrollPage(enrollPage), `expected the TOTP setup, got ${enrollPage.status} ${enrollPage.url}`);
-  const secret = /<code id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(enrollPage.body)![1]!.replace(/ /g, '');
-  const codesPage = await browser.submit(enrollPage, { code: oathtoolTotp(secret, now) });
-  const tokens = await redeem(mfaClient, request, callbackOf(mfaClient, await browser.submit(codesPage, {})));
-  return { tokens, secret };
-}
+const signInWithMfa = (browser: TestBrowser, username: string) => signInSettingUpTotp(app, mfaClient, browser, { username, password: PASSWORD }, now);
 
 /** Sends the browser to the MFA client again; the first page Stepgate shows, and the tokens when it answered at once. */
 async function visitMfaClient(browser: TestBrowser) {
@@ -72,7 +55,7 @@ function authnInstant(page: Page): number {
 }
 
 test('SAML ForceAuthn at a password-only SP keeps the MFA client signed in: its refresh works and it asks no code again', async () => {
-  const browser = browserForBoth();
+  const browser = rpAndSpBrowser();
   const { tokens } = await signInWithMfa(browser, 'ra-saml');
   minutes(2);
   const forced = await sendAuthnRequest(browser, passwordSp, '', { ...noRequestedContext, forceAuthn: true });
@@ -88,7 +71,7 @@ test('SAML ForceAuthn at a password-only SP keeps the MFA client signed in: its 
 });
 
 test('OIDC prompt=login at a password client keeps the MFA client signed in, with a new auth_time', async () => {
-  const browser = browserForBoth();
+  const browser = rpAndSpBrowser();
   const { tokens } = await signInWithMfa(browser, 'ra-oidc');
   const firstAuthTime = tokens.claims()!.auth_time!;
   minutes(3);
@@ -104,7 +87,7 @@ test('OIDC prompt=login at a password client keeps the MFA client signed in, wit
 });
 
 test('a kept factor keeps its time: a freshness window counts from when the code was typed, not from the re-authentication', async () => {
-  const browser = browserForBoth();
+  const browser = rpAndSpBrowser();
   const { secret } = await signInWithMfa(browser, 'ra-fresh');
   minutes(10);
   const forced = await sendAuthnRequest(browser, passwordSp, '', { ...noRequestedContext, forceAuthn: true });
@@ -117,11 +100,38 @@ test('a kept factor keeps its time: a freshness window counts from when the code
 });
 
 test("another person signing in on the browser gets none of the previous user's factors", async () => {
-  const browser = browserForBoth();
+  const browser = rpAndSpBrowser();
   await signInWithMfa(browser, 'ra-first');
   await createUser(app, { username: 'ra-second', password: PASSWORD });
   const forced = await sendAuthnRequest(browser, passwordSp, '', { ...noRequestedContext, forceAuthn: true });
   await browser.submit(forced, { username: 'ra-second', password: PASSWORD });
   const { page } = await visitMfaClient(browser);
   assert.ok(isEnrollPage(page), `the second user must set up a second factor of their own, got ${page.status} ${page.url}`);
+});
+
+test('a session the browser lost to its idle timeout keeps nothing: the password typed there again is followed by the code page', async () => {
+  const browser = rpAndSpBrowser();
+  await signInWithMfa(browser, 'ra-idle');
+  minutes(45); // past the 30-minute idle timeout, within the 10-hour absolute lifetime
+  const request = await authRequest(mfaClient);
+  const login = await browser.get(request.url.toString());
+  assert.ok(isPasswordPage(login), `idle session: the password page, got ${login.status} ${login.url}`);
+  const after = await browser.submit(login, { username: 'ra-idle', password: PASSWORD });
+  assert.ok(isCodePage(after), `whoever sits at an unattended browser with the password does not inherit its code: got ${after.status} ${after.url}`);
+});
+
+test('re-authenticating again and again does not keep one code valid past the absolute session lifetime', async () => {
+  const browser = rpAndSpBrowser();
+  await signInWithMfa(browser, 'ra-abs');
+  // Every 25 minutes (within the idle timeout) a password-only client asks for the password again, for 10.5 hours.
+  for (let i = 0; i < 26; i += 1) {
+    minutes(25);
+    const request = await authRequest(passwordClient, { prompt: 'login' });
+    const forced = await browser.get(request.url.toString());
+    assert.ok(isPasswordPage(forced), `re-authentication ${i + 1}: ${forced.status} ${forced.url}`);
+    await browser.submit(forced, { username: 'ra-abs', password: PASSWORD });
+  }
+  const { page, tokens } = await visitMfaClient(browser);
+  assert.equal(tokens, undefined, 'no MFA claims from a code older than session.absoluteTimeoutHours');
+  assert.ok(isCodePage(page), `the code page, got ${page.status} ${page.url}`);
 });

@@ -1,25 +1,26 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, mkdtemp, open, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { JournalKeyValue } from '../../src/store/journal-kv.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { AppendFile } from '../../src/store/append-file.ts';
 import { testSealer } from '../helpers/journal-sealer.ts';
+import { withTempDir } from '../helpers/temp-dir.ts';
 
 const sealer = testSealer(randomBytes(32));
 const clock = { now: () => Date.now() };
 
-async function withDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'stepgate-full-disk-'));
-  try {
-    return await run(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+const withDir = <T>(run: (dir: string) => Promise<T>): Promise<T> => withTempDir('stepgate-full-disk-', run);
+
+/** The journal at `path`, opened. */
+async function openJournal(path: string, logger?: Logger): Promise<JournalKeyValue> {
+  const kv = new JournalKeyValue(path, clock, { sealer, ...(logger ? { logger } : {}) });
+  await kv.open();
+  return kv;
 }
 
 function capturingLogger() {
@@ -71,11 +72,38 @@ describe('a compaction that does not fit on the disk', () => {
       assert.equal(await readFile(path, 'utf8'), 'line 1\nline 2\n');
     }));
 
+  test('an append that fails while a rewrite runs stops that rewrite: its change may be in the snapshot though its writer was told it failed', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'kv.journal');
+      const file = new AppendFile(path);
+      await file.open();
+      await file.append('line 1');
+      let failedAppend: Promise<unknown> | undefined;
+      // The snapshot is read from memory while the rewrite runs: a change already applied there is in it.
+      function* snapshot() {
+        yield 'line 1';
+        yield 'line 2 (in memory, its append about to fail)';
+      }
+      const disk = await diskFullFor((written) => written === path);
+      try {
+        const rewrite = file.rewrite(() => {
+          failedAppend = file.append('line 2 (in memory, its append about to fail)').catch((error: unknown) => error);
+          return snapshot();
+        });
+        await assert.rejects(rewrite, /ENOSPC/);
+        assert.match(String(await failedAppend), /ENOSPC/);
+      } finally {
+        disk.restore();
+      }
+      assert.deepEqual(await readdir(dir), ['kv.journal'], 'no swap, no temporary file');
+      await file.close();
+      assert.equal(await readFile(path, 'utf8'), 'line 1\n', 'the journal holds nothing its writers were told failed');
+    }));
+
   test('at start: the server starts on the journal as it is, with a warning, and compacts once there is space', () =>
     withDir(async (dir) => {
       const path = join(dir, 'kv.journal');
-      const kv = new JournalKeyValue(path, clock, { sealer });
-      await kv.open();
+      const kv = await openJournal(path);
       for (let i = 0; i < 50; i++) await kv.set('sessions', `s${i}`, { i });
       await kv.close();
       const journalBefore = await readFile(path, 'utf8');
@@ -97,8 +125,7 @@ describe('a compaction that does not fit on the disk', () => {
       await reopened.close();
       assert.ok((await readFile(path, 'utf8')).startsWith(journalBefore), 'the journal was kept as it was, and appended to');
 
-      const third = new JournalKeyValue(path, clock, { sealer });
-      await third.open();
+      const third = await openJournal(path);
       assert.equal(await third.count('sessions'), 51);
       await third.close();
     }));
@@ -106,8 +133,7 @@ describe('a compaction that does not fit on the disk', () => {
   test('at start, any other failure still stops the start', () =>
     withDir(async (dir) => {
       const path = join(dir, 'kv.journal');
-      const kv = new JournalKeyValue(path, clock, { sealer });
-      await kv.open();
+      const kv = await openJournal(path);
       await kv.set('sessions', 's', { i: 1 });
       await kv.close();
       await mkdir(`${path}.tmp`); // cannot be opened for writing: EISDIR
@@ -119,8 +145,7 @@ describe('a journal append that fails leaves memory as the journal holds it', ()
   test('a failed set keeps the previous value, a failed delete and consume keep the entry', () =>
     withDir(async (dir) => {
       const path = join(dir, 'kv.journal');
-      const kv = new JournalKeyValue(path, clock, { sealer });
-      await kv.open();
+      const kv = await openJournal(path);
       await kv.set('sessions', 'kept', { v: 1 });
       await kv.set('codes', 'code', { v: 'once' });
       const disk = await diskFullFor((written) => written === path);
@@ -147,8 +172,7 @@ describe('a journal append that fails leaves memory as the journal holds it', ()
       assert.deepEqual(await kv.consume('codes', 'code'), { v: 'once' });
       await kv.close();
 
-      const reopened = new JournalKeyValue(path, clock, { sealer });
-      await reopened.open();
+      const reopened = await openJournal(path);
       assert.deepEqual(await reopened.get('sessions', 'kept'), { v: 1 }, 'memory before the restart was what the restart finds');
       assert.equal(await reopened.get('codes', 'code'), undefined);
       await reopened.close();
@@ -157,8 +181,7 @@ describe('a journal append that fails leaves memory as the journal holds it', ()
   test('a later change that succeeded is not undone by an earlier one failing', () =>
     withDir(async (dir) => {
       const path = join(dir, 'kv.journal');
-      const kv = new JournalKeyValue(path, clock, { sealer });
-      await kv.open();
+      const kv = await openJournal(path);
       await kv.set('sessions', 'k', { v: 1 });
       let reached!: () => void;
       const atWrite = new Promise<void>((resolve) => (reached = resolve));
@@ -178,8 +201,7 @@ describe('a journal append that fails leaves memory as the journal holds it', ()
       await later;
       assert.deepEqual(await kv.get('sessions', 'k'), { v: 3 });
       await kv.close();
-      const reopened = new JournalKeyValue(path, clock, { sealer });
-      await reopened.open();
+      const reopened = await openJournal(path);
       assert.deepEqual(await reopened.get('sessions', 'k'), { v: 3 });
       await reopened.close();
     }));
@@ -219,8 +241,7 @@ describe('the lines a start finds damaged or cut off', () => {
   test('a torn last line is kept aside with a warning giving its size, and dropped from the journal', () =>
     withDir(async (dir) => {
       const path = join(dir, 'kv.journal');
-      const kv = new JournalKeyValue(path, clock, { sealer });
-      await kv.open();
+      const kv = await openJournal(path);
       await kv.set('sessions', 'whole', { v: 1 });
       await kv.set('sessions', 'torn', { v: 2 });
       await kv.close();
@@ -230,8 +251,7 @@ describe('the lines a start finds damaged or cut off', () => {
       const fragment = text.slice(text.lastIndexOf('\n', cut - 1) + 1, cut);
 
       const { logger, events } = capturingLogger();
-      const reopened = new JournalKeyValue(path, clock, { sealer, logger });
-      await reopened.open();
+      const reopened = await openJournal(path, logger);
       assert.deepEqual(await reopened.get('sessions', 'whole'), { v: 1 });
       assert.equal(await reopened.get('sessions', 'torn'), undefined);
       const [warning] = events('store.journal.torn');
@@ -245,8 +265,7 @@ describe('the lines a start finds damaged or cut off', () => {
   test('damaged lines are kept aside once, also when a start fails before its compaction', () =>
     withDir(async (dir) => {
       const path = join(dir, 'kv.journal');
-      const kv = new JournalKeyValue(path, clock, { sealer });
-      await kv.open();
+      const kv = await openJournal(path);
       await kv.set('sessions', 'a', { v: 1 });
       await kv.close();
       await appendFile(path, 'GARBAGE LINE\n');
@@ -255,8 +274,7 @@ describe('the lines a start finds damaged or cut off', () => {
       await assert.rejects(new JournalKeyValue(path, clock, { sealer }).open());
       await rm(`${path}.tmp`, { recursive: true });
       for (let start = 0; start < 2; start++) {
-        const reopened = new JournalKeyValue(path, clock, { sealer });
-        await reopened.open();
+        const reopened = await openJournal(path);
         await reopened.close();
       }
       const kept = (await readFile(`${path}.rejected`, 'utf8')).split('\n').filter(Boolean);

@@ -5,8 +5,8 @@ const BACKUP_CODES_TOO = ' Backup codes are blocked too.';
 
 export function lockMessage(lockedUntil: number | null, now: number, lockedFor: 'account' | 'client' = 'account'): string {
   if (lockedFor === 'client' && lockedUntil !== null) {
-    // Not the user's lock: their account is fine, only this address (a shared office or a guesser on it) is refused for a while.
-    return `Too many wrong passwords or codes were entered from your network, so sign-in from here is blocked for ${waitFor(lockedUntil, now)} (until ${clockTime(lockedUntil)} UTC). Try again after that, or ask your helpdesk.`;
+    // Not the user's lock: their account is fine, only codes from this address (a shared office, or a guesser on it) are refused for a while.
+    return `Too many wrong codes were entered from your network, so sign-in codes from here are blocked for ${waitFor(lockedUntil, now)} (until ${clockTime(lockedUntil)} UTC). Try again after that, or ask your helpdesk.`;
   }
   if (lockedUntil === null) return `Too many wrong codes were entered, so sign-in codes are blocked for your account until your helpdesk unlocks them.${BACKUP_CODES_TOO}`;
   return `Too many wrong codes were entered, so sign-in codes are blocked for your account for ${waitFor(lockedUntil, now)} (until ${clockTime(lockedUntil)} UTC).${BACKUP_CODES_TOO} Try again after that, or ask your helpdesk to unlock it.`;

@@ -1,8 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
-import { request as loginRequest } from '../helpers/login-request.ts';
-import { TestBrowser, type Page } from '../helpers/browser.ts';
+import { boot, type Booted } from '../helpers/boot.ts';
+import { toCodePage } from '../helpers/mfa-app-sign-in.ts';
 import { createUser } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 
@@ -14,15 +13,6 @@ before(async () => {
 });
 after(() => app?.close());
 
-/** A fresh browser signs in to an application that requires MFA; returns the transaction and the code page. */
-async function toCodePage(username: string): Promise<{ browser: TestBrowser; txId: string; page: Page }> {
-  const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpId: 'mfa-app', rpName: 'MFA App', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
-  const browser = new TestBrowser();
-  const page = await browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username, password: PASSWORD });
-  assert.match(page.body, /Enter your code/);
-  return { browser, txId: tx.id, page };
-}
-
 test('a backup code used before is answered "already used", not "not correct", on the code page', async () => {
   const user = (await app.services.directory.findUserById(await createUser(app, { username: 'rosa', password: PASSWORD })))!;
   const { totp } = app.services.mfa;
@@ -31,11 +21,11 @@ test('a backup code used before is answered "already used", not "not correct", o
   assert.ok(enrolled.ok);
   const [backupCode] = enrolled.backupCodes as [string];
 
-  const first = await toCodePage('rosa');
+  const first = await toCodePage(app, { username: 'rosa', password: PASSWORD });
   await first.browser.submit(first.page, { code: backupCode });
   assert.equal(app.finished.get(first.txId)?.ok, true, 'the backup code signs in once');
 
-  const second = await toCodePage('rosa');
+  const second = await toCodePage(app, { username: 'rosa', password: PASSWORD });
   const again = await second.browser.submit(second.page, { code: backupCode });
   assert.equal(again.status, 401);
   assert.match(again.body, /That backup code was already used\./);

@@ -1,7 +1,7 @@
 import { withoutSecretKey } from '../helpers/env.ts';
+import { runNodeScript, type ProcessRun } from '../helpers/node-process.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,14 +16,8 @@ before(async () => {
 after(() => rm(dataDir, { recursive: true, force: true }));
 
 /** The CLI as its own process, as `npm run cli -- …` runs it. */
-async function cli(...words: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, ...words], { env: { ...withoutSecretKey(), STEPGATE_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (chunk) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk) => (err += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, out, err };
+function cli(...words: string[]): Promise<ProcessRun> {
+  return runNodeScript(CLI, words, { ...withoutSecretKey(), STEPGATE_DATA_DIR: dataDir });
 }
 
 test('no command at all is a usage error (exit 2) that lists the commands, as an unknown one is; --help is not', async () => {

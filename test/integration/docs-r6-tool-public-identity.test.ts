@@ -1,50 +1,18 @@
 import { withoutSecretKey } from '../helpers/env.ts';
+import { ROOT, runNodeScript as run, startUntilBanner } from '../helpers/node-process.ts';
 import { freePort } from '../../scripts/free-port.ts';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
-const MAIN = join(ROOT, 'src/main.ts');
 const CLI = join(ROOT, 'src/cli/index.ts');
 const IDP_METADATA = join(ROOT, 'scripts/gen-idp-metadata.ts');
 const TRACKED_EXAMPLE = join(ROOT, 'metadata/idp/stepgate-idp.xml');
 
 /** The tools' environment as an admin's shell has it: none of the server's PORT, PUBLIC_URL or key settings. */
 const { PORT: _port, PUBLIC_URL: _publicUrl, ...SHELL } = withoutSecretKey(process.env);
-
-async function run(script: string, words: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...words], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (chunk) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk) => (err += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, out, err };
-}
-
-/** Starts the server with its own environment until its banner, then stops it: it has recorded its public identity. */
-async function startAndStop(env: NodeJS.ProcessEnv): Promise<void> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN], { cwd: ROOT, env: { ...env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk) => (output += chunk.toString()));
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  try {
-    const deadline = Date.now() + 30_000;
-    while (!/OIDC discovery[\s\S]*(bootstrap|Directory:)/.test(output)) {
-      if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${output}`);
-      if (Date.now() > deadline) throw new Error(`no banner within 30 s:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  } finally {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
-  }
-}
 
 const entityIdOf = async (file: string) => /entityID="([^"]+)"/.exec(await readFile(file, 'utf8'))?.[1];
 
@@ -55,7 +23,8 @@ describe('a server started with PUBLIC_URL; the tools given only its data direct
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'stepgate-tool-identity-'));
     tools = { ...SHELL, STEPGATE_DATA_DIR: dataDir };
-    await startAndStop({ ...tools, PORT: String(await freePort()), PUBLIC_URL: 'https://idp.example.test' });
+    // Started until its banner, then stopped: it has recorded its public identity.
+    await startUntilBanner({ ...tools, PORT: String(await freePort()), PUBLIC_URL: 'https://idp.example.test' });
   });
   after(() => rm(dataDir, { recursive: true, force: true }));
 

@@ -1,13 +1,13 @@
 import { test, describe, before, after } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
-import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
-import { request as loginRequest } from '../helpers/login-request.ts';
+import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { createUser } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 import { cliProcess } from '../helpers/cli.ts';
 import { until } from '../helpers/until.ts';
+import { signInToMfaApp } from '../helpers/mfa-app-sign-in.ts';
 
 const PASSWORD = 'correct horse 42';
 /** The admin CLI reads sessions with the system clock: the server's fake clock starts at the real time. */
@@ -24,11 +24,7 @@ before(async () => {
 after(() => app?.close());
 
 /** Signs in to an application that requires MFA; returns the page after the password. */
-async function signIn(browser: TestBrowser, username: string): Promise<{ txId: string; page: Page }> {
-  const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpId: 'mfa-app', rpName: 'MFA App', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
-  const login = await browser.get(`${app.url}/login/${tx.id}`);
-  return { txId: tx.id, page: await browser.submit(login, { username, password: PASSWORD }) };
-}
+const signIn = (browser: TestBrowser, username: string) => signInToMfaApp(app, browser, { username, password: PASSWORD });
 
 function shownSecret(page: Page): string {
   const match = /<code id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(page.body);

@@ -4,7 +4,7 @@ import * as oidc from 'openid-client';
 import { boot, type Booted } from '../helpers/boot.ts';
 import type { Page, TestBrowser } from '../helpers/browser.ts';
 import { BackchannelReceiver } from '../helpers/backchannel-receiver.ts';
-import { createRp, createUser, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
+import { createRp, createUser, rpAndSpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
 import { TestSp, isPasswordPage, samlPostForm, sendAuthnRequest, sendToIdp } from '../helpers/saml-sp.ts';
 
 /**
@@ -31,13 +31,6 @@ after(async () => {
   await receiver.stop();
 });
 
-/** Stops at the OIDC clients' callbacks and at the SP (https://), like the applications' own pages would. */
-function browserForBoth(): TestBrowser {
-  const browser = rpBrowser();
-  browser.stopAt.push('https://');
-  return browser;
-}
-
 async function samlSignIn(browser: TestBrowser): Promise<void> {
   const page = await browser.submit(await sendAuthnRequest(browser, sp), BOB);
   await sp.validate(samlPostForm(page).fields.SAMLResponse!);
@@ -61,7 +54,7 @@ async function rpInitiatedLogouts(): Promise<unknown[]> {
 }
 
 test('without post_logout_redirect_uri: asks first, naming the account, then ends the SSO session, tells the SAML app, and says "signed out"', async () => {
-  const browser = browserForBoth();
+  const browser = rpAndSpBrowser();
   await samlSignIn(browser);
   const auditBefore = (await rpInitiatedLogouts()).length;
 
@@ -84,7 +77,7 @@ test('without post_logout_redirect_uri: asks first, naming the account, then end
 test('with client_id and post_logout_redirect_uri: asks instead of going straight back, then the back-channel clients and the SAML app are told', async () => {
   const uri = receiver.endpoint();
   const backchannel = await createRp(app, { backchannelLogoutUri: uri });
-  const browser = browserForBoth();
+  const browser = rpAndSpBrowser();
   await samlSignIn(browser);
   // The SSO session also signed in to this client; its provider session is not in the browser any more.
   await signIn(backchannel, browser, undefined);
@@ -105,7 +98,7 @@ test('with client_id and post_logout_redirect_uri: asks instead of going straigh
 });
 
 test('"Stay signed in" ends nothing and says so', async () => {
-  const browser = browserForBoth();
+  const browser = rpAndSpBrowser();
   await samlSignIn(browser);
   // Without client_id (openid-client's URL always names the client).
   const stayed = await browser.submit(await browser.get(`${app.url}/oidc/session/end`));
@@ -115,7 +108,7 @@ test('"Stay signed in" ends nothing and says so', async () => {
 });
 
 test('a browser signed in nowhere is asked nothing and told there was no sign-in to end', async () => {
-  const browser = browserForBoth();
+  const browser = rpAndSpBrowser();
   const posting = await browser.get(endSessionUrl());
   assert.doesNotMatch(posting.body, /Sign out<\/button>/);
   const done = await browser.submit(posting);
@@ -124,7 +117,7 @@ test('a browser signed in nowhere is asked nothing and told there was no sign-in
 });
 
 test('a confirmation without the page\'s xsrf value (a form from another page of the same site) ends nothing', async () => {
-  const browser = browserForBoth();
+  const browser = rpAndSpBrowser();
   await samlSignIn(browser);
   const confirm = await browser.get(endSessionUrl());
   const refused = await browser.submit(confirm, { logout: 'yes', xsrf: 'not-the-one-on-the-page' });

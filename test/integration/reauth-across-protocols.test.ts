@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { boot, type Booted } from '../helpers/boot.ts';
 import type { TestBrowser } from '../helpers/browser.ts';
-import { createRp, createUser, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
+import { createRp, createUser, rpAndSpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
 import { TestSp, isPasswordPage, samlPostForm, sendAuthnRequest } from '../helpers/saml-sp.ts';
 
 /**
@@ -23,13 +23,6 @@ before(async () => {
 });
 after(() => app?.close());
 
-/** Stops at the OIDC client's callback and at the SP (https://), like the two applications' pages would. */
-function browserForBoth(): TestBrowser {
-  const browser = rpBrowser();
-  browser.stopAt.push('https://');
-  return browser;
-}
-
 async function samlSignIn(browser: TestBrowser, options: { forceAuthn?: boolean } = {}) {
   let page = await sendAuthnRequest(browser, sp, '', options.forceAuthn ? { forceAuthn: true } : {});
   assert.equal(isPasswordPage(page), options.forceAuthn === true, 'ForceAuthn asks for the password; plain SSO does not');
@@ -38,7 +31,7 @@ async function samlSignIn(browser: TestBrowser, options: { forceAuthn?: boolean 
 }
 
 test("a SAML ForceAuthn re-authentication keeps the OIDC client's sign-in: its refresh token works and its logout ends the SSO session", async () => {
-  const browser = browserForBoth();
+  const browser = rpAndSpBrowser();
   const { tokens } = await signIn(rp, browser, ALICE);
   await samlSignIn(browser, { forceAuthn: true });
 
@@ -54,7 +47,7 @@ test("a SAML ForceAuthn re-authentication keeps the OIDC client's sign-in: its r
 });
 
 test('an OIDC prompt=login re-authentication keeps the SAML SP in the session: the logout tells it', async () => {
-  const browser = browserForBoth();
+  const browser = rpAndSpBrowser();
   await signIn(rp, browser, ALICE);
   const profile = await samlSignIn(browser);
   await signIn(rp, browser, ALICE, { prompt: 'login' });

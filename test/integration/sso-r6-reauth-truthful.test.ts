@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { boot, type Booted } from '../helpers/boot.ts';
 import type { Page, TestBrowser } from '../helpers/browser.ts';
-import { authRequest, callbackOf, createRp, createUser, redeem, rpBrowser, type TestRp } from '../helpers/oidc-rp.ts';
+import { authRequest, callbackOf, createRp, isCodePage, redeem, rpAndSpBrowser, signInSettingUpTotp, type TestRp } from '../helpers/oidc-rp.ts';
 import { TestSp, isPasswordPage, samlPostForm, sendAuthnRequest } from '../helpers/saml-sp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 import { ACR } from '../../src/policy/levels.ts';
@@ -31,24 +31,9 @@ before(async () => {
 });
 after(() => app?.close());
 
-const isCodePage = (page: Page) => page.status === 200 && /name="code"/.test(page.body);
 const noRequestedContext = { disableRequestedAuthnContext: true } as const;
 
-function browserForBoth(): TestBrowser {
-  const browser = rpBrowser();
-  browser.stopAt.push('https://');
-  return browser;
-}
-
-async function signInWithMfa(browser: TestBrowser, username: string) {
-  await createUser(app, { username, password: PASSWORD });
-  const request = await authRequest(mfaClient);
-  const enrollPage = await browser.submit(await browser.get(request.url.toString()), { username, password: PASSWORD });
-  const secret = /<code id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(enrollPage.body)![1]!.replace(/ /g, '');
-  const codesPage = await browser.submit(enrollPage, { code: oathtoolTotp(secret, now) });
-  const tokens = await redeem(mfaClient, request, callbackOf(mfaClient, await browser.submit(codesPage, {})));
-  return { tokens, secret };
-}
+const signInWithMfa = (browser: TestBrowser, username: string) => signInSettingUpTotp(app, mfaClient, browser, { username, password: PASSWORD }, now);
 
 function assertionOf(page: Page): { classRef: string; authnInstant: number } {
   const xml = Buffer.from(samlPostForm(page).fields.SAMLResponse!, 'base64').toString('utf8');
@@ -56,7 +41,7 @@ function assertionOf(page: Page): { classRef: string; authnInstant: number } {
 }
 
 test('ForceAuthn at a password-only SP after MFA: the assertion claims the password it just saw, the MFA client keeps its MFA', async () => {
-  const browser = browserForBoth();
+  const browser = rpAndSpBrowser();
   const { tokens } = await signInWithMfa(browser, 'rt-password');
   minutes(2);
   const forced = await sendAuthnRequest(browser, passwordSp, '', { ...noRequestedContext, forceAuthn: true });
@@ -66,7 +51,7 @@ test('ForceAuthn at a password-only SP after MFA: the assertion claims the passw
 });
 
 test('ForceAuthn at an MFA SP asks for the code again, as before the re-authentication kept it', async () => {
-  const browser = browserForBoth();
+  const browser = rpAndSpBrowser();
   const { secret } = await signInWithMfa(browser, 'rt-mfa');
   minutes(2);
   const forced = await sendAuthnRequest(browser, mfaSp, '', { ...noRequestedContext, forceAuthn: true });
@@ -76,7 +61,7 @@ test('ForceAuthn at an MFA SP asks for the code again, as before the re-authenti
 });
 
 test('max_age at the MFA client, older than the code: password and code again, with a new auth_time', async () => {
-  const browser = browserForBoth();
+  const browser = rpAndSpBrowser();
   const { secret } = await signInWithMfa(browser, 'rt-max-age');
   minutes(10);
   const request = await authRequest(mfaClient, { max_age: '300' });
@@ -90,7 +75,7 @@ test('max_age at the MFA client, older than the code: password and code again, w
 });
 
 test('the security settings page, after its 10 minutes: password and code again (a kept code is not a new one)', async () => {
-  const browser = browserForBoth();
+  const browser = rpAndSpBrowser();
   const { secret } = await signInWithMfa(browser, 'rt-account');
   minutes(11);
   const login = await browser.get(`${app.url}/account/security`);

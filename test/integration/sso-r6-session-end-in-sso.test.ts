@@ -1,19 +1,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { boot, type Booted } from '../helpers/boot.ts';
+import type { Booted } from '../helpers/boot.ts';
 import { TestBrowser } from '../helpers/browser.ts';
-import { createUser } from '../helpers/oidc-rp.ts';
-import { TestSp, samlPostForm, sendAuthnRequest } from '../helpers/saml-sp.ts';
+import { samlPostForm, sendAuthnRequest, type TestSp } from '../helpers/saml-sp.ts';
+import { ALICE, bootWithSessionEnd } from '../helpers/session-end.ts';
 
 /** Every assertion Stepgate issues names the SSO session's absolute end (SessionNotOnOrAfter), also after a re-authentication. */
-const ALICE = { username: 'alice', password: 'correct horse 42' };
 let app: Booted;
 let sp: TestSp;
 
 before(async () => {
-  app = await boot({ session: { absoluteTimeoutHours: 3 } });
-  await createUser(app, ALICE);
-  sp = await TestSp.create(app, { name: 'r6-session-end-sso', wantAssertionsSigned: true, register: { sign: 'both' } });
+  ({ app, sp } = await bootWithSessionEnd('r6-session-end-sso'));
 });
 after(() => app?.close());
 

@@ -1,9 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { boot, type Booted } from '../helpers/boot.ts';
+import type { Booted } from '../helpers/boot.ts';
 import { TestBrowser } from '../helpers/browser.ts';
-import { createUser } from '../helpers/oidc-rp.ts';
-import { TestSp, samlPostForm, sendAuthnRequest } from '../helpers/saml-sp.ts';
+import { samlPostForm, sendAuthnRequest, type TestSp } from '../helpers/saml-sp.ts';
+import { ALICE, bootWithSessionEnd } from '../helpers/session-end.ts';
 import { createSamlContext } from '../../src/saml/saml-context.ts';
 import { samlSchemas } from '../../src/saml/schema-validator.ts';
 
@@ -12,14 +12,11 @@ import { samlSchemas } from '../../src/saml/schema-validator.ts';
  * SP (Shibboleth) ends its own session no later than ours. Built by Stepgate's response builder,
  * checked by the schema, xmlsec1 and node-saml.
  */
-const ALICE = { username: 'alice', password: 'correct horse 42' };
 let app: Booted;
 let sp: TestSp;
 
 before(async () => {
-  app = await boot({ session: { absoluteTimeoutHours: 3 } });
-  await createUser(app, ALICE);
-  sp = await TestSp.create(app, { name: 'r6-session-end', wantAssertionsSigned: true, register: { sign: 'both' } });
+  ({ app, sp } = await bootWithSessionEnd('r6-session-end'));
 });
 after(() => app?.close());
 

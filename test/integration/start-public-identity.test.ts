@@ -1,7 +1,7 @@
 import { freePort } from '../../scripts/free-port.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { startUntilBanner } from '../helpers/node-process.ts';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,31 +15,11 @@ import { systemClock } from '../../src/core/clock.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { journalSealer } from '../../src/store/journal-sealer.ts';
 
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const { STEPGATE_SECRET_KEY: _key, STEPGATE_SECRET_KEY_FILE: _keyFile, PUBLIC_URL: _publicUrl, ...INHERITED } = process.env;
 
-
-/** Starts the server as `npm start` does, waits for its banner, stops it (SIGTERM, by pid); returns its log lines. */
+/** Starts the server as `npm start` does, until its banner, then stops it; returns its log lines. */
 async function startAndStop(dataDir: string, port: number): Promise<Array<Record<string, unknown>>> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN], {
-    env: { ...INHERITED, STEPGATE_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  try {
-    const deadline = Date.now() + 30_000;
-    while (!/OIDC discovery[\s\S]*(bootstrap|Directory:)/.test(output)) {
-      if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${output}`);
-      if (Date.now() > deadline) throw new Error(`no banner within 30 s:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  } finally {
-    if (child.exitCode === null) process.kill(child.pid!, 'SIGTERM');
-    await exited;
-  }
+  const output = await startUntilBanner({ ...INHERITED, STEPGATE_DATA_DIR: dataDir, PORT: String(port) });
   return output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 

@@ -8,6 +8,7 @@ import { createUser } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 import { cliProcess } from '../helpers/cli.ts';
 import { until } from '../helpers/until.ts';
+import { signInToMfaApp } from '../helpers/mfa-app-sign-in.ts';
 
 const PASSWORD = 'correct horse 42';
 let now = Date.parse('2026-11-22T10:00:15Z');
@@ -17,11 +18,7 @@ const nextTimeStep = () => void (now += 30_000);
 let app: Booted;
 
 /** Signs in to an application that requires MFA; returns the page after the password. */
-async function signIn(browser: TestBrowser, username: string): Promise<{ txId: string; page: Page }> {
-  const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpId: 'mfa-app', rpName: 'MFA App', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
-  const login = await browser.get(`${app.url}/login/${tx.id}`);
-  return { txId: tx.id, page: await browser.submit(login, { username, password: PASSWORD }) };
-}
+const signIn = (browser: TestBrowser, username: string) => signInToMfaApp(app, browser, { username, password: PASSWORD });
 
 /** In another tab of the same browser: a password-only application asks for the password again (prompt=login), which starts a new SSO session. */
 async function signInAgainInAnotherTab(browser: TestBrowser, username: string): Promise<void> {

@@ -1,18 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { LowdbStore } from '../../src/store/lowdb-store.ts';
-import { journalSealer } from '../../src/store/journal-sealer.ts';
-import { SecretBox } from '../../src/core/secret-box.ts';
-import { TotpMethod, type TotpSettings } from '../../src/mfa/totp/totp-method.ts';
-import { TotpEnrollments, type TotpEnrollment } from '../../src/mfa/totp/totp-enrollments.ts';
-import { TotpStateStore } from '../../src/mfa/totp/totp-state.ts';
-import { BackupCodes } from '../../src/mfa/totp/backup-codes.ts';
 import type { VerifyResult } from '../../src/mfa/mfa-method.ts';
-import { oathtoolTotp } from '../helpers/oathtool.ts';
+import type { TotpSettings } from '../../src/mfa/totp/totp-method.ts';
+import { TOTP_TEST_SETTINGS, enrollWithOathtool, openTotpStore, totpParts, type TotpStore } from '../helpers/totp-store.ts';
 
 /**
  * Backup codes sent at once (a script, not a person): the lock must bound how many wrong ones are
@@ -20,36 +10,24 @@ import { oathtoolTotp } from '../helpers/oathtool.ts';
  */
 
 const MAX_FAILURES = 5;
-const SETTINGS: TotpSettings = { issuer: 'Stepgate Test', digits: 6, periodSeconds: 30, algorithm: 'sha1', clockSkewSeconds: 30, maxFailures: MAX_FAILURES, autoUnlockMinutes: 15, backupCodes: 10 };
+const SETTINGS: TotpSettings = { ...TOTP_TEST_SETTINGS, maxFailures: MAX_FAILURES };
 let now = Date.parse('2026-11-22T10:00:15Z');
 const clock = { now: () => now };
 
-let dir: string;
-let store: LowdbStore;
-let box: SecretBox;
+let totp: TotpStore;
 let users = 0;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'stepgate-backup-race-'));
-  box = new SecretBox(randomBytes(32));
-  store = await new LowdbStore(dir, clock, { sealer: journalSealer(box) }).open();
+  totp = await openTotpStore('stepgate-backup-race-', clock);
 });
-after(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => totp.remove());
 
 /** A user with TOTP set up; `verify` answers their second step from one IP. */
 async function enrolledUser() {
-  const enrollments = new TotpEnrollments(store.collection<TotpEnrollment>('mfa-enrollments'), store.kv, box);
-  const state = new TotpStateStore(store.kv);
-  const backupCodes = new BackupCodes(store.kv, box);
-  const method = new TotpMethod({ enrollments, state, backupCodes, clock, settings: SETTINGS });
+  const { method, state, backupCodes } = totpParts(totp, clock, SETTINGS);
   users += 1;
   const user = { id: `race-${users}`, username: `race${users}`, groups: [], attributes: {} };
-  const view = await method.enrollment.begin({ user, sessionId: 'session-1' });
-  const enrolled = await method.enrollment.finish({ user, sessionId: 'session-1', ip: '192.0.2.1' }, oathtoolTotp(view.secret, now));
-  assert.ok(enrolled.ok);
+  const enrolled = await enrollWithOathtool(method, user, now);
   now += 60_000;
   const verify = (code: string) => method.verify({ user, ip: '198.51.100.7' }, code);
   return { user, state, backupCodes, codes: enrolled.backupCodes, verify };

@@ -1,21 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { holdServerLock } from '../../src/store/server-lock.ts';
+import { withTempDir } from '../helpers/temp-dir.ts';
 
 const SERVER_LOCK = new URL('../../src/store/server-lock.ts', import.meta.url).pathname;
 
-async function withDataDir(work: (dataDir: string) => Promise<void>): Promise<void> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-lock-check-'));
-  try {
-    await work(dataDir);
-  } finally {
-    await rm(dataDir, { recursive: true, force: true });
-  }
-}
+const withDataDir = (work: (dataDir: string) => Promise<void>): Promise<void> => withTempDir('stepgate-lock-check-', work);
 
 test('the lock is seen as lost when it is removed, written over in place, or replaced by another file with the same text', async () => {
   const cases: Record<string, (path: string) => Promise<void>> = {

@@ -10,6 +10,7 @@ import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { AppendFile } from '../../src/store/append-file.ts';
 import { FileLock } from '../../src/store/file-lock.ts';
 import { testSealer } from '../helpers/journal-sealer.ts';
+import { withTempDir } from '../helpers/temp-dir.ts';
 import { findLocalUserByName, localUsers, type LocalUserRecord } from '../../src/directory/local-users.ts';
 
 const key = randomBytes(32);
@@ -27,14 +28,7 @@ function fakeClock(start = 1_000_000) {
   return { now: () => now, advance: (ms: number) => void (now += ms) };
 }
 
-async function withDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'stepgate-kv-'));
-  try {
-    return await run(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = <T>(run: (dir: string) => Promise<T>): Promise<T> => withTempDir('stepgate-kv-', run);
 
 describe('journal key-value store', () => {
   test('a journal of several megabytes, read back in chunks: multi-byte text across chunk edges, deletes, compaction', () =>

@@ -1,8 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
@@ -11,19 +10,13 @@ import { loadSecretKey } from '../../src/config/secret-key.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { writePrivateFile } from '../../src/cli/write-private-file.ts';
 import { testSealer } from '../helpers/journal-sealer.ts';
+import { withTempDir } from '../helpers/temp-dir.ts';
 
 const clock = { now: () => Date.now() };
 const sealer = testSealer();
 const modeOf = async (path: string): Promise<number> => (await stat(path)).mode & 0o777;
 
-async function withDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'stepgate-files-'));
-  try {
-    return await run(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = <T>(run: (dir: string) => Promise<T>): Promise<T> => withTempDir('stepgate-files-', run);
 
 describe('an export that does not fit on the disk', () => {
   test('leaves no file cut short under the asked name: the same command can run again, without --force', () =>

@@ -1,42 +1,27 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mkdtemp, rm, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { LowdbStore } from '../../src/store/lowdb-store.ts';
-import { journalSealer } from '../../src/store/journal-sealer.ts';
-import { SecretBox } from '../../src/core/secret-box.ts';
 import { TotpMethod, type TotpSettings } from '../../src/mfa/totp/totp-method.ts';
 import { TotpEnrollments, type TotpEnrollment } from '../../src/mfa/totp/totp-enrollments.ts';
 import { TotpStateStore } from '../../src/mfa/totp/totp-state.ts';
 import { BackupCodes } from '../../src/mfa/totp/backup-codes.ts';
-import { TotpAdmin } from '../../src/mfa/totp/totp-admin.ts';
 import type { User } from '../../src/core/types.ts';
 import { oathtoolTotp, type OathOptions } from '../helpers/oathtool.ts';
+import { ENROLLING_SESSION as SESSION, TOTP_TEST_SETTINGS as DEFAULTS, enrollWithOathtool, openTotpStore, totpParts, type TotpStore } from '../helpers/totp-store.ts';
 
 const STEP = 30_000;
 /** 15 s into a time step, so ±30 s lands in the neighbouring steps and not on a boundary. */
 const START = Math.floor(Date.parse('2026-11-22T10:00:00Z') / STEP) * STEP + 15_000;
 let now = START;
 const clock = { now: () => now };
-const DEFAULTS: TotpSettings = { issuer: 'Stepgate Test', digits: 6, periodSeconds: 30, algorithm: 'sha1', clockSkewSeconds: 30, maxFailures: 5, autoUnlockMinutes: 15, backupCodes: 10 };
 
-let dir: string;
-let store: LowdbStore;
-let box: SecretBox;
+let totp: TotpStore;
 let counter = 0;
-/** The SSO session (browser) enrolling: pending secrets belong to one. */
-const SESSION = 'session-1';
 
 function build(settings: Partial<TotpSettings> = {}) {
-  const all = { ...DEFAULTS, ...settings };
-  const enrollments = new TotpEnrollments(store.collection<TotpEnrollment>('mfa-enrollments'), store.kv, box);
-  const state = new TotpStateStore(store.kv);
-  const backupCodes = new BackupCodes(store.kv, box);
-  const method = new TotpMethod({ enrollments, state, backupCodes, clock, settings: all });
-  const admin = new TotpAdmin({ enrollments, state, backupCodes, clock, settings: all, knownUsers: async () => [] });
+  const { method, state, admin } = totpParts(totp, clock, { ...DEFAULTS, ...settings });
   return { method, state, admin };
 }
 
@@ -49,24 +34,17 @@ function newUser(): User {
 async function enrolled(settings: Partial<TotpSettings> = {}, oath: OathOptions = {}) {
   const built = build(settings);
   const user = newUser();
-  const view = await built.method.enrollment.begin({ user, sessionId: SESSION });
-  const result = await built.method.enrollment.finish({ user, sessionId: SESSION, ip: '192.0.2.1' }, oathtoolTotp(view.secret, now, oath));
-  assert.ok(result.ok, 'enrollment confirms');
+  const { secret, backupCodes } = await enrollWithOathtool(built.method, user, now, oath);
   now += 10 * STEP; // the confirming code's step is spent; keep it out of reach of the skew tests
-  const code = (at = now) => oathtoolTotp(view.secret, at, oath);
+  const code = (at = now) => oathtoolTotp(secret, at, oath);
   const verify = (response: unknown) => built.method.verify({ user, ip: '198.51.100.7' }, response);
-  return { ...built, user, secret: view.secret, backupCodes: result.backupCodes, code, verify };
+  return { ...built, user, secret, backupCodes, code, verify };
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'stepgate-totp-'));
-  box = new SecretBox(randomBytes(32));
-  store = await new LowdbStore(dir, clock, { sealer: journalSealer(box) }).open();
+  totp = await openTotpStore('stepgate-totp-', clock);
 });
-after(async () => {
-  await store.close();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => totp.remove());
 
 describe('TOTP enrollment', () => {
   test('activated only by a current code; a wrong or malformed code leaves it pending', async () => {
@@ -91,7 +69,7 @@ describe('TOTP enrollment', () => {
 
   test('the secret is stored sealed: not in clear in db.json or the kv journal', async () => {
     const { secret } = await enrolled();
-    const files = await Promise.all(['db.json', 'kv.journal'].map((name) => readFile(join(dir, name), 'utf8').catch(() => '')));
+    const files = await Promise.all(['db.json', 'kv.journal'].map((name) => readFile(join(totp.dir, name), 'utf8').catch(() => '')));
     for (const text of files) assert.equal(text.includes(secret), false);
     assert.match(files[0]!, /"sealedSecret": "v1\./);
   });
@@ -228,7 +206,7 @@ describe('TOTP verification', () => {
 
 describe('confirming a setup while another confirmation of the same user is being written', () => {
   test('the later one waits, then finds the user set up: "expired", never a confirmation that lost its pending secret half way', async () => {
-    const enrollments = new TotpEnrollments(store.collection<TotpEnrollment>('mfa-enrollments'), store.kv, box);
+    const enrollments = new TotpEnrollments(totp.store.collection<TotpEnrollment>('mfa-enrollments'), totp.store.kv, totp.box);
     // The registration write is held (a busy disk) until the second click has come: the window in
     // which it used to see its pending secret gone but no registration yet.
     const put = enrollments.put.bind(enrollments);
@@ -239,7 +217,7 @@ describe('confirming a setup while another confirmation of the same user is bein
       await released;
       return put(...args);
     };
-    const method = new TotpMethod({ enrollments, state: new TotpStateStore(store.kv), backupCodes: new BackupCodes(store.kv, box), clock, settings: DEFAULTS });
+    const method = new TotpMethod({ enrollments, state: new TotpStateStore(totp.store.kv), backupCodes: new BackupCodes(totp.store.kv, totp.box), clock, settings: DEFAULTS });
     const user = newUser();
     const view = await method.enrollment.begin({ user, sessionId: SESSION });
     const code = oathtoolTotp(view.secret, now);

@@ -101,7 +101,7 @@ export class SessionService {
       return undefined;
     }
     if (now - session.lastSeenAt > TOUCH_INTERVAL_MS) return this.#update(id, (current) => ({ ...current, lastSeenAt: now }));
-    return session;
+    return this.#withLiveFactors(session, now);
   }
 
   /**
@@ -111,7 +111,24 @@ export class SessionService {
    */
   async peek(id: string): Promise<SsoSession | undefined> {
     const session = await this.#kv.get<SsoSession>(NAMESPACE, id);
-    return session && !this.#expired(session, this.#clock.now(), 'tokens') ? session : undefined;
+    const now = this.#clock.now();
+    return session && !this.#expired(session, now, 'tokens') ? this.#withLiveFactors(session, now) : undefined;
+  }
+
+  /**
+   * The session without the kept factors (see start) older than a session may last: the session
+   * itself started at its re-authentication, so its own end would let a code typed once count for
+   * nearly twice absoluteTimeoutHours.
+   */
+  #withLiveFactors(session: SsoSession, now: number): SsoSession {
+    const { keptFactors } = session;
+    if (!keptFactors) return session;
+    const lapsed = (factor: Factor) => keptFactors.includes(factor.method) && now - factor.at > this.#absoluteMs;
+    if (!session.factors.some(lapsed)) return session;
+    const factors = session.factors.filter((factor) => !lapsed(factor));
+    const stillKept = keptFactors.filter((method) => factors.some((factor) => factor.method === method));
+    const { keptFactors: _dropped, ...rest } = session;
+    return { ...rest, factors, ...(stillKept.length ? { keptFactors: stillKept } : {}) };
   }
 
   /**
@@ -282,7 +299,7 @@ export class SessionService {
    * undefined when the session is gone.
    */
   async #update(id: string, change: (current: SsoSession) => SsoSession): Promise<SsoSession | undefined> {
-    return updateWithRetry<SsoSession, SsoSession | undefined>(
+    const updated = await updateWithRetry<SsoSession, SsoSession | undefined>(
       this.#kv,
       NAMESPACE,
       id,
@@ -293,6 +310,8 @@ export class SessionService {
       },
       UPDATE_ATTEMPTS,
     );
+    // Every session handed out is seen through #withLiveFactors, the one place kept factors lapse.
+    return updated && this.#withLiveFactors(updated, this.#clock.now());
   }
 
   async #save(session: SsoSession): Promise<void> {

@@ -135,3 +135,22 @@ test('re-authenticating again and again does not keep one code valid past the ab
   assert.equal(tokens, undefined, 'no MFA claims from a code older than session.absoluteTimeoutHours');
   assert.ok(isCodePage(page), `the code page, got ${page.status} ${page.url}`);
 });
+
+test('a kept code counts no longer than a session may last from when it was typed, though the re-authenticated session lasts longer', async () => {
+  const browser = rpAndSpBrowser();
+  await signInWithMfa(browser, 'ra-kept-end');
+  const typedAt = now;
+  // The browser in use every 25 minutes; shortly before the absolute end, a password-only client asks for the password again.
+  while (now < typedAt + 9.5 * 3_600_000) {
+    minutes(25);
+    assert.ok((await visitMfaClient(browser)).tokens, 'silent SSO while the code is young');
+  }
+  const request = await authRequest(passwordClient, { prompt: 'login' });
+  await browser.submit(await browser.get(request.url.toString()), { username: 'ra-kept-end', password: PASSWORD });
+  while (now - typedAt <= 10 * 3_600_000) {
+    minutes(25);
+    const visit = await visitMfaClient(browser);
+    if (now - typedAt <= 10 * 3_600_000) assert.ok(visit.tokens, 'the kept code still counts within its lifetime');
+    else assert.ok(isCodePage(visit.page), `past 10 hours from the code: the code page, got ${visit.page.status} ${visit.page.url}`);
+  }
+});

@@ -95,7 +95,9 @@ export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, 
     case 'allow':
       return {
         kind: 'complete',
-        result: { ok: true, user: session.user, sessionId: session.id, authTime: session.authTime, factors, amr: amrFor(factors), acr: decision.acr },
+        // A factor kept by a re-authentication was proved before it: the time of authentication an
+        // answer states (SAML AuthnInstant, auth_time) is never later than the oldest proof it rests on.
+        result: { ok: true, user: session.user, sessionId: session.id, authTime: Math.min(session.authTime, ...factors.filter((factor) => session.keptFactors?.includes(factor.method)).map((factor) => factor.at)), factors, amr: amrFor(factors), acr: decision.acr },
       };
     case 'step-up': {
       if (request.passive) return failure('interaction_required', 'The application needs a second factor and asked not to show a sign-in page.');

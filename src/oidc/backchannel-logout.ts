@@ -6,7 +6,7 @@ import type { SsoSession } from '../session/sso-session.ts';
 import type { LogoutContext } from '../session/session-service.ts';
 import type { KvAdapter } from './adapter.ts';
 import type { SsoLinks } from './sso-links.ts';
-import type { SsoState } from './sso-state.ts';
+import type { SessionService } from '../session/session-service.ts';
 
 /** The part of oidc-provider's Client model used here; its published types lack backchannelLogout. */
 interface LogoutClient {
@@ -32,7 +32,7 @@ export interface BackchannelLogoutDeps {
   providerSessions: KvAdapter;
   links: SsoLinks;
   /** The browser's SSO session during an RP-initiated logout, for the username (read by session-sync.ts in the same request anyway). */
-  sso: SsoState;
+  sessions: Pick<SessionService, 'toSignOut'>;
   audit: AuditLog;
   logger: Logger;
 }
@@ -89,7 +89,8 @@ export class BackchannelLogout {
     const { provider } = this.#deps;
     const report = async (ctx: KoaContextWithOIDC, client: { clientId: string }, accountId: string, sid: string, error?: unknown) => {
       // A store that cannot read the session costs the event its username, not the event.
-      const sso = await this.#deps.sso.current(ctx).catch(() => undefined);
+      // Also a browser idle past its timeout: its sign-out still ends the session (toSignOut).
+      const sso = await this.#deps.sessions.toSignOut(ctx.req as Request).catch(() => undefined);
       const username = sso?.user.id === accountId ? sso.user.username : undefined;
       // Mounted under Express, koa's ctx.req is the Express request.
       await this.#report(ctx.req as Request, 'oidc-rp-initiated', { clientId: client.clientId, accountId, username, sid }, error);

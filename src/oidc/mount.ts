@@ -103,7 +103,7 @@ async function assemble(services: Services, shared: Shared): Promise<ProviderGen
   provider.use(interactions.auditIssued());
   provider.use(endpointAudit.middleware());
   logProviderEvents(provider, services.logger);
-  const backchannel = new BackchannelLogout({ provider, providerSessions: new KvAdapter(services.store.kv, services.clock, 'Session'), links, sso, audit: services.store.audit, logger: services.logger });
+  const backchannel = new BackchannelLogout({ provider, providerSessions: new KvAdapter(services.store.kv, services.clock, 'Session'), links, sessions: services.sessions, audit: services.store.audit, logger: services.logger });
   // Last: it takes oidc-provider's middleware as it is now.
   const bridge = providerBridge(provider, services.config.server.publicUrl, { cookieSigner, startInteraction: interactions.start });
   return { bridge, interactions, backchannel };

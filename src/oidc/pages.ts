@@ -9,6 +9,7 @@ import { oidcLogoutConfirmPage } from '../../views/oidc/logout-confirm.ts';
 import type { UserLookup } from '../directory/user-lookup.ts';
 import type { Logger } from '../core/log.ts';
 import type { SsoSession } from '../session/sso-session.ts';
+import type { SessionService } from '../session/session-service.ts';
 
 /** The pages oidc-provider renders itself, in Stepgate's layout. */
 
@@ -57,8 +58,12 @@ function describe(out: ErrorOut, error: Error, logout: boolean): { title: string
  * confirmation signs out. An id_token_hint for another account (RP-Initiated Logout 1.0 §2: treat
  * as suspect) is said so, rather than signing out whoever is here without a word.
  */
-export function logoutSource(users: UserLookup): (ctx: KoaContextWithOIDC) => Promise<void> {
+export function logoutSource(users: UserLookup, sessions: SessionService): (ctx: KoaContextWithOIDC) => Promise<void> {
   return async (ctx) => {
+    // A browser left idle past its timeout (its session may still back tokens) is not told who was
+    // signed in on it, nor whether a hint names that account: whoever sits there now may not be them.
+    const browser = await sessions.toSignOut(ctx.req as Request);
+    if (!browser || !sessions.isLiveForBrowser(browser)) return sendLogoutConfirmation(ctx, {});
     const accountId = ctx.oidc.session?.accountId;
     // Without the directory's answer the page still asks, only without the name; the failure is logged.
     const signedIn = accountId
@@ -75,8 +80,8 @@ export function logoutSource(users: UserLookup): (ctx: KoaContextWithOIDC) => Pr
  * The same question when the browser has a Stepgate SSO session but no provider session (it signed in
  * to SAML applications only): oidc-provider would confirm on its own, with nobody signed in to ask about.
  */
-export function ssoLogoutSource(ctx: KoaContextWithOIDC, sso: SsoSession): void {
-  sendLogoutConfirmation(ctx, { accountId: sso.user.id, username: sso.user.username });
+export function ssoLogoutSource(ctx: KoaContextWithOIDC, sso: SsoSession, named: boolean): void {
+  sendLogoutConfirmation(ctx, named ? { accountId: sso.user.id, username: sso.user.username } : {});
 }
 
 function sendLogoutConfirmation(ctx: KoaContextWithOIDC, signedIn: { accountId?: string; username?: string }): void {

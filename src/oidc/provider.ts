@@ -141,7 +141,7 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
           throw new errors.InvalidTarget();
         },
       },
-      rpInitiatedLogout: { enabled: true, logoutSource: logoutSource(deps.users), postLogoutSuccessSource },
+      rpInitiatedLogout: { enabled: true, logoutSource: logoutSource(deps.users, services.sessions), postLogoutSuccessSource },
       // Discovery advertises it, ID Tokens carry sid for clients that require it; see backchannel-logout.ts.
       backchannelLogout: { enabled: true },
     },

@@ -82,7 +82,8 @@ export class SessionSync {
     // 200: oidc-provider's own confirmation, not an error page about the request.
     if (ctx.status !== 200 || !session?.state?.secret || session.accountId) return;
     const sso = await this.#deps.sessions.toSignOut(ctx.req as Request);
-    if (sso) ssoLogoutSource(ctx, sso);
+    // Idle past its timeout for the browser: the page names no one (see logoutSource).
+    if (sso) ssoLogoutSource(ctx, sso, this.#deps.sessions.isLiveForBrowser(sso));
   }
 
   /**

@@ -2,6 +2,7 @@ import type { Booted } from './boot.ts';
 import { runCli } from '../../src/cli/run-cli.ts';
 import { COMMANDS } from '../../src/cli/commands/all.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import type { ConfigInput } from '../../src/config/schema.ts';
 import { loadSecretKey } from '../../src/config/secret-key.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
@@ -18,10 +19,10 @@ export interface CliRun {
  * `npm run cli -- <words>` as its own process runs it against a booted server: the server's data
  * directory and secret key, and the CLI's own store, opened for this one command and closed after.
  */
-export async function cliProcess(app: Booted, secretKey: string, words: string[]): Promise<CliRun> {
+export async function cliProcess(app: Booted, secretKey: string, words: string[], settings: ConfigInput = {}): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
-  const config = parseConfig({ dataDir: app.dataDir, secretKey, server: { publicUrl: app.url } });
+  const config = parseConfig({ ...settings, dataDir: app.dataDir, secretKey, server: { publicUrl: app.url } });
   const box = new SecretBox(loadSecretKey(config, { dataIsFresh: false }).key);
   const store = await new LowdbStore(app.dataDir, systemClock, { sealer: journalSealer(box), owner: false }).open();
   try {

@@ -86,9 +86,16 @@ test('a signed SAML LogoutRequest from an idle browser ends the session it names
 test('an OIDC RP-initiated logout from an idle browser ends the SSO session and tells its SAML SP', async () => {
   const signedIn = await idleAfterSignIn('r6-idle-rp-logout');
   const end = await signedIn.browser.get(oidc.buildEndSessionUrl(signedIn.client.config, { id_token_hint: signedIn.idToken, post_logout_redirect_uri: signedIn.client.postLogoutRedirectUri }).toString());
+  // Whoever sits at the idle browser is not told who was signed in on it, by this page either.
+  assert.doesNotMatch(end.body, /Signed in here as/);
+  assert.doesNotMatch(end.body, new RegExp(ALICE.username));
   const answered = await signedIn.browser.submit(end, { logout: 'yes' });
   await signedIn.sp.receiveLogoutRequest(answered);
   await assertEnded(signedIn);
+  // The audit still names whose session the client was told about.
+  const told = (await app.services.store.audit.query({ types: ['oidc.backchannel-logout'] })).events.filter((event) => event.rp === signedIn.client.client.id || event.clientId === signedIn.client.client.id);
+  assert.ok(told.length > 0, 'the back-channel logout is audited');
+  assert.ok(told.every((event) => event.username === ALICE.username), JSON.stringify(told));
 });
 
 test('showing the sign-out page is not a use of the session: the browser still idles out', async () => {

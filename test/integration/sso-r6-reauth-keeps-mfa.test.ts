@@ -109,6 +109,22 @@ test("another person signing in on the browser gets none of the previous user's 
   assert.ok(isEnrollPage(page), `the second user must set up a second factor of their own, got ${page.status} ${page.url}`);
 });
 
+test('an answer resting on a kept code states the time of that code, not of the later password: an SP judging freshness by AuthnInstant is not misled', async () => {
+  const mfaSp = await TestSp.create(app, { name: 'r6-mfa-sp', register: { policy: 'permit-everyone-require-mfa' } });
+  const browser = rpAndSpBrowser();
+  await signInWithMfa(browser, 'ra-instant');
+  const codeAt = now;
+  for (let i = 0; i < 2; i += 1) {
+    minutes(10);
+    assert.ok((await visitMfaClient(browser)).tokens);
+  }
+  const forced = await sendAuthnRequest(browser, passwordSp, '', { ...noRequestedContext, forceAuthn: true });
+  assert.equal(authnInstant(await browser.submit(forced, { username: 'ra-instant', password: PASSWORD })), now, 'the application that asked gets the new password time');
+  minutes(1);
+  const answered = await sendAuthnRequest(browser, mfaSp, '', noRequestedContext);
+  assert.ok(authnInstant(answered) <= codeAt, `AuthnInstant ${new Date(authnInstant(answered)).toISOString()} is not later than the code (${new Date(codeAt).toISOString()})`);
+});
+
 test('a session the browser lost to its idle timeout keeps nothing: the password typed there again is followed by the code page', async () => {
   const browser = rpAndSpBrowser();
   await signInWithMfa(browser, 'ra-idle');

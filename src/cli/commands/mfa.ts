@@ -148,7 +148,8 @@ ${USER_ARGUMENT_HELP}`,
     summary: "remove a user's TOTP registration and backup codes",
     help: `Usage: npm run cli -- mfa reset USERNAME | --id USER_ID
 
-The user sets up an authenticator app again at the next sign-in that needs a second factor.
+The user sets up an authenticator app again at the next sign-in that needs a second factor
+(with mfa.enrollment.networks set, only from those networks: see the README).
 The user's SSO sessions end too (as with "session end --user"): a session keeps the factors it
 signed in with, so one that used the lost authenticator would go on signing in to applications that
 require a second factor. SAML service providers cannot be told (the command names them).
@@ -163,6 +164,8 @@ ${USER_ARGUMENT_HELP}`,
       const removed = await totpAdmin.reset(user.id);
       await auditAdminAction(context, { type: 'mfa.reset', userId: user.id, username: user.username });
       context.out(removed ? `Removed the TOTP registration of ${user.username}.` : `${user.username} had no TOTP registration; counters cleared.`);
+      const networks = context.config.mfa.enrollment.networks;
+      if (networks) context.out(`${user.username} can set up a new authenticator app only from mfa.enrollment.networks (${networks.join(', ')}).`);
       for (const line of await (await SessionAdmin.open(context)).endSessionsOf(user, 'mfa-reset')) context.out(line);
       return 0;
     },

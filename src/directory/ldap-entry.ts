@@ -19,7 +19,7 @@ export function entryId(entry: Entry, idAttribute: string): string | undefined {
 }
 
 /** objectGUID bytes as the usual GUID text (the first three groups are little-endian). */
-export function formatGuid(b: Buffer): string {
+function formatGuid(b: Buffer): string {
   const h = (i: number, n: number, le: boolean): string => {
     const part = Buffer.from(b.subarray(i, i + n));
     return (le ? part.reverse() : part).toString('hex');

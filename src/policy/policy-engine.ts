@@ -21,7 +21,7 @@ export interface DecisionFacts {
 }
 
 /** What a user refused by a rule without its own message (or by no rule) is told. */
-export function notAllowedMessage(appName: string | undefined): string {
+function notAllowedMessage(appName: string | undefined): string {
   return `You are not allowed to use ${appName ?? 'this application'}. If you need it, ask your helpdesk for access.`;
 }
 const UNMET_MESSAGE = 'This application asked for a kind of sign-in that its access policy does not allow or that this identity provider cannot provide.';

@@ -192,7 +192,7 @@ export class SessionService {
     // Only from a session the browser still holds (not one idled out: whoever sits at an unattended
     // browser with the password must not inherit its code), and never a proof older than a session may
     // last: re-authenticating again and again must not keep one code valid past absoluteTimeoutHours.
-    const keepable = reauthentication && !this.#expired(reauthentication, now, 'browser') ? reauthentication.factors : [];
+    const keepable = reauthentication && this.isLiveForBrowser(reauthentication) ? reauthentication.factors : [];
     const kept = keepable.filter((earlier) => now - earlier.at <= this.#absoluteMs && !factors.some((factor) => factor.method === earlier.method));
     const session: SsoSession = {
       id: randomId(),

@@ -9,7 +9,7 @@ const MAX_CAS_ATTEMPTS = 50;
  * checked for one user, as NIST SP 800-63B 5.2.2 requires; a lock that lifts by itself does not
  * start the count again, or whoever has the password could guess codes forever.
  */
-export const LOCKS_BEFORE_ADMIN_UNLOCK = 10;
+const LOCKS_BEFORE_ADMIN_UNLOCK = 10;
 /** Each lock lasts twice as long as the one before, up to this (or autoUnlockMinutes, if longer). */
 const LONGEST_AUTO_LOCK_MINUTES = 24 * 60;
 
@@ -38,7 +38,7 @@ export interface LockoutSettings {
 
 export const EMPTY_STATE: TotpState = { failures: 0 };
 
-export function locksInARow(state: TotpState): number {
+function locksInARow(state: TotpState): number {
   return state.locks ?? (state.lockedAt === undefined ? 0 : 1);
 }
 
@@ -46,7 +46,7 @@ export function locksInARow(state: TotpState): number {
  * How long the `lock`th lock in a row lasts (ms): autoUnlockMinutes, then twice as long each time,
  * up to a day; null from the LOCKS_BEFORE_ADMIN_UNLOCK-th on, or when no lock lifts by itself.
  */
-export function lockLength(lock: number, settings: LockoutSettings): number | null {
+function lockLength(lock: number, settings: LockoutSettings): number | null {
   if (settings.autoUnlockMinutes === null || lock >= LOCKS_BEFORE_ADMIN_UNLOCK) return null;
   const longest = Math.max(settings.autoUnlockMinutes, LONGEST_AUTO_LOCK_MINUTES);
   return Math.min(settings.autoUnlockMinutes * 2 ** (lock - 1), longest) * 60_000;

@@ -15,9 +15,13 @@ const IPS = { office: '10.9.8.7', outside: '203.0.113.7' } as const;
 let app: Booted;
 
 async function cli(...words: string[]): Promise<{ code: number; out: string; err: string }> {
+  return cliOn(app, ...words);
+}
+
+async function cliOn(target: Booted, ...words: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const { services } = app;
+  const { services } = target;
   const code = await runCli(COMMANDS, words, {
     config: () => services.config,
     store: async () => services.store,
@@ -38,11 +42,11 @@ function outcome(page: Page): string {
   return `unexpected page ${page.status} ${page.url}`;
 }
 
-async function browserOutcome(policy: string, username: string, ip: string): Promise<string> {
+async function browserOutcome(policy: string, username: string, ip: string, target = app): Promise<string> {
   const headers = { 'x-forwarded-for': ip };
   const browser = new TestBrowser();
-  const tx = await app.services.interaction.deps.transactions.create({ protocol: 'saml', rpId: `sp-${policy}`, rpName: 'SP', rp: { policy, allowPasswordChange: false }, handoff: { finisher: 'test', ref: '' }, forceAuthn: false, passive: false });
-  const login = await browser.get(`${app.url}/login/${tx.id}`, { headers });
+  const tx = await target.services.interaction.deps.transactions.create({ protocol: 'saml', rpId: `sp-${policy}`, rpName: 'SP', rp: { policy, allowPasswordChange: false }, handoff: { finisher: 'test', ref: '' }, forceAuthn: false, passive: false });
+  const login = await browser.get(`${target.url}/login/${tx.id}`, { headers });
   return outcome(await browser.submit(login, { username, password: PASSWORD }, undefined, headers));
 }
 
@@ -146,4 +150,24 @@ describe('policy explain agrees with the browser', () => {
     assert.equal((await cli('policy', 'remove', 'permit-everyone')).code, 1);
     assert.equal((await cli('policy', 'remove', 'office-only')).code, 0);
   });
+});
+
+test('with mfa.enrollment.networks set, explain agrees with the browser for a user who has no second factor yet', async () => {
+  const gated = await boot({ server: { trustedProxies: ['127.0.0.1/32'] }, trustedNetworks: { office: ['10.0.0.0/8'] }, mfa: { enrollment: { networks: ['office'] } } });
+  try {
+    await createUser(gated, { username: 'newcomer', password: PASSWORD, groups: ['staff'] });
+    const seen: Record<string, string> = {};
+    for (const [where, ip] of Object.entries(IPS)) {
+      const explained = await cliOn(gated, 'policy', 'explain', '--user', 'newcomer', '--policy', 'permit-everyone-require-mfa', '--ip', ip);
+      assert.equal(explained.code, 0, explained.err);
+      const said = /^browser {3}(.*)$/m.exec(explained.out)![1]!;
+      seen[where] = await browserOutcome('permit-everyone-require-mfa', 'newcomer', ip, gated);
+      assert.ok(said.startsWith(seen[where]), `from ${ip}: explain says "${said}", the browser shows "${seen[where]}"\n${explained.out}`);
+      if (where === 'outside') assert.match(explained.out, /^note {6}newcomer has no second factor, and 203\.0\.113\.7 is outside mfa\.enrollment\.networks \(office\)/m);
+      else assert.doesNotMatch(explained.out, /^note/m);
+    }
+    assert.deepEqual(seen, { office: 'asked to set up a second factor', outside: 'access denied' });
+  } finally {
+    await gated.close();
+  }
 });

@@ -93,7 +93,8 @@ const explain: CliCommand = {
 
 Evaluates the access policy exactly as a sign-in would, right after a correct password, and prints
 each rule up to the one that decided, the decision, and what the browser then shows.
-  --ip ADDRESS          the client IP (without it: outside every trusted network)
+  --ip ADDRESS          the client IP (without it: outside every trusted network and every
+                        network of mfa.enrollment.networks)
   --mfa-age SECONDS     the session also has a second factor made this long ago
   --acr V[,V]           what the application requested (password, mfa or ACR URIs)
   --comparison C        exact (default), minimum, better or maximum
@@ -143,8 +144,9 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
       for (const line of explainDecision(policy, decision, { user, enrolledMethods, ip, requested }, networks)) context.out(line);
       const session = { id: 'explain', user, createdAt: now, lastSeenAt: now, authTime: now, factors, participants: [] };
       const request = { protocol, rpId: appId ?? 'explain', rpName: app?.name ?? 'explain', rp: { policy: policy.name, allowPasswordChange: false }, handoff: { finisher: 'explain', ref: '' }, forceAuthn: false, passive: false, requestedAuthnContext: requested };
-      const step = nextStep({ id: 'explain', request, createdAt: now, passwordSessionId: session.id }, session, { now, policy, networks, ip, enrolledMethods, enrollableMethods: mfa.registry.enrollableMethods() });
+      const step = nextStep({ id: 'explain', request, createdAt: now, passwordSessionId: session.id }, session, { now, policy, networks, ip, enrolledMethods, enrollableMethods: mfa.registry.enrollableMethods(), enrollmentNetworks: context.config.mfa.enrollment.networks });
       context.out(`browser   ${describeStep(step)}`);
+      if (step.kind === 'denied' && step.outsideEnrollmentNetworks) context.out(`note      ${user.username} has no second factor, and ${ip} is outside mfa.enrollment.networks (${context.config.mfa.enrollment.networks?.join(', ')}), where a first one can be set up`);
       return 0;
     } finally {
       await directory.close();

@@ -55,7 +55,7 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   await checkConfiguredPolicies(config, policies);
   const mfa = buildMfa(config, store, box, clock, regulator);
   const users = new UserLookup(directory, () => clock.now());
-  const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit, policies, networks, mfa: mfa.registry, enrollmentNetworks: config.mfa.enrollment.networks, users, messages: config.messages, starts: new StartLimiter(config.regulation.signInStartsPerIpPerMinute, clock) });
+  const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit, policies, networks, mfa: mfa.registry, enrollmentNetworks: config.mfa.enrollment.networks, users, newPasswordRules: directory.newPasswordRules, messages: config.messages, starts: new StartLimiter(config.regulation.signInStartsPerIpPerMinute, clock) });
   await keys.ensure();
   const directoryHealth = await createDirectoryHealth(config, logger);
   return { config, logger, clock, box, store, directory, directoryHealth, users, sessions, adminLogouts: new AdminLogouts(store.kv, sessions), regulator, interaction, cookies, csrf, keys, policies, networks, mfa, secretKeyGeneratedAt: generatedAt };

@@ -61,6 +61,11 @@ export interface Directory {
    * `heldBindId`: from the sign-in's account-state outcome, when the directory kept its bound connection.
    */
   changePassword(login: string, oldPassword: string, newPassword: string, requestLog?: Logger, options?: { heldBindId?: string }): Promise<PasswordChangeOutcome>;
+  /**
+   * What a new password must be, in words shown above the change form; undefined where the directory's
+   * own server decides (LDAP, AD), whose rules Stepgate cannot read.
+   */
+  readonly newPasswordRules?: readonly string[];
   /** Throws with a precise message when the directory cannot be used. */
   startupCheck(): Promise<void>;
   close(): Promise<void>;

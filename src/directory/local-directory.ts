@@ -2,7 +2,7 @@ import type { User } from '../core/types.ts';
 import type { Clock } from '../core/clock.ts';
 import type { AuthOutcome, Directory, PasswordChangeOutcome } from './directory.ts';
 import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from './password-hash.ts';
-import { passwordProblems } from './password-rules.ts';
+import { passwordProblems, passwordRuleWords } from './password-rules.ts';
 import { AppError } from '../core/errors.ts';
 import { findLocalUserByName, type LocalUserRecord } from './local-users.ts';
 import type { Collection } from '../store/store.ts';
@@ -53,6 +53,10 @@ export class LocalDirectory implements Directory {
     this.#users = users;
     this.#config = config;
     this.#clock = clock;
+  }
+
+  get newPasswordRules(): readonly string[] {
+    return passwordRuleWords(this.#config.passwordRules, PREVIOUS_PASSWORDS_KEPT);
   }
 
   /**

@@ -24,3 +24,19 @@ export function passwordProblems(rules: PasswordRules, password: string, usernam
   if (username && password.toLowerCase().includes(username.toLowerCase())) problems.push('It must not contain your username.');
   return problems;
 }
+
+/**
+ * The rules in the words of a list shown above the form ("Your new password must …"), so that the user
+ * meets them on the first try instead of learning them one refusal at a time.
+ */
+export function passwordRuleWords(rules: PasswordRules, previousKept: number): string[] {
+  return [
+    `be at least ${rules.minLength} characters long`,
+    ...(rules.requireLetter ? ['contain a letter'] : []),
+    ...(rules.requireDigit ? ['contain a digit'] : []),
+    ...(rules.requireMixedCase ? ['contain upper- and lower-case letters'] : []),
+    ...(rules.requireSpecial ? ['contain a character that is neither a letter nor a digit'] : []),
+    'not contain your username',
+    `not be one of your last ${previousKept + 1} passwords`,
+  ];
+}

@@ -36,6 +36,8 @@ export interface InteractionDeps {
   /** `mfa.enrollment.networks`: where a first second factor may be set up; undefined: anywhere. */
   enrollmentNetworks: readonly string[] | undefined;
   users: UserLookup;
+  /** The directory's rules for a new password, in words (Directory.newPasswordRules). */
+  newPasswordRules?: readonly string[];
   /** The administrator's texts for the sign-in pages. */
   messages: UserMessages;
   /** How many sign-ins a client IP may start. */

@@ -153,6 +153,12 @@ describe('sign-in interaction (local directory)', () => {
     const { tx, page } = await open(browser);
     const changePage = await browser.submit(page, { username: 'mike', password: PASSWORD });
     assert.match(changePage.body, /Change your password/);
+    const rules = /<ul class="rules"[^>]*>([\s\S]*?)<\/ul>/.exec(changePage.body)?.[1] ?? '';
+    assert.deepEqual(
+      [...rules.matchAll(/<li>(.*?)<\/li>/g)].map((item) => item[1]),
+      ['be at least 12 characters long', 'contain a letter', 'contain a digit', 'not contain your username', 'not be one of your last 6 passwords'],
+      'the local rules are listed before the first try, in the configured order',
+    );
     const mismatch = await browser.submit(changePage, { currentPassword: PASSWORD, newPassword: 'Another-pass-77', confirmPassword: 'Different-pass-77' });
     assert.match(mismatch.body, /The two new passwords are not the same/);
     const weak = await browser.submit(changePage, { currentPassword: PASSWORD, newPassword: 'short', confirmPassword: 'short' });

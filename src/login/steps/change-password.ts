@@ -23,7 +23,7 @@ function usernameFor(tx: LoginTransaction): string {
 export function showChangePassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, refusal?: Extract<StepRefusal, { step: 'change-password' }>): void {
   const username = usernameFor(tx);
   const reason = tx.pendingPasswordChange ? PASSWORD_CHANGE_REASONS[tx.pendingPasswordChange.state] : 'Choose a new password.';
-  const page = changePasswordPage({ action: stepUrl(tx, '/change-password'), csrf: interaction.deps.csrf.token(req, res), username, reason, error: refusal?.message, cancel: interaction.cancelOption(tx) });
+  const page = changePasswordPage({ action: stepUrl(tx, '/change-password'), csrf: interaction.deps.csrf.token(req, res), username, reason, rules: interaction.deps.newPasswordRules, error: refusal?.message, cancel: interaction.cancelOption(tx) });
   sendPage(res, page, refusal?.status ?? 200);
 }
 

@@ -27,9 +27,10 @@ export type VerifyResult =
    * malformed: not shaped like a code (not counted as a failure); replayed: a correct app code used
    * before; spent-backup-code: a backup code used before (the user's own list, not a guess);
    * locked: too many wrong codes (`lockedUntil` as in ChallengeView); `lockStarted` when this wrong
-   * code was the one that started the lock (for the audit).
+   * code was the one that started the lock, and `lockCount` which lock in a row it is (for the audit:
+   * locks that keep coming back are someone guessing, and each lasts longer).
    */
-  | { ok: false; reason: 'invalid' | 'malformed' | 'replayed' | 'spent-backup-code' | 'locked'; lockedUntil?: number | null; lockStarted?: true };
+  | { ok: false; reason: 'invalid' | 'malformed' | 'replayed' | 'spent-backup-code' | 'locked'; lockedUntil?: number | null; lockStarted?: true; lockCount?: number };
 
 /** A secret to show while enrolling, as text and as an otpauth:// URI (rendered as a QR code). */
 export interface EnrollmentView {

@@ -69,7 +69,7 @@ test('mfa list shows Active / Locked / Unregistered with last attempt and IP; un
   now += 60_000;
   await verify('000000' === oathtoolTotp(secret, now) ? '111111' : '000000');
   const locked = await verify('000000' === oathtoolTotp(secret, now) ? '111111' : '000000');
-  assert.deepEqual(locked, { ok: false, reason: 'locked', lockedUntil: null, lockStarted: true });
+  assert.deepEqual(locked, { ok: false, reason: 'locked', lockedUntil: null, lockStarted: true, lockCount: 1 });
   assert.match((await cli('mfa', 'list', '--search', 'alice')).out, /^alice +Locked \(until unlocked\) .* 198\.51\.100\.20 failed/m);
   const unlocked = await cli('mfa', 'unlock', 'alice');
   assert.deepEqual([unlocked.code, unlocked.out], [0, 'Unlocked alice.']);

@@ -155,12 +155,12 @@ describe('lockout and backup codes in the browser', () => {
     assert.equal(malformed.status, 429, 'even a malformed code sees the lock');
     const { events } = await app.services.store.audit.query({ types: ['login.mfa'], user: 'erin' });
     assert.deepEqual(
-      events.map((event) => [event.reason, event.lockStarted, event.lockedUntil]),
+      events.map((event) => [event.reason, event.lockStarted, event.lockedUntil, event.lockCount]),
       [
-        ['invalid', undefined, undefined],
-        ['invalid', undefined, undefined],
-        ['locked', ['method'], new Date(now + 15 * 60_000).toISOString()],
-        ['locked', undefined, undefined],
+        ['invalid', undefined, undefined, undefined],
+        ['invalid', undefined, undefined, undefined],
+        ['locked', ['method'], new Date(now + 15 * 60_000).toISOString(), 1],
+        ['locked', undefined, undefined, undefined],
       ],
       'the audit tells the wrong code that started the lock, and when it lifts, from the refusals during it',
     );

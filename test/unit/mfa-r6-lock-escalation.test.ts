@@ -71,6 +71,7 @@ test('each lock lasts twice as long as the one before, from autoUnlockMinutes up
   for (let lock = 1; lock <= 10; lock++) {
     const started = await guessUntilLocked(guess);
     assert.ok(!started.ok && started.lockStarted, `lock ${lock} started: ${JSON.stringify(started)}`);
+    assert.equal(started.lockCount, lock, 'the audit can tell which lock in a row this is');
     const startedAt = now - 1_000;
     lengths.push(started.lockedUntil === null ? null : (started.lockedUntil! - startedAt) / MINUTE);
     if (started.lockedUntil !== null) now = started.lockedUntil! + 1_000;

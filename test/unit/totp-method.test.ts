@@ -139,7 +139,7 @@ describe('TOTP verification', () => {
     const wrong = () => String((Number(code()) + 7) % 1_000_000).padStart(6, '0');
     assert.deepEqual(await verify(wrong()), { ok: false, reason: 'invalid' });
     assert.deepEqual(await verify(wrong()), { ok: false, reason: 'invalid' });
-    assert.deepEqual(await verify(wrong()), { ok: false, reason: 'locked', lockedUntil: now + 15 * 60_000, lockStarted: true });
+    assert.deepEqual(await verify(wrong()), { ok: false, reason: 'locked', lockedUntil: now + 15 * 60_000, lockStarted: true, lockCount: 1 });
     const lockedAt = now;
     assert.equal((await admin.statusOf(user)).status, 'Locked');
     now += STEP;
@@ -154,7 +154,7 @@ describe('TOTP verification', () => {
 
   test('without auto-unlock only an administrator lifts the lock; status shows last attempt and success with IP', async () => {
     const { verify, code, admin, user } = await enrolled({ maxFailures: 1, autoUnlockMinutes: null });
-    assert.deepEqual(await verify('000000' === code() ? '111111' : '000000'), { ok: false, reason: 'locked', lockedUntil: null, lockStarted: true });
+    assert.deepEqual(await verify('000000' === code() ? '111111' : '000000'), { ok: false, reason: 'locked', lockedUntil: null, lockStarted: true, lockCount: 1 });
     now += 90 * 86_400_000;
     assert.equal((await verify(code())).ok, false);
     const locked = await admin.statusOf(user);

@@ -53,7 +53,7 @@ export async function submitMfaChallenge(req: Request, res: Response, interactio
     return;
   }
   // A lock that lifts only by an administrator has no end: lockedUntil null.
-  const lock = result.lockStarted ? { lockStarted: ['method'], lockedUntil: result.lockedUntil == null ? null : new Date(result.lockedUntil).toISOString() } : {};
+  const lock = result.lockStarted ? { lockStarted: ['method'], lockedUntil: result.lockedUntil == null ? null : new Date(result.lockedUntil).toISOString(), lockCount: result.lockCount } : {};
   await audit.record({ ...base, outcome: 'failure', reason: result.reason, ...lock });
   // Locked: the code page says so, and until when.
   if (result.reason === 'locked') return res.redirect(303, stepUrl(tx));

@@ -93,7 +93,7 @@ export class TotpMethod implements MfaMethod {
     const failed = (current: TotpState): Outcome => {
       const next = afterFailure(current, now, ip, settings);
       const until = lockedUntil(next, now, settings);
-      return { next, result: until === undefined ? { ok: false, reason: 'invalid' } : { ok: false, reason: 'locked', lockedUntil: until, lockStarted: true } };
+      return { next, result: until === undefined ? { ok: false, reason: 'invalid' } : { ok: false, reason: 'locked', lockedUntil: until, lockStarted: true, lockCount: next.locks } };
     };
 
     if (input.kind === 'malformed') return state.update(user.id, (current) => locked(current) ?? { result: { ok: false, reason: 'malformed' } });

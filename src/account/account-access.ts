@@ -17,10 +17,19 @@ export const ACCOUNT_FINISHER = 'account';
  * policy (config policies.account, by default MFA for users who have it). Protocol 'oidc' only labels
  * the transaction; the account routes' own finisher takes its result.
  */
-export function accountLoginRequest(policy: string): LoginRequest {
+export function accountLoginRequest(policy: string, returnTo = ''): LoginRequest {
   // A password older than the grant is asked again (and the factors that go with a new sign-in): a
   // browser left signed in for hours must not let whoever sits at it set up or read second factors.
-  return { protocol: 'oidc', rpId: ACCOUNT_RP_ID, rpName: 'your security settings', rp: { policy, allowPasswordChange: true }, handoff: { finisher: ACCOUNT_FINISHER, ref: '' }, forceAuthn: false, passive: false, maxAgeSec: GRANT_SECONDS };
+  return { protocol: 'oidc', rpId: ACCOUNT_RP_ID, rpName: 'your security settings', rp: { policy, allowPasswordChange: true }, handoff: { finisher: ACCOUNT_FINISHER, ref: returnTo }, forceAuthn: false, passive: false, maxAgeSec: GRANT_SECONDS };
+}
+
+/**
+ * Whether this sign-in proved a second factor within the grant's time. Moving a second factor to a new
+ * authenticator needs one whatever the account policy asks: with the password alone, whoever has it
+ * could take the user's second factor over.
+ */
+export function provedSecondFactorRecently(session: SsoSession, now: number): boolean {
+  return session.factors.some((factor) => factor.method !== 'pwd' && now - factor.at <= GRANT_SECONDS * 1000);
 }
 
 /**

@@ -5,7 +5,7 @@ import { AppError } from '../core/errors.ts';
 import { sendPage } from '../http/render.ts';
 import { qrCodeDataUri } from '../mfa/qr-code.ts';
 import { maySetUpSecondFactor } from '../mfa/enrollment-networks.ts';
-import { AccountAccess, ACCOUNT_FINISHER, ACCOUNT_RP_ID, accountLoginRequest } from './account-access.ts';
+import { AccountAccess, ACCOUNT_FINISHER, ACCOUNT_RP_ID, accountLoginRequest, provedSecondFactorRecently } from './account-access.ts';
 import { securityPage } from '../../views/account/security.ts';
 import { totpEnrollPage } from '../../views/mfa/totp-enroll.ts';
 import { backupCodesPage } from '../../views/mfa/backup-codes.ts';
@@ -15,6 +15,9 @@ import { setupElsewherePage } from '../../views/mfa/setup-elsewhere.ts';
 
 const HOME = '/account/security';
 const SHOWN_CODES = `${HOME}/backup-codes`;
+const REPLACE = `${HOME}/totp/replace`;
+/** The built-in policy a replacement's code is asked under when this sign-in proved none recently. */
+const SECOND_FACTOR_POLICY = 'permit-everyone-require-mfa';
 /**
  * Backup codes just made, shown again on a reload for a few minutes (not dropped when the settings page
  * is opened: a second click's answer may open it before the first click's codes are shown). Memory only.
@@ -59,12 +62,15 @@ export function accountRoutes(services: Services): Router {
     return false;
   }
 
-  async function showEnroll(req: Request, res: Response, session: SsoSession, problem?: CodeProblem): Promise<void> {
+  /** `replacing`: the user moves their registration to a new authenticator (see MfaEnrollment). */
+  async function showEnroll(req: Request, res: Response, session: SsoSession, problem?: CodeProblem, replacing = false): Promise<void> {
     const view = await totp.enrollment.begin({ user: session.user, sessionId: session.id });
     const page = totpEnrollPage({
-      action: `${HOME}/totp`,
+      action: replacing ? REPLACE : `${HOME}/totp`,
       csrf: csrf.token(req, res),
-      reason: 'With an authenticator app, signing in needs your password and a code from your phone.',
+      reason: replacing
+        ? 'Set up the authenticator app on your new phone. Your current app keeps working until you enter a code from the new one.'
+        : 'With an authenticator app, signing in needs your password and a code from your phone.',
       secret: view.secret,
       qrDataUri: await qrCodeDataUri(view.uri),
       digits: view.digits,
@@ -96,15 +102,15 @@ export function accountRoutes(services: Services): Router {
     const session = await granted(req, res);
     if (!session) return;
     const status = await totpAdmin.statusOf(session.user);
-    sendPage(res, securityPage({ status, now: clock.now(), csrf: csrf.token(req, res), enrollHref: `${HOME}/totp`, regenerateAction: `${HOME}/backup-codes` }));
+    sendPage(res, securityPage({ status, now: clock.now(), csrf: csrf.token(req, res), enrollHref: `${HOME}/totp`, replaceHref: REPLACE, regenerateAction: `${HOME}/backup-codes` }));
   });
 
-  interaction.registerFinisher(ACCOUNT_FINISHER, async (_req, res, { result }) => {
+  interaction.registerFinisher(ACCOUNT_FINISHER, async (_req, res, { result, request }) => {
     if (!result.ok) return sendPage(res, messagePage({ title: 'Access denied', message: result.message, helpdesk: services.config.messages.helpdesk }), 403);
     const session = await sessions.byId(result.sessionId);
     if (!session) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'session-ended' } });
     await access.grant(session);
-    res.redirect(303, HOME);
+    res.redirect(303, request.handoff.ref === 'replace' ? REPLACE : HOME);
   }, undefined, { cancellable: false }); // Stepgate's own page: there is no application to go back to.
 
   router.get(`${HOME}/totp`, async (req, res) => {
@@ -128,6 +134,35 @@ export function accountRoutes(services: Services): Router {
     const stepped = await sessions.addFactor(session, { method: result.amr, at: clock.now() });
     await access.grant(stepped);
     await showCodes(res, stepped, { codes: result.backupCodes, notice: 'Your authenticator app is set up.' });
+  });
+
+  /**
+   * A new phone: the user moves their registration to a new authenticator themselves, with a code from
+   * the old one (or a backup code) proved in this sign-in within the grant's time; asked for now when
+   * there is none. No helpdesk reset, and no window in which the account has no second factor.
+   */
+  router.get(REPLACE, async (req, res) => {
+    const session = await granted(req, res);
+    if (!session) return;
+    if (!(await totp.isEnrolled(session.user))) return res.redirect(303, HOME);
+    if (!provedSecondFactorRecently(session, clock.now())) return interaction.start(req, res, accountLoginRequest(SECOND_FACTOR_POLICY, 'replace'));
+    await showEnroll(req, res, session, undefined, true);
+  });
+
+  router.post(REPLACE, async (req, res) => {
+    csrf.verify(req);
+    const session = await granted(req, res);
+    if (!session) return;
+    if (!(await totp.isEnrolled(session.user))) return res.redirect(303, HOME);
+    // The code proved in this sign-in has grown too old while the page was open: asked again first.
+    if (!provedSecondFactorRecently(session, clock.now())) return res.redirect(303, REPLACE);
+    const result = await totp.enrollment.finish({ user: session.user, sessionId: session.id, ip: req.clientIp }, req.body?.code, { replacing: true });
+    await audit(req, session, 'mfa.replace', result.ok ? 'success' : 'failure', result.ok ? undefined : result.reason);
+    // Expired: an administrator's reset, or a replacement confirmed in another browser, came first.
+    if (!result.ok) return result.reason === 'expired' ? res.redirect(303, HOME) : showEnroll(req, res, session, result.reason, true);
+    const stepped = await sessions.addFactor(session, { method: result.amr, at: clock.now() });
+    await access.grant(stepped);
+    await showCodes(res, stepped, { codes: result.backupCodes, notice: 'Your new authenticator app is set up. Codes from the old one no longer work, nor do your old backup codes.' });
   });
 
   router.post(`${HOME}/backup-codes`, async (req, res) => {

@@ -55,10 +55,14 @@ export interface EnrollmentContext {
   sessionId: string;
 }
 
-/** Self-service setup, activated only once the user proves the new authenticator works. */
+/**
+ * Self-service setup, activated only once the user proves the new authenticator works. `replacing`:
+ * the user has this method set up and moves it to a new authenticator (a new phone); the old one stops
+ * working when the new one is confirmed. Without it, a user who has the method set up cannot set it up.
+ */
 export interface MfaEnrollment {
   begin(context: EnrollmentContext): Promise<EnrollmentView>;
-  finish(context: ChallengeContext & EnrollmentContext, response: unknown): Promise<EnrollmentResult>;
+  finish(context: ChallengeContext & EnrollmentContext, response: unknown, options?: { replacing?: boolean }): Promise<EnrollmentResult>;
 }
 
 /** One second-factor method. Implementations own their storage; the login flow only sees this seam. */

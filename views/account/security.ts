@@ -11,7 +11,7 @@ function when(at: number): string {
 const STATUS_TEXT = { Active: 'Active', Locked: 'Locked', Unregistered: 'Not set up' } as const;
 
 /** The user's own second-factor status, with the actions that fit it. */
-export function securityPage(options: { status: TotpStatusRow; now: number; csrf: string; enrollHref: string; regenerateAction: string }): SafeHtml {
+export function securityPage(options: { status: TotpStatusRow; now: number; csrf: string; enrollHref: string; replaceHref: string; regenerateAction: string }): SafeHtml {
   const { status } = options;
   const registered = status.status !== 'Unregistered';
   const attempt = status.lastAttempt;
@@ -32,7 +32,8 @@ ${registered
   ? html`<form method="post" action="${options.regenerateAction}">
 ${csrfField(options.csrf)}
 <button type="submit" class="secondary">Make new backup codes</button>
-</form>`
+</form>
+<p>New phone? <a href="${options.replaceHref}">Move your authenticator app to it</a>. The old app keeps working until the new one is set up.</p>`
   : html`<p>Add a second step to your sign-in: a code from an authenticator app on your phone.</p>
 <p><a class="button" href="${options.enrollHref}">Set up an authenticator app</a></p>`}`,
   });

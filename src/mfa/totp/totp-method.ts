@@ -44,7 +44,7 @@ export class TotpMethod implements MfaMethod {
 
   constructor(deps: TotpDeps) {
     this.#deps = deps;
-    this.enrollment = { begin: (context) => this.#begin(context), finish: (context, response) => this.#finish(context, response) };
+    this.enrollment = { begin: (context) => this.#begin(context), finish: (context, response, options) => this.#finish(context, response, options?.replacing === true) };
   }
 
   async isEnrolled(user: User): Promise<boolean> {
@@ -169,14 +169,18 @@ export class TotpMethod implements MfaMethod {
    * (A sign-in's setup answered once the user is set up does not get here: its step is then the code
    * page, which says the method was set up elsewhere; see mfa-guard.ts.)
    */
-  #finish(context: ChallengeContext & EnrollmentContext, response: unknown): Promise<EnrollmentResult> {
-    return this.#activating.run(context.user.id, () => this.#confirm(context, response));
+  #finish(context: ChallengeContext & EnrollmentContext, response: unknown, replacing: boolean): Promise<EnrollmentResult> {
+    return this.#activating.run(context.user.id, () => this.#confirm(context, response, replacing));
   }
 
-  async #confirm({ user, ip, sessionId }: ChallengeContext & EnrollmentContext, response: unknown): Promise<EnrollmentResult> {
+  /**
+   * `replacing`: the registration must still be there (an administrator's reset meanwhile voids the
+   * new secret too); the new secret takes its place, with fresh backup codes and a fresh count.
+   */
+  async #confirm({ user, ip, sessionId }: ChallengeContext & EnrollmentContext, response: unknown, replacing: boolean): Promise<EnrollmentResult> {
     const { enrollments, state, backupCodes, clock, settings } = this.#deps;
     const pending = await enrollments.pending(user.id, sessionId);
-    if (!pending || (await this.isEnrolled(user))) return { ok: false, reason: 'expired' };
+    if (!pending || (await this.isEnrolled(user)) !== replacing) return { ok: false, reason: 'expired' };
     const input = classifyCode(response, pending.digits);
     if (input.kind !== 'totp') return { ok: false, reason: 'malformed' };
     const now = clock.now();

@@ -32,10 +32,12 @@ export function localUserTransfer(context: TransferContext): RecordTransfer<Loca
     exported: (user) => user,
     username: (user) => user.username,
     admit(user) {
-      const problems = [usernameProblem(user.username), user.email === undefined ? undefined : emailProblem(user.email), user.name === undefined ? undefined : nameProblem(user.name)].filter((problem) => problem !== undefined);
+      // Stored as user add stores it: an older version may have exported an address in another encoding (NFD).
+      const email = user.email?.normalize('NFC');
+      const problems = [usernameProblem(user.username), email === undefined ? undefined : emailProblem(email), user.name === undefined ? undefined : nameProblem(user.name)].filter((problem) => problem !== undefined);
       const hashes = [...(user.passwordHash === undefined ? [] : [user.passwordHash]), ...user.previousPasswordHashes];
       if (!hashes.every(isPasswordHash)) problems.push('a password hash is not a Stepgate scrypt hash');
-      return problems.length ? { ok: false, problems } : { ok: true, record: user, warnings: [] };
+      return problems.length ? { ok: false, problems } : { ok: true, record: email === undefined ? user : { ...user, email }, warnings: [] };
     },
   };
 }

@@ -24,14 +24,49 @@ export function usernameProblem(username: string): string | undefined {
   return USERNAME.test(username) ? undefined : 'username may contain letters, digits and . _ @ - (at most 64 characters)';
 }
 
-/** Control characters cannot travel in SAML (XML 1.0) and are invisible on screen: two such addresses would look like one. */
+/**
+ * Unicode format characters (Cf): zero-width spaces and joiners, text-direction marks, embeddings,
+ * overrides and isolates, soft hyphens. Invisible, or they reorder the text around them.
+ */
+const FORMAT_CHARACTER = /\p{Cf}/gu;
+
+/** Embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they show text in another order than it is stored. */
+const TEXT_DIRECTION_CONTROL = /[\u202A-\u202E\u2066-\u2069]/gu;
+
+/**
+ * `text` with its format and control characters written as \uXXXX escapes, so that what is invisible,
+ * or reorders the text, shows. Line breaks stay, so that the layout of JSON survives (JSON itself
+ * escapes those in its strings), and the escapes are JSON's: JSON stays valid.
+ */
+export function withInvisibleShown(text: string): string {
+  const escaped = (unit: string) => `\\u${unit.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  return text.replace(/(?!\n)[\p{Cc}\p{Cf}]/gu, (character) => character.split('').map(escaped).join(''));
+}
+
+/** The code points of `text` that `characters` matches, as "U+200B, U+202E"; empty when there are none. */
+function codePointsOf(text: string, characters: RegExp): string {
+  return [...new Set(text.match(characters))].map((character) => `U+${character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`).join(', ');
+}
+
+/**
+ * Control characters cannot travel in SAML (XML 1.0) and are invisible on screen, as are format
+ * characters: two such addresses would look like one. Called with the address in NFC, as it is stored.
+ */
 export function emailProblem(email: string): string | undefined {
+  const invisible = codePointsOf(email, FORMAT_CHARACTER);
+  if (invisible) return `the email address "${withInvisibleShown(email)}" contains ${invisible}: invisible or text-direction characters are not allowed, as the address would look like another one`;
   return /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u.test(email) ? undefined : `not an email address: ${JSON.stringify(email)}`;
 }
 
-/** A display name is free text, but not control characters (see emailProblem). */
+/**
+ * A display name is free text, but not control characters (see emailProblem), nor characters that
+ * change the direction of the text: shown next to other text, the name would seem to be another.
+ * Other format characters stay: joiners belong in emoji and in Persian or Indic names.
+ */
 export function nameProblem(name: string): string | undefined {
-  return /\p{Cc}/u.test(name) ? `the name must not contain control characters: ${JSON.stringify(name)}` : undefined;
+  if (/\p{Cc}/u.test(name)) return `the name must not contain control characters: ${JSON.stringify(name)}`;
+  const reordering = codePointsOf(name, TEXT_DIRECTION_CONTROL);
+  return reordering ? `the name "${withInvisibleShown(name)}" contains ${reordering}: characters that change the direction of the text are not allowed in a name` : undefined;
 }
 
 /** A sign-in name (username or email, lowercased) that several users would have. */
@@ -143,6 +178,20 @@ export class LocalUserAdmin {
     return localUsers(this.#store).list();
   }
 
+  /**
+   * Sign-in names several users share, each with its users, the one that signing in with it reaches
+   * first. Only an older version stored such users: it took "é" as one character and as "e" and an
+   * accent for two names.
+   */
+  async sharedNames(): Promise<SharedSignInName[]> {
+    const users = await this.list();
+    const shared = sharedSignInNames(users, new Set(users.map((user) => user.id)));
+    return Promise.all(shared.map(async ({ name, users: sharing }) => {
+      const reached = await this.get(name);
+      return { name, users: [reached, ...sharing.filter((user) => user.id !== reached.id)] };
+    }));
+  }
+
   async remove(username: string): Promise<void> {
     await localUsers(this.#store).remove((await this.get(username)).id);
   }
@@ -164,11 +213,12 @@ export class LocalUserAdmin {
     const shared = sharedSignInNames([...others, record], new Set([record.id]));
     if (shared.length === 0) return;
     const owners = (names: SharedSignInName) => names.users.filter((user) => user.id !== record.id).map((user) => user.username).join(' and ');
-    throw new UserChangeRefused(shared.map((names) => `"${names.name}" is already the username or email of ${owners(names)} (sign-in names are compared in any case)`).join('; '));
+    throw new UserChangeRefused(shared.map((names) => `"${names.name}" is already the username or email of ${owners(names)} (sign-in names are compared in any case, and in any Unicode form: é as one character or as e and an accent)`).join('; '));
   }
 
   #changed(record: LocalUserRecord, changes: UserChanges): LocalUserRecord {
-    const problem = (changes.email === undefined ? undefined : emailProblem(changes.email)) ?? (changes.name === undefined ? undefined : nameProblem(changes.name));
+    const email = changes.email?.normalize('NFC');
+    const problem = (email === undefined ? undefined : emailProblem(email)) ?? (changes.name === undefined ? undefined : nameProblem(changes.name));
     if (problem) throw new UserChangeRefused(problem);
     const groups = new Set(record.groups);
     for (const group of changes.addGroups ?? []) groups.add(group);
@@ -176,7 +226,7 @@ export class LocalUserAdmin {
     return {
       ...record,
       name: changes.name ?? record.name,
-      email: changes.email ?? record.email,
+      email: email ?? record.email,
       groups: [...groups].sort(),
       attributes: { ...record.attributes, ...lowerKeys(changes.attributes ?? {}) },
       disabled: changes.disabled ?? record.disabled,

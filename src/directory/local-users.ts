@@ -20,8 +20,16 @@ export interface LocalUserRecord {
   createdAt: number;
 }
 
+/**
+ * The form in which sign-in names are compared: any case, and one encoding (NFC) of what looks the
+ * same, as the LDAP directory's logins (normaliseLogin). A record an older version stored in another
+ * encoding (NFD, as macOS writes "é") is compared in this form too, so it is still found. NFC again
+ * after lowercasing: "T" and a diaeresis lowercase to a pair that NFC composes into one letter.
+ */
+const signInKey = (name: string) => name.normalize('NFC').toLowerCase().normalize('NFC');
+
 /** A user signs in with their username or email, in any case; a username wins over another user's email. */
-export const signInNames = (user: LocalUserRecord) => [user.username.toLowerCase(), user.email?.toLowerCase()];
+export const signInNames = (user: LocalUserRecord) => [signInKey(user.username), user.email === undefined ? undefined : signInKey(user.email)];
 
 export const LOCAL_USERS_COLLECTION = 'local-users';
 
@@ -30,5 +38,5 @@ export function localUsers(store: Store): Collection<LocalUserRecord> {
 }
 
 export function findLocalUserByName(users: Collection<LocalUserRecord>, username: string): Promise<LocalUserRecord | undefined> {
-  return users.lookup(username.toLowerCase());
+  return users.lookup(signInKey(username));
 }

@@ -1,6 +1,6 @@
 import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
 import { listOption, stringOption, UsageError } from '../command.ts';
-import { LocalUserAdmin, UserChangeRefused, type NewPassword, type UserChanges } from '../../directory/local-user-admin.ts';
+import { LocalUserAdmin, UserChangeRefused, withInvisibleShown, type NewPassword, type UserChanges } from '../../directory/local-user-admin.ts';
 import { PASSWORD_OPTIONS, readSecretOption } from '../read-secret.ts';
 import { buildMfa } from '../../mfa/build-mfa.ts';
 import { Regulator } from '../../regulation/regulator.ts';
@@ -130,6 +130,19 @@ async function tellCodeLock(context: CliContext, login: string, account: { id: s
   context.out(`${login}'s sign-in codes are also locked until ${until}; run \`npm run cli -- mfa unlock ${login}\` to lift that lock too.`);
 }
 
+/**
+ * Users an older version let share a sign-in name (the same address with "é" encoded two ways): the
+ * name signs in one of them only, so the admin is told which, and how to end it.
+ */
+async function tellSharedNames(context: CliContext, users: LocalUserAdmin): Promise<void> {
+  const shared = await users.sharedNames();
+  if (shared.length === 0) return;
+  context.out('');
+  context.out('Sign-in names shared by several users (an older version allowed it): signing in with one reaches the first user named, never the others.');
+  context.out('Give the others another email (user update USERNAME --email ADDRESS), or remove them:');
+  for (const { name, users: sharing } of shared) context.out(withInvisibleShown(`  "${name}": ${sharing.map((user) => user.username).join(', ')}`));
+}
+
 export const userCommands: CliCommand[] = [
   {
     name: 'user add',
@@ -232,13 +245,15 @@ export const userCommands: CliCommand[] = [
   {
     name: 'user list',
     summary: 'list local users',
-    help: 'Usage: npm run cli -- user list [--json]',
+    help: 'Usage: npm run cli -- user list [--json]\n\nInvisible and text-direction characters (which an older version accepted in emails and names) are shown as \\uXXXX. Below the users: sign-in names that several users share, if an older version let them.',
     options: { json: 'flag' },
     arguments: [],
     async run(args, context) {
-      const users = await (await admin(context)).list();
-      if (args.options.json) context.out(JSON.stringify(users.map(({ passwordHash, previousPasswordHashes, ...rest }) => rest), null, 2));
-      else for (const user of users) context.out(`${user.username.padEnd(24)} ${user.disabled ? 'disabled' : 'active  '} ${user.email ?? ''} [${user.groups.join(', ')}]`);
+      const users = await admin(context);
+      const listed = await users.list();
+      if (args.options.json) context.out(withInvisibleShown(JSON.stringify(listed.map(({ passwordHash, previousPasswordHashes, ...rest }) => rest), null, 2)));
+      else for (const user of listed) context.out(withInvisibleShown(`${user.username.padEnd(24)} ${user.disabled ? 'disabled' : 'active  '} ${user.email ?? ''} [${user.groups.join(', ')}]`));
+      if (!args.options.json) await tellSharedNames(context, users);
       return 0;
     },
   },
@@ -250,7 +265,7 @@ export const userCommands: CliCommand[] = [
     arguments: ['<username>'],
     async run(args, context) {
       const { passwordHash, previousPasswordHashes, ...user } = await (await admin(context)).get(username(args));
-      context.out(JSON.stringify({ ...user, hasPassword: !!passwordHash }, null, 2));
+      context.out(withInvisibleShown(JSON.stringify({ ...user, hasPassword: !!passwordHash }, null, 2)));
       return 0;
     },
   },

@@ -4,6 +4,25 @@ import { z } from 'zod';
 const OPENLDAP_GROUPS = '(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))';
 const AD_GROUPS = '(objectClass=group)';
 
+/**
+ * Whether `filter` is one parenthesised RFC 4515 filter as far as its parentheses go ("(objectClass=x"
+ * is the typical typo). Checked here so that the key is named at start; ldapts is not loaded for it,
+ * since a local installation never loads ldapts. In a filter, a parenthesis inside a value is escaped as \28 and \29.
+ */
+function balancedFilter(filter: string): boolean {
+  const text = filter.trim();
+  if (!text.startsWith('(') || !text.endsWith(')')) return false;
+  let depth = 0;
+  for (const [index, character] of [...text].entries()) {
+    if (character === '(') depth += 1;
+    else if (character === ')') depth -= 1;
+    // Closed before the end: two filters side by side, "(a=1)(b=2)", which needs an (&...) around it.
+    if (depth < 0 || (depth === 0 && index < text.length - 1)) return false;
+  }
+  return depth === 0;
+}
+const FILTER_MESSAGE = 'must be one LDAP filter in parentheses, e.g. (objectClass=groupOfNames); check that every ( has its ), and put (&...) or (|...) around several';
+
 export const ldapDirectorySchema = z.object({
   kind: z.literal('ldap'),
   /** Primary first, then backups, tried in order when a server cannot be reached. ldap:// or ldaps://. */
@@ -26,7 +45,7 @@ export const ldapDirectorySchema = z.object({
   users: z.object({
     baseDn: z.string().min(1),
     /** `<username>` is replaced by the RFC 4515-escaped, normalised username. */
-    filter: z.string().includes('<username>').default('(uid=<username>)'),
+    filter: z.string().includes('<username>').refine(balancedFilter, FILTER_MESSAGE).default('(uid=<username>)'),
     /** Alternate login attributes, e.g. ['mail']: a login that the filter and these find in different entries is refused as ambiguous. */
     alternateLoginAttributes: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/)).default([]),
     idAttribute: z.string().default('entryUUID'),
@@ -42,7 +61,7 @@ export const ldapDirectorySchema = z.object({
       mode: z.enum(['member', 'memberOf']).default('member'),
       baseDn: z.string().optional(),
       /** Which entries are groups; by default those of the mode's directory (OPENLDAP_GROUPS, or AD's `group`). */
-      filter: z.string().optional(),
+      filter: z.string().refine(balancedFilter, FILTER_MESSAGE).optional(),
       memberAttribute: z.enum(['member', 'uniqueMember']).default('member'),
       nameAttribute: z.string().default('cn'),
       nestedDepth: z.number().int().min(0).max(10).default(2),

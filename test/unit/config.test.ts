@@ -108,6 +108,15 @@ describe('configuration', () => {
     assert.equal(groupsOf({ mode: 'memberOf', filter: '(objectClass=myGroup)' })!.filter, '(objectClass=myGroup)');
   });
 
+  test('a group or user filter whose parentheses do not make one filter is refused at start, naming its key', () => {
+    for (const filter of ['(objectClass=groupOfNames', 'objectClass=groupOfNames', '(objectClass=a)(objectClass=b)', '(objectClass=a))(']) {
+      assert.throws(() => parseConfig({ directory: { ...LDAP, groups: { filter } } }), /^  - directory\.groups\.filter: must be one LDAP filter in parentheses/m, filter);
+    }
+    assert.throws(() => parseConfig({ directory: { ...LDAP, users: { baseDn: 'dc=x', filter: '(&(uid=<username>)(objectClass=person)' } } }), /^  - directory\.users\.filter: must be one LDAP filter in parentheses/m);
+    const accepted = parseConfig({ directory: { ...LDAP, users: { baseDn: 'dc=x', filter: '(&(uid=<username>)(!(cn=a\\29b)))' }, groups: { filter: ' (|(objectClass=a)(objectClass=b)) ' } } });
+    assert.equal(accepted.directory.kind, 'ldap');
+  });
+
   test('free-form maps keep their own keys: trusted network names', () => {
     const config = parseConfig({ trustedNetworks: { office: ['192.0.2.0/24'], 'branch-2.vpn': ['2001:db8::/48'] } });
     assert.deepEqual(Object.keys(config.trustedNetworks), ['office', 'branch-2.vpn']);

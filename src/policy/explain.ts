@@ -1,12 +1,21 @@
+import type { RequestedAuthnContext } from '../core/types.ts';
 import type { Action, Conditions, Decision, Policy } from './policy-types.ts';
 import type { SubjectFacts } from './conditions.ts';
 import { conditionsHold } from './conditions.ts';
 import type { TrustedNetworks } from './networks.ts';
 
+/**
+ * Text an administrator or a directory wrote, for the terminal: control and format characters (a line
+ * break that would forge a trace line, an escape sequence, a direction override) are shown escaped.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\p{C}\u2028\u2029]/gu, (char) => `\\u{${char.codePointAt(0)!.toString(16)}}`);
+}
+
 function describeConditions(when: Conditions | undefined): string {
   if (!when || Object.keys(when).length === 0) return 'everyone';
   return Object.entries(when)
-    .map(([key, value]) => (key === 'not' ? `not (${describeConditions(value as Conditions)})` : `${key} ${JSON.stringify(value)}`))
+    .map(([key, value]) => (key === 'not' ? `not (${describeConditions(value as Conditions)})` : `${key} ${printable(JSON.stringify(value))}`))
     .join(' and ');
 }
 
@@ -15,7 +24,7 @@ function describeAction(action: Action): string {
     case 'permit':
       return 'permit';
     case 'deny':
-      return action.message ? `deny ("${action.message}")` : 'deny';
+      return action.message ? `deny ("${printable(action.message)}")` : 'deny';
     case 'require-mfa':
       return `require MFA (${action.methods?.join(' or ') ?? 'any method'}${action.maxAgeSec !== undefined ? `, at most ${action.maxAgeSec} s old` : ''})`;
   }
@@ -28,7 +37,7 @@ export function describeDecision(decision: Decision): string {
     case 'step-up':
       return `step up — a second factor (${decision.anyOf.join(' or ')}${decision.maxAgeSec !== undefined ? `, at most ${decision.maxAgeSec} s old` : ''}) — then acr ${decision.acr}`;
     case 'deny':
-      return `deny — the user sees: "${decision.message}"`;
+      return `deny — the user sees: "${printable(decision.message)}"`;
     case 'unmet':
       return `unmet authentication context — ${decision.message}`;
   }
@@ -39,14 +48,30 @@ export function describeDecision(decision: Decision): string {
  * and the decision. Re-evaluates the same pure conditions the engine used.
  */
 export function explainDecision(policy: Policy, decision: Decision, subject: SubjectFacts, networks: TrustedNetworks): string[] {
-  const lines = [`policy    ${policy.name} (${policy.source}): ${policy.description}`];
+  const lines = [policyLine(policy)];
   const last = decision.rule.index >= 0 ? decision.rule.index : policy.rules.length - 1;
   policy.rules.slice(0, last + 1).forEach((rule, index) => {
     const matched = conditionsHold(rule.when, subject, networks);
-    lines.push(`  ${matched ? 'MATCH' : 'no   '} #${index + 1} ${rule.name ?? ''}: when ${describeConditions(rule.when)} → ${describeAction(rule.then)}`);
+    lines.push(`  ${matched ? 'MATCH' : 'no   '} #${index + 1} ${printable(rule.name ?? '')}: when ${describeConditions(rule.when)} → ${describeAction(rule.then)}`);
   });
   if (decision.rule.index < 0) lines.push('  (no rule matched: deny)');
   lines.push(`decision  ${describeDecision(decision)}`);
-  lines.push(`rule      ${decision.rule.index >= 0 ? `#${decision.rule.index + 1} "${decision.rule.name}"` : decision.rule.name}`);
+  lines.push(`rule      ${decision.rule.index >= 0 ? `#${decision.rule.index + 1} "${printable(decision.rule.name)}"` : decision.rule.name}`);
   return lines;
+}
+
+/**
+ * A SAML request for a level no sign-in here can give is answered NoAuthnContext before any page
+ * (sso-start.ts, by isSatisfiable): the policy is never asked, whatever its rules say.
+ */
+export function explainUnsatisfiableRequest(policy: Policy, requested: RequestedAuthnContext): string[] {
+  return [
+    policyLine(policy),
+    '  (not evaluated: the request is answered before anyone signs in)',
+    `decision  unmet authentication context — no level Stepgate gives satisfies ${requested.comparison} ${printable(requested.values.join(', '))}, so SAML answers NoAuthnContext before any sign-in page`,
+  ];
+}
+
+function policyLine(policy: Policy): string {
+  return `policy    ${policy.name} (${policy.source}): ${printable(policy.description)}`;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import type { Conditions, PolicyDefinition, Rule } from './policy-types.ts';
+import type { Conditions, PolicyDefinition, Rule, TemplateId, TemplateParameters } from './policy-types.ts';
 import { TEMPLATE_IDS } from './policy-types.ts';
+import { TEMPLATE_PARAMETERS } from './templates.ts';
 import { MFA_METHOD_IDS, type MfaMethodId } from './levels.ts';
 import { ANY_TRUSTED_NETWORK, isCidrLiteral, parseCidr } from './networks.ts';
 import { groupReferenceProblem } from './patterns.ts';
@@ -14,7 +15,19 @@ import { isAttributeName } from '../core/user-attributes.ts';
  */
 export const AVAILABLE_MFA_METHODS: readonly MfaMethodId[] = ['totp'];
 
-const nonEmptyList = z.array(z.string().min(1)).min(1);
+/**
+ * Far beyond any policy written by hand. Every sign-in at an application evaluates its whole policy,
+ * so a pasted mistake (a rule per user, a log line as a pattern) would slow each one.
+ */
+export const POLICY_LIMITS = { rules: 1000, patternLength: 1024, notDepth: 32 } as const;
+/** How deep a valid policy's objects and lists nest: policy, rules, rule, when, the nots, attributes, a list. */
+const MAX_NESTING = 4 + POLICY_LIMITS.notDepth + 2;
+
+const pattern = z.string().min(1).max(POLICY_LIMITS.patternLength, `longer than ${POLICY_LIMITS.patternLength} characters`);
+const nonEmptyList = z.array(pattern).min(1);
+/** Rule names and descriptions reach the admin's terminal (`policy explain`, `policy list`): a line break there would forge a line. */
+const PLAIN_TEXT = /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u;
+const NOT_PLAIN_TEXT = 'must not contain control or format characters (line breaks, tabs, direction marks)';
 const method = z.enum(MFA_METHOD_IDS, { error: (issue) => `unknown method ${JSON.stringify(issue.input)} (available in this installation: ${AVAILABLE_MFA_METHODS.join(', ')})` });
 const maxAgeSec = z.number().int().positive();
 
@@ -45,9 +58,9 @@ const actionSchema = z.discriminatedUnion('effect', [
   z.strictObject({ effect: z.literal('require-mfa'), methods: z.array(method).min(1).optional(), maxAgeSec: maxAgeSec.optional() }),
 ]);
 
-const ruleSchema = z.strictObject({ name: z.string().min(1).max(100).optional(), when: conditionsSchema.optional(), then: actionSchema });
+const ruleSchema = z.strictObject({ name: z.string().min(1).max(100).regex(PLAIN_TEXT, NOT_PLAIN_TEXT).optional(), when: conditionsSchema.optional(), then: actionSchema });
 
-const common = { name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-" only, at most 64'), description: z.string().max(300).optional() };
+const common = { name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-" only, at most 64'), description: z.string().max(300).regex(PLAIN_TEXT, NOT_PLAIN_TEXT).optional() };
 
 const templateDefinition = z.strictObject({
     ...common,
@@ -56,7 +69,7 @@ const templateDefinition = z.strictObject({
       .strictObject({ groups: nonEmptyList.optional(), networks: nonEmptyList.optional(), methods: z.array(method).min(1).optional(), maxAgeSec: maxAgeSec.optional(), message: z.string().min(1).max(500).optional() })
       .optional(),
 });
-const rulesDefinition = z.strictObject({ ...common, rules: z.array(ruleSchema).min(1, 'a policy needs at least one rule') });
+const rulesDefinition = z.strictObject({ ...common, rules: z.array(ruleSchema).min(1, 'a policy needs at least one rule').max(POLICY_LIMITS.rules, `a policy has at most ${POLICY_LIMITS.rules} rules`) });
 
 export interface ValidationContext {
   /** Names of the configured trusted networks. */
@@ -76,7 +89,49 @@ function checkConditions(when: Conditions, path: string, context: ValidationCont
   when.requested?.forEach((value, i) => {
     if (!isKnownAcr(value)) errors.push(`${path}.requested[${i}]: "${value}" is not a known authentication context (use password, mfa or their URIs)`);
   });
+  if (when.not && isCatchAll(when.not)) errors.push(`${path}.not: is empty; an empty condition holds for everyone, so its "not" holds for no one and the rule could never match`);
   if (when.not) checkConditions(when.not, `${path}.not`, context, errors);
+}
+
+/** A rule without conditions decides for everyone: any rule after it is never reached. */
+function isCatchAll(when: Conditions | undefined): boolean {
+  return !when || Object.keys(when).length === 0;
+}
+
+function ruleLabel(rule: Rule, index: number): string {
+  return rule.name ? `rule #${index + 1} "${rule.name}"` : `rule #${index + 1}`;
+}
+
+function checkRules(rules: readonly Rule[], context: ValidationContext, errors: string[]): void {
+  rules.forEach((rule, i) => {
+    if (rule.when) checkConditions(rule.when, `rules[${i}].when`, context, errors);
+    if (rule.then.effect === 'require-mfa') checkMethods(rule.then.methods, `rules[${i}].then.methods`, rule.name ? `rule "${rule.name}"` : `rule #${i + 1}`, errors);
+  });
+  const catchAll = rules.findIndex((rule) => isCatchAll(rule.when));
+  if (catchAll < 0) return;
+  rules.forEach((rule, index) => {
+    if (index > catchAll) errors.push(`rules[${index}]: ${ruleLabel(rule, index)} can never match: ${ruleLabel(rules[catchAll]!, catchAll)} before it has no conditions and decides for everyone`);
+  });
+}
+
+/** Which templates read a parameter, for the advice when another template was given it. */
+function templatesTaking(parameter: keyof TemplateParameters): TemplateId[] {
+  return TEMPLATE_IDS.filter((template) => TEMPLATE_PARAMETERS[template].includes(parameter));
+}
+
+function checkTemplate(template: TemplateId, parameters: TemplateParameters, context: ValidationContext, errors: string[]): void {
+  const takes = TEMPLATE_PARAMETERS[template];
+  for (const parameter of Object.keys(parameters) as (keyof TemplateParameters)[]) {
+    if (takes.includes(parameter)) continue;
+    const others = templatesTaking(parameter);
+    errors.push(`parameters.${parameter}: template ${template} takes no ${parameter}, it would be ignored (its parameters: ${takes.join(', ') || 'none'}); use ${others.join(' or ')}, or write rules`);
+  }
+  if (takes.includes('groups')) {
+    if (!parameters.groups) errors.push(`parameters.groups: template ${template} needs at least one group`);
+    checkConditions({ groups: parameters.groups }, 'parameters', context, errors);
+  }
+  if (takes.includes('networks')) parameters.networks?.forEach((network, i) => checkNetwork(network, `parameters.networks[${i}]`, context, errors));
+  if (takes.includes('methods')) checkMethods(parameters.methods, 'parameters.methods', `template ${template}`, errors);
 }
 
 function checkNetwork(network: string, path: string, context: ValidationContext, errors: string[]): void {
@@ -109,8 +164,44 @@ function protoKeyPaths(value: unknown, path: PropertyKey[] = []): PropertyKey[][
   return [...here, ...children.flatMap(([key, child]) => protoKeyPaths(child, [...path, key]))];
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function notDepth(when: unknown): number {
+  let depth = 0;
+  for (let conditions = when; isObject(conditions) && Object.hasOwn(conditions, 'not') && depth <= POLICY_LIMITS.notDepth; conditions = conditions.not) depth += 1;
+  return depth;
+}
+
+/** How deep objects and lists nest in the input, found without recursion (MAX_NESTING + 1 at most). */
+function nestingOf(input: unknown): number {
+  let deepest = 0;
+  const pending: Array<[unknown, number]> = [[input, 1]];
+  while (pending.length > 0 && deepest <= MAX_NESTING) {
+    const [value, depth] = pending.pop()!;
+    if (!isObject(value)) continue;
+    deepest = Math.max(deepest, depth);
+    for (const child of Object.values(value)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/**
+ * Checked on the raw input before anything walks it recursively (protoKeyPaths, the schema's `not`),
+ * so that nesting thousands deep gets an answer instead of overflowing the stack.
+ */
+function nestingProblems(input: unknown): string[] {
+  const rules = isObject(input) && Array.isArray(input.rules) ? input.rules : [];
+  const deepNots = rules.flatMap((rule: unknown, i) => (notDepth(isObject(rule) ? rule.when : undefined) > POLICY_LIMITS.notDepth ? [`rules[${i}].when: "not" is nested more than ${POLICY_LIMITS.notDepth} deep`] : []));
+  if (deepNots.length > 0) return deepNots;
+  return nestingOf(input) > MAX_NESTING ? [`(policy): nested more than ${MAX_NESTING} levels deep, deeper than any valid policy`] : [];
+}
+
 /** Checks a policy as an administrator wrote it; every problem is reported with its path, nothing is half-accepted. */
 export function validatePolicyDefinition(input: unknown, context: ValidationContext): ValidationResult {
+  const tooDeep = nestingProblems(input);
+  if (tooDeep.length > 0) return { ok: false, errors: tooDeep };
   const protoKeys = protoKeyPaths(input);
   if (protoKeys.length > 0) return { ok: false, errors: protoKeys.map((path) => `${formatPath(path) || '(policy)'}: the key "__proto__" is not allowed (it would be dropped, and the rule with it would hold more widely)`) };
   // Chosen by shape rather than z.union, so errors point into the branch the author meant.
@@ -120,18 +211,7 @@ export function validatePolicyDefinition(input: unknown, context: ValidationCont
   const definition = parsed.data as PolicyDefinition;
   const errors: string[] = [];
   if (context.reservedNames.includes(definition.name)) errors.push(`name: "${definition.name}" is a built-in policy and cannot be redefined`);
-  if ('template' in definition) {
-    const parameters = definition.parameters ?? {};
-    const needsGroups = definition.template === 'permit-specific-groups' || definition.template === 'permit-everyone-require-mfa-for-groups';
-    if (needsGroups && !parameters.groups) errors.push(`parameters.groups: template ${definition.template} needs at least one group`);
-    checkConditions({ groups: parameters.groups }, 'parameters', context, errors);
-    parameters.networks?.forEach((network, i) => checkNetwork(network, `parameters.networks[${i}]`, context, errors));
-    checkMethods(parameters.methods, 'parameters.methods', `template ${definition.template}`, errors);
-  } else {
-    definition.rules.forEach((rule: Rule, i) => {
-      if (rule.when) checkConditions(rule.when, `rules[${i}].when`, context, errors);
-      if (rule.then.effect === 'require-mfa') checkMethods(rule.then.methods, `rules[${i}].then.methods`, rule.name ? `rule "${rule.name}"` : `rule #${i + 1}`, errors);
-    });
-  }
+  if ('template' in definition) checkTemplate(definition.template, definition.parameters ?? {}, context, errors);
+  else checkRules(definition.rules, context, errors);
   return errors.length ? { ok: false, errors } : { ok: true, definition };
 }

@@ -67,6 +67,14 @@ export function acceptableLevels(requested: RequestedAuthnContext): LevelRange |
 }
 
 /**
+ * False when no level Stepgate gives could ever satisfy the request, whatever the policy: SAML answers
+ * it NoAuthnContext before any sign-in page (sso-start.ts), and `policy explain` says so.
+ */
+export function isSatisfiable(requested: RequestedAuthnContext): boolean {
+  return acceptableLevels(requested) !== undefined;
+}
+
+/**
  * SAML RequestedAuthnContext and an essential OIDC `acr` claim bind: unmet means an error. Plain
  * OIDC `acr_values` are a wish: honoured when possible, otherwise ignored (OIDC Core §3.1.2.1).
  */

@@ -9,6 +9,19 @@ function deny(parameters: TemplateParameters): Action {
   return { effect: 'deny', ...(parameters.message ? { message: parameters.message } : {}) };
 }
 
+/**
+ * The parameters each template reads in expandTemplate, and only those: any other would be ignored
+ * without a word (groups given to permit-everyone would permit everyone), so validation refuses it.
+ */
+export const TEMPLATE_PARAMETERS: Readonly<Record<TemplateId, readonly (keyof TemplateParameters)[]>> = {
+  'permit-everyone': [],
+  'permit-everyone-require-mfa': ['methods', 'maxAgeSec'],
+  'permit-specific-groups': ['groups', 'message'],
+  'permit-everyone-require-mfa-outside-trusted-networks': ['networks', 'methods', 'maxAgeSec'],
+  'permit-everyone-require-mfa-for-groups': ['groups', 'methods', 'maxAgeSec'],
+  'deny-everyone': ['message'],
+};
+
 /** The built-in templates, in the spirit of AD FS access-control policies, as plain rule lists. */
 export function expandTemplate(template: TemplateId, parameters: TemplateParameters = {}): Rule[] {
   switch (template) {

@@ -11,8 +11,3 @@ export function satisfiesRequestedContext(requested: RequestedAuthnContext, acr:
   const level = levelOf(acr);
   return range !== undefined && level >= range.lo && level <= range.hi;
 }
-
-/** False when no level Stepgate knows could ever satisfy the request: answer NoAuthnContext before any sign-in page. */
-export function isSatisfiable(requested: RequestedAuthnContext): boolean {
-  return acceptableLevels(requested) !== undefined;
-}

@@ -3,7 +3,6 @@ import { AppError } from '../core/errors.ts';
 import { MAX_IDP_INITIATED_RELAY_STATE_BYTES, NAMEID_FORMAT, type BindingName } from './constants.ts';
 import { resolveAcs } from './acs.ts';
 import { readAuthnRequest, type RequestedSubject } from './authn-request.ts';
-import { isSatisfiable } from './authn-context.ts';
 import { rawQuery, readInboundRequest, type InboundRequest } from './inbound.ts';
 import { chooseNameIdFormat } from './name-id.ts';
 import { SAML_FINISHER, savePendingSso, type PendingSso } from './pending-sso.ts';
@@ -14,6 +13,7 @@ import { INVALID_NAMEID_POLICY, NO_AUTHN_CONTEXT, UNSUPPORTED_BINDING } from './
 import type { SamlContext } from './saml-context.ts';
 import type { ServiceProviderRecord } from './sp-types.ts';
 import type { RelyingPartySettings } from '../core/types.ts';
+import { isSatisfiable } from '../policy/requested-context.ts';
 import { stepUrl } from '../login/step-url.ts';
 import type { LoginTransaction } from '../login/transaction.ts';
 

@@ -7,9 +7,11 @@ import type { FlowStep } from '../../login/flow.ts';
 import { nextStep } from '../../login/flow.ts';
 import { buildPolicies } from '../../policy/build-policies.ts';
 import { decide } from '../../policy/policy-engine.ts';
-import { explainDecision } from '../../policy/explain.ts';
-import { AVAILABLE_MFA_METHODS } from '../../policy/policy-validation.ts';
-import { isKnownAcr, resolveAcr } from '../../policy/requested-context.ts';
+import { explainDecision, explainUnsatisfiableRequest, printable } from '../../policy/explain.ts';
+import { AVAILABLE_MFA_METHODS, POLICY_LIMITS } from '../../policy/policy-validation.ts';
+import { TEMPLATE_IDS } from '../../policy/policy-types.ts';
+import { TEMPLATE_PARAMETERS } from '../../policy/templates.ts';
+import { isKnownAcr, isSatisfiable, resolveAcr } from '../../policy/requested-context.ts';
 import { buildMfa } from '../../mfa/build-mfa.ts';
 import { createDirectory } from '../../build-services.ts';
 import { createLogger } from '../../core/log.ts';
@@ -48,7 +50,7 @@ export function describeStep(step: FlowStep): string {
     case 'mfa-enroll':
       return `asked to set up a second factor (${step.methods.join(' or ')})`;
     case 'denied':
-      return `access denied: "${step.message}"`;
+      return `access denied: "${printable(step.message)}"`;
     default:
       return `asked for ${step.kind}`;
   }
@@ -74,6 +76,16 @@ function requestedFrom(args: ParsedArgs): RequestedAuthnContext | undefined {
   return { values: values.map(resolveAcr), comparison: (comparison ?? 'exact') as RequestedAuthnContext['comparison'], essential: args.options.essential === true };
 }
 
+/** OIDC acr_values and the acr claim are matched as given: a comparison is something only SAML can send. */
+function checkComparison(requested: RequestedAuthnContext | undefined, protocol: Protocol, appId: string | undefined): void {
+  if (protocol !== 'oidc' || !requested || requested.comparison === 'exact') return;
+  const why = 'OIDC acr_values have no comparison (an OIDC request is always exact)';
+  throw new UsageError(`--comparison ${requested.comparison}: ${appId ? `${appId} is an OIDC client, and ${why}` : `${why}; give --protocol saml to explain a SAML request`}`);
+}
+
+/** Without --app, what the sign-in's words call the application (decide's own default, in the browser's words too). */
+const NO_APP_NAME = 'this application';
+
 /** The options that describe the sign-in, checked before anything is looked up. */
 function signInOptions(args: ParsedArgs): { ip?: string; mfaAgeSeconds?: number; protocol?: Protocol; requested?: RequestedAuthnContext } {
   const ip = stringOption(args, 'ip');
@@ -97,7 +109,7 @@ each rule up to the one that decided, the decision, and what the browser then sh
                         network of mfa.enrollment.networks)
   --mfa-age SECONDS     the session also has a second factor made this long ago
   --acr V[,V]           what the application requested (password, mfa or ACR URIs)
-  --comparison C        exact (default), minimum, better or maximum
+  --comparison C        exact (default), minimum, better or maximum (SAML only: OIDC has none)
   --essential           the request binds (OIDC essential acr claim; SAML always binds)
   --protocol saml|oidc  with --policy (default oidc)
 Each value is checked (a policy that does not exist, an invalid IP ...): a wrong one is a usage error (exit 2).
@@ -116,6 +128,9 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
       context.err(`No SAML service provider or OIDC client is registered as "${appId}".`);
       return 1;
     }
+    const protocol: Protocol = app?.protocol ?? signIn.protocol ?? 'oidc';
+    const { requested } = signIn;
+    checkComparison(requested, protocol, appId);
     const store = await context.store();
     const directory = await createDirectory(context.config, store, createLogger('error'), context.clock);
     try {
@@ -133,20 +148,24 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
       const factors = [{ method: 'pwd' as const, at: now }, ...(signIn.mfaAgeSeconds !== undefined ? [{ method: 'otp' as const, at: now - signIn.mfaAgeSeconds * 1000 }] : [])];
       const enrolledMethods = await mfa.registry.enrolledMethods(user);
       const ip = signIn.ip ?? 'unknown';
-      const protocol: Protocol = app?.protocol ?? signIn.protocol ?? 'oidc';
-      const { requested } = signIn;
-      const decided = decide({ policy, user, enrolledMethods, factors, network: { ip }, protocol, requested, now, appName: app?.name }, networks);
+      const appName = app?.name ?? NO_APP_NAME;
+      context.out(`user      ${printable(user.username)} (groups: ${printable(user.groups.join(', ')) || 'none'}; second factors: ${enrolledMethods.join(', ') || 'none'})`);
+      context.out(`app       ${app ? `${printable(app.name)} (${protocol} ${appId})` : '(none: --policy given)'}   client IP ${ip}`);
+      if (protocol === 'saml' && requested && !isSatisfiable(requested)) {
+        for (const line of explainUnsatisfiableRequest(policy, requested)) context.out(line);
+        context.out('browser   the application gets the error unmet_authn_context, before any sign-in page');
+        return 0;
+      }
+      const decided = decide({ policy, user, enrolledMethods, factors, network: { ip }, protocol, requested, now, appName }, networks);
       // A rule without methods lets the engine count every method the policy format knows; only the ones installed here can be asked for.
       const installed = decided.effect === 'step-up' ? decided.anyOf.filter((method) => mfa.registry.get(method)) : [];
       const decision = decided.effect === 'step-up' && installed.length ? { ...decided, anyOf: installed } : decided;
-      context.out(`user      ${user.username} (groups: ${user.groups.join(', ') || 'none'}; second factors: ${enrolledMethods.join(', ') || 'none'})`);
-      context.out(`app       ${app ? `${app.name} (${protocol} ${appId})` : '(none: --policy given)'}   client IP ${ip}`);
       for (const line of explainDecision(policy, decision, { user, enrolledMethods, ip, requested }, networks)) context.out(line);
       const session = { id: 'explain', user, createdAt: now, lastSeenAt: now, authTime: now, factors, participants: [] };
-      const request = { protocol, rpId: appId ?? 'explain', rpName: app?.name ?? 'explain', rp: { policy: policy.name, allowPasswordChange: false }, handoff: { finisher: 'explain', ref: '' }, forceAuthn: false, passive: false, requestedAuthnContext: requested };
+      const request = { protocol, rpId: appId ?? 'explain', rpName: appName, rp: { policy: policy.name, allowPasswordChange: false }, handoff: { finisher: 'explain', ref: '' }, forceAuthn: false, passive: false, requestedAuthnContext: requested };
       const step = nextStep({ id: 'explain', request, createdAt: now, passwordSessionId: session.id }, session, { now, policy, networks, ip, enrolledMethods, enrollableMethods: mfa.registry.enrollableMethods(), enrollmentNetworks: context.config.mfa.enrollment.networks });
       context.out(`browser   ${describeStep(step)}`);
-      if (step.kind === 'denied' && step.outsideEnrollmentNetworks) context.out(`note      ${user.username} has no second factor, and ${ip} is outside mfa.enrollment.networks (${context.config.mfa.enrollment.networks?.join(', ')}), where a first one can be set up`);
+      if (step.kind === 'denied' && step.outsideEnrollmentNetworks) context.out(`note      ${printable(user.username)} has no second factor, and ${ip} is outside mfa.enrollment.networks (${context.config.mfa.enrollment.networks?.join(', ')}), where a first one can be set up`);
       return 0;
     } finally {
       await directory.close();
@@ -163,7 +182,7 @@ export const policyCommands: CliCommand[] = [
     arguments: [],
     async run(_args, context) {
       const { policies } = await policyStore(context);
-      for (const policy of await policies.list()) context.out(`${policy.name === policies.defaultPolicy ? '*' : ' '} ${policy.name.padEnd(54)} ${policy.source.padEnd(8)} ${policy.description}`);
+      for (const policy of await policies.list()) context.out(`${policy.name === policies.defaultPolicy ? '*' : ' '} ${policy.name.padEnd(54)} ${policy.source.padEnd(8)} ${printable(policy.description)}`);
       return 0;
     },
   },
@@ -200,8 +219,10 @@ or ordered rules (first match decides):
 Conditions: groups, attributes {"memberof": ["cn=*admins*"]}, username ["ext-*"], networks (names, "*", CIDRs),
 requested ["mfa"], mfaEnrolled true|false, not {...}. Actions: permit, deny (message), require-mfa (methods, maxAgeSec).
 Methods: ${AVAILABLE_MFA_METHODS.join(', ')} (what this installation has; a policy naming another method is refused).
-Templates: permit-everyone, permit-everyone-require-mfa, permit-specific-groups,
-permit-everyone-require-mfa-outside-trusted-networks, permit-everyone-require-mfa-for-groups, deny-everyone.
+Templates and the parameters each takes (any other is refused, as it would be ignored):
+${TEMPLATE_IDS.map((template) => `  ${template}: ${TEMPLATE_PARAMETERS[template].join(', ') || 'none'}`).join('\n')}
+A rule after one without conditions (which decides for everyone) and a "not" of nothing are refused:
+they could never match. At most ${POLICY_LIMITS.rules} rules, ${POLICY_LIMITS.patternLength} characters per pattern, "not" ${POLICY_LIMITS.notDepth} deep.
 Every problem is reported and nothing is saved unless the whole policy is valid.`,
     options: { file: 'string' },
     arguments: [],

@@ -44,6 +44,22 @@ export class DirectoryMisconfiguredError extends Error {
 /** `wrongCurrent`: the current password was not right, so the refusal counts as a failed password guess (a refused new password does not). */
 export type PasswordChangeOutcome = { ok: true } | { ok: false; message: string; wrongCurrent: boolean };
 
+/**
+ * Asked with the id of the account a login names, after the directory found it and before the
+ * password is checked: a refusal (Stepgate's lock on the account) ends the sign-in there. The
+ * directory's own lockout counts every wrong password it is sent, so a locked account's guesses must
+ * not reach it, whatever name they were typed under.
+ */
+export type AdmitAccount<Refusal> = (accountId: string) => Promise<Refusal | undefined>;
+
+/** `admitAccount` refused the account the login names: its password was sent nowhere. */
+export interface NotAdmitted<Refusal> {
+  ok: false;
+  reason: 'not-admitted';
+  accountId: string;
+  refusal: Refusal;
+}
+
 /** Primary authentication. Implementations: local (store), ldap (LDAP / Active Directory). */
 export interface Directory {
   readonly kind: 'local' | 'ldap';
@@ -52,6 +68,13 @@ export interface Directory {
    * `requestLog`: the sign-in request's logger, so the directory's lines about it carry its request id.
    */
   authenticate(login: string, password: string, requestLog?: Logger): Promise<AuthOutcome>;
+  /**
+   * The same, asking `admitAccount` between finding the account and checking its password where the
+   * check has a cost outside Stepgate (LDAP: the bind counts towards the directory's lockout). A
+   * directory whose check has none (local) need not ask: the caller checks the account's lock on the
+   * outcome as well.
+   */
+  authenticate<Refusal>(login: string, password: string, requestLog: Logger | undefined, options: { admitAccount: AdmitAccount<Refusal> }): Promise<AuthOutcome | NotAdmitted<Refusal>>;
   /** Re-reads a user by stable id (SSO reuse, userinfo, refresh). */
   findUserById(id: string): Promise<User | null>;
   /** Looks a user up by login name (admin tools, policy explain). */

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { PasswordPolicyControl, type Entry, type SearchOptions } from 'ldapts';
 import type { Logger } from 'pino';
 import type { User } from '../core/types.ts';
-import { DirectoryMisconfiguredError, type AuthOutcome, type Directory, type PasswordChangeOutcome } from './directory.ts';
+import { DirectoryMisconfiguredError, type AdmitAccount, type AuthOutcome, type Directory, type NotAdmitted, type PasswordChangeOutcome } from './directory.ts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { LdapConnector, LdapUnavailableError, describeError, destroy, isLdapResult, type Connection } from './ldap-connector.ts';
 import { LdapPool, type PoolStats } from './ldap-pool.ts';
@@ -79,31 +79,57 @@ export class LdapDirectory implements Directory {
     return requestLog ? requestLog.child({ component: 'ldap' }) : this.#logger;
   }
 
-  async authenticate(login: string, password: string, requestLog?: Logger): Promise<AuthOutcome> {
+  authenticate(login: string, password: string, requestLog?: Logger): Promise<AuthOutcome>;
+  authenticate<Refusal>(login: string, password: string, requestLog: Logger | undefined, options: { admitAccount: AdmitAccount<Refusal> }): Promise<AuthOutcome | NotAdmitted<Refusal>>;
+  async authenticate<Refusal>(login: string, password: string, requestLog?: Logger, options?: { admitAccount: AdmitAccount<Refusal> }): Promise<AuthOutcome | NotAdmitted<Refusal>> {
     const log = this.#logFor(requestLog);
     const loginForLog = login.slice(0, 64);
     // an empty password would be an unauthenticated bind, which servers report as success
     if (password.length === 0) return this.#refuse(log, loginForLog, 'empty-password');
+    const found = await this.#asking(log, () => findUserEntry(this.#searchFn, this.#config.users, login, this.#attributes, log));
+    if ('ok' in found) return found; // the directory could not be asked
+    if (!found.entry) {
+      // An unknown login is bound too (as nobody), so it costs the round trips of a known one with a
+      // wrong password and response times do not tell which logins exist. A login refused for its
+      // shape alone says nothing about who exists and costs no traffic.
+      const { reason } = found;
+      return this.#asking(log, async () => {
+        if (reason !== 'invalid-login') await this.#bind(log, this.#absentDn, password, this.#passwordPolicyControl());
+        return this.#refuse(log, loginForLog, reason);
+      });
+    }
+    const entry = found.entry;
+    const accountId = this.#idOf(entry);
+    // Before the bind: a bind is a guess the directory counts, whatever Stepgate answers afterwards.
+    const refusal = accountId === undefined || options === undefined ? undefined : await options.admitAccount(accountId);
+    if (accountId !== undefined && refusal !== undefined) {
+      log?.info({ event: 'ldap.auth.not-admitted', login: loginForLog, dn: entry.dn }, 'sign-in refused before the bind: the account is not admitted');
+      return { ok: false, reason: 'not-admitted', accountId, refusal };
+    }
+    return this.#asking(log, () => this.#signIn(log, loginForLog, entry, password));
+  }
+
+  /** Binds as the entry's user and says what the sign-in meets. */
+  async #signIn(log: Logger | undefined, loginForLog: string, entry: Entry, password: string): Promise<AuthOutcome> {
+    const { verdict, heldBindId } = await this.#verify(log, entry, password);
+    if (verdict.kind === 'invalid') return this.#refuse(log, loginForLog, verdict.reason, entry);
+    // Groups only once the password is right: a wrong password must cost no more than an unknown login.
+    const user = await this.#userFromEntry(entry);
+    if (verdict.kind === 'state') {
+      log?.info({ event: 'ldap.auth.state', dn: entry.dn, state: verdict.state, heldForChange: heldBindId !== undefined }, 'password verified, account state blocks sign-in');
+      return heldBindId === undefined ? { ok: false, reason: 'account-state', state: verdict.state, user } : { ok: false, reason: 'account-state', state: verdict.state, user, heldBindId };
+    }
+    log?.debug({ event: 'ldap.auth.ok', dn: entry.dn }, 'user authenticated');
+    return verdict.passwordExpiresInDays === undefined ? { ok: true, user } : { ok: true, user, passwordExpiresInDays: verdict.passwordExpiresInDays };
+  }
+
+  /**
+   * Runs a sign-in's directory work: a directory that fails is an outcome, not an error. admitAccount
+   * is asked outside it, so what that throws (the caller's store) goes back to the caller as it is.
+   */
+  async #asking<T>(log: Logger | undefined, work: () => Promise<T>): Promise<T | AuthOutcome> {
     try {
-      const found = await findUserEntry(this.#searchFn, this.#config.users, login, this.#attributes, log);
-      if (!found.entry) {
-        // An unknown login is bound too (as nobody), so it costs the round trips of a known one with a
-        // wrong password and response times do not tell which logins exist. A login refused for its
-        // shape alone says nothing about who exists and costs no traffic.
-        if (found.reason !== 'invalid-login') await this.#bind(log, this.#absentDn, password, this.#passwordPolicyControl());
-        return this.#refuse(log, loginForLog, found.reason);
-      }
-      const entry = found.entry;
-      const { verdict, heldBindId } = await this.#verify(log, entry, password);
-      if (verdict.kind === 'invalid') return this.#refuse(log, loginForLog, verdict.reason, entry);
-      // Groups only once the password is right: a wrong password must cost no more than an unknown login.
-      const user = await this.#userFromEntry(entry);
-      if (verdict.kind === 'state') {
-        log?.info({ event: 'ldap.auth.state', dn: entry.dn, state: verdict.state, heldForChange: heldBindId !== undefined }, 'password verified, account state blocks sign-in');
-        return heldBindId === undefined ? { ok: false, reason: 'account-state', state: verdict.state, user } : { ok: false, reason: 'account-state', state: verdict.state, user, heldBindId };
-      }
-      log?.debug({ event: 'ldap.auth.ok', dn: entry.dn }, 'user authenticated');
-      return verdict.passwordExpiresInDays === undefined ? { ok: true, user } : { ok: true, user, passwordExpiresInDays: verdict.passwordExpiresInDays };
+      return await work();
     } catch (err) {
       const detail = describeError(err);
       if (err instanceof DirectoryMisconfiguredError) {

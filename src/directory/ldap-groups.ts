@@ -44,10 +44,62 @@ export function domainRootOf(usersBaseDn: string): string {
   return firstDc >= 0 ? rdns.slice(firstDc).join(',') : usersBaseDn;
 }
 
-/** The value of the first RDN, e.g. "Admins" for "CN=Admins,OU=Groups,DC=corp" (AD memberOf values). */
-export function rdnValue(dn: string): string {
-  const first = dn.split(/(?<!\\),/)[0] ?? dn;
-  return first.slice(first.indexOf('=') + 1).replace(/\\(.)/g, '$1').trim();
+/**
+ * A group's name in its DN, e.g. "Admins" for "CN=Admins,OU=Groups,DC=corp" (AD memberOf values): the
+ * first RDN's value of `nameAttribute`, or else its first value (a multi-valued RDN, cn=x+ou=y).
+ */
+export function rdnValue(dn: string, nameAttribute?: string): string {
+  const avas = firstRdn(dn);
+  const named = nameAttribute === undefined ? undefined : avas.find((ava) => ava.type.toLowerCase() === nameAttribute.toLowerCase());
+  return (named ?? avas[0])?.value ?? dn.trim();
+}
+
+/**
+ * The attribute types and values of a DN's first RDN, the values decoded as RFC 4514 writes them:
+ * `\,` `\+` `\\` `\"` `\ ` stand for the character, hex pairs for UTF-8 bytes (slapd writes `\2C`,
+ * `\C3\A9`), and the unescaped spaces around a value or a separator are not part of it.
+ */
+function firstRdn(dn: string): Array<{ type: string; value: string }> {
+  const chars = Array.from(dn);
+  const avas: Array<{ type: string; value: string }> = [];
+  let at = 0;
+  while (at < chars.length) {
+    const equals = chars.indexOf('=', at);
+    if (equals < 0) break;
+    const type = chars.slice(at, equals).join('').trim();
+    const { value, end } = readValue(chars, equals + 1);
+    avas.push({ type, value });
+    if (chars[end] !== '+') break;
+    at = end + 1;
+  }
+  return avas;
+}
+
+const UTF8 = new TextDecoder('utf-8');
+
+/** An attribute value from `start` up to the first unescaped `,` or `+` (`end`), decoded. */
+function readValue(chars: readonly string[], start: number): { value: string; end: number } {
+  const bytes: number[] = [];
+  // How many bytes the value has without its unescaped trailing spaces.
+  let kept = 0;
+  let at = start;
+  for (; at < chars.length && chars[at] !== ',' && chars[at] !== '+'; at++) {
+    const char = chars[at]!;
+    const escaped = char === '\\' && at + 1 < chars.length;
+    const hex = escaped ? /^[0-9A-Fa-f]{2}$/.exec(`${chars[at + 1]}${chars[at + 2] ?? ''}`)?.[0] : undefined;
+    if (hex !== undefined) {
+      bytes.push(Number.parseInt(hex, 16));
+      at += 2;
+    } else if (escaped) {
+      at += 1;
+      bytes.push(...Buffer.from(chars[at]!, 'utf8'));
+    } else if (char === ' ') {
+      if (bytes.length > 0) bytes.push(0x20);
+      continue;
+    } else bytes.push(...Buffer.from(char, 'utf8'));
+    kept = bytes.length;
+  }
+  return { value: UTF8.decode(Uint8Array.from(bytes.slice(0, kept))), end: at };
 }
 
 /**
@@ -70,7 +122,7 @@ function attributeParents(children: string[], parents: Array<{ ref: GroupRef; en
       if (child) {
         child.parents.push(ref);
         holdsOne = true;
-      } else if (childNames.has(rdnValue(value))) return null;
+      } else if (childNames.has(rdnValue(value).toLowerCase())) return null;
     }
     if (!holdsOne) return null;
   }
@@ -100,16 +152,16 @@ export async function resolveGroups(
   const base = groups.baseDn ?? domainRootOf(usersBaseDn);
   const attributes = [groups.nameAttribute];
   if (groups.mode === 'memberOf') {
-    if (groups.nestedDepth === 0) return resolved((user.memberOf ?? []).map((dn) => ({ dn, name: rdnValue(dn) })));
+    if (groups.nestedDepth === 0) return resolved((user.memberOf ?? []).map((dn) => ({ dn, name: rdnValue(dn, groups.nameAttribute) })));
     const entries = await searchGroupsPaged(search, base, inChainFilter(groups, user.dn), attributes, user.dn);
-    return resolved(entries.map((e) => ({ dn: e.dn, name: entryValue(e, groups.nameAttribute) ?? rdnValue(e.dn) })));
+    return resolved(entries.map((e) => ({ dn: e.dn, name: entryValue(e, groups.nameAttribute) ?? rdnValue(e.dn, groups.nameAttribute) })));
   }
 
   const holdingFilter = (members: string[]): string => {
     const clauses = members.map((dn) => equalityFilter(groups.memberAttribute, dn));
     return `(&${groups.filter}${clauses.length === 1 ? clauses[0] : `(|${clauses.join('')})`})`;
   };
-  const groupRef = (entry: Entry): GroupRef => ({ dn: entry.dn, name: entryValue(entry, groups.nameAttribute) ?? rdnValue(entry.dn) });
+  const groupRef = (entry: Entry): GroupRef => ({ dn: entry.dn, name: entryValue(entry, groups.nameAttribute) ?? rdnValue(entry.dn, groups.nameAttribute) });
   const holding = async (members: string[]): Promise<GroupRef[]> => {
     const found: GroupRef[] = [];
     for (let i = 0; i < members.length; i += BATCH) {

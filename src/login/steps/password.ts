@@ -66,10 +66,18 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   if (!admission.allowed) return refuseLocked(admission.until, admission.scope, admission.busy);
   const { attempt } = admission;
 
-  const outcome = await directory.authenticate(username, password, req.log).catch(async (error: unknown) => {
+  // The account's lock is asked as soon as the directory knows the account, before the password is
+  // sent to it: a guess under any spelling or other name of a locked account must not reach a
+  // directory that counts it towards a lock of its own (ppolicy, AD's lockout).
+  const outcome = await directory.authenticate(username, password, req.log, { admitAccount: (account) => attempt.lockAfterLookup(account) }).catch(async (error: unknown) => {
     await attempt.abandoned();
     throw error;
   });
+  if (!outcome.ok && outcome.reason === 'not-admitted') {
+    // No password was checked, so nothing counts; the answer is the lock's, as for a checked one.
+    await attempt.abandoned();
+    return refuseLocked(outcome.refusal.until, outcome.refusal.scope, false, outcome.accountId);
+  }
   if (!outcome.ok && outcome.reason === 'unavailable') {
     await attempt.abandoned();
     req.log.error({ detail: outcome.detail }, 'directory unavailable');
@@ -81,8 +89,9 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     await audit.record({ ...event, outcome: 'failure', reason: 'directory-misconfigured' });
     throw new AppError('DIRECTORY_MISCONFIGURED', { detail: { directory: outcome.detail } });
   }
-  // Known only now: the account this login names. Guesses at it under another of its login names
-  // (an email instead of the username) may have locked it.
+  // Known now for certain: the account this login names. Guesses at it under another of its login
+  // names (an email instead of the username) may have locked it, also while this password was checked;
+  // a directory that checks passwords at no cost outside (local) asks only now.
   const accountId = outcome.ok || outcome.reason === 'account-state' ? outcome.user.id : outcome.reason === 'invalid-credentials' ? outcome.accountId : undefined;
   const lock = await attempt.lockAfterLookup(accountId);
   if (lock !== undefined) {

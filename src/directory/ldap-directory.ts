@@ -320,13 +320,19 @@ export class LdapDirectory implements Directory {
     );
   }
 
+  /**
+   * Both bases are read once: a base that does not exist would otherwise pass start-up and /readyz and
+   * then fail every sign-in as "cannot reach the directory", naming no key.
+   */
   async startupCheck(): Promise<void> {
-    const { baseDn } = this.#config.users;
-    try {
-      await this.#readEntry(baseDn, ['1.1']);
-    } catch (err) {
-      const why = isLdapResult(err) && err.code === 32 ? `users.baseDn ${baseDn} does not exist` : describeError(err);
-      throw new LdapUnavailableError(`LDAP directory check failed: ${why}`, { cause: err });
+    const bases = [['users.baseDn', this.#config.users.baseDn], ...(this.#config.groups.baseDn === undefined ? [] : [['groups.baseDn', this.#config.groups.baseDn]])] as const;
+    for (const [key, baseDn] of bases) {
+      try {
+        await this.#readEntry(baseDn, ['1.1']);
+      } catch (err) {
+        const why = isLdapResult(err) && err.code === 32 ? `${key} ${baseDn} does not exist` : describeError(err);
+        throw new LdapUnavailableError(`LDAP directory check failed: ${why}`, { cause: err });
+      }
     }
   }
 

@@ -429,6 +429,13 @@ describe('transport and failover', () => {
     });
   });
 
+  test('startupCheck names a groups.baseDn that does not exist', async () => {
+    const typo = configFor();
+    await withDirectory({ ...typo, groups: { ...typo.groups, baseDn: 'ou=grups,dc=example,dc=org' } }, (d) =>
+      assert.rejects(d.startupCheck(), /LDAP directory check failed: groups\.baseDn ou=grups,dc=example,dc=org does not exist/),
+    );
+  });
+
   test('the pool reuses connections: 40 sign-ins open at most pool-size connections per pool', async () => {
     const before = await counters(main);
     await withDirectory(configFor({ pool: { size: 2 } }), async (d) => {

@@ -92,10 +92,10 @@ function readKeyDescriptors(descriptor: Element, now: number, warnings: string[]
     const use = keyDescriptor.getAttribute('use');
     const methods = use === 'signing' ? [] : elementChildren(keyDescriptor, NS.metadata, 'EncryptionMethod').flatMap((element) => uriAttribute(element, 'Algorithm') ?? []);
     for (const body of bodies) {
-      const { stored, notBefore, keyBits } = readCertificate(body, label);
+      const { stored, keyBits } = readCertificate(body, label);
       const info: CertificateInfo = { ...stored, ...(methods.length ? { encryptionMethods: methods } : {}) };
       if (Date.parse(info.notAfter) < now) warnings.push(`${label}: certificate ${info.subject} expired on ${info.notAfter}`);
-      if (Date.parse(notBefore) > now) warnings.push(`${label}: certificate ${info.subject} is not valid before ${notBefore}`);
+      if (Date.parse(stored.notBefore) > now) warnings.push(`${label}: certificate ${info.subject} is not valid before ${stored.notBefore}`);
       if (keyBits < MIN_RSA_BITS) warnings.push(`${label}: certificate ${info.subject} has a ${keyBits}-bit RSA key; ${MIN_RSA_BITS} bits is the least considered safe`);
       (use === 'signing' ? out.signing : use === 'encryption' ? out.encryption : out.unqualified).push(info);
     }
@@ -103,8 +103,8 @@ function readKeyDescriptors(descriptor: Element, now: number, warnings: string[]
   return out;
 }
 
-/** What is stored of a certificate, and what its checks read besides. */
-function readCertificate(body: string, label: string): { stored: CertificateInfo; notBefore: string; keyBits: number } {
+/** What is stored of a certificate, and the key size its checks read besides. */
+function readCertificate(body: string, label: string): { stored: CertificateInfo & { notBefore: string }; keyBits: number } {
   const pem = `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)?.join('\n') ?? ''}\n-----END CERTIFICATE-----\n`;
   let certificate: X509Certificate;
   try {
@@ -114,8 +114,13 @@ function readCertificate(body: string, label: string): { stored: CertificateInfo
   }
   if (certificate.publicKey.asymmetricKeyType !== 'rsa') refuse(`${label}: only RSA keys are supported, this one is ${certificate.publicKey.asymmetricKeyType}`);
   return {
-    stored: { pem, subject: certificate.subject.replace(/\n/g, ', '), notAfter: new Date(certificate.validTo).toISOString(), fingerprint256: certificate.fingerprint256 },
-    notBefore: new Date(certificate.validFrom).toISOString(),
+    stored: {
+      pem,
+      subject: certificate.subject.replace(/\n/g, ', '),
+      notAfter: new Date(certificate.validTo).toISOString(),
+      notBefore: new Date(certificate.validFrom).toISOString(),
+      fingerprint256: certificate.fingerprint256,
+    },
     keyBits: certificate.publicKey.asymmetricKeyDetails?.modulusLength ?? 0,
   };
 }

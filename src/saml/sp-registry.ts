@@ -25,6 +25,24 @@ export interface SpRegistration {
   warnings: string[];
 }
 
+/** What `update` changes; what is not given stays as registered. */
+export interface SpChange {
+  settings?: Partial<SpSettings>;
+  name?: string;
+  /** New SAML metadata of the same SP: its endpoints and certificates replace the registered ones. */
+  metadataXml?: string;
+}
+
+export interface SpUpdate {
+  record: ServiceProviderRecord;
+  /** The record as it was: what the administrator is told changed is told against it. */
+  previous: ServiceProviderRecord;
+  warnings: string[];
+}
+
+/** What a record holds from its metadata rather than from an administrator's choices. */
+type FromMetadata = Pick<ServiceProviderRecord, 'metadataXml' | 'acs' | 'slo' | 'signingCertificates' | 'encryptionCertificate' | 'encryptionCertificates' | 'nameIdFormats'>;
+
 /**
  * The one writer of the SP registry: validates metadata and settings, then stores. The CLI calls it
  * today and an admin console can call the same methods later.
@@ -56,20 +74,14 @@ export class SpRegistry {
   check(metadataXml: string, options: SpRegistrationOptions = {}): SpRegistration {
     const now = this.#clock.now();
     const { metadata, warnings } = parseSpMetadata(metadataXml, this.#schemas, now);
-    // An unqualified KeyDescriptor may encrypt too, but only when an administrator turns encryption on.
-    const encryptionCertificate = metadata.encryptionCertificates[0] ?? metadata.unqualifiedCertificates[0];
+    const fromMetadata = readFromMetadata(metadataXml, metadata, now);
     const encryptAssertions = options.encrypt ?? metadata.encryptionCertificates.length > 0;
-    if (encryptAssertions && !encryptionCertificate) refuse('--encrypt needs a KeyDescriptor with a certificate in the metadata');
-    if (encryptAssertions) warnings.push(...encryptionWarnings(encryptionCertificate!, 'registration'));
+    if (encryptAssertions && !fromMetadata.encryptionCertificate) refuse('--encrypt needs a KeyDescriptor with a certificate in the metadata');
+    if (encryptAssertions) warnings.push(...encryptionWarnings(fromMetadata.encryptionCertificate!, 'registration'));
     const record: ServiceProviderRecord = {
       id: metadata.entityId,
       name: options.name?.trim() || defaultName(metadata.entityId),
-      metadataXml,
-      acs: metadata.acs,
-      slo: metadata.slo,
-      signingCertificates: metadata.signingCertificates,
-      ...(encryptionCertificate ? { encryptionCertificate } : {}),
-      nameIdFormats: metadata.nameIdFormats,
+      ...fromMetadata,
       settings: settingsFor(metadata, options, encryptAssertions),
       createdAt: now,
       updatedAt: now,
@@ -94,34 +106,101 @@ export class SpRegistry {
     return { record: { ...record, settings: { ...record.settings, attributes: settings.attributes, requireSignedRequests }, createdAt: transferred.createdAt, updatedAt: transferred.updatedAt }, warnings };
   }
 
-  /**
-   * Changes an SP's settings (attribute release, signing, NameID ...) and, when given, its display name;
-   * its metadata stays as registered. Refusals (METADATA_INVALID) and an unknown entityID (RP_UNKNOWN) write nothing.
-   */
+  /** Changes an SP's settings and, when given, its display name; see `update`. */
   async updateSettings(entityId: string, changes: Partial<SpSettings>, name?: string): Promise<ServiceProviderRecord> {
-    const record = await this.#records.get(entityId);
-    if (!record) throw new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId } });
-    const settings = { ...record.settings, ...changes };
-    if (name !== undefined && !name.trim()) refuse('the name must not be empty', 'change');
-    if (!settings.wantAssertionsSigned && !settings.wantResponseSigned) refuse('the response or the assertion must be signed', 'change');
-    if (settings.encryptAssertions && !record.encryptionCertificate) refuse('encryption needs a KeyDescriptor with a certificate in the metadata', 'change');
-    if (settings.encryptAssertions && !record.settings.encryptAssertions) encryptionWarnings(record.encryptionCertificate!, 'change');
-    // updatedAt must move: cached samlify entities are keyed by it.
-    const updated = { ...record, name: name?.trim() || record.name, settings, updatedAt: Math.max(this.#clock.now(), record.updatedAt + 1) };
-    await this.#records.put(updated);
-    return updated;
+    return (await this.update(entityId, { settings: changes, name })).record;
   }
 
-  /** Registers a new SP; an entityID that is already registered is refused (remove it first). */
+  /**
+   * Changes a registered SP in place: its settings (attribute release, signing, NameID ...), its
+   * display name, and its metadata (a certificate rollover, moved endpoints), each only when given.
+   * New metadata is validated as `add` validates it and must be for the same entityID; it replaces
+   * the endpoints and certificates, and whether requests must be signed (AuthnRequestsSigned), and
+   * keeps every setting an administrator chose. Refusals (METADATA_INVALID) and an unknown entityID
+   * (RP_UNKNOWN) write nothing.
+   */
+  async update(entityId: string, change: SpChange): Promise<SpUpdate> {
+    const previous = await this.#records.get(entityId);
+    if (!previous) throw new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId } });
+    const now = this.#clock.now();
+    const { name, metadataXml } = change;
+    if (name !== undefined && !name.trim()) refuse('the name must not be empty', 'change');
+    const warnings: string[] = [];
+    let fromMetadata: FromMetadata = previous;
+    let settings = previous.settings;
+    if (metadataXml !== undefined) {
+      const parsed = parseSpMetadata(metadataXml, this.#schemas, now);
+      if (parsed.metadata.entityId !== previous.id) refuse(`the metadata is for entityID ${parsed.metadata.entityId}, not ${previous.id}; an SP's entityID cannot change (sp add registers another SP)`, 'change');
+      warnings.push(...parsed.warnings);
+      fromMetadata = readFromMetadata(metadataXml, parsed.metadata, now);
+      settings = { ...settings, requireSignedRequests: parsed.metadata.authnRequestsSigned };
+    }
+    settings = { ...settings, ...change.settings };
+    if (!settings.wantAssertionsSigned && !settings.wantResponseSigned) refuse('the response or the assertion must be signed', 'change');
+    if (settings.encryptAssertions && !fromMetadata.encryptionCertificate) {
+      refuse(previous.settings.encryptAssertions && metadataXml !== undefined ? "this SP's assertions are encrypted, and the new metadata has no certificate to encrypt them with; add --no-encrypt to send them unencrypted" : 'encryption needs a KeyDescriptor with a certificate in the metadata', 'change');
+    }
+    if (settings.encryptAssertions && (metadataXml !== undefined || !previous.settings.encryptAssertions)) warnings.push(...encryptionWarnings(fromMetadata.encryptionCertificate!, 'change'));
+    const record: ServiceProviderRecord = {
+      id: previous.id,
+      name: name?.trim() || previous.name,
+      metadataXml: fromMetadata.metadataXml,
+      acs: fromMetadata.acs,
+      slo: fromMetadata.slo,
+      signingCertificates: fromMetadata.signingCertificates,
+      ...(fromMetadata.encryptionCertificate ? { encryptionCertificate: fromMetadata.encryptionCertificate } : {}),
+      ...(fromMetadata.encryptionCertificates ? { encryptionCertificates: fromMetadata.encryptionCertificates } : {}),
+      nameIdFormats: fromMetadata.nameIdFormats,
+      settings,
+      createdAt: previous.createdAt,
+      // updatedAt must move: cached samlify entities are keyed by it.
+      updatedAt: Math.max(now, previous.updatedAt + 1),
+    };
+    await this.#records.put(record);
+    return { record, previous, warnings };
+  }
+
+  /** Registers a new SP; an entityID that is already registered is refused (its metadata is replaced with `update`). */
   async add(metadataXml: string, options: SpRegistrationOptions = {}): Promise<SpRegistration> {
     const registration = this.check(metadataXml, options);
-    if (await this.#records.get(registration.record.id)) refuse(`an SP with entityID ${registration.record.id} is already registered; remove it first`);
+    if (await this.#records.get(registration.record.id)) {
+      refuse(`an SP with entityID ${registration.record.id} is already registered; to load its new metadata and keep its settings, use sp set ${registration.record.id} --metadata <file or https URL>`);
+    }
     const lookalike = (await this.list()).find((sp) => comparableEntityId(sp.id) === comparableEntityId(registration.record.id));
     // EntityIDs compare exactly (saml-core §8.3.6), so this is another SP; most often it is the same one registered twice by mistake.
     const warnings = lookalike ? [...registration.warnings, `another SP's entityID differs from this one only in case, port or a trailing slash: ${lookalike.id}; remove one if they are the same SP`] : registration.warnings;
     await this.#records.put(registration.record);
     return { ...registration, warnings };
   }
+}
+
+function readFromMetadata(metadataXml: string, metadata: ParsedSpMetadata, now: number): FromMetadata {
+  // An unqualified KeyDescriptor may encrypt too, but only when an administrator turns encryption on.
+  const encryptionCertificates = metadata.encryptionCertificates.length > 0 ? metadata.encryptionCertificates : metadata.unqualifiedCertificates;
+  const encryptionCertificate = encryptionCertificateAt(encryptionCertificates, now);
+  return {
+    metadataXml,
+    acs: metadata.acs,
+    slo: metadata.slo,
+    signingCertificates: metadata.signingCertificates,
+    ...(encryptionCertificate ? { encryptionCertificate, encryptionCertificates } : {}),
+    nameIdFormats: metadata.nameIdFormats,
+  };
+}
+
+/**
+ * Of the certificates an SP offers for encryption, the one to encrypt to: of those valid at `now`,
+ * the one valid longest (during the SP's key rollover, most often its new one), so never an expired
+ * certificate while a valid one is listed; when none is valid, the one that expires last. Ties go
+ * to the one listed first.
+ */
+function encryptionCertificateAt(certificates: CertificateInfo[], now: number): CertificateInfo | undefined {
+  const validNow = certificates.filter((certificate) => Date.parse(certificate.notAfter) >= now && !(certificate.notBefore && Date.parse(certificate.notBefore) > now));
+  return expiringLast(validNow) ?? expiringLast(certificates);
+}
+
+function expiringLast(certificates: CertificateInfo[]): CertificateInfo | undefined {
+  return certificates.reduce<CertificateInfo | undefined>((last, certificate) => (!last || Date.parse(certificate.notAfter) > Date.parse(last.notAfter) ? certificate : last), undefined);
 }
 
 /** An entityID as a person would read it: case, a default port and a trailing slash do not tell SPs apart. */

@@ -23,6 +23,8 @@ export interface CertificateInfo {
   subject: string;
   /** ISO 8601. */
   notAfter: string;
+  /** ISO 8601; absent in records registered before it was kept (read as valid since issued). */
+  notBefore?: string;
   fingerprint256: string;
   /** The EncryptionMethod algorithms of its KeyDescriptor: what the SP can decrypt (absent or empty: it states no limit). */
   encryptionMethods?: string[];
@@ -51,7 +53,14 @@ export interface ServiceProviderRecord {
   acs: AcsEndpoint[];
   slo: SloEndpoint[];
   signingCertificates: CertificateInfo[];
+  /** The certificate assertions are encrypted to: of `encryptionCertificates`, the one valid longest when the metadata was read. */
   encryptionCertificate?: CertificateInfo;
+  /**
+   * Every certificate the metadata offers for encryption (use="encryption", else the unqualified
+   * ones), as listed; an SP rolling its encryption key over lists two. Absent in records registered
+   * before it was kept.
+   */
+  encryptionCertificates?: CertificateInfo[];
   /** NameIDFormat elements of the metadata, as published. */
   nameIdFormats: string[];
   settings: SpSettings;

@@ -1,12 +1,14 @@
 import type { Request, Response } from 'express';
 import { AppError } from '../core/errors.ts';
+import { offerWayBack } from '../http/error-handler.ts';
 import { samlAttributes, type ReleasedAttribute } from '../rp/claims.ts';
 import { xmlRepresentable } from './canonical-xml.ts';
-import { NAMEID_FORMAT } from './constants.ts';
+import { BINDING, NAMEID_FORMAT } from './constants.ts';
 import { satisfiesRequestedContext } from './authn-context.ts';
 import { isRequestedSubject, nameIdValue, persistentQualifiers } from './name-id.ts';
-import { takePendingSso } from './pending-sso.ts';
+import { takePendingSso, type PendingSso } from './pending-sso.ts';
 import type { FinishedSignIn } from '../login/interaction.ts';
+import type { LoginResult } from '../core/types.ts';
 import { sendStatusResponse } from './status-response.ts';
 import { sendPostForm } from './post-form.ts';
 import { NO_AUTHN_CONTEXT, NO_NAMEID_VALUE, OTHER_PRINCIPAL, statusForLoginError } from './status.ts';
@@ -18,7 +20,20 @@ export async function finishSso(req: Request, res: Response, ctx: SamlContext, {
   const pending = await takePendingSso(services.store.kv, request.handoff.ref);
   if (!pending) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'pending-expired' } });
   const sp = await ctx.registry.get(pending.spId);
-  if (!sp) throw new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId: pending.spId, removedDuringSignIn: true } });
+  if (!sp) {
+    const removed = new AppError('RP_UNKNOWN', { detail: { protocol: 'saml', entityId: pending.spId, removedDuringSignIn: true } });
+    return refuseWithoutResponse(res, ctx, { pending, result, reason: 'application-removed', error: removed });
+  }
+  // The SP's metadata may have been replaced since the sign-in opened (sp set --metadata, or sp remove
+  // and sp add): an address it no longer lists may no longer be the SP's, so nothing is posted there.
+  if (!sp.acs.some((endpoint) => endpoint.binding === BINDING.post && endpoint.location === pending.acsUrl)) {
+    req.log.warn({ code: 'SAML_ACS_NO_LONGER_REGISTERED', sp: sp.id, acsUrl: pending.acsUrl.slice(0, 512) }, "saml: the SP's metadata no longer lists the ACS this sign-in was opened for; no Response");
+    const unlisted = new AppError('ACS_NOT_REGISTERED', {
+      userMessage: `The settings of ${sp.name} changed while you were signing in: the address your sign-in was to return to is no longer registered for it. Go back to ${sp.name} and sign in again.`,
+      detail: { sp: sp.id, url: pending.acsUrl.slice(0, 512), reason: 'acs-removed-during-sign-in' },
+    });
+    return refuseWithoutResponse(res, ctx, { pending, result, reason: 'acs-no-longer-registered', error: unlisted });
+  }
 
   if (!result.ok) return sendStatusResponse(res, ctx, sp, pending, statusForLoginError(result.error), { reason: result.error });
   if (pending.requestedAuthnContext && !satisfiesRequestedContext(pending.requestedAuthnContext, result.acr)) return sendStatusResponse(res, ctx, sp, pending, NO_AUTHN_CONTEXT, { reason: 'authn-context-not-met', user: result.user });
@@ -55,6 +70,27 @@ export async function finishSso(req: Request, res: Response, ctx: SamlContext, {
   await services.store.audit.record({ type: 'saml.sso', outcome: 'success', rp: sp.id, userId: result.user.id, username: result.user.username, ip: req.clientIp, requestId: req.requestId, acr: result.acr, idpInitiated: !pending.requestId });
   req.log.info({ sp: sp.id, nameIdFormat: pending.nameIdFormat, acr: result.acr, encrypted: sp.settings.encryptAssertions }, 'saml: response sent');
   sendPostForm(res, { action: pending.acsUrl, fields: { SAMLResponse: samlResponse, RelayState: pending.relayState }, appName: sp.name });
+}
+
+/**
+ * Ends a sign-in with an error page and no Response to the SP, audited as a Response would be. The
+ * page offers no "Back to <application>": that is a cancel of this sign-in, which is over.
+ */
+async function refuseWithoutResponse(res: Response, ctx: SamlContext, refusal: { pending: PendingSso; result: LoginResult; reason: string; error: AppError }): Promise<never> {
+  const { req } = res;
+  const { pending, result } = refusal;
+  offerWayBack(res, undefined);
+  await ctx.services.store.audit.record({
+    type: 'saml.sso',
+    outcome: 'failure',
+    rp: pending.spId,
+    reason: refusal.reason,
+    ...(result.ok ? { userId: result.user.id, username: result.user.username } : {}),
+    ip: req.clientIp,
+    requestId: req.requestId,
+    idpInitiated: !pending.requestId,
+  });
+  throw refusal.error;
 }
 
 /**

@@ -107,7 +107,7 @@ describe('sp CLI commands', () => {
     const before = await createSpRegistry(store, systemClock).get(WIKI);
     const { code, err } = await cli('sp', 'add', fixture('sp-valid.xml'), '--sign', 'response');
     assert.equal(code, 1);
-    assert.match(err, /already registered; remove it first/);
+    assert.match(err, /already registered; to load its new metadata and keep its settings, use sp set https:\/\/wiki\.example\.org\/saml\/metadata --metadata/);
     assert.deepEqual(await createSpRegistry(store, systemClock).get(WIKI), before);
   });
 

@@ -6,14 +6,14 @@ import { AppError } from '../../core/errors.ts';
 import { BINDING, NAMEID_FORMAT, type NameIdFormatName } from '../../saml/constants.ts';
 import { isUrl, readMetadataSource } from '../../saml/metadata-source.ts';
 import { createSpRegistry, type SpRegistrationOptions, type SpRegistry } from '../../saml/sp-registry.ts';
-import type { ServiceProviderRecord, SignWhat, SpSettings } from '../../saml/sp-types.ts';
+import type { CertificateInfo, ServiceProviderRecord, SignWhat, SpSettings } from '../../saml/sp-types.ts';
 import { buildPolicies } from '../../policy/build-policies.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 import { describeEncryption } from '../../saml/encryption-algorithms.ts';
 
 const SIGN_CHOICES: readonly SignWhat[] = ['response', 'assertion', 'both'];
 const ADD_OPTIONS = { name: 'string', policy: 'string', encrypt: 'flag', 'no-encrypt': 'flag', sign: 'string', nameid: 'string', 'allow-password-change': 'flag' } as const;
-const SET_OPTIONS = { ...ADD_OPTIONS, 'no-allow-password-change': 'flag' } as const;
+const SET_OPTIONS = { ...ADD_OPTIONS, 'no-allow-password-change': 'flag', metadata: 'string' } as const;
 
 async function registry(context: CliContext): Promise<SpRegistry> {
   return createSpRegistry(await context.store(), context.clock);
@@ -48,7 +48,7 @@ function settingChanges(args: ParsedArgs): { changes: Partial<SpSettings>; name?
   if (args.options.sign !== undefined && !SIGN_CHOICES.includes(sign as SignWhat)) throw new UsageError(`--sign takes ${SIGN_CHOICES.join(', ')}`);
   const nameId = stringOption(args, 'nameid');
   if (args.options.nameid !== undefined && !(nameId! in NAMEID_FORMAT)) throw new UsageError(`--nameid takes ${Object.keys(NAMEID_FORMAT).join(', ')}`);
-  for (const name of ['name', 'policy']) if (args.options[name] !== undefined && !stringOption(args, name)?.trim()) throw new UsageError(`--${name} needs a value`);
+  for (const name of ['name', 'policy', 'metadata']) if (args.options[name] !== undefined && !stringOption(args, name)?.trim()) throw new UsageError(`--${name} needs a value`);
   if (!anyOptionGiven(args)) throw new UsageError('nothing to change: give at least one option');
   const flag = (name: string): boolean | undefined => (args.options[name] === true ? true : args.options[`no-${name}`] === true ? false : undefined);
   const changes: Partial<SpSettings> = {};
@@ -74,18 +74,32 @@ async function policyExists(context: CliContext, policy: string): Promise<boolea
   return false;
 }
 
+/** Every certificate the SP offers for encryption; a record from before they were all kept has the one it encrypts to. */
+function encryptionCertificates(sp: ServiceProviderRecord): CertificateInfo[] {
+  return sp.encryptionCertificates ?? (sp.encryptionCertificate ? [sp.encryptionCertificate] : []);
+}
+
+function describeCertificate(info: CertificateInfo, now: number): string {
+  const validity = Date.parse(info.notAfter) < now ? ' (EXPIRED)' : info.notBefore && Date.parse(info.notBefore) > now ? ` (not valid before ${info.notBefore.slice(0, 10)})` : '';
+  return `${info.subject}, expires ${info.notAfter.slice(0, 10)}${validity}, SHA-256 ${info.fingerprint256}`;
+}
+
+const describeAcs = (endpoint: ServiceProviderRecord['acs'][number]) => `ACS #${endpoint.index}${endpoint.isDefault ? ' (default)' : ''}: ${endpoint.binding.split(':').pop()} ${endpoint.location}`;
+const describeSlo = (endpoint: ServiceProviderRecord['slo'][number]) => `SLO: ${BINDING[endpoint.binding].split(':').pop()} ${endpoint.location}${endpoint.responseLocation ? ` (responses to ${endpoint.responseLocation})` : ''}`;
+
 function describe(sp: ServiceProviderRecord, now: number): string[] {
   const { settings } = sp;
   const signed = settings.wantAssertionsSigned && settings.wantResponseSigned ? 'response and assertion' : settings.wantResponseSigned ? 'response' : 'assertion';
-  const certificate = (use: string, info: ServiceProviderRecord['signingCertificates'][number]) =>
-    `  ${use} certificate: ${info.subject}, expires ${info.notAfter.slice(0, 10)}${Date.parse(info.notAfter) < now ? ' (EXPIRED)' : ''}, SHA-256 ${info.fingerprint256}`;
+  const offered = encryptionCertificates(sp);
+  // Named only when there is a choice: which one assertions go to is then not plain to see.
+  const encryptedTo = (info: CertificateInfo) => (settings.encryptAssertions && offered.length > 1 && info.fingerprint256 === sp.encryptionCertificate?.fingerprint256 ? ' (assertions are encrypted to this one)' : '');
   return [
     `entityID:   ${sp.id}`,
     `name:       ${sp.name}`,
-    ...sp.acs.map((endpoint) => `  ACS #${endpoint.index}${endpoint.isDefault ? ' (default)' : ''}: ${endpoint.binding.split(':').pop()} ${endpoint.location}`),
-    ...sp.slo.map((endpoint) => `  SLO: ${BINDING[endpoint.binding].split(':').pop()} ${endpoint.location}${endpoint.responseLocation ? ` (responses to ${endpoint.responseLocation})` : ''}`),
-    ...sp.signingCertificates.map((info) => certificate('signing', info)),
-    ...(sp.encryptionCertificate ? [certificate('encryption', sp.encryptionCertificate)] : []),
+    ...sp.acs.map((endpoint) => `  ${describeAcs(endpoint)}`),
+    ...sp.slo.map((endpoint) => `  ${describeSlo(endpoint)}`),
+    ...sp.signingCertificates.map((info) => `  signing certificate: ${describeCertificate(info, now)}`),
+    ...offered.map((info) => `  encryption certificate: ${describeCertificate(info, now)}${encryptedTo(info)}`),
     `signed:     ${signed} (RSA-SHA256)`,
     `encrypted:  ${settings.encryptAssertions ? `yes (${describeEncryption(sp.encryptionCertificate?.encryptionMethods)})` : 'no'}`,
     `NameID:     ${settings.nameIdFormat} by default`,
@@ -94,6 +108,49 @@ function describe(sp: ServiceProviderRecord, now: number): string[] {
     `policy:     ${settings.policy ?? '(default)'}`,
     `password change during sign-in: ${settings.allowPasswordChange ? 'allowed' : 'not allowed'}`,
   ];
+}
+
+/** What new metadata changed against the registered one, for the administrator to read and the audit log to keep. */
+function metadataChanges(previous: ServiceProviderRecord, updated: ServiceProviderRecord, now: number) {
+  const certificates = (sp: ServiceProviderRecord) => {
+    const listed = [...sp.signingCertificates.map((info) => ({ use: 'signing', info })), ...encryptionCertificates(sp).map((info) => ({ use: 'encryption', info }))];
+    return new Map(listed.map((certificate) => [`${certificate.use} ${certificate.info.fingerprint256}`, certificate]));
+  };
+  const endpoints = (sp: ServiceProviderRecord) => new Set([...sp.acs.map(describeAcs), ...sp.slo.map(describeSlo)]);
+  const [before, after] = [certificates(previous), certificates(updated)];
+  const [endpointsBefore, endpointsAfter] = [endpoints(previous), endpoints(updated)];
+  const certificatesAdded = [...after].filter(([key]) => !before.has(key)).map(([, certificate]) => certificate);
+  const certificatesRemoved = [...before].filter(([key]) => !after.has(key)).map(([, certificate]) => certificate);
+  const endpointsAdded = [...endpointsAfter].filter((endpoint) => !endpointsBefore.has(endpoint));
+  const endpointsRemoved = [...endpointsBefore].filter((endpoint) => !endpointsAfter.has(endpoint));
+  const requests = (sp: ServiceProviderRecord) => (sp.settings.requireSignedRequests ? 'must be signed' : 'signature checked when present');
+  const lines = [
+    ...certificatesAdded.map(({ use, info }) => `  added ${use} certificate: ${describeCertificate(info, now)}`),
+    ...certificatesRemoved.map(({ use, info }) => `  removed ${use} certificate: ${describeCertificate(info, now)}`),
+    ...endpointsAdded.map((endpoint) => `  added ${endpoint}`),
+    ...endpointsRemoved.map((endpoint) => `  removed ${endpoint}`),
+    ...(requests(previous) === requests(updated) ? [] : [`  requests: ${requests(updated)} (was: ${requests(previous)}), as the metadata's AuthnRequestsSigned says`]),
+    ...(updated.settings.encryptAssertions && updated.encryptionCertificate?.fingerprint256 !== previous.encryptionCertificate?.fingerprint256 ? [`  assertions are now encrypted to ${updated.encryptionCertificate!.subject}, SHA-256 ${updated.encryptionCertificate!.fingerprint256}`] : []),
+  ];
+  return {
+    lines: lines.length > 0 ? ['Metadata changes:', ...lines] : ['Metadata: no certificate or endpoint changed.'],
+    audit: {
+      certificatesAdded: certificatesAdded.map(({ use, info }) => `${use} ${info.fingerprint256}`),
+      certificatesRemoved: certificatesRemoved.map(({ use, info }) => `${use} ${info.fingerprint256}`),
+      endpointsAdded,
+      endpointsRemoved,
+    },
+  };
+}
+
+/** The metadata an administrator named (a file or an https URL); undefined, after saying why, when it is a folder. */
+async function readMetadata(context: CliContext, source: string): Promise<string | undefined> {
+  // Opening a folder succeeds and only the read fails, with a bare EISDIR.
+  if (!isUrl(source) && statSync(typedPath(source), { throwIfNoEntry: false })?.isDirectory()) {
+    context.err(`${typedPath(source)} is a folder, not a metadata file.`);
+    return undefined;
+  }
+  return readMetadataSource(isUrl(source) ? source : typedPath(source));
 }
 
 /** METADATA_INVALID is the administrator's own input: print its precise message and refuse. */
@@ -118,7 +175,9 @@ export const spCommands: CliCommand[] = [
 Validates the SP's SAML 2.0 metadata and registers it. Nothing is written when anything is wrong
 (exit code 1). The metadata must hold one EntityDescriptor with one SPSSODescriptor, at least one
 AssertionConsumerService with the HTTP-POST binding, http(s) endpoint URLs, RSA X.509 certificates,
-no DOCTYPE, at most 256 KB; its entityID must not be registered yet (sp remove it first).
+no DOCTYPE, at most 256 KB; its entityID must not be registered yet. To load new metadata of an
+SP already registered (a certificate rollover, moved endpoints), keeping its settings, use
+sp set <entityID> --metadata <file | https URL> instead.
 URLs must be https (fetched with a 10 s timeout). Expired certificates are accepted with a warning.
 
 Options:
@@ -142,16 +201,12 @@ Examples:
     options: ADD_OPTIONS,
     arguments: ['<metadata file | https URL>'],
     async run(args, context) {
-      const source = args.positional[0]!;
       const options = registrationOptions(args);
-      // Opening a folder succeeds and only the read fails, with a bare EISDIR.
-      if (!isUrl(source) && statSync(typedPath(source), { throwIfNoEntry: false })?.isDirectory()) {
-        context.err(`${typedPath(source)} is a folder, not a metadata file.`);
-        return 1;
-      }
       if (options.policy !== undefined && !(await policyExists(context, options.policy))) return 1;
       return refusedOnInvalidMetadata(context, async () => {
-        const { record, warnings } = await (await registry(context)).add(await readMetadataSource(isUrl(source) ? source : typedPath(source)), options);
+        const metadataXml = await readMetadata(context, args.positional[0]!);
+        if (metadataXml === undefined) return 1;
+        const { record, warnings } = await (await registry(context)).add(metadataXml, options);
         for (const warning of warnings) context.err(`Warning: ${warning}`);
         context.out(`Registered SAML SP ${record.id}.`);
         await auditAdminAction(context, { type: 'sp.add', rp: record.id, policy: record.settings.policy });
@@ -162,15 +217,21 @@ Examples:
   },
   {
     name: 'sp set',
-    summary: "change a SAML service provider's settings",
+    summary: "change a SAML service provider's settings, or load its new metadata",
     help: `Usage: npm run cli -- sp set <entityID> [options]
 
-Changes the settings of a registered SAML SP in place; only the options given change, the rest stay.
-The metadata (endpoints, certificates) stays as registered: to replace it, sp remove and sp add the SP.
+Changes a registered SAML SP in place; only the options given change, the rest stay.
+--metadata loads the SP's new metadata (a certificate rollover, moved endpoints): it is validated as
+sp add validates it, must be for the same entityID, and replaces the endpoints and certificates (and
+whether requests must be signed, from AuthnRequestsSigned); the name, policy and every other setting
+stay. The certificates and endpoints added and removed are printed. Users signed in stay signed in
+and logout keeps working; a sign-in under way whose ACS the new metadata no longer lists is refused.
 Nothing is written when anything is wrong (exit code 1): an unknown entityID, a policy that does not
-exist, or --encrypt for an SP whose metadata has no certificate to encrypt with.
+exist, --encrypt for an SP whose metadata has no certificate to encrypt with, or metadata that
+sp add would refuse or that is for another entityID.
 
 Options:
+  --metadata FILE|URL        the SP's new metadata (a file, or an https URL fetched as by sp add)
   --name N                   display name on the sign-in page (no control characters)
   --policy P                 access policy for this SP (built-in or saved with policy set; see policy list)
   --encrypt / --no-encrypt   encrypt assertions or not (--encrypt needs a KeyDescriptor with a
@@ -184,7 +245,8 @@ Options:
 
 Examples:
   npm run cli -- sp set https://wiki.example.org/saml/metadata --policy permit-everyone-require-mfa
-  npm run cli -- sp set http://localhost:3000/saml/metadata --name "Demo app" --sign both --no-encrypt`,
+  npm run cli -- sp set http://localhost:3000/saml/metadata --name "Demo app" --sign both --no-encrypt
+  npm run cli -- sp set https://wiki.example.org/saml/metadata --metadata https://wiki.example.org/saml/metadata`,
     options: SET_OPTIONS,
     arguments: ['<entityID>'],
     async run(args, context) {
@@ -197,12 +259,24 @@ Examples:
       };
       if (!(await registered.get(entityId))) return unknownEntity();
       if (changes.policy !== undefined && !(await policyExists(context, changes.policy))) return 1;
+      const metadataSource = stringOption(args, 'metadata');
       return refusedOnInvalidMetadata(context, async () => {
+        const metadataXml = metadataSource === undefined ? undefined : await readMetadata(context, metadataSource);
+        if (metadataSource !== undefined && metadataXml === undefined) return 1;
         try {
-          const updated = await registered.updateSettings(entityId, changes, name);
+          const { record: updated, previous, warnings } = await registered.update(entityId, { settings: changes, name, metadataXml });
+          const now = context.clock.now();
+          for (const warning of warnings) context.err(`Warning: ${warning}`);
           context.out(`Updated SAML SP ${updated.id}.`);
-          await auditAdminAction(context, { type: 'sp.set', rp: updated.id, changed: [...Object.keys(changes), ...(name === undefined ? [] : ['name'])] });
-          for (const line of describe(updated, context.clock.now())) context.out(line);
+          const metadata = metadataXml === undefined ? undefined : metadataChanges(previous, updated, now);
+          await auditAdminAction(context, {
+            type: 'sp.set',
+            rp: updated.id,
+            changed: [...Object.keys(changes), ...(name === undefined ? [] : ['name']), ...(metadata ? ['metadata'] : [])],
+            ...metadata?.audit,
+          });
+          for (const line of metadata?.lines ?? []) context.out(line);
+          for (const line of describe(updated, now)) context.out(line);
           return 0;
         } catch (error) {
           // Removed since the check above.
@@ -222,7 +296,7 @@ Examples:
       const sps = await (await registry(context)).list();
       if (sps.length === 0) context.out('No SAML service providers registered.');
       for (const sp of sps) {
-        const expiries = [...sp.signingCertificates, ...(sp.encryptionCertificate ? [sp.encryptionCertificate] : [])].map((info) => info.notAfter.slice(0, 10)).sort();
+        const expiries = [...sp.signingCertificates, ...encryptionCertificates(sp)].map((info) => info.notAfter.slice(0, 10)).sort();
         context.out(`${sp.id}  "${sp.name}"  nameid=${sp.settings.nameIdFormat}  certificates until ${expiries[0] ?? '-'}`);
       }
       return 0;
@@ -248,7 +322,11 @@ Examples:
   {
     name: 'sp remove',
     summary: 'remove a SAML service provider',
-    help: 'Usage: npm run cli -- sp remove <entityID>\n\nRemoves the SP from the registry; its users can no longer sign in to it. Existing SSO sessions are not ended.',
+    help: `Usage: npm run cli -- sp remove <entityID>
+
+Removes the SP from the registry, with its settings (name, policy, signing ...); its users can no
+longer sign in to it. Existing SSO sessions are not ended. To load an SP's new metadata (a
+certificate rollover), use sp set <entityID> --metadata instead, which keeps its settings.`,
     options: {},
     arguments: ['<entityID>'],
     async run(args, context) {

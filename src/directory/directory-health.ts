@@ -7,8 +7,11 @@ export type HealthCheck = () => Promise<DiagnoseStep[]>;
 /** What a run found, by server URL. */
 export interface HealthReport {
   servers: Record<string, { ok: boolean; detail: string; ms: number }>;
-  /** The servers the service bind was tried on, in order: any that refused it, then the one that bound. */
-  serviceBinds: Record<string, { ok: boolean; detail: string }>;
+  /**
+   * The servers the service bind was tried on, in order: any that refused it, then the one that bound;
+   * `warning` when that was the backup account (the server refuses bind.dn).
+   */
+  serviceBinds: Record<string, { ok: boolean; detail: string; warning?: string }>;
   /** Sign-ins can work: some server is reachable and the service account can bind there. */
   usable: boolean;
 }
@@ -16,10 +19,10 @@ export interface HealthReport {
 /**
  * The periodic directory check admins of MFA servers expect: every `intervalSeconds` it connects to
  * each configured server and binds as the service account, so a primary that went down or refuses
- * the service account (sign-ins quietly moved to a backup), an expired service password or a dead
- * network shows in the log before users report it. A run that finds a problem logs a warning (or an
- * error when no sign-in can work) every time; a healthy run logs only when it is the first or
- * something recovered.
+ * the service account (sign-ins quietly moved to a backup server), a main service account refused
+ * while the backup account still binds, an expired service password or a dead network shows in the
+ * log before users report it. A run that finds a problem logs a warning (or an error when no sign-in
+ * can work) every time; a healthy run logs only when it is the first or something recovered.
  */
 export class DirectoryHealth {
   readonly #check: HealthCheck;
@@ -69,12 +72,14 @@ export class DirectoryHealth {
     const down = Object.entries(report.servers).filter(([, server]) => !server.ok).map(([url]) => url);
     // each failed bind's detail names its server
     const refused = Object.values(report.serviceBinds).filter((bind) => !bind.ok).map((bind) => bind.detail);
-    const problems = [...(down.length > 0 ? [`unreachable: ${down.join(', ')}`] : []), ...refused];
+    const passedOver = [...(down.length > 0 ? [`unreachable: ${down.join(', ')}`] : []), ...refused];
+    const warnings = Object.values(report.serviceBinds).flatMap((bind) => (bind.warning ? [bind.warning] : []));
     const facts = { event: 'directory.health', usable: report.usable, servers: report.servers, serviceBinds: report.serviceBinds };
     if (!report.usable) {
-      this.#logger.error(facts, `directory health: sign-ins cannot work: ${down.length === Object.keys(report.servers).length ? 'no server is reachable' : problems.join('; ')}`);
-    } else if (problems.length > 0) {
-      this.#logger.warn(facts, `directory health: ${problems.join('; ')}; sign-ins use the next server`);
+      this.#logger.error(facts, `directory health: sign-ins cannot work: ${down.length === Object.keys(report.servers).length ? 'no server is reachable' : passedOver.join('; ')}`);
+    } else if (passedOver.length > 0 || warnings.length > 0) {
+      const moved = passedOver.length > 0 ? [`${passedOver.join('; ')}; sign-ins use the next server`] : [];
+      this.#logger.warn(facts, `directory health: ${[...moved, ...warnings].join('; ')}`);
     } else if (!previous || !sameHealth(previous, report)) {
       this.#logger.info(facts, previous ? 'directory health: every server reachable again' : 'directory health: every server reachable, service bind works');
     }
@@ -86,13 +91,13 @@ function toReport(steps: DiagnoseStep[]): HealthReport {
   const serviceBinds: HealthReport['serviceBinds'] = {};
   for (const step of steps) {
     if (step.step === 'connect') servers[step.url] = { ok: step.ok, detail: step.detail, ms: step.ms };
-    else if (step.step === 'service-bind') serviceBinds[step.url] = { ok: step.ok, detail: step.detail };
+    else if (step.step === 'service-bind') serviceBinds[step.url] = { ok: step.ok, detail: step.detail, ...(step.warning ? { warning: step.warning } : {}) };
   }
   return { servers, serviceBinds, usable: Object.values(serviceBinds).some((bind) => bind.ok) };
 }
 
 function sameHealth(a: HealthReport, b: HealthReport): boolean {
-  const okByUrl = (byUrl: Record<string, { ok: boolean }>) => Object.entries(byUrl).map(([url, result]) => [url, result.ok]);
+  const okByUrl = (byUrl: Record<string, { ok: boolean; warning?: string }>) => Object.entries(byUrl).map(([url, result]) => [url, result.ok, result.warning !== undefined]);
   const state = (report: HealthReport) => JSON.stringify([report.usable, okByUrl(report.servers), okByUrl(report.serviceBinds)]);
   return state(a) === state(b);
 }

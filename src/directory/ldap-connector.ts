@@ -16,7 +16,11 @@ const DOWN_MS = 30_000;
 /** After a server refused a service account's password, how long before that password is sent to it again. */
 const SERVICE_BIND_BACKOFF_MS = 10_000;
 
-/** The directory cannot be used (network, TLS, service account); `message` is meant for the admin log. */
+/**
+ * The directory cannot be used (network, TLS, service account); `message` is meant for the admin log.
+ * A message that already spells out the error behind it gets no `cause`: pino's error serializer
+ * appends each cause's text, so the log would say it twice.
+ */
 export class LdapUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -32,6 +36,15 @@ class ServiceBindRefusedError extends LdapUnavailableError {
     this.name = 'ServiceBindRefusedError';
     this.refusal = refusal;
   }
+}
+
+/**
+ * The service account that bound. `mainRefused`: when it is the backup account, what the server said
+ * to bind.dn (the main account), as the log and a refused bind name it.
+ */
+export interface ServiceBound {
+  dn: string;
+  mainRefused?: string;
 }
 
 export interface Connection {
@@ -54,15 +67,68 @@ export function describeError(err: unknown): string {
     return `LDAP ${err.code} ${kind}${text ? `: ${text}` : ''}`;
   }
   const e = err as { code?: unknown; message?: string };
-  const code = typeof e?.code === 'string' ? `${e.code}: ` : '';
-  return `${code}${e?.message ?? String(err)}`.replace(/\s+/g, ' ').trim();
+  const message = e?.message ?? String(err);
+  // Node's system errors start with their code already ("ENOENT: no such file or directory, open …")
+  const code = typeof e?.code === 'string' && !message.startsWith(`${e.code}:`) ? `${e.code}: ` : '';
+  return `${code}${message}`.replace(/\s+/g, ' ').trim();
 }
 
-export const destroy = (client: Client): Promise<void> => client.unbind().catch(() => undefined);
+/**
+ * The TLS socket of each StartTLS connection. ldapts 9 watches only the socket it opened: once StartTLS
+ * has replaced it, a server that closes the connection (slapd's idletimeout, a restart) leaves
+ * `isConnected` true, and a request written into the closed socket waits out searchTimeoutMs.
+ */
+const startTlsSockets = new WeakMap<Client, TLSSocket>();
+
+/** `createSecureConnection` for StartTLS: Node's, keeping the socket for `isOpen`. */
+function keepingStartTlsSocket(client: () => Client): typeof connectTls {
+  return ((...args: Parameters<typeof connectTls>) => {
+    const socket = connectTls(...args);
+    startTlsSockets.set(client(), socket);
+    return socket;
+  }) as typeof connectTls;
+}
+
+const closedByServer = (client: Client): boolean => {
+  const socket = startTlsSockets.get(client);
+  return socket !== undefined && (socket.destroyed || socket.readableEnded);
+};
+
+/** Whether the connection can still carry a request: not closed, by us or by the server. */
+export const isOpen = ({ client }: Connection): boolean => client.isConnected && !closedByServer(client);
+
+/** Closes the connection; one the server closed gets no unbind (ldapts would wait out the timeout for its answer). */
+export const destroy = (client: Client): Promise<void> => {
+  if (!closedByServer(client)) return client.unbind().catch(() => undefined);
+  startTlsSockets.get(client)?.destroy();
+  return Promise.resolve();
+};
 
 /** ldapts connects lazily; any answer to a root DSE read (even a refusal) proves the connection works. */
 const readRootDse = (client: Client): Promise<unknown> =>
   client.search('', { scope: 'base', attributes: ['1.1'] }).catch((e: unknown) => (isLdapResult(e) ? undefined : Promise.reject(e)));
+
+/**
+ * The CA certificate(s) to trust. Node takes PEM certificates only and silently ignores anything else,
+ * which then reads as an untrusted server certificate: a file without one is named instead.
+ */
+async function readCaFile(caFile: string): Promise<Buffer> {
+  const pem = await readFile(caFile).catch((err: unknown) => {
+    throw new LdapUnavailableError(`cannot read tls.caFile ${caFile}: ${describeError(err)}`);
+  });
+  const text = pem.toString('latin1');
+  if (text.includes('-----BEGIN CERTIFICATE-----')) return pem;
+  const found = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text) ? 'a private key, not a certificate' : 'no PEM certificate';
+  throw new LdapUnavailableError(`tls.caFile ${caFile} holds ${found}: give the CA certificate that issued the server's certificate (PEM, "-----BEGIN CERTIFICATE-----")`);
+}
+
+/** The names a certificate is for, as Node's wrong-host error carries it (it lists only the IP addresses for an IP). */
+function certificateNames(err: unknown): string {
+  const cert = (err as { cert?: { subjectaltname?: string; subject?: { CN?: string | string[] } } }).cert;
+  if (cert?.subjectaltname) return cert.subjectaltname;
+  const cn = [cert?.subject?.CN ?? []].flat();
+  return cn.length ? cn.map((name) => `CN=${name}`).join(', ') : 'no name';
+}
 
 /**
  * A service account's password that one server refused, and when it may be sent there again.
@@ -114,9 +180,9 @@ export class LdapConnector {
   #tlsOptions(hostname: string): Promise<ConnectionOptions> {
     const caFile = this.#config.tls.caFile;
     this.#ca ??= caFile
-      ? readFile(caFile).catch((err: unknown) => {
+      ? readCaFile(caFile).catch((err: unknown) => {
           this.#ca = undefined; // a fixed file is picked up on the next attempt
-          throw new LdapUnavailableError(`cannot read tls.caFile ${caFile}: ${describeError(err)}`, { cause: err });
+          throw err;
         })
       : Promise.resolve(undefined);
     return this.#ca.then((ca) => ({
@@ -135,16 +201,23 @@ export class LdapConnector {
     const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
     const ldaps = parsed.protocol === 'ldaps:';
     const tls = ldaps || startTls ? await this.#tlsOptions(hostname) : undefined;
+    const upgrade = !ldaps && startTls;
     // tlsOptions on an ldap:// URL would make ldapts speak TLS right away, so StartTLS gets them later
-    const client = new Client({ url, connectTimeout: connectTimeoutMs, timeout: searchTimeoutMs, tlsOptions: ldaps ? tls : undefined });
+    const client: Client = new Client({
+      url,
+      connectTimeout: connectTimeoutMs,
+      timeout: searchTimeoutMs,
+      tlsOptions: ldaps ? tls : undefined,
+      ...(upgrade ? { createSecureConnection: keepingStartTlsSocket(() => client) } : {}),
+    });
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`connect timeout after ${connectTimeoutMs} ms`)), connectTimeoutMs)));
     try {
-      await Promise.race([!ldaps && startTls ? client.startTLS(tls) : readRootDse(client), deadline]);
+      await Promise.race([upgrade ? client.startTLS(tls) : readRootDse(client), deadline]);
       return { client, url, secure: ldaps || startTls };
     } catch (err) {
       await destroy(client);
-      throw new LdapUnavailableError(`${url}: ${await this.#explainConnectFailure(url, err, tls)}`, { cause: err });
+      throw new LdapUnavailableError(`${url}: ${await this.#explainConnectFailure(url, err, tls)}`);
     } finally {
       clearTimeout(timer);
     }
@@ -159,7 +232,11 @@ export class LdapConnector {
     }
     // an LDAP answer can only come from the StartTLS request here: the root DSE read takes refusals as success
     if (isLdapResult(err)) return `the server does not offer StartTLS (${describeError(err)}): use ldaps:// or enable TLS on the server`;
-    const hint = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code) ? ' (check tls.caFile and the server name)' : '';
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+      return `${code}: the server's certificate is for ${certificateNames(err)}, not ${host}: put a name it carries in urls, or give the server a certificate for ${host}`;
+    }
+    const hint = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code) ? ' (check tls.caFile and the server name)' : '';
     return `${describeError(err)}${hint}`;
   }
 
@@ -306,26 +383,28 @@ export class LdapConnector {
 
   /**
    * Binds as the service account, then the backup account, leaving out one that this server refused
-   * within the back-off; returns the DN that worked.
+   * within the back-off; says which one bound.
    */
-  serviceBind(connection: Connection): Promise<string> {
+  serviceBind(connection: Connection): Promise<ServiceBound> {
     const bound = (this.#serviceBindTurns.get(connection.url) ?? Promise.resolve()).then(() => this.#bindServiceAccount(connection));
     this.#serviceBindTurns.set(connection.url, bound.catch(() => undefined));
     return bound;
   }
 
-  async #bindServiceAccount({ client, url }: Connection): Promise<string> {
+  async #bindServiceAccount({ client, url }: Connection): Promise<ServiceBound> {
     let refused = this.#refusals.get(url);
     if (!refused) this.#refusals.set(url, (refused = new Map()));
-    let sent = false;
+    const leftOut = new Set<number>();
     for (const [i, account] of this.#serviceAccounts.entries()) {
-      if ((refused.get(i)?.until ?? 0) > Date.now()) continue;
-      sent = true;
+      if ((refused.get(i)?.until ?? 0) > Date.now()) {
+        leftOut.add(i);
+        continue;
+      }
       try {
         await client.bind(account.dn, account.password);
       } catch (err) {
         // busy, unavailable…: the server judged no password, so nothing is held against the account
-        if (!isLdapResult(err) || bindResultLeftUnjudged(err.code)) throw new LdapUnavailableError(`${url}: service bind as ${account.dn}: ${describeError(err)}`, { cause: err });
+        if (!isLdapResult(err) || bindResultLeftUnjudged(err.code)) throw new LdapUnavailableError(`${url}: service bind as ${account.dn}: ${describeError(err)}`);
         const times = (refused.get(i)?.times ?? 0) + 1;
         const backoffMs = Math.min(this.#serviceBindBackoffMs * 2 ** (times - 1), SERVICE_BIND_BACKOFF_MAX_MS);
         refused.set(i, { until: Date.now() + backoffMs, error: `${account.dn}: ${describeError(err)}`, times });
@@ -333,9 +412,10 @@ export class LdapConnector {
         continue;
       }
       refused.delete(i);
-      if (i > 0) this.#logger?.warn({ event: 'ldap.bind.backup', url, dn: account.dn }, 'service bind fell back to the backup account');
-      return account.dn;
+      if (i === 0) return { dn: account.dn };
+      this.#logger?.warn({ event: 'ldap.bind.backup', url, dn: account.dn }, 'service bind fell back to the backup account');
+      return { dn: account.dn, mainRefused: this.#refusal(url, leftOut.has(0)) };
     }
-    throw new ServiceBindRefusedError(this.#refusal(url, !sent));
+    throw new ServiceBindRefusedError(this.#refusal(url, leftOut.size === this.#serviceAccounts.length));
   }
 }

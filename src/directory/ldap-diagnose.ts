@@ -18,14 +18,23 @@ export interface DiagnoseStep {
   url: string;
   ok: boolean;
   detail: string;
+  /**
+   * A step that worked in a way that needs fixing, in words: the backup account bound because the
+   * server refuses bind.dn (sign-ins work until the backup's password expires as well).
+   */
+  warning?: string;
   ms: number;
 }
 
-async function timed(step: DiagnoseStep['step'], url: string, steps: DiagnoseStep[], fn: () => Promise<string>): Promise<boolean> {
+/** What a step found: its detail, and a warning when it worked but needs fixing. */
+type Found = string | { detail: string; warning?: string };
+
+async function timed(step: DiagnoseStep['step'], url: string, steps: DiagnoseStep[], fn: () => Promise<Found>): Promise<boolean> {
   const start = performance.now();
   try {
-    const detail = await fn();
-    steps.push({ step, url, ok: true, detail, ms: Math.round(performance.now() - start) });
+    const found = await fn();
+    const { detail, warning } = typeof found === 'string' ? { detail: found, warning: undefined } : found;
+    steps.push({ step, url, ok: true, detail, ...(warning ? { warning } : {}), ms: Math.round(performance.now() - start) });
     return true;
   } catch (err) {
     steps.push({ step, url, ok: false, detail: describeError(err), ms: Math.round(performance.now() - start) });
@@ -90,13 +99,26 @@ async function checkPassword(config: LdapDirectoryConfig, login: string, passwor
   }
 }
 
+/** Whether the connection is encrypted and, when it is, whether the server's certificate was checked. */
+function describeChannel(connection: Connection, config: LdapDirectoryConfig): string {
+  if (!connection.secure) return '(not encrypted)';
+  return config.tls.rejectUnauthorized ? '(TLS)' : "(TLS, but the server's certificate is not checked: tls.rejectUnauthorized is false)";
+}
+
+/** The account that bound; the backup account binding is a warning that names bind.dn's refusal. */
+async function describeServiceBind(connector: LdapConnector, connection: Connection): Promise<Found> {
+  const { dn, mainRefused } = await connector.serviceBind(connection);
+  if (mainRefused === undefined) return `bound as ${dn} on ${connection.url}`;
+  return { detail: `bound as ${dn} (backupBind) on ${connection.url}`, warning: `bind.dn is refused: ${mainRefused}; sign-ins use the backup account (backupBind)` };
+}
+
 /**
  * Connects to every configured server (one 'connect' step each), then binds as the service account
- * on each reachable one in order until one accepts it (one 'service-bind' step each), as sign-ins
- * move on from a server that refuses it. On that server: with `user` the lookup and group
- * resolution; with `password` as well, a sign-in through the real authentication path (which the
- * directory counts like any sign-in: a wrong password is a failure towards its lockout). Apart from
- * the service binds, steps after a failure are not run.
+ * on each reachable one in order until one accepts it (one 'service-bind' step each, with a warning
+ * when it is the backup account), as sign-ins move on from a server that refuses it. On that server:
+ * with `user` the lookup and group resolution; with `password` as well, a sign-in through the real
+ * authentication path (which the directory counts like any sign-in: a wrong password is a failure
+ * towards its lockout). Apart from the service binds, steps after a failure are not run.
  */
 export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?: string; password?: string; logger?: Logger; connector?: LdapConnector } = {}): Promise<DiagnoseStep[]> {
   const connector = options.connector ?? new LdapConnector(config, options.logger);
@@ -107,12 +129,12 @@ export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?
       await timed('connect', url, steps, async () => {
         const connection = await connector.connectTo(url);
         connections.push(connection);
-        return `${url} reachable${connection.secure ? ' (TLS)' : ' (not encrypted)'}`;
+        return `${url} reachable ${describeChannel(connection, config)}`;
       });
     }
     let bound: Connection | undefined;
     for (const connection of connections) {
-      if (await timed('service-bind', connection.url, steps, async () => `bound as ${await connector.serviceBind(connection)} on ${connection.url}`)) {
+      if (await timed('service-bind', connection.url, steps, () => describeServiceBind(connector, connection))) {
         bound = connection;
         break;
       }

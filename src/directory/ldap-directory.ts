@@ -63,6 +63,9 @@ export class LdapDirectory implements Directory {
     if (!config.startTls && config.urls.some((u) => u.startsWith('ldap://'))) {
       this.#logger?.warn({ event: 'ldap.plaintext' }, 'passwords travel unencrypted: use ldaps:// or startTls');
     }
+    if (!config.tls.rejectUnauthorized && (config.startTls || config.urls.some((u) => u.startsWith('ldaps://')))) {
+      this.#logger?.warn({ event: 'ldap.tls.unverified' }, "the directory server's certificate is not checked (tls.rejectUnauthorized is false): anyone on the network path can pose as the server and read the passwords");
+    }
   }
 
   poolStats(): { search: PoolStats; auth: PoolStats } {
@@ -309,7 +312,7 @@ export class LdapDirectory implements Directory {
           await client.bind(dn, oldPassword);
         } catch (err) {
           if (!isLdapResult(err)) throw err;
-          if (bindResultLeftUnjudged(err.code)) throw new LdapUnavailableError(`bind as ${dn} not judged: ${describeError(err)}`, { cause: err });
+          if (bindResultLeftUnjudged(err.code)) throw new LdapUnavailableError(`bind as ${dn} not judged: ${describeError(err)}`);
           const verdict = adBindFailureVerdict(err.message);
           if (verdict.kind !== 'state' || (verdict.state !== 'must-change' && verdict.state !== 'password-expired')) return WRONG_CURRENT;
           return this.#search.use((c) => changeWithUnicodePwd(c.client, c.secure, dn, oldPassword, newPassword), { retry: false });
@@ -331,7 +334,7 @@ export class LdapDirectory implements Directory {
         await this.#readEntry(baseDn, ['1.1']);
       } catch (err) {
         const why = isLdapResult(err) && err.code === 32 ? `${key} ${baseDn} does not exist` : describeError(err);
-        throw new LdapUnavailableError(`LDAP directory check failed: ${why}`, { cause: err });
+        throw new LdapUnavailableError(`LDAP directory check failed: ${why}`);
       }
     }
   }

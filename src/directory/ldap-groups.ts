@@ -33,7 +33,7 @@ async function searchGroupsPaged(search: SearchFn, base: string, filter: string,
   } catch (err) {
     const refusal = isLdapResult(err) ? PAGING_REFUSALS[err.code] : undefined;
     if (refusal === undefined) throw err;
-    throw new LdapUnavailableError(`group search for ${userDn} failed (${describeError(err)}): ${refusal}`, { cause: err });
+    throw new LdapUnavailableError(`group search for ${userDn} failed (${describeError(err)}): ${refusal}`);
   }
 }
 

@@ -2,7 +2,7 @@
  * A small pool of directory connections, so a sign-in reuses an open connection instead of paying a
  * TCP(+TLS) handshake; `LdapConnector` opens them.
  */
-import { LdapUnavailableError, describeError, destroy, isLdapResult, type Connection, type LdapConnector } from './ldap-connector.ts';
+import { LdapUnavailableError, describeError, destroy, isLdapResult, isOpen, type Connection, type LdapConnector } from './ldap-connector.ts';
 
 /** Busy / unavailable: the server is going away, so another connection (or server) may do better. */
 const retryable = (err: unknown): boolean => !isLdapResult(err) || err.code === 51 || err.code === 52;
@@ -42,11 +42,12 @@ export class LdapPool {
       if (this.#closed) throw new LdapUnavailableError('directory connection pool is closed');
       const idle = this.#idle.pop();
       if (idle) {
-        // the server may have closed an idle connection; ldapts would silently reconnect unbound.
-        // A server a new connection failed to reach meanwhile is most likely hung: work that may not
-        // be retried (a password bind) must not go to it when a fresh connection can fail over. One to a
-        // backup makes way once the primary works again (this loop closes each idle one in turn).
-        if (idle.client.isConnected && !this.#connector.isDown(idle.url) && !this.#connector.outranked(idle.url, this.#serviceBound)) return idle;
+        // the server may have closed an idle connection (idletimeout, restart): ldapts would reconnect
+        // unbound, or after StartTLS write into the closed socket until the timeout. A server a new
+        // connection failed to reach meanwhile is most likely hung: work that may not be retried (a
+        // password bind) must not go to it when a fresh connection can fail over. One to a backup
+        // makes way once the primary works again (this loop closes each idle one in turn).
+        if (isOpen(idle) && !this.#connector.isDown(idle.url) && !this.#connector.outranked(idle.url, this.#serviceBound)) return idle;
         this.#discard(idle);
         continue;
       }
@@ -108,7 +109,7 @@ export class LdapPool {
       this.#waiters.shift()?.(null);
       return;
     }
-    if (broken || this.#closed || !connection.client.isConnected || this.#connector.outranked(connection.url, this.#serviceBound)) return this.#discard(connection);
+    if (broken || this.#closed || !isOpen(connection) || this.#connector.outranked(connection.url, this.#serviceBound)) return this.#discard(connection);
     const waiter = this.#waiters.shift();
     if (waiter) waiter(connection);
     else this.#idle.push(connection);
@@ -131,7 +132,7 @@ export class LdapPool {
         this.#release(connection, transport);
         if (!transport) throw err;
         this.#dropIdle(connection.url); // its siblings to the same server are most likely dead as well
-        if (attempt >= attempts) throw new LdapUnavailableError(`directory operation failed: ${describeError(err)}`, { cause: err });
+        if (attempt >= attempts) throw new LdapUnavailableError(`directory operation failed: ${describeError(err)}`);
       }
     }
   }

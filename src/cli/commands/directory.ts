@@ -10,7 +10,8 @@ export const directoryCommands: CliCommand[] = [
 
 Checks the configured directory step by step and says exactly which step fails:
   connect        each LDAP server in order (primary, then backups)
-  service-bind   the service account (and the backup account), on each reachable server in order until one binds
+  service-bind   the service account (and the backup account), on each reachable server in order until one binds;
+                 WARN when only the backup account (backupBind) binds: bind.dn is refused there
   user-lookup    finds --user with the configured filter and alternate login attributes, and shows
                  the id, username, name and email sign-ins will use (fails when the entry has no
                  users.idAttribute)
@@ -20,7 +21,7 @@ Checks the configured directory step by step and says exactly which step fails:
                  (disabled, locked, expired, password expired, must change). The directory counts
                  a wrong password as it counts any sign-in (towards its lockout).
 For the local directory it checks the store and, with --user, that the user exists.
-Exit code 0 when every step passed, 1 otherwise.`,
+Exit code 0 when every step passed without a warning, 1 otherwise.`,
     options: { user: 'string', ...PASSWORD_OPTIONS },
     arguments: [],
     async run(args, context) {
@@ -46,8 +47,12 @@ Exit code 0 when every step passed, 1 otherwise.`,
       }
       const { diagnoseLdap } = await import('../../directory/ldap-diagnose.ts');
       const steps = await diagnoseLdap(config.directory, { user, password });
-      for (const step of steps) context.out(`${step.ok ? 'ok  ' : 'FAIL'}  ${step.step.padEnd(16)} ${step.detail} (${Math.round(step.ms)} ms)`);
-      return steps.every((step) => step.ok) ? 0 : 1;
+      for (const step of steps) {
+        const mark = !step.ok ? 'FAIL' : step.warning ? 'WARN' : 'ok  ';
+        context.out(`${mark}  ${step.step.padEnd(16)} ${step.detail}${step.warning ? `; ${step.warning}` : ''} (${Math.round(step.ms)} ms)`);
+      }
+      // a warning is a configuration to fix as well: the backup account works only until its own password expires
+      return steps.every((step) => step.ok && !step.warning) ? 0 : 1;
     },
   },
 ];

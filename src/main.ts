@@ -7,6 +7,7 @@ import { mintBootstrapSecretIfNeeded } from './admin/bootstrap.ts';
 import { idpEndpoints } from './saml/idp-identity.ts';
 import { holdServerLock, type ServerLock } from './store/server-lock.ts';
 import { recordPublicIdentity } from './config/public-identity.ts';
+import { warnOfExpiringCertificates } from './keys/certificate-expiry.ts';
 
 /** How long a stop (SIGTERM, SIGINT) waits for requests under way before cutting them off. */
 const SHUTDOWN_DRAIN_MS = 10_000;
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   const services = await buildServices(config);
   const { logger } = services;
   if (services.secretKeyGeneratedAt) logger.warn({ file: services.secretKeyGeneratedAt }, 'generated a new key for secrets at rest; back it up with the data directory');
+  await warnOfExpiringCertificates(services.keys, logger, services.clock.now());
   await services.directory.startupCheck().catch((error) => logger.error({ err: error }, 'directory start-up check failed; sign-ins will fail until it is reachable'));
   const app = await createApp(services);
   const server = createHttpServer(logger);

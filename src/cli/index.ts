@@ -17,7 +17,7 @@ let config: Config | undefined;
 let store: Promise<Store> | undefined;
 let box: SecretBox | undefined;
 const getConfig = () => (config ??= loadConfig());
-const getBox = () => (box ??= new SecretBox(loadSecretKey(getConfig(), { dataIsFresh: LowdbStore.isFresh(getConfig().dataDir) }).key));
+const getBox = () => (box ??= new SecretBox(loadSecretKey(getConfig(), { dataIsFresh: LowdbStore.isFresh(getConfig().dataDir), warnings: { warn: (_fields, message) => process.stderr.write(`Warning: ${message}\n`) } }).key));
 
 /**
  * Every command that opens the store needs the key: the journal is sealed with it. A command run

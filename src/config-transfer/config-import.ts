@@ -6,7 +6,7 @@ import { NAMEID_FORMAT } from '../saml/constants.ts';
 import { buildPolicies } from '../policy/build-policies.ts';
 import type { RecordTransfer, TransferContext } from './record-transfer.ts';
 import { CONFIG_EXPORT, keyCheck, PAYLOAD_VERSION, payloadSchema, recordTransfers, type RecordList } from './config-payload.ts';
-import { displacedKeys, keyStatusProblems } from './signing-key-transfer.ts';
+import { displacedKeys, keyStatusProblems, settleImportedKeys, type KeySettlement } from './signing-key-transfer.ts';
 import { signInNameClashes } from './local-user-transfer.ts';
 
 export type ImportAction = 'add' | 'replace' | 'unchanged';
@@ -18,13 +18,20 @@ export interface PlannedRecord {
   /** A local user's username: the id alone does not tell an admin reading the audit log whose account it is. */
   username?: string;
   action: ImportAction;
+  /** What the record will be here, where the action alone does not say (a signing key's status in the file and here). */
+  note?: string;
+}
+
+export interface ImportOptions {
+  /** Imported keys take the file's status even where an older key would sign again (see settleImportedKeys). */
+  activateImportedKeys: boolean;
 }
 
 /** What importing a file would do here, worked out completely before anything is written. */
 export interface ImportPlan {
   records: PlannedRecord[];
-  /** This installation's signing keys that the imported ones displace: they become retired. */
-  retiredKeys: SigningKeyRecord[];
+  /** This installation's signing keys that the imported ones displace, with their status now: they become retired. */
+  retiredKeys: Array<Pick<SigningKeyRecord, 'id' | 'alg' | 'status'>>;
   /** Why the file cannot be imported here at all. */
   problems: string[];
   /** What the import would change of this installation's records: refused unless the admin asks for it (--replace). */
@@ -39,7 +46,7 @@ export interface ImportPlan {
  * record as this installation checks an admin's input: shapes, metadata, redirect URIs, policies,
  * key material, references between records, clashes with what is here. Writes nothing.
  */
-export async function planImport(context: TransferContext, text: string, password: string): Promise<ImportPlan> {
+export async function planImport(context: TransferContext, text: string, password: string, options: ImportOptions): Promise<ImportPlan> {
   const payload = openWithPassword(text, password, CONFIG_EXPORT);
   const plan: ImportPlan = { records: [], retiredKeys: [], problems: [], conflicts: [], warnings: [], writes: [] };
   const version = (payload as { version?: unknown } | null)?.version;
@@ -57,7 +64,15 @@ export async function planImport(context: TransferContext, text: string, passwor
   const policies = await planList('policies', transfers.policies, file.policies, plan);
   const sps = await planList('samlServiceProviders', transfers.samlServiceProviders, file.samlServiceProviders, plan);
   const clients = await planList('oidcClients', transfers.oidcClients, file.oidcClients, plan);
-  const keys = await planList('signingKeys', transfers.signingKeys, file.signingKeys, plan);
+  let settlement: KeySettlement | undefined;
+  const keys = await planList('signingKeys', transfers.signingKeys, file.signingKeys, plan, {
+    settle(fromFile, here) {
+      settlement = settleImportedKeys(here, fromFile, { activateImported: options.activateImportedKeys, now: context.clock.now() });
+      plan.warnings.push(...settlement.warnings);
+      return settlement.keys;
+    },
+    note: (key) => settlement?.notes.get(key.id),
+  });
   const users = await planList('localUsers', transfers.localUsers, file.localUsers, plan);
 
   const { policies: policyStore } = buildPolicies(context.config, context.store, context.clock);
@@ -68,10 +83,10 @@ export async function planImport(context: TransferContext, text: string, passwor
   }
 
   const keysHere = new Map(keys.here.map((key) => [key.id, key]));
-  const displaced = displacedKeys(keys.here, keys.admitted);
+  const displaced = displacedKeys(keys.here, keys.admitted, context.clock.now());
   plan.problems.push(...keyStatusProblems(keys.admitted, overlay(keys.here, [...keys.admitted, ...displaced])));
   for (const key of displaced) {
-    plan.retiredKeys.push(key);
+    plan.retiredKeys.push({ id: key.id, alg: key.alg, status: keysHere.get(key.id)!.status });
     plan.conflicts.push(`signing key ${key.id} (${key.alg}, ${keysHere.get(key.id)!.status} here) would be retired: the imported ${key.alg} key takes its place`);
     plan.writes.push({ collection: transfers.signingKeys.collection, item: key });
   }
@@ -128,11 +143,43 @@ function bounded(id: string): string {
   return id.slice(0, MAX_AUDITED_ID_LENGTH);
 }
 
+/** What a kind of record needs beyond the generic checks. */
+interface ListSteps<Exported, Stored> {
+  /** Changes the file's records, read and checked for shape, before they are admitted (signing keys: the status each takes here). */
+  settle?(fromFile: Exported[], here: Stored[]): Exported[];
+  /** What the plan line says beside the record. */
+  note?(record: Exported): string | undefined;
+}
+
 /** Checks one list of the file and adds its records to the plan; returns the records here and those the file would store. */
-async function planList<Exported extends { id: string }, Stored extends { id: string }>(list: RecordList, transfer: RecordTransfer<Exported, Stored>, items: readonly unknown[], plan: ImportPlan): Promise<{ here: Stored[]; admitted: Stored[] }> {
+async function planList<Exported extends { id: string }, Stored extends { id: string }>(list: RecordList, transfer: RecordTransfer<Exported, Stored>, items: readonly unknown[], plan: ImportPlan, steps: ListSteps<Exported, Stored> = {}): Promise<{ here: Stored[]; admitted: Stored[] }> {
   const here = await transfer.list();
   const hereById = new Map(here.map((record) => [record.id, record]));
+  const fromFile = parsedList(transfer, items, plan);
   const admitted: Stored[] = [];
+  for (const record of steps.settle ? steps.settle(fromFile, here) : fromFile) {
+    const name = `${transfer.noun} ${record.id}`;
+    const replacing = hereById.get(record.id);
+    const admission = transfer.admit(record, replacing);
+    if (!admission.ok) {
+      plan.problems.push(...admission.problems.map((problem) => `${name}: ${problem}`));
+      continue;
+    }
+    plan.warnings.push(...admission.warnings.map((warning) => `${name}: ${warning}`));
+    admitted.push(admission.record);
+    const action: ImportAction = replacing === undefined ? 'add' : sameContent(transfer.exported(replacing), record) ? 'unchanged' : 'replace';
+    const username = transfer.username?.(record);
+    const note = steps.note?.(record);
+    plan.records.push({ list, noun: transfer.noun, id: record.id, ...(username !== undefined ? { username } : {}), action, ...(note !== undefined ? { note } : {}) });
+    if (action === 'replace') plan.conflicts.push(`${name} exists here with different content`);
+    if (action !== 'unchanged') plan.writes.push({ collection: transfer.collection, item: admission.record });
+  }
+  return { here, admitted };
+}
+
+/** The file's records of one kind that have the right shape, each once; the others are problems of the plan. */
+function parsedList<Exported extends { id: string }>(transfer: RecordTransfer<Exported, { id: string }>, items: readonly unknown[], plan: ImportPlan): Exported[] {
+  const records: Exported[] = [];
   const seen = new Set<string>();
   items.forEach((item, index) => {
     const parsed = transfer.schema.safeParse(item);
@@ -140,41 +187,29 @@ async function planList<Exported extends { id: string }, Stored extends { id: st
       plan.problems.push(...parsed.error.issues.map((issue) => `${transfer.noun} #${index + 1} in the file: ${issue.path.join('.') || '(record)'}: ${issue.message}`));
       return;
     }
-    const record = parsed.data;
-    const name = `${transfer.noun} ${record.id}`;
-    if (seen.has(record.id)) {
-      plan.problems.push(`${name}: listed more than once in the file`);
+    if (seen.has(parsed.data.id)) {
+      plan.problems.push(`${transfer.noun} ${parsed.data.id}: listed more than once in the file`);
       return;
     }
-    seen.add(record.id);
-    const replacing = hereById.get(record.id);
-    const admission = transfer.admit(record, replacing);
-    if (!admission.ok) {
-      plan.problems.push(...admission.problems.map((problem) => `${name}: ${problem}`));
-      return;
-    }
-    plan.warnings.push(...admission.warnings.map((warning) => `${name}: ${warning}`));
-    admitted.push(admission.record);
-    const action: ImportAction = replacing === undefined ? 'add' : sameContent(transfer.exported(replacing), record) ? 'unchanged' : 'replace';
-    const username = transfer.username?.(record);
-    plan.records.push({ list, noun: transfer.noun, id: record.id, ...(username !== undefined ? { username } : {}), action });
-    if (action === 'replace') plan.conflicts.push(`${name} exists here with different content`);
-    if (action !== 'unchanged') plan.writes.push({ collection: transfer.collection, item: admission.record });
+    seen.add(parsed.data.id);
+    records.push(parsed.data);
   });
-  return { here, admitted };
+  return records;
 }
 
 /**
- * The same record apart from when it was made or last changed (those differ between installations
- * that were set up alike). Constant-time: exported records hold secrets in clear.
+ * The same record apart from when it was made, last changed, activated or retired (those differ
+ * between installations that were set up alike). Constant-time: exported records hold secrets in clear.
  */
 function sameContent(a: object, b: object): boolean {
   return safeEqual(canonicalJson(a), canonicalJson(b));
 }
 
+const TIMES = new Set(['createdAt', 'updatedAt', 'activatedAt', 'retiredAt']);
+
 function canonicalJson(value: object): string {
   return JSON.stringify(value, (key, inner: unknown) => {
-    if (key === 'createdAt' || key === 'updatedAt') return undefined;
+    if (TIMES.has(key)) return undefined;
     if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) return inner;
     return Object.fromEntries(Object.entries(inner).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)));
   });

@@ -6,6 +6,7 @@ import type { Collection, Store } from '../store/store.ts';
 import { SealedValueRejected, type SecretBox } from '../core/secret-box.ts';
 import type { Clock } from '../core/clock.ts';
 import { randomId } from '../core/ids.ts';
+import { whyNotRemovableYet, type RetiredKeyHold } from './retired-key-hold.ts';
 
 // Node and DOM lib typings of WebCrypto differ only nominally.
 x509.cryptoProvider.set(webcrypto as never);
@@ -21,6 +22,12 @@ export interface SigningKeyRecord {
   /** active: signs now; next: published for rollover, not yet signing; retired: never signs, still in the JWKS (ID Tokens it signed stay verifiable) but no longer in the SAML metadata (a SAML response is checked as it arrives). */
   status: 'active' | 'next' | 'retired';
   createdAt: number;
+  /** When it started signing here. Records of earlier versions have none. */
+  activatedAt?: number;
+  /** When it stopped signing here (retired): `keys remove` waits until nothing it signed is still presented. Records of earlier versions have none. */
+  retiredAt?: number;
+  /** Made by Stepgate at a start because no key of its algorithm signed, not chosen by an admin: an imported configuration may put its own key in its place. */
+  generatedAtStart?: true;
   sealedPrivateKeyPem: string;
   /** Self-signed certificate, for SAML metadata (RS256 keys only). */
   certificatePem?: string;
@@ -30,6 +37,9 @@ export interface LoadedKey {
   id: string;
   alg: KeyAlgorithm;
   status: SigningKeyRecord['status'];
+  createdAt: number;
+  activatedAt?: number;
+  retiredAt?: number;
   privateKeyPem: string;
   certificatePem?: string;
   notAfter?: Date;
@@ -88,7 +98,8 @@ export class SigningKeys {
     const generated: KeyAlgorithm[] = [];
     for (const alg of KEY_ALGORITHMS) {
       if (!existing.some((record) => record.alg === alg && record.status === 'active')) {
-        await this.#records.put(await this.generate(alg, 'active'));
+        const record = await this.generate(alg, 'active');
+        await this.#records.put({ ...record, activatedAt: record.createdAt, generatedAtStart: true });
         generated.push(alg);
       }
     }
@@ -152,6 +163,9 @@ export class SigningKeys {
           id: record.id,
           alg: record.alg,
           status: record.status,
+          createdAt: record.createdAt,
+          activatedAt: record.activatedAt,
+          retiredAt: record.retiredAt,
           privateKeyPem: known?.privateKeyPem ?? openPrivateKey(this.#box, record),
           certificatePem: record.certificatePem,
           notAfter: record.certificatePem ? new Date(new X509Certificate(record.certificatePem).validTo) : undefined,
@@ -196,38 +210,51 @@ export class SigningKeys {
     if (next.status !== 'next') throw new KeyRotationError(`key ${id} is ${next.status}; only a key added with "keys add" (status next) can be activated`);
     const current = records.find((record) => record.alg === next.alg && record.status === 'active');
     // The new key first: were the second write to fail, two active keys are harmless (the newest signs), none is not.
-    const activated = await this.#changeStatus(id, 'next', 'active');
+    const now = this.#clock.now();
+    const activated = await this.#changeStatus(id, 'next', { status: 'active', activatedAt: now });
     this.#cache = undefined;
     if (!current) return { activated };
     try {
-      return { activated, retired: await this.#changeStatus(current.id, 'active', 'retired') };
+      return { activated, retired: await this.#changeStatus(current.id, 'active', { status: 'retired', retiredAt: now }) };
     } catch (error) {
       if (!(error instanceof KeyRotationError)) throw error;
-      await this.#records.update(id, (record) => (record.status === 'active' ? { ...record, status: 'next' } : record));
+      await this.#records.update(id, (record) => {
+        if (record.status !== 'active') return record;
+        const { activatedAt: _undone, ...waiting } = record;
+        return { ...waiting, status: 'next' };
+      });
       throw new KeyRotationError(`${current.id} is no longer the active ${next.alg} key: another key was activated at the same time (see "keys list"). ${id} is waiting again (next)`);
     }
   }
 
   /** Changes a key's status only if it still has the one it was read with: another command may have changed it since. */
-  async #changeStatus(id: string, from: SigningKeyRecord['status'], to: SigningKeyRecord['status']): Promise<SigningKeyRecord> {
+  async #changeStatus(id: string, from: SigningKeyRecord['status'], to: Pick<SigningKeyRecord, 'status' | 'activatedAt' | 'retiredAt'>): Promise<SigningKeyRecord> {
     let changed: SigningKeyRecord | undefined;
     const found = await this.#records.update(id, (record) => {
       if (record.status !== from) throw new KeyRotationError(`key ${id} is ${record.status} now, no longer ${from}: another command changed it meanwhile`);
-      changed = { ...record, status: to };
+      changed = { ...record, ...to };
       return changed;
     });
     if (!found || !changed) throw new KeyRotationError(`no signing key ${id}`);
     return changed;
   }
 
-  /** Rotation, step 3: a retired key is no longer published once nothing it signed is still valid. */
-  async remove(id: string): Promise<SigningKeyRecord> {
+  /**
+   * Rotation, step 4: a retired key is no longer published, once nothing it signed can still be
+   * presented (`removal.hold`), or earlier when the admin forces it (`forced` then says so). A waiting
+   * key (next) can be withdrawn at any time: it never signed. It is retired first, under the file's
+   * lock, so of an activation at the same moment and the removal only one succeeds.
+   */
+  async remove(id: string, removal: { hold: RetiredKeyHold; force: boolean }): Promise<{ removed: SigningKeyRecord; forced: boolean }> {
     const record = await this.#records.get(id);
     if (!record) throw new KeyRotationError(`no signing key ${id}`);
-    if (record.status !== 'retired') throw new KeyRotationError(`key ${id} is ${record.status}; only a retired key can be removed`);
+    if (record.status === 'active') throw new KeyRotationError(`key ${id} is active; only a retired key, or a waiting one (next), can be removed`);
+    const tooEarly = record.status === 'retired' ? whyNotRemovableYet(record, removal.hold, this.#clock.now()) : undefined;
+    if (tooEarly && !removal.force) throw new KeyRotationError(tooEarly);
+    if (record.status === 'next') await this.#changeStatus(id, 'next', { status: 'retired', retiredAt: this.#clock.now() });
     await this.#records.remove(id);
     this.#cache = undefined;
-    return record;
+    return { removed: record, forced: tooEarly !== undefined };
   }
 
   /** The key that signs now for an algorithm. */

@@ -36,10 +36,12 @@ function summary(plan: ImportPlan): string {
 }
 
 function printPlan(context: CliContext, plan: ImportPlan): void {
-  for (const record of plan.records) context.out(`  ${record.action.padEnd(10)} ${record.noun} ${record.id}`);
-  for (const key of plan.retiredKeys) context.out(`  ${'retire'.padEnd(10)} signing key ${key.id} (${key.alg}) of this installation`);
+  for (const record of plan.records) context.out(`  ${record.action.padEnd(10)} ${record.noun} ${record.id}${record.note ? ` ${record.note}` : ''}`);
+  for (const key of plan.retiredKeys) context.out(`  ${'retire'.padEnd(10)} signing key ${key.id} (${key.alg}) of this installation: ${key.status} here; then retired: published for verification only, never signs`);
   for (const warning of plan.warnings) context.out(`Warning: ${warning}`);
 }
+
+const REPLACE_NEEDED = 'it would change these records of this installation; give --replace to replace them:';
 
 /** A refused import changes nothing but is still worth an audit line: a wrong password may be someone guessing. */
 async function refuse(context: CliContext, event: Omit<AuditEvent, 'type' | 'outcome'>, message: string, items: string[] = []): Promise<number> {
@@ -88,7 +90,7 @@ The file is written readable by its owner only (mode 0600). An existing FILE is 
   {
     name: 'config import',
     summary: 'add the configuration from a file made by config export (all of it or nothing)',
-    help: `Usage: npm run cli -- config import --in FILE --password-file PWFILE [--replace] [--dry-run] [--quiet]
+    help: `Usage: npm run cli -- config import --in FILE --password-file PWFILE [--replace] [--activate-imported-keys] [--dry-run] [--quiet]
 
 ${CONTENTS}
 
@@ -104,13 +106,20 @@ Signing keys keep their status, so relying parties need no change. This installa
 waiting) key of an algorithm the file brings one for would be retired (still published in the
 JWKS): that also needs --replace. A fresh installation made its own keys at first start, so
 importing into it needs --replace.
+An imported key never signs again here on its own where this installation moved on: a key retired
+here stays retired, and while an active key an admin chose here (keys activate) signs and the file
+does not retire it, the file's keys of that algorithm come in retired (published for verification
+only) and this installation's key goes on signing. --activate-imported-keys gives them the file's
+status instead. Each key's line says its status in the file and what it will be here.
 Persistent SAML NameIDs are derived from the secret key: with another secret key than the
 exporting installation's, SPs see other NameIDs for the same users (the import warns).
 
---dry-run   checks everything and prints what would be added, replaced or left unchanged; writes nothing
+--dry-run   checks everything and prints what would be added, replaced, left unchanged or retired;
+            writes nothing. It exits 1 when the same command without --dry-run would be refused,
+            after the plan and the records that need --replace.
 --quiet     prints nothing on success
 --password-stdin reads the password from a pipe instead.`,
-    options: { in: 'string', replace: 'flag', 'dry-run': 'flag', quiet: 'flag', ...PASSWORD_OPTIONS },
+    options: { in: 'string', replace: 'flag', 'activate-imported-keys': 'flag', 'dry-run': 'flag', quiet: 'flag', ...PASSWORD_OPTIONS },
     arguments: [],
     async run(args, context) {
       const file = pathOption(args, 'in');
@@ -118,6 +127,7 @@ exporting installation's, SPs see other NameIDs for the same users (the import w
       const password = readExportPassword(args);
       const replace = args.options.replace === true;
       const dryRun = args.options['dry-run'] === true;
+      const activateImportedKeys = args.options['activate-imported-keys'] === true;
       const quiet = args.options.quiet === true;
       let text: string;
       try {
@@ -129,26 +139,29 @@ exporting installation's, SPs see other NameIDs for the same users (the import w
       const transfer = await transferContext(context);
       let plan: ImportPlan;
       try {
-        plan = await planImport(transfer, text, password);
+        plan = await planImport(transfer, text, password, { activateImportedKeys });
       } catch (error) {
         if (!(error instanceof EnvelopeError)) throw error;
         return refuse(context, { reason: 'unreadable', file }, `${error.message}.`);
       }
       if (plan.problems.length) return refuse(context, { reason: 'invalid', file, problems: plan.problems.length }, 'the file has these problems:', plan.problems);
-      if (plan.conflicts.length && !replace) {
-        return refuse(context, { reason: 'conflicts', file, conflicts: plan.conflicts.length }, 'it would change these records of this installation; give --replace to replace them:', plan.conflicts);
-      }
+      const refusedForConflicts = plan.conflicts.length > 0 && !replace;
+      const flags = activateImportedKeys ? { activateImportedKeys } : {};
       const changes = planChanges(plan);
       if (dryRun) {
-        if (!quiet) {
-          printPlan(context, plan);
-          context.out(`Dry run: nothing was written. Without --dry-run: ${summary(plan)}.`);
+        // The whole plan first: on a fresh installation the conflicts are its own keys, and what the file brings is the point.
+        if (!quiet) printPlan(context, plan);
+        await auditAdminAction(context, { type: 'config.import', outcome: 'info', reason: 'dry-run', file, ...flags, ...changes, ...(refusedForConflicts ? { conflicts: plan.conflicts.length } : {}) });
+        if (refusedForConflicts) {
+          context.err([`Dry run: nothing was written. Without --dry-run the import would be refused: ${REPLACE_NEEDED}`, ...plan.conflicts.map((item) => `  - ${item}`), `With --replace: ${summary(plan)}.`].join('\n'));
+          return 1;
         }
-        await auditAdminAction(context, { type: 'config.import', outcome: 'info', reason: 'dry-run', file, ...changes });
+        if (!quiet) context.out(`Dry run: nothing was written. Without --dry-run: ${summary(plan)}.`);
         return 0;
       }
+      if (refusedForConflicts) return refuse(context, { reason: 'conflicts', file, conflicts: plan.conflicts.length }, REPLACE_NEEDED, plan.conflicts);
       if (plan.writes.length) await transfer.store.putAll(plan.writes);
-      await auditAdminAction(context, { type: 'config.import', file, ...changes });
+      await auditAdminAction(context, { type: 'config.import', file, ...flags, ...changes });
       if (!quiet) {
         printPlan(context, plan);
         context.out(`Imported: ${summary(plan)}.`);

@@ -1,6 +1,8 @@
 import type { CliCommand, CliContext } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
-import { KEY_ALGORITHMS, KeyRotationError, signingKeys, type KeyAlgorithm } from '../../keys/signing-keys.ts';
+import { KEY_ALGORITHMS, KeyRotationError, signingKeys, type KeyAlgorithm, type LoadedKey } from '../../keys/signing-keys.ts';
+import { removableFrom, retiredKeyHold, utcTime, utcTimeUp, type RetiredKeyHold } from '../../keys/retired-key-hold.ts';
+import { CERTIFICATE_WARNING_DAYS, describeCertificate } from '../../keys/certificate-expiry.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 
 async function keysOf(context: CliContext) {
@@ -11,8 +13,24 @@ async function keysOf(context: CliContext) {
  * Every rotation step is in the audit log: which key, what happened, that the CLI did it. An
  * activation also names the key it retired: the one that stopped signing, which SPs may still trust alone.
  */
-function audit(context: CliContext, type: 'keys.add' | 'keys.activate' | 'keys.remove', keyId: string, alg: string, retiredKeyId?: string): Promise<void> {
-  return auditAdminAction(context, { type, keyId, alg, ...(retiredKeyId !== undefined ? { retiredKeyId } : {}) });
+function audit(context: CliContext, type: 'keys.add' | 'keys.activate' | 'keys.remove', keyId: string, alg: string, details: Record<string, unknown> = {}): Promise<void> {
+  return auditAdminAction(context, { type, keyId, alg, ...details });
+}
+
+/**
+ * One key of `keys list`: its dates, so the admin can tell when step 4 is safe, and its certificate's
+ * end, flagged when it is near. A time an earlier version did not record is said to be unknown.
+ */
+function describeKey(key: LoadedKey, hold: RetiredKeyHold, now: number): string {
+  const dates = [`added ${utcTime(key.createdAt)}`];
+  if (key.status !== 'next') dates.push(`activated ${key.activatedAt === undefined ? '(not recorded)' : utcTime(key.activatedAt)}`);
+  if (key.status === 'retired') {
+    const from = removableFrom(key, hold);
+    if (from === undefined) dates.push('retired (time not recorded: see the keys.activate event in the audit log)');
+    else dates.push(`retired ${utcTime(key.retiredAt!)}, ${from <= now ? 'removable now' : `removable from ${utcTimeUp(from)}`}`);
+  }
+  const certificate = key.notAfter ? `; ${describeCertificate(key.notAfter, now)}` : '';
+  return `${key.id}  ${key.alg}  ${key.status.padEnd(7)}  ${dates.join(', ')}${certificate}`;
 }
 
 /** A refused rotation step is the admin's answer, not a crash: say why and exit 1. */
@@ -32,21 +50,22 @@ const ROTATION = `Rotation, without downtime:
   2. wait until relying parties have fetched it (SAML SPs: re-import the IdP metadata)
   3. keys activate <id>          it signs from now on; the previous key is retired: still in the
                                  JWKS, no longer in the SAML metadata
-  4. keys remove <old id>        once tokens and assertions it signed have expired
+  4. keys remove <old id>        once nothing it signed is presented any more: ID Tokens come back as
+                                 id_token_hint at sign-out for a whole session, so not before
+                                 session.absoluteTimeoutHours after step 3 ("keys list" says when)
 A running server picks up each step within a second.`;
 
 export const keysCommands: CliCommand[] = [
   {
     name: 'keys list',
-    summary: 'list signing keys: id, algorithm, status (active, next, retired), certificate expiry',
-    help: `Usage: npm run cli -- keys list\n\n${ROTATION}`,
+    summary: 'list signing keys: id, algorithm, status (active, next, retired), dates, certificate expiry',
+    help: `Usage: npm run cli -- keys list\n\nEach key with the dates it was added, activated and retired (times in UTC), when a retired key\ncan be removed, and the end of its certificate: flagged when it has expired or ends within ${CERTIFICATE_WARNING_DAYS} days.\n\n${ROTATION}`,
     options: {},
     arguments: [],
     async run(_args, context) {
-      for (const key of await (await keysOf(context)).all()) {
-        const expiry = key.notAfter ? `  certificate until ${key.notAfter.toISOString().slice(0, 10)}` : '';
-        context.out(`${key.id}  ${key.alg}  ${key.status.padEnd(7)}${expiry}`);
-      }
+      const hold = retiredKeyHold(context.config);
+      const now = context.clock.now();
+      for (const key of await (await keysOf(context)).all()) context.out(describeKey(key, hold, now));
       return 0;
     },
   },
@@ -78,24 +97,36 @@ export const keysCommands: CliCommand[] = [
       const keys = await keysOf(context);
       return refusable(context, async () => {
         const { activated, retired } = await keys.activate(id);
-        await audit(context, 'keys.activate', activated.id, activated.alg, retired?.id);
+        await audit(context, 'keys.activate', activated.id, activated.alg, retired ? { retiredKeyId: retired.id } : {});
         context.out(`${activated.alg} key ${activated.id} is active${retired ? `; ${retired.id} is retired (still in the JWKS, no longer in the SAML metadata)` : ''}`);
       });
     },
   },
   {
     name: 'keys remove',
-    summary: 'rotation step 4: stop publishing a retired key',
-    help: `Usage: npm run cli -- keys remove <id>\n\nOnly a retired key can be removed. An id that starts with "--" goes after "--": keys remove -- --id\n\n${ROTATION}`,
-    options: {},
+    summary: 'rotation step 4: stop publishing a retired key; or withdraw a waiting (next) key',
+    help: `Usage: npm run cli -- keys remove <id> [--force]
+
+A retired key is removed once nothing it signed can still be presented: the longest of
+session.absoluteTimeoutHours (applications send the ID Token of a sign-in back at sign-out, as
+id_token_hint, for the whole session), oidc.idTokenTtlSeconds and saml.assertionLifetimeSeconds,
+counted from its retirement. Before then it is refused, with the time it becomes removable.
+--force removes it anyway: sign-outs that send an ID Token it signed then fail ("could not
+validate id_token_hint"), so users of sessions from before the rotation are not signed out.
+
+A waiting key (next), added by mistake or no longer trusted, can be removed at any time: it never
+signed. The active key cannot be removed. An id that starts with "--" goes after "--": keys remove -- --id
+
+${ROTATION}`,
+    options: { force: 'flag' },
     arguments: ['<id>'],
     async run(args, context) {
       const id = args.positional[0]!;
       const keys = await keysOf(context);
       return refusable(context, async () => {
-        const record = await keys.remove(id);
-        await audit(context, 'keys.remove', record.id, record.alg);
-        context.out(`removed retired ${record.alg} key ${record.id}`);
+        const { removed, forced } = await keys.remove(id, { hold: retiredKeyHold(context.config), force: args.options.force === true });
+        await audit(context, 'keys.remove', removed.id, removed.alg, { status: removed.status, ...(forced ? { forced } : {}) });
+        context.out(removed.status === 'next' ? `withdrew waiting ${removed.alg} key ${removed.id}: no longer published` : `removed retired ${removed.alg} key ${removed.id}${forced ? ' before its time (--force)' : ''}`);
       });
     },
   },

@@ -34,7 +34,7 @@ export function oidcClientTransfer(context: TransferContext): RecordTransfer<Exp
       const secret = registry.secretOf(client);
       return { ...rest, ...(secret === undefined ? {} : { secret }) };
     },
-    admit(client) {
+    admit(client, replacing) {
       const isPublic = client.tokenEndpointAuthMethod === 'none';
       // The same rules `client add` applies (redirect URIs, scopes, back-channel logout URI).
       const problems = clientProblems({
@@ -48,9 +48,19 @@ export function oidcClientTransfer(context: TransferContext): RecordTransfer<Exp
       });
       if (isPublic && client.secret !== undefined) problems.push('a public client has no secret');
       if (!isPublic && client.secret === undefined) problems.push('a confidential client needs its secret');
+      if (replacing && (replacing.tokenEndpointAuthMethod === 'none') !== isPublic) problems.push(typeChange(client.id, isPublic));
       if (problems.length) return { ok: false, problems };
       const { secret, ...rest } = client;
       return { ok: true, record: { ...rest, ...(secret === undefined ? {} : { sealedSecret: sealClientSecret(context.box, client.id, secret) }) }, warnings: [] };
     },
   };
+}
+
+/**
+ * As `client set` refuses it: the refresh tokens of a client that authenticated must not become
+ * usable without a secret (or the other way round, tokens of a public client under a secret).
+ */
+function typeChange(id: string, toPublic: boolean): string {
+  const [here, inFile] = toPublic ? ['confidential', 'public'] : ['public', 'confidential'];
+  return `it is ${here} here and ${inFile} in the file, and a client cannot change between public and confidential. To import it as the file has it, remove it here first (client remove ${id}, which revokes its tokens), then import again`;
 }

@@ -6,8 +6,8 @@ import { SCOPE_CLAIMS } from './claims.ts';
 
 const ALL_SCOPES: ReadonlySet<string> = new Set(Object.keys(SCOPE_CLAIMS));
 
-/** Whether the client's policy still lets the user in, for a refresh token bound to this provider session. */
-export type RefreshCheck = (ctx: KoaContextWithOIDC, sessionUid: string | undefined) => Promise<boolean>;
+/** Whether a code or refresh token may still be exchanged for tokens, as the client is registered now (exchange-check.ts). */
+export type ExchangeCheck = (ctx: KoaContextWithOIDC, token: ExchangedToken) => Promise<boolean>;
 
 /** What the directory's answer for a code or token means for the SSO session its provider session `sessionUid` mirrors. */
 export interface SessionConsequences {
@@ -24,25 +24,37 @@ interface SessionBoundToken {
   sessionUid?: string;
 }
 
+/** A code or refresh token being exchanged for tokens. */
+export interface ExchangedToken extends SessionBoundToken {
+  kind: 'AuthorizationCode' | 'RefreshToken';
+  /** A code's: where it was sent. */
+  redirectUri?: string;
+}
+
 const TOKEN_ISSUING_KINDS: ReadonlySet<string | undefined> = new Set(['AuthorizationCode', 'RefreshToken']);
+
+function isExchanged(token: SessionBoundToken): token is ExchangedToken {
+  return TOKEN_ISSUING_KINDS.has(token.kind);
+}
 
 /**
  * oidc-provider's `findAccount`: the directory, never the SSO session's snapshot, says who the subject
- * is now. For a refresh grant the client's policy is asked too: no account means invalid_grant. A
- * code exchange, refresh or userinfo request that finds the account gone ends its SSO session at
- * once, not at the browser's next visit (`session`: the provider always passes it; a finder without
- * it only answers).
+ * is now. For a code exchange or refresh grant `mayExchange` is asked first (the client's redirect
+ * URIs, its policy): no account means invalid_grant. A code exchange, refresh or userinfo request
+ * that finds the account gone ends its SSO session at once, not at the browser's next visit
+ * (`session`: the provider always passes it; a finder without it only answers).
  */
-export function accountFinder(lookup: UserLookup, permitsRefresh: RefreshCheck, session?: SessionConsequences): FindAccount {
+export function accountFinder(lookup: UserLookup, mayExchange: ExchangeCheck, session?: SessionConsequences): FindAccount {
   return async (ctx, sub, token) => {
-    const { kind, sessionUid } = (token ?? {}) as SessionBoundToken;
-    if (kind === 'RefreshToken' && !(await permitsRefresh(ctx, sessionUid))) return undefined;
+    const bound = (token ?? {}) as SessionBoundToken;
+    const exchanged = isExchanged(bound);
+    if (exchanged && !(await mayExchange(ctx, bound))) return undefined;
     const found = await lookup.find(sub);
     if (found) {
-      if (TOKEN_ISSUING_KINDS.has(kind)) await session?.tokensIssued(ctx, sessionUid);
+      if (exchanged) await session?.tokensIssued(ctx, bound.sessionUid);
       return toAccount(found);
     }
-    if (token) await session?.accountGone(ctx, sessionUid, sub);
+    if (token) await session?.accountGone(ctx, bound.sessionUid, sub);
     // No account ends a token, code or userinfo request cleanly, but oidc-provider's authorization
     // chain fails with a TypeError (a 500) when a session's account is gone: it was disabled or
     // deleted between Stepgate's last look and the resume. The client gets access_denied instead.

@@ -7,6 +7,7 @@ import type { LogoutContext } from '../session/session-service.ts';
 import type { KvAdapter } from './adapter.ts';
 import type { SsoLinks } from './sso-links.ts';
 import type { SessionService } from '../session/session-service.ts';
+import type { ClientRevocations } from './client-revocations.ts';
 
 /** The part of oidc-provider's Client model used here; its published types lack backchannelLogout. */
 interface LogoutClient {
@@ -30,6 +31,8 @@ export interface BackchannelLogoutDeps {
   provider: Provider;
   /** The Session model's own storage, without SessionAdapter: that one refuses (and deletes) mirrors of an ended SSO session, which is what this reads. */
   providerSessions: KvAdapter;
+  /** A client removed since the session signed in to it is not told, also when its client_id is registered again. */
+  revocations: ClientRevocations;
   links: SsoLinks;
   /** The browser's SSO session during an RP-initiated logout, for the username (read by session-sync.ts in the same request anyway). */
   sessions: Pick<SessionService, 'toSignOut'>;
@@ -62,7 +65,7 @@ export class BackchannelLogout {
       if (!session?.accountId) continue;
       // Ended here rather than at its next read, so nothing (a token request, a prompt=none) finds it in between.
       await this.#deps.providerSessions.destroy(String(session.jti));
-      const authorizations = (session.authorizations ?? {}) as Record<string, { sid?: string }>;
+      const authorizations = await this.#deps.revocations.kept(session.authorizations ?? {});
       const accountId = String(session.accountId);
       const username = sso.user.id === accountId ? sso.user.username : undefined;
       for (const [clientId, { sid }] of Object.entries(authorizations)) notices.push({ clientId, accountId, username, sid });

@@ -5,6 +5,7 @@ import type { Clock } from '../core/clock.ts';
 import type { RelyingPartySettings } from '../core/types.ts';
 import { randomId } from '../core/ids.ts';
 import { redirectUriProblem } from './redirect-uri.ts';
+import { ClientRevocations } from './client-revocations.ts';
 
 export const OIDC_CLIENTS = 'oidc-clients';
 /** Scopes Stepgate can serve; a client may be limited to a subset. */
@@ -78,16 +79,18 @@ export class ClientRegistry {
   readonly #clients: Collection<OidcClientRecord>;
   readonly #box: SecretBox;
   readonly #clock: Clock;
+  readonly #revocations: ClientRevocations;
   /**
    * Secrets opened once per sealed value (oidc-provider reads the client on every request it
    * answers); a rotated secret is a new sealed value, so the old clear one is never served again.
    */
   readonly #opened = new BoundedMap<string, string>(MAX_OPENED_SECRETS);
 
-  constructor(clients: Collection<OidcClientRecord>, box: SecretBox, clock: Clock) {
+  constructor(clients: Collection<OidcClientRecord>, box: SecretBox, clock: Clock, revocations: ClientRevocations) {
     this.#clients = clients;
     this.#box = box;
     this.#clock = clock;
+    this.#revocations = revocations;
   }
 
   async add(input: NewClient): Promise<AddOutcome> {
@@ -164,7 +167,14 @@ export class ClientRegistry {
     return (await this.#clients.list()).sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  remove(id: string): Promise<boolean> {
+  /**
+   * Removes the registration and revokes everything issued to the client (ClientRevocations): first,
+   * so that a removal cut short leaves the client's tokens void rather than the client gone with
+   * tokens that a re-registration of its client_id would bring back.
+   */
+  async remove(id: string): Promise<boolean> {
+    if (!(await this.#clients.get(id))) return false;
+    await this.#revocations.record(id);
     return this.#clients.remove(id);
   }
 
@@ -183,7 +193,7 @@ export class ClientRegistry {
 }
 
 export function clientRegistry(store: Store, box: SecretBox, clock: Clock): ClientRegistry {
-  return new ClientRegistry(store.collection<OidcClientRecord>(OIDC_CLIENTS), box, clock);
+  return new ClientRegistry(store.collection<OidcClientRecord>(OIDC_CLIENTS), box, clock, new ClientRevocations(store.kv));
 }
 
 /** The protocol-neutral settings a client contributes to a LoginRequest. */

@@ -13,10 +13,18 @@ interface Told {
   issued?: boolean;
   error?: string;
   grantRevoked?: boolean;
-  /** Stepgate's findAccount refused a refresh (access policy, or the sign-in has ended), with the SSO session's username when it still had one. */
-  refusedByPolicy?: { username?: string };
+  /** Stepgate refused to exchange a code or refresh token (exchange-check.ts): why, and the SSO session's username when it still had one. */
+  exchangeRefused?: { reason: string; username?: string };
   /** The account of a code used a second time, read before the revocation deleted the code. */
   replayedCodeAccountId?: string;
+  /** A refused userinfo request's token as stored, when oidc-provider did not take it. */
+  presented?: TokenOwner;
+}
+
+/** Whose a stored access token is. */
+interface TokenOwner {
+  clientId?: string;
+  accountId?: string;
 }
 
 /** The routes audited here; a success is audited only where it says something an incident review needs. */
@@ -59,9 +67,9 @@ export class EndpointAudit {
     provider.on('grant.revoked', (ctx) => this.#tell(ctx, { grantRevoked: true }));
   }
 
-  /** findAccount refused a refresh grant; the failure oidc-provider then reports gets this reason. */
-  refreshRefusedByPolicy(ctx: KoaContextWithOIDC, username: string | undefined): void {
-    this.#tell(ctx, { refusedByPolicy: { username } });
+  /** findAccount refused a code or refresh grant (`policy`, `redirect-uri-removed`); the invalid_grant oidc-provider then reports gets this reason. */
+  exchangeRefused(ctx: KoaContextWithOIDC, reason: string, username?: string): void {
+    this.#tell(ctx, { exchangeRefused: { reason, username } });
   }
 
   /**
@@ -83,7 +91,9 @@ export class EndpointAudit {
       // ctx.oidc only exists when one of oidc-provider's routes handled the request.
       const route = ctx.oidc?.route;
       if (route === undefined || !AUDITED_ROUTES.has(route)) return;
-      const event = describe(route, ctx, this.#told.get(ctx) ?? {});
+      const told = this.#told.get(ctx) ?? {};
+      if (route === 'userinfo' && told.error && !ctx.oidc.entities.AccessToken) told.presented = await presentedToken(ctx);
+      const event = describe(route, ctx, told);
       if (!event) return;
       const req = ctx.req as Request;
       await this.#audit.record({ ...event, ip: req.clientIp, requestId: req.requestId });
@@ -99,7 +109,7 @@ function describe(route: string, ctx: KoaContextWithOIDC, told: Told): AuditEven
   if (route === 'token') return tokenEvent(ctx, told);
   if (route === 'revocation') return told.error ? failure('oidc.revoke', ctx, told.error) : revocationEvent(ctx);
   if (!told.error) return undefined;
-  return failure(route === 'introspection' ? 'oidc.introspect' : 'oidc.userinfo', ctx, told.error);
+  return failure(route === 'introspection' ? 'oidc.introspect' : 'oidc.userinfo', ctx, told.error, told.presented);
 }
 
 function tokenEvent(ctx: KoaContextWithOIDC, told: Told): AuditEvent | undefined {
@@ -107,26 +117,44 @@ function tokenEvent(ctx: KoaContextWithOIDC, told: Told): AuditEvent | undefined
   const type = grantType === 'refresh_token' ? 'oidc.refresh' : 'oidc.token';
   const { entities } = ctx.oidc;
   const userId = entities.RefreshToken?.accountId ?? entities.AuthorizationCode?.accountId ?? told.replayedCodeAccountId;
-  const username = accountUsername(ctx) ?? told.refusedByPolicy?.username;
+  const username = accountUsername(ctx) ?? told.exchangeRefused?.username;
   const facts = { type, userId, username, ...(type === 'oidc.token' && grantType !== 'authorization_code' && { grantType: clip(grantType) }) };
   if (told.issued) return { ...facts, outcome: 'success', rp: ctx.oidc.client?.clientId };
   if (!told.error) return undefined;
   // Both revoke the grant: every token issued from it stops working.
   if (told.error === 'invalid_grant' && told.grantRevoked) return { ...failure(type, ctx, type === 'oidc.refresh' ? 'refresh-token-reuse' : 'code-reuse'), ...facts, grantRevoked: true };
-  if (told.error === 'invalid_grant' && told.refusedByPolicy) return { ...failure(type, ctx, 'policy'), ...facts };
+  if (told.error === 'invalid_grant' && told.exchangeRefused) return { ...failure(type, ctx, told.exchangeRefused.reason), ...facts };
   return { ...failure(type, ctx, told.error), ...facts };
 }
 
 /**
  * A refused request. rp is the client that authenticated; when it did not (invalid_client, or the
- * request failed before), the client_id it claimed, marked `rpClaimed`.
+ * request failed before), the client_id it claimed, marked `rpClaimed`; else, for a userinfo request,
+ * the client its access token was issued to (one removed since, say), so `audit --rp` finds it.
  */
-function failure(type: string, ctx: KoaContextWithOIDC, reason: string): AuditEvent {
+function failure(type: string, ctx: KoaContextWithOIDC, reason: string, presented?: TokenOwner): AuditEvent {
   const { client, entities } = ctx.oidc;
   const authenticated = client && reason !== 'invalid_client';
-  const rp = authenticated ? client.clientId : claimedClientId(ctx);
-  const userId = entities.AccessToken?.accountId;
-  return { type, outcome: 'failure', reason, rp, ...(rp && !authenticated && { rpClaimed: true }), ...(userId && { userId, username: accountUsername(ctx) }) };
+  const claimed = authenticated ? undefined : claimedClientId(ctx);
+  const token: TokenOwner | undefined = entities.AccessToken ?? presented;
+  const rp = authenticated ? client.clientId : (claimed ?? token?.clientId);
+  const userId = token?.accountId;
+  return { type, outcome: 'failure', reason, rp, ...(claimed && { rpClaimed: true }), ...(userId && { userId, username: accountUsername(ctx) }) };
+}
+
+/**
+ * The access token a refused userinfo request presented, as stored, when oidc-provider did not take
+ * it (its provider session no longer holds the client, e.g. one removed since): whose it was. One
+ * read, on refusals only; a token never issued, or expired, is not stored.
+ */
+async function presentedToken(ctx: KoaContextWithOIDC): Promise<TokenOwner | undefined> {
+  let value: string;
+  try {
+    value = ctx.oidc.getAccessToken({ acceptDPoP: true });
+  } catch {
+    return undefined;
+  }
+  return (await ctx.oidc.provider.AccessToken.adapter.find(value)) ?? undefined;
 }
 
 /**

@@ -4,8 +4,10 @@ import { claimsOfScopes } from './claims.ts';
 /**
  * First-party consent (oidc-provider's `loadExistingGrant`): clients are registered by an
  * administrator, who decides which scopes each may ask for (oidc-provider refuses others with
- * invalid_scope before this runs). So whatever an authorized request asks for is granted here,
- * without a consent page; the grant is only written when it gains something. Claims asked for by
+ * invalid_scope at the authorization request; a sign-in resumed after the administrator took a
+ * scope away still asks for it, but every grant is read as the client's scopes allow now, see
+ * grant-adapter.ts). So whatever an authorized request asks for is granted here, without a consent
+ * page; the grant is only written when it gains something. Claims asked for by
  * name (the `claims` parameter) are limited to those of the client's allowed scopes, so the
  * parameter cannot reach past the scope limit.
  */

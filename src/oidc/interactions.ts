@@ -1,9 +1,10 @@
 import type { Request, Response } from 'express';
-import type { default as Provider, InteractionResults, KoaContextWithOIDC } from 'oidc-provider';
+import type { default as Provider, Interaction, InteractionResults, KoaContextWithOIDC } from 'oidc-provider';
 import type { Services } from '../services.ts';
 import type { LoginRequest, LoginResult } from '../core/types.ts';
 import type { FinishedSignIn } from '../login/interaction.ts';
 import { AppError, type ErrorCode } from '../core/errors.ts';
+import { offerWayBack } from '../http/error-handler.ts';
 import type { ClientRegistry } from './client-registry.ts';
 import type { SessionSync } from './session-sync.ts';
 import type { SsoState } from './sso-state.ts';
@@ -101,6 +102,7 @@ async function finishInteraction(deps: OidcInteractionDeps, req: Request, res: R
   const { provider, services, sync } = deps;
   const interaction = await provider.Interaction.find(request.handoff.ref);
   if (!interaction) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'interaction-expired' } });
+  await assertStillReturnable(deps, req, res, interaction, { request, result });
   let answer = toInteractionResult(request, result);
   if (answer.login && sameAsRefused(interaction.lastSubmission, answer)) {
     const reasons = interaction.prompt.reasons;
@@ -121,6 +123,25 @@ async function finishInteraction(deps: OidcInteractionDeps, req: Request, res: R
   interaction.result = answer;
   await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
   await deps.resume(req, res, interaction.uid);
+}
+
+/**
+ * The answer, a success or an error, goes to the request's redirect URI, which oidc-provider does
+ * not check again when it resumes: it must be registered for the client now. A client removed, or a
+ * redirect URI taken from it (a lost domain, a retired app), while the user was signing in ends the
+ * sign-in here with an error page, never with a redirect there.
+ */
+async function assertStillReturnable(deps: OidcInteractionDeps, req: Request, res: Response, interaction: Interaction, { request, result }: Pick<FinishedSignIn, 'request' | 'result'>): Promise<void> {
+  const client = await deps.clients.get(request.rpId);
+  const redirectUri = interaction.params.redirect_uri;
+  if (client && typeof redirectUri === 'string' && client.redirectUris.includes(redirectUri)) return;
+  const reason = client ? 'redirect-uri-removed' : 'rp-removed';
+  req.log.warn({ code: 'OIDC_SIGN_IN_NOT_RETURNABLE', rp: request.rpId, reason }, 'oidc: the sign-in ends with an error page: its client, or the redirect URI it asked for, is no longer registered');
+  await auditFailure(req, deps.services, request, result, reason);
+  await interaction.destroy();
+  // The sign-in has nowhere to go back to: its "Back to <application>" would lead to the same place.
+  offerWayBack(res, undefined);
+  throw client ? new AppError('ACS_NOT_REGISTERED', { detail: { protocol: 'oidc', rp: request.rpId, reason } }) : new AppError('RP_UNKNOWN', { detail: { rp: request.rpId, reason: 'removed-during-sign-in' } });
 }
 
 /**

@@ -16,11 +16,14 @@ import type { LogoutPropagation } from '../session/logout-propagation.ts';
 import { KvAdapter } from './adapter.ts';
 import { BackchannelLogout } from './backchannel-logout.ts';
 import { EndpointAudit } from './endpoint-audit.ts';
+import { ClientRevocations } from './client-revocations.ts';
+import { unknownClientAudit } from './unknown-client-audit.ts';
 
 /** What outlives a provider: none of it holds keys. */
 interface Shared {
   propagateLogout?: LogoutPropagation;
   clients: ClientRegistry;
+  revocations: ClientRevocations;
   links: SsoLinks;
   sso: SsoState;
   cookieSigner: CookieSigner;
@@ -48,6 +51,7 @@ export async function mountOidc(app: Express, services: Services, propagateLogou
   const shared: Shared = {
     propagateLogout,
     clients,
+    revocations: new ClientRevocations(services.store.kv),
     links,
     sso: new SsoState({ sessions: services.sessions, clients, links, interaction: services.interaction }),
     cookieSigner: new CookieSigner(services.box.mac('oidc-cookie-signing', 'v1')),
@@ -90,9 +94,9 @@ export async function mountOidc(app: Express, services: Services, propagateLogou
 }
 
 async function assemble(services: Services, shared: Shared): Promise<ProviderGeneration> {
-  const { clients, links, sso, cookieSigner } = shared;
+  const { clients, revocations, links, sso, cookieSigner } = shared;
   const endpointAudit = new EndpointAudit(services.store.audit);
-  const provider = await buildProvider(services, { cookieSigner, clients, users: services.users, links, sso, endpointAudit });
+  const provider = await buildProvider(services, { cookieSigner, clients, revocations, users: services.users, links, sso, endpointAudit });
   endpointAudit.watch(provider);
   const sync = new SessionSync({ provider, links, sessions: services.sessions, audit: services.store.audit, propagateLogout: shared.propagateLogout });
   provider.use(noCachePragma);
@@ -101,9 +105,10 @@ async function assemble(services: Services, shared: Shared): Promise<ProviderGen
   // The bridge starts interactions; the interactions' finisher resumes through the bridge.
   const interactions = oidcInteractions({ provider, services, clients, sync, sso, resume: (req, res, uid) => bridge.resume(req, res, uid) });
   provider.use(interactions.auditIssued());
+  provider.use(unknownClientAudit(provider, services.store.audit));
   provider.use(endpointAudit.middleware());
   logProviderEvents(provider, services.logger);
-  const backchannel = new BackchannelLogout({ provider, providerSessions: new KvAdapter(services.store.kv, services.clock, 'Session'), links, sessions: services.sessions, audit: services.store.audit, logger: services.logger });
+  const backchannel = new BackchannelLogout({ provider, providerSessions: new KvAdapter(services.store.kv, services.clock, 'Session'), revocations, links, sessions: services.sessions, audit: services.store.audit, logger: services.logger });
   // Last: it takes oidc-provider's middleware as it is now.
   const bridge = providerBridge(provider, services.config.server.publicUrl, { cookieSigner, startInteraction: interactions.start });
   return { bridge, interactions, backchannel };

@@ -1,6 +1,5 @@
 import Provider, { errors, type Adapter, type Client, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Services } from '../services.ts';
-import type { Request } from 'express';
 import { ACR_LEVELS } from '../policy/levels.ts';
 import { KvAdapter } from './adapter.ts';
 import { SessionAdapter } from './session-adapter.ts';
@@ -10,6 +9,9 @@ import { ID_TOKEN_ALGS } from './client-registry.ts';
 import type { SsoLinks } from './sso-links.ts';
 import type { SsoState } from './sso-state.ts';
 import { accountFinder, liveAccountCheck, type SessionConsequences } from './account.ts';
+import { exchangeCheck } from './exchange-check.ts';
+import { GrantAdapter } from './grant-adapter.ts';
+import type { ClientRevocations } from './client-revocations.ts';
 import type { UserLookup } from '../directory/user-lookup.ts';
 import { providerClaims } from './claims.ts';
 import { loadOrCreateGrant } from './grants.ts';
@@ -56,6 +58,7 @@ export interface ProviderDeps {
   /** Signs oidc-provider's cookies; derived from the data key, so stable across restarts and never in the configuration. */
   cookieSigner: CookieSigner;
   clients: ClientRegistry;
+  revocations: ClientRevocations;
   users: UserLookup;
   links: SsoLinks;
   sso: SsoState;
@@ -77,7 +80,8 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
   const adapter = (name: string): Adapter => {
     if (name === 'Client') return new ClientAdapter(deps.clients, services.logger);
     const kv = new KvAdapter(store.kv, clock, name);
-    return name === 'Session' ? new SessionAdapter(kv, deps.links) : kv;
+    if (name === 'Grant') return new GrantAdapter(kv, deps.clients, deps.revocations);
+    return name === 'Session' ? new SessionAdapter(kv, deps.links, deps.revocations) : kv;
   };
 
   const configuration: Configuration = {
@@ -95,19 +99,7 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     // Profile claims in the ID Token too, not only at userinfo: most relying parties read only the ID Token.
     conformIdTokenClaims: false,
     allowOmittingSingleRegisteredRedirectUri: false,
-    findAccount: accountFinder(
-      deps.users,
-      async (ctx, sessionUid) => {
-        const { permitted, sso } = await deps.sso.permitsRefresh(ctx, sessionUid);
-        if (permitted) return true;
-        const [userId, rp] = [ctx.oidc.entities.RefreshToken?.accountId, ctx.oidc.client?.clientId];
-        (ctx.req as Request).log.warn({ code: 'OIDC_REFRESH_POLICY', clientId: rp, userId }, 'oidc: refresh refused, the access policy no longer lets this user in (or the sign-in has ended)');
-        // Audited with the invalid_grant oidc-provider answers next: one event for the request.
-        deps.endpointAudit.refreshRefusedByPolicy(ctx, sso?.user.username);
-        return false;
-      },
-      ssoConsequences,
-    ),
+    findAccount: accountFinder(deps.users, exchangeCheck(deps), ssoConsequences),
     loadExistingGrant: loadOrCreateGrant,
     // oidc-provider's default policy (every revocation takes the grant along, except an access
     // token's at the revocation endpoint), after a look at a replayed code the revocation deletes.

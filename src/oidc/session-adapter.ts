@@ -1,6 +1,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { KvAdapter } from './adapter.ts';
 import type { SsoLinks } from './sso-links.ts';
+import type { ClientRevocations } from './client-revocations.ts';
 
 /**
  * The adapter of oidc-provider's Session model. A signed-in provider session is only returned while
@@ -9,15 +10,18 @@ import type { SsoLinks } from './sso-links.ts';
  * tokens), so none of them can outlive a Stepgate logout or timeout. A session refused because its
  * SSO session ended is left as it is, not destroyed: the logout that ended it may not have told its
  * clients yet (backchannel-logout.ts reads it and its link to do so, then removes both); otherwise
- * it goes when it expires.
+ * it goes when it expires. A removed client's place in the session is left out (ClientRevocations):
+ * registered again, the client starts afresh, with a new grant and sid.
  */
 export class SessionAdapter implements Adapter {
   readonly #inner: KvAdapter;
   readonly #links: SsoLinks;
+  readonly #revocations: ClientRevocations;
 
-  constructor(inner: KvAdapter, links: SsoLinks) {
+  constructor(inner: KvAdapter, links: SsoLinks, revocations: ClientRevocations) {
     this.#inner = inner;
     this.#links = links;
+    this.#revocations = revocations;
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -33,7 +37,7 @@ export class SessionAdapter implements Adapter {
     // A session nobody signed in to yet (logout state only) mirrors nothing.
     if (!payload?.accountId) return payload;
     const backing = payload.uid ? await this.#links.backing(payload.uid, payload.accountId) : 'unlinked';
-    if (backing === 'backed') return payload;
+    if (backing === 'backed') return payload.authorizations ? { ...payload, authorizations: await this.#revocations.kept(payload.authorizations) } : payload;
     // Linked to another person's SSO session: nobody must ever be told about it, nor use it.
     if (backing === 'other-account') {
       await this.#inner.destroy(String(payload.jti));

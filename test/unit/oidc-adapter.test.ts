@@ -7,6 +7,7 @@ import { JournalKeyValue } from '../../src/store/journal-kv.ts';
 import { testSealer } from '../helpers/journal-sealer.ts';
 import { KvAdapter } from '../../src/oidc/adapter.ts';
 import { SessionAdapter } from '../../src/oidc/session-adapter.ts';
+import { ClientRevocations } from '../../src/oidc/client-revocations.ts';
 import { SsoLinks } from '../../src/oidc/sso-links.ts';
 import type { SessionService } from '../../src/session/session-service.ts';
 import type { SsoSession } from '../../src/session/sso-session.ts';
@@ -112,7 +113,7 @@ describe('provider sessions mirror the Stepgate SSO session', () => {
       const live = new Map<string, SsoSession>([['sso-1', { id: 'sso-1', user: { id: 'alice', username: 'alice', groups: [], attributes: {} } } as unknown as SsoSession]]);
       const sessions = { peek: async (id: string) => live.get(id) } as unknown as SessionService;
       const links = new SsoLinks(kv, sessions, 3600);
-      const adapter = new SessionAdapter(new KvAdapter(kv, clock, 'Session'), links);
+      const adapter = new SessionAdapter(new KvAdapter(kv, clock, 'Session'), links, new ClientRevocations(kv));
 
       await adapter.upsert('anonymous', { jti: 'anonymous', uid: 'u0', state: { secret: 'x' } }, 60);
       assert.ok(await adapter.find('anonymous'), 'a session nobody signed in to is not checked');

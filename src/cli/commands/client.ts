@@ -130,7 +130,10 @@ A CLIENT_ID that starts with "--" goes after "--": client set [options] -- CLIEN
 Changes a registered OpenID Connect client in place: its client_id stays, and so does its secret unless
 --rotate-secret is given. Only the options given change. The values are checked like those of client add;
 every problem is listed and nothing is written when there is one (exit code 1), and also when the
-client_id or the policy does not exist. Changes apply to the next request the client makes.
+client_id or the policy does not exist. Changes apply to the next request the client makes, and to
+sign-ins under way: a redirect URI taken away gets no code (nor are codes sent there redeemed), and
+a scope taken away is left out of every token, ID Token and userinfo answer given from then on,
+refreshes of earlier tokens included.
 
 Options:
   --name NAME                      Display name, shown on the sign-in page (no control characters).
@@ -286,7 +289,12 @@ export const clientCommands: CliCommand[] = [
   {
     name: 'client remove',
     summary: 'remove an OpenID Connect client',
-    help: 'Usage: npm run cli -- client remove CLIENT_ID\n\nRemoves a client. Its tokens stop working at once: every token use looks the client up.',
+    help: `Usage: npm run cli -- client remove CLIENT_ID
+
+Removes a client and revokes everything issued to it: its refresh and access tokens and the codes it
+has not redeemed stop working at once (a running server within a second), and the users' sessions no
+longer count it as signed in (no back-channel logout goes to it). Registering the same client_id again
+(config import of a backup) brings none of it back: its users sign in to it afresh.`,
     options: {},
     arguments: ['CLIENT_ID'],
     async run(args, context) {
@@ -295,7 +303,7 @@ export const clientCommands: CliCommand[] = [
         context.err(`No OpenID Connect client ${id}.`);
         return 1;
       }
-      context.out(`Removed client ${id}.`);
+      context.out(`Removed client ${id}; its tokens and codes are revoked.`);
       await auditAdminAction(context, { type: 'client.remove', rp: id });
       return 0;
     },

@@ -200,10 +200,13 @@ export class LoginInteraction {
   /** Gathers the facts the pure flow needs (the user as the directory has them now, policy, enrolled methods, client IP) and asks it. */
   async stepWith(req: Request, tx: LoginTransaction, existing: SsoSession | undefined): Promise<FlowStep> {
     const { policies, networks, mfa, clock } = this.deps;
+    const settings = await this.#registeredSettings(tx.request);
+    // Removed during the sign-in: the protocol's finisher answers (an error page, audited), never the relying party.
+    if (!settings) return { kind: 'complete', result: { ok: false, error: 'access_denied', message: 'The application is no longer registered.' } };
     const session = existing && (await this.#withCurrentUser(req, tx, existing));
     const facts: FlowFacts = {
       now: clock.now(),
-      policy: await policies.resolve((await this.currentSettings(tx.request)).policy),
+      policy: await policies.resolve(settings.policy),
       networks,
       ip: req.clientIp,
       enrolledMethods: session ? await mfa.enrolledMethods(session.user) : [],
@@ -215,11 +218,15 @@ export class LoginInteraction {
 
   /** The relying party's settings as registered now (see registerFinisher); RP_UNKNOWN once it is gone. */
   async currentSettings(request: LoginRequest): Promise<RelyingPartySettings> {
-    const lookup = this.#relyingParties.get(request.handoff.finisher);
-    if (!lookup) return request.rp;
-    const settings = await lookup(request.rpId);
+    const settings = await this.#registeredSettings(request);
     if (!settings) throw new AppError('RP_UNKNOWN', { detail: { rp: request.rpId, reason: 'removed-during-sign-in' } });
     return settings;
+  }
+
+  /** The relying party's settings as registered now; undefined once it is gone. */
+  async #registeredSettings(request: LoginRequest): Promise<RelyingPartySettings | undefined> {
+    const lookup = this.#relyingParties.get(request.handoff.finisher);
+    return lookup ? lookup(request.rpId) : request.rp;
   }
 
   /**

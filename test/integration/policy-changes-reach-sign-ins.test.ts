@@ -84,6 +84,8 @@ describe('a sign-in under way is decided by the policy its application has when 
     const next = await browser.submit(passwordPage, { username: 'gus', password: PASSWORD });
     assert.equal(next.status, 400);
     assert.match(next.body, /not registered/);
+    const { events } = await app.services.store.audit.query({ types: ['oidc.sign-in'], outcome: 'failure', limit: 100 });
+    assert.deepEqual(events.filter((event) => event.rp === rp.client.id).map((event) => event.reason), ['rp-removed'], 'the refusal is audited');
   });
 
   test('a client moved to deny-everyone while its user types the code: the refusal of the policy, not "sign-in expired"', async () => {

@@ -118,3 +118,15 @@ test('the SP removed while the user is at the password page, who then cancels: a
   assertNothingPosted(answer);
   assert.match(answer.body, /not registered with this identity provider/);
 });
+
+test('the SP removed while the user is at the password page, who then signs in: an error page, audited as a saml.sso failure', async () => {
+  const sp = await TestSp.create(app, { name: 'removed-password' });
+  const { browser, page } = await signInAcross(sp, async () => {
+    await cli('sp', 'remove', sp.entityId);
+    await serverSees(sp.entityId, (record) => record === undefined);
+  });
+  const answer = await browser.submit(page, { username: 'alice', password: PASSWORD });
+  assertNothingPosted(answer);
+  assert.match(answer.body, /not registered with this identity provider/);
+  assert.deepEqual((await ssoFailures(sp.entityId)).map((event) => event.reason), ['application-removed']);
+});

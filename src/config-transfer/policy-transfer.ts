@@ -19,11 +19,13 @@ export function policyTransfer(context: TransferContext): RecordTransfer<Exporte
     list: () => records.list(),
     exported: ({ id, definition, updatedAt }) => ({ id, definition, updatedAt }),
     admit(policy) {
-      // Validated against this installation: its trusted network names and its built-in policies.
-      const result = policies.validate(policy.definition);
+      // Validated against this installation: its trusted network names and its built-in policies. What
+      // an earlier version saved and the policy checks now refuse (a rule never reached ...) still runs
+      // there, so a backup holding it comes in, with a warning, rather than being refused whole.
+      const result = policies.validate(policy.definition, { lint: 'warn' });
       if (!result.ok) return { ok: false, problems: result.errors };
       if (result.definition.name !== policy.id) return { ok: false, problems: [`its definition is named "${result.definition.name}"`] };
-      return { ok: true, record: { id: policy.id, definition: result.definition, updatedAt: policy.updatedAt }, warnings: [] };
+      return { ok: true, record: { id: policy.id, definition: result.definition, updatedAt: policy.updatedAt }, warnings: result.warnings.map((warning) => `${warning} (accepted as an earlier version saved it; \`policy set\` would refuse it)`) };
     },
   };
 }

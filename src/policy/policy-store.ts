@@ -62,8 +62,9 @@ export class PolicyStore {
     return (await this.#records.get(name))?.definition;
   }
 
-  validate(input: unknown): ValidationResult {
-    return validatePolicyDefinition(input, { networkNames: this.#settings.networkNames, reservedNames: BUILT_IN_POLICIES.map((policy) => policy.name) });
+  /** `lint: 'warn'`: for records an earlier version may have saved (see validatePolicyDefinition). */
+  validate(input: unknown, options?: { lint: 'refuse' | 'warn' }): ValidationResult {
+    return validatePolicyDefinition(input, { networkNames: this.#settings.networkNames, reservedNames: BUILT_IN_POLICIES.map((policy) => policy.name) }, options);
   }
 
   /** Validates, then saves (insert or replace). Nothing is saved when there is any problem. */

@@ -58,9 +58,9 @@ const actionSchema = z.discriminatedUnion('effect', [
   z.strictObject({ effect: z.literal('require-mfa'), methods: z.array(method).min(1).optional(), maxAgeSec: maxAgeSec.optional() }),
 ]);
 
-const ruleSchema = z.strictObject({ name: z.string().min(1).max(100).regex(PLAIN_TEXT, NOT_PLAIN_TEXT).optional(), when: conditionsSchema.optional(), then: actionSchema });
+const ruleSchema = z.strictObject({ name: z.string().min(1).max(100).optional(), when: conditionsSchema.optional(), then: actionSchema });
 
-const common = { name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-" only, at most 64'), description: z.string().max(300).regex(PLAIN_TEXT, NOT_PLAIN_TEXT).optional() };
+const common = { name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-" only, at most 64'), description: z.string().max(300).optional() };
 
 const templateDefinition = z.strictObject({
     ...common,
@@ -78,19 +78,34 @@ export interface ValidationContext {
   reservedNames: readonly string[];
 }
 
-export type ValidationResult = { ok: true; definition: PolicyDefinition } | { ok: false; errors: string[] };
+/**
+ * `warnings`: what would be refused as written today but an earlier version saved (see LintFindings),
+ * when the caller asked for those as warnings.
+ */
+export type ValidationResult = { ok: true; definition: PolicyDefinition; warnings: string[] } | { ok: false; errors: string[] };
 
-function checkConditions(when: Conditions, path: string, context: ValidationContext, errors: string[]): void {
+/**
+ * `lint`: a policy that does less than it says (a rule never reached, a template parameter ignored, a
+ * `not` of nothing, control characters in its free text). Refused when an administrator writes one;
+ * an earlier version saved such policies, and they still run, so a configuration file holding them
+ * (a backup) is imported with a warning rather than refused as a whole.
+ */
+interface Findings {
+  errors: string[];
+  lint: string[];
+}
+
+function checkConditions(when: Conditions, path: string, context: ValidationContext, found: Findings): void {
   when.groups?.forEach((group, i) => {
     const problem = groupReferenceProblem(group);
-    if (problem) errors.push(`${path}.groups[${i}]: "${group}" ${problem}`);
+    if (problem) found.errors.push(`${path}.groups[${i}]: "${group}" ${problem}`);
   });
-  when.networks?.forEach((network, i) => checkNetwork(network, `${path}.networks[${i}]`, context, errors));
+  when.networks?.forEach((network, i) => checkNetwork(network, `${path}.networks[${i}]`, context, found.errors));
   when.requested?.forEach((value, i) => {
-    if (!isKnownAcr(value)) errors.push(`${path}.requested[${i}]: "${value}" is not a known authentication context (use password, mfa or their URIs)`);
+    if (!isKnownAcr(value)) found.errors.push(`${path}.requested[${i}]: "${value}" is not a known authentication context (use password, mfa or their URIs)`);
   });
-  if (when.not && isCatchAll(when.not)) errors.push(`${path}.not: is empty; an empty condition holds for everyone, so its "not" holds for no one and the rule could never match`);
-  if (when.not) checkConditions(when.not, `${path}.not`, context, errors);
+  if (when.not && isCatchAll(when.not)) found.lint.push(`${path}.not: is empty; an empty condition holds for everyone, so its "not" holds for no one and the rule could never match`);
+  if (when.not) checkConditions(when.not, `${path}.not`, context, found);
 }
 
 /** A rule without conditions decides for everyone: any rule after it is never reached. */
@@ -102,15 +117,16 @@ function ruleLabel(rule: Rule, index: number): string {
   return rule.name ? `rule #${index + 1} "${rule.name}"` : `rule #${index + 1}`;
 }
 
-function checkRules(rules: readonly Rule[], context: ValidationContext, errors: string[]): void {
+function checkRules(rules: readonly Rule[], context: ValidationContext, found: Findings): void {
   rules.forEach((rule, i) => {
-    if (rule.when) checkConditions(rule.when, `rules[${i}].when`, context, errors);
-    if (rule.then.effect === 'require-mfa') checkMethods(rule.then.methods, `rules[${i}].then.methods`, rule.name ? `rule "${rule.name}"` : `rule #${i + 1}`, errors);
+    if (rule.name !== undefined && !PLAIN_TEXT.test(rule.name)) found.lint.push(`rules[${i}].name: ${NOT_PLAIN_TEXT}`);
+    if (rule.when) checkConditions(rule.when, `rules[${i}].when`, context, found);
+    if (rule.then.effect === 'require-mfa') checkMethods(rule.then.methods, `rules[${i}].then.methods`, rule.name ? `rule "${rule.name}"` : `rule #${i + 1}`, found.errors);
   });
   const catchAll = rules.findIndex((rule) => isCatchAll(rule.when));
   if (catchAll < 0) return;
   rules.forEach((rule, index) => {
-    if (index > catchAll) errors.push(`rules[${index}]: ${ruleLabel(rule, index)} can never match: ${ruleLabel(rules[catchAll]!, catchAll)} before it has no conditions and decides for everyone`);
+    if (index > catchAll) found.lint.push(`rules[${index}]: ${ruleLabel(rule, index)} can never match: ${ruleLabel(rules[catchAll]!, catchAll)} before it has no conditions and decides for everyone`);
   });
 }
 
@@ -119,16 +135,17 @@ function templatesTaking(parameter: keyof TemplateParameters): TemplateId[] {
   return TEMPLATE_IDS.filter((template) => TEMPLATE_PARAMETERS[template].includes(parameter));
 }
 
-function checkTemplate(template: TemplateId, parameters: TemplateParameters, context: ValidationContext, errors: string[]): void {
+function checkTemplate(template: TemplateId, parameters: TemplateParameters, context: ValidationContext, found: Findings): void {
+  const { errors } = found;
   const takes = TEMPLATE_PARAMETERS[template];
   for (const parameter of Object.keys(parameters) as (keyof TemplateParameters)[]) {
     if (takes.includes(parameter)) continue;
     const others = templatesTaking(parameter);
-    errors.push(`parameters.${parameter}: template ${template} takes no ${parameter}, it would be ignored (its parameters: ${takes.join(', ') || 'none'}); use ${others.join(' or ')}, or write rules`);
+    found.lint.push(`parameters.${parameter}: template ${template} takes no ${parameter}, it would be ignored (its parameters: ${takes.join(', ') || 'none'}); use ${others.join(' or ')}, or write rules`);
   }
   if (takes.includes('groups')) {
     if (!parameters.groups) errors.push(`parameters.groups: template ${template} needs at least one group`);
-    checkConditions({ groups: parameters.groups }, 'parameters', context, errors);
+    checkConditions({ groups: parameters.groups }, 'parameters', context, found);
   }
   if (takes.includes('networks')) parameters.networks?.forEach((network, i) => checkNetwork(network, `parameters.networks[${i}]`, context, errors));
   if (takes.includes('methods')) checkMethods(parameters.methods, 'parameters.methods', `template ${template}`, errors);
@@ -198,8 +215,12 @@ function nestingProblems(input: unknown): string[] {
   return nestingOf(input) > MAX_NESTING ? [`(policy): nested more than ${MAX_NESTING} levels deep, deeper than any valid policy`] : [];
 }
 
-/** Checks a policy as an administrator wrote it; every problem is reported with its path, nothing is half-accepted. */
-export function validatePolicyDefinition(input: unknown, context: ValidationContext): ValidationResult {
+/**
+ * Checks a policy as an administrator wrote it; every problem is reported with its path, nothing is
+ * half-accepted. `lint: 'warn'` (a configuration import) accepts what an earlier version saved, with
+ * warnings (see Findings).
+ */
+export function validatePolicyDefinition(input: unknown, context: ValidationContext, options: { lint: 'refuse' | 'warn' } = { lint: 'refuse' }): ValidationResult {
   const tooDeep = nestingProblems(input);
   if (tooDeep.length > 0) return { ok: false, errors: tooDeep };
   const protoKeys = protoKeyPaths(input);
@@ -209,9 +230,11 @@ export function validatePolicyDefinition(input: unknown, context: ValidationCont
   const parsed = (isTemplate ? templateDefinition : rulesDefinition).safeParse(input);
   if (!parsed.success) return { ok: false, errors: parsed.error.issues.map((issue) => `${formatPath(issue.path) || '(policy)'}: ${issue.message}`) };
   const definition = parsed.data as PolicyDefinition;
-  const errors: string[] = [];
-  if (context.reservedNames.includes(definition.name)) errors.push(`name: "${definition.name}" is a built-in policy and cannot be redefined`);
-  if ('template' in definition) checkTemplate(definition.template, definition.parameters ?? {}, context, errors);
-  else checkRules(definition.rules, context, errors);
-  return errors.length ? { ok: false, errors } : { ok: true, definition };
+  const found: Findings = { errors: [], lint: [] };
+  if (context.reservedNames.includes(definition.name)) found.errors.push(`name: "${definition.name}" is a built-in policy and cannot be redefined`);
+  if (definition.description !== undefined && !PLAIN_TEXT.test(definition.description)) found.lint.push(`description: ${NOT_PLAIN_TEXT}`);
+  if ('template' in definition) checkTemplate(definition.template, definition.parameters ?? {}, context, found);
+  else checkRules(definition.rules, context, found);
+  const errors = options.lint === 'refuse' ? [...found.errors, ...found.lint] : found.errors;
+  return errors.length ? { ok: false, errors } : { ok: true, definition, warnings: found.lint };
 }

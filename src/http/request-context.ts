@@ -70,12 +70,37 @@ function invalidRange(range: string): never {
  */
 function clientIpOf(req: Request): string {
   const socketIp = req.socket.remoteAddress;
+  if (fromTrustedProxyWithoutClient(req, socketIp)) {
+    warnOncePerMinute(socketIp!, () => req.log.warn({ code: 'FORWARDED_FOR_MISSING', proxy: socketIp }, 'a trusted proxy sent a request without X-Forwarded-For; the client address is unknown (make the proxy add it to every request)'));
+    return UNKNOWN_CLIENT_IP;
+  }
   const claimed = req.ip ?? socketIp;
   if (claimed === undefined) return UNKNOWN_CLIENT_IP;
   const address = hopAddress(claimed);
   if (address !== undefined) return address;
   req.log.warn({ code: 'FORWARDED_FOR_INVALID', forwardedFor: claimed.slice(0, 100), proxy: socketIp }, 'X-Forwarded-For from a trusted proxy is not an IP address; the client address is unknown');
   return UNKNOWN_CLIENT_IP;
+}
+
+/**
+ * A request from a trusted proxy that names no client: Express would then take the proxy's own address
+ * for the client's, which (see UNKNOWN_CLIENT_IP) must not happen. A proxy block or virtual host left
+ * without its X-Forwarded-For line is a common slip.
+ */
+function fromTrustedProxyWithoutClient(req: Request, socketIp: string | undefined): boolean {
+  if (socketIp === undefined || (req.headers['x-forwarded-for'] ?? '').toString().trim() !== '') return false;
+  const trusts = req.app.get('trust proxy fn') as ((address: string, hop: number) => boolean) | undefined;
+  return trusts?.(socketIp, 0) === true;
+}
+
+/** Health checks from the proxy carry no client either: one warning a minute per proxy is enough to be seen. */
+const lastMissingWarning = new Map<string, number>();
+function warnOncePerMinute(proxy: string, warn: () => void): void {
+  const now = Date.now();
+  if (now - (lastMissingWarning.get(proxy) ?? 0) < 60_000) return;
+  if (lastMissingWarning.size > 1000) lastMissingWarning.clear();
+  lastMissingWarning.set(proxy, now);
+  warn();
 }
 
 /**

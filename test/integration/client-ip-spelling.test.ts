@@ -109,6 +109,20 @@ test('an unreadable forwarded address is unknown: outside every trusted network,
   }
 });
 
+test('a trusted proxy that names no client (no X-Forwarded-For, or an empty one): the client is unknown, never the proxy inside the office, and it is logged', async () => {
+  for (const headers of [{}, { 'x-forwarded-for': '' }, { 'x-forwarded-for': '  ' }]) {
+    const logged = app.logs.length;
+    const browser = new TestBrowser();
+    const page = await browser.get((await officeSp.authnRequest()).url, { headers });
+    const answer = await browser.submit(page, { username: 'alice', password: PASSWORD }, undefined, headers);
+    assert.equal(answer.status, 403, `${JSON.stringify(headers)}: refused by the office-only policy, not admitted as the proxy`);
+    assert.equal((await lastPasswordEvent()).ip, 'unknown');
+    // Once a minute per proxy: the first request without one (the SP's metadata fetch, maybe) was warned about.
+    assert.ok(app.logs.some((line) => line.code === 'FORWARDED_FOR_MISSING' && line.proxy === '127.0.0.1'), 'warned');
+    assert.equal(app.logs.slice(logged).filter((line) => line.code === 'FORWARDED_FOR_MISSING').length, 0, 'not at every request');
+  }
+});
+
 test('IPv4-compatible IPv6 (::10.1.2.3) is an IPv6 address, not 10.1.2.3; only the mapped form is IPv4', async () => {
   assert.deepEqual(await officeSignIn('::10.1.2.3'), { admitted: false, ip: '::a01:203' });
   assert.deepEqual(await officeSignIn('::a01:203'), { admitted: false, ip: '::a01:203' });

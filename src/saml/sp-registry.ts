@@ -31,6 +31,12 @@ export interface SpChange {
   name?: string;
   /** New SAML metadata of the same SP: its endpoints and certificates replace the registered ones. */
   metadataXml?: string;
+  /**
+   * With new metadata that no longer says AuthnRequestsSigned="true": stop requiring signed requests.
+   * Without it, an SP that had to sign keeps having to: a metadata document fetched from the SP (or
+   * its mistake) must not switch a signature check off unnoticed.
+   */
+  allowUnsignedRequests?: boolean;
 }
 
 export interface SpUpdate {
@@ -133,7 +139,9 @@ export class SpRegistry {
       if (parsed.metadata.entityId !== previous.id) refuse(`the metadata is for entityID ${parsed.metadata.entityId}, not ${previous.id}; an SP's entityID cannot change (sp add registers another SP)`, 'change');
       warnings.push(...parsed.warnings);
       fromMetadata = readFromMetadata(metadataXml, parsed.metadata, now);
-      settings = { ...settings, requireSignedRequests: parsed.metadata.authnRequestsSigned };
+      const keptRequired = previous.settings.requireSignedRequests && !parsed.metadata.authnRequestsSigned && change.allowUnsignedRequests !== true;
+      if (keptRequired) warnings.push('the new metadata does not say AuthnRequestsSigned="true"; requests from this SP must still be signed (add --allow-unsigned-requests to accept unsigned ones)');
+      settings = { ...settings, requireSignedRequests: parsed.metadata.authnRequestsSigned || keptRequired };
     }
     settings = { ...settings, ...change.settings };
     if (!settings.wantAssertionsSigned && !settings.wantResponseSigned) refuse('the response or the assertion must be signed', 'change');

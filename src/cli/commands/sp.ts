@@ -13,7 +13,7 @@ import { describeEncryption } from '../../saml/encryption-algorithms.ts';
 
 const SIGN_CHOICES: readonly SignWhat[] = ['response', 'assertion', 'both'];
 const ADD_OPTIONS = { name: 'string', policy: 'string', encrypt: 'flag', 'no-encrypt': 'flag', sign: 'string', nameid: 'string', 'allow-password-change': 'flag' } as const;
-const SET_OPTIONS = { ...ADD_OPTIONS, 'no-allow-password-change': 'flag', metadata: 'string' } as const;
+const SET_OPTIONS = { ...ADD_OPTIONS, 'no-allow-password-change': 'flag', metadata: 'string', 'allow-unsigned-requests': 'flag' } as const;
 
 async function registry(context: CliContext): Promise<SpRegistry> {
   return createSpRegistry(await context.store(), context.clock);
@@ -222,9 +222,10 @@ Examples:
 
 Changes a registered SAML SP in place; only the options given change, the rest stay.
 --metadata loads the SP's new metadata (a certificate rollover, moved endpoints): it is validated as
-sp add validates it, must be for the same entityID, and replaces the endpoints and certificates (and
-whether requests must be signed, from AuthnRequestsSigned); the name, policy and every other setting
-stay. The certificates and endpoints added and removed are printed. Users signed in stay signed in
+sp add validates it, must be for the same entityID, and replaces the endpoints and certificates; the
+name, policy and every other setting stay. Requests must be signed from then on when the new metadata
+says AuthnRequestsSigned="true", and still must when the SP had to sign before, unless
+--allow-unsigned-requests is given. The certificates and endpoints added and removed are printed. Users signed in stay signed in
 and logout keeps working; a sign-in under way whose ACS the new metadata no longer lists is refused.
 Nothing is written when anything is wrong (exit code 1): an unknown entityID, a policy that does not
 exist, --encrypt for an SP whose metadata has no certificate to encrypt with, or metadata that
@@ -232,6 +233,8 @@ sp add would refuse or that is for another entityID.
 
 Options:
   --metadata FILE|URL        the SP's new metadata (a file, or an https URL fetched as by sp add)
+  --allow-unsigned-requests  with --metadata: stop requiring signed requests when the new metadata
+                             no longer says AuthnRequestsSigned="true"
   --name N                   display name on the sign-in page (no control characters)
   --policy P                 access policy for this SP (built-in or saved with policy set; see policy list)
   --encrypt / --no-encrypt   encrypt assertions or not (--encrypt needs a KeyDescriptor with a
@@ -264,7 +267,7 @@ Examples:
         const metadataXml = metadataSource === undefined ? undefined : await readMetadata(context, metadataSource);
         if (metadataSource !== undefined && metadataXml === undefined) return 1;
         try {
-          const { record: updated, previous, warnings } = await registered.update(entityId, { settings: changes, name, metadataXml });
+          const { record: updated, previous, warnings } = await registered.update(entityId, { settings: changes, name, metadataXml, allowUnsignedRequests: args.options['allow-unsigned-requests'] === true });
           const now = context.clock.now();
           for (const warning of warnings) context.err(`Warning: ${warning}`);
           context.out(`Updated SAML SP ${updated.id}.`);

@@ -5,7 +5,7 @@ export interface PageOptions {
   body: SafeHtml;
 }
 
-/** The one page layout: no scripts, works without JavaScript, one stylesheet inline (CSP allows it by hash-free style-src 'self' 'unsafe-inline'). */
+/** The one page layout: no scripts, works without JavaScript, one stylesheet from /assets (the CSP's style-src 'self' allows no inline style). */
 export function layout({ title, body }: PageOptions): SafeHtml {
   return html`<!doctype html>
 <html lang="en">

@@ -11,6 +11,11 @@ const NAMESPACE = 'account-grant';
 const GRANT_SECONDS = 10 * 60;
 export const ACCOUNT_RP_ID = 'stepgate:account';
 export const ACCOUNT_FINISHER = 'account';
+/**
+ * Its name where the sign-in pages name the application: a name that can start a sentence and take
+ * "asks", "needs" ("My security asks for a second step"), "to continue to", "Back to" and "Your sign-in to".
+ */
+const ACCOUNT_RP_NAME = 'My security';
 
 /**
  * The "my security" page signs in through the same interaction as any application, under its own
@@ -20,7 +25,18 @@ export const ACCOUNT_FINISHER = 'account';
 export function accountLoginRequest(policy: string, returnTo = ''): LoginRequest {
   // A password older than the grant is asked again (and the factors that go with a new sign-in): a
   // browser left signed in for hours must not let whoever sits at it set up or read second factors.
-  return { protocol: 'oidc', rpId: ACCOUNT_RP_ID, rpName: 'your security settings', rp: { policy, allowPasswordChange: true }, handoff: { finisher: ACCOUNT_FINISHER, ref: returnTo }, forceAuthn: false, passive: false, maxAgeSec: GRANT_SECONDS };
+  return { protocol: 'oidc', rpId: ACCOUNT_RP_ID, rpName: ACCOUNT_RP_NAME, rp: { policy, allowPasswordChange: true }, handoff: { finisher: ACCOUNT_FINISHER, ref: returnTo }, forceAuthn: false, passive: false, maxAgeSec: GRANT_SECONDS };
+}
+
+/**
+ * Until when this session may change second factors: the grant ends GRANT_SECONDS after the password,
+ * and moving to a new authenticator also needs a second factor proved within that time.
+ */
+export function accountChangesEndAt(session: SsoSession, replacing: boolean): number {
+  const grantEnd = session.authTime + GRANT_SECONDS * 1000;
+  if (!replacing) return grantEnd;
+  const proved = session.factors.filter((factor) => factor.method !== 'pwd').map((factor) => factor.at + GRANT_SECONDS * 1000);
+  return Math.min(grantEnd, Math.max(0, ...proved));
 }
 
 /**

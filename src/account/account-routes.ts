@@ -5,17 +5,28 @@ import { AppError } from '../core/errors.ts';
 import { sendPage } from '../http/render.ts';
 import { qrCodeDataUri } from '../mfa/qr-code.ts';
 import { maySetUpSecondFactor } from '../mfa/enrollment-networks.ts';
-import { AccountAccess, ACCOUNT_FINISHER, ACCOUNT_RP_ID, accountLoginRequest, provedSecondFactorRecently } from './account-access.ts';
+import { AccountAccess, ACCOUNT_FINISHER, ACCOUNT_RP_ID, accountChangesEndAt, accountLoginRequest, provedSecondFactorRecently } from './account-access.ts';
 import { securityPage } from '../../views/account/security.ts';
 import { totpEnrollPage } from '../../views/mfa/totp-enroll.ts';
 import { backupCodesPage } from '../../views/mfa/backup-codes.ts';
-import { codeProblemMessage, type CodeProblem } from '../../views/mfa/messages.ts';
+import { CONFIRM_FIELD, newBackupCodesPage } from '../../views/account/new-backup-codes.ts';
+import { codeProblemMessage, setupTimeLimitMessage, SETUP_TIME_RAN_OUT_NOTICE, type CodeProblem } from '../../views/mfa/messages.ts';
 import { messagePage } from '../../views/message.ts';
 import { setupElsewherePage } from '../../views/mfa/setup-elsewhere.ts';
 
 const HOME = '/account/security';
 const SHOWN_CODES = `${HOME}/backup-codes`;
+/** Asks before new backup codes are made (the POST to SHOWN_CODES makes them). */
+const NEW_CODES = `${HOME}/backup-codes/new`;
+const SETUP = `${HOME}/totp`;
 const REPLACE = `${HOME}/totp/replace`;
+/**
+ * Where a sign-in through the account policy leads back to (its handoff ref). A setup's code sent
+ * after the grant ended leads back to the setup, marked AGAIN: the new sign-in shows a new secret,
+ * and the entry added for the old one must go.
+ */
+const AGAIN = 'again';
+const RETURN_TO: Readonly<Record<string, string>> = { replace: REPLACE, 'setup-again': `${SETUP}?${AGAIN}`, 'replace-again': `${REPLACE}?${AGAIN}` };
 /** The built-in policy a replacement's code is asked under when this sign-in proved none recently. */
 const SECOND_FACTOR_POLICY = 'permit-everyone-require-mfa';
 /**
@@ -40,8 +51,8 @@ export function accountRoutes(services: Services): Router {
    * policy again, so an account disabled or moved out of the policy's groups after the sign-in
    * cannot set up or read second factors for the rest of the grant.
    */
-  async function granted(req: Request, res: Response): Promise<SsoSession | undefined> {
-    const request = accountLoginRequest(config.policies.account);
+  async function granted(req: Request, res: Response, returnTo?: 'setup-again' | 'replace-again'): Promise<SsoSession | undefined> {
+    const request = accountLoginRequest(config.policies.account, returnTo);
     const session = await access.session(req);
     const step = session && (await interaction.preview(req, request, session));
     // The session as that check left it: its user replaced by the directory's current answer.
@@ -66,12 +77,15 @@ export function accountRoutes(services: Services): Router {
   async function showEnroll(req: Request, res: Response, session: SsoSession, problem?: CodeProblem, replacing = false): Promise<void> {
     const view = await totp.enrollment.begin({ user: session.user, sessionId: session.id });
     const page = totpEnrollPage({
-      action: replacing ? REPLACE : `${HOME}/totp`,
+      action: replacing ? REPLACE : SETUP,
       csrf: csrf.token(req, res),
       reason: replacing
         ? 'Set up the authenticator app on your new phone. Your current app keeps working until you enter a code from the new one.'
         : 'With an authenticator app, signing in needs your password and a code from your phone.',
+      timeLimit: setupTimeLimitMessage(accountChangesEndAt(session, replacing) - clock.now()),
+      notice: !problem && req.query[AGAIN] !== undefined ? SETUP_TIME_RAN_OUT_NOTICE : undefined,
       secret: view.secret,
+      uri: view.uri,
       qrDataUri: await qrCodeDataUri(view.uri),
       digits: view.digits,
       periodSeconds: view.periodSeconds,
@@ -102,7 +116,7 @@ export function accountRoutes(services: Services): Router {
     const session = await granted(req, res);
     if (!session) return;
     const status = await totpAdmin.statusOf(session.user);
-    sendPage(res, securityPage({ status, now: clock.now(), csrf: csrf.token(req, res), enrollHref: `${HOME}/totp`, replaceHref: REPLACE, regenerateAction: `${HOME}/backup-codes` }));
+    sendPage(res, securityPage({ status, now: clock.now(), enrollHref: SETUP, replaceHref: REPLACE, newCodesHref: NEW_CODES }));
   });
 
   interaction.registerFinisher(ACCOUNT_FINISHER, async (_req, res, { result, request }) => {
@@ -110,10 +124,10 @@ export function accountRoutes(services: Services): Router {
     const session = await sessions.byId(result.sessionId);
     if (!session) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'session-ended' } });
     await access.grant(session);
-    res.redirect(303, request.handoff.ref === 'replace' ? REPLACE : HOME);
+    res.redirect(303, RETURN_TO[request.handoff.ref] ?? HOME);
   }, undefined, { cancellable: false }); // Stepgate's own page: there is no application to go back to.
 
-  router.get(`${HOME}/totp`, async (req, res) => {
+  router.get(SETUP, async (req, res) => {
     const session = await granted(req, res);
     if (!session) return;
     if (await totp.isEnrolled(session.user)) return res.redirect(303, HOME);
@@ -121,9 +135,9 @@ export function accountRoutes(services: Services): Router {
     await showEnroll(req, res, session);
   });
 
-  router.post(`${HOME}/totp`, async (req, res) => {
+  router.post(SETUP, async (req, res) => {
     csrf.verify(req);
-    const session = await granted(req, res);
+    const session = await granted(req, res, 'setup-again');
     if (!session) return;
     // Set up meanwhile (a second click, another browser): a new secret shown now could never be confirmed.
     if (await totp.isEnrolled(session.user)) return res.redirect(303, HOME);
@@ -151,7 +165,7 @@ export function accountRoutes(services: Services): Router {
 
   router.post(REPLACE, async (req, res) => {
     csrf.verify(req);
-    const session = await granted(req, res);
+    const session = await granted(req, res, 'replace-again');
     if (!session) return;
     if (!(await totp.isEnrolled(session.user))) return res.redirect(303, HOME);
     // The code proved in this sign-in has grown too old while the page was open: asked again first.
@@ -165,11 +179,21 @@ export function accountRoutes(services: Services): Router {
     await showCodes(res, stepped, { codes: result.backupCodes, notice: 'Your new authenticator app is set up. Codes from the old one no longer work, nor do your old backup codes.' });
   });
 
-  router.post(`${HOME}/backup-codes`, async (req, res) => {
+  router.get(NEW_CODES, async (req, res) => {
+    const session = await granted(req, res);
+    if (!session) return;
+    if (!(await totp.isEnrolled(session.user))) return res.redirect(303, HOME);
+    const codesLeft = await services.mfa.backupCodes.remaining(session.user.id);
+    sendPage(res, newBackupCodesPage({ codesLeft, action: SHOWN_CODES, csrf: csrf.token(req, res), back: { href: HOME, label: 'Keep my current codes' } }));
+  });
+
+  router.post(SHOWN_CODES, async (req, res) => {
     csrf.verify(req);
     const session = await granted(req, res);
     if (!session) return;
     if (!(await totp.isEnrolled(session.user))) return res.redirect(303, HOME);
+    // Only from the page that said what it voids.
+    if (req.body?.[CONFIRM_FIELD] !== 'yes') return res.redirect(303, NEW_CODES);
     const codes = await services.mfa.backupCodes.regenerate(session.user.id, config.mfa.totp.backupCodes, clock.now());
     await audit(req, session, 'mfa.backup-codes.regenerate', 'success');
     await showCodes(res, session, { codes, notice: 'New backup codes were made; the old ones no longer work.' });

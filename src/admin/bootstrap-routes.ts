@@ -1,14 +1,29 @@
 import { Router } from 'express';
 import type { Services } from '../services.ts';
 import { sendPage } from '../http/render.ts';
-import { bootstrapPage } from '../../views/admin/bootstrap.ts';
+import { bootstrapPage, type BootstrapProblem } from '../../views/admin/bootstrap.ts';
 import { messagePage } from '../../views/message.ts';
 import { GUESSED_BOOTSTRAP_SECRET, redeemBootstrapSecret } from './bootstrap.ts';
 import { adminAccounts, createAdminAccount } from './admin-accounts.ts';
-import { passwordProblems } from '../directory/password-rules.ts';
+import { passwordProblems, passwordRuleWords } from '../directory/password-rules.ts';
 import { lockAuditFacts } from '../regulation/regulator.ts';
 
 const ADMIN_PASSWORD_RULES = { minLength: 14, requireLetter: true, requireDigit: true, requireMixedCase: false, requireSpecial: false };
+/** Shown before the password is typed; the last of passwordRuleWords is about earlier passwords, which a first account has none of. */
+const ADMIN_PASSWORD_RULE_WORDS = passwordRuleWords(ADMIN_PASSWORD_RULES, 0).slice(0, -1);
+
+/**
+ * Every problem of the form at once, so that one send fixes them all. Not the secret's: it is checked
+ * (and spent, when right) only once the rest is right.
+ */
+function formProblems(username: string, password: string, confirmPassword: string): BootstrapProblem[] {
+  const problems: BootstrapProblem[] = [];
+  if (!/^[A-Za-z0-9._@-]{3,64}$/.test(username)) problems.push({ field: 'username', message: 'The username may use letters, digits and . _ @ - (3 to 64 characters).' });
+  const weak = passwordProblems(ADMIN_PASSWORD_RULES, password, username);
+  if (weak.length) problems.push({ field: 'password', message: `The password was refused. ${weak.join(' ')}` });
+  if (password !== confirmPassword) problems.push({ field: 'confirmPassword', message: 'The two passwords are not the same.' });
+  return problems;
+}
 
 /** /admin/bootstrap: trades the one-time secret printed at first start for the first administrator account. */
 export function bootstrapRoutes(services: Services): Router {
@@ -17,7 +32,7 @@ export function bootstrapRoutes(services: Services): Router {
 
   router.get('/admin/bootstrap', async (req, res) => {
     if ((await adminAccounts(services.store).list()).length > 0) return sendPage(res, closed(), 410);
-    sendPage(res, bootstrapPage({ csrf: services.csrf.token(req, res) }));
+    sendPage(res, bootstrapPage({ csrf: services.csrf.token(req, res), passwordRules: ADMIN_PASSWORD_RULE_WORDS }));
   });
 
   router.post('/admin/bootstrap', async (req, res) => {
@@ -25,17 +40,15 @@ export function bootstrapRoutes(services: Services): Router {
     if ((await adminAccounts(services.store).list()).length > 0) return sendPage(res, closed(), 410);
     const field = (name: string) => (typeof req.body?.[name] === 'string' ? (req.body[name] as string) : '');
     const username = field('username').trim();
-    const again = (error: string, status: number) => sendPage(res, bootstrapPage({ csrf: services.csrf.token(req, res), error, username }), status);
-    if (!/^[A-Za-z0-9._@-]{3,64}$/.test(username)) return again('The username may use letters, digits and . _ @ - (3 to 64 characters).', 400);
-    const problems = passwordProblems(ADMIN_PASSWORD_RULES, field('password'), username);
-    if (problems.length) return again(`The password was refused. ${problems.join(' ')}`, 400);
-    if (field('password') !== field('confirmPassword')) return again('The two passwords are not the same.', 400);
+    const again = (problems: BootstrapProblem[], status: number) => sendPage(res, bootstrapPage({ csrf: services.csrf.token(req, res), passwordRules: ADMIN_PASSWORD_RULE_WORDS, problems, username }), status);
+    const problems = formProblems(username, field('password'), field('confirmPassword'));
+    if (problems.length) return again(problems, 400);
     const admission = await services.regulator.admit(GUESSED_BOOTSTRAP_SECRET, req.clientIp);
-    if (!admission.allowed) return again('Too many wrong secrets from this address. Wait and try again.', 429);
+    if (!admission.allowed) return again([{ message: 'Too many wrong secrets were tried from this address. Wait and try again later, or print a new secret with "npm run cli -- admin bootstrap-secret", which clears the count.' }], 429);
     if (!(await redeemBootstrapSecret(services.store, field('secret'), services.clock.now()))) {
       const locks = await admission.attempt.failed();
       await services.store.audit.record({ type: 'admin.bootstrap', outcome: 'failure', ip: req.clientIp, requestId: req.requestId, reason: 'wrong-secret', ...lockAuditFacts(locks) });
-      return again('That bootstrap secret is not valid.', 403);
+      return again([{ field: 'secret', message: 'That bootstrap secret is not valid. Type it exactly as Stepgate printed it, or print a new one with "npm run cli -- admin bootstrap-secret".' }], 403);
     }
     await admission.attempt.succeeded();
     await createAdminAccount(services.store, username, field('password'), services.clock.now());

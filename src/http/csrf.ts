@@ -43,7 +43,7 @@ export class Csrf {
    * bound to a browser) and carries none: the browser did not keep it. Reloading never helps there.
    */
   cookiesBlocked(detail: Record<string, unknown>): AppError {
-    return new AppError('COOKIES_BLOCKED', { userMessage: `Your browser blocks cookies. Allow cookies for ${this.#host} to sign in.`, detail });
+    return new AppError('COOKIES_BLOCKED', { userMessage: `Your browser did not send this site's cookies (they may be blocked, or were cleared). Allow cookies for ${this.#host}, then start again from the application you were signing in to.`, detail });
   }
 
   token(req: Request, res: Response): string {

@@ -12,6 +12,7 @@ import { firstMethod } from './steps/mfa-guard.ts';
 import { sendPage } from '../http/render.ts';
 import { expiryWarningPage } from '../../views/login/expiry-warning.ts';
 import { messagePage } from '../../views/message.ts';
+import { setupElsewherePage } from '../../views/mfa/setup-elsewhere.ts';
 
 export type PageStep = Exclude<FlowStep, { kind: 'complete' }>;
 
@@ -45,7 +46,11 @@ export async function showStep(req: Request, res: Response, interaction: LoginIn
       // A first second factor refused from this network is the setup's refusal, as on "My security", not the policy's.
       if (step.outsideEnrollmentNetworks) await audit.record({ type: 'mfa.enroll', outcome: 'failure', reason: 'outside-enrollment-networks', ...who });
       else await audit.record({ type: 'login.policy', outcome: 'failure', ...who, policy: step.policy, rule: step.rule, reason: step.message });
-      return sendPage(res, messagePage({ title: 'Access denied', message: step.message, link: { href: stepUrl(tx, '/back'), label: `Back to ${tx.request.rpName}` }, helpdesk: interaction.deps.messages.helpdesk ?? `If you think you should be able to use ${tx.request.rpName}, contact your helpdesk.` }), 403);
+      const back = { href: stepUrl(tx, '/back'), label: `Back to ${tx.request.rpName}` };
+      const { helpdesk } = interaction.deps.messages;
+      // Not a refusal of the user: the message already says where to set it up, or whom to ask.
+      if (step.outsideEnrollmentNetworks) return sendPage(res, setupElsewherePage({ message: step.message, back, helpdesk }), 403);
+      return sendPage(res, messagePage({ title: 'Access denied', message: step.message, link: back, helpdesk: helpdesk ?? `If you think you should be able to use ${tx.request.rpName}, contact your helpdesk.` }), 403);
     }
   }
 }

@@ -9,11 +9,12 @@ import type { StepRefusal } from './step-refusal.ts';
 const NAMESPACE = 'login-tx';
 const EXPIRED_NAMESPACE = 'login-tx-expired';
 const REFUSAL_NAMESPACE = 'login-tx-refusal';
-const LIFETIME_SECONDS = 15 * 60;
+/** How long a sign-in may take once used (its pages say so where it matters: a setup that takes a while). */
+export const SIGN_IN_LIFETIME_SECONDS = 15 * 60;
 /**
  * The life of a transaction that nothing used since its start (no password posted, no page of it
  * loaded): anyone can open one with a link, and a flood of starts is only that. The first use gives
- * it its full LIFETIME_SECONDS; until then its browser is told where to go back to, as after expiry.
+ * it its full SIGN_IN_LIFETIME_SECONDS; until then its browser is told where to go back to, as after expiry.
  */
 const UNUSED_LIFETIME_SECONDS = 5 * 60;
 /**
@@ -126,7 +127,7 @@ export class TransactionStore {
     const tx = await this.#kv.get<LoginTransaction>(NAMESPACE, id);
     if (!tx || this.#isExpired(tx)) return undefined;
     if (this.#unused.delete(id)) {
-      this.#used.set(id, tx.createdAt + LIFETIME_SECONDS * 1000);
+      this.#used.set(id, tx.createdAt + SIGN_IN_LIFETIME_SECONDS * 1000);
       await this.#kv.compareAndSet(NAMESPACE, id, tx, tx, this.#storeOptions(tx));
     }
     return tx;
@@ -195,7 +196,7 @@ export class TransactionStore {
   }
 
   #endOf(tx: LoginTransaction): number {
-    return tx.createdAt + (this.#unused.has(tx.id) ? UNUSED_LIFETIME_SECONDS : LIFETIME_SECONDS) * 1000;
+    return tx.createdAt + (this.#unused.has(tx.id) ? UNUSED_LIFETIME_SECONDS : SIGN_IN_LIFETIME_SECONDS) * 1000;
   }
 
   #isExpired(tx: LoginTransaction): boolean {

@@ -49,7 +49,7 @@ function describe(out: ErrorOut, error: Error, logout: boolean): { title: string
     case 'server_error':
       return { title: 'Something went wrong', message: ERROR_CATALOGUE.INTERNAL.message };
     default:
-      return { title: 'Request not accepted', message: `The application sent a ${logout ? 'sign-out' : 'sign-in'} request that this identity provider cannot accept.` };
+      return { title: 'Request not accepted', message: `The application sent a ${logout ? 'sign-out' : 'sign-in'} request that this sign-in service cannot accept. Go back to the application, and tell its administrator or your helpdesk.` };
   }
 }
 

@@ -24,7 +24,7 @@ export interface DecisionFacts {
 function notAllowedMessage(appName: string | undefined): string {
   return `You are not allowed to use ${appName ?? 'this application'}. If you need it, ask your helpdesk for access.`;
 }
-const UNMET_MESSAGE = 'This application asked for a kind of sign-in that its access policy does not allow or that this identity provider cannot provide.';
+const UNMET_MESSAGE = 'This application asked for a kind of sign-in that its access policy does not allow, or that this sign-in service cannot give. Go back to the application, and tell its administrator or your helpdesk.';
 
 const PASSWORD = levelOf(ACR.password);
 const MFA = levelOf(ACR.mfa);

@@ -9,9 +9,9 @@ import { ACCEPTED_DIGEST_ALGORITHMS, ACCEPTED_SIGNATURE_ALGORITHMS, SHA1_ALGORIT
  * catalogue's (SAML_SIGNATURE_INVALID), so every signature refusal reads alike.
  */
 const SHA1_REFUSED =
-  'The application\'s sign-in request could not be verified as coming from it, so it was refused. The application signed its request with SHA-1, which this identity provider refuses: SHA-1 is no longer safe for signatures. The application\'s administrator must switch its request signing to RSA-SHA256 (RSA-SHA384 and RSA-SHA512 are accepted too).';
+  'The application\'s sign-in request could not be verified as coming from it, so it was refused. The application signed its request with SHA-1, which this sign-in service refuses: SHA-1 is no longer safe for signatures. The application\'s administrator must switch its request signing to RSA-SHA256 (RSA-SHA384 and RSA-SHA512 are accepted too).';
 const ALGORITHM_REFUSED =
-  'The application\'s sign-in request could not be verified as coming from it, so it was refused. The application signed its request with an algorithm this identity provider does not accept. The application\'s administrator must switch its request signing to RSA-SHA256, RSA-SHA384 or RSA-SHA512.';
+  'The application\'s sign-in request could not be verified as coming from it, so it was refused. The application signed its request with an algorithm this sign-in service does not accept. The application\'s administrator must switch its request signing to RSA-SHA256, RSA-SHA384 or RSA-SHA512.';
 
 /** The refusal of a signature or digest algorithm outside ACCEPTED_*_ALGORITHMS. */
 export function algorithmRefused(reason: 'signature-algorithm' | 'digest-algorithm', algorithm: string | undefined, detail: Record<string, unknown>): AppError {

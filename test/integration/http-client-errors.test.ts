@@ -64,7 +64,7 @@ test('a form body declared larger than the limit is refused before it is sent, a
     const waiting = new Promise<'no answer'>((resolve) => setTimeout(() => resolve('no answer'), 5_000).unref());
     assert.notEqual(await Promise.race([closed, waiting]), 'no answer', 'answered and closed without the 100 MB body');
     assert.match(answer, /^HTTP\/1\.1 413 /);
-    assert.match(answer, /The request is too large\./);
+    assert.match(answer, /The request is too large for this service\./);
   } finally {
     socket.destroy();
   }

@@ -220,7 +220,9 @@ describe('"my security" page', () => {
     assert.match(active.body, /<dd id="totp-status">Active<\/dd>/);
     assert.match(active.body, /<dd id="backup-codes-left">10<\/dd>/);
     assert.match(active.body, /Last successful code<\/dt><dd>[^<]+ from 127\.0\.0\.1/);
-    const regenerated = await browser.submit(active, {}, '/backup-codes');
+    assert.match(active.body, /href="\/account\/security\/backup-codes\/new"/);
+    const asked = await browser.get(`${app.url}/account/security/backup-codes/new`);
+    const regenerated = await browser.submit(asked, {}, '/backup-codes');
     const second = [...regenerated.body.matchAll(/<li><code>([a-z2-7-]+)<\/code>/g)].map((match) => match[1]!);
     assert.equal(second.length, 10);
     assert.equal(second.some((code) => first.includes(code)), false);

@@ -85,5 +85,5 @@ test('a confirmed logout without post_logout_redirect_uri ends on the signed-out
 test('a sign-out request the provider refuses is called a sign-out request on its error page, not a sign-in request', async () => {
   const refused = await rpBrowser().get(`${app.url}/oidc/session/end?id_token_hint=not-a-token`);
   assert.equal(refused.status, 400);
-  assert.match(refused.body, /The application sent a sign-out request that this identity provider cannot accept\./);
+  assert.match(refused.body, /The application sent a sign-out request that this sign-in service cannot accept\./);
 });

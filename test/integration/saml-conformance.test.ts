@@ -24,7 +24,7 @@ const RSA_SHA384 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha384';
 const SHA1 = 'http://www.w3.org/2000/09/xmldsig#sha1';
 const SHA256 = 'http://www.w3.org/2001/04/xmlenc#sha256';
 const SHA384 = 'http://www.w3.org/2001/04/xmldsig-more#sha384';
-const SHA1_REFUSED = /signed its request with SHA-1, which this identity provider refuses/;
+const SHA1_REFUSED = /signed its request with SHA-1, which this sign-in service refuses/;
 
 let offsetMs = 0;
 const clock = { now: () => Date.now() + offsetMs };

@@ -131,7 +131,7 @@ describe('SAML hardening', () => {
           const answer = await fetch(`${base}${init.url}`, { headers: 'headers' in init ? init.headers : {} });
           assert.equal(answer.status, 431);
           assert.match(answer.headers.get('content-type') ?? '', /^text\/plain/);
-          assert.equal(await answer.text(), 'The request is too large.\n');
+          assert.equal(await answer.text(), 'The request is too large for this service. Go back and try again; if it keeps happening, contact your helpdesk.\n');
           assert.deepEqual(warnings(since, 'REQUEST_TOO_LARGE').map((line) => (line.detail as { reason?: string }).reason), ['HPE_HEADER_OVERFLOW']);
         }));
     }

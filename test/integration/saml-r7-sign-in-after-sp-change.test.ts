@@ -116,7 +116,7 @@ test('the SP removed while the user is at the password page, who then cancels: a
   const answer = await browser.submit(page, {}, '/cancel');
   assert.deepEqual((await ssoFailures(sp.entityId)).map((event) => [event.reason, event.idpInitiated]), [['application-removed', false]]);
   assertNothingPosted(answer);
-  assert.match(answer.body, /not registered with this identity provider/);
+  assert.match(answer.body, /not registered with this sign-in service/);
 });
 
 test('the SP removed while the user is at the password page, who then signs in: an error page, audited as a saml.sso failure', async () => {
@@ -127,6 +127,6 @@ test('the SP removed while the user is at the password page, who then signs in: 
   });
   const answer = await browser.submit(page, { username: 'alice', password: PASSWORD });
   assertNothingPosted(answer);
-  assert.match(answer.body, /not registered with this identity provider/);
+  assert.match(answer.body, /not registered with this sign-in service/);
   assert.deepEqual((await ssoFailures(sp.entityId)).map((event) => event.reason), ['application-removed']);
 });

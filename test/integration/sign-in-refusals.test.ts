@@ -110,7 +110,8 @@ describe('refused forms of a sign-in: Post/Redirect/Get, a way back, plain words
     const shown = await browser.get(`${app.url}/login/${tx.id}/change-password`);
     assert.equal(shown.status, 400);
     assert.match(shown.body, /The two new passwords are not the same\./);
-    assert.match(shown.body, /id="field-newPassword"[^>]* aria-invalid="true" aria-describedby="form-error"/);
+    assert.match(shown.body, /id="field-newPassword"[^>]* aria-invalid="true" aria-describedby="form-error[ "]/);
+    assert.doesNotMatch(shown.body, /id="field-currentPassword"[^>]* aria-invalid/, 'the current password was right');
     assert.match(shown.body, /id="form-error"/);
     assert.doesNotMatch((await browser.get(`${app.url}/login/${tx.id}/change-password`)).body, /not the same/, 'shown once');
   });
@@ -193,8 +194,8 @@ describe('refused forms of a sign-in: Post/Redirect/Get, a way back, plain words
       const tx = await app.services.interaction.deps.transactions.create(request({ rpName: 'Payroll', handoff: { finisher: TEST_FINISHER, ref: '' } }), 'binding-set-by-the-request-that-opened-it');
       const page = await new TestBrowser().get(`${app.url}/login/${tx.id}`);
       assert.equal(page.status, 403);
-      assert.match(page.body, /Cookies blocked/);
-      assert.match(page.body, new RegExp(`Your browser blocks cookies\\. Allow cookies for ${new URL(app.url).host.replace(/\./g, '\\.')} to sign in\\.`));
+      assert.match(page.body, /Cookies needed/);
+      assert.match(page.body, new RegExp(`Your browser did not send this site(?:'|&#39;)s cookies \\(they may be blocked, or were cleared\\)\\. Allow cookies for ${new URL(app.url).host.replace(/\./g, '\\.')}, then start again`));
       assert.doesNotMatch(page.body, /reload/i);
     });
 
@@ -205,7 +206,7 @@ describe('refused forms of a sign-in: Post/Redirect/Get, a way back, plain words
       browser.cookies.clear();
       const answer = await browser.submit(page, { username: 'nocookies', password: PASSWORD });
       assert.equal(answer.status, 403);
-      assert.match(answer.body, /Your browser blocks cookies\. Allow cookies for/);
+      assert.match(answer.body, /Your browser did not send this site(?:'|&#39;)s cookies .*Allow cookies for/);
       assert.doesNotMatch(answer.body, /reload the page/);
     });
 
@@ -216,7 +217,7 @@ describe('refused forms of a sign-in: Post/Redirect/Get, a way back, plain words
       const answer = await browser.submit(page, { username: 'nocookies', password: PASSWORD }, undefined, { cookie: 'other=1' });
       assert.equal(answer.status, 403);
       assert.match(answer.body, /Your form expired or was sent from another site/);
-      assert.doesNotMatch(answer.body, /blocks cookies/);
+      assert.doesNotMatch(answer.body, /did not send this site(?:'|&#39;)s cookies/);
     });
   });
 });

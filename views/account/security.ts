@@ -1,6 +1,6 @@
 import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
-import { csrfField, errorBox } from '../partials/form.ts';
+import { errorBox } from '../partials/form.ts';
 import { lockMessage } from '../mfa/messages.ts';
 import type { TotpStatusRow } from '../../src/mfa/totp/totp-admin.ts';
 
@@ -10,8 +10,11 @@ function when(at: number): string {
 
 const STATUS_TEXT = { Active: 'Active', Locked: 'Locked', Unregistered: 'Not set up' } as const;
 
-/** The user's own second-factor status, with the actions that fit it. */
-export function securityPage(options: { status: TotpStatusRow; now: number; csrf: string; enrollHref: string; replaceHref: string; regenerateAction: string }): SafeHtml {
+/**
+ * The user's own second-factor status, with the actions that fit it. `newCodesHref`: the page that
+ * asks before making new backup codes (they void the old ones).
+ */
+export function securityPage(options: { status: TotpStatusRow; now: number; enrollHref: string; replaceHref: string; newCodesHref: string }): SafeHtml {
   const { status } = options;
   const registered = status.status !== 'Unregistered';
   const attempt = status.lastAttempt;
@@ -29,10 +32,7 @@ ${registered ? html`<dt>Backup codes left</dt><dd id="backup-codes-left">${statu
 </dl>
 ${errorBox(status.lockedUntil !== undefined ? lockMessage(status.lockedUntil, options.now) : undefined)}
 ${registered
-  ? html`<form method="post" action="${options.regenerateAction}">
-${csrfField(options.csrf)}
-<button type="submit" class="secondary">Make new backup codes</button>
-</form>
+  ? html`<p><a class="button secondary" href="${options.newCodesHref}">Make new backup codes</a></p>
 <p>New phone? <a href="${options.replaceHref}">Move your authenticator app to it</a>. The old app keeps working until the new one is set up.</p>`
   : html`<p>Add a second step to your sign-in: a code from an authenticator app on your phone.</p>
 <p><a class="button" href="${options.enrollHref}">Set up an authenticator app</a></p>`}`,

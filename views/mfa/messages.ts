@@ -22,6 +22,26 @@ function clockTime(at: number): string {
 }
 
 /**
+ * The setup page's time limit (it cannot be extended): typing a key by hand, or with a screen reader,
+ * can take a while. `rpName`: during a sign-in, which ends with the limit; without it, on "My security",
+ * where the user is asked to sign in again and is then shown a new code. Either way the entry already
+ * added to the app would not work: its codes would later count as wrong ones.
+ */
+export function setupTimeLimitMessage(msLeft: number, rpName?: string): string {
+  const minutes = Math.floor(msLeft / 60_000);
+  const within = minutes < 1 ? 'within the next minute' : `within ${minutes} minute${minutes === 1 ? '' : 's'}`;
+  return rpName
+    ? `Finish this setup ${within}, or this sign-in expires. If it does, delete the entry you added to your authenticator app, then go back to ${rpName} and sign in again.`
+    : `Finish this setup ${within}, or you will have to sign in again. If you do, delete the entry you added to your authenticator app: you will be shown a new code.`;
+}
+
+/** Added to the "sign-in expired" page when the form sent was the setup's (see setupTimeLimitMessage). */
+export const SETUP_EXPIRED_ADVICE = 'The entry you added to your authenticator app for this setup will not work: delete it. When you sign in again, you will be shown a code to add.';
+
+/** The setup page on "My security" after the time ran out and the user signed in again (see setupTimeLimitMessage). */
+export const SETUP_TIME_RAN_OUT_NOTICE = 'The time for the setup ran out, so you signed in again and this is a new code. Delete the entry you added to your authenticator app before: it will not work. Then scan the code below.';
+
+/**
  * The setup page after the user had to sign in again during this sign-in's MFA step (after an
  * administrator's reset, above all): the app's entry from before would count as wrong codes later.
  */

@@ -19,10 +19,13 @@ export interface TotpChallengeOptions {
 
 export function totpChallengePage(options: TotpChallengeOptions): SafeHtml {
   const backup = options.backupCodesLeft > 0 ? html`<p>No access to your app? Enter one of your backup codes instead (${options.backupCodesLeft} left).</p>` : '';
+  // Locked, there is nothing to enter: the title says so, and the page says only why and until when.
+  const title = options.locked ? 'Codes are blocked for now' : 'Enter your code';
+  const prompt = options.prompt ? html`<p>${options.prompt}</p>` : html`<p><strong>${options.rpName}</strong> asks for a second step: the ${options.digits}-digit code from your authenticator app.</p>`;
   return layout({
-    title: 'Enter your code',
-    body: html`<h1>Enter your code</h1>
-${options.prompt ? html`<p>${options.prompt}</p>` : html`<p><strong>${options.rpName}</strong> asks for a second step: the ${options.digits}-digit code from your authenticator app.</p>`}
+    title,
+    body: html`<h1>${title}</h1>
+${options.locked ? '' : prompt}
 ${errorBox(options.locked ?? options.error)}
 ${options.locked
   ? ''

@@ -1,11 +1,18 @@
 import { html, type SafeHtml } from '../../src/http/html.ts';
 
+/** The id of a form's error (errorBox), which the fields it is about point to. */
+export const FORM_ERROR_ID = 'form-error';
+
 export function csrfField(token: string): SafeHtml {
   return html`<input type="hidden" name="_csrf" value="${token}">`;
 }
 
-export function errorBox(message: string | undefined): SafeHtml {
-  return message ? html`<p class="error" role="alert" id="form-error">${message}</p>` : html``;
+/** One problem as a sentence; several (every problem of a form sent once) as a list. */
+export function errorBox(message: string | readonly string[] | undefined): SafeHtml {
+  const messages = typeof message === 'string' ? [message] : (message ?? []);
+  if (messages.length === 0) return html``;
+  if (messages.length === 1) return html`<p class="error" role="alert" id="${FORM_ERROR_ID}">${messages[0]}</p>`;
+  return html`<div class="error" role="alert" id="${FORM_ERROR_ID}"><ul>${messages.map((each) => html`<li>${each}</li>`)}</ul></div>`;
 }
 
 /**
@@ -27,10 +34,16 @@ export function noticeBox(message: string | undefined): SafeHtml {
 
 /**
  * `verbatim`: a name typed as is (no capital first letter, no spelling fixes from a phone keyboard).
- * `invalid`: the form's error (errorBox) is about this field, so assistive technology reads it with the field.
+ * `invalid`: the form's error (errorBox) is about this field: it is marked so, and read with it.
+ * `hint`: what to type, shown under the label and read with the field (rules to meet on the first try).
+ * `describedBy`: ids of other texts read with the field. The field that gets the focus after an error
+ * about other fields points to the error too (FORM_ERROR_ID): an alert already on the page when it
+ * loads is not announced by most screen readers, so the focused field is how the error is heard.
  */
-export function field(options: { name: string; label: string; type?: string; value?: string; autocomplete?: string; autofocus?: boolean; inputmode?: string; verbatim?: boolean; invalid?: boolean }): SafeHtml {
+export function field(options: { name: string; label: string; type?: string; value?: string; autocomplete?: string; autofocus?: boolean; inputmode?: string; verbatim?: boolean; invalid?: boolean; hint?: string; describedBy?: readonly string[] }): SafeHtml {
   const id = `field-${options.name}`;
+  const hintId = `${id}-hint`;
+  const describedBy = [...new Set([...(options.invalid ? [FORM_ERROR_ID] : []), ...(options.hint ? [hintId] : []), ...(options.describedBy ?? [])])];
   return html`<label for="${id}">${options.label}</label>
-<input id="${id}" name="${options.name}" type="${options.type ?? 'text'}" value="${options.value ?? ''}" autocomplete="${options.autocomplete ?? 'off'}"${options.inputmode ? html` inputmode="${options.inputmode}"` : ''}${options.verbatim ? html` autocapitalize="none" spellcheck="false"` : ''}${options.invalid ? html` aria-invalid="true" aria-describedby="form-error"` : ''} required${options.autofocus ? html` autofocus` : ''}>`;
+${options.hint ? html`<p class="hint field-hint" id="${hintId}">${options.hint}</p>\n` : ''}<input id="${id}" name="${options.name}" type="${options.type ?? 'text'}" value="${options.value ?? ''}" autocomplete="${options.autocomplete ?? 'off'}"${options.inputmode ? html` inputmode="${options.inputmode}"` : ''}${options.verbatim ? html` autocapitalize="none" spellcheck="false"` : ''}${options.invalid ? html` aria-invalid="true"` : ''}${describedBy.length ? html` aria-describedby="${describedBy.join(' ')}"` : ''} required${options.autofocus ? html` autofocus` : ''}>`;
 }

@@ -6,7 +6,7 @@ import type { LoginInteraction } from '../interaction.ts';
 import { AppError, ERROR_CATALOGUE } from '../../core/errors.ts';
 import type { StepRefusal } from '../step-refusal.ts';
 import { sendPage } from '../../http/render.ts';
-import { changePasswordPage } from '../../../views/login/change-password.ts';
+import { changePasswordPage, type ChangePasswordField } from '../../../views/login/change-password.ts';
 import { PASSWORD_CHANGE_REASONS } from '../account-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
 import type { Directory } from '../../directory/directory.ts';
@@ -19,11 +19,28 @@ function usernameFor(tx: LoginTransaction): string {
   return username;
 }
 
+/**
+ * The fields a refusal is about, so that only those are marked. The page after the form's redirect
+ * has only the refusal's words (StepRefusal), and each refusal about a field names it: the form's own,
+ * the local rules' (shown after NEW_PASSWORD_REFUSED) and the directories' ("Your current password
+ * is not correct.", "The new password is too short."). Others (too many tries, the directory
+ * unreachable, a change not allowed now) are about no field.
+ */
+function fieldsAtFault(message: string): ChangePasswordField[] {
+  if (/\bnew passwords?\b/i.test(message)) return ['newPassword', 'confirmPassword'];
+  if (/\bcurrent (password|one)\b/i.test(message)) return ['currentPassword'];
+  return [];
+}
+
+/** Put before the local rules' sentences ("It must …"), which do not say what they are about. */
+const NEW_PASSWORD_REFUSED = 'The new password was refused.';
+
 /** The change form, with the refusal of the form sent before (once). */
 export function showChangePassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, refusal?: Extract<StepRefusal, { step: 'change-password' }>): void {
   const username = usernameFor(tx);
   const reason = tx.pendingPasswordChange ? PASSWORD_CHANGE_REASONS[tx.pendingPasswordChange.state] : 'Choose a new password.';
-  const page = changePasswordPage({ action: stepUrl(tx, '/change-password'), csrf: interaction.deps.csrf.token(req, res), username, reason, rules: interaction.deps.newPasswordRules, error: refusal?.message, cancel: interaction.cancelOption(tx) });
+  const error = refusal?.message;
+  const page = changePasswordPage({ action: stepUrl(tx, '/change-password'), csrf: interaction.deps.csrf.token(req, res), username, reason, rules: interaction.deps.newPasswordRules, error, invalidFields: error ? fieldsAtFault(error) : [], cancel: interaction.cancelOption(tx) });
   sendPage(res, page, refusal?.status ?? 200);
 }
 
@@ -124,7 +141,7 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
     // trying to find an acceptable one would lock themselves out.
     const locks = changed.wrongCurrent ? await admission.attempt.failed(account?.id) : (await admission.attempt.abandoned(), []);
     await failed(await passwordChangeRefusal(deps.directory.kind, changed), changed.message, locks);
-    return refuse(changed.message);
+    return refuse(changed.message.startsWith('It must ') ? `${NEW_PASSWORD_REFUSED} ${changed.message}` : changed.message);
   }
   await admission.attempt.succeeded(account?.id);
 

@@ -9,9 +9,10 @@ import { sendPage } from '../../http/render.ts';
 import { qrCodeDataUri } from '../../mfa/qr-code.ts';
 import { totpEnrollPage } from '../../../views/mfa/totp-enroll.ts';
 import { backupCodesPage } from '../../../views/mfa/backup-codes.ts';
-import { codeProblemMessage, SIGNED_IN_AGAIN_NOTICE } from '../../../views/mfa/messages.ts';
+import { codeProblemMessage, setupTimeLimitMessage, SIGNED_IN_AGAIN_NOTICE } from '../../../views/mfa/messages.ts';
 import type { StepRefusal } from '../step-refusal.ts';
 import { mfaAnswerContext } from './mfa-guard.ts';
+import { SIGN_IN_LIFETIME_SECONDS } from '../transaction.ts';
 
 function enrollmentOf(method: MfaMethod) {
   if (!method.enrollment) throw new AppError('INTERNAL', { detail: { reason: 'method-without-enrollment', method: method.id } });
@@ -34,8 +35,11 @@ export async function showMfaEnroll(req: Request, res: Response, interaction: Lo
   const page = totpEnrollPage({
     action: stepUrl(tx, `/mfa/${method.id}/enroll`),
     csrf: interaction.deps.csrf.token(req, res),
-    reason: `${tx.request.rpName} needs a second step when you sign in, and you have not set one up yet. It takes a minute.`,
+    reason: `${tx.request.rpName} needs a second step when you sign in, and you have not set one up yet.`,
+    // The setup's own secret lives longer than the sign-in (it is shown later): the sign-in's end is the limit.
+    timeLimit: setupTimeLimitMessage(tx.createdAt + SIGN_IN_LIFETIME_SECONDS * 1000 - interaction.deps.clock.now(), tx.request.rpName),
     secret: view.secret,
+    uri: view.uri,
     qrDataUri: await qrCodeDataUri(view.uri),
     digits: view.digits,
     periodSeconds: view.periodSeconds,

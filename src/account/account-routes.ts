@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { Services } from '../services.ts';
 import type { SsoSession } from '../session/sso-session.ts';
+import type { TemplateId } from '../policy/policy-types.ts';
 import { AppError } from '../core/errors.ts';
 import { sendPage } from '../http/render.ts';
 import { qrCodeDataUri } from '../mfa/qr-code.ts';
@@ -28,7 +29,8 @@ const REPLACE = `${HOME}/totp/replace`;
 const AGAIN = 'again';
 const RETURN_TO: Readonly<Record<string, string>> = { replace: REPLACE, 'setup-again': `${SETUP}?${AGAIN}`, 'replace-again': `${REPLACE}?${AGAIN}` };
 /** The built-in policy a replacement's code is asked under when this sign-in proved none recently. */
-const SECOND_FACTOR_POLICY = 'permit-everyone-require-mfa';
+// A built-in policy is named after its template and cannot be redefined: the type keeps the name one.
+const SECOND_FACTOR_POLICY: TemplateId = 'permit-everyone-require-mfa';
 /**
  * Backup codes just made, shown again on a reload for a few minutes (not dropped when the settings page
  * is opened: a second click's answer may open it before the first click's codes are shown). Memory only.

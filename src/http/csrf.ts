@@ -50,9 +50,18 @@ export class Csrf {
     return this.#box.mac('csrf', this.binding(req, res));
   }
 
+  /**
+   * A form posted from another address: a page of this service opened at a name or scheme other than
+   * its public URL (a proxy alias, the internal address, plain http) can never be sent, and reloading
+   * it does not help; a forged form from another site gets the same plain account of what happened.
+   */
+  #elsewhere(origin: string): string {
+    return `This form was sent from ${origin.slice(0, 200)}, which is not this sign-in service's address (${this.#origin}). Start again from the application you were signing in to; if you opened this page yourself, open it at ${this.#origin}.`;
+  }
+
   verify(req: Request): void {
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== this.#origin) throw new AppError('CSRF_FAILED', { detail: { origin } });
+    if (origin !== undefined && origin !== this.#origin) throw new AppError('CSRF_FAILED', { detail: { origin }, ...(origin === 'null' ? {} : { userMessage: this.#elsewhere(origin) }) });
     const binding = this.#cookies.read(req, BINDING_COOKIE);
     const sent = typeof req.body?._csrf === 'string' ? req.body._csrf : '';
     if (!binding) {

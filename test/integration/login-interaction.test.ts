@@ -118,6 +118,7 @@ describe('sign-in interaction (local directory)', () => {
     assert.match(noToken.body, /Your form expired or was sent from another site/);
     const crossOrigin = await browser.submit(page, { username: 'alice', password: PASSWORD }, undefined, { origin: 'https://evil.example' });
     assert.equal(crossOrigin.status, 403);
+    assert.match(crossOrigin.body, new RegExp(`This form was sent from https://evil\\.example, which is not this sign-in service(?:'|&#39;)s address \\(${app.url.replace(/\./g, '\\.')}\\)\\. Start again from the application`));
     assert.equal(await resultOf(tx.id), undefined);
     assert.ok(app.logs.some((line) => line.code === 'CSRF_FAILED'));
   });

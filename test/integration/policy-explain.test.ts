@@ -39,7 +39,8 @@ function outcome(page: Page): string {
   if (/\/resume\?tx=/.test(page.url)) return 'signed in';
   if (/Set up your authenticator app/.test(page.body)) return 'asked to set up a second factor';
   if (/Enter your code/.test(page.body)) return 'asked for a second factor';
-  if (page.status === 403 && /Access denied/.test(page.body)) return 'access denied';
+  // A refusal by the policy, or for a first second factor set up outside mfa.enrollment.networks (a page of its own).
+  if (page.status === 403 && /Access denied|Set up your second step from/.test(page.body)) return 'access denied';
   return `unexpected page ${page.status} ${page.url}`;
 }
 

@@ -5,6 +5,7 @@ import { TEMPLATE_PARAMETERS } from './templates.ts';
 import { MFA_METHOD_IDS, type MfaMethodId } from './levels.ts';
 import { ANY_TRUSTED_NETWORK, isCidrLiteral, parseCidr } from './networks.ts';
 import { groupReferenceProblem } from './patterns.ts';
+import { printable } from './explain.ts';
 import { isKnownAcr } from './requested-context.ts';
 import { isAttributeName } from '../core/user-attributes.ts';
 
@@ -113,15 +114,16 @@ function isCatchAll(when: Conditions | undefined): boolean {
   return !when || Object.keys(when).length === 0;
 }
 
+/** A rule as messages name it; its name is the administrator's text, escaped for the terminal (see printable). */
 function ruleLabel(rule: Rule, index: number): string {
-  return rule.name ? `rule #${index + 1} "${rule.name}"` : `rule #${index + 1}`;
+  return rule.name ? `rule #${index + 1} "${printable(rule.name)}"` : `rule #${index + 1}`;
 }
 
 function checkRules(rules: readonly Rule[], context: ValidationContext, found: Findings): void {
   rules.forEach((rule, i) => {
     if (rule.name !== undefined && !PLAIN_TEXT.test(rule.name)) found.lint.push(`rules[${i}].name: ${NOT_PLAIN_TEXT}`);
     if (rule.when) checkConditions(rule.when, `rules[${i}].when`, context, found);
-    if (rule.then.effect === 'require-mfa') checkMethods(rule.then.methods, `rules[${i}].then.methods`, rule.name ? `rule "${rule.name}"` : `rule #${i + 1}`, found.errors);
+    if (rule.then.effect === 'require-mfa') checkMethods(rule.then.methods, `rules[${i}].then.methods`, rule.name ? `rule "${printable(rule.name)}"` : `rule #${i + 1}`, found.errors);
   });
   const catchAll = rules.findIndex((rule) => isCatchAll(rule.when));
   if (catchAll < 0) return;

@@ -4,6 +4,7 @@ import { PolicyStore, type PolicyRecord } from '../../src/policy/policy-store.ts
 import type { Collection } from '../../src/store/store.ts';
 import { BUILT_IN_POLICIES, TEMPLATE_PARAMETERS, expandTemplate } from '../../src/policy/templates.ts';
 import { TEMPLATE_IDS, type TemplateParameters } from '../../src/policy/policy-types.ts';
+import { validatePolicyDefinition } from '../../src/policy/policy-validation.ts';
 
 function memoryCollection(): Collection<PolicyRecord> & { size(): number } {
   const items = new Map<string, PolicyRecord>();
@@ -150,4 +151,15 @@ describe('limits, with messages instead of a stack overflow', () => {
     );
     assert.equal(await refused({ name: 'p', template: 'permit-specific-groups', parameters: { groups: [tooLong] } }), 'parameters.groups[0]: longer than 1024 characters');
   });
+});
+
+test('a rule name with control characters never reaches a message raw, when refused or when imported with a warning', () => {
+  const name = 'a\u001b[2J\nImported 0 policies';
+  const definition = { name: 'forged', rules: [{ name, then: { effect: 'permit' } }, { name: 'x\u001b]0;pwned\u0007', when: { groups: ['staff'] }, then: { effect: 'require-mfa', methods: ['webauthn'] } }] };
+  const context = { networkNames: [], reservedNames: [] };
+  const refused = validatePolicyDefinition(definition, context);
+  const imported = validatePolicyDefinition(definition, context, { lint: 'warn' });
+  const messages = [...(refused.ok ? [] : refused.errors), ...(imported.ok ? imported.warnings : imported.errors)];
+  assert.ok(messages.length > 0);
+  for (const message of messages) assert.doesNotMatch(message, /[\u0000-\u001f\u007f]/, message);
 });

@@ -64,13 +64,14 @@ export function accountRoutes(services: Services): Router {
   }
 
   /**
-   * False after answering with the "not from here" page: a user's first second factor is set up only
-   * from `mfa.enrollment.networks`. Asked for the form's POST too, not only for the page that shows it.
+   * False after answering with the "not from here" page: a user's first second factor, and a move to a
+   * new authenticator, are set up only from `mfa.enrollment.networks`. Asked for the form's POST too,
+   * not only for the page that shows it.
    */
-  async function setupAllowedHere(req: Request, res: Response, session: SsoSession): Promise<boolean> {
+  async function setupAllowedHere(req: Request, res: Response, session: SsoSession, replacing = false): Promise<boolean> {
     const enrolledMethods = await services.mfa.registry.enrolledMethods(session.user);
-    if (maySetUpSecondFactor({ enrolledMethods, ip: req.clientIp, enrollmentNetworks: config.mfa.enrollment.networks, networks: services.networks })) return true;
-    await audit(req, session, 'mfa.enroll', 'failure', 'outside-enrollment-networks');
+    if (maySetUpSecondFactor({ enrolledMethods, ip: req.clientIp, enrollmentNetworks: config.mfa.enrollment.networks, networks: services.networks, replacing })) return true;
+    await audit(req, session, replacing ? 'mfa.replace' : 'mfa.enroll', 'failure', 'outside-enrollment-networks');
     sendPage(res, setupElsewherePage({ back: { href: HOME, label: 'Back to my security settings' }, helpdesk: config.messages.helpdesk }), 403);
     return false;
   }
@@ -161,6 +162,7 @@ export function accountRoutes(services: Services): Router {
     const session = await granted(req, res);
     if (!session) return;
     if (!(await totp.isEnrolled(session.user))) return res.redirect(303, HOME);
+    if (!(await setupAllowedHere(req, res, session, true))) return;
     if (!provedSecondFactorRecently(session, clock.now())) return interaction.start(req, res, accountLoginRequest(SECOND_FACTOR_POLICY, 'replace'));
     await showEnroll(req, res, session, undefined, true);
   });
@@ -170,6 +172,7 @@ export function accountRoutes(services: Services): Router {
     const session = await granted(req, res, 'replace-again');
     if (!session) return;
     if (!(await totp.isEnrolled(session.user))) return res.redirect(303, HOME);
+    if (!(await setupAllowedHere(req, res, session, true))) return;
     // The code proved in this sign-in has grown too old while the page was open: asked again first.
     if (!provedSecondFactorRecently(session, clock.now())) return res.redirect(303, REPLACE);
     const result = await totp.enrollment.finish({ user: session.user, sessionId: session.id, ip: req.clientIp }, req.body?.code, { replacing: true });

@@ -10,6 +10,12 @@ export interface EnrollmentFacts {
   /** `mfa.enrollment.networks`; undefined: anywhere. */
   enrollmentNetworks?: readonly string[];
   networks: TrustedNetworks;
+  /**
+   * The user moves their second factor to a new authenticator (a new phone): that voids their own, so
+   * with a phished password and one phished code it would hand the account's second factor over as a
+   * first setup would. It is held to the networks as a first setup is.
+   */
+  replacing?: boolean;
 }
 
 /**
@@ -18,6 +24,6 @@ export interface EnrollmentFacts {
  * on, and the real user is asked for codes they cannot give. A user who has one already is not.
  */
 export function maySetUpSecondFactor(facts: EnrollmentFacts): boolean {
-  if (facts.enrolledMethods.length > 0 || facts.enrollmentNetworks === undefined) return true;
+  if ((facts.enrolledMethods.length > 0 && facts.replacing !== true) || facts.enrollmentNetworks === undefined) return true;
   return ipInNetworks(facts.ip, facts.enrollmentNetworks, facts.networks);
 }

@@ -70,27 +70,27 @@ function invalidRange(range: string): never {
  */
 function clientIpOf(req: Request): string {
   const socketIp = req.socket.remoteAddress;
-  if (fromTrustedProxyWithoutClient(req, socketIp)) {
-    warnOncePerMinute(socketIp!, () => req.log.warn({ code: 'FORWARDED_FOR_MISSING', proxy: socketIp }, 'a trusted proxy sent a request without X-Forwarded-For; the client address is unknown (make the proxy add it to every request)'));
-    return UNKNOWN_CLIENT_IP;
-  }
   const claimed = req.ip ?? socketIp;
   if (claimed === undefined) return UNKNOWN_CLIENT_IP;
   const address = hopAddress(claimed);
-  if (address !== undefined) return address;
-  req.log.warn({ code: 'FORWARDED_FOR_INVALID', forwardedFor: claimed.slice(0, 100), proxy: socketIp }, 'X-Forwarded-For from a trusted proxy is not an IP address; the client address is unknown');
+  if (address === undefined) {
+    req.log.warn({ code: 'FORWARDED_FOR_INVALID', forwardedFor: claimed.slice(0, 100), proxy: socketIp }, 'X-Forwarded-For from a trusted proxy is not an IP address; the client address is unknown');
+    return UNKNOWN_CLIENT_IP;
+  }
+  if (!isTrustedProxy(req, address)) return address;
+  // Express walked every hop and found only trusted proxies: no X-Forwarded-For (or an empty one), or
+  // one that an outer proxy left without the client. The address it ended on is a proxy's own.
+  warnOncePerMinute(socketIp ?? address, () => req.log.warn({ code: 'FORWARDED_FOR_MISSING', proxy: socketIp, forwardedFor: String(req.headers['x-forwarded-for'] ?? '').slice(0, 100) }, 'a request from a trusted proxy names no client: X-Forwarded-For is missing or holds only trusted proxies; the client address is unknown (make every proxy add it)'));
   return UNKNOWN_CLIENT_IP;
 }
 
 /**
- * A request from a trusted proxy that names no client: Express would then take the proxy's own address
- * for the client's, which (see UNKNOWN_CLIENT_IP) must not happen. A proxy block or virtual host left
- * without its X-Forwarded-For line is a common slip.
+ * Whether `address` is one of server.trustedProxies (Express's compiled `trust proxy` test). A proxy's
+ * own address is never the client's, which (see UNKNOWN_CLIENT_IP) must not happen.
  */
-function fromTrustedProxyWithoutClient(req: Request, socketIp: string | undefined): boolean {
-  if (socketIp === undefined || (req.headers['x-forwarded-for'] ?? '').toString().trim() !== '') return false;
+function isTrustedProxy(req: Request, address: string): boolean {
   const trusts = req.app.get('trust proxy fn') as ((address: string, hop: number) => boolean) | undefined;
-  return trusts?.(socketIp, 0) === true;
+  return trusts?.(address, 0) === true;
 }
 
 /** Health checks from the proxy carry no client either: one warning a minute per proxy is enough to be seen. */

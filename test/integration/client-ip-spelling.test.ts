@@ -110,7 +110,8 @@ test('an unreadable forwarded address is unknown: outside every trusted network,
 });
 
 test('a trusted proxy that names no client (no X-Forwarded-For, or an empty one): the client is unknown, never the proxy inside the office, and it is logged', async () => {
-  for (const headers of [{}, { 'x-forwarded-for': '' }, { 'x-forwarded-for': '  ' }] as Array<Record<string, string>>) {
+  // 127.0.0.1 is the trusted proxy: a chain of nothing but it names no client either.
+  for (const headers of [{}, { 'x-forwarded-for': '' }, { 'x-forwarded-for': '  ' }, { 'x-forwarded-for': '127.0.0.1' }, { 'x-forwarded-for': '127.0.0.1, 127.0.0.1' }] as Array<Record<string, string>>) {
     const logged = app.logs.length;
     const browser = new TestBrowser();
     const page = await browser.get((await officeSp.authnRequest()).url, { headers });

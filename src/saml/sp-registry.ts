@@ -141,7 +141,12 @@ export class SpRegistry {
       fromMetadata = readFromMetadata(metadataXml, parsed.metadata, now);
       const keptRequired = previous.settings.requireSignedRequests && !parsed.metadata.authnRequestsSigned && change.allowUnsignedRequests !== true;
       if (keptRequired) warnings.push('the new metadata does not say AuthnRequestsSigned="true"; requests from this SP must still be signed (add --allow-unsigned-requests to accept unsigned ones)');
-      settings = { ...settings, requireSignedRequests: parsed.metadata.authnRequestsSigned || keptRequired };
+      // Kept, the requirement would refuse every request of an SP whose metadata has no certificate to check them with.
+      if (keptRequired && fromMetadata.signingCertificates.length === 0) refuse('requests from this SP must be signed, and the new metadata has no signing certificate to check them with: every request would be refused; fix the metadata, or add --allow-unsigned-requests', 'change');
+      // Raised, never lowered: an SP whose new metadata asks for signed assertions rejects unsigned ones.
+      const signAssertions = parsed.metadata.wantAssertionsSigned && !settings.wantAssertionsSigned && change.settings?.wantAssertionsSigned === undefined;
+      if (signAssertions) warnings.push('the new metadata says WantAssertionsSigned="true": assertions are signed from now on, as well as what was signed before');
+      settings = { ...settings, requireSignedRequests: parsed.metadata.authnRequestsSigned || keptRequired, ...(signAssertions ? { wantAssertionsSigned: true } : {}) };
     }
     settings = { ...settings, ...change.settings };
     if (!settings.wantAssertionsSigned && !settings.wantResponseSigned) refuse('the response or the assertion must be signed', 'change');

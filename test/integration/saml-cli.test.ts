@@ -219,7 +219,7 @@ describe('sp CLI commands', () => {
   });
 
   test('usage errors exit with 2', async () => {
-    for (const words of [['sp', 'add'], ['sp', 'add', DEMO_SP, '--sign', 'everything'], ['sp', 'add', DEMO_SP, '--nameid', 'x509'], ['sp', 'add', DEMO_SP, '--encrypt', '--no-encrypt'], ['sp', 'add', DEMO_SP, '--colour', 'red'], ['sp', 'show']]) {
+    for (const words of [['sp', 'add'], ['sp', 'add', DEMO_SP, '--sign', 'everything'], ['sp', 'add', DEMO_SP, '--nameid', 'x509'], ['sp', 'add', DEMO_SP, '--encrypt', '--no-encrypt'], ['sp', 'add', DEMO_SP, '--colour', 'red'], ['sp', 'show'], ['sp', 'set', WIKI, '--allow-unsigned-requests']]) {
       assert.equal((await cli(...words)).code, 2, words.join(' '));
     }
   });

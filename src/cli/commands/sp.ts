@@ -263,6 +263,8 @@ Examples:
       if (!(await registered.get(entityId))) return unknownEntity();
       if (changes.policy !== undefined && !(await policyExists(context, changes.policy))) return 1;
       const metadataSource = stringOption(args, 'metadata');
+      // It lowers what new metadata would otherwise keep: without new metadata it would change nothing, silently.
+      if (args.options['allow-unsigned-requests'] === true && metadataSource === undefined) throw new UsageError('--allow-unsigned-requests goes with --metadata (it applies when the new metadata no longer asks for signed requests)');
       return refusedOnInvalidMetadata(context, async () => {
         const metadataXml = metadataSource === undefined ? undefined : await readMetadata(context, metadataSource);
         if (metadataSource !== undefined && metadataXml === undefined) return 1;

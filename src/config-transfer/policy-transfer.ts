@@ -25,7 +25,7 @@ export function policyTransfer(context: TransferContext): RecordTransfer<Exporte
       const result = policies.validate(policy.definition, { lint: 'warn' });
       if (!result.ok) return { ok: false, problems: result.errors };
       if (result.definition.name !== policy.id) return { ok: false, problems: [`its definition is named "${result.definition.name}"`] };
-      return { ok: true, record: { id: policy.id, definition: result.definition, updatedAt: policy.updatedAt }, warnings: result.warnings.map((warning) => `${warning} (accepted as an earlier version saved it; \`policy set\` would refuse it)`) };
+      return { ok: true, record: { id: policy.id, definition: result.definition, updatedAt: policy.updatedAt }, warnings: result.warnings.map((warning) => `${warning} (accepted: an earlier version allowed this; \`policy set\` would refuse it)`) };
     },
   };
 }

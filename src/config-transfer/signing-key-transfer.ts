@@ -95,7 +95,8 @@ export function settleImportedKeys(here: readonly SigningKeyRecord[], fromFile: 
       if (key.status !== 'retired') warnings.push(`signing key ${key.id} (${key.alg}) is ${key.status} in the file, but this installation retired it${mine.retiredAt === undefined ? '' : ` on ${utcTime(mine.retiredAt)}`}: it stays retired. --activate-imported-keys imports it as ${key.status}.`);
     } else if (keeper && key.status !== 'retired' && mine?.status !== key.status) {
       status = mine?.status ?? 'retired';
-      heldBack.set(key.alg, [...(heldBack.get(key.alg) ?? []), key.id]);
+      // The key that goes on signing is not one the file is kept from making active.
+      if (key.id !== keeper.id) heldBack.set(key.alg, [...(heldBack.get(key.alg) ?? []), key.id]);
     }
     notes.set(key.id, `(${key.alg}) ${key.status} in the file; here ${HERE[status]}`);
     return stamped({ ...key, status }, mine, options.now);

@@ -43,7 +43,7 @@ export class Csrf {
    * bound to a browser) and carries none: the browser did not keep it. Reloading never helps there.
    */
   cookiesBlocked(detail: Record<string, unknown>): AppError {
-    return new AppError('COOKIES_BLOCKED', { userMessage: `Your browser did not send this site's cookies (they may be blocked, or were cleared). Allow cookies for ${this.#host}, then start again from the application you were signing in to.`, detail });
+    return new AppError('COOKIES_BLOCKED', { userMessage: `Your browser did not send this site's cookies (they may be blocked, or were cleared). Allow cookies for ${this.#host}, then start again from the application that sent you here, or from the page you were on.`, detail });
   }
 
   token(req: Request, res: Response): string {
@@ -55,13 +55,13 @@ export class Csrf {
    * its public URL (a proxy alias, the internal address, plain http) can never be sent, and reloading
    * it does not help; a forged form from another site gets the same plain account of what happened.
    */
-  #elsewhere(origin: string): string {
-    return `This form was sent from ${origin.slice(0, 200)}, which is not this sign-in service's address (${this.#origin}). Start again from the application you were signing in to; if you opened this page yourself, open it at ${this.#origin}.`;
+  #elsewhere(): string {
+    return `This form was sent from another address than this sign-in service's (${this.#origin}), so it was not accepted. Open ${this.#origin}, or the application that sent you here, and try again.`;
   }
 
   verify(req: Request): void {
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== this.#origin) throw new AppError('CSRF_FAILED', { detail: { origin }, ...(origin === 'null' ? {} : { userMessage: this.#elsewhere(origin) }) });
+    if (origin !== undefined && origin !== this.#origin) throw new AppError('CSRF_FAILED', { detail: { origin }, ...(origin === 'null' ? {} : { userMessage: this.#elsewhere() }) });
     const binding = this.#cookies.read(req, BINDING_COOKIE);
     const sent = typeof req.body?._csrf === 'string' ? req.body._csrf : '';
     if (!binding) {

@@ -118,7 +118,8 @@ describe('sign-in interaction (local directory)', () => {
     assert.match(noToken.body, /Your form expired or was sent from another site/);
     const crossOrigin = await browser.submit(page, { username: 'alice', password: PASSWORD }, undefined, { origin: 'https://evil.example' });
     assert.equal(crossOrigin.status, 403);
-    assert.match(crossOrigin.body, new RegExp(`This form was sent from https://evil\\.example, which is not this sign-in service(?:'|&#39;)s address \\(${app.url.replace(/\./g, '\\.')}\\)\\. Start again from the application`));
+    assert.match(crossOrigin.body, new RegExp(`This form was sent from another address than this sign-in service(?:'|&#39;)s \\(${app.url.replace(/\./g, '\\.')}\\), so it was not accepted\\. Open ${app.url.replace(/\./g, '\\.')}, or the application that sent you here`));
+    assert.doesNotMatch(crossOrigin.body, /evil\.example/, 'the sender names nothing on this page');
     assert.equal(await resultOf(tx.id), undefined);
     assert.ok(app.logs.some((line) => line.code === 'CSRF_FAILED'));
   });

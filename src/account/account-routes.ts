@@ -59,6 +59,10 @@ export function accountRoutes(services: Services): Router {
     const step = session && (await interaction.preview(req, request, session));
     // The session as that check left it: its user replaced by the directory's current answer.
     if (step?.kind === 'complete' && step.result.ok) return sessions.current(req);
+    // A setup's code sent after its time ran out: the secret shown is forgotten, so the setup this leads
+    // back to shows a new one, as its page then says (AGAIN).
+    const current = returnTo && (await sessions.current(req));
+    if (current) await totp.enrollment.forget({ user: current.user, sessionId: current.id });
     await interaction.start(req, res, request);
     return undefined;
   }

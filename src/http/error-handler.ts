@@ -3,7 +3,6 @@ import { AppError, errorTitle, toAppError } from '../core/errors.ts';
 import { WarningBudget } from './warning-budget.ts';
 import { messagePage, type WayBack } from '../../views/message.ts';
 import { sendPage } from './render.ts';
-import { SETUP_EXPIRED_ADVICE } from '../../views/mfa/messages.ts';
 
 /** Errors after which a sign-in's "Back to <application>" cannot work: it is gone, or its forms are refused. */
 const NO_WAY_BACK: ReadonlySet<AppError['code']> = new Set(['TRANSACTION_UNKNOWN', 'CSRF_FAILED', 'COOKIES_BLOCKED']);
@@ -14,20 +13,6 @@ const NO_WAY_BACK: ReadonlySet<AppError['code']> = new Set(['TRANSACTION_UNKNOWN
  */
 export function offerWayBack(res: Response, wayBack: WayBack | undefined): void {
   res.locals.signInWayBack = wayBack;
-}
-
-/** A sign-in's second-factor setup form (login/routes.ts): its code was typed into an entry just added to an app. */
-const SETUP_FORM = /^\/login\/[^/]+\/mfa\/[^/]+\/enroll$/;
-
-/**
- * What the user is told. A sign-in that expired while its setup was answered (an expiry its own
- * browser is told about, TransactionBinding) also says that the entry the user just added to the
- * app is useless: its codes would later count as wrong ones. Nothing of the sign-in is left to lead
- * back to the application, so the words say where to go.
- */
-function userMessage(appError: AppError, req: Request): string {
-  const setupExpired = appError.code === 'TRANSACTION_UNKNOWN' && appError.detail?.reason === 'expired' && req.method === 'POST' && SETUP_FORM.test(req.path);
-  return setupExpired ? `${appError.userMessage} ${SETUP_EXPIRED_ADVICE}` : appError.userMessage;
 }
 
 const EXPECTED_UNDER_LOAD: ReadonlySet<AppError['code']> = new Set(['SIGN_IN_BUSY']);
@@ -55,7 +40,7 @@ function handleError(error: unknown, req: Request, res: Response, helpdesk: stri
     return;
   }
   const wayBack = NO_WAY_BACK.has(appError.code) ? undefined : (res.locals.signInWayBack as WayBack | undefined);
-  sendPage(res, messagePage({ title: errorTitle(appError.code), message: userMessage(appError, req), requestId: req.requestId, wayBack, helpdesk }), status);
+  sendPage(res, messagePage({ title: errorTitle(appError.code), message: appError.userMessage, requestId: req.requestId, wayBack, helpdesk }), status);
 }
 
 /**

@@ -1,7 +1,9 @@
 import { Router, type Request, type Response } from 'express';
 import { submitPassword, type PasswordStepDeps } from './steps/password.ts';
 import { submitMfaChallenge } from './steps/mfa-challenge.ts';
-import { submitMfaEnroll } from './steps/mfa-enroll.ts';
+import { forgetShownSetup, submitMfaEnroll } from './steps/mfa-enroll.ts';
+import { AppError } from '../core/errors.ts';
+import { SETUP_EXPIRED_ADVICE } from '../../views/mfa/messages.ts';
 import { showChangePassword, submitChangePassword } from './steps/change-password.ts';
 import { stepUrl } from './step-url.ts';
 import type { LoginTransaction } from './transaction.ts';
@@ -53,7 +55,14 @@ export function loginRoutes(deps: PasswordStepDeps): Router {
   });
 
   router.post('/login/:tx/mfa/:method/enroll', async (req, res) => {
-    await form(req, res, (tx) => submitMfaEnroll(req, res, interaction, tx, String(req.params.method)));
+    await form(req, res, (tx) => submitMfaEnroll(req, res, interaction, tx, String(req.params.method))).catch(async (error: unknown) => {
+      if (!(error instanceof AppError && error.code === 'TRANSACTION_UNKNOWN' && error.detail?.reason === 'expired')) throw error;
+      // The sign-in ran out while its setup was open (an expiry its own browser is told about): the
+      // secret it showed is dropped, so the entry just added to the app is surely useless (its codes
+      // would later count as wrong ones) and the next sign-in shows a new one. The page says so.
+      await forgetShownSetup(req, interaction, String(req.params.method));
+      throw new AppError('TRANSACTION_UNKNOWN', { userMessage: `${error.userMessage} ${SETUP_EXPIRED_ADVICE}`, detail: error.detail, cause: error });
+    });
   });
 
   // From the "access denied" page: hands the refusal to the application. Only a refusal the flow still

@@ -63,6 +63,8 @@ export interface EnrollmentContext {
 export interface MfaEnrollment {
   begin(context: EnrollmentContext): Promise<EnrollmentView>;
   finish(context: ChallengeContext & EnrollmentContext, response: unknown, options?: { replacing?: boolean }): Promise<EnrollmentResult>;
+  /** Drops what `begin` showed this browser, when its setup ran out of time: the next `begin` shows a new one. */
+  forget(context: EnrollmentContext): Promise<void>;
 }
 
 /** One second-factor method. Implementations own their storage; the login flow only sees this seam. */

@@ -1,6 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { boot, type Booted } from '../helpers/boot.ts';
+import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
+import { request as loginRequest } from '../helpers/login-request.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
@@ -73,6 +74,19 @@ describe('setup during a sign-in', () => {
     const other = await browser.request(page.url.replace(/\/login\/([^/]+).*/, '/login/$1/password'), { method: 'POST', body: new URLSearchParams({ _csrf: /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!, username: 'viola', password: PASSWORD }) });
     assert.match(other.body, /was not finished in time/);
     assert.doesNotMatch(other.body, /delete it/);
+  });
+
+  test('after that expiry, the next sign-in in the same browser shows a new secret, as the page said', async () => {
+    await addLocalUser(app.services, 'vera', PASSWORD);
+    const browser = new TestBrowser();
+    const { page } = await signInToMfaApp(app, browser, { username: 'vera', password: PASSWORD });
+    const secret = shownSecret(page);
+    now += 15 * MINUTE + 1_000;
+    assert.match((await browser.submit(page, { code: oathtoolTotp(secret, now) })).body, /will not work: delete it/);
+    // Back at the application: the browser's SSO session still stands, so no password is asked.
+    const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpId: 'mfa-app', rpName: 'MFA App', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
+    const again = await browser.get(`${app.url}/login/${tx.id}`);
+    assert.notEqual(shownSecret(again), secret, 'a new secret, not the one whose entry the user was told to delete');
   });
 });
 

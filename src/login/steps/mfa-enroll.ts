@@ -13,6 +13,7 @@ import { codeProblemMessage, setupTimeLimitMessage, SIGNED_IN_AGAIN_NOTICE } fro
 import type { StepRefusal } from '../step-refusal.ts';
 import { mfaAnswerContext } from './mfa-guard.ts';
 import { SIGN_IN_LIFETIME_SECONDS } from '../transaction.ts';
+import { MFA_METHOD_IDS } from '../../policy/levels.ts';
 
 function enrollmentOf(method: MfaMethod) {
   if (!method.enrollment) throw new AppError('INTERNAL', { detail: { reason: 'method-without-enrollment', method: method.id } });
@@ -84,6 +85,17 @@ export async function submitMfaEnroll(req: Request, res: Response, interaction: 
   if (withCodes !== tx) await transactions.save(withCodes);
   const updated = await sessions.addFactor(session, { method: result.amr, at: clock.now() });
   await interaction.proceed(req, res, withCodes, updated);
+}
+
+/**
+ * A sign-in that ran out while its setup was open: what was shown to this browser is forgotten, so
+ * that the next sign-in shows a new secret, as the expiry page tells the user.
+ */
+export async function forgetShownSetup(req: Request, interaction: LoginInteraction, methodParam: string): Promise<void> {
+  const session = await interaction.deps.sessions.current(req);
+  const methodId = MFA_METHOD_IDS.find((id) => id === methodParam);
+  const method = methodId && interaction.deps.mfa.get(methodId);
+  if (session && method?.enrollment) await method.enrollment.forget({ user: session.user, sessionId: session.id });
 }
 
 /** The backup codes this sign-in's enrollment just issued; continuing hands the sign-in on. */

@@ -112,6 +112,11 @@ export class TotpEnrollments {
     return (await this.#kv.get<string>(RESET_NAMESPACE, userId)) !== pending.resetMark;
   }
 
+  /** Drops the secret shown to one browser (its SSO session). */
+  async discardPendingOf(userId: string, sessionId: string): Promise<void> {
+    await this.#kv.delete(pendingNamespace(userId), sessionId);
+  }
+
   /** Drops the user's pending secrets in every browser: once one setup is confirmed, the others' secrets would replace it. */
   async discardPending(userId: string): Promise<void> {
     const namespace = pendingNamespace(userId);

@@ -44,7 +44,11 @@ export class TotpMethod implements MfaMethod {
 
   constructor(deps: TotpDeps) {
     this.#deps = deps;
-    this.enrollment = { begin: (context) => this.#begin(context), finish: (context, response, options) => this.#finish(context, response, options?.replacing === true) };
+    this.enrollment = {
+      begin: (context) => this.#begin(context),
+      finish: (context, response, options) => this.#finish(context, response, options?.replacing === true),
+      forget: ({ user, sessionId }) => this.#deps.enrollments.discardPendingOf(user.id, sessionId),
+    };
   }
 
   async isEnrolled(user: User): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { Services } from '../services.ts';
 import type { SsoSession } from '../session/sso-session.ts';
-import type { TemplateId } from '../policy/policy-types.ts';
+import { BUILT_IN_POLICIES } from '../policy/templates.ts';
 import { AppError } from '../core/errors.ts';
 import { sendPage } from '../http/render.ts';
 import { qrCodeDataUri } from '../mfa/qr-code.ts';
@@ -28,9 +28,11 @@ const REPLACE = `${HOME}/totp/replace`;
  */
 const AGAIN = 'again';
 const RETURN_TO: Readonly<Record<string, string>> = { replace: REPLACE, 'setup-again': `${SETUP}?${AGAIN}`, 'replace-again': `${REPLACE}?${AGAIN}` };
-/** The built-in policy a replacement's code is asked under when this sign-in proved none recently. */
-// A built-in policy is named after its template and cannot be redefined: the type keeps the name one.
-const SECOND_FACTOR_POLICY: TemplateId = 'permit-everyone-require-mfa';
+/**
+ * The policy a replacement's code is asked under when this sign-in proved none recently: one of the
+ * built-in policies (templates.ts BUILT_IN_POLICIES), whose names an administrator cannot redefine.
+ */
+const SECOND_FACTOR_POLICY = BUILT_IN_POLICIES.find((policy) => policy.name === 'permit-everyone-require-mfa')!.name;
 /**
  * Backup codes just made, shown again on a reload for a few minutes (not dropped when the settings page
  * is opened: a second click's answer may open it before the first click's codes are shown). Memory only.

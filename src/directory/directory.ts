@@ -46,7 +46,7 @@ export type PasswordChangeOutcome = { ok: true } | { ok: false; message: string;
 
 /**
  * Asked with the id of the account a login names, after the directory found it and before the
- * password is checked: a refusal (Stepgate's lock on the account) ends the sign-in there. The
+ * password is checked: a refusal (Stepgate's lock on the account, or its limit of guesses at the account at once) ends the sign-in there. The
  * directory's own lockout counts every wrong password it is sent, so a locked account's guesses must
  * not reach it, whatever name they were typed under.
  */

@@ -65,8 +65,14 @@ export interface Attempt {
    * none): the account's, which guesses under its other names may have started. A familiar device's
    * guess at its own account meets none; at another account (the name now names someone else), the
    * name's lock too, which its admission did not ask.
+   *
+   * Admitted, the guess holds a place on the account too, until it is settled: of the guesses at one
+   * account under all its names at once, at most maxFailuresPerUser are checked, so a directory
+   * whose own lockout threshold is above it never locks the account. Refused while the places are
+   * full (`busy`), not locked: the guesses holding them end within a moment. Asked again for the same
+   * account (after the check), it holds no second place.
    */
-  lockAfterLookup(account: string | undefined): Promise<{ until: number; scope: 'user' | 'account' } | undefined>;
+  lockAfterLookup(account: string | undefined): Promise<{ until: number; scope: 'user' | 'account'; busy?: boolean } | undefined>;
   /**
    * Wrong password or secret: counts towards the lock of the subject, of the account and of the IP
    * (a familiar device's guess at its own account: of the device and of the IP); tells the locks this
@@ -104,7 +110,9 @@ interface Refusal {
  *
  * A guess holds its place from admission until it is settled, so guesses sent in parallel count
  * against the limit before their passwords are checked: of any number of concurrent guesses, at most
- * the limit are ever checked (a check-then-count let every guess in flight pass the check). Places
+ * the limit are ever checked (a check-then-count let every guess in flight pass the check). Once the
+ * directory has found the account a name belongs to, the guess holds a place on the account too, so
+ * the limit holds for guesses at once under all of its names (username, email, DOMAIN\name). Places
  * are held in memory: only the server admits guesses, and a place has no meaning after a restart,
  * so a sign-in pays no store write for them; failures are stored, as before.
  */
@@ -133,7 +141,8 @@ export class Regulator {
       this.#release(placeKey);
       return { allowed: false, ...onIp, scope: 'ip' };
     }
-    const once = this.#settlesOnce([placeKey, clientKey]);
+    const places = [placeKey, clientKey];
+    const { once, hold } = this.#settlesOnce(places);
     const vouches = (account: string | undefined) => device !== undefined && device.account === account;
     const accountKeys = (account: string | undefined) => (account === undefined || accountKey(account) === subjectKey ? [] : [accountKey(account)]);
     // The counts a guess adds to, besides the client's.
@@ -145,8 +154,16 @@ export class Regulator {
           if (vouches(account)) return undefined;
           const onName = device === undefined ? undefined : await this.#lockedUntil(subjectKey);
           if (onName !== undefined) return { until: onName, scope: 'user' };
-          const onAccount = account === undefined ? undefined : await this.#lockedUntil(accountKey(account));
-          return onAccount === undefined ? undefined : { until: onAccount, scope: 'account' };
+          if (account === undefined) return undefined;
+          const key = accountKey(account);
+          if (places.includes(key)) {
+            const onAccount = await this.#lockedUntil(key);
+            return onAccount === undefined ? undefined : { until: onAccount, scope: 'account' };
+          }
+          const onAccount = await this.#reserve(key, this.#settings.maxFailuresPerUser);
+          if (onAccount !== undefined) return { until: onAccount.until, scope: 'account', busy: onAccount.busy };
+          hold(key);
+          return undefined;
         },
         failed: (account) =>
           once(async () => {
@@ -169,7 +186,7 @@ export class Regulator {
     const key = codeIpKey(ip);
     const refused = await this.#reserve(key, this.#settings.maxFailuresPerIp);
     if (refused !== undefined) return { allowed: false, ...refused };
-    const once = this.#settlesOnce([key]);
+    const { once } = this.#settlesOnce([key]);
     return { allowed: true, attempt: { failed: () => once(() => this.#recordFailure(key), undefined), settled: () => once(async () => undefined, undefined) } };
   }
 
@@ -226,18 +243,23 @@ export class Regulator {
 
   /**
    * Runs an admitted guess's outcome once; the places are given back only after it is stored: a guess
-   * admitted meanwhile counts the place or the failure, never neither.
+   * admitted meanwhile counts the place or the failure, never neither. `hold`: a place taken after
+   * the admission (the account's), given back with the others, or at once when the guess is settled
+   * already.
    */
-  #settlesOnce(places: string[]): <T>(work: () => Promise<T>, settledAlready: T) => Promise<T> {
+  #settlesOnce(places: string[]): { once: <T>(work: () => Promise<T>, settledAlready: T) => Promise<T>; hold: (key: string) => void } {
     let settled = false;
-    return async (work, settledAlready) => {
-      if (settled) return settledAlready;
-      settled = true;
-      try {
-        return await work();
-      } finally {
-        for (const key of places) this.#release(key);
-      }
+    return {
+      once: async (work, settledAlready) => {
+        if (settled) return settledAlready;
+        settled = true;
+        try {
+          return await work();
+        } finally {
+          for (const key of places) this.#release(key);
+        }
+      },
+      hold: (key) => (settled ? this.#release(key) : void places.push(key)),
     };
   }
 

@@ -65,18 +65,21 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   const admission = await regulator.admit({ login: username }, req.clientIp, device);
   if (!admission.allowed) return refuseLocked(admission.until, admission.scope, admission.busy);
   const { attempt } = admission;
+  // The guess holds places until it is settled, also when the store or the directory fails.
+  const abandonAndThrow = async (error: unknown): Promise<never> => {
+    await attempt.abandoned();
+    throw error;
+  };
 
   // The account's lock is asked as soon as the directory knows the account, before the password is
   // sent to it: a guess under any spelling or other name of a locked account must not reach a
-  // directory that counts it towards a lock of its own (ppolicy, AD's lockout).
-  const outcome = await directory.authenticate(username, password, req.log, { admitAccount: (account) => attempt.lockAfterLookup(account) }).catch(async (error: unknown) => {
-    await attempt.abandoned();
-    throw error;
-  });
+  // directory that counts it towards a lock of its own (ppolicy, AD's lockout). Nor may more guesses
+  // at the account than the limit at once, whatever names they came under: it holds a place there.
+  const outcome = await directory.authenticate(username, password, req.log, { admitAccount: (account) => attempt.lockAfterLookup(account) }).catch(abandonAndThrow);
   if (!outcome.ok && outcome.reason === 'not-admitted') {
     // No password was checked, so nothing counts; the answer is the lock's, as for a checked one.
     await attempt.abandoned();
-    return refuseLocked(outcome.refusal.until, outcome.refusal.scope, false, outcome.accountId);
+    return refuseLocked(outcome.refusal.until, outcome.refusal.scope, outcome.refusal.busy, outcome.accountId);
   }
   if (!outcome.ok && outcome.reason === 'unavailable') {
     await attempt.abandoned();
@@ -93,12 +96,12 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   // names (an email instead of the username) may have locked it, also while this password was checked;
   // a directory that checks passwords at no cost outside (local) asks only now.
   const accountId = outcome.ok || outcome.reason === 'account-state' ? outcome.user.id : outcome.reason === 'invalid-credentials' ? outcome.accountId : undefined;
-  const lock = await attempt.lockAfterLookup(accountId);
+  const lock = await attempt.lockAfterLookup(accountId).catch(abandonAndThrow);
   if (lock !== undefined) {
     // The same answer for a right and a wrong password, so the lock does not tell which this was.
     // A wrong one still counts for the name typed, which bounds the guesses the directory checks meanwhile.
     const locks = !outcome.ok && outcome.reason === 'invalid-credentials' ? await attempt.failed() : (await attempt.abandoned(), []);
-    return refuseLocked(lock.until, lock.scope, false, accountId, locks);
+    return refuseLocked(lock.until, lock.scope, lock.busy, accountId, locks);
   }
   if (!outcome.ok && outcome.reason === 'invalid-credentials') {
     const locks = await attempt.failed(accountId);

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import type { SigningKeyRecord } from './signing-keys.ts';
+import { utcEndMinute, utcMinute } from '../core/utc-minute.ts';
 
 /**
  * How long a retired key stays published before `keys remove` takes it out of the JWKS, and the
@@ -48,13 +49,11 @@ export function whyNotRemovableYet(record: Pick<SigningKeyRecord, 'id' | 'retire
 
 /** A stored time as the admin reads it: to the minute, in UTC (the zone of every stored time). */
 export function utcTime(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return `${utcMinute(ms)} UTC`;
 }
 
 /** A time something becomes allowed, to the minute: rounded up, so that at the time shown it is. */
-export function utcTimeUp(ms: number): string {
-  return utcTime(Math.ceil(ms / 60_000) * 60_000);
-}
+export const utcTimeUp = utcEndMinute;
 
 function hours(ms: number): string {
   const value = Math.round((ms / 3_600_000) * 100) / 100;

@@ -2,6 +2,7 @@ import { AppError } from '../core/errors.ts';
 import { NS, type BindingName } from './constants.ts';
 import type { InboundRequest } from './inbound.ts';
 import { attribute, elementChildren, optionalChild, textOf } from './xml-dom.ts';
+import { instantAttribute } from './saml-time.ts';
 
 /** A verified LogoutRequest, reduced to what ending the session needs (serialisable: POST stashes it). */
 export interface LogoutInfo {
@@ -18,9 +19,9 @@ export function readLogoutRequest(request: InboundRequest, now: number, clockSke
   const { root } = request;
   const nameId = textOf(optionalChild(root, NS.assertion, 'NameID'));
   if (!nameId) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'logout-without-nameid' } });
-  const notOnOrAfter = attribute(root, 'NotOnOrAfter');
-  if (notOnOrAfter !== undefined && Date.parse(notOnOrAfter) + clockSkewSeconds * 1000 <= now) {
-    throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'logout-request-expired', notOnOrAfter } });
+  const notOnOrAfter = instantAttribute(root, 'NotOnOrAfter');
+  if (notOnOrAfter !== undefined && notOnOrAfter + clockSkewSeconds * 1000 <= now) {
+    throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'logout-request-expired', notOnOrAfter: attribute(root, 'NotOnOrAfter') } });
   }
   return {
     spId: request.sp.id,

@@ -6,6 +6,7 @@ import { BINDING, NS, PROTOCOL_SUPPORT, type BindingName } from './constants.ts'
 import { SchemaViolation, type SamlSchemas } from './schema-validator.ts';
 import { attribute, booleanAttribute, elementChildren, parseStrict, textOf, uriAttribute } from './xml-dom.ts';
 import type { AcsEndpoint, CertificateInfo, SloEndpoint } from './sp-types.ts';
+import { instantAttribute } from './saml-time.ts';
 
 export const MAX_METADATA_BYTES = 256 * 1024;
 const MIN_RSA_BITS = 2048;
@@ -62,8 +63,8 @@ export function parseSpMetadata(xml: string, schemas: SamlSchemas, now: number):
   if (authnRequestsSigned && signingCertificates.length === 0) refuse('AuthnRequestsSigned="true" but the metadata has no signing certificate');
   if (slo.length > 0 && signingCertificates.length === 0) warnings.push('SingleLogoutService is listed but there is no signing certificate: the LogoutRequests of this SP will be refused (they must be signed)');
   for (const [element, what] of [[root, 'EntityDescriptor'], [descriptor, 'SPSSODescriptor']] as const) {
-    const validUntil = attribute(element, 'validUntil');
-    if (validUntil && Date.parse(validUntil) < now) warnings.push(`the ${what}'s validUntil (${validUntil}) is in the past`);
+    const validUntil = instantAttribute(element, 'validUntil', refuse);
+    if (validUntil !== undefined && validUntil < now) warnings.push(`the ${what}'s validUntil (${attribute(element, 'validUntil')}) is in the past`);
   }
   // Only a trust anchor (a federation's signing certificate) could make a signature here mean anything, and Stepgate has none.
   if (elementChildren(root, NS.dsig, 'Signature').length > 0) warnings.push('the metadata is signed, but its signature was not checked: make sure the file came from the SP (for a URL, https vouches for the server)');

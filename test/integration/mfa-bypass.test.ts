@@ -148,7 +148,7 @@ describe('lockout and backup codes in the browser', () => {
     }
     const locked = await browser.submit(codePage, { code: wrong });
     assert.equal(locked.status, 429);
-    const until = new Date(now + 15 * 60_000).toISOString().slice(11, 16);
+    const until = new Date(Math.ceil((now + 15 * 60_000) / 60_000) * 60_000).toISOString().slice(11, 16);
     assert.match(locked.body, new RegExp(`blocked for your account for 15 minutes \\(until ${until} UTC\\)`));
     assert.doesNotMatch(locked.body, /name="code"/, 'no form while locked');
     const malformed = await browser.submit(codePage, { code: 'abc' });

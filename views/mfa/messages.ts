@@ -1,3 +1,5 @@
+import { roundUpToMinute } from '../../src/core/utc-minute.ts';
+
 /** Plain-words texts of the second-factor pages, in one place so every page says the same thing. */
 
 /** Backup codes share the lock (they are as guessable as app codes), so the locked page offers none and says why. */
@@ -6,10 +8,10 @@ const BACKUP_CODES_TOO = ' Backup codes are blocked too.';
 export function lockMessage(lockedUntil: number | null, now: number, lockedFor: 'account' | 'client' = 'account'): string {
   if (lockedFor === 'client' && lockedUntil !== null) {
     // Not the user's lock: their account is fine, only codes from this address (a shared office, or a guesser on it) are refused for a while.
-    return `Too many wrong codes were entered from your network, so sign-in codes from here are blocked for ${waitFor(lockedUntil, now)} (until ${clockTime(lockedUntil)} UTC). Try again after that, or ask your helpdesk.`;
+    return `Too many wrong codes were entered from your network, so sign-in codes from here are blocked for ${waitFor(lockedUntil, now)} (until ${lockEnd(lockedUntil, now)}). Try again after that, or ask your helpdesk.`;
   }
   if (lockedUntil === null) return `Too many wrong codes were entered, so sign-in codes are blocked for your account until your helpdesk unlocks them.${BACKUP_CODES_TOO}`;
-  return `Too many wrong codes were entered, so sign-in codes are blocked for your account for ${waitFor(lockedUntil, now)} (until ${clockTime(lockedUntil)} UTC).${BACKUP_CODES_TOO} Try again after that, or ask your helpdesk to unlock it.`;
+  return `Too many wrong codes were entered, so sign-in codes are blocked for your account for ${waitFor(lockedUntil, now)} (until ${lockEnd(lockedUntil, now)}).${BACKUP_CODES_TOO} Try again after that, or ask your helpdesk to unlock it.`;
 }
 
 function waitFor(until: number, now: number): string {
@@ -17,8 +19,17 @@ function waitFor(until: number, now: number): string {
   return minutes < 120 ? `${minutes} minute${minutes === 1 ? '' : 's'}` : `${Math.ceil(minutes / 60)} hours`;
 }
 
-function clockTime(at: number): string {
-  return new Date(at).toISOString().slice(11, 16);
+const DAY = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+/**
+ * When a lock lifts: the minute it has lifted by (rounded up, as waitFor rounds the wait up), so a
+ * user who comes back at the time shown is let in; with the day when that is not today (16 and 24
+ * hour locks).
+ */
+function lockEnd(until: number, now: number): string {
+  const end = new Date(roundUpToMinute(until));
+  const time = `${end.toISOString().slice(11, 16)} UTC`;
+  return end.toISOString().slice(0, 10) === new Date(now).toISOString().slice(0, 10) ? time : `${time} on ${DAY.format(end)}`;
 }
 
 /**

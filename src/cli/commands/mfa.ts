@@ -8,23 +8,28 @@ import { createLogger } from '../../core/log.ts';
 import { buildMfa } from '../../mfa/build-mfa.ts';
 import type { KnownUser, StoredRegistration, TotpAdmin, TotpStatusRow } from '../../mfa/totp/totp-admin.ts';
 import { exportTotp, importTotp } from '../../mfa/totp/totp-transfer.ts';
+import { TotpStateStore } from '../../mfa/totp/totp-state.ts';
 import { MIN_PASSWORD_LENGTH } from '../../core/password-envelope.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 import { SessionAdmin } from '../session-admin.ts';
 import { withDirectory } from '../with-directory.ts';
+import { utcEndMinute, utcMinute } from '../../core/utc-minute.ts';
 
 async function mfaServices(context: CliContext) {
   return buildMfa(context.config, await context.store(), context.box(), context.clock);
 }
 
 function time(at: number | undefined): string {
-  return at === undefined ? '-' : new Date(at).toISOString().slice(0, 16).replace('T', ' ');
+  return at === undefined ? '-' : utcMinute(at);
 }
 
 function statusText(row: TotpStatusRow): string {
   if (row.status !== 'Locked') return row.status;
-  return row.lockedUntil === null ? 'Locked (until unlocked)' : `Locked (until ${time(row.lockedUntil)})`;
+  return typeof row.lockedUntil === 'number' ? `Locked (until ${utcEndMinute(row.lockedUntil)})` : 'Locked (until unlocked)';
 }
+
+/** Wide enough for "Locked (until 2026-11-23 18:39 UTC)". */
+const STATUS_WIDTH = 35;
 
 function registrationLine(registration: StoredRegistration): string {
   const now =
@@ -95,7 +100,8 @@ export const mfaCommands: CliCommand[] = [
     help: `Usage: npm run cli -- mfa list [--search '*jo*']
 
 One line per user: status, registration date, last attempt (time, client IP, result), last successful
-code (time, client IP), backup codes left and user id. --search filters usernames with * wildcards
+code (time, client IP), backup codes left and user id. Times are UTC, to the minute; the end of a
+lock is rounded up (at the minute shown it has lifted). --search filters usernames with * wildcards
 (case-insensitive). Users of the local directory are listed even without a registration; LDAP users
 once registered. An LDAP user's name is the one they had when they last used TOTP; a name on more
 than one line is marked with *, and below the table the directory says whose name it is now.`,
@@ -105,13 +111,13 @@ than one line is marked with *, and below the table the directory says whose nam
       const { totpAdmin } = await mfaServices(context);
       const rows = await totpAdmin.list(stringOption(args, 'search') ?? '*');
       const duplicates = duplicatedNames(rows);
-      context.out(`${'USER'.padEnd(20)} ${'STATUS'.padEnd(32)} ${'REGISTERED'.padEnd(16)} ${'LAST ATTEMPT'.padEnd(40)} ${'LAST SUCCESS'.padEnd(36)} ${'BACKUP'.padEnd(6)} USER ID`);
+      context.out(`${'USER'.padEnd(20)} ${'STATUS'.padEnd(STATUS_WIDTH)} ${'REGISTERED (UTC)'.padEnd(16)} ${'LAST ATTEMPT (UTC)'.padEnd(40)} ${'LAST SUCCESS (UTC)'.padEnd(36)} ${'BACKUP'.padEnd(6)} USER ID`);
       for (const row of rows) {
         const user = duplicates.has(row.username.toLowerCase()) ? `${row.username} *` : row.username;
         const attempt = row.lastAttempt ? `${time(row.lastAttempt.at)} ${row.lastAttempt.ip} ${row.lastAttempt.ok ? 'ok' : 'failed'}` : '-';
         const success = row.lastSuccess ? `${time(row.lastSuccess.at)} ${row.lastSuccess.ip}` : '-';
         const backup = row.status === 'Unregistered' ? '-' : String(row.backupCodesLeft);
-        context.out(`${user.padEnd(20)} ${statusText(row).padEnd(32)} ${time(row.registeredAt).padEnd(16)} ${attempt.padEnd(40)} ${success.padEnd(36)} ${backup.padEnd(6)} ${row.userId}`);
+        context.out(`${user.padEnd(20)} ${statusText(row).padEnd(STATUS_WIDTH)} ${time(row.registeredAt).padEnd(16)} ${attempt.padEnd(40)} ${success.padEnd(36)} ${backup.padEnd(6)} ${row.userId}`);
       }
       if (rows.length === 0) context.out('(no matching users)');
       if (duplicates.size > 0) await explainDuplicates(context, totpAdmin, duplicates);
@@ -205,7 +211,9 @@ Audited as mfa.export (success, or failure when the file cannot be written).`,
     summary: 'add TOTP registrations from a file made by mfa export',
     help: `Usage: npm run cli -- mfa import --in FILE --password-file PWFILE [--replace]
 
-Existing registrations are kept (and listed as skipped) unless --replace is given.
+Existing registrations are kept (and listed as skipped) unless --replace is given. An imported
+registration's codes work at once: a code used with the registration it replaces does not count
+against it, unless both have the same secret and period (then a code already used stays used).
 --password-stdin reads the password from a pipe instead of --password-file.
 A registration of a user id the configured directory does not have is not imported: it is named in a
 warning (for LDAP, the directory is asked; if it cannot be, nothing is imported).
@@ -219,7 +227,11 @@ Audited as mfa.import (success, or failure with the reason).`,
       const password = readExportPassword(args);
       const directory = await userExistsHere(context);
       try {
-        const { imported, skipped, unknownUsers } = await importTotp((await mfaServices(context)).enrollments, text, password, { replace: args.options.replace === true, userExists: directory.userExists });
+        const { imported, skipped, unknownUsers } = await importTotp((await mfaServices(context)).enrollments, text, password, {
+          replace: args.options.replace === true,
+          userExists: directory.userExists,
+          replayState: new TotpStateStore((await context.store()).kv),
+        });
         await auditAdminAction(context, { type: 'mfa.import', file, registrations: imported, skipped: skipped.length, unknownUsers: unknownUsers.length });
         if (unknownUsers.length) context.err(`Warning: not imported, no such user here: ${unknownUsers.join(', ')}.`);
         context.out(`Imported ${imported} TOTP registration${imported === 1 ? '' : 's'}.${skipped.length ? ` Skipped (already registered): ${skipped.join(', ')}.` : ''}`);

@@ -9,6 +9,9 @@ import { withDirectory } from '../with-directory.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 import { isAttributeName } from '../../core/user-attributes.ts';
 import { dayExists } from '../time-option.ts';
+import { accountExpired } from '../../directory/account-expiry.ts';
+import type { LocalUserRecord } from '../../directory/local-users.ts';
+import { utcEndMinute } from '../../core/utc-minute.ts';
 
 /**
  * A local account that can no longer sign in keeps no session either; nor does one whose password
@@ -38,7 +41,8 @@ const ADD_HELP = `  --name "Full Name"        display name
   --attribute key=value     free attribute (comma-separated values; repeat for several attributes)
   --must-change             the user must change the password at next sign-in
   --one-time                the account is disabled after its first sign-in
-  --expires YYYY-MM-DD      the account cannot sign in after this day
+  --expires YYYY-MM-DD      the account cannot sign in after this day (UTC); a day already past is
+                            accepted with a warning
   --password-file FILE      set the password from FILE (line breaks at its end are not part of it)
   --password-stdin          read the password from a pipe instead (not from a terminal)`;
 
@@ -126,8 +130,24 @@ async function tellCodeLock(context: CliContext, login: string, account: { id: s
   const { totpAdmin } = buildMfa(context.config, await context.store(), context.box(), context.clock);
   const { status, lockedUntil } = await totpAdmin.statusOf(account);
   if (status !== 'Locked') return;
-  const until = lockedUntil == null ? 'an administrator unlocks them' : `${new Date(lockedUntil).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const until = lockedUntil == null ? 'an administrator unlocks them' : utcEndMinute(lockedUntil);
   context.out(`${login}'s sign-in codes are also locked until ${until}; run \`npm run cli -- mfa unlock ${login}\` to lift that lock too.`);
+}
+
+/**
+ * An expiry date already past is accepted (an account can be meant to expire now), but said: a typo
+ * in the year would otherwise leave an account that quietly cannot sign in.
+ */
+function warnIfExpired(context: CliContext, record: LocalUserRecord, changes: UserChanges): void {
+  if (changes.expiresAt == null || !accountExpired(record, context.clock.now())) return;
+  const day = new Date(changes.expiresAt).toISOString().slice(0, 10);
+  context.err(`Warning: the expiry date ${day} is already past, so ${record.username} cannot sign in. To let them, give a later date or --expires never.`);
+}
+
+/** A local user's record as an administrator reads it: no password hashes, times in ISO 8601 (UTC) rather than epoch ms. */
+function shownUser({ passwordHash, previousPasswordHashes, ...user }: LocalUserRecord) {
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+  return { ...user, createdAt: iso(user.createdAt), passwordChangedAt: iso(user.passwordChangedAt), expiresAt: iso(user.expiresAt), hasPassword: !!passwordHash };
 }
 
 /**
@@ -156,6 +176,7 @@ export const userCommands: CliCommand[] = [
       return refusable(context, async () => {
         const record = await (await admin(context)).add(username(args), changes, password);
         context.out(`Added ${record.username} (id ${record.id}).`);
+        warnIfExpired(context, record, changes);
         await auditAdminAction(context, { type: 'user.add', username: record.username, userId: record.id, changed: changedFields(changes) });
         if (password) await passwordSet(context, record, password.mustChange);
         return 0;
@@ -174,6 +195,7 @@ export const userCommands: CliCommand[] = [
       return refusable(context, async () => {
         const record = await (await admin(context)).update(username(args), changes, password);
         context.out(`Updated ${record.username}.`);
+        warnIfExpired(context, record, changes);
         await auditAdminAction(context, { type: 'user.update', username: record.username, userId: record.id, changed: changedFields(changes) });
         if (password) await passwordSet(context, record, password.mustChange);
         return 0;
@@ -245,14 +267,16 @@ export const userCommands: CliCommand[] = [
   {
     name: 'user list',
     summary: 'list local users',
-    help: 'Usage: npm run cli -- user list [--json]\n\nInvisible and text-direction characters (which an older version accepted in emails and names) are shown as \\uXXXX. Below the users: sign-in names that several users share, if an older version let them.',
+    help: 'Usage: npm run cli -- user list [--json]\n\nEach user\'s status is active, disabled, or expired (past the --expires date).\nInvisible and text-direction characters (which an older version accepted in emails and names) are shown as \\uXXXX. Below the users: sign-in names that several users share, if an older version let them.',
     options: { json: 'flag' },
     arguments: [],
     async run(args, context) {
       const users = await admin(context);
       const listed = await users.list();
+      const now = context.clock.now();
+      const status = (user: LocalUserRecord) => (user.disabled ? 'disabled' : accountExpired(user, now) ? 'expired' : 'active');
       if (args.options.json) context.out(withInvisibleShown(JSON.stringify(listed.map(({ passwordHash, previousPasswordHashes, ...rest }) => rest), null, 2)));
-      else for (const user of listed) context.out(withInvisibleShown(`${user.username.padEnd(24)} ${user.disabled ? 'disabled' : 'active  '} ${user.email ?? ''} [${user.groups.join(', ')}]`));
+      else for (const user of listed) context.out(withInvisibleShown(`${user.username.padEnd(24)} ${status(user).padEnd(8)} ${user.email ?? ''} [${user.groups.join(', ')}]`));
       if (!args.options.json) await tellSharedNames(context, users);
       return 0;
     },
@@ -260,12 +284,11 @@ export const userCommands: CliCommand[] = [
   {
     name: 'user show',
     summary: 'show one local user',
-    help: 'Usage: npm run cli -- user show <username>',
+    help: 'Usage: npm run cli -- user show <username>\n\nTimes (createdAt, passwordChangedAt, expiresAt) are ISO 8601, in UTC.',
     options: {},
     arguments: ['<username>'],
     async run(args, context) {
-      const { passwordHash, previousPasswordHashes, ...user } = await (await admin(context)).get(username(args));
-      context.out(withInvisibleShown(JSON.stringify({ ...user, hasPassword: !!passwordHash }, null, 2)));
+      context.out(withInvisibleShown(JSON.stringify(shownUser(await (await admin(context)).get(username(args))), null, 2)));
       return 0;
     },
   },

@@ -96,6 +96,15 @@ export class TotpStateStore {
     await this.#kv.delete(NAMESPACE, userId);
   }
 
+  /**
+   * Forgets the last accepted time step, for a registration that replaces another: the marker counts
+   * the old registration's steps, which with another period are not the new one's (a shorter old
+   * period would make every new code look replayed for years).
+   */
+  async forgetLastStep(userId: string): Promise<void> {
+    await this.update(userId, ({ lastStep, ...state }) => (lastStep === undefined ? { result: undefined } : { next: state, result: undefined }));
+  }
+
   /** Lifts a lock and clears the counts of wrong codes and locks in a row (administrator action). */
   async unlock(userId: string): Promise<void> {
     await this.update(userId, (state) => ({ next: { ...state, failures: 0, lockedAt: undefined, locks: undefined }, result: undefined }));

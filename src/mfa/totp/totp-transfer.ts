@@ -1,4 +1,5 @@
-import type { TotpEnrollments } from './totp-enrollments.ts';
+import type { TotpEnrollment, TotpEnrollments } from './totp-enrollments.ts';
+import type { TotpStateStore } from './totp-state.ts';
 import type { TotpParameters } from './totp-codes.ts';
 import { openWithPassword, sealWithPassword, type EnvelopeFormat } from '../../core/password-envelope.ts';
 
@@ -30,6 +31,8 @@ export interface TotpImportOptions {
   replace: boolean;
   /** Whether this installation's directory has the user: a registration of no user here is never used and would only be listed. */
   userExists(userId: string): Promise<boolean>;
+  /** The users' TOTP state, where each imported registration's replay marker starts afresh (see sameCodes). */
+  replayState: Pick<TotpStateStore, 'forgetLastStep'>;
 }
 
 export interface TotpImportOutcome {
@@ -55,12 +58,25 @@ export async function importTotp(enrollments: TotpEnrollments, text: string, pas
   const skipped: string[] = [];
   let imported = 0;
   for (const user of known) {
-    if (!options.replace && (await enrollments.get(user.userId))) {
+    const current = await enrollments.get(user.userId);
+    if (!options.replace && current) {
       skipped.push(user.username);
       continue;
     }
+    // Forgotten before the new registration is written, not after: a code it accepts in between stays used.
+    if (!sameCodes(enrollments, current, user)) await options.replayState.forgetLastStep(user.userId);
     await enrollments.put(user.userId, user.username, user.secret, { digits: user.digits, periodSeconds: user.periodSeconds, algorithm: user.algorithm }, user.createdAt);
     imported += 1;
   }
   return { imported, skipped, unknownUsers };
+}
+
+/**
+ * Whether the imported registration makes the very codes of the current one, time step for time
+ * step (same secret and period): then the replay marker stays, or a code the user already entered
+ * could be entered again. Any other registration counts other steps, and starts with no marker, as
+ * a confirmed replacement does.
+ */
+function sameCodes(enrollments: TotpEnrollments, current: TotpEnrollment | undefined, imported: ExportedUser): boolean {
+  return current !== undefined && current.periodSeconds === imported.periodSeconds && enrollments.secretOf(current) === imported.secret;
 }

@@ -4,6 +4,8 @@ import type { Services } from './services.ts';
 import { requestContext, trustedProxyTest } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { errorHandler } from './http/error-handler.ts';
+import { WarningBudget } from './http/warning-budget.ts';
+import { refuseDeclaredOversize } from './http/declared-size.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { loginRoutes } from './login/routes.ts';
 import { FamiliarDevices } from './regulation/familiar-devices.ts';
@@ -27,8 +29,9 @@ export async function createApp(services: Services): Promise<Express> {
   app.use(healthRoutes(services));
 
   const saml = await samlRoutes(services);
+  const warnings = new WarningBudget();
   // oidc-provider parses its own bodies, so it is mounted before our body parser.
-  await mountOidc(app, services, saml.propagateLogout);
+  await mountOidc(app, services, warnings, saml.propagateLogout);
   // The listeners that tell applications are registered now; sessions ended with the CLI reach them.
   services.adminLogouts.start(services.logger.child({ component: 'session' }));
   services.directoryHealth?.start();
@@ -43,20 +46,6 @@ export async function createApp(services: Services): Promise<Express> {
   app.use(saml.router);
 
   app.use((req, _res, next) => next(new AppError('NOT_FOUND', { detail: { path: req.path } })));
-  app.use(errorHandler(services.config.messages.helpdesk));
+  app.use(errorHandler(services.config.messages.helpdesk, warnings));
   return app;
-}
-
-/**
- * A body declared larger than the form limit is refused before it is read, and the connection closed:
- * the body parser would first read and discard all of it (500 MB took 2.3 s on loopback), or wait for
- * a body that never comes.
- */
-function refuseDeclaredOversize(limitBytes: number): express.RequestHandler {
-  return (req, res, next) => {
-    const declared = Number(req.headers['content-length']);
-    if (!(declared > limitBytes)) return next();
-    res.setHeader('Connection', 'close');
-    next(new AppError('REQUEST_TOO_LARGE', { detail: { reason: 'declared-body-too-large', declared, limit: limitBytes } }));
-  };
 }

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError, errorTitle, toAppError } from '../core/errors.ts';
-import { WarningBudget } from './warning-budget.ts';
+import type { WarningBudget } from './warning-budget.ts';
+import { clientError } from './client-errors.ts';
 import { messagePage, type WayBack } from '../../views/message.ts';
 import { sendPage } from './render.ts';
 
@@ -17,9 +18,12 @@ export function offerWayBack(res: Response, wayBack: WayBack | undefined): void 
 
 const EXPECTED_UNDER_LOAD: ReadonlySet<AppError['code']> = new Set(['SIGN_IN_BUSY']);
 
-/** Turns anything thrown into an AppError, logs it once, and answers without internals (and, given, whom to contact). */
-export function errorHandler(helpdesk: string | undefined): (error: unknown, req: Request, res: Response, next: NextFunction) => void {
-  const warnings = new WarningBudget();
+/**
+ * Turns anything thrown into an AppError, logs it once, and answers without internals (and, given,
+ * whom to contact). `warnings` is shared with oidc-provider's log lines (oidc/events.ts): a flood of
+ * one kind is one flood whichever framework answered it.
+ */
+export function errorHandler(helpdesk: string | undefined, warnings: WarningBudget): (error: unknown, req: Request, res: Response, next: NextFunction) => void {
   // Four parameters: that is how Express tells an error handler from other middleware.
   return (error, req, res, _next) => handleError(error, req, res, helpdesk, warnings);
 }
@@ -41,21 +45,6 @@ function handleError(error: unknown, req: Request, res: Response, helpdesk: stri
   }
   const wayBack = NO_WAY_BACK.has(appError.code) ? undefined : (res.locals.signInWayBack as WayBack | undefined);
   sendPage(res, messagePage({ title: errorTitle(appError.code), message: appError.userMessage, requestId: req.requestId, wayBack, helpdesk }), status);
-}
-
-/**
- * A request the client got wrong, as Express and its parsers report it (http-errors, or the router's
- * URIError for a path that does not percent-decode): a status 400-499 on the error. It is answered
- * with that status and logged as a warning without a stack: the client can send as many as it likes.
- */
-function clientError(error: unknown): { appError: AppError; status: number } | undefined {
-  if (error instanceof AppError || !(error instanceof Error)) return undefined;
-  const { status, statusCode, type } = error as { status?: unknown; statusCode?: unknown; type?: unknown };
-  const code = typeof status === 'number' ? status : statusCode;
-  if (typeof code !== 'number' || code < 400 || code > 499) return undefined;
-  const detail = { reason: typeof type === 'string' ? type : error.name, message: error.message };
-  const appError = new AppError(code === 413 ? 'REQUEST_TOO_LARGE' : code === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', { detail, cause: error });
-  return { appError, status: code };
 }
 
 function wantsJson(req: Request): boolean {

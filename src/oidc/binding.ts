@@ -108,7 +108,8 @@ export function toInteractionResult(request: LoginRequest, result: LoginResult):
     return { error: 'unmet_authentication_requirements', error_description: 'The requested authentication context could not be obtained.' };
   }
   return {
-    login: { accountId: result.user.id, acr: result.acr, amr: result.amr, ts: Math.floor(result.authTime / 1000), remember: true },
+    // Not remembered: oidc-provider's session cookie then has no Expires and ends with the browser, as Stepgate's own does.
+    login: { accountId: result.user.id, acr: result.acr, amr: result.amr, ts: Math.floor(result.authTime / 1000), remember: false },
     [SSO_RESULT_KEY]: result.sessionId,
   };
 }

@@ -4,6 +4,7 @@ import { pendingInteraction } from './inline-interaction.ts';
 import type Provider from 'oidc-provider';
 import { RESUME_COOKIE, ROUTES } from './provider.ts';
 import type { CookieSigner } from './cookie-signer.ts';
+import { refuseDeclaredOversize } from '../http/declared-size.ts';
 
 const PROVIDER_ROUTES: readonly string[] = Object.values(ROUTES);
 
@@ -11,7 +12,9 @@ const PROVIDER_ROUTES: readonly string[] = Object.values(ROUTES);
 const FORM_POST_ROUTES: ReadonlySet<string> = new Set([ROUTES.authorization, ROUTES.end_session]);
 
 /** The parameters must fit in the URL of the GET they become, which proxies in front of Stepgate may limit to 8–16 KiB. */
-const readForm = express.text({ type: 'application/x-www-form-urlencoded', limit: '8kb' });
+const FORM_POST_LIMIT_BYTES = 8 * 1024;
+const refuseOversize = refuseDeclaredOversize(FORM_POST_LIMIT_BYTES);
+const readForm = express.text({ type: 'application/x-www-form-urlencoded', limit: FORM_POST_LIMIT_BYTES });
 
 /** Requests oidc-provider answers: discovery at the issuer's well-known path, and its routes (and their sub-paths). */
 export function isProviderPath(path: string): boolean {
@@ -89,11 +92,14 @@ export function providerBridge(provider: Provider, publicUrl: string, deps: Brid
  * SameSite=None, which browsers refuse without Secure, i.e. on an http public URL.
  */
 function formPostAsGet(req: Request, res: Response, next: NextFunction): void {
-  readForm(req, res, (error?: unknown) => {
-    if (error) return next(error);
-    if (typeof req.body !== 'string') return next(new AppError('BAD_REQUEST', { detail: { reason: 'oidc-post-not-a-form', contentType: req.headers['content-type'] } }));
-    const query = new URLSearchParams(req.body).toString();
-    res.redirect(303, query ? `${req.path}?${query}` : req.path);
+  refuseOversize(req, res, (refused?: unknown) => {
+    if (refused) return next(refused);
+    readForm(req, res, (error?: unknown) => {
+      if (error) return next(error);
+      if (typeof req.body !== 'string') return next(new AppError('BAD_REQUEST', { detail: { reason: 'oidc-post-not-a-form', contentType: req.headers['content-type'] } }));
+      const query = new URLSearchParams(req.body).toString();
+      res.redirect(303, query ? `${req.path}?${query}` : req.path);
+    });
   });
 }
 

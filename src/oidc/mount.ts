@@ -18,6 +18,7 @@ import { BackchannelLogout } from './backchannel-logout.ts';
 import { EndpointAudit } from './endpoint-audit.ts';
 import { ClientRevocations } from './client-revocations.ts';
 import { unknownClientAudit } from './unknown-client-audit.ts';
+import type { WarningBudget } from '../http/warning-budget.ts';
 
 /** What outlives a provider: none of it holds keys. */
 interface Shared {
@@ -27,6 +28,8 @@ interface Shared {
   links: SsoLinks;
   sso: SsoState;
   cookieSigner: CookieSigner;
+  /** The Express error handler's: oidc-provider's refusals and client errors are thinned with the rest. */
+  warnings: WarningBudget;
 }
 
 interface ProviderGeneration {
@@ -45,7 +48,7 @@ interface ProviderGeneration {
  * add/activate/remove) is picked up by building a new provider on the same storage and shared parts;
  * requests already under way finish on the old one.
  */
-export async function mountOidc(app: Express, services: Services, propagateLogout?: LogoutPropagation): Promise<void> {
+export async function mountOidc(app: Express, services: Services, warnings: WarningBudget, propagateLogout?: LogoutPropagation): Promise<void> {
   const clients = clientRegistry(services.store, services.box, services.clock);
   const links = new SsoLinks(services.store.kv, services.sessions, sessionTtlSeconds(services));
   const shared: Shared = {
@@ -55,6 +58,7 @@ export async function mountOidc(app: Express, services: Services, propagateLogou
     links,
     sso: new SsoState({ sessions: services.sessions, clients, links, interaction: services.interaction }),
     cookieSigner: new CookieSigner(services.box.mac('oidc-cookie-signing', 'v1')),
+    warnings,
   };
   let keysVersion = await services.keys.version();
   let current = await assemble(services, shared);
@@ -107,7 +111,7 @@ async function assemble(services: Services, shared: Shared): Promise<ProviderGen
   provider.use(interactions.auditIssued());
   provider.use(unknownClientAudit(provider, services.store.audit));
   provider.use(endpointAudit.middleware());
-  logProviderEvents(provider, services.logger);
+  logProviderEvents(provider, services.logger, shared.warnings);
   const backchannel = new BackchannelLogout({ provider, providerSessions: new KvAdapter(services.store.kv, services.clock, 'Session'), revocations, links, sessions: services.sessions, audit: services.store.audit, logger: services.logger });
   // Last: it takes oidc-provider's middleware as it is now.
   const bridge = providerBridge(provider, services.config.server.publicUrl, { cookieSigner, startInteraction: interactions.start });

@@ -30,7 +30,8 @@ export function passiveSso(sso: SsoState, links: SsoLinks) {
     if (signedIn && !(await sso.mirrors(ctx, current))) return;
     const silent = await sso.silentLogin(ctx, current);
     if (!silent) return;
-    session.loginAccount({ accountId: silent.user.id, acr: silent.acr, amr: silent.amr, loginTs: Math.floor(silent.authTime / 1000) });
+    // transient: a browser-session cookie, as for a sign-in through the pages (binding.ts).
+    session.loginAccount({ accountId: silent.user.id, acr: silent.acr, amr: silent.amr, loginTs: Math.floor(silent.authTime / 1000), transient: true });
     if (!signedIn) await links.set(session.uid, current.id);
   };
 }

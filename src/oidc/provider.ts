@@ -144,6 +144,8 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     cookies: {
       keys: deps.cookieSigner as unknown as string[],
       names: { session: 'sg_oidc_session', interaction: 'sg_oidc_interaction', resume: RESUME_COOKIE },
+      // No maxAge: the session cookie ends with the browser, as Stepgate's own does. oidc-provider
+      // adds an Expires (the session's ttl) only to a remembered login; Stepgate's are not (binding.ts, passive-sso.ts).
       long: { httpOnly: true, sameSite: 'lax', secure },
       short: { httpOnly: true, sameSite: 'lax', secure },
     },

@@ -207,7 +207,9 @@ export class SessionService {
     };
     await this.#save(session);
     if (reauthentication) await Promise.all(this.#replacedListeners.map((listener) => listener(reauthentication, session)));
-    this.#cookies.set(res, this.#settings.cookieName, session.id, { maxAgeSeconds: this.#absoluteMs / 1000 });
+    // A browser-session cookie (no Max-Age): closing the browser ends the sign-in in it, as on a shared
+    // or kiosk computer users expect; the idle and absolute timeouts are the server's, either way.
+    this.#cookies.set(res, this.#settings.cookieName, session.id);
     return previous && !reauthentication ? { session, endedForAnotherUser: previous } : { session };
   }
 

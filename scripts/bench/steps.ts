@@ -47,7 +47,6 @@ interface Flow {
   state: string;
   verifier: string;
   user: number;
-  step: number;
   reply?: Reply;
   code?: string;
 }
@@ -77,9 +76,14 @@ function requests(instance: Instance, users: UserPicker): Work[] {
     },
     async (flow, http) => {
       const form = formWith(flow.reply!, CODE_FIELD, 'totp page');
-      flow.reply = await http.send('POST', form.action, { jar: flow.jar, body: encodeForm({ ...form.fields, [CODE_FIELD]: users.code(flow.user, flow.step) }) });
+      // The step is claimed now, not when the flow began: on a slow host the batches before this one can outlast a code.
+      const step = users.claimStep(flow.user);
+      if (step === undefined) throw new BenchError(STEP_NAMES[2], `user${flow.user} has no unused TOTP step left`);
+      flow.reply = await http.send('POST', form.action, { jar: flow.jar, body: encodeForm({ ...form.fields, [CODE_FIELD]: users.code(flow.user, step) }) });
       expectStatus(flow.reply, (status) => status >= 300 && status < 400, STEP_NAMES[2]);
-      const code = new URL(flow.reply.headers.location!).searchParams.get('code');
+      const location = flow.reply.headers.location ?? '';
+      if (!location.startsWith(oidc.redirectUri)) throw new BenchError(STEP_NAMES[2], `redirected to ${location}, not the client's redirect URI: ${flow.reply.body.replace(/\s+/g, ' ').slice(0, 200)}`);
+      const code = new URL(location).searchParams.get('code');
       if (!code) throw new BenchError(STEP_NAMES[2], `no code in ${flow.reply.headers.location}`);
       flow.code = code;
     },
@@ -108,7 +112,7 @@ export async function stepCosts(instance: Instance, options: { flows: number; ro
   const perRound: number[][] = STEP_NAMES.map(() => []);
   try {
     for (let round = 0; round < options.rounds; round++) {
-      const flows: Flow[] = Array.from({ length: options.flows }, () => ({ jar: new Jar(), state: randomBytes(12).toString('base64url'), verifier: randomBytes(32).toString('base64url'), ...users.withTotpStep() }));
+      const flows: Flow[] = Array.from({ length: options.flows }, () => ({ jar: new Jar(), state: randomBytes(12).toString('base64url'), verifier: randomBytes(32).toString('base64url'), user: users.next() }));
       for (const [index, request] of work.entries()) {
         const before = cpuNsOf(instance.idp.pid);
         await batch(flows, clients, request);

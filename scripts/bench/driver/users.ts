@@ -34,15 +34,23 @@ export class UserPicker {
   withTotpStep(): { user: number; step: number } {
     for (let tries = 0; tries < this.#users; tries++) {
       const user = this.next();
+      const step = this.claimStep(user);
+      if (step !== undefined) return { user, step };
+    }
+    throw new BenchError('totp', 'every user used all acceptable TOTP steps: more users are needed for this rate');
+  }
+
+  /** The earliest time step `user` has not used that the IdP accepts now, claimed; undefined when none is left. */
+  claimStep(user: number): number | undefined {
+    for (;;) {
       const now = Date.now();
       const current = timeStep(now);
       const earliest = now % PERIOD_MS < PREVIOUS_STEP_MARGIN_MS ? current - 1 : current;
       const last = Atomics.load(this.#steps, user);
       const step = Math.max(earliest, last + 1);
-      if (step > current + 1) continue;
-      if (Atomics.compareExchange(this.#steps, user, last, step) === last) return { user, step };
+      if (step > current + 1) return undefined;
+      if (Atomics.compareExchange(this.#steps, user, last, step) === last) return step;
     }
-    throw new BenchError('totp', 'every user used all acceptable TOTP steps: more users are needed for this rate');
   }
 
   code(user: number, step: number): string {

@@ -8,6 +8,7 @@ import { idpEndpoints } from './saml/idp-identity.ts';
 import { holdServerLock, type ServerLock } from './store/server-lock.ts';
 import { recordPublicIdentity } from './config/public-identity.ts';
 import { warnOfExpiringCertificates } from './keys/certificate-expiry.ts';
+import { DirectoryMisconfiguredError } from './directory/directory.ts';
 
 /** How long a stop (SIGTERM, SIGINT) waits for requests under way before cutting them off. */
 const SHUTDOWN_DRAIN_MS = 10_000;
@@ -24,7 +25,10 @@ async function main(): Promise<void> {
   const { logger } = services;
   if (services.secretKeyGeneratedAt) logger.warn({ file: services.secretKeyGeneratedAt }, 'generated a new key for secrets at rest; back it up with the data directory');
   await warnOfExpiringCertificates(services.keys, logger, services.clock.now());
-  await services.directory.startupCheck().catch((error) => logger.error({ err: error }, 'directory start-up check failed; sign-ins will fail until it is reachable'));
+  await services.directory.startupCheck().catch((error) =>
+    // A base DN that does not exist is a setting to correct, not a directory to wait for.
+    logger.error({ err: error }, error instanceof DirectoryMisconfiguredError ? 'directory start-up check failed: the configuration does not fit the directory; sign-ins will fail until it is corrected' : 'directory start-up check failed; sign-ins will fail until it is reachable'),
+  );
   const app = await createApp(services);
   const server = createHttpServer(logger);
   server.on('request', app);
@@ -35,24 +39,8 @@ async function main(): Promise<void> {
       reject(new Error(`cannot listen on ${config.server.host}:${config.server.port} (server.host / HOST, server.port / PORT): ${error.message}`));
     }),
   );
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.server.port;
-  const base = config.server.publicUrl;
-  await recordPublicIdentity(services.store, config, logger, services.clock);
-  // An IPv6 address takes brackets in a URL: http://::1:8080 is no address anyone can open.
-  const listenHost = isIP(config.server.host) === 6 ? `[${config.server.host}]` : config.server.host;
-  const lines = [
-    `Stepgate is running on http://${listenHost}:${port}`,
-    `  Public URL:          ${base}`,
-    `  SAML metadata:       ${idpEndpoints(config).metadata}`,
-    `  OIDC discovery:      ${base}/.well-known/openid-configuration`,
-    `  Directory:           ${config.directory.kind}   Data: ${config.dataDir}`,
-  ];
-  const bootstrap = await mintBootstrapSecretIfNeeded(services.store, services.clock.now());
-  if (bootstrap) lines.push('', `  One-time admin bootstrap secret: ${bootstrap}`, `  Create the first administrator at ${base}/admin/bootstrap (shown only this once).`);
-  process.stdout.write(lines.join('\n') + '\n');
-  logger.info({ port, publicUrl: base }, 'listening');
-
+  // Before the ready lines: a stop sent as soon as they appear must find its handler, or the
+  // process dies on the default action and leaves server.lock behind.
   const shutdown = async (signal: string, exitCode = 0) => {
     logger.info({ signal }, 'shutting down');
     // Requests under way are answered (a sign-in cut off mid-way looks like a failure to the user); idle connections close now.
@@ -84,6 +72,24 @@ async function main(): Promise<void> {
   });
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const base = config.server.publicUrl;
+  await recordPublicIdentity(services.store, config, logger, services.clock);
+  // An IPv6 address takes brackets in a URL: http://::1:8080 is no address anyone can open.
+  const listenHost = isIP(config.server.host) === 6 ? `[${config.server.host}]` : config.server.host;
+  const lines = [
+    `Stepgate is running on http://${listenHost}:${port}`,
+    `  Public URL:          ${base}`,
+    `  SAML metadata:       ${idpEndpoints(config).metadata}`,
+    `  OIDC discovery:      ${base}/.well-known/openid-configuration`,
+    `  Directory:           ${config.directory.kind}   Data: ${config.dataDir}`,
+  ];
+  const bootstrap = await mintBootstrapSecretIfNeeded(services.store, services.clock.now());
+  if (bootstrap) lines.push('', `  One-time admin bootstrap secret: ${bootstrap}`, `  Create the first administrator at ${base}/admin/bootstrap (shown only this once).`);
+  process.stdout.write(lines.join('\n') + '\n');
+  logger.info({ port, publicUrl: base }, 'listening');
+
   // The lock removed or replaced by hand (its message says when that is safe) lets a second server
   // start on this data directory: this one stops rather than lose sign-ins beside it.
   // A check that cannot tell (an I/O error) is no sign the lock is gone: it is logged once per run of

@@ -1,7 +1,7 @@
 import type { Logger } from '../core/log.ts';
 import type { DiagnoseStep } from './ldap-diagnose.ts';
 
-/** One run: each server's connection, then the service bind on each reachable one in order until one binds. */
+/** One run: each server's connection, the service bind on each reachable one in order until one binds, then the base DNs there. */
 export type HealthCheck = () => Promise<DiagnoseStep[]>;
 
 /** What a run found, by server URL. */
@@ -12,16 +12,19 @@ export interface HealthReport {
    * `warning` when that was the backup account (the server refuses bind.dn).
    */
   serviceBinds: Record<string, { ok: boolean; detail: string; warning?: string }>;
-  /** Sign-ins can work: some server is reachable and the service account can bind there. */
+  /** The configured base DNs, read on the server the service account bound to (none when no server bound). */
+  baseDns?: { ok: boolean; detail: string };
+  /** Sign-ins can work: some server is reachable, the service account can bind there, and the base DNs exist. */
   usable: boolean;
 }
 
 /**
  * The periodic directory check admins of MFA servers expect: every `intervalSeconds` it connects to
- * each configured server and binds as the service account, so a primary that went down or refuses
- * the service account (sign-ins quietly moved to a backup server), a main service account refused
- * while the backup account still binds, an expired service password or a dead network shows in the
- * log before users report it. A run that finds a problem logs a warning (or an error when no sign-in
+ * each configured server, binds as the service account and reads the configured base DNs, so a
+ * primary that went down or refuses the service account (sign-ins quietly moved to a backup server), a
+ * main service account refused while the backup account still binds, an expired service password, a
+ * dead network or a base DN that does not exist (mistyped, or its OU renamed) shows in the log before
+ * users report it. A run that finds a problem logs a warning (or an error when no sign-in
  * can work) every time; a healthy run logs only when it is the first or something recovered.
  */
 export class DirectoryHealth {
@@ -74,8 +77,10 @@ export class DirectoryHealth {
     const refused = Object.values(report.serviceBinds).filter((bind) => !bind.ok).map((bind) => bind.detail);
     const passedOver = [...(down.length > 0 ? [`unreachable: ${down.join(', ')}`] : []), ...refused];
     const warnings = Object.values(report.serviceBinds).flatMap((bind) => (bind.warning ? [bind.warning] : []));
-    const facts = { event: 'directory.health', usable: report.usable, servers: report.servers, serviceBinds: report.serviceBinds };
-    if (!report.usable) {
+    const facts = { event: 'directory.health', usable: report.usable, servers: report.servers, serviceBinds: report.serviceBinds, baseDns: report.baseDns };
+    if (report.baseDns?.ok === false) {
+      this.#logger.error(facts, `directory health: sign-ins cannot work: ${report.baseDns.detail}`);
+    } else if (!report.usable) {
       this.#logger.error(facts, `directory health: sign-ins cannot work: ${down.length === Object.keys(report.servers).length ? 'no server is reachable' : passedOver.join('; ')}`);
     } else if (passedOver.length > 0 || warnings.length > 0) {
       const moved = passedOver.length > 0 ? [`${passedOver.join('; ')}; sign-ins use the next server`] : [];
@@ -89,15 +94,18 @@ export class DirectoryHealth {
 function toReport(steps: DiagnoseStep[]): HealthReport {
   const servers: HealthReport['servers'] = {};
   const serviceBinds: HealthReport['serviceBinds'] = {};
+  let baseDns: HealthReport['baseDns'];
   for (const step of steps) {
     if (step.step === 'connect') servers[step.url] = { ok: step.ok, detail: step.detail, ms: step.ms };
     else if (step.step === 'service-bind') serviceBinds[step.url] = { ok: step.ok, detail: step.detail, ...(step.warning ? { warning: step.warning } : {}) };
+    else if (step.step === 'base-dn') baseDns = { ok: step.ok, detail: step.detail };
   }
-  return { servers, serviceBinds, usable: Object.values(serviceBinds).some((bind) => bind.ok) };
+  const usable = Object.values(serviceBinds).some((bind) => bind.ok) && baseDns?.ok !== false;
+  return { servers, serviceBinds, ...(baseDns ? { baseDns } : {}), usable };
 }
 
 function sameHealth(a: HealthReport, b: HealthReport): boolean {
   const okByUrl = (byUrl: Record<string, { ok: boolean; warning?: string }>) => Object.entries(byUrl).map(([url, result]) => [url, result.ok, result.warning !== undefined]);
-  const state = (report: HealthReport) => JSON.stringify([report.usable, okByUrl(report.servers), okByUrl(report.serviceBinds)]);
+  const state = (report: HealthReport) => JSON.stringify([report.usable, okByUrl(report.servers), okByUrl(report.serviceBinds), report.baseDns?.ok]);
   return state(a) === state(b);
 }

@@ -5,15 +5,17 @@
 import type { Entry, SearchOptions } from 'ldapts';
 import { pino, type Logger } from 'pino';
 import type { AuthOutcome } from './directory.ts';
-import type { LdapDirectoryConfig } from './ldap-config.ts';
+import { withCompleteFilters, type CompletedFilter, type LdapDirectoryConfig } from './ldap-config.ts';
 import { LdapDirectory } from './ldap-directory.ts';
-import { entryId } from './ldap-entry.ts';
+import { entryId, idFilter } from './ldap-entry-id.ts';
+import { explicitBufferAttributes, isBinaryAttribute } from './ldap-binary-attributes.ts';
+import { checkBaseDns } from './ldap-base-dns.ts';
 import { LdapConnector, describeError, destroy, type Connection } from './ldap-connector.ts';
-import { entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
+import { compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
 import { resolveGroups } from './ldap-groups.ts';
 
 export interface DiagnoseStep {
-  step: 'connect' | 'service-bind' | 'user-lookup' | 'groups' | 'password';
+  step: 'connect' | 'service-bind' | 'base-dn' | 'user-lookup' | 'groups' | 'password';
   /** The server the step ran against. */
   url: string;
   ok: boolean;
@@ -44,13 +46,42 @@ async function timed(step: DiagnoseStep['step'], url: string, steps: DiagnoseSte
 
 /**
  * The user's mapped attributes, as sign-ins will map them. A missing id fails the step: every sign-in
- * of this user would fail with it.
+ * of this user would fail with it. Warns of an id that is not this user's alone, and of the user
+ * filter when the configuration does not write it out in full.
  */
-function describeUser(entry: Entry, users: LdapDirectoryConfig['users']): string {
-  const id = entryId(entry, users.idAttribute);
+async function describeUser(search: SearchFn, entry: Entry, users: LdapDirectoryConfig['users'], completed: CompletedFilter | undefined): Promise<Found> {
+  const id = entryId(entry, users);
   if (id === undefined) throw new Error(`found ${entry.dn}, but it has no ${users.idAttribute} (users.idAttribute): every sign-in of this user fails`);
   const shown = (attribute: string): string => entryValue(entry, attribute) ?? `(no ${attribute})`;
-  return `found ${entry.dn}: id ${id}, username ${shown(users.usernameAttribute)}, name ${shown(users.nameAttribute)}, email ${shown(users.emailAttribute)}`;
+  const detail = `found ${entry.dn}: id ${id}, username ${shown(users.usernameAttribute)}, name ${shown(users.nameAttribute)}, email ${shown(users.emailAttribute)}`;
+  const warnings = [...(completed ? [completedWarning(completed)] : []), ...(await idWarnings(search, entry, id, users))];
+  return warnings.length === 0 ? detail : { detail, warning: warnings.join('; ') };
+}
+
+function completedWarning({ key, usedAs }: CompletedFilter): string {
+  return `${key} is not one complete LDAP filter: it is used as ${usedAs}; write it so in the configuration`;
+}
+
+/**
+ * An id that is not this entry's alone: another entry with the same value (sign-ins of both would be
+ * one account at every relying party and in Stepgate: MFA enrolment, locks), or bytes in an attribute
+ * not declared binary (an id is then text or base64url depending on the bytes, and the two can meet).
+ */
+async function idWarnings(search: SearchFn, entry: Entry, id: string, users: LdapDirectoryConfig['users']): Promise<string[]> {
+  const { idAttribute, baseDn } = users;
+  const key = Object.keys(entry).find((name) => name.toLowerCase() === idAttribute.toLowerCase());
+  const holdsBytes = key !== undefined && [entry[key]].flat().some((value) => Buffer.isBuffer(value));
+  const warnings: string[] = [];
+  if (holdsBytes && !isBinaryAttribute(idAttribute, users)) {
+    warnings.push(`${idAttribute} (users.idAttribute) holds bytes, not text: add it to users.binaryAttributes so that every user's id is the base64url of all its bytes`);
+  }
+  const filter = idFilter(id, users);
+  const { searchEntries } = filter === null ? { searchEntries: [] } : await search(baseDn, { scope: 'sub', filter: compileFilter(filter), attributes: ['1.1'], sizeLimit: 2 });
+  const others = searchEntries.filter((other) => other.dn.toLowerCase() !== entry.dn.toLowerCase()).map((other) => other.dn);
+  if (others.length > 0) {
+    warnings.push(`${others.join('; ')} has the same id: ${idAttribute} (users.idAttribute) must differ for every user, or these users are one account to every relying party and to Stepgate (MFA, locks), and their sessions cannot be resumed`);
+  }
+  return warnings;
 }
 
 /** By AccountState; a state added there and not yet here is shown by its name. */
@@ -116,11 +147,14 @@ async function describeServiceBind(connector: LdapConnector, connection: Connect
  * Connects to every configured server (one 'connect' step each), then binds as the service account
  * on each reachable one in order until one accepts it (one 'service-bind' step each, with a warning
  * when it is the backup account), as sign-ins move on from a server that refuses it. On that server:
- * with `user` the lookup and group resolution; with `password` as well, a sign-in through the real
- * authentication path (which the directory counts like any sign-in: a wrong password is a failure
- * towards its lockout). Apart from the service binds, steps after a failure are not run.
+ * the configured base DNs are read ('base-dn'); with `user` the lookup and group resolution (each
+ * with a warning for a filter the configuration leaves incomplete); with `password` as well, a
+ * sign-in through the real authentication path (which the directory counts like any sign-in: a
+ * wrong password is a failure towards its lockout). Apart from the service binds, steps after a failure are not run.
  */
-export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?: string; password?: string; logger?: Logger; connector?: LdapConnector } = {}): Promise<DiagnoseStep[]> {
+export async function diagnoseLdap(configured: LdapDirectoryConfig, options: { user?: string; password?: string; logger?: Logger; connector?: LdapConnector } = {}): Promise<DiagnoseStep[]> {
+  const { config, completed } = withCompleteFilters(configured);
+  const completedFilter = (key: CompletedFilter['key']) => completed.find((filter) => filter.key === key);
   const connector = options.connector ?? new LdapConnector(config, options.logger);
   const steps: DiagnoseStep[] = [];
   const connections: Connection[] = [];
@@ -139,10 +173,12 @@ export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?
         break;
       }
     }
-    if (!bound || options.user === undefined) return steps;
+    if (!bound) return steps;
     const { client, url } = bound;
+    const buffers = explicitBufferAttributes(config.users);
+    const search: SearchFn = (base: string, searchOptions: SearchOptions) => client.search(base, { ...searchOptions, explicitBufferAttributes: buffers });
+    if (!(await timed('base-dn', url, steps, () => checkBaseDns(search, config))) || options.user === undefined) return steps;
 
-    const search: SearchFn = (base: string, searchOptions: SearchOptions) => client.search(base, searchOptions);
     let userDn: string | undefined;
     let memberOf: string[] = [];
     const user = options.user;
@@ -156,13 +192,15 @@ export async function diagnoseLdap(config: LdapDirectoryConfig, options: { user?
       }
       userDn = result.entry.dn;
       memberOf = entryValues(result.entry, 'memberOf');
-      return describeUser(result.entry, config.users);
+      return describeUser(search, result.entry, config.users, completedFilter('directory.users.filter'));
     });
     if (!found || !userDn) return steps;
     const dn = userDn;
     const grouped = await timed('groups', url, steps, async () => {
       const groups = (await resolveGroups(search, config.groups, config.users.baseDn, { dn, memberOf })).names;
-      return groups.length ? `${groups.length} group(s): ${groups.join(', ')}` : 'member of no group';
+      const detail = groups.length ? `${groups.length} group(s): ${groups.join(', ')}` : 'member of no group';
+      const groupsFilter = completedFilter('directory.groups.filter');
+      return groupsFilter ? { detail, warning: completedWarning(groupsFilter) } : detail;
     });
     const password = options.password;
     if (!grouped || password === undefined) return steps;

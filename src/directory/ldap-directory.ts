@@ -4,16 +4,19 @@ import { PasswordPolicyControl, type Entry, type SearchOptions } from 'ldapts';
 import type { Logger } from 'pino';
 import type { User } from '../core/types.ts';
 import { DirectoryMisconfiguredError, type AdmitAccount, type AuthOutcome, type Directory, type NotAdmitted, type PasswordChangeOutcome } from './directory.ts';
-import type { LdapDirectoryConfig } from './ldap-config.ts';
+import { withCompleteFilters, type LdapDirectoryConfig } from './ldap-config.ts';
 import { LdapConnector, LdapUnavailableError, describeError, destroy, isLdapResult, type Connection } from './ldap-connector.ts';
 import { LdapPool, type PoolStats } from './ldap-pool.ts';
-import { compileFilter, entryValue, entryValues, equalityFilter, findUserEntry, normaliseLogin, type SearchFn } from './ldap-filter.ts';
+import { compileFilter, entryValue, entryValues, findUserEntry, normaliseLogin, type SearchFn } from './ldap-filter.ts';
 import { domainRootOf, resolveGroups } from './ldap-groups.ts';
 import { GroupParents } from './ldap-group-parents.ts';
 import { adBindFailureVerdict, adEntryVerdict, bindResultLeftUnjudged, isDisabledOrExpired, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
 import { MESSAGES, WRONG_CURRENT, changeWithPasswordModify, changeWithUnicodePwd, passwordModify } from './ldap-password.ts';
 import { HeldBinds } from './ldap-held-binds.ts';
-import { entryId, idSearchValue, userFromEntry } from './ldap-entry.ts';
+import { userFromEntry } from './ldap-entry.ts';
+import { entryId, idFilter } from './ldap-entry-id.ts';
+import { explicitBufferAttributes } from './ldap-binary-attributes.ts';
+import { checkBaseDns, describeSearchError, isNoSuchObject } from './ldap-base-dns.ts';
 
 /** `held`: a grace sign-in's connection, taken out of the pool still bound as the user (see HeldBinds). */
 type BindResult = { ok: true; held?: Connection } | { ok: false; code: number; message: string; description: string };
@@ -30,6 +33,8 @@ export class LdapDirectory implements Directory {
   /** Connections used only for user binds (each bind replaces the previous identity). */
   readonly #auth: LdapPool;
   readonly #searchFn: SearchFn;
+  /** The same searches with the directory's refusals as it gave them (LDAP 32 as such, for startupCheck). */
+  readonly #rawSearchFn: SearchFn;
   readonly #stateAttrs: string[];
   readonly #groupParents: GroupParents | undefined;
   /**
@@ -49,14 +54,24 @@ export class LdapDirectory implements Directory {
    * a grace sign-in's connection waits for the password change (tests shorten it).
    */
   constructor(config: LdapDirectoryConfig, deps: { logger?: Logger; now?: () => number; heldBindMs?: number } = {}) {
-    this.#config = config;
+    const { config: completed, completed: filters } = withCompleteFilters(config);
+    this.#config = completed;
     this.#logger = deps.logger;
+    for (const { key, written, usedAs } of filters) {
+      this.#logger?.warn({ event: 'ldap.filter.completed', key, written, usedAs }, `${key} is not one complete LDAP filter: it is used as ${usedAs}; write it so in the configuration`);
+    }
     this.#now = deps.now ?? Date.now;
     this.#heldBinds = new HeldBinds(deps.heldBindMs);
     const connector = new LdapConnector(config, this.#logger);
     this.#search = new LdapPool(connector, { size: config.pool.size, serviceBound: true });
     this.#auth = new LdapPool(connector, { size: config.pool.size, serviceBound: false });
-    this.#searchFn = (base: string, options: SearchOptions) => this.#search.use(({ client }) => client.search(base, options));
+    const buffers = explicitBufferAttributes(completed.users);
+    this.#rawSearchFn = (base: string, options: SearchOptions) => this.#search.use(({ client }) => client.search(base, { ...options, explicitBufferAttributes: buffers }));
+    this.#searchFn = (base: string, options: SearchOptions) =>
+      this.#rawSearchFn(base, options).catch((err: unknown) => {
+        // "LDAP 32 no such object" alone does not say which base DN is missing
+        throw isNoSuchObject(err) ? new LdapUnavailableError(`search under ${base} failed: ${describeSearchError(err, base, completed)}`) : err;
+      });
     this.#stateAttrs = stateAttributes(config.accountState.flavour);
     this.#absentDn = `cn=stepgate-absent-${randomBytes(16).toString('hex')},${config.users.baseDn}`;
     this.#groupParents = config.groups.nestedCacheSeconds > 0 ? new GroupParents(config.groups.nestedCacheSeconds * 1000) : undefined;
@@ -151,7 +166,7 @@ export class LdapDirectory implements Directory {
   }
 
   #idOf(entry: Entry): string | undefined {
-    return entryId(entry, this.#config.users.idAttribute);
+    return entryId(entry, this.#config.users);
   }
 
   /** ppolicy answers with the account's state (must change, expiring) only when asked with this control. */
@@ -262,11 +277,9 @@ export class LdapDirectory implements Directory {
   }
 
   async findUserById(id: string): Promise<User | null> {
-    const { idAttribute, baseDn } = this.#config.users;
-    const kind = idAttribute.toLowerCase();
-    const value = idSearchValue(id, kind);
-    if (value === null) return null;
-    const { searchEntries } = await this.#searchFn(baseDn, { scope: 'sub', filter: compileFilter(equalityFilter(idAttribute, value)), attributes: this.#attributes, sizeLimit: 2 });
+    const filter = idFilter(id, this.#config.users);
+    if (filter === null) return null;
+    const { searchEntries } = await this.#searchFn(this.#config.users.baseDn, { scope: 'sub', filter: compileFilter(filter), attributes: this.#attributes, sizeLimit: 2 });
     const entry = searchEntries.length === 1 ? searchEntries[0] : undefined;
     if (!entry || isDisabledOrExpired(entry, this.#config.accountState.flavour, Date.now())) return null;
     return this.#userFromEntry(entry);
@@ -325,17 +338,15 @@ export class LdapDirectory implements Directory {
 
   /**
    * Both bases are read once: a base that does not exist would otherwise pass start-up and /readyz and
-   * then fail every sign-in as "cannot reach the directory", naming no key.
+   * then fail every sign-in as "cannot reach the directory", naming no key. A missing base is a
+   * configuration to correct (DirectoryMisconfiguredError), not a directory to wait for.
    */
   async startupCheck(): Promise<void> {
-    const bases = [['users.baseDn', this.#config.users.baseDn], ...(this.#config.groups.baseDn === undefined ? [] : [['groups.baseDn', this.#config.groups.baseDn]])] as const;
-    for (const [key, baseDn] of bases) {
-      try {
-        await this.#readEntry(baseDn, ['1.1']);
-      } catch (err) {
-        const why = isLdapResult(err) && err.code === 32 ? `${key} ${baseDn} does not exist` : describeError(err);
-        throw new LdapUnavailableError(`LDAP directory check failed: ${why}`);
-      }
+    try {
+      await checkBaseDns(this.#rawSearchFn, this.#config);
+    } catch (err) {
+      if (err instanceof DirectoryMisconfiguredError) throw new DirectoryMisconfiguredError(`LDAP directory check failed: ${err.message}`);
+      throw new LdapUnavailableError(`LDAP directory check failed: ${describeError(err)}`);
     }
   }
 

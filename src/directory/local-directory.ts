@@ -8,6 +8,7 @@ import { findLocalUserByName, type LocalUserRecord } from './local-users.ts';
 import type { Collection } from '../store/store.ts';
 import type { z } from 'zod';
 import type { localDirectorySchema } from '../config/schema.ts';
+import { accountExpired } from './account-expiry.ts';
 
 type LocalDirectoryConfig = z.infer<typeof localDirectorySchema>;
 
@@ -74,7 +75,7 @@ export class LocalDirectory implements Directory {
     const user = toUser(record);
     const now = this.#clock.now();
     if (record.disabled) return { ok: false, reason: 'account-state', state: 'disabled', user };
-    if (this.#expired(record)) return { ok: false, reason: 'account-state', state: 'expired', user };
+    if (accountExpired(record, this.#clock.now())) return { ok: false, reason: 'account-state', state: 'expired', user };
     if (record.mustChangePassword) return { ok: false, reason: 'account-state', state: 'must-change', user };
     const { maxAgeDays, expiryWarningDays } = this.#config.passwordRules;
     let daysLeft: number | undefined;
@@ -111,7 +112,7 @@ export class LocalDirectory implements Directory {
   /** Not found once disabled or past its expiry date, like a disabled LDAP account: no reuse, refresh or token for it. */
   async findUserById(id: string): Promise<User | null> {
     const record = await this.#users.get(id);
-    if (!record || record.disabled || this.#expired(record)) return null;
+    if (!record || record.disabled || accountExpired(record, this.#clock.now())) return null;
     return toUser(record);
   }
 
@@ -182,11 +183,7 @@ export class LocalDirectory implements Directory {
   /** A password change is no way into an account that may not sign in: the same refusal, and words, as at sign-in. */
   #refuseAccountState(record: LocalUserRecord): void {
     if (record.disabled) throw new AppError('ACCOUNT_DISABLED', { detail: { state: 'disabled', during: 'password-change' } });
-    if (this.#expired(record)) throw new AppError('ACCOUNT_EXPIRED', { detail: { state: 'expired', during: 'password-change' } });
-  }
-
-  #expired(record: LocalUserRecord): boolean {
-    return record.expiresAt !== undefined && record.expiresAt <= this.#clock.now();
+    if (accountExpired(record, this.#clock.now())) throw new AppError('ACCOUNT_EXPIRED', { detail: { state: 'expired', during: 'password-change' } });
   }
 
   async startupCheck(): Promise<void> {

@@ -454,15 +454,15 @@ describe('diagnoseLdap', () => {
 
   test('reports each step, and exactly the one that fails', async () => {
     const closed = `ldap://127.0.0.1:${await freePort()}`;
-    assert.deepEqual(await steps(configFor(), 'alice'), ['connect:true', 'service-bind:true', 'user-lookup:true', 'groups:true']);
-    assert.deepEqual(await steps(configFor({ urls: [closed, main.url] }), 'alice'), ['connect:false', 'connect:true', 'service-bind:true', 'user-lookup:true', 'groups:true']);
+    assert.deepEqual(await steps(configFor(), 'alice'), ['connect:true', 'service-bind:true', 'base-dn:true', 'user-lookup:true', 'groups:true']);
+    assert.deepEqual(await steps(configFor({ urls: [closed, main.url] }), 'alice'), ['connect:false', 'connect:true', 'service-bind:true', 'base-dn:true', 'user-lookup:true', 'groups:true']);
     assert.deepEqual(await steps(configFor({ bind: { dn: main.serviceDn, password: 'wrong' } }), 'alice'), ['connect:true', 'service-bind:false']);
-    assert.deepEqual(await steps(configFor(), 'nobody'), ['connect:true', 'service-bind:true', 'user-lookup:false']);
-    assert.deepEqual(await steps(configFor(), 'shared@example.org'), ['connect:true', 'service-bind:true', 'user-lookup:false']);
+    assert.deepEqual(await steps(configFor(), 'nobody'), ['connect:true', 'service-bind:true', 'base-dn:true', 'user-lookup:false']);
+    assert.deepEqual(await steps(configFor(), 'shared@example.org'), ['connect:true', 'service-bind:true', 'base-dn:true', 'user-lookup:false']);
     assert.deepEqual(await steps(configFor({ urls: [closed] })), ['connect:false']);
     const detailed = await diagnoseLdap(configFor({ startTls: true, tls: { caFile: ca.caFile } }), { user: 'alice' });
     assert.match(detailed[0]!.detail, /reachable \(TLS\)/);
-    assert.equal(detailed[3]!.detail, '3 group(s): engineers, staff, all-staff');
+    assert.equal(detailed[4]!.detail, '3 group(s): engineers, staff, all-staff');
     assert.ok(detailed.every((s) => Number.isInteger(s.ms) && s.ms >= 0));
   });
 });

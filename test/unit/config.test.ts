@@ -108,13 +108,18 @@ describe('configuration', () => {
     assert.equal(groupsOf({ mode: 'memberOf', filter: '(objectClass=myGroup)' })!.filter, '(objectClass=myGroup)');
   });
 
-  test('a group or user filter whose parentheses do not make one filter is refused at start, naming its key', () => {
-    for (const filter of ['(objectClass=groupOfNames', 'objectClass=groupOfNames', '(objectClass=a)(objectClass=b)', '(objectClass=a))(']) {
-      assert.throws(() => parseConfig({ directory: { ...LDAP, groups: { filter } } }), /^  - directory\.groups\.filter: must be one LDAP filter in parentheses/m, filter);
+  test('a group or user filter ldapts cannot use is refused at start, naming its key; one it reads is accepted', () => {
+    for (const filter of ['(objectClass=groupOfNames', '(objectClass=a)(objectClass=b)', '(objectClass=a))(']) {
+      assert.throws(() => parseConfig({ directory: { ...LDAP, groups: { filter } } }), /^  - directory\.groups\.filter: must be one LDAP filter, e\.g\. \(objectClass=groupOfNames\)/m, filter);
     }
-    assert.throws(() => parseConfig({ directory: { ...LDAP, users: { baseDn: 'dc=x', filter: '(&(uid=<username>)(objectClass=person)' } } }), /^  - directory\.users\.filter: must be one LDAP filter in parentheses/m);
-    const accepted = parseConfig({ directory: { ...LDAP, users: { baseDn: 'dc=x', filter: '(&(uid=<username>)(!(cn=a\\29b)))' }, groups: { filter: ' (|(objectClass=a)(objectClass=b)) ' } } });
-    assert.equal(accepted.directory.kind, 'ldap');
+    assert.throws(() => parseConfig({ directory: { ...LDAP, users: { baseDn: 'dc=x', filter: '(uid=<username>' } } }), /^  - directory\.users\.filter: must be one LDAP filter, e\.g\. \(&\(objectClass=inetOrgPerson\)\(uid=<username>\)\)/m);
+    for (const directory of [
+      { users: { baseDn: 'dc=x', filter: '(&(uid=<username>)(!(cn=a\\29b)))' }, groups: { filter: ' (|(objectClass=a)(objectClass=b)) ' } },
+      // ldapts completes these, as earlier versions used them: accepted, with a warning at start.
+      { users: { baseDn: 'dc=x', filter: '(&(uid=<username>)(objectClass=person)' }, groups: { filter: 'objectClass=groupOfNames' } },
+    ]) {
+      assert.equal(parseConfig({ directory: { ...LDAP, ...directory } }).directory.kind, 'ldap');
+    }
   });
 
   test('free-form maps keep their own keys: trusted network names', () => {

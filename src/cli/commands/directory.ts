@@ -12,10 +12,15 @@ Checks the configured directory step by step and says exactly which step fails:
   connect        each LDAP server in order (primary, then backups)
   service-bind   the service account (and the backup account), on each reachable server in order until one binds;
                  WARN when only the backup account (backupBind) binds: bind.dn is refused there
+  base-dn        reads users.baseDn and groups.baseDn (when set) on that server; fails naming the one
+                 that does not exist
   user-lookup    finds --user with the configured filter and alternate login attributes, and shows
                  the id, username, name and email sign-ins will use (fails when the entry has no
-                 users.idAttribute)
-  groups         resolves the user's groups (nested to the configured depth)
+                 users.idAttribute); WARN when another entry has the same id, when users.idAttribute
+                 holds bytes but is not a known binary attribute (users.binaryAttributes), or when
+                 users.filter is used completed
+  groups         resolves the user's groups (nested to the configured depth); WARN when
+                 groups.filter is used completed
   password       with --password-file FILE or --password-stdin (a pipe): signs in as the user
                  would and says how it went: ok, invalid credentials, or the account's state
                  (disabled, locked, expired, password expired, must change). The directory counts

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ldapDirectorySchema } from '../directory/ldap-config.ts';
 import { ANY_TRUSTED_NETWORK, isCidrLiteral, parseCidr } from '../policy/networks.ts';
 import { userMessagesSchema } from './user-messages.ts';
+import { ID_TOKEN_MAX_GROUPS } from '../oidc/id-token-claims.ts';
 
 export const localDirectorySchema = z.object({
   kind: z.literal('local'),
@@ -155,6 +156,8 @@ export const configSchema = z.object({
       idTokenTtlSeconds: z.number().int().positive().default(3600),
       refreshTokenTtlSeconds: z.number().int().positive().default(14 * 24 * 3600),
       authorizationCodeTtlSeconds: z.number().int().positive().default(60),
+      /** A user in more groups gets them from userinfo only, not in the ID Token (src/oidc/id-token-claims.ts). */
+      idTokenMaxGroups: z.number().int().min(0).default(ID_TOKEN_MAX_GROUPS),
     })
     .prefault({}),
   mfa: z.object({ totp: totpSchema.prefault({}), enrollment: enrollmentSchema.prefault({}) }).prefault({}),

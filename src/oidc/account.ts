@@ -1,8 +1,11 @@
+import type { Request } from 'express';
 import { errors, type Account, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
 import type { User } from '../core/types.ts';
 import type { UserLookup } from '../directory/user-lookup.ts';
+import { WarningBudget } from '../http/warning-budget.ts';
 import { oidcClaims } from '../rp/claims.ts';
 import { SCOPE_CLAIMS } from './claims.ts';
+import { ID_TOKEN_MAX_GROUPS, grantedClaims, idTokenClaims, type IdTokenBounds } from './id-token-claims.ts';
 
 const ALL_SCOPES: ReadonlySet<string> = new Set(Object.keys(SCOPE_CLAIMS));
 
@@ -42,9 +45,11 @@ function isExchanged(token: SessionBoundToken): token is ExchangedToken {
  * is now. For a code exchange or refresh grant `mayExchange` is asked first (the client's redirect
  * URIs, its policy): no account means invalid_grant. A code exchange, refresh or userinfo request
  * that finds the account gone ends its SSO session at once, not at the browser's next visit
- * (`session`: the provider always passes it; a finder without it only answers).
+ * (`session`: the provider always passes it; a finder without it only answers). `idToken`: what of
+ * the claims goes into ID Tokens (id-token-claims.ts).
  */
-export function accountFinder(lookup: UserLookup, mayExchange: ExchangeCheck, session?: SessionConsequences): FindAccount {
+export function accountFinder(lookup: UserLookup, mayExchange: ExchangeCheck, session?: SessionConsequences, idToken: IdTokenBounds = { maxGroups: ID_TOKEN_MAX_GROUPS }): FindAccount {
+  const warnings = new WarningBudget();
   return async (ctx, sub, token) => {
     const bound = (token ?? {}) as SessionBoundToken;
     const exchanged = isExchanged(bound);
@@ -52,7 +57,7 @@ export function accountFinder(lookup: UserLookup, mayExchange: ExchangeCheck, se
     const found = await lookup.find(sub);
     if (found) {
       if (exchanged) await session?.tokensIssued(ctx, bound.sessionUid);
-      return toAccount(found);
+      return toAccount(ctx, found, idToken, warnings);
     }
     if (token) await session?.accountGone(ctx, bound.sessionUid, sub);
     // No account ends a token, code or userinfo request cleanly, but oidc-provider's authorization
@@ -77,12 +82,25 @@ export function liveAccountCheck(lookup: UserLookup, accountGone: SessionConsequ
   };
 }
 
-function toAccount(user: User): Account {
+function toAccount(ctx: KoaContextWithOIDC, user: User, idToken: IdTokenBounds, warnings: WarningBudget): Account {
   return {
     accountId: user.id,
     // For the token endpoint's audit event (endpoint-audit.ts), which would otherwise ask the directory again.
     username: user.username,
     // Everything the user has; oidc-provider releases only what the granted scopes and claims allow.
-    claims: () => ({ sub: user.id, ...oidcClaims(user, ALL_SCOPES) }),
+    // Userinfo gets it all; the ID Token is bounded, pointing to userinfo for what it leaves there.
+    claims: (use, scope, claims, rejected) => {
+      const { claims: released, leftOut } = oidcClaims(user, ALL_SCOPES);
+      if (use !== 'id_token') return { sub: user.id, ...released };
+      const granted = grantedClaims({ scope, claims, rejected });
+      const leftOutHere = leftOut.filter((claim) => granted.has(claim));
+      // Once per ID Token (a code exchange or a refresh), as SAML warns once per assertion; userinfo
+      // answers, which a client may ask for at every page, leave the same values out without a word.
+      const { log } = ctx.req as Request;
+      if (leftOutHere.length > 0 && warnings.admit('OIDC_CLAIM_VALUE_LEFT_OUT', log)) {
+        log.warn({ code: 'OIDC_CLAIM_VALUE_LEFT_OUT', clientId: ctx.oidc.client?.clientId, userId: user.id, claims: leftOutHere }, 'oidc: claim values that are not an email address or hold a control character left out');
+      }
+      return { sub: user.id, ...idTokenClaims(released, granted, idToken, ctx.oidc.urlFor('userinfo')) };
+    },
   };
 }

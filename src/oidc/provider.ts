@@ -96,10 +96,11 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     scopes: ['openid'],
     claims: providerClaims(),
     acrValues: [...ACR_LEVELS],
-    // Profile claims in the ID Token too, not only at userinfo: most relying parties read only the ID Token.
+    // Profile claims in the ID Token too, not only at userinfo: most relying parties read only the ID
+    // Token. Within bounds that keep it usable as id_token_hint (id-token-claims.ts).
     conformIdTokenClaims: false,
     allowOmittingSingleRegisteredRedirectUri: false,
-    findAccount: accountFinder(deps.users, exchangeCheck(deps), ssoConsequences),
+    findAccount: accountFinder(deps.users, exchangeCheck(deps), ssoConsequences, { maxGroups: config.oidc.idTokenMaxGroups }),
     loadExistingGrant: loadOrCreateGrant,
     // oidc-provider's default policy (every revocation takes the grant along, except an access
     // token's at the revocation endpoint), after a look at a replayed code the revocation deletes.

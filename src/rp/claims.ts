@@ -20,8 +20,8 @@ export const DEFAULT_SAML_ATTRIBUTES: readonly AttributeMapping[] = [
   { name: 'urn:oid:1.3.6.1.4.1.5923.1.5.1.1', friendlyName: 'isMemberOf', nameFormat: 'uri', source: 'groups' },
 ];
 
-/** The one mapping from the normalised profile to values, shared by SAML attributes and OIDC claims. */
-export function valuesOf(user: User, source: AttributeSource): string[] {
+/** The user's values for a source, as the directory holds them. */
+function heldValues(user: User, source: AttributeSource): string[] {
   switch (source) {
     case 'id':
       return [user.id];
@@ -38,6 +38,49 @@ export function valuesOf(user: User, source: AttributeSource): string[] {
   }
 }
 
+/**
+ * The one mapping from the normalised profile to values, shared by SAML attributes, the emailAddress
+ * NameID and OIDC claims. An email is released only when it looks like an address (isPlausibleEmail),
+ * as the mail attribute, the email claim and the NameID alike. Each protocol leaves out, besides,
+ * any value holding a character no relying party is given (isReleasableValue), with its own warning.
+ */
+export function valuesOf(user: User, source: AttributeSource): string[] {
+  const held = heldValues(user, source);
+  return source === 'email' ? held.filter(isPlausibleEmail) : held;
+}
+
+/**
+ * Characters no relying party is given, in SAML or OIDC: control characters other than TAB, LF and
+ * CR (C0, DEL and C1), U+2028 LINE SEPARATOR, the noncharacters U+FFFE/U+FFFF and lone surrogates
+ * (the `u` flag sees a pair as one code point). XML cannot carry most of them, and XML 1.1 line-end
+ * handling, which xmldom (node-saml's parser) applies to every document, turns U+0085 and U+2028 into
+ * a line feed, so a signed value holding one fails verification there. JSON can escape them all, but
+ * an application that strips or rejects one may take the rest for another user's value (an email
+ * it matches accounts by), so the value is left out, never altered.
+ */
+const UNRELEASABLE_CHARACTER = /[\0-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u2028\uFFFE\uFFFF\uD800-\uDFFF]/u;
+
+export function isReleasableValue(value: string): boolean {
+  return !UNRELEASABLE_CHARACTER.test(value);
+}
+
+/** The longest address SMTP can carry (RFC 5321 §4.5.3.1.3: a path of 256 octets, less its angle brackets). */
+const MAX_EMAIL_LENGTH = 254;
+
+/**
+ * Whether a directory's mail value can be released as an email address, which OIDC Core §5.1 and
+ * saml-core §8.3.2 require to be an RFC 5322 addr-spec: one "@" between a non-empty local part and
+ * domain, no whitespace and no invisible (format) character, at most 254 characters: the shape
+ * local users' addresses are given (local-user-admin.ts). Spaces around it, which an application
+ * would trim, or a zero-width space in it, which it would not see, could make it another user's
+ * address. Deliberately not a full addr-spec parser: a quoted local part with a space or an "@" is
+ * refused too. Control characters are judged as in every other value (isReleasableValue).
+ */
+export function isPlausibleEmail(value: string): boolean {
+  const at = value.indexOf('@');
+  return value.length <= MAX_EMAIL_LENGTH && !/[\s\p{Cf}]/u.test(value) && at > 0 && at === value.lastIndexOf('@') && at < value.length - 1;
+}
+
 export interface ReleasedAttribute {
   name: string;
   nameFormat: AttributeMapping['nameFormat'];
@@ -51,17 +94,34 @@ export function samlAttributes(user: User, mappings: readonly AttributeMapping[]
     .filter((attribute) => attribute.values.length > 0);
 }
 
+export interface OidcClaims {
+  claims: Record<string, unknown>;
+  /** Claims of which the user has a value that was left out (not an email address, or a character isReleasableValue refuses), for a warning. */
+  leftOut: string[];
+}
+
 /** Standard OIDC claims by scope; `sub` is set by the OIDC layer from the stable id. */
-export function oidcClaims(user: User, scopes: ReadonlySet<string>): Record<string, unknown> {
+export function oidcClaims(user: User, scopes: ReadonlySet<string>): OidcClaims {
   const claims: Record<string, unknown> = {};
+  const leftOut: string[] = [];
+  const release = (claim: string, source: AttributeSource): string[] => {
+    const values = valuesOf(user, source).filter(isReleasableValue);
+    if (values.length < heldValues(user, source).length) leftOut.push(claim);
+    return values;
+  };
   if (scopes.has('profile')) {
-    claims.preferred_username = user.username;
-    if (user.name) claims.name = user.name;
+    const [username] = release('preferred_username', 'username');
+    if (username !== undefined) claims.preferred_username = username;
+    const [name] = release('name', 'name');
+    if (name !== undefined) claims.name = name;
   }
-  if (scopes.has('email') && user.email) {
-    claims.email = user.email;
-    claims.email_verified = false;
+  if (scopes.has('email')) {
+    const [email] = release('email', 'email');
+    if (email !== undefined) {
+      claims.email = email;
+      claims.email_verified = false;
+    }
   }
-  if (scopes.has('groups')) claims.groups = [...user.groups];
-  return claims;
+  if (scopes.has('groups')) claims.groups = release('groups', 'groups');
+  return { claims, leftOut };
 }

@@ -4,6 +4,7 @@ import { randomId } from '../core/ids.ts';
 import { NAMEID_FORMAT, type NameIdFormatName } from './constants.ts';
 import type { ServiceProviderRecord } from './sp-types.ts';
 import type { RequestedSubject } from './authn-request.ts';
+import { valuesOf } from '../rp/claims.ts';
 
 const NAMES = Object.keys(NAMEID_FORMAT) as NameIdFormatName[];
 
@@ -22,6 +23,8 @@ export function chooseNameIdFormat(policy: { format?: string; spNameQualifier?: 
  * The NameID value for a user at an SP; undefined when the user has no value for that format.
  * - persistent: a keyed MAC of SP and user id: stable per pair, differs between SPs, reveals nothing.
  * - transient: random per response.
+ * - email: only a value shaped like an address, as the mail attribute and the email claim (rp/claims.ts);
+ *   characters XML cannot carry are judged for every format where the NameID is sent (sso-finish.ts).
  */
 export function nameIdValue(format: NameIdFormatName, user: User, sp: ServiceProviderRecord, box: SecretBox): string | undefined {
   switch (format) {
@@ -30,7 +33,7 @@ export function nameIdValue(format: NameIdFormatName, user: User, sp: ServicePro
     case 'transient':
       return `_${randomId(20)}`;
     case 'email':
-      return user.email;
+      return valuesOf(user, 'email')[0];
     case 'unspecified':
       return user.username;
   }

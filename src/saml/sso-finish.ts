@@ -1,8 +1,7 @@
 import type { Request, Response } from 'express';
 import { AppError } from '../core/errors.ts';
 import { offerWayBack } from '../http/error-handler.ts';
-import { samlAttributes, type ReleasedAttribute } from '../rp/claims.ts';
-import { xmlRepresentable } from './canonical-xml.ts';
+import { isReleasableValue, samlAttributes, type ReleasedAttribute } from '../rp/claims.ts';
 import { BINDING, NAMEID_FORMAT } from './constants.ts';
 import { satisfiesRequestedContext } from './authn-context.ts';
 import { isRequestedSubject, nameIdValue, persistentQualifiers } from './name-id.ts';
@@ -43,7 +42,7 @@ export async function finishSso(req: Request, res: Response, ctx: SamlContext, {
   }
   const nameId = nameIdValue(pending.nameIdFormat, result.user, sp, services.box);
   if (!nameId) return sendStatusResponse(res, ctx, sp, pending, NO_NAMEID_VALUE, { reason: 'no-nameid-value', user: result.user });
-  if (!xmlRepresentable(nameId)) {
+  if (!isReleasableValue(nameId)) {
     // Altered to fit (a control character dropped), it could be another user's NameID: the SP is told there is no usable value.
     req.log.warn({ code: 'SAML_NAMEID_UNREPRESENTABLE', sp: sp.id, userId: result.user.id, nameIdFormat: pending.nameIdFormat }, "saml: the user's NameID value has a character XML cannot carry; not issued");
     return sendStatusResponse(res, ctx, sp, pending, NO_NAMEID_VALUE, { reason: 'nameid-unrepresentable', user: result.user });
@@ -94,13 +93,14 @@ async function refuseWithoutResponse(res: Response, ctx: SamlContext, refusal: {
 }
 
 /**
- * Leaves out attribute values XML 1.0 cannot carry (a directory may hold control characters). Left
+ * Leaves out attribute values no relying party is given (rp/claims.ts isReleasableValue: control
+ * characters, which XML 1.0 mostly cannot carry, and U+2028, which xmldom-based SPs mangle). Left
  * out rather than altered: an altered value could equal another user's (a mail an SP matches
  * accounts by); and rather than refusing the sign-in, which would lock the user out of the SP over
  * one value it may not even use. An attribute left with no value is not sent.
  */
 function representableAttributes(req: Request, spId: string, attributes: ReleasedAttribute[]): ReleasedAttribute[] {
-  const kept = attributes.map((attribute) => ({ ...attribute, values: attribute.values.filter(xmlRepresentable) }));
+  const kept = attributes.map((attribute) => ({ ...attribute, values: attribute.values.filter(isReleasableValue) }));
   const dropped = kept.filter((attribute, index) => attribute.values.length < attributes[index]!.values.length).map((attribute) => attribute.friendlyName ?? attribute.name);
   if (dropped.length) req.log.warn({ code: 'SAML_ATTRIBUTE_VALUE_UNREPRESENTABLE', sp: spId, attributes: dropped }, 'saml: attribute values with a character XML cannot carry left out');
   return kept.filter((attribute) => attribute.values.length > 0);

@@ -6,6 +6,7 @@ import { LowdbStore } from './store/lowdb-store.ts';
 import { JournalKeyMismatch } from './store/journal-kv.ts';
 import { journalSealer } from './store/journal-sealer.ts';
 import { loadSecretKey, secretKeyMismatch } from './config/secret-key.ts';
+import { warnIfConfigFileExposed } from './config/config-file-exposure.ts';
 import { LocalDirectory } from './directory/local-directory.ts';
 import { localUsers } from './directory/local-users.ts';
 import type { Directory } from './directory/directory.ts';
@@ -21,6 +22,7 @@ import { CookieJar } from './http/cookies.ts';
 import { Csrf } from './http/csrf.ts';
 import { signingKeys } from './keys/signing-keys.ts';
 import { buildPolicies, checkConfiguredPolicies } from './policy/build-policies.ts';
+import { warnOfRefusedPolicies } from './policy/stored-policy-check.ts';
 import { buildMfa } from './mfa/build-mfa.ts';
 import type { Services } from './services.ts';
 import type { Store } from './store/store.ts';
@@ -34,6 +36,7 @@ export interface BuildOptions {
 export async function buildServices(config: Config, options: BuildOptions = {}): Promise<Services & { secretKeyGeneratedAt?: string }> {
   const logger = options.logger ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
+  warnIfConfigFileExposed(config, logger);
   const dataIsFresh = LowdbStore.isFresh(config.dataDir);
   const { key, generatedAt } = loadSecretKey(config, { dataIsFresh, warnings: logger });
   const box = new SecretBox(key);
@@ -53,6 +56,7 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   const regulator = new Regulator(store.kv, config.regulation, clock);
   const { policies, networks } = buildPolicies(config, store, clock);
   await checkConfiguredPolicies(config, policies);
+  await warnOfRefusedPolicies(policies, logger);
   const mfa = buildMfa(config, store, box, clock, regulator);
   const users = new UserLookup(directory, () => clock.now());
   const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit, policies, networks, mfa: mfa.registry, enrollmentNetworks: config.mfa.enrollment.networks, users, newPasswordRules: directory.newPasswordRules, messages: config.messages, starts: new StartLimiter(config.regulation.signInStartsPerIpPerMinute, clock) });

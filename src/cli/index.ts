@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { loadConfig, ConfigError } from '../config/load.ts';
+import { warnIfConfigFileExposed } from '../config/config-file-exposure.ts';
 import { LowdbStore } from '../store/lowdb-store.ts';
 import { loadSecretKey, secretKeyMismatch } from '../config/secret-key.ts';
 import { JournalKeyMismatch } from '../store/journal-kv.ts';
@@ -16,8 +17,15 @@ import { COMMANDS } from './commands/all.ts';
 let config: Config | undefined;
 let store: Promise<Store> | undefined;
 let box: SecretBox | undefined;
-const getConfig = () => (config ??= loadConfig());
-const getBox = () => (box ??= new SecretBox(loadSecretKey(getConfig(), { dataIsFresh: LowdbStore.isFresh(getConfig().dataDir), warnings: { warn: (_fields, message) => process.stderr.write(`Warning: ${message}\n`) } }).key));
+/** Warnings the server logs, written to stderr. */
+const warnings = { warn: (_fields: Record<string, unknown>, message: string) => process.stderr.write(`Warning: ${message}\n`) };
+const getConfig = () => {
+  if (config) return config;
+  config = loadConfig();
+  warnIfConfigFileExposed(config, warnings);
+  return config;
+};
+const getBox = () => (box ??= new SecretBox(loadSecretKey(getConfig(), { dataIsFresh: LowdbStore.isFresh(getConfig().dataDir), warnings }).key));
 
 /**
  * Every command that opens the store needs the key: the journal is sealed with it. A command run

@@ -4,6 +4,7 @@ import type { CollectionWrite } from '../store/store.ts';
 import type { SigningKeyRecord } from '../keys/signing-keys.ts';
 import { NAMEID_FORMAT } from '../saml/constants.ts';
 import { buildPolicies } from '../policy/build-policies.ts';
+import { BUILT_IN_POLICIES } from '../policy/templates.ts';
 import type { RecordTransfer, TransferContext } from './record-transfer.ts';
 import { CONFIG_EXPORT, keyCheck, PAYLOAD_VERSION, payloadSchema, recordTransfers, type RecordList } from './config-payload.ts';
 import { displacedKeys, keyStatusProblems, settleImportedKeys, type KeySettlement } from './signing-key-transfer.ts';
@@ -37,6 +38,12 @@ export interface ImportPlan {
   /** What the import would change of this installation's records: refused unless the admin asks for it (--replace). */
   conflicts: string[];
   warnings: string[];
+  /**
+   * Records the checks of an admin's input refuse today but an earlier version saved: accepted as
+   * they are, so that a backup of an upgraded installation can be restored; each names the command
+   * that brings the record up to date.
+   */
+  outdated: string[];
   /** Everything the import stores, as one batch. */
   writes: CollectionWrite[];
 }
@@ -47,8 +54,18 @@ export interface ImportPlan {
  * key material, references between records, clashes with what is here. Writes nothing.
  */
 export async function planImport(context: TransferContext, text: string, password: string, options: ImportOptions): Promise<ImportPlan> {
-  const payload = openWithPassword(text, password, CONFIG_EXPORT);
-  const plan: ImportPlan = { records: [], retiredKeys: [], problems: [], conflicts: [], warnings: [], writes: [] };
+  return planPayload(context, openWithPassword(text, password, CONFIG_EXPORT), options, 'this installation');
+}
+
+/**
+ * Whose records an import is checked against: this installation's, or none, as on an installation
+ * with this configuration and a new data directory (what `config export` checks its file against).
+ */
+export type ImportTarget = 'this installation' | 'an empty installation';
+
+/** planImport of an opened file. */
+export async function planPayload(context: TransferContext, payload: unknown, options: ImportOptions, onto: ImportTarget): Promise<ImportPlan> {
+  const plan: ImportPlan = { records: [], retiredKeys: [], problems: [], conflicts: [], warnings: [], outdated: [], writes: [] };
   const version = (payload as { version?: unknown } | null)?.version;
   if (version !== PAYLOAD_VERSION) {
     plan.problems.push(`the file holds version ${JSON.stringify(version)} of the configuration format; this Stepgate reads version ${PAYLOAD_VERSION}`);
@@ -61,11 +78,11 @@ export async function planImport(context: TransferContext, text: string, passwor
   }
   const file = parsed.data;
   const transfers = recordTransfers(context);
-  const policies = await planList('policies', transfers.policies, file.policies, plan);
-  const sps = await planList('samlServiceProviders', transfers.samlServiceProviders, file.samlServiceProviders, plan);
-  const clients = await planList('oidcClients', transfers.oidcClients, file.oidcClients, plan);
+  const policies = await planList('policies', transfers.policies, file.policies, plan, onto);
+  const sps = await planList('samlServiceProviders', transfers.samlServiceProviders, file.samlServiceProviders, plan, onto);
+  const clients = await planList('oidcClients', transfers.oidcClients, file.oidcClients, plan, onto);
   let settlement: KeySettlement | undefined;
-  const keys = await planList('signingKeys', transfers.signingKeys, file.signingKeys, plan, {
+  const keys = await planList('signingKeys', transfers.signingKeys, file.signingKeys, plan, onto, {
     settle(fromFile, here) {
       settlement = settleImportedKeys(here, fromFile, { activateImported: options.activateImportedKeys, now: context.clock.now() });
       plan.warnings.push(...settlement.warnings);
@@ -73,13 +90,14 @@ export async function planImport(context: TransferContext, text: string, passwor
     },
     note: (key) => settlement?.notes.get(key.id),
   });
-  const users = await planList('localUsers', transfers.localUsers, file.localUsers, plan);
+  const users = await planList('localUsers', transfers.localUsers, file.localUsers, plan, onto);
 
   const { policies: policyStore } = buildPolicies(context.config, context.store, context.clock);
   const policiesInFile = new Set(policies.admitted.map((policy) => policy.id));
+  const policyHere = async (name: string) => (onto === 'this installation' ? (await policyStore.get(name)) !== undefined : BUILT_IN_POLICIES.some((policy) => policy.name === name));
   const references = [...sps.admitted.map((sp) => [transfers.samlServiceProviders.noun, sp.id, sp.settings.policy]), ...clients.admitted.map((client) => [transfers.oidcClients.noun, client.id, client.policy])];
   for (const [noun, id, policy] of references) {
-    if (policy !== undefined && !policiesInFile.has(policy) && !(await policyStore.get(policy))) plan.problems.push(`${noun} ${id}: its policy "${policy}" is neither in the file nor here`);
+    if (policy !== undefined && !policiesInFile.has(policy) && !(await policyHere(policy))) plan.problems.push(`${noun} ${id}: its policy "${policy}" is neither in the file nor here`);
   }
 
   const keysHere = new Map(keys.here.map((key) => [key.id, key]));
@@ -152,8 +170,8 @@ interface ListSteps<Exported, Stored> {
 }
 
 /** Checks one list of the file and adds its records to the plan; returns the records here and those the file would store. */
-async function planList<Exported extends { id: string }, Stored extends { id: string }>(list: RecordList, transfer: RecordTransfer<Exported, Stored>, items: readonly unknown[], plan: ImportPlan, steps: ListSteps<Exported, Stored> = {}): Promise<{ here: Stored[]; admitted: Stored[] }> {
-  const here = await transfer.list();
+async function planList<Exported extends { id: string }, Stored extends { id: string }>(list: RecordList, transfer: RecordTransfer<Exported, Stored>, items: readonly unknown[], plan: ImportPlan, onto: ImportTarget, steps: ListSteps<Exported, Stored> = {}): Promise<{ here: Stored[]; admitted: Stored[] }> {
+  const here = onto === 'this installation' ? await transfer.list() : [];
   const hereById = new Map(here.map((record) => [record.id, record]));
   const fromFile = parsedList(transfer, items, plan);
   const admitted: Stored[] = [];
@@ -166,6 +184,7 @@ async function planList<Exported extends { id: string }, Stored extends { id: st
       continue;
     }
     plan.warnings.push(...admission.warnings.map((warning) => `${name}: ${warning}`));
+    plan.outdated.push(...(admission.outdated ?? []).map((finding) => `${name}: ${finding}`));
     admitted.push(admission.record);
     const action: ImportAction = replacing === undefined ? 'add' : sameContent(transfer.exported(replacing), record) ? 'unchanged' : 'replace';
     const username = transfer.username?.(record);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LOCAL_USERS_COLLECTION, localUsers, type LocalUserRecord } from '../directory/local-users.ts';
-import { emailProblem, nameProblem, sharedSignInNames, usernameProblem } from '../directory/local-user-admin.ts';
+import { emailProblem, nameProblem, sharedSignInNames, usernameProblem, withInvisibleShown } from '../directory/local-user-admin.ts';
 import { isPasswordHash } from '../directory/password-hash.ts';
 import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
 
@@ -34,12 +34,36 @@ export function localUserTransfer(context: TransferContext): RecordTransfer<Loca
     admit(user) {
       // Stored as user add stores it: an older version may have exported an address in another encoding (NFD).
       const email = user.email?.normalize('NFC');
-      const problems = [usernameProblem(user.username), email === undefined ? undefined : emailProblem(email), user.name === undefined ? undefined : nameProblem(user.name)].filter((problem) => problem !== undefined);
+      const found: Findings = { problems: [usernameProblem(user.username)].filter((problem) => problem !== undefined), outdated: [] };
+      if (email !== undefined) sortProblem(emailProblem, email, `user update ${user.username} --email ADDRESS`, found);
+      if (user.name !== undefined) sortProblem(nameProblem, user.name, `user update ${user.username} --name NAME`, found);
+      const { problems, outdated } = found;
       const hashes = [...(user.passwordHash === undefined ? [] : [user.passwordHash]), ...user.previousPasswordHashes];
       if (!hashes.every(isPasswordHash)) problems.push('a password hash is not a Stepgate scrypt hash');
-      return problems.length ? { ok: false, problems } : { ok: true, record: email === undefined ? user : { ...user, email }, warnings: [] };
+      return problems.length ? { ok: false, problems } : { ok: true, record: email === undefined ? user : { ...user, email }, warnings: [], outdated };
     },
   };
+}
+
+interface Findings {
+  problems: string[];
+  outdated: string[];
+}
+
+/** Invisible and text-direction characters (Unicode format characters). */
+const FORMAT_CHARACTERS = /\p{Cf}/gu;
+
+/**
+ * One of user add's checks, as an import applies it. What an earlier version let in and only today's
+ * checks refuse (invisible characters in an email, direction overrides in a name: the value passes
+ * without its format characters) is outdated: such a user signed in there, and comes in as saved,
+ * with the command that brings the record up to date. Anything else is a problem.
+ */
+function sortProblem(problemOf: (value: string) => string | undefined, value: string, fix: string, found: Findings): void {
+  const problem = problemOf(value);
+  if (problem === undefined) return;
+  if (problemOf(value.replace(FORMAT_CHARACTERS, '')) === undefined) found.outdated.push(`${problem} (accepted: an earlier version allowed this; fix it with \`${fix}\`)`);
+  else found.problems.push(problem);
 }
 
 /**
@@ -48,5 +72,9 @@ export function localUserTransfer(context: TransferContext): RecordTransfer<Loca
  * imported ones in place; only clashes that involve an imported user are reported.
  */
 export function signInNameClashes(after: readonly LocalUserRecord[], importedIds: ReadonlySet<string>): string[] {
-  return sharedSignInNames(after, importedIds).map(({ name, users }) => `local users: "${name}" would be the username or email of ${users.map((user) => `${user.username} (id ${user.id})`).join(' and ')}; rename or remove one first`);
+  return sharedSignInNames(after, importedIds).map(
+    ({ name, users }) =>
+      `local users: "${withInvisibleShown(name)}" would be the username or email of ${users.map((user) => `${user.username} (id ${user.id})`).join(' and ')}, and sign-in would reach one of them only: ` +
+      'give one of them another email (user update USERNAME --email ADDRESS) or remove one (user remove USERNAME), here or where the file was exported (then export again)',
+  );
 }

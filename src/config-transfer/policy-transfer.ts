@@ -25,7 +25,8 @@ export function policyTransfer(context: TransferContext): RecordTransfer<Exporte
       const result = policies.validate(policy.definition, { lint: 'warn' });
       if (!result.ok) return { ok: false, problems: result.errors };
       if (result.definition.name !== policy.id) return { ok: false, problems: [`its definition is named "${result.definition.name}"`] };
-      return { ok: true, record: { id: policy.id, definition: result.definition, updatedAt: policy.updatedAt }, warnings: result.warnings.map((warning) => `${warning} (accepted: an earlier version allowed this; \`policy set\` would refuse it)`) };
+      const outdated = result.warnings.map((warning) => `${warning} (accepted: an earlier version allowed this, and \`policy set\` refuses it: correct it with \`policy set --file FILE\`; \`policy show ${policy.id}\` prints its definition)`);
+      return { ok: true, record: { id: policy.id, definition: result.definition, updatedAt: policy.updatedAt }, warnings: [], outdated };
     },
   };
 }

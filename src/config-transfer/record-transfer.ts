@@ -13,8 +13,12 @@ export interface TransferContext {
   clock: Clock;
 }
 
-/** A record from the file that can be stored here, or why not (each reason worded for the admin). */
-export type Admission<Stored> = { ok: true; record: Stored; warnings: string[] } | { ok: false; problems: string[] };
+/**
+ * A record from the file that can be stored here, or why not (each reason worded for the admin).
+ * `outdated`: what the checks of an admin's input refuse today but an earlier version saved (see
+ * ImportPlan), each naming the command that brings the record up to date.
+ */
+export type Admission<Stored> = { ok: true; record: Stored; warnings: string[]; outdated?: string[] } | { ok: false; problems: string[] };
 
 /**
  * How one kind of admin record travels in the export file. `Exported` is what the file holds (secrets

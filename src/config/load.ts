@@ -2,6 +2,8 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { configSchema, type Config, type ConfigInput } from './schema.ts';
 import { unknownKeys } from './unknown-keys.ts';
+import { describeJsonMistake } from './json-mistake.ts';
+import { configFileExposure, rememberExposure, type ConfigFileExposure } from './config-file-exposure.ts';
 import type { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -17,16 +19,25 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigInput = {}): Config {
   const file = env.STEPGATE_CONFIG ?? (existsSync('stepgate.config.json') ? 'stepgate.config.json' : undefined);
   let fromFile: Record<string, unknown> = {};
+  let exposure: ConfigFileExposure | undefined;
   if (file) {
+    let text: string;
+    try {
+      text = readFileSync(resolve(file), 'utf8');
+    } catch (error) {
+      throw new ConfigError([`${file}: cannot be read (${(error as Error).message})`]);
+    }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(readFileSync(resolve(file), 'utf8'));
-    } catch (error) {
-      throw new ConfigError([`${file}: cannot be read as JSON (${(error as Error).message})`]);
+      parsed = JSON.parse(text);
+    } catch {
+      // Not JSON.parse's message: it quotes the text around the mistake, often a password left unquoted.
+      throw new ConfigError([`${file}: cannot be read as JSON: ${describeJsonMistake(text)}`]);
     }
     // null, [] or "…" would otherwise be taken for "no settings" and every default would apply unseen.
     if (!isPlainObject(parsed)) throw new ConfigError([`${file}: must hold a JSON object ({ … }) at its top level, not ${describeJson(parsed)}`]);
     fromFile = parsed;
+    exposure = configFileExposure(resolve(file), parsed);
   }
   const fromEnv = envOverrides(env);
   if ('secretKey' in fromEnv || 'secretKeyFile' in fromEnv) {
@@ -35,7 +46,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     fromFile = rest;
   }
   const merged = deepMerge(deepMerge(fromFile, fromEnv), overrides as Record<string, unknown>);
-  return parseConfig(merged);
+  const config = parseConfig(merged);
+  rememberExposure(config, exposure);
+  return config;
 }
 
 function describeJson(value: unknown): string {

@@ -67,6 +67,20 @@ export class PolicyStore {
     return validatePolicyDefinition(input, { networkNames: this.#settings.networkNames, reservedNames: BUILT_IN_POLICIES.map((policy) => policy.name) }, options);
   }
 
+  /**
+   * The custom policies `policy set` would refuse as they are stored, by name, each with the problems
+   * it would name: saved by an earlier version, whose checks were looser, or naming a trusted network
+   * the configuration no longer has. They still apply as saved; only the administrator can correct them.
+   */
+  async storedProblems(): Promise<Map<string, string[]>> {
+    const problems = new Map<string, string[]>();
+    for (const record of await this.#records.list()) {
+      const result = this.validate(record.definition);
+      if (!result.ok) problems.set(record.id, result.errors);
+    }
+    return problems;
+  }
+
   /** Validates, then saves (insert or replace). Nothing is saved when there is any problem. */
   async save(input: unknown): Promise<ValidationResult> {
     const result = this.validate(input);

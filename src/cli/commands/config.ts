@@ -6,7 +6,7 @@ import { FileExistsError, FileWriteError, writePrivateFile } from '../write-priv
 import { EnvelopeError, MIN_PASSWORD_LENGTH } from '../../core/password-envelope.ts';
 import type { AuditEvent } from '../../store/store.ts';
 import type { TransferContext } from '../../config-transfer/record-transfer.ts';
-import { exportConfiguration, type RecordCounts } from '../../config-transfer/config-export.ts';
+import { exportConfiguration, type RecordCounts, type RestoreFindings } from '../../config-transfer/config-export.ts';
 import { planChanges, planImport, type ImportAction, type ImportPlan } from '../../config-transfer/config-import.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 
@@ -38,7 +38,24 @@ function summary(plan: ImportPlan): string {
 function printPlan(context: CliContext, plan: ImportPlan): void {
   for (const record of plan.records) context.out(`  ${record.action.padEnd(10)} ${record.noun} ${record.id}${record.note ? ` ${record.note}` : ''}`);
   for (const key of plan.retiredKeys) context.out(`  ${'retire'.padEnd(10)} signing key ${key.id} (${key.alg}) of this installation: ${key.status} here; then retired: published for verification only, never signs`);
-  for (const warning of plan.warnings) context.out(`Warning: ${warning}`);
+  for (const warning of [...plan.warnings, ...plan.outdated]) context.out(`Warning: ${warning}`);
+}
+
+/**
+ * Told at export, while the records can still be fixed where they are stored: found only when the
+ * file is imported, they would stand between the admin and a restore.
+ */
+function tellRestoreFindings(context: CliContext, restore: RestoreFindings): void {
+  if (restore.refused.length) {
+    context.err(
+      [
+        'Warning: config import would refuse this file, even into a new data directory, because of these records (the file was written all the same):',
+        ...restore.refused.map((item) => `  - ${item}`),
+        'Fix them here, then export again: a policy with `policy set --file FILE` (`policy show NAME` prints its definition), a local user as the line says.',
+      ].join('\n'),
+    );
+  }
+  if (restore.outdated.length) context.err(['Warning: config import would accept these records only as an earlier version saved them; fix them here:', ...restore.outdated.map((item) => `  - ${item}`)].join('\n'));
 }
 
 const REPLACE_NEEDED = 'it would change these records of this installation; give --replace to replace them:';
@@ -60,7 +77,12 @@ ${CONTENTS}
 
 The password must have at least ${MIN_DISTINCT_PASSWORD_CHARACTERS} different characters.
 The file is written readable by its owner only (mode 0600). An existing FILE is kept unless --force.
---password-stdin reads the password from a pipe instead. --quiet prints nothing on success.`,
+--password-stdin reads the password from a pipe instead. --quiet prints nothing on success.
+
+The file is then checked as config import would check it on a new data directory with this
+configuration. Records it would refuse (then it imports nothing), and records it accepts only as an
+earlier version saved them, are listed on stderr with the command that fixes each, also with --quiet;
+the file is written all the same (exit 0). Fix them here and export again.`,
     options: { out: 'string', force: 'flag', quiet: 'flag', ...PASSWORD_OPTIONS },
     arguments: [],
     async run(args, context) {
@@ -74,7 +96,7 @@ The file is written readable by its owner only (mode 0600). An existing FILE is 
         return 1;
       }
       const transfer = await transferContext(context);
-      const { text, counts } = await exportConfiguration(transfer, password);
+      const { text, counts, restore } = await exportConfiguration(transfer, password);
       try {
         writePrivateFile(out, text, { overwrite });
       } catch (error) {
@@ -84,6 +106,7 @@ The file is written readable by its owner only (mode 0600). An existing FILE is 
       }
       await auditAdminAction(context, { type: 'config.export', file: out, ...counts });
       if (args.options.quiet !== true) context.out(`Exported ${describeCounts(counts)} to ${out}.`);
+      tellRestoreFindings(context, restore);
       return 0;
     },
   },
@@ -97,7 +120,10 @@ ${CONTENTS}
 Everything in the file is checked before anything is written, as if an admin entered it here: SAML
 metadata, redirect URIs, policies (against this installation's trusted networks), policy names that
 SPs and clients use (in the file or here), keys, password hashes. Any problem refuses the whole
-import, and then nothing is written; otherwise everything is written in one step.
+import, and then nothing is written; otherwise everything is written in one step. Policies and local
+users as an earlier version saved them, which policy set and user add refuse today (a rule never
+reached, an invisible character in an email ...), come in as they are, with a warning naming the
+command that fixes each.
 Secrets (client secrets, private keys) are sealed with this installation's secret key.
 
 A record whose id exists here with the same content is left as is. One with different content is

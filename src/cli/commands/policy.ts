@@ -177,19 +177,31 @@ export const policyCommands: CliCommand[] = [
   {
     name: 'policy list',
     summary: 'list access policies (built-in and custom)',
-    help: 'Usage: npm run cli -- policy list\n\nLists every policy by name; the configured default is marked with *.',
+    help: `Usage: npm run cli -- policy list
+
+Lists every policy by name; the configured default is marked with *. A custom policy that policy set
+would refuse as it is stored (saved by an earlier version, whose checks were looser, or naming a
+trusted network the configuration no longer has) still applies as saved; a line under it says so,
+and policy show NAME says why.`,
     options: {},
     arguments: [],
     async run(_args, context) {
       const { policies } = await policyStore(context);
-      for (const policy of await policies.list()) context.out(`${policy.name === policies.defaultPolicy ? '*' : ' '} ${policy.name.padEnd(54)} ${policy.source.padEnd(8)} ${printable(policy.description)}`);
+      const refused = await policies.storedProblems();
+      for (const policy of await policies.list()) {
+        context.out(`${policy.name === policies.defaultPolicy ? '*' : ' '} ${policy.name.padEnd(54)} ${policy.source.padEnd(8)} ${printable(policy.description)}`);
+        if (policy.source === 'custom' && refused.has(policy.name)) context.out(`    ! policy set would refuse it as stored; it applies as saved (policy show ${policy.name} says why)`);
+      }
       return 0;
     },
   },
   {
     name: 'policy show',
     summary: 'print a policy and its rules as JSON',
-    help: 'Usage: npm run cli -- policy show NAME\n\nPrints the definition (custom policies) and the rules the engine evaluates, in order.',
+    help: `Usage: npm run cli -- policy show NAME
+
+Prints the definition (custom policies) and the rules the engine evaluates, in order. For a custom
+policy that policy set would refuse as it is stored, a note on stderr names each problem.`,
     options: {},
     arguments: ['NAME'],
     async run(args, context) {
@@ -201,6 +213,9 @@ export const policyCommands: CliCommand[] = [
         return 1;
       }
       context.out(JSON.stringify({ ...policy, definition: await policies.definition(name) }, null, 2));
+      // On stderr: the JSON stays whole for whoever reads it from stdout.
+      const problems = policy.source === 'custom' ? (await policies.storedProblems()).get(name) : undefined;
+      if (problems) context.err([`Note: policy set would refuse this policy as it is stored; it applies as saved. Correct it with policy set --file FILE:`, ...problems.map((problem) => `  - ${printable(problem)}`)].join('\n'));
       return 0;
     },
   },

@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Config } from '../config/schema.ts';
 import { LocalDirectory, PasswordChangedMeanwhile, type PreparedPassword } from './local-directory.ts';
 import { findLocalUserByName, localUsers, signInNames, type LocalUserRecord } from './local-users.ts';
+import { isPlausibleEmail } from '../core/email-address.ts';
 
 export interface UserChanges {
   name?: string;
@@ -55,7 +56,7 @@ function codePointsOf(text: string, characters: RegExp): string {
 export function emailProblem(email: string): string | undefined {
   const invisible = codePointsOf(email, FORMAT_CHARACTER);
   if (invisible) return `the email address "${withInvisibleShown(email)}" contains ${invisible}: invisible or text-direction characters are not allowed, as the address would look like another one`;
-  return /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u.test(email) ? undefined : `not an email address: ${JSON.stringify(email)}`;
+  return isPlausibleEmail(email) && !/\p{Cc}/u.test(email) ? undefined : `not an email address: ${JSON.stringify(email)}`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { User } from '../core/types.ts';
 import { attributeValues } from '../core/user-attributes.ts';
+import { isPlausibleEmail } from '../core/email-address.ts';
 
 /** Where an attribute's values come from: a profile field, the groups, or a raw directory attribute. */
 export type AttributeSource = 'id' | 'username' | 'name' | 'email' | 'groups' | `attribute:${string}`;
@@ -62,23 +63,6 @@ const UNRELEASABLE_CHARACTER = /[\0-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u2028\uFFFE\u
 
 export function isReleasableValue(value: string): boolean {
   return !UNRELEASABLE_CHARACTER.test(value);
-}
-
-/** The longest address SMTP can carry (RFC 5321 §4.5.3.1.3: a path of 256 octets, less its angle brackets). */
-const MAX_EMAIL_LENGTH = 254;
-
-/**
- * Whether a directory's mail value can be released as an email address, which OIDC Core §5.1 and
- * saml-core §8.3.2 require to be an RFC 5322 addr-spec: one "@" between a non-empty local part and
- * domain, no whitespace and no invisible (format) character, at most 254 characters: the shape
- * local users' addresses are given (local-user-admin.ts). Spaces around it, which an application
- * would trim, or a zero-width space in it, which it would not see, could make it another user's
- * address. Deliberately not a full addr-spec parser: a quoted local part with a space or an "@" is
- * refused too. Control characters are judged as in every other value (isReleasableValue).
- */
-export function isPlausibleEmail(value: string): boolean {
-  const at = value.indexOf('@');
-  return value.length <= MAX_EMAIL_LENGTH && !/[\s\p{Cf}]/u.test(value) && at > 0 && at === value.lastIndexOf('@') && at < value.length - 1;
 }
 
 export interface ReleasedAttribute {

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError, errorTitle, toAppError } from '../core/errors.ts';
-import type { WarningBudget } from './warning-budget.ts';
+import { warningKind, type WarningBudget } from './warning-budget.ts';
 import { clientError } from './client-errors.ts';
 import { messagePage, type WayBack } from '../../views/message.ts';
 import { sendPage } from './render.ts';
@@ -37,7 +37,7 @@ function handleError(error: unknown, req: Request, res: Response, helpdesk: stri
   const fault = status >= 500 && !EXPECTED_UNDER_LOAD.has(appError.code);
   const entry = { code: appError.code, status, detail: appError.detail, path: req.path, ip: req.clientIp, err: fault ? (appError.cause ?? error) : undefined };
   if (fault) log.error(entry, appError.message);
-  else if (warnings.admit(appError.code, log)) log.warn(entry, appError.message);
+  else if (warnings.admit(warningKind(appError), log)) log.warn(entry, appError.message);
   if (res.headersSent) return;
   if (wantsJson(req)) {
     res.status(status).json({ error: appError.code, message: appError.userMessage, requestId: req.requestId });

@@ -1,5 +1,6 @@
 import type { Logger } from '../core/log.ts';
 import { BoundedMap } from '../core/bounded-map.ts';
+import type { AppError } from '../core/errors.ts';
 
 /** Warnings of one kind written in full per window; the rest are only counted. */
 const WARNINGS_PER_KIND = 100;
@@ -65,4 +66,14 @@ export class WarningBudget {
     log.warn({ event: 'log.warnings-suppressed', warning: kind, written: window.written, suppressed: window.suppressed, seconds }, `${window.suppressed} more ${kind} warnings in ${seconds} s were not written`);
     window.suppressed = 0;
   }
+}
+
+/**
+ * The kind an error's warning is thinned under: its code and, when it has one, its reason. Any
+ * client can send a flood of one cause (hang-ups on the OIDC endpoints), which must not silence the
+ * other causes that share its code (a malformed path, a request timeout).
+ */
+export function warningKind(appError: AppError): string {
+  const reason = appError.detail?.reason;
+  return typeof reason === 'string' ? `${appError.code} ${reason}` : appError.code;
 }

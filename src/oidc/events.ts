@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { default as Provider, KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '../core/log.ts';
-import type { WarningBudget } from '../http/warning-budget.ts';
+import { warningKind, type WarningBudget } from '../http/warning-budget.ts';
 import { clientError, clientGone } from '../http/client-errors.ts';
 
 /** Every error event oidc-provider emits for a request it refused (each route reports its own). */
@@ -58,7 +58,7 @@ function logUnhandled(err: Error, ctx: KoaContextWithOIDC, fallback: Logger, war
     return;
   }
   const { appError, status } = client;
-  if (warnings.admit(appError.code, log)) log.warn({ event: 'koa.error', code: appError.code, status, detail: appError.detail, path: ctx.path, ip: (ctx.req as Request).clientIp }, gone ? 'oidc: the client went away before the answer' : 'oidc: request refused');
+  if (warnings.admit(warningKind(appError), log)) log.warn({ event: 'koa.error', code: appError.code, status, detail: appError.detail, path: ctx.path, ip: (ctx.req as Request).clientIp }, gone ? 'oidc: the client went away before the answer' : 'oidc: request refused');
 }
 
 function loggerFor(ctx: KoaContextWithOIDC, fallback: Logger): Logger {

@@ -18,7 +18,12 @@ export const DIRECTORY_CLAIMS_MAX_BYTES = 4096;
 
 const DIRECTORY_CLAIMS = ['name', 'preferred_username', 'email', 'groups'] as const;
 
-/** The one source of a distributed-claims pointer (OIDC Core §5.6.2): userinfo, asked with the client's own access token. */
+/**
+ * The one source the overage pointer names: userinfo, asked with the client's own access token. The
+ * pointer has the shape of OIDC Core §5.6.2 distributed claims, as Microsoft Entra ID's group overage
+ * has, but userinfo answers JSON, not the JWT §5.6.2 asks of a source; so discovery keeps
+ * claim_types_supported ["normal"], and the README tells clients to read userinfo.
+ */
 const USERINFO_SOURCE = 'userinfo';
 
 export interface IdTokenBounds {
@@ -44,7 +49,7 @@ export function grantedClaims(request: ClaimsRequest): Set<string> {
  * The ID Token's share of the account's claims: those granted, except that groups beyond
  * `maxGroups`, and whatever takes the directory claims past DIRECTORY_CLAIMS_MAX_BYTES (the largest
  * first), are left to userinfo, which keeps them all. The ID Token then points there with
- * `_claim_names`/`_claim_sources` (OIDC Core §5.6.2), so a relying party can tell a claim left to
+ * `_claim_names`/`_claim_sources` (see USERINFO_SOURCE), so a relying party can tell a claim left to
  * userinfo from one the user does not have.
  */
 export function idTokenClaims(claims: Record<string, unknown>, granted: ReadonlySet<string>, bounds: IdTokenBounds, userinfoEndpoint: string): Record<string, unknown> {

@@ -52,14 +52,16 @@ export function valuesOf(user: User, source: AttributeSource): string[] {
 
 /**
  * Characters no relying party is given, in SAML or OIDC: control characters other than TAB, LF and
- * CR (C0, DEL and C1), U+2028 LINE SEPARATOR, the noncharacters U+FFFE/U+FFFF and lone surrogates
+ * CR (C0, DEL and C1), the text-direction overrides and isolates (U+202A–U+202E, U+2066–U+2069: shown
+ * by an application, "Mallory \u202Eecila" reads "Mallory alice", which is why local users' names
+ * may not hold them), U+2028 LINE SEPARATOR, the noncharacters U+FFFE/U+FFFF and lone surrogates
  * (the `u` flag sees a pair as one code point). XML cannot carry most of them, and XML 1.1 line-end
  * handling, which xmldom (node-saml's parser) applies to every document, turns U+0085 and U+2028 into
  * a line feed, so a signed value holding one fails verification there. JSON can escape them all, but
  * an application that strips or rejects one may take the rest for another user's value (an email
  * it matches accounts by), so the value is left out, never altered.
  */
-const UNRELEASABLE_CHARACTER = /[\0-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u2028\uFFFE\uFFFF\uD800-\uDFFF]/u;
+const UNRELEASABLE_CHARACTER = /[\0-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069\u2028\uFFFE\uFFFF\uD800-\uDFFF]/u;
 
 export function isReleasableValue(value: string): boolean {
   return !UNRELEASABLE_CHARACTER.test(value);

@@ -19,11 +19,11 @@ const user = (changes: Partial<User> = {}): User => ({ id: 'u-1', username: 'ali
 const everything = grantedClaims({ scope: 'openid profile email groups', claims: {}, rejected: [] });
 
 describe('what a relying party is given of a directory value (SAML and OIDC alike)', () => {
-  test('control characters other than TAB, LF and CR (C0, DEL, C1), U+2028, U+FFFE/U+FFFF and lone surrogates are never released', () => {
-    for (const value of ['a\u0000b', 'ctl\u0001grp', 'bell\u0007', 'esc\u001b', 'del\u007f', 'c1\u0085', 'c1\u009f', 'line\u2028separator', 'x\ufffe', 'x\uffff', 'lone\ud800', 'lone\udc00x']) {
+  test('control characters other than TAB, LF and CR (C0, DEL, C1), text-direction overrides and isolates, U+2028, U+FFFE/U+FFFF and lone surrogates are never released', () => {
+    for (const value of ['a\u0000b', 'ctl\u0001grp', 'bell\u0007', 'esc\u001b', 'del\u007f', 'c1\u0085', 'c1\u009f', 'line\u2028separator', 'Mallory \u202eecila', 'rtl \u202e', 'isolate \u2066x\u2069', 'x\ufffe', 'x\uffff', 'lone\ud800', 'lone\udc00x']) {
       assert.equal(isReleasableValue(value), false, JSON.stringify(value));
     }
-    for (const value of ['  lead\r\nline2\tTab trail  ', 'Grüppe Ünïcödé', 'emoji 👩‍💻', 'rtl \u202e', 'R&D, <Europe>', '\u00a0nbsp', '\u00a1', 'paragraph\u2029separator', 'astral 𝔘']) {
+    for (const value of ['  lead\r\nline2\tTab trail  ', 'Grüppe Ünïcödé', 'emoji 👩‍💻', 'mark \u200f', 'R&D, <Europe>', '\u00a0nbsp', '\u00a1', 'paragraph\u2029separator', 'astral 𝔘']) {
       assert.equal(isReleasableValue(value), true, JSON.stringify(value));
     }
   });
@@ -49,6 +49,10 @@ describe('what a relying party is given of a directory value (SAML and OIDC alik
     assert.deepEqual(plain.claims, { preferred_username: 'alice', name: 'Alice Liddell', email: 'alice@example.org', email_verified: false, groups: ['staff'] });
     assert.deepEqual(plain.leftOut, []);
     assert.deepEqual(oidcClaims(user({ name: undefined, email: undefined }), ALL_SCOPES).leftOut, [], 'a value the user does not have is not one left out');
+    const lookalike = oidcClaims(user({ name: 'Mallory \u202eecila' }), ALL_SCOPES);
+    assert.equal(lookalike.claims.name, undefined, 'a name that would read as another user\'s (an import an earlier version wrote) is not released');
+    assert.deepEqual(lookalike.leftOut, ['name']);
+    assert.deepEqual(samlAttributes(user({ name: 'Mallory \u202eecila' }), DEFAULT_SAML_ATTRIBUTES).find((attribute) => attribute.friendlyName === 'displayName')?.values.filter(isReleasableValue) ?? [], []);
   });
 
   test('an email not shaped like an address is neither the mail attribute nor the emailAddress NameID', () => {

@@ -40,9 +40,12 @@ async function main(): Promise<void> {
     }),
   );
   // Before the ready lines: a stop sent as soon as they appear must find its handler, or the
-  // process dies on the default action and leaves server.lock behind.
+  // process dies on the default action and leaves server.lock behind. A stop during the start-up
+  // writes waits for them: the one-time bootstrap secret is stored and printed, or neither.
+  let startupWrites: Promise<unknown> = Promise.resolve();
   const shutdown = async (signal: string, exitCode = 0) => {
     logger.info({ signal }, 'shutting down');
+    await startupWrites.catch(() => undefined);
     // Requests under way are answered (a sign-in cut off mid-way looks like a failure to the user); idle connections close now.
     await new Promise<void>((resolve) => {
       const cutOff = setTimeout(() => {
@@ -75,7 +78,9 @@ async function main(): Promise<void> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const base = config.server.publicUrl;
-  await recordPublicIdentity(services.store, config, logger, services.clock);
+  const writes = Promise.all([recordPublicIdentity(services.store, config, logger, services.clock), mintBootstrapSecretIfNeeded(services.store, services.clock.now())]);
+  startupWrites = writes;
+  const [, bootstrap] = await writes;
   // An IPv6 address takes brackets in a URL: http://::1:8080 is no address anyone can open.
   const listenHost = isIP(config.server.host) === 6 ? `[${config.server.host}]` : config.server.host;
   const lines = [
@@ -85,7 +90,6 @@ async function main(): Promise<void> {
     `  OIDC discovery:      ${base}/.well-known/openid-configuration`,
     `  Directory:           ${config.directory.kind}   Data: ${config.dataDir}`,
   ];
-  const bootstrap = await mintBootstrapSecretIfNeeded(services.store, services.clock.now());
   if (bootstrap) lines.push('', `  One-time admin bootstrap secret: ${bootstrap}`, `  Create the first administrator at ${base}/admin/bootstrap (shown only this once).`);
   process.stdout.write(lines.join('\n') + '\n');
   logger.info({ port, publicUrl: base }, 'listening');

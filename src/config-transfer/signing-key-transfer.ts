@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { KEY_ALGORITHMS, openPrivateKey, sealPrivateKey, SIGNING_KEY_COLLECTION, type KeyAlgorithm, type SigningKeyRecord } from '../keys/signing-keys.ts';
 import { signingKeyProblems } from '../keys/key-material.ts';
 import { certificateConcern, CERTIFICATE_WARNING_DAYS } from '../keys/certificate-expiry.ts';
-import { utcTime } from '../keys/retired-key-hold.ts';
+import { utcMinuteWithZone } from '../core/utc-minute.ts';
 import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
 
 type KeyStatus = SigningKeyRecord['status'];
@@ -92,7 +92,7 @@ export function settleImportedKeys(here: readonly SigningKeyRecord[], fromFile: 
     let status: KeyStatus = key.status;
     if (!options.activateImported && mine?.status === 'retired') {
       status = 'retired';
-      if (key.status !== 'retired') warnings.push(`signing key ${key.id} (${key.alg}) is ${key.status} in the file, but this installation retired it${mine.retiredAt === undefined ? '' : ` on ${utcTime(mine.retiredAt)}`}: it stays retired. --activate-imported-keys imports it as ${key.status}.`);
+      if (key.status !== 'retired') warnings.push(`signing key ${key.id} (${key.alg}) is ${key.status} in the file, but this installation retired it${mine.retiredAt === undefined ? '' : ` on ${utcMinuteWithZone(mine.retiredAt)}`}: it stays retired. --activate-imported-keys imports it as ${key.status}.`);
     } else if (keeper && key.status !== 'retired' && mine?.status !== key.status) {
       status = mine?.status ?? 'retired';
       // The key that goes on signing is not one the file is kept from making active.
@@ -104,7 +104,7 @@ export function settleImportedKeys(here: readonly SigningKeyRecord[], fromFile: 
   for (const [alg, ids] of heldBack) {
     const keeper = keepers.get(alg)!;
     warnings.push(
-      `this installation's ${alg} key ${keeper.id} (activated ${keeper.activatedAt === undefined ? 'at a time not recorded' : utcTime(keeper.activatedAt)}) signs here, and the file does not retire it: the file may predate a rotation made here. ` +
+      `this installation's ${alg} key ${keeper.id} (activated ${keeper.activatedAt === undefined ? 'at a time not recorded' : utcMinuteWithZone(keeper.activatedAt)}) signs here, and the file does not retire it: the file may predate a rotation made here. ` +
         `${keeper.id} goes on signing; the file's ${ids.join(', ')} ${ids.length === 1 ? 'does' : 'do'} not take over. To give the file's ${alg} keys their status in the file (its active key signs), give --activate-imported-keys (and --replace).`,
     );
   }

@@ -13,7 +13,17 @@ export function utcMinute(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 }
 
+/** The same with its zone, where nothing around it names it: "2026-11-23 18:38 UTC". */
+export function utcMinuteWithZone(ms: number): string {
+  return `${utcMinute(ms)} UTC`;
+}
+
 /** When something ends, to the minute (see roundUpToMinute), with its zone: "2026-11-23 18:39 UTC". */
 export function utcEndMinute(ms: number): string {
-  return `${utcMinute(roundUpToMinute(ms))} UTC`;
+  return utcMinuteWithZone(roundUpToMinute(ms));
+}
+
+/** When something ends, as utcEndMinute, where the day goes without saying: "18:39 UTC". */
+export function utcEndTimeOfDay(ms: number): string {
+  return utcEndMinute(ms).slice('2026-11-23 '.length);
 }

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 
 /** Configuration of the LDAP / Active Directory directory. Owned here, imported by the config schema. */
@@ -7,13 +8,12 @@ const AD_GROUPS = '(objectClass=group)';
 type FilterGroup = { kind: 'set' | 'not' | 'item'; children: number };
 
 /**
- * The one filter `text` stands for as ldapts reads it, written out in full; null when ldapts cannot
- * use it. ldapts puts parentheses around a bare filter ("uid=<username>") and closes the and (&),
- * or (|) and not (!) still open at the end ("(&(objectClass=person)(uid=<username>)" is read with
- * its last parenthesis), but refuses two filters side by side, a parenthesis too many, a simple
- * filter left open, a "(" inside a value (written \28 there, ")" as \29) and anything between the
- * filters of a set. Checked here, so that the key is named at start: ldapts is not loaded for it,
- * since a local installation never loads ldapts.
+ * The one filter `text` stands for as ldapts reads it, written out in full; null when its parentheses
+ * do not make one filter for ldapts. ldapts puts parentheses around a bare filter ("uid=<username>")
+ * and closes the and (&), or (|) and not (!) still open at the end ("(&(objectClass=person)(uid=<username>)"
+ * is read with its last parenthesis), but refuses two filters side by side, a parenthesis too many, a
+ * simple filter left open, a "(" inside a value (written \28 there, ")" as \29) and anything between
+ * the filters of a set. What is inside each simple filter is left to filterProblem.
  */
 export function completeFilter(text: string): string | null {
   const trimmed = text.trim();
@@ -40,17 +40,95 @@ export function completeFilter(text: string): string | null {
   if (open.some((group) => group.kind === 'item' || group.children === 0)) return null;
   return filter + ')'.repeat(open.length);
 }
+
 const USERS_FILTER_MESSAGE =
   'must be one LDAP filter, e.g. (&(objectClass=inetOrgPerson)(uid=<username>)); check that every ( has its ) (a parenthesis inside a value is written \\28 or \\29), and put (&...) or (|...) around several';
 const GROUPS_FILTER_MESSAGE =
   'must be one LDAP filter, e.g. (objectClass=groupOfNames); check that every ( has its ) (a parenthesis inside a value is written \\28 or \\29), and put (&...) or (|...) around several';
-const usableFilter = (filter: string): boolean => completeFilter(filter) !== null;
+
+/**
+ * The filter reading of sign-ins (ldap-filter.ts, over ldapts's parser), loaded when an LDAP filter is
+ * first checked, not with the configuration schema: a local installation never loads ldapts. require(),
+ * as the schema's checks are synchronous; Node loads the same module the directory imports later.
+ */
+const signInFilters = () => createRequire(import.meta.url)('./ldap-filter.ts') as typeof import('./ldap-filter.ts');
+
+/** Any username: a users.filter is read with one in, as sign-ins hand it to ldapts. */
+const SAMPLE_USERNAME = 'jdoe';
+
+/** The simple filters of a filter ("(uid=<username>)"), not its &, | and ! groups. */
+const SIMPLE_FILTER = /\((?![&|!])[^()]*\)/gu;
+
+/**
+ * Why `text` cannot be the users.filter (`kind` 'users') or the groups.filter, in words; undefined when
+ * sign-ins can search with it. Its parentheses first (completeFilter); then ldapts reads it as the
+ * server uses it: completed, and a users.filter with a username in. A filter ldapts refuses would start
+ * the server and fail every sign-in as "directory unavailable"; the simple filter it refuses is named.
+ */
+export function filterProblem(text: string, kind: 'users' | 'groups'): string | undefined {
+  const completed = completeFilter(text);
+  if (completed === null) return kind === 'users' ? USERS_FILTER_MESSAGE : GROUPS_FILTER_MESSAGE;
+  const { compileFilter, fillUserFilter } = signInFilters();
+  const refusal = (filter: string): string | undefined => {
+    try {
+      compileFilter(kind === 'users' ? fillUserFilter(filter, SAMPLE_USERNAME) : filter);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  const whole = refusal(completed);
+  if (whole === undefined) return undefined;
+  for (const simple of completed.match(SIMPLE_FILTER) ?? []) {
+    const refused = refusal(simple);
+    if (refused !== undefined) return simpleFilterProblem(simple, refused);
+  }
+  return `the LDAP library cannot read it: ${whole}`;
+}
+
+/** "attribute=", "attribute~=", ">=", "<=", or an extensible match ("cn:dn:=", ":1.2.3:="), as ldapts reads them. */
+const SIMPLE_FILTER_START = /^\((?:[\w-]+(?:=|~=|>=|<=)|[\w-]*(?::dn)?(?::[\w.-]+)?:=)/u;
+
+/** A backslash that does not start an escape (two hex digits): the hex digit it has, if one, and the character after. */
+const NOT_AN_ESCAPE = /\\(?![0-9A-Fa-f]{2})([0-9A-Fa-f]?)(.?)/su;
+
+/** `character` as LDAP filter escapes, one per UTF-8 byte: "," is \2C. */
+const escapedAsHex = (character: string): string => [...Buffer.from(character, 'utf8')].map((byte) => `\\${byte.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+
+/**
+ * What is wrong in one simple filter ldapts refuses; `refusal`: ldapts's words, for what is not named
+ * here. An escape is shown with its JSON spelling too: in the configuration file a \ is written \\.
+ */
+function simpleFilterProblem(simple: string, refusal: string): string {
+  const escape = NOT_AN_ESCAPE.exec(simple);
+  if (escape) {
+    const [written, hexDigit, after = ''] = escape;
+    if (hexDigit) return `${written} in ${simple} is not an LDAP filter escape: a \\ is followed by two hex digits (a \\ itself is \\5C, "\\\\5C" in the JSON file)`;
+    // A simple filter holds no other ")": this one ends it, and the \ before it escapes nothing.
+    if (after === ')') return `${simple} ends in a \\ that escapes nothing: remove it (a \\ in a value is \\5C, "\\\\5C" in the JSON file)`;
+    const hex = escapedAsHex(after);
+    return `${written} in ${simple} is not an LDAP filter escape: write ${hex} ("${hex.replaceAll('\\', '\\\\')}" in the JSON file)`;
+  }
+  if (!SIMPLE_FILTER_START.test(simple)) return `${simple} does not start with an attribute and =, ~=, >= or <=: an attribute is letters, digits and - (or an extensible match such as cn:dn:=)`;
+  return `the LDAP library cannot read ${simple}: ${refusal}`;
+}
+
+/** The zod check of a filter: filterProblem's words, under the filter's key. */
+const reportFilterProblem = (kind: 'users' | 'groups') => (text: string, context: z.RefinementCtx) => {
+  const problem = filterProblem(text, kind);
+  if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+};
 
 /** A filter of the configuration that ldapts reads as a longer one (see completeFilter). */
 export interface CompletedFilter {
   key: 'directory.users.filter' | 'directory.groups.filter';
   written: string;
   usedAs: string;
+}
+
+/** What start-up logs and `directory test` warns of a filter used completed. */
+export function completedWarning({ key, usedAs }: CompletedFilter): string {
+  return `${key} is not one complete LDAP filter: it is used as ${usedAs}; write it so in the configuration`;
 }
 
 /**
@@ -92,7 +170,7 @@ export const ldapDirectorySchema = z.object({
   users: z.object({
     baseDn: z.string().min(1),
     /** `<username>` is replaced by the RFC 4515-escaped, normalised username. */
-    filter: z.string().includes('<username>').refine(usableFilter, USERS_FILTER_MESSAGE).default('(uid=<username>)'),
+    filter: z.string().includes('<username>').superRefine(reportFilterProblem('users')).default('(uid=<username>)'),
     /** Alternate login attributes, e.g. ['mail']: a login that the filter and these find in different entries is refused as ambiguous. */
     alternateLoginAttributes: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/)).default([]),
     idAttribute: z.string().default('entryUUID'),
@@ -110,7 +188,7 @@ export const ldapDirectorySchema = z.object({
       mode: z.enum(['member', 'memberOf']).default('member'),
       baseDn: z.string().optional(),
       /** Which entries are groups; by default those of the mode's directory (OPENLDAP_GROUPS, or AD's `group`). */
-      filter: z.string().refine(usableFilter, GROUPS_FILTER_MESSAGE).optional(),
+      filter: z.string().superRefine(reportFilterProblem('groups')).optional(),
       memberAttribute: z.enum(['member', 'uniqueMember']).default('member'),
       nameAttribute: z.string().default('cn'),
       nestedDepth: z.number().int().min(0).max(10).default(2),

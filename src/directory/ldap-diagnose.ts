@@ -5,13 +5,13 @@
 import type { Entry, SearchOptions } from 'ldapts';
 import { pino, type Logger } from 'pino';
 import type { AuthOutcome } from './directory.ts';
-import { withCompleteFilters, type CompletedFilter, type LdapDirectoryConfig } from './ldap-config.ts';
+import { completedWarning, withCompleteFilters, type CompletedFilter, type LdapDirectoryConfig } from './ldap-config.ts';
 import { LdapDirectory } from './ldap-directory.ts';
 import { entryId, idFilter } from './ldap-entry-id.ts';
 import { explicitBufferAttributes, isBinaryAttribute } from './ldap-binary-attributes.ts';
 import { checkBaseDns } from './ldap-base-dns.ts';
 import { LdapConnector, describeError, destroy, type Connection } from './ldap-connector.ts';
-import { compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
+import { attributeValues, compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
 import { resolveGroups } from './ldap-groups.ts';
 
 export interface DiagnoseStep {
@@ -58,10 +58,6 @@ async function describeUser(search: SearchFn, entry: Entry, users: LdapDirectory
   return warnings.length === 0 ? detail : { detail, warning: warnings.join('; ') };
 }
 
-function completedWarning({ key, usedAs }: CompletedFilter): string {
-  return `${key} is not one complete LDAP filter: it is used as ${usedAs}; write it so in the configuration`;
-}
-
 /**
  * An id that is not this entry's alone: another entry with the same value (sign-ins of both would be
  * one account at every relying party and in Stepgate: MFA enrolment, locks), or bytes in an attribute
@@ -69,8 +65,7 @@ function completedWarning({ key, usedAs }: CompletedFilter): string {
  */
 async function idWarnings(search: SearchFn, entry: Entry, id: string, users: LdapDirectoryConfig['users']): Promise<string[]> {
   const { idAttribute, baseDn } = users;
-  const key = Object.keys(entry).find((name) => name.toLowerCase() === idAttribute.toLowerCase());
-  const holdsBytes = key !== undefined && [entry[key]].flat().some((value) => Buffer.isBuffer(value));
+  const holdsBytes = attributeValues(entry, idAttribute).some((value) => Buffer.isBuffer(value));
   const warnings: string[] = [];
   if (holdsBytes && !isBinaryAttribute(idAttribute, users)) {
     warnings.push(`${idAttribute} (users.idAttribute) holds bytes, not text: add it to users.binaryAttributes so that every user's id is the base64url of all its bytes`);

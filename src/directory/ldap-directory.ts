@@ -4,7 +4,7 @@ import { PasswordPolicyControl, type Entry, type SearchOptions } from 'ldapts';
 import type { Logger } from 'pino';
 import type { User } from '../core/types.ts';
 import { DirectoryMisconfiguredError, type AdmitAccount, type AuthOutcome, type Directory, type NotAdmitted, type PasswordChangeOutcome } from './directory.ts';
-import { withCompleteFilters, type LdapDirectoryConfig } from './ldap-config.ts';
+import { completedWarning, withCompleteFilters, type LdapDirectoryConfig } from './ldap-config.ts';
 import { LdapConnector, LdapUnavailableError, describeError, destroy, isLdapResult, type Connection } from './ldap-connector.ts';
 import { LdapPool, type PoolStats } from './ldap-pool.ts';
 import { compileFilter, entryValue, entryValues, findUserEntry, normaliseLogin, type SearchFn } from './ldap-filter.ts';
@@ -57,9 +57,7 @@ export class LdapDirectory implements Directory {
     const { config: completed, completed: filters } = withCompleteFilters(config);
     this.#config = completed;
     this.#logger = deps.logger;
-    for (const { key, written, usedAs } of filters) {
-      this.#logger?.warn({ event: 'ldap.filter.completed', key, written, usedAs }, `${key} is not one complete LDAP filter: it is used as ${usedAs}; write it so in the configuration`);
-    }
+    for (const filter of filters) this.#logger?.warn({ event: 'ldap.filter.completed', ...filter }, completedWarning(filter));
     this.#now = deps.now ?? Date.now;
     this.#heldBinds = new HeldBinds(deps.heldBindMs);
     const connector = new LdapConnector(config, this.#logger);

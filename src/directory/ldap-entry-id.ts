@@ -7,7 +7,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Entry } from 'ldapts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { isBinaryAttribute, valueBytes } from './ldap-binary-attributes.ts';
-import { equalityFilter } from './ldap-filter.ts';
+import { attributeValues, equalityFilter } from './ldap-filter.ts';
 
 type IdSettings = Pick<LdapDirectoryConfig['users'], 'idAttribute' | 'binaryAttributes'>;
 
@@ -21,8 +21,7 @@ const SID_ATTRIBUTE = 'objectsid';
  */
 export function entryId(entry: Entry, users: IdSettings): string | undefined {
   const wanted = users.idAttribute.toLowerCase();
-  const key = Object.keys(entry).find((name) => name.toLowerCase() === wanted);
-  const [value] = key === undefined ? [] : ([entry[key]].flat() as Array<string | Buffer>);
+  const [value] = attributeValues(entry, users.idAttribute);
   if (value === undefined) return undefined;
   if (!Buffer.isBuffer(value) && !isBinaryAttribute(users.idAttribute, users)) return value;
   const bytes = valueBytes(value);

@@ -22,11 +22,16 @@ import { MAX_LOGIN_LENGTH } from './directory.ts';
 export type SearchFn = (baseDn: string, options: SearchOptions) => Promise<SearchResult>;
 type UsersConfig = LdapDirectoryConfig['users'];
 
-/** All values of an attribute (names are case-insensitive in LDAP; ldapts keeps the server's spelling). */
+/** All values of an attribute as ldapts gave them, text or bytes (names are case-insensitive in LDAP; ldapts keeps the server's spelling). */
+export function attributeValues(entry: Entry, name: string): Array<string | Buffer> {
+  const wanted = name.toLowerCase();
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === wanted);
+  return key === undefined ? [] : [entry[key]!].flat();
+}
+
+/** All values of an attribute, as text. */
 export function entryValues(entry: Entry, name: string): string[] {
-  const key = Object.keys(entry).find((k) => k.toLowerCase() === name.toLowerCase());
-  const raw = key ? entry[key] : undefined;
-  return (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map((v) => v.toString());
+  return attributeValues(entry, name).map((v) => v.toString());
 }
 
 export function entryValue(entry: Entry, name: string): string | undefined {

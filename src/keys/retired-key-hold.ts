@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.ts';
 import type { SigningKeyRecord } from './signing-keys.ts';
-import { utcEndMinute, utcMinute } from '../core/utc-minute.ts';
+import { utcEndMinute, utcMinuteWithZone } from '../core/utc-minute.ts';
 
 /**
  * How long a retired key stays published before `keys remove` takes it out of the JWKS, and the
@@ -42,18 +42,10 @@ export function whyNotRemovableYet(record: Pick<SigningKeyRecord, 'id' | 'retire
   }
   if (now >= from) return undefined;
   return (
-    `key ${record.id} was retired at ${utcTime(record.retiredAt!)} and can be removed from ${utcTimeUp(from)}, because ${hold.reason}. ` +
+    `key ${record.id} was retired at ${utcMinuteWithZone(record.retiredAt!)} and can be removed from ${utcEndMinute(from)}, because ${hold.reason}. ` +
     'Removed earlier, what it signed no longer verifies: the sign-out of a session from before its retirement then fails. --force removes it now anyway.'
   );
 }
-
-/** A stored time as the admin reads it: to the minute, in UTC (the zone of every stored time). */
-export function utcTime(ms: number): string {
-  return `${utcMinute(ms)} UTC`;
-}
-
-/** A time something becomes allowed, to the minute: rounded up, so that at the time shown it is. */
-export const utcTimeUp = utcEndMinute;
 
 function hours(ms: number): string {
   const value = Math.round((ms / 3_600_000) * 100) / 100;

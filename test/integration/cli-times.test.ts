@@ -105,3 +105,12 @@ test('user show gives its times in ISO 8601 UTC', async () => {
   assert.equal(olga.hasPassword, true);
   assert.equal('passwordHash' in olga || 'previousPasswordHashes' in olga, false, 'no hashes');
 });
+
+test('user list --json gives each user as user show does: times in ISO 8601 UTC, no password hashes', async () => {
+  const listed = JSON.parse((await cli('user', 'list', '--json')).out) as Array<Record<string, unknown>>;
+  for (const username of ['olga', 'paul']) {
+    const shown = JSON.parse((await cli('user', 'show', username)).out) as Record<string, unknown>;
+    assert.deepEqual(listed.find((user) => user.username === username), shown, username);
+  }
+  assert.equal(listed.find((user) => user.username === 'olga')!.passwordChangedAt, '2026-11-24T00:00:01.500Z');
+});

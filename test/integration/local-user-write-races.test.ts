@@ -35,11 +35,14 @@ async function passwordFile(password: string): Promise<string> {
   return path;
 }
 
-/** The user as stored (read by a CLI process, so no cache of the server's), without the password hashes. */
-async function stored(username: string): Promise<Omit<LocalUserRecord, 'passwordHash' | 'previousPasswordHashes'>> {
+/** What user list --json gives of a user: the record without its password hashes, times in ISO 8601. */
+type ListedUser = Pick<LocalUserRecord, 'username' | 'disabled' | 'groups'> & { passwordChangedAt?: string };
+
+/** The user as stored (read by a CLI process, so no cache of the server's). */
+async function stored(username: string): Promise<ListedUser> {
   const listed = await cli('user', 'list', '--json');
   assert.equal(listed.code, 0, listed.err);
-  const users = JSON.parse(listed.out) as Array<Omit<LocalUserRecord, 'passwordHash' | 'previousPasswordHashes'>>;
+  const users = JSON.parse(listed.out) as ListedUser[];
   return users.find((user) => user.username === username)!;
 }
 
@@ -116,7 +119,7 @@ test('user set-password does not re-enable a one-time account that signed in whi
   assert.equal(reset.code, 0, reset.err);
   const fred = await stored('fred');
   assert.equal(fred.disabled, true, 'used up, it stays disabled');
-  assert.ok(fred.passwordChangedAt! > passwordSetAt, 'and the new password is set');
+  assert.ok(Date.parse(fred.passwordChangedAt!) > Date.parse(passwordSetAt), 'and the new password is set');
 });
 
 test('a one-time account used up keeps the groups an admin removed a moment before', async () => {

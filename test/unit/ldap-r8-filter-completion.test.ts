@@ -1,19 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FilterParser } from 'ldapts';
 import { parseConfig, ConfigError } from '../../src/config/load.ts';
-import { completeFilter, ldapDirectorySchema, withCompleteFilters } from '../../src/directory/ldap-config.ts';
-import { fillUserFilter } from '../../src/directory/ldap-filter.ts';
+import { completeFilter, filterProblem, ldapDirectorySchema, withCompleteFilters } from '../../src/directory/ldap-config.ts';
+import { compileFilter, fillUserFilter } from '../../src/directory/ldap-filter.ts';
 
 // A users.filter or groups.filter that ldapts reads (an earlier version signed users in with it)
 // starts the server, used as the complete filter ldapts read; only one ldapts cannot use stops it.
 
 const LDAP = { kind: 'ldap', urls: ['ldap://dc1'], bind: { dn: 'cn=svc', password: 'x' }, users: { baseDn: 'dc=x' } } as const;
 
-/** How the server hands a user filter to ldapts (the username filled in), and ldapts's reading of it. */
+/** How the server hands a user filter to ldapts (the username filled in, compileFilter), and ldapts's reading of it. */
 function ldaptsReads(filter: string): string | null {
   try {
-    return JSON.stringify(FilterParser.parseString(fillUserFilter(filter, 'alice')));
+    return JSON.stringify(compileFilter(fillUserFilter(filter, 'alice')));
   } catch {
     return null;
   }
@@ -30,6 +29,9 @@ const FILTERS = [
   '(!(uid=<username>)',
   '&(objectClass=person)(uid=<username>)',
   '(&(uid=<username>)(!(cn=a\\29b)))',
+  '(&(uid=<username>)(description=a\\5Cb*))',
+  '(&(uid~=<username>)(uidNumber>=1000)(uidNumber<=60000))',
+  '(&(cn:dn:=<username>)(:1.2.840.113556.1.4.1941:=x))',
   // what ldapts refuses
   '(uid=<username>',
   '(uid=<username>))',
@@ -41,15 +43,24 @@ const FILTERS = [
   '(&)(uid=<username>)',
   '(uid=<username>)x',
   ')(uid=<username>',
+  // its parentheses make one filter, but ldapts cannot read what is inside one of them
+  '(&(memberOf=cn=Smith\\, John,ou=g,dc=x)(uid=<username>))',
+  '(uid=<username>\\)',
+  '(=<username>)',
+  '(ui d=<username>)',
+  '(&(uid=<username>)(cn=a\\4))',
+  '(&(uid=<username>)(cn=\\ff*))',
 ];
 
 test('a filter is accepted exactly when ldapts reads it, and used as the filter ldapts read', () => {
   for (const filter of FILTERS) {
     const read = ldaptsReads(filter);
-    const completed = completeFilter(filter);
-    assert.equal(completed !== null, read !== null, `${filter}: completed ${completed}, ldapts ${read}`);
-    if (completed !== null) assert.equal(ldaptsReads(completed), read, `${filter} is used as ${completed}, which ldapts reads the same`);
-    if (completed !== null) assert.equal(completeFilter(completed), completed, 'a complete filter is used as it is');
+    const problem = filterProblem(filter, 'users');
+    assert.equal(problem === undefined, read !== null, `${filter}: ${problem ?? 'accepted'}, ldapts ${read}`);
+    if (problem !== undefined) continue;
+    const completed = completeFilter(filter)!;
+    assert.equal(ldaptsReads(completed), read, `${filter} is used as ${completed}, which ldapts reads the same`);
+    assert.equal(completeFilter(completed), completed, 'a complete filter is used as it is');
   }
 });
 
@@ -82,4 +93,33 @@ test('a filter ldapts cannot use stops the start, with an example of its own kin
   assert.match(users, /^ {2}- directory\.users\.filter: must be one LDAP filter, e\.g\. \(&\(objectClass=inetOrgPerson\)\(uid=<username>\)\);/m);
   const groups = refused({ groups: { filter: '(objectClass=a)(objectClass=b)' } });
   assert.match(groups, /^ {2}- directory\.groups\.filter: must be one LDAP filter, e\.g\. \(objectClass=groupOfNames\);/m);
+});
+
+test('a simple filter ldapts cannot read stops the start, naming the key and what to write', () => {
+  const refused = (directory: Record<string, unknown>): string[] => {
+    try {
+      parseConfig({ directory: { ...LDAP, ...directory } });
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      return error.issues;
+    }
+    return assert.fail('expected a ConfigError');
+  };
+  // a DN's escape is not a filter's: ldapts stops at "\, " ("Invalid escaped hex character"), and every sign-in failed
+  assert.deepEqual(refused({ users: { baseDn: 'dc=x', filter: '(&(memberOf=cn=Smith\\, John,ou=g,dc=x)(uid=<username>))' } }), [
+    'directory.users.filter: \\, in (memberOf=cn=Smith\\, John,ou=g,dc=x) is not an LDAP filter escape: write \\2C ("\\\\2C" in the JSON file)',
+  ]);
+  assert.deepEqual(refused({ groups: { filter: '(&(objectClass=group)(cn=a\\4))' } }), [
+    'directory.groups.filter: \\4) in (cn=a\\4) is not an LDAP filter escape: a \\ is followed by two hex digits (a \\ itself is \\5C, "\\\\5C" in the JSON file)',
+  ]);
+  assert.deepEqual(refused({ users: { baseDn: 'dc=x', filter: '(uid=<username>\\)' } }), [
+    'directory.users.filter: (uid=<username>\\) ends in a \\ that escapes nothing: remove it (a \\ in a value is \\5C, "\\\\5C" in the JSON file)',
+  ]);
+  for (const filter of ['(=<username>)', '(ui d=<username>)']) {
+    assert.deepEqual(refused({ users: { baseDn: 'dc=x', filter } }), [
+      `directory.users.filter: ${filter} does not start with an attribute and =, ~=, >= or <=: an attribute is letters, digits and - (or an extensible match such as cn:dn:=)`,
+    ]);
+  }
+  // bytes that are not UTF-8 go in equality matches only (compileFilter): said in the library's words
+  assert.deepEqual(refused({ groups: { filter: '(cn=\\ff*)' } }), ['directory.groups.filter: the LDAP library cannot read (cn=\\ff*): binary assertion values are only supported in equality filters']);
 });

@@ -83,7 +83,7 @@ describe('essential acr requests, read as oidc-provider reads them', () => {
 });
 
 describe('LoginResult → interaction result', () => {
-  test('success carries account, acr, amr, auth time in seconds and the SSO session, not remembered (oidc-provider's cookie ends with the browser)', () => {
+  test('success carries account, acr, amr, auth time in seconds and the SSO session, not remembered (a browser-session cookie)', () => {
     assert.deepEqual(toInteractionResult(request({}), ok), { login: { accountId: 'u-1', acr: ACR.password, amr: ['pwd'], ts: 1_700_000_000, remember: false }, ssoSession: 'sso-1' });
   });
 

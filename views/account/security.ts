@@ -3,10 +3,7 @@ import { layout } from '../layout.ts';
 import { errorBox } from '../partials/form.ts';
 import { lockMessage } from '../mfa/messages.ts';
 import type { TotpStatusRow } from '../../src/mfa/totp/totp-admin.ts';
-
-function when(at: number): string {
-  return `${new Date(at).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
+import { utcMinuteWithZone } from '../../src/core/utc-minute.ts';
 
 const STATUS_TEXT = { Active: 'Active', Locked: 'Locked', Unregistered: 'Not set up' } as const;
 
@@ -25,9 +22,9 @@ export function securityPage(options: { status: TotpStatusRow; now: number; enro
 <h2>Authenticator app</h2>
 <dl>
 <dt>Status</dt><dd id="totp-status">${STATUS_TEXT[status.status]}</dd>
-${status.registeredAt !== undefined ? html`<dt>Set up</dt><dd>${when(status.registeredAt)}</dd>` : ''}
-${status.lastSuccess ? html`<dt>Last successful code</dt><dd>${when(status.lastSuccess.at)} from ${status.lastSuccess.ip}</dd>` : ''}
-${attempt ? html`<dt>Last attempt</dt><dd>${when(attempt.at)} from ${attempt.ip} (${attempt.ok ? 'accepted' : 'refused'})</dd>` : ''}
+${status.registeredAt !== undefined ? html`<dt>Set up</dt><dd>${utcMinuteWithZone(status.registeredAt)}</dd>` : ''}
+${status.lastSuccess ? html`<dt>Last successful code</dt><dd>${utcMinuteWithZone(status.lastSuccess.at)} from ${status.lastSuccess.ip}</dd>` : ''}
+${attempt ? html`<dt>Last attempt</dt><dd>${utcMinuteWithZone(attempt.at)} from ${attempt.ip} (${attempt.ok ? 'accepted' : 'refused'})</dd>` : ''}
 ${registered ? html`<dt>Backup codes left</dt><dd id="backup-codes-left">${status.backupCodesLeft}</dd>` : ''}
 </dl>
 ${errorBox(status.lockedUntil !== undefined ? lockMessage(status.lockedUntil, options.now) : undefined)}

@@ -1,4 +1,4 @@
-import { roundUpToMinute } from '../../src/core/utc-minute.ts';
+import { roundUpToMinute, utcEndTimeOfDay } from '../../src/core/utc-minute.ts';
 
 /** Plain-words texts of the second-factor pages, in one place so every page says the same thing. */
 
@@ -19,6 +19,7 @@ function waitFor(until: number, now: number): string {
   return minutes < 120 ? `${minutes} minute${minutes === 1 ? '' : 's'}` : `${Math.ceil(minutes / 60)} hours`;
 }
 
+const DAY_MS = 86_400_000;
 const DAY = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
 
 /**
@@ -27,9 +28,10 @@ const DAY = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', ye
  * hour locks).
  */
 function lockEnd(until: number, now: number): string {
-  const end = new Date(roundUpToMinute(until));
-  const time = `${end.toISOString().slice(11, 16)} UTC`;
-  return end.toISOString().slice(0, 10) === new Date(now).toISOString().slice(0, 10) ? time : `${time} on ${DAY.format(end)}`;
+  const end = roundUpToMinute(until);
+  const time = utcEndTimeOfDay(until);
+  // UTC days are all 86 400 000 ms long in JavaScript time (it has no leap seconds).
+  return Math.floor(end / DAY_MS) === Math.floor(now / DAY_MS) ? time : `${time} on ${DAY.format(end)}`;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { CliCommand, CliContext } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
 import { KEY_ALGORITHMS, KeyRotationError, signingKeys, type KeyAlgorithm, type LoadedKey } from '../../keys/signing-keys.ts';
-import { removableFrom, retiredKeyHold, utcTime, utcTimeUp, type RetiredKeyHold } from '../../keys/retired-key-hold.ts';
+import { removableFrom, retiredKeyHold, type RetiredKeyHold } from '../../keys/retired-key-hold.ts';
+import { utcEndMinute, utcMinuteWithZone } from '../../core/utc-minute.ts';
 import { CERTIFICATE_WARNING_DAYS, describeCertificate } from '../../keys/certificate-expiry.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 
@@ -22,12 +23,12 @@ function audit(context: CliContext, type: 'keys.add' | 'keys.activate' | 'keys.r
  * end, flagged when it is near. A time an earlier version did not record is said to be unknown.
  */
 function describeKey(key: LoadedKey, hold: RetiredKeyHold, now: number): string {
-  const dates = [`added ${utcTime(key.createdAt)}`];
-  if (key.status !== 'next') dates.push(`activated ${key.activatedAt === undefined ? '(not recorded)' : utcTime(key.activatedAt)}`);
+  const dates = [`added ${utcMinuteWithZone(key.createdAt)}`];
+  if (key.status !== 'next') dates.push(`activated ${key.activatedAt === undefined ? '(not recorded)' : utcMinuteWithZone(key.activatedAt)}`);
   if (key.status === 'retired') {
     const from = removableFrom(key, hold);
     if (from === undefined) dates.push('retired (time not recorded: see the keys.activate event in the audit log)');
-    else dates.push(`retired ${utcTime(key.retiredAt!)}, ${from <= now ? 'removable now' : `removable from ${utcTimeUp(from)}`}`);
+    else dates.push(`retired ${utcMinuteWithZone(key.retiredAt!)}, ${from <= now ? 'removable now' : `removable from ${utcEndMinute(from)}`}`);
   }
   const certificate = key.notAfter ? `; ${describeCertificate(key.notAfter, now)}` : '';
   return `${key.id}  ${key.alg}  ${key.status.padEnd(7)}  ${dates.join(', ')}${certificate}`;

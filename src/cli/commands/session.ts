@@ -3,8 +3,8 @@ import { stringOption, UsageError } from '../command.ts';
 import type { CliContext } from '../command.ts';
 import { SessionAdmin, type UserSessions } from '../session-admin.ts';
 import type { SsoSession } from '../../session/sso-session.ts';
+import { utcMinute } from '../../core/utc-minute.ts';
 
-const time = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
 
 async function describe(admin: SessionAdmin, session: SsoSession): Promise<string> {
   const factors = session.factors.map((factor) => factor.method).join(',');
@@ -13,8 +13,8 @@ async function describe(admin: SessionAdmin, session: SsoSession): Promise<strin
   return [
     admin.handle(session),
     session.user.username,
-    `signed in ${time(session.authTime)}`,
-    `last seen ${time(session.lastSeenAt)}`,
+    `signed in ${utcMinute(session.authTime)}`,
+    `last seen ${utcMinute(session.lastSeenAt)}`,
     `factors ${factors || '-'}`,
     ...(samlApps.length ? [`saml ${samlApps.join(' ')}`] : []),
     ...(oidcClients.length ? [`oidc ${oidcClients.join(' ')}`] : []),

@@ -144,7 +144,7 @@ function warnIfExpired(context: CliContext, record: LocalUserRecord, changes: Us
   context.err(`Warning: the expiry date ${day} is already past, so ${record.username} cannot sign in. To let them, give a later date or --expires never.`);
 }
 
-/** A local user's record as an administrator reads it: no password hashes, times in ISO 8601 (UTC) rather than epoch ms. */
+/** A local user's record as an administrator reads it (user show, user list --json): no password hashes, times in ISO 8601 (UTC) rather than epoch ms. */
 function shownUser({ passwordHash, previousPasswordHashes, ...user }: LocalUserRecord) {
   const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
   return { ...user, createdAt: iso(user.createdAt), passwordChangedAt: iso(user.passwordChangedAt), expiresAt: iso(user.expiresAt), hasPassword: !!passwordHash };
@@ -267,7 +267,7 @@ export const userCommands: CliCommand[] = [
   {
     name: 'user list',
     summary: 'list local users',
-    help: 'Usage: npm run cli -- user list [--json]\n\nEach user\'s status is active, disabled, or expired (past the --expires date).\nInvisible and text-direction characters (which an older version accepted in emails and names) are shown as \\uXXXX. Below the users: sign-in names that several users share, if an older version let them.',
+    help: 'Usage: npm run cli -- user list [--json]\n\nEach user\'s status is active, disabled, or expired (past the --expires date). --json gives each user as user show does (times in ISO 8601, UTC).\nInvisible and text-direction characters (which an older version accepted in emails and names) are shown as \\uXXXX. Below the users: sign-in names that several users share, if an older version let them.',
     options: { json: 'flag' },
     arguments: [],
     async run(args, context) {
@@ -275,7 +275,7 @@ export const userCommands: CliCommand[] = [
       const listed = await users.list();
       const now = context.clock.now();
       const status = (user: LocalUserRecord) => (user.disabled ? 'disabled' : accountExpired(user, now) ? 'expired' : 'active');
-      if (args.options.json) context.out(withInvisibleShown(JSON.stringify(listed.map(({ passwordHash, previousPasswordHashes, ...rest }) => rest), null, 2)));
+      if (args.options.json) context.out(withInvisibleShown(JSON.stringify(listed.map(shownUser), null, 2)));
       else for (const user of listed) context.out(withInvisibleShown(`${user.username.padEnd(24)} ${status(user).padEnd(8)} ${user.email ?? ''} [${user.groups.join(', ')}]`));
       if (!args.options.json) await tellSharedNames(context, users);
       return 0;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LOCAL_USERS_COLLECTION, localUsers, type LocalUserRecord } from '../directory/local-users.ts';
+import { INVISIBLE_CHARACTER } from '../core/invisible-characters.ts';
 import { emailProblem, nameProblem, sharedSignInNames, usernameProblem, withInvisibleShown } from '../directory/local-user-admin.ts';
 import { isPasswordHash } from '../directory/password-hash.ts';
 import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
@@ -50,9 +51,6 @@ interface Findings {
   outdated: string[];
 }
 
-/** Invisible and text-direction characters (Unicode format characters). */
-const FORMAT_CHARACTERS = /\p{Cf}/gu;
-
 /**
  * One of user add's checks, as an import applies it. What an earlier version let in and only today's
  * checks refuse (invisible characters in an email, direction overrides in a name: the value passes
@@ -62,7 +60,7 @@ const FORMAT_CHARACTERS = /\p{Cf}/gu;
 function sortProblem(problemOf: (value: string) => string | undefined, value: string, fix: string, found: Findings): void {
   const problem = problemOf(value);
   if (problem === undefined) return;
-  if (problemOf(value.replace(FORMAT_CHARACTERS, '')) === undefined) found.outdated.push(`${problem} (accepted: an earlier version allowed this; fix it with \`${fix}\`)`);
+  if (problemOf(value.replace(INVISIBLE_CHARACTER, '')) === undefined) found.outdated.push(`${problem} (accepted: an earlier version allowed this; fix it with \`${fix}\`)`);
   else found.problems.push(problem);
 }
 

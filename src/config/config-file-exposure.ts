@@ -64,11 +64,14 @@ export function warnIfConfigFileExposed(config: Config, warnings: ExposureWarnin
 
 /**
  * The command that leaves the file readable by the user Stepgate runs as only. Taking group and
- * others' access away is enough when this user owns it (or is root); otherwise this user reads it
- * through its group or others, and must own it first.
+ * others' access away is enough when this user owns it; otherwise this user reads it through its
+ * group or others, and must own it first. Root (a CLI run with sudo) cannot tell which user the
+ * server runs as: a root-owned file others may read may be how the server reads it (root:stepgate
+ * 0640), so both cases are named.
  */
 function privateCommand(file: string, mode: number, owner: number): string {
   const uid = process.getuid?.();
+  if (uid === 0 && owner === 0 && (mode & 0o044) !== 0) return `chmod 600 ${file} if Stepgate runs as root; if it runs as another user, first chown that user ${file} (chmod 600 alone would leave only root able to read it)`;
   if (uid === undefined || uid === 0 || uid === owner) return `chmod ${octal(mode & 0o700)} ${file}`;
   return `sudo chown ${userInfo().username} ${file} && sudo chmod 600 ${file}`;
 }

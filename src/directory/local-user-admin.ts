@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { LocalDirectory, PasswordChangedMeanwhile, type PreparedPassword } from './local-directory.ts';
 import { findLocalUserByName, localUsers, signInNames, type LocalUserRecord } from './local-users.ts';
 import { isPlausibleEmail } from '../core/email-address.ts';
+import { INVISIBLE_CHARACTER } from '../core/invisible-characters.ts';
 
 export interface UserChanges {
   name?: string;
@@ -25,12 +26,6 @@ export function usernameProblem(username: string): string | undefined {
   return USERNAME.test(username) ? undefined : 'username may contain letters, digits and . _ @ - (at most 64 characters)';
 }
 
-/**
- * Unicode format characters (Cf): zero-width spaces and joiners, text-direction marks, embeddings,
- * overrides and isolates, soft hyphens. Invisible, or they reorder the text around them.
- */
-const FORMAT_CHARACTER = /\p{Cf}/gu;
-
 /** Embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they show text in another order than it is stored. */
 const TEXT_DIRECTION_CONTROL = /[\u202A-\u202E\u2066-\u2069]/gu;
 
@@ -41,7 +36,7 @@ const TEXT_DIRECTION_CONTROL = /[\u202A-\u202E\u2066-\u2069]/gu;
  */
 export function withInvisibleShown(text: string): string {
   const escaped = (unit: string) => `\\u${unit.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
-  return text.replace(/(?!\n)[\p{Cc}\p{Cf}]/gu, (character) => character.split('').map(escaped).join(''));
+  return text.replace(/(?!\n)[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]/gu, (character) => character.split('').map(escaped).join(''));
 }
 
 /** The code points of `text` that `characters` matches, as "U+200B, U+202E"; empty when there are none. */
@@ -54,7 +49,7 @@ function codePointsOf(text: string, characters: RegExp): string {
  * characters: two such addresses would look like one. Called with the address in NFC, as it is stored.
  */
 export function emailProblem(email: string): string | undefined {
-  const invisible = codePointsOf(email, FORMAT_CHARACTER);
+  const invisible = codePointsOf(email, INVISIBLE_CHARACTER);
   if (invisible) return `the email address "${withInvisibleShown(email)}" contains ${invisible}: invisible or text-direction characters are not allowed, as the address would look like another one`;
   return isPlausibleEmail(email) && !/\p{Cc}/u.test(email) ? undefined : `not an email address: ${JSON.stringify(email)}`;
 }

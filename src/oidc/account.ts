@@ -93,7 +93,7 @@ function toAccount(ctx: KoaContextWithOIDC, user: User, idToken: IdTokenBounds, 
       const { claims: released, leftOut } = oidcClaims(user, ALL_SCOPES);
       if (use !== 'id_token') return { sub: user.id, ...released };
       const granted = grantedClaims({ scope, claims, rejected });
-      const leftOutHere = leftOut.filter((claim) => granted.has(claim));
+      const leftOutHere = leftOut.filter((claim) => granted.idToken.has(claim));
       // Once per ID Token (a code exchange or a refresh), as SAML warns once per assertion; userinfo
       // answers, which a client may ask for at every page, leave the same values out without a word.
       const { log } = ctx.req as Request;

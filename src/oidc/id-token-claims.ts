@@ -38,11 +38,22 @@ export interface ClaimsRequest {
   rejected: readonly string[];
 }
 
-/** The claims a token may carry for that request; oidc-provider masks the account's claims with the same. */
-export function grantedClaims(request: ClaimsRequest): Set<string> {
-  const granted = new Set([...claimsOfScopes(request.scope.split(' ')), ...Object.keys(request.claims)]);
-  for (const claim of request.rejected) granted.delete(claim);
-  return granted;
+/** The claims granted for that request: those the ID Token may carry, and those userinfo surely releases. */
+export interface GrantedClaims {
+  /** oidc-provider masks the account's claims for the ID Token with the same. */
+  idToken: ReadonlySet<string>;
+  /**
+   * The scope's claims: userinfo releases them whatever the `claims` parameter asked. A claim asked
+   * for the ID Token only (`claims={"id_token":{…}}`) is not among them, so no pointer may send the
+   * client to userinfo for it.
+   */
+  userinfo: ReadonlySet<string>;
+}
+
+export function grantedClaims(request: ClaimsRequest): GrantedClaims {
+  const refused = new Set(request.rejected);
+  const ofScope = [...claimsOfScopes(request.scope.split(' '))].filter((claim) => !refused.has(claim));
+  return { idToken: new Set([...ofScope, ...Object.keys(request.claims).filter((claim) => !refused.has(claim))]), userinfo: new Set(ofScope) };
 }
 
 /**
@@ -52,16 +63,19 @@ export function grantedClaims(request: ClaimsRequest): Set<string> {
  * `_claim_names`/`_claim_sources` (see USERINFO_SOURCE), so a relying party can tell a claim left to
  * userinfo from one the user does not have.
  */
-export function idTokenClaims(claims: Record<string, unknown>, granted: ReadonlySet<string>, bounds: IdTokenBounds, userinfoEndpoint: string): Record<string, unknown> {
-  const kept = Object.fromEntries(Object.entries(claims).filter(([claim]) => granted.has(claim)));
+export function idTokenClaims(claims: Record<string, unknown>, granted: GrantedClaims, bounds: IdTokenBounds, userinfoEndpoint: string): Record<string, unknown> {
+  const kept = Object.fromEntries(Object.entries(claims).filter(([claim]) => granted.idToken.has(claim)));
   const left: string[] = [];
   const leave = (claim: string): void => {
     delete kept[claim];
     left.push(claim);
   };
-  if (Array.isArray(kept.groups) && kept.groups.length > bounds.maxGroups) leave('groups');
+  // Only what userinfo releases is left there; a claim asked for the ID Token only stays in it, whatever its size.
+  if (Array.isArray(kept.groups) && kept.groups.length > bounds.maxGroups && granted.userinfo.has('groups')) leave('groups');
   for (let sizes = directoryClaimSizes(kept); total(sizes) > DIRECTORY_CLAIMS_MAX_BYTES; sizes = directoryClaimSizes(kept)) {
-    leave(sizes.reduce((largest, size) => (size.bytes > largest.bytes ? size : largest)).claim);
+    const leavable = sizes.filter((size) => granted.userinfo.has(size.claim));
+    if (leavable.length === 0) break;
+    leave(leavable.reduce((largest, size) => (size.bytes > largest.bytes ? size : largest)).claim);
   }
   if (left.length === 0) return kept;
   return { ...kept, _claim_names: Object.fromEntries(left.map((claim) => [claim, USERINFO_SOURCE])), _claim_sources: { [USERINFO_SOURCE]: { endpoint: userinfoEndpoint } } };

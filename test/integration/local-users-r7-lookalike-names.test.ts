@@ -91,6 +91,9 @@ describe('local users: an address that looks the same is the same address, and i
     assert.equal((await cli('user', 'add', 'alice', '--email', 'alice@example.org', '--name', 'Alice')).code, 0);
     const refusals: Array<[string[], RegExp]> = [
       [['user', 'add', 'zw', '--email', 'al\u200bice@example.org'], /the email address "al\\u200Bice@example\.org" contains U\+200B: invisible or text-direction characters are not allowed/],
+      // Not format characters, but default-ignorable: dropped on screen and by IDNA mapping (exa\u034Fmple.org is example.org).
+      [['user', 'add', 'cgj', '--email', 'alice@exa\u034fmple.org'], /the email address "alice@exa\\u034Fmple\.org" contains U\+034F: invisible or text-direction characters are not allowed/],
+      [['user', 'add', 'hf', '--email', '\u3164bob@example.org'], /contains U\+3164: invisible/],
       [['user', 'add', 'rtl', '--email', 'x\u202egro.elpmaxe@bob'], /the email address "x\\u202Egro\.elpmaxe@bob" contains U\+202E/],
       [['user', 'add', 'shy', '--email', 'ali\u00adce@example.org'], /contains U\+00AD/],
       [['user', 'add', 'tag', '--email', 'alice\u{e0041}@example.org'], /contains U\+E0041/],

@@ -32,7 +32,7 @@ describe('what a relying party is given of a directory value (SAML and OIDC alik
     for (const value of ['alice@example.org', 'a@b', 'o\'brien+tag@xn--mller-kva.example', 'jürgen@müller.example', `${'l'.repeat(64)}@${'d'.repeat(189)}`]) {
       assert.equal(isPlausibleEmail(value), true, JSON.stringify(value));
     }
-    for (const value of [' ws@example.org ', 'ws@example.org ', '\tws@example.org', 'a b@example.org', 'a@exa mple.org', 'a@b\n', 'al\u200bice@example.org', 'alice@example.org\u202e', 'no-at.example.org', '@example.org', 'alice@', 'a@b@c', '', `${'l'.repeat(64)}@${'d'.repeat(190)}`]) {
+    for (const value of [' ws@example.org ', 'ws@example.org ', '\tws@example.org', 'a b@example.org', 'a@exa mple.org', 'a@b\n', 'al\u200bice@example.org', 'alice@example.org\u202e', 'alice@exa\u034fmple.org', 'alice\ufe0f@example.org', '\u3164alice@example.org', 'alice@example\u115f.org', 'no-at.example.org', '@example.org', 'alice@', 'a@b@c', '', `${'l'.repeat(64)}@${'d'.repeat(190)}`]) {
       assert.equal(isPlausibleEmail(value), false, JSON.stringify(value));
     }
   });
@@ -102,8 +102,11 @@ describe('the ID Token share of the claims (userinfo keeps them all)', () => {
     const profileOnly = idTokenClaims(claims, grantedClaims({ scope: 'openid profile', claims: {}, rejected: [] }), { maxGroups: 100 }, USERINFO);
     assert.deepEqual(profileOnly, { preferred_username: 'alice', name: 'n'.repeat(3000) }, 'groups not granted: the name fits');
     const asked = grantedClaims({ scope: 'openid', claims: { groups: null }, rejected: [] });
-    assert.deepEqual(idTokenClaims(claims, asked, { maxGroups: 100 }, USERINFO), { _claim_names: { groups: 'userinfo' }, _claim_sources: { userinfo: { endpoint: USERINFO } } }, 'asked for by the claims parameter');
-    assert.deepEqual(grantedClaims({ scope: 'openid profile', claims: {}, rejected: ['name'] }).has('name'), false);
+    assert.deepEqual(idTokenClaims(claims, asked, { maxGroups: 100 }, USERINFO), { groups: claims.groups }, 'asked for the ID Token only (claims parameter): userinfo would not release it, so it stays, whatever its size');
+    const alsoScope = grantedClaims({ scope: 'openid groups', claims: { groups: null }, rejected: [] });
+    assert.deepEqual(idTokenClaims(claims, alsoScope, { maxGroups: 100 }, USERINFO), { _claim_names: { groups: 'userinfo' }, _claim_sources: { userinfo: { endpoint: USERINFO } } }, 'with the scope too, userinfo releases it');
+    const refused = grantedClaims({ scope: 'openid profile', claims: { name: null }, rejected: ['name'] });
+    assert.deepEqual([refused.idToken.has('name'), refused.userinfo.has('name')], [false, false]);
   });
 
   test('the account gives the ID Token its bounded share and userinfo every group', async () => {

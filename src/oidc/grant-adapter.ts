@@ -1,7 +1,8 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { AdapterPayload } from 'oidc-provider';
 import type { KvAdapter } from './adapter.ts';
 import type { ClientRegistry } from './client-registry.ts';
 import type { ClientRevocations } from './client-revocations.ts';
+import { DelegatingAdapter } from './delegating-adapter.ts';
 import { claimsOfScopes } from './claims.ts';
 
 /** The part of oidc-provider's Grant payload that holds the OpenID Connect scopes and claims granted. */
@@ -20,46 +21,21 @@ interface OpenIdGrant {
  * and userinfo (also with access tokens issued before), and a sign-in under way. A refresh token
  * keeps the scope it was issued with, so what a refresh yields is always within both.
  */
-export class GrantAdapter implements Adapter {
-  readonly #inner: KvAdapter;
+export class GrantAdapter extends DelegatingAdapter {
   readonly #clients: ClientRegistry;
   readonly #revocations: ClientRevocations;
 
   constructor(inner: KvAdapter, clients: ClientRegistry, revocations: ClientRevocations) {
-    this.#inner = inner;
+    super(inner);
     this.#clients = clients;
     this.#revocations = revocations;
   }
 
-  async find(id: string): Promise<AdapterPayload | undefined> {
-    const grant = await this.#inner.find(id);
+  override async find(id: string): Promise<AdapterPayload | undefined> {
+    const grant = await this.inner.find(id);
     if (!grant?.clientId || (await this.#revocations.voids(grant))) return undefined;
     const client = await this.#clients.get(grant.clientId);
     return client && withinScopes(grant, client.scopes);
-  }
-
-  upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-    return this.#inner.upsert(id, payload, expiresIn);
-  }
-
-  destroy(id: string): Promise<void> {
-    return this.#inner.destroy(id);
-  }
-
-  consume(id: string): Promise<void> {
-    return this.#inner.consume(id);
-  }
-
-  findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    return this.#inner.findByUid(uid);
-  }
-
-  findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    return this.#inner.findByUserCode(userCode);
-  }
-
-  revokeByGrantId(grantId: string): Promise<void> {
-    return this.#inner.revokeByGrantId(grantId);
   }
 }
 

@@ -1,7 +1,8 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { AdapterPayload } from 'oidc-provider';
 import type { KvAdapter } from './adapter.ts';
 import type { SsoLinks } from './sso-links.ts';
 import type { ClientRevocations } from './client-revocations.ts';
+import { DelegatingAdapter } from './delegating-adapter.ts';
 
 /**
  * The adapter of oidc-provider's Session model. A signed-in provider session is only returned while
@@ -13,23 +14,22 @@ import type { ClientRevocations } from './client-revocations.ts';
  * it goes when it expires. A removed client's place in the session is left out (ClientRevocations):
  * registered again, the client starts afresh, with a new grant and sid.
  */
-export class SessionAdapter implements Adapter {
-  readonly #inner: KvAdapter;
+export class SessionAdapter extends DelegatingAdapter {
   readonly #links: SsoLinks;
   readonly #revocations: ClientRevocations;
 
   constructor(inner: KvAdapter, links: SsoLinks, revocations: ClientRevocations) {
-    this.#inner = inner;
+    super(inner);
     this.#links = links;
     this.#revocations = revocations;
   }
 
-  async find(id: string): Promise<AdapterPayload | undefined> {
-    return this.#backed(await this.#inner.find(id));
+  override async find(id: string): Promise<AdapterPayload | undefined> {
+    return this.#backed(await this.inner.find(id));
   }
 
-  async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    const payload = await this.#inner.findByUid(uid);
+  override async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    const payload = await this.inner.findByUid(uid);
     return payload && this.#backed(payload);
   }
 
@@ -40,30 +40,14 @@ export class SessionAdapter implements Adapter {
     if (backing === 'backed') return payload.authorizations ? { ...payload, authorizations: await this.#revocations.kept(payload.authorizations) } : payload;
     // Linked to another person's SSO session: nobody must ever be told about it, nor use it.
     if (backing === 'other-account') {
-      await this.#inner.destroy(String(payload.jti));
+      await this.inner.destroy(String(payload.jti));
       await this.#links.delete(String(payload.uid));
     }
     return undefined;
   }
 
-  upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-    return this.#inner.upsert(id, payload, expiresIn);
-  }
-
   /** Leaves the link alone: oidc-provider destroys the old id each time it rotates a session's cookie id (same uid). */
-  destroy(id: string): Promise<void> {
-    return this.#inner.destroy(id);
-  }
-
-  consume(id: string): Promise<void> {
-    return this.#inner.consume(id);
-  }
-
-  findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    return this.#inner.findByUserCode(userCode);
-  }
-
-  revokeByGrantId(grantId: string): Promise<void> {
-    return this.#inner.revokeByGrantId(grantId);
+  override destroy(id: string): Promise<void> {
+    return this.inner.destroy(id);
   }
 }

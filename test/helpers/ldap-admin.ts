@@ -16,3 +16,14 @@ export async function asDirectoryAdmin(slapd: SlapdHandle, work: (client: Client
 export function ldapChange(slapd: SlapdHandle, dn: string, change: Change): Promise<void> {
   return asDirectoryAdmin(slapd, (client) => client.modify(dn, change));
 }
+
+/** What slapd's ppolicy holds against an entry: its failed binds and its lock (read as the rootdn, not through any relay). */
+export async function ppolicyMarks(slapd: SlapdHandle, dn: string): Promise<{ failures: number; locked: boolean }> {
+  let marks = { failures: 0, locked: false };
+  await asDirectoryAdmin(slapd, async (client) => {
+    const { searchEntries } = await client.search(dn, { scope: 'base', attributes: ['pwdFailureTime', 'pwdAccountLockedTime'] });
+    const entry = searchEntries[0]!;
+    marks = { failures: [entry['pwdFailureTime'] ?? []].flat().length, locked: [entry['pwdAccountLockedTime'] ?? []].flat().length > 0 };
+  });
+  return marks;
+}

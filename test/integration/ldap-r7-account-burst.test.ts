@@ -7,6 +7,7 @@ import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { LdapFaultRelay } from '../helpers/ldap-fault-relay.ts';
 import { PEOPLE, personLdif, slapdDirectoryInput } from '../helpers/ldap-directory.ts';
+import { ppolicyMarks as ppolicyMarksOf } from '../helpers/ldap-admin.ts';
 
 // slapd locks an entry after 3 wrong passwords (ppolicy pwdMaxFailure 3), Stepgate after 2, below it
 // as the README asks. Guesses sent at the same moment under every login name of one account (its uid,
@@ -54,17 +55,9 @@ async function signIn(username: string, password: string): Promise<Page> {
   return (await signInPage())(username, password);
 }
 
-/** What slapd's ppolicy holds against an entry: its failed binds and its lock (read as the rootdn, not through the relay). */
-async function ppolicyMarks(uid: string): Promise<{ failures: number; locked: boolean }> {
-  const client = new Client({ url: slapd.url });
-  try {
-    await client.bind(slapd.rootDn, slapd.rootPassword);
-    const { searchEntries } = await client.search(`uid=${uid},${PEOPLE}`, { scope: 'base', attributes: ['pwdFailureTime', 'pwdAccountLockedTime'] });
-    const entry = searchEntries[0]!;
-    return { failures: [entry['pwdFailureTime'] ?? []].flat().length, locked: [entry['pwdAccountLockedTime'] ?? []].flat().length > 0 };
-  } finally {
-    await client.unbind();
-  }
+/** What slapd's ppolicy holds against a user's entry. */
+function ppolicyMarks(uid: string): Promise<{ failures: number; locked: boolean }> {
+  return ppolicyMarksOf(slapd, `uid=${uid},${PEOPLE}`);
 }
 
 /** The account's password events: the reason of each failure, `success` for a sign-in. */

@@ -1,11 +1,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from 'ldapts';
 import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser } from '../helpers/browser.ts';
 import { PEOPLE, personLdif, slapdDirectoryInput, withDirectory } from '../helpers/ldap-directory.ts';
 import { ldapDirectorySchema } from '../../src/directory/ldap-config.ts';
+import { ppolicyMarks as ppolicyMarksOf } from '../helpers/ldap-admin.ts';
 
 // slapd locks an entry after 3 wrong passwords (ppolicy pwdMaxFailure 3), Stepgate after 2, below it
 // as the README asks. Once Stepgate has locked an account, no guess may reach slapd any more, whatever
@@ -37,17 +37,9 @@ async function signIn(username: string, password: string): Promise<number> {
   return (await browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username, password })).status;
 }
 
-/** What slapd's ppolicy holds against an entry: its failed binds and its lock. */
-async function ppolicyMarks(uid: string): Promise<{ failures: number; locked: boolean }> {
-  const client = new Client({ url: slapd.url });
-  try {
-    await client.bind(slapd.rootDn, slapd.rootPassword);
-    const { searchEntries } = await client.search(`uid=${uid},${PEOPLE}`, { scope: 'base', attributes: ['pwdFailureTime', 'pwdAccountLockedTime'] });
-    const entry = searchEntries[0]!;
-    return { failures: [entry['pwdFailureTime'] ?? []].flat().length, locked: [entry['pwdAccountLockedTime'] ?? []].flat().length > 0 };
-  } finally {
-    await client.unbind();
-  }
+/** What slapd's ppolicy holds against a user's entry. */
+function ppolicyMarks(uid: string): Promise<{ failures: number; locked: boolean }> {
+  return ppolicyMarksOf(slapd, `uid=${uid},${PEOPLE}`);
 }
 
 async function passwordEvents(userId: string): Promise<Array<[unknown, unknown]>> {

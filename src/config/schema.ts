@@ -83,7 +83,7 @@ export const totpSchema = z.object({
     // Key URI Format: the label is "issuer:account", so apps would cut the name at a colon of its own.
     .refine((value) => !value.includes(':'), 'must not contain ":": authenticator apps read the first ":" as the end of the issuer name')
     .default('Stepgate'),
-  digits: z.union([z.literal(6), z.literal(7), z.literal(8)]).default(6),
+  digits: z.union([z.literal(6), z.literal(7), z.literal(8)], { error: 'must be 6, 7 or 8' }).default(6),
   periodSeconds: z.number().int().min(15).max(120).default(30),
   algorithm: z.enum(['sha1', 'sha256', 'sha512']).default('sha1'),
   /** Codes from time steps within this many seconds of the server clock are accepted. */

@@ -115,6 +115,15 @@ describe('saml.entityId: an absolute URI', () => {
   });
 });
 
+describe('mfa.totp.digits: what authenticator apps show', () => {
+  test('a count other than 6, 7 or 8 is refused, naming the key and the values allowed', () => {
+    for (const digits of [5, 9, '6']) {
+      assert.deepEqual(refused({ mfa: { totp: { digits } } }), ['mfa.totp.digits: must be 6, 7 or 8'], String(digits));
+    }
+    assert.equal(parseConfig({ mfa: { totp: { digits: 8 } } }).mfa.totp.digits, 8);
+  });
+});
+
 describe('empty values are not "unset"', () => {
   test('dataDir, secretKey and secretKeyFile given as "" are refused, each naming its key', () => {
     const issues = refused({ dataDir: '', secretKeyFile: '' });

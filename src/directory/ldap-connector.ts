@@ -73,6 +73,15 @@ export function describeError(err: unknown): string {
   return `${code}${message}`.replace(/\s+/g, ' ').trim();
 }
 
+const CONFIDENTIALITY_REQUIRED = 13;
+
+/** A server's refusal on `connection`; one that wants an encrypted connection, on a plain one, with the setting that gives it. */
+function describeRefusal(err: unknown, connection: Pick<Connection, 'secure'>): string {
+  const described = describeError(err);
+  if (!isLdapResult(err) || err.code !== CONFIDENTIALITY_REQUIRED || connection.secure) return described;
+  return `${described} (the server accepts it only over an encrypted connection: use ldaps:// or "startTls": true)`;
+}
+
 /**
  * The TLS socket of each StartTLS connection. ldapts 9 watches only the socket it opened: once StartTLS
  * has replaced it, a server that closes the connection (slapd's idletimeout, a restart) leaves
@@ -391,7 +400,8 @@ export class LdapConnector {
     return bound;
   }
 
-  async #bindServiceAccount({ client, url }: Connection): Promise<ServiceBound> {
+  async #bindServiceAccount(connection: Connection): Promise<ServiceBound> {
+    const { client, url } = connection;
     let refused = this.#refusals.get(url);
     if (!refused) this.#refusals.set(url, (refused = new Map()));
     const leftOut = new Set<number>();
@@ -407,8 +417,9 @@ export class LdapConnector {
         if (!isLdapResult(err) || bindResultLeftUnjudged(err.code)) throw new LdapUnavailableError(`${url}: service bind as ${account.dn}: ${describeError(err)}`);
         const times = (refused.get(i)?.times ?? 0) + 1;
         const backoffMs = Math.min(this.#serviceBindBackoffMs * 2 ** (times - 1), SERVICE_BIND_BACKOFF_MAX_MS);
-        refused.set(i, { until: Date.now() + backoffMs, error: `${account.dn}: ${describeError(err)}`, times });
-        this.#logger?.warn({ event: 'ldap.bind.service-refused', url, dn: account.dn, error: describeError(err) }, 'the directory server refused the service account');
+        const error = describeRefusal(err, connection);
+        refused.set(i, { until: Date.now() + backoffMs, error: `${account.dn}: ${error}`, times });
+        this.#logger?.warn({ event: 'ldap.bind.service-refused', url, dn: account.dn, error }, 'the directory server refused the service account');
         continue;
       }
       refused.delete(i);

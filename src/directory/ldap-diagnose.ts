@@ -12,7 +12,7 @@ import { explicitBufferAttributes, isBinaryAttribute } from './ldap-binary-attri
 import { checkBaseDns } from './ldap-base-dns.ts';
 import { LdapConnector, describeError, destroy, type Connection } from './ldap-connector.ts';
 import { attributeValues, compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
-import { resolveGroups } from './ldap-groups.ts';
+import { groupBaseOf, resolveGroups } from './ldap-groups.ts';
 
 export interface DiagnoseStep {
   step: 'connect' | 'service-bind' | 'base-dn' | 'user-lookup' | 'groups' | 'password';
@@ -47,11 +47,14 @@ async function timed(step: DiagnoseStep['step'], url: string, steps: DiagnoseSte
 /**
  * The user's mapped attributes, as sign-ins will map them. A missing id fails the step: every sign-in
  * of this user would fail with it. Warns of an id that is not this user's alone, and of the user
- * filter when the configuration does not write it out in full.
+ * filter when the configuration does not write it out in full. `account`: the service account that
+ * read the entry (an id the entry has can be hidden from it, operational attributes often are).
  */
-async function describeUser(search: SearchFn, entry: Entry, users: LdapDirectoryConfig['users'], completed: CompletedFilter | undefined): Promise<Found> {
+async function describeUser(search: SearchFn, entry: Entry, users: LdapDirectoryConfig['users'], completed: CompletedFilter | undefined, account: string): Promise<Found> {
   const id = entryId(entry, users);
-  if (id === undefined) throw new Error(`found ${entry.dn}, but it has no ${users.idAttribute} (users.idAttribute): every sign-in of this user fails`);
+  if (id === undefined) {
+    throw new Error(`found ${entry.dn}, but it has no ${users.idAttribute} (users.idAttribute), or the service account ${account} may not read it: every sign-in of this user fails`);
+  }
   const shown = (attribute: string): string => entryValue(entry, attribute) ?? `(no ${attribute})`;
   const detail = `found ${entry.dn}: id ${id}, username ${shown(users.usernameAttribute)}, name ${shown(users.nameAttribute)}, email ${shown(users.emailAttribute)}`;
   const warnings = [...(completed ? [completedWarning(completed)] : []), ...(await idWarnings(search, entry, id, users))];
@@ -131,11 +134,47 @@ function describeChannel(connection: Connection, config: LdapDirectoryConfig): s
   return config.tls.rejectUnauthorized ? '(TLS)' : "(TLS, but the server's certificate is not checked: tls.rejectUnauthorized is false)";
 }
 
-/** The account that bound; the backup account binding is a warning that names bind.dn's refusal. */
-async function describeServiceBind(connector: LdapConnector, connection: Connection): Promise<Found> {
+/** The account that bound (handed to `bound`); the backup account binding is a warning that names bind.dn's refusal. */
+async function describeServiceBind(connector: LdapConnector, connection: Connection, bound: (dn: string) => void): Promise<Found> {
   const { dn, mainRefused } = await connector.serviceBind(connection);
+  bound(dn);
   if (mainRefused === undefined) return `bound as ${dn} on ${connection.url}`;
   return { detail: `bound as ${dn} (backupBind) on ${connection.url}`, warning: `bind.dn is refused: ${mainRefused}; sign-ins use the backup account (backupBind)` };
+}
+
+/**
+ * Why a user is in no group although the directory has groups: none matching groups.filter is visible
+ * under `base` to the service account, or none shows it the member attribute (slapd leaves out entries
+ * whose filter attributes the requester may not search). Undefined when groups and members are visible.
+ */
+async function hiddenGroups(search: SearchFn, groups: LdapDirectoryConfig['groups'], base: string, account: string): Promise<string | undefined> {
+  const visible = async (filter: string): Promise<boolean> =>
+    (await search(base, { scope: 'sub', filter: compileFilter(filter), attributes: ['1.1'], sizeLimit: 1 })).searchEntries.length > 0;
+  if (!(await visible(groups.filter))) {
+    return `no group matching groups.filter ${groups.filter} is visible under ${base} to the service account ${account}: check groups.baseDn and groups.filter, and that the service account may read the groups`;
+  }
+  if (!(await visible(`(&${groups.filter}(${groups.memberAttribute}=*))`))) {
+    return `no group under ${base} shows a ${groups.memberAttribute} value (groups.memberAttribute) to the service account ${account}: groups are found by that attribute, so the service account must be allowed to read and search it`;
+  }
+  return undefined;
+}
+
+/**
+ * The user's groups as sign-ins resolve them, each name quoted (a name may hold ", "), and where they
+ * were looked for: the group base, said to be a default when groups.baseDn is not set. Warns of groups
+ * resolved in a way that needs fixing, of groups hidden from the service account when the user is in
+ * none, and of a groups filter the configuration does not write out in full.
+ */
+async function describeGroups(search: SearchFn, config: LdapDirectoryConfig, user: { dn: string; memberOf: string[] }, completed: CompletedFilter | undefined, account: string): Promise<Found> {
+  const { groups, users } = config;
+  const found = await resolveGroups(search, groups, users.baseDn, user);
+  const base = groups.mode === 'memberOf' && groups.nestedDepth === 0 ? undefined : await groupBaseOf(search, groups, users.baseDn);
+  const where = base === undefined ? "in the entry's memberOf (groups.nestedDepth 0)" : `under ${base.dn}${base.defaulted ? ` (groups.baseDn not set: ${base.defaulted})` : ''}`;
+  const names = found.names.map((name) => JSON.stringify(name)).join(', ');
+  const detail = found.names.length > 0 ? `${found.names.length} group(s) ${where}: ${names}` : `member of no group ${where}`;
+  const hidden = found.names.length === 0 && base !== undefined ? await hiddenGroups(search, groups, base.dn, account) : undefined;
+  const warnings = [found.warning, hidden, completed && completedWarning(completed)].filter((warning) => warning !== undefined);
+  return warnings.length === 0 ? detail : { detail, warning: warnings.join('; ') };
 }
 
 /**
@@ -162,8 +201,9 @@ export async function diagnoseLdap(configured: LdapDirectoryConfig, options: { u
       });
     }
     let bound: Connection | undefined;
+    let account = config.bind.dn;
     for (const connection of connections) {
-      if (await timed('service-bind', connection.url, steps, () => describeServiceBind(connector, connection))) {
+      if (await timed('service-bind', connection.url, steps, () => describeServiceBind(connector, connection, (dn) => (account = dn)))) {
         bound = connection;
         break;
       }
@@ -187,16 +227,11 @@ export async function diagnoseLdap(configured: LdapDirectoryConfig, options: { u
       }
       userDn = result.entry.dn;
       memberOf = entryValues(result.entry, 'memberOf');
-      return describeUser(search, result.entry, config.users, completedFilter('directory.users.filter'));
+      return describeUser(search, result.entry, config.users, completedFilter('directory.users.filter'), account);
     });
     if (!found || !userDn) return steps;
     const dn = userDn;
-    const grouped = await timed('groups', url, steps, async () => {
-      const groups = (await resolveGroups(search, config.groups, config.users.baseDn, { dn, memberOf })).names;
-      const detail = groups.length ? `${groups.length} group(s): ${groups.join(', ')}` : 'member of no group';
-      const groupsFilter = completedFilter('directory.groups.filter');
-      return groupsFilter ? { detail, warning: completedWarning(groupsFilter) } : detail;
-    });
+    const grouped = await timed('groups', url, steps, () => describeGroups(search, config, { dn, memberOf }, completedFilter('directory.groups.filter'), account));
     const password = options.password;
     if (!grouped || password === undefined) return steps;
     await timed('password', url, steps, () => checkPassword(config, user, password, options.logger));

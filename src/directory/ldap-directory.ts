@@ -270,7 +270,7 @@ export class LdapDirectory implements Directory {
   }
 
   async #userFromEntry(entry: Entry): Promise<User> {
-    const groups = await resolveGroups(this.#searchFn, this.#config.groups, this.#config.users.baseDn, { dn: entry.dn, memberOf: this.#memberOf(entry) }, this.#groupParents);
+    const groups = await resolveGroups(this.#searchFn, this.#config.groups, this.#config.users.baseDn, { dn: entry.dn, memberOf: this.#memberOf(entry) }, this.#groupParents, this.#logger);
     return userFromEntry(entry, groups, this.#config.users, this.#stateAttrs);
   }
 

@@ -30,7 +30,8 @@ export function userFromEntry(entry: Entry, groups: ResolvedGroups, users: LdapD
     const plain = key.replace(/;binary$/, '');
     if (plain !== key && !Object.hasOwn(attributes, plain)) attributes[plain] = attributes[key]!;
   }
-  if (!id) throw new DirectoryMisconfiguredError(`entry ${entry.dn} has no ${idAttribute}; check users.idAttribute`);
+  // an operational id (entryUUID) is often hidden by the directory's access rules rather than absent
+  if (!id) throw new DirectoryMisconfiguredError(`entry ${entry.dn} has no ${idAttribute}; check users.idAttribute, and that the service account (bind.dn) may read ${idAttribute}`);
   return {
     id,
     username: entryValue(entry, usernameAttribute) ?? '',

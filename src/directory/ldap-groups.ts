@@ -1,9 +1,11 @@
 /** Group membership: member/uniqueMember searches with bounded, cycle-safe nesting, or AD in-chain lookup. */
 import type { Entry } from 'ldapts';
+import type { Logger } from 'pino';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { compileFilter, entryValue, entryValues, equalityFilter, escapeFilterValue, type SearchFn } from './ldap-filter.ts';
 import type { GroupParents, GroupRef } from './ldap-group-parents.ts';
 import { LdapUnavailableError, describeError, isLdapResult } from './ldap-connector.ts';
+import { namingContextOf, rdnsOf, rootDseOf } from './ldap-root-dse.ts';
 
 type GroupsConfig = LdapDirectoryConfig['groups'];
 
@@ -37,11 +39,36 @@ async function searchGroupsPaged(search: SearchFn, base: string, filter: string,
   }
 }
 
-/** The domain root (the dc= part) of a DN: the default group base, and where AD keeps maxPwdAge. */
-export function domainRootOf(usersBaseDn: string): string {
-  const rdns = usersBaseDn.split(/(?<!\\),/);
+/** The dc= part of a DN, if it has one. */
+function dcPartOf(dn: string): string | undefined {
+  const rdns = dn.split(/(?<!\\),/);
   const firstDc = rdns.findIndex((r) => /^\s*dc=/i.test(r));
-  return firstDc >= 0 ? rdns.slice(firstDc).join(',') : usersBaseDn;
+  return firstDc >= 0 ? rdns.slice(firstDc).join(',') : undefined;
+}
+
+/** The domain root (the dc= part) of a DN: where AD keeps maxPwdAge. */
+export function domainRootOf(usersBaseDn: string): string {
+  return dcPartOf(usersBaseDn) ?? usersBaseDn;
+}
+
+/** Where groups are searched; `defaulted` says how, when groups.baseDn is not set. */
+export interface GroupBase {
+  dn: string;
+  defaulted?: string;
+}
+
+/**
+ * groups.baseDn, or else the top of the users' part of the directory, so that groups beside the users'
+ * OU are found: the dc= part of users.baseDn; without one (o=corp, c=de: X.500 layouts) the naming
+ * context users.baseDn lies in, from the root DSE, or when the server names none, its last RDN.
+ */
+export async function groupBaseOf(search: SearchFn, groups: GroupsConfig, usersBaseDn: string): Promise<GroupBase> {
+  if (groups.baseDn !== undefined) return { dn: groups.baseDn };
+  const dcPart = dcPartOf(usersBaseDn);
+  if (dcPart !== undefined) return { dn: dcPart, defaulted: 'the dc= part of users.baseDn' };
+  const namingContext = namingContextOf(await rootDseOf(search), usersBaseDn);
+  if (namingContext !== undefined) return { dn: namingContext, defaulted: 'the naming context users.baseDn lies in' };
+  return { dn: rdnsOf(usersBaseDn).at(-1)!, defaulted: 'the last RDN of users.baseDn' };
 }
 
 /**
@@ -134,11 +161,26 @@ export function inChainFilter(groups: GroupsConfig, userDn: string): string {
   return `(&${groups.filter}(member:${IN_CHAIN_RULE}:=${escapeFilterValue(userDn)}))`;
 }
 
+/** What an in-chain search that finds none of the entry's memberOf groups means, and what to set. */
+function inChainUnsupported(memberOfValues: number): string {
+  return (
+    `the in-chain search of groups.mode "memberOf" (Active Directory's matching rule ${IN_CHAIN_RULE}) found no group, although the entry has ${memberOfValues} memberOf value(s): ` +
+    'this directory is not Active Directory and does not know the rule, so the groups were read from memberOf and nested groups followed by member searches; ' +
+    'set groups.mode "member" (or groups.nestedDepth 0 to use memberOf alone)'
+  );
+}
+
+/** Directories (by their search function) whose in-chain warning was logged: once is enough to act on it. */
+const inChainWarned = new WeakSet<SearchFn>();
+
 /**
  * Resolves group names for a user. `member` mode searches groups whose member attribute holds the
  * user (level 0), then groups holding those groups, up to `nestedDepth` extra levels; a visited set
  * makes cycles harmless. `memberOf` mode asks AD for the whole chain in one search (nestedDepth 0:
- * the user's direct `memberOf` values only). With `parents`, the levels above the user's own groups
+ * the user's direct `memberOf` values only). A server other than AD answers the in-chain search with
+ * nothing and no error (OpenLDAP: the filter is Undefined): when it does so for an entry with memberOf
+ * values, those are the user's groups and the levels above them are searched as `member` mode does,
+ * with a `warning` (logged once with `log`). With `parents`, the levels above the user's own groups
  * come from that cache where it knows them; the unknown groups of a level are looked up together (see
  * parentsOf).
  */
@@ -148,20 +190,17 @@ export async function resolveGroups(
   usersBaseDn: string,
   user: { dn: string; memberOf?: string[] },
   parents?: GroupParents,
+  log?: Logger,
 ): Promise<ResolvedGroups> {
-  const base = groups.baseDn ?? domainRootOf(usersBaseDn);
+  const memberOf = (user.memberOf ?? []).map((dn) => ({ dn, name: rdnValue(dn, groups.nameAttribute) }));
+  if (groups.mode === 'memberOf' && groups.nestedDepth === 0) return resolved(memberOf);
+  const { dn: base } = await groupBaseOf(search, groups, usersBaseDn);
   const attributes = [groups.nameAttribute];
-  if (groups.mode === 'memberOf') {
-    if (groups.nestedDepth === 0) return resolved((user.memberOf ?? []).map((dn) => ({ dn, name: rdnValue(dn, groups.nameAttribute) })));
-    const entries = await searchGroupsPaged(search, base, inChainFilter(groups, user.dn), attributes, user.dn);
-    return resolved(entries.map((e) => ({ dn: e.dn, name: entryValue(e, groups.nameAttribute) ?? rdnValue(e.dn, groups.nameAttribute) })));
-  }
-
+  const groupRef = (entry: Entry): GroupRef => ({ dn: entry.dn, name: entryValue(entry, groups.nameAttribute) ?? rdnValue(entry.dn, groups.nameAttribute) });
   const holdingFilter = (members: string[]): string => {
     const clauses = members.map((dn) => equalityFilter(groups.memberAttribute, dn));
     return `(&${groups.filter}${clauses.length === 1 ? clauses[0] : `(|${clauses.join('')})`})`;
   };
-  const groupRef = (entry: Entry): GroupRef => ({ dn: entry.dn, name: entryValue(entry, groups.nameAttribute) ?? rdnValue(entry.dn, groups.nameAttribute) });
   const holding = async (members: string[]): Promise<GroupRef[]> => {
     const found: GroupRef[] = [];
     for (let i = 0; i < members.length; i += BATCH) {
@@ -182,44 +221,63 @@ export async function resolveGroups(
     return result;
   };
 
-  const seen = new Set<string>([user.dn.toLowerCase()]);
-  const all: GroupRef[] = [];
-  let frontier = [user.dn];
-  for (let depth = 0; depth <= groups.nestedDepth && frontier.length > 0; depth++) {
-    let found: GroupRef[];
-    if (depth === 0 || !parents) found = await holding(frontier);
-    else {
-      // Held here, not read from the cache again: a link can expire while this level is looked up.
-      const above = new Map<string, GroupRef[]>();
-      const unknown: string[] = [];
-      for (const dn of frontier) {
-        const cached = parents.get(dn);
-        if (cached) above.set(dn, cached);
-        else unknown.push(dn);
-      }
-      for (const [dn, refs] of await parentsOf(unknown)) {
-        parents.set(dn, refs);
-        above.set(dn, refs);
-      }
-      found = frontier.flatMap((dn) => above.get(dn) ?? []);
+  /** The groups holding the groups of `frontier`, one level up. */
+  const above = async (frontier: string[]): Promise<GroupRef[]> => {
+    if (!parents) return holding(frontier);
+    // Held here, not read from the cache again: a link can expire while this level is looked up.
+    const known = new Map<string, GroupRef[]>();
+    const unknown: string[] = [];
+    for (const dn of frontier) {
+      const cached = parents.get(dn);
+      if (cached) known.set(dn, cached);
+      else unknown.push(dn);
     }
-    const next: string[] = [];
-    for (const group of found) {
-      const key = group.dn.toLowerCase();
-      if (seen.has(key)) continue;
-      seen.add(key);
-      next.push(group.dn);
-      all.push(group);
+    for (const [dn, refs] of await parentsOf(unknown)) {
+      parents.set(dn, refs);
+      known.set(dn, refs);
     }
-    frontier = next;
+    return frontier.flatMap((dn) => known.get(dn) ?? []);
+  };
+
+  /** The user's own groups and those holding them, up to nestedDepth levels above. */
+  const withNesting = async (own: GroupRef[]): Promise<GroupRef[]> => {
+    const seen = new Set<string>([user.dn.toLowerCase()]);
+    const all: GroupRef[] = [];
+    const unseen = (found: GroupRef[]): string[] => {
+      const next: string[] = [];
+      for (const group of found) {
+        const key = group.dn.toLowerCase();
+        if (seen.has(key)) continue;
+        seen.add(key);
+        next.push(group.dn);
+        all.push(group);
+      }
+      return next;
+    };
+    let frontier = unseen(own);
+    for (let level = 1; level <= groups.nestedDepth && frontier.length > 0; level++) frontier = unseen(await above(frontier));
+    return all;
+  };
+
+  if (groups.mode === 'member') return resolved(await withNesting(await holding([user.dn])));
+  const entries = await searchGroupsPaged(search, base, inChainFilter(groups, user.dn), attributes, user.dn);
+  if (entries.length > 0 || memberOf.length === 0 || (await rootDseOf(search)).activeDirectory) return resolved(entries.map(groupRef));
+  const warning = inChainUnsupported(memberOf.length);
+  if (log && !inChainWarned.has(search)) {
+    inChainWarned.add(search);
+    log.warn({ event: 'ldap.groups.in-chain-unsupported', dn: user.dn, memberOf: memberOf.length }, warning);
   }
-  return resolved(all);
+  return { ...resolved(await withNesting(memberOf)), warning };
 }
 
-/** A user's groups: names (what policies and relying parties mostly use) and DNs (what a policy naming a group by DN matches). */
+/**
+ * A user's groups: names (what policies and relying parties mostly use) and DNs (what a policy naming a
+ * group by DN matches); `warning`: how they were found needs fixing in the configuration.
+ */
 export interface ResolvedGroups {
   names: string[];
   dns: string[];
+  warning?: string;
 }
 
 function resolved(groups: readonly GroupRef[]): ResolvedGroups {

@@ -462,7 +462,7 @@ describe('diagnoseLdap', () => {
     assert.deepEqual(await steps(configFor({ urls: [closed] })), ['connect:false']);
     const detailed = await diagnoseLdap(configFor({ startTls: true, tls: { caFile: ca.caFile } }), { user: 'alice' });
     assert.match(detailed[0]!.detail, /reachable \(TLS\)/);
-    assert.equal(detailed[4]!.detail, '3 group(s): engineers, staff, all-staff');
+    assert.equal(detailed[4]!.detail, '3 group(s) under dc=example,dc=org (groups.baseDn not set: the dc= part of users.baseDn): "engineers", "staff", "all-staff"');
     assert.ok(detailed.every((s) => Number.isInteger(s.ms) && s.ms >= 0));
   });
 });

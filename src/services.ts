@@ -17,7 +17,7 @@ import type { PolicyStore } from './policy/policy-store.ts';
 import type { TrustedNetworks } from './policy/networks.ts';
 import type { MfaServices } from './mfa/build-mfa.ts';
 
-/** Everything the HTTP layer and the CLI use, built once by the composition root. */
+/** Everything the HTTP layer uses, built once by the composition root (build-services.ts); the CLI builds what each command needs. */
 export interface Services {
   config: Config;
   logger: Logger;

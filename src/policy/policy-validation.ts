@@ -80,7 +80,7 @@ export interface ValidationContext {
 }
 
 /**
- * `warnings`: what would be refused as written today but an earlier version saved (see LintFindings),
+ * `warnings`: what would be refused as written today but an earlier version saved (the `lint` of Findings),
  * when the caller asked for those as warnings.
  */
 export type ValidationResult = { ok: true; definition: PolicyDefinition; warnings: string[] } | { ok: false; errors: string[] };

@@ -28,10 +28,10 @@ interface TokenOwner {
 }
 
 /** The routes audited here; a success is audited only where it says something an incident review needs. */
-const AUDITED_ROUTES: ReadonlySet<string> = new Set(['token', 'revocation', 'introspection', 'userinfo']);
+const AUDITED_ROUTES: ReadonlySet<string> = new Set(['token', 'revocation', 'introspection', 'userinfo', 'authorization', 'resume', 'end_session', 'end_session_confirm']);
 
-/** The error events of those routes. */
-const ERROR_EVENTS = ['grant.error', 'revocation.error', 'introspection.error', 'userinfo.error'] as const;
+/** The error events of those routes (a resume reports as the authorization it continues). */
+const ERROR_EVENTS = ['grant.error', 'revocation.error', 'introspection.error', 'userinfo.error', 'authorization.error', 'end_session.error', 'end_session_confirm.error'] as const;
 
 /** Text the caller chose (the client_id of a client that did not authenticate, an unknown grant_type): kept long enough for any real value, no longer. */
 const CALLER_TEXT_MAX_LENGTH = 128;
@@ -44,11 +44,16 @@ const TOKEN_KINDS = [
 
 /**
  * One audit event per request at the token endpoint (`oidc.token` for a code, `oidc.refresh` for a
- * refresh grant, success or failure), per revocation (`oidc.revoke`), and per refused introspection
- * (`oidc.introspect`) or userinfo (`oidc.userinfo`) request. oidc-provider answers these requests
+ * refresh grant, success or failure), per revocation (`oidc.revoke`), per refused introspection
+ * (`oidc.introspect`) or userinfo (`oidc.userinfo`) request, per authorization request oidc-provider
+ * refuses (`oidc.sign-in` failure: an unknown client, a redirect URI not registered, a request it
+ * does not support, and what the client is told, prompt=none's login_required among them) and per
+ * refused RP-initiated logout (`oidc.logout` failure). oidc-provider answers these requests
  * itself and tells only through events, several per request (a replayed code revokes its grant, then
- * fails), so the events only note facts and the middleware writes the event once the answer is
- * ready, before it is sent. Never a token, code, secret or session id: kinds and ids only.
+ * fails; a request with an unregistered redirect URI reports its first fault, then that one), so the
+ * events only note facts and the middleware writes the event once the answer is ready, before it is
+ * sent. Failures carry the client's IP: the audit log's throttle bounds a flood of them. Never a
+ * token, code, secret or session id: kinds and ids only.
  */
 export class EndpointAudit {
   readonly #audit: AuditLog;
@@ -109,7 +114,55 @@ function describe(route: string, ctx: KoaContextWithOIDC, told: Told): AuditEven
   if (route === 'token') return tokenEvent(ctx, told);
   if (route === 'revocation') return told.error ? failure('oidc.revoke', ctx, told.error) : revocationEvent(ctx);
   if (!told.error) return undefined;
+  if (route === 'authorization') return failure('oidc.sign-in', ctx, signInRefusalReason(ctx, told.error));
+  if (route === 'resume') return resumeRefusal(ctx, told.error);
+  if (route === 'end_session' || route === 'end_session_confirm') return logoutRefusal(route, ctx, told.error);
   return failure(route === 'introspection' ? 'oidc.introspect' : 'oidc.userinfo', ctx, told.error, told.presented);
+}
+
+/**
+ * A refused authorization request: the OAuth error, except for two a review looks for by name. An
+ * unknown client_id is `rp-unknown` (as SAML's unknown issuer); a redirect URI the client does not
+ * have is `redirect-uri-not-registered` (as SAML's ACS_NOT_REGISTERED), also when the request had
+ * another fault first. The error's description stays in the log line of the same requestId.
+ */
+function signInRefusalReason(ctx: KoaContextWithOIDC, error: string): string {
+  if (error === 'invalid_client' && !ctx.oidc.client) return 'rp-unknown';
+  return error === 'invalid_redirect_uri' ? 'redirect-uri-not-registered' : error;
+}
+
+/**
+ * A resumed sign-in whose client was removed meanwhile (`rp-removed`): its client_id was registered
+ * when the sign-in began, so not a claim. Any other refusal on a resume is Stepgate's own answer,
+ * audited where the sign-in handed it over (interactions.ts).
+ */
+function resumeRefusal(ctx: KoaContextWithOIDC, error: string): AuditEvent | undefined {
+  if (error !== 'invalid_client' || ctx.oidc.client) return undefined;
+  return { type: 'oidc.sign-in', outcome: 'failure', reason: 'rp-removed', rp: clip(ctx.oidc.params?.client_id) };
+}
+
+/**
+ * A refused RP-initiated logout, with the account signed in on the browser (its sign-out did not
+ * happen). Any refusal of the confirmation is `confirmation-invalid` (a page replaced by a newer one,
+ * or a form without its xsrf value); of the request, `rp-unknown`,
+ * `post-logout-redirect-uri-not-registered`, `id-token-hint-other-client` (client_id names another
+ * client than the id_token_hint's audience), or the OAuth error.
+ */
+function logoutRefusal(route: string, ctx: KoaContextWithOIDC, error: string): AuditEvent {
+  const userId = ctx.oidc.session?.accountId;
+  return { ...failure('oidc.logout', ctx, route === 'end_session_confirm' ? 'confirmation-invalid' : logoutRefusalReason(ctx, error)), ...(userId && { userId }) };
+}
+
+function logoutRefusalReason(ctx: KoaContextWithOIDC, error: string): string {
+  const { client, params, entities } = ctx.oidc;
+  if (error === 'invalid_client' && !client) return 'rp-unknown';
+  if (error !== 'invalid_request') return error;
+  // The client is only taken once its id_token_hint checked out: what is left to refuse is the URI.
+  const uri = params?.post_logout_redirect_uri;
+  if (client && typeof uri === 'string' && !client.postLogoutRedirectUriAllowed(uri)) return 'post-logout-redirect-uri-not-registered';
+  const hintedClient = entities.IdTokenHint?.payload.aud;
+  if (!client && typeof params?.client_id === 'string' && hintedClient !== undefined && params.client_id !== hintedClient) return 'id-token-hint-other-client';
+  return error;
 }
 
 function tokenEvent(ctx: KoaContextWithOIDC, told: Told): AuditEvent | undefined {

@@ -3,6 +3,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { ExchangeCheck, ExchangedToken } from './account.ts';
 import type { SsoState } from './sso-state.ts';
 import type { EndpointAudit } from './endpoint-audit.ts';
+import { redirectUriRegistered } from './redirect-uri.ts';
 
 export interface ExchangeCheckDeps {
   sso: SsoState;
@@ -23,7 +24,7 @@ export function exchangeCheck(deps: ExchangeCheckDeps): ExchangeCheck {
 
 async function redirectStillRegistered(ctx: KoaContextWithOIDC, code: ExchangedToken, endpointAudit: EndpointAudit): Promise<boolean> {
   const client = ctx.oidc.client!;
-  if (code.redirectUri !== undefined && client.redirectUris?.includes(code.redirectUri)) return true;
+  if (code.redirectUri !== undefined && redirectUriRegistered(client.redirectUris ?? [], code.redirectUri, client.clientAuthMethod === 'none')) return true;
   (ctx.req as Request).log.warn({ code: 'OIDC_CODE_REDIRECT_URI_REMOVED', clientId: client.clientId, userId: code.accountId }, 'oidc: code refused, it was sent to a redirect URI the client no longer has registered');
   endpointAudit.exchangeRefused(ctx, 'redirect-uri-removed');
   return false;

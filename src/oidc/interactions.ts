@@ -9,6 +9,7 @@ import type { ClientRegistry } from './client-registry.ts';
 import type { SessionSync } from './session-sync.ts';
 import type { SsoState } from './sso-state.ts';
 import { toInteractionResult, toLoginRequest } from './binding.ts';
+import { redirectUriRegistered } from './redirect-uri.ts';
 
 export interface OidcInteractions {
   start(req: Request, res: Response, uid: string): Promise<void>;
@@ -134,7 +135,7 @@ async function finishInteraction(deps: OidcInteractionDeps, req: Request, res: R
 async function assertStillReturnable(deps: OidcInteractionDeps, req: Request, res: Response, interaction: Interaction, { request, result }: Pick<FinishedSignIn, 'request' | 'result'>): Promise<void> {
   const client = await deps.clients.get(request.rpId);
   const redirectUri = interaction.params.redirect_uri;
-  if (client && typeof redirectUri === 'string' && client.redirectUris.includes(redirectUri)) return;
+  if (client && typeof redirectUri === 'string' && redirectUriRegistered(client.redirectUris, redirectUri, client.tokenEndpointAuthMethod === 'none')) return;
   const reason = client ? 'redirect-uri-removed' : 'rp-removed';
   req.log.warn({ code: 'OIDC_SIGN_IN_NOT_RETURNABLE', rp: request.rpId, reason }, 'oidc: the sign-in ends with an error page: its client, or the redirect URI it asked for, is no longer registered');
   await auditFailure(req, deps.services, request, result, reason);

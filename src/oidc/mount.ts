@@ -17,7 +17,6 @@ import { KvAdapter } from './adapter.ts';
 import { BackchannelLogout } from './backchannel-logout.ts';
 import { EndpointAudit } from './endpoint-audit.ts';
 import { ClientRevocations } from './client-revocations.ts';
-import { unknownClientAudit } from './unknown-client-audit.ts';
 import type { WarningBudget } from '../http/warning-budget.ts';
 
 /** What outlives a provider: none of it holds keys. */
@@ -109,7 +108,6 @@ async function assemble(services: Services, shared: Shared): Promise<ProviderGen
   // The bridge starts interactions; the interactions' finisher resumes through the bridge.
   const interactions = oidcInteractions({ provider, services, clients, sync, sso, resume: (req, res, uid) => bridge.resume(req, res, uid) });
   provider.use(interactions.auditIssued());
-  provider.use(unknownClientAudit(provider, services.store.audit));
   provider.use(endpointAudit.middleware());
   logProviderEvents(provider, services.logger, shared.warnings);
   const backchannel = new BackchannelLogout({ provider, providerSessions: new KvAdapter(services.store.kv, services.clock, 'Session'), revocations, links, sessions: services.sessions, audit: services.store.audit, logger: services.logger });

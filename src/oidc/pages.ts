@@ -29,8 +29,9 @@ function requestLog(ctx: KoaContextWithOIDC): Logger | undefined {
 }
 
 /** Errors that cannot be sent back to the application (no trusted redirect_uri), in plain words, and whom to contact. */
-export function errorRenderer(helpdesk: string | undefined): (ctx: KoaContextWithOIDC, out: ErrorOut, error: Error) => Promise<void> {
+export function errorRenderer(helpdesk: string | undefined, sessions: SessionService): (ctx: KoaContextWithOIDC, out: ErrorOut, error: Error) => Promise<void> {
   return async (ctx, out, error) => {
+    if (ctx.oidc?.route === 'end_session_confirm' && out.error !== 'server_error') return sendLogoutNotConfirmed(ctx, sessions);
     const { title, message } = describe(out, error, ctx.oidc?.route === 'end_session');
     // A server error's description says nothing useful to anyone; its details are in the log.
     const description = out.error === 'server_error' ? undefined : out.error_description;
@@ -51,6 +52,27 @@ function describe(out: ErrorOut, error: Error, logout: boolean): { title: string
     default:
       return { title: 'Request not accepted', message: `The application sent a ${logout ? 'sign-out' : 'sign-in'} request that this sign-in service cannot accept. Go back to the application, and tell its administrator or your helpdesk.` };
   }
+}
+
+/**
+ * A sign-out confirmation oidc-provider refused ended nothing: its page had been replaced by a newer
+ * one (opened in another tab, or gone back to), or the form came without the page's xsrf value. The
+ * application did nothing wrong, so the page does not send the user to its administrator: it says
+ * whether they are still signed in (someone at a shared computer must not walk away believing they
+ * signed out) and offers the sign-out again, which asks afresh.
+ */
+async function sendLogoutNotConfirmed(ctx: KoaContextWithOIDC, sessions: SessionService): Promise<void> {
+  const signedIn = ctx.oidc.session?.accountId !== undefined || (await sessions.toSignOut(ctx.req as Request)) !== undefined;
+  if (!signedIn) return send(ctx, signedOutPage({ sessionEnded: false }));
+  send(
+    ctx,
+    messagePage({
+      title: 'Not signed out',
+      message: 'You are still signed in: this sign-out page was no longer valid (a newer one may have been opened in another tab or window), so nothing was done.',
+      link: { href: ctx.oidc.urlFor('end_session'), label: 'Sign out' },
+      requestId: requestId(ctx),
+    }),
+  );
 }
 
 /**

@@ -22,6 +22,7 @@ import { errorRenderer, logoutSource, postLogoutSuccessSource } from './pages.ts
 import { logoutTokenFetch } from './backchannel-logout.ts';
 import { assertSatisfiableAcr } from './binding.ts';
 import type { EndpointAudit } from './endpoint-audit.ts';
+import { redirectUriRegistered } from './redirect-uri.ts';
 
 /** Every endpoint lives under /oidc/; only discovery stays at the issuer's well-known path. */
 export const ROUTES = {
@@ -140,7 +141,7 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     },
     fetch: logoutTokenFetch,
     clientBasedCORS: corsForPublicClients,
-    renderError: errorRenderer(config.messages.helpdesk),
+    renderError: errorRenderer(config.messages.helpdesk, services.sessions),
     routes: ROUTES,
     cookies: {
       keys: deps.cookieSigner as unknown as string[],
@@ -161,7 +162,26 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
       Session: sessionTtl,
     },
   };
-  return new Provider(config.server.publicUrl, configuration);
+  const provider = new Provider(config.server.publicUrl, configuration);
+  matchRedirectUrisAsStepgate(provider);
+  return provider;
+}
+
+/**
+ * oidc-provider asks a client these two questions of every redirect and post-logout redirect URI
+ * (its own wildcard recipe replaces them the same way); they get Stepgate's rule, which also
+ * decides at the finish of a sign-in and at the token endpoint (redirect-uri.ts). Not oidc-provider's
+ * `application_type: 'native'`: it would also free the port of `localhost`, and refuse a public
+ * client's https URIs on a loopback host.
+ */
+function matchRedirectUrisAsStepgate(provider: Provider): void {
+  const { prototype } = provider.Client;
+  prototype.redirectUriAllowed = function redirectUriAllowed(this: Client, uri: string): boolean {
+    return redirectUriRegistered(this.redirectUris ?? [], uri, this.clientAuthMethod === 'none');
+  };
+  prototype.postLogoutRedirectUriAllowed = function postLogoutRedirectUriAllowed(this: Client, uri: string): boolean {
+    return redirectUriRegistered(this.postLogoutRedirectUris ?? [], uri, this.clientAuthMethod === 'none');
+  };
 }
 
 /** The longest a Stepgate SSO session can live; provider sessions and their links never need longer. */

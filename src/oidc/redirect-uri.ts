@@ -1,6 +1,8 @@
 import { canonicalFormIfDifferent } from '../core/url-form.ts';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+/** Loopback IP literals, whose port a public client may choose per request (RFC 8252 §7.3); not the name localhost (§8.3: it may resolve elsewhere). */
+const LOOPBACK_IPS = new Set(['127.0.0.1', '[::1]']);
 
 /**
  * Why a redirect (or post-logout redirect, or back-channel logout) URI cannot be registered, or
@@ -26,4 +28,29 @@ export function redirectUriProblem(uri: string): string | undefined {
   if (url.protocol === 'https:') return undefined;
   if (url.protocol === 'http:') return LOOPBACK_HOSTS.has(url.hostname) ? undefined : 'http is only allowed for localhost, 127.0.0.1 or [::1]; use https';
   return `scheme ${url.protocol} is not allowed; use https`;
+}
+
+/**
+ * Whether a client may be sent to `requested`: one of its `registered` URIs, character for character;
+ * for a public client also an http URI on a loopback IP literal that differs from one of them only
+ * in its port. A native app (a CLI, a desktop app) listens for the code on a port the system gives
+ * it when it asks, and RFC 8252 §7.3 requires any port to be accepted there. Scheme, host, path and
+ * query still match exactly, and only a URI in the form clients send is read that way. Confidential
+ * clients are web servers with fixed addresses: exact only.
+ */
+export function redirectUriRegistered(registered: readonly string[], requested: string, publicClient: boolean): boolean {
+  if (registered.includes(requested)) return true;
+  if (!publicClient) return false;
+  const portless = loopbackWithoutPort(requested);
+  return portless !== undefined && registered.some((uri) => loopbackWithoutPort(uri) === portless);
+}
+
+/** The URI without its port when it is an http URI on a loopback IP literal in canonical form; else undefined. */
+function loopbackWithoutPort(uri: string): string | undefined {
+  const url = URL.parse(uri);
+  if (!url || url.protocol !== 'http:' || !LOOPBACK_IPS.has(url.hostname) || url.username || url.password) return undefined;
+  const authority = `${url.protocol}//${url.host}`;
+  // Cut as a string, not rebuilt by the parser: the rest must match exactly, as written.
+  if (!uri.startsWith(authority) || canonicalFormIfDifferent(uri) !== undefined) return undefined;
+  return `${url.protocol}//${url.hostname}${uri.slice(authority.length)}`;
 }

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { redirectUriProblem } from '../../src/oidc/redirect-uri.ts';
+import { redirectUriProblem, redirectUriRegistered } from '../../src/oidc/redirect-uri.ts';
 import { clientRegistry, relyingPartySettings } from '../../src/oidc/client-registry.ts';
 import { ClientAdapter } from '../../src/oidc/client-adapter.ts';
 import { clientCommands } from '../../src/cli/commands/client.ts';
@@ -48,6 +48,38 @@ describe('redirect URI rules', () => {
   test('a URI that clients would send spelt otherwise is refused with the spelling to register; wildcards are named', () => {
     assert.match(redirectUriProblem('HTTPS://APP.example.org/cb')!, /clients send it as https:\/\/app\.example\.org\/cb/);
     assert.match(redirectUriProblem('https://*.example.org/cb')!, /wildcards are not supported/);
+  });
+
+  test('a public client\'s http URI on a loopback IP literal takes any port (RFC 8252 7.3); everything else, and every confidential client, matches exactly', () => {
+    const registered = ['http://127.0.0.1:19302/cb', 'http://[::1]/cb?app=1', 'http://localhost:5173/spa', 'https://app.example.org/cb'];
+    const cases: Array<[string, boolean, boolean]> = [
+      // [requested, public client, confidential client]
+      ['http://127.0.0.1:19302/cb', true, true],
+      ['http://127.0.0.1:51234/cb', true, false],
+      ['http://127.0.0.1/cb', true, false],
+      ['http://[::1]:8080/cb?app=1', true, false],
+      ['http://[::1]:8080/cb', false, false],
+      ['http://[::1]:8080/cb?app=2', false, false],
+      ['http://127.0.0.1:51234/cb/', false, false],
+      ['http://127.0.0.1:51234/CB', false, false],
+      ['http://127.0.0.1:51234/cb?x=1', false, false],
+      ['http://127.0.0.1:51234/cb#x', false, false],
+      ['http://127.0.0.1:51234/other', false, false],
+      ['http://user@127.0.0.1:51234/cb', false, false],
+      ['HTTP://127.0.0.1:51234/cb', false, false],
+      ['http://127.1:51234/cb', false, false],
+      ['https://127.0.0.1:51234/cb', false, false],
+      ['http://[::1]:8080/cb?app=1&', false, false],
+      ['http://localhost:5173/spa', true, true],
+      ['http://localhost:5174/spa', false, false],
+      ['http://127.0.0.1:5173/spa', false, false],
+      ['https://app.example.org:8443/cb', false, false],
+      ['not a url', false, false],
+    ];
+    for (const [uri, forPublic, forConfidential] of cases) {
+      assert.equal(redirectUriRegistered(registered, uri, true), forPublic, `public: ${uri}`);
+      assert.equal(redirectUriRegistered(registered, uri, false), forConfidential, `confidential: ${uri}`);
+    }
   });
 });
 

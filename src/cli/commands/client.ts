@@ -15,7 +15,9 @@ Options:
   --name NAME                      Display name, shown on the sign-in page (no control characters).
   --redirect-uri "URI [URI...]"    Where codes are sent. Several URIs: separate them with spaces.
                                    https only, except http://localhost, http://127.0.0.1, http://[::1];
-                                   absolute, without #fragment. Compared exactly.
+                                   absolute, without #fragment. Compared exactly, except that a
+                                   --public client's http://127.0.0.1 and http://[::1] URIs take any
+                                   port (a native app listens where the system lets it; RFC 8252).
   --post-logout-redirect-uri "URI [URI...]"
                                    Where RP-initiated logout may return to (same rules).
   --public                         A client that cannot keep a secret (single-page or native app):
@@ -139,7 +141,8 @@ Options:
   --name NAME                      Display name, shown on the sign-in page (no control characters).
   --redirect-uri "URI [URI...]"    Replaces the redirect URIs (same rules as client add: https only,
                                    except http://localhost, http://127.0.0.1, http://[::1]; absolute,
-                                   without #fragment).
+                                   without #fragment; compared exactly, except the port of a public
+                                   client's http://127.0.0.1 and http://[::1] URIs).
   --post-logout-redirect-uri "URI [URI...]"
                                    Replaces the post-logout redirect URIs; "" removes them all.
   --scopes "openid profile email groups"

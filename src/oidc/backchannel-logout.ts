@@ -77,6 +77,7 @@ export class BackchannelLogout {
   async #notify(notice: Notice, context: LogoutContext): Promise<void> {
     let client: LogoutClient | undefined;
     try {
+      // @types/oidc-provider lacks the back-channel logout members the feature adds to Client.
       client = (await this.#deps.provider.Client.find(notice.clientId)) as unknown as LogoutClient | undefined;
       if (!client?.backchannelLogoutUri) return;
       await client.backchannelLogout(notice.accountId, notice.sid);

@@ -41,6 +41,7 @@ export function logProviderEvents(provider: Provider, logger: Logger, warnings: 
   }
   on('server_error', (ctx, err) => loggerFor(ctx, logger).error({ ...facts('server_error', ctx, err), err }, 'oidc server_error'));
   // Koa's own last-resort handler (emitted as (err, ctx)): an error that escaped oidc-provider's handlers.
+  // Its 'error' event is not in the Provider type's event overloads, hence the EventEmitter view.
   (provider as unknown as NodeJS.EventEmitter).on('error', (err: Error, ctx: KoaContextWithOIDC) => logUnhandled(err, ctx, logger, warnings));
 }
 

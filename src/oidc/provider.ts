@@ -144,7 +144,7 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     renderError: errorRenderer(config.messages.helpdesk, services.sessions),
     routes: ROUTES,
     cookies: {
-      keys: deps.cookieSigner as unknown as string[],
+      keys: deps.cookieSigner,
       names: { session: 'sg_oidc_session', interaction: 'sg_oidc_interaction', resume: RESUME_COOKIE },
       // No maxAge: the session cookie ends with the browser, as Stepgate's own does. oidc-provider
       // adds an Expires (the session's ttl) only to a remembered login; Stepgate's are not (binding.ts, passive-sso.ts).

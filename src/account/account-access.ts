@@ -28,27 +28,29 @@ export function accountLoginRequest(policy: string, returnTo = ''): LoginRequest
   return { protocol: 'oidc', rpId: ACCOUNT_RP_ID, rpName: ACCOUNT_RP_NAME, rp: { policy, allowPasswordChange: true }, handoff: { finisher: ACCOUNT_FINISHER, ref: returnTo }, forceAuthn: false, passive: false, maxAgeSec: GRANT_SECONDS };
 }
 
+/**
+ * What moving a second factor to a new authenticator needs, asked of the flow like the account policy
+ * and whatever that policy asks: with the password alone, whoever has it could take the user's second
+ * factor over. A built-in policy (its name cannot be given to another), under the grant's maxAgeSec:
+ * only a second factor proved within that time counts, a code this sign-in's first setup confirmed too.
+ */
+export function secondFactorLoginRequest(returnTo: string): LoginRequest {
+  return accountLoginRequest('permit-everyone-require-mfa', returnTo);
+}
+
 /** Until when the second factor this sign-in proved last counts for account changes (0: none proved). */
 function secondFactorCountsUntil(session: SsoSession): number {
   return Math.max(0, ...session.factors.filter((factor) => factor.method !== 'pwd').map((factor) => factor.at + GRANT_SECONDS * 1000));
 }
 
 /**
- * Until when this session may change second factors: the grant ends GRANT_SECONDS after the password,
- * and moving to a new authenticator also needs a second factor proved within that time.
+ * Until when this session may change second factors, for the setup page's time limit: the grant ends
+ * GRANT_SECONDS after the password, and a move to a new authenticator also needs a second factor
+ * proved within that time (secondFactorLoginRequest).
  */
 export function accountChangesEndAt(session: SsoSession, replacing: boolean): number {
   const grantEnd = session.authTime + GRANT_SECONDS * 1000;
   return replacing ? Math.min(grantEnd, secondFactorCountsUntil(session)) : grantEnd;
-}
-
-/**
- * Whether this sign-in proved a second factor within the grant's time. Moving a second factor to a new
- * authenticator needs one whatever the account policy asks: with the password alone, whoever has it
- * could take the user's second factor over. A factor a first setup just added counts too: it was proved.
- */
-export function provedSecondFactorRecently(session: SsoSession, now: number): boolean {
-  return now <= secondFactorCountsUntil(session);
 }
 
 /**

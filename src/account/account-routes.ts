@@ -1,17 +1,18 @@
 import { Router, type Request, type Response } from 'express';
 import type { Services } from '../services.ts';
 import type { SsoSession } from '../session/sso-session.ts';
-import { BUILT_IN_POLICIES } from '../policy/templates.ts';
+import type { MfaRegistry } from '../mfa/registry.ts';
+import type { MfaMethod } from '../mfa/mfa-method.ts';
 import { AppError } from '../core/errors.ts';
 import { sendPage } from '../http/render.ts';
-import { qrCodeDataUri } from '../mfa/qr-code.ts';
 import { maySetUpSecondFactor } from '../mfa/enrollment-networks.ts';
-import { AccountAccess, ACCOUNT_FINISHER, ACCOUNT_RP_ID, accountChangesEndAt, accountLoginRequest, provedSecondFactorRecently } from './account-access.ts';
+import { auditSetup, confirmMfaSetup, enrollmentOf, shownSecret } from '../login/steps/mfa-setup.ts';
+import { AccountAccess, ACCOUNT_FINISHER, ACCOUNT_RP_ID, accountChangesEndAt, accountLoginRequest, secondFactorLoginRequest } from './account-access.ts';
 import { securityPage } from '../../views/account/security.ts';
 import { totpEnrollPage } from '../../views/mfa/totp-enroll.ts';
 import { backupCodesPage } from '../../views/mfa/backup-codes.ts';
 import { CONFIRM_FIELD, newBackupCodesPage } from '../../views/account/new-backup-codes.ts';
-import { codeProblemMessage, setupTimeLimitMessage, SETUP_TIME_RAN_OUT_NOTICE, type CodeProblem } from '../../views/mfa/messages.ts';
+import { setupTimeLimitMessage, SETUP_TIME_RAN_OUT_NOTICE, type CodeProblem } from '../../views/mfa/messages.ts';
 import { messagePage } from '../../views/message.ts';
 import { setupElsewherePage } from '../../views/mfa/setup-elsewhere.ts';
 
@@ -28,11 +29,8 @@ const REPLACE = `${HOME}/totp/replace`;
  */
 const AGAIN = 'again';
 const RETURN_TO: Readonly<Record<string, string>> = { replace: REPLACE, 'setup-again': `${SETUP}?${AGAIN}`, 'replace-again': `${REPLACE}?${AGAIN}` };
-/**
- * The policy a replacement's code is asked under when this sign-in proved none recently: one of the
- * built-in policies (templates.ts BUILT_IN_POLICIES), whose names an administrator cannot redefine.
- */
-const SECOND_FACTOR_POLICY = BUILT_IN_POLICIES.find((policy) => policy.name === 'permit-everyone-require-mfa')!.name;
+/** What a move to a new authenticator is asked under besides the account policy; leads back to the move. */
+const REPLACE_REQUEST = secondFactorLoginRequest('replace');
 /**
  * Backup codes just made, shown again on a reload for a few minutes (not dropped when the settings page
  * is opened: a second click's answer may open it before the first click's codes are shown). Memory only.
@@ -40,14 +38,24 @@ const SECOND_FACTOR_POLICY = BUILT_IN_POLICIES.find((policy) => policy.name === 
 const SHOWN_CODES_NAMESPACE = 'account-backup-codes';
 const SHOWN_CODES_SECONDS = 10 * 60;
 
-/** "My security": TOTP status, self-enrollment, backup codes. Reached through the account policy. */
+/** The method this page sets up and moves to a new phone. */
+function authenticatorApp(registry: MfaRegistry): MfaMethod {
+  const method = registry.get('totp');
+  if (!method) throw new Error('the "my security" page sets up the totp method, and the registry has none');
+  return method;
+}
+
+/**
+ * "My security": TOTP status, self-enrollment, backup codes. Reached through the account policy. The
+ * status and the backup codes are the authenticator app's own (TotpAdmin, BackupCodes); its setup goes
+ * through the MfaMethod seam, as during a sign-in.
+ */
 export function accountRoutes(services: Services): Router {
   const router = Router();
   const { csrf, sessions, interaction, clock, config } = services;
-  const { totp, totpAdmin } = services.mfa;
-  const access = new AccountAccess(services.store.kv, sessions, services.mfa.registry, services.clock);
-  const audit = (req: Request, session: SsoSession, type: string, outcome: 'success' | 'failure', reason?: string) =>
-    services.store.audit.record({ type, outcome, reason, rp: ACCOUNT_RP_ID, userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId, method: 'totp' });
+  const { registry, totpAdmin, backupCodes } = services.mfa;
+  const app = authenticatorApp(registry);
+  const access = new AccountAccess(services.store.kv, sessions, registry, services.clock);
 
   /**
    * The granted session, or undefined after sending the browser through the sign-in. The grant alone
@@ -64,7 +72,7 @@ export function accountRoutes(services: Services): Router {
     // A setup's code sent after its time ran out: the secret shown is forgotten, so the setup this leads
     // back to shows a new one, as its page then says (AGAIN).
     const current = returnTo && (await sessions.current(req));
-    if (current) await totp.enrollment.forget({ user: current.user, sessionId: current.id });
+    if (current) await enrollmentOf(app).forget({ user: current.user, sessionId: current.id });
     await interaction.start(req, res, request);
     return undefined;
   }
@@ -74,17 +82,36 @@ export function accountRoutes(services: Services): Router {
    * new authenticator, are set up only from `mfa.enrollment.networks`. Asked for the form's POST too,
    * not only for the page that shows it.
    */
-  async function setupAllowedHere(req: Request, res: Response, session: SsoSession, replacing = false): Promise<boolean> {
-    const enrolledMethods = await services.mfa.registry.enrolledMethods(session.user);
+  async function setupAllowedHere(req: Request, res: Response, session: SsoSession, replacing: boolean): Promise<boolean> {
+    const enrolledMethods = await registry.enrolledMethods(session.user);
     if (maySetUpSecondFactor({ enrolledMethods, ip: req.clientIp, enrollmentNetworks: config.mfa.enrollment.networks, networks: services.networks, replacing })) return true;
-    await audit(req, session, replacing ? 'mfa.replace' : 'mfa.enroll', 'failure', 'outside-enrollment-networks');
+    await auditSetup(req, services.store.audit, { session, method: app, rpId: ACCOUNT_RP_ID, replacing }, 'failure', 'outside-enrollment-networks');
     sendPage(res, setupElsewherePage({ back: { href: HOME, label: 'Back to my security settings' }, helpdesk: config.messages.helpdesk }), 403);
     return false;
   }
 
+  /**
+   * False after sending the browser on: a setup is due only while the user has no app set up (a second
+   * click or another browser may have set it up: a new secret shown now could never be confirmed), a
+   * move only while they have one (an administrator may have reset it), and only from where it may be.
+   */
+  async function setupDue(req: Request, res: Response, session: SsoSession, replacing: boolean): Promise<boolean> {
+    if ((await app.isEnrolled(session.user)) === replacing) return setupAllowedHere(req, res, session, replacing);
+    res.redirect(303, HOME);
+    return false;
+  }
+
+  /**
+   * Whether this sign-in may move the user's app to a new phone: the flow decides, as `granted` has it
+   * decide the account policy (secondFactorLoginRequest says what is needed).
+   */
+  async function mayReplace(req: Request, session: SsoSession): Promise<boolean> {
+    const step = await interaction.preview(req, REPLACE_REQUEST, session);
+    return step.kind === 'complete' && step.result.ok;
+  }
+
   /** `replacing`: the user moves their registration to a new authenticator (see MfaEnrollment). */
-  async function showEnroll(req: Request, res: Response, session: SsoSession, problem?: CodeProblem, replacing = false): Promise<void> {
-    const view = await totp.enrollment.begin({ user: session.user, sessionId: session.id });
+  async function showEnroll(req: Request, res: Response, session: SsoSession, replacing: boolean, problem?: CodeProblem): Promise<void> {
     const page = totpEnrollPage({
       action: replacing ? REPLACE : SETUP,
       csrf: csrf.token(req, res),
@@ -93,15 +120,22 @@ export function accountRoutes(services: Services): Router {
         : 'With an authenticator app, signing in needs your password and a code from your phone.',
       timeLimit: setupTimeLimitMessage(accountChangesEndAt(session, replacing) - clock.now()),
       notice: !problem && req.query[AGAIN] !== undefined ? SETUP_TIME_RAN_OUT_NOTICE : undefined,
-      secret: view.secret,
-      uri: view.uri,
-      qrDataUri: await qrCodeDataUri(view.uri),
-      digits: view.digits,
-      periodSeconds: view.periodSeconds,
-      algorithm: view.algorithm,
-      error: problem && codeProblemMessage(problem, view.digits, { backupCodesAccepted: false }),
+      ...(await shownSecret(app, { user: session.user, sessionId: session.id }, problem)),
     });
     sendPage(res, page, problem ? 400 : 200);
+  }
+
+  /** The code from the new app: the app is set up (or moved), the code counts in this sign-in, and the new backup codes are shown. */
+  async function confirmSetup(req: Request, res: Response, session: SsoSession, replacing: boolean): Promise<void> {
+    const result = await confirmMfaSetup(req, { audit: services.store.audit, sessions, clock }, { session, method: app, rpId: ACCOUNT_RP_ID, replacing });
+    if (!result.ok) {
+      // Overtaken: a setup by another browser or a second click; for a move, an administrator's reset or a move confirmed in another browser.
+      const overtaken = replacing ? result.reason === 'expired' : await app.isEnrolled(session.user);
+      return overtaken ? res.redirect(303, HOME) : showEnroll(req, res, session, replacing, result.reason);
+    }
+    await access.grant(result.session);
+    const notice = replacing ? 'Your new authenticator app is set up. Codes from the old one no longer work, nor do your old backup codes.' : 'Your authenticator app is set up.';
+    await showCodes(res, result.session, { codes: result.backupCodes, notice });
   }
 
   /**
@@ -138,25 +172,13 @@ export function accountRoutes(services: Services): Router {
 
   router.get(SETUP, async (req, res) => {
     const session = await granted(req, res);
-    if (!session) return;
-    if (await totp.isEnrolled(session.user)) return res.redirect(303, HOME);
-    if (!(await setupAllowedHere(req, res, session))) return;
-    await showEnroll(req, res, session);
+    if (session && (await setupDue(req, res, session, false))) await showEnroll(req, res, session, false);
   });
 
   router.post(SETUP, async (req, res) => {
     csrf.verify(req);
     const session = await granted(req, res, 'setup-again');
-    if (!session) return;
-    // Set up meanwhile (a second click, another browser): a new secret shown now could never be confirmed.
-    if (await totp.isEnrolled(session.user)) return res.redirect(303, HOME);
-    if (!(await setupAllowedHere(req, res, session))) return;
-    const result = await totp.enrollment.finish({ user: session.user, sessionId: session.id, ip: req.clientIp }, req.body?.code);
-    await audit(req, session, 'mfa.enroll', result.ok ? 'success' : 'failure', result.ok ? undefined : result.reason);
-    if (!result.ok) return (await totp.isEnrolled(session.user)) ? res.redirect(303, HOME) : showEnroll(req, res, session, result.reason);
-    const stepped = await sessions.addFactor(session, { method: result.amr, at: clock.now() });
-    await access.grant(stepped);
-    await showCodes(res, stepped, { codes: result.backupCodes, notice: 'Your authenticator app is set up.' });
+    if (session && (await setupDue(req, res, session, false))) await confirmSetup(req, res, session, false);
   });
 
   /**
@@ -166,35 +188,25 @@ export function accountRoutes(services: Services): Router {
    */
   router.get(REPLACE, async (req, res) => {
     const session = await granted(req, res);
-    if (!session) return;
-    if (!(await totp.isEnrolled(session.user))) return res.redirect(303, HOME);
-    if (!(await setupAllowedHere(req, res, session, true))) return;
-    if (!provedSecondFactorRecently(session, clock.now())) return interaction.start(req, res, accountLoginRequest(SECOND_FACTOR_POLICY, 'replace'));
-    await showEnroll(req, res, session, undefined, true);
+    if (!session || !(await setupDue(req, res, session, true))) return;
+    if (!(await mayReplace(req, session))) return interaction.start(req, res, REPLACE_REQUEST);
+    await showEnroll(req, res, session, true);
   });
 
   router.post(REPLACE, async (req, res) => {
     csrf.verify(req);
     const session = await granted(req, res, 'replace-again');
-    if (!session) return;
-    if (!(await totp.isEnrolled(session.user))) return res.redirect(303, HOME);
-    if (!(await setupAllowedHere(req, res, session, true))) return;
+    if (!session || !(await setupDue(req, res, session, true))) return;
     // The code proved in this sign-in has grown too old while the page was open: asked again first.
-    if (!provedSecondFactorRecently(session, clock.now())) return res.redirect(303, REPLACE);
-    const result = await totp.enrollment.finish({ user: session.user, sessionId: session.id, ip: req.clientIp }, req.body?.code, { replacing: true });
-    await audit(req, session, 'mfa.replace', result.ok ? 'success' : 'failure', result.ok ? undefined : result.reason);
-    // Expired: an administrator's reset, or a replacement confirmed in another browser, came first.
-    if (!result.ok) return result.reason === 'expired' ? res.redirect(303, HOME) : showEnroll(req, res, session, result.reason, true);
-    const stepped = await sessions.addFactor(session, { method: result.amr, at: clock.now() });
-    await access.grant(stepped);
-    await showCodes(res, stepped, { codes: result.backupCodes, notice: 'Your new authenticator app is set up. Codes from the old one no longer work, nor do your old backup codes.' });
+    if (!(await mayReplace(req, session))) return res.redirect(303, REPLACE);
+    await confirmSetup(req, res, session, true);
   });
 
   router.get(NEW_CODES, async (req, res) => {
     const session = await granted(req, res);
     if (!session) return;
-    if (!(await totp.isEnrolled(session.user))) return res.redirect(303, HOME);
-    const codesLeft = await services.mfa.backupCodes.remaining(session.user.id);
+    if (!(await app.isEnrolled(session.user))) return res.redirect(303, HOME);
+    const codesLeft = await backupCodes.remaining(session.user.id);
     sendPage(res, newBackupCodesPage({ codesLeft, action: SHOWN_CODES, csrf: csrf.token(req, res), back: { href: HOME, label: 'Keep my current codes' } }));
   });
 
@@ -202,11 +214,11 @@ export function accountRoutes(services: Services): Router {
     csrf.verify(req);
     const session = await granted(req, res);
     if (!session) return;
-    if (!(await totp.isEnrolled(session.user))) return res.redirect(303, HOME);
+    if (!(await app.isEnrolled(session.user))) return res.redirect(303, HOME);
     // Only from the page that said what it voids.
     if (req.body?.[CONFIRM_FIELD] !== 'yes') return res.redirect(303, NEW_CODES);
-    const codes = await services.mfa.backupCodes.regenerate(session.user.id, config.mfa.totp.backupCodes, clock.now());
-    await audit(req, session, 'mfa.backup-codes.regenerate', 'success');
+    const codes = await backupCodes.regenerate(session.user.id, config.mfa.totp.backupCodes, clock.now());
+    await services.store.audit.record({ type: 'mfa.backup-codes.regenerate', outcome: 'success', method: app.id, rp: ACCOUNT_RP_ID, userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId });
     await showCodes(res, session, { codes, notice: 'New backup codes were made; the old ones no longer work.' });
   });
 

@@ -4,21 +4,15 @@ import { stepUrl } from '../step-url.ts';
 import type { LoginTransaction } from '../transaction.ts';
 import type { SsoSession } from '../../session/sso-session.ts';
 import type { MfaMethod } from '../../mfa/mfa-method.ts';
-import { AppError } from '../../core/errors.ts';
 import { sendPage } from '../../http/render.ts';
-import { qrCodeDataUri } from '../../mfa/qr-code.ts';
 import { totpEnrollPage } from '../../../views/mfa/totp-enroll.ts';
 import { backupCodesPage } from '../../../views/mfa/backup-codes.ts';
-import { codeProblemMessage, setupTimeLimitMessage, SIGNED_IN_AGAIN_NOTICE } from '../../../views/mfa/messages.ts';
+import { setupTimeLimitMessage, SIGNED_IN_AGAIN_NOTICE } from '../../../views/mfa/messages.ts';
 import type { StepRefusal } from '../step-refusal.ts';
 import { mfaAnswerContext } from './mfa-guard.ts';
+import { auditSetup, confirmMfaSetup, shownSecret } from './mfa-setup.ts';
 import { SIGN_IN_LIFETIME_SECONDS } from '../transaction.ts';
 import { MFA_METHOD_IDS } from '../../policy/levels.ts';
-
-function enrollmentOf(method: MfaMethod) {
-  if (!method.enrollment) throw new AppError('INTERNAL', { detail: { reason: 'method-without-enrollment', method: method.id } });
-  return method.enrollment;
-}
 
 /**
  * Setup page: the secret as QR code and as text; reloading in this browser shows the same secret until
@@ -32,20 +26,13 @@ export async function showMfaEnroll(req: Request, res: Response, interaction: Lo
   const { refusal } = shown;
   const problem = refusal?.problem;
   const shownToSessionId = refusal?.shownToSessionId ?? session.id;
-  const view = await enrollmentOf(method).begin({ user: session.user, sessionId: shownToSessionId });
   const page = totpEnrollPage({
     action: stepUrl(tx, `/mfa/${method.id}/enroll`),
     csrf: interaction.deps.csrf.token(req, res),
     reason: `${tx.request.rpName} needs a second step when you sign in, and you have not set one up yet.`,
     // The setup's own secret lives longer than the sign-in (it is shown later): the sign-in's end is the limit.
     timeLimit: setupTimeLimitMessage(tx.createdAt + SIGN_IN_LIFETIME_SECONDS * 1000 - interaction.deps.clock.now(), tx.request.rpName),
-    secret: view.secret,
-    uri: view.uri,
-    qrDataUri: await qrCodeDataUri(view.uri),
-    digits: view.digits,
-    periodSeconds: view.periodSeconds,
-    algorithm: view.algorithm,
-    error: problem && codeProblemMessage(problem, view.digits, { backupCodesAccepted: false }),
+    ...(await shownSecret(method, { user: session.user, sessionId: shownToSessionId }, problem)),
     notice: shown.signedInAgain ? SIGNED_IN_AGAIN_NOTICE : undefined,
     cancel: interaction.cancelOption(tx),
   });
@@ -60,17 +47,20 @@ export async function submitMfaEnroll(req: Request, res: Response, interaction: 
   const answer = await mfaAnswerContext(req, interaction, tx, 'mfa-enroll', methodParam);
   if (!answer) return res.redirect(303, stepUrl(tx));
   const { session, method, shownToSessionId, setUpElsewhere } = answer;
-  const { audit, clock, sessions, transactions } = interaction.deps;
-  const base = { type: 'mfa.enroll', method: method.id, rp: tx.request.rpId, userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId };
+  const { audit, transactions } = interaction.deps;
+  const setup = { session, method, rpId: tx.request.rpId, shownToSessionId };
   if (setUpElsewhere) {
     // The moment that reveals a factor registered by someone else (or the user's own setup on two
     // devices): the code page says so, rather than counting codes from the dead entry as wrong ones.
-    await audit.record({ ...base, outcome: 'failure', reason: 'enrolled-elsewhere' });
+    await auditSetup(req, audit, setup, 'failure', 'enrolled-elsewhere');
     req.log.info({ reason: 'enrolled-elsewhere' }, 'login: setup answered after the user set the method up in another browser; showing the code page');
     return interaction.refuse(res, tx, { step: 'mfa-challenge', problem: 'enrolled-elsewhere', status: 409 });
   }
-  const result = await enrollmentOf(method).finish({ user: session.user, sessionId: shownToSessionId, ip: req.clientIp }, req.body?.code);
-  await audit.record({ ...base, outcome: result.ok ? 'success' : 'failure', ...(result.ok ? {} : { reason: result.reason }) });
+  const showingCodes = (codes: string[]): LoginTransaction => (codes.length > 0 ? { ...tx, pendingBackupCodes: { codes, userId: session.user.id, sessionId: session.id } } : tx);
+  // Saved before the factor is recorded: a second click's redirect, arriving meanwhile, shows the codes rather than the code page.
+  const result = await confirmMfaSetup(req, interaction.deps, setup, async (codes) => {
+    if (codes.length > 0) await transactions.save(showingCodes(codes));
+  });
   if (!result.ok) {
     // Set up meanwhile by the same form sent twice (a double click, a retry): the first answer's
     // transaction page goes on, with its backup codes; a new secret here could never be confirmed.
@@ -80,11 +70,7 @@ export async function submitMfaEnroll(req: Request, res: Response, interaction: 
     if (result.reason === 'expired') return interaction.refuse(res, await interaction.bindMfa(tx, session), { step: 'mfa-enroll', problem: result.reason, status });
     return interaction.refuse(res, tx, { step: 'mfa-enroll', problem: result.reason, status, ...(shownToSessionId !== session.id ? { shownToSessionId } : {}) });
   }
-  const withCodes: LoginTransaction = result.backupCodes.length > 0 ? { ...tx, pendingBackupCodes: { codes: result.backupCodes, userId: session.user.id, sessionId: session.id } } : tx;
-  // Saved before the factor is recorded: a second click's redirect, arriving meanwhile, shows the codes rather than the code page.
-  if (withCodes !== tx) await transactions.save(withCodes);
-  const updated = await sessions.addFactor(session, { method: result.amr, at: clock.now() });
-  await interaction.proceed(req, res, withCodes, updated);
+  await interaction.proceed(req, res, showingCodes(result.backupCodes), result.session);
 }
 
 /**

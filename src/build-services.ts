@@ -81,5 +81,5 @@ export async function createDirectory(config: Config, store: Store, logger: Logg
   if (config.directory.kind === 'local') return new LocalDirectory(localUsers(store), config.directory, clock);
   // Loaded only when configured, so the embedded default does not pull in the LDAP client.
   const { LdapDirectory } = await import('./directory/ldap-directory.ts');
-  return new LdapDirectory(config.directory, { logger: logger.child({ component: 'ldap' }) });
+  return new LdapDirectory(config.directory, { logger: logger.child({ component: 'ldap' }), now: () => clock.now() });
 }

@@ -41,8 +41,31 @@ export class DirectoryMisconfiguredError extends Error {
   }
 }
 
-/** `wrongCurrent`: the current password was not right, so the refusal counts as a failed password guess (a refused new password does not). */
-export type PasswordChangeOutcome = { ok: true } | { ok: false; message: string; wrongCurrent: boolean };
+/**
+ * Why a directory refused a password change: the `reason` of the `password.change` audit event (README
+ * "Reading the audit log"), set by the directory where it refuses, so that rewording what the user is told
+ * changes no audit line. Only `wrong-current` counts as a failed password guess: a refused new password
+ * does not (a user looking for an acceptable one would lock themselves out), nor does a locked account,
+ * which is told what a wrong current password is told although the directory never checked it.
+ * `refused`: the directory refused for a reason Stepgate does not know.
+ */
+export type PasswordRefusalReason =
+  | 'wrong-current'
+  | 'account-locked'
+  | 'incomplete'
+  | 'rules'
+  | 'history'
+  | 'too-young'
+  | 'password-expired'
+  | 'grace-lapsed'
+  | 'not-allowed'
+  | 'needs-tls'
+  | 'changed-meanwhile'
+  | 'directory-unavailable'
+  | 'refused';
+
+/** `message`: what the user is told, in plain words. */
+export type PasswordChangeOutcome = { ok: true } | { ok: false; reason: PasswordRefusalReason; message: string };
 
 /**
  * Asked with the id of the account a login names, after the directory found it and before the
@@ -80,7 +103,7 @@ export interface Directory {
   /** Looks a user up by login name (admin tools, policy explain). */
   findUser(login: string): Promise<User | null>;
   /**
-   * Changes a password with the directory's own mechanism; `message` is the server's policy error in plain words.
+   * Changes a password with the directory's own mechanism; a refusal says why (`reason`) and, in plain words, what the user is told.
    * `heldBindId`: from the sign-in's account-state outcome, when the directory kept its bound connection.
    */
   changePassword(login: string, oldPassword: string, newPassword: string, requestLog?: Logger, options?: { heldBindId?: string }): Promise<PasswordChangeOutcome>;

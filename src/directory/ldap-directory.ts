@@ -11,7 +11,7 @@ import { compileFilter, entryValue, entryValues, findUserEntry, normaliseLogin, 
 import { domainRootOf, resolveGroups } from './ldap-groups.ts';
 import { GroupParents } from './ldap-group-parents.ts';
 import { adBindFailureVerdict, adEntryVerdict, bindResultLeftUnjudged, isDisabledOrExpired, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
-import { MESSAGES, WRONG_CURRENT, changeWithPasswordModify, changeWithUnicodePwd, passwordModify } from './ldap-password.ts';
+import { WRONG_CURRENT, changeWithPasswordModify, changeWithUnicodePwd, passwordModify, refusal } from './ldap-password.ts';
 import { HeldBinds } from './ldap-held-binds.ts';
 import { userFromEntry } from './ldap-entry.ts';
 import { entryId, idFilter } from './ldap-entry-id.ts';
@@ -50,8 +50,9 @@ export class LdapDirectory implements Directory {
   #maxPwdAgeFailedAt?: number;
 
   /**
-   * `now`: the clock of the retry after a failed maxPwdAge read (tests move it); `heldBindMs`: how long
-   * a grace sign-in's connection waits for the password change (tests shorten it).
+   * `now`: the server's clock, for what AD's entries say about time (account and password expiry, the
+   * expiry warning) and for the retry after a failed maxPwdAge read (tests move it); `heldBindMs`: how
+   * long a grace sign-in's connection waits for the password change (tests shorten it).
    */
   constructor(config: LdapDirectoryConfig, deps: { logger?: Logger; now?: () => number; heldBindMs?: number } = {}) {
     const { config: completed, completed: filters } = withCompleteFilters(config);
@@ -224,7 +225,7 @@ export class LdapDirectory implements Directory {
     }
     if (flavour === 'active-directory') {
       if (!bind.ok) return { verdict: bind.code === 49 ? adBindFailureVerdict(bind.message) : { kind: 'invalid', reason: `bind-result-${bind.code}` } };
-      return { verdict: adEntryVerdict(entry, Date.now(), warningDays, await this.#domainMaxPwdAge()) };
+      return { verdict: adEntryVerdict(entry, this.#now(), warningDays, await this.#domainMaxPwdAge()) };
     }
     return { verdict: bind.ok ? { kind: 'ok' } : { kind: 'invalid', reason: 'wrong-password' } };
   }
@@ -279,7 +280,7 @@ export class LdapDirectory implements Directory {
     if (filter === null) return null;
     const { searchEntries } = await this.#searchFn(this.#config.users.baseDn, { scope: 'sub', filter: compileFilter(filter), attributes: this.#attributes, sizeLimit: 2 });
     const entry = searchEntries.length === 1 ? searchEntries[0] : undefined;
-    if (!entry || isDisabledOrExpired(entry, this.#config.accountState.flavour, Date.now())) return null;
+    if (!entry || isDisabledOrExpired(entry, this.#config.accountState.flavour, this.#now())) return null;
     return this.#userFromEntry(entry);
   }
 
@@ -290,8 +291,8 @@ export class LdapDirectory implements Directory {
 
   async changePassword(login: string, oldPassword: string, newPassword: string, requestLog?: Logger, options: { heldBindId?: string } = {}): Promise<PasswordChangeOutcome> {
     const log = this.#logFor(requestLog);
-    if (!oldPassword) return { ok: false, message: MESSAGES.oldRequired, wrongCurrent: false };
-    if (!newPassword) return { ok: false, message: 'Enter a new password.', wrongCurrent: false };
+    if (!oldPassword) return refusal('oldRequired');
+    if (!newPassword) return refusal('newRequired');
     if (normaliseLogin(login, this.#config.users) === null) return WRONG_CURRENT;
     try {
       const found = await findUserEntry(this.#searchFn, this.#config.users, login, ['1.1'], log);
@@ -301,11 +302,11 @@ export class LdapDirectory implements Directory {
         this.#config.accountState.flavour === 'active-directory'
           ? await this.#changeAd(dn, oldPassword, newPassword)
           : await this.#changeWithPasswordModify(dn, oldPassword, newPassword, options.heldBindId);
-      log?.info({ event: 'ldap.password.change', dn, ok: outcome.ok, message: outcome.ok ? undefined : outcome.message }, 'password change');
+      log?.info({ event: 'ldap.password.change', dn, ok: outcome.ok, ...(outcome.ok ? {} : { reason: outcome.reason, message: outcome.message }) }, 'password change');
       return outcome;
     } catch (err) {
       log?.error({ event: 'ldap.unavailable', error: describeError(err) }, 'password change failed');
-      return { ok: false, message: 'The directory is not reachable right now. Try again later.', wrongCurrent: false };
+      return refusal('unavailable');
     }
   }
 

@@ -1,10 +1,10 @@
 /**
  * Password changes with the directory's own mechanism: the LDAP Password Modify extended operation
  * (RFC 3062) for OpenLDAP and others, or AD's unicodePwd delete-old/add-new modify. Server refusals
- * are turned into plain words for the user.
+ * are turned into a reason and plain words for the user.
  */
 import { Attribute, BerWriter, Change, PasswordPolicyControl, PasswordPolicyError, type Client } from 'ldapts';
-import type { PasswordChangeOutcome } from './directory.ts';
+import type { PasswordChangeOutcome, PasswordRefusalReason } from './directory.ts';
 import { adDataCode } from './ldap-account-state.ts';
 import { isLdapResult } from './ldap-connector.ts';
 
@@ -22,18 +22,39 @@ export const MESSAGES = {
   history: 'You have used this password before. Choose a password you have not used recently.',
   adPolicy: 'The new password does not meet the password policy: it may be too short, not complex enough, used before, or changed too recently.',
   needsTls: 'Password changes need an encrypted (TLS) connection to the directory; ask your administrator.',
+  newRequired: 'Enter a new password.',
+  unavailable: 'The directory is not reachable right now. Try again later.',
   generic: 'The directory refused the new password.',
 } as const;
 
 /**
- * Why the directory refused a change. Each reason has its words for the user (REFUSAL_TEXT); whether
- * the refusal counts as a failed password guess follows from the reason, never from the words: a
- * locked account is told what a wrong current password is told (the page does not reveal the lock),
- * yet the directory did not say the password was wrong, so it is no guess.
+ * Why the directory refused a change. Each reason has its words for the user (REFUSAL_TEXT) and the
+ * seam's reason (SEAM_REASON), which is what is audited and decides whether the refusal counts as a
+ * failed password guess, never the words: a locked account is told what a wrong current password is
+ * told (the page does not reveal the lock), yet the directory did not say the password was wrong.
  */
 export type RefusalReason = keyof typeof MESSAGES | 'accountLocked';
 
 const REFUSAL_TEXT: Readonly<Record<RefusalReason, string>> = { ...MESSAGES, accountLocked: MESSAGES.wrongCurrent };
+
+/** Several of the directory's refusals are one reason in the audit log (README "Reading the audit log"). */
+const SEAM_REASON: Readonly<Record<RefusalReason, PasswordRefusalReason>> = {
+  wrongCurrent: 'wrong-current',
+  accountLocked: 'account-locked',
+  expiredNoGrace: 'password-expired',
+  graceLapsed: 'grace-lapsed',
+  notAllowed: 'not-allowed',
+  oldRequired: 'incomplete',
+  newRequired: 'incomplete',
+  quality: 'rules',
+  tooShort: 'rules',
+  adPolicy: 'rules',
+  tooYoung: 'too-young',
+  history: 'history',
+  needsTls: 'needs-tls',
+  unavailable: 'directory-unavailable',
+  generic: 'refused',
+};
 
 const BY_PPOLICY_ERROR: Readonly<Record<number, RefusalReason>> = {
   [PasswordPolicyError.PasswordExpired]: 'expiredNoGrace',
@@ -56,9 +77,9 @@ const BY_TEXT: Array<[RegExp, RefusalReason]> = [
   [/confidentiality|requires? (tls|ssl)|strong(er)? auth/i, 'needsTls'],
 ];
 
-/** A refused change in plain words; it counts as a failed guess only when the directory said the current password is wrong. */
+/** A refused change: the seam's reason, and plain words for the user. */
 export function refusal(reason: RefusalReason): PasswordChangeOutcome {
-  return { ok: false, message: REFUSAL_TEXT[reason], wrongCurrent: reason === 'wrongCurrent' };
+  return { ok: false, reason: SEAM_REASON[reason], message: REFUSAL_TEXT[reason] };
 }
 
 export const WRONG_CURRENT = refusal('wrongCurrent');
@@ -73,11 +94,6 @@ export function passwordChangeRefusalReason(err: unknown, ppolicyError?: number)
   if (/^00000056/i.test(text) || ad === '56' || ad === '52e') return 'wrongCurrent';
   if (/^0000001f/i.test(text)) return 'needsTls';
   return BY_TEXT.find(([re]) => re.test(text))?.[1] ?? 'generic';
-}
-
-/** Plain words for a failed change. */
-export function passwordChangeMessage(err: unknown, ppolicyError?: number): string {
-  return REFUSAL_TEXT[passwordChangeRefusalReason(err, ppolicyError)];
 }
 
 /** PasswdModifyRequestValue ::= SEQUENCE { userIdentity [0], oldPasswd [1], newPasswd [2] } (all OCTET STRING). */

@@ -1,6 +1,6 @@
 import type { User } from '../core/types.ts';
 import type { Clock } from '../core/clock.ts';
-import type { AuthOutcome, Directory, PasswordChangeOutcome } from './directory.ts';
+import type { AuthOutcome, Directory, PasswordChangeOutcome, PasswordRefusalReason } from './directory.ts';
 import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from './password-hash.ts';
 import { passwordProblems, passwordRuleWords } from './password-rules.ts';
 import { AppError } from '../core/errors.ts';
@@ -14,6 +14,9 @@ type LocalDirectoryConfig = z.infer<typeof localDirectorySchema>;
 
 const DAY_MS = 86_400_000;
 const PREVIOUS_PASSWORDS_KEPT = 5;
+const REUSED = 'It must differ from your previous passwords.';
+/** Put before the rules' sentences ("It must …") when a user's own change is refused: they do not say what they are about. */
+const NEW_PASSWORD_REFUSED = 'The new password was refused.';
 
 /**
  * The stored password is no longer the one a change was checked against (the user, or an admin, set
@@ -28,9 +31,10 @@ export class PasswordChangedMeanwhile extends Error {
 
 /**
  * A new password that passed the rules, already hashed. `applyTo` is meant for `Collection.update`:
- * it sets only the password fields, on the record as stored at the write.
+ * it sets only the password fields, on the record as stored at the write. Refused: `history` when reuse
+ * is all that is wrong with it, `rules` when it breaks a rule (and maybe is reused besides).
  */
-export type PreparedPassword = { ok: true; applyTo(current: LocalUserRecord): LocalUserRecord } | { ok: false; message: string };
+export type PreparedPassword = { ok: true; applyTo(current: LocalUserRecord): LocalUserRecord } | { ok: false; reason: Extract<PasswordRefusalReason, 'rules' | 'history'>; message: string };
 
 export function toUser(record: LocalUserRecord): User {
   return {
@@ -126,14 +130,15 @@ export class LocalDirectory implements Directory {
    * part (scrypt), done before the write, so that nothing read before it is written back.
    */
   async prepareNewPassword(record: LocalUserRecord, newPassword: string, options: { mustChange?: boolean } = {}): Promise<PreparedPassword> {
-    const problems = passwordProblems(this.#config.passwordRules, newPassword, record.username);
+    const broken = passwordProblems(this.#config.passwordRules, newPassword, record.username);
+    let reused = false;
     for (const previous of [record.passwordHash, ...record.previousPasswordHashes]) {
       if (previous && (await verifyPassword(newPassword, previous))) {
-        problems.push('It must differ from your previous passwords.');
+        reused = true;
         break;
       }
     }
-    if (problems.length > 0) return { ok: false, message: problems.join(' ') };
+    if (broken.length > 0 || reused) return { ok: false, reason: broken.length > 0 ? 'rules' : 'history', message: [...broken, ...(reused ? [REUSED] : [])].join(' ') };
     const passwordHash = await hashPassword(newPassword);
     const previousPasswordHashes = [record.passwordHash, ...record.previousPasswordHashes].filter((hash): hash is string => !!hash).slice(0, PREVIOUS_PASSWORDS_KEPT);
     return {
@@ -146,14 +151,14 @@ export class LocalDirectory implements Directory {
   }
 
   /** Validates and sets a new password, for an admin (LocalUserAdmin.setPassword): the refusals are worded for them. */
-  async setPassword(record: LocalUserRecord, newPassword: string, options: { mustChange?: boolean } = {}): Promise<PasswordChangeOutcome> {
+  async setPassword(record: LocalUserRecord, newPassword: string, options: { mustChange?: boolean } = {}): Promise<{ ok: true } | { ok: false; message: string }> {
     const prepared = await this.prepareNewPassword(record, newPassword, options);
-    if (!prepared.ok) return { ok: false, message: prepared.message, wrongCurrent: false };
+    if (!prepared.ok) return { ok: false, message: prepared.message };
     try {
-      if (!(await this.#users.update(record.id, prepared.applyTo))) return { ok: false, message: `there is no user ${record.username} any more`, wrongCurrent: false };
+      if (!(await this.#users.update(record.id, prepared.applyTo))) return { ok: false, message: `there is no user ${record.username} any more` };
     } catch (error) {
       if (!(error instanceof PasswordChangedMeanwhile)) throw error;
-      return { ok: false, message: `the password of ${record.username} was changed while this one was being checked: nothing was changed; run the command again`, wrongCurrent: false };
+      return { ok: false, message: `the password of ${record.username} was changed while this one was being checked: nothing was changed; run the command again` };
     }
     return { ok: true };
   }
@@ -161,11 +166,11 @@ export class LocalDirectory implements Directory {
   async changePassword(login: string, oldPassword: string, newPassword: string): Promise<PasswordChangeOutcome> {
     const record = await findLocalUserByName(this.#users, login.trim());
     if (!record?.passwordHash || !(await verifyPassword(oldPassword, record.passwordHash))) {
-      return { ok: false, message: 'The current password is not correct.', wrongCurrent: true };
+      return { ok: false, reason: 'wrong-current', message: 'The current password is not correct.' };
     }
     this.#refuseAccountState(record);
     const prepared = await this.prepareNewPassword(record, newPassword);
-    if (!prepared.ok) return { ok: false, message: prepared.message, wrongCurrent: false };
+    if (!prepared.ok) return { ok: false, reason: prepared.reason, message: `${NEW_PASSWORD_REFUSED} ${prepared.message}` };
     try {
       // Checked again as stored now: an admin may have disabled the account during the scrypt work above.
       const written = await this.#users.update(record.id, (current) => {
@@ -175,7 +180,7 @@ export class LocalDirectory implements Directory {
       if (!written) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: 'account-removed' } });
     } catch (error) {
       if (!(error instanceof PasswordChangedMeanwhile)) throw error;
-      return { ok: false, message: 'Your password was changed meanwhile (in another window, or by your helpdesk). Enter the current one.', wrongCurrent: false };
+      return { ok: false, reason: 'changed-meanwhile', message: 'Your password was changed meanwhile (in another window, or by your helpdesk). Enter the current one.' };
     }
     return { ok: true };
   }

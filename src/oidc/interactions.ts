@@ -122,7 +122,7 @@ async function finishInteraction(deps: OidcInteractionDeps, req: Request, res: R
   if (answer.login && result.ok) answer[AUDIT_RESULT_KEY] = { rp: request.rpId, username: result.user.username };
   else await auditFailure(req, services, request, result, typeof answer.error === 'string' ? answer.error : undefined);
   interaction.result = answer;
-  await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+  await interaction.save(interaction.remainingTTL);
   await deps.resume(req, res, interaction.uid);
 }
 

@@ -12,7 +12,7 @@ import { diagnoseLdap } from '../../src/directory/ldap-diagnose.ts';
 import { compileFilter, escapeFilterValue, normaliseLogin } from '../../src/directory/ldap-filter.ts';
 import { inChainFilter } from '../../src/directory/ldap-groups.ts';
 import { adBindFailureVerdict, adEntryVerdict } from '../../src/directory/ldap-account-state.ts';
-import { MESSAGES, passwordChangeMessage, passwordModifyRequestValue, unicodePwdValue } from '../../src/directory/ldap-password.ts';
+import { MESSAGES, passwordChangeRefusalReason, passwordModifyRequestValue, refusal as changeRefusal, unicodePwdValue } from '../../src/directory/ldap-password.ts';
 import { inGroup } from '../../src/policy/patterns.ts';
 import { LdapFaultRelay } from '../helpers/ldap-fault-relay.ts';
 
@@ -266,13 +266,13 @@ describe('account state (ppolicy)', () => {
 describe('password change', () => {
   test('policy refusals in plain words, then old password fails and new works', async () => {
     await withDirectory(configFor(), async (d) => {
-      assert.deepEqual(await d.changePassword('dave', pw('dave'), 'short'), { ok: false, message: MESSAGES.tooShort, wrongCurrent: false }, 'a refused new password is not a guess');
-      assert.deepEqual(await d.changePassword('dave', pw('dave'), pw('dave')), { ok: false, message: MESSAGES.history, wrongCurrent: false }, 'a refused new password is not a guess');
-      assert.deepEqual(await d.changePassword('dave', 'not-my-password', 'Brand-new-1!'), { ok: false, message: MESSAGES.wrongCurrent, wrongCurrent: true });
+      assert.deepEqual(await d.changePassword('dave', pw('dave'), 'short'), { ok: false, reason: 'rules', message: MESSAGES.tooShort }, 'a refused new password is not a guess');
+      assert.deepEqual(await d.changePassword('dave', pw('dave'), pw('dave')), { ok: false, reason: 'history', message: MESSAGES.history }, 'a refused new password is not a guess');
+      assert.deepEqual(await d.changePassword('dave', 'not-my-password', 'Brand-new-1!'), { ok: false, reason: 'wrong-current', message: MESSAGES.wrongCurrent });
       assert.deepEqual(await d.changePassword('dave', pw('dave'), 'Brand-new-1!'), { ok: true });
       assert.deepEqual(refusal(await d.authenticate('dave', pw('dave'))), INVALID);
       assert.equal((await d.authenticate('dave', 'Brand-new-1!')).ok, true);
-      assert.deepEqual(await d.changePassword('dave', 'Brand-new-1!', pw('dave')), { ok: false, message: MESSAGES.history, wrongCurrent: false }, 'a refused new password is not a guess');
+      assert.deepEqual(await d.changePassword('dave', 'Brand-new-1!', pw('dave')), { ok: false, reason: 'history', message: MESSAGES.history }, 'a refused new password is not a guess');
     });
   });
 
@@ -500,8 +500,9 @@ describe('Active Directory decoding (no AD server here: pure functions)', () => 
   test('password change encodings and AD messages', () => {
     assert.deepEqual(unicodePwdValue('Ab1'), Buffer.from([0x22, 0, 0x41, 0, 0x62, 0, 0x31, 0, 0x22, 0]));
     assert.equal(passwordModifyRequestValue('uid=a', 'o', 'n').toString('hex'), '300d8005' + Buffer.from('uid=a').toString('hex') + '81016f82016e');
-    assert.equal(passwordChangeMessage(new Error('0000052D: Constraint violation - check_password_restrictions: the password does not meet the complexity criteria')), MESSAGES.adPolicy);
-    assert.equal(passwordChangeMessage(new Error('00000056: AtrErr: DSID-03190F80, #1')), MESSAGES.wrongCurrent);
-    assert.equal(passwordChangeMessage(new Error('Password is in history of old passwords')), MESSAGES.history);
+    const refused = (message: string) => changeRefusal(passwordChangeRefusalReason(new Error(message)));
+    assert.deepEqual(refused('0000052D: Constraint violation - check_password_restrictions: the password does not meet the complexity criteria'), { ok: false, reason: 'rules', message: MESSAGES.adPolicy });
+    assert.deepEqual(refused('00000056: AtrErr: DSID-03190F80, #1'), { ok: false, reason: 'wrong-current', message: MESSAGES.wrongCurrent });
+    assert.deepEqual(refused('Password is in history of old passwords'), { ok: false, reason: 'history', message: MESSAGES.history });
   });
 });

@@ -110,7 +110,7 @@ test('the kept bind is gone (a restart, its time ran out): the change falls back
     assert.ok(!outcome.ok && outcome.reason === 'account-state' && outcome.state === 'password-expired' && outcome.heldBindId, JSON.stringify(outcome));
     return outcome.heldBindId;
   };
-  const lapsed = { ok: false, message: MESSAGES.graceLapsed, wrongCurrent: false };
+  const lapsed = { ok: false, reason: 'grace-lapsed', message: MESSAGES.graceLapsed };
 
   const before = new LdapDirectory(directoryConfig());
   const id = await heldBindOf(before, 'restarted');

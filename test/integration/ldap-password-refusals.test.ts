@@ -6,14 +6,14 @@ import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directo
 import { MESSAGES } from '../../src/directory/ldap-password.ts';
 
 /**
- * A refused password change counts as a failed password guess (`wrongCurrent`) only when the
+ * A refused password change counts as a failed password guess (`wrong-current`) only when the
  * directory said the current password is wrong. A real slapd with ppolicy (lockout after 3 failures,
  * ppolicy_use_lockout) refuses a locked account's bind before it checks the password: that refusal
  * reads like a wrong password to the user, and is no guess.
  */
 const pw = (uid: string): string => `Passw0rd!${uid}`;
-const WRONG_CURRENT = { ok: false, message: MESSAGES.wrongCurrent, wrongCurrent: true };
-const LOCKED = { ok: false, message: MESSAGES.wrongCurrent, wrongCurrent: false };
+const WRONG_CURRENT = { ok: false, reason: 'wrong-current', message: MESSAGES.wrongCurrent };
+const LOCKED = { ok: false, reason: 'account-locked', message: MESSAGES.wrongCurrent };
 
 let slapd: SlapdHandle;
 

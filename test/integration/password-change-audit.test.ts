@@ -53,8 +53,8 @@ test('password.change failures carry the userId and a stable reason, the sentenc
   let page = await changePasswordPage(browser);
   const cases: Array<[Record<string, string>, string, string | undefined]> = [
     [{ currentPassword: 'Wrong-password-43', newPassword: 'Brand-new-pass-44', confirmPassword: 'Brand-new-pass-44' }, 'wrong-current', 'The current password is not correct.'],
-    [{ currentPassword: CURRENT, newPassword: 'short1', confirmPassword: 'short1' }, 'rules', 'It must be at least 12 characters long.'],
-    [{ currentPassword: CURRENT, newPassword: FIRST, confirmPassword: FIRST }, 'history', 'It must differ from your previous passwords.'],
+    [{ currentPassword: CURRENT, newPassword: 'short1', confirmPassword: 'short1' }, 'rules', 'The new password was refused. It must be at least 12 characters long.'],
+    [{ currentPassword: CURRENT, newPassword: FIRST, confirmPassword: FIRST }, 'history', 'The new password was refused. It must differ from your previous passwords.'],
     [{ currentPassword: CURRENT, newPassword: 'Brand-new-pass-44', confirmPassword: 'Brand-new-pass-45' }, 'confirmation-differs', undefined],
   ];
   for (const [fields, reason, message] of cases) {
@@ -71,6 +71,30 @@ test('password.change failures carry the userId and a stable reason, the sentenc
   const disabled = await lastEvent('password.change');
   assert.deepEqual([disabled.reason, disabled.userId], ['account-disabled', daveId]);
   await cli('user', 'enable', 'dave');
+});
+
+test('the reason audited is the one the directory gives, whatever words the user is shown', async () => {
+  // As a translation or a reworded sentence would: the directory's words change, its reason does not.
+  const reworded = 'Das neue Passwort wurde abgelehnt.';
+  const directory = app.services.directory;
+  const change = directory.changePassword.bind(directory);
+  directory.changePassword = async (...args) => {
+    const outcome = await change(...args);
+    return outcome.ok ? outcome : { ...outcome, message: reworded };
+  };
+  try {
+    const browser = new TestBrowser();
+    let page = await changePasswordPage(browser);
+    for (const [newPassword, reason] of [[FIRST, 'history'], ['short1', 'rules']] as const) {
+      page = await browser.submit(page, { currentPassword: CURRENT, newPassword, confirmPassword: newPassword });
+      assert.equal(page.status, 400);
+      assert.ok(page.body.includes(reworded), 'the reworded refusal is what the user is shown');
+      const event = await lastEvent('password.change');
+      assert.deepEqual([event.outcome, event.reason, event.message], ['failure', reason, reworded]);
+    }
+  } finally {
+    Reflect.deleteProperty(directory, 'changePassword');
+  }
 });
 
 test('user set-password names the account; keys activate names the key it retired', async () => {

@@ -9,7 +9,6 @@ import { sendPage } from '../../http/render.ts';
 import { changePasswordPage, type ChangePasswordField } from '../../../views/login/change-password.ts';
 import { PASSWORD_CHANGE_REASONS } from '../account-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
-import type { Directory } from '../../directory/directory.ts';
 import type { User } from '../../core/types.ts';
 import { lockAuditFacts, type StartedLock } from '../../regulation/regulator.ts';
 
@@ -21,19 +20,16 @@ function usernameFor(tx: LoginTransaction): string {
 
 /**
  * The fields a refusal is about, so that only those are marked. The page after the form's redirect
- * has only the refusal's words (StepRefusal), and each refusal about a field names it: the form's own,
- * the local rules' (shown after NEW_PASSWORD_REFUSED) and the directories' ("Your current password
- * is not correct.", "The new password is too short."). Others (too many tries, the directory
- * unreachable, a change not allowed now) are about no field.
+ * has only the refusal's words (StepRefusal), and each refusal about a field names it: the form's own
+ * and the directories' ("Your current password is not correct.", "The new password is too short.",
+ * "The new password was refused. It must …"). Others (too many tries, the directory unreachable, a
+ * change not allowed now) are about no field.
  */
 function fieldsAtFault(message: string): ChangePasswordField[] {
   if (/\bnew passwords?\b/i.test(message)) return ['newPassword', 'confirmPassword'];
   if (/\bcurrent (password|one)\b/i.test(message)) return ['currentPassword'];
   return [];
 }
-
-/** Put before the local rules' sentences ("It must …"), which do not say what they are about. */
-const NEW_PASSWORD_REFUSED = 'The new password was refused.';
 
 /** The change form, with the refusal of the form sent before (once). */
 export function showChangePassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, refusal?: Extract<StepRefusal, { step: 'change-password' }>): void {
@@ -42,40 +38,6 @@ export function showChangePassword(req: Request, res: Response, interaction: Log
   const error = refusal?.message;
   const page = changePasswordPage({ action: stepUrl(tx, '/change-password'), csrf: interaction.deps.csrf.token(req, res), username, reason, rules: interaction.deps.newPasswordRules, error, invalidFields: error ? fieldsAtFault(error) : [], cancel: interaction.cancelOption(tx) });
   sendPage(res, page, refusal?.status ?? 200);
-}
-
-/**
- * The directory tells why it refused a change in words for the user only; the audit log needs a reason
- * that stays put when the words change, so the known words are mapped here. Words not known here are
- * `refused`; the words themselves are kept beside the reason (`message`).
- */
-export async function passwordChangeRefusal(kind: Directory['kind'], refused: { message: string; wrongCurrent: boolean }): Promise<string> {
-  if (refused.wrongCurrent) return 'wrong-current';
-  if (kind === 'local') {
-    if (refused.message === 'It must differ from your previous passwords.') return 'history';
-    if (refused.message.startsWith('Your password was changed meanwhile')) return 'changed-meanwhile';
-    // The rules' sentences (password-rules.ts) each begin so; the history one may be among them.
-    return refused.message.startsWith('It must ') ? 'rules' : 'refused';
-  }
-  // Loaded already with the LDAP directory; a local installation never loads ldapts for this.
-  const { MESSAGES } = await import('../../directory/ldap-password.ts');
-  const byWords = new Map<string, string>([
-    // ppolicy refuses a locked account with the wrong-current words (the page does not reveal the lock), yet not as a wrong password.
-    [MESSAGES.wrongCurrent, 'account-locked'],
-    [MESSAGES.expiredNoGrace, 'password-expired'],
-    [MESSAGES.graceLapsed, 'grace-lapsed'],
-    [MESSAGES.notAllowed, 'not-allowed'],
-    [MESSAGES.oldRequired, 'incomplete'],
-    [MESSAGES.quality, 'rules'],
-    [MESSAGES.tooShort, 'rules'],
-    [MESSAGES.adPolicy, 'rules'],
-    [MESSAGES.tooYoung, 'too-young'],
-    [MESSAGES.history, 'history'],
-    [MESSAGES.needsTls, 'needs-tls'],
-    ['Enter a new password.', 'incomplete'],
-    ['The directory is not reachable right now. Try again later.', 'directory-unavailable'],
-  ]);
-  return byWords.get(refused.message) ?? 'refused';
 }
 
 /** How a change the directory refused by throwing (the account may not sign in) is audited; undefined: not such a refusal. */
@@ -139,9 +101,9 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   if (!changed.ok) {
     // Only a wrong current password is a guess; a new password the rules refuse is not, or a user
     // trying to find an acceptable one would lock themselves out.
-    const locks = changed.wrongCurrent ? await admission.attempt.failed(account?.id) : (await admission.attempt.abandoned(), []);
-    await failed(await passwordChangeRefusal(deps.directory.kind, changed), changed.message, locks);
-    return refuse(changed.message.startsWith('It must ') ? `${NEW_PASSWORD_REFUSED} ${changed.message}` : changed.message);
+    const locks = changed.reason === 'wrong-current' ? await admission.attempt.failed(account?.id) : (await admission.attempt.abandoned(), []);
+    await failed(changed.reason, changed.message, locks);
+    return refuse(changed.message);
   }
   await admission.attempt.succeeded(account?.id);
 

@@ -48,6 +48,30 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
+test('the reason audited is the one the directory gives, whatever words the user is shown', async () => {
+  // As a translation or a reworded sentence would: the directory's words change, its reason does not.
+  const reworded = 'Das neue Passwort wurde abgelehnt.';
+  const directory = app.services.directory;
+  const change = directory.changePassword.bind(directory);
+  directory.changePassword = async (...args) => {
+    const outcome = await change(...args);
+    return outcome.ok ? outcome : { ...outcome, message: reworded };
+  };
+  try {
+    const browser = new TestBrowser();
+    let page = await changePasswordPage(browser);
+    for (const [newPassword, reason] of [[FIRST, 'history'], ['short1', 'rules']] as const) {
+      page = await browser.submit(page, { currentPassword: CURRENT, newPassword, confirmPassword: newPassword });
+      assert.equal(page.status, 400);
+      assert.ok(page.body.includes(reworded), 'the reworded refusal is what the user is shown');
+      const event = await lastEvent('password.change');
+      assert.deepEqual([event.outcome, event.reason, event.message], ['failure', reason, reworded]);
+    }
+  } finally {
+    Reflect.deleteProperty(directory, 'changePassword');
+  }
+});
+
 test('password.change failures carry the userId and a stable reason, the sentence shown as message', async () => {
   const browser = new TestBrowser();
   let page = await changePasswordPage(browser);
@@ -71,30 +95,6 @@ test('password.change failures carry the userId and a stable reason, the sentenc
   const disabled = await lastEvent('password.change');
   assert.deepEqual([disabled.reason, disabled.userId], ['account-disabled', daveId]);
   await cli('user', 'enable', 'dave');
-});
-
-test('the reason audited is the one the directory gives, whatever words the user is shown', async () => {
-  // As a translation or a reworded sentence would: the directory's words change, its reason does not.
-  const reworded = 'Das neue Passwort wurde abgelehnt.';
-  const directory = app.services.directory;
-  const change = directory.changePassword.bind(directory);
-  directory.changePassword = async (...args) => {
-    const outcome = await change(...args);
-    return outcome.ok ? outcome : { ...outcome, message: reworded };
-  };
-  try {
-    const browser = new TestBrowser();
-    let page = await changePasswordPage(browser);
-    for (const [newPassword, reason] of [[FIRST, 'history'], ['short1', 'rules']] as const) {
-      page = await browser.submit(page, { currentPassword: CURRENT, newPassword, confirmPassword: newPassword });
-      assert.equal(page.status, 400);
-      assert.ok(page.body.includes(reworded), 'the reworded refusal is what the user is shown');
-      const event = await lastEvent('password.change');
-      assert.deepEqual([event.outcome, event.reason, event.message], ['failure', reason, reworded]);
-    }
-  } finally {
-    Reflect.deleteProperty(directory, 'changePassword');
-  }
 });
 
 test('user set-password names the account; keys activate names the key it retired', async () => {

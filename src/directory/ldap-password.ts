@@ -5,8 +5,8 @@
  */
 import { Attribute, BerWriter, Change, PasswordPolicyControl, PasswordPolicyError, type Client } from 'ldapts';
 import type { PasswordChangeOutcome, PasswordRefusalReason } from './directory.ts';
-import { adDataCode } from './ldap-account-state.ts';
-import { isLdapResult } from './ldap-connector.ts';
+import { adDataCode, bindResultLeftUnjudged } from './ldap-account-state.ts';
+import { LdapUnavailableError, describeError, isLdapResult } from './ldap-connector.ts';
 
 export const PASSWORD_MODIFY_OID = '1.3.6.1.4.1.4203.1.11.1';
 
@@ -123,6 +123,8 @@ export async function changeWithPasswordModify(client: Client, userDn: string, o
     await client.bind(userDn, oldPassword, bindControl);
   } catch (err) {
     if (!isLdapResult(err)) throw err;
+    // busy, unavailable, other: the password was not checked, so no guess to count (as at sign-in)
+    if (bindResultLeftUnjudged(err.code)) throw new LdapUnavailableError(`bind as ${userDn} not judged: ${describeError(err)}`);
     // ppolicy refuses a locked account's bind before it checks the password (ppolicy_use_lockout).
     const policyError = bindControl.value?.error;
     if (policyError === PasswordPolicyError.PasswordExpired) return refusal(heldBindLost ? 'graceLapsed' : 'expiredNoGrace');

@@ -1,4 +1,5 @@
-import { fixtureLdif } from '../helpers/ldap-directory.ts';
+import { fixtureLdif, withDirectory } from '../helpers/ldap-directory.ts';
+import { ldapDirectorySchema } from '../../src/directory/ldap-config.ts';
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from 'ldapts';
@@ -102,5 +103,24 @@ describe('a user bind whose answer comes after searchTimeoutMs', () => {
     } finally {
       relay.mode = { kind: 'pass' };
     }
+  });
+});
+
+describe('a password change whose user bind the directory does not judge', () => {
+  test('LDAP 51, 52 and 80 to the current password are directory-unavailable, never wrong-current (a counted guess)', async () => {
+    const config = ldapDirectorySchema.parse({ kind: 'ldap', urls: [relay.url], connectTimeoutMs: 2000, searchTimeoutMs: SEARCH_TIMEOUT_MS, healthCheckSeconds: 0, bind: { dn: slapd.serviceDn, password: slapd.servicePassword }, users: { baseDn: PEOPLE } });
+    await withDirectory(config, async (directory) => {
+      for (const resultCode of [51, 52, 80]) {
+        relay.mode = { kind: 'answer-user-binds', resultCode };
+        try {
+          const outcome = await directory.changePassword('carol', passwordOf('carol'), 'Brand-new-pass-1!');
+          assert.equal(outcome.ok === false && outcome.reason, 'directory-unavailable', `LDAP ${resultCode}`);
+        } finally {
+          relay.mode = { kind: 'pass' };
+        }
+      }
+      const wrong = await directory.changePassword('carol', 'not-her-password', 'Brand-new-pass-1!');
+      assert.equal(wrong.ok === false && wrong.reason, 'wrong-current', 'control: a wrong password the directory judged');
+    });
   });
 });

@@ -17,6 +17,8 @@ export class ConfigError extends Error {
 
 /** The only place that reads process.env. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigInput = {}): Config {
+  // Set but empty (an unset variable in a unit file or script) is not "no file": every default would apply unseen.
+  if (env.STEPGATE_CONFIG?.trim() === '') throw new ConfigError(['STEPGATE_CONFIG is set but empty: name the configuration file, or unset it to use stepgate.config.json']);
   const file = env.STEPGATE_CONFIG ?? (existsSync('stepgate.config.json') ? 'stepgate.config.json' : undefined);
   let fromFile: Record<string, unknown> = {};
   let exposure: ConfigFileExposure | undefined;
@@ -46,7 +48,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     fromFile = rest;
   }
   const merged = deepMerge(deepMerge(fromFile, fromEnv), overrides as Record<string, unknown>);
-  const config = parseConfig(merged);
+  const config = withEnvNames(env, () => parseConfig(merged));
   rememberExposure(config, exposure);
   return config;
 }
@@ -73,19 +75,54 @@ export function parseConfig(input: unknown): Config {
   return deepFreeze({ ...config, server: { ...config.server, publicUrl } });
 }
 
+/** The settings the environment can give, each with its variable. */
+const ENV_KEYS: ReadonlyArray<readonly [variable: string, key: string]> = [
+  ['PORT', 'server.port'],
+  ['HOST', 'server.host'],
+  ['PUBLIC_URL', 'server.publicUrl'],
+  ['STEPGATE_DATA_DIR', 'dataDir'],
+  ['LOG_LEVEL', 'log.level'],
+];
+
+/**
+ * Set but empty is kept, so the schema refuses it, naming the variable: taken for unset, an empty
+ * STEPGATE_DATA_DIR started on a fresh data directory with a new key, an empty PUBLIC_URL changed the
+ * issuer, and the file's value (or the default) applied unseen. The secret key's variables are named
+ * by secret-key.ts.
+ */
 function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const server: Record<string, unknown> = {};
-  // Only digits are a number: Number('') and Number(' ') are 0 (a random port, and an issuer URL ending in :0).
-  if (env.PORT !== undefined) server.port = /^\d+$/.test(env.PORT) ? Number(env.PORT) : env.PORT;
-  if (env.HOST) server.host = env.HOST;
-  if (env.PUBLIC_URL) server.publicUrl = env.PUBLIC_URL;
-  const out: Record<string, unknown> = { server };
-  if (env.STEPGATE_DATA_DIR) out.dataDir = env.STEPGATE_DATA_DIR;
-  // Set but empty is kept, so it is refused: taken for unset, it had a new key generated inside the data directory.
+  const out: Record<string, unknown> = {};
+  for (const [variable, key] of ENV_KEYS) {
+    const value = env[variable];
+    if (value === undefined) continue;
+    // Only digits are a number: Number('') and Number(' ') are 0 (a random port, and an issuer URL ending in :0).
+    setPath(out, key, variable === 'PORT' && /^\d+$/.test(value) ? Number(value) : value);
+  }
   if (env.STEPGATE_SECRET_KEY !== undefined) out.secretKey = env.STEPGATE_SECRET_KEY;
   if (env.STEPGATE_SECRET_KEY_FILE !== undefined) out.secretKeyFile = env.STEPGATE_SECRET_KEY_FILE;
-  if (env.LOG_LEVEL) out.log = { level: env.LOG_LEVEL };
   return out;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const [head, ...rest] = path.split('.') as [string, ...string[]];
+  if (rest.length === 0) target[head] = value;
+  else setPath((target[head] ??= {}) as Record<string, unknown>, rest.join('.'), value);
+}
+
+/** A refused value that came from the environment names its variable too: the file may not even set the key. */
+function withEnvNames<T>(env: NodeJS.ProcessEnv, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const fromEnv = ENV_KEYS.filter(([variable]) => env[variable] !== undefined);
+    throw new ConfigError(
+      error.issues.map((issue) => {
+        const named = fromEnv.find(([, key]) => issue.startsWith(`${key}: `));
+        return named ? `${named[1]} (${named[0]}): ${issue.slice(named[1].length + 2)}` : issue;
+      }),
+    );
+  }
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

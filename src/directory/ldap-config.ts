@@ -148,6 +148,9 @@ export function withCompleteFilters(config: LdapDirectoryConfig): { config: Ldap
   return { config: { ...config, users, groups }, completed };
 }
 
+/** A wait for the directory: bounded, as Node cuts a timer over 2^31-1 ms to 1 ms (every connection would time out at once). */
+const timeoutMs = () => z.number().int().positive().max(600_000, 'must be at most 600000 (10 minutes)');
+
 export const ldapDirectorySchema = z.object({
   kind: z.literal('ldap'),
   /** Primary first, then backups, tried in order when a server cannot be reached. ldap:// or ldaps://. */
@@ -163,8 +166,8 @@ export const ldapDirectorySchema = z.object({
     .prefault({}),
   /** Every this many seconds the server connects to each server and binds as the service account, and logs what changed; 0: never. */
   healthCheckSeconds: z.number().int().min(0).max(86_400).default(60),
-  connectTimeoutMs: z.number().int().positive().default(15_000),
-  searchTimeoutMs: z.number().int().positive().default(10_000),
+  connectTimeoutMs: timeoutMs().default(15_000),
+  searchTimeoutMs: timeoutMs().default(10_000),
   bind: z.object({ dn: z.string().min(1), password: z.string().min(1) }),
   backupBind: z.object({ dn: z.string().min(1), password: z.string().min(1) }).optional(),
   users: z.object({

@@ -47,7 +47,7 @@ describe('server.publicUrl: the root of a host name, nothing more', () => {
   });
 
   test('the same from PUBLIC_URL', () => {
-    assert.match(issuesOf(() => loadConfig({ PUBLIC_URL: 'https://idp.example.test/sso/' })).join('\n'), /^server\.publicUrl: must have no path/m);
+    assert.match(issuesOf(() => loadConfig({ PUBLIC_URL: 'https://idp.example.test/sso/' })).join('\n'), /^server\.publicUrl \(PUBLIC_URL\): must have no path/m);
   });
 
   test('a trailing slash alone is fine, and is not part of the issuer', () => {
@@ -135,6 +135,43 @@ describe('empty values are not "unset"', () => {
   test('STEPGATE_SECRET_KEY= and STEPGATE_SECRET_KEY_FILE= are refused, not taken for unset (a key would be generated inside the data directory)', () => {
     assert.match(issuesOf(() => loadConfig({ STEPGATE_SECRET_KEY: '' })).join('\n'), /^secretKey: must not be empty \(in the config file or STEPGATE_SECRET_KEY\)/m);
     assert.match(issuesOf(() => loadConfig({ STEPGATE_SECRET_KEY_FILE: '' })).join('\n'), /^secretKeyFile: must not be empty \(in the config file or STEPGATE_SECRET_KEY_FILE\)/m);
+  });
+});
+
+describe('environment variables set but empty are refused, naming the variable', () => {
+  test('STEPGATE_CONFIG= is not "no file": every default would apply unseen', () => {
+    assert.deepEqual(issuesOf(() => loadConfig({ STEPGATE_CONFIG: '' })), ['STEPGATE_CONFIG is set but empty: name the configuration file, or unset it to use stepgate.config.json']);
+    assert.deepEqual(issuesOf(() => loadConfig({ STEPGATE_CONFIG: ' ' })).length, 1);
+  });
+
+  test('STEPGATE_DATA_DIR=, PUBLIC_URL=, HOST= and LOG_LEVEL= are refused, each naming its key and its variable', () => {
+    const cases: Array<[string, string]> = [
+      ['STEPGATE_DATA_DIR', 'dataDir (STEPGATE_DATA_DIR): '],
+      ['PUBLIC_URL', 'server.publicUrl (PUBLIC_URL): '],
+      ['HOST', 'server.host (HOST): '],
+      ['LOG_LEVEL', 'log.level (LOG_LEVEL): '],
+    ];
+    for (const [variable, start] of cases) {
+      const issues = issuesOf(() => loadConfig({ [variable]: '' }));
+      assert.equal(issues.length, 1, variable);
+      assert.ok(issues[0]!.startsWith(start), issues[0]);
+    }
+  });
+
+  test('a bad value from the environment names the variable; a good one applies', () => {
+    assert.deepEqual(issuesOf(() => loadConfig({ PORT: 'abc' })), ['server.port (PORT): Invalid input: expected number, received string']);
+    const config = loadConfig({ PORT: '8443', LOG_LEVEL: 'debug', HOST: '127.0.0.1' });
+    assert.deepEqual([config.server.port, config.log.level, config.server.host], [8443, 'debug', '127.0.0.1']);
+  });
+});
+
+describe('directory timeouts', () => {
+  test('above 600000 ms is refused, naming the key (Node cuts a timer over 2^31-1 ms to 1 ms)', () => {
+    const ldap = { kind: 'ldap', urls: ['ldap://127.0.0.1:389'], bind: { dn: 'cn=svc', password: 'x' }, users: { baseDn: 'dc=example,dc=org' } };
+    for (const key of ['connectTimeoutMs', 'searchTimeoutMs']) {
+      assert.deepEqual(refused({ directory: { ...ldap, [key]: 3_000_000_000 } }), [`directory.${key}: must be at most 600000 (10 minutes)`], key);
+      assert.equal((parseConfig({ directory: { ...ldap, [key]: 600_000 } }).directory as Record<string, unknown>)[key], 600_000);
+    }
   });
 });
 

@@ -10,6 +10,7 @@ import { readLogoutResponse, type LogoutAnswer } from './logout-response.ts';
 import { rememberRequestId } from './replay.ts';
 import { newMessageId } from './response-builder.ts';
 import type { SamlContext } from './saml-context.ts';
+import { refusedLogoutResponse } from './slo-refusal.ts';
 import { requestEndpoint, responseEndpoint, sendLogoutRequest, sendLogoutResponse } from './slo-messages.ts';
 import type { LoadedRun, SloOrigin, SloResult, SloRun, SloTarget } from './slo-run.ts';
 import type { ServiceProviderRecord, SloEndpoint } from './sp-types.ts';
@@ -42,9 +43,18 @@ export async function startLogoutRun(req: Request, res: Response, ctx: SamlConte
 
 /**
  * A LogoutResponse for `run`: only the one answering the request pending in it, from the SP it went
- * to. The browser check is the caller's (a cross-site POST brings no cookie).
+ * to. The browser check is the caller's (a cross-site POST brings no cookie). A refusal's page
+ * speaks of the sign-out, which here is already done.
  */
 export async function verifiedAnswer(req: Request, ctx: SamlContext, binding: BindingName, run: SloRun): Promise<LogoutAnswer> {
+  try {
+    return await answerToPending(req, ctx, binding, run);
+  } catch (error) {
+    throw refusedLogoutResponse(error);
+  }
+}
+
+async function answerToPending(req: Request, ctx: SamlContext, binding: BindingName, run: SloRun): Promise<LogoutAnswer> {
   let message;
   try {
     message = await readInboundRequest(req, 'LogoutResponse', binding, ctx.inbound);
@@ -73,7 +83,7 @@ export async function recordAnswer(req: Request, res: Response, ctx: SamlContext
   const awaiting = run.awaiting;
   // A parked POST answer is checked again here: the run may have moved on since it was verified.
   if (!awaiting || awaiting.rpId !== answer.spId || !safeEqual(awaiting.requestId, answer.inResponseTo ?? '')) {
-    throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'logout-run-changed' } });
+    throw refusedLogoutResponse(new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'logout-run-changed' } }));
   }
   const sp = await ctx.registry.get(awaiting.rpId);
   if (answer.signature === 'absent') req.log.warn({ code: 'SAML_LOGOUT_RESPONSE_UNSIGNED', sp: awaiting.rpId }, 'saml: an unsigned LogoutResponse does not confirm the sign-out');

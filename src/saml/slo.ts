@@ -5,10 +5,10 @@ import type { BindingName } from './constants.ts';
 import { rawQuery, readInboundRequest } from './inbound.ts';
 import { readLogoutRequest, type LogoutInfo } from './logout-request.ts';
 import type { LogoutAnswer } from './logout-response.ts';
-import { readRedirectQuery } from './redirect-binding.ts';
 import { rememberRequestId } from './replay.ts';
 import type { SamlContext } from './saml-context.ts';
 import { answerOriginator, recordAnswer, startLogoutRun, verifiedAnswer } from './slo-propagation.ts';
+import { refusedLogoutRequest } from './slo-refusal.ts';
 import type { SloOrigin } from './slo-run.ts';
 
 const STASH = 'saml-slo';
@@ -21,8 +21,11 @@ type Parked = { kind: 'request'; logout: LogoutInfo } | { kind: 'response'; runI
  * HTTP-Redirect. The session cookie (SameSite=Lax) comes with a top-level GET.
  */
 export async function sloRedirect(req: Request, res: Response, ctx: SamlContext): Promise<void> {
-  if (new URLSearchParams(rawQuery(req)).has('SAMLResponse')) {
-    const loaded = await ctx.sloRuns.bound(readRedirectQuery(rawQuery(req), 'SAMLResponse').relayState, req);
+  const query = new URLSearchParams(rawQuery(req));
+  if (query.has('SAMLResponse')) {
+    // The run is found first, so a refusal of the answer can say that the sign-out here is done; the
+    // parameters are read strictly (duplicates, encoding) when the answer is verified.
+    const loaded = await ctx.sloRuns.bound(query.get('RelayState') ?? undefined, req);
     await recordAnswer(req, res, ctx, loaded, await verifiedAnswer(req, ctx, 'redirect', loaded.run));
     return;
   }
@@ -59,10 +62,14 @@ export async function sloContinue(req: Request, res: Response, ctx: SamlContext)
 }
 
 async function verifiedLogout(req: Request, ctx: SamlContext, binding: BindingName): Promise<LogoutInfo> {
-  const request = await readInboundRequest(req, 'LogoutRequest', binding, ctx.inbound);
-  const logout = readLogoutRequest(request, ctx.services.clock.now(), ctx.services.config.saml.clockSkewSeconds);
-  await rememberRequestId(ctx.services.store.kv, request, ctx.services.config.saml);
-  return logout;
+  try {
+    const request = await readInboundRequest(req, 'LogoutRequest', binding, ctx.inbound);
+    const logout = readLogoutRequest(request, ctx.services.clock.now(), ctx.services.config.saml.clockSkewSeconds);
+    await rememberRequestId(ctx.services.store.kv, request, ctx.services.config.saml);
+    return logout;
+  } catch (error) {
+    throw refusedLogoutRequest(error, ctx.endpoints.logout);
+  }
 }
 
 /**

@@ -247,10 +247,16 @@ describe('SAML Single Logout propagation (front channel)', () => {
       assert.equal(run.length, 1);
     });
 
-    /** The page is a 400 error page, a warning names `code` and `reason`, and the run did not move. */
-    async function refused(page: Page, code: string, reason: string | RegExp): Promise<void> {
+    /** The refused answer of a run this browser is in: the sign-out here is done, the application's is not confirmed. */
+    const ANSWER_REFUSED = /<p role="alert">The application(?:'|&#39;)s answer to your sign-out is not valid, so it was refused\. You are signed out of this sign-in service, but the application did not confirm that it signed you out too\. Close the browser to be sure\.<\/p>/;
+    const NOT_IN_PROGRESS = /<p role="alert">The application answered a sign-out that is not in progress in this browser, or that has expired\./;
+
+    /** The page is a 400 error page in sign-out words (`wording`), a warning names `code` and `reason`, and the run did not move. */
+    async function refused(page: Page, code: string, reason: string | RegExp, wording = ANSWER_REFUSED): Promise<void> {
       assert.equal(page.status, 400, page.body.slice(0, 300));
       assert.doesNotMatch(page.body, /SAMLRequest|SAMLResponse|at .*\.ts:\d+/, 'an error page, no message, no stack');
+      assert.match(page.body, wording);
+      assert.doesNotMatch(page.body, /sign-in request/);
       const warned = app.logs.slice(-20).some((line) => line.level === 40 && line.code === code && (typeof reason === 'string' ? (line.detail as { reason?: string })?.reason === reason : reason.test(String((line.detail as { reason?: string })?.reason))));
       assert.ok(warned, `a warning with ${code} / ${reason}`);
       assert.deepEqual(await runs(), run, 'the run is unchanged');
@@ -267,16 +273,15 @@ describe('SAML Single Logout propagation (front channel)', () => {
     });
 
     test('naming no run, or a run id that does not exist', async () => {
-      await refused(await sendToIdp(browser, await spB.logoutResponse(toB.profile, '')), 'SAML_REQUEST_INVALID', 'unexpected-logout-response');
+      await refused(await sendToIdp(browser, await spB.logoutResponse(toB.profile, '')), 'SAML_REQUEST_INVALID', 'unexpected-logout-response', NOT_IN_PROGRESS);
       const page = await sendToIdp(browser, await spB.logoutResponse(toB.profile, 'A'.repeat(43)));
-      await refused(page, 'SAML_REQUEST_INVALID', 'unexpected-logout-response');
-      assert.match(page.body, /not in progress in this browser/);
+      await refused(page, 'SAML_REQUEST_INVALID', 'unexpected-logout-response', NOT_IN_PROGRESS);
     });
 
     test('the right answer carried by another browser', async () => {
       const stranger = spBrowser();
       await stranger.get(`${app.url}/logout`); // it has a browser binding cookie of its own
-      await refused(await sendToIdp(stranger, await spB.logoutResponse(toB.profile, toB.relayState)), 'SAML_REQUEST_INVALID', 'logout-run-of-another-browser');
+      await refused(await sendToIdp(stranger, await spB.logoutResponse(toB.profile, toB.relayState)), 'SAML_REQUEST_INVALID', 'logout-run-of-another-browser', NOT_IN_PROGRESS);
     });
 
     test('malformed XML', async () => {

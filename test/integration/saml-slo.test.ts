@@ -1,6 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Profile } from '@node-saml/node-saml';
+import { signSamlPost } from '@node-saml/node-saml/lib/saml-post-signing.js';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
@@ -132,5 +133,58 @@ describe('SAML Single Logout', () => {
       assert.ok(app.logs.slice(logsBefore).some((line) => line.code === 'SAML_SIGNATURE_INVALID' && line.level === 40 && (line.detail as { reason?: string }).reason === 'unsigned-logout-request'));
     }
     assert.ok(samlPostForm(await sendAuthnRequest(browser, unsignedSp)), 'still signed in');
+  });
+
+  describe('a refused LogoutRequest: the page speaks of the sign-out, and says nothing was signed out', () => {
+    const NOT_VERIFIED = /<p role="alert">The application(?:'|&#39;)s sign-out request could not be verified as coming from it, so it was refused\. /;
+    const NOT_VALID = /<p role="alert">The application sent a sign-out request that is not valid, so it was refused\. /;
+    const NOTHING_ENDED = /Nothing was signed out here: if you were signed in, you still are\. To sign out, go to http:\/\/localhost:\d+\/logout\.<\/p>/;
+
+    /** A 400 page with `wording` and the sign-out outcome, never the sign-in text; a warning with `reason`; the session is still there. */
+    async function refusedSignOut(browser: TestBrowser, page: Page, wording: RegExp, reason: string): Promise<void> {
+      assert.equal(page.status, 400, page.body.slice(0, 300));
+      assert.match(page.body, wording);
+      assert.match(page.body, NOTHING_ENDED);
+      assert.doesNotMatch(page.body, /sign-in request/);
+      assert.ok(app.logs.slice(-20).some((line) => line.level === 40 && (line.detail as { reason?: string } | undefined)?.reason === reason), `a warning with ${reason}`);
+      assert.ok(samlPostForm(await sendAuthnRequest(browser, redirectSp)), 'still signed in');
+    }
+
+    test('signed with another key than the SP\'s (Redirect and POST)', async () => {
+      const browser = new TestBrowser();
+      const profile = await signedInAt(browser, redirectSp);
+      const forged = await redirectSp.client({ privateKey: bystander.keyPem }).getLogoutUrlAsync(profile, '', {});
+      await refusedSignOut(browser, await browser.get(forged, { followRedirects: false }), NOT_VERIFIED, 'redirect-signature-mismatch');
+
+      const xml = await redirectSp.client()._generateLogoutRequest(profile);
+      const signed = signSamlPost(xml, '/*[local-name(.)="LogoutRequest"]', { privateKey: bystander.keyPem, publicCert: bystander.certPem, signatureAlgorithm: 'sha256', digestAlgorithm: 'sha256' });
+      const posted = await browser.request(`${app.url}/saml/slo`, { method: 'POST', body: new URLSearchParams({ SAMLRequest: Buffer.from(signed).toString('base64') }), followRedirects: false });
+      await refusedSignOut(browser, posted, NOT_VERIFIED, 'signature-mismatch');
+    });
+
+    test('signed with SHA-1: the advice to the SP\'s administrator stays', async () => {
+      const browser = new TestBrowser();
+      const profile = await signedInAt(browser, redirectSp);
+      const page = await browser.get(await redirectSp.client({ signatureAlgorithm: 'sha1' }).getLogoutUrlAsync(profile, '', {}), { followRedirects: false });
+      await refusedSignOut(browser, page, NOT_VERIFIED, 'signature-algorithm');
+      assert.match(page.body, /so it was refused\. The application signed its request with SHA-1, which this sign-in service refuses: [^<]*RSA-SHA512 are accepted too\)\. Nothing was signed out here/);
+    });
+
+    test('expired (issued an hour ago)', async () => {
+      const browser = new TestBrowser();
+      const profile = await signedInAt(browser, redirectSp);
+      const saml = redirectSp.client();
+      const xml = (await saml._generateLogoutRequest(profile)).replace(/IssueInstant="[^"]+"/, `IssueInstant="${new Date(Date.now() - 3_600_000).toISOString()}"`);
+      const url = await saml._requestToUrlAsync(xml, null, 'logout', saml._getAdditionalParams('', 'logout'));
+      await refusedSignOut(browser, await browser.get(url, { followRedirects: false }), NOT_VALID, 'request-expired');
+    });
+
+    test('replayed', async () => {
+      const browser = new TestBrowser();
+      const profile = await signedInAt(browser, redirectSp);
+      const url = await redirectSp.logoutUrl({ ...profile, sessionIndex: 'not-this-one' });
+      assert.equal((await browser.get(url, { followRedirects: false })).status, 303, 'the first one is answered (it names another session)');
+      await refusedSignOut(browser, await browser.get(url, { followRedirects: false }), NOT_VALID, 'replayed');
+    });
   });
 });

@@ -84,6 +84,17 @@ export function parseSpMetadata(xml: string, schemas: SamlSchemas, now: number):
   };
 }
 
+const SHA1_DIGEST = 'http://www.w3.org/2000/09/xmldsig#sha1';
+
+/** The digest an RSA-OAEP EncryptionMethod names (its ds:DigestMethod, xmlenc-core1 §5.5.2), when it is not SHA-1, the one the encryption library writes. */
+function oaepDigestOtherThanSha1(method: Element): string[] {
+  if (!/#rsa-oaep/.test(uriAttribute(method, 'Algorithm') ?? '')) return [];
+  return elementChildren(method, NS.dsig, 'DigestMethod').flatMap((digest) => {
+    const algorithm = uriAttribute(digest, 'Algorithm');
+    return algorithm && algorithm !== SHA1_DIGEST ? [algorithm] : [];
+  });
+}
+
 function readKeyDescriptors(descriptor: Element, now: number, warnings: string[]) {
   const out = { signing: [] as CertificateInfo[], encryption: [] as CertificateInfo[], unqualified: [] as CertificateInfo[] };
   elementChildren(descriptor, NS.metadata, 'KeyDescriptor').forEach((keyDescriptor, index) => {
@@ -91,7 +102,10 @@ function readKeyDescriptors(descriptor: Element, now: number, warnings: string[]
     const bodies = (select('./ds:KeyInfo/ds:X509Data/ds:X509Certificate', keyDescriptor) as Element[]).map((element) => (element.textContent ?? '').replace(/\s+/g, ''));
     if (bodies.length === 0) refuse(`${label} has no ds:X509Certificate (only X.509 certificates are supported)`);
     const use = keyDescriptor.getAttribute('use');
-    const methods = use === 'signing' ? [] : elementChildren(keyDescriptor, NS.metadata, 'EncryptionMethod').flatMap((element) => uriAttribute(element, 'Algorithm') ?? []);
+    const methodElements = use === 'signing' ? [] : elementChildren(keyDescriptor, NS.metadata, 'EncryptionMethod');
+    const methods = methodElements.flatMap((element) => uriAttribute(element, 'Algorithm') ?? []);
+    const digests = [...new Set(methodElements.flatMap(oaepDigestOtherThanSha1))];
+    if (digests.length > 0) warnings.push(`${label}: the SP asks for RSA-OAEP key transport with ${digests.join(', ')}; Stepgate's encryption (samlify's xml-encryption) wraps the key with RSA-OAEP and SHA-1 only. An SP that refuses SHA-1 there cannot decrypt its assertions: sign in once to check, or register it with --no-encrypt`);
     for (const body of bodies) {
       const { stored, keyBits } = readCertificate(body, label);
       const info: CertificateInfo = { ...stored, ...(methods.length ? { encryptionMethods: methods } : {}) };

@@ -10,7 +10,7 @@ import { namingContextOf, rdnsOf, rootDseOf } from './ldap-root-dse.ts';
 type GroupsConfig = LdapDirectoryConfig['groups'];
 
 /** LDAP_MATCHING_RULE_IN_CHAIN: AD walks nested membership itself, at any depth. */
-export const IN_CHAIN_RULE = '1.2.840.113556.1.4.1941';
+const IN_CHAIN_RULE = '1.2.840.113556.1.4.1941';
 /** Keeps each OR filter well under server filter-size limits. */
 const BATCH = 50;
 /**
@@ -165,8 +165,8 @@ export function inChainFilter(groups: GroupsConfig, userDn: string): string {
 function inChainUnsupported(memberOfValues: number): string {
   return (
     `the in-chain search of groups.mode "memberOf" (Active Directory's matching rule ${IN_CHAIN_RULE}) found no group, although the entry has ${memberOfValues} memberOf value(s): ` +
-    'this directory is not Active Directory and does not know the rule, so the groups were read from memberOf and nested groups followed by member searches; ' +
-    'set groups.mode "member" (or groups.nestedDepth 0 to use memberOf alone)'
+    'this directory is not Active Directory and does not know the rule, so the groups were searched as groups.mode "member" does (groups.baseDn, groups.filter, groups.memberAttribute); ' +
+    'set groups.mode "member" with a groups.filter for your group entries, e.g. (objectClass=groupOfNames) (or groups.nestedDepth 0 to use memberOf alone)'
   );
 }
 
@@ -179,8 +179,9 @@ const inChainWarned = new WeakSet<SearchFn>();
  * makes cycles harmless. `memberOf` mode asks AD for the whole chain in one search (nestedDepth 0:
  * the user's direct `memberOf` values only). A server other than AD answers the in-chain search with
  * nothing and no error (OpenLDAP: the filter is Undefined): when it does so for an entry with memberOf
- * values, those are the user's groups and the levels above them are searched as `member` mode does,
- * with a `warning` (logged once with `log`). With `parents`, the levels above the user's own groups
+ * values, the groups are searched as `member` mode does, under groups.baseDn and groups.filter (a
+ * memberOf value outside them is no group here, as in AD's answer), with a `warning` (logged once
+ * with `log`). With `parents`, the levels above the user's own groups
  * come from that cache where it knows them; the unknown groups of a level are looked up together (see
  * parentsOf).
  */
@@ -267,7 +268,8 @@ export async function resolveGroups(
     inChainWarned.add(search);
     log.warn({ event: 'ldap.groups.in-chain-unsupported', dn: user.dn, memberOf: memberOf.length }, warning);
   }
-  return { ...resolved(await withNesting(memberOf)), warning };
+  // As member mode: memberOf values are not taken as they are, since groups.baseDn and groups.filter must hold as they do for AD's answer.
+  return { ...resolved(await withNesting(await holding([user.dn]))), warning };
 }
 
 /**

@@ -19,6 +19,8 @@ const PEOPLE = `ou=people,${SUFFIX}`;
 const GROUPS = `ou=groups,${SUFFIX}`;
 const ALICE = `uid=alice,${PEOPLE}`;
 const group = (cn: string): string => `cn=${cn},${GROUPS}`;
+const SELF_SERVICE = `ou=selfservice,${SUFFIX}`;
+const BOB = `uid=bob,${PEOPLE}`;
 
 let slapd: SlapdHandle;
 
@@ -50,6 +52,13 @@ before(async () => {
     await add('holding', [group('company')]);
     await add('loop-a', [ALICE]);
     await add('loop-b', [group('loop-a')]);
+    // bob is in staff, and in two entries that are no groups here, memberOf or not: one outside
+    // groups.baseDn (a self-service OU users may fill), one inside it that groups.filter refuses.
+    await admin.add(BOB, { objectClass: 'inetOrgPerson', uid: 'bob', cn: 'Bob', sn: 'B', userPassword: 'bob-secret' });
+    await admin.modify(group('staff'), new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [BOB] }) }));
+    await admin.add(SELF_SERVICE, { objectClass: 'organizationalUnit', ou: 'selfservice' });
+    await admin.add(`cn=admins,${SELF_SERVICE}`, { objectClass: 'groupOfNames', cn: 'admins', member: [BOB] });
+    await admin.add(group('unfiltered'), { objectClass: 'groupOfNames', cn: 'unfiltered', member: [BOB] });
   });
   await ldapChange(slapd, group('loop-a'), new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [group('loop-b')] }) }));
 });
@@ -94,6 +103,17 @@ test('a sign-in with memberOf mode and nesting gets the direct groups from membe
   }
 });
 
+test('the fallback keeps groups.baseDn and groups.filter: a memberOf value outside the base, or of an entry the filter refuses, is no group', async () => {
+  const filtered = configFor({ filter: '(&(objectClass=groupOfNames)(!(cn=unfiltered)))' });
+  const groups = await withDirectory(filtered, async (directory) => (await directory.findUser('bob'))?.groups ?? []);
+  assert.deepEqual([...groups].sort(), ['all-staff', 'company', 'staff']);
+  await asDirectoryAdmin(slapd, async (admin) => {
+    const { searchEntries: [bob] } = await admin.search(BOB, { scope: 'base', attributes: ['memberOf'] });
+    const memberOf = [bob!['memberOf'] ?? []].flat().map(String);
+    assert.ok(memberOf.includes(`cn=admins,${SELF_SERVICE}`) && memberOf.includes(group('unfiltered')), 'the overlay lists both in memberOf');
+  });
+});
+
 test('nestedDepth bounds the levels followed above the memberOf groups', async () => {
   const groups = await withDirectory(configFor({ nestedDepth: 3 }), async (directory) => (await directory.findUser('alice'))?.groups ?? []);
   assert.deepEqual([...groups].sort(), [...NESTED, 'holding'].sort());
@@ -110,7 +130,7 @@ test('the fallback is logged once per directory, naming groups.mode and groups.n
     for (let i = 0; i < 2; i++) {
       const found = await resolveGroups(search, config.groups, config.users.baseDn, user, undefined, logger);
       assert.deepEqual([...found.names].sort(), [...NESTED].sort());
-      assert.match(found.warning ?? '', /set groups\.mode "member" \(or groups\.nestedDepth 0/);
+      assert.match(found.warning ?? '', /set groups\.mode "member" with a groups\.filter .*\(or groups\.nestedDepth 0/);
     }
     const logged = lines.filter((line) => line['event'] === 'ldap.groups.in-chain-unsupported');
     assert.equal(logged.length, 1);

@@ -86,13 +86,16 @@ export function parseSpMetadata(xml: string, schemas: SamlSchemas, now: number):
 
 const SHA1_DIGEST = 'http://www.w3.org/2000/09/xmldsig#sha1';
 
-/** The digest an RSA-OAEP EncryptionMethod names (its ds:DigestMethod, xmlenc-core1 §5.5.2), when it is not SHA-1, the one the encryption library writes. */
-function oaepDigestOtherThanSha1(method: Element): string[] {
-  if (!/#rsa-oaep/.test(uriAttribute(method, 'Algorithm') ?? '')) return [];
-  return elementChildren(method, NS.dsig, 'DigestMethod').flatMap((digest) => {
-    const algorithm = uriAttribute(digest, 'Algorithm');
-    return algorithm && algorithm !== SHA1_DIGEST ? [algorithm] : [];
-  });
+/**
+ * The digests the RSA-OAEP EncryptionMethods name (their ds:DigestMethod, xmlenc-core1 §5.5.2) when
+ * none of them takes SHA-1, the one the encryption library writes: a method naming no digest, or SHA-1,
+ * says the SP takes it.
+ */
+function oaepDigestsWithoutSha1(methods: Element[]): string[] {
+  const digests = methods
+    .filter((method) => /#rsa-oaep/.test(uriAttribute(method, 'Algorithm') ?? ''))
+    .map((method) => elementChildren(method, NS.dsig, 'DigestMethod').flatMap((digest) => uriAttribute(digest, 'Algorithm') ?? [])[0] ?? SHA1_DIGEST);
+  return digests.includes(SHA1_DIGEST) ? [] : [...new Set(digests)];
 }
 
 function readKeyDescriptors(descriptor: Element, now: number, warnings: string[]) {
@@ -104,7 +107,7 @@ function readKeyDescriptors(descriptor: Element, now: number, warnings: string[]
     const use = keyDescriptor.getAttribute('use');
     const methodElements = use === 'signing' ? [] : elementChildren(keyDescriptor, NS.metadata, 'EncryptionMethod');
     const methods = methodElements.flatMap((element) => uriAttribute(element, 'Algorithm') ?? []);
-    const digests = [...new Set(methodElements.flatMap(oaepDigestOtherThanSha1))];
+    const digests = oaepDigestsWithoutSha1(methodElements);
     if (digests.length > 0) warnings.push(`${label}: the SP asks for RSA-OAEP key transport with ${digests.join(', ')}; Stepgate's encryption (samlify's xml-encryption) wraps the key with RSA-OAEP and SHA-1 only. An SP that refuses SHA-1 there cannot decrypt its assertions: sign in once to check, or register it with --no-encrypt`);
     for (const body of bodies) {
       const { stored, keyBits } = readCertificate(body, label);

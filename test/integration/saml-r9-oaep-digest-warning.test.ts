@@ -36,8 +36,10 @@ test('metadata asking for RSA-OAEP with SHA-256: registration warns that the key
   assert.match(warning ?? '', new RegExp(`KeyDescriptor #\\d+: the SP asks for RSA-OAEP key transport with ${SHA256.replace(/[.#]/g, '\\$&')}; .*SHA-1 only.*--no-encrypt`));
 });
 
-test('SHA-1 named, or no digest named: no such warning', () => {
+test('SHA-1 named, or no digest named: no such warning; nor when another OAEP method takes SHA-1', () => {
   const registry = createSpRegistry(app.services.store, app.services.clock);
   assert.deepEqual(digestWarnings(registry.check(withOaepDigest(SHA1)).warnings), []);
   assert.deepEqual(digestWarnings(registry.check(sp.metadataXml).warnings), []);
+  const alsoPlain = withOaepDigest(SHA256).replace('</EncryptionMethod>', `</EncryptionMethod><EncryptionMethod Algorithm="${OAEP}"/>`);
+  assert.deepEqual(digestWarnings(registry.check(alsoPlain).warnings), []);
 });

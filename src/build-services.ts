@@ -3,9 +3,8 @@ import { createLogger, type Logger } from './core/log.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { SecretBox } from './core/secret-box.ts';
 import { LowdbStore } from './store/lowdb-store.ts';
-import { JournalKeyMismatch } from './store/journal-kv.ts';
-import { journalSealer } from './store/journal-sealer.ts';
-import { loadSecretKey, secretKeyMismatch } from './config/secret-key.ts';
+import { openStore } from './store/open-store.ts';
+import { loadSecretKey } from './config/secret-key.ts';
 import { warnIfConfigFileExposed } from './config/config-file-exposure.ts';
 import { LocalDirectory } from './directory/local-directory.ts';
 import { localUsers } from './directory/local-users.ts';
@@ -20,6 +19,7 @@ import { TransactionStore } from './login/transaction.ts';
 import { LoginInteraction } from './login/interaction.ts';
 import { CookieJar } from './http/cookies.ts';
 import { Csrf } from './http/csrf.ts';
+import { BrowserBinding } from './http/browser-binding.ts';
 import { signingKeys } from './keys/signing-keys.ts';
 import { buildPolicies, checkConfiguredPolicies } from './policy/build-policies.ts';
 import { warnOfRefusedPolicies } from './policy/stored-policy-check.ts';
@@ -40,18 +40,12 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   const dataIsFresh = LowdbStore.isFresh(config.dataDir);
   const { key, generatedAt } = loadSecretKey(config, { dataIsFresh, warnings: logger });
   const box = new SecretBox(key);
-  const store = new LowdbStore(config.dataDir, clock, { sealer: journalSealer(box), logger });
+  const store = await openStore(config, box, clock, { logger });
   const keys = signingKeys(store, box, clock, config.server.publicUrl);
-  // Checked before the journal is opened: the server's open rewrites it sealed with this key.
-  const checkKey = async () => {
-    if (!(await keys.opensWithBox())) throw secretKeyMismatch(config);
-  };
-  await store.open({ checkKey }).catch((error: unknown) => {
-    throw error instanceof JournalKeyMismatch ? secretKeyMismatch(config) : error;
-  });
   const directory = await createDirectory(config, store, logger, clock);
   const cookies = new CookieJar(config.server.publicUrl);
-  const csrf = new Csrf(box, cookies, config.server.publicUrl);
+  const browserBinding = new BrowserBinding(cookies, config.server.publicUrl);
+  const csrf = new Csrf(box, browserBinding, config.server.publicUrl);
   const sessions = new SessionService(store.kv, config.session, clock, cookies);
   const regulator = new Regulator(store.kv, config.regulation, clock);
   const { policies, networks } = buildPolicies(config, store, clock);
@@ -59,10 +53,10 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   await warnOfRefusedPolicies(policies, logger);
   const mfa = buildMfa(config, store, box, clock, regulator);
   const users = new UserLookup(directory, () => clock.now());
-  const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, clock, audit: store.audit, policies, networks, mfa: mfa.registry, enrollmentNetworks: config.mfa.enrollment.networks, users, newPasswordRules: directory.newPasswordRules, messages: config.messages, starts: new StartLimiter(config.regulation.signInStartsPerIpPerMinute, clock) });
+  const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, browserBinding, clock, audit: store.audit, policies, networks, mfa: mfa.registry, enrollmentNetworks: config.mfa.enrollment.networks, users, newPasswordRules: directory.newPasswordRules, messages: config.messages, starts: new StartLimiter(config.regulation.signInStartsPerIpPerMinute, clock) });
   await keys.ensure();
   const directoryHealth = await createDirectoryHealth(config, logger);
-  return { config, logger, clock, box, store, directory, directoryHealth, users, sessions, adminLogouts: new AdminLogouts(store.kv, sessions), regulator, interaction, cookies, csrf, keys, policies, networks, mfa, secretKeyGeneratedAt: generatedAt };
+  return { config, logger, clock, box, store, directory, directoryHealth, users, sessions, adminLogouts: new AdminLogouts(store.kv, sessions), regulator, interaction, cookies, csrf, browserBinding, keys, policies, networks, mfa, secretKeyGeneratedAt: generatedAt };
 }
 
 /** The periodic check of an LDAP directory's servers (none for the local directory). */

@@ -12,6 +12,7 @@ import type { Regulator } from './regulation/regulator.ts';
 import type { LoginInteraction } from './login/interaction.ts';
 import type { CookieJar } from './http/cookies.ts';
 import type { Csrf } from './http/csrf.ts';
+import type { BrowserBinding } from './http/browser-binding.ts';
 import type { SigningKeys } from './keys/signing-keys.ts';
 import type { PolicyStore } from './policy/policy-store.ts';
 import type { TrustedNetworks } from './policy/networks.ts';
@@ -35,6 +36,8 @@ export interface Services {
   interaction: LoginInteraction;
   cookies: CookieJar;
   csrf: Csrf;
+  /** Which browser a request comes from (sign-ins, SAML logout runs, CSRF tokens). */
+  browserBinding: BrowserBinding;
   keys: SigningKeys;
   policies: PolicyStore;
   networks: TrustedNetworks;

@@ -1,13 +1,9 @@
 import { html, type SafeHtml } from '../src/http/html.ts';
 import { layout } from './layout.ts';
 import { csrfField } from './partials/form.ts';
+import type { WayBack } from '../src/http/way-back.ts';
 
-/** A refusal inside a sign-in: the button hands it back to the application (as Cancel does), so the user is not stranded here. */
-export interface WayBack {
-  action: string;
-  csrf: string;
-  rpName: string;
-}
+// Until http/error-handler.ts imports it from ../http/way-back.ts.
 
 /**
  * Errors and refusals: a title, a plain-words message, never internals. `helpdesk`:

@@ -3,6 +3,12 @@ import type { Config } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { SecretBox } from '../core/secret-box.ts';
 import type { Clock } from '../core/clock.ts';
+import type { PolicyStore } from '../policy/policy-store.ts';
+import type { TrustedNetworks } from '../policy/networks.ts';
+import type { MfaServices } from '../mfa/build-mfa.ts';
+import type { ClientRegistry } from '../oidc/client-registry.ts';
+import type { SpRegistry } from '../saml/sp-registry.ts';
+import type { LocalUserAdmin } from '../directory/local-user-admin.ts';
 
 export interface ParsedArgs {
   /** Words after the command name that are not options. */
@@ -26,6 +32,20 @@ export interface CliContext {
   err(line: string): void;
 }
 
+/**
+ * What a command runs with: the CliContext, and the services several commands use, built from it
+ * on first use and then kept for the command (command-context.ts), as the server builds them once.
+ */
+export interface CommandContext extends CliContext {
+  policies(): Promise<PolicyStore>;
+  /** The config's trustedNetworks, as the policies' conditions name them. */
+  trustedNetworks(): Promise<TrustedNetworks>;
+  mfa(): Promise<MfaServices>;
+  clients(): Promise<ClientRegistry>;
+  serviceProviders(): Promise<SpRegistry>;
+  localUsers(): Promise<LocalUserAdmin>;
+}
+
 export interface CliCommand {
   /** One or two words, e.g. "sp add". */
   name: string;
@@ -37,7 +57,7 @@ export interface CliCommand {
   /** The positional arguments as the usage line names them; "[name]" is optional. More words are a usage error. */
   arguments: readonly string[];
   /** Returns the process exit code: 0 ok, 1 refused/failed, 2 usage error. */
-  run(args: ParsedArgs, context: CliContext): Promise<number>;
+  run(args: ParsedArgs, context: CommandContext): Promise<number>;
 }
 
 /** Every value of a list option, whether repeated (--x a --x b) or space-separated (--x "a b"). */

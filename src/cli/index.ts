@@ -2,10 +2,8 @@ import { resolve } from 'node:path';
 import { loadConfig, ConfigError } from '../config/load.ts';
 import { warnIfConfigFileExposed } from '../config/config-file-exposure.ts';
 import { LowdbStore } from '../store/lowdb-store.ts';
-import { loadSecretKey, secretKeyMismatch } from '../config/secret-key.ts';
-import { JournalKeyMismatch } from '../store/journal-kv.ts';
-import { journalSealer } from '../store/journal-sealer.ts';
-import { signingKeys } from '../keys/signing-keys.ts';
+import { loadSecretKey } from '../config/secret-key.ts';
+import { openStore } from '../store/open-store.ts';
 import { SecretBox } from '../core/secret-box.ts';
 import { systemClock } from '../core/clock.ts';
 import type { Config } from '../config/schema.ts';
@@ -34,20 +32,14 @@ const getBox = () => (box ??= new SecretBox(loadSecretKey(getConfig(), { dataIsF
  * the directory's secrets is refused as the server refuses it, before a command seals anything with
  * it (keys add, client add, any journal line): those would open with that key only.
  */
-async function openStore(): Promise<Store> {
+async function openDataStore(): Promise<Store> {
   const fresh = LowdbStore.isFresh(getConfig().dataDir);
-  const sealer = journalSealer(getBox());
+  const secretBox = getBox();
   if (fresh) {
     // Most often a typo or a missing STEPGATE_CONFIG: the command would otherwise act, silently, on an empty store.
     process.stderr.write(`Note: ${resolve(getConfig().dataDir)} had no Stepgate data; it is a new, empty data directory now. If the server uses another one, give this command the same STEPGATE_CONFIG or STEPGATE_DATA_DIR.\n`);
   }
-  const store = new LowdbStore(getConfig().dataDir, systemClock, { sealer, owner: false });
-  const checkKey = async () => {
-    if (!(await signingKeys(store, getBox(), systemClock, getConfig().server.publicUrl).opensWithBox())) throw secretKeyMismatch(getConfig());
-  };
-  return store.open({ checkKey }).catch((error: unknown) => {
-    throw error instanceof JournalKeyMismatch ? secretKeyMismatch(getConfig()) : error;
-  });
+  return openStore(getConfig(), secretBox, systemClock, { owner: false });
 }
 
 /**
@@ -65,7 +57,7 @@ const words = process.argv.slice(2);
 try {
   const code = await runCli(COMMANDS, words, {
     config: getConfig,
-    store: () => (store ??= openStore()),
+    store: () => (store ??= openDataStore()),
     box: getBox,
     clock: systemClock,
     out: (line) => {

@@ -1,6 +1,7 @@
 import type { CliCommand, CliContext } from './command.ts';
 import { UsageError } from './command.ts';
 import { END_OF_OPTIONS, parseArgs } from './parse-args.ts';
+import { commandContext } from './command-context.ts';
 
 /** Finds the command by its longest matching name and runs it; prints help for --help or unknown input. */
 export async function runCli(commands: CliCommand[], words: string[], context: Omit<CliContext, 'config'> & { config: () => CliContext['config'] }): Promise<number> {
@@ -25,7 +26,7 @@ export async function runCli(commands: CliCommand[], words: string[], context: O
   }
   try {
     const args = parseArgs(words.slice(command.name.split(' ').length), command);
-    return await command.run(args, { ...context, config: context.config() });
+    return await command.run(args, commandContext({ ...context, config: context.config() }));
   } catch (error) {
     if (error instanceof UsageError) {
       context.err(`${error.message}\n\n${command.help.trim()}`);

@@ -3,7 +3,6 @@ import { safeEqual } from '../core/secret-box.ts';
 import type { CollectionWrite } from '../store/store.ts';
 import type { SigningKeyRecord } from '../keys/signing-keys.ts';
 import { NAMEID_FORMAT } from '../saml/constants.ts';
-import { buildPolicies } from '../policy/build-policies.ts';
 import { BUILT_IN_POLICIES } from '../policy/templates.ts';
 import type { RecordTransfer, TransferContext } from './record-transfer.ts';
 import { CONFIG_EXPORT, keyCheck, PAYLOAD_VERSION, payloadSchema, recordTransfers, type RecordList } from './config-payload.ts';
@@ -92,7 +91,7 @@ export async function planPayload(context: TransferContext, payload: unknown, op
   });
   const users = await planList('localUsers', transfers.localUsers, file.localUsers, plan, onto);
 
-  const { policies: policyStore } = buildPolicies(context.config, context.store, context.clock);
+  const policyStore = context.policies;
   const policiesInFile = new Set(policies.admitted.map((policy) => policy.id));
   const policyHere = async (name: string) => (onto === 'this installation' ? (await policyStore.get(name)) !== undefined : BUILT_IN_POLICIES.some((policy) => policy.name === name));
   const references = [...sps.admitted.map((sp) => [transfers.samlServiceProviders.noun, sp.id, sp.settings.policy]), ...clients.admitted.map((client) => [transfers.oidcClients.noun, client.id, client.policy])];
@@ -125,14 +124,14 @@ export async function planPayload(context: TransferContext, payload: unknown, op
  * At most this many ids per kind and action in the audit event (the counts beside them stay
  * complete), and each id at most so long: one event stays a line `audit` and jq read whole.
  */
-export const AUDITED_IDS = 200;
+const AUDITED_IDS = 200;
 const MAX_AUDITED_ID_LENGTH = 512;
 
 /** Per kind of record: how many each action touches and, for the audit log, which records were added or replaced. */
 export type ListChanges = Record<ImportAction, number> & { added?: string[]; replaced?: string[]; addedUsernames?: string[]; replacedUsernames?: string[] };
 
 /** Counts per kind of record and action, for the summary and the audit log. */
-export function planCounts(plan: ImportPlan): Partial<Record<RecordList, Record<ImportAction, number>>> {
+function planCounts(plan: ImportPlan): Partial<Record<RecordList, Record<ImportAction, number>>> {
   const counts: Partial<Record<RecordList, Record<ImportAction, number>>> = {};
   for (const record of plan.records) (counts[record.list] ??= { add: 0, replace: 0, unchanged: 0 })[record.action] += 1;
   return counts;

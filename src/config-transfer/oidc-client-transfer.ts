@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clientProblems, clientRegistry, ID_TOKEN_ALGS, OIDC_CLIENTS, SECRET_AUTH_METHODS, sealClientSecret, type OidcClientRecord } from '../oidc/client-registry.ts';
+import { clientProblems, ID_TOKEN_ALGS, OIDC_CLIENTS, SECRET_AUTH_METHODS, sealClientSecret, type OidcClientRecord } from '../oidc/client-registry.ts';
 import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
 
 /** A client as the file holds it: the secret in clear (the file is encrypted), to be sealed with the importing installation's key. */
@@ -23,15 +23,15 @@ const exportedClientSchema = z.strictObject({
 export type ExportedClient = z.infer<typeof exportedClientSchema>;
 
 export function oidcClientTransfer(context: TransferContext): RecordTransfer<ExportedClient, OidcClientRecord> {
-  const registry = clientRegistry(context.store, context.box, context.clock);
+  const { clients } = context;
   return {
     noun: 'OIDC client',
     collection: OIDC_CLIENTS,
     schema: exportedClientSchema,
-    list: () => registry.list(),
+    list: () => clients.list(),
     exported(client) {
       const { sealedSecret: _sealed, ...rest } = client;
-      const secret = registry.secretOf(client);
+      const secret = clients.secretOf(client);
       return { ...rest, ...(secret === undefined ? {} : { secret }) };
     },
     admit(client, replacing) {

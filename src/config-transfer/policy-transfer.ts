@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { buildPolicies } from '../policy/build-policies.ts';
 import { POLICY_COLLECTION, type PolicyRecord } from '../policy/policy-store.ts';
 import type { PolicyDefinition } from '../policy/policy-types.ts';
 import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
@@ -10,7 +9,7 @@ const exportedPolicySchema = z.strictObject({ id: z.string().min(1), definition:
 export type ExportedPolicy = z.infer<typeof exportedPolicySchema>;
 
 export function policyTransfer(context: TransferContext): RecordTransfer<ExportedPolicy, PolicyRecord> {
-  const { policies } = buildPolicies(context.config, context.store, context.clock);
+  const { policies } = context;
   const records = context.store.collection<PolicyRecord>(POLICY_COLLECTION);
   return {
     noun: 'policy',

@@ -3,14 +3,20 @@ import type { Config } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { SecretBox } from '../core/secret-box.ts';
 import type { Clock } from '../core/clock.ts';
+import type { PolicyStore } from '../policy/policy-store.ts';
+import type { ClientRegistry } from '../oidc/client-registry.ts';
+import type { SpRegistry } from '../saml/sp-registry.ts';
 
-/** The installation a configuration is exported from or imported into. */
+/** The installation a configuration is exported from or imported into, and its registries (built by the CLI's CommandContext). */
 export interface TransferContext {
   config: Config;
   store: Store;
   /** Its data key: secrets are opened with it on export and sealed with it on import. */
   box: SecretBox;
   clock: Clock;
+  policies: PolicyStore;
+  clients: ClientRegistry;
+  serviceProviders: SpRegistry;
 }
 
 /**

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { AppError } from '../core/errors.ts';
 import type { AttributeSource } from '../rp/claims.ts';
 import { NAMEID_FORMAT, type NameIdFormatName } from '../saml/constants.ts';
-import { createSpRegistry } from '../saml/sp-registry.ts';
 import { SP_COLLECTION, type ServiceProviderRecord } from '../saml/sp-types.ts';
 import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
 
@@ -42,7 +41,7 @@ const exportedSpSchema = z.strictObject({
 export type ExportedSp = z.infer<typeof exportedSpSchema>;
 
 export function samlSpTransfer(context: TransferContext): RecordTransfer<ExportedSp, ServiceProviderRecord> {
-  const registry = createSpRegistry(context.store, context.clock);
+  const registry = context.serviceProviders;
   return {
     noun: 'SAML SP',
     collection: SP_COLLECTION,

@@ -74,7 +74,7 @@ function nonEmpty(message: string) {
   return z.string().refine((value) => value.trim() !== '', message);
 }
 
-export const totpSchema = z.object({
+const totpSchema = z.object({
   /** Shown in the authenticator app next to the account name. */
   issuer: z
     .string()

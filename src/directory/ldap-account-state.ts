@@ -109,7 +109,7 @@ const FILETIME_NEVER = 0x7fffffffffffffffn;
 const FILETIME_EPOCH_MS = 11_644_473_600_000n;
 
 /** AD FILETIME (100 ns since 1601) to epoch ms; undefined for 0 / "never". */
-export function fileTimeToMs(value: string | undefined): number | undefined {
+function fileTimeToMs(value: string | undefined): number | undefined {
   if (!value || !/^-?\d+$/.test(value)) return undefined;
   const t = BigInt(value);
   if (t <= 0n || t >= FILETIME_NEVER) return undefined;

@@ -128,7 +128,7 @@ export function normaliseLogin(login: string, users: Pick<UsersConfig, 'stripDom
 }
 
 /** Filter for the alternate login attributes (e.g. mail), matched against the login as typed. */
-export function alternateFilter(users: UsersConfig, login: string): string | null {
+function alternateFilter(users: UsersConfig, login: string): string | null {
   const attrs = users.alternateLoginAttributes;
   if (attrs.length === 0) return null;
   const parts = attrs.map((a) => equalityFilter(a, login.trim()));

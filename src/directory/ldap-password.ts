@@ -8,7 +8,7 @@ import type { PasswordChangeOutcome, PasswordRefusalReason } from './directory.t
 import { adDataCode, bindResultLeftUnjudged } from './ldap-account-state.ts';
 import { LdapUnavailableError, describeError, isLdapResult } from './ldap-connector.ts';
 
-export const PASSWORD_MODIFY_OID = '1.3.6.1.4.1.4203.1.11.1';
+const PASSWORD_MODIFY_OID = '1.3.6.1.4.1.4203.1.11.1';
 
 export const MESSAGES = {
   wrongCurrent: 'Your current password is not correct.',

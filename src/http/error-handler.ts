@@ -2,7 +2,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { AppError, errorTitle, toAppError } from '../core/errors.ts';
 import { warningKind, type WarningBudget } from './warning-budget.ts';
 import { clientError } from './client-errors.ts';
-import { messagePage, type WayBack } from '../../views/message.ts';
+import { messagePage } from '../../views/message.ts';
+import type { WayBack } from './way-back.ts';
 import { sendPage } from './render.ts';
 
 /** Errors after which a sign-in's "Back to <application>" cannot work: it is gone, or its forms are refused. */

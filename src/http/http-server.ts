@@ -12,7 +12,7 @@ import { WarningBudget } from './warning-budget.ts';
  * hold a connection for five minutes by sending a form body a byte every few seconds. A sign-in
  * form or a SAML POST is at most about 100 KB, seconds even on a poor mobile link.
  */
-export const REQUEST_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * The HTTP server Stepgate listens with (the Express app is attached by the caller). Node's 16 KiB

@@ -17,3 +17,12 @@ export const PASSWORD_CHANGE_REASONS = {
 } as const;
 
 export const PASSWORD_CHANGE_NOT_ALLOWED = ' This application does not allow changing it here: change it through your usual password service, then sign in again.';
+
+/**
+ * Why a first second factor cannot be set up from this network (mfa.enrollment.networks), and what
+ * to do instead; `rpName`: the application of a sign-in that needs one (none on "My security").
+ */
+export function setupElsewhereMessage(rpName?: string): string {
+  const need = rpName ? `${rpName} needs a second step when you sign in, and you have not set one up yet. ` : '';
+  return `${need}For your security, a second step can only be set up from your organisation's network, and you are not connected to it now. Set it up from the office network (or its VPN), or contact your helpdesk.`;
+}

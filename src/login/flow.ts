@@ -7,7 +7,7 @@ import type { MfaMethodId } from '../policy/levels.ts';
 import { amrFor } from '../policy/levels.ts';
 import { decide } from '../policy/policy-engine.ts';
 import { maySetUpSecondFactor } from '../mfa/enrollment-networks.ts';
-import { setupElsewhereMessage } from '../../views/mfa/setup-elsewhere.ts';
+import { setupElsewhereMessage } from './account-messages.ts';
 
 export type FlowStep =
   | { kind: 'password' }
@@ -19,8 +19,10 @@ export type FlowStep =
   | { kind: 'mfa-challenge'; methods: MfaMethodId[] }
   /** The policy needs a second factor the user has not set up yet but can set up now. */
   | { kind: 'mfa-enroll'; methods: MfaMethodId[] }
-  /** The policy refuses: shown to the user, who may go back to the application with `result`. */
-  /** `outsideEnrollmentNetworks`: the policy needs a second factor the user may set up, but not from this network. */
+  /**
+   * The policy refuses: shown to the user, who may go back to the application with `result`.
+   * `outsideEnrollmentNetworks`: the policy needs a second factor the user may set up, but not from this network.
+   */
   | { kind: 'denied'; message: string; result: LoginResult; policy: string; rule: string; outsideEnrollmentNetworks?: true }
   | { kind: 'complete'; result: LoginResult };
 

@@ -5,6 +5,7 @@ import type { Clock } from '../core/clock.ts';
 import type { SessionService } from '../session/session-service.ts';
 import type { SsoSession } from '../session/sso-session.ts';
 import type { Csrf } from '../http/csrf.ts';
+import type { BrowserBinding } from '../http/browser-binding.ts';
 import type { AuditLog } from '../store/store.ts';
 import type { PolicyStore } from '../policy/policy-store.ts';
 import type { TrustedNetworks } from '../policy/networks.ts';
@@ -22,12 +23,14 @@ import { showStep } from './step-pages.ts';
 import type { RefusedStep, StepRefusal } from './step-refusal.ts';
 import { AccountStanding } from './account-standing.ts';
 import { TransactionBinding } from './transaction-binding.ts';
-import type { WayBack } from '../../views/message.ts';
+import type { WayBack } from '../http/way-back.ts';
 
 export interface InteractionDeps {
   transactions: TransactionStore;
   sessions: SessionService;
   csrf: Csrf;
+  /** Which browser a request comes from: a sign-in belongs to the one it was opened in. */
+  browserBinding: BrowserBinding;
   clock: Clock;
   audit: AuditLog;
   policies: PolicyStore;
@@ -79,7 +82,7 @@ export class LoginInteraction {
   constructor(deps: InteractionDeps) {
     this.deps = deps;
     this.accounts = new AccountStanding(deps);
-    this.binding = new TransactionBinding(deps.transactions, deps.csrf);
+    this.binding = new TransactionBinding(deps.transactions, deps.browserBinding);
   }
 
   /**
@@ -146,12 +149,12 @@ export class LoginInteraction {
   async open(req: Request, res: Response, request: LoginRequest): Promise<LoginTransaction> {
     if (!this.#finishers.has(request.handoff.finisher)) throw new AppError('INTERNAL', { detail: { reason: 'no-finisher', finisher: request.handoff.finisher } });
     this.admitStart(req);
-    const binding = this.deps.csrf.existingBinding(req);
+    const binding = this.deps.browserBinding.existing(req);
     // A cross-site POST (SAML POST binding) carries none of this site's SameSite=Lax cookies, so the
     // session is invisible here: the transaction is bound at the GET of /login/:tx. A GET navigation
     // carries them, so a missing binding cookie means a new browser, bound here and now.
     if (!binding && req.method !== 'GET') return this.deps.transactions.create(request);
-    return this.deps.transactions.create(request, binding ?? this.deps.csrf.binding(req, res));
+    return this.deps.transactions.create(request, binding ?? this.deps.browserBinding.ensure(req, res));
   }
 
   /** Answers with the transaction's next step: its page, or the protocol's response when no page is needed. */

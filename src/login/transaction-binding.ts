@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { Csrf } from '../http/csrf.ts';
+import type { BrowserBinding } from '../http/browser-binding.ts';
 import { AppError } from '../core/errors.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import type { LoginTransaction, TransactionStore } from './transaction.ts';
@@ -10,11 +10,11 @@ import type { LoginTransaction, TransactionStore } from './transaction.ts';
  */
 export class TransactionBinding {
   readonly #transactions: TransactionStore;
-  readonly #csrf: Csrf;
+  readonly #browser: BrowserBinding;
 
-  constructor(transactions: TransactionStore, csrf: Csrf) {
+  constructor(transactions: TransactionStore, browser: BrowserBinding) {
     this.#transactions = transactions;
-    this.#csrf = csrf;
+    this.#browser = browser;
   }
 
   /** Loads a transaction for this browser, binding it on first use. */
@@ -25,8 +25,8 @@ export class TransactionBinding {
     // The request that opened it set the binding cookie and redirected here, and the first page
     // comes without it: this browser does not keep cookies, so every try would end here. (Later,
     // a browser without the cookie is another one, told only the generic message.)
-    if (firstUse && tx.browserBinding && !this.#csrf.existingBinding(req)) throw this.#csrf.cookiesBlocked({ tx: id.slice(0, 8), reason: 'page-without-binding-cookie' });
-    const binding = this.#csrf.binding(req, res);
+    if (firstUse && tx.browserBinding && !this.#browser.existing(req)) throw this.#browser.cookiesBlocked({ tx: id.slice(0, 8), reason: 'page-without-binding-cookie' });
+    const binding = this.#browser.ensure(req, res);
     if (!tx.browserBinding) {
       const bound = { ...tx, browserBinding: binding };
       await this.#transactions.save(bound);
@@ -39,7 +39,7 @@ export class TransactionBinding {
   /** The transaction if it is still open and already belongs to this browser; never binds it. */
   async openInThisBrowser(req: Request, id: string): Promise<LoginTransaction | undefined> {
     const tx = await this.#transactions.get(id);
-    const binding = this.#csrf.existingBinding(req);
+    const binding = this.#browser.existing(req);
     return tx?.browserBinding && binding && safeEqual(tx.browserBinding, binding) ? tx : undefined;
   }
 
@@ -49,7 +49,7 @@ export class TransactionBinding {
    */
   async #gone(req: Request, id: string): Promise<AppError> {
     const expired = await this.#transactions.expired(id);
-    const binding = this.#csrf.existingBinding(req);
+    const binding = this.#browser.existing(req);
     if (!expired?.browserBinding || !binding || !safeEqual(expired.browserBinding, binding)) return new AppError('TRANSACTION_UNKNOWN', { detail: { tx: id.slice(0, 8) } });
     return new AppError('TRANSACTION_UNKNOWN', { userMessage: expiredSignInMessage(expired.request.rpName), detail: { tx: id.slice(0, 8), reason: 'expired', rp: expired.request.rpId } });
   }

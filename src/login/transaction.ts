@@ -28,7 +28,7 @@ const REMEMBERED_SECONDS = 60 * 60;
  * "not valid" page). Every start leaves such a record, for longer than its life, so the cap on open
  * sign-ins does not bound them: a flood of starts from many addresses would.
  */
-export const MAX_REMEMBERED_SIGN_INS = 100_000;
+const MAX_REMEMBERED_SIGN_INS = 100_000;
 /**
  * Sign-ins open at once in this process. Each holds its transaction and its protocol's state
  * (oidc-provider's interaction, a pending SAML request) in memory; the start limiter bounds one

@@ -9,7 +9,7 @@ import { ClientRevocations } from './client-revocations.ts';
 
 export const OIDC_CLIENTS = 'oidc-clients';
 /** Scopes Stepgate can serve; a client may be limited to a subset. */
-export const SUPPORTED_SCOPES = ['openid', 'profile', 'email', 'groups'] as const;
+const SUPPORTED_SCOPES = ['openid', 'profile', 'email', 'groups'] as const;
 export const ID_TOKEN_ALGS = ['RS256', 'ES256'] as const;
 export const SECRET_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
 

@@ -30,7 +30,7 @@ function describeAction(action: Action): string {
   }
 }
 
-export function describeDecision(decision: Decision): string {
+function describeDecision(decision: Decision): string {
   switch (decision.effect) {
     case 'allow':
       return `allow — acr ${decision.acr}`;

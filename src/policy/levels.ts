@@ -30,7 +30,7 @@ export const MFA_METHOD_IDS = ['totp', 'webauthn', 'push'] as const;
 export type MfaMethodId = (typeof MFA_METHOD_IDS)[number];
 
 /** The RFC 8176 value each method records in the session when it succeeds. */
-export const METHOD_AMR: Readonly<Record<MfaMethodId, Amr>> = { totp: 'otp', webauthn: 'hwk', push: 'swk' };
+const METHOD_AMR: Readonly<Record<MfaMethodId, Amr>> = { totp: 'otp', webauthn: 'hwk', push: 'swk' };
 
 /**
  * The level a session reached for one decision: MFA counts only when the second factor is one of the

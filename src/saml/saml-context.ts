@@ -33,6 +33,6 @@ export function createSamlContext(services: Services): SamlContext {
     inbound: { limits: saml, schemas, registry, endpoints, clock: services.clock },
     responses: new ResponseBuilder({ keys: services.keys, entities, endpoints, clock: services.clock, assertionLifetimeSeconds: saml.assertionLifetimeSeconds }),
     metadata: new IdpMetadata(services.keys, endpoints, saml.wantAuthnRequestsSigned),
-    sloRuns: new SloRuns(services.store.kv, services.box, services.csrf),
+    sloRuns: new SloRuns(services.store.kv, services.box, services.browserBinding),
   };
 }

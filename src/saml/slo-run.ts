@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { AppError } from '../core/errors.ts';
 import { randomId } from '../core/ids.ts';
 import { safeEqual, type SecretBox } from '../core/secret-box.ts';
-import type { Csrf } from '../http/csrf.ts';
+import type { BrowserBinding } from '../http/browser-binding.ts';
 import type { KeyValue } from '../store/store.ts';
 import type { BindingName } from './constants.ts';
 
@@ -61,24 +61,24 @@ export interface LoadedRun {
 /**
  * Logout runs in the store, keyed by a random id that travels as the RelayState of each LogoutRequest.
  * The RelayState is seen by every SP of the chain and the browser's history, so the id alone is not
- * trusted: a run only advances in a browser whose binding cookie (the CSRF one) matches, and then only
+ * trusted: a run only advances in a browser whose binding cookie (BrowserBinding) matches, and then only
  * with a signed LogoutResponse that answers the exact request pending. Someone else's run id is thus
  * worthless: the session it belongs to has already ended, and nothing else can be done with it.
  */
 export class SloRuns {
   readonly #kv: KeyValue;
   readonly #box: SecretBox;
-  readonly #csrf: Csrf;
+  readonly #browser: BrowserBinding;
 
-  constructor(kv: KeyValue, box: SecretBox, csrf: Csrf) {
+  constructor(kv: KeyValue, box: SecretBox, browser: BrowserBinding) {
     this.#kv = kv;
     this.#box = box;
-    this.#csrf = csrf;
+    this.#browser = browser;
   }
 
   /** A fresh run id and this browser's tag (the binding cookie is set when the browser has none yet). */
   open(req: Request, res: Response): { id: string; browser: string } {
-    return { id: randomId(), browser: this.#tag(this.#csrf.binding(req, res)) };
+    return { id: randomId(), browser: this.#tag(this.#browser.ensure(req, res)) };
   }
 
   /** The run, without the browser check: for a cross-site POST, which carries no SameSite=Lax cookie. */
@@ -91,7 +91,7 @@ export class SloRuns {
   /** The run, when it belongs to this browser. */
   async bound(id: string | undefined, req: Request): Promise<LoadedRun> {
     const loaded = await this.unbound(id);
-    const binding = this.#csrf.existingBinding(req);
+    const binding = this.#browser.existing(req);
     if (!binding || !safeEqual(this.#tag(binding), loaded.run.browser)) throw notInProgress('logout-run-of-another-browser');
     return loaded;
   }

@@ -67,7 +67,7 @@ async function resumeOwnSignIn(req: Request, res: Response, ctx: SamlContext, re
   if (!opened) throw replayedRequest(request);
   // A cross-site POST (the POST binding) carries none of this site's SameSite=Lax cookies, so which
   // browser sent it shows only on a same-site GET: the browser is sent on to one, and judged there.
-  if (!ctx.services.csrf.existingBinding(req)) return res.redirect(303, `${SSO_RESUME_PATH}?r=${requestKey(request)}`);
+  if (!ctx.services.browserBinding.existing(req)) return res.redirect(303, `${SSO_RESUME_PATH}?r=${requestKey(request)}`);
   await resumeInThisBrowser(req, res, ctx, opened.txId, { kind: request.kind, sp: request.sp.id });
 }
 

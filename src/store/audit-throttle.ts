@@ -17,7 +17,7 @@ export const AUDIT_FAILURES_ALL_CLIENTS = 3_000;
 /** The fixed window the limits above count in, from the first failure in it (of the IP, or of all). */
 export const AUDIT_THROTTLE_WINDOW_MS = 60_000;
 /** IPs tracked at once (a few MB at most); failures from further IPs share one overflow bucket. */
-export const AUDIT_THROTTLE_MAX_IPS = 10_000;
+const AUDIT_THROTTLE_MAX_IPS = 10_000;
 /** How often windows that ended are looked for, so an IP that went quiet still gets its summary. */
 const FLUSH_EVERY_MS = 10_000;
 

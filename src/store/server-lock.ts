@@ -4,7 +4,7 @@ import { FileLock } from './file-lock.ts';
 import { DataDirectoryError } from './data-directory-error.ts';
 
 /** The file a running server holds in its data directory, with its pid. */
-export const SERVER_LOCK_FILE = 'server.lock';
+const SERVER_LOCK_FILE = 'server.lock';
 
 /** Another server runs on the data directory: two would compact the journal under each other and lose sign-ins. */
 export class DataDirectoryInUse extends DataDirectoryError {}

@@ -1,9 +1,8 @@
-import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
+import type { CliCommand, CommandContext, ParsedArgs } from '../command.ts';
 import { anyOptionGiven, listOption, stringOption, UsageError } from '../command.ts';
 import { displayNameOption } from '../display-name.ts';
-import { clientRegistry, ID_TOKEN_ALGS, type ClientChanges, type IdTokenAlg, type OidcClientRecord } from '../../oidc/client-registry.ts';
-import type { Store } from '../../store/store.ts';
-import { buildPolicies } from '../../policy/build-policies.ts';
+import { ID_TOKEN_ALGS, type ClientChanges, type IdTokenAlg, type OidcClientRecord } from '../../oidc/client-registry.ts';
+import { policyExists } from '../named-policy.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 
 const ADD_HELP = `Usage: npm run cli -- client add --name NAME --redirect-uri URI [options]
@@ -56,7 +55,7 @@ const ADD_OPTIONS = {
   'backchannel-logout-session-required': 'flag',
 } as const;
 
-async function add(args: ParsedArgs, context: CliContext): Promise<number> {
+async function add(args: ParsedArgs, context: CommandContext): Promise<number> {
   const name = displayNameOption(args);
   const redirectUris = listOption(args, 'redirect-uri');
   if (!name || !redirectUris.length) throw new UsageError(`client add needs ${[!name && '--name', !redirectUris.length && '--redirect-uri'].filter(Boolean).join(' and ')}`);
@@ -67,10 +66,10 @@ async function add(args: ParsedArgs, context: CliContext): Promise<number> {
   const backchannel = backchannelOptions(args);
   // An empty value is how `client set` removes the URI; here it would silently register none.
   if (backchannel.backchannelLogoutUri === '') throw new UsageError('--backchannel-logout-uri needs a value');
-  const store = await context.store();
+  const clients = await context.clients();
   const policy = stringOption(args, 'policy');
-  if (policy !== undefined && !(await policyExists(context, store, policy))) return 1;
-  const outcome = await clientRegistry(store, context.box(), context.clock).add({
+  if (policy !== undefined && !(await policyExists(context, policy))) return 1;
+  const outcome = await clients.add({
     ...backchannel,
     name,
     redirectUris,
@@ -100,14 +99,6 @@ function backchannelOptions(args: ParsedArgs): Pick<ClientChanges, 'backchannelL
   const notRequired = args.options['no-backchannel-logout-session-required'] === true;
   if (required && notRequired) throw new UsageError('choose one of --backchannel-logout-session-required and --no-backchannel-logout-session-required');
   return { backchannelLogoutUri: stringOption(args, 'backchannel-logout-uri'), backchannelLogoutSessionRequired: required ? true : notRequired ? false : undefined };
-}
-
-/** The policy must exist (built-in or saved with `policy set`); prints the known names when it does not. */
-async function policyExists(context: CliContext, store: Store, policy: string): Promise<boolean> {
-  const { policies } = buildPolicies(context.config, store, context.clock);
-  if (await policies.get(policy)) return true;
-  context.err(`No policy named "${policy}". Known policies: ${(await policies.list()).map((known) => known.name).join(', ')}`);
-  return false;
 }
 
 const SET_OPTIONS = {
@@ -197,18 +188,17 @@ function clientChanges(args: ParsedArgs): ClientChanges {
   return changes;
 }
 
-async function set(args: ParsedArgs, context: CliContext): Promise<number> {
+async function set(args: ParsedArgs, context: CommandContext): Promise<number> {
   const id = clientId(args);
   const changes = clientChanges(args);
   const rotate = args.options['rotate-secret'] === true;
-  const store = await context.store();
-  const registry = clientRegistry(store, context.box(), context.clock);
+  const registry = await context.clients();
   const current = await registry.get(id);
   if (!current) {
     context.err(`No OpenID Connect client ${id}.`);
     return 1;
   }
-  if (changes.policy !== undefined && !(await policyExists(context, store, changes.policy))) return 1;
+  if (changes.policy !== undefined && !(await policyExists(context, changes.policy))) return 1;
   if (rotate && current.tokenEndpointAuthMethod === 'none') {
     context.err(`The client was not changed:\n  - ${id} is a public client: it has no secret to rotate`);
     return 1;
@@ -266,7 +256,7 @@ export const clientCommands: CliCommand[] = [
     options: {},
     arguments: [],
     async run(_args, context) {
-      const clients = await clientRegistry(await context.store(), context.box(), context.clock).list();
+      const clients = await (await context.clients()).list();
       if (!clients.length) context.out('No OpenID Connect clients. Add one with: npm run cli -- client add --help');
       for (const client of clients) context.out(`${client.id}  ${client.tokenEndpointAuthMethod === 'none' ? 'public      ' : 'confidential'}  ${client.name}`);
       return 0;
@@ -280,7 +270,7 @@ export const clientCommands: CliCommand[] = [
     arguments: ['CLIENT_ID'],
     async run(args, context) {
       const id = clientId(args);
-      const client = await clientRegistry(await context.store(), context.box(), context.clock).get(id);
+      const client = await (await context.clients()).get(id);
       if (!client) {
         context.err(`No OpenID Connect client ${id}.`);
         return 1;
@@ -302,7 +292,7 @@ longer count it as signed in (no back-channel logout goes to it). Registering th
     arguments: ['CLIENT_ID'],
     async run(args, context) {
       const id = clientId(args);
-      if (!(await clientRegistry(await context.store(), context.box(), context.clock).remove(id))) {
+      if (!(await (await context.clients()).remove(id))) {
         context.err(`No OpenID Connect client ${id}.`);
         return 1;
       }

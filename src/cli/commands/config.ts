@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { CliCommand, CliContext } from '../command.ts';
+import type { CliCommand, CliContext, CommandContext } from '../command.ts';
 import { pathOption, UsageError } from '../command.ts';
 import { MIN_DISTINCT_PASSWORD_CHARACTERS, PASSWORD_OPTIONS, readExportPassword, readNewExportPassword } from '../read-secret.ts';
 import { FileExistsError, FileWriteError, writePrivateFile } from '../write-private-file.ts';
@@ -17,8 +17,8 @@ Not in it: MFA registrations (use mfa export / mfa import), the settings of the 
 (stepgate.config.json: directory, trusted networks, timeouts ...; copy that file yourself), the secret
 key, sessions and sign-in state, the audit log and the administrator bootstrap.`;
 
-async function transferContext(context: CliContext): Promise<TransferContext> {
-  return { config: context.config, store: await context.store(), box: context.box(), clock: context.clock };
+async function transferContext(context: CommandContext): Promise<TransferContext> {
+  return { config: context.config, store: await context.store(), box: context.box(), clock: context.clock, policies: await context.policies(), clients: await context.clients(), serviceProviders: await context.serviceProviders() };
 }
 
 function plural(count: number, noun: string, nouns = `${noun}s`): string {

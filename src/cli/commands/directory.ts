@@ -36,8 +36,7 @@ Exit code 0 when every step passed without a warning, 1 otherwise.`,
       const { config } = context;
       if (config.directory.kind === 'local') {
         if (password !== undefined) throw new UsageError("the password check is for an LDAP directory; a local user's password is set with user set-password");
-        const { LocalUserAdmin } = await import('../../directory/local-user-admin.ts');
-        const admin = new LocalUserAdmin(await context.store(), config, context.clock);
+        const admin = await context.localUsers();
         context.out(`ok    store            local directory in ${config.dataDir}`);
         if (!user) return 0;
         try {

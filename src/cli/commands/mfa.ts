@@ -3,9 +3,6 @@ import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
 import { pathOption, stringOption, UsageError } from '../command.ts';
 import { MIN_DISTINCT_PASSWORD_CHARACTERS, PASSWORD_OPTIONS, readExportPassword, readNewExportPassword, readTextFile } from '../read-secret.ts';
 import { EnvelopeError } from '../../core/password-envelope.ts';
-import { createDirectory } from '../../build-services.ts';
-import { createLogger } from '../../core/log.ts';
-import { buildMfa } from '../../mfa/build-mfa.ts';
 import type { KnownUser, StoredRegistration, TotpAdmin, TotpStatusRow } from '../../mfa/totp/totp-admin.ts';
 import { exportTotp, importTotp } from '../../mfa/totp/totp-transfer.ts';
 import { TotpStateStore } from '../../mfa/totp/totp-state.ts';
@@ -14,10 +11,6 @@ import { auditAdminAction } from '../admin-audit.ts';
 import { SessionAdmin } from '../session-admin.ts';
 import { withDirectory } from '../with-directory.ts';
 import { utcEndMinute, utcMinute } from '../../core/utc-minute.ts';
-
-async function mfaServices(context: CliContext) {
-  return buildMfa(context.config, await context.store(), context.box(), context.clock);
-}
 
 function time(at: number | undefined): string {
   return at === undefined ? '-' : utcMinute(at);
@@ -87,12 +80,6 @@ async function explainDuplicates(context: CliContext, admin: TotpAdmin, duplicat
   for (const registration of current) context.out(`${registration.storedUsername.padEnd(20)}${registrationLine(registration)}`);
 }
 
-/** Whether the configured directory has a user of this id; an LDAP directory that cannot be asked fails the import. */
-async function userExistsHere(context: CliContext): Promise<{ userExists(userId: string): Promise<boolean>; close(): Promise<void> }> {
-  const directory = await createDirectory(context.config, await context.store(), createLogger('error'), context.clock);
-  return { userExists: async (userId) => (await directory.findUserById(userId)) !== null, close: () => directory.close() };
-}
-
 export const mfaCommands: CliCommand[] = [
   {
     name: 'mfa list',
@@ -108,7 +95,7 @@ than one line is marked with *, and below the table the directory says whose nam
     options: { search: 'string' },
     arguments: [],
     async run(args, context) {
-      const { totpAdmin } = await mfaServices(context);
+      const { totpAdmin } = await context.mfa();
       const rows = await totpAdmin.list(stringOption(args, 'search') ?? '*');
       const duplicates = duplicatedNames(rows);
       context.out(`${'USER'.padEnd(20)} ${'STATUS'.padEnd(STATUS_WIDTH)} ${'REGISTERED (UTC)'.padEnd(16)} ${'LAST ATTEMPT (UTC)'.padEnd(40)} ${'LAST SUCCESS (UTC)'.padEnd(36)} ${'BACKUP'.padEnd(6)} USER ID`);
@@ -136,7 +123,7 @@ ${USER_ARGUMENT_HELP}`,
     options: { id: 'string' },
     arguments: ['[USERNAME]'],
     async run(args, context) {
-      const { totpAdmin } = await mfaServices(context);
+      const { totpAdmin } = await context.mfa();
       const user = await chosenUser(context, totpAdmin, args);
       if (!user) return 1;
       const { status } = await totpAdmin.statusOf(user);
@@ -164,7 +151,7 @@ ${USER_ARGUMENT_HELP}`,
     options: { id: 'string' },
     arguments: ['[USERNAME]'],
     async run(args, context) {
-      const { totpAdmin } = await mfaServices(context);
+      const { totpAdmin } = await context.mfa();
       const user = await chosenUser(context, totpAdmin, args);
       if (!user) return 1;
       const removed = await totpAdmin.reset(user.id);
@@ -192,7 +179,7 @@ Audited as mfa.export (success, or failure when the file cannot be written).`,
     async run(args, context) {
       const out = pathOption(args, 'out');
       if (!out) throw new UsageError('--out FILE is required');
-      const { text, count } = await exportTotp((await mfaServices(context)).enrollments, readNewExportPassword(args));
+      const { text, count } = await exportTotp((await context.mfa()).enrollments, readNewExportPassword(args));
       try {
         writePrivateFile(out, text, { overwrite: args.options.force === true });
       } catch (error) {
@@ -225,25 +212,25 @@ Audited as mfa.import (success, or failure with the reason).`,
       if (!file) throw new UsageError('--in FILE is required');
       const text = readTextFile(file, '--in');
       const password = readExportPassword(args);
-      const directory = await userExistsHere(context);
-      try {
-        const { imported, skipped, unknownUsers } = await importTotp((await mfaServices(context)).enrollments, text, password, {
-          replace: args.options.replace === true,
-          userExists: directory.userExists,
-          replayState: new TotpStateStore((await context.store()).kv),
-        });
-        await auditAdminAction(context, { type: 'mfa.import', file, registrations: imported, skipped: skipped.length, unknownUsers: unknownUsers.length });
-        if (unknownUsers.length) context.err(`Warning: not imported, no such user here: ${unknownUsers.join(', ')}.`);
-        context.out(`Imported ${imported} TOTP registration${imported === 1 ? '' : 's'}.${skipped.length ? ` Skipped (already registered): ${skipped.join(', ')}.` : ''}`);
-        return 0;
-      } catch (error) {
-        // A wrong password may be someone guessing: worth an audit line like any other failure.
-        await auditAdminAction(context, { type: 'mfa.import', outcome: 'failure', file, reason: error instanceof EnvelopeError ? 'unreadable' : (error as Error).message });
-        context.err(`Import failed: ${(error as Error).message}.`);
-        return 1;
-      } finally {
-        await directory.close();
-      }
+      return withDirectory(context, async (directory) => {
+        try {
+          const { imported, skipped, unknownUsers } = await importTotp((await context.mfa()).enrollments, text, password, {
+            replace: args.options.replace === true,
+            // An LDAP directory that cannot be asked fails the import.
+            userExists: async (userId) => (await directory.findUserById(userId)) !== null,
+            replayState: new TotpStateStore((await context.store()).kv),
+          });
+          await auditAdminAction(context, { type: 'mfa.import', file, registrations: imported, skipped: skipped.length, unknownUsers: unknownUsers.length });
+          if (unknownUsers.length) context.err(`Warning: not imported, no such user here: ${unknownUsers.join(', ')}.`);
+          context.out(`Imported ${imported} TOTP registration${imported === 1 ? '' : 's'}.${skipped.length ? ` Skipped (already registered): ${skipped.join(', ')}.` : ''}`);
+          return 0;
+        } catch (error) {
+          // A wrong password may be someone guessing: worth an audit line like any other failure.
+          await auditAdminAction(context, { type: 'mfa.import', outcome: 'failure', file, reason: error instanceof EnvelopeError ? 'unreadable' : (error as Error).message });
+          context.err(`Import failed: ${(error as Error).message}.`);
+          return 1;
+        }
+      });
     },
   },
 ];

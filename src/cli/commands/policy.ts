@@ -5,23 +5,17 @@ import { pathOption, stringOption, UsageError } from '../command.ts';
 import type { Protocol, RequestedAuthnContext } from '../../core/types.ts';
 import type { FlowStep } from '../../login/flow.ts';
 import { nextStep } from '../../login/flow.ts';
-import { buildPolicies } from '../../policy/build-policies.ts';
 import { decide } from '../../policy/policy-engine.ts';
 import { explainDecision, explainUnsatisfiableRequest, printable } from '../../policy/explain.ts';
 import { AVAILABLE_MFA_METHODS, POLICY_LIMITS } from '../../policy/policy-validation.ts';
 import { TEMPLATE_IDS } from '../../policy/policy-types.ts';
 import { TEMPLATE_PARAMETERS } from '../../policy/templates.ts';
 import { isKnownAcr, isSatisfiable, resolveAcr } from '../../policy/requested-context.ts';
-import { buildMfa } from '../../mfa/build-mfa.ts';
-import { createDirectory } from '../../build-services.ts';
-import { createLogger } from '../../core/log.ts';
 import { SP_COLLECTION, type ServiceProviderRecord } from '../../saml/sp-types.ts';
 import { OIDC_CLIENTS, type OidcClientRecord } from '../../oidc/client-registry.ts';
 import { auditAdminAction } from '../admin-audit.ts';
-
-async function policyStore(context: CliContext) {
-  return buildPolicies(context.config, await context.store(), context.clock);
-}
+import { withDirectory } from '../with-directory.ts';
+import { unknownPolicy } from '../named-policy.ts';
 
 /** What names the policy: SAML SPs, OIDC clients, and the "my security" page's setting. */
 async function policyUsers(context: CliContext, name: string): Promise<string[]> {
@@ -41,7 +35,7 @@ async function findApp(context: CliContext, id: string): Promise<{ protocol: Pro
 }
 
 /** What the browser shows for a flow step: the same words for every template, so tests can compare. */
-export function describeStep(step: FlowStep): string {
+function describeStep(step: FlowStep): string {
   switch (step.kind) {
     case 'complete':
       return step.result.ok ? `signed in (acr ${step.result.acr}; amr ${step.result.amr.join(' ')})` : `the application gets the error ${step.result.error}`;
@@ -131,19 +125,19 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
     const protocol: Protocol = app?.protocol ?? signIn.protocol ?? 'oidc';
     const { requested } = signIn;
     checkComparison(requested, protocol, appId);
-    const store = await context.store();
-    const directory = await createDirectory(context.config, store, createLogger('error'), context.clock);
-    try {
+    return withDirectory(context, async (directory) => {
       const user = await directory.findUser(username);
       if (!user) {
         context.err(`No user "${username}" in the ${context.config.directory.kind} directory.`);
         return 1;
       }
-      const { policies, networks } = await policyStore(context);
+      const policies = await context.policies();
+      const networks = await context.trustedNetworks();
       const named = stringOption(args, 'policy');
-      if (named !== undefined && !(await policies.get(named))) throw new UsageError(`--policy: no policy named ${JSON.stringify(named)}. Known policies: ${(await policies.list()).map((known) => known.name).join(', ')}`);
+      const unknown = named === undefined ? undefined : await unknownPolicy(policies, named);
+      if (unknown) throw new UsageError(`--policy: ${unknown}`);
       const policy = await policies.resolve(app ? app.policy : named);
-      const mfa = buildMfa(context.config, store, context.box(), context.clock);
+      const mfa = await context.mfa();
       const now = context.clock.now();
       const factors = [{ method: 'pwd' as const, at: now }, ...(signIn.mfaAgeSeconds !== undefined ? [{ method: 'otp' as const, at: now - signIn.mfaAgeSeconds * 1000 }] : [])];
       const enrolledMethods = await mfa.registry.enrolledMethods(user);
@@ -167,9 +161,7 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
       context.out(`browser   ${describeStep(step)}`);
       if (step.kind === 'denied' && step.outsideEnrollmentNetworks) context.out(`note      ${printable(user.username)} has no second factor, and ${ip} is outside mfa.enrollment.networks (${context.config.mfa.enrollment.networks?.join(', ')}), where a first one can be set up`);
       return 0;
-    } finally {
-      await directory.close();
-    }
+    });
   },
 };
 
@@ -186,7 +178,7 @@ and policy show NAME says why.`,
     options: {},
     arguments: [],
     async run(_args, context) {
-      const { policies } = await policyStore(context);
+      const policies = await context.policies();
       const refused = await policies.storedProblems();
       for (const policy of await policies.list()) {
         context.out(`${policy.name === policies.defaultPolicy ? '*' : ' '} ${policy.name.padEnd(54)} ${policy.source.padEnd(8)} ${printable(policy.description)}`);
@@ -206,7 +198,7 @@ policy that policy set would refuse as it is stored, a note on stderr names each
     arguments: ['NAME'],
     async run(args, context) {
       const name = args.positional[0]!;
-      const { policies } = await policyStore(context);
+      const policies = await context.policies();
       const policy = await policies.get(name);
       if (!policy) {
         context.err(`No policy named "${name}".`);
@@ -251,7 +243,7 @@ Every problem is reported and nothing is saved unless the whole policy is valid.
         context.err(`${file}: cannot be read as JSON (${(error as Error).message})`);
         return 1;
       }
-      const { policies } = await policyStore(context);
+      const policies = await context.policies();
       const result = await policies.save(input);
       if (!result.ok) {
         context.err(`Policy not saved:\n${result.errors.map((error) => `  - ${error}`).join('\n')}`);
@@ -275,7 +267,7 @@ and those applications then deny every sign-in.`,
     arguments: ['NAME'],
     async run(args, context) {
       const name = args.positional[0]!;
-      const { policies } = await policyStore(context);
+      const policies = await context.policies();
       const users = await policyUsers(context, name);
       if (users.length > 0 && args.options.force !== true) {
         const how = [users.some((user) => !user.startsWith('the "my security"')) && 'sp set / client set --policy', users.some((user) => user.startsWith('the "my security"')) && 'policies.account in the configuration file'].filter(Boolean).join('; ');

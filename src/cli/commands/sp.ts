@@ -5,19 +5,15 @@ import { displayNameOption } from '../display-name.ts';
 import { AppError } from '../../core/errors.ts';
 import { BINDING, NAMEID_FORMAT, type NameIdFormatName } from '../../saml/constants.ts';
 import { isUrl, readMetadataSource } from '../../saml/metadata-source.ts';
-import { createSpRegistry, type SpRegistrationOptions, type SpRegistry } from '../../saml/sp-registry.ts';
+import type { SpRegistrationOptions } from '../../saml/sp-registry.ts';
 import type { CertificateInfo, ServiceProviderRecord, SignWhat, SpSettings } from '../../saml/sp-types.ts';
-import { buildPolicies } from '../../policy/build-policies.ts';
+import { policyExists } from '../named-policy.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 import { describeEncryption } from '../../saml/encryption-algorithms.ts';
 
 const SIGN_CHOICES: readonly SignWhat[] = ['response', 'assertion', 'both'];
 const ADD_OPTIONS = { name: 'string', policy: 'string', encrypt: 'flag', 'no-encrypt': 'flag', sign: 'string', nameid: 'string', 'allow-password-change': 'flag' } as const;
 const SET_OPTIONS = { ...ADD_OPTIONS, 'no-allow-password-change': 'flag', metadata: 'string', 'allow-unsigned-requests': 'flag' } as const;
-
-async function registry(context: CliContext): Promise<SpRegistry> {
-  return createSpRegistry(await context.store(), context.clock);
-}
 
 /** Declared as the one required argument of the commands that name an SP. */
 const entityIdArgument = (args: ParsedArgs): string => args.positional[0]!;
@@ -64,14 +60,6 @@ function settingChanges(args: ParsedArgs): { changes: Partial<SpSettings>; name?
   const allowPasswordChange = flag('allow-password-change');
   if (allowPasswordChange !== undefined) changes.allowPasswordChange = allowPasswordChange;
   return { changes, name: displayNameOption(args)?.trim() };
-}
-
-/** A policy name must exist (built-in or saved with `policy set`), as `client add --policy` requires; prints the known names when not. */
-async function policyExists(context: CliContext, policy: string): Promise<boolean> {
-  const { policies } = buildPolicies(context.config, await context.store(), context.clock);
-  if (await policies.get(policy)) return true;
-  context.err(`No policy named "${policy}". Known policies: ${(await policies.list()).map((known) => known.name).join(', ')}`);
-  return false;
 }
 
 /** Every certificate the SP offers for encryption; a record from before they were all kept has the one it encrypts to. */
@@ -206,7 +194,7 @@ Examples:
       return refusedOnInvalidMetadata(context, async () => {
         const metadataXml = await readMetadata(context, args.positional[0]!);
         if (metadataXml === undefined) return 1;
-        const { record, warnings } = await (await registry(context)).add(metadataXml, options);
+        const { record, warnings } = await (await context.serviceProviders()).add(metadataXml, options);
         for (const warning of warnings) context.err(`Warning: ${warning}`);
         context.out(`Registered SAML SP ${record.id}.`);
         await auditAdminAction(context, { type: 'sp.add', rp: record.id, policy: record.settings.policy });
@@ -255,7 +243,7 @@ Examples:
     async run(args, context) {
       const entityId = entityIdArgument(args);
       const { changes, name } = settingChanges(args);
-      const registered = await registry(context);
+      const registered = await context.serviceProviders();
       const unknownEntity = () => {
         context.err(`No SAML SP with entityID ${entityId}. (sp list shows the registered ones.)`);
         return 1;
@@ -298,7 +286,7 @@ Examples:
     options: {},
     arguments: [],
     async run(_args, context) {
-      const sps = await (await registry(context)).list();
+      const sps = await (await context.serviceProviders()).list();
       if (sps.length === 0) context.out('No SAML service providers registered.');
       for (const sp of sps) {
         const expiries = [...sp.signingCertificates, ...encryptionCertificates(sp)].map((info) => info.notAfter.slice(0, 10)).sort();
@@ -315,7 +303,7 @@ Examples:
     arguments: ['<entityID>'],
     async run(args, context) {
       const entityId = entityIdArgument(args);
-      const sp = await (await registry(context)).get(entityId);
+      const sp = await (await context.serviceProviders()).get(entityId);
       if (!sp) {
         context.err(`No SAML SP with entityID ${entityId}.`);
         return 1;
@@ -336,7 +324,7 @@ certificate rollover), use sp set <entityID> --metadata instead, which keeps its
     arguments: ['<entityID>'],
     async run(args, context) {
       const entityId = entityIdArgument(args);
-      if (!(await (await registry(context)).remove(entityId))) {
+      if (!(await (await context.serviceProviders()).remove(entityId))) {
         context.err(`No SAML SP with entityID ${entityId}.`);
         return 1;
       }

@@ -1,8 +1,7 @@
-import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
+import type { CliCommand, CliContext, CommandContext, ParsedArgs } from '../command.ts';
 import { listOption, stringOption, UsageError } from '../command.ts';
-import { LocalUserAdmin, UserChangeRefused, withInvisibleShown, type NewPassword, type UserChanges } from '../../directory/local-user-admin.ts';
+import { UserChangeRefused, withInvisibleShown, type LocalUserAdmin, type NewPassword, type UserChanges } from '../../directory/local-user-admin.ts';
 import { PASSWORD_OPTIONS, readSecretOption } from '../read-secret.ts';
-import { buildMfa } from '../../mfa/build-mfa.ts';
 import { Regulator } from '../../regulation/regulator.ts';
 import { SessionAdmin } from '../session-admin.ts';
 import { withDirectory } from '../with-directory.ts';
@@ -86,10 +85,6 @@ function changesFrom(args: ParsedArgs): UserChanges {
   };
 }
 
-async function admin(context: CliContext): Promise<LocalUserAdmin> {
-  return new LocalUserAdmin(await context.store(), context.config, context.clock);
-}
-
 /** Declared as the one required argument of every command that names a user. */
 const username = (args: ParsedArgs): string => args.positional[0]!;
 
@@ -126,8 +121,8 @@ function changedFields(changes: UserChanges): string[] {
  * A helpdesk lifting a password lock for a user who cannot sign in would otherwise send them back to
  * a second step that is locked as well: a lock of their codes is the other half of the answer.
  */
-async function tellCodeLock(context: CliContext, login: string, account: { id: string; username: string }): Promise<void> {
-  const { totpAdmin } = buildMfa(context.config, await context.store(), context.box(), context.clock);
+async function tellCodeLock(context: CommandContext, login: string, account: { id: string; username: string }): Promise<void> {
+  const { totpAdmin } = await context.mfa();
   const { status, lockedUntil } = await totpAdmin.statusOf(account);
   if (status !== 'Locked') return;
   const until = lockedUntil == null ? 'an administrator unlocks them' : utcEndMinute(lockedUntil);
@@ -174,7 +169,7 @@ export const userCommands: CliCommand[] = [
       const password = newPassword(args); // read first: a refused option must not leave a half-made user
       const changes = changesFrom(args);
       return refusable(context, async () => {
-        const record = await (await admin(context)).add(username(args), changes, password);
+        const record = await (await context.localUsers()).add(username(args), changes, password);
         context.out(`Added ${record.username} (id ${record.id}).`);
         warnIfExpired(context, record, changes);
         await auditAdminAction(context, { type: 'user.add', username: record.username, userId: record.id, changed: changedFields(changes) });
@@ -193,7 +188,7 @@ export const userCommands: CliCommand[] = [
       const password = newPassword(args);
       const changes = changesFrom(args);
       return refusable(context, async () => {
-        const record = await (await admin(context)).update(username(args), changes, password);
+        const record = await (await context.localUsers()).update(username(args), changes, password);
         context.out(`Updated ${record.username}.`);
         warnIfExpired(context, record, changes);
         await auditAdminAction(context, { type: 'user.update', username: record.username, userId: record.id, changed: changedFields(changes) });
@@ -212,7 +207,7 @@ export const userCommands: CliCommand[] = [
       const password = newPassword(args);
       if (!password) throw new UsageError('give --password-file FILE or --password-stdin');
       return refusable(context, async () => {
-        const record = await (await admin(context)).update(username(args), {}, password);
+        const record = await (await context.localUsers()).update(username(args), {}, password);
         await passwordSet(context, record, password.mustChange);
         return 0;
       });
@@ -225,7 +220,7 @@ export const userCommands: CliCommand[] = [
     options: {},
     arguments: ['<username>'],
     async run(args, context) {
-      const record = await (await admin(context)).update(username(args), { disabled: true });
+      const record = await (await context.localUsers()).update(username(args), { disabled: true });
       context.out(`Disabled ${username(args)}.`);
       await auditAdminAction(context, { type: 'user.disable', username: record.username, userId: record.id });
       await endSessionsOf(context, record, 'account-disabled');
@@ -239,7 +234,7 @@ export const userCommands: CliCommand[] = [
     options: {},
     arguments: ['<username>'],
     async run(args, context) {
-      const record = await (await admin(context)).update(username(args), { disabled: false });
+      const record = await (await context.localUsers()).update(username(args), { disabled: false });
       context.out(`Enabled ${username(args)}.`);
       await auditAdminAction(context, { type: 'user.enable', username: record.username, userId: record.id });
       return 0;
@@ -271,7 +266,7 @@ export const userCommands: CliCommand[] = [
     options: { json: 'flag' },
     arguments: [],
     async run(args, context) {
-      const users = await admin(context);
+      const users = await context.localUsers();
       const listed = await users.list();
       const now = context.clock.now();
       const status = (user: LocalUserRecord) => (user.disabled ? 'disabled' : accountExpired(user, now) ? 'expired' : 'active');
@@ -288,7 +283,7 @@ export const userCommands: CliCommand[] = [
     options: {},
     arguments: ['<username>'],
     async run(args, context) {
-      context.out(withInvisibleShown(JSON.stringify(shownUser(await (await admin(context)).get(username(args))), null, 2)));
+      context.out(withInvisibleShown(JSON.stringify(shownUser(await (await context.localUsers()).get(username(args))), null, 2)));
       return 0;
     },
   },
@@ -299,11 +294,11 @@ export const userCommands: CliCommand[] = [
     options: {},
     arguments: ['<username>'],
     async run(args, context) {
-      const users = await admin(context);
+      const users = await context.localUsers();
       const record = await users.get(username(args));
       await users.remove(username(args));
       // Left behind, the registration would still be listed as the removed user's, and a new user of the same name would inherit it in mfa reset.
-      await buildMfa(context.config, await context.store(), context.box(), context.clock).totpAdmin.reset(record.id);
+      await (await context.mfa()).totpAdmin.reset(record.id);
       context.out(`Removed ${username(args)}.`);
       await auditAdminAction(context, { type: 'user.remove', username: record.username, userId: record.id });
       await endSessionsOf(context, record, 'account-removed');

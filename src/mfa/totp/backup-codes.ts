@@ -20,7 +20,7 @@ interface BackupCodeRecord {
 }
 
 /** Shown once as "abcde-fghij"; typed with or without the dash, any case. */
-export function formatBackupCode(code: string): string {
+function formatBackupCode(code: string): string {
   return `${code.slice(0, 5)}-${code.slice(5)}`;
 }
 

@@ -36,7 +36,7 @@ export interface LockoutSettings {
   autoUnlockMinutes: number | null;
 }
 
-export const EMPTY_STATE: TotpState = { failures: 0 };
+const EMPTY_STATE: TotpState = { failures: 0 };
 
 function locksInARow(state: TotpState): number {
   return state.locks ?? (state.lockedAt === undefined ? 0 : 1);

@@ -1,0 +1,55 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The project files a module loads when it runs (`import type` loads nothing, so it is left out). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  const statements = [...text.matchAll(/^(import|export)\s([^;]*?)from\s+'([^']+)'/gms)].filter((match) => !match[2]!.startsWith('type '));
+  const specifiers = [...statements.map((match) => match[3]!), ...[...text.matchAll(/^import\s+'([^']+)'/gm)].map((match) => match[1]!)];
+  return specifiers.filter((specifier) => specifier.startsWith('.')).map((specifier) => relative(ROOT, resolve(ROOT, dirname(file), specifier)));
+}
+
+/** Every project file `file` reaches through its imports, itself included. */
+function importGraph(file: string): Set<string> {
+  const seen = new Set<string>();
+  const pending = [file];
+  while (pending.length) {
+    const next = pending.pop()!;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    pending.push(...importsOf(next));
+  }
+  return seen;
+}
+
+function sourceFiles(folder: string): string[] {
+  return readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.ts')).map((name) => join(folder, name));
+}
+
+describe('layering: views and wiring depend on the core, not the other way round', () => {
+  test('the sign-in flow (pure, no I/O) reaches nothing under views/', () => {
+    const views = [...importGraph('src/login/flow.ts')].filter((file) => file.startsWith('views/'));
+    assert.deepEqual(views, []);
+  });
+
+  test('the interaction takes no type from views/', () => {
+    const text = readFileSync(join(ROOT, 'src/login/interaction.ts'), 'utf8');
+    assert.doesNotMatch(text, /from '(\.\.\/)+views\//);
+  });
+
+  test('the browser-binding cookie is named in one module, which sign-ins and CSRF tokens both use', () => {
+    const naming = sourceFiles('src').filter((file) => readFileSync(join(ROOT, file), 'utf8').includes("'sg_bb'"));
+    assert.deepEqual(naming, ['src/http/browser-binding.ts']);
+    for (const user of ['src/http/csrf.ts', 'src/login/transaction-binding.ts']) assert.match(readFileSync(join(ROOT, user), 'utf8'), /from '[./]*(http\/)?browser-binding\.ts'/, user);
+  });
+
+  test('only the store opens the journal with the key check: nothing outside src/store imports journal-kv.ts', () => {
+    const outside = [...sourceFiles('src'), ...sourceFiles('scripts')].filter((file) => !file.startsWith('src/store/') && importsOf(file).includes('src/store/journal-kv.ts'));
+    assert.deepEqual(outside, []);
+  });
+});

@@ -28,7 +28,8 @@ const REPLACE = `${HOME}/totp/replace`;
  * and the entry added for the old one must go.
  */
 const AGAIN = 'again';
-const RETURN_TO: Readonly<Record<string, string>> = { replace: REPLACE, 'setup-again': `${SETUP}?${AGAIN}`, 'replace-again': `${REPLACE}?${AGAIN}` };
+const RETURN_TO = { setup: SETUP, replace: REPLACE, 'new-codes': NEW_CODES, 'setup-again': `${SETUP}?${AGAIN}`, 'replace-again': `${REPLACE}?${AGAIN}` } as const;
+type ReturnTo = keyof typeof RETURN_TO;
 /** What a move to a new authenticator is asked under besides the account policy; leads back to the move. */
 const REPLACE_REQUEST = secondFactorLoginRequest('replace');
 /**
@@ -63,7 +64,7 @@ export function accountRoutes(services: Services): Router {
    * policy again, so an account disabled or moved out of the policy's groups after the sign-in
    * cannot set up or read second factors for the rest of the grant.
    */
-  async function granted(req: Request, res: Response, returnTo?: 'setup-again' | 'replace-again'): Promise<SsoSession | undefined> {
+  async function granted(req: Request, res: Response, returnTo?: ReturnTo): Promise<SsoSession | undefined> {
     const request = accountLoginRequest(config.policies.account, returnTo);
     const session = await access.session(req);
     const step = session && (await interaction.preview(req, request, session));
@@ -71,7 +72,7 @@ export function accountRoutes(services: Services): Router {
     if (step?.kind === 'complete' && step.result.ok) return sessions.current(req);
     // A setup's code sent after its time ran out: the secret shown is forgotten, so the setup this leads
     // back to shows a new one, as its page then says (AGAIN).
-    const current = returnTo && (await sessions.current(req));
+    const current = returnTo?.endsWith('-again') && (await sessions.current(req));
     if (current) await enrollmentOf(app).forget({ user: current.user, sessionId: current.id });
     await interaction.start(req, res, request);
     return undefined;
@@ -167,11 +168,11 @@ export function accountRoutes(services: Services): Router {
     const session = await sessions.byId(result.sessionId);
     if (!session) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'session-ended' } });
     await access.grant(session);
-    res.redirect(303, RETURN_TO[request.handoff.ref] ?? HOME);
+    res.redirect(303, RETURN_TO[request.handoff.ref as ReturnTo] ?? HOME);
   }, undefined, { cancellable: false }); // Stepgate's own page: there is no application to go back to.
 
   router.get(SETUP, async (req, res) => {
-    const session = await granted(req, res);
+    const session = await granted(req, res, 'setup');
     if (session && (await setupDue(req, res, session, false))) await showEnroll(req, res, session, false);
   });
 
@@ -187,7 +188,7 @@ export function accountRoutes(services: Services): Router {
    * there is none. No helpdesk reset, and no window in which the account has no second factor.
    */
   router.get(REPLACE, async (req, res) => {
-    const session = await granted(req, res);
+    const session = await granted(req, res, 'replace');
     if (!session || !(await setupDue(req, res, session, true))) return;
     if (!(await mayReplace(req, session))) return interaction.start(req, res, REPLACE_REQUEST);
     await showEnroll(req, res, session, true);
@@ -203,7 +204,7 @@ export function accountRoutes(services: Services): Router {
   });
 
   router.get(NEW_CODES, async (req, res) => {
-    const session = await granted(req, res);
+    const session = await granted(req, res, 'new-codes');
     if (!session) return;
     if (!(await app.isEnrolled(session.user))) return res.redirect(303, HOME);
     const codesLeft = await backupCodes.remaining(session.user.id);

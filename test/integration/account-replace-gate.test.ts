@@ -73,3 +73,23 @@ test('single sign-on from an application that asks for the password alone reache
   const setup = await browser.submit(asked, { code: oathtoolTotp(secret, now) });
   assert.ok(setup.url.endsWith(REPLACE) && showsSecret(setup), `got ${setup.status} ${setup.url}`);
 });
+
+test('a link straight to a "My security" page leads there after the sign-in it needs, not to the settings page', async () => {
+  const secret = await userWithApp('sven');
+  const browser = new TestBrowser();
+  const replace = await browser.submit(await browser.get(`${app.url}${REPLACE}`), { username: 'sven', password: PASSWORD });
+  assert.match(replace.body, /Enter your code/, `the move asks for the code next, got ${replace.status} ${replace.url}`);
+  const moved = await browser.submit(replace, { code: oathtoolTotp(secret, now) });
+  assert.ok(moved.url.endsWith(REPLACE) && showsSecret(moved), `got ${moved.status} ${moved.url}`);
+
+  const other = new TestBrowser();
+  const newCodes = await other.submit(await other.get(`${app.url}${HOME}/backup-codes/new`), { username: 'sven', password: PASSWORD });
+  assert.ok(newCodes.url.endsWith(`${HOME}/backup-codes/new`), `got ${newCodes.status} ${newCodes.url}`);
+
+  const newcomer = await (async () => {
+    await addLocalUser(app.services, 'tove', PASSWORD);
+    const browser3 = new TestBrowser();
+    return browser3.submit(await browser3.get(`${app.url}${HOME}/totp`), { username: 'tove', password: PASSWORD });
+  })();
+  assert.ok(newcomer.url.endsWith(`${HOME}/totp`) && showsSecret(newcomer), `the setup page, got ${newcomer.status} ${newcomer.url}`);
+});

@@ -108,7 +108,7 @@ export const configSchema = z.object({
     .object({
       host: listenHost.default('127.0.0.1'),
       // Not 0: a random port would make the public URL (the OIDC issuer, the SAML entityID) end in :0.
-      port: z.number().int().min(1).max(65535).default(8080),
+      port: z.number({ error: 'must be a whole number from 1 to 65535' }).int('must be a whole number from 1 to 65535').min(1, 'must be a whole number from 1 to 65535').max(65535, 'must be a whole number from 1 to 65535').default(8080),
       /** The base URL users and relying parties see; also the OIDC issuer. Defaults to http://localhost:<port>. */
       publicUrl: publicUrl.optional(),
       /** Only requests from these proxies may set the client IP through X-Forwarded-For. */

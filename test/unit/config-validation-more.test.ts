@@ -159,7 +159,7 @@ describe('environment variables set but empty are refused, naming the variable',
   });
 
   test('a bad value from the environment names the variable; a good one applies', () => {
-    assert.deepEqual(issuesOf(() => loadConfig({ PORT: 'abc' })), ['server.port (PORT): Invalid input: expected number, received string']);
+    assert.deepEqual(issuesOf(() => loadConfig({ PORT: 'abc' })), ['server.port (PORT): must be a whole number from 1 to 65535']);
     const config = loadConfig({ PORT: '8443', LOG_LEVEL: 'debug', HOST: '127.0.0.1' });
     assert.deepEqual([config.server.port, config.log.level, config.server.host], [8443, 'debug', '127.0.0.1']);
   });
@@ -196,7 +196,7 @@ describe('the secret key: one source, and the environment wins over the file', (
   test('both set in one place is refused, naming both, with every other problem', async () => {
     const both = 'secretKeyFile: secretKey is set as well: set only one of secretKey (STEPGATE_SECRET_KEY) and secretKeyFile (STEPGATE_SECRET_KEY_FILE)';
     await withFile(JSON.stringify({ secretKey: KEY(), secretKeyFile: '/etc/stepgate/key', server: { port: 'x' } }), (file) => {
-      assert.deepEqual(issuesOf(() => loadConfig({ STEPGATE_CONFIG: file })).sort(), ['server.port: Invalid input: expected number, received string', both].sort());
+      assert.deepEqual(issuesOf(() => loadConfig({ STEPGATE_CONFIG: file })).sort(), ['server.port: must be a whole number from 1 to 65535', both].sort());
     });
     assert.deepEqual(issuesOf(() => loadConfig({ STEPGATE_SECRET_KEY: KEY(), STEPGATE_SECRET_KEY_FILE: '/etc/stepgate/key' })), [both]);
     assert.deepEqual(refused({ secretKey: KEY(), secretKeyFile: '/etc/stepgate/key' } satisfies ConfigInput), [both]);

@@ -63,7 +63,7 @@ describe('configuration', () => {
           assert.deepEqual([...error.issues].sort(), [
             'regulation.maxFailurePerUser: unknown key (did you mean maxFailuresPerUser?)',
             'saml.wantAuthnRequestSigned: unknown key (did you mean wantAuthnRequestsSigned?)',
-            'server.port: Invalid input: expected number, received string',
+            'server.port: must be a whole number from 1 to 65535',
             'sesion: unknown key (did you mean session?)',
           ].sort());
           return true;

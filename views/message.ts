@@ -3,8 +3,6 @@ import { layout } from './layout.ts';
 import { csrfField } from './partials/form.ts';
 import type { WayBack } from '../src/http/way-back.ts';
 
-// Until http/error-handler.ts imports it from ../http/way-back.ts.
-
 /**
  * Errors and refusals: a title, a plain-words message, never internals. `helpdesk`:
  * whom to contact (messages.helpdesk), on errors and refusals.

@@ -31,7 +31,7 @@ const AGAIN = 'again';
 const RETURN_TO = { setup: SETUP, replace: REPLACE, 'new-codes': NEW_CODES, 'setup-again': `${SETUP}?${AGAIN}`, 'replace-again': `${REPLACE}?${AGAIN}` } as const;
 type ReturnTo = keyof typeof RETURN_TO;
 /** What a move to a new authenticator is asked under besides the account policy; leads back to the move. */
-const REPLACE_REQUEST = secondFactorLoginRequest('replace');
+const replaceRequest = () => secondFactorLoginRequest('replace');
 /**
  * Backup codes just made, shown again on a reload for a few minutes (not dropped when the settings page
  * is opened: a second click's answer may open it before the first click's codes are shown). Memory only.
@@ -107,7 +107,7 @@ export function accountRoutes(services: Services): Router {
    * decide the account policy (secondFactorLoginRequest says what is needed).
    */
   async function mayReplace(req: Request, session: SsoSession): Promise<boolean> {
-    const step = await interaction.preview(req, REPLACE_REQUEST, session);
+    const step = await interaction.preview(req, replaceRequest(), session);
     return step.kind === 'complete' && step.result.ok;
   }
 
@@ -190,7 +190,7 @@ export function accountRoutes(services: Services): Router {
   router.get(REPLACE, async (req, res) => {
     const session = await granted(req, res, 'replace');
     if (!session || !(await setupDue(req, res, session, true))) return;
-    if (!(await mayReplace(req, session))) return interaction.start(req, res, REPLACE_REQUEST);
+    if (!(await mayReplace(req, session))) return interaction.start(req, res, replaceRequest());
     await showEnroll(req, res, session, true);
   });
 

@@ -5,7 +5,7 @@ import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { compileFilter, entryValue, entryValues, equalityFilter, escapeFilterValue, type SearchFn } from './ldap-filter.ts';
 import type { GroupParents, GroupRef } from './ldap-group-parents.ts';
 import { LdapUnavailableError, describeError, isLdapResult } from './ldap-connector.ts';
-import { namingContextOf, rdnsOf, rootDseOf } from './ldap-root-dse.ts';
+import { namingContextOf, rootDseOf } from './ldap-root-dse.ts';
 
 type GroupsConfig = LdapDirectoryConfig['groups'];
 
@@ -60,7 +60,8 @@ export interface GroupBase {
 /**
  * groups.baseDn, or else the top of the users' part of the directory, so that groups beside the users'
  * OU are found: the dc= part of users.baseDn; without one (o=corp, c=de: X.500 layouts) the naming
- * context users.baseDn lies in, from the root DSE, or when the server names none, its last RDN.
+ * context users.baseDn lies in, from the root DSE, or when the server names none, users.baseDn itself
+ * (a guessed suffix might not exist, and every group search would then fail).
  */
 export async function groupBaseOf(search: SearchFn, groups: GroupsConfig, usersBaseDn: string): Promise<GroupBase> {
   if (groups.baseDn !== undefined) return { dn: groups.baseDn };
@@ -68,7 +69,7 @@ export async function groupBaseOf(search: SearchFn, groups: GroupsConfig, usersB
   if (dcPart !== undefined) return { dn: dcPart, defaulted: 'the dc= part of users.baseDn' };
   const namingContext = namingContextOf(await rootDseOf(search), usersBaseDn);
   if (namingContext !== undefined) return { dn: namingContext, defaulted: 'the naming context users.baseDn lies in' };
-  return { dn: rdnsOf(usersBaseDn).at(-1)!, defaulted: 'the last RDN of users.baseDn' };
+  return { dn: usersBaseDn, defaulted: 'users.baseDn: the server names no naming context it lies in' };
 }
 
 /**

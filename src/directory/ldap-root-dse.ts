@@ -15,7 +15,7 @@ export interface RootDse {
 
 /**
  * One read per directory: its search function stands for it (a directory keeps one for its life, a
- * `directory test` run makes its own). A read that fails is not kept, so the next one asks again.
+ * `directory test` run makes its own). A refusal is kept like an answer; a read that fails is not, so the next one asks again.
  */
 const read = new WeakMap<SearchFn, Promise<RootDse>>();
 
@@ -29,8 +29,9 @@ export function rootDseOf(search: SearchFn): Promise<RootDse> {
         activeDirectory: entry ? entryValues(entry, 'supportedCapabilities').includes(AD_CAPABILITY) : false,
       }),
       (err: unknown) => {
-        read.delete(search);
+        // The server's answer (a refusal) stands like any other; only a failed read is asked again.
         if (isLdapResult(err)) return { namingContexts: [], activeDirectory: false };
+        read.delete(search);
         throw err;
       },
     );
@@ -40,7 +41,7 @@ export function rootDseOf(search: SearchFn): Promise<RootDse> {
 }
 
 /** A DN's RDNs, each as compared: case and the spaces around separators do not count (o=Corp, O = corp). */
-export function rdnsOf(dn: string): string[] {
+function rdnsOf(dn: string): string[] {
   return dn.split(/(?<!\\),/).map((rdn) => rdn.trim());
 }
 

@@ -33,6 +33,13 @@ const AUDITED_ROUTES: ReadonlySet<string> = new Set(['token', 'revocation', 'int
 /** The error events of those routes (a resume reports as the authorization it continues). */
 const ERROR_EVENTS = ['grant.error', 'revocation.error', 'introspection.error', 'userinfo.error', 'authorization.error', 'end_session.error', 'end_session_confirm.error'] as const;
 
+/**
+ * prompt=none's answers that a sign-in is needed: an SPA's silent check at every page load and every
+ * silent renew gets one, so as failures they would fill the per-address audit budget that wrong
+ * passwords and redirect-URI probes need (one NAT address serves a whole office).
+ */
+const PASSIVE_ANSWERS: ReadonlySet<string> = new Set(['login_required', 'interaction_required', 'consent_required', 'account_selection_required']);
+
 /** Text the caller chose (the client_id of a client that did not authenticate, an unknown grant_type): kept long enough for any real value, no longer. */
 const CALLER_TEXT_MAX_LENGTH = 128;
 
@@ -114,7 +121,7 @@ function describe(route: string, ctx: KoaContextWithOIDC, told: Told): AuditEven
   if (route === 'token') return tokenEvent(ctx, told);
   if (route === 'revocation') return told.error ? failure('oidc.revoke', ctx, told.error) : revocationEvent(ctx);
   if (!told.error) return undefined;
-  if (route === 'authorization') return failure('oidc.sign-in', ctx, signInRefusalReason(ctx, told.error));
+  if (route === 'authorization') return PASSIVE_ANSWERS.has(told.error) ? undefined : failure('oidc.sign-in', ctx, signInRefusalReason(ctx, told.error));
   if (route === 'resume') return resumeRefusal(ctx, told.error);
   if (route === 'end_session' || route === 'end_session_confirm') return logoutRefusal(route, ctx, told.error);
   return failure(route === 'introspection' ? 'oidc.introspect' : 'oidc.userinfo', ctx, told.error, told.presented);

@@ -7,7 +7,7 @@ import { DataDirectoryError } from './data-directory-error.ts';
 const SERVER_LOCK_FILE = 'server.lock';
 
 /** Another server runs on the data directory: two would compact the journal under each other and lose sign-ins. */
-export class DataDirectoryInUse extends DataDirectoryError {}
+class DataDirectoryInUse extends DataDirectoryError {}
 
 export interface ServerLock {
   readonly path: string;

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, type SearchOptions } from 'ldapts';
+import { Client, InsufficientAccessError, type SearchOptions } from 'ldapts';
 import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
 import { withDirectory } from '../helpers/ldap-directory.ts';
 import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
@@ -81,9 +81,17 @@ test("the default group base is the naming context users.baseDn lies in, from th
   assert.deepEqual(searches, [''], 'one root DSE read for this directory');
 });
 
-test('a root DSE that names no context: the last RDN of users.baseDn', async () => {
+test('a root DSE that names no context, or that the server refuses (once): users.baseDn itself, which exists, not a guessed suffix that might not', async () => {
   const hidden: SearchFn = async (base, options) => (base === '' ? { searchEntries: [], searchReferences: [] } : client.search(base, options));
-  assert.deepEqual(await groupBaseOf(hidden, configFor().groups, `ou=eng,${PEOPLE}`), { dn: SUFFIX, defaulted: 'the last RDN of users.baseDn' });
+  assert.deepEqual(await groupBaseOf(hidden, configFor().groups, `ou=eng,${PEOPLE}`), { dn: `ou=eng,${PEOPLE}`, defaulted: 'users.baseDn: the server names no naming context it lies in' });
+  let rootReads = 0;
+  const refused: SearchFn = async (base, options) => {
+    if (base !== '') return client.search(base, options);
+    rootReads++;
+    throw new InsufficientAccessError('no access to the root DSE');
+  };
+  for (let i = 0; i < 3; i++) assert.equal((await groupBaseOf(refused, configFor().groups, PEOPLE)).dn, PEOPLE);
+  assert.equal(rootReads, 1, 'a refusal is an answer: not asked again at every sign-in');
 });
 
 test('users.baseDn with dc= parts keeps the dc= part as the default, without asking the root DSE', async () => {

@@ -82,7 +82,7 @@ test('an authorization request of a registered client for a redirect URI it does
   }
 });
 
-test('PKCE downgrades, requests Stepgate does not support, and prompt=none without a session are audited with the OAuth error the client is sent', async () => {
+test('PKCE downgrades and requests Stepgate does not support are audited with the OAuth error the client is sent', async () => {
   const cases: Array<[TestRp, Record<string, string>, string]> = [
     [publicRp, { code_challenge: '', code_challenge_method: '' }, 'invalid_request'],
     [publicRp, { code_challenge_method: 'plain' }, 'invalid_request'],
@@ -93,8 +93,6 @@ test('PKCE downgrades, requests Stepgate does not support, and prompt=none witho
     [confidential, { request_uri: 'https://evil.example.net/request.jwt' }, 'request_uri_not_supported'],
     [confidential, { registration: '{}' }, 'registration_not_supported'],
     [confidential, { resource: 'https://api.example.org/' }, 'invalid_target'],
-    // Not a fault of the request, but a sign-in refused all the same, as SAML audits IsPassive's NoPassive.
-    [confidential, { prompt: 'none' }, 'login_required'],
   ];
   for (const [rp, params, error] of cases) {
     const ip = nextIp();
@@ -103,6 +101,15 @@ test('PKCE downgrades, requests Stepgate does not support, and prompt=none witho
     const event = await onlyEvent(ip, JSON.stringify(params));
     assert.deepEqual([event.type, event.outcome, event.reason, event.rp, event.ip, event.rpClaimed], ['oidc.sign-in', 'failure', error, rp.client.id, ip, undefined], JSON.stringify(params));
   }
+});
+
+test("prompt=none without a session is the protocol's answer, not a refusal: not audited, so silent renews do not use up an address's audit budget", async () => {
+  const ip = nextIp();
+  for (let i = 0; i < 3; i++) {
+    const page = await rpBrowser().get(await authorizationUrl(confidential, { prompt: 'none' }), { headers: from(ip) });
+    assert.equal(refusedAtClient(confidential, page), 'login_required');
+  }
+  assert.deepEqual(await eventsFrom(ip), []);
 });
 
 test('a flood of authorization requests with foreign redirect URIs is throttled in the audit log like other anonymous failures', async () => {

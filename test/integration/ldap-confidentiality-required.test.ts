@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SlapdHandle } from '../../scripts/slapd.ts';
 import { startConfiguredSlapd } from '../helpers/slapd-configured.ts';
-import { withDirectory } from '../helpers/ldap-directory.ts';
+import { withDirectory, slapdDirectoryInput } from '../helpers/ldap-directory.ts';
 import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
 import { diagnoseLdap } from '../../src/directory/ldap-diagnose.ts';
 
@@ -23,15 +23,7 @@ after(async () => {
 });
 
 function config(): LdapDirectoryConfig {
-  return ldapDirectorySchema.parse({
-    kind: 'ldap',
-    urls: [slapd.url],
-    connectTimeoutMs: 2000,
-    searchTimeoutMs: 2000,
-    bind: { dn: slapd.serviceDn, password: slapd.servicePassword },
-    users: { baseDn: SUFFIX },
-    accountState: { flavour: 'none' },
-  });
+  return ldapDirectorySchema.parse({ ...slapdDirectoryInput(slapd, { baseDn: SUFFIX }), accountState: { flavour: 'none' } });
 }
 
 test('directory test: the refused service bind on ldap:// says to use ldaps:// or startTls', async () => {

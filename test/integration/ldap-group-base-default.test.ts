@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, InsufficientAccessError, type SearchOptions } from 'ldapts';
 import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
-import { withDirectory } from '../helpers/ldap-directory.ts';
+import { withDirectory, slapdDirectoryInput } from '../helpers/ldap-directory.ts';
 import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
 import { diagnoseLdap } from '../../src/directory/ldap-diagnose.ts';
 import { groupBaseOf } from '../../src/directory/ldap-groups.ts';
@@ -53,15 +53,7 @@ after(async () => {
 });
 
 function configFor(users: Record<string, unknown> = {}): LdapDirectoryConfig {
-  return ldapDirectorySchema.parse({
-    kind: 'ldap',
-    urls: [slapd.url],
-    connectTimeoutMs: 2000,
-    searchTimeoutMs: 2000,
-    bind: { dn: slapd.serviceDn, password: slapd.servicePassword },
-    users: { baseDn: PEOPLE, ...users },
-    accountState: { flavour: 'none' },
-  });
+  return ldapDirectorySchema.parse({ ...slapdDirectoryInput(slapd, { baseDn: PEOPLE, ...users }), accountState: { flavour: 'none' } });
 }
 
 test('users under ou=people,o=corp and no groups.baseDn: the sign-in gets the groups under ou=groups,o=corp', async () => {

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SlapdHandle } from '../../scripts/slapd.ts';
 import { startConfiguredSlapd } from '../helpers/slapd-configured.ts';
-import { withDirectory } from '../helpers/ldap-directory.ts';
+import { withDirectory, slapdDirectoryInput } from '../helpers/ldap-directory.ts';
 import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
 import { diagnoseLdap, type DiagnoseStep } from '../../src/directory/ldap-diagnose.ts';
 
@@ -40,16 +40,8 @@ after(async () => {
 });
 
 function configFor(settings: { users?: Record<string, unknown>; groups?: Record<string, unknown>; bind?: { dn: string; password: string } } = {}): LdapDirectoryConfig {
-  return ldapDirectorySchema.parse({
-    kind: 'ldap',
-    urls: [slapd.url],
-    connectTimeoutMs: 2000,
-    searchTimeoutMs: 2000,
-    bind: settings.bind ?? { dn: slapd.serviceDn, password: slapd.servicePassword },
-    users: { baseDn: PEOPLE, ...settings.users },
-    groups: { baseDn: GROUPS, ...settings.groups },
-    accountState: { flavour: 'none' },
-  });
+  const input = slapdDirectoryInput(slapd, { baseDn: PEOPLE, ...settings.users });
+  return ldapDirectorySchema.parse({ ...input, bind: settings.bind ?? input.bind, groups: { baseDn: GROUPS, ...settings.groups }, accountState: { flavour: 'none' } });
 }
 
 const step = (steps: DiagnoseStep[], name: DiagnoseStep['step']): DiagnoseStep => steps.find((s) => s.step === name) ?? assert.fail(`no ${name} step: ${JSON.stringify(steps)}`);

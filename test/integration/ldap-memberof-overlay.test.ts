@@ -4,7 +4,7 @@ import { Attribute, Change, Client, type SearchOptions } from 'ldapts';
 import type { SlapdHandle } from '../../scripts/slapd.ts';
 import { startConfiguredSlapd } from '../helpers/slapd-configured.ts';
 import { asDirectoryAdmin, ldapChange } from '../helpers/ldap-admin.ts';
-import { capture, withDirectory } from '../helpers/ldap-directory.ts';
+import { capture, withDirectory, slapdDirectoryInput } from '../helpers/ldap-directory.ts';
 import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
 import { diagnoseLdap } from '../../src/directory/ldap-diagnose.ts';
 import { rdnValue, resolveGroups } from '../../src/directory/ldap-groups.ts';
@@ -69,12 +69,7 @@ after(async () => {
 
 function configFor(groups: Record<string, unknown> = {}): LdapDirectoryConfig {
   return ldapDirectorySchema.parse({
-    kind: 'ldap',
-    urls: [slapd.url],
-    connectTimeoutMs: 2000,
-    searchTimeoutMs: 2000,
-    bind: { dn: slapd.serviceDn, password: slapd.servicePassword },
-    users: { baseDn: PEOPLE },
+    ...slapdDirectoryInput(slapd, { baseDn: PEOPLE }),
     groups: { mode: 'memberOf', baseDn: GROUPS, filter: '(objectClass=groupOfNames)', ...groups },
     accountState: { flavour: 'none' },
   });

@@ -37,6 +37,15 @@ export interface SlapdOptions {
    * limited, as AD's MaxPageSize limits only pages).
    */
   sizeLimit?: { entries: number; pagedTotal?: number | 'unlimited' };
+  /** Modules besides back_mdb (and ppolicy), e.g. `memberof.la` (from Debian's /usr/lib/ldap). */
+  modules?: string[];
+  /** Lines before `database`, e.g. `security ssf=128` or the include of another schema. */
+  global?: string[];
+  /**
+   * Lines after the database's own, in place of its default access rules (every bound account reads
+   * everything but passwords): access rules, overlays. The ppolicy overlay, when on, comes after them.
+   */
+  database?: string[];
 }
 
 export interface SlapdHandle {
@@ -143,10 +152,12 @@ function slapdConf(dir: string, o: Required<Pick<SlapdOptions, 'baseDn' | 'rootP
     'modulepath /usr/lib/ldap',
     'moduleload back_mdb',
     ...(ppolicy ? ['moduleload ppolicy.la'] : []),
+    ...(o.modules ?? []).map((module) => `moduleload ${module}`),
     `pidfile ${join(dir, 'slapd.pid')}`,
     `argsfile ${join(dir, 'slapd.args')}`,
     ...(o.logLevel ? [`logfile ${join(dir, 'slapd.log')}`, `loglevel ${o.logLevel}`] : []),
     ...(o.tls ? [`TLSCACertificateFile ${o.tls.caFile}`, `TLSCertificateFile ${o.tls.certFile}`, `TLSCertificateKeyFile ${o.tls.keyFile}`, 'TLSVerifyClient never'] : []),
+    ...(o.global ?? []),
     'database mdb',
     `suffix "${o.baseDn}"`,
     `rootdn "${rootDn}"`,
@@ -155,9 +166,8 @@ function slapdConf(dir: string, o: Required<Pick<SlapdOptions, 'baseDn' | 'rootP
     'maxsize 2147483648',
     'index objectClass,uid,mail,cn,member,uniqueMember,entryUUID eq',
     ...(o.sizeLimit ? [`sizelimit size=${o.sizeLimit.entries}${o.sizeLimit.pagedTotal === undefined ? '' : ` size.prtotal=${o.sizeLimit.pagedTotal}`}`] : []),
-    // anonymous may only authenticate: a broken service bind must not silently work anonymously
-    'access to attrs=userPassword by self write by anonymous auth by * none',
-    'access to * by users read by * none',
+    // by default anonymous may only authenticate: a broken service bind must not silently work anonymously
+    ...(o.database ?? ['access to attrs=userPassword by self write by anonymous auth by * none', 'access to * by users read by * none']),
     ...(ppolicy ? ['overlay ppolicy', `ppolicy_default "cn=default,ou=policies,${o.baseDn}"`] : []),
     ...(o.ppolicy !== false && o.ppolicy?.useLockout !== false ? ['ppolicy_use_lockout'] : []),
     ...(o.monitor ? ['database monitor', `access to * by dn.exact="${rootDn}" read by * none`] : []),

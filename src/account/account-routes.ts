@@ -12,7 +12,8 @@ import { securityPage } from '../../views/account/security.ts';
 import { totpEnrollPage } from '../../views/mfa/totp-enroll.ts';
 import { backupCodesPage } from '../../views/mfa/backup-codes.ts';
 import { CONFIRM_FIELD, newBackupCodesPage } from '../../views/account/new-backup-codes.ts';
-import { setupTimeLimitMessage, SETUP_TIME_RAN_OUT_NOTICE, type CodeProblem } from '../../views/mfa/messages.ts';
+import { setupTimeLimitMessage, SETUP_TIME_RAN_OUT_NOTICE } from '../../views/mfa/messages.ts';
+import type { CodeProblem } from '../mfa/code-problem.ts';
 import { messagePage } from '../../views/message.ts';
 import { setupElsewherePage } from '../../views/mfa/setup-elsewhere.ts';
 

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../core/errors.ts';
-import type { CodeProblem } from '../../views/mfa/messages.ts';
+import type { CodeProblem } from '../mfa/code-problem.ts';
 
 /**
  * Why a step's form was refused, kept for the one page that shows it: the form's answer is a

@@ -1,4 +1,5 @@
 import { roundUpToMinute, utcEndTimeOfDay } from '../../src/core/utc-minute.ts';
+import type { CodeProblem } from '../../src/mfa/code-problem.ts';
 
 /** Plain-words texts of the second-factor pages, in one place so every page says the same thing. */
 
@@ -59,9 +60,6 @@ export const SETUP_TIME_RAN_OUT_NOTICE = 'The time for the setup ran out, so you
  * administrator's reset, above all): the app's entry from before would count as wrong codes later.
  */
 export const SIGNED_IN_AGAIN_NOTICE = 'You had to sign in again, so this is a new setup code. If your authenticator app already has an entry for this account from before, delete it: it will not work (an administrator may have reset your setup). Then scan the code below.';
-
-/** `enrolled-elsewhere`: a setup answered after the user's method was set up in another browser (told on the code page). */
-export type CodeProblem = 'invalid' | 'malformed' | 'replayed' | 'spent-backup-code' | 'expired' | 'enrolled-elsewhere';
 
 export function codeProblemMessage(problem: CodeProblem, digits: number, options: { backupCodesAccepted: boolean }): string {
   switch (problem) {

@@ -7,7 +7,8 @@ import type { EnrollmentContext, EnrollmentResult, MfaEnrollment, MfaMethod } fr
 import { AppError } from '../../core/errors.ts';
 import { qrCodeDataUri } from '../../mfa/qr-code.ts';
 import type { TotpEnrollOptions } from '../../../views/mfa/totp-enroll.ts';
-import { codeProblemMessage, type CodeProblem } from '../../../views/mfa/messages.ts';
+import { codeProblemMessage } from '../../../views/mfa/messages.ts';
+import type { CodeProblem } from '../../mfa/code-problem.ts';
 
 /** The method's self-service setup; the flow offers to set up only methods that have one (MfaRegistry.enrollableMethods). */
 export function enrollmentOf(method: MfaMethod): MfaEnrollment {

@@ -1,0 +1,48 @@
+import { stat } from 'node:fs/promises';
+import type { JournalReplay } from './journal-replay.ts';
+
+/**
+ * Follows the lines other processes (the admin CLI) append to the journal while this one runs, so
+ * `mfa unlock` reaches a running server.
+ */
+export class JournalTail {
+  readonly #path: string;
+  readonly #replay: JournalReplay;
+  /** How far this process has read the journal; lines past it were written by another process. */
+  offset = 0;
+  #tailing = false;
+
+  constructor(path: string, replay: JournalReplay) {
+    this.#path = path;
+    this.#replay = replay;
+  }
+
+  get running(): boolean {
+    return this.#tailing;
+  }
+
+  /** Applies the lines appended past `offset`. */
+  async follow(): Promise<void> {
+    if (this.#tailing) return;
+    this.#tailing = true;
+    try {
+      const { size } = await stat(this.#path);
+      if (size > this.offset) this.offset += await this.#replay.replayRange(this.offset, size, 'tail');
+    } catch {
+      // the journal is being compacted; the next round reads again
+    } finally {
+      this.#tailing = false;
+    }
+  }
+
+  /**
+   * At a compaction's swap: applies what other processes appended since the last tail (the tailer
+   * pauses during a compaction) and returns those lines, so the new journal keeps them too.
+   */
+  async takeForeignLines(): Promise<string[]> {
+    const applied: string[] = [];
+    const { size } = await stat(this.#path);
+    if (size > this.offset) await this.#replay.replayRange(this.offset, size, 'swap', applied);
+    return applied;
+  }
+}

@@ -12,6 +12,7 @@
 import { PasswordPolicyError, type Entry, type PasswordPolicyValue } from 'ldapts';
 import type { AccountState } from './directory.ts';
 import { entryValue } from './ldap-filter.ts';
+import { EXPIRY_ATTRIBUTES } from './ldap-password-policy.ts';
 
 export type Verdict =
   | { kind: 'ok'; passwordExpiresInDays?: number }
@@ -44,7 +45,7 @@ export function bindResultLeftUnjudged(resultCode: number): boolean {
 
 /** Attributes the service search must fetch for each flavour (the id attribute is added by the caller). */
 export function stateAttributes(flavour: 'openldap-ppolicy' | 'active-directory' | 'none'): string[] {
-  if (flavour === 'openldap-ppolicy') return ['pwdAccountLockedTime'];
+  if (flavour === 'openldap-ppolicy') return ['pwdAccountLockedTime', ...EXPIRY_ATTRIBUTES];
   if (flavour === 'active-directory') {
     return ['userAccountControl', 'msDS-User-Account-Control-Computed', 'msDS-UserPasswordExpiryTimeComputed', 'pwdLastSet', 'accountExpires', 'lockoutTime'];
   }
@@ -59,8 +60,10 @@ function warning(msLeft: number, warningDays: number): Verdict {
 /**
  * ppolicy verdict for a user bind. `lockedTime` is pwdAccountLockedTime (re-read after a successful
  * bind): if slapd let the bind through, its policy does not enforce the lock, but the marker is honoured.
+ * `msLeftByPolicy`: the time left computed from pwdChangedTime and the policy's pwdMaxAge
+ * (ldap-password-policy.ts), as slapd's own timeBeforeExpiration comes only within its pwdExpireWarning.
  */
-export function ppolicyVerdict(input: { bindOk: boolean; resultCode?: number; control?: PasswordPolicyValue; lockedTime?: string; warningDays: number }): Verdict {
+export function ppolicyVerdict(input: { bindOk: boolean; resultCode?: number; control?: PasswordPolicyValue; lockedTime?: string; warningDays: number; msLeftByPolicy?: number }): Verdict {
   const { control } = input;
   if (!input.bindOk) {
     if (input.resultCode !== LDAP_INVALID_CREDENTIALS) return { kind: 'invalid', reason: `bind-result-${input.resultCode}` };
@@ -75,8 +78,9 @@ export function ppolicyVerdict(input: { bindOk: boolean; resultCode?: number; co
   if (control?.error === PasswordPolicyError.ChangeAfterReset) return { kind: 'state', state: 'must-change' };
   // a grace sign-in: the password already expired, the remaining grace binds are for changing it
   if (control?.graceAuthNsRemaining !== undefined) return { kind: 'state', state: 'password-expired', graceLogin: true };
-  if (control?.timeBeforeExpiration !== undefined) return warning(control.timeBeforeExpiration * 1000, input.warningDays);
-  return { kind: 'ok' };
+  const msLeft = [control?.timeBeforeExpiration === undefined ? undefined : control.timeBeforeExpiration * 1000, input.msLeftByPolicy].filter((ms) => ms !== undefined);
+  // slapd let the bind through, so the password has not expired by its clock: at worst it expires now
+  return msLeft.length === 0 ? { kind: 'ok' } : warning(Math.max(0, Math.min(...msLeft)), input.warningDays);
 }
 
 /** The `data NNN` sub-code of an AD bind error ("80090308: LdapErr: …, data 52e, v4563"). */

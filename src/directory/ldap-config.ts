@@ -148,6 +148,9 @@ export function withCompleteFilters(config: LdapDirectoryConfig): { config: Ldap
   return { config: { ...config, users, groups }, completed };
 }
 
+/** A DN: attribute=value pairs separated by commas (a comma inside a value is written \, or \2C). */
+const DN = /^[A-Za-z][A-Za-z0-9-]*\s*=(?:[^,\\]|\\.)+(?:,\s*[A-Za-z][A-Za-z0-9-]*\s*=(?:[^,\\]|\\.)+)*$/su;
+
 /** A wait for the directory: bounded, as Node cuts a timer over 2^31-1 ms to 1 ms (every connection would time out at once). */
 const timeoutMs = () => z.number().int().positive().max(600_000, 'must be at most 600000 (10 minutes)');
 
@@ -205,6 +208,16 @@ export const ldapDirectorySchema = z.object({
     .object({
       flavour: z.enum(['openldap-ppolicy', 'active-directory', 'none']).default('openldap-ppolicy'),
       passwordExpiryWarningDays: z.number().int().min(0).default(14),
+      /**
+       * slapd's default password policy (ppolicy_default), for users without pwdPolicySubentry: their
+       * password's expiry is computed from its pwdMaxAge. The service account cannot read slapd's configuration to find it.
+       */
+      defaultPolicyDn: z.string().trim().regex(DN, `must be the DN of slapd's default password policy entry (its ppolicy_default), e.g. cn=default,ou=policies,dc=example,dc=org`).optional(),
+    })
+    .superRefine((state, context) => {
+      if (state.defaultPolicyDn !== undefined && state.flavour !== 'openldap-ppolicy') {
+        context.addIssue({ code: 'custom', path: ['defaultPolicyDn'], message: `is read only with accountState.flavour "openldap-ppolicy" (it is "${state.flavour}"): remove it` });
+      }
     })
     .prefault({}),
   /** Connections per pool: one pool of service-bound connections for searches, one for user binds. */

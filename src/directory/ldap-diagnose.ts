@@ -13,9 +13,10 @@ import { checkBaseDns } from './ldap-base-dns.ts';
 import { LdapConnector, describeError, destroy, type Connection } from './ldap-connector.ts';
 import { attributeValues, compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
 import { groupBaseOf, resolveGroups } from './ldap-groups.ts';
+import { EXPIRY_ATTRIBUTES, generalizedTimeToMs, policyInEffect, readPolicyMaxAge } from './ldap-password-policy.ts';
 
 export interface DiagnoseStep {
-  step: 'connect' | 'service-bind' | 'base-dn' | 'user-lookup' | 'groups' | 'password';
+  step: 'connect' | 'service-bind' | 'base-dn' | 'user-lookup' | 'groups' | 'password-expiry' | 'password';
   /** The server the step ran against. */
   url: string;
   ok: boolean;
@@ -80,6 +81,38 @@ async function idWarnings(search: SearchFn, entry: Entry, id: string, users: Lda
     warnings.push(`${others.join('; ')} has the same id: ${idAttribute} (users.idAttribute) must differ for every user, or these users are one account to every relying party and to Stepgate (MFA, locks), and their sessions cannot be resumed`);
   }
   return warnings;
+}
+
+const DAY_MS = 86_400_000;
+const shownTime = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+const shownAge = (ms: number): string => (ms % DAY_MS === 0 ? `${ms / DAY_MS} day(s)` : `${ms / 1000} s`);
+
+/**
+ * ppolicy, for a password slapd expires (the entry has pwdChangedTime): when it expires as sign-ins
+ * compute it, from pwdChangedTime and the pwdMaxAge of the policy in effect. Warns when that cannot be
+ * computed: sign-ins then warn only when slapd itself does.
+ */
+async function describeExpiry(search: SearchFn, accountState: LdapDirectoryConfig['accountState'], entry: Entry, account: string, now: number): Promise<Found> {
+  const changed = entryValue(entry, 'pwdChangedTime') ?? '';
+  const changedAt = generalizedTimeToMs(changed);
+  const policy = policyInEffect(entry, accountState.defaultPolicyDn);
+  const slapdOnly = `the expiry cannot be computed, so sign-ins warn only when slapd does (within the policy's pwdExpireWarning, by default never), not accountState.passwordExpiryWarningDays (${accountState.passwordExpiryWarningDays}) day(s) before`;
+  if (changedAt === undefined) return { detail: `pwdChangedTime ${changed} is not a time`, warning: slapdOnly };
+  const changedText = `changed ${shownTime(changedAt)} (pwdChangedTime)`;
+  if (policy === undefined) {
+    return { detail: `${changedText}; the entry has no pwdPolicySubentry and accountState.defaultPolicyDn is not set`, warning: `${slapdOnly}: set accountState.defaultPolicyDn to slapd's default policy (ppolicy_default)` };
+  }
+  const source = `${policy.dn} (${policy.from})`;
+  let maxAgeMs: number | undefined;
+  try {
+    maxAgeMs = await readPolicyMaxAge(search, policy.dn);
+  } catch (err) {
+    return { detail: `${changedText}; policy ${source}`, warning: `the service account ${account} cannot read the policy: ${describeError(err)}; ${slapdOnly}` };
+  }
+  if (maxAgeMs === undefined) return `does not expire: ${changedText}, and the policy ${source} has no pwdMaxAge`;
+  const expiresAt = changedAt + maxAgeMs;
+  const when = expiresAt > now ? `expires ${shownTime(expiresAt)}, in ${Math.ceil((expiresAt - now) / DAY_MS)} day(s)` : `expired ${shownTime(expiresAt)}`;
+  return `${when}: ${changedText}, pwdMaxAge ${shownAge(maxAgeMs)} in the policy ${source}; sign-ins warn ${accountState.passwordExpiryWarningDays} day(s) before (accountState.passwordExpiryWarningDays)`;
 }
 
 /** By AccountState; a state added there and not yet here is shown by its name. */
@@ -182,7 +215,8 @@ async function describeGroups(search: SearchFn, config: LdapDirectoryConfig, use
  * on each reachable one in order until one accepts it (one 'service-bind' step each, with a warning
  * when it is the backup account), as sign-ins move on from a server that refuses it. On that server:
  * the configured base DNs are read ('base-dn'); with `user` the lookup and group resolution (each
- * with a warning for a filter the configuration leaves incomplete); with `password` as well, a
+ * with a warning for a filter the configuration leaves incomplete), and for a ppolicy password slapd
+ * expires, when it expires ('password-expiry', a warning when that cannot be computed); with `password` as well, a
  * sign-in through the real authentication path (which the directory counts like any sign-in: a
  * wrong password is a failure towards its lockout). Apart from the service binds, steps after a failure are not run.
  */
@@ -214,26 +248,32 @@ export async function diagnoseLdap(configured: LdapDirectoryConfig, options: { u
     const search: SearchFn = (base: string, searchOptions: SearchOptions) => client.search(base, { ...searchOptions, explicitBufferAttributes: buffers });
     if (!(await timed('base-dn', url, steps, () => checkBaseDns(search, config))) || options.user === undefined) return steps;
 
-    let userDn: string | undefined;
+    let userEntry: Entry | undefined;
     let memberOf: string[] = [];
     const user = options.user;
+    const ppolicy = config.accountState.flavour === 'openldap-ppolicy';
     const found = await timed('user-lookup', url, steps, async () => {
       const { idAttribute, usernameAttribute, nameAttribute, emailAttribute } = config.users;
-      const result = await findUserEntry(search, config.users, user, [idAttribute, usernameAttribute, nameAttribute, emailAttribute, 'memberOf']);
+      const result = await findUserEntry(search, config.users, user, [idAttribute, usernameAttribute, nameAttribute, emailAttribute, 'memberOf', ...(ppolicy ? EXPIRY_ATTRIBUTES : [])]);
       if (!result.entry) {
         if (result.reason === 'ambiguous') throw new Error(`"${user}" names more than one entry under ${config.users.baseDn} (a login must name one): ${result.dns.join('; ')}`);
         const why = { 'invalid-login': 'is not a valid login', 'not-found': 'matches no entry' };
         throw new Error(`"${user}" ${why[result.reason]} under ${config.users.baseDn}`);
       }
-      userDn = result.entry.dn;
+      userEntry = result.entry;
       memberOf = entryValues(result.entry, 'memberOf');
       return describeUser(search, result.entry, config.users, completedFilter('directory.users.filter'), account);
     });
-    if (!found || !userDn) return steps;
-    const dn = userDn;
-    const grouped = await timed('groups', url, steps, () => describeGroups(search, config, { dn, memberOf }, completedFilter('directory.groups.filter'), account));
+    if (!found || !userEntry) return steps;
+    const entry = userEntry;
+    const grouped = await timed('groups', url, steps, () => describeGroups(search, config, { dn: entry.dn, memberOf }, completedFilter('directory.groups.filter'), account));
+    if (!grouped) return steps;
+    // without pwdChangedTime slapd never expires the password: nothing to compute
+    if (ppolicy && entryValue(entry, 'pwdChangedTime') !== undefined) {
+      if (!(await timed('password-expiry', url, steps, () => describeExpiry(search, config.accountState, entry, account, Date.now())))) return steps;
+    }
     const password = options.password;
-    if (!grouped || password === undefined) return steps;
+    if (password === undefined) return steps;
     await timed('password', url, steps, () => checkPassword(config, user, password, options.logger));
     return steps;
   } finally {

@@ -17,6 +17,7 @@ import { userFromEntry } from './ldap-entry.ts';
 import { entryId, idFilter } from './ldap-entry-id.ts';
 import { explicitBufferAttributes } from './ldap-binary-attributes.ts';
 import { checkBaseDns, describeSearchError, isNoSuchObject } from './ldap-base-dns.ts';
+import { PolicyMaxAges, generalizedTimeToMs, policyInEffect } from './ldap-password-policy.ts';
 
 /** `held`: a grace sign-in's connection, taken out of the pool still bound as the user (see HeldBinds). */
 type BindResult = { ok: true; held?: Connection } | { ok: false; code: number; message: string; description: string };
@@ -48,10 +49,12 @@ export class LdapDirectory implements Directory {
   #maxPwdAge?: { ms: number | undefined };
   #maxPwdAgeReading?: Promise<number | undefined>;
   #maxPwdAgeFailedAt?: number;
+  /** ppolicy: the pwdMaxAge of each password policy, for the expiry warning. */
+  readonly #policyMaxAges: PolicyMaxAges;
 
   /**
-   * `now`: the server's clock, for what AD's entries say about time (account and password expiry, the
-   * expiry warning) and for the retry after a failed maxPwdAge read (tests move it); `heldBindMs`: how
+   * `now`: the server's clock, for what entries say about time (account and password expiry, the
+   * expiry warning) and for the reuse and retry of maxPwdAge and policy reads (tests move it); `heldBindMs`: how
    * long a grace sign-in's connection waits for the password change (tests shorten it).
    */
   constructor(config: LdapDirectoryConfig, deps: { logger?: Logger; now?: () => number; heldBindMs?: number } = {}) {
@@ -72,6 +75,7 @@ export class LdapDirectory implements Directory {
         throw isNoSuchObject(err) ? new LdapUnavailableError(`search under ${base} failed: ${describeSearchError(err, base, completed)}`) : err;
       });
     this.#stateAttrs = stateAttributes(config.accountState.flavour);
+    this.#policyMaxAges = new PolicyMaxAges(this.#rawSearchFn, this.#now, this.#logger);
     this.#absentDn = `cn=stepgate-absent-${randomBytes(16).toString('hex')},${config.users.baseDn}`;
     this.#groupParents = config.groups.nestedCacheSeconds > 0 ? new GroupParents(config.groups.nestedCacheSeconds * 1000) : undefined;
     if (!config.startTls && config.urls.some((u) => u.startsWith('ldap://'))) {
@@ -214,7 +218,8 @@ export class LdapDirectory implements Directory {
         let lockedTime = entryValue(entry, 'pwdAccountLockedTime');
         // slapd may have just cleared an expired lockout during this bind: read it again
         if (bind.ok && lockedTime) lockedTime = entryValue((await this.#readEntry(entry.dn, ['pwdAccountLockedTime'])) ?? { dn: '' }, 'pwdAccountLockedTime');
-        const verdict = ppolicyVerdict({ bindOk: bind.ok, resultCode: bind.ok ? 0 : bind.code, control: control?.value, lockedTime, warningDays });
+        const msLeftByPolicy = bind.ok ? await this.#msLeftByPolicy(entry) : undefined;
+        const verdict = ppolicyVerdict({ bindOk: bind.ok, resultCode: bind.ok ? 0 : bind.code, control: control?.value, lockedTime, warningDays, msLeftByPolicy });
         if (!held || verdict.kind !== 'state' || !verdict.graceLogin) return { verdict };
         kept = true;
         return { verdict, heldBindId: this.#heldBinds.hold(entry.dn, held) };
@@ -228,6 +233,19 @@ export class LdapDirectory implements Directory {
       return { verdict: adEntryVerdict(entry, this.#now(), warningDays, await this.#domainMaxPwdAge()) };
     }
     return { verdict: bind.ok ? { kind: 'ok' } : { kind: 'invalid', reason: 'wrong-password' } };
+  }
+
+  /**
+   * ppolicy: how long the password has left by pwdChangedTime and the pwdMaxAge of the policy in effect;
+   * undefined when it never expires (no pwdChangedTime: slapd does not expire it either) or the policy
+   * is not known (no pwdPolicySubentry and no accountState.defaultPolicyDn) or cannot be read now.
+   */
+  async #msLeftByPolicy(entry: Entry): Promise<number | undefined> {
+    const changedAt = generalizedTimeToMs(entryValue(entry, 'pwdChangedTime'));
+    const policy = policyInEffect(entry, this.#config.accountState.defaultPolicyDn);
+    if (changedAt === undefined || policy === undefined) return undefined;
+    const maxAgeMs = await this.#policyMaxAges.maxAgeOf(policy.dn);
+    return maxAgeMs === undefined ? undefined : changedAt + maxAgeMs - this.#now();
   }
 
   async #readEntry(dn: string, attributes: string[]): Promise<Entry | undefined> {

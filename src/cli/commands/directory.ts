@@ -21,6 +21,11 @@ Checks the configured directory step by step and says exactly which step fails:
                  users.filter is used completed
   groups         resolves the user's groups (nested to the configured depth); WARN when
                  groups.filter is used completed
+  password-expiry
+                 (OpenLDAP ppolicy, a user whose entry has pwdChangedTime) when the password
+                 expires, from pwdChangedTime and the pwdMaxAge of the user's pwdPolicySubentry or of
+                 accountState.defaultPolicyDn; WARN when that cannot be computed (neither is set, or
+                 the service account cannot read the policy entry): sign-ins then warn only when slapd does
   password       with --password-file FILE or --password-stdin (a pipe): signs in as the user
                  would and says how it went: ok, invalid credentials, or the account's state
                  (disabled, locked, expired, password expired, must change). The directory counts

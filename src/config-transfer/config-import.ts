@@ -20,6 +20,13 @@ export interface PlannedRecord {
   action: ImportAction;
   /** What the record will be here, where the action alone does not say (a signing key's status in the file and here). */
   note?: string;
+  /** What a replace changes, where the kind of record can say it (local users: disabled, password ...). */
+  differences?: string[];
+}
+
+/** A record as the plan and its conflicts name it: an account by its username too, as its id alone does not tell the admin whose it is. */
+export function plannedRecordName(record: Pick<PlannedRecord, 'noun' | 'id' | 'username'>): string {
+  return record.username === undefined ? `${record.noun} ${record.id}` : `${record.noun} ${record.username} (id ${record.id})`;
 }
 
 export interface ImportOptions {
@@ -185,11 +192,14 @@ async function planList<Exported extends { id: string }, Stored extends { id: st
     plan.warnings.push(...admission.warnings.map((warning) => `${name}: ${warning}`));
     plan.outdated.push(...(admission.outdated ?? []).map((finding) => `${name}: ${finding}`));
     admitted.push(admission.record);
-    const action: ImportAction = replacing === undefined ? 'add' : sameContent(transfer.exported(replacing), record) ? 'unchanged' : 'replace';
+    const hereExported = replacing === undefined ? undefined : transfer.exported(replacing);
+    const action: ImportAction = hereExported === undefined ? 'add' : sameContent(hereExported, record) ? 'unchanged' : 'replace';
     const username = transfer.username?.(record);
     const note = steps.note?.(record);
-    plan.records.push({ list, noun: transfer.noun, id: record.id, ...(username !== undefined ? { username } : {}), action, ...(note !== undefined ? { note } : {}) });
-    if (action === 'replace') plan.conflicts.push(`${name} exists here with different content`);
+    const differences = action === 'replace' ? transfer.differences?.(hereExported!, record) : undefined;
+    const planned: PlannedRecord = { list, noun: transfer.noun, id: record.id, ...(username !== undefined ? { username } : {}), action, ...(note !== undefined ? { note } : {}), ...(differences?.length ? { differences } : {}) };
+    plan.records.push(planned);
+    if (action === 'replace') plan.conflicts.push(`${plannedRecordName(planned)} exists here with different content${planned.differences ? `: ${planned.differences.join('; ')}` : ''}`);
     if (action !== 'unchanged') plan.writes.push({ collection: transfer.collection, item: admission.record });
   }
   return { here, admitted };

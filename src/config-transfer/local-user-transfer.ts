@@ -3,6 +3,7 @@ import { LOCAL_USERS_COLLECTION, localUsers, type LocalUserRecord } from '../dir
 import { INVISIBLE_CHARACTER } from '../core/invisible-characters.ts';
 import { emailProblem, nameProblem, sharedSignInNames, usernameProblem, withInvisibleShown } from '../directory/local-user-admin.ts';
 import { isPasswordHash } from '../directory/password-hash.ts';
+import { safeEqual } from '../core/secret-box.ts';
 import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
 
 /** A local user as stored: the scrypt hashes carry their own salt and parameters, so they work on any installation. */
@@ -32,6 +33,7 @@ export function localUserTransfer(context: TransferContext): RecordTransfer<Loca
     list: () => users.list(),
     exported: (user) => user,
     username: (user) => user.username,
+    differences: userDifferences,
     admit(user) {
       // Stored as user add stores it: an older version may have exported an address in another encoding (NFD).
       const email = user.email?.normalize('NFC');
@@ -44,6 +46,40 @@ export function localUserTransfer(context: TransferContext): RecordTransfer<Loca
       return problems.length ? { ok: false, problems } : { ok: true, record: email === undefined ? user : { ...user, email }, warnings: [], outdated };
     },
   };
+}
+
+/**
+ * What replacing a local user here with the file's changes, in the terms of the user commands: an
+ * import that re-enables an account, puts back an old password or adds a group shows it before it
+ * is done (the dry run, the conflicts). Hashes are compared in constant time and never shown.
+ */
+export function userDifferences(here: LocalUserRecord, fromFile: LocalUserRecord): string[] {
+  const differences: string[] = [];
+  const onlyWhere = (inFile: boolean) => (inFile ? 'in the file, not here' : 'here, not in the file');
+  if (here.username !== fromFile.username) differences.push(`username ${here.username} here`);
+  if (here.disabled !== fromFile.disabled) differences.push(here.disabled ? 'disabled here, enabled in the file' : 'enabled here, disabled in the file');
+  if (!sameHashes([here.passwordHash ?? ''], [fromFile.passwordHash ?? ''])) differences.push(fromFile.passwordHash === undefined ? 'no password in the file' : here.passwordHash === undefined ? 'no password here' : 'another password');
+  else if (!sameHashes(here.previousPasswordHashes, fromFile.previousPasswordHashes) || here.passwordChangedAt !== fromFile.passwordChangedAt) differences.push('another password history');
+  if (here.mustChangePassword !== fromFile.mustChangePassword) differences.push(`must change the password ${onlyWhere(fromFile.mustChangePassword)}`);
+  if (here.oneTimeUse !== fromFile.oneTimeUse) differences.push(`one-time account ${onlyWhere(fromFile.oneTimeUse)}`);
+  if (here.expiresAt !== fromFile.expiresAt) differences.push(`expires ${expiryDay(here.expiresAt)} here, ${expiryDay(fromFile.expiresAt)} in the file`);
+  if (here.groups.join('\n') !== fromFile.groups.join('\n')) differences.push(`groups [${here.groups.join(', ')}] here, [${fromFile.groups.join(', ')}] in the file`);
+  if (here.name !== fromFile.name) differences.push('another name');
+  if (here.email !== fromFile.email) differences.push('another email');
+  if (sortedJson(here.attributes) !== sortedJson(fromFile.attributes)) differences.push('other attributes');
+  return differences;
+}
+
+function sameHashes(here: readonly string[], fromFile: readonly string[]): boolean {
+  return safeEqual(JSON.stringify(here), JSON.stringify(fromFile));
+}
+
+function expiryDay(expiresAt: number | undefined): string {
+  return expiresAt === undefined ? 'never' : new Date(expiresAt).toISOString().slice(0, 10);
+}
+
+function sortedJson(attributes: Record<string, string[]>): string {
+  return JSON.stringify(Object.entries(attributes).sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0)));
 }
 
 interface Findings {

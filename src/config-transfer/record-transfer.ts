@@ -41,8 +41,10 @@ export interface RecordTransfer<Exported extends { id: string }, Stored extends 
   list(): Promise<Stored[]>;
   /** A record here as the file carries it. */
   exported(record: Stored): Exported;
-  /** The username of a record that is an account (local users), which the audit log names beside its id. */
+  /** The username of a record that is an account (local users), which the audit log and the plan name beside its id. */
   username?(record: Exported): string;
+  /** What replacing the record here with the file's would change, worded for the admin and never a secret's value (local users: see userDifferences). */
+  differences?(here: Exported, fromFile: Exported): string[];
   /** Validates a record from the file as this installation would validate an admin's input, and turns it into what is stored here; `replacing` is the record with its id here. */
   admit(record: Exported, replacing: Stored | undefined): Admission<Stored>;
 }

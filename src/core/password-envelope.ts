@@ -20,9 +20,16 @@ export class EnvelopeError extends Error {
 }
 
 const VERSION = 1;
+/** What every version has written (mfa export too, before it shared this envelope). */
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1 };
-/** Bounds on the parameters a file may name: a file must not make us spend gigabytes or minutes before the password is even checked. */
-const MAX_SCRYPT_MEMORY = 256 * 1024 * 1024;
+/**
+ * Bounds on the parameters a file may name: a file must not make us spend gigabytes or minutes
+ * before the password is even checked. scrypt's time grows with N·r·p and its memory with N·r
+ * (128·N·r bytes), so 4 times the work Stepgate writes bounds both: about a second and 128 MB.
+ * Bounding the memory alone let a file ask for p = 16 and 45 s.
+ */
+const MAX_SCRYPT_WORK = 4 * SCRYPT.N * SCRYPT.r * SCRYPT.p;
+const MAX_SCRYPT_MEMORY = 128 * MAX_SCRYPT_WORK;
 const SALT_BYTES = 16;
 const IV_BYTES = 12;
 /** Always the full tag: GCM would otherwise accept a truncated one, which is far easier to forge. */
@@ -34,7 +41,7 @@ const envelopeSchema = z.object({
   version: z.literal(VERSION),
   kdf: z
     .object({ name: z.literal('scrypt'), salt: base64, N: z.number().int().min(2 ** 14), r: z.number().int().min(1).max(32), p: z.number().int().min(1).max(16) })
-    .refine((kdf) => (kdf.N & (kdf.N - 1)) === 0 && 128 * kdf.N * kdf.r <= MAX_SCRYPT_MEMORY),
+    .refine((kdf) => (kdf.N & (kdf.N - 1)) === 0 && kdf.N * kdf.r * kdf.p <= MAX_SCRYPT_WORK),
   iv: base64,
   tag: base64,
   data: base64,

@@ -7,7 +7,7 @@ import { EnvelopeError, MIN_PASSWORD_LENGTH } from '../../core/password-envelope
 import type { AuditEvent } from '../../store/store.ts';
 import type { TransferContext } from '../../config-transfer/record-transfer.ts';
 import { exportConfiguration, type RecordCounts, type RestoreFindings } from '../../config-transfer/config-export.ts';
-import { planChanges, planImport, type ImportAction, type ImportPlan } from '../../config-transfer/config-import.ts';
+import { planChanges, planImport, plannedRecordName, type ImportAction, type ImportPlan } from '../../config-transfer/config-import.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 
 const CONTENTS = `The file holds the SAML service providers, OIDC clients (with their secrets), custom access
@@ -36,7 +36,7 @@ function summary(plan: ImportPlan): string {
 }
 
 function printPlan(context: CliContext, plan: ImportPlan): void {
-  for (const record of plan.records) context.out(`  ${record.action.padEnd(10)} ${record.noun} ${record.id}${record.note ? ` ${record.note}` : ''}`);
+  for (const record of plan.records) context.out(`  ${record.action.padEnd(10)} ${plannedRecordName(record)}${record.note ? ` ${record.note}` : ''}${record.differences ? `: ${record.differences.join('; ')}` : ''}`);
   for (const key of plan.retiredKeys) context.out(`  ${'retire'.padEnd(10)} signing key ${key.id} (${key.alg}) of this installation: ${key.status} here; then retired: published for verification only, never signs`);
   for (const warning of [...plan.warnings, ...plan.outdated]) context.out(`Warning: ${warning}`);
 }

@@ -112,7 +112,7 @@ async function passwordSet(context: CliContext, record: { username: string; id: 
   await endSessionsOf(context, record, 'password-set');
 }
 
-/** The names of the fields an admin command changes, for the audit log (never their values: a password change is its own event). */
+/** The names of the fields an admin command changes, for the audit log (never their values: a new password of an existing user is its own event). */
 function changedFields(changes: UserChanges): string[] {
   return Object.entries(changes).filter(([, value]) => value !== undefined).map(([field]) => field);
 }
@@ -172,8 +172,8 @@ export const userCommands: CliCommand[] = [
         const record = await (await context.localUsers()).add(username(args), changes, password);
         context.out(`Added ${record.username} (id ${record.id}).`);
         warnIfExpired(context, record, changes);
-        await auditAdminAction(context, { type: 'user.add', username: record.username, userId: record.id, changed: changedFields(changes) });
-        if (password) await passwordSet(context, record, password.mustChange);
+        // One event, with "password" among the fields: a first password is no reset (user.set-password lists those for the helpdesk), and a new account has no sessions to end.
+        await auditAdminAction(context, { type: 'user.add', username: record.username, userId: record.id, changed: [...changedFields(changes), ...(password ? ['password'] : [])] });
         return 0;
       });
     },

@@ -5,7 +5,7 @@ import type { Clock } from '../core/clock.ts';
 import { localUsers } from '../directory/local-users.ts';
 import { MfaRegistry } from './registry.ts';
 import { TotpMethod } from './totp/totp-method.ts';
-import { TotpEnrollments, type TotpEnrollment } from './totp/totp-enrollments.ts';
+import { ENROLLMENT_COLLECTION, TotpEnrollments, type TotpEnrollment } from './totp/totp-enrollments.ts';
 import { TotpStateStore } from './totp/totp-state.ts';
 import { BackupCodes } from './totp/backup-codes.ts';
 import { TotpAdmin } from './totp/totp-admin.ts';
@@ -24,7 +24,7 @@ export interface MfaServices {
  * the server's regulator, which counts wrong codes per client (the CLI checks no codes).
  */
 export function buildMfa(config: Config, store: Store, box: SecretBox, clock: Clock, clients?: Regulator): MfaServices {
-  const enrollments = new TotpEnrollments(store.collection<TotpEnrollment>('mfa-enrollments'), store.kv, box);
+  const enrollments = new TotpEnrollments(store.collection<TotpEnrollment>(ENROLLMENT_COLLECTION), store.kv, box);
   const state = new TotpStateStore(store.kv);
   const backupCodes = new BackupCodes(store.kv, box);
   const settings = config.mfa.totp;

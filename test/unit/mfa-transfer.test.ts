@@ -10,6 +10,7 @@ import { SecretBox } from '../../src/core/secret-box.ts';
 import { TotpEnrollments, type TotpEnrollment } from '../../src/mfa/totp/totp-enrollments.ts';
 import { exportTotp, importTotp } from '../../src/mfa/totp/totp-transfer.ts';
 import { TotpStateStore } from '../../src/mfa/totp/totp-state.ts';
+import { BackupCodes } from '../../src/mfa/totp/backup-codes.ts';
 
 const clock = { now: () => 1_800_000_000_000 };
 const PASSWORD = 'long enough passphrase';
@@ -22,11 +23,12 @@ async function installation(name: string) {
   const store = await new LowdbStore(join(dir, name), clock, { sealer: journalSealer(box) }).open();
   stores.push(store);
   const enrollments = new TotpEnrollments(store.collection<TotpEnrollment>('mfa-enrollments'), store.kv, box);
-  replayStates.set(enrollments, new TotpStateStore(store.kv));
+  writesOf.set(enrollments, { store, replayState: new TotpStateStore(store.kv), backupCodes: new BackupCodes(store.kv, box) });
   return enrollments;
 }
 
-const replayStates = new Map<TotpEnrollments, TotpStateStore>();
+/** Where an import into the installation writes, besides its registrations. */
+const writesOf = new Map<TotpEnrollments, { store: LowdbStore; replayState: TotpStateStore; backupCodes: BackupCodes }>();
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'stepgate-transfer-'));
@@ -50,10 +52,10 @@ test('export and import move registrations between installations, encrypted with
 
   const target = await installation('b');
   await target.put('id-2', 'bob', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', { digits: 6, periodSeconds: 30, algorithm: 'sha1' }, 3);
-  assert.deepEqual(await importTotp(target, text, PASSWORD, { replace: false, userExists: everyone, replayState: replayStates.get(target)! }), { imported: 1, skipped: ['bob'], unknownUsers: [] });
+  assert.deepEqual(await importTotp(target, text, PASSWORD, { replace: false, userExists: everyone, ...writesOf.get(target)! }), { imported: 1, skipped: ['bob'], unknownUsers: [], backupCodesVoided: [] });
   assert.equal(target.secretOf((await target.get('id-1'))!), 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
   assert.equal(target.secretOf((await target.get('id-2'))!), 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'kept without --replace');
-  assert.deepEqual(await importTotp(target, text, PASSWORD, { replace: true, userExists: everyone, replayState: replayStates.get(target)! }), { imported: 2, skipped: [], unknownUsers: [] });
+  assert.deepEqual(await importTotp(target, text, PASSWORD, { replace: true, userExists: everyone, ...writesOf.get(target)! }), { imported: 2, skipped: [], unknownUsers: [], backupCodesVoided: [] });
   assert.deepEqual({ ...(await target.get('id-2'))!, sealedSecret: '' }, { id: 'id-2', username: 'bob', sealedSecret: '', digits: 8, periodSeconds: 60, algorithm: 'sha256', createdAt: 2 });
 });
 
@@ -63,8 +65,8 @@ test('registrations of users this installation does not have are named and not i
   await source.put('id-gone', 'ghost', 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU', { digits: 6, periodSeconds: 30, algorithm: 'sha1' }, 2);
   const { text } = await exportTotp(source, PASSWORD);
   const target = await installation('e');
-  const outcome = await importTotp(target, text, PASSWORD, { replace: false, userExists: async (id) => id === 'id-1', replayState: replayStates.get(target)! });
-  assert.deepEqual(outcome, { imported: 1, skipped: [], unknownUsers: ['ghost (id id-gone)'] });
+  const outcome = await importTotp(target, text, PASSWORD, { replace: false, userExists: async (id) => id === 'id-1', ...writesOf.get(target)! });
+  assert.deepEqual(outcome, { imported: 1, skipped: [], unknownUsers: ['ghost (id id-gone)'], backupCodesVoided: [] });
   assert.equal(await target.get('id-gone'), undefined);
 });
 
@@ -72,10 +74,10 @@ test('wrong password, altered file, short password and foreign files are refused
   const source = await installation('c');
   await source.put('id-1', 'alice', 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', { digits: 6, periodSeconds: 30, algorithm: 'sha1' }, 1);
   const { text } = await exportTotp(source, PASSWORD);
-  await assert.rejects(importTotp(source, text, 'another long password', { replace: true, userExists: everyone, replayState: replayStates.get(source)! }), /password is wrong or the file was altered/);
+  await assert.rejects(importTotp(source, text, 'another long password', { replace: true, userExists: everyone, ...writesOf.get(source)! }), /password is wrong or the file was altered/);
   const altered = JSON.parse(text);
   altered.data = Buffer.from(Buffer.from(altered.data, 'base64').map((byte, i) => (i === 3 ? byte ^ 1 : byte))).toString('base64');
-  await assert.rejects(importTotp(source, JSON.stringify(altered), PASSWORD, { replace: true, userExists: everyone, replayState: replayStates.get(source)! }), /password is wrong or the file was altered/);
+  await assert.rejects(importTotp(source, JSON.stringify(altered), PASSWORD, { replace: true, userExists: everyone, ...writesOf.get(source)! }), /password is wrong or the file was altered/);
   await assert.rejects(exportTotp(source, 'short'), /at least 12 characters/);
-  await assert.rejects(importTotp(source, '{"format":"other"}', PASSWORD, { replace: true, userExists: everyone, replayState: replayStates.get(source)! }), /not a Stepgate TOTP export/);
+  await assert.rejects(importTotp(source, '{"format":"other"}', PASSWORD, { replace: true, userExists: everyone, ...writesOf.get(source)! }), /not a Stepgate TOTP export/);
 });

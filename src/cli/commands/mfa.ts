@@ -4,7 +4,7 @@ import { pathOption, stringOption, UsageError } from '../command.ts';
 import { MIN_DISTINCT_PASSWORD_CHARACTERS, PASSWORD_OPTIONS, readExportPassword, readNewExportPassword, readTextFile } from '../read-secret.ts';
 import { EnvelopeError } from '../../core/password-envelope.ts';
 import type { KnownUser, StoredRegistration, TotpAdmin, TotpStatusRow } from '../../mfa/totp/totp-admin.ts';
-import { exportTotp, importTotp } from '../../mfa/totp/totp-transfer.ts';
+import { exportTotp, importTotp, TotpImportRefused, TotpImportWriteError, type TotpImportOutcome } from '../../mfa/totp/totp-transfer.ts';
 import { TotpStateStore } from '../../mfa/totp/totp-state.ts';
 import { MIN_PASSWORD_LENGTH } from '../../core/password-envelope.ts';
 import { auditAdminAction } from '../admin-audit.ts';
@@ -20,6 +20,9 @@ function statusText(row: TotpStatusRow): string {
   if (row.status !== 'Locked') return row.status;
   return typeof row.lockedUntil === 'number' ? `Locked (until ${utcEndMinute(row.lockedUntil)})` : 'Locked (until unlocked)';
 }
+
+/** Problems of a refused file named in its audit event: one event stays a line `audit` reads whole. */
+const AUDITED_PROBLEMS = 20;
 
 /** Wide enough for "Locked (until 2026-11-23 18:39 UTC)". */
 const STATUS_WIDTH = 35;
@@ -78,6 +81,29 @@ async function explainDuplicates(context: CliContext, admin: TotpAdmin, duplicat
   context.out('  used TOTP, so it may be out of date. Act on one of them with --id USER_ID.');
   if (current.some((registration) => registration.currentUsername === undefined)) context.out(`  (The ${context.config.directory.kind} directory could not be asked for their names now.)`);
   for (const registration of current) context.out(`${registration.storedUsername.padEnd(20)}${registrationLine(registration)}`);
+}
+
+/**
+ * A refused or failed import, audited (a wrong password may be someone guessing) with a reason an
+ * admin can act on; an error of another kind is a fault, not an answer about the file, and goes on.
+ */
+async function refuseImport(context: CliContext, file: string, error: unknown): Promise<number> {
+  const failed = async (event: Record<string, unknown>, message: string) => {
+    await auditAdminAction(context, { type: 'mfa.import', outcome: 'failure', file, ...event });
+    context.err(message);
+    return 1;
+  };
+  if (error instanceof EnvelopeError) return failed({ reason: 'unreadable' }, `Import failed: ${error.message}.`);
+  if (error instanceof TotpImportRefused) {
+    const { reason, problems } = error;
+    const message = problems.length === 1 ? `Import failed, nothing was changed: ${problems[0]}.` : ['Import failed, nothing was changed. The file has these problems:', ...problems.map((problem) => `  - ${problem}`)].join('\n');
+    return failed({ reason, problems: problems.slice(0, AUDITED_PROBLEMS) }, message);
+  }
+  if (error instanceof TotpImportWriteError) {
+    const message = `Import failed: ${error.message}. No registration was written, but replay markers and backup codes of the users it replaces may be gone already: run the import again once the data directory can be written.`;
+    return failed({ reason: 'write-failed', detail: error.message }, message);
+  }
+  throw error;
 }
 
 export const mfaCommands: CliCommand[] = [
@@ -166,15 +192,16 @@ ${USER_ARGUMENT_HELP}`,
   {
     name: 'mfa export',
     summary: 'write every TOTP registration to a password-encrypted file',
-    help: `Usage: npm run cli -- mfa export --out FILE --password-file PWFILE [--force]
+    help: `Usage: npm run cli -- mfa export --out FILE --password-file PWFILE [--force] [--quiet]
 
 The file is readable by its owner only (mode 0600); an existing FILE is replaced only with --force.
+--quiet prints nothing on success.
 
 Encrypts with a key derived from the password (scrypt, AES-256-GCM); at least ${MIN_PASSWORD_LENGTH} characters,
 ${MIN_DISTINCT_PASSWORD_CHARACTERS} of them different. --password-stdin reads it from a pipe instead.
 Backup codes are not exported (their hashes are keyed to this installation): users make new ones.
 Audited as mfa.export (success, or failure when the file cannot be written).`,
-    options: { out: 'string', force: 'flag', ...PASSWORD_OPTIONS },
+    options: { out: 'string', force: 'flag', quiet: 'flag', ...PASSWORD_OPTIONS },
     arguments: [],
     async run(args, context) {
       const out = pathOption(args, 'out');
@@ -189,47 +216,62 @@ Audited as mfa.export (success, or failure when the file cannot be written).`,
         return 1;
       }
       await auditAdminAction(context, { type: 'mfa.export', file: out, registrations: count });
-      context.out(`Exported ${count} TOTP registration${count === 1 ? '' : 's'} to ${out}.`);
+      if (args.options.quiet !== true) context.out(`Exported ${count} TOTP registration${count === 1 ? '' : 's'} to ${out}.`);
       return 0;
     },
   },
   {
     name: 'mfa import',
     summary: 'add TOTP registrations from a file made by mfa export',
-    help: `Usage: npm run cli -- mfa import --in FILE --password-file PWFILE [--replace]
+    help: `Usage: npm run cli -- mfa import --in FILE --password-file PWFILE [--replace] [--quiet]
 
+Every registration in the file is checked first (a Base32 secret of 16 to 64 bytes, digits, period
+and algorithm as the configuration allows them, user ids): one that is not right refuses the whole
+file, with a line naming its user id and field, and nothing is changed. Then all registrations are
+written in one step.
 Existing registrations are kept (and listed as skipped) unless --replace is given. An imported
 registration's codes work at once: a code used with the registration it replaces does not count
 against it, unless both have the same secret and period (then a code already used stays used).
+A registration replaced by one with another secret loses its backup codes (they were made with the
+old one, as when a user moves to a new app): the import names those users, who make new ones on
+"My security". With the same secret, the backup codes stay.
 --password-stdin reads the password from a pipe instead of --password-file.
+--quiet prints nothing on success (users not imported are still named on stderr).
 A registration of a user id the configured directory does not have is not imported: it is named in a
 warning (for LDAP, the directory is asked; if it cannot be, nothing is imported).
 Audited as mfa.import (success, or failure with the reason).`,
-    options: { in: 'string', replace: 'flag', ...PASSWORD_OPTIONS },
+    options: { in: 'string', replace: 'flag', quiet: 'flag', ...PASSWORD_OPTIONS },
     arguments: [],
     async run(args, context) {
       const file = pathOption(args, 'in');
       if (!file) throw new UsageError('--in FILE is required');
       const text = readTextFile(file, '--in');
       const password = readExportPassword(args);
+      const { enrollments, backupCodes } = await context.mfa();
+      const store = await context.store();
       return withDirectory(context, async (directory) => {
+        let outcome: TotpImportOutcome;
         try {
-          const { imported, skipped, unknownUsers } = await importTotp((await context.mfa()).enrollments, text, password, {
+          outcome = await importTotp(enrollments, text, password, {
             replace: args.options.replace === true,
-            // An LDAP directory that cannot be asked fails the import.
             userExists: async (userId) => (await directory.findUserById(userId)) !== null,
-            replayState: new TotpStateStore((await context.store()).kv),
+            store,
+            replayState: new TotpStateStore(store.kv),
+            backupCodes,
           });
-          await auditAdminAction(context, { type: 'mfa.import', file, registrations: imported, skipped: skipped.length, unknownUsers: unknownUsers.length });
-          if (unknownUsers.length) context.err(`Warning: not imported, no such user here: ${unknownUsers.join(', ')}.`);
-          context.out(`Imported ${imported} TOTP registration${imported === 1 ? '' : 's'}.${skipped.length ? ` Skipped (already registered): ${skipped.join(', ')}.` : ''}`);
-          return 0;
         } catch (error) {
-          // A wrong password may be someone guessing: worth an audit line like any other failure.
-          await auditAdminAction(context, { type: 'mfa.import', outcome: 'failure', file, reason: error instanceof EnvelopeError ? 'unreadable' : (error as Error).message });
-          context.err(`Import failed: ${(error as Error).message}.`);
-          return 1;
+          return refuseImport(context, file, error);
         }
+        const { imported, skipped, unknownUsers, backupCodesVoided } = outcome;
+        await auditAdminAction(context, { type: 'mfa.import', file, registrations: imported, skipped: skipped.length, unknownUsers: unknownUsers.length, backupCodesVoided: backupCodesVoided.length });
+        if (unknownUsers.length) context.err(`Warning: not imported, no such user here: ${unknownUsers.join(', ')}.`);
+        if (args.options.quiet === true) return 0;
+        context.out(`Imported ${imported} TOTP registration${imported === 1 ? '' : 's'}.${skipped.length ? ` Skipped (already registered): ${skipped.join(', ')}.` : ''}`);
+        if (backupCodesVoided.length) {
+          const users = backupCodesVoided.length === 1 ? '1 user' : `${backupCodesVoided.length} users`;
+          context.out(`The backup codes of ${users} were voided, as their registration now has another secret: ${backupCodesVoided.join(', ')}. They make new ones on "My security".`);
+        }
+        return 0;
       });
     },
   },

@@ -5,6 +5,8 @@ import { randomId } from '../../core/ids.ts';
 
 /** AAD of sealed TOTP secrets: a sealed value made for another purpose cannot be passed off as one. */
 export const SECRET_PURPOSE = 'totp-secret';
+/** The collection build-mfa.ts opens for registrations; an import writes all of its records there in one step (Store.putAll). */
+export const ENROLLMENT_COLLECTION = 'mfa-enrollments';
 const PENDING_NAMESPACE = 'mfa-totp-pending';
 const PENDING_TTL_SECONDS = 15 * 60;
 /** A mark per administrator reset of a user's registration: setups shown under an older mark are void. */
@@ -12,7 +14,7 @@ const RESET_NAMESPACE = 'mfa-totp-reset';
 /** Well beyond a pending setup's life, which a reload of its page renews. */
 const RESET_MARK_TTL_SECONDS = 24 * 3600;
 
-/** An active TOTP registration (collection 'mfa-enrollments', id = user id). The secret is sealed, never stored in clear. */
+/** An active TOTP registration (collection ENROLLMENT_COLLECTION, id = user id). The secret is sealed, never stored in clear. */
 export interface TotpEnrollment extends TotpParameters {
   id: string;
   /** The user's name at their last successful TOTP or backup code; the id is what identifies them. */
@@ -63,7 +65,12 @@ export class TotpEnrollments {
   }
 
   async put(userId: string, username: string, secret: string, parameters: TotpParameters, createdAt: number): Promise<void> {
-    await this.#records.put({ id: userId, username, sealedSecret: this.#box.seal(secret, SECRET_PURPOSE), ...parameters, createdAt });
+    await this.#records.put(this.sealedRecord(userId, username, secret, parameters, createdAt));
+  }
+
+  /** The record `put` stores, for writing many at once with Store.putAll in ENROLLMENT_COLLECTION. */
+  sealedRecord(userId: string, username: string, secret: string, parameters: TotpParameters, createdAt: number): TotpEnrollment {
+    return { id: userId, username, sealedSecret: this.#box.seal(secret, SECRET_PURPOSE), ...parameters, createdAt };
   }
 
   /**

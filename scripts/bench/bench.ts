@@ -17,6 +17,7 @@ import { seed, type SeedResult } from './seed.ts';
 import { startIdp, idpConfig, type IdpHandle } from './idp.ts';
 import { discoverOidc, discoverSaml } from './discovery.ts';
 import { runPhase, type PhaseOptions, type PhaseOutcome } from './driver/pool.ts';
+import { subjectBuffer } from './driver/subjects.ts';
 import type { DriverSetup, OidcSetup, PhaseScenario, RefreshToken, SamlSetup, ScenarioName, SignInRecord } from './driver/protocol.ts';
 import { rssKbOf } from './proc.ts';
 import { startServer, type ServerHandle, type ServerSpec } from './child.ts';
@@ -45,6 +46,7 @@ export class Bench {
   readonly totpSeed = randomBytes(8).toString('hex');
   readonly #stepBuffer: SharedArrayBuffer;
   readonly #cursorBuffer = new SharedArrayBuffer(4);
+  readonly #subjectBuffer: SharedArrayBuffer;
   readonly #running = new Set<ServerHandle>();
   readonly #ldapOps: LdapOpCounter;
   /** Directory profiles, looked up once and reused by every seed. */
@@ -55,6 +57,7 @@ export class Bench {
     this.tmp = tmp;
     this.slapd = slapd;
     this.#stepBuffer = new SharedArrayBuffer(4 * options.users);
+    this.#subjectBuffer = subjectBuffer(options.users);
     this.#ldapOps = new LdapOpCounter(slapd);
   }
 
@@ -86,7 +89,7 @@ export class Bench {
 
   /** What the driver workers need to sign in to the server at `url`; the TOTP bookkeeping is shared by every server of the run. */
   driverSetup(url: string, oidc: OidcSetup, saml?: SamlSetup): DriverSetup {
-    return { idpUrl: url, users: this.options.users, totpSeed: this.totpSeed, stepBuffer: this.#stepBuffer, cursorBuffer: this.#cursorBuffer, mfaAcr: ACR.mfa, oidc, saml };
+    return { idpUrl: url, users: this.options.users, totpSeed: this.totpSeed, stepBuffer: this.#stepBuffer, cursorBuffer: this.#cursorBuffer, subjectBuffer: this.#subjectBuffer, mfaAcr: ACR.mfa, oidc, saml };
   }
 
   async stop(instance: Instance): Promise<void> {

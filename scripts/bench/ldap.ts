@@ -14,6 +14,14 @@ export function userId(n: number): string {
   return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 }
 
+/**
+ * The directory user after the bench users: seeded without a TOTP enrollment and never picked by the
+ * load, so that the kill -9 check can have the IdP under test enrol them itself.
+ */
+export function enrollingUser(benchUsers: number): number {
+  return benchUsers;
+}
+
 export async function startBenchDirectory(users: number, groups: number): Promise<SlapdHandle> {
   return startSlapd({
     baseDn: BASE_DN,

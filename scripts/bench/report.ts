@@ -158,7 +158,7 @@ export interface TargetVerdict {
   met: boolean | null;
 }
 
-export function verdicts(rows: PhaseRow[], extra: { seededSessions: number; scale?: { ratio: number; base: number; scaled: number; sessions: [number, number] }; durability?: { passed: boolean }; floor?: PhaseRow[] }): TargetVerdict[] {
+export function verdicts(rows: PhaseRow[], extra: { seededSessions: number; scale?: { ratio: number; base: number; scaled: number; sessions: [number, number]; compactedPhases: unknown[] }; durability?: { passed: boolean }; floor?: PhaseRow[] }): TargetVerdict[] {
   const find = (scenario: ScenarioName, concurrency: number) => rows.find((row) => row.scenario === scenario && row.concurrency === concurrency);
   const floorOf = (library: PhaseScenario, minimal: PhaseScenario) => {
     const named = ([[library, 'oidc-provider alone'], [minimal, 'minimal server']] as const).flatMap(([scenario, name]) => {
@@ -186,7 +186,7 @@ export function verdicts(rows: PhaseRow[], extra: { seededSessions: number; scal
   const scale = extra.scale;
   out.push(
     scale
-      ? { target: `sign-ins/s with ${scale.sessions[1]} sessions within 10% of ${scale.sessions[0]}`, measured: `${scale.scaled}/s vs ${scale.base}/s (${((scale.ratio - 1) * 100).toFixed(1)}%)`, met: scale.ratio >= 0.9 }
+      ? { target: `sign-ins/s with ${scale.sessions[1]} sessions within 10% of ${scale.sessions[0]}`, measured: `${scale.scaled}/s vs ${scale.base}/s (${((scale.ratio - 1) * 100).toFixed(1)}%)${scale.compactedPhases.length ? `; ${scale.compactedPhases.length} phase(s) with a journal compaction left out and run again` : ''}`, met: scale.ratio >= 0.9 }
       : na('sign-ins/s with 100k sessions within 10% of 10k'),
   );
   out.push(extra.durability ? { target: 'sessions, enrollments, replay markers survive kill -9', measured: extra.durability.passed ? 'all present after restart' : 'missing entries', met: extra.durability.passed } : na('sessions, enrollments, replay markers survive kill -9'));

@@ -46,8 +46,15 @@ test('the benchmark runs every scenario end to end without errors and writes its
     for (const name of ['rs256Sign', 'es256Sign', 'totpVerify', 'ldapSearchBind']) assert.ok(result.limits[name].perSecond > 0, name);
     assert.equal(result.durability.passed, true, JSON.stringify(result.durability));
     assert.ok(result.durability.completedBeforeKill > 0);
+    // the killed IdP wrote an enrollment itself (the setup page), which was stored and signed its user in after the restart
+    assert.deepEqual(result.durability.enrolledBeforeKill, { user: 1000, confirmed: true, stored: true, signsInAfterRestart: true });
+    assert.match(output, /driver self-check: oidc and saml sign-ins verified, .*a SAML response for another user refused/);
     assert.deepEqual(result.scale.rows.map((row: { liveSessionsApprox: number }) => row.liveSessionsApprox > 1000), [false, true, true, false], 'phases ran base, large, large, base');
     for (const row of result.scale.rows) assert.equal(row.errors + row.warmupErrors, 0, row.errorSamples.join('; '));
+    // the compared phases hold no journal compaction on either side, and the run says what it did about them
+    for (const row of result.scale.rows) assert.equal(row.journalCompacted, false);
+    assert.match(result.scale.compaction, /^journal compactions during the measured phases: /);
+    assert.ok(output.includes(result.scale.compaction));
     assert.deepEqual(result.steps.steps.map((step: { request: string }) => step.request.split(' ')[0]), ['GET', 'POST', 'POST', 'POST']);
     for (const step of result.steps.steps) assert.ok(step.cpuMs > 0, `${step.request}: the IdP's CPU is measured`);
     assert.ok(result.targets.length > 0);

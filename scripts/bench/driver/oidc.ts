@@ -8,7 +8,7 @@ import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { BenchError, encodeForm, Jar, type HttpClient, type Reply } from './http.ts';
 import type { UserPicker } from './users.ts';
 import type { OidcSetup, SignInOutcome } from './protocol.ts';
-import { passwordThenTotp } from './sign-in.ts';
+import { passwordThenTotp, submitPassword } from './sign-in.ts';
 import { userId } from '../ldap.ts';
 
 export interface OidcContext {
@@ -107,6 +107,17 @@ export async function oidcSignIn(ctx: OidcContext): Promise<SignInOutcome> {
   const { reply, user, step } = await passwordThenTotp(ctx.http, jar, first, ctx.users);
   const tokens = await finish(ctx, reply, { ...flow, user });
   return { record: { user, totpStep: step, sessionId: jar.get('sg_session'), refreshToken: tokens.refresh_token, at: Date.now() }, evidence: { idToken: tokens.id_token } };
+}
+
+/**
+ * A sign-in of `user` whose pages after the password are answered by `answer`, which returns the reply
+ * that leaves the IdP (the kill -9 check's enrolment through the setup page, and its sign-in with that key).
+ */
+export async function oidcSignInWith(ctx: OidcContext, user: number, answer: (afterPassword: Reply, jar: Jar) => Promise<Reply>): Promise<void> {
+  const jar = new Jar();
+  const { reply: first, ...flow } = await authorize(ctx, jar);
+  const reply = await answer(await submitPassword(ctx.http, jar, first, user), jar);
+  await finish(ctx, reply, { ...flow, user });
 }
 
 /**

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { sample, cpuMsOf, RssWatcher } from '../proc.ts';
 import { percentiles, round, type Percentiles } from '../stats.ts';
 import type { LdapOpCounter } from '../ldap.ts';
+import { SubjectLedger } from './subjects.ts';
 import type { DriverSetup, PhaseClock, PhaseJob, PhaseResult, PhaseScenario, RefreshToken, SeededSession, SignInRecord, WorkerMessage } from './protocol.ts';
 
 const WORKER = new URL('./worker.ts', import.meta.url);
@@ -49,9 +50,10 @@ export interface PhaseOutcome {
   /** Share of one core the IdP used during the window. */
   idpCpuCores: number;
   idpRssPeakMb: number;
-  /** Growth of the data directory's files per sign-in (journal, audit log): what the store appends. */
-  /** null when the journal was compacted during the phase. */
+  /** Growth of the data directory's files per sign-in (journal, audit log): what the store appends; null when a file was replaced during the phase. */
   storeBytesPerSignIn: number | null;
+  /** The IdP compacted its journal (an O(n) rewrite) during the measured window, or was doing so at one of its edges. */
+  journalCompacted: boolean;
   slapdCpuMsPerSignIn: number;
   /** LDAP operations the IdP sent per sign-in (the minimum is one search and one bind). */
   ldapSearchesPerSignIn: number;
@@ -109,6 +111,9 @@ export async function runPhase(setup: DriverSetup, options: PhaseOptions): Promi
     throw error;
   }
 
+  // Every SAML sign-in counted must have passed its deferred check, which leaves its trace in the ledger.
+  const subjects = options.scenario === 'saml' ? new SubjectLedger(setup.subjectBuffer, setup.users) : undefined;
+  const checkedBefore = subjects?.checked ?? 0;
   const startAt = Date.now() + 50;
   const measureStart = startAt + options.warmupMs;
   const measureEnd = measureStart + options.durationMs;
@@ -137,6 +142,10 @@ export async function runPhase(setup: DriverSetup, options: PhaseOptions): Promi
   clearTimeout(stuck);
 
   const completed = parts.reduce((sum, part) => sum + part.completed, 0);
+  const outside = parts.reduce((sum, part) => sum + part.outside, 0);
+  if (subjects && subjects.checked - checkedBefore !== completed + outside) {
+    throw new Error(`${completed + outside} SAML sign-ins were counted, but ${subjects.checked - checkedBefore} assertions passed the subject check: a driver bug counts unchecked sign-ins`);
+  }
   const latencies = parts.flatMap((part) => part.latencies);
   const per = (value: number) => (completed ? round(value / completed, 3) : 0);
   return {
@@ -145,7 +154,7 @@ export async function runPhase(setup: DriverSetup, options: PhaseOptions): Promi
     workers,
     durationS: options.durationMs / 1000,
     completed,
-    outside: parts.reduce((sum, part) => sum + part.outside, 0),
+    outside,
     signInsPerSecond: round(completed / (options.durationMs / 1000), 1),
     latencyMs: mapValues(percentiles(latencies), (value) => round(value, 1)),
     errors: parts.reduce((sum, part) => sum + part.errors, 0),
@@ -156,6 +165,7 @@ export async function runPhase(setup: DriverSetup, options: PhaseOptions): Promi
     idpRssPeakMb: round(peakKb / 1024, 1),
     // A compaction during the phase rewrote the journal: the size difference says nothing about appends.
     storeBytesPerSignIn: after.store.inodes === before.store.inodes ? Math.round(per(after.store.bytes - before.store.bytes)) : null,
+    journalCompacted: journalCompacted(before.store.journal, after.store.journal),
     slapdCpuMsPerSignIn: per(after.slapd - before.slapd),
     ldapSearchesPerSignIn: round(per(ldap.searches), 2),
     ldapBindsPerSignIn: round(per(ldap.binds), 2),
@@ -166,22 +176,39 @@ export async function runPhase(setup: DriverSetup, options: PhaseOptions): Promi
   };
 }
 
-/** Total size of the files directly in `dir` (a compaction in the window makes the growth smaller, never larger). */
-/** Bytes of the data directory's files, and their inodes: a compaction replaces the journal (new inode). */
-function dirBytes(dir: string): { bytes: number; inodes: string } {
+/** The store's journal (src/store/lowdb-store.ts); a compaction writes `kv.journal.tmp` and renames it over the journal. */
+const JOURNAL = 'kv.journal';
+
+interface JournalState {
+  inode?: number;
+  bytes: number;
+  /** A compaction's new journal was being written. */
+  rewriting: boolean;
+}
+
+function journalCompacted(before: JournalState, after: JournalState): boolean {
+  return before.rewriting || after.rewriting || before.inode !== after.inode || after.bytes < before.bytes;
+}
+
+/** Bytes of the data directory's files, their inodes (a replaced file has a new one), and the journal's state. */
+function dirBytes(dir: string): { bytes: number; inodes: string; journal: JournalState } {
   let bytes = 0;
   const inodes: string[] = [];
+  const journal: JournalState = { bytes: 0, rewriting: false };
   for (const name of readdirSync(dir).sort()) {
     try {
       const stats = statSync(join(dir, name));
       if (!stats.isFile()) continue;
       bytes += stats.size;
       inodes.push(`${name}:${stats.ino}`);
+      if (name === JOURNAL) Object.assign(journal, { inode: stats.ino, bytes: stats.size });
+      if (name === `${JOURNAL}.tmp`) journal.rewriting = true;
     } catch {
       inodes.push(`${name}:replaced`); // replaced during a compaction
+      if (name.startsWith(JOURNAL)) journal.rewriting = true;
     }
   }
-  return { bytes, inodes: inodes.join(',') };
+  return { bytes, inodes: inodes.join(','), journal };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

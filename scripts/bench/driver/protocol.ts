@@ -58,6 +58,8 @@ export interface DriverSetup {
   stepBuffer: SharedArrayBuffer;
   /** Int32Array[1]: round-robin cursor over users. */
   cursorBuffer: SharedArrayBuffer;
+  /** The users' SAML NameIDs seen so far (driver/subjects.ts), shared by all workers. */
+  subjectBuffer: SharedArrayBuffer;
   /** The AuthnContextClassRef / acr a sign-in with password + TOTP must carry. */
   mfaAcr: string;
   oidc?: OidcSetup;

@@ -2,8 +2,9 @@
  * (b) SAML SP-initiated sign-in over the HTTP-Redirect binding, as an SP and a browser would do it:
  * a (signed) AuthnRequest, password, TOTP, then the auto-post form with the SAMLResponse. The
  * Response is checked like an SP must: XML signature (xml-crypto) against the metadata certificate,
- * values read only from the signed XML, InResponseTo, Destination, Recipient, Audience, status and
- * the AuthnContextClassRef of a password + TOTP sign-in.
+ * values read only from the signed XML, InResponseTo, Destination, Recipient, Audience, status, the
+ * AuthnContextClassRef of a password + TOTP sign-in, and whom it is about: the uid attribute must be
+ * the user who signed in, and the persistent NameID the same for that user every time and no one else's.
  */
 import { createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
@@ -11,25 +12,33 @@ import { DOMParser } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
 import { BenchError, formWith, Jar, type HttpClient } from './http.ts';
 import type { UserPicker } from './users.ts';
-import type { SamlSetup, SignInOutcome } from './protocol.ts';
+import type { DriverSetup, SamlSetup, SignInOutcome } from './protocol.ts';
 import { passwordThenTotp } from './sign-in.ts';
+import { SubjectLedger } from './subjects.ts';
 
 const PROTOCOL = 'urn:oasis:names:tc:SAML:2.0:protocol';
 const ASSERTION = 'urn:oasis:names:tc:SAML:2.0:assertion';
 const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
 const RSA_SHA256 = 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256';
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+const PERSISTENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent';
+/** The bench SP gets Stepgate's default attribute release, whose uid (this OID) is the username. */
+const UID = 'urn:oid:0.9.2342.19200300.100.1.1';
 
 export interface SamlContext {
   http: HttpClient;
   setup: SamlSetup;
   users: UserPicker;
   mfaAcr: string;
+  subjects: SubjectLedger;
   spKey?: KeyObject;
 }
 
-export function samlContext(http: HttpClient, setup: SamlSetup, users: UserPicker, mfaAcr: string): SamlContext {
-  return { http, setup, users, mfaAcr, spKey: setup.spPrivateKeyPem ? createPrivateKey(setup.spPrivateKeyPem) : undefined };
+export function samlContext(http: HttpClient, driver: DriverSetup, users: UserPicker): SamlContext {
+  const setup = driver.saml;
+  if (!setup) throw new Error('the IdP has no SAML SP for the bench');
+  const subjects = new SubjectLedger(driver.subjectBuffer, driver.users);
+  return { http, setup, users, mfaAcr: driver.mfaAcr, subjects, spKey: setup.spPrivateKeyPem ? createPrivateKey(setup.spPrivateKeyPem) : undefined };
 }
 
 function authnRequest(setup: SamlSetup, id: string): string {
@@ -85,7 +94,14 @@ function signedAssertion(xml: string, document: Document, certificates: string[]
   throw new BenchError('saml response', 'no Assertion under a valid IdP signature');
 }
 
-export function checkResponse(ctx: SamlContext, encoded: string, requestId: string, receivedAt: number): { nameId: string } {
+/** The values of the signed assertion's attribute `name`. */
+function attributeValues(assertion: Element, name: string): string[] {
+  const attribute = Array.from(assertion.getElementsByTagNameNS(ASSERTION, 'Attribute')).find((element) => element.getAttribute('Name') === name);
+  return attribute ? Array.from(attribute.getElementsByTagNameNS(ASSERTION, 'AttributeValue')).map((value) => value.textContent?.trim() ?? '') : [];
+}
+
+/** Checks a Response as the SP of `user`'s sign-in must; returns the NameID for the ledger of subjects. */
+export function checkResponse(ctx: SamlContext, encoded: string, requestId: string, receivedAt: number, user: number): { nameId: string } {
   const { setup } = ctx;
   const xml = Buffer.from(encoded, 'base64').toString('utf8');
   const document = new DOMParser().parseFromString(xml, 'text/xml');
@@ -108,17 +124,22 @@ export function checkResponse(ctx: SamlContext, encoded: string, requestId: stri
   if (!(notOnOrAfter > receivedAt)) fail('Conditions NotOnOrAfter');
   const acr = text(assertion, ASSERTION, 'AuthnContextClassRef');
   if (acr !== ctx.mfaAcr) fail(`AuthnContextClassRef ${acr}, expected ${ctx.mfaAcr}`);
-  const nameId = text(assertion, ASSERTION, 'NameID');
+  const uid = attributeValues(assertion, UID);
+  if (uid.length !== 1 || uid[0] !== `user${user}`) fail(`uid ${JSON.stringify(uid)} is not user${user}`);
+  const nameIdElement = child(assertion, ASSERTION, 'NameID');
+  const nameId = nameIdElement?.textContent?.trim();
   if (!nameId) fail('no NameID');
+  if (nameIdElement!.getAttribute('Format') !== PERSISTENT) fail(`NameID format ${nameIdElement!.getAttribute('Format')}, expected the SP's persistent`);
   return { nameId: nameId! };
 }
 
-export async function samlSignIn(ctx: SamlContext): Promise<SignInOutcome & { verify: () => void }> {
+/** One sign-in of the next user in turn, or of `as`. */
+export async function samlSignIn(ctx: SamlContext, as?: number): Promise<SignInOutcome & { verify: () => void }> {
   const jar = new Jar();
   const id = `_${randomBytes(16).toString('hex')}`;
   const relayState = randomBytes(8).toString('hex');
   const first = await ctx.http.follow('GET', redirectUrl(ctx, id, relayState), { jar });
-  const { reply, user, step } = await passwordThenTotp(ctx.http, jar, first, ctx.users);
+  const { reply, user, step } = await passwordThenTotp(ctx.http, jar, first, ctx.users, as);
   const post = formWith(reply, 'SAMLResponse', 'saml response');
   if (post.action !== ctx.setup.acsUrl) throw new BenchError('saml response', `posts to ${post.action}, not the ACS ${ctx.setup.acsUrl}`);
   if (post.fields.RelayState !== relayState) throw new BenchError('saml response', 'RelayState changed');
@@ -128,7 +149,7 @@ export async function samlSignIn(ctx: SamlContext): Promise<SignInOutcome & { ve
   // for every response, after the measured window, so that it does not take CPU from the IdP.
   return {
     record: { user, totpStep: step, sessionId: jar.get('sg_session'), at: receivedAt },
-    verify: () => void checkResponse(ctx, encoded, id, receivedAt),
+    verify: () => ctx.subjects.note(user, checkResponse(ctx, encoded, id, receivedAt, user).nameId),
     evidence: { samlResponse: encoded, requestId: id, receivedAt },
   };
 }

@@ -14,13 +14,27 @@ export interface Credentials {
   step: number;
 }
 
-/** From the first IdP page to the reply after the TOTP step (a redirect out of the IdP, or an auto-post form). */
-export async function passwordThenTotp(http: HttpClient, jar: Jar, first: Reply, users: UserPicker): Promise<{ reply: Reply } & Credentials> {
-  const { user, step } = users.withTotpStep();
-  const login = formWith(first, 'password', 'password page');
-  const afterPassword = await http.follow('POST', login.action, { jar, body: encodeForm({ ...login.fields, username: `user${user}`, password: userPassword(user) }) });
-  const mfa = formWith(afterPassword, CODE_FIELD, 'totp page');
-  const reply = await http.follow('POST', mfa.action, { jar, body: encodeForm({ ...mfa.fields, [CODE_FIELD]: users.code(user, step) }) });
-  if (reply.status >= 400) throw new BenchError('totp submit', `HTTP ${reply.status}: ${reply.body.replace(/\s+/g, ' ').slice(0, 200)}`);
+/** The password page answered for `user`; returns the page that follows (the TOTP page, or the setup of a first second factor). */
+export function submitPassword(http: HttpClient, jar: Jar, page: Reply, user: number): Promise<Reply> {
+  const login = formWith(page, 'password', 'password page');
+  return http.follow('POST', login.action, { jar, body: encodeForm({ ...login.fields, username: `user${user}`, password: userPassword(user) }) });
+}
+
+/** A page with a code field (`step` names it) answered with `code`; returns the reply after it. */
+export async function submitCode(http: HttpClient, jar: Jar, page: Reply, code: string, step: string): Promise<Reply> {
+  const form = formWith(page, CODE_FIELD, step);
+  const reply = await http.follow('POST', form.action, { jar, body: encodeForm({ ...form.fields, [CODE_FIELD]: code }) });
+  if (reply.status >= 400) throw new BenchError(`${step} submit`, `HTTP ${reply.status}: ${reply.body.replace(/\s+/g, ' ').slice(0, 200)}`);
+  return reply;
+}
+
+/**
+ * From the first IdP page to the reply after the TOTP step (a redirect out of the IdP, or an auto-post
+ * form), for the next user in turn or for `as` (the self-check signs a user in twice).
+ */
+export async function passwordThenTotp(http: HttpClient, jar: Jar, first: Reply, users: UserPicker, as?: number): Promise<{ reply: Reply } & Credentials> {
+  const { user, step } = as === undefined ? users.withTotpStep() : users.withTotpStepFor(as);
+  const afterPassword = await submitPassword(http, jar, first, user);
+  const reply = await submitCode(http, jar, afterPassword, users.code(user, step), 'totp page');
   return { reply, user, step };
 }

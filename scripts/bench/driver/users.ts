@@ -40,6 +40,13 @@ export class UserPicker {
     throw new BenchError('totp', 'every user used all acceptable TOTP steps: more users are needed for this rate');
   }
 
+  /** `user` with an unused acceptable time step, claimed. */
+  withTotpStepFor(user: number): { user: number; step: number } {
+    const step = this.claimStep(user);
+    if (step === undefined) throw new BenchError('totp', `user${user} used all acceptable TOTP steps`);
+    return { user, step };
+  }
+
   /** The earliest time step `user` has not used that the IdP accepts now, claimed; undefined when none is left. */
   claimStep(user: number): number | undefined {
     for (;;) {

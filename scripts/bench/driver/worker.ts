@@ -1,6 +1,7 @@
 /**
  * One load-driver thread: `job.loops` concurrent sign-in loops of one scenario, each with a fresh
- * cookie jar per sign-in. Counts and times only sign-ins that finish inside the measured window.
+ * cookie jar per sign-in. Counts and times only sign-ins that finish inside the measured window, and
+ * those whose checks are deferred past the window (SAML) only once those checks passed.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLocalJWKSet } from 'jose';
@@ -15,7 +16,14 @@ const post = (message: WorkerMessage) => parentPort!.postMessage(message);
 
 type Iteration = (loop: number, round: number) => Promise<SignInOutcome | void>;
 
-const deferred: Array<{ verify: () => void; inWindow: boolean }> = [];
+/** A sign-in that got its answer: where it finished, how long it took, and what it returns. */
+interface Finished {
+  outcome: SignInOutcome | void;
+  inWindow: boolean;
+  latencyMs: number;
+}
+
+const deferred: Array<Finished & { verify: () => void }> = [];
 
 function iteration(http: HttpClient, result: PhaseResult): Iteration {
   const users = new UserPicker(setup);
@@ -30,8 +38,7 @@ function iteration(http: HttpClient, result: PhaseResult): Iteration {
       return () => oidcSignIn(ctx);
     }
     case 'saml': {
-      if (!setup.saml) throw new Error('the IdP has no SAML SP for the bench');
-      const ctx = samlContext(http, setup.saml, users, setup.mfaAcr);
+      const ctx = samlContext(http, setup, users);
       return () => samlSignIn(ctx);
     }
     case 'sso': {
@@ -70,26 +77,45 @@ function keep(result: PhaseResult, record: SignInRecord): void {
   result.records[kept++ % job.recordLimit] = record;
 }
 
+/** Counts a sign-in whose checks all passed. */
+function count(result: PhaseResult, { outcome, inWindow, latencyMs }: Finished): void {
+  if (inWindow) {
+    result.completed++;
+    result.latencies.push(latencyMs);
+  } else result.outside++;
+  if (outcome) keep(result, outcome.record);
+}
+
+function failed(result: PhaseResult, error: unknown, measured: boolean): void {
+  if (measured) result.errors++;
+  else result.warmupErrors++;
+  const message = error instanceof Error ? error.message : String(error);
+  if (result.errorSamples.length < 5 && !result.errorSamples.includes(message)) result.errorSamples.push(message);
+}
+
 async function runLoop(run: Iteration, loop: number, result: PhaseResult, go: PhaseClock): Promise<void> {
   for (let round = 0; Date.now() < go.measureEnd; round++) {
     const started = performance.now();
     try {
       const outcome = await run(loop, round);
       const finished = Date.now();
-      const inWindow = finished >= go.measureStart && finished <= go.measureEnd;
-      if (inWindow) {
-        result.completed++;
-        result.latencies.push(performance.now() - started);
-      } else result.outside++;
-      if (outcome) {
-        if (outcome.verify) deferred.push({ verify: outcome.verify, inWindow });
-        keep(result, outcome.record);
-      }
+      const done = { outcome, inWindow: finished >= go.measureStart && finished <= go.measureEnd, latencyMs: performance.now() - started };
+      if (outcome?.verify) deferred.push({ ...done, verify: outcome.verify });
+      else count(result, done);
     } catch (error) {
-      if (Date.now() < go.measureStart) result.warmupErrors++;
-      else result.errors++;
-      const message = error instanceof Error ? error.message : String(error);
-      if (result.errorSamples.length < 5 && !result.errorSamples.includes(message)) result.errorSamples.push(message);
+      failed(result, error, Date.now() >= go.measureStart);
+    }
+  }
+}
+
+/** The checks kept for after the window: a sign-in counts (rate, latency, record) only once they pass. */
+function verifyDeferred(result: PhaseResult): void {
+  for (const done of deferred) {
+    try {
+      done.verify();
+      count(result, done);
+    } catch (error) {
+      failed(result, error, done.inWindow);
     }
   }
 }
@@ -105,18 +131,7 @@ async function main(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, go.startAt - Date.now())));
   await Promise.all(Array.from({ length: job.loops }, (_, loop) => runLoop(run, loop, result, go)));
   http.close();
-  for (const { verify, inWindow } of deferred) {
-    try {
-      verify();
-    } catch (error) {
-      if (inWindow) {
-        result.completed--;
-        result.errors++;
-      } else result.warmupErrors++;
-      const message = error instanceof Error ? error.message : String(error);
-      if (result.errorSamples.length < 5 && !result.errorSamples.includes(message)) result.errorSamples.push(message);
-    }
-  }
+  verifyDeferred(result);
   post({ type: 'done', result });
 }
 

@@ -15,6 +15,15 @@ interface Entry {
   expiresAt?: number;
 }
 
+export interface KvAdapterOptions {
+  /**
+   * How long a used code or refresh token is kept after its use, at most (its own expiry may come
+   * first). It is kept only so that a second use is recognised, which oidc-provider can do only while
+   * the token's session lasts: a token bound to an ended session is not found at all.
+   */
+  keptAfterUseSeconds?: number;
+}
+
 /**
  * oidc-provider's Adapter contract on top of Store.kv, one instance per model. Every operation is a
  * constant number of kv writes: secondary lookups (uid, user code, grant) are separate small entries
@@ -25,12 +34,14 @@ export class KvAdapter implements Adapter {
   readonly #clock: Clock;
   readonly #name: string;
   readonly #durable: boolean;
+  readonly #keptAfterUseMs: number | undefined;
 
-  constructor(kv: KeyValue, clock: Clock, name: string) {
+  constructor(kv: KeyValue, clock: Clock, name: string, options: KvAdapterOptions = {}) {
     this.#kv = kv;
     this.#clock = clock;
     this.#name = name;
     this.#durable = DURABLE_MODELS.has(name);
+    this.#keptAfterUseMs = options.keptAfterUseSeconds === undefined ? undefined : options.keptAfterUseSeconds * 1000;
   }
 
   get #records(): string {
@@ -79,14 +90,24 @@ export class KvAdapter implements Adapter {
 
   /**
    * Marks a code or refresh token used and keeps it, so a second use is recognised (and revokes the
-   * grant). The check-and-mark is atomic: of two concurrent redemptions exactly one succeeds.
+   * grant), for `keptAfterUseSeconds` at most: a rotated refresh token would otherwise stay for the
+   * 14 days its successor gets anew. Its small entry in the grant's index is left as it is, until the
+   * grant is revoked (at the latest when its session ends, session-grants.ts): another write on every
+   * refresh would cost more than it saves. The check-and-mark is atomic: of two concurrent
+   * redemptions exactly one succeeds.
    */
   async consume(id: string): Promise<void> {
     const entry = await this.#kv.get<Entry>(this.#records, id);
     if (!entry) return;
-    const consumed: Entry = { ...entry, payload: { ...entry.payload, consumed: Math.floor(this.#clock.now() / 1000) } };
-    const won = !entry.payload.consumed && (await this.#kv.compareAndSet(this.#records, id, entry, consumed, this.#options(entry.expiresAt)));
+    const now = this.#clock.now();
+    const consumed: Entry = { payload: { ...entry.payload, consumed: Math.floor(now / 1000) }, expiresAt: this.#keptAfterUse(entry.expiresAt, now) };
+    const won = !entry.payload.consumed && (await this.#kv.compareAndSet(this.#records, id, entry, consumed, this.#options(consumed.expiresAt)));
     if (!won) throw new errors.InvalidGrant('grant already used');
+  }
+
+  #keptAfterUse(expiresAt: number | undefined, now: number): number | undefined {
+    if (this.#keptAfterUseMs === undefined) return expiresAt;
+    return Math.min(expiresAt ?? Infinity, now + this.#keptAfterUseMs);
   }
 
   async destroy(id: string): Promise<void> {

@@ -5,7 +5,7 @@ import { clientRegistry, relyingPartySettings, type ClientRegistry } from './cli
 import { SsoLinks } from './sso-links.ts';
 import { SsoState } from './sso-state.ts';
 import { SessionSync } from './session-sync.ts';
-import { buildProvider, sessionTtlSeconds } from './provider.ts';
+import { buildProvider, mirrorTtlSeconds } from './provider.ts';
 import { logProviderEvents } from './events.ts';
 import { oidcInteractions, type OidcInteractions } from './interactions.ts';
 import { isProviderPath, providerBridge, type ProviderBridge } from './koa-bridge.ts';
@@ -17,6 +17,8 @@ import { KvAdapter } from './adapter.ts';
 import { BackchannelLogout } from './backchannel-logout.ts';
 import { EndpointAudit } from './endpoint-audit.ts';
 import { ClientRevocations } from './client-revocations.ts';
+import { SessionGrants } from './session-grants.ts';
+import { EndedSessionSweep } from './ended-session-sweep.ts';
 import type { WarningBudget } from '../http/warning-budget.ts';
 
 /** What outlives a provider: none of it holds keys. */
@@ -49,7 +51,10 @@ interface ProviderGeneration {
  */
 export async function mountOidc(app: Express, services: Services, warnings: WarningBudget, propagateLogout?: LogoutPropagation): Promise<void> {
   const clients = clientRegistry(services.store, services.box, services.clock);
-  const links = new SsoLinks(services.store.kv, services.sessions, sessionTtlSeconds(services));
+  const links = new SsoLinks(services.store.kv, services.sessions, mirrorTtlSeconds(services));
+  const model = (name: string) => new KvAdapter(services.store.kv, services.clock, name);
+  const grants = new SessionGrants({ providerSessions: model('Session'), grants: model('Grant'), issued: ['AuthorizationCode', 'AccessToken', 'RefreshToken'].map(model), links });
+  const endedSessions = new EndedSessionSweep({ links, sessions: services.sessions, grants, clock: services.clock, logger: services.logger });
   const shared: Shared = {
     propagateLogout,
     clients,
@@ -86,12 +91,16 @@ export async function mountOidc(app: Express, services: Services, warnings: Warn
   // A logout may come with no request to /oidc/* since a key rotation (SAML SLO, the CLI): the
   // Logout Tokens must be signed with the keys the JWKS publishes now, not the provider's old ones.
   services.sessions.onLogout(async (ended, context) => {
+    // Read first: the back-channel logout removes the provider sessions, which name the grants.
+    const endedGrants = await grants.ofMirrors(ended.id);
     await upToDate();
     await current.backchannel.afterLogout(ended, context);
+    await grants.revoke(endedGrants);
   });
   services.sessions.onReplaced((previous, next) => shared.links.moveAll(previous.id, next.id));
   app.use((req, res, next) => {
     if (!isProviderPath(req.path)) return next();
+    endedSessions.startIfDue();
     upToDate().then(() => current.bridge.middleware(req, res, next), next);
   });
 }

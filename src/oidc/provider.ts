@@ -23,6 +23,7 @@ import { logoutTokenFetch } from './backchannel-logout.ts';
 import { assertSatisfiableAcr } from './binding.ts';
 import type { EndpointAudit } from './endpoint-audit.ts';
 import { redirectUriRegistered } from './redirect-uri.ts';
+import { SWEEP_MARGIN_SECONDS } from './ended-session-sweep.ts';
 
 /** Every endpoint lives under /oidc/; only discovery stays at the issuer's well-known path. */
 export const ROUTES = {
@@ -80,7 +81,8 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
   // oidc-provider calls this once per model and keeps the instance.
   const adapter = (name: string): Adapter => {
     if (name === 'Client') return new ClientAdapter(deps.clients, services.logger);
-    const kv = new KvAdapter(store.kv, clock, name);
+    // A used code or refresh token is kept no longer than the SSO session it was used in can last.
+    const kv = new KvAdapter(store.kv, clock, name, { keptAfterUseSeconds: sessionTtl });
     if (name === 'Grant') return new GrantAdapter(kv, deps.clients, deps.revocations);
     return name === 'Session' ? new SessionAdapter(kv, deps.links, deps.revocations) : kv;
   };
@@ -159,7 +161,7 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
       Grant: config.oidc.refreshTokenTtlSeconds,
       Interaction: INTERACTION_TTL_SECONDS,
       // An upper bound only: SessionAdapter ends the provider session with the Stepgate session.
-      Session: sessionTtl,
+      Session: mirrorTtlSeconds(services),
     },
   };
   const provider = new Provider(config.server.publicUrl, configuration);
@@ -184,9 +186,17 @@ function matchRedirectUrisAsStepgate(provider: Provider): void {
   };
 }
 
-/** The longest a Stepgate SSO session can live; provider sessions and their links never need longer. */
+/** The longest a Stepgate SSO session can live. */
 export function sessionTtlSeconds(services: Services): number {
   return Math.ceil(services.config.session.absoluteTimeoutHours * 3600);
+}
+
+/**
+ * How long provider sessions and their links are kept: as long as their SSO session can live, and a
+ * margin in which the sweep of ended sessions finds them and removes their grants (ended-session-sweep.ts).
+ */
+export function mirrorTtlSeconds(services: Services): number {
+  return sessionTtlSeconds(services) + SWEEP_MARGIN_SECONDS;
 }
 
 /**

@@ -10,9 +10,10 @@ import { DelegatingAdapter } from './delegating-adapter.ts';
  * the authorization and logout endpoints, and the session binding check of codes, access and refresh
  * tokens), so none of them can outlive a Stepgate logout or timeout. A session refused because its
  * SSO session ended is left as it is, not destroyed: the logout that ended it may not have told its
- * clients yet (backchannel-logout.ts reads it and its link to do so, then removes both); otherwise
- * it goes when it expires. A removed client's place in the session is left out (ClientRevocations):
- * registered again, the client starts afresh, with a new grant and sid.
+ * clients yet (backchannel-logout.ts reads it and its link to do so, then removes both); after a
+ * timeout the sweep of ended sessions removes it (ended-session-sweep.ts). A removed client's place
+ * in the session is left out (ClientRevocations): registered again, the client starts afresh, with
+ * a new grant and sid.
  */
 export class SessionAdapter extends DelegatingAdapter {
   readonly #links: SsoLinks;

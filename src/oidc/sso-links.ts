@@ -46,6 +46,11 @@ export class SsoLinks {
     await Promise.all([this.#kv.delete(NAMESPACE, providerSessionUid), ssoSessionId && this.#kv.delete(mirrorsNamespace(ssoSessionId), providerSessionUid)]);
   }
 
+  /** Every link, as [provider session uid, SSO session id]: for the sweep of ended sessions, not for a request. */
+  all(): Promise<Array<[string, string]>> {
+    return this.#kv.entries<string>(NAMESPACE);
+  }
+
   /** The provider session uids that mirror this SSO session now (whether or not it is still alive). */
   async mirrorsOf(ssoSessionId: string): Promise<string[]> {
     const uids = (await this.#kv.entries<boolean>(mirrorsNamespace(ssoSessionId))).map(([uid]) => uid);

@@ -10,6 +10,7 @@ import { cliProcess, type CliRun } from '../helpers/cli.ts';
 import { createUser } from '../helpers/oidc-rp.ts';
 import { toCodePage } from '../helpers/mfa-app-sign-in.ts';
 import { oathtoolTotp, type OathOptions } from '../helpers/oathtool.ts';
+import { until } from '../helpers/until.ts';
 import { openWithPassword, sealWithPassword, type EnvelopeFormat } from '../../src/core/password-envelope.ts';
 
 /**
@@ -147,6 +148,7 @@ test('registrations a sign-in could not check codes with are refused, each named
   await refused({ users: [{ ...record, secret: 'not base32!!' }] }, [`${carolField('secret')}is not a Base32 secret`]);
   await refused({ users: [{ ...record, algorithm: 'md5' }] }, [`${carolField('algorithm')}Invalid option`]);
   await refused({ users: [{ ...record, createdAt: 'yesterday' }] }, [`${carolField('createdAt')}Invalid input: expected number`]);
+  await refused({ users: [{ ...record, createdAt: 9e15 }] }, [`${carolField('createdAt')}must be a date (epoch milliseconds) no later than the year 275760`]);
   await refused({ users: [{ ...record, userId: 42 }] }, ['registration #1 in the file: userId: Invalid input: expected string']);
   await refused({ users: [record, { ...record, secret: NEW_SECRET }] }, [`${carolField('userId')}the file has another registration of this user`]);
   await refused({ registrations: [record] }, ['the file: users: Invalid input: expected array']);
@@ -164,6 +166,9 @@ test('a registration replaced by another secret loses its backup codes, and the 
 
   const run = await importing(file, '--replace');
   assert.equal(run.code, 0, run.err);
+  // The CLI is another process: the running server sees its writes when it reads the journal and db.json again.
+  const { enrollments, backupCodes } = app.services.mfa;
+  await until(async () => (await backupCodes.remaining(dora.id)) === 0 && enrollments.secretOf((await enrollments.get(dora.id))!) === NEW_SECRET, (seen) => seen, "the import's changes in the running server");
   assert.equal(await signsIn('dora', dora.backupCodes[0]!), false, "a backup code of dora's old registration");
   assert.equal(await signsIn('dora', nextCode(NEW_SECRET)), true, 'the imported app');
   assert.equal(await signsIn('emil', emil.backupCodes[0]!), true, "emil's registration is the same: his backup codes stay");

@@ -35,6 +35,9 @@ const secretSchema = z.string().superRefine((secret, context) => {
 /** The digits, period and algorithm a configuration may set: a registration outside them could not have been made by Stepgate. */
 const configured = configSchema.shape.mfa.unwrap().shape.totp.unwrap().shape;
 
+/** The last instant a JavaScript Date can hold: beyond it every date formatting throws. */
+const LAST_DATE_MS = 8.64e15;
+
 const exportedUserSchema = z.strictObject({
   userId: z.string().min(1),
   username: z.string().min(1),
@@ -42,8 +45,8 @@ const exportedUserSchema = z.strictObject({
   digits: configured.digits.removeDefault(),
   periodSeconds: configured.periodSeconds.removeDefault(),
   algorithm: configured.algorithm.removeDefault(),
-  /** Epoch milliseconds, as the registration was confirmed. */
-  createdAt: z.number().int().nonnegative(),
+  /** Epoch milliseconds, as the registration was confirmed: a date (pages and `mfa list` show it). */
+  createdAt: z.number().int().nonnegative().max(LAST_DATE_MS, 'must be a date (epoch milliseconds) no later than the year 275760'),
 }) satisfies z.ZodType<ExportedUser>;
 
 /** Each user's record is checked on its own, so that a problem can name whose registration it is. */

@@ -4,17 +4,19 @@ import type { Logger } from '../core/log.ts';
 import type { SessionService } from '../session/session-service.ts';
 import type { SsoLinks } from './sso-links.ts';
 import type { SessionGrants } from './session-grants.ts';
+import { SIGN_IN_LIFETIME_SECONDS } from '../login/transaction.ts';
 
 /** A sweep starts at most this often. */
 const SWEEP_INTERVAL_MS = 5 * 60_000;
 /**
  * An SSO session found ended is left alone this long, and until a later sweep, before its provider
- * sessions are removed. Its record may have gone because a logout or a re-authentication took it a
- * moment ago, and they are still at work: a logout's back-channel notices read the provider sessions,
- * a re-authentication moves their links to the new session (which must keep everything). Both finish
- * within seconds; a session that timed out stays ended.
+ * sessions are removed. Its record may have gone because a logout or a re-authentication took it,
+ * and they may still be at work: a logout's back-channel notices read the provider sessions, and a
+ * re-authentication moves their links to the new session (which must keep everything) only when its
+ * sign-in finishes, which may take the whole life of a sign-in (the password page left open after a
+ * wrong password, say). A session that timed out stays ended.
  */
-const SETTLE_MS = 60_000;
+const SETTLE_MS = (SIGN_IN_LIFETIME_SECONDS + 60) * 1000;
 /** Links looked at between two turns of the event loop. */
 const SWEEP_SLICE = 500;
 

@@ -72,6 +72,7 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
   const { config, store, clock } = services;
   const secure = config.server.publicUrl.startsWith('https:');
   const sessionTtl = sessionTtlSeconds(services);
+  const mirrorTtl = mirrorTtlSeconds(services);
   const accessTokenTtlMs = config.oidc.accessTokenTtlSeconds * 1000;
   const ssoConsequences: SessionConsequences = {
     accountGone: (ctx, sessionUid, accountId) => deps.sso.endSessionOfGoneAccount(ctx, sessionUid, accountId),
@@ -160,8 +161,9 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
       RefreshToken: config.oidc.refreshTokenTtlSeconds,
       Grant: config.oidc.refreshTokenTtlSeconds,
       Interaction: INTERACTION_TTL_SECONDS,
-      // An upper bound only: SessionAdapter ends the provider session with the Stepgate session.
-      Session: mirrorTtlSeconds(services),
+      // An upper bound only: SessionAdapter ends the provider session with the Stepgate session. A
+      // session nobody signed in to (a sign-out page opened without one) has no grants to sweep.
+      Session: (_ctx, session) => (session.accountId ? mirrorTtl : sessionTtl),
     },
   };
   const provider = new Provider(config.server.publicUrl, configuration);

@@ -67,12 +67,12 @@ const sweepLines = () => app.logs.filter((line) => line.event === 'oidc.ended-se
 
 /**
  * Requests to the provider start the sweep of ended sessions at most every 5 minutes; a session
- * found ended loses its grants at the next sweep, a minute later at least.
+ * found ended loses its grants at a later sweep, once a sign-in's life (15 minutes) and a minute have passed.
  */
 async function sweepTwice(): Promise<void> {
-  for (let round = 0; round < 2; round++) {
+  for (const wait of [6, 17]) {
     const before = sweepLines().length;
-    minutes(6);
+    minutes(wait);
     assert.equal((await fetch(`${app.url}/.well-known/openid-configuration`)).status, 200);
     await until(async () => sweepLines().length, (count) => count > before, 'a sweep of ended sessions');
   }
@@ -149,4 +149,20 @@ test('a Stepgate logout removes the grant and tokens of its sessions at once', a
   const done = await browser.submit(confirm, {}, '/logout');
   assert.match(done.url, /\/signed-out$/);
   assert.deepEqual(await heldFor(record), NOTHING);
+});
+
+test('a provider session nobody signed in to (a sign-out page opened without a session) is kept no longer than an SSO session can last; a signed-in one a day longer, for the sweep', async () => {
+  const stored = async () => new Map((await app.services.store.kv.entries<{ payload: { accountId?: string }; expiresAt?: number }>('oidc:Session')).map(([id, entry]) => [id, entry]));
+  const before = await stored();
+  const page = await fetch(`${app.url}/oidc/session/end`);
+  assert.equal(page.status, 200);
+  const added = [...(await stored()).entries()].filter(([id]) => !before.has(id)).map(([, entry]) => entry);
+  assert.equal(added.length, 1, 'the sign-out page saved a provider session');
+  assert.equal(added[0]!.payload.accountId, undefined);
+  assert.ok(added[0]!.expiresAt! <= now + 3 * 3600_000 + 1000, `kept until ${new Date(added[0]!.expiresAt!).toISOString()}, more than the 3 hours an SSO session can last`);
+
+  const { refreshToken } = await signedIn('gina');
+  const { sessionUid } = (await tokenRecord(refreshToken))!.payload;
+  const signedInSession = [...(await stored()).values()].find((entry) => (entry.payload as { uid?: string }).uid === sessionUid)!;
+  assert.ok(signedInSession.expiresAt! > now + 3 * 3600_000 + 23 * 3600_000, 'a signed-in provider session outlives its SSO session by the sweep margin');
 });

@@ -107,7 +107,7 @@ export class SessionAdmin {
   /** What the admin should know about the applications of sessions just ended. */
   static afterEnd(ended: readonly SsoSession[]): string[] {
     const samlApps = [...new Set(ended.flatMap((session) => session.participants.filter((p) => p.protocol === 'saml').map((p) => p.rpId)))];
-    const lines = ['The running server ends them within seconds: their browsers must sign in again, their refresh tokens stop working, and OIDC clients with a back-channel logout URI are told.'];
+    const lines = ['The running server ends them within seconds (a stopped one as it starts): their browsers must sign in again, their refresh tokens stop working, and OIDC clients with a back-channel logout URI are told.'];
     if (samlApps.length > 0) {
       lines.push(`Not told (SAML logout needs the user's browser); their own sessions last until they expire: ${samlApps.join(', ')}`);
     }

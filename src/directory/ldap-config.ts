@@ -157,7 +157,15 @@ const timeoutMs = () => z.number().int().positive().max(600_000, 'must be at mos
 export const ldapDirectorySchema = z.object({
   kind: z.literal('ldap'),
   /** Primary first, then backups, tried in order when a server cannot be reached. ldap:// or ldaps://. */
-  urls: z.array(z.string().regex(/^ldaps?:\/\/[^\s/]+\/?$/, 'must be ldap://host[:port] or ldaps://host[:port]')).min(1),
+  urls: z
+    .array(
+      z
+        .string()
+        .regex(/^ldaps?:\/\/[^\s/]+\/?$/, 'must be ldap://host[:port] or ldaps://host[:port]')
+        // The connection parses it as a URL: one it cannot parse would leave a directory never reached.
+        .refine((url) => URL.canParse(url), 'is not a URL the connection can use; write an IPv6 address in brackets, without a zone: ldap://[2001:db8::10]:389'),
+    )
+    .min(1),
   startTls: z.boolean().default(false),
   tls: z
     .object({

@@ -6,6 +6,7 @@ import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { BoundedMap } from '../core/bounded-map.ts';
 import { WarningBudget } from './warning-budget.ts';
+import { normaliseIp } from './request-context.ts';
 
 /**
  * A whole request (head and body) must arrive within this: Node's default of 300 s let one client
@@ -111,7 +112,8 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, warning
     return;
   }
   const { status, code } = REFUSALS[error.code ?? ''] ?? { status: 400, code: 'BAD_REQUEST' };
-  warnings.warn({ code, status, reason: error.code, ip: socket instanceof Socket ? socket.remoteAddress : undefined });
+  // The spelling every other log line and the audit log use (a dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d).
+  warnings.warn({ code, status, reason: error.code, ip: socket instanceof Socket && socket.remoteAddress ? normaliseIp(socket.remoteAddress) : undefined });
   const body = `${ERROR_CATALOGUE[code].message}\n`;
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

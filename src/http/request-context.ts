@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../core/log.ts';
 import { ipInRange, parseCidr, parseIp } from '../policy/networks.ts';
+import { UNKNOWN_CLIENT_IP } from '../core/unknown-client-ip.ts';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -42,7 +43,6 @@ export function requestContext(logger: Logger) {
  * (ipInNetworks), and every such client shares one per-address rate-limit bucket, so an attacker gets
  * no fresh bucket per malformed value. The warning logged with the request id has the value and the proxy.
  */
-const UNKNOWN_CLIENT_IP = 'unknown';
 
 /**
  * Express's `trust proxy` setting: whether one hop (the socket address, then X-Forwarded-For from the
@@ -123,6 +123,6 @@ function hopAddress(hop: string): string | undefined {
  * (fe80::1%eth0) names an interface of the host that saw the address, not the client, and no policy
  * range can name it: it is left out, always.
  */
-function normaliseIp(ip: string): string | undefined {
+export function normaliseIp(ip: string): string | undefined {
   return parseIp(ip.replace(/%.*$/s, ''))?.toString();
 }

@@ -22,12 +22,13 @@ export function redirectUriProblem(uri: string): string | undefined {
   if (/\s/.test(uri)) return 'must not contain spaces';
   if (url.username || url.password) return 'must not contain credentials';
   if (uri.includes('*')) return 'is matched exactly, character for character: wildcards are not supported; register each URI';
+  // Scheme and host first: the spelling advice below must not name a URI that is refused anyway.
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) return 'http is only allowed for localhost, 127.0.0.1 or [::1]; use https';
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `scheme ${url.protocol} is not allowed; use https`;
   const canonical = canonicalFormIfDifferent(uri);
   // Compared as strings: a client sends the parser's spelling, which would never match this one.
   if (canonical) return `is written unusually; clients send it as ${canonical}: register that`;
-  if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:') return LOOPBACK_HOSTS.has(url.hostname) ? undefined : 'http is only allowed for localhost, 127.0.0.1 or [::1]; use https';
-  return `scheme ${url.protocol} is not allowed; use https`;
+  return undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { ipInRange, parseIpOrCidr } from '../policy/networks.ts';
+import { UNKNOWN_CLIENT_IP } from '../core/unknown-client-ip.ts';
 import type { AuditQuery, StoredAuditEvent } from './store.ts';
 
 /** A filter field that cannot be applied; `field` names it, so a caller can point at its own option. */
@@ -31,8 +32,10 @@ function typeMatcher(patterns: readonly string[]): (type: string) => boolean {
 export function compileAuditQuery(query: AuditQuery): AuditPredicate {
   const since = time('since', query.since);
   const until = time('until', query.until);
-  const range = query.ip === undefined ? undefined : parseIpOrCidr(query.ip);
-  if (query.ip !== undefined && !range) throw new AuditQueryError('ip', `"${query.ip}" is neither an IP address nor a CIDR`);
+  // `unknown`: the client IP recorded when a trusted proxy named none (FORWARDED_FOR_MISSING / _INVALID).
+  const unknownIp = query.ip === UNKNOWN_CLIENT_IP;
+  const range = query.ip === undefined || unknownIp ? undefined : parseIpOrCidr(query.ip);
+  if (query.ip !== undefined && !unknownIp && !range) throw new AuditQueryError('ip', `"${query.ip}" is neither an IP address, a CIDR nor "unknown"`);
   const typeMatches = query.types?.length ? typeMatcher(query.types) : undefined;
   const username = query.user?.toLowerCase();
   return (event, at) =>
@@ -42,7 +45,7 @@ export function compileAuditQuery(query: AuditQuery): AuditPredicate {
     (query.outcome === undefined || event.outcome === query.outcome) &&
     (query.rp === undefined || event.rp === query.rp) &&
     (query.user === undefined || event.userId === query.user || (typeof event.username === 'string' && event.username.toLowerCase() === username)) &&
-    (range === undefined || (typeof event.ip === 'string' && ipInRange(event.ip, range)));
+    (unknownIp ? event.ip === UNKNOWN_CLIENT_IP : range === undefined || (typeof event.ip === 'string' && ipInRange(event.ip, range)));
 }
 
 /** How many matches to keep: the query's limit, or all of them. */

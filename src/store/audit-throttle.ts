@@ -59,6 +59,8 @@ export class ThrottledAuditLog implements AuditLog {
   readonly #totalLimit: number;
   readonly #windowMs: number;
   readonly #maxIps: number;
+  readonly #clientOf: (ip: string) => string;
+  /** By client (see `clientOf`). */
   readonly #buckets = new Map<string, Bucket>();
   /** Failures from IPs beyond #maxIps, together. */
   #overflow: Bucket | undefined;
@@ -66,9 +68,14 @@ export class ThrottledAuditLog implements AuditLog {
   #total: Bucket | undefined;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(inner: ThrottledInner, clock: Clock, options: { limit?: number; totalLimit?: number; windowMs?: number; maxIps?: number } = {}) {
+  /**
+   * `clientOf`: the client an address belongs to, whose failures share one cap (the regulator's
+   * clientNetwork: an IPv6 /64 is one client, which may pick any address in it).
+   */
+  constructor(inner: ThrottledInner, clock: Clock, options: { limit?: number; totalLimit?: number; windowMs?: number; maxIps?: number; clientOf?: (ip: string) => string } = {}) {
     this.#inner = inner;
     this.#clock = clock;
+    this.#clientOf = options.clientOf ?? ((ip) => ip);
     this.#limit = options.limit ?? AUDIT_FAILURES_PER_IP;
     this.#totalLimit = options.totalLimit ?? AUDIT_FAILURES_ALL_CLIENTS;
     this.#windowMs = options.windowMs ?? AUDIT_THROTTLE_WINDOW_MS;
@@ -106,8 +113,8 @@ export class ThrottledAuditLog implements AuditLog {
   }
 
   record(event: AuditEvent): Promise<void> {
-    const ip = event.ip;
-    if (event.outcome !== 'failure' || typeof ip !== 'string' || ip === '' || event.lockStarted !== undefined) return this.#inner.record(event);
+    if (event.outcome !== 'failure' || typeof event.ip !== 'string' || event.ip === '' || event.lockStarted !== undefined) return this.#inner.record(event);
+    const ip = this.#clientOf(event.ip);
     const now = this.#clock.now();
     let bucket = this.#buckets.get(ip);
     const overflow = !bucket && this.#buckets.size >= this.#maxIps;

@@ -46,15 +46,16 @@ export class LowdbStore implements Store {
    * when none of the journal's sealed lines opens with it).
    * `owner: false` for the admin CLI: it appends to the journal but leaves compaction to the server.
    * `logger`: where a data directory readable by others is reported when it is made private.
+   * `auditClientOf`: whose failures share one audit cap (see ThrottledAuditLog); each address apart without it.
    */
-  constructor(dataDir: string, clock: Clock, options: { sealer: JournalSealer; owner?: boolean; logger?: Logger }) {
+  constructor(dataDir: string, clock: Clock, options: { sealer: JournalSealer; owner?: boolean; logger?: Logger; auditClientOf?: (ip: string) => string }) {
     this.#dataDir = dataDir;
     this.#logger = options.logger;
     this.#clock = clock;
     this.#collections = new LowdbCollections(join(dataDir, 'db.json'));
     this.kv = new JournalKeyValue(join(dataDir, 'kv.journal'), clock, { sealer: options.sealer, owner: options.owner, logger: options.logger });
     // Failures from one client IP are capped per minute: a flood without credentials filled the disk.
-    this.audit = new ThrottledAuditLog(new FileAuditLog(join(dataDir, 'audit.log'), clock), clock);
+    this.audit = new ThrottledAuditLog(new FileAuditLog(join(dataDir, 'audit.log'), clock), clock, { clientOf: options.auditClientOf });
   }
 
   /**

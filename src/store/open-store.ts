@@ -7,6 +7,7 @@ import { signingKeys } from '../keys/signing-keys.ts';
 import { LowdbStore } from './lowdb-store.ts';
 import { JournalKeyMismatch } from './journal-kv.ts';
 import { journalSealer } from './journal-sealer.ts';
+import { clientNetwork } from '../regulation/client-network.ts';
 
 /**
  * The data directory's store, opened with the installation's secret key; for the server and the CLI.
@@ -16,7 +17,8 @@ import { journalSealer } from './journal-sealer.ts';
  * must be sealed with a wrong one. `owner: false` for the CLI (see LowdbStore).
  */
 export async function openStore(config: Config, box: SecretBox, clock: Clock, options: { owner?: boolean; logger?: Logger } = {}): Promise<LowdbStore> {
-  const store = new LowdbStore(config.dataDir, clock, { sealer: journalSealer(box), ...options });
+  // Audit failures are capped per client as the regulator counts them: an IPv6 /64 is one client.
+  const store = new LowdbStore(config.dataDir, clock, { sealer: journalSealer(box), auditClientOf: clientNetwork, ...options });
   const checkKey = async () => {
     if (!(await signingKeys(store, box, clock, config.server.publicUrl).opensWithBox())) throw secretKeyMismatch(config);
   };

@@ -3,6 +3,7 @@ import type { CliCommand, ParsedArgs } from '../command.ts';
 import { listOption, stringOption, UsageError } from '../command.ts';
 import { parseTimeOption } from '../time-option.ts';
 import { parseIpOrCidr } from '../../policy/networks.ts';
+import { UNKNOWN_CLIENT_IP } from '../../core/unknown-client-ip.ts';
 import type { AuditEvent, AuditQuery, StoredAuditEvent } from '../../store/store.ts';
 
 const OPTIONS = { type: 'list', user: 'string', rp: 'string', outcome: 'string', ip: 'string', since: 'string', until: 'string', limit: 'string', json: 'flag' } as const;
@@ -22,7 +23,8 @@ other fields as key=value (values with spaces or special characters are quoted).
   --user U       the username (any case) or the user id
   --rp R         the relying party: SAML SP entity ID or OIDC client_id
   --outcome O    success, failure or info
-  --ip A         a client IP (203.0.113.7) or a range (203.0.113.0/24, 2001:db8::/32)
+  --ip A         a client IP (203.0.113.7) or a range (203.0.113.0/24, 2001:db8::/32), or unknown:
+                 clients a trusted proxy did not name
   --since T      from this time: 2026-11-01, 2026-11-01T10:00:00Z (UTC without an offset),
                  or an age before now: 30m, 24h, 7d
   --until T      before this time, same forms
@@ -65,7 +67,7 @@ function auditQuery(args: ParsedArgs, now: number): AuditQuery {
   const outcome = stringOption(args, 'outcome');
   if (outcome !== undefined && !isOutcome(outcome)) throw new UsageError(`--outcome is one of ${OUTCOMES.join(', ')}, not "${outcome}"`);
   const ip = stringOption(args, 'ip');
-  if (ip !== undefined && !parseIpOrCidr(ip)) throw new UsageError(`--ip takes an IP address or a CIDR (203.0.113.0/24), not "${ip}"`);
+  if (ip !== undefined && ip !== UNKNOWN_CLIENT_IP && !parseIpOrCidr(ip)) throw new UsageError(`--ip takes an IP address, a CIDR (203.0.113.0/24) or "unknown" (clients a trusted proxy did not name), not "${ip}"`);
   const since = time(args, 'since', now);
   const until = time(args, 'until', now);
   if (since && until && since >= until) throw new UsageError('--since must be before --until');

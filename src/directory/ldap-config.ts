@@ -151,6 +151,13 @@ export function withCompleteFilters(config: LdapDirectoryConfig): { config: Ldap
 /** A DN: attribute=value pairs separated by commas (a comma inside a value is written \, or \2C). */
 const DN = /^[A-Za-z][A-Za-z0-9-]*\s*=(?:[^,\\]|\\.)+(?:,\s*[A-Za-z][A-Za-z0-9-]*\s*=(?:[^,\\]|\\.)+)*$/su;
 
+/** Why a URL of the right shape cannot be used: an IPv6 address outside brackets or with a zone, or a port out of range. */
+function unusableLdapUrl(url: string): string {
+  const host = url.replace(/^ldaps?:\/\//, '').replace(/\/$/, '');
+  if (/:.*:/.test(host) || host.includes('%')) return 'is not a URL the connection can use; write an IPv6 address in brackets, without a zone: ldap://[2001:db8::10]:389';
+  return 'is not a URL the connection can use: check the host name and the port (1 to 65535)';
+}
+
 /** A wait for the directory: bounded, as Node cuts a timer over 2^31-1 ms to 1 ms (every connection would time out at once). */
 const timeoutMs = () => z.number().int().positive().max(600_000, 'must be at most 600000 (10 minutes)');
 
@@ -159,11 +166,11 @@ export const ldapDirectorySchema = z.object({
   /** Primary first, then backups, tried in order when a server cannot be reached. ldap:// or ldaps://. */
   urls: z
     .array(
-      z
-        .string()
-        .regex(/^ldaps?:\/\/[^\s/]+\/?$/, 'must be ldap://host[:port] or ldaps://host[:port]')
+      z.string().superRefine((url, context) => {
+        if (!/^ldaps?:\/\/[^\s/]+\/?$/.test(url)) context.addIssue({ code: 'custom', message: 'must be ldap://host[:port] or ldaps://host[:port]' });
         // The connection parses it as a URL: one it cannot parse would leave a directory never reached.
-        .refine((url) => URL.canParse(url), 'is not a URL the connection can use; write an IPv6 address in brackets, without a zone: ldap://[2001:db8::10]:389'),
+        else if (!URL.canParse(url)) context.addIssue({ code: 'custom', message: unusableLdapUrl(url) });
+      }),
     )
     .min(1),
   startTls: z.boolean().default(false),

@@ -80,6 +80,11 @@ export function parseIpOrCidr(text: string): Cidr | undefined {
   return address && [address, address.kind() === 'ipv4' ? 32 : 128];
 }
 
+/** Whether two ranges share an address: one holds the other's first address (CIDR ranges nest or are apart). */
+export function rangesOverlap(a: Cidr, b: Cidr): boolean {
+  return inside(a[0], b) || inside(b[0], a);
+}
+
 /** Whether `ip` lies in `range`. An IP that does not parse lies nowhere. */
 export function ipInRange(ip: string, range: Cidr): boolean {
   const address = parseIp(ip);

@@ -1,4 +1,4 @@
-import type ipaddr from 'ipaddr.js';
+import ipaddr from 'ipaddr.js';
 import { parseIp } from '../policy/networks.ts';
 
 /** IPv6 groups of 16 bits in a /64. */
@@ -14,6 +14,7 @@ export function clientNetwork(ip: string): string {
   const address = parseIp(ip);
   if (address === undefined) return ip;
   if (address.kind() === 'ipv4') return address.toString();
-  const prefix = (address as ipaddr.IPv6).parts.slice(0, GROUPS_IN_SLASH_64).map((group) => group.toString(16));
-  return `${prefix.join(':')}::/64`;
+  // Written compressed (2001:db8::/64), as addresses are: audit summaries and `audit --ip` show it.
+  const prefix = (address as ipaddr.IPv6).parts.slice(0, GROUPS_IN_SLASH_64);
+  return `${new ipaddr.IPv6([...prefix, 0, 0, 0, 0]).toString()}/64`;
 }

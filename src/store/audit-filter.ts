@@ -1,4 +1,4 @@
-import { ipInRange, parseIpOrCidr } from '../policy/networks.ts';
+import { parseIpOrCidr, rangesOverlap, type Cidr } from '../policy/networks.ts';
 import { UNKNOWN_CLIENT_IP } from '../core/unknown-client-ip.ts';
 import type { AuditQuery, StoredAuditEvent } from './store.ts';
 
@@ -45,7 +45,16 @@ export function compileAuditQuery(query: AuditQuery): AuditPredicate {
     (query.outcome === undefined || event.outcome === query.outcome) &&
     (query.rp === undefined || event.rp === query.rp) &&
     (query.user === undefined || event.userId === query.user || (typeof event.username === 'string' && event.username.toLowerCase() === username)) &&
-    (unknownIp ? event.ip === UNKNOWN_CLIENT_IP : range === undefined || (typeof event.ip === 'string' && ipInRange(event.ip, range)));
+    (unknownIp ? event.ip === UNKNOWN_CLIENT_IP : range === undefined || (typeof event.ip === 'string' && ipMatches(event.ip, range)));
+}
+
+/**
+ * An event's `ip` is a client's address, or for an IPv6 client's `audit.suppressed` summary its /64
+ * (2001:db8:0:1::/64): the summary matches a query for any address in that /64, or a range holding it.
+ */
+function ipMatches(eventIp: string, range: Cidr): boolean {
+  const eventRange = parseIpOrCidr(eventIp);
+  return eventRange !== undefined && rangesOverlap(eventRange, range);
 }
 
 /** How many matches to keep: the query's limit, or all of them. */

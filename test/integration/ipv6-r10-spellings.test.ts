@@ -10,6 +10,9 @@ import { createLogger } from '../../src/core/log.ts';
 import { createHttpServer } from '../../src/http/http-server.ts';
 import { ldapDirectorySchema } from '../../src/directory/ldap-config.ts';
 import { redirectUriProblem } from '../../src/oidc/redirect-uri.ts';
+import { clientNetwork } from '../../src/regulation/client-network.ts';
+import { compileAuditQuery } from '../../src/store/audit-filter.ts';
+import type { StoredAuditEvent } from '../../src/store/store.ts';
 
 /** IPv6 spellings that an admin meets on a dual-stack or IPv6-only installation. */
 const secretKey = randomBytes(32).toString('base64');
@@ -25,6 +28,8 @@ test('an LDAP URL with an IPv6 address outside brackets is refused at start, nam
   assert.equal(refused.success, false);
   assert.deepEqual(refused.error!.issues.map((issue) => [issue.path.join('.'), issue.message]), [['urls.0', 'is not a URL the connection can use; write an IPv6 address in brackets, without a zone: ldap://[2001:db8::10]:389']]);
   assert.equal(urls('ldap://[::1]:389').success, true);
+  const badPort = urls('ldap://dc1.example.org:99999');
+  assert.deepEqual(badPort.error!.issues.map((issue) => issue.message), ['is not a URL the connection can use: check the host name and the port (1 to 65535)'], 'no IPv6 advice where there is no IPv6 address');
 });
 
 test('a redirect URI on the IPv4-mapped loopback is refused for what it is, not sent to a spelling that is refused in turn', () => {
@@ -61,4 +66,16 @@ test('audit --ip unknown finds the events of clients a trusted proxy did not nam
   const typo = await cliProcess(app, secretKey, ['audit', '--ip', 'unknwon']);
   assert.equal(typo.code, 2);
   assert.match(typo.err, /--ip takes an IP address, a CIDR \(203\.0\.113\.0\/24\) or "unknown"/);
+});
+
+test("an IPv6 client's audit summary names its /64 compressed, and audit --ip finds it by any address in it or a range holding it", async () => {
+  assert.equal(clientNetwork('2001:db8::1'), '2001:db8::/64');
+  const summary: StoredAuditEvent = { at: new Date().toISOString(), type: 'audit.suppressed', outcome: 'info', ip: '2001:db8::/64' };
+  const finds = (ip: string) => compileAuditQuery({ ip })(summary, Date.now());
+  assert.equal(finds('2001:db8::77'), true, 'an address of the /64');
+  assert.equal(finds('2001:db8::/64'), true);
+  assert.equal(finds('2001:db8::/32'), true, 'a range holding it');
+  assert.equal(finds('2001:db8:0:1::5'), false, 'another /64');
+  assert.equal(finds('192.0.2.1'), false);
+  assert.equal(compileAuditQuery({ ip: '2001:db8::/32' })({ at: new Date().toISOString(), type: 'login.password', outcome: 'failure', ip: '2001:db8::9' }, Date.now()), true, 'addresses as before');
 });

@@ -12,6 +12,7 @@ import { CookieJar } from '../../src/http/cookies.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import type { Logger } from '../../src/core/log.ts';
 import type { User } from '../../src/core/types.ts';
+import type { SsoSession } from '../../src/session/sso-session.ts';
 
 const user = (name: string) => ({ id: `${name}-id`, username: name, groups: [], attributes: {} }) as unknown as User;
 const request = () => ({ headers: { cookie: '' }, log: { error: () => undefined } }) as unknown as Request;
@@ -41,6 +42,33 @@ test('a notice whose logout never finishes is logged after the limit and does no
     await logouts.end([later]);
     assert.equal(await logouts.deliver({ log, trigger: 'admin' }), 1, 'later notices go through too');
     assert.deepEqual(told, ['fine', 'later']);
+  } finally {
+    await kv.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('every session of a pass ends before any application is told: a slow application holds back no session from ending', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'stepgate-admin-logouts-'));
+  const kv = new JournalKeyValue(join(dir, 'kv.journal'), systemClock, { sealer: testSealer() });
+  await kv.open();
+  try {
+    const sessions = new SessionService(kv, { cookieName: 'sg_session', idleTimeoutMinutes: 30, absoluteTimeoutHours: 10 }, systemClock, new CookieJar('http://localhost'));
+    const started: SsoSession[] = [];
+    for (let i = 0; i < 40; i++) started.push((await sessions.start(request(), response(), user(`user${i}`), [])).session);
+    const stillLiveWhenTold: number[] = [];
+    // Each application answers slowly; by the time the first is told, no session of the pass may still work.
+    sessions.onLogout(async () => {
+      const live = await Promise.all(started.map((session) => sessions.byId(session.id)));
+      stillLiveWhenTold.push(live.filter(Boolean).length);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    });
+    const log = { error: () => undefined } as unknown as Logger;
+    const logouts = new AdminLogouts(kv, sessions);
+    await logouts.end(started);
+    assert.equal(await logouts.deliver({ log, trigger: 'admin' }), 40);
+    assert.equal(stillLiveWhenTold.length, 40);
+    assert.deepEqual([...new Set(stillLiveWhenTold)], [0], 'no session was still live when the first application was told');
   } finally {
     await kv.close();
     await rm(dir, { recursive: true, force: true });

@@ -18,6 +18,7 @@ import { entryId, idFilter } from './ldap-entry-id.ts';
 import { explicitBufferAttributes } from './ldap-binary-attributes.ts';
 import { checkBaseDns, describeSearchError, isNoSuchObject } from './ldap-base-dns.ts';
 import { PolicyMaxAges, generalizedTimeToMs, policyInEffect } from './ldap-password-policy.ts';
+import { KeptReads } from './kept-reads.ts';
 
 /** `held`: a grace sign-in's connection, taken out of the pool still bound as the user (see HeldBinds). */
 type BindResult = { ok: true; held?: Connection } | { ok: false; code: number; message: string; description: string };
@@ -45,10 +46,8 @@ export class LdapDirectory implements Directory {
   readonly #absentDn: string;
   readonly #now: () => number;
   readonly #heldBinds: HeldBinds;
-  /** The domain's maxPwdAge (AD), kept once read; a failed read is not kept (see #domainMaxPwdAge). */
-  #maxPwdAge?: { ms: number | undefined };
-  #maxPwdAgeReading?: Promise<number | undefined>;
-  #maxPwdAgeFailedAt?: number;
+  /** The domain's maxPwdAge (AD), kept once read; a failed read is logged and tried again a minute later. */
+  readonly #maxPwdAge: KeptReads<number | undefined>;
   /** ppolicy: the pwdMaxAge of each password policy, for the expiry warning. */
   readonly #policyMaxAges: PolicyMaxAges;
 
@@ -76,6 +75,20 @@ export class LdapDirectory implements Directory {
       });
     this.#stateAttrs = stateAttributes(config.accountState.flavour);
     this.#policyMaxAges = new PolicyMaxAges(this.#rawSearchFn, this.#now, this.#logger);
+    this.#maxPwdAge = new KeptReads({
+      read: async (domainRoot) => {
+        const entry = await this.#readEntry(domainRoot, ['maxPwdAge']);
+        return maxPwdAgeToMs(entry && entryValue(entry, 'maxPwdAge'));
+      },
+      failed: (domainRoot, err) =>
+        this.#logger?.warn(
+          { event: 'ldap.maxPwdAge.unavailable', dn: domainRoot, error: describeError(err), retryInSeconds: MAX_PWD_AGE_RETRY_MS / 1000 },
+          "the domain's maxPwdAge could not be read: password expiry without msDS-UserPasswordExpiryTimeComputed is not known until it is read again",
+        ),
+      now: this.#now,
+      keptMs: Infinity,
+      retryMs: MAX_PWD_AGE_RETRY_MS,
+    });
     this.#absentDn = `cn=stepgate-absent-${randomBytes(16).toString('hex')},${config.users.baseDn}`;
     this.#groupParents = config.groups.nestedCacheSeconds > 0 ? new GroupParents(config.groups.nestedCacheSeconds * 1000) : undefined;
     if (!config.startTls && config.urls.some((u) => u.startsWith('ldap://'))) {
@@ -259,29 +272,7 @@ export class LdapDirectory implements Directory {
    * fallback (no expiry warning from it) and the next one at least MAX_PWD_AGE_RETRY_MS later reads it again.
    */
   #domainMaxPwdAge(): Promise<number | undefined> {
-    if (this.#maxPwdAge) return Promise.resolve(this.#maxPwdAge.ms);
-    if (this.#maxPwdAgeReading) return this.#maxPwdAgeReading;
-    if (this.#maxPwdAgeFailedAt !== undefined && this.#now() - this.#maxPwdAgeFailedAt < MAX_PWD_AGE_RETRY_MS) return Promise.resolve(undefined);
-    const domainRoot = domainRootOf(this.#config.users.baseDn);
-    this.#maxPwdAgeReading = this.#readEntry(domainRoot, ['maxPwdAge'])
-      .then(
-        (entry) => {
-          const ms = maxPwdAgeToMs(entry && entryValue(entry, 'maxPwdAge'));
-          this.#maxPwdAge = { ms };
-          this.#maxPwdAgeFailedAt = undefined;
-          return ms;
-        },
-        (err: unknown) => {
-          this.#maxPwdAgeFailedAt = this.#now();
-          this.#logger?.warn(
-            { event: 'ldap.maxPwdAge.unavailable', dn: domainRoot, error: describeError(err), retryInSeconds: MAX_PWD_AGE_RETRY_MS / 1000 },
-            "the domain's maxPwdAge could not be read: password expiry without msDS-UserPasswordExpiryTimeComputed is not known until it is read again",
-          );
-          return undefined;
-        },
-      )
-      .finally(() => (this.#maxPwdAgeReading = undefined));
-    return this.#maxPwdAgeReading;
+    return this.#maxPwdAge.get(domainRootOf(this.#config.users.baseDn));
   }
 
   #memberOf(entry: Entry): string[] {

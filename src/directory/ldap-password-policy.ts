@@ -11,6 +11,7 @@ import type { Logger } from '../core/log.ts';
 import { isNoSuchObject } from './ldap-base-dns.ts';
 import { describeError } from './ldap-connector.ts';
 import { entryValue, entryValues, type SearchFn } from './ldap-filter.ts';
+import { KeptReads } from './kept-reads.ts';
 
 /** What the service search must fetch of a user entry for the expiry (operational: only returned when asked for). */
 export const EXPIRY_ATTRIBUTES = ['pwdChangedTime', 'pwdPolicySubentry'];
@@ -67,52 +68,29 @@ export async function readPolicyMaxAge(search: SearchFn, dn: string): Promise<nu
 }
 
 /**
- * Each policy's pwdMaxAge, read when a sign-in first needs it and kept POLICY_KEPT_MS, so sign-ins do not
- * read it every time. A read that fails is logged and not kept: sign-ins go on without the computed
- * expiry (slapd's own warning still shows) and the next one at least POLICY_RETRY_MS later reads it again.
+ * Each policy's pwdMaxAge, read when a sign-in first needs it and kept POLICY_KEPT_MS (KeptReads). A
+ * read that fails is logged: sign-ins go on without the computed expiry (slapd's own warning still
+ * shows) and the next one at least POLICY_RETRY_MS later reads it again.
  */
 export class PolicyMaxAges {
-  readonly #search: SearchFn;
-  readonly #now: () => number;
-  readonly #logger: Logger | undefined;
-  readonly #kept = new Map<string, { ms: number | undefined; readAt: number }>();
-  readonly #reading = new Map<string, Promise<number | undefined>>();
-  readonly #failedAt = new Map<string, number>();
+  readonly #reads: KeptReads<number | undefined>;
 
   constructor(search: SearchFn, now: () => number, logger?: Logger) {
-    this.#search = search;
-    this.#now = now;
-    this.#logger = logger;
+    this.#reads = new KeptReads({
+      read: (dn) => readPolicyMaxAge(search, dn),
+      failed: (dn, err) =>
+        logger?.warn(
+          { event: 'ldap.password-policy.unreadable', dn, error: describeError(err), retryInSeconds: POLICY_RETRY_MS / 1000 },
+          'a password policy could not be read: its users are not warned before their passwords expire (unless slapd warns) until it is read again',
+        ),
+      now,
+      keptMs: POLICY_KEPT_MS,
+      retryMs: POLICY_RETRY_MS,
+    });
   }
 
   /** pwdMaxAge of the policy `dn` in ms; undefined when its passwords never expire or it cannot be read now. */
   maxAgeOf(dn: string): Promise<number | undefined> {
-    const key = dn.toLowerCase();
-    const kept = this.#kept.get(key);
-    if (kept && this.#now() - kept.readAt < POLICY_KEPT_MS) return Promise.resolve(kept.ms);
-    const reading = this.#reading.get(key);
-    if (reading) return reading;
-    const failedAt = this.#failedAt.get(key);
-    if (failedAt !== undefined && this.#now() - failedAt < POLICY_RETRY_MS) return Promise.resolve(undefined);
-    const read = readPolicyMaxAge(this.#search, dn)
-      .then(
-        (ms) => {
-          this.#kept.set(key, { ms, readAt: this.#now() });
-          this.#failedAt.delete(key);
-          return ms;
-        },
-        (err: unknown) => {
-          this.#kept.delete(key);
-          this.#failedAt.set(key, this.#now());
-          this.#logger?.warn(
-            { event: 'ldap.password-policy.unreadable', dn, error: describeError(err), retryInSeconds: POLICY_RETRY_MS / 1000 },
-            'a password policy could not be read: its users are not warned before their passwords expire (unless slapd warns) until it is read again',
-          );
-          return undefined;
-        },
-      )
-      .finally(() => this.#reading.delete(key));
-    this.#reading.set(key, read);
-    return read;
+    return this.#reads.get(dn);
   }
 }

@@ -9,9 +9,8 @@ import { holdServerLock, type ServerLock } from './store/server-lock.ts';
 import { recordPublicIdentity } from './config/public-identity.ts';
 import { warnOfExpiringCertificates } from './keys/certificate-expiry.ts';
 import { DirectoryMisconfiguredError } from './directory/directory.ts';
+import { serverStop } from './server-stop.ts';
 
-/** How long a stop (SIGTERM, SIGINT) waits for requests under way before cutting them off. */
-const SHUTDOWN_DRAIN_MS = 10_000;
 /** How often the server checks it still holds server.lock (one small file read). */
 const LOCK_CHECK_MS = 5_000;
 
@@ -23,11 +22,11 @@ async function main(): Promise<void> {
   serverLock = await holdServerLock(config.dataDir);
   const services = await buildServices(config);
   const { logger } = services;
-  if (services.secretKeyGeneratedAt) logger.warn({ file: services.secretKeyGeneratedAt }, 'generated a new key for secrets at rest; back it up with the data directory');
+  if (services.secretKeyGeneratedAt) logger.warn({ event: 'secret-key.generated', file: services.secretKeyGeneratedAt }, 'generated a new key for secrets at rest; back it up with the data directory');
   await warnOfExpiringCertificates(services.keys, logger, services.clock.now());
   await services.directory.startupCheck().catch((error) =>
     // A base DN that does not exist is a setting to correct, not a directory to wait for.
-    logger.error({ err: error }, error instanceof DirectoryMisconfiguredError ? 'directory start-up check failed: the configuration does not fit the directory; sign-ins will fail until it is corrected' : 'directory start-up check failed; sign-ins will fail until it is reachable'),
+    logger.error({ event: 'directory.startup-check-failed', err: error }, error instanceof DirectoryMisconfiguredError ? 'directory start-up check failed: the configuration does not fit the directory; sign-ins will fail until it is corrected' : 'directory start-up check failed; sign-ins will fail until it is reachable'),
   );
   const app = await createApp(services);
   const server = createHttpServer(logger);
@@ -43,34 +42,12 @@ async function main(): Promise<void> {
   // process dies on the default action and leaves server.lock behind. A stop during the start-up
   // writes waits for them: the one-time bootstrap secret is stored and printed, or neither.
   let startupWrites: Promise<unknown> = Promise.resolve();
-  const shutdown = async (signal: string, exitCode = 0) => {
-    logger.info({ signal }, 'shutting down');
-    await startupWrites.catch(() => undefined);
-    // Requests under way are answered (a sign-in cut off mid-way looks like a failure to the user); idle connections close now.
-    await new Promise<void>((resolve) => {
-      const cutOff = setTimeout(() => {
-        logger.warn({ drainMs: SHUTDOWN_DRAIN_MS }, 'requests still under way at shutdown were cut off');
-        server.closeAllConnections();
-        resolve();
-      }, SHUTDOWN_DRAIN_MS);
-      server.close(() => {
-        clearTimeout(cutOff);
-        resolve();
-      });
-      server.closeIdleConnections();
-    });
-    services.adminLogouts.stop();
-    services.directoryHealth?.stop();
-    await services.directory.close();
-    await services.store.close();
-    await serverLock?.release();
-    process.exit(exitCode);
-  };
+  const shutdown = serverStop({ server, services, serverLock: () => serverLock, startupWrites: () => startupWrites });
   // logrotate's postrotate: `kill -HUP <pid>`; audit.log is then a new file, the rotated one keeps every earlier line.
   process.on('SIGHUP', () => {
     services.store.reopenLogs().then(
       () => logger.info({ event: 'store.logs-reopened' }, 'audit log reopened after rotation'),
-      (error) => logger.error({ err: error }, 'audit log could not be reopened; events go on to the rotated file'),
+      (error) => logger.error({ event: 'store.logs-reopen-failed', err: error }, 'audit log could not be reopened; events go on to the rotated file'),
     );
   });
   process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { html } from '../../src/http/html.ts';
 import { demoPage, valuesTable } from './page.ts';
+import { listenOnLoopback } from './listen.ts';
 
 /** A sample OIDC client (openid-client): code flow with PKCE, then a page listing the id_token claims. */
 export async function demoOidcRp(options: { issuer: string; rpUrl: string; clientId: string; clientSecret: string }): Promise<{ start(port: number): Promise<Server> }> {
@@ -34,5 +35,5 @@ export async function demoOidcRp(options: { issuer: string; rpUrl: string; clien
       res.status(400).type('html').send(demoPage('Demo OIDC app: refused', html`<p>The sign-in was refused: ${(error as Error).message}</p>`));
     }
   });
-  return { start: (port) => new Promise((resolve) => { const server = app.listen(port, '127.0.0.1', () => resolve(server)); }) };
+  return { start: (port) => listenOnLoopback(app, port, 'the OIDC sample app') };
 }

@@ -93,7 +93,13 @@ const sp = demoSamlSp({ idpUrl, spUrl, keys: await spKeys(), idpCertificates: aw
 const store = await openStore(box);
 await createSpRegistry(store, systemClock).add(sp.metadataXml, { name: 'Demo SAML app' });
 await store.close();
-const servers = [await sp.start(spPort), await (await demoOidcRp({ issuer: idpUrl, rpUrl, clientId, clientSecret })).start(rpPort)];
+const rp = await demoOidcRp({ issuer: idpUrl, rpUrl, clientId, clientSecret });
+const servers = await Promise.all([sp.start(spPort), rp.start(rpPort)]).catch((error: Error) => {
+  process.stderr.write(`Demo: ${error.message}. Stop what uses that port, or choose other ports with DEMO_IDP_PORT, DEMO_SP_PORT and DEMO_RP_PORT.\n`);
+  idp.once('exit', () => process.exit(1));
+  idp.kill('SIGTERM');
+  return new Promise<never>(() => {});
+});
 
 process.stdout.write(`
 Demo ready (data in ${dataDir}, wiped at the next demo run):

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { SAML } from '@node-saml/node-saml';
 import { html } from '../../src/http/html.ts';
 import { demoPage, valuesTable } from './page.ts';
+import { listenOnLoopback } from './listen.ts';
 
 export interface DemoSpKeys {
   keyPem: string;
@@ -51,6 +52,6 @@ export function demoSamlSp(options: { idpUrl: string; spUrl: string; keys: DemoS
   });
   return {
     metadataXml: saml.generateServiceProviderMetadata(null, options.keys.certPem),
-    start: (port) => new Promise((resolve) => { const server = app.listen(port, '127.0.0.1', () => resolve(server)); }),
+    start: (port) => listenOnLoopback(app, port, 'the SAML sample app'),
   };
 }

@@ -39,7 +39,8 @@ export async function boot(overrides: ConfigInput = {}, options: { clock?: Clock
   const server: Server = options.tls ? createHttpsServer(options.tls) : createServer();
   const scheme = options.tls ? 'https' : 'http';
   // A given port: the same IdP (URLs, entityID, issuer) started again, e.g. on its data directory after a restart.
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  // A given port may have been taken meanwhile (EADDRINUSE): that is an error here, not a listen that never calls back.
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(options.port ?? 0, '127.0.0.1', () => (server.off('error', reject), resolve())));
   const port = (server.address() as { port: number }).port;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'stepgate-test-')));
   const logs: Array<Record<string, unknown>> = [];

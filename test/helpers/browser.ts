@@ -16,6 +16,22 @@ export interface Form {
   fields: Record<string, string>;
 }
 
+/**
+ * How long one request (its answer and body) may take: a server that accepts and never answers fails the
+ * test naming the URL, instead of holding it until the runner's 240 s timeout. Generous for a loaded machine.
+ */
+const REQUEST_TIMEOUT_MS = 60_000;
+
+/** `work` (a fetch and the read of its body) bounded by REQUEST_TIMEOUT_MS; the timeout is reported with the request. */
+async function bounded<T>(method: string, url: string, work: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+  try {
+    return await work(signal);
+  } catch (error) {
+    if (signal.aborted) throw new Error(`${method} ${url}: no complete answer within ${REQUEST_TIMEOUT_MS / 1000} s`, { cause: error });
+    throw error;
+  }
+}
+
 export class TestBrowser {
   readonly cookies = new Map<string, Map<string, string>>();
   /** Every URL visited, in order, including redirects. */
@@ -56,7 +72,8 @@ export class TestBrowser {
       const cookie = this.cookieHeader(current);
       if (cookie) headers.cookie = cookie;
       if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/x-www-form-urlencoded';
-      const response = await fetch(current, { method, body, headers, redirect: 'manual' });
+      const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
+      const response = await bounded(method, current, (signal) => fetch(current, { method, body, headers, redirect: 'manual', signal }), signal);
       this.#store(current, response);
       const location = response.headers.get('location');
       const next = location ? new URL(location, current).toString() : undefined;
@@ -68,7 +85,7 @@ export class TestBrowser {
         }
         continue;
       }
-      return { url: current, status: response.status, body: await response.text(), headers: response.headers };
+      return { url: current, status: response.status, body: await bounded(method, current, () => response.text(), signal), headers: response.headers };
     }
     throw new Error(`too many redirects from ${url}`);
   }

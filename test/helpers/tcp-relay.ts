@@ -31,7 +31,8 @@ export class TcpRelay {
         from.on('error', () => undefined).on('close', () => (this.#sockets.delete(from), to.destroy()));
       }
     });
-    await new Promise<void>((resolve) => server.listen(this.#port, '127.0.0.1', resolve));
+    // The same port again after cut(): should another process have taken it meanwhile, that is an error here.
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.#port, '127.0.0.1', () => (server.off('error', reject), resolve())));
     this.#port = (server.address() as { port: number }).port;
     this.#server = server;
   }

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { captureOutput, waitForExit } from '../helpers/child-exit.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -16,13 +17,11 @@ test('the benchmark runs every scenario end to end without errors and writes its
     // Each user's TOTP code counts once per 30 s step: 1,000 users allow ~2,000 sign-ins per step window, enough for every phase.
     const args = ['--disable-warning=ExperimentalWarning', 'scripts/bench/run.ts', '--duration', '1', '--warmup', '0.5', '--concurrency', '2', '--users', '1000', '--groups', '20', '--sessions', '500', '--scale-sessions', '1000', '--scale-concurrency', '2', '--limit-seconds', '0.2', '--step-flows', '10', '--step-rounds', '2', '--json', json];
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    // the bench stops its IdP and slapd on SIGTERM; a hung run must not outlive the test
+    const read = captureOutput(child);
+    // the bench stops its IdP and slapd on SIGTERM; a hung run must not outlive the test (nor one that ignores the SIGTERM: killed 15 s later)
     const guard = setTimeout(() => child.kill('SIGTERM'), 180_000);
-    const code = await exited.finally(() => clearTimeout(guard));
+    const code = await waitForExit(child, { timeoutMs: 195_000, what: 'npm run bench', output: read }).finally(() => clearTimeout(guard));
+    const output = read();
     assert.equal(code, 0, output);
 
     const result = JSON.parse(await readFile(json, 'utf8'));

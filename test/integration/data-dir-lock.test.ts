@@ -15,6 +15,7 @@ import { DataDirectoryError } from '../../src/store/data-directory-error.ts';
 import { journalSealer } from '../../src/store/journal-sealer.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
 import { systemClock } from '../../src/core/clock.ts';
+import { captureOutput, hasExited, stopChild, waitForExit } from '../helpers/child-exit.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 const CLI = new URL('../../src/cli/index.ts', import.meta.url).pathname;
@@ -42,34 +43,31 @@ function launch(dataDir: string, port: number, options: SpawnOptions & { descrip
     stdio: ['ignore', 'pipe', 'pipe'],
     ...spawnOptions,
   });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk) => (output += chunk.toString()));
+  const output = captureOutput(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { child, output: () => output, exited };
+  return { child, output, exited };
 }
 
 /** Resolves once the banner is out; rejects when the process ends first. */
 async function started(run: Run): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (!/OIDC discovery[\s\S]*(bootstrap|Directory:)/.test(run.output())) {
-    if (run.child.exitCode !== null) throw new Error(`exited with ${run.child.exitCode}:\n${run.output()}`);
+    if (hasExited(run.child)) throw new Error(`exited with ${(await waitForExit(run.child)) ?? run.child.signalCode}:\n${run.output()}`);
     if (Date.now() > deadline) throw new Error(`no banner within 30 s:\n${run.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
+/** SIGTERM by its pid (unless it has ended), then its exit code; a server that does not stop within 30 s is killed and fails the test with its output. */
 async function stop(run: Run): Promise<number | null> {
-  if (run.child.exitCode === null && run.child.signalCode === null) process.kill(run.child.pid!, 'SIGTERM');
-  return run.exited;
+  return stopChild(run.child, { what: 'the server (SIGTERM)', output: run.output });
 }
 
-function cli(dataDir: string, words: string[]): Promise<{ code: number | null; output: string }> {
+async function cli(dataDir: string, words: string[]): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, ...words], { env: { ...INHERITED, STEPGATE_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk) => (output += chunk.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, output })));
+  const output = captureOutput(child);
+  const code = await waitForExit(child, { what: `cli ${words.join(' ')}`, output });
+  return { code, output: output() };
 }
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
@@ -83,7 +81,8 @@ test('a server whose lock is removed or replaced while it runs stops (exit 1), a
     // What a second server that took the lock over would have written.
     await writeFile(lock, `${process.pid} another-server.x`);
     // It checks every 5 s; the bound only keeps a server that never stops from holding the test.
-    const exitCode = await Promise.race([run.exited, sleep(30_000, 'still running', { ref: false })]);
+    // (waitForExit: once it has exited, its last lines are read to the end before they are checked)
+    const exitCode = await Promise.race([run.exited.then(() => waitForExit(run.child)), sleep(30_000, 'still running', { ref: false })]);
     assert.equal(exitCode, 1, run.output());
     assert.match(run.output(), /server\.lock-lost/);
     assert.equal(await readFile(lock, 'utf8'), `${process.pid} another-server.x`, 'the other lock stays');
@@ -174,7 +173,7 @@ test('a lock left by a server that died (kill -9) is taken over at the next star
   try {
     await started(crashed);
     process.kill(crashed.child.pid!, 'SIGKILL');
-    await crashed.exited;
+    await waitForExit(crashed.child, { timeoutMs: 30_000, what: 'the server (SIGKILL)', output: crashed.output });
     assert.equal(await exists(lock), true, 'kill -9 leaves the lock file behind');
     const next = launch(dataDir, await freePort());
     try {
@@ -200,7 +199,8 @@ test('a data directory Stepgate may not write in stops start-up naming dataDir a
     if (!asRoot) await chmod(dataDir, 0o555);
     await writeFile(join(dataDir, 'README'), 'not Stepgate\'s\n');
     const run = launch(dataDir, await freePort(), asRoot ? { uid: 65534, gid: 65534, cwd: tmpdir() } : {});
-    const code = await run.exited;
+    // A server that started anyway would run on: killed after the deadline, and the test fails with its output.
+    const code = await waitForExit(run.child, { what: 'the server on a data directory it may not write in', output: run.output });
     assert.equal(code, 1, run.output());
     assert.match(run.output(), new RegExp(`^Stepgate failed to start: dataDir: ${dataDir} cannot be used \\(Stepgate runs as uid \\d+, which must be able to create files in it\\): EACCES`, 'm'));
     assert.doesNotMatch(run.output(), /^\s+at /m, 'no stack');

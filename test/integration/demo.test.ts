@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestBrowser } from '../helpers/browser.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
+import { captureOutput, killChild, stopChild, waitForExit } from '../helpers/child-exit.ts';
 
 
 describe('npm run demo', () => {
@@ -22,6 +23,8 @@ describe('npm run demo', () => {
     child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'scripts/demo/run.ts'], {
       env: { ...process.env, DEMO_IDP_PORT: String(ports.idp), DEMO_SP_PORT: String(ports.sp), DEMO_RP_PORT: String(ports.rp), DEMO_DATA_DIR: dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: should the demo die before it is ready, the IdP it started is killed with it (after()).
+      detached: true,
     });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`demo not ready in 30 s:\n${output}`)), 30_000);
@@ -38,10 +41,13 @@ describe('npm run demo', () => {
   });
 
   after(async () => {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-    await rm(dataDir, { recursive: true, force: true });
+    try {
+      // The demo may have exited already (it failed to start): then only its IdP, if any, is left to kill.
+      if (child) await stopChild(child, { what: 'the demo (SIGTERM)', output: () => output });
+    } finally {
+      if (child) await killChild(child, { group: true });
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 
   const password = () => /Demo password: +(\S+)/.exec(output)![1]!;
@@ -73,10 +79,8 @@ describe('npm run demo', () => {
       env: { ...process.env, STEPGATE_DATA_DIR: dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let cliOutput = '';
-    cli.stdout!.on('data', (chunk) => (cliOutput += chunk.toString()));
-    cli.stderr!.on('data', (chunk) => (cliOutput += chunk.toString()));
-    assert.equal(await new Promise((resolve) => cli.once('exit', resolve)), 0, cliOutput);
+    const cliOutput = captureOutput(cli);
+    assert.equal(await waitForExit(cli, { what: 'cli sp set', output: cliOutput }), 0, cliOutput());
     // The running IdP re-reads what the CLI writes within a second (lowdb-collections.ts).
     await sleep(1_100);
 

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killChild } from '../helpers/child-exit.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -62,8 +63,9 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   test(`${signal} to npm start's pid stops the server and frees server.lock`, async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-npm-signal-'));
     let server: number | undefined;
+    let child: ChildProcess | undefined;
     try {
-      const child = npm(['start'], { ...withoutSecretKey(), STEPGATE_DATA_DIR: dataDir, PORT: String(await freePort()), LOG_LEVEL: 'warn' });
+      child = npm(['start'], { ...withoutSecretKey(), STEPGATE_DATA_DIR: dataDir, PORT: String(await freePort()), LOG_LEVEL: 'warn' });
       await readyWhen(child, /OIDC discovery[\s\S]*(bootstrap|Directory:)/, 'npm start');
       server = await lockHolder(dataDir);
       assert.notEqual(server, child.pid, "the signal goes to npm's pid, not the server's");
@@ -72,7 +74,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       assert.ok(await ends(server), `the server (pid ${server}) stopped with npm`);
       await assert.rejects(stat(join(dataDir, 'server.lock')), { code: 'ENOENT' }, 'and released its lock: the next npm start is not refused');
     } finally {
+      // Not ready in time: npm and the server it started are still running (they would keep this test file from ending).
+      server ??= await lockHolder(dataDir).catch(() => undefined);
       if (server !== undefined && running(server)) process.kill(server, 'SIGTERM');
+      if (child) await killChild(child);
       await rm(dataDir, { recursive: true, force: true });
     }
   });
@@ -81,16 +86,19 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 test("SIGTERM to npm run demo's pid stops the demo and its IdP", async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-npm-demo-'));
   let idp: number | undefined;
+  let child: ChildProcess | undefined;
   try {
     const ports = { DEMO_IDP_PORT: await freePort(), DEMO_SP_PORT: await freePort(), DEMO_RP_PORT: await freePort() };
-    const child = npm(['run', 'demo'], { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])), DEMO_DATA_DIR: dataDir });
+    child = npm(['run', 'demo'], { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])), DEMO_DATA_DIR: dataDir });
     await readyWhen(child, /Press Ctrl\+C/, 'npm run demo');
     idp = await lockHolder(dataDir);
     child.kill('SIGTERM');
     assert.ok(await npmEnds(child), 'npm ended');
     assert.ok(await ends(idp), `the demo IdP (pid ${idp}) stopped with npm`);
   } finally {
+    idp ??= await lockHolder(dataDir).catch(() => undefined);
     if (idp !== undefined && running(idp)) process.kill(idp, 'SIGTERM');
+    if (child) await killChild(child);
     await rm(dataDir, { recursive: true, force: true });
   }
 });

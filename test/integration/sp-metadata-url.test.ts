@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestCa, type TestCa } from '../helpers/tls-ca.ts';
+import { captureOutput, waitForExit } from '../helpers/child-exit.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
 const METADATA = fileURLToPath(new URL('../fixtures/saml/sp-valid.xml', import.meta.url));
@@ -42,10 +43,9 @@ async function spAdd(url: string, env: Record<string, string> = {}): Promise<{ c
     env: { ...withoutSecretKey(), STEPGATE_DATA_DIR: dataDir, NODE_EXTRA_CA_CERTS: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk) => (output += chunk.toString()));
-  return { code: await new Promise((resolve) => child.once('exit', resolve)), output };
+  const output = captureOutput(child);
+  const code = await waitForExit(child, { what: `cli sp add ${url}`, output });
+  return { code, output: output() };
 }
 
 test('metadata by https URL: an untrusted server is named with the way to trust a private CA; redirects are refused; a trusted URL registers', async () => {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { TestBrowser } from '../helpers/browser.ts';
+import { captureOutput, hasExited, killChild, stopChild, waitForExit } from '../helpers/child-exit.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -20,32 +21,30 @@ const INHERITED = withoutSecretKey(process.env);
 
 
 /** Runs `npm start`'s command the way an admin would, and waits for its banner. */
-async function start(dataDir: string, port: number, env: Record<string, string> = {}): Promise<{ child: ChildProcess; banner: string; ms: number }> {
+async function start(dataDir: string, port: number, env: Record<string, string> = {}): Promise<{ child: ChildProcess; banner: string; output: () => string; ms: number }> {
   const started = Date.now();
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN], {
     env: { ...INHERITED, STEPGATE_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let banner = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner within 10 s:\n${banner}`)), 10_000);
-    child.stdout!.on('data', (chunk) => {
-      banner += chunk.toString();
-      if (banner.includes('OIDC discovery') && (banner.includes('bootstrap') || banner.includes('Directory:'))) {
-        clearTimeout(timer);
-        setTimeout(resolve, 50);
-      }
-    });
-    child.stderr!.on('data', (chunk) => (banner += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${banner}`)));
-  });
-  return { child, banner, ms: Date.now() - started };
+  const output = captureOutput(child);
+  const ready = () => output().includes('OIDC discovery') && (output().includes('bootstrap') || output().includes('Directory:'));
+  for (const deadline = Date.now() + 10_000; !ready(); ) {
+    if (hasExited(child)) throw new Error(`exited with ${child.exitCode ?? child.signalCode}:\n${output()}`);
+    if (Date.now() > deadline) {
+      await killChild(child);
+      throw new Error(`no banner within 10 s:\n${output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  return { child, banner: output(), output, ms: Date.now() - started };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
+/** A clean stop: SIGTERM, exit code 0 (a stop that hangs fails here with the server's output). */
+async function stop(server: { child: ChildProcess; output: () => string }): Promise<void> {
+  const code = await stopChild(server.child, { what: 'the server (SIGTERM)', output: server.output });
+  assert.equal(code, 0, `a clean stop:\n${server.output()}`);
 }
 
 describe('npm start on embedded defaults', () => {
@@ -68,10 +67,10 @@ describe('npm start on embedded defaults', () => {
         assert.equal((await discovery.json()).issuer, base);
         assert.equal(((await stat(join(dataDir, 'secret.key'))).mode & 0o077), 0, 'secret.key must be private');
       } finally {
-        await stop(first.child);
+        await stop(first);
       }
       const second = await start(dataDir, port);
-      await stop(second.child);
+      await stop(second);
       assert.doesNotMatch(second.banner, /bootstrap secret/);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
@@ -86,7 +85,7 @@ describe('npm start on embedded defaults', () => {
       assert.match(output, new RegExp(`Note: ${dataDir} had no Stepgate data; it is a new, empty data directory now`), 'a typo in the path would not go unnoticed');
       assert.equal(((await stat(join(dataDir, 'secret.key'))).mode & 0o077), 0, 'the CLI made the key, private');
       const server = await start(dataDir, await freePort());
-      await stop(server.child);
+      await stop(server);
       assert.match(server.banner, /bootstrap secret/);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
@@ -116,14 +115,13 @@ describe('npm start on embedded defaults', () => {
     try {
       const env = { ...INHERITED, STEPGATE_DATA_DIR: dataDir };
       /** The reader has gone before the CLI writes its first line, as `head` has after its line. */
-      const withClosedStdout = (words: string[]) =>
-        new Promise<{ code: number | null; stderr: string }>((resolve) => {
-          const cli = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, ...words], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-          cli.stdout!.destroy();
-          let stderr = '';
-          cli.stderr!.on('data', (chunk) => (stderr += chunk.toString()));
-          cli.once('exit', (code) => resolve({ code, stderr }));
-        });
+      const withClosedStdout = async (words: string[]) => {
+        const cli = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, ...words], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        cli.stdout!.destroy();
+        const stderr = captureOutput(cli);
+        const code = await waitForExit(cli, { what: `cli ${words.join(' ')}`, output: stderr });
+        return { code, stderr: stderr() };
+      };
       assert.equal((await run(CLI, ['user', 'add', 'early', '--email', 'early@example.org'], env)).code, 0);
       const audit = await withClosedStdout(['audit']);
       assert.deepEqual(audit, { code: 0, stderr: '' }, 'no EPIPE stack, exit 0');
@@ -141,7 +139,7 @@ describe('npm start on embedded defaults', () => {
     try {
       const port = await freePort();
       const first = await start(dataDir, port);
-      await stop(first.child);
+      await stop(first);
       await rm(join(dataDir, 'secret.key'));
       const { code, output } = await run(MAIN, [], { ...INHERITED, STEPGATE_DATA_DIR: dataDir, PORT: String(port) });
       assert.equal(code, 2);
@@ -156,7 +154,7 @@ describe('npm start on embedded defaults', () => {
     try {
       const port = await freePort();
       const first = await start(dataDir, port);
-      await stop(first.child);
+      await stop(first);
       const env = { ...INHERITED, STEPGATE_DATA_DIR: dataDir, PORT: String(port), STEPGATE_SECRET_KEY: randomBytes(32).toString('base64') };
       const expected = `secretKey: the key from secretKey (STEPGATE_SECRET_KEY) does not open the secrets stored in ${dataDir}. Set STEPGATE_SECRET_KEY or secretKeyFile to the key this data directory was created with.`;
       const server = await run(MAIN, [], env);
@@ -178,18 +176,17 @@ describe('npm start on embedded defaults', () => {
 /** Runs a script as its own process to its end: exit code and everything it wrote. */
 async function run(script: string, words: string[], env: NodeJS.ProcessEnv, cwd?: string): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...words], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk) => (output += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, output };
+  const output = captureOutput(child);
+  const code = await waitForExit(child, { what: `node ${script} ${words.join(' ')}`, output });
+  return { code, output: output() };
 }
 
 test('SIGHUP after log rotation: audit.log starts anew and the rotated file keeps every earlier event', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-rotate-'));
   try {
     const port = await freePort();
-    const { child } = await start(dataDir, port);
+    const server = await start(dataDir, port);
+    const { child } = server;
     const base = `http://localhost:${port}`;
     const auditLog = join(dataDir, 'audit.log');
     const lines = async (path: string) => (await readFile(path, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { type: string });
@@ -211,7 +208,7 @@ test('SIGHUP after log rotation: audit.log starts anew and the rotated file keep
       assert.deepEqual((await lines(auditLog)).map((event) => event.type), ['admin.bootstrap'], 'the later one is in the new audit.log');
       assert.equal(child.exitCode, null, 'SIGHUP does not stop the server');
     } finally {
-      await stop(child);
+      await stop(server);
     }
   } finally {
     await rm(dataDir, { recursive: true, force: true });
@@ -223,8 +220,7 @@ test('SIGTERM answers the request under way before the server stops', async () =
   const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-drain-'));
   try {
     const port = await freePort();
-    const { child } = await start(dataDir, port);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { child, output } = await start(dataDir, port);
     const { request } = await import('node:http');
     const body = 'secret=not-the-secret&username=operator';
     // The body is sent in two parts: the request is under way when SIGTERM arrives.
@@ -241,7 +237,7 @@ test('SIGTERM answers the request under way before the server stops', async () =
       }, 100);
     });
     assert.equal(await answer, 403, 'the request got its answer (a CSRF refusal: it carries no token), not a cut connection');
-    assert.equal(await exited, 0, 'and then the server stopped');
+    assert.equal(await waitForExit(child, { what: 'the server (SIGTERM)', output }), 0, 'and then the server stopped');
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }
@@ -260,12 +256,13 @@ test('the banner writes an IPv6 listen address in brackets, as a URL that opens'
   const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-v6-'));
   try {
     const port = await freePort();
-    const { child, banner } = await start(dataDir, port, { HOST: '::1' });
+    const server = await start(dataDir, port, { HOST: '::1' });
+    const { banner } = server;
     try {
       assert.match(banner, new RegExp(`Stepgate is running on http://\\[::1\\]:${port}\\n`));
       assert.equal((await fetch(`http://[::1]:${port}/healthz`)).status, 200);
     } finally {
-      await stop(child);
+      await stop(server);
     }
   } finally {
     await rm(dataDir, { recursive: true, force: true });

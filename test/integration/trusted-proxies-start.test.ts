@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withoutSecretKey } from '../helpers/env.ts';
 import { freePort } from '../../scripts/free-port.ts';
+import { captureOutput, waitForExit } from '../helpers/child-exit.ts';
 
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
 
@@ -20,19 +21,12 @@ test('server.trustedProxies ["0.0.0.0/0"] stops the start as a configuration err
       env: { ...withoutSecretKey(process.env), STEPGATE_CONFIG: config, STEPGATE_DATA_DIR: dataDir, PORT: String(await freePort()) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk) => (output += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    // A server that accepted the range would run on: stopped here, and the test fails.
-    const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(resolve, 15_000, 'still running'))]);
-    if (code === 'still running') {
-      child.kill();
-      await exited;
-    }
-    assert.equal(code, 2, output);
-    assert.match(output, /server\.trustedProxies\.0: must not be a \/0 range: trusting every address as a proxy lets any client choose its IP/);
-    assert.match(output, /server\.trustedProxies\.1: must not be a \/0 range/);
+    const output = captureOutput(child);
+    // A server that accepted the range would run on: killed after the deadline, and the test fails with its output.
+    const code = await waitForExit(child, { what: 'a server with a /0 trusted proxy range', output });
+    assert.equal(code, 2, output());
+    assert.match(output(), /server\.trustedProxies\.0: must not be a \/0 range: trusting every address as a proxy lets any client choose its IP/);
+    assert.match(output(), /server\.trustedProxies\.1: must not be a \/0 range/);
     assert.equal(existsSync(dataDir), false, 'no data directory or key was created');
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { holdServerLock } from '../../src/store/server-lock.ts';
 import { withTempDir } from '../helpers/temp-dir.ts';
+import { waitForExit } from '../helpers/child-exit.ts';
 
 const SERVER_LOCK = new URL('../../src/store/server-lock.ts', import.meta.url).pathname;
 
@@ -60,7 +61,8 @@ test('with every file descriptor in use, the lock still reads as held, and a rem
     let errors = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (errors += chunk));
-    const code = await new Promise((resolve) => child.once('exit', resolve));
+    // (read to the end: the JSON below is its last write, which can arrive after the 'exit' event)
+    const code = await waitForExit(child, { what: 'the descriptor-exhausting script', output: () => `${output}${errors}` });
     assert.equal(code, 0, errors);
     const result = JSON.parse(output) as { opened: number; outcome: string; afterRemoval: string };
     assert.ok(result.opened > 0, output);

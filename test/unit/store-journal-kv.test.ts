@@ -11,6 +11,7 @@ import { AppendFile } from '../../src/store/append-file.ts';
 import { FileLock } from '../../src/store/file-lock.ts';
 import { testSealer } from '../helpers/journal-sealer.ts';
 import { withTempDir } from '../helpers/temp-dir.ts';
+import { killChild, waitForExit } from '../helpers/child-exit.ts';
 import { findLocalUserByName, localUsers, type LocalUserRecord } from '../../src/directory/local-users.ts';
 
 const key = randomBytes(32);
@@ -133,9 +134,18 @@ describe('journal key-value store', () => {
         setInterval(() => {}, 1000);
       `;
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-      await new Promise<void>((resolve) => child.stdout.on('data', (chunk) => chunk.toString().includes('written') && resolve()));
+      // A script that fails before its 'written' (its error is on stderr) ends the wait instead of hanging it; bounded either way.
+      let stdout = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no 'written' within 60 s:\n${stdout}`)), 60_000);
+        child.stdout.on('data', (chunk) => (stdout += chunk.toString()).includes('written') && (clearTimeout(timer), resolve()));
+        child.once('exit', (code, signal) => (clearTimeout(timer), reject(new Error(`the writer exited (${code ?? signal}) before 'written':\n${stdout}`))));
+      }).catch(async (error: Error) => {
+        await killChild(child);
+        throw error;
+      });
       child.kill('SIGKILL');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await waitForExit(child, { timeoutMs: 30_000, what: 'the writer (SIGKILL)' });
       const kv = new JournalKeyValue(join(dir, 'kv.journal'), { now: () => Date.now() }, { sealer });
       await kv.open();
       assert.equal(await kv.count('sessions'), 200);
@@ -232,7 +242,7 @@ describe('journal key-value store', () => {
       await reopened.close();
     }));
 
-  test('CLI writes racing repeated compactions are all kept', () =>
+  test('CLI writes racing repeated compactions are all kept', (t) =>
     withDir(async (dir) => {
       const clock = { now: () => Date.now() };
       const path = join(dir, 'kv.journal');
@@ -244,18 +254,24 @@ describe('journal key-value store', () => {
       // A small live set rewritten over and over: a compaction (a new journal file) every 20,000 lines,
       // for as long as the CLI writes.
       const churn = (async () => {
-        for (let round = 0; !cliDone; round += 1) await Promise.all(Array.from({ length: 1000 }, (_, i) => server.set('churn', `k${i % 50}`, round)));
+        // (t.signal: a test that timed out stops here too, instead of starving the next tests of this file)
+        for (let round = 0; !cliDone && !t.signal.aborted; round += 1) await Promise.all(Array.from({ length: 1000 }, (_, i) => server.set('churn', `k${i % 50}`, round)));
       })();
       const filesSeen = new Set<number>();
       let written = 0;
-      // Until the journal was swapped under the CLI at least three times.
-      while (filesSeen.size < 4 || written < 20) {
-        await cli.set('cli', `k${written}`, written);
-        written += 1;
-        filesSeen.add((await stat(path)).ino);
+      try {
+        // Until the journal was swapped under the CLI at least three times.
+        while (filesSeen.size < 4 || written < 20) {
+          t.signal.throwIfAborted();
+          await cli.set('cli', `k${written}`, written);
+          written += 1;
+          filesSeen.add((await stat(path)).ino);
+        }
+      } finally {
+        // Also when a CLI write fails: the churn would otherwise run on for ever, and this test file never end.
+        cliDone = true;
+        await churn;
       }
-      cliDone = true;
-      await churn;
       await cli.close();
       await server.close();
       const reopened = new JournalKeyValue(path, clock, { sealer });
@@ -451,12 +467,16 @@ describe('file lock', () => {
       const lock = new FileLock(join(dir, 'x.lock'));
       const order: string[] = [];
       let releaseFirst!: () => void;
+      let firstIn!: () => void;
+      const firstHolds = new Promise<void>((resolve) => (firstIn = resolve));
       const first = lock.hold(async () => {
         order.push('first in');
+        firstIn();
         await new Promise<void>((resolve) => (releaseFirst = resolve));
         order.push('first out');
       });
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // The first holds the lock before the second asks (under load, taking it can outlast any fixed sleep).
+      await firstHolds;
       const second = lock.hold(async () => void order.push('second in'));
       await new Promise((resolve) => setTimeout(resolve, 50));
       assert.deepEqual(order, ['first in'], 'the second holder waits');
@@ -469,7 +489,7 @@ describe('file lock', () => {
   test('a lock left by a process that died holding it is taken over', () =>
     withDir(async (dir) => {
       const child = spawn(process.execPath, ['-e', '']);
-      await new Promise((resolve) => child.once('exit', resolve));
+      await waitForExit(child, { what: 'node -e ""' });
       await writeFile(join(dir, 'x.lock'), `${child.pid} abc`);
       let ran = false;
       await new FileLock(join(dir, 'x.lock')).hold(async () => void (ran = true));
@@ -505,10 +525,10 @@ describe('file lock', () => {
       const path = join(dir, 'x.lock');
       const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600)']);
       await writeFile(path, `${child.pid} abc`);
-      const exited = new Promise((resolve) => child.once('exit', resolve));
       const started = Date.now();
       await new FileLock(path).hold(async () => undefined);
-      await exited;
+      // (it may have exited before this line, even before the lock was written under load: waitForExit sees that)
+      await waitForExit(child, { what: 'the lock holder' });
       assert.ok(Date.now() - started >= 400, 'it waited for the holder to end');
     }));
 });

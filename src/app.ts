@@ -45,7 +45,8 @@ export async function createApp(services: Services): Promise<Express> {
   app.use(bootstrapRoutes(services));
   app.use(saml.router);
 
-  app.use((req, _res, next) => next(new AppError('NOT_FOUND', { detail: { path: req.path } })));
+  // The path is in the error handler's line already (cut there): an attacker chooses its length.
+  app.use((_req, _res, next) => next(new AppError('NOT_FOUND')));
   app.use(errorHandler(services.config.messages.helpdesk, warnings));
   return app;
 }

@@ -3,7 +3,7 @@ import { createLogger, type Logger } from './core/log.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { SecretBox } from './core/secret-box.ts';
 import { LowdbStore } from './store/lowdb-store.ts';
-import { openStore } from './store/open-store.ts';
+import { openStore } from './open-store.ts';
 import { loadSecretKey } from './config/secret-key.ts';
 import { warnIfConfigFileExposed } from './config/config-file-exposure.ts';
 import { LocalDirectory } from './directory/local-directory.ts';

@@ -39,6 +39,7 @@ export interface Services {
   /** Which browser a request comes from (sign-ins, SAML logout runs, CSRF tokens). */
   browserBinding: BrowserBinding;
   keys: SigningKeys;
+  /** Read by no route (sign-ins get it from `interaction`): here so tests can change policies on a running server. */
   policies: PolicyStore;
   networks: TrustedNetworks;
   mfa: MfaServices;

@@ -3,7 +3,7 @@ import { loadConfig, ConfigError } from '../config/load.ts';
 import { warnIfConfigFileExposed } from '../config/config-file-exposure.ts';
 import { LowdbStore } from '../store/lowdb-store.ts';
 import { loadSecretKey } from '../config/secret-key.ts';
-import { openStore } from '../store/open-store.ts';
+import { openStore } from '../open-store.ts';
 import { SecretBox } from '../core/secret-box.ts';
 import { systemClock } from '../core/clock.ts';
 import type { Config } from '../config/schema.ts';

@@ -17,15 +17,15 @@ const withoutLineEnd = (text: string) => text.replace(/[\r\n]+$/, '');
  * Secrets never travel as command-line arguments (they would show in `ps` and shell history):
  * they come from a file (--password-file) or from standard input (--password-stdin).
  */
-export function readSecretOption(args: ParsedArgs, name = 'password'): string | undefined {
-  const file = pathOption(args, `${name}-file`);
-  if (file) return withoutLineEnd(readTextFile(file, `--${name}-file`));
-  if (args.options[`${name}-stdin`] === true) {
+export function readSecretOption(args: ParsedArgs): string | undefined {
+  const file = pathOption(args, 'password-file');
+  if (file) return withoutLineEnd(readTextFile(file, '--password-file'));
+  if (args.options['password-stdin'] === true) {
     // A terminal would echo the password as it is typed, on screen and in any recording of the session.
-    if (isatty(0)) throw new UsageError(`--${name}-stdin reads a pipe (printf '%s' "$PW" | ...), not a terminal, which would show the password as it is typed; or use --${name}-file FILE`);
+    if (isatty(0)) throw new UsageError(`--password-stdin reads a pipe (printf '%s' "$PW" | ...), not a terminal, which would show the password as it is typed; or use --password-file FILE`);
     return withoutLineEnd(readFileSync(0, 'utf8'));
   }
-  if (args.options[name] !== undefined) throw new UsageError(`--${name} is not accepted on the command line; use --${name}-file FILE or --${name}-stdin`);
+  if (args.options.password !== undefined) throw new UsageError('--password is not accepted on the command line; use --password-file FILE or --password-stdin');
   return undefined;
 }
 

@@ -14,7 +14,7 @@ export interface PublicIdentityRecord {
   recordedAt: string;
 }
 
-export const PUBLIC_IDENTITY_COLLECTION = 'installation';
+const PUBLIC_IDENTITY_COLLECTION = 'installation';
 const RECORD_ID = 'public-identity';
 
 /**
@@ -65,9 +65,9 @@ export interface ToolPublicIdentity {
  * no relying party knows. So a setting the tool is given wins, and without one it uses what the
  * server recorded at its last start on this data directory.
  */
-export async function publicIdentityForTool(store: Store, config: Config, env: NodeJS.ProcessEnv = process.env): Promise<ToolPublicIdentity> {
+export async function publicIdentityForTool(store: Store, config: Config): Promise<ToolPublicIdentity> {
   const recorded = await store.collection<PublicIdentityRecord>(PUBLIC_IDENTITY_COLLECTION).get(RECORD_ID);
-  const urlConfigured = publicUrlIsConfigured(config, env);
+  const urlConfigured = publicUrlIsConfigured(config);
   const entityIdConfigured = config.saml.entityId !== undefined;
   const lastStart = `the server's last start on ${resolve(config.dataDir)}`;
   if (!recorded) {
@@ -101,7 +101,7 @@ export async function publicIdentityForTool(store: Store, config: Config, env: N
  * Whether the configuration names the public URL, rather than leaving the default that follows the
  * port: the parsed configuration holds a URL either way, so it is loaded again with another port.
  */
-function publicUrlIsConfigured(config: Config, env: NodeJS.ProcessEnv): boolean {
+function publicUrlIsConfigured(config: Config): boolean {
   const otherPort = config.server.port === 1 ? 2 : 1;
-  return loadConfig(env, { server: { port: otherPort } }).server.publicUrl === config.server.publicUrl;
+  return loadConfig(process.env, { server: { port: otherPort } }).server.publicUrl === config.server.publicUrl;
 }

@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ldapDirectorySchema } from '../directory/ldap-config.ts';
-import { ANY_TRUSTED_NETWORK, isCidrLiteral, parseCidr } from '../policy/networks.ts';
+import { isCidrLiteral, parseCidr } from '../core/ip-ranges.ts';
+import { ANY_TRUSTED_NETWORK } from '../policy/networks.ts';
 import { userMessagesSchema } from './user-messages.ts';
 import { ID_TOKEN_MAX_GROUPS } from '../oidc/id-token-claims.ts';
 

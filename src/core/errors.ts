@@ -1,6 +1,6 @@
 /**
  * Every failure that can reach a user or a client is an AppError with a stable code.
- * `expose` says whether `message` is safe to show to the end user as is.
+ * `userMessage` is what users see (the catalogue text unless given); `detail` goes to the log only.
  */
 export const ERROR_CATALOGUE = {
   LOGIN_FAILED: { status: 401, message: 'Invalid username or password.' },
@@ -34,7 +34,7 @@ export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
-  /** Shown to the user instead of the catalogue text; must never contain internals. */
+  /** What users see; a thrower's own text must never contain internals. */
   readonly userMessage: string;
   /** Extra structured facts for the log, never shown to users. */
   readonly detail?: Record<string, unknown>;

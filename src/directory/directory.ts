@@ -98,15 +98,24 @@ export interface Directory {
    * outcome as well.
    */
   authenticate<Refusal>(login: string, password: string, requestLog: Logger | undefined, options: { admitAccount: AdmitAccount<Refusal> }): Promise<AuthOutcome | NotAdmitted<Refusal>>;
+  /**
+   * Verifies the password of the account with this id (User.id), as `authenticate` does a login's:
+   * the sign-in that follows a password change, which must be the account whose password was changed.
+   */
+  authenticateAccount(accountId: string, password: string, requestLog?: Logger): Promise<AuthOutcome>;
   /** Re-reads a user by stable id (SSO reuse, userinfo, refresh). */
   findUserById(id: string): Promise<User | null>;
   /** Looks a user up by login name (admin tools, policy explain). */
   findUser(login: string): Promise<User | null>;
   /**
-   * Changes a password with the directory's own mechanism; a refusal says why (`reason`) and, in plain words, what the user is told.
+   * Changes the password of the account with this id (User.id: the one the sign-in verified) with the
+   * directory's own mechanism; a refusal says why (`reason`) and, in plain words, what the user is told.
+   * By id, never by a name looked up again: a username need not lead back to its own account (a users.filter
+   * on another attribute, a uid holding `@` that the lookup strips), so a change by name could reach
+   * another person's account, or none. Throws AppError LOGIN_FAILED when no account has the id any more.
    * `heldBindId`: from the sign-in's account-state outcome, when the directory kept its bound connection.
    */
-  changePassword(login: string, oldPassword: string, newPassword: string, requestLog?: Logger, options?: { heldBindId?: string }): Promise<PasswordChangeOutcome>;
+  changePassword(accountId: string, oldPassword: string, newPassword: string, requestLog?: Logger, options?: { heldBindId?: string }): Promise<PasswordChangeOutcome>;
   /**
    * What a new password must be, in words shown above the change form; undefined where the directory's
    * own server decides (LDAP, AD), whose rules Stepgate cannot read.

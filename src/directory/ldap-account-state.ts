@@ -14,6 +14,8 @@ import type { AccountState } from './directory.ts';
 import { entryValue } from './ldap-filter.ts';
 import { EXPIRY_ATTRIBUTES } from './ldap-password-policy.ts';
 
+// Still imported from here by ldap-directory and ldap-password
+
 export type Verdict =
   | { kind: 'ok'; passwordExpiresInDays?: number }
   /** `graceLogin`: the bind succeeded only by spending one of ppolicy's grace sign-ins of an expired password. */
@@ -24,24 +26,6 @@ const DAY_MS = 86_400_000;
 /** ppolicy's marker for "locked until an administrator unlocks it", used by admin tools to disable accounts. */
 export const PPOLICY_DISABLED_TIME = '000001010000Z';
 const LDAP_INVALID_CREDENTIALS = 49;
-
-/**
- * Bind results by which the server says it could not judge the credentials (out of time or resources,
- * busy, shutting down, internal failure); AD and OpenLDAP send them under load. They say nothing about
- * the password, so the sign-in is 'unavailable' and no failure is counted.
- */
-const UNJUDGED_BIND_RESULTS = new Set([
-  1, // operationsError
-  3, // timeLimitExceeded
-  11, // adminLimitExceeded
-  51, // busy
-  52, // unavailable
-  80, // other
-]);
-
-export function bindResultLeftUnjudged(resultCode: number): boolean {
-  return UNJUDGED_BIND_RESULTS.has(resultCode);
-}
 
 /** Attributes the service search must fetch for each flavour (the id attribute is added by the caller). */
 export function stateAttributes(flavour: 'openldap-ppolicy' | 'active-directory' | 'none'): string[] {

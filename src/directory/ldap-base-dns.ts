@@ -4,7 +4,7 @@
  */
 import { DirectoryMisconfiguredError } from './directory.ts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
-import { describeError, isLdapResult } from './ldap-connector.ts';
+import { describeError, isLdapResult } from './ldap-errors.ts';
 import type { SearchFn } from './ldap-filter.ts';
 
 const NO_SUCH_OBJECT = 32;

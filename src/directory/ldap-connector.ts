@@ -6,27 +6,17 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { connect as connectTls, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { Client, ResultCodeError } from 'ldapts';
+import { Client } from 'ldapts';
 import type { Logger } from 'pino';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
-import { bindResultLeftUnjudged } from './ldap-account-state.ts';
+import { LdapUnavailableError, bindResultLeftUnjudged, describeError, isLdapResult } from './ldap-errors.ts';
+
+// Still imported from here by ldap-directory, ldap-password, ldap-diagnose, ldap-pool, ldap-groups and ldap-root-dse
 
 /** A server that failed is tried last for this long, so a dead primary does not cost a timeout per connection. */
 const DOWN_MS = 30_000;
 /** After a server refused a service account's password, how long before that password is sent to it again. */
 const SERVICE_BIND_BACKOFF_MS = 10_000;
-
-/**
- * The directory cannot be used (network, TLS, service account); `message` is meant for the admin log.
- * A message that already spells out the error behind it gets no `cause`: pino's error serializer
- * appends each cause's text, so the log would say it twice.
- */
-export class LdapUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LdapUnavailableError';
-  }
-}
 
 /** One server refused every service account; `refusal` says which server, which accounts and until when. */
 class ServiceBindRefusedError extends LdapUnavailableError {
@@ -52,25 +42,6 @@ export interface Connection {
   url: string;
   /** The channel is encrypted (ldaps:// or StartTLS). */
   secure: boolean;
-}
-
-/** An answer from the server (wrong password, no such object…) as opposed to a transport failure. */
-export function isLdapResult(err: unknown): err is ResultCodeError {
-  return err instanceof ResultCodeError;
-}
-
-export function describeError(err: unknown): string {
-  if (err instanceof ResultCodeError) {
-    // ldapts messages are often just "Code: 0x31"; spell the result out ("LDAP 49 invalid credentials")
-    const kind = err.constructor.name.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
-    const text = err.message.replace(/\s*Code: 0x[0-9a-f]+$/i, '').trim();
-    return `LDAP ${err.code} ${kind}${text ? `: ${text}` : ''}`;
-  }
-  const e = err as { code?: unknown; message?: string };
-  const message = e?.message ?? String(err);
-  // Node's system errors start with their code already ("ENOENT: no such file or directory, open …")
-  const code = typeof e?.code === 'string' && !message.startsWith(`${e.code}:`) ? `${e.code}: ` : '';
-  return `${code}${message}`.replace(/\s+/g, ' ').trim();
 }
 
 const CONFIDENTIALITY_REQUIRED = 13;

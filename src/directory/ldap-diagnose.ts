@@ -10,7 +10,8 @@ import { LdapDirectory } from './ldap-directory.ts';
 import { entryId, idFilter } from './ldap-entry-id.ts';
 import { explicitBufferAttributes, isBinaryAttribute } from './ldap-binary-attributes.ts';
 import { checkBaseDns } from './ldap-base-dns.ts';
-import { LdapConnector, describeError, destroy, type Connection } from './ldap-connector.ts';
+import { LdapConnector, destroy, type Connection } from './ldap-connector.ts';
+import { describeError } from './ldap-errors.ts';
 import { attributeValues, compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
 import { groupBaseOf, resolveGroups } from './ldap-groups.ts';
 import { EXPIRY_ATTRIBUTES, generalizedTimeToMs, policyInEffect, readPolicyMaxAge } from './ldap-password-policy.ts';
@@ -47,7 +48,8 @@ async function timed(step: DiagnoseStep['step'], url: string, steps: DiagnoseSte
 
 /**
  * The user's mapped attributes, as sign-ins will map them. A missing id fails the step: every sign-in
- * of this user would fail with it. Warns of an id that is not this user's alone, and of the user
+ * of this user would fail with it. Warns of a missing username (which fails them too, but the groups and
+ * the password are still worth checking), of an id that is not this user's alone, and of the user
  * filter when the configuration does not write it out in full. `account`: the service account that
  * read the entry (an id the entry has can be hidden from it, operational attributes often are).
  */
@@ -58,8 +60,15 @@ async function describeUser(search: SearchFn, entry: Entry, users: LdapDirectory
   }
   const shown = (attribute: string): string => entryValue(entry, attribute) ?? `(no ${attribute})`;
   const detail = `found ${entry.dn}: id ${id}, username ${shown(users.usernameAttribute)}, name ${shown(users.nameAttribute)}, email ${shown(users.emailAttribute)}`;
-  const warnings = [...(completed ? [completedWarning(completed)] : []), ...(await idWarnings(search, entry, id, users))];
+  const warnings = [...(completed ? [completedWarning(completed)] : []), ...usernameWarnings(entry, users, account), ...(await idWarnings(search, entry, id, users))];
   return warnings.length === 0 ? detail : { detail, warning: warnings.join('; ') };
+}
+
+/** A username the entry lacks (or the service account may not read): sign-ins refuse such an entry, as one without an id. */
+function usernameWarnings(entry: Entry, users: LdapDirectoryConfig['users'], account: string): string[] {
+  const { usernameAttribute } = users;
+  if (entryValue(entry, usernameAttribute)) return [];
+  return [`${entry.dn} has no ${usernameAttribute} (users.usernameAttribute), or the service account ${account} may not read it: every sign-in of this user is refused as "sign-in is not set up correctly" (logged as ldap.misconfigured); give the entry a ${usernameAttribute}, or set users.usernameAttribute to an attribute every user has`];
 }
 
 /**

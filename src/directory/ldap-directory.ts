@@ -5,12 +5,14 @@ import type { Logger } from 'pino';
 import type { User } from '../core/types.ts';
 import { DirectoryMisconfiguredError, type AdmitAccount, type AuthOutcome, type Directory, type NotAdmitted, type PasswordChangeOutcome } from './directory.ts';
 import { completedWarning, withCompleteFilters, type LdapDirectoryConfig } from './ldap-config.ts';
-import { LdapConnector, LdapUnavailableError, describeError, destroy, isLdapResult, type Connection } from './ldap-connector.ts';
+import { LdapConnector, destroy, type Connection } from './ldap-connector.ts';
+import { LdapUnavailableError, bindResultLeftUnjudged, describeError, isLdapResult } from './ldap-errors.ts';
 import { LdapPool, type PoolStats } from './ldap-pool.ts';
-import { compileFilter, entryValue, entryValues, findUserEntry, normaliseLogin, type SearchFn } from './ldap-filter.ts';
+import { compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
 import { domainRootOf, resolveGroups } from './ldap-groups.ts';
 import { GroupParents } from './ldap-group-parents.ts';
-import { adBindFailureVerdict, adEntryVerdict, bindResultLeftUnjudged, isDisabledOrExpired, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
+import { adBindFailureVerdict, adEntryVerdict, isDisabledOrExpired, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
+import { AppError } from '../core/errors.ts';
 import { WRONG_CURRENT, changeWithPasswordModify, changeWithUnicodePwd, passwordModify, refusal } from './ldap-password.ts';
 import { HeldBinds } from './ldap-held-binds.ts';
 import { userFromEntry } from './ldap-entry.ts';
@@ -143,8 +145,21 @@ export class LdapDirectory implements Directory {
     return this.#asking(log, () => this.#signIn(log, loginForLog, entry, password));
   }
 
-  /** Binds as the entry's user and says what the sign-in meets. */
-  async #signIn(log: Logger | undefined, loginForLog: string, entry: Entry, password: string): Promise<AuthOutcome> {
+  async authenticateAccount(accountId: string, password: string, requestLog?: Logger): Promise<AuthOutcome> {
+    const log = this.#logFor(requestLog);
+    if (password.length === 0) return this.#refuse(log, undefined, 'empty-password');
+    const found = await this.#asking(log, async () => ({ entry: await this.#accountEntry(accountId, this.#attributes) }));
+    if ('ok' in found) return found; // the directory could not be asked
+    if (!found.entry) {
+      log?.info({ event: 'ldap.auth.refused', accountId, reason: 'account-not-found' }, 'sign-in refused');
+      return { ok: false, reason: 'invalid-credentials' };
+    }
+    const entry = found.entry;
+    return this.#asking(log, () => this.#signIn(log, undefined, entry, password));
+  }
+
+  /** Binds as the entry's user and says what the sign-in meets. `loginForLog`: undefined for an account named by its id. */
+  async #signIn(log: Logger | undefined, loginForLog: string | undefined, entry: Entry, password: string): Promise<AuthOutcome> {
     const { verdict, heldBindId } = await this.#verify(log, entry, password);
     if (verdict.kind === 'invalid') return this.#refuse(log, loginForLog, verdict.reason, entry);
     // Groups only once the password is right: a wrong password must cost no more than an unknown login.
@@ -175,7 +190,7 @@ export class LdapDirectory implements Directory {
     }
   }
 
-  #refuse(log: Logger | undefined, login: string, reason: string, entry?: Entry): AuthOutcome {
+  #refuse(log: Logger | undefined, login: string | undefined, reason: string, entry?: Entry): AuthOutcome {
     log?.info({ event: 'ldap.auth.refused', login, dn: entry?.dn, reason }, 'sign-in refused');
     const accountId = entry && this.#idOf(entry);
     return accountId === undefined ? { ok: false, reason: 'invalid-credentials' } : { ok: false, reason: 'invalid-credentials', accountId };
@@ -284,11 +299,30 @@ export class LdapDirectory implements Directory {
     return userFromEntry(entry, groups, this.#config.users, this.#stateAttrs);
   }
 
-  async findUserById(id: string): Promise<User | null> {
+  /** The entries whose users.idAttribute is `id`: at most two are read, one more than an account may have. */
+  async #entriesWithId(id: string, attributes: string[]): Promise<Entry[]> {
     const filter = idFilter(id, this.#config.users);
-    if (filter === null) return null;
-    const { searchEntries } = await this.#searchFn(this.#config.users.baseDn, { scope: 'sub', filter: compileFilter(filter), attributes: this.#attributes, sizeLimit: 2 });
-    const entry = searchEntries.length === 1 ? searchEntries[0] : undefined;
+    if (filter === null) return [];
+    const { searchEntries } = await this.#searchFn(this.#config.users.baseDn, { scope: 'sub', filter: compileFilter(filter), attributes, sizeLimit: 2 });
+    return searchEntries;
+  }
+
+  /**
+   * The entry of the account `id` names, in whatever state, for a change of its password or the sign-in
+   * after it; null when there is none. Two entries with the id are a configuration to fix, never a
+   * choice: the one the sign-in verified cannot be told from the other.
+   */
+  async #accountEntry(id: string, attributes: string[]): Promise<Entry | null> {
+    const entries = await this.#entriesWithId(id, attributes);
+    if (entries.length > 1) {
+      throw new DirectoryMisconfiguredError(`entries ${entries.map((entry) => entry.dn).join('; ')} have the same ${this.#config.users.idAttribute}; users.idAttribute must differ for every user`);
+    }
+    return entries[0] ?? null;
+  }
+
+  async findUserById(id: string): Promise<User | null> {
+    const entries = await this.#entriesWithId(id, this.#attributes);
+    const entry = entries.length === 1 ? entries[0] : undefined;
     if (!entry || isDisabledOrExpired(entry, this.#config.accountState.flavour, this.#now())) return null;
     return this.#userFromEntry(entry);
   }
@@ -298,15 +332,21 @@ export class LdapDirectory implements Directory {
     return found.entry ? this.#userFromEntry(found.entry) : null;
   }
 
-  async changePassword(login: string, oldPassword: string, newPassword: string, requestLog?: Logger, options: { heldBindId?: string } = {}): Promise<PasswordChangeOutcome> {
+  async changePassword(accountId: string, oldPassword: string, newPassword: string, requestLog?: Logger, options: { heldBindId?: string } = {}): Promise<PasswordChangeOutcome> {
     const log = this.#logFor(requestLog);
     if (!oldPassword) return refusal('oldRequired');
     if (!newPassword) return refusal('newRequired');
-    if (normaliseLogin(login, this.#config.users) === null) return WRONG_CURRENT;
+    const found = await this.#asking(log, async () => ({ entry: await this.#accountEntry(accountId, ['1.1']) }));
+    if ('ok' in found) {
+      if (!found.ok && found.reason === 'misconfigured') throw new AppError('DIRECTORY_MISCONFIGURED', { detail: { directory: found.detail } });
+      return refusal('unavailable');
+    }
+    if (!found.entry) {
+      log?.info({ event: 'ldap.password.change', accountId, ok: false, reason: 'account-removed' }, 'password change: no entry has the account id any more');
+      throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: 'account-removed' } });
+    }
+    const dn = found.entry.dn;
     try {
-      const found = await findUserEntry(this.#searchFn, this.#config.users, login, ['1.1'], log);
-      if (!found.entry) return WRONG_CURRENT;
-      const dn = found.entry.dn;
       const outcome =
         this.#config.accountState.flavour === 'active-directory'
           ? await this.#changeAd(dn, oldPassword, newPassword)

@@ -32,9 +32,12 @@ export function userFromEntry(entry: Entry, groups: ResolvedGroups, users: LdapD
   }
   // an operational id (entryUUID) is often hidden by the directory's access rules rather than absent
   if (!id) throw new DirectoryMisconfiguredError(`entry ${entry.dn} has no ${idAttribute}; check users.idAttribute, and that the service account (bind.dn) may read ${idAttribute}`);
+  // Without one, every such user would be released with the same empty uid and preferred_username: one person to the applications.
+  const username = entryValue(entry, usernameAttribute);
+  if (!username) throw new DirectoryMisconfiguredError(`entry ${entry.dn} has no ${usernameAttribute}; check users.usernameAttribute, and that the service account (bind.dn) may read ${usernameAttribute}`);
   return {
     id,
-    username: entryValue(entry, usernameAttribute) ?? '',
+    username,
     name: entryValue(entry, nameAttribute),
     email: entryValue(entry, emailAttribute),
     groups: groups.names,

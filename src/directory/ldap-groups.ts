@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { compileFilter, entryValue, entryValues, equalityFilter, escapeFilterValue, type SearchFn } from './ldap-filter.ts';
 import type { GroupParents, GroupRef } from './ldap-group-parents.ts';
-import { LdapUnavailableError, describeError, isLdapResult } from './ldap-connector.ts';
+import { LdapUnavailableError, describeError, isLdapResult } from './ldap-errors.ts';
 import { namingContextOf, rootDseOf } from './ldap-root-dse.ts';
 
 type GroupsConfig = LdapDirectoryConfig['groups'];

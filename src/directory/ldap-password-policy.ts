@@ -9,7 +9,7 @@
 import type { Entry } from 'ldapts';
 import type { Logger } from '../core/log.ts';
 import { isNoSuchObject } from './ldap-base-dns.ts';
-import { describeError } from './ldap-connector.ts';
+import { describeError } from './ldap-errors.ts';
 import { entryValue, entryValues, type SearchFn } from './ldap-filter.ts';
 import { KeptReads } from './kept-reads.ts';
 

@@ -5,8 +5,8 @@
  */
 import { Attribute, BerWriter, Change, PasswordPolicyControl, PasswordPolicyError, type Client } from 'ldapts';
 import type { PasswordChangeOutcome, PasswordRefusalReason } from './directory.ts';
-import { adDataCode, bindResultLeftUnjudged } from './ldap-account-state.ts';
-import { LdapUnavailableError, describeError, isLdapResult } from './ldap-connector.ts';
+import { adDataCode } from './ldap-account-state.ts';
+import { LdapUnavailableError, bindResultLeftUnjudged, describeError, isLdapResult } from './ldap-errors.ts';
 
 const PASSWORD_MODIFY_OID = '1.3.6.1.4.1.4203.1.11.1';
 

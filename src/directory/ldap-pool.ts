@@ -2,7 +2,8 @@
  * A small pool of directory connections, so a sign-in reuses an open connection instead of paying a
  * TCP(+TLS) handshake; `LdapConnector` opens them.
  */
-import { LdapUnavailableError, describeError, destroy, isLdapResult, isOpen, type Connection, type LdapConnector } from './ldap-connector.ts';
+import { destroy, isOpen, type Connection, type LdapConnector } from './ldap-connector.ts';
+import { LdapUnavailableError, describeError, isLdapResult } from './ldap-errors.ts';
 
 /** Busy / unavailable: the server is going away, so another connection (or server) may do better. */
 const retryable = (err: unknown): boolean => !isLdapResult(err) || err.code === 51 || err.code === 52;

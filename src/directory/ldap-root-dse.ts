@@ -2,7 +2,7 @@
  * What the directory says about itself in its root DSE: the naming contexts (suffixes) it holds, and
  * whether it is Active Directory, whose matching rules other servers do not know.
  */
-import { isLdapResult } from './ldap-connector.ts';
+import { isLdapResult } from './ldap-errors.ts';
 import { entryValues, type SearchFn } from './ldap-filter.ts';
 
 /** LDAP_CAP_ACTIVE_DIRECTORY_OID: every AD domain controller lists it in supportedCapabilities. */

@@ -69,7 +69,15 @@ export class LocalDirectory implements Directory {
    * under way (password-hash.ts): that is no guess, so the sign-in must not count it as one.
    */
   async authenticate(login: string, password: string): Promise<AuthOutcome> {
-    const record = await findLocalUserByName(this.#users, login.trim());
+    return this.#signIn(await findLocalUserByName(this.#users, login.trim()), password);
+  }
+
+  async authenticateAccount(accountId: string, password: string): Promise<AuthOutcome> {
+    return this.#signIn(await this.#users.get(accountId), password);
+  }
+
+  /** Checks the password of `record` (none: no such user, at the cost of a real check) and says what the sign-in meets. */
+  async #signIn(record: LocalUserRecord | null | undefined, password: string): Promise<AuthOutcome> {
     if (!record?.passwordHash || password.length === 0) {
       await verifyPassword(password || 'x', await DUMMY_HASH_PROMISE); // same cost as a real check
       return { ok: false, reason: 'invalid-credentials' };
@@ -163,9 +171,10 @@ export class LocalDirectory implements Directory {
     return { ok: true };
   }
 
-  async changePassword(login: string, oldPassword: string, newPassword: string): Promise<PasswordChangeOutcome> {
-    const record = await findLocalUserByName(this.#users, login.trim());
-    if (!record?.passwordHash || !(await verifyPassword(oldPassword, record.passwordHash))) {
+  async changePassword(accountId: string, oldPassword: string, newPassword: string): Promise<PasswordChangeOutcome> {
+    const record = await this.#users.get(accountId);
+    if (!record) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: 'account-removed' } });
+    if (!record.passwordHash || !(await verifyPassword(oldPassword, record.passwordHash))) {
       return { ok: false, reason: 'wrong-current', message: 'The current password is not correct.' };
     }
     this.#refuseAccountState(record);

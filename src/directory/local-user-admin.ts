@@ -65,23 +65,43 @@ export function nameProblem(name: string): string | undefined {
   return reordering ? `the name "${withInvisibleShown(name)}" contains ${reordering}: characters that change the direction of the text are not allowed in a name` : undefined;
 }
 
-/** A sign-in name (username or email, lowercased) that several users would have. */
+/**
+ * A sign-in name (username or email, lowercased) that several users would have. `lookalike`: their
+ * names differ, and are one only in compatibility form (ａlice@example.org beside alice@example.org):
+ * each signs in its own user, but reads as the other's, to a person and to the locks and policies.
+ */
 export interface SharedSignInName {
   name: string;
   users: LocalUserRecord[];
+  lookalike: boolean;
 }
 
 /**
- * Sign-in names (usernames and emails, in any case) that two of `users` would share: sign-in would
- * pick one of them silently, and their SAML email NameIDs would look alike. Only names shared by a
- * user in `involving` are reported. The one rule of user add / user update and of config import.
+ * A sign-in name in compatibility form, case folded: fullwidth and other compatibility letters as
+ * their plain ones, as Stepgate's lock buckets and policy patterns read names and as an application
+ * that normalises addresses (NFKC, PRECIS) would. Accents stay: josé and jose are two addresses.
+ */
+const lookalikeKey = (name: string) => name.normalize('NFKC').toLowerCase().normalize('NFKC');
+
+/**
+ * Sign-in names (usernames and emails, in any case, in compatibility form) that two of `users` would
+ * share: sign-in would pick one of them silently, or take one for the other, and their SAML email
+ * NameIDs would look alike. Only names shared by a user in `involving` are reported. The one rule of
+ * user add / user update and of config import.
  */
 export function sharedSignInNames(users: readonly LocalUserRecord[], involving: ReadonlySet<string>): SharedSignInName[] {
-  const owners = new Map<string, LocalUserRecord[]>();
+  const owners = new Map<string, Array<{ user: LocalUserRecord; name: string }>>();
   for (const user of users) {
-    for (const name of new Set(signInNames(user).filter((key) => key !== undefined))) owners.set(name, [...(owners.get(name) ?? []), user]);
+    const names = new Map<string, string>();
+    for (const name of signInNames(user)) if (name !== undefined && !names.has(lookalikeKey(name))) names.set(lookalikeKey(name), name);
+    for (const [key, name] of names) owners.set(key, [...(owners.get(key) ?? []), { user, name }]);
   }
-  return [...owners.entries()].filter(([, sharing]) => sharing.length > 1 && sharing.some((user) => involving.has(user.id))).map(([name, sharing]) => ({ name, users: sharing }));
+  return [...owners.entries()]
+    .filter(([, sharing]) => sharing.length > 1 && sharing.some(({ user }) => involving.has(user.id)))
+    .map(([key, sharing]) => {
+      const spellings = new Set(sharing.map(({ name }) => name));
+      return { name: spellings.size === 1 ? sharing[0]!.name : key, users: sharing.map(({ user }) => user), lookalike: spellings.size > 1 };
+    });
 }
 
 /** A change the local directory refuses (a name taken, a password the rules refuse): the admin's answer, not a failure. */
@@ -179,9 +199,10 @@ export class LocalUserAdmin {
    * first. Only an older version stored such users: it took "é" as one character and as "e" and an
    * accent for two names.
    */
-  async sharedNames(): Promise<SharedSignInName[]> {
+  async sharedNames(): Promise<Array<Omit<SharedSignInName, 'lookalike'>>> {
     const users = await this.list();
-    const shared = sharedSignInNames(users, new Set(users.map((user) => user.id)));
+    // Lookalikes an older version let in each sign in their own user: no name of theirs reaches another.
+    const shared = sharedSignInNames(users, new Set(users.map((user) => user.id))).filter(({ lookalike }) => !lookalike);
     return Promise.all(shared.map(async ({ name, users: sharing }) => {
       const reached = await this.get(name);
       return { name, users: [reached, ...sharing.filter((user) => user.id !== reached.id)] };
@@ -209,7 +230,7 @@ export class LocalUserAdmin {
     const shared = sharedSignInNames([...others, record], new Set([record.id]));
     if (shared.length === 0) return;
     const owners = (names: SharedSignInName) => names.users.filter((user) => user.id !== record.id).map((user) => user.username).join(' and ');
-    throw new UserChangeRefused(shared.map((names) => `"${names.name}" is already the username or email of ${owners(names)} (sign-in names are compared in any case, and in any Unicode form: é as one character or as e and an accent)`).join('; '));
+    throw new UserChangeRefused(shared.map((names) => `"${names.name}" is already the username or email of ${owners(names)} (sign-in names are compared in any case, and in any Unicode form: é as one character or as e and an accent, fullwidth and other compatibility letters as their plain ones)`).join('; '));
   }
 
   #changed(record: LocalUserRecord, changes: UserChanges): LocalUserRecord {

@@ -1,5 +1,6 @@
 import { scrypt, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../core/errors.ts';
+import { storedPasswordForm } from './password-form.ts';
 
 const N = 1 << 15;
 const R = 8;
@@ -48,7 +49,7 @@ function derive(password: string, salt: Buffer, n: number, r: number, p: number)
   return PASSWORD_DERIVATIONS.run(
     () =>
       new Promise<Buffer>((resolve, reject) =>
-        scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, { N: n, r, p, maxmem: 128 * n * r * 2 }, (error, key) => (error ? reject(error) : resolve(key))),
+        scrypt(storedPasswordForm(password), salt, KEY_LENGTH, { N: n, r, p, maxmem: 128 * n * r * 2 }, (error, key) => (error ? reject(error) : resolve(key))),
       ),
   );
 }

@@ -1,3 +1,5 @@
+import { storedPasswordForm } from './password-form.ts';
+
 /**
  * The longest password the sign-in form accepts (longer ones are refused before any directory is asked,
  * so a huge body costs no hashing). A password may never be set longer than this: it could not sign in.
@@ -12,16 +14,32 @@ export interface PasswordRules {
   requireSpecial: boolean;
 }
 
-/** Returns every rule the password breaks, in plain words; empty when it is acceptable. */
+/**
+ * A username shorter than this is not looked for in the password, as Active Directory does: a user
+ * named "e" could otherwise have no password with an e in it. Such names are valid local usernames.
+ */
+const SHORTEST_USERNAME_LOOKED_FOR = 3;
+
+/** Compatibility forms folded as the hash folds them (the fullwidth ａｌｉｃｅ is alice), and case: the username rule holds in any case. */
+const folded = (text: string) => storedPasswordForm(text).toLowerCase();
+
+/**
+ * Returns every rule the password breaks, in plain words; empty when it is acceptable. The rules judge
+ * the form that is hashed (storedPasswordForm), not the one typed: "e" and a combining accent typed
+ * five times are five characters kept, not ten. The upper limit alone is on what is typed: it is the
+ * sign-in form's limit.
+ */
 export function passwordProblems(rules: PasswordRules, password: string, username: string): string[] {
+  const stored = storedPasswordForm(password);
   const problems: string[] = [];
-  if (password.length < rules.minLength) problems.push(`It must be at least ${rules.minLength} characters long.`);
+  if (stored.length < rules.minLength) problems.push(`It must be at least ${rules.minLength} characters long.`);
   if (password.length > MAX_PASSWORD_LENGTH) problems.push(`It must be at most ${MAX_PASSWORD_LENGTH} characters long.`);
-  if (rules.requireLetter && !/\p{L}/u.test(password)) problems.push('It must contain a letter.');
-  if (rules.requireDigit && !/\p{N}/u.test(password)) problems.push('It must contain a digit.');
-  if (rules.requireMixedCase && !(/\p{Lu}/u.test(password) && /\p{Ll}/u.test(password))) problems.push('It must contain upper- and lower-case letters.');
-  if (rules.requireSpecial && !/[^\p{L}\p{N}]/u.test(password)) problems.push('It must contain a special character.');
-  if (username && password.toLowerCase().includes(username.toLowerCase())) problems.push('It must not contain your username.');
+  if (rules.requireLetter && !/\p{L}/u.test(stored)) problems.push('It must contain a letter.');
+  if (rules.requireDigit && !/\p{N}/u.test(stored)) problems.push('It must contain a digit.');
+  if (rules.requireMixedCase && !(/\p{Lu}/u.test(stored) && /\p{Ll}/u.test(stored))) problems.push('It must contain upper- and lower-case letters.');
+  if (rules.requireSpecial && !/[^\p{L}\p{N}]/u.test(stored)) problems.push('It must contain a special character.');
+  const name = folded(username);
+  if (name.length >= SHORTEST_USERNAME_LOOKED_FOR && folded(password).includes(name)) problems.push('It must not contain your username.');
   return problems;
 }
 

@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { AppError, errorTitle, toAppError } from '../core/errors.ts';
 import { warningKind, type WarningBudget } from './warning-budget.ts';
 import { clientError } from './client-errors.ts';
+import { clipCallerText } from '../core/caller-text.ts';
 import { messagePage } from '../../views/message.ts';
 import type { WayBack } from './way-back.ts';
 import { sendPage } from './render.ts';
@@ -36,9 +37,14 @@ function handleError(error: unknown, req: Request, res: Response, helpdesk: stri
   const log = req.log ?? console;
   // Busy (a flood's share of the password checks or the open sign-ins) is the server protecting itself, not a fault: a thinned warning without a stack.
   const fault = status >= 500 && !EXPECTED_UNDER_LOAD.has(appError.code);
-  const entry = { code: appError.code, status, detail: appError.detail, path: req.path, ip: req.clientIp, err: fault ? (appError.cause ?? error) : undefined };
-  if (fault) log.error(entry, appError.message);
-  else if (warnings.admit(warningKind(appError), log)) log.warn(entry, appError.message);
+  // The stack of what went wrong. An AppError of a known condition without a cause (a directory
+  // outage) has none worth writing: its throw site says nothing an admin can act on. INTERNAL is never known.
+  const stack = appError.cause ?? (appError.code === 'INTERNAL' ? error : undefined);
+  const entry = { code: appError.code, status, detail: appError.detail, path: clipCallerText(req.path), ip: req.clientIp, err: fault ? stack : undefined };
+  // For the admin, not the user's page text ("Go back…"): what happened, as the code (and reason) says it.
+  const kind = warningKind(appError);
+  if (fault) log.error(entry, `request failed: ${kind}`);
+  else if (warnings.admit(kind, log)) log.warn(entry, `request refused: ${kind}`);
   if (res.headersSent) return;
   if (wantsJson(req)) {
     res.status(status).json({ error: appError.code, message: appError.userMessage, requestId: req.requestId });

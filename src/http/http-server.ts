@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer, STATUS_CODES, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.ts';
@@ -27,7 +27,9 @@ export function createHttpServer(logger: Logger, options: { requestTimeoutMs?: n
   const server = createServer({ requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1_000, requestTimeout) });
   server.maxConnections = maxConnections(descriptorLimit());
   const warnings = new RefusalWarnings(logger);
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, warnings));
+  const reachedApplication = new WeakSet<Duplex>();
+  server.on('request', (req: IncomingMessage) => reachedApplication.add(req.socket));
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, warnings, reachedApplication));
   return server;
 }
 
@@ -105,9 +107,12 @@ const REFUSALS: Record<string, { status: number; code: ErrorCode }> = {
  * A request Node's parser refused never reaches Express (no page, no log line from the error
  * handler): it gets a short plain answer here, and a warning with the code, as other refusals do.
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, warnings: RefusalWarnings): void {
-  // A client that went away, or a socket already answered, has no one left to read an answer.
-  if (error.code === 'ECONNRESET' || !socket.writable) {
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, warnings: RefusalWarnings, reachedApplication: WeakSet<Duplex>): void {
+  // A client that went away, or a socket already answered, has no one left to read an answer. One that
+  // closed its side in the middle of a request the application has (or has answered) hung up on it: the
+  // application logs that once, with the request's id (request.aborted), and the request was no parser refusal.
+  const hungUpOnApplication = error.code === 'HPE_INVALID_EOF_STATE' && reachedApplication.has(socket);
+  if (error.code === 'ECONNRESET' || !socket.writable || hungUpOnApplication) {
     socket.destroy();
     return;
   }

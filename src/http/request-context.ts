@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../core/log.ts';
-import { ipInRange, parseCidr, parseIp } from '../policy/networks.ts';
+import { ipInRange, parseCidr, parseIp } from '../core/ip-ranges.ts';
 import { UNKNOWN_CLIENT_IP } from '../core/unknown-client-ip.ts';
 
 declare global {

@@ -37,7 +37,7 @@ export class AccountStanding {
     } catch (error) {
       // An entry that does not fit the configuration (no users.idAttribute) is the administrator's to fix, not an outage.
       const code = error instanceof DirectoryMisconfiguredError ? 'DIRECTORY_MISCONFIGURED' : 'DIRECTORY_UNAVAILABLE';
-      req.log.error({ err: error, userId: session.user.id }, code === 'DIRECTORY_MISCONFIGURED' ? 'directory misconfigured: an SSO session cannot be reused' : 'directory unavailable: an SSO session cannot be reused');
+      req.log.error({ event: 'session.reuse-lookup-failed', code, err: error, userId: session.user.id }, code === 'DIRECTORY_MISCONFIGURED' ? 'directory misconfigured: an SSO session cannot be reused' : 'directory unavailable: an SSO session cannot be reused');
       throw new AppError(code, { detail: { reason: 'sso-reuse-lookup' } });
     }
     if (!user) {
@@ -55,7 +55,7 @@ export class AccountStanding {
    */
   async endSessionOfUnavailableAccount(req: Request, session: SsoSession): Promise<void> {
     if (!(await this.#deps.sessions.revoke(session, logoutIn(req, 'account-unavailable')))) return;
-    req.log.warn({ userId: session.user.id }, 'session: ended, the directory no longer has this account or it is disabled');
+    req.log.warn({ event: 'session.account-unavailable', userId: session.user.id }, 'session: ended, the directory no longer has this account or it is disabled');
     await this.#deps.audit.record({ type: 'session.ended', outcome: 'info', reason: 'account-unavailable', userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId });
   }
 

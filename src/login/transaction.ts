@@ -39,6 +39,18 @@ const MAX_REMEMBERED_SIGN_INS = 100_000;
  */
 export const MAX_OPEN_SIGN_INS = 50_000;
 
+/**
+ * The account whose password the password step verified, for the change of that password: by its
+ * `id`, the only name that leads back to this account and no other (a username need not: see
+ * Directory.changePassword). `username`: shown on the change form; `login`: the name typed at the
+ * password step, whose name lock and familiar device the change form's tries are counted on.
+ */
+export interface VerifiedAccount {
+  id: string;
+  username: string;
+  login: string;
+}
+
 /** One sign-in attempt for one relying-party request, from the protocol's request to its result. */
 export interface LoginTransaction {
   id: string;
@@ -62,10 +74,9 @@ export interface LoginTransaction {
    * Password verified, but it must be changed before the sign-in can go on. `heldBindId`: the directory
    * kept the sign-in's bound connection for the change (see AuthOutcome).
    */
-  /** `login`: the name typed at the password step (a familiar device is recognised by it). */
-  pendingPasswordChange?: { username: string; login?: string; state: Extract<AccountState, 'password-expired' | 'must-change'>; heldBindId?: string };
-  /** Password verified and still valid, but expiring soon: warn once. */
-  pendingExpiryWarning?: { days: number; username: string };
+  pendingPasswordChange?: { account: VerifiedAccount; state: Extract<AccountState, 'password-expired' | 'must-change'>; heldBindId?: string };
+  /** Password verified and still valid, but expiring soon: warn once (and offer the change, for `account`). */
+  pendingExpiryWarning?: { days: number; account: VerifiedAccount };
   /**
    * Backup codes the enrollment in this sign-in just issued to this user, shown again (a reload, the
    * answer to a second click) until the user continues. In memory only, never past the transaction's life.

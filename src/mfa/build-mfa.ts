@@ -13,6 +13,7 @@ import type { Regulator } from '../regulation/regulator.ts';
 
 export interface MfaServices {
   registry: MfaRegistry;
+  /** The registry's TOTP method, typed as such: read by no route (they go through `registry`), here for tests that enroll users. */
   totp: TotpMethod;
   totpAdmin: TotpAdmin;
   enrollments: TotpEnrollments;

@@ -11,7 +11,6 @@ export interface ChallengeContext {
 
 /** What a challenge page needs to show. */
 export interface ChallengeView {
-  method: MfaMethodId;
   /** Set while the method is locked: epoch ms when it unlocks, or null when only an administrator can unlock it. */
   lockedUntil?: number | null;
   /** Whose lock it is: the user's codes (default), or the client's address (its wrong passwords and codes, any user). */
@@ -34,7 +33,6 @@ export type VerifyResult =
 
 /** A secret to show while enrolling, as text and as an otpauth:// URI (rendered as a QR code). */
 export interface EnrollmentView {
-  method: MfaMethodId;
   secret: string;
   uri: string;
   digits: number;

@@ -114,7 +114,7 @@ export class BackchannelLogout {
     try {
       await this.#deps.audit.record({ type: 'oidc.backchannel-logout', outcome: failure ? 'failure' : 'success', rp: notice.clientId, userId: notice.accountId, username: notice.username, reason: failure?.reason, status: failure?.status, via: trigger, requestId: context.requestId });
     } catch (auditError) {
-      log.error({ err: auditError, clientId: notice.clientId }, 'oidc: back-channel logout audit event not written');
+      log.error({ event: 'oidc.backchannel-logout.audit-failed', err: auditError, clientId: notice.clientId }, 'oidc: back-channel logout audit event not written');
     }
   }
 }

@@ -64,7 +64,7 @@ export class EndedSessionSweep {
     this.#lastStart = now;
     this.#running = true;
     this.sweep()
-      .catch((error: unknown) => this.#deps.logger.error({ err: error }, 'oidc: removing the grants of ended sessions failed; tried again at the next sweep'))
+      .catch((error: unknown) => this.#deps.logger.error({ event: 'oidc.ended-sessions-sweep-failed', err: error }, 'oidc: removing the grants of ended sessions failed; tried again at the next sweep'))
       .finally(() => (this.#running = false));
   }
 

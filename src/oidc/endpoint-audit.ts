@@ -1,3 +1,4 @@
+import { clipCallerText } from '../core/caller-text.ts';
 import type { Request } from 'express';
 import type { default as Provider, KoaContextWithOIDC } from 'oidc-provider';
 import type { AuditEvent, AuditLog } from '../store/store.ts';
@@ -39,9 +40,6 @@ const ERROR_EVENTS = ['grant.error', 'revocation.error', 'introspection.error', 
  * passwords and redirect-URI probes need (one NAT address serves a whole office).
  */
 const PASSIVE_ANSWERS: ReadonlySet<string> = new Set(['login_required', 'interaction_required', 'consent_required', 'account_selection_required']);
-
-/** Text the caller chose (the client_id of a client that did not authenticate, an unknown grant_type): kept long enough for any real value, no longer. */
-const CALLER_TEXT_MAX_LENGTH = 128;
 
 /** oidc-provider's kinds of token as the OAuth token_type_hint names them (RFC 7009). */
 const TOKEN_KINDS = [
@@ -145,7 +143,7 @@ function signInRefusalReason(ctx: KoaContextWithOIDC, error: string): string {
  */
 function resumeRefusal(ctx: KoaContextWithOIDC, error: string): AuditEvent | undefined {
   if (error !== 'invalid_client' || ctx.oidc.client) return undefined;
-  return { type: 'oidc.sign-in', outcome: 'failure', reason: 'rp-removed', rp: clip(ctx.oidc.params?.client_id) };
+  return { type: 'oidc.sign-in', outcome: 'failure', reason: 'rp-removed', rp: clipCallerText(ctx.oidc.params?.client_id) };
 }
 
 /**
@@ -178,7 +176,7 @@ function tokenEvent(ctx: KoaContextWithOIDC, told: Told): AuditEvent | undefined
   const { entities } = ctx.oidc;
   const userId = entities.RefreshToken?.accountId ?? entities.AuthorizationCode?.accountId ?? told.replayedCodeAccountId;
   const username = accountUsername(ctx) ?? told.exchangeRefused?.username;
-  const facts = { type, userId, username, ...(type === 'oidc.token' && grantType !== 'authorization_code' && { grantType: clip(grantType) }) };
+  const facts = { type, userId, username, ...(type === 'oidc.token' && grantType !== 'authorization_code' && { grantType: clipCallerText(grantType) }) };
   if (told.issued) return { ...facts, outcome: 'success', rp: ctx.oidc.client?.clientId };
   if (!told.error) return undefined;
   // Both revoke the grant: every token issued from it stops working.
@@ -243,7 +241,7 @@ function accountUsername(ctx: KoaContextWithOIDC): string | undefined {
 /** The client_id a request names: as a parameter, or before the colon of its Basic credentials (the secret after it is never read). */
 function claimedClientId(ctx: KoaContextWithOIDC): string | undefined {
   const param = ctx.oidc.params?.client_id;
-  if (typeof param === 'string') return clip(param);
+  if (typeof param === 'string') return clipCallerText(param);
   const [scheme, credentials] = (ctx.get('authorization') || '').split(' ');
   if (scheme?.toLowerCase() !== 'basic' || !credentials) return undefined;
   const decoded = Buffer.from(credentials, 'base64').toString('utf8');
@@ -251,12 +249,8 @@ function claimedClientId(ctx: KoaContextWithOIDC): string | undefined {
   if (colon < 1) return undefined;
   try {
     // RFC 6749 2.3.1: form-encoded before base64.
-    return clip(decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, '%20')));
+    return clipCallerText(decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, '%20')));
   } catch {
     return undefined;
   }
-}
-
-function clip(value: unknown): string | undefined {
-  return typeof value === 'string' ? value.slice(0, CALLER_TEXT_MAX_LENGTH) : undefined;
 }

@@ -3,6 +3,7 @@ import type { default as Provider, KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '../core/log.ts';
 import { warningKind, type WarningBudget } from '../http/warning-budget.ts';
 import { clientError, clientGone } from '../http/client-errors.ts';
+import { clipCallerText } from '../core/caller-text.ts';
 
 /** Every error event oidc-provider emits for a request it refused (each route reports its own). */
 const REFUSAL_EVENTS = [
@@ -55,11 +56,11 @@ function logUnhandled(err: Error, ctx: KoaContextWithOIDC, fallback: Logger, war
   const gone = clientGone(err, ctx.req);
   const client = gone ?? clientError(err);
   if (!client) {
-    log.error({ event: 'koa.error', path: ctx.path, err }, 'oidc unhandled error');
+    log.error({ event: 'koa.error', path: clipCallerText(ctx.path), err }, 'oidc unhandled error');
     return;
   }
   const { appError, status } = client;
-  if (warnings.admit(warningKind(appError), log)) log.warn({ event: 'koa.error', code: appError.code, status, detail: appError.detail, path: ctx.path, ip: (ctx.req as Request).clientIp }, gone ? 'oidc: the client went away before the answer' : 'oidc: request refused');
+  if (warnings.admit(warningKind(appError), log)) log.warn({ event: 'koa.error', code: appError.code, status, detail: appError.detail, path: clipCallerText(ctx.path), ip: (ctx.req as Request).clientIp }, gone ? 'oidc: the client went away before the answer' : 'oidc: request refused');
 }
 
 function loggerFor(ctx: KoaContextWithOIDC, fallback: Logger): Logger {
@@ -75,8 +76,9 @@ function facts(event: string, ctx: KoaContextWithOIDC, err: ProviderError): Reco
     detail: err.error_detail,
     status: err.status,
     route: ctx.oidc?.route,
-    clientId: ctx.oidc?.client?.clientId ?? (typeof params.client_id === 'string' ? params.client_id : undefined),
-    path: ctx.path,
+    // Until the client is found, the client_id is only what the caller typed.
+    clientId: ctx.oidc?.client?.clientId ?? clipCallerText(params.client_id),
+    path: clipCallerText(ctx.path),
     ip: (ctx.req as Request).clientIp,
   };
 }

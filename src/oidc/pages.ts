@@ -28,9 +28,24 @@ function requestLog(ctx: KoaContextWithOIDC): Logger | undefined {
   return (ctx.req as Request).log;
 }
 
-/** Errors that cannot be sent back to the application (no trusted redirect_uri), in plain words, and whom to contact. */
+/**
+ * The routes a browser is sent to: the others (token, userinfo, introspection, revocation…) are
+ * called by an application's back end, whose HTTP client may still prefer HTML.
+ */
+const BROWSER_ROUTES: ReadonlySet<string> = new Set(['authorization', 'resume', 'end_session', 'end_session_confirm', 'end_session_success']);
+
+/**
+ * Errors that cannot be sent back to the application (no trusted redirect_uri), in plain words, and
+ * whom to contact. oidc-provider asks for a page whenever the request prefers HTML: a back-end route
+ * answers its JSON error all the same (RFC 6749 5.2, RFC 6750 3, RFC 7662, RFC 7009).
+ */
 export function errorRenderer(helpdesk: string | undefined, sessions: SessionService): (ctx: KoaContextWithOIDC, out: ErrorOut, error: Error) => Promise<void> {
   return async (ctx, out, error) => {
+    const route = ctx.oidc?.route;
+    if (route !== undefined && !BROWSER_ROUTES.has(route)) {
+      ctx.body = out;
+      return;
+    }
     if (ctx.oidc?.route === 'end_session_confirm' && out.error !== 'server_error') return sendLogoutNotConfirmed(ctx, sessions);
     const { title, message } = describe(out, error, ctx.oidc?.route === 'end_session');
     // A server error's description says nothing useful to anyone; its details are in the log.

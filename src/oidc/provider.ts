@@ -189,7 +189,7 @@ function matchRedirectUrisAsStepgate(provider: Provider): void {
 }
 
 /** The longest a Stepgate SSO session can live. */
-export function sessionTtlSeconds(services: Services): number {
+function sessionTtlSeconds(services: Services): number {
   return Math.ceil(services.config.session.absoluteTimeoutHours * 3600);
 }
 

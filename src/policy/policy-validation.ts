@@ -3,7 +3,8 @@ import type { Conditions, PolicyDefinition, Rule, TemplateId, TemplateParameters
 import { TEMPLATE_IDS } from './policy-types.ts';
 import { TEMPLATE_PARAMETERS } from './templates.ts';
 import { MFA_METHOD_IDS, type MfaMethodId } from './levels.ts';
-import { ANY_TRUSTED_NETWORK, isCidrLiteral, parseCidr } from './networks.ts';
+import { ANY_TRUSTED_NETWORK } from './networks.ts';
+import { isCidrLiteral, parseCidr } from '../core/ip-ranges.ts';
 import { groupReferenceProblem } from './patterns.ts';
 import { printable } from './explain.ts';
 import { isKnownAcr } from './requested-context.ts';

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { parseIp } from '../policy/networks.ts';
+import { parseIp } from '../core/ip-ranges.ts';
 
 /** IPv6 groups of 16 bits in a /64. */
 const GROUPS_IN_SLASH_64 = 4;

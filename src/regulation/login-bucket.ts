@@ -10,6 +10,13 @@
  * (normaliseLogin) strips one `DOMAIN\` with no `@` in DOMAIN, then cuts at the last `@`: every login
  * it reduces to one name has this bucket, so a spelling with more after the `@` (alice@x\1) is no new
  * name. A backslash after the `@` is part of the suffix, as it is to the directory.
+ *
+ * The cut does not depend on the directory's settings: where the suffix is kept (LDAP with
+ * stripUpnSuffix false, local emails), alice@example.org and alice@other.org are two people sharing
+ * one bucket, as jörg and jorg are. That is the stricter side again: a name's count is asked before
+ * any directory is, and holds every login some configuration reduces to that name. It costs little:
+ * the bucket's lock refuses only browsers without the account's familiar-device cookie, and each
+ * account's own count, the one that stops guesses under all of its names, stays its own.
  */
 export function loginBucket(login: string): string {
   const folded = login.normalize('NFKD').toLowerCase().toUpperCase().toLowerCase().normalize('NFKD');

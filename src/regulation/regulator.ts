@@ -204,15 +204,19 @@ export class Regulator {
   }
 
   /**
-   * Admin unlock of a login name (any spelling of it) and, when known, of the account it names and of
-   * its familiar devices. Tells whether one of them was locked: the audit says if there was a lock to lift.
+   * Admin unlock of a login name (any spelling of it) and, when known, of the account it names, of
+   * the account's other sign-in names (`otherNames`: each typed name has a count and a lock of its
+   * own) and of its familiar devices. Tells whether one of them was locked (the audit says if there
+   * was a lock to lift), and which of `otherNames` had a count apart from the login's, one name each.
    */
-  async unlock(login: string, account?: string): Promise<{ wasLocked: boolean }> {
+  async unlock(login: string, account?: string, otherNames: readonly string[] = []): Promise<{ wasLocked: boolean; otherNamesCleared: string[] }> {
+    const namesByKey = new Map<string, string>([[loginKey(login), login]]);
+    for (const name of otherNames) if (!namesByKey.has(loginKey(name))) namesByKey.set(loginKey(name), name);
     const devices = account === undefined ? [] : await keysStartingWith(this.#kv, deviceKeyPrefix(account));
-    const keys = [loginKey(login), ...(account === undefined ? [] : [accountKey(account)]), ...devices];
+    const keys = [...namesByKey.keys(), ...(account === undefined ? [] : [accountKey(account)]), ...devices];
     const locks = await Promise.all(keys.map((key) => this.#lockedUntil(key)));
     await Promise.all(keys.map((key) => this.#kv.delete(NAMESPACE, key)));
-    return { wasLocked: locks.some((until) => until !== undefined) };
+    return { wasLocked: locks.some((until) => until !== undefined), otherNamesCleared: [...namesByKey.values()].slice(1) };
   }
 
   async #lockedUntil(key: string): Promise<number | undefined> {

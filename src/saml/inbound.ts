@@ -79,7 +79,7 @@ export async function readInboundRequest(req: Request, kind: MessageKind, bindin
     // saml-bindings §3.4.4.1: a Redirect message carries its signature in the query, never in the XML.
     if (hasSignatureElement(doc)) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'embedded-signature-in-redirect-binding' } });
     signed = redirect.sigAlg !== undefined || redirect.signature !== undefined;
-    if (signed) verifyRedirectSignature(redirect, signingCertificates(sp));
+    if (signed) verifyRedirectSignature(redirect, signingCertificates(sp), sp.id);
   } else {
     signed = hasSignatureElement(doc);
     if (signed) verifyPostSignature(xml, doc, sp);

@@ -13,8 +13,8 @@ export function isUrl(source: string): boolean {
  * Reads SP metadata from a file or an https URL, never more than MAX_METADATA_BYTES (+1 to detect
  * "too large"). Plain http is refused: metadata is the trust anchor, so it must not be alterable in transit.
  */
-export async function readMetadataSource(source: string, options: { fetchTimeoutMs?: number } = {}): Promise<string> {
-  if (isUrl(source)) return fetchMetadata(source, options.fetchTimeoutMs ?? FETCH_TIMEOUT_MS);
+export async function readMetadataSource(source: string): Promise<string> {
+  if (isUrl(source)) return fetchMetadata(source);
   let handle;
   try {
     handle = await open(source, 'r');
@@ -31,12 +31,12 @@ export async function readMetadataSource(source: string, options: { fetchTimeout
   }
 }
 
-async function fetchMetadata(url: string, timeoutMs: number): Promise<string> {
+async function fetchMetadata(url: string): Promise<string> {
   if (!/^https:\/\//i.test(url)) throw refuse(`only https:// metadata URLs are accepted, not ${url.split(':')[0]}://`);
   let response: Response;
   try {
     // No redirects: each would be another server to trust, and https could turn into http on the way.
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual', headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
+    response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'manual', headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' } });
   } catch (error) {
     throw refuse(`cannot fetch ${url} (${fetchFailure(error)})`);
   }
@@ -56,7 +56,7 @@ async function fetchMetadata(url: string, timeoutMs: number): Promise<string> {
     }
   } catch (error) {
     if (error instanceof AppError) throw error;
-    throw refuse(`reading ${url} failed (${fetchFailure(error)}; the limit is ${timeoutMs / 1000} s for the whole answer)`);
+    throw refuse(`reading ${url} failed (${fetchFailure(error)}; the limit is ${FETCH_TIMEOUT_MS / 1000} s for the whole answer)`);
   }
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -45,16 +45,16 @@ export function readRedirectQuery(rawQuery: string, param: MessageParam): Redire
 }
 
 /** Verifies the detached signature against any of the SP's signing certificates (two during their key rollover). */
-export function verifyRedirectSignature(query: RedirectQuery, certificatesPem: readonly string[]): void {
+export function verifyRedirectSignature(query: RedirectQuery, certificatesPem: readonly string[], spId: string): void {
   const hash = query.sigAlg ? ACCEPTED_SIGNATURE_ALGORITHMS.get(query.sigAlg) : undefined;
-  if (!hash) throw algorithmRefused('signature-algorithm', query.sigAlg, { sigAlg: query.sigAlg });
+  if (!hash) throw algorithmRefused('signature-algorithm', query.sigAlg, { sigAlg: query.sigAlg, sp: spId });
   if (!query.signature || !/^[A-Za-z0-9+/]+={0,2}$/.test(query.signature) || !query.signedOctets) {
-    throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'malformed-signature' } });
+    throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'malformed-signature', sp: spId } });
   }
   const signature = Buffer.from(query.signature, 'base64');
   const octets = Buffer.from(query.signedOctets, 'utf8');
   const ok = certificatesPem.some((pem) => verify(hash, octets, publicKeyOf(pem), signature));
-  if (!ok) throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'redirect-signature-mismatch' } });
+  if (!ok) throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason: 'redirect-signature-mismatch', sp: spId } });
 }
 
 /** SP certificates parsed once (about 0.15 ms each), not per request; a changed certificate is a new PEM, hence a new key. */

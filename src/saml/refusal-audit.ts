@@ -51,7 +51,7 @@ const MAX_REASON_LENGTH = 64;
 export function auditRefusedRequests(audit: AuditLog): ErrorRequestHandler {
   return async (error, req, _res, next) => {
     if (error instanceof AppError && error.status >= 400 && error.status < 500) {
-      await audit.record(refusalEvent(error, req)).catch((auditError: unknown) => req.log.error({ err: auditError }, 'saml: the refused request could not be audited'));
+      await audit.record(refusalEvent(error, req)).catch((auditError: unknown) => req.log.error({ event: 'saml.refusal-audit-failed', err: auditError }, 'saml: the refused request could not be audited'));
     }
     next(error);
   };

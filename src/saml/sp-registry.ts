@@ -112,11 +112,6 @@ export class SpRegistry {
     return { record: { ...record, settings: { ...record.settings, attributes: settings.attributes, requireSignedRequests }, createdAt: transferred.createdAt, updatedAt: transferred.updatedAt }, warnings };
   }
 
-  /** Changes an SP's settings and, when given, its display name; see `update`. */
-  async updateSettings(entityId: string, changes: Partial<SpSettings>, name?: string): Promise<ServiceProviderRecord> {
-    return (await this.update(entityId, { settings: changes, name })).record;
-  }
-
   /**
    * Changes a registered SP in place: its settings (attribute release, signing, NameID ...), its
    * display name, and its metadata (a certificate rollover, moved endpoints), each only when given.

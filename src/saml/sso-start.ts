@@ -44,11 +44,11 @@ export async function startSso(req: Request, res: Response, binding: BindingName
     return sendStatusResponse(res, ctx, request.sp, base, UNSUPPORTED_BINDING, { reason: 'unsupported-binding' });
   }
   if (!nameIdFormat) {
-    req.log.warn({ sp: request.sp.id, requested: authn.nameIdPolicy }, 'saml: NameIDPolicy cannot be honoured');
+    req.log.warn({ code: 'SAML_NAMEID_POLICY_UNSUPPORTED', sp: request.sp.id, requested: authn.nameIdPolicy }, 'saml: NameIDPolicy cannot be honoured');
     return sendStatusResponse(res, ctx, request.sp, base, INVALID_NAMEID_POLICY, { reason: 'nameid-policy' });
   }
   if (authn.requestsDeclRef || (authn.requestedAuthnContext && !isSatisfiable(authn.requestedAuthnContext))) {
-    req.log.warn({ sp: request.sp.id, requested: authn.requestedAuthnContext }, 'saml: requested authentication context cannot be satisfied');
+    req.log.warn({ code: 'SAML_AUTHN_CONTEXT_UNSUPPORTED', sp: request.sp.id, requested: authn.requestedAuthnContext }, 'saml: requested authentication context cannot be satisfied');
     return sendStatusResponse(res, ctx, request.sp, base, NO_AUTHN_CONTEXT, { reason: 'authn-context-unsupported' });
   }
   const subject = authn.subject ? { subject: authn.subject } : {};
@@ -71,7 +71,7 @@ async function resumeOwnSignIn(req: Request, res: Response, ctx: SamlContext, re
   await resumeInThisBrowser(req, res, ctx, opened.txId, { kind: request.kind, sp: request.sp.id });
 }
 
-/** GET /saml/sso/resume?r=<request key>: the same-site step of resumeOwnSignIn for the POST binding. */
+/** GET /saml/sso/resume?r=<request key>: the same-site step of resumeOwnSignIn, for a request that came without this site's cookies (a cross-site POST, or a client without cookies). */
 export async function resumeSso(req: Request, res: Response, ctx: SamlContext): Promise<void> {
   const key = new URLSearchParams(rawQuery(req)).get('r') ?? '';
   const opened = /^[A-Za-z0-9_-]{43}$/.test(key) ? await signInOpenedByKey(ctx.services.store.kv, key) : undefined;
@@ -81,7 +81,7 @@ export async function resumeSso(req: Request, res: Response, ctx: SamlContext): 
   noteClaimedIssuer(req, opened.sp);
   noteRegisteredIssuer(req);
   if (opened.signed) noteSignatureVerified(req);
-  await resumeInThisBrowser(req, res, ctx, opened.txId, { resume: 'post-binding' });
+  await resumeInThisBrowser(req, res, ctx, opened.txId, { resume: 'same-site-step', sp: opened.sp });
 }
 
 async function resumeInThisBrowser(req: Request, res: Response, ctx: SamlContext, txId: string, detail: Record<string, string>): Promise<void> {

@@ -27,9 +27,9 @@ export function elementChildren(parent: Element, ns: string, localName: string):
 }
 
 /** The only child of that name, undefined when absent; two of them is a malformed message. */
-export function optionalChild(parent: Element, ns: string, localName: string, code: ErrorCode = 'SAML_REQUEST_INVALID'): Element | undefined {
+export function optionalChild(parent: Element, ns: string, localName: string): Element | undefined {
   const found = elementChildren(parent, ns, localName);
-  if (found.length > 1) throw new AppError(code, { detail: { reason: 'duplicate-element', element: localName } });
+  if (found.length > 1) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'duplicate-element', element: localName } });
   return found[0];
 }
 

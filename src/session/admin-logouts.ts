@@ -85,7 +85,7 @@ export class AdminLogouts {
         for (let session = queue.shift(); session; session = queue.shift()) await announce(session);
       }));
     } catch (error) {
-      context.log.error({ err: error }, 'session: telling the applications of sessions an administrator ended failed; retried in a second');
+      context.log.error({ code: 'ADMIN_LOGOUT_FAILED', err: error }, 'session: telling the applications of sessions an administrator ended failed; retried in a second');
     } finally {
       this.#delivering = false;
     }

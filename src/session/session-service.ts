@@ -242,7 +242,7 @@ export class SessionService {
     const outcomes = await Promise.allSettled(this.#logoutListeners.map((listener) => listener(ended, context)));
     for (const outcome of outcomes) {
       // Never the session id: it is the cookie's value.
-      if (outcome.status === 'rejected') context.log.error({ err: outcome.reason, userId: ended.user.id }, 'session: a logout listener failed');
+      if (outcome.status === 'rejected') context.log.error({ event: 'session.logout-listener-failed', err: outcome.reason, userId: ended.user.id }, 'session: a logout listener failed');
     }
   }
 

@@ -1,4 +1,4 @@
-import { parseIpOrCidr, rangesOverlap, type Cidr } from '../policy/networks.ts';
+import { parseIpOrCidr, rangesOverlap, type Cidr } from '../core/ip-ranges.ts';
 import { UNKNOWN_CLIENT_IP } from '../core/unknown-client-ip.ts';
 import type { AuditQuery, StoredAuditEvent } from './store.ts';
 

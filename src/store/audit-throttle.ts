@@ -57,7 +57,6 @@ export class ThrottledAuditLog implements AuditLog {
   readonly #clock: Clock;
   readonly #limit: number;
   readonly #totalLimit: number;
-  readonly #windowMs: number;
   readonly #maxIps: number;
   readonly #clientOf: (ip: string) => string;
   /** By client (see `clientOf`). */
@@ -72,13 +71,12 @@ export class ThrottledAuditLog implements AuditLog {
    * `clientOf`: the client an address belongs to, whose failures share one cap (the regulator's
    * clientNetwork: an IPv6 /64 is one client, which may pick any address in it).
    */
-  constructor(inner: ThrottledInner, clock: Clock, options: { limit?: number; totalLimit?: number; windowMs?: number; maxIps?: number; clientOf?: (ip: string) => string } = {}) {
+  constructor(inner: ThrottledInner, clock: Clock, options: { limit?: number; totalLimit?: number; maxIps?: number; clientOf?: (ip: string) => string } = {}) {
     this.#inner = inner;
     this.#clock = clock;
     this.#clientOf = options.clientOf ?? ((ip) => ip);
     this.#limit = options.limit ?? AUDIT_FAILURES_PER_IP;
     this.#totalLimit = options.totalLimit ?? AUDIT_FAILURES_ALL_CLIENTS;
-    this.#windowMs = options.windowMs ?? AUDIT_THROTTLE_WINDOW_MS;
     this.#maxIps = options.maxIps ?? AUDIT_THROTTLE_MAX_IPS;
   }
 
@@ -207,7 +205,7 @@ export class ThrottledAuditLog implements AuditLog {
   }
 
   #newBucket(now: number): Bucket {
-    return { start: now, end: now + this.#windowMs, allowed: 0, suppressed: 0 };
+    return { start: now, end: now + AUDIT_THROTTLE_WINDOW_MS, allowed: 0, suppressed: 0 };
   }
 }
 

@@ -113,13 +113,13 @@ describe('a password change whose user bind the directory does not judge', () =>
       for (const resultCode of [51, 52, 80]) {
         relay.mode = { kind: 'answer-user-binds', resultCode };
         try {
-          const outcome = await directory.changePassword('carol', passwordOf('carol'), 'Brand-new-pass-1!');
+          const outcome = await directory.changePassword((await directory.findUser('carol'))!.id, passwordOf('carol'), 'Brand-new-pass-1!');
           assert.equal(outcome.ok === false && outcome.reason, 'directory-unavailable', `LDAP ${resultCode}`);
         } finally {
           relay.mode = { kind: 'pass' };
         }
       }
-      const wrong = await directory.changePassword('carol', 'not-her-password', 'Brand-new-pass-1!');
+      const wrong = await directory.changePassword((await directory.findUser('carol'))!.id, 'not-her-password', 'Brand-new-pass-1!');
       assert.equal(wrong.ok === false && wrong.reason, 'wrong-current', 'control: a wrong password the directory judged');
     });
   });

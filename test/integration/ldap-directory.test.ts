@@ -266,13 +266,13 @@ describe('account state (ppolicy)', () => {
 describe('password change', () => {
   test('policy refusals in plain words, then old password fails and new works', async () => {
     await withDirectory(configFor(), async (d) => {
-      assert.deepEqual(await d.changePassword('dave', pw('dave'), 'short'), { ok: false, reason: 'rules', message: MESSAGES.tooShort }, 'a refused new password is not a guess');
-      assert.deepEqual(await d.changePassword('dave', pw('dave'), pw('dave')), { ok: false, reason: 'history', message: MESSAGES.history }, 'a refused new password is not a guess');
-      assert.deepEqual(await d.changePassword('dave', 'not-my-password', 'Brand-new-1!'), { ok: false, reason: 'wrong-current', message: MESSAGES.wrongCurrent });
-      assert.deepEqual(await d.changePassword('dave', pw('dave'), 'Brand-new-1!'), { ok: true });
+      assert.deepEqual(await d.changePassword((await d.findUser('dave'))!.id, pw('dave'), 'short'), { ok: false, reason: 'rules', message: MESSAGES.tooShort }, 'a refused new password is not a guess');
+      assert.deepEqual(await d.changePassword((await d.findUser('dave'))!.id, pw('dave'), pw('dave')), { ok: false, reason: 'history', message: MESSAGES.history }, 'a refused new password is not a guess');
+      assert.deepEqual(await d.changePassword((await d.findUser('dave'))!.id, 'not-my-password', 'Brand-new-1!'), { ok: false, reason: 'wrong-current', message: MESSAGES.wrongCurrent });
+      assert.deepEqual(await d.changePassword((await d.findUser('dave'))!.id, pw('dave'), 'Brand-new-1!'), { ok: true });
       assert.deepEqual(refusal(await d.authenticate('dave', pw('dave'))), INVALID);
       assert.equal((await d.authenticate('dave', 'Brand-new-1!')).ok, true);
-      assert.deepEqual(await d.changePassword('dave', 'Brand-new-1!', pw('dave')), { ok: false, reason: 'history', message: MESSAGES.history }, 'a refused new password is not a guess');
+      assert.deepEqual(await d.changePassword((await d.findUser('dave'))!.id, 'Brand-new-1!', pw('dave')), { ok: false, reason: 'history', message: MESSAGES.history }, 'a refused new password is not a guess');
     });
   });
 
@@ -280,7 +280,7 @@ describe('password change', () => {
     await withDirectory(configFor(), async (d) => {
       const first = await d.authenticate('newhire', pw('newhire'));
       assert.equal(!first.ok && first.reason === 'account-state' && first.state, 'must-change');
-      assert.deepEqual(await d.changePassword('newhire', pw('newhire'), 'Chosen-by-me-2'), { ok: true });
+      assert.deepEqual(await d.changePassword((await d.findUser('newhire'))!.id, pw('newhire'), 'Chosen-by-me-2'), { ok: true });
       assert.deepEqual(await d.authenticate('newhire', 'Chosen-by-me-2').then((o) => o.ok && !('state' in o)), true);
     });
   });

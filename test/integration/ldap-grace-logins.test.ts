@@ -118,7 +118,7 @@ test('the kept bind is gone (a restart, its time ran out): the change falls back
   await before.close();
   const after = new LdapDirectory(directoryConfig());
   try {
-    assert.deepEqual(await after.changePassword('restarted', pw('restarted'), NEW_PASSWORD, undefined, { heldBindId: id }), lapsed);
+    assert.deepEqual(await after.changePassword((await after.findUser('restarted'))!.id, pw('restarted'), NEW_PASSWORD, undefined, { heldBindId: id }), lapsed);
   } finally {
     await after.close();
   }
@@ -127,7 +127,7 @@ test('the kept bind is gone (a restart, its time ran out): the change falls back
   try {
     const slowId = await heldBindOf(shortHold, 'slow');
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.deepEqual(await shortHold.changePassword('slow', pw('slow'), NEW_PASSWORD, undefined, { heldBindId: slowId }), lapsed);
+    assert.deepEqual(await shortHold.changePassword((await shortHold.findUser('slow'))!.id, pw('slow'), NEW_PASSWORD, undefined, { heldBindId: slowId }), lapsed);
   } finally {
     await shortHold.close();
   }

@@ -32,17 +32,17 @@ function config(): LdapDirectoryConfig {
 describe('password change of a locked account (OpenLDAP ppolicy)', () => {
   test('an account locked in the directory: told as a wrong password, not counted as a guess, whichever password is typed', async () => {
     await withDirectory(config(), async (d) => {
-      assert.deepEqual(await d.changePassword('locked', pw('locked'), 'Brand-new-1!'), LOCKED, 'the right current password');
-      assert.deepEqual(await d.changePassword('locked', 'not-my-password', 'Brand-new-1!'), LOCKED, 'a wrong one: slapd did not check it');
+      assert.deepEqual(await d.changePassword((await d.findUser('locked'))!.id, pw('locked'), 'Brand-new-1!'), LOCKED, 'the right current password');
+      assert.deepEqual(await d.changePassword((await d.findUser('locked'))!.id, 'not-my-password', 'Brand-new-1!'), LOCKED, 'a wrong one: slapd did not check it');
     });
   });
 
   test('wrong current passwords are guesses until slapd locks the account; from then on the refusals are not', async () => {
     await withDirectory(config(), async (d) => {
       // pwdMaxFailure 3: the third wrong password locks the account.
-      for (let i = 0; i < 3; i++) assert.deepEqual(await d.changePassword('victim', 'not-my-password', 'Brand-new-1!'), WRONG_CURRENT, `wrong password ${i + 1}`);
-      assert.deepEqual(await d.changePassword('victim', 'not-my-password', 'Brand-new-1!'), LOCKED);
-      assert.deepEqual(await d.changePassword('victim', pw('victim'), 'Brand-new-1!'), LOCKED, 'the right password does not open a locked account either');
+      for (let i = 0; i < 3; i++) assert.deepEqual(await d.changePassword((await d.findUser('victim'))!.id, 'not-my-password', 'Brand-new-1!'), WRONG_CURRENT, `wrong password ${i + 1}`);
+      assert.deepEqual(await d.changePassword((await d.findUser('victim'))!.id, 'not-my-password', 'Brand-new-1!'), LOCKED);
+      assert.deepEqual(await d.changePassword((await d.findUser('victim'))!.id, pw('victim'), 'Brand-new-1!'), LOCKED, 'the right password does not open a locked account either');
     });
   });
 });

@@ -60,7 +60,7 @@ before(async () => {
     { name: 'jpegPhoto', nameFormat: 'basic', source: 'attribute:jpegPhoto' },
     { name: 'userCertificate', nameFormat: 'basic', source: 'attribute:userCertificate' },
   ];
-  await createSpRegistry(app.services.store, app.services.clock).updateSettings(sp.entityId, { attributes: [...DEFAULT_SAML_ATTRIBUTES, ...released] });
+  await createSpRegistry(app.services.store, app.services.clock).update(sp.entityId, { settings: { attributes: [...DEFAULT_SAML_ATTRIBUTES, ...released] } });
 });
 
 after(async () => {

@@ -20,6 +20,7 @@ import { TestSp, isPasswordPage, samlPostForm, sendAuthnRequest } from '../helpe
 import { createSpRegistry } from '../../src/saml/sp-registry.ts';
 import type { ServiceProviderRecord } from '../../src/saml/sp-types.ts';
 import { DEFAULT_SAML_ATTRIBUTES } from '../../src/rp/claims.ts';
+import { captureOutput, waitForExit } from '../helpers/child-exit.ts';
 
 x509.cryptoProvider.set(webcrypto as never);
 
@@ -84,7 +85,7 @@ describe('sp set --metadata: an SP rolls its signing key over, and keeps its set
 
   before(async () => {
     sp = await TestSp.create(app, { name: 'rollover', register: { name: 'Wiki', policy: 'staff-only', sign: 'both', nameId: 'persistent', allowPasswordChange: true } });
-    await registry().updateSettings(sp.entityId, { attributes: DEFAULT_SAML_ATTRIBUTES.slice(0, 2) });
+    await registry().update(sp.entityId, { settings: { attributes: DEFAULT_SAML_ATTRIBUTES.slice(0, 2) } });
     next = await spKey('rollover B');
     const page = await sendAuthnRequest(browser, sp);
     assert.ok(isPasswordPage(page));
@@ -228,10 +229,9 @@ describe('sp set --metadata with an https URL', () => {
       env: { ...withoutSecretKey(), STEPGATE_DATA_DIR: dataDir, NODE_EXTRA_CA_CERTS: ca.caFile },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let output = '';
-    child.stdout!.on('data', (chunk) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk) => (output += chunk.toString()));
-    return { code: await new Promise((resolve) => child.once('exit', resolve)), output };
+    const output = captureOutput(child);
+    const code = await waitForExit(child, { what: `cli sp ${words.join(' ')}`, output });
+    return { code, output: output() };
   }
 
   test('is fetched as sp add fetches it, and replaces the endpoints', async () => {

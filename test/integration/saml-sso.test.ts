@@ -212,12 +212,14 @@ describe('SAML SSO with a node-saml SP', () => {
   });
 
   test('per-SP attribute release in the basic name format (email, groups)', async () => {
-    await createSpRegistry(app.services.store, app.services.clock).updateSettings(other.entityId, {
-      attributes: [
-        { name: 'email', nameFormat: 'basic', source: 'email' },
-        { name: 'groups', nameFormat: 'basic', source: 'groups' },
-        { name: 'department', nameFormat: 'basic', source: 'attribute:department' },
-      ],
+    await createSpRegistry(app.services.store, app.services.clock).update(other.entityId, {
+      settings: {
+        attributes: [
+          { name: 'email', nameFormat: 'basic', source: 'email' },
+          { name: 'groups', nameFormat: 'basic', source: 'groups' },
+          { name: 'department', nameFormat: 'basic', source: 'attribute:department' },
+        ],
+      },
     });
     try {
       const fields = samlPostForm(await signIn(new TestBrowser(), other)).fields;
@@ -228,7 +230,7 @@ describe('SAML SSO with a node-saml SP', () => {
       assert.equal(profile?.email, 'alice@example.org');
       assert.deepEqual([...(profile?.groups as string[])].sort(), ['admins', 'staff']);
     } finally {
-      await createSpRegistry(app.services.store, app.services.clock).updateSettings(other.entityId, { attributes: [...DEFAULT_SAML_ATTRIBUTES] });
+      await createSpRegistry(app.services.store, app.services.clock).update(other.entityId, { settings: { attributes: [...DEFAULT_SAML_ATTRIBUTES] } });
     }
   });
 

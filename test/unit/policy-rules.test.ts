@@ -1,7 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { decide, type DecisionFacts } from '../../src/policy/policy-engine.ts';
-import { compileNetworks, ipInNetworks, parseCidr, parseIpOrCidr } from '../../src/policy/networks.ts';
+import { parseCidr, parseIpOrCidr } from '../../src/core/ip-ranges.ts';
+import { compileNetworks, ipInNetworks } from '../../src/policy/networks.ts';
 import { wildcardMatch, inGroup, canonicalDn } from '../../src/policy/patterns.ts';
 import { ACR } from '../../src/policy/levels.ts';
 import { nextStep } from '../../src/login/flow.ts';

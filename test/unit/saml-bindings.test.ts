@@ -59,15 +59,16 @@ describe('HTTP-Redirect query and detached signatures', () => {
   test('verifies over the raw encoded parameters, with either certificate during a rollover', () => {
     const query = readRedirectQuery(spQuery(next, 'back/to?x=1'), 'SAMLRequest');
     assert.equal(query.relayState, 'back/to?x=1');
-    verifyRedirectSignature(query, [pem(current), pem(next)]);
-    assert.throws(() => verifyRedirectSignature(query, [pem(current)]), refusal('SAML_SIGNATURE_INVALID', 'redirect-signature-mismatch'));
+    verifyRedirectSignature(query, [pem(current), pem(next)], 'https://sp.example/metadata');
+    assert.throws(() => verifyRedirectSignature(query, [pem(current)], 'https://sp.example/metadata'), refusal('SAML_SIGNATURE_INVALID', 'redirect-signature-mismatch'));
+    assert.throws(() => verifyRedirectSignature(query, [pem(current)], 'https://sp.example/metadata'), (error: unknown) => error instanceof AppError && error.detail?.sp === 'https://sp.example/metadata', 'the log line names the SP whose certificate did not verify');
   });
 
   test('refuses a changed RelayState, SHA-1, duplicate parameters, a missing message', () => {
     const tampered = spQuery(current, 'a').replace('RelayState=a', 'RelayState=b');
-    assert.throws(() => verifyRedirectSignature(readRedirectQuery(tampered, 'SAMLRequest'), [pem(current)]), refusal('SAML_SIGNATURE_INVALID', 'redirect-signature-mismatch'));
+    assert.throws(() => verifyRedirectSignature(readRedirectQuery(tampered, 'SAMLRequest'), [pem(current)], 'https://sp.example/metadata'), refusal('SAML_SIGNATURE_INVALID', 'redirect-signature-mismatch'));
     const sha1 = spQuery(current).replace(encodeURIComponent(RSA_SHA256).toLowerCase(), encodeURIComponent('http://www.w3.org/2000/09/xmldsig#rsa-sha1'));
-    assert.throws(() => verifyRedirectSignature(readRedirectQuery(sha1, 'SAMLRequest'), [pem(current)]), refusal('SAML_SIGNATURE_INVALID', 'signature-algorithm'));
+    assert.throws(() => verifyRedirectSignature(readRedirectQuery(sha1, 'SAMLRequest'), [pem(current)], 'https://sp.example/metadata'), refusal('SAML_SIGNATURE_INVALID', 'signature-algorithm'));
     assert.throws(() => readRedirectQuery(`${spQuery(current)}&SAMLRequest=x`, 'SAMLRequest'), refusal('SAML_REQUEST_INVALID', 'duplicate-parameter'));
     assert.throws(() => readRedirectQuery('RelayState=x', 'SAMLRequest'), refusal('SAML_REQUEST_INVALID', 'missing-SAMLRequest'));
     assert.throws(() => readRedirectQuery(`${spQuery(current)}&SAMLEncoding=urn%3Aexample%3Aother`, 'SAMLRequest'), refusal('SAML_REQUEST_INVALID', 'unsupported-encoding'));
@@ -79,7 +80,7 @@ describe('HTTP-Redirect query and detached signatures', () => {
     const url = new URL(await signedRedirectUrl('https://sp.test/slo?existing=1', 'SAMLResponse', XML, 'rs', current.privateKey));
     assert.equal(url.searchParams.get('existing'), '1');
     const query = readRedirectQuery(url.search.slice(1), 'SAMLResponse');
-    verifyRedirectSignature(query, [pem(current)]);
+    verifyRedirectSignature(query, [pem(current)], 'https://sp.example/metadata');
     assert.equal(inflateRawSync(Buffer.from(query.message, 'base64')).toString(), XML);
   });
 });

@@ -60,6 +60,6 @@ describe('SAML signatures never run on the main thread', () => {
 
   test('an HTTP-Redirect message (a LogoutRequest or LogoutResponse to an SP) carries a signature that verifies', async () => {
     const url = new URL(await signedRedirectUrl('https://sp.example/slo', 'SAMLResponse', '<x/>', 'state', signer.privateKey));
-    verifyRedirectSignature(readRedirectQuery(url.search.slice(1), 'SAMLResponse'), [certificatePem]);
+    verifyRedirectSignature(readRedirectQuery(url.search.slice(1), 'SAMLResponse'), [certificatePem], 'https://sp.example/metadata');
   });
 });

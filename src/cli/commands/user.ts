@@ -9,6 +9,7 @@ import { auditAdminAction } from '../admin-audit.ts';
 import { isAttributeName } from '../../core/user-attributes.ts';
 import { dayExists } from '../time-option.ts';
 import { accountExpired } from '../../directory/account-expiry.ts';
+import { accountSignInNames } from '../../directory/account-sign-in-names.ts';
 import type { LocalUserRecord } from '../../directory/local-users.ts';
 import { utcEndMinute } from '../../core/utc-minute.ts';
 
@@ -130,6 +131,16 @@ async function tellCodeLock(context: CommandContext, login: string, account: { i
 }
 
 /**
+ * What user unlock cleared, the account's other sign-in names by name: a helpdesk that unlocked
+ * "alice" knows then that her email signs in again too.
+ */
+function unlockedWords(login: string, wasLocked: boolean, otherNames: readonly string[]): string {
+  const others = otherNames.length === 0 ? '' : `its other sign-in name${otherNames.length === 1 ? '' : 's'} ${otherNames.join(', ')}`;
+  if (wasLocked) return others ? `Unlocked ${login}, and ${others}.` : `Unlocked ${login}.`;
+  return `${login} was not locked; the count of wrong passwords is cleared${others ? `, for ${others} too` : ''}.`;
+}
+
+/**
  * An expiry date already past is accepted (an account can be meant to expire now), but said: a typo
  * in the year would otherwise leave an account that quietly cannot sign in.
  */
@@ -244,7 +255,7 @@ export const userCommands: CliCommand[] = [
     name: 'user unlock',
     summary: 'lift a temporary lock after too many wrong passwords',
     help:
-      'Usage: npm run cli -- user unlock <username>\n\nClears the failed-password count of this username (any directory, any spelling) and of the account it names (counted over all its login names). A running server sees it within a second.\nLocks also lift by themselves after regulation.lockoutSeconds. A lock of the user\'s sign-in codes is not lifted (mfa unlock does that): it is named when there is one.',
+      'Usage: npm run cli -- user unlock <username>\n\nClears the failed-password count of this username (any directory, any spelling), of the account it names (counted over all its login names), and of each other name that account signs in with (a local user\'s email; an LDAP entry\'s values of users.usernameAttribute, of the attributes users.filter compares with the login, and of users.alternateLoginAttributes); it names those it cleared. A running server sees it within a second.\nLocks also lift by themselves after regulation.lockoutSeconds. A lock of the user\'s sign-in codes is not lifted (mfa unlock does that): it is named when there is one.',
     options: {},
     arguments: ['<username>'],
     async run(args, context) {
@@ -252,9 +263,10 @@ export const userCommands: CliCommand[] = [
       const login = username(args);
       const account = await withDirectory(context, (directory) => directory.findUser(login)).catch(() => undefined);
       if (account === undefined) context.err(`The ${context.config.directory.kind} directory could not be asked which account "${login}" is: only the name is unlocked.`);
-      const { wasLocked } = await new Regulator(store.kv, context.config.regulation, context.clock).unlock(login, account?.id);
+      const otherNames = account ? accountSignInNames(account, context.config.directory) : [];
+      const { wasLocked, otherNamesCleared } = await new Regulator(store.kv, context.config.regulation, context.clock).unlock(login, account?.id, otherNames);
       await auditAdminAction(context, { type: 'password.unlock', username: login, ...(account ? { userId: account.id } : {}), wasLocked });
-      context.out(wasLocked ? `Unlocked ${login}.` : `${login} was not locked; the count of wrong passwords is cleared.`);
+      context.out(withInvisibleShown(unlockedWords(login, wasLocked, otherNamesCleared)));
       if (account) await tellCodeLock(context, login, account);
       return 0;
     },

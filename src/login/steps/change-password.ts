@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { LoginTransaction } from '../transaction.ts';
+import type { LoginTransaction, VerifiedAccount } from '../transaction.ts';
 import { stepUrl } from '../step-url.ts';
 import type { PasswordStepDeps } from './password.ts';
 import type { LoginInteraction } from '../interaction.ts';
@@ -9,13 +9,13 @@ import { sendPage } from '../../http/render.ts';
 import { changePasswordPage, type ChangePasswordField } from '../../../views/login/change-password.ts';
 import { PASSWORD_CHANGE_REASONS } from '../account-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
-import type { User } from '../../core/types.ts';
 import { lockAuditFacts, type StartedLock } from '../../regulation/regulator.ts';
 
-function usernameFor(tx: LoginTransaction): string {
-  const username = tx.pendingPasswordChange?.username ?? tx.pendingExpiryWarning?.username;
-  if (!username) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'no-password-change-pending' } });
-  return username;
+/** The account the password step verified, whose password this step changes. */
+function verifiedAccount(tx: LoginTransaction): VerifiedAccount {
+  const account = tx.pendingPasswordChange?.account ?? tx.pendingExpiryWarning?.account;
+  if (!account) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'no-password-change-pending' } });
+  return account;
 }
 
 /**
@@ -33,7 +33,7 @@ function fieldsAtFault(message: string): ChangePasswordField[] {
 
 /** The change form, with the refusal of the form sent before (once). */
 export function showChangePassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, refusal?: Extract<StepRefusal, { step: 'change-password' }>): void {
-  const username = usernameFor(tx);
+  const { username } = verifiedAccount(tx);
   const reason = tx.pendingPasswordChange ? PASSWORD_CHANGE_REASONS[tx.pendingPasswordChange.state] : 'Choose a new password.';
   const error = refusal?.message;
   const page = changePasswordPage({ action: stepUrl(tx, '/change-password'), csrf: interaction.deps.csrf.token(req, res), username, reason, rules: interaction.deps.newPasswordRules, error, invalidFields: error ? fieldsAtFault(error) : [], cancel: interaction.cancelOption(tx) });
@@ -47,24 +47,22 @@ const THROWN_REFUSALS: Partial<Record<AppError['code'], string>> = {
   ACCOUNT_LOCKED: 'account-locked',
   LOGIN_FAILED: 'account-removed',
   DIRECTORY_UNAVAILABLE: 'directory-unavailable',
+  DIRECTORY_MISCONFIGURED: 'directory-misconfigured',
 };
 
-/** Writes the new password with the directory's own mechanism, then signs the user in with it. */
+/**
+ * Writes the new password with the directory's own mechanism, then signs the user in with it: both on
+ * the account the password step verified (by its id), never on one a name is looked up to again.
+ */
 export async function submitChangePassword(req: Request, res: Response, deps: PasswordStepDeps, tx: LoginTransaction): Promise<void> {
-  const username = usernameFor(tx);
+  const account = verifiedAccount(tx);
   const { audit, transactions } = deps.interaction.deps;
   const field = (name: string) => (typeof req.body?.[name] === 'string' ? (req.body[name] as string) : '');
   const current = field('currentPassword');
   const next = field('newPassword');
-  const base = { type: 'password.change', username, rp: tx.request.rpId, ip: req.clientIp, requestId: req.requestId };
-  // The transaction keeps the account's username only; its id is asked for once, when a failure is
-  // audited or a guess is counted (a local read, or one LDAP search), so that `audit --user <id>`
-  // finds it too and a lock on the account reaches this form.
-  let accountLookup: Promise<User | null> | undefined;
-  const findAccount = () => (accountLookup ??= deps.directory.findUser(username).catch(() => null));
+  const base = { type: 'password.change', username: account.username, userId: account.id, rp: tx.request.rpId, ip: req.clientIp, requestId: req.requestId };
   const failed = async (reason: string, message?: string, locks: StartedLock[] = []) => {
-    const account = await findAccount();
-    await audit.record({ ...base, ...(account ? { userId: account.id } : {}), outcome: 'failure', reason, ...(message !== undefined ? { message } : {}), ...lockAuditFacts(locks) });
+    await audit.record({ ...base, outcome: 'failure', reason, ...(message !== undefined ? { message } : {}), ...lockAuditFacts(locks) });
   };
   const refuse = (message: string, status = 400) => deps.interaction.refuse(res, tx, { step: 'change-password', message, status });
   const refuseForm = async (reason: string, error: string) => {
@@ -76,23 +74,22 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   if (next === current) return refuseForm('same-as-current', 'The new password must differ from the current one.');
   if (next.length > MAX_PASSWORD_LENGTH) return refuseForm('too-long', `The new password must be at most ${MAX_PASSWORD_LENGTH} characters long.`);
 
-  // The user's own browser (familiar device) is not refused by the locks strangers' guesses set.
-  // The device cookie was issued for the name typed at sign-in (an email, say), not the directory's username.
-  const admission = await deps.regulator.admit({ login: username }, req.clientIp, deps.devices.recognise(req, tx.pendingPasswordChange?.login ?? username));
+  // Counted as the sign-in's guesses were: on the name typed there (an email, say, not the directory's
+  // username, which may be another person's login) and its familiar device, which strangers' locks do not refuse.
+  const admission = await deps.regulator.admit({ login: account.login }, req.clientIp, deps.devices.recognise(req, account.login));
   if (!admission.allowed) {
     await failed('rate-limited');
     return refuse(ERROR_CATALOGUE.RATE_LIMITED.message, ERROR_CATALOGUE.RATE_LIMITED.status);
   }
   // Wrong current passwords typed at the sign-in under another of the account's names (an email)
   // locked the account, not this name: the form must not check the password meanwhile.
-  const account = await findAccount();
-  if ((await admission.attempt.lockAfterLookup(account?.id)) !== undefined) {
+  if ((await admission.attempt.lockAfterLookup(account.id)) !== undefined) {
     await admission.attempt.abandoned();
     await failed('rate-limited-account');
     return refuse(ERROR_CATALOGUE.RATE_LIMITED.message, ERROR_CATALOGUE.RATE_LIMITED.status);
   }
   const heldBindId = tx.pendingPasswordChange?.heldBindId;
-  const changed = await deps.directory.changePassword(username, current, next, req.log, heldBindId !== undefined ? { heldBindId } : {}).catch(async (error: unknown) => {
+  const changed = await deps.directory.changePassword(account.id, current, next, req.log, heldBindId !== undefined ? { heldBindId } : {}).catch(async (error: unknown) => {
     await admission.attempt.abandoned();
     const reason = error instanceof AppError ? THROWN_REFUSALS[error.code] : undefined;
     if (reason) await failed(reason);
@@ -101,15 +98,17 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   if (!changed.ok) {
     // Only a wrong current password is a guess; a new password the rules refuse is not, or a user
     // trying to find an acceptable one would lock themselves out.
-    const locks = changed.reason === 'wrong-current' ? await admission.attempt.failed(account?.id) : (await admission.attempt.abandoned(), []);
+    const locks = changed.reason === 'wrong-current' ? await admission.attempt.failed(account.id) : (await admission.attempt.abandoned(), []);
     await failed(changed.reason, changed.message, locks);
     return refuse(changed.message);
   }
-  await admission.attempt.succeeded(account?.id);
+  await admission.attempt.succeeded(account.id);
 
-  const outcome = await deps.directory.authenticate(username, next, req.log);
-  await audit.record({ ...base, outcome: 'success', ...(outcome.ok ? { userId: outcome.user.id } : {}) });
+  const outcome = await deps.directory.authenticateAccount(account.id, next, req.log);
+  await audit.record({ ...base, outcome: 'success' });
   if (!outcome.ok) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: outcome.reason } });
+  // The session is the changed account's or none: a directory that answered for another would sign the user in as someone else.
+  if (outcome.user.id !== account.id) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: 'another-account' } });
   const session = await deps.interaction.startSession(req, res, outcome.user);
   const updated: LoginTransaction = { ...tx, pendingPasswordChange: undefined, pendingExpiryWarning: undefined, passwordSessionId: session.id, spentOneTimeAccount: outcome.spentOneTimeAccount };
   await transactions.save(updated);

@@ -38,7 +38,7 @@ export async function mfaAnswerContext(req: Request, interaction: LoginInteracti
   const session = await interaction.deps.sessions.current(req);
   const sameSession = session !== undefined && tx.mfa?.sessionId === session.id;
   if (!session || !tx.mfa || tx.mfa.userId !== session.user.id || (!sameSession && expected !== 'mfa-enroll')) {
-    req.log.warn({ reason: 'mfa-answer-not-bound-to-this-session', hasSession: !!session, shown: !!tx.mfa }, 'login: MFA answer not taken; showing the current step');
+    req.log.warn({ event: 'login.mfa.answer-not-taken', reason: 'mfa-answer-not-bound-to-this-session', hasSession: !!session, shown: !!tx.mfa }, 'login: MFA answer not taken; showing the current step');
     return undefined;
   }
   const step = await interaction.stepWith(req, tx, session);
@@ -49,7 +49,7 @@ export async function mfaAnswerContext(req: Request, interaction: LoginInteracti
   const setUpElsewhere = expected === 'mfa-enroll' && step.kind === 'mfa-challenge';
   const dueMethods = (step.kind === expected || setUpElsewhere) && 'methods' in step ? step.methods : [];
   if (!method || !dueMethods.includes(method.id)) {
-    req.log.warn({ reason: 'mfa-step-not-due', step: step.kind, method: methodParam.slice(0, 32) }, 'login: MFA answer not taken; showing the current step');
+    req.log.warn({ event: 'login.mfa.answer-not-taken', reason: 'mfa-step-not-due', step: step.kind, method: methodParam.slice(0, 32) }, 'login: MFA answer not taken; showing the current step');
     return undefined;
   }
   if (!sameSession) req.log.info({ reason: 'setup-shown-to-earlier-session-of-this-user' }, 'login: setup code taken for the secret shown before this browser signed in again');

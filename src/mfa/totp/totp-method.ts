@@ -61,7 +61,7 @@ export class TotpMethod implements MfaMethod {
     const userLock = lockedUntil(await state.read(user.id), clock.now(), settings);
     const clientLock = userLock === undefined ? await clients?.clientLockedUntil(ip) : undefined;
     const lock = userLock !== undefined ? { lockedUntil: userLock } : clientLock !== undefined ? { lockedUntil: clientLock, lockedFor: 'client' as const } : {};
-    return { method: this.id, digits: enrollment?.digits ?? settings.digits, backupCodesLeft: await backupCodes.remaining(user.id), ...lock };
+    return { digits: enrollment?.digits ?? settings.digits, backupCodesLeft: await backupCodes.remaining(user.id), ...lock };
   }
 
   async verify(context: ChallengeContext, response: unknown): Promise<VerifyResult> {
@@ -162,7 +162,7 @@ export class TotpMethod implements MfaMethod {
       await enrollments.setPending(user.id, sessionId, pending.secret, parameters, pending.createdAt);
     }
     const { secret, digits, periodSeconds, algorithm } = pending;
-    return { method: this.id, secret, digits, periodSeconds, algorithm, uri: otpauthUri({ issuer: settings.issuer, label: user.username, secret, parameters: pending }) };
+    return { secret, digits, periodSeconds, algorithm, uri: otpauthUri({ issuer: settings.issuer, label: user.username, secret, parameters: pending }) };
   }
 
   /**

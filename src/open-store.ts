@@ -1,13 +1,13 @@
-import type { Config } from '../config/schema.ts';
-import type { Clock } from '../core/clock.ts';
-import type { Logger } from '../core/log.ts';
-import type { SecretBox } from '../core/secret-box.ts';
-import { secretKeyMismatch } from '../config/secret-key.ts';
-import { signingKeys } from '../keys/signing-keys.ts';
-import { LowdbStore } from './lowdb-store.ts';
-import { JournalKeyMismatch } from './journal-kv.ts';
-import { journalSealer } from './journal-sealer.ts';
-import { clientNetwork } from '../regulation/client-network.ts';
+import type { Config } from './config/schema.ts';
+import type { Clock } from './core/clock.ts';
+import type { Logger } from './core/log.ts';
+import type { SecretBox } from './core/secret-box.ts';
+import { secretKeyMismatch } from './config/secret-key.ts';
+import { signingKeys } from './keys/signing-keys.ts';
+import { LowdbStore } from './store/lowdb-store.ts';
+import { JournalKeyMismatch } from './store/journal-kv.ts';
+import { journalSealer } from './store/journal-sealer.ts';
+import { clientNetwork } from './regulation/client-network.ts';
 
 /**
  * The data directory's store, opened with the installation's secret key; for the server and the CLI.

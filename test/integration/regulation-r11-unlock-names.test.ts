@@ -1,0 +1,96 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startConfiguredSlapd } from '../helpers/slapd-configured.ts';
+import type { SlapdHandle } from '../../scripts/slapd.ts';
+import { boot, type Booted } from '../helpers/boot.ts';
+import { TestBrowser } from '../helpers/browser.ts';
+import { addLocalUser } from '../helpers/local-users.ts';
+import { request } from '../helpers/login-request.ts';
+import { PEOPLE, slapdDirectoryInput } from '../helpers/ldap-directory.ts';
+import { runCli } from '../../src/cli/run-cli.ts';
+import { userCommands } from '../../src/cli/commands/user.ts';
+
+/**
+ * Each name typed at a sign-in has a lock of its own besides the account's: `user unlock` of an
+ * account must lift the locks of every name it signs in with, not only of the name the helpdesk
+ * typed, or the user stays locked out under their email while the CLI said "Unlocked".
+ */
+
+const PASSWORD = 'Correct-horse-42';
+const REGULATION = { maxFailuresPerUser: 2, maxFailuresPerIp: 1000, windowSeconds: 300, lockoutSeconds: 900 };
+
+/** One password POST on a fresh sign-in page (no familiar-device cookie): its status, and whether it signed in. */
+async function signIn(app: Booted, username: string, password: string): Promise<{ status: number; signedIn: boolean }> {
+  const browser = new TestBrowser();
+  const tx = await app.services.interaction.deps.transactions.create(request());
+  const page = await browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username, password });
+  return { status: page.status, signedIn: /\/resume\?tx=/.test(page.url) };
+}
+
+/** Wrong passwords under `username` until the account is locked; then the right one is refused too. */
+async function lockUnder(app: Booted, username: string): Promise<void> {
+  for (let i = 0; i < REGULATION.maxFailuresPerUser; i++) assert.equal((await signIn(app, username, `wrong-${i}-password`)).status, 401, username);
+  assert.equal((await signIn(app, username, PASSWORD)).status, 429, `${username}: locked`);
+}
+
+async function unlock(app: Booted, username: string): Promise<{ code: number; out: string[] }> {
+  const out: string[] = [];
+  const { services } = app;
+  const code = await runCli(userCommands, ['user', 'unlock', username], { config: () => services.config, store: async () => services.store, box: () => services.box, clock: services.clock, out: (line) => out.push(line), err: (line) => out.push(line) });
+  return { code, out };
+}
+
+describe('user unlock of a local user', () => {
+  let app: Booted;
+  before(async () => {
+    app = await boot({ directory: { kind: 'local' }, regulation: REGULATION });
+    await addLocalUser(app.services, 'alice', PASSWORD, { email: 'alice.smith@corp.example' });
+    await addLocalUser(app.services, 'bruno', PASSWORD, { email: 'b.keller@corp.example' });
+  });
+  after(() => app?.close());
+
+  test('unlocking the username lifts the lock of the email the guesses were typed as, and says so', async () => {
+    await lockUnder(app, 'alice.smith@corp.example');
+    const unlocked = await unlock(app, 'alice');
+    assert.ok((await signIn(app, 'alice.smith@corp.example', PASSWORD)).signedIn, 'by email');
+    assert.ok((await signIn(app, 'alice', PASSWORD)).signedIn, 'by username');
+    assert.deepEqual(unlocked, { code: 0, out: ['Unlocked alice, and its other sign-in name alice.smith@corp.example.'] });
+  });
+
+  test('unlocking the email lifts the lock of the username', async () => {
+    await lockUnder(app, 'BRUNO');
+    const unlocked = await unlock(app, 'b.keller@corp.example');
+    assert.ok((await signIn(app, 'bruno', PASSWORD)).signedIn);
+    assert.deepEqual(unlocked, { code: 0, out: ['Unlocked b.keller@corp.example, and its other sign-in name bruno.'] });
+    assert.deepEqual(await unlock(app, 'bruno'), { code: 0, out: ['bruno was not locked; the count of wrong passwords is cleared, for its other sign-in name b.keller@corp.example too.'] });
+  });
+});
+
+describe('user unlock of an LDAP user', () => {
+  let slapd: SlapdHandle;
+  let app: Booted;
+  before(async () => {
+    const carl = [
+      `dn: ou=people,dc=example,dc=org\nobjectClass: organizationalUnit\nou: people\n`,
+      `dn: uid=carl,${PEOPLE}\nobjectClass: inetOrgPerson\nuid: carl\ncn: Carl Meyer\nsn: Meyer\nemployeeNumber: E-4711\nmail: carl.meyer@example.org\nuserPassword: ${PASSWORD}\n`,
+    ].join('\n');
+    slapd = await startConfiguredSlapd({ suffix: 'dc=example,dc=org', ldif: carl });
+    const users = { filter: '(&(objectClass=inetOrgPerson)(|(uid=<username>)(employeeNumber=<username>)))', alternateLoginAttributes: ['mail'] };
+    app = await boot({ directory: slapdDirectoryInput(slapd, users), regulation: REGULATION });
+  });
+  after(async () => {
+    await app?.close();
+    await slapd?.stop();
+  });
+
+  test("unlocking the uid lifts the locks of the entry's alternate login attribute and of the other attribute users.filter matches", async () => {
+    await lockUnder(app, 'carl.meyer@example.org');
+    const unlocked = await unlock(app, 'carl');
+    assert.ok((await signIn(app, 'carl.meyer@example.org', PASSWORD)).signedIn, 'by mail');
+    assert.deepEqual(unlocked, { code: 0, out: ['Unlocked carl, and its other sign-in names E-4711, carl.meyer@example.org.'] });
+
+    await lockUnder(app, 'e-4711');
+    await unlock(app, 'CORP\\carl');
+    assert.ok((await signIn(app, 'E-4711', PASSWORD)).signedIn, 'by employee number');
+  });
+});

@@ -1,4 +1,5 @@
 import type { User } from '../core/types.ts';
+import type { Logger } from '../core/log.ts';
 import type { Clock } from '../core/clock.ts';
 import type { AuthOutcome, Directory, PasswordChangeOutcome, PasswordRefusalReason } from './directory.ts';
 import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from './password-hash.ts';
@@ -68,12 +69,12 @@ export class LocalDirectory implements Directory {
    * Throws AppError SIGN_IN_BUSY, before any password is checked, when too many password checks are
    * under way (password-hash.ts): that is no guess, so the sign-in must not count it as one.
    */
-  async authenticate(login: string, password: string): Promise<AuthOutcome> {
-    return this.#signIn(await findLocalUserByName(this.#users, login.trim()), password);
+  async authenticate(login: string, password: string, requestLog?: Logger): Promise<AuthOutcome> {
+    return refusalLogged(await this.#signIn(await findLocalUserByName(this.#users, login.trim()), password), requestLog, { login: login.slice(0, 256) });
   }
 
-  async authenticateAccount(accountId: string, password: string): Promise<AuthOutcome> {
-    return this.#signIn(await this.#users.get(accountId), password);
+  async authenticateAccount(accountId: string, password: string, requestLog?: Logger): Promise<AuthOutcome> {
+    return refusalLogged(await this.#signIn(await this.#users.get(accountId), password), requestLog, { accountId });
   }
 
   /** Checks the password of `record` (none: no such user, at the cost of a real check) and says what the sign-in meets. */
@@ -205,4 +206,15 @@ export class LocalDirectory implements Directory {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * A wrong password (or no such user) as one info line, as the LDAP directory writes `ldap.auth.refused`:
+ * the on-call admin sees a user's failed sign-ins whichever directory holds the user.
+ */
+function refusalLogged(outcome: AuthOutcome, log: Logger | undefined, who: { login?: string; accountId?: string }): AuthOutcome {
+  if (!outcome.ok && outcome.reason === 'invalid-credentials') {
+    log?.info({ event: 'local.auth.refused', ...who, ...(outcome.accountId !== undefined ? { userId: outcome.accountId } : {}), reason: outcome.accountId === undefined ? 'no-such-user-or-no-password' : 'wrong-password' }, 'sign-in refused');
+  }
+  return outcome;
 }

@@ -132,3 +132,28 @@ test('password step: a sign-in refused by the lock after too many wrong password
   assert.equal(line.login, 'erin');
   assert.ok(line.userId === undefined || line.userId === userId);
 });
+
+test('password step, local directory: a wrong password is one info line local.auth.refused with the user, as ldap.auth.refused is for LDAP', async () => {
+  const userId = await createUser(app, { username: 'frank', password: PASSWORD });
+  const browser = new TestBrowser();
+  const tx = await app.services.interaction.deps.transactions.create(loginRequest());
+  const { answer, reqId } = await sendForm(browser, await browser.get(`${app.url}/login/${tx.id}`), { username: 'frank', password: 'not-franks-password' });
+  assert.equal(answer.status, 303);
+  const line = onlyLine('local.auth.refused', reqId, 'not-franks-password');
+  assert.deepEqual([line.level, line.reason, line.userId, line.login], [30, 'wrong-password', userId, 'frank']);
+  const unknown = await sendForm(browser, await browser.get(`${app.url}/login/${(await app.services.interaction.deps.transactions.create(loginRequest())).id}`), { username: 'nobody-here', password: 'whatever-1' });
+  assert.equal(onlyLine('local.auth.refused', unknown.reqId, 'whatever-1').reason, 'no-such-user-or-no-password');
+});
+
+test('a wrong setup code on "My security" is the same info line login.mfa-setup.refused as during a sign-in', async () => {
+  const userId = await createUser(app, { username: 'gina', password: PASSWORD });
+  const browser = new TestBrowser();
+  const login = await browser.get(`${app.url}/account/security`);
+  await browser.submit(login, { username: 'gina', password: PASSWORD });
+  const setup = await browser.get(`${app.url}/account/security/totp`);
+  const secret = /<code id="totp-secret">([A-Z2-7 ]+)<\/code>/.exec(setup.body)![1]!.replace(/ /g, '');
+  const code = wrongCode(secret);
+  const { reqId } = await sendForm(browser, setup, { code });
+  const line = onlyLine('login.mfa-setup.refused', reqId, code);
+  assert.deepEqual([line.level, line.reason, line.userId, line.method], [30, 'invalid', userId, 'totp']);
+});

@@ -16,7 +16,7 @@ Checks the configured directory step by step and says exactly which step fails:
                  that does not exist
   user-lookup    finds --user with the configured filter and alternate login attributes, and shows
                  the id, username, name and email sign-ins will use (fails when the entry has no
-                 users.idAttribute); WARN when another entry has the same id, when users.idAttribute
+                 users.idAttribute); WARN when the entry has no users.usernameAttribute (its sign-ins are refused), when another entry has the same id, when users.idAttribute
                  holds bytes but is not a known binary attribute (users.binaryAttributes), or when
                  users.filter is used completed
   groups         resolves the user's groups (nested to the configured depth); WARN when

@@ -63,7 +63,6 @@ export async function submitMfaEnroll(req: Request, res: Response, interaction: 
     if (codes.length > 0) await transactions.save(showingCodes(codes));
   });
   if (!result.ok) {
-    logRefusedAttempt(req.log, { event: 'login.mfa-setup.refused', method: method.id, reason: result.reason, userId: session.user.id, rp: tx.request.rpId }, `login: ${method.id} setup code refused (${result.reason})`);
     // Set up meanwhile by the same form sent twice (a double click, a retry): the first answer's
     // transaction page goes on, with its backup codes; a new secret here could never be confirmed.
     if (result.reason === 'expired' && (await method.isEnrolled(session.user))) return res.redirect(303, stepUrl(tx));

@@ -5,6 +5,7 @@ import { requestContext, trustedProxyTest } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { WarningBudget } from './http/warning-budget.ts';
+import { shareWarnings } from './http/request-warnings.ts';
 import { refuseDeclaredOversize } from './http/declared-size.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { loginRoutes } from './login/routes.ts';
@@ -24,12 +25,13 @@ export async function createApp(services: Services): Promise<Express> {
   app.disable('x-powered-by');
   app.set('trust proxy', trustedProxyTest(services.config.server.trustedProxies));
   app.use(requestContext(services.logger));
+  const warnings = new WarningBudget({ clock: services.clock });
+  app.use(shareWarnings(warnings));
   app.use(securityHeaders(services.config.server.publicUrl));
   app.use('/assets', express.static(ASSETS, { fallthrough: false, index: false }));
   app.use(healthRoutes(services));
 
   const saml = await samlRoutes(services);
-  const warnings = new WarningBudget();
   // oidc-provider parses its own bodies, so it is mounted before our body parser.
   await mountOidc(app, services, warnings, saml.propagateLogout);
   // The listeners that tell applications are registered now; sessions ended with the CLI reach them.

@@ -1,12 +1,19 @@
 import type { Server } from 'node:http';
+import { writeSync } from 'node:fs';
 import type { Services } from './services.ts';
 import type { ServerLock } from './store/server-lock.ts';
+import { OVER_LIMIT, withinLimit } from './core/time-limit.ts';
 
 /** How long a stop (SIGTERM, SIGINT) waits for requests under way before cutting them off. */
 const DRAIN_MS = 10_000;
 /**
- * How long the steps after the drain (closing the directory, the store, the lock) may take. One that
- * never ends (a write stuck on a hung disk or NFS mount) would keep the process until the service
+ * How long the directory may take to close: it waits for connection attempts under way, each up to
+ * directory.connectTimeoutMs. A stop does not need them, and waiting would leave the store unclosed.
+ */
+const DIRECTORY_CLOSE_MS = 3_000;
+/**
+ * How long the steps after the drain (closing the directory, the store, the lock) may take in all. One
+ * that never ends (a write stuck on a hung disk or NFS mount) would keep the process until the service
  * manager's SIGKILL, with nothing in the log to say which step hung.
  */
 const CLOSE_MS = 10_000;
@@ -19,6 +26,27 @@ export interface StopParts {
   startupWrites: () => Promise<unknown>;
 }
 
+/**
+ * The last line of a stop that hung, written at once to stdout, where the log goes: the logger writes
+ * through Node's thread pool, which a stuck write may hold, and the process ends right after this.
+ */
+function writeStuckLine(step: string, limitMs: number): void {
+  const line = {
+    level: 60,
+    time: Date.now(),
+    service: 'stepgate',
+    event: 'server.stop-stuck',
+    step,
+    limitMs,
+    msg: `the stop did not finish within ${limitMs / 1000} s of the drain: ${step} never ended; ending the process without it (SIGKILL; a server.lock left behind is taken over at the next start)`,
+  };
+  try {
+    writeSync(1, JSON.stringify(line) + '\n');
+  } catch {
+    // stdout gone (a closed pipe): nothing left to tell
+  }
+}
+
 /** The server's one way to stop: drain, close what is open, release server.lock, exit. Called once; later calls do nothing. */
 export function serverStop(parts: StopParts): (reason: string, exitCode?: number) => Promise<void> {
   const { server, services } = parts;
@@ -28,15 +56,8 @@ export function serverStop(parts: StopParts): (reason: string, exitCode?: number
     if (stopping) return;
     stopping = true;
     logger.info({ event: 'server.stopping', reason }, 'shutting down');
-    let step = 'the start-up writes';
-    const limitMs = DRAIN_MS + CLOSE_MS;
-    setTimeout(() => {
-      logger.fatal({ event: 'server.stop-stuck', step, limitMs }, `the stop did not finish within ${limitMs / 1000} s: ${step} never ended; ending the process without it (SIGKILL; a server.lock left behind is taken over at the next start)`);
-      // Not process.exit: it waits for Node's thread pool, and a thread stuck in a write never returns.
-      process.kill(process.pid, 'SIGKILL');
-    }, limitMs);
-    await parts.startupWrites().catch(() => undefined);
-    step = 'the requests under way';
+    // Bounded too: a start-up write stuck on a hung disk must not keep the stop from its own time limit.
+    await withinLimit(parts.startupWrites().catch(() => undefined), CLOSE_MS);
     // Requests under way are answered (a sign-in cut off mid-way looks like a failure to the user); idle connections close now.
     await new Promise<void>((resolve) => {
       const cutOff = setTimeout(() => {
@@ -50,10 +71,17 @@ export function serverStop(parts: StopParts): (reason: string, exitCode?: number
       });
       server.closeIdleConnections();
     });
+    let step = 'closing the directory connections';
+    setTimeout(() => {
+      writeStuckLine(step, CLOSE_MS);
+      // Not process.exit: it waits for Node's thread pool, and a thread stuck in a write never returns.
+      process.kill(process.pid, 'SIGKILL');
+    }, CLOSE_MS);
     services.adminLogouts.stop();
     services.directoryHealth?.stop();
-    step = 'closing the directory connections';
-    await services.directory.close();
+    if ((await withinLimit(services.directory.close(), DIRECTORY_CLOSE_MS)) === OVER_LIMIT) {
+      logger.warn({ event: 'server.directory-close-slow', limitMs: DIRECTORY_CLOSE_MS }, 'directory connections still being opened at the stop were left behind');
+    }
     step = 'closing the store (kv.journal, audit.log)';
     await services.store.close();
     step = 'releasing server.lock';

@@ -7,7 +7,7 @@ import { GUESSED_BOOTSTRAP_SECRET, redeemBootstrapSecret } from './bootstrap.ts'
 import { adminAccounts, createAdminAccount } from './admin-accounts.ts';
 import { passwordProblems, passwordRuleWords } from '../directory/password-rules.ts';
 import { lockAuditFacts } from '../regulation/regulator.ts';
-import { logRefusedAttempt } from '../core/refused-attempt-log.ts';
+import { logRefusedAttempt } from '../http/refused-attempt-log.ts';
 
 const ADMIN_PASSWORD_RULES = { minLength: 14, requireLetter: true, requireDigit: true, requireMixedCase: false, requireSpecial: false };
 /** Shown before the password is typed; the last of passwordRuleWords is about earlier passwords, which a first account has none of. */
@@ -46,13 +46,13 @@ export function bootstrapRoutes(services: Services): Router {
     if (problems.length) return again(problems, 400);
     const admission = await services.regulator.admit(GUESSED_BOOTSTRAP_SECRET, req.clientIp);
     if (!admission.allowed) {
-      logRefusedAttempt(req.log, { event: 'admin.bootstrap.refused', reason: `rate-limited-${admission.scope}`, busy: admission.busy, lockedUntil: new Date(admission.until).toISOString() }, 'admin bootstrap: secret not checked, too many wrong ones from this address');
+      logRefusedAttempt(req, { event: 'admin.bootstrap.refused', reason: `rate-limited-${admission.scope}`, busy: admission.busy, lockedUntil: new Date(admission.until).toISOString() }, 'admin bootstrap: secret not checked, too many wrong ones from this address');
       return again([{ message: 'Too many wrong secrets were tried from this address. Wait and try again later, or print a new secret with "npm run cli -- admin bootstrap-secret", which clears the count.' }], 429);
     }
     if (!(await redeemBootstrapSecret(services.store, field('secret'), services.clock.now()))) {
       const locks = await admission.attempt.failed();
       await services.store.audit.record({ type: 'admin.bootstrap', outcome: 'failure', ip: req.clientIp, requestId: req.requestId, reason: 'wrong-secret', ...lockAuditFacts(locks) });
-      logRefusedAttempt(req.log, { event: 'admin.bootstrap.refused', reason: 'wrong-secret', ...lockAuditFacts(locks) }, 'admin bootstrap: wrong secret');
+      logRefusedAttempt(req, { event: 'admin.bootstrap.refused', reason: 'wrong-secret', ...lockAuditFacts(locks) }, 'admin bootstrap: wrong secret');
       return again([{ field: 'secret', message: 'That bootstrap secret is not valid. Type it exactly as Stepgate printed it, or print a new one with "npm run cli -- admin bootstrap-secret".' }], 403);
     }
     await admission.attempt.succeeded();

@@ -107,8 +107,10 @@ function sortProblem(problemOf: (value: string) => string | undefined, value: st
  */
 export function signInNameClashes(after: readonly LocalUserRecord[], importedIds: ReadonlySet<string>): string[] {
   return sharedSignInNames(after, importedIds).map(
-    ({ name, users }) =>
-      `local users: "${withInvisibleShown(name)}" would be the username or email of ${users.map((user) => `${user.username} (id ${user.id})`).join(' and ')}, and sign-in would reach one of them only: ` +
+    ({ name, users, lookalike }) =>
+      `local users: "${withInvisibleShown(name)}" would be the username or email of ${users.map((user) => `${user.username} (id ${user.id})`).join(' and ')}, ` +
+      // A lookalike (fullwidth letters) signs in its own user, but reads as the other's to people, locks and applications.
+      (lookalike ? 'once fullwidth and other compatibility letters are read as the plain ones, as people, locks and applications read them: ' : 'and sign-in would reach one of them only: ') +
       'give one of them another email (user update USERNAME --email ADDRESS) or remove one (user remove USERNAME), here or where the file was exported (then export again)',
   );
 }

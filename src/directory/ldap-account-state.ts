@@ -14,7 +14,6 @@ import type { AccountState } from './directory.ts';
 import { entryValue } from './ldap-filter.ts';
 import { EXPIRY_ATTRIBUTES } from './ldap-password-policy.ts';
 
-// Still imported from here by ldap-directory and ldap-password
 
 export type Verdict =
   | { kind: 'ok'; passwordExpiresInDays?: number }

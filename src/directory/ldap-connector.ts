@@ -11,7 +11,6 @@ import type { Logger } from 'pino';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { LdapUnavailableError, bindResultLeftUnjudged, describeError, isLdapResult } from './ldap-errors.ts';
 
-// Still imported from here by ldap-directory, ldap-password, ldap-diagnose, ldap-pool, ldap-groups and ldap-root-dse
 
 /** A server that failed is tried last for this long, so a dead primary does not cost a timeout per connection. */
 const DOWN_MS = 30_000;

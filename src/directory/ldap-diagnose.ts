@@ -86,6 +86,10 @@ async function idWarnings(search: SearchFn, entry: Entry, id: string, users: Lda
   const filter = idFilter(id, users);
   const { searchEntries } = filter === null ? { searchEntries: [] } : await search(baseDn, { scope: 'sub', filter: compileFilter(filter), attributes: ['1.1'], sizeLimit: 2 });
   const others = searchEntries.filter((other) => other.dn.toLowerCase() !== entry.dn.toLowerCase()).map((other) => other.dn);
+  if (filter !== null && searchEntries.length === 0) {
+    // An attribute without an EQUALITY matching rule in the schema is read but never found by a search.
+    warnings.push(`a search for ${idAttribute}=<this entry's id> under ${baseDn} finds no entry (no equality matching rule for ${idAttribute}, or the service account may not search it): the user signs in, but SSO reuse, token refresh and the password change at sign-in find the account by this id and fail; use an id attribute the directory can match (entryUUID, objectGUID)`);
+  }
   if (others.length > 0) {
     warnings.push(`${others.join('; ')} has the same id: ${idAttribute} (users.idAttribute) must differ for every user, or these users are one account to every relying party and to Stepgate (MFA, locks), and their sessions cannot be resumed`);
   }

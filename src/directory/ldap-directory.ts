@@ -11,7 +11,7 @@ import { LdapPool, type PoolStats } from './ldap-pool.ts';
 import { compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
 import { domainRootOf, resolveGroups } from './ldap-groups.ts';
 import { GroupParents } from './ldap-group-parents.ts';
-import { adBindFailureVerdict, adEntryVerdict, isDisabledOrExpired, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
+import { PPOLICY_DISABLED_TIME, adBindFailureVerdict, adEntryVerdict, isDisabledOrExpired, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
 import { AppError } from '../core/errors.ts';
 import { WRONG_CURRENT, changeWithPasswordModify, changeWithUnicodePwd, passwordModify, refusal } from './ldap-password.ts';
 import { HeldBinds } from './ldap-held-binds.ts';
@@ -336,7 +336,9 @@ export class LdapDirectory implements Directory {
     const log = this.#logFor(requestLog);
     if (!oldPassword) return refusal('oldRequired');
     if (!newPassword) return refusal('newRequired');
-    const found = await this.#asking(log, async () => ({ entry: await this.#accountEntry(accountId, ['1.1']) }));
+    // A grace sign-in's held connection is not bound again, so nothing else would see a lock set since.
+    const heldOnPpolicy = options.heldBindId !== undefined && this.#config.accountState.flavour === 'openldap-ppolicy';
+    const found = await this.#asking(log, async () => ({ entry: await this.#accountEntry(accountId, heldOnPpolicy ? ['pwdAccountLockedTime'] : ['1.1']) }));
     if ('ok' in found) {
       if (!found.ok && found.reason === 'misconfigured') throw new AppError('DIRECTORY_MISCONFIGURED', { detail: { directory: found.detail } });
       return refusal('unavailable');
@@ -346,6 +348,13 @@ export class LdapDirectory implements Directory {
       throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: 'account-removed' } });
     }
     const dn = found.entry.dn;
+    const lockedTime = heldOnPpolicy ? entryValue(found.entry, 'pwdAccountLockedTime') : undefined;
+    if (lockedTime !== undefined) {
+      // Changing the password on that connection would make slapd clear the lock an administrator (or the lockout) set.
+      const state = lockedTime === PPOLICY_DISABLED_TIME ? 'disabled' : 'locked';
+      log?.info({ event: 'ldap.password.change', dn, ok: false, reason: `account-${state}` }, 'password change refused: the account was locked or disabled after the sign-in');
+      throw new AppError(state === 'disabled' ? 'ACCOUNT_DISABLED' : 'ACCOUNT_LOCKED', { detail: { state, during: 'password-change' } });
+    }
     try {
       const outcome =
         this.#config.accountState.flavour === 'active-directory'

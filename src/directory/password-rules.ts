@@ -26,13 +26,16 @@ const folded = (text: string) => storedPasswordForm(text).toLowerCase();
 /**
  * Returns every rule the password breaks, in plain words; empty when it is acceptable. The rules judge
  * the form that is hashed (storedPasswordForm), not the one typed: "e" and a combining accent typed
- * five times are five characters kept, not ten. The upper limit alone is on what is typed: it is the
+ * five times are five characters kept, not ten; the length also counts what was typed, so a ligature
+ * that NFKC spells out is one character. The upper limit alone is on what is typed: it is the
  * sign-in form's limit.
  */
 export function passwordProblems(rules: PasswordRules, password: string, username: string): string[] {
   const stored = storedPasswordForm(password);
   const problems: string[] = [];
-  if (stored.length < rules.minLength) problems.push(`It must be at least ${rules.minLength} characters long.`);
+  // In code points, and the shorter of the two forms: NFKC can shorten (e and an accent are one) and
+  // lengthen (the ligature U+FDFA is 18 letters kept for 1 typed), and a rule on length must not be met by a ligature.
+  if (Math.min([...password].length, [...stored].length) < rules.minLength) problems.push(`It must be at least ${rules.minLength} characters long.`);
   if (password.length > MAX_PASSWORD_LENGTH) problems.push(`It must be at most ${MAX_PASSWORD_LENGTH} characters long.`);
   if (rules.requireLetter && !/\p{L}/u.test(stored)) problems.push('It must contain a letter.');
   if (rules.requireDigit && !/\p{N}/u.test(stored)) problems.push('It must contain a digit.');

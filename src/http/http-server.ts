@@ -27,9 +27,9 @@ export function createHttpServer(logger: Logger, options: { requestTimeoutMs?: n
   const server = createServer({ requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1_000, requestTimeout) });
   server.maxConnections = maxConnections(descriptorLimit());
   const warnings = new RefusalWarnings(logger);
-  const reachedApplication = new WeakSet<Duplex>();
-  server.on('request', (req: IncomingMessage) => reachedApplication.add(req.socket));
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, warnings, reachedApplication));
+  const latestRequest = new WeakMap<Duplex, IncomingMessage>();
+  server.on('request', (req: IncomingMessage) => latestRequest.set(req.socket, req));
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, warnings, latestRequest.get(socket)));
   return server;
 }
 
@@ -107,11 +107,13 @@ const REFUSALS: Record<string, { status: number; code: ErrorCode }> = {
  * A request Node's parser refused never reaches Express (no page, no log line from the error
  * handler): it gets a short plain answer here, and a warning with the code, as other refusals do.
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, warnings: RefusalWarnings, reachedApplication: WeakSet<Duplex>): void {
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, warnings: RefusalWarnings, latestRequest: IncomingMessage | undefined): void {
   // A client that went away, or a socket already answered, has no one left to read an answer. One that
-  // closed its side in the middle of a request the application has (or has answered) hung up on it: the
-  // application logs that once, with the request's id (request.aborted), and the request was no parser refusal.
-  const hungUpOnApplication = error.code === 'HPE_INVALID_EOF_STATE' && reachedApplication.has(socket);
+  // closed its side in the middle of the body of a request the application has hung up on it: the
+  // application logs that once, with the request's id (request.aborted), and it was no parser refusal.
+  // A later request on the same keep-alive connection cut off before its head was whole never reached
+  // the application: that one is refused here, as on a new connection.
+  const hungUpOnApplication = error.code === 'HPE_INVALID_EOF_STATE' && latestRequest !== undefined && !latestRequest.complete;
   if (error.code === 'ECONNRESET' || !socket.writable || hungUpOnApplication) {
     socket.destroy();
     return;

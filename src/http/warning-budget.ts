@@ -1,9 +1,10 @@
 import type { Logger } from '../core/log.ts';
 import { BoundedMap } from '../core/bounded-map.ts';
 import type { AppError } from '../core/errors.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 
 /** Warnings of one kind written in full per window; the rest are only counted. */
-const WARNINGS_PER_KIND = 100;
+export const WARNINGS_PER_KIND = 100;
 const WARNING_WINDOW_MS = 60_000;
 
 type WarningLog = Pick<Logger, 'warn'>;
@@ -26,11 +27,14 @@ interface WarningWindow {
 export class WarningBudget {
   readonly #perWindow: number;
   readonly #windowMs: number;
+  readonly #clock: Clock;
   readonly #windows = new BoundedMap<string, WarningWindow>(1_000);
 
-  constructor(options: { perWindow?: number; windowMs?: number } = {}) {
+  /** `clock`: the server's, as the audit throttle's windows are (a test ends a window by moving it on). */
+  constructor(options: { perWindow?: number; windowMs?: number; clock?: Clock } = {}) {
     this.#perWindow = options.perWindow ?? WARNINGS_PER_KIND;
     this.#windowMs = options.windowMs ?? WARNING_WINDOW_MS;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /**
@@ -38,7 +42,7 @@ export class WarningBudget {
    * left out (with that request's id, where it has one) writes the count at the window's end.
    */
   admit(kind: string, log: WarningLog): boolean {
-    const now = Date.now();
+    const now = this.#clock.now();
     let window = this.#windows.get(kind);
     if (window && now - window.start >= this.#windowMs) {
       this.#close(kind, window, log);

@@ -37,8 +37,8 @@ export class AccountStanding {
     } catch (error) {
       // An entry that does not fit the configuration (no users.idAttribute) is the administrator's to fix, not an outage.
       const code = error instanceof DirectoryMisconfiguredError ? 'DIRECTORY_MISCONFIGURED' : 'DIRECTORY_UNAVAILABLE';
-      req.log.error({ event: 'session.reuse-lookup-failed', code, err: error, userId: session.user.id }, code === 'DIRECTORY_MISCONFIGURED' ? 'directory misconfigured: an SSO session cannot be reused' : 'directory unavailable: an SSO session cannot be reused');
-      throw new AppError(code, { detail: { reason: 'sso-reuse-lookup' } });
+      // One line, the error handler's, with the cause and without a stack: a known condition, not a fault.
+      throw new AppError(code, { detail: { reason: 'sso-reuse-lookup', userId: session.user.id, directory: error instanceof Error ? error.message : String(error) } });
     }
     if (!user) {
       await this.endSessionOfUnavailableAccount(req, session);

@@ -1,7 +1,5 @@
 import { addressInRange, isCidrLiteral, parseCidr, parseIp, type Cidr } from '../core/ip-ranges.ts';
 
-// Still imported from here by regulation/client-network.ts, policy/policy-validation.ts and cli/commands/audit.ts
-
 /** Named trusted networks ("office", "vpn"), each a list of IPv4/IPv6 ranges. Built once from config. */
 export type TrustedNetworks = ReadonlyMap<string, readonly Cidr[]>;
 

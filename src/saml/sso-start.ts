@@ -12,7 +12,8 @@ import { noteClaimedIssuer, noteMessageKind, noteRegisteredIssuer, noteSignature
 import { INVALID_NAMEID_POLICY, NO_AUTHN_CONTEXT, UNSUPPORTED_BINDING } from './status.ts';
 import type { SamlContext } from './saml-context.ts';
 import type { ServiceProviderRecord } from './sp-types.ts';
-import type { RelyingPartySettings } from '../core/types.ts';
+import type { RelyingPartySettings, RequestedAuthnContext } from '../core/types.ts';
+import { clipCallerText } from '../core/caller-text.ts';
 import { isSatisfiable } from '../policy/requested-context.ts';
 import { stepUrl } from '../login/step-url.ts';
 import type { LoginTransaction } from '../login/transaction.ts';
@@ -39,16 +40,18 @@ export async function startSso(req: Request, res: Response, binding: BindingName
   if (!(await isFirstSight(ctx.services.store.kv, request, ctx.services.config.saml))) return resumeOwnSignIn(req, res, ctx, request);
 
   const base = { spId: request.sp.id, requestId: request.id, acsUrl: authn.acs.location, relayState: request.relayState };
+  // The values an AuthnRequest asks for are the caller's text (an unsigned request inflates to
+  // saml.maxInflatedBytes): cut, and thinned with the server's other warnings of their code.
   if (authn.unsupportedBinding) {
-    req.log.warn({ code: 'SAML_UNSUPPORTED_BINDING', sp: request.sp.id, protocolBinding: authn.unsupportedBinding.slice(0, 200) }, 'saml: the AuthnRequest asks for a response binding other than HTTP-POST');
+    if (req.warnings.admit('SAML_UNSUPPORTED_BINDING', req.log)) req.log.warn({ code: 'SAML_UNSUPPORTED_BINDING', sp: request.sp.id, protocolBinding: clipCallerText(authn.unsupportedBinding) }, 'saml: the AuthnRequest asks for a response binding other than HTTP-POST');
     return sendStatusResponse(res, ctx, request.sp, base, UNSUPPORTED_BINDING, { reason: 'unsupported-binding' });
   }
   if (!nameIdFormat) {
-    req.log.warn({ code: 'SAML_NAMEID_POLICY_UNSUPPORTED', sp: request.sp.id, requested: authn.nameIdPolicy }, 'saml: NameIDPolicy cannot be honoured');
+    if (req.warnings.admit('SAML_NAMEID_POLICY_UNSUPPORTED', req.log)) req.log.warn({ code: 'SAML_NAMEID_POLICY_UNSUPPORTED', sp: request.sp.id, requested: { format: clipCallerText(authn.nameIdPolicy.format), spNameQualifier: clipCallerText(authn.nameIdPolicy.spNameQualifier) } }, 'saml: NameIDPolicy cannot be honoured');
     return sendStatusResponse(res, ctx, request.sp, base, INVALID_NAMEID_POLICY, { reason: 'nameid-policy' });
   }
   if (authn.requestsDeclRef || (authn.requestedAuthnContext && !isSatisfiable(authn.requestedAuthnContext))) {
-    req.log.warn({ code: 'SAML_AUTHN_CONTEXT_UNSUPPORTED', sp: request.sp.id, requested: authn.requestedAuthnContext }, 'saml: requested authentication context cannot be satisfied');
+    if (req.warnings.admit('SAML_AUTHN_CONTEXT_UNSUPPORTED', req.log)) req.log.warn({ code: 'SAML_AUTHN_CONTEXT_UNSUPPORTED', sp: request.sp.id, requested: requestedContextFacts(authn.requestedAuthnContext) }, 'saml: requested authentication context cannot be satisfied');
     return sendStatusResponse(res, ctx, request.sp, base, NO_AUTHN_CONTEXT, { reason: 'authn-context-unsupported' });
   }
   const subject = authn.subject ? { subject: authn.subject } : {};
@@ -103,6 +106,16 @@ export async function startIdpInitiated(req: Request, res: Response, ctx: SamlCo
   if (relayState !== undefined && Buffer.byteLength(relayState) > MAX_IDP_INITIATED_RELAY_STATE_BYTES) throw idpInitiatedRelayStateTooLong(Buffer.byteLength(relayState));
   const pending: PendingSso = { spId: sp.id, acsUrl: resolveAcs(sp).location, relayState, nameIdFormat: sp.settings.nameIdFormat };
   res.redirect(303, stepUrl(await beginLogin(req, res, ctx, sp, pending, { forceAuthn: false, passive: false })));
+}
+
+/** A RequestedAuthnContext's refs logged, each cut: a request may carry thousands. */
+const LOGGED_CONTEXT_REFS = 10;
+
+/** The context a refused request asked for, bounded for its warning; `valueCount` when refs were left out. */
+function requestedContextFacts(requested: RequestedAuthnContext | undefined): Record<string, unknown> | undefined {
+  if (!requested) return undefined;
+  const values = requested.values.slice(0, LOGGED_CONTEXT_REFS).map(clipCallerText);
+  return { comparison: requested.comparison, values, ...(requested.values.length > LOGGED_CONTEXT_REFS ? { valueCount: requested.values.length } : {}) };
 }
 
 /**

@@ -87,6 +87,11 @@ describe('local users: password rules on the password kept, names in compatibili
     assert.equal(refused.code, 1);
     assert.match(refused.err, /It must be at least 12 characters long\./);
     assert.equal(await stored('bruno'), undefined);
+    // The other way round: the ligature U+FDFA is 1 character typed and 18 letters kept; with a digit, still 2 typed.
+    const ligature = await cli('user', 'add', 'bruno', '--password-file', await passwordFile('\uFDFA1'));
+    assert.equal(ligature.code, 1, 'a two-character password does not pass a 12-character minimum by spelling out a ligature');
+    assert.match(ligature.err, /It must be at least 12 characters long\./);
+    assert.equal(await stored('bruno'), undefined);
   });
 
   test('a username of one or two characters is not looked for in the password; one of three is', async () => {
@@ -113,7 +118,8 @@ describe('local users: password rules on the password kept, names in compatibili
 
     const imported = await configImport([fileUser('imported-ivy', 'ivy', { email: '\uff43\uff41rl@example.org' })]);
     assert.equal(imported.code, 1);
-    assert.match(imported.err, /local users: "carl@example\.org" would be the username or email of carl \(id \S+\) and ivy \(id imported-ivy\)/);
+    assert.match(imported.err, /local users: "carl@example\.org" would be the username or email of carl \(id \S+\) and ivy \(id imported-ivy\), once fullwidth and other compatibility letters are read as the plain ones/);
+    assert.doesNotMatch(imported.err, /sign-in would reach one of them only/, 'each lookalike signs in its own user: the reason given is the one that holds');
     assert.equal(await stored('ivy'), undefined);
   });
 

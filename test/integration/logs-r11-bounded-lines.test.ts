@@ -157,6 +157,21 @@ test('a client that closes its side mid-body is one warning, with the request id
     const logged = await until(async () => lines.filter((line) => line.level === 40), (found) => found.some((line) => line.reqId !== undefined), 'the request.aborted warning');
     assert.equal(logged.length, 1, JSON.stringify(logged));
     assert.equal((logged[0]!.detail as { reason?: string }).reason, 'request.aborted');
+
+    // A keep-alive connection: one whole request answered, then a second cut off before its head was
+    // whole. That one never reached the application: it is refused and logged as on a new connection.
+    lines.length = 0;
+    const keptAlive = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await once(keptAlive, 'connect');
+    let answered = '';
+    keptAlive.on('data', (chunk) => (answered += chunk.toString()));
+    keptAlive.write('POST /saml/sso HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n\r\na=b');
+    await until(async () => answered, (text) => text.includes('read'), 'the first answer');
+    keptAlive.end('GET /y HTTP/1.1\r\nHost: x\r\n');
+    await once(keptAlive, 'close');
+    const refused = await until(async () => lines.filter((line) => line.level === 40), (found) => found.length > 0, 'the refusal of the cut-off second request');
+    assert.deepEqual(refused.map((line) => (line.detail as { reason?: string } | undefined)?.reason ?? line.reason), ['HPE_INVALID_EOF_STATE']);
+    assert.match(answered, /HTTP\/1\.1 400 /, 'answered 400, as on a new connection');
   } finally {
     server.closeAllConnections();
     server.close();

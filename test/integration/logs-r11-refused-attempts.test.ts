@@ -157,3 +157,14 @@ test('a wrong setup code on "My security" is the same info line login.mfa-setup.
   const line = onlyLine('login.mfa-setup.refused', reqId, code);
   assert.deepEqual([line.level, line.reason, line.userId, line.method], [30, 'invalid', userId, 'totp']);
 });
+
+test('password step: with no password, the malformed line leaves out what was typed as the username (it may be the password)', async () => {
+  const browser = new TestBrowser();
+  const tx = await app.services.interaction.deps.transactions.create(loginRequest());
+  const typed = 'Password-typed-as-username-7';
+  const { answer, reqId } = await sendForm(browser, await browser.get(`${app.url}/login/${tx.id}`), { username: typed, password: '' });
+  assert.equal(answer.status, 303);
+  const line = onlyLine('login.password.refused', reqId, typed);
+  assert.deepEqual([line.level, line.reason, line.login, line.loginLength], [30, 'malformed', undefined, typed.length]);
+  assert.ok(!JSON.stringify(app.logs.filter((logged) => logged.reqId === reqId)).includes(typed), 'in no line of the request');
+});

@@ -64,6 +64,20 @@ describe('user unlock of a local user', () => {
     assert.deepEqual(unlocked, { code: 0, out: ['Unlocked b.keller@corp.example, and its other sign-in name bruno.'] });
     assert.deepEqual(await unlock(app, 'bruno'), { code: 0, out: ['bruno was not locked; the count of wrong passwords is cleared, for its other sign-in name b.keller@corp.example too.'] });
   });
+
+  test("an email counted under another account's name is left: unlocking jdoe (admin@corp.example) does not lift admin's lock", async () => {
+    await addLocalUser(app.services, 'admin', PASSWORD);
+    await addLocalUser(app.services, 'jdoe', PASSWORD, { email: 'admin@corp.example' });
+    await lockUnder(app, 'admin');
+    const unlocked = await unlock(app, 'jdoe');
+    assert.deepEqual(unlocked, {
+      code: 0,
+      out: ['jdoe was not locked; the count of wrong passwords is cleared.', 'Left the count of admin: it is also the name of another account (admin). Sign-ins as admin@corp.example are counted there too; "user unlock admin" clears it.'],
+    });
+    assert.notEqual(await app.services.regulator.lockedUntil({ login: 'admin' }), undefined, "admin's name is still locked");
+    const { events } = await app.services.store.audit.query({ types: ['password.unlock'], user: 'jdoe', limit: 1 });
+    assert.equal(events[0]?.wasLocked, false, 'audited as no lock lifted');
+  });
 });
 
 describe('user unlock of an LDAP user', () => {

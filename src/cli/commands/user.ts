@@ -10,6 +10,7 @@ import { isAttributeName } from '../../core/user-attributes.ts';
 import { dayExists } from '../time-option.ts';
 import { accountExpired } from '../../directory/account-expiry.ts';
 import { accountSignInNames } from '../../directory/account-sign-in-names.ts';
+import { namesToUnlock, type NameLeftLocked } from '../../regulation/unlock-names.ts';
 import type { LocalUserRecord } from '../../directory/local-users.ts';
 import { utcEndMinute } from '../../core/utc-minute.ts';
 
@@ -141,6 +142,14 @@ function unlockedWords(login: string, wasLocked: boolean, otherNames: readonly s
 }
 
 /**
+ * A count user unlock left, and why: the user may still be refused under that name (from browsers it
+ * does not know) until the lock lifts, or the other account is unlocked knowingly.
+ */
+function leftLockedWords({ name, countedAs, otherAccount }: NameLeftLocked): string {
+  return `Left the count of ${countedAs}: it is also the name of another account (${otherAccount}). Sign-ins as ${name} are counted there too; "user unlock ${otherAccount}" clears it.`;
+}
+
+/**
  * An expiry date already past is accepted (an account can be meant to expire now), but said: a typo
  * in the year would otherwise leave an account that quietly cannot sign in.
  */
@@ -255,18 +264,24 @@ export const userCommands: CliCommand[] = [
     name: 'user unlock',
     summary: 'lift a temporary lock after too many wrong passwords',
     help:
-      'Usage: npm run cli -- user unlock <username>\n\nClears the failed-password count of this username (any directory, any spelling), of the account it names (counted over all its login names), and of each other name that account signs in with (a local user\'s email; an LDAP entry\'s values of users.usernameAttribute, of the attributes users.filter compares with the login, and of users.alternateLoginAttributes); it names those it cleared. A running server sees it within a second.\nLocks also lift by themselves after regulation.lockoutSeconds. A lock of the user\'s sign-in codes is not lifted (mfa unlock does that): it is named when there is one.',
+      'Usage: npm run cli -- user unlock <username>\n\nClears the failed-password count of this username (any directory, any spelling), of the account it names (counted over all its login names), and of each other name that account signs in with (a local user\'s email; an LDAP entry\'s values of users.usernameAttribute, of the attributes users.filter compares with the login, and of users.alternateLoginAttributes); it names those it cleared. A name is counted under its part before the @, so one that is counted under another account\'s name (jdoe\'s email admin@corp.example, under user admin) is left, and named. A running server sees it within a second.\nLocks also lift by themselves after regulation.lockoutSeconds. A lock of the user\'s sign-in codes is not lifted (mfa unlock does that): it is named when there is one.',
     options: {},
     arguments: ['<username>'],
     async run(args, context) {
       const store = await context.store();
       const login = username(args);
-      const account = await withDirectory(context, (directory) => directory.findUser(login)).catch(() => undefined);
-      if (account === undefined) context.err(`The ${context.config.directory.kind} directory could not be asked which account "${login}" is: only the name is unlocked.`);
-      const otherNames = account ? accountSignInNames(account, context.config.directory) : [];
-      const { wasLocked, otherNamesCleared } = await new Regulator(store.kv, context.config.regulation, context.clock).unlock(login, account?.id, otherNames);
+      const found = await withDirectory(context, async (directory) => {
+        const account = await directory.findUser(login);
+        const names = account ? await namesToUnlock(login, account, accountSignInNames(account, context.config.directory), (name) => directory.findUser(name)) : { cleared: [], left: [] };
+        return { account, names };
+      }).catch(() => undefined);
+      if (found === undefined) context.err(`The ${context.config.directory.kind} directory could not be asked which account "${login}" is: only the name is unlocked.`);
+      const account = found?.account;
+      const names = found?.names ?? { cleared: [], left: [] };
+      const { wasLocked, otherNamesCleared } = await new Regulator(store.kv, context.config.regulation, context.clock).unlock(login, account?.id, names.cleared);
       await auditAdminAction(context, { type: 'password.unlock', username: login, ...(account ? { userId: account.id } : {}), wasLocked });
       context.out(withInvisibleShown(unlockedWords(login, wasLocked, otherNamesCleared)));
+      for (const left of names.left) context.out(withInvisibleShown(leftLockedWords(left)));
       if (account) await tellCodeLock(context, login, account);
       return 0;
     },

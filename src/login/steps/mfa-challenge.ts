@@ -10,7 +10,7 @@ import { codeProblemMessage, lockMessage } from '../../../views/mfa/messages.ts'
 import { mfaAnswerContext } from './mfa-guard.ts';
 import { fillMessage } from '../../config/user-messages.ts';
 import type { StepRefusal } from '../step-refusal.ts';
-import { logRefusedAttempt } from '../../core/refused-attempt-log.ts';
+import { logRefusedAttempt } from '../../http/refused-attempt-log.ts';
 
 /** The code page's status after a refused code (and while the method is locked). */
 const STATUS = { invalid: 401, replayed: 401, 'spent-backup-code': 401, malformed: 400, locked: 429 } as const;
@@ -56,7 +56,7 @@ export async function submitMfaChallenge(req: Request, res: Response, interactio
   // A lock that lifts only by an administrator has no end: lockedUntil null.
   const lock = result.lockStarted ? { lockStarted: ['method'], lockedUntil: result.lockedUntil == null ? null : new Date(result.lockedUntil).toISOString(), lockCount: result.lockCount } : {};
   await audit.record({ ...base, outcome: 'failure', reason: result.reason, ...lock });
-  logRefusedAttempt(req.log, { event: 'login.mfa.refused', method: method.id, reason: result.reason, userId: session.user.id, rp: tx.request.rpId, ...lock }, `login: ${method.id} code refused (${result.reason})`);
+  logRefusedAttempt(req, { event: 'login.mfa.refused', method: method.id, reason: result.reason, userId: session.user.id, rp: tx.request.rpId, ...lock }, `login: ${method.id} code refused (${result.reason})`);
   // Locked: the code page says so, and until when.
   if (result.reason === 'locked') return res.redirect(303, stepUrl(tx));
   await interaction.refuse(res, tx, { step: 'mfa-challenge', problem: result.reason, status: STATUS[result.reason] });

@@ -13,7 +13,7 @@ import { mfaAnswerContext } from './mfa-guard.ts';
 import { auditSetup, confirmMfaSetup, shownSecret } from './mfa-setup.ts';
 import { SIGN_IN_LIFETIME_SECONDS } from '../transaction.ts';
 import { MFA_METHOD_IDS } from '../../policy/levels.ts';
-import { logRefusedAttempt } from '../../core/refused-attempt-log.ts';
+import { logRefusedAttempt } from '../../http/refused-attempt-log.ts';
 
 /**
  * Setup page: the secret as QR code and as text; reloading in this browser shows the same secret until
@@ -54,7 +54,7 @@ export async function submitMfaEnroll(req: Request, res: Response, interaction: 
     // The moment that reveals a factor registered by someone else (or the user's own setup on two
     // devices): the code page says so, rather than counting codes from the dead entry as wrong ones.
     await auditSetup(req, audit, setup, 'failure', 'enrolled-elsewhere');
-    logRefusedAttempt(req.log, { event: 'login.mfa-setup.refused', method: method.id, reason: 'enrolled-elsewhere', userId: session.user.id, rp: tx.request.rpId }, 'login: setup answered after the user set the method up in another browser; showing the code page');
+    logRefusedAttempt(req, { event: 'login.mfa-setup.refused', method: method.id, reason: 'enrolled-elsewhere', userId: session.user.id, rp: tx.request.rpId }, 'login: setup answered after the user set the method up in another browser; showing the code page');
     return interaction.refuse(res, tx, { step: 'mfa-challenge', problem: 'enrolled-elsewhere', status: 409 });
   }
   const showingCodes = (codes: string[]): LoginTransaction => (codes.length > 0 ? { ...tx, pendingBackupCodes: { codes, userId: session.user.id, sessionId: session.id } } : tx);

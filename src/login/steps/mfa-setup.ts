@@ -9,7 +9,7 @@ import { qrCodeDataUri } from '../../mfa/qr-code.ts';
 import type { TotpEnrollOptions } from '../../../views/mfa/totp-enroll.ts';
 import { codeProblemMessage } from '../../../views/mfa/messages.ts';
 import type { CodeProblem } from '../../mfa/code-problem.ts';
-import { logRefusedAttempt } from '../../core/refused-attempt-log.ts';
+import { logRefusedAttempt } from '../../http/refused-attempt-log.ts';
 
 /** The method's self-service setup; the flow offers to set up only methods that have one (MfaRegistry.enrollableMethods). */
 export function enrollmentOf(method: MfaMethod): MfaEnrollment {
@@ -82,7 +82,7 @@ export async function confirmMfaSetup(req: Request, deps: SetupDeps, answer: Set
   await auditSetup(req, deps.audit, answer, result.ok ? 'success' : 'failure', result.ok ? undefined : result.reason);
   if (!result.ok) {
     // Here, not in the sign-in step: a setup from "My security" is refused the same way and logged the same way.
-    logRefusedAttempt(req.log, { event: 'login.mfa-setup.refused', method: method.id, reason: result.reason, userId: session.user.id, rp: answer.rpId }, `${method.id} setup code refused (${result.reason})`);
+    logRefusedAttempt(req, { event: 'login.mfa-setup.refused', method: method.id, reason: result.reason, userId: session.user.id, rp: answer.rpId }, `${method.id} setup code refused (${result.reason})`);
     return result;
   }
   await beforeFactor?.(result.backupCodes);

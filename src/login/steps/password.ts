@@ -13,7 +13,7 @@ import { fillMessage } from '../../config/user-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
 import { messagePage } from '../../../views/message.ts';
 import type { StepRefusal } from '../step-refusal.ts';
-import { logRefusedAttempt } from '../../core/refused-attempt-log.ts';
+import { logRefusedAttempt } from '../../http/refused-attempt-log.ts';
 
 export interface PasswordStepDeps {
   interaction: LoginInteraction;
@@ -49,7 +49,9 @@ export async function submitPassword(req: Request, res: Response, deps: Password
 
   if (!username || !password || username.length > MAX_LOGIN_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
     await audit.record({ ...base, outcome: 'failure', reason: 'malformed' });
-    logRefusedAttempt(req.log, { event: 'login.password.refused', reason: 'malformed', login: base.username, loginLength: username.length }, 'login: sign-in refused: no username or password, or one too long');
+    // No password: the user may have typed it into the username field and pressed Enter, so what
+    // was typed there is left out of this line (the audit event keeps it, as for any sign-in).
+    logRefusedAttempt(req, { event: 'login.password.refused', reason: 'malformed', ...(password ? { login: base.username } : {}), loginLength: username.length }, 'login: sign-in refused: no username or password, or one too long');
     return interaction.refuse(res, tx, { step: 'password', message: failed, username, status: 401 });
   }
   const device = devices.recognise(req, username);
@@ -59,7 +61,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   // DOMAIN\name is then found with the account's other events (audit --user <id>).
   const refuseLocked = async (until: number, scope: string, busy = false, userId?: string, locks: StartedLock[] = []) => {
     await audit.record({ ...event, ...(userId !== undefined ? { userId } : {}), outcome: 'failure', reason: `rate-limited-${scope}`, ...lockAuditFacts(locks) });
-    logRefusedAttempt(req.log, { event: 'login.password.refused', reason: `rate-limited-${scope}`, busy, login: base.username, ...(userId !== undefined ? { userId } : {}), lockedUntil: new Date(until).toISOString(), ...lockAuditFacts(locks) }, busy ? 'login: sign-in refused: too many sign-ins with this name at the same moment' : `login: sign-in refused: locked (${scope})`);
+    logRefusedAttempt(req, { event: 'login.password.refused', reason: `rate-limited-${scope}`, busy, login: base.username, ...(userId !== undefined ? { userId } : {}), lockedUntil: new Date(until).toISOString(), ...lockAuditFacts(locks) }, busy ? 'login: sign-in refused: too many sign-ins with this name at the same moment' : `login: sign-in refused: locked (${scope})`);
     const minutes = Math.max(1, Math.ceil((until - clock.now()) / 60_000));
     // Busy: the limit is full only with sign-ins still being checked, which is not a lock (and may be the user's own double click).
     const error = busy ? 'Too many sign-in attempts at the same moment. Wait a few seconds and try again.' : `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
@@ -109,7 +111,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     const locks = await attempt.failed(accountId);
     await audit.record({ ...event, ...(accountId !== undefined ? { userId: accountId } : {}), outcome: 'failure', reason: 'invalid-credentials', ...lockAuditFacts(locks) });
     // The wrong password itself is the directory's line (ldap.auth.refused); the lock it reached is this one.
-    if (locks.length > 0) logRefusedAttempt(req.log, { event: 'login.password.refused', reason: 'invalid-credentials', login: base.username, ...(accountId !== undefined ? { userId: accountId } : {}), ...lockAuditFacts(locks) }, 'login: sign-in refused: wrong password, which started a lock');
+    if (locks.length > 0) logRefusedAttempt(req, { event: 'login.password.refused', reason: 'invalid-credentials', login: base.username, ...(accountId !== undefined ? { userId: accountId } : {}), ...lockAuditFacts(locks) }, 'login: sign-in refused: wrong password, which started a lock');
     return interaction.refuse(res, tx, { step: 'password', message: failed, username, status: 401 });
   }
   if (!outcome.ok && outcome.reason === 'account-state') {

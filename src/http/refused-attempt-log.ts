@@ -1,4 +1,5 @@
-import type { Logger } from './log.ts';
+import type { Logger } from '../core/log.ts';
+import type { WarningBudget } from './warning-budget.ts';
 
 /**
  * Refusals that suggest someone other than the user: a code seen before (someone else has it), a
@@ -20,13 +21,21 @@ export interface RefusedAttempt {
   [fact: string]: unknown;
 }
 
+/** The request's logger and the server's WarningBudget (request-warnings.ts). */
+export interface RefusalLogContext {
+  log: Pick<Logger, 'info' | 'warn'>;
+  warnings: WarningBudget;
+}
+
 /**
  * One operational line per refused attempt at a password, a code or the bootstrap secret, beside its
  * audit event: a reference a user quotes finds it, and a wrong second factor shows as a wrong password
  * does (`ldap.auth.refused`, info). Warn for what SIGNAL_REASONS names, a lock reached or a rate limit hit.
+ * The warnings are thinned per event and reason: a lock refuses without checking a password, so a
+ * script against a locked account turned its request rate into warnings (250 requests, 250 lines).
  */
-export function logRefusedAttempt(log: Pick<Logger, 'info' | 'warn'>, attempt: RefusedAttempt, message: string): void {
+export function logRefusedAttempt(req: RefusalLogContext, attempt: RefusedAttempt, message: string): void {
   const signal = SIGNAL_REASONS.has(attempt.reason) || (attempt.lockStarted?.length ?? 0) > 0 || (attempt.reason.startsWith('rate-limited') && !attempt.busy);
-  if (signal) log.warn(attempt, message);
-  else log.info(attempt, message);
+  if (!signal) req.log.info(attempt, message);
+  else if (req.warnings.admit(`${attempt.event} ${attempt.reason}`, req.log)) req.log.warn(attempt, message);
 }

@@ -266,7 +266,9 @@ describe('SSO reuse asks the LDAP directory (real slapd) who the user is now', (
       assert.equal(callback.searchParams.get('code'), null);
 
       assert.equal(await ssoSessionCount(app), sessions);
-      assert.ok(app.logs.some((l) => l['msg'] === 'directory unavailable: an SSO session cannot be reused'));
+      const refusals = app.logs.filter((l) => l['code'] === 'DIRECTORY_UNAVAILABLE' && (l['detail'] as { reason?: string } | undefined)?.reason === 'sso-reuse-lookup');
+      assert.ok(refusals.length > 0, 'the refused reuse is logged, with its cause');
+      assert.ok(refusals.every((l) => typeof (l['detail'] as { directory?: unknown }).directory === 'string' && l['err'] === undefined), 'the cause as text, no stack: a known condition, not a fault');
     } finally {
       await relay.restore();
     }

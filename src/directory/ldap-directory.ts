@@ -19,7 +19,7 @@ import { userFromEntry } from './ldap-entry.ts';
 import { entryId, idFilter } from './ldap-entry-id.ts';
 import { explicitBufferAttributes } from './ldap-binary-attributes.ts';
 import { checkBaseDns, describeSearchError, isNoSuchObject } from './ldap-base-dns.ts';
-import { PolicyMaxAges, generalizedTimeToMs, policyInEffect } from './ldap-password-policy.ts';
+import { PolicyMaxAges, generalizedTimeToMs, lockInEffect, policyInEffect } from './ldap-password-policy.ts';
 import { KeptReads } from './kept-reads.ts';
 
 /** `held`: a grace sign-in's connection, taken out of the pool still bound as the user (see HeldBinds). */
@@ -338,7 +338,7 @@ export class LdapDirectory implements Directory {
     if (!newPassword) return refusal('newRequired');
     // A grace sign-in's held connection is not bound again, so nothing else would see a lock set since.
     const heldOnPpolicy = options.heldBindId !== undefined && this.#config.accountState.flavour === 'openldap-ppolicy';
-    const found = await this.#asking(log, async () => ({ entry: await this.#accountEntry(accountId, heldOnPpolicy ? ['pwdAccountLockedTime'] : ['1.1']) }));
+    const found = await this.#asking(log, async () => ({ entry: await this.#accountEntry(accountId, heldOnPpolicy ? ['pwdAccountLockedTime', 'pwdPolicySubentry'] : ['1.1']) }));
     if ('ok' in found) {
       if (!found.ok && found.reason === 'misconfigured') throw new AppError('DIRECTORY_MISCONFIGURED', { detail: { directory: found.detail } });
       return refusal('unavailable');
@@ -348,10 +348,10 @@ export class LdapDirectory implements Directory {
       throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: 'account-removed' } });
     }
     const dn = found.entry.dn;
-    const lockedTime = heldOnPpolicy ? entryValue(found.entry, 'pwdAccountLockedTime') : undefined;
-    if (lockedTime !== undefined) {
-      // Changing the password on that connection would make slapd clear the lock an administrator (or the lockout) set.
-      const state = lockedTime === PPOLICY_DISABLED_TIME ? 'disabled' : 'locked';
+    const entry = found.entry;
+    // Changing the password on that connection would make slapd clear the lock an administrator (or the lockout) set.
+    if (heldOnPpolicy && (await lockInEffect(this.#rawSearchFn, entry, this.#config.accountState.defaultPolicyDn, PPOLICY_DISABLED_TIME, this.#now()))) {
+      const state = entryValue(entry, 'pwdAccountLockedTime') === PPOLICY_DISABLED_TIME ? 'disabled' : 'locked';
       log?.info({ event: 'ldap.password.change', dn, ok: false, reason: `account-${state}` }, 'password change refused: the account was locked or disabled after the sign-in');
       throw new AppError(state === 'disabled' ? 'ACCOUNT_DISABLED' : 'ACCOUNT_LOCKED', { detail: { state, during: 'password-change' } });
     }

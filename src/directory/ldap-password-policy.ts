@@ -94,3 +94,23 @@ export class PolicyMaxAges {
     return this.#reads.get(dn);
   }
 }
+
+/**
+ * Whether slapd holds the entry's pwdAccountLockedTime as a lock now: the disabled value always; any
+ * other time while pwdLockoutDuration has not run out since it (0: until an administrator removes it).
+ * An expired lock stays on the entry until the next bind, so its presence alone says nothing. When the
+ * policy cannot be told or read, the lock counts: refusing is the side that keeps a lock.
+ */
+export async function lockInEffect(search: SearchFn, entry: Entry, defaultPolicyDn: string | undefined, disabledTime: string, now: number): Promise<boolean> {
+  const lockedTime = entryValue(entry, 'pwdAccountLockedTime');
+  if (lockedTime === undefined) return false;
+  if (lockedTime === disabledTime) return true;
+  const lockedAt = generalizedTimeToMs(lockedTime);
+  const policy = policyInEffect(entry, defaultPolicyDn);
+  if (lockedAt === undefined || policy === undefined) return true;
+  const durationSeconds = await search(policy.dn, { scope: 'base', attributes: ['pwdLockoutDuration'] }).then(
+    ({ searchEntries: [policyEntry] }) => (policyEntry ? Number(entryValue(policyEntry, 'pwdLockoutDuration') ?? 0) : 0),
+    () => 0,
+  );
+  return !Number.isSafeInteger(durationSeconds) || durationSeconds <= 0 || now < lockedAt + durationSeconds * 1000;
+}

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ERROR_CATALOGUE, type ErrorCode } from '../core/errors.ts';
@@ -27,9 +27,9 @@ export function createHttpServer(logger: Logger, options: { requestTimeoutMs?: n
   const server = createServer({ requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1_000, requestTimeout) });
   server.maxConnections = maxConnections(descriptorLimit());
   const warnings = new RefusalWarnings(logger);
-  const latestRequest = new WeakMap<Duplex, IncomingMessage>();
-  server.on('request', (req: IncomingMessage) => latestRequest.set(req.socket, req));
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, warnings, latestRequest.get(socket)));
+  const latestExchange = new WeakMap<Duplex, Exchange>();
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => latestExchange.set(req.socket, { req, res }));
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, warnings, latestExchange.get(socket)));
   return server;
 }
 
@@ -107,13 +107,25 @@ const REFUSALS: Record<string, { status: number; code: ErrorCode }> = {
  * A request Node's parser refused never reaches Express (no page, no log line from the error
  * handler): it gets a short plain answer here, and a warning with the code, as other refusals do.
  */
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, warnings: RefusalWarnings, latestRequest: IncomingMessage | undefined): void {
+/** The last request a connection carried to the application, and its answer. */
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, warnings: RefusalWarnings, latest: Exchange | undefined): void {
   // A client that went away, or a socket already answered, has no one left to read an answer. One that
   // closed its side in the middle of the body of a request the application has hung up on it: the
   // application logs that once, with the request's id (request.aborted), and it was no parser refusal.
   // A later request on the same keep-alive connection cut off before its head was whole never reached
   // the application: that one is refused here, as on a new connection.
-  const hungUpOnApplication = error.code === 'HPE_INVALID_EOF_STATE' && latestRequest !== undefined && !latestRequest.complete;
+  const hungUpOnApplication = error.code === 'HPE_INVALID_EOF_STATE' && latest !== undefined && !latest.req.complete;
+  // The application is still answering the request before the cut-off one: a 400 written now would
+  // read as that answer. The answer goes out first, then the connection closes.
+  if (error.code === 'HPE_INVALID_EOF_STATE' && !hungUpOnApplication && latest !== undefined && !latest.res.writableFinished && socket.writable) {
+    latest.res.once('close', () => socket.destroy());
+    return;
+  }
   if (error.code === 'ECONNRESET' || !socket.writable || hungUpOnApplication) {
     socket.destroy();
     return;

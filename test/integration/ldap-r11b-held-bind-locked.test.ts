@@ -17,13 +17,18 @@ const BASE = 'dc=example,dc=org';
 const TEMP = 'Welcome-2026-temp';
 const NEW = 'Mine-New-Passw0rd';
 const GRACE_POLICY = `dn: cn=grace1,ou=policies,${BASE}\nobjectClass: pwdPolicy\nobjectClass: device\ncn: grace1\npwdAttribute: userPassword\npwdMaxAge: 7776000\npwdCheckQuality: 1\npwdMinLength: 8\npwdAllowUserChange: TRUE\npwdLockout: TRUE\npwdMaxFailure: 3\npwdGraceAuthNLimit: 1\n`;
-const expiredWithGrace = (cn: string, uuidTail: string) =>
-  renderLdifTemplate(`dn: cn=${cn},${PEOPLE}\nobjectClass: inetOrgPerson\ncn: ${cn}\nsn: ${cn}\nuid: ${cn}\nentryUUID: 7f000000-0000-4000-8000-${uuidTail}\nuserPassword: ${TEMP}\npwdChangedTime: {{now-100d}}\npwdPolicySubentry: cn=grace1,ou=policies,${BASE}\n`);
+/** The same, with a lockout that lifts by itself after 60 s. */
+const GRACE_POLICY_TIMED_LOCKOUT = GRACE_POLICY.replaceAll('grace1', 'grace2') + 'pwdLockoutDuration: 60\n';
+const expiredWithGrace = (cn: string, uuidTail: string, policy = 'grace1') =>
+  renderLdifTemplate(`dn: cn=${cn},${PEOPLE}\nobjectClass: inetOrgPerson\ncn: ${cn}\nsn: ${cn}\nuid: ${cn}\nentryUUID: 7f000000-0000-4000-8000-${uuidTail}\nuserPassword: ${TEMP}\npwdChangedTime: {{now-100d}}\npwdPolicySubentry: cn=${policy},ou=policies,${BASE}\n`);
 
 let slapd: SlapdHandle;
 let app: Booted;
 before(async () => {
-  slapd = await startSlapd({ ldif: [GRACE_POLICY, expiredWithGrace('disabled1', '000000000001'), expiredWithGrace('locked1', '000000000002')], monitor: false });
+  slapd = await startSlapd({
+    ldif: [GRACE_POLICY, GRACE_POLICY_TIMED_LOCKOUT, expiredWithGrace('disabled1', '000000000001'), expiredWithGrace('locked1', '000000000002'), expiredWithGrace('lapsed1', '000000000003', 'grace2')],
+    monitor: false,
+  });
   app = await boot({ directory: slapdDirectoryInput(slapd) });
 });
 after(async () => {
@@ -64,3 +69,16 @@ for (const [cn, lockedTime, reason] of [
     assert.deepEqual([event?.outcome, event?.reason], ['failure', reason]);
   });
 }
+
+test('a lock whose pwdLockoutDuration has run out is no lock: slapd leaves the attribute until the next bind, and the change goes through', async () => {
+  const browser = new TestBrowser();
+  const { page, txId } = await changeForm(browser, 'lapsed1');
+  assert.match(page.body, /newPassword/);
+  const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000).toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+  await ldapChange(slapd, `cn=lapsed1,${PEOPLE}`, new Change({ operation: 'add', modification: new Attribute({ type: 'pwdAccountLockedTime', values: [twoHoursAgo] }) }));
+  await browser.submit(page, { currentPassword: TEMP, newPassword: NEW, confirmPassword: NEW });
+  const finished = app.finished.get(txId);
+  assert.ok(finished?.ok && finished.user.username === 'lapsed1', `signed in after the change: ${JSON.stringify(finished)}`);
+  const event = (await app.services.store.audit.query({ types: ['password.change'], limit: 1 })).events[0];
+  assert.equal(event?.outcome, 'success');
+});

@@ -144,6 +144,7 @@ test('a client that closes its side mid-body is one warning, with the request id
   application.use(requestContext(logger));
   application.use(express.urlencoded({ extended: false }));
   application.post('/saml/sso', (_req, res) => void res.send('read'));
+  application.get('/slow', (_req, res) => void setTimeout(() => res.send('slow answer'), 300));
   application.use(errorHandler(undefined, new WarningBudget()));
   const server = createHttpServer(logger);
   server.on('request', application);
@@ -172,6 +173,16 @@ test('a client that closes its side mid-body is one warning, with the request id
     const refused = await until(async () => lines.filter((line) => line.level === 40), (found) => found.length > 0, 'the refusal of the cut-off second request');
     assert.deepEqual(refused.map((line) => (line.detail as { reason?: string } | undefined)?.reason ?? line.reason), ['HPE_INVALID_EOF_STATE']);
     assert.match(answered, /HTTP\/1\.1 400 /, 'answered 400, as on a new connection');
+
+    // A request still being answered when the next one is cut off: its own answer goes out, not a 400 in its place.
+    const pipelined = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await once(pipelined, 'connect');
+    let received = '';
+    pipelined.on('data', (chunk) => (received += chunk.toString()));
+    pipelined.end('GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /y HTTP/1.1\r\nHost: x\r\n');
+    await once(pipelined, 'close');
+    assert.match(received, /^HTTP\/1\.1 200 [\s\S]*slow answer/, `the answer to the first request: ${received}`);
+    assert.doesNotMatch(received, /HTTP\/1\.1 400 /);
   } finally {
     server.closeAllConnections();
     server.close();

@@ -39,3 +39,14 @@ export async function cliProcess(app: Booted, secretKey: string, words: string[]
     await store.close();
   }
 }
+
+/** What a command in this process works on: the store the test holds open, and the key and clock it uses. */
+export type InProcessCliContext = Omit<Parameters<typeof runCli>[2], 'out' | 'err'>;
+
+/** `npm run cli -- <words>` run in this process on the test's own store; the lines it printed, collected. */
+export async function cliInProcess(context: InProcessCliContext, words: string[]): Promise<CliRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(COMMANDS, words, { ...context, out: (line) => out.push(line), err: (line) => err.push(line) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}

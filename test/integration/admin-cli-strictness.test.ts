@@ -1,3 +1,4 @@
+import { cliInProcess } from '../helpers/cli.ts';
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -6,7 +7,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { runCli } from '../../src/cli/run-cli.ts';
 import { COMMANDS } from '../../src/cli/commands/all.ts';
 import { buildPolicies } from '../../src/policy/build-policies.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -46,12 +46,7 @@ describe('the admin CLI does what was typed, or refuses it', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function cli(...words: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(COMMANDS, words, { config, store: async () => store, box: () => box, clock: systemClock, out: (line) => out.push(line), err: (line) => err.push(line) });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const cli = (...words: string[]) => cliInProcess({ config, store: async () => store, box: () => box, clock: systemClock }, words);
   async function file(name: string, text: string): Promise<string> {
     const path = join(files, name);
     await writeFile(path, text, { mode: 0o600 });

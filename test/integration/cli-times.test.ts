@@ -1,11 +1,10 @@
+import { cliInProcess } from '../helpers/cli.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { runCli } from '../../src/cli/run-cli.ts';
-import { COMMANDS } from '../../src/cli/commands/all.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { journalSealer } from '../../src/store/journal-sealer.ts';
@@ -27,12 +26,7 @@ let store: LowdbStore;
 const box = new SecretBox(randomBytes(32));
 const config = () => parseConfig({ dataDir: dir, mfa: { totp: { maxFailures: 2, autoUnlockMinutes: 15 } } });
 
-async function cli(...words: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(COMMANDS, words, { config, store: async () => store, box: () => box, clock, out: (line) => out.push(line), err: (line) => err.push(line) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = (...words: string[]) => cliInProcess({ config, store: async () => store, box: () => box, clock }, words);
 
 const record = async (username: string) => (await localUsers(store).list()).find((candidate) => candidate.username === username)!;
 

@@ -1,11 +1,10 @@
+import { cliInProcess } from '../helpers/cli.ts';
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { runCli } from '../../src/cli/run-cli.ts';
-import { COMMANDS } from '../../src/cli/commands/all.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { localDirectorySchema } from '../../src/config/schema.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
@@ -43,12 +42,7 @@ describe('local users: an address that looks the same is the same address, and i
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function cli(...words: string[]): Promise<{ code: number; out: string; err: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runCli(COMMANDS, words, { config, store: async () => store, box: () => box, clock: systemClock, out: (line) => out.push(line), err: (line) => err.push(line) });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  }
+  const cli = (...words: string[]) => cliInProcess({ config, store: async () => store, box: () => box, clock: systemClock }, words);
   const stored = async (username: string) => (await localUsers(store).list()).find((record) => record.username === username);
   const signIn = (login: string) => new LocalDirectory(localUsers(store), localDirectorySchema.parse({ kind: 'local' }), systemClock).authenticate(login, PASSWORD);
 

@@ -6,7 +6,7 @@ import { messagePage } from '../../views/message.ts';
 import { GUESSED_BOOTSTRAP_SECRET, redeemBootstrapSecret } from './bootstrap.ts';
 import { adminAccounts, createAdminAccount } from './admin-accounts.ts';
 import { passwordProblems, passwordRuleWords } from '../directory/password-rules.ts';
-import { lockAuditFacts } from '../regulation/regulator.ts';
+import { lockAuditFacts } from '../regulation/regulation.ts';
 import { logRefusedAttempt } from '../http/refused-attempt-log.ts';
 
 const ADMIN_PASSWORD_RULES = { minLength: 14, requireLetter: true, requireDigit: true, requireMixedCase: false, requireSpecial: false };

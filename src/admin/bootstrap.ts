@@ -3,7 +3,7 @@ import type { Collection, Store } from '../store/store.ts';
 import { randomId } from '../core/ids.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import { adminAccounts } from './admin-accounts.ts';
-import { forgetSecretGuesses } from '../regulation/regulator.ts';
+import { forgetSecretGuesses } from '../regulation/counters.ts';
 
 interface BootstrapRecord {
   id: 'admin-bootstrap';

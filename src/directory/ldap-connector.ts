@@ -3,14 +3,13 @@
  * server works again), TLS (ldaps:// or StartTLS) validated against the configured CA, timeouts, and
  * the service bind with a backup account.
  */
-import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
-import { connect as connectTls, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { Client } from 'ldapts';
 import type { Logger } from 'pino';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
+import { destroy, keepingStartTlsSocket, readRootDse, type Connection } from './ldap-connection.ts';
 import { LdapUnavailableError, bindResultLeftUnjudged, describeError, isLdapResult } from './ldap-errors.ts';
-
+import { describeRefusal, explainConnectFailure, tlsOptionsFor } from './ldap-tls.ts';
 
 /** A server that failed is tried last for this long, so a dead primary does not cost a timeout per connection. */
 const DOWN_MS = 30_000;
@@ -36,79 +35,6 @@ export interface ServiceBound {
   mainRefused?: string;
 }
 
-export interface Connection {
-  client: Client;
-  url: string;
-  /** The channel is encrypted (ldaps:// or StartTLS). */
-  secure: boolean;
-}
-
-const CONFIDENTIALITY_REQUIRED = 13;
-
-/** A server's refusal on `connection`; one that wants an encrypted connection, on a plain one, with the setting that gives it. */
-function describeRefusal(err: unknown, connection: Pick<Connection, 'secure'>): string {
-  const described = describeError(err);
-  if (!isLdapResult(err) || err.code !== CONFIDENTIALITY_REQUIRED || connection.secure) return described;
-  return `${described} (the server accepts it only over an encrypted connection: use ldaps:// or "startTls": true)`;
-}
-
-/**
- * The TLS socket of each StartTLS connection. ldapts 9 watches only the socket it opened: once StartTLS
- * has replaced it, a server that closes the connection (slapd's idletimeout, a restart) leaves
- * `isConnected` true, and a request written into the closed socket waits out searchTimeoutMs.
- */
-const startTlsSockets = new WeakMap<Client, TLSSocket>();
-
-/** `createSecureConnection` for StartTLS: Node's, keeping the socket for `isOpen`. */
-function keepingStartTlsSocket(client: () => Client): typeof connectTls {
-  return ((...args: Parameters<typeof connectTls>) => {
-    const socket = connectTls(...args);
-    startTlsSockets.set(client(), socket);
-    return socket;
-  }) as typeof connectTls;
-}
-
-const closedByServer = (client: Client): boolean => {
-  const socket = startTlsSockets.get(client);
-  return socket !== undefined && (socket.destroyed || socket.readableEnded);
-};
-
-/** Whether the connection can still carry a request: not closed, by us or by the server. */
-export const isOpen = ({ client }: Connection): boolean => client.isConnected && !closedByServer(client);
-
-/** Closes the connection; one the server closed gets no unbind (ldapts would wait out the timeout for its answer). */
-export const destroy = (client: Client): Promise<void> => {
-  if (!closedByServer(client)) return client.unbind().catch(() => undefined);
-  startTlsSockets.get(client)?.destroy();
-  return Promise.resolve();
-};
-
-/** ldapts connects lazily; any answer to a root DSE read (even a refusal) proves the connection works. */
-const readRootDse = (client: Client): Promise<unknown> =>
-  client.search('', { scope: 'base', attributes: ['1.1'] }).catch((e: unknown) => (isLdapResult(e) ? undefined : Promise.reject(e)));
-
-/**
- * The CA certificate(s) to trust. Node takes PEM certificates only and silently ignores anything else,
- * which then reads as an untrusted server certificate: a file without one is named instead.
- */
-async function readCaFile(caFile: string): Promise<Buffer> {
-  const pem = await readFile(caFile).catch((err: unknown) => {
-    throw new LdapUnavailableError(`cannot read tls.caFile ${caFile}: ${describeError(err)}`);
-  });
-  const text = pem.toString('latin1');
-  if (text.includes('-----BEGIN CERTIFICATE-----')) return pem;
-  const found = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text) ? 'a private key, not a certificate' : 'no PEM certificate';
-  throw new LdapUnavailableError(`tls.caFile ${caFile} holds ${found}: give the CA certificate that issued the server's certificate (PEM, "-----BEGIN CERTIFICATE-----")`);
-}
-
-/** The names a certificate is for, as Node's wrong-host error carries it (it lists only the IP addresses for an IP). */
-function certificateNames(err: unknown): string {
-  const cert = (err as { cert?: { subjectaltname?: string; subject?: { CN?: string | string[] } } }).cert;
-  if (cert?.subjectaltname) return cert.subjectaltname;
-  const cn = [cert?.subject?.CN ?? []].flat();
-  return cn.length ? cn.map((name) => `CN=${name}`).join(', ') : 'no name';
-}
-
 /**
  * A service account's password that one server refused, and when it may be sent there again.
  * `times`: refusals in a row, each doubling the back-off (a wrong service password is a configuration
@@ -128,7 +54,7 @@ export class LdapConnector {
   readonly #downUntil = new Map<string, number>();
   /** Background checks of servers whose down window is over (see `outranked`). */
   readonly #rechecks = new Map<string, Promise<void>>();
-  #ca?: Promise<Buffer | undefined>;
+  readonly #tlsOptions: (hostname: string) => Promise<ConnectionOptions>;
   /**
    * While every server is down, one request at a time tries to connect again and the others are
    * answered "unavailable" at once, instead of each waiting out the connect timeout in turn (with 16
@@ -154,23 +80,7 @@ export class LdapConnector {
     this.#logger = logger;
     this.#downMs = timing.downMs ?? DOWN_MS;
     this.#serviceBindBackoffMs = timing.serviceBindBackoffMs ?? SERVICE_BIND_BACKOFF_MS;
-  }
-
-  #tlsOptions(hostname: string): Promise<ConnectionOptions> {
-    const caFile = this.#config.tls.caFile;
-    this.#ca ??= caFile
-      ? readCaFile(caFile).catch((err: unknown) => {
-          this.#ca = undefined; // a fixed file is picked up on the next attempt
-          throw err;
-        })
-      : Promise.resolve(undefined);
-    return this.#ca.then((ca) => ({
-      ca,
-      rejectUnauthorized: this.#config.tls.rejectUnauthorized,
-      host: hostname,
-      // RFC 6066 forbids SNI with an IP address
-      ...(isIP(hostname) ? {} : { servername: hostname }),
-    }));
+    this.#tlsOptions = tlsOptionsFor(config.tls);
   }
 
   /** Opens a connection to one server: TCP (or TLS for ldaps://), then StartTLS when configured. */
@@ -196,48 +106,9 @@ export class LdapConnector {
       return { client, url, secure: ldaps || startTls };
     } catch (err) {
       await destroy(client);
-      throw new LdapUnavailableError(`${url}: ${await this.#explainConnectFailure(url, err, tls)}`);
+      throw new LdapUnavailableError(`${url}: ${await explainConnectFailure(url, err, tls, this.#config)}`);
     } finally {
       clearTimeout(timer);
-    }
-  }
-
-  /** The failure with a hint at its usual fix. */
-  async #explainConnectFailure(url: string, err: unknown, tls: ConnectionOptions | undefined): Promise<string> {
-    const code = String((err as { code?: unknown }).code);
-    if (code === 'CERT_HAS_EXPIRED' && tls) {
-      const end = await this.#certificateEnd(url, tls);
-      return `${describeError(err)} (the server's certificate expired${end ? ` on ${end}` : ''}: renew it on the server)`;
-    }
-    // an LDAP answer can only come from the StartTLS request here: the root DSE read takes refusals as success
-    if (isLdapResult(err)) return `the server does not offer StartTLS (${describeError(err)}): use ldaps:// or enable TLS on the server`;
-    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-      return `${code}: the server's certificate is for ${certificateNames(err)}, not ${host}: put a name it carries in urls, or give the server a certificate for ${host}`;
-    }
-    const hint = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code) ? ' (check tls.caFile and the server name)' : '';
-    return `${describeError(err)}${hint}`;
-  }
-
-  /**
-   * When the certificate `url` presents ends, read on a second connection that checks no certificate
-   * and sends nothing but the handshake and a root DSE read or StartTLS, never a password.
-   */
-  async #certificateEnd(url: string, tls: ConnectionOptions): Promise<string | undefined> {
-    let socket: TLSSocket | undefined;
-    const capture = ((...args: Parameters<typeof connectTls>) => (socket = connectTls(...args))) as typeof connectTls;
-    const unchecked = { ...tls, rejectUnauthorized: false };
-    const ldaps = url.startsWith('ldaps:');
-    const { connectTimeoutMs, searchTimeoutMs } = this.#config;
-    const client = new Client({ url, connectTimeout: connectTimeoutMs, timeout: searchTimeoutMs, tlsOptions: ldaps ? unchecked : undefined, createSecureConnection: capture });
-    try {
-      await (ldaps ? readRootDse(client) : client.startTLS(unchecked));
-      const end = new Date(socket?.getPeerCertificate().valid_to ?? '');
-      return Number.isNaN(end.getTime()) ? undefined : end.toISOString();
-    } catch {
-      return undefined;
-    } finally {
-      await destroy(client);
     }
   }
 

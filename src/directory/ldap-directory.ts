@@ -5,21 +5,21 @@ import type { Logger } from 'pino';
 import type { User } from '../core/types.ts';
 import { DirectoryMisconfiguredError, type AdmitAccount, type AuthOutcome, type Directory, type NotAdmitted, type PasswordChangeOutcome } from './directory.ts';
 import { completedWarning, withCompleteFilters, type LdapDirectoryConfig } from './ldap-config.ts';
-import { LdapConnector, destroy, type Connection } from './ldap-connector.ts';
+import { destroy, type Connection } from './ldap-connection.ts';
+import { LdapConnector } from './ldap-connector.ts';
 import { LdapUnavailableError, bindResultLeftUnjudged, describeError, isLdapResult } from './ldap-errors.ts';
 import { LdapPool, type PoolStats } from './ldap-pool.ts';
 import { compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
 import { domainRootOf, resolveGroups } from './ldap-groups.ts';
 import { GroupParents } from './ldap-group-parents.ts';
-import { PPOLICY_DISABLED_TIME, adBindFailureVerdict, adEntryVerdict, isDisabledOrExpired, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
-import { AppError } from '../core/errors.ts';
-import { WRONG_CURRENT, changeWithPasswordModify, changeWithUnicodePwd, passwordModify, refusal } from './ldap-password.ts';
+import { adBindFailureVerdict, adEntryVerdict, isDisabledOrExpired, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
+import { LdapPasswordChange } from './ldap-password-change.ts';
 import { HeldBinds } from './ldap-held-binds.ts';
 import { userFromEntry } from './ldap-entry.ts';
 import { entryId, idFilter } from './ldap-entry-id.ts';
 import { explicitBufferAttributes } from './ldap-binary-attributes.ts';
 import { checkBaseDns, describeSearchError, isNoSuchObject } from './ldap-base-dns.ts';
-import { PolicyMaxAges, generalizedTimeToMs, lockInEffect, policyInEffect } from './ldap-password-policy.ts';
+import { PolicyMaxAges, generalizedTimeToMs, policyInEffect } from './ldap-password-policy.ts';
 import { KeptReads } from './kept-reads.ts';
 
 /** `held`: a grace sign-in's connection, taken out of the pool still bound as the user (see HeldBinds). */
@@ -52,6 +52,7 @@ export class LdapDirectory implements Directory {
   readonly #maxPwdAge: KeptReads<number | undefined>;
   /** ppolicy: the pwdMaxAge of each password policy, for the expiry warning. */
   readonly #policyMaxAges: PolicyMaxAges;
+  readonly #passwordChange: LdapPasswordChange;
 
   /**
    * `now`: the server's clock, for what entries say about time (account and password expiry, the
@@ -90,6 +91,15 @@ export class LdapDirectory implements Directory {
       now: this.#now,
       keptMs: Infinity,
       retryMs: MAX_PWD_AGE_RETRY_MS,
+    });
+    this.#passwordChange = new LdapPasswordChange({
+      accountState: completed.accountState,
+      auth: this.#auth,
+      search: this.#search,
+      heldBinds: this.#heldBinds,
+      rawSearchFn: this.#rawSearchFn,
+      now: this.#now,
+      accountEntry: (id, attributes, log) => this.#asking(log, async () => ({ entry: await this.#accountEntry(id, attributes) })),
     });
     this.#absentDn = `cn=stepgate-absent-${randomBytes(16).toString('hex')},${config.users.baseDn}`;
     this.#groupParents = config.groups.nestedCacheSeconds > 0 ? new GroupParents(config.groups.nestedCacheSeconds * 1000) : undefined;
@@ -332,65 +342,8 @@ export class LdapDirectory implements Directory {
     return found.entry ? this.#userFromEntry(found.entry) : null;
   }
 
-  async changePassword(accountId: string, oldPassword: string, newPassword: string, requestLog?: Logger, options: { heldBindId?: string } = {}): Promise<PasswordChangeOutcome> {
-    const log = this.#logFor(requestLog);
-    if (!oldPassword) return refusal('oldRequired');
-    if (!newPassword) return refusal('newRequired');
-    // A grace sign-in's held connection is not bound again, so nothing else would see a lock set since.
-    const heldOnPpolicy = options.heldBindId !== undefined && this.#config.accountState.flavour === 'openldap-ppolicy';
-    const found = await this.#asking(log, async () => ({ entry: await this.#accountEntry(accountId, heldOnPpolicy ? ['pwdAccountLockedTime', 'pwdPolicySubentry'] : ['1.1']) }));
-    if ('ok' in found) {
-      if (!found.ok && found.reason === 'misconfigured') throw new AppError('DIRECTORY_MISCONFIGURED', { detail: { directory: found.detail } });
-      return refusal('unavailable');
-    }
-    if (!found.entry) {
-      log?.info({ event: 'ldap.password.change', accountId, ok: false, reason: 'account-removed' }, 'password change: no entry has the account id any more');
-      throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: 'account-removed' } });
-    }
-    const dn = found.entry.dn;
-    const entry = found.entry;
-    // Changing the password on that connection would make slapd clear the lock an administrator (or the lockout) set.
-    if (heldOnPpolicy && (await lockInEffect(this.#rawSearchFn, entry, this.#config.accountState.defaultPolicyDn, PPOLICY_DISABLED_TIME, this.#now()))) {
-      const state = entryValue(entry, 'pwdAccountLockedTime') === PPOLICY_DISABLED_TIME ? 'disabled' : 'locked';
-      log?.info({ event: 'ldap.password.change', dn, ok: false, reason: `account-${state}` }, 'password change refused: the account was locked or disabled after the sign-in');
-      throw new AppError(state === 'disabled' ? 'ACCOUNT_DISABLED' : 'ACCOUNT_LOCKED', { detail: { state, during: 'password-change' } });
-    }
-    try {
-      const outcome =
-        this.#config.accountState.flavour === 'active-directory'
-          ? await this.#changeAd(dn, oldPassword, newPassword)
-          : await this.#changeWithPasswordModify(dn, oldPassword, newPassword, options.heldBindId);
-      log?.info({ event: 'ldap.password.change', dn, ok: outcome.ok, ...(outcome.ok ? {} : { reason: outcome.reason, message: outcome.message }) }, 'password change');
-      return outcome;
-    } catch (err) {
-      log?.error({ event: 'ldap.unavailable', error: describeError(err) }, 'password change failed');
-      return refusal('unavailable');
-    }
-  }
-
-  /** On the connection a grace sign-in kept when it is still there: a new bind would spend another grace sign-in. */
-  async #changeWithPasswordModify(dn: string, oldPassword: string, newPassword: string, heldBindId: string | undefined): Promise<PasswordChangeOutcome> {
-    const onHeld = heldBindId === undefined ? undefined : await this.#heldBinds.use(heldBindId, dn, (client) => passwordModify(client, dn, oldPassword, newPassword));
-    return onHeld ?? this.#auth.use(({ client }) => changeWithPasswordModify(client, dn, oldPassword, newPassword, heldBindId !== undefined), { retry: false });
-  }
-
-  /** AD: a user who must change (773) or whose password expired (532) cannot bind, so the change runs on the service connection. */
-  async #changeAd(dn: string, oldPassword: string, newPassword: string): Promise<PasswordChangeOutcome> {
-    return this.#auth.use(
-      async ({ client, secure }) => {
-        try {
-          await client.bind(dn, oldPassword);
-        } catch (err) {
-          if (!isLdapResult(err)) throw err;
-          if (bindResultLeftUnjudged(err.code)) throw new LdapUnavailableError(`bind as ${dn} not judged: ${describeError(err)}`);
-          const verdict = adBindFailureVerdict(err.message);
-          if (verdict.kind !== 'state' || (verdict.state !== 'must-change' && verdict.state !== 'password-expired')) return WRONG_CURRENT;
-          return this.#search.use((c) => changeWithUnicodePwd(c.client, c.secure, dn, oldPassword, newPassword), { retry: false });
-        }
-        return changeWithUnicodePwd(client, secure, dn, oldPassword, newPassword);
-      },
-      { retry: false },
-    );
+  changePassword(accountId: string, oldPassword: string, newPassword: string, requestLog?: Logger, options: { heldBindId?: string } = {}): Promise<PasswordChangeOutcome> {
+    return this.#passwordChange.change(this.#logFor(requestLog), accountId, oldPassword, newPassword, options.heldBindId);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Client } from 'ldapts';
 import type { PasswordChangeOutcome } from './directory.ts';
-import { destroy, isOpen, type Connection } from './ldap-connector.ts';
+import { destroy, isOpen, type Connection } from './ldap-connection.ts';
 
 /** How long a grace sign-in's connection waits for the change form: time to read it and type a new password twice. */
 const HELD_BIND_MS = 10 * 60_000;

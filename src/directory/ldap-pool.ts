@@ -2,7 +2,8 @@
  * A small pool of directory connections, so a sign-in reuses an open connection instead of paying a
  * TCP(+TLS) handshake; `LdapConnector` opens them.
  */
-import { destroy, isOpen, type Connection, type LdapConnector } from './ldap-connector.ts';
+import { destroy, isOpen, type Connection } from './ldap-connection.ts';
+import type { LdapConnector } from './ldap-connector.ts';
 import { LdapUnavailableError, describeError, isLdapResult } from './ldap-errors.ts';
 
 /** Busy / unavailable: the server is going away, so another connection (or server) may do better. */

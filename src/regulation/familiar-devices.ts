@@ -4,7 +4,7 @@ import { randomId } from '../core/ids.ts';
 import { safeEqual, type SecretBox } from '../core/secret-box.ts';
 import type { CookieJar } from '../http/cookies.ts';
 import { loginBucket } from './login-bucket.ts';
-import type { FamiliarDevice } from './regulator.ts';
+import type { FamiliarDevice } from './regulation.ts';
 
 const COOKIE = 'sg_device';
 /** A browser stays familiar this long after its last sign-in with the right password (each renews it). */

@@ -6,7 +6,8 @@ import { TcpRelay } from '../helpers/tcp-relay.ts';
 import { capture } from '../helpers/ldap-directory.ts';
 import { until } from '../helpers/until.ts';
 import { ldapDirectorySchema } from '../../src/directory/ldap-config.ts';
-import { LdapConnector, type Connection } from '../../src/directory/ldap-connector.ts';
+import type { Connection } from '../../src/directory/ldap-connection.ts';
+import { LdapConnector } from '../../src/directory/ldap-connector.ts';
 import { LdapPool } from '../../src/directory/ldap-pool.ts';
 
 /** The down window, shortened from 30 s. */

@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Regulator, type RegulationSettings } from '../../src/regulation/regulator.ts';
+import { Regulator } from '../../src/regulation/regulator.ts';
+import type { RegulationSettings } from '../../src/regulation/regulation.ts';
 import type { VerifyResult } from '../../src/mfa/mfa-method.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 import { TOTP_TEST_SETTINGS as SETTINGS, enrollWithOathtool, openTotpStore, totpParts, type TotpStore } from '../helpers/totp-store.ts';

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { JournalKeyValue } from '../../src/store/journal-kv.ts';
 import { testSealer } from '../helpers/journal-sealer.ts';
 import type { KeyValue } from '../../src/store/store.ts';
-import { Regulator, forgetSecretGuesses, type Admission } from '../../src/regulation/regulator.ts';
+import { Regulator } from '../../src/regulation/regulator.ts';
+import { forgetSecretGuesses } from '../../src/regulation/counters.ts';
+import type { Admission } from '../../src/regulation/regulation.ts';
 import { loginBucket } from '../../src/regulation/login-bucket.ts';
 
 const SETTINGS = { maxFailuresPerUser: 5, maxFailuresPerIp: 1000, windowSeconds: 300, lockoutSeconds: 600 };

@@ -9,7 +9,7 @@ import { sendPage } from '../../http/render.ts';
 import { changePasswordPage, type ChangePasswordField } from '../../../views/login/change-password.ts';
 import { PASSWORD_CHANGE_REASONS } from '../account-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
-import { lockAuditFacts, type StartedLock } from '../../regulation/regulator.ts';
+import { lockAuditFacts, type StartedLock } from '../../regulation/regulation.ts';
 
 /** The account the password step verified, whose password this step changes. */
 function verifiedAccount(tx: LoginTransaction): VerifiedAccount {

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { MAX_LOGIN_LENGTH, type Directory } from '../../directory/directory.ts';
-import { lockAuditFacts, type Regulator, type StartedLock } from '../../regulation/regulator.ts';
+import { lockAuditFacts, type StartedLock } from '../../regulation/regulation.ts';
+import type { Regulator } from '../../regulation/regulator.ts';
 import type { FamiliarDevices } from '../../regulation/familiar-devices.ts';
 import type { LoginInteraction } from '../interaction.ts';
 import { stepUrl } from '../step-url.ts';

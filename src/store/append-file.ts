@@ -54,6 +54,7 @@ export class AppendFile {
   readonly path: string;
   readonly #role: AppendRole;
   readonly #swapLock: FileLock;
+  readonly #records: ((lines: string[]) => string[]) | undefined;
   #handle: FileHandle | undefined;
   #pending: Array<{ line: string; done: (error?: unknown) => void }> = [];
   #writing: Promise<void> | undefined;
@@ -73,9 +74,14 @@ export class AppendFile {
    */
   #mayEndTorn = false;
 
-  constructor(path: string, role: AppendRole = 'owner') {
+  /**
+   * `records`: what the lines of one write become in the file (by default each line as it is). The
+   * journal seals them together: one seal per write instead of one per line.
+   */
+  constructor(path: string, role: AppendRole = 'owner', records?: (lines: string[]) => string[]) {
     this.path = path;
     this.#role = role;
+    this.#records = records;
     this.#swapLock = new FileLock(`${path}.lock`);
   }
 
@@ -102,7 +108,8 @@ export class AppendFile {
       const batch = this.#pending;
       this.#pending = [];
       try {
-        const text = (this.#mayEndTorn ? '\n' : '') + batch.map((item) => item.line + '\n').join('');
+        const lines = batch.map((item) => item.line);
+        const text = (this.#mayEndTorn ? '\n' : '') + (this.#records?.(lines) ?? lines).map((line) => line + '\n').join('');
         if (this.#role === 'guest') await this.#swapLock.hold(() => this.#writeToCurrentFile(text));
         else await writeAll(this.#openHandle(), text);
         this.#mayEndTorn = false;

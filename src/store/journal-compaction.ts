@@ -3,7 +3,7 @@ import type { JournalEntries } from './journal-entries.ts';
 import { expired } from './journal-expiry.ts';
 import { setLine } from './journal-lines.ts';
 import type { JournalReplay } from './journal-replay.ts';
-import { sealedLine } from './journal-sealed-line.ts';
+import { SEALED_RECORD_CHARS, sealedLine } from './journal-sealed-line.ts';
 import type { JournalSealer } from './journal-sealer.ts';
 import type { JournalTail } from './journal-tail.ts';
 import type { Clock } from '../core/clock.ts';
@@ -15,12 +15,6 @@ const COMPACT_MIN_LINES = 20_000;
  * the journal is still whole, so the server runs on it and compacts once it can.
  */
 const WRITE_FAILURES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EIO']);
-/**
- * Plaintext characters a compaction seals into one journal line. Each seal and open costs several
- * microseconds beyond its bytes: sealed entry by entry, 100,000 sessions took 2.5 s to compact
- * instead of 0.3 s, and a start 3.3 s instead of 1 s. A damaged line loses the few dozen entries it holds.
- */
-const SNAPSHOT_RECORD_CHARS = 16 * 1024;
 
 export function isWriteFailure(error: unknown): boolean {
   return WRITE_FAILURES.has((error as NodeJS.ErrnoException).code ?? '');
@@ -102,7 +96,7 @@ export class JournalCompaction {
       const line = setLine('', namespace, key, entry);
       record.push(line);
       recordChars += line.length;
-      if (recordChars >= SNAPSHOT_RECORD_CHARS) {
+      if (recordChars >= SEALED_RECORD_CHARS) {
         yield sealedLine(sealer, '', record.join('\n'));
         record = [];
         recordChars = 0;

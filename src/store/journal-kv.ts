@@ -5,7 +5,7 @@ import { JournalEntries } from './journal-entries.ts';
 import { JournalReplay, type ReplayMode } from './journal-replay.ts';
 import { JournalTail } from './journal-tail.ts';
 import { JournalCompaction, isWriteFailure } from './journal-compaction.ts';
-import { sealedLine } from './journal-sealed-line.ts';
+import { sealedRecords } from './journal-sealed-line.ts';
 import type { KeyValue, SetOptions } from './store.ts';
 import type { Clock } from '../core/clock.ts';
 import type { JournalSealer } from './journal-sealer.ts';
@@ -64,7 +64,7 @@ export class JournalKeyValue implements KeyValue {
 
   constructor(path: string, clock: Clock, options: JournalOptions) {
     this.#owner = options.owner ?? true;
-    this.#journal = new AppendFile(path, this.#owner ? 'owner' : 'guest');
+    this.#journal = new AppendFile(path, this.#owner ? 'owner' : 'guest', (lines) => sealedRecords(this.#sealer, this.#writer, lines));
     this.#clock = clock;
     this.#sealer = options.sealer;
     const { sealer, logger } = options;
@@ -136,7 +136,7 @@ export class JournalKeyValue implements KeyValue {
 
   async #write(line: string): Promise<void> {
     this.#compaction.lineAppended();
-    await this.#journal.append(sealedLine(this.#sealer, this.#writer, line));
+    await this.#journal.append(line);
     if (this.#owner && !this.#tail.running) this.#compaction.startIfDue();
   }
 

@@ -412,6 +412,29 @@ describe('journal key-value store', () => {
       assert.ok(grown < 200, `one set appended ${grown} bytes`);
       await kv.close();
     }));
+
+  test('the writes of one turn are sealed together, in records of at most 16 KB, and each is read back', () =>
+    withDir(async (dir) => {
+      const path = join(dir, 'kv.journal');
+      const kv = new JournalKeyValue(path, fakeClock(), { sealer });
+      await kv.open();
+      const linesOf = async () => (await readFile(path, 'utf8')).split('\n').filter(Boolean);
+      const before = (await linesOf()).length;
+      await Promise.all(Array.from({ length: 10 }, (_, i) => kv.set('sessions', `small${i}`, { i })));
+      assert.equal((await linesOf()).length - before, 1, 'ten writes of one turn, one sealed line');
+      const large = 'x'.repeat(1000);
+      await Promise.all(Array.from({ length: 100 }, (_, i) => kv.set('sessions', `large${i}`, { i, large })));
+      const records = (await linesOf()).slice(before + 1).map((line) => sealer.open(line.split('\t')[2]!));
+      assert.ok(records.length >= 6 && records.length <= 8, `100 KB of writes in ${records.length} sealed lines`);
+      for (const record of records) assert.ok(record.length < 16 * 1024 + 1100, `a record of ${record.length} characters`);
+      await kv.close();
+      const reopened = new JournalKeyValue(path, fakeClock(), { sealer });
+      await reopened.open();
+      for (let i = 0; i < 10; i++) assert.deepEqual(await reopened.get('sessions', `small${i}`), { i });
+      for (let i = 0; i < 100; i++) assert.deepEqual(await reopened.get('sessions', `large${i}`), { i, large });
+      assert.equal(reopened.rejectedLines, 0);
+      await reopened.close();
+    }));
 });
 
 describe('append file', () => {

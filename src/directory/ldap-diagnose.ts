@@ -14,7 +14,8 @@ import { destroy, type Connection } from './ldap-connection.ts';
 import { LdapConnector } from './ldap-connector.ts';
 import { describeError } from './ldap-errors.ts';
 import { attributeValues, compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
-import { groupBaseOf, resolveGroups } from './ldap-groups.ts';
+import { groupBaseOf, resolveGroups, type ResolvedGroups } from './ldap-groups.ts';
+import { hiddenGroups, hiddenGroupsOfConfig } from './ldap-group-visibility.ts';
 import { EXPIRY_ATTRIBUTES, generalizedTimeToMs, policyInEffect, readPolicyMaxAge } from './ldap-password-policy.ts';
 
 export interface DiagnoseStep {
@@ -190,23 +191,6 @@ async function describeServiceBind(connector: LdapConnector, connection: Connect
 }
 
 /**
- * Why a user is in no group although the directory has groups: none matching groups.filter is visible
- * under `base` to the service account, or none shows it the member attribute (slapd leaves out entries
- * whose filter attributes the requester may not search). Undefined when groups and members are visible.
- */
-async function hiddenGroups(search: SearchFn, groups: LdapDirectoryConfig['groups'], base: string, account: string): Promise<string | undefined> {
-  const visible = async (filter: string): Promise<boolean> =>
-    (await search(base, { scope: 'sub', filter: compileFilter(filter), attributes: ['1.1'], sizeLimit: 1 })).searchEntries.length > 0;
-  if (!(await visible(groups.filter))) {
-    return `no group matching groups.filter ${groups.filter} is visible under ${base} to the service account ${account}: check groups.baseDn and groups.filter, and that the service account may read the groups`;
-  }
-  if (!(await visible(`(&${groups.filter}(${groups.memberAttribute}=*))`))) {
-    return `no group under ${base} shows a ${groups.memberAttribute} value (groups.memberAttribute) to the service account ${account}: groups are found by that attribute, so the service account must be allowed to read and search it`;
-  }
-  return undefined;
-}
-
-/**
  * The user's groups as sign-ins resolve them, each name quoted (a name may hold ", "), and where they
  * were looked for: the group base, said to be a default when groups.baseDn is not set. Warns of groups
  * resolved in a way that needs fixing, of groups hidden from the service account when the user is in
@@ -220,16 +204,38 @@ async function describeGroups(search: SearchFn, config: LdapDirectoryConfig, use
   const names = found.names.map((name) => JSON.stringify(name)).join(', ');
   const detail = found.names.length > 0 ? `${found.names.length} group(s) ${where}: ${names}` : `member of no group ${where}`;
   const hidden = found.names.length === 0 && base !== undefined ? await hiddenGroups(search, groups, base.dn, account) : undefined;
-  const warnings = [found.warning, hidden, completed && completedWarning(completed)].filter((warning) => warning !== undefined);
+  const warnings = [found.warning, hidden?.message, ...severalNames(found, groups.nameAttribute), completed && completedWarning(completed)].filter((warning) => warning !== undefined);
   return warnings.length === 0 ? detail : { detail, warning: warnings.join('; ') };
+}
+
+/**
+ * The user's groups whose entry has several values of the name attribute: which one is the group's name
+ * is not for every reader to guess (Stepgate takes the RDN's), and a rule written with another never matches.
+ */
+function severalNames(found: ResolvedGroups, nameAttribute: string): string[] {
+  return (found.severallyNamed ?? []).map(
+    (group) => `${group.dn} has ${group.nameValues!.length} ${nameAttribute} values (groups.nameAttribute: ${group.nameValues!.map((value) => JSON.stringify(value)).join(', ')}): its name is ${JSON.stringify(group.name)}, and a rule naming it by another of them does not match it; give it one value`,
+  );
+}
+
+/**
+ * The configured base DNs, and (unless groups come from memberOf values alone) whether the groups
+ * under the group base show their members to the service account: a warning when none does.
+ */
+async function describeBaseDns(search: SearchFn, config: LdapDirectoryConfig, account: string): Promise<Found> {
+  const detail = await checkBaseDns(search, config);
+  const hidden = await hiddenGroupsOfConfig(search, config, account);
+  // No visible group at all may be a directory without groups: said only where a user is in none.
+  return hidden?.kind === 'members-hidden' ? { detail, warning: hidden.message } : detail;
 }
 
 /**
  * Connects to every configured server (one 'connect' step each), then binds as the service account
  * on each reachable one in order until one accepts it (one 'service-bind' step each, with a warning
  * when it is the backup account), as sign-ins move on from a server that refuses it. On that server:
- * the configured base DNs are read ('base-dn'); with `user` the lookup and group resolution (each
- * with a warning for a filter the configuration leaves incomplete), and for a ppolicy password slapd
+ * the configured base DNs are read ('base-dn', a warning when groups are visible but none shows its
+ * members to the service account); with `user` the lookup and group resolution (each with a warning
+ * for a filter the configuration leaves incomplete), and for a ppolicy password slapd
  * expires, when it expires ('password-expiry', a warning when that cannot be computed); with `password` as well, a
  * sign-in through the real authentication path (which the directory counts like any sign-in: a
  * wrong password is a failure towards its lockout). Apart from the service binds, steps after a failure are not run.
@@ -260,7 +266,7 @@ export async function diagnoseLdap(configured: LdapDirectoryConfig, options: { u
     const { client, url } = bound;
     const buffers = explicitBufferAttributes(config.users);
     const search: SearchFn = (base: string, searchOptions: SearchOptions) => client.search(base, { ...searchOptions, explicitBufferAttributes: buffers });
-    if (!(await timed('base-dn', url, steps, () => checkBaseDns(search, config))) || options.user === undefined) return steps;
+    if (!(await timed('base-dn', url, steps, () => describeBaseDns(search, config, account))) || options.user === undefined) return steps;
 
     let userEntry: Entry | undefined;
     let memberOf: string[] = [];

@@ -21,6 +21,7 @@ import { explicitBufferAttributes } from './ldap-binary-attributes.ts';
 import { checkBaseDns, describeSearchError, isNoSuchObject } from './ldap-base-dns.ts';
 import { PolicyMaxAges, generalizedTimeToMs, policyInEffect } from './ldap-password-policy.ts';
 import { KeptReads } from './kept-reads.ts';
+import { hiddenGroupsOfConfig, type HiddenGroups } from './ldap-group-visibility.ts';
 
 /** `held`: a grace sign-in's connection, taken out of the pool still bound as the user (see HeldBinds). */
 type BindResult = { ok: true; held?: Connection } | { ok: false; code: number; message: string; description: string };
@@ -53,6 +54,8 @@ export class LdapDirectory implements Directory {
   /** ppolicy: the pwdMaxAge of each password policy, for the expiry warning. */
   readonly #policyMaxAges: PolicyMaxAges;
   readonly #passwordChange: LdapPasswordChange;
+  /** The last finding #logHiddenGroups logged. */
+  #hiddenGroupsLogged: string | undefined;
 
   /**
    * `now`: the server's clock, for what entries say about time (account and password expiry, the
@@ -349,14 +352,32 @@ export class LdapDirectory implements Directory {
   /**
    * Both bases are read once: a base that does not exist would otherwise pass start-up and /readyz and
    * then fail every sign-in as "cannot reach the directory", naming no key. A missing base is a
-   * configuration to correct (DirectoryMisconfiguredError), not a directory to wait for.
+   * configuration to correct (DirectoryMisconfiguredError), not a directory to wait for. Groups the
+   * service account cannot see are logged (#logHiddenGroups) but fail nothing: sign-ins work, and a
+   * directory without groups looks the same as one whose groups are all hidden.
    */
   async startupCheck(): Promise<void> {
     try {
       await checkBaseDns(this.#rawSearchFn, this.#config);
+      this.#logHiddenGroups(await hiddenGroupsOfConfig(this.#rawSearchFn, this.#config, this.#config.bind.dn));
     } catch (err) {
       if (err instanceof DirectoryMisconfiguredError) throw new DirectoryMisconfiguredError(`LDAP directory check failed: ${err.message}`);
       throw new LdapUnavailableError(`LDAP directory check failed: ${describeError(err)}`);
+    }
+  }
+
+  /**
+   * Logs what the check found about the groups when it differs from the last finding (/readyz runs the
+   * check at every probe). Hidden members are an error: every user is in no group, so a rule denying a
+   * group admits everyone. No visible group is a warning: it may be a directory without groups.
+   */
+  #logHiddenGroups(hidden: HiddenGroups | undefined): void {
+    if (hidden?.message === this.#hiddenGroupsLogged) return;
+    this.#hiddenGroupsLogged = hidden?.message;
+    if (hidden?.kind === 'members-hidden') {
+      this.#logger?.error({ event: 'ldap.groups.members-hidden', groupsFilter: this.#config.groups.filter, memberAttribute: this.#config.groups.memberAttribute }, `every user is in no group, so a rule denying a group admits everyone: ${hidden.message}`);
+    } else if (hidden?.kind === 'no-group') {
+      this.#logger?.warn({ event: 'ldap.groups.none-visible', groupsFilter: this.#config.groups.filter }, `users are in no group: ${hidden.message} (a directory without groups needs nothing)`);
     }
   }
 

@@ -17,11 +17,20 @@ export function isLdapResult(err: unknown): err is ResultCodeError {
   return err instanceof ResultCodeError;
 }
 
+const REFERRAL = 10;
+
+/** LDAP 10: the server does not hold the entry and names others that may (ldapts has no name for it). */
+export function isReferral(err: unknown): err is ResultCodeError {
+  return isLdapResult(err) && err.code === REFERRAL;
+}
+
 export function describeError(err: unknown): string {
   if (err instanceof ResultCodeError) {
     // ldapts messages are often just "Code: 0x31"; spell the result out ("LDAP 49 invalid credentials")
-    const kind = err.constructor.name.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
     const text = err.message.replace(/\s*Code: 0x[0-9a-f]+$/i, '').trim();
+    // The referral's URLs are not in ldapts's error; Active Directory names the domain in the text, over several lines.
+    if (err.code === REFERRAL) return `LDAP ${REFERRAL} referral${text ? ` (${text.replace(/\s+/g, ' ')})` : ''}: the server refers to another server for this entry, and Stepgate does not follow referrals`;
+    const kind = err.constructor.name.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
     return `LDAP ${err.code} ${kind}${text ? `: ${text}` : ''}`;
   }
   const e = err as { code?: unknown; message?: string };

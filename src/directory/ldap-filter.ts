@@ -167,8 +167,10 @@ export async function findUserEntry(
   const named = new Map<string, Entry>();
   for (const { filter, searchEntries } of results) {
     if (searchEntries.length > 1) {
-      logger?.warn({ event: 'ldap.user.ambiguous', filter, matches: searchEntries.length }, 'user filter matched more than one entry; refusing');
-      return { entry: null, reason: 'ambiguous', dns: searchEntries.map((entry) => entry.dn) };
+      // sizeLimit 2: these are two of the entries, enough to find the collision
+      const dns = searchEntries.map((entry) => entry.dn);
+      logger?.warn({ event: 'ldap.user.ambiguous', filter, matches: dns.length, dns }, 'user filter matched more than one entry; refusing');
+      return { entry: null, reason: 'ambiguous', dns };
     }
     const entry = searchEntries[0];
     if (entry && !named.has(entry.dn.toLowerCase())) named.set(entry.dn.toLowerCase(), entry);

@@ -1,9 +1,13 @@
 import { BoundedMap } from '../core/bounded-map.ts';
 
-/** A group as the nesting walk sees it: its DN and the name users and policies know it by. */
+/**
+ * A group as the nesting walk sees it: its DN and the name users and policies know it by;
+ * `nameValues`: every value of groups.nameAttribute, when the entry has several.
+ */
 export interface GroupRef {
   dn: string;
   name: string;
+  nameValues?: string[];
 }
 
 const MAX_GROUPS = 50_000;

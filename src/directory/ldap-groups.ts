@@ -1,6 +1,8 @@
 /** Group membership: member/uniqueMember searches with bounded, cycle-safe nesting, or AD in-chain lookup. */
 import type { Entry } from 'ldapts';
 import type { Logger } from 'pino';
+import { canonicalDn } from '../core/distinguished-names.ts';
+import { withSignificantSpaces } from '../core/fold-case.ts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { compileFilter, entryValue, entryValues, equalityFilter, escapeFilterValue, type SearchFn } from './ldap-filter.ts';
 import type { GroupParents, GroupRef } from './ldap-group-parents.ts';
@@ -83,6 +85,24 @@ export function rdnValue(dn: string, nameAttribute?: string): string {
 }
 
 /**
+ * A group's name as Stepgate uses it everywhere (policies, SAML isMemberOf, OIDC groups), from its
+ * entry: the RDN's value when the RDN is `nameAttribute` (unique among the group's siblings, what
+ * admins see, and what a memberOf value names it by), else the attribute's first value (a multi-valued
+ * cn lists its values in any order), else the DN's. Without the spaces the directory does not count
+ * (cn `contractors ` is its `contractors`): a rule naming the group must match it, and memberOf mode
+ * must name it the same.
+ */
+export function entryGroupName(entry: Entry, nameAttribute: string): string {
+  const rdnNamed = firstRdn(entry.dn).find((ava) => ava.type.toLowerCase() === nameAttribute.toLowerCase());
+  return withSignificantSpaces(rdnNamed?.value ?? entryValue(entry, nameAttribute) ?? rdnValue(entry.dn, nameAttribute));
+}
+
+/** A group's name from its DN alone (a memberOf value), as entryGroupName would give it from the entry. */
+export function dnGroupName(dn: string, nameAttribute: string): string {
+  return withSignificantSpaces(rdnValue(dn, nameAttribute));
+}
+
+/**
  * The attribute types and values of a DN's first RDN, the values decoded as RFC 4514 writes them:
  * `\,` `\+` `\\` `\"` `\ ` stand for the character, hex pairs for UTF-8 bytes (slapd writes `\2C`,
  * `\C3\A9`), and the unescaped spaces around a value or a separator are not part of it.
@@ -133,26 +153,41 @@ function readValue(chars: readonly string[], start: number): { value: string; en
 /**
  * Which of `children` each parent holds, from the parents' member values; null when that cannot be
  * told for sure, and the children must be asked one at a time. The server matched the values by DN
- * rules, but they come back as they were written: a value that is a child's DN spelled otherwise
- * (case aside: spaces, `commonName=`) or a parent listing none of the children (AD's ranged retrieval
- * of a long member list) would attribute a parent to too few children, and users would lose a group.
- * A value whose first RDN has a child's value but is not that child's DN is taken as such a spelling.
+ * rules, but they come back as they were written, so they are compared as DNs (canonicalDn: case,
+ * escapes, insignificant spaces). A value that is still none of the children may be one spelled in a
+ * way only the server knows (`commonName=`, an OID) or any other member (a user): the server is asked
+ * whether the parent holds a child it was not given (`heldAmong`); if it does, or a parent lists none
+ * of them (AD's ranged retrieval of a long member list), a parent would be cached for too few
+ * children, and users would lose a group depending on who signed in first.
  */
-function attributeParents(children: string[], parents: Array<{ ref: GroupRef; entry: Entry }>, memberAttribute: string): Map<string, GroupRef[]> | null {
-  const byKey = new Map(children.map((dn) => [dn.toLowerCase(), { dn, parents: [] as GroupRef[] }]));
-  const childNames = new Set(children.map((dn) => rdnValue(dn).toLowerCase()));
+async function attributeParents(
+  children: string[],
+  parents: Array<{ ref: GroupRef; entry: Entry }>,
+  memberAttribute: string,
+  heldAmong: (parentDn: string, children: string[]) => Promise<boolean>,
+): Promise<Map<string, GroupRef[]> | null> {
+  const byKey = new Map<string, { dn: string; parents: GroupRef[] }>();
+  for (const dn of children) {
+    const key = canonicalDn(dn);
+    if (key === undefined) return null;
+    byKey.set(key, { dn, parents: [] });
+  }
   const ranged = `${memberAttribute.toLowerCase()};range=`;
   for (const { ref, entry } of parents) {
     if (Object.keys(entry).some((key) => key.toLowerCase().startsWith(ranged))) return null;
-    let holdsOne = false;
-    for (const value of new Set(entryValues(entry, memberAttribute).map((dn) => dn.toLowerCase()))) {
-      const child = byKey.get(value);
-      if (child) {
+    const held = new Set<string>();
+    let unmatched = false;
+    for (const value of entryValues(entry, memberAttribute)) {
+      const key = canonicalDn(value);
+      const child = key === undefined ? undefined : byKey.get(key);
+      if (!child) unmatched = true;
+      else if (!held.has(child.dn)) {
+        held.add(child.dn);
         child.parents.push(ref);
-        holdsOne = true;
-      } else if (childNames.has(rdnValue(value).toLowerCase())) return null;
+      }
     }
-    if (!holdsOne) return null;
+    const notHeld = children.filter((dn) => !held.has(dn));
+    if (held.size === 0 || (unmatched && notHeld.length > 0 && (await heldAmong(entry.dn, notHeld)))) return null;
   }
   return new Map([...byKey.values()].map(({ dn, parents: held }) => [dn, held]));
 }
@@ -194,11 +229,14 @@ export async function resolveGroups(
   parents?: GroupParents,
   log?: Logger,
 ): Promise<ResolvedGroups> {
-  const memberOf = (user.memberOf ?? []).map((dn) => ({ dn, name: rdnValue(dn, groups.nameAttribute) }));
+  const memberOf = (user.memberOf ?? []).map((dn) => ({ dn, name: dnGroupName(dn, groups.nameAttribute) }));
   if (groups.mode === 'memberOf' && groups.nestedDepth === 0) return resolved(memberOf);
   const { dn: base } = await groupBaseOf(search, groups, usersBaseDn);
   const attributes = [groups.nameAttribute];
-  const groupRef = (entry: Entry): GroupRef => ({ dn: entry.dn, name: entryValue(entry, groups.nameAttribute) ?? rdnValue(entry.dn, groups.nameAttribute) });
+  const groupRef = (entry: Entry): GroupRef => {
+    const values = entryValues(entry, groups.nameAttribute);
+    return { dn: entry.dn, name: entryGroupName(entry, groups.nameAttribute), ...(values.length > 1 ? { nameValues: values } : {}) };
+  };
   const holdingFilter = (members: string[]): string => {
     const clauses = members.map((dn) => equalityFilter(groups.memberAttribute, dn));
     return `(&${groups.filter}${clauses.length === 1 ? clauses[0] : `(|${clauses.join('')})`})`;
@@ -211,13 +249,17 @@ export async function resolveGroups(
     return found;
   };
 
+  /** Whether the group `parentDn` holds any of `members`, as the server matches them. */
+  const heldAmong = async (parentDn: string, members: string[]): Promise<boolean> =>
+    (await search(parentDn, { scope: 'base', filter: compileFilter(holdingFilter(members)), attributes: ['1.1'] })).searchEntries.length > 0;
+
   /** The groups holding each of `children`, for the cache: one search per BATCH children when the answers can be told apart. */
   const parentsOf = async (children: string[]): Promise<Map<string, GroupRef[]>> => {
     const result = new Map<string, GroupRef[]>();
     for (let i = 0; i < children.length; i += BATCH) {
       const batch = children.slice(i, i + BATCH);
       const entries = await searchGroupsPaged(search, base, holdingFilter(batch), [groups.nameAttribute, groups.memberAttribute], user.dn);
-      const attributed = attributeParents(batch, entries.map((entry) => ({ ref: groupRef(entry), entry })), groups.memberAttribute);
+      const attributed = await attributeParents(batch, entries.map((entry) => ({ ref: groupRef(entry), entry })), groups.memberAttribute, heldAmong);
       for (const dn of batch) result.set(dn, attributed?.get(dn) ?? (await holding([dn])));
     }
     return result;
@@ -275,14 +317,18 @@ export async function resolveGroups(
 
 /**
  * A user's groups: names (what policies and relying parties mostly use) and DNs (what a policy naming a
- * group by DN matches); `warning`: how they were found needs fixing in the configuration.
+ * group by DN matches); `warning`: how they were found needs fixing in the configuration;
+ * `severallyNamed`: the groups whose entry has several values of groups.nameAttribute (each is named
+ * by one of them, which `directory test` points out).
  */
 export interface ResolvedGroups {
   names: string[];
   dns: string[];
   warning?: string;
+  severallyNamed?: GroupRef[];
 }
 
 function resolved(groups: readonly GroupRef[]): ResolvedGroups {
-  return { names: [...new Set(groups.map((group) => group.name))], dns: [...new Set(groups.map((group) => group.dn))] };
+  const severallyNamed = groups.filter((group) => group.nameValues !== undefined);
+  return { names: [...new Set(groups.map((group) => group.name))], dns: [...new Set(groups.map((group) => group.dn))], ...(severallyNamed.length > 0 ? { severallyNamed } : {}) };
 }

@@ -80,7 +80,7 @@ test('a groups.baseDn that does not exist: the health check says sign-ins cannot
   assert.equal(report?.usable, false);
   const health = lines.filter((line) => line['event'] === 'directory.health').at(-1);
   assert.equal(health?.['level'], 50);
-  assert.equal(health?.['msg'], `directory health: sign-ins cannot work: groups.baseDn ${MISSING_GROUPS} does not exist (LDAP 32 no such object): correct directory.groups.baseDn`);
+  assert.equal(health?.['msg'], `directory health: sign-ins cannot work: groups.baseDn ${MISSING_GROUPS} does not exist (LDAP 32 no such object), or the service account (bind.dn ${slapd.serviceDn}) may not read it: correct directory.groups.baseDn, or let the service account read it`);
 
   const steps = await diagnoseLdap(config, { user: 'alice' });
   assert.deepEqual(steps.map((step) => `${step.step}:${step.ok}`), ['connect:true', 'service-bind:true', 'base-dn:false']);

@@ -63,7 +63,7 @@ test('memberOf mode, nestedDepth 0: the names of the DNs slapd writes are the gr
   assert.match(dn, /\\2C/, `slapd writes the DN with hex pairs: ${dn}`);
   const memberOf = [dn, 'CN=R\\C3\\A9sum\\C3\\A9,OU=G,DC=corp', 'CN=Trailing\\ ,OU=G,DC=corp'];
   const groups = await resolveGroups(search, groupsConfig({ mode: 'memberOf', nestedDepth: 0 }), `ou=people,${BASE}`, { dn: `uid=alice,ou=people,${BASE}`, memberOf });
-  assert.deepEqual(groups.names, [CN, 'Résumé', 'Trailing ']);
+  assert.deepEqual(groups.names, [CN, 'Résumé', 'Trailing']);
   assert.deepEqual(groups.dns, memberOf);
 });
 

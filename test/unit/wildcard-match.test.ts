@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { foldCase, wildcardMatch } from '../../src/policy/patterns.ts';
+import { foldCase } from '../../src/core/fold-case.ts';
+import { wildcardMatch } from '../../src/policy/patterns.ts';
 
 /** The RegExp form wildcardMatch replaced (`*` as `.*`): the reference for its semantics on short inputs. */
 function regexMatch(pattern: string, value: string): boolean {

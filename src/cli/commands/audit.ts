@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import type { CliCommand, ParsedArgs } from '../command.ts';
 import { listOption, stringOption, UsageError } from '../command.ts';
 import { parseTimeOption } from '../time-option.ts';
+import { terminalSafe } from '../terminal-text.ts';
 import { parseIpOrCidr } from '../../core/ip-ranges.ts';
 import { UNKNOWN_CLIENT_IP } from '../../core/unknown-client-ip.ts';
 import type { AuditEvent, AuditQuery, StoredAuditEvent } from '../../store/store.ts';
@@ -83,7 +84,7 @@ function token(value: unknown): string {
   if (Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'string' && item !== '' && !item.includes(','))) return token(value.join(','));
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   if (text !== '' && !/[\s"=\\\p{C}]/u.test(text)) return text;
-  return JSON.stringify(text).replace(/[\p{C}\u2028\u2029]/gu, (char) => `\\u{${char.codePointAt(0)!.toString(16)}}`);
+  return terminalSafe(JSON.stringify(text));
 }
 
 function fieldOrder(name: string): number {

@@ -4,13 +4,14 @@ import type { CliContext } from '../command.ts';
 import { SessionAdmin, type UserSessions } from '../session-admin.ts';
 import type { SsoSession } from '../../session/sso-session.ts';
 import { utcMinute } from '../../core/utc-minute.ts';
+import { terminalSafe } from '../terminal-text.ts';
 
-
+/** One line of `session list`; the username is the directory's, shown as terminalSafe text. */
 async function describe(admin: SessionAdmin, session: SsoSession): Promise<string> {
   const factors = session.factors.map((factor) => factor.method).join(',');
   const samlApps = session.participants.filter((p) => p.protocol === 'saml').map((p) => p.rpId);
   const oidcClients = await admin.oidcClients(session);
-  return [
+  const columns = [
     admin.handle(session),
     session.user.username,
     `signed in ${utcMinute(session.authTime)}`,
@@ -18,7 +19,8 @@ async function describe(admin: SessionAdmin, session: SsoSession): Promise<strin
     `factors ${factors || '-'}`,
     ...(samlApps.length ? [`saml ${samlApps.join(' ')}`] : []),
     ...(oidcClients.length ? [`oidc ${oidcClients.join(' ')}`] : []),
-  ].join('  ');
+  ];
+  return terminalSafe(columns.join('  '));
 }
 
 const USER_HELP = `--user takes a name as a sign-in does (DOMAIN\\user, user@domain, an email, any case), looked up
@@ -30,7 +32,7 @@ had at sign-in; so does any name while the directory cannot be asked (the comman
 async function chosenSessions(admin: SessionAdmin, context: CliContext, login: string | undefined): Promise<UserSessions> {
   if (login === undefined) return { name: '', sessions: await admin.list(), notes: [] };
   const found = await admin.sessionsOf(login);
-  for (const note of found.notes) context.err(note);
+  for (const note of found.notes) context.err(terminalSafe(note));
   return found;
 }
 
@@ -82,11 +84,11 @@ ${USER_HELP}`,
       const { name, sessions: live } = await chosenSessions(admin, context, user);
       const chosen = handle === undefined ? live : live.filter((session) => admin.handle(session) === handle);
       if (chosen.length === 0) {
-        context.err(handle !== undefined ? `no live session has the handle ${handle}` : user !== undefined ? `${name} has no live session` : 'no live sessions');
+        context.err(terminalSafe(handle !== undefined ? `no live session has the handle ${handle}` : user !== undefined ? `${name} has no live session` : 'no live sessions'));
         return 1;
       }
       await admin.end(chosen, 'administrator');
-      context.out(`Ended ${chosen.length} session${chosen.length === 1 ? '' : 's'}${user !== undefined ? ` of ${name}` : ''}.`);
+      context.out(terminalSafe(`Ended ${chosen.length} session${chosen.length === 1 ? '' : 's'}${user !== undefined ? ` of ${name}` : ''}.`));
       for (const line of SessionAdmin.afterEnd(chosen)) context.out(line);
       return 0;
     },

@@ -1,0 +1,137 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, type SearchOptions } from 'ldapts';
+import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
+import { boot, type Booted } from '../helpers/boot.ts';
+import { ALL_SCOPES, authRequest, callbackOf, createRp, redeem, rpBrowser } from '../helpers/oidc-rp.ts';
+import { PEOPLE, personLdif } from '../helpers/ldap-directory.ts';
+import { resolveGroups } from '../../src/directory/ldap-groups.ts';
+import { GroupParents } from '../../src/directory/ldap-group-parents.ts';
+import { ldapDirectorySchema } from '../../src/directory/ldap-config.ts';
+import { diagnoseLdap } from '../../src/directory/ldap-diagnose.ts';
+import type { SearchFn } from '../../src/directory/ldap-filter.ts';
+
+// Group data spelled in ways the directory treats as the same and Stepgate did not: a parent's member
+// value naming a child group with other spacing (the nested-group cache then lost the parent for
+// everyone reached through that child), a cn with a trailing or doubled space (no rule by name matched
+// it), a multi-valued cn (the group was named by whichever value came first, not by its RDN).
+const GROUPS = 'ou=groups,dc=example,dc=org';
+const PASSWORD = 'Passw0rd!odd';
+const userDn = (uid: string) => `uid=${uid},${PEOPLE}`;
+
+/** LDIF lines; a value with a leading or trailing space is written base64, as LDIF requires. */
+const line = (attribute: string, value: string) => (/^\s|\s$/.test(value) ? `${attribute}:: ${Buffer.from(value).toString('base64')}` : `${attribute}: ${value}`);
+const group = (dn: string, cns: string[], members: string[]) => [`dn: ${dn}`, 'objectClass: groupOfNames', ...cns.map((cn) => line('cn', cn)), ...members.map((m) => line('member', m))].join('\n') + '\n';
+
+const LDIF = [
+  ...['u1', 'u3', 'spaces', 'plain', 'nobody'].map((uid) => personLdif({ uid, cn: uid, sn: uid, password: PASSWORD })),
+  group(`cn=c1,${GROUPS}`, ['c1'], [userDn('u1')]),
+  group(`cn=d2 x,${GROUPS}`, ['d2 x'], [userDn('u1'), userDn('u3')]),
+  group(`cn=solo,${GROUPS}`, ['solo'], [userDn('u1')]),
+  // the child `d2 x` spelled with two spaces, next to c1 spelled exactly, and a user: slapd matches all three
+  group(`cn=parent,${GROUPS}`, ['parent'], [`cn=d2  x,${GROUPS}`, `cn=c1,${GROUPS}`, userDn('nobody')]),
+  group(`cn=contractors\\ ,${GROUPS}`, ['contractors '], [userDn('spaces')]),
+  group(`cn=Sales  EMEA,${GROUPS}`, ['Sales  EMEA'], [userDn('spaces')]),
+  // the RDN is helpdesk; admins is listed first
+  group(`cn=helpdesk,${GROUPS}`, ['admins', 'helpdesk'], [userDn('plain')]),
+  group(`cn=admins,${GROUPS}`, ['admins'], [userDn('nobody')]),
+];
+
+let slapd: SlapdHandle;
+let app: Booted;
+
+before(async () => {
+  slapd = await startSlapd({ monitor: false, ppolicy: false, ldif: LDIF });
+  app = await boot({
+    directory: { kind: 'ldap', urls: [slapd.url], connectTimeoutMs: 2000, searchTimeoutMs: 5000, bind: { dn: slapd.serviceDn, password: slapd.servicePassword }, users: { baseDn: PEOPLE }, groups: { baseDn: GROUPS } },
+  });
+  for (const definition of [
+    { name: 'no-parent', rules: [{ when: { groups: ['parent'] }, then: { effect: 'deny' as const, message: 'Members of parent may not use this.' } }, { then: { effect: 'permit' as const } }] },
+    { name: 'no-contractors', rules: [{ when: { groups: ['contractors'] }, then: { effect: 'deny' as const, message: 'No contractors.' } }, { then: { effect: 'permit' as const } }] },
+    { name: 'sales-emea-only', template: 'permit-specific-groups', parameters: { groups: ['Sales EMEA'], message: 'Sales only.' } },
+    { name: 'helpdesk-only', template: 'permit-specific-groups', parameters: { groups: ['helpdesk'], message: 'Helpdesk only.' } },
+    { name: 'admins-only', template: 'permit-specific-groups', parameters: { groups: ['admins'], message: 'Admins only.' } },
+  ]) {
+    const saved = await app.services.policies.save(definition);
+    assert.ok(saved.ok, JSON.stringify(saved));
+  }
+});
+
+after(async () => {
+  await app?.close();
+  await slapd?.stop();
+});
+
+/** An OIDC sign-in through openid-client at a client on `policy`: refused (the access-denied page), or the ID Token's groups. */
+async function oidcSignIn(username: string, policy: string): Promise<'denied' | string[]> {
+  const rp = await createRp(app, { policy, scopes: ['openid', 'profile', 'email', 'groups'] });
+  const request = await authRequest(rp, { scope: ALL_SCOPES });
+  const browser = rpBrowser();
+  const page = await browser.submit(await browser.get(request.url.toString()), { username, password: PASSWORD });
+  if (page.status === 403) return 'denied';
+  const tokens = await redeem(rp, request, callbackOf(rp, page));
+  return (tokens.claims()?.['groups'] as string[] | undefined) ?? [];
+}
+
+test('a parent naming a child group with other spacing holds it whoever signed in first: the deny rule by the parent holds for u3 after u1 filled the nested-group cache', async () => {
+  assert.equal(await oidcSignIn('u1', 'no-parent'), 'denied', 'u1 is in parent through c1 and d2 x');
+  assert.equal(await oidcSignIn('u3', 'no-parent'), 'denied', "u3 is in parent only through d2 x, spelled cn=d2  x in parent's member values");
+  const u3 = await oidcSignIn('u3', 'permit-everyone');
+  assert.deepEqual([...(u3 as string[])].sort(), ['d2 x', 'parent']);
+});
+
+test('the nested-group cache gives the answer of an uncached read, and a parent that also lists a user costs one check, not a search per child', async () => {
+  const client = new Client({ url: slapd.url });
+  await client.bind(slapd.serviceDn, slapd.servicePassword);
+  try {
+    const filters: string[] = [];
+    const search: SearchFn = (base: string, options: SearchOptions) => (filters.push(`${options.scope} ${base} ${String(options.filter)}`), client.search(base, options));
+    const groups = ldapDirectorySchema.parse({ kind: 'ldap', urls: [slapd.url], bind: { dn: slapd.serviceDn, password: slapd.servicePassword }, users: { baseDn: PEOPLE }, groups: { baseDn: GROUPS } }).groups;
+    const parents = new GroupParents(60_000);
+    assert.deepEqual((await resolveGroups(search, groups, PEOPLE, { dn: userDn('u1') }, parents)).names.sort(), ['c1', 'd2 x', 'parent', 'solo']);
+    // own groups; the level above c1, d2 x and solo; the check that parent holds solo, the one of them none of its values matched (it lists a user too); the level above parent
+    assert.equal(filters.length, 4, filters.join('\n'));
+    assert.match(filters[2]!, /^base cn=parent,/);
+    assert.deepEqual((await resolveGroups(search, groups, PEOPLE, { dn: userDn('u3') }, parents)).names.sort(), ['d2 x', 'parent']);
+    assert.deepEqual((await resolveGroups(search, groups, PEOPLE, { dn: userDn('u3') })).names.sort(), ['d2 x', 'parent']);
+  } finally {
+    await client.unbind();
+  }
+});
+
+test('a cn with a trailing or doubled space is named as the directory compares it: rules by name match it, and relying parties get the clean name', async () => {
+  assert.deepEqual([...((await oidcSignIn('spaces', 'permit-everyone')) as string[])].sort(), ['Sales EMEA', 'contractors']);
+  assert.equal(await oidcSignIn('spaces', 'no-contractors'), 'denied');
+  assert.notEqual(await oidcSignIn('spaces', 'sales-emea-only'), 'denied');
+  assert.notEqual(await oidcSignIn('u1', 'no-contractors'), 'denied');
+});
+
+test('a group with several cn values is named by its RDN, in member mode and in memberOf mode alike', async () => {
+  assert.deepEqual(await oidcSignIn('plain', 'permit-everyone'), ['helpdesk']);
+  assert.notEqual(await oidcSignIn('plain', 'helpdesk-only'), 'denied');
+  assert.equal(await oidcSignIn('plain', 'admins-only'), 'denied', 'plain is in no group whose RDN is admins');
+
+  const client = new Client({ url: slapd.url });
+  await client.bind(slapd.serviceDn, slapd.servicePassword);
+  try {
+    const search: SearchFn = (base: string, options: SearchOptions) => client.search(base, options);
+    const config = (groups: Record<string, unknown>) => ldapDirectorySchema.parse({ kind: 'ldap', urls: [slapd.url], bind: { dn: slapd.serviceDn, password: slapd.servicePassword }, users: { baseDn: PEOPLE }, groups: { baseDn: GROUPS, ...groups } }).groups;
+    for (const uid of ['plain', 'spaces']) {
+      const member = await resolveGroups(search, config({}), PEOPLE, { dn: userDn(uid) });
+      const memberOf = await resolveGroups(search, config({ mode: 'memberOf', nestedDepth: 0 }), PEOPLE, { dn: userDn(uid), memberOf: member.dns });
+      assert.deepEqual(memberOf.names, member.names, `${uid}: the names read from the DNs are the names read from the entries`);
+    }
+  } finally {
+    await client.unbind();
+  }
+});
+
+test('directory test warns of a group entry with several values of groups.nameAttribute', async () => {
+  const config = ldapDirectorySchema.parse({ kind: 'ldap', urls: [slapd.url], bind: { dn: slapd.serviceDn, password: slapd.servicePassword }, users: { baseDn: PEOPLE, idAttribute: 'uid' }, groups: { baseDn: GROUPS }, accountState: { flavour: 'none' } });
+  const groups = (await diagnoseLdap(config, { user: 'plain' })).find((step) => step.step === 'groups');
+  assert.equal(groups?.detail, `1 group(s) under ${GROUPS}: "helpdesk"`);
+  assert.equal(
+    groups?.warning,
+    `cn=helpdesk,${GROUPS} has 2 cn values (groups.nameAttribute: "admins", "helpdesk"): its name is "helpdesk", and a rule naming it by another of them does not match it; give it one value`,
+  );
+});

@@ -105,8 +105,15 @@ export interface Directory {
   authenticateAccount(accountId: string, password: string, requestLog?: Logger): Promise<AuthOutcome>;
   /** Re-reads a user by stable id (SSO reuse, userinfo, refresh). */
   findUserById(id: string): Promise<User | null>;
-  /** Looks a user up by login name (admin tools, policy explain). */
+  /** Looks a user up by login name (admin tools, policy explain), whatever the account's state. */
   findUser(login: string): Promise<User | null>;
+  /**
+   * The state `authenticate` would answer for the account with this id once its password is verified,
+   * as far as the directory can tell without the password; undefined when that is none. For `policy
+   * explain`, which has no password. A directory without it (LDAP) has only `findUserById`'s answer,
+   * which leaves out a disabled or expired account.
+   */
+  stateWithoutPassword?(accountId: string): Promise<AccountState | undefined>;
   /**
    * Changes the password of the account with this id (User.id: the one the sign-in verified) with the
    * directory's own mechanism; a refusal says why (`reason`) and, in plain words, what the user is told.

@@ -1,7 +1,7 @@
 import type { User } from '../core/types.ts';
 import type { Logger } from '../core/log.ts';
 import type { Clock } from '../core/clock.ts';
-import type { AuthOutcome, Directory, PasswordChangeOutcome, PasswordRefusalReason } from './directory.ts';
+import type { AccountState, AuthOutcome, Directory, PasswordChangeOutcome, PasswordRefusalReason } from './directory.ts';
 import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from './password-hash.ts';
 import { passwordProblems, passwordRuleWords } from './password-rules.ts';
 import { AppError } from '../core/errors.ts';
@@ -87,16 +87,11 @@ export class LocalDirectory implements Directory {
 
     const user = toUser(record);
     const now = this.#clock.now();
-    if (record.disabled) return { ok: false, reason: 'account-state', state: 'disabled', user };
-    if (accountExpired(record, this.#clock.now())) return { ok: false, reason: 'account-state', state: 'expired', user };
-    if (record.mustChangePassword) return { ok: false, reason: 'account-state', state: 'must-change', user };
-    const { maxAgeDays, expiryWarningDays } = this.#config.passwordRules;
-    let daysLeft: number | undefined;
-    if (maxAgeDays > 0 && record.passwordChangedAt !== undefined) {
-      const expiresAt = record.passwordChangedAt + maxAgeDays * DAY_MS;
-      if (expiresAt <= now) return { ok: false, reason: 'account-state', state: 'password-expired', user };
-      daysLeft = Math.ceil((expiresAt - now) / DAY_MS);
-    }
+    const state = this.#stateOf(record, now);
+    if (state) return { ok: false, reason: 'account-state', state, user };
+    const expiresAt = this.#passwordExpiresAt(record);
+    const daysLeft = expiresAt === undefined ? undefined : Math.ceil((expiresAt - now) / DAY_MS);
+    const { expiryWarningDays } = this.#config.passwordRules;
     if (record.oneTimeUse && !(await this.#spendOneTimeUse(record.id))) return { ok: false, reason: 'account-state', state: 'disabled', user };
     return {
       ok: true,
@@ -104,6 +99,27 @@ export class LocalDirectory implements Directory {
       ...(daysLeft !== undefined && daysLeft <= expiryWarningDays ? { passwordExpiresInDays: daysLeft } : {}),
       ...(record.oneTimeUse ? { spentOneTimeAccount: true as const } : {}),
     };
+  }
+
+  /** What the account's record keeps it from, once its password is verified: one answer for a sign-in and for `policy explain`. */
+  #stateOf(record: LocalUserRecord, now: number): AccountState | undefined {
+    if (record.disabled) return 'disabled';
+    if (accountExpired(record, now)) return 'expired';
+    if (record.mustChangePassword) return 'must-change';
+    const expiresAt = this.#passwordExpiresAt(record);
+    return expiresAt !== undefined && expiresAt <= now ? 'password-expired' : undefined;
+  }
+
+  /** When the password runs out under passwordRules.maxAgeDays; undefined: never. */
+  #passwordExpiresAt(record: LocalUserRecord): number | undefined {
+    const { maxAgeDays } = this.#config.passwordRules;
+    return maxAgeDays > 0 && record.passwordChangedAt !== undefined ? record.passwordChangedAt + maxAgeDays * DAY_MS : undefined;
+  }
+
+  /** A spent one-time account is disabled, so it reads as one. */
+  async stateWithoutPassword(accountId: string): Promise<AccountState | undefined> {
+    const record = await this.#users.get(accountId);
+    return record ? this.#stateOf(record, this.#clock.now()) : undefined;
   }
 
   /**

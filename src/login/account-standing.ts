@@ -62,7 +62,8 @@ export class AccountStanding {
   /**
    * Whether the relying party's policy still lets the session's user in, for a refresh grant (no
    * browser, no page): the user as the directory has them now, the network the session signed in
-   * from, and the session's factors whatever their age (freshness is a sign-in's matter; a refresh
+   * from, what the application asked for at that sign-in (`request.requestedAuthnContext`), and the
+   * session's factors whatever their age (freshness is a sign-in's matter; a refresh
    * proves nothing new). false when the policy now denies the user, or needs a factor the session
    * never had: a group removed or a policy tightened reaches tokens already issued. An account the
    * directory no longer has ends the session too.
@@ -83,6 +84,7 @@ export class AccountStanding {
         factors: session.factors.map((factor) => ({ ...factor, at: now })),
         network: { ip: session.signInIp ?? req.clientIp },
         protocol: request.protocol,
+        requested: request.requestedAuthnContext,
         now,
       },
       networks,

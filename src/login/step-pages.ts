@@ -45,7 +45,7 @@ export async function showStep(req: Request, res: Response, interaction: LoginIn
       const who = { rp: tx.request.rpId, userId: session?.user.id, username: session?.user.username, ip: req.clientIp, requestId: req.requestId };
       // A first second factor refused from this network is the setup's refusal, as on "My security", not the policy's.
       if (step.outsideEnrollmentNetworks) await audit.record({ type: 'mfa.enroll', outcome: 'failure', reason: 'outside-enrollment-networks', ...who });
-      else await audit.record({ type: 'login.policy', outcome: 'failure', ...who, policy: step.policy, rule: step.rule, reason: step.message });
+      else await audit.record({ type: 'login.policy', outcome: 'failure', ...who, policy: step.policy, rule: step.rule, ...(step.ruleNumber !== undefined ? { ruleNumber: step.ruleNumber } : {}), reason: step.message });
       const back = { href: stepUrl(tx, '/back'), label: `Back to ${tx.request.rpName}` };
       const { helpdesk } = interaction.deps.messages;
       // Not a refusal of the user: the message already says where to set it up, or whom to ask.

@@ -9,6 +9,7 @@ import type { ClientRegistry } from './client-registry.ts';
 import type { SsoLinks } from './sso-links.ts';
 import { oidcError, toLoginRequest, type OidcSignInError } from './binding.ts';
 import { AppError } from '../core/errors.ts';
+import { requestedAtSignIn } from './refresh-requested-context.ts';
 
 export type SilentLogin = Extract<LoginResult, { ok: true }>;
 
@@ -103,14 +104,17 @@ export class SsoState {
 
   /**
    * A refresh grant: whether the client's policy still lets the user of the SSO session the token
-   * is bound to in. Its own SessionAdapter check refuses a token whose SSO session ended. With the
-   * SSO session while it lasts: its user names a refusal in the audit without another lookup.
+   * is bound to in, for what the sign-in's authorization request asked (a `requested` condition
+   * decides as it did then). Its own SessionAdapter check refuses a token whose SSO session ended.
+   * With the SSO session while it lasts: its user names a refusal in the audit without another lookup.
    */
   async permitsRefresh(ctx: KoaContextWithOIDC, sessionUid: string | undefined): Promise<{ permitted: boolean; sso?: SsoSession }> {
     const client = ctx.oidc.client && (await this.#deps.clients.get(ctx.oidc.client.clientId));
     const sso = await this.#linked(sessionUid);
     if (!client || !sso) return { permitted: false, sso };
-    const request = toLoginRequest({ params: {}, reasons: [], interactionUid: '' }, client);
+    // oidc-provider has put the refresh token being exchanged in the context before it asks findAccount.
+    const requested = requestedAtSignIn(ctx.oidc.entities.RefreshToken?.claims);
+    const request = { ...toLoginRequest({ params: {}, reasons: [], interactionUid: '' }, client), requestedAuthnContext: requested };
     return { permitted: await this.#deps.interaction.accounts.permitsRefresh(ctx.req as Request, request, sso), sso };
   }
 

@@ -1,5 +1,5 @@
 import type { Factor, Protocol, RequestedAuthnContext, User } from '../core/types.ts';
-import type { Decision, Policy, RuleRef } from './policy-types.ts';
+import type { Decision, Policy, Rule, RuleRef } from './policy-types.ts';
 import { ACR_LEVELS, MFA_METHOD_IDS, levelOf, levelReached, ACR, type MfaMethodId } from './levels.ts';
 import { conditionsHold } from './conditions.ts';
 import type { TrustedNetworks } from './networks.ts';
@@ -29,6 +29,11 @@ const UNMET_MESSAGE = 'This application asked for a kind of sign-in that its acc
 const PASSWORD = levelOf(ACR.password);
 const MFA = levelOf(ACR.mfa);
 
+/** The name a decision gives a rule: its own, or its place for a rule without one. */
+export function ruleName(rule: Rule, index: number): string {
+  return rule.name ?? `rule ${index + 1}`;
+}
+
 /**
  * The one access decision for a relying party: first matching rule of the policy, combined with what
  * the application requested and what the session already has. Pure and synchronous: no I/O, no clock.
@@ -37,7 +42,7 @@ export function decide(facts: DecisionFacts, networks: TrustedNetworks): Decisio
   const { policy } = facts;
   const subject = { user: facts.user, enrolledMethods: facts.enrolledMethods, ip: facts.network.ip, requested: facts.requested };
   const index = policy.rules.findIndex((rule) => conditionsHold(rule.when, subject, networks));
-  const rule: RuleRef = index >= 0 ? { index, name: policy.rules[index]!.name ?? `rule ${index + 1}` } : { index: -1, name: 'no rule matched' };
+  const rule: RuleRef = index >= 0 ? { index, name: ruleName(policy.rules[index]!, index) } : { index: -1, name: 'no rule matched' };
   const base = { policy: policy.name, rule };
   const action = policy.rules[index]?.then;
   if (!action) return { ...base, effect: 'deny', message: notAllowedMessage(facts.appName) };

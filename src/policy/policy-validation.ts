@@ -8,6 +8,7 @@ import { isCidrLiteral, parseCidr } from '../core/ip-ranges.ts';
 import { groupReferenceProblem } from './patterns.ts';
 import { printable } from './explain.ts';
 import { isKnownAcr } from './requested-context.ts';
+import { ruleName } from './policy-engine.ts';
 import { isAttributeName } from '../core/user-attributes.ts';
 
 /**
@@ -88,9 +89,9 @@ export type ValidationResult = { ok: true; definition: PolicyDefinition; warning
 
 /**
  * `lint`: a policy that does less than it says (a rule never reached, a template parameter ignored, a
- * `not` of nothing, control characters in its free text). Refused when an administrator writes one;
- * an earlier version saved such policies, and they still run, so a configuration file holding them
- * (a backup) is imported with a warning rather than refused as a whole.
+ * `not` of nothing, control characters in its free text) or names two rules alike. Refused when an
+ * administrator writes one; an earlier version saved such policies, and they still run, so a
+ * configuration file holding them (a backup) is imported with a warning rather than refused as a whole.
  */
 interface Findings {
   errors: string[];
@@ -126,10 +127,26 @@ function checkRules(rules: readonly Rule[], context: ValidationContext, found: F
     if (rule.when) checkConditions(rule.when, `rules[${i}].when`, context, found);
     if (rule.then.effect === 'require-mfa') checkMethods(rule.then.methods, `rules[${i}].then.methods`, rule.name ? `rule "${printable(rule.name)}"` : `rule #${i + 1}`, found.errors);
   });
+  checkRuleNames(rules, found);
   const catchAll = rules.findIndex((rule) => isCatchAll(rule.when));
   if (catchAll < 0) return;
   rules.forEach((rule, index) => {
     if (index > catchAll) found.lint.push(`rules[${index}]: ${ruleLabel(rule, index)} can never match: ${ruleLabel(rules[catchAll]!, catchAll)} before it has no conditions and decides for everyone`);
+  });
+}
+
+/**
+ * Two rules called alike (a name written twice, or a rule named "rule 3" beside the third rule without
+ * a name, which is called so) cannot be told apart where a rule is named: the audit of a refusal,
+ * a trace read beside it.
+ */
+function checkRuleNames(rules: readonly Rule[], found: Findings): void {
+  const firstWithName = new Map<string, number>();
+  rules.forEach((rule, index) => {
+    const name = ruleName(rule, index);
+    const first = firstWithName.get(name);
+    if (first === undefined) firstWithName.set(name, index);
+    else found.lint.push(`rules[${index}]${rule.name === undefined ? '' : '.name'}: rule #${index + 1} and rule #${first + 1} are both called "${printable(name)}" (a rule without a name is called "rule N" after its place); give each rule a name of its own`);
   });
 }
 

@@ -85,6 +85,13 @@ describe('policy explain agrees with the browser', () => {
     });
   }
 
+  test('explain quotes each group name, so a name with a comma reads as one group', async () => {
+    await createUser(app, { username: 'emea-seller', password: PASSWORD, groups: ['Sales, EMEA', 'staff'] });
+    const { out, code } = await cli('policy', 'explain', '--user', 'emea-seller', '--policy', 'permit-everyone');
+    assert.equal(code, 0);
+    assert.match(out, /^user {6}emea-seller \(groups: "Sales, EMEA", "staff"; second factors: none\)$/m);
+  });
+
   test('explain by application id names the rule that decided', async () => {
     const rp = await createRp(app, { policy: 't-permit-specific-groups' });
     const { out, code } = await cli('policy', 'explain', '--user', 'outsider', '--app', rp.client.id, '--ip', IPS.outside);

@@ -2,7 +2,10 @@ import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
 import { pathOption, stringOption, UsageError } from '../command.ts';
-import type { Protocol, RequestedAuthnContext } from '../../core/types.ts';
+import type { Protocol, RequestedAuthnContext, User } from '../../core/types.ts';
+import type { AccountState, Directory } from '../../directory/directory.ts';
+import { ERROR_CATALOGUE } from '../../core/errors.ts';
+import { passwordStepAnswer, type PasswordStepAnswer } from '../../login/password-step-answer.ts';
 import type { FlowStep } from '../../login/flow.ts';
 import { nextStep } from '../../login/flow.ts';
 import { decide } from '../../policy/policy-engine.ts';
@@ -25,13 +28,55 @@ async function policyUsers(context: CliContext, name: string): Promise<string[]>
   return [...sps, ...clients, ...(context.config.policies.account === name ? ['the "my security" page (policies.account)'] : [])];
 }
 
-/** A relying party by SAML entityID or OIDC client_id, as far as policy cares. */
-async function findApp(context: CliContext, id: string): Promise<{ protocol: Protocol; name: string; policy?: string } | undefined> {
+/** A relying party by SAML entityID or OIDC client_id, as far as a sign-in's decisions care. */
+async function findApp(context: CliContext, id: string): Promise<{ protocol: Protocol; name: string; policy?: string; allowPasswordChange: boolean } | undefined> {
   const store = await context.store();
   const sp = await store.collection<ServiceProviderRecord>(SP_COLLECTION).get(id);
-  if (sp) return { protocol: 'saml', name: sp.name, policy: sp.settings.policy };
+  if (sp) return { protocol: 'saml', name: sp.name, policy: sp.settings.policy, allowPasswordChange: sp.settings.allowPasswordChange };
   const client = await store.collection<OidcClientRecord>(OIDC_CLIENTS).get(id);
-  return client ? { protocol: 'oidc', name: client.name, policy: client.policy } : undefined;
+  return client ? { protocol: 'oidc', name: client.name, policy: client.policy, allowPasswordChange: client.allowPasswordChange } : undefined;
+}
+
+/** An account state as the `account` line of `policy explain` names it. */
+const ACCOUNT_STATE_WORDS: Record<AccountState, string> = {
+  disabled: 'disabled',
+  locked: 'locked',
+  expired: 'expired',
+  'password-expired': 'password expired',
+  'password-expired-no-grace': 'password expired',
+  'must-change': 'must change its password',
+};
+
+/** What the password step does with an account after the right password; `said`: the user's words, quoted. */
+interface PasswordStep {
+  state: string;
+  kind: PasswordStepAnswer['kind'];
+  said: string;
+}
+
+/**
+ * What the password step does with the account after the right password, as far as the directory
+ * tells without one; undefined: it signs in. A directory that cannot name the state (LDAP) still
+ * says whether it gives the account by its id, which it does not for a disabled or expired one.
+ */
+async function passwordStepFor(directory: Directory, user: User, allowPasswordChange: boolean): Promise<PasswordStep | undefined> {
+  if (directory.stateWithoutPassword) {
+    const state = await directory.stateWithoutPassword(user.id);
+    if (!state) return undefined;
+    const answer = passwordStepAnswer(state, allowPasswordChange);
+    return { state: ACCOUNT_STATE_WORDS[state], kind: answer.kind, said: `"${answer.message}"` };
+  }
+  if (await directory.findUserById(user.id)) return undefined;
+  const [disabled, expired] = (['disabled', 'expired'] as const).map((state) => `"${passwordStepAnswer(state, allowPasswordChange).message}"`);
+  // ppolicy with pwdLockout answers a locked (so also a disabled) account before it checks the password.
+  const said = `${disabled} or ${expired}; or "${ERROR_CATALOGUE.LOGIN_FAILED.message}" where ppolicy refuses the locked account before it checks the password`;
+  return { state: 'disabled or expired', kind: 'refused', said };
+}
+
+function describePasswordStep({ state, kind, said }: PasswordStep): string {
+  return kind === 'refused'
+    ? `${state}: the password step refuses it, also with the right password (${said}); the policy below decides once it may sign in`
+    : `${state}: the password step asks for a new password first (${said}), then the policy below decides`;
 }
 
 /** What the browser shows for a flow step: the same words for every template, so tests can compare. */
@@ -98,7 +143,12 @@ const explain: CliCommand = {
   help: `Usage: npm run cli -- policy explain --user alice (--app <entityID|client_id> | --policy NAME) [options]
 
 Evaluates the access policy exactly as a sign-in would, right after a correct password, and prints
-each rule up to the one that decided, the decision, and what the browser then shows.
+each rule up to the one that decided, the decision, and what the browser then shows. An account the
+password step refuses even with the right password (disabled, expired, a password that must be
+changed where the application does not allow it: with --policy, as for one that does not) gets an
+"account" line saying so, and the browser line is that refusal; one that must choose a new password
+first is told so before the policy decides. An LDAP directory tells only that an account is
+disabled or expired (as SSO reuse and refresh see it), not a password to change.
   --ip ADDRESS          the client IP (without it: outside every trusted network and every
                         network of mfa.enrollment.networks)
   --mfa-age SECONDS     the session also has a second factor made this long ago
@@ -131,6 +181,9 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
         context.err(`No user "${username}" in the ${context.config.directory.kind} directory.`);
         return 1;
       }
+      // Without --app, an application that does not allow changing a password at sign-in (the default).
+      const allowPasswordChange = app?.allowPasswordChange ?? false;
+      const passwordStep = await passwordStepFor(directory, user, allowPasswordChange);
       const policies = await context.policies();
       const networks = await context.trustedNetworks();
       const named = stringOption(args, 'policy');
@@ -143,7 +196,8 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
       const enrolledMethods = await mfa.registry.enrolledMethods(user);
       const ip = signIn.ip ?? 'unknown';
       const appName = app?.name ?? NO_APP_NAME;
-      context.out(`user      ${printable(user.username)} (groups: ${printable(user.groups.join(', ')) || 'none'}; second factors: ${enrolledMethods.join(', ') || 'none'})`);
+      context.out(`user      ${printable(user.username)} (groups: ${user.groups.map((group) => printable(JSON.stringify(group))).join(', ') || 'none'}; second factors: ${enrolledMethods.join(', ') || 'none'})`);
+      if (passwordStep) context.out(`account   ${describePasswordStep(passwordStep)}`);
       context.out(`app       ${app ? `${printable(app.name)} (${protocol} ${appId})` : '(none: --policy given)'}   client IP ${ip}`);
       if (protocol === 'saml' && requested && !isSatisfiable(requested)) {
         for (const line of explainUnsatisfiableRequest(policy, requested)) context.out(line);
@@ -156,9 +210,13 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
       const decision = decided.effect === 'step-up' && installed.length ? { ...decided, anyOf: installed } : decided;
       for (const line of explainDecision(policy, decision, { user, enrolledMethods, ip, requested }, networks)) context.out(line);
       const session = { id: 'explain', user, createdAt: now, lastSeenAt: now, authTime: now, factors, participants: [] };
-      const request = { protocol, rpId: appId ?? 'explain', rpName: appName, rp: { policy: policy.name, allowPasswordChange: false }, handoff: { finisher: 'explain', ref: '' }, forceAuthn: false, passive: false, requestedAuthnContext: requested };
+      const request = { protocol, rpId: appId ?? 'explain', rpName: appName, rp: { policy: policy.name, allowPasswordChange }, handoff: { finisher: 'explain', ref: '' }, forceAuthn: false, passive: false, requestedAuthnContext: requested };
+      if (passwordStep?.kind === 'refused') {
+        context.out(`browser   refused at the password step: ${passwordStep.said}`);
+        return 0;
+      }
       const step = nextStep({ id: 'explain', request, createdAt: now, passwordSessionId: session.id }, session, { now, policy, networks, ip, enrolledMethods, enrollableMethods: mfa.registry.enrollableMethods(), enrollmentNetworks: context.config.mfa.enrollment.networks });
-      context.out(`browser   ${describeStep(step)}`);
+      context.out(`browser   ${passwordStep ? 'asked for a new password, then ' : ''}${describeStep(step)}`);
       if (step.kind === 'denied' && step.outsideEnrollmentNetworks) context.out(`note      ${printable(user.username)} has no second factor, and ${ip} is outside mfa.enrollment.networks (${context.config.mfa.enrollment.networks?.join(', ')}), where a first one can be set up`);
       return 0;
     });
@@ -229,7 +287,8 @@ Methods: ${AVAILABLE_MFA_METHODS.join(', ')} (what this installation has; a poli
 Templates and the parameters each takes (any other is refused, as it would be ignored):
 ${TEMPLATE_IDS.map((template) => `  ${template}: ${TEMPLATE_PARAMETERS[template].join(', ') || 'none'}`).join('\n')}
 A rule after one without conditions (which decides for everyone) and a "not" of nothing are refused:
-they could never match. At most ${POLICY_LIMITS.rules} rules, ${POLICY_LIMITS.patternLength} characters per pattern, "not" ${POLICY_LIMITS.notDepth} deep.
+they could never match. So are two rules called alike (a rule without a name is called "rule N"
+after its place N): the audit of a refusal names the rule, with its place. At most ${POLICY_LIMITS.rules} rules, ${POLICY_LIMITS.patternLength} characters per pattern, "not" ${POLICY_LIMITS.notDepth} deep.
 Every problem is reported and nothing is saved unless the whole policy is valid.`,
     options: { file: 'string' },
     arguments: [],

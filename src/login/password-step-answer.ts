@@ -1,0 +1,16 @@
+import type { AccountState } from '../directory/directory.ts';
+import { ERROR_CATALOGUE } from '../core/errors.ts';
+import { ACCOUNT_STATE_ERRORS, PASSWORD_CHANGE_NOT_ALLOWED, PASSWORD_CHANGE_REASONS } from './account-messages.ts';
+
+/**
+ * What the password step does, after the right password, with an account the directory reports in
+ * `state`: the change-password page where the application allows it for this state, else a refusal.
+ * `message`: the words the user reads there (steps/password.ts, steps/change-password.ts).
+ */
+export type PasswordStepAnswer = { kind: 'change-password'; message: string } | { kind: 'refused'; message: string };
+
+export function passwordStepAnswer(state: AccountState, allowPasswordChange: boolean): PasswordStepAnswer {
+  const changeable = state === 'password-expired' || state === 'must-change';
+  if (changeable && allowPasswordChange) return { kind: 'change-password', message: PASSWORD_CHANGE_REASONS[state] };
+  return { kind: 'refused', message: ERROR_CATALOGUE[ACCOUNT_STATE_ERRORS[state]].message + (changeable ? PASSWORD_CHANGE_NOT_ALLOWED : '') };
+}

@@ -7,8 +7,11 @@ import type { MfaRegistry } from '../mfa/registry.ts';
 import type { Clock } from '../core/clock.ts';
 
 const NAMESPACE = 'account-grant';
-/** Like "sudo" mode: account changes are allowed until the sign-in (the password) is this old. */
-const GRANT_SECONDS = 10 * 60;
+/**
+ * Like "sudo" mode: second factors may be set up or changed until the sign-in (the password) is this
+ * old, on "My security" and in a sign-in's own setup step (flow.ts) alike.
+ */
+export const RECENT_PASSWORD_SECONDS = 10 * 60;
 export const ACCOUNT_RP_ID = 'stepgate:account';
 export const ACCOUNT_FINISHER = 'account';
 /**
@@ -25,7 +28,7 @@ const ACCOUNT_RP_NAME = 'My security';
 export function accountLoginRequest(policy: string, returnTo = ''): LoginRequest {
   // A password older than the grant is asked again (and the factors that go with a new sign-in): a
   // browser left signed in for hours must not let whoever sits at it set up or read second factors.
-  return { protocol: 'oidc', rpId: ACCOUNT_RP_ID, rpName: ACCOUNT_RP_NAME, rp: { policy, allowPasswordChange: true }, handoff: { finisher: ACCOUNT_FINISHER, ref: returnTo }, forceAuthn: false, passive: false, maxAgeSec: GRANT_SECONDS };
+  return { protocol: 'oidc', rpId: ACCOUNT_RP_ID, rpName: ACCOUNT_RP_NAME, rp: { policy, allowPasswordChange: true }, handoff: { finisher: ACCOUNT_FINISHER, ref: returnTo }, forceAuthn: false, passive: false, maxAgeSec: RECENT_PASSWORD_SECONDS };
 }
 
 /**
@@ -40,16 +43,16 @@ export function secondFactorLoginRequest(returnTo: string): LoginRequest {
 
 /** Until when the second factor this sign-in proved last counts for account changes (0: none proved). */
 function secondFactorCountsUntil(session: SsoSession): number {
-  return Math.max(0, ...session.factors.filter((factor) => factor.method !== 'pwd').map((factor) => factor.at + GRANT_SECONDS * 1000));
+  return Math.max(0, ...session.factors.filter((factor) => factor.method !== 'pwd').map((factor) => factor.at + RECENT_PASSWORD_SECONDS * 1000));
 }
 
 /**
  * Until when this session may change second factors, for the setup page's time limit: the grant ends
- * GRANT_SECONDS after the password, and a move to a new authenticator also needs a second factor
+ * RECENT_PASSWORD_SECONDS after the password, and a move to a new authenticator also needs a second factor
  * proved within that time (secondFactorLoginRequest).
  */
 export function accountChangesEndAt(session: SsoSession, replacing: boolean): number {
-  const grantEnd = session.authTime + GRANT_SECONDS * 1000;
+  const grantEnd = session.authTime + RECENT_PASSWORD_SECONDS * 1000;
   return replacing ? Math.min(grantEnd, secondFactorCountsUntil(session)) : grantEnd;
 }
 
@@ -71,10 +74,10 @@ export class AccountAccess {
     this.#mfa = mfa;
   }
 
-  /** Lasts until the sign-in is GRANT_SECONDS old: opening the page late in that time gives no more. */
+  /** Lasts until the sign-in is RECENT_PASSWORD_SECONDS old: opening the page late in that time gives no more. */
   async grant(session: SsoSession): Promise<void> {
     const enrolled = await this.#mfa.enrolledMethods(session.user);
-    const secondsLeft = Math.ceil((session.authTime + GRANT_SECONDS * 1000 - this.#clock.now()) / 1000);
+    const secondsLeft = Math.ceil((session.authTime + RECENT_PASSWORD_SECONDS * 1000 - this.#clock.now()) / 1000);
     if (secondsLeft > 0) await this.#kv.set(NAMESPACE, session.id, { enrolled }, { ttlSeconds: secondsLeft, durable: false });
   }
 
@@ -82,7 +85,7 @@ export class AccountAccess {
   async session(req: Request): Promise<SsoSession | undefined> {
     const session = await this.#sessions.current(req);
     if (!session) return undefined;
-    if (this.#clock.now() - session.authTime > GRANT_SECONDS * 1000) return undefined;
+    if (this.#clock.now() - session.authTime > RECENT_PASSWORD_SECONDS * 1000) return undefined;
     const grant = await this.#kv.get<{ enrolled: string[] }>(NAMESPACE, session.id);
     const enrolled = await this.#mfa.enrolledMethods(session.user);
     return grant && grant.enrolled.join() === enrolled.join() ? session : undefined;

@@ -1,13 +1,14 @@
 import type { LoginResult } from '../core/types.ts';
 import type { SsoSession } from '../session/sso-session.ts';
 import type { LoginTransaction } from './transaction.ts';
-import type { Policy } from '../policy/policy-types.ts';
+import type { Decision, Policy } from '../policy/policy-types.ts';
 import type { TrustedNetworks } from '../policy/networks.ts';
 import type { MfaMethodId } from '../policy/levels.ts';
 import { amrFor } from '../policy/levels.ts';
 import { decide } from '../policy/policy-engine.ts';
 import { maySetUpSecondFactor } from '../mfa/enrollment-networks.ts';
 import { setupElsewhereMessage } from './account-messages.ts';
+import { RECENT_PASSWORD_SECONDS } from '../account/account-access.ts';
 
 export type FlowStep =
   | { kind: 'password' }
@@ -22,8 +23,10 @@ export type FlowStep =
   /**
    * The policy refuses: shown to the user, who may go back to the application with `result`.
    * `outsideEnrollmentNetworks`: the policy needs a second factor the user may set up, but not from this network.
+   * `ruleNumber`: the rule's place in the policy (1-based, as `policy explain` shows it), since two rules
+   * of a policy saved before names had to differ may share `rule`; none when no rule matched.
    */
-  | { kind: 'denied'; message: string; result: LoginResult; policy: string; rule: string; outsideEnrollmentNetworks?: true }
+  | { kind: 'denied'; message: string; result: LoginResult; policy: string; rule: string; ruleNumber?: number; outsideEnrollmentNetworks?: true }
   | { kind: 'complete'; result: LoginResult };
 
 /** What the interaction looked up for one decision; the flow itself does no I/O. */
@@ -48,6 +51,22 @@ function failure(error: Extract<LoginResult, { ok: false }>['error'], message: s
   return { kind: 'complete', result: { ok: false, error, message } };
 }
 
+/** The policy and rule a refusal names. */
+function deciding(decision: Decision): { policy: string; rule: string; ruleNumber?: number } {
+  return { policy: decision.policy, rule: decision.rule.name, ...(decision.rule.index >= 0 ? { ruleNumber: decision.rule.index + 1 } : {}) };
+}
+
+/**
+ * Until when (epoch ms) this sign-in may set up a first second factor on `session`'s password. Setting
+ * one up is an account change, held to the rule of "My security": a password carried in from an earlier
+ * sign-in counts only while it is RECENT_PASSWORD_SECONDS old, so whoever sits at a browser left signed
+ * in cannot register their own app as the user's. A password typed in this sign-in counts for its whole
+ * life, as max_age does (the setup page states that time: a key typed by hand can take a while).
+ */
+export function setupAllowedUntil(tx: LoginTransaction, session: SsoSession): number {
+  return tx.passwordSessionId === session.id ? Infinity : session.authTime + RECENT_PASSWORD_SECONDS * 1000;
+}
+
 /**
  * Decides the next sign-in step from the transaction, the SSO session and the facts. Pure: no I/O.
  * Order: password (and its account-state detours), then the policy decision, then second factor.
@@ -63,7 +82,7 @@ export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, 
   const { request } = tx;
   const freshPassword = session !== undefined && tx.passwordSessionId === session.id;
   const tooOld = request.maxAgeSec !== undefined && session !== undefined && facts.now - session.authTime > request.maxAgeSec * 1000;
-  if (!session || (!freshPassword && (request.forceAuthn || tooOld))) {
+  if (!session || (!freshPassword && (request.forceAuthn || tooOld || tx.passwordRequired))) {
     if (request.passive) return failure('login_required', 'The user is not signed in and the application asked not to show a sign-in page.');
     return { kind: 'password' };
   }
@@ -90,7 +109,7 @@ export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, 
   switch (decision.effect) {
     case 'deny': {
       const result: LoginResult = { ok: false, error: 'access_denied', message: decision.message };
-      return request.passive ? { kind: 'complete', result } : { kind: 'denied', message: decision.message, result, policy: decision.policy, rule: decision.rule.name };
+      return request.passive ? { kind: 'complete', result } : { kind: 'denied', message: decision.message, result, ...deciding(decision) };
     }
     case 'unmet':
       return failure('unmet_authn_context', decision.message);
@@ -106,11 +125,14 @@ export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, 
       const usable = decision.anyOf.filter((method) => facts.enrolledMethods.includes(method));
       if (usable.length > 0) return { kind: 'mfa-challenge', methods: usable };
       const enrollable = decision.anyOf.filter((method) => facts.enrollableMethods.includes(method));
-      if (enrollable.length > 0 && maySetUpSecondFactor(facts)) return { kind: 'mfa-enroll', methods: enrollable };
+      if (enrollable.length > 0 && maySetUpSecondFactor(facts)) {
+        if (facts.now > setupAllowedUntil(tx, session)) return { kind: 'password' };
+        return { kind: 'mfa-enroll', methods: enrollable };
+      }
       // Outside mfa.enrollment.networks the application's second step cannot be met: refused, never skipped.
       const outside = enrollable.length > 0;
       const message = outside ? setupElsewhereMessage(request.rpName) : NO_USABLE_METHOD;
-      return { kind: 'denied', message, result: { ok: false, error: 'access_denied', message }, policy: decision.policy, rule: decision.rule.name, ...(outside ? { outsideEnrollmentNetworks: true as const } : {}) };
+      return { kind: 'denied', message, result: { ok: false, error: 'access_denied', message }, ...deciding(decision), ...(outside ? { outsideEnrollmentNetworks: true as const } : {}) };
     }
   }
 }

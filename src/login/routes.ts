@@ -5,7 +5,7 @@ import { forgetShownSetup, submitMfaEnroll } from './steps/mfa-enroll.ts';
 import { AppError } from '../core/errors.ts';
 import { SETUP_EXPIRED_ADVICE } from '../../views/mfa/messages.ts';
 import { showChangePassword, submitChangePassword } from './steps/change-password.ts';
-import { stepUrl } from './step-url.ts';
+import { switchAccount } from './steps/switch-account.ts';
 import type { LoginTransaction } from './transaction.ts';
 
 /** /login/:tx/... — the pages of one sign-in transaction. */
@@ -65,14 +65,14 @@ export function loginRoutes(deps: PasswordStepDeps): Router {
     });
   });
 
-  // From the "access denied" page: hands the refusal to the application. Only a refusal the flow still
-  // decides now can be handed back; otherwise the sign-in simply goes on.
+  // From the "access denied" page: hands the refusal to the application (LoginInteraction.goBack).
   router.get('/login/:tx/back', async (req, res) => {
-    await page(req, res, async (tx) => {
-      const step = await interaction.step(req, tx);
-      if (step.kind === 'denied') await interaction.complete(req, res, tx, step.result);
-      else res.redirect(303, stepUrl(tx));
-    });
+    await page(req, res, (tx) => interaction.goBack(req, res, tx));
+  });
+
+  // "Not you? Sign in as someone else" on the code and setup pages.
+  router.post('/login/:tx/switch-account', async (req, res) => {
+    await form(req, res, (tx) => switchAccount(req, res, interaction, tx));
   });
 
   return router;

@@ -71,6 +71,16 @@ export interface LoginTransaction {
    */
   mfa?: { sessionId: string; userId: string };
   /**
+   * The user a refusal page ("Access denied") was shown to: its "Back to <application>" hands that
+   * refusal back only while the browser is still signed in as them (LoginInteraction.goBack).
+   */
+  refusalShownTo?: string;
+  /**
+   * The password is asked before this sign-in goes on, even from a live session: "Back to
+   * <application>" was pressed on a refusal shown to another user than the one signed in now.
+   */
+  passwordRequired?: true;
+  /**
    * Password verified, but it must be changed before the sign-in can go on. `heldBindId`: the directory
    * kept the sign-in's bound connection for the change (see AuthOutcome).
    */

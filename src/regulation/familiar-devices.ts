@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Clock } from '../core/clock.ts';
 import { randomId } from '../core/ids.ts';
-import { safeEqual, type SecretBox } from '../core/secret-box.ts';
+import type { SecretBox } from '../core/secret-box.ts';
 import type { CookieJar } from '../http/cookies.ts';
 import { loginBucket } from './login-bucket.ts';
 import type { FamiliarDevice } from './regulation.ts';
@@ -9,15 +9,25 @@ import type { FamiliarDevice } from './regulation.ts';
 const COOKIE = 'sg_device';
 /** A browser stays familiar this long after its last sign-in with the right password (each renews it). */
 const LIFETIME_SECONDS = 90 * 24 * 60 * 60;
-const MAC_PURPOSE = 'familiar-device';
+const SEAL_PURPOSE = 'familiar-device';
+
+/** What the cookie holds, sealed. `issued`: epoch ms. */
+interface SealedDevice {
+  id: string;
+  account: string;
+  issued: number;
+}
 
 /**
  * The familiar-device cookie, given to a browser once it signed in with the right password: its later
- * guesses at that account then count apart from strangers' (see FamiliarDevice). The value holds the
- * device's id, the account's id and the time it was issued, MACed with the server's secret key
- * together with the login name (its bucket) it was issued for; no password and no name. So it cannot
- * be made for another account or name, is ignored when another name is typed, and a stolen one gives
- * its holder only the guesses of one more device.
+ * guesses at that account then count apart from strangers' (see FamiliarDevice). The value is the
+ * device's id, the account's id and the time it was issued, sealed (AES-GCM) with the server's secret
+ * key and bound to the login name (its bucket) it was issued for; no password, and nothing that names
+ * the account: the cookie outlives the sign-out, and with `users.idAttribute: mail` the id is the last
+ * user's email at a shared computer. Sealed, not only MACed, because the regulator counts the device's
+ * guesses under its account before the directory says which account the name is. So it cannot be made
+ * for another account or name, is ignored when another name is typed, and a stolen one gives its
+ * holder only the guesses of one more device.
  */
 export class FamiliarDevices {
   readonly #box: SecretBox;
@@ -32,12 +42,19 @@ export class FamiliarDevices {
 
   /** The device this request's cookie proves, when it was issued for `login` (any spelling of it) within its lifetime. */
   recognise(req: Request, login: string): FamiliarDevice | undefined {
-    const [id, encodedAccount, issued, mac, ...rest] = this.#cookies.read(req, COOKIE)?.split('.') ?? [];
-    if (!id || !encodedAccount || !issued || !mac || rest.length > 0) return undefined;
-    const age = this.#clock.now() - Number(issued);
+    const value = this.#cookies.read(req, COOKIE);
+    if (!value) return undefined;
+    let device: SealedDevice;
+    try {
+      // Only this server seals with this purpose: what opens is its own JSON.
+      device = JSON.parse(this.#box.openText(value, this.#purpose(login))) as SealedDevice;
+    } catch {
+      // Altered, issued for another name or with another key, or of the earlier readable form: a browser like any other.
+      return undefined;
+    }
+    const age = this.#clock.now() - device.issued;
     if (!(age >= 0 && age < LIFETIME_SECONDS * 1000)) return undefined;
-    if (!safeEqual(mac, this.#mac(id, encodedAccount, issued, login))) return undefined;
-    return { id, account: Buffer.from(encodedAccount, 'base64url').toString('utf8') };
+    return { id: device.id, account: device.account };
   }
 
   /**
@@ -46,14 +63,12 @@ export class FamiliarDevices {
    * was for this account.
    */
   remember(res: Response, account: string, login: string, proven: FamiliarDevice | undefined): void {
-    const id = proven?.account === account ? proven.id : randomId(16);
-    const encodedAccount = Buffer.from(account, 'utf8').toString('base64url');
-    const issued = String(this.#clock.now());
-    const value = [id, encodedAccount, issued, this.#mac(id, encodedAccount, issued, login)].join('.');
-    this.#cookies.set(res, COOKIE, value, { maxAgeSeconds: LIFETIME_SECONDS });
+    const device: SealedDevice = { id: proven?.account === account ? proven.id : randomId(16), account, issued: this.#clock.now() };
+    this.#cookies.set(res, COOKIE, this.#box.seal(JSON.stringify(device), this.#purpose(login)), { maxAgeSeconds: LIFETIME_SECONDS });
   }
 
-  #mac(id: string, encodedAccount: string, issued: string, login: string): string {
-    return this.#box.mac(MAC_PURPOSE, [id, encodedAccount, issued, loginBucket(login)].join('\0'));
+  /** The name typed is the sealed value's additional data: a cookie for another name does not open. */
+  #purpose(login: string): string {
+    return `${SEAL_PURPOSE}\0${loginBucket(login)}`;
   }
 }

@@ -83,9 +83,12 @@ describe('setup during a sign-in', () => {
     const secret = shownSecret(page);
     now += 15 * MINUTE + 1_000;
     assert.match((await browser.submit(page, { code: oathtoolTotp(secret, now) })).body, /will not work: delete it/);
-    // Back at the application: the browser's SSO session still stands, so no password is asked.
+    // Back at the application: the browser's SSO session still stands, but its password is older than a
+    // setup allows (as on "My security"), so it is asked first; then a new secret is shown.
     const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpId: 'mfa-app', rpName: 'MFA App', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
-    const again = await browser.get(`${app.url}/login/${tx.id}`);
+    const signIn = await browser.get(`${app.url}/login/${tx.id}`);
+    assert.match(signIn.body, /<h1>Sign in<\/h1>/, 'the password is asked before the setup');
+    const again = await browser.submit(signIn, { username: 'vera', password: PASSWORD });
     assert.notEqual(shownSecret(again), secret, 'a new secret, not the one whose entry the user was told to delete');
   });
 });

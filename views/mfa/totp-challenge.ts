@@ -1,6 +1,7 @@
 import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
 import { cancelForm, csrfField, errorBox, field } from '../partials/form.ts';
+import { signedInAsLine, switchAccountForm, type SignedInAs } from '../login/signed-in-as.ts';
 
 export interface TotpChallengeOptions {
   action: string;
@@ -15,6 +16,8 @@ export interface TotpChallengeOptions {
   prompt?: string;
   /** "Cancel and go back" to the application; also offered while locked, where it is the one way on. */
   cancel?: { action: string; rpName: string };
+  /** Whose code is asked for, with the way to sign in as someone else; also while locked (whose codes are blocked). */
+  signedIn: SignedInAs;
 }
 
 export function totpChallengePage(options: TotpChallengeOptions): SafeHtml {
@@ -25,6 +28,7 @@ export function totpChallengePage(options: TotpChallengeOptions): SafeHtml {
   return layout({
     title,
     body: html`<h1>${title}</h1>
+${signedInAsLine(options.signedIn)}
 ${options.locked ? '' : prompt}
 ${errorBox(options.locked ?? options.error)}
 ${options.locked
@@ -35,6 +39,7 @@ ${field({ name: 'code', label: 'Code', autocomplete: 'one-time-code', autofocus:
 <button type="submit">Verify</button>
 </form>
 ${backup}`}
+${switchAccountForm(options.signedIn, options.csrf)}
 ${cancelForm(options.cancel && { ...options.cancel, csrf: options.csrf })}`,
   });
 }

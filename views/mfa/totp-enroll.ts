@@ -1,6 +1,7 @@
 import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
 import { cancelForm, csrfField, errorBox, field, noticeBox } from '../partials/form.ts';
+import { signedInAsLine, switchAccountForm, type SignedInAs } from '../login/signed-in-as.ts';
 
 export interface TotpEnrollOptions {
   action: string;
@@ -22,6 +23,8 @@ export interface TotpEnrollOptions {
   notice?: string;
   /** During a sign-in: "Cancel and go back" to this application (not on "My security"). */
   cancel?: { action: string; rpName: string };
+  /** During a sign-in: whose account the app is set up for, with the way to sign in as someone else. */
+  signedIn?: SignedInAs;
 }
 
 /** Read with the code field too: the focus starts there, past the text above it. */
@@ -41,6 +44,7 @@ export function totpEnrollPage(options: TotpEnrollOptions): SafeHtml {
   return layout({
     title: 'Set up your authenticator app',
     body: html`<h1>Set up your authenticator app</h1>
+${options.signedIn ? signedInAsLine(options.signedIn) : ''}
 <p>${options.reason}</p>
 <p id="${TIME_LIMIT_ID}">${options.timeLimit}</p>
 ${noticeBox(options.notice)}
@@ -61,6 +65,7 @@ ${csrfField(options.csrf)}
 ${field({ name: 'code', label: 'Code from the app', autocomplete: 'one-time-code', inputmode: 'numeric', autofocus: true, invalid: !!options.error, describedBy: [TIME_LIMIT_ID] })}
 <button type="submit">Confirm and activate</button>
 </form>
+${options.signedIn ? switchAccountForm(options.signedIn, options.csrf) : ''}
 ${cancelForm(options.cancel && { ...options.cancel, csrf: options.csrf })}`,
   });
 }

@@ -11,6 +11,7 @@ import { mfaAnswerContext } from './mfa-guard.ts';
 import { fillMessage } from '../../config/user-messages.ts';
 import type { StepRefusal } from '../step-refusal.ts';
 import { logRefusedAttempt } from '../../http/refused-attempt-log.ts';
+import { signedInAs } from './switch-account.ts';
 
 /** The code page's status after a refused code (and while the method is locked). */
 const STATUS = { invalid: 401, replayed: 401, 'spent-backup-code': 401, malformed: 400, locked: 429 } as const;
@@ -35,6 +36,7 @@ export async function showMfaChallenge(req: Request, res: Response, interaction:
     error: problem && codeProblemMessage(problem, digits, { backupCodesAccepted: true }),
     prompt: messages.totpPrompt && fillMessage(messages.totpPrompt, { username: session.user.name ?? session.user.username, app: tx.request.rpName }),
     cancel: interaction.cancelOption(tx),
+    signedIn: signedInAs(tx, session),
   });
   sendPage(res, page, locked ? STATUS.locked : (refusal?.status ?? 200));
 }

@@ -12,8 +12,10 @@ import type { StepRefusal } from '../step-refusal.ts';
 import { mfaAnswerContext } from './mfa-guard.ts';
 import { auditSetup, confirmMfaSetup, shownSecret } from './mfa-setup.ts';
 import { SIGN_IN_LIFETIME_SECONDS } from '../transaction.ts';
+import { setupAllowedUntil } from '../flow.ts';
 import { MFA_METHOD_IDS } from '../../policy/levels.ts';
 import { logRefusedAttempt } from '../../http/refused-attempt-log.ts';
+import { signedInAs } from './switch-account.ts';
 
 /**
  * Setup page: the secret as QR code and as text; reloading in this browser shows the same secret until
@@ -31,11 +33,13 @@ export async function showMfaEnroll(req: Request, res: Response, interaction: Lo
     action: stepUrl(tx, `/mfa/${method.id}/enroll`),
     csrf: interaction.deps.csrf.token(req, res),
     reason: `${tx.request.rpName} needs a second step when you sign in, and you have not set one up yet.`,
-    // The setup's own secret lives longer than the sign-in (it is shown later): the sign-in's end is the limit.
-    timeLimit: setupTimeLimitMessage(tx.createdAt + SIGN_IN_LIFETIME_SECONDS * 1000 - interaction.deps.clock.now(), tx.request.rpName),
+    // The setup's own secret lives longer than the sign-in (it is shown later): the sign-in's end is the
+    // limit, or before it the end of what the session's password allows (the flow then asks for it again).
+    timeLimit: setupTimeLimitMessage(Math.min(tx.createdAt + SIGN_IN_LIFETIME_SECONDS * 1000, setupAllowedUntil(tx, session)) - interaction.deps.clock.now(), tx.request.rpName),
     ...(await shownSecret(method, { user: session.user, sessionId: shownToSessionId }, problem)),
     notice: shown.signedInAgain ? SIGNED_IN_AGAIN_NOTICE : undefined,
     cancel: interaction.cancelOption(tx),
+    signedIn: signedInAs(tx, session),
   });
   sendPage(res, page, refusal?.status ?? 200);
 }

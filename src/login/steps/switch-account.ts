@@ -1,0 +1,32 @@
+import type { Request, Response } from 'express';
+import type { LoginInteraction } from '../interaction.ts';
+import { stepUrl } from '../step-url.ts';
+import type { LoginTransaction } from '../transaction.ts';
+import type { SsoSession } from '../../session/sso-session.ts';
+import type { SignedInAs } from '../../../views/login/signed-in-as.ts';
+
+/** What the code and setup pages say of whose sign-in they are for, and where their "Not you?" form goes. */
+export function signedInAs(tx: LoginTransaction, session: SsoSession): SignedInAs {
+  return { name: session.user.name, username: session.user.username, switchAction: stepUrl(tx, '/switch-account') };
+}
+
+/**
+ * "Not you? Sign in as someone else" on the code and setup pages: at a browser someone left signed
+ * in, the next person would otherwise type their own codes as that user's wrong ones, and lock that
+ * user's codes. The session ends as by a sign-out (its applications are told), and the same sign-in
+ * goes on at the password page, so the application still gets its answer.
+ *
+ * Only the user the page named is signed out: a page left open while someone else signed in in
+ * another tab ends nobody's session, and shows the step again, naming whoever is signed in now.
+ */
+export async function switchAccount(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction): Promise<void> {
+  const { sessions, audit } = interaction.deps;
+  const session = await sessions.current(req);
+  if (session && session.user.id === tx.mfa?.userId) {
+    const ended = await sessions.end(req, res, 'sso-logout');
+    if (ended) await audit.record({ type: 'logout', outcome: 'success', reason: 'switch-account', rp: tx.request.rpId, userId: ended.user.id, username: ended.user.username, ip: req.clientIp, requestId: req.requestId });
+  } else {
+    req.log.info({ event: 'login.switch-account.stale', tx: tx.id.slice(0, 8), hasSession: !!session }, 'login: "sign in as someone else" from a page shown to another session; nobody signed out');
+  }
+  res.redirect(303, stepUrl(tx));
+}

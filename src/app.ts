@@ -41,7 +41,7 @@ export async function createApp(services: Services): Promise<Express> {
   const formLimitKb = Math.ceil((services.config.saml.maxRequestBytes * 4) / 3 / 1024) + 8;
   app.use(refuseDeclaredOversize(formLimitKb * 1024));
   app.use(express.urlencoded({ extended: false, limit: `${formLimitKb}kb`, parameterLimit: 50 }));
-  app.use(loginRoutes({ interaction: services.interaction, directory: services.directory, regulator: services.regulator, devices: new FamiliarDevices(services.box, services.cookies, services.clock) }));
+  app.use(loginRoutes({ interaction: services.interaction, directory: services.directory, regulator: services.regulator, devices: new FamiliarDevices(services.box, services.cookies, services.clock) }, saml.propagateLogout));
   app.use(accountRoutes(services));
   app.use(logoutRoutes(services, saml.propagateLogout));
   app.use(bootstrapRoutes(services));

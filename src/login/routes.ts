@@ -7,9 +7,13 @@ import { SETUP_EXPIRED_ADVICE } from '../../views/mfa/messages.ts';
 import { showChangePassword, submitChangePassword } from './steps/change-password.ts';
 import { switchAccount } from './steps/switch-account.ts';
 import type { LoginTransaction } from './transaction.ts';
+import type { LogoutPropagation } from '../session/logout-propagation.ts';
 
-/** /login/:tx/... — the pages of one sign-in transaction. */
-export function loginRoutes(deps: PasswordStepDeps): Router {
+/**
+ * /login/:tx/... — the pages of one sign-in transaction. `propagateLogout`: how a "Not you?" sign-out
+ * tells the previous user's SAML SPs through the browser, as /logout does.
+ */
+export function loginRoutes(deps: PasswordStepDeps, propagateLogout?: LogoutPropagation): Router {
   const router = Router();
   const { interaction } = deps;
   const { csrf, sessions } = interaction.deps;
@@ -72,7 +76,7 @@ export function loginRoutes(deps: PasswordStepDeps): Router {
 
   // "Not you? Sign in as someone else" on the code and setup pages.
   router.post('/login/:tx/switch-account', async (req, res) => {
-    await form(req, res, (tx) => switchAccount(req, res, interaction, tx));
+    await form(req, res, (tx) => switchAccount(req, res, interaction, tx, propagateLogout));
   });
 
   return router;

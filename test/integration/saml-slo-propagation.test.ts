@@ -6,7 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Profile } from '@node-saml/node-saml';
-import { boot, type Booted } from '../helpers/boot.ts';
+import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
+import { request as loginRequest } from '../helpers/login-request.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
 import { CALLBACK_BASE, createRp, signIn, type TestRp } from '../helpers/oidc-rp.ts';
@@ -220,6 +221,23 @@ describe('SAML Single Logout propagation (front channel)', () => {
     assert.equal(back.searchParams.get('state'), 'bye', 'the state oidc-provider added is kept');
     assert.deepEqual(await runs(), []);
     assert.ok((await propagationAudit()).some((event) => event.rp === spC.entityId && event.result === 'signed-out'));
+  });
+
+  test('"Not you?" on a sign-in\'s setup page tells the SAML SPs through the browser, then the same sign-in asks for a password', async () => {
+    const browser = spBrowser();
+    const profileB = await signedInAt(browser, spB);
+    const tx = await app.services.interaction.deps.transactions.create(
+      loginRequest({ rpId: 'mfa-app', rpName: 'MFA App', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }),
+    );
+    const setup = await browser.get(`${app.url}/login/${tx.id}`);
+    assert.match(setup.body, /Signed in as/, 'alice has no second factor: the setup page, naming her');
+    const toB = await spB.receiveLogoutRequest(await browser.submit(setup, {}, '/switch-account'));
+    assert.equal(toB.profile.nameID, profileB.nameID, 'the SP alice signed in to is told');
+    const back = await confirm(browser, spB, toB);
+    const next = back.status === 303 ? await browser.get(new URL(back.headers.get('location')!, app.url).toString()) : back;
+    assert.equal(new URL(next.url).pathname, `/login/${tx.id}`, 'back at the same sign-in');
+    assert.ok(isPasswordPage(next), 'which now asks for a password');
+    assert.ok((await propagationAudit()).some((event) => event.rp === spB.entityId && event.result === 'signed-out'));
   });
 
   test('POST /logout with a participant that cannot be asked lists it as not confirmed', async () => {

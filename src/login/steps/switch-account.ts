@@ -4,6 +4,7 @@ import { stepUrl } from '../step-url.ts';
 import type { LoginTransaction } from '../transaction.ts';
 import type { SsoSession } from '../../session/sso-session.ts';
 import type { SignedInAs } from '../../../views/login/signed-in-as.ts';
+import type { LogoutPropagation } from '../../session/logout-propagation.ts';
 
 /** What the code and setup pages say of whose sign-in they are for, and where their "Not you?" form goes. */
 export function signedInAs(tx: LoginTransaction, session: SsoSession): SignedInAs {
@@ -13,18 +14,20 @@ export function signedInAs(tx: LoginTransaction, session: SsoSession): SignedInA
 /**
  * "Not you? Sign in as someone else" on the code and setup pages: at a browser someone left signed
  * in, the next person would otherwise type their own codes as that user's wrong ones, and lock that
- * user's codes. The session ends as by a sign-out (its applications are told), and the same sign-in
- * goes on at the password page, so the application still gets its answer.
+ * user's codes. The session ends as by a sign-out (its applications are told: OIDC back-channel by the
+ * session's end, SAML SPs through this browser by `propagate`, which then returns here), and the same
+ * sign-in goes on at the password page, so the application still gets its answer.
  *
  * Only the user the page named is signed out: a page left open while someone else signed in in
  * another tab ends nobody's session, and shows the step again, naming whoever is signed in now.
  */
-export async function switchAccount(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction): Promise<void> {
+export async function switchAccount(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, propagate?: LogoutPropagation): Promise<void> {
   const { sessions, audit } = interaction.deps;
   const session = await sessions.current(req);
   if (session && session.user.id === tx.mfa?.userId) {
     const ended = await sessions.end(req, res, 'sso-logout');
     if (ended) await audit.record({ type: 'logout', outcome: 'success', reason: 'switch-account', rp: tx.request.rpId, userId: ended.user.id, username: ended.user.username, ip: req.clientIp, requestId: req.requestId });
+    if (ended && propagate && (await propagate(req, res, ended, stepUrl(tx)))) return;
   } else {
     req.log.info({ event: 'login.switch-account.stale', tx: tx.id.slice(0, 8), hasSession: !!session }, 'login: "sign in as someone else" from a page shown to another session; nobody signed out');
   }

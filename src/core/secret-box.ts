@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 const VERSION = 'v1';
+const TAG_BYTES = 16;
 
 /**
  * AES-GCM refused a sealed value: it was sealed with another key or for another purpose, or altered
@@ -40,9 +41,13 @@ export class SecretBox {
   open(sealed: string, purpose: string): Buffer {
     const [version, iv, tag, body] = sealed.split('.');
     if (version !== VERSION || !iv || !tag || body === undefined) throw new Error('sealed value has an unknown format');
-    const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64url'));
+    const authTag = Buffer.from(tag, 'base64url');
+    // GCM takes tags cut to as little as 4 bytes, and some sealed values come back from browsers (the
+    // familiar-device cookie): a cut tag would leave a forger 32 bits to guess, not 128.
+    if (authTag.length !== TAG_BYTES) throw new SealedValueRejected(purpose, { cause: new Error(`a ${authTag.length}-byte tag, not ${TAG_BYTES}`) });
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64url'), { authTagLength: TAG_BYTES });
     decipher.setAAD(Buffer.from(purpose));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    decipher.setAuthTag(authTag);
     const head = decipher.update(Buffer.from(body, 'base64url'));
     try {
       // GCM checks the tag in final(): this is where a wrong key shows.

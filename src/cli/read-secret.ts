@@ -3,6 +3,7 @@ import { isatty } from 'node:tty';
 import type { OptionKind, ParsedArgs } from './command.ts';
 import { pathOption, UsageError } from './command.ts';
 import { MIN_PASSWORD_LENGTH } from '../core/password-envelope.ts';
+import { InputFileError, readInputFile, withoutByteOrderMark } from './read-input-file.ts';
 
 /** The options of a command that reads a password. --password is declared only to be refused with a pointer to the others. */
 export const PASSWORD_OPTIONS = { 'password-file': 'string', 'password-stdin': 'flag', password: 'string' } as const satisfies Record<string, OptionKind>;
@@ -23,7 +24,7 @@ export function readSecretOption(args: ParsedArgs): string | undefined {
   if (args.options['password-stdin'] === true) {
     // A terminal would echo the password as it is typed, on screen and in any recording of the session.
     if (isatty(0)) throw new UsageError(`--password-stdin reads a pipe (printf '%s' "$PW" | ...), not a terminal, which would show the password as it is typed; or use --password-file FILE`);
-    return withoutLineEnd(readFileSync(0, 'utf8'));
+    return withoutLineEnd(withoutByteOrderMark(readFileSync(0, 'utf8')));
   }
   if (args.options.password !== undefined) throw new UsageError('--password is not accepted on the command line; use --password-file FILE or --password-stdin');
   return undefined;
@@ -47,11 +48,12 @@ export function readNewExportPassword(args: ParsedArgs): string {
   return value;
 }
 
-/** A file the administrator named, or a one-line error naming the option and the full path (not a stack). */
+/** A file the administrator named (see readInputFile), or a one-line error naming the option and the full path (not a stack). */
 export function readTextFile(path: string, option: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readInputFile(path);
   } catch (error) {
-    throw new UsageError(`${option}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    if (!(error instanceof InputFileError)) throw error;
+    throw new UsageError(`${option}: ${error.message}`);
   }
 }

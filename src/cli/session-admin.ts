@@ -8,6 +8,7 @@ import type { User } from '../core/types.ts';
 import { CookieJar } from '../http/cookies.ts';
 import { auditAdminAction } from './admin-audit.ts';
 import { withDirectory } from './with-directory.ts';
+import { terminalSafe } from './terminal-text.ts';
 
 /** A user's live sessions as `--user` names them, and what the administrator should know about how they were found. */
 export interface UserSessions {
@@ -87,10 +88,30 @@ export class SessionAdmin {
    * (disabled, removed, a password or a second factor reset). Returns what to tell the administrator.
    */
   async endSessionsOf(user: { id: string; username: string }, reason: string): Promise<string[]> {
-    const sessions = (await this.list()).filter((session) => session.user.id === user.id);
+    const sessions = await this.endSessionsOfUsers([user.id], reason);
     if (sessions.length === 0) return [`${user.username} had no live SSO session to end.`];
-    await this.end(sessions, reason);
     return [`Ended ${sessions.length} SSO session${sessions.length === 1 ? '' : 's'}.`, ...SessionAdmin.afterEnd(sessions)];
+  }
+
+  /** endSessionsOf for several users at once (an import that changed their passwords or second factors); returns the sessions it ended. */
+  async endSessionsOfUsers(userIds: readonly string[], reason: string): Promise<SsoSession[]> {
+    const ids = new Set(userIds);
+    const sessions = (await this.list()).filter((session) => ids.has(session.user.id));
+    if (sessions.length > 0) await this.end(sessions, reason);
+    return sessions;
+  }
+
+  /**
+   * Ends the sessions of the users an import changed as `user set-password` and `mfa reset` end
+   * them for one user (`change`: "password", "TOTP secret"), and says so in one line for all of
+   * them; nothing when none of them had a live session (the import's own lines name the changes).
+   */
+  async endSessionsAfterImport(users: ReadonlyArray<{ id: string; username: string }>, change: string, reason: string): Promise<string[]> {
+    const sessions = await this.endSessionsOfUsers(users.map((user) => user.id), reason);
+    if (sessions.length === 0) return [];
+    const names = users.map((user) => terminalSafe(user.username)).join(', ');
+    const whose = `${users.length === 1 ? 'the user' : `the ${users.length} users`} whose ${change} the import changed (${names})`;
+    return [`Ended ${sessions.length} SSO session${sessions.length === 1 ? '' : 's'} of ${whose}.`, ...SessionAdmin.afterEnd(sessions)];
   }
 
   /**

@@ -35,7 +35,7 @@ export async function exportConfiguration(context: TransferContext, password: st
     counts[list] = records.length;
   }
   // Planned from the file's JSON, as the import reads it, not from the objects it was made of.
-  const plan = await planPayload(context, JSON.parse(JSON.stringify(payload)), { activateImportedKeys: false }, 'an empty installation');
+  const plan = await planPayload(context, JSON.parse(JSON.stringify(payload)), { activateImportedKeys: false, removedKeys: 'refuse' }, 'an empty installation');
   return { text: sealWithPassword(payload, password, CONFIG_EXPORT), counts, restore: { refused: plan.problems, outdated: plan.outdated } };
 }
 

@@ -1,13 +1,14 @@
 import { openWithPassword } from '../core/password-envelope.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import type { CollectionWrite } from '../store/store.ts';
-import type { SigningKeyRecord } from '../keys/signing-keys.ts';
+import { removedSigningKeys, type RemovedSigningKey, type SigningKeyRecord } from '../keys/signing-keys.ts';
+import { utcMinuteWithZone } from '../core/utc-minute.ts';
 import { NAMEID_FORMAT } from '../saml/constants.ts';
 import { BUILT_IN_POLICIES } from '../policy/templates.ts';
 import type { RecordTransfer, TransferContext } from './record-transfer.ts';
 import { CONFIG_EXPORT, keyCheck, PAYLOAD_VERSION, payloadSchema, recordTransfers, type RecordList } from './config-payload.ts';
 import { displacedKeys, keyStatusProblems, settleImportedKeys, type KeySettlement } from './signing-key-transfer.ts';
-import { signInNameClashes } from './local-user-transfer.ts';
+import { passwordChanged, signInNameClashes } from './local-user-transfer.ts';
 
 export type ImportAction = 'add' | 'replace' | 'unchanged';
 
@@ -32,6 +33,11 @@ export function plannedRecordName(record: Pick<PlannedRecord, 'noun' | 'id' | 'u
 export interface ImportOptions {
   /** Imported keys take the file's status even where an older key would sign again (see settleImportedKeys). */
   activateImportedKeys: boolean;
+  /**
+   * What becomes of the file's keys that this installation removed (keys remove): refused unless the
+   * admin says (`skip`: the rest is imported without them; `restore`: they are published again, retired).
+   */
+  removedKeys: 'refuse' | 'skip' | 'restore';
 }
 
 /** What importing a file would do here, worked out completely before anything is written. */
@@ -43,6 +49,10 @@ export interface ImportPlan {
   problems: string[];
   /** What the import would change of this installation's records: refused unless the admin asks for it (--replace). */
   conflicts: string[];
+  /** Keys of the file that this installation removed, each with when: refused unless the admin says what becomes of them (ImportOptions.removedKeys). */
+  removedKeys: string[];
+  /** Local users here whose password the import replaces: their SSO sessions end, as after `user set-password`. */
+  passwordsChanged: Array<{ id: string; username: string }>;
   warnings: string[];
   /**
    * Records the checks of an admin's input refuse today but an earlier version saved: accepted as
@@ -71,7 +81,7 @@ export type ImportTarget = 'this installation' | 'an empty installation';
 
 /** planImport of an opened file. */
 export async function planPayload(context: TransferContext, payload: unknown, options: ImportOptions, onto: ImportTarget): Promise<ImportPlan> {
-  const plan: ImportPlan = { records: [], retiredKeys: [], problems: [], conflicts: [], warnings: [], outdated: [], writes: [] };
+  const plan: ImportPlan = { records: [], retiredKeys: [], problems: [], conflicts: [], removedKeys: [], passwordsChanged: [], warnings: [], outdated: [], writes: [] };
   const version = (payload as { version?: unknown } | null)?.version;
   if (version !== PAYLOAD_VERSION) {
     plan.problems.push(`the file holds version ${JSON.stringify(version)} of the configuration format; this Stepgate reads version ${PAYLOAD_VERSION}`);
@@ -88,15 +98,24 @@ export async function planPayload(context: TransferContext, payload: unknown, op
   const sps = await planList('samlServiceProviders', transfers.samlServiceProviders, file.samlServiceProviders, plan, onto);
   const clients = await planList('oidcClients', transfers.oidcClients, file.oidcClients, plan, onto);
   let settlement: KeySettlement | undefined;
+  const removed = onto === 'this installation' ? await removedSigningKeys(context.store).list() : [];
   const keys = await planList('signingKeys', transfers.signingKeys, file.signingKeys, plan, onto, {
     settle(fromFile, here) {
-      settlement = settleImportedKeys(here, fromFile, { activateImported: options.activateImportedKeys, now: context.clock.now() });
+      const removedHere = removedKeysIn(fromFile, here, removed);
+      tellRemovedKeys(removedHere, options.removedKeys, plan);
+      const importing = options.removedKeys === 'skip' ? fromFile.filter((key) => !removedHere.has(key.id)) : fromFile;
+      settlement = settleImportedKeys(here, importing, { activateImported: options.activateImportedKeys, removedHere: new Set(removedHere.keys()), now: context.clock.now() });
       plan.warnings.push(...settlement.warnings);
       return settlement.keys;
     },
     note: (key) => settlement?.notes.get(key.id),
   });
   const users = await planList('localUsers', transfers.localUsers, file.localUsers, plan, onto);
+  const usersHere = new Map(users.here.map((user) => [user.id, user]));
+  for (const user of users.admitted) {
+    const here = usersHere.get(user.id);
+    if (here && passwordChanged(here, user)) plan.passwordsChanged.push({ id: user.id, username: user.username });
+  }
 
   const policyStore = context.policies;
   const policiesInFile = new Set(policies.admitted.map((policy) => policy.id));
@@ -125,6 +144,23 @@ export async function planPayload(context: TransferContext, payload: unknown, op
     );
   }
   return plan;
+}
+
+/** The file's keys that this installation removed and does not have again, with their removal. */
+function removedKeysIn(fromFile: readonly { id: string }[], here: readonly SigningKeyRecord[], removed: readonly RemovedSigningKey[]): Map<string, RemovedSigningKey> {
+  const hereIds = new Set(here.map((key) => key.id));
+  const inFile = new Set(fromFile.map((key) => key.id));
+  return new Map(removed.filter((key) => inFile.has(key.id) && !hereIds.has(key.id)).map((key) => [key.id, key]));
+}
+
+/** A removed key that comes back is published for verification again, so its holder's ID Tokens verify: never without the admin's word. */
+function tellRemovedKeys(removedHere: ReadonlyMap<string, RemovedSigningKey>, choice: ImportOptions['removedKeys'], plan: ImportPlan): void {
+  for (const key of removedHere.values()) {
+    const removal = `signing key ${key.id} (${key.alg}): removed here on ${utcMinuteWithZone(key.removedAt)}`;
+    if (choice === 'refuse') plan.removedKeys.push(`${removal}; importing it publishes it again for verification`);
+    else if (choice === 'skip') plan.warnings.push(`${removal}; left out (--skip-removed-keys)`);
+    else plan.warnings.push(`${removal}; published again for verification, retired (--restore-removed-keys)`);
+  }
 }
 
 /**

@@ -58,7 +58,7 @@ export function userDifferences(here: LocalUserRecord, fromFile: LocalUserRecord
   const onlyWhere = (inFile: boolean) => (inFile ? 'in the file, not here' : 'here, not in the file');
   if (here.username !== fromFile.username) differences.push(`username ${here.username} here`);
   if (here.disabled !== fromFile.disabled) differences.push(here.disabled ? 'disabled here, enabled in the file' : 'enabled here, disabled in the file');
-  if (!sameHashes([here.passwordHash ?? ''], [fromFile.passwordHash ?? ''])) differences.push(fromFile.passwordHash === undefined ? 'no password in the file' : here.passwordHash === undefined ? 'no password here' : 'another password');
+  if (passwordChanged(here, fromFile)) differences.push(fromFile.passwordHash === undefined ? 'no password in the file' : here.passwordHash === undefined ? 'no password here' : 'another password');
   else if (!sameHashes(here.previousPasswordHashes, fromFile.previousPasswordHashes) || here.passwordChangedAt !== fromFile.passwordChangedAt) differences.push('another password history');
   if (here.mustChangePassword !== fromFile.mustChangePassword) differences.push(`must change the password ${onlyWhere(fromFile.mustChangePassword)}`);
   if (here.oneTimeUse !== fromFile.oneTimeUse) differences.push(`one-time account ${onlyWhere(fromFile.oneTimeUse)}`);
@@ -68,6 +68,11 @@ export function userDifferences(here: LocalUserRecord, fromFile: LocalUserRecord
   if (here.email !== fromFile.email) differences.push('another email');
   if (sortedJson(here.attributes) !== sortedJson(fromFile.attributes)) differences.push('other attributes');
   return differences;
+}
+
+/** Whether replacing the user here with the file's sets another password (or none): the sessions it opened end, as after `user set-password`. */
+export function passwordChanged(here: LocalUserRecord, fromFile: LocalUserRecord): boolean {
+  return !sameHashes([here.passwordHash ?? ''], [fromFile.passwordHash ?? '']);
 }
 
 function sameHashes(here: readonly string[], fromFile: readonly string[]): boolean {

@@ -2,9 +2,16 @@ import { z } from 'zod';
 import { clientProblems, ID_TOKEN_ALGS, OIDC_CLIENTS, SECRET_AUTH_METHODS, sealClientSecret, type OidcClientRecord } from '../oidc/client-registry.ts';
 import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
 
+/**
+ * The alphabet of the ids `client add` makes (randomId: base64url): one with a space or a line break
+ * would break the plan's lines and every listing. A leading "-" is only warned about: ids made before
+ * randomId skipped it have one, and a restore must take them.
+ */
+const CLIENT_ID = /^[A-Za-z0-9_-]+$/;
+
 /** A client as the file holds it: the secret in clear (the file is encrypted), to be sealed with the importing installation's key. */
 const exportedClientSchema = z.strictObject({
-  id: z.string().min(1).max(256),
+  id: z.string().min(1).max(256).regex(CLIENT_ID, 'a client id is made of letters, digits, "_" and "-" (as client add makes them)'),
   name: z.string(),
   redirectUris: z.array(z.string()),
   postLogoutRedirectUris: z.array(z.string()),
@@ -51,7 +58,8 @@ export function oidcClientTransfer(context: TransferContext): RecordTransfer<Exp
       if (replacing && (replacing.tokenEndpointAuthMethod === 'none') !== isPublic) problems.push(typeChange(client.id, isPublic));
       if (problems.length) return { ok: false, problems };
       const { secret, ...rest } = client;
-      return { ok: true, record: { ...rest, ...(secret === undefined ? {} : { sealedSecret: sealClientSecret(context.box, client.id, secret) }) }, warnings: [] };
+      const warnings = client.id.startsWith('-') ? [`its id starts with "-" (an earlier version made such ids): on the command line, give it after "--" (client show -- ${client.id})`] : [];
+      return { ok: true, record: { ...rest, ...(secret === undefined ? {} : { sealedSecret: sealClientSecret(context.box, client.id, secret) }) }, warnings };
     },
   };
 }

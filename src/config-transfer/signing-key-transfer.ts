@@ -73,14 +73,15 @@ export interface KeySettlement {
  * The status each imported key takes here. Imported keys keep the file's status, so the imported IdP
  * signs with the keys its relying parties already trust, except where that would put an older key
  * back into signing without the admin asking for it (`activateImported`, --activate-imported-keys):
- * - a key this installation retired stays retired (a key is often retired because it may have leaked);
+ * - a key this installation retired stays retired (a key is often retired because it may have leaked),
+ *   and one it removed (`removedHere`, imported only when the admin says so) comes back retired;
  * - while this installation's own active key of an algorithm signs because an admin chose it here
  *   (not one made at first start) and the file does not retire it, the file may predate a rotation
  *   here: the file's keys of that algorithm come in retired (published for verification only), or
  *   keep their status here if they are here already, and this installation's key goes on signing.
  * A key that enters a status here (active, retired) is stamped with the time of the import.
  */
-export function settleImportedKeys(here: readonly SigningKeyRecord[], fromFile: readonly ExportedKey[], options: { activateImported: boolean; now: number }): KeySettlement {
+export function settleImportedKeys(here: readonly SigningKeyRecord[], fromFile: readonly ExportedKey[], options: { activateImported: boolean; removedHere?: ReadonlySet<string>; now: number }): KeySettlement {
   const hereById = new Map(here.map((key) => [key.id, key]));
   const keepers = new Map(KEY_ALGORITHMS.map((alg) => [alg, options.activateImported ? undefined : keepsSigning(here, fromFile, alg)]));
   const notes = new Map<string, string>();
@@ -97,6 +98,9 @@ export function settleImportedKeys(here: readonly SigningKeyRecord[], fromFile: 
       status = mine?.status ?? 'retired';
       // The key that goes on signing is not one the file is kept from making active.
       if (key.id !== keeper.id) heldBack.set(key.alg, [...(heldBack.get(key.alg) ?? []), key.id]);
+    } else if (!options.activateImported && key.status !== 'retired' && options.removedHere?.has(key.id)) {
+      status = 'retired';
+      warnings.push(`signing key ${key.id} (${key.alg}) is ${key.status} in the file, but this installation removed it: it comes back retired. --activate-imported-keys imports it as ${key.status}.`);
     }
     notes.set(key.id, `(${key.alg}) ${key.status} in the file; here ${HERE[status]}`);
     return stamped({ ...key, status }, mine, options.now);

@@ -40,12 +40,15 @@ const envelopeSchema = z.object({
   format: z.string(),
   version: z.literal(VERSION),
   kdf: z
-    .object({ name: z.literal('scrypt'), salt: base64, N: z.number().int().min(2 ** 14), r: z.number().int().min(1).max(32), p: z.number().int().min(1).max(16) })
-    .refine((kdf) => (kdf.N & (kdf.N - 1)) === 0 && kdf.N * kdf.r * kdf.p <= MAX_SCRYPT_WORK),
+    .object({ name: z.literal('scrypt'), salt: base64, N: z.number().int().min(2 ** 14), r: z.number().int().min(1), p: z.number().int().min(1) })
+    .refine((kdf) => (kdf.N & (kdf.N - 1)) === 0),
   iv: base64,
   tag: base64,
   data: base64,
 });
+
+/** What the envelope says of itself before it is checked whole: enough to tell another kind of file or a newer Stepgate's. */
+const labelSchema = z.object({ format: z.unknown(), version: z.unknown() });
 
 type Envelope = z.infer<typeof envelopeSchema>;
 
@@ -77,6 +80,24 @@ export function sealWithPassword(value: unknown, password: string, format: Envel
   return JSON.stringify(envelope, null, 2) + '\n';
 }
 
+/**
+ * The envelope, or an EnvelopeError that says what keeps it from being tried: another kind of file,
+ * a newer envelope version, key derivation too costly. All of it is in clear, so saying which tells
+ * nothing about the password.
+ */
+function checkedEnvelope(json: unknown, format: EnvelopeFormat): Envelope {
+  const label = labelSchema.safeParse(json);
+  const unknown = new EnvelopeError(`the file is not ${format.description} (unknown format or version)`);
+  if (!label.success || label.data.format !== format.id) throw unknown;
+  const { version } = label.data;
+  if (typeof version === 'number' && version !== VERSION) throw new EnvelopeError(`the file is ${format.description} in envelope version ${version}; this Stepgate reads version ${VERSION}`);
+  const parsed = envelopeSchema.safeParse(json);
+  if (!parsed.success) throw unknown;
+  const { N, r, p } = parsed.data.kdf;
+  if (N * r * p > MAX_SCRYPT_WORK) throw new EnvelopeError(`the file's key derivation asks for more work than Stepgate allows (scrypt N=${N}, r=${r}, p=${p}: N·r·p at most 2^${Math.log2(MAX_SCRYPT_WORK)}, 4 times what Stepgate writes); it was not tried`);
+  return parsed.data;
+}
+
 /** The value `sealWithPassword` sealed; throws an EnvelopeError for another kind of file, a wrong password or any alteration. */
 export function openWithPassword(text: string, password: string, format: EnvelopeFormat): unknown {
   let json: unknown;
@@ -85,9 +106,7 @@ export function openWithPassword(text: string, password: string, format: Envelop
   } catch {
     throw new EnvelopeError(`the file is not ${format.description} (not JSON)`);
   }
-  const parsed = envelopeSchema.safeParse(json);
-  if (!parsed.success || parsed.data.format !== format.id) throw new EnvelopeError(`the file is not ${format.description} (unknown format or version)`);
-  const envelope = parsed.data;
+  const envelope = checkedEnvelope(json, format);
   try {
     const iv = Buffer.from(envelope.iv, 'base64');
     const tag = Buffer.from(envelope.tag, 'base64');

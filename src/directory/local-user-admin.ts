@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { LocalDirectory, PasswordChangedMeanwhile, type PreparedPassword } from './local-directory.ts';
 import { findLocalUserByName, localUsers, signInNames, type LocalUserRecord } from './local-users.ts';
 import { isPlausibleEmail } from '../core/email-address.ts';
+import { FamiliarDeviceRegister } from '../regulation/familiar-device-register.ts';
 import { INVISIBLE_CHARACTER } from '../core/invisible-characters.ts';
 
 export interface UserChanges {
@@ -122,12 +123,15 @@ export class LocalUserAdmin {
   readonly #store: Store;
   readonly #directory: LocalDirectory;
   readonly #clock: Clock;
+  /** A password set here ends the familiarity of the browsers that proved only the previous one. */
+  readonly #devices: FamiliarDeviceRegister;
 
   constructor(store: Store, config: Config, clock: Clock) {
     if (config.directory.kind !== 'local') throw new Error('the configured directory is LDAP; local users are managed in the local store only');
     this.#store = store;
     this.#clock = clock;
     this.#directory = new LocalDirectory(localUsers(store), config.directory, clock);
+    this.#devices = new FamiliarDeviceRegister(store.kv);
   }
 
   /**
@@ -181,6 +185,7 @@ export class LocalUserAdmin {
       throw new UserChangeRefused(`the password of ${username} was changed while this command ran (by the user, or another command): nothing was changed; run it again`);
     }
     if (!updated) throw new Error(`no local user ${username}`);
+    if (prepared) await this.#devices.forget(record.id);
     return updated;
   }
 
@@ -215,8 +220,11 @@ export class LocalUserAdmin {
 
   /** Sets a password under the same rules users get; returns the rule violations, if any. */
   async setPassword(username: string, password: string, options: { mustChange?: boolean } = {}): Promise<string | undefined> {
-    const outcome = await this.#directory.setPassword(await this.get(username), password, options);
-    return outcome.ok ? undefined : outcome.message;
+    const record = await this.get(username);
+    const outcome = await this.#directory.setPassword(record, password, options);
+    if (!outcome.ok) return outcome.message;
+    await this.#devices.forget(record.id);
+    return undefined;
   }
 
   async #prepared(record: LocalUserRecord, password: NewPassword): Promise<PreparedPassword & { ok: true }> {

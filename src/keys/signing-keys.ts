@@ -46,6 +46,21 @@ export interface LoadedKey {
 }
 
 export const SIGNING_KEY_COLLECTION = 'signing-keys';
+
+/**
+ * A key `keys remove` took out of the JWKS (often because it was exposed), kept by id: an import of
+ * an export made before the removal would otherwise publish it again without a word.
+ */
+export interface RemovedSigningKey {
+  id: string;
+  alg: KeyAlgorithm;
+  removedAt: number;
+}
+
+/** The keys this installation removed, by id (see RemovedSigningKey). */
+export function removedSigningKeys(store: Store): Collection<RemovedSigningKey> {
+  return store.collection<RemovedSigningKey>('removed-signing-keys');
+}
 const PURPOSE = 'signing-key';
 const CERT_YEARS = 10;
 /** How often a running server looks for keys the admin CLI added, activated or removed. */
@@ -245,13 +260,15 @@ export class SigningKeys {
    * key (next) can be withdrawn at any time: it never signed. It is retired first, under the file's
    * lock, so of an activation at the same moment and the removal only one succeeds.
    */
-  async remove(id: string, removal: { hold: RetiredKeyHold; force: boolean }): Promise<{ removed: SigningKeyRecord; forced: boolean }> {
+  async remove(id: string, removal: { hold: RetiredKeyHold; force: boolean; removedKeys: Collection<RemovedSigningKey> }): Promise<{ removed: SigningKeyRecord; forced: boolean }> {
     const record = await this.#records.get(id);
     if (!record) throw new KeyRotationError(`no signing key ${id}`);
     if (record.status === 'active') throw new KeyRotationError(`key ${id} is active; only a retired key, or a waiting one (next), can be removed`);
     const tooEarly = record.status === 'retired' ? whyNotRemovableYet(record, removal.hold, this.#clock.now()) : undefined;
     if (tooEarly && !removal.force) throw new KeyRotationError(tooEarly);
     if (record.status === 'next') await this.#changeStatus(id, 'next', { status: 'retired', retiredAt: this.#clock.now() });
+    // Remembered first: a removal that stopped in between must not leave a key that an import brings back unasked.
+    await removal.removedKeys.put({ id, alg: record.alg, removedAt: this.#clock.now() });
     await this.#records.remove(id);
     this.#cache = undefined;
     return { removed: record, forced: tooEarly !== undefined };

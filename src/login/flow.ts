@@ -82,7 +82,10 @@ export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, 
   const { request } = tx;
   const freshPassword = session !== undefined && tx.passwordSessionId === session.id;
   const tooOld = request.maxAgeSec !== undefined && session !== undefined && facts.now - session.authTime > request.maxAgeSec * 1000;
-  if (!session || (!freshPassword && (request.forceAuthn || tooOld || tx.passwordRequired))) {
+  // A refusal was shown to someone else than who is signed in now (in another tab since): whichever
+  // page of this sign-in is loaded next, whoever is at the browser is asked, never answered for.
+  const refusedAnotherUser = session !== undefined && tx.refusalShownTo !== undefined && tx.refusalShownTo !== session.user.id;
+  if (!session || (!freshPassword && (request.forceAuthn || tooOld || refusedAnotherUser))) {
     if (request.passive) return failure('login_required', 'The user is not signed in and the application asked not to show a sign-in page.');
     return { kind: 'password' };
   }

@@ -196,7 +196,7 @@ export class LoginInteraction {
     else await showStep(req, res, this, step.kind === 'denied' && session ? await this.#refusalShownTo(tx, session) : tx, session, step);
   }
 
-  /** Records whom a refusal page is shown to (see goBack). */
+  /** Records whom a refusal page is shown to (LoginTransaction.refusalShownTo). */
   async #refusalShownTo(tx: LoginTransaction, session: SsoSession): Promise<LoginTransaction> {
     if (tx.refusalShownTo === session.user.id) return tx;
     const shown = { ...tx, refusalShownTo: session.user.id };
@@ -207,16 +207,10 @@ export class LoginInteraction {
   /**
    * "Back to <application>" on a refusal page hands the refusal to the application, when the flow
    * still decides it now for the user it was shown to; otherwise the sign-in goes on at its current
-   * step. When another person has signed in on this browser since (in another tab), the button must
-   * not sign them in to the application unasked: whoever is at the browser is asked for a password.
+   * step: the password, when another person has signed in on this browser since (nextStep).
    */
   async goBack(req: Request, res: Response, tx: LoginTransaction): Promise<void> {
     const session = await this.deps.sessions.current(req);
-    if (session && tx.refusalShownTo !== undefined && tx.refusalShownTo !== session.user.id) {
-      req.log.info({ event: 'login.back.user-changed', tx: tx.id.slice(0, 8) }, 'login: the refusal was shown to another user than the one signed in now; asking for the password');
-      await this.deps.transactions.save({ ...tx, passwordRequired: true });
-      return res.redirect(303, stepUrl(tx));
-    }
     const step = await this.stepWith(req, tx, session);
     if (step.kind === 'denied') await this.complete(req, res, tx, step.result);
     else res.redirect(303, stepUrl(tx));

@@ -71,15 +71,11 @@ export interface LoginTransaction {
    */
   mfa?: { sessionId: string; userId: string };
   /**
-   * The user a refusal page ("Access denied") was shown to: its "Back to <application>" hands that
-   * refusal back only while the browser is still signed in as them (LoginInteraction.goBack).
+   * The user a refusal page ("Access denied") was shown to. While another user is signed in, this
+   * sign-in asks for a password before it goes on (nextStep): its pages, reloaded or reached with the
+   * browser's Back after that person signed in in another tab, must never complete it as them unasked.
    */
   refusalShownTo?: string;
-  /**
-   * The password is asked before this sign-in goes on, even from a live session: "Back to
-   * <application>" was pressed on a refusal shown to another user than the one signed in now.
-   */
-  passwordRequired?: true;
   /**
    * Password verified, but it must be changed before the sign-in can go on. `heldBindId`: the directory
    * kept the sign-in's bound connection for the change (see AuthOutcome).

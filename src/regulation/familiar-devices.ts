@@ -8,7 +8,7 @@ import type { FamiliarDevice } from './regulation.ts';
 
 const COOKIE = 'sg_device';
 /** A browser stays familiar this long after its last sign-in with the right password (each renews it). */
-const LIFETIME_SECONDS = 90 * 24 * 60 * 60;
+export const FAMILIAR_DEVICE_LIFETIME_SECONDS = 90 * 24 * 60 * 60;
 const SEAL_PURPOSE = 'familiar-device';
 
 /** What the cookie holds, sealed. `issued`: epoch ms. */
@@ -27,7 +27,8 @@ interface SealedDevice {
  * user's email at a shared computer. Sealed, not only MACed, because the regulator counts the device's
  * guesses under its account before the directory says which account the name is. So it cannot be made
  * for another account or name, is ignored when another name is typed, and a stolen one gives its
- * holder only the guesses of one more device.
+ * holder only the guesses of one more device. What the cookie proves, the account's register must
+ * still know (FamiliarDeviceRegister, which the regulator asks): a password change or an unlock ends it.
  */
 export class FamiliarDevices {
   readonly #box: SecretBox;
@@ -40,7 +41,7 @@ export class FamiliarDevices {
     this.#clock = clock;
   }
 
-  /** The device this request's cookie proves, when it was issued for `login` (any spelling of it) within its lifetime. */
+  /** The device this request's cookie claims, when it was issued for `login` (any spelling of it) within its lifetime (see Regulator.familiar). */
   recognise(req: Request, login: string): FamiliarDevice | undefined {
     const value = this.#cookies.read(req, COOKIE);
     if (!value) return undefined;
@@ -53,18 +54,19 @@ export class FamiliarDevices {
       return undefined;
     }
     const age = this.#clock.now() - device.issued;
-    if (!(age >= 0 && age < LIFETIME_SECONDS * 1000)) return undefined;
+    if (!(age >= 0 && age < FAMILIAR_DEVICE_LIFETIME_SECONDS * 1000)) return undefined;
     return { id: device.id, account: device.account };
   }
 
   /**
    * Gives the browser its cookie, or renews it, after `login` signed in to `account` with the right
-   * password. `proven`: the device its cookie proved; the browser keeps its id (and its count) when it
-   * was for this account.
+   * password; returns the device, for the account's register. `proven`: the device its cookie proved;
+   * the browser keeps its id (and its count) when it was for this account.
    */
-  remember(res: Response, account: string, login: string, proven: FamiliarDevice | undefined): void {
+  remember(res: Response, account: string, login: string, proven: FamiliarDevice | undefined): FamiliarDevice {
     const device: SealedDevice = { id: proven?.account === account ? proven.id : randomId(16), account, issued: this.#clock.now() };
-    this.#cookies.set(res, COOKIE, this.#box.seal(JSON.stringify(device), this.#purpose(login)), { maxAgeSeconds: LIFETIME_SECONDS });
+    this.#cookies.set(res, COOKIE, this.#box.seal(JSON.stringify(device), this.#purpose(login)), { maxAgeSeconds: FAMILIAR_DEVICE_LIFETIME_SECONDS });
+    return { id: device.id, account };
   }
 
   /** The name typed is the sealed value's additional data: a cookie for another name does not open. */

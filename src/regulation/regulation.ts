@@ -21,10 +21,11 @@ export type Subject = { login: string } | { account: string } | { secret: string
 
 /**
  * A browser the account signed in from before, as its familiar-device cookie proves
- * (familiar-devices.ts). Its guesses at that account count on a counter of its own instead of the
- * name's and the account's, whose locks do not refuse it: strangers' guesses cannot lock a user out
- * at their usual browser, and the user's typos there lock only that browser (AD FS Extranet Smart
- * Lockout's familiar locations, OWASP's device cookies).
+ * (familiar-devices.ts) and the account's register still knows (familiar-device-register.ts: not
+ * after a password change Stepgate made, nor an unlock). Its guesses at that account count on a
+ * counter of its own instead of the name's and the account's, whose locks do not refuse it:
+ * strangers' guesses cannot lock a user out at their usual browser, and the user's typos there lock
+ * only that browser (AD FS Extranet Smart Lockout's familiar locations, OWASP's device cookies).
  */
 export interface FamiliarDevice {
   /** One browser's, kept while its cookie is renewed. */

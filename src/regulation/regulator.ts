@@ -3,6 +3,7 @@ import { updateWithRetry } from '../store/update-with-retry.ts';
 import type { Clock } from '../core/clock.ts';
 import { NAMESPACE, accountKey, codeIpKey, deviceKey, deviceKeyPrefix, ipKey, isClientKey, keyOf, keysStartingWith, loginKey, scopeOf, type Counter } from './counters.ts';
 import type { Admission, ClientAdmission, FamiliarDevice, RegulationSettings, Subject } from './regulation.ts';
+import { FamiliarDeviceRegister } from './familiar-device-register.ts';
 
 const MAX_CAS_ATTEMPTS = 20;
 
@@ -28,6 +29,7 @@ export class Regulator {
   readonly #kv: KeyValue;
   readonly #settings: RegulationSettings;
   readonly #clock: Clock;
+  readonly #devices: FamiliarDeviceRegister;
   /** Guesses admitted and not settled yet, per counter key. */
   readonly #inFlight = new Map<string, number>();
 
@@ -35,6 +37,26 @@ export class Regulator {
     this.#kv = kv;
     this.#settings = settings;
     this.#clock = clock;
+    this.#devices = new FamiliarDeviceRegister(kv);
+  }
+
+  /**
+   * The device a familiar-device cookie claims (FamiliarDevices.recognise), while its account still
+   * knows it: not after a password change or an unlock, nor once MAX_FAMILIAR_DEVICES browsers signed
+   * in since. Otherwise the browser is a stranger.
+   */
+  async familiar(claimed: FamiliarDevice | undefined): Promise<FamiliarDevice | undefined> {
+    return claimed !== undefined && (await this.#devices.knows(claimed)) ? claimed : undefined;
+  }
+
+  /** After a sign-in with the right password from the browser the device cookie was just given to. */
+  async rememberDevice(device: FamiliarDevice): Promise<void> {
+    await this.#devices.add(device);
+  }
+
+  /** After the account's password changed: every browser that proved only the previous one is a stranger again. */
+  async forgetDevices(account: string): Promise<void> {
+    await this.#devices.forget(account);
   }
 
   /** `device`: the familiar device the guess came from, when its cookie is for the name typed. */
@@ -114,8 +136,10 @@ export class Regulator {
   /**
    * Admin unlock of a login name (any spelling of it) and, when known, of the account it names, of
    * the account's other sign-in names (`otherNames`: each typed name has a count and a lock of its
-   * own) and of its familiar devices. Tells whether one of them was locked (the audit says if there
-   * was a lock to lift), and which of `otherNames` had a count apart from the login's, one name each.
+   * own) and of its familiar devices, which the account then forgets: after an incident, a browser
+   * of whoever had the password must not keep guesses of its own. Tells whether one of them was
+   * locked (the audit says if there was a lock to lift), and which of `otherNames` had a count apart
+   * from the login's, one name each.
    */
   async unlock(login: string, account?: string, otherNames: readonly string[] = []): Promise<{ wasLocked: boolean; otherNamesCleared: string[] }> {
     const namesByKey = new Map<string, string>([[loginKey(login), login]]);
@@ -123,7 +147,7 @@ export class Regulator {
     const devices = account === undefined ? [] : await keysStartingWith(this.#kv, deviceKeyPrefix(account));
     const keys = [...namesByKey.keys(), ...(account === undefined ? [] : [accountKey(account)]), ...devices];
     const locks = await Promise.all(keys.map((key) => this.#lockedUntil(key)));
-    await Promise.all(keys.map((key) => this.#kv.delete(NAMESPACE, key)));
+    await Promise.all([...keys.map((key) => this.#kv.delete(NAMESPACE, key)), ...(account === undefined ? [] : [this.#devices.forget(account)])]);
     return { wasLocked: locks.some((until) => until !== undefined), otherNamesCleared: [...namesByKey.values()].slice(1) };
   }
 

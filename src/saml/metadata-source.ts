@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { AppError } from '../core/errors.ts';
 import { MAX_METADATA_BYTES } from './sp-metadata.ts';
 
@@ -22,13 +22,31 @@ export async function readMetadataSource(source: string): Promise<string> {
     throw refuse(`cannot read ${source} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   try {
-    const buffer = Buffer.alloc(MAX_METADATA_BYTES + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > MAX_METADATA_BYTES) throw refuse(`${source} is larger than ${MAX_METADATA_BYTES / 1024} KB`);
-    return buffer.subarray(0, bytesRead).toString('utf8');
+    return (await readUpToLimit(handle, source)).toString('utf8');
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The whole file, or a refusal once it passes MAX_METADATA_BYTES. Read from where it stands, in a
+ * loop: a pipe (`curl … | sp add /dev/stdin`) cannot seek, and hands over at most 64 KB per read.
+ */
+async function readUpToLimit(handle: FileHandle, source: string): Promise<Buffer> {
+  const buffer = Buffer.alloc(MAX_METADATA_BYTES + 1);
+  let filled = 0;
+  while (filled < buffer.length) {
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null));
+    } catch (error) {
+      throw refuse(`cannot read ${source} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  if (filled > MAX_METADATA_BYTES) throw refuse(`${source} is larger than ${MAX_METADATA_BYTES / 1024} KB`);
+  return buffer.subarray(0, filled);
 }
 
 async function fetchMetadata(url: string): Promise<string> {

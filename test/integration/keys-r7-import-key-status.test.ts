@@ -127,14 +127,14 @@ test('an older export does not bring back a key this installation rotated away f
   await serverSees(target, { [newRsa]: 'active', [oldRsa]: 'removed' });
 
   // The same (older) file again, e.g. to restore a deleted SP.
-  const dryRun = await importing(target, file, '--replace', '--dry-run');
+  const dryRun = await importing(target, file, '--replace', '--dry-run', '--restore-removed-keys');
   assert.equal(dryRun.code, 0, dryRun.err);
   assert.match(dryRun.out, new RegExp(`^  add +signing key ${oldRsa} \\(RS256\\) active in the file; here retired: published for verification only, never signs$`, 'm'));
   assert.match(dryRun.out, new RegExp(`^  unchanged +signing key ${sourceEc} \\(ES256\\) active in the file; here active: will sign$`, 'm'));
   assert.doesNotMatch(dryRun.out, /retire +signing key/, "this installation's key is not retired");
   assert.match(dryRun.out, new RegExp(`^Warning: this installation's RS256 key ${newRsa} \\(activated .* UTC\\) signs here, and the file does not retire it: the file may predate a rotation made here\\. ${newRsa} goes on signing; the file's ${oldRsa} does not take over\\. .*--activate-imported-keys`, 'm'));
 
-  const imported = await importing(target, file, '--replace');
+  const imported = await importing(target, file, '--replace', '--restore-removed-keys');
   assert.equal(imported.code, 0, imported.err);
   assert.match(imported.out, /Imported: 1 added, 0 replaced, 1 unchanged\./);
   await assertStored(target, { [newRsa]: 'active', [oldRsa]: 'retired' });

@@ -101,7 +101,7 @@ test('export to a password-encrypted file, reset, import: the same app keeps wor
   assert.match((await cli('mfa', 'list', '--search', 'alice')).out, /^alice +Unregistered/m);
   await writeFile(join(dataDir, 'wrong-password'), 'not the right password');
   const wrong = await cli('mfa', 'import', '--in', out, '--password-file', join(dataDir, 'wrong-password'));
-  assert.deepEqual([wrong.code, wrong.err], [1, 'Import failed: the password is wrong or the file was altered.']);
+  assert.deepEqual([wrong.code, wrong.err], [1, 'Import failed, nothing was changed: the password is wrong or the file was altered.']);
   const imported = await cli('mfa', 'import', '--in', out, '--password-file', passwordFile);
   assert.deepEqual([imported.code, imported.out], [0, 'Imported 1 TOTP registration.']);
   now += 60_000;

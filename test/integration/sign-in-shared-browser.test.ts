@@ -121,3 +121,34 @@ test('"Back to <application>" on a refusal shown to dave, after alice signed in 
   await browser.get(back);
   assert.deepEqual(app.finished.get(txId), { ok: false, error: 'access_denied', message: 'Not for blocked accounts.' }, 'his refusal goes back to the application');
 });
+
+test('reloading a refusal shown to dave (or going Back to it), after alice signed in in another tab, asks for a password and never signs alice in', async () => {
+  const browser = new TestBrowser();
+  const { txId, page } = await openSignIn(browser, 'deny-blocked');
+  const refusal = await browser.submit(page, { username: 'dave', password: PASSWORD });
+  assert.equal(refusal.status, 403);
+  assert.equal(new URL(refusal.url).pathname, `/login/${txId}`, "the refusal is the sign-in's own page");
+
+  await signInInAnotherTab(browser, 'alice');
+  const reloaded = await browser.get(refusal.url);
+  assert.equal(app.finished.has(txId), false, 'the application got no answer');
+  assert.ok(isPasswordPage(reloaded), `the password page, got ${reloaded.status}:\n${reloaded.body.slice(0, 600)}`);
+
+  const aliceAsked = await browser.submit(reloaded, { username: 'alice', password: PASSWORD });
+  const result = app.finished.get(txId);
+  assert.ok(result?.ok && result.user.username === 'alice', `alice, once she typed her password here, got ${aliceAsked.status}`);
+});
+
+test('"Not you?" on a page naming bob signs nobody out after the same sign-in was shown to alice in another tab', async () => {
+  const browser = new TestBrowser();
+  await signInInAnotherTab(browser, 'bob');
+  const { txId, page: bobsCodePage } = await openSignIn(browser, 'permit-everyone-require-mfa');
+  assert.match(bobsCodePage.body, /Signed in as <strong>Bob Builder<\/strong>/);
+  await signInInAnotherTab(browser, 'alice');
+  assert.match((await browser.get(`${app.url}/login/${txId}`)).body, /Signed in as <strong>Alice Liddell<\/strong>/, 'the same sign-in, shown to alice in the other tab');
+
+  const before = (await logouts(ids.get('alice')!)).length;
+  const page = await browser.submit(bobsCodePage, {}, '/switch-account');
+  assert.equal((await logouts(ids.get('alice')!)).length, before, "alice's session was not ended");
+  assert.match(page.body, /Signed in as <strong>Alice Liddell<\/strong> \(alice\)\./);
+});

@@ -52,10 +52,10 @@ test('export and import move registrations between installations, encrypted with
 
   const target = await installation('b');
   await target.put('id-2', 'bob', 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', { digits: 6, periodSeconds: 30, algorithm: 'sha1' }, 3);
-  assert.deepEqual(await importTotp(target, text, PASSWORD, { replace: false, userExists: everyone, ...writesOf.get(target)! }), { imported: 1, skipped: ['bob'], unknownUsers: [], backupCodesVoided: [] });
+  assert.deepEqual(await importTotp(target, text, PASSWORD, { replace: false, userExists: everyone, ...writesOf.get(target)! }), { imported: 1, skipped: ['bob'], unknownUsers: [], backupCodesVoided: [], secretReplaced: [] });
   assert.equal(target.secretOf((await target.get('id-1'))!), 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
   assert.equal(target.secretOf((await target.get('id-2'))!), 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', 'kept without --replace');
-  assert.deepEqual(await importTotp(target, text, PASSWORD, { replace: true, userExists: everyone, ...writesOf.get(target)! }), { imported: 2, skipped: [], unknownUsers: [], backupCodesVoided: [] });
+  assert.deepEqual(await importTotp(target, text, PASSWORD, { replace: true, userExists: everyone, ...writesOf.get(target)! }), { imported: 2, skipped: [], unknownUsers: [], backupCodesVoided: [], secretReplaced: [{ id: 'id-2', username: 'bob' }] });
   assert.deepEqual({ ...(await target.get('id-2'))!, sealedSecret: '' }, { id: 'id-2', username: 'bob', sealedSecret: '', digits: 8, periodSeconds: 60, algorithm: 'sha256', createdAt: 2 });
 });
 
@@ -66,7 +66,7 @@ test('registrations of users this installation does not have are named and not i
   const { text } = await exportTotp(source, PASSWORD);
   const target = await installation('e');
   const outcome = await importTotp(target, text, PASSWORD, { replace: false, userExists: async (id) => id === 'id-1', ...writesOf.get(target)! });
-  assert.deepEqual(outcome, { imported: 1, skipped: [], unknownUsers: ['ghost (id id-gone)'], backupCodesVoided: [] });
+  assert.deepEqual(outcome, { imported: 1, skipped: [], unknownUsers: ['ghost (id id-gone)'], backupCodesVoided: [], secretReplaced: [] });
   assert.equal(await target.get('id-gone'), undefined);
 });
 

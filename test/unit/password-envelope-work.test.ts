@@ -43,7 +43,7 @@ test('a file whose scrypt parameters ask for more than 4 times the work Stepgate
   for (const kdf of [{ N: 2 ** 18, r: 8, p: 16 }, { N: 2 ** 15, r: 8, p: 16 }, { N: 2 ** 15, r: 8, p: 5 }, { N: 2 ** 18, r: 8, p: 1 }, { N: 2 ** 14, r: 32, p: 3 }]) {
     assert.throws(
       () => openWithPassword(edited(kdf), PASSWORD, FORMAT),
-      (error: unknown) => error instanceof EnvelopeError && error.message === 'the file is not a Stepgate configuration export (unknown format or version)',
+      (error: unknown) => error instanceof EnvelopeError && error.message === `the file's key derivation asks for more work than Stepgate allows (scrypt N=${kdf.N}, r=${kdf.r}, p=${kdf.p}: N·r·p at most 2^20, 4 times what Stepgate writes); it was not tried`,
       JSON.stringify(kdf),
     );
   }

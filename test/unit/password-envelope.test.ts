@@ -69,7 +69,9 @@ test('foreign files, unknown versions and unreasonable scrypt parameters are ref
   const text = sealWithPassword(VALUE, PASSWORD, FORMAT);
   assertRefused('not json', /^the file is not a Stepgate configuration export \(not JSON\)$/);
   assertRefused('{"format":"stepgate-config"}', /unknown format or version/);
-  for (const change of [{ version: 2 }, { kdf: { ...JSON.parse(text).kdf, N: 2 ** 30 } }, { kdf: { ...JSON.parse(text).kdf, N: 30000 } }, { kdf: { ...JSON.parse(text).kdf, name: 'pbkdf2' } }]) {
+  assertRefused(JSON.stringify({ ...JSON.parse(text), version: 2 }), /envelope version 2; this Stepgate reads version 1/);
+  assertRefused(JSON.stringify({ ...JSON.parse(text), kdf: { ...JSON.parse(text).kdf, N: 2 ** 30 } }), /asks for more work than Stepgate allows/);
+  for (const change of [{ kdf: { ...JSON.parse(text).kdf, N: 30000 } }, { kdf: { ...JSON.parse(text).kdf, name: 'pbkdf2' } }]) {
     assertRefused(JSON.stringify({ ...JSON.parse(text), ...change }), /unknown format or version/);
   }
 });

@@ -9,9 +9,17 @@ export interface SignedInAs {
   /** The display name, when the user has one. */
   name?: string;
   username: string;
+  /**
+   * The user's id, sent back by the "Not you?" form: only the user the page named is signed out, not
+   * whoever signed in on this browser since the page was shown.
+   */
+  userId: string;
   /** The form that ends this browser's sign-in and goes back to the password page of the same sign-in. */
   switchAction: string;
 }
+
+/** The "Not you?" form's field that names the user the page was shown to. */
+export const SIGNED_IN_USER_FIELD = 'account';
 
 /** "Signed in as …", near the top of the page, before anything is typed. */
 export function signedInAsLine(user: SignedInAs): SafeHtml {
@@ -24,6 +32,7 @@ export function signedInAsLine(user: SignedInAs): SafeHtml {
 export function switchAccountForm(user: SignedInAs, csrf: string): SafeHtml {
   return html`<form method="post" action="${user.switchAction}" class="switch-account">
 ${csrfField(csrf)}
+<input type="hidden" name="${SIGNED_IN_USER_FIELD}" value="${user.userId}">
 <button type="submit" class="secondary">Not you? Sign in as someone else</button>
 </form>`;
 }

@@ -1,13 +1,16 @@
-import { existsSync, readFileSync } from 'node:fs';
-import type { CliCommand, CliContext, CommandContext } from '../command.ts';
+import type { CliCommand, CliContext, CommandContext, ParsedArgs } from '../command.ts';
 import { pathOption, UsageError } from '../command.ts';
 import { MIN_DISTINCT_PASSWORD_CHARACTERS, PASSWORD_OPTIONS, readExportPassword, readNewExportPassword } from '../read-secret.ts';
-import { FileExistsError, FileWriteError, writePrivateFile } from '../write-private-file.ts';
+import { checkWritable, FileWriteError, writePrivateFile } from '../write-private-file.ts';
+import { FamiliarDeviceRegister } from '../../regulation/familiar-device-register.ts';
+import { terminalSafe } from '../terminal-text.ts';
+import { InputFileError, readInputFile } from '../read-input-file.ts';
+import { SessionAdmin } from '../session-admin.ts';
 import { EnvelopeError, MIN_PASSWORD_LENGTH } from '../../core/password-envelope.ts';
 import type { AuditEvent } from '../../store/store.ts';
 import type { TransferContext } from '../../config-transfer/record-transfer.ts';
 import { exportConfiguration, type RecordCounts, type RestoreFindings } from '../../config-transfer/config-export.ts';
-import { planChanges, planImport, plannedRecordName, type ImportAction, type ImportPlan } from '../../config-transfer/config-import.ts';
+import { planChanges, planImport, plannedRecordName, type ImportAction, type ImportOptions, type ImportPlan } from '../../config-transfer/config-import.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 
 const CONTENTS = `The file holds the SAML service providers, OIDC clients (with their secrets), custom access
@@ -35,10 +38,11 @@ function summary(plan: ImportPlan): string {
   return `${total('add')} added, ${total('replace')} replaced, ${total('unchanged')} unchanged${retired}`;
 }
 
+/** Ids and names in the plan come from the file: a control character in one must not act on the admin's terminal. */
 function printPlan(context: CliContext, plan: ImportPlan): void {
-  for (const record of plan.records) context.out(`  ${record.action.padEnd(10)} ${plannedRecordName(record)}${record.note ? ` ${record.note}` : ''}${record.differences ? `: ${record.differences.join('; ')}` : ''}`);
+  for (const record of plan.records) context.out(terminalSafe(`  ${record.action.padEnd(10)} ${plannedRecordName(record)}${record.note ? ` ${record.note}` : ''}${record.differences ? `: ${record.differences.join('; ')}` : ''}`));
   for (const key of plan.retiredKeys) context.out(`  ${'retire'.padEnd(10)} signing key ${key.id} (${key.alg}) of this installation: ${key.status} here; then retired: published for verification only, never signs`);
-  for (const warning of [...plan.warnings, ...plan.outdated]) context.out(`Warning: ${warning}`);
+  for (const warning of [...plan.warnings, ...plan.outdated]) context.out(terminalSafe(`Warning: ${warning}`));
 }
 
 /**
@@ -58,13 +62,60 @@ function tellRestoreFindings(context: CliContext, restore: RestoreFindings): voi
   if (restore.outdated.length) context.err(['Warning: config import would accept these records only as an earlier version saved them; fix them here:', ...restore.outdated.map((item) => `  - ${item}`)].join('\n'));
 }
 
+/** Exit 1 with the reason when `write` refuses the --out file (it exists, it is a link or a device, a full disk), else 0. */
+function writeRefusal(context: CliContext, write: () => void): number {
+  try {
+    write();
+    return 0;
+  } catch (error) {
+    if (!(error instanceof FileWriteError)) throw error;
+    context.err(error.message);
+    return 1;
+  }
+}
+
 const REPLACE_NEEDED = 'it would change these records of this installation; give --replace to replace them:';
+const REMOVED_KEYS_NEED_A_CHOICE = 'it holds signing keys this installation removed (keys remove); give --skip-removed-keys to import the rest without them, or --restore-removed-keys to publish them again (retired: for verification only):';
+
+/** One reason an import as typed is refused, with the records it names. */
+interface Refusal {
+  reason: 'conflicts' | 'removed-keys';
+  message: string;
+  items: string[];
+}
+
+/** What keeps the import as typed from being written: records it would change without --replace, removed keys without a choice. */
+function refusalsOf(plan: ImportPlan, replace: boolean): Refusal[] {
+  const refusals: Refusal[] = [];
+  if (plan.conflicts.length > 0 && !replace) refusals.push({ reason: 'conflicts', message: REPLACE_NEEDED, items: plan.conflicts });
+  if (plan.removedKeys.length > 0) refusals.push({ reason: 'removed-keys', message: REMOVED_KEYS_NEED_A_CHOICE, items: plan.removedKeys });
+  return refusals;
+}
+
+function refusalLines(refusals: readonly Refusal[]): string {
+  return refusals.flatMap(({ message, items }, index) => [index === 0 ? message : `And ${message}`, ...items.map((item) => `  - ${terminalSafe(item)}`)]).join('\n');
+}
+
+/** What a replaced password means for its user's sessions, said before the import ends them. */
+function sessionsToEnd(plan: ImportPlan): string[] {
+  const users = plan.passwordsChanged;
+  if (users.length === 0) return [];
+  return [`The import ends the SSO sessions of ${plural(users.length, 'user')} whose password it changes (as user set-password does): ${users.map((user) => terminalSafe(user.username)).join(', ')}.`];
+}
 
 /** A refused import changes nothing but is still worth an audit line: a wrong password may be someone guessing. */
 async function refuse(context: CliContext, event: Omit<AuditEvent, 'type' | 'outcome'>, message: string, items: string[] = []): Promise<number> {
   await auditAdminAction(context, { type: 'config.import', outcome: 'failure', ...event });
-  context.err([`The configuration was not imported (nothing was changed): ${message}`, ...items.map((item) => `  - ${item}`)].join('\n'));
+  context.err([`The configuration was not imported (nothing was changed): ${message}`, ...items.map((item) => `  - ${terminalSafe(item)}`)].join('\n'));
   return 1;
+}
+
+/** --skip-removed-keys or --restore-removed-keys: what becomes of keys of the file that this installation removed. */
+function removedKeysChoice(args: ParsedArgs): ImportOptions['removedKeys'] {
+  const skip = args.options['skip-removed-keys'] === true;
+  const restore = args.options['restore-removed-keys'] === true;
+  if (skip && restore) throw new UsageError('give --skip-removed-keys or --restore-removed-keys, not both');
+  return skip ? 'skip' : restore ? 'restore' : 'refuse';
 }
 
 export const configCommands: CliCommand[] = [
@@ -90,20 +141,13 @@ the file is written all the same (exit 0). Fix them here and export again.`,
       if (!out) throw new UsageError('--out FILE is required');
       const password = readNewExportPassword(args);
       const overwrite = args.options.force === true;
-      // Checked before the work, and again by the write itself (the file may appear meanwhile).
-      if (!overwrite && existsSync(out)) {
-        context.err(new FileExistsError(out).message);
-        return 1;
-      }
+      // Checked before the work, and again by the write itself (a file may appear meanwhile).
+      const refused = writeRefusal(context, () => checkWritable(out, { overwrite }));
+      if (refused) return refused;
       const transfer = await transferContext(context);
       const { text, counts, restore } = await exportConfiguration(transfer, password);
-      try {
-        writePrivateFile(out, text, { overwrite });
-      } catch (error) {
-        if (!(error instanceof FileWriteError)) throw error;
-        context.err(error.message);
-        return 1;
-      }
+      const failed = writeRefusal(context, () => writePrivateFile(out, text, { overwrite }));
+      if (failed) return failed;
       await auditAdminAction(context, { type: 'config.export', file: out, ...counts });
       if (args.options.quiet !== true) context.out(`Exported ${describeCounts(counts)} to ${out}.`);
       tellRestoreFindings(context, restore);
@@ -113,7 +157,8 @@ the file is written all the same (exit 0). Fix them here and export again.`,
   {
     name: 'config import',
     summary: 'add the configuration from a file made by config export (all of it or nothing)',
-    help: `Usage: npm run cli -- config import --in FILE --password-file PWFILE [--replace] [--activate-imported-keys] [--dry-run] [--quiet]
+    help: `Usage: npm run cli -- config import --in FILE --password-file PWFILE [--replace] [--activate-imported-keys]
+       [--skip-removed-keys | --restore-removed-keys] [--dry-run] [--quiet]
 
 ${CONTENTS}
 
@@ -140,12 +185,20 @@ status instead. Each key's line says its status in the file and what it will be 
 Persistent SAML NameIDs are derived from the secret key: with another secret key than the
 exporting installation's, SPs see other NameIDs for the same users (the import warns).
 
+A local user whose password the import replaces has their SSO sessions ended, as user set-password
+ends them (the output says how many; each is audited as session.ended, reason password-imported).
+
+A signing key this installation removed (keys remove: often one that was exposed) is remembered: a
+file that holds it is refused, as importing it publishes it again for verification, unless
+--skip-removed-keys (the rest is imported without it) or --restore-removed-keys (it comes back
+retired; with --activate-imported-keys, with the file's status).
+
 --dry-run   checks everything and prints what would be added, replaced, left unchanged or retired;
             writes nothing. It exits 1 when the same command without --dry-run would be refused,
-            after the plan and the records that need --replace.
+            after the plan and the records that need --replace (or a choice about removed keys).
 --quiet     prints nothing on success
 --password-stdin reads the password from a pipe instead.`,
-    options: { in: 'string', replace: 'flag', 'activate-imported-keys': 'flag', 'dry-run': 'flag', quiet: 'flag', ...PASSWORD_OPTIONS },
+    options: { in: 'string', replace: 'flag', 'activate-imported-keys': 'flag', 'skip-removed-keys': 'flag', 'restore-removed-keys': 'flag', 'dry-run': 'flag', quiet: 'flag', ...PASSWORD_OPTIONS },
     arguments: [],
     async run(args, context) {
       const file = pathOption(args, 'in');
@@ -154,43 +207,52 @@ exporting installation's, SPs see other NameIDs for the same users (the import w
       const replace = args.options.replace === true;
       const dryRun = args.options['dry-run'] === true;
       const activateImportedKeys = args.options['activate-imported-keys'] === true;
+      const removedKeys = removedKeysChoice(args);
       const quiet = args.options.quiet === true;
       let text: string;
       try {
-        text = readFileSync(file, 'utf8');
+        text = readInputFile(file);
       } catch (error) {
-        context.err(`Cannot read ${file}: ${(error as Error).message}`);
+        if (!(error instanceof InputFileError)) throw error;
+        context.err(`The configuration was not imported (nothing was changed): ${error.message}.`);
         return 1;
       }
       const transfer = await transferContext(context);
       let plan: ImportPlan;
       try {
-        plan = await planImport(transfer, text, password, { activateImportedKeys });
+        plan = await planImport(transfer, text, password, { activateImportedKeys, removedKeys });
       } catch (error) {
         if (!(error instanceof EnvelopeError)) throw error;
         return refuse(context, { reason: 'unreadable', file }, `${error.message}.`);
       }
       if (plan.problems.length) return refuse(context, { reason: 'invalid', file, problems: plan.problems.length }, 'the file has these problems:', plan.problems);
-      const refusedForConflicts = plan.conflicts.length > 0 && !replace;
-      const flags = activateImportedKeys ? { activateImportedKeys } : {};
+      const refusals = refusalsOf(plan, replace);
+      const refusedForConflicts = refusals.some((refusal) => refusal.reason === 'conflicts');
+      const flags = { ...(activateImportedKeys ? { activateImportedKeys } : {}), ...(removedKeys === 'refuse' ? {} : { removedKeys }) };
+      const counts = { ...(refusedForConflicts ? { conflicts: plan.conflicts.length } : {}), ...(plan.removedKeys.length ? { removedKeys: plan.removedKeys.length } : {}) };
       const changes = planChanges(plan);
       if (dryRun) {
         // The whole plan first: on a fresh installation the conflicts are its own keys, and what the file brings is the point.
         if (!quiet) printPlan(context, plan);
-        await auditAdminAction(context, { type: 'config.import', outcome: 'info', reason: 'dry-run', file, ...flags, ...changes, ...(refusedForConflicts ? { conflicts: plan.conflicts.length } : {}) });
-        if (refusedForConflicts) {
-          context.err([`Dry run: nothing was written. Without --dry-run the import would be refused: ${REPLACE_NEEDED}`, ...plan.conflicts.map((item) => `  - ${item}`), `With --replace: ${summary(plan)}.`].join('\n'));
+        await auditAdminAction(context, { type: 'config.import', outcome: 'info', reason: 'dry-run', file, ...flags, ...changes, ...counts });
+        if (refusals.length) {
+          context.err([`Dry run: nothing was written. Without --dry-run the import would be refused: ${refusalLines(refusals)}`, ...(refusedForConflicts ? [`With --replace: ${summary(plan)}.`] : [])].join('\n'));
           return 1;
         }
-        if (!quiet) context.out(`Dry run: nothing was written. Without --dry-run: ${summary(plan)}.`);
+        if (!quiet) for (const line of [...sessionsToEnd(plan), `Dry run: nothing was written. Without --dry-run: ${summary(plan)}.`]) context.out(line);
         return 0;
       }
-      if (refusedForConflicts) return refuse(context, { reason: 'conflicts', file, conflicts: plan.conflicts.length }, REPLACE_NEEDED, plan.conflicts);
+      if (refusals.length) return refuse(context, { reason: refusals[0]!.reason, file, ...counts }, refusalLines(refusals));
       if (plan.writes.length) await transfer.store.putAll(plan.writes);
       await auditAdminAction(context, { type: 'config.import', file, ...flags, ...changes });
+      // As user set-password: whoever knew the password it replaced is signed out too, and their browsers are strangers again.
+      const ended = await (await SessionAdmin.open(context)).endSessionsAfterImport(plan.passwordsChanged, 'password', 'password-imported');
+      const devices = new FamiliarDeviceRegister(transfer.store.kv);
+      for (const user of plan.passwordsChanged) await devices.forget(user.id);
       if (!quiet) {
         printPlan(context, plan);
         context.out(`Imported: ${summary(plan)}.`);
+        for (const line of ended) context.out(line);
       }
       return 0;
     },

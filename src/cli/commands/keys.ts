@@ -1,6 +1,6 @@
 import type { CliCommand, CliContext } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
-import { KEY_ALGORITHMS, KeyRotationError, signingKeys, type KeyAlgorithm, type LoadedKey } from '../../keys/signing-keys.ts';
+import { KEY_ALGORITHMS, KeyRotationError, removedSigningKeys, signingKeys, type KeyAlgorithm, type LoadedKey } from '../../keys/signing-keys.ts';
 import { removableFrom, retiredKeyHold, type RetiredKeyHold } from '../../keys/retired-key-hold.ts';
 import { utcEndMinute, utcMinuteWithZone } from '../../core/utc-minute.ts';
 import { CERTIFICATE_WARNING_DAYS, describeCertificate } from '../../keys/certificate-expiry.ts';
@@ -115,6 +115,9 @@ counted from its retirement. Before then it is refused, with the time it becomes
 --force removes it anyway: sign-outs that send an ID Token it signed then fail ("could not
 validate id_token_hint"), so users of sessions from before the rotation are not signed out.
 
+A removed key is remembered by id: config import refuses a file that holds it (an export made
+before the removal) unless told --skip-removed-keys or --restore-removed-keys.
+
 A waiting key (next), added by mistake or no longer trusted, can be removed at any time: it never
 signed. The active key cannot be removed. An id that starts with "--" goes after "--": keys remove -- --id
 
@@ -125,7 +128,8 @@ ${ROTATION}`,
       const id = args.positional[0]!;
       const keys = await keysOf(context);
       return refusable(context, async () => {
-        const { removed, forced } = await keys.remove(id, { hold: retiredKeyHold(context.config), force: args.options.force === true });
+        const removedKeys = removedSigningKeys(await context.store());
+        const { removed, forced } = await keys.remove(id, { hold: retiredKeyHold(context.config), force: args.options.force === true, removedKeys });
         await audit(context, 'keys.remove', removed.id, removed.alg, { status: removed.status, ...(forced ? { forced } : {}) });
         context.out(removed.status === 'next' ? `withdrew waiting ${removed.alg} key ${removed.id}: no longer published` : `removed retired ${removed.alg} key ${removed.id}${forced ? ' before its time (--force)' : ''}`);
       });

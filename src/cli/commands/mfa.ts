@@ -1,7 +1,8 @@
 import { FileWriteError, writePrivateFile } from '../write-private-file.ts';
 import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
 import { pathOption, stringOption, UsageError } from '../command.ts';
-import { MIN_DISTINCT_PASSWORD_CHARACTERS, PASSWORD_OPTIONS, readExportPassword, readNewExportPassword, readTextFile } from '../read-secret.ts';
+import { MIN_DISTINCT_PASSWORD_CHARACTERS, PASSWORD_OPTIONS, readExportPassword, readNewExportPassword } from '../read-secret.ts';
+import { InputFileError, readInputFile } from '../read-input-file.ts';
 import { EnvelopeError } from '../../core/password-envelope.ts';
 import type { KnownUser, StoredRegistration, TotpAdmin, TotpStatusRow } from '../../mfa/totp/totp-admin.ts';
 import { exportTotp, importTotp, TotpImportRefused, TotpImportWriteError, type TotpImportOutcome } from '../../mfa/totp/totp-transfer.ts';
@@ -10,6 +11,7 @@ import { MIN_PASSWORD_LENGTH } from '../../core/password-envelope.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 import { SessionAdmin } from '../session-admin.ts';
 import { withDirectory } from '../with-directory.ts';
+import { terminalSafe } from '../terminal-text.ts';
 import { utcEndMinute, utcMinute } from '../../core/utc-minute.ts';
 
 function time(at: number | undefined): string {
@@ -93,9 +95,11 @@ async function refuseImport(context: CliContext, file: string, error: unknown): 
     context.err(message);
     return 1;
   };
-  if (error instanceof EnvelopeError) return failed({ reason: 'unreadable' }, `Import failed: ${error.message}.`);
+  if (error instanceof EnvelopeError) return failed({ reason: 'unreadable' }, `Import failed, nothing was changed: ${error.message}.`);
   if (error instanceof TotpImportRefused) {
-    const { reason, problems } = error;
+    const { reason } = error;
+    // They quote the file's usernames (see names in mfa import).
+    const problems = error.problems.map(terminalSafe);
     const message = problems.length === 1 ? `Import failed, nothing was changed: ${problems[0]}.` : ['Import failed, nothing was changed. The file has these problems:', ...problems.map((problem) => `  - ${problem}`)].join('\n');
     return failed({ reason, problems: problems.slice(0, AUDITED_PROBLEMS) }, message);
   }
@@ -239,14 +243,24 @@ old one, as when a user moves to a new app): the import names those users, who m
 --quiet prints nothing on success (users not imported are still named on stderr).
 A registration of a user id the configured directory does not have is not imported: it is named in a
 warning (for LDAP, the directory is asked; if it cannot be, nothing is imported).
+A registration replaced by one with another secret ends its user's SSO sessions, as mfa reset does
+(a session keeps the factors it signed in with); the output says how many (audited as session.ended,
+reason totp-imported).
 Audited as mfa.import (success, or failure with the reason).`,
     options: { in: 'string', replace: 'flag', quiet: 'flag', ...PASSWORD_OPTIONS },
     arguments: [],
     async run(args, context) {
       const file = pathOption(args, 'in');
       if (!file) throw new UsageError('--in FILE is required');
-      const text = readTextFile(file, '--in');
       const password = readExportPassword(args);
+      let text: string;
+      try {
+        text = readInputFile(file);
+      } catch (error) {
+        if (!(error instanceof InputFileError)) throw error;
+        context.err(`Import failed, nothing was changed: ${error.message}.`);
+        return 1;
+      }
       const { enrollments, backupCodes } = await context.mfa();
       const store = await context.store();
       return withDirectory(context, async (directory) => {
@@ -262,15 +276,20 @@ Audited as mfa.import (success, or failure with the reason).`,
         } catch (error) {
           return refuseImport(context, file, error);
         }
-        const { imported, skipped, unknownUsers, backupCodesVoided } = outcome;
+        const { imported, skipped, unknownUsers, backupCodesVoided, secretReplaced } = outcome;
         await auditAdminAction(context, { type: 'mfa.import', file, registrations: imported, skipped: skipped.length, unknownUsers: unknownUsers.length, backupCodesVoided: backupCodesVoided.length });
-        if (unknownUsers.length) context.err(`Warning: not imported, no such user here: ${unknownUsers.join(', ')}.`);
+        // The names come from the file: written out, a control character would act on the admin's terminal.
+        const names = (usernames: string[]) => usernames.map(terminalSafe).join(', ');
+        if (unknownUsers.length) context.err(`Warning: not imported, no such user here: ${names(unknownUsers)}.`);
+        // As mfa reset: a session that signed in with the replaced registration would go on passing its second step.
+        const ended = await (await SessionAdmin.open(context)).endSessionsAfterImport(secretReplaced, 'TOTP secret', 'totp-imported');
         if (args.options.quiet === true) return 0;
-        context.out(`Imported ${imported} TOTP registration${imported === 1 ? '' : 's'}.${skipped.length ? ` Skipped (already registered): ${skipped.join(', ')}.` : ''}`);
+        context.out(`Imported ${imported} TOTP registration${imported === 1 ? '' : 's'}.${skipped.length ? ` Skipped (already registered): ${names(skipped)}.` : ''}`);
         if (backupCodesVoided.length) {
           const users = backupCodesVoided.length === 1 ? '1 user' : `${backupCodesVoided.length} users`;
-          context.out(`The backup codes of ${users} were voided, as their registration now has another secret: ${backupCodesVoided.join(', ')}. They make new ones on "My security".`);
+          context.out(`The backup codes of ${users} were voided, as their registration now has another secret: ${names(backupCodesVoided)}. They make new ones on "My security".`);
         }
+        for (const line of ended) context.out(line);
         return 0;
       });
     },

@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import { readFileSync } from 'node:fs';
 import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
 import { pathOption, stringOption, UsageError } from '../command.ts';
 import type { Protocol, RequestedAuthnContext, User } from '../../core/types.ts';
@@ -9,6 +8,7 @@ import { passwordStepAnswer, type PasswordStepAnswer } from '../../login/passwor
 import type { FlowStep } from '../../login/flow.ts';
 import { nextStep } from '../../login/flow.ts';
 import { decide } from '../../policy/policy-engine.ts';
+import { InputFileError, readInputFile } from '../read-input-file.ts';
 import { explainDecision, explainUnsatisfiableRequest, printable } from '../../policy/explain.ts';
 import { AVAILABLE_MFA_METHODS, POLICY_LIMITS } from '../../policy/policy-validation.ts';
 import { TEMPLATE_IDS } from '../../policy/policy-types.ts';
@@ -297,9 +297,9 @@ Every problem is reported and nothing is saved unless the whole policy is valid.
       if (!file) throw new UsageError('--file is required');
       let input: unknown;
       try {
-        input = JSON.parse(readFileSync(file, 'utf8'));
+        input = JSON.parse(readInputFile(file));
       } catch (error) {
-        context.err(`${file}: cannot be read as JSON (${(error as Error).message})`);
+        context.err(error instanceof InputFileError ? `${error.message}.` : `${file}: cannot be read as JSON (${(error as Error).message})`);
         return 1;
       }
       const policies = await context.policies();

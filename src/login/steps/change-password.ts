@@ -76,7 +76,8 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
 
   // Counted as the sign-in's guesses were: on the name typed there (an email, say, not the directory's
   // username, which may be another person's login) and its familiar device, which strangers' locks do not refuse.
-  const admission = await deps.regulator.admit({ login: account.login }, req.clientIp, deps.devices.recognise(req, account.login));
+  const device = await deps.regulator.familiar(deps.devices.recognise(req, account.login));
+  const admission = await deps.regulator.admit({ login: account.login }, req.clientIp, device);
   if (!admission.allowed) {
     await failed('rate-limited');
     return refuse(ERROR_CATALOGUE.RATE_LIMITED.message, ERROR_CATALOGUE.RATE_LIMITED.status);
@@ -103,12 +104,16 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
     return refuse(changed.message);
   }
   await admission.attempt.succeeded(account.id);
+  // Whoever else knew the previous password keeps no browser that strangers' locks do not refuse.
+  await deps.regulator.forgetDevices(account.id);
 
   const outcome = await deps.directory.authenticateAccount(account.id, next, req.log);
   await audit.record({ ...base, outcome: 'success' });
   if (!outcome.ok) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: outcome.reason } });
   // The session is the changed account's or none: a directory that answered for another would sign the user in as someone else.
   if (outcome.user.id !== account.id) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: 'another-account' } });
+  // This browser proved the new password: the first one the account is familiar from again.
+  await deps.regulator.rememberDevice(deps.devices.remember(res, account.id, account.login, device));
   const session = await deps.interaction.startSession(req, res, outcome.user);
   const updated: LoginTransaction = { ...tx, pendingPasswordChange: undefined, pendingExpiryWarning: undefined, passwordSessionId: session.id, spentOneTimeAccount: outcome.spentOneTimeAccount };
   await transactions.save(updated);

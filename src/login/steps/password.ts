@@ -55,7 +55,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     logRefusedAttempt(req, { event: 'login.password.refused', reason: 'malformed', ...(password ? { login: base.username } : {}), loginLength: username.length }, 'login: sign-in refused: no username or password, or one too long');
     return interaction.refuse(res, tx, { step: 'password', message: failed, username, status: 401 });
   }
-  const device = devices.recognise(req, username);
+  const device = await regulator.familiar(devices.recognise(req, username));
   // A familiar device's guesses are not refused by the name's lock: its events say where they came from.
   const event = device === undefined ? base : { ...base, familiarDevice: true };
   // `userId`: the account the name belongs to, once the directory said: a guess typed as an email or
@@ -136,7 +136,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   }
 
   await attempt.succeeded(accountId);
-  devices.remember(res, outcome.user.id, username, device);
+  await regulator.rememberDevice(devices.remember(res, outcome.user.id, username, device));
   const session = await interaction.startSession(req, res, outcome.user);
   await audit.record({ ...event, username: outcome.user.username, userId: outcome.user.id, outcome: 'success' });
   const next: LoginTransaction = {

@@ -3,12 +3,12 @@ import type { LoginInteraction } from '../interaction.ts';
 import { stepUrl } from '../step-url.ts';
 import type { LoginTransaction } from '../transaction.ts';
 import type { SsoSession } from '../../session/sso-session.ts';
-import type { SignedInAs } from '../../../views/login/signed-in-as.ts';
+import { SIGNED_IN_USER_FIELD, type SignedInAs } from '../../../views/login/signed-in-as.ts';
 import type { LogoutPropagation } from '../../session/logout-propagation.ts';
 
 /** What the code and setup pages say of whose sign-in they are for, and where their "Not you?" form goes. */
 export function signedInAs(tx: LoginTransaction, session: SsoSession): SignedInAs {
-  return { name: session.user.name, username: session.user.username, switchAction: stepUrl(tx, '/switch-account') };
+  return { name: session.user.name, username: session.user.username, userId: session.user.id, switchAction: stepUrl(tx, '/switch-account') };
 }
 
 /**
@@ -18,18 +18,21 @@ export function signedInAs(tx: LoginTransaction, session: SsoSession): SignedInA
  * session's end, SAML SPs through this browser by `propagate`, which then returns here), and the same
  * sign-in goes on at the password page, so the application still gets its answer.
  *
- * Only the user the page named is signed out: a page left open while someone else signed in in
- * another tab ends nobody's session, and shows the step again, naming whoever is signed in now.
+ * Only the user the page named (its form says whom; the CSRF token keeps other sites from saying it)
+ * is signed out: a page left open while someone else signed in in another tab ends nobody's session,
+ * and shows the step again, naming whoever is signed in now. Not the user the step was shown to
+ * last: another tab may have shown this sign-in to the person who signed in there.
  */
 export async function switchAccount(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, propagate?: LogoutPropagation): Promise<void> {
   const { sessions, audit } = interaction.deps;
   const session = await sessions.current(req);
-  if (session && session.user.id === tx.mfa?.userId) {
+  const named: unknown = req.body?.[SIGNED_IN_USER_FIELD];
+  if (session && session.user.id === named) {
     const ended = await sessions.end(req, res, 'sso-logout');
     if (ended) await audit.record({ type: 'logout', outcome: 'success', reason: 'switch-account', rp: tx.request.rpId, userId: ended.user.id, username: ended.user.username, ip: req.clientIp, requestId: req.requestId });
     if (ended && propagate && (await propagate(req, res, ended, stepUrl(tx)))) return;
   } else {
-    req.log.info({ event: 'login.switch-account.stale', tx: tx.id.slice(0, 8), hasSession: !!session }, 'login: "sign in as someone else" from a page shown to another session; nobody signed out');
+    req.log.info({ event: 'login.switch-account.stale', tx: tx.id.slice(0, 8), hasSession: !!session }, 'login: "sign in as someone else" from a page that named another user than the one signed in now; nobody signed out');
   }
   res.redirect(303, stepUrl(tx));
 }

@@ -3,6 +3,7 @@ import { createGuardrails, ScureBase32Plugin } from 'otplib';
 import { configSchema } from '../../config/schema.ts';
 import type { EnvelopeFormat } from '../../core/password-envelope.ts';
 import type { TotpParameters } from './totp-codes.ts';
+import { MAX_LOGIN_LENGTH } from '../../directory/directory.ts';
 
 export const TOTP_EXPORT: EnvelopeFormat = { id: 'stepgate-totp-export', description: 'a Stepgate TOTP export' };
 
@@ -40,7 +41,8 @@ const LAST_DATE_MS = 8.64e15;
 
 const exportedUserSchema = z.strictObject({
   userId: z.string().min(1),
-  username: z.string().min(1),
+  // No longer than a sign-in name can be: the stored name is what mfa list shows until the user's next code.
+  username: z.string().min(1).max(MAX_LOGIN_LENGTH),
   secret: secretSchema,
   digits: configured.digits.removeDefault(),
   periodSeconds: configured.periodSeconds.removeDefault(),

@@ -39,6 +39,8 @@ export interface TotpImportOutcome {
   unknownUsers: string[];
   /** Usernames whose backup codes were voided: their registration here now has another secret. */
   backupCodesVoided: string[];
+  /** Users whose registration here was replaced by one with another secret: their sessions signed in with the old one (see `mfa reset`). */
+  secretReplaced: Array<{ id: string; username: string }>;
 }
 
 /** Why an import wrote nothing: `problems` are sentences for the admin, each naming the registration. */
@@ -72,6 +74,8 @@ interface Planned {
   forgetLastStep: boolean;
   /** It has another secret than the current one: the current one's backup codes must not outlive it. */
   voidBackupCodes: boolean;
+  /** It replaces a registration with another secret. */
+  replacesSecret: boolean;
 }
 
 /**
@@ -99,7 +103,7 @@ export async function importTotp(enrollments: TotpEnrollments, text: string, pas
       continue;
     }
     const sameSecret = current !== undefined && enrollments.secretOf(current) === user.secret;
-    planned.push({ user, forgetLastStep: !sameCodes(current, user, sameSecret), voidBackupCodes: !sameSecret && (await options.backupCodes.remaining(user.userId)) > 0 });
+    planned.push({ user, forgetLastStep: !sameCodes(current, user, sameSecret), voidBackupCodes: !sameSecret && (await options.backupCodes.remaining(user.userId)) > 0, replacesSecret: current !== undefined && !sameSecret });
   }
   try {
     // Before the registrations, not after: a code the old one accepts in between stays used, and a
@@ -112,7 +116,13 @@ export async function importTotp(enrollments: TotpEnrollments, text: string, pas
   } catch (error) {
     throw new TotpImportWriteError(error);
   }
-  return { imported: planned.length, skipped, unknownUsers, backupCodesVoided: planned.filter((entry) => entry.voidBackupCodes).map(({ user }) => user.username) };
+  return {
+    imported: planned.length,
+    skipped,
+    unknownUsers,
+    backupCodesVoided: planned.filter((entry) => entry.voidBackupCodes).map(({ user }) => user.username),
+    secretReplaced: planned.filter((entry) => entry.replacesSecret).map(({ user }) => ({ id: user.userId, username: user.username })),
+  };
 }
 
 async function exists(options: TotpImportOptions, user: ExportedUser): Promise<boolean> {

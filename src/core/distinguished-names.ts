@@ -1,10 +1,12 @@
 /**
- * Comparing DNs as the directory does. One comparison for the directory code (which member value is
- * which group) and the policies (which group a DN reference names): were they two, a group could be
- * one group to a sign-in and another to a rule.
+ * Comparing DNs, in two widths from one parser. The policies compare as broadly as they compare
+ * group names (foldCase: a rule naming `cn=ADMİN` must match `cn=admin`, or a deny rule would fail
+ * open); the directory code, which tells which group a member value is, compares exactly as LDAP
+ * matches (foldCaseAsLdap): folding more than the server would take one group for another, and give
+ * its members the other's parent groups.
  */
 import { BoundedMap } from './bounded-map.ts';
-import { foldCase, withSignificantSpaces } from './fold-case.ts';
+import { foldCase, foldCaseAsLdap, withSignificantSpaces } from './fold-case.ts';
 
 /** An attribute type: a name of letters, digits and hyphens, or an OID. */
 const ATTRIBUTE_TYPE = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)$/;
@@ -12,35 +14,44 @@ const ATTRIBUTE_TYPE = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)$/;
 /** One attribute type and value of an RDN, both folded; the value with its escapes decoded. */
 type Ava = readonly [type: string, value: string];
 
+type Fold = (text: string) => string;
+
 /**
  * A DN as RFC 4514 writes it, in one canonical form, or undefined when it is not one. The same group
  * is spelled `cn=Sales\, EMEA`, `CN=sales\2c emea` (slapd's answer) or `cn = Sales\2C  EMEA`: escapes
  * (`\,`, hex pairs `\2C`, UTF-8 `\C3\A9`) are decoded, types and values compared folded, spaces around
  * `,` `=` `+` and runs of spaces in a value are insignificant (as LDAP's caseIgnoreMatch treats them),
- * and the values of a multi-valued RDN (`cn=a+uid=b`) compared in any order.
+ * and the values of a multi-valued RDN (`cn=a+uid=b`) compared in any order. Values are folded as the
+ * policies fold names (foldCase).
  */
-export function canonicalDn(dn: string): string | undefined {
+export const canonicalDn = canonicalDnFoldedBy(foldCase);
+
+/** canonicalDn with values folded as LDAP matches them (foldCaseAsLdap): which entry a DN names. */
+export const directoryDnKey = canonicalDnFoldedBy(foldCaseAsLdap);
+
+function canonicalDnFoldedBy(fold: Fold): (dn: string) => string | undefined {
   // Every decision compares each of the user's group DNs (a user may have hundreds): the same few
   // thousand DNs again and again, so their canonical forms are kept.
-  if (CANONICAL_DNS.has(dn)) return CANONICAL_DNS.get(dn) ?? undefined;
-  const canonical = canonicalDnOf(dn);
-  CANONICAL_DNS.set(dn, canonical ?? null);
-  return canonical;
+  const known = new BoundedMap<string, string | null>(20_000);
+  return (dn) => {
+    if (known.has(dn)) return known.get(dn) ?? undefined;
+    const canonical = canonicalDnOf(dn, fold);
+    known.set(dn, canonical ?? null);
+    return canonical;
+  };
 }
 
-const CANONICAL_DNS = new BoundedMap<string, string | null>(20_000);
-
-function canonicalDnOf(dn: string): string | undefined {
-  const rdns = splitUnescaped(dn, ',').map((rdn) => splitUnescaped(rdn, '+').map(parseAva));
+function canonicalDnOf(dn: string, fold: Fold): string | undefined {
+  const rdns = splitUnescaped(dn, ',').map((rdn) => splitUnescaped(rdn, '+').map((ava) => parseAva(ava, fold)));
   if (rdns.some((avas) => avas.some((ava) => ava === undefined))) return undefined;
   return JSON.stringify(rdns.map((avas) => avas.map((ava) => ava!.join('=')).sort()));
 }
 
-function parseAva(text: string): Ava | undefined {
+function parseAva(text: string, fold: Fold): Ava | undefined {
   const equals = text.indexOf('=');
   const type = text.slice(0, equals).trim();
   if (equals < 0 || !ATTRIBUTE_TYPE.test(type)) return undefined;
-  const value = decodeValue(text.slice(equals + 1));
+  const value = decodeValue(text.slice(equals + 1), fold);
   if (value === undefined || value === '') return undefined;
   return [type.toLowerCase(), value];
 }
@@ -50,7 +61,7 @@ function parseAva(text: string): Ava | undefined {
  * taken as they are, whatever RFC 4514 says should be escaped: refusing a directory's own spelling
  * would make a deny rule fail open.
  */
-function decodeValue(raw: string): string | undefined {
+function decodeValue(raw: string, fold: Fold): string | undefined {
   let decoded = '';
   let bytes: number[] = [];
   for (let i = 0; i < raw.length; i++) {
@@ -69,7 +80,7 @@ function decodeValue(raw: string): string | undefined {
     decoded += raw[i];
   }
   const text = decodeUtf8(bytes);
-  return text === undefined ? undefined : withSignificantSpaces(foldCase(decoded + text));
+  return text === undefined ? undefined : withSignificantSpaces(fold(decoded + text));
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

@@ -5,7 +5,23 @@
  * admin in capitals. Accents stay: é is not e.
  */
 export function foldCase(text: string): string {
-  return text.normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().replaceAll('i\u0307', 'i').normalize('NFC');
+  return caseFolded(text.normalize('NFKC')).replaceAll('i\u0307', 'i').normalize('NFC');
+}
+
+/**
+ * Case folding as LDAP's string matching does it (RFC 4518 caseIgnoreMatch: NFKC and Unicode case
+ * folding, without the Turkish mappings): the dotless ı and dotted İ are letters of their own, so
+ * `cn=admın` is not `cn=admin` to the directory. For deciding which entry a DN names, where folding
+ * more than the server would take one entry for another.
+ */
+export function foldCaseAsLdap(text: string): string {
+  // ı is lowercase already and case folding keeps it; the round trip of caseFolded would make it I, then i.
+  return text.normalize('NFKC').split('\u0131').map(caseFolded).join('\u0131').normalize('NFC');
+}
+
+/** Full case folding: lower, upper, lower again, so that ß and ẞ are ss and ς is σ. */
+function caseFolded(text: string): string {
+  return text.toLowerCase().toUpperCase().toLowerCase();
 }
 
 /**

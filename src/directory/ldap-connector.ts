@@ -56,14 +56,13 @@ export class LdapConnector {
   readonly #rechecks = new Map<string, Promise<void>>();
   readonly #tlsOptions: (hostname: string) => Promise<ConnectionOptions>;
   /**
-   * While every server is down, one request at a time tries to connect again (the probe), instead of
-   * each waiting out the connect timeout in turn (with 16 sign-ins and a pool of 4 the last one waited
-   * 50 s). The others wait for its outcome, at most the connect timeout: a server that is back serves
-   * them too (the first sign-in after an outage searches twice at once, and its second search must not
-   * fail on its own first one's probe). Settles with whether it connected, never rejects. The next
-   * request after a failed probe tries again.
+   * While every server is down, one request at a time tries to connect again; the others are answered
+   * at once that the directory is unavailable, instead of each waiting out the connect timeout in
+   * turn (with 16 sign-ins and a pool of 4 the last one waited 50 s), or waiting on this one's try
+   * while holding a pool slot. A sign-in's own searches share one connection (LdapDirectory), so
+   * none of them fails on another's try.
    */
-  #probe: Promise<boolean> | undefined;
+  #probing = false;
   #lastFailure = '';
   /**
    * Per server, per service account (by its index: `bind` and `backupBind` may be one DN with an old
@@ -182,33 +181,13 @@ export class LdapConnector {
     const urls = this.#config.urls.filter((url) => !refusing.includes(url));
     if (urls.length === 0) throw new ServiceBindRefusedError(refusals.join('; '));
     if (!urls.every((url) => this.isDown(url))) return this.#connectAny(urls, now, options.serviceBound, refusals);
-    if (this.#probe) return this.#afterProbe(this.#probe, options);
-    const attempt = this.#connectAny(urls, now, options.serviceBound, refusals);
-    const probe = attempt.then(
-      () => true,
-      () => false,
-    );
-    this.#probe = probe;
+    if (this.#probing) throw new LdapUnavailableError(`no directory server reachable (another request is trying again; the last attempt: ${this.#lastFailure})`);
+    this.#probing = true;
     try {
-      return await attempt;
+      return await this.#connectAny(urls, now, options.serviceBound, refusals);
     } finally {
-      if (this.#probe === probe) this.#probe = undefined;
+      this.#probing = false;
     }
-  }
-
-  /** Waits for another request's probe, up to the connect timeout; connects when it reached a server, else fails as it did. */
-  async #afterProbe(probe: Promise<boolean>, options: { serviceBound: boolean }): Promise<Connection> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), this.#config.connectTimeoutMs)));
-    let outcome: boolean | 'pending';
-    try {
-      outcome = await Promise.race([probe, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-    if (outcome === true) return this.connect(options);
-    const probing = outcome === 'pending' ? `another request is still trying again after ${this.#config.connectTimeoutMs} ms` : 'another request tried again';
-    throw new LdapUnavailableError(`no directory server reachable (${probing}; the last attempt: ${this.#lastFailure})`);
   }
 
   async #connectAny(urls: string[], now: number, serviceBound: boolean, refusals: string[]): Promise<Connection> {

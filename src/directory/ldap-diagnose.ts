@@ -15,7 +15,7 @@ import { LdapConnector } from './ldap-connector.ts';
 import { describeError } from './ldap-errors.ts';
 import { attributeValues, compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
 import { groupBaseOf, resolveGroups, type ResolvedGroups } from './ldap-groups.ts';
-import { hiddenGroups, hiddenGroupsOfConfig } from './ldap-group-visibility.ts';
+import { hiddenGroups, hiddenGroupsOrWarn } from './ldap-group-visibility.ts';
 import { EXPIRY_ATTRIBUTES, generalizedTimeToMs, policyInEffect, readPolicyMaxAge } from './ldap-password-policy.ts';
 
 export interface DiagnoseStep {
@@ -220,11 +220,12 @@ function severalNames(found: ResolvedGroups, nameAttribute: string): string[] {
 
 /**
  * The configured base DNs, and (unless groups come from memberOf values alone) whether the groups
- * under the group base show their members to the service account: a warning when none does.
+ * under the group base show their members to the service account: a warning when none does. That
+ * look's own failure is logged, not the step's: the base DNs are there and sign-ins work.
  */
-async function describeBaseDns(search: SearchFn, config: LdapDirectoryConfig, account: string): Promise<Found> {
+async function describeBaseDns(search: SearchFn, config: LdapDirectoryConfig, account: string, logger: Logger | undefined): Promise<Found> {
   const detail = await checkBaseDns(search, config);
-  const hidden = await hiddenGroupsOfConfig(search, config, account);
+  const hidden = await hiddenGroupsOrWarn(search, config, account, logger);
   // No visible group at all may be a directory without groups: said only where a user is in none.
   return hidden?.kind === 'members-hidden' ? { detail, warning: hidden.message } : detail;
 }
@@ -266,7 +267,7 @@ export async function diagnoseLdap(configured: LdapDirectoryConfig, options: { u
     const { client, url } = bound;
     const buffers = explicitBufferAttributes(config.users);
     const search: SearchFn = (base: string, searchOptions: SearchOptions) => client.search(base, { ...searchOptions, explicitBufferAttributes: buffers });
-    if (!(await timed('base-dn', url, steps, () => describeBaseDns(search, config, account))) || options.user === undefined) return steps;
+    if (!(await timed('base-dn', url, steps, () => describeBaseDns(search, config, account, options.logger))) || options.user === undefined) return steps;
 
     let userEntry: Entry | undefined;
     let memberOf: string[] = [];

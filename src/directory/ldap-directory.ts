@@ -1,6 +1,6 @@
 /** LDAP / Active Directory as the primary directory: service search, user bind, groups, account state. */
 import { randomBytes } from 'node:crypto';
-import { PasswordPolicyControl, type Entry, type SearchOptions } from 'ldapts';
+import { PasswordPolicyControl, type Client, type Entry, type SearchOptions } from 'ldapts';
 import type { Logger } from 'pino';
 import type { User } from '../core/types.ts';
 import { DirectoryMisconfiguredError, type AdmitAccount, type AuthOutcome, type Directory, type NotAdmitted, type PasswordChangeOutcome } from './directory.ts';
@@ -9,7 +9,7 @@ import { destroy, type Connection } from './ldap-connection.ts';
 import { LdapConnector } from './ldap-connector.ts';
 import { LdapUnavailableError, bindResultLeftUnjudged, describeError, isLdapResult } from './ldap-errors.ts';
 import { LdapPool, type PoolStats } from './ldap-pool.ts';
-import { compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
+import { compileFilter, entryValue, entryValues, findUserEntry, type SearchFn, type UserLookup } from './ldap-filter.ts';
 import { domainRootOf, resolveGroups } from './ldap-groups.ts';
 import { GroupParents } from './ldap-group-parents.ts';
 import { adBindFailureVerdict, adEntryVerdict, isDisabledOrExpired, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
@@ -21,10 +21,17 @@ import { explicitBufferAttributes } from './ldap-binary-attributes.ts';
 import { checkBaseDns, describeSearchError, isNoSuchObject } from './ldap-base-dns.ts';
 import { PolicyMaxAges, generalizedTimeToMs, policyInEffect } from './ldap-password-policy.ts';
 import { KeptReads } from './kept-reads.ts';
-import { hiddenGroupsOfConfig, type HiddenGroups } from './ldap-group-visibility.ts';
+import { hiddenGroupsOrWarn, type HiddenGroups } from './ldap-group-visibility.ts';
 
 /** `held`: a grace sign-in's connection, taken out of the pool still bound as the user (see HeldBinds). */
 type BindResult = { ok: true; held?: Connection } | { ok: false; code: number; message: string; description: string };
+
+/** A search failure under `base` as it was, but "LDAP 32 no such object", which alone does not say which base DN is missing. */
+function namingMissingBase(base: string, config: LdapDirectoryConfig): (err: unknown) => never {
+  return (err) => {
+    throw isNoSuchObject(err) ? new LdapUnavailableError(`search under ${base} failed: ${describeSearchError(err, base, config)}`) : err;
+  };
+}
 
 /** After a failed read of AD's maxPwdAge, how long sign-ins go without it before it is read again. */
 const MAX_PWD_AGE_RETRY_MS = 60_000;
@@ -40,6 +47,8 @@ export class LdapDirectory implements Directory {
   readonly #searchFn: SearchFn;
   /** The same searches with the directory's refusals as it gave them (LDAP 32 as such, for startupCheck). */
   readonly #rawSearchFn: SearchFn;
+  /** Searches on one connection already taken from the pool. */
+  readonly #searchOn: (client: Client) => SearchFn;
   readonly #stateAttrs: string[];
   readonly #groupParents: GroupParents | undefined;
   /**
@@ -54,8 +63,8 @@ export class LdapDirectory implements Directory {
   /** ppolicy: the pwdMaxAge of each password policy, for the expiry warning. */
   readonly #policyMaxAges: PolicyMaxAges;
   readonly #passwordChange: LdapPasswordChange;
-  /** The last finding #logHiddenGroups logged. */
-  #hiddenGroupsLogged: string | undefined;
+  /** Whether startupCheck ran: the later runs are /readyz's. */
+  #startupChecked = false;
 
   /**
    * `now`: the server's clock, for what entries say about time (account and password expiry, the
@@ -73,12 +82,9 @@ export class LdapDirectory implements Directory {
     this.#search = new LdapPool(connector, { size: config.pool.size, serviceBound: true });
     this.#auth = new LdapPool(connector, { size: config.pool.size, serviceBound: false });
     const buffers = explicitBufferAttributes(completed.users);
-    this.#rawSearchFn = (base: string, options: SearchOptions) => this.#search.use(({ client }) => client.search(base, { ...options, explicitBufferAttributes: buffers }));
-    this.#searchFn = (base: string, options: SearchOptions) =>
-      this.#rawSearchFn(base, options).catch((err: unknown) => {
-        // "LDAP 32 no such object" alone does not say which base DN is missing
-        throw isNoSuchObject(err) ? new LdapUnavailableError(`search under ${base} failed: ${describeSearchError(err, base, completed)}`) : err;
-      });
+    this.#searchOn = (client: Client) => (base: string, options: SearchOptions) => client.search(base, { ...options, explicitBufferAttributes: buffers });
+    this.#rawSearchFn = (base: string, options: SearchOptions) => this.#search.use(({ client }) => this.#searchOn(client)(base, options));
+    this.#searchFn = (base: string, options: SearchOptions) => this.#rawSearchFn(base, options).catch(namingMissingBase(base, completed));
     this.#stateAttrs = stateAttributes(config.accountState.flavour);
     this.#policyMaxAges = new PolicyMaxAges(this.#rawSearchFn, this.#now, this.#logger);
     this.#maxPwdAge = new KeptReads({
@@ -135,7 +141,7 @@ export class LdapDirectory implements Directory {
     const loginForLog = login.slice(0, 64);
     // an empty password would be an unauthenticated bind, which servers report as success
     if (password.length === 0) return this.#refuse(log, loginForLog, 'empty-password');
-    const found = await this.#asking(log, () => findUserEntry(this.#searchFn, this.#config.users, login, this.#attributes, log));
+    const found = await this.#asking(log, () => this.#findUserEntry(login, log));
     if ('ok' in found) return found; // the directory could not be asked
     if (!found.entry) {
       // An unknown login is bound too (as nobody), so it costs the round trips of a known one with a
@@ -340,8 +346,18 @@ export class LdapDirectory implements Directory {
     return this.#userFromEntry(entry);
   }
 
+  /**
+   * The entry of a login, its searches (users.filter, the alternate login attributes) on one pooled
+   * connection: on two, the first sign-in after an outage would fail, its second connection finding
+   * the first one's reconnect under way.
+   */
+  #findUserEntry(login: string, log: Logger | undefined): Promise<UserLookup> {
+    const { users } = this.#config;
+    return this.#search.use(({ client }) => findUserEntry(this.#searchOn(client), users, login, this.#attributes, log)).catch(namingMissingBase(users.baseDn, this.#config));
+  }
+
   async findUser(login: string): Promise<User | null> {
-    const found = await findUserEntry(this.#searchFn, this.#config.users, login, this.#attributes, this.#logger);
+    const found = await this.#findUserEntry(login, this.#logger);
     return found.entry ? this.#userFromEntry(found.entry) : null;
   }
 
@@ -352,28 +368,30 @@ export class LdapDirectory implements Directory {
   /**
    * Both bases are read once: a base that does not exist would otherwise pass start-up and /readyz and
    * then fail every sign-in as "cannot reach the directory", naming no key. A missing base is a
-   * configuration to correct (DirectoryMisconfiguredError), not a directory to wait for. Groups the
-   * service account cannot see are logged (#logHiddenGroups) but fail nothing: sign-ins work, and a
-   * directory without groups looks the same as one whose groups are all hidden.
+   * configuration to correct (DirectoryMisconfiguredError), not a directory to wait for. At start-up
+   * (the first run) groups the service account cannot see are logged (#logHiddenGroups) but fail
+   * nothing: sign-ins work, and a directory without groups looks the same as one whose groups are all
+   * hidden. /readyz's runs do not look again: the look is a subtree scan of the group base, too much
+   * for every probe of every load balancer, and DirectoryHealth repeats it.
    */
   async startupCheck(): Promise<void> {
+    const startingUp = !this.#startupChecked;
+    this.#startupChecked = true;
     try {
       await checkBaseDns(this.#rawSearchFn, this.#config);
-      this.#logHiddenGroups(await hiddenGroupsOfConfig(this.#rawSearchFn, this.#config, this.#config.bind.dn));
     } catch (err) {
       if (err instanceof DirectoryMisconfiguredError) throw new DirectoryMisconfiguredError(`LDAP directory check failed: ${err.message}`);
       throw new LdapUnavailableError(`LDAP directory check failed: ${describeError(err)}`);
     }
+    if (startingUp) this.#logHiddenGroups(await hiddenGroupsOrWarn(this.#rawSearchFn, this.#config, this.#config.bind.dn, this.#logger));
   }
 
   /**
-   * Logs what the check found about the groups when it differs from the last finding (/readyz runs the
-   * check at every probe). Hidden members are an error: every user is in no group, so a rule denying a
-   * group admits everyone. No visible group is a warning: it may be a directory without groups.
+   * Logs what the start-up check found about the groups. Hidden members are an error: every user is
+   * in no group, so a rule denying a group admits everyone. No visible group is a warning: it may be a
+   * directory without groups.
    */
   #logHiddenGroups(hidden: HiddenGroups | undefined): void {
-    if (hidden?.message === this.#hiddenGroupsLogged) return;
-    this.#hiddenGroupsLogged = hidden?.message;
     if (hidden?.kind === 'members-hidden') {
       this.#logger?.error({ event: 'ldap.groups.members-hidden', groupsFilter: this.#config.groups.filter, memberAttribute: this.#config.groups.memberAttribute }, `every user is in no group, so a rule denying a group admits everyone: ${hidden.message}`);
     } else if (hidden?.kind === 'no-group') {

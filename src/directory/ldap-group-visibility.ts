@@ -4,7 +4,9 @@
  * anywhere: a rule permitting a group refuses everyone, which users report, but a rule denying a group
  * admits everyone, which nobody sees. `directory test`, the start-up check and the health check ask.
  */
+import type { Logger } from 'pino';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
+import { describeError } from './ldap-errors.ts';
 import { compileFilter, type SearchFn } from './ldap-filter.ts';
 import { groupBaseOf } from './ldap-groups.ts';
 
@@ -45,4 +47,19 @@ export async function hiddenGroupsOfConfig(search: SearchFn, config: LdapDirecto
   const { groups, users } = config;
   if (groups.mode === 'memberOf' && groups.nestedDepth === 0) return undefined;
   return hiddenGroups(search, groups, (await groupBaseOf(search, groups, users.baseDn)).dn, account);
+}
+
+/**
+ * hiddenGroupsOfConfig for the start-up and health checks, whose verdict must not hang on it: its
+ * subtree searches can fail where sign-ins work (a time or admin limit, an ACL refusing the search),
+ * so a failure is logged as a warning and counts as no finding.
+ */
+export async function hiddenGroupsOrWarn(search: SearchFn, config: LdapDirectoryConfig, account: string, logger: Logger | undefined): Promise<HiddenGroups | undefined> {
+  try {
+    return await hiddenGroupsOfConfig(search, config, account);
+  } catch (err) {
+    const error = describeError(err);
+    logger?.warn({ event: 'ldap.groups.visibility-unchecked', account, error }, `could not check whether the service account ${account} sees the groups and their members: ${error}`);
+    return undefined;
+  }
 }

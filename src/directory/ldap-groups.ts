@@ -1,7 +1,7 @@
 /** Group membership: member/uniqueMember searches with bounded, cycle-safe nesting, or AD in-chain lookup. */
 import type { Entry } from 'ldapts';
 import type { Logger } from 'pino';
-import { canonicalDn } from '../core/distinguished-names.ts';
+import { directoryDnKey } from '../core/distinguished-names.ts';
 import { withSignificantSpaces } from '../core/fold-case.ts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { compileFilter, entryValue, entryValues, equalityFilter, escapeFilterValue, type SearchFn } from './ldap-filter.ts';
@@ -153,12 +153,14 @@ function readValue(chars: readonly string[], start: number): { value: string; en
 /**
  * Which of `children` each parent holds, from the parents' member values; null when that cannot be
  * told for sure, and the children must be asked one at a time. The server matched the values by DN
- * rules, but they come back as they were written, so they are compared as DNs (canonicalDn: case,
- * escapes, insignificant spaces). A value that is still none of the children may be one spelled in a
- * way only the server knows (`commonName=`, an OID) or any other member (a user): the server is asked
- * whether the parent holds a child it was not given (`heldAmong`); if it does, or a parent lists none
- * of them (AD's ranged retrieval of a long member list), a parent would be cached for too few
- * children, and users would lose a group depending on who signed in first.
+ * rules, but they come back as they were written, so they are compared as DNs, as LDAP matches them
+ * (directoryDnKey: case, escapes, insignificant spaces; never folding more than the server does, or
+ * one group would get another's parents); two children that compare alike are asked one at a time.
+ * A value that is still none of the children may be one spelled in a way only the server knows
+ * (`commonName=`, an OID) or any other member (a user): the server is asked whether the parent holds
+ * a child it was not given (`heldAmong`); if it does, or a parent lists none of them (AD's ranged
+ * retrieval of a long member list), a parent would be cached for too few children, and users would
+ * lose a group depending on who signed in first.
  */
 async function attributeParents(
   children: string[],
@@ -168,8 +170,8 @@ async function attributeParents(
 ): Promise<Map<string, GroupRef[]> | null> {
   const byKey = new Map<string, { dn: string; parents: GroupRef[] }>();
   for (const dn of children) {
-    const key = canonicalDn(dn);
-    if (key === undefined) return null;
+    const key = directoryDnKey(dn);
+    if (key === undefined || byKey.has(key)) return null;
     byKey.set(key, { dn, parents: [] });
   }
   const ranged = `${memberAttribute.toLowerCase()};range=`;
@@ -178,7 +180,7 @@ async function attributeParents(
     const held = new Set<string>();
     let unmatched = false;
     for (const value of entryValues(entry, memberAttribute)) {
-      const key = canonicalDn(value);
+      const key = directoryDnKey(value);
       const child = key === undefined ? undefined : byKey.get(key);
       if (!child) unmatched = true;
       else if (!held.has(child.dn)) {

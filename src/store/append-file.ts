@@ -89,6 +89,14 @@ export class AppendFile {
     this.#handle = await openPrivate(this.path, 'a');
   }
 
+  /**
+   * The file may end in part of a line that is not this process's (a crash cut it short): the next
+   * write starts with a newline, so its first line does not glue onto that fragment.
+   */
+  endTornLine(): void {
+    this.#mayEndTorn = true;
+  }
+
   append(line: string): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ line, done: (error) => (error ? reject(error) : resolve()) });

@@ -3,7 +3,7 @@ import type { JournalEntries } from './journal-entries.ts';
 import { expired } from './journal-expiry.ts';
 import { setLine } from './journal-lines.ts';
 import type { JournalReplay } from './journal-replay.ts';
-import { SEALED_RECORD_CHARS, sealedLine } from './journal-sealed-line.ts';
+import { sealedRecords } from './journal-sealed-line.ts';
 import type { JournalSealer } from './journal-sealer.ts';
 import type { JournalTail } from './journal-tail.ts';
 import type { Clock } from '../core/clock.ts';
@@ -84,25 +84,21 @@ export class JournalCompaction {
     this.#parts.logger?.warn({ event: 'store.journal.compaction-failed', path: this.#parts.journal.path, error: (error as NodeJS.ErrnoException).code ?? (error as Error).message }, 'the journal could not be compacted (is the disk full?): it is used as it is, and compacted later');
   }
 
-  *#snapshot(): Generator<string> {
-    const { entries, sealer, clock } = this.#parts;
+  /** The live entries, sealed as records (see sealedRecords), for the rewrite. */
+  #snapshot(): Iterable<string> {
+    return sealedRecords(this.#parts.sealer, '', this.#liveLines());
+  }
+
+  /** The lines of the live entries; once all are read, their count decides the next compaction. */
+  *#liveLines(): Generator<string> {
+    const { entries, clock } = this.#parts;
     const now = clock.now();
     let count = 0;
-    let record: string[] = [];
-    let recordChars = 0;
     for (const [namespace, key, entry] of entries.all()) {
       if (!entry.durable || expired(entry, now)) continue;
       count += 1;
-      const line = setLine('', namespace, key, entry);
-      record.push(line);
-      recordChars += line.length;
-      if (recordChars >= SEALED_RECORD_CHARS) {
-        yield sealedLine(sealer, '', record.join('\n'));
-        record = [];
-        recordChars = 0;
-      }
+      yield setLine('', namespace, key, entry);
     }
-    if (record.length > 0) yield sealedLine(sealer, '', record.join('\n'));
     this.#journalLines = count;
     this.#liveAtLastCompaction = count;
   }

@@ -64,7 +64,7 @@ export class JournalKeyValue implements KeyValue {
 
   constructor(path: string, clock: Clock, options: JournalOptions) {
     this.#owner = options.owner ?? true;
-    this.#journal = new AppendFile(path, this.#owner ? 'owner' : 'guest', (lines) => sealedRecords(this.#sealer, this.#writer, lines));
+    this.#journal = new AppendFile(path, this.#owner ? 'owner' : 'guest', (lines) => [...sealedRecords(this.#sealer, this.#writer, lines)]);
     this.#clock = clock;
     this.#sealer = options.sealer;
     const { sealer, logger } = options;
@@ -81,8 +81,8 @@ export class JournalKeyValue implements KeyValue {
     if (this.#replay.sealedWithAnotherKey) throw new JournalKeyMismatch(this.#journal.path);
     await this.#journal.open();
     if (!this.#owner) {
-      // A crash cut the last line short: end it, so our first line does not glue onto it.
-      if (tornTail) await this.#journal.append('');
+      // A crash cut the last line short: our first write ends it.
+      if (tornTail) this.#journal.endTornLine();
       return;
     }
     if (tornTail) await this.#replay.keepTornTail(read, size);
@@ -97,7 +97,7 @@ export class JournalKeyValue implements KeyValue {
       this.#compaction.failed(error);
       if (tornTail) {
         this.#tail.offset = size; // the tailer must not read the torn line as another process's
-        await this.#journal.append('').catch(() => undefined); // a failure here makes the next append start on a new line
+        this.#journal.endTornLine(); // the torn line stays: the first append ends it
       }
     }
     this.#timers = [setInterval(() => void this.#entries.sweep(), SWEEP_INTERVAL_MS), setInterval(() => void this.#follow(), TAIL_INTERVAL_MS)];

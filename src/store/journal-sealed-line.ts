@@ -15,24 +15,22 @@ export function sealedLine(sealer: JournalSealer, writer: string, text: string):
 }
 
 /**
- * The plaintext lines of one append, in order, as sealed records of up to SEALED_RECORD_CHARS: under
- * load one write carries the lines of several requests, and sealing each alone cost about 10 µs of
- * the main thread per line (13 lines per OIDC sign-in).
+ * Plaintext lines, in order, as sealed records of up to SEALED_RECORD_CHARS: the lines of one append
+ * (under load one write carries the lines of several requests, and sealing each alone cost about
+ * 10 µs of the main thread per line, 13 lines per OIDC sign-in), or a compaction's live entries, read
+ * as they are sealed so that a large journal never exists as one array.
  */
-export function sealedRecords(sealer: JournalSealer, writer: string, lines: readonly string[]): string[] {
-  const records: string[] = [];
+export function* sealedRecords(sealer: JournalSealer, writer: string, lines: Iterable<string>): Generator<string> {
   let record: string[] = [];
   let recordChars = 0;
-  const seal = () => {
-    if (record.length > 0) records.push(sealedLine(sealer, writer, record.join('\n')));
-    record = [];
-    recordChars = 0;
-  };
   for (const line of lines) {
     record.push(line);
     recordChars += line.length;
-    if (recordChars >= SEALED_RECORD_CHARS) seal();
+    if (recordChars >= SEALED_RECORD_CHARS) {
+      yield sealedLine(sealer, writer, record.join('\n'));
+      record = [];
+      recordChars = 0;
+    }
   }
-  seal();
-  return records;
+  if (record.length > 0) yield sealedLine(sealer, writer, record.join('\n'));
 }

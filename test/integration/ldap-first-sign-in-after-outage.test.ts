@@ -5,10 +5,10 @@ import { TcpRelay } from '../helpers/tcp-relay.ts';
 import { capture, personLdif, slapdDirectoryInput, withDirectory } from '../helpers/ldap-directory.ts';
 import { ldapDirectorySchema } from '../../src/directory/ldap-config.ts';
 
-// While every server is down, one request at a time tries to connect again. The first sign-in after an
-// outage searches twice at once (the user filter and the alternate login attribute, each on a new
-// connection): its second search must wait for the first one's try, not fail on it with "another
-// request is trying again" although the directory is back.
+// While every server is down, one request at a time tries to connect again, and the others fail at
+// once. The first sign-in after an outage searches twice at once (the user filter and the alternate
+// login attribute): on two new connections, its second search failed on the first one's try with
+// "another request is trying again" although the directory was back. Both share one connection.
 const PASSWORD = 'Passw0rd!back';
 
 let slapd: SlapdHandle;
@@ -24,7 +24,7 @@ after(async () => {
   await slapd?.stop();
 });
 
-test('the first sign-in after the directory came back succeeds: requests arriving during the reconnect wait for its outcome', async () => {
+test('the first sign-in after the directory came back succeeds: its two searches share one reconnect', async () => {
   const input = slapdDirectoryInput(slapd, { alternateLoginAttributes: ['mail'] });
   const config = ldapDirectorySchema.parse({ ...input, urls: [relay.url], accountState: { flavour: 'none' } });
   const { logger, lines } = capture();

@@ -50,11 +50,11 @@ function configFor(account: 'service' | 'limited', groupsBaseDn = GROUPS): LdapD
 
 const MEMBERS_HIDDEN = `no group under ${GROUPS} shows a member value (groups.memberAttribute) to the service account ${LIMITED}: groups are found by that attribute, so the service account must be allowed to read and search it`;
 
-test('a service account that may not read member: the start-up check logs an error naming the fix, once while nothing changes, and does not fail', async () => {
+test('a service account that may not read member: the start-up check logs an error naming the fix, once, and does not fail', async () => {
   const { logger, lines } = capture();
   await withDirectory(configFor('limited'), async (directory) => {
     await directory.startupCheck();
-    await directory.startupCheck(); // /readyz runs it again
+    await directory.startupCheck(); // as /readyz runs it: the groups are not looked at again
   }, logger);
   const hidden = lines.filter((line) => line['event'] === 'ldap.groups.members-hidden');
   assert.equal(hidden.length, 1, JSON.stringify(lines));

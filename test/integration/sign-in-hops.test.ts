@@ -56,10 +56,10 @@ class HopRecorder {
   }
 }
 
-/** The step's own form: besides it, a sign-in page has only "Cancel and go back". */
+/** The step's own form: besides it, a sign-in page has only "Cancel and go back" (and a code page "Not you?"). */
 function stepForm(page: Page): ReturnType<typeof parseForms>[number] {
-  const forms = parseForms(page.body, page.url).filter((form) => !form.action.endsWith('/cancel'));
-  assert.equal(forms.length, 1, `expected one form besides Cancel on ${page.url} (status ${page.status}):\n${page.body.slice(0, 400)}`);
+  const forms = parseForms(page.body, page.url).filter((form) => !form.action.endsWith('/cancel') && !form.action.endsWith('/switch-account'));
+  assert.equal(forms.length, 1, `expected one form besides Cancel and "Not you?" on ${page.url} (status ${page.status}):\n${page.body.slice(0, 400)}`);
   return forms[0]!;
 }
 

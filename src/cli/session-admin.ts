@@ -8,7 +8,7 @@ import type { User } from '../core/types.ts';
 import { CookieJar } from '../http/cookies.ts';
 import { auditAdminAction } from './admin-audit.ts';
 import { withDirectory } from './with-directory.ts';
-import { terminalSafe } from './terminal-text.ts';
+import { terminalSafe } from '../core/terminal-text.ts';
 
 /** A user's live sessions as `--user` names them, and what the administrator should know about how they were found. */
 export interface UserSessions {

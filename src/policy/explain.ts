@@ -3,19 +3,12 @@ import type { Action, Conditions, Decision, Policy } from './policy-types.ts';
 import type { SubjectFacts } from './conditions.ts';
 import { conditionsHold } from './conditions.ts';
 import type { TrustedNetworks } from './networks.ts';
-
-/**
- * Text an administrator or a directory wrote, for the terminal: control and format characters (a line
- * break that would forge a trace line, an escape sequence, a direction override) are shown escaped.
- */
-export function printable(text: string): string {
-  return text.replace(/[\p{C}\u2028\u2029]/gu, (char) => `\\u{${char.codePointAt(0)!.toString(16)}}`);
-}
+import { terminalSafe } from '../core/terminal-text.ts';
 
 function describeConditions(when: Conditions | undefined): string {
   if (!when || Object.keys(when).length === 0) return 'everyone';
   return Object.entries(when)
-    .map(([key, value]) => (key === 'not' ? `not (${describeConditions(value as Conditions)})` : `${key} ${printable(JSON.stringify(value))}`))
+    .map(([key, value]) => (key === 'not' ? `not (${describeConditions(value as Conditions)})` : `${key} ${terminalSafe(JSON.stringify(value))}`))
     .join(' and ');
 }
 
@@ -24,7 +17,7 @@ function describeAction(action: Action): string {
     case 'permit':
       return 'permit';
     case 'deny':
-      return action.message ? `deny ("${printable(action.message)}")` : 'deny';
+      return action.message ? `deny ("${terminalSafe(action.message)}")` : 'deny';
     case 'require-mfa':
       return `require MFA (${action.methods?.join(' or ') ?? 'any method'}${action.maxAgeSec !== undefined ? `, at most ${action.maxAgeSec} s old` : ''})`;
   }
@@ -37,7 +30,7 @@ function describeDecision(decision: Decision): string {
     case 'step-up':
       return `step up — a second factor (${decision.anyOf.join(' or ')}${decision.maxAgeSec !== undefined ? `, at most ${decision.maxAgeSec} s old` : ''}) — then acr ${decision.acr}`;
     case 'deny':
-      return `deny — the user sees: "${printable(decision.message)}"`;
+      return `deny — the user sees: "${terminalSafe(decision.message)}"`;
     case 'unmet':
       return `unmet authentication context — ${decision.message}`;
   }
@@ -52,11 +45,11 @@ export function explainDecision(policy: Policy, decision: Decision, subject: Sub
   const last = decision.rule.index >= 0 ? decision.rule.index : policy.rules.length - 1;
   policy.rules.slice(0, last + 1).forEach((rule, index) => {
     const matched = conditionsHold(rule.when, subject, networks);
-    lines.push(`  ${matched ? 'MATCH' : 'no   '} #${index + 1} ${printable(rule.name ?? '')}: when ${describeConditions(rule.when)} → ${describeAction(rule.then)}`);
+    lines.push(`  ${matched ? 'MATCH' : 'no   '} #${index + 1} ${terminalSafe(rule.name ?? '')}: when ${describeConditions(rule.when)} → ${describeAction(rule.then)}`);
   });
   if (decision.rule.index < 0) lines.push('  (no rule matched: deny)');
   lines.push(`decision  ${describeDecision(decision)}`);
-  lines.push(`rule      ${decision.rule.index >= 0 ? `#${decision.rule.index + 1} "${printable(decision.rule.name)}"` : decision.rule.name}`);
+  lines.push(`rule      ${decision.rule.index >= 0 ? `#${decision.rule.index + 1} "${terminalSafe(decision.rule.name)}"` : decision.rule.name}`);
   return lines;
 }
 
@@ -68,10 +61,10 @@ export function explainUnsatisfiableRequest(policy: Policy, requested: Requested
   return [
     policyLine(policy),
     '  (not evaluated: the request is answered before anyone signs in)',
-    `decision  unmet authentication context — no level Stepgate gives satisfies ${requested.comparison} ${printable(requested.values.join(', '))}, so SAML answers NoAuthnContext before any sign-in page`,
+    `decision  unmet authentication context — no level Stepgate gives satisfies ${requested.comparison} ${terminalSafe(requested.values.join(', '))}, so SAML answers NoAuthnContext before any sign-in page`,
   ];
 }
 
 function policyLine(policy: Policy): string {
-  return `policy    ${policy.name} (${policy.source}): ${printable(policy.description)}`;
+  return `policy    ${policy.name} (${policy.source}): ${terminalSafe(policy.description)}`;
 }

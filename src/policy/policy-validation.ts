@@ -6,7 +6,7 @@ import { MFA_METHOD_IDS, type MfaMethodId } from './levels.ts';
 import { ANY_TRUSTED_NETWORK } from './networks.ts';
 import { isCidrLiteral, parseCidr } from '../core/ip-ranges.ts';
 import { groupReferenceProblem } from './patterns.ts';
-import { printable } from './explain.ts';
+import { terminalSafe } from '../core/terminal-text.ts';
 import { isKnownAcr } from './requested-context.ts';
 import { ruleName } from './policy-engine.ts';
 import { isAttributeName } from '../core/user-attributes.ts';
@@ -116,16 +116,16 @@ function isCatchAll(when: Conditions | undefined): boolean {
   return !when || Object.keys(when).length === 0;
 }
 
-/** A rule as messages name it; its name is the administrator's text, escaped for the terminal (see printable). */
+/** A rule as messages name it; its name is the administrator's text, escaped for the terminal (see terminalSafe). */
 function ruleLabel(rule: Rule, index: number): string {
-  return rule.name ? `rule #${index + 1} "${printable(rule.name)}"` : `rule #${index + 1}`;
+  return rule.name ? `rule #${index + 1} "${terminalSafe(rule.name)}"` : `rule #${index + 1}`;
 }
 
 function checkRules(rules: readonly Rule[], context: ValidationContext, found: Findings): void {
   rules.forEach((rule, i) => {
     if (rule.name !== undefined && !PLAIN_TEXT.test(rule.name)) found.lint.push(`rules[${i}].name: ${NOT_PLAIN_TEXT}`);
     if (rule.when) checkConditions(rule.when, `rules[${i}].when`, context, found);
-    if (rule.then.effect === 'require-mfa') checkMethods(rule.then.methods, `rules[${i}].then.methods`, rule.name ? `rule "${printable(rule.name)}"` : `rule #${i + 1}`, found.errors);
+    if (rule.then.effect === 'require-mfa') checkMethods(rule.then.methods, `rules[${i}].then.methods`, rule.name ? `rule "${terminalSafe(rule.name)}"` : `rule #${i + 1}`, found.errors);
   });
   checkRuleNames(rules, found);
   const catchAll = rules.findIndex((rule) => isCatchAll(rule.when));
@@ -146,7 +146,7 @@ function checkRuleNames(rules: readonly Rule[], found: Findings): void {
     const name = ruleName(rule, index);
     const first = firstWithName.get(name);
     if (first === undefined) firstWithName.set(name, index);
-    else found.lint.push(`rules[${index}]${rule.name === undefined ? '' : '.name'}: rule #${index + 1} and rule #${first + 1} are both called "${printable(name)}" (a rule without a name is called "rule N" after its place); give each rule a name of its own`);
+    else found.lint.push(`rules[${index}]${rule.name === undefined ? '' : '.name'}: rule #${index + 1} and rule #${first + 1} are both called "${terminalSafe(name)}" (a rule without a name is called "rule N" after its place); give each rule a name of its own`);
   });
 }
 

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import type { CliCommand, ParsedArgs } from '../command.ts';
 import { listOption, stringOption, UsageError } from '../command.ts';
 import { parseTimeOption } from '../time-option.ts';
-import { terminalSafe } from '../terminal-text.ts';
+import { terminalSafe } from '../../core/terminal-text.ts';
 import { parseIpOrCidr } from '../../core/ip-ranges.ts';
 import { UNKNOWN_CLIENT_IP } from '../../core/unknown-client-ip.ts';
 import type { AuditEvent, AuditQuery, StoredAuditEvent } from '../../store/store.ts';

@@ -3,7 +3,7 @@ import { pathOption, UsageError } from '../command.ts';
 import { MIN_DISTINCT_PASSWORD_CHARACTERS, PASSWORD_OPTIONS, readExportPassword, readNewExportPassword } from '../read-secret.ts';
 import { checkWritable, FileWriteError, writePrivateFile } from '../write-private-file.ts';
 import { FamiliarDeviceRegister } from '../../regulation/familiar-device-register.ts';
-import { terminalSafe } from '../terminal-text.ts';
+import { terminalSafe } from '../../core/terminal-text.ts';
 import { InputFileError, readInputFile } from '../read-input-file.ts';
 import { SessionAdmin } from '../session-admin.ts';
 import { EnvelopeError, MIN_PASSWORD_LENGTH } from '../../core/password-envelope.ts';

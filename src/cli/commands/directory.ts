@@ -1,7 +1,7 @@
 import type { CliCommand } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
 import { PASSWORD_OPTIONS, readSecretOption } from '../read-secret.ts';
-import { terminalSafe } from '../terminal-text.ts';
+import { terminalSafe } from '../../core/terminal-text.ts';
 
 export const directoryCommands: CliCommand[] = [
   {

@@ -11,7 +11,7 @@ import { MIN_PASSWORD_LENGTH } from '../../core/password-envelope.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 import { SessionAdmin } from '../session-admin.ts';
 import { withDirectory } from '../with-directory.ts';
-import { terminalSafe } from '../terminal-text.ts';
+import { terminalSafe } from '../../core/terminal-text.ts';
 import { utcEndMinute, utcMinute } from '../../core/utc-minute.ts';
 
 function time(at: number | undefined): string {

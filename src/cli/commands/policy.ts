@@ -9,7 +9,8 @@ import type { FlowStep } from '../../login/flow.ts';
 import { nextStep } from '../../login/flow.ts';
 import { decide } from '../../policy/policy-engine.ts';
 import { InputFileError, readInputFile } from '../read-input-file.ts';
-import { explainDecision, explainUnsatisfiableRequest, printable } from '../../policy/explain.ts';
+import { explainDecision, explainUnsatisfiableRequest } from '../../policy/explain.ts';
+import { terminalSafe } from '../../core/terminal-text.ts';
 import { AVAILABLE_MFA_METHODS, POLICY_LIMITS } from '../../policy/policy-validation.ts';
 import { TEMPLATE_IDS } from '../../policy/policy-types.ts';
 import { TEMPLATE_PARAMETERS } from '../../policy/templates.ts';
@@ -89,7 +90,7 @@ function describeStep(step: FlowStep): string {
     case 'mfa-enroll':
       return `asked to set up a second factor (${step.methods.join(' or ')})`;
     case 'denied':
-      return `access denied: "${printable(step.message)}"`;
+      return `access denied: "${terminalSafe(step.message)}"`;
     default:
       return `asked for ${step.kind}`;
   }
@@ -196,9 +197,9 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
       const enrolledMethods = await mfa.registry.enrolledMethods(user);
       const ip = signIn.ip ?? 'unknown';
       const appName = app?.name ?? NO_APP_NAME;
-      context.out(`user      ${printable(user.username)} (groups: ${user.groups.map((group) => printable(JSON.stringify(group))).join(', ') || 'none'}; second factors: ${enrolledMethods.join(', ') || 'none'})`);
+      context.out(`user      ${terminalSafe(user.username)} (groups: ${user.groups.map((group) => terminalSafe(JSON.stringify(group))).join(', ') || 'none'}; second factors: ${enrolledMethods.join(', ') || 'none'})`);
       if (passwordStep) context.out(`account   ${describePasswordStep(passwordStep)}`);
-      context.out(`app       ${app ? `${printable(app.name)} (${protocol} ${appId})` : '(none: --policy given)'}   client IP ${ip}`);
+      context.out(`app       ${app ? `${terminalSafe(app.name)} (${protocol} ${appId})` : '(none: --policy given)'}   client IP ${ip}`);
       if (protocol === 'saml' && requested && !isSatisfiable(requested)) {
         for (const line of explainUnsatisfiableRequest(policy, requested)) context.out(line);
         context.out('browser   the application gets the error unmet_authn_context, before any sign-in page');
@@ -217,7 +218,7 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
       }
       const step = nextStep({ id: 'explain', request, createdAt: now, passwordSessionId: session.id }, session, { now, policy, networks, ip, enrolledMethods, enrollableMethods: mfa.registry.enrollableMethods(), enrollmentNetworks: context.config.mfa.enrollment.networks });
       context.out(`browser   ${passwordStep ? 'asked for a new password, then ' : ''}${describeStep(step)}`);
-      if (step.kind === 'denied' && step.outsideEnrollmentNetworks) context.out(`note      ${printable(user.username)} has no second factor, and ${ip} is outside mfa.enrollment.networks (${context.config.mfa.enrollment.networks?.join(', ')}), where a first one can be set up`);
+      if (step.kind === 'denied' && step.outsideEnrollmentNetworks) context.out(`note      ${terminalSafe(user.username)} has no second factor, and ${ip} is outside mfa.enrollment.networks (${context.config.mfa.enrollment.networks?.join(', ')}), where a first one can be set up`);
       return 0;
     });
   },
@@ -239,7 +240,7 @@ and policy show NAME says why.`,
       const policies = await context.policies();
       const refused = await policies.storedProblems();
       for (const policy of await policies.list()) {
-        context.out(`${policy.name === policies.defaultPolicy ? '*' : ' '} ${policy.name.padEnd(54)} ${policy.source.padEnd(8)} ${printable(policy.description)}`);
+        context.out(`${policy.name === policies.defaultPolicy ? '*' : ' '} ${policy.name.padEnd(54)} ${policy.source.padEnd(8)} ${terminalSafe(policy.description)}`);
         if (policy.source === 'custom' && refused.has(policy.name)) context.out(`    ! policy set would refuse it as stored; it applies as saved (policy show ${policy.name} says why)`);
       }
       return 0;
@@ -265,7 +266,7 @@ policy that policy set would refuse as it is stored, a note on stderr names each
       context.out(JSON.stringify({ ...policy, definition: await policies.definition(name) }, null, 2));
       // On stderr: the JSON stays whole for whoever reads it from stdout.
       const problems = policy.source === 'custom' ? (await policies.storedProblems()).get(name) : undefined;
-      if (problems) context.err([`Note: policy set would refuse this policy as it is stored; it applies as saved. Correct it with policy set --file FILE:`, ...problems.map((problem) => `  - ${printable(problem)}`)].join('\n'));
+      if (problems) context.err([`Note: policy set would refuse this policy as it is stored; it applies as saved. Correct it with policy set --file FILE:`, ...problems.map((problem) => `  - ${terminalSafe(problem)}`)].join('\n'));
       return 0;
     },
   },

@@ -4,7 +4,7 @@ import type { CliContext } from '../command.ts';
 import { SessionAdmin, type UserSessions } from '../session-admin.ts';
 import type { SsoSession } from '../../session/sso-session.ts';
 import { utcMinute } from '../../core/utc-minute.ts';
-import { terminalSafe } from '../terminal-text.ts';
+import { terminalSafe } from '../../core/terminal-text.ts';
 
 /** One line of `session list`; the username is the directory's, shown as terminalSafe text. */
 async function describe(admin: SessionAdmin, session: SsoSession): Promise<string> {

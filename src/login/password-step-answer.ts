@@ -5,12 +5,12 @@ import { ACCOUNT_STATE_ERRORS, PASSWORD_CHANGE_NOT_ALLOWED, PASSWORD_CHANGE_REAS
 /**
  * What the password step does, after the right password, with an account the directory reports in
  * `state`: the change-password page where the application allows it for this state, else a refusal.
- * `message`: the words the user reads there (steps/password.ts, steps/change-password.ts).
+ * `message`: the words the user reads there. The password step acts on it, and `policy explain` says it.
  */
-export type PasswordStepAnswer = { kind: 'change-password'; message: string } | { kind: 'refused'; message: string };
+export type PasswordStepAnswer = { kind: 'change-password'; state: 'password-expired' | 'must-change'; message: string } | { kind: 'refused'; message: string };
 
 export function passwordStepAnswer(state: AccountState, allowPasswordChange: boolean): PasswordStepAnswer {
   const changeable = state === 'password-expired' || state === 'must-change';
-  if (changeable && allowPasswordChange) return { kind: 'change-password', message: PASSWORD_CHANGE_REASONS[state] };
+  if (changeable && allowPasswordChange) return { kind: 'change-password', state, message: PASSWORD_CHANGE_REASONS[state] };
   return { kind: 'refused', message: ERROR_CATALOGUE[ACCOUNT_STATE_ERRORS[state]].message + (changeable ? PASSWORD_CHANGE_NOT_ALLOWED : '') };
 }

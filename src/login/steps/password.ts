@@ -9,7 +9,8 @@ import type { LoginTransaction } from '../transaction.ts';
 import { AppError, ERROR_CATALOGUE, errorTitle } from '../../core/errors.ts';
 import { sendPage } from '../../http/render.ts';
 import { passwordPage } from '../../../views/login/password.ts';
-import { ACCOUNT_STATE_ERRORS, PASSWORD_CHANGE_NOT_ALLOWED } from '../account-messages.ts';
+import { ACCOUNT_STATE_ERRORS } from '../account-messages.ts';
+import { passwordStepAnswer } from '../password-step-answer.ts';
 import { fillMessage } from '../../config/user-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
 import { messagePage } from '../../../views/message.ts';
@@ -118,17 +119,17 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   if (!outcome.ok && outcome.reason === 'account-state') {
     await attempt.succeeded(accountId);
     await audit.record({ ...event, userId: outcome.user.id, outcome: 'failure', reason: `account-${outcome.state}` });
-    if ((outcome.state === 'password-expired' || outcome.state === 'must-change') && (await interaction.currentSettings(tx.request)).allowPasswordChange) {
+    const answer = passwordStepAnswer(outcome.state, (await interaction.currentSettings(tx.request)).allowPasswordChange);
+    if (answer.kind === 'change-password') {
       const { heldBindId } = outcome;
       const account = { id: outcome.user.id, username: outcome.user.username, login: username };
-      await interaction.deps.transactions.save({ ...tx, pendingPasswordChange: { account, state: outcome.state, ...(heldBindId !== undefined ? { heldBindId } : {}) } });
+      await interaction.deps.transactions.save({ ...tx, pendingPasswordChange: { account, state: answer.state, ...(heldBindId !== undefined ? { heldBindId } : {}) } });
       res.redirect(303, stepUrl(tx, '/change-password'));
       return;
     }
     const code = ACCOUNT_STATE_ERRORS[outcome.state];
-    const changeHint = outcome.state === 'password-expired' || outcome.state === 'must-change' ? PASSWORD_CHANGE_NOT_ALLOWED : '';
     req.log.info({ code, state: outcome.state }, 'login: the account may not sign in');
-    return interaction.refuse(res, tx, { step: 'password', account: code, message: ERROR_CATALOGUE[code].message + changeHint, username, status: ERROR_CATALOGUE[code].status });
+    return interaction.refuse(res, tx, { step: 'password', account: code, message: answer.message, username, status: ERROR_CATALOGUE[code].status });
   }
   if (!outcome.ok) {
     await attempt.abandoned();

@@ -9,14 +9,19 @@ export function foldCase(text: string): string {
 }
 
 /**
- * Case folding as LDAP's string matching does it (RFC 4518 caseIgnoreMatch: NFKC and Unicode case
- * folding, without the Turkish mappings): the dotless ı and dotted İ are letters of their own, so
- * `cn=admın` is not `cn=admin` to the directory. For deciding which entry a DN names, where folding
- * more than the server would take one entry for another.
+ * Case folding as slapd matches strings: each character to its one-character lower case, then NFKC.
+ * Nothing that takes one character to several or to another letter (ß stays ß, not ss; final ς stays
+ * ς; the dotless ı and dotted İ stay letters of their own), so `cn=admın` and `cn=straße` are not
+ * `cn=admin` and `cn=strasse`. For deciding which entry a DN names, where folding more than the server
+ * would take one entry for another; folding less is safe (an unmatched value is asked about).
  */
 export function foldCaseAsLdap(text: string): string {
-  // ı is lowercase already and case folding keeps it; the round trip of caseFolded would make it I, then i.
-  return text.normalize('NFKC').split('\u0131').map(caseFolded).join('\u0131').normalize('NFC');
+  let lowered = '';
+  for (const char of text) {
+    const lower = char.toLowerCase();
+    lowered += lower.length === char.length ? lower : char;
+  }
+  return lowered.normalize('NFKC');
 }
 
 /** Full case folding: lower, upper, lower again, so that ß and ẞ are ss and ς is σ. */

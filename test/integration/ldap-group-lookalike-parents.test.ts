@@ -17,6 +17,8 @@ const ERIN = { dn: `uid=erin,${PEOPLE}` };
 const FRANK = { dn: `uid=frank,${PEOPLE}` };
 const GINA = { dn: `uid=gina,${PEOPLE}` };
 const HAL = { dn: `uid=hal,${PEOPLE}` };
+const IVAN = { dn: `uid=ivan,${PEOPLE}` };
+const JO = { dn: `uid=jo,${PEOPLE}` };
 const TREE: Record<string, string[]> = {
   admin: [ERIN.dn],
   'adm\u0131n': [ERIN.dn, FRANK.dn], // dotless ı: another group to LDAP
@@ -24,6 +26,10 @@ const TREE: Record<string, string[]> = {
   strasse: [GINA.dn],
   'stra\u00dfe': [GINA.dn, HAL.dn], // ß: ss to Unicode case folding, another group to slapd
   auditors: [group('strasse')],
+  kasse: ['cn=nobody,dc=example,dc=org'], // a member of kontrolle; ivan and jo are not in it
+  'ka\u00dfe': [IVAN.dn, JO.dn],
+  team: [JO.dn],
+  kontrolle: [group('kasse'), group('team')],
 };
 const groupsConfig = ldapDirectorySchema.parse({
   kind: 'ldap',
@@ -64,4 +70,12 @@ test('two groups that compare alike but are two to the directory are asked one a
   const parents = new GroupParents(60_000);
   assert.ok((await resolveGroups(search, groupsConfig, PEOPLE, GINA, parents)).names.includes('auditors'));
   assert.deepEqual((await resolveGroups(search, groupsConfig, PEOPLE, HAL, parents)).names, uncached);
+});
+
+test('a ß group does not get the parents of its ss look-alike through a parent found for another group', async () => {
+  const uncached = (await resolveGroups(search, groupsConfig, PEOPLE, IVAN)).names;
+  assert.ok(!uncached.includes('kontrolle'), 'the directory itself does not put ivan in kontrolle');
+  const parents = new GroupParents(60_000);
+  assert.ok((await resolveGroups(search, groupsConfig, PEOPLE, JO, parents)).names.includes('kontrolle'));
+  assert.deepEqual((await resolveGroups(search, groupsConfig, PEOPLE, IVAN, parents)).names.sort(), uncached.sort());
 });

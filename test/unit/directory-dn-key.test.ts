@@ -20,3 +20,12 @@ test('the directory key decodes escapes and drops insignificant spaces and case 
   assert.notEqual(directoryDnKey('cn=jose,dc=x'), directoryDnKey('cn=josé,dc=x'));
   assert.equal(directoryDnKey('cn=admins,,dc=x'), undefined);
 });
+
+test('nor does it fold one letter into another or into several: ß is not ss, final ς is not σ', () => {
+  for (const [a, b] of [['cn=stra\u00dfe,dc=x', 'cn=strasse,dc=x'], ['cn=\u03bf\u03b4\u03bf\u03c2,dc=x', 'cn=\u03bf\u03b4\u03bf\u03c3,dc=x']]) {
+    assert.notEqual(directoryDnKey(a!), directoryDnKey(b!), `${a} and ${b} are two entries to slapd`);
+    assert.equal(canonicalDn(a!), canonicalDn(b!), `policies still fold ${a} as ${b}`);
+  }
+  assert.equal(directoryDnKey('cn=STRA\u00dfE,dc=x'), directoryDnKey('cn=stra\u00dfe,dc=x'), 'case still does not count');
+  assert.equal(directoryDnKey('cn=\u039f\u0394\u039f\u03a3,dc=x'), directoryDnKey('cn=\u03bf\u03b4\u03bf\u03c3,dc=x'));
+});

@@ -35,8 +35,10 @@ export function readInputFile(path: string): string {
     if (fstatSync(file).size > MAX_INPUT_FILE_BYTES) throw tooLarge(path);
     const chunks: Buffer[] = [];
     let total = 0;
+    // One buffer for every read, and a copy of what each read filled: a pipe fills 64 KB a time, and a
+    // fresh 1 MB buffer kept per read would hold 16 times the file.
+    const chunk = Buffer.alloc(CHUNK_BYTES);
     for (;;) {
-      const chunk = Buffer.alloc(CHUNK_BYTES);
       let read: number;
       try {
         read = readSync(file, chunk, 0, chunk.length, null);
@@ -46,7 +48,7 @@ export function readInputFile(path: string): string {
       if (read === 0) break;
       total += read;
       if (total > MAX_INPUT_FILE_BYTES) throw tooLarge(path);
-      chunks.push(chunk.subarray(0, read));
+      chunks.push(Buffer.from(chunk.subarray(0, read)));
     }
     return withoutByteOrderMark(Buffer.concat(chunks, total).toString('utf8'));
   } finally {

@@ -369,20 +369,21 @@ export class LdapDirectory implements Directory {
    * Both bases are read once: a base that does not exist would otherwise pass start-up and /readyz and
    * then fail every sign-in as "cannot reach the directory", naming no key. A missing base is a
    * configuration to correct (DirectoryMisconfiguredError), not a directory to wait for. At start-up
-   * (the first run) groups the service account cannot see are logged (#logHiddenGroups) but fail
+   * (the first run that reaches the directory) groups the service account cannot see are logged (#logHiddenGroups) but fail
    * nothing: sign-ins work, and a directory without groups looks the same as one whose groups are all
    * hidden. /readyz's runs do not look again: the look is a subtree scan of the group base, too much
    * for every probe of every load balancer, and DirectoryHealth repeats it.
    */
   async startupCheck(): Promise<void> {
-    const startingUp = !this.#startupChecked;
-    this.#startupChecked = true;
     try {
       await checkBaseDns(this.#rawSearchFn, this.#config);
     } catch (err) {
       if (err instanceof DirectoryMisconfiguredError) throw new DirectoryMisconfiguredError(`LDAP directory check failed: ${err.message}`);
       throw new LdapUnavailableError(`LDAP directory check failed: ${describeError(err)}`);
     }
+    // The first check that reached the directory: one that was down at start-up looks at the next.
+    const startingUp = !this.#startupChecked;
+    this.#startupChecked = true;
     if (startingUp) this.#logHiddenGroups(await hiddenGroupsOrWarn(this.#rawSearchFn, this.#config, this.#config.bind.dn, this.#logger));
   }
 

@@ -5,6 +5,7 @@ import { capture, PEOPLE, personLdif, withDirectory } from '../helpers/ldap-dire
 import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
 import { diagnoseLdap } from '../../src/directory/ldap-diagnose.ts';
 import { DirectoryHealth } from '../../src/directory/directory-health.ts';
+import { TcpRelay } from '../helpers/tcp-relay.ts';
 
 // What a service account may not see must not pass for what the directory holds. One that may not
 // read the groups' member attribute finds every user in no group (a rule denying a group then admits
@@ -60,6 +61,22 @@ test('a service account that may not read member: the start-up check logs an err
   assert.equal(hidden.length, 1, JSON.stringify(lines));
   assert.equal(hidden[0]!['level'], 50);
   assert.equal(hidden[0]!['msg'], `every user is in no group, so a rule denying a group admits everyone: ${MEMBERS_HIDDEN}`);
+});
+
+test('a directory down at the first start-up check: the groups are looked at by the first check that reaches it', async () => {
+  const relay = await TcpRelay.to(Number(new URL(slapd.url).port));
+  const { logger, lines } = capture();
+  try {
+    await relay.cut();
+    await withDirectory({ ...configFor('limited'), urls: [relay.url] }, async (directory) => {
+      await assert.rejects(directory.startupCheck(), /LDAP directory check failed/);
+      await relay.restore();
+      await directory.startupCheck(); // as /readyz runs it once the directory is back
+    }, logger);
+  } finally {
+    await relay.cut();
+  }
+  assert.equal(lines.filter((line) => line['event'] === 'ldap.groups.members-hidden').length, 1, JSON.stringify(lines));
 });
 
 test('the periodic health check logs the same as an error, and directory test warns at base-dn', async () => {

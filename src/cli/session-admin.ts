@@ -102,15 +102,16 @@ export class SessionAdmin {
   }
 
   /**
-   * Ends the sessions of the users an import changed as `user set-password` and `mfa reset` end
-   * them for one user (`change`: "password", "TOTP secret"), and says so in one line for all of
-   * them; nothing when none of them had a live session (the import's own lines name the changes).
+   * Ends the sessions of the users an import changed as `user set-password`, `user disable` and
+   * `mfa reset` end them for one user (`change`: what the import did to them, e.g. "whose password the
+   * import changed", "whom the import disabled"), and says so in one line for all of them; nothing
+   * when none of them had a live session (the import's own lines name the changes).
    */
   async endSessionsAfterImport(users: ReadonlyArray<{ id: string; username: string }>, change: string, reason: string): Promise<string[]> {
     const sessions = await this.endSessionsOfUsers(users.map((user) => user.id), reason);
     if (sessions.length === 0) return [];
     const names = users.map((user) => terminalSafe(user.username)).join(', ');
-    const whose = `${users.length === 1 ? 'the user' : `the ${users.length} users`} whose ${change} the import changed (${names})`;
+    const whose = `${users.length === 1 ? 'the user' : `the ${users.length} users`} ${change} (${names})`;
     return [`Ended ${sessions.length} SSO session${sessions.length === 1 ? '' : 's'} of ${whose}.`, ...SessionAdmin.afterEnd(sessions)];
   }
 

@@ -53,6 +53,8 @@ export interface ImportPlan {
   removedKeys: string[];
   /** Local users here whose password the import replaces: their SSO sessions end, as after `user set-password`. */
   passwordsChanged: Array<{ id: string; username: string }>;
+  /** Users enabled here whom the file disables: their sessions end, as `user disable` ends them. */
+  disabledNow: Array<{ id: string; username: string }>;
   warnings: string[];
   /**
    * Records the checks of an admin's input refuse today but an earlier version saved: accepted as
@@ -81,7 +83,7 @@ export type ImportTarget = 'this installation' | 'an empty installation';
 
 /** planImport of an opened file. */
 export async function planPayload(context: TransferContext, payload: unknown, options: ImportOptions, onto: ImportTarget): Promise<ImportPlan> {
-  const plan: ImportPlan = { records: [], retiredKeys: [], problems: [], conflicts: [], removedKeys: [], passwordsChanged: [], warnings: [], outdated: [], writes: [] };
+  const plan: ImportPlan = { records: [], retiredKeys: [], problems: [], conflicts: [], removedKeys: [], passwordsChanged: [], disabledNow: [], warnings: [], outdated: [], writes: [] };
   const version = (payload as { version?: unknown } | null)?.version;
   if (version !== PAYLOAD_VERSION) {
     plan.problems.push(`the file holds version ${JSON.stringify(version)} of the configuration format; this Stepgate reads version ${PAYLOAD_VERSION}`);
@@ -115,6 +117,7 @@ export async function planPayload(context: TransferContext, payload: unknown, op
   for (const user of users.admitted) {
     const here = usersHere.get(user.id);
     if (here && passwordChanged(here, user)) plan.passwordsChanged.push({ id: user.id, username: user.username });
+    if (here && !here.disabled && user.disabled) plan.disabledNow.push({ id: user.id, username: user.username });
   }
 
   const policyStore = context.policies;

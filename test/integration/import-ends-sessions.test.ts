@@ -113,3 +113,25 @@ test('mfa import --replace with another secret ends that user\'s SSO sessions, s
   assert.ok(await signedIn(bobs), "bob's secret did not change: his session goes on");
   assert.deepEqual(await endedFor('totp-imported'), [ids.alice]);
 });
+
+test('config import --replace that disables a user ends that user\'s SSO sessions, as user disable does', async () => {
+  assert.equal((await cli('user', 'disable', 'bob')).code, 0);
+  const exported = join(app.dataDir, 'bob-disabled.export');
+  assert.equal((await cli('config', 'export', '--out', exported, '--password-file', passwordFile)).code, 0);
+  assert.equal((await cli('user', 'enable', 'bob')).code, 0);
+  const bobs = await samlSignIn('bob');
+
+  const dryRun = await cli('config', 'import', '--in', exported, '--password-file', passwordFile, '--replace', '--dry-run');
+  assert.equal(dryRun.code, 0, dryRun.err);
+  assert.match(dryRun.out, /The import ends the SSO sessions of 1 user it disables \(as user disable does\): bob\./);
+
+  const endedBefore = (await endedFor('account-disabled')).length;
+  const imported = await cli('config', 'import', '--in', exported, '--password-file', passwordFile, '--replace');
+  assert.equal(imported.code, 0, imported.err);
+  const [, count] = /\nEnded (\d+) SSO sessions? of the user whom the import disabled \(bob\)\./.exec(imported.out) ?? [];
+  assert.ok(Number(count) >= 1, imported.out);
+  await until(() => signedIn(bobs), (still) => !still, "bob's browser to be signed out");
+  const ended = (await endedFor('account-disabled')).slice(endedBefore);
+  assert.equal(ended.length, Number(count));
+  assert.ok(ended.every((userId) => userId === ids.bob));
+});

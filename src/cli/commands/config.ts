@@ -96,11 +96,13 @@ function refusalLines(refusals: readonly Refusal[]): string {
   return refusals.flatMap(({ message, items }, index) => [index === 0 ? message : `And ${message}`, ...items.map((item) => `  - ${terminalSafe(item)}`)]).join('\n');
 }
 
-/** What a replaced password means for its user's sessions, said before the import ends them. */
+/** What a replaced password or a disabled account means for its user's sessions, said before the import ends them. */
 function sessionsToEnd(plan: ImportPlan): string[] {
-  const users = plan.passwordsChanged;
-  if (users.length === 0) return [];
-  return [`The import ends the SSO sessions of ${plural(users.length, 'user')} whose password it changes (as user set-password does): ${users.map((user) => terminalSafe(user.username)).join(', ')}.`];
+  const names = (users: ImportPlan['passwordsChanged']) => users.map((user) => terminalSafe(user.username)).join(', ');
+  return [
+    ...(plan.passwordsChanged.length ? [`The import ends the SSO sessions of ${plural(plan.passwordsChanged.length, 'user')} whose password it changes (as user set-password does): ${names(plan.passwordsChanged)}.`] : []),
+    ...(plan.disabledNow.length ? [`The import ends the SSO sessions of ${plural(plan.disabledNow.length, 'user')} it disables (as user disable does): ${names(plan.disabledNow)}.`] : []),
+  ];
 }
 
 /** A refused import changes nothing but is still worth an audit line: a wrong password may be someone guessing. */
@@ -246,9 +248,14 @@ retired; with --activate-imported-keys, with the file's status).
       if (plan.writes.length) await transfer.store.putAll(plan.writes);
       await auditAdminAction(context, { type: 'config.import', file, ...flags, ...changes });
       // As user set-password: whoever knew the password it replaced is signed out too, and their browsers are strangers again.
-      const ended = await (await SessionAdmin.open(context)).endSessionsAfterImport(plan.passwordsChanged, 'password', 'password-imported');
       const devices = new FamiliarDeviceRegister(transfer.store.kv);
       for (const user of plan.passwordsChanged) await devices.forget(user.id);
+      const sessions = await SessionAdmin.open(context);
+      const ended = [
+        ...(await sessions.endSessionsAfterImport(plan.passwordsChanged, 'whose password the import changed', 'password-imported')),
+        // As user disable: a disabled account's sessions end now, and its relying parties are told.
+        ...(await sessions.endSessionsAfterImport(plan.disabledNow, 'whom the import disabled', 'account-disabled')),
+      ];
       if (!quiet) {
         printPlan(context, plan);
         context.out(`Imported: ${summary(plan)}.`);

@@ -282,7 +282,7 @@ Audited as mfa.import (success, or failure with the reason).`,
         const names = (usernames: string[]) => usernames.map(terminalSafe).join(', ');
         if (unknownUsers.length) context.err(`Warning: not imported, no such user here: ${names(unknownUsers)}.`);
         // As mfa reset: a session that signed in with the replaced registration would go on passing its second step.
-        const ended = await (await SessionAdmin.open(context)).endSessionsAfterImport(secretReplaced, 'TOTP secret', 'totp-imported');
+        const ended = await (await SessionAdmin.open(context)).endSessionsAfterImport(secretReplaced, 'whose TOTP secret the import changed', 'totp-imported');
         if (args.options.quiet === true) return 0;
         context.out(`Imported ${imported} TOTP registration${imported === 1 ? '' : 's'}.${skipped.length ? ` Skipped (already registered): ${names(skipped)}.` : ''}`);
         if (backupCodesVoided.length) {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
-import { request } from '../helpers/login-request.ts';
+import { passwordSignInFrom } from '../helpers/login-request.ts';
 import { loginBucket } from '../../src/regulation/login-bucket.ts';
 
 /**
@@ -24,13 +24,7 @@ before(async () => {
 });
 after(() => app?.close());
 
-/** A new sign-in in `browser` from `ip` (its SSO session ended, so the password is asked); the page the password form led to. */
-async function signIn(browser: TestBrowser, username: string, password: string, ip: string): Promise<Page> {
-  browser.cookies.get(new URL(app.url).host)?.delete('sg_session');
-  const tx = await app.services.interaction.deps.transactions.create(request());
-  const headers = { 'x-forwarded-for': ip };
-  return browser.submit(await browser.get(`${app.url}/login/${tx.id}`, { headers }), { username, password }, undefined, headers);
-}
+const signIn = (browser: TestBrowser, username: string, password: string, ip: string): Promise<Page> => passwordSignInFrom(app, browser, username, password, ip);
 
 const signedIn = (page: Page) => /\/resume\?tx=/.test(page.url);
 const deviceCookie = (browser: TestBrowser) => browser.cookies.get(new URL(app.url).host)?.get('sg_device');

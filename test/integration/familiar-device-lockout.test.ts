@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
-import { request } from '../helpers/login-request.ts';
+import { passwordSignInFrom, request } from '../helpers/login-request.ts';
 import { LocalUserAdmin } from '../../src/directory/local-user-admin.ts';
 
 const PASSWORD = 'Correct-horse-42';
@@ -26,14 +26,7 @@ before(async () => {
 });
 after(() => app?.close());
 
-/** A new sign-in in `browser` from `ip` (its SSO session ended, so the password is asked); the page the password form led to. */
-async function signIn(browser: TestBrowser, username: string, password: string, ip: string): Promise<Page> {
-  browser.cookies.get(new URL(app.url).host)?.delete('sg_session');
-  const tx = await app.services.interaction.deps.transactions.create(request());
-  const headers = { 'x-forwarded-for': ip };
-  const page = await browser.get(`${app.url}/login/${tx.id}`, { headers });
-  return browser.submit(page, { username, password }, undefined, headers);
-}
+const signIn = (browser: TestBrowser, username: string, password: string, ip: string): Promise<Page> => passwordSignInFrom(app, browser, username, password, ip);
 
 const signedIn = (page: Page) => /\/resume\?tx=/.test(page.url);
 

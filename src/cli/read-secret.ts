@@ -49,7 +49,7 @@ export function readNewExportPassword(args: ParsedArgs): string {
 }
 
 /** A file the administrator named (see readInputFile), or a one-line error naming the option and the full path (not a stack). */
-export function readTextFile(path: string, option: string): string {
+function readTextFile(path: string, option: string): string {
   try {
     return readInputFile(path);
   } catch (error) {

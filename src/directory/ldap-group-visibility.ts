@@ -43,7 +43,7 @@ export async function hiddenGroups(search: SearchFn, groups: LdapDirectoryConfig
 }
 
 /** hiddenGroups under the base sign-ins search for groups; undefined also when groups are memberOf values alone (nestedDepth 0: no group is searched). */
-export async function hiddenGroupsOfConfig(search: SearchFn, config: LdapDirectoryConfig, account: string): Promise<HiddenGroups | undefined> {
+async function hiddenGroupsOfConfig(search: SearchFn, config: LdapDirectoryConfig, account: string): Promise<HiddenGroups | undefined> {
   const { groups, users } = config;
   if (groups.mode === 'memberOf' && groups.nestedDepth === 0) return undefined;
   return hiddenGroups(search, groups, (await groupBaseOf(search, groups, users.baseDn)).dn, account);

@@ -34,7 +34,11 @@ export class SecretBox {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
     cipher.setAAD(Buffer.from(purpose));
-    const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    const head = cipher.update(plaintext);
+    // GCM is a stream mode: final() adds no bytes, so the body is not copied once more (a journal
+    // record is 16 KB, and every copy is a block the C heap keeps after it is freed).
+    const tail = cipher.final();
+    const body = tail.length === 0 ? head : Buffer.concat([head, tail]);
     return [VERSION, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
   }
 
@@ -51,7 +55,8 @@ export class SecretBox {
     const head = decipher.update(Buffer.from(body, 'base64url'));
     try {
       // GCM checks the tag in final(): this is where a wrong key shows.
-      return Buffer.concat([head, decipher.final()]);
+      const tail = decipher.final();
+      return tail.length === 0 ? head : Buffer.concat([head, tail]);
     } catch (error) {
       throw new SealedValueRejected(purpose, { cause: error });
     }

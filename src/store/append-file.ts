@@ -1,7 +1,8 @@
 import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { BufferedFileWriter, writeBytes } from './buffered-file-writer.ts';
 import { FileLock } from './file-lock.ts';
 
-const REWRITE_BATCH_CHARS = 1 << 20;
+const REWRITE_BUFFER_BYTES = 1 << 20;
 /**
  * Mode of the files in the data directory, for this user only: the journal holds session ids (cookie
  * values), the audit log who signed in from where, db.json users and relying parties.
@@ -24,18 +25,8 @@ async function openPrivate(path: string, flags: 'a' | 'w'): Promise<FileHandle> 
   }
 }
 
-/**
- * Writes all of `text` or throws. write(2) may write only part of it and report the shorter length
- * without an error (a full disk); the rest is tried again, and that try reports the error.
- */
 async function writeAll(handle: FileHandle, text: string): Promise<number> {
-  const bytes = Buffer.from(text, 'utf8');
-  for (let offset = 0; offset < bytes.length; ) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-    if (bytesWritten === 0) throw new Error(`wrote nothing of ${bytes.length - offset} bytes`);
-    offset += bytesWritten;
-  }
-  return bytes.length;
+  return writeBytes(handle, Buffer.from(text, 'utf8'));
 }
 
 /**
@@ -181,19 +172,9 @@ export class AppendFile {
   }
 
   async #writeAndSwap(out: FileHandle, temporary: string, lines: () => Iterable<string>, atSwap: () => Promise<string[]>): Promise<number> {
-    let bytes = 0;
-    const write = async (text: string) => {
-      bytes += await writeAll(out, text);
-    };
-    let batch = '';
-    for (const line of lines()) {
-      batch += line + '\n';
-      if (batch.length >= REWRITE_BATCH_CHARS) {
-        await write(batch);
-        batch = '';
-      }
-    }
-    if (batch) await write(batch);
+    const writer = new BufferedFileWriter(out, REWRITE_BUFFER_BYTES);
+    for (const line of lines()) await writer.writeLine(line);
+    await writer.flush();
     // Guests wait from here to the swap, so none appends to the old file after its lines were read.
     // Taken before this process's own appends are held: waiting for a guest never stalls sign-ins.
     await this.#swapLock.hold(async () => {
@@ -202,13 +183,15 @@ export class AppendFile {
       if (this.#appendFailedDuringRewrite) throw this.#appendFailedDuringRewrite;
       // Replayed after the snapshot, these end on the current value of every key they touched.
       const others = await atSwap();
-      const late = this.#appendedDuringRewrite!.join('') + others.map((line) => line + '\n').join('');
-      if (late) await write(late);
+      // The appends are whole lines, each ending in a newline already.
+      for (const appended of this.#appendedDuringRewrite!) await writer.writeLine(appended.slice(0, -1));
+      for (const line of others) await writer.writeLine(line);
+      await writer.flush();
       await out.close();
       // Renamed first: if that fails, the current file (still complete) stays open for appends.
       await rename(temporary, this.path);
     });
-    return bytes;
+    return writer.written;
   }
 
   /**

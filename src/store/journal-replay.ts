@@ -101,19 +101,28 @@ export class JournalReplay {
   async replayRange(start: number, end: number, mode: ReplayMode, applied?: string[]): Promise<number> {
     const handle = await openFile(this.#path, 'r');
     try {
-      let carry = Buffer.alloc(0);
+      // One buffer for the whole read: a fresh megabyte per chunk left the C heap holding tens of
+      // megabytes after start (freed chunks are reused, not returned to the system).
+      let buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, Math.max(end - start, 1)));
+      let carried = 0;
       let consumed = 0;
       for (let position = start; position < end; ) {
-        const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, end - position));
-        const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+        if (carried === buffer.length) {
+          // A line longer than the buffer: grow it (rare: lines are sealed records of about 22 KB).
+          const larger = Buffer.allocUnsafe(buffer.length * 2);
+          buffer.copy(larger, 0, 0, carried);
+          buffer = larger;
+        }
+        const { bytesRead } = await handle.read(buffer, carried, Math.min(buffer.length - carried, end - position), position);
         if (bytesRead === 0) break;
         position += bytesRead;
-        const bytes = carry.length ? Buffer.concat([carry, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+        const filled = carried + bytesRead;
         // A newline byte never occurs inside a multi-byte UTF-8 character, so lines split cleanly here.
-        const complete = bytes.lastIndexOf(0x0a) + 1;
-        this.#replay(bytes.toString('utf8', 0, complete), mode, applied);
+        const complete = buffer.lastIndexOf(0x0a, filled - 1) + 1;
+        if (complete > 0) this.#replay(buffer.toString('utf8', 0, complete), mode, applied);
         consumed += complete;
-        carry = bytes.subarray(complete);
+        buffer.copy(buffer, 0, complete, filled);
+        carried = filled - complete;
       }
       return consumed;
     } finally {

@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { cliInProcess } from '../helpers/cli.ts';
+import { oathtoolTotp } from '../helpers/oathtool.ts';
+import { createUser } from '../helpers/oidc-rp.ts';
+import type { SecretBox } from '../../src/core/secret-box.ts';
 
 /**
  * `config export` and `mfa export` with --force replace only a regular file. They write a new file
@@ -68,3 +71,23 @@ for (const command of ['config', 'mfa'] as const) {
     assert.equal((await stat(file)).mode & 0o777, 0o600);
   });
 }
+
+test('mfa export refuses the --out file before it opens a single TOTP secret', async () => {
+  const id = await createUser(app, { username: 'erin', password: 'erin password 12345' });
+  const user = (await app.services.directory.findUserById(id))!;
+  const { totp } = app.services.mfa;
+  const view = await totp.enrollment.begin({ user, sessionId: 'erin-setup' });
+  assert.ok((await totp.enrollment.finish({ user, sessionId: 'erin-setup', ip: '127.0.0.1' }, oathtoolTotp(view.secret, app.services.clock.now()))).ok);
+  const box = app.services.box;
+  let opened = 0;
+  const countingBox = { seal: box.seal.bind(box), mac: box.mac.bind(box), open: (...a: Parameters<SecretBox['open']>) => (opened++, box.open(...a)), openText: (...a: Parameters<SecretBox['openText']>) => (opened++, box.openText(...a)) } as unknown as SecretBox;
+  const file = join(work, 'mfa-existing.export');
+  await writeFile(file, 'an older export\n');
+  const run = await cliInProcess({ config: () => app.services.config, store: async () => app.services.store, box: () => countingBox, clock: app.services.clock }, ['mfa', 'export', '--out', file, '--password-file', passwordFile]);
+  assert.equal(run.code, 1);
+  assert.equal(run.err, `${file} exists; give --force to overwrite it`);
+  assert.equal(opened, 0, 'no secret was opened for an export that could not be written');
+  const written = await cliInProcess({ config: () => app.services.config, store: async () => app.services.store, box: () => countingBox, clock: app.services.clock }, ['mfa', 'export', '--out', join(work, 'mfa-new.export'), '--password-file', passwordFile]);
+  assert.equal(written.code, 0, written.err);
+  assert.ok(opened > 0, 'the export that is written opens the secrets');
+});

@@ -1,4 +1,4 @@
-import { FileWriteError, writePrivateFile } from '../write-private-file.ts';
+import { FileWriteError, checkWritable, writePrivateFile } from '../write-private-file.ts';
 import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
 import { pathOption, stringOption, UsageError } from '../command.ts';
 import { MIN_DISTINCT_PASSWORD_CHARACTERS, PASSWORD_OPTIONS, readExportPassword, readNewExportPassword } from '../read-secret.ts';
@@ -210,15 +210,25 @@ Audited as mfa.export (success, or failure when the file cannot be written).`,
     async run(args, context) {
       const out = pathOption(args, 'out');
       if (!out) throw new UsageError('--out FILE is required');
-      const { text, count } = await exportTotp((await context.mfa()).enrollments, readNewExportPassword(args));
-      try {
-        writePrivateFile(out, text, { overwrite: args.options.force === true });
-      } catch (error) {
-        if (!(error instanceof FileWriteError)) throw error;
-        await auditAdminAction(context, { type: 'mfa.export', outcome: 'failure', file: out, reason: error.message });
-        context.err(error.message);
-        return 1;
-      }
+      const password = readNewExportPassword(args);
+      const overwrite = args.options.force === true;
+      const refused = async (write: () => void): Promise<number> => {
+        try {
+          write();
+          return 0;
+        } catch (error) {
+          if (!(error instanceof FileWriteError)) throw error;
+          await auditAdminAction(context, { type: 'mfa.export', outcome: 'failure', file: out, reason: error.message });
+          context.err(error.message);
+          return 1;
+        }
+      };
+      // Checked before every secret is opened, and again by the write itself (a file may appear meanwhile).
+      const early = await refused(() => checkWritable(out, { overwrite }));
+      if (early) return early;
+      const { text, count } = await exportTotp((await context.mfa()).enrollments, password);
+      const failed = await refused(() => writePrivateFile(out, text, { overwrite }));
+      if (failed) return failed;
       await auditAdminAction(context, { type: 'mfa.export', file: out, registrations: count });
       if (args.options.quiet !== true) context.out(`Exported ${count} TOTP registration${count === 1 ? '' : 's'} to ${out}.`);
       return 0;

@@ -49,6 +49,15 @@ export function groupReferenceProblem(reference: string): string | undefined {
 }
 
 /**
+ * A DN of one part (`cn=staff`): no group is a directory's root entry, so it names no group, and a
+ * rule holding it never matches (a deny rule fails open). Written for a name, or a DN cut short.
+ */
+export function isOneRdnDn(reference: string): boolean {
+  const canonical = reference.includes('=') ? canonicalDn(reference) : undefined;
+  return canonical !== undefined && (JSON.parse(canonical) as unknown[]).length === 1;
+}
+
+/**
  * Group membership, nested groups included (the directory resolves nesting into `user.groups`).
  * A name matches a group of that name anywhere, compared as the directory compares names (case, and
  * spaces outside and doubled inside, do not count: `Sales  EMEA ` is `sales emea`); a DN matches only

@@ -5,7 +5,7 @@ import { TEMPLATE_PARAMETERS } from './templates.ts';
 import { MFA_METHOD_IDS, type MfaMethodId } from './levels.ts';
 import { ANY_TRUSTED_NETWORK } from './networks.ts';
 import { isCidrLiteral, parseCidr } from '../core/ip-ranges.ts';
-import { groupReferenceProblem } from './patterns.ts';
+import { groupReferenceProblem, isOneRdnDn } from './patterns.ts';
 import { terminalSafe } from '../core/terminal-text.ts';
 import { isKnownAcr } from './requested-context.ts';
 import { ruleName } from './policy-engine.ts';
@@ -102,6 +102,7 @@ function checkConditions(when: Conditions, path: string, context: ValidationCont
   when.groups?.forEach((group, i) => {
     const problem = groupReferenceProblem(group);
     if (problem) found.errors.push(`${path}.groups[${i}]: "${group}" ${problem}`);
+    else if (isOneRdnDn(group)) found.lint.push(`${path}.groups[${i}]: "${terminalSafe(group)}" is a DN of one part, which names no group, so the rule could never match: write the group's whole DN (as cn=staff,ou=groups,dc=example,dc=org), or its name alone to match a group of that name wherever it is`);
   });
   when.networks?.forEach((network, i) => checkNetwork(network, `${path}.networks[${i}]`, context, found.errors));
   when.requested?.forEach((value, i) => {

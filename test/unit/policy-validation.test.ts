@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { PolicyStore, type PolicyRecord } from '../../src/policy/policy-store.ts';
 import { randomBytes } from 'node:crypto';
 import type { Collection, Store } from '../../src/store/store.ts';
-import { AVAILABLE_MFA_METHODS } from '../../src/policy/policy-validation.ts';
+import { AVAILABLE_MFA_METHODS, validatePolicyDefinition } from '../../src/policy/policy-validation.ts';
 import { MFA_METHOD_IDS } from '../../src/policy/levels.ts';
 import { buildMfa } from '../../src/mfa/build-mfa.ts';
 import { SecretBox } from '../../src/core/secret-box.ts';
@@ -113,4 +113,20 @@ test('a name that is not an attribute name is refused, and named', async () => {
   const { policies } = store();
   const refused = await policies.save(rule({ attributes: { 'bad name!': ['*'] } }));
   assert.match(!refused.ok ? refused.errors.join('\n') : '', /is not an attribute name/);
+});
+
+test('a group DN of one part (cn=staff) names no group: refused when written, imported with a warning', async () => {
+  const { policies, records } = store();
+  const denyStaff = { name: 'p', rules: [{ when: { groups: ['cn=staff'] }, then: { effect: 'deny' } }, { then: { effect: 'permit' } }] };
+  const refused = await policies.save(denyStaff);
+  assert.match(!refused.ok ? refused.errors.join('\n') : 'saved', /^rules\[0\]\.when\.groups\[0\]: "cn=staff" is a DN of one part, which names no group, so the rule could never match: write the group's whole DN/);
+  assert.equal(records.size(), 0, 'nothing saved');
+  const imported = validatePolicyDefinition(denyStaff, { networkNames: [], reservedNames: [] }, { lint: 'warn' });
+  assert.ok(imported.ok && imported.warnings.some((warning) => warning.includes('"cn=staff" is a DN of one part')), JSON.stringify(imported));
+  for (const reference of ['staff', 'cn=staff,ou=groups,dc=example,dc=org', 'cn=R\\+D+uid=rd,ou=groups']) {
+    const saved = await policies.save({ name: 'p', rules: [{ when: { groups: [reference] }, then: { effect: 'deny' } }, { then: { effect: 'permit' } }] });
+    assert.ok(saved.ok, `${reference}: ${JSON.stringify(saved)}`);
+  }
+  const template = await policies.save({ name: 't', template: 'permit-specific-groups', parameters: { groups: ['ou=staff'] } });
+  assert.match(!template.ok ? template.errors.join('\n') : 'saved', /parameters\.groups\[0\]: "ou=staff" is a DN of one part/);
 });

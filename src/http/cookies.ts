@@ -22,7 +22,9 @@ export class CookieJar {
     const header = req.headers.cookie;
     if (!header) return undefined;
     const wireName = this.#wireName(name);
-    const sent = header.split(';').filter((pair) => pair.trim().startsWith(`${wireName}=`)).length;
+    // Names compared as the parser reads them, trimmed: `sg_session =x` (a nameless cookie a sibling
+    // host can plant, sent as its bare value) is the parser's sg_session too, and would win if first.
+    const sent = header.split(';').filter((pair) => pair.includes('=') && pair.slice(0, pair.indexOf('=')).trim() === wireName).length;
     return sent === 1 ? parse(header)[wireName] : undefined;
   }
 

@@ -29,3 +29,12 @@ test('a cookie sent twice (one of them planted with a more specific path or a pa
     assert.equal(jar.read(requestWith(`other=1; ${name}=victim`), 'sg_bb'), 'victim', publicUrl);
   }
 });
+
+test('a second cookie of the name written with spaces around it (a planted nameless cookie sent as its bare value) counts, and neither is read', () => {
+  const jar = new CookieJar('http://localhost:8080');
+  for (const header of ['sg_session =attacker; sg_session=victim', ' sg_session\t=attacker;sg_session=victim', 'sg_session=victim; sg_session = attacker']) {
+    assert.equal(jar.read(requestWith(header), 'sg_session'), undefined, header);
+  }
+  assert.equal(jar.read(requestWith('sg_session =only'), 'sg_session'), 'only', 'one cookie of the name, however spaced, is read');
+  assert.equal(jar.read(requestWith('sg_sessionx=1; sg_session=victim'), 'sg_session'), 'victim', 'another name that starts alike is not counted');
+});

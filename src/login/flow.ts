@@ -11,7 +11,12 @@ import { setupElsewhereMessage } from './account-messages.ts';
 import { RECENT_PASSWORD_SECONDS } from '../account/account-access.ts';
 
 export type FlowStep =
-  | { kind: 'password' }
+  /**
+   * `again`: asked of the user signed in, whose password is too old for what comes next (a first
+   * second factor's setup): the page says so, names them and offers "Not you?", since a plain sign-in
+   * page looks to a user left signed in like a session lost.
+   */
+  | { kind: 'password'; again?: 'mfa-setup' }
   | { kind: 'change-password' }
   | { kind: 'expiry-warning'; days: number }
   /** Backup codes this sign-in's enrollment just issued, shown again until the user continues. */
@@ -129,7 +134,7 @@ export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, 
       if (usable.length > 0) return { kind: 'mfa-challenge', methods: usable };
       const enrollable = decision.anyOf.filter((method) => facts.enrollableMethods.includes(method));
       if (enrollable.length > 0 && maySetUpSecondFactor(facts)) {
-        if (facts.now > setupAllowedUntil(tx, session)) return { kind: 'password' };
+        if (facts.now > setupAllowedUntil(tx, session)) return { kind: 'password', again: 'mfa-setup' };
         return { kind: 'mfa-enroll', methods: enrollable };
       }
       // Outside mfa.enrollment.networks the application's second step cannot be met: refused, never skipped.

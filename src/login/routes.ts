@@ -74,7 +74,7 @@ export function loginRoutes(deps: PasswordStepDeps, propagateLogout?: LogoutProp
     await page(req, res, (tx) => interaction.goBack(req, res, tx));
   });
 
-  // "Not you? Sign in as someone else" on the code and setup pages.
+  // "Not you? Sign in as someone else" on the code and setup pages, and where the password is asked again before a setup.
   router.post('/login/:tx/switch-account', async (req, res) => {
     await form(req, res, (tx) => switchAccount(req, res, interaction, tx, propagateLogout));
   });

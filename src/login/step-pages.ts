@@ -21,7 +21,7 @@ export async function showStep(req: Request, res: Response, interaction: LoginIn
   const { csrf, audit } = interaction.deps;
   switch (step.kind) {
     case 'password':
-      return showPassword(req, res, interaction, tx, await interaction.refusalFor(tx, 'password'));
+      return showPassword(req, res, interaction, tx, await interaction.refusalFor(tx, 'password'), step.again && session && { session, reason: step.again });
     case 'change-password':
       return showChangePassword(req, res, interaction, tx, await interaction.refusalFor(tx, 'change-password'));
     case 'expiry-warning':

@@ -62,6 +62,16 @@ test('a policy refusal is audited with the place of the rule, which tells two ru
   assert.match(explained.out, /^rule {6}#3 "refused"$/m, 'the number policy explain shows');
 });
 
+test('a refusal by the first rule is audited as rule #1', async () => {
+  const userId = await createUser(app, { username: 'cody', password: PASSWORD, groups: ['contractors'] });
+  const tx = await app.services.interaction.deps.transactions.create({ protocol: 'saml', rpId: 'sp-two-alike', rpName: 'SP', rp: { policy: 'two-alike', allowPasswordChange: false }, handoff: { finisher: 'test', ref: '' }, forceAuthn: false, passive: false });
+  const browser = new TestBrowser();
+  const refused = await browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username: 'cody', password: PASSWORD });
+  assert.match(refused.body, /Contractors sign in elsewhere\./);
+  const { events } = await app.services.store.audit.query({ types: ['login.policy'], user: userId });
+  assert.deepEqual(events.map((event) => [event.rule, event.ruleNumber]), [['refused', 1]]);
+});
+
 test('policy set refuses a rule name used twice, also the name a rule without one is called by', async () => {
   const file = join(dir, 'policy.json');
   await writeFile(file, JSON.stringify({ ...TWO_ALIKE, name: 'written-again' }));

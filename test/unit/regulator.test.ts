@@ -8,7 +8,7 @@ import { testSealer } from '../helpers/journal-sealer.ts';
 import type { KeyValue } from '../../src/store/store.ts';
 import { Regulator } from '../../src/regulation/regulator.ts';
 import { forgetSecretGuesses } from '../../src/regulation/counters.ts';
-import type { Admission } from '../../src/regulation/regulation.ts';
+import { lockAuditFacts, type Admission } from '../../src/regulation/regulation.ts';
 import { loginBucket } from '../../src/regulation/login-bucket.ts';
 
 const SETTINGS = { maxFailuresPerUser: 5, maxFailuresPerIp: 1000, windowSeconds: 300, lockoutSeconds: 600 };
@@ -148,6 +148,34 @@ describe('Regulator', () => {
     assert.equal((await regulator.admit({ login: 'gina' }, '192.0.2.1', { id: 'browser-2', account: 'account-gina' })).allowed, true, 'another familiar device of hers is not locked');
     await regulator.unlock('gina', 'account-gina');
     assert.equal((await regulator.admit({ login: 'gina' }, '192.0.2.1', device)).allowed, true, 'user unlock lifts her devices\' locks too');
+  });
+
+  test('unlocking an account leaves the device locks of accounts whose ids start with its id', async () => {
+    // With LDAP's idAttribute: uid the ids are user names: `user unlock bob` must not lift bobby's locks.
+    const regulator = new Regulator(kv, SETTINGS, clock);
+    const lockDevice = async (login: string, device: { id: string; account: string }) => {
+      for (let i = 0; i < 5; i++) {
+        const guess = await regulator.admit({ login }, '192.0.2.140', device);
+        assert.ok(guess.allowed, `${device.account}: guess ${i + 1}`);
+        await guess.attempt.failed(device.account);
+      }
+      assert.equal((await regulator.admit({ login }, '192.0.2.140', device)).allowed, false, `${device.account}'s device is locked`);
+    };
+    const bobbys = { id: 'browser-4', account: 'bobby' };
+    const colons = { id: 'browser-5', account: 'a:b' };
+    await lockDevice('bobby', bobbys);
+    await lockDevice('ab', colons);
+    await regulator.unlock('bob', 'bob');
+    await regulator.unlock('a', 'a');
+    assert.equal((await regulator.admit({ login: 'bobby' }, '192.0.2.140', bobbys)).allowed, false, "unlocking bob leaves bobby's device locked");
+    assert.equal((await regulator.admit({ login: 'ab' }, '192.0.2.140', colons)).allowed, false, "unlocking a leaves a:b's device locked");
+    await regulator.unlock('bobby', 'bobby');
+    assert.equal((await regulator.admit({ login: 'bobby' }, '192.0.2.140', bobbys)).allowed, true, 'unlocking bobby lifts it');
+  });
+
+  test('a failure that starts several locks is audited with the latest lift: none lifts earlier than it says', () => {
+    assert.deepEqual(lockAuditFacts([{ scope: 'ip', until: 5_000 }, { scope: 'login', until: 1_000 }, { scope: 'device', until: 3_000 }]), { lockStarted: ['ip', 'login', 'device'], lockedUntil: new Date(5_000).toISOString() });
+    assert.deepEqual(lockAuditFacts([]), {});
   });
 
   test('a familiar device vouches only for its own account: at another (its name now names someone else), the name\'s lock applies', async () => {

@@ -1,21 +1,31 @@
 import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
 import { cancelForm, csrfField, errorBox, field } from '../partials/form.ts';
+import { switchAccountForm, userNamed, type SignedInAs } from './signed-in-as.ts';
 
-/** `hint`: the administrator's sign-in hint (messages.signInHint), already filled in. */
-export function passwordPage(options: { action: string; csrf: string; rpName: string; username?: string; error?: string; hint?: string; cancel?: { action: string; rpName: string } }): SafeHtml {
+/**
+ * `hint`: the administrator's sign-in hint (messages.signInHint), already filled in. `again`: the
+ * password of the user signed in, asked again before `purpose`: the page names them and sends their
+ * username (the password is checked for them, not for a name typed), with "Not you?" for anyone else.
+ */
+export function passwordPage(options: { action: string; csrf: string; rpName: string; username?: string; error?: string; hint?: string; cancel?: { action: string; rpName: string }; again?: { user: SignedInAs; purpose: string } }): SafeHtml {
+  const { again } = options;
   return layout({
     title: 'Sign in',
     body: html`<h1>Sign in</h1>
 <p>to continue to <strong>${options.rpName}</strong></p>
+${again ? html`<p class="signed-in-as">You are signed in as ${userNamed(again.user)}. Enter your password again to ${again.purpose}.</p>` : ''}
 ${options.hint ? html`<p class="hint">${options.hint}</p>` : ''}
 ${errorBox(options.error)}
 <form method="post" action="${options.action}">
 ${csrfField(options.csrf)}
-${field({ name: 'username', label: 'Username', value: options.username, autocomplete: 'username', autofocus: !options.username, verbatim: true })}
-${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: !!options.username, invalid: !!options.error })}
+${again
+  ? html`<input type="hidden" name="username" value="${again.user.username}" autocomplete="username">`
+  : field({ name: 'username', label: 'Username', value: options.username, autocomplete: 'username', autofocus: !options.username, verbatim: true })}
+${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: !!options.username || !!again, invalid: !!options.error })}
 <button type="submit">Sign in</button>
 </form>
+${again ? switchAccountForm(again.user, options.csrf) : ''}
 ${cancelForm(options.cancel && { ...options.cancel, csrf: options.csrf })}`,
   });
 }

@@ -2,8 +2,9 @@ import { html, type SafeHtml } from '../../src/http/html.ts';
 import { csrfField } from '../partials/form.ts';
 
 /**
- * Whose sign-in a second-factor page is for. At a browser someone left signed in, the next person
- * would otherwise type their own codes there, each one counted as that user's wrong code.
+ * Whose sign-in a second-factor page (or the password asked again before a setup) is for. At a
+ * browser someone left signed in, the next person would otherwise type their own codes there, each
+ * one counted as that user's wrong code.
  */
 export interface SignedInAs {
   /** The display name, when the user has one. */
@@ -21,11 +22,16 @@ export interface SignedInAs {
 /** The "Not you?" form's field that names the user the page was shown to. */
 export const SIGNED_IN_USER_FIELD = 'account';
 
-/** "Signed in as …", near the top of the page, before anything is typed. */
-export function signedInAsLine(user: SignedInAs): SafeHtml {
+/** The user as these pages name them: the display name, and the username too when they differ. */
+export function userNamed(user: Pick<SignedInAs, 'name' | 'username'>): SafeHtml {
   const { name, username } = user;
   const named = name !== undefined && name !== '' && name !== username;
-  return html`<p class="signed-in-as">Signed in as <strong>${named ? name : username}</strong>${named ? html` (${username})` : ''}.</p>`;
+  return html`<strong>${named ? name : username}</strong>${named ? html` (${username})` : ''}`;
+}
+
+/** "Signed in as …", near the top of the page, before anything is typed. */
+export function signedInAsLine(user: SignedInAs): SafeHtml {
+  return html`<p class="signed-in-as">Signed in as ${userNamed(user)}.</p>`;
 }
 
 /** "Not you? Sign in as someone else": after the page's own form, which stays the first one. */

@@ -16,6 +16,9 @@ import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
 import { messagePage } from '../../../views/message.ts';
 import type { StepRefusal } from '../step-refusal.ts';
 import { logRefusedAttempt } from '../../http/refused-attempt-log.ts';
+import type { SsoSession } from '../../session/sso-session.ts';
+import type { FlowStep } from '../flow.ts';
+import { signedInAs } from './switch-account.ts';
 
 export interface PasswordStepDeps {
   interaction: LoginInteraction;
@@ -25,18 +28,33 @@ export interface PasswordStepDeps {
   devices: FamiliarDevices;
 }
 
+/** What the user's password is asked again for, as the page says it ("Enter your password again to …"). */
+const ASKED_AGAIN_TO: Record<NonNullable<Extract<FlowStep, { kind: 'password' }>['again']>, string> = {
+  'mfa-setup': 'set up a second step for your sign-in',
+};
+
 /**
  * The password form, with the refusal of the form sent before (once). An account that may not sign
  * in gets a page of its own, with the way back to the application (which is told, as on Cancel).
+ * `again`: the password of the user signed in in `session`, asked again (FlowStep 'password').
  */
-export function showPassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, refusal?: Extract<StepRefusal, { step: 'password' }>): void {
+export function showPassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, refusal?: Extract<StepRefusal, { step: 'password' }>, again?: { session: SsoSession; reason: keyof typeof ASKED_AGAIN_TO }): void {
   const { signInHint, helpdesk } = interaction.deps.messages;
   if (refusal?.account) {
     const wayBack = interaction.wayBack(req, res, tx);
     return sendPage(res, messagePage({ title: errorTitle(refusal.account), message: refusal.message, wayBack, link: { href: stepUrl(tx), label: 'Sign in with another account' }, helpdesk }), refusal.status);
   }
   const hint = signInHint && fillMessage(signInHint, { app: tx.request.rpName });
-  const page = passwordPage({ action: stepUrl(tx, '/password'), csrf: interaction.deps.csrf.token(req, res), rpName: tx.request.rpName, username: refusal?.username ?? tx.request.loginHint, error: refusal?.message, hint, cancel: interaction.cancelOption(tx) });
+  const page = passwordPage({
+    action: stepUrl(tx, '/password'),
+    csrf: interaction.deps.csrf.token(req, res),
+    rpName: tx.request.rpName,
+    username: refusal?.username ?? tx.request.loginHint,
+    error: refusal?.message,
+    hint,
+    cancel: interaction.cancelOption(tx),
+    again: again && { user: signedInAs(tx, again.session), purpose: ASKED_AGAIN_TO[again.reason] },
+  });
   sendPage(res, page, refusal?.status ?? 200);
 }
 

@@ -6,15 +6,15 @@ import type { SsoSession } from '../../session/sso-session.ts';
 import { SIGNED_IN_USER_FIELD, type SignedInAs } from '../../../views/login/signed-in-as.ts';
 import type { LogoutPropagation } from '../../session/logout-propagation.ts';
 
-/** What the code and setup pages say of whose sign-in they are for, and where their "Not you?" form goes. */
+/** What the code and setup pages (and the password asked again before a setup) say of whose sign-in they are for, and where their "Not you?" form goes. */
 export function signedInAs(tx: LoginTransaction, session: SsoSession): SignedInAs {
   return { name: session.user.name, username: session.user.username, userId: session.user.id, switchAction: stepUrl(tx, '/switch-account') };
 }
 
 /**
- * "Not you? Sign in as someone else" on the code and setup pages: at a browser someone left signed
- * in, the next person would otherwise type their own codes as that user's wrong ones, and lock that
- * user's codes. The session ends as by a sign-out (its applications are told: OIDC back-channel by the
+ * "Not you? Sign in as someone else" on the code and setup pages (and the password page before a
+ * setup): at a browser someone left signed in, the next person would otherwise type their own codes
+ * as that user's wrong ones, and lock that user's codes. The session ends as by a sign-out (its applications are told: OIDC back-channel by the
  * session's end, SAML SPs through this browser by `propagate`, which then returns here), and the same
  * sign-in goes on at the password page, so the application still gets its answer.
  *

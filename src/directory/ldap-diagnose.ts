@@ -16,6 +16,7 @@ import { describeError } from './ldap-errors.ts';
 import { attributeValues, compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
 import { groupBaseOf, resolveGroups, type ResolvedGroups } from './ldap-groups.ts';
 import { hiddenGroups, hiddenGroupsOrWarn } from './ldap-group-visibility.ts';
+import { withSignificantSpaces } from '../core/fold-case.ts';
 import { EXPIRY_ATTRIBUTES, generalizedTimeToMs, policyInEffect, readPolicyMaxAge } from './ldap-password-policy.ts';
 
 export interface DiagnoseStep {
@@ -204,18 +205,26 @@ async function describeGroups(search: SearchFn, config: LdapDirectoryConfig, use
   const names = found.names.map((name) => JSON.stringify(name)).join(', ');
   const detail = found.names.length > 0 ? `${found.names.length} group(s) ${where}: ${names}` : `member of no group ${where}`;
   const hidden = found.names.length === 0 && base !== undefined ? await hiddenGroups(search, groups, base.dn, account) : undefined;
-  const warnings = [found.warning, hidden?.message, ...severalNames(found, groups.nameAttribute), completed && completedWarning(completed)].filter((warning) => warning !== undefined);
+  const warnings = [found.warning, hidden?.message, ...unclearNames(found, groups.nameAttribute, account), completed && completedWarning(completed)].filter((warning) => warning !== undefined);
   return warnings.length === 0 ? detail : { detail, warning: warnings.join('; ') };
 }
 
 /**
- * The user's groups whose entry has several values of the name attribute: which one is the group's name
- * is not for every reader to guess (Stepgate takes the RDN's), and a rule written with another never matches.
+ * The user's groups whose name is not simply their entry's one value of the name attribute. Several
+ * values: which one is the group's name is not for every reader to guess (Stepgate takes the one that
+ * is the RDN's), and a rule written with another never matches. None that is the RDN's (the service
+ * account may not read them, or the directory does not keep the RDN's value in the entry): the name is
+ * spelled as the DN spells it, which relying parties that map names case-sensitively may not expect.
  */
-function severalNames(found: ResolvedGroups, nameAttribute: string): string[] {
-  return (found.severallyNamed ?? []).map(
-    (group) => `${group.dn} has ${group.nameValues!.length} ${nameAttribute} values (groups.nameAttribute: ${group.nameValues!.map((value) => JSON.stringify(value)).join(', ')}): its name is ${JSON.stringify(group.name)}, and a rule naming it by another of them does not match it; give it one value`,
-  );
+function unclearNames(found: ResolvedGroups, nameAttribute: string, account: string): string[] {
+  return (found.unclearlyNamed ?? []).map(({ dn, name, nameValues = [] }) => {
+    const listed = nameValues.map((value) => JSON.stringify(value)).join(', ');
+    if (nameValues.some((value) => withSignificantSpaces(value) === name)) {
+      return `${dn} has ${nameValues.length} ${nameAttribute} values (groups.nameAttribute: ${listed}): its name is ${JSON.stringify(name)}, and a rule naming it by another of them does not match it; give it one value`;
+    }
+    const read = nameValues.length === 0 ? `no ${nameAttribute} value` : `no ${nameAttribute} value that is its RDN's (only ${listed})`;
+    return `the service account ${account} reads ${read} (groups.nameAttribute) in ${dn}: its name ${JSON.stringify(name)} is taken from its DN, spelled as the DN spells it; let the service account read ${nameAttribute}, and give the entry the RDN's value`;
+  });
 }
 
 /**

@@ -2,9 +2,9 @@
 import type { Entry } from 'ldapts';
 import type { Logger } from 'pino';
 import { directoryDnKey } from '../core/distinguished-names.ts';
-import { withSignificantSpaces } from '../core/fold-case.ts';
+import { foldCaseAsLdap, withSignificantSpaces } from '../core/fold-case.ts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
-import { compileFilter, entryValue, entryValues, equalityFilter, escapeFilterValue, type SearchFn } from './ldap-filter.ts';
+import { compileFilter, entryValues, equalityFilter, escapeFilterValue, type SearchFn } from './ldap-filter.ts';
 import type { GroupParents, GroupRef } from './ldap-group-parents.ts';
 import { LdapUnavailableError, describeError, isLdapResult } from './ldap-errors.ts';
 import { namingContextOf, rootDseOf } from './ldap-root-dse.ts';
@@ -86,18 +86,29 @@ export function rdnValue(dn: string, nameAttribute?: string): string {
 
 /**
  * A group's name as Stepgate uses it everywhere (policies, SAML isMemberOf, OIDC groups), from its
- * entry: the RDN's value when the RDN is `nameAttribute` (unique among the group's siblings, what
- * admins see, and what a memberOf value names it by), else the attribute's first value (a multi-valued
- * cn lists its values in any order), else the DN's. Without the spaces the directory does not count
- * (cn `contractors ` is its `contractors`): a rule naming the group must match it, and memberOf mode
- * must name it the same.
+ * entry: when the RDN is `nameAttribute`, the attribute's value that is the RDN's (unique among the
+ * group's siblings, what admins see, and what a memberOf value names it by; a multi-valued cn lists
+ * its values in any order), spelled as the attribute spells it; else the attribute's first value.
+ * `fromDn`: no value could be used (none the service account reads is the RDN's, or there is none),
+ * and the name is the DN's. Without the spaces the directory does not count (cn `contractors ` is its
+ * `contractors`): a rule naming the group must match it, and memberOf mode must name it the same.
  */
-export function entryGroupName(entry: Entry, nameAttribute: string): string {
+function groupNaming(entry: Entry, nameAttribute: string): { name: string; values: string[]; fromDn: boolean } {
+  const values = entryValues(entry, nameAttribute);
   const rdnNamed = firstRdn(entry.dn).find((ava) => ava.type.toLowerCase() === nameAttribute.toLowerCase());
-  return withSignificantSpaces(rdnNamed?.value ?? entryValue(entry, nameAttribute) ?? rdnValue(entry.dn, nameAttribute));
+  // The RDN may spell the value in another case or spacing than the attribute does (slapd matches
+  // them without either): relying parties map names case-sensitively, and knew the attribute's.
+  const spelled = rdnNamed === undefined ? values[0] : values.find((value) => asLdapMatches(value) === asLdapMatches(rdnNamed.value));
+  return { name: withSignificantSpaces(spelled ?? rdnValue(entry.dn, nameAttribute)), values, fromDn: spelled === undefined };
 }
 
-/** A group's name from its DN alone (a memberOf value), as entryGroupName would give it from the entry. */
+/** A directory string as slapd's caseIgnoreMatch compares it, the way directoryDnKey folds DN values. */
+const asLdapMatches = (value: string): string => withSignificantSpaces(foldCaseAsLdap(value));
+
+/**
+ * A group's name from its DN alone (a memberOf value, no entry read): the RDN's spelling, which is the
+ * entry's name unless its attribute value is spelled in another case or spacing.
+ */
 export function dnGroupName(dn: string, nameAttribute: string): string {
   return withSignificantSpaces(rdnValue(dn, nameAttribute));
 }
@@ -236,8 +247,8 @@ export async function resolveGroups(
   const { dn: base } = await groupBaseOf(search, groups, usersBaseDn);
   const attributes = [groups.nameAttribute];
   const groupRef = (entry: Entry): GroupRef => {
-    const values = entryValues(entry, groups.nameAttribute);
-    return { dn: entry.dn, name: entryGroupName(entry, groups.nameAttribute), ...(values.length > 1 ? { nameValues: values } : {}) };
+    const { name, values, fromDn } = groupNaming(entry, groups.nameAttribute);
+    return { dn: entry.dn, name, ...(values.length > 1 || fromDn ? { nameValues: values } : {}) };
   };
   const holdingFilter = (members: string[]): string => {
     const clauses = members.map((dn) => equalityFilter(groups.memberAttribute, dn));
@@ -320,17 +331,18 @@ export async function resolveGroups(
 /**
  * A user's groups: names (what policies and relying parties mostly use) and DNs (what a policy naming a
  * group by DN matches); `warning`: how they were found needs fixing in the configuration;
- * `severallyNamed`: the groups whose entry has several values of groups.nameAttribute (each is named
- * by one of them, which `directory test` points out).
+ * `unclearlyNamed`: the groups whose name is not simply their entry's one value of
+ * groups.nameAttribute (GroupRef.nameValues: it has several, or none that is its RDN's, and the name
+ * is the DN's), which `directory test` points out.
  */
 export interface ResolvedGroups {
   names: string[];
   dns: string[];
   warning?: string;
-  severallyNamed?: GroupRef[];
+  unclearlyNamed?: GroupRef[];
 }
 
 function resolved(groups: readonly GroupRef[]): ResolvedGroups {
-  const severallyNamed = groups.filter((group) => group.nameValues !== undefined);
-  return { names: [...new Set(groups.map((group) => group.name))], dns: [...new Set(groups.map((group) => group.dn))], ...(severallyNamed.length > 0 ? { severallyNamed } : {}) };
+  const unclearlyNamed = groups.filter((group) => group.nameValues !== undefined);
+  return { names: [...new Set(groups.map((group) => group.name))], dns: [...new Set(groups.map((group) => group.dn))], ...(unclearlyNamed.length > 0 ? { unclearlyNamed } : {}) };
 }

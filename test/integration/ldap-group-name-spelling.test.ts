@@ -14,7 +14,9 @@ import type { SearchFn } from '../../src/directory/ldap-filter.ts';
 // Group data spelled in ways the directory treats as the same and Stepgate did not: a parent's member
 // value naming a child group with other spacing (the nested-group cache then lost the parent for
 // everyone reached through that child), a cn with a trailing or doubled space (no rule by name matched
-// it), a multi-valued cn (the group was named by whichever value came first, not by its RDN).
+// it), a multi-valued cn (the group was named by whichever value came first, not by its RDN), a DN
+// spelling its cn in another case or spacing than the cn value does (slapd matches them alike; the
+// group's name changed to the DN's spelling, and relying parties map names to roles case-sensitively).
 const GROUPS = 'ou=groups,dc=example,dc=org';
 const PASSWORD = 'Passw0rd!odd';
 const userDn = (uid: string) => `uid=${uid},${PEOPLE}`;
@@ -24,7 +26,7 @@ const line = (attribute: string, value: string) => (/^\s|\s$/.test(value) ? `${a
 const group = (dn: string, cns: string[], members: string[]) => [`dn: ${dn}`, 'objectClass: groupOfNames', ...cns.map((cn) => line('cn', cn)), ...members.map((m) => line('member', m))].join('\n') + '\n';
 
 const LDIF = [
-  ...['u1', 'u3', 'spaces', 'plain', 'nobody'].map((uid) => personLdif({ uid, cn: uid, sn: uid, password: PASSWORD })),
+  ...['u1', 'u3', 'spaces', 'plain', 'nobody', 'cased', 'quiet'].map((uid) => personLdif({ uid, cn: uid, sn: uid, password: PASSWORD })),
   group(`cn=c1,${GROUPS}`, ['c1'], [userDn('u1')]),
   group(`cn=d2 x,${GROUPS}`, ['d2 x'], [userDn('u1'), userDn('u3')]),
   group(`cn=solo,${GROUPS}`, ['solo'], [userDn('u1')]),
@@ -34,14 +36,24 @@ const LDIF = [
   group(`cn=Sales  EMEA,${GROUPS}`, ['Sales  EMEA'], [userDn('spaces')]),
   // the RDN is helpdesk; admins is listed first
   group(`cn=helpdesk,${GROUPS}`, ['admins', 'helpdesk'], [userDn('plain')]),
-  group(`cn=admins,${GROUPS}`, ['admins'], [userDn('nobody')]),
+  // the RDN spells the value in another case, or case and spacing, than the one cn value does
+  group(`cn=Admins,${GROUPS}`, ['admins'], [userDn('nobody'), userDn('cased')]),
+  group(`cn=VPN  users,${GROUPS}`, ['VPN Users'], [userDn('cased')]),
+  group(`cn=Support,${GROUPS}`, ['staff', 'support'], [userDn('cased')]),
+  // its cn is hidden from the service account (ACL below): only the DN can name it
+  group(`cn=Quiet,${GROUPS}`, ['quiet'], [userDn('quiet')]),
 ];
 
 let slapd: SlapdHandle;
 let app: Booted;
 
 before(async () => {
-  slapd = await startSlapd({ monitor: false, ppolicy: false, ldif: LDIF });
+  slapd = await startSlapd({
+    monitor: false,
+    ppolicy: false,
+    ldif: LDIF,
+    database: ['access to attrs=userPassword by self write by anonymous auth by * none', `access to dn.exact="cn=Quiet,${GROUPS}" attrs=cn by * none`, 'access to * by users read by * none'],
+  });
   app = await boot({
     directory: { kind: 'ldap', urls: [slapd.url], connectTimeoutMs: 2000, searchTimeoutMs: 5000, bind: { dn: slapd.serviceDn, password: slapd.servicePassword }, users: { baseDn: PEOPLE }, groups: { baseDn: GROUPS } },
   });
@@ -71,6 +83,25 @@ async function oidcSignIn(username: string, policy: string): Promise<'denied' | 
   if (page.status === 403) return 'denied';
   const tokens = await redeem(rp, request, callbackOf(rp, page));
   return (tokens.claims()?.['groups'] as string[] | undefined) ?? [];
+}
+
+/** The groups of `uid` as resolveGroups gives them, with `groups` settings over the test's. */
+async function resolvedFor(uid: string, groups: Record<string, unknown> = {}, memberOf?: string[]) {
+  const client = new Client({ url: slapd.url });
+  await client.bind(slapd.serviceDn, slapd.servicePassword);
+  try {
+    const search: SearchFn = (base: string, options: SearchOptions) => client.search(base, options);
+    const config = ldapDirectorySchema.parse({ kind: 'ldap', urls: [slapd.url], bind: { dn: slapd.serviceDn, password: slapd.servicePassword }, users: { baseDn: PEOPLE }, groups: { baseDn: GROUPS, ...groups } }).groups;
+    return await resolveGroups(search, config, PEOPLE, { dn: userDn(uid), ...(memberOf ? { memberOf } : {}) });
+  } finally {
+    await client.unbind();
+  }
+}
+
+/** The `groups` step of `directory test --user <user>`. */
+async function groupsStepOf(user: string) {
+  const config = ldapDirectorySchema.parse({ kind: 'ldap', urls: [slapd.url], bind: { dn: slapd.serviceDn, password: slapd.servicePassword }, users: { baseDn: PEOPLE, idAttribute: 'uid' }, groups: { baseDn: GROUPS }, accountState: { flavour: 'none' } });
+  return (await diagnoseLdap(config, { user })).find((step) => step.step === 'groups');
 }
 
 test('a parent naming a child group with other spacing holds it whoever signed in first: the deny rule by the parent holds for u3 after u1 filled the nested-group cache', async () => {
@@ -106,7 +137,7 @@ test('a cn with a trailing or doubled space is named as the directory compares i
   assert.notEqual(await oidcSignIn('u1', 'no-contractors'), 'denied');
 });
 
-test('a group with several cn values is named by its RDN, in member mode and in memberOf mode alike', async () => {
+test('a group with several cn values is named by the one that is its RDN, in member mode and in memberOf mode alike', async () => {
   assert.deepEqual(await oidcSignIn('plain', 'permit-everyone'), ['helpdesk']);
   assert.notEqual(await oidcSignIn('plain', 'helpdesk-only'), 'denied');
   assert.equal(await oidcSignIn('plain', 'admins-only'), 'denied', 'plain is in no group whose RDN is admins');
@@ -127,11 +158,39 @@ test('a group with several cn values is named by its RDN, in member mode and in 
 });
 
 test('directory test warns of a group entry with several values of groups.nameAttribute', async () => {
-  const config = ldapDirectorySchema.parse({ kind: 'ldap', urls: [slapd.url], bind: { dn: slapd.serviceDn, password: slapd.servicePassword }, users: { baseDn: PEOPLE, idAttribute: 'uid' }, groups: { baseDn: GROUPS }, accountState: { flavour: 'none' } });
-  const groups = (await diagnoseLdap(config, { user: 'plain' })).find((step) => step.step === 'groups');
+  const groups = await groupsStepOf('plain');
   assert.equal(groups?.detail, `1 group(s) under ${GROUPS}: "helpdesk"`);
   assert.equal(
     groups?.warning,
     `cn=helpdesk,${GROUPS} has 2 cn values (groups.nameAttribute: "admins", "helpdesk"): its name is "helpdesk", and a rule naming it by another of them does not match it; give it one value`,
+  );
+});
+
+test('a DN spelling the cn in another case or spacing: the group keeps the name its cn value spells, for relying parties that map names case-sensitively', async () => {
+  assert.deepEqual([...((await oidcSignIn('cased', 'permit-everyone')) as string[])].sort(), ['VPN Users', 'admins', 'support']);
+  const member = await resolvedFor('cased');
+  assert.deepEqual([...member.names].sort(), ['VPN Users', 'admins', 'support']);
+  // memberOf mode reads the group entries when it nests (slapd: through the member search it falls back to)
+  const nested = await resolvedFor('cased', { mode: 'memberOf', nestedDepth: 1, filter: '(objectClass=groupOfNames)' }, member.dns);
+  assert.match(nested.warning ?? '', /this directory is not Active Directory/);
+  assert.deepEqual([...nested.names].sort(), ['VPN Users', 'admins', 'support']);
+  // with nestedDepth 0 no entry is read, and the DN is all there is to name a group by
+  assert.deepEqual([...(await resolvedFor('cased', { mode: 'memberOf', nestedDepth: 0 }, member.dns)).names].sort(), ['Admins', 'Support', 'VPN users']);
+});
+
+test('directory test points out only the groups whose name is not simply their one cn value', async () => {
+  assert.deepEqual((await resolvedFor('cased')).unclearlyNamed?.map((group) => group.dn), [`cn=Support,${GROUPS}`], 'a single cn value matching the RDN, whatever its case: nothing to point out');
+  const u1 = await groupsStepOf('u1');
+  assert.equal(u1?.detail, `4 group(s) under ${GROUPS}: "c1", "d2 x", "solo", "parent"`);
+  assert.equal(u1?.warning, undefined);
+});
+
+test('directory test warns of a group named by its DN because the service account reads no cn value that is its RDN', async () => {
+  assert.deepEqual(await oidcSignIn('quiet', 'permit-everyone'), ['Quiet']);
+  const groups = await groupsStepOf('quiet');
+  assert.equal(groups?.detail, `1 group(s) under ${GROUPS}: "Quiet"`);
+  assert.equal(
+    groups?.warning,
+    `the service account ${slapd.serviceDn} reads no cn value (groups.nameAttribute) in cn=Quiet,${GROUPS}: its name "Quiet" is taken from its DN, spelled as the DN spells it; let the service account read cn, and give the entry the RDN's value`,
   );
 });

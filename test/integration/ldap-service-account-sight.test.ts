@@ -44,9 +44,9 @@ after(async () => {
   await slapd?.stop();
 });
 
-function configFor(account: 'service' | 'limited', groupsBaseDn = GROUPS): LdapDirectoryConfig {
+function configFor(account: 'service' | 'limited', groupsBaseDn = GROUPS, groups: Record<string, unknown> = {}): LdapDirectoryConfig {
   const bind = account === 'service' ? { dn: slapd.serviceDn, password: slapd.servicePassword } : { dn: LIMITED, password: LIMITED_PASSWORD };
-  return ldapDirectorySchema.parse({ kind: 'ldap', urls: [slapd.url], connectTimeoutMs: 2000, searchTimeoutMs: 2000, bind, users: { baseDn: PEOPLE, idAttribute: 'uid' }, groups: { baseDn: groupsBaseDn }, accountState: { flavour: 'none' } });
+  return ldapDirectorySchema.parse({ kind: 'ldap', urls: [slapd.url], connectTimeoutMs: 2000, searchTimeoutMs: 2000, bind, users: { baseDn: PEOPLE, idAttribute: 'uid' }, groups: { baseDn: groupsBaseDn, ...groups }, accountState: { flavour: 'none' } });
 }
 
 const MEMBERS_HIDDEN = `no group under ${GROUPS} shows a member value (groups.memberAttribute) to the service account ${LIMITED}: groups are found by that attribute, so the service account must be allowed to read and search it`;
@@ -61,6 +61,27 @@ test('a service account that may not read member: the start-up check logs an err
   assert.equal(hidden.length, 1, JSON.stringify(lines));
   assert.equal(hidden[0]!['level'], 50);
   assert.equal(hidden[0]!['msg'], `every user is in no group, so a rule denying a group admits everyone: ${MEMBERS_HIDDEN}`);
+});
+
+// memberOf mode's own filter is AD's (objectClass=group); these groups are slapd's.
+const MEMBER_OF = { mode: 'memberOf', filter: '(objectClass=groupOfNames)' };
+
+for (const [modes, groups] of [
+  ['member mode with direct groups only (nestedDepth 0, still searched by member)', { mode: 'member', nestedDepth: 0 }],
+  ['memberOf mode with nesting (the groups above are searched by member)', { ...MEMBER_OF, nestedDepth: 2 }],
+] as const) {
+  test(`a service account that may not read member in ${modes}: the start-up check logs the error`, async () => {
+    const { logger, lines } = capture();
+    await withDirectory(configFor('limited', GROUPS, groups), (directory) => directory.startupCheck(), logger);
+    const hidden = lines.filter((line) => line['event'] === 'ldap.groups.members-hidden');
+    assert.deepEqual(hidden.map((line) => [line['level'], line['msg']]), [[50, `every user is in no group, so a rule denying a group admits everyone: ${MEMBERS_HIDDEN}`]], JSON.stringify(lines));
+  });
+}
+
+test('memberOf mode with nestedDepth 0 reads no group, so the groups and their members are not looked at', async () => {
+  const { logger, lines } = capture();
+  await withDirectory(configFor('limited', GROUPS, { ...MEMBER_OF, nestedDepth: 0 }), (directory) => directory.startupCheck(), logger);
+  assert.deepEqual(lines.filter((line) => String(line['event']).startsWith('ldap.groups.')), []);
 });
 
 test('a directory down at the first start-up check: the groups are looked at by the first check that reaches it', async () => {

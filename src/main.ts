@@ -8,6 +8,7 @@ import { idpEndpoints } from './saml/idp-identity.ts';
 import { holdServerLock, type ServerLock } from './store/server-lock.ts';
 import { recordPublicIdentity } from './config/public-identity.ts';
 import { warnOfExpiringCertificates } from './keys/certificate-expiry.ts';
+import { warnOfRemovedKeysPublished } from './keys/removed-key-published.ts';
 import { DirectoryMisconfiguredError } from './directory/directory.ts';
 import { serverStop } from './server-stop.ts';
 
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
   const { logger } = services;
   if (services.secretKeyGeneratedAt) logger.warn({ event: 'secret-key.generated', file: services.secretKeyGeneratedAt }, 'generated a new key for secrets at rest; back it up with the data directory');
   await warnOfExpiringCertificates(services.keys, logger, services.clock.now());
+  await warnOfRemovedKeysPublished(services.keys, services.store, logger);
   await services.directory.startupCheck().catch((error) =>
     // A base DN that does not exist is a setting to correct, not a directory to wait for.
     logger.error({ event: 'directory.startup-check-failed', err: error }, error instanceof DirectoryMisconfiguredError ? 'directory start-up check failed: the configuration does not fit the directory; sign-ins will fail until it is corrected' : 'directory start-up check failed; sign-ins will fail until it is reachable'),

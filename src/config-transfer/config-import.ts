@@ -1,7 +1,7 @@
 import { openWithPassword } from '../core/password-envelope.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import type { CollectionWrite } from '../store/store.ts';
-import { removedSigningKeys, type RemovedSigningKey, type SigningKeyRecord } from '../keys/signing-keys.ts';
+import { REMOVED_SIGNING_KEY_COLLECTION, removedSigningKeys, type RemovedSigningKey, type SigningKeyRecord } from '../keys/signing-keys.ts';
 import { utcMinuteWithZone } from '../core/utc-minute.ts';
 import { NAMEID_FORMAT } from '../saml/constants.ts';
 import { BUILT_IN_POLICIES } from '../policy/templates.ts';
@@ -101,9 +101,10 @@ export async function planPayload(context: TransferContext, payload: unknown, op
   const clients = await planList('oidcClients', transfers.oidcClients, file.oidcClients, plan, onto);
   let settlement: KeySettlement | undefined;
   const removed = onto === 'this installation' ? await removedSigningKeys(context.store).list() : [];
+  let removedHere: ReadonlyMap<string, RemovedSigningKey> = new Map();
   const keys = await planList('signingKeys', transfers.signingKeys, file.signingKeys, plan, onto, {
     settle(fromFile, here) {
-      const removedHere = removedKeysIn(fromFile, here, removed);
+      removedHere = removedKeysIn(fromFile, here, removed);
       tellRemovedKeys(removedHere, options.removedKeys, plan);
       const importing = options.removedKeys === 'skip' ? fromFile.filter((key) => !removedHere.has(key.id)) : fromFile;
       settlement = settleImportedKeys(here, importing, { activateImported: options.activateImportedKeys, removedHere: new Set(removedHere.keys()), now: context.clock.now() });
@@ -112,6 +113,7 @@ export async function planPayload(context: TransferContext, payload: unknown, op
     },
     note: (key) => settlement?.notes.get(key.id),
   });
+  if (options.removedKeys === 'restore') markRestored(removedHere, keys.admitted, context.clock.now(), plan);
   const users = await planList('localUsers', transfers.localUsers, file.localUsers, plan, onto);
   const usersHere = new Map(users.here.map((user) => [user.id, user]));
   for (const user of users.admitted) {
@@ -163,6 +165,18 @@ function tellRemovedKeys(removedHere: ReadonlyMap<string, RemovedSigningKey>, ch
     if (choice === 'refuse') plan.removedKeys.push(`${removal}; importing it publishes it again for verification`);
     else if (choice === 'skip') plan.warnings.push(`${removal}; left out (--skip-removed-keys)`);
     else plan.warnings.push(`${removal}; published again for verification, retired (--restore-removed-keys)`);
+  }
+}
+
+/**
+ * A removed key restored on the admin's word is marked so, in the import's own batch: a start then
+ * tells it apart from one an earlier version, which knows nothing of removals, brought back unasked.
+ */
+function markRestored(removedHere: ReadonlyMap<string, RemovedSigningKey>, admitted: readonly { id: string }[], now: number, plan: ImportPlan): void {
+  const admittedIds = new Set(admitted.map((key) => key.id));
+  for (const removal of removedHere.values()) {
+    const restored: RemovedSigningKey = { ...removal, restoredAt: now };
+    if (admittedIds.has(removal.id)) plan.writes.push({ collection: REMOVED_SIGNING_KEY_COLLECTION, item: restored });
   }
 }
 

@@ -55,11 +55,15 @@ export interface RemovedSigningKey {
   id: string;
   alg: KeyAlgorithm;
   removedAt: number;
+  /** When `config import --restore-removed-keys` published it again: the admin's word, so no start warns of it (see removed-key-published.ts). */
+  restoredAt?: number;
 }
+
+export const REMOVED_SIGNING_KEY_COLLECTION = 'removed-signing-keys';
 
 /** The keys this installation removed, by id (see RemovedSigningKey). */
 export function removedSigningKeys(store: Store): Collection<RemovedSigningKey> {
-  return store.collection<RemovedSigningKey>('removed-signing-keys');
+  return store.collection<RemovedSigningKey>(REMOVED_SIGNING_KEY_COLLECTION);
 }
 const PURPOSE = 'signing-key';
 const CERT_YEARS = 10;

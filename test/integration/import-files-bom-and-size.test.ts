@@ -1,7 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { killChild } from '../helpers/child-exit.ts';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { cliInProcess } from '../helpers/cli.ts';
 
@@ -54,6 +56,22 @@ test('an import file larger than 64 MB is refused before it is read, naming the 
   assert.equal(mfa.code, 1);
   assert.equal(mfa.err, `Import failed, nothing was changed: ${huge} is larger than 64 MB, more than any file the CLI reads can be; it was not read.`);
   assert.equal(await readFile(join(app.dataDir, 'db.json'), 'utf8'), before);
+});
+
+test('an import read from a pipe (a FIFO, as /dev/stdin is) is refused once more than 64 MB came through it', async () => {
+  const fifo = join(app.dataDir, 'export.fifo');
+  execFileSync('mkfifo', [fifo]);
+  // Another process writes: the CLI reads synchronously, so this one could not feed the pipe meanwhile.
+  const writer = spawn('sh', ['-c', 'exec head -c "$1" /dev/zero > "$2"', 'sh', String(64 * 1024 * 1024 + 1), fifo], { stdio: 'ignore' });
+  try {
+    const before = await readFile(join(app.dataDir, 'db.json'), 'utf8');
+    const config = await cli('config', 'import', '--in', fifo, '--password-file', plainPasswordFile, '--dry-run');
+    assert.equal(config.code, 1);
+    assert.equal(config.err, `The configuration was not imported (nothing was changed): ${fifo} is larger than 64 MB, more than any file the CLI reads can be; it was not read.`);
+    assert.equal(await readFile(join(app.dataDir, 'db.json'), 'utf8'), before);
+  } finally {
+    await killChild(writer);
+  }
 });
 
 test('a policy file saved with a byte-order mark is read as the JSON it holds', async () => {

@@ -1,9 +1,10 @@
 import type { CliCommand, CliContext } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
-import { KEY_ALGORITHMS, KeyRotationError, removedSigningKeys, signingKeys, type KeyAlgorithm, type LoadedKey } from '../../keys/signing-keys.ts';
+import { KEY_ALGORITHMS, KeyRotationError, removedSigningKeys, signingKeys, type KeyAlgorithm, type LoadedKey, type RemovedSigningKey } from '../../keys/signing-keys.ts';
 import { removableFrom, retiredKeyHold, type RetiredKeyHold } from '../../keys/retired-key-hold.ts';
 import { utcEndMinute, utcMinuteWithZone } from '../../core/utc-minute.ts';
 import { CERTIFICATE_WARNING_DAYS, describeCertificate } from '../../keys/certificate-expiry.ts';
+import { removalsById, removeAgainCommand } from '../../keys/removed-key-published.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 
 async function keysOf(context: CliContext) {
@@ -20,9 +21,10 @@ function audit(context: CliContext, type: 'keys.add' | 'keys.activate' | 'keys.r
 
 /**
  * One key of `keys list`: its dates, so the admin can tell when step 4 is safe, and its certificate's
- * end, flagged when it is near. A time an earlier version did not record is said to be unknown.
+ * end, flagged when it is near. A time an earlier version did not record is said to be unknown. A key
+ * removed here that is published again says so, with how it came back.
  */
-function describeKey(key: LoadedKey, hold: RetiredKeyHold, now: number): string {
+function describeKey(key: LoadedKey, hold: RetiredKeyHold, now: number, removal: RemovedSigningKey | undefined): string {
   const dates = [`added ${utcMinuteWithZone(key.createdAt)}`];
   if (key.status !== 'next') dates.push(`activated ${key.activatedAt === undefined ? '(not recorded)' : utcMinuteWithZone(key.activatedAt)}`);
   if (key.status === 'retired') {
@@ -31,7 +33,13 @@ function describeKey(key: LoadedKey, hold: RetiredKeyHold, now: number): string 
     else dates.push(`retired ${utcMinuteWithZone(key.retiredAt!)}, ${from <= now ? 'removable now' : `removable from ${utcEndMinute(from)}`}`);
   }
   const certificate = key.notAfter ? `; ${describeCertificate(key.notAfter, now)}` : '';
-  return `${key.id}  ${key.alg}  ${key.status.padEnd(7)}  ${dates.join(', ')}${certificate}`;
+  return `${key.id}  ${key.alg}  ${key.status.padEnd(7)}  ${dates.join(', ')}${certificate}${removal ? `; ${describeRemoval(key, removal)}` : ''}`;
+}
+
+function describeRemoval(key: LoadedKey, removal: RemovedSigningKey): string {
+  const removed = `removed here on ${utcMinuteWithZone(removal.removedAt)}`;
+  if (removal.restoredAt !== undefined) return `${removed}, published again by config import --restore-removed-keys on ${utcMinuteWithZone(removal.restoredAt)}`;
+  return `${removed}, PUBLISHED AGAIN (not by config import --restore-removed-keys): remove it again with ${removeAgainCommand(key)}`;
 }
 
 /** A refused rotation step is the admin's answer, not a crash: say why and exit 1. */
@@ -60,13 +68,14 @@ export const keysCommands: CliCommand[] = [
   {
     name: 'keys list',
     summary: 'list signing keys: id, algorithm, status (active, next, retired), dates, certificate expiry',
-    help: `Usage: npm run cli -- keys list\n\nEach key with the dates it was added, activated and retired (times in UTC), when a retired key\ncan be removed, and the end of its certificate: flagged when it has expired or ends within ${CERTIFICATE_WARNING_DAYS} days.\n\n${ROTATION}`,
+    help: `Usage: npm run cli -- keys list\n\nEach key with the dates it was added, activated and retired (times in UTC), when a retired key\ncan be removed, and the end of its certificate: flagged when it has expired or ends within ${CERTIFICATE_WARNING_DAYS} days.\nA key removed here (keys remove) that is published again says when it was removed and how it came back.\n\n${ROTATION}`,
     options: {},
     arguments: [],
     async run(_args, context) {
       const hold = retiredKeyHold(context.config);
       const now = context.clock.now();
-      for (const key of await (await keysOf(context)).all()) context.out(describeKey(key, hold, now));
+      const removals = await removalsById(await context.store());
+      for (const key of await (await keysOf(context)).all()) context.out(describeKey(key, hold, now, removals.get(key.id)));
       return 0;
     },
   },

@@ -42,8 +42,9 @@ export interface BackchannelLogoutDeps {
 
 /**
  * OpenID Connect Back-Channel Logout 1.0: when the user signs out of a Stepgate SSO session (Stepgate's
- * logout page, SAML Single Logout, or a relying party's logout), every client that signed in through
- * it and registered a back-channel logout URI is sent a Logout Token, and the provider sessions
+ * logout page, SAML Single Logout, or a relying party's logout), every client that was issued a code
+ * through it (served-clients.ts: a client only asked, or refused, has no place in the session) and
+ * registered a back-channel logout URI is sent a Logout Token, and the provider sessions
  * mirroring it end. oidc-provider builds, signs and sends the tokens (Client#backchannelLogout); its
  * own end_session already does this for the provider session a relying party logs out of, so that
  * session's link is removed first (session-sync.ts) and only its events are reported here.

@@ -3,7 +3,7 @@ import type { KvAdapter } from './adapter.ts';
 
 /**
  * An oidc-provider adapter that hands every call to the store's adapter: the models whose reads
- * Stepgate filters (grants, sessions) extend it and override only their reads.
+ * Stepgate filters (grants, sessions) extend it and override what they filter.
  */
 export class DelegatingAdapter implements Adapter {
   protected readonly inner: KvAdapter;

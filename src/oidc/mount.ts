@@ -16,6 +16,7 @@ import type { LogoutPropagation } from '../session/logout-propagation.ts';
 import { KvAdapter } from './adapter.ts';
 import { BackchannelLogout } from './backchannel-logout.ts';
 import { EndpointAudit } from './endpoint-audit.ts';
+import { confirmServedPlaces } from './served-clients.ts';
 import { ClientRevocations } from './client-revocations.ts';
 import { SessionGrants } from './session-grants.ts';
 import { EndedSessionSweep } from './ended-session-sweep.ts';
@@ -118,6 +119,8 @@ async function assemble(services: Services, shared: Shared): Promise<ProviderGen
   const interactions = oidcInteractions({ provider, services, clients, sync, sso, resume: (req, res, uid) => bridge.resume(req, res, uid) });
   provider.use(interactions.auditIssued());
   provider.use(endpointAudit.middleware());
+  // Innermost: an issued code's grant is written before the middlewares above record the sign-in as done.
+  provider.use(confirmServedPlaces(provider));
   logProviderEvents(provider, services.logger, shared.warnings);
   const backchannel = new BackchannelLogout({ provider, providerSessions: new KvAdapter(services.store.kv, services.clock, 'Session'), revocations, links, sessions: services.sessions, audit: services.store.audit, logger: services.logger });
   // Last: it takes oidc-provider's middleware as it is now.

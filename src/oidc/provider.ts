@@ -15,6 +15,7 @@ import type { ClientRevocations } from './client-revocations.ts';
 import type { UserLookup } from '../directory/user-lookup.ts';
 import { providerClaims } from './claims.ts';
 import { loadOrCreateGrant } from './grants.ts';
+import { holdPlace } from './served-clients.ts';
 import { stepgatePolicy } from './interaction-policy.ts';
 import { PASSIVE_SSO_HOOK, passiveSso } from './passive-sso.ts';
 import { CookieSigner } from './cookie-signer.ts';
@@ -105,7 +106,11 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     conformIdTokenClaims: false,
     allowOmittingSingleRegisteredRedirectUri: false,
     findAccount: accountFinder(deps.users, exchangeCheck(deps), ssoConsequences, { maxGroups: config.oidc.idTokenMaxGroups }),
-    loadExistingGrant: loadOrCreateGrant,
+    // Neither the client's place in the session nor its grant is kept unless a code follows (served-clients.ts).
+    loadExistingGrant: (ctx) => {
+      holdPlace(ctx.oidc.session!, ctx.oidc.client!.clientId);
+      return loadOrCreateGrant(ctx);
+    },
     // oidc-provider's default policy (every revocation takes the grant along, except an access
     // token's at the revocation endpoint), after a look at a replayed code the revocation deletes.
     revokeGrantPolicy: async (ctx) => {

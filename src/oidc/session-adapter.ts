@@ -3,6 +3,7 @@ import type { KvAdapter } from './adapter.ts';
 import type { SsoLinks } from './sso-links.ts';
 import type { ClientRevocations } from './client-revocations.ts';
 import { DelegatingAdapter } from './delegating-adapter.ts';
+import { withServedPlacesOnly } from './served-clients.ts';
 
 /**
  * The adapter of oidc-provider's Session model. A signed-in provider session is only returned while
@@ -13,7 +14,7 @@ import { DelegatingAdapter } from './delegating-adapter.ts';
  * clients yet (backchannel-logout.ts reads it and its link to do so, then removes both); after a
  * timeout the sweep of ended sessions removes it (ended-session-sweep.ts). A removed client's place
  * in the session is left out (ClientRevocations): registered again, the client starts afresh, with
- * a new grant and sid.
+ * a new grant and sid. A client's place is stored only once it was issued a code (served-clients.ts).
  */
 export class SessionAdapter extends DelegatingAdapter {
   readonly #links: SsoLinks;
@@ -45,6 +46,10 @@ export class SessionAdapter extends DelegatingAdapter {
       await this.#links.delete(String(payload.uid));
     }
     return undefined;
+  }
+
+  override upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    return this.inner.upsert(id, withServedPlacesOnly(payload), expiresIn);
   }
 
   /** Leaves the link alone: oidc-provider destroys the old id each time it rotates a session's cookie id (same uid). */

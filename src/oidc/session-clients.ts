@@ -7,7 +7,8 @@ import { ClientRevocations } from './client-revocations.ts';
 
 /**
  * The OIDC clients signed in through an SSO session (administration: `session list`): the clients
- * authorized in the provider sessions that mirror it, less removed ones (ClientRevocations).
+ * that the provider sessions mirroring it issued a code to (served-clients.ts), less removed ones
+ * (ClientRevocations).
  * Read-only; works from the CLI's own store.
  */
 export async function oidcClientsOf(kv: KeyValue, clock: Clock, sessions: SessionService, ssoSessionId: string): Promise<string[]> {

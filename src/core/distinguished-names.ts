@@ -1,12 +1,12 @@
 /**
  * Comparing DNs, in two widths from one parser. The policies compare as broadly as they compare
  * group names (foldCase: a rule naming `cn=ADMİN` must match `cn=admin`, or a deny rule would fail
- * open); the directory code, which tells which group a member value is, compares exactly as LDAP
- * matches (foldCaseAsLdap): folding more than the server would take one group for another, and give
- * its members the other's parent groups.
+ * open); the directory code, which tells which group a member value is, compares no more broadly than
+ * every LDAP server matches (directoryValueKey): folding more than the server would take one group
+ * for another, and give its members the other's parent groups.
  */
 import { BoundedMap } from './bounded-map.ts';
-import { foldCase, foldCaseAsLdap, withSignificantSpaces } from './fold-case.ts';
+import { asciiLowerCase, foldCase, foldCaseAsLdap, withLdapSignificantSpaces, withSignificantSpaces } from './fold-case.ts';
 
 /** An attribute type: a name of letters, digits and hyphens, or an OID. */
 const ATTRIBUTE_TYPE = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)$/;
@@ -14,7 +14,8 @@ const ATTRIBUTE_TYPE = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)$/;
 /** One attribute type and value of an RDN, both folded; the value with its escapes decoded. */
 type Ava = readonly [type: string, value: string];
 
-type Fold = (text: string) => string;
+/** A value as compared, by its attribute type (lower case). */
+type Fold = (type: string, value: string) => string;
 
 /**
  * A DN as RFC 4514 writes it, in one canonical form, or undefined when it is not one. The same group
@@ -24,10 +25,32 @@ type Fold = (text: string) => string;
  * and the values of a multi-valued RDN (`cn=a+uid=b`) compared in any order. Values are folded as the
  * policies fold names (foldCase).
  */
-export const canonicalDn = canonicalDnFoldedBy(foldCase);
+export const canonicalDn = canonicalDnFoldedBy((_type, value) => withSignificantSpaces(foldCase(value)));
 
-/** canonicalDn with values folded as LDAP matches them (foldCaseAsLdap): which entry a DN names. */
-export const directoryDnKey = canonicalDnFoldedBy(foldCaseAsLdap);
+/**
+ * canonicalDn with values compared as directoryValueKey does: which entry a DN names. Two DNs with one
+ * key are one entry to every LDAP server; two with different keys may still be one (`cn=Équipe` and
+ * `cn=équipe`, `commonName=x` and `cn=x`), which only the server can tell.
+ */
+export const directoryDnKey = canonicalDnFoldedBy(directoryValueKey);
+
+/**
+ * Attribute types whose values every directory matches without ASCII case and insignificant spaces
+ * (caseIgnoreMatch, caseIgnoreIA5Match): those groups and users are named by. Others may match with
+ * case (labeledURI, memberUid: caseExact; slapd keeps `labeledURI=Team` and `labeledURI=team` apart)
+ * or as octets, so their values are compared as written.
+ */
+const CASE_IGNORING_TYPES = new Set(
+  ['cn', 'commonName', 'ou', 'organizationalUnitName', 'o', 'organizationName', 'dc', 'domainComponent', 'uid', 'userid', 'l', 'localityName', 'st', 'stateOrProvinceName', 'c', 'countryName', 'street', 'streetAddress'].map(asciiLowerCase),
+);
+
+/**
+ * A value of attribute `type` as it is compared to tell entries apart: without ASCII case and the
+ * spaces RFC 4518 makes insignificant when the type is one every directory matches so, else exactly.
+ */
+export function directoryValueKey(type: string, value: string): string {
+  return CASE_IGNORING_TYPES.has(asciiLowerCase(type)) ? withLdapSignificantSpaces(foldCaseAsLdap(value)) : value;
+}
 
 function canonicalDnFoldedBy(fold: Fold): (dn: string) => string | undefined {
   // Every decision compares each of the user's group DNs (a user may have hundreds): the same few
@@ -51,9 +74,10 @@ function parseAva(text: string, fold: Fold): Ava | undefined {
   const equals = text.indexOf('=');
   const type = text.slice(0, equals).trim();
   if (equals < 0 || !ATTRIBUTE_TYPE.test(type)) return undefined;
-  const value = decodeValue(text.slice(equals + 1), fold);
+  const decoded = decodeValue(text.slice(equals + 1));
+  const value = decoded === undefined ? undefined : fold(asciiLowerCase(type), decoded);
   if (value === undefined || value === '') return undefined;
-  return [type.toLowerCase(), value];
+  return [asciiLowerCase(type), value];
 }
 
 /**
@@ -61,7 +85,7 @@ function parseAva(text: string, fold: Fold): Ava | undefined {
  * taken as they are, whatever RFC 4514 says should be escaped: refusing a directory's own spelling
  * would make a deny rule fail open.
  */
-function decodeValue(raw: string, fold: Fold): string | undefined {
+function decodeValue(raw: string): string | undefined {
   let decoded = '';
   let bytes: number[] = [];
   for (let i = 0; i < raw.length; i++) {
@@ -80,7 +104,7 @@ function decodeValue(raw: string, fold: Fold): string | undefined {
     decoded += raw[i];
   }
   const text = decodeUtf8(bytes);
-  return text === undefined ? undefined : withSignificantSpaces(fold(decoded + text));
+  return text === undefined ? undefined : decoded + text;
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

@@ -9,19 +9,32 @@ export function foldCase(text: string): string {
 }
 
 /**
- * Case folding as slapd matches strings: each character to its one-character lower case, then NFKC.
- * Nothing that takes one character to several or to another letter (ß stays ß, not ss; final ς stays
- * ς; the dotless ı and dotted İ stay letters of their own), so `cn=admın` and `cn=straße` are not
- * `cn=admin` and `cn=strasse`. For deciding which entry a DN names, where folding more than the server
- * would take one entry for another; folding less is safe (an unmatched value is asked about).
+ * Case folding as every LDAP server folds a caseIgnore string: ASCII letters only. Servers fold other
+ * letters by Unicode tables of their own, older than JavaScript's and unlike each other's: slapd 2.5
+ * keeps ẞ and ß, Cherokee Ꭰ and ꭰ, Georgian Ა and ა apart, which toLowerCase folds, and folds
+ * fullwidth Ａ as a, which toLowerCase does not. Which entry a DN names is decided with this: folding
+ * more than the server would take one entry for another, while folding less only costs a question to
+ * the server. A letter before a combining mark is kept: a server that composes before it folds reads
+ * I + U+0307 as İ, which is not i + U+0307.
  */
 export function foldCaseAsLdap(text: string): string {
-  let lowered = '';
-  for (const char of text) {
-    const lower = char.toLowerCase();
-    lowered += lower.length === char.length ? lower : char;
-  }
-  return lowered.normalize('NFKC');
+  return text.replace(/[A-Z](?!\p{M})/gu, (letter) => letter.toLowerCase());
+}
+
+/**
+ * A directory string without the spaces every LDAP server's string matching leaves out (RFC 4518's
+ * insignificant spaces): U+0020s before and after it, and each run inside it but one. Only U+0020:
+ * slapd keeps a tab and a space apart, and maps the other spaces (no-break, ideographic) by tables of
+ * its own; for deciding which entry a DN names, as foldCaseAsLdap. Spaces before a combining mark are
+ * kept: a space and a mark are one character to NFKC (´).
+ */
+export function withLdapSignificantSpaces(text: string): string {
+  return text.replace(/ +(?![ \p{M}])/gu, (run: string, at: number) => (at === 0 || at + run.length === text.length ? '' : ' '));
+}
+
+/** Attribute type names are ASCII, and compared without case; toLowerCase would take the Kelvin sign for k. */
+export function asciiLowerCase(text: string): string {
+  return text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
 }
 
 /** Full case folding: lower, upper, lower again, so that ß and ẞ are ss and ς is σ. */
@@ -33,6 +46,8 @@ function caseFolded(text: string): string {
  * A directory string value with the spaces LDAP's string matching (RFC 4518's insignificant space
  * handling, caseIgnoreMatch) does not count taken out: none before or after it, one for each run
  * inside it. `contractors ` and `Sales  EMEA` are `contractors` and `Sales EMEA` to the directory.
+ * Any white space counts, more than a directory's: for names, which are better matched too broadly
+ * than missed by a rule; not for telling entries apart (withLdapSignificantSpaces).
  */
 export function withSignificantSpaces(value: string): string {
   return value.replace(/\s+/gu, ' ').trim();

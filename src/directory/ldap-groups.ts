@@ -1,8 +1,8 @@
 /** Group membership: member/uniqueMember searches with bounded, cycle-safe nesting, or AD in-chain lookup. */
 import type { Entry } from 'ldapts';
 import type { Logger } from 'pino';
-import { directoryDnKey } from '../core/distinguished-names.ts';
-import { foldCaseAsLdap, withSignificantSpaces } from '../core/fold-case.ts';
+import { directoryDnKey, directoryValueKey } from '../core/distinguished-names.ts';
+import { asciiLowerCase, foldCase, withSignificantSpaces } from '../core/fold-case.ts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { compileFilter, entryValues, equalityFilter, escapeFilterValue, type SearchFn } from './ldap-filter.ts';
 import type { GroupParents, GroupRef } from './ldap-group-parents.ts';
@@ -80,7 +80,7 @@ export async function groupBaseOf(search: SearchFn, groups: GroupsConfig, usersB
  */
 export function rdnValue(dn: string, nameAttribute?: string): string {
   const avas = firstRdn(dn);
-  const named = nameAttribute === undefined ? undefined : avas.find((ava) => ava.type.toLowerCase() === nameAttribute.toLowerCase());
+  const named = nameAttribute === undefined ? undefined : avas.find((ava) => asciiLowerCase(ava.type) === asciiLowerCase(nameAttribute));
   return (named ?? avas[0])?.value ?? dn.trim();
 }
 
@@ -95,15 +95,30 @@ export function rdnValue(dn: string, nameAttribute?: string): string {
  */
 function groupNaming(entry: Entry, nameAttribute: string): { name: string; values: string[]; fromDn: boolean } {
   const values = entryValues(entry, nameAttribute);
-  const rdnNamed = firstRdn(entry.dn).find((ava) => ava.type.toLowerCase() === nameAttribute.toLowerCase());
-  // The RDN may spell the value in another case or spacing than the attribute does (slapd matches
-  // them without either): relying parties map names case-sensitively, and knew the attribute's.
-  const spelled = rdnNamed === undefined ? values[0] : values.find((value) => asLdapMatches(value) === asLdapMatches(rdnNamed.value));
+  const rdnNamed = firstRdn(entry.dn).find((ava) => asciiLowerCase(ava.type) === asciiLowerCase(nameAttribute));
+  const spelled = rdnNamed === undefined ? values[0] : rdnSpelling(rdnNamed.value, values, nameAttribute);
   return { name: withSignificantSpaces(spelled ?? rdnValue(entry.dn, nameAttribute)), values, fromDn: spelled === undefined };
 }
 
-/** A directory string as slapd's caseIgnoreMatch compares it, the way directoryDnKey folds DN values. */
-const asLdapMatches = (value: string): string => withSignificantSpaces(foldCaseAsLdap(value));
+/**
+ * The value of the name attribute that is the RDN's, spelled as the attribute spells it: the RDN may
+ * spell it in another case or spacing (the server matches them alike), and relying parties map names
+ * case-sensitively and knew the attribute's. The same text first, then the same to every directory
+ * (ASCII case, spaces: of a cn holding straße and STRAẞE, two values to slapd, the entry cn=STRAẞE is
+ * STRAẞE), then the one value alike but for the case of other letters (cn=ÉLITE with cn: élite is
+ * élite, as before; policies compare names that broadly anyway). Undefined: none is, and the name is
+ * the DN's, which directory test points out.
+ */
+function rdnSpelling(rdn: string, values: readonly string[], type: string): string | undefined {
+  const exact = values.find((value) => value === rdn);
+  if (exact !== undefined) return exact;
+  const key = directoryValueKey(type, rdn);
+  const alike = values.find((value) => directoryValueKey(type, value) === key);
+  if (alike !== undefined) return alike;
+  const named = (value: string) => foldCase(withSignificantSpaces(value));
+  const folded = values.filter((value) => named(value) === named(rdn));
+  return folded.length === 1 ? folded[0] : undefined;
+}
 
 /**
  * A group's name from its DN alone (a memberOf value, no entry read): the RDN's spelling, which is the
@@ -164,11 +179,12 @@ function readValue(chars: readonly string[], start: number): { value: string; en
 /**
  * Which of `children` each parent holds, from the parents' member values; null when that cannot be
  * told for sure, and the children must be asked one at a time. The server matched the values by DN
- * rules, but they come back as they were written, so they are compared as DNs, as LDAP matches them
- * (directoryDnKey: case, escapes, insignificant spaces; never folding more than the server does, or
- * one group would get another's parents); two children that compare alike are asked one at a time.
- * A value that is still none of the children may be one spelled in a way only the server knows
- * (`commonName=`, an OID) or any other member (a user): the server is asked whether the parent holds
+ * rules, but they come back as they were written, so they are compared as DNs, no more broadly than
+ * every LDAP server matches them (directoryDnKey: escapes, ASCII case, insignificant spaces; folding
+ * more than the server does would give one group another's parents); two children that compare alike
+ * are asked one at a time. A value that is still none of the children may be one spelled in a way only
+ * the server knows (`commonName=`, an OID, `cn=ÉQUIPE` for `cn=équipe`: slapd folds É, by tables of
+ * its own) or any other member (a user): the server is asked whether the parent holds
  * a child it was not given (`heldAmong`); if it does, or a parent lists none of them (AD's ranged
  * retrieval of a long member list), a parent would be cached for too few children, and users would
  * lose a group depending on who signed in first.
@@ -185,9 +201,9 @@ async function attributeParents(
     if (key === undefined || byKey.has(key)) return null;
     byKey.set(key, { dn, parents: [] });
   }
-  const ranged = `${memberAttribute.toLowerCase()};range=`;
+  const ranged = `${asciiLowerCase(memberAttribute)};range=`;
   for (const { ref, entry } of parents) {
-    if (Object.keys(entry).some((key) => key.toLowerCase().startsWith(ranged))) return null;
+    if (Object.keys(entry).some((key) => asciiLowerCase(key).startsWith(ranged))) return null;
     const held = new Set<string>();
     let unmatched = false;
     for (const value of entryValues(entry, memberAttribute)) {
@@ -296,16 +312,20 @@ export async function resolveGroups(
     return frontier.flatMap((dn) => known.get(dn) ?? []);
   };
 
-  /** The user's own groups and those holding them, up to nestedDepth levels above. */
+  /**
+   * The user's own groups and those holding them, up to nestedDepth levels above. Entries are told
+   * apart by their DNs as the server spells them, which it does the same way every time: a folded DN
+   * could take two groups for one (straße and STRAẞE to toLowerCase), and drop the second with its
+   * parents, and a rule denying one of those.
+   */
   const withNesting = async (own: GroupRef[]): Promise<GroupRef[]> => {
-    const seen = new Set<string>([user.dn.toLowerCase()]);
+    const seen = new Set<string>([user.dn]);
     const all: GroupRef[] = [];
     const unseen = (found: GroupRef[]): string[] => {
       const next: string[] = [];
       for (const group of found) {
-        const key = group.dn.toLowerCase();
-        if (seen.has(key)) continue;
-        seen.add(key);
+        if (seen.has(group.dn)) continue;
+        seen.add(group.dn);
         next.push(group.dn);
         all.push(group);
       }

@@ -113,3 +113,13 @@ describe('nested groups with cached group-in-group links (real slapd)', () => {
     assert.equal(plain.calls.length, 4, 'one search per level: a, then b, then c, then a again (seen: the walk ends)');
   });
 });
+
+test('the nested-group cache keeps apart DNs that only a folding of ours would join: STRAẞE is not straße, cn=K is not cn=k', () => {
+  const parents = new GroupParents(60_000);
+  const zoll = [{ dn: group('zoll'), name: 'zoll' }];
+  parents.set(group('stra\u00dfe'), zoll);
+  parents.set(group('k'), zoll);
+  assert.equal(parents.get(group('STRA\u1e9eE')), undefined, 'toLowerCase takes ẞ for ß; slapd keeps them apart');
+  assert.equal(parents.get(group('K')), undefined, 'a server answers with one spelling of an entry: another spelling is another entry, or asked about');
+  assert.deepEqual(parents.get(group('stra\u00dfe')), zoll);
+});

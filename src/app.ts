@@ -9,7 +9,6 @@ import { shareWarnings } from './http/request-warnings.ts';
 import { refuseDeclaredOversize } from './http/declared-size.ts';
 import { healthRoutes } from './http/health-routes.ts';
 import { loginRoutes } from './login/routes.ts';
-import { FamiliarDevices } from './regulation/familiar-devices.ts';
 import { accountRoutes } from './account/account-routes.ts';
 import { logoutRoutes } from './session/logout-routes.ts';
 import { samlRoutes } from './saml/routes.ts';
@@ -41,7 +40,7 @@ export async function createApp(services: Services): Promise<Express> {
   const formLimitKb = Math.ceil((services.config.saml.maxRequestBytes * 4) / 3 / 1024) + 8;
   app.use(refuseDeclaredOversize(formLimitKb * 1024));
   app.use(express.urlencoded({ extended: false, limit: `${formLimitKb}kb`, parameterLimit: 50 }));
-  app.use(loginRoutes({ interaction: services.interaction, directory: services.directory, regulator: services.regulator, devices: new FamiliarDevices(services.box, services.cookies, services.clock) }, saml.propagateLogout));
+  app.use(loginRoutes({ interaction: services.interaction, directory: services.directory, regulator: services.regulator, devices: services.devices }, saml.propagateLogout));
   app.use(accountRoutes(services));
   app.use(logoutRoutes(services, saml.propagateLogout));
   app.use(bootstrapRoutes(services));

@@ -17,6 +17,8 @@ import { StartLimiter } from './regulation/start-limiter.ts';
 import { Regulator } from './regulation/regulator.ts';
 import { TransactionStore } from './login/transaction.ts';
 import { LoginInteraction } from './login/interaction.ts';
+import { FamiliarBrowsers } from './login/familiar-browsers.ts';
+import { FamiliarDevices } from './regulation/familiar-devices.ts';
 import { CookieJar } from './http/cookies.ts';
 import { Csrf } from './http/csrf.ts';
 import { BrowserBinding } from './http/browser-binding.ts';
@@ -53,10 +55,12 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   await warnOfRefusedPolicies(policies, logger);
   const mfa = buildMfa(config, store, box, clock, regulator);
   const users = new UserLookup(directory, () => clock.now());
-  const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, csrf, browserBinding, clock, audit: store.audit, policies, networks, mfa: mfa.registry, enrollmentNetworks: config.mfa.enrollment.networks, users, newPasswordRules: directory.newPasswordRules, messages: config.messages, starts: new StartLimiter(config.regulation.signInStartsPerIpPerMinute, clock) });
+  const devices = new FamiliarDevices(box, cookies, clock);
+  const familiarBrowsers = new FamiliarBrowsers(regulator, devices, sessions);
+  const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, familiarBrowsers, csrf, browserBinding, clock, audit: store.audit, policies, networks, mfa: mfa.registry, enrollmentNetworks: config.mfa.enrollment.networks, users, newPasswordRules: directory.newPasswordRules, messages: config.messages, starts: new StartLimiter(config.regulation.signInStartsPerIpPerMinute, clock) });
   await keys.ensure();
   const directoryHealth = await createDirectoryHealth(config, logger);
-  return { config, logger, clock, box, store, directory, directoryHealth, users, sessions, adminLogouts: new AdminLogouts(store.kv, sessions), regulator, interaction, cookies, csrf, browserBinding, keys, policies, networks, mfa, secretKeyGeneratedAt: generatedAt };
+  return { config, logger, clock, box, store, directory, directoryHealth, users, sessions, adminLogouts: new AdminLogouts(store.kv, sessions), regulator, devices, interaction, cookies, csrf, browserBinding, keys, policies, networks, mfa, secretKeyGeneratedAt: generatedAt };
 }
 
 /** The periodic check of an LDAP directory's servers (none for the local directory). */

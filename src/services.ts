@@ -9,6 +9,7 @@ import type { DirectoryHealth } from './directory/directory-health.ts';
 import type { SessionService } from './session/session-service.ts';
 import type { AdminLogouts } from './session/admin-logouts.ts';
 import type { Regulator } from './regulation/regulator.ts';
+import type { FamiliarDevices } from './regulation/familiar-devices.ts';
 import type { LoginInteraction } from './login/interaction.ts';
 import type { CookieJar } from './http/cookies.ts';
 import type { Csrf } from './http/csrf.ts';
@@ -33,6 +34,8 @@ export interface Services {
   sessions: SessionService;
   adminLogouts: AdminLogouts;
   regulator: Regulator;
+  /** The familiar-device cookies (sg_device) of sign-ins. */
+  devices: FamiliarDevices;
   interaction: LoginInteraction;
   cookies: CookieJar;
   csrf: Csrf;

@@ -24,9 +24,12 @@ import type { RefusedStep, StepRefusal } from './step-refusal.ts';
 import { AccountStanding } from './account-standing.ts';
 import { TransactionBinding } from './transaction-binding.ts';
 import type { WayBack } from '../http/way-back.ts';
+import type { FamiliarBrowsers, PasswordBrowser } from './familiar-browsers.ts';
 
 export interface InteractionDeps {
   transactions: TransactionStore;
+  /** Where a browser becomes familiar, once its sign-in is complete. */
+  familiarBrowsers: FamiliarBrowsers;
   sessions: SessionService;
   csrf: Csrf;
   /** Which browser a request comes from: a sign-in belongs to the one it was opened in. */
@@ -124,8 +127,13 @@ export class LoginInteraction {
   async start(req: Request, res: Response, request: LoginRequest): Promise<void> {
     const tx = await this.open(req, res, request);
     // Unbound: a cross-site POST whose decision waits for the GET of /login/:tx (see open).
-    if (!tx.browserBinding) res.redirect(303, stepUrl(tx));
-    else await this.advance(req, res, tx);
+    if (!tx.browserBinding) return res.redirect(303, stepUrl(tx));
+    const session = await this.deps.sessions.current(req);
+    const step = await this.stepWith(req, tx, session);
+    // A page shown to someone signed in is the sign-in's use, as the GET of its page would be: it gets
+    // its full life, which the setup page states. A start nobody is signed in for stays short-lived.
+    if (session && step.kind !== 'complete') await this.deps.transactions.markUsed(tx.id);
+    await this.show(req, res, tx, session, step);
   }
 
   /**
@@ -251,8 +259,9 @@ export class LoginInteraction {
   /**
    * Starts the SSO session of a user whose password the directory has just verified; its answer
    * stands for the next few seconds' lookups (user-lookup.ts), so the steps right after ask no more.
+   * `browser`: the name typed in this browser and its familiar device, for when the sign-in is complete.
    */
-  async startSession(req: Request, res: Response, user: User): Promise<SsoSession> {
+  async startSession(req: Request, res: Response, user: User, browser: PasswordBrowser): Promise<SsoSession> {
     const now = this.deps.clock.now();
     this.deps.users.remember(user, now);
     const { session, endedForAnotherUser: ended } = await this.deps.sessions.start(req, res, user, [{ method: 'pwd', at: now }]);
@@ -260,6 +269,7 @@ export class LoginInteraction {
       // Another person signing in on this browser ended the previous one's sign-in (their OIDC clients were told).
       await this.deps.audit.record({ type: 'session.ended', outcome: 'info', reason: 'another-user-signed-in', userId: ended.user.id, username: ended.user.username, ip: req.clientIp, requestId: req.requestId });
     }
+    await this.deps.familiarBrowsers.passwordProved(session, browser);
     return session;
   }
 
@@ -326,12 +336,14 @@ export class LoginInteraction {
   /**
    * Ends the transaction and hands its result to the protocol's finisher, in this response. The
    * transaction is consumed first, and no save brings a consumed one back (TransactionStore.save):
-   * of two concurrent submissions exactly one gets an answer.
+   * of two concurrent submissions exactly one gets an answer. A sign-in complete for its user is
+   * where the browser becomes familiar (FamiliarBrowsers): only here has it passed every step asked.
    */
   async complete(req: Request, res: Response, tx: LoginTransaction, result: LoginResult): Promise<void> {
     const finisher = this.#finishers.get(tx.request.handoff.finisher);
     if (!finisher) throw new AppError('INTERNAL', { detail: { reason: 'no-finisher', finisher: tx.request.handoff.finisher } });
     if (!(await this.deps.transactions.consume(tx.id))) throw new AppError('TRANSACTION_UNKNOWN', { detail: { tx: tx.id.slice(0, 8), reason: 'already-finished' } });
+    if (result.ok) await this.deps.familiarBrowsers.signedIn(res, result);
     await finisher(req, res, { txId: tx.id, request: tx.request, result });
   }
 }

@@ -13,8 +13,9 @@ const REFUSAL_NAMESPACE = 'login-tx-refusal';
 export const SIGN_IN_LIFETIME_SECONDS = 15 * 60;
 /**
  * The life of a transaction that nothing used since its start (no password posted, no page of it
- * loaded): anyone can open one with a link, and a flood of starts is only that. The first use gives
- * it its full SIGN_IN_LIFETIME_SECONDS; until then its browser is told where to go back to, as after expiry.
+ * loaded, none shown to a signed-in user in the answer that started it): anyone can open one with a
+ * link, and a flood of starts is only that. The first use gives it its full SIGN_IN_LIFETIME_SECONDS;
+ * until then its browser is told where to go back to, as after expiry.
  */
 const UNUSED_LIFETIME_SECONDS = 5 * 60;
 /**
@@ -148,6 +149,11 @@ export class TransactionStore {
       await this.#kv.compareAndSet(NAMESPACE, id, tx, tx, this.#storeOptions(tx));
     }
     return tx;
+  }
+
+  /** A page of the transaction was shown without loading it (in the answer that started it): its first use, as `get` counts one. */
+  async markUsed(id: string): Promise<void> {
+    await this.get(id);
   }
 
   /** A transaction whose life is over but that is still remembered (see REMEMBERED_SECONDS). */

@@ -1,9 +1,17 @@
 import type { KeyValue } from '../store/store.ts';
 import { updateWithRetry } from '../store/update-with-retry.ts';
+import { randomId } from '../core/ids.ts';
 import type { FamiliarDevice } from './regulation.ts';
 import { FAMILIAR_DEVICE_LIFETIME_SECONDS } from './familiar-devices.ts';
 
 const NAMESPACE = 'familiar-devices';
+/**
+ * Per account, a mark each forget renews: a browser that proved the password before a forget (its
+ * sign-in still waiting for the code) must not become familiar after it.
+ */
+const FORGOTTEN_NAMESPACE = 'familiar-devices-forgotten';
+/** Browsers that proved the password for an SSO session, by the session's id, until a sign-in of it is complete. */
+const CANDIDATE_NAMESPACE = 'familiar-device-candidates';
 /**
  * The browsers an account is familiar from at most. Each has guesses of its own that the account's
  * lock does not refuse, and whoever once had the password could collect any number of cookies (one
@@ -15,13 +23,33 @@ const MAX_CAS_ATTEMPTS = 20;
 /** Device ids, the browser that signed in longest ago first. */
 interface Register {
   ids: string[];
+  /**
+   * Those of `ids` that completed a sign-in with a second factor. A sign-in on the password alone
+   * never pushes one of them out: whoever phished the password cannot evict the user's own browser.
+   */
+  secondFactor?: string[];
+}
+
+/** A browser that proved the account's password for an SSO session (see propose). */
+interface Candidate {
+  device: FamiliarDevice;
+  /** The name typed, which the browser's cookie is bound to. */
+  login: string;
+  /** The account's forget mark when the password was proved; none: no forget yet. */
+  forgotten?: string;
+  /** The session's end (epoch ms), which the candidate does not outlive. */
+  until: number;
+  /** A complete sign-in of the session already made it familiar on the password alone: only a second factor adds to that. */
+  familiar?: true;
 }
 
 /**
  * Which browsers an account is familiar from, kept in the store: a cookie (familiar-devices.ts) proves
- * a device only while its id is here. A password Stepgate changes or sets, and an admin unlock, forget
- * them all, so the browsers that proved only the previous password are strangers again; a sign-in
- * beyond MAX_FAMILIAR_DEVICES browsers forgets the one that signed in longest ago.
+ * a device only while its id is here. A browser gets here once a sign-in in it is complete: the
+ * password step only proposes it (for its SSO session), so a sign-in left at the code page adds
+ * nothing. A password Stepgate changes or sets, and an admin unlock, forget them all, so the browsers
+ * that proved only the previous password are strangers again; a sign-in beyond MAX_FAMILIAR_DEVICES
+ * browsers forgets the one that signed in longest ago, among those that proved no more than it did.
  */
 export class FamiliarDeviceRegister {
   readonly #kv: KeyValue;
@@ -34,19 +62,68 @@ export class FamiliarDeviceRegister {
     return (await this.#kv.get<Register>(NAMESPACE, device.account))?.ids.includes(device.id) ?? false;
   }
 
-  /** After the device's sign-in with the right password: it becomes (or stays) the most recent, kept as long as its cookie. */
-  async add(device: FamiliarDevice): Promise<void> {
-    await updateWithRetry<Register, void>(
+  /**
+   * The browser proved `device.account`'s password, typed as `login`, for SSO session `sessionId`,
+   * which ends at `until`. Held in memory only, as the sign-ins are: a restart forgets it, and the
+   * browser becomes familiar at its next sign-in with the password.
+   */
+  async propose(sessionId: string, device: FamiliarDevice, login: string, until: number, now: number): Promise<void> {
+    const forgotten = await this.#kv.get<string>(FORGOTTEN_NAMESPACE, device.account);
+    const candidate: Candidate = { device, login, until, ...(forgotten !== undefined ? { forgotten } : {}) };
+    await this.#kv.set(CANDIDATE_NAMESPACE, sessionId, candidate, { ttlSeconds: ttlUntil(until, now), durable: false });
+  }
+
+  /**
+   * A sign-in of SSO session `sessionId` is complete for `account`, with a second factor or on the
+   * password alone: the browser that proved the password for it becomes familiar, or one that proved
+   * a second factor. Returns that device and the name typed, for its cookie; undefined when it did not
+   * become so (no candidate, another account, as familiar already, forgotten since, or no room: every
+   * place held by a browser that proved a second factor, where this one proved the password alone).
+   */
+  async signedIn(sessionId: string, account: string, proof: { secondFactor: boolean }, now: number): Promise<{ device: FamiliarDevice; login: string } | undefined> {
+    const candidate = await this.#kv.get<Candidate>(CANDIDATE_NAMESPACE, sessionId);
+    if (candidate?.device.account !== account || (candidate.familiar && !proof.secondFactor)) return undefined;
+    if ((await this.#kv.get<string>(FORGOTTEN_NAMESPACE, account)) !== candidate.forgotten) {
+      await this.#kv.delete(CANDIDATE_NAMESPACE, sessionId);
+      return undefined;
+    }
+    const kept = await this.#add(candidate.device, proof.secondFactor);
+    // Proved all the account can: nothing more to record for this session.
+    if (proof.secondFactor) await this.#kv.delete(CANDIDATE_NAMESPACE, sessionId);
+    else await this.#kv.set(CANDIDATE_NAMESPACE, sessionId, { ...candidate, familiar: true }, { ttlSeconds: ttlUntil(candidate.until, now), durable: false });
+    return kept ? { device: candidate.device, login: candidate.login } : undefined;
+  }
+
+  /**
+   * The device becomes (or stays) the most recent, kept as long as its cookie; once it proved a second
+   * factor, it stays one that did. Tells whether it found a place.
+   */
+  async #add(device: FamiliarDevice, secondFactor: boolean): Promise<boolean> {
+    return updateWithRetry<Register, boolean>(
       this.#kv,
       NAMESPACE,
       device.account,
-      (stored) => ({ next: { ids: [...(stored?.ids ?? []).filter((id) => id !== device.id), device.id].slice(-MAX_FAMILIAR_DEVICES) }, options: { ttlSeconds: FAMILIAR_DEVICE_LIFETIME_SECONDS }, result: undefined }),
+      (stored) => {
+        const ids = [...(stored?.ids ?? []).filter((id) => id !== device.id), device.id];
+        const proved = new Set([...(stored?.secondFactor ?? []), ...(secondFactor ? [device.id] : [])]);
+        while (ids.length > MAX_FAMILIAR_DEVICES) {
+          // The one that signed in longest ago among those on the password alone; only when there are none, of all.
+          const weakest = ids.findIndex((id) => !proved.has(id));
+          ids.splice(Math.max(0, weakest), 1);
+        }
+        const kept = ids.filter((id) => proved.has(id));
+        return { next: { ids, ...(kept.length > 0 ? { secondFactor: kept } : {}) }, options: { ttlSeconds: FAMILIAR_DEVICE_LIFETIME_SECONDS }, result: ids.includes(device.id) };
+      },
       MAX_CAS_ATTEMPTS,
     );
   }
 
-  /** Every browser of the account is a stranger again. */
+  /** Every browser of the account is a stranger again, also one whose sign-in is still under way. */
   async forget(account: string): Promise<void> {
-    await this.#kv.delete(NAMESPACE, account);
+    await Promise.all([this.#kv.delete(NAMESPACE, account), this.#kv.set(FORGOTTEN_NAMESPACE, account, randomId(16), { ttlSeconds: FAMILIAR_DEVICE_LIFETIME_SECONDS })]);
   }
+}
+
+function ttlUntil(until: number, now: number): number {
+  return Math.max(1, Math.ceil((until - now) / 1000));
 }

@@ -7,7 +7,7 @@ import { loginBucket } from './login-bucket.ts';
 import type { FamiliarDevice } from './regulation.ts';
 
 const COOKIE = 'sg_device';
-/** A browser stays familiar this long after its last sign-in with the right password (each renews it). */
+/** A browser stays familiar this long after its last sign-in with the password, renewed once that sign-in is complete. */
 export const FAMILIAR_DEVICE_LIFETIME_SECONDS = 90 * 24 * 60 * 60;
 const SEAL_PURPOSE = 'familiar-device';
 
@@ -19,8 +19,9 @@ interface SealedDevice {
 }
 
 /**
- * The familiar-device cookie, given to a browser once it signed in with the right password: its later
- * guesses at that account then count apart from strangers' (see FamiliarDevice). The value is the
+ * The familiar-device cookie, given to a browser once a sign-in in it is complete (the password, and
+ * the second factor when one was asked: FamiliarDeviceRegister): its later guesses at that account
+ * then count apart from strangers' (see FamiliarDevice). The value is the
  * device's id, the account's id and the time it was issued, sealed (AES-GCM) with the server's secret
  * key and bound to the login name (its bucket) it was issued for; no password, and nothing that names
  * the account: the cookie outlives the sign-out, and with `users.idAttribute: mail` the id is the last
@@ -59,14 +60,17 @@ export class FamiliarDevices {
   }
 
   /**
-   * Gives the browser its cookie, or renews it, after `login` signed in to `account` with the right
-   * password; returns the device, for the account's register. `proven`: the device its cookie proved;
-   * the browser keeps its id (and its count) when it was for this account.
+   * The device this browser is for `account`, whose password it just proved. `proven`: the device its
+   * cookie proved; the browser keeps its id (and its count) when it was for this account.
    */
-  remember(res: Response, account: string, login: string, proven: FamiliarDevice | undefined): FamiliarDevice {
-    const device: SealedDevice = { id: proven?.account === account ? proven.id : randomId(16), account, issued: this.#clock.now() };
-    this.#cookies.set(res, COOKIE, this.#box.seal(JSON.stringify(device), this.#purpose(login)), { maxAgeSeconds: FAMILIAR_DEVICE_LIFETIME_SECONDS });
-    return { id: device.id, account };
+  deviceFor(account: string, proven: FamiliarDevice | undefined): FamiliarDevice {
+    return { id: proven?.account === account ? proven.id : randomId(16), account };
+  }
+
+  /** Gives the browser its cookie for `device`, or renews it, once it is familiar to the account under the name typed (`login`). */
+  remember(res: Response, device: FamiliarDevice, login: string): void {
+    const sealed: SealedDevice = { id: device.id, account: device.account, issued: this.#clock.now() };
+    this.#cookies.set(res, COOKIE, this.#box.seal(JSON.stringify(sealed), this.#purpose(login)), { maxAgeSeconds: FAMILIAR_DEVICE_LIFETIME_SECONDS });
   }
 
   /** The name typed is the sealed value's additional data: a cookie for another name does not open. */

@@ -20,7 +20,7 @@ export interface RegulationSettings {
 export type Subject = { login: string } | { account: string } | { secret: string };
 
 /**
- * A browser the account signed in from before, as its familiar-device cookie proves
+ * A browser the account completed a sign-in from before, as its familiar-device cookie proves
  * (familiar-devices.ts) and the account's register still knows (familiar-device-register.ts: not
  * after a password change Stepgate made, nor an unlock). Its guesses at that account count on a
  * counter of its own instead of the name's and the account's, whose locks do not refuse it:

@@ -42,16 +42,29 @@ export class Regulator {
 
   /**
    * The device a familiar-device cookie claims (FamiliarDevices.recognise), while its account still
-   * knows it: not after a password change or an unlock, nor once MAX_FAMILIAR_DEVICES browsers signed
-   * in since. Otherwise the browser is a stranger.
+   * knows it: not after a password change or an unlock, nor once MAX_FAMILIAR_DEVICES browsers that
+   * proved as much signed in since. Otherwise the browser is a stranger.
    */
   async familiar(claimed: FamiliarDevice | undefined): Promise<FamiliarDevice | undefined> {
     return claimed !== undefined && (await this.#devices.knows(claimed)) ? claimed : undefined;
   }
 
-  /** After a sign-in with the right password from the browser the device cookie was just given to. */
-  async rememberDevice(device: FamiliarDevice): Promise<void> {
-    await this.#devices.add(device);
+  /**
+   * The browser of `device` proved its account's password, typed as `login`, for SSO session
+   * `sessionId` (which ends at `until`): it becomes familiar only at a complete sign-in of that
+   * session (deviceSignedIn), so a password without the second factor it was asked for adds nothing.
+   */
+  async deviceProvedPassword(sessionId: string, device: FamiliarDevice, login: string, until: number): Promise<void> {
+    await this.#devices.propose(sessionId, device, login, until, this.#clock.now());
+  }
+
+  /**
+   * A sign-in of SSO session `sessionId` is complete for `account`: the browser that proved the
+   * password for it becomes familiar (see FamiliarDeviceRegister.signedIn). Returns the device and the
+   * name typed, for the browser's cookie, when it did.
+   */
+  async deviceSignedIn(sessionId: string, account: string, proof: { secondFactor: boolean }): Promise<{ device: FamiliarDevice; login: string } | undefined> {
+    return this.#devices.signedIn(sessionId, account, proof, this.#clock.now());
   }
 
   /** After the account's password changed: every browser that proved only the previous one is a stranger again. */

@@ -208,3 +208,59 @@ describe('Regulator', () => {
     assert.equal(loginBucket('STRAẞE'), loginBucket('strasse'));
   });
 });
+
+describe('Familiar devices', () => {
+  const HOUR = 3_600_000;
+  /** A browser's password sign-in for `session`, complete with or without a second factor. */
+  async function signIn(regulator: Regulator, session: string, device: { id: string; account: string }, secondFactor: boolean) {
+    await regulator.deviceProvedPassword(session, device, 'name-typed', now + HOUR);
+    return regulator.deviceSignedIn(session, device.account, { secondFactor });
+  }
+  const familiar = async (regulator: Regulator, device: { id: string; account: string }) => (await regulator.familiar(device)) !== undefined;
+
+  test('a password whose sign-in is not complete adds nothing; a complete one adds the browser with the name typed, for its cookie', async () => {
+    const regulator = new Regulator(kv, SETTINGS, clock);
+    const device = { id: 'laptop', account: 'account-ivy' };
+    await regulator.deviceProvedPassword('session-ivy-1', device, 'IVY@corp', now + HOUR);
+    assert.equal(await familiar(regulator, device), false, 'at the code page');
+    assert.equal(await regulator.deviceSignedIn('session-ivy-1', 'account-other', { secondFactor: true }), undefined, 'a sign-in of that session for another account');
+    assert.deepEqual(await regulator.deviceSignedIn('session-ivy-1', 'account-ivy', { secondFactor: false }), { device, login: 'IVY@corp' });
+    assert.equal(await familiar(regulator, device), true);
+    assert.equal(await regulator.deviceSignedIn('session-ivy-1', 'account-ivy', { secondFactor: false }), undefined, 'the next sign-in of the session on the password alone: nothing new, no cookie renewed');
+    assert.deepEqual(await regulator.deviceSignedIn('session-ivy-1', 'account-ivy', { secondFactor: true }), { device, login: 'IVY@corp' }, 'one with the second factor');
+    assert.equal(await regulator.deviceSignedIn('session-ivy-1', 'account-ivy', { secondFactor: true }), undefined);
+    now += HOUR + 1_000;
+    await regulator.deviceProvedPassword('session-ivy-2', { id: 'phone', account: 'account-ivy' }, 'ivy', now + HOUR);
+    now += HOUR + 1_000;
+    assert.equal(await regulator.deviceSignedIn('session-ivy-2', 'account-ivy', { secondFactor: false }), undefined, 'the session ended meanwhile');
+  });
+
+  test('sign-ins on the password alone never push out a browser that proved a second factor; among equals, the one that signed in longest ago goes', async () => {
+    const regulator = new Regulator(kv, SETTINGS, clock);
+    const account = 'account-jon';
+    const usual = { id: 'usual', account };
+    await signIn(regulator, 'jon-usual', usual, true);
+    const others = Array.from({ length: 12 }, (_, i) => ({ id: `other-${i}`, account }));
+    for (const [i, device] of others.entries()) await signIn(regulator, `jon-${i}`, device, false);
+    assert.equal(await familiar(regulator, usual), true);
+    assert.deepEqual(await Promise.all(others.map((device) => familiar(regulator, device))), [false, false, false, ...Array(9).fill(true)]);
+
+    const proved = Array.from({ length: 10 }, (_, i) => ({ id: `proved-${i}`, account }));
+    for (const [i, device] of proved.entries()) await signIn(regulator, `jon-proved-${i}`, device, true);
+    assert.equal(await familiar(regulator, usual), false, 'ten newer browsers that proved a second factor push it out');
+    assert.equal(await familiar(regulator, others[11]!), false, 'and every browser on the password alone before it');
+    assert.equal(await signIn(regulator, 'jon-late', { id: 'late', account }, false), undefined, 'no cookie for a browser on the password alone: it finds no room among them');
+    assert.equal(await familiar(regulator, { id: 'late', account }), false);
+  });
+
+  test('a forget between the password and the end of the sign-in keeps the browser out: it proved the password before', async () => {
+    const regulator = new Regulator(kv, SETTINGS, clock);
+    const device = { id: 'kiosk', account: 'account-kim' };
+    await regulator.deviceProvedPassword('kim-1', device, 'kim', now + HOUR);
+    await regulator.unlock('kim', 'account-kim');
+    assert.equal(await regulator.deviceSignedIn('kim-1', 'account-kim', { secondFactor: true }), undefined);
+    assert.equal(await familiar(regulator, device), false);
+    assert.ok(await signIn(regulator, 'kim-2', device, false), 'a sign-in after the forget adds it');
+    assert.equal(await familiar(regulator, device), true);
+  });
+});

@@ -112,9 +112,8 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   if (!outcome.ok) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: outcome.reason } });
   // The session is the changed account's or none: a directory that answered for another would sign the user in as someone else.
   if (outcome.user.id !== account.id) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: 'another-account' } });
-  // This browser proved the new password: the first one the account is familiar from again.
-  await deps.regulator.rememberDevice(deps.devices.remember(res, account.id, account.login, device));
-  const session = await deps.interaction.startSession(req, res, outcome.user);
+  // This browser proved the new password: the first one the account is familiar from again, once its sign-in is complete.
+  const session = await deps.interaction.startSession(req, res, outcome.user, { login: account.login, proven: device });
   const updated: LoginTransaction = { ...tx, pendingPasswordChange: undefined, pendingExpiryWarning: undefined, passwordSessionId: session.id, spentOneTimeAccount: outcome.spentOneTimeAccount };
   await transactions.save(updated);
   await deps.interaction.proceed(req, res, updated, session);

@@ -155,8 +155,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   }
 
   await attempt.succeeded(accountId);
-  await regulator.rememberDevice(devices.remember(res, outcome.user.id, username, device));
-  const session = await interaction.startSession(req, res, outcome.user);
+  const session = await interaction.startSession(req, res, outcome.user, { login: username, proven: device });
   await audit.record({ ...event, username: outcome.user.username, userId: outcome.user.id, outcome: 'success' });
   const next: LoginTransaction = {
     ...tx,

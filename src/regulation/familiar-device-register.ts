@@ -5,11 +5,6 @@ import type { FamiliarDevice } from './regulation.ts';
 import { FAMILIAR_DEVICE_LIFETIME_SECONDS } from './familiar-devices.ts';
 
 const NAMESPACE = 'familiar-devices';
-/**
- * Per account, a mark each forget renews: a browser that proved the password before a forget (its
- * sign-in still waiting for the code) must not become familiar after it.
- */
-const FORGOTTEN_NAMESPACE = 'familiar-devices-forgotten';
 /** Browsers that proved the password for an SSO session, by the session's id, until a sign-in of it is complete. */
 const CANDIDATE_NAMESPACE = 'familiar-device-candidates';
 /**
@@ -28,6 +23,12 @@ interface Register {
    * never pushes one of them out: whoever phished the password cannot evict the user's own browser.
    */
   secondFactor?: string[];
+  /**
+   * A mark each forget renews, in the same record so that one compare-and-set both checks it and adds
+   * a browser: a browser that proved the password before a forget (its sign-in still waiting for the
+   * code) must not become familiar after it, also when the forget lands between the check and the add.
+   */
+  forgotten?: string;
 }
 
 /** A browser that proved the account's password for an SSO session (see propose). */
@@ -68,7 +69,7 @@ export class FamiliarDeviceRegister {
    * browser becomes familiar at its next sign-in with the password.
    */
   async propose(sessionId: string, device: FamiliarDevice, login: string, until: number, now: number): Promise<void> {
-    const forgotten = await this.#kv.get<string>(FORGOTTEN_NAMESPACE, device.account);
+    const forgotten = (await this.#kv.get<Register>(NAMESPACE, device.account))?.forgotten;
     const candidate: Candidate = { device, login, until, ...(forgotten !== undefined ? { forgotten } : {}) };
     await this.#kv.set(CANDIDATE_NAMESPACE, sessionId, candidate, { ttlSeconds: ttlUntil(until, now), durable: false });
   }
@@ -83,11 +84,11 @@ export class FamiliarDeviceRegister {
   async signedIn(sessionId: string, account: string, proof: { secondFactor: boolean }, now: number): Promise<{ device: FamiliarDevice; login: string } | undefined> {
     const candidate = await this.#kv.get<Candidate>(CANDIDATE_NAMESPACE, sessionId);
     if (candidate?.device.account !== account || (candidate.familiar && !proof.secondFactor)) return undefined;
-    if ((await this.#kv.get<string>(FORGOTTEN_NAMESPACE, account)) !== candidate.forgotten) {
+    const kept = await this.#add(candidate, proof.secondFactor);
+    if (kept === 'forgotten') {
       await this.#kv.delete(CANDIDATE_NAMESPACE, sessionId);
       return undefined;
     }
-    const kept = await this.#add(candidate.device, proof.secondFactor);
     // Proved all the account can: nothing more to record for this session.
     if (proof.secondFactor) await this.#kv.delete(CANDIDATE_NAMESPACE, sessionId);
     else await this.#kv.set(CANDIDATE_NAMESPACE, sessionId, { ...candidate, familiar: true }, { ttlSeconds: ttlUntil(candidate.until, now), durable: false });
@@ -98,12 +99,14 @@ export class FamiliarDeviceRegister {
    * The device becomes (or stays) the most recent, kept as long as its cookie; once it proved a second
    * factor, it stays one that did. Tells whether it found a place.
    */
-  async #add(device: FamiliarDevice, secondFactor: boolean): Promise<boolean> {
-    return updateWithRetry<Register, boolean>(
+  async #add(candidate: Candidate, secondFactor: boolean): Promise<boolean | 'forgotten'> {
+    const { device } = candidate;
+    return updateWithRetry<Register, boolean | 'forgotten'>(
       this.#kv,
       NAMESPACE,
       device.account,
       (stored) => {
+        if (stored?.forgotten !== candidate.forgotten) return { result: 'forgotten' };
         const ids = [...(stored?.ids ?? []).filter((id) => id !== device.id), device.id];
         const proved = new Set([...(stored?.secondFactor ?? []), ...(secondFactor ? [device.id] : [])]);
         while (ids.length > MAX_FAMILIAR_DEVICES) {
@@ -112,7 +115,7 @@ export class FamiliarDeviceRegister {
           ids.splice(Math.max(0, weakest), 1);
         }
         const kept = ids.filter((id) => proved.has(id));
-        return { next: { ids, ...(kept.length > 0 ? { secondFactor: kept } : {}) }, options: { ttlSeconds: FAMILIAR_DEVICE_LIFETIME_SECONDS }, result: ids.includes(device.id) };
+        return { next: { ids, ...(kept.length > 0 ? { secondFactor: kept } : {}), ...(stored?.forgotten !== undefined ? { forgotten: stored.forgotten } : {}) }, options: { ttlSeconds: FAMILIAR_DEVICE_LIFETIME_SECONDS }, result: ids.includes(device.id) };
       },
       MAX_CAS_ATTEMPTS,
     );
@@ -120,7 +123,8 @@ export class FamiliarDeviceRegister {
 
   /** Every browser of the account is a stranger again, also one whose sign-in is still under way. */
   async forget(account: string): Promise<void> {
-    await Promise.all([this.#kv.delete(NAMESPACE, account), this.#kv.set(FORGOTTEN_NAMESPACE, account, randomId(16), { ttlSeconds: FAMILIAR_DEVICE_LIFETIME_SECONDS })]);
+    // One write: the list emptied and the mark renewed together.
+    await this.#kv.set<Register>(NAMESPACE, account, { ids: [], forgotten: randomId(16) }, { ttlSeconds: FAMILIAR_DEVICE_LIFETIME_SECONDS });
   }
 }
 

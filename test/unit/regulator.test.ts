@@ -263,4 +263,26 @@ describe('Familiar devices', () => {
     assert.ok(await signIn(regulator, 'kim-2', device, false), 'a sign-in after the forget adds it');
     assert.equal(await familiar(regulator, device), true);
   });
+
+  test('a forget that lands while the sign-in adds the browser keeps it out: the mark is checked in the write that adds', async () => {
+    const device = { id: 'tablet', account: 'account-lou' };
+    let regulator: Regulator | undefined;
+    let forgotten = false;
+    // The unlock arrives after the sign-in read the account's list and before it writes it back.
+    const compareAndSet = async (...args: Parameters<KeyValue['compareAndSet']>) => {
+      if (args[0] === 'familiar-devices' && !forgotten) {
+        forgotten = true;
+        await regulator!.unlock('lou', 'account-lou');
+      }
+      return kv.compareAndSet(...args);
+    };
+    const racing = new Proxy(kv, {
+      get: (target, name) => (name === 'compareAndSet' ? compareAndSet : Reflect.get(target, name, target).bind?.(target) ?? Reflect.get(target, name, target)),
+    });
+    regulator = new Regulator(racing, SETTINGS, clock);
+    await regulator.deviceProvedPassword('lou-1', device, 'lou', now + HOUR);
+    assert.equal(await regulator.deviceSignedIn('lou-1', 'account-lou', { secondFactor: true }), undefined, 'no cookie');
+    assert.ok(forgotten, 'the unlock ran inside the sign-in');
+    assert.equal(await familiar(new Regulator(kv, SETTINGS, clock), device), false, 'not familiar after the unlock');
+  });
 });

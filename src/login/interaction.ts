@@ -264,7 +264,7 @@ export class LoginInteraction {
   async startSession(req: Request, res: Response, user: User, browser: PasswordBrowser): Promise<SsoSession> {
     const now = this.deps.clock.now();
     this.deps.users.remember(user, now);
-    const { session, endedForAnotherUser: ended } = await this.deps.sessions.start(req, res, user, [{ method: 'pwd', at: now }]);
+    const { session, endedForAnotherUser: ended } = await this.deps.sessions.start(req, res, user, [{ method: 'pwd', at: now }], browser.login);
     if (ended) {
       // Another person signing in on this browser ended the previous one's sign-in (their OIDC clients were told).
       await this.deps.audit.record({ type: 'session.ended', outcome: 'info', reason: 'another-user-signed-in', userId: ended.user.id, username: ended.user.username, ip: req.clientIp, requestId: req.requestId });

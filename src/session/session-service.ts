@@ -184,7 +184,7 @@ export class SessionService {
    * stand on, and a freshness window still counts from when the factor was used. Another person
    * signing in on this browser ends the previous one's sign-in, and that is a logout for their applications.
    */
-  async start(req: Request, res: Response, user: User, factors: Factor[]): Promise<StartedSession> {
+  async start(req: Request, res: Response, user: User, factors: Factor[], login?: string): Promise<StartedSession> {
     const previous = await this.#remove(req, res);
     const reauthentication = previous?.user.id === user.id ? previous : undefined;
     if (previous && !reauthentication) await this.announceLogout(previous, logoutIn(req, 'another-user-signed-in'));
@@ -204,6 +204,7 @@ export class SessionService {
       ...(kept.length ? { keptFactors: kept.map((factor) => factor.method) } : {}),
       participants: reauthentication?.participants ?? [],
       signInIp: req.clientIp,
+      ...(login !== undefined ? { login } : {}),
     };
     await this.#save(session);
     if (reauthentication) await Promise.all(this.#replacedListeners.map((listener) => listener(reauthentication, session)));

@@ -33,4 +33,10 @@ export interface SsoSession {
   participants: SessionParticipant[];
   /** The client IP of the sign-in: the network a refresh grant (from the client's back end, not the browser) is judged by. Absent in sessions of older versions. */
   signInIp?: string;
+  /**
+   * The name typed at the password step (an email, `DOMAIN\name`, …), which the directory finds the
+   * user by: the password asked again before a setup is checked under it, since the username
+   * (users.usernameAttribute) need not be a name users.filter finds. Absent in sessions of older versions.
+   */
+  login?: string;
 }

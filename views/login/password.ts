@@ -5,10 +5,10 @@ import { switchAccountForm, userNamed, type SignedInAs } from './signed-in-as.ts
 
 /**
  * `hint`: the administrator's sign-in hint (messages.signInHint), already filled in. `again`: the
- * password of the user signed in, asked again before `purpose`: the page names them and sends their
- * username (the password is checked for them, not for a name typed), with "Not you?" for anyone else.
+ * password of the user signed in, asked again before `purpose`: the page names them and sends `login`,
+ * the name they signed in with (not typed again), with "Not you?" for anyone else.
  */
-export function passwordPage(options: { action: string; csrf: string; rpName: string; username?: string; error?: string; hint?: string; cancel?: { action: string; rpName: string }; again?: { user: SignedInAs; purpose: string } }): SafeHtml {
+export function passwordPage(options: { action: string; csrf: string; rpName: string; username?: string; error?: string; hint?: string; cancel?: { action: string; rpName: string }; again?: { user: SignedInAs; login: string; purpose: string } }): SafeHtml {
   const { again } = options;
   return layout({
     title: 'Sign in',
@@ -20,7 +20,7 @@ ${errorBox(options.error)}
 <form method="post" action="${options.action}">
 ${csrfField(options.csrf)}
 ${again
-  ? html`<input type="hidden" name="username" value="${again.user.username}" autocomplete="username">`
+  ? html`<input type="hidden" name="username" value="${again.login}" autocomplete="username">`
   : field({ name: 'username', label: 'Username', value: options.username, autocomplete: 'username', autofocus: !options.username, verbatim: true })}
 ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: !!options.username || !!again, invalid: !!options.error })}
 <button type="submit">Sign in</button>

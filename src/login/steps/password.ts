@@ -53,7 +53,7 @@ export function showPassword(req: Request, res: Response, interaction: LoginInte
     error: refusal?.message,
     hint,
     cancel: interaction.cancelOption(tx),
-    again: again && { user: signedInAs(tx, again.session), purpose: ASKED_AGAIN_TO[again.reason] },
+    again: again && { user: signedInAs(tx, again.session), login: again.session.login ?? again.session.user.username, purpose: ASKED_AGAIN_TO[again.reason] },
   });
   sendPage(res, page, refusal?.status ?? 200);
 }

@@ -102,7 +102,7 @@ function checkConditions(when: Conditions, path: string, context: ValidationCont
   when.groups?.forEach((group, i) => {
     const problem = groupReferenceProblem(group);
     if (problem) found.errors.push(`${path}.groups[${i}]: "${group}" ${problem}`);
-    else if (isOneRdnDn(group)) found.lint.push(`${path}.groups[${i}]: "${terminalSafe(group)}" is a DN of one part, which names no group, so the rule could never match: write the group's whole DN (as cn=staff,ou=groups,dc=example,dc=org), or its name alone to match a group of that name wherever it is`);
+    else if (isOneRdnDn(group)) found.lint.push(`${path}.groups[${i}]: "${terminalSafe(group)}" is a DN of one part, which names no directory group, so the rule could never match one: write the group's whole DN (as cn=staff,ou=groups,dc=example,dc=org), or its name alone to match a group of that name wherever it is; for a local user's memberof value of one part, use an attributes condition ({"attributes": {"memberof": ["cn=staff"]}})`);
   });
   when.networks?.forEach((network, i) => checkNetwork(network, `${path}.networks[${i}]`, context, found.errors));
   when.requested?.forEach((value, i) => {

@@ -15,7 +15,7 @@ import { LdapConnector } from './ldap-connector.ts';
 import { describeError } from './ldap-errors.ts';
 import { attributeValues, compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
 import { groupBaseOf, resolveGroups, type ResolvedGroups } from './ldap-groups.ts';
-import { hiddenGroups, hiddenGroupsOrWarn } from './ldap-group-visibility.ts';
+import { groupVisibility, hiddenGroups, logUncheckedGroups } from './ldap-group-visibility.ts';
 import { withSignificantSpaces } from '../core/fold-case.ts';
 import { EXPIRY_ATTRIBUTES, generalizedTimeToMs, policyInEffect, readPolicyMaxAge } from './ldap-password-policy.ts';
 
@@ -230,13 +230,18 @@ function unclearNames(found: ResolvedGroups, nameAttribute: string, account: str
 /**
  * The configured base DNs, and (unless groups come from memberOf values alone) whether the groups
  * under the group base show their members to the service account: a warning when none does. That
- * look's own failure is logged, not the step's: the base DNs are there and sign-ins work.
+ * look's own failure is logged and said in the detail, and the step stays ok: the base DNs are there and sign-ins work.
  */
 async function describeBaseDns(search: SearchFn, config: LdapDirectoryConfig, account: string, logger: Logger | undefined): Promise<Found> {
   const detail = await checkBaseDns(search, config);
-  const hidden = await hiddenGroupsOrWarn(search, config, account, logger);
+  const visibility = await groupVisibility(search, config, account);
+  if (visibility?.kind === 'unchecked') {
+    // `directory test` has no log to read: the detail says it, and the step stays ok, as sign-ins work.
+    logUncheckedGroups(logger, visibility, account);
+    return `${detail}; ${visibility.message}`;
+  }
   // No visible group at all may be a directory without groups: said only where a user is in none.
-  return hidden?.kind === 'members-hidden' ? { detail, warning: hidden.message } : detail;
+  return visibility?.kind === 'members-hidden' ? { detail, warning: visibility.message } : detail;
 }
 
 /**

@@ -49,17 +49,27 @@ async function hiddenGroupsOfConfig(search: SearchFn, config: LdapDirectoryConfi
   return hiddenGroups(search, groups, (await groupBaseOf(search, groups, users.baseDn)).dn, account);
 }
 
-/**
- * hiddenGroupsOfConfig for the start-up and health checks, whose verdict must not hang on it: its
- * subtree searches can fail where sign-ins work (a time or admin limit, an ACL refusing the search),
- * so a failure is logged as a warning and counts as no finding.
- */
-export async function hiddenGroupsOrWarn(search: SearchFn, config: LdapDirectoryConfig, account: string, logger: Logger | undefined): Promise<HiddenGroups | undefined> {
+/** A look at the groups that failed: its subtree searches can fail where sign-ins work (a time or admin limit, an ACL refusing the search). */
+export type UncheckedGroups = { kind: 'unchecked'; message: string; error: string };
+
+/** hiddenGroupsOfConfig, with its own failure as a finding: whoever asked still gets the rest of the answer. */
+export async function groupVisibility(search: SearchFn, config: LdapDirectoryConfig, account: string): Promise<HiddenGroups | UncheckedGroups | undefined> {
   try {
     return await hiddenGroupsOfConfig(search, config, account);
   } catch (err) {
     const error = describeError(err);
-    logger?.warn({ event: 'ldap.groups.visibility-unchecked', account, error }, `could not check whether the service account ${account} sees the groups and their members: ${error}`);
-    return undefined;
+    return { kind: 'unchecked', error, message: `could not check whether the service account ${account} sees the groups and their members: ${error}` };
   }
+}
+
+export function logUncheckedGroups(logger: Logger | undefined, unchecked: UncheckedGroups, account: string): void {
+  logger?.warn({ event: 'ldap.groups.visibility-unchecked', account, error: unchecked.error }, unchecked.message);
+}
+
+/** groupVisibility for the start-up check, whose verdict must not hang on it: a failure is logged as a warning and counts as no finding. */
+export async function hiddenGroupsOrWarn(search: SearchFn, config: LdapDirectoryConfig, account: string, logger: Logger | undefined): Promise<HiddenGroups | undefined> {
+  const visibility = await groupVisibility(search, config, account);
+  if (visibility?.kind !== 'unchecked') return visibility;
+  logUncheckedGroups(logger, visibility, account);
+  return undefined;
 }

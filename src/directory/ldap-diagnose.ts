@@ -16,7 +16,7 @@ import { describeError } from './ldap-errors.ts';
 import { attributeValues, compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
 import { groupBaseOf, resolveGroups, type ResolvedGroups } from './ldap-groups.ts';
 import { groupVisibility, hiddenGroups, logUncheckedGroups } from './ldap-group-visibility.ts';
-import { withSignificantSpaces } from '../core/fold-case.ts';
+import { withLdapSignificantSpaces } from '../core/fold-case.ts';
 import { EXPIRY_ATTRIBUTES, generalizedTimeToMs, policyInEffect, readPolicyMaxAge } from './ldap-password-policy.ts';
 
 export interface DiagnoseStep {
@@ -219,7 +219,7 @@ async function describeGroups(search: SearchFn, config: LdapDirectoryConfig, use
 function unclearNames(found: ResolvedGroups, nameAttribute: string, account: string): string[] {
   return (found.unclearlyNamed ?? []).map(({ dn, name, nameValues = [] }) => {
     const listed = nameValues.map((value) => JSON.stringify(value)).join(', ');
-    if (nameValues.some((value) => withSignificantSpaces(value) === name)) {
+    if (nameValues.some((value) => withLdapSignificantSpaces(value) === name)) {
       return `${dn} has ${nameValues.length} ${nameAttribute} values (groups.nameAttribute: ${listed}): its name is ${JSON.stringify(name)}, and a rule naming it by another of them does not match it; give it one value`;
     }
     const read = nameValues.length === 0 ? `no ${nameAttribute} value` : `no ${nameAttribute} value that is its RDN's (only ${listed})`;

@@ -2,7 +2,7 @@
 import type { Entry } from 'ldapts';
 import type { Logger } from 'pino';
 import { directoryDnKey, directoryValueKey } from '../core/distinguished-names.ts';
-import { asciiLowerCase, foldCase, withSignificantSpaces } from '../core/fold-case.ts';
+import { asciiLowerCase, foldCase, withLdapSignificantSpaces, withSignificantSpaces } from '../core/fold-case.ts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { compileFilter, entryValues, equalityFilter, escapeFilterValue, type SearchFn } from './ldap-filter.ts';
 import type { GroupParents, GroupRef } from './ldap-group-parents.ts';
@@ -90,14 +90,16 @@ export function rdnValue(dn: string, nameAttribute?: string): string {
  * group's siblings, what admins see, and what a memberOf value names it by; a multi-valued cn lists
  * its values in any order), spelled as the attribute spells it; else the attribute's first value.
  * `fromDn`: no value could be used (none the service account reads is the RDN's, or there is none),
- * and the name is the DN's. Without the spaces the directory does not count (cn `contractors ` is its
- * `contractors`): a rule naming the group must match it, and memberOf mode must name it the same.
+ * and the name is the DN's. Without the spaces every directory leaves out (cn `contractors ` is its
+ * `contractors`): a rule naming the group must match it, and memberOf mode must name it the same. Only
+ * U+0020s: `admin` followed by a tab or an ideographic space is another group to slapd, which a permit
+ * rule for `admin` must not take in.
  */
 function groupNaming(entry: Entry, nameAttribute: string): { name: string; values: string[]; fromDn: boolean } {
   const values = entryValues(entry, nameAttribute);
   const rdnNamed = firstRdn(entry.dn).find((ava) => asciiLowerCase(ava.type) === asciiLowerCase(nameAttribute));
   const spelled = rdnNamed === undefined ? values[0] : rdnSpelling(rdnNamed.value, values, nameAttribute);
-  return { name: withSignificantSpaces(spelled ?? rdnValue(entry.dn, nameAttribute)), values, fromDn: spelled === undefined };
+  return { name: withLdapSignificantSpaces(spelled ?? rdnValue(entry.dn, nameAttribute)), values, fromDn: spelled === undefined };
 }
 
 /**
@@ -106,7 +108,7 @@ function groupNaming(entry: Entry, nameAttribute: string): { name: string; value
  * case-sensitively and knew the attribute's. The same text first, then the same to every directory
  * (ASCII case, spaces: of a cn holding straße and STRAẞE, two values to slapd, the entry cn=STRAẞE is
  * STRAẞE), then the one value alike but for the case of other letters (cn=ÉLITE with cn: élite is
- * élite, as before; policies compare names that broadly anyway). Undefined: none is, and the name is
+ * élite, as before). Undefined: none is, and the name is
  * the DN's, which directory test points out.
  */
 function rdnSpelling(rdn: string, values: readonly string[], type: string): string | undefined {
@@ -125,7 +127,7 @@ function rdnSpelling(rdn: string, values: readonly string[], type: string): stri
  * entry's name unless its attribute value is spelled in another case or spacing.
  */
 export function dnGroupName(dn: string, nameAttribute: string): string {
-  return withSignificantSpaces(rdnValue(dn, nameAttribute));
+  return withLdapSignificantSpaces(rdnValue(dn, nameAttribute));
 }
 
 /**

@@ -26,7 +26,7 @@ const line = (attribute: string, value: string) => (/^\s|\s$/.test(value) ? `${a
 const group = (dn: string, cns: string[], members: string[]) => [`dn: ${dn}`, 'objectClass: groupOfNames', ...cns.map((cn) => line('cn', cn)), ...members.map((m) => line('member', m))].join('\n') + '\n';
 
 const LDIF = [
-  ...['u1', 'u3', 'spaces', 'plain', 'nobody', 'cased', 'quiet'].map((uid) => personLdif({ uid, cn: uid, sn: uid, password: PASSWORD })),
+  ...['u1', 'u3', 'spaces', 'plain', 'nobody', 'cased', 'quiet', 'tabbed'].map((uid) => personLdif({ uid, cn: uid, sn: uid, password: PASSWORD })),
   group(`cn=c1,${GROUPS}`, ['c1'], [userDn('u1')]),
   group(`cn=d2 x,${GROUPS}`, ['d2 x'], [userDn('u1'), userDn('u3')]),
   group(`cn=solo,${GROUPS}`, ['solo'], [userDn('u1')]),
@@ -40,6 +40,8 @@ const LDIF = [
   group(`cn=Admins,${GROUPS}`, ['admins'], [userDn('nobody'), userDn('cased')]),
   group(`cn=VPN  users,${GROUPS}`, ['VPN Users'], [userDn('cased')]),
   group(`cn=Support,${GROUPS}`, ['staff', 'support'], [userDn('cased')]),
+  // a tab inside the name: slapd keeps `ops<TAB>team` and `ops team` apart, as two groups
+  [`dn:: ${Buffer.from(`cn=ops\\09team,${GROUPS}`).toString('base64')}`, 'objectClass: groupOfNames', `cn:: ${Buffer.from('ops\tteam').toString('base64')}`, `member: ${userDn('tabbed')}`].join('\n') + '\n',
   // its cn is hidden from the service account (ACL below): only the DN can name it
   group(`cn=Quiet,${GROUPS}`, ['quiet'], [userDn('quiet')]),
 ];
@@ -62,6 +64,8 @@ before(async () => {
     { name: 'no-contractors', rules: [{ when: { groups: ['contractors'] }, then: { effect: 'deny' as const, message: 'No contractors.' } }, { then: { effect: 'permit' as const } }] },
     { name: 'sales-emea-only', template: 'permit-specific-groups', parameters: { groups: ['Sales EMEA'], message: 'Sales only.' } },
     { name: 'helpdesk-only', template: 'permit-specific-groups', parameters: { groups: ['helpdesk'], message: 'Helpdesk only.' } },
+    { name: 'ops-team-only', template: 'permit-specific-groups', parameters: { groups: ['ops team'], message: 'Ops only.' } },
+    { name: 'no-ops-team', rules: [{ when: { groups: ['ops team'] }, then: { effect: 'deny' as const, message: 'No ops.' } }, { then: { effect: 'permit' as const } }] },
     { name: 'admins-only', template: 'permit-specific-groups', parameters: { groups: ['admins'], message: 'Admins only.' } },
   ]) {
     const saved = await app.services.policies.save(definition);
@@ -135,6 +139,13 @@ test('a cn with a trailing or doubled space is named as the directory compares i
   assert.equal(await oidcSignIn('spaces', 'no-contractors'), 'denied');
   assert.notEqual(await oidcSignIn('spaces', 'sales-emea-only'), 'denied');
   assert.notEqual(await oidcSignIn('u1', 'no-contractors'), 'denied');
+});
+
+test('a tab inside a cn is kept in the name: a permit rule for `ops team` does not take in the other group `ops<TAB>team`, a deny rule does', async () => {
+  assert.deepEqual(await oidcSignIn('tabbed', 'permit-everyone'), ['ops\tteam']);
+  assert.equal(await oidcSignIn('tabbed', 'ops-team-only'), 'denied');
+  assert.equal(await oidcSignIn('tabbed', 'no-ops-team'), 'denied');
+  assert.deepEqual((await resolvedFor('tabbed', { mode: 'memberOf', nestedDepth: 0 }, [`cn=ops\\09team,${GROUPS}`])).names, ['ops\tteam']);
 });
 
 test('a group with several cn values is named by the one that is its RDN, in member mode and in memberOf mode alike', async () => {

@@ -1,9 +1,10 @@
 /**
- * Comparing DNs, in two widths from one parser. The policies compare as broadly as they compare
- * group names (foldCase: a rule naming `cn=ADMİN` must match `cn=admin`, or a deny rule would fail
- * open); the directory code, which tells which group a member value is, compares no more broadly than
- * every LDAP server matches (directoryValueKey): folding more than the server would take one group
- * for another, and give its members the other's parent groups.
+ * Comparing DNs, in two widths from one parser. canonicalDn folds as broadly as foldCase: a policy
+ * rule that refuses or asks more must hold for `cn=ADMİN` when it names `cn=admin`, or a deny rule would
+ * fail open (a rule that lets a user in needs both widths to agree: src/policy/patterns.ts). The
+ * directory code, which tells which group a member value is, compares no more broadly than every LDAP
+ * server matches (directoryValueKey): folding more than the server would take one group for another,
+ * and give its members the other's parent groups.
  */
 import { BoundedMap } from './bounded-map.ts';
 import { asciiLowerCase, foldCase, foldCaseAsLdap, withLdapSignificantSpaces, withSignificantSpaces } from './fold-case.ts';

@@ -1,8 +1,8 @@
 import type { RequestedAuthnContext } from '../core/types.ts';
-import type { Action, Conditions, Decision, Policy } from './policy-types.ts';
-import type { SubjectFacts } from './conditions.ts';
-import { conditionsHold } from './conditions.ts';
+import type { Action, Conditions, Decision, Policy, Rule } from './policy-types.ts';
+import { lookAlikes, type LookAlike, type SubjectFacts } from './conditions.ts';
 import type { TrustedNetworks } from './networks.ts';
+import { evaluatePolicy, type RuleHeld } from './policy-engine.ts';
 import { terminalSafe } from '../core/terminal-text.ts';
 
 function describeConditions(when: Conditions | undefined): string {
@@ -36,17 +36,33 @@ function describeDecision(decision: Decision): string {
   }
 }
 
+const HELD_LABEL: Readonly<Record<RuleHeld, string>> = { narrowly: 'MATCH', 'only-broadly': 'alike', no: 'no   ' };
+
+function describeLookAlike({ condition, wanted, found }: LookAlike, verb: string): string {
+  return `${terminalSafe(condition)} ${terminalSafe(JSON.stringify(found))} ${verb} ${terminalSafe(JSON.stringify(wanted))}`;
+}
+
+/** Why a rule that held only for a look-alike counted or not: nothing in the rule as written says so. */
+function lookAlikeNote(rule: Rule, subject: SubjectFacts, counted: boolean): string {
+  const pairs = (verb: string) => lookAlikes(rule.when, subject.user).map((pair) => describeLookAlike(pair, verb)).join(', ');
+  return counted
+    ? `        counted: ${pairs('counts as')}: where a rule refuses, or asks more than the rules below it, look-alikes count (case, width, ß as ss, ı and İ as i)`
+    : `        not counted: ${pairs('is not')}: where a rule lets a user in, or asks less than the rules below it, names compare exactly but for ASCII case and spaces`;
+}
+
 /**
- * The rule trace an administrator reads: each rule up to the one that decided, whether it matched,
- * and the decision. Re-evaluates the same pure conditions the engine used.
+ * The rule trace an administrator reads: each rule the engine looked at, how it held, and the
+ * decision. From the same evaluation as the engine's (evaluatePolicy), so it cannot tell another story.
  */
 export function explainDecision(policy: Policy, decision: Decision, subject: SubjectFacts, networks: TrustedNetworks): string[] {
   const lines = [policyLine(policy)];
-  const last = decision.rule.index >= 0 ? decision.rule.index : policy.rules.length - 1;
-  policy.rules.slice(0, last + 1).forEach((rule, index) => {
-    const matched = conditionsHold(rule.when, subject, networks);
-    lines.push(`  ${matched ? 'MATCH' : 'no   '} #${index + 1} ${terminalSafe(rule.name ?? '')}: when ${describeConditions(rule.when)} → ${describeAction(rule.then)}`);
+  const { held, decidedBy } = evaluatePolicy(policy, subject, networks);
+  held.forEach((how, index) => {
+    const rule = policy.rules[index]!;
+    lines.push(`  ${HELD_LABEL[how]} #${index + 1} ${terminalSafe(rule.name ?? '')}: when ${describeConditions(rule.when)} → ${describeAction(rule.then)}`);
+    if (how === 'only-broadly') lines.push(lookAlikeNote(rule, subject, decidedBy.includes(index)));
   });
+  if (decidedBy.length > 1) lines.push(`  (rules ${decidedBy.map((index) => `#${index + 1}`).join(' and ')} all count: ${decision.effect === 'deny' ? 'no second factor satisfies them all, so deny' : 'the second factor must satisfy them all'})`);
   if (decision.rule.index < 0) lines.push('  (no rule matched: deny)');
   lines.push(`decision  ${describeDecision(decision)}`);
   lines.push(`rule      ${decision.rule.index >= 0 ? `#${decision.rule.index + 1} "${terminalSafe(decision.rule.name)}"` : decision.rule.name}`);

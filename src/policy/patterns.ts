@@ -1,17 +1,62 @@
 import type { User } from '../core/types.ts';
-import { canonicalDn } from '../core/distinguished-names.ts';
-import { foldCase, withSignificantSpaces } from '../core/fold-case.ts';
+import { BoundedMap } from '../core/bounded-map.ts';
+import { canonicalDn, directoryDnKey } from '../core/distinguished-names.ts';
+import { foldCase, foldCaseAsLdap, withLdapSignificantSpaces, withSignificantSpaces } from '../core/fold-case.ts';
+
+/**
+ * How widely a rule's names and patterns take in the user's. `narrow`: only when they are equal both to
+ * every LDAP server (ASCII case, RFC 4518's U+0020 spaces) and as foldCase compares; `broad`: when
+ * either says so. A directory keeps `admin`, `admın`, `ADMİN`, `ａdmin` and `straße`/`STRASSE` apart, and
+ * users may be able to create groups (self-service groups in AD, a delegated OU): where a match lets a
+ * user in or asks less of them, a look-alike must not count (narrow); where it refuses or asks more, it
+ * must (broad), or a deny rule fails open for `ＣＯＮＴＲＡＣＴＯＲＳ`. Both ways agreeing for narrow and either
+ * one for broad, whatever matches narrowly matches broadly. Which a condition uses: conditionsHold.
+ */
+export type Comparison = 'narrow' | 'broad';
+
+export function opposite(comparison: Comparison): Comparison {
+  return comparison === 'narrow' ? 'broad' : 'narrow';
+}
 
 /**
  * `*` matches any run of characters; everything else is literal; case-insensitive (foldCase), whole
  * value. Compared by code point. Not a RegExp: `.*` backtracks polynomially (`*a*a*a*b` against 1,000
  * characters took 90 s). The value must start with the part before the first `*` and end with the
  * part after the last; each part between is taken at its leftmost place after the one before, which
- * is a match whenever one exists, in at most (value length × pattern length) steps.
+ * is a match whenever one exists, in at most (value length × pattern length) steps. Broad: for finding
+ * (`mfa list --search`); a policy compares with patternMatches.
  */
 export function wildcardMatch(pattern: string, value: string): boolean {
-  const parts = pattern.split('*').map((part) => Array.from(foldCase(part)));
-  const text = Array.from(foldCase(value));
+  return matchParts(foldedParts(pattern), Array.from(foldCase(value)));
+}
+
+/**
+ * wildcardMatch compared narrowly or broadly. The two foldings disagree both ways: `ａdmin*` is `admin*`
+ * only to foldCase, while `a*` takes `a` + U+0301 only to the ASCII one (foldCase composes it into á).
+ */
+export function patternMatches(pattern: string, value: string, comparison: Comparison): boolean {
+  const asLdap = matchParts(ldapParts(pattern), Array.from(foldCaseAsLdap(value)));
+  return comparison === 'narrow' ? asLdap && wildcardMatch(pattern, value) : asLdap || wildcardMatch(pattern, value);
+}
+
+/**
+ * A fold of the strings rules are written with, kept: every decision folds each name and pattern of
+ * every rule it looks at (1000 rules: two thousand normalizations), the same strings decision after decision.
+ */
+function remembered<T>(fold: (text: string) => T): (text: string) => T {
+  const known = new BoundedMap<string, T>(20_000);
+  return (text) => {
+    if (known.has(text)) return known.get(text)!;
+    const folded = fold(text);
+    known.set(text, folded);
+    return folded;
+  };
+}
+
+const foldedParts = remembered((pattern) => pattern.split('*').map((part) => Array.from(foldCase(part))));
+const ldapParts = remembered((pattern) => pattern.split('*').map((part) => Array.from(foldCaseAsLdap(part))));
+
+function matchParts(parts: readonly (readonly string[])[], text: readonly string[]): boolean {
   const first = parts[0]!;
   if (parts.length === 1) return text.length === first.length && occursAt(text, first, 0);
   const last = parts.at(-1)!;
@@ -60,14 +105,52 @@ export function isOneRdnDn(reference: string): boolean {
 /**
  * Group membership, nested groups included (the directory resolves nesting into `user.groups`).
  * A name matches a group of that name anywhere, compared as the directory compares names (case, and
- * spaces outside and doubled inside, do not count: `Sales  EMEA ` is `sales emea`); a DN matches only
- * that group (a resolved group's DN,
- * or a `memberOf` value): `cn=admins,ou=it,…` must not admit members of another OU's `admins`.
+ * spaces outside and doubled inside, do not count: `Sales  EMEA ` is `sales emea`), as narrowly or
+ * broadly as asked; a DN matches only that group (a resolved group's DN, or a `memberOf` value):
+ * `cn=admins,ou=it,…` must not admit members of another OU's `admins`. Without a comparison,
+ * broadly: whether the reference could mean one of the user's groups; a rule always says which.
  */
-export function inGroup(user: User, reference: string): boolean {
-  if (!reference.includes('=')) return foldedGroupNames(user).has(foldCase(withSignificantSpaces(reference)));
+export function inGroup(user: User, reference: string, comparison: Comparison = 'broad'): boolean {
+  if (!reference.includes('=')) {
+    const asLdap = ldapGroupNames(user).has(ldapReference(reference));
+    const folded = () => foldedGroupNames(user).has(foldedReference(reference));
+    return comparison === 'narrow' ? asLdap && folded() : asLdap || folded();
+  }
   const wanted = canonicalDn(reference);
-  return wanted !== undefined && [...(user.groupDns ?? []), ...(user.attributes.memberof ?? [])].some((dn) => canonicalDn(dn) === wanted);
+  const wantedKey = directoryDnKey(reference);
+  if (wanted === undefined && wantedKey === undefined) return false;
+  return memberDns(user).some((dn) => {
+    const asLdap = wantedKey !== undefined && directoryDnKey(dn) === wantedKey;
+    const folded = wanted !== undefined && canonicalDn(dn) === wanted;
+    return comparison === 'narrow' ? asLdap && folded : asLdap || folded;
+  });
+}
+
+/**
+ * The user's groups that a reference takes in broadly but not narrowly, or the other way round: the
+ * look-alikes `policy explain` names when a rule held only one way.
+ */
+export function lookAlikeGroups(user: User, reference: string): string[] {
+  if (!reference.includes('=')) return user.groups.filter((group) => (ldapName(group) === ldapName(reference)) !== (foldedName(group) === foldedName(reference)));
+  const wanted = canonicalDn(reference);
+  const wantedKey = directoryDnKey(reference);
+  return memberDns(user).filter((dn) => (wantedKey !== undefined && directoryDnKey(dn) === wantedKey) !== (wanted !== undefined && canonicalDn(dn) === wanted));
+}
+
+function memberDns(user: User): string[] {
+  return [...(user.groupDns ?? []), ...(user.attributes.memberof ?? [])];
+}
+
+/** The group names rules are written with, folded once each (see remembered). */
+const foldedReference = remembered(foldedName);
+const ldapReference = remembered(ldapName);
+
+function foldedName(name: string): string {
+  return foldCase(withSignificantSpaces(name));
+}
+
+function ldapName(name: string): string {
+  return withLdapSignificantSpaces(foldCaseAsLdap(name));
 }
 
 /**
@@ -77,12 +160,22 @@ export function inGroup(user: User, reference: string): boolean {
  * is a new User), and a list no one holds any more takes its folded names with it.
  */
 export function foldedGroupNames(user: User): ReadonlySet<string> {
-  let folded = FOLDED_GROUP_NAMES.get(user.groups);
+  return namesFoldedBy(FOLDED_GROUP_NAMES, foldedName, user);
+}
+
+/** The user's group names as every LDAP server compares them, kept as foldedGroupNames. */
+export function ldapGroupNames(user: User): ReadonlySet<string> {
+  return namesFoldedBy(LDAP_GROUP_NAMES, ldapName, user);
+}
+
+function namesFoldedBy(cache: WeakMap<readonly string[], ReadonlySet<string>>, fold: (name: string) => string, user: User): ReadonlySet<string> {
+  let folded = cache.get(user.groups);
   if (!folded) {
-    folded = new Set(user.groups.map((group) => foldCase(withSignificantSpaces(group))));
-    FOLDED_GROUP_NAMES.set(user.groups, folded);
+    folded = new Set(user.groups.map(fold));
+    cache.set(user.groups, folded);
   }
   return folded;
 }
 
 const FOLDED_GROUP_NAMES = new WeakMap<readonly string[], ReadonlySet<string>>();
+const LDAP_GROUP_NAMES = new WeakMap<readonly string[], ReadonlySet<string>>();

@@ -2,7 +2,9 @@ import type { MfaMethodId, AcrValue } from './levels.ts';
 
 /**
  * Conditions of one rule; every condition present must hold (AND). Lists inside a condition are
- * alternatives (OR). An empty `when` matches everyone.
+ * alternatives (OR). An empty `when` matches everyone. Names and patterns compare without case; a
+ * look-alike (`admın`, `ＡＤＭＩＮ`, `straße` for `strasse`) counts only where that refuses or asks more
+ * (policy-engine.ts, evaluatePolicy).
  */
 export interface Conditions {
   /** Member of any of these groups: a group name or a DN. Nesting is resolved by the directory. */
@@ -56,7 +58,7 @@ export interface TemplateParameters {
 /** What an administrator writes: either a template with its parameters or an ordered list of rules. */
 export type PolicyDefinition = { name: string; description?: string } & ({ template: TemplateId; parameters?: TemplateParameters } | { rules: Rule[] });
 
-/** A policy ready for the engine: always a list of rules, first match decides. */
+/** A policy ready for the engine: always a list of rules, first match decides (failing closed for look-alikes: evaluatePolicy). */
 export interface Policy {
   name: string;
   description: string;

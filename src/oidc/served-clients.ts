@@ -29,14 +29,52 @@ export function holdPlace(session: ProviderSession, clientId: string): void {
   (session.authorizations![clientId] as Place)[PROVISIONAL] = true;
 }
 
-/** The Session adapter's payload as it is stored: without the places no code confirmed. */
-export function withServedPlacesOnly(payload: AdapterPayload): AdapterPayload {
-  const { authorizations } = payload;
-  if (!authorizations) return payload;
-  const served = Object.entries(authorizations as Record<string, Place>).filter(([, place]) => !place[PROVISIONAL]);
-  if (served.length === Object.keys(authorizations).length) return payload;
+/**
+ * The places each loaded session came with, as stored (JSON), keyed by the `authorizations` object
+ * handed to oidc-provider: it keeps that object and saves it again, so a save can tell the places its
+ * request made, changed or removed from the copies of places it merely loaded.
+ */
+const asLoaded = new WeakMap<object, Map<string, string>>();
+
+/** The places of a session about to be handed to oidc-provider (`shown`), noted as `stored` held them. */
+export function placesAsLoaded(shown: Record<string, ClientAuthorizationState>, stored: Record<string, ClientAuthorizationState>): Record<string, ClientAuthorizationState> {
+  asLoaded.set(shown, new Map(Object.entries(stored).map(([clientId, place]) => [clientId, JSON.stringify(place)])));
+  return shown;
+}
+
+/**
+ * The Session adapter's payload as it is stored: without the places no code confirmed, and merged
+ * with the session as it is stored now (`stored`, read after the request loaded it). oidc-provider
+ * saves the whole session it loaded at the end of every request, so two requests of one browser (two
+ * tabs, two clients, at once) would otherwise each write back the session without the other's new
+ * place, and the client of the save that lands first would lose its place: not told at logout, not
+ * listed, its codes and tokens unbound from the session. A request contributes only what it changed:
+ * the places it made or changed, and the removal of places it loaded (oidc-provider's logout of one
+ * client, a removed client left out at load); every other place is taken as stored now. Another
+ * account's stored session (never the same uid in practice) is not merged from.
+ */
+export function withPlacesMerged(payload: AdapterPayload, stored: AdapterPayload | undefined): AdapterPayload {
+  const own = (payload.authorizations ?? {}) as Record<string, Place>;
+  const loaded = asLoaded.get(own);
+  // Without a stored session of the account (a new one, a new cookie id) only this request's places are kept.
+  const current = stored && stored.accountId === payload.accountId ? ((stored.authorizations ?? {}) as Record<string, Place>) : undefined;
+  const places: Record<string, Place> = {};
+  for (const clientId of new Set([...Object.keys(current ?? {}), ...Object.keys(own)])) {
+    const mine = own[clientId]?.[PROVISIONAL] ? undefined : own[clientId];
+    const kept = current ? placeToStore(mine, loaded?.get(clientId), current[clientId]) : mine;
+    if (kept) places[clientId] = kept;
+  }
   const { authorizations: _all, ...rest } = payload;
-  return served.length ? { ...rest, authorizations: Object.fromEntries(served) } : rest;
+  return Object.keys(places).length ? { ...rest, authorizations: places } : rest;
+}
+
+/** Of a client's place: this request's copy, the one it loaded (JSON), and the one stored now. */
+function placeToStore(mine: Place | undefined, loaded: string | undefined, current: Place | undefined): Place | undefined {
+  if (mine && JSON.stringify(mine) !== loaded) return mine;
+  // Removed by this request.
+  if (!mine && loaded !== undefined) return undefined;
+  // Loaded and left as it was, or never seen here: as the other requests left it (also removed).
+  return current;
 }
 
 /**

@@ -66,7 +66,7 @@ test('keys list says of a removed key published again when it was removed, and h
   const kids = await until(async () => ((await (await fetch(`${app.url}/oidc/jwks`)).json()) as jose.JSONWebKeySet).keys.map((key) => key.kid), (ids) => ids.includes(republished), 'the JWKS to publish the key again');
   assert.ok(kids.includes(restored));
 
-  assert.ok((await keyLine(republished)).endsWith(`; removed here on ${REMOVED_ON}, PUBLISHED AGAIN (not by config import --restore-removed-keys): remove it again with npm run cli -- keys remove ${republished} --force`), await keyLine(republished));
+  assert.ok((await keyLine(republished)).endsWith(`; removed here on ${REMOVED_ON}, PUBLISHED AGAIN, with no record here of config import --restore-removed-keys (an earlier version's import, or a keys remove stopped half-way): remove it again with npm run cli -- keys remove ${republished} --force`), await keyLine(republished));
   assert.match(await keyLine(restored), new RegExp(`; removed here on ${REMOVED_ON}, published again by config import --restore-removed-keys on \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC$`));
   const others = (await cli('keys', 'list')).out.split('\n').filter((line) => !line.startsWith(`${republished} `) && !line.startsWith(`${restored} `));
   assert.equal(others.length, 2);
@@ -86,7 +86,8 @@ test('a start warns of the removed key published again, naming it, its removal a
   assert.deepEqual([warning!.level, warning!.keyId, warning!.alg, warning!.status, warning!.removedAt], [40, republished, 'RS256', 'next', new Date(REMOVED_AT).toISOString()]);
   assert.equal(
     warning!.msg,
-    `signing key ${republished} (RS256, next) was removed here on ${REMOVED_ON} but is published again: an earlier version of Stepgate imported an export that holds it, or "keys remove" stopped before it took the key out. ` +
-      `If it was removed because it may have been exposed, remove it again: npm run cli -- keys remove ${republished} --force`,
+    `signing key ${republished} (RS256, next) was removed here on ${REMOVED_ON} but is published again: an earlier version of Stepgate imported an export that holds it (its --restore-removed-keys leaves no record), or "keys remove" stopped before it took the key out. ` +
+      `If it was removed because it may have been exposed, remove it again: npm run cli -- keys remove ${republished} --force; ` +
+      `to keep it published, remove it and import it again with this version's config import --restore-removed-keys`,
   );
 });

@@ -39,7 +39,7 @@ function describeKey(key: LoadedKey, hold: RetiredKeyHold, now: number, removal:
 function describeRemoval(key: LoadedKey, removal: RemovedSigningKey): string {
   const removed = `removed here on ${utcMinuteWithZone(removal.removedAt)}`;
   if (removal.restoredAt !== undefined) return `${removed}, published again by config import --restore-removed-keys on ${utcMinuteWithZone(removal.restoredAt)}`;
-  return `${removed}, PUBLISHED AGAIN (not by config import --restore-removed-keys): remove it again with ${removeAgainCommand(key)}`;
+  return `${removed}, PUBLISHED AGAIN, with no record here of config import --restore-removed-keys (an earlier version's import, or a keys remove stopped half-way): remove it again with ${removeAgainCommand(key)}`;
 }
 
 /** A refused rotation step is the admin's answer, not a crash: say why and exit 1. */

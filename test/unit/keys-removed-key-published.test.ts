@@ -33,7 +33,7 @@ test('the start-up warning of a removed key that signs again says to rotate befo
       lines.map((line) => [line.event, line.keyId, line.status]),
       [['keys.removed-key-published', signing.id, 'active']],
     );
-    assert.match(String(lines[0]!.msg), new RegExp(`remove it again: npm run cli -- keys add --alg ES256, then keys activate <its id>, then npm run cli -- keys remove ${signing.id} --force$`));
+    assert.match(String(lines[0]!.msg), new RegExp(`remove it again: npm run cli -- keys add --alg ES256, then keys activate <its id>, then npm run cli -- keys remove ${signing.id} --force; to keep it published, remove it and import it again with this version.s config import --restore-removed-keys$`));
   } finally {
     await store.close();
     await rm(dataDir, { recursive: true, force: true });

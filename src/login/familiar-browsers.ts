@@ -3,13 +3,18 @@ import type { LoginResult } from '../core/types.ts';
 import type { Regulator } from '../regulation/regulator.ts';
 import type { FamiliarDevices } from '../regulation/familiar-devices.ts';
 import type { FamiliarDevice } from '../regulation/regulation.ts';
+import type { ForgetMark } from '../regulation/familiar-device-register.ts';
 import type { SessionService } from '../session/session-service.ts';
 import type { SsoSession } from '../session/sso-session.ts';
 
-/** What the password step knows of the browser: the name typed, and the device its cookie proved for that name. */
+/**
+ * What the password step knows of the browser: the name typed, the device its cookie proved for that
+ * name, and the account's forget mark from before the password was checked (Regulator.forgetMark).
+ */
 export interface PasswordBrowser {
   login: string;
   proven: FamiliarDevice | undefined;
+  forgetMark: ForgetMark;
 }
 
 /**
@@ -25,15 +30,24 @@ export class FamiliarBrowsers {
   readonly #devices: FamiliarDevices;
   readonly #sessions: SessionService;
 
+  /**
+   * A browser proposed for a session waits only while the session can still complete a sign-in in
+   * it: its end (a sign-out, "Not you?", an administrator, another person signing in, a
+   * re-authentication's new session) drops it, and its idle timeout ends it as it ends the session.
+   */
   constructor(regulator: Regulator, devices: FamiliarDevices, sessions: SessionService) {
     this.#regulator = regulator;
     this.#devices = devices;
     this.#sessions = sessions;
+    sessions.onLogout((ended) => regulator.deviceSessionEnded(ended.id));
+    sessions.onReplaced((previous) => regulator.deviceSessionEnded(previous.id));
+    sessions.onUsed((session) => regulator.deviceSessionUsable(session.id, sessions.liveForBrowserUntil(session)));
   }
 
   /** The password `session` started with was typed in this browser. */
   async passwordProved(session: SsoSession, browser: PasswordBrowser): Promise<void> {
-    await this.#regulator.deviceProvedPassword(session.id, this.#devices.deviceFor(session.user.id, browser.proven), browser.login, this.#sessions.endsAt(session));
+    const device = this.#devices.deviceFor(session.user.id, browser.proven);
+    await this.#regulator.deviceProvedPassword(session.id, device, browser.login, this.#sessions.liveForBrowserUntil(session), browser.forgetMark);
   }
 
   /** A sign-in is complete, in the response `res` that answers it. */

@@ -259,7 +259,8 @@ export class LoginInteraction {
   /**
    * Starts the SSO session of a user whose password the directory has just verified; its answer
    * stands for the next few seconds' lookups (user-lookup.ts), so the steps right after ask no more.
-   * `browser`: the name typed in this browser and its familiar device, for when the sign-in is complete.
+   * `browser`: the name typed in this browser, its familiar device and the account's forget mark from
+   * before the password was checked, for when the sign-in is complete.
    */
   async startSession(req: Request, res: Response, user: User, browser: PasswordBrowser): Promise<SsoSession> {
     const now = this.deps.clock.now();

@@ -31,14 +31,23 @@ interface Register {
   forgotten?: string;
 }
 
+/**
+ * The account's forget mark as read at one moment: a browser proposed with it becomes familiar only
+ * if no forget came after that moment. Read before the password goes to the directory, so a forget
+ * that lands while it is checked, or while the session starts, keeps the browser out.
+ */
+export interface ForgetMark {
+  readonly forgotten: string | undefined;
+}
+
 /** A browser that proved the account's password for an SSO session (see propose). */
 interface Candidate {
   device: FamiliarDevice;
   /** The name typed, which the browser's cookie is bound to. */
   login: string;
-  /** The account's forget mark when the password was proved; none: no forget yet. */
+  /** The account's forget mark from before the password was checked; none: no forget yet. */
   forgotten?: string;
-  /** The session's end (epoch ms), which the candidate does not outlive. */
+  /** When the browser can no longer use the session (epoch ms), unless it uses it again (see sessionUsable). */
   until: number;
   /** A complete sign-in of the session already made it familiar on the password alone: only a second factor adds to that. */
   familiar?: true;
@@ -63,15 +72,35 @@ export class FamiliarDeviceRegister {
     return (await this.#kv.get<Register>(NAMESPACE, device.account))?.ids.includes(device.id) ?? false;
   }
 
+  /** The account's forget mark now, for a password about to be checked (see ForgetMark). */
+  async mark(account: string): Promise<ForgetMark> {
+    return { forgotten: (await this.#kv.get<Register>(NAMESPACE, account))?.forgotten };
+  }
+
   /**
    * The browser proved `device.account`'s password, typed as `login`, for SSO session `sessionId`,
-   * which ends at `until`. Held in memory only, as the sign-ins are: a restart forgets it, and the
-   * browser becomes familiar at its next sign-in with the password.
+   * which the browser can use until `until`; `mark`: the account's, read before that password was
+   * checked. Held in memory only, as the sign-ins are: a restart forgets it, and the browser becomes
+   * familiar at its next sign-in with the password.
    */
-  async propose(sessionId: string, device: FamiliarDevice, login: string, until: number, now: number): Promise<void> {
-    const forgotten = (await this.#kv.get<Register>(NAMESPACE, device.account))?.forgotten;
+  async propose(sessionId: string, device: FamiliarDevice, login: string, until: number, now: number, mark: ForgetMark): Promise<void> {
+    const { forgotten } = mark;
     const candidate: Candidate = { device, login, until, ...(forgotten !== undefined ? { forgotten } : {}) };
     await this.#kv.set(CANDIDATE_NAMESPACE, sessionId, candidate, { ttlSeconds: ttlUntil(until, now), durable: false });
+  }
+
+  /**
+   * The browser used SSO session `sessionId` and can use it until `until`: its candidate lasts as
+   * long, no longer, so that sessions that timed out leave none behind. Never brings back one that
+   * went meanwhile (a sign-in with the second factor, a sign-out).
+   */
+  async sessionUsable(sessionId: string, until: number, now: number): Promise<void> {
+    await this.#updateCandidate(sessionId, (candidate) => ({ ...candidate, until }), now);
+  }
+
+  /** SSO session `sessionId` ended: no sign-in of it can complete any more. */
+  async sessionEnded(sessionId: string): Promise<void> {
+    await this.#kv.delete(CANDIDATE_NAMESPACE, sessionId);
   }
 
   /**
@@ -91,8 +120,23 @@ export class FamiliarDeviceRegister {
     }
     // Proved all the account can: nothing more to record for this session.
     if (proof.secondFactor) await this.#kv.delete(CANDIDATE_NAMESPACE, sessionId);
-    else await this.#kv.set(CANDIDATE_NAMESPACE, sessionId, { ...candidate, familiar: true }, { ttlSeconds: ttlUntil(candidate.until, now), durable: false });
+    else await this.#updateCandidate(sessionId, (current) => ({ ...current, familiar: true }), now);
     return kept ? { device: candidate.device, login: candidate.login } : undefined;
+  }
+
+  /** Changes the session's candidate as it is now, while there is one: the session may have ended, or been used, meanwhile. */
+  async #updateCandidate(sessionId: string, change: (candidate: Candidate) => Candidate, now: number): Promise<void> {
+    await updateWithRetry<Candidate, void>(
+      this.#kv,
+      CANDIDATE_NAMESPACE,
+      sessionId,
+      (current) => {
+        if (!current) return { result: undefined };
+        const next = change(current);
+        return { next, options: { ttlSeconds: ttlUntil(next.until, now), durable: false }, result: undefined };
+      },
+      MAX_CAS_ATTEMPTS,
+    );
   }
 
   /**
@@ -121,10 +165,15 @@ export class FamiliarDeviceRegister {
     );
   }
 
-  /** Every browser of the account is a stranger again, also one whose sign-in is still under way. */
-  async forget(account: string): Promise<void> {
+  /**
+   * Every browser of the account is a stranger again, also one whose sign-in is still under way.
+   * Returns the new mark: a browser proposed with it became familiar on a password from after this forget.
+   */
+  async forget(account: string): Promise<ForgetMark> {
+    const forgotten = randomId(16);
     // One write: the list emptied and the mark renewed together.
-    await this.#kv.set<Register>(NAMESPACE, account, { ids: [], forgotten: randomId(16) }, { ttlSeconds: FAMILIAR_DEVICE_LIFETIME_SECONDS });
+    await this.#kv.set<Register>(NAMESPACE, account, { ids: [], forgotten }, { ttlSeconds: FAMILIAR_DEVICE_LIFETIME_SECONDS });
+    return { forgotten };
   }
 }
 

@@ -3,7 +3,7 @@ import { updateWithRetry } from '../store/update-with-retry.ts';
 import type { Clock } from '../core/clock.ts';
 import { NAMESPACE, accountKey, codeIpKey, deviceKey, deviceKeyPrefix, ipKey, isClientKey, keyOf, keysStartingWith, loginKey, scopeOf, type Counter } from './counters.ts';
 import type { Admission, ClientAdmission, FamiliarDevice, RegulationSettings, Subject } from './regulation.ts';
-import { FamiliarDeviceRegister } from './familiar-device-register.ts';
+import { FamiliarDeviceRegister, type ForgetMark } from './familiar-device-register.ts';
 
 const MAX_CAS_ATTEMPTS = 20;
 
@@ -50,12 +50,33 @@ export class Regulator {
   }
 
   /**
-   * The browser of `device` proved its account's password, typed as `login`, for SSO session
-   * `sessionId` (which ends at `until`): it becomes familiar only at a complete sign-in of that
-   * session (deviceSignedIn), so a password without the second factor it was asked for adds nothing.
+   * The account's forget mark, read before its password goes to the directory and given to
+   * deviceProvedPassword: a forget that lands while the password is checked, or while its session
+   * starts, then keeps the browser out, as it proved the password from before the forget.
    */
-  async deviceProvedPassword(sessionId: string, device: FamiliarDevice, login: string, until: number): Promise<void> {
-    await this.#devices.propose(sessionId, device, login, until, this.#clock.now());
+  async forgetMark(account: string): Promise<ForgetMark> {
+    return this.#devices.mark(account);
+  }
+
+  /**
+   * The browser of `device` proved its account's password, typed as `login`, for SSO session
+   * `sessionId` (which the browser can use until `until`): it becomes familiar only at a complete
+   * sign-in of that session (deviceSignedIn), so a password without the second factor it was asked
+   * for adds nothing. `mark`: the account's forgetMark from before that password was checked; without
+   * it, the mark now, which takes a forget that landed since the check for one before it.
+   */
+  async deviceProvedPassword(sessionId: string, device: FamiliarDevice, login: string, until: number, mark?: ForgetMark): Promise<void> {
+    await this.#devices.propose(sessionId, device, login, until, this.#clock.now(), mark ?? (await this.#devices.mark(device.account)));
+  }
+
+  /** The browser used SSO session `sessionId`, which it can now use until `until`: a proposed browser waits as long. */
+  async deviceSessionUsable(sessionId: string, until: number): Promise<void> {
+    await this.#devices.sessionUsable(sessionId, until, this.#clock.now());
+  }
+
+  /** SSO session `sessionId` ended: the browser proposed for it is dropped. */
+  async deviceSessionEnded(sessionId: string): Promise<void> {
+    await this.#devices.sessionEnded(sessionId);
   }
 
   /**
@@ -67,9 +88,12 @@ export class Regulator {
     return this.#devices.signedIn(sessionId, account, proof, this.#clock.now());
   }
 
-  /** After the account's password changed: every browser that proved only the previous one is a stranger again. */
-  async forgetDevices(account: string): Promise<void> {
-    await this.#devices.forget(account);
+  /**
+   * After the account's password changed: every browser that proved only the previous one is a
+   * stranger again. Returns the new mark, for the browser that proved the new password.
+   */
+  async forgetDevices(account: string): Promise<ForgetMark> {
+    return this.#devices.forget(account);
   }
 
   /** `device`: the familiar device the guess came from, when its cookie is for the name typed. */

@@ -54,6 +54,13 @@ export type LogoutListener = (ended: SsoSession, context: LogoutContext) => Prom
  */
 export type SessionReplacedListener = (previous: SsoSession, next: SsoSession) => Promise<void>;
 
+/**
+ * Told when a browser's use of an SSO session moved its idle timeout on (at most once a
+ * TOUCH_INTERVAL_MS per session), with the session as it is now: whatever lasts only while the
+ * browser can still use the session (liveForBrowserUntil) lasts longer.
+ */
+export type SessionUsedListener = (session: SsoSession) => Promise<void>;
+
 /** A started session, and the previous user's session this browser held, which the start ended. */
 export interface StartedSession {
   session: SsoSession;
@@ -67,6 +74,7 @@ export class SessionService {
   readonly #cookies: CookieJar;
   readonly #logoutListeners: LogoutListener[] = [];
   readonly #replacedListeners: SessionReplacedListener[] = [];
+  readonly #usedListeners: SessionUsedListener[] = [];
 
   constructor(kv: KeyValue, settings: SessionSettings, clock: Clock, cookies: CookieJar) {
     this.#kv = kv;
@@ -100,7 +108,11 @@ export class SessionService {
       if (this.#expired(session, now, 'tokens')) await this.#kv.delete(NAMESPACE, id);
       return undefined;
     }
-    if (now - session.lastSeenAt > TOUCH_INTERVAL_MS) return this.#update(id, (current) => ({ ...current, lastSeenAt: now }));
+    if (now - session.lastSeenAt > TOUCH_INTERVAL_MS) {
+      const touched = await this.#update(id, (current) => ({ ...current, lastSeenAt: now }));
+      if (touched) await Promise.all(this.#usedListeners.map((listener) => listener(touched)));
+      return touched;
+    }
     return this.#withLiveFactors(session, now);
   }
 
@@ -152,6 +164,11 @@ export class SessionService {
     return session.createdAt + this.#absoluteMs;
   }
 
+  /** Until when the browser can use the session (epoch ms) unless it uses it again: its idle timeout, or its absolute end. */
+  liveForBrowserUntil(session: SsoSession): number {
+    return Math.min(session.lastSeenAt + this.#idleMs, this.endsAt(session));
+  }
+
   /**
    * An OIDC client was just given an access token from this session (a code exchange, or a refresh
    * its policy permitted) that it may use until `until`: for the client's back end (peek: refresh,
@@ -172,6 +189,10 @@ export class SessionService {
 
   onReplaced(listener: SessionReplacedListener): void {
     this.#replacedListeners.push(listener);
+  }
+
+  onUsed(listener: SessionUsedListener): void {
+    this.#usedListeners.push(listener);
   }
 
   /**

@@ -1,12 +1,14 @@
 import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
 import { cancelForm, csrfField, errorBox, field } from '../partials/form.ts';
-import { switchAccountForm, userNamed, type SignedInAs } from './signed-in-as.ts';
+import { SIGNED_IN_USER_FIELD, switchAccountForm, userNamed, type SignedInAs } from './signed-in-as.ts';
 
 /**
  * `hint`: the administrator's sign-in hint (messages.signInHint), already filled in. `again`: the
- * password of the user signed in, asked again before `purpose`: the page names them and sends `login`,
- * the name they signed in with (not typed again), with "Not you?" for anyone else.
+ * password of the user signed in, asked again before `purpose`: the page names them, with "Not you?"
+ * for anyone else. Its form says whom it asked (their id) and sends `login`, the name they signed in
+ * with (not typed again, and what a password manager saves): the password step checks the password
+ * for that account by its id, whatever that name finds now (submitPassword).
  */
 export function passwordPage(options: { action: string; csrf: string; rpName: string; username?: string; error?: string; hint?: string; cancel?: { action: string; rpName: string }; again?: { user: SignedInAs; login: string; purpose: string } }): SafeHtml {
   const { again } = options;
@@ -20,7 +22,8 @@ ${errorBox(options.error)}
 <form method="post" action="${options.action}">
 ${csrfField(options.csrf)}
 ${again
-  ? html`<input type="hidden" name="username" value="${again.login}" autocomplete="username">`
+  ? html`<input type="hidden" name="username" value="${again.login}" autocomplete="username">
+<input type="hidden" name="${SIGNED_IN_USER_FIELD}" value="${again.user.userId}">`
   : field({ name: 'username', label: 'Username', value: options.username, autocomplete: 'username', autofocus: !options.username, verbatim: true })}
 ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: !!options.username || !!again, invalid: !!options.error })}
 <button type="submit">Sign in</button>

@@ -105,7 +105,9 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   }
   await admission.attempt.succeeded(account.id);
   // Whoever else knew the previous password keeps no browser that strangers' locks do not refuse.
-  await deps.regulator.forgetDevices(account.id);
+  // This browser proved the new password, so the mark of this very forget is its own: only a later
+  // forget (an unlock while the sign-in goes on) keeps it out.
+  const forgetMark = await deps.regulator.forgetDevices(account.id);
 
   const outcome = await deps.directory.authenticateAccount(account.id, next, req.log);
   await audit.record({ ...base, outcome: 'success' });
@@ -113,7 +115,7 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   // The session is the changed account's or none: a directory that answered for another would sign the user in as someone else.
   if (outcome.user.id !== account.id) throw new AppError('LOGIN_FAILED', { detail: { after: 'password-change', reason: 'another-account' } });
   // This browser proved the new password: the first one the account is familiar from again, once its sign-in is complete.
-  const session = await deps.interaction.startSession(req, res, outcome.user, { login: account.login, proven: device });
+  const session = await deps.interaction.startSession(req, res, outcome.user, { login: account.login, proven: device, forgetMark });
   const updated: LoginTransaction = { ...tx, pendingPasswordChange: undefined, pendingExpiryWarning: undefined, passwordSessionId: session.id, spentOneTimeAccount: outcome.spentOneTimeAccount };
   await transactions.save(updated);
   await deps.interaction.proceed(req, res, updated, session);

@@ -1,7 +1,8 @@
 import type { Request, Response } from 'express';
-import { MAX_LOGIN_LENGTH, type Directory } from '../../directory/directory.ts';
-import { lockAuditFacts, type StartedLock } from '../../regulation/regulation.ts';
+import { MAX_LOGIN_LENGTH, type AuthOutcome, type Directory, type NotAdmitted } from '../../directory/directory.ts';
+import { lockAuditFacts, type Attempt, type StartedLock } from '../../regulation/regulation.ts';
 import type { Regulator } from '../../regulation/regulator.ts';
+import type { ForgetMark } from '../../regulation/familiar-device-register.ts';
 import type { FamiliarDevices } from '../../regulation/familiar-devices.ts';
 import type { LoginInteraction } from '../interaction.ts';
 import { stepUrl } from '../step-url.ts';
@@ -19,6 +20,7 @@ import { logRefusedAttempt } from '../../http/refused-attempt-log.ts';
 import type { SsoSession } from '../../session/sso-session.ts';
 import type { FlowStep } from '../flow.ts';
 import { signedInAs } from './switch-account.ts';
+import { SIGNED_IN_USER_FIELD } from '../../../views/login/signed-in-as.ts';
 
 export interface PasswordStepDeps {
   interaction: LoginInteraction;
@@ -32,6 +34,30 @@ export interface PasswordStepDeps {
 const ASKED_AGAIN_TO: Record<NonNullable<Extract<FlowStep, { kind: 'password' }>['again']>, string> = {
   'mfa-setup': 'set up a second step for your sign-in',
 };
+
+/** What refuses a guess once its account is known (Attempt.lockAfterLookup). */
+type AccountLock = NonNullable<Awaited<ReturnType<Attempt['lockAfterLookup']>>>;
+
+/** The name the page asking the password again sends: the one typed at the sign-in (older sessions have none: the username). */
+function signInName(session: SsoSession): string {
+  return session.login ?? session.user.username;
+}
+
+/**
+ * The session whose user this form asked the password again, when it is that page's form: it names
+ * the user signed in in this browser now, with the name the page sent. Its password is then checked
+ * for that account, by its id, and counted there: the name typed at the sign-in may no longer find
+ * the user (an email changed, a directory rename) or may find someone else now. Any other form (a
+ * name other than the one the page sent, a page shown to a user who is no longer signed in here) is
+ * a sign-in by the name sent, as this form is on the plain page: it needs that account's password
+ * and ends the session of whoever was signed in, as "Not you?" and a sign-in would.
+ */
+async function askedAgainOf(req: Request, interaction: LoginInteraction, username: string): Promise<SsoSession | undefined> {
+  const named: unknown = req.body?.[SIGNED_IN_USER_FIELD];
+  if (typeof named !== 'string') return undefined;
+  const session = await interaction.deps.sessions.current(req);
+  return session?.user.id === named && username === signInName(session) ? session : undefined;
+}
 
 /**
  * The password form, with the refusal of the form sent before (once). An account that may not sign
@@ -53,12 +79,15 @@ export function showPassword(req: Request, res: Response, interaction: LoginInte
     error: refusal?.message,
     hint,
     cancel: interaction.cancelOption(tx),
-    again: again && { user: signedInAs(tx, again.session), login: again.session.login ?? again.session.user.username, purpose: ASKED_AGAIN_TO[again.reason] },
+    again: again && { user: signedInAs(tx, again.session), login: signInName(again.session), purpose: ASKED_AGAIN_TO[again.reason] },
   });
   sendPage(res, page, refusal?.status ?? 200);
 }
 
-/** Checks username and password. Every failure before the password is verified reads the same. */
+/**
+ * Checks username and password (or, on the page asking the password again, the signed-in user's
+ * password: askedAgainOf). Every failure before the password is verified reads the same.
+ */
 export async function submitPassword(req: Request, res: Response, deps: PasswordStepDeps, tx: LoginTransaction): Promise<void> {
   const { interaction, directory, regulator, devices } = deps;
   const { audit, clock } = interaction.deps;
@@ -74,9 +103,10 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     logRefusedAttempt(req, { event: 'login.password.refused', reason: 'malformed', ...(password ? { login: base.username } : {}), loginLength: username.length }, 'login: sign-in refused: no username or password, or one too long');
     return interaction.refuse(res, tx, { step: 'password', message: failed, username, status: 401 });
   }
+  const again = await askedAgainOf(req, interaction, username);
   const device = await regulator.familiar(devices.recognise(req, username));
   // A familiar device's guesses are not refused by the name's lock: its events say where they came from.
-  const event = device === undefined ? base : { ...base, familiarDevice: true };
+  const event = { ...base, ...(again ? { userId: again.user.id } : {}), ...(device === undefined ? {} : { familiarDevice: true }) };
   // `userId`: the account the name belongs to, once the directory said: a guess typed as an email or
   // DOMAIN\name is then found with the account's other events (audit --user <id>).
   const refuseLocked = async (until: number, scope: string, busy = false, userId?: string, locks: StartedLock[] = []) => {
@@ -87,8 +117,8 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     const error = busy ? 'Too many sign-in attempts at the same moment. Wait a few seconds and try again.' : `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
     await interaction.refuse(res, tx, { step: 'password', message: error, username, status: 429 });
   };
-  const admission = await regulator.admit({ login: username }, req.clientIp, device);
-  if (!admission.allowed) return refuseLocked(admission.until, admission.scope, admission.busy);
+  const admission = await regulator.admit(again ? { account: again.user.id } : { login: username }, req.clientIp, device);
+  if (!admission.allowed) return refuseLocked(admission.until, again && admission.scope === 'user' ? 'account' : admission.scope, admission.busy);
   const { attempt } = admission;
   // The guess holds places until it is settled, also when the store or the directory fails.
   const abandonAndThrow = async (error: unknown): Promise<never> => {
@@ -100,7 +130,20 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   // sent to it: a guess under any spelling or other name of a locked account must not reach a
   // directory that counts it towards a lock of its own (ppolicy, AD's lockout). Nor may more guesses
   // at the account than the limit at once, whatever names they came under: it holds a place there.
-  const outcome = await directory.authenticate(username, password, req.log, { admitAccount: (account) => attempt.lockAfterLookup(account) }).catch(abandonAndThrow);
+  // Its forget mark is read then too: a forget that lands while the password is checked, or while the
+  // session starts, keeps this browser out, as it proved the password from before the forget.
+  let marked: { account: string; mark: ForgetMark } | undefined;
+  const admitAccount = async (account: string): Promise<AccountLock | undefined> => {
+    const refusal = await attempt.lockAfterLookup(account);
+    if (refusal === undefined) marked = { account, mark: await regulator.forgetMark(account) };
+    return refusal;
+  };
+  // The account asked again is known before the directory is asked: admitted as the directory admits the one a name finds.
+  const checkAccount = async (account: string): Promise<AuthOutcome | NotAdmitted<AccountLock>> => {
+    const refusal = await admitAccount(account);
+    return refusal === undefined ? directory.authenticateAccount(account, password, req.log) : { ok: false, reason: 'not-admitted', accountId: account, refusal };
+  };
+  const outcome = await (again ? checkAccount(again.user.id) : directory.authenticate(username, password, req.log, { admitAccount })).catch(abandonAndThrow);
   if (!outcome.ok && outcome.reason === 'not-admitted') {
     // No password was checked, so nothing counts; the answer is the lock's, as for a checked one.
     await attempt.abandoned();
@@ -119,7 +162,12 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   // Known now for certain: the account this login names. Guesses at it under another of its login
   // names (an email instead of the username) may have locked it, also while this password was checked;
   // a directory that checks passwords at no cost outside (local) asks only now.
-  const accountId = outcome.ok || outcome.reason === 'account-state' ? outcome.user.id : outcome.reason === 'invalid-credentials' ? outcome.accountId : undefined;
+  const accountId = again?.user.id ?? (outcome.ok || outcome.reason === 'account-state' ? outcome.user.id : outcome.reason === 'invalid-credentials' ? outcome.accountId : undefined);
+  if ((outcome.ok || outcome.reason === 'account-state') && outcome.user.id !== accountId) {
+    // A directory that answered for another account than the one asked again would switch this browser's user.
+    await attempt.abandoned();
+    throw new AppError('LOGIN_FAILED', { detail: { reason: 'another-account', askedAgain: true } });
+  }
   const lock = await attempt.lockAfterLookup(accountId).catch(abandonAndThrow);
   if (lock !== undefined) {
     // The same answer for a right and a wrong password, so the lock does not tell which this was.
@@ -154,8 +202,12 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     throw new AppError('INTERNAL');
   }
 
+  // A directory that checks passwords at no cost outside (local) does not ask admitAccount: the account
+  // is known only now, still before the session starts (which may wait seconds for the previous
+  // user's applications to be told of its end).
+  const forgetMark = marked?.account === outcome.user.id ? marked.mark : await regulator.forgetMark(outcome.user.id);
   await attempt.succeeded(accountId);
-  const session = await interaction.startSession(req, res, outcome.user, { login: username, proven: device });
+  const session = await interaction.startSession(req, res, outcome.user, { login: username, proven: device, forgetMark });
   await audit.record({ ...event, username: outcome.user.username, userId: outcome.user.id, outcome: 'success' });
   const next: LoginTransaction = {
     ...tx,

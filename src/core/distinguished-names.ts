@@ -1,10 +1,11 @@
 /**
- * Comparing DNs, in two widths from one parser. canonicalDn folds as broadly as foldCase: a policy
- * rule that refuses or asks more must hold for `cn=ADMİN` when it names `cn=admin`, or a deny rule would
- * fail open (a rule that lets a user in needs both widths to agree: src/policy/patterns.ts). The
- * directory code, which tells which group a member value is, compares no more broadly than every LDAP
- * server matches (directoryValueKey): folding more than the server would take one group for another,
- * and give its members the other's parent groups.
+ * Comparing DNs, in three widths from one parser. canonicalDn folds as broadly as foldCase: a policy
+ * rule that refuses or asks more must hold for `cn=ＡＤＭＩＮ` when it names `cn=admin`, or a deny rule
+ * would fail open. ldapCanonicalDn folds ASCII case and U+0020 spaces only, in every value: a rule that
+ * lets a user in needs it and canonicalDn to agree (src/policy/patterns.ts). The directory code, which
+ * tells which group a member value is, compares no more broadly than every LDAP server matches
+ * (directoryValueKey): folding more than the server would take one group for another, and give its
+ * members the other's parent groups.
  */
 import { BoundedMap } from './bounded-map.ts';
 import { asciiLowerCase, foldCase, foldCaseAsLdap, withLdapSignificantSpaces, withSignificantSpaces } from './fold-case.ts';
@@ -34,6 +35,15 @@ export const canonicalDn = canonicalDnFoldedBy((_type, value) => withSignificant
  * `cn=équipe`, `commonName=x` and `cn=x`), which only the server can tell.
  */
 export const directoryDnKey = canonicalDnFoldedBy(directoryValueKey);
+
+/**
+ * canonicalDn with every value folded as a caseIgnore string is by every LDAP server (ASCII case,
+ * RFC 4518's U+0020 spaces), whatever its type: the narrow width of a DN in a policy rule. Unlike
+ * directoryDnKey, a `mail=` or `sn=` value is folded too: a rule's author may write any ASCII case in
+ * any DN (as before policies told look-alikes apart), and those types are caseIgnore to every directory
+ * anyway. Too broad to tell entries apart: `labeledURI=Team` and `labeledURI=team` are one here.
+ */
+export const ldapCanonicalDn = canonicalDnFoldedBy((_type, value) => withLdapSignificantSpaces(foldCaseAsLdap(value)));
 
 /**
  * Attribute types whose values every directory matches without ASCII case and insignificant spaces

@@ -3,7 +3,7 @@ import { attributeValues } from '../core/user-attributes.ts';
 import type { Conditions } from './policy-types.ts';
 import type { MfaMethodId } from './levels.ts';
 import { ipInNetworks, type TrustedNetworks } from './networks.ts';
-import { inGroup, lookAlikeGroups, opposite, patternMatches, type Comparison } from './patterns.ts';
+import { inGroup, lookAlikeGroups, opposite, patternMatches, patternsMatchAny, type Comparison } from './patterns.ts';
 import { resolveAcr } from './requested-context.ts';
 
 /** The facts a rule's conditions look at. */
@@ -15,10 +15,7 @@ export interface SubjectFacts {
 }
 
 function attributesMatch(user: User, wanted: Record<string, string[]>, comparison: Comparison): boolean {
-  return Object.entries(wanted).every(([name, patterns]) => {
-    const values = attributeValues(user, name);
-    return values.some((value) => patterns.some((pattern) => patternMatches(pattern, value, comparison)));
-  });
+  return Object.entries(wanted).every(([name, patterns]) => patternsMatchAny(patterns, attributeValues(user, name), comparison));
 }
 
 function requestedMatch(requested: RequestedAuthnContext | undefined, wanted: string[]): boolean {

@@ -1,12 +1,13 @@
 import type { User } from '../core/types.ts';
 import { BoundedMap } from '../core/bounded-map.ts';
-import { canonicalDn, directoryDnKey } from '../core/distinguished-names.ts';
+import { canonicalDn, ldapCanonicalDn } from '../core/distinguished-names.ts';
 import { foldCase, foldCaseAsLdap, withLdapSignificantSpaces, withSignificantSpaces } from '../core/fold-case.ts';
 
 /**
  * How widely a rule's names and patterns take in the user's. `narrow`: only when they are equal both to
  * every LDAP server (ASCII case, RFC 4518's U+0020 spaces) and as foldCase compares; `broad`: when
- * either says so. A directory keeps `admin`, `admın`, `ADMİN`, `ａdmin` and `straße`/`STRASSE` apart, and
+ * either says so. A directory may keep apart what foldCase joins (slapd 2.5 keeps `admın` and `admin`,
+ * `straße` and `strasse` apart; it takes `ADMİN` and `ａdmin` for `admin`, other servers may not), and
  * users may be able to create groups (self-service groups in AD, a delegated OU): where a match lets a
  * user in or asks less of them, a look-alike must not count (narrow); where it refuses or asks more, it
  * must (broad), or a deny rule fails open for `ＣＯＮＴＲＡＣＴＯＲＳ`. Both ways agreeing for narrow and either
@@ -23,20 +24,96 @@ export function opposite(comparison: Comparison): Comparison {
  * value. Compared by code point. Not a RegExp: `.*` backtracks polynomially (`*a*a*a*b` against 1,000
  * characters took 90 s). The value must start with the part before the first `*` and end with the
  * part after the last; each part between is taken at its leftmost place after the one before, which
- * is a match whenever one exists, in at most (value length × pattern length) steps. Broad: for finding
- * (`mfa list --search`); a policy compares with patternMatches.
+ * is a match whenever one exists, in at most (value length × pattern length) steps. Every character
+ * counts, spaces too: for finding (`mfa list --search`); a policy compares with patternMatches.
  */
 export function wildcardMatch(pattern: string, value: string): boolean {
   return matchParts(foldedParts(pattern), Array.from(foldCase(value)));
 }
 
 /**
- * wildcardMatch compared narrowly or broadly. The two foldings disagree both ways: `ａdmin*` is `admin*`
- * only to foldCase, while `a*` takes `a` + U+0301 only to the ASCII one (foldCase composes it into á).
+ * wildcardMatch compared narrowly or broadly, and without the spaces a directory does not count. The
+ * two foldings disagree both ways: `ａdmin*` is `admin*` only to foldCase, while `a*` takes `a` + U+0301
+ * only to the ASCII one (foldCase composes it into á). Spaces: see withSpacesPrepared.
  */
 export function patternMatches(pattern: string, value: string, comparison: Comparison): boolean {
-  const asLdap = matchParts(ldapParts(pattern), Array.from(foldCaseAsLdap(value)));
-  return comparison === 'narrow' ? asLdap && wildcardMatch(pattern, value) : asLdap || wildcardMatch(pattern, value);
+  return preparedMatch(pattern, preparedValue(value), comparison);
+}
+
+/**
+ * Whether any of the patterns takes in any of an attribute's values. The values are prepared once per
+ * list (a decision may try 1000 patterns on 200 `memberOf` values: folding each value per pattern took
+ * most of a second), kept as foldedGroupNames keeps names.
+ */
+export function patternsMatchAny(patterns: readonly string[], values: readonly string[], comparison: Comparison): boolean {
+  if (values.length === 0) return false;
+  let prepared = PREPARED_VALUES.get(values);
+  if (!prepared) {
+    prepared = values.map(prepareValue);
+    PREPARED_VALUES.set(values, prepared);
+  }
+  return prepared.some((value) => patterns.some((pattern) => preparedMatch(pattern, value, comparison)));
+}
+
+/** A value as each folding compares it, by code point. */
+interface PreparedValue {
+  asLdap: readonly string[];
+  folded: readonly string[];
+}
+
+const PREPARED_VALUES = new WeakMap<readonly string[], readonly PreparedValue[]>();
+
+function preparedMatch(pattern: string, value: PreparedValue, comparison: Comparison): boolean {
+  const parts = preparedPatterns(pattern)[comparison];
+  const asLdap = matchParts(parts.asLdap, value.asLdap);
+  if (comparison === 'narrow') return asLdap && matchParts(parts.folded, value.folded);
+  return asLdap || matchParts(parts.folded, value.folded);
+}
+
+/**
+ * The two foldings: as every LDAP server folds a caseIgnore string (ASCII letters; U+0020 not before a
+ * combining mark, as withLdapSignificantSpaces), and as foldCase with any white space a space (as
+ * withSignificantSpaces: a tab or a no-break space must not get a value past a deny rule).
+ */
+const AS_LDAP = { fold: foldCaseAsLdap, spaces: / +(?![ \p{M}])/gu };
+const FOLDED = { fold: foldCase, spaces: /\s+/gu };
+type Folding = typeof AS_LDAP;
+
+function prepareValue(value: string): PreparedValue {
+  return { asLdap: Array.from(withSpacesPrepared(AS_LDAP, value, 'end', 'end', ' ')), folded: Array.from(withSpacesPrepared(FOLDED, value, 'end', 'end', ' ')) };
+}
+
+/** A username is one string, not a list: its preparation is kept by its text, as the patterns' are. */
+const preparedValue = remembered(prepareValue);
+
+/** Where a part of a pattern ends: at an end of the value, or at a `*`. */
+type Side = 'end' | 'star';
+
+/**
+ * A value, or a part of a pattern, with its spaces as LDAP's substring matching prepares them (RFC 4518
+ * 2.6.1): the runs at a value's ends give way to one space at each end, a run inside it becomes two
+ * spaces, and a part's run next to a `*` one. So `sales *` takes in `sales  emea` and `sales` (the `*`
+ * matching nothing) but not `salesforce`, and `* emea` takes in `sales emea` but not `salesemea`.
+ * `starSpace` is what a run next to a `*` becomes: one space broadly; two narrowly, which only a run
+ * inside the value matches, so that a permit rule for `sales *` does not take in `sales`, nor one for
+ * `a * b` `a b` (wherever two spaces match, one does: narrow stays within broad).
+ */
+function withSpacesPrepared(folding: Folding, text: string, before: Side, after: Side, starSpace: string): string {
+  const folded = folding.fold(text);
+  let leading = false;
+  let trailing = false;
+  const inner = folded.replace(folding.spaces, (run: string, at: number) => {
+    const first = at === 0;
+    const last = at + run.length === folded.length;
+    leading ||= first;
+    trailing ||= last;
+    return first || last ? '' : '  ';
+  });
+  if (before === 'end' && after === 'end') return ` ${inner} `;
+  if (folded === '') return '';
+  if (inner === '') return before === 'end' || after === 'end' ? ' ' : starSpace;
+  const side = (where: Side, spaced: boolean) => (where === 'end' ? ' ' : spaced ? starSpace : '');
+  return side(before, leading) + inner + side(after, trailing);
 }
 
 /**
@@ -54,7 +131,17 @@ function remembered<T>(fold: (text: string) => T): (text: string) => T {
 }
 
 const foldedParts = remembered((pattern) => pattern.split('*').map((part) => Array.from(foldCase(part))));
-const ldapParts = remembered((pattern) => pattern.split('*').map((part) => Array.from(foldCaseAsLdap(part))));
+
+/** A pattern's parts, prepared for each width and folding. */
+const preparedPatterns = remembered((pattern) => {
+  const split = pattern.split('*');
+  const partsFor = (folding: Folding, starSpace: string) =>
+    split.map((part, i) => Array.from(withSpacesPrepared(folding, part, i === 0 ? 'end' : 'star', i === split.length - 1 ? 'end' : 'star', starSpace)));
+  return {
+    narrow: { asLdap: partsFor(AS_LDAP, '  '), folded: partsFor(FOLDED, '  ') },
+    broad: { asLdap: partsFor(AS_LDAP, ' '), folded: partsFor(FOLDED, ' ') },
+  };
+});
 
 function matchParts(parts: readonly (readonly string[])[], text: readonly string[]): boolean {
   const first = parts[0]!;
@@ -117,12 +204,13 @@ export function inGroup(user: User, reference: string, comparison: Comparison = 
     return comparison === 'narrow' ? asLdap && folded() : asLdap || folded();
   }
   const wanted = canonicalDn(reference);
-  const wantedKey = directoryDnKey(reference);
+  const wantedKey = ldapCanonicalDn(reference);
   if (wanted === undefined && wantedKey === undefined) return false;
-  return memberDns(user).some((dn) => {
-    const asLdap = wantedKey !== undefined && directoryDnKey(dn) === wantedKey;
-    const folded = wanted !== undefined && canonicalDn(dn) === wanted;
-    return comparison === 'narrow' ? asLdap && folded : asLdap || folded;
+  return [user.groupDns, user.attributes.memberof].some((dns) => {
+    if (dns === undefined || dns.length === 0) return false;
+    const keys = memberDnKeys(dns);
+    if (comparison === 'narrow') return wanted !== undefined && wantedKey !== undefined && keys.both.has(bothKey(wantedKey, wanted));
+    return (wantedKey !== undefined && keys.asLdap.has(wantedKey)) || (wanted !== undefined && keys.folded.has(wanted));
   });
 }
 
@@ -133,12 +221,49 @@ export function inGroup(user: User, reference: string, comparison: Comparison = 
 export function lookAlikeGroups(user: User, reference: string): string[] {
   if (!reference.includes('=')) return user.groups.filter((group) => (ldapName(group) === ldapName(reference)) !== (foldedName(group) === foldedName(reference)));
   const wanted = canonicalDn(reference);
-  const wantedKey = directoryDnKey(reference);
-  return memberDns(user).filter((dn) => (wantedKey !== undefined && directoryDnKey(dn) === wantedKey) !== (wanted !== undefined && canonicalDn(dn) === wanted));
+  const wantedKey = ldapCanonicalDn(reference);
+  return memberDns(user).filter((dn) => (wantedKey !== undefined && ldapCanonicalDn(dn) === wantedKey) !== (wanted !== undefined && canonicalDn(dn) === wanted));
 }
 
 function memberDns(user: User): string[] {
   return [...(user.groupDns ?? []), ...(user.attributes.memberof ?? [])];
+}
+
+/**
+ * A list of member DNs in both widths, and the pairs of both (narrow needs one DN equal both ways).
+ * Kept by the list, as foldedGroupNames: 1000 DN rules against 200 member DNs re-keyed every DN per
+ * rule and width (60 ms a decision).
+ */
+interface MemberDnKeys {
+  asLdap: ReadonlySet<string>;
+  folded: ReadonlySet<string>;
+  both: ReadonlySet<string>;
+}
+
+const MEMBER_DN_KEYS = new WeakMap<readonly string[], MemberDnKeys>();
+
+function memberDnKeys(dns: readonly string[]): MemberDnKeys {
+  let keys = MEMBER_DN_KEYS.get(dns);
+  if (!keys) {
+    const asLdap = new Set<string>();
+    const folded = new Set<string>();
+    const both = new Set<string>();
+    for (const dn of dns) {
+      const key = ldapCanonicalDn(dn);
+      const canonical = canonicalDn(dn);
+      if (key !== undefined) asLdap.add(key);
+      if (canonical !== undefined) folded.add(canonical);
+      if (key !== undefined && canonical !== undefined) both.add(bothKey(key, canonical));
+    }
+    keys = { asLdap, folded, both };
+    MEMBER_DN_KEYS.set(dns, keys);
+  }
+  return keys;
+}
+
+/** Canonical DNs are JSON, which never holds a raw line feed. */
+function bothKey(asLdap: string, folded: string): string {
+  return `${asLdap}\n${folded}`;
 }
 
 /** The group names rules are written with, folded once each (see remembered). */

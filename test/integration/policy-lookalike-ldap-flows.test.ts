@@ -11,8 +11,9 @@ import { COMMANDS } from '../../src/cli/commands/all.ts';
 
 /**
  * Look-alike group names through real sign-ins against slapd, OIDC and SAML: a permit rule (or an MFA
- * rule above a deny) does not take in a group the directory keeps apart from the one it names (`admın`,
- * `cn=ADMİN,…`), a deny rule does (`ＣＯＮＴＲＡＣＴＯＲＳ`), an exact member reached through a
+ * rule above a deny) does not take in a look-alike of the group it names (`admın`, which slapd keeps
+ * apart from `admin`; `cn=ADMİN,…` in another OU, which slapd would take for `admin` in the same one),
+ * a deny rule does (`ＣＯＮＴＲＡＣＴＯＲＳ`), an exact member reached through a
  * look-alike child group is still a member, and `policy explain` says what the sign-in did.
  */
 const GROUPS = 'ou=groups,dc=example,dc=org';

@@ -2,20 +2,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decide } from '../../src/policy/policy-engine.ts';
 import { compileNetworks } from '../../src/policy/networks.ts';
-import { foldedGroupNames, inGroup, ldapGroupNames, patternMatches, wildcardMatch } from '../../src/policy/patterns.ts';
+import { foldedGroupNames, inGroup, ldapGroupNames, patternMatches, patternsMatchAny, wildcardMatch } from '../../src/policy/patterns.ts';
 import type { Policy, Rule } from '../../src/policy/policy-types.ts';
 import type { User } from '../../src/core/types.ts';
 
 /** Letters each folding treats its own way: ASCII case, Turkish I, ß, Kelvin, fullwidth, long s, a combining mark, spaces. */
-const ALPHABET = ['a', 'A', 'i', 'I', '\u0131', '\u0130', 's', 'S', '\u00DF', '\u1E9E', '\u017F', 'k', '\u212A', '\uFF41', '\uFF21', '\u0301', ' ', '\u00A0', '*'];
+const ALPHABET = ['a', 'A', 'i', 'I', '\u0131', '\u0130', 's', 'S', '\u00DF', '\u1E9E', '\u017F', 'k', '\u212A', '\uFF41', '\uFF21', '\u0301', ' ', '\u00A0', '\t', '\u3000', '*'];
+/** Mostly white space around a few letters and `*`s: where a space next to a `*` must be given a meaning. */
+const SPACED = ['a', 'A', 'b', ' ', ' ', ' ', '\t', '\u00A0', '\u3000', '\u0301', '*', '*'];
 
-function words(seed: number): (maxLength: number) => string {
+function words(seed: number, alphabet: readonly string[] = ALPHABET): (maxLength: number) => string {
   let state = seed;
   const random = (n: number) => {
     state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
     return state % n;
   };
-  return (maxLength) => Array.from({ length: random(maxLength + 1) }, () => ALPHABET[random(ALPHABET.length)]).join('');
+  return (maxLength) => Array.from({ length: random(maxLength + 1) }, () => alphabet[random(alphabet.length)]).join('');
 }
 
 test('whatever compares equal narrowly compares equal broadly: names, DNs and patterns', () => {
@@ -32,7 +34,18 @@ test('whatever compares equal narrowly compares equal broadly: names, DNs and pa
   }
 });
 
-test('narrow is ASCII case and U+0020 spaces only; broad is what wildcardMatch always was', () => {
+test('white space: whatever a pattern takes in narrowly it takes in broadly, for one value as for a list', () => {
+  const word = words(11, SPACED);
+  for (let i = 0; i < 20_000; i++) {
+    const pattern = word(7);
+    const value = i % 2 === 0 ? pattern.replaceAll('*', () => word(3).replaceAll('*', '')) : word(8).replaceAll('*', '');
+    const narrow = patternMatches(pattern, value, 'narrow');
+    if (narrow) assert.ok(patternMatches(pattern, value, 'broad'), `${JSON.stringify(pattern)} against ${JSON.stringify(value)}`);
+    assert.equal(patternsMatchAny([pattern], [value], 'narrow'), narrow, `list: ${JSON.stringify(pattern)} against ${JSON.stringify(value)}`);
+  }
+});
+
+test('narrow is ASCII case and U+0020 spaces only; broad folds case fully', () => {
   const user: User = { id: 'u', username: 'u', groups: ['Sales  EMEA', 'stra\u00DFe', 'ADM\u0130N'], attributes: {} };
   assert.ok(inGroup(user, 'sales emea', 'narrow'));
   assert.ok(inGroup(user, 'stra\u00DFe', 'narrow'));

@@ -8,9 +8,10 @@ import type { Decision, Policy, Rule } from '../../src/policy/policy-types.ts';
 import type { Factor, User } from '../../src/core/types.ts';
 
 /**
- * A directory keeps `admin`, `admın` (dotless ı), `ADMİN`, `ａdmin` (fullwidth), `admin\u212A`-style
- * Kelvin signs and `straße`/`STRASSE` apart, and users may create groups: a look-alike must never let
- * a user in or ask less of them, while a rule that refuses or asks more must still catch it.
+ * A directory may keep apart what full case folding joins (slapd 2.5 keeps `admın` (dotless ı) and
+ * `admin`, `straße` and `strasse` apart; other servers may keep `ADMİN` or `ａdmin` apart too), and users
+ * may create groups: a look-alike must never let a user in or ask less of them, while a rule that
+ * refuses or asks more must still catch it.
  */
 const NOW = Date.parse('2026-11-22T10:00:00Z');
 const networks = compileNetworks({});
@@ -32,7 +33,7 @@ function decision(p: Policy, user: User, factors = PASSWORD): Decision {
 
 const effect = (p: Policy, user: User, factors = PASSWORD) => decision(p, user, factors).effect;
 
-/** Spellings of `admin` that only foldCase takes for it: the directory holds each as a group of its own. */
+/** Spellings of `admin` that only foldCase takes for it (slapd 2.5 holds `admın` as a group of its own; not every server folds the others). */
 const ADMIN_LOOK_ALIKES = ['adm\u0131n', 'ADM\u0130N', '\uFF41dmin', '\uFF21\uFF24\uFF2D\uFF29\uFF2E'];
 /** Spellings every LDAP server takes for `admin`. */
 const ADMIN_SPELLINGS = ['admin', 'ADMIN', 'Admin', ' admin '];

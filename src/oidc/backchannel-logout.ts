@@ -1,13 +1,15 @@
 import type { Request } from 'express';
-import type { default as Provider, KoaContextWithOIDC } from 'oidc-provider';
+import type { AdapterPayload, default as Provider, KoaContextWithOIDC } from 'oidc-provider';
 import type { AuditLog } from '../store/store.ts';
 import type { Logger } from '../core/log.ts';
 import type { SsoSession } from '../session/sso-session.ts';
-import type { LogoutContext } from '../session/session-service.ts';
+import { logoutIn, type LogoutContext } from '../session/session-service.ts';
 import type { KvAdapter } from './adapter.ts';
 import type { SsoLinks } from './sso-links.ts';
 import type { SessionService } from '../session/session-service.ts';
 import type { ClientRevocations } from './client-revocations.ts';
+import { oneTurnAtATime } from './session-turns.ts';
+import { grantIdsOf } from './session-grants.ts';
 
 /** The part of oidc-provider's Client model used here; its published types lack backchannelLogout. */
 interface LogoutClient {
@@ -57,15 +59,24 @@ export class BackchannelLogout {
     this.#reportProviderEvents();
   }
 
-  /** SessionService logout listener. Never rejects for a relying party's failure: each one is logged and audited. */
-  async afterLogout(sso: SsoSession, context: LogoutContext): Promise<void> {
+  /**
+   * SessionService logout listener. Never rejects for a relying party's failure: each one is logged
+   * and audited. Answers the grants of the provider sessions it ended, as they were when they ended.
+   */
+  async afterLogout(sso: SsoSession, context: LogoutContext): Promise<string[]> {
     const notices: Notice[] = [];
+    const grantIds: string[] = [];
     for (const uid of await this.#deps.links.mirrorsOf(sso.id)) {
-      const session = await this.#deps.providerSessions.findByUid(uid);
-      await this.#deps.links.delete(uid);
+      // Ended here rather than at its next read, so nothing (a token request, a prompt=none) finds it
+      // in between; in the session's turn and marked ended, so a save under way cannot store it again.
+      const session = await oneTurnAtATime(uid, async () => {
+        const stored = await this.#deps.providerSessions.findByUid(uid);
+        await this.#deps.links.end(uid);
+        if (stored) await this.#deps.providerSessions.destroy(String(stored.jti));
+        return stored;
+      });
+      grantIds.push(...grantIdsOf(session));
       if (!session?.accountId) continue;
-      // Ended here rather than at its next read, so nothing (a token request, a prompt=none) finds it in between.
-      await this.#deps.providerSessions.destroy(String(session.jti));
       const authorizations = await this.#deps.revocations.kept(session.authorizations ?? {});
       const accountId = String(session.accountId);
       const username = sso.user.id === accountId ? sso.user.username : undefined;
@@ -73,6 +84,21 @@ export class BackchannelLogout {
     }
     // In parallel, each capped by oidc-provider's 2.5 s request timeout: the user's answer waits at most that long.
     await Promise.all(notices.map((notice) => this.#notify(notice, context)));
+    return grantIds;
+  }
+
+  /**
+   * RP-initiated "sign out everywhere": the clients of the ended provider session that oidc-provider
+   * did not tell, because another tab added them after it had loaded the session (session-adapter.ts).
+   */
+  async tellUntold(ctx: KoaContextWithOIDC, ended: AdapterPayload): Promise<void> {
+    const accountId = String(ended.accountId);
+    const authorizations = await this.#deps.revocations.kept(ended.authorizations ?? {});
+    // A store that cannot read the session costs the notices their username, not the notices.
+    const sso = await this.#deps.sessions.toSignOut(ctx.req as Request).catch(() => undefined);
+    const username = sso?.user.id === accountId ? sso.user.username : undefined;
+    const context = logoutIn(ctx.req as Request, 'oidc-rp-initiated');
+    await Promise.all(Object.entries(authorizations).map(([clientId, { sid }]) => this.#notify({ clientId, accountId, username, sid }, context)));
   }
 
   async #notify(notice: Notice, context: LogoutContext): Promise<void> {

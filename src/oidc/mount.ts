@@ -92,11 +92,9 @@ export async function mountOidc(app: Express, services: Services, warnings: Warn
   // A logout may come with no request to /oidc/* since a key rotation (SAML SLO, the CLI): the
   // Logout Tokens must be signed with the keys the JWKS publishes now, not the provider's old ones.
   services.sessions.onLogout(async (ended, context) => {
-    // Read first: the back-channel logout removes the provider sessions, which name the grants.
-    const endedGrants = await grants.ofMirrors(ended.id);
     await upToDate();
-    await current.backchannel.afterLogout(ended, context);
-    await grants.revoke(endedGrants);
+    // As the provider sessions were when they ended: also a client another tab added since the logout began.
+    await grants.revoke(await current.backchannel.afterLogout(ended, context));
   });
   services.sessions.onReplaced((previous, next) => shared.links.moveAll(previous.id, next.id));
   app.use((req, res, next) => {
@@ -111,7 +109,9 @@ async function assemble(services: Services, shared: Shared): Promise<ProviderGen
   const endpointAudit = new EndpointAudit(services.store.audit);
   const provider = await buildProvider(services, { cookieSigner, clients, revocations, users: services.users, links, sso, endpointAudit });
   endpointAudit.watch(provider);
-  const sync = new SessionSync({ provider, links, sessions: services.sessions, audit: services.store.audit, propagateLogout: shared.propagateLogout });
+  const providerSessions = new KvAdapter(services.store.kv, services.clock, 'Session');
+  const backchannel = new BackchannelLogout({ provider, providerSessions, revocations, links, sessions: services.sessions, audit: services.store.audit, logger: services.logger });
+  const sync = new SessionSync({ links, providerSessions, backchannel, sessions: services.sessions, audit: services.store.audit, propagateLogout: shared.propagateLogout });
   provider.use(noCachePragma);
   provider.use(sync.middleware());
   provider.use(inlineInteractions());
@@ -120,9 +120,8 @@ async function assemble(services: Services, shared: Shared): Promise<ProviderGen
   provider.use(interactions.auditIssued());
   provider.use(endpointAudit.middleware());
   // Innermost: an issued code's grant is written before the middlewares above record the sign-in as done.
-  provider.use(confirmServedPlaces(provider));
+  provider.use(confirmServedPlaces(provider, links));
   logProviderEvents(provider, services.logger, shared.warnings);
-  const backchannel = new BackchannelLogout({ provider, providerSessions: new KvAdapter(services.store.kv, services.clock, 'Session'), revocations, links, sessions: services.sessions, audit: services.store.audit, logger: services.logger });
   // Last: it takes oidc-provider's middleware as it is now.
   const bridge = providerBridge(provider, services.config.server.publicUrl, { cookieSigner, startInteraction: interactions.start });
   return { bridge, interactions, backchannel };

@@ -1,5 +1,7 @@
 import type { AdapterPayload, ClientAuthorizationState, default as Provider, Grant, KoaContextWithOIDC } from 'oidc-provider';
 import { saveUnsavedGrant } from './grants.ts';
+import type { SsoLinks } from './sso-links.ts';
+import { oneTurnAtATime } from './session-turns.ts';
 
 /**
  * A client's place in a provider session (`authorizations[clientId]`: its sid and grant id) is what
@@ -81,9 +83,10 @@ function placeToStore(mine: Place | undefined, loaded: string | undefined, curre
  * Koa middleware around oidc-provider's routes, with its listener. A code issued confirms the
  * client's place at once (the session is saved after the answer is built, in the same request), and
  * its grant is written before Koa sends the answer, so the client never holds a code whose grant
- * is not stored.
+ * is not stored. Not when the session ended meanwhile (a logout in another tab): its save was
+ * dropped and the grant revoked (session-adapter.ts), and it must not be written again after that.
  */
-export function confirmServedPlaces(provider: Provider) {
+export function confirmServedPlaces(provider: Provider, links: Pick<SsoLinks, 'ended'>) {
   const issued = new WeakMap<KoaContextWithOIDC, Grant>();
   provider.on('authorization.success', (ctx: KoaContextWithOIDC) => {
     const { session, client, grant } = ctx.oidc;
@@ -94,6 +97,11 @@ export function confirmServedPlaces(provider: Provider) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<unknown>): Promise<void> => {
     await next();
     const grant = issued.get(ctx);
-    if (grant) await saveUnsavedGrant(grant);
+    if (!grant) return;
+    // A code is issued only with a session: authorization.success comes from the authorization and resume routes.
+    const uid = ctx.oidc.session!.uid;
+    await oneTurnAtATime(uid, async () => {
+      if (!(await links.ended(uid))) await saveUnsavedGrant(grant);
+    });
   };
 }

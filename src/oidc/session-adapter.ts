@@ -1,9 +1,11 @@
-import Provider, { type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type AdapterPayload, type ClientAuthorizationState, type KoaContextWithOIDC } from 'oidc-provider';
 import type { KvAdapter } from './adapter.ts';
 import type { SsoLinks } from './sso-links.ts';
 import type { ClientRevocations } from './client-revocations.ts';
 import { DelegatingAdapter } from './delegating-adapter.ts';
 import { placesAsLoaded, withPlacesMerged } from './served-clients.ts';
+import { grantIdsOf } from './session-grants.ts';
+import { oneTurnAtATime } from './session-turns.ts';
 
 /**
  * The adapter of oidc-provider's Session model. A signed-in provider session is only returned while
@@ -51,32 +53,62 @@ export class SessionAdapter extends DelegatingAdapter {
 
   /**
    * Merged with the session as stored now (by uid: after a cookie id rotation the stored session has
-   * another id), read and written with no other save of the same session in between.
+   * another id), read and written with no other save or end of the same session in between. A session
+   * that ended meanwhile (a logout while this request was under way) is not stored again: the write
+   * is dropped, and what this request issued from its places is revoked with their grants.
    */
   override upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     // oidc-provider's Session model gives every session a uid when it is made.
     const uid = payload.uid!;
     const ctx = Provider.ctx;
-    return oneSaveAtATime(uid, async () => {
+    return oneTurnAtATime(uid, async () => {
+      if (await this.#links.ended(uid)) {
+        if (ctx) await revokeInRequest(ctx, grantIdsOf(payload));
+        return;
+      }
       const stored = (await this.inner.findByUid(uid)) ?? (ctx && rotatedAway.get(ctx));
       await this.inner.upsert(id, withPlacesMerged(payload, stored), expiresIn);
     });
   }
 
   /**
-   * Leaves the link alone: oidc-provider destroys the old id each time it rotates a session's cookie id
-   * (same uid: at a sign-in, at a logout of one client) and then saves the session under the new one.
-   * A place another request saved under the old id meanwhile would go with it, so the session as
-   * destroyed is kept for that save.
+   * oidc-provider destroys the old id each time it rotates a session's cookie id (same uid: at a
+   * sign-in, at a logout of one client) and then saves the session under the new one: the link is
+   * left alone, and since a place another request saved under the old id meanwhile would go with it,
+   * the session as destroyed is kept for that save. The request's own session destroyed otherwise is
+   * a relying party's "sign out everywhere": the session ends, its uid marked ended, whatever id it
+   * is stored under now, and the places other requests stored since oidc-provider loaded it (clients
+   * it was not going to tell nor revoke) are revoked here and told (untoldPlaces, session-sync.ts).
    */
   override async destroy(id: string): Promise<void> {
     const ctx = Provider.ctx;
     const session = ctx?.oidc.session as (KoaContextWithOIDC['oidc']['session'] & { oldId?: string }) | undefined;
-    if (!ctx || session?.oldId !== id) return this.inner.destroy(id);
-    await oneSaveAtATime(session.uid, async () => {
-      const left = await this.inner.find(id);
-      if (left) rotatedAway.set(ctx, left);
+    // Only a request ends its own session: any other destroy removes that id alone.
+    if (!ctx || !session) return this.inner.destroy(id);
+    if (session.oldId === id) {
+      await oneTurnAtATime(session.uid, async () => {
+        const left = await this.inner.find(id);
+        if (left) rotatedAway.set(ctx, left);
+        await this.inner.destroy(id);
+      });
+      return;
+    }
+    if (session.jti !== id) return this.inner.destroy(id);
+    const { uid } = session;
+    await oneTurnAtATime(uid, async () => {
+      const stored = await this.inner.findByUid(uid);
+      await this.#links.end(uid);
       await this.inner.destroy(id);
+      if (!stored) return;
+      if (stored.jti !== id) await this.inner.destroy(String(stored.jti));
+      const known = Object.values(session.authorizations ?? {});
+      const places = Object.entries((stored.authorizations ?? {}) as Record<string, ClientAuthorizationState>);
+      const revoked = new Set(known.map(({ grantId }) => grantId));
+      await revokeInRequest(ctx, grantIdsOf(stored).filter((grantId) => !revoked.has(grantId)));
+      // oidc-provider told each client of its copy with the sid the copy had.
+      const told = new Set(known.map(({ sid }) => sid));
+      const untold = places.filter(([, { sid }]) => !told.has(sid));
+      if (untold.length) endedUntold.set(ctx, { ...stored, authorizations: Object.fromEntries(untold) });
     });
   }
 }
@@ -84,22 +116,17 @@ export class SessionAdapter extends DelegatingAdapter {
 /** The session a request's cookie id rotation destroyed, by request: for the save under the new id that follows. */
 const rotatedAway = new WeakMap<KoaContextWithOIDC, AdapterPayload>();
 
-/**
- * Saves of one provider session under way, by uid: a save reads the stored session and writes the
- * merge, and no other save of it may land in between. One process writes provider sessions (the
- * server holds the data directory's lock; the CLI only reads them), so waiting here is
- * enough; different sessions never wait for each other. Module-wide, so that the provider rebuilt by
- * a key rotation and the one still finishing requests take turns too.
- */
-const saving = new Map<string, Promise<void>>();
+/** The session a request ended, with only the places its own copy lacked, by request: for its Logout Tokens (session-sync.ts). */
+const endedUntold = new WeakMap<KoaContextWithOIDC, AdapterPayload>();
 
-async function oneSaveAtATime(uid: string, save: () => Promise<void>): Promise<void> {
-  const mine = (saving.get(uid) ?? Promise.resolve()).then(save);
-  const settled = mine.catch(() => undefined);
-  saving.set(uid, settled);
-  try {
-    await mine;
-  } finally {
-    if (saving.get(uid) === settled) saving.delete(uid);
-  }
+/** Of the session this request ended, the places oidc-provider did not know of when it told the clients and revoked their grants. */
+export function untoldPlaces(ctx: KoaContextWithOIDC): AdapterPayload | undefined {
+  return endedUntold.get(ctx);
+}
+
+/** As oidc-provider's own revocation of a grant at a logout: the grant and every code and token issued from it. */
+async function revokeInRequest(ctx: KoaContextWithOIDC, grantIds: readonly string[]): Promise<void> {
+  const { provider } = ctx.oidc;
+  const issued = [provider.AuthorizationCode, provider.AccessToken, provider.RefreshToken];
+  await Promise.all(grantIds.flatMap((grantId) => [...issued.map((model) => model.adapter.revokeByGrantId(grantId)), provider.Grant.adapter.destroy(grantId)]));
 }

@@ -1,6 +1,7 @@
 import type { AdapterPayload } from 'oidc-provider';
 import type { KvAdapter } from './adapter.ts';
 import type { SsoLinks } from './sso-links.ts';
+import { oneTurnAtATime } from './session-turns.ts';
 
 export interface SessionGrantsDeps {
   /** The Session model's own storage: SessionAdapter refuses the mirror of an ended SSO session, which is what this reads. */
@@ -26,25 +27,24 @@ export class SessionGrants {
     this.#deps = deps;
   }
 
-  /** The grants of the provider sessions that mirror an SSO session, read before a logout removes those sessions. */
-  async ofMirrors(ssoSessionId: string): Promise<string[]> {
-    const uids = await this.#deps.links.mirrorsOf(ssoSessionId);
-    return (await Promise.all(uids.map(async (uid) => grantIdsOf(await this.#deps.providerSessions.findByUid(uid))))).flat();
-  }
-
   async revoke(grantIds: readonly string[]): Promise<void> {
     await Promise.all(grantIds.map((grantId) => Promise.all([...this.#deps.issued.map((model) => model.revokeByGrantId(grantId)), this.#deps.grants.destroy(grantId)])));
   }
 
-  /** A provider session whose SSO session ended without a logout: its grants and tokens, the session and its link go. */
+  /**
+   * A provider session whose SSO session ended without a logout: its grants and tokens, the session
+   * and its link go, with no save of it in between (a request that loaded it cannot store it again).
+   */
   async end(providerSessionUid: string): Promise<void> {
-    const session = await this.#deps.providerSessions.findByUid(providerSessionUid);
-    await this.revoke(grantIdsOf(session));
-    if (session) await this.#deps.providerSessions.destroy(String(session.jti));
-    await this.#deps.links.delete(providerSessionUid);
+    await oneTurnAtATime(providerSessionUid, async () => {
+      const session = await this.#deps.providerSessions.findByUid(providerSessionUid);
+      await this.#deps.links.end(providerSessionUid);
+      await this.revoke(grantIdsOf(session));
+      if (session) await this.#deps.providerSessions.destroy(String(session.jti));
+    });
   }
 }
 
-function grantIdsOf(session: AdapterPayload | undefined): string[] {
+export function grantIdsOf(session: AdapterPayload | undefined): string[] {
   return Object.values(session?.authorizations ?? {}).flatMap(({ grantId }) => (grantId ? [grantId] : []));
 }

@@ -6,14 +6,20 @@ import type { LogoutPropagation } from '../session/logout-propagation.ts';
 import type { AuditLog } from '../store/store.ts';
 import type { SilentLogin } from './sso-state.ts';
 import type { SsoLinks } from './sso-links.ts';
+import type { KvAdapter } from './adapter.ts';
+import type { BackchannelLogout } from './backchannel-logout.ts';
 import { SSO_RESULT_KEY } from './binding.ts';
+import { untoldPlaces } from './session-adapter.ts';
+import { oneTurnAtATime } from './session-turns.ts';
 import { rememberLogoutOutcome, ssoLogoutSource, type LogoutOutcome } from './pages.ts';
 
 export interface SessionSyncDeps {
-  provider: Provider;
   /** Tells the session's SAML participants through the browser before it goes on (saml/slo-propagation.ts). */
   propagateLogout?: LogoutPropagation;
   links: SsoLinks;
+  /** The Session model's own storage: whether a provider session is still stored, whatever its SSO session. */
+  providerSessions: KvAdapter;
+  backchannel: Pick<BackchannelLogout, 'tellUntold'>;
   sessions: SessionService;
   audit: AuditLog;
 }
@@ -42,11 +48,20 @@ export class SessionSync {
     const previous = interaction.session;
     if (!previous) return;
     if (previous.accountId === login.user.id) {
-      await this.#deps.links.set(previous.uid, login.sessionId);
+      // Only while it is still stored: a logout may have ended it since this sign-in's page opened,
+      // and a link would let it back (finishInteraction then refuses the resume).
+      await oneTurnAtATime(previous.uid, async () => {
+        if (await this.#deps.links.ended(previous.uid)) return;
+        if (await this.#deps.providerSessions.findByUid(previous.uid)) await this.#deps.links.set(previous.uid, login.sessionId);
+      });
       return;
     }
-    await this.#deps.provider.Session.adapter.destroy(previous.cookie);
-    await this.#deps.links.delete(previous.uid);
+    // Ended as a logout ends it, so that a save of it under way cannot store it again.
+    await oneTurnAtATime(previous.uid, async () => {
+      const stored = await this.#deps.providerSessions.findByUid(previous.uid);
+      await this.#deps.links.end(previous.uid);
+      if (stored) await this.#deps.providerSessions.destroy(String(stored.jti));
+    });
     // The caller saves the interaction with its result.
     interaction.session = undefined;
   }
@@ -97,9 +112,11 @@ export class SessionSync {
     if (ctx.status !== 303) return;
     if (!params?.logout) return this.#remember(ctx, 'kept');
     const mirrored = session?.accountId;
-    // oidc-provider has just sent this session's clients their Logout Tokens and destroyed it; with
-    // its link gone too, BackchannelLogout (run by sessions.end below) cannot send them a second one.
-    if (mirrored) await this.#deps.links.delete(session.uid);
+    // oidc-provider has just sent this session's clients their Logout Tokens and destroyed it, which
+    // removed its link too (session-adapter.ts): BackchannelLogout (run by sessions.end below) cannot
+    // send them a second one. The clients another tab added to it meanwhile are told here.
+    const untold = untoldPlaces(ctx);
+    if (untold) await this.#deps.backchannel.tellUntold(ctx, untold);
     // Also when the browser went idle: the session may still back other clients' tokens and SAML sessions.
     const sso = await this.#deps.sessions.toSignOut(ctx.req as Request);
     // Only the SSO session this provider session mirrored, never another one the browser holds.

@@ -2,6 +2,8 @@ import type { KeyValue } from '../store/store.ts';
 import type { SessionService } from '../session/session-service.ts';
 
 const NAMESPACE = 'oidc-sso-link';
+/** Provider session uids that ended (a logout, a timeout, another user's sign-in): never stored again. */
+const ENDED = 'oidc-ended-session';
 
 /** One small namespace per SSO session (like the adapter's grant index): its entries are the provider session uids that mirror it. */
 function mirrorsNamespace(ssoSessionId: string): string {
@@ -44,6 +46,21 @@ export class SsoLinks {
   async delete(providerSessionUid: string): Promise<void> {
     const ssoSessionId = await this.get(providerSessionUid);
     await Promise.all([this.#kv.delete(NAMESPACE, providerSessionUid), ssoSessionId && this.#kv.delete(mirrorsNamespace(ssoSessionId), providerSessionUid)]);
+  }
+
+  /**
+   * The provider session ended: its link goes, and its uid is marked ended for as long as the session
+   * could have lasted, so that a request that loaded it before (a save under way, a sign-in page open
+   * in another tab) cannot store it again (session-adapter.ts, session-sync.ts). In memory only: what
+   * could store it again (requests, oidc-provider's interactions) does not outlive a restart either.
+   */
+  async end(providerSessionUid: string): Promise<void> {
+    await this.#kv.set(ENDED, providerSessionUid, true, { ttlSeconds: this.#ttlSeconds, durable: false });
+    await this.delete(providerSessionUid);
+  }
+
+  async ended(providerSessionUid: string): Promise<boolean> {
+    return (await this.#kv.get<boolean>(ENDED, providerSessionUid)) === true;
   }
 
   /** Every link, as [provider session uid, SSO session id]: for the sweep of ended sessions, not for a request. */

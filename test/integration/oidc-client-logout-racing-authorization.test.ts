@@ -1,13 +1,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
-import Provider from 'oidc-provider';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { type Page, type TestBrowser } from '../helpers/browser.ts';
 import { BackchannelReceiver } from '../helpers/backchannel-receiver.ts';
 import { authRequest, callbackOf, createRp, createUser, redeem, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
 import { oidcClientsOf } from '../../src/oidc/session-clients.ts';
-import type { KeyValue, SetOptions } from '../../src/store/store.ts';
+import { storeOrder } from '../helpers/store-order.ts';
 import type { SsoSession } from '../../src/session/sso-session.ts';
 
 /**
@@ -27,46 +26,6 @@ after(async () => {
   await app?.close();
   await receiver.stop();
 });
-
-interface Operation { kind: 'get' | 'set'; namespace: string; key: string; route?: string }
-type Match = (operation: Operation) => boolean;
-
-function storeOrder(kv: KeyValue) {
-  const { get, set } = kv;
-  const holds: Array<{ match: Match; until: Promise<unknown>; reached: () => void }> = [];
-  const sights: Array<{ match: Match; seen: () => void }> = [];
-  const beforeOp = async (operation: Operation) => {
-    const hold = holds.find(({ match }) => match(operation));
-    if (!hold) return;
-    holds.splice(holds.indexOf(hold), 1);
-    hold.reached();
-    await hold.until;
-  };
-  const afterOp = (operation: Operation) => {
-    for (const sight of sights.filter(({ match }) => match(operation))) {
-      sights.splice(sights.indexOf(sight), 1);
-      sight.seen();
-    }
-  };
-  kv.get = async function orderedGet<T>(this: KeyValue, namespace: string, key: string): Promise<T | undefined> {
-    const operation: Operation = { kind: 'get', namespace, key, route: Provider.ctx?.oidc?.route };
-    await beforeOp(operation);
-    const value = (await get.call(this, namespace, key)) as T | undefined;
-    afterOp(operation);
-    return value;
-  };
-  kv.set = async function orderedSet<T>(this: KeyValue, namespace: string, key: string, value: T, options?: SetOptions): Promise<void> {
-    const operation: Operation = { kind: 'set', namespace, key, route: Provider.ctx?.oidc?.route };
-    await beforeOp(operation);
-    await set.call(this, namespace, key, value, options);
-    afterOp(operation);
-  };
-  return {
-    hold: (match: Match, until: Promise<unknown>) => new Promise<void>((reached) => holds.push({ match, until, reached })),
-    seen: (match: Match) => new Promise<void>((seen) => sights.push({ match, seen })),
-    restore: () => Object.assign(kv, { get, set }),
-  };
-}
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 20));
 const providerSessionId = (browser: TestBrowser) => browser.cookies.get(new URL(app.url).host)!.get('sg_oidc_session')!;

@@ -1,7 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
-import Provider from 'oidc-provider';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { parseForms, type Page, type TestBrowser } from '../helpers/browser.ts';
 import { BackchannelReceiver } from '../helpers/backchannel-receiver.ts';
@@ -9,7 +8,7 @@ import { authRequest, callbackOf, createRp, createUser, isCodePage, redeem, rpBr
 import { enrollWithOathtool } from '../helpers/totp-store.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 import { oidcClientsOf } from '../../src/oidc/session-clients.ts';
-import type { KeyValue, SetOptions } from '../../src/store/store.ts';
+import { storeOrder, type StoreMatch as Match } from '../helpers/store-order.ts';
 import type { SsoSession } from '../../src/session/sso-session.ts';
 
 /**
@@ -36,62 +35,7 @@ after(async () => {
   await receiver.stop();
 });
 
-interface StoreOperation {
-  kind: 'get' | 'set';
-  namespace: string;
-  key: string;
-  value?: unknown;
-}
-
-type Match = (operation: StoreOperation) => boolean;
-
-/**
- * The order in which concurrent requests reach the store, made the same every run: `hold` makes the
- * first read or write that matches wait until `until` resolves (`reached` resolves as it starts
- * waiting), `seen` resolves once a matching one is done.
- */
-function storeOrder(kv: KeyValue) {
-  const { get, set } = kv;
-  const holds: Array<{ match: Match; until: Promise<unknown>; reached: () => void }> = [];
-  const sights: Array<{ match: Match; seen: () => void }> = [];
-  const before = async (operation: StoreOperation) => {
-    const hold = holds.find(({ match }) => match(operation));
-    if (!hold) return;
-    holds.splice(holds.indexOf(hold), 1);
-    hold.reached();
-    await hold.until;
-  };
-  const after = (operation: StoreOperation) => {
-    for (const sight of sights.filter(({ match }) => match(operation))) {
-      sights.splice(sights.indexOf(sight), 1);
-      sight.seen();
-    }
-  };
-  kv.get = async function orderedGet<T>(this: KeyValue, namespace: string, key: string): Promise<T | undefined> {
-    const operation: StoreOperation = { kind: 'get', namespace, key };
-    await before(operation);
-    const value = (await get.call(this, namespace, key)) as T | undefined;
-    after(operation);
-    return value;
-  };
-  kv.set = async function orderedSet<T>(this: KeyValue, namespace: string, key: string, value: T, options?: SetOptions): Promise<void> {
-    const operation: StoreOperation = { kind: 'set', namespace, key, value };
-    await before(operation);
-    await set.call(this, namespace, key, value, options);
-    after(operation);
-  };
-  return {
-    hold(match: Match, until: Promise<unknown>): Promise<void> {
-      return new Promise((reached) => holds.push({ match, until, reached }));
-    },
-    seen(match: Match): Promise<void> {
-      return new Promise((seen) => sights.push({ match, seen }));
-    },
-    restore: () => Object.assign(kv, { get, set }),
-  };
-}
-
-const readOf = (id: string, route?: string): Match => (operation) => operation.kind === 'get' && operation.namespace === 'oidc:Session' && operation.key === id && (!route || Provider.ctx?.oidc.route === route);
+const readOf = (id: string, route?: string): Match => (operation) => operation.kind === 'get' && operation.namespace === 'oidc:Session' && operation.key === id && (!route || operation.route === route);
 const sessionWritten = (which: (id: string) => boolean): Match => (operation) => operation.kind === 'set' && operation.namespace === 'oidc:Session' && which(operation.key);
 const codeOf = (rp: TestRp): Match => (operation) => operation.kind === 'set' && operation.namespace === 'oidc:AuthorizationCode' && (operation.value as { payload: { clientId: string } }).payload.clientId === rp.client.id;
 

@@ -55,20 +55,15 @@ test('a save whose write fails fails alone: the saves of the same session queued
   }
 });
 
-test('saving 20,000 sessions, some failing, keeps no turn once they are done (heap back near where it was)', async () => {
+test('saving 5,000 sessions, some failing, leaves no turn behind: a later save of one of them is not held up', async () => {
   const f = await fixture();
   try {
-    globalThis.gc?.();
-    const before = process.memoryUsage().heapUsed;
-    for (let batch = 0; batch < 20; batch++) {
+    for (let batch = 0; batch < 5; batch++) {
       f.failNextWrites(100);
-      await Promise.allSettled(Array.from({ length: 1000 }, (_, i) => f.sessions.upsert(`jti-${batch}-${i}`, payload(`${batch}-${i}`, 'a'), 600)));
+      const results = await Promise.allSettled(Array.from({ length: 1000 }, (_, i) => f.sessions.upsert(`jti-${batch}-${i}`, payload(`${batch}-${i}`, 'a'), 600)));
+      assert.equal(results.filter((result) => result.status === 'rejected').length, 100, 'the failing writes fail their own saves only');
     }
-    // A new save of one of them is not held up by anything left over.
     await withTimeout(f.sessions.upsert('jti-0-0', payload('0-0', 'b'), 600), 5000);
-    globalThis.gc?.();
-    const grown = (process.memoryUsage().heapUsed - before) / 1e6;
-    console.log(`heap grew ${grown.toFixed(1)} MB over 20,000 session saves (the journal keeps the records themselves)`);
   } finally {
     await f.close();
   }

@@ -89,6 +89,7 @@ async function run(options: BenchOptions, tmp: string): Promise<void> {
     const limits = await measureLimits(slapd, options.users, options.limitSeconds);
     say(limitsTable(limits));
 
+    await bench.primeCompileCache();
     const result = await mainRun(bench, limits);
     let { main } = result;
     // Right after the main phases, so the host's drift weighs on all alike.

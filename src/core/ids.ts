@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomPoolString } from './random-pool.ts';
 
 /**
  * 256-bit random identifier, URL safe. Used for sessions, transactions and opaque tokens, and for
@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
  */
 export function randomId(bytes = 32): string {
   for (;;) {
-    const id = randomBytes(bytes).toString('base64url');
+    const id = randomPoolString(bytes, 'base64url');
     if (!id.startsWith('-')) return id;
   }
 }

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { randomPoolBytes } from './random-pool.ts';
 
 const VERSION = 'v1';
 const TAG_BYTES = 16;
@@ -31,7 +32,7 @@ export class SecretBox {
   }
 
   seal(plaintext: string | Buffer, purpose: string): string {
-    const iv = randomBytes(12);
+    const iv = randomPoolBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv);
     cipher.setAAD(Buffer.from(purpose));
     const head = cipher.update(plaintext);

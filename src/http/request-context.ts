@@ -124,5 +124,23 @@ function hopAddress(hop: string): string | undefined {
  * range can name it: it is left out, always.
  */
 export function normaliseIp(ip: string): string | undefined {
-  return parseIp(ip.replace(/%.*$/s, ''))?.toString();
+  const known = spellings.get(ip);
+  if (known !== undefined) return known === NOT_AN_ADDRESS ? undefined : known;
+  const spelled = parseIp(ip.replace(/%.*$/s, ''))?.toString();
+  // Bounded in number and size: behind a proxy the values are the clients' to choose.
+  if (ip.length > LONGEST_KEPT) return spelled;
+  if (spellings.size >= SPELLINGS_KEPT) spellings.clear();
+  spellings.set(ip, spelled ?? NOT_AN_ADDRESS);
+  return spelled;
 }
+
+/**
+ * Each request's address is spelled again (ipaddr.js parses it: a few µs, at every request of a
+ * sign-in), while a client sends the same few from one connection to the next. The answer depends
+ * on the text alone.
+ */
+const spellings = new Map<string, string>();
+const SPELLINGS_KEPT = 1000;
+/** The longest address text with a zone (`ffff:…:255.255.255.255%eth0`) is well under this. */
+const LONGEST_KEPT = 64;
+const NOT_AN_ADDRESS = '';

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomPoolString } from '../core/random-pool.ts';
 import type { Grant, KoaContextWithOIDC } from 'oidc-provider';
 import { claimsOfScopes } from './claims.ts';
 
@@ -52,6 +52,6 @@ export async function saveUnsavedGrant(grant: Grant): Promise<void> {
  */
 function newGrant(ctx: KoaContextWithOIDC, accountId: string, clientId: string): Grant {
   const grant = new ctx.oidc.provider.Grant({ accountId, clientId });
-  grant.jti = randomBytes(32).toString('base64url');
+  grant.jti = randomPoolString(32, 'base64url');
   return grant;
 }

@@ -38,3 +38,18 @@ test('a second cookie of the name written with spaces around it (a planted namel
   assert.equal(jar.read(requestWith('sg_session =only'), 'sg_session'), 'only', 'one cookie of the name, however spaced, is read');
   assert.equal(jar.read(requestWith('sg_sessionx=1; sg_session=victim'), 'sg_session'), 'victim', 'another name that starts alike is not counted');
 });
+
+test('a request whose Cookie header is rewritten (the OIDC bridge resuming an authorization) is read anew', () => {
+  const jar = new CookieJar('http://localhost:8080');
+  const req = requestWith('sg_bb=first; sg_session=s1');
+  assert.equal(jar.read(req, 'sg_bb'), 'first');
+  assert.equal(jar.read(req, 'sg_session'), 's1');
+  req.headers.cookie = 'sg_bb=second; sg_session=s1; sg_session=planted';
+  assert.equal(jar.read(req, 'sg_bb'), 'second');
+  assert.equal(jar.read(req, 'sg_session'), undefined, 'now sent twice');
+  req.headers.cookie = 'sg_session=s2';
+  assert.equal(jar.read(req, 'sg_bb'), undefined);
+  assert.equal(jar.read(req, 'sg_session'), 's2');
+  delete req.headers.cookie;
+  assert.equal(jar.read(req, 'sg_session'), undefined);
+});

@@ -92,10 +92,10 @@ export interface Directory {
    */
   authenticate(login: string, password: string, requestLog?: Logger): Promise<AuthOutcome>;
   /**
-   * The same, asking `admitAccount` between finding the account and checking its password where the
-   * check has a cost outside Stepgate (LDAP: the bind counts towards the directory's lockout). A
-   * directory whose check has none (local) need not ask: the caller checks the account's lock on the
-   * outcome as well.
+   * The same, asking `admitAccount` between finding the account and checking its password: a check
+   * may cost something outside Stepgate (LDAP: the bind counts towards the directory's lockout), and
+   * takes long enough (a bind, a local hash) for an unlock to land meanwhile, which the caller must
+   * tell from one before the check. The caller checks the account's lock on the outcome as well.
    */
   authenticate<Refusal>(login: string, password: string, requestLog: Logger | undefined, options: { admitAccount: AdmitAccount<Refusal> }): Promise<AuthOutcome | NotAdmitted<Refusal>>;
   /**

@@ -1,7 +1,7 @@
 import type { User } from '../core/types.ts';
 import type { Logger } from '../core/log.ts';
 import type { Clock } from '../core/clock.ts';
-import type { AccountState, AuthOutcome, Directory, PasswordChangeOutcome, PasswordRefusalReason } from './directory.ts';
+import type { AccountState, AdmitAccount, AuthOutcome, Directory, NotAdmitted, PasswordChangeOutcome, PasswordRefusalReason } from './directory.ts';
 import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from './password-hash.ts';
 import { passwordProblems, passwordRuleWords } from './password-rules.ts';
 import { AppError } from '../core/errors.ts';
@@ -69,8 +69,18 @@ export class LocalDirectory implements Directory {
    * Throws AppError SIGN_IN_BUSY, before any password is checked, when too many password checks are
    * under way (password-hash.ts): that is no guess, so the sign-in must not count it as one.
    */
-  async authenticate(login: string, password: string, requestLog?: Logger): Promise<AuthOutcome> {
-    return refusalLogged(await this.#signIn(await findLocalUserByName(this.#users, login.trim()), password), requestLog, { login: login.slice(0, 256) });
+  authenticate(login: string, password: string, requestLog?: Logger): Promise<AuthOutcome>;
+  authenticate<Refusal>(login: string, password: string, requestLog: Logger | undefined, options: { admitAccount: AdmitAccount<Refusal> }): Promise<AuthOutcome | NotAdmitted<Refusal>>;
+  async authenticate<Refusal>(login: string, password: string, requestLog?: Logger, options?: { admitAccount: AdmitAccount<Refusal> }): Promise<AuthOutcome | NotAdmitted<Refusal>> {
+    const record = await findLocalUserByName(this.#users, login.trim());
+    // Asked before the check, as the LDAP directory asks before its bind: the check takes tens of
+    // milliseconds, and an unlock or a new password landing meanwhile must find the account's forget
+    // mark read from before it (the browser proved the password the forget was for).
+    if (options && record?.passwordHash && password.length > 0) {
+      const refusal = await options.admitAccount(record.id);
+      if (refusal !== undefined) return { ok: false, reason: 'not-admitted', accountId: record.id, refusal };
+    }
+    return refusalLogged(await this.#signIn(record, password), requestLog, { login: login.slice(0, 256) });
   }
 
   async authenticateAccount(accountId: string, password: string, requestLog?: Logger): Promise<AuthOutcome> {

@@ -5,6 +5,7 @@ import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
 import { request as loginRequest } from '../helpers/login-request.ts';
 import { LocalUserAdmin } from '../../src/directory/local-user-admin.ts';
+import { PASSWORD_DERIVATIONS } from '../../src/directory/password-hash.ts';
 import type { AdmitAccount, AuthOutcome, Directory } from '../../src/directory/directory.ts';
 import type { Logger } from '../../src/core/log.ts';
 
@@ -21,7 +22,7 @@ const ids = new Map<string, string>();
 
 before(async () => {
   app = await boot({ server: { trustedProxies: ['127.0.0.1/32'] }, directory: { kind: 'local' }, regulation: { maxFailuresPerUser: 3, maxFailuresPerIp: 1000, windowSeconds: 300, lockoutSeconds: 900 } });
-  for (const name of ['alice', 'bea', 'cleo', 'dina']) ids.set(name, await addLocalUser(app.services, name, PASSWORD));
+  for (const name of ['alice', 'bea', 'cleo', 'dina', 'gail', 'hana']) ids.set(name, await addLocalUser(app.services, name, PASSWORD));
   ids.set('fay', await addLocalUser(app.services, 'fay', PASSWORD, { mustChangePassword: true }));
 });
 after(() => app?.close());
@@ -57,7 +58,7 @@ function whileTheSessionStarts(during: () => Promise<unknown>): void {
 
 /**
  * Runs `during` once, in the next check of a password by name, between the account's admission and
- * the check itself: where an LDAP directory binds (the local directory asks no admission).
+ * the check itself: where an LDAP directory binds (the local directory's own check: whileTheLocalDirectoryDerives).
  */
 function whileThePasswordIsChecked(during: () => Promise<unknown>): void {
   const directory: Directory = app.services.directory;
@@ -72,6 +73,34 @@ function whileThePasswordIsChecked(during: () => Promise<unknown>): void {
     return byName(login, password, log);
   }) as Directory['authenticate'];
 }
+
+/** Runs `during` once, as the local directory's next password check starts: after it found the account, before it knows the answer. */
+function whileTheLocalDirectoryDerives(during: () => Promise<unknown>): void {
+  const run = PASSWORD_DERIVATIONS.run;
+  PASSWORD_DERIVATIONS.run = async <T>(task: () => Promise<T>): Promise<T> => {
+    PASSWORD_DERIVATIONS.run = run;
+    await during();
+    return PASSWORD_DERIVATIONS.run(task);
+  };
+}
+
+test('an unlock while the local directory checks the password: the browser stays a stranger', async () => {
+  const browser = new TestBrowser();
+  whileTheLocalDirectoryDerives(() => forget('gail'));
+  const { txId } = await signIn(browser, 'gail', PASSWORD, '198.51.100.6');
+  assert.equal(app.finished.get(txId)?.ok, true, 'the sign-in completed');
+  assert.equal(hasDeviceCookie(browser), false, 'no familiar-device cookie');
+  await lockOut('gail');
+  assert.equal((await signIn(browser, 'gail', PASSWORD, '198.51.100.6')).page.status, 429, 'the lock refuses it as any stranger');
+});
+
+test('a password set by an administrator while the local directory checks the old one: the browser stays a stranger', async () => {
+  const browser = new TestBrowser();
+  whileTheLocalDirectoryDerives(async () => assert.equal(await new LocalUserAdmin(app.services.store, app.services.config, app.services.clock).setPassword('hana', 'Another-horse-47'), undefined));
+  const { txId } = await signIn(browser, 'hana', PASSWORD, '198.51.100.7');
+  assert.equal(app.finished.get(txId)?.ok, true, 'the sign-in with the password read before the change completed');
+  assert.equal(hasDeviceCookie(browser), false, 'no familiar-device cookie');
+});
 
 test('an unlock while the session starts, after the password was checked: the browser stays a stranger', async () => {
   const browser = new TestBrowser();

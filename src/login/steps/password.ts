@@ -160,8 +160,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     throw new AppError('DIRECTORY_MISCONFIGURED', { detail: { directory: outcome.detail } });
   }
   // Known now for certain: the account this login names. Guesses at it under another of its login
-  // names (an email instead of the username) may have locked it, also while this password was checked;
-  // a directory that checks passwords at no cost outside (local) asks only now.
+  // names (an email instead of the username) may have locked it, also while this password was checked.
   const accountId = again?.user.id ?? (outcome.ok || outcome.reason === 'account-state' ? outcome.user.id : outcome.reason === 'invalid-credentials' ? outcome.accountId : undefined);
   if ((outcome.ok || outcome.reason === 'account-state') && outcome.user.id !== accountId) {
     // A directory that answered for another account than the one asked again would switch this browser's user.
@@ -202,9 +201,9 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     throw new AppError('INTERNAL');
   }
 
-  // A directory that checks passwords at no cost outside (local) does not ask admitAccount: the account
-  // is known only now, still before the session starts (which may wait seconds for the previous
-  // user's applications to be told of its end).
+  // An account the directory did not ask admitAccount about is known only now: its mark is read still
+  // before the session starts (which may wait seconds for the previous user's applications to be told
+  // of its end).
   const forgetMark = marked?.account === outcome.user.id ? marked.mark : await regulator.forgetMark(outcome.user.id);
   await attempt.succeeded(accountId);
   const session = await interaction.startSession(req, res, outcome.user, { login: username, proven: device, forgetMark });

@@ -1,7 +1,9 @@
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig, ConfigError } from '../config/load.ts';
 import { warnIfConfigFileExposed } from '../config/config-file-exposure.ts';
 import { LowdbStore } from '../store/lowdb-store.ts';
+import { DataDirectoryError } from '../store/data-directory-error.ts';
 import { loadSecretKey } from '../config/secret-key.ts';
 import { openStore } from '../open-store.ts';
 import { SecretBox } from '../core/secret-box.ts';
@@ -23,7 +25,13 @@ const getConfig = () => {
   warnIfConfigFileExposed(config, warnings);
   return config;
 };
-const getBox = () => (box ??= new SecretBox(loadSecretKey(getConfig(), { dataIsFresh: LowdbStore.isFresh(getConfig().dataDir), warnings }).key));
+const getBox = () => {
+  if (box) return box;
+  // Loading the key makes secret.key in a new data directory: root must not make it in another user's.
+  refuseRootOnAnotherUsersDirectory(getConfig().dataDir);
+  box = new SecretBox(loadSecretKey(getConfig(), { dataIsFresh: LowdbStore.isFresh(getConfig().dataDir), warnings }).key);
+  return box;
+};
 
 /**
  * Every command that opens the store needs the key: the journal is sealed with it. A command run
@@ -33,6 +41,7 @@ const getBox = () => (box ??= new SecretBox(loadSecretKey(getConfig(), { dataIsF
  * it (keys add, client add, any journal line): those would open with that key only.
  */
 async function openDataStore(): Promise<Store> {
+  refuseRootOnAnotherUsersDirectory(getConfig().dataDir);
   const fresh = LowdbStore.isFresh(getConfig().dataDir);
   const secretBox = getBox();
   if (fresh) {
@@ -40,6 +49,25 @@ async function openDataStore(): Promise<Store> {
     process.stderr.write(`Note: ${resolve(getConfig().dataDir)} had no Stepgate data; it is a new, empty data directory now. If the server uses another one, give this command the same STEPGATE_CONFIG or STEPGATE_DATA_DIR.\n`);
   }
   return openStore(getConfig(), secretBox, systemClock, { owner: false });
+}
+
+/**
+ * Root writes db.json anew (a temporary file renamed over it) as root's own file, 0600: the server,
+ * which runs as the directory's owner, then cannot read it, goes unready and does not start again.
+ * So as root, a directory another user owns is that user's to change, not root's.
+ */
+function refuseRootOnAnotherUsersDirectory(dataDir: string): void {
+  if (process.getuid?.() !== 0) return;
+  let owner: number;
+  try {
+    owner = statSync(dataDir).uid;
+  } catch {
+    return; // not made yet: this command makes it, as root's
+  }
+  if (owner === 0) return;
+  throw new DataDirectoryError(
+    `${resolve(dataDir)} belongs to user id ${owner}, and this command runs as root: the files it writes would be root's, and the server, running as that user, could no longer read them. Run it as that user, with the server's settings: sudo -u '#${owner}' env STEPGATE_DATA_DIR=… STEPGATE_CONFIG=… npm run cli -- …`,
+  );
 }
 
 /**

@@ -86,11 +86,23 @@ export class LowdbCollections {
     try {
       await this.#db.read();
     } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') throw await this.#notReadable((error as Error).message);
       throw this.#unusable((error as Error).message);
     }
     const data = this.#db.data as unknown;
     const isDocument = typeof data === 'object' && data !== null && typeof (data as Document).collections === 'object' && (data as Document).collections !== null;
     if (!isDocument) throw this.#unusable('it is not a Stepgate data file');
+  }
+
+  /**
+   * A file this process may not read is whole: most often another user wrote it (the CLI run as root
+   * on the service's directory), and a backup would throw away every change since it was taken.
+   */
+  async #notReadable(why: string): Promise<DataDirectoryError> {
+    const owner = await stat(this.#path).then((file) => file.uid, () => undefined);
+    const whose = owner === undefined ? '' : ` It belongs to user id ${owner}, and this process runs as user id ${process.getuid?.() ?? 'unknown'}.`;
+    return new DataDirectoryError(`${this.#path} cannot be read: ${why}.${whose} Give it back to the user the server runs as (e.g. chown stepgate:stepgate ${this.#path}); do not restore a backup, the file is whole.`);
   }
 
   #unusable(why: string): DataDirectoryError {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -206,6 +206,21 @@ test('a data directory Stepgate may not write in stops start-up naming dataDir a
     assert.doesNotMatch(run.output(), /^\s+at /m, 'no stack');
   } finally {
     await rm(root, { recursive: true, force: true });
+  }
+});
+
+test('the CLI run as root leaves a data directory another user owns untouched, and names the user to run it as', { skip: process.getuid?.() !== 0 && 'only root can give a directory to another user' }, async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-owner-'));
+  try {
+    await chown(dataDir, 65534, 65534);
+    for (const words of [['user', 'add', 'rootmade'], ['user', 'list'], ['keys', 'list']]) {
+      const run = await cli(dataDir, words);
+      assert.equal(run.code, 1, run.output);
+      assert.match(run.output, new RegExp(`^Error: ${dataDir} belongs to user id 65534, and this command runs as root: .* sudo -u '#65534' env STEPGATE_DATA_DIR=`, 'm'));
+    }
+    assert.deepEqual(await readdir(dataDir), [], 'no db.json nor secret.key made as root');
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
   }
 });
 

@@ -1,6 +1,7 @@
 import { test, describe, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, readFile, writeFile, utimes, access, stat } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -718,6 +719,28 @@ describe('a data directory that lost or broke db.json', () => {
         assert.equal(await readFile(join(dir, 'db.json'), 'utf8'), content, 'not written over');
       }));
   }
+
+  test('db.json this process may not read (another user wrote it): named with its owner and chown, not a backup', () =>
+    withDir(async (dir) => {
+      const dbPath = join(dir, 'db.json');
+      await writeFile(dbPath, '{"version":1,"collections":{}}');
+      // Root reads any file, so the refusal a service user gets is made here, as lowdb's own `readFile` sees it.
+      const fsPromises = (await import('node:fs')).promises;
+      const original = fsPromises.readFile;
+      fsPromises.readFile = (async (path: Parameters<typeof original>[0], ...rest: unknown[]) => {
+        if (String(path) === dbPath) throw Object.assign(new Error(`EACCES: permission denied, open '${dbPath}'`), { code: 'EACCES' });
+        return (original as (...args: unknown[]) => unknown)(path, ...rest);
+      }) as typeof original;
+      syncBuiltinESMExports();
+      try {
+        await assert.rejects(new LowdbStore(dir, fakeClock(), { sealer }).open(), (error: Error) =>
+          error.message.startsWith(`${dbPath} cannot be read: EACCES`) && new RegExp(`belongs to user id ${process.getuid!()}`).test(error.message) && /chown/.test(error.message) && /do not restore a backup/.test(error.message));
+      } finally {
+        fsPromises.readFile = original;
+        syncBuiltinESMExports();
+      }
+      assert.equal(await readFile(dbPath, 'utf8'), '{"version":1,"collections":{}}', 'not written over');
+    }));
 });
 
 describe('damaged journal lines', () => {

@@ -106,6 +106,13 @@ describe('the admin CLI does what was typed, or refuses it', () => {
     assert.deepEqual((await user('dave'))!.groups, ['b']);
   });
 
+  test('a group name with spaces is one group, as a directory holds it', async () => {
+    assert.equal((await cli('user', 'add', 'hugo', '--group', 'Sales EMEA', '--group', 'IT Admins, staff')).code, 0);
+    assert.deepEqual((await user('hugo'))!.groups, ['IT Admins', 'Sales EMEA', 'staff']);
+    assert.equal((await cli('user', 'update', 'hugo', '--remove-group', 'IT Admins')).code, 0);
+    assert.deepEqual((await user('hugo'))!.groups, ['Sales EMEA', 'staff']);
+  });
+
   test('misspelt options, values given to flags, missing values and extra arguments are usage errors that name them', async () => {
     const pw = await file('good.pw', `${GOOD_PASSWORD}\n`);
     await assertUsageError(['user', 'add', 'frank', '--pasword-file', pw], /unknown option --pasword-file/);

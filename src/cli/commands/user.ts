@@ -1,5 +1,5 @@
 import type { CliCommand, CliContext, CommandContext, ParsedArgs } from '../command.ts';
-import { listOption, stringOption, UsageError } from '../command.ts';
+import { stringOption, UsageError } from '../command.ts';
 import { UserChangeRefused, withInvisibleShown, type LocalUserAdmin, type NewPassword, type UserChanges } from '../../directory/local-user-admin.ts';
 import { PASSWORD_OPTIONS, readSecretOption } from '../read-secret.ts';
 import { Regulator } from '../../regulation/regulator.ts';
@@ -66,7 +66,9 @@ function attributesFrom(args: ParsedArgs): Record<string, string[]> | undefined 
 }
 
 function changesFrom(args: ParsedArgs): UserChanges {
-  const list = (name: string) => (args.lists[name] === undefined ? undefined : listOption(args, name).flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean));
+  // Commas only: a group name may hold spaces ("Sales EMEA"), and splitting it at them would put the
+  // user in two other groups, which rules for those names then match.
+  const list = (name: string) => (args.lists[name] === undefined ? undefined : args.lists[name].flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean));
   const expires = stringOption(args, 'expires');
   let expiresAt: number | null | undefined;
   if (expires === 'never') expiresAt = null;

@@ -47,7 +47,7 @@ function lookAlikeNote(rule: Rule, subject: SubjectFacts, counted: boolean): str
   const pairs = (verb: string) => lookAlikes(rule.when, subject.user).map((pair) => describeLookAlike(pair, verb)).join(', ');
   return counted
     ? `        counted: ${pairs('counts as')}: where a rule refuses, or asks more than the rules below it, look-alikes count (case, width, ß as ss, ı and İ as i)`
-    : `        not counted: ${pairs('is not')}: where a rule lets a user in, or asks less than the rules below it, names compare exactly but for ASCII case and spaces`;
+    : `        not counted: ${pairs('is not')}: where a rule lets a user in, or asks less than the rules below it, names compare exactly but for ASCII case and the spaces a directory does not count (a space next to * stands for spaces only)`;
 }
 
 /**

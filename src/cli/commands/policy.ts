@@ -157,7 +157,8 @@ disabled or expired (as SSO reuse and refresh see it), not a password to change.
   --comparison C        exact (default), minimum, better or maximum (SAML only: OIDC has none)
   --essential           the request binds (OIDC essential acr claim; SAML always binds)
   --protocol saml|oidc  with --policy (default oidc)
-Each value is checked (a policy that does not exist, an invalid IP ...): a wrong one is a usage error (exit 2).
+Each value is checked (a policy that does not exist, an invalid IP ...): a wrong one is a usage error
+(exit 2). A user or an application that is not there is told so, with exit 1.
 Example: npm run cli -- policy explain --user alice --app https://sp.example.org --ip 203.0.113.7`,
   options: { user: 'string', app: 'string', policy: 'string', ip: 'string', 'mfa-age': 'string', acr: 'string', comparison: 'string', essential: 'flag', protocol: 'string' },
   arguments: [],

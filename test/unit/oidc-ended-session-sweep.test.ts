@@ -86,3 +86,13 @@ test('a live SSO session keeps everything, however often the sweep runs', async 
     assert.deepEqual(await held(), EVERYTHING);
   });
 });
+
+test('a provider session the sweep removes is marked ended: a request that loaded it before cannot store it again', async () => {
+  await withSweep(async ({ sweep, links, held, advance }) => {
+    await sweep.sweep();
+    advance(16 * 60_000 + 1000);
+    await sweep.sweep();
+    assert.deepEqual(await held(), []);
+    assert.equal(await links.ended(UID), true);
+  });
+});

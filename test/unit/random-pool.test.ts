@@ -28,6 +28,23 @@ describe('random values drawn from a pool', () => {
     assert.notEqual(randomPoolString(5000, 'hex'), randomPoolString(5000, 'hex'));
   });
 
+  test('values larger than the pool are random too, not just long', () => {
+    const [one, two] = [randomPoolBytes(10_000), randomPoolBytes(10_000)];
+    assert.notDeepEqual(one, two);
+    assert.ok(one.some((byte) => byte !== 0) && new Set(one).size > 200, 'bytes of many values');
+  });
+
+  test('a value does not start with the byte the value before it ended with', () => {
+    // Each pair shares its bytes by chance 1 time in 256 (about 8 of 2000); values carved from
+    // overlapping bytes would share them every time.
+    let shared = 0;
+    for (let n = 0; n < 2000; n++) {
+      const [before, after] = [randomPoolBytes(12), randomPoolBytes(12)];
+      if (before[11] === after[0]) shared++;
+    }
+    assert.ok(shared < 100, `${shared} of 2000 pairs`);
+  });
+
   test('bytes look uniform: every value of a byte turns up over 256 KB', () => {
     const counts = new Array<number>(256).fill(0);
     for (let n = 0; n < 8192; n++) for (const byte of randomPoolBytes(32)) counts[byte]!++;

@@ -1,17 +1,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AdapterPayload, ClientAuthorizationState } from 'oidc-provider';
-import { JournalKeyValue } from '../../src/store/journal-kv.ts';
-import { testSealer } from '../helpers/journal-sealer.ts';
 import { KvAdapter } from '../../src/oidc/adapter.ts';
 import { SessionAdapter } from '../../src/oidc/session-adapter.ts';
-import { ClientRevocations } from '../../src/oidc/client-revocations.ts';
-import { SsoLinks } from '../../src/oidc/sso-links.ts';
-import type { SessionService } from '../../src/session/session-service.ts';
-import type { SsoSession } from '../../src/session/sso-session.ts';
+import { withProviderSession } from '../helpers/oidc-session-fixture.ts';
 
 /**
  * oidc-provider loads the provider session at the start of a request and saves all of it at the end.
@@ -19,31 +11,6 @@ import type { SsoSession } from '../../src/session/sso-session.ts';
  * and still have their own changes, removals included, stored.
  */
 type Places = Record<string, ClientAuthorizationState>;
-
-interface Fixture {
-  sessions: SessionAdapter;
-  raw: KvAdapter;
-  revocations: ClientRevocations;
-}
-
-async function withSession(run: (fixture: Fixture) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'stepgate-session-saves-'));
-  const clock = { now: () => 1_000_000 };
-  const kv = new JournalKeyValue(join(dir, 'kv.journal'), clock, { sealer: testSealer() });
-  await kv.open();
-  try {
-    const alive = { peek: async (id: string) => (id === 'sso-1' ? ({ id, user: { id: 'alice' } } as unknown as SsoSession) : undefined) } as unknown as SessionService;
-    const links = new SsoLinks(kv, alive, 3600);
-    const revocations = new ClientRevocations(kv);
-    const raw = new KvAdapter(kv, clock, 'Session');
-    await raw.upsert('s1', { jti: 's1', uid: 'u1', accountId: 'alice', authorizations: { first: { sid: 'sid-first', grantId: 'g-first' } } }, 600);
-    await links.set('u1', 'sso-1');
-    await run({ sessions: new SessionAdapter(raw, links, revocations), raw, revocations });
-  } finally {
-    await kv.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 /** One request: the session as oidc-provider loads it; `save` writes it back as oidc-provider does (same places object, new payload). */
 async function load(sessions: SessionAdapter, id = 's1') {
@@ -60,7 +27,7 @@ const clientsIn = (places: Places | undefined) => Object.keys(places ?? {}).sort
 
 describe('saves of one provider session by overlapping requests', () => {
   test('two requests that loaded the same session each add a client: both places are stored, saved together or one after the other', () =>
-    withSession(async ({ sessions, raw }) => {
+    withProviderSession(async ({ sessions, raw }) => {
       const [tabA, tabB] = [await load(sessions), await load(sessions)];
       tabA.places.a = { sid: 'sid-a', grantId: 'g-a' };
       tabB.places.b = { sid: 'sid-b', grantId: 'g-b' };
@@ -76,7 +43,7 @@ describe('saves of one provider session by overlapping requests', () => {
     }));
 
   test("a place another request changed meanwhile keeps that change; a place this request changed or removed is stored so", () =>
-    withSession(async ({ sessions, raw }) => {
+    withProviderSession(async ({ sessions, raw }) => {
       const [renewing, other] = [await load(sessions), await load(sessions)];
       renewing.places.first!.grantId = 'g-first-renewed';
       other.places.b = { sid: 'sid-b', grantId: 'g-b' };
@@ -100,7 +67,7 @@ describe('saves of one provider session by overlapping requests', () => {
     }));
 
   test('a removed client is left out at load and not written back; a session saved under a new cookie id keeps what was saved under the old one meanwhile', () =>
-    withSession(async ({ sessions, raw, revocations }) => {
+    withProviderSession(async ({ sessions, raw, revocations }) => {
       const served = await load(sessions);
       served.places.gone = { sid: 'sid-gone', grantId: 'g-gone' };
       await served.save();
@@ -117,7 +84,7 @@ describe('saves of one provider session by overlapping requests', () => {
     }));
 
   test("another account's session stored under the uid is not merged from", () =>
-    withSession(async ({ sessions, raw }) => {
+    withProviderSession(async ({ sessions, raw }) => {
       const tab = await load(sessions);
       await raw.upsert('s1', { jti: 's1', uid: 'u1', accountId: 'mallory', authorizations: { hers: { sid: 'sid-hers' } } }, 600);
       tab.places.a = { sid: 'sid-a', grantId: 'g-a' };

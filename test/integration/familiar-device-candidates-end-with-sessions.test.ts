@@ -21,7 +21,7 @@ let app: Booted;
 
 before(async () => {
   app = await boot({ directory: { kind: 'local' }, session: { idleTimeoutMinutes: IDLE_MINUTES, absoluteTimeoutHours: 10 } }, { clock });
-  for (const name of ['alice', 'bob', 'carl', 'dora', 'emil', 'finn']) await addLocalUser(app.services, name, PASSWORD);
+  for (const name of ['alice', 'bob', 'carl', 'dora', 'emil', 'finn', 'gina']) await addLocalUser(app.services, name, PASSWORD);
 });
 after(() => app?.close());
 
@@ -105,6 +105,13 @@ test("it lasts while the browser uses its session, and ends with the session's i
   assert.equal(await candidateOf(sessionId), undefined, 'gone with the idle timeout');
   const later = await open(browser, 'permit-everyone-require-mfa');
   assert.doesNotMatch(later.page.body, /You are signed in as/, 'the session is over for the browser too: the plain sign-in page');
+});
+
+test('a browser that does not use its session again: its proposal ends with the idle timeout, not at the absolute end', async () => {
+  const browser = new TestBrowser();
+  const { sessionId } = await atSetup(browser, 'gina');
+  now += IDLE_MINUTES * MINUTE + MINUTE;
+  assert.equal(await candidateOf(sessionId), undefined);
 });
 
 test('ten sign-ins ended by sign-outs leave no proposed browser behind', async () => {

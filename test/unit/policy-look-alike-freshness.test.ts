@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decide } from '../../src/policy/policy-engine.ts';
+import { decide, evaluatePolicy } from '../../src/policy/policy-engine.ts';
+import { explainDecision } from '../../src/policy/explain.ts';
 import { compileNetworks } from '../../src/policy/networks.ts';
 import type { Decision, Policy, Rule } from '../../src/policy/policy-types.ts';
 import type { Factor, User } from '../../src/core/types.ts';
@@ -46,4 +47,14 @@ test('two MFA rules that both count, each with its own age and methods: the fres
     assert.ok(decided.effect === 'step-up' && decided.maxAgeSec === 300 && decided.anyOf.join() === 'totp', `${p.rules[0]!.name}: ${JSON.stringify(decided)}`);
     assert.equal(decided.rule.name, p.rules[0]!.name, 'the decision names the first of the rules that count');
   }
+});
+
+test('a look-alike MFA rule that asks all the rule below it asks decides alone: the trace names one rule, with its own methods', () => {
+  const p = policy({ name: 'admins', when: { groups: ['admin'] }, then: { effect: 'require-mfa', maxAgeSec: 300 } }, { name: 'everyone', then: { effect: 'require-mfa', maxAgeSec: 600 } });
+  const subject = { user: LOOK_ALIKE, enrolledMethods: ['totp', 'webauthn'] as const, ip: '198.51.100.1' };
+  const { decidedBy, action } = evaluatePolicy(p, subject, networks);
+  assert.deepEqual(decidedBy, [0]);
+  assert.deepEqual(action, { effect: 'require-mfa', maxAgeSec: 300 }, 'any method, as the rule says, not a list of them');
+  const lines = explainDecision(p, decision(p), subject, networks);
+  assert.ok(!lines.some((line) => line.includes('all count')), lines.join('\n'));
 });

@@ -59,28 +59,58 @@ export function patternsMatchAny(patterns: readonly string[], values: readonly s
 interface PreparedValue {
   asLdap: readonly string[];
   folded: readonly string[];
+  /** Only for a value with combining marks (see MARKS_APART). */
+  marksApart?: readonly string[];
 }
 
 const PREPARED_VALUES = new WeakMap<readonly string[], readonly PreparedValue[]>();
 
 function preparedMatch(pattern: string, value: PreparedValue, comparison: Comparison): boolean {
-  const parts = preparedPatterns(pattern)[comparison];
-  const asLdap = matchParts(parts.asLdap, value.asLdap);
-  if (comparison === 'narrow') return asLdap && matchParts(parts.folded, value.folded);
-  return asLdap || matchParts(parts.folded, value.folded);
+  const prepared = preparedPatterns(pattern);
+  if (comparison === 'narrow') {
+    const parts = prepared.narrow;
+    return parts !== undefined && matchParts(parts.asLdap, value.asLdap) && matchParts(parts.folded, value.folded);
+  }
+  const parts = prepared.broad;
+  if (matchParts(parts.asLdap, value.asLdap) || matchParts(parts.folded, value.folded)) return true;
+  // Where neither has marks, MARKS_APART is FOLDED, which has answered.
+  if (value.marksApart === undefined && parts.marksApart === undefined) return false;
+  return matchParts(parts.marksApart ?? parts.folded, value.marksApart ?? value.folded);
 }
 
 /**
- * The two foldings: as every LDAP server folds a caseIgnore string (ASCII letters; U+0020 not before a
+ * The foldings: as every LDAP server folds a caseIgnore string (ASCII letters; U+0020 not before a
  * combining mark, as withLdapSignificantSpaces), and as foldCase with any white space a space (as
- * withSignificantSpaces: a tab or a no-break space must not get a value past a deny rule).
+ * withSignificantSpaces: a tab or a no-break space must not get a value past a deny rule). Broadly, a
+ * third: MARKS_APART.
  */
 const AS_LDAP = { fold: foldCaseAsLdap, spaces: / +(?![ \p{M}])/gu };
 const FOLDED = { fold: foldCase, spaces: /\s+/gu };
 type Folding = typeof AS_LDAP;
 
+/**
+ * foldCase a character at a time, leaving a combining mark where it was written. slapd composes before
+ * it folds, so a mark stays with its letter: `ß` + U+0301 begins with `ß` to it, and `ı` + U+0301 holds
+ * U+0301; foldCase folds first (`ss`, `i`) and then composes the mark into the folded letter (`sś`, `í`),
+ * so neither folding above finds what slapd finds. Broad only (it folds `ß` as foldCase does), and kept
+ * only for a value or pattern with marks: without, it is foldCase.
+ */
+const MARKS_APART = { fold: foldMarksApart, spaces: FOLDED.spaces };
+
+function foldMarksApart(text: string): string {
+  return Array.from(text.normalize('NFKC'), (char) => (/\p{M}/u.test(char) ? char : foldCase(char))).join('');
+}
+
+function hasMarks(text: string): boolean {
+  return /\p{M}/u.test(text.normalize('NFKC'));
+}
+
 function prepareValue(value: string): PreparedValue {
-  return { asLdap: Array.from(withSpacesPrepared(AS_LDAP, value, 'end', 'end', ' ')), folded: Array.from(withSpacesPrepared(FOLDED, value, 'end', 'end', ' ')) };
+  return {
+    asLdap: Array.from(valueWithSpacesPrepared(AS_LDAP, value)),
+    folded: Array.from(valueWithSpacesPrepared(FOLDED, value)),
+    ...(hasMarks(value) ? { marksApart: Array.from(valueWithSpacesPrepared(MARKS_APART, value)) } : {}),
+  };
 }
 
 /** A username is one string, not a list: its preparation is kept by its text, as the patterns' are. */
@@ -90,15 +120,10 @@ const preparedValue = remembered(prepareValue);
 type Side = 'end' | 'star';
 
 /**
- * A value, or a part of a pattern, with its spaces as LDAP's substring matching prepares them (RFC 4518
- * 2.6.1): the runs at a value's ends give way to one space at each end, a run inside it becomes two
- * spaces, and a part's run next to a `*` one. So `sales *` takes in `sales  emea` and `sales` (the `*`
- * matching nothing) but not `salesforce`, and `* emea` takes in `sales emea` but not `salesemea`.
- * `starSpace` is what a run next to a `*` becomes: one space broadly; two narrowly, which only a run
- * inside the value matches, so that a permit rule for `sales *` does not take in `sales`, nor one for
- * `a * b` `a b` (wherever two spaces match, one does: narrow stays within broad).
+ * A text folded, its runs of white space found: taken out at its ends (`leading`, `trailing` say
+ * whether there were any), and each run inside it two spaces (see withSpacesPrepared).
  */
-function withSpacesPrepared(folding: Folding, text: string, before: Side, after: Side, starSpace: string): string {
+function spacesTaken(folding: Folding, text: string): { folded: string; inner: string; leading: boolean; trailing: boolean } {
   const folded = folding.fold(text);
   let leading = false;
   let trailing = false;
@@ -109,8 +134,36 @@ function withSpacesPrepared(folding: Folding, text: string, before: Side, after:
     trailing ||= last;
     return first || last ? '' : '  ';
   });
+  return { folded, inner, leading, trailing };
+}
+
+function valueWithSpacesPrepared(folding: Folding, value: string): string {
+  return ` ${spacesTaken(folding, value).inner} `;
+}
+
+/**
+ * A value, or a part of a pattern, with its spaces as LDAP's substring matching prepares them (RFC 4518
+ * 2.6.1): the runs at a value's ends give way to one space at each end, a run inside it becomes two
+ * spaces, and a part's run next to a `*` one. So `sales *` takes in `sales  emea` and `sales` (the `*`
+ * matching nothing) but not `salesforce`, and `* emea` takes in `sales emea` but not `salesemea`.
+ * A run next to a `*` becomes one space broadly; two narrowly, which only a run inside the value
+ * matches, so that a permit rule for `sales *` does not take in `sales`, nor one for `a * b` `a b`
+ * (wherever two spaces match, one does: narrow stays within broad).
+ * A part only of white space next to an end is the space at that end of the value: U+0020s there
+ * count for nothing, as at a name's ends (` *@example.org` is `*@example.org`). Broadly it asks
+ * nothing, not even that space, which the part beside it may need: slapd takes `a<TAB>* ` as `a<TAB>*`,
+ * and `a<TAB>` + U+0020 is `a` and a space to FOLDED. Narrowly, an initial one with another space
+ * character (a no-break space; not a tab, which slapd keeps) matches nothing (undefined): slapd takes
+ * it for a space, which no value begins with once its own spaces at the start are gone, while AS_LDAP
+ * would match a value that begins with that very character.
+ */
+function withSpacesPrepared(folding: Folding, text: string, before: Side, after: Side, comparison: Comparison): string | undefined {
+  const { folded, inner, leading, trailing } = spacesTaken(folding, text);
   if (before === 'end' && after === 'end') return ` ${inner} `;
   if (folded === '') return '';
+  const starSpace = comparison === 'narrow' ? '  ' : ' ';
+  if (inner === '' && comparison === 'broad' && (before === 'end' || after === 'end')) return '';
+  if (inner === '' && before === 'end' && /(?! )\p{Zs}/u.test(text)) return undefined;
   if (inner === '') return before === 'end' || after === 'end' ? ' ' : starSpace;
   const side = (where: Side, spaced: boolean) => (where === 'end' ? ' ' : spaced ? starSpace : '');
   return side(before, leading) + inner + side(after, trailing);
@@ -132,14 +185,23 @@ function remembered<T>(fold: (text: string) => T): (text: string) => T {
 
 const foldedParts = remembered((pattern) => pattern.split('*').map((part) => Array.from(foldCase(part))));
 
-/** A pattern's parts, prepared for each width and folding. */
+type Parts = readonly (readonly string[])[];
+
+/** A pattern's parts, prepared for each width and folding; narrow undefined where it matches nothing. */
 const preparedPatterns = remembered((pattern) => {
   const split = pattern.split('*');
-  const partsFor = (folding: Folding, starSpace: string) =>
-    split.map((part, i) => Array.from(withSpacesPrepared(folding, part, i === 0 ? 'end' : 'star', i === split.length - 1 ? 'end' : 'star', starSpace)));
+  const partsFor = (folding: Folding, comparison: Comparison): Parts | undefined => {
+    const parts = split.map((part, i) => withSpacesPrepared(folding, part, i === 0 ? 'end' : 'star', i === split.length - 1 ? 'end' : 'star', comparison));
+    return parts.every((part) => part !== undefined) ? parts.map((part) => Array.from(part)) : undefined;
+  };
+  const narrow = { asLdap: partsFor(AS_LDAP, 'narrow'), folded: partsFor(FOLDED, 'narrow') };
   return {
-    narrow: { asLdap: partsFor(AS_LDAP, '  '), folded: partsFor(FOLDED, '  ') },
-    broad: { asLdap: partsFor(AS_LDAP, ' '), folded: partsFor(FOLDED, ' ') },
+    narrow: narrow.asLdap && narrow.folded ? { asLdap: narrow.asLdap, folded: narrow.folded } : undefined,
+    broad: {
+      asLdap: partsFor(AS_LDAP, 'broad')!,
+      folded: partsFor(FOLDED, 'broad')!,
+      ...(hasMarks(pattern) ? { marksApart: partsFor(MARKS_APART, 'broad')! } : {}),
+    },
   };
 });
 

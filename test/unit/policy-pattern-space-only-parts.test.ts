@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decide } from '../../src/policy/policy-engine.ts';
+import { compileNetworks } from '../../src/policy/networks.ts';
+import { patternMatches } from '../../src/policy/patterns.ts';
+import type { Policy, Rule } from '../../src/policy/policy-types.ts';
+import type { User } from '../../src/core/types.ts';
+
+/**
+ * A pattern part made only of white space next to an end of the value. U+0020s at a pattern's ends
+ * count for nothing (README: ` *@example.org` is `*@example.org`); slapd (2.5, substring filters) takes
+ * `(description=a<TAB>* )` as `a<TAB>*`, and matches no value with `(description=<NBSP>*)`, a no-break
+ * space at a value's start counting for nothing (a tab counts: `<TAB>*` matches `<TAB>a`). A permit
+ * rule must not take in more than the directory would, a deny rule must not miss what it takes in.
+ */
+const networks = compileNetworks({});
+const now = Date.now();
+function decisionFor(rules: Rule[], employeeType: string) {
+  const policy: Policy = { name: 'p', description: '', source: 'custom', rules };
+  const user: User = { id: 'u', username: 'alice', groups: [], attributes: { employeetype: [employeeType] } };
+  return decide({ policy, user, enrolledMethods: [], factors: [{ method: 'pwd', at: now }], network: { ip: '203.0.113.1' }, protocol: 'oidc', now }, networks).effect;
+}
+
+test('a pattern starting with a part only of spaces, one of them not U+0020, matches no value narrowly', () => {
+  for (const pattern of ['\u00A0*', '\u00A0*a', ' \u00A0*a*', '\u3000*a']) {
+    assert.equal(patternMatches(pattern, '\u00A0a', 'narrow'), false, JSON.stringify(pattern));
+    assert.equal(patternMatches(pattern, '\u3000a', 'narrow'), false, JSON.stringify(pattern));
+  }
+  assert.ok(patternMatches('\t*a', '\ta', 'narrow'), 'a tab is a character to slapd, not a space');
+  const rules: Rule[] = [{ name: 'in', when: { attributes: { employeeType: ['\u00A0*'] } }, then: { effect: 'permit' } }, { name: 'nobody else', then: { effect: 'deny' } }];
+  assert.equal(decisionFor(rules, '\u00A0contractor'), 'deny');
+});
+
+test('a pattern starting with a part only of white space still holds broadly: a deny rule for it fails closed', () => {
+  assert.ok(patternMatches('\u00A0*', '\u00A0a', 'broad'));
+  assert.ok(patternMatches('\t*contractor', 'contractor', 'broad'));
+});
+
+test('a final part only of white space asks nothing more broadly: `a<TAB>* ` holds for `a<TAB>` with no-break spaces before it, as in slapd', () => {
+  assert.ok(patternMatches('a\t* ', '\u00A0\u00A0A\t', 'broad'));
+  assert.ok(patternMatches('a\t*\u00A0', 'a\t', 'broad'));
+  const rules: Rule[] = [{ name: 'out', when: { attributes: { employeeType: ['a\t* '] } }, then: { effect: 'deny' } }, { name: 'everyone else', then: { effect: 'permit' } }];
+  assert.equal(decisionFor(rules, '\u00A0\u00A0A\t'), 'deny');
+});
+
+test('spaces at the ends of realistic patterns still count for nothing', () => {
+  for (const comparison of ['narrow', 'broad'] as const) {
+    assert.ok(patternMatches('ext-* ', 'ext-pat', comparison), comparison);
+    assert.ok(patternMatches(' *@example.org', 'pat@example.org', comparison), comparison);
+    assert.ok(patternMatches('sales *', 'sales  emea', comparison), comparison);
+    assert.ok(!patternMatches('sales *', 'salesforce', comparison), comparison);
+    assert.ok(!patternMatches('* emea', 'salesemea', comparison), comparison);
+  }
+});

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadConfig, ConfigError } from '../config/load.ts';
 import { warnIfConfigFileExposed } from '../config/config-file-exposure.ts';
 import { LowdbStore } from '../store/lowdb-store.ts';
@@ -51,23 +51,31 @@ async function openDataStore(): Promise<Store> {
   return openStore(getConfig(), secretBox, systemClock, { owner: false });
 }
 
+/** The files in the data directory that the server writes, and so owns. */
+const SERVER_FILES = ['db.json', 'kv.journal', 'audit.log', 'secret.key', 'server.lock'];
+
 /**
- * Root writes db.json anew (a temporary file renamed over it) as root's own file, 0600: the server,
- * which runs as the directory's owner, then cannot read it, goes unready and does not start again.
- * So as root, a directory another user owns is that user's to change, not root's.
+ * Root writes db.json anew (a temporary file renamed over it) as root's own file, 0600, and makes the
+ * directory 0700: the server, which runs as the owner of these files, then cannot read them, goes
+ * unready and does not start again. So as root, a directory another user owns is that user's to
+ * change, not root's; and so is a directory root owns that lets the server in by its group (0770),
+ * whose files the server made and owns.
  */
 function refuseRootOnAnotherUsersDirectory(dataDir: string): void {
   if (process.getuid?.() !== 0) return;
-  let owner: number;
-  try {
-    owner = statSync(dataDir).uid;
-  } catch {
-    return; // not made yet: this command makes it, as root's
-  }
-  if (owner === 0) return;
+  const owned = [dataDir, ...SERVER_FILES.map((name) => join(dataDir, name))].map((path) => ({ path, owner: ownerOf(path) })).find(({ owner }) => owner !== undefined && owner !== 0);
+  if (owned === undefined) return; // none made yet, or all root's: this command makes them, as root's
   throw new DataDirectoryError(
-    `${resolve(dataDir)} belongs to user id ${owner}, and this command runs as root: the files it writes would be root's, and the server, running as that user, could no longer read them. Run it as that user, with the server's settings: sudo -u '#${owner}' env STEPGATE_DATA_DIR=… STEPGATE_CONFIG=… npm run cli -- …`,
+    `${resolve(owned.path)} belongs to user id ${owned.owner}, and this command runs as root: the files it writes would be root's, and the server, running as that user, could no longer read them. Run it as that user, with the server's settings: sudo -u '#${owned.owner}' env STEPGATE_DATA_DIR=… STEPGATE_CONFIG=… npm run cli -- …`,
   );
+}
+
+function ownerOf(path: string): number | undefined {
+  try {
+    return statSync(path).uid;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

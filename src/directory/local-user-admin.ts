@@ -7,6 +7,7 @@ import { findLocalUserByName, localUsers, signInNames, type LocalUserRecord } fr
 import { isPlausibleEmail } from '../core/email-address.ts';
 import { FamiliarDeviceRegister } from '../regulation/familiar-device-register.ts';
 import { INVISIBLE_CHARACTER } from '../core/invisible-characters.ts';
+import { foldCaseAsLdap, withLdapSignificantSpaces } from '../core/fold-case.ts';
 
 export interface UserChanges {
   name?: string;
@@ -64,6 +65,12 @@ export function nameProblem(name: string): string | undefined {
   if (/\p{Cc}/u.test(name)) return `the name must not contain control characters: ${JSON.stringify(name)}`;
   const reordering = codePointsOf(name, TEXT_DIRECTION_CONTROL);
   return reordering ? `the name "${withInvisibleShown(name)}" contains ${reordering}: characters that change the direction of the text are not allowed in a name` : undefined;
+}
+
+/** One group to a directory, and so to a policy: ASCII case and the spaces RFC 4518 leaves out do not count. */
+function sameGroupName(a: string, b: string): boolean {
+  const compared = (name: string) => withLdapSignificantSpaces(foldCaseAsLdap(name));
+  return compared(a) === compared(b);
 }
 
 /**
@@ -247,7 +254,13 @@ export class LocalUserAdmin {
     if (problem) throw new UserChangeRefused(problem);
     const groups = new Set(record.groups);
     for (const group of changes.addGroups ?? []) groups.add(group);
-    for (const group of changes.removeGroups ?? []) groups.delete(group);
+    for (const removed of changes.removeGroups ?? []) {
+      // As policies compare group names: `--remove-group admins` taking nothing from a member of
+      // `Admins` would leave the access it was typed to take away.
+      const same = [...groups].filter((group) => sameGroupName(group, removed));
+      if (same.length === 0) throw new UserChangeRefused(`${record.username} is not in group "${withInvisibleShown(removed)}" (their groups: ${record.groups.length === 0 ? 'none' : record.groups.map((group) => `"${withInvisibleShown(group)}"`).join(', ')}): nothing was changed`);
+      for (const group of same) groups.delete(group);
+    }
     return {
       ...record,
       name: changes.name ?? record.name,

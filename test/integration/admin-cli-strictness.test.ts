@@ -113,6 +113,16 @@ describe('the admin CLI does what was typed, or refuses it', () => {
     assert.deepEqual((await user('hugo'))!.groups, ['Sales EMEA', 'staff']);
   });
 
+  test('--remove-group takes away the group as policies name it, in any ASCII case and spacing, or refuses', async () => {
+    assert.equal((await cli('user', 'add', 'ivan', '--group', 'Admins', '--group', 'Sales  EMEA', '--group', 'staff')).code, 0);
+    assert.equal((await cli('user', 'update', 'ivan', '--remove-group', 'admins', '--remove-group', ' sales emea ')).code, 0);
+    assert.deepEqual((await user('ivan'))!.groups, ['staff']);
+    const missing = await cli('user', 'update', 'ivan', '--remove-group', 'staf', '--name', 'Ivan');
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /ivan is not in group "staf" \(their groups: "staff"\): nothing was changed/);
+    assert.deepEqual([(await user('ivan'))!.groups, (await user('ivan'))!.name], [['staff'], undefined]);
+  });
+
   test('misspelt options, values given to flags, missing values and extra arguments are usage errors that name them', async () => {
     const pw = await file('good.pw', `${GOOD_PASSWORD}\n`);
     await assertUsageError(['user', 'add', 'frank', '--pasword-file', pw], /unknown option --pasword-file/);

@@ -224,6 +224,24 @@ test('the CLI run as root leaves a data directory another user owns untouched, a
   }
 });
 
+test('the CLI run as root leaves alone a directory root owns that the server reaches by its group, whose files the server owns', { skip: process.getuid?.() !== 0 && 'only root can give files to another user' }, async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-group-'));
+  try {
+    assert.equal((await cli(dataDir, ['user', 'list'])).code, 0);
+    // As a server running as user 65534 in the directory's group has them: its files, root's directory open to the group.
+    for (const name of await readdir(dataDir)) await chown(join(dataDir, name), 65534, 65534);
+    await chown(dataDir, 0, 65534);
+    await chmod(dataDir, 0o770);
+    const run = await cli(dataDir, ['user', 'add', 'rootmade']);
+    assert.equal(run.code, 1, run.output);
+    assert.match(run.output, new RegExp(`^Error: ${join(dataDir, 'db.json')} belongs to user id 65534, and this command runs as root: .* sudo -u '#65534' env STEPGATE_DATA_DIR=`, 'm'));
+    assert.equal((await stat(join(dataDir, 'db.json'))).uid, 65534);
+    assert.equal((await stat(dataDir)).mode & 0o777, 0o770, 'the group keeps its way in');
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
 test('a store opened outside the server (the CLI, tools) names dataDir and the path too when the directory cannot be made', async () => {
   const root = await mkdtemp(join(tmpdir(), 'stepgate-perm-'));
   try {

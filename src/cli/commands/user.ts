@@ -48,7 +48,8 @@ const ADD_HELP = `  --name "Full Name"        display name
   --password-stdin          read the password from a pipe instead (not from a terminal)`;
 
 const CHANGE_HELP = `${ADD_HELP}
-  --remove-group G          remove from group G (repeat, or comma-separated)
+  --remove-group G          remove from group G (repeat, or comma-separated), written in any ASCII
+                            case and spacing, as policies compare it; refused if not a member
   --expires never           clear the expiry date`;
 
 /** Every value of every --attribute key=a,b; a key given twice keeps the values of both. */

@@ -86,18 +86,32 @@ function parseAva(text: string, fold: Fold): Ava | undefined {
   const type = text.slice(0, equals).trim();
   if (equals < 0 || !ATTRIBUTE_TYPE.test(type)) return undefined;
   const decoded = decodeValue(text.slice(equals + 1));
-  const value = decoded === undefined ? undefined : fold(asciiLowerCase(type), decoded);
-  if (value === undefined || value === '') return undefined;
-  return [asciiLowerCase(type), value];
+  if (decoded === undefined || decoded === '') return undefined;
+  return [asciiLowerCase(type), fold(asciiLowerCase(type), decoded) || ALL_SPACES];
 }
+
+/**
+ * What a value of spaces only folds to, rather than to nothing: `cn=\20`, `cn=\ \ ` and `cn=\C2\A0`
+ * name one group to slapd, which a deny rule must be able to name (refused as empty, it would never
+ * hold). No other value folds to a space: spaces at a value's ends are folded away.
+ */
+const ALL_SPACES = ' ';
+
+/** White space a DN parser (slapd's) leaves out when it is unescaped at a value's start or end. */
+const UNESCAPED_SPACE = new Set([' ', '\t', '\n', '\r']);
 
 /**
  * `\XX` hex pairs are UTF-8 bytes (a run of them one sequence), `\c` is c. Unescaped characters are
  * taken as they are, whatever RFC 4514 says should be escaped: refusing a directory's own spelling
- * would make a deny rule fail open.
+ * would make a deny rule fail open. Unescaped white space at either end is left out, as slapd's parser
+ * does: `cn=<tab>admins` is `cn=admins` to slapd, another group than `cn=\09admins`. Once decoded
+ * the two are alike, and the narrow width keeps a tab as slapd does: a permit rule written with a raw
+ * tab would let in the members of `cn=\09admins`.
  */
 function decodeValue(raw: string): string | undefined {
   let decoded = '';
+  // The length of `decoded` up to its last character that is escaped or not white space.
+  let significant = 0;
   let bytes: number[] = [];
   for (let i = 0; i < raw.length; i++) {
     const hex = raw[i] === '\\' ? /^[0-9A-Fa-f]{2}/.exec(raw.slice(i + 1, i + 3))?.[0] : undefined;
@@ -109,13 +123,20 @@ function decodeValue(raw: string): string | undefined {
     const text = decodeUtf8(bytes);
     if (text === undefined) return undefined;
     decoded += text;
+    if (text !== '') significant = decoded.length;
     bytes = [];
-    if (raw[i] === '\\') i++;
+    const escaped = raw[i] === '\\';
+    if (escaped) i++;
     if (i === raw.length) return undefined;
+    // slapd takes white space right after an escaped backslash (`\\<tab>`) as escaped, and keeps it.
+    const space = !escaped && UNESCAPED_SPACE.has(raw[i]!) && raw[i - 1] !== '\\';
+    if (space && decoded === '') continue;
     decoded += raw[i];
+    if (!space) significant = decoded.length;
   }
   const text = decodeUtf8(bytes);
-  return text === undefined ? undefined : decoded + text;
+  if (text === undefined) return undefined;
+  return text === '' ? decoded.slice(0, significant) : decoded + text;
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

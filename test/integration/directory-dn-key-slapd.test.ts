@@ -35,7 +35,10 @@ function candidatePairs(): Pair[] {
     rdnPairs.push(['cn', a!, b!]);
   }
   for (const type of ['cn', 'ou', 'o', 'dc', 'uid', 'l', 'labeledURI', 'memberUid', 'homeDirectory', 'description']) rdnPairs.push([type, 'Team  Lead', 'team lead']);
-  return rdnPairs.map(([type, a, b], i) => ({ stored: `${type}=${escaped(a)},cn=pair${i},dc=x`, asked: `${type}=${escaped(b)},cn=pair${i},dc=x` }));
+  const pairs = rdnPairs.map(([type, a, b], i) => ({ stored: `${type}=${escaped(a)},cn=pair${i},dc=x`, asked: `${type}=${escaped(b)},cn=pair${i},dc=x` }));
+  // Spelled as written, unescaped white space around a value of a type compared exactly, too.
+  const written = [['description= Team Lead\t', 'description=Team Lead'], ['mail=\ta@example.org ', 'mail=a@example.org'], ['2.5.4.13=\r\nx ', '2.5.4.13=x'], ['cn=\tab', 'cn=ab']];
+  return [...pairs, ...written.map(([a, b], i) => ({ stored: `${a},cn=written${i},dc=x`, asked: `${b},cn=written${i},dc=x` }))];
 }
 
 test('two DNs the directory keys alike are one entry to slapd: a character, a space or a case-exact type slapd keeps apart is never folded', async () => {
@@ -43,7 +46,7 @@ test('two DNs the directory keys alike are one entry to slapd: a character, a sp
     const key = directoryDnKey(stored);
     return key !== undefined && key === directoryDnKey(asked);
   });
-  for (const [stored, asked] of [['cn=xAy', 'cn=xay'], ['ou=Team  Lead', 'ou=team lead'], ['cn=a  b', 'cn=a b'], ['cn=\\ ab', 'cn=ab']]) {
+  for (const [stored, asked] of [['cn=xAy', 'cn=xay'], ['ou=Team  Lead', 'ou=team lead'], ['cn=a  b', 'cn=a b'], ['cn=\\ ab', 'cn=ab'], ['description= Team Lead\t', 'description=Team Lead']]) {
     assert.ok(keyedAlike.some((pair) => pair.stored.startsWith(`${stored},`) && pair.asked.startsWith(`${asked},`)), `${stored} and ${asked} are keyed alike: the check is not empty`);
   }
   const ldif = `dn: ${PROBE}\nobjectClass: groupOfNames\ncn: probe\n${keyedAlike.map(({ stored }) => `member:: ${Buffer.from(stored).toString('base64')}`).join('\n')}\n`;

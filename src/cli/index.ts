@@ -1,9 +1,7 @@
-import { statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { loadConfig, ConfigError } from '../config/load.ts';
 import { warnIfConfigFileExposed } from '../config/config-file-exposure.ts';
 import { LowdbStore } from '../store/lowdb-store.ts';
-import { DataDirectoryError } from '../store/data-directory-error.ts';
 import { loadSecretKey } from '../config/secret-key.ts';
 import { openStore } from '../open-store.ts';
 import { SecretBox } from '../core/secret-box.ts';
@@ -11,6 +9,7 @@ import { systemClock } from '../core/clock.ts';
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import { runCli } from './run-cli.ts';
+import { refuseRootOnAnotherUsersDirectory } from './root-refusal.ts';
 import { COMMANDS } from './commands/all.ts';
 
 /** `npm run cli -- <command>`: admin tasks on the same data directory the server uses. */
@@ -28,7 +27,7 @@ const getConfig = () => {
 const getBox = () => {
   if (box) return box;
   // Loading the key makes secret.key in a new data directory: root must not make it in another user's.
-  refuseRootOnAnotherUsersDirectory(getConfig().dataDir);
+  refuseRootOnAnotherUsersDirectory(getConfig(), process.argv.slice(2));
   box = new SecretBox(loadSecretKey(getConfig(), { dataIsFresh: LowdbStore.isFresh(getConfig().dataDir), warnings }).key);
   return box;
 };
@@ -41,41 +40,15 @@ const getBox = () => {
  * it (keys add, client add, any journal line): those would open with that key only.
  */
 async function openDataStore(): Promise<Store> {
-  refuseRootOnAnotherUsersDirectory(getConfig().dataDir);
+  refuseRootOnAnotherUsersDirectory(getConfig(), process.argv.slice(2));
   const fresh = LowdbStore.isFresh(getConfig().dataDir);
-  const secretBox = getBox();
+  const opened = await openStore(getConfig(), getBox(), systemClock, { owner: false });
+  // Only once it is open: a directory this user may not read also looks fresh, and then nothing was made.
   if (fresh) {
     // Most often a typo or a missing STEPGATE_CONFIG: the command would otherwise act, silently, on an empty store.
     process.stderr.write(`Note: ${resolve(getConfig().dataDir)} had no Stepgate data; it is a new, empty data directory now. If the server uses another one, give this command the same STEPGATE_CONFIG or STEPGATE_DATA_DIR.\n`);
   }
-  return openStore(getConfig(), secretBox, systemClock, { owner: false });
-}
-
-/** The files in the data directory that the server writes, and so owns. */
-const SERVER_FILES = ['db.json', 'kv.journal', 'audit.log', 'secret.key', 'server.lock'];
-
-/**
- * Root writes db.json anew (a temporary file renamed over it) as root's own file, 0600, and makes the
- * directory 0700: the server, which runs as the owner of these files, then cannot read them, goes
- * unready and does not start again. So as root, a directory another user owns is that user's to
- * change, not root's; and so is a directory root owns that lets the server in by its group (0770),
- * whose files the server made and owns.
- */
-function refuseRootOnAnotherUsersDirectory(dataDir: string): void {
-  if (process.getuid?.() !== 0) return;
-  const owned = [dataDir, ...SERVER_FILES.map((name) => join(dataDir, name))].map((path) => ({ path, owner: ownerOf(path) })).find(({ owner }) => owner !== undefined && owner !== 0);
-  if (owned === undefined) return; // none made yet, or all root's: this command makes them, as root's
-  throw new DataDirectoryError(
-    `${resolve(owned.path)} belongs to user id ${owned.owner}, and this command runs as root: the files it writes would be root's, and the server, running as that user, could no longer read them. Run it as that user, with the server's settings: sudo -u '#${owned.owner}' env STEPGATE_DATA_DIR=… STEPGATE_CONFIG=… npm run cli -- …`,
-  );
-}
-
-function ownerOf(path: string): number | undefined {
-  try {
-    return statSync(path).uid;
-  } catch {
-    return undefined;
-  }
+  return opened;
 }
 
 /**

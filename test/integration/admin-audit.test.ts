@@ -4,8 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { boot } from '../helpers/boot.ts';
 import { cliProcess } from '../helpers/cli.ts';
+import { withoutSecretKey } from '../helpers/env.ts';
+import { captureOutput, waitForExit } from '../helpers/child-exit.ts';
 
 const SECRET_KEY = randomBytes(32).toString('base64');
 const DEMO_SP = 'http://localhost:3000/saml/metadata';
@@ -98,5 +101,29 @@ test('user add with a password the rules refuse adds nothing, and adding it agai
   } finally {
     await app.close();
     await rm(work, { recursive: true, force: true });
+  }
+});
+
+test('a change made through sudo names, beside the account it ran as, who ran sudo; one made without sudo names no one else', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-sudo-audit-'));
+  try {
+    const policyFile = join(dataDir, 'policy.json');
+    await writeFile(policyFile, JSON.stringify({ name: 'staff-only', template: 'permit-specific-groups', parameters: { groups: ['staff'] } }));
+    const { SUDO_USER: _user, SUDO_UID: _uid, SUDO_GID: _gid, SUDO_COMMAND: _command, ...env } = withoutSecretKey();
+    // What sudo sets for the command it runs: the environment is all the CLI can know of it.
+    for (const sudo of [{ SUDO_USER: 'alice', SUDO_UID: '1000', SUDO_GID: '1000', SUDO_COMMAND: '/usr/bin/npm run cli' }, {}]) {
+      const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', new URL('../../src/cli/index.ts', import.meta.url).pathname, 'policy', 'set', '--file', policyFile], { env: { ...env, ...sudo, STEPGATE_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const output = captureOutput(child);
+      assert.equal(await waitForExit(child, { what: 'cli policy set', output }), 0, output());
+    }
+    const events = (await readFile(join(dataDir, 'audit.log'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const who = ({ type, osUser, sudoUser, sudoUid }: Record<string, unknown>) => ({ type, osUser, sudoUser, sudoUid });
+    assert.deepEqual(events.map(who), [
+      { type: 'policy.set', osUser: userInfo().username, sudoUser: 'alice', sudoUid: 1000 },
+      { type: 'policy.set', osUser: userInfo().username, sudoUser: undefined, sudoUid: undefined },
+    ]);
+    assert.ok(!('sudoUser' in events[1]!), 'no empty field without sudo');
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
   }
 });

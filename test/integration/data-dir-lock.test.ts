@@ -216,7 +216,7 @@ test('the CLI run as root leaves a data directory another user owns untouched, a
     for (const words of [['user', 'add', 'rootmade'], ['user', 'list'], ['keys', 'list']]) {
       const run = await cli(dataDir, words);
       assert.equal(run.code, 1, run.output);
-      assert.match(run.output, new RegExp(`^Error: ${dataDir} belongs to user id 65534, and this command runs as root: .* sudo -u '#65534' env STEPGATE_DATA_DIR=`, 'm'));
+      assert.match(run.output, new RegExp(`^Error: ${dataDir} belongs to user (\\S+ \\(uid 65534\\)|id 65534), and this command runs as root: .*\\n  (sudo|runuser) .* env STEPGATE_DATA_DIR=${dataDir} `, 'm'));
     }
     assert.deepEqual(await readdir(dataDir), [], 'no db.json nor secret.key made as root');
   } finally {
@@ -234,10 +234,29 @@ test('the CLI run as root leaves alone a directory root owns that the server rea
     await chmod(dataDir, 0o770);
     const run = await cli(dataDir, ['user', 'add', 'rootmade']);
     assert.equal(run.code, 1, run.output);
-    assert.match(run.output, new RegExp(`^Error: ${join(dataDir, 'db.json')} belongs to user id 65534, and this command runs as root: .* sudo -u '#65534' env STEPGATE_DATA_DIR=`, 'm'));
+    assert.match(run.output, new RegExp(`^Error: ${join(dataDir, 'db.json')} belongs to user (\\S+ \\(uid 65534\\)|id 65534), and this command runs as root: .*\\n  (sudo|runuser) .* env STEPGATE_DATA_DIR=${dataDir} `, 'm'));
     assert.equal((await stat(join(dataDir, 'db.json'))).uid, 65534);
     assert.equal((await stat(dataDir)).mode & 0o777, 0o770, 'the group keeps its way in');
   } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('the CLI on a data directory it may not read fails without saying it made a new, empty one', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-unreadable-'));
+  try {
+    const asRoot = process.getuid?.() === 0;
+    // Root reads anything: as root the CLI runs as nobody on root's 0700 directory (a restore copied as root).
+    await chmod(dataDir, asRoot ? 0o700 : 0o000);
+    // A key from outside the directory, as under systemd: the store is the first thing to fail.
+    const env = { ...INHERITED, STEPGATE_DATA_DIR: dataDir, STEPGATE_SECRET_KEY: randomBytes(32).toString('base64') };
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, 'user', 'list'], { env, cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'], ...(asRoot ? { uid: 65534, gid: 65534 } : {}) });
+    const output = captureOutput(child);
+    assert.equal(await waitForExit(child, { what: 'cli user list', output }), 1, output());
+    assert.match(output(), new RegExp(`^Error: dataDir: ${dataDir} cannot be used .*EACCES`, 'm'));
+    assert.doesNotMatch(output(), /had no Stepgate data/);
+  } finally {
+    await chmod(dataDir, 0o700);
     await rm(dataDir, { recursive: true, force: true });
   }
 });

@@ -69,7 +69,7 @@ test('policy list marks them and policy show says why, on stderr, leaving its JS
   assert.equal(JSON.parse(shown.out).name, 'unreachable');
   assert.equal(
     shown.err,
-    'Note: policy set would refuse this policy as it is stored; it applies as saved. Correct it with policy set --file FILE:\n' +
+    'Note: policy set would refuse this policy as it is stored; it applies as saved. Correct it with policy set --file FILE (policy show NAME --definition prints the definition to start from):\n' +
       '  - rules[1]: rule #2 "never" can never match: rule #1 before it has no conditions and decides for everyone',
   );
   assert.equal((await cliProcess(app, SECRET_KEY, ['policy', 'show', 'fine'])).err, '');

@@ -225,6 +225,11 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
   },
 };
 
+/** What `policy show NAME` prints without --definition: the definition beside the engine's rules and the policy's source. */
+function isShowOutput(input: unknown): boolean {
+  return typeof input === 'object' && input !== null && 'source' in input && 'definition' in input;
+}
+
 export const policyCommands: CliCommand[] = [
   {
     name: 'policy list',
@@ -250,11 +255,13 @@ and policy show NAME says why.`,
   {
     name: 'policy show',
     summary: 'print a policy and its rules as JSON',
-    help: `Usage: npm run cli -- policy show NAME
+    help: `Usage: npm run cli -- policy show NAME [--definition]
 
 Prints the definition (custom policies) and the rules the engine evaluates, in order. For a custom
-policy that policy set would refuse as it is stored, a note on stderr names each problem.`,
-    options: {},
+policy that policy set would refuse as it is stored, a note on stderr names each problem.
+  --definition   only the definition of a custom policy: a file policy set --file takes as it is
+                 (policy show NAME --definition > policy.json; edit it; policy set --file policy.json)`,
+    options: { definition: 'flag' },
     arguments: ['NAME'],
     async run(args, context) {
       const name = args.positional[0]!;
@@ -264,10 +271,15 @@ policy that policy set would refuse as it is stored, a note on stderr names each
         context.err(`No policy named "${name}".`);
         return 1;
       }
-      context.out(JSON.stringify({ ...policy, definition: await policies.definition(name) }, null, 2));
+      const definition = await policies.definition(name);
+      if (args.options.definition === true && !definition) {
+        context.err(`"${name}" is built in: it has no definition to edit. Write a custom policy for policy set --file instead (policy set --help).`);
+        return 1;
+      }
+      context.out(JSON.stringify(args.options.definition === true ? definition : { ...policy, definition }, null, 2));
       // On stderr: the JSON stays whole for whoever reads it from stdout.
       const problems = policy.source === 'custom' ? (await policies.storedProblems()).get(name) : undefined;
-      if (problems) context.err([`Note: policy set would refuse this policy as it is stored; it applies as saved. Correct it with policy set --file FILE:`, ...problems.map((problem) => `  - ${terminalSafe(problem)}`)].join('\n'));
+      if (problems) context.err([`Note: policy set would refuse this policy as it is stored; it applies as saved. Correct it with policy set --file FILE (policy show NAME --definition prints the definition to start from):`, ...problems.map((problem) => `  - ${terminalSafe(problem)}`)].join('\n'));
       return 0;
     },
   },
@@ -302,6 +314,10 @@ Every problem is reported and nothing is saved unless the whole policy is valid.
         input = JSON.parse(readInputFile(file));
       } catch (error) {
         context.err(error instanceof InputFileError ? `${error.message}.` : `${file}: cannot be read as JSON (${(error as Error).message})`);
+        return 1;
+      }
+      if (isShowOutput(input)) {
+        context.err(`${file} is policy show's output, whose rules are the engine's and not what policy set reads: give it the definition, which policy show NAME --definition prints.`);
         return 1;
       }
       const policies = await context.policies();

@@ -10,6 +10,10 @@ import { cliProcess } from '../helpers/cli.ts';
 import { withoutSecretKey } from '../helpers/env.ts';
 import { captureOutput, waitForExit } from '../helpers/child-exit.ts';
 
+// A suite run through sudo: the CLI would add who ran sudo (sudoUser) to the events these tests expect in full.
+delete process.env['SUDO_USER'];
+delete process.env['SUDO_UID'];
+
 const SECRET_KEY = randomBytes(32).toString('base64');
 const DEMO_SP = 'http://localhost:3000/saml/metadata';
 

@@ -11,6 +11,10 @@ import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { journalSealer } from '../../src/store/journal-sealer.ts';
 import type { Store } from '../../src/store/store.ts';
 
+// A suite run through sudo: the CLI would add who ran sudo (sudoUser) to the events these tests expect in full.
+delete process.env['SUDO_USER'];
+delete process.env['SUDO_UID'];
+
 const PASSWORD = 'Correct-horse-42';
 const RP = 'audit-app';
 let now = Date.parse('2026-11-22T10:00:00Z');

@@ -25,6 +25,10 @@ import { clientRegistry } from '../../src/oidc/client-registry.ts';
 import { CONFIG_EXPORT } from '../../src/config-transfer/config-payload.ts';
 import { userInfo } from 'node:os';
 
+// A suite run through sudo: the CLI would add who ran sudo (sudoUser) to the events these tests expect in full.
+delete process.env['SUDO_USER'];
+delete process.env['SUDO_UID'];
+
 const USER_PASSWORD = 'Correct-horse-42';
 const EXPORT_PASSWORD = 'a long export passphrase';
 

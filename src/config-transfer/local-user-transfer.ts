@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LOCAL_USERS_COLLECTION, localUsers, type LocalUserRecord } from '../directory/local-users.ts';
 import { INVISIBLE_CHARACTER } from '../core/invisible-characters.ts';
-import { emailProblem, nameProblem, sharedSignInNames, usernameProblem, withInvisibleShown } from '../directory/local-user-admin.ts';
+import { emailProblem, groupProblem, nameProblem, quotedGroup, sharedSignInNames, usernameProblem, withInvisibleShown } from '../directory/local-user-admin.ts';
 import { isPasswordHash } from '../directory/password-hash.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
@@ -40,6 +40,8 @@ export function localUserTransfer(context: TransferContext): RecordTransfer<Loca
       const found: Findings = { problems: [usernameProblem(user.username)].filter((problem) => problem !== undefined), outdated: [] };
       if (email !== undefined) sortProblem(emailProblem, email, `user update ${user.username} --email ADDRESS`, found);
       if (user.name !== undefined) sortProblem(nameProblem, user.name, `user update ${user.username} --name NAME`, found);
+      // Every earlier version took any group name: such a user comes in as saved, and the group can be removed.
+      for (const problem of user.groups.map(groupProblem).filter((each) => each !== undefined)) found.outdated.push(`${problem} (accepted: an earlier version allowed this; fix it with \`user update ${user.username} --remove-group GROUP\`, and --group with the name as a policy names it)`);
       const { problems, outdated } = found;
       const hashes = [...(user.passwordHash === undefined ? [] : [user.passwordHash]), ...user.previousPasswordHashes];
       if (!hashes.every(isPasswordHash)) problems.push('a password hash is not a Stepgate scrypt hash');
@@ -63,7 +65,7 @@ export function userDifferences(here: LocalUserRecord, fromFile: LocalUserRecord
   if (here.mustChangePassword !== fromFile.mustChangePassword) differences.push(`must change the password ${onlyWhere(fromFile.mustChangePassword)}`);
   if (here.oneTimeUse !== fromFile.oneTimeUse) differences.push(`one-time account ${onlyWhere(fromFile.oneTimeUse)}`);
   if (here.expiresAt !== fromFile.expiresAt) differences.push(`expires ${expiryDay(here.expiresAt)} here, ${expiryDay(fromFile.expiresAt)} in the file`);
-  if (here.groups.join('\n') !== fromFile.groups.join('\n')) differences.push(`groups [${here.groups.join(', ')}] here, [${fromFile.groups.join(', ')}] in the file`);
+  if (here.groups.join('\n') !== fromFile.groups.join('\n')) differences.push(`groups [${here.groups.map(quotedGroup).join(', ')}] here, [${fromFile.groups.map(quotedGroup).join(', ')}] in the file`);
   if (here.name !== fromFile.name) differences.push('another name');
   if (here.email !== fromFile.email) differences.push('another email');
   if (sortedJson(here.attributes) !== sortedJson(fromFile.attributes)) differences.push('other attributes');

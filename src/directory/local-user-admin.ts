@@ -67,6 +67,29 @@ export function nameProblem(name: string): string | undefined {
   return reordering ? `the name "${withInvisibleShown(name)}" contains ${reordering}: characters that change the direction of the text are not allowed in a name` : undefined;
 }
 
+/** A group name in quotes, as JSON writes it, with what is invisible shown: a line break or a quote in it cannot pass for the end of it. */
+export function quotedGroup(group: string): string {
+  return withInvisibleShown(JSON.stringify(group));
+}
+
+/**
+ * What a group name may not hold: control characters, and format and other default-ignorable
+ * characters, which show nothing or reorder the text, so "contr\u200Bactors" would escape a deny rule
+ * for contractors. A joiner (ZWNJ U+200C, ZWJ U+200D) between two non-ASCII characters stays, as it
+ * does in display names: Persian and Indic words and emoji sequences need it there, and directory
+ * groups hold such names. Beside an ASCII character, or at either end, it only hides.
+ */
+const NOT_IN_GROUP_NAME = /\p{Cc}|(?![\u200C\u200D])[\p{Cf}\p{Default_Ignorable_Code_Point}]|(?<![^\0-\x7F])[\u200C\u200D]|[\u200C\u200D](?![^\0-\x7F])/gu;
+
+/**
+ * Why a group cannot be given to a user, or undefined when it can. Only groups being added are
+ * checked: one an earlier version stored can still be removed.
+ */
+export function groupProblem(group: string): string | undefined {
+  const refused = codePointsOf(group, NOT_IN_GROUP_NAME);
+  return refused ? `the group ${quotedGroup(group)} contains ${refused}: control, invisible and text-direction characters are not allowed in a group name, as a policy rule naming the group would not match it (a joiner, U+200C or U+200D, may stand between two non-ASCII characters, as Persian, Indic scripts and emoji need)` : undefined;
+}
+
 /** One group to a directory, and so to a policy: ASCII case and the spaces RFC 4518 leaves out do not count. */
 function sameGroupName(a: string, b: string): boolean {
   const compared = (name: string) => withLdapSignificantSpaces(foldCaseAsLdap(name));
@@ -252,6 +275,8 @@ export class LocalUserAdmin {
     const email = changes.email?.normalize('NFC');
     const problem = (email === undefined ? undefined : emailProblem(email)) ?? (changes.name === undefined ? undefined : nameProblem(changes.name));
     if (problem) throw new UserChangeRefused(problem);
+    const groupProblems = (changes.addGroups ?? []).map(groupProblem).filter((found) => found !== undefined);
+    if (groupProblems.length) throw new UserChangeRefused(groupProblems.join('; '));
     const groups = new Set(record.groups);
     for (const group of changes.addGroups ?? []) groups.add(group);
     for (const removed of changes.removeGroups ?? []) {

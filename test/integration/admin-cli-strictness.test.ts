@@ -287,4 +287,36 @@ describe('the admin CLI does what was typed, or refuses it', () => {
     assert.doesNotMatch(help.out, /--remove-group/);
     assert.match((await cli('user', 'update', '--help')).out, /--remove-group/);
   });
+  test('a group name may hold a comma, written \\, (a backslash \\\\); another backslash is a usage error that says how to write it', async () => {
+    const added = await cli('user', 'add', 'sales-rep', '--group', 'Sales\\, EMEA', '--group', 'CORP\\\\Sales, staff');
+    assert.equal(added.code, 0, added.err);
+    assert.deepEqual((await user('sales-rep'))!.groups, ['CORP\\Sales', 'Sales, EMEA', 'staff']);
+    assert.match(added.out, /^Groups: "CORP\\\\Sales", "Sales, EMEA", "staff"$/m);
+    assert.match((await cli('user', 'list')).out, /^sales-rep +active +\["CORP\\\\Sales", "Sales, EMEA", "staff"\]$/m, 'user list quotes each group too');
+    await assertUsageError(['user', 'add', 'slash-user', '--group', 'CORP\\Sales'], /--group "CORP\\Sales": a backslash in a group name is written \\\\, and a comma that is part of the name \\, \(other commas separate names\); in the shell, in single quotes: 'CORP\\\\Sales' if each backslash is part of a name/);
+    await assertUsageError(['user', 'update', 'sales-rep', '--remove-group', 'staff\\'], /--remove-group "staff\\": a backslash in a group name is written \\\\/);
+    const removed = await cli('user', 'update', 'sales-rep', '--remove-group', 'sales\\, emea,corp\\\\sales');
+    assert.equal(removed.code, 0, removed.err);
+    assert.deepEqual((await user('sales-rep'))!.groups, ['staff']);
+    assert.match(removed.out, /^Updated sales-rep\.\nGroups: "staff"$/);
+    assert.match((await cli('user', 'update', 'sales-rep', '--remove-group', 'staff')).out, /^Groups: none$/m);
+  });
+
+  test('a group name with control, invisible or text-direction characters is refused, naming them; --remove-group still takes one away', async () => {
+    for (const [group, named] of [['contr\u200Bactors', 'U+200B'], ['contractors\u200B', 'U+200B'], ['\u202Econtractors', 'U+202E'], ['contractors\u00AD', 'U+00AD'], ['contr\nactors', 'U+000A'], ['contr\tactors', 'U+0009'], ['contr\u200Dactors', 'U+200D'], ['con\u034Ftractors', 'U+034F']]) {
+      const refused = await cli('user', 'add', 'lookalike', '--group', 'staff', '--group', group!);
+      assert.equal(refused.code, 1, JSON.stringify(group));
+      assert.ok(refused.err.includes(`the group ${JSON.stringify(group).replace(/[\u00AD\u034F\u200B\u200D\u202E]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)} contains ${named}: control, invisible and text-direction characters are not allowed in a group name`), refused.err);
+      assert.equal(await user('lookalike'), undefined, JSON.stringify(group));
+    }
+    // Joiners between two non-ASCII characters are part of how Persian words and emoji sequences are written.
+    const joined = await cli('user', 'add', 'joiner-user', '--group', 'می\u200Cخواهم', '--group', '👩\u200D💻');
+    assert.equal(joined.code, 0, joined.err);
+
+    await localUsers(store).update((await user('joiner-user'))!.id, (record) => ({ ...record, groups: [...record.groups, 'contr\u200Bactors', 'lab\tstaff'] }));
+    const update = await cli('user', 'update', 'joiner-user', '--remove-group', 'contr\u200Bactors', '--remove-group', 'lab\tstaff');
+    assert.equal(update.code, 0, update.err);
+    assert.deepEqual((await user('joiner-user'))!.groups, ['می\u200Cخواهم', '👩\u200D💻']);
+    assert.match(update.out, /^Groups: "می\\u200Cخواهم", "👩\\u200D💻"$/m, 'each quoted, the joiners shown');
+  });
 });

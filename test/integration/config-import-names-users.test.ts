@@ -23,7 +23,7 @@ test('config import names local users by username in its plan, its dry run and i
     await writeFile(firstPassword, 'a-long-Passw0rd-1\n');
     await writeFile(laterPassword, 'another-long-Passw0rd-2\n');
     await writeFile(exportPassword, 'a long export passphrase\n');
-    const idOf = (run: CliRun) => /\(id (\S+)\)\.$/.exec(run.out)![1]!;
+    const idOf = (run: CliRun) => /\(id (\S+)\)\.$/m.exec(run.out)![1]!;
     const aliceId = idOf(await succeeded('user', 'add', 'alice', '--group', 'staff', '--password-file', firstPassword));
     const carolId = idOf(await succeeded('user', 'add', 'carol', '--password-file', firstPassword));
     await succeeded('config', 'export', '--out', exportFile, '--password-file', exportPassword);
@@ -34,7 +34,7 @@ test('config import names local users by username in its plan, its dry run and i
     await succeeded('user', 'set-password', 'alice', '--password-file', laterPassword);
     await succeeded('user', 'update', 'alice', '--group', 'admins');
 
-    const aliceChanges = 'disabled here, enabled in the file; another password; groups [admins, staff] here, [staff] in the file';
+    const aliceChanges = 'disabled here, enabled in the file; another password; groups ["admins", "staff"] here, ["staff"] in the file';
     const dryRun = await cli('config', 'import', '--in', exportFile, '--password-file', exportPassword, '--dry-run');
     assert.equal(dryRun.code, 1, 'alice differs: without --replace the import would be refused');
     assert.match(dryRun.out, new RegExp(`^  add        local user carol \\(id ${carolId}\\)$`, 'm'));

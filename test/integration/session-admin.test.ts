@@ -187,13 +187,13 @@ describe('administrators end SSO sessions with the CLI', () => {
     await writeFile(passwordFile, 'Third-horse-44\n', { mode: 0o600 });
     const updated = await cli(app, 'user', 'update', 'dora', '--name', 'Dora D', '--password-file', passwordFile);
     assert.equal(updated.code, 0, updated.err);
-    assert.match(updated.out, /^Updated dora\.\nPassword set for dora\.\nEnded 1 SSO session\./);
+    assert.match(updated.out, /^Updated dora\.\nGroups: none\nPassword set for dora\.\nEnded 1 SSO session\./);
     await until(() => silentCode(rp, phone), (answer) => answer === 'login_required', 'the phone to be signed out');
 
     const again = await cli(app, 'user', 'set-password', 'dora', '--password-file', join(app.dataDir, 'dora.pw'));
     assert.equal(again.code, 1, 'the same password again is refused (no reuse)');
     const first = await cli(app, 'user', 'update', 'dora', '--name', 'Dora Doe');
-    assert.equal(first.out, 'Updated dora.', 'no password, no word about sessions');
+    assert.equal(first.out, 'Updated dora.\nGroups: none', 'no password, no word about sessions');
     await writeFile(passwordFile, 'Fourth-horse-45\n', { mode: 0o600 });
     const none = await cli(app, 'user', 'set-password', 'dora', '--password-file', passwordFile);
     assert.equal(none.out, 'Password set for dora.\ndora had no live SSO session to end.');

@@ -21,10 +21,10 @@ test('user add with a password says and audits one thing, the add; set-password 
 
     const added = await cli('user', 'add', 'kim', '--email', 'kim@example.org', '--password-file', passwordFile);
     assert.equal(added.code, 0, added.err);
-    assert.match(added.out, /^Added kim \(id \S+\)\.$/, 'no "Password set", no sessions to end: the account is new');
+    assert.match(added.out, /^Added kim \(id \S+\)\.\nGroups: none$/, 'no "Password set", no sessions to end: the account is new');
     assert.equal(added.err, '');
     const mustChange = await cli('user', 'add', 'lee', '--must-change', '--password-file', passwordFile);
-    assert.match(mustChange.out, /^Added lee \(id \S+\)\.$/);
+    assert.match(mustChange.out, /^Added lee \(id \S+\)\.\nGroups: none$/);
     assert.deepEqual(await events(), [
       { type: 'user.add', username: 'kim', changed: ['email', 'password'], mustChange: undefined },
       { type: 'user.add', username: 'lee', changed: ['mustChangePassword', 'password'], mustChange: undefined },

@@ -45,7 +45,7 @@ test('each difference a replace would make is named, in the terms of the user co
     'must change the password in the file, not here',
     'one-time account in the file, not here',
     'expires never here, 2027-03-01 in the file',
-    'groups [staff] here, [admins, staff] in the file',
+    'groups ["staff"] here, ["admins", "staff"] in the file',
     'another name',
     'another email',
     'other attributes',

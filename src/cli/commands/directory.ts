@@ -2,6 +2,7 @@ import type { CliCommand } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
 import { PASSWORD_OPTIONS, readSecretOption } from '../read-secret.ts';
 import { terminalSafe } from '../../core/terminal-text.ts';
+import { quotedGroup } from '../../directory/local-user-admin.ts';
 
 export const directoryCommands: CliCommand[] = [
   {
@@ -54,7 +55,7 @@ Exit code 0 when every step passed without a warning, 1 otherwise.`,
         try {
           const record = await admin.get(user);
           out(`ok    user-lookup      ${record.username} (id ${record.id})${record.disabled ? ' — disabled' : ''}`);
-          out(`ok    groups           ${record.groups.join(', ') || '(none)'}`);
+          out(`ok    groups           ${record.groups.map(quotedGroup).join(', ') || '(none)'}`);
           return 0;
         } catch (error) {
           out(`FAIL  user-lookup      ${(error as Error).message}`);

@@ -1,6 +1,6 @@
 import type { CliCommand, CliContext, CommandContext, ParsedArgs } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
-import { UserChangeRefused, withInvisibleShown, type LocalUserAdmin, type NewPassword, type UserChanges } from '../../directory/local-user-admin.ts';
+import { quotedGroup, UserChangeRefused, withInvisibleShown, type LocalUserAdmin, type NewPassword, type UserChanges } from '../../directory/local-user-admin.ts';
 import { PASSWORD_OPTIONS, readSecretOption } from '../read-secret.ts';
 import { Regulator } from '../../regulation/regulator.ts';
 import { SessionAdmin } from '../session-admin.ts';
@@ -38,7 +38,8 @@ const CHANGE_OPTIONS = { ...ADD_OPTIONS, 'remove-group': 'list' } as const;
 
 const ADD_HELP = `  --name "Full Name"        display name
   --email address           email address; no other local user may have it as username or email (any case)
-  --group G                 add to group G (repeat, or comma-separated, for several)
+  --group G                 add to group G (repeat, or comma-separated, for several); a comma in a
+                            name is written \\, and a backslash \\\\ ('Sales\\, EMEA' is one group)
   --attribute key=value     free attribute (comma-separated values; repeat for several attributes)
   --must-change             the user must change the password at next sign-in
   --one-time                the account is disabled after its first sign-in
@@ -48,8 +49,9 @@ const ADD_HELP = `  --name "Full Name"        display name
   --password-stdin          read the password from a pipe instead (not from a terminal)`;
 
 const CHANGE_HELP = `${ADD_HELP}
-  --remove-group G          remove from group G (repeat, or comma-separated), written in any ASCII
-                            case and spacing, as policies compare it; refused if not a member
+  --remove-group G          remove from group G (repeat, or comma-separated; \\, and \\\\ as for
+                            --group), written in any ASCII case and spacing, as policies compare
+                            it; refused if not a member
   --expires never           clear the expiry date`;
 
 /** Every value of every --attribute key=a,b; a key given twice keeps the values of both. */
@@ -66,10 +68,32 @@ function attributesFrom(args: ParsedArgs): Record<string, string[]> | undefined 
   return attributes;
 }
 
+/**
+ * The group names of each --group or --remove-group value: split at its commas, but not at spaces,
+ * as a group name may hold spaces ("Sales EMEA") and splitting there would put the user in two other
+ * groups, which rules for those names then match. A name may hold a comma too ("Sales, EMEA"),
+ * written \, ; a backslash is written \\ . Any other backslash is refused rather than guessed at:
+ * a name read some other way than it was meant is a group that policies do not know.
+ */
+function groupNames(option: string, values: readonly string[]): string[] {
+  return values.flatMap((value) => {
+    const names: string[] = [];
+    let name = '';
+    for (let at = 0; at < value.length; at++) {
+      const character = value[at]!;
+      if (character === ',') {
+        names.push(name);
+        name = '';
+      } else if (character !== '\\') name += character;
+      else if (value[at + 1] === ',' || value[at + 1] === '\\') name += value[++at];
+      else throw new UsageError(`--${option} "${withInvisibleShown(value)}": a backslash in a group name is written \\\\, and a comma that is part of the name \\, (other commas separate names); in the shell, in single quotes: '${withInvisibleShown(value.replace(/\\([,\\]?)/g, (_, escaped: string) => `\\${escaped || '\\'}`))}' if each backslash is part of a name`);
+    }
+    return [...names, name].map((each) => each.trim()).filter(Boolean);
+  });
+}
+
 function changesFrom(args: ParsedArgs): UserChanges {
-  // Commas only: a group name may hold spaces ("Sales EMEA"), and splitting it at them would put the
-  // user in two other groups, which rules for those names then match.
-  const list = (name: string) => (args.lists[name] === undefined ? undefined : args.lists[name].flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean));
+  const groups = (option: string) => (args.lists[option] === undefined ? undefined : groupNames(option, args.lists[option]));
   const expires = stringOption(args, 'expires');
   let expiresAt: number | null | undefined;
   if (expires === 'never') expiresAt = null;
@@ -81,13 +105,18 @@ function changesFrom(args: ParsedArgs): UserChanges {
   return {
     name: stringOption(args, 'name'),
     email: stringOption(args, 'email'),
-    addGroups: list('group'),
-    removeGroups: list('remove-group'),
+    addGroups: groups('group'),
+    removeGroups: groups('remove-group'),
     attributes: attributesFrom(args),
     mustChangePassword: args.options['must-change'] === true ? true : undefined,
     oneTimeUse: args.options['one-time'] === true ? true : undefined,
     expiresAt,
   };
+}
+
+/** The groups a user is in after the command, each quoted: "Sales, EMEA" shows as one group, and not as two. */
+function tellGroups(context: CliContext, record: LocalUserRecord): void {
+  context.out(`Groups: ${record.groups.length === 0 ? 'none' : record.groups.map(quotedGroup).join(', ')}`);
 }
 
 /** Declared as the one required argument of every command that names a user. */
@@ -194,6 +223,7 @@ export const userCommands: CliCommand[] = [
       return refusable(context, async () => {
         const record = await (await context.localUsers()).add(username(args), changes, password);
         context.out(`Added ${record.username} (id ${record.id}).`);
+        tellGroups(context, record);
         warnIfExpired(context, record, changes);
         // One event, with "password" among the fields: a first password is no reset (user.set-password lists those for the helpdesk), and a new account has no sessions to end.
         await auditAdminAction(context, { type: 'user.add', username: record.username, userId: record.id, changed: [...changedFields(changes), ...(password ? ['password'] : [])] });
@@ -213,6 +243,7 @@ export const userCommands: CliCommand[] = [
       return refusable(context, async () => {
         const record = await (await context.localUsers()).update(username(args), changes, password);
         context.out(`Updated ${record.username}.`);
+        tellGroups(context, record);
         warnIfExpired(context, record, changes);
         await auditAdminAction(context, { type: 'user.update', username: record.username, userId: record.id, changed: changedFields(changes) });
         if (password) await passwordSet(context, record, password.mustChange);
@@ -301,7 +332,7 @@ export const userCommands: CliCommand[] = [
       const now = context.clock.now();
       const status = (user: LocalUserRecord) => (user.disabled ? 'disabled' : accountExpired(user, now) ? 'expired' : 'active');
       if (args.options.json) context.out(withInvisibleShown(JSON.stringify(listed.map(shownUser), null, 2)));
-      else for (const user of listed) context.out(withInvisibleShown(`${user.username.padEnd(24)} ${status(user).padEnd(8)} ${user.email ?? ''} [${user.groups.join(', ')}]`));
+      else for (const user of listed) context.out(withInvisibleShown(`${user.username.padEnd(24)} ${status(user).padEnd(8)} ${user.email ?? ''} [${user.groups.map(quotedGroup).join(', ')}]`));
       if (!args.options.json) await tellSharedNames(context, users);
       return 0;
     },

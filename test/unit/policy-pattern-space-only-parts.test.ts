@@ -52,3 +52,37 @@ test('spaces at the ends of realistic patterns still count for nothing', () => {
     assert.ok(!patternMatches('* emea', 'salesemea', comparison), comparison);
   }
 });
+
+test('a first part only of a no-break space asks nothing broadly, also of a value without one: a deny rule for `<NBSP>*contractor` fails closed', () => {
+  assert.ok(patternMatches('\u00A0*contractor', 'contractor', 'broad'));
+  assert.ok(patternMatches('\u3000*', 'a', 'broad'));
+  const rules: Rule[] = [{ name: 'out', when: { attributes: { employeeType: ['\u00A0*contractor'] } }, then: { effect: 'deny' } }, { name: 'everyone else', then: { effect: 'permit' } }];
+  assert.equal(decisionFor(rules, 'contractor'), 'deny');
+});
+
+test('a final part only of a no-break space matches narrowly what slapd matches: only a first one matches nothing', () => {
+  assert.ok(patternMatches('contractor*\u00A0', 'contractor\u00A0', 'narrow'));
+  const rules: Rule[] = [{ name: 'in', when: { attributes: { employeeType: ['contractor*\u00A0'] } }, then: { effect: 'permit' } }, { name: 'nobody else', then: { effect: 'deny' } }];
+  assert.equal(decisionFor(rules, 'contractor\u00A0'), 'allow');
+});
+
+test('narrowly a part only of a space between two `*` needs a space inside the value, not the one at either end', () => {
+  assert.ok(!patternMatches('sales* *', 'sales', 'narrow'));
+  assert.ok(!patternMatches('* *admins', 'admins', 'narrow'));
+  assert.ok(patternMatches('sales* *', 'sales emea', 'narrow'));
+  assert.ok(patternMatches('* *admins', 'it admins', 'narrow'));
+  assert.ok(patternMatches('* *admins', 'admins', 'broad'), 'broadly the value may begin there');
+  const rules: Rule[] = [{ name: 'in', when: { attributes: { employeeType: ['* *admins'] } }, then: { effect: 'permit' } }, { name: 'nobody else', then: { effect: 'deny' } }];
+  assert.equal(decisionFor(rules, 'admins'), 'deny');
+});
+
+test('narrowly `* admin *` does not take the space at the value\'s start for the one before `admin`, where the space after the other `admin` is a tab (slapd: no match)', () => {
+  assert.ok(!patternMatches('* admin *', 'admin admin\tx', 'narrow'));
+  assert.ok(patternMatches('* admin *', 'x admin y', 'narrow'));
+});
+
+test('a doubled `*` is one `*`: the empty part between them asks for no space, either way', () => {
+  for (const comparison of ['narrow', 'broad'] as const) assert.ok(patternMatches('contract**or', 'contractor', comparison), comparison);
+  const rules: Rule[] = [{ name: 'out', when: { attributes: { employeeType: ['contract**or'] } }, then: { effect: 'deny' } }, { name: 'everyone else', then: { effect: 'permit' } }];
+  assert.equal(decisionFor(rules, 'contractor'), 'deny');
+});

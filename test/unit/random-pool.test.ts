@@ -15,6 +15,14 @@ describe('random values drawn from a pool', () => {
     }
   });
 
+  test('every value has the length asked for, at whichever point of the pool it starts', () => {
+    // One byte at a time reaches every offset, the last byte of the pool and the one past it included.
+    for (let n = 0; n < 3 * 4096 + 7; n++) {
+      assert.equal(randomPoolBytes(1).length, 1, `value ${n}`);
+      assert.equal(randomPoolString(1, 'hex').length, 2, `string ${n}`);
+    }
+  });
+
   test('a Buffer handed out is its own: drawing more does not change it', () => {
     const iv = randomPoolBytes(12);
     const copy = Buffer.from(iv);

@@ -1,6 +1,6 @@
 import { test, describe, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, readFile, writeFile, utimes, access, stat } from 'node:fs/promises';
+import { chown, mkdtemp, rm, readFile, writeFile, utimes, access, stat } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -741,6 +741,34 @@ describe('a data directory that lost or broke db.json', () => {
       }
       assert.equal(await readFile(dbPath, 'utf8'), '{"version":1,"collections":{}}', 'not written over');
     }));
+
+  for (const code of ['EACCES', 'EPERM']) {
+    test(`db.json another user owns, refused with ${code}: its owner is named, not this process's user, nor its group`, { skip: process.getuid?.() !== 0 && 'only root can give a file to another user' }, () =>
+      withDir(async (dir) => {
+        const dbPath = join(dir, 'db.json');
+        await writeFile(dbPath, '{"version":1,"collections":{}}');
+        await chown(dbPath, 65534, 65533);
+        // Root reads any file: the refusal the server's user gets is made here, as lowdb's own `readFile` sees it.
+        const fsPromises = (await import('node:fs')).promises;
+        const original = fsPromises.readFile;
+        fsPromises.readFile = (async (path: Parameters<typeof original>[0], ...rest: unknown[]) => {
+          if (String(path) === dbPath) throw Object.assign(new Error(`${code}: operation refused, open '${dbPath}'`), { code });
+          return (original as (...args: unknown[]) => unknown)(path, ...rest);
+        }) as typeof original;
+        syncBuiltinESMExports();
+        try {
+          await assert.rejects(new LowdbStore(dir, fakeClock(), { sealer }).open(), (error: Error) => {
+            assert.match(error.message, new RegExp(`^${dbPath} cannot be read: ${code}`));
+            assert.match(error.message, /It belongs to user id 65534, and this process runs as user id 0\./);
+            assert.match(error.message, /do not restore a backup/);
+            return true;
+          });
+        } finally {
+          fsPromises.readFile = original;
+          syncBuiltinESMExports();
+        }
+      }));
+  }
 });
 
 describe('damaged journal lines', () => {

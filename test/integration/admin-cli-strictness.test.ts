@@ -288,9 +288,9 @@ describe('the admin CLI does what was typed, or refuses it', () => {
     assert.match((await cli('user', 'update', '--help')).out, /--remove-group/);
   });
   test('a group name may hold a comma, written \\, (a backslash \\\\); another backslash is a usage error that says how to write it', async () => {
-    const added = await cli('user', 'add', 'sales-rep', '--group', 'Sales\\, EMEA', '--group', 'CORP\\\\Sales, staff');
+    const added = await cli('user', 'add', 'sales-rep', '--group', 'Sales\\, EMEA', '--group', 'CORP\\\\Sales, staff,', '--group', ' , ');
     assert.equal(added.code, 0, added.err);
-    assert.deepEqual((await user('sales-rep'))!.groups, ['CORP\\Sales', 'Sales, EMEA', 'staff']);
+    assert.deepEqual((await user('sales-rep'))!.groups, ['CORP\\Sales', 'Sales, EMEA', 'staff'], 'a comma with no name beside it adds no empty group');
     assert.match(added.out, /^Groups: "CORP\\\\Sales", "Sales, EMEA", "staff"$/m);
     assert.match((await cli('user', 'list')).out, /^sales-rep +active +\["CORP\\\\Sales", "Sales, EMEA", "staff"\]$/m, 'user list quotes each group too');
     await assertUsageError(['user', 'add', 'slash-user', '--group', 'CORP\\Sales'], /--group "CORP\\Sales": a backslash in a group name is written \\\\, and a comma that is part of the name \\, \(other commas separate names\); in the shell, in single quotes: 'CORP\\\\Sales' if each backslash is part of a name/);

@@ -75,11 +75,13 @@ export function quotedGroup(group: string): string {
 /**
  * What a group name may not hold: control characters, and format and other default-ignorable
  * characters, which show nothing or reorder the text, so "contr\u200Bactors" would escape a deny rule
- * for contractors. A joiner (ZWNJ U+200C, ZWJ U+200D) between two non-ASCII characters stays, as it
- * does in display names: Persian and Indic words and emoji sequences need it there, and directory
- * groups hold such names. Beside an ASCII character, or at either end, it only hides.
+ * for contractors; and the Braille blank U+2800, which shows as a space yet is neither of those nor
+ * white space (which trim() would take off the ends): "contractors\u2800" looks like contractors. A
+ * joiner (ZWNJ U+200C, ZWJ U+200D) between two non-ASCII characters stays, as it does in display
+ * names: Persian and Indic words and emoji sequences need it there, and directory groups hold such
+ * names. Beside an ASCII character, or at either end, it only hides.
  */
-const NOT_IN_GROUP_NAME = /\p{Cc}|(?![\u200C\u200D])[\p{Cf}\p{Default_Ignorable_Code_Point}]|(?<![^\0-\x7F])[\u200C\u200D]|[\u200C\u200D](?![^\0-\x7F])/gu;
+const NOT_IN_GROUP_NAME = /\p{Cc}|\u2800|(?![\u200C\u200D])[\p{Cf}\p{Default_Ignorable_Code_Point}]|(?<![^\0-\x7F])[\u200C\u200D]|[\u200C\u200D](?![^\0-\x7F])/gu;
 
 /**
  * Why a group cannot be given to a user, or undefined when it can. Only groups being added are
@@ -283,7 +285,7 @@ export class LocalUserAdmin {
       // As policies compare group names: `--remove-group admins` taking nothing from a member of
       // `Admins` would leave the access it was typed to take away.
       const same = [...groups].filter((group) => sameGroupName(group, removed));
-      if (same.length === 0) throw new UserChangeRefused(`${record.username} is not in group "${withInvisibleShown(removed)}" (their groups: ${record.groups.length === 0 ? 'none' : record.groups.map((group) => `"${withInvisibleShown(group)}"`).join(', ')}): nothing was changed`);
+      if (same.length === 0) throw new UserChangeRefused(`${record.username} is not in group ${quotedGroup(removed)} (their groups: ${record.groups.length === 0 ? 'none' : record.groups.map(quotedGroup).join(', ')}): nothing was changed`);
       for (const group of same) groups.delete(group);
     }
     return {

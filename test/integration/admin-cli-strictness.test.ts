@@ -123,6 +123,13 @@ describe('the admin CLI does what was typed, or refuses it', () => {
     assert.deepEqual([(await user('ivan'))!.groups, (await user('ivan'))!.name], [['staff'], undefined]);
   });
 
+  test('--remove-group refusing a group the user is not in quotes each group as user add prints them: a quote or a backslash in a name cannot pass for the end of it', async () => {
+    assert.equal((await cli('user', 'add', 'jana', '--group', 'a"\\, "b', '--group', 'CORP\\\\Sales')).code, 0);
+    const missing = await cli('user', 'update', 'jana', '--remove-group', 'b');
+    assert.equal(missing.code, 1);
+    assert.ok(missing.err.includes('jana is not in group "b" (their groups: "CORP\\\\Sales", "a\\", \\"b"): nothing was changed'), missing.err);
+  });
+
   test('misspelt options, values given to flags, missing values and extra arguments are usage errors that name them', async () => {
     const pw = await file('good.pw', `${GOOD_PASSWORD}\n`);
     await assertUsageError(['user', 'add', 'frank', '--pasword-file', pw], /unknown option --pasword-file/);
@@ -303,7 +310,7 @@ describe('the admin CLI does what was typed, or refuses it', () => {
   });
 
   test('a group name with control, invisible or text-direction characters is refused, naming them; --remove-group still takes one away', async () => {
-    for (const [group, named] of [['contr\u200Bactors', 'U+200B'], ['contractors\u200B', 'U+200B'], ['\u202Econtractors', 'U+202E'], ['contractors\u00AD', 'U+00AD'], ['contr\nactors', 'U+000A'], ['contr\tactors', 'U+0009'], ['contr\u200Dactors', 'U+200D'], ['con\u034Ftractors', 'U+034F']]) {
+    for (const [group, named] of [['contr\u200Bactors', 'U+200B'], ['contractors\u200B', 'U+200B'], ['\u202Econtractors', 'U+202E'], ['contractors\u00AD', 'U+00AD'], ['contr\nactors', 'U+000A'], ['contr\tactors', 'U+0009'], ['contr\u200Dactors', 'U+200D'], ['con\u034Ftractors', 'U+034F'], ['contractors\u2800', 'U+2800']]) {
       const refused = await cli('user', 'add', 'lookalike', '--group', 'staff', '--group', group!);
       assert.equal(refused.code, 1, JSON.stringify(group));
       assert.ok(refused.err.includes(`the group ${JSON.stringify(group).replace(/[\u00AD\u034F\u200B\u200D\u202E]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)} contains ${named}: control, invisible and text-direction characters are not allowed in a group name`), refused.err);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,7 +26,7 @@ async function run(file: string, args: string[], cwd: string, env: NodeJS.Proces
 const cli = (cwd: string, env: NodeJS.ProcessEnv, words: string[]) => run(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, ...words], cwd, env);
 
 /** The command line the refusal gives to paste: its last line. */
-const pasteLine = (output: string) => output.trim().split('\n').at(-1)!.trim();
+const pasteLine = (output: string) => output.split('\n').map((line) => line.trim()).find((line) => /^(sudo|runuser|setpriv) /.test(line))!;
 
 /** A directory the service user may enter, holding what the pasted command reads. */
 async function workDirectory(): Promise<string> {
@@ -52,6 +53,7 @@ test('the CLI run as root on another user\'s data directory prints a line that r
     assert.ok(!refused.output.includes(key), 'the key is not printed');
     const line = pasteLine(refused.output);
     assert.match(line, /^(sudo --preserve-env=STEPGATE_SECRET_KEY -u \S+|runuser -u \S+ --) env /);
+    assert.match(refused.output, /\n  \(with STEPGATE_SECRET_KEY exported in this shell: the line passes it on, and never shows it\)$/m, 'a key typed before the command is gone when the line is pasted');
     assert.ok(line.includes(` STEPGATE_DATA_DIR=${dataDir} `), line);
     assert.ok(line.endsWith(` npm --prefix ${CHECKOUT} run -s cli -- policy set --file 'staff'\\''s policy.json'`), line);
     assert.deepEqual(await readdir(dataDir), [], 'nothing made as root');
@@ -101,6 +103,38 @@ test('the CLI run as root still makes a missing data directory where root\'s own
     assert.equal(made.code, 0, made.output);
     assert.match(made.output, /^Note: .* had no Stepgate data; it is a new, empty data directory now/m);
     assert.equal((await stat(join(dataDir, 'db.json'))).uid, 0);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+});
+
+/** A uid a volume or a container gave, with no line in /etc/passwd: sudo -u '#uid' refuses it ("unknown user"). */
+const NAMELESS_UID = 54321;
+const namelessTaken = readFileSync('/etc/passwd', 'utf8').split('\n').some((line) => line.split(':')[2] === String(NAMELESS_UID)) && `uid ${NAMELESS_UID} has an account here`;
+
+test('the line printed for a data directory whose owner has no account name runs the command as that uid and group when pasted, each word as typed', { skip: notRoot || namelessTaken }, async () => {
+  const uid = NAMELESS_UID;
+  const work = await workDirectory();
+  try {
+    const dataDir = join(work, 'data');
+    await mkdir(dataDir);
+    await chown(dataDir, uid, uid);
+    await writeFile(join(work, 'password.txt'), 'a-long-Passw0rd!x\n', { mode: 0o644 });
+    const env = baseEnv({ STEPGATE_DATA_DIR: dataDir });
+
+    const refused = await cli(work, env, ['user', 'add', 'bob', '--name', '=Bob', '--password-file', 'password.txt']);
+    assert.equal(refused.code, 1, refused.output);
+    assert.match(refused.output, new RegExp(`^Error: ${dataDir} belongs to user id ${uid}, and this command runs as root`, 'm'));
+    const line = pasteLine(refused.output);
+    assert.match(line, new RegExp(`^setpriv --reuid=${uid} --regid=${uid} --clear-groups -- env STEPGATE_DATA_DIR=${dataDir} `));
+    // Unquoted, zsh would put the path of a program named Bob there, or stop at none.
+    assert.ok(line.endsWith(` cli -- user add bob --name '=Bob' --password-file password.txt`), line);
+
+    const pasted = await run('sh', ['-c', line], work, env);
+    assert.equal(pasted.code, 0, `${line}\n${pasted.output}`);
+    assert.match(pasted.output, /^Added bob /m);
+    const made = await stat(join(dataDir, 'db.json'));
+    assert.deepEqual([made.uid, made.gid], [uid, uid]);
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chown, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdir, mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withoutSecretKey } from '../helpers/env.ts';
@@ -62,6 +62,24 @@ test('a data directory reached through a symlink root made is judged by the dire
     assert.equal(run.code, 1, run.output);
     assert.match(run.output, refusal(SERVICE_UID));
     assert.deepEqual(await readdir(target), [], 'no db.json nor secret.key made as root');
+  }));
+
+test('a data directory path that is another user\'s symlink to a directory root owns is refused: nothing written there, its mode kept', asRootOnly, () =>
+  withDir(async (dir) => {
+    const rootOwned = join(dir, 'certs');
+    await mkdir(rootOwned);
+    await chmod(rootOwned, 0o755);
+    const serviceHome = join(dir, 'srv');
+    await mkdir(serviceHome);
+    await chown(serviceHome, SERVICE_UID, SERVICE_UID);
+    const planted = join(serviceHome, 'data');
+    await symlink(rootOwned, planted);
+    await lchown(planted, SERVICE_UID, SERVICE_UID);
+    const run = await cli(planted, ['user', 'list']);
+    assert.equal(run.code, 1, run.output);
+    assert.match(run.output, new RegExp(`^Error: ${planted} is a symbolic link that belongs to user (?:id ${SERVICE_UID}|\\S+ \\(uid ${SERVICE_UID}\\)), and this command runs as root`, 'm'));
+    assert.deepEqual(await readdir(rootOwned), [], 'no db.json nor secret.key made as root');
+    assert.equal((await stat(rootOwned)).mode & 0o777, 0o755);
   }));
 
 test('a data directory not made yet is made by root\'s command, as root\'s', asRootOnly, () =>

@@ -5,13 +5,14 @@ import { foldCase, foldCaseAsLdap, withLdapSignificantSpaces, withSignificantSpa
 
 /**
  * How widely a rule's names and patterns take in the user's. `narrow`: only when they are equal both to
- * every LDAP server (ASCII case, RFC 4518's U+0020 spaces) and as foldCase compares; `broad`: when
- * either says so. A directory may keep apart what foldCase joins (slapd 2.5 keeps `admın` and `admin`,
- * `straße` and `strasse` apart; it takes `ADMİN` and `ａdmin` for `admin`, other servers may not), and
- * users may be able to create groups (self-service groups in AD, a delegated OU): where a match lets a
- * user in or asks less of them, a look-alike must not count (narrow); where it refuses or asks more, it
- * must (broad), or a deny rule fails open for `ＣＯＮＴＲＡＣＴＯＲＳ`. Both ways agreeing for narrow and either
- * one for broad, whatever matches narrowly matches broadly. Which a condition uses: conditionsHold.
+ * every LDAP server (ASCII case, RFC 4518's U+0020 spaces) and as foldCase compares (a pattern also as
+ * slapd folds: AS_SLAPD); `broad`: when either says so. A directory may keep apart what foldCase joins
+ * (slapd 2.5 keeps `admın` and `admin`, `straße` and `strasse` apart; it takes `ADMİN` and `ａdmin` for
+ * `admin`, other servers may not), and users may be able to create groups (self-service groups in AD, a
+ * delegated OU): where a match lets a user in or asks less of them, a look-alike must not count
+ * (narrow); where it refuses or asks more, it must (broad), or a deny rule fails open for
+ * `ＣＯＮＴＲＡＣＴＯＲＳ`. Both ways agreeing for narrow and either one for broad, whatever matches narrowly
+ * matches broadly. Which a condition uses: conditionsHold.
  */
 export type Comparison = 'narrow' | 'broad';
 
@@ -33,7 +34,7 @@ export function wildcardMatch(pattern: string, value: string): boolean {
 
 /**
  * wildcardMatch compared narrowly or broadly, and without the spaces a directory does not count. The
- * two foldings disagree both ways: `ａdmin*` is `admin*` only to foldCase, while `a*` takes `a` + U+0301
+ * foldings disagree both ways: `ａdmin*` is `admin*` only to foldCase, while `a*` takes `a` + U+0301
  * only to the ASCII one (foldCase composes it into á). Spaces: see withSpacesPrepared.
  */
 export function patternMatches(pattern: string, value: string, comparison: Comparison): boolean {
@@ -61,6 +62,8 @@ interface PreparedValue {
   folded: readonly string[];
   /** Only for a value with combining marks (see MARKS_APART). */
   marksApart?: readonly string[];
+  /** Only where it is not `folded` (see AS_SLAPD). */
+  asSlapd?: readonly string[];
 }
 
 const PREPARED_VALUES = new WeakMap<readonly string[], readonly PreparedValue[]>();
@@ -69,13 +72,21 @@ function preparedMatch(pattern: string, value: PreparedValue, comparison: Compar
   const prepared = preparedPatterns(pattern);
   if (comparison === 'narrow') {
     const parts = prepared.narrow;
-    return parts !== undefined && matchParts(parts.asLdap, value.asLdap) && matchParts(parts.folded, value.folded);
+    return parts !== undefined && matchParts(parts.asLdap, value.asLdap) && matchParts(parts.folded, value.folded) && matchesBy(parts.asSlapd, value.asSlapd, parts, value, true);
   }
   const parts = prepared.broad;
   if (matchParts(parts.asLdap, value.asLdap) || matchParts(parts.folded, value.folded)) return true;
-  // Where neither has marks, MARKS_APART is FOLDED, which has answered.
-  if (value.marksApart === undefined && parts.marksApart === undefined) return false;
-  return matchParts(parts.marksApart ?? parts.folded, value.marksApart ?? value.folded);
+  return matchesBy(parts.marksApart, value.marksApart, parts, value, false) || matchesBy(parts.asSlapd, value.asSlapd, parts, value, false);
+}
+
+/**
+ * A folding kept only where it differs from FOLDED, which stands in for it on the other side. Where it
+ * differs on neither, it is FOLDED, which has answered (`same`): most pairs do not match, and a third
+ * comparison for each would cost them a third more.
+ */
+function matchesBy(parts: Parts | undefined, text: readonly string[] | undefined, folded: { folded: Parts }, value: PreparedValue, same: boolean): boolean {
+  if (parts === undefined && text === undefined) return same;
+  return matchParts(parts ?? folded.folded, text ?? value.folded);
 }
 
 /**
@@ -89,10 +100,26 @@ const FOLDED = { fold: foldCase, spaces: /\s+/gu };
 type Folding = typeof AS_LDAP;
 
 /**
- * foldCase a character at a time, leaving a combining mark where it was written. slapd composes before
- * it folds, so a mark stays with its letter: `ß` + U+0301 begins with `ß` to it, and `ı` + U+0301 holds
- * U+0301; foldCase folds first (`ss`, `i`) and then composes the mark into the folded letter (`sś`, `í`),
- * so neither folding above finds what slapd finds. Broad only (it folds `ß` as foldCase does), and kept
+ * As slapd 2.5 folds (UTF8bvnormalize): each character lowercased on its own, as written (its simple
+ * mapping: toLowerCase of one character, but `İ` is `i`, not `i` + U+0307), and only then NFKC. So a
+ * mark composes with the letter the folding gave: `İ` + U+0301 is `í`, in which a pattern's `İ` (`i`)
+ * does not occur, while `I` + U+0307 and `İ` + U+0307 are both `i` + U+0307, which FOLDED reads as `i`
+ * and `i` + U+0307. And Σ is σ wherever it stands, where foldCase's toLowerCase writes ς at a word's
+ * end: to FOLDED `ΚΩΣ*` (κως) does not start `κωστας`. Narrowly a third condition, broadly a third way.
+ * JavaScript's tables are newer than slapd's (ẞ is ß to them): that is broad's side, and narrow's
+ * AS_LDAP keeps every letter but ASCII apart. Spaces as FOLDED's: narrowly the other two decide them.
+ */
+const AS_SLAPD = { fold: foldAsSlapd, spaces: FOLDED.spaces };
+
+function foldAsSlapd(text: string): string {
+  return Array.from(text, (char) => (char === '\u0130' ? 'i' : char.toLowerCase())).join('').normalize('NFKC');
+}
+
+/**
+ * foldCase a character at a time, leaving a combining mark where it was written. slapd keeps a mark
+ * with the letter its own folding gives: `ß` + U+0301 begins with `ß` to it, and `ı` + U+0301 holds
+ * U+0301; foldCase folds further (`ss`, `i`) and then composes the mark into the folded letter (`sś`,
+ * `í`), so neither AS_LDAP nor FOLDED finds what slapd finds. Broad only (it folds `ß` as foldCase does), and kept
  * only for a value or pattern with marks: without, it is foldCase.
  */
 const MARKS_APART = { fold: foldMarksApart, spaces: FOLDED.spaces };
@@ -106,10 +133,13 @@ function hasMarks(text: string): boolean {
 }
 
 function prepareValue(value: string): PreparedValue {
+  const folded = valueWithSpacesPrepared(FOLDED, value);
+  const asSlapd = valueWithSpacesPrepared(AS_SLAPD, value);
   return {
     asLdap: Array.from(valueWithSpacesPrepared(AS_LDAP, value)),
-    folded: Array.from(valueWithSpacesPrepared(FOLDED, value)),
+    folded: Array.from(folded),
     ...(hasMarks(value) ? { marksApart: Array.from(valueWithSpacesPrepared(MARKS_APART, value)) } : {}),
+    ...(asSlapd === folded ? {} : { asSlapd: Array.from(asSlapd) }),
   };
 }
 
@@ -194,13 +224,16 @@ const preparedPatterns = remembered((pattern) => {
     const parts = split.map((part, i) => withSpacesPrepared(folding, part, i === 0 ? 'end' : 'star', i === split.length - 1 ? 'end' : 'star', comparison));
     return parts.every((part) => part !== undefined) ? parts.map((part) => Array.from(part)) : undefined;
   };
-  const narrow = { asLdap: partsFor(AS_LDAP, 'narrow'), folded: partsFor(FOLDED, 'narrow') };
+  const unlessFolded = (parts: Parts | undefined, folded: Parts | undefined) => (JSON.stringify(parts) === JSON.stringify(folded) ? {} : { asSlapd: parts });
+  const narrow = { asLdap: partsFor(AS_LDAP, 'narrow'), folded: partsFor(FOLDED, 'narrow'), asSlapd: partsFor(AS_SLAPD, 'narrow') };
+  const folded = partsFor(FOLDED, 'broad')!;
   return {
-    narrow: narrow.asLdap && narrow.folded ? { asLdap: narrow.asLdap, folded: narrow.folded } : undefined,
+    narrow: narrow.asLdap && narrow.folded && narrow.asSlapd ? { asLdap: narrow.asLdap, folded: narrow.folded, ...unlessFolded(narrow.asSlapd, narrow.folded) } : undefined,
     broad: {
       asLdap: partsFor(AS_LDAP, 'broad')!,
-      folded: partsFor(FOLDED, 'broad')!,
+      folded,
       ...(hasMarks(pattern) ? { marksApart: partsFor(MARKS_APART, 'broad')! } : {}),
+      ...unlessFolded(partsFor(AS_SLAPD, 'broad')!, folded),
     },
   };
 });

@@ -1,10 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decide } from '../../src/policy/policy-engine.ts';
-import { compileNetworks } from '../../src/policy/networks.ts';
 import { patternMatches } from '../../src/policy/patterns.ts';
-import type { Policy, Rule } from '../../src/policy/policy-types.ts';
-import type { User } from '../../src/core/types.ts';
+import type { Rule } from '../../src/policy/policy-types.ts';
+import { decisionForEmployeeType } from '../helpers/attribute-decision.ts';
 
 /**
  * A pattern part made only of white space next to an end of the value. U+0020s at a pattern's ends
@@ -13,14 +11,6 @@ import type { User } from '../../src/core/types.ts';
  * space at a value's start counting for nothing (a tab counts: `<TAB>*` matches `<TAB>a`). A permit
  * rule must not take in more than the directory would, a deny rule must not miss what it takes in.
  */
-const networks = compileNetworks({});
-const now = Date.now();
-function decisionFor(rules: Rule[], employeeType: string) {
-  const policy: Policy = { name: 'p', description: '', source: 'custom', rules };
-  const user: User = { id: 'u', username: 'alice', groups: [], attributes: { employeetype: [employeeType] } };
-  return decide({ policy, user, enrolledMethods: [], factors: [{ method: 'pwd', at: now }], network: { ip: '203.0.113.1' }, protocol: 'oidc', now }, networks).effect;
-}
-
 test('a pattern starting with a part only of spaces, one of them not U+0020, matches no value narrowly', () => {
   for (const pattern of ['\u00A0*', '\u00A0*a', ' \u00A0*a*', '\u3000*a']) {
     assert.equal(patternMatches(pattern, '\u00A0a', 'narrow'), false, JSON.stringify(pattern));
@@ -28,7 +18,7 @@ test('a pattern starting with a part only of spaces, one of them not U+0020, mat
   }
   assert.ok(patternMatches('\t*a', '\ta', 'narrow'), 'a tab is a character to slapd, not a space');
   const rules: Rule[] = [{ name: 'in', when: { attributes: { employeeType: ['\u00A0*'] } }, then: { effect: 'permit' } }, { name: 'nobody else', then: { effect: 'deny' } }];
-  assert.equal(decisionFor(rules, '\u00A0contractor'), 'deny');
+  assert.equal(decisionForEmployeeType(rules, '\u00A0contractor'), 'deny');
 });
 
 test('a pattern starting with a part only of white space still holds broadly: a deny rule for it fails closed', () => {
@@ -40,7 +30,7 @@ test('a final part only of white space asks nothing more broadly: `a<TAB>* ` hol
   assert.ok(patternMatches('a\t* ', '\u00A0\u00A0A\t', 'broad'));
   assert.ok(patternMatches('a\t*\u00A0', 'a\t', 'broad'));
   const rules: Rule[] = [{ name: 'out', when: { attributes: { employeeType: ['a\t* '] } }, then: { effect: 'deny' } }, { name: 'everyone else', then: { effect: 'permit' } }];
-  assert.equal(decisionFor(rules, '\u00A0\u00A0A\t'), 'deny');
+  assert.equal(decisionForEmployeeType(rules, '\u00A0\u00A0A\t'), 'deny');
 });
 
 test('spaces at the ends of realistic patterns still count for nothing', () => {
@@ -57,13 +47,13 @@ test('a first part only of a no-break space asks nothing broadly, also of a valu
   assert.ok(patternMatches('\u00A0*contractor', 'contractor', 'broad'));
   assert.ok(patternMatches('\u3000*', 'a', 'broad'));
   const rules: Rule[] = [{ name: 'out', when: { attributes: { employeeType: ['\u00A0*contractor'] } }, then: { effect: 'deny' } }, { name: 'everyone else', then: { effect: 'permit' } }];
-  assert.equal(decisionFor(rules, 'contractor'), 'deny');
+  assert.equal(decisionForEmployeeType(rules, 'contractor'), 'deny');
 });
 
 test('a final part only of a no-break space matches narrowly what slapd matches: only a first one matches nothing', () => {
   assert.ok(patternMatches('contractor*\u00A0', 'contractor\u00A0', 'narrow'));
   const rules: Rule[] = [{ name: 'in', when: { attributes: { employeeType: ['contractor*\u00A0'] } }, then: { effect: 'permit' } }, { name: 'nobody else', then: { effect: 'deny' } }];
-  assert.equal(decisionFor(rules, 'contractor\u00A0'), 'allow');
+  assert.equal(decisionForEmployeeType(rules, 'contractor\u00A0'), 'allow');
 });
 
 test('narrowly a part only of a space between two `*` needs a space inside the value, not the one at either end', () => {
@@ -73,7 +63,7 @@ test('narrowly a part only of a space between two `*` needs a space inside the v
   assert.ok(patternMatches('* *admins', 'it admins', 'narrow'));
   assert.ok(patternMatches('* *admins', 'admins', 'broad'), 'broadly the value may begin there');
   const rules: Rule[] = [{ name: 'in', when: { attributes: { employeeType: ['* *admins'] } }, then: { effect: 'permit' } }, { name: 'nobody else', then: { effect: 'deny' } }];
-  assert.equal(decisionFor(rules, 'admins'), 'deny');
+  assert.equal(decisionForEmployeeType(rules, 'admins'), 'deny');
 });
 
 test('narrowly `* admin *` does not take the space at the value\'s start for the one before `admin`, where the space after the other `admin` is a tab (slapd: no match)', () => {
@@ -84,5 +74,5 @@ test('narrowly `* admin *` does not take the space at the value\'s start for the
 test('a doubled `*` is one `*`: the empty part between them asks for no space, either way', () => {
   for (const comparison of ['narrow', 'broad'] as const) assert.ok(patternMatches('contract**or', 'contractor', comparison), comparison);
   const rules: Rule[] = [{ name: 'out', when: { attributes: { employeeType: ['contract**or'] } }, then: { effect: 'deny' } }, { name: 'everyone else', then: { effect: 'permit' } }];
-  assert.equal(decisionFor(rules, 'contractor'), 'deny');
+  assert.equal(decisionForEmployeeType(rules, 'contractor'), 'deny');
 });

@@ -8,7 +8,7 @@
  * members the other's parent groups.
  */
 import { BoundedMap } from './bounded-map.ts';
-import { asciiLowerCase, foldCase, foldCaseAsLdap, withLdapSignificantSpaces, withSignificantSpaces } from './fold-case.ts';
+import { asciiLowerCase, asEveryLdapServerCompares, foldCase, withSignificantSpaces } from './fold-case.ts';
 
 /** An attribute type: a name of letters, digits and hyphens, or an OID. */
 const ATTRIBUTE_TYPE = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)$/;
@@ -43,7 +43,7 @@ export const directoryDnKey = canonicalDnFoldedBy(directoryValueKey);
  * any DN (as before policies told look-alikes apart), and those types are caseIgnore to every directory
  * anyway. Too broad to tell entries apart: `labeledURI=Team` and `labeledURI=team` are one here.
  */
-export const ldapCanonicalDn = canonicalDnFoldedBy((_type, value) => withLdapSignificantSpaces(foldCaseAsLdap(value)));
+export const ldapCanonicalDn = canonicalDnFoldedBy((_type, value) => asEveryLdapServerCompares(value));
 
 /**
  * Attribute types whose values every directory matches without ASCII case and insignificant spaces
@@ -60,7 +60,7 @@ const CASE_IGNORING_TYPES = new Set(
  * spaces RFC 4518 makes insignificant when the type is one every directory matches so, else exactly.
  */
 export function directoryValueKey(type: string, value: string): string {
-  return CASE_IGNORING_TYPES.has(asciiLowerCase(type)) ? withLdapSignificantSpaces(foldCaseAsLdap(value)) : value;
+  return CASE_IGNORING_TYPES.has(asciiLowerCase(type)) ? asEveryLdapServerCompares(value) : value;
 }
 
 function canonicalDnFoldedBy(fold: Fold): (dn: string) => string | undefined {

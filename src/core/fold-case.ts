@@ -32,6 +32,11 @@ export function withLdapSignificantSpaces(text: string): string {
   return text.replace(/ +(?![ \p{M}])/gu, (run: string, at: number) => (at === 0 || at + run.length === text.length ? '' : ' '));
 }
 
+/** A caseIgnore string as every LDAP server compares it: ASCII case and RFC 4518's insignificant spaces do not count. */
+export function asEveryLdapServerCompares(text: string): string {
+  return withLdapSignificantSpaces(foldCaseAsLdap(text));
+}
+
 /** Attribute type names are ASCII, and compared without case; toLowerCase would take the Kelvin sign for k. */
 export function asciiLowerCase(text: string): string {
   return text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());

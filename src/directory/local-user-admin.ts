@@ -7,7 +7,7 @@ import { findLocalUserByName, localUsers, signInNames, type LocalUserRecord } fr
 import { isPlausibleEmail } from '../core/email-address.ts';
 import { FamiliarDeviceRegister } from '../regulation/familiar-device-register.ts';
 import { INVISIBLE_CHARACTER } from '../core/invisible-characters.ts';
-import { foldCaseAsLdap, withLdapSignificantSpaces } from '../core/fold-case.ts';
+import { asEveryLdapServerCompares } from '../core/fold-case.ts';
 
 export interface UserChanges {
   name?: string;
@@ -94,8 +94,7 @@ export function groupProblem(group: string): string | undefined {
 
 /** One group to a directory, and so to a policy: ASCII case and the spaces RFC 4518 leaves out do not count. */
 function sameGroupName(a: string, b: string): boolean {
-  const compared = (name: string) => withLdapSignificantSpaces(foldCaseAsLdap(name));
-  return compared(a) === compared(b);
+  return asEveryLdapServerCompares(a) === asEveryLdapServerCompares(b);
 }
 
 /**

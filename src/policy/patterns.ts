@@ -1,7 +1,7 @@
 import type { User } from '../core/types.ts';
 import { BoundedMap } from '../core/bounded-map.ts';
 import { canonicalDn, ldapCanonicalDn } from '../core/distinguished-names.ts';
-import { foldCase, foldCaseAsLdap, withLdapSignificantSpaces, withSignificantSpaces } from '../core/fold-case.ts';
+import { asEveryLdapServerCompares, foldCase, foldCaseAsLdap, withSignificantSpaces } from '../core/fold-case.ts';
 
 /**
  * How widely a rule's names and patterns take in the user's. `narrow`: only when they are equal both to
@@ -314,7 +314,7 @@ export function inGroup(user: User, reference: string, comparison: Comparison = 
  * look-alikes `policy explain` names when a rule held only one way.
  */
 export function lookAlikeGroups(user: User, reference: string): string[] {
-  if (!reference.includes('=')) return user.groups.filter((group) => (ldapName(group) === ldapName(reference)) !== (foldedName(group) === foldedName(reference)));
+  if (!reference.includes('=')) return user.groups.filter((group) => (asEveryLdapServerCompares(group) === asEveryLdapServerCompares(reference)) !== (foldedName(group) === foldedName(reference)));
   const wanted = canonicalDn(reference);
   const wantedKey = ldapCanonicalDn(reference);
   return memberDns(user).filter((dn) => (wantedKey !== undefined && ldapCanonicalDn(dn) === wantedKey) !== (wanted !== undefined && canonicalDn(dn) === wanted));
@@ -363,14 +363,10 @@ function bothKey(asLdap: string, folded: string): string {
 
 /** The group names rules are written with, folded once each (see remembered). */
 const foldedReference = remembered(foldedName);
-const ldapReference = remembered(ldapName);
+const ldapReference = remembered(asEveryLdapServerCompares);
 
 function foldedName(name: string): string {
   return foldCase(withSignificantSpaces(name));
-}
-
-function ldapName(name: string): string {
-  return withLdapSignificantSpaces(foldCaseAsLdap(name));
 }
 
 /**
@@ -385,7 +381,7 @@ export function foldedGroupNames(user: User): ReadonlySet<string> {
 
 /** The user's group names as every LDAP server compares them, kept as foldedGroupNames. */
 export function ldapGroupNames(user: User): ReadonlySet<string> {
-  return namesFoldedBy(LDAP_GROUP_NAMES, ldapName, user);
+  return namesFoldedBy(LDAP_GROUP_NAMES, asEveryLdapServerCompares, user);
 }
 
 function namesFoldedBy(cache: WeakMap<readonly string[], ReadonlySet<string>>, fold: (name: string) => string, user: User): ReadonlySet<string> {

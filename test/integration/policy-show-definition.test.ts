@@ -18,7 +18,7 @@ async function cli(dataDir: string, words: string[]): Promise<{ code: number | n
   return { code, out, err };
 }
 
-test('policy show NAME --definition > file, edited, is a file policy set takes; show\'s full output is refused naming --definition, and a built-in policy has no definition', async () => {
+test('policy show NAME --definition > file, edited, is a file policy set takes; show\'s full output is refused naming --definition, and a built-in policy has no definition and its show output is refused as such', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-policy-show-'));
   try {
     const file = join(dataDir, 'policy.json');
@@ -46,6 +46,12 @@ test('policy show NAME --definition > file, edited, is a file policy set takes; 
     const builtIn = await cli(dataDir, ['policy', 'show', 'permit-everyone', '--definition']);
     assert.equal(builtIn.code, 1);
     assert.match(builtIn.err, /^"permit-everyone" is built in: it has no definition to edit/);
+    await writeFile(file, (await cli(dataDir, ['policy', 'show', 'permit-everyone'])).out);
+    assert.deepEqual(await cli(dataDir, ['policy', 'set', '--file', file]), {
+      code: 1,
+      out: '',
+      err: `${file} is policy show's output for a built-in policy, which cannot be changed: write a custom policy under a name of its own, from a template or with rules (policy set --help).\n`,
+    });
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }

@@ -225,9 +225,13 @@ Example: npm run cli -- policy explain --user alice --app https://sp.example.org
   },
 };
 
-/** What `policy show NAME` prints without --definition: the definition beside the engine's rules and the policy's source. */
-function isShowOutput(input: unknown): boolean {
-  return typeof input === 'object' && input !== null && 'source' in input && 'definition' in input;
+/**
+ * What `policy show NAME` prints without --definition: the engine's rules beside the policy's source (and a custom
+ * policy's definition). No definition has a `source`, so its presence tells the two apart.
+ */
+function showOutputSource(input: unknown): 'built-in' | 'custom' | undefined {
+  if (typeof input !== 'object' || input === null || !('source' in input)) return undefined;
+  return input.source === 'built-in' || input.source === 'custom' ? input.source : undefined;
 }
 
 export const policyCommands: CliCommand[] = [
@@ -316,8 +320,13 @@ Every problem is reported and nothing is saved unless the whole policy is valid.
         context.err(error instanceof InputFileError ? `${error.message}.` : `${file}: cannot be read as JSON (${(error as Error).message})`);
         return 1;
       }
-      if (isShowOutput(input)) {
+      const shownSource = showOutputSource(input);
+      if (shownSource === 'custom') {
         context.err(`${file} is policy show's output, whose rules are the engine's and not what policy set reads: give it the definition, which policy show NAME --definition prints.`);
+        return 1;
+      }
+      if (shownSource === 'built-in') {
+        context.err(`${file} is policy show's output for a built-in policy, which cannot be changed: write a custom policy under a name of its own, from a template or with rules (policy set --help).`);
         return 1;
       }
       const policies = await context.policies();

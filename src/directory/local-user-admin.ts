@@ -278,6 +278,9 @@ export class LocalUserAdmin {
     if (problem) throw new UserChangeRefused(problem);
     const groupProblems = (changes.addGroups ?? []).map(groupProblem).filter((found) => found !== undefined);
     if (groupProblems.length) throw new UserChangeRefused(groupProblems.join('; '));
+    // Which would win depends on an order the admin cannot see in the command, so neither does.
+    const addedAndRemoved = (changes.addGroups ?? []).filter((added) => (changes.removeGroups ?? []).some((removed) => sameGroupName(added, removed)));
+    if (addedAndRemoved.length) throw new UserChangeRefused(`${addedAndRemoved.map(quotedGroup).join(', ')}: both given and removed in one change (--group and --remove-group): say which; nothing was changed`);
     const groups = new Set(record.groups);
     for (const group of changes.addGroups ?? []) groups.add(group);
     for (const removed of changes.removeGroups ?? []) {

@@ -127,6 +127,16 @@ describe('the admin CLI does what was typed, or refuses it', () => {
     assert.deepEqual([(await user('ivan'))!.groups, (await user('ivan'))!.name], [['staff'], undefined]);
   });
 
+  test('a group both given and removed in one command is refused whichever comes first, naming it, and nothing changes', async () => {
+    assert.equal((await cli('user', 'add', 'karl', '--group', 'staff')).code, 0);
+    for (const words of [['--group', 'Admins', '--remove-group', 'admins'], ['--remove-group', 'staff', '--group', 'STAFF', '--name', 'Karl']]) {
+      const both = await cli('user', 'update', 'karl', ...words);
+      assert.equal(both.code, 1, both.out);
+      assert.match(both.err, /"(Admins|STAFF)": both given and removed in one change \(--group and --remove-group\): say which; nothing was changed/);
+      assert.deepEqual([(await user('karl'))!.groups, (await user('karl'))!.name], [['staff'], undefined]);
+    }
+  });
+
   test('--remove-group refusing a group the user is not in quotes each group as user add prints them: a quote or a backslash in a name cannot pass for the end of it', async () => {
     assert.equal((await cli('user', 'add', 'jana', '--group', 'a"\\, "b', '--group', 'CORP\\\\Sales')).code, 0);
     const missing = await cli('user', 'update', 'jana', '--remove-group', 'b');

@@ -56,7 +56,7 @@ export function readAuthnRequest(request: InboundRequest): AuthnRequestInfo {
     ...(unsupportedBindingAcs ? { unsupportedBinding: requestedBinding } : {}),
     forceAuthn: booleanAttribute(root, 'ForceAuthn'),
     passive: booleanAttribute(root, 'IsPassive'),
-    nameIdPolicy: policy ? { format: attribute(policy, 'Format'), spNameQualifier: attribute(policy, 'SPNameQualifier') } : {},
+    nameIdPolicy: policy ? { format: uriAttribute(policy, 'Format'), spNameQualifier: attribute(policy, 'SPNameQualifier') } : {},
     requestedAuthnContext,
     requestsDeclRef: context ? elementChildren(context, NS.assertion, 'AuthnContextDeclRef').length > 0 : false,
     ...requestedSubject(root),

@@ -1,7 +1,7 @@
 import { AppError } from '../core/errors.ts';
 import { NS } from './constants.ts';
 import type { InboundRequest } from './inbound.ts';
-import { attribute, optionalChild } from './xml-dom.ts';
+import { attribute, optionalChild, uriAttribute } from './xml-dom.ts';
 
 /** A verified LogoutResponse from an SP we sent a LogoutRequest to, reduced to what the logout run needs. */
 export interface LogoutAnswer {
@@ -17,7 +17,10 @@ export interface LogoutAnswer {
   signature: 'valid' | 'absent' | 'invalid';
 }
 
-/** Reads a verified LogoutResponse's root (the schema already requires Status/StatusCode/@Value). */
+/**
+ * Reads a verified LogoutResponse's root (the schema already requires Status/StatusCode/@Value). Value
+ * is an xs:anyURI, read as the schema reads it: " …:Success " is a Success, not an unconfirmed sign-out.
+ */
 export function readLogoutResponse(message: InboundRequest): LogoutAnswer {
   const status = optionalChild(message.root, NS.protocol, 'Status');
   const top = status && optionalChild(status, NS.protocol, 'StatusCode');
@@ -27,7 +30,7 @@ export function readLogoutResponse(message: InboundRequest): LogoutAnswer {
     spId: message.sp.id,
     responseId: message.id,
     inResponseTo: attribute(message.root, 'InResponseTo'),
-    status: { top: attribute(top, 'Value') ?? '', ...(second ? { second: attribute(second, 'Value') ?? '' } : {}) },
+    status: { top: uriAttribute(top, 'Value') ?? '', ...(second ? { second: uriAttribute(second, 'Value') ?? '' } : {}) },
     signature: message.signed ? 'valid' : 'absent',
   };
 }

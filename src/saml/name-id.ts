@@ -46,11 +46,16 @@ export function nameIdValue(format: NameIdFormatName, user: User, sp: ServicePro
  */
 export function isRequestedSubject(subject: RequestedSubject, user: User, sp: ServiceProviderRecord, box: SecretBox): boolean {
   const format = subject.format === undefined ? 'unspecified' : NAMES.find((name) => NAMEID_FORMAT[name] === subject.format);
-  if (subject.nameId === undefined || format === undefined || format === 'transient') return false;
+  const named = subject.nameId;
+  if (named === undefined || format === undefined || format === 'transient') return false;
+  // Emails and usernames are signed in with in any case, so they name the user in any case. An
+  // unspecified value pre-fills the sign-in form (sso-start.ts), which takes the username or the email
+  // address: SPs send either there, and the user it signs in is the one it names.
+  const sameName = (value: string) => value.toLowerCase() === named.toLowerCase();
+  if (format === 'unspecified') return sameName(user.username) || valuesOf(user, 'email').some(sameName);
   const value = nameIdValue(format, user, sp, box);
   if (value === undefined) return false;
-  // Emails and usernames are signed in with in any case, so they name the user in any case.
-  return format === 'email' || format === 'unspecified' ? value.toLowerCase() === subject.nameId.toLowerCase() : value === subject.nameId;
+  return format === 'email' ? sameName(value) : value === named;
 }
 
 /** A persistent NameID is scoped by both entities (saml-core §8.3.7); a LogoutRequest names it the same way. */

@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { Services } from '../services.ts';
 import type { SsoSession } from '../session/sso-session.ts';
+import type { LoginRequest } from '../core/types.ts';
 import type { MfaRegistry } from '../mfa/registry.ts';
 import type { MfaMethod } from '../mfa/mfa-method.ts';
 import { AppError } from '../core/errors.ts';
@@ -33,6 +34,11 @@ const RETURN_TO = { setup: SETUP, replace: REPLACE, 'new-codes': NEW_CODES, 'set
 type ReturnTo = keyof typeof RETURN_TO;
 /** What a move to a new authenticator is asked under besides the account policy; leads back to the move. */
 const replaceRequest = () => secondFactorLoginRequest('replace');
+/**
+ * The same for new backup codes: they are a second factor too, so with the password alone (an account
+ * policy that asks no code, e.g. from a trusted network) whoever has it could make ten of their own.
+ */
+const newCodesRequest = () => secondFactorLoginRequest('new-codes');
 /**
  * Backup codes just made, shown again on a reload for a few minutes (not dropped when the settings page
  * is opened: a second click's answer may open it before the first click's codes are shown). Memory only.
@@ -104,11 +110,11 @@ export function accountRoutes(services: Services): Router {
   }
 
   /**
-   * Whether this sign-in may move the user's app to a new phone: the flow decides, as `granted` has it
-   * decide the account policy (secondFactorLoginRequest says what is needed).
+   * Whether this sign-in may move the user's app to a new phone, or make new backup codes (`request`):
+   * the flow decides, as `granted` has it decide the account policy (secondFactorLoginRequest says what is needed).
    */
-  async function mayReplace(req: Request, session: SsoSession): Promise<boolean> {
-    const step = await interaction.preview(req, replaceRequest(), session);
+  async function mayChangeSecondFactor(req: Request, session: SsoSession, request: LoginRequest): Promise<boolean> {
+    const step = await interaction.preview(req, request, session);
     return step.kind === 'complete' && step.result.ok;
   }
 
@@ -191,7 +197,7 @@ export function accountRoutes(services: Services): Router {
   router.get(REPLACE, async (req, res) => {
     const session = await granted(req, res, 'replace');
     if (!session || !(await setupDue(req, res, session, true))) return;
-    if (!(await mayReplace(req, session))) return interaction.start(req, res, replaceRequest());
+    if (!(await mayChangeSecondFactor(req, session, replaceRequest()))) return interaction.start(req, res, replaceRequest());
     await showEnroll(req, res, session, true);
   });
 
@@ -200,7 +206,7 @@ export function accountRoutes(services: Services): Router {
     const session = await granted(req, res, 'replace-again');
     if (!session || !(await setupDue(req, res, session, true))) return;
     // The code proved in this sign-in has grown too old while the page was open: asked again first.
-    if (!(await mayReplace(req, session))) return res.redirect(303, REPLACE);
+    if (!(await mayChangeSecondFactor(req, session, replaceRequest()))) return res.redirect(303, REPLACE);
     await confirmSetup(req, res, session, true);
   });
 
@@ -208,6 +214,7 @@ export function accountRoutes(services: Services): Router {
     const session = await granted(req, res, 'new-codes');
     if (!session) return;
     if (!(await app.isEnrolled(session.user))) return res.redirect(303, HOME);
+    if (!(await mayChangeSecondFactor(req, session, newCodesRequest()))) return interaction.start(req, res, newCodesRequest());
     const codesLeft = await backupCodes.remaining(session.user.id);
     sendPage(res, newBackupCodesPage({ codesLeft, action: SHOWN_CODES, csrf: csrf.token(req, res), back: { href: HOME, label: 'Keep my current codes' } }));
   });
@@ -217,6 +224,8 @@ export function accountRoutes(services: Services): Router {
     const session = await granted(req, res);
     if (!session) return;
     if (!(await app.isEnrolled(session.user))) return res.redirect(303, HOME);
+    // The code proved in this sign-in has grown too old while the page was open: asked again first.
+    if (!(await mayChangeSecondFactor(req, session, newCodesRequest()))) return res.redirect(303, NEW_CODES);
     // Only from the page that said what it voids.
     if (req.body?.[CONFIRM_FIELD] !== 'yes') return res.redirect(303, NEW_CODES);
     const codes = await backupCodes.regenerate(session.user.id, config.mfa.totp.backupCodes, clock.now());

@@ -96,8 +96,13 @@ export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, 
   }
   // A request for a new sign-in (ForceAuthn, prompt=login, max_age) is answered from what was proved
   // for it: not a factor the re-authentication only kept from the session before, nor one older than max_age.
+  // The password typed in this sign-in counts for its whole life, as `tooOld` has it. Dropped here once
+  // max_age passed while a code, a setup or a warning page was in front of the user, it left an answer
+  // without the password: the code page again after every right code, or amr without `pwd`.
   const factors = session.factors.filter(
-    (factor) => !(request.forceAuthn && session.keptFactors?.includes(factor.method)) && (request.maxAgeSec === undefined || facts.now - factor.at <= request.maxAgeSec * 1000),
+    (factor) =>
+      !(request.forceAuthn && session.keptFactors?.includes(factor.method)) &&
+      (request.maxAgeSec === undefined || facts.now - factor.at <= request.maxAgeSec * 1000 || (freshPassword && factor.method === 'pwd')),
   );
 
   const decision = decide(

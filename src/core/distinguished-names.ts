@@ -2,10 +2,10 @@
  * Comparing DNs, in three widths from one parser. canonicalDn folds as broadly as foldCase: a policy
  * rule that refuses or asks more must hold for `cn=ＡＤＭＩＮ` when it names `cn=admin`, or a deny rule
  * would fail open. ldapCanonicalDn folds ASCII case and U+0020 spaces only, in every value: a rule that
- * lets a user in needs it and canonicalDn to agree (src/policy/patterns.ts). The directory code, which
- * tells which group a member value is, compares no more broadly than every LDAP server matches
- * (directoryValueKey): folding more than the server would take one group for another, and give its
- * members the other's parent groups.
+ * lets a user in needs it and canonicalDn to agree (src/policy/patterns.ts); it reads a DN as slapd
+ * does, and takes none that slapd refuses. The directory code, which tells which group a member value
+ * is, compares no more broadly than every LDAP server matches (directoryValueKey): folding more than
+ * the server would take one group for another, and give its members the other's parent groups.
  */
 import { BoundedMap } from './bounded-map.ts';
 import { asciiLowerCase, asEveryLdapServerCompares, foldCase, withSignificantSpaces } from './fold-case.ts';
@@ -25,9 +25,20 @@ type Fold = (type: string, value: string) => string;
  * (`\,`, hex pairs `\2C`, UTF-8 `\C3\A9`) are decoded, types and values compared folded, spaces around
  * `,` `=` `+` and runs of spaces in a value are insignificant (as LDAP's caseIgnoreMatch treats them),
  * and the values of a multi-valued RDN (`cn=a+uid=b`) compared in any order. Values are folded as the
- * policies fold names (foldCase).
+ * policies fold names (foldCase). LDAPv2's spellings are read as slapd reads them (`cn="admins";ou=…`
+ * is cn=admins,ou=…: withLdapV2Spellings); a DN slapd refuses is read as written (`cn=R;D,…`,
+ * `cn=a<b,…`), what its author meant: a deny rule holds for that group.
  */
-export const canonicalDn = canonicalDnFoldedBy((_type, value) => withSignificantSpaces(foldCase(value)));
+export function canonicalDn(dn: string): string | undefined {
+  return canonicalDnAsRead(dn) ?? canonicalDnAsWritten(dn);
+}
+
+const canonicalDnAsRead = canonicalDnFoldedBy(foldedAsNames, { asServersRead: true });
+const canonicalDnAsWritten = canonicalDnFoldedBy(foldedAsNames);
+
+function foldedAsNames(_type: string, value: string): string {
+  return withSignificantSpaces(foldCase(value));
+}
 
 /**
  * canonicalDn with values compared as directoryValueKey does: which entry a DN names. Two DNs with one
@@ -42,8 +53,10 @@ export const directoryDnKey = canonicalDnFoldedBy(directoryValueKey);
  * directoryDnKey, a `mail=` or `sn=` value is folded too: a rule's author may write any ASCII case in
  * any DN (as before policies told look-alikes apart), and those types are caseIgnore to every directory
  * anyway. Too broad to tell entries apart: `labeledURI=Team` and `labeledURI=team` are one here.
+ * Read as slapd reads a DN, and undefined where slapd refuses it: a permit rule `cn=a<b,…` names no
+ * group, rather than the one its spelling would (see refusedBySlapd).
  */
-export const ldapCanonicalDn = canonicalDnFoldedBy((_type, value) => asEveryLdapServerCompares(value));
+export const ldapCanonicalDn = canonicalDnFoldedBy((_type, value) => asEveryLdapServerCompares(value), { asServersRead: true });
 
 /**
  * Attribute types whose values every directory matches without ASCII case and insignificant spaces
@@ -63,28 +76,35 @@ export function directoryValueKey(type: string, value: string): string {
   return CASE_IGNORING_TYPES.has(asciiLowerCase(type)) ? asEveryLdapServerCompares(value) : value;
 }
 
-function canonicalDnFoldedBy(fold: Fold): (dn: string) => string | undefined {
+/**
+ * `asServersRead`: a DN as slapd reads one (withLdapV2Spellings), and no DN where slapd refuses a value
+ * (refusedBySlapd); else as written, each character as it is.
+ */
+function canonicalDnFoldedBy(fold: Fold, { asServersRead = false } = {}): (dn: string) => string | undefined {
   // Every decision compares each of the user's group DNs (a user may have hundreds): the same few
   // thousand DNs again and again, so their canonical forms are kept.
   const known = new BoundedMap<string, string | null>(20_000);
   return (dn) => {
     if (known.has(dn)) return known.get(dn) ?? undefined;
-    const canonical = canonicalDnOf(dn, fold);
+    const canonical = canonicalDnOf(dn, fold, asServersRead);
     known.set(dn, canonical ?? null);
     return canonical;
   };
 }
 
-function canonicalDnOf(dn: string, fold: Fold): string | undefined {
-  const rdns = splitUnescaped(dn, ',').map((rdn) => splitUnescaped(rdn, '+').map((ava) => parseAva(ava, fold)));
+function canonicalDnOf(dn: string, fold: Fold, asServersRead: boolean): string | undefined {
+  const read = asServersRead ? withLdapV2Spellings(dn) : dn;
+  if (read === undefined) return undefined;
+  const rdns = splitUnescaped(read, ',').map((rdn) => splitUnescaped(rdn, '+').map((ava) => parseAva(ava, fold, asServersRead)));
   if (rdns.some((avas) => avas.some((ava) => ava === undefined))) return undefined;
   return JSON.stringify(rdns.map((avas) => avas.map((ava) => ava!.join('=')).sort()));
 }
 
-function parseAva(text: string, fold: Fold): Ava | undefined {
+function parseAva(text: string, fold: Fold, asServersRead: boolean): Ava | undefined {
   const equals = text.indexOf('=');
   const type = text.slice(0, equals).trim();
   if (equals < 0 || !ATTRIBUTE_TYPE.test(type)) return undefined;
+  if (asServersRead && refusedBySlapd(text.slice(equals + 1))) return undefined;
   const decoded = decodeValue(text.slice(equals + 1));
   if (decoded === undefined || decoded === '') return undefined;
   return [asciiLowerCase(type), fold(asciiLowerCase(type), decoded) || ALL_SPACES];
@@ -103,10 +123,11 @@ const UNESCAPED_SPACE = new Set([' ', '\t', '\n', '\r']);
 /**
  * `\XX` hex pairs are UTF-8 bytes (a run of them one sequence), `\c` is c. Unescaped characters are
  * taken as they are, whatever RFC 4514 says should be escaped: refusing a directory's own spelling
- * would make a deny rule fail open. Unescaped white space at either end is left out, as slapd's parser
- * does: `cn=<tab>admins` is `cn=admins` to slapd, another group than `cn=\09admins`. Once decoded
- * the two are alike, and the narrow width keeps a tab as slapd does: a permit rule written with a raw
- * tab would let in the members of `cn=\09admins`.
+ * would make a deny rule fail open (the narrow width refuses what slapd refuses: refusedBySlapd).
+ * Unescaped white space at either end is left out, as slapd's parser does: `cn=<tab>admins` is
+ * `cn=admins` to slapd, another group than `cn=\09admins`. Once decoded the two are alike, and the
+ * narrow width keeps a tab as slapd does: a permit rule written with a raw tab would let in the
+ * members of `cn=\09admins`.
  */
 function decodeValue(raw: string): string | undefined {
   let decoded = '';
@@ -148,6 +169,78 @@ function decodeUtf8(bytes: readonly number[]): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A DN with the spellings of LDAPv2 (RFC 1779), which slapd reads too, as RFC 4514 writes them: a `;`
+ * between RDNs is a `,`, and a value in double quotes (`cn="Sales; EMEA"`, spaces and any character
+ * taken as they are, `\c` for c) is its characters, escaped. Undefined where slapd refuses a quoted
+ * value: a quote not closed, an empty one, anything but white space after it.
+ */
+function withLdapV2Spellings(dn: string): string | undefined {
+  let written = '';
+  let inValue = false;
+  // Whether the value has begun: only its first character other than white space may open a quote.
+  let begun = false;
+  for (let i = 0; i < dn.length; i++) {
+    const char = dn[i]!;
+    if (char === '\\') {
+      written += dn.slice(i, i + 2);
+      i++;
+      begun = inValue;
+    } else if (!inValue) {
+      written += char;
+      inValue = char === '=';
+    } else if (char === ',' || char === '+' || char === ';') {
+      written += char === ';' ? ',' : char;
+      inValue = begun = false;
+    } else if (char === '"' && !begun) {
+      const quoted = quotedValue(dn, i + 1);
+      if (quoted === undefined) return undefined;
+      written += quoted.escaped;
+      i = quoted.end - 1;
+      begun = true;
+    } else {
+      written += char;
+      begun ||= !UNESCAPED_SPACE.has(char);
+    }
+  }
+  return written;
+}
+
+/**
+ * The value quoted from `start` (after its opening quote) to its closing quote, each byte hex-escaped,
+ * and where the white space after the closing quote ends.
+ */
+function quotedValue(dn: string, start: number): { escaped: string; end: number } | undefined {
+  let value = '';
+  let i = start;
+  for (; i < dn.length && dn[i] !== '"'; i++) {
+    if (dn[i] === '\\') i++;
+    if (i < dn.length) value += dn[i];
+  }
+  if (i >= dn.length || value === '') return undefined;
+  let end = i + 1;
+  while (end < dn.length && UNESCAPED_SPACE.has(dn[end]!)) end++;
+  if (end < dn.length && !',+;'.includes(dn[end]!)) return undefined;
+  return { escaped: [...new TextEncoder().encode(value)].map((byte) => `\\${byte.toString(16).padStart(2, '0')}`).join(''), end };
+}
+
+/**
+ * A value slapd refuses (an invalid DN): `<`, `>` or `"` unescaped (a quote that opens a value is
+ * read by withLdapV2Spellings), or `#` first, which RFC 4514 makes the hex of a BER encoding and slapd
+ * does not take. Read as written, a permit rule would let in the members of a group that no DN so
+ * spelled names to slapd.
+ */
+function refusedBySlapd(raw: string): boolean {
+  let begun = false;
+  for (let i = 0; i < raw.length; i++) {
+    const char = raw[i]!;
+    if (char === '\\') i++;
+    else if ('<>"'.includes(char) || (char === '#' && !begun)) return true;
+    begun ||= !UNESCAPED_SPACE.has(char);
+  }
+  return false;
 }
 
 /** Splits at each `separator` not escaped by a backslash (a `\\` is an escaped backslash). */

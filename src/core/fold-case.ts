@@ -14,8 +14,9 @@ export function foldCase(text: string): string {
  * keeps ẞ and ß, Cherokee Ꭰ and ꭰ, Georgian Ა and ა apart, which toLowerCase folds, and folds
  * fullwidth Ａ as a, which toLowerCase does not. Which entry a DN names is decided with this: folding
  * more than the server would take one entry for another, while folding less only costs a question to
- * the server. A letter before a combining mark is kept: a server that composes before it folds reads
- * I + U+0307 as İ, which is not i + U+0307.
+ * the server. A letter before a combining mark is kept: slapd 2.5 folds each character before it
+ * composes (I + U+0307 is i + U+0307 to it, as RFC 4518 orders its steps), but the two may be one
+ * letter to a server that composes first (İ), whose folding servers do not share.
  */
 export function foldCaseAsLdap(text: string): string {
   return text.replace(/[A-Z](?!\p{M})/gu, (letter) => letter.toLowerCase());
@@ -42,9 +43,13 @@ export function asciiLowerCase(text: string): string {
   return text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
 }
 
-/** Full case folding: lower, upper, lower again, so that ß and ẞ are ss and ς is σ. */
+/**
+ * Full case folding: lower, upper, lower again, so that ß and ẞ are ss; and ς is σ, as case folding
+ * has it. toLowerCase writes Σ as ς at a word's end (Final_Sigma): a pattern's `ΚΩΣ*` would be `κως*`,
+ * which `ΚΩΣΤΑΣ` (κωστας) does not start with, while slapd lowers every Σ to σ.
+ */
 function caseFolded(text: string): string {
-  return text.toLowerCase().toUpperCase().toLowerCase();
+  return text.toLowerCase().toUpperCase().toLowerCase().replaceAll('ς', 'σ');
 }
 
 /**

@@ -104,8 +104,8 @@ type Folding = typeof AS_LDAP;
  * mapping: toLowerCase of one character, but `İ` is `i`, not `i` + U+0307), and only then NFKC. So a
  * mark composes with the letter the folding gave: `İ` + U+0301 is `í`, in which a pattern's `İ` (`i`)
  * does not occur, while `I` + U+0307 and `İ` + U+0307 are both `i` + U+0307, which FOLDED reads as `i`
- * and `i` + U+0307. And Σ is σ wherever it stands, where foldCase's toLowerCase writes ς at a word's
- * end: to FOLDED `ΚΩΣ*` (κως) does not start `κωστας`. Narrowly a third condition, broadly a third way.
+ * and `i` + U+0307. It keeps ς and σ apart, as slapd does, which FOLDED joins. Narrowly a third
+ * condition, broadly a third way.
  * JavaScript's tables are newer than slapd's (ẞ is ß to them): that is broad's side, and narrow's
  * AS_LDAP keeps every letter but ASCII apart. Spaces as FOLDED's: narrowly the other two decide them.
  */

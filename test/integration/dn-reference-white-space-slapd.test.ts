@@ -10,11 +10,12 @@ import type { User } from '../../src/core/types.ts';
 // must name it.
 const SUFFIX = 'dc=example,dc=org';
 const G = `,ou=g,${SUFFIX}`;
-const NAMES = ['admins', '\tadmins', 'admins\t', ' ', '\t', 'x\\', 'x\\\t', 'x\\\n'];
+const NAMES = ['admins', '\tadmins', 'admins\t', ' ', '\t', 'x\\', 'x\\\t', 'x\\\n', 'a,', 'a,\t'];
 const REFERENCES = [
   'cn=\tadmins', 'cn=admins\t', 'cn=\r\nadmins ', 'cn=\\09admins', 'cn=admins\\09', 'cn=\\09admins\t',
   'cn=\\20', 'cn=\\ ', 'cn=\\20\\20', 'cn=\\C2\\A0', 'cn=\\09', 'cn=\\09 ', 'cn=\t',
   'cn=x\\\\\t', 'cn=x\\\\\t\t', 'cn=x\\\\\n', 'cn=x\\5C\t', 'cn=x\\\\ ',
+  'cn=\u00A0', 'cn=\u00A0\u00A0', 'cn=a\\,\t', 'cn=a\\2C\t', 'cn=a\\,\\09',
 ];
 
 const hexEscaped = (value: string) => [...Buffer.from(value)].map((byte) => `\\${byte.toString(16).padStart(2, '0')}`).join('');

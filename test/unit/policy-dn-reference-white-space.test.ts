@@ -64,3 +64,19 @@ test('a DN naming the group of escaped spaces only is a DN, and a deny rule for 
 test('a DN value that is empty, or white space left unescaped only, is still no DN', () => {
   for (const empty of ['cn=', 'cn= ', 'cn=\t', 'cn= \r\n']) assert.notEqual(groupReferenceProblem(`${empty}${G}`), undefined, JSON.stringify(empty));
 });
+
+test('a raw no-break space as the whole value names the group of spaces only, as cn=\\C2\\A0 does: slapd finds cn=\\20 by both', () => {
+  assert.equal(groupReferenceProblem(`cn=\u00A0${G}`), undefined);
+  assert.equal(effect(rule(`cn=\u00A0${G}`, 'deny'), member(`cn=\\20${G}`)), 'deny');
+  for (const dnKey of [ldapCanonicalDn, directoryDnKey, canonicalDn]) assert.equal(dnKey(`cn=\u00A0${G}`), dnKey(`cn=\\C2\\A0${G}`));
+  assert.equal(inGroup(member(`cn=\\20${G}`), `cn=\u00A0${G}`, 'narrow'), false, 'narrowly a no-break space is left for the server to tell from a space');
+});
+
+test('a raw tab after an escaped comma at a value\'s end is left out, as slapd leaves it out: cn=a\\,<tab> is cn=a\\2C', () => {
+  for (const dnKey of [ldapCanonicalDn, directoryDnKey, canonicalDn]) {
+    for (const raw of [`cn=a\\,\t${G}`, `cn=a\\,\t\t${G}`, `cn=a\\2C\t${G}`]) assert.equal(dnKey(raw), dnKey(`cn=a\\2C${G}`), JSON.stringify(raw));
+  }
+  assert.equal(inGroup(member(`cn=a\\2C\\09${G}`), `cn=a\\,\t${G}`, 'narrow'), false);
+  assert.equal(effect(rule(`cn=a\\,\t${G}`, 'permit'), member(`cn=a\\2C\\09${G}`)), 'deny');
+  assert.equal(effect(rule(`cn=a\\,\t${G}`, 'permit'), member(`cn=a\\2C${G}`)), 'allow');
+});

@@ -37,3 +37,12 @@ test('narrowly, a final sigma is still not a small sigma: slapd keeps ς and σ 
   assert.equal(patternMatches('\u03C3', '\u03C2', 'narrow'), false);
   assert.equal(patternMatches('\u03BA\u03C9\u03C2*', '\u03BA\u03C9\u03C3\u03C4\u03B1\u03C2', 'narrow'), false);
 });
+
+test('narrowly, a pattern in Greek capitals takes in a value written the same way: a Σ before a `*` is σ, not a final ς', () => {
+  assert.ok(patternMatches('\u039A\u03A9\u03A3*', '\u039A\u03A9\u03A3\u03A4\u0391\u03A3', 'narrow'), 'ΚΩΣ* takes in ΚΩΣΤΑΣ');
+  assert.ok(patternMatches('i\u03A3*', 'I\u03A3x', 'narrow'), 'iΣ* takes in IΣx');
+  assert.ok(patternMatches('\u039F\u03B4\u03C5\u03C3\u03C3*', '\u039F\u03B4\u03C5\u03C3\u03C3\u03AD\u03B1\u03C2', 'narrow'), 'Οδυσσ* takes in Οδυσσέας');
+  const rules: Rule[] = [{ name: 'in', when: { attributes: { employeeType: ['\u039A\u03A9\u03A3*'] } }, then: { effect: 'permit' } }, { name: 'nobody else', then: { effect: 'deny' } }];
+  assert.equal(decisionForEmployeeType(rules, '\u039A\u03A9\u03A3\u03A4\u0391\u03A3'), 'allow');
+  assert.equal(decisionForEmployeeType(rules, '\u03BA\u03C9\u03C3\u03C4\u03B1\u03C2'), 'deny', 'written in another case, slapd matches it but a permit rule keeps every letter but ASCII as written');
+});

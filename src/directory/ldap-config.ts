@@ -210,7 +210,12 @@ export const ldapDirectorySchema = z.object({
       baseDn: z.string().optional(),
       /** Which entries are groups; by default those of the mode's directory (OPENLDAP_GROUPS, or AD's `group`). */
       filter: z.string().superRefine(reportFilterProblem('groups')).optional(),
-      memberAttribute: z.enum(['member', 'uniqueMember']).default('member'),
+      memberAttribute: z
+        .enum(['member', 'uniqueMember'], {
+          // posixGroup's memberUid is the usual wrong guess: it holds user names, which the member searches cannot match.
+          error: 'must be "member" or "uniqueMember" (a group attribute holding member DNs); posixGroup memberUid, which holds user names, is not supported: see README "Connecting LDAP / Active Directory", Groups',
+        })
+        .default('member'),
       nameAttribute: z.string().default('cn'),
       nestedDepth: z.number().int().min(0).max(10).default(2),
       /** How long group-in-group links (not a user's own memberships) are reused; 0 reads them at every sign-in. */

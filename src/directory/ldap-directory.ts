@@ -22,9 +22,13 @@ import { checkBaseDns, describeSearchError, isNoSuchObject } from './ldap-base-d
 import { PolicyMaxAges, generalizedTimeToMs, policyInEffect } from './ldap-password-policy.ts';
 import { KeptReads } from './kept-reads.ts';
 import { hiddenGroupsOrWarn, type HiddenGroups } from './ldap-group-visibility.ts';
+import { RefusalPace } from './ldap-refusal-pace.ts';
 
-/** `held`: a grace sign-in's connection, taken out of the pool still bound as the user (see HeldBinds). */
-type BindResult = { ok: true; held?: Connection } | { ok: false; code: number; message: string; description: string };
+/**
+ * `held`: a grace sign-in's connection, taken out of the pool still bound as the user (see HeldBinds).
+ * `startedAt`: when the bind was sent, on RefusalPace's clock (after a connection was found for it).
+ */
+type BindResult = ({ ok: true; held?: Connection } | { ok: false; code: number; message: string; description: string }) & { startedAt: number };
 
 /** A search failure under `base` as it was, but "LDAP 32 no such object", which alone does not say which base DN is missing. */
 function namingMissingBase(base: string, config: LdapDirectoryConfig): (err: unknown) => never {
@@ -63,21 +67,28 @@ export class LdapDirectory implements Directory {
   /** ppolicy: the pwdMaxAge of each password policy, for the expiry warning. */
   readonly #policyMaxAges: PolicyMaxAges;
   readonly #passwordChange: LdapPasswordChange;
+  /** An unknown login's bind takes as long as a wrong password's: the directory spends more on the latter. */
+  readonly #refusalPace: RefusalPace;
   /** Whether startupCheck ran: the later runs are /readyz's. */
   #startupChecked = false;
 
   /**
    * `now`: the server's clock, for what entries say about time (account and password expiry, the
    * expiry warning) and for the reuse and retry of maxPwdAge and policy reads (tests move it); `heldBindMs`: how
-   * long a grace sign-in's connection waits for the password change (tests shorten it).
+   * long a grace sign-in's connection waits for the password change (tests shorten it); `refusalPace`: the
+   * clock and wait that pace unknown logins' refusals (tests give their own).
    */
-  constructor(config: LdapDirectoryConfig, deps: { logger?: Logger; now?: () => number; heldBindMs?: number } = {}) {
+  constructor(
+    config: LdapDirectoryConfig,
+    deps: { logger?: Logger; now?: () => number; heldBindMs?: number; refusalPace?: ConstructorParameters<typeof RefusalPace>[0] } = {},
+  ) {
     const { config: completed, completed: filters } = withCompleteFilters(config);
     this.#config = completed;
     this.#logger = deps.logger;
     for (const filter of filters) this.#logger?.warn({ event: 'ldap.filter.completed', ...filter }, completedWarning(filter));
     this.#now = deps.now ?? Date.now;
     this.#heldBinds = new HeldBinds(deps.heldBindMs);
+    this.#refusalPace = new RefusalPace(deps.refusalPace);
     const connector = new LdapConnector(config, this.#logger);
     this.#search = new LdapPool(connector, { size: config.pool.size, serviceBound: true });
     this.#auth = new LdapPool(connector, { size: config.pool.size, serviceBound: false });
@@ -149,7 +160,10 @@ export class LdapDirectory implements Directory {
       // shape alone says nothing about who exists and costs no traffic.
       const { reason } = found;
       return this.#asking(log, async () => {
-        if (reason !== 'invalid-login') await this.#bind(log, this.#absentDn, password, this.#passwordPolicyControl());
+        if (reason !== 'invalid-login') {
+          const bind = await this.#bind(log, this.#absentDn, password, this.#passwordPolicyControl());
+          await this.#refusalPace.paceUnknown(bind.startedAt);
+        }
         return this.#refuse(log, loginForLog, reason);
       });
     }
@@ -231,16 +245,17 @@ export class LdapDirectory implements Directory {
    * badPwdCount), so a bind that timed out but reached the server would be counted twice.
    */
   async #bind(log: Logger | undefined, dn: string, password: string, control: PasswordPolicyControl | undefined): Promise<BindResult> {
-    const result = await this.#auth.use(async (connection) => {
+    const result = await this.#auth.use(async (connection): Promise<BindResult> => {
+      const startedAt = this.#refusalPace.start();
       try {
         await connection.client.bind(dn, password, control);
         // a grace sign-in: a second bind for the password change would spend another
-        if (control?.value?.graceAuthNsRemaining === undefined) return { ok: true as const };
+        if (control?.value?.graceAuthNsRemaining === undefined) return { ok: true, startedAt };
         this.#auth.detach(connection);
-        return { ok: true as const, held: connection };
+        return { ok: true, held: connection, startedAt };
       } catch (err) {
         if (!isLdapResult(err)) throw err;
-        return { ok: false as const, code: err.code, message: err.message, description: describeError(err) };
+        return { ok: false, code: err.code, message: err.message, description: describeError(err), startedAt };
       }
     }, { retry: false });
     if (!result.ok && bindResultLeftUnjudged(result.code)) {
@@ -258,6 +273,7 @@ export class LdapDirectory implements Directory {
     const { flavour, passwordExpiryWarningDays: warningDays } = this.#config.accountState;
     const control = this.#passwordPolicyControl();
     const bind = await this.#bind(log, entry.dn, password, control);
+    if (!bind.ok && bind.code === 49) this.#refusalPace.refused(bind.startedAt);
     if (flavour === 'openldap-ppolicy') {
       const held = bind.ok ? bind.held : undefined;
       let kept = false;

@@ -15,7 +15,8 @@ import { groupBaseOf } from './ldap-groups.ts';
  * base, which is what a directory without groups, a base or filter that fits none, and groups hidden
  * from the service account all look like. `members-hidden`: groups are visible but none shows a member
  * value, which no directory that uses groups looks like (a groupOfNames always has a member): the
- * service account may not read or search the member attribute.
+ * service account may not read or search the member attribute, or the groups keep their members in
+ * the other attribute (groupOfUniqueNames' uniqueMember), which the message then names.
  */
 export type HiddenGroups = { kind: 'no-group' | 'members-hidden'; message: string };
 
@@ -34,6 +35,14 @@ export async function hiddenGroups(search: SearchFn, groups: LdapDirectoryConfig
     };
   }
   if (!(await visible(`(&${groups.filter}(${groups.memberAttribute}=*))`))) {
+    // The default filter takes groupOfUniqueNames too, whose members are in uniqueMember: then the attribute is wrong, not the access rules.
+    const other = groups.memberAttribute === 'member' ? 'uniqueMember' : 'member';
+    if (await visible(`(&${groups.filter}(${other}=*))`)) {
+      return {
+        kind: 'members-hidden',
+        message: `no group under ${base} shows a ${groups.memberAttribute} value (groups.memberAttribute) to the service account ${account}, but groups there list their members in ${other}: set groups.memberAttribute to "${other}"${OTHER_FILTER_ADVICE[other]}`,
+      };
+    }
     return {
       kind: 'members-hidden',
       message: `no group under ${base} shows a ${groups.memberAttribute} value (groups.memberAttribute) to the service account ${account}: groups are found by that attribute, so the service account must be allowed to read and search it`,
@@ -41,6 +50,12 @@ export async function hiddenGroups(search: SearchFn, groups: LdapDirectoryConfig
   }
   return undefined;
 }
+
+/** What goes with each member attribute besides, as README "Groups" gives it. */
+const OTHER_FILTER_ADVICE: Readonly<Record<'member' | 'uniqueMember', string>> = {
+  uniqueMember: ' and groups.filter to "(objectClass=groupOfUniqueNames)"',
+  member: ' (or leave it out: it is the default)',
+};
 
 /** hiddenGroups under the base sign-ins search for groups; undefined also when groups are memberOf values alone (nestedDepth 0: no group is searched). */
 async function hiddenGroupsOfConfig(search: SearchFn, config: LdapDirectoryConfig, account: string): Promise<HiddenGroups | undefined> {

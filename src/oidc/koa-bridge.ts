@@ -11,6 +11,9 @@ const PROVIDER_ROUTES: readonly string[] = Object.values(ROUTES);
 /** The endpoints a client may also send the browser to by form POST (OIDC Core 3.1.2.1, RP-Initiated Logout 1.0 §2). */
 const FORM_POST_ROUTES: ReadonlySet<string> = new Set([ROUTES.authorization, ROUTES.end_session]);
 
+/** The sign-out confirmation: oidc-provider's route for the form Stepgate's page (pages.ts) posts. */
+const SIGN_OUT_CONFIRMATION = `${ROUTES.end_session}/confirm`;
+
 /** The parameters must fit in the URL of the GET they become, which proxies in front of Stepgate may limit to 8–16 KiB. */
 const FORM_POST_LIMIT_BYTES = 8 * 1024;
 const refuseOversize = refuseDeclaredOversize(FORM_POST_LIMIT_BYTES);
@@ -49,7 +52,7 @@ export interface ProviderBridge {
  */
 export function providerBridge(provider: Provider, publicUrl: string, deps: BridgeDeps): ProviderBridge {
   const handle = provider.callback();
-  const { protocol, host } = new URL(publicUrl);
+  const { protocol, host, origin } = new URL(publicUrl);
   provider.proxy = true;
   const dispatch = async (req: Request, res: Response): Promise<void> => {
     pinForwardedHeaders(req, protocol.slice(0, -1), host);
@@ -62,6 +65,7 @@ export function providerBridge(provider: Provider, publicUrl: string, deps: Brid
     middleware: (req, res, next) => {
       if (!isProviderPath(req.path)) return next();
       if (req.method === 'POST' && FORM_POST_ROUTES.has(req.path)) return formPostAsGet(req, res, next);
+      if (req.method === 'POST' && req.path === SIGN_OUT_CONFIRMATION && sentFromElsewhere(req, origin)) return next(new AppError('CSRF_FAILED', { detail: { origin: req.headers.origin, form: 'oidc-sign-out-confirmation' } }));
       dispatch(req, res).catch(next);
     },
     resume: async (req, res, uid) => {
@@ -116,4 +120,13 @@ function pinForwardedHeaders(req: Request, protocol: string, host: string): void
 function allowHashedScripts(res: Parameters<RequestHandler>[1]): void {
   const csp = res.getHeader('Content-Security-Policy');
   if (typeof csp === 'string' && !/(^|;)\s*script-src\b/.test(csp)) res.setHeader('Content-Security-Policy', `${csp}; script-src 'self'`);
+}
+
+/**
+ * As for Stepgate's other forms (http/csrf.ts), an Origin header, when sent, must be the public URL's:
+ * the confirmation's xsrf value ties it to its page, and a form posted from another site is refused
+ * before oidc-provider acts on it.
+ */
+function sentFromElsewhere(req: Request, origin: string): boolean {
+  return req.headers.origin !== undefined && req.headers.origin !== origin;
 }

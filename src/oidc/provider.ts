@@ -1,3 +1,4 @@
+import type { Request } from 'express';
 import Provider, { errors, type Adapter, type Client, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Services } from '../services.ts';
 import { ACR_LEVELS } from '../policy/levels.ts';
@@ -86,7 +87,7 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     // A used code or refresh token is kept no longer than the SSO session it was used in can last.
     const kv = new KvAdapter(store.kv, clock, name, { keptAfterUseSeconds: sessionTtl });
     if (name === 'Grant') return new GrantAdapter(kv, deps.clients, deps.revocations);
-    return name === 'Session' ? new SessionAdapter(kv, deps.links, deps.revocations) : kv;
+    return name === 'Session' ? new SessionAdapter(kv, deps.links, deps.revocations, async (ctx) => (await services.sessions.toSignOut(ctx.req as Request)) !== undefined) : kv;
   };
 
   const configuration: Configuration = {
@@ -167,8 +168,10 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
       Grant: config.oidc.refreshTokenTtlSeconds,
       Interaction: INTERACTION_TTL_SECONDS,
       // An upper bound only: SessionAdapter ends the provider session with the Stepgate session. A
-      // session nobody signed in to (a sign-out page opened without one) has no grants to sweep.
-      Session: (_ctx, session) => (session.accountId ? mirrorTtl : sessionTtl),
+      // session nobody signed in to only carries a sign-out confirmation (session-adapter.ts): it
+      // lasts as a sign-in's page does; a confirmation sent later gets the "Not signed out" page,
+      // which offers the sign-out again.
+      Session: (_ctx, session) => (session.accountId ? mirrorTtl : INTERACTION_TTL_SECONDS),
     },
   };
   const provider = new Provider(config.server.publicUrl, configuration);

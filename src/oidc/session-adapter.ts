@@ -22,11 +22,13 @@ import { oneTurnAtATime } from './session-turns.ts';
 export class SessionAdapter extends DelegatingAdapter {
   readonly #links: SsoLinks;
   readonly #revocations: ClientRevocations;
+  readonly #hasSsoSession: HasSsoSession;
 
-  constructor(inner: KvAdapter, links: SsoLinks, revocations: ClientRevocations) {
+  constructor(inner: KvAdapter, links: SsoLinks, revocations: ClientRevocations, hasSsoSession: HasSsoSession = async () => true) {
     super(inner);
     this.#links = links;
     this.#revocations = revocations;
+    this.#hasSsoSession = hasSsoSession;
   }
 
   override async find(id: string): Promise<AdapterPayload | undefined> {
@@ -57,10 +59,11 @@ export class SessionAdapter extends DelegatingAdapter {
    * that ended meanwhile (a logout while this request was under way) is not stored again: the write
    * is dropped, and what this request issued from its places is revoked with their grants.
    */
-  override upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+  override async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     // oidc-provider's Session model gives every session a uid when it is made.
     const uid = payload.uid!;
     const ctx = Provider.ctx;
+    if (!payload.accountId && !(await this.#confirmsSignOut(payload, ctx))) return;
     return oneTurnAtATime(uid, async () => {
       if (await this.#links.ended(uid)) {
         if (ctx) await revokeInRequest(ctx, grantIdsOf(payload));
@@ -69,6 +72,18 @@ export class SessionAdapter extends DelegatingAdapter {
       const stored = (await this.inner.findByUid(uid)) ?? (ctx && rotatedAway.get(ctx));
       await this.inner.upsert(id, withPlacesMerged(payload, stored), expiresIn);
     });
+  }
+
+  /**
+   * A session nobody signed in to is kept only to carry a sign-out's confirmation (its xsrf secret)
+   * in a browser with a Stepgate SSO session to end (session-sync.ts asks there; any other sign-out
+   * is answered at once). oidc-provider would store one for every sign-out request of a browser
+   * signed in nowhere, and for every request carrying the cookie of a session gone since: records
+   * anyone could add by the million, each kept for the SSO session's lifetime.
+   */
+  async #confirmsSignOut(payload: AdapterPayload, ctx: KoaContextWithOIDC | undefined): Promise<boolean> {
+    if (!payload.state) return false;
+    return !ctx || this.#hasSsoSession(ctx);
   }
 
   /**
@@ -112,6 +127,9 @@ export class SessionAdapter extends DelegatingAdapter {
     });
   }
 }
+
+/** Whether the browser of a request has a Stepgate SSO session a sign-out would end (one idle past its timeout too). */
+export type HasSsoSession = (ctx: KoaContextWithOIDC) => Promise<boolean>;
 
 /** The session a request's cookie id rotation destroyed, by request: for the save under the new id that follows. */
 const rotatedAway = new WeakMap<KoaContextWithOIDC, AdapterPayload>();

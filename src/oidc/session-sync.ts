@@ -91,6 +91,8 @@ export class SessionSync {
    * Without a signed-in provider session oidc-provider confirms the logout itself, by a form that
    * submits at once. When the browser has an SSO session that logout ends it (see #afterLogout), so
    * the user is asked first, as with a provider session: a link from another site must not sign anyone out.
+   * A browser signed in nowhere has nothing to confirm: it goes at once where the confirmation would
+   * have sent it, and no session was stored for the round trip (session-adapter.ts).
    */
   async #askForSsoSession(ctx: KoaContextWithOIDC): Promise<void> {
     const { session } = ctx.oidc;
@@ -99,6 +101,7 @@ export class SessionSync {
     const sso = await this.#deps.sessions.toSignOut(ctx.req as Request);
     // Idle past its timeout for the browser: the page names no one (see logoutSource).
     if (sso) ssoLogoutSource(ctx, sso, this.#deps.sessions.isLiveForBrowser(sso));
+    else leaveSignedOut(ctx, session.state as SignOutState);
   }
 
   /**
@@ -151,4 +154,22 @@ export class SessionSync {
     if (told) ctx.respond = false;
     else if (continueTo) ctx.set('Location', continueTo);
   }
+}
+
+/** What oidc-provider keeps of a sign-out request until its confirmation. */
+interface SignOutState {
+  postLogoutRedirectUri?: string;
+  state?: string;
+}
+
+/**
+ * Where oidc-provider's confirmation of a sign-out with nobody signed in leads: the client's
+ * post-logout redirect URI with its state, or the signed-out page (which then says there was no
+ * sign-in to end).
+ */
+function leaveSignedOut(ctx: KoaContextWithOIDC, { postLogoutRedirectUri, state }: SignOutState): void {
+  const target = new URL(postLogoutRedirectUri ?? ctx.oidc.urlFor('end_session_success'));
+  if (postLogoutRedirectUri && state != null) target.searchParams.set('state', state);
+  ctx.status = 303;
+  ctx.redirect(target.href);
 }

@@ -151,14 +151,19 @@ test('a Stepgate logout removes the grant and tokens of its sessions at once', a
   assert.deepEqual(await heldFor(record), NOTHING);
 });
 
-test('a provider session nobody signed in to (a sign-out page opened without a session) is kept no longer than an SSO session can last; a signed-in one a day longer, for the sweep', async () => {
+test('a provider session nobody signed in to (a sign-out page asking a browser with only an SSO session) is kept no longer than an SSO session can last; a signed-in one a day longer, for the sweep', async () => {
   const stored = async () => new Map((await app.services.store.kv.entries<{ payload: { accountId?: string }; expiresAt?: number }>('oidc:Session')).map(([id, entry]) => [id, entry]));
   const before = await stored();
-  const page = await fetch(`${app.url}/oidc/session/end`);
+  const { browser: ssoOnly } = await signedIn('hugo');
+  const jar = ssoOnly.cookies.get(new URL(app.url).host)!;
+  for (const name of [...jar.keys()]) if (name.startsWith('sg_oidc_session')) jar.delete(name);
+  const signedInSessions = (await stored()).size;
+  const page = await ssoOnly.get(`${app.url}/oidc/session/end`);
   assert.equal(page.status, 200);
-  const added = [...(await stored()).entries()].filter(([id]) => !before.has(id)).map(([, entry]) => entry);
-  assert.equal(added.length, 1, 'the sign-out page saved a provider session');
-  assert.equal(added[0]!.payload.accountId, undefined);
+  assert.match(page.body, /Sign out<\/button>/);
+  const added = [...(await stored()).entries()].filter(([id]) => !before.has(id)).map(([, entry]) => entry).filter((entry) => entry.payload.accountId === undefined);
+  assert.equal((await stored()).size, signedInSessions + 1, 'the sign-out page saved a provider session');
+  assert.equal(added.length, 1);
   assert.ok(added[0]!.expiresAt! <= now + 3 * 3600_000 + 1000, `kept until ${new Date(added[0]!.expiresAt!).toISOString()}, more than the 3 hours an SSO session can last`);
 
   const { refreshToken } = await signedIn('gina');

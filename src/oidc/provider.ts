@@ -112,8 +112,9 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
       holdPlace(ctx.oidc.session!, ctx.oidc.client!.clientId);
       return loadOrCreateGrant(ctx);
     },
-    // oidc-provider's default policy (every revocation takes the grant along, except an access
-    // token's at the revocation endpoint), after a look at a replayed code the revocation deletes.
+    // oidc-provider's default policy (every revocation deletes the Grant record too, except an access
+    // token's at the revocation endpoint, which still ends the grant's other tokens, its refresh token
+    // included), after a look at a replayed code the revocation deletes.
     revokeGrantPolicy: async (ctx) => {
       if (ctx.oidc.route === 'revocation' && ctx.oidc.entities.AccessToken) return false;
       await deps.endpointAudit.beforeGrantRevoked(ctx);

@@ -16,6 +16,8 @@ import { buildServices } from '../src/build-services.ts';
 import { createLogger } from '../src/core/log.ts';
 import { idpEndpoints } from '../src/saml/idp-identity.ts';
 import { IdpMetadata } from '../src/saml/idp-metadata.ts';
+import { refuseRootOnAnotherUsersDirectory } from '../src/cli/root-refusal.ts';
+import { DataDirectoryError } from '../src/store/data-directory-error.ts';
 
 const USAGE = `Usage: npm run idp-metadata -- <output file>   (a relative path is taken from the project folder)
 Writes the signed SAML metadata the server publishes at <publicUrl>/saml/metadata. Give it the same
@@ -30,6 +32,14 @@ if (words.length !== 1 || words[0]!.startsWith('-')) {
 }
 const output = resolve(words[0]!);
 const config = loadConfig();
+try {
+  // It makes and writes the store as the CLI does: as root, db.json and kv.journal would become root's.
+  refuseRootOnAnotherUsersDirectory(config, { script: 'idp-metadata', words: [output] });
+} catch (error) {
+  if (!(error instanceof DataDirectoryError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}
 const services = await buildServices(config, { logger: createLogger('warn') });
 try {
   const identity = await publicIdentityForTool(services.store, config);

@@ -27,7 +27,7 @@ const getConfig = () => {
 const getBox = () => {
   if (box) return box;
   // Loading the key makes secret.key in a new data directory: root must not make it in another user's.
-  refuseRootOnAnotherUsersDirectory(getConfig(), process.argv.slice(2));
+  refuseRootOnAnotherUsersDirectory(getConfig(), { script: 'cli', words: process.argv.slice(2) });
   box = new SecretBox(loadSecretKey(getConfig(), { dataIsFresh: LowdbStore.isFresh(getConfig().dataDir), warnings }).key);
   return box;
 };
@@ -40,7 +40,7 @@ const getBox = () => {
  * it (keys add, client add, any journal line): those would open with that key only.
  */
 async function openDataStore(): Promise<Store> {
-  refuseRootOnAnotherUsersDirectory(getConfig(), process.argv.slice(2));
+  refuseRootOnAnotherUsersDirectory(getConfig(), { script: 'cli', words: process.argv.slice(2) });
   const fresh = LowdbStore.isFresh(getConfig().dataDir);
   const opened = await openStore(getConfig(), getBox(), systemClock, { owner: false });
   // Only once it is open: a directory this user may not read also looks fresh, and then nothing was made.

@@ -7,6 +7,12 @@ import type { Config } from '../config/schema.ts';
 /** The files in the data directory that the server writes, and so owns. */
 const SERVER_FILES = ['db.json', 'kv.journal', 'kv.journal.rejected', 'audit.log', 'secret.key', 'server.lock'];
 
+/** The npm script run and the words given to it: the refusal prints the same run as another user. */
+export interface TypedCommand {
+  script: 'cli' | 'idp-metadata';
+  words: string[];
+}
+
 /**
  * Root writes db.json anew (a temporary file renamed over it) as root's own file, 0600, and makes the
  * directory 0700: the server, which runs as the owner of these files, then cannot read them, goes
@@ -16,7 +22,7 @@ const SERVER_FILES = ['db.json', 'kv.journal', 'kv.journal.rejected', 'audit.log
  * would hold it (/srv/stepgate/data under the service user's /srv/stepgate). Last, a path of root's
  * that someone else could still change before the store opens it is refused too (refuseOpenPath).
  */
-export function refuseRootOnAnotherUsersDirectory(config: Config, typed: string[]): void {
+export function refuseRootOnAnotherUsersDirectory(config: Config, typed: TypedCommand): void {
   if (process.getuid?.() !== 0) return;
   const dataDir = resolve(config.dataDir);
   const asThem = 'Run it as that user; this is the same command, with the same settings:';
@@ -55,7 +61,7 @@ export function refuseRootOnAnotherUsersDirectory(config: Config, typed: string[
  * it is open to others, and to the configuration file when it names either. Then nobody but root can
  * change the path between the check and its use.
  */
-function refuseOpenPath(config: Config, typed: string[]): void {
+function refuseOpenPath(config: Config, typed: TypedCommand): void {
   const dataDir = resolve(config.dataDir);
   const writes = "root's command would then create, write or make private (0700, 0600) whatever that link leads to (in /etc, say)";
   // The store opens the directory by the path as given, where `link/..` is the link target's parent, and its files by joined paths, where it is not.
@@ -113,7 +119,7 @@ function configFileNamingPaths(config: Config): { path: string; names: string } 
  * The configuration file names where root's command writes (dataDir) and which key file it reads and
  * makes private: a file another user owns lets that user choose them, whatever the paths it names.
  */
-function refuseAnotherUsersConfigFile(config: Config, typed: string[]): void {
+function refuseAnotherUsersConfigFile(config: Config, typed: TypedCommand): void {
   const settings = configFileNamingPaths(config);
   const owner = settings === undefined ? undefined : ownerOf(settings.path);
   if (settings === undefined || owner === undefined || owner.uid === 0) return;
@@ -301,7 +307,7 @@ const onPath = (program: string) => (process.env.PATH ?? '').split(delimiter).so
  * STEPGATE_SECRET_KEY on (it drops the environment otherwise). Without sudo, runuser keeps it, as setpriv
  * does for an owner with no account name.
  */
-function commandAs({ uid, gid }: Owner, config: Config, typed: string[]): string {
+function commandAs({ uid, gid }: Owner, config: Config, typed: TypedCommand): string {
   const env = process.env;
   const name = userName(uid);
   const configFile = env.STEPGATE_CONFIG ?? (existsSync('stepgate.config.json') ? 'stepgate.config.json' : undefined);
@@ -319,7 +325,7 @@ function commandAs({ uid, gid }: Owner, config: Config, typed: string[]): string
       : !onPath('sudo')
         ? ['runuser', '-u', name, '--']
         : ['sudo', ...(env.STEPGATE_SECRET_KEY === undefined ? [] : ['--preserve-env=STEPGATE_SECRET_KEY']), '-u', name];
-  const line = [...as, 'env', ...settings, 'npm', '--prefix', CHECKOUT, 'run', '-s', 'cli', '--', ...typed].map(shellWord).join(' ');
+  const line = [...as, 'env', ...settings, 'npm', '--prefix', CHECKOUT, 'run', '-s', typed.script, '--', ...typed.words].map(shellWord).join(' ');
   // A key typed before the command (STEPGATE_SECRET_KEY=… npm run cli …) is gone once it ends: pasted
   // without it, the line would run on no key, and on an empty directory make a new one.
   return env.STEPGATE_SECRET_KEY === undefined ? line : `${line}\n  (with STEPGATE_SECRET_KEY exported in this shell: the line passes it on, and never shows it)`;

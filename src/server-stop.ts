@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { writeSync } from 'node:fs';
 import type { Services } from './services.ts';
 import type { ServerLock } from './store/server-lock.ts';
@@ -52,6 +52,21 @@ export function serverStop(parts: StopParts): (reason: string, exitCode?: number
   const { server, services } = parts;
   const { logger } = services;
   let stopping = false;
+  // A connection whose request was under way at the stop was kept open after its answer (keep-alive):
+  // the drain waited for the client to close it (Node's keepAliveTimeout, 5 s), or, as long as the
+  // client sent its next request within that (a browser fetching the page's stylesheet, an RP's pooled
+  // back-channel connection), served it and waited on, until the 10 s cut-off.
+  // Answered with "Connection: close" instead, Node closes the connection once the answer is out. (An
+  // answer whose head was already sent keeps its keep-alive: the client's close or keepAliveTimeout ends it.)
+  const underWay = new Set<ServerResponse>();
+  let draining = false;
+  // Ahead of the application's listener, which may answer before a listener after it runs.
+  server.prependListener('request', (_req, res: ServerResponse) => {
+    // A request whose head was still arriving when the drain began: its connection was not idle, so it stayed open.
+    if (draining) res.shouldKeepAlive = false;
+    underWay.add(res);
+    res.once('close', () => underWay.delete(res));
+  });
   return async (reason, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
@@ -59,6 +74,8 @@ export function serverStop(parts: StopParts): (reason: string, exitCode?: number
     // Bounded too: a start-up write stuck on a hung disk must not keep the stop from its own time limit.
     await withinLimit(parts.startupWrites().catch(() => undefined), CLOSE_MS);
     // Requests under way are answered (a sign-in cut off mid-way looks like a failure to the user); idle connections close now.
+    draining = true;
+    for (const res of underWay) if (!res.headersSent) res.shouldKeepAlive = false;
     await new Promise<void>((resolve) => {
       const cutOff = setTimeout(() => {
         logger.warn({ event: 'server.drain-cut-off', drainMs: DRAIN_MS }, 'requests still under way at shutdown were cut off');

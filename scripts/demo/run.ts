@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { execFile } from 'node:child_process';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import type { Server } from 'node:http';
 import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -58,18 +58,47 @@ async function seed(): Promise<{ box: SecretBox; password: string; clientId: str
   }
 }
 
-async function startIdp(): Promise<ReturnType<typeof spawn>> {
+/** The IdP once spawned, and the sample apps once listening: what a stop has to end. */
+let idp: ChildProcess | undefined;
+let servers: Server[] = [];
+let stopping = false;
+let stopExitCode = 0;
+
+/**
+ * Ends the demo: the sample apps close, the IdP is sent SIGTERM and this process exits once it has
+ * (the IdP's 'exit' listener); with no IdP running, at once. Once only.
+ */
+function stop(exitCode: number): void {
+  if (stopping) return;
+  stopping = true;
+  stopExitCode = exitCode;
+  for (const server of servers) server.close();
+  if (idp && idp.exitCode === null && idp.signalCode === null) idp.kill('SIGTERM');
+  else process.exit(exitCode);
+}
+
+// Before anything starts: a stop during start-up (Ctrl+C, or SIGTERM to npm's pid, which npm passes
+// on) found no handler, ended this process at once and left the IdP running with no one to stop it.
+process.once('SIGINT', () => stop(0));
+process.once('SIGTERM', () => stop(0));
+
+async function startIdp(): Promise<void> {
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/main.ts'], { env: { ...process.env, STEPGATE_DATA_DIR: dataDir, PORT: String(idpPort), PUBLIC_URL: idpUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolveStart, reject) => {
+  idp = child;
+  // The demo ends with its IdP, whenever that exits: stopped (above), or on its own (its message is above).
+  child.once('exit', (code, signal) => {
+    if (stopping) process.exit(stopExitCode);
+    process.stderr.write(`Demo: Stepgate exited (${code ?? signal}); the demo stops with it.\n`);
+    process.exit(code || 1);
+  });
+  await new Promise<void>((resolveStart) => {
     let banner = '';
     child.stdout!.on('data', (chunk) => {
       process.stdout.write(chunk);
       banner += chunk.toString();
       if (banner.includes('OIDC discovery')) resolveStart();
     });
-    child.once('exit', (code) => reject(new Error(`Stepgate exited with ${code}`)));
   });
-  return child;
 }
 
 async function spKeys(): Promise<{ keyPem: string; certPem: string }> {
@@ -77,6 +106,9 @@ async function spKeys(): Promise<{ keyPem: string; certPem: string }> {
   try {
     await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'sp.key'), '-out', join(dir, 'sp.pem'), '-days', '365', '-subj', '/CN=demo-sp.localhost']);
     return { keyPem: await readFile(join(dir, 'sp.key'), 'utf8'), certPem: await readFile(join(dir, 'sp.pem'), 'utf8') };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && (error as NodeJS.ErrnoException).path === 'openssl') throw new Error("openssl, which makes the SAML sample app's key and certificate, was not found on PATH: install it (Debian: apt-get install openssl) and run the demo again");
+    throw error;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -87,21 +119,20 @@ async function idpCertificates(): Promise<string[]> {
   return [...new Set([...xml.matchAll(/<(?:ds:)?X509Certificate>([^<]+)</g)].map((match) => match[1]!.replace(/\s+/g, '')))];
 }
 
-const { box, password, clientId, clientSecret } = await seed();
-const idp = await startIdp();
-const sp = demoSamlSp({ idpUrl, spUrl, keys: await spKeys(), idpCertificates: await idpCertificates() });
-const store = await openStore(box);
-await createSpRegistry(store, systemClock).add(sp.metadataXml, { name: 'Demo SAML app' });
-await store.close();
-const rp = await demoOidcRp({ issuer: idpUrl, rpUrl, clientId, clientSecret });
-const servers = await Promise.all([sp.start(spPort), rp.start(rpPort)]).catch((error: Error) => {
-  process.stderr.write(`Demo: ${error.message}. Stop what uses that port, or choose other ports with DEMO_IDP_PORT, DEMO_SP_PORT and DEMO_RP_PORT.\n`);
-  idp.once('exit', () => process.exit(1));
-  idp.kill('SIGTERM');
-  return new Promise<never>(() => {});
-});
-
-process.stdout.write(`
+async function startDemo(): Promise<void> {
+  const { box, password, clientId, clientSecret } = await seed();
+  await startIdp();
+  const sp = demoSamlSp({ idpUrl, spUrl, keys: await spKeys(), idpCertificates: await idpCertificates() });
+  const store = await openStore(box);
+  await createSpRegistry(store, systemClock).add(sp.metadataXml, { name: 'Demo SAML app' });
+  await store.close();
+  const rp = await demoOidcRp({ issuer: idpUrl, rpUrl, clientId, clientSecret });
+  // Stopped meanwhile: the IdP is on its way out, and "Demo ready" would be untrue.
+  if (stopping) return;
+  servers = await Promise.all([sp.start(spPort), rp.start(rpPort)]).catch((error: Error) => {
+    throw new Error(`${error.message}. Stop what uses that port, or choose other ports with DEMO_IDP_PORT, DEMO_SP_PORT and DEMO_RP_PORT.`);
+  });
+  process.stdout.write(`
 Demo ready (data in ${dataDir}, wiped at the next demo run):
   SAML sample app:  ${spUrl}
   OIDC sample app:  ${rpUrl}
@@ -109,11 +140,11 @@ Demo ready (data in ${dataDir}, wiped at the next demo run):
   Demo password:    ${password}
 Press Ctrl+C to stop.
 `);
+}
 
-const stop = () => {
-  for (const server of servers) server.close();
-  idp.kill('SIGTERM');
-};
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
-idp.once('exit', () => process.exit(0));
+// A start-up that failed after the IdP was started (openssl missing, a fetch from the IdP refused)
+// ended this process and left the IdP running, holding its port and data directory.
+startDemo().catch((error: Error) => {
+  process.stderr.write(`Demo: ${error.message}\n`);
+  stop(1);
+});

@@ -64,8 +64,8 @@ export function providerBridge(provider: Provider, publicUrl: string, deps: Brid
   return {
     middleware: (req, res, next) => {
       if (!isProviderPath(req.path)) return next();
-      if (req.method === 'POST' && FORM_POST_ROUTES.has(req.path)) return formPostAsGet(req, res, next);
-      if (req.method === 'POST' && req.path === SIGN_OUT_CONFIRMATION && sentFromElsewhere(req, origin)) return next(new AppError('CSRF_FAILED', { detail: { origin: req.headers.origin, form: 'oidc-sign-out-confirmation' } }));
+      if (req.method === 'POST' && FORM_POST_ROUTES.has(asRouted(req.path))) return formPostAsGet(req, res, next);
+      if (req.method === 'POST' && asRouted(req.path) === SIGN_OUT_CONFIRMATION && sentFromElsewhere(req, origin)) return next(new AppError('CSRF_FAILED', { detail: { origin: req.headers.origin, form: 'oidc-sign-out-confirmation' } }));
       dispatch(req, res).catch(next);
     },
     resume: async (req, res, uid) => {
@@ -120,6 +120,15 @@ function pinForwardedHeaders(req: Request, protocol: string, host: string): void
 function allowHashedScripts(res: Parameters<RequestHandler>[1]): void {
   const csp = res.getHeader('Content-Security-Policy');
   if (typeof csp === 'string' && !/(^|;)\s*script-src\b/.test(csp)) res.setHeader('Content-Security-Policy', `${csp}; script-src 'self'`);
+}
+
+/**
+ * `path` as oidc-provider's router matches it to a route: without case and with one trailing slash, so
+ * `…/end/CONFIRM` and `…/end/confirm/` confirm a sign-out, and `/oidc/auth/` takes an authorization
+ * request, as the routes themselves do (ROUTES are lower case).
+ */
+function asRouted(path: string): string {
+  return path.replace(/\/$/, '').toLowerCase();
 }
 
 /**

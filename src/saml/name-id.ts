@@ -51,7 +51,10 @@ export function isRequestedSubject(subject: RequestedSubject, user: User, sp: Se
   // Emails and usernames are signed in with in any case, so they name the user in any case. An
   // unspecified value pre-fills the sign-in form (sso-start.ts), which takes the username or the email
   // address: SPs send either there, and the user it signs in is the one it names.
-  const sameName = (value: string) => value.toLowerCase() === named.toLowerCase();
+  // Composed first, as the sign-in form's name is (local-users.ts): a subject whose ü is u and a
+  // combining diaeresis signs the user in by that form, and must then name them too.
+  const nameKey = (value: string) => value.normalize('NFC').toLowerCase().normalize('NFC');
+  const sameName = (value: string) => nameKey(value) === nameKey(named);
   if (format === 'unspecified') return sameName(user.username) || valuesOf(user, 'email').some(sameName);
   const value = nameIdValue(format, user, sp, box);
   if (value === undefined) return false;

@@ -193,11 +193,16 @@ test('end-session by form POST (RP-Initiated Logout 1.0 §2) shows the logout co
   assert.ok(isPasswordPage(await browser.get((await authRequest(rp)).url.toString())), 'signed out');
 });
 
-test('a POST to those endpoints that is not a form, or too large for the GET it would become, is refused there', async () => {
+test('a POST to those endpoints (however the router spells them) that is not a form, or too large for the GET it would become, is refused there', async () => {
   const json = await fetch(`${app.url}/oidc/auth`, { method: 'POST', body: '{"client_id":"x"}', headers: { 'content-type': 'application/json', accept: 'text/html' }, redirect: 'manual' });
   assert.equal(json.status, 400);
   const large = await fetch(`${app.url}/oidc/session/end`, { method: 'POST', body: new URLSearchParams({ id_token_hint: 'x'.repeat(9000) }), headers: { accept: 'text/html' }, redirect: 'manual' });
   assert.equal(large.status, 413);
+  // As oidc-provider's router takes them: with a trailing slash, the same endpoints.
+  for (const path of ['/oidc/auth/', '/oidc/session/end/']) {
+    const spelled = await fetch(`${app.url}${path}`, { method: 'POST', body: new URLSearchParams({ id_token_hint: 'x'.repeat(9000) }), headers: { accept: 'text/html' }, redirect: 'manual' });
+    assert.equal(spelled.status, 413, path);
+  }
 });
 
 test('resource indicators and CORS are decided by Stepgate, with no oidc-provider notices outside the JSON log', async () => {

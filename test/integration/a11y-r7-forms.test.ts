@@ -128,7 +128,7 @@ describe('sign-in pages', () => {
     const login = await browser.get(`${app.url}/account/security`);
     assert.match(login.body, /<p>to continue to <strong>My security<\/strong><\/p>/);
     const codePage = await browser.submit(login, { username: 'selma', password: PASSWORD });
-    assert.match(codePage.body, /<p><strong>My security<\/strong> asks for a second step: the 6-digit code from your authenticator app\.<\/p>/);
+    assert.match(codePage.body, /<p id="code-prompt"><strong>My security<\/strong> asks for a second step: the 6-digit code from your authenticator app\.<\/p>/);
   });
 });
 

@@ -31,7 +31,7 @@ test("the administrator's texts appear on the sign-in, code, refusal and error p
 
     const codePage = await browser.submit(passwordPage, { username: 'alice', password: PASSWORD });
     assert.equal(codePage.status, 200);
-    assert.match(codePage.body, /<p>Alice &lt;Admin&gt;, enter the code your app shows for Wiki &lt;Co&gt;\.<\/p>/);
+    assert.match(codePage.body, /<p id="code-prompt">Alice &lt;Admin&gt;, enter the code your app shows for Wiki &lt;Co&gt;\.<\/p>/);
     assert.doesNotMatch(codePage.body, /asks for a second step/, 'instead of the standard sentence');
 
     const refused = await sendAuthnRequest(browser, closed);

@@ -1,9 +1,12 @@
 import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
-import { errorBox } from '../partials/form.ts';
+import { errorBox, noticeBox } from '../partials/form.ts';
 import { lockMessage } from '../mfa/messages.ts';
 import type { TotpStatusRow } from '../../src/mfa/totp/totp-admin.ts';
 import { utcMinuteWithZone } from '../../src/core/utc-minute.ts';
+
+/** Said, not only counted: with none left, a lost phone means no way to sign in without the helpdesk. */
+const NO_BACKUP_CODES_LEFT = 'You have no backup codes left. Make new ones now: without them, losing your phone means you cannot sign in until your helpdesk helps you.';
 
 const STATUS_TEXT = { Active: 'Active', Locked: 'Locked', Unregistered: 'Not set up' } as const;
 
@@ -28,6 +31,7 @@ ${attempt ? html`<dt>Last attempt</dt><dd>${utcMinuteWithZone(attempt.at)} from 
 ${registered ? html`<dt>Backup codes left</dt><dd id="backup-codes-left">${status.backupCodesLeft}</dd>` : ''}
 </dl>
 ${errorBox(status.lockedUntil !== undefined ? lockMessage(status.lockedUntil, options.now) : undefined)}
+${noticeBox(registered && status.backupCodesLeft === 0 ? NO_BACKUP_CODES_LEFT : undefined)}
 ${registered
   ? html`<p><a class="button secondary" href="${options.newCodesHref}">Make new backup codes</a></p>
 <p>New phone? <a href="${options.replaceHref}">Move your authenticator app to it</a>. The old app keeps working until the new one is set up.</p>`

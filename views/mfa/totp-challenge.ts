@@ -20,11 +20,19 @@ export interface TotpChallengeOptions {
   signedIn: SignedInAs;
 }
 
+/**
+ * Read with the code field: the focus starts there, past what the code is asked for, and the note on
+ * backup codes comes after the button, where moving from control to control never reads it.
+ */
+const PROMPT_ID = 'code-prompt';
+const BACKUP_NOTE_ID = 'backup-code-note';
+
 export function totpChallengePage(options: TotpChallengeOptions): SafeHtml {
-  const backup = options.backupCodesLeft > 0 ? html`<p>No access to your app? Enter one of your backup codes instead (${options.backupCodesLeft} left).</p>` : '';
+  const hasBackup = options.backupCodesLeft > 0;
+  const backup = hasBackup ? html`<p id="${BACKUP_NOTE_ID}">No access to your app? Enter one of your backup codes instead (${options.backupCodesLeft} left).</p>` : '';
   // Locked, there is nothing to enter: the title says so, and the page says only why and until when.
   const title = options.locked ? 'Codes are blocked for now' : 'Enter your code';
-  const prompt = options.prompt ? html`<p>${options.prompt}</p>` : html`<p><strong>${options.rpName}</strong> asks for a second step: the ${options.digits}-digit code from your authenticator app.</p>`;
+  const prompt = options.prompt ? html`<p id="${PROMPT_ID}">${options.prompt}</p>` : html`<p id="${PROMPT_ID}"><strong>${options.rpName}</strong> asks for a second step: the ${options.digits}-digit code from your authenticator app.</p>`;
   return layout({
     title,
     body: html`<h1>${title}</h1>
@@ -35,7 +43,7 @@ ${options.locked
   ? ''
   : html`<form method="post" action="${options.action}">
 ${csrfField(options.csrf)}
-${field({ name: 'code', label: 'Code', autocomplete: 'one-time-code', autofocus: true, invalid: !!options.error })}
+${field({ name: 'code', label: 'Code', autocomplete: 'one-time-code', autofocus: true, invalid: !!options.error, describedBy: [PROMPT_ID, ...(hasBackup ? [BACKUP_NOTE_ID] : [])] })}
 <button type="submit">Verify</button>
 </form>
 ${backup}`}

@@ -12,6 +12,7 @@ import { warnOfExpiringCertificates } from './keys/certificate-expiry.ts';
 import { warnOfRemovedKeysPublished } from './keys/removed-key-published.ts';
 import { DirectoryMisconfiguredError } from './directory/directory.ts';
 import { serverStop } from './server-stop.ts';
+import { createLogger, type Logger } from './core/log.ts';
 
 /** How often the server checks it still holds server.lock (one small file read). */
 const LOCK_CHECK_MS = 5_000;
@@ -19,20 +20,65 @@ const LOCK_CHECK_MS = 5_000;
 /** Held from before the store opens to the end: a second server on the data directory would lose sign-ins at the first compaction. */
 let serverLock: ServerLock | undefined;
 
+/**
+ * The first stop signal (SIGTERM, SIGINT). Handled from the start: one that came before the handlers
+ * (while the lock was taken, the store opened, the directory checked) ended the process at once and
+ * left server.lock behind. Once it is set, the start-up takes no further step.
+ */
+let stopSignal: NodeJS.Signals | undefined;
+/** The server's stop, once there is a store to close; a signal before that is acted on as soon as it is there. */
+let stop: ((reason: string) => Promise<void>) | undefined;
+/** Where a repeated stop signal is reported, once there is a logger. */
+let stopLogger: Logger | undefined;
+
+function onStopSignal(signal: NodeJS.Signals): void {
+  if (stopSignal) {
+    // Not the default action: a second signal (npm forwards Ctrl+C's SIGINT to a server that got it
+    // from the terminal too) killed the server mid-close and left server.lock behind. The stop is
+    // bounded on its own (serverStop); SIGKILL is there for whoever will not wait.
+    stopLogger?.warn({ event: 'server.stop-signal-repeated', signal, stopping: stopSignal }, 'already stopping: the stop ends by itself (up to 10 s for requests under way, then the store is closed and server.lock released); SIGKILL ends the process at once, and the next start takes over the server.lock it leaves');
+    return;
+  }
+  stopSignal = signal;
+  void stop?.(signal);
+}
+
 async function main(): Promise<void> {
+  process.on('SIGINT', onStopSignal);
+  process.on('SIGTERM', onStopSignal);
   const config = loadConfig();
+  const logger = createLogger(config.log.level);
+  stopLogger = logger;
   serverLock = await holdServerLock(config.dataDir);
-  const services = await buildServices(config);
-  const { logger } = services;
+  if (stopSignal) {
+    await serverLock.release();
+    logger.info({ event: 'server.stopped', reason: stopSignal, exitCode: 0 }, 'stopped during start-up, before the store was opened: server.lock released');
+    process.exit(0);
+  }
+  const services = await buildServices(config, { logger });
+  const server = createHttpServer(logger);
+  // The start-up step under way that writes to the store: a stop waits for it (bounded), so the
+  // store is not closed under it, and the one-time bootstrap secret is stored and printed, or neither.
+  let startupWrites: Promise<unknown> = Promise.resolve();
+  const shutdown = serverStop({ server, services, serverLock: () => serverLock, startupWrites: () => startupWrites });
+  stop = shutdown;
+  if (stopSignal) return void shutdown(stopSignal);
   if (services.secretKeyGeneratedAt) logger.warn({ event: 'secret-key.generated', file: services.secretKeyGeneratedAt }, 'generated a new key for secrets at rest; back it up with the data directory');
   await warnOfExpiringCertificates(services.keys, logger, services.clock.now());
-  await warnOfRemovedKeysPublished(services.keys, services.store, logger);
-  await services.directory.startupCheck().catch((error) =>
+  startupWrites = warnOfRemovedKeysPublished(services.keys, services.store, logger);
+  await startupWrites;
+  if (stopSignal) return;
+  // Not waited for by a stop: the stop closes the directory connections, which ends it.
+  await services.directory.startupCheck().catch((error) => {
+    if (stopSignal) return;
     // A base DN that does not exist is a setting to correct, not a directory to wait for.
-    logger.error({ event: 'directory.startup-check-failed', err: error }, error instanceof DirectoryMisconfiguredError ? 'directory start-up check failed: the configuration does not fit the directory; sign-ins will fail until it is corrected' : 'directory start-up check failed; sign-ins will fail until it is reachable'),
-  );
-  const app = await createApp(services);
-  const server = createHttpServer(logger);
+    logger.error({ event: 'directory.startup-check-failed', err: error }, error instanceof DirectoryMisconfiguredError ? 'directory start-up check failed: the configuration does not fit the directory; sign-ins will fail until it is corrected' : 'directory start-up check failed; sign-ins will fail until it is reachable');
+  });
+  if (stopSignal) return;
+  const building = createApp(services);
+  startupWrites = building;
+  const app = await building;
+  if (stopSignal) return;
   server.on('request', app);
   server.listen(config.server.port, config.server.host);
   await new Promise<void>((resolve, reject) =>
@@ -41,11 +87,7 @@ async function main(): Promise<void> {
       reject(new Error(`cannot listen on ${config.server.host}:${config.server.port} (server.host / HOST, server.port / PORT): ${error.message}`));
     }),
   );
-  // Before the ready lines: a stop sent as soon as they appear must find its handler, or the
-  // process dies on the default action and leaves server.lock behind. A stop during the start-up
-  // writes waits for them: the one-time bootstrap secret is stored and printed, or neither.
-  let startupWrites: Promise<unknown> = Promise.resolve();
-  const shutdown = serverStop({ server, services, serverLock: () => serverLock, startupWrites: () => startupWrites });
+  if (stopSignal) return;
   // logrotate's postrotate: `kill -HUP <pid>`; audit.log is then a new file, the rotated one keeps every earlier line.
   process.on('SIGHUP', () => {
     services.store.reopenLogs().then(
@@ -53,8 +95,6 @@ async function main(): Promise<void> {
       (error) => logger.error({ event: 'store.logs-reopen-failed', err: error }, 'audit log could not be reopened; events go on to the rotated file'),
     );
   });
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const base = config.server.publicUrl;
@@ -104,6 +144,8 @@ async function main(): Promise<void> {
 }
 
 main().catch(async (error) => {
+  // A step that failed because the stop closed what it used: the stop under way ends the process.
+  if (stopSignal && stop) return;
   // A start that failed after taking the lock leaves no lock file for the next start to judge.
   await serverLock?.release().catch(() => undefined);
   if (error instanceof ConfigError) {

@@ -13,8 +13,8 @@ import { checkBaseDns } from './ldap-base-dns.ts';
 import { destroy, type Connection } from './ldap-connection.ts';
 import { LdapConnector } from './ldap-connector.ts';
 import { describeError } from './ldap-errors.ts';
-import { attributeValues, compileFilter, entryValue, entryValues, findUserEntry, type SearchFn } from './ldap-filter.ts';
-import { groupBaseOf, resolveGroups, type ResolvedGroups } from './ldap-groups.ts';
+import { attributeValues, compileFilter, entryValue, entryValues, equalityFilter, findUserEntry, type SearchFn } from './ldap-filter.ts';
+import { dnGroupName, groupBaseOf, resolveGroups, type ResolvedGroups } from './ldap-groups.ts';
 import { groupVisibility, hiddenGroups, logUncheckedGroups } from './ldap-group-visibility.ts';
 import { withLdapSignificantSpaces } from '../core/fold-case.ts';
 import { EXPIRY_ATTRIBUTES, generalizedTimeToMs, policyInEffect, readPolicyMaxAge } from './ldap-password-policy.ts';
@@ -205,8 +205,35 @@ async function describeGroups(search: SearchFn, config: LdapDirectoryConfig, use
   const names = found.names.map((name) => JSON.stringify(name)).join(', ');
   const detail = found.names.length > 0 ? `${found.names.length} group(s) ${where}: ${names}` : `member of no group ${where}`;
   const hidden = found.names.length === 0 && base !== undefined ? await hiddenGroups(search, groups, base.dn, account) : undefined;
-  const warnings = [found.warning, hidden?.message, ...unclearNames(found, groups.nameAttribute, account), completed && completedWarning(completed)].filter((warning) => warning !== undefined);
+  // With `hidden`, no group shows the attribute at all: not a mixed directory, and `hidden` already gives the setting to change.
+  const otherKind = groups.mode === 'member' && base !== undefined && hidden === undefined ? await otherKindWarning(search, groups, base.dn, user.dn) : undefined;
+  const warnings = [found.warning, hidden?.message, ...unclearNames(found, groups.nameAttribute, account), completed && completedWarning(completed), otherKind].filter((warning) => warning !== undefined);
   return warnings.length === 0 ? detail : { detail, warning: warnings.join('; ') };
+}
+
+/** How many groups of the other kind the warning names; one more is searched for, to say there are more. */
+const OTHER_KIND_NAMED = 5;
+
+/**
+ * The groups under `base` that list the user in the member attribute sign-ins do not read. In a
+ * directory with both kinds (groupOfNames with member, groupOfUniqueNames with uniqueMember), one kind
+ * is dropped without a word: a rule permitting such a group refuses the user, one denying it admits
+ * them. This search's own failure is no finding: the user's groups were resolved, and it says nothing then.
+ */
+async function otherKindWarning(search: SearchFn, groups: LdapDirectoryConfig['groups'], base: string, userDn: string): Promise<string | undefined> {
+  const other = groups.memberAttribute === 'member' ? 'uniqueMember' : 'member';
+  const filter = compileFilter(`(&${groups.filter}${equalityFilter(other, userDn)})`);
+  const entries = await search(base, { scope: 'sub', filter, attributes: ['1.1'], sizeLimit: OTHER_KIND_NAMED + 1 }).then(
+    (result) => result.searchEntries,
+    () => [],
+  );
+  if (entries.length === 0) return undefined;
+  const names = entries.slice(0, OTHER_KIND_NAMED).map((entry) => JSON.stringify(dnGroupName(entry.dn, groups.nameAttribute)));
+  const more = entries.length > OTHER_KIND_NAMED ? ' and more' : '';
+  return (
+    `the user is listed in ${other} of ${names.join(', ')}${more} under ${base}, which sign-ins do not read: they look for the user in ${groups.memberAttribute} alone (groups.memberAttribute), ` +
+    'so these groups are not among the user\'s groups and rules naming them do not match; a directory that uses both kinds of group needs one kind converted (README "Connecting LDAP / Active Directory", Groups)'
+  );
 }
 
 /**

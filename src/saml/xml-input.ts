@@ -38,7 +38,31 @@ export function decodeMessage(encoded: string, binding: BindingName, limits: Inp
     throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'malformed-base64' } });
   }
   const bytes = Buffer.from(compact, 'base64');
-  return refuseNamespaceFlood(refuseDoctype(utf8(binding === 'redirect' ? inflateBounded(bytes, limits.maxInflatedBytes) : bytes)));
+  if (binding === 'redirect') return refuseNamespaceFlood(refuseDoctype(utf8(inflateBounded(bytes, limits.maxInflatedBytes))));
+  return refuseNamespaceFlood(refuseDoctype(utf8(bytes, () => deflatedOnPost(bytes, limits.maxInflatedBytes))));
+}
+
+/**
+ * The page says what the SP's administrator must change; the first sentence is the catalogue's, so
+ * a sign-out refusal is reworded like any other (slo-refusal.ts).
+ */
+const DEFLATED_ON_POST =
+  'The application sent a sign-in request that is not valid, so it was refused. The application compressed its request (DEFLATE), which is done only for requests sent by redirect (HTTP-Redirect binding), not for requests posted in a form (HTTP-POST binding). The application\'s administrator must send it uncompressed, or by redirect.';
+
+/**
+ * An SP that DEFLATEs its POST-binding message (the Redirect binding's encoding, applied to the wrong
+ * binding) was logged as "not-utf8", which sent its administrator looking for a character set problem.
+ * Tried only on a message already refused as not UTF-8, and bounded as a Redirect message is.
+ */
+function deflatedOnPost(bytes: Buffer, maxInflatedBytes: number): AppError | undefined {
+  let xml: string;
+  try {
+    xml = UTF8.decode(inflateRawSync(bytes, { maxOutputLength: maxInflatedBytes }));
+  } catch {
+    return undefined;
+  }
+  if (!xml.trimStart().startsWith('<')) return undefined;
+  return new AppError('SAML_REQUEST_INVALID', { userMessage: DEFLATED_ON_POST, detail: { reason: 'deflated-on-post-binding' } });
 }
 
 function refuseNamespaceFlood(xml: string): string {
@@ -61,11 +85,12 @@ function inflateBounded(bytes: Buffer, maxInflatedBytes: number): Buffer {
   }
 }
 
-function utf8(bytes: Buffer): string {
+/** `why`: a more telling refusal for bytes that are not UTF-8, when there is one. */
+function utf8(bytes: Buffer, why?: () => AppError | undefined): string {
   try {
     return UTF8.decode(bytes);
   } catch {
-    throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'not-utf8' } });
+    throw why?.() ?? new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'not-utf8' } });
   }
 }
 

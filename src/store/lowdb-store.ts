@@ -1,6 +1,6 @@
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from '../core/log.ts';
 import type { Collection, CollectionOptions, CollectionWrite, Store } from './store.ts';
 import { LowdbCollections } from './lowdb-collections.ts';
@@ -49,13 +49,15 @@ export class LowdbStore implements Store {
    * `auditClientOf`: whose failures share one audit cap (see ThrottledAuditLog); each address apart without it.
    */
   constructor(dataDir: string, clock: Clock, options: { sealer: JournalSealer; owner?: boolean; logger?: Logger; auditClientOf?: (ip: string) => string }) {
-    this.#dataDir = dataDir;
+    // Normalized once, as path.join does for the files: given as is to mkdir and chmod, `link/..` is
+    // resolved by the kernel through the link, and the directory made private was not the one written in.
+    this.#dataDir = resolve(dataDir);
     this.#logger = options.logger;
     this.#clock = clock;
-    this.#collections = new LowdbCollections(join(dataDir, 'db.json'));
-    this.kv = new JournalKeyValue(join(dataDir, 'kv.journal'), clock, { sealer: options.sealer, owner: options.owner, logger: options.logger });
+    this.#collections = new LowdbCollections(join(this.#dataDir, 'db.json'));
+    this.kv = new JournalKeyValue(join(this.#dataDir, 'kv.journal'), clock, { sealer: options.sealer, owner: options.owner, logger: options.logger });
     // Failures from one client IP are capped per minute: a flood without credentials filled the disk.
-    this.audit = new ThrottledAuditLog(new FileAuditLog(join(dataDir, 'audit.log'), clock), clock, { clientOf: options.auditClientOf });
+    this.audit = new ThrottledAuditLog(new FileAuditLog(join(this.#dataDir, 'audit.log'), clock), clock, { clientOf: options.auditClientOf });
   }
 
   /**

@@ -28,6 +28,8 @@ export interface ServerLock {
  * still answering its last requests (SIGTERM drains for up to 10 s).
  */
 export async function holdServerLock(dataDir: string): Promise<ServerLock> {
+  // The directory made is the one the lock is taken in: `link/..` given as is to mkdir goes through the link, while join drops it.
+  dataDir = resolve(dataDir);
   const path = join(dataDir, SERVER_LOCK_FILE);
   try {
     await mkdir(dataDir, { recursive: true, mode: 0o700 });

@@ -25,8 +25,10 @@ Checks the configured directory step by step and says exactly which step fails:
                  users.filter is used completed
   groups         resolves the user's groups (nested to the configured depth); WARN when
                  groups.filter is used completed, when the user is in no group and no group (or no
-                 member value) is visible to the service account, or when a group entry has several
-                 values of groups.nameAttribute
+                 member value) is visible to the service account, when a group entry has several
+                 values of groups.nameAttribute, or when groups list the user in the member attribute
+                 sign-ins do not read (uniqueMember when groups.memberAttribute is member, or the
+                 reverse), naming them
   password-expiry
                  (OpenLDAP ppolicy, a user whose entry has pwdChangedTime) when the password
                  expires, from pwdChangedTime and the pwdMaxAge of the user's pwdPolicySubentry or of

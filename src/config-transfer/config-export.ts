@@ -1,4 +1,5 @@
 import { sealWithPassword } from '../core/password-envelope.ts';
+import { publicIdentityForTool } from '../config/public-identity.ts';
 import type { AnyRecordTransfer, TransferContext } from './record-transfer.ts';
 import { planPayload } from './config-import.ts';
 import { CONFIG_EXPORT, keyCheck, PAYLOAD_VERSION, RECORD_LISTS, recordTransfers, type ConfigPayload, type RecordList } from './config-payload.ts';
@@ -23,10 +24,13 @@ export interface RestoreFindings {
  */
 export async function exportConfiguration(context: TransferContext, password: string): Promise<{ text: string; counts: RecordCounts; restore: RestoreFindings }> {
   const transfers = recordTransfers(context);
+  // The import names the exporting installation by this URL: the one its relying parties know, which a
+  // CLI given only the data directory (the server's PUBLIC_URL in its own environment) learns from the server's last start.
+  const { config: identity } = await publicIdentityForTool(context.store, context.config);
   const payload: Partial<ConfigPayload> = {
     version: PAYLOAD_VERSION,
     exportedAt: new Date(context.clock.now()).toISOString(),
-    source: { publicUrl: context.config.server.publicUrl, keyCheck: keyCheck(context.box) },
+    source: { publicUrl: identity.server.publicUrl, keyCheck: keyCheck(context.box) },
   };
   const counts = {} as RecordCounts;
   for (const list of RECORD_LISTS) {

@@ -92,6 +92,10 @@ function checkedEnvelope(json: unknown, format: EnvelopeFormat): Envelope {
   const { version } = label.data;
   if (typeof version === 'number' && version !== VERSION) throw new EnvelopeError(`the file is ${format.description} in envelope version ${version}; this Stepgate reads version ${VERSION}`);
   const parsed = envelopeSchema.safeParse(json);
+  if (!parsed.success && parsed.error.issues.every((issue) => issue.path[0] === 'kdf')) {
+    // Ours, but derived with settings Stepgate never writes (an edited N below 2^14 would make guessing the password cheap).
+    throw new EnvelopeError(`the file's key derivation settings are not ones Stepgate accepts (scrypt with N a power of two of at least 2^14, r and p at least 1); it was not tried`);
+  }
   if (!parsed.success) throw unknown;
   const { N, r, p } = parsed.data.kdf;
   if (N * r * p > MAX_SCRYPT_WORK) throw new EnvelopeError(`the file's key derivation asks for more work than Stepgate allows (scrypt N=${N}, r=${r}, p=${p}: N·r·p at most 2^${Math.log2(MAX_SCRYPT_WORK)}, 4 times what Stepgate writes); it was not tried`);

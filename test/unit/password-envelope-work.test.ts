@@ -48,3 +48,16 @@ test('a file whose scrypt parameters ask for more than 4 times the work Stepgate
     );
   }
 });
+
+test('a file whose scrypt parameters are weaker than Stepgate accepts is refused as such, not as another kind of file', () => {
+  for (const kdf of [{ N: 2 ** 13, r: 8, p: 1 }, { N: 3 * 2 ** 14, r: 8, p: 1 }, { N: 2 ** 15, r: 0, p: 1 }]) {
+    assert.throws(
+      () => openWithPassword(edited(kdf), PASSWORD, FORMAT),
+      (error: unknown) => error instanceof EnvelopeError && error.message === "the file's key derivation settings are not ones Stepgate accepts (scrypt with N a power of two of at least 2^14, r and p at least 1); it was not tried",
+      JSON.stringify(kdf),
+    );
+  }
+  const truncated = JSON.parse(sealWithPassword(VALUE, PASSWORD, FORMAT));
+  delete truncated.iv;
+  assert.throws(() => openWithPassword(JSON.stringify(truncated), PASSWORD, FORMAT), /not a Stepgate configuration export \(unknown format or version\)/);
+});

@@ -16,7 +16,11 @@ export const PASSWORD_CHANGE_REASONS = {
   'must-change': 'You must choose a new password before you continue.',
 } as const;
 
-export const PASSWORD_CHANGE_NOT_ALLOWED = ' This application does not allow changing it here: change it through your usual password service, then sign in again.';
+/**
+ * "My security" always takes the change (account-access.ts): a local user has no other password
+ * service, and was left with nowhere to go.
+ */
+export const PASSWORD_CHANGE_NOT_ALLOWED = ' This application does not allow changing it here: change it on "My security" (/account/security on this sign-in service) or through your usual password service, then sign in again.';
 
 /**
  * Why a first second factor cannot be set up from this network (mfa.enrollment.networks), and what

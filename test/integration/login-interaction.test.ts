@@ -151,7 +151,7 @@ describe('sign-in interaction (local directory)', () => {
     const blocked = await open(refused, { rp: { allowPasswordChange: false } });
     const refusal = await refused.submit(blocked.page, { username: 'mike', password: PASSWORD });
     assert.equal(refusal.status, 403);
-    assert.match(refusal.body, /You must change your password before signing in\. This application does not allow changing it here/);
+    assert.match(refusal.body, /You must change your password before signing in\. This application does not allow changing it here: change it on &quot;My security&quot; \(\/account\/security on this sign-in service\)/);
 
     const browser = new TestBrowser();
     const { tx, page } = await open(browser);

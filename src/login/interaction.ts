@@ -26,6 +26,9 @@ import { TransactionBinding } from './transaction-binding.ts';
 import type { WayBack } from '../http/way-back.ts';
 import type { FamiliarBrowsers, PasswordBrowser } from './familiar-browsers.ts';
 
+/** The limit refills within a minute (regulation.signInStartsPerIpPerMinute): the user is told so, not only to wait. */
+const TOO_MANY_STARTS = 'Too many sign-ins were started from your network in a short time. Wait a minute, then go back to the application and start again.';
+
 export interface InteractionDeps {
   transactions: TransactionStore;
   /** Where a browser becomes familiar, once its sign-in is complete. */
@@ -145,7 +148,7 @@ export class LoginInteraction {
   admitStart(req: Request): void {
     if (this.#admitted.has(req)) return;
     if (!this.deps.transactions.hasRoom()) throw new AppError('SIGN_IN_BUSY', { detail: { reason: 'open-sign-ins-full' } });
-    if (!this.deps.starts.take(req.clientIp)) throw new AppError('RATE_LIMITED', { detail: { reason: 'sign-in-starts-per-ip', ip: req.clientIp } });
+    if (!this.deps.starts.take(req.clientIp)) throw new AppError('RATE_LIMITED', { userMessage: TOO_MANY_STARTS, detail: { reason: 'sign-in-starts-per-ip', ip: req.clientIp } });
     this.#admitted.add(req);
   }
 

@@ -22,7 +22,9 @@ test('one client IP starts at most signInStartsPerIpPerMinute sign-ins; the buck
   const before = await held();
   const refused = await start();
   assert.equal(refused.status, 429);
-  assert.match(await refused.text(), /Too many attempts/);
+  const page = await refused.text();
+  assert.match(page, /Too many attempts/);
+  assert.match(page, /Too many sign-ins were started from your network in a short time\. Wait a minute, then go back to the application and start again\./, 'says how long, and what to do then');
   assert.equal(await held(), before, 'a refused start holds nothing in memory');
   assert.ok(app.logs.some((line) => line.code === 'RATE_LIMITED' && (line.detail as { reason?: string }).reason === 'sign-in-starts-per-ip'));
   now += 20_000; // 3 a minute: one more every 20 s

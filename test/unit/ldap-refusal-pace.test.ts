@@ -66,3 +66,11 @@ test('a difference under half a millisecond holds no unknown login back: no time
   await unknownLogin(1);
   assert.deepEqual(waits, [1]);
 });
+
+test('only the last 32 refusals count: older ones are replaced, round after round, and none is kept beyond them', async () => {
+  const { waits, wrongPassword, unknownLogin } = pace();
+  for (let i = 0; i < 32 * 3; i++) wrongPassword(1000);
+  for (let i = 0; i < 32; i++) wrongPassword(20);
+  await unknownLogin(5);
+  assert.deepEqual(waits, [15]);
+});

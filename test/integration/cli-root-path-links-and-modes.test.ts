@@ -1,12 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, lchown, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, chown, lchown, mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { withoutSecretKey } from '../helpers/env.ts';
-import { captureOutput, waitForExit } from '../helpers/child-exit.ts';
+import { asRootOnly, cliWith, SERVICE_GID, SERVICE_UID, serviceUser, withRootDir } from '../helpers/root-cli.ts';
 
 /**
  * The CLI run as root on paths someone else could change, in the layouts
@@ -16,29 +13,8 @@ import { captureOutput, waitForExit } from '../helpers/child-exit.ts';
  * leads back to itself, a relative data directory given through a link and `..`; and what the
  * refusal advises, and a configuration file that names neither path.
  */
-const CLI = new URL('../../src/cli/index.ts', import.meta.url).pathname;
-const SERVICE_UID = 65534;
-const SERVICE_GID = 65534;
-const asRootOnly = { skip: process.getuid?.() !== 0 && 'only root can give a directory to another user' };
-const serviceUser = `user (?:id ${SERVICE_UID}|\\S+ \\(uid ${SERVICE_UID}\\))`;
-
-async function cli(env: Record<string, string>, words: string[], cwd?: string): Promise<{ code: number | null; output: string }> {
-  const { STEPGATE_DATA_DIR: _dataDir, ...inherited } = withoutSecretKey();
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, ...words], { cwd, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = captureOutput(child);
-  const code = await waitForExit(child, { what: `cli ${words.join(' ')}`, output });
-  return { code, output: output() };
-}
-
-async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'stepgate-open-path-'));
-  await chmod(dir, 0o755);
-  try {
-    await run(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = withRootDir;
+const cli = cliWith;
 
 async function serviceUsersDirectory(dir: string): Promise<string> {
   const home = join(dir, 'srv');

@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, lchown, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { chmod, chown, lchown, mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { withoutSecretKey } from '../helpers/env.ts';
-import { captureOutput, waitForExit } from '../helpers/child-exit.ts';
+import { waitForExit } from '../helpers/child-exit.ts';
+import { asRootOnly, cliWith, SERVICE_GID, SERVICE_UID, serviceUser, withRootDir } from '../helpers/root-cli.ts';
 
 /**
  * The CLI run as root on a path someone else could change between its check and the store opening
@@ -14,28 +13,8 @@ import { captureOutput, waitForExit } from '../helpers/child-exit.ts';
  * or of a file in it, and root's command would write and make private (0700) where the link leads.
  * Each layout here is set up as it is, with no one racing: the refusal is decided by the layout alone.
  */
-const CLI = new URL('../../src/cli/index.ts', import.meta.url).pathname;
-const SERVICE_UID = 65534;
-const SERVICE_GID = 65534;
-const asRootOnly = { skip: process.getuid?.() !== 0 && 'only root can give a directory to another user' };
-
-async function cli(dataDir: string, words: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, ...words], { env: { ...withoutSecretKey(), STEPGATE_DATA_DIR: dataDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = captureOutput(child);
-  const code = await waitForExit(child, { what: `cli ${words.join(' ')}`, output });
-  return { code, output: output() };
-}
-
-/** A scratch directory of root's, 0755, as /var/lib is. */
-async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'stepgate-open-path-'));
-  await chmod(dir, 0o755);
-  try {
-    await run(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+const withDir = withRootDir;
+const cli = (dataDir: string, words: string[], env: Record<string, string> = {}) => cliWith({ STEPGATE_DATA_DIR: dataDir, ...env }, words);
 
 /** A directory of root's standing in for /etc: what a link planted on the way would lead to. */
 async function standInForEtc(dir: string): Promise<string> {
@@ -44,8 +23,6 @@ async function standInForEtc(dir: string): Promise<string> {
   await chmod(etc, 0o755);
   return etc;
 }
-
-const serviceUser = `user (?:id ${SERVICE_UID}|\\S+ \\(uid ${SERVICE_UID}\\))`;
 
 test('a data directory of root\'s inside a directory another user owns is refused, naming that directory and user: nothing written, its mode kept', asRootOnly, () =>
   withDir(async (dir) => {
@@ -221,12 +198,7 @@ test('a configuration file another user owns, naming the data directory, is refu
     const configFile = join(etcStepgate, 'stepgate.config.json');
     await writeFile(configFile, JSON.stringify({ dataDir: etc }), { mode: 0o600 });
     await chown(configFile, SERVICE_UID, SERVICE_GID);
-    const { STEPGATE_DATA_DIR: _dataDir, ...inherited } = withoutSecretKey();
-    const run = async (env: Record<string, string>) => {
-      const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, 'user', 'list'], { cwd: dir, env: { ...inherited, STEPGATE_CONFIG: configFile, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      const output = captureOutput(child);
-      return { code: await waitForExit(child, { what: 'cli user list', output }), output: output() };
-    };
+    const run = (env: Record<string, string>) => cliWith({ STEPGATE_CONFIG: configFile, ...env }, ['user', 'list'], dir);
 
     const refused = await run({});
     assert.equal(refused.code, 1, refused.output);

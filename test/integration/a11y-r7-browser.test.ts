@@ -4,22 +4,10 @@ import type { Browser, Page } from 'playwright-core';
 import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
 import { request } from '../helpers/login-request.ts';
-import { launchChromium, watchedPage } from '../helpers/chromium.ts';
+import { focusedDescription, launchChromium, watchedPage } from '../helpers/chromium.ts';
 import { mintBootstrapSecretIfNeeded } from '../../src/admin/bootstrap.ts';
 
 const PASSWORD = 'Browser-pass-2026';
-
-/** The accessible description Chromium computes for the focused element (what a screen reader reads after its name). */
-async function focusedDescription(page: Page): Promise<{ id: string; description: string }> {
-  // autofocus is applied a moment after the page is parsed.
-  await page.waitForFunction(() => document.activeElement !== document.body);
-  const id = await page.evaluate(() => document.activeElement?.id ?? '');
-  const cdp = await page.context().newCDPSession(page);
-  const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: Array<{ properties?: Array<{ name: string; value: { value?: unknown } }>; description?: { value?: string } }> };
-  // The page itself counts as focused too: the focused control is the last (innermost) one.
-  const focused = nodes.findLast((node) => node.properties?.some((property) => property.name === 'focused' && property.value.value === true));
-  return { id, description: focused?.description?.value ?? '' };
-}
 
 describe('a11y round 7 in real headless Chromium', () => {
   let app: Booted;

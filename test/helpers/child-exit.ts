@@ -127,3 +127,13 @@ export async function killChild(child: ChildProcess, options: { group?: boolean 
   await exitWithin(child, 5_000);
   for (const pipe of [child.stdout, child.stderr]) pipe?.destroy();
 }
+
+/** Whether a process (one a test did not spawn itself: a server npm started) is still running. */
+export function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -5,17 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/free-port.ts';
-import { captureOutput, killChild, STOP_TIMEOUT_MS, waitForExit } from '../helpers/child-exit.ts';
+import { captureOutput, killChild, running, STOP_TIMEOUT_MS, waitForExit } from '../helpers/child-exit.ts';
 import { ROOT } from '../helpers/node-process.ts';
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** `npm run demo` (its script, as npm runs it), in its own process group so that a failure leaves no IdP behind. */
 async function startDemo(dataDir: string, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killChild } from '../helpers/child-exit.ts';
+import { killChild, running } from '../helpers/child-exit.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -29,15 +29,6 @@ async function readyWhen(child: ChildProcess, ready: RegExp, what: string): Prom
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return () => output;
-}
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

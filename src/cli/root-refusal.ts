@@ -1,5 +1,5 @@
 import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
-import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataDirectoryError } from '../store/data-directory-error.ts';
 import type { Config } from '../config/schema.ts';
@@ -64,11 +64,9 @@ export function refuseRootOnAnotherUsersDirectory(config: Config, typed: TypedCo
 function refuseOpenPath(config: Config, typed: TypedCommand): void {
   const dataDir = resolve(config.dataDir);
   const writes = "root's command would then create, write or make private (0700, 0600) whatever that link leads to (in /etc, say)";
-  // The store opens the directory by the path as given, where `link/..` is the link target's parent, and its files by joined paths, where it is not.
-  const asGiven = isAbsolute(config.dataDir) ? config.dataDir : `${process.cwd()}/${config.dataDir}`;
+  // As the store and the lock read it (resolved as text: `link/..` is the directory holding the link).
   const checked = [
     { path: dataDir, target: `the data directory ${dataDir}`, then: writes },
-    ...(asGiven.split('/').includes('..') ? [{ path: asGiven, target: `the data directory ${config.dataDir}`, then: writes }] : []),
     ...SERVER_FILES.map((name) => join(dataDir, name))
       .filter((path) => entryAt(path) !== undefined)
       .map((path) => ({ path, target: path, then: writes })),

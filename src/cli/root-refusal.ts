@@ -3,6 +3,7 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataDirectoryError } from '../store/data-directory-error.ts';
 import type { Config } from '../config/schema.ts';
+import { configFilePath } from '../config/load.ts';
 
 /** The files in the data directory that the server writes, and so owns. */
 const SERVER_FILES = ['db.json', 'kv.journal', 'kv.journal.rejected', 'audit.log', 'secret.key', 'server.lock'];
@@ -107,7 +108,7 @@ function refuseOpenPath(config: Config, typed: TypedCommand): void {
  */
 function configFileNamingPaths(config: Config): { path: string; names: string } | undefined {
   const env = process.env;
-  const file = env.STEPGATE_CONFIG ?? (existsSync('stepgate.config.json') ? 'stepgate.config.json' : undefined);
+  const file = configFilePath(env);
   if (file === undefined) return undefined;
   const names = [...(env.STEPGATE_DATA_DIR === undefined ? ['the data directory'] : []), ...(config.secretKeyFile !== undefined && env.STEPGATE_SECRET_KEY_FILE === undefined ? ['the key file'] : [])];
   return names.length === 0 ? undefined : { path: resolve(file), names: names.join(' and ') };
@@ -308,7 +309,7 @@ const onPath = (program: string) => (process.env.PATH ?? '').split(delimiter).so
 function commandAs({ uid, gid }: Owner, config: Config, typed: TypedCommand): string {
   const env = process.env;
   const name = userName(uid);
-  const configFile = env.STEPGATE_CONFIG ?? (existsSync('stepgate.config.json') ? 'stepgate.config.json' : undefined);
+  const configFile = configFilePath(env);
   const settings = [
     `STEPGATE_DATA_DIR=${resolve(config.dataDir)}`,
     ...(configFile === undefined ? [] : [`STEPGATE_CONFIG=${resolve(configFile)}`]),

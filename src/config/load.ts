@@ -15,11 +15,16 @@ export class ConfigError extends Error {
   }
 }
 
+/** The configuration file read: STEPGATE_CONFIG, else stepgate.config.json in the working directory if there is one. */
+export function configFilePath(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.STEPGATE_CONFIG ?? (existsSync('stepgate.config.json') ? 'stepgate.config.json' : undefined);
+}
+
 /** The only place that reads process.env. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigInput = {}): Config {
   // Set but empty (an unset variable in a unit file or script) is not "no file": every default would apply unseen.
   if (env.STEPGATE_CONFIG?.trim() === '') throw new ConfigError(['STEPGATE_CONFIG is set but empty: name the configuration file, or unset it to use stepgate.config.json']);
-  const file = env.STEPGATE_CONFIG ?? (existsSync('stepgate.config.json') ? 'stepgate.config.json' : undefined);
+  const file = configFilePath(env);
   let fromFile: Record<string, unknown> = {};
   let exposure: ConfigFileExposure | undefined;
   if (file) {

@@ -22,7 +22,7 @@ export async function readMetadataSource(source: string): Promise<string> {
     throw refuse(`cannot read ${source} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   try {
-    return (await readUpToLimit(handle, source)).toString('utf8');
+    return metadataText(await readUpToLimit(handle, source), source);
   } finally {
     await handle.close();
   }
@@ -76,7 +76,28 @@ async function fetchMetadata(url: string): Promise<string> {
     if (error instanceof AppError) throw error;
     throw refuse(`reading ${url} failed (${fetchFailure(error)}; the limit is ${FETCH_TIMEOUT_MS / 1000} s for the whole answer)`);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return metadataText(Buffer.concat(chunks), url);
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The metadata as text, read as UTF-8 (a byte-order mark at the start is not part of it). Any other
+ * encoding is refused rather than read as UTF-8: a Latin-1 "é" became U+FFFD in the entityID and
+ * endpoints that were stored, so the SP's own requests never matched them, and a UTF-16 file was
+ * refused as "Start tag expected", which says nothing of its encoding.
+ */
+function metadataText(bytes: Buffer, source: string): string {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw refuse(`${source} is UTF-16 text; Stepgate reads metadata as UTF-8: save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)`);
+  }
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    const declared = /^(?:\u00ef\u00bb\u00bf)?\s*<\?xml[^>]*\sencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._-]{0,39})["']/.exec(bytes.subarray(0, 200).toString('latin1'))?.[1];
+    const from = declared ?? 'ISO-8859-1';
+    throw refuse(`${source} is not UTF-8 text${declared ? ` (it says encoding="${declared}")` : ''}; Stepgate reads metadata as UTF-8, and reading it otherwise would change its non-ASCII characters: save it as UTF-8 (e.g. iconv -f ${from} -t UTF-8)`);
+  }
 }
 
 /** fetch says "fetch failed" and keeps the reason (an untrusted certificate, a refused connection) in its cause. */

@@ -168,26 +168,28 @@ function readSlo(descriptor: Element, warnings: string[]): SloEndpoint[] {
     out.push({
       binding,
       location: checkedUrl(uriAttribute(element, 'Location', refuse)!, 'SingleLogoutService', warnings),
-      ...(responseLocation ? { responseLocation: checkedUrl(responseLocation, 'SingleLogoutService ResponseLocation', warnings) } : {}),
+      ...(responseLocation ? { responseLocation: checkedUrl(responseLocation, 'SingleLogoutService', warnings, 'ResponseLocation') } : {}),
     });
   }
   return out;
 }
 
 /** Endpoints become form actions and redirect targets: only absolute http(s) URLs, never javascript: or data:. */
-function checkedUrl(value: string, what: string, warnings: string[]): string {
+function checkedUrl(value: string, what: string, warnings: string[], attribute: 'Location' | 'ResponseLocation' = 'Location'): string {
+  const named = `${what} ${attribute}`;
+  const inWarnings = attribute === 'Location' ? what : named;
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    return refuse(`${what} Location "${value}" is not an absolute URL`);
+    return refuse(`${named} "${value}" is not an absolute URL`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') refuse(`${what} Location "${value}" must use https (or http)`);
-  if (value.includes('#')) refuse(`${what} Location "${value}" has a fragment (#), which a browser never sends`);
-  if (url.username || url.password) refuse(`${what} Location "${value}" contains credentials`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') refuse(`${named} "${value}" must use https (or http)`);
+  if (value.includes('#')) refuse(`${named} "${value}" has a fragment (#), which a browser never sends`);
+  if (url.username || url.password) refuse(`${named} "${value}" contains credentials`);
   const canonical = canonicalFormIfDifferent(value);
-  if (canonical) warnings.push(`${what} ${value} is written unusually (browsers use ${canonical}); it is kept as written, and requests must name it exactly so`);
-  if (url.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) warnings.push(`${what} ${value} uses plain http: responses carrying user data would travel unencrypted`);
+  if (canonical) warnings.push(`${inWarnings} ${value} is written unusually (browsers use ${canonical}); it is kept as written, and requests must name it exactly so`);
+  if (url.protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)) warnings.push(`${inWarnings} ${value} uses plain http: responses carrying user data would travel unencrypted`);
   return value;
 }
 

@@ -152,6 +152,8 @@ describe('sp CLI commands', () => {
     };
     await assertAddRefused(await variant('fragment', (xml) => xml.replace(acs, 'Location="https://wiki.example.org/saml/acs#top" index="1"')), /has a fragment/);
     await assertAddRefused(await variant('credentials', (xml) => xml.replace(acs, 'Location="https://user:pw@wiki.example.org/saml/acs" index="1"')), /contains credentials/);
+    // The attribute is named once: this read "SingleLogoutService ResponseLocation Location".
+    await assertAddRefused(await variant('responselocation', (xml) => xml.replace('ResponseLocation="https://wiki.example.org/saml/slo-done"', 'ResponseLocation="javascript:alert(1)"')), /refused: SingleLogoutService ResponseLocation "javascript:alert\(1\)" must use https \(or http\)\.$/);
 
     const odd = await cli('sp', 'add', await variant('oddspelling', (xml) => xml.replace(acs, 'Location="HTTPS://WIKI.example.org/saml/acs" index="1"')), '--no-encrypt');
     assert.equal(odd.code, 0, odd.err);

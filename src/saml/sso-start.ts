@@ -97,6 +97,10 @@ async function resumeInThisBrowser(req: Request, res: Response, ctx: SamlContext
 /** GET /saml/idp-init?sp=<entityID>&RelayState=...: an unsolicited response to the SP's default ACS. */
 export async function startIdpInitiated(req: Request, res: Response, ctx: SamlContext): Promise<void> {
   const query = new URLSearchParams(rawQuery(req));
+  // Which copy of a repeated parameter was meant is ambiguous, so neither is used (as for SP messages).
+  for (const name of ['sp', 'RelayState']) {
+    if (query.getAll(name).length > 1) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'duplicate-parameter', name, idpInitiated: true } });
+  }
   const spId = query.get('sp') ?? '';
   const relayState = query.get('RelayState') ?? undefined;
   if (spId) noteClaimedIssuer(req, spId, { idpInitiated: true });

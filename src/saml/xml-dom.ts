@@ -33,8 +33,12 @@ export function optionalChild(parent: Element, ns: string, localName: string): E
   return found[0];
 }
 
+/**
+ * An element's text without XML's white space at its edges. Only XML's four characters: String#trim
+ * would also take a no-break or ideographic space, which are part of a name such as an Issuer.
+ */
 export function textOf(element: Element | undefined): string | undefined {
-  const text = element?.textContent?.trim();
+  const text = element?.textContent?.replace(XML_WHITESPACE_EDGES, '');
   return text ? text : undefined;
 }
 

@@ -173,6 +173,16 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
     await assertRefused((b) => b.get(`${app.url}/saml/idp-init?sp=${encodeURIComponent('https://unknown.example/sp')}`), { status: 400, code: 'RP_UNKNOWN', message: /not registered/ });
   });
 
+  test('idp-init with a repeated sp or RelayState is refused, as a repeated parameter of an SP message is', async () => {
+    const sp = encodeURIComponent(plain.entityId);
+    await assertRefused((b) => b.get(`${app.url}/saml/idp-init?sp=${sp}&sp=${encodeURIComponent('https://unknown.example/sp')}`), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'duplicate-parameter', message: INVALID });
+    await assertRefused((b) => b.get(`${app.url}/saml/idp-init?sp=${sp}&RelayState=a&RelayState=b`), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'duplicate-parameter', message: INVALID });
+  });
+
+  test('an Issuer wrapped in no-break or ideographic spaces is not the registered SP: only XML white space is trimmed', async () => {
+    await assertRefused((b) => redirect(b, authnRequestXml({ issuer: `\u00a0${plain.entityId}\u3000` })), { status: 400, code: 'RP_UNKNOWN', message: /not registered/ });
+  });
+
   test('an Issuer or sp named like an Object property (__proto__, constructor ...) is an unknown SP, not a server error', async () => {
     for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
       await assertRefused((b) => redirect(b, authnRequestXml({ issuer: name })), { status: 400, code: 'RP_UNKNOWN', message: /not registered/ });

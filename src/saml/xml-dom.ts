@@ -70,12 +70,17 @@ export function booleanAttribute(element: Element, name: string, refuse: Refusal
 /**
  * An xs:anyURI attribute as the schema reads it (whiteSpace collapse), so " https://sp/ " and
  * "https://sp/" are one identifier rather than two that look alike. A URI has no inner whitespace
- * (RFC 3986), so a value still holding some after collapsing is refused.
+ * (RFC 3986), so a value still holding some after collapsing is refused, as is one holding an
+ * invisible character.
  */
 export function uriAttribute(element: Element, name: string, refuse: Refusal = malformedMessage): string | undefined {
   const value = attribute(element, name);
   if (value === undefined) return undefined;
   const collapsed = value.replace(XML_WHITESPACE_EDGES, '');
   if (/[ \t\r\n]/.test(collapsed)) refuse(`${name}="${value}" contains whitespace, which a URI cannot`);
+  // An invisible control or format character (a right-to-left override, say) makes one identifier
+  // print as another in `sp list` and the logs; RFC 3987 forbids them in identifiers too.
+  const invisible = /[\p{Cc}\p{Cf}]/u.exec(collapsed)?.[0];
+  if (invisible) refuse(`${name} contains the invisible character U+${invisible.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, which a URI cannot`);
   return collapsed;
 }

@@ -117,6 +117,9 @@ describe('sp CLI commands', () => {
       [`entityID="${WIKI} "`, /an SP with entityID https:\/\/wiki\.example\.org\/saml\/metadata is already registered/],
       [`entityID="&#9;${WIKI}&#9;"`, /an SP with entityID https:\/\/wiki\.example\.org\/saml\/metadata is already registered/],
       [`entityID="https://wiki.example.org/saml metadata"`, /entityID="https:\/\/wiki\.example\.org\/saml metadata" contains whitespace/],
+      // A right-to-left override would make `sp list` print "https://bidi.example/metadata".
+      [`entityID="https://bidi.example/\u202Etadatem"`, /entityID contains the invisible character U\+202E, which a URI cannot/],
+      [`entityID="https://c1.example/\u009Bsp"`, /entityID contains the invisible character U\+009B/],
     ];
     for (const [entityId, message] of variants) {
       const file = join(dir, 'whitespace-entityid.xml');

@@ -24,6 +24,13 @@ const SHORTEST_USERNAME_LOOKED_FOR = 3;
 const folded = (text: string) => storedPasswordForm(text).toLowerCase();
 
 /**
+ * A special character is one that shows: punctuation, a symbol or a space. Format characters (a zero-width
+ * space, a soft hyphen, a variation selector) and marks are neither letters nor digits either, but a
+ * password made special by one of them reads, and is remembered, as letters and digits only.
+ */
+const SPECIAL_CHARACTER = /[\p{P}\p{S}\p{Zs}]/u;
+
+/**
  * Returns every rule the password breaks, in plain words; empty when it is acceptable. The rules judge
  * the form that is hashed (storedPasswordForm), not the one typed: "e" and a combining accent typed
  * five times are five characters kept, not ten; the length also counts what was typed, so a ligature
@@ -40,7 +47,7 @@ export function passwordProblems(rules: PasswordRules, password: string, usernam
   if (rules.requireLetter && !/\p{L}/u.test(stored)) problems.push('It must contain a letter.');
   if (rules.requireDigit && !/\p{N}/u.test(stored)) problems.push('It must contain a digit.');
   if (rules.requireMixedCase && !(/\p{Lu}/u.test(stored) && /\p{Ll}/u.test(stored))) problems.push('It must contain upper- and lower-case letters.');
-  if (rules.requireSpecial && !/[^\p{L}\p{N}]/u.test(stored)) problems.push('It must contain a special character.');
+  if (rules.requireSpecial && !SPECIAL_CHARACTER.test(stored)) problems.push('It must contain a special character: a punctuation mark, a symbol or a space.');
   const name = folded(username);
   if (name.length >= SHORTEST_USERNAME_LOOKED_FOR && folded(password).includes(name)) problems.push('It must not contain your username.');
   return problems;
@@ -56,7 +63,7 @@ export function passwordRuleWords(rules: PasswordRules, previousKept: number): s
     ...(rules.requireLetter ? ['contain a letter'] : []),
     ...(rules.requireDigit ? ['contain a digit'] : []),
     ...(rules.requireMixedCase ? ['contain upper- and lower-case letters'] : []),
-    ...(rules.requireSpecial ? ['contain a character that is neither a letter nor a digit'] : []),
+    ...(rules.requireSpecial ? ['contain a special character: a punctuation mark, a symbol or a space'] : []),
     'not contain your username',
     `not be one of your last ${previousKept + 1} passwords`,
   ];

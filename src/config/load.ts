@@ -4,6 +4,7 @@ import { configSchema, type Config, type ConfigInput } from './schema.ts';
 import { unknownKeys } from './unknown-keys.ts';
 import { describeJsonMistake } from './json-mistake.ts';
 import { configFileExposure, rememberExposure, type ConfigFileExposure } from './config-file-exposure.ts';
+import { plainIssueMessage } from './plain-issue.ts';
 import type { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -66,7 +67,7 @@ function describeJson(value: unknown): string {
 
 /** A refused record key says what a key must look like (the schema's words), not zod's "Invalid key in record". */
 function issueMessage(issue: z.core.$ZodIssue): string {
-  return issue.code === 'invalid_key' && issue.issues.length > 0 ? `invalid name: ${issue.issues.map((inner) => inner.message).join('; ')}` : issue.message;
+  return issue.code === 'invalid_key' && issue.issues.length > 0 ? `invalid name: ${issue.issues.map((inner) => inner.message).join('; ')}` : plainIssueMessage(issue);
 }
 
 export function parseConfig(input: unknown): Config {

@@ -10,6 +10,7 @@ import { terminalSafe } from '../core/terminal-text.ts';
 import { isKnownAcr } from './requested-context.ts';
 import { ruleName } from './policy-engine.ts';
 import { isAttributeName } from '../core/user-attributes.ts';
+import { plainIssueMessage } from '../config/plain-issue.ts';
 
 /**
  * The second factors this installation has: the MFA registry (src/mfa/build-mfa.ts) holds TOTP only.
@@ -249,7 +250,7 @@ export function validatePolicyDefinition(input: unknown, context: ValidationCont
   // Chosen by shape rather than z.union, so errors point into the branch the author meant.
   const isTemplate = typeof input === 'object' && input !== null && 'template' in input;
   const parsed = (isTemplate ? templateDefinition : rulesDefinition).safeParse(input);
-  if (!parsed.success) return { ok: false, errors: parsed.error.issues.map((issue) => `${formatPath(issue.path) || '(policy)'}: ${issue.message}`) };
+  if (!parsed.success) return { ok: false, errors: parsed.error.issues.map((issue) => `${formatPath(issue.path) || '(policy)'}: ${plainIssueMessage(issue)}`) };
   const definition = parsed.data as PolicyDefinition;
   const found: Findings = { errors: [], lint: [] };
   if (context.reservedNames.includes(definition.name)) found.errors.push(`name: "${definition.name}" is a built-in policy and cannot be redefined`);

@@ -9,6 +9,7 @@ import type { RecordTransfer, TransferContext } from './record-transfer.ts';
 import { CONFIG_EXPORT, keyCheck, PAYLOAD_VERSION, payloadSchema, recordTransfers, type RecordList } from './config-payload.ts';
 import { displacedKeys, keyStatusProblems, settleImportedKeys, type KeySettlement } from './signing-key-transfer.ts';
 import { passwordChanged, signInNameClashes } from './local-user-transfer.ts';
+import { plainIssueMessage } from '../config/plain-issue.ts';
 
 export type ImportAction = 'add' | 'replace' | 'unchanged';
 
@@ -91,7 +92,7 @@ export async function planPayload(context: TransferContext, payload: unknown, op
   }
   const parsed = payloadSchema.safeParse(payload);
   if (!parsed.success) {
-    plan.problems.push(...parsed.error.issues.map((issue) => `the file: ${issue.path.join('.') || '(top level)'}: ${issue.message}`));
+    plan.problems.push(...parsed.error.issues.map((issue) => `the file: ${issue.path.join('.') || '(top level)'}: ${plainIssueMessage(issue)}`));
     return plan;
   }
   const file = parsed.data;
@@ -265,7 +266,7 @@ function parsedList<Exported extends { id: string }>(transfer: RecordTransfer<Ex
   items.forEach((item, index) => {
     const parsed = transfer.schema.safeParse(item);
     if (!parsed.success) {
-      plan.problems.push(...parsed.error.issues.map((issue) => `${transfer.noun} #${index + 1} in the file: ${issue.path.join('.') || '(record)'}: ${issue.message}`));
+      plan.problems.push(...parsed.error.issues.map((issue) => `${transfer.noun} #${index + 1} in the file: ${issue.path.join('.') || '(record)'}: ${plainIssueMessage(issue)}`));
       return;
     }
     if (seen.has(parsed.data.id)) {

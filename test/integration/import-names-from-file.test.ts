@@ -51,7 +51,7 @@ test('mfa import refuses a username longer than a sign-in name can be, naming th
   const file = await sealed('long.export', { users: [registration('ghost', 'a'.repeat(257))] });
   const run = await cli('mfa', 'import', '--in', file, '--password-file', passwordFile);
   assert.equal(run.code, 1);
-  assert.match(run.err, /^Import failed, nothing was changed: the registration of user id ghost \("a{257}"\): username: Too big: expected string to have <=256 characters\.$/);
+  assert.match(run.err, /^Import failed, nothing was changed: the registration of user id ghost \("a{257}"\): username: must have at most 256 characters\.$/);
   assert.equal(await dbJson(), before);
 });
 

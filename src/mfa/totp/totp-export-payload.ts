@@ -4,6 +4,7 @@ import { configSchema } from '../../config/schema.ts';
 import type { EnvelopeFormat } from '../../core/password-envelope.ts';
 import type { TotpParameters } from './totp-codes.ts';
 import { MAX_LOGIN_LENGTH } from '../../directory/directory.ts';
+import { plainIssueMessage } from '../../config/plain-issue.ts';
 
 export const TOTP_EXPORT: EnvelopeFormat = { id: 'stepgate-totp-export', description: 'a Stepgate TOTP export' };
 
@@ -64,14 +65,14 @@ function recordName(record: unknown, index: number): string {
 /** The file's registrations, or every problem that keeps it from being imported (each a sentence naming the record and field). */
 export function readPayload(payload: unknown): { users: ExportedUser[]; problems: [] } | { users?: undefined; problems: string[] } {
   const parsed = payloadSchema.safeParse(payload);
-  if (!parsed.success) return { problems: parsed.error.issues.map((issue) => `the file: ${issue.path.join('.') || '(top level)'}: ${issue.message}`) };
+  if (!parsed.success) return { problems: parsed.error.issues.map((issue) => `the file: ${issue.path.join('.') || '(top level)'}: ${plainIssueMessage(issue)}`) };
   const users: ExportedUser[] = [];
   const problems: string[] = [];
   const seen = new Set<string>();
   parsed.data.users.forEach((record, index) => {
     const user = exportedUserSchema.safeParse(record);
     if (!user.success) {
-      problems.push(...user.error.issues.map((issue) => `${recordName(record, index)}: ${issue.path.join('.') || '(record)'}: ${issue.message}`));
+      problems.push(...user.error.issues.map((issue) => `${recordName(record, index)}: ${issue.path.join('.') || '(record)'}: ${plainIssueMessage(issue)}`));
       return;
     }
     // Only one could be stored: which one would depend on the order in the file.

@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.ts';
 import { BoundedMap } from '../core/bounded-map.ts';
 import { WarningBudget } from './warning-budget.ts';
 import { normaliseIp } from './request-context.ts';
+import { STRICT_HEADERS } from './security-headers.ts';
 
 /**
  * A whole request (head and body) must arrive within this: Node's default of 300 s let one client
@@ -104,6 +105,13 @@ const REFUSALS: Record<string, { status: number; code: ErrorCode }> = {
 };
 
 /**
+ * The strict headers every other answer gets from securityHeaders: a cross-site page could otherwise
+ * frame these answers (an iframe whose URL is over 16 KiB gets the 431), contrary to "no framing on
+ * every response". No HSTS: the server does not know its public URL, and every other answer sets it.
+ */
+const REFUSAL_HEADERS = [...Object.entries(STRICT_HEADERS), ['Cache-Control', 'no-store']].map(([name, value]) => `${name}: ${value}\r\n`).join('');
+
+/**
  * A request Node's parser refused never reaches Express (no page, no log line from the error
  * handler): it gets a short plain answer here, and a warning with the code, as other refusals do.
  */
@@ -134,5 +142,5 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, warning
   // The spelling every other log line and the audit log use (a dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d).
   warnings.warn({ code, status, reason: error.code, ip: socket instanceof Socket && socket.remoteAddress ? normaliseIp(socket.remoteAddress) : undefined });
   const body = `${ERROR_CATALOGUE[code].message}\n`;
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${REFUSAL_HEADERS}Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

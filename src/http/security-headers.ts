@@ -14,14 +14,22 @@ const HSTS_MAX_AGE_SECONDS = 31_536_000;
 export function securityHeaders(publicUrl: string): (req: Request, res: Response, next: NextFunction) => void {
   const hsts = publicUrl.startsWith('https:') ? `max-age=${HSTS_MAX_AGE_SECONDS}` : undefined;
   return (_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('X-Frame-Options', 'DENY');
-    // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on our own form
-    // POSTs, which the CSRF check must refuse. Other sites still never see our URLs (they carry tx ids).
-    res.setHeader('Referrer-Policy', 'same-origin');
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    res.setHeader('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'");
+    for (const [name, value] of Object.entries(STRICT_HEADERS)) res.setHeader(name, value);
     if (hsts) res.setHeader('Strict-Transport-Security', hsts);
     next();
   };
 }
+
+/**
+ * The headers of every response, also of those the HTTP server writes itself for a request its
+ * parser refused (http-server.ts), which never reach this middleware.
+ */
+export const STRICT_HEADERS: Readonly<Record<string, string>> = {
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on our own form
+  // POSTs, which the CSRF check must refuse. Other sites still never see our URLs (they carry tx ids).
+  'Referrer-Policy': 'same-origin',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+};

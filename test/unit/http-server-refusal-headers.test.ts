@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { pino } from 'pino';
+import { createHttpServer } from '../../src/http/http-server.ts';
+
+/** What the server answers on a new connection to `request`, once it closes the connection. */
+async function answerTo(request: string): Promise<string> {
+  const server = createHttpServer(pino({ level: 'silent' }));
+  server.on('request', (_req, res) => res.end('reached the application'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const socket = connect(port, '127.0.0.1');
+  let answer = '';
+  socket.on('data', (chunk) => (answer += chunk));
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  socket.write(request);
+  try {
+    const gaveUp = new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), 10_000).unref());
+    assert.notEqual(await Promise.race([closed, gaveUp]), 'still open', 'the server answered and closed the connection');
+    return answer;
+  } finally {
+    socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+// A cross-site page framed the 431 answer in Chromium (an iframe whose URL is over 16 KiB), while every other answer refuses framing.
+const REFUSED = [
+  { name: 'a request head over 16 KiB (431)', request: `GET /healthz?${'a'.repeat(17_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, status: 431 },
+  { name: 'a request the parser cannot read (400)', request: 'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', status: 400 },
+];
+
+for (const { name, request, status } of REFUSED) {
+  test(`${name}: answered with the strict headers every other answer has (no framing, no sniffing, not stored)`, async () => {
+    const answer = await answerTo(request);
+    const [head = ''] = answer.split('\r\n\r\n');
+    assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} `));
+    const headers = new Map(head.split('\r\n').slice(1).map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+    assert.equal(headers.get('x-frame-options'), 'DENY', head);
+    assert.match(headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/, head);
+    assert.equal(headers.get('x-content-type-options'), 'nosniff', head);
+    assert.equal(headers.get('cache-control'), 'no-store', head);
+    assert.equal(headers.get('content-type'), 'text/plain; charset=utf-8', head);
+  });
+}

@@ -78,6 +78,17 @@ describe('user unlock of a local user', () => {
     const { events } = await app.services.store.audit.query({ types: ['password.unlock'], user: 'jdoe', limit: 1 });
     assert.equal(events[0]?.wasLocked, false, 'audited as no lock lifted');
   });
+
+  test('the unlock is audited under the account\'s username whatever name was typed, so audit --user finds it; the typed name is kept as login', async () => {
+    await addLocalUser(app.services, 'dora', PASSWORD, { email: 'dora.lind@corp.example' });
+    await lockUnder(app, 'dora.lind@corp.example');
+    assert.equal((await unlock(app, 'DORA.LIND@corp.example')).code, 0);
+    const { events } = await app.services.store.audit.query({ types: ['password.unlock'], user: 'dora', limit: 10 });
+    assert.equal(events.length, 1, 'found by the username');
+    assert.equal(events[0]?.username, 'dora');
+    assert.equal(events[0]?.login, 'DORA.LIND@corp.example');
+    assert.equal(events[0]?.wasLocked, true);
+  });
 });
 
 describe('user unlock of an LDAP user', () => {

@@ -313,7 +313,10 @@ export const userCommands: CliCommand[] = [
       const account = found?.account;
       const names = found?.names ?? { cleared: [], left: [] };
       const { wasLocked, otherNamesCleared } = await new Regulator(store.kv, context.config.regulation, context.clock).unlock(login, account?.id, names.cleared);
-      await auditAdminAction(context, { type: 'password.unlock', username: login, ...(account ? { userId: account.id } : {}), wasLocked });
+      // Named by the account, as every other change to it is, or `audit --user <username>` misses an
+      // unlock typed as an email or DOMAIN\user; the name typed (its own count was cleared too) stays as login.
+      const who = account ? { username: account.username, userId: account.id, ...(login !== account.username ? { login } : {}) } : { username: login };
+      await auditAdminAction(context, { type: 'password.unlock', ...who, wasLocked });
       context.out(withInvisibleShown(unlockedWords(login, wasLocked, otherNamesCleared)));
       for (const left of names.left) context.out(withInvisibleShown(leftLockedWords(left)));
       if (account) await tellCodeLock(context, login, account);

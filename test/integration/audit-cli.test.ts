@@ -159,6 +159,16 @@ test('--help explains the options with examples and the JSON-lines file', async 
   assert.match(help, /Examples:/);
 });
 
+test('when --limit leaves out earlier matches, stderr says so (stdout, which jq reads, holds the events alone); a limit that holds them all says nothing', async () => {
+  const all = await cli('audit', '--type', 'login.password');
+  assert.ok(all.out.length >= 3, all.out.join('\n'));
+  assert.equal(all.err, '');
+  const cut = await cli('audit', '--type', 'login.password', '--limit', '2');
+  assert.deepEqual([cut.code, cut.out], [0, all.out.slice(-2)]);
+  assert.equal(cut.err, 'only the last 2 matching events are shown; earlier ones match too (give --limit N, up to 100000, or narrow them with --since / --until)');
+  assert.equal((await cli('audit', '--type', 'login.password', '--limit', String(all.out.length))).err, '', 'exactly as many as match');
+});
+
 test('what a user typed is quoted and escaped: a space cannot fake a field, control characters never reach the terminal', async () => {
   now += 60_000;
   assert.equal(await postPassword('mallory reason=ok\u001b[2J', 'wrong-password-4', '198.51.100.66'), false);

@@ -29,7 +29,8 @@ other fields as key=value (values with spaces or special characters are quoted).
   --since T      from this time: 2026-11-01, 2026-11-01T10:00:00Z (UTC without an offset),
                  or an age before now: 30m, 24h, 7d
   --until T      before this time, same forms
-  --limit N      at most N events, the most recent ones (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT})
+  --limit N      at most N events, the most recent ones (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT});
+                 when more match, stderr says so
   --json         each event as one JSON line, exactly as stored (for jq and scripts)
 
 Unreadable lines (torn by a crash, not JSON) are skipped and counted on stderr.
@@ -39,7 +40,7 @@ Examples:
   npm run cli -- audit --user alice --since 24h
   npm run cli -- audit --type 'login.*' --outcome failure --ip 203.0.113.0/24 --limit 200
   npm run cli -- audit --type keys.add --type keys.activate --type keys.remove --since 2026-11-01
-  npm run cli -- audit --since 7d --json | jq -r 'select(.reason == "invalid-credentials") | .ip' | sort | uniq -c`;
+  npm run -s cli -- audit --since 7d --limit ${MAX_LIMIT} --json | jq -r 'select(.reason == "invalid-credentials") | .ip' | sort | uniq -c`;
 
 function time(args: ParsedArgs, name: 'since' | 'until', now: number): Date | undefined {
   const text = stringOption(args, name);
@@ -62,7 +63,7 @@ function isOutcome(text: string): text is AuditEvent['outcome'] {
 }
 
 /** Every option checked before the log is read: a mistyped filter must not look like "nothing happened". */
-function auditQuery(args: ParsedArgs, now: number): AuditQuery {
+function auditQuery(args: ParsedArgs, now: number): AuditQuery & { limit: number } {
   const empty = [...Object.entries(args.options), ...Object.entries(args.lists).flatMap(([name, values]) => values.map((value) => [name, value] as const))].find(([, value]) => value === '');
   if (empty) throw new UsageError(`--${empty[0]} needs a value`);
   const outcome = stringOption(args, 'outcome');
@@ -103,6 +104,12 @@ function eventLine(event: StoredAuditEvent): string {
   return (fields.length ? [...line, fields.join(' ')] : line).join('  ');
 }
 
+/** Said on stderr, so a pipe into jq gets the events alone. */
+function limitNote(limit: number): string {
+  const more = limit < MAX_LIMIT ? `give --limit N, up to ${MAX_LIMIT}, or narrow them with` : 'narrow them with';
+  return `only the last ${limit} matching events are shown; earlier ones match too (${more} --since / --until)`;
+}
+
 /** Only the current file is read: after a rotation, an empty answer says where older events are. */
 async function rotatedFilesHint(dataDir: string): Promise<string> {
   const rotated = (await readdir(dataDir).catch(() => [] as string[])).filter((name) => name.startsWith('audit.log') && name !== 'audit.log').sort();
@@ -118,9 +125,14 @@ export const auditCommands: CliCommand[] = [
     arguments: [],
     async run(args, context) {
       const query = auditQuery(args, context.clock.now());
-      const { events, skipped } = await (await context.store()).audit.query(query);
+      // One more than asked, to tell when the limit cut matches off: a count over a week
+      // (--since 7d --json | jq) must not take the last 50 events for all of them unawares.
+      const { events: found, skipped } = await (await context.store()).audit.query({ ...query, limit: query.limit + 1 });
+      const cut = found.length > query.limit;
+      const events = cut ? found.slice(1) : found;
       for (const event of events) context.out(args.options.json === true ? JSON.stringify(event) : eventLine(event));
       if (events.length === 0) context.err(`no audit events match${await rotatedFilesHint(context.config.dataDir)}`);
+      if (cut) context.err(limitNote(query.limit));
       if (skipped > 0) context.err(`${skipped} unreadable line(s) skipped`);
       return 0;
     },

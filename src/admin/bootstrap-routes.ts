@@ -30,6 +30,7 @@ function formProblems(username: string, password: string, confirmPassword: strin
 export function bootstrapRoutes(services: Services): Router {
   const router = Router();
   const closed = () => messagePage({ title: 'Already set up', message: 'An administrator exists already. The bootstrap secret can be used only once.' });
+  const spent = () => messagePage({ title: 'Secret already used', message: 'This bootstrap secret was used already, by another request: the administrator created with it is the first one. If no administrator was created, print a new secret with "npm run cli -- admin bootstrap-secret".' });
 
   router.get('/admin/bootstrap', async (req, res) => {
     if ((await adminAccounts(services.store).list()).length > 0) return sendPage(res, closed(), 410);
@@ -49,7 +50,14 @@ export function bootstrapRoutes(services: Services): Router {
       logRefusedAttempt(req, { event: 'admin.bootstrap.refused', reason: `rate-limited-${admission.scope}`, busy: admission.busy, lockedUntil: new Date(admission.until).toISOString() }, 'admin bootstrap: secret not checked, too many wrong ones from this address');
       return again([{ message: 'Too many wrong secrets were tried from this address. Wait and try again later, or print a new secret with "npm run cli -- admin bootstrap-secret", which clears the count.' }], 429);
     }
-    if (!(await redeemBootstrapSecret(services.store, field('secret'), services.clock.now()))) {
+    const redemption = await redeemBootstrapSecret(services.store, field('secret'), services.clock.now());
+    if (redemption === 'spent') {
+      await admission.attempt.abandoned();
+      await services.store.audit.record({ type: 'admin.bootstrap', outcome: 'failure', ip: req.clientIp, requestId: req.requestId, reason: 'secret-spent' });
+      logRefusedAttempt(req, { event: 'admin.bootstrap.refused', reason: 'secret-spent' }, 'admin bootstrap: the secret was used already');
+      return sendPage(res, spent(), 410);
+    }
+    if (redemption === 'wrong') {
       const locks = await admission.attempt.failed();
       await services.store.audit.record({ type: 'admin.bootstrap', outcome: 'failure', ip: req.clientIp, requestId: req.requestId, reason: 'wrong-secret', ...lockAuditFacts(locks) });
       logRefusedAttempt(req, { event: 'admin.bootstrap.refused', reason: 'wrong-secret', ...lockAuditFacts(locks) }, 'admin bootstrap: wrong secret');

@@ -51,14 +51,22 @@ export async function reissueBootstrapSecret(store: Store, now: number): Promise
 }
 
 /**
- * Spends the secret: true exactly once, for the right secret, even for requests that arrive together.
+ * What became of a secret sent to /admin/bootstrap: `spent` is the right secret that another request
+ * (one sent at the same moment, or an earlier one) has used, which is no guess and must not be
+ * counted or audited as a wrong one.
+ */
+export type BootstrapRedemption = 'redeemed' | 'wrong' | 'spent';
+
+/**
+ * Spends the secret: `redeemed` exactly once, for the right secret, even for requests that arrive together.
  * The claim is a compare-and-set in the kv store, because the record's collection has no atomic
  * read-change-write across the awaits between reading `usedAt` and writing it.
  */
-export async function redeemBootstrapSecret(store: Store, secret: string, now: number): Promise<boolean> {
+export async function redeemBootstrapSecret(store: Store, secret: string, now: number): Promise<BootstrapRedemption> {
   const record = await records(store).get('admin-bootstrap');
-  if (!record || record.usedAt !== undefined || !safeEqual(hash(secret), record.secretHash)) return false;
-  if (!(await store.kv.compareAndSet(CLAIM_NAMESPACE, record.secretHash, undefined, now))) return false;
+  if (!record || !safeEqual(hash(secret), record.secretHash)) return 'wrong';
+  if (record.usedAt !== undefined) return 'spent';
+  if (!(await store.kv.compareAndSet(CLAIM_NAMESPACE, record.secretHash, undefined, now))) return 'spent';
   await records(store).put({ ...record, usedAt: now });
-  return true;
+  return 'redeemed';
 }

@@ -9,6 +9,10 @@ import { cliProcess } from '../helpers/cli.ts';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+async function wrongSecretEvents(app: Booted): Promise<number> {
+  return (await app.services.store.audit.query({ types: ['admin.bootstrap'] })).events.filter((event) => event.reason === 'wrong-secret').length;
+}
+
 describe('first administrator bootstrap', () => {
   let app: Booted;
   let secret: string;
@@ -75,9 +79,13 @@ describe('first administrator bootstrap under attack', () => {
         return { browser, form, i };
       }),
     );
+    const wrongBefore = await wrongSecretEvents(app);
     const answers = await Promise.all(attempts.map(({ browser, form, i }) => browser.submit(form, { ...values(`admin${i}`), secret })));
     assert.equal(answers.filter((page) => page.status === 200).length, 1, answers.map((page) => page.status).join(' '));
     assert.equal((await adminAccounts(app.services.store).list()).length, 1);
+    // The right secret, used by another request of the same moment: not a guess, so neither counted nor audited as a wrong one.
+    assert.deepEqual(answers.filter((page) => page.status !== 200).map((page) => page.status), Array(7).fill(410), answers.map((page) => page.status).join(' '));
+    assert.equal(await wrongSecretEvents(app), wrongBefore, 'no wrong-secret event for the right secret');
   });
 });
 

@@ -30,9 +30,24 @@ export function readSecretOption(args: ParsedArgs): string | undefined {
   return undefined;
 }
 
+/**
+ * A password about to be set or to encrypt a new export: readSecretOption's, refused when its file
+ * was not UTF-8 text. Every byte that is not UTF-8 (a Latin-1 "ü") reads as U+FFFD, so two such
+ * passwords that differ only there would be one, and the same password saved as UTF-8, or typed at
+ * the sign-in page, would not match it. Files of passwords set before are still read as they were.
+ */
+export function readNewSecretOption(args: ParsedArgs): string | undefined {
+  const value = readSecretOption(args);
+  if (value?.includes('\uFFFD')) throw new UsageError('the password is not UTF-8 text (an editor may have saved it as Latin-1 or Windows-1252): save it as UTF-8 and try again');
+  return value;
+}
+
 /** The password of an encrypted export file, to import it (mfa import, config import): required, and long enough. */
 export function readExportPassword(args: ParsedArgs): string {
-  const value = readSecretOption(args);
+  return required(readSecretOption(args));
+}
+
+function required(value: string | undefined): string {
   if (value === undefined) throw new UsageError('--password-file FILE (or --password-stdin) is required');
   if (value.length < MIN_PASSWORD_LENGTH) throw new UsageError(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
   return value;
@@ -43,7 +58,7 @@ export function readExportPassword(args: ParsedArgs): string {
  * new files: a file made before this rule must still open.
  */
 export function readNewExportPassword(args: ParsedArgs): string {
-  const value = readExportPassword(args);
+  const value = required(readNewSecretOption(args));
   if (new Set(value).size < MIN_DISTINCT_PASSWORD_CHARACTERS) throw new UsageError(`the password is too easy to guess: use at least ${MIN_DISTINCT_PASSWORD_CHARACTERS} different characters`);
   return value;
 }

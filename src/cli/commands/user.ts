@@ -1,7 +1,7 @@
 import type { CliCommand, CliContext, CommandContext, ParsedArgs } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
 import { quotedGroup, UserChangeRefused, withInvisibleShown, type LocalUserAdmin, type NewPassword, type UserChanges } from '../../directory/local-user-admin.ts';
-import { PASSWORD_OPTIONS, readSecretOption } from '../read-secret.ts';
+import { PASSWORD_OPTIONS, readNewSecretOption } from '../read-secret.ts';
 import { Regulator } from '../../regulation/regulator.ts';
 import { SessionAdmin } from '../session-admin.ts';
 import { withDirectory } from '../with-directory.ts';
@@ -124,7 +124,7 @@ const username = (args: ParsedArgs): string => args.positional[0]!;
 
 /** The password the options give, with the --must-change that goes with it. */
 function newPassword(args: ParsedArgs): NewPassword | undefined {
-  const password = readSecretOption(args);
+  const password = readNewSecretOption(args);
   return password === undefined ? undefined : { password, mustChange: args.options['must-change'] === true };
 }
 

@@ -167,4 +167,8 @@ test('password step: with no password, the malformed line leaves out what was ty
   const line = onlyLine('login.password.refused', reqId, typed);
   assert.deepEqual([line.level, line.reason, line.login, line.loginLength], [30, 'malformed', undefined, typed.length]);
   assert.ok(!JSON.stringify(app.logs.filter((logged) => logged.reqId === reqId)).includes(typed), 'in no line of the request');
+  const { events } = await app.services.store.audit.query({ limit: 1000 });
+  const event = events.find((candidate) => candidate.requestId === reqId);
+  assert.deepEqual([event?.type, event?.reason, event?.username, event?.loginLength], ['login.password', 'malformed', undefined, typed.length]);
+  assert.ok(!JSON.stringify(events).includes(typed), 'nor in the audit log');
 });

@@ -97,9 +97,11 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   const failed = ERROR_CATALOGUE.LOGIN_FAILED.message;
 
   if (!username || !password || username.length > MAX_LOGIN_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
-    await audit.record({ ...base, outcome: 'failure', reason: 'malformed' });
     // No password: the user may have typed it into the username field and pressed Enter, so what
-    // was typed there is left out of this line (the audit event keeps it, as for any sign-in).
+    // was typed there is left out of the audit event and the log line (audit.log goes into backups
+    // and log shippers); its length is kept.
+    const { username: typedName, ...withoutName } = base;
+    await audit.record({ ...(password ? base : { ...withoutName, loginLength: typedName.length }), outcome: 'failure', reason: 'malformed' });
     logRefusedAttempt(req, { event: 'login.password.refused', reason: 'malformed', ...(password ? { login: base.username } : {}), loginLength: username.length }, 'login: sign-in refused: no username or password, or one too long');
     return interaction.refuse(res, tx, { step: 'password', message: failed, username, status: 401 });
   }

@@ -1,6 +1,8 @@
 import { errors, type InteractionResults } from 'oidc-provider';
 import type { LoginRequest, LoginResult, RequestedAuthnContext } from '../core/types.ts';
 import { relyingPartySettings, type OidcClientRecord } from './client-registry.ts';
+import { ACR_LEVELS } from '../policy/levels.ts';
+import { isSatisfiable } from '../policy/requested-context.ts';
 
 /** The parts of an authorization request (as oidc-provider parsed it) that shape a sign-in. */
 export interface AuthorizationFacts {
@@ -90,11 +92,17 @@ export function essentialAcrs(claims: unknown): string[] | undefined {
 
 /**
  * oidc-provider's claims parameter hook: an essential acr request no sign-in can satisfy is the
- * client's error, answered at its redirect URI before anyone is asked to sign in.
+ * client's error, answered at its redirect URI before anyone is asked to sign in. That includes a
+ * well-formed request for acrs Stepgate never issues (as SAML answers NoAuthnContext before any
+ * page): otherwise the user typed a password only to be sent back with the same error.
  */
 export function assertSatisfiableAcr(_ctx: unknown, claims: unknown): void {
-  if (essentialAcrs(claims)?.length === 0) {
+  const acrs = essentialAcrs(claims);
+  if (acrs?.length === 0) {
     throw new errors.InvalidRequest('claims.id_token.acr: an essential acr needs a string value and/or an array of string values that contains it');
+  }
+  if (acrs && !isSatisfiable({ values: acrs, comparison: 'exact', essential: true })) {
+    throw new errors.UnmetAuthenticationRequirements(`claims.id_token.acr: this sign-in service issues only ${ACR_LEVELS.join(' and ')}`);
   }
 }
 

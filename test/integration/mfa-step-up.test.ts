@@ -177,7 +177,8 @@ describe('MFA step-up through the real protocols', () => {
     const rp = await createRp(app);
     const browser = rpBrowser();
     await createUser(app, { username: 'enzo', password: PASSWORD });
-    const result = await oidcSignIn(rp, browser, { claims: JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:example:gold'] } } }) }, (page) => browser.submit(page, { username: 'enzo', password: PASSWORD }));
+    // Refused before any page: no password is asked for a level no sign-in can reach.
+    const result = await oidcSignIn(rp, browser, { claims: JSON.stringify({ id_token: { acr: { essential: true, values: ['urn:example:gold'] } } }) }, async (page) => page);
     assert.equal(result.error, 'unmet_authentication_requirements');
   });
 });

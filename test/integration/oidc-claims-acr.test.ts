@@ -65,6 +65,25 @@ test('essential acr requests no sign-in can satisfy: invalid_request at the redi
   assert.deepEqual((await signInEvents()).slice(audited), shapes.map(() => refusal), 'no sign-in was attempted: one refused request each');
 });
 
+test('an essential acr Stepgate never issues: unmet_authentication_requirements at the redirect URI, before the password page', async () => {
+  const audited = (await signInEvents()).length;
+  const unknown = [{ essential: true, value: 'urn:example:acr:loa4' }, { essential: true, values: ['urn:example:acr:loa3', 'urn:example:acr:loa4'] }];
+  for (const shape of unknown) {
+    // A browser without a session: before the fix it was shown the password page, and refused only after it.
+    const { request, page } = await authorize(rpBrowser(), acrClaim(shape));
+    assert.ok(!isPasswordPage(page), `no password is asked for a request no sign-in can satisfy: ${JSON.stringify(shape)}`);
+    const callback = callbackOf(rp, page);
+    assert.equal(callback.searchParams.get('error'), 'unmet_authentication_requirements', JSON.stringify(shape));
+    assert.match(callback.searchParams.get('error_description') ?? '', /claims\.id_token\.acr/);
+    assert.equal(callback.searchParams.get('state'), request.state);
+  }
+  const refusal = { outcome: 'failure', reason: 'unmet_authentication_requirements' };
+  assert.deepEqual((await signInEvents()).slice(audited), unknown.map(() => refusal), 'one refused request each, nobody signed in');
+  // One level Stepgate issues among unknown ones is a request it can meet: the sign-in goes on.
+  const { page } = await authorize(rpBrowser(), acrClaim({ essential: true, values: ['urn:example:acr:loa4', ACR.password] }));
+  assert.ok(isPasswordPage(page));
+});
+
 test('any truthy essential is essential, as oidc-provider reads it: a password session is asked for MFA, then granted it', async () => {
   const browser = rpBrowser();
   await signIn(rp, browser, ALICE);

@@ -10,6 +10,7 @@ import type { SessionSync } from './session-sync.ts';
 import type { SsoState } from './sso-state.ts';
 import { toInteractionResult, toLoginRequest } from './binding.ts';
 import { redirectUriRegistered } from './redirect-uri.ts';
+import { hintedSubject } from './id-token-hint.ts';
 
 export interface OidcInteractions {
   start(req: Request, res: Response, uid: string): Promise<void>;
@@ -111,6 +112,11 @@ async function finishInteraction(deps: OidcInteractionDeps, req: Request, res: R
     answer = reasons.some((reason) => ACR_REASONS.has(reason))
       ? { error: 'unmet_authentication_requirements', error_description: 'The requested authentication context could not be obtained.' }
       : { error: 'login_required', error_description: `The sign-in does not satisfy the request (${reasons.join(', ')}).` };
+  }
+  const hinted = hintedSubject(interaction.params);
+  if (answer.login && hinted !== undefined && hinted !== answer.login.accountId) {
+    req.log.warn({ code: 'OIDC_LOGIN_NOT_HINTED_ACCOUNT', rp: request.rpId }, 'oidc: the account signed in is not the one the id_token_hint names; the request ends with an error');
+    answer = { error: 'login_required', error_description: 'The sign-in does not satisfy the request (id_token_hint).' };
   }
   if (answer.login && result.ok) await sync.prepareResume(interaction, result);
   // As oidc-provider's own interactionResult: the provider session the request began under (now

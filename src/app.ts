@@ -12,6 +12,7 @@ import { loginRoutes } from './login/routes.ts';
 import { accountRoutes } from './account/account-routes.ts';
 import { logoutRoutes } from './session/logout-routes.ts';
 import { samlRoutes } from './saml/routes.ts';
+import { maxPostBindingFormBytes } from './saml/xml-input.ts';
 import { bootstrapRoutes } from './admin/bootstrap-routes.ts';
 import { mountOidc } from './oidc/mount.ts';
 import { AppError } from './core/errors.ts';
@@ -37,9 +38,9 @@ export async function createApp(services: Services): Promise<Express> {
   services.adminLogouts.start(services.logger.child({ component: 'session' }));
   services.directoryHealth?.start();
 
-  const formLimitKb = Math.ceil((services.config.saml.maxRequestBytes * 4) / 3 / 1024) + 8;
-  app.use(refuseDeclaredOversize(formLimitKb * 1024));
-  app.use(express.urlencoded({ extended: false, limit: `${formLimitKb}kb`, parameterLimit: 50 }));
+  const formLimitBytes = maxPostBindingFormBytes(services.config.saml.maxRequestBytes);
+  app.use(refuseDeclaredOversize(formLimitBytes));
+  app.use(express.urlencoded({ extended: false, limit: formLimitBytes, parameterLimit: 50 }));
   app.use(loginRoutes({ interaction: services.interaction, directory: services.directory, regulator: services.regulator, devices: services.devices }, saml.propagateLogout));
   app.use(accountRoutes(services));
   app.use(logoutRoutes(services, saml.propagateLogout));

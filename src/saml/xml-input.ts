@@ -20,7 +20,7 @@ const NAMESPACE_DECLARATION = /\sxmlns(?::[^\s=>]*)?\s*=/g;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The longest base64 text of a message within maxRequestBytes (3 bytes become 4 characters), with 4 characters of slack. */
-function maxEncodedLength(maxRequestBytes: number): number {
+export function maxEncodedLength(maxRequestBytes: number): number {
   return Math.ceil(maxRequestBytes / 3) * 4 + 4;
 }
 
@@ -28,6 +28,16 @@ function maxEncodedLength(maxRequestBytes: number): number {
  * Turns a SAMLRequest/SAMLResponse parameter into XML text, refusing anything oversized, not strict
  * base64, not UTF-8, a DEFLATE bomb, or carrying a DOCTYPE/ENTITY declaration (XXE, billion laughs).
  */
+/**
+ * The largest form body a POST-binding message within maxRequestBytes can arrive in: a browser sends
+ * each "+", "/" and "=" of the base64 as three characters ("%2B"), so the worst case is three times
+ * the base64 text; 8 KiB more for RelayState and the field names. A smaller limit refused messages
+ * within maxRequestBytes before any SAML route saw them.
+ */
+export function maxPostBindingFormBytes(maxRequestBytes: number): number {
+  return 3 * maxEncodedLength(maxRequestBytes) + 8 * 1024;
+}
+
 export function decodeMessage(encoded: string, binding: BindingName, limits: InputLimits): string {
   // Refused by length before any work is spent on it.
   if (encoded.length > maxEncodedLength(limits.maxRequestBytes)) {

@@ -289,7 +289,7 @@ describe('sign-in interaction (local directory)', () => {
   test('oversized form bodies are refused with 413', async () => {
     const browser = new TestBrowser();
     const { tx } = await open(browser);
-    const big = await browser.request(`${app.url}/login/${tx.id}/password`, { method: 'POST', body: new URLSearchParams({ username: 'a'.repeat(200_000), password: 'x' }) });
+    const big = await browser.request(`${app.url}/login/${tx.id}/password`, { method: 'POST', body: new URLSearchParams({ username: 'a'.repeat(300_000), password: 'x' }) });
     assert.equal(big.status, 413);
   });
 });

@@ -140,7 +140,14 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
 
   test('oversized SAMLRequest: refused by length before decoding, and by the body limit', async () => {
     await assertRefused((b) => post(b, { SAMLRequest: 'A'.repeat(90_000) }), { status: 413, code: 'REQUEST_TOO_LARGE', reason: 'saml-message-too-large', message: /too large/ });
-    await assertRefused((b) => post(b, { SAMLRequest: 'A'.repeat(200_000) }), { status: 413, code: 'REQUEST_TOO_LARGE', message: /too large/, audited: false });
+    await assertRefused((b) => post(b, { SAMLRequest: 'A'.repeat(300_000) }), { status: 413, code: 'REQUEST_TOO_LARGE', message: /too large/, audited: false });
+  });
+
+  test('a message of maxRequestBytes whose base64 is all "/" (three characters each in a form) reaches the SAML checks, not the body limit', async () => {
+    // 0xFF bytes are "////" in base64, "%2F%2F%2F%2F" in the form: 262 KB of form for a 64 KiB message.
+    const message = Buffer.alloc(app.services.config.saml.maxRequestBytes, 0xff).toString('base64');
+    assert.ok(new URLSearchParams({ SAMLRequest: message }).toString().length > 3 * message.length - 10);
+    await assertRefused((b) => post(b, { SAMLRequest: message }), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'not-utf8', message: INVALID });
   });
 
   test('a DEFLATE bomb on the Redirect binding stops at maxInflatedBytes', async () => {

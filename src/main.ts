@@ -4,7 +4,7 @@ import { loadConfig, ConfigError } from './config/load.ts';
 import { buildServices } from './build-services.ts';
 import { createApp } from './app.ts';
 import { createHttpServer } from './http/http-server.ts';
-import { mintBootstrapSecretIfNeeded } from './admin/bootstrap.ts';
+import { bootstrapStillOpen, mintBootstrapSecretIfNeeded } from './admin/bootstrap.ts';
 import { idpEndpoints } from './saml/idp-identity.ts';
 import { holdServerLock, type ServerLock } from './store/server-lock.ts';
 import { recordPublicIdentity } from './config/public-identity.ts';
@@ -111,6 +111,9 @@ async function main(): Promise<void> {
     `  Directory:           ${config.directory.kind}   Data: ${config.dataDir}`,
   ];
   if (bootstrap) lines.push('', `  One-time admin bootstrap secret: ${bootstrap}`, `  Create the first administrator at ${base}/admin/bootstrap (shown only this once).`);
+  // A later start does not show the secret again; an administrator who missed the first start's
+  // lines is told the bootstrap is still open and how to get a secret for it.
+  else if (await bootstrapStillOpen(services.store)) lines.push('', `  No administrator yet: create one at ${base}/admin/bootstrap with the secret printed at the first start,`, '  or print a new one with: npm run cli -- admin bootstrap-secret');
   // Node writes the compile cache (NODE_COMPILE_CACHE, set by `npm start`) only at a clean exit: a
   // server ended by kill -9 or a crash would leave the next start to strip every module again, and
   // so to keep Node's TypeScript parser (about 20 MB) for its whole run. Written before the ready

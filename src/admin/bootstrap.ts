@@ -36,6 +36,11 @@ export async function mintBootstrapSecretIfNeeded(store: Store, now: number): Pr
   return secret;
 }
 
+/** Whether the bootstrap is still open: no administrator has been created yet. */
+export async function bootstrapStillOpen(store: Store): Promise<boolean> {
+  return (await adminAccounts(store).list()).length === 0;
+}
+
 /**
  * A new one-time secret in place of the last one, for an administrator who lost the one printed at
  * first start (or whose bootstrap stopped between spending it and creating the account): undefined
@@ -43,7 +48,7 @@ export async function mintBootstrapSecretIfNeeded(store: Store, now: number): Pr
  * working, and the guesses counted at it are forgotten: they do not hold the new one back.
  */
 export async function reissueBootstrapSecret(store: Store, now: number): Promise<string | undefined> {
-  if ((await adminAccounts(store).list()).length > 0) return undefined;
+  if (!(await bootstrapStillOpen(store))) return undefined;
   const secret = randomId(18);
   await records(store).put({ id: 'admin-bootstrap', secretHash: hash(secret), createdAt: now });
   await forgetSecretGuesses(store.kv, GUESSED_BOOTSTRAP_SECRET.secret);

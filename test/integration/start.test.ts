@@ -72,6 +72,7 @@ describe('npm start on embedded defaults', () => {
       const second = await start(dataDir, port);
       await stop(second);
       assert.doesNotMatch(second.banner, /bootstrap secret/);
+      assert.match(second.banner, /No administrator yet: create one at .*\/admin\/bootstrap .*\n.*npm run cli -- admin bootstrap-secret/, 'a later start says the bootstrap is still open');
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }

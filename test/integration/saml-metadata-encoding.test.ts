@@ -4,13 +4,9 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
-import { runCli } from '../../src/cli/run-cli.ts';
-import { spCommands } from '../../src/cli/commands/sp.ts';
-import { parseConfig } from '../../src/config/load.ts';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { testSealer } from '../helpers/journal-sealer.ts';
-import { SecretBox } from '../../src/core/secret-box.ts';
+import { runSpCli } from '../helpers/sp-cli.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { createSpRegistry } from '../../src/saml/sp-registry.ts';
 import type { Store } from '../../src/store/store.ts';
@@ -39,19 +35,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function spAdd(file: string): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(spCommands, ['sp', 'add', file, '--no-encrypt'], {
-    config: () => parseConfig({ dataDir: dir }),
-    store: async () => store,
-    box: () => new SecretBox(randomBytes(32)),
-    clock: systemClock,
-    out: (line) => out.push(line),
-    err: (line) => err.push(line),
-  });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const spAdd = (file: string) => runSpCli(dir, store, ['sp', 'add', file, '--no-encrypt']);
 
 const registered = async () => (await createSpRegistry(store, systemClock).list()).map((sp) => sp.id);
 

@@ -23,6 +23,7 @@ import { showStep } from './step-pages.ts';
 import type { RefusedStep, StepRefusal } from './step-refusal.ts';
 import { AccountStanding } from './account-standing.ts';
 import { TransactionBinding } from './transaction-binding.ts';
+import { SignInFinished, showFinishedSignIn } from './finished-sign-in.ts';
 import type { WayBack } from '../http/way-back.ts';
 import type { FamiliarBrowsers, PasswordBrowser } from './familiar-browsers.ts';
 
@@ -315,7 +316,11 @@ export class LoginInteraction {
    */
   async withTransaction(req: Request, res: Response, id: string, work: (tx: LoginTransaction) => Promise<void>): Promise<void> {
     await this.#turns.run(id, async () => {
-      const tx = await this.binding.load(req, res, id);
+      const tx = await this.binding.load(req, res, id).catch(async (error: unknown) => {
+        if (!(error instanceof SignInFinished)) throw error;
+        await showFinishedSignIn(req, res, error, await this.deps.sessions.current(req));
+      });
+      if (!tx) return;
       offerWayBack(res, this.wayBack(req, res, tx));
       await work(tx);
     });
@@ -346,7 +351,7 @@ export class LoginInteraction {
   async complete(req: Request, res: Response, tx: LoginTransaction, result: LoginResult): Promise<void> {
     const finisher = this.#finishers.get(tx.request.handoff.finisher);
     if (!finisher) throw new AppError('INTERNAL', { detail: { reason: 'no-finisher', finisher: tx.request.handoff.finisher } });
-    if (!(await this.deps.transactions.consume(tx.id))) throw new AppError('TRANSACTION_UNKNOWN', { detail: { tx: tx.id.slice(0, 8), reason: 'already-finished' } });
+    if (!(await this.deps.transactions.consume(tx.id, result.ok ? { userId: result.user.id } : {}))) throw new AppError('TRANSACTION_UNKNOWN', { detail: { tx: tx.id.slice(0, 8), reason: 'already-finished' } });
     if (result.ok) await this.deps.familiarBrowsers.signedIn(res, result);
     await finisher(req, res, { txId: tx.id, request: tx.request, result });
   }

@@ -3,6 +3,7 @@ import type { BrowserBinding } from '../http/browser-binding.ts';
 import { AppError } from '../core/errors.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import type { LoginTransaction, TransactionStore } from './transaction.ts';
+import { SignInFinished } from './finished-sign-in.ts';
 
 /**
  * Which browser a sign-in belongs to: the one whose binding cookie it was opened or first shown
@@ -44,13 +45,14 @@ export class TransactionBinding {
   }
 
   /**
-   * Why a transaction cannot be used. Its own browser, when it only expired, is told which
-   * application to go back to; anyone else gets the generic message.
+   * Why a transaction cannot be used. Its own browser is told that it finished (SignInFinished), or,
+   * when it only expired, which application to go back to; anyone else gets the generic message.
    */
   async #gone(req: Request, id: string): Promise<AppError> {
     const expired = await this.#transactions.expired(id);
     const binding = this.#browser.existing(req);
     if (!expired?.browserBinding || !binding || !safeEqual(expired.browserBinding, binding)) return new AppError('TRANSACTION_UNKNOWN', { detail: { tx: id.slice(0, 8) } });
+    if (expired.finished) return new SignInFinished(expired.request, expired.finished, id);
     return new AppError('TRANSACTION_UNKNOWN', { userMessage: expiredSignInMessage(expired.request.rpName), detail: { tx: id.slice(0, 8), reason: 'expired', rp: expired.request.rpId } });
   }
 }

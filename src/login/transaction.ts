@@ -20,8 +20,9 @@ export const SIGN_IN_LIFETIME_SECONDS = 15 * 60;
 const UNUSED_LIFETIME_SECONDS = 5 * 60;
 /**
  * How long after its start a transaction is still remembered, only so that its browser can be told
- * which application to go back to (a sign-in left open over lunch); it can no longer be used. Only
- * that (the application's name and the browser) is kept this long, not the transaction.
+ * which application to go back to (a sign-in left open over lunch), or that it finished (the
+ * browser's Back after signing in); it can no longer be used. Only that (the application's name,
+ * the browser, whom it signed in) is kept this long, not the transaction.
  */
 const REMEMBERED_SECONDS = 60 * 60;
 /**
@@ -91,10 +92,17 @@ export interface LoginTransaction {
   pendingBackupCodes?: { codes: string[]; userId: string; sessionId: string };
 }
 
+/** How a sign-in ended: with its answer to the application, and the user it signed in (none: refused or cancelled). */
+export interface FinishedAs {
+  userId?: string;
+}
+
 /** What is remembered of a transaction after its life (see REMEMBERED_SECONDS). */
 export interface ExpiredTransaction {
   request: Pick<LoginRequest, 'rpId' | 'rpName'>;
   browserBinding?: string;
+  /** It did not run out: it finished (consume). Its browser, back on one of its pages, is told so. */
+  finished?: FinishedAs;
 }
 
 export class TransactionStore {
@@ -156,7 +164,7 @@ export class TransactionStore {
     await this.get(id);
   }
 
-  /** A transaction whose life is over but that is still remembered (see REMEMBERED_SECONDS). */
+  /** A transaction whose life is over (it ran out, or `finished`) but that is still remembered (see REMEMBERED_SECONDS). */
   async expired(id: string): Promise<ExpiredTransaction | undefined> {
     const tx = await this.#kv.get<LoginTransaction>(NAMESPACE, id);
     if (tx && !this.#isExpired(tx)) return undefined;
@@ -188,12 +196,19 @@ export class TransactionStore {
     return this.#kv.consume<StepRefusal>(REFUSAL_NAMESPACE, id);
   }
 
-  async consume(id: string): Promise<LoginTransaction | undefined> {
+  /**
+   * Ends a transaction for the one request that gets it. What is remembered of it stays, marked
+   * `finished`: the browser's Back leads to its pages again, and must be told that the sign-in is
+   * done, not that it expired, while nothing of it can be used or answered again.
+   */
+  async consume(id: string, finished: FinishedAs = {}): Promise<LoginTransaction | undefined> {
     this.#unused.delete(id);
     this.#used.delete(id);
-    this.#remembered.delete(id);
-    const [tx] = await Promise.all([this.#kv.consume<LoginTransaction>(NAMESPACE, id), this.#kv.delete(EXPIRED_NAMESPACE, id), this.#kv.delete(REFUSAL_NAMESPACE, id)]);
-    return tx && !this.#isExpired(tx) ? tx : undefined;
+    const [tx] = await Promise.all([this.#kv.consume<LoginTransaction>(NAMESPACE, id), this.#kv.delete(REFUSAL_NAMESPACE, id)]);
+    if (!tx || this.#isExpired(tx)) return undefined;
+    const remembered = await this.#kv.get<ExpiredTransaction>(EXPIRED_NAMESPACE, id);
+    if (remembered) await this.#kv.set(EXPIRED_NAMESPACE, id, { ...remembered, finished }, this.#rememberedOptions(tx));
+    return tx;
   }
 
   /** Short-lived and cheap to redo: kept in memory only, never a disk write per sign-in. Gone from memory at its end. */
@@ -203,11 +218,9 @@ export class TransactionStore {
 
   async #remember(tx: LoginTransaction): Promise<void> {
     const remembered: ExpiredTransaction = { request: { rpId: tx.request.rpId, rpName: tx.request.rpName }, ...(tx.browserBinding ? { browserBinding: tx.browserBinding } : {}) };
-    const until = tx.createdAt + REMEMBERED_SECONDS * 1000;
-    const ttlSeconds = Math.max(1, Math.ceil((until - this.#clock.now()) / 1000));
-    await this.#kv.set(EXPIRED_NAMESPACE, tx.id, remembered, { ttlSeconds, durable: false });
+    await this.#kv.set(EXPIRED_NAMESPACE, tx.id, remembered, this.#rememberedOptions(tx));
     if (this.#remembered.has(tx.id)) return;
-    this.#remembered.set(tx.id, until);
+    this.#remembered.set(tx.id, tx.createdAt + REMEMBERED_SECONDS * 1000);
     dropEnded(this.#remembered, this.#clock.now());
     const forgotten: Array<Promise<unknown>> = [];
     for (const [id] of this.#remembered) {
@@ -216,6 +229,11 @@ export class TransactionStore {
       forgotten.push(this.#kv.delete(EXPIRED_NAMESPACE, id));
     }
     await Promise.all(forgotten);
+  }
+
+  #rememberedOptions(tx: LoginTransaction): SetOptions {
+    const until = tx.createdAt + REMEMBERED_SECONDS * 1000;
+    return { ttlSeconds: Math.max(1, Math.ceil((until - this.#clock.now()) / 1000)), durable: false };
   }
 
   #endOf(tx: LoginTransaction): number {

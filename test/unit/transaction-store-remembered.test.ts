@@ -32,11 +32,12 @@ test('the records kept to tell an expired sign-in where to go back are bounded: 
   assert.deepEqual(told, [undefined, undefined, 'App 2', 'App 3', 'App 4']);
 });
 
-test('a finished sign-in leaves no record and takes no place among them', async () => {
+test('a finished sign-in is remembered as finished within the same bound: the oldest record is forgotten first, finished or not', async () => {
   const transactions = new TransactionStore(kv, clock, { maxRemembered: 2 });
   const finished = await transactions.create(request({ rpName: 'Finished' }));
   const kept = await transactions.create(request({ rpName: 'Kept' }));
-  await transactions.consume(finished.id);
+  await transactions.consume(finished.id, {});
+  assert.deepEqual((await transactions.expired(finished.id))?.finished, {}, 'finished, refused or cancelled: nobody signed in');
   const next = await transactions.create(request({ rpName: 'Next' }));
   now += 6 * 60_000;
   assert.deepEqual([(await transactions.expired(kept.id))?.request.rpName, (await transactions.expired(next.id))?.request.rpName, await transactions.expired(finished.id)], ['Kept', 'Next', undefined]);

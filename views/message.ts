@@ -5,13 +5,15 @@ import type { WayBack } from '../src/http/way-back.ts';
 
 /**
  * Errors and refusals: a title, a plain-words message, never internals. `helpdesk`:
- * whom to contact (messages.helpdesk), on errors and refusals.
+ * whom to contact (messages.helpdesk), on errors and refusals. `outcome`: the page only reports
+ * what was done (nothing went wrong), so its message is a status, not an alert that a screen reader
+ * breaks in with.
  */
-export function messagePage(options: { title: string; message: string; requestId?: string; link?: { href: string; label: string }; wayBack?: WayBack; helpdesk?: string }): SafeHtml {
+export function messagePage(options: { title: string; message: string; requestId?: string; link?: { href: string; label: string }; wayBack?: WayBack; helpdesk?: string; outcome?: true }): SafeHtml {
   return layout({
     title: options.title,
     body: html`<h1>${options.title}</h1>
-<p role="alert">${options.message}</p>
+<p role="${options.outcome ? 'status' : 'alert'}">${options.message}</p>
 ${options.link ? html`<p><a href="${options.link.href}">${options.link.label}</a></p>` : ''}
 ${options.wayBack ? html`<form method="post" action="${options.wayBack.action}" class="cancel">
 ${csrfField(options.wayBack.csrf)}

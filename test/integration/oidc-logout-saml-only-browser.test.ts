@@ -103,7 +103,7 @@ test('"Stay signed in" ends nothing and says so', async () => {
   // Without client_id (openid-client's URL always names the client).
   const stayed = await browser.submit(await browser.get(`${app.url}/oidc/session/end`));
   assert.equal(new URL(stayed.url).pathname, '/oidc/session/end/success');
-  assert.match(stayed.body, /<h1>Still signed in<\/h1>\n<p role="alert">You are still signed in here\./);
+  assert.match(stayed.body, /<h1>Still signed in<\/h1>\n<p role="status">You are still signed in here\./);
   assert.ok(!isPasswordPage(await sendAuthnRequest(browser, sp)), 'the SAML app still signs in without a password');
 });
 

@@ -173,7 +173,7 @@ test('RP-initiated logout refused ("stay signed in") keeps the SSO session: the 
   // No post_logout_redirect_uri: oidc-provider's own end page, naming the client that asked.
   assert.equal(answer.status, 200);
   assert.match(new URL(answer.url).pathname, /^\/oidc\/session\/end\/success$/);
-  assert.match(answer.body, /<h1>Still signed in<\/h1>/);
+  assert.match(answer.body, /<h1>Still signed in<\/h1>\n<p role="status">/, 'it reports what was done: a status, not an alert');
   assert.match(answer.body, new RegExp(`You are signed out of ${rp.client.name} only\\. You are still signed in here`));
   assert.doesNotMatch(answer.body, /You are signed out\. You can close this window/, 'not the page of a logout that ended the session');
   assert.ok(cookie(browser, app.services.config.session.cookieName), 'the Stepgate session cookie stays');

@@ -16,6 +16,9 @@ import { setupElsewherePage } from '../../views/mfa/setup-elsewhere.ts';
 
 export type PageStep = Exclude<FlowStep, { kind: 'complete' }>;
 
+/** A refusal that already says to ask the helpdesk (the policy's default words do). */
+const HELPDESK_NAMED = /\bhelpdesk\b/i;
+
 /** Renders the page of a step the flow asked for, in the response to whatever request led here. */
 export async function showStep(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, session: SsoSession | undefined, step: PageStep): Promise<void> {
   const { csrf, audit } = interaction.deps;
@@ -50,7 +53,9 @@ export async function showStep(req: Request, res: Response, interaction: LoginIn
       const { helpdesk } = interaction.deps.messages;
       // Not a refusal of the user: the message already says where to set it up, or whom to ask.
       if (step.outsideEnrollmentNetworks) return sendPage(res, setupElsewherePage({ message: step.message, back, helpdesk }), 403);
-      return sendPage(res, messagePage({ title: 'Access denied', message: step.message, link: back, helpdesk: helpdesk ?? `If you think you should be able to use ${tx.request.rpName}, contact your helpdesk.` }), 403);
+      // Whom to ask, once: the policy's own refusal already sends the user to the helpdesk; an administrator's text may not.
+      const askHelpdesk = HELPDESK_NAMED.test(step.message) ? undefined : `If you think you should be able to use ${tx.request.rpName}, contact your helpdesk.`;
+      return sendPage(res, messagePage({ title: 'Access denied', message: step.message, link: back, helpdesk: helpdesk ?? askHelpdesk }), 403);
     }
   }
 }

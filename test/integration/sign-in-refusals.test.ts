@@ -168,13 +168,24 @@ describe('refused forms of a sign-in: Post/Redirect/Get, a way back, plain words
     });
   });
 
-  test('the access-denied page names the application and whom to ask, even without messages.helpdesk', async () => {
+  test('the access-denied page names the application and whom to ask, once, even without messages.helpdesk', async () => {
     await addLocalUser(app.services, 'outsider', PASSWORD);
     const browser = new TestBrowser();
     const { page } = await open(browser, { rp: { policy: 'deny-everyone', allowPasswordChange: false } });
     const denied = await browser.submit(page, { username: 'outsider', password: PASSWORD });
     assert.equal(denied.status, 403);
-    assert.match(denied.body, /If you think you should be able to use Payroll, contact your helpdesk\./);
+    assert.match(denied.body, /You are not allowed to use Payroll\. If you need it, ask your helpdesk for access\./);
+    assert.equal(denied.body.match(/helpdesk/g)?.length, 1, 'the helpdesk advice is given once');
+  });
+
+  test('an administrator\'s refusal that names no one to ask gets the helpdesk line', async () => {
+    await addLocalUser(app.services, 'offsite', PASSWORD);
+    await app.services.policies.save({ name: 'office-only-words', rules: [{ then: { effect: 'deny', message: 'Only from the office.' } }] });
+    const browser = new TestBrowser();
+    const { page } = await open(browser, { rp: { policy: 'office-only-words', allowPasswordChange: false } });
+    const denied = await browser.submit(page, { username: 'offsite', password: PASSWORD });
+    assert.equal(denied.status, 403);
+    assert.match(denied.body, /Only from the office\.[\s\S]*If you think you should be able to use Payroll, contact your helpdesk\./);
   });
 
   test('while the code entry is locked, the page says backup codes are locked too', async () => {

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { errors, type ErrorOut, type KoaContextWithOIDC } from 'oidc-provider';
-import { ERROR_CATALOGUE } from '../core/errors.ts';
+import { ERROR_CATALOGUE, errorTitle } from '../core/errors.ts';
 import type { SafeHtml } from '../http/html.ts';
 import { messagePage } from '../../views/message.ts';
 import { signedOutPage } from '../../views/signed-out.ts';
@@ -61,7 +61,8 @@ function describe(out: ErrorOut, error: Error, logout: boolean): { title: string
     case 'invalid_client':
       return { title: 'Unknown application', message: ERROR_CATALOGUE.RP_UNKNOWN.message };
     case 'invalid_redirect_uri':
-      return { title: 'Address not registered', message: 'The application asked to send you back to an address that is not registered for it.' };
+      // The words of the SAML refusal of the same thing (ACS_NOT_REGISTERED): what happened, that nothing was sent, what to do.
+      return { title: errorTitle('ACS_NOT_REGISTERED'), message: ERROR_CATALOGUE.ACS_NOT_REGISTERED.message };
     case 'server_error':
       return { title: 'Something went wrong', message: ERROR_CATALOGUE.INTERNAL.message };
     default:

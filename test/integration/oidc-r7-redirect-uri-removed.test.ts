@@ -51,7 +51,8 @@ test('a sign-in under way whose redirect URI the administrator removed ends with
   // The same request sent again is refused at the front door, as any unregistered redirect URI.
   const again = await browser.get(request.url.toString());
   assert.equal(again.status, 400);
-  assert.match(again.body, /Address not registered/);
+  assert.match(again.body, /Unknown return address/);
+  assert.match(again.body, /not registered for it, so nothing was sent\. Go back to the application, and tell its administrator or your helpdesk\./, 'what happened, and what to do');
 });
 
 test('a code sent to a redirect URI removed before it is redeemed gets invalid_grant', async () => {

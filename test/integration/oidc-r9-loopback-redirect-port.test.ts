@@ -46,7 +46,7 @@ async function authorize(rp: TestRp, redirectUri: string) {
 
 function assertRefused(page: { status: number; body: string; headers: Headers }, what: string): void {
   assert.equal(page.status, 400, what);
-  assert.match(page.body, /Address not registered/, what);
+  assert.match(page.body, /Unknown return address/, what);
   assert.equal(page.headers.get('location'), null, `${what}: never a redirect`);
 }
 

@@ -76,7 +76,7 @@ test('an authorization request of a registered client for a redirect URI it does
     const ip = nextIp();
     const page = await rpBrowser().get(await authorizationUrl(confidential, params), { headers: from(ip) });
     assert.equal(page.status, 400, JSON.stringify(params));
-    assert.match(page.body, /Address not registered/);
+    assert.match(page.body, /Unknown return address/);
     const event = await onlyEvent(ip, JSON.stringify(params));
     assert.deepEqual({ ...event, requestId: undefined }, { type: 'oidc.sign-in', outcome: 'failure', reason: 'redirect-uri-not-registered', rp: confidential.client.id, ip, requestId: undefined }, JSON.stringify(params));
   }

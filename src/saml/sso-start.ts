@@ -124,11 +124,12 @@ function requestedContextFacts(requested: RequestedAuthnContext | undefined): Re
 
 /**
  * Here Stepgate sends the RelayState (in an unsolicited Response), so the sender's 80-byte limit is
- * ours to keep; SPs may refuse more. Whoever made the sign-in link reads this page, so it says the limit.
+ * ours to keep; SPs may refuse more. The page says the limit in plain words, to the user who clicked
+ * and to whoever made the link; the warning names the RelayState for the administrator.
  */
 function idpInitiatedRelayStateTooLong(bytes: number): AppError {
   return new AppError('SAML_REQUEST_INVALID', {
-    userMessage: `This sign-in link is not valid. It carries a RelayState of ${bytes} bytes, and SAML allows at most ${MAX_IDP_INITIATED_RELAY_STATE_BYTES} bytes. Ask whoever made the link to shorten its RelayState.`,
+    userMessage: `This sign-in link is not valid, so it was not used: the information it carries for the application is ${bytes} bytes long, and at most ${MAX_IDP_INITIATED_RELAY_STATE_BYTES} bytes are allowed. Tell whoever gave you the link, so that they can shorten it.`,
     detail: { reason: 'relay-state-too-long', idpInitiated: true, bytes, limit: MAX_IDP_INITIATED_RELAY_STATE_BYTES },
   });
 }

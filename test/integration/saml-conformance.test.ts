@@ -174,8 +174,9 @@ describe('SAML conformance', () => {
         const since = app.logs.length;
         const page = await idpInit(relayState);
         assert.equal(page.status, 400);
-        assert.match(page.body, /at most 80 bytes/);
-        assert.match(page.body, /RelayState of 81 bytes/, 'counted in bytes, not characters');
+        assert.match(page.body, /at most 80 bytes are allowed/);
+        assert.match(page.body, /carries for the application is 81 bytes long/, 'counted in bytes, not characters');
+        assert.doesNotMatch(page.body, /RelayState/, 'plain words: the protocol\'s name for it is in the warning only');
         const logged = warnings(since, 'SAML_REQUEST_INVALID');
         assert.deepEqual(logged.map((line) => (line.detail as { reason?: string }).reason), ['relay-state-too-long']);
       }

@@ -11,6 +11,9 @@ export const ACCOUNT_STATE_ERRORS: Record<AccountState, ErrorCode> = {
   'must-change': 'PASSWORD_MUST_CHANGE',
 };
 
+/** "My security" (account-routes.ts): where users make new backup codes, from a sign-in's pages. */
+export const SECURITY_SETTINGS_PATH = '/account/security';
+
 export const PASSWORD_CHANGE_REASONS = {
   'password-expired': 'Your password has expired. Choose a new one to continue.',
   'must-change': 'You must choose a new password before you continue.',

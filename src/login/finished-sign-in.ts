@@ -5,9 +5,9 @@ import { AppError } from '../core/errors.ts';
 import { sendPage } from '../http/render.ts';
 import { finishedSignInPage } from '../../views/login/finished.ts';
 import type { FinishedAs } from './transaction.ts';
+import { SECURITY_SETTINGS_PATH } from './account-messages.ts';
 
 /** Where a user signed in here can go next: nothing of a finished sign-in can be sent again. */
-const SECURITY_SETTINGS = '/account/security';
 const SIGN_OUT = '/logout';
 
 /**
@@ -39,6 +39,6 @@ export class SignInFinished extends AppError {
 export async function showFinishedSignIn(req: Request, res: Response, finished: SignInFinished, session: SsoSession | undefined): Promise<void> {
   req.log.info({ ...finished.detail }, 'login: a page of a finished sign-in was asked for; told it has finished');
   const signedIn = session !== undefined && finished.finished.userId !== undefined && session.user.id === finished.finished.userId;
-  const page = finishedSignInPage({ rpName: finished.rpName, signedInAs: signedIn ? session.user : undefined, securityHref: SECURITY_SETTINGS, signOutHref: SIGN_OUT });
+  const page = finishedSignInPage({ rpName: finished.rpName, signedInAs: signedIn ? session.user : undefined, securityHref: SECURITY_SETTINGS_PATH, signOutHref: SIGN_OUT });
   sendPage(res, page, req.method === 'GET' ? 200 : 400);
 }

@@ -21,6 +21,8 @@ export type FlowStep =
   | { kind: 'expiry-warning'; days: number }
   /** Backup codes this sign-in's enrollment just issued, shown again until the user continues. */
   | { kind: 'backup-codes'; codes: string[] }
+  /** The second factor was a backup code: it is used up, `left` remain. Shown until the user continues. */
+  | { kind: 'backup-code-used'; left: number }
   /** Ask for a second factor; `methods`: enrolled methods the policy accepts. */
   | { kind: 'mfa-challenge'; methods: MfaMethodId[] }
   /** The policy needs a second factor the user has not set up yet but can set up now. */
@@ -83,6 +85,8 @@ export function nextStep(tx: LoginTransaction, session: SsoSession | undefined, 
   // browser, nor to the same user's name typed again after a sign-out (a password alone).
   const codes = tx.pendingBackupCodes;
   if (codes && codes.sessionId === session?.id && codes.userId === session.user.id) return { kind: 'backup-codes', codes: codes.codes };
+  const used = tx.pendingBackupCodeNotice;
+  if (used && used.sessionId === session?.id && used.userId === session.user.id) return { kind: 'backup-code-used', left: used.left };
 
   const { request } = tx;
   const freshPassword = session !== undefined && tx.passwordSessionId === session.id;

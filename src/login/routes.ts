@@ -41,10 +41,10 @@ export function loginRoutes(deps: PasswordStepDeps, propagateLogout?: LogoutProp
     await form(req, res, (tx) => submitChangePassword(req, res, deps, tx));
   });
 
-  // From the expiry warning and from the backup codes: both have been seen.
+  // From the expiry warning, the backup codes and the notice of a backup code used: each has been seen.
   router.post('/login/:tx/continue', async (req, res) => {
     await form(req, res, async (tx) => {
-      const updated = { ...tx, pendingExpiryWarning: undefined, pendingBackupCodes: undefined };
+      const updated = { ...tx, pendingExpiryWarning: undefined, pendingBackupCodes: undefined, pendingBackupCodeNotice: undefined };
       await interaction.deps.transactions.save(updated);
       await interaction.proceed(req, res, updated, await sessions.current(req));
     });

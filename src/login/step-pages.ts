@@ -13,6 +13,8 @@ import { sendPage } from '../http/render.ts';
 import { expiryWarningPage } from '../../views/login/expiry-warning.ts';
 import { messagePage } from '../../views/message.ts';
 import { setupElsewherePage } from '../../views/mfa/setup-elsewhere.ts';
+import { backupCodeUsedPage } from '../../views/mfa/backup-code-used.ts';
+import { SECURITY_SETTINGS_PATH } from './account-messages.ts';
 
 export type PageStep = Exclude<FlowStep, { kind: 'complete' }>;
 
@@ -31,6 +33,8 @@ export async function showStep(req: Request, res: Response, interaction: LoginIn
       return sendPage(res, expiryWarningPage({ days: step.days, changeAction: stepUrl(tx, '/change-password'), continueAction: stepUrl(tx, '/continue'), csrf: csrf.token(req, res) }));
     case 'backup-codes':
       return showIssuedBackupCodes(req, res, interaction, tx, step.codes);
+    case 'backup-code-used':
+      return sendPage(res, backupCodeUsedPage({ left: step.left, rpName: tx.request.rpName, securityHref: SECURITY_SETTINGS_PATH, continueAction: stepUrl(tx, '/continue'), csrf: csrf.token(req, res) }));
     // The flow asks for a second factor only when there is a session (the password comes first).
     case 'mfa-challenge':
       return showMfaChallenge(req, res, interaction, await interaction.bindMfa(tx, session!), session!, firstMethod(interaction, step.methods), await interaction.refusalFor(tx, 'mfa-challenge'));

@@ -90,6 +90,11 @@ export interface LoginTransaction {
    * answer to a second click) until the user continues. In memory only, never past the transaction's life.
    */
   pendingBackupCodes?: { codes: string[]; userId: string; sessionId: string };
+  /**
+   * The second factor of this sign-in was a backup code: the user is told it is used up, how many are
+   * left and where to make new ones, until they continue. Only to the session and user it was used in.
+   */
+  pendingBackupCodeNotice?: { left: number; userId: string; sessionId: string };
 }
 
 /** How a sign-in ended: with its answer to the application, and the user it signed in (none: refused or cancelled). */

@@ -4,6 +4,7 @@ import { boot, type Booted } from '../helpers/boot.ts';
 import { toCodePage } from '../helpers/mfa-app-sign-in.ts';
 import { createUser } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
+import { pastBackupCodeNotice } from '../helpers/backup-code-notice.ts';
 
 const PASSWORD = 'correct horse 42';
 let app: Booted;
@@ -22,7 +23,7 @@ test('a backup code used before is answered "already used", not "not correct", o
   const [backupCode] = enrolled.backupCodes as [string];
 
   const first = await toCodePage(app, { username: 'rosa', password: PASSWORD });
-  await first.browser.submit(first.page, { code: backupCode });
+  await pastBackupCodeNotice(first.browser, await first.browser.submit(first.page, { code: backupCode }));
   assert.equal(app.finished.get(first.txId)?.ok, true, 'the backup code signs in once');
 
   const second = await toCodePage(app, { username: 'rosa', password: PASSWORD });

@@ -5,6 +5,7 @@ import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { createUser, isPasswordPage } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 import type { LoginRequest, User } from '../../src/core/types.ts';
+import { pastBackupCodeNotice } from '../helpers/backup-code-notice.ts';
 
 const PASSWORD = 'correct horse 42';
 let now = Date.parse('2026-11-22T10:00:15Z');
@@ -189,7 +190,7 @@ describe('lockout and backup codes in the browser', () => {
     const browser = new TestBrowser();
     const { codePage } = await atCodePage(browser, 'gina');
     assert.match(codePage.body, /backup codes instead \(10 left\)/);
-    const done = await browser.submit(codePage, { code: backupCodes[0]! });
+    const done = await pastBackupCodeNotice(browser, await browser.submit(codePage, { code: backupCodes[0]! }));
     assert.match(done.url, /\/resume\?tx=/);
     const second = new TestBrowser();
     const { codePage: again } = await atCodePage(second, 'gina');
@@ -239,7 +240,7 @@ describe('"my security" page', () => {
     assert.match(codePage.body, /Enter your code/, 'an enrolled user needs the second factor for this page');
     const oldCode = await otherBrowser.submit(codePage, { code: first[0]! });
     assert.equal(oldCode.status, 401, 'regenerated: the old codes are gone');
-    const page = await otherBrowser.submit(oldCode, { code: second[0]! });
+    const page = await pastBackupCodeNotice(otherBrowser, await otherBrowser.submit(oldCode, { code: second[0]! }));
     assert.match(page.body, /<dd id="backup-codes-left">9<\/dd>/);
   });
 });

@@ -7,6 +7,7 @@ import { request } from '../helpers/login-request.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 import { LocalUserAdmin } from '../../src/directory/local-user-admin.ts';
 import type { LoginRequest } from '../../src/core/types.ts';
+import { pastBackupCodeNotice } from '../helpers/backup-code-notice.ts';
 
 const PASSWORD = 'Correct-horse-42';
 const SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
@@ -158,7 +159,7 @@ describe('refused forms of a sign-in: Post/Redirect/Get, a way back, plain words
     test('a spent backup code is told as such', async () => {
       const { browser, codePage, userId } = await toCodePage('spentcode');
       const [code] = (await app.services.mfa.backupCodes.regenerate(userId, 2, now)) as [string];
-      assert.match((await browser.submit(codePage, { code })).url, /\/resume\?tx=/, 'the backup code signs in once');
+      assert.match((await pastBackupCodeNotice(browser, await browser.submit(codePage, { code }))).url, /\/resume\?tx=/, 'the backup code signs in once');
 
       const second = new TestBrowser();
       const { page } = await open(second, mfaApp);

@@ -52,7 +52,11 @@ export async function submitMfaChallenge(req: Request, res: Response, interactio
   if (result.ok) {
     await audit.record({ ...base, outcome: 'success', ...(result.backupCodesLeft !== undefined ? { reason: 'backup-code', backupCodesLeft: result.backupCodesLeft } : {}) });
     const updated = await sessions.addFactor(session, { method: result.amr, at: clock.now() });
-    await interaction.proceed(req, res, tx, updated);
+    // A backup code is spent for good: the user is told so, and how many are left, before the application.
+    const left = result.backupCodesLeft;
+    const told = left === undefined ? tx : { ...tx, pendingBackupCodeNotice: { left, userId: updated.user.id, sessionId: updated.id } };
+    if (told !== tx) await interaction.deps.transactions.save(told);
+    await interaction.proceed(req, res, told, updated);
     return;
   }
   // A lock that lifts only by an administrator has no end: lockedUntil null.

@@ -1,0 +1,64 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { boot, type Booted } from '../helpers/boot.ts';
+import { addLocalUser } from '../helpers/local-users.ts';
+import { TestSp } from '../helpers/saml-sp.ts';
+import { launchChromium, watchedPage } from '../helpers/chromium.ts';
+
+const PASSWORD = 'Next-steps-pass-2026';
+const SECRET = 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU';
+
+/** Pages that end a step or a mistake say what happened and where to go next. */
+describe('next steps on end-user pages, in real headless Chromium', () => {
+  let app: Booted;
+  let browser: Browser;
+  let sp: TestSp;
+  let userId: string;
+
+  before(async () => {
+    app = await boot();
+    userId = await addLocalUser(app.services, 'bruno', PASSWORD);
+    await app.services.mfa.enrollments.put(userId, 'bruno', SECRET, { digits: 6, periodSeconds: 30, algorithm: 'sha1' }, Date.now());
+    sp = await TestSp.create(app, { name: 'next-wiki', register: { name: 'Wiki', policy: 'permit-everyone-require-mfa' } });
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  test('a sign-in with a backup code says it is used up, how many are left and where to make new ones, then goes on to the application', { timeout: 60_000 }, async () => {
+    const codes = await app.services.mfa.backupCodes.regenerate(userId, 2, Date.now());
+    for (const [index, code] of codes.entries()) {
+      const context = await browser.newContext({ viewport: { width: 320, height: 640 } });
+      const { page, problems } = await watchedPage(context);
+      let posted = 0;
+      await page.route('https://next-wiki.sp.test/**', (route) => {
+        posted += 1;
+        return route.fulfill({ status: 200, contentType: 'text/html', body: '<p>the wiki</p>' });
+      });
+      await page.goto((await sp.authnRequest('', { disableRequestedAuthnContext: true })).url);
+      await page.getByLabel('Username').fill('bruno');
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByLabel('Code', { exact: true }).fill(code);
+      await page.getByRole('button', { name: 'Verify' }).click();
+
+      await page.getByRole('heading', { name: 'Backup code used' }).waitFor();
+      const status = await page.getByRole('status').innerText();
+      assert.match(status, /You signed in with a backup code, so it no longer works\./);
+      assert.match(status, index === 0 ? /You have 1 backup code left\./ : /That was your last backup code: you have none left\./);
+      assert.equal(await page.getByRole('link', { name: 'My security settings' }).getAttribute('href'), '/account/security');
+      assert.equal(posted, 0, 'nothing sent to the application before the user continues');
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 320, `fits a 320 px screen: ${width}`);
+
+      await page.getByRole('button', { name: 'Continue to Wiki' }).click();
+      await page.waitForURL('https://next-wiki.sp.test/**');
+      assert.equal(posted, 1);
+      assert.deepEqual(problems, []);
+      await context.close();
+    }
+  });
+});

@@ -22,7 +22,7 @@ export const ERROR_CATALOGUE = {
   ACS_NOT_REGISTERED: { status: 400, message: 'The application asked for your sign-in to be sent to an address that is not registered for it, so nothing was sent. Go back to the application, and tell its administrator or your helpdesk.' },
   ACCESS_DENIED: { status: 403, message: 'You are not allowed to use this application.' },
   METADATA_INVALID: { status: 400, message: 'The metadata is not valid.' },
-  NOT_FOUND: { status: 404, message: 'There is no page at this address.' },
+  NOT_FOUND: { status: 404, message: 'There is no page at this address. Check it for typing mistakes; if a link brought you here, go back to the application you were using and start again from there.' },
   DIRECTORY_UNAVAILABLE: { status: 503, message: 'The sign-in service cannot reach the user directory right now. Try again in a few minutes.' },
   SIGN_IN_BUSY: { status: 503, message: 'The sign-in service is busy; try again in a moment.' },
   DIRECTORY_MISCONFIGURED: { status: 500, message: 'Sign-in is not set up correctly on this service, so it cannot sign you in. Contact your helpdesk.' },

@@ -61,4 +61,14 @@ describe('next steps on end-user pages, in real headless Chromium', () => {
       await context.close();
     }
   });
+
+  test('the page for an address that does not exist says what to do next', { timeout: 30_000 }, async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const answer = await page.goto(`${app.url}/login-typo`);
+    assert.equal(answer?.status(), 404);
+    await page.getByRole('heading', { name: 'Page not found' }).waitFor();
+    assert.match(await page.locator('main').innerText(), /There is no page at this address\. Check it for typing mistakes; if a link brought you here, go back to the application you were using and start again from there\./);
+    await context.close();
+  });
 });

@@ -3,18 +3,24 @@ import { layout } from './layout.ts';
 import { csrfField } from './partials/form.ts';
 import type { WayBack } from '../src/http/way-back.ts';
 
+export interface PageLink {
+  href: string;
+  label: string;
+}
+
 /**
  * Errors and refusals: a title, a plain-words message, never internals. `helpdesk`:
  * whom to contact (messages.helpdesk), on errors and refusals. `outcome`: the page only reports
  * what was done (nothing went wrong), so its message is a status, not an alert that a screen reader
  * breaks in with.
  */
-export function messagePage(options: { title: string; message: string; requestId?: string; link?: { href: string; label: string }; wayBack?: WayBack; helpdesk?: string; outcome?: true }): SafeHtml {
+export function messagePage(options: { title: string; message: string; requestId?: string; link?: PageLink | readonly PageLink[]; wayBack?: WayBack; helpdesk?: string; outcome?: true }): SafeHtml {
+  const links = options.link === undefined ? [] : 'href' in options.link ? [options.link] : options.link;
   return layout({
     title: options.title,
     body: html`<h1>${options.title}</h1>
 <p role="${options.outcome ? 'status' : 'alert'}">${options.message}</p>
-${options.link ? html`<p><a href="${options.link.href}">${options.link.label}</a></p>` : ''}
+${links.map((link) => html`<p><a href="${link.href}">${link.label}</a></p>`)}
 ${options.wayBack ? html`<form method="post" action="${options.wayBack.action}" class="cancel">
 ${csrfField(options.wayBack.csrf)}
 <button type="submit">Back to ${options.wayBack.rpName}</button>

@@ -14,6 +14,7 @@ describe('next steps on end-user pages, in real headless Chromium', () => {
   let app: Booted;
   let browser: Browser;
   let sp: TestSp;
+  let strictSp: TestSp;
   let userId: string;
 
   before(async () => {
@@ -21,6 +22,8 @@ describe('next steps on end-user pages, in real headless Chromium', () => {
     userId = await addLocalUser(app.services, 'bruno', PASSWORD);
     await app.services.mfa.enrollments.put(userId, 'bruno', SECRET, { digits: 6, periodSeconds: 30, algorithm: 'sha1' }, Date.now());
     sp = await TestSp.create(app, { name: 'next-wiki', register: { name: 'Wiki', policy: 'permit-everyone-require-mfa' } });
+    strictSp = await TestSp.create(app, { name: 'next-strict', register: { name: 'Strict App', allowPasswordChange: false } });
+    await addLocalUser(app.services, 'mira', PASSWORD, { mustChangePassword: true });
     browser = await launchChromium();
   });
   after(async () => {
@@ -69,6 +72,24 @@ describe('next steps on end-user pages, in real headless Chromium', () => {
     assert.equal(answer?.status(), 404);
     await page.getByRole('heading', { name: 'Page not found' }).waitFor();
     assert.match(await page.locator('main').innerText(), /There is no page at this address\. Check it for typing mistakes; if a link brought you here, go back to the application you were using and start again from there\./);
+    await context.close();
+  });
+
+  test('a password to change that the application does not take: the page links to "My security", where it is changed', { timeout: 60_000 }, async () => {
+    const context = await browser.newContext({ viewport: { width: 320, height: 640 } });
+    const { page, problems } = await watchedPage(context);
+    await page.goto((await strictSp.authnRequest('', { disableRequestedAuthnContext: true })).url);
+    await page.getByLabel('Username').fill('mira');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Password change needed' }).waitFor();
+    await page.getByRole('link', { name: 'Change your password on My security' }).click();
+    await page.waitForURL(`${app.url}/account/security`);
+    await page.getByLabel('Username').fill('mira');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('New password', { exact: true }).waitFor();
+    assert.deepEqual(problems, []);
     await context.close();
   });
 });

@@ -10,7 +10,7 @@ import type { LoginTransaction } from '../transaction.ts';
 import { AppError, ERROR_CATALOGUE, errorTitle } from '../../core/errors.ts';
 import { sendPage } from '../../http/render.ts';
 import { passwordPage } from '../../../views/login/password.ts';
-import { ACCOUNT_STATE_ERRORS } from '../account-messages.ts';
+import { ACCOUNT_STATE_ERRORS, SECURITY_SETTINGS_PATH } from '../account-messages.ts';
 import { passwordStepAnswer } from '../password-step-answer.ts';
 import { fillMessage } from '../../config/user-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
@@ -68,7 +68,10 @@ export function showPassword(req: Request, res: Response, interaction: LoginInte
   const { signInHint, helpdesk } = interaction.deps.messages;
   if (refusal?.account) {
     const wayBack = interaction.wayBack(req, res, tx);
-    return sendPage(res, messagePage({ title: errorTitle(refusal.account), message: refusal.message, wayBack, link: { href: stepUrl(tx), label: 'Sign in with another account' }, helpdesk }), refusal.status);
+    // A password to change that this application does not take: "My security" always does (PASSWORD_CHANGE_NOT_ALLOWED), so the page leads there.
+    const changeElsewhere = refusal.account === 'PASSWORD_EXPIRED' || refusal.account === 'PASSWORD_MUST_CHANGE' ? [{ href: SECURITY_SETTINGS_PATH, label: 'Change your password on My security' }] : [];
+    const links = [...changeElsewhere, { href: stepUrl(tx), label: 'Sign in with another account' }];
+    return sendPage(res, messagePage({ title: errorTitle(refusal.account), message: refusal.message, wayBack, link: links, helpdesk }), refusal.status);
   }
   const hint = signInHint && fillMessage(signInHint, { app: tx.request.rpName });
   const page = passwordPage({

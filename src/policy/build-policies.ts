@@ -14,10 +14,15 @@ export function buildPolicies(config: Config, store: Store, clock: Clock): { pol
 }
 
 /** A default or account policy that does not exist would deny every sign-in: refuse to start instead. */
-export async function checkConfiguredPolicies(config: Config, policies: PolicyStore): Promise<void> {
+export async function checkConfiguredPolicies(config: Config, policies: Pick<PolicyStore, 'get'>): Promise<void> {
   const missing: string[] = [];
   for (const [key, name] of [['policies.default', config.policies.default], ['policies.account', config.policies.account]] as const) {
     if (!(await policies.get(name))) missing.push(`${key}: no policy named "${name}" (built-in: ${BUILT_IN_POLICIES.map((policy) => policy.name).join(', ')}; or save one with \`policy set\`)`);
   }
   if (missing.length) throw new ConfigError(missing);
+}
+
+/** The policies a data directory not yet made can name: the built-in ones. */
+export function builtInPoliciesOnly(): Pick<PolicyStore, 'get'> {
+  return { get: async (name: string) => BUILT_IN_POLICIES.find((policy) => policy.name === name) };
 }

@@ -12,6 +12,9 @@ import type { TransferContext } from '../../config-transfer/record-transfer.ts';
 import { exportConfiguration, type RecordCounts, type RestoreFindings } from '../../config-transfer/config-export.ts';
 import { planChanges, planImport, plannedRecordName, type ImportAction, type ImportOptions, type ImportPlan } from '../../config-transfer/config-import.ts';
 import { auditAdminAction } from '../admin-audit.ts';
+import { configFilePath } from '../../config/load.ts';
+import { LowdbStore } from '../../store/lowdb-store.ts';
+import { builtInPoliciesOnly, checkConfiguredPolicies } from '../../policy/build-policies.ts';
 
 const CONTENTS = `The file holds the SAML service providers, OIDC clients (with their secrets), custom access
 policies, signing keys (with their private keys) and local users (with their password hashes),
@@ -121,6 +124,32 @@ function removedKeysChoice(args: ParsedArgs): ImportOptions['removedKeys'] {
 }
 
 export const configCommands: CliCommand[] = [
+  {
+    name: 'config validate',
+    summary: 'check the configuration as the server does before it starts, without starting it',
+    help: `Usage: npm run cli -- config validate
+
+Reads the configuration the server would read (STEPGATE_CONFIG or ./stepgate.config.json, and the
+environment) and makes the checks the server makes before it starts: every key against the schema
+(all problems at once, each with its key), the secret key against the data directory's secrets, and
+the policies that policies.default and policies.account name (built in, or saved with policy set).
+Exit 0 when the server would start with it; 2, with every problem named, when it would not.
+A data directory that does not exist yet is not created. The directory server is not contacted:
+directory test does that.`,
+    options: {},
+    arguments: [],
+    async run(_args, context) {
+      const { config } = context;
+      const file = configFilePath();
+      // A new data directory is left unmade (opening the store would make it, and a key in it): only
+      // built-in policies can be named there.
+      if (LowdbStore.isFresh(config.dataDir)) await checkConfiguredPolicies(config, builtInPoliciesOnly());
+      else await checkConfiguredPolicies(config, await context.policies());
+      context.out(`The configuration is valid${file ? ` (${file})` : ' (no file: defaults and the environment)'}: directory ${config.directory.kind}, data directory ${config.dataDir}.`);
+      context.out('The directory server was not contacted: npm run cli -- directory test does that.');
+      return 0;
+    },
+  },
   {
     name: 'config export',
     summary: 'write the configuration (SPs, clients, policies, keys, local users) to a password-encrypted file',

@@ -36,15 +36,18 @@ export class AppError extends Error {
   readonly status: number;
   /** What users see; a thrower's own text must never contain internals. */
   readonly userMessage: string;
+  /** The page's title when the code's own would mislead (a sign-out's refusal titled as a sign-in's). */
+  readonly userTitle?: string;
   /** Extra structured facts for the log, never shown to users. */
   readonly detail?: Record<string, unknown>;
 
-  constructor(code: ErrorCode, options: { userMessage?: string; detail?: Record<string, unknown>; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, options: { userMessage?: string; userTitle?: string; detail?: Record<string, unknown>; cause?: unknown } = {}) {
     super(options.userMessage ?? ERROR_CATALOGUE[code].message, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.status = ERROR_CATALOGUE[code].status;
     this.userMessage = options.userMessage ?? ERROR_CATALOGUE[code].message;
+    if (options.userTitle !== undefined) this.userTitle = options.userTitle;
     this.detail = options.detail;
   }
 }

@@ -51,7 +51,7 @@ function handleError(error: unknown, req: Request, res: Response, helpdesk: stri
     return;
   }
   const wayBack = NO_WAY_BACK.has(appError.code) ? undefined : (res.locals.signInWayBack as WayBack | undefined);
-  sendPage(res, messagePage({ title: errorTitle(appError.code), message: appError.userMessage, requestId: req.requestId, wayBack, helpdesk }), status);
+  sendPage(res, messagePage({ title: appError.userTitle ?? errorTitle(appError.code), message: appError.userMessage, requestId: req.requestId, wayBack, helpdesk }), status);
 }
 
 function wantsJson(req: Request): boolean {

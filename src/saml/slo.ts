@@ -53,7 +53,7 @@ export async function sloPost(req: Request, res: Response, ctx: SamlContext): Pr
 
 export async function sloContinue(req: Request, res: Response, ctx: SamlContext): Promise<void> {
   const parked = await ctx.services.store.kv.consume<Parked>(STASH, new URLSearchParams(rawQuery(req)).get('id') ?? '');
-  if (!parked) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'logout-expired' } });
+  if (!parked) throw new AppError('TRANSACTION_UNKNOWN', { userTitle: 'Sign-out expired', userMessage: 'This sign-out has expired or is not valid any more. To be sure you are signed out, go back to the application and sign out again there.', detail: { reason: 'logout-expired' } });
   if (parked.kind === 'request') {
     await completeLogout(req, res, ctx, parked.logout);
     return;

@@ -246,6 +246,14 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
     await assertRefused((b) => redirect(b, index), { status: 400, code: 'ACS_NOT_REGISTERED', message: /not registered for it/ });
   });
 
+  test('a sign-out step with nothing parked under its id is titled and worded as a sign-out, not a sign-in', async () => {
+    const page = await new TestBrowser().get(`${app.url}/saml/slo/continue?id=forged`);
+    assert.equal(page.status, 400);
+    assert.match(page.body, /<title>Sign-out expired/);
+    assert.match(page.body, /This sign-out has expired or is not valid any more\. To be sure you are signed out, go back to the application and sign out again there\./);
+    assert.doesNotMatch(page.body, /sign-in has expired/i);
+  });
+
   test('a RelayState over 1 KB is refused', async () => {
     await assertRefused((b) => redirect(b, authnRequestXml(), `&RelayState=${'r'.repeat(1025)}`), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'relay-state-too-long', message: INVALID });
     await assertRefused((b) => b.get(`${app.url}/saml/idp-init?sp=${encodeURIComponent(plain.entityId)}&RelayState=${'r'.repeat(1025)}`), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'relay-state-too-long', message: /This sign-in link is not valid, so it was not used/ });

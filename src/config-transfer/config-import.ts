@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { openWithPassword } from '../core/password-envelope.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import type { CollectionWrite } from '../store/store.ts';
@@ -82,6 +83,15 @@ export async function planImport(context: TransferContext, text: string, passwor
  */
 export type ImportTarget = 'this installation' | 'an empty installation';
 
+/**
+ * A field this version does not know most often means a file from a newer Stepgate (the format's
+ * version number changes only when old fields change): said so, rather than only "Unrecognized key".
+ */
+function importIssueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code !== 'unrecognized_keys') return plainIssueMessage(issue);
+  return `${issue.keys.length === 1 ? 'a field' : 'fields'} this version of Stepgate does not know: ${issue.keys.map((key) => JSON.stringify(key)).join(', ')} (a file exported by a newer Stepgate? import it there, or upgrade this one first)`;
+}
+
 /** planImport of an opened file. */
 export async function planPayload(context: TransferContext, payload: unknown, options: ImportOptions, onto: ImportTarget): Promise<ImportPlan> {
   const plan: ImportPlan = { records: [], retiredKeys: [], problems: [], conflicts: [], removedKeys: [], passwordsChanged: [], disabledNow: [], warnings: [], outdated: [], writes: [] };
@@ -92,7 +102,7 @@ export async function planPayload(context: TransferContext, payload: unknown, op
   }
   const parsed = payloadSchema.safeParse(payload);
   if (!parsed.success) {
-    plan.problems.push(...parsed.error.issues.map((issue) => `the file: ${issue.path.join('.') || '(top level)'}: ${plainIssueMessage(issue)}`));
+    plan.problems.push(...parsed.error.issues.map((issue) => `the file: ${issue.path.join('.') || '(top level)'}: ${importIssueMessage(issue)}`));
     return plan;
   }
   const file = parsed.data;
@@ -266,7 +276,7 @@ function parsedList<Exported extends { id: string }>(transfer: RecordTransfer<Ex
   items.forEach((item, index) => {
     const parsed = transfer.schema.safeParse(item);
     if (!parsed.success) {
-      plan.problems.push(...parsed.error.issues.map((issue) => `${transfer.noun} #${index + 1} in the file: ${issue.path.join('.') || '(record)'}: ${plainIssueMessage(issue)}`));
+      plan.problems.push(...parsed.error.issues.map((issue) => `${transfer.noun} #${index + 1} in the file: ${issue.path.join('.') || '(record)'}: ${importIssueMessage(issue)}`));
       return;
     }
     if (seen.has(parsed.data.id)) {

@@ -24,7 +24,7 @@ async function cli(env: NodeJS.ProcessEnv, words: string[]): Promise<{ code: num
   return { code, out, err };
 }
 
-test('config validate: exit 2 naming every key the server would refuse to start with; exit 0 once they are right; no data directory made', async () => {
+test('config validate: exit 2 naming every key the server would refuse to start with; exit 0 once they are right; no data directory made; policy list warns too', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'stepgate-config-validate-'));
   try {
     const dataDir = join(dir, 'data');
@@ -57,6 +57,11 @@ test('config validate: exit 2 naming every key the server would refuse to start 
     assert.ok((await readdir(dataDir)).includes('secret.key'));
     await writeFile(file, JSON.stringify({ dataDir, policies: { default: 'saved-later' } }));
     assert.equal((await cli(env, ['config', 'validate'])).code, 2);
+    // policy list marks no default then: it says why on stderr, and still lists the policies.
+    const listed = await cli(env, ['policy', 'list']);
+    assert.equal(listed.code, 0, listed.err);
+    assert.match(listed.out, /permit-everyone/);
+    assert.match(listed.err, /Warning: policies\.default: no policy named "saved-later".*; the server does not start with this configuration \(npm run cli -- config validate\)/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

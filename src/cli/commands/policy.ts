@@ -18,6 +18,8 @@ import { isKnownAcr, isSatisfiable, resolveAcr } from '../../policy/requested-co
 import { SP_COLLECTION, type ServiceProviderRecord } from '../../saml/sp-types.ts';
 import { OIDC_CLIENTS, type OidcClientRecord } from '../../oidc/client-registry.ts';
 import { auditAdminAction } from '../admin-audit.ts';
+import { checkConfiguredPolicies } from '../../policy/build-policies.ts';
+import { ConfigError } from '../../config/load.ts';
 import { withDirectory } from '../with-directory.ts';
 import { unknownPolicy } from '../named-policy.ts';
 
@@ -240,7 +242,8 @@ export const policyCommands: CliCommand[] = [
     summary: 'list access policies (built-in and custom)',
     help: `Usage: npm run cli -- policy list
 
-Lists every policy by name; the configured default is marked with *. A custom policy that policy set
+Lists every policy by name; the configured default is marked with *, and a policies.default or
+policies.account that names no policy is warned about on stderr. A custom policy that policy set
 would refuse as it is stored (saved by an earlier version, whose checks were looser, or naming a
 trusted network the configuration no longer has) still applies as saved; a line under it says so,
 and policy show NAME says why.`,
@@ -253,6 +256,11 @@ and policy show NAME says why.`,
         context.out(`${policy.name === policies.defaultPolicy ? '*' : ' '} ${policy.name.padEnd(54)} ${policy.source.padEnd(8)} ${terminalSafe(policy.description)}`);
         if (policy.source === 'custom' && refused.has(policy.name)) context.out(`    ! policy set would refuse it as stored; it applies as saved (policy show ${policy.name} says why)`);
       }
+      // A configuration the server refuses to start with: listed here, or nothing would mark it.
+      await checkConfiguredPolicies(context.config, policies).catch((error: unknown) => {
+        if (!(error instanceof ConfigError)) throw error;
+        for (const issue of error.issues) context.err(`Warning: ${issue}; the server does not start with this configuration (npm run cli -- config validate)`);
+      });
       return 0;
     },
   },

@@ -217,7 +217,7 @@ describe('sp CLI commands', () => {
   test('sp list, show and remove', async () => {
     const list = await cli('sp', 'list');
     assert.equal(list.code, 0);
-    assert.match(list.out, /https:\/\/wiki\.example\.org\/saml\/metadata  "Wiki"  nameid=email  certificates until 2046-01-01/);
+    assert.match(list.out, /https:\/\/wiki\.example\.org\/saml\/metadata  "Wiki"  nameid=email  policy=permit-everyone-require-mfa  certificates until 2046-01-01/);
     const show = await cli('sp', 'show', WIKI);
     assert.match(show.out, /encrypted:  yes \(aes256-gcm, rsa-oaep-mgf1p\)[\s\S]*policy:     permit-everyone-require-mfa/);
     assert.equal((await cli('sp', 'show', 'https://nobody.example/sp')).code, 1);

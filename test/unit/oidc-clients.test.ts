@@ -123,7 +123,8 @@ describe('client registry and CLI', () => {
     assert.match(out.join('\n'), /confidential/);
     assert.ok(!out.join('\n').includes(secret));
     assert.equal(await cli('client', 'list'), 0);
-    assert.match(out.join('\n'), new RegExp(`${id}\\s+confidential\\s+Wiki`));
+    // policy=(default): the client follows policies.default, which the list now says.
+    assert.match(out.join('\n'), new RegExp(`^${id}  confidential  policy=\\(default\\)  Wiki$`, 'm'));
   });
 
   test('a sealed secret does not open for another client id', async () => {
@@ -142,6 +143,8 @@ describe('client registry and CLI', () => {
       { auth: record.tokenEndpointAuthMethod, scopes: record.scopes, alg: record.idTokenSignedResponseAlg, grants: record.grantTypes, policy: record.policy, change: record.allowPasswordChange, secret: record.sealedSecret },
       { auth: 'none', scopes: ['openid', 'profile'], alg: 'ES256', grants: ['authorization_code'], policy: 'permit-everyone-require-mfa', change: true, secret: undefined },
     );
+    assert.equal(await cli('client', 'list'), 0);
+    assert.match(out.join('\n'), new RegExp(`^${id}  public        policy=permit-everyone-require-mfa  SPA$`, 'm'));
   });
 
   test('refusals: bad redirect URIs, unknown scopes, unknown policy, missing options', async () => {

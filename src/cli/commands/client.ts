@@ -1,3 +1,4 @@
+import { policyColumn } from '../policy-column.ts';
 import type { CliCommand, CommandContext, ParsedArgs } from '../command.ts';
 import { anyOptionGiven, listOption, stringOption, UsageError } from '../command.ts';
 import { displayNameOption } from '../display-name.ts';
@@ -252,13 +253,13 @@ export const clientCommands: CliCommand[] = [
   {
     name: 'client list',
     summary: 'list the OpenID Connect clients',
-    help: 'Usage: npm run cli -- client list\n\nLists registered OpenID Connect clients: client_id, type and name. Secrets are never shown.',
+    help: 'Usage: npm run cli -- client list\n\nLists registered OpenID Connect clients: client_id, type, access policy (policy=(default) when\nthe client follows policies.default) and name. Secrets are never shown.',
     options: {},
     arguments: [],
     async run(_args, context) {
       const clients = await (await context.clients()).list();
       if (!clients.length) context.out('No OpenID Connect clients. Add one with: npm run cli -- client add --help');
-      for (const client of clients) context.out(`${client.id}  ${client.tokenEndpointAuthMethod === 'none' ? 'public      ' : 'confidential'}  ${client.name}`);
+      for (const client of clients) context.out(`${client.id}  ${client.tokenEndpointAuthMethod === 'none' ? 'public      ' : 'confidential'}  ${policyColumn(client.policy)}  ${client.name}`);
       return 0;
     },
   },

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { policyColumn } from '../policy-column.ts';
 import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
 import { anyOptionGiven, stringOption, typedPath, UsageError } from '../command.ts';
 import { displayNameOption } from '../display-name.ts';
@@ -282,7 +283,7 @@ Examples:
   {
     name: 'sp list',
     summary: 'list registered SAML service providers',
-    help: 'Usage: npm run cli -- sp list\n\nLists every registered SAML SP: entityID, name, default NameID format, and the earliest certificate expiry.',
+    help: 'Usage: npm run cli -- sp list\n\nLists every registered SAML SP: entityID, name, default NameID format, access policy\n(policy=(default) when the SP follows policies.default), and the earliest certificate expiry.',
     options: {},
     arguments: [],
     async run(_args, context) {
@@ -290,7 +291,7 @@ Examples:
       if (sps.length === 0) context.out('No SAML service providers registered.');
       for (const sp of sps) {
         const expiries = [...sp.signingCertificates, ...encryptionCertificates(sp)].map((info) => info.notAfter.slice(0, 10)).sort();
-        context.out(`${sp.id}  "${sp.name}"  nameid=${sp.settings.nameIdFormat}  certificates until ${expiries[0] ?? '-'}`);
+        context.out(`${sp.id}  "${sp.name}"  nameid=${sp.settings.nameIdFormat}  ${policyColumn(sp.settings.policy)}  certificates until ${expiries[0] ?? '-'}`);
       }
       return 0;
     },

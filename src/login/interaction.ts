@@ -61,8 +61,11 @@ export interface FinishedSignIn {
   result: LoginResult;
 }
 
-/** A protocol adapter's answer to a finished sign-in (a redirect, an auto-post form), sent in the response to the last step. */
-export type Finisher = (req: Request, res: Response, finished: FinishedSignIn) => Promise<void>;
+/**
+ * A protocol adapter's answer to a finished sign-in (a redirect, an auto-post form), sent in the response to the last step.
+ * 'not-signed-in': the application was answered with an error in place of the sign-in (the OIDC layer refused its login).
+ */
+export type Finisher = (req: Request, res: Response, finished: FinishedSignIn) => Promise<void | 'not-signed-in'>;
 
 /** A relying party's settings as registered now (by id); undefined once it is no longer registered. */
 export type RelyingPartyLookup = (rpId: string) => Promise<RelyingPartySettings | undefined>;
@@ -351,8 +354,11 @@ export class LoginInteraction {
   async complete(req: Request, res: Response, tx: LoginTransaction, result: LoginResult): Promise<void> {
     const finisher = this.#finishers.get(tx.request.handoff.finisher);
     if (!finisher) throw new AppError('INTERNAL', { detail: { reason: 'no-finisher', finisher: tx.request.handoff.finisher } });
-    if (!(await this.deps.transactions.consume(tx.id, result.ok ? { userId: result.user.id } : {}))) throw new AppError('TRANSACTION_UNKNOWN', { detail: { tx: tx.id.slice(0, 8), reason: 'already-finished' } });
+    if (!(await this.deps.transactions.consume(tx.id))) throw new AppError('TRANSACTION_UNKNOWN', { detail: { tx: tx.id.slice(0, 8), reason: 'already-finished' } });
     if (result.ok) await this.deps.familiarBrowsers.signedIn(res, result);
-    await finisher(req, res, { txId: tx.id, request: tx.request, result });
+    const answered = await finisher(req, res, { txId: tx.id, request: tx.request, result });
+    // Only now is the sign-in known to have reached the application: a finisher that failed (its
+    // client or SP gone meanwhile) or answered with an error must not leave Back saying it is complete.
+    if (result.ok && answered !== 'not-signed-in') await this.deps.transactions.finishedAs(tx, { userId: result.user.id });
   }
 }

@@ -203,8 +203,9 @@ export class TransactionStore {
 
   /**
    * Ends a transaction for the one request that gets it. What is remembered of it stays, marked
-   * `finished`: the browser's Back leads to its pages again, and must be told that the sign-in is
-   * done, not that it expired, while nothing of it can be used or answered again.
+   * `finished` (by default with nobody signed in: see finishedAs): the browser's Back leads to its
+   * pages again, and must be told that the sign-in is done, not that it expired, while nothing of it
+   * can be used or answered again.
    */
   async consume(id: string, finished: FinishedAs = {}): Promise<LoginTransaction | undefined> {
     this.#unused.delete(id);
@@ -212,8 +213,18 @@ export class TransactionStore {
     const [tx] = await Promise.all([this.#kv.consume<LoginTransaction>(NAMESPACE, id), this.#kv.delete(REFUSAL_NAMESPACE, id)]);
     if (!tx || this.#isExpired(tx)) return undefined;
     const remembered = await this.#kv.get<ExpiredTransaction>(EXPIRED_NAMESPACE, id);
-    if (remembered) await this.#kv.set(EXPIRED_NAMESPACE, id, { ...remembered, finished }, this.#rememberedOptions(tx));
+    // Not when another start forgot it while this read it: it would be kept beyond MAX_REMEMBERED_SIGN_INS.
+    if (remembered && this.#remembered.has(id)) await this.#kv.set(EXPIRED_NAMESPACE, id, { ...remembered, finished }, this.#rememberedOptions(tx));
     return tx;
+  }
+
+  /**
+   * What a consumed transaction's browser is told it finished as, once its answer has gone to the
+   * application. Only a record still remembered is changed: one forgotten meanwhile stays forgotten.
+   */
+  async finishedAs(tx: LoginTransaction, finished: FinishedAs): Promise<void> {
+    const remembered = await this.#kv.get<ExpiredTransaction>(EXPIRED_NAMESPACE, tx.id);
+    if (remembered?.finished && this.#remembered.has(tx.id)) await this.#kv.set(EXPIRED_NAMESPACE, tx.id, { ...remembered, finished }, this.#rememberedOptions(tx));
   }
 
   /** Short-lived and cheap to redo: kept in memory only, never a disk write per sign-in. Gone from memory at its end. */

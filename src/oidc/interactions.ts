@@ -15,7 +15,7 @@ import { hintedSubject } from './id-token-hint.ts';
 export interface OidcInteractions {
   start(req: Request, res: Response, uid: string): Promise<void>;
   /** The login interaction's finisher for OIDC_FINISHER (registered once by mount.ts). */
-  finish(req: Request, res: Response, finished: FinishedSignIn): Promise<void>;
+  finish(req: Request, res: Response, finished: FinishedSignIn): Promise<void | 'not-signed-in'>;
   /**
    * Koa middleware around oidc-provider's routes: an `oidc.sign-in` success is audited when
    * oidc-provider answers the client with its result, not when Stepgate hands a login over (it may
@@ -100,7 +100,7 @@ export function oidcInteractions(deps: OidcInteractionDeps): OidcInteractions {
  * response, so the browser goes straight back to the client. The sign-in transaction, bound to this
  * browser, names the interaction: the binding oidc-provider's resume cookie would otherwise prove.
  */
-async function finishInteraction(deps: OidcInteractionDeps, req: Request, res: Response, { request, result }: FinishedSignIn): Promise<void> {
+async function finishInteraction(deps: OidcInteractionDeps, req: Request, res: Response, { request, result }: FinishedSignIn): Promise<void | 'not-signed-in'> {
   const { provider, services, sync } = deps;
   const interaction = await provider.Interaction.find(request.handoff.ref);
   if (!interaction) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'interaction-expired' } });
@@ -130,6 +130,7 @@ async function finishInteraction(deps: OidcInteractionDeps, req: Request, res: R
   interaction.result = answer;
   await interaction.save(interaction.remainingTTL);
   await deps.resume(req, res, interaction.uid);
+  if (!answer.login) return 'not-signed-in';
 }
 
 /**

@@ -1,6 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { boot, type Booted } from '../helpers/boot.ts';
+import type { Page } from '../helpers/browser.ts';
 import { authRequest, callbackOf, createRp, createUser, isPasswordPage, redeem, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
 
 const ALICE = { username: 'alice', password: 'correct horse 7' };
@@ -56,3 +57,20 @@ test('an id_token_hint naming the account that signs in: a code for it, also in 
   const silent = await signIn(rp, browser, undefined, { id_token_hint: carolIdToken });
   assert.equal(silent.claims.sub, carolSub);
 });
+
+test('Back after a sign-in that ended with login_required for its hint says only that it finished, not that the sign-in to the client is complete', async () => {
+  const browser = rpBrowser();
+  const request = await authRequest(rp, { id_token_hint: carolIdToken });
+  const page = await browser.get(request.url.toString());
+  assert.equal(callbackOf(rp, await browser.submit(page, { ...ALICE })).searchParams.get('error'), 'login_required');
+  const back = await browser.get(signInPageOf(page));
+  assert.match(back.body, /<h1>Sign-in finished<\/h1>/);
+  assert.doesNotMatch(back.body, /is complete|You are signed in/, 'the client got an error, not this sign-in');
+});
+
+/** The address of the sign-in's own page (the first one came in the answer to the authorization request). */
+function signInPageOf(page: Page): string {
+  const tx = /action="\/login\/([^/"]+)\/password"/.exec(page.body)?.[1];
+  assert.ok(tx, 'a sign-in page');
+  return new URL(`/login/${tx}`, page.url).toString();
+}

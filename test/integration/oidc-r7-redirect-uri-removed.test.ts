@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { boot, type Booted } from '../helpers/boot.ts';
+import type { Page } from '../helpers/browser.ts';
 import { authRequest, callbackOf, CALLBACK_BASE, createRp, createUser, isPasswordPage, rpBrowser, type TestRp } from '../helpers/oidc-rp.ts';
 import { clientRegistry } from '../../src/oidc/client-registry.ts';
 
@@ -47,6 +48,10 @@ test('a sign-in under way whose redirect URI the administrator removed ends with
   assert.equal(event?.reason, 'redirect-uri-removed');
   assert.equal(event?.rp, rp.client.id);
   assert.equal(event?.username, 'alice');
+  // Back to the sign-in's page: it finished, but nothing reached the client, so it is not "complete".
+  const back = await browser.get(signInPageOf(passwordPage));
+  assert.match(back.body, /<h1>Sign-in finished<\/h1>/);
+  assert.doesNotMatch(back.body, /is complete/);
 
   // The same request sent again is refused at the front door, as any unregistered redirect URI.
   const again = await browser.get(request.url.toString());
@@ -81,3 +86,10 @@ test('a code for a redirect URI that stays registered is still redeemed', async 
   const tokens = await oidc.authorizationCodeGrant(rp.config, callback, { pkceCodeVerifier: request.verifier, expectedState: request.state, expectedNonce: request.nonce });
   assert.ok(tokens.access_token);
 });
+
+/** The address of the sign-in's own page (the first one came in the answer to the authorization request). */
+function signInPageOf(page: Page): string {
+  const tx = /action="\/login\/([^/"]+)\/password"/.exec(page.body)?.[1];
+  assert.ok(tx, 'a sign-in page');
+  return new URL(`/login/${tx}`, page.url).toString();
+}

@@ -20,14 +20,10 @@ const NAMESPACE_DECLARATION = /\sxmlns(?::[^\s=>]*)?\s*=/g;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The longest base64 text of a message within maxRequestBytes (3 bytes become 4 characters), with 4 characters of slack. */
-export function maxEncodedLength(maxRequestBytes: number): number {
+function maxEncodedLength(maxRequestBytes: number): number {
   return Math.ceil(maxRequestBytes / 3) * 4 + 4;
 }
 
-/**
- * Turns a SAMLRequest/SAMLResponse parameter into XML text, refusing anything oversized, not strict
- * base64, not UTF-8, a DEFLATE bomb, or carrying a DOCTYPE/ENTITY declaration (XXE, billion laughs).
- */
 /**
  * The largest form body a POST-binding message within maxRequestBytes can arrive in: a browser sends
  * each "+", "/" and "=" of the base64 as three characters ("%2B"), so the worst case is three times
@@ -38,6 +34,10 @@ export function maxPostBindingFormBytes(maxRequestBytes: number): number {
   return 3 * maxEncodedLength(maxRequestBytes) + 8 * 1024;
 }
 
+/**
+ * Turns a SAMLRequest/SAMLResponse parameter into XML text, refusing anything oversized, not strict
+ * base64, not UTF-8, a DEFLATE bomb, or carrying a DOCTYPE/ENTITY declaration (XXE, billion laughs).
+ */
 export function decodeMessage(encoded: string, binding: BindingName, limits: InputLimits): string {
   // Refused by length before any work is spent on it.
   if (encoded.length > maxEncodedLength(limits.maxRequestBytes)) {

@@ -106,3 +106,17 @@ describe('the backup codes page', () => {
     assert.notEqual(step(tx({}, pending), session({ user: { ...user, id: 'u2', username: 'ivy' } })).kind, 'backup-codes');
   });
 });
+
+describe('the notice of a backup code used', () => {
+  const pending = { pendingBackupCodeNotice: { left: 3, userId: user.id, sessionId: 's1' } };
+  test('is shown in the SSO session the code was used in, to its user, before the application', () => {
+    assert.deepEqual(step(tx({}, pending), session()), { kind: 'backup-code-used', left: 3 });
+  });
+  test('is not shown in another session of the same user, nor to another user in that session, nor without a session: they are asked as anyone is', () => {
+    assert.equal(step(tx({}, pending), session({ id: 's2' })).kind, 'complete');
+    assert.equal(step(tx({}, pending), session({ user: { ...user, id: 'u2', username: 'ivy' } })).kind, 'complete');
+    assert.equal(step(tx({}, pending), undefined).kind, 'password');
+    // Not a way past the second factor: another session of the user still owes the code the policy asks.
+    assert.equal(step(tx({}, pending), session({ id: 's2' }), { policy: REQUIRE_MFA }).kind, 'mfa-challenge');
+  });
+});

@@ -2,7 +2,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser } from '../helpers/browser.ts';
-import { mintBootstrapSecretIfNeeded } from '../../src/admin/bootstrap.ts';
+import { mintBootstrapSecretIfNeeded, redeemBootstrapSecret } from '../../src/admin/bootstrap.ts';
 import { adminAccounts } from '../../src/admin/admin-accounts.ts';
 import { request as loginRequest } from '../helpers/login-request.ts';
 import { cliProcess } from '../helpers/cli.ts';
@@ -86,6 +86,31 @@ describe('first administrator bootstrap under attack', () => {
     // The right secret, used by another request of the same moment: not a guess, so neither counted nor audited as a wrong one.
     assert.deepEqual(answers.filter((page) => page.status !== 200).map((page) => page.status), Array(7).fill(410), answers.map((page) => page.status).join(' '));
     assert.equal(await wrongSecretEvents(app), wrongBefore, 'no wrong-secret event for the right secret');
+  });
+});
+
+describe('a bootstrap that stopped between spending the secret and creating the administrator', () => {
+  let app: Booted;
+
+  before(async () => {
+    app = await boot();
+  });
+  after(() => app.close());
+
+  test('the spent secret sent again is answered "already used" with the way out (410), neither counted nor audited as a wrong guess', async () => {
+    const secret = (await mintBootstrapSecretIfNeeded(app.services.store, Date.now()))!;
+    // What a bootstrap leaves behind when it stops after the claim: the secret spent, no administrator.
+    assert.equal(await redeemBootstrapSecret(app.services.store, secret, Date.now()), 'redeemed');
+    const browser = new TestBrowser();
+    const form = await browser.get(`${app.url}/admin/bootstrap`);
+    const answer = await browser.submit(form, { username: 'late-admin', password: 'Very-long-admin-pass-1', confirmPassword: 'Very-long-admin-pass-1', secret });
+    assert.equal(answer.status, 410);
+    assert.match(answer.body, /<h1>Secret already used<\/h1>/);
+    assert.match(answer.body, /admin bootstrap-secret/);
+    assert.equal((await adminAccounts(app.services.store).list()).length, 0);
+    assert.equal(await wrongSecretEvents(app), 0);
+    const { events } = await app.services.store.audit.query({ types: ['admin.bootstrap'] });
+    assert.deepEqual(events.map((event) => [event.outcome, event.reason]), [['failure', 'secret-spent']]);
   });
 });
 

@@ -91,6 +91,11 @@ function metadataText(bytes: Buffer, source: string): string {
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     throw refuse(`${source} is UTF-16 text; Stepgate reads metadata as UTF-8: save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)`);
   }
+  // UTF-16 without a byte-order mark: its first character ("<", or white space) has a zero byte, which
+  // UTF-8 XML never has. Read as UTF-8 it passed, NULs and all, to a vague "not valid" (or, with an
+  // accented letter, to advice to convert from ISO-8859-1, which would garble it).
+  const order = bytes[0] === 0 && bytes[1] !== 0 ? 'UTF-16BE' : bytes[0] !== 0 && bytes[1] === 0 ? 'UTF-16LE' : undefined;
+  if (order) throw refuse(`${source} is UTF-16 text; Stepgate reads metadata as UTF-8: save it as UTF-8 (e.g. iconv -f ${order} -t UTF-8)`);
   try {
     return UTF8.decode(bytes);
   } catch {

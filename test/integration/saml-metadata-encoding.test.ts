@@ -58,6 +58,12 @@ test('UTF-16 metadata is refused as UTF-16, not as XML without a start tag', asy
   await assertRefused('utf16.xml', utf16, /is UTF-16 text; Stepgate reads metadata as UTF-8: save it as UTF-8/);
 });
 
+test('UTF-16 metadata without a byte-order mark is refused as UTF-16 too, with the byte order to convert from, not as "not valid"', async () => {
+  const le = Buffer.from(`<?xml version="1.0" encoding="UTF-16"?>\n${valid}`, 'utf16le');
+  await assertRefused('utf16le.xml', le, /is UTF-16 text; Stepgate reads metadata as UTF-8: save it as UTF-8 \(e\.g\. iconv -f UTF-16LE -t UTF-8\)/);
+  await assertRefused('utf16be.xml', Buffer.from(le).swap16(), /is UTF-16 text; Stepgate reads metadata as UTF-8: save it as UTF-8 \(e\.g\. iconv -f UTF-16BE -t UTF-8\)/);
+});
+
 test('the same metadata in UTF-8, with a byte-order mark, registers its entityID as written', async () => {
   const file = join(dir, 'utf8.xml');
   await writeFile(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(valid, 'utf8')]));

@@ -288,6 +288,22 @@ describe('sign-in interaction (local directory)', () => {
     assert.equal(app.finished.has(tx.id), false, 'no second hand-over');
   });
 
+  test("Back to a finished sign-in after its user signed out and another signed in on the browser names neither of them", async () => {
+    await addLocalUser(app.services, 'bert', PASSWORD, { name: 'Bert Other' });
+    const browser = new TestBrowser();
+    const { tx, page } = await open(browser);
+    await browser.submit(page, { username: 'alice', password: PASSWORD });
+    assert.match((await browser.get(`${app.url}/login/${tx.id}`)).body, /<h1>You are signed in<\/h1>/);
+    await browser.submit(await browser.get(`${app.url}/logout`));
+    const next = await open(browser);
+    assert.match((await browser.submit(next.page, { username: 'bert', password: PASSWORD })).url, /\/resume\?tx=/);
+
+    const back = await browser.get(`${app.url}/login/${tx.id}`);
+    assert.equal(back.status, 200);
+    assert.match(back.body, /<h1>Sign-in finished<\/h1>/);
+    assert.doesNotMatch(back.body, /alice|bert|Bert Other|You are signed in/i);
+  });
+
   test('oversized form bodies are refused with 413', async () => {
     const browser = new TestBrowser();
     const { tx } = await open(browser);

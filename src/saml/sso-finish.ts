@@ -14,7 +14,7 @@ import { NO_AUTHN_CONTEXT, NO_NAMEID_VALUE, OTHER_PRINCIPAL, statusForLoginError
 import type { SamlContext } from './saml-context.ts';
 
 /** The SAML finisher: the interaction's LoginResult becomes a SAMLResponse, auto-posted to the ACS. */
-export async function finishSso(req: Request, res: Response, ctx: SamlContext, { request, result }: FinishedSignIn): Promise<void> {
+export async function finishSso(req: Request, res: Response, ctx: SamlContext, { request, result }: FinishedSignIn): Promise<void | 'not-signed-in'> {
   const { services } = ctx;
   const pending = await takePendingSso(services.store.kv, request.handoff.ref);
   if (!pending) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'pending-expired' } });
@@ -35,17 +35,17 @@ export async function finishSso(req: Request, res: Response, ctx: SamlContext, {
   }
 
   if (!result.ok) return sendStatusResponse(res, ctx, sp, pending, statusForLoginError(result.error), { reason: result.error });
-  if (pending.requestedAuthnContext && !satisfiesRequestedContext(pending.requestedAuthnContext, result.acr)) return sendStatusResponse(res, ctx, sp, pending, NO_AUTHN_CONTEXT, { reason: 'authn-context-not-met', user: result.user });
+  if (pending.requestedAuthnContext && !satisfiesRequestedContext(pending.requestedAuthnContext, result.acr)) return inPlaceOfSignIn(sendStatusResponse(res, ctx, sp, pending, NO_AUTHN_CONTEXT, { reason: 'authn-context-not-met', user: result.user }));
   if (pending.subject && !isRequestedSubject(pending.subject, result.user, sp, services.box)) {
     req.log.warn({ code: 'SAML_SUBJECT_MISMATCH', sp: sp.id, userId: result.user.id, format: pending.subject.format }, 'saml: the AuthnRequest names another subject than the signed-in user; no assertion');
-    return sendStatusResponse(res, ctx, sp, pending, OTHER_PRINCIPAL, { reason: 'subject-mismatch', user: result.user });
+    return inPlaceOfSignIn(sendStatusResponse(res, ctx, sp, pending, OTHER_PRINCIPAL, { reason: 'subject-mismatch', user: result.user }));
   }
   const nameId = nameIdValue(pending.nameIdFormat, result.user, sp, services.box);
-  if (!nameId) return sendStatusResponse(res, ctx, sp, pending, NO_NAMEID_VALUE, { reason: 'no-nameid-value', user: result.user });
+  if (!nameId) return inPlaceOfSignIn(sendStatusResponse(res, ctx, sp, pending, NO_NAMEID_VALUE, { reason: 'no-nameid-value', user: result.user }));
   if (!isReleasableValue(nameId)) {
     // Altered to fit (a control character dropped), it could be another user's NameID: the SP is told there is no usable value.
     req.log.warn({ code: 'SAML_NAMEID_UNREPRESENTABLE', sp: sp.id, userId: result.user.id, nameIdFormat: pending.nameIdFormat }, "saml: the user's NameID value has a character XML cannot carry; not issued");
-    return sendStatusResponse(res, ctx, sp, pending, NO_NAMEID_VALUE, { reason: 'nameid-unrepresentable', user: result.user });
+    return inPlaceOfSignIn(sendStatusResponse(res, ctx, sp, pending, NO_NAMEID_VALUE, { reason: 'nameid-unrepresentable', user: result.user }));
   }
   const session = await services.sessions.byId(result.sessionId);
   if (!session) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'session-ended' } });
@@ -69,6 +69,12 @@ export async function finishSso(req: Request, res: Response, ctx: SamlContext, {
   await services.store.audit.record({ type: 'saml.sso', outcome: 'success', rp: sp.id, userId: result.user.id, username: result.user.username, ip: req.clientIp, requestId: req.requestId, acr: result.acr, idpInitiated: !pending.requestId });
   req.log.info({ sp: sp.id, nameIdFormat: pending.nameIdFormat, acr: result.acr, encrypted: sp.settings.encryptAssertions }, 'saml: response sent');
   sendPostForm(res, { action: pending.acsUrl, fields: { SAMLResponse: samlResponse, RelayState: pending.relayState }, appName: sp.name });
+}
+
+/** A status Response sent in place of the user's sign-in: the finished sign-in's page must not call it complete (LoginInteraction.complete). */
+async function inPlaceOfSignIn(sent: Promise<void>): Promise<'not-signed-in'> {
+  await sent;
+  return 'not-signed-in';
 }
 
 /**

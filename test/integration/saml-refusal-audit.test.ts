@@ -199,6 +199,11 @@ describe('SAML refusals and error Responses are audited', () => {
       const page = await c.submit(form, { username: 'alice', password: PASSWORD });
       const event = await statusEvent(c.ip, page, 'Responder', 'UnknownPrincipal');
       assert.deepEqual([event.rp, event.reason, event.username, typeof event.userId], [plain.entityId, 'subject-mismatch', 'alice', 'string']);
+      // Back to the sign-in's page: the SP was sent an error, not alice's sign-in, so it is not "complete".
+      const back = await c.get(form.url);
+      assert.match(form.url, /\/login\/[^/]+$/);
+      assert.match(back.body, /<h1>Sign-in finished<\/h1>/);
+      assert.doesNotMatch(back.body, /is complete|You are signed in/);
     });
   });
 });

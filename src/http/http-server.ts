@@ -12,7 +12,7 @@ import { STRICT_HEADERS } from './security-headers.ts';
 /**
  * A whole request (head and body) must arrive within this: Node's default of 300 s let one client
  * hold a connection for five minutes by sending a form body a byte every few seconds. A sign-in
- * form is a few KB and a SAML POST at most the form limit (264 KB by default, see maxPostBindingFormBytes),
+ * form is a few KB and a SAML POST at most the form limit (102 KB by default, see maxPostBindingFormBytes),
  * seconds even on a poor mobile link.
  */
 const REQUEST_TIMEOUT_MS = 30_000;

@@ -25,13 +25,16 @@ function maxEncodedLength(maxRequestBytes: number): number {
 }
 
 /**
- * The largest form body a POST-binding message within maxRequestBytes can arrive in: a browser sends
- * each "+", "/" and "=" of the base64 as three characters ("%2B"), so the worst case is three times
- * the base64 text; 8 KiB more for RelayState and the field names. A smaller limit refused messages
- * within maxRequestBytes before any SAML route saw them.
+ * The largest form body Stepgate reads: a POST-binding message of maxRequestBytes as browsers send
+ * it, plus 8 KiB for RelayState and the field names. A browser writes each "+", "/" and "=" of the
+ * base64 as three characters ("%2B"); in real messages (XML, certificates, signatures) they are a few
+ * in a hundred, so a tenth more than the base64 text covers them. The worst case, a message built of
+ * nothing but those characters, would need three times the text, and every connection may hold a
+ * body that large until it is refused (10,000 connections: 2.9 GB at that size against about 1 GB
+ * at this one): such a message near the limit is refused with 413 instead.
  */
 export function maxPostBindingFormBytes(maxRequestBytes: number): number {
-  return 3 * maxEncodedLength(maxRequestBytes) + 8 * 1024;
+  return Math.ceil(maxEncodedLength(maxRequestBytes) * 1.1) + 8 * 1024;
 }
 
 /**

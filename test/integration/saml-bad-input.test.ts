@@ -99,6 +99,11 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
     assert.ok(isPasswordPage(await redirect(new TestBrowser(), authnRequestXml({ attributes }))));
   });
 
+  test('a URI attribute holding an invisible character (a right-to-left override) is refused as malformed, not compared or logged as another address', async () => {
+    const attributes = `Destination="${app.url}/saml/sso" AssertionConsumerServiceURL="${plain.acsUrl}\u202E"`;
+    await assertRefused((browser) => redirect(browser, authnRequestXml({ attributes })), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'malformed-attribute', message: INVALID });
+  });
+
   test('an Issuer whose Format is not entity names something other than an SP: refused', async () => {
     await assertRefused((browser) => redirect(browser, authnRequestXml({ issuerFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' })), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'issuer-format', message: INVALID });
     assert.ok(isPasswordPage(await redirect(new TestBrowser(), authnRequestXml({ issuerFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:entity' }))), 'the entity format is the Issuer\'s own');

@@ -203,18 +203,18 @@ export class TransactionStore {
 
   /**
    * Ends a transaction for the one request that gets it. What is remembered of it stays, marked
-   * `finished` (by default with nobody signed in: see finishedAs): the browser's Back leads to its
+   * `finished` with nobody signed in until finishedAs says whom: the browser's Back leads to its
    * pages again, and must be told that the sign-in is done, not that it expired, while nothing of it
    * can be used or answered again.
    */
-  async consume(id: string, finished: FinishedAs = {}): Promise<LoginTransaction | undefined> {
+  async consume(id: string): Promise<LoginTransaction | undefined> {
     this.#unused.delete(id);
     this.#used.delete(id);
     const [tx] = await Promise.all([this.#kv.consume<LoginTransaction>(NAMESPACE, id), this.#kv.delete(REFUSAL_NAMESPACE, id)]);
     if (!tx || this.#isExpired(tx)) return undefined;
     const remembered = await this.#kv.get<ExpiredTransaction>(EXPIRED_NAMESPACE, id);
     // Not when another start forgot it while this read it: it would be kept beyond MAX_REMEMBERED_SIGN_INS.
-    if (remembered && this.#remembered.has(id)) await this.#kv.set(EXPIRED_NAMESPACE, id, { ...remembered, finished }, this.#rememberedOptions(tx));
+    if (remembered && this.#remembered.has(id)) await this.#kv.set(EXPIRED_NAMESPACE, id, { ...remembered, finished: {} }, this.#rememberedOptions(tx));
     return tx;
   }
 

@@ -81,8 +81,10 @@ test('a transaction nothing used since its start ends after 5 minutes, a used on
 test('a finished sign-in is remembered as finished (whom it signed in), not as an expired one, and cannot be used again', async () => {
   const { transactions } = app.services.interaction.deps;
   const tx = await transactions.create(request(), 'binding-c');
-  assert.ok(await transactions.consume(tx.id, { userId: 'user-1' }));
+  const consumed = await transactions.consume(tx.id);
+  assert.ok(consumed);
   assert.equal(await transactions.consume(tx.id), undefined, 'finished once');
+  await transactions.finishedAs(consumed, { userId: 'user-1' });
   now += 20 * 60_000;
   assert.deepEqual(await transactions.expired(tx.id), { request: { rpId: 'test-app', rpName: 'Test App' }, browserBinding: 'binding-c', finished: { userId: 'user-1' } });
   assert.equal(await transactions.get(tx.id), undefined);

@@ -36,7 +36,7 @@ test('a finished sign-in is remembered as finished within the same bound: the ol
   const transactions = new TransactionStore(kv, clock, { maxRemembered: 2 });
   const finished = await transactions.create(request({ rpName: 'Finished' }));
   const kept = await transactions.create(request({ rpName: 'Kept' }));
-  await transactions.consume(finished.id, {});
+  await transactions.consume(finished.id);
   assert.deepEqual((await transactions.expired(finished.id))?.finished, {}, 'finished, refused or cancelled: nobody signed in');
   const next = await transactions.create(request({ rpName: 'Next' }));
   now += 6 * 60_000;

@@ -67,7 +67,7 @@ export function bootstrapRoutes(services: Services): Router {
     await createAdminAccount(services.store, username, field('password'), services.clock.now());
     await services.store.audit.record({ type: 'admin.bootstrap', outcome: 'success', username, ip: req.clientIp, requestId: req.requestId });
     req.log.info({ event: 'admin.bootstrap.created', username }, `admin bootstrap: the first administrator ${username} was created; the secret is spent`);
-    sendPage(res, messagePage({ title: 'Administrator created', message: `The administrator ${username} was created. The bootstrap secret is now spent.` , outcome: true }));
+    sendPage(res, messagePage({ title: 'Administrator created', message: `The administrator ${username} was created. The bootstrap secret is now spent.`, outcome: true }));
   });
   return router;
 }

@@ -178,6 +178,6 @@ export async function postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<
     const application = stayed.clientName ?? 'the application';
     return send(ctx, messagePage({ title: 'Still signed in', message: `You are signed out of ${application} only. You are still signed in here, for your other applications. You can close this window.`, outcome: true }));
   }
-  if (outcome === 'kept') return send(ctx, messagePage({ title: 'Still signed in', message: 'You are still signed in here. You can close this window.' , outcome: true }));
+  if (outcome === 'kept') return send(ctx, messagePage({ title: 'Still signed in', message: 'You are still signed in here. You can close this window.', outcome: true }));
   send(ctx, signedOutPage({ sessionEnded: outcome === 'ended' }));
 }

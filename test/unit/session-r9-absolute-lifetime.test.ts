@@ -1,12 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Request, Response } from 'express';
-import { JournalKeyValue } from '../../src/store/journal-kv.ts';
 import type { KeyValue } from '../../src/store/store.ts';
-import { testSealer } from '../helpers/journal-sealer.ts';
+import { withSessionStore } from '../helpers/session-browser.ts';
 import { SessionService } from '../../src/session/session-service.ts';
 import type { SsoSession } from '../../src/session/sso-session.ts';
 import { CookieJar } from '../../src/http/cookies.ts';
@@ -41,18 +37,6 @@ function keepingEverything(kv: KeyValue): KeyValue {
   };
 }
 
-async function withStore(run: (kv: KeyValue) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'stepgate-absolute-'));
-  const kv = new JournalKeyValue(join(dir, 'kv.journal'), clock, { sealer: testSealer() });
-  await kv.open();
-  try {
-    await run(kv);
-  } finally {
-    await kv.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 function sessionsOn(kv: KeyValue): SessionService {
   return new SessionService(kv, { cookieName: 'sg_session', idleTimeoutMinutes: 30, absoluteTimeoutHours: ABSOLUTE_HOURS }, clock, new CookieJar('http://localhost'));
 }
@@ -70,7 +54,7 @@ async function usedUntilJustBeforeTheEnd(sessions: SessionService): Promise<SsoS
 }
 
 test("SessionService ends a session in use at absoluteTimeoutHours by its own check, even where the store would keep it", () =>
-  withStore(async (kv) => {
+  withSessionStore(clock, async (kv) => {
     const sessions = sessionsOn(keepingEverything(kv));
     const started = await usedUntilJustBeforeTheEnd(sessions);
     minutes(2); // a minute past the end; the browser's last use two minutes ago
@@ -81,7 +65,7 @@ test("SessionService ends a session in use at absoluteTimeoutHours by its own ch
   }));
 
 test('the store drops a session in use at its absolute end: the TTL SessionService writes ends there, however recent the last write', () =>
-  withStore(async (kv) => {
+  withSessionStore(clock, async (kv) => {
     const started = await usedUntilJustBeforeTheEnd(sessionsOn(kv));
     assert.ok(await kv.get(SESSION_NAMESPACE, started.id), 'stored a minute before the end');
     minutes(2);

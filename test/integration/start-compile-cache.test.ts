@@ -53,6 +53,24 @@ async function untilReady(child: ChildProcess, output: () => string, what: strin
   }
 }
 
+/**
+ * A server started by `launch` on a port free a moment ago, ready. Another test's connection may take
+ * that port in between (EADDRINUSE): then it is started again on another one, up to three times.
+ */
+async function readyOnFreePort(launch: (port: string) => ChildProcess, what: string): Promise<{ child: ChildProcess; output: () => string }> {
+  for (let attempt = 1; ; attempt++) {
+    const child = launch(String(await freePort()));
+    const output = captureOutput(child);
+    try {
+      await untilReady(child, output, what);
+      return { child, output };
+    } catch (error) {
+      await killChild(child);
+      if (attempt >= 3 || !output().includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
 /** npm as the admin types it: the npm that runs this test when there is one, else the one on PATH. */
 function npmStart(env: NodeJS.ProcessEnv): ChildProcess {
   const execPath = process.env.npm_execpath;
@@ -63,14 +81,12 @@ function npmStart(env: NodeJS.ProcessEnv): ChildProcess {
 test('from the second npm start on, the server does not load the TypeScript parser', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'stepgate-compile-cache-'));
   const { NODE_COMPILE_CACHE: _cache, NODE_DISABLE_COMPILE_CACHE: _disabled, ...inherited } = withoutSecretKey();
-  const env = { ...inherited, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(await parserProbe(dir)).href}`, STEPGATE_DATA_DIR: join(dir, 'data'), PORT: String(await freePort()), LOG_LEVEL: 'warn' };
+  const env = { ...inherited, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(await parserProbe(dir)).href}`, STEPGATE_DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'warn' };
   try {
     const servers: number[] = [];
     for (let start = 0; start < 2; start++) {
-      const child = npmStart(env);
-      const output = captureOutput(child);
+      const { child, output } = await readyOnFreePort((port) => npmStart({ ...env, PORT: port }), 'npm start');
       try {
-        await untilReady(child, output, 'npm start');
         servers.push(await lockHolder(env.STEPGATE_DATA_DIR));
       } finally {
         await stopChild(child, { what: 'npm start (SIGTERM)', output });
@@ -86,15 +102,7 @@ test('a server ended by kill -9 has already written the compile cache: the next 
   const dir = await mkdtemp(join(tmpdir(), 'stepgate-compile-cache-kill-'));
   const { NODE_DISABLE_COMPILE_CACHE: _disabled, ...inherited } = withoutSecretKey();
   const env = { ...inherited, NODE_COMPILE_CACHE: join(dir, 'cache'), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(await parserProbe(dir)).href}`, STEPGATE_DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'warn' };
-  const start = async () => {
-    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN], { cwd: ROOT, env: { ...env, PORT: String(await freePort()) }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const output = captureOutput(child);
-    await untilReady(child, output, 'the server').catch(async (error) => {
-      await killChild(child);
-      throw error;
-    });
-    return { child, output };
-  };
+  const start = () => readyOnFreePort((port) => spawn(process.execPath, ['--disable-warning=ExperimentalWarning', MAIN], { cwd: ROOT, env: { ...env, PORT: port }, stdio: ['ignore', 'pipe', 'pipe'] }), 'the server');
   try {
     const first = await start();
     first.child.kill('SIGKILL');

@@ -1,6 +1,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
 import { promisify } from 'node:util';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -103,6 +104,9 @@ async function startIdp(): Promise<void> {
 
 async function spKeys(): Promise<{ keyPem: string; certPem: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'stepgate-demo-sp-'));
+  // A stop during start-up exits the process while openssl runs, before the finally below.
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
   try {
     await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'sp.key'), '-out', join(dir, 'sp.pem'), '-days', '365', '-subj', '/CN=demo-sp.localhost']);
     return { keyPem: await readFile(join(dir, 'sp.key'), 'utf8'), certPem: await readFile(join(dir, 'sp.pem'), 'utf8') };
@@ -110,6 +114,7 @@ async function spKeys(): Promise<{ keyPem: string; certPem: string }> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' && (error as NodeJS.ErrnoException).path === 'openssl') throw new Error("openssl, which makes the SAML sample app's key and certificate, was not found on PATH: install it (Debian: apt-get install openssl) and run the demo again");
     throw error;
   } finally {
+    process.off('exit', removeDir);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../scripts/free-port.ts';
@@ -24,7 +24,9 @@ const idpPid = async (dataDir: string) => Number((await readFile(join(dataDir, '
 
 test('SIGTERM to the demo while it is still starting (its IdP up, the sample apps not yet) stops the IdP too', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-demo-stop-starting-'));
-  const demo = await startDemo(dataDir);
+  // Its own temporary directory, so that what the demo leaves there can be seen.
+  const demoTmp = await mkdtemp(join(tmpdir(), 'stepgate-demo-tmp-'));
+  const demo = await startDemo(dataDir, { ...process.env, TMPDIR: demoTmp });
   const output = captureOutput(demo);
   try {
     // The IdP's first ready line: the demo goes on to make the sample apps' keys and register them.
@@ -37,9 +39,11 @@ test('SIGTERM to the demo while it is still starting (its IdP up, the sample app
     const code = await waitForExit(demo, { what: 'the demo (SIGTERM)', output, timeoutMs: STOP_TIMEOUT_MS, group: true });
     assert.equal(code, 0, `the demo stopped itself, instead of being ended by the signal before it could stop its IdP (${demo.signalCode}):\n${output()}`);
     assert.ok(!running(idp), `the demo's IdP (pid ${idp}) was left running:\n${output()}`);
+    assert.deepEqual(await readdir(demoTmp), [], 'the demo left temporary files behind (the sample app\'s key directory)');
   } finally {
     await killChild(demo, { group: true });
     await rm(dataDir, { recursive: true, force: true });
+    await rm(demoTmp, { recursive: true, force: true });
   }
 });
 

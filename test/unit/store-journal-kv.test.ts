@@ -1,8 +1,7 @@
 import { test, describe, mock } from 'node:test';
 import assert from 'node:assert/strict';
-import { chown, mkdtemp, rm, readFile, writeFile, utimes, access, stat } from 'node:fs/promises';
+import { chown, rm, readFile, writeFile, utimes, access, stat } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -696,7 +695,7 @@ describe('a data directory that lost or broke db.json', () => {
       await store.close();
       await rm(join(dir, 'db.json'));
       assert.throws(() => LowdbStore.isFresh(dir), (error: Error) => error.name === 'Error' && /db\.json is missing, but kv\.journal/.test(error.message) && /Restore db\.json/.test(error.message));
-      assert.equal(LowdbStore.isFresh(await mkdtemp(join(tmpdir(), 'stepgate-empty-'))), true, 'an empty directory is a first start');
+      await withTempDir('stepgate-empty-', async (empty) => assert.equal(LowdbStore.isFresh(empty), true, 'an empty directory is a first start'));
     }));
 
   test('a journal that cannot be opened (a directory in its place) is named with its path', () =>

@@ -69,7 +69,8 @@ describe('npm start on embedded defaults', () => {
       } finally {
         await stop(first);
       }
-      const second = await start(dataDir, port);
+      // Another port: the one just freed may already be another test's outgoing connection's.
+      const second = await start(dataDir, await freePort());
       await stop(second);
       assert.doesNotMatch(second.banner, /bootstrap secret/);
       assert.match(second.banner, /No administrator yet: create one at .*\/admin\/bootstrap .*\n.*npm run cli -- admin bootstrap-secret/, 'a later start says the bootstrap is still open');

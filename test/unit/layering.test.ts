@@ -61,4 +61,20 @@ describe('layering: views and wiring depend on the core, not the other way round
     const outside = [...sourceFiles('src'), ...sourceFiles('scripts')].filter((file) => !file.startsWith('src/store/') && file !== 'src/open-store.ts' && importsOf(file).includes('src/store/journal-kv.ts'));
     assert.deepEqual(outside, []);
   });
+
+  test('process.env is read by the configuration and, outside it, only by the CLI modules README "Architecture" names', () => {
+    // Settings read anywhere else would escape the one validated schema, and `config validate`.
+    const readers = sourceFiles('src').filter((file) => !file.startsWith('src/config/') && readFileSync(join(ROOT, file), 'utf8').includes('process.env'));
+    assert.deepEqual(readers.sort(), ['src/cli/admin-audit.ts', 'src/cli/command.ts', 'src/cli/root-refusal.ts']);
+    const row = readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n').find((line) => line.startsWith('| `src/config` |'));
+    for (const file of readers) assert.ok(row?.includes(file), `README's src/config row names ${file}`);
+  });
+
+  test('README "Architecture" says what every folder under src/ is for', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('\n## Architecture\n'), readme.indexOf('\n## Benchmarks and performance\n'));
+    const described = new Set([...table.matchAll(/^\| (.+?) \|/gm)].flatMap((match) => [...match[1]!.matchAll(/`(src\/[^`]+)`/g)].map((name) => name[1]!)));
+    const folders = readdirSync(join(ROOT, 'src'), { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => `src/${entry.name}`);
+    assert.deepEqual(folders.filter((folder) => !described.has(folder)), []);
+  });
 });

@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   // lines, so a server seen ready has written it. Nothing when the cache is not enabled.
   flushCompileCache();
   process.stdout.write(lines.join('\n') + '\n');
-  logger.info({ port, publicUrl: base }, 'listening');
+  logger.info({ event: 'server.started', port, publicUrl: base }, 'listening');
 
   // The lock removed or replaced by hand (its message says when that is safe) lets a second server
   // start on this data directory: this one stops rather than lose sign-ins beside it.

@@ -29,7 +29,7 @@ export function requestContext(logger: Logger) {
     if (req.log.isLevelEnabled('debug')) {
       const started = process.hrtime.bigint();
       res.on('finish', () => {
-        req.log.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ip: req.clientIp }, 'request');
+        req.log.debug({ event: 'http.request', method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ip: req.clientIp }, 'request');
       });
     }
     next();

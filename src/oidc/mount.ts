@@ -75,7 +75,7 @@ export async function mountOidc(app: Express, services: Services, warnings: Warn
       .then((next) => {
         current = next;
         keysVersion = version;
-        services.logger.info({ keysVersion: version }, 'oidc: signing keys changed; provider rebuilt');
+        services.logger.info({ event: 'oidc.keys-reloaded', keysVersion: version }, 'oidc: signing keys changed; provider rebuilt');
       })
       .finally(() => (rebuilding = undefined));
     await rebuilding;

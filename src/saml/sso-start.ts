@@ -90,7 +90,7 @@ export async function resumeSso(req: Request, res: Response, ctx: SamlContext): 
 async function resumeInThisBrowser(req: Request, res: Response, ctx: SamlContext, txId: string, detail: Record<string, string>): Promise<void> {
   const tx = await ctx.services.interaction.binding.openInThisBrowser(req, txId);
   if (!tx) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'replayed', ...detail } });
-  req.log.info(detail, 'saml: an AuthnRequest sent again by the browser of its open sign-in; resumed');
+  req.log.info({ event: 'saml.request-resumed', ...detail }, 'saml: an AuthnRequest sent again by the browser of its open sign-in; resumed');
   res.redirect(303, stepUrl(tx));
 }
 

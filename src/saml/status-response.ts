@@ -33,6 +33,6 @@ export async function sendStatusResponse(res: Response, ctx: SamlContext, sp: Se
     requestId: req.requestId,
     idpInitiated: !pending.requestId,
   });
-  req.log.info({ sp: sp.id, status: status.top, subStatus: status.second, reason: facts.reason }, 'saml: error response sent');
+  req.log.info({ event: 'saml.error-response-sent', sp: sp.id, status: status.top, subStatus: status.second, reason: facts.reason }, 'saml: error response sent');
   sendPostForm(res, { action: pending.acsUrl, fields: { SAMLResponse: samlResponse, RelayState: pending.relayState }, appName: sp.name });
 }

@@ -177,8 +177,9 @@ test('config export writes one private file, encrypted; a short password and an 
 
   assert.equal(await dbJson(source), sourceBefore, 'exporting changes no record');
   const events = await auditEvents(source, 'config.export');
-  assert.equal(events.length, 2);
-  assert.deepEqual({ ...events[1], at: undefined }, { at: undefined, type: 'config.export', outcome: 'success', via: 'cli', osUser: userInfo().username, file: exportFile, policies: 1, samlServiceProviders: 1, oidcClients: 1, signingKeys: 2, localUsers: 1 });
+  assert.deepEqual(events.map((event) => event.outcome), ['success', 'failure', 'success'], 'the refused overwrite is on record too');
+  assert.equal(events[1]!.reason, `${exportFile} exists; give --force to overwrite it`);
+  assert.deepEqual({ ...events[2], at: undefined }, { at: undefined, type: 'config.export', outcome: 'success', via: 'cli', osUser: userInfo().username, file: exportFile, policies: 1, samlServiceProviders: 1, oidcClients: 1, signingKeys: 2, localUsers: 1 });
 });
 
 test('import refuses a wrong password, an altered file, another format or version, writing nothing', async () => {

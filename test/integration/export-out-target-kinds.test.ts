@@ -70,6 +70,16 @@ for (const command of ['config', 'mfa'] as const) {
     assert.match(await readFile(file, 'utf8'), /"format": "stepgate-/);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
   });
+
+  test(`${command} export that cannot write its file is audited as a failure, with the reason`, async () => {
+    // Both exports hold every secret of their kind: an attempt is on record even when it wrote nothing.
+    const out = join(work, `${command}-no-such-folder`, 'backup.export');
+    const run = await exportTo(command, out);
+    assert.equal(run.code, 1, run.out);
+    const failures = (await app.services.store.audit.query({ types: [`${command}.export`], outcome: 'failure' })).events.filter((event) => event.file === out);
+    assert.deepEqual(failures.map((event) => event.reason), [run.err.trim()]);
+    assert.match(run.err, /^cannot write .*: its folder does not exist/);
+  });
 }
 
 test('mfa export refuses the --out file before it opens a single TOTP secret', async () => {

@@ -1,7 +1,8 @@
 import type { CliCommand, CliContext, CommandContext, ParsedArgs } from '../command.ts';
 import { pathOption, UsageError } from '../command.ts';
 import { MIN_DISTINCT_PASSWORD_CHARACTERS, PASSWORD_OPTIONS, readExportPassword, readNewExportPassword } from '../read-secret.ts';
-import { checkWritable, FileWriteError, writePrivateFile } from '../write-private-file.ts';
+import { checkWritable, writePrivateFile } from '../write-private-file.ts';
+import { exportWriteRefusal } from '../export-file.ts';
 import { FamiliarDeviceRegister } from '../../regulation/familiar-device-register.ts';
 import { terminalSafe } from '../../core/terminal-text.ts';
 import { InputFileError, readInputFile } from '../read-input-file.ts';
@@ -63,18 +64,6 @@ function tellRestoreFindings(context: CliContext, restore: RestoreFindings): voi
     );
   }
   if (restore.outdated.length) context.err(['Warning: config import would accept these records only as an earlier version saved them; fix them here:', ...restore.outdated.map((item) => `  - ${item}`)].join('\n'));
-}
-
-/** Exit 1 with the reason when `write` refuses the --out file (it exists, it is a link or a device, a full disk), else 0. */
-function writeRefusal(context: CliContext, write: () => void): number {
-  try {
-    write();
-    return 0;
-  } catch (error) {
-    if (!(error instanceof FileWriteError)) throw error;
-    context.err(error.message);
-    return 1;
-  }
 }
 
 const REPLACE_NEEDED = 'it would change these records of this installation; give --replace to replace them:';
@@ -164,7 +153,8 @@ The file is written readable by its owner only (mode 0600). An existing FILE is 
 The file is then checked as config import would check it on a new data directory with this
 configuration. Records it would refuse (then it imports nothing), and records it accepts only as an
 earlier version saved them, are listed on stderr with the command that fixes each, also with --quiet;
-the file is written all the same (exit 0). Fix them here and export again.`,
+the file is written all the same (exit 0). Fix them here and export again.
+Audited as config.export (success, or failure when the file cannot be written).`,
     options: { out: 'string', force: 'flag', quiet: 'flag', ...PASSWORD_OPTIONS },
     arguments: [],
     async run(args, context) {
@@ -173,11 +163,11 @@ the file is written all the same (exit 0). Fix them here and export again.`,
       const password = readNewExportPassword(args);
       const overwrite = args.options.force === true;
       // Checked before the work, and again by the write itself (a file may appear meanwhile).
-      const refused = writeRefusal(context, () => checkWritable(out, { overwrite }));
+      const refused = await exportWriteRefusal(context, 'config.export', out, () => checkWritable(out, { overwrite }));
       if (refused) return refused;
       const transfer = await transferContext(context);
       const { text, counts, restore } = await exportConfiguration(transfer, password);
-      const failed = writeRefusal(context, () => writePrivateFile(out, text, { overwrite }));
+      const failed = await exportWriteRefusal(context, 'config.export', out, () => writePrivateFile(out, text, { overwrite }));
       if (failed) return failed;
       await auditAdminAction(context, { type: 'config.export', file: out, ...counts });
       if (args.options.quiet !== true) context.out(`Exported ${describeCounts(counts)} to ${out}.`);

@@ -1,4 +1,5 @@
-import { FileWriteError, checkWritable, writePrivateFile } from '../write-private-file.ts';
+import { checkWritable, writePrivateFile } from '../write-private-file.ts';
+import { exportWriteRefusal } from '../export-file.ts';
 import type { CliCommand, CliContext, ParsedArgs } from '../command.ts';
 import { pathOption, stringOption, UsageError } from '../command.ts';
 import { MIN_DISTINCT_PASSWORD_CHARACTERS, PASSWORD_OPTIONS, readExportPassword, readNewExportPassword } from '../read-secret.ts';
@@ -212,22 +213,11 @@ Audited as mfa.export (success, or failure when the file cannot be written).`,
       if (!out) throw new UsageError('--out FILE is required');
       const password = readNewExportPassword(args);
       const overwrite = args.options.force === true;
-      const refused = async (write: () => void): Promise<number> => {
-        try {
-          write();
-          return 0;
-        } catch (error) {
-          if (!(error instanceof FileWriteError)) throw error;
-          await auditAdminAction(context, { type: 'mfa.export', outcome: 'failure', file: out, reason: error.message });
-          context.err(error.message);
-          return 1;
-        }
-      };
       // Checked before every secret is opened, and again by the write itself (a file may appear meanwhile).
-      const early = await refused(() => checkWritable(out, { overwrite }));
+      const early = await exportWriteRefusal(context, 'mfa.export', out, () => checkWritable(out, { overwrite }));
       if (early) return early;
       const { text, count } = await exportTotp((await context.mfa()).enrollments, password);
-      const failed = await refused(() => writePrivateFile(out, text, { overwrite }));
+      const failed = await exportWriteRefusal(context, 'mfa.export', out, () => writePrivateFile(out, text, { overwrite }));
       if (failed) return failed;
       await auditAdminAction(context, { type: 'mfa.export', file: out, registrations: count });
       if (args.options.quiet !== true) context.out(`Exported ${count} TOTP registration${count === 1 ? '' : 's'} to ${out}.`);

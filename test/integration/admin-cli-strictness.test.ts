@@ -176,6 +176,15 @@ describe('the admin CLI does what was typed, or refuses it', () => {
     }
   });
 
+  test('every option a command\'s help lists in its options is one the command takes', () => {
+    // A listed option the command does not take is refused as unknown (exit 2) when typed as the help says.
+    for (const command of COMMANDS) {
+      for (const [, listed] of command.help.matchAll(/^ {2}(--[a-z][a-z-]*(?:[ ,/|]+--[a-z][a-z-]*)*)/gm)) {
+        for (const [, name] of listed!.matchAll(/--([a-z][a-z-]*)/g)) assert.ok(name! in command.options, `${command.name} takes --${name}, which its help lists`);
+      }
+    }
+  });
+
   test('"--" ends the options, so an id that starts with "--" can be given', async () => {
     const added = await clientRegistry(store, box, systemClock).add({ name: 'Dashes', redirectUris: ['https://d.example/cb'] });
     assert.ok(added.ok);

@@ -192,6 +192,15 @@ describe('client registry and CLI', () => {
         assert.deepEqual([(await registry().get(idOf()))?.backchannelLogoutUri, (await registry().get(idOf()))?.backchannelLogoutSessionRequired], [uri, true], 'sid by default');
       }
 
+      // As client add --help offers it: for a client that keys its sessions by sub only.
+      assert.equal(await cli('client', 'add', '--name', 'By sub', '--redirect-uri', 'https://sub.example.org/cb', '--backchannel-logout-uri', 'https://sub.example.org/bcl', '--no-backchannel-logout-session-required'), 0, err.join('\n'));
+      assert.equal((await registry().get(idOf()))?.backchannelLogoutSessionRequired, false);
+      assert.equal((await new ClientAdapter(registry()).find(idOf()))?.backchannel_logout_session_required, false);
+      assert.equal(await cli('client', 'show', idOf()), 0);
+      assert.match(out.join('\n'), /\nback-channel logout:\s+https:\/\/sub\.example\.org\/bcl \(sid not required\)\n/);
+      assert.equal(await cli('client', 'add', '--name', 'X', '--redirect-uri', 'https://x.example/cb', '--backchannel-logout-uri', 'https://x.example/bcl', '--backchannel-logout-session-required', '--no-backchannel-logout-session-required'), 2);
+      assert.match(err.join('\n'), /choose one of --backchannel-logout-session-required and --no-backchannel-logout-session-required/);
+
       assert.equal(await cli('client', 'add', '--name', 'Plain', '--redirect-uri', 'https://plain.example.org/cb'), 0);
       const plain = (await registry().get(idOf()))!;
       assert.equal('backchannelLogoutUri' in plain || 'backchannelLogoutSessionRequired' in plain, false);

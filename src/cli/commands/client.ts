@@ -54,6 +54,7 @@ const ADD_OPTIONS = {
   'allow-password-change': 'flag',
   'backchannel-logout-uri': 'string',
   'backchannel-logout-session-required': 'flag',
+  'no-backchannel-logout-session-required': 'flag',
 } as const;
 
 async function add(args: ParsedArgs, context: CommandContext): Promise<number> {

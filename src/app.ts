@@ -23,6 +23,8 @@ const ASSETS = fileURLToPath(new URL('../views/assets', import.meta.url));
 export async function createApp(services: Services): Promise<Express> {
   const app = express();
   app.disable('x-powered-by');
+  // Express's own last-resort handler puts the stack trace on the page unless its env is production; npm start sets no NODE_ENV.
+  app.set('env', 'production');
   app.set('trust proxy', trustedProxyTest(services.config.server.trustedProxies));
   app.use(requestContext(services.logger));
   const warnings = new WarningBudget({ clock: services.clock });

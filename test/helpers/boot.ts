@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import type { Express } from 'express';
 import { createServer as createHttpsServer } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,8 @@ export interface Booted {
   url: string;
   port: number;
   services: Services;
+  /** The Express application serving `url`. */
+  app: Express;
   dataDir: string;
   /** Every structured log line written so far. */
   logs: Array<Record<string, unknown>>;
@@ -73,6 +76,7 @@ export async function boot(overrides: ConfigInput = {}, options: { clock?: Clock
     url: `${scheme}://localhost:${port}`,
     port,
     services,
+    app,
     dataDir,
     logs,
     finished,

@@ -79,3 +79,8 @@ test('a flood of one error writes its first 100 warnings in a minute in full and
   assert.equal((await fetch(`${app.url}/login/%E0%A4%A`)).status, 400);
   assert.deepEqual(app.logs.slice(mark).filter((line) => line.code !== undefined).map((line) => line.code), ['BAD_REQUEST']);
 });
+
+test("an error that got past Stepgate's error handler would meet Express's last-resort handler in production mode, which puts no stack trace on the page", () => {
+  // npm start sets no NODE_ENV, and Express's default ("development") writes err.stack into the page.
+  assert.equal(app.app.get('env'), 'production');
+});

@@ -3,7 +3,7 @@ import { ParseOption, XmlBufferInputProvider, XmlDocument, XsdValidator, xmlRegi
 import * as samlify from 'samlify';
 
 const SCHEMA_DIR = new URL('./schemas/', import.meta.url);
-const FILES = ['saml-schema-protocol-2.0.xsd', 'saml-schema-assertion-2.0.xsd', 'xmldsig-core-schema.xsd', 'xenc-schema.xsd', 'stepgate-sp-metadata.xsd'];
+const FILES = ['saml-schema-protocol-2.0.xsd', 'saml-schema-assertion-2.0.xsd', 'xmldsig-core-schema.xsd', 'xenc-schema.xsd', 'stepgate-sp-metadata.xsd', 'stepgate-wsfed-role-types.xsd'];
 /** Never fetch anything an inbound document names; DOCTYPEs are refused before we get here anyway. */
 const PARSE_OPTIONS = ParseOption.XML_PARSE_NONET | ParseOption.XML_PARSE_NO_XXE;
 

@@ -47,10 +47,11 @@ export function parseSpMetadata(xml: string, schemas: SamlSchemas, now: number):
     if (error instanceof SchemaViolation) refuse(`it does not match the SP metadata schema: ${error.message}`);
     throw error;
   }
-  const root = parseStrict(xml, 'METADATA_INVALID').documentElement;
+  const document = parseStrict(xml, 'METADATA_INVALID').documentElement;
+  const root = onlyEntity(document);
   // Collapsed as the schema reads it: a trailing space must not register the same SP a second time.
   const entityId = uriAttribute(root, 'entityID', refuse)!;
-  const descriptor = elementChildren(root, NS.metadata, 'SPSSODescriptor')[0]!;
+  const descriptor = onlySpDescriptor(root);
   if (!(descriptor.getAttribute('protocolSupportEnumeration') ?? '').split(/\s+/).includes(PROTOCOL_SUPPORT)) {
     refuse(`SPSSODescriptor does not list ${PROTOCOL_SUPPORT} in protocolSupportEnumeration`);
   }
@@ -62,12 +63,13 @@ export function parseSpMetadata(xml: string, schemas: SamlSchemas, now: number):
   const signingCertificates = [...certificates.signing, ...certificates.unqualified];
   if (authnRequestsSigned && signingCertificates.length === 0) refuse('AuthnRequestsSigned="true" but the metadata has no signing certificate');
   if (slo.length > 0 && signingCertificates.length === 0) warnings.push('SingleLogoutService is listed but there is no signing certificate: the LogoutRequests of this SP will be refused (they must be signed)');
-  for (const [element, what] of [[root, 'EntityDescriptor'], [descriptor, 'SPSSODescriptor']] as const) {
+  const wrapper = document === root ? [] : [[document, 'EntitiesDescriptor'] as const];
+  for (const [element, what] of [...wrapper, [root, 'EntityDescriptor'], [descriptor, 'SPSSODescriptor']] as const) {
     const validUntil = instantAttribute(element, 'validUntil', refuse);
     if (validUntil !== undefined && validUntil < now) warnings.push(`the ${what}'s validUntil (${attribute(element, 'validUntil')}) is in the past`);
   }
   // Only a trust anchor (a federation's signing certificate) could make a signature here mean anything, and Stepgate has none.
-  if (elementChildren(root, NS.dsig, 'Signature').length > 0) warnings.push('the metadata is signed, but its signature was not checked: make sure the file came from the SP (for a URL, https vouches for the server)');
+  if ([document, root].some((element) => elementChildren(element, NS.dsig, 'Signature').length > 0)) warnings.push('the metadata is signed, but its signature was not checked: make sure the file came from the SP (for a URL, https vouches for the server)');
   return {
     metadata: {
       entityId,
@@ -82,6 +84,51 @@ export function parseSpMetadata(xml: string, schemas: SamlSchemas, now: number):
     },
     warnings,
   };
+}
+
+/** Entity IDs an EntitiesDescriptor refusal names, so the administrator sees which file it was. */
+const NAMED_ENTITIES = 5;
+
+/**
+ * The one EntityDescriptor to register: the root, or the only one an EntitiesDescriptor wraps (some
+ * products and federation tools publish a single SP that way). An aggregate of several is refused
+ * by name: registering one of them would be a guess.
+ */
+function onlyEntity(document: Element): Element {
+  if (document.localName !== 'EntitiesDescriptor') return document;
+  const entities = entitiesIn(document);
+  if (entities.length === 1) return entities[0]!;
+  // Printed as they are read, but for invisible characters, which could make the line say something else.
+  const named = entities.slice(0, NAMED_ENTITIES).map((entity) => (entity.getAttribute('entityID') ?? '').slice(0, 200).replace(/[\p{Cc}\p{Cf}]/gu, '?'));
+  const more = entities.length > NAMED_ENTITIES ? `, and ${entities.length - NAMED_ENTITIES} more` : '';
+  return refuse(`it is an EntitiesDescriptor holding ${entities.length} entities (${named.join(', ')}${more}), and sp add registers one service provider at a time: give each SP's own metadata (its EntityDescriptor)`);
+}
+
+/** The EntityDescriptors of an EntitiesDescriptor, nested ones included, in document order. */
+function entitiesIn(group: Element): Element[] {
+  const found: Element[] = [];
+  for (let node = group.firstChild; node; node = node.nextSibling) {
+    const child = node as Element;
+    if (node.nodeType !== node.ELEMENT_NODE || child.namespaceURI !== NS.metadata) continue;
+    if (child.localName === 'EntityDescriptor') found.push(child);
+    else if (child.localName === 'EntitiesDescriptor') found.push(...entitiesIn(child));
+  }
+  return found;
+}
+
+/**
+ * The entity's SPSSODescriptor. Its other roles (an AD FS or combined IdP/SP entity lists RoleDescriptor
+ * and IDPSSODescriptor too) are left unread; an entity with no SP role is named for what it is,
+ * since an identity provider's metadata is the usual wrong file.
+ */
+function onlySpDescriptor(entity: Element): Element {
+  const descriptors = elementChildren(entity, NS.metadata, 'SPSSODescriptor');
+  if (descriptors.length > 1) refuse(`the EntityDescriptor has ${descriptors.length} SPSSODescriptor elements; Stepgate reads one`);
+  if (descriptors.length === 0) {
+    const idp = elementChildren(entity, NS.metadata, 'IDPSSODescriptor').length > 0 ? ': this is the metadata of an identity provider (IDPSSODescriptor), not of a service provider' : '';
+    refuse(`the EntityDescriptor has no SPSSODescriptor${idp}`);
+  }
+  return descriptors[0]!;
 }
 
 const SHA1_DIGEST = 'http://www.w3.org/2000/09/xmldsig#sha1';

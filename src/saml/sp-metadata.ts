@@ -7,6 +7,7 @@ import { SchemaViolation, type SamlSchemas } from './schema-validator.ts';
 import { attribute, booleanAttribute, elementChildren, parseStrict, textOf, uriAttribute } from './xml-dom.ts';
 import type { AcsEndpoint, CertificateInfo, SloEndpoint } from './sp-types.ts';
 import { instantAttribute } from './saml-time.ts';
+import { requiredAttributes, type RequiredAttribute } from './sp-requested-attributes.ts';
 
 export const MAX_METADATA_BYTES = 256 * 1024;
 const MIN_RSA_BITS = 2048;
@@ -26,6 +27,8 @@ export interface ParsedSpMetadata {
   /** Unqualified KeyDescriptors: may encrypt to them when an administrator asks for it. */
   unqualifiedCertificates: CertificateInfo[];
   nameIdFormats: string[];
+  /** RequestedAttributes marked isRequired="true", checked against the attribute release at registration. */
+  requiredAttributes: RequiredAttribute[];
 }
 
 export interface MetadataCheck {
@@ -81,6 +84,7 @@ export function parseSpMetadata(xml: string, schemas: SamlSchemas, now: number):
       encryptionCertificates: certificates.encryption,
       unqualifiedCertificates: certificates.unqualified,
       nameIdFormats: elementChildren(descriptor, NS.metadata, 'NameIDFormat').map((element) => textOf(element) ?? ''),
+      requiredAttributes: requiredAttributes(descriptor),
     },
     warnings,
   };

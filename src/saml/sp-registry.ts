@@ -1,10 +1,11 @@
 import type { Collection, Store } from '../store/store.ts';
 import type { Clock } from '../core/clock.ts';
 import { AppError } from '../core/errors.ts';
-import { DEFAULT_SAML_ATTRIBUTES } from '../rp/claims.ts';
+import { DEFAULT_SAML_ATTRIBUTES, type AttributeMapping } from '../rp/claims.ts';
 import { NAMEID_FORMAT, type NameIdFormatName } from './constants.ts';
 import { samlSchemas, type SamlSchemas } from './schema-validator.ts';
 import { parseSpMetadata, type ParsedSpMetadata } from './sp-metadata.ts';
+import { unreleasedAttributeWarnings, type RequiredAttribute } from './sp-requested-attributes.ts';
 import { SP_COLLECTION, type CertificateInfo, type ServiceProviderRecord, type SignWhat, type SpSettings } from './sp-types.ts';
 import { chooseEncryption } from './encryption-algorithms.ts';
 
@@ -76,8 +77,11 @@ export class SpRegistry {
     return this.#records.remove(entityId);
   }
 
-  /** Validates metadata and options and returns the record that `add` would store; writes nothing. */
-  check(metadataXml: string, options: SpRegistrationOptions = {}): SpRegistration {
+  /**
+   * Validates metadata and options and returns the record that `add` would store; writes nothing.
+   * `released`: the attribute release the SP will have, when not the default (an imported SP's).
+   */
+  check(metadataXml: string, options: SpRegistrationOptions = {}, released?: readonly AttributeMapping[]): SpRegistration {
     const now = this.#clock.now();
     const { metadata, warnings } = parseSpMetadata(metadataXml, this.#schemas, now);
     const fromMetadata = readFromMetadata(metadataXml, metadata, now);
@@ -92,6 +96,7 @@ export class SpRegistry {
       createdAt: now,
       updatedAt: now,
     };
+    warnings.push(...unreleasedAttributeWarnings(metadata.requiredAttributes, released ?? record.settings.attributes));
     return { record, warnings };
   }
 
@@ -105,7 +110,7 @@ export class SpRegistry {
     if (!settings.wantAssertionsSigned && !settings.wantResponseSigned) refuse('the response or the assertion must be signed');
     const sign: SignWhat = !settings.wantAssertionsSigned ? 'response' : !settings.wantResponseSigned ? 'assertion' : 'both';
     const options = { name: transferred.name, policy: settings.policy, encrypt: settings.encryptAssertions, sign, nameId: settings.nameIdFormat, allowPasswordChange: settings.allowPasswordChange };
-    const { record, warnings } = this.check(transferred.metadataXml, options);
+    const { record, warnings } = this.check(transferred.metadataXml, options, settings.attributes);
     if (record.id !== transferred.id) refuse(`the metadata is for entityID ${record.id}`);
     // Never weaker than the metadata asks: an SP that signs its requests expects them to be checked.
     const requireSignedRequests = record.settings.requireSignedRequests || settings.requireSignedRequests;
@@ -129,8 +134,10 @@ export class SpRegistry {
     const warnings: string[] = [];
     let fromMetadata: FromMetadata = previous;
     let settings = previous.settings;
+    let requiredAttributes: RequiredAttribute[] | undefined;
     if (metadataXml !== undefined) {
       const parsed = parseSpMetadata(metadataXml, this.#schemas, now);
+      requiredAttributes = parsed.metadata.requiredAttributes;
       if (parsed.metadata.entityId !== previous.id) refuse(`the metadata is for entityID ${parsed.metadata.entityId}, not ${previous.id}; an SP's entityID cannot change (sp add registers another SP)`, 'change');
       warnings.push(...parsed.warnings);
       fromMetadata = readFromMetadata(metadataXml, parsed.metadata, now);
@@ -144,6 +151,7 @@ export class SpRegistry {
       settings = { ...settings, requireSignedRequests: parsed.metadata.authnRequestsSigned || keptRequired, ...(signAssertions ? { wantAssertionsSigned: true } : {}) };
     }
     settings = { ...settings, ...change.settings };
+    if (requiredAttributes) warnings.push(...unreleasedAttributeWarnings(requiredAttributes, settings.attributes));
     if (!settings.wantAssertionsSigned && !settings.wantResponseSigned) refuse('the response or the assertion must be signed', 'change');
     if (settings.encryptAssertions && !fromMetadata.encryptionCertificate) {
       refuse(previous.settings.encryptAssertions && metadataXml !== undefined ? "this SP's assertions are encrypted, and the new metadata has no certificate to encrypt them with; add --no-encrypt to send them unencrypted" : 'encryption needs a KeyDescriptor with a certificate in the metadata', 'change');

@@ -24,6 +24,10 @@ export function redirectUriProblem(uri: string): string | undefined {
   if (uri.includes('*')) return 'is matched exactly, character for character: wildcards are not supported; register each URI';
   // Scheme and host first: the spelling advice below must not name a URI that is refused anyway.
   if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) return 'http is only allowed for localhost, 127.0.0.1 or [::1]; use https';
+  // A reverse-domain scheme is a mobile or desktop app's (RFC 8252 §7.1): "use https" alone would not tell its developer what works.
+  if (url.protocol !== 'https:' && url.protocol !== 'http:' && url.protocol.includes('.')) {
+    return `is a private-use URI scheme (${url.protocol}, RFC 8252 §7.1), which Stepgate does not support; a native app can receive the code on http://127.0.0.1 or http://[::1] with any port (register it with --public, §7.3), or on an https address it claims (§7.2)`;
+  }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return `scheme ${url.protocol} is not allowed; use https`;
   const canonical = canonicalFormIfDifferent(uri);
   // Compared as strings: a client sends the parser's spelling, which would never match this one.

@@ -45,6 +45,13 @@ describe('redirect URI rules', () => {
     for (const [uri, accepted] of cases) assert.equal(redirectUriProblem(uri) === undefined, accepted, `${uri}: ${redirectUriProblem(uri)}`);
   });
 
+  test('a private-use URI scheme (a mobile app\'s) is refused naming it, with what a native app can register instead', () => {
+    for (const uri of ['com.example.app:/oauth2redirect', 'com.example.app://callback']) {
+      assert.match(redirectUriProblem(uri)!, /^is a private-use URI scheme \(com\.example\.app:, RFC 8252 §7\.1\), which Stepgate does not support; a native app can receive the code on http:\/\/127\.0\.0\.1 or http:\/\/\[::1\] with any port \(register it with --public, §7\.3\), or on an https address it claims/);
+    }
+    assert.match(redirectUriProblem('ftp://rp.example.org/cb')!, /^scheme ftp: is not allowed; use https$/);
+  });
+
   test('a URI that clients would send spelt otherwise is refused with the spelling to register; wildcards are named', () => {
     assert.match(redirectUriProblem('HTTPS://APP.example.org/cb')!, /clients send it as https:\/\/app\.example\.org\/cb/);
     assert.match(redirectUriProblem('https://*.example.org/cb')!, /wildcards are not supported/);

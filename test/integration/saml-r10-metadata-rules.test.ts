@@ -93,3 +93,11 @@ test('two AssertionConsumerService elements with the same index are refused', as
   assert.match(await readFile(duplicate.file, 'utf8'), /index="1"[\s\S]*index="1"/, 'the variant has two ACS at index 1');
   await assertRefused(duplicate, /two AssertionConsumerService elements have the same index/);
 });
+
+test('a PEM certificate pasted whole into ds:X509Certificate is refused with what to put there', async () => {
+  const pasted = await variant('pem-pasted', (xml) =>
+    xml.replace(/(<md:KeyDescriptor use="signing">\s*<ds:KeyInfo><ds:X509Data><ds:X509Certificate>)([^<]*)/, (_match, opening: string, body: string) => `${opening}-----BEGIN CERTIFICATE-----\n${body.trim()}\n-----END CERTIFICATE-----\n`),
+  );
+  assert.match(await readFile(pasted.file, 'utf8'), /<ds:X509Certificate>-----BEGIN CERTIFICATE-----\nMII/);
+  await assertRefused(pasted, /a ds:X509Certificate holds a PEM certificate with its -----BEGIN CERTIFICATE----- line; put only the base64 text between the BEGIN and END lines there/);
+});

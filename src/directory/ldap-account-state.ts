@@ -12,7 +12,7 @@
 import { PasswordPolicyError, type Entry, type PasswordPolicyValue } from 'ldapts';
 import type { AccountState } from './directory.ts';
 import { entryValue } from './ldap-filter.ts';
-import { EXPIRY_ATTRIBUTES } from './ldap-password-policy.ts';
+import { EXPIRY_ATTRIBUTES, generalizedTimeToMs } from './ldap-password-policy.ts';
 
 
 export type Verdict =
@@ -25,10 +25,16 @@ const DAY_MS = 86_400_000;
 /** ppolicy's marker for "locked until an administrator unlocks it", used by admin tools to disable accounts. */
 export const PPOLICY_DISABLED_TIME = '000001010000Z';
 const LDAP_INVALID_CREDENTIALS = 49;
+/**
+ * OpenLDAP 2.5 ppolicy's validity period of an account (operational: only returned when asked for).
+ * Outside it slapd refuses every bind, before the password, as it does a locked account: the way to
+ * end a contractor's account on a date, as AD's accountExpires is.
+ */
+const VALIDITY_ATTRIBUTES = ['pwdStartTime', 'pwdEndTime'];
 
 /** Attributes the service search must fetch for each flavour (the id attribute is added by the caller). */
 export function stateAttributes(flavour: 'openldap-ppolicy' | 'active-directory' | 'none'): string[] {
-  if (flavour === 'openldap-ppolicy') return ['pwdAccountLockedTime', ...EXPIRY_ATTRIBUTES];
+  if (flavour === 'openldap-ppolicy') return ['pwdAccountLockedTime', ...VALIDITY_ATTRIBUTES, ...EXPIRY_ATTRIBUTES];
   if (flavour === 'active-directory') {
     return ['userAccountControl', 'msDS-User-Account-Control-Computed', 'msDS-UserPasswordExpiryTimeComputed', 'pwdLastSet', 'accountExpires', 'lockoutTime'];
   }
@@ -140,13 +146,21 @@ export function maxPwdAgeToMs(value: string | undefined): number | undefined {
   return Number(abs / 10_000n);
 }
 
+/** Whether `now` is before the entry's pwdStartTime or at or after its pwdEndTime, when it has them. */
+function outsideValidityPeriod(entry: Entry, now: number): boolean {
+  const start = generalizedTimeToMs(entryValue(entry, 'pwdStartTime'));
+  const end = generalizedTimeToMs(entryValue(entry, 'pwdEndTime'));
+  return (start !== undefined && now < start) || (end !== undefined && now >= end);
+}
+
 /**
- * Whether a user with this entry is administratively disabled, or (AD) past accountExpires: as at the
+ * Whether a user with this entry is administratively disabled, or past its end date (AD's accountExpires,
+ * ppolicy's pwdEndTime; or before ppolicy's pwdStartTime): as at the
  * password step, such an account gets nothing more (findUserById returns null, so SSO reuse, refresh
  * and userinfo end). A temporary lockout or an expired password does not end what was already signed in.
  */
 export function isDisabledOrExpired(entry: Entry, flavour: 'openldap-ppolicy' | 'active-directory' | 'none', now: number): boolean {
-  if (flavour === 'openldap-ppolicy') return entryValue(entry, 'pwdAccountLockedTime') === PPOLICY_DISABLED_TIME;
+  if (flavour === 'openldap-ppolicy') return entryValue(entry, 'pwdAccountLockedTime') === PPOLICY_DISABLED_TIME || outsideValidityPeriod(entry, now);
   if (flavour !== 'active-directory') return false;
   return (Number(entryValue(entry, 'userAccountControl') ?? 0) & UF_ACCOUNTDISABLE) !== 0 || adAccountExpired(entry, now);
 }

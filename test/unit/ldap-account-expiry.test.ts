@@ -31,6 +31,15 @@ test('OpenLDAP: only the administrative disable marker; no AD attribute is read'
   assert.equal(isDisabledOrExpired({ dn: 'cn=x', accountExpires: fileTime(now - 1000) }, 'none', now), false);
 });
 
+test("OpenLDAP 2.5: outside the entry's validity period (pwdStartTime, pwdEndTime) may not go on", () => {
+  const ppolicy = (attrs: Record<string, string>): boolean => isDisabledOrExpired({ dn: 'cn=x', ...attrs }, 'openldap-ppolicy', now);
+  assert.equal(ppolicy({ pwdEndTime: '20260114235959Z' }), true, 'ended a second ago');
+  assert.equal(ppolicy({ pwdEndTime: '20260115000000Z' }), true, 'ends this instant');
+  assert.equal(ppolicy({ pwdEndTime: '20260115000001Z' }), false);
+  assert.equal(ppolicy({ pwdStartTime: '20260115000001Z' }), true, 'starts in a second');
+  assert.equal(ppolicy({ pwdStartTime: '20260115000000Z', pwdEndTime: '20270101000000Z' }), false, 'within the period');
+});
+
 test('ppolicy: an expired password refused at the bind has no grace sign-in left; a grace bind is marked as one', () => {
   const verdict = (bindOk: boolean, control: Parameters<typeof ppolicyVerdict>[0]['control']) => ppolicyVerdict({ bindOk, resultCode: bindOk ? 0 : 49, control, warningDays: 14 });
   assert.deepEqual(verdict(false, { error: PasswordPolicyError.PasswordExpired }), { kind: 'state', state: 'password-expired-no-grace' });

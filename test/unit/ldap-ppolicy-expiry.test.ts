@@ -41,7 +41,7 @@ test('the states slapd reports are unchanged by a computed expiry', () => {
 });
 
 test('the service search fetches pwdChangedTime and pwdPolicySubentry on OpenLDAP only', () => {
-  assert.deepEqual(stateAttributes('openldap-ppolicy'), ['pwdAccountLockedTime', 'pwdChangedTime', 'pwdPolicySubentry']);
+  assert.deepEqual(stateAttributes('openldap-ppolicy'), ['pwdAccountLockedTime', 'pwdStartTime', 'pwdEndTime', 'pwdChangedTime', 'pwdPolicySubentry']);
   assert.ok(!stateAttributes('active-directory').includes('pwdChangedTime'));
   assert.deepEqual(stateAttributes('none'), []);
 });

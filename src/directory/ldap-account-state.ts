@@ -96,7 +96,16 @@ export function adBindFailureVerdict(message: string): Verdict {
 
 const UF_ACCOUNTDISABLE = 0x2;
 const UF_LOCKOUT = 0x10;
+const UF_INTERDOMAIN_TRUST_ACCOUNT = 0x800;
+const UF_WORKSTATION_TRUST_ACCOUNT = 0x1000;
+const UF_SERVER_TRUST_ACCOUNT = 0x2000;
 const UF_DONT_EXPIRE_PASSWD = 0x10000;
+const UF_SMARTCARD_REQUIRED = 0x40000;
+/**
+ * With any of these the password never has to change, pwdLastSet 0 included (MS-SAMR 3.1.5.14.4,
+ * PasswordMustChange): AD lets such an account bind, so "must change" would be Stepgate's alone.
+ */
+const PASSWORD_NEVER_MUST_CHANGE = UF_DONT_EXPIRE_PASSWD | UF_SMARTCARD_REQUIRED | UF_INTERDOMAIN_TRUST_ACCOUNT | UF_WORKSTATION_TRUST_ACCOUNT | UF_SERVER_TRUST_ACCOUNT;
 const UF_PASSWORD_EXPIRED = 0x800000;
 const FILETIME_NEVER = 0x7fffffffffffffffn;
 const FILETIME_EPOCH_MS = 11_644_473_600_000n;
@@ -127,9 +136,10 @@ export function adEntryVerdict(entry: Entry, now: number, warningDays: number, m
   if (flags & UF_LOCKOUT || (computedRaw === undefined && (fileTimeToMs(entryValue(entry, 'lockoutTime')) ?? 0) > 0)) return { kind: 'state', state: 'locked' };
   if (adAccountExpired(entry, now)) return { kind: 'state', state: 'expired' };
   const pwdLastSet = entryValue(entry, 'pwdLastSet');
-  if (pwdLastSet === '0') return { kind: 'state', state: 'must-change' };
+  const neverMustChange = (uac & PASSWORD_NEVER_MUST_CHANGE) !== 0;
+  if (pwdLastSet === '0' && !neverMustChange) return { kind: 'state', state: 'must-change' };
   if (flags & UF_PASSWORD_EXPIRED) return { kind: 'state', state: 'password-expired' };
-  if (uac & UF_DONT_EXPIRE_PASSWD) return { kind: 'ok' };
+  if (neverMustChange) return { kind: 'ok' };
   const lastSet = fileTimeToMs(pwdLastSet);
   const expiresAt = fileTimeToMs(entryValue(entry, 'msDS-UserPasswordExpiryTimeComputed')) ?? (lastSet !== undefined && maxPwdAgeMs ? lastSet + maxPwdAgeMs : undefined);
   if (expiresAt === undefined) return { kind: 'ok' };

@@ -141,7 +141,10 @@ export function adEntryVerdict(entry: Entry, now: number, warningDays: number, m
   if (flags & UF_PASSWORD_EXPIRED) return { kind: 'state', state: 'password-expired' };
   if (neverMustChange) return { kind: 'ok' };
   const lastSet = fileTimeToMs(pwdLastSet);
-  const expiresAt = fileTimeToMs(entryValue(entry, 'msDS-UserPasswordExpiryTimeComputed')) ?? (lastSet !== undefined && maxPwdAgeMs ? lastSet + maxPwdAgeMs : undefined);
+  // AD's own answer, "never" included (a fine-grained policy that never expires passwords, under a
+  // domain maxPwdAge that does): only without it is the expiry worked out from the domain's maxPwdAge.
+  const computed = entryValue(entry, 'msDS-UserPasswordExpiryTimeComputed');
+  const expiresAt = computed !== undefined ? fileTimeToMs(computed) : lastSet !== undefined && maxPwdAgeMs ? lastSet + maxPwdAgeMs : undefined;
   if (expiresAt === undefined) return { kind: 'ok' };
   if (expiresAt <= now) return { kind: 'state', state: 'password-expired' };
   return warning(expiresAt - now, warningDays);

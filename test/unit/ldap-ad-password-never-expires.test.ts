@@ -30,3 +30,10 @@ test("AD's computed expiry still wins, and a disabled account stays disabled wha
   assert.equal(state({ userAccountControl: String(512 | 0x10000), 'msDS-User-Account-Control-Computed': String(0x800000) }), 'password-expired');
   assert.equal(state({ userAccountControl: String(514 | 0x10000), pwdLastSet: '0' }), 'disabled');
 });
+
+test("a fine-grained policy's \"never\" (msDS-UserPasswordExpiryTimeComputed at its maximum) is not overruled by the domain's maxPwdAge", () => {
+  const never = '9223372036854775807';
+  assert.equal(state({ userAccountControl: '512', pwdLastSet: fileTime(now - 91 * DAY), 'msDS-UserPasswordExpiryTimeComputed': never }, 90 * DAY), 'ok');
+  assert.equal(state({ userAccountControl: '512', pwdLastSet: fileTime(now - 91 * DAY), 'msDS-UserPasswordExpiryTimeComputed': fileTime(now + 89 * DAY) }, 90 * DAY), 'ok', "a policy's longer age");
+  assert.equal(state({ userAccountControl: '512', pwdLastSet: fileTime(now - 91 * DAY) }, 90 * DAY), 'password-expired', 'without the computed attribute: the domain maxPwdAge');
+});

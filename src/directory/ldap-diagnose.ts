@@ -16,6 +16,7 @@ import { describeError } from './ldap-errors.ts';
 import { attributeValues, compileFilter, entryValue, entryValues, equalityFilter, findUserEntry, type SearchFn } from './ldap-filter.ts';
 import { dnGroupName, groupBaseOf, resolveGroups, type ResolvedGroups } from './ldap-groups.ts';
 import { groupVisibility, hiddenGroups, logUncheckedGroups } from './ldap-group-visibility.ts';
+import { posixGroupWarning } from './ldap-posix-group-hint.ts';
 import { withLdapSignificantSpaces } from '../core/fold-case.ts';
 import { EXPIRY_ATTRIBUTES, generalizedTimeToMs, policyInEffect, readPolicyMaxAge } from './ldap-password-policy.ts';
 
@@ -197,7 +198,7 @@ async function describeServiceBind(connector: LdapConnector, connection: Connect
  * resolved in a way that needs fixing, of groups hidden from the service account when the user is in
  * none, and of a groups filter the configuration does not write out in full.
  */
-async function describeGroups(search: SearchFn, config: LdapDirectoryConfig, user: { dn: string; memberOf: string[] }, completed: CompletedFilter | undefined, account: string): Promise<Found> {
+async function describeGroups(search: SearchFn, config: LdapDirectoryConfig, user: { dn: string; memberOf: string[]; usernames: string[] }, completed: CompletedFilter | undefined, account: string): Promise<Found> {
   const { groups, users } = config;
   const found = await resolveGroups(search, groups, users.baseDn, user);
   const base = groups.mode === 'memberOf' && groups.nestedDepth === 0 ? undefined : await groupBaseOf(search, groups, users.baseDn);
@@ -207,7 +208,8 @@ async function describeGroups(search: SearchFn, config: LdapDirectoryConfig, use
   const hidden = found.names.length === 0 && base !== undefined ? await hiddenGroups(search, groups, base.dn, account) : undefined;
   // With `hidden`, no group shows the attribute at all: not a mixed directory, and `hidden` already gives the setting to change.
   const otherKind = groups.mode === 'member' && base !== undefined && hidden === undefined ? await otherKindWarning(search, groups, base.dn, user.dn) : undefined;
-  const warnings = [found.warning, hidden?.message, ...unclearNames(found, groups.nameAttribute, account), completed && completedWarning(completed), otherKind].filter((warning) => warning !== undefined);
+  const posix = base !== undefined ? await posixGroupWarning(search, base.dn, user.usernames, found.dns, groups.nameAttribute) : undefined;
+  const warnings = [found.warning, hidden?.message, ...unclearNames(found, groups.nameAttribute, account), completed && completedWarning(completed), otherKind, posix].filter((warning) => warning !== undefined);
   return warnings.length === 0 ? detail : { detail, warning: warnings.join('; ') };
 }
 
@@ -328,7 +330,7 @@ export async function diagnoseLdap(configured: LdapDirectoryConfig, options: { u
     });
     if (!found || !userEntry) return steps;
     const entry = userEntry;
-    const grouped = await timed('groups', url, steps, () => describeGroups(search, config, { dn: entry.dn, memberOf }, completedFilter('directory.groups.filter'), account));
+    const grouped = await timed('groups', url, steps, () => describeGroups(search, config, { dn: entry.dn, memberOf, usernames: entryValues(entry, config.users.usernameAttribute) }, completedFilter('directory.groups.filter'), account));
     if (!grouped) return steps;
     // without pwdChangedTime slapd never expires the password: nothing to compute
     if (ppolicy && entryValue(entry, 'pwdChangedTime') !== undefined) {

@@ -59,18 +59,18 @@ export async function buildServices(config: Config, options: BuildOptions = {}):
   const familiarBrowsers = new FamiliarBrowsers(regulator, devices, sessions);
   const interaction = new LoginInteraction({ transactions: new TransactionStore(store.kv, clock), sessions, familiarBrowsers, csrf, browserBinding, clock, audit: store.audit, policies, networks, mfa: mfa.registry, enrollmentNetworks: config.mfa.enrollment.networks, users, newPasswordRules: directory.newPasswordRules, messages: config.messages, starts: new StartLimiter(config.regulation.signInStartsPerIpPerMinute, clock) });
   await keys.ensure();
-  const directoryHealth = await createDirectoryHealth(config, logger);
+  const directoryHealth = await createDirectoryHealth(config, logger, directory);
   return { config, logger, clock, box, store, directory, directoryHealth, users, sessions, adminLogouts: new AdminLogouts(store.kv, sessions), regulator, devices, interaction, cookies, csrf, browserBinding, keys, policies, networks, mfa, secretKeyGeneratedAt: generatedAt };
 }
 
 /** The periodic check of an LDAP directory's servers (none for the local directory). */
-async function createDirectoryHealth(config: Config, logger: Logger): Promise<DirectoryHealth | undefined> {
+async function createDirectoryHealth(config: Config, logger: Logger, directory: Directory): Promise<DirectoryHealth | undefined> {
   if (config.directory.kind !== 'ldap') return undefined;
   const ldap = config.directory;
-  const [{ diagnoseLdap }, { LdapConnector }] = await Promise.all([import('./directory/ldap-diagnose.ts'), import('./directory/ldap-connector.ts')]);
+  const [{ diagnoseLdap }, { LdapConnector }, { LdapDirectory }] = await Promise.all([import('./directory/ldap-diagnose.ts'), import('./directory/ldap-connector.ts'), import('./directory/ldap-directory.ts')]);
   const ldapLogger = logger.child({ component: 'ldap' });
-  // One connector for every run: a server's refusal of the service password is then not sent again before its back-off ends.
-  const connector = new LdapConnector(ldap, ldapLogger);
+  // The sign-ins' connector, for every run: a server's refusal of the service password is then not sent again before its back-off ends, by either.
+  const connector = directory instanceof LdapDirectory ? directory.connector : new LdapConnector(ldap, ldapLogger);
   return new DirectoryHealth(() => diagnoseLdap(ldap, { logger: ldapLogger, connector }), ldapLogger, ldap.healthCheckSeconds);
 }
 

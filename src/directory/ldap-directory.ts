@@ -69,6 +69,12 @@ export class LdapDirectory implements Directory {
   readonly #passwordChange: LdapPasswordChange;
   /** An unknown login's bind takes as long as a wrong password's: the directory spends more on the latter. */
   readonly #refusalPace: RefusalPace;
+  /**
+   * What its pools connect and bind the service account with. The periodic health check is handed the
+   * same one, so a server's refusal of the service password has one back-off for both: with one each,
+   * the wrong password went to the directory twice as often, towards its lockout of the account.
+   */
+  readonly connector: LdapConnector;
   /** Whether startupCheck ran: the later runs are /readyz's. */
   #startupChecked = false;
 
@@ -89,7 +95,7 @@ export class LdapDirectory implements Directory {
     this.#now = deps.now ?? Date.now;
     this.#heldBinds = new HeldBinds(deps.heldBindMs);
     this.#refusalPace = new RefusalPace(deps.refusalPace);
-    const connector = new LdapConnector(config, this.#logger);
+    const connector = (this.connector = new LdapConnector(config, this.#logger));
     this.#search = new LdapPool(connector, { size: config.pool.size, serviceBound: true });
     this.#auth = new LdapPool(connector, { size: config.pool.size, serviceBound: false });
     const buffers = explicitBufferAttributes(completed.users);

@@ -17,6 +17,7 @@ import { attributeValues, compileFilter, entryValue, entryValues, equalityFilter
 import { dnGroupName, groupBaseOf, resolveGroups, type ResolvedGroups } from './ldap-groups.ts';
 import { groupVisibility, hiddenGroups, logUncheckedGroups } from './ldap-group-visibility.ts';
 import { posixGroupWarning } from './ldap-posix-group-hint.ts';
+import { PRIMARY_GROUP_ATTRIBUTES, primaryGroupSid } from './ldap-primary-group.ts';
 import { withLdapSignificantSpaces } from '../core/fold-case.ts';
 import { EXPIRY_ATTRIBUTES, generalizedTimeToMs, policyInEffect, readPolicyMaxAge } from './ldap-password-policy.ts';
 
@@ -198,7 +199,7 @@ async function describeServiceBind(connector: LdapConnector, connection: Connect
  * resolved in a way that needs fixing, of groups hidden from the service account when the user is in
  * none, and of a groups filter the configuration does not write out in full.
  */
-async function describeGroups(search: SearchFn, config: LdapDirectoryConfig, user: { dn: string; memberOf: string[]; usernames: string[] }, completed: CompletedFilter | undefined, account: string): Promise<Found> {
+async function describeGroups(search: SearchFn, config: LdapDirectoryConfig, user: { dn: string; memberOf: string[]; usernames: string[]; primaryGroupSid?: Buffer }, completed: CompletedFilter | undefined, account: string): Promise<Found> {
   const { groups, users } = config;
   const found = await resolveGroups(search, groups, users.baseDn, user);
   const base = groups.mode === 'memberOf' && groups.nestedDepth === 0 ? undefined : await groupBaseOf(search, groups, users.baseDn);
@@ -318,7 +319,7 @@ export async function diagnoseLdap(configured: LdapDirectoryConfig, options: { u
     const ppolicy = config.accountState.flavour === 'openldap-ppolicy';
     const found = await timed('user-lookup', url, steps, async () => {
       const { idAttribute, usernameAttribute, nameAttribute, emailAttribute } = config.users;
-      const result = await findUserEntry(search, config.users, user, [idAttribute, usernameAttribute, nameAttribute, emailAttribute, 'memberOf', ...(ppolicy ? EXPIRY_ATTRIBUTES : [])]);
+      const result = await findUserEntry(search, config.users, user, [idAttribute, usernameAttribute, nameAttribute, emailAttribute, 'memberOf', ...PRIMARY_GROUP_ATTRIBUTES, ...(ppolicy ? EXPIRY_ATTRIBUTES : [])]);
       if (!result.entry) {
         if (result.reason === 'ambiguous') throw new Error(`"${user}" names more than one entry under ${config.users.baseDn} (a login must name one): ${result.dns.join('; ')}`);
         const why = { 'invalid-login': 'is not a valid login', 'not-found': 'matches no entry' };
@@ -330,7 +331,7 @@ export async function diagnoseLdap(configured: LdapDirectoryConfig, options: { u
     });
     if (!found || !userEntry) return steps;
     const entry = userEntry;
-    const grouped = await timed('groups', url, steps, () => describeGroups(search, config, { dn: entry.dn, memberOf, usernames: entryValues(entry, config.users.usernameAttribute) }, completedFilter('directory.groups.filter'), account));
+    const grouped = await timed('groups', url, steps, () => describeGroups(search, config, { dn: entry.dn, memberOf, usernames: entryValues(entry, config.users.usernameAttribute), primaryGroupSid: primaryGroupSid(entry) }, completedFilter('directory.groups.filter'), account));
     if (!grouped) return steps;
     // without pwdChangedTime slapd never expires the password: nothing to compute
     if (ppolicy && entryValue(entry, 'pwdChangedTime') !== undefined) {

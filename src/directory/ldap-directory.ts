@@ -12,6 +12,7 @@ import { LdapPool, type PoolStats } from './ldap-pool.ts';
 import { compileFilter, entryValue, entryValues, findUserEntry, type SearchFn, type UserLookup } from './ldap-filter.ts';
 import { domainRootOf, resolveGroups } from './ldap-groups.ts';
 import { GroupParents } from './ldap-group-parents.ts';
+import { PRIMARY_GROUP_ATTRIBUTES, primaryGroupSid } from './ldap-primary-group.ts';
 import { adBindFailureVerdict, adEntryVerdict, isDisabledOrExpired, maxPwdAgeToMs, ppolicyVerdict, stateAttributes, type Verdict } from './ldap-account-state.ts';
 import { LdapPasswordChange } from './ldap-password-change.ts';
 import { HeldBinds } from './ldap-held-binds.ts';
@@ -142,7 +143,7 @@ export class LdapDirectory implements Directory {
   }
 
   get #attributes(): string[] {
-    const memberOf = this.#config.groups.mode === 'memberOf' ? ['memberOf'] : [];
+    const memberOf = this.#config.groups.mode === 'memberOf' ? ['memberOf', ...PRIMARY_GROUP_ATTRIBUTES] : [];
     return ['*', this.#config.users.idAttribute, ...this.#stateAttrs, ...memberOf];
   }
 
@@ -336,7 +337,8 @@ export class LdapDirectory implements Directory {
   }
 
   async #userFromEntry(entry: Entry): Promise<User> {
-    const groups = await resolveGroups(this.#searchFn, this.#config.groups, this.#config.users.baseDn, { dn: entry.dn, memberOf: this.#memberOf(entry) }, this.#groupParents, this.#logger);
+    const user = { dn: entry.dn, memberOf: this.#memberOf(entry), primaryGroupSid: primaryGroupSid(entry) };
+    const groups = await resolveGroups(this.#searchFn, this.#config.groups, this.#config.users.baseDn, user, this.#groupParents, this.#logger);
     return userFromEntry(entry, groups, this.#config.users, this.#stateAttrs);
   }
 

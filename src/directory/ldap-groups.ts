@@ -228,6 +228,23 @@ export function inChainFilter(groups: GroupsConfig, userDn: string): string {
   return `(&${groups.filter}(member:${IN_CHAIN_RULE}:=${escapeFilterValue(userDn)}))`;
 }
 
+/**
+ * AD's primary group of the user (ldap-primary-group.ts) under `base` matching groups.filter, found by
+ * its objectSid, and the groups it is nested in (in-chain); none without a primary group SID.
+ */
+async function primaryGroupChain(search: SearchFn, base: string, groups: GroupsConfig, user: { dn: string; primaryGroupSid?: Buffer }, attributes: string[]): Promise<Entry[]> {
+  if (user.primaryGroupSid === undefined) return [];
+  const [primary] = await searchGroupsPaged(search, base, `(&${groups.filter}${equalityFilter('objectSid', user.primaryGroupSid)})`, attributes, user.dn);
+  if (primary === undefined) return [];
+  return [primary, ...(await searchGroupsPaged(search, base, inChainFilter(groups, primary.dn), attributes, user.dn))];
+}
+
+/** The entries with distinct DNs, the first of each kept (the server spells a DN the same in each answer). */
+function uniqueByDn(entries: Entry[]): Entry[] {
+  const seen = new Set<string>();
+  return entries.filter((entry) => !seen.has(entry.dn) && Boolean(seen.add(entry.dn)));
+}
+
 /** What an in-chain search that finds none of the entry's memberOf groups means, and what to set. */
 function inChainUnsupported(memberOfValues: number): string {
   return (
@@ -256,7 +273,7 @@ export async function resolveGroups(
   search: SearchFn,
   groups: GroupsConfig,
   usersBaseDn: string,
-  user: { dn: string; memberOf?: string[] },
+  user: { dn: string; memberOf?: string[]; primaryGroupSid?: Buffer },
   parents?: GroupParents,
   log?: Logger,
 ): Promise<ResolvedGroups> {
@@ -339,7 +356,8 @@ export async function resolveGroups(
   };
 
   if (groups.mode === 'member') return resolved(await withNesting(await holding([user.dn])));
-  const entries = await searchGroupsPaged(search, base, inChainFilter(groups, user.dn), attributes, user.dn);
+  const inChain = await searchGroupsPaged(search, base, inChainFilter(groups, user.dn), attributes, user.dn);
+  const entries = uniqueByDn([...inChain, ...(await primaryGroupChain(search, base, groups, user, attributes))]);
   if (entries.length > 0 || memberOf.length === 0 || (await rootDseOf(search)).activeDirectory) return resolved(entries.map(groupRef));
   const warning = inChainUnsupported(memberOf.length);
   if (log && !inChainWarned.has(search)) {

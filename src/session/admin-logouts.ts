@@ -30,7 +30,8 @@ export class AdminLogouts {
   readonly #kv: KeyValue;
   readonly #sessions: SessionService;
   #timer: NodeJS.Timeout | undefined;
-  #delivering = false;
+  /** Only while notices are taken: a pass still telling applications must not hold back the next pass's sessions from ending. */
+  #taking = false;
 
   readonly #noticeLimitMs: number;
 
@@ -62,32 +63,39 @@ export class AdminLogouts {
    * One pass; each notice is taken once (consume), so no application is told twice. Every session
    * is ended first, then the applications are told, ANNOUNCING_AT_ONCE sessions at a time: told one
    * after another (each up to 2.5 s per application), the last of 2,000 sessions went on signing in
-   * and refreshing for over an hour after `session end --all`. Returns how many sessions ended and
-   * had their applications told within the limit.
+   * and refreshing for over an hour after `session end --all`. Only the taking is one pass at a time:
+   * a pass still telling a slow application's endpoint about an earlier command's sessions (2.5 s per
+   * round of 16) held back the sessions of every later command from ending, for minutes after a large
+   * one. Returns how many sessions ended and had their applications told within the limit.
    */
   async deliver(context: LogoutContext): Promise<number> {
-    if (this.#delivering || (await this.#kv.count(NAMESPACE)) === 0) return 0;
-    this.#delivering = true;
-    let delivered = 0;
+    if (this.#taking || (await this.#kv.count(NAMESPACE)) === 0) return 0;
+    this.#taking = true;
+    const ended: SsoSession[] = [];
     try {
-      const ended: SsoSession[] = [];
       for (const [id] of await this.#kv.entries<SsoSession>(NAMESPACE)) {
         const session = await this.#take(id);
         if (session) ended.push(session);
       }
-      const announce = async (session: SsoSession) => {
-        const outcome = await withinLimit(this.#sessions.announceLogout(session, context), this.#noticeLimitMs);
-        if (outcome === OVER_LIMIT) context.log.error({ code: 'ADMIN_LOGOUT_STALLED', limitMs: this.#noticeLimitMs }, 'session: telling the applications of a session an administrator ended takes too long; going on with the next ones');
-        else delivered++;
-      };
-      const queue = [...ended];
+    } catch (error) {
+      context.log.error({ code: 'ADMIN_LOGOUT_FAILED', err: error }, 'session: telling the applications of sessions an administrator ended failed; retried in a second');
+    } finally {
+      this.#taking = false;
+    }
+    let delivered = 0;
+    const announce = async (session: SsoSession) => {
+      const outcome = await withinLimit(this.#sessions.announceLogout(session, context), this.#noticeLimitMs);
+      if (outcome === OVER_LIMIT) context.log.error({ code: 'ADMIN_LOGOUT_STALLED', limitMs: this.#noticeLimitMs }, 'session: telling the applications of a session an administrator ended takes too long; going on with the next ones');
+      else delivered++;
+    };
+    const queue = [...ended];
+    try {
       await Promise.all(Array.from({ length: Math.min(ANNOUNCING_AT_ONCE, queue.length) }, async () => {
         for (let session = queue.shift(); session; session = queue.shift()) await announce(session);
       }));
     } catch (error) {
-      context.log.error({ code: 'ADMIN_LOGOUT_FAILED', err: error }, 'session: telling the applications of sessions an administrator ended failed; retried in a second');
-    } finally {
-      this.#delivering = false;
+      // The poller does not await a pass: a rejection here would be unhandled.
+      context.log.error({ code: 'ADMIN_LOGOUT_FAILED', err: error }, 'session: telling the applications of sessions an administrator ended failed');
     }
     return delivered;
   }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Request, Response } from 'express';
 import { JournalKeyValue } from '../../src/store/journal-kv.ts';
 import { testSealer } from '../helpers/journal-sealer.ts';
+import { until } from '../helpers/until.ts';
 import { SessionService } from '../../src/session/session-service.ts';
 import { AdminLogouts } from '../../src/session/admin-logouts.ts';
 import { CookieJar } from '../../src/http/cookies.ts';
@@ -69,6 +70,43 @@ test('every session of a pass ends before any application is told: a slow applic
     assert.equal(await logouts.deliver({ log, trigger: 'admin' }), 40);
     assert.equal(stillLiveWhenTold.length, 40);
     assert.deepEqual([...new Set(stillLiveWhenTold)], [0], 'no session was still live when the first application was told');
+  } finally {
+    await kv.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a pass still telling the applications of earlier sessions does not hold back later notices from ending their sessions', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'stepgate-admin-logouts-'));
+  const kv = new JournalKeyValue(join(dir, 'kv.journal'), systemClock, { sealer: testSealer() });
+  await kv.open();
+  try {
+    const sessions = new SessionService(kv, { cookieName: 'sg_session', idleTimeoutMinutes: 30, absoluteTimeoutHours: 10 }, systemClock, new CookieJar('http://localhost'));
+    const first = (await sessions.start(request(), response(), user('first'), [])).session;
+    let answer: () => void = () => undefined;
+    // A back-channel endpoint that takes its time (each Logout Token may take 2.5 s, 16 sessions at a time).
+    const slow = new Promise<void>((resolve) => (answer = resolve));
+    const told: string[] = [];
+    sessions.onLogout(async (ended) => {
+      if (ended.id === first.id) await slow;
+      told.push(ended.user.username);
+    });
+    const log = { error: () => undefined } as unknown as Logger;
+    const logouts = new AdminLogouts(kv, sessions);
+    await logouts.end([first]);
+    const firstPass = logouts.deliver({ log, trigger: 'admin' });
+    await until(() => sessions.byId(first.id), (session) => session === undefined, 'the first pass to end its session');
+
+    // A second `session end` while the first one's applications are still being told.
+    const later = (await sessions.start(request(), response(), user('later'), [])).session;
+    await logouts.end([later]);
+    assert.equal(await logouts.deliver({ log, trigger: 'admin' }), 1, 'the next poll ends it and tells its applications');
+    assert.equal(await sessions.byId(later.id), undefined, 'the later session ended while the earlier pass was still under way');
+    assert.deepEqual(told, ['later']);
+
+    answer();
+    assert.equal(await firstPass, 1);
+    assert.deepEqual(told, ['later', 'first']);
   } finally {
     await kv.close();
     await rm(dir, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 import type { KeyValue } from '../store/store.ts';
+import { BoundedMap } from '../core/bounded-map.ts';
 import { OVER_LIMIT, withinLimit } from '../core/time-limit.ts';
 import type { Logger } from '../core/log.ts';
 import type { SsoSession } from './sso-session.ts';
@@ -17,6 +18,8 @@ const POLL_MS = 1_000;
 const NOTICE_LIMIT_MS = 30_000;
 /** Sessions whose applications are told at once: the Logout Tokens of one session go out in parallel already. */
 const ANNOUNCING_AT_ONCE = 16;
+/** Re-authentications remembered: a notice is taken within about a second of the CLI listing the session it names. */
+const REPLACEMENTS_KEPT = 10_000;
 
 /**
  * Logouts an administrator makes with the CLI. The CLI leaves a notice per session; the running
@@ -34,11 +37,14 @@ export class AdminLogouts {
   #taking = false;
 
   readonly #noticeLimitMs: number;
+  /** The session a re-authentication started, by the id of the one it replaced (in this server only: it is what starts sessions). */
+  readonly #replacedBy = new BoundedMap<string, string>(REPLACEMENTS_KEPT);
 
   constructor(kv: KeyValue, sessions: SessionService, options: { noticeLimitMs?: number } = {}) {
     this.#kv = kv;
     this.#sessions = sessions;
     this.#noticeLimitMs = options.noticeLimitMs ?? NOTICE_LIMIT_MS;
+    sessions.onReplaced(async (previous, next) => void this.#replacedBy.set(previous.id, next.id));
   }
 
   /** The CLI: asks the running server to end these sessions; it does at its first poll after the shared kv store shows it the notices. */
@@ -100,9 +106,20 @@ export class AdminLogouts {
     return delivered;
   }
 
-  /** Takes a notice and ends its session; undefined when it was taken already, or the user signed out meanwhile (its applications were told then). */
+  /**
+   * Takes a notice and ends its session; undefined when it was taken already, or the user signed out
+   * meanwhile (its applications were told then). When the same user signed in again in that browser
+   * (prompt=login, ForceAuthn) between the command and this poll, the new session ends instead: it
+   * carries the old one's applications and second factors, and so went on with them, MFA included
+   * after an `mfa reset`, while the command said the session had ended.
+   */
   async #take(id: string): Promise<SsoSession | undefined> {
     const notice = await this.#kv.consume<SsoSession>(NAMESPACE, id);
-    return notice ? this.#sessions.take(id) : undefined;
+    if (!notice) return undefined;
+    for (let current: string | undefined = id, hops = 0; current !== undefined && hops < REPLACEMENTS_KEPT; current = this.#replacedBy.get(current), hops++) {
+      const session = await this.#sessions.take(current);
+      if (session) return session;
+    }
+    return undefined;
   }
 }

@@ -112,3 +112,30 @@ test('a pass still telling the applications of earlier sessions does not hold ba
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a notice for a session the same user re-authenticated in since ends the session that replaced it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'stepgate-admin-logouts-'));
+  const kv = new JournalKeyValue(join(dir, 'kv.journal'), systemClock, { sealer: testSealer() });
+  await kv.open();
+  try {
+    const sessions = new SessionService(kv, { cookieName: 'sg_session', idleTimeoutMinutes: 30, absoluteTimeoutHours: 10 }, systemClock, new CookieJar('http://localhost'));
+    const logouts = new AdminLogouts(kv, sessions);
+    const told: string[] = [];
+    sessions.onLogout(async (ended) => void told.push(ended.id));
+    const alice = user('alice');
+    const listed = (await sessions.start(request(), response(), alice, [{ method: 'otp', at: systemClock.now() }])).session;
+    // `mfa reset alice` lists the session; before the server's next poll, alice signs in again in that browser (prompt=login).
+    await logouts.end([listed]);
+    const inBrowser = { headers: { cookie: `sg_session=${listed.id}` }, log: { error: () => undefined } } as unknown as Request;
+    const { session: replacement } = await sessions.start(inBrowser, response(), alice, [{ method: 'pwd', at: systemClock.now() }]);
+    assert.deepEqual(replacement.factors.map((factor) => factor.method), ['pwd', 'otp'], 'the new session keeps the second factor');
+
+    const log = { error: () => undefined } as unknown as Logger;
+    assert.equal(await logouts.deliver({ log, trigger: 'admin' }), 1);
+    assert.equal(await sessions.byId(replacement.id), undefined, 'the session that replaced the listed one ended');
+    assert.deepEqual(told, [replacement.id], 'its applications were told once');
+  } finally {
+    await kv.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

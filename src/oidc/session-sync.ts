@@ -150,7 +150,8 @@ export class SessionSync {
     const continueTo = ctx.status >= 300 && ctx.status < 400 ? ctx.response.get('Location') : undefined;
     // The SAML hop may answer with a POST form page (200), which must not carry this redirect's Location.
     if (continueTo) ctx.remove('Location');
-    const told = await this.#deps.propagateLogout(ctx.req as Request, ctx.res as Response, ended, continueTo || undefined);
+    const ownPage = !!continueTo && continueTo.startsWith(ctx.oidc.urlFor('end_session_success'));
+    const told = await this.#deps.propagateLogout(ctx.req as Request, ctx.res as Response, ended, continueTo || undefined, ownPage);
     if (told) ctx.respond = false;
     else if (continueTo) ctx.set('Location', continueTo);
   }

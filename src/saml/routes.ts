@@ -38,5 +38,5 @@ export async function samlRoutes(services: Services): Promise<{ router: Router; 
   router.post('/saml/slo', (req, res) => sloPost(req, res, ctx));
   router.get('/saml/slo/continue', (req, res) => sloContinue(req, res, ctx));
   router.use(auditRefusedRequests(services.store.audit));
-  return { router, propagateLogout: (req, res, ended, continueTo) => startLogoutRun(req, res, ctx, ended, continueTo === undefined ? { kind: 'idp' } : { kind: 'redirect', url: continueTo }) };
+  return { router, propagateLogout: (req, res, ended, continueTo, ownPage) => startLogoutRun(req, res, ctx, ended, continueTo === undefined ? { kind: 'idp' } : { kind: 'redirect', url: continueTo, ...(ownPage && { ownPage }) }) };
 }

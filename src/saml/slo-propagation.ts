@@ -111,7 +111,9 @@ export async function answerOriginator(req: Request, res: Response, ctx: SamlCon
     }
     // An SP without an SLO endpoint cannot be answered: the person is told instead.
   }
-  if (origin.kind === 'redirect') {
+  // The provider's own signed-out page names no applications: one that did not confirm is listed here
+  // instead, as /logout lists it, rather than the person being told only "You are signed out".
+  if (origin.kind === 'redirect' && !(origin.ownPage && partial)) {
     req.log.info({ participants: results.length, partial }, 'saml: logout run done; back to the OIDC client');
     res.redirect(303, origin.url);
     return;

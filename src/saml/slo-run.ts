@@ -36,8 +36,11 @@ export interface SloResult {
 export type SloOrigin =
   | { kind: 'sp'; spId: string; requestId: string; binding: BindingName; relayState?: string; sessionEnded: boolean }
   | { kind: 'idp' }
-  /** An OIDC client's logout: the browser ends at its post-logout redirect URI (checked by oidc-provider). */
-  | { kind: 'redirect'; url: string };
+  /**
+   * An OIDC client's logout: the browser ends at its post-logout redirect URI (checked by oidc-provider),
+   * or at the provider's own signed-out page (`ownPage`; absent in runs stored by earlier versions).
+   */
+  | { kind: 'redirect'; url: string; ownPage?: boolean };
 
 /** One front-channel logout run: the browser visits each other SAML participant in turn. */
 export interface SloRun {

@@ -6,6 +6,13 @@ import { ANY_TRUSTED_NETWORK } from '../policy/networks.ts';
 import { userMessagesSchema } from './user-messages.ts';
 import { ID_TOKEN_MAX_GROUPS } from '../oidc/id-token-claims.ts';
 
+/**
+ * Durations are capped at a year: a larger one (say, hours typed as seconds) puts expiry times past
+ * what a Date can hold, and SAML sign-ins then fail with a 500 instead of at start with the key named.
+ */
+const YEAR_SECONDS = 365 * 24 * 3600;
+const seconds = () => z.number().int().positive().max(YEAR_SECONDS);
+
 export const localDirectorySchema = z.object({
   kind: z.literal('local'),
   passwordRules: z
@@ -124,16 +131,16 @@ export const configSchema = z.object({
   session: z
     .object({
       cookieName: z.string().regex(/^[A-Za-z0-9_-]+$/).default('sg_session'),
-      idleTimeoutMinutes: z.number().int().positive().default(30),
-      absoluteTimeoutHours: z.number().positive().default(10),
+      idleTimeoutMinutes: z.number().int().positive().max(YEAR_SECONDS / 60).default(30),
+      absoluteTimeoutHours: z.number().positive().max(YEAR_SECONDS / 3600).default(10),
     })
     .prefault({}),
   regulation: z
     .object({
       maxFailuresPerUser: z.number().int().positive().default(5),
       maxFailuresPerIp: z.number().int().positive().default(50),
-      windowSeconds: z.number().int().positive().default(300),
-      lockoutSeconds: z.number().int().positive().default(900),
+      windowSeconds: seconds().default(300),
+      lockoutSeconds: seconds().default(900),
       /** Sign-ins one client IP may start per minute (each is held in memory for 15 minutes). */
       signInStartsPerIpPerMinute: z.number().int().positive().default(600),
     })
@@ -143,20 +150,20 @@ export const configSchema = z.object({
       /** Defaults to <publicUrl>/saml/metadata. */
       entityId: entityId.optional(),
       clockSkewSeconds: z.number().int().min(0).max(600).default(120),
-      requestMaxAgeSeconds: z.number().int().positive().default(300),
+      requestMaxAgeSeconds: seconds().default(300),
       maxRequestBytes: z.number().int().positive().default(64 * 1024),
       maxInflatedBytes: z.number().int().positive().default(256 * 1024),
-      assertionLifetimeSeconds: z.number().int().positive().default(300),
+      assertionLifetimeSeconds: seconds().default(300),
       /** Every SP must sign its AuthnRequests (published as WantAuthnRequestsSigned); otherwise only SPs whose metadata says they sign. */
       wantAuthnRequestsSigned: z.boolean().default(false),
     })
     .prefault({}),
   oidc: z
     .object({
-      accessTokenTtlSeconds: z.number().int().positive().default(3600),
-      idTokenTtlSeconds: z.number().int().positive().default(3600),
-      refreshTokenTtlSeconds: z.number().int().positive().default(14 * 24 * 3600),
-      authorizationCodeTtlSeconds: z.number().int().positive().default(60),
+      accessTokenTtlSeconds: seconds().default(3600),
+      idTokenTtlSeconds: seconds().default(3600),
+      refreshTokenTtlSeconds: seconds().default(14 * 24 * 3600),
+      authorizationCodeTtlSeconds: seconds().default(60),
       /** A user in more groups gets them from userinfo only, not in the ID Token (src/oidc/id-token-claims.ts). */
       idTokenMaxGroups: z.number().int().min(0).default(ID_TOKEN_MAX_GROUPS),
     })

@@ -55,3 +55,13 @@ test("the schema's own words are kept as they were", () => {
   assert.deepEqual(issuesOf({ mfa: { totp: { digits: 9 } } }), ['mfa.totp.digits: must be 6, 7 or 8']);
   assert.deepEqual(issuesOf({ server: { port: 70000 } }), ['server.port: must be a whole number from 1 to 65535']);
 });
+
+test('durations are capped at a year, so that an expiry time always fits a date (a huge session lifetime made every SAML sign-in a 500)', () => {
+  assert.deepEqual(issuesOf({ session: { absoluteTimeoutHours: 1e12, idleTimeoutMinutes: 1e9 }, oidc: { refreshTokenTtlSeconds: 1e13 }, saml: { assertionLifetimeSeconds: 31_536_001 } }), [
+    'session.idleTimeoutMinutes: must be at most 525600',
+    'session.absoluteTimeoutHours: must be at most 8760',
+    'saml.assertionLifetimeSeconds: must be at most 31536000',
+    'oidc.refreshTokenTtlSeconds: must be at most 31536000',
+  ]);
+  assert.doesNotThrow(() => parseConfig({ session: { absoluteTimeoutHours: 8760 }, oidc: { refreshTokenTtlSeconds: 31_536_000 } }));
+});

@@ -104,7 +104,7 @@ export async function answerOriginator(req: Request, res: Response, ctx: SamlCon
   if (origin.kind === 'sp') {
     const sp = await ctx.registry.get(origin.spId);
     const endpoint = sp && responseEndpoint(sp, origin.binding);
-    req.log.info({ sp: origin.spId, sessionEnded: origin.sessionEnded, participants: results.length, partial }, 'saml: logout request answered');
+    req.log.info({ event: 'saml.logout-answered', sp: origin.spId, sessionEnded: origin.sessionEnded, participants: results.length, partial }, 'saml: logout request answered');
     if (sp && endpoint) {
       await sendLogoutResponse(res, ctx, sp, endpoint, origin, { top: STATUS.success, ...(partial ? { second: STATUS.partialLogout } : {}) });
       return;
@@ -114,7 +114,7 @@ export async function answerOriginator(req: Request, res: Response, ctx: SamlCon
   // The provider's own signed-out page names no applications: one that did not confirm is listed here
   // instead, as /logout lists it, rather than the person being told only "You are signed out".
   if (origin.kind === 'redirect' && !(origin.ownPage && partial)) {
-    req.log.info({ participants: results.length, partial }, 'saml: logout run done; back to the OIDC client');
+    req.log.info({ event: 'saml.logout-run-done', participants: results.length, partial }, 'saml: logout run done; back to the OIDC client');
     res.redirect(303, origin.url);
     return;
   }
@@ -145,7 +145,7 @@ async function proceed(req: Request, res: Response, ctx: SamlContext, runId: str
   if (hop || expected) await ctx.sloRuns.replace(runId, expected, next);
   await recordOutcomes(req, ctx, next, next.results.slice(expected?.results.length ?? 0));
   if (hop) {
-    req.log.info({ sp: hop.sp.id, binding: hop.endpoint.binding, remaining: next.queue.length }, 'saml: logout request sent to a participant');
+    req.log.info({ event: 'saml.logout-request-sent', sp: hop.sp.id, binding: hop.endpoint.binding, remaining: next.queue.length }, 'saml: logout request sent to a participant');
     await sendLogoutRequest(res, ctx, hop.sp, hop.endpoint, { ...next.awaiting!, nameId: hop.nameId }, runId);
     return;
   }
@@ -156,7 +156,7 @@ async function proceed(req: Request, res: Response, ctx: SamlContext, runId: str
 /** One audit entry and one log line per participant outcome. An SP that never answers has none: its run just expires. */
 async function recordOutcomes(req: Request, ctx: SamlContext, run: SloRun, results: SloResult[]): Promise<void> {
   for (const result of results) {
-    req.log.info({ sp: result.rpId, outcome: result.outcome, detail: result.detail }, 'saml: logout propagated');
+    req.log.info({ event: 'saml.logout-propagated', sp: result.rpId, outcome: result.outcome, detail: result.detail }, 'saml: logout propagated');
     await ctx.services.store.audit.record({
       type: 'logout',
       outcome: result.outcome === 'signed-out' ? 'success' : 'failure',

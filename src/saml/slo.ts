@@ -87,7 +87,7 @@ async function completeLogout(req: Request, res: Response, ctx: SamlContext, log
   const matches = !!participant && participant.nameId === logout.nameId && (logout.sessionIndexes.length === 0 || logout.sessionIndexes.includes(participant.sessionIndex ?? ''));
   const origin: SloOrigin = { kind: 'sp', spId: sp.id, requestId: logout.requestId, binding: logout.binding, relayState: logout.relayState, sessionEnded: matches };
   if (!session || !matches) {
-    req.log.info({ sp: sp.id, hadSession: !!session }, 'saml: logout request names no session of this browser');
+    req.log.info({ event: 'saml.logout-no-session', sp: sp.id, hadSession: !!session }, 'saml: logout request names no session of this browser');
     await answerOriginator(req, res, ctx, origin, []);
     return;
   }

@@ -20,11 +20,6 @@ const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace']);
 const NOT_NAMED_YET = new Set([
   "src/login/interaction.ts 'login: another request of this sign-in took the step meanwhile; showing the current step'",
   "src/login/steps/mfa-guard.ts 'login: setup code taken for the secret shown before this browser signed in again'",
-  "src/saml/slo-propagation.ts 'saml: logout request answered'",
-  "src/saml/slo-propagation.ts 'saml: logout run done; back to the OIDC client'",
-  "src/saml/slo-propagation.ts 'saml: logout request sent to a participant'",
-  "src/saml/slo-propagation.ts 'saml: logout propagated'",
-  "src/saml/slo.ts 'saml: logout request names no session of this browser'",
 ]);
 
 /** Log calls whose fields are written out in the call (an object literal) and name neither `event` nor `code`. */

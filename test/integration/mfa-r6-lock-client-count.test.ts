@@ -43,6 +43,9 @@ test('the server counts wrong codes on the client: one address guessing codes ac
       // The address is blocked, not the user's codes: the page says which.
       assert.match(current.body, /Too many wrong codes were entered from your network, so sign-in codes from here are blocked for \d+ minutes/);
       assert.doesNotMatch(current.body, /blocked for your account/);
+      // Nobody can lift an address's lock (mfa unlock is the user's): the page does not send the user to the helpdesk for it.
+      assert.match(current.body, /Try again after that, or from another network\./);
+      assert.doesNotMatch(current.body, /helpdesk/);
     }
   }
   // The client's count of codes is full: a third user from the same address gets past the password

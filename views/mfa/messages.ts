@@ -9,7 +9,8 @@ const BACKUP_CODES_TOO = ' Backup codes are blocked too.';
 export function lockMessage(lockedUntil: number | null, now: number, lockedFor: 'account' | 'client' = 'account'): string {
   if (lockedFor === 'client' && lockedUntil !== null) {
     // Not the user's lock: their account is fine, only codes from this address (a shared office, or a guesser on it) are refused for a while.
-    return `Too many wrong codes were entered from your network, so sign-in codes from here are blocked for ${waitFor(lockedUntil, now)} (until ${lockEnd(lockedUntil, now)}). Try again after that, or ask your helpdesk.`;
+    // No helpdesk: no command lifts an address's lock (mfa unlock is the user's); another network is what helps before it ends.
+    return `Too many wrong codes were entered from your network, so sign-in codes from here are blocked for ${waitFor(lockedUntil, now)} (until ${lockEnd(lockedUntil, now)}). Try again after that, or from another network.`;
   }
   if (lockedUntil === null) return `Too many wrong codes were entered, so sign-in codes are blocked for your account until your helpdesk unlocks them.${BACKUP_CODES_TOO}`;
   return `Too many wrong codes were entered, so sign-in codes are blocked for your account for ${waitFor(lockedUntil, now)} (until ${lockEnd(lockedUntil, now)}).${BACKUP_CODES_TOO} Try again after that, or ask your helpdesk to unlock it.`;

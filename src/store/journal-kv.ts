@@ -109,6 +109,17 @@ export class JournalKeyValue implements KeyValue {
     if (!this.#compaction.underway) await this.#tail.follow();
   }
 
+  async catchUp(): Promise<void> {
+    // A read starts only when neither a compaction (which applies other processes' lines at its swap,
+    // and resets the tailer's offset) nor another read (which may have looked at the file too early)
+    // is under way; checked and started in one turn, as no compaction starts while the tailer reads.
+    for (;;) {
+      const busy = this.#compaction.underway ?? this.#tail.inFlight;
+      if (!busy) return this.#tail.follow();
+      await busy;
+    }
+  }
+
   /** A line read back from the journal: `entry` is what it leaves the key with (undefined: deleted or expired). */
   #applyReplayed(namespace: string, key: string, entry: Entry | undefined, mode: ReplayMode): void {
     if (entry) this.#entries.set(namespace, key, entry);

@@ -10,7 +10,8 @@ export class JournalTail {
   readonly #replay: JournalReplay;
   /** How far this process has read the journal; lines past it were written by another process. */
   offset = 0;
-  #tailing = false;
+  /** The read of other processes' lines under way. */
+  #following: Promise<void> | undefined;
 
   constructor(path: string, replay: JournalReplay) {
     this.#path = path;
@@ -18,20 +19,26 @@ export class JournalTail {
   }
 
   get running(): boolean {
-    return this.#tailing;
+    return this.#following !== undefined;
   }
 
-  /** Applies the lines appended past `offset`. */
-  async follow(): Promise<void> {
-    if (this.#tailing) return;
-    this.#tailing = true;
+  /** The read under way, if any: it may have looked at the file before the latest lines. */
+  get inFlight(): Promise<void> | undefined {
+    return this.#following;
+  }
+
+  /** Applies the lines appended past `offset`; while a read is under way, waits for that one instead. */
+  follow(): Promise<void> {
+    this.#following ??= this.#read().finally(() => (this.#following = undefined));
+    return this.#following;
+  }
+
+  async #read(): Promise<void> {
     try {
       const { size } = await stat(this.#path);
       if (size > this.offset) this.offset += await this.#replay.replayRange(this.offset, size, 'tail');
     } catch {
       // the journal is being compacted; the next round reads again
-    } finally {
-      this.#tailing = false;
     }
   }
 

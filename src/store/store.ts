@@ -73,6 +73,11 @@ export interface KeyValue {
   entries<T>(namespace: string): Promise<Array<[string, T]>>;
   /** Number of live entries in a namespace. */
   count(namespace: string): Promise<number>;
+  /**
+   * Applies now what other processes (the admin CLI) wrote so far, rather than at the next read of
+   * their lines (every half second): for a decision an administrator's command must reach at once.
+   */
+  catchUp?(): Promise<void>;
 }
 
 export interface AuditEvent {

@@ -153,8 +153,10 @@ export class TotpAdmin {
    */
   async reset(userId: string): Promise<boolean> {
     const { enrollments, state, backupCodes } = this.#deps;
-    const removed = await enrollments.remove(userId);
+    // The mark first: a setup the server confirms meanwhile then sees it once its registration is
+    // stored, and removes it, should this removal have come before that registration (totp-method.ts).
     await enrollments.voidPending(userId);
+    const removed = await enrollments.remove(userId);
     await backupCodes.delete(userId);
     await state.delete(userId);
     return removed;

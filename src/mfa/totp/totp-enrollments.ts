@@ -101,10 +101,23 @@ export class TotpEnrollments {
     return { digits, periodSeconds, algorithm, createdAt, secret: this.secretOf(pending) };
   }
 
-  /** Taken once: two confirmations of the same pending secret cannot both activate it. */
-  async takePending(userId: string, sessionId: string): Promise<boolean> {
+  /**
+   * Taken once: two confirmations of the same pending secret cannot both activate it. Resolves to the
+   * reset mark the secret was shown under (see resetSince), or undefined when it is gone or void.
+   */
+  async takePending(userId: string, sessionId: string): Promise<{ resetMark?: string } | undefined> {
     const pending = await this.#kv.consume<PendingEnrollment>(pendingNamespace(userId), sessionId);
-    return pending !== undefined && !(await this.#voided(userId, pending));
+    if (pending === undefined || (await this.resetSince(userId, pending.resetMark))) return undefined;
+    return { resetMark: pending.resetMark };
+  }
+
+  /**
+   * Whether an administrator reset the user after `resetMark`, as the store holds it now: an `mfa reset`
+   * by the CLI a moment ago included, which this process would otherwise read only up to half a second later.
+   */
+  async resetSince(userId: string, resetMark: string | undefined): Promise<boolean> {
+    await this.#kv.catchUp?.();
+    return (await this.#kv.get<string>(RESET_NAMESPACE, userId)) !== resetMark;
   }
 
   /**
@@ -117,6 +130,12 @@ export class TotpEnrollments {
 
   async #voided(userId: string, pending: PendingEnrollment): Promise<boolean> {
     return (await this.#kv.get<string>(RESET_NAMESPACE, userId)) !== pending.resetMark;
+  }
+
+  /** Removes the registration `put` stored at `createdAt` with `secret`, and no later one. */
+  async removeIfStill(userId: string, secret: string, createdAt: number): Promise<void> {
+    const enrollment = await this.#records.get(userId);
+    if (enrollment?.createdAt === createdAt && this.secretOf(enrollment) === secret) await this.#records.remove(userId);
   }
 
   /** Drops the secret shown to one browser (its SSO session). */

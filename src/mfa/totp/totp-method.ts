@@ -190,9 +190,16 @@ export class TotpMethod implements MfaMethod {
     const now = clock.now();
     const step = await matchingTimeStep(pending.secret, input.code, pending, now, settings.clockSkewSeconds);
     if (step === undefined) return { ok: false, reason: 'invalid' };
-    if (!(await enrollments.takePending(user.id, sessionId))) return { ok: false, reason: 'expired' };
+    const taken = await enrollments.takePending(user.id, sessionId);
+    if (!taken) return { ok: false, reason: 'expired' };
     const parameters: TotpParameters = { digits: pending.digits, periodSeconds: pending.periodSeconds, algorithm: pending.algorithm };
     await enrollments.put(user.id, user.username, pending.secret, parameters, now);
+    // An `mfa reset` by the CLI writes its mark, then removes the registration. Asked again after the
+    // put, the mark is seen whenever the removal came before the put, which it would otherwise undo.
+    if (await enrollments.resetSince(user.id, taken.resetMark)) {
+      await enrollments.removeIfStill(user.id, pending.secret, now);
+      return { ok: false, reason: 'expired' };
+    }
     // Secrets other browsers were shown go now: after an administrator's reset one of them would
     // otherwise be confirmable again, and it may have been shown to someone who had only the password.
     await enrollments.discardPending(user.id);

@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { boot } from '../helpers/boot.ts';
+import { cliProcess } from '../helpers/cli.ts';
+import { createUser } from '../helpers/oidc-rp.ts';
+import { oathtoolTotp } from '../helpers/oathtool.ts';
+
+const SECRET_KEY = randomBytes(32).toString('base64');
+
+/**
+ * The CLI is another process: the server reads its journal lines every half second. A setup confirmed
+ * in that half second after `mfa reset` returned was activated, and outlived the reset for good.
+ */
+test('a setup shown before mfa reset cannot be confirmed the moment the command returns, before the server would have read its lines', async () => {
+  const app = await boot({}, { secretKey: SECRET_KEY });
+  try {
+    // Several users: each confirmation must beat the server's next read of the journal, which a slow host may not.
+    for (const username of ['rhea', 'rory', 'ruth']) {
+      const user = (await app.services.directory.findUserById(await createUser(app, { username, password: 'correct horse 42' })))!;
+      const { totp } = app.services.mfa;
+      const view = await totp.enrollment.begin({ user, sessionId: `setup-${username}` });
+      const reset = await cliProcess(app, SECRET_KEY, ['mfa', 'reset', username]);
+      assert.equal(reset.code, 0, reset.err);
+      const late = await totp.enrollment.finish({ user, sessionId: `setup-${username}`, ip: '127.0.0.1' }, oathtoolTotp(view.secret, Date.now()));
+      assert.equal(late.ok ? 'activated' : late.reason, 'expired', `${username}: the reset voids the setup shown before it`);
+      assert.equal(await totp.isEnrolled(user), false, `${username}: no registration outlives the reset`);
+      assert.equal(await app.services.mfa.backupCodes.remaining(user.id), 0, `${username}: nor backup codes`);
+    }
+  } finally {
+    await app.close();
+  }
+});

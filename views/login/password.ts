@@ -1,6 +1,6 @@
 import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
-import { cancelForm, csrfField, errorBox, field } from '../partials/form.ts';
+import { cancelForm, csrfField, errorBox, field, FORM_ERROR_ID } from '../partials/form.ts';
 import { SIGNED_IN_USER_FIELD, switchAccountForm, userNamed, type SignedInAs } from './signed-in-as.ts';
 
 /**
@@ -24,7 +24,7 @@ ${csrfField(options.csrf)}
 ${again
   ? html`<input type="hidden" name="username" value="${again.login}" autocomplete="username">
 <input type="hidden" name="${SIGNED_IN_USER_FIELD}" value="${again.user.userId}">`
-  : field({ name: 'username', label: 'Username', value: options.username, autocomplete: 'username', autofocus: !options.username, verbatim: true })}
+  : field({ name: 'username', label: 'Username', value: options.username, autocomplete: 'username', autofocus: !options.username, verbatim: true, describedBy: options.error && !options.username ? [FORM_ERROR_ID] : [] })}
 ${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: !!options.username || !!again, invalid: !!options.error })}
 <button type="submit">Sign in</button>
 </form>

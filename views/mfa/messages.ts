@@ -62,6 +62,9 @@ export const SETUP_TIME_RAN_OUT_NOTICE = 'The time for the setup ran out, so you
  */
 export const SIGNED_IN_AGAIN_NOTICE = 'You had to sign in again, so this is a new setup code. If your authenticator app already has an entry for this account from before, delete it: it will not work (an administrator may have reset your setup). Then scan the code below.';
 
+/** The password page after a code or setup form sent when the browser was no longer signed in (see mfaAnswerContext). */
+export const SIGNED_OUT_BEFORE_CODE = 'You were signed out (in another window or tab, for example), so the code you entered was not checked. Sign in again to go on.';
+
 export function codeProblemMessage(problem: CodeProblem, digits: number, options: { backupCodesAccepted: boolean }): string {
   switch (problem) {
     case 'invalid':

@@ -5,6 +5,7 @@ import type { SsoSession } from '../../session/sso-session.ts';
 import type { MfaMethod, MfaMethodId } from '../../mfa/mfa-method.ts';
 import { MFA_METHOD_IDS } from '../../policy/levels.ts';
 import { AppError } from '../../core/errors.ts';
+import { SIGNED_OUT_BEFORE_CODE } from '../../../views/mfa/messages.ts';
 
 /** An answer the guard takes: the current session, the method, and the SSO session the step was shown to. */
 export interface MfaAnswer {
@@ -39,6 +40,9 @@ export async function mfaAnswerContext(req: Request, interaction: LoginInteracti
   const sameSession = session !== undefined && tx.mfa?.sessionId === session.id;
   if (!session || !tx.mfa || tx.mfa.userId !== session.user.id || (!sameSession && expected !== 'mfa-enroll')) {
     req.log.warn({ event: 'login.mfa.answer-not-taken', reason: 'mfa-answer-not-bound-to-this-session', hasSession: !!session, shown: !!tx.mfa }, 'login: MFA answer not taken; showing the current step');
+    // Signed out meanwhile (another tab, an administrator): the password page that follows says why
+    // the code just typed was dropped; without a word it reads as a sign-in that started over by itself.
+    if (!session && tx.mfa) await interaction.deps.transactions.keepRefusal(tx, { step: 'password', message: SIGNED_OUT_BEFORE_CODE, status: 200, username: '' });
     return undefined;
   }
   const step = await interaction.stepWith(req, tx, session);

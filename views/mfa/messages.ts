@@ -68,7 +68,9 @@ export const SIGNED_OUT_BEFORE_CODE = 'You were signed out (in another window or
 export function codeProblemMessage(problem: CodeProblem, digits: number, options: { backupCodesAccepted: boolean }): string {
   switch (problem) {
     case 'invalid':
-      return 'That code is not correct. Check the code in your authenticator app and try again.';
+      // A phone whose clock is off by more than mfa.totp.clockSkewSeconds shows codes that are never
+      // right, and nothing else on the page would tell the user why before the lock.
+      return "That code is not correct. Check the code in your authenticator app and try again. If your app's codes are never accepted, check that your phone sets its date and time automatically.";
     case 'malformed':
       return options.backupCodesAccepted ? `Enter the ${digits}-digit code from your authenticator app, or one of your backup codes.` : `Enter the ${digits}-digit code from your authenticator app.`;
     case 'replayed':

@@ -1,0 +1,51 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
+import { request as loginRequest } from '../helpers/login-request.ts';
+import { TestBrowser } from '../helpers/browser.ts';
+import { createUser } from '../helpers/oidc-rp.ts';
+import { oathtoolTotp } from '../helpers/oathtool.ts';
+import { enrollWithOathtool } from '../helpers/totp-store.ts';
+
+/**
+ * A phone whose clock is 2 minutes off (beyond the default 30 s skew) shows codes that are never
+ * accepted, at the setup and at every sign-in: the refusal names the likely cause, the phone's time,
+ * instead of only "not correct" until the codes lock.
+ */
+const PASSWORD = 'correct horse 42';
+const CLOCK_ADVICE = /If your app&#39;s codes are never accepted, check that your phone sets its date and time automatically\./;
+let now = Date.parse('2026-11-24T14:00:15Z');
+const clock = { now: () => now };
+let app: Booted;
+let aliceSecret: string;
+
+before(async () => {
+  app = await boot({}, { clock });
+  const alice = await createUser(app, { username: 'alice', password: PASSWORD });
+  aliceSecret = (await enrollWithOathtool(app.services.mfa.totp, (await app.services.directory.findUserById(alice))!, now)).secret;
+  await createUser(app, { username: 'carol', password: PASSWORD });
+  now += 30_000;
+});
+after(() => app?.close());
+
+async function codePage(browser: TestBrowser, username: string) {
+  const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
+  return browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username, password: PASSWORD });
+}
+
+test("a code from a phone 2 minutes slow, at sign-in: refused, with the phone's time named as the likely cause", async () => {
+  const browser = new TestBrowser();
+  const page = await codePage(browser, 'alice');
+  const refused = await browser.submit(page, { code: oathtoolTotp(aliceSecret, now - 120_000) });
+  assert.match(refused.body, /That code is not correct\./);
+  assert.match(refused.body, CLOCK_ADVICE);
+});
+
+test('a setup code from a phone 2 minutes fast: the same advice', async () => {
+  const browser = new TestBrowser();
+  const page = await codePage(browser, 'carol');
+  const secret = /<code id="totp-secret">([^<]+)<\/code>/.exec(page.body)![1]!.replace(/\s+/g, '');
+  const refused = await browser.submit(page, { code: oathtoolTotp(secret, now + 120_000) }, '/enroll');
+  assert.match(refused.body, /That code is not correct\./);
+  assert.match(refused.body, CLOCK_ADVICE);
+});

@@ -65,6 +65,12 @@ export const SIGNED_IN_AGAIN_NOTICE = 'You had to sign in again, so this is a ne
 /** The password page after a code or setup form sent when the browser was no longer signed in (see mfaAnswerContext). */
 export const SIGNED_OUT_BEFORE_CODE = 'You were signed out (in another window or tab, for example), so the code you entered was not checked. Sign in again to go on.';
 
+/** A code or setup form sent after another person signed in on this browser (see showAnswerForAnotherUser). */
+export function answerForAnotherUserMessage(signedInNow: string, rpName: string, setup: boolean): string {
+  const entry = setup ? ' The entry you added to your authenticator app for this setup will not work: delete it.' : '';
+  return `Since this page was shown, ${signedInNow} signed in on this browser (in another window or tab, for example), so the code you entered was not checked and nothing was sent to ${rpName}.${entry} To sign in as yourself, sign out first, then go back to ${rpName}.`;
+}
+
 export function codeProblemMessage(problem: CodeProblem, digits: number, options: { backupCodesAccepted: boolean }): string {
   switch (problem) {
     case 'invalid':

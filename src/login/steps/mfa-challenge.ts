@@ -43,8 +43,8 @@ export async function showMfaChallenge(req: Request, res: Response, interaction:
 
 /** Checks the answer; on success the session records the factor and the flow goes on. */
 export async function submitMfaChallenge(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, methodParam: string): Promise<void> {
-  const answer = await mfaAnswerContext(req, interaction, tx, 'mfa-challenge', methodParam);
-  if (!answer) return res.redirect(303, stepUrl(tx));
+  const answer = await mfaAnswerContext(req, res, interaction, tx, 'mfa-challenge', methodParam);
+  if (!answer) return res.headersSent ? undefined : res.redirect(303, stepUrl(tx));
   const { session, method } = answer;
   const { audit, clock, sessions } = interaction.deps;
   const result = await method.verify({ user: session.user, ip: req.clientIp }, req.body?.code);

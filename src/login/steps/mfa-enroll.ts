@@ -49,8 +49,8 @@ export async function showMfaEnroll(req: Request, res: Response, interaction: Lo
  * the backup codes until the user continues (a reload, or the answer to a second click, shows them again).
  */
 export async function submitMfaEnroll(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, methodParam: string): Promise<void> {
-  const answer = await mfaAnswerContext(req, interaction, tx, 'mfa-enroll', methodParam);
-  if (!answer) return res.redirect(303, stepUrl(tx));
+  const answer = await mfaAnswerContext(req, res, interaction, tx, 'mfa-enroll', methodParam);
+  if (!answer) return res.headersSent ? undefined : res.redirect(303, stepUrl(tx));
   const { session, method, shownToSessionId, setUpElsewhere } = answer;
   const { audit, transactions } = interaction.deps;
   const setup = { session, method, rpId: tx.request.rpId, shownToSessionId };

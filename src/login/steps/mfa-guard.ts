@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { LoginInteraction } from '../interaction.ts';
 import type { LoginTransaction } from '../transaction.ts';
 import type { SsoSession } from '../../session/sso-session.ts';
@@ -6,6 +6,7 @@ import type { MfaMethod, MfaMethodId } from '../../mfa/mfa-method.ts';
 import { MFA_METHOD_IDS } from '../../policy/levels.ts';
 import { AppError } from '../../core/errors.ts';
 import { SIGNED_OUT_BEFORE_CODE } from '../../../views/mfa/messages.ts';
+import { showAnswerForAnotherUser } from './answer-for-another-user.ts';
 
 /** An answer the guard takes: the current session, the method, and the SSO session the step was shown to. */
 export interface MfaAnswer {
@@ -26,7 +27,8 @@ export interface MfaAnswer {
  * still current, and (3) the flow, asked again now, still wants exactly this step and method. This
  * closes posting a code to another interaction, reusing one after logout, and skipping steps.
  * undefined: the answer is not taken; the caller sends the browser to the transaction's current step
- * (the session changed in another tab, the step was done there), where nothing is skipped either.
+ * (the session changed in another tab, the step was done there), where nothing is skipped either,
+ * unless this sent a page already (another user signed in meanwhile: showAnswerForAnotherUser).
  *
  * A setup's answer is also taken from a newer session of the same user (a password typed in another
  * tab starts one): the transaction is this browser's (its binding cookie is checked before any step),
@@ -35,7 +37,7 @@ export interface MfaAnswer {
  * still confirms only the secret shown under `shownToSessionId`, never one shown to another browser.
  * A setup's answer is also taken, as `setUpElsewhere`, when another browser set the method up meanwhile.
  */
-export async function mfaAnswerContext(req: Request, interaction: LoginInteraction, tx: LoginTransaction, expected: 'mfa-challenge' | 'mfa-enroll', methodParam: string): Promise<MfaAnswer | undefined> {
+export async function mfaAnswerContext(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, expected: 'mfa-challenge' | 'mfa-enroll', methodParam: string): Promise<MfaAnswer | undefined> {
   const session = await interaction.deps.sessions.current(req);
   const sameSession = session !== undefined && tx.mfa?.sessionId === session.id;
   if (!session || !tx.mfa || tx.mfa.userId !== session.user.id || (!sameSession && expected !== 'mfa-enroll')) {
@@ -43,6 +45,7 @@ export async function mfaAnswerContext(req: Request, interaction: LoginInteracti
     // Signed out meanwhile (another tab, an administrator): the password page that follows says why
     // the code just typed was dropped; without a word it reads as a sign-in that started over by itself.
     if (!session && tx.mfa) await interaction.deps.transactions.keepRefusal(tx, { step: 'password', message: SIGNED_OUT_BEFORE_CODE, status: 200, username: '' });
+    if (session && tx.mfa && tx.mfa.userId !== session.user.id) showAnswerForAnotherUser(res, tx, session, expected);
     return undefined;
   }
   const step = await interaction.stepWith(req, tx, session);

@@ -120,6 +120,7 @@ export function accountRoutes(services: Services): Router {
 
   /** `replacing`: the user moves their registration to a new authenticator (see MfaEnrollment). */
   async function showEnroll(req: Request, res: Response, session: SsoSession, replacing: boolean, problem?: CodeProblem): Promise<void> {
+    const secret = await shownSecret(app, { user: session.user, sessionId: session.id }, problem);
     const page = totpEnrollPage({
       action: replacing ? REPLACE : SETUP,
       csrf: csrf.token(req, res),
@@ -127,8 +128,8 @@ export function accountRoutes(services: Services): Router {
         ? 'Set up the authenticator app on your new phone. Your current app keeps working until you enter a code from the new one.'
         : 'With an authenticator app, signing in needs your password and a code from your phone.',
       timeLimit: setupTimeLimitMessage(accountChangesEndAt(session, replacing) - clock.now()),
-      notice: !problem && req.query[AGAIN] !== undefined ? SETUP_TIME_RAN_OUT_NOTICE : undefined,
-      ...(await shownSecret(app, { user: session.user, sessionId: session.id }, problem)),
+      ...secret,
+      notice: !problem && req.query[AGAIN] !== undefined ? SETUP_TIME_RAN_OUT_NOTICE : secret.notice,
     });
     sendPage(res, page, problem ? 400 : 200);
   }

@@ -38,6 +38,11 @@ export interface EnrollmentView {
   digits: number;
   periodSeconds: number;
   algorithm: string;
+  /**
+   * A setup shown to another browser (SSO session) of the user is still open: the user may have scanned
+   * it and come back in a new browser, and that entry in their app will never work once this one is used.
+   */
+  openElsewhere: boolean;
 }
 
 export type EnrollmentResult = { ok: true; amr: Amr; backupCodes: string[] } | { ok: false; reason: 'invalid' | 'malformed' | 'expired' };

@@ -71,6 +71,20 @@ describe('a pending TOTP secret belongs to the browser it was shown to', () => {
     assert.equal(copied.status, 401, "the secret the attacker was shown is not the user's");
   });
 
+  test('a setup page says when a setup shown to another browser is still open: the app may hold an entry from it that will never work', async () => {
+    await createUser(app, { username: 'yara', password: PASSWORD });
+    const closedMidSetup = new TestBrowser();
+    const cameBack = new TestBrowser();
+    const { txId: firstTx, page: first } = await signIn(closedMidSetup, 'yara');
+    assert.doesNotMatch(first.body, /also open in another browser/, 'the only setup shown says nothing of others');
+    const { page: second } = await signIn(cameBack, 'yara');
+    assert.notEqual(shownSecret(second), shownSecret(first));
+    assert.match(second.body, /A setup for this account is also open in another browser or window\. Each shows its own code, and only the one you finish will work/);
+    assert.match((await closedMidSetup.get(`${app.url}/login/${firstTx}`)).body, /also open in another browser/, 'the first browser is told too (someone else with the password, perhaps)');
+    assert.ok(isBackupCodesPage(await cameBack.submit(second, { code: oathtoolTotp(shownSecret(second), now) })));
+    nextTimeStep();
+  });
+
   test('"my security" setup: two browsers get different secrets; a code from the other browser\'s secret does not enroll', async () => {
     await createUser(app, { username: 'walt', password: PASSWORD });
     const setupIn = async (browser: TestBrowser) => {

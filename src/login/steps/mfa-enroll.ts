@@ -29,6 +29,7 @@ export async function showMfaEnroll(req: Request, res: Response, interaction: Lo
   const { refusal } = shown;
   const problem = refusal?.problem;
   const shownToSessionId = refusal?.shownToSessionId ?? session.id;
+  const secret = await shownSecret(method, { user: session.user, sessionId: shownToSessionId }, problem);
   const page = totpEnrollPage({
     action: stepUrl(tx, `/mfa/${method.id}/enroll`),
     csrf: interaction.deps.csrf.token(req, res),
@@ -36,8 +37,8 @@ export async function showMfaEnroll(req: Request, res: Response, interaction: Lo
     // The setup's own secret lives longer than the sign-in (it is shown later): the sign-in's end is the
     // limit, or before it the end of what the session's password allows (the flow then asks for it again).
     timeLimit: setupTimeLimitMessage(Math.min(tx.createdAt + SIGN_IN_LIFETIME_SECONDS * 1000, setupAllowedUntil(tx, session)) - interaction.deps.clock.now(), tx.request.rpName),
-    ...(await shownSecret(method, { user: session.user, sessionId: shownToSessionId }, problem)),
-    notice: shown.signedInAgain ? SIGNED_IN_AGAIN_NOTICE : undefined,
+    ...secret,
+    notice: shown.signedInAgain ? SIGNED_IN_AGAIN_NOTICE : secret.notice,
     cancel: interaction.cancelOption(tx),
     signedIn: signedInAs(tx, session),
   });

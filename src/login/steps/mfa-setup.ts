@@ -7,7 +7,7 @@ import type { EnrollmentContext, EnrollmentResult, MfaEnrollment, MfaMethod } fr
 import { AppError } from '../../core/errors.ts';
 import { qrCodeDataUri } from '../../mfa/qr-code.ts';
 import type { TotpEnrollOptions } from '../../../views/mfa/totp-enroll.ts';
-import { codeProblemMessage } from '../../../views/mfa/messages.ts';
+import { codeProblemMessage, SETUP_OPEN_ELSEWHERE_NOTICE } from '../../../views/mfa/messages.ts';
 import type { CodeProblem } from '../../mfa/code-problem.ts';
 import { logRefusedAttempt } from '../../http/refused-attempt-log.ts';
 
@@ -18,7 +18,7 @@ export function enrollmentOf(method: MfaMethod): MfaEnrollment {
 }
 
 /** The setup page's secret and the problem with the code last sent for it. */
-export type ShownSecret = Pick<TotpEnrollOptions, 'secret' | 'uri' | 'qrDataUri' | 'digits' | 'periodSeconds' | 'algorithm' | 'error'>;
+export type ShownSecret = Pick<TotpEnrollOptions, 'secret' | 'uri' | 'qrDataUri' | 'digits' | 'periodSeconds' | 'algorithm' | 'error' | 'notice'>;
 
 /** The secret shown to `context`'s browser: the same one on a reload, so a QR code already scanned stays valid, until it expires. */
 export async function shownSecret(method: MfaMethod, context: EnrollmentContext, problem?: CodeProblem): Promise<ShownSecret> {
@@ -31,6 +31,7 @@ export async function shownSecret(method: MfaMethod, context: EnrollmentContext,
     periodSeconds: view.periodSeconds,
     algorithm: view.algorithm,
     error: problem && codeProblemMessage(problem, view.digits, { backupCodesAccepted: false }),
+    notice: view.openElsewhere ? SETUP_OPEN_ELSEWHERE_NOTICE : undefined,
   };
 }
 

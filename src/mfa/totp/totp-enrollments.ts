@@ -101,6 +101,13 @@ export class TotpEnrollments {
     return { digits, periodSeconds, algorithm, createdAt, secret: this.secretOf(pending) };
   }
 
+  /** Whether a setup shown to another SSO session of the user is still open (not confirmed, expired or voided). */
+  async pendingElsewhere(userId: string, sessionId: string): Promise<boolean> {
+    const elsewhere = (await this.#kv.entries<PendingEnrollment>(pendingNamespace(userId))).filter(([id]) => id !== sessionId);
+    for (const [, pending] of elsewhere) if (!(await this.#voided(userId, pending))) return true;
+    return false;
+  }
+
   /**
    * Taken once: two confirmations of the same pending secret cannot both activate it. Resolves to the
    * reset mark the secret was shown under (see resetSince), or undefined when it is gone or void.

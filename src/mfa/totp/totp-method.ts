@@ -162,7 +162,8 @@ export class TotpMethod implements MfaMethod {
       await enrollments.setPending(user.id, sessionId, pending.secret, parameters, pending.createdAt);
     }
     const { secret, digits, periodSeconds, algorithm } = pending;
-    return { secret, digits, periodSeconds, algorithm, uri: otpauthUri({ issuer: settings.issuer, label: user.username, secret, parameters: pending }) };
+    const openElsewhere = await enrollments.pendingElsewhere(user.id, sessionId);
+    return { secret, digits, periodSeconds, algorithm, openElsewhere, uri: otpauthUri({ issuer: settings.issuer, label: user.username, secret, parameters: pending }) };
   }
 
   /**

@@ -97,6 +97,8 @@ export function unusableDataDir(dataDir: string, error: unknown): DataDirectoryE
   const code = (error as NodeJS.ErrnoException).code;
   // mkdir's EEXIST: the path is there, and is not a directory.
   if (code === 'EEXIST') return new DataDirectoryError(`dataDir: ${resolve(dataDir)} is not a directory`);
+  // Not a permission problem, and nothing a chown fixes: the same command works once space is freed.
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new DataDirectoryError(`dataDir: ${resolve(dataDir)} is on a full disk${code === 'EDQUOT' ? ' (the disk quota of the user Stepgate runs as is used up)' : ''}: free some space there, then try again (${(error as Error).message})`);
   if (code === 'EROFS') return new DataDirectoryError(`dataDir: ${resolve(dataDir)} is on a read-only file system; Stepgate must write its data there (${(error as Error).message})`);
   const user = typeof process.getuid === 'function' ? ` (Stepgate runs as uid ${process.getuid()}, which must be able to create files in it)` : '';
   return new DataDirectoryError(`dataDir: ${resolve(dataDir)} cannot be used${user}: ${(error as Error).message}`);

@@ -83,4 +83,13 @@ describe('a data directory that cannot be written is named by its key', () => {
     const error = Object.assign(new Error("EROFS: read-only file system, open '/srv/data/db.json.lock'"), { code: 'EROFS' });
     assert.match(unusableDataDir('/srv/data', error).message, /^dataDir: \/srv\/data is on a read-only file system/);
   });
+
+  // A CLI command on a full disk (even `user list`: its lock file takes a block) was told to check who may create files there.
+  test('a full disk, and a used-up quota', () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    assert.match(unusableDataDir('/srv/data', full).message, /^dataDir: \/srv\/data is on a full disk: free some space there, then try again \(ENOSPC/);
+    assert.doesNotMatch(unusableDataDir('/srv/data', full).message, /must be able to create files/);
+    const quota = Object.assign(new Error('EDQUOT: disk quota exceeded, write'), { code: 'EDQUOT' });
+    assert.match(unusableDataDir('/srv/data', quota).message, /is on a full disk \(the disk quota of the user Stepgate runs as is used up\)/);
+  });
 });

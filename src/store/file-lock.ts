@@ -43,9 +43,13 @@ export class FileLock {
         const handle = await open(this.path, 'wx', 0o600);
         try {
           await handle.writeFile(token);
-        } finally {
-          await handle.close();
+        } catch (error) {
+          // Ours, and empty or cut short (a full disk): left, it would hold up every later writer.
+          await handle.close().catch(() => undefined);
+          await unlink(this.path).catch(() => undefined);
+          throw error;
         }
+        await handle.close();
         return token;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

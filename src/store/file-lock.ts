@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { randomId } from '../core/ids.ts';
 import { DataDirectoryError } from './data-directory-error.ts';
@@ -12,6 +13,20 @@ const UNWRITTEN_LIMIT_MS = 2_000;
  * left by an earlier process that had the same pid (a container's pid 1 killed with -9): dead.
  */
 const THIS_PROCESS = randomId(9);
+
+/**
+ * This boot of this machine (Linux; undefined elsewhere). A lock file written under another boot, left
+ * by a process that a power cut or a reboot ended during a write, or restored from a backup taken on
+ * another host, has no live holder, whatever process its pid names now: after a reboot the pid is
+ * often another daemon's, and every writer then waited 10 s and failed, the server did not start.
+ */
+const THIS_BOOT = (() => {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+})();
 
 /**
  * A short lock between processes on one machine: a lock file created exclusively (O_EXCL), holding
@@ -35,7 +50,7 @@ export class FileLock {
   }
 
   async #acquire(): Promise<string> {
-    const token = `${process.pid} ${THIS_PROCESS}.${randomId(9)}`;
+    const token = `${process.pid} ${THIS_PROCESS}.${randomId(9)}${THIS_BOOT ? ` ${THIS_BOOT}` : ''}`;
     const deadline = Date.now() + WAIT_LIMIT_MS;
     for (let attempt = 0; ; attempt += 1) {
       try {
@@ -71,6 +86,8 @@ export class FileLock {
     });
     if (holder === undefined) return undefined;
     const pid = Number(holder.split(' ')[0]);
+    const boot = holder.split(' ')[2];
+    if (boot !== undefined && THIS_BOOT !== undefined && boot !== THIS_BOOT) return holder;
     if (pid === process.pid) return (holder.split(' ')[1] ?? '').startsWith(`${THIS_PROCESS}.`) ? undefined : holder;
     if (!holder || !Number.isInteger(pid) || pid <= 0) {
       const created = await stat(this.path).then((info) => info.mtimeMs).catch(() => Date.now());

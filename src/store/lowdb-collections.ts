@@ -123,6 +123,14 @@ export class LowdbCollections {
     return this.#db.data;
   }
 
+  /**
+   * For readiness checks: db.json can be read now. Reads go through a copy checked once a second, and
+   * a re-read that failed leaves that copy in place, so they would answer from it for up to a second.
+   */
+  async check(): Promise<void> {
+    await this.#fresh(true);
+  }
+
   #mutate(change: (document: Document) => void): Promise<void> {
     const run = this.#writes.then(() =>
       this.#lock.hold(async () => {

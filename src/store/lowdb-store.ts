@@ -149,7 +149,7 @@ export class LowdbStore implements Store {
    * sign-in waits for), appended at most once every JOURNAL_PROBE_REUSE_MS and its answer reused.
    */
   async startupCheck(): Promise<void> {
-    await this.collection('health').list();
+    await this.#collections.check();
     await stat(join(this.#dataDir, 'kv.journal'));
     const now = this.#clock.now();
     const probe = this.#journalProbe;

@@ -42,23 +42,24 @@ function cpuNsOf(pid: number): number {
   return total;
 }
 
-interface Flow {
+export interface Flow {
   jar: Jar;
   state: string;
   verifier: string;
   user: number;
   reply?: Reply;
   code?: string;
+  refreshToken?: string;
 }
 
-type Work = (flow: Flow, http: HttpClient) => Promise<void>;
+export type Work = (flow: Flow, http: HttpClient) => Promise<void>;
 
 function expectStatus(reply: Reply, expected: (status: number) => boolean, step: string): void {
   if (!expected(reply.status)) throw new BenchError(step, `HTTP ${reply.status}: ${reply.body.replace(/\s+/g, ' ').slice(0, 200)}`);
 }
 
 /** The four requests of an OIDC code + PKCE sign-in with password and TOTP, as the load driver makes them. */
-function requests(instance: Instance, users: UserPicker): Work[] {
+export function requests(instance: Instance, users: UserPicker): Work[] {
   const oidc = instance.setup.oidc!;
   const basic = Buffer.from(`${encodeURIComponent(oidc.clientId)}:${encodeURIComponent(oidc.clientSecret)}`).toString('base64');
   return [
@@ -90,12 +91,14 @@ function requests(instance: Instance, users: UserPicker): Work[] {
     async (flow, http) => {
       const reply = await http.send('POST', oidc.tokenEndpoint, { body: encodeForm({ grant_type: 'authorization_code', code: flow.code!, redirect_uri: oidc.redirectUri, code_verifier: flow.verifier }), headers: { authorization: `Basic ${basic}`, accept: 'application/json' } });
       expectStatus(reply, (status) => status === 200, STEP_NAMES[3]);
-      if (!(JSON.parse(reply.body) as { id_token?: string }).id_token) throw new BenchError(STEP_NAMES[3], 'no id_token');
+      const tokens = JSON.parse(reply.body) as { id_token?: string; refresh_token?: string };
+      if (!tokens.id_token) throw new BenchError(STEP_NAMES[3], 'no id_token');
+      flow.refreshToken = tokens.refresh_token;
     },
   ];
 }
 
-async function batch(flows: Flow[], clients: HttpClient[], work: Work): Promise<void> {
+export async function batch(flows: Flow[], clients: HttpClient[], work: Work): Promise<void> {
   let next = 0;
   await Promise.all(
     clients.map(async (http) => {

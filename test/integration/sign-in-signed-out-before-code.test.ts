@@ -75,3 +75,16 @@ test('a setup code sent after signing out in another tab: the same message', asy
   assert.equal(app.finished.get(txId), undefined);
   assert.equal(parseForms(answer.body, answer.url).some((form) => 'password' in form.fields), true, 'the password form is there');
 });
+
+test("an application's login_hint still fills in the username on the password page that says the code was not checked", async () => {
+  const browser = new TestBrowser();
+  const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpName: 'Payroll', loginHint: 'alice', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
+  const first = await browser.get(`${app.url}/login/${tx.id}`);
+  assert.match(first.body, /<input id="field-username"[^>]* value="alice"/, 'the hint fills in the first password page');
+  const codePage = await browser.submit(first, { username: 'alice', password: PASSWORD });
+  await signOutInAnotherTab(browser);
+
+  const answer = await browser.submit(codePage, { code: oathtoolTotp(aliceSecret, now) });
+  assert.match(answer.body, /so the code you entered was not checked/);
+  assert.match(answer.body, /<input id="field-username"[^>]* value="alice"/, 'as it would without the message');
+});

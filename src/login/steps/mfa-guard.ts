@@ -44,7 +44,8 @@ export async function mfaAnswerContext(req: Request, res: Response, interaction:
     req.log.warn({ event: 'login.mfa.answer-not-taken', reason: 'mfa-answer-not-bound-to-this-session', hasSession: !!session, shown: !!tx.mfa }, 'login: MFA answer not taken; showing the current step');
     // Signed out meanwhile (another tab, an administrator): the password page that follows says why
     // the code just typed was dropped; without a word it reads as a sign-in that started over by itself.
-    if (!session && tx.mfa) await interaction.deps.transactions.keepRefusal(tx, { step: 'password', message: SIGNED_OUT_BEFORE_CODE, status: 200, username: '' });
+    // The username field as the page would have it without the message: filled from the application's login_hint.
+    if (!session && tx.mfa) await interaction.deps.transactions.keepRefusal(tx, { step: 'password', message: SIGNED_OUT_BEFORE_CODE, status: 200, username: tx.request.loginHint ?? '' });
     if (session && tx.mfa && tx.mfa.userId !== session.user.id) showAnswerForAnotherUser(res, tx, session, expected);
     return undefined;
   }

@@ -14,8 +14,9 @@ export async function exportWriteRefusal(context: CliContext, type: 'config.expo
     return 0;
   } catch (error) {
     if (!(error instanceof FileWriteError)) throw error;
-    await auditAdminAction(context, { type, outcome: 'failure', file, reason: error.message });
+    // Said first: on a full disk the audit log, often on the same disk, may not take the record either.
     context.err(error.message);
+    await auditAdminAction(context, { type, outcome: 'failure', file, reason: error.message });
     return 1;
   }
 }

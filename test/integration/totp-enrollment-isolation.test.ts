@@ -98,6 +98,8 @@ describe('a pending TOTP secret belongs to the browser it was shown to', () => {
     const secondSetup = await setupIn(second);
     const firstSecret = shownSecret(firstSetup);
     assert.notEqual(shownSecret(secondSetup), firstSecret);
+    assert.doesNotMatch(firstSetup.body, /also open in another browser/);
+    assert.match(secondSetup.body, /A setup for this account is also open in another browser or window\./, '"My security" says so too');
 
     const crossed = await second.submit(secondSetup, { code: oathtoolTotp(firstSecret, now) });
     assert.equal(crossed.status, 400);
@@ -124,6 +126,17 @@ describe('a pending TOTP secret belongs to the browser it was shown to', () => {
     const late = await attacker.submit(attackerSetup, { code: oathtoolTotp(attackerSecret, now) });
     assert.equal(isBackupCodesPage(late), false, 'the old pending secret is gone');
     assert.equal(await app.services.mfa.totp.isEnrolled(yuri), false);
+  });
+
+  test("a setup shown before an administrator's reset is void, so another browser's setup page does not name it", async () => {
+    await createUser(app, { username: 'zora', password: PASSWORD });
+    const before = new TestBrowser();
+    await signIn(before, 'zora');
+    assert.equal((await cliProcess(app, SECRET_KEY, ['mfa', 'reset', 'zora'])).code, 0);
+    // The server reads the CLI's lines every half second: read them now.
+    await app.services.store.kv.catchUp?.();
+    const { page } = await signIn(new TestBrowser(), 'zora');
+    assert.doesNotMatch(page.body, /also open in another browser/);
   });
 
   test('a sign-in in another tab of the same browser, by the same user, keeps the setup shown: its code still confirms it', async () => {

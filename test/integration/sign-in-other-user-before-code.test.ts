@@ -62,8 +62,10 @@ test("alice's code, sent after gina signed in with her own code in another tab: 
   await ginaSignsInInAnotherTab(browser);
 
   now += 30_000;
+  const mark = app.logs.length;
   const answer = await browser.submit(codePage, { code: oathtoolTotp(secrets.get('alice')!, now) });
   assertToldAnotherUser(answer, txId);
+  assert.deepEqual(app.logs.slice(mark).filter((line) => (line.level as number) >= 50), [], 'the page is the whole answer: nothing else is tried after it');
   assert.doesNotMatch(answer.body, /delete it/);
 
   // Going on as gina is a choice the page offers: then, and only then, Payroll gets her.
@@ -80,8 +82,10 @@ test("hank's setup code, sent after gina signed in in another tab: not taken, ha
   await ginaSignsInInAnotherTab(browser);
 
   now += 30_000;
+  const mark = app.logs.length;
   const answer = await browser.submit(setupPage, { code: oathtoolTotp(secret, now) }, '/enroll');
   assertToldAnotherUser(answer, txId);
+  assert.deepEqual(app.logs.slice(mark).filter((line) => (line.level as number) >= 50), [], 'the page is the whole answer: nothing else is tried after it');
   assert.match(answer.body, /The entry you added to your authenticator app for this setup will not work: delete it\./);
   assert.equal(await app.services.mfa.totp.isEnrolled((await app.services.directory.findUserById(ids.get('hank')!))!), false);
 });

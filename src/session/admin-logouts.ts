@@ -39,12 +39,21 @@ export class AdminLogouts {
   readonly #noticeLimitMs: number;
   /** The session a re-authentication started, by the id of the one it replaced (in this server only: it is what starts sessions). */
   readonly #replacedBy = new BoundedMap<string, string>(REPLACEMENTS_KEPT);
+  /**
+   * Sessions a taken notice led to that were gone: a re-authentication may have removed one and not yet
+   * saved (nor named) its replacement. Only a session still held can be replaced, so a gone one stays gone.
+   */
+  readonly #missed = new BoundedMap<string, true>(REPLACEMENTS_KEPT);
 
   constructor(kv: KeyValue, sessions: SessionService, options: { noticeLimitMs?: number } = {}) {
     this.#kv = kv;
     this.#sessions = sessions;
     this.#noticeLimitMs = options.noticeLimitMs ?? NOTICE_LIMIT_MS;
-    sessions.onReplaced(async (previous, next) => void this.#replacedBy.set(previous.id, next.id));
+    sessions.onReplaced(async (previous, next) => {
+      this.#replacedBy.set(previous.id, next.id);
+      // A poll took the notice in between: it goes on to the replacement, which the next poll ends.
+      if (this.#missed.delete(previous.id)) await this.#kv.set(NAMESPACE, next.id, next, { ttlSeconds: NOTICE_TTL_SECONDS });
+    });
   }
 
   /** The CLI: asks the running server to end these sessions; it does at its first poll after the shared kv store shows it the notices. */
@@ -111,15 +120,19 @@ export class AdminLogouts {
    * meanwhile (its applications were told then). When the same user signed in again in that browser
    * (prompt=login, ForceAuthn) between the command and this poll, the new session ends instead: it
    * carries the old one's applications and second factors, and so went on with them, MFA included
-   * after an `mfa reset`, while the command said the session had ended.
+   * after an `mfa reset`, while the command said the session had ended. Also when this poll came while
+   * that sign-in had removed the old session and not yet saved the new one (see #missed).
    */
   async #take(id: string): Promise<SsoSession | undefined> {
     const notice = await this.#kv.consume<SsoSession>(NAMESPACE, id);
     if (!notice) return undefined;
+    let last = id;
     for (let current: string | undefined = id, hops = 0; current !== undefined && hops < REPLACEMENTS_KEPT; current = this.#replacedBy.get(current), hops++) {
+      last = current;
       const session = await this.#sessions.take(current);
       if (session) return session;
     }
+    this.#missed.set(last, true);
     return undefined;
   }
 }

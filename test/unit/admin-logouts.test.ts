@@ -139,3 +139,52 @@ test('a notice for a session the same user re-authenticated in since ends the se
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a notice taken while a re-authentication has removed the session it names and not yet saved the new one goes on to the new one', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'stepgate-admin-logouts-'));
+  const kv = new JournalKeyValue(join(dir, 'kv.journal'), systemClock, { sealer: testSealer() });
+  await kv.open();
+  try {
+    // The sessions' store holds the write of the new session until the poll has run.
+    let saving: Promise<void> | undefined;
+    let held: () => void = () => undefined;
+    const reached = new Promise<void>((resolve) => (held = resolve));
+    const set = async (...args: Parameters<JournalKeyValue['set']>) => {
+      if (saving) {
+        held();
+        await saving;
+      }
+      return kv.set(...args);
+    };
+    const sessionsKv = new Proxy(kv, {
+      get: (target, name) => {
+        if (name === 'set') return set;
+        const value: unknown = Reflect.get(target, name, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const sessions = new SessionService(sessionsKv, { cookieName: 'sg_session', idleTimeoutMinutes: 30, absoluteTimeoutHours: 10 }, systemClock, new CookieJar('http://localhost'));
+    const logouts = new AdminLogouts(kv, sessions);
+    const alice = user('alice');
+    const listed = (await sessions.start(request(), response(), alice, [{ method: 'otp', at: systemClock.now() }])).session;
+    await logouts.end([listed]);
+
+    let save: () => void = () => undefined;
+    saving = new Promise<void>((resolve) => (save = resolve));
+    const inBrowser = { headers: { cookie: `sg_session=${listed.id}` }, log: { error: () => undefined } } as unknown as Request;
+    const reauthentication = sessions.start(inBrowser, response(), alice, [{ method: 'pwd', at: systemClock.now() }]);
+    await reached;
+    const log = { error: () => undefined } as unknown as Logger;
+    assert.equal(await logouts.deliver({ log, trigger: 'admin' }), 0, 'the poll finds neither session');
+    saving = undefined;
+    save();
+    const { session: replacement } = await reauthentication;
+    assert.deepEqual(replacement.factors.map((factor) => factor.method), ['pwd', 'otp']);
+
+    assert.equal(await logouts.deliver({ log, trigger: 'admin' }), 1, 'the next poll ends the replacement');
+    assert.equal(await sessions.byId(replacement.id), undefined);
+  } finally {
+    await kv.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -31,3 +31,24 @@ test('a setup shown before mfa reset cannot be confirmed the moment the command 
     await app.close();
   }
 });
+
+test('an mfa reset that removes the registration between the setup taking its secret and storing it: the stored registration goes too', async () => {
+  const app = await boot({}, { secretKey: SECRET_KEY });
+  try {
+    const user = (await app.services.directory.findUserById(await createUser(app, { username: 'rosa', password: 'correct horse 42' })))!;
+    const { totp, enrollments } = app.services.mfa;
+    const view = await totp.enrollment.begin({ user, sessionId: 'setup-rosa' });
+    // The command runs while the confirmation is between its check of the reset mark and its write.
+    const put = enrollments.put.bind(enrollments);
+    enrollments.put = async (...args) => {
+      const reset = await cliProcess(app, SECRET_KEY, ['mfa', 'reset', 'rosa']);
+      assert.equal(reset.code, 0, reset.err);
+      return put(...args);
+    };
+    const late = await totp.enrollment.finish({ user, sessionId: 'setup-rosa', ip: '127.0.0.1' }, oathtoolTotp(view.secret, Date.now()));
+    assert.equal(late.ok ? 'activated' : late.reason, 'expired');
+    assert.equal(await totp.isEnrolled(user), false, 'the registration stored after the removal does not outlive the reset');
+  } finally {
+    await app.close();
+  }
+});

@@ -45,7 +45,8 @@ export function parseSpMetadata(xml: string, schemas: SamlSchemas, now: number):
   if (Buffer.byteLength(xml, 'utf8') > MAX_METADATA_BYTES) refuse(`it is larger than ${MAX_METADATA_BYTES / 1024} KB`);
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) refuse('it contains a DOCTYPE or ENTITY declaration, which SAML metadata never needs');
   // A PEM file pasted whole into hand-written metadata: libxml2's complaint stops at its first line.
-  if (/<(?:[\w.-]+:)?X509Certificate\b[^>]*>\s*-----BEGIN/.test(xml)) refuse('a ds:X509Certificate holds a PEM certificate with its -----BEGIN CERTIFICATE----- line; put only the base64 text between the BEGIN and END lines there');
+  // Only up to the tag's own end ([^<>]): read up to any later ">", each tag of a crafted file was followed to the end of the file (5 s for 256 KB).
+  if (/<(?:[\w.-]+:)?X509Certificate\b[^<>]*>\s*-----BEGIN/.test(xml)) refuse('a ds:X509Certificate holds a PEM certificate with its -----BEGIN CERTIFICATE----- line; put only the base64 text between the BEGIN and END lines there');
   try {
     schemas.validateSpMetadata(xml);
   } catch (error) {

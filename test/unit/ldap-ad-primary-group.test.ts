@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { AndFilter, EqualityFilter, type Entry, type Filter, type SearchOptions } from 'ldapts';
 import { ldapDirectorySchema } from '../../src/directory/ldap-config.ts';
 import { resolveGroups } from '../../src/directory/ldap-groups.ts';
+import { compileFilter } from '../../src/directory/ldap-filter.ts';
 import { primaryGroupSid } from '../../src/directory/ldap-primary-group.ts';
 
 /**
@@ -73,4 +74,13 @@ test('without a primary group SID (OpenLDAP) no objectSid search is sent', async
   const found = await resolveGroups(search, groupsConfig(), `OU=People,${BASE}`, { dn: USER, memberOf: [VPN] });
   assert.deepEqual(found.names, ['VPN']);
   assert.ok(filters.every((filter) => !/objectsid/i.test(filter)), filters.join(' '));
+});
+
+test('the primary group counts only when it matches groups.filter, as the in-chain groups do', async () => {
+  const { search, filters } = stubDirectory({ [USER]: [VPN], [DOMAIN_USERS]: [STAFF] });
+  const groups = { ...groupsConfig(), filter: '(&(objectClass=group)(!(cn=Domain Users)))' };
+  await resolveGroups(search, groups, `OU=People,${BASE}`, { dn: USER, memberOf: [VPN], primaryGroupSid: sid(513) });
+  const bySid = filters.filter((filter) => /objectsid/i.test(filter));
+  assert.equal(bySid.length, 1, filters.join(' '));
+  assert.ok(bySid[0]!.includes(String(compileFilter(groups.filter))), `the SID search must carry groups.filter: ${bySid[0]}`);
 });

@@ -52,3 +52,38 @@ test('an mfa reset that removes the registration between the setup taking its se
     await app.close();
   }
 });
+
+/**
+ * The reset's removal can come after the server checked the setup and before it stored the
+ * registration: nothing is removed then, and the registration stored next would outlive the reset.
+ * The reset is run here at that exact point, in process, by pausing the server's check of the mark.
+ */
+test('a reset that runs between the check of the setup and the storing of its registration still wins', async () => {
+  const app = await boot();
+  try {
+    const user = (await app.services.directory.findUserById(await createUser(app, { username: 'rosa', password: 'correct horse 42' })))!;
+    const { totp, totpAdmin } = app.services.mfa;
+    const view = await totp.enrollment.begin({ user, sessionId: 'setup-rosa' });
+    const kv = app.services.store.kv;
+    const { consume, get } = kv;
+    let taken = false;
+    kv.consume = async <T>(namespace: string, key: string) => {
+      const value = await consume.call(kv, namespace, key);
+      taken ||= key === 'setup-rosa' && value !== undefined;
+      return value as T | undefined;
+    };
+    kv.get = async <T>(namespace: string, key: string) => {
+      const value = await get.call(kv, namespace, key);
+      if (taken && namespace === 'mfa-totp-reset') {
+        taken = false;
+        assert.equal(await totpAdmin.reset(user.id), false, 'nothing to remove yet');
+      }
+      return value as T | undefined;
+    };
+    const late = await totp.enrollment.finish({ user, sessionId: 'setup-rosa', ip: '127.0.0.1' }, oathtoolTotp(view.secret, Date.now()));
+    assert.equal(late.ok ? 'activated' : late.reason, 'expired');
+    assert.equal(await totp.isEnrolled(user), false, 'no registration outlives the reset');
+  } finally {
+    await app.close();
+  }
+});

@@ -64,7 +64,12 @@ export class JournalKeyValue implements KeyValue {
 
   constructor(path: string, clock: Clock, options: JournalOptions) {
     this.#owner = options.owner ?? true;
-    this.#journal = new AppendFile(path, this.#owner ? 'owner' : 'guest', (lines) => [...sealedRecords(this.#sealer, this.#writer, lines)]);
+    // The server starts each write on a new line (an empty line when the file already ends one): a CLI's
+    // line cut short (a full disk, a kill -9) would otherwise take the server's next write with it, and
+    // the tailer that notices such a fragment reads only every half second, while a busy server writes
+    // every few milliseconds. A byte a write: readers skip empty lines.
+    const startOnNewLine = this.#owner;
+    this.#journal = new AppendFile(path, this.#owner ? 'owner' : 'guest', (lines) => [...(startOnNewLine ? [''] : []), ...sealedRecords(this.#sealer, this.#writer, lines)]);
     this.#clock = clock;
     this.#sealer = options.sealer;
     const { sealer, logger } = options;

@@ -780,7 +780,7 @@ describe('damaged journal lines', () => {
       await kv.set('mfa-totp-state', 'bob', { failures: 2 });
       await kv.set('mfa-totp-state', 'carol', { failures: 3 });
       await kv.close();
-      const lines = (await readFile(path, 'utf8')).split('\n');
+      const lines = (await readFile(path, 'utf8')).split('\n').filter(Boolean);
       // One character of the sealed text changed: AES-GCM refuses the whole line.
       const flipped = lines[1]!.at(-10) === 'A' ? 'B' : 'A';
       const damagedInPlace = `${lines[1]!.slice(0, -10)}${flipped}${lines[1]!.slice(-9)}`;

@@ -109,10 +109,9 @@ export class AppendFile {
       try {
         const lines = batch.map((item) => item.line);
         const text = (this.#mayEndTorn ? '\n' : '') + (this.#records?.(lines) ?? lines).map((line) => line + '\n').join('');
-        // Cleared before the write, not after: a torn line the tailer finds while it runs must still be ended by the next one.
-        this.#mayEndTorn = false;
         if (this.#role === 'guest') await this.#swapLock.hold(() => this.#writeToCurrentFile(text));
         else await writeAll(this.#openHandle(), text);
+        this.#mayEndTorn = false;
         this.#appendedDuringRewrite?.push(text);
         for (const item of batch) item.done();
       } catch (error) {

@@ -75,7 +75,7 @@ export class JournalKeyValue implements KeyValue {
     const { sealer, logger } = options;
     this.#entries = new JournalEntries(clock);
     this.#replay = new JournalReplay(path, { sealer, writer: this.#writer, clock, logger, apply: (namespace, key, entry, mode) => this.#applyReplayed(namespace, key, entry, mode) });
-    this.#tail = new JournalTail(path, this.#replay, () => this.#journal.endTornLine());
+    this.#tail = new JournalTail(path, this.#replay);
     this.#compaction = new JournalCompaction({ journal: this.#journal, entries: this.#entries, replay: this.#replay, tail: this.#tail, sealer, clock, logger });
   }
 

@@ -8,22 +8,14 @@ import type { JournalReplay } from './journal-replay.ts';
 export class JournalTail {
   readonly #path: string;
   readonly #replay: JournalReplay;
-  readonly #unfinishedLine: () => void;
   /** How far this process has read the journal; lines past it were written by another process. */
   offset = 0;
   /** The read of other processes' lines under way. */
   #following: Promise<void> | undefined;
 
-  /**
-   * `unfinishedLine`: the journal ends in part of a line. Most often another process is writing it
-   * now; but a CLI whose write a full disk cut short, or that was killed during a large write, never
-   * ends it, and this process's next line would be glued onto it and refused at the next start. So
-   * this process starts its next write on a new line (an empty line, when the other write completes).
-   */
-  constructor(path: string, replay: JournalReplay, unfinishedLine: () => void) {
+  constructor(path: string, replay: JournalReplay) {
     this.#path = path;
     this.#replay = replay;
-    this.#unfinishedLine = unfinishedLine;
   }
 
   get running(): boolean {
@@ -45,7 +37,6 @@ export class JournalTail {
     try {
       const { size } = await stat(this.#path);
       if (size > this.offset) this.offset += await this.#replay.replayRange(this.offset, size, 'tail');
-      if (size > this.offset) this.#unfinishedLine();
     } catch {
       // the journal is being compacted; the next round reads again
     }

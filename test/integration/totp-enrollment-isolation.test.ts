@@ -76,11 +76,11 @@ describe('a pending TOTP secret belongs to the browser it was shown to', () => {
     const closedMidSetup = new TestBrowser();
     const cameBack = new TestBrowser();
     const { txId: firstTx, page: first } = await signIn(closedMidSetup, 'yara');
-    assert.doesNotMatch(first.body, /also open in another browser/, 'the only setup shown says nothing of others');
+    assert.doesNotMatch(first.body, /Another setup for this account is still open/, 'the only setup shown says nothing of others');
     const { page: second } = await signIn(cameBack, 'yara');
     assert.notEqual(shownSecret(second), shownSecret(first));
-    assert.match(second.body, /A setup for this account is also open in another browser or window\. Each shows its own code, and only the one you finish will work/);
-    assert.match((await closedMidSetup.get(`${app.url}/login/${firstTx}`)).body, /also open in another browser/, 'the first browser is told too (someone else with the password, perhaps)');
+    assert.match(second.body, /Another setup for this account is still open \(in another browser or window, or from before you last signed in\)\. Each setup shows its own code, and only the one you finish will work/);
+    assert.match((await closedMidSetup.get(`${app.url}/login/${firstTx}`)).body, /Another setup for this account is still open/, 'the first browser is told too (someone else with the password, perhaps)');
     assert.ok(isBackupCodesPage(await cameBack.submit(second, { code: oathtoolTotp(shownSecret(second), now) })));
     nextTimeStep();
   });
@@ -98,8 +98,8 @@ describe('a pending TOTP secret belongs to the browser it was shown to', () => {
     const secondSetup = await setupIn(second);
     const firstSecret = shownSecret(firstSetup);
     assert.notEqual(shownSecret(secondSetup), firstSecret);
-    assert.doesNotMatch(firstSetup.body, /also open in another browser/);
-    assert.match(secondSetup.body, /A setup for this account is also open in another browser or window\./, '"My security" says so too');
+    assert.doesNotMatch(firstSetup.body, /Another setup for this account is still open/);
+    assert.match(secondSetup.body, /Another setup for this account is still open/, '"My security" says so too');
 
     const crossed = await second.submit(secondSetup, { code: oathtoolTotp(firstSecret, now) });
     assert.equal(crossed.status, 400);
@@ -136,7 +136,7 @@ describe('a pending TOTP secret belongs to the browser it was shown to', () => {
     // The server reads the CLI's lines every half second: read them now.
     await app.services.store.kv.catchUp?.();
     const { page } = await signIn(new TestBrowser(), 'zora');
-    assert.doesNotMatch(page.body, /also open in another browser/);
+    assert.doesNotMatch(page.body, /Another setup for this account is still open/);
   });
 
   test('a sign-in in another tab of the same browser, by the same user, keeps the setup shown: its code still confirms it', async () => {

@@ -62,8 +62,8 @@ export const SETUP_TIME_RAN_OUT_NOTICE = 'The time for the setup ran out, so you
  */
 export const SIGNED_IN_AGAIN_NOTICE = 'You had to sign in again, so this is a new setup code. If your authenticator app already has an entry for this account from before, delete it: it will not work (an administrator may have reset your setup). Then scan the code below.';
 
-/** A setup page while a setup shown to another browser of the user is still open (closed mid-setup and signed in again elsewhere, or someone else with the password). */
-export const SETUP_OPEN_ELSEWHERE_NOTICE = 'A setup for this account is also open in another browser or window. Each shows its own code, and only the one you finish will work: if your authenticator app already has an entry for this account from the other one, delete it. Then scan the code below.';
+/** A setup page while a setup shown to another SSO session of the user is still open (closed mid-setup and signed in again, here or elsewhere; or someone else with the password). */
+export const SETUP_OPEN_ELSEWHERE_NOTICE = 'Another setup for this account is still open (in another browser or window, or from before you last signed in). Each setup shows its own code, and only the one you finish will work: if your authenticator app already has an entry for this account from the other setup, delete it. Then scan the code below.';
 
 /** The password page after a code or setup form sent when the browser was no longer signed in (see mfaAnswerContext). */
 export const SIGNED_OUT_BEFORE_CODE = 'You were signed out (in another window or tab, for example), so the code you entered was not checked. Sign in again to go on.';

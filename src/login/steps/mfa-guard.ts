@@ -41,12 +41,14 @@ export async function mfaAnswerContext(req: Request, res: Response, interaction:
   const session = await interaction.deps.sessions.current(req);
   const sameSession = session !== undefined && tx.mfa?.sessionId === session.id;
   if (!session || !tx.mfa || tx.mfa.userId !== session.user.id || (!sameSession && expected !== 'mfa-enroll')) {
-    req.log.warn({ event: 'login.mfa.answer-not-taken', reason: 'mfa-answer-not-bound-to-this-session', hasSession: !!session, shown: !!tx.mfa }, 'login: MFA answer not taken; showing the current step');
+    const anotherUser = session !== undefined && tx.mfa !== undefined && tx.mfa.userId !== session.user.id;
+    const reason = !session ? 'signed-out-meanwhile' : anotherUser ? 'another-user-signed-in-meanwhile' : 'mfa-answer-not-bound-to-this-session';
+    req.log.warn({ event: 'login.mfa.answer-not-taken', reason, hasSession: !!session, shown: !!tx.mfa }, 'login: MFA answer not taken');
     // Signed out meanwhile (another tab, an administrator): the password page that follows says why
     // the code just typed was dropped; without a word it reads as a sign-in that started over by itself.
     // The username field as the page would have it without the message: filled from the application's login_hint.
     if (!session && tx.mfa) await interaction.deps.transactions.keepRefusal(tx, { step: 'password', message: SIGNED_OUT_BEFORE_CODE, status: 200, username: tx.request.loginHint ?? '' });
-    if (session && tx.mfa && tx.mfa.userId !== session.user.id) showAnswerForAnotherUser(res, tx, session, expected);
+    if (anotherUser) showAnswerForAnotherUser(res, tx, session, expected);
     return undefined;
   }
   const step = await interaction.stepWith(req, tx, session);

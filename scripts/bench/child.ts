@@ -82,6 +82,9 @@ export async function startServer(spec: ServerSpec): Promise<ServerHandle> {
     await exited;
     clearTimeout(timer);
   };
-  process.once('exit', () => alive && child.kill('SIGKILL'));
+  // One listener per child would pass Node's limit of 10 (a warning) in a full run; each removes its own once the child has exited.
+  const killOnExit = () => alive && child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.off('exit', killOnExit));
   return { url: spec.url, pid: child.pid!, stop: () => end('SIGTERM'), kill: () => end('SIGKILL'), output: () => tail, outputBytes: () => bytes };
 }

@@ -96,7 +96,7 @@ export class TotpEnrollments {
 
   async pending(userId: string, sessionId: string): Promise<(TotpParameters & { secret: string; createdAt: number }) | undefined> {
     const pending = await this.#kv.get<PendingEnrollment>(pendingNamespace(userId), sessionId);
-    if (!pending || (await this.#voided(userId, pending))) return undefined;
+    if (!pending || (await this.#voided(userId, pending.resetMark))) return undefined;
     const { digits, periodSeconds, algorithm, createdAt } = pending;
     return { digits, periodSeconds, algorithm, createdAt, secret: this.secretOf(pending) };
   }
@@ -104,7 +104,7 @@ export class TotpEnrollments {
   /** Whether a setup shown to another SSO session of the user is still open (not confirmed, expired or voided). */
   async pendingElsewhere(userId: string, sessionId: string): Promise<boolean> {
     const elsewhere = (await this.#kv.entries<PendingEnrollment>(pendingNamespace(userId))).filter(([id]) => id !== sessionId);
-    for (const [, pending] of elsewhere) if (!(await this.#voided(userId, pending))) return true;
+    for (const [, pending] of elsewhere) if (!(await this.#voided(userId, pending.resetMark))) return true;
     return false;
   }
 
@@ -124,7 +124,7 @@ export class TotpEnrollments {
    */
   async resetSince(userId: string, resetMark: string | undefined): Promise<boolean> {
     await this.#kv.catchUp?.();
-    return (await this.#kv.get<string>(RESET_NAMESPACE, userId)) !== resetMark;
+    return this.#voided(userId, resetMark);
   }
 
   /**
@@ -135,8 +135,9 @@ export class TotpEnrollments {
     await this.#kv.set(RESET_NAMESPACE, userId, randomId(), { ttlSeconds: RESET_MARK_TTL_SECONDS });
   }
 
-  async #voided(userId: string, pending: PendingEnrollment): Promise<boolean> {
-    return (await this.#kv.get<string>(RESET_NAMESPACE, userId)) !== pending.resetMark;
+  /** Whether a secret shown under `resetMark` predates the user's last reset, as this process has read the store so far. */
+  async #voided(userId: string, resetMark: string | undefined): Promise<boolean> {
+    return (await this.#kv.get<string>(RESET_NAMESPACE, userId)) !== resetMark;
   }
 
   /** Removes the registration `put` stored at `createdAt` with `secret`, and no later one. */

@@ -7,6 +7,7 @@ import { clientRegistry, type NewClient, type OidcClientRecord } from '../../src
 import { localUsers } from '../../src/directory/local-users.ts';
 import { hashPassword } from '../../src/directory/password-hash.ts';
 import { oathtoolTotp } from './oathtool.ts';
+import { enrollWithOathtool } from './totp-store.ts';
 
 /** Relying-party callbacks point here: a loopback port nothing listens on; the browser stops before it. */
 export const CALLBACK_BASE = 'http://127.0.0.1:9/rp/';
@@ -144,6 +145,13 @@ export async function createUser(app: Booted, user: { username: string; password
     createdAt: app.services.clock.now(),
   });
   return id;
+}
+
+/** A local user with TOTP set up as of `now` (codes from oathtool): the user's id and TOTP secret. */
+export async function createUserWithTotp(app: Booted, user: Parameters<typeof createUser>[1], now: number): Promise<{ id: string; secret: string }> {
+  const id = await createUser(app, user);
+  const { secret } = await enrollWithOathtool(app.services.mfa.totp, (await app.services.directory.findUserById(id))!, now);
+  return { id, secret };
 }
 
 /** Number of stored oidc-provider records of a model (Session, Grant, AccessToken, ...). */

@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { boot, type Booted } from '../helpers/boot.ts';
 import type { TestBrowser } from '../helpers/browser.ts';
-import { authRequest, callbackOf, createRp, createUser, isCodePage, redeem, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
+import { authRequest, callbackOf, createRp, createUserWithTotp, isCodePage, redeem, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
 import { BackchannelReceiver } from '../helpers/backchannel-receiver.ts';
-import { enrollWithOathtool } from '../helpers/totp-store.ts';
 import { until } from '../helpers/until.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 import { oidcClientsOf } from '../../src/oidc/session-clients.ts';
@@ -38,8 +37,7 @@ after(async () => {
 /** A user of its own for each case (its SSO session is the only one), with TOTP set up: a second factor is asked for, not set up. */
 async function newUser(): Promise<{ id: string; credentials: { username: string; password: string }; secret: string }> {
   const credentials = { username: `user${++users}`, password: PASSWORD };
-  const id = await createUser(app, credentials);
-  const { secret } = await enrollWithOathtool(app.services.mfa.totp, (await app.services.directory.findUserById(id))!, now);
+  const { id, secret } = await createUserWithTotp(app, credentials, now);
   now += 30_000;
   return { id, credentials, secret };
 }

@@ -1,11 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
-import { request as loginRequest } from '../helpers/login-request.ts';
+import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser } from '../helpers/browser.ts';
-import { createUser } from '../helpers/oidc-rp.ts';
+import { signInToMfaApp } from '../helpers/mfa-app-sign-in.ts';
+import { createUser, createUserWithTotp } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
-import { enrollWithOathtool } from '../helpers/totp-store.ts';
 
 /**
  * A phone whose clock is 2 minutes off (beyond the default 30 s skew) shows codes that are never
@@ -21,17 +20,13 @@ let aliceSecret: string;
 
 before(async () => {
   app = await boot({}, { clock });
-  const alice = await createUser(app, { username: 'alice', password: PASSWORD });
-  aliceSecret = (await enrollWithOathtool(app.services.mfa.totp, (await app.services.directory.findUserById(alice))!, now)).secret;
+  aliceSecret = (await createUserWithTotp(app, { username: 'alice', password: PASSWORD }, now)).secret;
   await createUser(app, { username: 'carol', password: PASSWORD });
   now += 30_000;
 });
 after(() => app?.close());
 
-async function codePage(browser: TestBrowser, username: string) {
-  const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
-  return browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username, password: PASSWORD });
-}
+const codePage = async (browser: TestBrowser, username: string) => (await signInToMfaApp(app, browser, { username, password: PASSWORD })).page;
 
 test("a code from a phone 2 minutes slow, at sign-in: refused, with the phone's time named as the likely cause", async () => {
   const browser = new TestBrowser();

@@ -4,8 +4,7 @@ import * as oidc from 'openid-client';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { parseForms, type Page, type TestBrowser } from '../helpers/browser.ts';
 import { BackchannelReceiver } from '../helpers/backchannel-receiver.ts';
-import { authRequest, callbackOf, createRp, createUser, isCodePage, redeem, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
-import { enrollWithOathtool } from '../helpers/totp-store.ts';
+import { authRequest, callbackOf, createRp, createUser, createUserWithTotp, isCodePage, redeem, rpBrowser, signIn, type TestRp } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 import { oidcClientsOf } from '../../src/oidc/session-clients.ts';
 import { storeOrder, type StoreMatch as Match } from '../helpers/store-order.ts';
@@ -104,8 +103,7 @@ test('two authorizations at the same instant in one browser session: both client
 for (const savesFirst of ['the other tab', 'the sign-in']) {
   test(`a second factor finished in one tab while another tab is served through SSO, ${savesFirst} saving first: both clients keep their place and are told at logout`, async () => {
     const credentials = { username: `stepping${++users}`, password: 'correct horse stepping' };
-    const userId = await createUser(app, credentials);
-    const { secret } = await enrollWithOathtool(app.services.mfa.totp, (await app.services.directory.findUserById(userId))!, now);
+    const { id: userId, secret } = await createUserWithTotp(app, credentials, now);
     now += 30_000;
     const first = await createRp(app);
     const uris = [receiver.endpoint(), receiver.endpoint()];

@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
 import { request as loginRequest } from '../helpers/login-request.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
-import { createUser } from '../helpers/oidc-rp.ts';
+import { createUser, createUserWithTotp } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
-import { enrollWithOathtool } from '../helpers/totp-store.ts';
 
 /**
  * A code or setup page left open for one user while another person signs in on the same browser (in
@@ -23,8 +22,9 @@ const ids = new Map<string, string>();
 before(async () => {
   app = await boot({}, { clock });
   for (const [username, name] of [['alice', 'Alice Liddell'], ['gina', 'Gina Example']] as const) {
-    ids.set(username, await createUser(app, { username, name, password: PASSWORD }));
-    secrets.set(username, (await enrollWithOathtool(app.services.mfa.totp, (await app.services.directory.findUserById(ids.get(username)!))!, now)).secret);
+    const { id, secret } = await createUserWithTotp(app, { username, name, password: PASSWORD }, now);
+    ids.set(username, id);
+    secrets.set(username, secret);
   }
   ids.set('hank', await createUser(app, { username: 'hank', name: 'Hank Example', password: PASSWORD }));
   now += 30_000;

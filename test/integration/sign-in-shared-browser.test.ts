@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
 import { request as loginRequest } from '../helpers/login-request.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
-import { createUser } from '../helpers/oidc-rp.ts';
+import { createUser, createUserWithTotp } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
-import { enrollWithOathtool } from '../helpers/totp-store.ts';
 import type { LoginRequest } from '../../src/core/types.ts';
 
 /**
@@ -26,8 +25,8 @@ before(async () => {
   const saved = await app.services.policies.save({ name: 'deny-blocked', rules: [{ when: { groups: ['blocked'] }, then: { effect: 'deny', message: 'Not for blocked accounts.' } }, { then: { effect: 'permit' } }] });
   assert.ok(saved.ok, JSON.stringify(saved));
   for (const [username, name] of [['alice', 'Alice Liddell'], ['bob', 'Bob Builder']] as const) {
-    ids.set(username, await createUser(app, { username, name, password: PASSWORD }));
-    const { secret } = await enrollWithOathtool(app.services.mfa.totp, (await app.services.directory.findUserById(ids.get(username)!))!, now);
+    const { id, secret } = await createUserWithTotp(app, { username, name, password: PASSWORD }, now);
+    ids.set(username, id);
     if (username === 'alice') aliceSecret = secret;
   }
   await createUser(app, { username: 'carol', password: PASSWORD });

@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
 import { request as loginRequest } from '../helpers/login-request.ts';
 import { TestBrowser, parseForms, type Page } from '../helpers/browser.ts';
-import { createUser } from '../helpers/oidc-rp.ts';
+import { createUser, createUserWithTotp } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
-import { enrollWithOathtool } from '../helpers/totp-store.ts';
 
 /**
  * A code page left open in one tab while the user signs out in another: the code sent afterwards is
@@ -20,8 +19,7 @@ let aliceSecret: string;
 
 before(async () => {
   app = await boot({}, { clock });
-  const alice = await createUser(app, { username: 'alice', password: PASSWORD });
-  aliceSecret = (await enrollWithOathtool(app.services.mfa.totp, (await app.services.directory.findUserById(alice))!, now)).secret;
+  aliceSecret = (await createUserWithTotp(app, { username: 'alice', password: PASSWORD }, now)).secret;
   await createUser(app, { username: 'carol', password: PASSWORD });
   now += 30_000;
 });

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import Provider, { errors, type Adapter, type Client, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Adapter, type Client, type ClientAuthMethod, type Configuration, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Services } from '../services.ts';
 import { ACR_LEVELS } from '../policy/levels.ts';
 import { KvAdapter } from './adapter.ts';
@@ -51,6 +51,8 @@ export const ROUTES = {
  */
 const ownTokensOnly = async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId;
 
+const CLIENT_AUTH_METHODS: ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none'];
+
 export const INTERACTION_PATH = '/oidc/interaction';
 /** Sign-in transactions last 15 minutes (login/transaction.ts); the OIDC interaction matches them. */
 const INTERACTION_TTL_SECONDS = 15 * 60;
@@ -97,7 +99,13 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
     enabledJWA: { idTokenSigningAlgValues: [...ID_TOKEN_ALGS] },
     responseTypes: ['code'],
     // What `client add` can register; JWT client authentication is not offered.
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    clientAuthMethods: CLIENT_AUTH_METHODS,
+    // Revocation and introspection authenticate clients as the token endpoint does. Said in discovery:
+    // metadata without these fields means client_secret_basic only (RFC 8414 section 2).
+    discovery: {
+      revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+      introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+    },
     // Scopes come from the claims table; offline_access is not offered (refresh tokens end with the SSO session).
     scopes: ['openid'],
     claims: providerClaims(),

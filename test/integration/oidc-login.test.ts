@@ -35,6 +35,28 @@ test('discovery names the issuer, endpoints under /oidc/, RS256+ES256, S256 only
   assert.ok(!meta.token_endpoint_auth_methods_supported?.includes('private_key_jwt'));
 });
 
+test('discovery names the client authentication of revocation and introspection as accepted there (RFC 8414: omitted means client_secret_basic only)', async () => {
+  const meta = confidential.config.serverMetadata();
+  for (const field of ['revocation_endpoint_auth_methods_supported', 'introspection_endpoint_auth_methods_supported'] as const) {
+    assert.deepEqual(meta[field], meta.token_endpoint_auth_methods_supported, field);
+  }
+  const postRp = await createRp(app, { authMethod: 'client_secret_post' });
+  const publicRp = await createRp(app, { public: true });
+  const browser = rpBrowser();
+  await signIn(confidential, browser, ALICE);
+  const post = (endpoint: string, body: Record<string, string>) => fetch(endpoint, { method: 'POST', body: new URLSearchParams(body) });
+  for (const [rp, credentials] of [
+    [postRp, { client_id: postRp.client.id, client_secret: postRp.secret! }],
+    [publicRp, { client_id: publicRp.client.id }],
+  ] as const) {
+    const { tokens } = await signIn(rp, browser, undefined);
+    const introspection = await post(meta.introspection_endpoint!, { token: tokens.access_token, ...credentials });
+    assert.equal(((await introspection.json()) as { active: boolean }).active, true, `${rp.client.tokenEndpointAuthMethod} at introspection`);
+    assert.equal((await post(meta.revocation_endpoint!, { token: tokens.refresh_token!, ...credentials })).status, 200, `${rp.client.tokenEndpointAuthMethod} at revocation`);
+    await assert.rejects(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!), (error: oidc.ResponseBodyError) => error.error === 'invalid_grant', 'revoked');
+  }
+});
+
 test('JWKS publishes every signing key (RS256 and ES256), public parts only', async () => {
   const jwks = (await (await fetch(`${app.url}/oidc/jwks`)).json()) as { keys: Array<Record<string, string>> };
   const stored = await app.services.keys.all();

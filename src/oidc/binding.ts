@@ -3,6 +3,7 @@ import type { LoginRequest, LoginResult, RequestedAuthnContext } from '../core/t
 import { relyingPartySettings, type OidcClientRecord } from './client-registry.ts';
 import { ACR_LEVELS } from '../policy/levels.ts';
 import { isSatisfiable } from '../policy/requested-context.ts';
+import { errorDescription } from './error-description.ts';
 
 /** The parts of an authorization request (as oidc-provider parsed it) that shape a sign-in. */
 export interface AuthorizationFacts {
@@ -108,7 +109,7 @@ export function assertSatisfiableAcr(_ctx: unknown, claims: unknown): void {
 
 /** Translates the sign-in outcome into an oidc-provider interaction result. */
 export function toInteractionResult(request: LoginRequest, result: LoginResult): InteractionResults {
-  if (!result.ok) return { error: ERRORS[result.error], error_description: result.message };
+  if (!result.ok) return { error: ERRORS[result.error], error_description: errorDescription(ERRORS[result.error], result.message) };
   const wanted = request.requestedAuthnContext;
   // oidc-provider's own essential-acr check (exact match) would start another interaction, endlessly;
   // the spec's answer to an essential acr that was not obtained is this error.

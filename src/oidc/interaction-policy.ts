@@ -13,6 +13,11 @@ const STEPGATE_CHECKS: ReadonlyArray<[reason: string, error: OidcSignInError, de
   ['stepgate_directory', 'temporarily_unavailable', 'the user directory cannot be reached to check the End-User'],
 ];
 
+/** The description of `error` that prompt=none requests get. */
+export function describeSignInError(error: OidcSignInError): string {
+  return STEPGATE_CHECKS.find(([, checkError]) => checkError === error)![2];
+}
+
 /**
  * oidc-provider's default prompts, adjusted to Stepgate:
  * - login first asks Stepgate (SsoState.verdict): the provider session must mirror this browser's

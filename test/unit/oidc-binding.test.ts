@@ -99,6 +99,14 @@ describe('LoginResult → interaction result', () => {
     }
   });
 
+  test('error_description stays within RFC 6749 4.1.2.1 (printable ASCII without " and \\): a message outside it is replaced by the plain description of its error', () => {
+    const policyMessage = 'You are not allowed to use Café "Ops" \\ 経費. If you need it, ask your helpdesk for access.';
+    assert.deepEqual(toInteractionResult(request({}), { ok: false, error: 'access_denied', message: policyMessage }), { error: 'access_denied', error_description: 'the access policy of this application refuses the End-User' });
+    assert.deepEqual(toInteractionResult(request({}), { ok: false, error: 'access_denied', message: 'Ask the helpdesk for a "finance" account.' }).error_description, 'the access policy of this application refuses the End-User', 'a double quote alone');
+    const plain = "You are not allowed to use Wiki. If you need it, ask your helpdesk for access (ext. 4711) or see https://help.example/idp?x=1&y=[2] ~ 'now'.";
+    assert.equal(toInteractionResult(request({}), { ok: false, error: 'access_denied', message: plain }).error_description, plain, 'every allowed character is kept');
+  });
+
   test('an essential acr that was not obtained is unmet_authentication_requirements', () => {
     const essential = request({ claims: JSON.stringify({ id_token: { acr: { essential: true, value: ACR.mfa } } }) });
     assert.equal(toInteractionResult(essential, ok).error, 'unmet_authentication_requirements');

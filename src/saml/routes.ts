@@ -6,6 +6,8 @@ import { SSO_RESUME_PATH, resumeSso, spLoginSettings, startIdpInitiated, startSs
 import { finishSso } from './sso-finish.ts';
 import { SAML_FINISHER } from './pending-sso.ts';
 import { sloContinue, sloPost, sloRedirect } from './slo.ts';
+import { SLO_RESULT_PATH } from './slo-result.ts';
+import { rawQuery } from './inbound.ts';
 import { startLogoutRun } from './slo-propagation.ts';
 import { auditRefusedRequests } from './refusal-audit.ts';
 
@@ -37,6 +39,7 @@ export async function samlRoutes(services: Services): Promise<{ router: Router; 
   router.get('/saml/slo', (req, res) => sloRedirect(req, res, ctx));
   router.post('/saml/slo', (req, res) => sloPost(req, res, ctx));
   router.get('/saml/slo/continue', (req, res) => sloContinue(req, res, ctx));
+  router.get(SLO_RESULT_PATH, (req, res) => ctx.sloResults.page(req, res, new URLSearchParams(rawQuery(req)).get('id') ?? ''));
   router.use(auditRefusedRequests(services.store.audit));
   return { router, propagateLogout: (req, res, ended, continueTo, ownPage) => startLogoutRun(req, res, ctx, ended, continueTo === undefined ? { kind: 'idp' } : { kind: 'redirect', url: continueTo, ...(ownPage && { ownPage }) }) };
 }

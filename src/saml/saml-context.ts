@@ -5,6 +5,7 @@ import type { InboundDeps } from './inbound.ts';
 import { ResponseBuilder } from './response-builder.ts';
 import { SamlifyEntities } from './samlify-entities.ts';
 import { registerWithSamlify, samlSchemas } from './schema-validator.ts';
+import { SloResults } from './slo-result.ts';
 import { SloRuns } from './slo-run.ts';
 import { createSpRegistry, type SpRegistry } from './sp-registry.ts';
 
@@ -17,6 +18,7 @@ export interface SamlContext {
   responses: ResponseBuilder;
   metadata: IdpMetadata;
   sloRuns: SloRuns;
+  sloResults: SloResults;
 }
 
 export function createSamlContext(services: Services): SamlContext {
@@ -34,5 +36,6 @@ export function createSamlContext(services: Services): SamlContext {
     responses: new ResponseBuilder({ keys: services.keys, entities, endpoints, clock: services.clock, assertionLifetimeSeconds: saml.assertionLifetimeSeconds }),
     metadata: new IdpMetadata(services.keys, endpoints, saml.wantAuthnRequestsSigned),
     sloRuns: new SloRuns(services.store.kv, services.box, services.browserBinding),
+    sloResults: new SloResults(services.store.kv, services.box, services.browserBinding, services.sessions),
   };
 }

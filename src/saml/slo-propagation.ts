@@ -1,9 +1,7 @@
 import type { Request, Response } from 'express';
 import { AppError } from '../core/errors.ts';
 import { safeEqual } from '../core/secret-box.ts';
-import { sendPage } from '../http/render.ts';
 import type { SessionParticipant, SsoSession } from '../session/sso-session.ts';
-import { signedOutPage } from '../../views/signed-out.ts';
 import { STATUS, type BindingName } from './constants.ts';
 import { readInboundRequest } from './inbound.ts';
 import { readLogoutResponse, type LogoutAnswer } from './logout-response.ts';
@@ -120,7 +118,7 @@ export async function answerOriginator(req: Request, res: Response, ctx: SamlCon
   }
   const sessionEnded = origin.kind !== 'sp' || origin.sessionEnded;
   const names = (outcome: (result: SloResult) => boolean) => results.filter(outcome).map((result) => result.name);
-  sendPage(res, signedOutPage({ sessionEnded, confirmed: names((r) => r.outcome === 'signed-out'), unconfirmed: names((r) => r.outcome !== 'signed-out') }));
+  await ctx.sloResults.show(req, res, { sessionEnded, confirmed: names((r) => r.outcome === 'signed-out'), unconfirmed: names((r) => r.outcome !== 'signed-out') });
 }
 
 /**

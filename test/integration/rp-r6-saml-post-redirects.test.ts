@@ -93,9 +93,12 @@ describe("Stepgate's auto-POST pages let the application redirect the browser on
 
     assert.ok(logoutResponseUrl, 'the browser carried the LogoutRequest to the SP');
     assert.match(redirectMessageXml(logoutResponseUrl, 'SAMLResponse'), /status:Success/);
-    assert.equal(new URL(page.url()).pathname, '/saml/slo', "Stepgate took up the SP's redirect");
+    assert.equal(new URL(page.url()).pathname, '/saml/slo/done', "Stepgate took up the SP's redirect, and ended the run on its result page");
     assert.equal(await page.getByRole('status').innerText(), 'You are signed out. You can close this window.');
     assert.deepEqual(await page.locator('ul.apps-confirmed li').allInnerTexts(), ['post-slo'], 'the SP confirmed');
+    await page.reload();
+    assert.equal(await page.getByRole('status').innerText(), 'You are signed out. You can close this window.', 'Reload shows the result again');
+    assert.deepEqual(await page.locator('ul.apps-confirmed li').allInnerTexts(), ['post-slo']);
     assert.deepEqual(await app.services.store.kv.entries('saml-slo-run'), [], 'the run finished');
     assert.deepEqual(problems, []);
     await context.close();

@@ -194,13 +194,43 @@ describe('SAML Single Logout propagation (front channel)', () => {
     const toC = await spC.receiveLogoutRequest(await confirm(browser, spB, toB));
     const page = await confirm(browser, spC, toC);
     assert.equal(page.status, 200);
-    assert.equal(new URL(page.url).pathname, '/saml/slo/continue', 'C answered by POST, so the page follows the same-site hop');
+    assert.equal(new URL(page.url).pathname, '/saml/slo/done', 'the run ends with a redirect to a page of its own');
     assert.match(page.body, /You are signed out/);
     const confirmed = /<ul class="apps-confirmed">([\s\S]*?)<\/ul>/.exec(page.body)?.[1];
     assert.equal(confirmed, '<li>B &amp; &lt;Co&gt;</li><li>prop-c</li>', 'both listed, names escaped');
     assert.doesNotMatch(page.body, /Not confirmed/);
     assert.deepEqual(await runs(), []);
   });
+
+  for (const last of ['redirect', 'post'] as const) {
+    test(`Reload and Back to the last page of POST /logout (the last SP answered by ${last}) show the same lists, not a refused answer`, async () => {
+      const browser = spBrowser();
+      await signedInAt(browser, spB);
+      await signedInAt(browser, noSlo);
+      const toB = await spB.receiveLogoutRequest(await browser.submit(await browser.get(`${app.url}/logout`), {}, '/logout'));
+      const answer = await spB.logoutResponse(toB.profile, toB.relayState, { binding: last });
+      const page = await sendToIdp(browser, answer);
+      const lists = (body: string) => [/<ul class="apps-confirmed">([\s\S]*?)<\/ul>/.exec(body)?.[1], /<ul class="apps-unconfirmed">([\s\S]*?)<\/ul>/.exec(body)?.[1]];
+      assert.equal(page.status, 200);
+      assert.match(page.body, /You are signed out/);
+      assert.deepEqual(lists(page.body), ['<li>B &amp; &lt;Co&gt;</li>', '<li>prop-noslo</li>']);
+
+      const reloaded = await browser.get(page.url);
+      assert.equal(reloaded.status, 200, reloaded.body.slice(0, 300));
+      assert.equal(reloaded.url, page.url);
+      assert.match(reloaded.body, /You are signed out/);
+      assert.deepEqual(lists(reloaded.body), lists(page.body));
+      assert.equal(reloaded.headers.get('cache-control'), 'no-store');
+
+      const elsewhere = await spBrowser().get(page.url);
+      assert.equal(new URL(elsewhere.url).pathname, '/signed-out', 'another browser is not shown the applications');
+      assert.doesNotMatch(elsewhere.body, /apps-(?:un)?confirmed|You are signed out/);
+
+      await signedInAt(browser, spB);
+      const signedInAgain = await browser.get(page.url);
+      assert.equal(new URL(signedInAgain.url).pathname, '/logout', 'signed in again since: offered the sign-out, not told it is done');
+    });
+  }
 
   test('OIDC RP-initiated logout: the SAML participants are told first, then the browser goes on to the client with its state', async () => {
     const rp: TestRp = await createRp(app);

@@ -1,7 +1,7 @@
 import { AppError } from '../core/errors.ts';
 import { NS, type BindingName } from './constants.ts';
 import type { InboundRequest } from './inbound.ts';
-import { attribute, elementChildren, optionalChild, textOf } from './xml-dom.ts';
+import { attribute, elementChildren, optionalChild, textOf, uriAttribute } from './xml-dom.ts';
 import { instantAttribute } from './saml-time.ts';
 
 /** A verified LogoutRequest, reduced to what ending the session needs (serialisable: POST stashes it). */
@@ -10,6 +10,8 @@ export interface LogoutInfo {
   requestId: string;
   binding: BindingName;
   nameId: string;
+  /** The NameID's Format, as the schema reads it; absent when the request names none. */
+  nameIdFormat?: string;
   sessionIndexes: string[];
   relayState?: string;
 }
@@ -17,7 +19,9 @@ export interface LogoutInfo {
 /** Reads a verified LogoutRequest's root. Only a plain NameID is supported (no BaseID/EncryptedID). */
 export function readLogoutRequest(request: InboundRequest, now: number, clockSkewSeconds: number): LogoutInfo {
   const { root } = request;
-  const nameId = textOf(optionalChild(root, NS.assertion, 'NameID'));
+  const nameIdElement = optionalChild(root, NS.assertion, 'NameID');
+  const nameId = textOf(nameIdElement);
+  const nameIdFormat = nameIdElement && uriAttribute(nameIdElement, 'Format');
   if (!nameId) throw new AppError('SAML_REQUEST_INVALID', { detail: { reason: 'logout-without-nameid' } });
   const notOnOrAfter = instantAttribute(root, 'NotOnOrAfter');
   if (notOnOrAfter !== undefined && notOnOrAfter + clockSkewSeconds * 1000 <= now) {
@@ -28,6 +32,7 @@ export function readLogoutRequest(request: InboundRequest, now: number, clockSke
     requestId: request.id,
     binding: request.binding,
     nameId,
+    ...(nameIdFormat ? { nameIdFormat } : {}),
     sessionIndexes: elementChildren(root, NS.protocol, 'SessionIndex').map((element) => textOf(element) ?? ''),
     relayState: request.relayState,
   };

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { AppError } from '../core/errors.ts';
 import { randomId } from '../core/ids.ts';
-import type { BindingName } from './constants.ts';
+import { NAMEID_FORMAT, type BindingName } from './constants.ts';
 import { rawQuery, readInboundRequest } from './inbound.ts';
 import { readLogoutRequest, type LogoutInfo } from './logout-request.ts';
 import type { LogoutAnswer } from './logout-response.ts';
@@ -10,6 +10,7 @@ import type { SamlContext } from './saml-context.ts';
 import { answerOriginator, recordAnswer, startLogoutRun, verifiedAnswer } from './slo-propagation.ts';
 import { refusedLogoutRequest } from './slo-refusal.ts';
 import type { SloOrigin } from './slo-run.ts';
+import type { SessionParticipant } from '../session/sso-session.ts';
 
 const STASH = 'saml-slo';
 
@@ -84,7 +85,7 @@ async function completeLogout(req: Request, res: Response, ctx: SamlContext, log
   // Also a session whose browser went idle: it may still back its applications' tokens, and it is theirs to end.
   const session = await services.sessions.toSignOut(req);
   const participant = session?.participants.find((p) => p.protocol === 'saml' && p.rpId === sp.id);
-  const matches = !!participant && participant.nameId === logout.nameId && (logout.sessionIndexes.length === 0 || logout.sessionIndexes.includes(participant.sessionIndex ?? ''));
+  const matches = !!participant && namesParticipant(logout, participant);
   const origin: SloOrigin = { kind: 'sp', spId: sp.id, requestId: logout.requestId, binding: logout.binding, relayState: logout.relayState, sessionEnded: matches };
   if (!session || !matches) {
     req.log.info({ event: 'saml.logout-no-session', sp: sp.id, hadSession: !!session }, 'saml: logout request names no session of this browser');
@@ -94,4 +95,18 @@ async function completeLogout(req: Request, res: Response, ctx: SamlContext, log
   await services.sessions.end(req, res, 'saml-slo');
   await services.store.audit.record({ type: 'logout', outcome: 'success', rp: sp.id, userId: session.user.id, username: session.user.username, ip: req.clientIp, requestId: req.requestId, via: 'saml-slo' });
   await startLogoutRun(req, res, ctx, session, origin, participant);
+}
+
+/**
+ * Whether a verified LogoutRequest names the SP's part of this session: its NameID, and its
+ * SessionIndex when given. A transient NameID is new in every Response, and only the last one is
+ * kept, while an SP may still hold an earlier one of the same session (a second sign-in there):
+ * its SessionIndex, which is the same for every Response of this session to this SP and which only
+ * that SP was given, names the session then. Without it, an earlier transient NameID is not known.
+ */
+function namesParticipant(logout: LogoutInfo, participant: SessionParticipant): boolean {
+  const sessionIndexNamed = logout.sessionIndexes.includes(participant.sessionIndex ?? '');
+  if (logout.sessionIndexes.length > 0 && !sessionIndexNamed) return false;
+  if (participant.nameId === logout.nameId) return true;
+  return sessionIndexNamed && participant.nameIdFormat === NAMEID_FORMAT.transient && logout.nameIdFormat === NAMEID_FORMAT.transient;
 }

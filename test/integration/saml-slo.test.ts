@@ -107,6 +107,28 @@ describe('SAML Single Logout', () => {
     assert.ok(samlPostForm(await sendAuthnRequest(browser, redirectSp)), 'still signed in');
   });
 
+  test('a transient NameID from an earlier Response of the same session, with its SessionIndex, ends the session; without a SessionIndex, or with a persistent NameID, it does not', async () => {
+    const transientSp = await TestSp.create(app, { name: 'slo-transient', redirectSlo: true, identifierFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient' });
+    const browser = new TestBrowser();
+    const earlier = await signedInAt(browser, transientSp);
+    const later = await signedInAt(browser, transientSp);
+    assert.notEqual(earlier.nameID, later.nameID, 'a transient NameID is new in every Response');
+    assert.equal(earlier.sessionIndex, later.sessionIndex, 'the SessionIndex is the same for every Response of this session to this SP');
+
+    const { sessionIndex: _index, ...withoutIndex } = earlier;
+    await browser.get(await transientSp.logoutUrl(withoutIndex as Profile), { followRedirects: false });
+    assert.ok(samlPostForm(await sendAuthnRequest(browser, transientSp)), 'without a SessionIndex an earlier transient NameID names nothing known here');
+    await browser.get(await transientSp.logoutUrl({ ...earlier, nameIDFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent' }), { followRedirects: false });
+    assert.ok(samlPostForm(await sendAuthnRequest(browser, transientSp)), 'a NameID of another format is not that transient NameID');
+
+    const before = await sessions();
+    const answer = await browser.get(await transientSp.logoutUrl(earlier, 'bye'), { followRedirects: false });
+    assert.equal(answer.status, 303);
+    assert.match(redirectMessageXml(answer.headers.get('location')!, 'SAMLResponse'), /status:Success"><\/samlp:StatusCode>/);
+    assert.equal(await sessions(), before - 1, 'the session ended');
+    assert.ok(isPasswordPage(await sendAuthnRequest(browser, transientSp)), 'the next AuthnRequest asks for the password');
+  });
+
   test('an unsigned LogoutRequest from an SP that signs is refused and ends nothing', async () => {
     const browser = new TestBrowser();
     const profile = await signedInAt(browser, redirectSp);

@@ -97,6 +97,7 @@ export class SpRegistry {
       updatedAt: now,
     };
     warnings.push(...unreleasedAttributeWarnings(metadata.requiredAttributes, released ?? record.settings.attributes));
+    warnings.push(...unsignedAssertionWarnings(metadata.wantAssertionsSigned, record.settings));
     return { record, warnings };
   }
 
@@ -135,8 +136,10 @@ export class SpRegistry {
     let fromMetadata: FromMetadata = previous;
     let settings = previous.settings;
     let requiredAttributes: RequiredAttribute[] | undefined;
+    let parsedMetadata: ParsedSpMetadata | undefined;
     if (metadataXml !== undefined) {
       const parsed = parseSpMetadata(metadataXml, this.#schemas, now);
+      parsedMetadata = parsed.metadata;
       requiredAttributes = parsed.metadata.requiredAttributes;
       if (parsed.metadata.entityId !== previous.id) refuse(`the metadata is for entityID ${parsed.metadata.entityId}, not ${previous.id}; an SP's entityID cannot change (sp add registers another SP)`, 'change');
       warnings.push(...parsed.warnings);
@@ -152,6 +155,8 @@ export class SpRegistry {
     }
     settings = { ...settings, ...change.settings };
     if (requiredAttributes) warnings.push(...unreleasedAttributeWarnings(requiredAttributes, settings.attributes));
+    // Only when this change says what is signed (new metadata alone never lowers it, above).
+    if (change.settings?.wantAssertionsSigned === false) warnings.push(...unsignedAssertionWarnings((parsedMetadata ?? parseSpMetadata(fromMetadata.metadataXml, this.#schemas, now).metadata).wantAssertionsSigned, settings));
     if (!settings.wantAssertionsSigned && !settings.wantResponseSigned) refuse('the response or the assertion must be signed', 'change');
     if (settings.encryptAssertions && !fromMetadata.encryptionCertificate) {
       refuse(previous.settings.encryptAssertions && metadataXml !== undefined ? "this SP's assertions are encrypted, and the new metadata has no certificate to encrypt them with; add --no-encrypt to send them unencrypted" : 'encryption needs a KeyDescriptor with a certificate in the metadata', 'change');
@@ -228,6 +233,15 @@ function comparableEntityId(entityId: string): string {
     // a URN: compared in lower case
   }
   return text.replace(/\/+$/, '');
+}
+
+/**
+ * An SP whose metadata says WantAssertionsSigned="true" refuses an assertion that is not signed
+ * itself, whatever signs the Response around it: `--sign response` for it makes every sign-in fail there.
+ */
+function unsignedAssertionWarnings(metadataWantsSigned: boolean, settings: SpSettings): string[] {
+  if (!metadataWantsSigned || settings.wantAssertionsSigned) return [];
+  return ['the metadata says WantAssertionsSigned="true", and assertions are not signed for this SP (--sign response): it will most likely refuse every sign-in; use --sign both'];
 }
 
 /** Refuses encryption an SP could not decrypt (the algorithms its metadata lists); returns what to tell the administrator. */

@@ -113,6 +113,31 @@ describe('sp CLI commands', () => {
     }
   });
 
+  test('--sign response for an SP whose metadata says WantAssertionsSigned="true" is done, with a warning that it will refuse the sign-ins', async () => {
+    const file = join(dir, 'wants-signed-assertions.xml');
+    const entityId = 'https://wants-signed.example.org/sp';
+    await writeFile(file, (await readFile(fixture('sp-valid.xml'), 'utf8')).replace(`entityID="${WIKI}"`, `entityID="${entityId}"`));
+    const warning = /Warning: the metadata says WantAssertionsSigned="true", and assertions are not signed for this SP \(--sign response\): it will most likely refuse every sign-in; use --sign both/;
+
+    const added = await cli('sp', 'add', file, '--sign', 'response', '--no-encrypt');
+    assert.equal(added.code, 0, added.err);
+    assert.match(added.err, warning);
+    assert.equal((await createSpRegistry(store, systemClock).get(entityId))?.settings.wantAssertionsSigned, false, 'done as asked');
+
+    const both = await cli('sp', 'set', entityId, '--sign', 'both');
+    assert.equal(both.code, 0, both.err);
+    assert.doesNotMatch(both.err, /WantAssertionsSigned/);
+    const set = await cli('sp', 'set', entityId, '--sign', 'response');
+    assert.equal(set.code, 0, set.err);
+    assert.match(set.err, warning);
+    assert.doesNotMatch((await cli('sp', 'set', entityId, '--name', 'Renamed')).err, /WantAssertionsSigned/, 'a change that does not say what is signed does not repeat it');
+
+    const plain = join(dir, 'no-signed-assertions.xml');
+    await writeFile(plain, (await readFile(file, 'utf8')).replace('WantAssertionsSigned="true"', 'WantAssertionsSigned="false"').replace(entityId, 'https://plain-assertions.example.org/sp'));
+    assert.doesNotMatch((await cli('sp', 'add', plain, '--sign', 'response', '--no-encrypt')).err, /WantAssertionsSigned/, 'metadata that does not ask gets no warning');
+    for (const id of [entityId, 'https://plain-assertions.example.org/sp']) assert.equal((await cli('sp', 'remove', id)).code, 0);
+  });
+
   test('xs:boolean attributes are read after whitespace collapse: " true" is true', async () => {
     const file = join(dir, 'whitespace-booleans.xml');
     const valid = await readFile(fixture('sp-valid.xml'), 'utf8');

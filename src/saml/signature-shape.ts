@@ -7,6 +7,14 @@ const select = xpath.useNamespaces({ ds: NS.dsig });
 const ALLOWED_TRANSFORMS: ReadonlySet<string> = new Set([ALGORITHM.envelopedSignature, ALGORITHM.excC14n]);
 
 /**
+ * As for a refused algorithm (signature-algorithms.ts), the page says what the SP's administrator must
+ * change: such a signature may be sound (.NET's SignedXml signs with inclusive canonicalization unless
+ * told otherwise), and "could not be verified" alone sends them looking for a wrong key.
+ */
+const FORM_REFUSED =
+  "The application's sign-in request could not be verified as coming from it, so it was refused. The application signed its request in a form this sign-in service does not accept (its canonicalization or transforms). The application's administrator must sign with Exclusive XML Canonicalization (http://www.w3.org/2001/10/xml-exc-c14n#) and the enveloped-signature transform only, as SAML recommends.";
+
+/**
  * Stepgate's own check that an enveloped XML signature covers exactly the element we go on to read.
  *
  * A cryptographically valid signature only proves that *some* element with the referenced ID was
@@ -35,10 +43,10 @@ export function assertSignatureCoversRoot(doc: Document): Element {
   if (reference.getAttribute('URI') !== `#${rootId}`) fail('reference-not-root', { uri: reference.getAttribute('URI') });
 
   const transforms = nodes<Attr>('./ds:Transforms/ds:Transform/@Algorithm', reference).map((attr) => attr.value);
-  if (!transforms.includes(ALGORITHM.envelopedSignature) || transforms.some((algorithm) => !ALLOWED_TRANSFORMS.has(algorithm))) fail('transforms', { transforms });
+  if (!transforms.includes(ALGORITHM.envelopedSignature) || transforms.some((algorithm) => !ALLOWED_TRANSFORMS.has(algorithm))) fail('transforms', { transforms }, FORM_REFUSED);
 
   const canonicalization = first('./ds:SignedInfo/ds:CanonicalizationMethod', signature)?.getAttribute('Algorithm');
-  if (canonicalization !== ALGORITHM.excC14n) fail('canonicalization', { canonicalization });
+  if (canonicalization !== ALGORITHM.excC14n) fail('canonicalization', { canonicalization }, FORM_REFUSED);
   const signatureMethod = first('./ds:SignedInfo/ds:SignatureMethod', signature)?.getAttribute('Algorithm') ?? '';
   if (!ACCEPTED_SIGNATURE_ALGORITHMS.has(signatureMethod)) throw algorithmRefused('signature-algorithm', signatureMethod, { signatureMethod });
   const digestMethod = first('./ds:DigestMethod', reference)?.getAttribute('Algorithm') ?? '';
@@ -60,6 +68,6 @@ function first(expression: string, context: Node): Element | undefined {
   return nodes<Element>(expression, context)[0];
 }
 
-function fail(reason: string, detail: Record<string, unknown> = {}): never {
-  throw new AppError('SAML_SIGNATURE_INVALID', { detail: { reason, ...detail } });
+function fail(reason: string, detail: Record<string, unknown> = {}, userMessage?: string): never {
+  throw new AppError('SAML_SIGNATURE_INVALID', { ...(userMessage ? { userMessage } : {}), detail: { reason, ...detail } });
 }

@@ -112,14 +112,14 @@ describe('SAML conformance', () => {
     }
 
     /** node-saml's unsigned POST AuthnRequest, enveloped-signed by xmlsec1 with the given algorithms. */
-    async function postSignedWith(sigAlg: string, digest: string): Promise<Record<string, string>> {
+    async function postSignedWith(sigAlg: string, digest: string, c14n = 'http://www.w3.org/2001/10/xml-exc-c14n#'): Promise<Record<string, string>> {
       const fields = (await postSp.client({ privateKey: undefined }).getAuthorizeMessageAsync('rs-post', undefined, {})) as Record<string, string>;
       const xml = Buffer.from(fields.SAMLRequest!, 'base64').toString('utf8');
       const id = /ID="([^"]+)"/.exec(xml)![1]!;
       const template =
-        `<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>` +
+        `<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="${c14n}"/>` +
         `<ds:SignatureMethod Algorithm="${sigAlg}"/><ds:Reference URI="#${id}"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>` +
-        `<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></ds:Transforms><ds:DigestMethod Algorithm="${digest}"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature>`;
+        `<ds:Transform Algorithm="${c14n}"/></ds:Transforms><ds:DigestMethod Algorithm="${digest}"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature>`;
       const signed = await xmlsecSign(xml.replace('</saml:Issuer>', `</saml:Issuer>${template}`), postSp.keyPem);
       assert.ok((await xmlsecVerify(signed, postSp.certPem, { idAttributes: ['urn:oasis:names:tc:SAML:2.0:protocol:AuthnRequest'] })).ok, 'xmlsec1 verifies its own signature');
       return { ...fields, SAMLRequest: Buffer.from(signed, 'utf8').toString('base64') };
@@ -161,6 +161,16 @@ describe('SAML conformance', () => {
         assert.match(page.body, SHA1_REFUSED, name);
         assert.match(page.body, /RSA-SHA256/, `${name}: says what to use instead`);
         assert.equal(warnings(since, 'SAML_SIGNATURE_INVALID').length, 1, `${name}: logged`);
+      }
+    });
+
+    test('a sound signature with inclusive canonicalization (or with comments) is refused, and the page says what to sign with', async () => {
+      for (const c14n of ['http://www.w3.org/TR/2001/REC-xml-c14n-20010315', 'http://www.w3.org/2001/10/xml-exc-c14n#WithComments']) {
+        const since = app.logs.length;
+        const page = await post(await postSignedWith(RSA_SHA256, SHA256, c14n));
+        assert.equal(page.status, 400, c14n);
+        assert.match(page.body, /signed its request in a form this sign-in service does not accept \(its canonicalization or transforms\)\. The application(?:'|&#39;)s administrator must sign with Exclusive XML Canonicalization \(http:\/\/www\.w3\.org\/2001\/10\/xml-exc-c14n#\)/, c14n);
+        assert.deepEqual(warnings(since, 'SAML_SIGNATURE_INVALID').map((line) => (line.detail as { reason?: string }).reason), ['transforms'], c14n);
       }
     });
   });

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Services } from './services.ts';
 import { requestContext, trustedProxyTest } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { originFormTarget } from './http/origin-form.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { WarningBudget } from './http/warning-budget.ts';
 import { shareWarnings } from './http/request-warnings.ts';
@@ -26,6 +27,7 @@ export async function createApp(services: Services): Promise<Express> {
   // Express's own last-resort handler puts the stack trace on the page unless its env is production; npm start sets no NODE_ENV.
   app.set('env', 'production');
   app.set('trust proxy', trustedProxyTest(services.config.server.trustedProxies));
+  app.use(originFormTarget);
   app.use(requestContext(services.logger));
   const warnings = new WarningBudget({ clock: services.clock });
   app.use(shareWarnings(warnings));

@@ -32,6 +32,8 @@ export function createHttpServer(logger: Logger, options: { requestTimeoutMs?: n
   const latestExchange = new WeakMap<Duplex, Exchange>();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => latestExchange.set(req.socket, { req, res }));
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, warnings, latestExchange.get(socket)));
+  // An Expect other than 100-continue never reaches the application either; Node's own 417 had none of the strict headers.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => answerUnmetExpectation(req, res, warnings));
   return server;
 }
 
@@ -144,4 +146,12 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, warning
   warnings.warn({ code, status, reason: error.code, ip: socket instanceof Socket && socket.remoteAddress ? normaliseIp(socket.remoteAddress) : undefined });
   const body = `${ERROR_CATALOGUE[code].message}\n`;
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${REFUSAL_HEADERS}Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** A request whose Expect header the server cannot meet (anything but 100-continue): 417, as plain as a parser refusal. */
+function answerUnmetExpectation(req: IncomingMessage, res: ServerResponse, warnings: RefusalWarnings): void {
+  warnings.warn({ code: 'BAD_REQUEST', status: 417, reason: 'expectation-failed', ip: req.socket.remoteAddress ? normaliseIp(req.socket.remoteAddress) : undefined });
+  const body = `${ERROR_CATALOGUE.BAD_REQUEST.message}\n`;
+  res.writeHead(417, { ...STRICT_HEADERS, 'Cache-Control': 'no-store', 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+  res.end(body);
 }

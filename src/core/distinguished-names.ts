@@ -2,7 +2,7 @@
  * Comparing DNs, in three widths from one parser. canonicalDn folds as broadly as foldCase: a policy
  * rule that refuses or asks more must hold for `cn=ＡＤＭＩＮ` when it names `cn=admin`, or a deny rule
  * would fail open. ldapCanonicalDn folds ASCII case and U+0020 spaces only, in every value: a rule that
- * lets a user in needs it and canonicalDn to agree (src/policy/patterns.ts); it reads a DN as slapd
+ * lets a user in needs it and canonicalDn to agree (src/policy/group-references.ts); it reads a DN as slapd
  * does, and takes none that slapd refuses. The directory code, which tells which group a member value
  * is, compares no more broadly than every LDAP server matches (directoryValueKey): folding more than
  * the server would take one group for another, and give its members the other's parent groups.

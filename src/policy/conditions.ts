@@ -3,7 +3,9 @@ import { attributeValues } from '../core/user-attributes.ts';
 import type { Conditions } from './policy-types.ts';
 import type { MfaMethodId } from './levels.ts';
 import { ipInNetworks, type TrustedNetworks } from './networks.ts';
-import { inGroup, lookAlikeGroups, opposite, patternMatches, patternsMatchAny, type Comparison } from './patterns.ts';
+import { opposite, type Comparison } from './comparison.ts';
+import { inGroup, lookAlikeGroups } from './group-references.ts';
+import { patternMatches, patternsMatchAny } from './patterns.ts';
 import { resolveAcr } from './requested-context.ts';
 
 /** The facts a rule's conditions look at. */

@@ -5,7 +5,7 @@ import { TEMPLATE_PARAMETERS } from './templates.ts';
 import { MFA_METHOD_IDS, type MfaMethodId } from './levels.ts';
 import { ANY_TRUSTED_NETWORK } from './networks.ts';
 import { isCidrLiteral, parseCidr } from '../core/ip-ranges.ts';
-import { groupReferenceProblem, isOneRdnDn } from './patterns.ts';
+import { groupReferenceProblem, isOneRdnDn } from './group-references.ts';
 import { terminalSafe } from '../core/terminal-text.ts';
 import { isKnownAcr } from './requested-context.ts';
 import { ruleName } from './policy-engine.ts';

@@ -1,6 +1,6 @@
 import { Client } from 'ldapts';
 import { startConfiguredSlapd } from './slapd-configured.ts';
-import { inGroup } from '../../src/policy/patterns.ts';
+import { inGroup } from '../../src/policy/group-references.ts';
 import type { User } from '../../src/core/types.ts';
 
 export const SUFFIX = 'dc=example,dc=org';

@@ -13,7 +13,7 @@ import { compileFilter, escapeFilterValue, normaliseLogin } from '../../src/dire
 import { inChainFilter } from '../../src/directory/ldap-groups.ts';
 import { adBindFailureVerdict, adEntryVerdict } from '../../src/directory/ldap-account-state.ts';
 import { MESSAGES, passwordChangeRefusalReason, passwordModifyRequestValue, refusal as changeRefusal, unicodePwdValue } from '../../src/directory/ldap-password.ts';
-import { inGroup } from '../../src/policy/patterns.ts';
+import { inGroup } from '../../src/policy/group-references.ts';
 import { LdapFaultRelay } from '../helpers/ldap-fault-relay.ts';
 
 const PEOPLE = 'ou=people,dc=example,dc=org';

@@ -5,7 +5,7 @@ import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
 import { resolveGroups } from '../../src/directory/ldap-groups.ts';
 import { GroupParents } from '../../src/directory/ldap-group-parents.ts';
 import { ldapDirectorySchema } from '../../src/directory/ldap-config.ts';
-import { inGroup } from '../../src/policy/patterns.ts';
+import { inGroup } from '../../src/policy/group-references.ts';
 import type { SearchFn } from '../../src/directory/ldap-filter.ts';
 
 // Groups whose DNs slapd keeps apart and JavaScript's case folding does not: cn=straße and cn=STRAẞE

@@ -7,7 +7,7 @@ import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directo
 import type { SearchFn } from '../../src/directory/ldap-filter.ts';
 import { resolveGroups } from '../../src/directory/ldap-groups.ts';
 import { GroupParents } from '../../src/directory/ldap-group-parents.ts';
-import { inGroup } from '../../src/policy/patterns.ts';
+import { inGroup } from '../../src/policy/group-references.ts';
 import { boot } from '../helpers/boot.ts';
 import { createRp, rpBrowser, signIn } from '../helpers/oidc-rp.ts';
 import * as oidc from 'openid-client';

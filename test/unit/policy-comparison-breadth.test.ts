@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decide } from '../../src/policy/policy-engine.ts';
 import { compileNetworks } from '../../src/policy/networks.ts';
-import { foldedGroupNames, inGroup, ldapGroupNames, patternMatches, patternsMatchAny, wildcardMatch } from '../../src/policy/patterns.ts';
+import { foldedGroupNames, inGroup, ldapGroupNames } from '../../src/policy/group-references.ts';
+import { patternMatches, patternsMatchAny, wildcardMatch } from '../../src/policy/patterns.ts';
 import type { Policy, Rule } from '../../src/policy/policy-types.ts';
 import type { User } from '../../src/core/types.ts';
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decide } from '../../src/policy/policy-engine.ts';
 import { compileNetworks } from '../../src/policy/networks.ts';
-import { groupReferenceProblem, inGroup } from '../../src/policy/patterns.ts';
+import { groupReferenceProblem, inGroup } from '../../src/policy/group-references.ts';
 import { canonicalDn, ldapCanonicalDn } from '../../src/core/distinguished-names.ts';
 import type { Policy } from '../../src/policy/policy-types.ts';
 import type { User } from '../../src/core/types.ts';

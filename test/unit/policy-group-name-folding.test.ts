@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { decide } from '../../src/policy/policy-engine.ts';
 import { compileNetworks } from '../../src/policy/networks.ts';
-import { foldedGroupNames, inGroup } from '../../src/policy/patterns.ts';
+import { foldedGroupNames, inGroup } from '../../src/policy/group-references.ts';
 import type { Policy, Rule } from '../../src/policy/policy-types.ts';
 import type { User } from '../../src/core/types.ts';
 

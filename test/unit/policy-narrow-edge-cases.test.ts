@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { decide } from '../../src/policy/policy-engine.ts';
 import { explainDecision } from '../../src/policy/explain.ts';
 import { compileNetworks } from '../../src/policy/networks.ts';
-import { inGroup, patternMatches } from '../../src/policy/patterns.ts';
+import { inGroup } from '../../src/policy/group-references.ts';
+import { patternMatches } from '../../src/policy/patterns.ts';
 import type { Policy, Rule } from '../../src/policy/policy-types.ts';
 import type { User } from '../../src/core/types.ts';
 

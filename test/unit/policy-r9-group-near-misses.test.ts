@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decide } from '../../src/policy/policy-engine.ts';
 import { toPolicy } from '../../src/policy/templates.ts';
 import { compileNetworks } from '../../src/policy/networks.ts';
-import { groupReferenceProblem, inGroup } from '../../src/policy/patterns.ts';
+import { groupReferenceProblem, inGroup } from '../../src/policy/group-references.ts';
 import type { Policy } from '../../src/policy/policy-types.ts';
 import type { User } from '../../src/core/types.ts';
 

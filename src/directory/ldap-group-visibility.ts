@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { describeError } from './ldap-errors.ts';
 import { compileFilter, type SearchFn } from './ldap-filter.ts';
-import { groupBaseOf } from './ldap-groups.ts';
+import { groupBaseOf } from './ldap-derived-bases.ts';
 
 /**
  * What two searches can tell apart. `no-group`: no entry matching groups.filter is visible under the

@@ -1,13 +1,15 @@
 /** Group membership: member/uniqueMember searches with bounded, cycle-safe nesting, or AD in-chain lookup. */
 import type { Entry } from 'ldapts';
 import type { Logger } from 'pino';
-import { directoryDnKey, directoryValueKey } from '../core/distinguished-names.ts';
-import { asciiLowerCase, foldCase, withLdapSignificantSpaces, withSignificantSpaces } from '../core/fold-case.ts';
+import { directoryDnKey } from '../core/distinguished-names.ts';
+import { asciiLowerCase } from '../core/fold-case.ts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
+import { groupBaseOf } from './ldap-derived-bases.ts';
 import { compileFilter, entryValues, equalityFilter, escapeFilterValue, type SearchFn } from './ldap-filter.ts';
 import type { GroupParents, GroupRef } from './ldap-group-parents.ts';
+import { dnGroupName, groupNaming } from './ldap-group-names.ts';
 import { LdapUnavailableError, describeError, isLdapResult } from './ldap-errors.ts';
-import { namingContextOf, rootDseOf } from './ldap-root-dse.ts';
+import { rootDseOf } from './ldap-root-dse.ts';
 
 type GroupsConfig = LdapDirectoryConfig['groups'];
 
@@ -39,143 +41,6 @@ async function searchGroupsPaged(search: SearchFn, base: string, filter: string,
     if (refusal === undefined) throw err;
     throw new LdapUnavailableError(`group search for ${userDn} failed (${describeError(err)}): ${refusal}`);
   }
-}
-
-/** The dc= part of a DN, if it has one. */
-function dcPartOf(dn: string): string | undefined {
-  const rdns = dn.split(/(?<!\\),/);
-  const firstDc = rdns.findIndex((r) => /^\s*dc=/i.test(r));
-  return firstDc >= 0 ? rdns.slice(firstDc).join(',') : undefined;
-}
-
-/** The domain root (the dc= part) of a DN: where AD keeps maxPwdAge. */
-export function domainRootOf(usersBaseDn: string): string {
-  return dcPartOf(usersBaseDn) ?? usersBaseDn;
-}
-
-/** Where groups are searched; `defaulted` says how, when groups.baseDn is not set. */
-export interface GroupBase {
-  dn: string;
-  defaulted?: string;
-}
-
-/**
- * groups.baseDn, or else the top of the users' part of the directory, so that groups beside the users'
- * OU are found: the dc= part of users.baseDn; without one (o=corp, c=de: X.500 layouts) the naming
- * context users.baseDn lies in, from the root DSE, or when the server names none, users.baseDn itself
- * (a guessed suffix might not exist, and every group search would then fail).
- */
-export async function groupBaseOf(search: SearchFn, groups: GroupsConfig, usersBaseDn: string): Promise<GroupBase> {
-  if (groups.baseDn !== undefined) return { dn: groups.baseDn };
-  const dcPart = dcPartOf(usersBaseDn);
-  if (dcPart !== undefined) return { dn: dcPart, defaulted: 'the dc= part of users.baseDn' };
-  const namingContext = namingContextOf(await rootDseOf(search), usersBaseDn);
-  if (namingContext !== undefined) return { dn: namingContext, defaulted: 'the naming context users.baseDn lies in' };
-  return { dn: usersBaseDn, defaulted: 'users.baseDn: the server names no naming context it lies in' };
-}
-
-/**
- * A group's name in its DN, e.g. "Admins" for "CN=Admins,OU=Groups,DC=corp" (AD memberOf values): the
- * first RDN's value of `nameAttribute`, or else its first value (a multi-valued RDN, cn=x+ou=y).
- */
-export function rdnValue(dn: string, nameAttribute?: string): string {
-  const avas = firstRdn(dn);
-  const named = nameAttribute === undefined ? undefined : avas.find((ava) => asciiLowerCase(ava.type) === asciiLowerCase(nameAttribute));
-  return (named ?? avas[0])?.value ?? dn.trim();
-}
-
-/**
- * A group's name as Stepgate uses it everywhere (policies, SAML isMemberOf, OIDC groups), from its
- * entry: when the RDN is `nameAttribute`, the attribute's value that is the RDN's (unique among the
- * group's siblings, what admins see, and what a memberOf value names it by; a multi-valued cn lists
- * its values in any order), spelled as the attribute spells it; else the attribute's first value.
- * `fromDn`: no value could be used (none the service account reads is the RDN's, or there is none),
- * and the name is the DN's. Without the spaces every directory leaves out (cn `contractors ` is its
- * `contractors`): a rule naming the group must match it, and memberOf mode must name it the same. Only
- * U+0020s: `admin` followed by a tab or an ideographic space is another group to slapd, which a permit
- * rule for `admin` must not take in.
- */
-function groupNaming(entry: Entry, nameAttribute: string): { name: string; values: string[]; fromDn: boolean } {
-  const values = entryValues(entry, nameAttribute);
-  const rdnNamed = firstRdn(entry.dn).find((ava) => asciiLowerCase(ava.type) === asciiLowerCase(nameAttribute));
-  const spelled = rdnNamed === undefined ? values[0] : rdnSpelling(rdnNamed.value, values, nameAttribute);
-  return { name: withLdapSignificantSpaces(spelled ?? rdnValue(entry.dn, nameAttribute)), values, fromDn: spelled === undefined };
-}
-
-/**
- * The value of the name attribute that is the RDN's, spelled as the attribute spells it: the RDN may
- * spell it in another case or spacing (the server matches them alike), and relying parties map names
- * case-sensitively and knew the attribute's. The same text first, then the same to every directory
- * (ASCII case, spaces: of a cn holding straße and STRAẞE, two values to slapd, the entry cn=STRAẞE is
- * STRAẞE), then the one value alike but for the case of other letters (cn=ÉLITE with cn: élite is
- * élite, as before). Undefined: none is, and the name is
- * the DN's, which directory test points out.
- */
-function rdnSpelling(rdn: string, values: readonly string[], type: string): string | undefined {
-  const exact = values.find((value) => value === rdn);
-  if (exact !== undefined) return exact;
-  const key = directoryValueKey(type, rdn);
-  const alike = values.find((value) => directoryValueKey(type, value) === key);
-  if (alike !== undefined) return alike;
-  const named = (value: string) => foldCase(withSignificantSpaces(value));
-  const folded = values.filter((value) => named(value) === named(rdn));
-  return folded.length === 1 ? folded[0] : undefined;
-}
-
-/**
- * A group's name from its DN alone (a memberOf value, no entry read): the RDN's spelling, which is the
- * entry's name unless its attribute value is spelled in another case or spacing.
- */
-export function dnGroupName(dn: string, nameAttribute: string): string {
-  return withLdapSignificantSpaces(rdnValue(dn, nameAttribute));
-}
-
-/**
- * The attribute types and values of a DN's first RDN, the values decoded as RFC 4514 writes them:
- * `\,` `\+` `\\` `\"` `\ ` stand for the character, hex pairs for UTF-8 bytes (slapd writes `\2C`,
- * `\C3\A9`), and the unescaped spaces around a value or a separator are not part of it.
- */
-function firstRdn(dn: string): Array<{ type: string; value: string }> {
-  const chars = Array.from(dn);
-  const avas: Array<{ type: string; value: string }> = [];
-  let at = 0;
-  while (at < chars.length) {
-    const equals = chars.indexOf('=', at);
-    if (equals < 0) break;
-    const type = chars.slice(at, equals).join('').trim();
-    const { value, end } = readValue(chars, equals + 1);
-    avas.push({ type, value });
-    if (chars[end] !== '+') break;
-    at = end + 1;
-  }
-  return avas;
-}
-
-const UTF8 = new TextDecoder('utf-8');
-
-/** An attribute value from `start` up to the first unescaped `,` or `+` (`end`), decoded. */
-function readValue(chars: readonly string[], start: number): { value: string; end: number } {
-  const bytes: number[] = [];
-  // How many bytes the value has without its unescaped trailing spaces.
-  let kept = 0;
-  let at = start;
-  for (; at < chars.length && chars[at] !== ',' && chars[at] !== '+'; at++) {
-    const char = chars[at]!;
-    const escaped = char === '\\' && at + 1 < chars.length;
-    const hex = escaped ? /^[0-9A-Fa-f]{2}$/.exec(`${chars[at + 1]}${chars[at + 2] ?? ''}`)?.[0] : undefined;
-    if (hex !== undefined) {
-      bytes.push(Number.parseInt(hex, 16));
-      at += 2;
-    } else if (escaped) {
-      at += 1;
-      bytes.push(...Buffer.from(chars[at]!, 'utf8'));
-    } else if (char === ' ') {
-      if (bytes.length > 0) bytes.push(0x20);
-      continue;
-    } else bytes.push(...Buffer.from(char, 'utf8'));
-    kept = bytes.length;
-  }
-  return { value: UTF8.decode(Uint8Array.from(bytes.slice(0, kept))), end: at };
 }
 
 /**

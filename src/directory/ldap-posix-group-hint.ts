@@ -5,7 +5,7 @@
  * user, and one denying it admits them, without a word anywhere else.
  */
 import { compileFilter, equalityFilter, type SearchFn } from './ldap-filter.ts';
-import { dnGroupName } from './ldap-groups.ts';
+import { dnGroupName } from './ldap-group-names.ts';
 
 /** How many such groups the warning names; one more is searched for, to say there are more. */
 const NAMED = 5;

@@ -5,7 +5,7 @@ import { startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
 import { withDirectory, slapdDirectoryInput } from '../helpers/ldap-directory.ts';
 import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
 import { diagnoseLdap } from '../../src/directory/ldap-diagnose.ts';
-import { groupBaseOf } from '../../src/directory/ldap-groups.ts';
+import { groupBaseOf } from '../../src/directory/ldap-derived-bases.ts';
 import type { SearchFn } from '../../src/directory/ldap-filter.ts';
 
 // Without groups.baseDn, groups are searched from the top of the users' part of the directory. A

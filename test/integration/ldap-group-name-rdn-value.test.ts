@@ -10,7 +10,7 @@ import type { SearchFn } from '../../src/directory/ldap-filter.ts';
 
 /**
  * A group's name is the value of groups.nameAttribute that is its RDN's, spelled as the attribute
- * spells it (ldap-groups.ts, rdnSpelling). Here the DN says cn=Strasse and the entry's cn holds straße (listed
+ * spells it (ldap-group-names.ts, rdnSpelling). Here the DN says cn=Strasse and the entry's cn holds straße (listed
  * first) and STRASSE: two values to slapd (it does not fold ß into ss), of which only STRASSE is the RDN's to
  * every directory (ASCII case). Folded as the policies fold names, both are "strasse": that broader
  * comparison must not be the one that picks, or the group loses its attribute's spelling (and is

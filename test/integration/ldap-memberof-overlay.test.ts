@@ -7,7 +7,8 @@ import { asDirectoryAdmin, ldapChange } from '../helpers/ldap-admin.ts';
 import { capture, withDirectory, slapdDirectoryInput } from '../helpers/ldap-directory.ts';
 import { ldapDirectorySchema, type LdapDirectoryConfig } from '../../src/directory/ldap-config.ts';
 import { diagnoseLdap } from '../../src/directory/ldap-diagnose.ts';
-import { rdnValue, resolveGroups } from '../../src/directory/ldap-groups.ts';
+import { rdnValue } from '../../src/directory/ldap-group-names.ts';
+import { resolveGroups } from '../../src/directory/ldap-groups.ts';
 import type { SearchFn } from '../../src/directory/ldap-filter.ts';
 
 // `groups.mode: "memberOf"` is AD's: with nesting it asks for the whole chain with AD's in-chain

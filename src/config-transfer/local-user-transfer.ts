@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LOCAL_USERS_COLLECTION, localUsers, type LocalUserRecord } from '../directory/local-users.ts';
 import { INVISIBLE_CHARACTER } from '../core/invisible-characters.ts';
-import { emailProblem, groupProblem, nameProblem, quotedGroup, sharedSignInNames, usernameProblem, withInvisibleShown } from '../directory/local-user-admin.ts';
+import { emailProblem, groupProblem, nameProblem, quotedGroup, sharedSignInNames, usernameProblem, withInvisibleShown } from '../directory/local-user-rules.ts';
 import { isPasswordHash } from '../directory/password-hash.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';

@@ -2,7 +2,7 @@ import type { CliCommand } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
 import { PASSWORD_OPTIONS, readSecretOption } from '../read-secret.ts';
 import { terminalSafe } from '../../core/terminal-text.ts';
-import { quotedGroup } from '../../directory/local-user-admin.ts';
+import { quotedGroup } from '../../directory/local-user-rules.ts';
 
 export const directoryCommands: CliCommand[] = [
   {

@@ -1,6 +1,7 @@
 import type { CliCommand, CliContext, CommandContext, ParsedArgs } from '../command.ts';
 import { stringOption, UsageError } from '../command.ts';
-import { quotedGroup, UserChangeRefused, withInvisibleShown, type LocalUserAdmin, type NewPassword, type UserChanges } from '../../directory/local-user-admin.ts';
+import { UserChangeRefused, type LocalUserAdmin, type NewPassword, type UserChanges } from '../../directory/local-user-admin.ts';
+import { quotedGroup, withInvisibleShown } from '../../directory/local-user-rules.ts';
 import { PASSWORD_OPTIONS, readNewSecretOption } from '../read-secret.ts';
 import { Regulator } from '../../regulation/regulator.ts';
 import { SessionAdmin } from '../session-admin.ts';

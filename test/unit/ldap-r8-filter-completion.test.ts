@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig, ConfigError } from '../../src/config/load.ts';
-import { completeFilter, filterProblem, ldapDirectorySchema, withCompleteFilters } from '../../src/directory/ldap-config.ts';
+import { ldapDirectorySchema, withCompleteFilters } from '../../src/directory/ldap-config.ts';
+import { completeFilter, filterProblem } from '../../src/directory/ldap-filter-syntax.ts';
 import { compileFilter, fillUserFilter } from '../../src/directory/ldap-filter.ts';
 
 // A users.filter or groups.filter that ldapts reads (an earlier version signed users in with it)

@@ -6,6 +6,7 @@
  * does, and takes none that slapd refuses. The directory code, which tells which group a member value
  * is, compares no more broadly than every LDAP server matches (directoryValueKey): folding more than
  * the server would take one group for another, and give its members the other's parent groups.
+ * What a DN says (parsedDn: a group's name in its first RDN) is read by the same parser.
  */
 import { BoundedMap } from './bounded-map.ts';
 import { asciiLowerCase, asEveryLdapServerCompares, foldCase, withSignificantSpaces } from './fold-case.ts';
@@ -13,8 +14,11 @@ import { asciiLowerCase, asEveryLdapServerCompares, foldCase, withSignificantSpa
 /** An attribute type: a name of letters, digits and hyphens, or an OID. */
 const ATTRIBUTE_TYPE = /^(?:[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)*)$/;
 
-/** One attribute type and value of an RDN, both folded; the value with its escapes decoded. */
-type Ava = readonly [type: string, value: string];
+/** One attribute type and value of an RDN: the type as written, the value with its escapes decoded. */
+export interface AttributeValue {
+  type: string;
+  value: string;
+}
 
 /** A value as compared, by its attribute type (lower case). */
 type Fold = (type: string, value: string) => string;
@@ -93,21 +97,34 @@ function canonicalDnFoldedBy(fold: Fold, { asServersRead = false } = {}): (dn: s
 }
 
 function canonicalDnOf(dn: string, fold: Fold, asServersRead: boolean): string | undefined {
-  const read = asServersRead ? withLdapV2Spellings(dn) : dn;
-  if (read === undefined) return undefined;
-  const rdns = splitUnescaped(read, ',').map((rdn) => splitUnescaped(rdn, '+').map((ava) => parseAva(ava, fold, asServersRead)));
-  if (rdns.some((avas) => avas.some((ava) => ava === undefined))) return undefined;
-  return JSON.stringify(rdns.map((avas) => avas.map((ava) => ava!.join('=')).sort()));
+  const rdns = rdnsOf(dn, asServersRead);
+  if (rdns === undefined) return undefined;
+  return JSON.stringify(rdns.map((avas) => avas.map(({ type, value }) => `${asciiLowerCase(type)}=${fold(asciiLowerCase(type), value) || ALL_SPACES}`).sort()));
 }
 
-function parseAva(text: string, fold: Fold, asServersRead: boolean): Ava | undefined {
+/**
+ * A DN's RDNs, each with its attribute types and values in the order written, read as canonicalDn
+ * reads a DN (as slapd does, or else as written); undefined when it is not a DN. For what a DN says,
+ * such as a group's name in its first RDN, rather than which entry it names.
+ */
+export function parsedDn(dn: string): AttributeValue[][] | undefined {
+  return rdnsOf(dn, true) ?? rdnsOf(dn, false);
+}
+
+function rdnsOf(dn: string, asServersRead: boolean): AttributeValue[][] | undefined {
+  const read = asServersRead ? withLdapV2Spellings(dn) : dn;
+  if (read === undefined) return undefined;
+  const rdns = splitUnescaped(read, ',').map((rdn) => splitUnescaped(rdn, '+').map((ava) => parseAva(ava, asServersRead)));
+  return rdns.every((avas) => avas.every((ava) => ava !== undefined)) ? (rdns as AttributeValue[][]) : undefined;
+}
+
+function parseAva(text: string, asServersRead: boolean): AttributeValue | undefined {
   const equals = text.indexOf('=');
   const type = text.slice(0, equals).trim();
   if (equals < 0 || !ATTRIBUTE_TYPE.test(type)) return undefined;
   if (asServersRead && refusedBySlapd(text.slice(equals + 1))) return undefined;
-  const decoded = decodeValue(text.slice(equals + 1));
-  if (decoded === undefined || decoded === '') return undefined;
-  return [asciiLowerCase(type), fold(asciiLowerCase(type), decoded) || ALL_SPACES];
+  const value = decodeValue(text.slice(equals + 1));
+  return value === undefined || value === '' ? undefined : { type, value };
 }
 
 /**
@@ -241,6 +258,11 @@ function refusedBySlapd(raw: string): boolean {
     begun ||= !UNESCAPED_SPACE.has(char);
   }
   return false;
+}
+
+/** A DN's RDNs as written, without reading their values: the text between its unescaped commas. */
+export function rdnsAsWritten(dn: string): string[] {
+  return splitUnescaped(dn, ',');
 }
 
 /** Splits at each `separator` not escaped by a backslash (a `\\` is an escaped backslash). */

@@ -1,11 +1,12 @@
 /** The bases worked out from users.baseDn: where groups are searched when groups.baseDn is not set, and the domain root. */
+import { rdnsAsWritten } from '../core/distinguished-names.ts';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import type { SearchFn } from './ldap-filter.ts';
 import { namingContextOf, rootDseOf } from './ldap-root-dse.ts';
 
 /** The dc= part of a DN, if it has one. */
 function dcPartOf(dn: string): string | undefined {
-  const rdns = dn.split(/(?<!\\),/);
+  const rdns = rdnsAsWritten(dn);
   const firstDc = rdns.findIndex((r) => /^\s*dc=/i.test(r));
   return firstDc >= 0 ? rdns.slice(firstDc).join(',') : undefined;
 }

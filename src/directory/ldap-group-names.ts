@@ -1,6 +1,6 @@
 /** A group's name, from its entry or from its DN alone, as Stepgate uses it everywhere. */
 import type { Entry } from 'ldapts';
-import { directoryValueKey } from '../core/distinguished-names.ts';
+import { directoryValueKey, parsedDn, type AttributeValue } from '../core/distinguished-names.ts';
 import { asciiLowerCase, foldCase, withLdapSignificantSpaces, withSignificantSpaces } from '../core/fold-case.ts';
 import { entryValues } from './ldap-filter.ts';
 
@@ -60,50 +60,7 @@ export function dnGroupName(dn: string, nameAttribute: string): string {
   return withLdapSignificantSpaces(rdnValue(dn, nameAttribute));
 }
 
-/**
- * The attribute types and values of a DN's first RDN, the values decoded as RFC 4514 writes them:
- * `\,` `\+` `\\` `\"` `\ ` stand for the character, hex pairs for UTF-8 bytes (slapd writes `\2C`,
- * `\C3\A9`), and the unescaped spaces around a value or a separator are not part of it.
- */
-function firstRdn(dn: string): Array<{ type: string; value: string }> {
-  const chars = Array.from(dn);
-  const avas: Array<{ type: string; value: string }> = [];
-  let at = 0;
-  while (at < chars.length) {
-    const equals = chars.indexOf('=', at);
-    if (equals < 0) break;
-    const type = chars.slice(at, equals).join('').trim();
-    const { value, end } = readValue(chars, equals + 1);
-    avas.push({ type, value });
-    if (chars[end] !== '+') break;
-    at = end + 1;
-  }
-  return avas;
-}
-
-const UTF8 = new TextDecoder('utf-8');
-
-/** An attribute value from `start` up to the first unescaped `,` or `+` (`end`), decoded. */
-function readValue(chars: readonly string[], start: number): { value: string; end: number } {
-  const bytes: number[] = [];
-  // How many bytes the value has without its unescaped trailing spaces.
-  let kept = 0;
-  let at = start;
-  for (; at < chars.length && chars[at] !== ',' && chars[at] !== '+'; at++) {
-    const char = chars[at]!;
-    const escaped = char === '\\' && at + 1 < chars.length;
-    const hex = escaped ? /^[0-9A-Fa-f]{2}$/.exec(`${chars[at + 1]}${chars[at + 2] ?? ''}`)?.[0] : undefined;
-    if (hex !== undefined) {
-      bytes.push(Number.parseInt(hex, 16));
-      at += 2;
-    } else if (escaped) {
-      at += 1;
-      bytes.push(...Buffer.from(chars[at]!, 'utf8'));
-    } else if (char === ' ') {
-      if (bytes.length > 0) bytes.push(0x20);
-      continue;
-    } else bytes.push(...Buffer.from(char, 'utf8'));
-    kept = bytes.length;
-  }
-  return { value: UTF8.decode(Uint8Array.from(bytes.slice(0, kept))), end: at };
+/** The attribute types and values of a DN's first RDN (parsedDn); none when it is not a DN. */
+function firstRdn(dn: string): AttributeValue[] {
+  return parsedDn(dn)?.[0] ?? [];
 }

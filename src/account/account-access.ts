@@ -5,13 +5,9 @@ import type { SessionService } from '../session/session-service.ts';
 import type { SsoSession } from '../session/sso-session.ts';
 import type { MfaRegistry } from '../mfa/registry.ts';
 import type { Clock } from '../core/clock.ts';
+import { RECENT_PASSWORD_SECONDS } from '../mfa/recent-password.ts';
 
 const NAMESPACE = 'account-grant';
-/**
- * Like "sudo" mode: second factors may be set up or changed until the sign-in (the password) is this
- * old, on "My security" and in a sign-in's own setup step (flow.ts) alike.
- */
-export const RECENT_PASSWORD_SECONDS = 10 * 60;
 export const ACCOUNT_RP_ID = 'stepgate:account';
 export const ACCOUNT_FINISHER = 'account';
 /**

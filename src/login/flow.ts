@@ -8,7 +8,7 @@ import { amrFor } from '../policy/levels.ts';
 import { decide } from '../policy/policy-engine.ts';
 import { maySetUpSecondFactor } from '../mfa/enrollment-networks.ts';
 import { setupElsewhereMessage } from './account-messages.ts';
-import { RECENT_PASSWORD_SECONDS } from '../account/account-access.ts';
+import { RECENT_PASSWORD_SECONDS } from '../mfa/recent-password.ts';
 
 export type FlowStep =
   /**

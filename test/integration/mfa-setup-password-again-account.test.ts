@@ -5,7 +5,7 @@ import { request as loginRequest } from '../helpers/login-request.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
 import { LocalUserAdmin } from '../../src/directory/local-user-admin.ts';
-import { RECENT_PASSWORD_SECONDS } from '../../src/account/account-access.ts';
+import { RECENT_PASSWORD_SECONDS } from '../../src/mfa/recent-password.ts';
 
 /**
  * The password asked again before a first setup is the signed-in user's: it is checked for the

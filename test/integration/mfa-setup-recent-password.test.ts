@@ -5,7 +5,7 @@ import { request as loginRequest } from '../helpers/login-request.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { createUser } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
-import { RECENT_PASSWORD_SECONDS } from '../../src/account/account-access.ts';
+import { RECENT_PASSWORD_SECONDS } from '../../src/mfa/recent-password.ts';
 
 /**
  * A sign-in's setup of a first second factor is held to the rule of "My security": only with a

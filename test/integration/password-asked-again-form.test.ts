@@ -5,7 +5,7 @@ import { request as loginRequest } from '../helpers/login-request.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
 import { LocalUserAdmin } from '../../src/directory/local-user-admin.ts';
-import { RECENT_PASSWORD_SECONDS } from '../../src/account/account-access.ts';
+import { RECENT_PASSWORD_SECONDS } from '../../src/mfa/recent-password.ts';
 import type { Directory } from '../../src/directory/directory.ts';
 import type { Regulator } from '../../src/regulation/regulator.ts';
 import { SIGNED_IN_USER_FIELD } from '../../views/login/signed-in-as.ts';

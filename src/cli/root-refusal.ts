@@ -1,18 +1,13 @@
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { lstatSync, readlinkSync, statSync, type Stats } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { DataDirectoryError } from '../store/data-directory-error.ts';
 import type { Config } from '../config/schema.ts';
 import { configFilePath } from '../config/load.ts';
+import { commandAs, shellWord, type TypedCommand } from './command-as-user.ts';
+import { describeUser, groupName, userName } from './system-accounts.ts';
 
 /** The files in the data directory that the server writes, and so owns. */
 const SERVER_FILES = ['db.json', 'kv.journal', 'kv.journal.rejected', 'audit.log', 'secret.key', 'server.lock'];
-
-/** The npm script run and the words given to it: the refusal prints the same run as another user. */
-export interface TypedCommand {
-  script: 'cli' | 'idp-metadata';
-  words: string[];
-}
 
 /**
  * Root writes db.json anew (a temporary file renamed over it) as root's own file, 0600, and makes the
@@ -263,69 +258,4 @@ function nearestExisting(path: string): { path: string; owner: Owner } {
   const parent = dirname(path);
   // The root directory always exists; a path that cannot be stat'ed up to it is left to the store to report.
   return parent === path ? { path, owner: { uid: 0, gid: 0 } } : nearestExisting(parent);
-}
-
-/** The account's name from /etc/passwd, when it has one (a uid given by a volume or a container may have none). */
-function userName(uid: number): string | undefined {
-  try {
-    return readFileSync('/etc/passwd', 'utf8').split('\n').map((line) => line.split(':')).find((fields) => fields[2] === String(uid))?.[0];
-  } catch {
-    return undefined;
-  }
-}
-
-/** The group's name from /etc/group, when it has one. */
-function groupName(gid: number): string | undefined {
-  try {
-    return readFileSync('/etc/group', 'utf8').split('\n').map((line) => line.split(':')).find((fields) => fields[2] === String(gid))?.[0];
-  } catch {
-    return undefined;
-  }
-}
-
-function describeUser(uid: number): string {
-  const name = userName(uid);
-  return name === undefined ? `user id ${uid}` : `user ${name} (uid ${uid})`;
-}
-
-/** The checkout this CLI runs from: `npm --prefix` runs its cli script from whatever directory it is typed in. */
-const CHECKOUT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
-
-/** The other settings load.ts takes from the environment: the pasted command gets this run's configuration. */
-const OTHER_SETTINGS = ['PORT', 'HOST', 'PUBLIC_URL', 'LOG_LEVEL'];
-
-// Not `=` first: zsh expands `=name` to the path of the program name (a group or name typed as `=staff`).
-const shellWord = (word: string) => (/^[\w@%+:,./-][\w@%+=:,./-]*$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`);
-
-const onPath = (program: string) => (process.env.PATH ?? '').split(delimiter).some((directory) => directory !== '' && existsSync(join(directory, program)));
-
-/**
- * This very command, run as `uid` with this run's settings, as a line to paste: paths made absolute
- * (npm runs the script in the checkout), the configuration file named even when it was found in the
- * current directory, the words typed. The key itself is never printed: sudo is told to pass
- * STEPGATE_SECRET_KEY on (it drops the environment otherwise). Without sudo, runuser keeps it, as setpriv
- * does for an owner with no account name.
- */
-function commandAs({ uid, gid }: Owner, config: Config, typed: TypedCommand): string {
-  const env = process.env;
-  const name = userName(uid);
-  const configFile = configFilePath(env);
-  const settings = [
-    `STEPGATE_DATA_DIR=${resolve(config.dataDir)}`,
-    ...(configFile === undefined ? [] : [`STEPGATE_CONFIG=${resolve(configFile)}`]),
-    // From the environment or the file, named in full: npm runs the command in the checkout, where a relative path means another file.
-    ...(config.secretKeyFile === undefined ? [] : [`STEPGATE_SECRET_KEY_FILE=${resolve(config.secretKeyFile)}`]),
-    ...OTHER_SETTINGS.filter((variable) => env[variable] !== undefined).map((variable) => `${variable}=${env[variable]}`),
-  ];
-  const as =
-    // sudo refuses `-u '#uid'` for a uid without an account (unless sudoers allows unknown ids), and runuser takes names only.
-    name === undefined
-      ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--']
-      : !onPath('sudo')
-        ? ['runuser', '-u', name, '--']
-        : ['sudo', ...(env.STEPGATE_SECRET_KEY === undefined ? [] : ['--preserve-env=STEPGATE_SECRET_KEY']), '-u', name];
-  const line = [...as, 'env', ...settings, 'npm', '--prefix', CHECKOUT, 'run', '-s', typed.script, '--', ...typed.words].map(shellWord).join(' ');
-  // A key typed before the command (STEPGATE_SECRET_KEY=… npm run cli …) is gone once it ends: pasted
-  // without it, the line would run on no key, and on an empty directory make a new one.
-  return env.STEPGATE_SECRET_KEY === undefined ? line : `${line}\n  (with STEPGATE_SECRET_KEY exported in this shell: the line passes it on, and never shows it)`;
 }

@@ -26,11 +26,8 @@ import { KeptReads } from './kept-reads.ts';
 import { hiddenGroupsOrWarn, type HiddenGroups } from './ldap-group-visibility.ts';
 import { RefusalPace } from './ldap-refusal-pace.ts';
 
-/**
- * `held`: a grace sign-in's connection, taken out of the pool still bound as the user (see HeldBinds).
- * `startedAt`: when the bind was sent, on RefusalPace's clock (after a connection was found for it).
- */
-type BindResult = ({ ok: true; held?: Connection } | { ok: false; code: number; message: string; description: string }) & { startedAt: number };
+/** `held`: a grace sign-in's connection, taken out of the pool still bound as the user (see HeldBinds). */
+type BindResult = { ok: true; held?: Connection } | { ok: false; code: number; message: string; description: string };
 
 /** A search failure under `base` as it was, but "LDAP 32 no such object", which alone does not say which base DN is missing. */
 function namingMissingBase(base: string, config: LdapDirectoryConfig): (err: unknown) => never {
@@ -160,6 +157,7 @@ export class LdapDirectory implements Directory {
     const loginForLog = login.slice(0, 64);
     // an empty password would be an unauthenticated bind, which servers report as success
     if (password.length === 0) return this.#refuse(log, loginForLog, 'empty-password');
+    const startedAt = this.#refusalPace.start();
     const found = await this.#asking(log, () => this.#findUserEntry(login, log));
     if ('ok' in found) return found; // the directory could not be asked
     if (!found.entry) {
@@ -169,8 +167,8 @@ export class LdapDirectory implements Directory {
       const { reason } = found;
       return this.#asking(log, async () => {
         if (reason !== 'invalid-login') {
-          const bind = await this.#bind(log, this.#absentDn, password, this.#passwordPolicyControl());
-          await this.#refusalPace.paceUnknown(bind.startedAt);
+          await this.#bind(log, this.#absentDn, password, this.#passwordPolicyControl());
+          await this.#refusalPace.unknownLogin(startedAt);
         }
         return this.#refuse(log, loginForLog, reason);
       });
@@ -183,7 +181,7 @@ export class LdapDirectory implements Directory {
       log?.info({ event: 'ldap.auth.not-admitted', login: loginForLog, dn: entry.dn }, 'sign-in refused before the bind: the account is not admitted');
       return { ok: false, reason: 'not-admitted', accountId, refusal };
     }
-    return this.#asking(log, () => this.#signIn(log, loginForLog, entry, password));
+    return this.#asking(log, () => this.#signIn(log, loginForLog, entry, password, startedAt));
   }
 
   async authenticateAccount(accountId: string, password: string, requestLog?: Logger): Promise<AuthOutcome> {
@@ -199,9 +197,13 @@ export class LdapDirectory implements Directory {
     return this.#asking(log, () => this.#signIn(log, undefined, entry, password));
   }
 
-  /** Binds as the entry's user and says what the sign-in meets. `loginForLog`: undefined for an account named by its id. */
-  async #signIn(log: Logger | undefined, loginForLog: string | undefined, entry: Entry, password: string): Promise<AuthOutcome> {
-    const { verdict, heldBindId } = await this.#verify(log, entry, password);
+  /**
+   * Binds as the entry's user and says what the sign-in meets. `loginForLog`: undefined for an account
+   * named by its id. `paceFrom`: when a sign-in by login started, on RefusalPace's clock; a wrong
+   * password then paces unknown logins.
+   */
+  async #signIn(log: Logger | undefined, loginForLog: string | undefined, entry: Entry, password: string, paceFrom?: number): Promise<AuthOutcome> {
+    const { verdict, heldBindId } = await this.#verify(log, entry, password, paceFrom);
     if (verdict.kind === 'invalid') return this.#refuse(log, loginForLog, verdict.reason, entry);
     // Groups only once the password is right: a wrong password must cost no more than an unknown login.
     const user = await this.#userFromEntry(entry);
@@ -254,16 +256,15 @@ export class LdapDirectory implements Directory {
    */
   async #bind(log: Logger | undefined, dn: string, password: string, control: PasswordPolicyControl | undefined): Promise<BindResult> {
     const result = await this.#auth.use(async (connection): Promise<BindResult> => {
-      const startedAt = this.#refusalPace.start();
       try {
         await connection.client.bind(dn, password, control);
         // a grace sign-in: a second bind for the password change would spend another
-        if (control?.value?.graceAuthNsRemaining === undefined) return { ok: true, startedAt };
+        if (control?.value?.graceAuthNsRemaining === undefined) return { ok: true };
         this.#auth.detach(connection);
-        return { ok: true, held: connection, startedAt };
+        return { ok: true, held: connection };
       } catch (err) {
         if (!isLdapResult(err)) throw err;
-        return { ok: false, code: err.code, message: err.message, description: describeError(err), startedAt };
+        return { ok: false, code: err.code, message: err.message, description: describeError(err) };
       }
     }, { retry: false });
     if (!result.ok && bindResultLeftUnjudged(result.code)) {
@@ -277,11 +278,11 @@ export class LdapDirectory implements Directory {
    * Binds as the user on an auth connection and reads what the directory says about the account.
    * `heldBindId`: a grace sign-in's connection, kept for the password change that must follow.
    */
-  async #verify(log: Logger | undefined, entry: Entry, password: string): Promise<{ verdict: Verdict; heldBindId?: string }> {
+  async #verify(log: Logger | undefined, entry: Entry, password: string, paceFrom: number | undefined): Promise<{ verdict: Verdict; heldBindId?: string }> {
     const { flavour, passwordExpiryWarningDays: warningDays } = this.#config.accountState;
     const control = this.#passwordPolicyControl();
     const bind = await this.#bind(log, entry.dn, password, control);
-    if (!bind.ok && bind.code === 49) this.#refusalPace.refused(bind.startedAt);
+    if (!bind.ok && bind.code === 49 && paceFrom !== undefined) await this.#refusalPace.wrongPassword(paceFrom);
     if (flavour === 'openldap-ppolicy') {
       const held = bind.ok ? bind.held : undefined;
       let kept = false;

@@ -29,7 +29,7 @@ function pacedDirectory() {
   return { clock, pauses, directory };
 }
 
-test("an unknown login's refusal waits as long as the directory took to refuse a wrong password", async () => {
+test("an unknown login's refusal, and a fast wrong password's, wait as long as the directory took to refuse a wrong password", async () => {
   const { clock, pauses, directory } = pacedDirectory();
   try {
     clock.step = 1;
@@ -45,11 +45,15 @@ test("an unknown login's refusal waits as long as the directory took to refuse a
 
     clock.step = 1;
     assert.deepEqual(await directory.authenticate('nobody', 'guess'), { ok: false, reason: 'invalid-credentials' });
-    assert.deepEqual(pauses, [39], "the unknown login's bind took 1, the wrong password's 40");
+    assert.deepEqual(pauses, [39], "the unknown login's sign-in took 1, the wrong password's 40");
+
+    const fastWrong = await directory.authenticate('alice', 'guess');
+    assert.equal(!fastWrong.ok && fastWrong.reason, 'invalid-credentials');
+    assert.deepEqual(pauses, [39, 38], 'a wrong password faster than the pace (40 of the two kept) waits too: it took 1, then 1 more to read the clock');
 
     clock.step = 60;
     await directory.authenticate('nobody', 'guess');
-    assert.deepEqual(pauses, [39], 'a bind slower than any wrong password waits no longer');
+    assert.deepEqual(pauses, [39, 38], 'a sign-in slower than the pace waits no longer');
   } finally {
     await directory.close();
   }

@@ -2,75 +2,91 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RefusalPace } from '../../src/directory/ldap-refusal-pace.ts';
 
-/** A pace on a clock the test sets, recording its waits; `bind` runs one bind that takes `ms`. */
+/** A pace on a clock the test sets, recording its waits; each sign-in's work takes `ms` before its refusal. */
 function pace() {
   let now = 0;
   const waits: number[] = [];
   const refusalPace = new RefusalPace({ monotonic: () => now, pause: async (ms) => void waits.push(ms) });
-  const bind = (ms: number) => {
+  const signIn = (ms: number) => {
     const startedAt = refusalPace.start();
     now += ms;
     return startedAt;
   };
   return {
     waits,
-    wrongPassword: (ms: number) => refusalPace.refused(bind(ms)),
-    unknownLogin: (ms: number) => refusalPace.paceUnknown(bind(ms)),
+    wrongPassword: (ms: number) => refusalPace.wrongPassword(signIn(ms)),
+    unknownLogin: (ms: number) => refusalPace.unknownLogin(signIn(ms)),
   };
 }
 
-test('an unknown login is not held back before the directory refused any wrong password', async () => {
+test('nothing is held back before the directory refused any wrong password', async () => {
   const { waits, unknownLogin } = pace();
   await unknownLogin(1);
   assert.deepEqual(waits, []);
 });
 
-test("unknown logins are held back until the median of the directory's recent refusals of a wrong password has passed", async () => {
+test('unknown logins and wrong passwords are both held back until nine in ten of the recent wrong-password refusals would have ended', async () => {
   const { waits, wrongPassword, unknownLogin } = pace();
-  for (const ms of [4, 6, 5]) wrongPassword(ms);
-  for (let i = 0; i < 12; i++) await unknownLogin(2);
-  // Not one refusal's duration picked at random (2, 3 or 4): unknown logins lasted the slower of two binds, longer than wrong passwords.
-  assert.deepEqual(waits, Array(12).fill(3));
+  // 20 refusals of 2 to 21 ms: nine in ten took at most 19 ms.
+  for (let ms = 2; ms <= 21; ms++) await wrongPassword(ms);
+  waits.length = 0;
+  await unknownLogin(1);
+  await wrongPassword(2);
+  await unknownLogin(5);
+  // Held to the median (11.5) and only the unknown logins, a wrong password of 2 ms stood out below every unknown login.
+  assert.deepEqual(waits, [18, 17, 14]);
 });
 
-test('a few slow refusals among the recent ones do not hold unknown logins back for as long', async () => {
+test('the fastest wrong passwords end no sooner than any unknown login', async () => {
   const { waits, wrongPassword, unknownLogin } = pace();
-  for (let i = 0; i < 29; i++) wrongPassword(5);
-  for (let i = 0; i < 3; i++) wrongPassword(400);
+  for (const ms of [3, 9, 4, 8, 5, 7, 6, 2, 10, 4]) await wrongPassword(ms);
+  const ended: Array<{ kind: string; after: number }> = [];
+  for (const [kind, ms] of [['wrong', 2], ['unknown', 1], ['wrong', 3], ['unknown', 2]] as const) {
+    waits.length = 0;
+    await (kind === 'wrong' ? wrongPassword(ms) : unknownLogin(ms));
+    ended.push({ kind, after: ms + (waits[0] ?? 0) });
+  }
+  assert.deepEqual(new Set(ended.map((e) => e.after)), new Set([9]), JSON.stringify(ended));
+});
+
+test('a few slow refusals among the recent ones do not hold sign-ins back for as long', async () => {
+  const { waits, wrongPassword, unknownLogin } = pace();
+  for (let i = 0; i < 29; i++) await wrongPassword(5);
+  for (let i = 0; i < 3; i++) await wrongPassword(400);
+  waits.length = 0;
   for (let i = 0; i < 100; i++) await unknownLogin(2);
   assert.deepEqual(new Set(waits), new Set([3]));
 });
 
-test("many slow unknown logins (anyone can send them) do not lower the pace of the next", async () => {
+test('many slow unknown logins (anyone can send them) do not lower the pace of the next', async () => {
   const { waits, wrongPassword, unknownLogin } = pace();
-  wrongPassword(5);
+  await wrongPassword(5);
   for (let i = 0; i < 50; i++) await unknownLogin(20);
   await unknownLogin(2);
   assert.deepEqual(waits, [3]);
 });
 
-test('an unknown login whose bind was already as slow as a refusal waits no longer', async () => {
+test('a sign-in already as slow as the pace waits no longer', async () => {
   const { waits, wrongPassword, unknownLogin } = pace();
-  wrongPassword(40);
+  await wrongPassword(40);
   await unknownLogin(1);
   await unknownLogin(60);
-  await unknownLogin(30);
+  await wrongPassword(30);
   assert.deepEqual(waits, [39, 10]);
 });
 
-test('a difference under half a millisecond holds no unknown login back: no timer fires that soon', async () => {
+test('a difference under half a millisecond holds nothing back: no timer fires that soon', async () => {
   const { waits, wrongPassword, unknownLogin } = pace();
-  wrongPassword(1.4);
+  await wrongPassword(1.4);
   await unknownLogin(1);
-  wrongPassword(2.6);
-  await unknownLogin(1);
-  assert.deepEqual(waits, [1]);
+  assert.deepEqual(waits, []);
 });
 
 test('only the last 32 refusals count: older ones are replaced, round after round, and none is kept beyond them', async () => {
   const { waits, wrongPassword, unknownLogin } = pace();
-  for (let i = 0; i < 32 * 3; i++) wrongPassword(1000);
-  for (let i = 0; i < 32; i++) wrongPassword(20);
+  for (let i = 0; i < 32 * 3; i++) await wrongPassword(1000);
+  for (let i = 0; i < 32; i++) await wrongPassword(20);
+  waits.length = 0;
   await unknownLogin(5);
   assert.deepEqual(waits, [15]);
 });

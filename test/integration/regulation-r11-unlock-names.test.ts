@@ -89,6 +89,19 @@ describe('user unlock of a local user', () => {
     assert.equal(events[0]?.login, 'DORA.LIND@corp.example');
     assert.equal(events[0]?.wasLocked, true);
   });
+  test('a name the directory does not have and that is not locked (a typo) is refused, changes nothing and is not audited', async () => {
+    const unlocked = await unlock(app, 'alicee');
+    assert.deepEqual(unlocked, { code: 1, out: ['No user "alicee" in the local directory, and no lock on that name: nothing was changed. Check the spelling.'] });
+    const { events } = await app.services.store.audit.query({ types: ['password.unlock'], user: 'alicee', limit: 10 });
+    assert.equal(events.length, 0);
+  });
+
+  test('a name the directory does not have but that is locked (guesses at it) is still unlocked', async () => {
+    for (let i = 0; i < REGULATION.maxFailuresPerUser; i++) assert.equal((await signIn(app, 'ghost', `wrong-${i}-password`)).status, 401);
+    assert.notEqual(await app.services.regulator.lockedUntil({ login: 'ghost' }), undefined, 'locked');
+    assert.deepEqual(await unlock(app, 'ghost'), { code: 0, out: ['Unlocked ghost.'] });
+    assert.equal(await app.services.regulator.lockedUntil({ login: 'ghost' }), undefined);
+  });
 });
 
 describe('user unlock of an LDAP user', () => {

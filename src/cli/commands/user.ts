@@ -299,7 +299,7 @@ export const userCommands: CliCommand[] = [
     name: 'user unlock',
     summary: 'lift a temporary lock after too many wrong passwords',
     help:
-      'Usage: npm run cli -- user unlock <username>\n\nClears the failed-password count of this username (any directory, any spelling), of the account it names (counted over all its login names), and of each other name that account signs in with (a local user\'s email; an LDAP entry\'s values of users.usernameAttribute, of the attributes users.filter compares with the login, and of users.alternateLoginAttributes); it names those it cleared. A name is counted under its part before the @, so one that is counted under another account\'s name (jdoe\'s email admin@corp.example, under user admin) is left, and named. A running server sees it within a second.\nLocks also lift by themselves after regulation.lockoutSeconds. A lock of the user\'s sign-in codes is not lifted (mfa unlock does that): it is named when there is one.',
+      'Usage: npm run cli -- user unlock <username>\n\nClears the failed-password count of this username (any directory, any spelling), of the account it names (counted over all its login names), and of each other name that account signs in with (a local user\'s email; an LDAP entry\'s values of users.usernameAttribute, of the attributes users.filter compares with the login, and of users.alternateLoginAttributes); it names those it cleared. A name is counted under its part before the @, so one that is counted under another account\'s name (jdoe\'s email admin@corp.example, under user admin) is left, and named. A name the directory does not have and that is not locked (a typo) is refused with exit 1, and nothing is changed. A running server sees it within a second.\nLocks also lift by themselves after regulation.lockoutSeconds. A lock of the user\'s sign-in codes is not lifted (mfa unlock does that): it is named when there is one.',
     options: {},
     arguments: ['<username>'],
     async run(args, context) {
@@ -313,7 +313,14 @@ export const userCommands: CliCommand[] = [
       if (found === undefined) context.err(`The ${context.config.directory.kind} directory could not be asked which account "${login}" is: only the name is unlocked.`);
       const account = found?.account;
       const names = found?.names ?? { cleared: [], left: [] };
-      const { wasLocked, otherNamesCleared } = await new Regulator(store.kv, context.config.regulation, context.clock).unlock(login, account?.id, names.cleared);
+      const regulator = new Regulator(store.kv, context.config.regulation, context.clock);
+      // A typo ("bobb" for "bob") must not read as done: the helpdesk would tell the user to try again while bob stays locked.
+      // A name no account has is still unlocked when it is locked (guesses at a name that does not exist lock it too).
+      if (found !== undefined && !account && (await regulator.lockedUntil({ login })) === undefined) {
+        context.err(withInvisibleShown(`No user "${login}" in the ${context.config.directory.kind} directory, and no lock on that name: nothing was changed. Check the spelling.`));
+        return 1;
+      }
+      const { wasLocked, otherNamesCleared } = await regulator.unlock(login, account?.id, names.cleared);
       // Named by the account, as every other change to it is, or `audit --user <username>` misses an
       // unlock typed as an email or DOMAIN\user; the name typed (its own count was cleared too) stays as login.
       const who = account ? { username: account.username, userId: account.id, ...(login !== account.username ? { login } : {}) } : { username: login };

@@ -61,6 +61,11 @@ export class AdminLogouts {
     for (const session of sessions) await this.#kv.set(NAMESPACE, session.id, session, { ttlSeconds: NOTICE_TTL_SECONDS });
   }
 
+  /** Whether an administrator's end of the session waits for the server to take it: for the CLI, that session is ended already. */
+  async ending(sessionId: string): Promise<boolean> {
+    return (await this.#kv.get(NAMESPACE, sessionId)) !== undefined;
+  }
+
   /** The server: delivers the notices left while it was down at once, then about once a second. */
   start(logger: Logger): void {
     if (this.#timer) return;

@@ -227,6 +227,27 @@ test('sessions ended while the server is down: their clients are told when it st
   }
 });
 
+test('a session an earlier command ended is not ended or audited again while the server has yet to take it', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-test-'));
+  const app = await boot({}, { secretKey: SECRET_KEY, dataDir });
+  try {
+    await addLocalUser(app.services, 'alice', PASSWORD);
+    const rp = await createRp(app);
+    await signIn(rp, rpBrowser(), { username: 'alice', password: PASSWORD });
+    // Stopped, the server takes no notice: the moment between a command and the server's next poll, held open.
+    await app.close();
+
+    assert.equal((await cli(app, 'session', 'end', '--user', 'alice')).code, 0);
+    const again = await cli(app, 'session', 'end', '--user', 'alice');
+    assert.deepEqual({ code: again.code, err: again.err.trim() }, { code: 1, err: 'alice has no live session' });
+    assert.equal((await cli(app, 'session', 'list')).err.trim(), 'no live sessions');
+    assert.equal((await cli(app, 'user', 'disable', 'alice')).out.split('\n')[1], 'alice had no live SSO session to end.');
+    assert.equal((await auditLines(app)).filter((event) => event.type === 'session.ended').length, 1, 'the session is audited as ended once');
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
 test('a session in use at the moment it is ended stays ended after a restart (the server alone removes sessions)', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-test-'));
   let app = await boot({}, { secretKey: SECRET_KEY, dataDir });

@@ -43,9 +43,24 @@ function onStopSignal(signal: NodeJS.Signals): void {
   void stop?.(signal);
 }
 
+/**
+ * logrotate's postrotate (`kill -HUP <pid from server.lock>`) may come while the server is still
+ * starting: without a handler from the start, SIGHUP's default action ended the process, which
+ * systemd counts as a clean exit and does not restart. Before the store is open there is no file
+ * to reopen; one opened meanwhile may be the rotated one, so the reopen is made once it is there.
+ */
+let reopenLogs: (() => void) | undefined;
+let hangupBeforeStore = false;
+
+function onHangup(): void {
+  if (reopenLogs) reopenLogs();
+  else hangupBeforeStore = true;
+}
+
 async function main(): Promise<void> {
   process.on('SIGINT', onStopSignal);
   process.on('SIGTERM', onStopSignal);
+  process.on('SIGHUP', onHangup);
   const config = loadConfig();
   const logger = createLogger(config.log.level);
   stopLogger = logger;
@@ -56,6 +71,14 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   const services = await buildServices(config, { logger });
+  // logrotate's postrotate: `kill -HUP <pid>`; audit.log is then a new file, the rotated one keeps every earlier line.
+  reopenLogs = () => {
+    services.store.reopenLogs().then(
+      () => logger.info({ event: 'store.logs-reopened' }, 'audit log reopened after rotation'),
+      (error) => logger.error({ event: 'store.logs-reopen-failed', err: error }, 'audit log could not be reopened; events go on to the rotated file'),
+    );
+  };
+  if (hangupBeforeStore) reopenLogs();
   const server = createHttpServer(logger);
   // The start-up step under way that writes to the store: a stop waits for it (bounded), so the
   // store is not closed under it, and the one-time bootstrap secret is stored and printed, or neither.
@@ -88,13 +111,6 @@ async function main(): Promise<void> {
     }),
   );
   if (stopSignal) return;
-  // logrotate's postrotate: `kill -HUP <pid>`; audit.log is then a new file, the rotated one keeps every earlier line.
-  process.on('SIGHUP', () => {
-    services.store.reopenLogs().then(
-      () => logger.info({ event: 'store.logs-reopened' }, 'audit log reopened after rotation'),
-      (error) => logger.error({ event: 'store.logs-reopen-failed', err: error }, 'audit log could not be reopened; events go on to the rotated file'),
-    );
-  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const base = config.server.publicUrl;

@@ -67,6 +67,40 @@ test('a SIGTERM while the server is still starting (the directory check under wa
   }
 });
 
+test("a SIGHUP (logrotate's postrotate) while the server is still starting does not end it", async () => {
+  const root = await mkdtemp(join(tmpdir(), 'sg-hup-starting-'));
+  const held: Socket[] = [];
+  const silentLdap = createServer((socket) => void held.push(socket));
+  await new Promise<void>((resolve) => silentLdap.listen(0, '127.0.0.1', resolve));
+  const address = silentLdap.address();
+  assert.ok(address && typeof address === 'object');
+  const configFile = join(root, 'config.json');
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      directory: { kind: 'ldap', urls: [`ldap://127.0.0.1:${address.port}`], connectTimeoutMs: 120_000, searchTimeoutMs: 120_000, healthCheckSeconds: 0, bind: { dn: 'cn=svc,dc=example,dc=org', password: 'x' }, users: { baseDn: 'ou=people,dc=example,dc=org' } },
+    }),
+    { mode: 0o600 },
+  );
+  const dataDir = join(root, 'data');
+  const run = startServer({ STEPGATE_CONFIG: configFile, STEPGATE_DATA_DIR: dataDir, PORT: String(await freePort()) });
+  try {
+    // server.lock, where the README's `kill -HUP` reads the pid, is there from the start.
+    await until('it connects to the directory', () => held.length > 0, run);
+    run.child.kill('SIGHUP');
+    await sleep(500);
+    assert.equal(hasExited(run.child), false, `SIGHUP ended the starting server (${run.child.signalCode}):\n${run.output()}`);
+    run.child.kill('SIGTERM');
+    assert.equal(await ending(run), 0, run.output());
+    assert.equal(await exists(join(dataDir, 'server.lock')), false, `server.lock was left behind:\n${run.output()}`);
+  } finally {
+    await killChild(run.child);
+    for (const socket of held) socket.destroy();
+    silentLdap.close();
+    await rm(root, { recursive: true, force: true });
+  }
+});
+
 test('a second SIGTERM during a stop does not cut it short: the stop answers, closes the store and releases server.lock', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'sg-stop-twice-'));
   const port = await freePort();

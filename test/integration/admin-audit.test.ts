@@ -17,6 +17,27 @@ delete process.env['SUDO_UID'];
 const SECRET_KEY = randomBytes(32).toString('base64');
 const DEMO_SP = 'http://localhost:3000/saml/metadata';
 
+test('user disable and user enable of an account already in that state say so and write no second event', async () => {
+  const app = await boot({}, { secretKey: SECRET_KEY });
+  const work = await mkdtemp(join(tmpdir(), 'stepgate-admin-audit-'));
+  const cli = (...words: string[]) => cliProcess(app, SECRET_KEY, words);
+  try {
+    const passwordFile = join(work, 'alice.pw');
+    await writeFile(passwordFile, 'a-long-Passw0rd-1\n');
+    assert.equal((await cli('user', 'add', 'alice', '--password-file', passwordFile)).code, 0);
+    assert.match((await cli('user', 'disable', 'alice')).out, /^Disabled alice\./);
+    const twice = await cli('user', 'disable', 'alice');
+    assert.deepEqual({ code: twice.code, first: twice.out.split('\n')[0] }, { code: 0, first: 'alice was disabled already; nothing changed.' });
+    assert.equal((await cli('user', 'enable', 'alice')).out, 'Enabled alice.');
+    assert.deepEqual(await cli('user', 'enable', 'alice'), { code: 0, out: 'alice was enabled already; nothing changed.', err: '' });
+    const types = (await readFile(join(app.dataDir, 'audit.log'), 'utf8')).split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { type: string }).type);
+    assert.deepEqual(types.filter((type) => type === 'user.disable' || type === 'user.enable'), ['user.disable', 'user.enable']);
+  } finally {
+    await app.close();
+    await rm(work, { recursive: true, force: true });
+  }
+});
+
 test('every change an administrator makes with the CLI is in the audit log: what, to which record, via the CLI, by which OS account; never a secret', async () => {
   const app = await boot({}, { secretKey: SECRET_KEY });
   const work = await mkdtemp(join(tmpdir(), 'stepgate-admin-audit-'));

@@ -275,9 +275,13 @@ export const userCommands: CliCommand[] = [
     options: {},
     arguments: ['<username>'],
     async run(args, context) {
-      const record = await (await context.localUsers()).update(username(args), { disabled: true });
-      context.out(`Disabled ${username(args)}.`);
-      await auditAdminAction(context, { type: 'user.disable', username: record.username, userId: record.id });
+      const users = await context.localUsers();
+      // Run twice (a script, a second helpdesk agent), it says so rather than "Disabled", and writes no second user.disable for a change not made.
+      const current = await users.get(username(args));
+      const already = current.disabled;
+      const record = already ? current : await users.update(username(args), { disabled: true });
+      context.out(already ? `${username(args)} was disabled already; nothing changed.` : `Disabled ${username(args)}.`);
+      if (!already) await auditAdminAction(context, { type: 'user.disable', username: record.username, userId: record.id });
       await endSessionsOf(context, record, 'account-disabled');
       return 0;
     },
@@ -289,7 +293,12 @@ export const userCommands: CliCommand[] = [
     options: {},
     arguments: ['<username>'],
     async run(args, context) {
-      const record = await (await context.localUsers()).update(username(args), { disabled: false });
+      const users = await context.localUsers();
+      if (!(await users.get(username(args))).disabled) {
+        context.out(`${username(args)} was enabled already; nothing changed.`);
+        return 0;
+      }
+      const record = await users.update(username(args), { disabled: false });
       context.out(`Enabled ${username(args)}.`);
       await auditAdminAction(context, { type: 'user.enable', username: record.username, userId: record.id });
       return 0;

@@ -137,8 +137,14 @@ export async function planPayload(context: TransferContext, payload: unknown, op
   const policiesInFile = new Set(policies.admitted.map((policy) => policy.id));
   const policyHere = async (name: string) => (onto === 'this installation' ? (await policyStore.get(name)) !== undefined : BUILT_IN_POLICIES.some((policy) => policy.name === name));
   const references = [...sps.admitted.map((sp) => [transfers.samlServiceProviders.noun, sp.id, sp.settings.policy]), ...clients.admitted.map((client) => [transfers.oidcClients.noun, client.id, client.policy])];
+  // A policy the file holds but the import refuses (its own problem is listed) is not "missing": said so, the admin fixes that one problem.
+  const policiesRefused = new Set(file.policies.flatMap((item) => {
+    const name = (item as { id?: unknown } | null)?.id;
+    return typeof name === 'string' && !policiesInFile.has(name) ? [name] : [];
+  }));
   for (const [noun, id, policy] of references) {
-    if (policy !== undefined && !policiesInFile.has(policy) && !(await policyHere(policy))) plan.problems.push(`${noun} ${id}: its policy "${policy}" is neither in the file nor here`);
+    if (policy === undefined || policiesInFile.has(policy) || (await policyHere(policy))) continue;
+    plan.problems.push(policiesRefused.has(policy) ? `${noun} ${id}: its policy "${policy}" is in the file but refused (see its problems)` : `${noun} ${id}: its policy "${policy}" is neither in the file nor here`);
   }
 
   const keysHere = new Map(keys.here.map((key) => [key.id, key]));

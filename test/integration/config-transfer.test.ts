@@ -213,6 +213,11 @@ test('import checks every record as an admin entry here would be checked, and wr
     ['a redirect URI without TLS', (payload) => (payload.oidcClients[0].redirectUris = ['http://rp.example.org/cb']), /OIDC client \S+: redirect URI http:\/\/rp\.example\.org\/cb: http is only allowed for localhost/],
     ['a policy reference to a policy neither in the file nor here', (payload) => (payload.policies = []), /SAML SP https:\/\/moved\.sp\.test\/metadata: its policy "staff-only" is neither in the file nor here\n.*OIDC client \S+: its policy "staff-only" is neither in the file nor here/],
     [
+      'a policy in the file that is refused, named by an SP and a client: they are told it is refused, not missing',
+      (payload) => (payload.policies[0].definition = { name: 'staff-only', rules: [{ when: { networks: ['office'] }, then: { effect: 'permit' } }] }),
+      /policy staff-only: rules\[0\]\.when\.networks\[0\]: unknown trusted network "office".*\n.*SAML SP https:\/\/moved\.sp\.test\/metadata: its policy "staff-only" is in the file but refused \(see its problems\)\n.*OIDC client \S+: its policy "staff-only" is in the file but refused/,
+    ],
+    [
       'a policy naming a trusted network this installation does not have',
       (payload) => payload.policies.push({ id: 'office-only', definition: { name: 'office-only', rules: [{ when: { networks: ['office'] }, then: { effect: 'permit' } }] }, updatedAt: 1 }),
       /policy office-only: rules\[0\]\.when\.networks\[0\]: unknown trusted network "office"/,

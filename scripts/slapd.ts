@@ -15,6 +15,11 @@ import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 const run = promisify(execFile);
 
+// By full path, the one scripts/system-deps.ts checks: /usr/sbin is on root's PATH only (Debian's
+// login.defs), so a user's `npm test` passed the check and then every slapd test failed with ENOENT.
+const SLAPD = '/usr/sbin/slapd';
+const SLAPADD = '/usr/sbin/slapadd';
+
 export interface SlapdOptions {
   baseDn?: string;
   rootPassword?: string;
@@ -215,13 +220,13 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdHandl
     const policy = options.ppolicy === false ? null : { ...DEFAULT_POLICY, ...options.ppolicy?.policy };
     const ldif = [...(options.baseEntries === false ? [] : [baseLdif(baseDn, servicePassword, policy)]), ...(options.ldif ?? [])];
     await writeFile(join(dir, 'data.ldif'), ldif.map((t) => t.trim() + '\n').join('\n'));
-    await run('slapadd', ['-q', '-f', conf, '-l', join(dir, 'data.ldif')], { maxBuffer: 16 * 1024 * 1024 });
+    await run(SLAPADD, ['-q', '-f', conf, '-l', join(dir, 'data.ldif')], { maxBuffer: 16 * 1024 * 1024 });
 
     const port = await freePort();
     const ldapsPort = options.tls ? await freePort() : undefined;
     const urls = [`ldap://127.0.0.1:${port}/`, ...(ldapsPort ? [`ldaps://127.0.0.1:${ldapsPort}/`] : [])];
     // -d 0 keeps slapd in the foreground as our child, so its exit is observable and reaped
-    const child = spawn('slapd', ['-d', '0', '-f', conf, '-h', urls.join(' ')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(SLAPD, ['-d', '0', '-f', conf, '-h', urls.join(' ')], { stdio: ['ignore', 'ignore', 'pipe'] });
     childPid = child.pid;
     let stderr = '';
     let exitInfo: string | null = null;

@@ -10,6 +10,7 @@ import { holdServerLock, type ServerLock } from './store/server-lock.ts';
 import { recordPublicIdentity } from './config/public-identity.ts';
 import { warnOfExpiringCertificates } from './keys/certificate-expiry.ts';
 import { warnOfRemovedKeysPublished } from './keys/removed-key-published.ts';
+import { warnIfProxyUntrusted } from './config/proxy-trust.ts';
 import { DirectoryMisconfiguredError } from './directory/directory.ts';
 import { serverStop } from './server-stop.ts';
 import { createLogger, type Logger } from './core/log.ts';
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
   const shutdown = serverStop({ server, services, serverLock: () => serverLock, startupWrites: () => startupWrites });
   stop = shutdown;
   if (stopSignal) return void shutdown(stopSignal);
+  warnIfProxyUntrusted(config, logger);
   if (services.secretKeyGeneratedAt) logger.warn({ event: 'secret-key.generated', file: services.secretKeyGeneratedAt }, 'generated a new key for secrets at rest; back it up with the data directory');
   await warnOfExpiringCertificates(services.keys, logger, services.clock.now());
   startupWrites = warnOfRemovedKeysPublished(services.keys, services.store, logger);

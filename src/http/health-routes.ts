@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { Services } from '../services.ts';
 import { OVER_LIMIT, withinLimit } from '../core/time-limit.ts';
 import { WarningBudget } from './warning-budget.ts';
+import { checkFreeSpace, MIN_FREE_BYTES } from './free-space.ts';
 
 /** A check that has not answered in this long counts as failed: a stalled store or directory must not look ready. */
 const CHECK_LIMIT_MS = 5_000;
@@ -14,8 +15,13 @@ const CHECK_LIMIT_MS = 5_000;
 const FAILED_CHECK_WARNINGS_PER_MINUTE = 1;
 
 /** /healthz: the process answers. /readyz: the store and the directory can be used, each within CHECK_LIMIT_MS. */
-export function healthRoutes(services: Services, options: { checkLimitMs?: number } = {}): Router {
+export function healthRoutes(services: Services, options: { checkLimitMs?: number; minFreeBytes?: number } = {}): Router {
   const limitMs = options.checkLimitMs ?? CHECK_LIMIT_MS;
+  const minFreeBytes = options.minFreeBytes ?? MIN_FREE_BYTES;
+  const storeCheck = async (): Promise<void> => {
+    await services.store.startupCheck();
+    await checkFreeSpace(services.config.dataDir, minFreeBytes);
+  };
   const warnings = new WarningBudget({ perWindow: FAILED_CHECK_WARNINGS_PER_MINUTE });
   const router = Router();
   router.get('/healthz', (_req, res) => {
@@ -23,7 +29,7 @@ export function healthRoutes(services: Services, options: { checkLimitMs?: numbe
   });
   router.get('/readyz', async (req, res) => {
     const checks: Record<string, string> = {};
-    for (const [name, check] of [['store', () => services.store.startupCheck()], ['directory', () => services.directory.startupCheck()]] as const) {
+    for (const [name, check] of [['store', storeCheck], ['directory', () => services.directory.startupCheck()]] as const) {
       try {
         if ((await withinLimit(check(), limitMs)) === OVER_LIMIT) throw new Error(`no answer within ${limitMs} ms`);
         checks[name] = 'ok';

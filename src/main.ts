@@ -11,6 +11,7 @@ import { recordPublicIdentity } from './config/public-identity.ts';
 import { warnOfExpiringCertificates } from './keys/certificate-expiry.ts';
 import { warnOfRemovedKeysPublished } from './keys/removed-key-published.ts';
 import { warnIfProxyUntrusted } from './config/proxy-trust.ts';
+import { warnIfPlainHttp } from './config/plain-http-warning.ts';
 import { DirectoryMisconfiguredError } from './directory/directory.ts';
 import { serverStop } from './server-stop.ts';
 import { createLogger, type Logger } from './core/log.ts';
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
   stop = shutdown;
   if (stopSignal) return void shutdown(stopSignal);
   warnIfProxyUntrusted(config, logger);
+  warnIfPlainHttp(config, logger);
   if (services.secretKeyGeneratedAt) logger.warn({ event: 'secret-key.generated', file: services.secretKeyGeneratedAt }, 'generated a new key for secrets at rest; back it up with the data directory');
   await warnOfExpiringCertificates(services.keys, logger, services.clock.now());
   startupWrites = warnOfRemovedKeysPublished(services.keys, services.store, logger);

@@ -36,3 +36,19 @@ test('an https public URL without trustedProxies is warned of at start, naming t
     assert.deepEqual(untrusted(await startWarnings(dir, { publicUrl: 'http://localhost:8080' })), []);
   });
 });
+
+const plainHttp = (logs: Array<Record<string, unknown>>) => logs.filter((line) => line.event === 'config.public-url-plain-http');
+
+// A plain-http public URL on a real host name sent passwords and session cookies (not Secure) over
+// the network in clear, without a word at start.
+test('a plain-http public URL on a host name other than this machine is warned of at start; localhost and loopback addresses are not', async () => {
+  await withTempDir('stepgate-plain-http-', async (dir) => {
+    const warnings = plainHttp(await startWarnings(dir, { publicUrl: 'http://sso.example.org' }));
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0]!.level, 40, 'warn');
+    assert.match(String(warnings[0]!.msg), /plain http on sso\.example\.org: passwords, codes and session cookies cross the network unencrypted/);
+    for (const publicUrl of ['http://localhost:8080', 'http://127.0.0.1:8080', 'http://[::1]:8080', 'http://idp.localhost', 'https://sso.example.org']) {
+      assert.deepEqual(plainHttp(await startWarnings(dir, { publicUrl, trustedProxies: ['127.0.0.1/32'] })), [], publicUrl);
+    }
+  });
+});

@@ -21,13 +21,18 @@ export function installCommand(packages: string[]): string {
   return `${preseed}apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${packages.join(' ')}`;
 }
 
+/** `command` run as root from a user's shell: through sudo, or, on a host without it (Debian's minimal images), su. */
+export function asRoot(command: string, hasSudo: boolean): string {
+  return `${hasSudo ? 'sudo sh -c' : 'su -c'} "${command.replace(/"/g, '\\"')}"`;
+}
+
 /** Installs what is missing when running as root; otherwise says exactly what to run. Returns false when still missing. */
 export function ensureSystemDependencies(): boolean {
   const missing = missingPackages();
   if (missing.length === 0) return true;
   const command = installCommand(missing);
   if (process.getuid?.() !== 0) {
-    process.stderr.write(`Missing system packages for the tests: ${missing.join(', ')}\nRun as root:\n  sudo sh -c "${command.replace(/"/g, '\\"')}"\n`);
+    process.stderr.write(`Missing system packages for the tests: ${missing.join(', ')}\nRun as root:\n  ${asRoot(command, existsSync('/usr/bin/sudo'))}\n`);
     return false;
   }
   process.stdout.write(`Installing missing system packages: ${missing.join(', ')}\n`);

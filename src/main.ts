@@ -7,9 +7,10 @@ import { createHttpServer } from './http/http-server.ts';
 import { bootstrapStillOpen, mintBootstrapSecretIfNeeded } from './admin/bootstrap.ts';
 import { idpEndpoints } from './saml/idp-identity.ts';
 import { holdServerLock, type ServerLock } from './store/server-lock.ts';
-import { recordPublicIdentity } from './config/public-identity.ts';
+import { recordPublicIdentity, serverStartedBefore } from './config/public-identity.ts';
 import { warnOfExpiringCertificates } from './keys/certificate-expiry.ts';
 import { warnOfRemovedKeysPublished } from './keys/removed-key-published.ts';
+import { warnOfKeysGeneratedOnUsedData } from './keys/keys-generated-on-used-data.ts';
 import { warnIfProxyUntrusted } from './config/proxy-trust.ts';
 import { warnIfPlainHttp } from './config/plain-http-warning.ts';
 import { DirectoryMisconfiguredError } from './directory/directory.ts';
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
     logger.info({ event: 'server.stopped', reason: stopSignal, exitCode: 0 }, 'stopped during start-up, before the store was opened: server.lock released');
     process.exit(0);
   }
+  const buildingSince = Date.now();
   const services = await buildServices(config, { logger });
   // logrotate's postrotate: `kill -HUP <pid>`; audit.log is then a new file, the rotated one keeps every earlier line.
   reopenLogs = () => {
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
   warnIfPlainHttp(config, logger);
   if (services.secretKeyGeneratedAt) logger.warn({ event: 'secret-key.generated', file: services.secretKeyGeneratedAt }, 'generated a new key for secrets at rest; back it up with the data directory');
   await warnOfExpiringCertificates(services.keys, logger, services.clock.now());
+  await warnOfKeysGeneratedOnUsedData(services.keys, logger, buildingSince, await serverStartedBefore(services.store));
   startupWrites = warnOfRemovedKeysPublished(services.keys, services.store, logger);
   await startupWrites;
   if (stopSignal) return;

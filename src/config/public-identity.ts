@@ -58,6 +58,11 @@ export interface ToolPublicIdentity {
   mismatch?: string;
 }
 
+/** Whether a server has started on this data directory before (it recorded the public identity then). */
+export async function serverStartedBefore(store: Store): Promise<boolean> {
+  return (await store.collection<PublicIdentityRecord>(PUBLIC_IDENTITY_COLLECTION).get(RECORD_ID)) !== undefined;
+}
+
 /**
  * The public identity for a tool that runs beside the server (idp-metadata, admin bootstrap-secret).
  * The server's PORT or PUBLIC_URL is often set only in its own environment: a tool given just the

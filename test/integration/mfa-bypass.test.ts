@@ -125,6 +125,35 @@ describe('no MFA bypass through step ordering', () => {
     assert.match(reopened.body, /Enter your code/, 'showing the step again binds it to the current session');
   });
 
+  test('a code for the step shown to an earlier session is not taken once the same user signed in again in this browser', async () => {
+    const { secret } = await enrolledUser('gwen');
+    const browser = new TestBrowser();
+    const { tx, codePage } = await atCodePage(browser, 'gwen');
+    // Another application asks for a new sign-in: gwen types her password again, which starts a new SSO session.
+    const again = await app.services.interaction.deps.transactions.create({ ...request('permit-everyone'), forceAuthn: true });
+    const passwordPage = await browser.get(`${app.url}/login/${again.id}`);
+    assert.ok(isPasswordPage(passwordPage));
+    await browser.submit(passwordPage, { username: 'gwen', password: PASSWORD });
+    assert.equal((await resultOf(again.id))?.ok, true);
+    nextTimeStep();
+    const late = await post(browser, `/login/${tx.id}/mfa/totp`, { _csrf: csrfOf(codePage), code: oathtoolTotp(secret, now) });
+    assertSentToCurrentStep(late, tx.id, 'the step was shown to the session before');
+    assert.equal(await resultOf(tx.id), undefined);
+    assert.deepEqual(await sessionFactors(browser), ['pwd'], 'the new session got no second factor from it');
+  });
+
+  test('a code posted to the code step while the setup step is due is not checked', async () => {
+    await createUser(app, { username: 'hugo', password: PASSWORD, groups: ['staff'] });
+    const browser = new TestBrowser();
+    const { tx, page } = await open(browser);
+    const setupPage = await browser.submit(page, { username: 'hugo', password: PASSWORD });
+    assert.match(setupPage.body, /Set up your authenticator app/);
+    const wrongStep = await post(browser, `/login/${tx.id}/mfa/totp`, { _csrf: csrfOf(setupPage), code: '123456' });
+    assertSentToCurrentStep(wrongStep, tx.id);
+    const { events } = await app.services.store.audit.query({ types: ['login.mfa'], user: 'hugo' });
+    assert.deepEqual(events, [], 'no code was checked, so none was audited');
+  });
+
   test('the code step cannot be reached before the password', async () => {
     const { secret } = await enrolledUser('dave');
     const browser = new TestBrowser();

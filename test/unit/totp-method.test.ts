@@ -67,6 +67,21 @@ describe('TOTP enrollment', () => {
     assert.deepEqual(await method.verify({ user, ip: '192.0.2.1' }, oathtoolTotp(view.secret, now)), { ok: false, reason: 'replayed' }, 'the confirming code is spent');
   });
 
+  test('a first setup confirmed once the user is set up, or a replacement once the registration is gone: "expired", nothing changes', async () => {
+    const { method, user, verify, code } = await enrolled();
+    // A secret shown by a setup page before the user was set up in another browser: showing one does not look.
+    const late = await method.enrollment.begin({ user, sessionId: 'other-browser' });
+    assert.deepEqual(await method.enrollment.finish({ user, sessionId: 'other-browser', ip: '192.0.2.1' }, oathtoolTotp(late.secret, now)), { ok: false, reason: 'expired' });
+    assert.deepEqual(await verify(code()), { ok: true, amr: 'otp' }, 'the registration in place still answers');
+
+    const unregistered = newUser();
+    const view = await method.enrollment.begin({ user: unregistered, sessionId: SESSION });
+    const replacement = await method.enrollment.finish({ user: unregistered, sessionId: SESSION, ip: '192.0.2.1' }, oathtoolTotp(view.secret, now), { replacing: true });
+    assert.deepEqual(replacement, { ok: false, reason: 'expired' });
+    assert.equal(await method.isEnrolled(unregistered), false, 'a replacement never becomes a first registration');
+    now += 10 * STEP;
+  });
+
   test('the secret is stored sealed: not in clear in db.json or the kv journal', async () => {
     const { secret } = await enrolled();
     const files = await Promise.all(['db.json', 'kv.journal'].map((name) => readFile(join(totp.dir, name), 'utf8').catch(() => '')));

@@ -211,6 +211,14 @@ describe('TOTP verification', () => {
     assert.equal((await verify(backupCodes[0])).ok, false);
   });
 
+  test('backup codes are bound to their user: a set copied under another user\'s id takes none of its codes', async () => {
+    const owner = await enrolled();
+    const other = await enrolled();
+    const copied = await totp.store.kv.get('mfa-backup-codes', owner.user.id);
+    await totp.store.kv.set('mfa-backup-codes', other.user.id, copied);
+    assert.deepEqual(await other.verify(owner.backupCodes[0]), { ok: false, reason: 'invalid' });
+  });
+
   test('administrator table: search with wildcards, reset removes the registration', async () => {
     const { admin, user } = await enrolled();
     assert.deepEqual((await admin.list(`*${user.username.slice(2)}`)).map((row) => row.username), [user.username]);

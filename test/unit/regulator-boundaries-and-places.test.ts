@@ -86,3 +86,19 @@ test('a guess at an account by its own id holds one place on it, not two', async
   assert.equal(await last.attempt.lockAfterLookup('account-7'), undefined, 'the fifth guess is checked');
   await last.attempt.abandoned();
 });
+
+test('guesses at once under other names of one account, each from a client of its own: maxFailuresPerUser reach its password', async () => {
+  // The clients' counts allow more than an account's: the account's own count must be what refuses.
+  const regulator = new Regulator(kv, { ...SETTINGS, maxFailuresPerIp: 4 * SETTINGS.maxFailuresPerUser }, clock);
+  const guesses: Extract<Admission, { allowed: true }>[] = [];
+  for (let i = 0; i < SETTINGS.maxFailuresPerUser + 2; i++) {
+    const guess = await regulator.admit({ login: `burst-name-${i}` }, freshIp());
+    assert.ok(guess.allowed);
+    guesses.push(guess);
+  }
+  const refusals = [];
+  for (const guess of guesses) refusals.push(await guess.attempt.lockAfterLookup('account-burst'));
+  assert.equal(refusals.filter((refusal) => refusal === undefined).length, SETTINGS.maxFailuresPerUser);
+  for (const refusal of refusals.slice(SETTINGS.maxFailuresPerUser)) assert.deepEqual(refusal, { until: now + 1_000, scope: 'account', busy: true });
+  await Promise.all(guesses.map((guess) => guess.attempt.abandoned()));
+});

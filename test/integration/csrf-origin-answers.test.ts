@@ -45,3 +45,13 @@ test('a form with Origin: null is refused with the plain form-expired answer', a
   assert.equal(app.finished.get(txId), undefined);
   assert.deepEqual(app.logs.slice(mark).find((line) => line.code === 'CSRF_FAILED')?.detail, { origin: 'null' });
 });
+
+test('an Origin that only begins with this service\'s own is another address', async () => {
+  const browser = new TestBrowser();
+  const { txId, page } = await signInPage(browser);
+  const lookAlike = `${new URL(app.url).origin}.evil.example`;
+  const refused = await browser.submit(page, { username: 'alice', password: PASSWORD }, undefined, { origin: lookAlike });
+  assert.equal(refused.status, 403);
+  assert.match(refused.body, /sent from another address than this sign-in service/);
+  assert.equal(app.finished.get(txId), undefined);
+});

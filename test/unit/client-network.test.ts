@@ -18,3 +18,15 @@ test('the sign-in start limit takes one bucket per IPv6 /64', () => {
   assert.equal(limiter.take('2001:db8:5:6:1:2:3:4'), false, 'a fresh address of the same /64 finds the bucket empty');
   assert.equal(limiter.take('2001:db8:5:7::1'), true, 'the next /64 has its own');
 });
+
+test('the sign-in start limit refills whole starts: half of one refilled is none yet', () => {
+  let now = 1_000_000;
+  const limiter = new StartLimiter(2, { now: () => now });
+  assert.equal(limiter.take('192.0.2.50'), true);
+  assert.equal(limiter.take('192.0.2.50'), true);
+  assert.equal(limiter.take('192.0.2.50'), false, 'the bucket is empty');
+  now += 15_000; // two a minute: half of one start
+  assert.equal(limiter.take('192.0.2.50'), false, 'half a start refilled');
+  now += 15_000;
+  assert.equal(limiter.take('192.0.2.50'), true, 'one whole start refilled');
+});

@@ -108,3 +108,23 @@ test('a kept code counts until exactly absoluteTimeoutHours after it was proved,
     minutes(2);
     assert.deepEqual(methods(await sessions.current(browser.request())), ['pwd'], 'a read that does');
   }));
+
+test('a re-authentication past absoluteTimeoutHours from a kept code starts without it: the session it hands the sign-in too', () =>
+  withSessionStore(clock, async (kv) => {
+    const sessions = sessionsOn(kv);
+    const browser = new SessionBrowser();
+    await signedInWithCode(sessions, browser);
+    const provedAt = now;
+    minutes(25);
+    const { session: second } = await sessions.start(browser.request(), browser.response(), ALICE, [{ method: 'pwd', at: now }]);
+    assert.deepEqual(second.keptFactors, ['otp']);
+    while (now + 25 * 60_000 <= provedAt + ABSOLUTE_HOURS * 3_600_000) {
+      minutes(25);
+      assert.ok(await sessions.current(browser.request()), 'the browser keeps its session in use');
+    }
+    minutes(25);
+    // The stored session still lists the code kept from the first one; the sign-in decides on what start returns.
+    const { session: third } = await sessions.start(browser.request(), browser.response(), ALICE, [{ method: 'pwd', at: now }]);
+    assert.deepEqual(methods(third), ['pwd']);
+    assert.equal(third.keptFactors, undefined);
+  }));

@@ -220,6 +220,13 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
     await assertRefused((b) => postXml(b, postUnsigned), { status: 400, code: 'SAML_SIGNATURE_INVALID', reason: 'unsigned-request', message: SIGNATURE });
   });
 
+  test('a Redirect-binding request carrying a Signature element in its XML is refused: that binding signs in the query only (saml-bindings §3.4.4.1)', async () => {
+    const { fields } = await signingPost.authnRequest();
+    const signedXml = Buffer.from(fields!.SAMLRequest!, 'base64').toString('utf8');
+    assert.match(signedXml, /Signature/);
+    await assertRefused((b) => redirect(b, signedXml), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'embedded-signature-in-redirect-binding', message: INVALID });
+  });
+
   test('a replayed request is refused; the first one was accepted', async () => {
     const { url } = await signing.authnRequest();
     assert.ok(isPasswordPage(await new TestBrowser().get(url)));

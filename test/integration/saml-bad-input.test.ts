@@ -227,6 +227,12 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
     await assertRefused((b) => redirect(b, signedXml), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'embedded-signature-in-redirect-binding', message: INVALID });
   });
 
+  test('a Redirect-binding request with a Signature and no SigAlg, or a SigAlg and no Signature, is refused, not read as unsigned', async () => {
+    for (const half of ['&Signature=c2lnbmF0dXJl', `&SigAlg=${encodeURIComponent('http://www.w3.org/2001/04/xmldsig-more#rsa-sha256')}`]) {
+      await assertRefused((b) => redirect(b, authnRequestXml(), half), { status: 400, code: 'SAML_SIGNATURE_INVALID', message: SIGNATURE });
+    }
+  });
+
   test('a replayed request is refused; the first one was accepted', async () => {
     const { url } = await signing.authnRequest();
     assert.ok(isPasswordPage(await new TestBrowser().get(url)));

@@ -104,6 +104,16 @@ describe('SAML refusals and error Responses are audited', () => {
       assert.deepEqual([event.code, event.reason, event.issuer, event.issuerVerified, event.path], ['SAML_REQUEST_INVALID', 'replayed', signing.entityId, true, '/saml/sso/resume']);
     });
 
+    test('a replayed request, from another browser with a sign-in of its own', async () => {
+      const { url } = await signing.authnRequest();
+      const first = client();
+      assert.ok(isPasswordPage(await first.get(url)));
+      const { ip, get } = client();
+      assert.ok(isPasswordPage(await get((await plain.authnRequest()).url)), 'this browser has its own sign-in, and so its binding cookie');
+      const event = await refusal(ip, await get(url));
+      assert.deepEqual([event.code, event.reason, event.issuer, event.issuerVerified, event.path], ['SAML_REQUEST_INVALID', 'replayed', signing.entityId, true, '/saml/sso']);
+    });
+
     test('an unknown SP: the claimed issuer (bounded), no rp', async () => {
       const { ip, get } = client();
       const event = await refusal(ip, await get(redirectUrl(authnRequestXml({ issuer: 'https://ghost.example/sp' }))));

@@ -154,6 +154,20 @@ describe('no MFA bypass through step ordering', () => {
     assert.deepEqual(events, [], 'no code was checked, so none was audited');
   });
 
+  test('a finished sign-in opened in another browser tells that browser nothing of it', async () => {
+    await createUser(app, { username: 'ivan', password: PASSWORD, groups: ['staff'] });
+    const browser = new TestBrowser();
+    const { tx, page } = await open(browser, 'permit-everyone');
+    await browser.submit(page, { username: 'ivan', password: PASSWORD });
+    assert.equal((await resultOf(tx.id))?.ok, true);
+    const other = new TestBrowser();
+    await open(other); // a sign-in of its own: this browser has a binding cookie too
+    const elsewhere = await other.get(`${app.url}/login/${tx.id}`);
+    assert.equal(elsewhere.status, 400);
+    assert.doesNotMatch(elsewhere.body, /signed in|finished|Test App|ivan/, 'neither that it finished, nor for which application or whom');
+    assert.match((await browser.get(`${app.url}/login/${tx.id}`)).body, /Your sign-in to Test App is complete/, 'its own browser is told');
+  });
+
   test('the code step cannot be reached before the password', async () => {
     const { secret } = await enrolledUser('dave');
     const browser = new TestBrowser();

@@ -288,4 +288,17 @@ describe('"my security" page', () => {
     const page = await pastBackupCodeNotice(otherBrowser, await otherBrowser.submit(oldCode, { code: second[0]! }));
     assert.match(page.body, /<dd id="backup-codes-left">9<\/dd>/);
   });
+  test('a grant given before the user had a second factor does not cover it: once one is set up elsewhere, the page asks for the code', async () => {
+    const id = await createUser(app, { username: 'kai', password: PASSWORD });
+    const browser = new TestBrowser();
+    const login = await browser.get(`${app.url}/account/security`);
+    assert.match((await browser.submit(login, { username: 'kai', password: PASSWORD })).body, /<dd id="totp-status">Not set up<\/dd>/);
+    const user = (await app.services.directory.findUserById(id))!;
+    const { totp } = app.services.mfa;
+    const view = await totp.enrollment.begin({ user, sessionId: 'another-browser' });
+    assert.ok((await totp.enrollment.finish({ user, sessionId: 'another-browser', ip: '127.0.0.1' }, oathtoolTotp(view.secret, now))).ok);
+    const page = await browser.get(`${app.url}/account/security`);
+    assert.match(page.body, /Enter your code/, 'the second factor set up since is asked for');
+    assert.doesNotMatch(page.body, /totp-status/);
+  });
 });

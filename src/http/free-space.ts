@@ -12,5 +12,5 @@ export const MIN_FREE_BYTES = 64 * 1024;
 export async function checkFreeSpace(dir: string, minBytes: number = MIN_FREE_BYTES): Promise<void> {
   const { bavail, bsize } = await statfs(dir);
   const free = bavail * bsize;
-  if (free < minBytes) throw new Error(`the file system of the data directory is full: ${free} bytes free, fewer than the ${minBytes} sign-ins need`);
+  if (free < minBytes) throw new Error(`the file system of the data directory is full: ${free} bytes free, less than the ${minBytes} a few sign-ins need`);
 }

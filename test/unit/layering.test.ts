@@ -65,7 +65,7 @@ describe('layering: views and wiring depend on the core, not the other way round
   test('process.env is read by the configuration and, outside it, only by the CLI modules README "Architecture" names', () => {
     // Settings read anywhere else would escape the one validated schema, and `config validate`.
     const readers = sourceFiles('src').filter((file) => !file.startsWith('src/config/') && readFileSync(join(ROOT, file), 'utf8').includes('process.env'));
-    assert.deepEqual(readers.sort(), ['src/cli/admin-audit.ts', 'src/cli/command.ts', 'src/cli/root-refusal.ts']);
+    assert.deepEqual(readers.sort(), ['src/cli/admin-audit.ts', 'src/cli/command-as-user.ts', 'src/cli/command.ts', 'src/cli/root-refusal.ts']);
     const row = readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n').find((line) => line.startsWith('| `src/config` |'));
     for (const file of readers) assert.ok(row?.includes(file), `README's src/config row names ${file}`);
   });

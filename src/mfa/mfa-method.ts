@@ -27,9 +27,10 @@ export type VerifyResult =
    * before; spent-backup-code: a backup code used before (the user's own list, not a guess);
    * locked: too many wrong codes (`lockedUntil` as in ChallengeView); `lockStarted` when this wrong
    * code was the one that started the lock, and `lockCount` which lock in a row it is (for the audit:
-   * locks that keep coming back are someone guessing, and each lasts longer).
+   * locks that keep coming back are someone guessing, and each lasts longer). `backupCode`: the wrong
+   * code was typed as a backup code, so the user is told to check their list, not their app.
    */
-  | { ok: false; reason: 'invalid' | 'malformed' | 'replayed' | 'spent-backup-code' | 'locked'; lockedUntil?: number | null; lockStarted?: true; lockCount?: number };
+  | { ok: false; reason: 'invalid' | 'malformed' | 'replayed' | 'spent-backup-code' | 'locked'; lockedUntil?: number | null; lockStarted?: true; lockCount?: number; backupCode?: true };
 
 /** A secret to show while enrolling, as text and as an otpauth:// URI (rendered as a QR code). */
 export interface EnrollmentView {

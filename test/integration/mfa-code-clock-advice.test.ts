@@ -44,3 +44,13 @@ test('a setup code from a phone 2 minutes fast: the same advice', async () => {
   assert.match(refused.body, /That code is not correct\./);
   assert.match(refused.body, CLOCK_ADVICE);
 });
+
+test('a mistyped backup code: told to check the list of backup codes, not the app or the phone\'s clock', async () => {
+  const browser = new TestBrowser();
+  const page = await codePage(browser, 'alice');
+  const refused = await browser.submit(page, { code: 'abcde-fghij' });
+  assert.equal(refused.status, 401);
+  assert.match(refused.body, /<p class="error" role="alert" id="form-error">That backup code is not correct\. Check that you typed it exactly as it is on your list of backup codes, or enter the code from your authenticator app instead\. If you have neither your app nor a backup code you have not used, contact your helpdesk\.<\/p>/);
+  assert.doesNotMatch(refused.body, CLOCK_ADVICE);
+  assert.doesNotMatch(refused.body, /Check the code in your authenticator app/);
+});

@@ -199,7 +199,7 @@ describe('TOTP verification', () => {
     assert.equal((await verify(used)).ok, true);
     for (let attempt = 0; attempt < 3; attempt++) assert.deepEqual(await verify(used.toUpperCase()), { ok: false, reason: 'spent-backup-code' });
     assert.equal((await state.read(user.id)).failures, 0, 'typing a crossed-off code again is no guess');
-    assert.deepEqual(await verify('aaaaa-aaaaa'), { ok: false, reason: 'invalid' }, 'a code never issued is still just wrong');
+    assert.deepEqual(await verify('aaaaa-aaaaa'), { ok: false, reason: 'invalid', backupCode: true }, 'a code never issued is still just wrong (typed as a backup code)');
     assert.equal((await verify('bbbbb-bbbbb')).ok, false);
     assert.deepEqual(await verify(used), { ok: false, reason: 'locked', lockedUntil: now + 15 * 60_000 });
     assert.equal((await verify(unused)).ok, false, 'locked');

@@ -80,6 +80,8 @@ export function codeProblemMessage(problem: CodeProblem, digits: number, options
       // A phone whose clock is off by more than mfa.totp.clockSkewSeconds shows codes that are never
       // right, and nothing else on the page would tell the user why before the lock.
       return "That code is not correct. Check the code in your authenticator app and try again. If your app's codes are never accepted, check that your phone sets its date and time automatically.";
+    case 'wrong-backup-code':
+      return 'That backup code is not correct. Check that you typed it exactly as it is on your list of backup codes, or enter the code from your authenticator app instead. If you have neither your app nor a backup code you have not used, contact your helpdesk.';
     case 'malformed':
       return options.backupCodesAccepted ? `Enter the ${digits}-digit code from your authenticator app, or one of your backup codes.` : `Enter the ${digits}-digit code from your authenticator app.`;
     case 'replayed':

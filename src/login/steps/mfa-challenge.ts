@@ -14,7 +14,7 @@ import { logRefusedAttempt } from '../../http/refused-attempt-log.ts';
 import { signedInAs } from './switch-account.ts';
 
 /** The code page's status after a refused code (and while the method is locked). */
-const STATUS = { invalid: 401, replayed: 401, 'spent-backup-code': 401, malformed: 400, locked: 429 } as const;
+const STATUS = { invalid: 401, 'wrong-backup-code': 401, replayed: 401, 'spent-backup-code': 401, malformed: 400, locked: 429 } as const;
 
 /**
  * The code page, with the problem of the code sent before (once); while the method is locked it
@@ -65,5 +65,6 @@ export async function submitMfaChallenge(req: Request, res: Response, interactio
   logRefusedAttempt(req, { event: 'login.mfa.refused', method: method.id, reason: result.reason, userId: session.user.id, rp: tx.request.rpId, ...lock }, `login: ${method.id} code refused (${result.reason})`);
   // Locked: the code page says so, and until when.
   if (result.reason === 'locked') return res.redirect(303, stepUrl(tx));
-  await interaction.refuse(res, tx, { step: 'mfa-challenge', problem: result.reason, status: STATUS[result.reason] });
+  const problem = result.reason === 'invalid' && result.backupCode ? 'wrong-backup-code' : result.reason;
+  await interaction.refuse(res, tx, { step: 'mfa-challenge', problem, status: STATUS[problem] });
 }

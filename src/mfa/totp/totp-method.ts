@@ -140,7 +140,7 @@ export class TotpMethod implements MfaMethod {
       });
       if ('refused' in place) return place.refused;
       const left = await backupCodes.consume(user.id, code);
-      if (left === undefined) return place.ifWrong;
+      if (left === undefined) return !place.ifWrong.ok && place.ifWrong.reason === 'invalid' ? { ...place.ifWrong, backupCode: true } : place.ifWrong;
       await state.update(user.id, (current) => ({ next: afterSuccess(current, now, ip), result: undefined }));
       await this.#refreshUsername(enrollment, user);
       return { ok: true, amr: 'otp', backupCodesLeft: left };

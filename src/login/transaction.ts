@@ -9,6 +9,7 @@ import type { StepRefusal } from './step-refusal.ts';
 const NAMESPACE = 'login-tx';
 const EXPIRED_NAMESPACE = 'login-tx-expired';
 const REFUSAL_NAMESPACE = 'login-tx-refusal';
+const TYPED_NAME_NAMESPACE = 'login-tx-typed-name';
 /** How long a sign-in may take once used (its pages say so where it matters: a setup that takes a while). */
 export const SIGN_IN_LIFETIME_SECONDS = 15 * 60;
 /**
@@ -194,6 +195,16 @@ export class TransactionStore {
    */
   async keepRefusal(tx: LoginTransaction, refusal: StepRefusal): Promise<void> {
     await this.#kv.set(REFUSAL_NAMESPACE, tx.id, refusal, this.#storeOptions(tx));
+    if (refusal.step !== 'password') return;
+    // The refusal is shown once; the name typed stays for the form after it (Reload, Back and Forward).
+    // Not after an account refusal: its page's "Sign in with another account" is for another name.
+    if (refusal.username && !refusal.account) await this.#kv.set(TYPED_NAME_NAMESPACE, tx.id, refusal.username, this.#storeOptions(tx));
+    else await this.#kv.delete(TYPED_NAME_NAMESPACE, tx.id);
+  }
+
+  /** The username of this transaction's last refused password form, kept after its refusal was shown (never a password). */
+  async typedName(id: string): Promise<string | undefined> {
+    return this.#kv.get<string>(TYPED_NAME_NAMESPACE, id);
   }
 
   /** The refusal kept for this transaction's next page, once. */
@@ -210,7 +221,7 @@ export class TransactionStore {
   async consume(id: string): Promise<LoginTransaction | undefined> {
     this.#unused.delete(id);
     this.#used.delete(id);
-    const [tx] = await Promise.all([this.#kv.consume<LoginTransaction>(NAMESPACE, id), this.#kv.delete(REFUSAL_NAMESPACE, id)]);
+    const [tx] = await Promise.all([this.#kv.consume<LoginTransaction>(NAMESPACE, id), this.#kv.delete(REFUSAL_NAMESPACE, id), this.#kv.delete(TYPED_NAME_NAMESPACE, id)]);
     if (!tx || this.#isExpired(tx)) return undefined;
     const remembered = await this.#kv.get<ExpiredTransaction>(EXPIRED_NAMESPACE, id);
     // Not when another start forgot it while this read it: it would be kept beyond MAX_REMEMBERED_SIGN_INS.

@@ -59,6 +59,33 @@ describe('refused forms of a sign-in: Post/Redirect/Get, a way back, plain words
     assert.equal((await passwordEvents('wrongpw')).length, 1, 'one audit event, for the one POST');
   });
 
+  test('Reload after a refused password keeps the typed name (never the password), with the focus in the password field; the error is shown once', async () => {
+    await addLocalUser(app.services, 'reloader', PASSWORD);
+    const browser = new TestBrowser();
+    const { tx, page } = await open(browser);
+    await browser.submit(page, { username: 'reloader', password: 'not-the-password-2' });
+    for (const reload of [1, 2]) {
+      const reloaded = await browser.get(`${app.url}/login/${tx.id}`);
+      assert.equal(reloaded.status, 200, `reload ${reload}`);
+      assert.doesNotMatch(reloaded.body, /Invalid username or password/, 'the refusal is shown once');
+      assert.match(reloaded.body, /<input id="field-username" name="username" type="text" value="reloader"/, `reload ${reload} keeps the name`);
+      assert.match(reloaded.body, /<input id="field-password"[^>]* autofocus>/, 'the password is what is left to type');
+      assert.doesNotMatch(reloaded.body, /not-the-password-2/);
+    }
+  });
+
+  test('after the password was right, the name typed in an earlier refusal is not filled in again (the next person at a shared browser)', async () => {
+    await addLocalUser(app.services, 'firstuser', PASSWORD);
+    const browser = new TestBrowser();
+    const { tx, page } = await open(browser, { rpName: 'Vault', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false } });
+    const refused = await browser.submit(page, { username: 'firstuser', password: 'not-the-password-3' });
+    const setup = await browser.submit(refused, { username: 'firstuser', password: PASSWORD });
+    assert.match(setup.body, /Set up your authenticator app/);
+    const passwordAgain = await browser.submit(setup, {}, '/switch-account');
+    assert.equal(new URL(passwordAgain.url).pathname, `/login/${tx.id}`);
+    assert.match(passwordAgain.body, /<input id="field-username" name="username" type="text" value=""/);
+  });
+
   test('the lock is shown on the page the refused form redirects to', async () => {
     await addLocalUser(app.services, 'lockedout', PASSWORD);
     const browser = new TestBrowser();

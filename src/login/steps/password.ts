@@ -60,11 +60,20 @@ async function askedAgainOf(req: Request, interaction: LoginInteraction, usernam
 }
 
 /**
+ * The name typed in this sign-in's last refused password form, for the form shown again without the
+ * refusal (Reload): only until a password was right in it. After that the password page is for
+ * whoever is at the browser next ("Not you?", a sign-out), who must not be handed that name.
+ */
+async function refusedName(interaction: LoginInteraction, tx: LoginTransaction): Promise<string | undefined> {
+  return tx.passwordSessionId === undefined && tx.mfa === undefined ? interaction.deps.transactions.typedName(tx.id) : undefined;
+}
+
+/**
  * The password form, with the refusal of the form sent before (once). An account that may not sign
  * in gets a page of its own, with the way back to the application (which is told, as on Cancel).
  * `again`: the password of the user signed in in `session`, asked again (FlowStep 'password').
  */
-export function showPassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, refusal?: Extract<StepRefusal, { step: 'password' }>, again?: { session: SsoSession; reason: keyof typeof ASKED_AGAIN_TO }): void {
+export async function showPassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, refusal?: Extract<StepRefusal, { step: 'password' }>, again?: { session: SsoSession; reason: keyof typeof ASKED_AGAIN_TO }): Promise<void> {
   const { signInHint, helpdesk } = interaction.deps.messages;
   if (refusal?.account) {
     const wayBack = interaction.wayBack(req, res, tx);
@@ -78,7 +87,7 @@ export function showPassword(req: Request, res: Response, interaction: LoginInte
     action: stepUrl(tx, '/password'),
     csrf: interaction.deps.csrf.token(req, res),
     rpName: tx.request.rpName,
-    username: refusal?.username ?? tx.request.loginHint,
+    username: refusal?.username ?? (await refusedName(interaction, tx)) ?? tx.request.loginHint,
     error: refusal?.message,
     hint,
     cancel: interaction.cancelOption(tx),

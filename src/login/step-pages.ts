@@ -15,6 +15,7 @@ import { messagePage } from '../../views/message.ts';
 import { setupElsewherePage } from '../../views/mfa/setup-elsewhere.ts';
 import { backupCodeUsedPage } from '../../views/mfa/backup-code-used.ts';
 import { SECURITY_SETTINGS_PATH } from './account-messages.ts';
+import { firstSinceSignedOut, SIGNED_OUT_DURING_SIGN_IN } from './signed-out-notice.ts';
 
 export type PageStep = Exclude<FlowStep, { kind: 'complete' }>;
 
@@ -25,8 +26,12 @@ const HELPDESK_NAMED = /\bhelpdesk\b/i;
 export async function showStep(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, session: SsoSession | undefined, step: PageStep): Promise<void> {
   const { csrf, audit } = interaction.deps;
   switch (step.kind) {
-    case 'password':
-      return showPassword(req, res, interaction, tx, await interaction.refusalFor(tx, 'password'), step.again && session && { session, reason: step.again });
+    case 'password': {
+      const refusal = await interaction.refusalFor(tx, 'password');
+      const signedOut = await firstSinceSignedOut(interaction.deps.transactions, tx, session, refusal !== undefined);
+      const told = signedOut.tell ? { step: 'password' as const, message: SIGNED_OUT_DURING_SIGN_IN, status: 200, username: tx.request.loginHint ?? '' } : undefined;
+      return showPassword(req, res, interaction, signedOut.tx, refusal ?? told, step.again && session && { session, reason: step.again });
+    }
     case 'change-password':
       return showChangePassword(req, res, interaction, tx, await interaction.refusalFor(tx, 'change-password'));
     case 'expiry-warning':

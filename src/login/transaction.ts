@@ -96,6 +96,8 @@ export interface LoginTransaction {
    * left and where to make new ones, until they continue. Only to the session and user it was used in.
    */
   pendingBackupCodeNotice?: { left: number; userId: string; sessionId: string };
+  /** The ended session of this sign-in that its password page has told the user about (signed-out-notice.ts). */
+  signedOutTold?: string;
 }
 
 /** How a sign-in ended: with its answer to the application, and the user it signed in (none: refused or cancelled). */

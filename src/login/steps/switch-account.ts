@@ -5,6 +5,7 @@ import type { LoginTransaction } from '../transaction.ts';
 import type { SsoSession } from '../../session/sso-session.ts';
 import { SIGNED_IN_USER_FIELD, type SignedInAs } from '../../../views/login/signed-in-as.ts';
 import type { LogoutPropagation } from '../../session/logout-propagation.ts';
+import { firstSinceSignedOut } from '../signed-out-notice.ts';
 
 /** What the code and setup pages (and the password asked again before a setup) say of whose sign-in they are for, and where their "Not you?" form goes. */
 export function signedInAs(tx: LoginTransaction, session: SsoSession): SignedInAs {
@@ -29,6 +30,8 @@ export async function switchAccount(req: Request, res: Response, interaction: Lo
   const named: unknown = req.body?.[SIGNED_IN_USER_FIELD];
   if (session && session.user.id === named) {
     const ended = await sessions.end(req, res, 'sso-logout');
+    // The password page that follows is what the user asked for: it does not tell them they were signed out.
+    await firstSinceSignedOut(interaction.deps.transactions, tx, undefined, true);
     if (ended) await audit.record({ type: 'logout', outcome: 'success', reason: 'switch-account', rp: tx.request.rpId, userId: ended.user.id, username: ended.user.username, ip: req.clientIp, requestId: req.requestId });
     if (ended && propagate && (await propagate(req, res, ended, stepUrl(tx)))) return;
   } else {

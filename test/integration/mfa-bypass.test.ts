@@ -116,8 +116,10 @@ describe('no MFA bypass through step ordering', () => {
     nextTimeStep();
     const asClara = await post(browser, `/login/${tx.id}/mfa/totp`, { _csrf: csrfOf(codePage), code: oathtoolTotp(otherSecret, now) });
     // The interaction was shown for the session of bruno only: not taken, and not carried on as clara unasked.
-    assert.equal(asClara.status, 409);
-    assert.match(asClara.body, /Someone else signed in/);
+    assert.equal(asClara.status, 303, 'answered with a redirect to the page that says so (Post/Redirect/Get)');
+    const toldOtherUser = await browser.get(new URL(asClara.headers.get('location')!, app.url).toString());
+    assert.equal(toldOtherUser.status, 409);
+    assert.match(toldOtherUser.body, /Someone else signed in/);
     assert.equal(await resultOf(tx.id), undefined);
     assert.deepEqual(await sessionFactors(browser), ['pwd']);
 

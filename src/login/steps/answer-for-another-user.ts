@@ -8,6 +8,11 @@ import { answerForAnotherUserMessage } from '../../../views/mfa/messages.ts';
 
 const SIGN_OUT = '/logout';
 
+/** Where a code or setup form sent after another person signed in is answered (Post/Redirect/Get): the page below, while that is so. */
+export function anotherUserUrl(tx: LoginTransaction, expected: 'mfa-challenge' | 'mfa-enroll'): string {
+  return stepUrl(tx, expected === 'mfa-enroll' ? '/another-user?setup' : '/another-user');
+}
+
 /**
  * A code or setup form shown to one user, sent after another person signed in on this browser (in
  * another tab). The code is not taken (mfaAnswerContext), and the sign-in does not go on by itself:

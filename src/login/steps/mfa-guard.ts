@@ -6,7 +6,7 @@ import type { MfaMethod, MfaMethodId } from '../../mfa/mfa-method.ts';
 import { MFA_METHOD_IDS } from '../../policy/levels.ts';
 import { AppError } from '../../core/errors.ts';
 import { SIGNED_OUT_BEFORE_CODE } from '../../../views/mfa/messages.ts';
-import { showAnswerForAnotherUser } from './answer-for-another-user.ts';
+import { anotherUserUrl } from './answer-for-another-user.ts';
 
 /** An answer the guard takes: the current session, the method, and the SSO session the step was shown to. */
 export interface MfaAnswer {
@@ -28,7 +28,7 @@ export interface MfaAnswer {
  * closes posting a code to another interaction, reusing one after logout, and skipping steps.
  * undefined: the answer is not taken; the caller sends the browser to the transaction's current step
  * (the session changed in another tab, the step was done there), where nothing is skipped either,
- * unless this sent a page already (another user signed in meanwhile: showAnswerForAnotherUser).
+ * unless this answered already (another user signed in meanwhile: a redirect to showAnswerForAnotherUser's page).
  *
  * A setup's answer is also taken from a newer session of the same user (a password typed in another
  * tab starts one): the transaction is this browser's (its binding cookie is checked before any step),
@@ -48,14 +48,18 @@ export async function mfaAnswerContext(req: Request, res: Response, interaction:
     // the code just typed was dropped; without a word it reads as a sign-in that started over by itself.
     // The username field as the page would have it without the message: filled from the application's login_hint.
     if (!session && tx.mfa) await interaction.deps.transactions.keepRefusal(tx, { step: 'password', message: SIGNED_OUT_BEFORE_CODE, status: 200, username: tx.request.loginHint ?? '' });
-    if (anotherUser) showAnswerForAnotherUser(res, tx, session, expected);
+    if (anotherUser) res.redirect(303, anotherUserUrl(tx, expected));
     return undefined;
   }
   const step = await interaction.stepWith(req, tx, session);
   const methodId = MFA_METHOD_IDS.find((id) => id === methodParam);
   const method = methodId && interaction.deps.mfa.get(methodId);
-  // The application's policy changed while the code was being typed and now refuses the user: say so, as the page would.
-  if (step.kind === 'denied') throw new AppError('ACCESS_DENIED', { userMessage: step.message, detail: { reason: 'policy-denies-now', policy: step.policy, rule: step.rule } });
+  // The application's policy changed while the code was being typed and now refuses the user: the
+  // transaction's page says so (its refusal page, with the way back), as it would on Reload.
+  if (step.kind === 'denied') {
+    req.log.warn({ event: 'login.mfa.answer-not-taken', reason: 'policy-denies-now', policy: step.policy, rule: step.rule }, 'login: MFA answer not taken; the policy refuses the user now');
+    return undefined;
+  }
   const setUpElsewhere = expected === 'mfa-enroll' && step.kind === 'mfa-challenge';
   const dueMethods = (step.kind === expected || setUpElsewhere) && 'methods' in step ? step.methods : [];
   if (!method || !dueMethods.includes(method.id)) {

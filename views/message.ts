@@ -1,6 +1,6 @@
 import { html, type SafeHtml } from '../src/http/html.ts';
 import { layout } from './layout.ts';
-import { csrfField } from './partials/form.ts';
+import { csrfField, pageAlert } from './partials/form.ts';
 import type { WayBack } from '../src/http/way-back.ts';
 
 export interface PageLink {
@@ -12,14 +12,14 @@ export interface PageLink {
  * Errors and refusals: a title, a plain-words message, never internals. `helpdesk`:
  * whom to contact (messages.helpdesk), on errors and refusals. `outcome`: the page only reports
  * what was done (nothing went wrong), so its message is a status, not an alert that a screen reader
- * breaks in with.
+ * breaks in with; a refusal's takes the focus (pageAlert).
  */
 export function messagePage(options: { title: string; message: string; requestId?: string; link?: PageLink | readonly PageLink[]; wayBack?: WayBack; helpdesk?: string; outcome?: true }): SafeHtml {
   const links = options.link === undefined ? [] : 'href' in options.link ? [options.link] : options.link;
   return layout({
     title: options.title,
     body: html`<h1>${options.title}</h1>
-<p role="${options.outcome ? 'status' : 'alert'}">${options.message}</p>
+${options.outcome ? html`<p role="status">${options.message}</p>` : pageAlert(options.message)}
 ${links.map((link) => html`<p><a href="${link.href}">${link.label}</a></p>`)}
 ${options.wayBack ? html`<form method="post" action="${options.wayBack.action}" class="cancel">
 ${csrfField(options.wayBack.csrf)}

@@ -296,8 +296,8 @@ describe('SAML Single Logout propagation (front channel)', () => {
     });
 
     /** The refused answer of a run this browser is in: the sign-out here is done, the application's is not confirmed. */
-    const ANSWER_REFUSED = /<p role="alert">The application(?:'|&#39;)s answer to your sign-out is not valid, so it was refused\. You are signed out of this sign-in service, but the application did not confirm that it signed you out too\. Close the browser to be sure\.<\/p>/;
-    const NOT_IN_PROGRESS = /<p role="alert">The application answered a sign-out that is not in progress in this browser, or that has expired\./;
+    const ANSWER_REFUSED = /<p role="alert"[^>]*>The application(?:'|&#39;)s answer to your sign-out is not valid, so it was refused\. You are signed out of this sign-in service, but the application did not confirm that it signed you out too\. Close the browser to be sure\.<\/p>/;
+    const NOT_IN_PROGRESS = /<p role="alert"[^>]*>The application answered a sign-out that is not in progress in this browser, or that has expired\./;
 
     /** The page is a 400 error page in sign-out words (`wording`), a warning names `code` and `reason`, and the run did not move. */
     async function refused(page: Page, code: string, reason: string | RegExp, wording = ANSWER_REFUSED): Promise<void> {

@@ -158,8 +158,8 @@ describe('SAML Single Logout', () => {
   });
 
   describe('a refused LogoutRequest: the page speaks of the sign-out, and says nothing was signed out', () => {
-    const NOT_VERIFIED = /<p role="alert">The application(?:'|&#39;)s sign-out request could not be verified as coming from it, so it was refused\. /;
-    const NOT_VALID = /<p role="alert">The application sent a sign-out request that is not valid, so it was refused\. /;
+    const NOT_VERIFIED = /<p role="alert"[^>]*>The application(?:'|&#39;)s sign-out request could not be verified as coming from it, so it was refused\. /;
+    const NOT_VALID = /<p role="alert"[^>]*>The application sent a sign-out request that is not valid, so it was refused\. /;
     const NOTHING_ENDED = /Nothing was signed out here: if you were signed in, you still are\. To sign out, go to http:\/\/localhost:\d+\/logout\.<\/p>/;
 
     /** A 400 page with `wording` and the sign-out outcome, never the sign-in text; a warning with `reason`; the session is still there. */

@@ -1,6 +1,6 @@
 import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
-import { cancelForm, csrfField, errorBox, field } from '../partials/form.ts';
+import { cancelForm, csrfField, errorBox, field, pageAlert } from '../partials/form.ts';
 import { signedInAsLine, switchAccountForm, type SignedInAs } from '../login/signed-in-as.ts';
 
 export interface TotpChallengeOptions {
@@ -38,7 +38,7 @@ export function totpChallengePage(options: TotpChallengeOptions): SafeHtml {
     body: html`<h1>${title}</h1>
 ${signedInAsLine(options.signedIn)}
 ${options.locked ? '' : prompt}
-${errorBox(options.locked ?? options.error)}
+${options.locked ? pageAlert(options.locked, 'error') : errorBox(options.error)}
 ${options.locked
   ? ''
   : html`<form method="post" action="${options.action}">

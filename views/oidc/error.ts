@@ -1,5 +1,6 @@
 import { html, type SafeHtml } from '../../src/http/html.ts';
 import { layout } from '../layout.ts';
+import { pageAlert } from '../partials/form.ts';
 
 /**
  * An OpenID Connect request that cannot be answered to the application (bad client, bad
@@ -10,7 +11,7 @@ export function oidcErrorPage(options: { title: string; message: string; error: 
   return layout({
     title: options.title,
     body: html`<h1>${options.title}</h1>
-<p role="alert">${options.message}</p>
+${pageAlert(options.message)}
 ${options.helpdesk ? html`<p class="helpdesk">${options.helpdesk}</p>` : ''}
 <p class="reference">For the application's developer: <code>${options.error}</code>${options.description ? html` (${options.description})` : ''}</p>
 ${options.requestId ? html`<p class="reference">Reference: <code>${options.requestId}</code></p>` : ''}`,

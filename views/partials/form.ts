@@ -28,6 +28,18 @@ ${csrfField(cancel.csrf)}
     : html``;
 }
 
+/** The id of a page's refusal when the page has no field to read it with (pageAlert). */
+export const PAGE_MESSAGE_ID = 'page-message';
+
+/**
+ * A refusal on a page with nothing to type: it takes the focus and reads as its own description, as a
+ * field reads its form's error (see field()): an alert already on the page when it loads is not
+ * announced by most screen readers.
+ */
+export function pageAlert(message: string, className?: string): SafeHtml {
+  return html`<p${className ? html` class="${className}"` : ''} role="alert" id="${PAGE_MESSAGE_ID}" tabindex="-1" aria-describedby="${PAGE_MESSAGE_ID}" autofocus>${message}</p>`;
+}
+
 export function noticeBox(message: string | undefined): SafeHtml {
   return message ? html`<p class="notice" role="status">${message}</p>` : html``;
 }

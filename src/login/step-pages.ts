@@ -29,7 +29,7 @@ export async function showStep(req: Request, res: Response, interaction: LoginIn
     case 'password': {
       const refusal = await interaction.refusalFor(tx, 'password');
       const signedOut = await firstSinceSignedOut(interaction.deps.transactions, tx, session, refusal !== undefined);
-      const told = signedOut.tell ? { step: 'password' as const, message: SIGNED_OUT_DURING_SIGN_IN, status: 200, username: tx.request.loginHint ?? '' } : undefined;
+      const told = signedOut.tell ? { step: 'password' as const, message: SIGNED_OUT_DURING_SIGN_IN, status: 200, username: tx.request.loginHint ?? '', signedOut: true as const } : undefined;
       return showPassword(req, res, interaction, signedOut.tx, refusal ?? told, step.again && session && { session, reason: step.again });
     }
     case 'change-password':

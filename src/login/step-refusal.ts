@@ -7,8 +7,11 @@ import type { CodeProblem } from '../mfa/code-problem.ts';
  * typed username is kept to fill the form in again; a password never is. `status`: the page's.
  */
 export type StepRefusal =
-  /** `account`: the password was right, but the account may not sign in (shown instead of the form). */
-  | { step: 'password'; message: string; status: number; username: string; account?: ErrorCode }
+  /**
+   * `account`: the password was right, but the account may not sign in (shown instead of the form).
+   * `signedOut`: not a refusal of what was typed, but why the password is asked again (the fields are not marked wrong).
+   */
+  | { step: 'password'; message: string; status: number; username: string; account?: ErrorCode; signedOut?: true }
   | { step: 'change-password'; message: string; status: number }
   | { step: 'mfa-challenge'; problem: Exclude<CodeProblem, 'expired'>; status: number }
   /** `shownToSessionId`: the session the secret was shown to, when the code came from a newer one of the same user. */

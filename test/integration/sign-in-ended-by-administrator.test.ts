@@ -48,6 +48,8 @@ function assertToldEnded(page: Page): void {
   assert.match(page.body, ENDED);
   // The focus starts in the empty username field, which reads the message (an alert present on load is not announced).
   assert.match(page.body, /<input id="field-username"[^>]* aria-describedby="form-error"[^>]* autofocus>/);
+  // Nothing typed was wrong: the password field is not marked as the error's.
+  assert.doesNotMatch(page.body, /<input id="field-password"[^>]* aria-invalid/);
 }
 
 test('`session end` while the code page is open: Reload shows the password page saying the sign-in was ended, once', async () => {

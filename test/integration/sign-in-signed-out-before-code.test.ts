@@ -42,6 +42,8 @@ function assertToldSignedOut(page: Page): void {
   assert.match(page.body, /<p class="error" role="alert" id="form-error">You were signed out \(in another window or tab, for example\), so the code you entered was not checked\. Sign in again to go on\.<\/p>/);
   // The focus starts in the empty username field: it reads the message (an alert present on load is not announced).
   assert.match(page.body, /<input id="field-username"[^>]* aria-describedby="form-error"[^>]* autofocus>/);
+  // Nothing typed was wrong: the password field is not marked as the error's.
+  assert.doesNotMatch(page.body, /<input id="field-password"[^>]* aria-invalid/);
 }
 
 test('a code sent after signing out in another tab: the password page says the code was not checked, once', async () => {

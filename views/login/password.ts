@@ -8,9 +8,10 @@ import { SIGNED_IN_USER_FIELD, switchAccountForm, userNamed, type SignedInAs } f
  * password of the user signed in, asked again before `purpose`: the page names them, with "Not you?"
  * for anyone else. Its form says whom it asked (their id) and sends `login`, the name they signed in
  * with (not typed again, and what a password manager saves): the password step checks the password
- * for that account by its id, whatever that name finds now (submitPassword).
+ * for that account by its id, whatever that name finds now (submitPassword). `signedOut`: `error` says
+ * why the password is asked again, not that anything typed was wrong.
  */
-export function passwordPage(options: { action: string; csrf: string; rpName: string; username?: string; error?: string; hint?: string; cancel?: { action: string; rpName: string }; again?: { user: SignedInAs; login: string; purpose: string } }): SafeHtml {
+export function passwordPage(options: { action: string; csrf: string; rpName: string; username?: string; error?: string; signedOut?: boolean; hint?: string; cancel?: { action: string; rpName: string }; again?: { user: SignedInAs; login: string; purpose: string } }): SafeHtml {
   const { again } = options;
   return layout({
     title: 'Sign in',
@@ -25,7 +26,7 @@ ${again
   ? html`<input type="hidden" name="username" value="${again.login}" autocomplete="username">
 <input type="hidden" name="${SIGNED_IN_USER_FIELD}" value="${again.user.userId}">`
   : field({ name: 'username', label: 'Username', value: options.username, autocomplete: 'username', autofocus: !options.username, verbatim: true, describedBy: options.error && !options.username ? [FORM_ERROR_ID] : [] })}
-${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: !!options.username || !!again, invalid: !!options.error })}
+${field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', autofocus: !!options.username || !!again, invalid: !!options.error && !options.signedOut })}
 <button type="submit">Sign in</button>
 </form>
 ${again ? switchAccountForm(again.user, options.csrf) : ''}

@@ -47,7 +47,7 @@ export async function mfaAnswerContext(req: Request, res: Response, interaction:
     // Signed out meanwhile (another tab, an administrator): the password page that follows says why
     // the code just typed was dropped; without a word it reads as a sign-in that started over by itself.
     // The username field as the page would have it without the message: filled from the application's login_hint.
-    if (!session && tx.mfa) await interaction.deps.transactions.keepRefusal(tx, { step: 'password', message: SIGNED_OUT_BEFORE_CODE, status: 200, username: tx.request.loginHint ?? '' });
+    if (!session && tx.mfa) await interaction.deps.transactions.keepRefusal(tx, { step: 'password', message: SIGNED_OUT_BEFORE_CODE, status: 200, username: tx.request.loginHint ?? '', signedOut: true });
     if (anotherUser) res.redirect(303, anotherUserUrl(tx, expected));
     return undefined;
   }

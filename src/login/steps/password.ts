@@ -89,6 +89,7 @@ export async function showPassword(req: Request, res: Response, interaction: Log
     rpName: tx.request.rpName,
     username: refusal?.username ?? (await refusedName(interaction, tx)) ?? tx.request.loginHint,
     error: refusal?.message,
+    signedOut: refusal?.signedOut,
     hint,
     cancel: interaction.cancelOption(tx),
     again: again && { user: signedInAs(tx, again.session), login: signInName(again.session), purpose: ASKED_AGAIN_TO[again.reason] },

@@ -33,6 +33,7 @@ before(async () => {
   app = await boot({ directory: { kind: 'local' }, regulation: { maxFailuresPerUser: 2, maxFailuresPerIp: 1000, windowSeconds: 300, lockoutSeconds: 600 } });
   await mustChange('dave');
   await mustChange('erin');
+  await mustChange('fay');
 });
 after(() => app?.close());
 
@@ -44,6 +45,7 @@ test('an account locked by guesses under its email meanwhile: the change-passwor
 
   const refused = await browser.submit(page, { currentPassword: CURRENT, newPassword: NEW, confirmPassword: NEW });
   assert.equal(refused.status, 429);
+  assert.match(refused.body, /Too many failed attempts\. Try again in 10 minutes\./, 'until when, as the password page says it');
   const [event] = (await app.services.store.audit.query({ types: ['password.change'], user: 'dave', limit: 1 })).events;
   assert.equal(event?.reason, 'rate-limited-account');
   assert.equal((await app.services.directory.authenticate('dave', CURRENT)).ok, false, 'still must change: nothing was changed');
@@ -63,4 +65,14 @@ test('wrong current passwords at the change form count on the account: its email
   const byEmail = new TestBrowser();
   const locked = await byEmail.submit(await signInPage(byEmail), { username: 'x.erin@example.org', password: CURRENT });
   assert.equal(locked.status, 429, 'the account is locked under every name');
+});
+
+test('wrong current passwords at the change form lock it: it says until when, as the password page does', async () => {
+  const started = await changePasswordPage('fay');
+  const { browser } = started;
+  let { page } = started;
+  for (const currentPassword of ['Wrong-password-1', 'Wrong-password-2', CURRENT]) page = await browser.submit(page, { currentPassword, newPassword: NEW, confirmPassword: NEW });
+  assert.equal(page.status, 429);
+  assert.match(page.body, /<h1>Change your password<\/h1>/);
+  assert.match(page.body, /Too many failed attempts\. Try again in 10 minutes\./);
 });

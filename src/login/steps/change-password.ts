@@ -4,6 +4,7 @@ import { stepUrl } from '../step-url.ts';
 import type { PasswordStepDeps } from './password.ts';
 import type { LoginInteraction } from '../interaction.ts';
 import { AppError, ERROR_CATALOGUE } from '../../core/errors.ts';
+import { tooManyAttemptsMessage } from '../lock-message.ts';
 import type { StepRefusal } from '../step-refusal.ts';
 import { sendPage } from '../../http/render.ts';
 import { changePasswordPage, type ChangePasswordField } from '../../../views/login/change-password.ts';
@@ -78,16 +79,19 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
   // username, which may be another person's login) and its familiar device, which strangers' locks do not refuse.
   const device = await deps.regulator.familiar(deps.devices.recognise(req, account.login));
   const admission = await deps.regulator.admit({ login: account.login }, req.clientIp, device);
+  // Until when, as the password page says it: "wait and try again" alone leaves the user guessing, and trying.
+  const locked = (lock: { until: number; busy?: boolean }) => refuse(tooManyAttemptsMessage(lock.until, deps.interaction.deps.clock.now(), lock.busy), ERROR_CATALOGUE.RATE_LIMITED.status);
   if (!admission.allowed) {
     await failed('rate-limited');
-    return refuse(ERROR_CATALOGUE.RATE_LIMITED.message, ERROR_CATALOGUE.RATE_LIMITED.status);
+    return locked(admission);
   }
   // Wrong current passwords typed at the sign-in under another of the account's names (an email)
   // locked the account, not this name: the form must not check the password meanwhile.
-  if ((await admission.attempt.lockAfterLookup(account.id)) !== undefined) {
+  const accountLock = await admission.attempt.lockAfterLookup(account.id);
+  if (accountLock !== undefined) {
     await admission.attempt.abandoned();
     await failed('rate-limited-account');
-    return refuse(ERROR_CATALOGUE.RATE_LIMITED.message, ERROR_CATALOGUE.RATE_LIMITED.status);
+    return locked(accountLock);
   }
   const heldBindId = tx.pendingPasswordChange?.heldBindId;
   const changed = await deps.directory.changePassword(account.id, current, next, req.log, heldBindId !== undefined ? { heldBindId } : {}).catch(async (error: unknown) => {

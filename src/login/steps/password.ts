@@ -12,6 +12,7 @@ import { sendPage } from '../../http/render.ts';
 import { passwordPage } from '../../../views/login/password.ts';
 import { ACCOUNT_STATE_ERRORS, SECURITY_SETTINGS_PATH } from '../account-messages.ts';
 import { passwordStepAnswer } from '../password-step-answer.ts';
+import { tooManyAttemptsMessage } from '../lock-message.ts';
 import { fillMessage } from '../../config/user-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
 import { messagePage } from '../../../views/message.ts';
@@ -127,10 +128,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   const refuseLocked = async (until: number, scope: string, busy = false, userId?: string, locks: StartedLock[] = []) => {
     await audit.record({ ...event, ...(userId !== undefined ? { userId } : {}), outcome: 'failure', reason: `rate-limited-${scope}`, ...lockAuditFacts(locks) });
     logRefusedAttempt(req, { event: 'login.password.refused', reason: `rate-limited-${scope}`, busy, login: base.username, ...(userId !== undefined ? { userId } : {}), lockedUntil: new Date(until).toISOString(), ...lockAuditFacts(locks) }, busy ? 'login: sign-in refused: too many sign-ins with this name at the same moment' : `login: sign-in refused: locked (${scope})`);
-    const minutes = Math.max(1, Math.ceil((until - clock.now()) / 60_000));
-    // Busy: the limit is full only with sign-ins still being checked, which is not a lock (and may be the user's own double click).
-    const error = busy ? 'Too many sign-in attempts at the same moment. Wait a few seconds and try again.' : `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
-    await interaction.refuse(res, tx, { step: 'password', message: error, username, status: 429 });
+    await interaction.refuse(res, tx, { step: 'password', message: tooManyAttemptsMessage(until, clock.now(), busy), username, status: 429 });
   };
   const admission = await regulator.admit(again ? { account: again.user.id } : { login: username }, req.clientIp, device);
   if (!admission.allowed) return refuseLocked(admission.until, again && admission.scope === 'user' ? 'account' : admission.scope, admission.busy);

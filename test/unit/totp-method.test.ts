@@ -216,7 +216,7 @@ describe('TOTP verification', () => {
     const other = await enrolled();
     const copied = await totp.store.kv.get('mfa-backup-codes', owner.user.id);
     await totp.store.kv.set('mfa-backup-codes', other.user.id, copied);
-    assert.deepEqual(await other.verify(owner.backupCodes[0]), { ok: false, reason: 'invalid' });
+    assert.deepEqual(await other.verify(owner.backupCodes[0]), { ok: false, reason: 'invalid', backupCode: true });
   });
 
   test('administrator table: search with wildcards, reset removes the registration', async () => {

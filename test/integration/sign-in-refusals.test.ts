@@ -8,6 +8,7 @@ import { oathtoolTotp } from '../helpers/oathtool.ts';
 import { LocalUserAdmin } from '../../src/directory/local-user-admin.ts';
 import type { LoginRequest } from '../../src/core/types.ts';
 import { pastBackupCodeNotice } from '../helpers/backup-code-notice.ts';
+import { RECENT_PASSWORD_SECONDS } from '../../src/mfa/recent-password.ts';
 
 const PASSWORD = 'Correct-horse-42';
 const SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
@@ -84,6 +85,22 @@ describe('refused forms of a sign-in: Post/Redirect/Get, a way back, plain words
     const passwordAgain = await browser.submit(setup, {}, '/switch-account');
     assert.equal(new URL(passwordAgain.url).pathname, `/login/${tx.id}`);
     assert.match(passwordAgain.body, /<input id="field-username" name="username" type="text" value=""/);
+  });
+
+  test("a wrong password on the page asking the signed-in user's password again leaves their name to no one after them", async () => {
+    await addLocalUser(app.services, 'askedagain', PASSWORD);
+    const browser = new TestBrowser();
+    await browser.submit((await open(browser, { rp: { policy: 'permit-everyone', allowPasswordChange: false } })).page, { username: 'askedagain', password: PASSWORD });
+    now += (RECENT_PASSWORD_SECONDS + 1) * 1000;
+    const { tx, page } = await open(browser, { rpName: 'Vault', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false } });
+    assert.match(page.body, /Enter your password again/);
+    const refused = await browser.submit(page, { password: 'not-the-password-4' });
+    assert.equal(refused.status, 401);
+    // "Not you?": the password page is for whoever is at the browser now; the name was the page's, never typed.
+    const next = await browser.submit(refused, {}, '/switch-account');
+    assert.equal(new URL(next.url).pathname, `/login/${tx.id}`);
+    assert.match(next.body, /<input id="field-username" name="username" type="text" value=""/);
+    assert.doesNotMatch(next.body, /askedagain/);
   });
 
   test('the lock is shown on the page the refused form redirects to', async () => {

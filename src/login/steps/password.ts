@@ -109,6 +109,10 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   const password = typeof req.body?.password === 'string' ? req.body.password : '';
   const base = { type: 'login.password', rp: tx.request.rpId, ip: req.clientIp, requestId: req.requestId, username: username.slice(0, MAX_LOGIN_LENGTH) };
   const failed = ERROR_CATALOGUE.LOGIN_FAILED.message;
+  // The page asking the signed-in user's password again sends their name itself: a refusal of its form
+  // keeps no name for the password page after it, which is for whoever is at the browser next ("Not
+  // you?", a sign-out in another tab). Its own page shows the name from the session, not the refusal.
+  const typed = typeof req.body?.[SIGNED_IN_USER_FIELD] === 'string' ? '' : username;
 
   if (!username || !password || username.length > MAX_LOGIN_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
     // No password: the user may have typed it into the username field and pressed Enter, so what
@@ -117,7 +121,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     const { username: typedName, ...withoutName } = base;
     await audit.record({ ...(password ? base : { ...withoutName, loginLength: typedName.length }), outcome: 'failure', reason: 'malformed' });
     logRefusedAttempt(req, { event: 'login.password.refused', reason: 'malformed', ...(password ? { login: base.username } : {}), loginLength: username.length }, 'login: sign-in refused: no username or password, or one too long');
-    return interaction.refuse(res, tx, { step: 'password', message: failed, username, status: 401 });
+    return interaction.refuse(res, tx, { step: 'password', message: failed, username: typed, status: 401 });
   }
   const again = await askedAgainOf(req, interaction, username);
   const device = await regulator.familiar(devices.recognise(req, username));
@@ -128,7 +132,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
   const refuseLocked = async (until: number, scope: string, busy = false, userId?: string, locks: StartedLock[] = []) => {
     await audit.record({ ...event, ...(userId !== undefined ? { userId } : {}), outcome: 'failure', reason: `rate-limited-${scope}`, ...lockAuditFacts(locks) });
     logRefusedAttempt(req, { event: 'login.password.refused', reason: `rate-limited-${scope}`, busy, login: base.username, ...(userId !== undefined ? { userId } : {}), lockedUntil: new Date(until).toISOString(), ...lockAuditFacts(locks) }, busy ? 'login: sign-in refused: too many sign-ins with this name at the same moment' : `login: sign-in refused: locked (${scope})`);
-    await interaction.refuse(res, tx, { step: 'password', message: tooManyAttemptsMessage(until, clock.now(), busy), username, status: 429 });
+    await interaction.refuse(res, tx, { step: 'password', message: tooManyAttemptsMessage(until, clock.now(), busy), username: typed, status: 429 });
   };
   const admission = await regulator.admit(again ? { account: again.user.id } : { login: username }, req.clientIp, device);
   if (!admission.allowed) return refuseLocked(admission.until, again && admission.scope === 'user' ? 'account' : admission.scope, admission.busy);
@@ -192,7 +196,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     await audit.record({ ...event, ...(accountId !== undefined ? { userId: accountId } : {}), outcome: 'failure', reason: 'invalid-credentials', ...lockAuditFacts(locks) });
     // The wrong password itself is the directory's line (ldap.auth.refused); the lock it reached is this one.
     if (locks.length > 0) logRefusedAttempt(req, { event: 'login.password.refused', reason: 'invalid-credentials', login: base.username, ...(accountId !== undefined ? { userId: accountId } : {}), ...lockAuditFacts(locks) }, 'login: sign-in refused: wrong password, which started a lock');
-    return interaction.refuse(res, tx, { step: 'password', message: failed, username, status: 401 });
+    return interaction.refuse(res, tx, { step: 'password', message: failed, username: typed, status: 401 });
   }
   if (!outcome.ok && outcome.reason === 'account-state') {
     await attempt.succeeded(accountId);

@@ -58,8 +58,9 @@ export class SloResults {
     const binding = this.#browser.existing(req);
     // Expired, or another browser's: the provider's own signed-out page judges it (someone signed in is offered the sign-out there).
     if (!stored || !binding || !safeEqual(this.#tag(binding), stored.browser)) return res.redirect(303, '/signed-out');
-    // Signed in again since (another tab): "You are signed out" would no longer be true.
-    if (await this.#sessions.toSignOut(req)) return res.redirect(303, '/logout');
+    // Signed in again since (another tab): "You are signed out" would no longer be true. A page that
+    // said there was no sign-in to end (an SP naming another session) ended nothing: it is shown as it was.
+    if (stored.sessionEnded && (await this.#sessions.toSignOut(req))) return res.redirect(303, '/logout');
     const { browser: _browser, ...result } = stored;
     sendPage(res, signedOutPage(result));
   }

@@ -232,6 +232,20 @@ describe('SAML Single Logout propagation (front channel)', () => {
     });
   }
 
+  test('an SP without an SLO endpoint asking to end another session of its user: the page says there was none to end, also on Reload, and the sign-in here goes on', async () => {
+    const browser = spBrowser();
+    const profile = await signedInAt(browser, noSlo);
+    const answer = await browser.get(await noSlo.logoutUrl({ ...profile, sessionIndex: 'not-this-one' }), { followRedirects: false });
+    assert.equal(answer.status, 303);
+    for (const view of ['first', 'reload']) {
+      const page = await browser.get(new URL(answer.headers.get('location')!, app.url).toString());
+      assert.equal(new URL(page.url).pathname, '/saml/slo/done', `${view}: its own page, not the offer to sign out`);
+      assert.equal(page.status, 200);
+      assert.match(page.body, /There was no sign-in here to end\./, view);
+    }
+    assert.ok(samlPostForm(await sendAuthnRequest(browser, noSlo)), 'still signed in');
+  });
+
   test('OIDC RP-initiated logout: the SAML participants are told first, then the browser goes on to the client with its state', async () => {
     const rp: TestRp = await createRp(app);
     const browser = spBrowser();

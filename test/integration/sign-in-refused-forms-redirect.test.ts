@@ -97,6 +97,37 @@ describe('refusals with a page of their own are redirects (Post/Redirect/Get)', 
     assert.equal(app.finished.get(txId), undefined, 'nothing reached the application, also after the Reload');
   });
 
+  test('a setup code sent after someone else signed in: "Someone else signed in" also says to delete the entry just added, on Reload too', async () => {
+    const browser = new TestBrowser();
+    const { txId, page } = await openSignIn(browser);
+    const setupPage = await browser.submit(page, { username: 'carol', password: PASSWORD });
+    const secret = /<code id="totp-secret">([^<]+)<\/code>/.exec(setupPage.body)![1]!.replace(/\s+/g, '');
+    const other = await openSignIn(browser, 'Wiki', 'permit-everyone-require-mfa', true);
+    const ginaCode = await browser.submit(other.page, { username: 'gina', password: PASSWORD });
+    now += 30_000;
+    await browser.submit(ginaCode, { code: oathtoolTotp(secrets.get('gina')!, now) });
+
+    const shown = await redirectedPage(browser, await post(browser, setupPage, { code: oathtoolTotp(secret, now) }, '/enroll'), txId);
+    assert.equal(shown.status, 409);
+    assert.match(shown.body, /nothing was sent to Payroll\. The entry you added to your authenticator app for this setup will not work: delete it\./);
+    assert.equal(app.finished.get(txId), undefined);
+  });
+
+  test("the pages a refused form is sent to show nothing of it to another browser, nor \"Someone else signed in\" while the sign-in's own user is", async () => {
+    const browser = new TestBrowser();
+    const { txId, page } = await openSignIn(browser);
+    const codePage = await browser.submit(page, { username: 'alice', password: PASSWORD });
+    assert.match(codePage.body, /Enter your code/);
+    const own = await browser.get(`${app.url}/login/${txId}/another-user`);
+    assert.equal(new URL(own.url).pathname, `/login/${txId}`, 'the sign-in goes on at its step');
+    assert.match(own.body, /Enter your code/);
+    for (const suffix of ['/another-user', '/another-user?setup', '/setup-expired']) {
+      const elsewhere = await new TestBrowser().get(`${app.url}/login/${txId}${suffix}`);
+      assert.equal(elsewhere.status, 400, suffix);
+      assert.doesNotMatch(elsewhere.body, /Payroll|alice|Alice|delete it|Someone else/, suffix);
+    }
+  });
+
   test("a code sent after the application's policy changed to refuse the user: a redirect to \"Access denied\", with the way back", async () => {
     await app.services.policies.save({ name: 'olga-until-now', rules: [{ then: { effect: 'require-mfa' } }] });
     const browser = new TestBrowser();

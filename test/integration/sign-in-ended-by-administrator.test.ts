@@ -83,6 +83,19 @@ test('`mfa reset` while the new backup codes are shown: Continue leads to the pa
   assertToldEnded(await browser.submit(codes, {}, '/continue'));
 });
 
+test('`session end` while the setup page of a sign-in that asked no password is open (the user signed in before): Reload says the sign-in was ended', async () => {
+  await createUser(app, { username: 'dave', password: PASSWORD });
+  const browser = new TestBrowser();
+  const first = await app.services.interaction.deps.transactions.create(loginRequest({ rpName: 'Wiki', rp: { policy: 'permit-everyone', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
+  await browser.submit(await browser.get(`${app.url}/login/${first.id}`), { username: 'dave', password: PASSWORD });
+  assert.equal(app.finished.get(first.id)?.ok, true);
+  const { page } = await openSignIn(browser);
+  assert.match(page.body, /Set up your authenticator app/, 'no password asked: dave is signed in');
+  await administrator('dave', 'session', 'end', '--user', 'dave');
+
+  assertToldEnded(await browser.get(page.url));
+});
+
 test('"Not you? Sign in as someone else" on the code page: the password page says nothing of being signed out', async () => {
   const browser = new TestBrowser();
   const { txId, page } = await openSignIn(browser);

@@ -11,6 +11,7 @@ import { pastBackupCodeNotice } from '../helpers/backup-code-notice.ts';
 import { RECENT_PASSWORD_SECONDS } from '../../src/mfa/recent-password.ts';
 
 const PASSWORD = 'Correct-horse-42';
+const DAY = 24 * 60 * 60 * 1000;
 const SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
 let now = Date.parse('2026-11-22T10:00:00Z');
 const clock = { now: () => now };
@@ -19,7 +20,7 @@ describe('refused forms of a sign-in: Post/Redirect/Get, a way back, plain words
   let app: Booted;
 
   before(async () => {
-    app = await boot({ directory: { kind: 'local' } }, { clock });
+    app = await boot({ directory: { kind: 'local', passwordRules: { maxAgeDays: 90, expiryWarningDays: 14 } } }, { clock });
   });
   after(() => app?.close());
 
@@ -85,6 +86,58 @@ describe('refused forms of a sign-in: Post/Redirect/Get, a way back, plain words
     const passwordAgain = await browser.submit(setup, {}, '/switch-account');
     assert.equal(new URL(passwordAgain.url).pathname, `/login/${tx.id}`);
     assert.match(passwordAgain.body, /<input id="field-username" name="username" type="text" value=""/);
+  });
+
+  test('after the password was right (the expiry warning shown) and a sign-out in another tab, the name typed in an earlier refusal is not filled in again', async () => {
+    now -= 80 * DAY;
+    await addLocalUser(app.services, 'expiring', PASSWORD);
+    now += 80 * DAY;
+    const browser = new TestBrowser();
+    const { tx, page } = await open(browser);
+    const refused = await browser.submit(page, { username: 'expiring', password: 'not-the-password-5' });
+    const warning = await browser.submit(refused, { username: 'expiring', password: PASSWORD });
+    assert.match(warning.body, /expires in 10 days/);
+    await browser.submit(await browser.get(`${app.url}/logout`), {}, '/logout');
+    const passwordPage = await browser.submit(warning, {}, '/continue');
+    assert.match(passwordPage.body, /You were signed out/);
+    const reloaded = await browser.get(`${app.url}/login/${tx.id}`);
+    assert.match(reloaded.body, /<input id="field-username" name="username" type="text" value=""/);
+  });
+
+  test('a sign-in that went on as someone who signed in in another tab fills in no name typed before it, after "Not you?"', async () => {
+    await addLocalUser(app.services, 'tabsigner', PASSWORD);
+    const browser = new TestBrowser();
+    const { tx, page } = await open(browser, { rpName: 'Vault', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false } });
+    await browser.submit(page, { username: 'someone-else', password: 'not-the-password-6' });
+    await browser.submit((await open(browser)).page, { username: 'tabsigner', password: PASSWORD });
+    const setup = await browser.get(`${app.url}/login/${tx.id}`);
+    assert.match(setup.body, /Set up your authenticator app/);
+    const next = await browser.submit(setup, {}, '/switch-account');
+    assert.match(next.body, /<input id="field-username" name="username" type="text" value=""/);
+  });
+
+  test('signed out and signed in again in another tab: the page asking the password again before the setup says nothing of being signed out', async () => {
+    await addLocalUser(app.services, 'backagain', PASSWORD);
+    const browser = new TestBrowser();
+    const { tx, page } = await open(browser, { rpName: 'Vault', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false } });
+    assert.match((await browser.submit(page, { username: 'backagain', password: PASSWORD })).body, /Set up your authenticator app/);
+    await browser.submit(await browser.get(`${app.url}/logout`), {}, '/logout');
+    await browser.submit((await open(browser)).page, { username: 'backagain', password: PASSWORD });
+    now += (RECENT_PASSWORD_SECONDS + 1) * 1000;
+    const asked = await browser.get(`${app.url}/login/${tx.id}`);
+    assert.match(asked.body, /Enter your password again/);
+    assert.doesNotMatch(asked.body, /You were signed out/);
+  });
+
+  test('an account refusal leaves no name for the password page after it, nor the one typed before it', async () => {
+    await addLocalUser(app.services, 'disabledtwo', PASSWORD, { disabled: true });
+    const browser = new TestBrowser();
+    const { tx, page } = await open(browser);
+    const refused = await browser.submit(page, { username: 'typo-name', password: 'not-the-password-7' });
+    const account = await browser.submit(refused, { username: 'disabledtwo', password: PASSWORD });
+    assert.match(account.body, /Account disabled/);
+    const again = await browser.get(`${app.url}/login/${tx.id}`);
+    assert.match(again.body, /<input id="field-username" name="username" type="text" value=""/);
   });
 
   test("a wrong password on the page asking the signed-in user's password again leaves their name to no one after them", async () => {

@@ -129,6 +129,14 @@ describe('SAML Single Logout', () => {
     assert.ok(isPasswordPage(await sendAuthnRequest(browser, transientSp)), 'the next AuthnRequest asks for the password');
   });
 
+  test("a transient NameID never sent, with the SessionIndex of an SP that was sent a persistent one, ends nothing", async () => {
+    const browser = new TestBrowser();
+    const profile = await signedInAt(browser, redirectSp);
+    assert.notEqual(profile.nameIDFormat, 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient');
+    await browser.get(await redirectSp.logoutUrl({ ...profile, nameID: '_never-sent-transient', nameIDFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient' }), { followRedirects: false });
+    assert.ok(samlPostForm(await sendAuthnRequest(browser, redirectSp)), 'still signed in');
+  });
+
   test('an unsigned LogoutRequest from an SP that signs is refused and ends nothing', async () => {
     const browser = new TestBrowser();
     const profile = await signedInAt(browser, redirectSp);

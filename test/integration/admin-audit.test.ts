@@ -5,7 +5,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { boot } from '../helpers/boot.ts';
+import { boot, TEST_FINISHER } from '../helpers/boot.ts';
+import { TestBrowser } from '../helpers/browser.ts';
+import { addLocalUser } from '../helpers/local-users.ts';
+import { request as loginRequest } from '../helpers/login-request.ts';
+import { LocalUserAdmin } from '../../src/directory/local-user-admin.ts';
 import { cliProcess } from '../helpers/cli.ts';
 import { withoutSecretKey } from '../helpers/env.ts';
 import { captureOutput, waitForExit } from '../helpers/child-exit.ts';
@@ -35,6 +39,23 @@ test('user disable and user enable of an account already in that state say so an
   } finally {
     await app.close();
     await rm(work, { recursive: true, force: true });
+  }
+});
+
+test('user disable of an account disabled already still ends a session it has (disabled without the CLI ending it)', async () => {
+  const app = await boot({ directory: { kind: 'local' } }, { secretKey: SECRET_KEY });
+  try {
+    await addLocalUser(app.services, 'dora', 'a-long-Passw0rd-2');
+    const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rp: { policy: 'permit-everyone', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
+    const browser = new TestBrowser();
+    await browser.submit(await browser.get(`${app.url}/login/${tx.id}`), { username: 'dora', password: 'a-long-Passw0rd-2' });
+    assert.equal(app.finished.get(tx.id)?.ok, true);
+    await new LocalUserAdmin(app.services.store, app.services.config, app.services.clock).update('dora', { disabled: true });
+    const run = await cliProcess(app, SECRET_KEY, ['user', 'disable', 'dora']);
+    assert.equal(run.code, 0, run.err);
+    assert.deepEqual(run.out.split('\n').slice(0, 2), ['dora was disabled already; nothing changed.', 'Ended 1 SSO session.']);
+  } finally {
+    await app.close();
   }
 });
 

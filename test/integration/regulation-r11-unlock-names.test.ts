@@ -33,10 +33,10 @@ async function lockUnder(app: Booted, username: string): Promise<void> {
   assert.equal((await signIn(app, username, PASSWORD)).status, 429, `${username}: locked`);
 }
 
-async function unlock(app: Booted, username: string): Promise<{ code: number; out: string[] }> {
+async function unlock(app: Booted, username: string, config = app.services.config): Promise<{ code: number; out: string[] }> {
   const out: string[] = [];
   const { services } = app;
-  const code = await runCli(userCommands, ['user', 'unlock', username], { config: () => services.config, store: async () => services.store, box: () => services.box, clock: services.clock, out: (line) => out.push(line), err: (line) => out.push(line) });
+  const code = await runCli(userCommands, ['user', 'unlock', username], { config: () => config, store: async () => services.store, box: () => services.box, clock: services.clock, out: (line) => out.push(line), err: (line) => out.push(line) });
   return { code, out };
 }
 
@@ -130,5 +130,14 @@ describe('user unlock of an LDAP user', () => {
     await lockUnder(app, 'e-4711');
     await unlock(app, 'CORP\\carl');
     assert.ok((await signIn(app, 'E-4711', PASSWORD)).signedIn, 'by employee number');
+  });
+
+  test('a name that is not locked, while the directory cannot be asked which account it is: only the name is unlocked, not refused as unknown', async () => {
+    const { config } = app.services;
+    assert.equal(config.directory.kind, 'ldap');
+    const unreachable = { ...config, directory: { ...config.directory, urls: ['ldap://127.0.0.1:1'] } };
+    const unlocked = await unlock(app, 'carl', unreachable as typeof config);
+    assert.equal(unlocked.code, 0, unlocked.out.join('\n'));
+    assert.match(unlocked.out[0]!, /could not be asked which account "carl" is: only the name is unlocked/);
   });
 });

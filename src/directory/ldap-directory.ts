@@ -24,7 +24,7 @@ import { checkBaseDns, describeSearchError, isNoSuchObject } from './ldap-base-d
 import { PolicyMaxAges, generalizedTimeToMs, policyInEffect } from './ldap-password-policy.ts';
 import { KeptReads } from './kept-reads.ts';
 import { hiddenGroupsOrWarn, type HiddenGroups } from './ldap-group-visibility.ts';
-import { RefusalPace } from './ldap-refusal-pace.ts';
+import { RefusalPace, type SignInTime } from './ldap-refusal-pace.ts';
 
 /** `held`: a grace sign-in's connection, taken out of the pool still bound as the user (see HeldBinds). */
 type BindResult = { ok: true; held?: Connection } | { ok: false; code: number; message: string; description: string };
@@ -157,8 +157,8 @@ export class LdapDirectory implements Directory {
     const loginForLog = login.slice(0, 64);
     // an empty password would be an unauthenticated bind, which servers report as success
     if (password.length === 0) return this.#refuse(log, loginForLog, 'empty-password');
-    const startedAt = this.#refusalPace.start();
-    const found = await this.#asking(log, () => this.#findUserEntry(login, log));
+    const signIn = this.#refusalPace.start();
+    const found = await this.#asking(log, () => this.#findUserEntry(login, log, signIn));
     if ('ok' in found) return found; // the directory could not be asked
     if (!found.entry) {
       // An unknown login is bound too (as nobody), so it costs the round trips of a known one with a
@@ -167,8 +167,8 @@ export class LdapDirectory implements Directory {
       const { reason } = found;
       return this.#asking(log, async () => {
         if (reason !== 'invalid-login') {
-          await this.#bind(log, this.#absentDn, password, this.#passwordPolicyControl());
-          await this.#refusalPace.unknownLogin(startedAt);
+          await this.#bind(log, this.#absentDn, password, this.#passwordPolicyControl(), signIn);
+          await this.#refusalPace.unknownLogin(signIn);
         }
         return this.#refuse(log, loginForLog, reason);
       });
@@ -181,7 +181,7 @@ export class LdapDirectory implements Directory {
       log?.info({ event: 'ldap.auth.not-admitted', login: loginForLog, dn: entry.dn }, 'sign-in refused before the bind: the account is not admitted');
       return { ok: false, reason: 'not-admitted', accountId, refusal };
     }
-    return this.#asking(log, () => this.#signIn(log, loginForLog, entry, password, startedAt));
+    return this.#asking(log, () => this.#signIn(log, loginForLog, entry, password, signIn));
   }
 
   async authenticateAccount(accountId: string, password: string, requestLog?: Logger): Promise<AuthOutcome> {
@@ -199,10 +199,10 @@ export class LdapDirectory implements Directory {
 
   /**
    * Binds as the entry's user and says what the sign-in meets. `loginForLog`: undefined for an account
-   * named by its id. `paceFrom`: when a sign-in by login started, on RefusalPace's clock; a wrong
+   * named by its id. `paceFrom`: a sign-in by login's time, on RefusalPace's clock; a wrong
    * password then paces unknown logins.
    */
-  async #signIn(log: Logger | undefined, loginForLog: string | undefined, entry: Entry, password: string, paceFrom?: number): Promise<AuthOutcome> {
+  async #signIn(log: Logger | undefined, loginForLog: string | undefined, entry: Entry, password: string, paceFrom?: SignInTime): Promise<AuthOutcome> {
     const { verdict, heldBindId } = await this.#verify(log, entry, password, paceFrom);
     if (verdict.kind === 'invalid') return this.#refuse(log, loginForLog, verdict.reason, entry);
     // Groups only once the password is right: a wrong password must cost no more than an unknown login.
@@ -254,8 +254,10 @@ export class LdapDirectory implements Directory {
    * Never retried: the directory counts every wrong password it receives (ppolicy pwdFailureTime, AD
    * badPwdCount), so a bind that timed out but reached the server would be counted twice.
    */
-  async #bind(log: Logger | undefined, dn: string, password: string, control: PasswordPolicyControl | undefined): Promise<BindResult> {
+  async #bind(log: Logger | undefined, dn: string, password: string, control: PasswordPolicyControl | undefined, signIn?: SignInTime): Promise<BindResult> {
+    const connected = this.#refusalPace.waitingForConnection(signIn);
     const result = await this.#auth.use(async (connection): Promise<BindResult> => {
+      connected();
       try {
         await connection.client.bind(dn, password, control);
         // a grace sign-in: a second bind for the password change would spend another
@@ -278,10 +280,10 @@ export class LdapDirectory implements Directory {
    * Binds as the user on an auth connection and reads what the directory says about the account.
    * `heldBindId`: a grace sign-in's connection, kept for the password change that must follow.
    */
-  async #verify(log: Logger | undefined, entry: Entry, password: string, paceFrom: number | undefined): Promise<{ verdict: Verdict; heldBindId?: string }> {
+  async #verify(log: Logger | undefined, entry: Entry, password: string, paceFrom: SignInTime | undefined): Promise<{ verdict: Verdict; heldBindId?: string }> {
     const { flavour, passwordExpiryWarningDays: warningDays } = this.#config.accountState;
     const control = this.#passwordPolicyControl();
-    const bind = await this.#bind(log, entry.dn, password, control);
+    const bind = await this.#bind(log, entry.dn, password, control, paceFrom);
     if (!bind.ok && bind.code === 49 && paceFrom !== undefined) await this.#refusalPace.wrongPassword(paceFrom);
     if (flavour === 'openldap-ppolicy') {
       const held = bind.ok ? bind.held : undefined;
@@ -377,9 +379,15 @@ export class LdapDirectory implements Directory {
    * connection: on two, the first sign-in after an outage would fail, its second connection finding
    * the first one's reconnect under way.
    */
-  #findUserEntry(login: string, log: Logger | undefined): Promise<UserLookup> {
+  #findUserEntry(login: string, log: Logger | undefined, signIn?: SignInTime): Promise<UserLookup> {
     const { users } = this.#config;
-    return this.#search.use(({ client }) => findUserEntry(this.#searchOn(client), users, login, this.#attributes, log)).catch(namingMissingBase(users.baseDn, this.#config));
+    const connected = this.#refusalPace.waitingForConnection(signIn);
+    return this.#search
+      .use(({ client }) => {
+        connected();
+        return findUserEntry(this.#searchOn(client), users, login, this.#attributes, log);
+      })
+      .catch(namingMissingBase(users.baseDn, this.#config));
   }
 
   async findUser(login: string): Promise<User | null> {

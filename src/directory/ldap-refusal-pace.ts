@@ -24,6 +24,12 @@ class RecentDurations {
   }
 }
 
+/** A sign-in by login on the pace's clock: when it started, and how long it has waited for pooled connections. */
+export interface SignInTime {
+  readonly startedAt: number;
+  waitedMs: number;
+}
+
 /**
  * Makes a sign-in refused for an unknown login take as long as one refused for a wrong password. The
  * directory does more for a wrong password on an entry than for a bind as a DN that does not exist:
@@ -39,6 +45,11 @@ class RecentDurations {
  * (measured at the sign-in page). A duration drawn from the recent ones instead made unknown logins
  * slower at the median wherever their own work takes about as long (the longer of the two). No
  * unknown login's duration is kept: anyone can send many slow ones. A right password waits for nothing.
+ *
+ * Both are timed without the time the sign-in waited for a pooled connection: a queue says how busy
+ * the pool is, not which refusal it is, and both kinds wait in the same queues. Counted in, one client
+ * sending 200 wrong passwords at once set the pace to 640 ms (a pool of 4 on slapd), and every
+ * refusal after it, anyone's typo included, was held that long until 29 newer refusals replaced them.
  */
 export class RefusalPace {
   readonly #refusals = new RecentDurations();
@@ -52,27 +63,44 @@ export class RefusalPace {
   }
 
   /** When a sign-in by login starts (before its search), for `wrongPassword` and `unknownLogin`. */
-  start(): number {
-    return this.#monotonic();
+  start(): SignInTime {
+    return { startedAt: this.#monotonic(), waitedMs: 0 };
   }
 
-  /** Right after the directory refused the password of a real entry (result 49) in a sign-in started at `startedAt`. */
-  async wrongPassword(startedAt: number): Promise<void> {
-    this.#refusals.add(this.#monotonic() - startedAt);
-    await this.#holdUntilPace(startedAt);
+  /**
+   * When a sign-in asks a pool for a connection: the function returned, called once it has one, takes
+   * the wait out of the sign-in's time. `signIn` undefined: not a sign-in by login, nothing is paced.
+   */
+  waitingForConnection(signIn: SignInTime | undefined): () => void {
+    if (signIn === undefined) return () => {};
+    const asked = this.#monotonic();
+    return () => {
+      signIn.waitedMs += this.#monotonic() - asked;
+    };
   }
 
-  /** Right after the bind of an unknown login's sign-in, started at `startedAt`. */
-  async unknownLogin(startedAt: number): Promise<void> {
-    await this.#holdUntilPace(startedAt);
+  /** Right after the directory refused the password of a real entry (result 49) in the sign-in `signIn`. */
+  async wrongPassword(signIn: SignInTime): Promise<void> {
+    this.#refusals.add(this.#worked(signIn));
+    await this.#holdUntilPace(signIn);
   }
 
-  async #holdUntilPace(startedAt: number): Promise<void> {
+  /** Right after the bind of an unknown login's sign-in. */
+  async unknownLogin(signIn: SignInTime): Promise<void> {
+    await this.#holdUntilPace(signIn);
+  }
+
+  /** How long the sign-in has taken but for its waits for a connection. */
+  #worked(signIn: SignInTime): number {
+    return this.#monotonic() - signIn.startedAt - signIn.waitedMs;
+  }
+
+  async #holdUntilPace(signIn: SignInTime): Promise<void> {
     const pace = this.#refusals.quantile(PACE_QUANTILE);
     if (pace === undefined) return;
     // In whole milliseconds: a timer set for less than one fires after one at the earliest, which
     // made a sign-in a fraction of a millisecond short of the pace a whole one slower.
-    const wait = Math.round(pace - (this.#monotonic() - startedAt));
+    const wait = Math.round(pace - this.#worked(signIn));
     if (wait > 0) await this.#pause(wait);
   }
 }

@@ -7,13 +7,20 @@ import { LdapDirectory } from '../../src/directory/ldap-directory.ts';
 
 // slapd's ppolicy commits pwdFailureTime for a wrong password on an entry, and has nothing to write
 // for a bind as a DN that does not exist: measured, 4 ms against 1.5 ms, which tells which logins
-// exist. The directory's binds are timed here on a clock the test moves by `step` per reading.
+// exist. The directory's binds are timed here on a clock the test moves by `step` per reading. A
+// sign-in reads it when it starts, before and after each of its two waits for a pooled connection
+// (the search's, the bind's), and at its refusal: the waits (a step each) do not count, so a sign-in
+// counts three steps at its refusal, and four once it asks how long to wait.
 const PASSWORD = 'Passw0rd!alice';
+
+/** Wrong passwords sent at once, each for another user, on one bind connection and one search connection. */
+const BURST = 30;
 
 let slapd: SlapdHandle;
 
 before(async () => {
-  slapd = await startSlapd({ ldif: [personLdif({ uid: 'alice', cn: 'Alice', sn: 'A', password: PASSWORD })], monitor: false });
+  const others = Array.from({ length: BURST }, (_, i) => personLdif({ uid: `user${i}`, cn: `User ${i}`, sn: 'U', password: `${PASSWORD}${i}` }));
+  slapd = await startSlapd({ ldif: [personLdif({ uid: 'alice', cn: 'Alice', sn: 'A', password: PASSWORD }), ...others], monitor: false });
 });
 
 after(async () => {
@@ -45,15 +52,33 @@ test("an unknown login's refusal, and a fast wrong password's, wait as long as t
 
     clock.step = 1;
     assert.deepEqual(await directory.authenticate('nobody', 'guess'), { ok: false, reason: 'invalid-credentials' });
-    assert.deepEqual(pauses, [39], "the unknown login's sign-in took 1, the wrong password's 40");
+    assert.deepEqual(pauses, [117], "the unknown login's sign-in took 3, the wrong password's 120");
 
     const fastWrong = await directory.authenticate('alice', 'guess');
     assert.equal(!fastWrong.ok && fastWrong.reason, 'invalid-credentials');
-    assert.deepEqual(pauses, [39, 38], 'a wrong password faster than the pace (40 of the two kept) waits too: it took 1, then 1 more to read the clock');
+    assert.deepEqual(pauses, [117, 116], 'a wrong password faster than the pace (120 of the two kept) waits too: it took 3, then 1 more to read the clock');
 
     clock.step = 60;
     await directory.authenticate('nobody', 'guess');
-    assert.deepEqual(pauses, [39, 38], 'a sign-in slower than the pace waits no longer');
+    assert.deepEqual(pauses, [117, 116], 'a sign-in slower than the pace waits no longer');
+  } finally {
+    await directory.close();
+  }
+});
+
+test('wrong passwords sent at once do not hold a later refusal as long as they queued for a connection', async () => {
+  const pauses: number[] = [];
+  const config = ldapDirectorySchema.parse({ ...slapdDirectoryInput(slapd), pool: { size: 1 } });
+  const directory = new LdapDirectory(config, { refusalPace: { pause: async (ms) => void pauses.push(ms) } });
+  try {
+    const started = performance.now();
+    await Promise.all(Array.from({ length: BURST }, (_, i) => directory.authenticate(`user${i}`, 'guess')));
+    const burst = performance.now() - started;
+    pauses.length = 0;
+    assert.deepEqual(await directory.authenticate('nobody', 'guess'), { ok: false, reason: 'invalid-credentials' });
+    // Queue time counted in, the pace was nine in ten of the burst's durations, most of `burst`.
+    const held = pauses[0] ?? 0;
+    assert.ok(held < burst / 3, `held ${held} ms after a burst that took ${burst.toFixed(1)} ms`);
   } finally {
     await directory.close();
   }

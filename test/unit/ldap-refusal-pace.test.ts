@@ -90,3 +90,26 @@ test('only the last 32 refusals count: older ones are replaced, round after roun
   await unknownLogin(5);
   assert.deepEqual(waits, [15]);
 });
+
+test('the time a sign-in waited for a pooled connection neither sets the pace nor counts toward it: a burst of queued refusals holds nobody back', async () => {
+  let now = 0;
+  const waits: number[] = [];
+  const refusalPace = new RefusalPace({ monotonic: () => now, pause: async (ms) => void waits.push(ms) });
+  const signIn = (queuedMs: number, workMs: number) => {
+    const time = refusalPace.start();
+    const connected = refusalPace.waitingForConnection(time);
+    now += queuedMs;
+    connected();
+    now += workMs;
+    return time;
+  };
+  for (let i = 0; i < 32; i++) await refusalPace.wrongPassword(signIn(0, 5));
+  // One client sends many wrong passwords at once: each waits in the pool's queue, then takes 5 ms.
+  for (let i = 0; i < 32; i++) await refusalPace.wrongPassword(signIn(20 * i, 5));
+  waits.length = 0;
+  await refusalPace.unknownLogin(signIn(0, 2));
+  await refusalPace.wrongPassword(signIn(0, 1));
+  // A sign-in that waited in the queue itself is held for the rest of the work, not of its wait.
+  await refusalPace.unknownLogin(signIn(100, 2));
+  assert.deepEqual(waits, [3, 4, 3]);
+});

@@ -83,3 +83,20 @@ test('wrong passwords sent at once do not hold a later refusal as long as they q
     await directory.close();
   }
 });
+
+test('a password checked for an account named by its id (a re-authentication) neither sets the pace nor waits for it', async () => {
+  const { clock, pauses, directory } = pacedDirectory();
+  try {
+    clock.step = 1;
+    const signedIn = await directory.authenticate('alice', PASSWORD);
+    assert.ok(signedIn.ok);
+    clock.step = 40;
+    const wrong = await directory.authenticateAccount(signedIn.user.id, 'guess');
+    assert.equal(!wrong.ok && wrong.reason, 'invalid-credentials');
+    clock.step = 1;
+    assert.deepEqual(await directory.authenticate('nobody', 'guess'), { ok: false, reason: 'invalid-credentials' });
+    assert.deepEqual(pauses, [], 'no wrong password of a sign-in by login yet: nothing to wait for');
+  } finally {
+    await directory.close();
+  }
+});

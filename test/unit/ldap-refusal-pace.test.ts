@@ -113,3 +113,20 @@ test('the time a sign-in waited for a pooled connection neither sets the pace no
   await refusalPace.unknownLogin(signIn(100, 2));
   assert.deepEqual(waits, [3, 4, 3]);
 });
+
+test('a refusal drops out after exactly 32 newer ones: three slow of the last 32 are fewer than one in ten', async () => {
+  const { waits, wrongPassword, unknownLogin } = pace();
+  for (let i = 0; i < 32; i++) await wrongPassword(1000);
+  for (let i = 0; i < 29; i++) await wrongPassword(20);
+  waits.length = 0;
+  await unknownLogin(5);
+  // A 33rd kept duration would leave four slow ones of 33, and the pace at 1000.
+  assert.deepEqual(waits, [15]);
+});
+
+test('a sign-in one millisecond short of the pace waits that millisecond', async () => {
+  const { waits, wrongPassword, unknownLogin } = pace();
+  await wrongPassword(40);
+  await unknownLogin(39);
+  assert.deepEqual(waits, [1]);
+});

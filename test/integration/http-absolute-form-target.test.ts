@@ -38,6 +38,8 @@ test('a request line naming another host (absolute form) changes no URL Stepgate
     // The authority without a path is the root.
     assert.match(await absoluteFormGet(app.port, 'http://evil.example?x=1'), /^HTTP\/1\.1 404 /);
     assert.match(await absoluteFormGet(app.port, 'http://evil.example/healthz'), /^HTTP\/1\.1 200 /);
+    // The authority ends at the query too: a path in the query is not the request's.
+    assert.match(await absoluteFormGet(app.port, 'http://evil.example?next=/healthz'), /^HTTP\/1\.1 404 /);
   } finally {
     await app.close();
   }
@@ -59,6 +61,18 @@ test("a DPoP proof made for another host's token endpoint is refused when the re
     });
     // The proof's htu is checked against the public URL's token endpoint, not against the request line.
     assert.match(answer, /"error":"invalid_dpop_proof"/);
+  } finally {
+    await app.close();
+  }
+});
+
+test('a request in origin form whose query holds a URL is served as it is', async () => {
+  const app = await boot();
+  try {
+    assert.match(await absoluteFormGet(app.port, '/healthz?next=http://other.example/path'), /^HTTP\/1\.1 200 /);
+    const discovery = await absoluteFormGet(app.port, '/.well-known/openid-configuration?x=https://other.example/');
+    assert.match(discovery, /^HTTP\/1\.1 200 /);
+    assert.doesNotMatch(discovery, /other\.example/);
   } finally {
     await app.close();
   }

@@ -5,8 +5,8 @@ import { pino } from 'pino';
 import { createHttpServer } from '../../src/http/http-server.ts';
 
 /** What the server answers on a new connection to `request`, once it closes the connection. */
-async function answerTo(request: string): Promise<string> {
-  const server = createHttpServer(pino({ level: 'silent' }));
+async function answerTo(request: string, logger = pino({ level: 'silent' })): Promise<string> {
+  const server = createHttpServer(logger);
   server.on('request', (_req, res) => res.end('reached the application'));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -46,3 +46,14 @@ for (const { name, request, status } of REFUSED) {
     assert.equal(headers.get('content-type'), 'text/plain; charset=utf-8', head);
   });
 }
+
+test('an Expect other than 100-continue is answered with Connection: close and a warning, even with no body to read', async () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const answer = await answerTo('GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n', logger);
+  const [head = ''] = answer.split('\r\n\r\n');
+  assert.match(head, /^HTTP\/1\.1 417 /);
+  assert.match(head, /\r\nConnection: close(\r\n|$)/i, head);
+  assert.doesNotMatch(answer, /reached the application/);
+  assert.deepEqual(lines.map((line) => [line.status, (line.detail as { reason?: string } | undefined)?.reason]), [[417, 'expectation-failed']]);
+});

@@ -1,13 +1,20 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import type { Config } from './schema.ts';
 import type { ExposureWarnings } from './config-file-exposure.ts';
 
+/** Loopback addresses; an IPv4-mapped IPv6 address (`[::ffff:127.0.0.1]`) is checked as its IPv4 one. */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
 /** Host names that never leave the machine: a plain-http public URL on them is a trial, not a deployment. */
 function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
+  const address = hostname.replace(/^\[|\]$/g, '');
+  const family = isIP(address);
+  if (family !== 0) return LOOPBACK.check(address, family === 6 ? 'ipv6' : 'ipv4');
+  // `localhost.` is the same name written fully qualified.
+  const host = hostname.replace(/\.$/, '');
+  return host === 'localhost' || host.endsWith('.localhost');
 }
 
 /**

@@ -103,6 +103,7 @@ describe('LoginResult → interaction result', () => {
     const policyMessage = 'You are not allowed to use Café "Ops" \\ 経費. If you need it, ask your helpdesk for access.';
     assert.deepEqual(toInteractionResult(request({}), { ok: false, error: 'access_denied', message: policyMessage }), { error: 'access_denied', error_description: 'the access policy of this application refuses the End-User' });
     assert.deepEqual(toInteractionResult(request({}), { ok: false, error: 'access_denied', message: 'Ask the helpdesk for a "finance" account.' }).error_description, 'the access policy of this application refuses the End-User', 'a double quote alone');
+    assert.equal(toInteractionResult(request({}), { ok: false, error: 'access_denied', message: 'Refused.\x7f' }).error_description, 'the access policy of this application refuses the End-User', 'DEL (U+007F) is no printable character');
     const plain = "You are not allowed to use Wiki. If you need it, ask your helpdesk for access (ext. 4711) or see https://help.example/idp?x=1&y=[2] ~ 'now'.";
     assert.equal(toInteractionResult(request({}), { ok: false, error: 'access_denied', message: plain }).error_description, plain, 'every allowed character is kept');
   });

@@ -72,3 +72,8 @@ test('member mode, a group entry without the name attribute: its name is decoded
   const groups = await resolveGroups(search, groupsConfig({ nameAttribute: 'description' }), `ou=people,${BASE}`, { dn: `uid=alice,ou=people,${BASE}` });
   assert.deepEqual(groups.names, [CN]);
 });
+
+test('a DN slapd would refuse (an unescaped < or >, as another directory may write it) is read as written: the group is named by its first RDN, not by the whole DN', () => {
+  assert.equal(rdnValue(`cn=Sales <EMEA>,${GROUPS}`, 'cn'), 'Sales <EMEA>');
+  assert.equal(rdnValue(`cn=#admins,${GROUPS}`, 'cn'), '#admins');
+});

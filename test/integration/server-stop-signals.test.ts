@@ -101,6 +101,23 @@ test("a SIGHUP (logrotate's postrotate) while the server is still starting does 
   }
 });
 
+test('a SIGHUP before the store is open reopens the audit log once it is (the rotated file is not written on)', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'sg-hup-before-store-'));
+  const run = startServer({ STEPGATE_DATA_DIR: dataDir, PORT: String(await freePort()) });
+  try {
+    // server.lock is written before the store is opened; a first start then makes its keys.
+    await until('server.lock', () => exists(join(dataDir, 'server.lock')), run);
+    run.child.kill('SIGHUP');
+    await until('the ready lines', () => /OIDC discovery/.test(run.output()), run);
+    await until('the reopen', () => /"event":"store\.logs-reopened"/.test(run.output()), run);
+    run.child.kill('SIGTERM');
+    assert.equal(await ending(run), 0, run.output());
+  } finally {
+    await killChild(run.child);
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
 test('a second SIGTERM during a stop does not cut it short: the stop answers, closes the store and releases server.lock', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'sg-stop-twice-'));
   const port = await freePort();

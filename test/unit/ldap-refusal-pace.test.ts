@@ -75,11 +75,24 @@ test('a sign-in already as slow as the pace waits no longer', async () => {
   assert.deepEqual(waits, [39, 10]);
 });
 
-test('a difference under half a millisecond holds nothing back: no timer fires that soon', async () => {
+test('a difference under a millisecond is waited too: where the directory answers in under one, rounding it held nothing back', async () => {
   const { waits, wrongPassword, unknownLogin } = pace();
   await wrongPassword(1.4);
   await unknownLogin(1);
-  assert.deepEqual(waits, []);
+  assert.equal(waits.length, 1);
+  assert.ok(Math.abs(waits[0]! - 0.4) < 1e-9, String(waits[0]));
+});
+
+test('the wait ends no sooner than the pace, also for a fraction of a millisecond, which no timer can wait', async () => {
+  const refusalPace = new RefusalPace();
+  // A wrong password whose sign-in took 0.4 ms sets the pace.
+  await refusalPace.wrongPassword({ startedAt: performance.now() - 0.4, waitedMs: 0 });
+  for (let i = 0; i < 20; i++) {
+    const signIn = refusalPace.start();
+    await refusalPace.unknownLogin(signIn);
+    const took = performance.now() - signIn.startedAt;
+    assert.ok(took >= 0.4, `an unknown login ended after ${took.toFixed(3)} ms, before the pace of 0.4`);
+  }
 });
 
 test('only the last 32 refusals count: older ones are replaced, round after round, and none is kept beyond them', async () => {

@@ -27,6 +27,44 @@ async function until(what: string, done: () => boolean | Promise<boolean>, run: 
   }
 }
 
+/**
+ * A server held in its start-up's directory check: an LDAP server that accepts connections and
+ * never answers. `stop` ends the server, the silent directory and the temporary folder.
+ */
+async function startingServer(prefix: string): Promise<{ run: { child: ChildProcess; output: () => string }; dataDir: string; stop: () => Promise<void> }> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  const held: Socket[] = [];
+  const silentLdap = createServer((socket) => void held.push(socket));
+  await new Promise<void>((resolve) => silentLdap.listen(0, '127.0.0.1', resolve));
+  const address = silentLdap.address();
+  assert.ok(address && typeof address === 'object');
+  const configFile = join(root, 'config.json');
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      directory: { kind: 'ldap', urls: [`ldap://127.0.0.1:${address.port}`], connectTimeoutMs: 120_000, searchTimeoutMs: 120_000, healthCheckSeconds: 0, bind: { dn: 'cn=svc,dc=example,dc=org', password: 'x' }, users: { baseDn: 'ou=people,dc=example,dc=org' } },
+    }),
+    { mode: 0o600 },
+  );
+  const dataDir = join(root, 'data');
+  const run = startServer({ STEPGATE_CONFIG: configFile, STEPGATE_DATA_DIR: dataDir, PORT: String(await freePort()) });
+  try {
+    await until('it connects to the directory', () => held.length > 0, run);
+  } catch (error) {
+    await killChild(run.child);
+    silentLdap.close();
+    await rm(root, { recursive: true, force: true });
+    throw error;
+  }
+  const stop = async () => {
+    await killChild(run.child);
+    for (const socket of held) socket.destroy();
+    silentLdap.close();
+    await rm(root, { recursive: true, force: true });
+  };
+  return { run, dataDir, stop };
+}
+
 /** How the server ended: its exit code, or the signal that killed it. */
 async function ending(run: { child: ChildProcess; output: () => string }): Promise<number | string | null> {
   const code = await waitForExit(run.child, { timeoutMs: STOP_TIMEOUT_MS, what: 'the server', output: run.output });
@@ -34,25 +72,8 @@ async function ending(run: { child: ChildProcess; output: () => string }): Promi
 }
 
 test('a SIGTERM while the server is still starting (the directory check under way) stops it cleanly and releases server.lock', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'sg-stop-starting-'));
-  // An LDAP server that accepts connections and never answers: the start-up's directory check waits on it.
-  const held: Socket[] = [];
-  const silentLdap = createServer((socket) => void held.push(socket));
-  await new Promise<void>((resolve) => silentLdap.listen(0, '127.0.0.1', resolve));
-  const address = silentLdap.address();
-  assert.ok(address && typeof address === 'object');
-  const configFile = join(root, 'config.json');
-  await writeFile(
-    configFile,
-    JSON.stringify({
-      directory: { kind: 'ldap', urls: [`ldap://127.0.0.1:${address.port}`], connectTimeoutMs: 120_000, searchTimeoutMs: 120_000, healthCheckSeconds: 0, bind: { dn: 'cn=svc,dc=example,dc=org', password: 'x' }, users: { baseDn: 'ou=people,dc=example,dc=org' } },
-    }),
-    { mode: 0o600 },
-  );
-  const dataDir = join(root, 'data');
-  const run = startServer({ STEPGATE_CONFIG: configFile, STEPGATE_DATA_DIR: dataDir, PORT: String(await freePort()) });
+  const { run, dataDir, stop } = await startingServer('sg-stop-starting-');
   try {
-    await until('it connects to the directory', () => held.length > 0, run);
     assert.equal(await exists(join(dataDir, 'server.lock')), true, 'the lock is taken before the directory is checked');
     run.child.kill('SIGTERM');
     assert.equal(await ending(run), 0, run.output());
@@ -60,33 +81,14 @@ test('a SIGTERM while the server is still starting (the directory check under wa
     assert.match(run.output(), /"event":"server\.stopped"/);
     assert.doesNotMatch(run.output(), /Stepgate is running|directory start-up check failed/);
   } finally {
-    await killChild(run.child);
-    for (const socket of held) socket.destroy();
-    silentLdap.close();
-    await rm(root, { recursive: true, force: true });
+    await stop();
   }
 });
 
 test("a SIGHUP (logrotate's postrotate) while the server is still starting does not end it", async () => {
-  const root = await mkdtemp(join(tmpdir(), 'sg-hup-starting-'));
-  const held: Socket[] = [];
-  const silentLdap = createServer((socket) => void held.push(socket));
-  await new Promise<void>((resolve) => silentLdap.listen(0, '127.0.0.1', resolve));
-  const address = silentLdap.address();
-  assert.ok(address && typeof address === 'object');
-  const configFile = join(root, 'config.json');
-  await writeFile(
-    configFile,
-    JSON.stringify({
-      directory: { kind: 'ldap', urls: [`ldap://127.0.0.1:${address.port}`], connectTimeoutMs: 120_000, searchTimeoutMs: 120_000, healthCheckSeconds: 0, bind: { dn: 'cn=svc,dc=example,dc=org', password: 'x' }, users: { baseDn: 'ou=people,dc=example,dc=org' } },
-    }),
-    { mode: 0o600 },
-  );
-  const dataDir = join(root, 'data');
-  const run = startServer({ STEPGATE_CONFIG: configFile, STEPGATE_DATA_DIR: dataDir, PORT: String(await freePort()) });
+  // server.lock, where the README's `kill -HUP` reads the pid, is there from the start.
+  const { run, dataDir, stop } = await startingServer('sg-hup-starting-');
   try {
-    // server.lock, where the README's `kill -HUP` reads the pid, is there from the start.
-    await until('it connects to the directory', () => held.length > 0, run);
     run.child.kill('SIGHUP');
     await sleep(500);
     assert.equal(hasExited(run.child), false, `SIGHUP ended the starting server (${run.child.signalCode}):\n${run.output()}`);
@@ -94,10 +96,7 @@ test("a SIGHUP (logrotate's postrotate) while the server is still starting does 
     assert.equal(await ending(run), 0, run.output());
     assert.equal(await exists(join(dataDir, 'server.lock')), false, `server.lock was left behind:\n${run.output()}`);
   } finally {
-    await killChild(run.child);
-    for (const socket of held) socket.destroy();
-    silentLdap.close();
-    await rm(root, { recursive: true, force: true });
+    await stop();
   }
 });
 

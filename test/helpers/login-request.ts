@@ -17,3 +17,9 @@ export async function passwordSignInFrom(app: Booted, browser: TestBrowser, user
   const headers = { 'x-forwarded-for': ip };
   return browser.submit(await browser.get(`${app.url}/login/${tx.id}`, { headers }), { username, password }, undefined, headers);
 }
+
+/** Starts the sign-in `loginRequest` asks for and opens its first page in `browser`. */
+export async function startSignIn(app: Booted, browser: TestBrowser, loginRequest: LoginRequest = request()): Promise<{ txId: string; page: Page }> {
+  const tx = await app.services.interaction.deps.transactions.create(loginRequest);
+  return { txId: tx.id, page: await browser.get(`${app.url}/login/${tx.id}`) };
+}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, parseForms, type Page } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
-import { request } from '../helpers/login-request.ts';
+import { request, startSignIn } from '../helpers/login-request.ts';
 
 /**
  * A form's `_csrf` must be the MAC of this browser's own binding cookie: being present is not enough.
@@ -20,8 +20,7 @@ before(async () => {
 after(() => app?.close());
 
 async function openSignIn(browser: TestBrowser): Promise<{ txId: string; page: Page }> {
-  const tx = await app.services.interaction.deps.transactions.create(request());
-  return { txId: tx.id, page: await browser.get(`${app.url}/login/${tx.id}`) };
+  return startSignIn(app, browser, request());
 }
 
 const tokenOf = (page: Page): string => parseForms(page.body, page.url)[0]!.fields._csrf!;

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
-import { request as loginRequest } from '../helpers/login-request.ts';
+import { request as loginRequest, startSignIn } from '../helpers/login-request.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { createUser } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
@@ -24,8 +24,7 @@ after(() => app?.close());
 
 /** Opens a sign-in to an application under `policy` in `browser`; its transaction and first page. */
 async function openSignIn(browser: TestBrowser, policy: string): Promise<{ txId: string; page: Page }> {
-  const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpId: `app-${policy}`, rpName: `App ${policy}`, rp: { policy, allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
-  return { txId: tx.id, page: await browser.get(`${app.url}/login/${tx.id}`) };
+  return startSignIn(app, browser, loginRequest({ rpId: `app-${policy}`, rpName: `App ${policy}`, rp: { policy, allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
 }
 
 /** A sign-in with the password alone, which leaves the browser signed in. */

@@ -2,12 +2,13 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
-import { request as loginRequest } from '../helpers/login-request.ts';
+import { request as loginRequest, startSignIn } from '../helpers/login-request.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { createUser, createUserWithTotp } from '../helpers/oidc-rp.ts';
 import { cliProcess } from '../helpers/cli.ts';
 import { until } from '../helpers/until.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
+import { assertPasswordPageNotice } from '../helpers/password-page-notice.ts';
 import type { SsoSession } from '../../src/session/sso-session.ts';
 
 /**
@@ -30,8 +31,7 @@ before(async () => {
 after(() => app?.close());
 
 async function openSignIn(browser: TestBrowser): Promise<{ txId: string; page: Page }> {
-  const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpName: 'Payroll', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
-  return { txId: tx.id, page: await browser.get(`${app.url}/login/${tx.id}`) };
+  return startSignIn(app, browser, loginRequest({ rpName: 'Payroll', rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
 }
 
 /** Runs a CLI command that ends `username`'s sessions, and waits for the server to end them. */
@@ -42,15 +42,7 @@ async function administrator(username: string, ...words: string[]): Promise<void
   await until(sessionsOf, (count) => count === 0, `the server to end ${username}'s session`);
 }
 
-function assertToldEnded(page: Page): void {
-  assert.equal(page.status, 200);
-  assert.match(page.body, /<h1>Sign in<\/h1>/);
-  assert.match(page.body, ENDED);
-  // The focus starts in the empty username field, which reads the message (an alert present on load is not announced).
-  assert.match(page.body, /<input id="field-username"[^>]* aria-describedby="form-error"[^>]* autofocus>/);
-  // Nothing typed was wrong: the password field is not marked as the error's.
-  assert.doesNotMatch(page.body, /<input id="field-password"[^>]* aria-invalid/);
-}
+const assertToldEnded = (page: Page) => assertPasswordPageNotice(page, ENDED);
 
 test('`session end` while the code page is open: Reload shows the password page saying the sign-in was ended, once', async () => {
   const browser = new TestBrowser();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { Browser, Page as ChromiumPage, Route } from 'playwright-core';
 import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
+import { startSignIn } from '../helpers/login-request.ts';
 import { createUser } from '../helpers/oidc-rp.ts';
 import { TestSp, isPasswordPage, samlPostForm } from '../helpers/saml-sp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
@@ -56,8 +57,7 @@ describe('reload, Back, other tabs and second clicks during a sign-in', () => {
 
   /** Opens a sign-in for an application that requires MFA; `page` is its first page. */
   async function openSignIn(browser: TestBrowser, rpName: string): Promise<{ txId: string; page: Page }> {
-    const tx = await app.services.interaction.deps.transactions.create(mfaRequest(rpName));
-    return { txId: tx.id, page: await browser.get(`${app.url}/login/${tx.id}`) };
+    return startSignIn(app, browser, mfaRequest(rpName));
   }
 
   /** Opens a sign-in for an application that requires MFA and submits the password; `page` is where that leads. */

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
-import { request as loginRequest } from '../helpers/login-request.ts';
+import { request as loginRequest, startSignIn } from '../helpers/login-request.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { createUser, createUserWithTotp } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
@@ -32,8 +32,7 @@ before(async () => {
 after(() => app?.close());
 
 async function openSignIn(browser: TestBrowser, rpName: string, forceAuthn = false): Promise<{ txId: string; page: Page }> {
-  const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpId: rpName, rpName, forceAuthn, rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
-  return { txId: tx.id, page: await browser.get(`${app.url}/login/${tx.id}`) };
+  return startSignIn(app, browser, loginRequest({ rpId: rpName, rpName, forceAuthn, rp: { policy: 'permit-everyone-require-mfa', allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
 }
 
 /** gina signs in to Wiki in another tab of the same browser, with her password and a code. */

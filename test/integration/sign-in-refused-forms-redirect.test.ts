@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, parseForms, type Page } from '../helpers/browser.ts';
-import { request as loginRequest } from '../helpers/login-request.ts';
+import { request as loginRequest, startSignIn } from '../helpers/login-request.ts';
 import { createUser, createUserWithTotp } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 import { launchChromium, watchedPage } from '../helpers/chromium.ts';
@@ -30,8 +30,7 @@ before(async () => {
 after(() => app?.close());
 
 async function openSignIn(browser: TestBrowser, rpName = 'Payroll', policy = 'permit-everyone-require-mfa', forceAuthn = false): Promise<{ txId: string; page: Page }> {
-  const tx = await app.services.interaction.deps.transactions.create(loginRequest({ rpId: rpName, rpName, forceAuthn, rp: { policy, allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
-  return { txId: tx.id, page: await browser.get(`${app.url}/login/${tx.id}`) };
+  return startSignIn(app, browser, loginRequest({ rpId: rpName, rpName, forceAuthn, rp: { policy, allowPasswordChange: false }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
 }
 
 /** Sends the form of `page` whose action contains `match`, as a browser's POST, without following the answer. */

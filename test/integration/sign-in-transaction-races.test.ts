@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
-import { request } from '../helpers/login-request.ts';
+import { request, startSignIn } from '../helpers/login-request.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 import type { LoginRequest } from '../../src/core/types.ts';
 
@@ -38,8 +38,7 @@ describe('one sign-in transaction, many requests at once', () => {
 
   /** A sign-in opened in `browser`, at its first page. */
   async function openSignIn(browser: TestBrowser, overrides: Partial<LoginRequest> = {}): Promise<{ txId: string; page: Page }> {
-    const tx = await app.services.interaction.deps.transactions.create(request({ handoff: { finisher: COUNTING_FINISHER, ref: '' }, ...overrides }));
-    return { txId: tx.id, page: await browser.get(`${app.url}/login/${tx.id}`) };
+    return startSignIn(app, browser, request({ handoff: { finisher: COUNTING_FINISHER, ref: '' }, ...overrides }));
   }
 
   /** The form of `page` sent `count` times at once, as it is, without following the answers. */

@@ -83,7 +83,7 @@ test('every change an administrator makes with the CLI is in the audit log: what
     await cli('user', 'unlock', 'alice');
     await cli('policy', 'set', '--file', policyFile);
     await cli('sp', 'add', 'metadata/sp/demo-sp.xml', '--name', 'Demo app', '--policy', 'staff-only');
-    await cli('sp', 'set', DEMO_SP, '--sign', 'both');
+    await cli('sp', 'set', DEMO_SP, '--sign', 'response');
     const added = await cli('client', 'add', '--name', 'Wiki', '--redirect-uri', 'https://wiki.example.org/cb');
     const clientId = /client_id:\s+(\S+)/.exec(added.out)![1]!;
     const firstSecret = /client_secret: (\S+)/.exec(added.out)![1]!;
@@ -106,7 +106,7 @@ test('every change an administrator makes with the CLI is in the audit log: what
       { type: 'password.unlock', username: 'alice', rp: undefined, policy: undefined, changed: undefined, secretRotated: undefined, mustChange: undefined },
       { type: 'policy.set', username: undefined, rp: undefined, policy: 'staff-only', changed: undefined, secretRotated: undefined, mustChange: undefined },
       { type: 'sp.add', username: undefined, rp: DEMO_SP, policy: 'staff-only', changed: undefined, secretRotated: undefined, mustChange: undefined },
-      { type: 'sp.set', username: undefined, rp: DEMO_SP, policy: undefined, changed: ['wantAssertionsSigned', 'wantResponseSigned'], secretRotated: undefined, mustChange: undefined },
+      { type: 'sp.set', username: undefined, rp: DEMO_SP, policy: undefined, changed: ['wantAssertionsSigned'], secretRotated: undefined, mustChange: undefined },
       { type: 'client.add', username: undefined, rp: clientId, policy: undefined, changed: undefined, secretRotated: undefined, mustChange: undefined },
       { type: 'client.set', username: undefined, rp: clientId, policy: undefined, changed: ['scopes'], secretRotated: true, mustChange: undefined },
       { type: 'client.remove', username: undefined, rp: clientId, policy: undefined, changed: undefined, secretRotated: undefined, mustChange: undefined },
@@ -154,10 +154,11 @@ test('a change made through sudo names, beside the account it ran as, who ran su
   const dataDir = await mkdtemp(join(tmpdir(), 'stepgate-sudo-audit-'));
   try {
     const policyFile = join(dataDir, 'policy.json');
-    await writeFile(policyFile, JSON.stringify({ name: 'staff-only', template: 'permit-specific-groups', parameters: { groups: ['staff'] } }));
     const { SUDO_USER: _user, SUDO_UID: _uid, SUDO_GID: _gid, SUDO_COMMAND: _command, ...env } = withoutSecretKey();
     // What sudo sets for the command it runs: the environment is all the CLI can know of it.
-    for (const sudo of [{ SUDO_USER: 'alice', SUDO_UID: '1000', SUDO_GID: '1000', SUDO_COMMAND: '/usr/bin/npm run cli' }, {}]) {
+    for (const [run, sudo] of [{ SUDO_USER: 'alice', SUDO_UID: '1000', SUDO_GID: '1000', SUDO_COMMAND: '/usr/bin/npm run cli' }, {}].entries()) {
+      // Another definition each time: the same one again changes nothing, and is not audited.
+      await writeFile(policyFile, JSON.stringify({ name: 'staff-only', template: 'permit-specific-groups', parameters: { groups: ['staff', `team-${run}`] } }));
       const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', new URL('../../src/cli/index.ts', import.meta.url).pathname, 'policy', 'set', '--file', policyFile], { env: { ...env, ...sudo, STEPGATE_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
       const output = captureOutput(child);
       assert.equal(await waitForExit(child, { what: 'cli policy set', output }), 0, output());

@@ -188,7 +188,7 @@ describe('sp set --metadata refuses what sp add would refuse, and writes nothing
   test('metadata the same as registered: nothing to print but that', async () => {
     const set = await cli('sp', 'set', sp.entityId, '--metadata', await file('same.xml', sp.metadataXml));
     assert.equal(set.code, 0, set.err);
-    assert.match(set.out, /^Updated SAML SP https:\/\/refusals\.sp\.test\/metadata\.\nMetadata: no certificate or endpoint changed\.\n/);
+    assert.match(set.out, /^SAML SP https:\/\/refusals\.sp\.test\/metadata has those settings already, and this metadata; nothing changed\.\nMetadata: no certificate or endpoint changed\.\n/);
   });
 
   test('the help of sp set, sp add and sp remove names sp set --metadata', async () => {

@@ -5,6 +5,7 @@ import { displayNameOption } from '../display-name.ts';
 import { ID_TOKEN_ALGS, type ClientChanges, type IdTokenAlg, type OidcClientRecord } from '../../oidc/client-registry.ts';
 import { policyExists } from '../named-policy.ts';
 import { auditAdminAction } from '../admin-audit.ts';
+import { fieldsChanged } from '../changed-fields.ts';
 
 const ADD_HELP = `Usage: npm run cli -- client add --name NAME --redirect-uri URI [options]
 
@@ -221,8 +222,14 @@ async function set(args: ParsedArgs, context: CommandContext): Promise<number> {
     if (!outcome.ok) return refused(outcome);
     ({ client, secret } = outcome);
   }
-  context.out(`Updated "${client.name}".`);
-  await auditAdminAction(context, { type: 'client.set', rp: client.id, changed: Object.keys(changes), secretRotated: rotate });
+  const changed = fieldsChanged(Object.keys(changes), current, client, { idTokenAlg: (record) => record.idTokenSignedResponseAlg });
+  if (changed.length === 0 && !rotate) {
+    // Run again (a script, a second administrator), it says so, and no event names a change not made.
+    context.out(`"${client.name}" has those settings already; nothing changed.`);
+  } else {
+    context.out(`Updated "${client.name}".`);
+    await auditAdminAction(context, { type: 'client.set', rp: client.id, changed, secretRotated: rotate });
+  }
   for (const line of describe(client)) context.out(line);
   if (secret) context.out(`client_secret:             ${secret}\n(shown only now: store it in the application's configuration; the old secret no longer works)`);
   return 0;

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { CliCommand, CliContext } from '../command.ts';
 import { pathOption, UsageError } from '../command.ts';
 import { InputFileError, readInputFile } from '../read-input-file.ts';
@@ -131,6 +132,12 @@ Every problem is reported and nothing is saved unless the whole policy is valid.
         return 1;
       }
       const policies = await context.policies();
+      const checked = policies.validate(input);
+      // Saved again from the same file (a script, a second administrator), it says so, and no event names a change not made.
+      if (checked.ok && isDeepStrictEqual(await policies.definition(checked.definition.name), checked.definition)) {
+        context.out(`Policy ${checked.definition.name} has this definition already; nothing changed.`);
+        return 0;
+      }
       const result = await policies.save(input);
       if (!result.ok) {
         context.err(`Policy not saved:\n${result.errors.map((error) => `  - ${error}`).join('\n')}`);

@@ -10,6 +10,7 @@ import type { SpRegistrationOptions } from '../../saml/sp-registry.ts';
 import type { CertificateInfo, ServiceProviderRecord, SignWhat, SpSettings } from '../../saml/sp-types.ts';
 import { policyExists } from '../named-policy.ts';
 import { auditAdminAction } from '../admin-audit.ts';
+import { fieldsChanged } from '../changed-fields.ts';
 import { describeEncryption } from '../../saml/encryption-algorithms.ts';
 
 const SIGN_CHOICES: readonly SignWhat[] = ['response', 'assertion', 'both'];
@@ -261,14 +262,20 @@ Examples:
           const { record: updated, previous, warnings } = await registered.update(entityId, { settings: changes, name, metadataXml, allowUnsignedRequests: args.options['allow-unsigned-requests'] === true });
           const now = context.clock.now();
           for (const warning of warnings) context.err(`Warning: ${warning}`);
-          context.out(`Updated SAML SP ${updated.id}.`);
-          const metadata = metadataXml === undefined ? undefined : metadataChanges(previous, updated, now);
-          await auditAdminAction(context, {
-            type: 'sp.set',
-            rp: updated.id,
-            changed: [...Object.keys(changes), ...(name === undefined ? [] : ['name']), ...(metadata ? ['metadata'] : [])],
-            ...metadata?.audit,
+          const asked = Object.keys(changes) as Array<keyof SpSettings>;
+          const changed = fieldsChanged([...asked, ...(name === undefined ? [] : ['name']), ...(metadataXml === undefined ? [] : ['metadata'])], previous, updated, {
+            ...Object.fromEntries(asked.map((setting) => [setting, (record: ServiceProviderRecord) => record.settings[setting]])),
+            // What loading it changed: anything but the name, the settings given as options, and updatedAt, which every update moves.
+            metadata: ({ name: _name, updatedAt: _updatedAt, settings, ...fromMetadata }) => ({ ...fromMetadata, settings: Object.fromEntries(Object.entries(settings).filter(([setting]) => !(asked as string[]).includes(setting))) }),
           });
+          const metadata = metadataXml === undefined ? undefined : metadataChanges(previous, updated, now);
+          if (changed.length === 0) {
+            // Run again (a script, a second administrator), it says so, and no event names a change not made.
+            context.out(`SAML SP ${updated.id} has those settings already${metadataXml === undefined ? '' : ', and this metadata'}; nothing changed.`);
+          } else {
+            context.out(`Updated SAML SP ${updated.id}.`);
+            await auditAdminAction(context, { type: 'sp.set', rp: updated.id, changed, ...(changed.includes('metadata') ? metadata?.audit : {}) });
+          }
           for (const line of metadata?.lines ?? []) context.out(line);
           for (const line of describe(updated, now)) context.out(line);
           return 0;

@@ -7,6 +7,7 @@ import { Regulator } from '../../regulation/regulator.ts';
 import { SessionAdmin } from '../session-admin.ts';
 import { withDirectory } from '../with-directory.ts';
 import { auditAdminAction } from '../admin-audit.ts';
+import { fieldsChanged } from '../changed-fields.ts';
 import { isAttributeName } from '../../core/user-attributes.ts';
 import { dayExists } from '../time-option.ts';
 import { accountExpired } from '../../directory/account-expiry.ts';
@@ -242,11 +243,19 @@ export const userCommands: CliCommand[] = [
       const password = newPassword(args);
       const changes = changesFrom(args);
       return refusable(context, async () => {
-        const record = await (await context.localUsers()).update(username(args), changes, password);
-        context.out(`Updated ${record.username}.`);
+        const users = await context.localUsers();
+        const before = await users.get(username(args));
+        const record = await users.update(username(args), changes, password);
+        const changed = fieldsChanged(changedFields(changes), before, record, {
+          addGroups: (user) => user.groups.filter((group) => !before.groups.includes(group)),
+          removeGroups: (user) => before.groups.filter((group) => !user.groups.includes(group)),
+        });
+        // A new password is its own event (user.set-password); the other fields given may all have had their values already.
+        if (changed.length > 0) context.out(`Updated ${record.username}.`);
+        else if (!password) context.out(`${record.username} has those values already; nothing changed.`);
         tellGroups(context, record);
         warnIfExpired(context, record, changes);
-        await auditAdminAction(context, { type: 'user.update', username: record.username, userId: record.id, changed: changedFields(changes) });
+        if (changed.length > 0) await auditAdminAction(context, { type: 'user.update', username: record.username, userId: record.id, changed });
         if (password) await passwordSet(context, record, password.mustChange);
         return 0;
       });

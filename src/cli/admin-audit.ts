@@ -25,8 +25,8 @@ function sudoFields(): { sudoUser?: string; sudoUid?: number } {
 
 /**
  * An administrator's action taken with the CLI, in the audit log: what happened to which record,
- * `via: 'cli'`, the operating-system account that ran it and, run through sudo, the one that ran sudo.
+ * `via: 'cli'`, the run's `commandId`, the operating-system account that ran it and, run through sudo, the one that ran sudo.
  */
 export async function auditAdminAction(context: CliContext, event: { type: string; outcome?: AuditEvent['outcome']; [field: string]: unknown }): Promise<void> {
-  await (await context.store()).audit.record({ outcome: 'success', ...event, via: 'cli', osUser: osUser(), ...sudoFields() });
+  await (await context.store()).audit.record({ outcome: 'success', ...event, via: 'cli', commandId: context.commandId, osUser: osUser(), ...sudoFields() });
 }

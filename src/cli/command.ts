@@ -25,6 +25,12 @@ export type OptionKind = 'flag' | 'string' | 'list';
 /** What a command gets: the validated config and, opened on first use, the store and secret box. */
 export interface CliContext {
   config: Config;
+  /**
+   * This run's id (a UUID): every audit event of the run carries it as `commandId`, and its log lines
+   * as `cmdId`, as a web request's carry `requestId` and `reqId`, so the events of one command can be
+   * told from those of another run at the same moment.
+   */
+  commandId: string;
   store(): Promise<Store>;
   box(): SecretBox;
   clock: Clock;

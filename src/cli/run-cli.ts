@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { CliCommand, CliContext } from './command.ts';
 import { UsageError } from './command.ts';
 import { END_OF_OPTIONS, parseArgs } from './parse-args.ts';
 import { commandContext } from './command-context.ts';
 
 /** Finds the command by its longest matching name and runs it; prints help for --help or unknown input. */
-export async function runCli(commands: CliCommand[], words: string[], context: Omit<CliContext, 'config'> & { config: () => CliContext['config'] }): Promise<number> {
+export async function runCli(commands: CliCommand[], words: string[], context: Omit<CliContext, 'config' | 'commandId'> & { config: () => CliContext['config'] }): Promise<number> {
   const byLength = [...commands].sort((a, b) => b.name.split(' ').length - a.name.split(' ').length);
   const command = byLength.find((candidate) => {
     const parts = candidate.name.split(' ');
@@ -26,7 +27,7 @@ export async function runCli(commands: CliCommand[], words: string[], context: O
   }
   try {
     const args = parseArgs(words.slice(command.name.split(' ').length), command);
-    return await command.run(args, commandContext({ ...context, config: context.config() }));
+    return await command.run(args, commandContext({ ...context, config: context.config(), commandId: randomUUID() }));
   } catch (error) {
     if (error instanceof UsageError) {
       context.err(`${error.message}\n\n${command.help.trim()}`);

@@ -9,7 +9,7 @@ import { createLogger } from '../core/log.ts';
  * DOMAIN\user, user@domain, an email, any case, and the name a renamed LDAP user has now.
  */
 export async function withDirectory<T>(context: CliContext, use: (directory: Directory) => Promise<T>): Promise<T> {
-  const directory = await createDirectory(context.config, await context.store(), createLogger('error'), context.clock);
+  const directory = await createDirectory(context.config, await context.store(), createLogger('error').child({ cmdId: context.commandId }), context.clock);
   try {
     return await use(directory);
   } finally {

@@ -200,7 +200,7 @@ describe('the admin CLI does what was typed, or refuses it', () => {
 
   test('generated ids and session handles never start with "-"', async () => {
     for (let i = 0; i < 20_000; i++) assert.ok(!randomId(12).startsWith('-'));
-    const sessions = await SessionAdmin.open({ config: config(), store: async () => store, box: () => box, clock: systemClock, out() {}, err() {} } satisfies CliContext);
+    const sessions = await SessionAdmin.open({ config: config(), store: async () => store, box: () => box, clock: systemClock, commandId: 'test', out() {}, err() {} } satisfies CliContext);
     let checked = 0;
     for (let i = 0; checked < 5; i++) {
       const id = `session-${i}`;

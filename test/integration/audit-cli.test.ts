@@ -83,7 +83,7 @@ test('--type with a * prefix, --outcome, --rp and --ip select exactly the matchi
 
   const keys = await cli('audit', '--type', 'keys.*');
   assert.equal(keys.out.length, 1);
-  assert.match(keys.out[0]!, /^2026-11-22T12:00:00\.000Z {2}keys\.add {2}success {2}- {2}alg=ES256 keyId=\S+ osUser=\S+ via=cli$/, 'no user: -; the other fields sorted');
+  assert.match(keys.out[0]!, /^2026-11-22T12:00:00\.000Z {2}keys\.add {2}success {2}- {2}alg=ES256 commandId=[0-9a-f-]{36} keyId=\S+ osUser=\S+ via=cli$/, 'no user: -; the other fields sorted');
   assert.deepEqual((await cli('audit', '--type', 'keys.add', '--type', 'login.password', '--outcome', 'success')).out.length, 2, 'several --type');
 });
 

@@ -179,7 +179,7 @@ test('config export writes one private file, encrypted; a short password and an 
   const events = await auditEvents(source, 'config.export');
   assert.deepEqual(events.map((event) => event.outcome), ['success', 'failure', 'success'], 'the refused overwrite is on record too');
   assert.equal(events[1]!.reason, `${exportFile} exists; give --force to overwrite it`);
-  assert.deepEqual({ ...events[2], at: undefined }, { at: undefined, type: 'config.export', outcome: 'success', via: 'cli', osUser: userInfo().username, file: exportFile, policies: 1, samlServiceProviders: 1, oidcClients: 1, signingKeys: 2, localUsers: 1 });
+  assert.deepEqual({ ...events[2], at: undefined, commandId: undefined }, { at: undefined, commandId: undefined, type: 'config.export', outcome: 'success', via: 'cli', osUser: userInfo().username, file: exportFile, policies: 1, samlServiceProviders: 1, oidcClients: 1, signingKeys: 2, localUsers: 1 });
 });
 
 test('import refuses a wrong password, an altered file, another format or version, writing nothing', async () => {
@@ -295,8 +295,9 @@ test('import --replace into a fresh installation with another secret key: the cl
   const statuses = new Map((await target.app.services.keys.all()).map((key) => [key.id, key.status]));
   for (const id of targetKeyIds) assert.equal(statuses.get(id), 'retired', 'still published, no longer signing');
   const events = await auditEvents(target, 'config.import');
-  assert.deepEqual({ ...events.at(-1), at: undefined }, {
+  assert.deepEqual({ ...events.at(-1), at: undefined, commandId: undefined }, {
     at: undefined,
+    commandId: undefined,
     type: 'config.import',
     outcome: 'success',
     via: 'cli',

@@ -39,7 +39,13 @@ export function bootstrapRoutes(services: Services): Router {
 
   router.post('/admin/bootstrap', async (req, res) => {
     services.csrf.verify(req);
-    if ((await adminAccounts(services.store).list()).length > 0) return sendPage(res, closed(), 410);
+    if ((await adminAccounts(services.store).list()).length > 0) {
+      // A form sent after the first administrator exists: someone still trying the secret, or a second
+      // administrator's form left open. Either is a refusal the log must show, as a wrong secret is.
+      await services.store.audit.record({ type: 'admin.bootstrap', outcome: 'failure', ip: req.clientIp, requestId: req.requestId, reason: 'admin-exists' });
+      logRefusedAttempt(req, { event: 'admin.bootstrap.refused', reason: 'admin-exists' }, 'admin bootstrap: refused, an administrator exists already');
+      return sendPage(res, closed(), 410);
+    }
     const field = (name: string) => (typeof req.body?.[name] === 'string' ? (req.body[name] as string) : '');
     const username = field('username').trim();
     const again = (problems: BootstrapProblem[], status: number) => sendPage(res, bootstrapPage({ csrf: services.csrf.token(req, res), passwordRules: ADMIN_PASSWORD_RULE_WORDS, problems, username }), status);

@@ -48,6 +48,34 @@ describe('first administrator bootstrap', () => {
   });
 });
 
+describe('a bootstrap form sent after the administrator exists', () => {
+  let app: Booted;
+  before(async () => {
+    app = await boot();
+  });
+  after(() => app.close());
+
+  test('is refused (410) and audited as a refusal, without the secret or password sent', async () => {
+    const secret = (await mintBootstrapSecretIfNeeded(app.services.store, Date.now()))!;
+    const values = { username: 'first-admin', password: 'Very-long-admin-pass-1', confirmPassword: 'Very-long-admin-pass-1' };
+    const late = new TestBrowser();
+    const lateForm = await late.get(`${app.url}/admin/bootstrap`);
+    const first = new TestBrowser();
+    assert.equal((await first.submit(await first.get(`${app.url}/admin/bootstrap`), { ...values, secret })).status, 200);
+    const tried = { username: 'second-admin', password: 'Other-long-admin-pass-2', confirmPassword: 'Other-long-admin-pass-2', secret: 'a-guessed-bootstrap-secret' };
+    const answer = await late.submit(lateForm, tried);
+    assert.equal(answer.status, 410);
+    assert.match(answer.body, /<h1>Already set up<\/h1>/);
+    const { events } = await app.services.store.audit.query({ types: ['admin.bootstrap'] });
+    assert.deepEqual(events.map((event) => [event.outcome, event.reason ?? null, event.username ?? null]), [['success', null, 'first-admin'], ['failure', 'admin-exists', null]]);
+    assert.ok(events[1]!.requestId, 'the page\'s reference leads to it');
+    const refusal = app.logs.find((line) => line['event'] === 'admin.bootstrap.refused');
+    assert.equal(refusal?.['reason'], 'admin-exists');
+    const written = JSON.stringify([events, app.logs]);
+    for (const typed of [tried.secret, tried.password, secret]) assert.ok(!written.includes(typed), 'nothing typed into the form is written');
+  });
+});
+
 describe('first administrator bootstrap under attack', () => {
   let app: Booted;
   let secret: string;

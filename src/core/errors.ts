@@ -8,7 +8,7 @@ export const ERROR_CATALOGUE = {
   ACCOUNT_LOCKED: { status: 403, message: 'Your account is locked. Contact your helpdesk or try again later.' },
   ACCOUNT_EXPIRED: { status: 403, message: 'Your account has expired. Contact your helpdesk.' },
   PASSWORD_EXPIRED: { status: 403, message: 'Your password has expired.' },
-  PASSWORD_EXPIRED_NO_GRACE: { status: 403, message: 'Your password has expired and the directory does not let you change it yourself. Ask your administrator to reset it.' },
+  PASSWORD_EXPIRED_NO_GRACE: { status: 403, message: 'Your password has expired and the directory does not let you change it yourself. Ask your helpdesk to reset it.' },
   PASSWORD_MUST_CHANGE: { status: 403, message: 'You must change your password before signing in.' },
   RATE_LIMITED: { status: 429, message: 'Too many attempts. Please wait and try again.' },
   CSRF_FAILED: { status: 403, message: 'Your form expired or was sent from another site. Go back, reload the page and try again.' },

@@ -6,6 +6,7 @@ import { sendPage } from '../http/render.ts';
 import { finishedSignInPage } from '../../views/login/finished.ts';
 import type { FinishedAs } from './transaction.ts';
 import { SECURITY_SETTINGS_PATH } from './account-messages.ts';
+import { stepUrl } from './step-url.ts';
 
 /** Where a user signed in here can go next: nothing of a finished sign-in can be sent again. */
 const SIGN_OUT = '/logout';
@@ -34,11 +35,14 @@ export class SignInFinished extends AppError {
  * The page for a finished sign-in (as Keycloak's "You are already logged in"): the user it signed in,
  * still signed in on this browser, is told so and where to go; anyone else (signed out since, another
  * person, or a sign-in that was refused or cancelled) only that it has ended, and to start again at the
- * application. Not an error for a page (200, logged at info); a form of it posted again was not taken (400).
+ * application. Not an error for a page (200, logged at info). A form of it posted again (an old tab,
+ * Back then Send) was not taken: it is sent to that page (Post/Redirect/Get), which says the same,
+ * so Reload and Back do not send the form (a password, a code) again.
  */
-export async function showFinishedSignIn(req: Request, res: Response, finished: SignInFinished, session: SsoSession | undefined): Promise<void> {
+export async function showFinishedSignIn(req: Request, res: Response, finished: SignInFinished, session: SsoSession | undefined, txId: string): Promise<void> {
   req.log.info({ ...finished.detail }, 'login: a page of a finished sign-in was asked for; told it has finished');
+  if (req.method === 'POST') return res.redirect(303, stepUrl({ id: txId }));
   const signedIn = session !== undefined && finished.finished.userId !== undefined && session.user.id === finished.finished.userId;
   const page = finishedSignInPage({ rpName: finished.rpName, signedInAs: signedIn ? session.user : undefined, securityHref: SECURITY_SETTINGS_PATH, signOutHref: SIGN_OUT });
-  sendPage(res, page, req.method === 'GET' ? 200 : 400);
+  sendPage(res, page);
 }

@@ -321,7 +321,7 @@ export class LoginInteraction {
     await this.#turns.run(id, async () => {
       const tx = await this.binding.load(req, res, id).catch(async (error: unknown) => {
         if (!(error instanceof SignInFinished)) throw error;
-        await showFinishedSignIn(req, res, error, await this.deps.sessions.current(req));
+        await showFinishedSignIn(req, res, error, await this.deps.sessions.current(req), id);
       });
       if (!tx) return;
       offerWayBack(res, this.wayBack(req, res, tx));

@@ -75,7 +75,8 @@ describe('no MFA bypass through step ordering', () => {
     const { tx: passwordOnly } = await open(browser, 'permit-everyone');
     assert.equal((await resultOf(passwordOnly.id))?.ok, true, 'a password-only app completed silently');
     const otherTx = await post(browser, `/login/${passwordOnly.id}/mfa/totp`, { _csrf: csrfOf(codePage), code });
-    assert.equal(otherTx.status, 400, 'its transaction is finished');
+    assertSentToCurrentStep(otherTx, passwordOnly.id, 'its transaction is finished: sent to its page, which says so');
+    assert.match((await browser.get(`${app.url}/login/${passwordOnly.id}`)).body, /<h1>You are signed in<\/h1>/);
 
     const fresh = await app.services.interaction.deps.transactions.create(request('permit-everyone-require-mfa'));
     const neverShown = await post(browser, `/login/${fresh.id}/mfa/totp`, { _csrf: csrfOf(codePage), code });

@@ -143,6 +143,19 @@ describe('refusals with a page of their own are redirects (Post/Redirect/Get)', 
     assert.match(shown.body, /Back to Ledger/);
     assert.equal(app.finished.get(txId), undefined);
   });
+
+  test('a password form sent again to a sign-in that finished (an old tab, Back then Send): a redirect to its page, which says so and sends nothing', async () => {
+    const browser = new TestBrowser();
+    const { txId, page } = await openSignIn(browser, 'Wiki', 'permit-everyone');
+    await browser.submit(page, { username: 'carol', password: PASSWORD });
+    const finished = app.finished.get(txId);
+    assert.equal(finished?.ok, true);
+    const shown = await redirectedPage(browser, await post(browser, page, { username: 'carol', password: PASSWORD }), txId);
+    assert.equal(shown.status, 200);
+    assert.match(shown.body, /<h1>You are signed in<\/h1>/);
+    assert.match(shown.body, /Your sign-in to Wiki is complete/);
+    assert.equal(app.finished.get(txId), finished, 'nothing sent to the application again');
+  });
 });
 
 describe('in real headless Chromium', () => {

@@ -12,7 +12,8 @@ export type StepRefusal =
    * `signedOut`: not a refusal of what was typed, but why the password is asked again (the fields are not marked wrong).
    */
   | { step: 'password'; message: string; status: number; username: string; account?: ErrorCode; signedOut?: true }
-  | { step: 'change-password'; message: string; status: number }
+  /** `account`: the account may no longer sign in (disabled, locked, expired, removed meanwhile): shown instead of the form. */
+  | { step: 'change-password'; message: string; status: number; account?: ErrorCode }
   | { step: 'mfa-challenge'; problem: Exclude<CodeProblem, 'expired'>; status: number }
   /** `shownToSessionId`: the session the secret was shown to, when the code came from a newer one of the same user. */
   | { step: 'mfa-enroll'; problem: Exclude<CodeProblem, 'enrolled-elsewhere'>; status: number; shownToSessionId?: string };

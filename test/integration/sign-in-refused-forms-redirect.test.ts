@@ -7,6 +7,8 @@ import { request as loginRequest, startSignIn } from '../helpers/login-request.t
 import { createUser, createUserWithTotp } from '../helpers/oidc-rp.ts';
 import { oathtoolTotp } from '../helpers/oathtool.ts';
 import { launchChromium, watchedPage } from '../helpers/chromium.ts';
+import { addLocalUser } from '../helpers/local-users.ts';
+import { LocalUserAdmin } from '../../src/directory/local-user-admin.ts';
 
 /**
  * A sign-in form refused with a page of its own (the sign-in expired, someone else signed in on the
@@ -155,6 +157,25 @@ describe('refusals with a page of their own are redirects (Post/Redirect/Get)', 
     assert.match(shown.body, /<h1>You are signed in<\/h1>/);
     assert.match(shown.body, /Your sign-in to Wiki is complete/);
     assert.equal(app.finished.get(txId), finished, 'nothing sent to the application again');
+  });
+
+  test('a password change sent after an administrator disabled the account: a redirect to a page that says so, with the way back and without the form', async () => {
+    await addLocalUser(app.services, 'dana', PASSWORD, { mustChangePassword: true });
+    const browser = new TestBrowser();
+    const { txId, page } = await startSignIn(app, browser, loginRequest({ rpId: 'Payroll', rpName: 'Payroll', rp: { policy: 'permit-everyone', allowPasswordChange: true }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
+    const changePage = await browser.submit(page, { username: 'dana', password: PASSWORD });
+    assert.match(changePage.body, /name="newPassword"/);
+    await new LocalUserAdmin(app.services.store, app.services.config, app.services.clock).update('dana', { disabled: true });
+    const answer = await post(browser, changePage, { currentPassword: PASSWORD, newPassword: 'Brand-new-pass-77', confirmPassword: 'Brand-new-pass-77' });
+    assert.deepEqual([answer.status, answer.headers.get('location')], [303, `/login/${txId}/change-password`], 'a redirect, not a page in the answer to the passwords');
+    const shown = await browser.get(`${app.url}/login/${txId}/change-password`);
+    assert.equal(shown.status, 403);
+    assert.match(shown.body, /<h1>[^<]+<\/h1>\n<p role="alert"[^>]*>Your account is disabled\. Contact your helpdesk\./);
+    assert.match(shown.body, /Back to Payroll/);
+    assert.doesNotMatch(shown.body, /name="newPassword"/, 'no form that cannot succeed');
+    assert.equal(app.finished.get(txId), undefined);
+    const { events } = await app.services.store.audit.query({ types: ['password.change'], user: 'dana' });
+    assert.deepEqual(events.map((event) => [event.outcome, event.reason]), [['failure', 'account-disabled']]);
   });
 });
 

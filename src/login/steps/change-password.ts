@@ -3,10 +3,11 @@ import type { LoginTransaction, VerifiedAccount } from '../transaction.ts';
 import { stepUrl } from '../step-url.ts';
 import type { PasswordStepDeps } from './password.ts';
 import type { LoginInteraction } from '../interaction.ts';
-import { AppError, ERROR_CATALOGUE } from '../../core/errors.ts';
+import { AppError, ERROR_CATALOGUE, errorTitle } from '../../core/errors.ts';
 import { tooManyAttemptsMessage } from '../lock-message.ts';
 import type { StepRefusal } from '../step-refusal.ts';
 import { sendPage } from '../../http/render.ts';
+import { messagePage } from '../../../views/message.ts';
 import { changePasswordPage, type ChangePasswordField } from '../../../views/login/change-password.ts';
 import { PASSWORD_CHANGE_REASONS } from '../account-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
@@ -34,6 +35,10 @@ function fieldsAtFault(message: string): ChangePasswordField[] {
 
 /** The change form, with the refusal of the form sent before (once). */
 export function showChangePassword(req: Request, res: Response, interaction: LoginInteraction, tx: LoginTransaction, refusal?: Extract<StepRefusal, { step: 'change-password' }>): void {
+  if (refusal?.account) {
+    const page = messagePage({ title: errorTitle(refusal.account), message: refusal.message, wayBack: interaction.wayBack(req, res, tx), helpdesk: interaction.deps.messages.helpdesk });
+    return sendPage(res, page, refusal.status);
+  }
   const { username } = verifiedAccount(tx);
   const reason = tx.pendingPasswordChange ? PASSWORD_CHANGE_REASONS[tx.pendingPasswordChange.state] : 'Choose a new password.';
   const error = refusal?.message;
@@ -50,6 +55,9 @@ const THROWN_REFUSALS: Partial<Record<AppError['code'], string>> = {
   DIRECTORY_UNAVAILABLE: 'directory-unavailable',
   DIRECTORY_MISCONFIGURED: 'directory-misconfigured',
 };
+
+/** Refusals of the account itself, not of the form: the form cannot succeed, whatever is typed. */
+const ACCOUNT_REFUSALS: ReadonlySet<AppError['code']> = new Set(['ACCOUNT_DISABLED', 'ACCOUNT_EXPIRED', 'ACCOUNT_LOCKED', 'LOGIN_FAILED']);
 
 /**
  * Writes the new password with the directory's own mechanism, then signs the user in with it: both on
@@ -98,8 +106,16 @@ export async function submitChangePassword(req: Request, res: Response, deps: Pa
     await admission.attempt.abandoned();
     const reason = error instanceof AppError ? THROWN_REFUSALS[error.code] : undefined;
     if (reason) await failed(reason);
+    // The account changed while the form was open (an administrator disabled it): a page of its own,
+    // after a redirect, so Reload and Back do not send the three passwords again. An outage stays an
+    // error page, whose reference leads to the log line with its cause.
+    if (error instanceof AppError && ACCOUNT_REFUSALS.has(error.code)) return error;
     throw error;
   });
+  if (changed instanceof AppError) {
+    req.log.warn({ code: changed.code, status: changed.status, detail: changed.detail }, `login: password change refused: ${changed.code}`);
+    return deps.interaction.refuse(res, tx, { step: 'change-password', message: changed.userMessage, status: changed.status, account: changed.code });
+  }
   if (!changed.ok) {
     // Only a wrong current password is a guess; a new password the rules refuse is not, or a user
     // trying to find an acceptable one would lock themselves out.

@@ -13,7 +13,7 @@ import { dayExists } from '../time-option.ts';
 import { accountExpired } from '../../directory/account-expiry.ts';
 import { accountSignInNames } from '../../directory/account-sign-in-names.ts';
 import { namesToUnlock, type NameLeftLocked } from '../../regulation/unlock-names.ts';
-import type { LocalUserRecord } from '../../directory/local-users.ts';
+import { findLocalUserByName, localUsers, type LocalUserRecord } from '../../directory/local-users.ts';
 import { utcEndMinute } from '../../core/utc-minute.ts';
 
 /**
@@ -123,6 +123,16 @@ function tellGroups(context: CliContext, record: LocalUserRecord): void {
 
 /** Declared as the one required argument of every command that names a user. */
 const username = (args: ParsedArgs): string => args.positional[0]!;
+
+/**
+ * Whether the command names a user the local directory does not have, said in one line as mfa and
+ * user unlock say it (exit 1), not as a fault ("Error: no local user bob") after the store was opened.
+ */
+async function unknownUser(context: CliContext, args: ParsedArgs): Promise<boolean> {
+  if (await findLocalUserByName(localUsers(await context.store()), username(args))) return false;
+  context.err(withInvisibleShown(`No user "${username(args)}" in the local directory.`));
+  return true;
+}
 
 /** The password the options give, with the --must-change that goes with it. */
 function newPassword(args: ParsedArgs): NewPassword | undefined {
@@ -242,6 +252,7 @@ export const userCommands: CliCommand[] = [
     async run(args, context) {
       const password = newPassword(args);
       const changes = changesFrom(args);
+      if (await unknownUser(context, args)) return 1;
       return refusable(context, async () => {
         const users = await context.localUsers();
         const before = await users.get(username(args));
@@ -270,6 +281,7 @@ export const userCommands: CliCommand[] = [
     async run(args, context) {
       const password = newPassword(args);
       if (!password) throw new UsageError('give --password-file FILE or --password-stdin');
+      if (await unknownUser(context, args)) return 1;
       return refusable(context, async () => {
         const record = await (await context.localUsers()).update(username(args), {}, password);
         await passwordSet(context, record, password.mustChange);
@@ -284,6 +296,7 @@ export const userCommands: CliCommand[] = [
     options: {},
     arguments: ['<username>'],
     async run(args, context) {
+      if (await unknownUser(context, args)) return 1;
       const users = await context.localUsers();
       // Run twice (a script, a second helpdesk agent), it says so rather than "Disabled", and writes no second user.disable for a change not made.
       const current = await users.get(username(args));
@@ -302,6 +315,7 @@ export const userCommands: CliCommand[] = [
     options: {},
     arguments: ['<username>'],
     async run(args, context) {
+      if (await unknownUser(context, args)) return 1;
       const users = await context.localUsers();
       if (!(await users.get(username(args))).disabled) {
         context.out(`${username(args)} was enabled already; nothing changed.`);
@@ -373,6 +387,7 @@ export const userCommands: CliCommand[] = [
     options: {},
     arguments: ['<username>'],
     async run(args, context) {
+      if (await unknownUser(context, args)) return 1;
       context.out(withInvisibleShown(JSON.stringify(shownUser(await (await context.localUsers()).get(username(args))), null, 2)));
       return 0;
     },
@@ -384,6 +399,7 @@ export const userCommands: CliCommand[] = [
     options: {},
     arguments: ['<username>'],
     async run(args, context) {
+      if (await unknownUser(context, args)) return 1;
       const users = await context.localUsers();
       const record = await users.get(username(args));
       await users.remove(username(args));

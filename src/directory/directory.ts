@@ -128,7 +128,7 @@ export interface Directory {
    * own server decides (LDAP, AD), whose rules Stepgate cannot read.
    */
   readonly newPasswordRules?: readonly string[];
-  /** Throws with a precise message when the directory cannot be used. */
-  startupCheck(): Promise<void>;
+  /** Throws with a precise message when the directory cannot be used. `requestLog`: a /readyz probe's log. */
+  startupCheck(requestLog?: Logger): Promise<void>;
   close(): Promise<void>;
 }

@@ -163,34 +163,36 @@ export class LdapConnector {
     await Promise.all(this.#rechecks.values());
   }
 
-  /** Records the failure; returns it in words. */
-  #markDown(url: string, err: unknown): string {
+  /** Records the failure; returns it in words. `log`: the request's own, when one connects for a request. */
+  #markDown(url: string, err: unknown, log: Logger | undefined = this.#logger): string {
     this.#downUntil.set(url, Date.now() + this.#downMs);
-    this.#logger?.warn({ event: 'ldap.connect.failed', url, error: describeError(err) }, 'directory server unreachable');
+    log?.warn({ event: 'ldap.connect.failed', url, error: describeError(err) }, 'directory server unreachable');
     return describeError(err);
   }
 
   /**
    * Tries the servers in configured order, those that failed recently last. `serviceBound`: binds as
    * the service account too, skipping servers that refused every service account within the back-off.
+   * `log`: the log of the request that needs the connection (a sign-in, a /readyz probe), so that the
+   * failure carries its request id.
    */
-  async connect(options: { serviceBound: boolean }): Promise<Connection> {
+  async connect(options: { serviceBound: boolean; log?: Logger }): Promise<Connection> {
     const now = Date.now();
     const refusing = options.serviceBound ? this.#config.urls.filter((url) => this.#refusesEveryAccount(url, now)) : [];
     const refusals = refusing.map((url) => this.#refusal(url, true));
     const urls = this.#config.urls.filter((url) => !refusing.includes(url));
     if (urls.length === 0) throw new ServiceBindRefusedError(refusals.join('; '));
-    if (!urls.every((url) => this.isDown(url))) return this.#connectAny(urls, now, options.serviceBound, refusals);
+    if (!urls.every((url) => this.isDown(url))) return this.#connectAny(urls, now, options.serviceBound, refusals, options.log);
     if (this.#probing) throw new LdapUnavailableError(`no directory server reachable (another request is trying again; the last attempt: ${this.#lastFailure})`);
     this.#probing = true;
     try {
-      return await this.#connectAny(urls, now, options.serviceBound, refusals);
+      return await this.#connectAny(urls, now, options.serviceBound, refusals, options.log);
     } finally {
       this.#probing = false;
     }
   }
 
-  async #connectAny(urls: string[], now: number, serviceBound: boolean, refusals: string[]): Promise<Connection> {
+  async #connectAny(urls: string[], now: number, serviceBound: boolean, refusals: string[], log: Logger | undefined): Promise<Connection> {
     const ordered = [...urls].sort((a, b) => Number((this.#downUntil.get(a) ?? 0) > now) - Number((this.#downUntil.get(b) ?? 0) > now));
     const unreachable: string[] = [];
     for (const url of ordered) {
@@ -198,7 +200,7 @@ export class LdapConnector {
       try {
         connection = await this.connectTo(url);
       } catch (err) {
-        unreachable.push(this.#markDown(url, err));
+        unreachable.push(this.#markDown(url, err, log));
         continue;
       }
       this.#downUntil.delete(url);
@@ -209,7 +211,7 @@ export class LdapConnector {
       } catch (err) {
         await destroy(connection.client);
         if (err instanceof ServiceBindRefusedError) refusals.push(err.refusal);
-        else unreachable.push(this.#markDown(url, err));
+        else unreachable.push(this.#markDown(url, err, log));
       }
     }
     if (refusals.length === 0) this.#lastFailure = unreachable.join('; ');

@@ -99,7 +99,7 @@ export class LdapDirectory implements Directory {
     this.#auth = new LdapPool(connector, { size: config.pool.size, serviceBound: false });
     const buffers = explicitBufferAttributes(completed.users);
     this.#searchOn = (client: Client) => (base: string, options: SearchOptions) => client.search(base, { ...options, explicitBufferAttributes: buffers });
-    this.#rawSearchFn = (base: string, options: SearchOptions) => this.#search.use(({ client }) => this.#searchOn(client)(base, options));
+    this.#rawSearchFn = this.#rawSearchFor(undefined);
     this.#searchFn = (base: string, options: SearchOptions) => this.#rawSearchFn(base, options).catch(namingMissingBase(base, completed));
     this.#stateAttrs = stateAttributes(config.accountState.flavour);
     this.#policyMaxAges = new PolicyMaxAges(this.#rawSearchFn, this.#now, this.#logger);
@@ -134,6 +134,15 @@ export class LdapDirectory implements Directory {
     if (!config.tls.rejectUnauthorized && (config.startTls || config.urls.some((u) => u.startsWith('ldaps://')))) {
       this.#logger?.warn({ event: 'ldap.tls.unverified' }, "the directory server's certificate is not checked (tls.rejectUnauthorized is false): anyone on the network path can pose as the server and read the passwords");
     }
+  }
+
+  /**
+   * Searches on the search pool; `log`: the request's, for what connecting on its behalf logs. Group
+   * searches keep the directory's own function: the root DSE and the in-chain warning are kept per
+   * search function, and a function per request would read and warn at every sign-in.
+   */
+  #rawSearchFor(log: Logger | undefined): SearchFn {
+    return (base: string, options: SearchOptions) => this.#search.use(({ client }) => this.#searchOn(client)(base, options), { log });
   }
 
   poolStats(): { search: PoolStats; auth: PoolStats } {
@@ -268,7 +277,7 @@ export class LdapDirectory implements Directory {
         if (!isLdapResult(err)) throw err;
         return { ok: false, code: err.code, message: err.message, description: describeError(err) };
       }
-    }, { retry: false });
+    }, { retry: false, log });
     if (!result.ok && bindResultLeftUnjudged(result.code)) {
       log?.warn({ event: 'ldap.bind.unjudged', dn, resultCode: result.code, error: result.description }, 'the directory did not judge the password');
       throw new LdapUnavailableError(`bind as ${dn} not judged: ${result.description}`);
@@ -386,7 +395,7 @@ export class LdapDirectory implements Directory {
       .use(({ client }) => {
         connected();
         return findUserEntry(this.#searchOn(client), users, login, this.#attributes, log);
-      })
+      }, { log })
       .catch(namingMissingBase(users.baseDn, this.#config));
   }
 
@@ -406,11 +415,12 @@ export class LdapDirectory implements Directory {
    * (the first run that reaches the directory) groups the service account cannot see are logged (#logHiddenGroups) but fail
    * nothing: sign-ins work, and a directory without groups looks the same as one whose groups are all
    * hidden. /readyz's runs do not look again: the look is a subtree scan of the group base, too much
-   * for every probe of every load balancer, and DirectoryHealth repeats it.
+   * for every probe of every load balancer, and DirectoryHealth repeats it. `requestLog`: a /readyz
+   * probe's log, so that a server it cannot reach is logged with its request id.
    */
-  async startupCheck(): Promise<void> {
+  async startupCheck(requestLog?: Logger): Promise<void> {
     try {
-      await checkBaseDns(this.#rawSearchFn, this.#config);
+      await checkBaseDns(requestLog === undefined ? this.#rawSearchFn : this.#rawSearchFor(this.#logFor(requestLog)), this.#config);
     } catch (err) {
       if (err instanceof DirectoryMisconfiguredError) throw new DirectoryMisconfiguredError(`LDAP directory check failed: ${err.message}`);
       throw new LdapUnavailableError(`LDAP directory check failed: ${describeError(err)}`);

@@ -2,6 +2,7 @@
  * A small pool of directory connections, so a sign-in reuses an open connection instead of paying a
  * TCP(+TLS) handshake; `LdapConnector` opens them.
  */
+import type { Logger } from 'pino';
 import { destroy, isOpen, type Connection } from './ldap-connection.ts';
 import type { LdapConnector } from './ldap-connector.ts';
 import { LdapUnavailableError, describeError, isLdapResult } from './ldap-errors.ts';
@@ -33,13 +34,13 @@ export class LdapPool {
     return { created: this.#created, open: this.#open, idle: this.#idle.length, waiting: this.#waiters.length };
   }
 
-  async #create(): Promise<Connection> {
-    const connection = await this.#connector.connect({ serviceBound: this.#serviceBound });
+  async #create(log: Logger | undefined): Promise<Connection> {
+    const connection = await this.#connector.connect({ serviceBound: this.#serviceBound, log });
     this.#created += 1;
     return connection;
   }
 
-  async #acquire(): Promise<Connection> {
+  async #acquire(log: Logger | undefined): Promise<Connection> {
     for (;;) {
       if (this.#closed) throw new LdapUnavailableError('directory connection pool is closed');
       const idle = this.#idle.pop();
@@ -56,7 +57,7 @@ export class LdapPool {
       if (this.#open < this.#size) {
         this.#open += 1;
         try {
-          return await this.#create();
+          return await this.#create(log);
         } catch (err) {
           this.#open -= 1;
           this.#waiters.shift()?.(null);
@@ -120,11 +121,12 @@ export class LdapPool {
   /**
    * Runs `fn` on a pooled connection. A transport failure discards the connection and, when `retry`
    * is set (idempotent work), runs `fn` once more on a fresh connection, which fails over to a backup.
+   * `log`: the request's log, for what connecting on its behalf logs.
    */
-  async use<T>(fn: (connection: Connection) => Promise<T>, options: { retry?: boolean } = {}): Promise<T> {
+  async use<T>(fn: (connection: Connection) => Promise<T>, options: { retry?: boolean; log?: Logger } = {}): Promise<T> {
     const attempts = options.retry === false ? 1 : 2;
     for (let attempt = 1; ; attempt++) {
-      const connection = await this.#acquire();
+      const connection = await this.#acquire(options.log);
       try {
         const result = await fn(connection);
         this.#release(connection, false);

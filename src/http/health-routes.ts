@@ -29,7 +29,7 @@ export function healthRoutes(services: Services, options: { checkLimitMs?: numbe
   });
   router.get('/readyz', async (req, res) => {
     const checks: Record<string, string> = {};
-    for (const [name, check] of [['store', storeCheck], ['directory', () => services.directory.startupCheck()]] as const) {
+    for (const [name, check] of [['store', storeCheck], ['directory', () => services.directory.startupCheck(req.log)]] as const) {
       try {
         if ((await withinLimit(check(), limitMs)) === OVER_LIMIT) throw new Error(`no answer within ${limitMs} ms`);
         checks[name] = 'ok';

@@ -110,10 +110,14 @@ function uniqueByDn(entries: Entry[]): Entry[] {
   return entries.filter((entry) => !seen.has(entry.dn) && Boolean(seen.add(entry.dn)));
 }
 
-/** What an in-chain search that finds none of the entry's memberOf groups means, and what to set. */
+/** What an in-chain search that finds none of the entry's groups means, and what to set. */
 function inChainUnsupported(memberOfValues: number): string {
+  const although =
+    memberOfValues > 0
+      ? `although the entry has ${memberOfValues} memberOf value(s)`
+      : 'although groups list the entry in groups.memberAttribute (the directory keeps no memberOf values, e.g. OpenLDAP without its memberOf overlay)';
   return (
-    `the in-chain search of groups.mode "memberOf" (Active Directory's matching rule ${IN_CHAIN_RULE}) found no group, although the entry has ${memberOfValues} memberOf value(s): ` +
+    `the in-chain search of groups.mode "memberOf" (Active Directory's matching rule ${IN_CHAIN_RULE}) found no group, ${although}: ` +
     'this directory is not Active Directory and does not know the rule, so the groups were searched as groups.mode "member" does (groups.baseDn, groups.filter, groups.memberAttribute); ' +
     'set groups.mode "member" with a groups.filter for your group entries, e.g. (objectClass=groupOfNames) (or groups.nestedDepth 0 to use memberOf alone)'
   );
@@ -127,10 +131,11 @@ const inChainWarned = new WeakSet<SearchFn>();
  * user (level 0), then groups holding those groups, up to `nestedDepth` extra levels; a visited set
  * makes cycles harmless. `memberOf` mode asks AD for the whole chain in one search (nestedDepth 0:
  * the user's direct `memberOf` values only). A server other than AD answers the in-chain search with
- * nothing and no error (OpenLDAP: the filter is Undefined): when it does so for an entry with memberOf
- * values, the groups are searched as `member` mode does, under groups.baseDn and groups.filter (a
- * memberOf value outside them is no group here, as in AD's answer), with a `warning` (logged once
- * with `log`). With `parents`, the levels above the user's own groups
+ * nothing and no error (OpenLDAP: the filter is Undefined): then the groups are searched as `member`
+ * mode does, under groups.baseDn and groups.filter (a memberOf value outside them is no group here, as
+ * in AD's answer), with a `warning` (logged once with `log`) when the entry has memberOf values or that
+ * search finds groups. An entry without memberOf values is no sign of a user in no group: a directory
+ * without the memberOf overlay keeps none for anyone. With `parents`, the levels above the user's own groups
  * come from that cache where it knows them; the unknown groups of a level are looked up together (see
  * parentsOf).
  */
@@ -223,14 +228,16 @@ export async function resolveGroups(
   if (groups.mode === 'member') return resolved(await withNesting(await holding([user.dn])));
   const inChain = await searchGroupsPaged(search, base, inChainFilter(groups, user.dn), attributes, user.dn);
   const entries = uniqueByDn([...inChain, ...(await primaryGroupChain(search, base, groups, user, attributes))]);
-  if (entries.length > 0 || memberOf.length === 0 || (await rootDseOf(search)).activeDirectory) return resolved(entries.map(groupRef));
+  if (entries.length > 0 || (await rootDseOf(search)).activeDirectory) return resolved(entries.map(groupRef));
+  // As member mode: memberOf values are not taken as they are, since groups.baseDn and groups.filter must hold as they do for AD's answer.
+  const found = await withNesting(await holding([user.dn]));
+  if (memberOf.length === 0 && found.length === 0) return resolved([]);
   const warning = inChainUnsupported(memberOf.length);
   if (log && !inChainWarned.has(search)) {
     inChainWarned.add(search);
     log.warn({ event: 'ldap.groups.in-chain-unsupported', dn: user.dn, memberOf: memberOf.length }, warning);
   }
-  // As member mode: memberOf values are not taken as they are, since groups.baseDn and groups.filter must hold as they do for AD's answer.
-  return { ...resolved(await withNesting(await holding([user.dn]))), warning };
+  return { ...resolved(found), warning };
 }
 
 /**

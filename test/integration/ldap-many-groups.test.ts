@@ -164,6 +164,7 @@ test('the Active Directory in-chain search is paged as well (no AD here: the req
   };
   const groups = ldapDirectorySchema.shape.groups.parse({ mode: 'memberOf' });
   await resolveGroups(search, groups, PEOPLE, { dn: USER_DN });
-  assert.equal(requests.length, 1);
-  assert.ok(requests[0]?.paged, 'the in-chain search asks for paged results');
+  const inChain = requests.filter((options) => String(options.filter).includes('1.2.840.113556.1.4.1941'));
+  assert.equal(inChain.length, 1);
+  assert.ok(inChain[0]?.paged, 'the in-chain search asks for paged results');
 });

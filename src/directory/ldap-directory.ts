@@ -9,7 +9,7 @@ import { destroy, type Connection } from './ldap-connection.ts';
 import { LdapConnector } from './ldap-connector.ts';
 import { LdapUnavailableError, bindResultLeftUnjudged, describeError, isLdapResult } from './ldap-errors.ts';
 import { LdapPool, type PoolStats } from './ldap-pool.ts';
-import { compileFilter, entryValue, entryValues, findUserEntry, type SearchFn, type UserLookup } from './ldap-filter.ts';
+import { compileFilter, entryValue, entryValues, findUserEntry, meetingUserConditions, type SearchFn, type UserLookup } from './ldap-filter.ts';
 import { domainRootOf } from './ldap-derived-bases.ts';
 import { resolveGroups } from './ldap-groups.ts';
 import { GroupParents } from './ldap-group-parents.ts';
@@ -359,7 +359,8 @@ export class LdapDirectory implements Directory {
   async #entriesWithId(id: string, attributes: string[]): Promise<Entry[]> {
     const filter = idFilter(id, this.#config.users);
     if (filter === null) return [];
-    const { searchEntries } = await this.#searchFn(this.#config.users.baseDn, { scope: 'sub', filter: compileFilter(filter), attributes, sizeLimit: 2 });
+    // users.filter's conditions hold here too: a user it no longer admits keeps no session or token.
+    const { searchEntries } = await this.#searchFn(this.#config.users.baseDn, { scope: 'sub', filter: meetingUserConditions(compileFilter(filter), this.#config.users.filter), attributes, sizeLimit: 2 });
     return searchEntries;
   }
 

@@ -18,6 +18,7 @@ import {
 import type { Logger } from 'pino';
 import type { LdapDirectoryConfig } from './ldap-config.ts';
 import { MAX_LOGIN_LENGTH } from './directory.ts';
+import { LOGIN_PLACEHOLDER, withoutLogin } from './ldap-user-conditions.ts';
 
 export type SearchFn = (baseDn: string, options: SearchOptions) => Promise<SearchResult>;
 type UsersConfig = LdapDirectoryConfig['users'];
@@ -127,6 +128,20 @@ export function normaliseLogin(login: string, users: Pick<UsersConfig, 'stripDom
   return name.trim() || null;
 }
 
+/**
+ * users.filter's conditions on the entry, its `<username>` comparisons taken as met:
+ * `(&(objectClass=user)(memberOf=cn=sso,…)(sAMAccountName=<username>))` asks `objectClass=user` and
+ * the membership of every entry, whichever attribute found it (see ldap-user-conditions.ts).
+ */
+export function userConditions(usersFilter: string): Filter {
+  return withoutLogin(compileFilter(fillUserFilter(usersFilter, LOGIN_PLACEHOLDER)));
+}
+
+/** `filter`, for user entries that meet users.filter's conditions. */
+export function meetingUserConditions(filter: Filter, usersFilter: string): Filter {
+  return new AndFilter({ filters: [filter, userConditions(usersFilter)] });
+}
+
 /** Filter for the alternate login attributes (e.g. mail), matched against the login as typed. */
 function alternateFilter(users: UsersConfig, login: string): string | null {
   const attrs = users.alternateLoginAttributes;
@@ -163,7 +178,9 @@ export async function findUserEntry(
   const filters = [fillUserFilter(users.filter, name)];
   const alternate = alternateFilter(users, login);
   if (alternate) filters.push(alternate);
-  const results = await Promise.all(filters.map(async (filter) => ({ filter, ...(await search(users.baseDn, { scope: 'sub', filter: compileFilter(filter), attributes, sizeLimit: 2 })) })));
+  // An alternate attribute finds only entries users.filter admits: its other conditions are the administrator's restrictions.
+  const compiled = (filter: string): Filter => (filter === alternate ? meetingUserConditions(compileFilter(filter), users.filter) : compileFilter(filter));
+  const results = await Promise.all(filters.map(async (filter) => ({ filter, ...(await search(users.baseDn, { scope: 'sub', filter: compiled(filter), attributes, sizeLimit: 2 })) })));
   const named = new Map<string, Entry>();
   for (const { filter, searchEntries } of results) {
     if (searchEntries.length > 1) {

@@ -31,10 +31,18 @@ function comparesLogin(filter: Filter): boolean {
   return false;
 }
 
-/** The filter with every comparison of the login made true: `(objectClass=*)`, which every entry matches. */
-export function withoutLogin(filter: Filter): Filter {
-  if (filter instanceof AndFilter || filter instanceof OrFilter) filter.filters = filter.filters.map(withoutLogin);
-  else if (filter instanceof NotFilter) filter.filter = withoutLogin(filter.filter);
-  else if (comparesLogin(filter)) return new PresenceFilter({ attribute: 'objectClass' });
+/**
+ * The filter with every comparison of the login taken as met: `(objectClass=*)`, which every entry
+ * matches, or under a negation its opposite, so that `(!(uid=<username>-disabled))` stays met too
+ * instead of leaving out every entry.
+ */
+export function withoutLogin(filter: Filter, negated = false): Filter {
+  if (filter instanceof AndFilter || filter instanceof OrFilter) filter.filters = filter.filters.map((part) => withoutLogin(part, negated));
+  else if (filter instanceof NotFilter) filter.filter = withoutLogin(filter.filter, !negated);
+  else if (comparesLogin(filter)) return negated ? new NotFilter({ filter: everyEntry() }) : everyEntry();
   return filter;
+}
+
+function everyEntry(): Filter {
+  return new PresenceFilter({ attribute: 'objectClass' });
 }

@@ -1,0 +1,20 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { userConditions } from '../../src/directory/ldap-filter.ts';
+
+// users.filter is read for its conditions on every entry, its comparisons of the login taken as met
+// (ldap-user-conditions.ts): the alternate-login search and the search by id are ANDed with them.
+test('users.filter read for its conditions keeps them and takes comparisons of the login as met', () => {
+  assert.equal(userConditions('(uid=<username>)').toString(), '(objectClass=*)');
+  assert.equal(
+    userConditions('(&(objectClass=user)(memberOf=cn=SSO,ou=groups,dc=example,dc=org)(|(sAMAccountName=<username>)(userPrincipalName=<username>)))').toString(),
+    '(&(objectClass=user)(memberOf=cn=SSO,ou=groups,dc=example,dc=org)(|(objectClass=*)(objectClass=*)))',
+  );
+});
+
+test('a comparison of the login under a negation is taken as met too, so that it leaves out no entry', () => {
+  // Without the polarity, (!(uid=<username>-disabled)) read as (!(objectClass=*)) matched no entry:
+  // every SSO reuse and refresh would have ended as if the account were gone.
+  assert.equal(userConditions('(&(objectClass=person)(uid=<username>)(!(uid=<username>-disabled)))').toString(), '(&(objectClass=person)(objectClass=*)(!(!(objectClass=*))))');
+  assert.equal(userConditions('(&(uid=<username>)(!(description=no-sso)))').toString(), '(&(objectClass=*)(!(description=no-sso)))');
+});

@@ -3,6 +3,7 @@ import { LOCAL_USERS_COLLECTION, localUsers, type LocalUserRecord } from '../dir
 import { INVISIBLE_CHARACTER } from '../core/invisible-characters.ts';
 import { emailProblem, groupProblem, nameProblem, quotedGroup, sharedSignInNames, usernameProblem, withInvisibleShown } from '../directory/local-user-rules.ts';
 import { isPasswordHash } from '../directory/password-hash.ts';
+import { ACCEPTED_SCRYPT_SETTINGS, scryptSettingsAccepted } from '../core/password-envelope.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
 
@@ -45,9 +46,19 @@ export function localUserTransfer(context: TransferContext): RecordTransfer<Loca
       const { problems, outdated } = found;
       const hashes = [...(user.passwordHash === undefined ? [] : [user.passwordHash]), ...user.previousPasswordHashes];
       if (!hashes.every(isPasswordHash)) problems.push('a password hash is not a Stepgate scrypt hash');
+      else {
+        const refused = hashes.map(scryptSettingsOf).find((settings) => !scryptSettingsAccepted(settings));
+        if (refused) problems.push(`a password hash names scrypt settings Stepgate does not accept (N=${refused.N}, r=${refused.r}, p=${refused.p}; it accepts ${ACCEPTED_SCRYPT_SETTINGS})`);
+      }
       return problems.length ? { ok: false, problems } : { ok: true, record: email === undefined ? user : { ...user, email }, warnings: [], outdated };
     },
   };
+}
+
+/** `scrypt$N$r$p$salt$hash`, a shape isPasswordHash has checked. */
+function scryptSettingsOf(hash: string): { N: number; r: number; p: number } {
+  const [, N, r, p] = hash.split('$').map(Number);
+  return { N: N!, r: r!, p: p! };
 }
 
 /**

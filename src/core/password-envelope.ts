@@ -30,17 +30,31 @@ const SCRYPT = { N: 2 ** 15, r: 8, p: 1 };
  */
 const MAX_SCRYPT_WORK = 4 * SCRYPT.N * SCRYPT.r * SCRYPT.p;
 const MAX_SCRYPT_MEMORY = 128 * MAX_SCRYPT_WORK;
+const MIN_SCRYPT_N = 2 ** 14;
 const SALT_BYTES = 16;
 const IV_BYTES = 12;
 /** Always the full tag: GCM would otherwise accept a truncated one, which is far easier to forge. */
 const TAG_BYTES = 16;
+
+/** The scrypt settings Stepgate takes from a file, in words for a refusal. */
+export const ACCEPTED_SCRYPT_SETTINGS = `N a power of two of at least 2^${Math.log2(MIN_SCRYPT_N)}, r and p at least 1, N·r·p at most 2^${Math.log2(MAX_SCRYPT_WORK)}`;
+
+/**
+ * The envelope's bounds, for other scrypt settings a file carries (a configuration import's password
+ * hashes): an N scrypt refuses would fail every check made with it, and more work would be spent at
+ * every sign-in, holding one of the few password slots (directory/password-hash.ts) for seconds.
+ */
+export function scryptSettingsAccepted(kdf: { N: number; r: number; p: number }): boolean {
+  const { N, r, p } = kdf;
+  return [N, r, p].every((value) => Number.isSafeInteger(value) && value >= 1) && N >= MIN_SCRYPT_N && (N & (N - 1)) === 0 && N * r * p <= MAX_SCRYPT_WORK;
+}
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
 const envelopeSchema = z.object({
   format: z.string(),
   version: z.literal(VERSION),
   kdf: z
-    .object({ name: z.literal('scrypt'), salt: base64, N: z.number().int().min(2 ** 14), r: z.number().int().min(1), p: z.number().int().min(1) })
+    .object({ name: z.literal('scrypt'), salt: base64, N: z.number().int().min(MIN_SCRYPT_N), r: z.number().int().min(1), p: z.number().int().min(1) })
     .refine((kdf) => (kdf.N & (kdf.N - 1)) === 0),
   iv: base64,
   tag: base64,

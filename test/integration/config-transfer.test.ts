@@ -103,6 +103,12 @@ async function variant(change: (payload: Payload) => void): Promise<string> {
   return file;
 }
 
+/** The same salt and key under other scrypt settings, as a tool or someone holding the password could write them. */
+function withScryptSettings(hash: string, settings: string): string {
+  const [scheme, , , , salt, key] = hash.split('$');
+  return [scheme, settings, salt, key].join('$');
+}
+
 /** The source's relying party, pointed at another installation: same client_id and secret, its own discovery. */
 async function sameRpAt(app: Booted): Promise<TestRp> {
   const config = await oidc.discovery(new URL(app.url), rp.client.id, { id_token_signed_response_alg: rp.client.idTokenSignedResponseAlg }, oidc.ClientSecretBasic(rp.secret!), { execute: [oidc.allowInsecureRequests] });
@@ -242,6 +248,16 @@ test('import checks every record as an admin entry here would be checked, and wr
     ['an email with a control character', (payload) => (payload.localUsers[0].email = 'alice@example.org\u0001'), /local user \S+: not an email address: "alice@example\.org\\u0001"/],
     ['a name with a control character', (payload) => (payload.localUsers[0].name = 'Alice\u0007'), /local user \S+: the name must not contain control characters/],
     ['a password hash Stepgate cannot verify', (payload) => (payload.localUsers[0].passwordHash = 'md5$0123456789abcdef'), /local user \S+: a password hash is not a Stepgate scrypt hash/],
+    [
+      'a password hash with an N scrypt refuses (not a power of two): every sign-in as that user would be a server error',
+      (payload) => (payload.localUsers[0].passwordHash = withScryptSettings(payload.localUsers[0].passwordHash, '1000$8$1')),
+      /local user \S+: a password hash names scrypt settings Stepgate does not accept \(N=1000, r=8, p=1; /,
+    ],
+    [
+      'an old password hash asking for 32 times the work Stepgate writes: each password change would hold a password slot for seconds',
+      (payload) => payload.localUsers[0].previousPasswordHashes.push(withScryptSettings(payload.localUsers[0].passwordHash, '1048576$8$1')),
+      /local user \S+: a password hash names scrypt settings Stepgate does not accept \(N=1048576, r=8, p=1; /,
+    ],
     ['two users with one sign-in name', (payload) => payload.localUsers.push({ ...payload.localUsers[0], id: 'another-id' }), /"alice" would be the username or email of alice \(id \S+\) and alice \(id another-id\)/],
   ];
   for (const [what, change, message] of cases) {

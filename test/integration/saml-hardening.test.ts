@@ -1,6 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
+import { SignedXml } from 'xml-crypto';
 import { boot, type Booted } from '../helpers/boot.ts';
 import { TestBrowser } from '../helpers/browser.ts';
 import { addLocalUser } from '../helpers/local-users.ts';
@@ -97,6 +98,40 @@ describe('SAML hardening', () => {
     const refused = await send(stranger.keyPem);
     assert.equal(refused.status, 400);
     assert.deepEqual(warnings(since, 'SAML_SIGNATURE_INVALID').map((line) => (line.detail as { reason?: string }).reason), ['signature-mismatch']);
+  });
+
+  test('a POST signature is checked over the document once, however many signing certificates the SP lists (not once per certificate)', async () => {
+    const [sp, stranger, ...others] = await Promise.all(['many-certificates', 'many-stranger', 'many-a', 'many-b', 'many-c'].map((name) => TestSp.create(app, { name, binding: 'post' })));
+    // The SP's own certificate comes last, after three it does not sign with.
+    const listed = others.map((other) => `<KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>${other.certPem.replace(/-----[^-]+-----|\s/g, '')}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></KeyDescriptor>`).join('');
+    const registry = createSpRegistry(app.services.store, app.services.clock);
+    await registry.remove(sp.entityId);
+    const metadata = sp.metadataXml.replace(/(<KeyDescriptor use="signing">[\s\S]*?<\/KeyDescriptor>)/, `${listed}$1`);
+    assert.equal((await registry.add(metadata, { name: 'many-certificates' })).record.signingCertificates.length, 4);
+
+    // Each check parses, canonicalises and digests the whole message (a 64 KB one took about 0.3 s here):
+    // once per certificate, one refused request to an SP listing 150 of them held the server for 40 s.
+    const { checkSignature } = SignedXml.prototype;
+    let checks = 0;
+    SignedXml.prototype.checkSignature = function (this: SignedXml, ...args: Parameters<typeof checkSignature>) {
+      checks++;
+      return checkSignature.apply(this, args);
+    } as typeof checkSignature;
+    try {
+      const send = async (keyPem: string) => {
+        const { url, fields } = await sp.authnRequest('', { privateKey: keyPem, publicCert: undefined });
+        checks = 0;
+        return new TestBrowser().request(url, { method: 'POST', body: new URLSearchParams(fields) });
+      };
+      assert.ok(isPasswordPage(await send(sp.keyPem)), 'signed with the last certificate listed');
+      assert.equal(checks, 1, 'accepted after one check');
+      const since = app.logs.length;
+      assert.equal((await send(stranger.keyPem)).status, 400);
+      assert.equal(checks, 1, 'refused after one check');
+      assert.deepEqual(warnings(since, 'SAML_SIGNATURE_INVALID').map((line) => (line.detail as { reason?: string }).reason), ['signature-mismatch']);
+    } finally {
+      SignedXml.prototype.checkSignature = checkSignature;
+    }
   });
 
   describe("the HTTP server keeps Node's 16 KiB limit on a request's head, and answers what goes over it", () => {

@@ -22,7 +22,8 @@ const FORM_REFUSED =
  * unsigned one where the reader looks. So, independently of samlify/xml-crypto, we require: one
  * ds:Signature in the whole document, as a direct child of the root, with one Reference whose URI
  * is `#` + the root's ID, that ID unique in the document, and only enveloped-signature + exc-c14n
- * transforms with SHA-2 algorithms. Throws SAML_SIGNATURE_INVALID; returns the ds:Signature.
+ * transforms, each at most once, with SHA-2 algorithms. Throws SAML_SIGNATURE_INVALID; returns the
+ * ds:Signature.
  */
 export function assertSignatureCoversRoot(doc: Document): Element {
   const root = doc.documentElement;
@@ -43,7 +44,12 @@ export function assertSignatureCoversRoot(doc: Document): Element {
   if (reference.getAttribute('URI') !== `#${rootId}`) fail('reference-not-root', { uri: reference.getAttribute('URI') });
 
   const transforms = nodes<Attr>('./ds:Transforms/ds:Transform/@Algorithm', reference).map((attr) => attr.value);
-  if (!transforms.includes(ALGORITHM.envelopedSignature) || transforms.some((algorithm) => !ALLOWED_TRANSFORMS.has(algorithm))) fail('transforms', { transforms }, FORM_REFUSED);
+  // Each transform makes xml-crypto parse and canonicalise the whole message once more, before any key
+  // is tried: exc-c14n listed 300 times in a 51 KB request held the server for 5.4 s. So each at most once.
+  const repeated = new Set(transforms).size !== transforms.length;
+  if (!transforms.includes(ALGORITHM.envelopedSignature) || transforms.some((algorithm) => !ALLOWED_TRANSFORMS.has(algorithm)) || repeated) {
+    fail('transforms', { transforms: transforms.slice(0, 4), ...(transforms.length > 4 ? { transformCount: transforms.length } : {}) }, FORM_REFUSED);
+  }
 
   const canonicalization = first('./ds:SignedInfo/ds:CanonicalizationMethod', signature)?.getAttribute('Algorithm');
   if (canonicalization !== ALGORITHM.excC14n) fail('canonicalization', { canonicalization }, FORM_REFUSED);

@@ -17,6 +17,9 @@ import { setupTimeLimitMessage, SETUP_TIME_RAN_OUT_NOTICE } from '../../views/mf
 import type { CodeProblem } from '../mfa/code-problem.ts';
 import { messagePage } from '../../views/message.ts';
 import { setupElsewherePage } from '../../views/mfa/setup-elsewhere.ts';
+import { CHANGE_ON_SECURITY_PATH, SIGN_IN_FIELD } from '../login/account-messages.ts';
+import { stepUrl } from '../login/step-url.ts';
+import type { PasswordChangeHandovers } from './password-change-handover.ts';
 
 const HOME = '/account/security';
 const SHOWN_CODES = `${HOME}/backup-codes`;
@@ -24,13 +27,15 @@ const SHOWN_CODES = `${HOME}/backup-codes`;
 const NEW_CODES = `${HOME}/backup-codes/new`;
 const SETUP = `${HOME}/totp`;
 const REPLACE = `${HOME}/totp/replace`;
+/** After a password change handed over from an application's refusal page: go back there and sign in again. */
+const PASSWORD_CHANGED = `${HOME}/password-changed`;
 /**
  * Where a sign-in through the account policy leads back to (its handoff ref). A setup's code sent
  * after the grant ended leads back to the setup, marked AGAIN: the new sign-in shows a new secret,
  * and the entry added for the old one must go.
  */
 const AGAIN = 'again';
-const RETURN_TO = { setup: SETUP, replace: REPLACE, 'new-codes': NEW_CODES, 'setup-again': `${SETUP}?${AGAIN}`, 'replace-again': `${REPLACE}?${AGAIN}` } as const;
+const RETURN_TO = { setup: SETUP, replace: REPLACE, 'new-codes': NEW_CODES, 'setup-again': `${SETUP}?${AGAIN}`, 'replace-again': `${REPLACE}?${AGAIN}`, 'password-changed': PASSWORD_CHANGED } as const;
 type ReturnTo = keyof typeof RETURN_TO;
 /** What a move to a new authenticator is asked under besides the account policy; leads back to the move. */
 const replaceRequest = () => secondFactorLoginRequest('replace');
@@ -58,7 +63,7 @@ function authenticatorApp(registry: MfaRegistry): MfaMethod {
  * status and the backup codes are the authenticator app's own (TotpAdmin, BackupCodes); its setup goes
  * through the MfaMethod seam, as during a sign-in.
  */
-export function accountRoutes(services: Services): Router {
+export function accountRoutes(services: Services, passwordChanges: PasswordChangeHandovers): Router {
   const router = Router();
   const { csrf, sessions, interaction, clock, config } = services;
   const { registry, totpAdmin, backupCodes } = services.mfa;
@@ -171,13 +176,46 @@ export function accountRoutes(services: Services): Router {
     sendPage(res, securityPage({ status, now: clock.now(), enrollHref: SETUP, replaceHref: REPLACE, newCodesHref: NEW_CODES }));
   });
 
-  interaction.registerFinisher(ACCOUNT_FINISHER, async (_req, res, { result, request }) => {
+  interaction.registerFinisher(ACCOUNT_FINISHER, async (_req, res, { txId, result, request }) => {
     if (!result.ok) return sendPage(res, messagePage({ title: 'Access denied', message: result.message, helpdesk: services.config.messages.helpdesk }), 403);
     const session = await sessions.byId(result.sessionId);
     if (!session) throw new AppError('TRANSACTION_UNKNOWN', { detail: { reason: 'session-ended' } });
     await access.grant(session);
+    await passwordChanges.changed(txId, session.id);
     res.redirect(303, RETURN_TO[request.handoff.ref as ReturnTo] ?? HOME);
   }, undefined, { cancellable: false }); // Stepgate's own page: there is no application to go back to.
+
+  /**
+   * The refusal page of a password to change at an application that does not take the change: this
+   * browser's sign-in there proved the account (and on OpenLDAP holds the grace sign-in's bind), so
+   * "My security" starts at the change form, without a second sign-in (PasswordChangeHandovers).
+   * Another browser, or one whose time ran out, signs in here as usual.
+   */
+  router.post(CHANGE_ON_SECURITY_PATH, async (req, res) => {
+    csrf.verify(req);
+    const signInTxId = typeof req.body?.[SIGN_IN_FIELD] === 'string' ? (req.body[SIGN_IN_FIELD] as string) : '';
+    const taken = await passwordChanges.take(signInTxId, services.browserBinding.existing(req), async (change) => {
+      const tx = await interaction.open(req, res, accountLoginRequest(config.policies.account, 'password-changed'));
+      await interaction.deps.transactions.save({ ...tx, pendingPasswordChange: change });
+      return tx.id;
+    });
+    if (!taken) {
+      req.log.info({ event: 'account.password-change.handover', taken: false }, 'account: no password change to take over from that sign-in in this browser; signing in here');
+      return res.redirect(303, HOME);
+    }
+    if (taken.fresh) req.log.info({ event: 'account.password-change.handover', taken: true, tx: taken.txId.slice(0, 8) }, "account: the password change goes on from an application's sign-in");
+    res.redirect(303, stepUrl({ id: taken.txId }));
+  });
+
+  router.get(PASSWORD_CHANGED, async (req, res) => {
+    const session = await granted(req, res);
+    if (!session) return;
+    const changedFor = await passwordChanges.changedFor(session.id);
+    if (!changedFor) return res.redirect(303, HOME);
+    const signIn = await interaction.binding.openInThisBrowser(req, changedFor.signInTxId);
+    const message = `Your password has been changed. Go back to ${changedFor.rpName} and sign in again with your new password.`;
+    sendPage(res, messagePage({ title: 'Password changed', message, outcome: true, wayBack: signIn && interaction.wayBack(req, res, signIn), link: { href: HOME, label: 'Go to my security settings' } }));
+  });
 
   router.get(SETUP, async (req, res) => {
     const session = await granted(req, res, 'setup');

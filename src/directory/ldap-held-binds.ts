@@ -4,7 +4,7 @@ import type { PasswordChangeOutcome } from './directory.ts';
 import { destroy, isOpen, type Connection } from './ldap-connection.ts';
 
 /** How long a grace sign-in's connection waits for the change form: time to read it and type a new password twice. */
-const HELD_BIND_MS = 10 * 60_000;
+export const HELD_BIND_MS = 10 * 60_000;
 /** At most this many are held; the oldest is closed for a newer one (its change falls back to a new bind). */
 const MAX_HELD_BINDS = 64;
 

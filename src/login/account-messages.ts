@@ -14,6 +14,13 @@ export const ACCOUNT_STATE_ERRORS: Record<AccountState, ErrorCode> = {
 /** "My security" (account-routes.ts): where users make new backup codes, from a sign-in's pages. */
 export const SECURITY_SETTINGS_PATH = '/account/security';
 
+/**
+ * Where the refusal page of a password to change sends its form: "My security"'s change of that
+ * password, taking over what the sign-in proved (PasswordChangeHandovers). `SIGN_IN_FIELD`: the sign-in's id.
+ */
+export const CHANGE_ON_SECURITY_PATH = '/account/security/change-password';
+export const SIGN_IN_FIELD = 'signIn';
+
 export const PASSWORD_CHANGE_REASONS = {
   'password-expired': 'Your password has expired. Choose a new one to continue.',
   'must-change': 'You must choose a new password before you continue.',

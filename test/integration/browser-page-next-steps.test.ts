@@ -75,7 +75,7 @@ describe('next steps on end-user pages, in real headless Chromium', () => {
     await context.close();
   });
 
-  test('a password to change that the application does not take: the page links to "My security", where it is changed', { timeout: 60_000 }, async () => {
+  test('a password to change that the application does not take: the page goes on to "My security"\'s change form, then says to sign in to the application again', { timeout: 60_000 }, async () => {
     const context = await browser.newContext({ viewport: { width: 320, height: 640 } });
     const { page, problems } = await watchedPage(context);
     await page.goto((await strictSp.authnRequest('', { disableRequestedAuthnContext: true })).url);
@@ -83,12 +83,15 @@ describe('next steps on end-user pages, in real headless Chromium', () => {
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Password change needed' }).waitFor();
-    await page.getByRole('link', { name: 'Change your password on My security' }).click();
-    await page.waitForURL(`${app.url}/account/security`);
-    await page.getByLabel('Username').fill('mira');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByLabel('New password', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Change your password on My security' }).click();
+    // The password this sign-in proved is not asked again: the change form comes at once.
+    await page.getByLabel('Current password').fill(PASSWORD);
+    await page.getByLabel('New password', { exact: true }).fill('Next-steps-pass-2027');
+    await page.getByLabel('New password again').fill('Next-steps-pass-2027');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.waitForURL(`${app.url}/account/security/password-changed`);
+    assert.match(await page.getByRole('status').innerText(), /Your password has been changed\. Go back to Strict App and sign in again with your new password\./);
+    await page.getByRole('button', { name: 'Back to Strict App' }).waitFor();
     assert.deepEqual(problems, []);
     await context.close();
   });

@@ -10,7 +10,7 @@ import type { LoginTransaction } from '../transaction.ts';
 import { AppError, ERROR_CATALOGUE, errorTitle } from '../../core/errors.ts';
 import { sendPage } from '../../http/render.ts';
 import { passwordPage } from '../../../views/login/password.ts';
-import { ACCOUNT_STATE_ERRORS, SECURITY_SETTINGS_PATH } from '../account-messages.ts';
+import { ACCOUNT_STATE_ERRORS, CHANGE_ON_SECURITY_PATH, SIGN_IN_FIELD } from '../account-messages.ts';
 import { passwordStepAnswer } from '../password-step-answer.ts';
 import { tooManyAttemptsMessage } from '../lock-message.ts';
 import { fillMessage } from '../../config/user-messages.ts';
@@ -22,6 +22,7 @@ import type { SsoSession } from '../../session/sso-session.ts';
 import type { FlowStep } from '../flow.ts';
 import { signedInAs } from './switch-account.ts';
 import { SIGNED_IN_USER_FIELD } from '../../../views/login/signed-in-as.ts';
+import type { PasswordChangeHandovers } from '../../account/password-change-handover.ts';
 
 export interface PasswordStepDeps {
   interaction: LoginInteraction;
@@ -29,6 +30,8 @@ export interface PasswordStepDeps {
   regulator: Regulator;
   /** Browsers that signed in before, whose guesses strangers' locks do not refuse. */
   devices: FamiliarDevices;
+  /** Where a password to change that the application does not take is handed to "My security". */
+  passwordChanges: PasswordChangeHandovers;
 }
 
 /** What the user's password is asked again for, as the page says it ("Enter your password again to …"). */
@@ -78,10 +81,13 @@ export async function showPassword(req: Request, res: Response, interaction: Log
   const { signInHint, helpdesk } = interaction.deps.messages;
   if (refusal?.account) {
     const wayBack = interaction.wayBack(req, res, tx);
-    // A password to change that this application does not take: "My security" always does (PASSWORD_CHANGE_NOT_ALLOWED), so the page leads there.
-    const changeElsewhere = refusal.account === 'PASSWORD_EXPIRED' || refusal.account === 'PASSWORD_MUST_CHANGE' ? [{ href: SECURITY_SETTINGS_PATH, label: 'Change your password on My security' }] : [];
-    const links = [...changeElsewhere, { href: stepUrl(tx), label: 'Sign in with another account' }];
-    return sendPage(res, messagePage({ title: errorTitle(refusal.account), message: refusal.message, wayBack, link: links, helpdesk }), refusal.status);
+    // A password to change that this application does not take: "My security" always does (PASSWORD_CHANGE_NOT_ALLOWED).
+    // A form, not a link: it goes on with what this sign-in proved (PasswordChangeHandovers), which a
+    // second sign-in there would prove again, spending another OpenLDAP grace sign-in (maybe none is left).
+    const changeable = refusal.account === 'PASSWORD_EXPIRED' || refusal.account === 'PASSWORD_MUST_CHANGE';
+    const action = changeable ? { action: CHANGE_ON_SECURITY_PATH, csrf: interaction.deps.csrf.token(req, res), label: 'Change your password on My security', fields: { [SIGN_IN_FIELD]: tx.id } } : undefined;
+    const link = { href: stepUrl(tx), label: 'Sign in with another account' };
+    return sendPage(res, messagePage({ title: errorTitle(refusal.account), message: refusal.message, action, wayBack, link, helpdesk }), refusal.status);
   }
   const hint = signInHint && fillMessage(signInHint, { app: tx.request.rpName });
   const page = passwordPage({
@@ -202,15 +208,18 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     await attempt.succeeded(accountId);
     await audit.record({ ...event, userId: outcome.user.id, outcome: 'failure', reason: `account-${outcome.state}` });
     const answer = passwordStepAnswer(outcome.state, (await interaction.currentSettings(tx.request)).allowPasswordChange);
+    const { state, heldBindId } = outcome;
+    const account = { id: outcome.user.id, username: outcome.user.username, login: username };
     if (answer.kind === 'change-password') {
-      const { heldBindId } = outcome;
-      const account = { id: outcome.user.id, username: outcome.user.username, login: username };
       await interaction.deps.transactions.save({ ...tx, pendingPasswordChange: { account, state: answer.state, ...(heldBindId !== undefined ? { heldBindId } : {}) } });
       res.redirect(303, stepUrl(tx, '/change-password'));
       return;
     }
-    const code = ACCOUNT_STATE_ERRORS[outcome.state];
-    req.log.info({ code, state: outcome.state }, 'login: the account may not sign in');
+    const code = ACCOUNT_STATE_ERRORS[state];
+    // Not here, but on "My security", with what this sign-in proved (the refusal page's form).
+    const changeOffered = state === 'password-expired' || state === 'must-change';
+    if (changeOffered) await deps.passwordChanges.offer(tx, { account, state, ...(heldBindId !== undefined ? { heldBindId } : {}) });
+    req.log.info({ code, state, changeOffered }, 'login: the account may not sign in');
     return interaction.refuse(res, tx, { step: 'password', account: code, message: answer.message, username, status: ERROR_CATALOGUE[code].status });
   }
   if (!outcome.ok) {

@@ -12,6 +12,12 @@ import type { Logger } from '../core/log.ts';
 const NAMESPACE = 'sso-session';
 /** lastSeenAt is refreshed at most this often, so reading a session is not a write on every request. */
 const TOUCH_INTERVAL_MS = 60_000;
+/**
+ * A session idles out up to one touch interval before idleTimeoutMinutes after its last use: with a
+ * short timeout the interval shrinks to this part of it (2 s for a minute), or a one-minute timeout
+ * could never be moved on and would end the session a minute after sign-in whatever its use.
+ */
+const TOUCHES_PER_IDLE_TIMEOUT = 30;
 /** A change that lost its compare-and-set to another change of the same session is tried again, this often at most. */
 const UPDATE_ATTEMPTS = 10;
 
@@ -55,8 +61,8 @@ export type LogoutListener = (ended: SsoSession, context: LogoutContext) => Prom
 export type SessionReplacedListener = (previous: SsoSession, next: SsoSession) => Promise<void>;
 
 /**
- * Told when a browser's use of an SSO session moved its idle timeout on (at most once a
- * TOUCH_INTERVAL_MS per session), with the session as it is now: whatever lasts only while the
+ * Told when a browser's use of an SSO session moved its idle timeout on (at most once a touch
+ * interval per session), with the session as it is now: whatever lasts only while the
  * browser can still use the session (liveForBrowserUntil) lasts longer.
  */
 export type SessionUsedListener = (session: SsoSession) => Promise<void>;
@@ -87,6 +93,11 @@ export class SessionService {
     return this.#settings.idleTimeoutMinutes * 60_000;
   }
 
+  /** The idle timeout's precision: the session is written for its use at most this often. */
+  get #touchIntervalMs(): number {
+    return Math.min(TOUCH_INTERVAL_MS, this.#idleMs / TOUCHES_PER_IDLE_TIMEOUT);
+  }
+
   get #absoluteMs(): number {
     return this.#settings.absoluteTimeoutHours * 3_600_000;
   }
@@ -108,7 +119,7 @@ export class SessionService {
       if (this.#expired(session, now, 'tokens')) await this.#kv.delete(NAMESPACE, id);
       return undefined;
     }
-    if (now - session.lastSeenAt > TOUCH_INTERVAL_MS) {
+    if (now - session.lastSeenAt > this.#touchIntervalMs) {
       const touched = await this.#update(id, (current) => ({ ...current, lastSeenAt: now }));
       if (touched) await Promise.all(this.#usedListeners.map((listener) => listener(touched)));
       return touched;
@@ -175,11 +186,11 @@ export class SessionService {
    * userinfo, the provider session's backing) the session is in use until then, and goes idle only
    * idleTimeoutMinutes after it. So a client that refreshes when its access token expires (most do)
    * finds the session it came from. The browser's idle timeout does not move: it counts the browser's
-   * own use (byId). The absolute lifetime never moves. Written only when it moves the time by more than TOUCH_INTERVAL_MS:
-   * the refresh grant is a hot path, and a minute is fine enough for a timeout counted in minutes.
+   * own use (byId). The absolute lifetime never moves. Written only when it moves the time by more than the touch interval:
+   * the refresh grant is a hot path, and a minute (a thirtieth of a shorter timeout) is fine enough.
    */
   async usedByTokensUntil(session: SsoSession, until: number): Promise<void> {
-    if (until - (session.tokensUsableUntil ?? 0) <= TOUCH_INTERVAL_MS) return;
+    if (until - (session.tokensUsableUntil ?? 0) <= this.#touchIntervalMs) return;
     await this.#update(session.id, (current) => ({ ...current, tokensUsableUntil: Math.max(current.tokensUsableUntil ?? 0, until) }));
   }
 

@@ -173,7 +173,9 @@ export async function buildProvider(services: Services, deps: ProviderDeps): Pro
       AccessToken: config.oidc.accessTokenTtlSeconds,
       AuthorizationCode: config.oidc.authorizationCodeTtlSeconds,
       IdToken: config.oidc.idTokenTtlSeconds,
-      RefreshToken: config.oidc.refreshTokenTtlSeconds,
+      // A rotated token ends when the one it replaces would have: the Grant (the same lifetime, from
+      // the sign-in) ends then, and a full new lifetime was told at introspection but refused.
+      RefreshToken: (ctx) => Math.max(1, ctx?.oidc?.entities.RotatedRefreshToken?.remainingTTL ?? config.oidc.refreshTokenTtlSeconds),
       Grant: config.oidc.refreshTokenTtlSeconds,
       Interaction: INTERACTION_TTL_SECONDS,
       // An upper bound only: SessionAdapter ends the provider session with the Stepgate session. A

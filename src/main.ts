@@ -13,6 +13,7 @@ import { warnOfRemovedKeysPublished } from './keys/removed-key-published.ts';
 import { warnOfKeysGeneratedOnUsedData } from './keys/keys-generated-on-used-data.ts';
 import { warnIfProxyUntrusted } from './config/proxy-trust.ts';
 import { warnIfPlainHttp } from './config/plain-http-warning.ts';
+import { warnOfContradictoryDurations } from './config/duration-warnings.ts';
 import { DirectoryMisconfiguredError } from './directory/directory.ts';
 import { serverStop } from './server-stop.ts';
 import { createLogger, type Logger } from './core/log.ts';
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
   if (stopSignal) return void shutdown(stopSignal);
   warnIfProxyUntrusted(config, logger);
   warnIfPlainHttp(config, logger);
+  warnOfContradictoryDurations(config, logger);
   if (services.secretKeyGeneratedAt) logger.warn({ event: 'secret-key.generated', file: services.secretKeyGeneratedAt }, 'generated a new key for secrets at rest; back it up with the data directory');
   await warnOfExpiringCertificates(services.keys, logger, services.clock.now());
   await warnOfKeysGeneratedOnUsedData(services.keys, logger, buildingSince, await serverStartedBefore(services.store));

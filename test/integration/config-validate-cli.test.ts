@@ -66,3 +66,18 @@ test('config validate: exit 2 naming every key the server would refuse to start 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('config validate: lifetimes that contradict one another are warned of on stderr, naming the keys; the configuration is still valid', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'stepgate-config-validate-'));
+  try {
+    const file = join(dir, 'stepgate.config.json');
+    // Seconds typed as minutes: 30 hours of idle time in a 10-hour session.
+    await writeFile(file, JSON.stringify({ dataDir: join(dir, 'data'), session: { idleTimeoutMinutes: 1800 } }));
+    const checked = await cli({ STEPGATE_CONFIG: file }, ['config', 'validate']);
+    assert.equal(checked.code, 0, checked.err);
+    assert.match(checked.err, /^Warning: session\.idleTimeoutMinutes \(1800 minutes\) is not shorter than session\.absoluteTimeoutHours \(10 hours\)/m);
+    assert.match(checked.out, /The configuration is valid/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -14,6 +14,7 @@ import { exportConfiguration, type RecordCounts, type RestoreFindings } from '..
 import { planChanges, planImport, plannedRecordName, type ImportAction, type ImportOptions, type ImportPlan } from '../../config-transfer/config-import.ts';
 import { auditAdminAction } from '../admin-audit.ts';
 import { configFilePath } from '../../config/load.ts';
+import { warnOfContradictoryDurations } from '../../config/duration-warnings.ts';
 import { LowdbStore } from '../../store/lowdb-store.ts';
 import { builtInPoliciesOnly, checkConfiguredPolicies } from '../../policy/build-policies.ts';
 
@@ -134,6 +135,7 @@ directory test does that.`,
       // built-in policies can be named there.
       if (LowdbStore.isFresh(config.dataDir)) await checkConfiguredPolicies(config, builtInPoliciesOnly());
       else await checkConfiguredPolicies(config, await context.policies());
+      warnOfContradictoryDurations(config, { warn: (_fields, message) => context.err(`Warning: ${message}`) });
       context.out(`The configuration is valid${file ? ` (${file})` : ' (no file: defaults and the environment)'}: directory ${config.directory.kind}, data directory ${config.dataDir}.`);
       context.out('The directory server was not contacted: npm run cli -- directory test does that.');
       return 0;

@@ -132,7 +132,8 @@ export function accountRoutes(services: Services, passwordChanges: PasswordChang
       reason: replacing
         ? 'Set up the authenticator app on your new phone. Your current app keeps working until you enter a code from the new one.'
         : 'With an authenticator app, signing in needs your password and a code from your phone.',
-      timeLimit: setupTimeLimitMessage(accountChangesEndAt(session, replacing) - clock.now()),
+      // Nothing is sent while the app is set up: an idle timeout shorter than the grant ends the session first.
+      timeLimit: setupTimeLimitMessage(Math.min(accountChangesEndAt(session, replacing), sessions.liveForBrowserUntil(session)) - clock.now()),
       ...secret,
       notice: !problem && req.query[AGAIN] !== undefined ? SETUP_TIME_RAN_OUT_NOTICE : secret.notice,
     });

@@ -35,8 +35,9 @@ export async function showMfaEnroll(req: Request, res: Response, interaction: Lo
     csrf: interaction.deps.csrf.token(req, res),
     reason: `${tx.request.rpName} needs a second step when you sign in, and you have not set one up yet.`,
     // The setup's own secret lives longer than the sign-in (it is shown later): the sign-in's end is the
-    // limit, or before it the end of what the session's password allows (the flow then asks for it again).
-    timeLimit: setupTimeLimitMessage(Math.min(tx.createdAt + SIGN_IN_LIFETIME_SECONDS * 1000, setupAllowedUntil(tx, session)) - interaction.deps.clock.now(), tx.request.rpName),
+    // limit, or before it the end of what the session's password allows (the flow then asks for it again),
+    // or the session's idle timeout: nothing is sent while the app is set up.
+    timeLimit: setupTimeLimitMessage(Math.min(tx.createdAt + SIGN_IN_LIFETIME_SECONDS * 1000, setupAllowedUntil(tx, session), interaction.deps.sessions.liveForBrowserUntil(session)) - interaction.deps.clock.now(), tx.request.rpName),
     ...secret,
     notice: shown.signedInAgain ? SIGNED_IN_AGAIN_NOTICE : secret.notice,
     cancel: interaction.cancelOption(tx),

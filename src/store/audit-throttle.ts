@@ -14,6 +14,12 @@ export const AUDIT_FAILURES_PER_IP = 120;
  * at their per-IP cap, or a failed sign-in every 20 ms from users.
  */
 export const AUDIT_FAILURES_ALL_CLIENTS = 3_000;
+/**
+ * `info` events a client without credentials can cause as often as it can start sign-ins: a sign-in
+ * started and cancelled writes `login.cancel`. Capped as failures are: always written, 20 addresses
+ * wrote 9 MB of them a minute, past the cap of all clients.
+ */
+const CAPPED_INFO_TYPES: ReadonlySet<string> = new Set(['login.cancel']);
 /** The fixed window the limits above count in, from the first failure in it (of the IP, or of all). */
 export const AUDIT_THROTTLE_WINDOW_MS = 60_000;
 /** IPs tracked at once (a few MB at most); failures from further IPs share one overflow bucket. */
@@ -43,12 +49,12 @@ export interface ThrottledInner extends AuditLog {
 
 /**
  * An AuditLog that writes at most AUDIT_FAILURES_PER_IP failure events (outcome `failure` with an
- * `ip`) per IP and window, and at most AUDIT_FAILURES_ALL_CLIENTS of those and of the per-IP
+ * `ip`, and CAPPED_INFO_TYPES with one) per IP and window, and at most AUDIT_FAILURES_ALL_CLIENTS of those and of the per-IP
  * summaries from all IPs together per window. The rest are counted and summed up in one
  * `audit.suppressed` event when the window ends (on the IP's next failure, by a timer, or at close):
  * an event beyond its IP's limit in that IP's summary, any other one (a per-IP summary with all its
  * counts) in the summary of all clients, written last, so every event is counted exactly once.
- * Successes, `info` events, events without an IP (the CLI) and the failures that started a lock
+ * Successes, other `info` events, events without an IP (the CLI) and the failures that started a lock
  * (`lockStarted`: few, since a lock takes several failures, and the one an investigation looks for)
  * are always written.
  */
@@ -111,7 +117,8 @@ export class ThrottledAuditLog implements AuditLog {
   }
 
   record(event: AuditEvent): Promise<void> {
-    if (event.outcome !== 'failure' || typeof event.ip !== 'string' || event.ip === '' || event.lockStarted !== undefined) return this.#inner.record(event);
+    const capped = event.outcome === 'failure' || (event.outcome === 'info' && CAPPED_INFO_TYPES.has(event.type));
+    if (!capped || typeof event.ip !== 'string' || event.ip === '' || event.lockStarted !== undefined) return this.#inner.record(event);
     const ip = this.#clientOf(event.ip);
     const now = this.#clock.now();
     let bucket = this.#buckets.get(ip);

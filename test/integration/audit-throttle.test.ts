@@ -179,6 +179,30 @@ describe('failures from all client IPs together are capped too', () => {
     await store.close();
   });
 
+  test('cancelled sign-ins (login.cancel, info) anyone can cause are capped with the failures, per address and for all', async () => {
+    const clock = { at: T0, now: () => clock.at };
+    const store = await new LowdbStore(join(dir, 'cancels'), clock, { sealer: testSealer() }).open();
+    const addresses = Array.from({ length: 30 }, (_, i) => `10.1.0.${i}`);
+    const perAddress = N + 60;
+    const writes: Array<Promise<void>> = [];
+    for (let round = 0; round < perAddress; round++) {
+      for (const ip of addresses) writes.push(store.audit.record({ type: 'login.cancel', outcome: 'info', rp: 'app', ip }));
+    }
+    writes.push(store.audit.record({ type: 'logout', outcome: 'info', ip: addresses[0] }));
+    await Promise.all(writes);
+    let events = await all(store.audit);
+    assert.ok(addresses.every((ip) => count(events, (event) => event.type === 'login.cancel' && event.ip === ip) <= N), 'each address: at most its cap');
+    assert.equal(count(events, (event) => event.type === 'login.cancel'), AUDIT_FAILURES_ALL_CLIENTS, 'all addresses: the cap of all clients');
+    assert.equal(count(events, (event) => event.type === 'logout'), 1, 'other info events are still always written');
+
+    clock.at = T0 + AUDIT_THROTTLE_WINDOW_MS;
+    await store.audit.flushEnded();
+    events = await all(store.audit);
+    const cancelsSuppressed = summaries(events).reduce((sum, event) => sum + ((event.types as Record<string, number>)['login.cancel'] ?? 0), 0);
+    assert.equal(cancelsSuppressed + count(events, (event) => event.type === 'login.cancel'), perAddress * addresses.length, 'every cancel is written or counted');
+    await store.close();
+  });
+
   test('per-IP summaries share the budget; one that does not fit is counted in the global summary; each event counted once', async () => {
     const clock = { at: T0, now: () => clock.at };
     const log = new ThrottledAuditLog(new FileAuditLog(join(dir, 'shared-budget.log'), clock), clock, { limit: 3, totalLimit: 8 });

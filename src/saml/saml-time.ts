@@ -1,8 +1,7 @@
 import { AppError } from '../core/errors.ts';
 import { attribute, type Refusal } from './xml-dom.ts';
+import { trimXmlWhitespace } from './xml-whitespace.ts';
 
-/** XML's four whitespace characters at either end: the schema collapses them before reading an xs:dateTime. */
-const XML_WHITESPACE_EDGES = /^[ \t\r\n]+|[ \t\r\n]+$/g;
 /** xs:dateTime: the zone designator (Z or ±hh:mm) is optional in the schema. */
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
 
@@ -19,7 +18,8 @@ const malformedMessage: Refusal = (problem) => {
 export function instantAttribute(element: Element, name: string, refuse: Refusal = malformedMessage): number | undefined {
   const value = attribute(element, name);
   if (value === undefined) return undefined;
-  const lexical = value.replace(XML_WHITESPACE_EDGES, '');
+  // The schema collapses XML white space at either end before reading an xs:dateTime.
+  const lexical = trimXmlWhitespace(value);
   const match = DATE_TIME.exec(lexical);
   // Years before 0000 or after 9999 are valid xs:dateTime values but no message of ours has them: refused as unreadable.
   const at = match ? Date.parse(match[1] ? lexical : `${lexical}Z`) : NaN;

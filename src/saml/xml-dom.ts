@@ -1,9 +1,8 @@
 import { DOMParser } from '@xmldom/xmldom';
 import { AppError, type ErrorCode } from '../core/errors.ts';
+import { trimXmlWhitespace } from './xml-whitespace.ts';
 
 const ELEMENT_NODE = 1;
-/** XML's four whitespace characters (not JavaScript's wider \s) at either end of a value. */
-const XML_WHITESPACE_EDGES = /^[ \t\r\n]+|[ \t\r\n]+$/g;
 
 /**
  * Parses with @xmldom/xmldom, treating every parser warning as fatal: a document the parser had to
@@ -38,7 +37,8 @@ export function optionalChild(parent: Element, ns: string, localName: string): E
  * would also take a no-break or ideographic space, which are part of a name such as an Issuer.
  */
 export function textOf(element: Element | undefined): string | undefined {
-  const text = element?.textContent?.replace(XML_WHITESPACE_EDGES, '');
+  const content = element?.textContent;
+  const text = content ? trimXmlWhitespace(content) : undefined;
   return text ? text : undefined;
 }
 
@@ -61,7 +61,7 @@ const malformedMessage: Refusal = (problem) => {
 export function booleanAttribute(element: Element, name: string, refuse: Refusal = malformedMessage): boolean {
   const value = attribute(element, name);
   if (value === undefined) return false;
-  const lexical = value.replace(XML_WHITESPACE_EDGES, '');
+  const lexical = trimXmlWhitespace(value);
   if (lexical === 'true' || lexical === '1') return true;
   if (lexical === 'false' || lexical === '0') return false;
   return refuse(`${name}="${value}" is not an xs:boolean (true, false, 1 or 0)`);
@@ -76,7 +76,7 @@ export function booleanAttribute(element: Element, name: string, refuse: Refusal
 export function uriAttribute(element: Element, name: string, refuse: Refusal = malformedMessage): string | undefined {
   const value = attribute(element, name);
   if (value === undefined) return undefined;
-  const collapsed = value.replace(XML_WHITESPACE_EDGES, '');
+  const collapsed = trimXmlWhitespace(value);
   if (/[ \t\r\n]/.test(collapsed)) refuse(`${name}="${value}" contains whitespace, which a URI cannot`);
   // An invisible control or format character (a right-to-left override, say) makes one identifier
   // print as another in `sp list` and the logs; RFC 3987 forbids them in identifiers too.

@@ -15,11 +15,15 @@ export const AUDIT_FAILURES_PER_IP = 120;
  */
 export const AUDIT_FAILURES_ALL_CLIENTS = 3_000;
 /**
- * `info` events a client without credentials can cause as often as it can start sign-ins: a sign-in
- * started and cancelled writes `login.cancel`. Capped as failures are: always written, 20 addresses
- * wrote 9 MB of them a minute, past the cap of all clients.
+ * Events other than failures that a client without credentials can cause as often as it likes, each
+ * saying that nothing happened: a sign-in started and cancelled (`login.cancel`, 20 addresses wrote
+ * 9 MB of them a minute), and a revocation of a token that does not exist (`oidc.revoke`
+ * `token-unknown`: a public client's client_id is no secret, and one address wrote 28 MB of them a
+ * minute). Capped and counted as failures are.
  */
-const CAPPED_INFO_TYPES: ReadonlySet<string> = new Set(['login.cancel']);
+function cappedAsFailure(event: AuditEvent): boolean {
+  return event.outcome === 'failure' || event.type === 'login.cancel' || (event.type === 'oidc.revoke' && event.reason === 'token-unknown');
+}
 /** The fixed window the limits above count in, from the first failure in it (of the IP, or of all). */
 export const AUDIT_THROTTLE_WINDOW_MS = 60_000;
 /** IPs tracked at once (a few MB at most); failures from further IPs share one overflow bucket. */
@@ -48,13 +52,14 @@ export interface ThrottledInner extends AuditLog {
 }
 
 /**
- * An AuditLog that writes at most AUDIT_FAILURES_PER_IP failure events (outcome `failure` with an
- * `ip`, and CAPPED_INFO_TYPES with one) per IP and window, and at most AUDIT_FAILURES_ALL_CLIENTS of those and of the per-IP
+ * An AuditLog that writes at most AUDIT_FAILURES_PER_IP failure events (with an `ip`: outcome
+ * `failure`, and the others cappedAsFailure names) per IP and window, and at most
+ * AUDIT_FAILURES_ALL_CLIENTS of those and of the per-IP
  * summaries from all IPs together per window. The rest are counted and summed up in one
  * `audit.suppressed` event when the window ends (on the IP's next failure, by a timer, or at close):
  * an event beyond its IP's limit in that IP's summary, any other one (a per-IP summary with all its
  * counts) in the summary of all clients, written last, so every event is counted exactly once.
- * Successes, other `info` events, events without an IP (the CLI) and the failures that started a lock
+ * Other successes and `info` events, events without an IP (the CLI) and the failures that started a lock
  * (`lockStarted`: few, since a lock takes several failures, and the one an investigation looks for)
  * are always written.
  */
@@ -117,8 +122,7 @@ export class ThrottledAuditLog implements AuditLog {
   }
 
   record(event: AuditEvent): Promise<void> {
-    const capped = event.outcome === 'failure' || (event.outcome === 'info' && CAPPED_INFO_TYPES.has(event.type));
-    if (!capped || typeof event.ip !== 'string' || event.ip === '' || event.lockStarted !== undefined) return this.#inner.record(event);
+    if (!cappedAsFailure(event) || typeof event.ip !== 'string' || event.ip === '' || event.lockStarted !== undefined) return this.#inner.record(event);
     const ip = this.#clientOf(event.ip);
     const now = this.#clock.now();
     let bucket = this.#buckets.get(ip);

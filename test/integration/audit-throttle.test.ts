@@ -203,6 +203,25 @@ describe('failures from all client IPs together are capped too', () => {
     await store.close();
   });
 
+  test('revocations of unknown tokens (success, token-unknown) anyone with a public client_id can send are capped; real revocations are not', async () => {
+    const clock = { at: T0, now: () => clock.at };
+    const store = await new LowdbStore(join(dir, 'revocations'), clock, { sealer: testSealer() }).open();
+    const ip = '198.51.100.9';
+    const writes: Array<Promise<void>> = [];
+    for (let i = 0; i < N + 50; i++) writes.push(store.audit.record({ type: 'oidc.revoke', outcome: 'success', reason: 'token-unknown', rp: 'spa', ip }));
+    for (let i = 0; i < 10; i++) writes.push(store.audit.record({ type: 'oidc.revoke', outcome: 'success', tokenKind: 'refresh_token', rp: 'spa', userId: 'u-1', ip }));
+    await Promise.all(writes);
+    let events = await all(store.audit);
+    assert.equal(count(events, (event) => event.reason === 'token-unknown'), N);
+    assert.equal(count(events, (event) => event.tokenKind === 'refresh_token'), 10, 'a revocation that ended tokens is always written');
+
+    clock.at = T0 + AUDIT_THROTTLE_WINDOW_MS;
+    await store.audit.flushEnded();
+    events = await all(store.audit);
+    assert.deepEqual(summaries(events).map(({ ip: summarized, suppressed, types }) => ({ summarized, suppressed, types })), [{ summarized: ip, suppressed: 50, types: { 'oidc.revoke': 50 } }]);
+    await store.close();
+  });
+
   test('per-IP summaries share the budget; one that does not fit is counted in the global summary; each event counted once', async () => {
     const clock = { at: T0, now: () => clock.at };
     const log = new ThrottledAuditLog(new FileAuditLog(join(dir, 'shared-budget.log'), clock), clock, { limit: 3, totalLimit: 8 });

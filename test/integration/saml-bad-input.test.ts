@@ -184,6 +184,17 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
     assert.ok(isPasswordPage(await redirect(new TestBrowser(), authnRequestXml({ attributes: `Destination="${app.url}/saml/sso" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" xmlns:xs="http://www.w3.org/2001/XMLSchema"` }))));
   });
 
+  test('a flood of elements, comments or processing instructions is refused before parsing (tens of thousands deflate to under 1 KB)', async () => {
+    // Each within saml.maxInflatedBytes (256 KiB).
+    for (const item of ['<f/>', '<!---->', '<?p?>']) {
+      const flood = authnRequestXml({ afterIssuer: `<samlp:Extensions><e xmlns="urn:example">${item.repeat(30_000)}</e></samlp:Extensions>` });
+      await assertRefused((b) => redirect(b, flood), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'too-much-markup', message: INVALID });
+    }
+    await assertRefused((b) => postXml(b, authnRequestXml({ afterIssuer: `<samlp:Extensions><e xmlns="urn:example">${'<f/>'.repeat(10_000)}</e></samlp:Extensions>` })), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'too-much-markup', message: INVALID });
+    // Extensions with a few hundred elements still pass.
+    assert.ok(isPasswordPage(await redirect(new TestBrowser(), authnRequestXml({ afterIssuer: `<samlp:Extensions><e xmlns="urn:example">${'<f/>'.repeat(500)}</e></samlp:Extensions>` }))));
+  });
+
   test('an unknown SP is refused with RP_UNKNOWN', async () => {
     await assertRefused((b) => redirect(b, authnRequestXml({ issuer: 'https://unknown.example/sp' })), { status: 400, code: 'RP_UNKNOWN', message: /not registered/ });
     await assertRefused((b) => b.get(`${app.url}/saml/idp-init?sp=${encodeURIComponent('https://unknown.example/sp')}`), { status: 400, code: 'RP_UNKNOWN', message: /not registered/ });

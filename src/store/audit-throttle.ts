@@ -15,6 +15,12 @@ export const AUDIT_FAILURES_PER_IP = 120;
  */
 export const AUDIT_FAILURES_ALL_CLIENTS = 3_000;
 /**
+ * Bytes of those events written per window from all client IPs together. A typed name is kept as
+ * typed, up to 256 characters, and a control character takes six bytes in JSON: such events are
+ * 1.75 KB, and 3,000 of them were 5.3 MB a minute. Ordinary events (~350 bytes) meet the count first.
+ */
+export const AUDIT_BYTES_ALL_CLIENTS = 1_500_000;
+/**
  * Events other than failures that a client without credentials can cause as often as it likes, each
  * saying that nothing happened: a sign-in started and cancelled (`login.cancel`, 20 addresses wrote
  * 9 MB of them a minute), and a revocation of a token that does not exist (`oidc.revoke`
@@ -24,6 +30,8 @@ export const AUDIT_FAILURES_ALL_CLIENTS = 3_000;
 function cappedAsFailure(event: AuditEvent): boolean {
   return event.outcome === 'failure' || event.type === 'login.cancel' || (event.type === 'oidc.revoke' && event.reason === 'token-unknown');
 }
+/** What the file adds to an event's JSON: `"at":"2026-11-22T10:00:00.000Z",` and the line end. */
+const LINE_OVERHEAD_BYTES = 33;
 /** The fixed window the limits above count in, from the first failure in it (of the IP, or of all). */
 export const AUDIT_THROTTLE_WINDOW_MS = 60_000;
 /** IPs tracked at once (a few MB at most); failures from further IPs share one overflow bucket. */
@@ -36,6 +44,8 @@ interface Bucket {
   end: number;
   /** Events that were within this bucket's limit (for an IP: passed on to the limit of all clients). */
   allowed: number;
+  /** Their size as written (counted for the window of all clients only). */
+  bytes: number;
   suppressed: number;
   /** Suppressed events by type; only made once one is suppressed. */
   types?: Map<string, number>;
@@ -54,7 +64,7 @@ export interface ThrottledInner extends AuditLog {
 /**
  * An AuditLog that writes at most AUDIT_FAILURES_PER_IP failure events (with an `ip`: outcome
  * `failure`, and the others cappedAsFailure names) per IP and window, and at most
- * AUDIT_FAILURES_ALL_CLIENTS of those and of the per-IP
+ * AUDIT_FAILURES_ALL_CLIENTS (and AUDIT_BYTES_ALL_CLIENTS) of those and of the per-IP
  * summaries from all IPs together per window. The rest are counted and summed up in one
  * `audit.suppressed` event when the window ends (on the IP's next failure, by a timer, or at close):
  * an event beyond its IP's limit in that IP's summary, any other one (a per-IP summary with all its
@@ -68,6 +78,7 @@ export class ThrottledAuditLog implements AuditLog {
   readonly #clock: Clock;
   readonly #limit: number;
   readonly #totalLimit: number;
+  readonly #totalBytes: number;
   readonly #maxIps: number;
   readonly #clientOf: (ip: string) => string;
   /** By client (see `clientOf`). */
@@ -82,12 +93,13 @@ export class ThrottledAuditLog implements AuditLog {
    * `clientOf`: the client an address belongs to, whose failures share one cap (the regulator's
    * clientNetwork: an IPv6 /64 is one client, which may pick any address in it).
    */
-  constructor(inner: ThrottledInner, clock: Clock, options: { limit?: number; totalLimit?: number; maxIps?: number; clientOf?: (ip: string) => string } = {}) {
+  constructor(inner: ThrottledInner, clock: Clock, options: { limit?: number; totalLimit?: number; totalBytes?: number; maxIps?: number; clientOf?: (ip: string) => string } = {}) {
     this.#inner = inner;
     this.#clock = clock;
     this.#clientOf = options.clientOf ?? ((ip) => ip);
     this.#limit = options.limit ?? AUDIT_FAILURES_PER_IP;
     this.#totalLimit = options.totalLimit ?? AUDIT_FAILURES_ALL_CLIENTS;
+    this.#totalBytes = options.totalBytes ?? AUDIT_BYTES_ALL_CLIENTS;
     this.#maxIps = options.maxIps ?? AUDIT_THROTTLE_MAX_IPS;
   }
 
@@ -183,8 +195,10 @@ export class ThrottledAuditLog implements AuditLog {
     }
     const total = (this.#total ??= this.#newBucket(now));
     let written: Promise<void> | undefined;
-    if (total.allowed < this.#totalLimit) {
+    const bytes = Buffer.byteLength(JSON.stringify(event)) + LINE_OVERHEAD_BYTES;
+    if (total.allowed < this.#totalLimit && total.bytes + bytes <= this.#totalBytes) {
       total.allowed += 1;
+      total.bytes += bytes;
       written = this.#inner.record(event);
     } else if (summarized) {
       for (const [type, count] of summarized.types ?? []) countSuppressed(total, type, count);
@@ -216,7 +230,7 @@ export class ThrottledAuditLog implements AuditLog {
   }
 
   #newBucket(now: number): Bucket {
-    return { start: now, end: now + AUDIT_THROTTLE_WINDOW_MS, allowed: 0, suppressed: 0 };
+    return { start: now, end: now + AUDIT_THROTTLE_WINDOW_MS, allowed: 0, bytes: 0, suppressed: 0 };
   }
 }
 

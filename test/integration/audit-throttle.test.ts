@@ -1,11 +1,11 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { FileAuditLog } from '../../src/store/audit-file.ts';
-import { AUDIT_FAILURES_ALL_CLIENTS, AUDIT_FAILURES_PER_IP, AUDIT_THROTTLE_WINDOW_MS, ThrottledAuditLog } from '../../src/store/audit-throttle.ts';
+import { AUDIT_BYTES_ALL_CLIENTS, AUDIT_FAILURES_ALL_CLIENTS, AUDIT_FAILURES_PER_IP, AUDIT_THROTTLE_WINDOW_MS, ThrottledAuditLog } from '../../src/store/audit-throttle.ts';
 import type { AuditLog, StoredAuditEvent } from '../../src/store/store.ts';
 import { testSealer } from '../helpers/journal-sealer.ts';
 import { boot } from '../helpers/boot.ts';
@@ -219,6 +219,28 @@ describe('failures from all client IPs together are capped too', () => {
     await store.audit.flushEnded();
     events = await all(store.audit);
     assert.deepEqual(summaries(events).map(({ ip: summarized, suppressed, types }) => ({ summarized, suppressed, types })), [{ summarized: ip, suppressed: 50, types: { 'oidc.revoke': 50 } }]);
+    await store.close();
+  });
+
+  test('large events count by their size too: typed names of control characters (six bytes each in JSON) stay within AUDIT_BYTES_ALL_CLIENTS', async () => {
+    const clock = { at: T0, now: () => clock.at };
+    const storeDir = join(dir, 'large-events');
+    const store = await new LowdbStore(storeDir, clock, { sealer: testSealer() }).open();
+    const addresses = Array.from({ length: 30 }, (_, i) => `10.2.0.${i}`);
+    const username = '\u0001'.repeat(256);
+    const writes: Array<Promise<void>> = [];
+    for (let round = 0; round < 100; round++) {
+      for (const ip of addresses) writes.push(store.audit.record({ type: 'login.password', outcome: 'failure', reason: 'malformed', rp: 'app', username, ip }));
+    }
+    await Promise.all(writes);
+    const bytes = (await stat(join(storeDir, 'audit.log'))).size;
+    assert.ok(bytes <= AUDIT_BYTES_ALL_CLIENTS, `${bytes} bytes written`);
+
+    clock.at = T0 + AUDIT_THROTTLE_WINDOW_MS;
+    await store.audit.flushEnded();
+    const events = await all(store.audit);
+    const counted = summaries(events).reduce((sum, event) => sum + (event.suppressed as number), 0);
+    assert.equal(count(events, (event) => event.type === 'login.password') + counted, 100 * addresses.length, 'every event written or counted');
     await store.close();
   });
 

@@ -88,6 +88,8 @@ export class LoginInteraction {
   readonly #turns = new ExclusiveKeys();
   /** Requests already counted as a sign-in start (admitStart). */
   readonly #admitted = new WeakSet<Request>();
+  /** Requests already taken from their client IP's start limit (countStart). */
+  readonly #counted = new WeakSet<Request>();
 
   constructor(deps: InteractionDeps) {
     this.deps = deps;
@@ -152,8 +154,19 @@ export class LoginInteraction {
   admitStart(req: Request): void {
     if (this.#admitted.has(req)) return;
     if (!this.deps.transactions.hasRoom()) throw new AppError('SIGN_IN_BUSY', { detail: { reason: 'open-sign-ins-full' } });
-    if (!this.deps.starts.take(req.clientIp)) throw new AppError('RATE_LIMITED', { userMessage: TOO_MANY_STARTS, detail: { reason: 'sign-in-starts-per-ip', ip: req.clientIp } });
+    this.countStart(req);
     this.#admitted.add(req);
+  }
+
+  /**
+   * Takes one start from the client IP's limit (RATE_LIMITED when it has none left), without asking
+   * for room among the open sign-ins: also for a request a signed-in browser's SSO session answers
+   * without a page, which opens none, but writes a success to the audit log and a code to the store.
+   */
+  countStart(req: Request): void {
+    if (this.#counted.has(req)) return;
+    if (!this.deps.starts.take(req.clientIp)) throw new AppError('RATE_LIMITED', { userMessage: TOO_MANY_STARTS, detail: { reason: 'sign-in-starts-per-ip', ip: req.clientIp } });
+    this.#counted.add(req);
   }
 
   /**

@@ -5,7 +5,7 @@ import { clientRegistry, relyingPartySettings, type ClientRegistry } from './cli
 import { SsoLinks } from './sso-links.ts';
 import { SsoState } from './sso-state.ts';
 import { SessionSync } from './session-sync.ts';
-import { buildProvider, mirrorTtlSeconds } from './provider.ts';
+import { buildProvider, mirrorTtlSeconds, ROUTES } from './provider.ts';
 import { logProviderEvents } from './events.ts';
 import { oidcInteractions, type OidcInteractions } from './interactions.ts';
 import { isProviderPath, providerBridge, type ProviderBridge } from './koa-bridge.ts';
@@ -99,6 +99,16 @@ export async function mountOidc(app: Express, services: Services, warnings: Warn
   services.sessions.onReplaced((previous, next) => shared.links.moveAll(previous.id, next.id));
   app.use((req, res, next) => {
     if (!isProviderPath(req.path)) return next();
+    // Every authorization request is a start, as every SAML AuthnRequest is: also one the SSO
+    // session answers without a page, which would otherwise let one signed-in browser write
+    // audit successes and store codes as fast as it can ask.
+    if (req.path === ROUTES.authorization) {
+      try {
+        services.interaction.countStart(req);
+      } catch (error) {
+        return next(error);
+      }
+    }
     endedSessions.startIfDue();
     upToDate().then(() => current.bridge.middleware(req, res, next), next);
   });

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { boot, type Booted } from '../helpers/boot.ts';
-import { authRequest, createRp, rpBrowser, stored } from '../helpers/oidc-rp.ts';
+import { authRequest, createRp, createUser, rpBrowser, signIn, stored } from '../helpers/oidc-rp.ts';
 import { TestSp } from '../helpers/saml-sp.ts';
 
 let now = Date.parse('2026-11-23T10:00:00Z');
@@ -69,4 +69,23 @@ test('an IPv6 client is counted by its /64: a fresh address in it finds the same
   for (const ip of ['2001:db8:5:6::1', '2001:db8:5:6::2', '2001:db8:5:6:abcd::3']) assert.equal((await start(ip)).status, 200, ip);
   assert.equal((await start('2001:db8:5:6:1:2:3:4')).status, 429);
   assert.equal((await start('2001:db8:5:7::1')).status, 200, 'the next /64 is another client');
+});
+
+test('an OIDC authorization request the SSO session answers without a page takes a start too, as a SAML one does', async () => {
+  now += 120_000;
+  const rp = await createRp(app);
+  const password = 'a-long-Passw0rd-reuse';
+  await createUser(app, { username: 'reuser', password });
+  const browser = rpBrowser();
+  await signIn(rp, browser, { username: 'reuser', password });
+  const reuse = async () => browser.get((await authRequest(rp)).url.toString());
+  for (let i = 0; i < 2; i++) assert.equal((await reuse()).status, 303, `reuse ${i + 1}: straight back to the application`);
+  const successes = async () => (await app.services.store.audit.query({ limit: 1000 })).events.filter((event) => event.type === 'oidc.sign-in' && event.outcome === 'success').length;
+  const written = await successes();
+  const refused = await reuse();
+  assert.equal(refused.status, 429, 'the sign-in and two reuses took the three starts of the minute');
+  assert.match(refused.body, /Too many sign-ins were started from your network in a short time/);
+  assert.equal(await successes(), written, 'a refused reuse writes no success');
+  now += 20_000;
+  assert.equal((await reuse()).status, 303, 'refilled');
 });

@@ -21,7 +21,9 @@ export async function rememberRequestId(kv: KeyValue, request: InboundRequest, l
 
 /** As rememberRequestId, for a caller that has an answer of its own to a message seen before. */
 export function isFirstSight(kv: KeyValue, request: InboundRequest, limits: ReplayLimits): Promise<boolean> {
-  const ttlSeconds = limits.requestMaxAgeSeconds + 2 * limits.clockSkewSeconds;
+  // A message issued clockSkewSeconds ahead is accepted until requestMaxAgeSeconds + clockSkewSeconds
+  // after that; the marker outlives that last moment by a second (an entry has expired when its end is reached).
+  const ttlSeconds = limits.requestMaxAgeSeconds + 2 * limits.clockSkewSeconds + 1;
   return kv.compareAndSet(NAMESPACE, requestKey(request), undefined, { kind: request.kind }, { ttlSeconds });
 }
 

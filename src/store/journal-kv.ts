@@ -131,7 +131,9 @@ export class JournalKeyValue implements KeyValue {
     else this.#entries.remove(namespace, key);
     if (mode === 'tail') {
       this.#unsettled.overtaken(unsettledKey(namespace, key));
-      this.#echo(namespace, key, entry);
+      // A CLI catching up only reads: its copy of a server line, appended after the server changed
+      // the key again, would be taken by the server as the newer value (a session, a used code's step).
+      if (this.#owner) this.#echo(namespace, key, entry);
     }
   }
 

@@ -198,6 +198,24 @@ describe('journal key-value store', () => {
       }
     }));
 
+  test("a CLI that catches up on the server's lines writes none of them back: the server would take that copy as newer than its next change", () =>
+    withDir(async (dir) => {
+      const clock = { now: () => Date.now() };
+      const path = join(dir, 'kv.journal');
+      const server = new JournalKeyValue(path, clock, { sealer });
+      await server.open();
+      const cli = new JournalKeyValue(path, clock, { sealer, owner: false });
+      await cli.open();
+      await server.set('sso', 'session-1', { factors: ['pwd'] }); // a sign-in the server finished after the CLI opened the journal
+      await cli.catchUp();
+      assert.deepEqual(await cli.get('sso', 'session-1'), { factors: ['pwd'] }, 'the CLI sees it');
+      await server.set('sso', 'session-1', { factors: ['pwd', 'otp'] }); // the same session, changed again
+      await cli.close();
+      await server.catchUp();
+      assert.deepEqual(await server.get('sso', 'session-1'), { factors: ['pwd', 'otp'] });
+      await server.close();
+    }));
+
   test('a line the CLI appends just before a compaction is applied and kept in the compacted journal', () =>
     withDir(async (dir) => {
       const clock = { now: () => Date.now() };

@@ -58,6 +58,9 @@ export class SessionAdmin {
    * audited twice, and session end said it ended a session that was ended already.
    */
   async list(): Promise<SsoSession[]> {
+    // The store was read when the command opened it: a session the server started since (a sign-in
+    // that ended while the command looked the user up or changed the account) would outlive the command.
+    await this.#kv.catchUp?.();
     const live = await this.#sessions.live();
     const ending = await Promise.all(live.map((session) => this.#logouts.ending(session.id)));
     return live.filter((_, index) => !ending[index]).sort((a, b) => a.createdAt - b.createdAt);

@@ -19,13 +19,15 @@ export interface CliRun {
  * `npm run cli -- <words>` as its own process runs it against a booted server: the server's data
  * directory and secret key, and the CLI's own store, opened for this one command and closed after.
  */
-export async function cliProcess(app: Booted, secretKey: string, words: string[], settings: ConfigInput = {}): Promise<CliRun> {
+export async function cliProcess(app: Booted, secretKey: string, words: string[], settings: ConfigInput = {}, hooks: { opened?: () => Promise<void> } = {}): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
   const config = parseConfig({ ...settings, dataDir: app.dataDir, secretKey, server: { publicUrl: app.url } });
   const box = new SecretBox(loadSecretKey(config, { dataIsFresh: false }).key);
   const store = await new LowdbStore(app.dataDir, systemClock, { sealer: journalSealer(box), owner: false }).open();
   try {
+    // What happens between the command's start (its store read) and its work: the server goes on meanwhile.
+    await hooks.opened?.();
     const code = await runCli(COMMANDS, words, {
       config: () => config,
       store: async () => store,

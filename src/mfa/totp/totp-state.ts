@@ -89,6 +89,10 @@ export class TotpStateStore {
    * value, so two requests can never both act on the same state (e.g. both accept one code).
    */
   async update<R>(userId: string, change: (state: TotpState) => { next?: TotpState; result: R }): Promise<R> {
+    // The CLI's `mfa unlock` writes the whole state as it read it; the server takes such a line as
+    // newer than its own writes. Each side first reads the other's latest lines, or the step of a
+    // code the server accepted while the command ran went back, and the code could be used again.
+    await this.#kv.catchUp?.();
     return updateWithRetry<TotpState, R>(this.#kv, NAMESPACE, userId, (stored) => change(stored ?? EMPTY_STATE), MAX_CAS_ATTEMPTS);
   }
 

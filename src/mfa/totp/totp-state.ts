@@ -89,10 +89,6 @@ export class TotpStateStore {
    * value, so two requests can never both act on the same state (e.g. both accept one code).
    */
   async update<R>(userId: string, change: (state: TotpState) => { next?: TotpState; result: R }): Promise<R> {
-    // The CLI's `mfa unlock` writes the whole state as it read it; the server takes such a line as
-    // newer than its own writes. Each side first reads the other's latest lines, or the step of a
-    // code the server accepted while the command ran went back, and the code could be used again.
-    await this.#kv.catchUp?.();
     return updateWithRetry<TotpState, R>(this.#kv, NAMESPACE, userId, (stored) => change(stored ?? EMPTY_STATE), MAX_CAS_ATTEMPTS);
   }
 
@@ -111,6 +107,11 @@ export class TotpStateStore {
 
   /** Lifts a lock and clears the counts of wrong codes and locks in a row (administrator action). */
   async unlock(userId: string): Promise<void> {
+    // `mfa unlock` writes the whole state, and the server takes the CLI's line as newer than its own
+    // writes: read the server's latest lines first, or the step of a code the server accepted while
+    // the command ran goes back, and that code could be used again. (The server does not read before
+    // each code check: that would put a file read, and a wait for any compaction, on every sign-in.)
+    await this.#kv.catchUp?.();
     await this.update(userId, (state) => ({ next: { ...state, failures: 0, lockedAt: undefined, locks: undefined }, result: undefined }));
   }
 }

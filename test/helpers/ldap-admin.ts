@@ -27,3 +27,13 @@ export async function ppolicyMarks(slapd: SlapdHandle, dn: string): Promise<{ fa
   });
   return marks;
 }
+
+/** The grace sign-ins slapd counted for the entry `dn` (pwdGraceUseTime values; a successful change clears them). */
+export async function graceLoginsUsed(slapd: SlapdHandle, dn: string): Promise<number> {
+  let used = 0;
+  await asDirectoryAdmin(slapd, async (client) => {
+    const { searchEntries } = await client.search(dn, { scope: 'base', attributes: ['pwdGraceUseTime'] });
+    used = [searchEntries[0]?.['pwdGraceUseTime'] ?? []].flat().length;
+  });
+  return used;
+}

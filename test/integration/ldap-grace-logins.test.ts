@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from 'ldapts';
+import { graceLoginsUsed as graceLoginsOf } from '../helpers/ldap-admin.ts';
 import { renderLdifTemplate, startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
 import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, type Page } from '../helpers/browser.ts';
@@ -45,17 +45,7 @@ function directoryConfig(): LdapDirectoryConfig {
   return ldapDirectorySchema.parse({ kind: 'ldap', urls: [slapd.url], bind: { dn: slapd.serviceDn, password: slapd.servicePassword }, users: { baseDn: PEOPLE } });
 }
 
-/** The grace sign-ins slapd counted for `uid` (pwdGraceUseTime values; a successful change clears them). */
-async function graceLoginsUsed(uid: string): Promise<number> {
-  const client = new Client({ url: slapd.url });
-  try {
-    await client.bind(slapd.rootDn, slapd.rootPassword);
-    const { searchEntries } = await client.search(`uid=${uid},${PEOPLE}`, { scope: 'base', attributes: ['pwdGraceUseTime'] });
-    return [searchEntries[0]?.['pwdGraceUseTime'] ?? []].flat().length;
-  } finally {
-    await client.unbind();
-  }
-}
+const graceLoginsUsed = (uid: string): Promise<number> => graceLoginsOf(slapd, `uid=${uid},${PEOPLE}`);
 
 async function signIn(browser: TestBrowser, uid: string): Promise<Page> {
   const tx = await app.services.interaction.deps.transactions.create({ protocol: 'oidc', rpId: 'grace-app', rpName: 'Grace App', rp: { allowPasswordChange: true }, handoff: { finisher: TEST_FINISHER, ref: '' }, forceAuthn: false, passive: false });

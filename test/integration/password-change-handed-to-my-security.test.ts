@@ -1,6 +1,6 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from 'ldapts';
+import { graceLoginsUsed as graceLoginsOf } from '../helpers/ldap-admin.ts';
 import { renderLdifTemplate, startSlapd, type SlapdHandle } from '../../scripts/slapd.ts';
 import { boot, TEST_FINISHER, type Booted } from '../helpers/boot.ts';
 import { TestBrowser, parseForms, type Page } from '../helpers/browser.ts';
@@ -60,17 +60,7 @@ describe('OpenLDAP grace sign-ins', () => {
     await slapd?.stop();
   });
 
-  /** The grace sign-ins slapd counted for `uid` (pwdGraceUseTime values; a successful change clears them). */
-  async function graceLoginsUsed(uid: string): Promise<number> {
-    const client = new Client({ url: slapd.url });
-    try {
-      await client.bind(slapd.rootDn, slapd.rootPassword);
-      const { searchEntries } = await client.search(`uid=${uid},${PEOPLE}`, { scope: 'base', attributes: ['pwdGraceUseTime'] });
-      return [searchEntries[0]?.['pwdGraceUseTime'] ?? []].flat().length;
-    } finally {
-      await client.unbind();
-    }
-  }
+  const graceLoginsUsed = (uid: string): Promise<number> => graceLoginsOf(slapd, `uid=${uid},${PEOPLE}`);
 
   test('the last grace sign-in, spent at an application that does not take the change: the refusal page changes it on "My security" on that bind', async () => {
     const browser = new TestBrowser();

@@ -10,6 +10,7 @@ import { LowdbStore } from '../../src/store/lowdb-store.ts';
 import { AppendFile } from '../../src/store/append-file.ts';
 import { FileLock } from '../../src/store/file-lock.ts';
 import { testSealer } from '../helpers/journal-sealer.ts';
+import { openServerAndCli } from '../helpers/journal-pair.ts';
 import { withTempDir } from '../helpers/temp-dir.ts';
 import { killChild, waitForExit } from '../helpers/child-exit.ts';
 import { findLocalUserByName, localUsers, type LocalUserRecord } from '../../src/directory/local-users.ts';
@@ -200,12 +201,7 @@ describe('journal key-value store', () => {
 
   test("a CLI that catches up on the server's lines writes none of them back: the server would take that copy as newer than its next change", () =>
     withDir(async (dir) => {
-      const clock = { now: () => Date.now() };
-      const path = join(dir, 'kv.journal');
-      const server = new JournalKeyValue(path, clock, { sealer });
-      await server.open();
-      const cli = new JournalKeyValue(path, clock, { sealer, owner: false });
-      await cli.open();
+      const { server, cli } = await openServerAndCli(dir, sealer);
       await server.set('sso', 'session-1', { factors: ['pwd'] }); // a sign-in the server finished after the CLI opened the journal
       await cli.catchUp();
       assert.deepEqual(await cli.get('sso', 'session-1'), { factors: ['pwd'] }, 'the CLI sees it');
@@ -262,12 +258,7 @@ describe('journal key-value store', () => {
 
   test('CLI writes racing repeated compactions are all kept', (t) =>
     withDir(async (dir) => {
-      const clock = { now: () => Date.now() };
-      const path = join(dir, 'kv.journal');
-      const server = new JournalKeyValue(path, clock, { sealer });
-      await server.open();
-      const cli = new JournalKeyValue(path, clock, { sealer, owner: false });
-      await cli.open();
+      const { server, cli, path } = await openServerAndCli(dir, sealer);
       let cliDone = false;
       // A small live set rewritten over and over: a compaction (a new journal file) every 20,000 lines,
       // for as long as the CLI writes.
@@ -292,7 +283,7 @@ describe('journal key-value store', () => {
       }
       await cli.close();
       await server.close();
-      const reopened = new JournalKeyValue(path, clock, { sealer });
+      const reopened = new JournalKeyValue(path, { now: () => Date.now() }, { sealer });
       await reopened.open();
       const missing = [];
       for (let i = 0; i < written; i += 1) if ((await reopened.get('cli', `k${i}`)) !== i) missing.push(i);

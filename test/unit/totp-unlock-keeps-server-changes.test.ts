@@ -1,24 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { JournalKeyValue } from '../../src/store/journal-kv.ts';
 import { TotpStateStore, afterSuccess } from '../../src/mfa/totp/totp-state.ts';
 import { testSealer } from '../helpers/journal-sealer.ts';
 import { withTempDir } from '../helpers/temp-dir.ts';
+import { openServerAndCli } from '../helpers/journal-pair.ts';
 
 const sealer = testSealer(randomBytes(32));
 
 test("mfa unlock keeps the step of a code the server accepted after the command started, so that code stays used", () =>
   withTempDir('stepgate-totp-unlock-', async (dir) => {
-    const clock = { now: () => Date.now() };
-    const path = join(dir, 'kv.journal');
-    const server = new JournalKeyValue(path, clock, { sealer });
-    await server.open();
-    const cli = new JournalKeyValue(path, clock, { sealer, owner: false });
-    await cli.open();
+    const { server, cli } = await openServerAndCli(dir, sealer);
     // The user's code of step 1000 is accepted by the server while the command looks the user up.
-    await new TotpStateStore(server).update('alice', (state) => ({ next: afterSuccess(state, clock.now(), '198.51.100.1', 1000), result: undefined }));
+    await new TotpStateStore(server).update('alice', (state) => ({ next: afterSuccess(state, Date.now(), '198.51.100.1', 1000), result: undefined }));
     await new TotpStateStore(cli).unlock('alice');
     await cli.close();
     await server.catchUp();

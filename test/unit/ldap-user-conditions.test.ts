@@ -18,3 +18,15 @@ test('a comparison of the login under a negation is taken as met too, so that it
   assert.equal(userConditions('(&(objectClass=person)(uid=<username>)(!(uid=<username>-disabled)))').toString(), '(&(objectClass=person)(objectClass=*)(!(!(objectClass=*))))');
   assert.equal(userConditions('(&(uid=<username>)(!(description=no-sso)))').toString(), '(&(objectClass=*)(!(description=no-sso)))');
 });
+
+test('a comparison of the login of any kind is taken as met: a substring, an extensible match, an approximate or an ordering one', () => {
+  // One left standing compares the entry with the placeholder, which no entry holds: every alternate
+  // login and every lookup by id (SSO reuse, refresh, userinfo) would then find no user at all.
+  const cases: Array<[string, string]> = [
+    ['(&(objectClass=person)(mail=<username>@*))', '(&(objectClass=person)(objectClass=*))'],
+    ['(&(objectClass=person)(uid=*<username>*))', '(&(objectClass=person)(objectClass=*))'],
+    ['(&(uid:caseExactMatch:=<username>)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))', '(&(objectClass=*)(!(userAccountControl:1.2.840.113556.1.4.803:=2)))'],
+    ['(&(cn~=<username>)(sn>=<username>)(sn<=<username>)(description=Qualit\\c3\\a4t))', '(&(objectClass=*)(objectClass=*)(objectClass=*)(description=Qualität))'],
+  ];
+  for (const [filter, conditions] of cases) assert.equal(userConditions(filter).toString(), conditions, filter);
+});

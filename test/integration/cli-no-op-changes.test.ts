@@ -63,3 +63,36 @@ test('client set, sp set, user update and policy set with values the record has 
     await rm(work, { recursive: true, force: true });
   }
 });
+
+/**
+ * Some fields are read under another name than the option's (groups added and removed, the ID Token
+ * algorithm), and a secret rotation is no field at all: each is a change, said and audited as one.
+ */
+test('groups added or removed, a new ID Token algorithm and a secret rotation alone are changes, and audited', async () => {
+  const app = await boot({}, { secretKey: SECRET_KEY });
+  const cli = async (...words: string[]) => {
+    const run = await cliProcess(app, SECRET_KEY, words);
+    assert.equal(run.code, 0, `${words.join(' ')}: ${run.err}`);
+    return run.out.split('\n');
+  };
+  const events = async () => (await app.services.store.audit.query({ limit: 100 })).events.map(({ type, changed, secretRotated }) => ({ type, changed, secretRotated }));
+  try {
+    await cli('user', 'add', 'bob', '--name', 'Bob', '--group', 'staff');
+    const added = await cli('client', 'add', '--name', 'Wiki', '--redirect-uri', 'https://wiki.example.org/cb');
+    const clientId = /client_id:\s+(\S+)/.exec(added.join('\n'))![1]!;
+    const before = (await events()).length;
+
+    assert.equal((await cli('user', 'update', 'bob', '--group', 'admins'))[0], 'Updated bob.');
+    assert.equal((await cli('user', 'update', 'bob', '--remove-group', 'admins'))[0], 'Updated bob.');
+    assert.equal((await cli('client', 'set', clientId, '--id-token-alg', 'ES256'))[0], 'Updated "Wiki".');
+    assert.equal((await cli('client', 'set', clientId, '--rotate-secret'))[0], 'Updated "Wiki".');
+    assert.deepEqual((await events()).slice(before), [
+      { type: 'user.update', changed: ['addGroups'], secretRotated: undefined },
+      { type: 'user.update', changed: ['removeGroups'], secretRotated: undefined },
+      { type: 'client.set', changed: ['idTokenAlg'], secretRotated: false },
+      { type: 'client.set', changed: [], secretRotated: true },
+    ]);
+  } finally {
+    await app.close();
+  }
+});

@@ -254,6 +254,16 @@ test('import checks every record as an admin entry here would be checked, and wr
       /local user \S+: a password hash names scrypt settings Stepgate does not accept \(N=1000, r=8, p=1; /,
     ],
     [
+      'a password hash with N a power of two below 2^14: weaker than any hash Stepgate writes',
+      (payload) => (payload.localUsers[0].passwordHash = withScryptSettings(payload.localUsers[0].passwordHash, '8192$8$1')),
+      /local user \S+: a password hash names scrypt settings Stepgate does not accept \(N=8192, r=8, p=1; /,
+    ],
+    [
+      'a password hash with N over 2^14 that is not a power of two: scrypt refuses it at every sign-in',
+      (payload) => (payload.localUsers[0].passwordHash = withScryptSettings(payload.localUsers[0].passwordHash, '20000$8$1')),
+      /local user \S+: a password hash names scrypt settings Stepgate does not accept \(N=20000, r=8, p=1; /,
+    ],
+    [
       'an old password hash asking for 32 times the work Stepgate writes: each password change would hold a password slot for seconds',
       (payload) => payload.localUsers[0].previousPasswordHashes.push(withScryptSettings(payload.localUsers[0].passwordHash, '1048576$8$1')),
       /local user \S+: a password hash names scrypt settings Stepgate does not accept \(N=1048576, r=8, p=1; /,

@@ -25,6 +25,7 @@ test('an idle timeout not shorter than the absolute lifetime (seconds typed as m
 test('a refresh token that does not outlive its access token is warned of, naming both keys', () => {
   const [warning] = warned({ oidc: { accessTokenTtlSeconds: 3_600_000, refreshTokenTtlSeconds: 1_209_600 } });
   assert.deepEqual(warning?.keys, ['oidc.refreshTokenTtlSeconds', 'oidc.accessTokenTtlSeconds']);
+  assert.equal(warned({ oidc: { accessTokenTtlSeconds: 3600, refreshTokenTtlSeconds: 3600 } }).length, 1, 'equal: the refresh token ends with the access token it would renew');
 });
 
 test('an authorization code living over 10 minutes is warned of', () => {

@@ -193,6 +193,13 @@ describe('SAML input safety: every bad request is refused, logged, and writes no
     await assertRefused((b) => postXml(b, authnRequestXml({ afterIssuer: `<samlp:Extensions><e xmlns="urn:example">${'<f/>'.repeat(10_000)}</e></samlp:Extensions>` })), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'too-much-markup', message: INVALID });
     // Extensions with a few hundred elements still pass.
     assert.ok(isPasswordPage(await redirect(new TestBrowser(), authnRequestXml({ afterIssuer: `<samlp:Extensions><e xmlns="urn:example">${'<f/>'.repeat(500)}</e></samlp:Extensions>` }))));
+    // The limit is exact: 2,000 '<' pass, one more is refused.
+    const withMarkup = (count: number) => {
+      const around = authnRequestXml({ afterIssuer: '<samlp:Extensions><e xmlns="urn:example"></e></samlp:Extensions>' }).split('<').length - 1;
+      return authnRequestXml({ afterIssuer: `<samlp:Extensions><e xmlns="urn:example">${'<f/>'.repeat(count - around)}</e></samlp:Extensions>` });
+    };
+    assert.ok(isPasswordPage(await redirect(new TestBrowser(), withMarkup(2_000))));
+    await assertRefused((b) => redirect(b, withMarkup(2_001)), { status: 400, code: 'SAML_REQUEST_INVALID', reason: 'too-much-markup', message: INVALID });
   });
 
   test('an unknown SP is refused with RP_UNKNOWN', async () => {

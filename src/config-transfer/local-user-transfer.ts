@@ -4,6 +4,7 @@ import { INVISIBLE_CHARACTER } from '../core/invisible-characters.ts';
 import { emailProblem, groupProblem, nameProblem, quotedGroup, sharedSignInNames, usernameProblem, withInvisibleShown } from '../directory/local-user-rules.ts';
 import { isPasswordHash } from '../directory/password-hash.ts';
 import { ACCEPTED_SCRYPT_SETTINGS, scryptSettingsAccepted } from '../core/password-envelope.ts';
+import { PREVIOUS_PASSWORDS_KEPT } from '../directory/local-directory.ts';
 import { safeEqual } from '../core/secret-box.ts';
 import { timestampSchema, type RecordTransfer, type TransferContext } from './record-transfer.ts';
 
@@ -45,6 +46,11 @@ export function localUserTransfer(context: TransferContext): RecordTransfer<Loca
       for (const problem of user.groups.map(groupProblem).filter((each) => each !== undefined)) found.outdated.push(`${problem} (accepted: an earlier version allowed this; fix it with \`user update ${user.username} --remove-group GROUP\`, and --group with the name as a policy names it)`);
       const { problems, outdated } = found;
       const hashes = [...(user.passwordHash === undefined ? [] : [user.passwordHash]), ...user.previousPasswordHashes];
+      // Every password change checks the new password against each old hash (0.15 s of a password slot
+      // each): a file with thousands held a slot for minutes at every attempt. No version kept more.
+      if (user.previousPasswordHashes.length > PREVIOUS_PASSWORDS_KEPT) {
+        problems.push(`a password history of ${user.previousPasswordHashes.length} hashes; Stepgate keeps the last ${PREVIOUS_PASSWORDS_KEPT} (each is checked at every password change)`);
+      }
       if (!hashes.every(isPasswordHash)) problems.push('a password hash is not a Stepgate scrypt hash');
       else {
         const refused = hashes.map(scryptSettingsOf).find((settings) => !scryptSettingsAccepted(settings));

@@ -14,7 +14,7 @@ import { accountExpired } from './account-expiry.ts';
 type LocalDirectoryConfig = z.infer<typeof localDirectorySchema>;
 
 const DAY_MS = 86_400_000;
-const PREVIOUS_PASSWORDS_KEPT = 5;
+export const PREVIOUS_PASSWORDS_KEPT = 5;
 const REUSED = 'It must differ from your previous passwords.';
 /** Put before the rules' sentences ("It must …") when a user's own change is refused: they do not say what they are about. */
 const NEW_PASSWORD_REFUSED = 'The new password was refused.';

@@ -268,6 +268,11 @@ test('import checks every record as an admin entry here would be checked, and wr
       (payload) => payload.localUsers[0].previousPasswordHashes.push(withScryptSettings(payload.localUsers[0].passwordHash, '1048576$8$1')),
       /local user \S+: a password hash names scrypt settings Stepgate does not accept \(N=1048576, r=8, p=1; /,
     ],
+    [
+      'a password history longer than Stepgate keeps: every password change would check each hash (0.15 s each) in a password slot',
+      (payload) => payload.localUsers[0].previousPasswordHashes.push(...Array.from({ length: 6 }, () => payload.localUsers[0].passwordHash)),
+      /local user \S+: a password history of 6 hashes; Stepgate keeps the last 5 /,
+    ],
     ['two users with one sign-in name', (payload) => payload.localUsers.push({ ...payload.localUsers[0], id: 'another-id' }), /"alice" would be the username or email of alice \(id \S+\) and alice \(id another-id\)/],
   ];
   for (const [what, change, message] of cases) {

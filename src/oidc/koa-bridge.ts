@@ -127,7 +127,7 @@ function allowHashedScripts(res: Parameters<RequestHandler>[1]): void {
  * `…/end/CONFIRM` and `…/end/confirm/` confirm a sign-out, and `/oidc/auth/` takes an authorization
  * request, as the routes themselves do (ROUTES are lower case).
  */
-function asRouted(path: string): string {
+export function asRouted(path: string): string {
   return path.replace(/\/$/, '').toLowerCase();
 }
 

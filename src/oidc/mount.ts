@@ -8,7 +8,7 @@ import { SessionSync } from './session-sync.ts';
 import { buildProvider, mirrorTtlSeconds, ROUTES } from './provider.ts';
 import { logProviderEvents } from './events.ts';
 import { oidcInteractions, type OidcInteractions } from './interactions.ts';
-import { isProviderPath, providerBridge, type ProviderBridge } from './koa-bridge.ts';
+import { asRouted, isProviderPath, providerBridge, type ProviderBridge } from './koa-bridge.ts';
 import { inlineInteractions } from './inline-interaction.ts';
 import { CookieSigner } from './cookie-signer.ts';
 import { OIDC_FINISHER } from './binding.ts';
@@ -101,8 +101,9 @@ export async function mountOidc(app: Express, services: Services, warnings: Warn
     if (!isProviderPath(req.path)) return next();
     // Every authorization request is a start, as every SAML AuthnRequest is: also one the SSO
     // session answers without a page, which would otherwise let one signed-in browser write
-    // audit successes and store codes as fast as it can ask.
-    if (req.path === ROUTES.authorization) {
+    // audit successes and store codes as fast as it can ask. As oidc-provider routes it (`/oidc/auth/`
+    // too); a form POST is only answered with a redirect to its GET, which is the start.
+    if (asRouted(req.path) === ROUTES.authorization && req.method !== 'POST') {
       try {
         services.interaction.countStart(req);
       } catch (error) {

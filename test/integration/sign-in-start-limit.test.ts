@@ -89,3 +89,29 @@ test('an OIDC authorization request the SSO session answers without a page takes
   now += 20_000;
   assert.equal((await reuse()).status, 303, 'refilled');
 });
+
+test('an authorization request at /oidc/auth/, which oidc-provider routes as /oidc/auth, takes a start too; a form POST of one takes one start, not two', async () => {
+  now += 120_000;
+  const rp = await createRp(app);
+  const password = 'a-long-Passw0rd-slash';
+  await createUser(app, { username: 'slasher', password });
+  const browser = rpBrowser();
+  await signIn(rp, browser, { username: 'slasher', password });
+  const withSlash = async () => {
+    const url = (await authRequest(rp)).url;
+    url.pathname = '/oidc/auth/';
+    return browser.get(url.toString());
+  };
+  for (let i = 0; i < 2; i++) assert.equal((await withSlash()).status, 303, `reuse ${i + 1} at /oidc/auth/`);
+  assert.equal((await withSlash()).status, 429, 'the sign-in and two reuses took the three starts of the minute');
+
+  now += 120_000;
+  const posted = async () => {
+    const url = (await authRequest(rp)).url;
+    const form = new URLSearchParams(url.searchParams);
+    url.search = '';
+    return browser.request(url.toString(), { method: 'POST', body: form });
+  };
+  for (let i = 0; i < 3; i++) assert.equal((await posted()).status, 303, `form POST ${i + 1}: its GET goes straight back to the application`);
+  assert.equal((await posted()).status, 429);
+});

@@ -8,6 +8,7 @@ import { request as loginRequest, startSignIn } from '../helpers/login-request.t
 import { addLocalUser } from '../helpers/local-users.ts';
 import { ldapDirectorySchema } from '../../src/directory/ldap-config.ts';
 import { ERROR_CATALOGUE } from '../../src/core/errors.ts';
+import { oathtoolTotp } from '../helpers/oathtool.ts';
 
 /**
  * An expired (or must-change) password at an application that does not take the change: its refusal
@@ -154,4 +155,50 @@ describe('local users', () => {
       assert.equal(app.finished.get(txId), undefined);
     });
   }
+
+  test('a user with an authenticator app is asked its code after the change, as "My security"\'s own sign-in asks it (policies.account)', async () => {
+    const id = await addLocalUser(app.services, 'tess', LOCAL_PASSWORD, { mustChangePassword: true });
+    const user = (await app.services.directory.findUserById(id))!;
+    const { enrollment } = app.services.mfa.totp;
+    const view = await enrollment.begin({ user, sessionId: 'set-up-elsewhere' });
+    assert.ok((await enrollment.finish({ user, sessionId: 'set-up-elsewhere', ip: '127.0.0.1' }, oathtoolTotp(view.secret, now))).ok);
+    now += 60_000; // the setup's code is used: the sign-in's is the next one
+
+    const browser = new TestBrowser();
+    const { page } = await startSignIn(app, browser, noChangeApp());
+    const refusal = await browser.submit(page, { username: 'tess', password: LOCAL_PASSWORD });
+    const { done: codePage } = await changeThroughMySecurity(browser, refusal, LOCAL_PASSWORD);
+    assert.match(codePage.body, /Enter your code/, `the second factor before anything of "My security"; got ${codePage.status} ${codePage.url}`);
+    const denied = await browser.get(`${app.url}/account/security/password-changed`);
+    assert.doesNotMatch(denied.body, /Your password has been changed/, 'not granted before the code');
+    const done = await browser.submit(codePage, { code: oathtoolTotp(view.secret, now) });
+    assert.equal(new URL(done.url).pathname, '/account/security/password-changed', `got ${done.status} ${done.url}`);
+    assert.match(done.body, /Go back to Ledger and sign in again with your new password\./);
+  });
+
+  test('only a password to change is handed over: the refusal of a disabled account offers nothing, and its sign-in id sent anyway leads to the ordinary sign-in', async () => {
+    await addLocalUser(app.services, 'dina', LOCAL_PASSWORD, { disabled: true });
+    const browser = new TestBrowser();
+    const { txId, page } = await startSignIn(app, browser, noChangeApp());
+    const refusal = await browser.submit(page, { username: 'dina', password: LOCAL_PASSWORD });
+    assert.ok(refusal.body.includes(ERROR_CATALOGUE.ACCOUNT_DISABLED.message), refusal.body);
+    assert.doesNotMatch(refusal.body, CHANGE_BUTTON);
+    const csrf = parseForms(refusal.body, refusal.url).find((form) => form.fields['_csrf'])?.fields['_csrf'];
+    assert.ok(csrf, refusal.body);
+    const sent = await browser.request(`${app.url}/account/security/change-password`, { method: 'POST', body: new URLSearchParams({ _csrf: csrf, signIn: txId }) });
+    assert.doesNotMatch(sent.body, /name="newPassword"/);
+    assert.match(sent.body, /name="password"/);
+  });
+
+  test('the change is handed over for 10 minutes: pressed later, the button leads to the ordinary sign-in on "My security"', async () => {
+    await addLocalUser(app.services, 'lena', LOCAL_PASSWORD, { mustChangePassword: true });
+    const browser = new TestBrowser();
+    const { page } = await startSignIn(app, browser, noChangeApp());
+    const refusal = await browser.submit(page, { username: 'lena', password: LOCAL_PASSWORD });
+    assert.match(refusal.body, CHANGE_BUTTON);
+    now += 10 * 60_000 + 1_000;
+    const late = await browser.submit(refusal, {}, '/account/security/change-password');
+    assert.doesNotMatch(late.body, /name="newPassword"/, 'no change form without a sign-in');
+    assert.match(late.body, /name="password"/);
+  });
 });

@@ -80,8 +80,9 @@ export class JournalKeyValue implements KeyValue {
   }
 
   async open(): Promise<void> {
-    const { size, read } = await this.#replay.replayAll();
+    const { size, read, file } = await this.#replay.replayAll();
     this.#tail.offset = read;
+    if (!this.#owner && file) this.#tail.readsFile(file);
     const tornTail = read < size;
     if (this.#replay.sealedWithAnotherKey) throw new JournalKeyMismatch(this.#journal.path);
     await this.#journal.open();
@@ -129,7 +130,7 @@ export class JournalKeyValue implements KeyValue {
   #applyReplayed(namespace: string, key: string, entry: Entry | undefined, mode: ReplayMode): void {
     if (entry) this.#entries.set(namespace, key, entry);
     else this.#entries.remove(namespace, key);
-    if (mode === 'tail') {
+    if (mode === 'tail' || mode === 'reread') {
       this.#unsettled.overtaken(unsettledKey(namespace, key));
       // A CLI catching up only reads: its copy of a server line, appended after the server changed
       // the key again, would be taken by the server as the newer value (a session, a used code's step).

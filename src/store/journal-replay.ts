@@ -8,8 +8,17 @@ import type { JournalSealer } from './journal-sealer.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 
-/** `start`: every line, at open. `tail`: other processes' lines, while running. `swap`: other processes' lines, at a compaction's swap. */
-export type ReplayMode = 'start' | 'tail' | 'swap';
+/**
+ * `start`: every line, at open. `tail`: other processes' lines, while running. `swap`: other processes' lines, at a compaction's swap.
+ * `reread`: every line of a journal the owner swapped in since this process (the CLI) read it, its own lines too.
+ */
+export type ReplayMode = 'start' | 'tail' | 'swap' | 'reread';
+
+/** Which file a path named when it was read: a compaction swaps another one in under the same path. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+}
 
 /** The journal is read at start in chunks of this size, never as one string. */
 const READ_CHUNK_BYTES = 1 << 20;
@@ -55,15 +64,18 @@ export class JournalReplay {
   }
 
   /** Replays the whole journal at open. `read`: the bytes its complete lines span (an unfinished last line is left out). */
-  async replayAll(): Promise<{ size: number; read: number }> {
+  async replayAll(): Promise<{ size: number; read: number; file?: FileIdentity }> {
     let size = 0;
     let read = 0;
+    let file: FileIdentity | undefined;
     if (existsSync(this.#path)) {
-      size = (await stat(this.#path)).size;
+      const { dev, ino, size: bytes } = await stat(this.#path);
+      file = { dev, ino };
+      size = bytes;
       read = await this.replayRange(0, size, 'start');
     }
     this.#rejectedCount = this.#rejected.length;
-    return { size, read };
+    return { size, read, ...(file ? { file } : {}) };
   }
 
   /** No sealed line opened at start, while some were refused: the journal was sealed with another key. */
@@ -132,7 +144,7 @@ export class JournalReplay {
 
   #replay(text: string, mode: ReplayMode, applied?: string[]): void {
     const now = this.#options.clock.now();
-    const foreignOnly = mode !== 'start';
+    const foreignOnly = mode === 'tail' || mode === 'swap';
     const own = `${SEALED}\t${this.#options.writer}\t`;
     for (const raw of text.split('\n')) {
       if (!raw) continue;

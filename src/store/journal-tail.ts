@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { JournalReplay } from './journal-replay.ts';
+import type { FileIdentity, JournalReplay } from './journal-replay.ts';
 
 /**
  * Follows the lines other processes (the admin CLI) append to the journal while this one runs, so
@@ -12,6 +12,12 @@ export class JournalTail {
   offset = 0;
   /** The read of other processes' lines under way. */
   #following: Promise<void> | undefined;
+  /**
+   * The file `offset` counts in, for a process that does not swap the journal itself (the CLI): the
+   * server's compaction (or a restarted server's) swaps in a shorter one, where that offset means
+   * nothing. Undefined for the owner, whose compaction sets the offset in the file it swapped in.
+   */
+  #file: FileIdentity | undefined;
 
   constructor(path: string, replay: JournalReplay) {
     this.#path = path;
@@ -33,9 +39,20 @@ export class JournalTail {
     return this.#following;
   }
 
+  /** For a process that does not own the journal: `file` is the one it read `offset` bytes of. */
+  readsFile(file: FileIdentity): void {
+    this.#file = file;
+  }
+
   async #read(): Promise<void> {
     try {
-      const { size } = await stat(this.#path);
+      const { size, dev, ino } = await stat(this.#path);
+      if (this.#file && (this.#file.dev !== dev || this.#file.ino !== ino)) {
+        // Swapped since: read from its start, or the server's lines since the swap would be missed.
+        this.#file = { dev, ino };
+        this.offset = await this.#replay.replayRange(0, size, 'reread');
+        return;
+      }
       if (size > this.offset) this.offset += await this.#replay.replayRange(this.offset, size, 'tail');
     } catch {
       // the journal is being compacted; the next round reads again

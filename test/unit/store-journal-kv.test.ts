@@ -212,6 +212,34 @@ describe('journal key-value store', () => {
       await server.close();
     }));
 
+  test("a CLI catching up after the server compacted the journal reads the compacted one from its start: the server's lines since, and its own value", () =>
+    withDir(async (dir) => {
+      // The server's tailer is driven by hand: it takes the CLI's line only at the compaction's swap, after the snapshot.
+      mock.timers.enable({ apis: ['setInterval'] });
+      try {
+        const { server, cli } = await openServerAndCli(dir, sealer);
+        await server.set('mfa', 'carol', { locked: true });
+        // Writes of a few keys, read by the CLI, two lines short of a compaction: the compacted journal is
+        // far shorter than the CLI's offset in this one.
+        for (let i = 0; i < 19_998; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, 19_998 - i) }, (_, j) => server.set('bulk', `k${j % 5}`, i + j)));
+        await cli.catchUp();
+        await cli.set('mfa', 'carol', { locked: false }); // the command's own change, before the compaction
+        await server.set('bulk', 'last', 1);
+        await server.set('bulk', 'trigger', 2); // starts the compaction
+        await server.catchUp(); // waits for it
+        await server.set('sso', 'started-meanwhile', { user: 'alice' }); // a sign-in the server finished after the swap
+        await cli.catchUp();
+        assert.deepEqual(await cli.get('sso', 'started-meanwhile'), { user: 'alice' }, "the server's line written after the swap");
+        assert.deepEqual(await cli.get('mfa', 'carol'), { locked: false }, 'its own change, which the compacted journal has after the snapshot');
+        assert.deepEqual(await server.get('mfa', 'carol'), { locked: false });
+        assert.equal(await cli.get('bulk', 'trigger'), 2);
+        await cli.close();
+        await server.close();
+      } finally {
+        mock.timers.reset();
+      }
+    }));
+
   test('a line the CLI appends just before a compaction is applied and kept in the compacted journal', () =>
     withDir(async (dir) => {
       const clock = { now: () => Date.now() };

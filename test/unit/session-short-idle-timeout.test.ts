@@ -58,3 +58,12 @@ test('with the default idle timeout a use is still written at most once a minute
     seconds(2);
     assert.equal((await sessions.current(browser.request()))?.lastSeenAt, now);
   }));
+
+test('with an idle timeout longer than 30 minutes a use is still written at most once a minute, not a thirtieth of it', () =>
+  withSessionStore(clock, async (kv) => {
+    const sessions = sessionsOn(kv, 120);
+    const browser = new SessionBrowser();
+    await sessions.start(browser.request(), browser.response(), ALICE, [{ method: 'pwd', at: now }]);
+    seconds(61);
+    assert.equal((await sessions.current(browser.request()))?.lastSeenAt, now, 'README: counted to the minute');
+  }));

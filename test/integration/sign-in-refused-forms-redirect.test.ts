@@ -177,6 +177,28 @@ describe('refusals with a page of their own are redirects (Post/Redirect/Get)', 
     const { events } = await app.services.store.audit.query({ types: ['password.change'], user: 'dana' });
     assert.deepEqual(events.map((event) => [event.outcome, event.reason]), [['failure', 'account-disabled']]);
   });
+
+  for (const [username, reason, change] of [
+    ['erik', 'account-expired', (admin: LocalUserAdmin) => admin.update('erik', { expiresAt: now - MINUTE })],
+    ['rosa', 'account-removed', (admin: LocalUserAdmin) => admin.remove('rosa')],
+  ] as const) {
+    test(`a password change sent after the account ${reason === 'account-expired' ? 'expired' : 'was removed'} meanwhile: a redirect to a page without the form, as for a disabled one`, async () => {
+      await addLocalUser(app.services, username, PASSWORD, { mustChangePassword: true });
+      const browser = new TestBrowser();
+      const { txId, page } = await startSignIn(app, browser, loginRequest({ rpId: 'Payroll', rpName: 'Payroll', rp: { policy: 'permit-everyone', allowPasswordChange: true }, handoff: { finisher: TEST_FINISHER, ref: '' } }));
+      const changePage = await browser.submit(page, { username, password: PASSWORD });
+      assert.match(changePage.body, /name="newPassword"/);
+      await change(new LocalUserAdmin(app.services.store, app.services.config, app.services.clock));
+      const answer = await post(browser, changePage, { currentPassword: PASSWORD, newPassword: 'Brand-new-pass-77', confirmPassword: 'Brand-new-pass-77' });
+      assert.deepEqual([answer.status, answer.headers.get('location')], [303, `/login/${txId}/change-password`], 'a redirect, not a page in the answer to the passwords');
+      const shown = await browser.get(`${app.url}/login/${txId}/change-password`);
+      assert.ok(shown.status >= 400, `${shown.status}`);
+      assert.match(shown.body, /Back to Payroll/);
+      assert.doesNotMatch(shown.body, /name="newPassword"/, 'no form that cannot succeed');
+      const { events } = await app.services.store.audit.query({ types: ['password.change'], user: username });
+      assert.deepEqual(events.map((event) => [event.outcome, event.reason]), [['failure', reason]]);
+    });
+  }
 });
 
 describe('in real headless Chromium', () => {

@@ -134,8 +134,19 @@ export function normaliseLogin(login: string, users: Pick<UsersConfig, 'stripDom
  * the membership of every entry, whichever attribute found it (see ldap-user-conditions.ts).
  */
 export function userConditions(usersFilter: string): Filter {
-  return withoutLogin(compileFilter(fillUserFilter(usersFilter, LOGIN_PLACEHOLDER)));
+  let conditions = conditionsOfFilter.get(usersFilter);
+  if (conditions === undefined) {
+    conditions = withoutLogin(compileFilter(fillUserFilter(usersFilter, LOGIN_PLACEHOLDER)));
+    conditionsOfFilter.set(usersFilter, conditions);
+  }
+  return conditions;
 }
+
+/**
+ * users.filter's conditions, read once per filter (a configuration value): every alternate login,
+ * SSO reuse and refresh needs them. Searches only read a filter, so one serves them all.
+ */
+const conditionsOfFilter = new Map<string, Filter>();
 
 /** `filter`, for user entries that meet users.filter's conditions. */
 export function meetingUserConditions(filter: Filter, usersFilter: string): Filter {

@@ -11,7 +11,7 @@ import { AppError, ERROR_CATALOGUE, errorTitle } from '../../core/errors.ts';
 import { sendPage } from '../../http/render.ts';
 import { passwordPage } from '../../../views/login/password.ts';
 import { ACCOUNT_STATE_ERRORS, CHANGE_ON_SECURITY_PATH, SIGN_IN_FIELD } from '../account-messages.ts';
-import { passwordStepAnswer } from '../password-step-answer.ts';
+import { passwordStepAnswer, passwordToChange } from '../password-step-answer.ts';
 import { tooManyAttemptsMessage } from '../lock-message.ts';
 import { fillMessage } from '../../config/user-messages.ts';
 import { MAX_PASSWORD_LENGTH } from '../../directory/password-rules.ts';
@@ -217,7 +217,7 @@ export async function submitPassword(req: Request, res: Response, deps: Password
     }
     const code = ACCOUNT_STATE_ERRORS[state];
     // Not here, but on "My security", with what this sign-in proved (the refusal page's form).
-    const changeOffered = state === 'password-expired' || state === 'must-change';
+    const changeOffered = passwordToChange(state);
     if (changeOffered) await deps.passwordChanges.offer(tx, { account, state, ...(heldBindId !== undefined ? { heldBindId } : {}) });
     req.log.info({ code, state, changeOffered }, 'login: the account may not sign in');
     return interaction.refuse(res, tx, { step: 'password', account: code, message: answer.message, username, status: ERROR_CATALOGUE[code].status });
